@@ -1,0 +1,1 @@
+"""Deployment helpers shared by the deploy, teardown and local-emulator scripts."""

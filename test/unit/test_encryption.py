@@ -1,0 +1,95 @@
+"""One customer-managed key: rotated, short deletion window, named alias, and a policy that lets
+CloudWatch Logs (for this stack's log groups only), CloudWatch alarms and EventBridge use it."""
+
+from __future__ import annotations
+
+import pytest
+
+from test.template_model import Resource, Template, as_list, referenced_id, statements, substitute
+from test.unit.conftest import the_template
+
+VALUES = {"EnvironmentSuffix": "sfx", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+
+
+def _key(template: Template) -> Resource:
+    keys = template.of_type("AWS::KMS::Key")
+    assert keys, "the stack needs a customer-managed key"
+    return keys[0]
+
+
+def _key_statements_for(key: Resource, principal: str) -> list[dict]:
+    found = []
+    for statement in statements(key.props["KeyPolicy"]):
+        services = as_list(statement.get("Principal", {}).get("Service", []))
+        resolved = [substitute(service, VALUES) if isinstance(service, dict) else service for service in services]
+        if principal in resolved and statement["Effect"] == "Allow":
+            found.append(statement)
+    return found
+
+
+@pytest.mark.parametrize("key", the_template().of_type("AWS::KMS::Key"), ids=repr)
+def test_key_rotates_and_can_be_deleted_within_seven_days(key: Resource) -> None:
+    assert key.props["EnableKeyRotation"] is True
+    assert key.props["PendingWindowInDays"] == 7
+
+
+@pytest.mark.parametrize("key", the_template().of_type("AWS::KMS::Key"), ids=repr)
+def test_key_has_an_alias_following_the_naming_rule(template: Template, key: Resource) -> None:
+    aliases = [alias for alias in template.of_type("AWS::KMS::Alias") if referenced_id(alias.props["TargetKeyId"]) == key.logical_id]
+    assert aliases
+    for alias in aliases:
+        assert alias.props["AliasName"] == {"Fn::Sub": "alias/kms-riskbatch-${EnvironmentSuffix}"}
+
+
+def test_logs_may_use_the_key_only_for_this_stacks_log_groups(template: Template) -> None:
+    key = _key(template)
+    granted = _key_statements_for(key, "logs.us-east-1.amazonaws.com")
+    assert granted, "CloudWatch Logs (logs.<region>.amazonaws.com) must be allowed to use the key"
+    expected = set()
+    for log_group in template.of_type("AWS::Logs::LogGroup"):
+        name = substitute(log_group.props["LogGroupName"], VALUES)
+        expected.add(f"arn:aws:logs:us-east-1:123456789012:log-group:{name}")
+    for statement in granted:
+        condition = statement["Condition"]
+        operator = "ArnEquals" if "ArnEquals" in condition else "ArnLike"
+        arns = {substitute(arn, VALUES) for arn in as_list(condition[operator]["kms:EncryptionContext:aws:logs:arn"])}
+        assert arns == expected, "the encryption-context condition must list exactly this stack's log groups"
+        assert {"kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"} <= set(as_list(statement["Action"]))
+
+
+@pytest.mark.parametrize("principal", ["cloudwatch.amazonaws.com", "events.amazonaws.com"])
+def test_alarms_and_eventbridge_may_use_the_key_within_this_account(template: Template, principal: str) -> None:
+    granted = _key_statements_for(_key(template), principal)
+    assert granted, f"{principal} must be able to encrypt to the topic and queues"
+    for statement in granted:
+        actions = set(as_list(statement["Action"]))
+        assert "kms:Decrypt" in actions and ({"kms:GenerateDataKey", "kms:GenerateDataKey*"} & actions)
+        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+def test_no_key_statement_grants_a_wildcard_principal(template: Template) -> None:
+    for statement in statements(_key(template).props["KeyPolicy"]):
+        assert statement.get("Principal") != "*" and statement.get("Principal", {}).get("AWS") != "*"
+
+
+@pytest.mark.parametrize("log_group", the_template().of_type("AWS::Logs::LogGroup"), ids=repr)
+def test_log_group_is_encrypted_with_the_key_and_kept_30_days(template: Template, log_group: Resource) -> None:
+    assert referenced_id(log_group.props.get("KmsKeyId")) == _key(template).logical_id
+    assert log_group.props["RetentionInDays"] == 30
+
+
+@pytest.mark.parametrize("queue", the_template().of_type("AWS::SQS::Queue"), ids=repr)
+def test_queue_is_encrypted_with_the_key(template: Template, queue: Resource) -> None:
+    assert referenced_id(queue.props.get("KmsMasterKeyId")) == _key(template).logical_id
+
+
+@pytest.mark.parametrize("topic", the_template().of_type("AWS::SNS::Topic"), ids=repr)
+def test_topic_is_encrypted_with_the_key(template: Template, topic: Resource) -> None:
+    assert referenced_id(topic.props.get("KmsMasterKeyId")) == _key(template).logical_id
+
+
+@pytest.mark.parametrize("repository", the_template().of_type("AWS::ECR::Repository"), ids=repr)
+def test_repository_is_encrypted_with_the_key(template: Template, repository: Resource) -> None:
+    encryption = repository.props["EncryptionConfiguration"]
+    assert encryption["EncryptionType"] == "KMS"
+    assert referenced_id(encryption["KmsKey"]) == _key(template).logical_id

@@ -1,0 +1,156 @@
+"""The data flow: S3 arrival -> ingestion task; work queue -> workers; completion event -> report queue."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from test.template_model import Resource, Template, as_list, referenced_id, statements
+from test.unit.conftest import the_template
+
+TEMPLATE = the_template()
+QUEUES = TEMPLATE.of_type("AWS::SQS::Queue")
+RULES = TEMPLATE.of_type("AWS::Events::Rule")
+
+
+def _dead_letter_ids(template: Template) -> set[str]:
+    return {
+        referenced_id(queue.props["RedrivePolicy"]["deadLetterTargetArn"])
+        for queue in template.of_type("AWS::SQS::Queue")
+        if "RedrivePolicy" in queue.props
+    } | {
+        referenced_id(target["DeadLetterConfig"]["Arn"])
+        for rule in template.of_type("AWS::Events::Rule")
+        for target in rule.props.get("Targets", [])
+        if "DeadLetterConfig" in target
+    }
+
+
+def _work_queues() -> list[Resource]:
+    dead_letters = _dead_letter_ids(TEMPLATE)
+    return [queue for queue in QUEUES if queue.logical_id not in dead_letters]
+
+
+def _ingestion_rule(template: Template) -> tuple[Resource, dict]:
+    for rule in template.of_type("AWS::Events::Rule"):
+        for target in rule.props.get("Targets", []):
+            if "EcsParameters" in target:
+                return rule, target
+    raise AssertionError("no rule runs the ingestion task")
+
+
+def test_ingestion_rule_matches_objects_created_in_the_input_bucket_under_the_prefix(template: Template) -> None:
+    rule, _ = _ingestion_rule(template)
+    pattern = rule.props["EventPattern"]
+    assert pattern["source"] == ["aws.s3"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["bucket"]["name"] == [{"Ref": "InputBucketName"}]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": {"Ref": "InputKeyPrefix"}}]
+    assert rule.props.get("State", "ENABLED") == "ENABLED"
+    assert "EventBusName" not in rule.props, "S3 delivers to the default bus"
+
+
+def test_ingestion_target_runs_one_task_on_the_cluster(template: Template) -> None:
+    _, target = _ingestion_rule(template)
+    assert template.get(referenced_id(target["Arn"])).type == "AWS::ECS::Cluster"
+    assert target["EcsParameters"]["TaskCount"] == 1
+    assert template.get(referenced_id(target["EcsParameters"]["TaskDefinitionArn"])).type == "AWS::ECS::TaskDefinition"
+
+
+def test_ingestion_input_transformer_hands_bucket_and_key_to_the_container(template: Template) -> None:
+    _, target = _ingestion_rule(template)
+    transformer = target["InputTransformer"]
+    assert transformer["InputPathsMap"] == {"bucket": "$.detail.bucket.name", "key": "$.detail.object.key"}
+    # Placeholders are substituted as JSON strings; render them to check the overrides parse.
+    rendered = json.loads(re.sub(r"<(bucket|key)>", lambda match: json.dumps(f"value-of-{match.group(1)}"), transformer["InputTemplate"]))
+    task = template.get(referenced_id(target["EcsParameters"]["TaskDefinitionArn"]))
+    container_names = {container["Name"] for container in task.props["ContainerDefinitions"]}
+    (override,) = rendered["containerOverrides"]
+    assert override["name"] in container_names
+    command = override["command"]
+    assert command[command.index("--bucket") + 1] == "value-of-bucket"
+    assert command[command.index("--key") + 1] == "value-of-key"
+
+
+def _delivery_targets() -> list[tuple[str, dict]]:
+    """Targets that start work or carry a message: each must retry and dead-letter."""
+    found = []
+    for rule in RULES:
+        for target in rule.props["Targets"]:
+            kind = TEMPLATE.get(TEMPLATE.referenced_resource(target["Arn"])).type
+            if kind in {"AWS::ECS::Cluster", "AWS::SQS::Queue"}:
+                found.append((f"{rule.logical_id}:{target['Id']}", target))
+    return found
+
+
+@pytest.mark.parametrize(("name", "target"), _delivery_targets(), ids=[name for name, _ in _delivery_targets()])
+def test_delivery_target_retries_and_dead_letters(template: Template, name: str, target: dict) -> None:
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert template.get(referenced_id(target["DeadLetterConfig"]["Arn"])).type == "AWS::SQS::Queue"
+
+
+def test_both_delivery_targets_are_covered() -> None:
+    assert len(_delivery_targets()) >= 2
+
+
+def test_completion_rule_routes_run_completed_from_the_workers_bus_to_the_report_queue(template: Template) -> None:
+    risk = template.get("RiskCalculationTaskDefinition").props["ContainerDefinitions"][0]["Environment"]
+    bus = referenced_id({item["Name"]: item["Value"] for item in risk}["EVENT_BUS_NAME"])
+    report = template.get("ReportGenerationTaskDefinition").props["ContainerDefinitions"][0]["Environment"]
+    report_queue = referenced_id({item["Name"]: item["Value"] for item in report}["REPORT_QUEUE_URL"])
+    routes = [
+        rule
+        for rule in template.of_type("AWS::Events::Rule")
+        if referenced_id(rule.props.get("EventBusName")) == bus
+        and report_queue in {referenced_id(target["Arn"]) for target in rule.props["Targets"]}
+    ]
+    assert len(routes) == 1
+    assert routes[0].props["EventPattern"] == {"source": ["riskbatch.risk-calculation"], "detail-type": ["RunCompleted"]}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=repr)
+def test_queue_targets_may_receive_from_their_rule_only(template: Template, rule: Resource) -> None:
+    """EventBridge can only deliver to (or dead-letter into) a queue whose policy allows that rule."""
+    delivered = {referenced_id(target["Arn"]) for target in rule.props["Targets"]} | {
+        referenced_id(target["DeadLetterConfig"]["Arn"]) for target in rule.props["Targets"] if "DeadLetterConfig" in target
+    }
+    for queue_id in delivered:
+        if template.get(queue_id).type != "AWS::SQS::Queue":
+            continue
+        policies = [policy for policy in template.of_type("AWS::SQS::QueuePolicy") if queue_id in {referenced_id(q) for q in policy.props["Queues"]}]
+        allowed = [
+            statement
+            for policy in policies
+            for statement in statements(policy.props["PolicyDocument"])
+            if statement["Effect"] == "Allow" and statement["Principal"] == {"Service": "events.amazonaws.com"}
+        ]
+        assert allowed, f"{queue_id} has no policy for EventBridge"
+        sources = {referenced_id(arn) for statement in allowed for arn in as_list(statement["Condition"]["ArnEquals"]["aws:SourceArn"])}
+        assert rule.logical_id in sources
+
+
+@pytest.mark.parametrize("queue", _work_queues(), ids=repr)
+def test_work_queue_redrives_to_a_dead_letter_queue_after_three_receives(template: Template, queue: Resource) -> None:
+    redrive = queue.props["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == 3
+    assert template.get(referenced_id(redrive["deadLetterTargetArn"])).type == "AWS::SQS::Queue"
+
+
+@pytest.mark.parametrize("queue", _work_queues(), ids=repr)
+def test_work_queue_visibility_outlasts_a_unit_and_a_graceful_stop(queue: Resource) -> None:
+    # Workers extend visibility for long units; the base must outlast StopTimeout (120 s) several times.
+    assert queue.props["VisibilityTimeout"] >= 600
+    assert queue.props["ReceiveMessageWaitTimeSeconds"] == 20
+
+
+@pytest.mark.parametrize("queue", [queue for queue in QUEUES if queue.logical_id in _dead_letter_ids(TEMPLATE)], ids=repr)
+def test_dead_letter_queue_keeps_messages_for_14_days(queue: Resource) -> None:
+    assert queue.props["MessageRetentionPeriod"] == 1209600
+
+
+@pytest.mark.parametrize("policy", TEMPLATE.of_type("AWS::SQS::QueuePolicy"), ids=repr)
+def test_queue_policies_deny_requests_without_tls(policy: Resource) -> None:
+    denies = [s for s in statements(policy.props["PolicyDocument"]) if s["Effect"] == "Deny"]
+    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)

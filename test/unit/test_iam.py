@@ -1,0 +1,167 @@
+"""Least privilege, per job: each role may do what its job does and nothing else."""
+
+from __future__ import annotations
+
+import pytest
+
+from test.template_model import Resource, Template, as_list, referenced_id, role_statements
+from test.unit.conftest import the_template
+
+# Actions that AWS only authorises on "*"; every other action names its resource.
+STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken"}
+FORBIDDEN_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+PULL_ACTIONS = {"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}
+
+TEMPLATE = the_template()
+ROLES = TEMPLATE.of_type("AWS::IAM::Role")
+TASK_DEFINITIONS = TEMPLATE.of_type("AWS::ECS::TaskDefinition")
+
+
+def _environment(task: Resource) -> dict:
+    return {item["Name"]: item["Value"] for item in task.props["ContainerDefinitions"][0]["Environment"]}
+
+
+def _statements_with(role: Resource, action: str) -> list[dict]:
+    return [statement for statement in role_statements(role) if action in as_list(statement["Action"])]
+
+
+def _resources_for(role: Resource, action: str) -> list:
+    return [resource for statement in _statements_with(role, action) for resource in as_list(statement["Resource"])]
+
+
+@pytest.mark.parametrize("role", ROLES, ids=repr)
+def test_role_has_no_administrator_or_power_user_policy(role: Resource) -> None:
+    for arn in role.props.get("ManagedPolicyArns", []):
+        assert not any(name in str(arn) for name in FORBIDDEN_MANAGED_POLICIES)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=repr)
+def test_role_allows_no_wildcard_action(role: Resource) -> None:
+    for statement in role_statements(role):
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, f"{role.logical_id}: {action}"
+        assert "NotAction" not in statement and "NotResource" not in statement
+
+
+@pytest.mark.parametrize("role", ROLES, ids=repr)
+def test_star_resource_only_for_actions_aws_grants_on_star_only(role: Resource) -> None:
+    for statement in role_statements(role):
+        if "*" in as_list(statement["Resource"]):
+            assert set(as_list(statement["Action"])) <= STAR_ONLY_ACTIONS, statement
+
+
+@pytest.mark.parametrize("role", ROLES, ids=repr)
+def test_role_is_assumed_only_by_its_service_within_this_account(role: Resource) -> None:
+    trust = as_list(role.props["AssumeRolePolicyDocument"]["Statement"])
+    assert len(trust) == 1
+    assert trust[0]["Principal"]["Service"] in {"ecs-tasks.amazonaws.com", "events.amazonaws.com"}
+    assert trust[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+@pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
+def test_execution_role_pulls_from_its_own_repository_only(template: Template, task: Resource) -> None:
+    role = template.get(referenced_id(task.props["ExecutionRoleArn"]))
+    repository = template.referenced_resource(task.props["ContainerDefinitions"][0]["Image"])
+    for action in PULL_ACTIONS:
+        resources = _resources_for(role, action)
+        assert resources and all(referenced_id(resource) == repository for resource in resources), action
+
+
+@pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
+def test_execution_role_writes_its_own_log_group_only(template: Template, task: Resource) -> None:
+    role = template.get(referenced_id(task.props["ExecutionRoleArn"]))
+    log_group = referenced_id(task.props["ContainerDefinitions"][0]["LogConfiguration"]["Options"]["awslogs-group"])
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        resources = _resources_for(role, action)
+        assert resources and all(referenced_id(resource) == log_group for resource in resources), action
+
+
+@pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
+def test_execution_role_does_nothing_else(template: Template, task: Resource) -> None:
+    role = template.get(referenced_id(task.props["ExecutionRoleArn"]))
+    actions = {action for statement in role_statements(role) for action in as_list(statement["Action"])}
+    assert actions == PULL_ACTIONS | STAR_ONLY_ACTIONS | {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+@pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
+def test_task_role_touches_only_the_queues_its_job_is_configured_with(template: Template, task: Resource) -> None:
+    role = template.get(referenced_id(task.props["TaskRoleArn"]))
+    configured = {referenced_id(value) for name, value in _environment(task).items() if name.endswith("_QUEUE_URL")}
+    granted = {
+        referenced_id(resource)
+        for statement in role_statements(role)
+        if any(action.startswith("sqs:") for action in as_list(statement["Action"]))
+        for resource in as_list(statement["Resource"])
+    }
+    assert granted == configured
+
+
+@pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
+def test_task_role_never_deletes_objects_or_touches_buckets_outside_the_parameters(template: Template, task: Resource) -> None:
+    role = template.get(referenced_id(task.props["TaskRoleArn"]))
+    for statement in role_statements(role):
+        actions = as_list(statement["Action"])
+        assert not any(action.startswith("s3:Delete") for action in actions)
+        if any(action.startswith("s3:") for action in actions):
+            for resource in as_list(statement["Resource"]):
+                arn = resource["Fn::Sub"]
+                assert arn.startswith(("arn:${AWS::Partition}:s3:::${InputBucketName}", "arn:${AWS::Partition}:s3:::${OutputBucketName}"))
+                if "s3:ListBucket" not in actions:
+                    assert arn.endswith("*") and "/" in arn, f"object actions are limited to a prefix: {arn}"
+                else:
+                    assert "Condition" in statement, "listing is limited to a prefix"
+
+
+def test_risk_calculation_consumes_its_queue_and_announces_on_the_bus(template: Template) -> None:
+    task = template.get("RiskCalculationTaskDefinition")
+    role = template.get(referenced_id(task.props["TaskRoleArn"]))
+    environment = _environment(task)
+    queue = referenced_id(environment["RISK_WORK_QUEUE_URL"])
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
+        assert [referenced_id(resource) for resource in _resources_for(role, action)] == [queue]
+    bus = referenced_id(environment["EVENT_BUS_NAME"])
+    assert [referenced_id(resource) for resource in _resources_for(role, "events:PutEvents")] == [bus]
+
+
+def test_data_ingestion_only_sends_to_the_risk_work_queue(template: Template) -> None:
+    task = template.get("DataIngestionTaskDefinition")
+    role = template.get(referenced_id(task.props["TaskRoleArn"]))
+    queue = referenced_id(_environment(task)["RISK_WORK_QUEUE_URL"])
+    assert [referenced_id(resource) for resource in _resources_for(role, "sqs:SendMessage")] == [queue]
+    assert not _statements_with(role, "sqs:ReceiveMessage")
+
+
+def _run_task_targets(template: Template) -> list[tuple[Resource, dict]]:
+    return [
+        (rule, target)
+        for rule in template.of_type("AWS::Events::Rule")
+        for target in rule.props.get("Targets", [])
+        if "EcsParameters" in target
+    ]
+
+
+@pytest.mark.parametrize(("rule", "target"), _run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"])
+def test_run_task_role_runs_only_its_task_definition_on_its_cluster(template: Template, rule: Resource, target: dict) -> None:
+    role = template.get(referenced_id(target["RoleArn"]))
+    task_definition = referenced_id(target["EcsParameters"]["TaskDefinitionArn"])
+    cluster = referenced_id(target["Arn"])
+    statements = _statements_with(role, "ecs:RunTask")
+    assert statements
+    for statement in statements:
+        assert [referenced_id(resource) for resource in as_list(statement["Resource"])] == [task_definition]
+        assert referenced_id(statement["Condition"]["ArnEquals"]["ecs:cluster"]) == cluster
+
+
+@pytest.mark.parametrize(("rule", "target"), _run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"])
+def test_run_task_role_passes_exactly_the_two_roles_of_its_task_definition(template: Template, rule: Resource, target: dict) -> None:
+    role = template.get(referenced_id(target["RoleArn"]))
+    task_definition = template.get(referenced_id(target["EcsParameters"]["TaskDefinitionArn"]))
+    expected = {referenced_id(task_definition.props["TaskRoleArn"]), referenced_id(task_definition.props["ExecutionRoleArn"])}
+    statements = _statements_with(role, "iam:PassRole")
+    assert statements
+    passed = {referenced_id(resource) for statement in statements for resource in as_list(statement["Resource"])}
+    assert passed == expected
+    for statement in statements:
+        assert statement["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
+    actions = {action for statement in role_statements(role) for action in as_list(statement["Action"])}
+    assert actions == {"ecs:RunTask", "iam:PassRole"}

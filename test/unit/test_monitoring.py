@@ -1,0 +1,167 @@
+"""Failure rate from ECS task state changes, dead-letter and delivery alarms, all notifying the topic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test.template_model import Resource, Template, as_list, referenced_id, substitute
+from test.unit.conftest import the_template
+
+TEMPLATE = the_template()
+VALUES = {"EnvironmentSuffix": "sfx", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+
+
+def _topic(template: Template) -> str:
+    (topic,) = template.of_type("AWS::SNS::Topic")
+    return topic.logical_id
+
+
+def _task_state_rule(template: Template) -> Resource:
+    rules = [rule for rule in template.of_type("AWS::Events::Rule") if rule.props["EventPattern"].get("detail-type") == ["ECS Task State Change"]]
+    assert len(rules) == 1
+    return rules[0]
+
+
+def _failure_rate_alarm(template: Template) -> Resource:
+    alarms = [alarm for alarm in template.of_type("AWS::CloudWatch::Alarm") if any("Expression" in metric for metric in alarm.props.get("Metrics", []))]
+    assert len(alarms) == 1
+    return alarms[0]
+
+
+def test_stopped_tasks_of_the_cluster_go_to_an_encrypted_log_group(template: Template) -> None:
+    rule = _task_state_rule(template)
+    pattern = rule.props["EventPattern"]
+    assert pattern["source"] == ["aws.ecs"]
+    assert pattern["detail"]["lastStatus"] == ["STOPPED"]
+    assert [template.get(referenced_id(arn)).type for arn in pattern["detail"]["clusterArn"]] == ["AWS::ECS::Cluster"]
+    (target,) = rule.props["Targets"]
+    log_group = template.get(template.referenced_resource(target["Arn"]))
+    assert log_group.type == "AWS::Logs::LogGroup" and "KmsKeyId" in log_group.props
+    assert substitute(log_group.props["LogGroupName"], VALUES).startswith("/aws/events/")
+
+
+def test_eventbridge_may_write_to_the_task_events_log_group(template: Template) -> None:
+    rule = _task_state_rule(template)
+    log_group = template.referenced_resource(rule.props["Targets"][0]["Arn"])
+    policies = [policy for policy in template.of_type("AWS::Logs::ResourcePolicy") if log_group in template.referenced_resources(policy.props["PolicyDocument"])]
+    assert len(policies) == 1
+    assert policies[0].logical_id in as_list(rule.body.get("DependsOn", [])), "the rule must not deliver before the policy exists"
+    document = json.loads(policies[0].props["PolicyDocument"]["Fn::Sub"])
+    (statement,) = document["Statement"]
+    assert "events.amazonaws.com" in as_list(statement["Principal"]["Service"])
+    assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def _filters_on(template: Template, log_group: str) -> dict[str, Resource]:
+    return {
+        metric["MetricName"]: resource
+        for resource in template.of_type("AWS::Logs::MetricFilter")
+        if referenced_id(resource.props["LogGroupName"]) == log_group
+        for metric in resource.props["MetricTransformations"]
+    }
+
+
+def test_metric_filters_count_stopped_and_failed_tasks(template: Template) -> None:
+    rule = _task_state_rule(template)
+    filters = _filters_on(template, template.referenced_resource(rule.props["Targets"][0]["Arn"]))
+    assert set(filters) == {"TasksStopped", "TasksFailed"}
+    stopped = filters["TasksStopped"].props["FilterPattern"]
+    failed = filters["TasksFailed"].props["FilterPattern"]
+    assert '$.detail.lastStatus = "STOPPED"' in stopped
+    # A normal batch completion stops with EssentialContainerExited and exit code 0: not a failure.
+    assert "$.detail.containers[0].exitCode != 0" in failed
+    assert '$.detail.stopCode = "TaskFailedToStart"' in failed
+    assert "EssentialContainerExited" not in failed
+    for metric_filter in filters.values():
+        (transformation,) = metric_filter.props["MetricTransformations"]
+        assert transformation["MetricValue"] == "1" and transformation["DefaultValue"] == 0
+
+
+def test_failure_rate_alarm_divides_the_filters_metrics_over_ten_minutes(template: Template) -> None:
+    alarm = _failure_rate_alarm(template)
+    rule = _task_state_rule(template)
+    filters = _filters_on(template, template.referenced_resource(rule.props["Targets"][0]["Arn"]))
+    published = {
+        name: (resource.props["MetricTransformations"][0]["MetricNamespace"], name)
+        for name, resource in filters.items()
+    }
+    by_id = {metric["Id"]: metric for metric in alarm.props["Metrics"]}
+    (expression,) = [metric for metric in alarm.props["Metrics"] if "Expression" in metric]
+    assert expression["ReturnData"] is True
+    stopped_id = next(i for i, m in by_id.items() if m.get("MetricStat", {}).get("Metric", {}).get("MetricName") == "TasksStopped")
+    failed_id = next(i for i, m in by_id.items() if m.get("MetricStat", {}).get("Metric", {}).get("MetricName") == "TasksFailed")
+    assert expression["Expression"] == f"IF({stopped_id} > 0, 100 * {failed_id} / {stopped_id}, 0)"
+    for metric_id, name in ((stopped_id, "TasksStopped"), (failed_id, "TasksFailed")):
+        stat = by_id[metric_id]["MetricStat"]
+        assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"]) == published[name]
+        assert stat["Period"] == 600 and stat["Stat"] == "Sum"
+        assert by_id[metric_id]["ReturnData"] is False
+    assert alarm.props["Threshold"] == 5
+    assert alarm.props["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm.props["EvaluationPeriods"] == 1
+
+
+def _queue_alarms(template: Template, queue_id: str) -> list[Resource]:
+    return [
+        alarm
+        for alarm in template.of_type("AWS::CloudWatch::Alarm")
+        if alarm.props.get("Namespace") == "AWS/SQS"
+        and queue_id in {referenced_id(dimension["Value"]) for dimension in alarm.props["Dimensions"]}
+    ]
+
+
+def _dead_letter_queues() -> list[str]:
+    return sorted(
+        {referenced_id(q.props["RedrivePolicy"]["deadLetterTargetArn"]) for q in TEMPLATE.of_type("AWS::SQS::Queue") if "RedrivePolicy" in q.props}
+        | {referenced_id(t["DeadLetterConfig"]["Arn"]) for r in TEMPLATE.of_type("AWS::Events::Rule") for t in r.props["Targets"] if "DeadLetterConfig" in t}
+    )
+
+
+@pytest.mark.parametrize("queue_id", _dead_letter_queues())
+def test_every_dead_letter_queue_holding_messages_alarms_to_the_topic(template: Template, queue_id: str) -> None:
+    alarms = [alarm for alarm in _queue_alarms(template, queue_id) if _topic(template) in {referenced_id(a) for a in alarm.props.get("AlarmActions", [])}]
+    assert alarms
+    for alarm in alarms:
+        assert alarm.props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm.props["Threshold"] == 0 and alarm.props["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+@pytest.mark.parametrize("rule", [r for r in TEMPLATE.of_type("AWS::Events::Rule") if any("DeadLetterConfig" in t for t in r.props["Targets"])], ids=repr)
+def test_rule_failed_invocations_alarm_to_the_topic(template: Template, rule: Resource) -> None:
+    rule_name = substitute(rule.props["Name"], VALUES)
+    alarms = []
+    for alarm in template.of_type("AWS::CloudWatch::Alarm"):
+        if alarm.props.get("MetricName") != "FailedInvocations":
+            continue
+        dimensions = {d["Name"]: d["Value"] for d in alarm.props["Dimensions"]}
+        value = dimensions["RuleName"]
+        if referenced_id(value) == rule.logical_id or substitute(value, VALUES) == rule_name:
+            if "EventBusName" in rule.props:
+                # Metrics of rules on a custom bus carry both dimensions.
+                assert referenced_id(dimensions["EventBusName"]) == referenced_id(rule.props["EventBusName"])
+            alarms.append(alarm)
+    assert alarms
+    for alarm in alarms:
+        assert alarm.props["Namespace"] == "AWS/Events"
+        assert _topic(template) in {referenced_id(action) for action in alarm.props["AlarmActions"]}
+
+
+def test_alarms_that_are_not_scaling_triggers_notify_the_topic(template: Template) -> None:
+    topic = _topic(template)
+    for alarm in template.of_type("AWS::CloudWatch::Alarm"):
+        targets = {template.get(referenced_id(action)).type for action in alarm.props["AlarmActions"]}
+        if targets != {"AWS::ApplicationAutoScaling::ScalingPolicy"}:
+            assert topic in {referenced_id(action) for action in alarm.props["AlarmActions"]}, alarm
+
+
+def test_failure_rate_alarm_notifies_the_topic(template: Template) -> None:
+    assert _topic(template) in {referenced_id(action) for action in _failure_rate_alarm(template).props["AlarmActions"]}
+
+
+def test_alarms_may_publish_to_the_topic(template: Template) -> None:
+    topic = _topic(template)
+    policies = [p for p in template.of_type("AWS::SNS::TopicPolicy") if topic in {referenced_id(t) for t in p.props["Topics"]}]
+    principals = [s["Principal"] for p in policies for s in p.props["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert {"Service": "cloudwatch.amazonaws.com"} in principals

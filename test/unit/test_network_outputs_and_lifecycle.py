@@ -1,0 +1,110 @@
+"""Task network (no ingress, HTTPS out), optional endpoints, outputs for the scripts, and a stack that deletes cleanly."""
+
+from __future__ import annotations
+
+import pytest
+
+from test.template_model import Resource, Template, referenced_id
+from test.unit.conftest import the_template
+
+TEMPLATE = the_template()
+ENDPOINT_SERVICES = {"ecr.api", "ecr.dkr", "logs", "sqs", "sns", "kms", "events", "s3"}
+
+
+def _task_security_groups(template: Template) -> set[str]:
+    return {
+        referenced_id(group)
+        for groups in template.find("$..AwsvpcConfiguration.SecurityGroups") + template.find("$..AwsVpcConfiguration.SecurityGroups")
+        for group in groups
+    }
+
+
+def test_task_security_group_has_no_ingress_and_https_egress_only(template: Template) -> None:
+    groups = _task_security_groups(template)
+    assert groups
+    for logical_id in groups:
+        props = template.get(logical_id).props
+        assert not props.get("SecurityGroupIngress")
+        assert not [r for r in template.of_type("AWS::EC2::SecurityGroupIngress") if referenced_id(r.props["GroupId"]) == logical_id]
+        egress = props["SecurityGroupEgress"]
+        assert egress and all((rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 443, 443) for rule in egress)
+
+
+def test_vpc_endpoints_exist_only_behind_the_switch(template: Template) -> None:
+    endpoints = template.of_type("AWS::EC2::VPCEndpoint")
+    services = {endpoint.props["ServiceName"]["Fn::Sub"].split("${AWS::Region}.")[1] for endpoint in endpoints}
+    assert services == ENDPOINT_SERVICES
+    for endpoint in endpoints:
+        assert endpoint.body["Condition"] == "ShouldCreateVpcEndpoints"
+        if endpoint.props["VpcEndpointType"] == "Interface":
+            assert endpoint.props["PrivateDnsEnabled"] is True
+            assert {referenced_id(s) for s in endpoint.props["SubnetIds"]} == {"PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id"}
+            (group,) = endpoint.props["SecurityGroupIds"]
+            ingress = template.get(referenced_id(group)).props["SecurityGroupIngress"]
+            assert [referenced_id(rule["SourceSecurityGroupId"]) for rule in ingress] == sorted(_task_security_groups(template))
+
+
+# output -> the resource (and attribute) it must expose for the scripts and integration tests
+REQUIRED_OUTPUTS = {
+    "ClusterName": ("RiskBatchCluster", None),
+    "ClusterArn": ("RiskBatchCluster", "Arn"),
+    "KmsKeyArn": ("RiskBatchKey", "Arn"),
+    "AlertTopicArn": ("AlertTopic", None),
+    "EventBusName": ("RiskBatchEventBus", None),
+    "TaskSecurityGroupId": ("TaskSecurityGroup", None),
+    "DataIngestionRepositoryUri": ("DataIngestionRepository", "RepositoryUri"),
+    "RiskCalculationRepositoryUri": ("RiskCalculationRepository", "RepositoryUri"),
+    "ReportGenerationRepositoryUri": ("ReportGenerationRepository", "RepositoryUri"),
+    "DataIngestionTaskDefinitionArn": ("DataIngestionTaskDefinition", None),
+    "RiskCalculationTaskDefinitionArn": ("RiskCalculationTaskDefinition", None),
+    "ReportGenerationTaskDefinitionArn": ("ReportGenerationTaskDefinition", None),
+    "RiskCalculationServiceName": ("RiskCalculationService", "Name"),
+    "ReportGenerationServiceName": ("ReportGenerationService", "Name"),
+    "RiskWorkQueueUrl": ("RiskWorkQueue", None),
+    "RiskWorkDeadLetterQueueUrl": ("RiskWorkDeadLetterQueue", None),
+    "ReportQueueUrl": ("ReportQueue", None),
+    "ReportDeadLetterQueueUrl": ("ReportDeadLetterQueue", None),
+    "EventDeliveryDeadLetterQueueUrl": ("EventDeliveryDeadLetterQueue", None),
+    "DataIngestionLogGroupName": ("DataIngestionLogGroup", None),
+    "RiskCalculationLogGroupName": ("RiskCalculationLogGroup", None),
+    "ReportGenerationLogGroupName": ("ReportGenerationLogGroup", None),
+    "TaskEventsLogGroupName": ("TaskEventsLogGroup", None),
+    "DataIngestionTriggerRuleName": ("DataIngestionTriggerRule", None),
+    "RunCompletedRuleName": ("RunCompletedRule", None),
+}
+
+
+@pytest.mark.parametrize(("output", "expected"), sorted(REQUIRED_OUTPUTS.items()))
+def test_output_exposes_the_resource(template: Template, output: str, expected: tuple[str, str | None]) -> None:
+    value = template.doc["Outputs"][output]["Value"]
+    logical_id, attribute = expected
+    if attribute is None:
+        assert value == {"Ref": logical_id}
+    else:
+        assert value == {"Fn::GetAtt": [logical_id, attribute]}
+
+
+@pytest.mark.parametrize("output", sorted(the_template().doc["Outputs"]))
+def test_output_is_described_and_exported_with_the_suffix(template: Template, output: str) -> None:
+    body = template.doc["Outputs"][output]
+    assert body.get("Description")
+    assert body["Export"]["Name"]["Fn::Sub"].endswith("-${EnvironmentSuffix}")
+
+
+@pytest.mark.parametrize("output", sorted(the_template().doc["Outputs"]))
+def test_output_of_a_conditional_resource_shares_its_condition(template: Template, output: str) -> None:
+    body = template.doc["Outputs"][output]
+    for logical_id in template.referenced_resources(body["Value"]):
+        condition = template.resources[logical_id].get("Condition")
+        assert body.get("Condition") == condition
+
+
+@pytest.mark.parametrize("resource", the_template().all_resources(), ids=repr)
+def test_resource_is_deleted_with_the_stack(resource: Resource) -> None:
+    assert resource.body.get("DeletionPolicy", "Delete") == "Delete"
+    assert resource.body.get("UpdateReplacePolicy", "Delete") == "Delete"
+
+
+def test_template_sections_are_in_the_house_order(template: Template) -> None:
+    order = ["AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Conditions", "Resources", "Outputs"]
+    assert [key for key in template.doc if key in order] == [key for key in order if key in template.doc]
