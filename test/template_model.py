@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from jsonpath_ng.ext import parse
 
@@ -133,9 +134,7 @@ def substitute(node: Any, values: dict[str, str]) -> Any:
         return node
     if isinstance(node, dict):
         if "Fn::Sub" in node and isinstance(node["Fn::Sub"], str):
-            return _SUB_REFERENCE.sub(
-                lambda match: values.get(match.group(1), match.group(0)), node["Fn::Sub"]
-            )
+            return _SUB_REFERENCE.sub(lambda match: values.get(match.group(1), match.group(0)), node["Fn::Sub"])
         if "Ref" in node and node["Ref"] in values:
             return values[node["Ref"]]
     return None

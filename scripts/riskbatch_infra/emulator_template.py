@@ -55,6 +55,13 @@ def emulator_template(template: dict[str, Any]) -> tuple[dict[str, Any], list[st
         for logical_id, attribute in ref_targets.items():
             changes.append(f"Ref {logical_id} -> Fn::GetAtt {logical_id}.{attribute} (moto returns an object for Ref)")
 
+    for name, output in result.get("Outputs", {}).items():
+        if "Condition" in output and "Export" in output:
+            # moto evaluates every export, even of an output whose condition is false, and
+            # then fails on the absent resource; nothing local imports these exports.
+            del output["Export"]
+            changes.append(f"output {name}: export dropped (moto evaluates exports of switched-off outputs)")
+
     for resource_type, prop, defect in PROPERTIES_THE_EMULATOR_CANNOT_PARSE:
         for logical_id, resource in resources.items():
             if resource["Type"] == resource_type and prop in resource.get("Properties", {}):

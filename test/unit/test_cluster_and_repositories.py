@@ -74,9 +74,7 @@ def test_repository_keeps_the_last_ten_images_of_any_tag(repository: Resource) -
 
 def test_each_job_has_its_own_repository(template: Template) -> None:
     images = [
-        container["Image"]
-        for task in template.of_type("AWS::ECS::TaskDefinition")
-        for container in task.props["ContainerDefinitions"]
+        container["Image"] for task in template.of_type("AWS::ECS::TaskDefinition") for container in task.props["ContainerDefinitions"]
     ]
     repositories = [template.referenced_resource(image) for image in images]
     assert len(set(repositories)) == len(repositories)

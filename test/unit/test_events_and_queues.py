@@ -119,7 +119,9 @@ def test_queue_targets_may_receive_from_their_rule_only(template: Template, rule
     for queue_id in delivered:
         if template.get(queue_id).type != "AWS::SQS::Queue":
             continue
-        policies = [policy for policy in template.of_type("AWS::SQS::QueuePolicy") if queue_id in {referenced_id(q) for q in policy.props["Queues"]}]
+        policies = [
+            policy for policy in template.of_type("AWS::SQS::QueuePolicy") if queue_id in {referenced_id(q) for q in policy.props["Queues"]}
+        ]
         allowed = [
             statement
             for policy in policies

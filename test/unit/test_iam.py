@@ -140,7 +140,9 @@ def _run_task_targets(template: Template) -> list[tuple[Resource, dict]]:
     ]
 
 
-@pytest.mark.parametrize(("rule", "target"), _run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"])
+@pytest.mark.parametrize(
+    ("rule", "target"), _run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"]
+)
 def test_run_task_role_runs_only_its_task_definition_on_its_cluster(template: Template, rule: Resource, target: dict) -> None:
     role = template.get(referenced_id(target["RoleArn"]))
     task_definition = referenced_id(target["EcsParameters"]["TaskDefinitionArn"])
@@ -152,7 +154,9 @@ def test_run_task_role_runs_only_its_task_definition_on_its_cluster(template: Te
         assert referenced_id(statement["Condition"]["ArnEquals"]["ecs:cluster"]) == cluster
 
 
-@pytest.mark.parametrize(("rule", "target"), _run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"])
+@pytest.mark.parametrize(
+    ("rule", "target"), _run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"]
+)
 def test_run_task_role_passes_exactly_the_two_roles_of_its_task_definition(template: Template, rule: Resource, target: dict) -> None:
     role = template.get(referenced_id(target["RoleArn"]))
     task_definition = template.get(referenced_id(target["EcsParameters"]["TaskDefinitionArn"]))

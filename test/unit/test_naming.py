@@ -48,7 +48,7 @@ def _name(resource: Resource, suffix: str = LONGEST_SUFFIX) -> str | None:
 def _strip_service_prefix(name: str) -> str:
     for prefix in SERVICE_PREFIXES:
         if name.startswith(prefix):
-            return name[len(prefix):]
+            return name[len(prefix) :]
     return name
 
 
@@ -106,8 +106,6 @@ def test_every_type_with_a_name_property_is_covered(template: Template) -> None:
     uncovered = {
         resource.type
         for resource in template.all_resources()
-        if resource.type not in NAMED_TYPES
-        and resource.type not in ignored
-        and any(name_like.match(prop) for prop in resource.props)
+        if resource.type not in NAMED_TYPES and resource.type not in ignored and any(name_like.match(prop) for prop in resource.props)
     }
     assert not uncovered

@@ -48,17 +48,14 @@ def test_free_text_parameters_carry_a_constraint(template: Template) -> None:
     unconstrained = [
         name
         for name, body in template.parameters().items()
-        if body["Type"] == "String"
-        and not ({"AllowedPattern", "AllowedValues"} & set(body))
+        if body["Type"] == "String" and not ({"AllowedPattern", "AllowedValues"} & set(body))
     ]
     assert not unconstrained
 
 
 def test_numbers_are_bounded(template: Template) -> None:
     unbounded = [
-        name
-        for name, body in template.parameters().items()
-        if body["Type"] == "Number" and not {"MinValue", "MaxValue"} <= set(body)
+        name for name, body in template.parameters().items() if body["Type"] == "Number" and not {"MinValue", "MaxValue"} <= set(body)
     ]
     assert not unbounded
 

@@ -178,7 +178,8 @@ def test_service_starts_from_zero_on_its_queue_backlog(template: Template, servi
         adjustments = policy.props["StepScalingPolicyConfiguration"]["StepAdjustments"]
         assert all(step["ScalingAdjustment"] > 0 for step in adjustments)
         alarms = [
-            alarm for alarm in template.of_type("AWS::CloudWatch::Alarm")
+            alarm
+            for alarm in template.of_type("AWS::CloudWatch::Alarm")
             if policy.logical_id in {referenced_id(action) for action in alarm.props.get("AlarmActions", [])}
         ]
         assert alarms, "a step policy acts only when an alarm calls it"

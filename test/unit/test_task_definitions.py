@@ -76,8 +76,7 @@ def test_read_only_container_has_a_writable_scratch_volume(task: Resource) -> No
     volumes = {volume["Name"] for volume in task.props.get("Volumes", [])}
     for container in containers(task):
         writable = [
-            mount for mount in container.get("MountPoints", [])
-            if mount["SourceVolume"] in volumes and not mount.get("ReadOnly", False)
+            mount for mount in container.get("MountPoints", []) if mount["SourceVolume"] in volumes and not mount.get("ReadOnly", False)
         ]
         assert writable
         tmpdir = {item["Name"]: item["Value"] for item in container["Environment"]}.get("TMPDIR")

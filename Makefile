@@ -1,0 +1,38 @@
+# Set-up is automatic: every target that needs Python packages builds .venv from the pins first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help demo test lint unit validate mutate integration bench lock clean
+
+help:
+	@echo "make demo   deploy the stack into the local emulator and run the night"
+	@echo "make test   every check: lint, unit suite, policy rules, checkov, mutation run, integration"
+	@echo "make validate   cfn-lint, guard rules and checkov, with the compliance table"
+	@echo "make bench  risk engine benchmark"
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python scripts/local_demo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src scripts test
+	$(BIN)/cfn-lint --include-checks I -- lib/TapStack.json
+
+unit: $(STAMP)
+	$(BIN)/pytest -q test/unit
+
+test: lint unit
+
+lock: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable | sed '/^riskbatch/d' > requirements.lock.new
+	{ head -1 requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp && mv requirements.lock.tmp requirements.lock && rm requirements.lock.new
+
+clean:
+	rm -rf $(VENV) out cfn-outputs .pytest_cache

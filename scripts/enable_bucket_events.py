@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Switch on EventBridge delivery for existing buckets, keeping their other notification settings.
+
+The stack receives the input bucket by name and cannot change it; without this switch S3
+sends no "Object Created" events and the nightly ingestion never starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from riskbatch_infra.aws import DEFAULT_REGION, Target
+
+
+def enable_eventbridge(s3: Any, bucket: str) -> bool:
+    """Add EventBridge delivery to the bucket's notifications; True when it was off before."""
+    current = s3.get_bucket_notification_configuration(Bucket=bucket)
+    current.pop("ResponseMetadata", None)
+    if "EventBridgeConfiguration" in current:
+        return False
+    current["EventBridgeConfiguration"] = {}
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("buckets", nargs="+")
+    parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument("--profile")
+    parser.add_argument("--endpoint-url")
+    args = parser.parse_args(argv)
+    s3 = Target(region=args.region, endpoint_url=args.endpoint_url, profile=args.profile).client("s3")
+    for bucket in args.buckets:
+        changed = enable_eventbridge(s3, bucket)
+        print(f"{bucket}: EventBridge delivery {'switched on' if changed else 'already on'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Images for the services: present in their repositories, scanned, and free of serious findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError, WaiterError
+
+BLOCKING_SEVERITIES = ("CRITICAL", "HIGH")
+
+
+@dataclass(frozen=True)
+class ScanVerdict:
+    repository: str
+    tag: str
+    status: str
+    severity_counts: dict[str, int]
+
+    @property
+    def blocking(self) -> dict[str, int]:
+        return {severity: count for severity, count in self.severity_counts.items() if severity in BLOCKING_SEVERITIES and count}
+
+
+def repository_names(outputs: dict[str, str]) -> list[str]:
+    """Repository names from the stack outputs (<registry>/<name> URIs)."""
+    return sorted(uri.split("/", 1)[1] for key, uri in outputs.items() if key.endswith("RepositoryUri"))
+
+
+def missing_images(ecr: Any, repositories: list[str], tag: str) -> list[str]:
+    missing = []
+    for repository in repositories:
+        try:
+            ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+        except ClientError as error:
+            if error.response["Error"]["Code"] in {"ImageNotFoundException", "RepositoryNotFoundException"}:
+                missing.append(repository)
+            else:
+                raise
+    return missing
+
+
+def scan_verdict(ecr: Any, repository: str, tag: str, max_wait_seconds: int = 900) -> ScanVerdict:
+    """Wait for the push scan of repository:tag and count its findings by severity."""
+    image = {"imageTag": tag}
+    try:
+        ecr.get_waiter("image_scan_complete").wait(
+            repositoryName=repository, imageId=image, WaiterConfig={"Delay": 10, "MaxAttempts": max(1, max_wait_seconds // 10)}
+        )
+    except WaiterError as error:
+        raise RuntimeError(f"the scan of {repository}:{tag} did not complete: {error}") from None
+    findings = ecr.describe_image_scan_findings(repositoryName=repository, imageId=image)
+    counts = findings.get("imageScanFindings", {}).get("findingSeverityCounts", {})
+    return ScanVerdict(repository, tag, findings["imageScanStatus"]["status"], {key: int(value) for key, value in counts.items()})

@@ -1,0 +1,147 @@
+"""Change-set based create or update of a CloudFormation stack, with readable failures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError, WaiterError
+
+from .aws import Target
+
+# CloudFormation refuses a TemplateBody above this size; larger templates go through S3.
+TEMPLATE_BODY_LIMIT = 51_200
+FAILED_STATES = ("CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED", "ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS")
+
+
+class DeployError(RuntimeError):
+    """A deployment that did not reach a complete state; the message names the failing resources."""
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    stack_name: str
+    status: str
+    changed: bool
+    outputs: dict[str, str]
+
+
+def minified(template: dict[str, Any]) -> str:
+    return json.dumps(template, separators=(",", ":"))
+
+
+def stack_status(cfn: Any, stack_name: str) -> str | None:
+    try:
+        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+    return stacks[0]["StackStatus"] if stacks else None
+
+
+def current_parameters(cfn: Any, stack_name: str) -> dict[str, str]:
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {item["ParameterKey"]: item.get("ParameterValue", "") for item in stack.get("Parameters", [])}
+
+
+def stack_outputs(cfn: Any, stack_name: str) -> dict[str, str]:
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
+
+
+def failure_reasons(cfn: Any, stack_name: str, since: float) -> list[str]:
+    """The failing resources and their status reasons, oldest first."""
+    reasons = []
+    try:
+        events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
+    except ClientError:
+        return reasons
+    for event in reversed(events):
+        if event["Timestamp"].timestamp() + 1 < since:
+            continue
+        if event["ResourceStatus"] in FAILED_STATES and event.get("ResourceStatusReason"):
+            reasons.append(
+                f"{event['LogicalResourceId']} ({event['ResourceType']}): {event['ResourceStatus']}: {event['ResourceStatusReason']}"
+            )
+    return reasons
+
+
+def _template_source(target: Target, body: str, stack_name: str, template_bucket: str | None) -> dict[str, str]:
+    if len(body.encode()) <= TEMPLATE_BODY_LIMIT:
+        return {"TemplateBody": body}
+    if not template_bucket:
+        raise DeployError(
+            f"the template is {len(body.encode())} bytes, above CloudFormation's {TEMPLATE_BODY_LIMIT}-byte TemplateBody limit: "
+            "pass --template-bucket, a bucket this account can write, to deploy it through S3"
+        )
+    key = f"cloudformation/{stack_name}/{hashlib.sha256(body.encode()).hexdigest()}.json"
+    target.client("s3").put_object(Bucket=template_bucket, Key=key, Body=body.encode(), ContentType="application/json")
+    return {"TemplateURL": f"https://{template_bucket}.s3.{target.region}.amazonaws.com/{key}"}
+
+
+def deploy(
+    target: Target,
+    stack_name: str,
+    template: dict[str, Any],
+    parameters: dict[str, str],
+    template_bucket: str | None = None,
+    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> DeployResult:
+    """Create or update the stack through a change set and wait for it to settle."""
+    cfn = target.client("cloudformation")
+    status = stack_status(cfn, stack_name)
+    if status == "ROLLBACK_COMPLETE":
+        raise DeployError(f"{stack_name} is in ROLLBACK_COMPLETE (its creation failed): delete it, then deploy again")
+    change_set_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
+    change_set_name = f"deploy-{int(time.time())}"
+    started = time.time()
+    source = _template_source(target, minified(template), stack_name, template_bucket)
+    log(f"{stack_name}: creating {change_set_type} change set {change_set_name}")
+    cfn.create_change_set(
+        StackName=stack_name,
+        ChangeSetName=change_set_name,
+        ChangeSetType=change_set_type,
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in sorted(parameters.items())],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        Tags=[{"Key": "riskbatch:stack", "Value": stack_name}],
+        **source,
+    )
+    try:
+        cfn.get_waiter("change_set_create_complete").wait(
+            StackName=stack_name, ChangeSetName=change_set_name, WaiterConfig={"Delay": 5, "MaxAttempts": 120}
+        )
+    except WaiterError:
+        described = cfn.describe_change_set(StackName=stack_name, ChangeSetName=change_set_name)
+        reason = described.get("StatusReason", "")
+        if "didn't contain changes" in reason or "No updates are to be performed" in reason:
+            log(f"{stack_name}: no changes")
+            cfn.delete_change_set(StackName=stack_name, ChangeSetName=change_set_name)
+            return DeployResult(stack_name, stack_status(cfn, stack_name) or "", False, stack_outputs(cfn, stack_name))
+        raise DeployError(f"change set {change_set_name} failed: {reason}") from None
+    changes = cfn.describe_change_set(StackName=stack_name, ChangeSetName=change_set_name).get("Changes", [])
+    log(f"{stack_name}: {len(changes)} resource changes; executing")
+    cfn.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name)
+    waiter = "stack_create_complete" if change_set_type == "CREATE" else "stack_update_complete"
+    try:
+        cfn.get_waiter(waiter).wait(StackName=stack_name, WaiterConfig={"Delay": 10, "MaxAttempts": 360})
+    except WaiterError:
+        reasons = failure_reasons(cfn, stack_name, started)
+        final = stack_status(cfn, stack_name)
+        detail = "\n  ".join(reasons) or "no resource reported a reason"
+        raise DeployError(f"{stack_name} ended in {final}:\n  {detail}") from None
+    final = stack_status(cfn, stack_name) or ""
+    log(f"{stack_name}: {final}")
+    return DeployResult(stack_name, final, True, stack_outputs(cfn, stack_name))
+
+
+def write_flat_outputs(outputs: dict[str, str], path: Path) -> None:
+    """cfn-outputs/flat-outputs.json: the convention integration suites read a live stack from."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n", encoding="utf-8")
