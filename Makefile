@@ -23,7 +23,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts test
-	$(BIN)/cfn-lint --include-checks I -- lib/TapStack.json
+	$(BIN)/cfn-lint
 
 unit: $(STAMP)
 	$(BIN)/pytest -q test/unit

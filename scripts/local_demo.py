@@ -20,7 +20,7 @@ from enable_bucket_events import enable_eventbridge
 from riskbatch_infra.coverage import report
 from riskbatch_infra.emulator import create_stand_ins, running_emulator, set_scan_findings
 from riskbatch_infra.emulator_template import emulator_template
-from riskbatch_infra.images import repository_names
+from riskbatch_infra.images import repository_names, stand_in_manifest
 from riskbatch_infra.stack import write_flat_outputs
 
 
@@ -35,13 +35,7 @@ def push_stand_in_images(emulator, outputs: dict[str, str], tag: str) -> None:
     ecr = emulator.client("ecr")
     set_scan_findings(emulator, repository_names(outputs), tag, {})
     for repository in repository_names(outputs):
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 0, "digest": "sha256:" + "0" * 64},
-            "layers": [],
-        }
-        ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+        ecr.put_image(repositoryName=repository, imageManifest=stand_in_manifest(), imageTag=tag)
         # ECR scans on push by itself; the emulator keeps the setting but never scans, so start it.
         ecr.start_image_scan(repositoryName=repository, imageId={"imageTag": tag})
 

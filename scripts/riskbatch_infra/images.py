@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,18 @@ class ScanVerdict:
     @property
     def blocking(self) -> dict[str, int]:
         return {severity: count for severity, count in self.severity_counts.items() if severity in BLOCKING_SEVERITIES and count}
+
+
+def stand_in_manifest() -> str:
+    """An image manifest with no layers: what the local emulator holds in place of a built image."""
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 0, "digest": "sha256:" + "0" * 64},
+            "layers": [],
+        }
+    )
 
 
 def repository_names(outputs: dict[str, str]) -> list[str]:
