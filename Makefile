@@ -1,8 +1,10 @@
 # Set-up is automatic: every target that needs Python packages builds .venv from the pins first.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+# checkov pins libraries that clash with ours: it lives in a virtual environment of its own.
+CHECKOV := .tools/checkov/.installed
 
 .PHONY: help demo test lint unit validate mutate integration bench lock clean
 
@@ -18,6 +20,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+$(CHECKOV): tools/checkov.lock
+	$(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/pip install --quiet --disable-pip-version-check -r tools/checkov.lock
+	touch $(CHECKOV)
+
 demo: $(STAMP)
 	$(BIN)/python scripts/local_demo.py
 
@@ -28,7 +35,13 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q test/unit
 
-test: lint unit
+validate: $(STAMP) $(CHECKOV)
+	$(BIN)/python scripts/validate.py
+
+mutate: $(STAMP)
+	$(BIN)/python test/mutation/run.py
+
+test: lint unit validate mutate
 
 lock: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable | sed '/^riskbatch/d' > requirements.lock.new

@@ -18,7 +18,7 @@ HEADER_FIELDS = ("# Rule:", "# Checks:", "# Why:", "# Skips:")
 
 def _cases() -> list[tuple[str, str, dict, str]]:
     cases = []
-    for rule, path in RULES.items():
+    for rule in RULES:
         tests_file = TESTS_DIR / f"{rule}_tests.yml"
         if not tests_file.exists():
             continue

@@ -30,7 +30,8 @@ NAMED_TYPES = {
 }
 # Name prefixes AWS imposes before our own name starts.
 SERVICE_PREFIXES = ("alias/", "/aws/events/")
-LONGEST_SUFFIX = "abcdefghijklmnopqrst"  # taskcat's random string: 20 lowercase letters
+# The longest suffix the parameter admits (taskcat's random string is 20 lowercase letters).
+LONGEST_SUFFIX = "a" * the_template().parameters()["EnvironmentSuffix"]["MaxLength"]
 LONGEST_REGION = "ap-southeast-7"
 PSEUDO = {"AWS::Region": LONGEST_REGION, "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
 

@@ -65,6 +65,11 @@ def test_switches_only_take_true_or_false(template: Template) -> None:
         assert sorted(template.parameters()[name]["AllowedValues"]) == ["false", "true"]
 
 
+def test_suffix_admits_taskcats_20_letter_random_string(template: Template) -> None:
+    body = template.parameters()["EnvironmentSuffix"]
+    assert body["MaxLength"] >= 20 and re.fullmatch(body["AllowedPattern"], "abcdefghijklmnopqrst")
+
+
 @pytest.mark.parametrize("suffix", ["dev", "pr-1234", "a", "abcdefghijklmnopqrst"])
 def test_suffix_pattern_accepts(template: Template, suffix: str) -> None:
     body = template.parameters()["EnvironmentSuffix"]
