@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 # checkov pins libraries that clash with ours: it lives in a virtual environment of its own.
 CHECKOV := .tools/checkov/.installed
 
-.PHONY: help demo test lint unit validate mutate integration bench lock clean
+.PHONY: help demo test lint unit jobs validate mutate integration bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night"
@@ -35,13 +35,16 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q test/unit
 
+jobs: $(STAMP)
+	$(BIN)/pytest -q test/jobs
+
 validate: $(STAMP) $(CHECKOV)
 	$(BIN)/python scripts/validate.py
 
 mutate: $(STAMP)
 	$(BIN)/python test/mutation/run.py
 
-test: lint unit validate mutate
+test: lint unit jobs validate mutate
 
 lock: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable | sed '/^riskbatch/d' > requirements.lock.new

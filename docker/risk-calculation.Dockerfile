@@ -1,0 +1,27 @@
+# risk-calculation: the image the risk-calculation task definition runs (ECR repository ecr-risk-calculation-<suffix>).
+# Build from the repository root: docker build -f docker/risk-calculation.Dockerfile -t ecr-risk-calculation:TAG .
+FROM python:3.11.14-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    TMPDIR=/scratch \
+    MPLCONFIGDIR=/scratch/matplotlib
+
+WORKDIR /app
+COPY requirements-runtime.lock ./
+RUN pip install --no-deps -r requirements-runtime.lock
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN pip install --no-deps . && rm -rf /app/src
+
+# The task definition runs the container as 10001:10001 with a read-only root filesystem;
+# /scratch is the task's writable scratch volume.
+RUN groupadd --system --gid 10001 riskbatch && useradd --system --uid 10001 --gid 10001 --no-create-home riskbatch \
+    && mkdir -p /scratch && chown 10001:10001 /scratch
+USER 10001:10001
+
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["riskbatch", "health"]
+ENTRYPOINT ["riskbatch"]
+CMD ["worker", "risk"]

@@ -1,0 +1,170 @@
+"""riskbatch: the command line of the three jobs, the offline engine and the tools around them."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+
+
+def _clients(*services: str) -> list:
+    import boto3  # endpoint and region come from the environment (AWS_ENDPOINT_URL, AWS_REGION)
+
+    return [boto3.client(service) for service in services]
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .ingest import ingest
+    from .settings import Settings
+
+    s3, sqs, sns = _clients("s3", "sqs", "sns")
+    outcome = ingest(args.bucket, args.key, Settings.from_env(), s3, sqs, sns)
+    print(json.dumps({"status": outcome.status, "run_id": outcome.run_id, "units": outcome.units, "detail": outcome.detail}))
+    return outcome.exit_code
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .settings import Settings, required
+    from .worker import QueueWorker, WorkerOptions
+
+    settings = Settings.from_env()
+    options = WorkerOptions(
+        visibility_seconds=args.visibility,
+        wait_seconds=args.wait,
+        abort_after_seconds=args.abort_after,
+        idle_exit_seconds=args.idle_exit,
+        max_messages=args.max_messages,
+    )
+    if args.kind == "risk":
+        from .risk_job import RiskCalculation
+
+        s3, events, sqs = _clients("s3", "events", "sqs")
+        handler = RiskCalculation(s3, events, settings.event_bus_name)
+        queue = required("RISK_WORK_QUEUE_URL")
+    else:
+        from .report import ReportGeneration
+
+        s3, sns, sqs = _clients("s3", "sns", "sqs")
+        handler = ReportGeneration(s3, sns, settings.alert_topic_arn)
+        queue = required("REPORT_QUEUE_URL")
+    worker = QueueWorker(sqs, queue, handler, settings.scratch, options)
+    worker.install_signal_handlers()
+    return worker.run()
+
+
+def cmd_risk(args: argparse.Namespace) -> int:
+    from .model import ModelParameters
+    from .offline import run_offline
+
+    parameters = ModelParameters(
+        scenarios=args.scenarios,
+        seed=args.seed,
+        covariance=args.cov,
+        ewma_lambda=args.ewma_lambda,
+        distribution=args.distribution,
+        degrees_of_freedom=args.df,
+        horizon_days=args.horizon,
+    )
+    result = run_offline(args.positions, args.market, parameters, show_progress=not args.quiet)
+    if args.json:
+        print(json.dumps({key: result[key] for key in ("firm", "portfolios", "scenarios", "seed")}, indent=2))
+    else:
+        print(f"business date {result['business_date']}: {result['positions']} positions, {result['factors']} factors, ", end="")
+        print(f"{args.scenarios} scenarios, seed {args.seed}")
+        for name, figures in [("firm", result["firm"]), *result["portfolios"].items()]:
+            var_95, var_99, es_975 = figures["var_95"], figures["var_99"], figures["es_975"]
+            print(f"{name:<6} VaR 95 % {var_95:>14,.0f}  VaR 99 % {var_99:>14,.0f}  ES 97.5 % {es_975:>14,.0f}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .sample import SampleSpec, write_sample
+
+    spec = SampleSpec(
+        positions=args.positions,
+        factors=args.factors,
+        days=args.days,
+        portfolios=args.portfolios,
+        option_share=args.option_share,
+        business_date=args.date,
+        seed=args.seed,
+    )
+    for path in write_sample(args.out, spec):
+        print(path)
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from .settings import Settings
+    from .worker import healthy
+
+    return 0 if healthy(Settings.from_env().scratch, args.max_age) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="riskbatch", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="validate and split one arriving file set (data-ingestion task)")
+    ingest.add_argument("--bucket", required=True)
+    ingest.add_argument("--key", required=True)
+    ingest.set_defaults(run=cmd_ingest)
+
+    worker = commands.add_parser("worker", help="consume a queue (risk-calculation or report-generation service)")
+    worker.add_argument("kind", choices=["risk", "report"])
+    worker.add_argument("--visibility", type=int, default=900, help="message lease in seconds, extended while working")
+    worker.add_argument("--wait", type=int, default=20, help="long-poll seconds")
+    worker.add_argument(
+        "--abort-after", type=float, default=90.0, help="after SIGTERM, release the message in hand after this many seconds"
+    )
+    worker.add_argument("--idle-exit", type=float, help="exit after this many idle seconds (local runs)")
+    worker.add_argument("--max-messages", type=int)
+    worker.set_defaults(run=cmd_worker)
+
+    risk = commands.add_parser("risk", help="the engine in one process, from local files")
+    risk.add_argument("--positions", type=Path, required=True)
+    risk.add_argument("--market", type=Path, required=True)
+    risk.add_argument("--scenarios", type=int, default=10_000)
+    risk.add_argument("--seed", type=int, default=1)
+    risk.add_argument("--cov", choices=["sample", "ewma"], default="sample")
+    risk.add_argument("--ewma-lambda", type=float, default=0.94)
+    risk.add_argument("--distribution", choices=["normal", "student-t"], default="normal")
+    risk.add_argument("--df", type=float, default=5.0, help="Student-t degrees of freedom")
+    risk.add_argument("--horizon", type=int, default=1, help="days; square-root-of-time scaling")
+    risk.add_argument("--json", action="store_true")
+    risk.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    risk.set_defaults(run=cmd_risk)
+
+    sample = commands.add_parser("sample", help="write a sample book and market history")
+    sample.add_argument("--out", type=Path, required=True)
+    sample.add_argument("--positions", type=int, default=3_000)
+    sample.add_argument("--factors", type=int, default=300)
+    sample.add_argument("--days", type=int, default=300)
+    sample.add_argument("--portfolios", type=int, default=8)
+    sample.add_argument("--option-share", type=float, default=0.10)
+    sample.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 25))
+    sample.add_argument("--seed", type=int, default=7)
+    sample.set_defaults(run=cmd_sample)
+
+    health = commands.add_parser("health", help="container health check")
+    health.add_argument("--max-age", type=float, default=300.0)
+    health.set_defaults(run=cmd_health)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Revalue a book in every scenario: the P&L of each portfolio (or position) per scenario.
+
+Each step is one library call over whole blocks: positions on the same (portfolio, factor) are
+aggregated into an exposure matrix before any scenario is touched, the linear book is one matrix
+product per block, and options revalue vectorised over scenarios and options at once. Scenarios
+are processed in blocks, so memory holds one block, not the whole run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .inputs import Market
+from .model import (
+    CALENDAR_DAYS,
+    ModelParameters,
+    black_scholes,
+    block_count,
+    cholesky_factor,
+    covariance,
+    log_returns,
+    scenario_block,
+)
+
+
+class Aborted(RuntimeError):
+    """The caller asked the revaluation to stop (a worker received SIGTERM)."""
+
+
+@dataclass(frozen=True)
+class Book:
+    """A set of positions, arranged for revaluation against one market."""
+
+    portfolio_ids: list[str]
+    position_ids: list[str]
+    exposures: np.ndarray  # portfolios x factors: quantity x spot of linear positions
+    option_factor: np.ndarray  # per option: factor index
+    option_quantity: np.ndarray
+    option_strike: np.ndarray
+    option_years: np.ndarray  # time to expiry at the business date
+    option_vol: np.ndarray
+    option_is_call: np.ndarray
+    option_portfolio: np.ndarray  # per option: portfolio index
+    option_position: np.ndarray  # per option: position index
+    linear_factor: np.ndarray  # per linear position: factor index
+    linear_exposure: np.ndarray  # per linear position: quantity x spot
+    linear_portfolio: np.ndarray
+    linear_position: np.ndarray
+
+    @property
+    def option_count(self) -> int:
+        return len(self.option_factor)
+
+
+def build_book(positions: pa.Table, market: Market) -> Book:
+    portfolio_ids = sorted(set(positions["portfolio_id"].to_pylist()))
+    portfolio_index = {portfolio: i for i, portfolio in enumerate(portfolio_ids)}
+    position_ids = positions["position_id"].to_pylist()
+    kinds = np.array(positions["instrument_type"].to_pylist())
+    factors = np.array([market.factor_index(name) for name in positions["underlying"].to_pylist()], dtype=np.int64)
+    portfolios = np.array([portfolio_index[p] for p in positions["portfolio_id"].to_pylist()], dtype=np.int64)
+    quantity = positions["quantity"].to_numpy(zero_copy_only=False).astype(float)
+    spot = market.spot
+
+    linear = kinds != "option"
+    linear_exposure = quantity[linear] * spot[factors[linear]]
+    exposures = np.zeros((len(portfolio_ids), len(market.factors)))
+    np.add.at(exposures, (portfolios[linear], factors[linear]), linear_exposure)
+
+    option = ~linear
+    expiry = positions["expiry"].to_numpy(zero_copy_only=False)[option]
+    days = (expiry - np.datetime64(market.business_date, "D")).astype("timedelta64[D]").astype(float)
+    return Book(
+        portfolio_ids=portfolio_ids,
+        position_ids=position_ids,
+        exposures=exposures,
+        option_factor=factors[option],
+        option_quantity=quantity[option],
+        option_strike=pc.fill_null(positions["strike"], 0.0).to_numpy(zero_copy_only=False)[option].astype(float),
+        option_years=days / CALENDAR_DAYS,
+        option_vol=pc.fill_null(positions["implied_vol"], 0.0).to_numpy(zero_copy_only=False)[option].astype(float),
+        option_is_call=np.array(positions["option_type"].to_pylist(), dtype=object)[option] == "call",
+        option_portfolio=portfolios[option],
+        option_position=np.flatnonzero(option),
+        linear_factor=factors[linear],
+        linear_exposure=linear_exposure,
+        linear_portfolio=portfolios[linear],
+        linear_position=np.flatnonzero(linear),
+    )
+
+
+def market_cholesky(market: Market, parameters: ModelParameters) -> np.ndarray:
+    return cholesky_factor(covariance(log_returns(market.prices), parameters))
+
+
+def _option_values(book: Book, spot: np.ndarray, returns: np.ndarray, parameters: ModelParameters) -> np.ndarray:
+    """Change in value of every option (columns) in every scenario (rows)."""
+    underlying = spot[book.option_factor]
+    horizon = parameters.horizon_days / CALENDAR_DAYS
+    base = black_scholes(underlying, book.option_strike, book.option_years, book.option_vol, parameters.rate, book.option_is_call)
+    shocked_spot = underlying[None, :] * np.exp(returns[:, book.option_factor])
+    shocked = black_scholes(
+        shocked_spot, book.option_strike, book.option_years - horizon, book.option_vol, parameters.rate, book.option_is_call
+    )
+    return (shocked - base) * book.option_quantity
+
+
+def portfolio_pnl(
+    book: Book,
+    market: Market,
+    parameters: ModelParameters,
+    cholesky: np.ndarray | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    should_abort: Callable[[], bool] | None = None,
+) -> np.ndarray:
+    """P&L of each portfolio in each scenario: an array of portfolios x scenarios."""
+    cholesky = market_cholesky(market, parameters) if cholesky is None else cholesky
+    spot = market.spot
+    pnl = np.empty((len(book.portfolio_ids), parameters.scenarios))
+    option_to_portfolio = np.zeros((book.option_count, len(book.portfolio_ids)))
+    option_to_portfolio[np.arange(book.option_count), book.option_portfolio] = 1.0
+    blocks = block_count(parameters)
+    for block in range(blocks):
+        if should_abort is not None and should_abort():
+            raise Aborted(f"stopped after {block} of {blocks} scenario blocks")
+        returns = scenario_block(parameters, block, cholesky)
+        start = block * parameters.block_size
+        rows = slice(start, start + returns.shape[0])
+        block_pnl = np.expm1(returns) @ book.exposures.T
+        if book.option_count:
+            block_pnl += _option_values(book, spot, returns, parameters) @ option_to_portfolio
+        pnl[:, rows] = block_pnl.T
+        if progress is not None:
+            progress(block + 1, blocks)
+    return pnl
+
+
+def position_pnl(book: Book, market: Market, parameters: ModelParameters, scenario_rows: np.ndarray, cholesky: np.ndarray) -> np.ndarray:
+    """P&L of every position in the given scenarios only (rows x positions), for contributions."""
+    wanted = np.sort(np.asarray(scenario_rows))
+    by_block: dict[int, list[int]] = {}
+    for row in wanted:
+        by_block.setdefault(int(row) // parameters.block_size, []).append(int(row) % parameters.block_size)
+    returns = np.vstack([scenario_block(parameters, block, cholesky)[offsets] for block, offsets in sorted(by_block.items())])
+    result = np.zeros((len(wanted), len(book.position_ids)))
+    result[:, book.linear_position] = np.expm1(returns[:, book.linear_factor]) * book.linear_exposure
+    if book.option_count:
+        result[:, book.option_position] = _option_values(book, market.spot, returns, parameters)
+    order = np.argsort(np.argsort(np.asarray(scenario_rows)))
+    return result[order]

@@ -1,0 +1,205 @@
+"""data-ingestion: validate tonight's file set, record checksums, split it into work units, queue them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import time
+import urllib.parse
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
+
+from . import __version__
+from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table, validate_positions
+from .layout import manifest_key, market_key, parameters_from_env, quarantine_key, run_id, status_key, unit_key
+from .logs import log, timed
+from .settings import Settings
+from .storage import exists, get_bytes, put_json_once, put_once
+
+ROLES = {"positions": "market", "market": "positions"}
+FILE_NAME = re.compile(r"^(positions|market)\.(csv|parquet)$")
+EXIT_OK, EXIT_REJECTED = 0, 2
+STALE_CLAIM_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    status: str  # queued, duplicate, waiting, ignored, rejected
+    run_id: str | None = None
+    units: int = 0
+    detail: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_REJECTED if self.status == "rejected" else EXIT_OK
+
+
+def parse_key(key: str, prefix: str) -> tuple[str, str, str] | None:
+    """(business date, role, file name) of incoming/<date>/<role>.<ext>, or None for other objects."""
+    if not key.startswith(prefix):
+        return None
+    parts = key[len(prefix) :].split("/")
+    if len(parts) != 2 or not FILE_NAME.match(parts[1]):
+        return None
+    try:
+        dt.date.fromisoformat(parts[0])
+    except ValueError:
+        return None
+    return parts[0], FILE_NAME.match(parts[1]).group(1), parts[1]
+
+
+def find_companion(s3: Any, bucket: str, prefix: str, business_date: str, role: str) -> str | None:
+    wanted = ROLES[role]
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}{business_date}/")
+    for item in listing.get("Contents", []):
+        name = item["Key"].rsplit("/", 1)[-1]
+        match = FILE_NAME.match(name)
+        if match and match.group(1) == wanted:
+            return item["Key"]
+    return None
+
+
+def _quarantine(s3: Any, sns: Any, settings: Settings, bucket: str, key: str, checksum: str, business_date: str, error: InputError) -> str:
+    report_key = quarantine_key(business_date, key.rsplit("/", 1)[-1], checksum)
+    report = {
+        "file": f"s3://{bucket}/{key}",
+        "sha256": checksum,
+        "business_date": business_date,
+        "problems": error.problems,
+        "detected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "kept": "the original stays where it landed; a corrected file under the same name starts a new run",
+    }
+    created = put_json_once(s3, settings.output_bucket, report_key, report)
+    log("input_rejected", file=key, problems=len(error.problems), report=report_key, first_report=created)
+    if created and settings.alert_topic_arn:
+        # Several arrivals of the same night may find the same bad file; only the first notifies.
+        sns.publish(
+            TopicArn=settings.alert_topic_arn,
+            Subject=f"Risk batch: rejected input for {business_date}"[:100],
+            Message="\n".join(
+                [f"The file s3://{bucket}/{key} was rejected ({len(error.problems)} problem(s)):"]
+                + [f"- {problem}" for problem in error.problems]
+                + [f"Report: s3://{settings.output_bucket}/{report_key}"]
+            ),
+        )
+    return report_key
+
+
+def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: Any) -> IngestOutcome:
+    if not settings.output_bucket or not settings.risk_work_queue_url:
+        raise SystemExit("configuration error: OUTPUT_BUCKET and RISK_WORK_QUEUE_URL must be set")
+    if not exists(s3, bucket, key):
+        # S3 event notifications carry URL-encoded keys in some paths; accept either form.
+        decoded = urllib.parse.unquote_plus(key)
+        if decoded != key and exists(s3, bucket, decoded):
+            key = decoded
+    parsed = parse_key(key, settings.input_prefix)
+    if parsed is None:
+        log("ignored", file=key, reason=f"not {settings.input_prefix}<date>/positions|market.csv|parquet")
+        return IngestOutcome("ignored", detail=key)
+    business_date, role, _ = parsed
+    companion = find_companion(s3, bucket, settings.input_prefix, business_date, role)
+    if companion is None:
+        log("waiting_for_companion", file=key, missing=ROLES[role], business_date=business_date)
+        return IngestOutcome("waiting", detail=f"no {ROLES[role]} file yet for {business_date}")
+    files = {role: key, ROLES[role]: companion}
+    with timed("inputs_read", business_date=business_date) as timing:
+        contents = {name: get_bytes(s3, bucket, path) for name, path in files.items()}
+        checksums = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
+        timing["bytes"] = sum(len(data) for data in contents.values())
+
+    date = dt.date.fromisoformat(business_date)
+    try:
+        market_table = read_table(contents["market"], files["market"], MARKET_COLUMNS)
+        market = load_market(market_table, files["market"], date)
+    except InputError as error:
+        report = _quarantine(s3, sns, settings, bucket, files["market"], checksums["market"], business_date, error)
+        return IngestOutcome("rejected", detail=report)
+    try:
+        positions = validate_positions(
+            read_table(contents["positions"], files["positions"], POSITION_COLUMNS), files["positions"], market, date
+        )
+    except InputError as error:
+        report = _quarantine(s3, sns, settings, bucket, files["positions"], checksums["positions"], business_date, error)
+        return IngestOutcome("rejected", detail=report)
+
+    seed = int(hashlib.sha256((checksums["positions"] + checksums["market"]).encode()).hexdigest()[:8], 16)
+    parameters = parameters_from_env(seed)
+    run = run_id(business_date, [checksums["positions"], checksums["market"]], parameters)
+    if exists(s3, settings.output_bucket, status_key(run, "queued")):
+        log("duplicate_arrival", run_id=run, file=key)
+        return IngestOutcome("duplicate", run, detail="this file set already made this run")
+
+    positions = positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
+    size = settings.unit_positions
+    units = [positions.slice(start, size) for start in range(0, positions.num_rows, size)]
+    with timed("run_written", run_id=run, units=len(units)):
+        _write_parquet(s3, settings.output_bucket, market_key(run), market_table)
+        for index, unit in enumerate(units):
+            _write_parquet(s3, settings.output_bucket, unit_key(run, index), unit)
+        manifest = {
+            "run_id": run,
+            "business_date": business_date,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "software_version": __version__,
+            "output_bucket": settings.output_bucket,
+            "inputs": [
+                {"role": name, "uri": f"s3://{bucket}/{files[name]}", "sha256": checksums[name], "bytes": len(contents[name])}
+                for name in ("positions", "market")
+            ],
+            "model": asdict(parameters),
+            "factors": market.factors,
+            "positions": positions.num_rows,
+            "portfolios": sorted(set(positions["portfolio_id"].to_pylist())),
+            "market_key": market_key(run),
+            "units": [{"index": index, "key": unit_key(run, index), "positions": unit.num_rows} for index, unit in enumerate(units)],
+        }
+        claimed = put_json_once(s3, settings.output_bucket, manifest_key(run), manifest)
+    if not claimed:
+        # Both files of a night arrive together and both tasks get here; the manifest's writer
+        # queues the units. Another queues them only when the writer died before finishing.
+        existing = json.loads(get_bytes(s3, settings.output_bucket, manifest_key(run)))
+        age = time.time() - dt.datetime.fromisoformat(existing["created_at"].replace("Z", "+00:00")).timestamp()
+        if age < STALE_CLAIM_SECONDS:
+            log("run_claimed_elsewhere", run_id=run, claimed_seconds_ago=round(age))
+            return IngestOutcome("duplicate", run, detail="another ingestion task is queueing this run")
+        log("stale_claim", run_id=run, claimed_seconds_ago=round(age))
+    with timed("units_queued", run_id=run, units=len(units)):
+        messages = [
+            {
+                "run_id": run,
+                "bucket": settings.output_bucket,
+                "manifest_key": manifest_key(run),
+                "unit": index,
+                "unit_key": unit_key(run, index),
+            }
+            for index in range(len(units))
+        ]
+        for start in range(0, len(messages), 10):
+            batch = messages[start : start + 10]
+            response = sqs.send_message_batch(
+                QueueUrl=settings.risk_work_queue_url,
+                Entries=[{"Id": str(item["unit"]), "MessageBody": json.dumps(item)} for item in batch],
+            )
+            if response.get("Failed"):
+                raise RuntimeError(f"could not queue units: {response['Failed']}")
+        # Queued is recorded last: a crash before it makes the next arrival queue the units again,
+        # which the workers absorb (their results are written once).
+        put_json_once(s3, settings.output_bucket, status_key(run, "queued"), {"units": len(units), "at": time.time()})
+    return IngestOutcome("queued", run, len(units))
+
+
+def _write_parquet(s3: Any, bucket: str, key: str, table: pa.Table) -> None:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    try:
+        put_once(s3, bucket, key, buffer.getvalue())
+    except ClientError as error:
+        raise RuntimeError(f"could not write s3://{bucket}/{key}: {error}") from error

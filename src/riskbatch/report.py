@@ -1,0 +1,234 @@
+"""report-generation: firm-wide and per-portfolio VaR and ES from the run's summed P&L, as PDF and JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import __version__
+from .engine import build_book, market_cholesky, position_pnl
+from .inputs import load_market
+from .layout import report_keys, result_key
+from .logs import log, timed
+from .model import ModelParameters, risk_figures
+from .storage import exists, get_bytes, get_json, put_once
+
+TOP_CONTRIBUTORS = 10
+TAIL_CONFIDENCE = 0.975
+
+
+def aggregate(s3: Any, bucket: str, manifest: dict[str, Any]) -> tuple[list[str], np.ndarray]:
+    """Sum the units' P&L vectors per portfolio (a portfolio may span units): portfolios x scenarios."""
+    run, scenarios = manifest["run_id"], manifest["model"]["scenarios"]
+    portfolios = list(manifest["portfolios"])
+    index = {portfolio: i for i, portfolio in enumerate(portfolios)}
+    total = np.zeros((len(portfolios), scenarios))
+    for unit in manifest["units"]:
+        with np.load(io.BytesIO(get_bytes(s3, bucket, result_key(run, unit["index"])))) as result:
+            for portfolio, row in zip(result["portfolio_ids"].tolist(), result["pnl"], strict=True):
+                total[index[portfolio]] += row
+    return portfolios, total
+
+
+def contributions(s3: Any, bucket: str, manifest: dict[str, Any], firm_pnl: np.ndarray) -> list[dict[str, Any]]:
+    """Each position's share of the firm's expected shortfall: its mean P&L in the firm's tail scenarios."""
+    parameters = ModelParameters(**manifest["model"])
+    tail = max(1, int(np.floor(len(firm_pnl) * (1 - TAIL_CONFIDENCE))))
+    rows = np.argpartition(firm_pnl, tail - 1)[:tail]
+    market = load_market(
+        pq.read_table(io.BytesIO(get_bytes(s3, bucket, manifest["market_key"]))), "market", dt.date.fromisoformat(manifest["business_date"])
+    )
+    positions = pa.concat_tables([pq.read_table(io.BytesIO(get_bytes(s3, bucket, unit["key"]))) for unit in manifest["units"]])
+    book = build_book(positions, market)
+    tail_pnl = position_pnl(book, market, parameters, rows, market_cholesky(market, parameters))
+    shares = -tail_pnl.mean(axis=0)
+    order = np.argsort(-shares)[:TOP_CONTRIBUTORS]
+    kinds = positions["instrument_type"].to_pylist()
+    underlyings = positions["underlying"].to_pylist()
+    owners = positions["portfolio_id"].to_pylist()
+    return [
+        {
+            "position_id": book.position_ids[i],
+            "portfolio_id": owners[i],
+            "instrument_type": kinds[i],
+            "underlying": underlyings[i],
+            "es_contribution": float(shares[i]),
+        }
+        for i in order
+    ]
+
+
+def _charts(firm_pnl: np.ndarray, figures: dict[str, float], top: list[dict[str, Any]]) -> tuple[bytes, bytes]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    histogram, axis = plt.subplots(figsize=(7.0, 3.4))
+    axis.hist(firm_pnl, bins=120, color="#4a6fa5")
+    for label, value, style in (
+        ("VaR 95 %", figures["var_95"], "--"),
+        ("VaR 99 %", figures["var_99"], "-"),
+        ("ES 97.5 %", figures["es_975"], ":"),
+    ):
+        axis.axvline(-value, color="#b22222", linestyle=style, label=f"{label}: {value:,.0f}")
+    axis.set_xlabel("firm P&L over the horizon")
+    axis.set_ylabel("scenarios")
+    axis.legend(fontsize=8)
+    histogram.tight_layout()
+    contributions_chart, bars = plt.subplots(figsize=(7.0, 3.0))
+    bars.barh([item["position_id"] for item in top][::-1], [item["es_contribution"] for item in top][::-1], color="#6b8e23")
+    bars.set_xlabel("contribution to ES 97.5 %")
+    contributions_chart.tight_layout()
+    images = []
+    for figure in (histogram, contributions_chart):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=130)
+        plt.close(figure)
+        images.append(buffer.getvalue())
+    return images[0], images[1]
+
+
+def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import cm
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    histogram, contribution_chart = _charts(firm_pnl, summary["firm"], summary["contributions"])
+    grid = TableStyle(
+        [
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde4ee")),
+            ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ]
+    )
+
+    def money(value: float) -> str:
+        return f"{value:,.0f}"
+
+    story: list[Any] = [
+        Paragraph(f"Market risk report, business date {summary['business_date']}", styles["Title"]),
+        Paragraph(
+            f"Run {summary['run_id']}: Monte Carlo VaR and expected shortfall over {summary['model']['horizon_days']} day(s).",
+            styles["Normal"],
+        ),
+        Spacer(1, 0.3 * cm),
+        Paragraph("Firm-wide (from the summed P&L of every portfolio, not the sum of VaRs)", styles["Heading2"]),
+    ]
+    firm = summary["firm"]
+    story.append(
+        Table(
+            [
+                ["VaR 95 %", "VaR 99 %", "ES 97.5 %", "sum of portfolio VaR 99 %"],
+                [money(firm["var_95"]), money(firm["var_99"]), money(firm["es_975"]), money(summary["sum_of_portfolio_var_99"])],
+            ],
+            style=grid,
+        )
+    )
+    story += [
+        Spacer(1, 0.3 * cm),
+        Image(io.BytesIO(histogram), width=16 * cm, height=7.8 * cm),
+        Paragraph("Portfolios", styles["Heading2"]),
+    ]
+    rows = [["portfolio", "VaR 95 %", "VaR 99 %", "ES 97.5 %"]] + [
+        [name, money(v["var_95"]), money(v["var_99"]), money(v["es_975"])] for name, v in summary["portfolios"].items()
+    ]
+    story.append(Table(rows, style=grid, repeatRows=1))
+    story += [
+        Paragraph("Largest contributions to ES 97.5 %", styles["Heading2"]),
+        Image(io.BytesIO(contribution_chart), width=16 * cm, height=6.8 * cm),
+    ]
+    rows = [["position", "portfolio", "type", "underlying", "contribution"]] + [
+        [c["position_id"], c["portfolio_id"], c["instrument_type"], c["underlying"], money(c["es_contribution"])]
+        for c in summary["contributions"]
+    ]
+    story.append(Table(rows, style=grid, repeatRows=1))
+    story.append(Paragraph("Audit trail", styles["Heading2"]))
+    audit = [
+        ["item", "value"],
+        ["run id", summary["run_id"]],
+        ["software version", summary["software_version"]],
+        ["seed", str(summary["model"]["seed"])],
+        ["scenarios", f"{summary['model']['scenarios']:,}"],
+    ]
+    audit += [[f"model: {key}", str(value)] for key, value in summary["model"].items() if key not in {"seed", "scenarios"}]
+    audit += [
+        [f"input {item['role']} sha256", Paragraph(f"{item['sha256']}<br/>{item['uri']}", styles["Code"])] for item in summary["inputs"]
+    ]
+    audit += [[f"timing: {key}", value] for key, value in summary["timings"].items()]
+    story.append(Table(audit, style=grid, colWidths=[5 * cm, 12 * cm]))
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=A4, title=f"Risk report {summary['business_date']}", author="riskbatch").build(story)
+    return buffer.getvalue()
+
+
+class ReportGeneration:
+    def __init__(self, s3: Any, sns: Any, topic_arn: str | None) -> None:
+        self.s3 = s3
+        self.sns = sns
+        self.topic_arn = topic_arn
+
+    def __call__(self, message: dict[str, Any], should_abort: Callable[[], bool]) -> None:
+        detail = message.get("detail", message)  # an EventBridge event, or its detail alone
+        bucket, run = detail["bucket"], detail["run_id"]
+        manifest = get_json(self.s3, bucket, detail["manifest_key"])
+        pdf_key, json_key = report_keys(manifest["business_date"], run)
+        if exists(self.s3, bucket, json_key):
+            log("report_already_published", run_id=run)
+            return
+        started = time.time()
+        with timed("report_generated", run_id=run) as timing:
+            portfolios, pnl = aggregate(self.s3, bucket, manifest)
+            firm_pnl = pnl.sum(axis=0)
+            per_portfolio = {name: risk_figures(row) for name, row in zip(portfolios, pnl, strict=True)}
+            summary = {
+                "run_id": run,
+                "business_date": manifest["business_date"],
+                "firm": risk_figures(firm_pnl),
+                "portfolios": per_portfolio,
+                "sum_of_portfolio_var_99": float(sum(v["var_99"] for v in per_portfolio.values())),
+                "scenarios": manifest["model"]["scenarios"],
+                "seed": manifest["model"]["seed"],
+                "model": manifest["model"],
+                "inputs": manifest["inputs"],
+                "positions": manifest["positions"],
+                "software_version": __version__,
+                "contributions": contributions(self.s3, bucket, manifest, firm_pnl),
+                "timings": {
+                    "ingested at": manifest["created_at"],
+                    "report started at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                },
+            }
+            if should_abort():
+                raise RuntimeError("stopping before publishing")
+            summary["timings"]["report seconds"] = f"{time.time() - started:.1f}"
+            put_once(self.s3, bucket, pdf_key, render_pdf(summary, firm_pnl), "application/pdf")
+            put_once(self.s3, bucket, json_key, json.dumps(summary, indent=2).encode(), "application/json")
+            timing.update(portfolios=len(portfolios), pdf=pdf_key)
+        if self.topic_arn:
+            firm = summary["firm"]
+            self.sns.publish(
+                TopicArn=self.topic_arn,
+                Subject=f"Risk report {manifest['business_date']}: VaR99 {firm['var_99']:,.0f}"[:100],
+                Message=json.dumps(
+                    {
+                        "run_id": run,
+                        "business_date": manifest["business_date"],
+                        "firm": firm,
+                        "report": f"s3://{bucket}/{pdf_key}",
+                        "figures": f"s3://{bucket}/{json_key}",
+                    },
+                    indent=2,
+                ),
+            )

@@ -1,0 +1,84 @@
+"""risk-calculation: the P&L of every position of a work unit in every scenario of its run."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from .engine import build_book, market_cholesky, portfolio_pnl
+from .inputs import Market, load_market
+from .layout import result_key, results_prefix, status_key
+from .logs import log, timed
+from .model import ModelParameters
+from .storage import count_keys, exists, get_bytes, get_json, put_json_once, put_once
+
+
+class RiskCalculation:
+    """Handles work-unit messages; keeps the run's market and scenario factor between units."""
+
+    def __init__(self, s3: Any, events: Any, event_bus: str | None) -> None:
+        self.s3 = s3
+        self.events = events
+        self.event_bus = event_bus
+        self._run = lru_cache(maxsize=2)(self._load_run)
+
+    def _load_run(self, bucket: str, manifest_key: str) -> tuple[dict[str, Any], Market, ModelParameters, np.ndarray]:
+        manifest = get_json(self.s3, bucket, manifest_key)
+        import datetime as dt
+
+        table = pq.read_table(io.BytesIO(get_bytes(self.s3, bucket, manifest["market_key"])))
+        market = load_market(table, manifest["market_key"], dt.date.fromisoformat(manifest["business_date"]))
+        if market.factors != manifest["factors"]:
+            raise ValueError("the run's market data does not match its manifest")
+        parameters = ModelParameters(**manifest["model"])
+        return manifest, market, parameters, market_cholesky(market, parameters)
+
+    def __call__(self, message: dict[str, Any], should_abort: Callable[[], bool]) -> None:
+        bucket, run, unit = message["bucket"], message["run_id"], int(message["unit"])
+        key = result_key(run, unit)
+        manifest, market, parameters, cholesky = self._run(bucket, message["manifest_key"])
+        if exists(self.s3, bucket, key):
+            log("unit_already_done", run_id=run, unit=unit)
+        else:
+            with timed("unit_computed", run_id=run, unit=unit) as timing:
+                positions = pq.read_table(io.BytesIO(get_bytes(self.s3, bucket, message["unit_key"])))
+                book = build_book(positions, market)
+                pnl = portfolio_pnl(book, market, parameters, cholesky, should_abort=should_abort)
+                buffer = io.BytesIO()
+                np.savez_compressed(buffer, portfolio_ids=np.array(book.portfolio_ids), pnl=pnl, unit=unit)
+                written = put_once(self.s3, bucket, key, buffer.getvalue())
+                timing.update(positions=positions.num_rows, scenarios=parameters.scenarios, written=written)
+        self._complete_if_last(bucket, manifest, unit)
+
+    def _complete_if_last(self, bucket: str, manifest: dict[str, Any], unit: int) -> None:
+        run = manifest["run_id"]
+        done = count_keys(self.s3, bucket, results_prefix(run))
+        if done < len(manifest["units"]):
+            return
+        claimed = put_json_once(self.s3, bucket, status_key(run, "completed"), {"unit": unit, "at": time.time()})
+        if not claimed:
+            # Another worker finished last; or this unit was redelivered after its worker claimed
+            # completion and stopped before announcing it.
+            completed = get_json(self.s3, bucket, status_key(run, "completed"))
+            if completed.get("unit") != unit or exists(self.s3, bucket, status_key(run, "announced")):
+                return
+        self._announce(bucket, manifest)
+
+    def _announce(self, bucket: str, manifest: dict[str, Any]) -> None:
+        run = manifest["run_id"]
+        detail = {"run_id": run, "bucket": bucket, "manifest_key": f"runs/{run}/manifest.json", "business_date": manifest["business_date"]}
+        entry = {"Source": "riskbatch.risk-calculation", "DetailType": "RunCompleted", "Detail": json.dumps(detail)}
+        if self.event_bus:
+            entry["EventBusName"] = self.event_bus
+        response = self.events.put_events(Entries=[entry])
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"the completion event was refused: {response['Entries']}")
+        put_json_once(self.s3, bucket, status_key(run, "announced"), {"at": time.time(), "event": detail})
+        log("run_completed", run_id=run, units=len(manifest["units"]))

@@ -1,0 +1,133 @@
+"""A realistic sample book and market history for the demo and the tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+FX_PAIRS = ["EURUSD", "GBPUSD", "USDJPY", "AUDUSD", "USDCAD", "USDCHF", "NZDUSD", "EURGBP", "EURJPY", "USDSEK", "USDNOK", "USDMXN"]
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    positions: int = 3_000
+    factors: int = 300
+    days: int = 300
+    portfolios: int = 8
+    option_share: float = 0.10
+    business_date: dt.date = dt.date(2026, 11, 25)
+    seed: int = 7
+
+
+def business_days(end: dt.date, count: int) -> list[dt.date]:
+    days: list[dt.date] = []
+    day = end
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day -= dt.timedelta(days=1)
+    return days[::-1]
+
+
+def market_table(spec: SampleSpec) -> pa.Table:
+    """A correlated history: a few common drivers plus idiosyncratic noise, as geometric paths."""
+    rng = np.random.default_rng(spec.seed)
+    fx = [f"FX_{pair}" for pair in FX_PAIRS[: max(1, min(len(FX_PAIRS), spec.factors // 25))]]
+    equities = [f"EQ_{i:04d}" for i in range(spec.factors - len(fx))]
+    names = equities + fx
+    drivers = 4
+    loadings = rng.normal(0.0, 1.0, (len(names), drivers)) * np.where(np.arange(len(names)) < len(equities), 1.0, 0.3)[:, None]
+    daily_vol = np.where(np.arange(len(names)) < len(equities), rng.uniform(0.01, 0.03, len(names)), rng.uniform(0.004, 0.008, len(names)))
+    common = rng.normal(0.0, 1.0, (spec.days - 1, drivers)) @ loadings.T
+    common /= np.sqrt(np.sum(loadings**2, axis=1) + 1.0)
+    noise = rng.normal(0.0, 1.0, (spec.days - 1, len(names))) / np.sqrt(np.sum(loadings**2, axis=1) + 1.0)
+    returns = (common + noise) * daily_vol
+    start = np.where(np.arange(len(names)) < len(equities), rng.uniform(20.0, 400.0, len(names)), rng.uniform(0.6, 1.6, len(names)))
+    prices = start * np.exp(np.vstack([np.zeros(len(names)), np.cumsum(returns, axis=0)]))
+    dates = business_days(spec.business_date, spec.days)
+    return pa.table(
+        {
+            "date": pa.array(np.repeat(dates, len(names)), pa.date32()),
+            "factor": pa.array(names * spec.days),
+            "price": pa.array(np.round(prices.ravel(), 6)),
+        }
+    )
+
+
+def positions_table(spec: SampleSpec, factors: list[str], spots: np.ndarray) -> pa.Table:
+    rng = np.random.default_rng(spec.seed + 1)
+    equities = [i for i, name in enumerate(factors) if name.startswith("EQ_")]
+    fx = [i for i, name in enumerate(factors) if name.startswith("FX_")]
+    kinds = rng.choice(["equity", "fx", "option"], size=spec.positions, p=[0.85 - spec.option_share, 0.15, spec.option_share])
+    rows: dict[str, list] = {
+        key: []
+        for key in (
+            "portfolio_id",
+            "position_id",
+            "instrument_type",
+            "underlying",
+            "quantity",
+            "strike",
+            "expiry",
+            "option_type",
+            "implied_vol",
+        )
+    }
+    for number, kind in enumerate(kinds):
+        factor = int(rng.choice(fx if kind == "fx" and fx else equities))
+        spot = float(spots[factor])
+        rows["portfolio_id"].append(f"PF{int(rng.integers(spec.portfolios)) + 1:02d}")
+        rows["position_id"].append(f"P{number + 1:06d}")
+        rows["instrument_type"].append(str(kind))
+        rows["underlying"].append(factors[factor])
+        notional = float(rng.lognormal(np.log(250_000), 1.0)) * (1 if rng.random() < 0.7 else -1)
+        if kind == "option":
+            rows["quantity"].append(round(notional / spot / 10.0))
+            rows["strike"].append(round(spot * float(rng.uniform(0.8, 1.2)), 4))
+            rows["expiry"].append(spec.business_date + dt.timedelta(days=int(rng.integers(14, 540))))
+            rows["option_type"].append("call" if rng.random() < 0.5 else "put")
+            rows["implied_vol"].append(round(float(rng.uniform(0.15, 0.55)), 4))
+        else:
+            rows["quantity"].append(round(notional / spot, 2))
+            for key in ("strike", "expiry", "option_type", "implied_vol"):
+                rows[key].append(None)
+    return pa.table(
+        {
+            "portfolio_id": pa.array(rows["portfolio_id"]),
+            "position_id": pa.array(rows["position_id"]),
+            "instrument_type": pa.array(rows["instrument_type"]),
+            "underlying": pa.array(rows["underlying"]),
+            "quantity": pa.array(rows["quantity"], pa.float64()),
+            "strike": pa.array(rows["strike"], pa.float64()),
+            "expiry": pa.array(rows["expiry"], pa.date32()),
+            "option_type": pa.array(rows["option_type"], pa.string()),
+            "implied_vol": pa.array(rows["implied_vol"], pa.float64()),
+        }
+    )
+
+
+def write_plain_csv(table: pa.Table, path: Path) -> None:
+    """CSV without quotes (identifiers here hold no commas or quotes), as the upstream systems write it."""
+    buffer = io.BytesIO()
+    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
+    path.write_bytes((",".join(table.column_names) + "\n").encode() + buffer.getvalue())
+
+
+def write_sample(out: Path, spec: SampleSpec) -> tuple[Path, Path]:
+    """positions.csv and market.csv under out/<business date>/."""
+    market = market_table(spec)
+    factors = market["factor"].to_pylist()[: spec.factors]
+    last = market.slice(market.num_rows - spec.factors)
+    positions = positions_table(spec, factors, last["price"].to_numpy())
+    folder = out / spec.business_date.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    positions_path, market_path = folder / "positions.csv", folder / "market.csv"
+    for table, path in ((positions, positions_path), (market, market_path)):
+        write_plain_csv(table, path)
+    return positions_path, market_path

@@ -1,0 +1,55 @@
+"""S3 helpers: JSON and bytes, write-once objects (the idempotence of every job rests on them)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+
+def get_bytes(s3: Any, bucket: str, key: str) -> bytes:
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def get_json(s3: Any, bucket: str, key: str) -> Any:
+    return json.loads(get_bytes(s3, bucket, key))
+
+
+def exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
+            return False
+        raise
+
+
+def put_once(s3: Any, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> bool:
+    """Write the object unless it exists (S3 conditional write); True when this call created it."""
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*")
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] in {"PreconditionFailed", "412", "ConditionalRequestConflict"}:
+            return False
+        raise
+
+
+def put_json_once(s3: Any, bucket: str, key: str, document: Any) -> bool:
+    return put_once(s3, bucket, key, json.dumps(document, indent=2, default=str).encode(), "application/json")
+
+
+def count_keys(s3: Any, bucket: str, prefix: str) -> int:
+    total = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        total += page.get("KeyCount", 0)
+    return total
+
+
+def list_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return keys

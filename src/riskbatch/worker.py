@@ -1,0 +1,152 @@
+"""A queue worker for an ECS service: one message at a time, protected from scale-in while in flight.
+
+While a message is in flight the worker holds ECS task scale-in protection (through the ECS agent
+endpoint, when it runs on ECS), keeps extending the message's visibility, and touches its
+heartbeat for the container health check. On SIGTERM it finishes the message in hand, or, when
+that would outlast the stop timeout, releases it for another worker, and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .engine import Aborted
+from .logs import log
+
+Handler = Callable[[dict[str, Any], Callable[[], bool]], None]
+HEARTBEAT_NAME = "riskbatch.heartbeat"
+
+
+def heartbeat_path(scratch: str) -> Path:
+    return Path(scratch) / HEARTBEAT_NAME
+
+
+def set_task_protection(enabled: bool, minutes: int = 60) -> bool:
+    """Ask the ECS agent to protect this task from scale-in; False when not running on ECS."""
+    agent = os.environ.get("ECS_AGENT_URI")
+    if not agent:
+        return False
+    body = json.dumps({"ProtectionEnabled": enabled, **({"ExpiresInMinutes": minutes} if enabled else {})}).encode()
+    request = urllib.request.Request(
+        f"{agent}/task-protection/v1/state", data=body, method="PUT", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5):
+            return True
+    except OSError as error:
+        log("task_protection_failed", enabled=enabled, error=str(error))
+        return False
+
+
+@dataclass
+class WorkerOptions:
+    visibility_seconds: int = 900
+    wait_seconds: int = 20
+    abort_after_seconds: float = 90.0  # after SIGTERM, give up the message in hand after this long
+    idle_exit_seconds: float | None = None  # stop after this long without messages (local runs)
+    max_messages: int | None = None
+
+
+class QueueWorker:
+    def __init__(self, sqs: Any, queue_url: str, handler: Handler, scratch: str, options: WorkerOptions) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.handler = handler
+        self.options = options
+        self.heartbeat = heartbeat_path(scratch)
+        self.stop_requested_at: float | None = None
+        self.processed = 0
+
+    def request_stop(self, *_: Any) -> None:
+        if self.stop_requested_at is None:
+            self.stop_requested_at = time.monotonic()
+            log("stop_requested")
+
+    def should_abort(self) -> bool:
+        return self.stop_requested_at is not None and time.monotonic() - self.stop_requested_at >= self.options.abort_after_seconds
+
+    def touch(self) -> None:
+        self.heartbeat.parent.mkdir(parents=True, exist_ok=True)
+        self.heartbeat.touch()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+
+    def run(self) -> int:
+        idle_since = time.monotonic()
+        log("worker_started", queue=self.queue_url)
+        while self.stop_requested_at is None:
+            self.touch()
+            if self.options.max_messages is not None and self.processed >= self.options.max_messages:
+                break
+            response = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=1,
+                WaitTimeSeconds=self.options.wait_seconds,
+                VisibilityTimeout=self.options.visibility_seconds,
+                AttributeNames=["ApproximateReceiveCount"],
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                if self.options.idle_exit_seconds is not None and time.monotonic() - idle_since >= self.options.idle_exit_seconds:
+                    break
+                continue
+            self._process(messages[0])
+            idle_since = time.monotonic()
+        log("worker_stopped", processed=self.processed)
+        return 0
+
+    def _extend_visibility(self, receipt: str, done: threading.Event) -> None:
+        interval = max(1.0, self.options.visibility_seconds / 3)
+        while not done.wait(interval):
+            self.touch()
+            try:
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=self.options.visibility_seconds
+                )
+            except Exception as error:
+                log("visibility_extension_failed", error=str(error))
+
+    def _release(self, receipt: str) -> None:
+        self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+
+    def _process(self, message: dict[str, Any]) -> None:
+        receipt = message["ReceiptHandle"]
+        receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        done = threading.Event()
+        extender = threading.Thread(target=self._extend_visibility, args=(receipt, done), daemon=True)
+        set_task_protection(True)
+        extender.start()
+        try:
+            self.handler(json.loads(message["Body"]), self.should_abort)
+        except Aborted as error:
+            log("message_released", reason=str(error), receives=receives)
+            self._release(receipt)
+            self.request_stop()
+            return
+        except Exception as error:
+            log("message_failed", error=f"{type(error).__name__}: {error}", receives=receives)
+            self._release(receipt)  # retried at once; after three receives the queue dead-letters it
+            return
+        finally:
+            done.set()
+            extender.join()
+            set_task_protection(False)
+        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
+        self.processed += 1
+
+
+def healthy(scratch: str, max_age_seconds: float = 300.0) -> bool:
+    """The container health check: a worker's heartbeat is recent (a one-shot job has none yet)."""
+    path = heartbeat_path(scratch)
+    return not path.exists() or time.time() - path.stat().st_mtime <= max_age_seconds

@@ -1,0 +1,182 @@
+"""The risk model gives the right numbers: closed forms, reproducibility, aggregation, pricing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from riskbatch.engine import build_book, market_cholesky, portfolio_pnl, position_pnl
+from riskbatch.inputs import Market
+from riskbatch.model import (
+    ModelParameters,
+    black_scholes,
+    ewma_covariance,
+    expected_shortfall,
+    log_returns,
+    parametric_var,
+    risk_figures,
+    sample_covariance,
+    scenario_block,
+    value_at_risk,
+)
+from test.jobs.books import linear_book, market_from_covariance
+
+
+def quantile_standard_error(sigma: float, confidence: float, scenarios: int) -> float:
+    """Sampling standard error of the Monte Carlo VaR of a normal P&L with standard deviation sigma."""
+    tail = 1.0 - confidence
+    return sigma * np.sqrt(tail * (1.0 - tail) / scenarios) / norm.pdf(norm.ppf(confidence))
+
+
+def test_single_position_var_matches_the_lognormal_closed_form() -> None:
+    vol, exposure, scenarios = 0.02, 1_000_000.0, 200_000
+    market = market_from_covariance(np.array([[vol**2]]))
+    parameters = ModelParameters(scenarios=scenarios, seed=11)
+    book = build_book(linear_book({"PF1": {0: exposure}}, market), market)
+    sigma = float(np.sqrt(sample_covariance(log_returns(market.prices))[0, 0]))
+    pnl = portfolio_pnl(book, market, parameters)[0]
+    for confidence in (0.95, 0.99):
+        exact = -exposure * np.expm1(sigma * norm.ppf(1.0 - confidence))
+        tolerance = 3.0 * quantile_standard_error(exposure * sigma, confidence, scenarios)
+        assert value_at_risk(pnl, confidence) == pytest.approx(exact, abs=tolerance)
+
+
+def test_diversified_linear_book_matches_parametric_var_within_sampling_error() -> None:
+    rng = np.random.default_rng(3)
+    factors = 40
+    loadings = rng.normal(0, 1, (factors, 3))
+    vols = rng.uniform(0.005, 0.02, factors)
+    corr = loadings @ loadings.T + np.eye(factors) * 3
+    corr /= np.sqrt(np.outer(np.diag(corr), np.diag(corr)))
+    market = market_from_covariance(corr * np.outer(vols, vols))
+    exposures = {i: float(rng.normal(0, 1_000_000)) for i in range(factors)}
+    book = build_book(linear_book({"PF1": exposures}, market), market)
+    scenarios = 200_000
+    parameters = ModelParameters(scenarios=scenarios, seed=5)
+    pnl = portfolio_pnl(book, market, parameters)[0]
+    cov = sample_covariance(log_returns(market.prices))
+    exposure_vector = book.exposures[0]
+    sigma = float(np.sqrt(exposure_vector @ cov @ exposure_vector))
+    # exp(r) - 1 = r + r^2/2 + ...: the second-order term bounds how far the linear closed form may be.
+    convexity = 0.5 * float(np.abs(exposure_vector) @ (np.diag(cov) * norm.ppf(0.99) ** 2))
+    for confidence in (0.95, 0.99):
+        closed = parametric_var(exposure_vector, cov, confidence)
+        error = abs(value_at_risk(pnl, confidence) - closed)
+        assert error <= 3.0 * quantile_standard_error(sigma, confidence, scenarios) + convexity
+
+
+def test_same_inputs_and_seed_give_identical_numbers(small_market: Market, small_book) -> None:
+    parameters = ModelParameters(scenarios=3_000, seed=99, block_size=512)
+    first = portfolio_pnl(small_book, small_market, parameters)
+    second = portfolio_pnl(small_book, small_market, parameters)
+    assert np.array_equal(first, second)
+    other_seed = portfolio_pnl(small_book, small_market, ModelParameters(scenarios=3_000, seed=100, block_size=512))
+    assert not np.array_equal(first, other_seed)
+
+
+def test_any_block_can_be_drawn_alone(small_market: Market) -> None:
+    parameters = ModelParameters(scenarios=3_000, seed=4, block_size=512)
+    cholesky = market_cholesky(small_market, parameters)
+    blocks = [scenario_block(parameters, block, cholesky) for block in range(6)]
+    again = scenario_block(parameters, 3, cholesky)
+    assert np.array_equal(blocks[3], again)
+    assert sum(block.shape[0] for block in blocks) == 3_000
+
+
+def test_firm_var_comes_from_summed_pnl_and_is_below_the_sum_of_portfolio_vars(small_market: Market, small_book) -> None:
+    pnl = portfolio_pnl(small_book, small_market, ModelParameters(scenarios=20_000, seed=8))
+    firm = risk_figures(pnl.sum(axis=0))
+    standalone = sum(risk_figures(row)["var_99"] for row in pnl)
+    assert firm["var_99"] < standalone
+    assert firm["var_99"] != pytest.approx(standalone, rel=0.01)
+
+
+def test_expected_shortfall_is_the_mean_of_the_tail() -> None:
+    pnl = -np.arange(1, 1001, dtype=float)  # losses of 1..1000
+    assert expected_shortfall(pnl, 0.975) == pytest.approx(np.mean(np.arange(976, 1001)))
+    assert value_at_risk(pnl, 0.99) == pytest.approx(991.0)
+    assert expected_shortfall(pnl, 0.975) >= value_at_risk(pnl, 0.975)
+
+
+@pytest.mark.parametrize(
+    ("spot", "strike", "years", "vol", "rate", "call", "put"),
+    [
+        (100.0, 100.0, 1.0, 0.2, 0.05, 10.450583572185565, 5.573526022256971),
+        (42.0, 40.0, 0.5, 0.2, 0.10, 4.759422392871532, 0.8085993729000922),
+    ],
+)
+def test_black_scholes_matches_known_prices(spot, strike, years, vol, rate, call, put) -> None:
+    assert black_scholes(np.array(spot), np.array(strike), np.array(years), np.array(vol), rate, np.array(True)) == pytest.approx(
+        call, rel=1e-10
+    )
+    assert black_scholes(np.array(spot), np.array(strike), np.array(years), np.array(vol), rate, np.array(False)) == pytest.approx(
+        put, rel=1e-10
+    )
+
+
+def test_put_call_parity() -> None:
+    rng = np.random.default_rng(1)
+    spot, strike = rng.uniform(50, 150, 500), rng.uniform(50, 150, 500)
+    years, vol, rate = rng.uniform(0.05, 2, 500), rng.uniform(0.05, 0.8, 500), 0.03
+    call = black_scholes(spot, strike, years, vol, rate, np.ones(500, bool))
+    put = black_scholes(spot, strike, years, vol, rate, np.zeros(500, bool))
+    assert np.allclose(call - put, spot - strike * np.exp(-rate * years), atol=1e-9)
+
+
+def test_ewma_weights_recent_days_most() -> None:
+    returns = np.zeros((100, 1))
+    returns[-1, 0] = 0.1
+    recent = ewma_covariance(returns, 0.94)[0, 0]
+    returns = np.zeros((100, 1))
+    returns[0, 0] = 0.1
+    old = ewma_covariance(returns, 0.94)[0, 0]
+    assert recent > 100 * old
+    constant = np.full((250, 2), 0.01)
+    assert np.allclose(ewma_covariance(constant, 0.94), sample_covariance(constant))
+
+
+def test_student_t_scenarios_keep_the_covariance_and_fatten_the_tails(small_market: Market) -> None:
+    normal = ModelParameters(scenarios=100_000, seed=2, block_size=100_000)
+    heavy = ModelParameters(scenarios=100_000, seed=2, block_size=100_000, distribution="student-t", degrees_of_freedom=5)
+    cholesky = market_cholesky(small_market, normal)
+    target = cholesky @ cholesky.T
+    draws = scenario_block(heavy, 0, cholesky)
+    assert np.allclose(np.cov(draws.T, bias=True), target, rtol=0.1, atol=1e-6)
+    kurtosis = np.mean(draws[:, 0] ** 4) / np.mean(draws[:, 0] ** 2) ** 2
+    assert kurtosis > 4.0
+    base = scenario_block(normal, 0, cholesky)
+    assert abs(np.mean(base[:, 0] ** 4) / np.mean(base[:, 0] ** 2) ** 2 - 3.0) < 0.1
+
+
+def test_options_revalue_in_full(small_market: Market) -> None:
+    """An option's scenario P&L is the Black-Scholes price change, convex in the spot move."""
+    from test.jobs.books import option_book
+
+    positions = option_book(small_market, strike_ratio=1.0, years=0.5, vol=0.3, quantity=100.0)
+    book = build_book(positions, small_market)
+    parameters = ModelParameters(scenarios=2_000, seed=3, rate=0.02)
+    cholesky = market_cholesky(small_market, parameters)
+    pnl = portfolio_pnl(book, small_market, parameters, cholesky)[0]
+    rows = np.arange(2_000)
+    per_position = position_pnl(book, small_market, parameters, rows, cholesky)
+    assert np.allclose(per_position.sum(axis=1), pnl)
+    returns = np.vstack([scenario_block(parameters, 0, cholesky)])
+    spot, years = small_market.spot[0], float(book.option_years[0])
+    expected = 100.0 * (
+        black_scholes(spot * np.exp(returns[:, 0]), np.array(spot), np.array(years - 1 / 365), np.array(0.3), 0.02, np.array(True))
+        - black_scholes(np.array(spot), np.array(spot), np.array(years), np.array(0.3), 0.02, np.array(True))
+    )
+    assert np.allclose(pnl, expected)
+
+
+def test_parameters_refuse_nonsense() -> None:
+    for bad in ({"scenarios": 10}, {"covariance": "garch"}, {"ewma_lambda": 1.0}, {"distribution": "student-t", "degrees_of_freedom": 2}):
+        with pytest.raises(ValueError):
+            ModelParameters(**bad)
+
+
+def test_business_date_is_the_markets_last_day(small_market: Market) -> None:
+    assert small_market.dates[-1] == small_market.business_date == dt.date(2026, 11, 25)

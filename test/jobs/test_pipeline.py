@@ -1,0 +1,259 @@
+"""The three jobs against an in-process AWS: every S3, SQS, SNS and EventBridge interaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from moto import mock_aws
+
+from riskbatch.ingest import ingest
+from riskbatch.layout import report_keys, result_key, status_key
+from riskbatch.model import ModelParameters
+from riskbatch.offline import run_offline
+from riskbatch.report import ReportGeneration
+from riskbatch.risk_job import RiskCalculation
+from riskbatch.sample import SampleSpec, write_sample
+from riskbatch.storage import list_keys
+from riskbatch.worker import QueueWorker, WorkerOptions
+from test.jobs.aws import Night, lay_out_night
+
+DATE = "2026-11-25"
+SCENARIOS = "2000"
+
+
+@pytest.fixture(scope="module")
+def sample_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    write_sample(out, SampleSpec(positions=600, factors=60, days=120, portfolios=4, business_date=dt.date(2026, 11, 25)))
+    return out / DATE
+
+
+@pytest.fixture
+def night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RISK_SCENARIOS", SCENARIOS)
+    monkeypatch.setenv("RISK_BLOCK_SIZE", "512")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield lay_out_night(tmp_path)
+
+
+def run_ingest(night: Night, key: str):
+    return ingest(night.settings.input_bucket, key, night.settings, night.s3, night.sqs, night.sns)
+
+
+def drain(night: Night, queue: str, handler, **options) -> QueueWorker:
+    worker = QueueWorker(night.sqs, queue, handler, night.settings.scratch, WorkerOptions(wait_seconds=0, idle_exit_seconds=0, **options))
+    worker.run()
+    return worker
+
+
+def test_a_night_end_to_end_matches_the_offline_engine(night: Night, sample_files: Path) -> None:
+    first, second = night.upload(sample_files, DATE)
+    assert run_ingest(night, first).status in {"queued", "duplicate"}
+    outcome = run_ingest(night, second)
+    assert outcome.status in {"queued", "duplicate"}
+    run = outcome.run_id
+    manifest = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{run}/manifest.json")["Body"].read())
+    assert len(manifest["units"]) == 3  # 600 positions in units of 250
+    assert {item["role"] for item in manifest["inputs"]} == {"positions", "market"}
+    assert all(len(item["sha256"]) == 64 for item in manifest["inputs"])
+
+    worker = drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
+    assert worker.processed == 3
+    assert len(list_keys(night.s3, night.settings.output_bucket, f"runs/{run}/results/")) == 3
+    completion = night.messages(night.settings.report_queue_url)
+    assert len(completion) == 1 and completion[0]["detail"]["run_id"] == run
+
+    night.sqs.send_message(QueueUrl=night.settings.report_queue_url, MessageBody=json.dumps(completion[0]))
+    drain(night, night.settings.report_queue_url, ReportGeneration(night.s3, night.sns, night.settings.alert_topic_arn))
+    pdf_key, json_key = report_keys(DATE, run)
+    pdf = night.s3.get_object(Bucket=night.settings.output_bucket, Key=pdf_key)["Body"].read()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+    figures = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=json_key)["Body"].read())
+
+    offline = run_offline(
+        sample_files / "positions.csv", sample_files / "market.csv", ModelParameters(**manifest["model"]), show_progress=False
+    )
+    for key in ("var_95", "var_99", "es_975"):
+        assert figures["firm"][key] == pytest.approx(offline["firm"][key], rel=1e-9)
+        for portfolio, values in offline["portfolios"].items():
+            assert figures["portfolios"][portfolio][key] == pytest.approx(values[key], rel=1e-9)
+    assert figures["firm"]["var_99"] < figures["sum_of_portfolio_var_99"]
+    assert figures["seed"] == manifest["model"]["seed"] and figures["scenarios"] == int(SCENARIOS)
+    assert len(figures["contributions"]) == 10
+    tail_share = sum(item["es_contribution"] for item in figures["contributions"])
+    assert tail_share > 0
+    summary = [message for message in night.published() if isinstance(message, dict) and message.get("run_id") == run]
+    assert summary and summary[0]["report"].endswith(pdf_key)
+
+
+def test_the_same_file_twice_makes_one_run(night: Night, sample_files: Path) -> None:
+    _, market = night.upload(sample_files, DATE)
+    first = run_ingest(night, market)
+    again = run_ingest(night, market)
+    assert first.status == "queued" and again.status == "duplicate" and again.run_id == first.run_id
+    assert night.queue_depth(night.settings.risk_work_queue_url) == 3
+    assert len({key.split("/")[1] for key in list_keys(night.s3, night.settings.output_bucket, "runs/")}) == 1
+
+
+def test_a_file_waits_for_its_companion(night: Night, sample_files: Path) -> None:
+    (key,) = night.upload(sample_files, DATE, ("positions.csv",))
+    outcome = run_ingest(night, key)
+    assert outcome.status == "waiting" and outcome.exit_code == 0
+    assert night.queue_depth(night.settings.risk_work_queue_url) == 0
+
+
+def test_other_objects_under_the_prefix_are_ignored(night: Night) -> None:
+    night.s3.put_object(Bucket=night.settings.input_bucket, Key="incoming/readme.txt", Body=b"x")
+    assert run_ingest(night, "incoming/readme.txt").status == "ignored"
+
+
+@pytest.mark.parametrize(
+    ("file", "corrupt", "problem"),
+    [
+        ("positions.csv", lambda text: text.replace("instrument_type", "kind"), "missing column instrument_type"),
+        ("positions.csv", lambda text: text.replace(",equity,", ",bond,", 1), "unknown instrument type"),
+        ("positions.csv", lambda text: text + text.splitlines()[1] + "\n", "duplicate position_id"),
+        ("positions.csv", lambda text: text.replace(",EQ_0001,", ",EQ_9999,"), "not in the market data"),
+        ("positions.csv", lambda text: text.replace("2026-", "2020-"), "expired"),
+        (
+            "positions.csv",
+            lambda text: "\n".join(
+                [text.splitlines()[0]]
+                + [line.replace(",", ",abc,", 1) if i == 1 else line for i, line in enumerate(text.splitlines()[1:], 1)]
+            ),
+            "unreadable",
+        ),
+        ("market.csv", lambda text: text.replace("date,factor,price", "day,factor,price"), "missing column date"),
+        ("market.csv", lambda text: text.replace(text.splitlines()[5].split(",")[2], "nan"), "non-finite"),
+        ("market.csv", lambda text: text.replace(text.splitlines()[7].split(",")[2], "-3"), "non-positive"),
+        ("market.csv", lambda text: text + text.splitlines()[3] + "\n", "duplicate (factor, date)"),
+        ("market.csv", lambda text: "\n".join(text.splitlines()[:-2]) + "\n", "not complete"),
+        ("market.csv", lambda text: text.replace("2026-11-25", "2026-11-27"), "after the business date"),
+    ],
+    ids=[
+        "missing-column",
+        "unknown-type",
+        "duplicate-position",
+        "unknown-underlying",
+        "expired-option",
+        "wrong-type",
+        "market-missing-column",
+        "nan-price",
+        "negative-price",
+        "duplicate-price",
+        "incomplete-history",
+        "future-date",
+    ],
+)
+def test_a_bad_file_is_quarantined_with_a_notification(
+    night: Night, sample_files: Path, tmp_path: Path, file: str, corrupt, problem: str
+) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for name in ("positions.csv", "market.csv"):
+        shutil.copy(sample_files / name, folder / name)
+    original = (folder / file).read_text()
+    corrupted = corrupt(original)
+    assert corrupted != original, "the corruption did not apply"
+    (folder / file).write_text(corrupted)
+    keys = night.upload(folder, DATE)
+    outcome = run_ingest(night, keys[1])
+    assert outcome.status == "rejected" and outcome.exit_code == 2
+    reports = list_keys(night.s3, night.settings.output_bucket, f"quarantine/{DATE}/{file}.")
+    assert len(reports) == 1
+    report = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=reports[0])["Body"].read())
+    assert any(problem in line for line in report["problems"]), report["problems"]
+    assert night.s3.get_object(Bucket=night.settings.input_bucket, Key=f"incoming/{DATE}/{file}")  # the original is kept
+    notes = night.messages(night.notifications)
+    assert len(notes) == 1 and problem.split()[0] in notes[0]["Message"]
+    assert night.queue_depth(night.settings.risk_work_queue_url) == 0
+    # Its neighbour's own arrival finds the same bad file: no second report, no second notification.
+    assert run_ingest(night, keys[0]).status == "rejected"
+    assert len(night.messages(night.notifications)) == 0
+
+
+def test_a_good_file_is_kept_when_its_neighbour_is_bad(night: Night, sample_files: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "night"
+    folder.mkdir()
+    shutil.copy(sample_files / "market.csv", folder / "market.csv")
+    (folder / "positions.csv").write_text("portfolio_id,position_id\nPF1,P1\n")
+    keys = night.upload(folder, DATE)
+    assert run_ingest(night, keys[0]).status == "rejected"
+    shutil.copy(sample_files / "positions.csv", folder / "positions.csv")
+    night.upload(folder, DATE, ("positions.csv",))
+    assert run_ingest(night, keys[0]).status == "queued"  # the corrected file and the kept market file make the run
+
+
+def test_redelivered_unit_writes_its_result_once_and_announces_once(night: Night, sample_files: Path) -> None:
+    keys = night.upload(sample_files, DATE)
+    run = run_ingest(night, keys[0]).run_id
+    handler = RiskCalculation(night.s3, night.events, night.settings.event_bus_name)
+    messages = night.sqs.receive_message(QueueUrl=night.settings.risk_work_queue_url, MaxNumberOfMessages=10)["Messages"]
+    bodies = [json.loads(message["Body"]) for message in messages]
+    for body in bodies:
+        handler(body, lambda: False)
+    result = night.s3.get_object(Bucket=night.settings.output_bucket, Key=result_key(run, 0))
+    for body in bodies:  # every unit delivered again
+        handler(body, lambda: False)
+    again = night.s3.get_object(Bucket=night.settings.output_bucket, Key=result_key(run, 0))
+    assert again["ETag"] == result["ETag"] and again["LastModified"] == result["LastModified"]
+    assert len(night.messages(night.settings.report_queue_url)) == 1
+    assert night.s3.get_object(Bucket=night.settings.output_bucket, Key=status_key(run, "announced"))
+
+
+def test_a_failing_unit_is_released_and_dead_letters_after_three_receives(night: Night, sample_files: Path) -> None:
+    keys = night.upload(sample_files, DATE)
+    run_ingest(night, keys[0])
+    messages = night.sqs.receive_message(QueueUrl=night.settings.risk_work_queue_url, MaxNumberOfMessages=10)["Messages"]
+    for message in messages:
+        night.sqs.change_message_visibility(
+            QueueUrl=night.settings.risk_work_queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+    poisoned = json.loads(messages[0]["Body"])
+
+    def handler(message, should_abort):
+        if message["unit"] == poisoned["unit"]:
+            raise ValueError("poisoned unit")
+        RiskCalculation(night.s3, night.events, night.settings.event_bus_name)(message, should_abort)
+
+    for _ in range(4):
+        drain(night, night.settings.risk_work_queue_url, handler)
+    dead = night.messages(night.work_dlq)
+    assert [body["unit"] for body in dead] == [poisoned["unit"]]
+
+
+def test_sigterm_in_the_middle_of_a_unit_releases_it_and_loses_nothing(night: Night, sample_files: Path) -> None:
+    keys = night.upload(sample_files, DATE)
+    run = run_ingest(night, keys[0]).run_id
+    calculation = RiskCalculation(night.s3, night.events, night.settings.event_bus_name)
+    options = WorkerOptions(wait_seconds=0, idle_exit_seconds=0, abort_after_seconds=0)
+    worker = QueueWorker(night.sqs, night.settings.risk_work_queue_url, calculation, night.settings.scratch, options)
+
+    def interrupted(message, should_abort):
+        worker.request_stop()  # what the SIGTERM handler does, while the unit is in hand
+        calculation(message, should_abort)
+
+    worker.handler = interrupted
+    worker.run()
+    assert worker.processed == 0
+    assert list_keys(night.s3, night.settings.output_bucket, f"runs/{run}/results/") == []
+    assert night.queue_depth(night.settings.risk_work_queue_url) == 3  # released, not lost
+    drain(night, night.settings.risk_work_queue_url, calculation)
+    assert len(list_keys(night.s3, night.settings.output_bucket, f"runs/{run}/results/")) == 3
+
+
+def test_unit_results_are_compact_binary(night: Night, sample_files: Path) -> None:
+    keys = night.upload(sample_files, DATE)
+    run = run_ingest(night, keys[0]).run_id
+    drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name), max_messages=1)
+    (key,) = list_keys(night.s3, night.settings.output_bucket, f"runs/{run}/results/")
+    import io
+
+    with np.load(io.BytesIO(night.s3.get_object(Bucket=night.settings.output_bucket, Key=key)["Body"].read())) as result:
+        assert result["pnl"].shape == (len(result["portfolio_ids"]), int(SCENARIOS))
