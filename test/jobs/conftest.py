@@ -5,7 +5,7 @@ import pytest
 
 from riskbatch.engine import Book, build_book
 from riskbatch.inputs import Market
-from test.jobs.books import linear_book, market_from_covariance
+from riskbatch.synthetic import linear_book, market_from_covariance
 
 
 @pytest.fixture(scope="session")

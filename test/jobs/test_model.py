@@ -22,7 +22,7 @@ from riskbatch.model import (
     scenario_block,
     value_at_risk,
 )
-from test.jobs.books import linear_book, market_from_covariance
+from riskbatch.synthetic import linear_book, market_from_covariance
 
 
 def quantile_standard_error(sigma: float, confidence: float, scenarios: int) -> float:
@@ -32,7 +32,7 @@ def quantile_standard_error(sigma: float, confidence: float, scenarios: int) -> 
 
 
 def test_single_position_var_matches_the_lognormal_closed_form() -> None:
-    vol, exposure, scenarios = 0.02, 1_000_000.0, 200_000
+    vol, exposure, scenarios = 0.10, 1_000_000.0, 200_000  # large enough that exp(r) - 1 differs from r
     market = market_from_covariance(np.array([[vol**2]]))
     parameters = ModelParameters(scenarios=scenarios, seed=11)
     book = build_book(linear_book({"PF1": {0: exposure}}, market), market)
@@ -153,7 +153,7 @@ def test_student_t_scenarios_keep_the_covariance_and_fatten_the_tails(small_mark
 
 def test_options_revalue_in_full(small_market: Market) -> None:
     """An option's scenario P&L is the Black-Scholes price change, convex in the spot move."""
-    from test.jobs.books import option_book
+    from riskbatch.synthetic import option_book
 
     positions = option_book(small_market, strike_ratio=1.0, years=0.5, vol=0.3, quantity=100.0)
     book = build_book(positions, small_market)

@@ -1,4 +1,4 @@
-"""Small markets and books built in code, with known properties, for the model tests."""
+"""Markets and books built in code with known properties: for the model tests, the accuracy check and the benchmark."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
-from riskbatch.inputs import Market
-from riskbatch.sample import business_days
+from .inputs import Market
+from .sample import business_days
 
 BUSINESS_DATE = dt.date(2026, 11, 25)
 

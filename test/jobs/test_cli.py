@@ -1,0 +1,80 @@
+"""The command line: offline risk as JSON, the sample generator, the health check, clear errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from riskbatch.cli import main
+from riskbatch.sample import SampleSpec, write_sample
+from riskbatch.worker import heartbeat_path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return write_sample(tmp_path_factory.mktemp("cli"), SampleSpec(positions=400, factors=40, days=80, portfolios=3))
+
+
+def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture[str]) -> None:
+    positions, market = files
+    assert main(["risk", "--positions", str(positions), "--market", str(market), "--scenarios", "1000", "--seed", "5", "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert set(result) == {"firm", "portfolios", "scenarios", "seed"}
+    assert result["scenarios"] == 1000 and result["seed"] == 5
+    assert set(result["firm"]) == {"var_95", "var_99", "es_975"}
+    assert all(value > 0 for value in result["firm"].values())
+    assert set(result["portfolios"]) == {"PF01", "PF02", "PF03"}
+    assert "scenario blocks 1/1" in captured.err  # progress goes to stderr
+
+
+def test_risk_is_reproducible_from_the_command_line(files, capsys: pytest.CaptureFixture[str]) -> None:
+    positions, market = files
+    arguments = ["risk", "--positions", str(positions), "--market", str(market), "--scenarios", "1000", "--seed", "9", "--json", "--quiet"]
+    main(arguments)
+    first = capsys.readouterr().out
+    main(arguments)
+    assert capsys.readouterr().out == first
+
+
+def test_ewma_and_student_t_options_change_the_figures(files, capsys: pytest.CaptureFixture[str]) -> None:
+    positions, market = files
+    base = ["risk", "--positions", str(positions), "--market", str(market), "--scenarios", "2000", "--json", "--quiet"]
+    outputs = []
+    for extra in ([], ["--cov", "ewma"], ["--distribution", "student-t", "--df", "4"]):
+        main(base + extra)
+        outputs.append(json.loads(capsys.readouterr().out)["firm"]["var_99"])
+    assert len(set(outputs)) == 3
+
+
+def test_a_bad_file_gives_a_clear_error(files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    positions, market = files
+    broken = tmp_path / "positions.csv"
+    broken.write_text(positions.read_text().replace("instrument_type", "kind"))
+    assert main(["risk", "--positions", str(broken), "--market", str(market), "--scenarios", "1000"]) == 2
+    assert "missing column instrument_type" in capsys.readouterr().err
+
+
+def test_sample_writes_the_book_and_history_it_is_asked_for(tmp_path: Path) -> None:
+    positions, market = write_sample(tmp_path, SampleSpec(positions=250, factors=30, days=60, option_share=0.2, business_date=dt.date(2026, 12, 1)))
+    assert positions.parent.name == "2026-12-01"
+    lines = positions.read_text().splitlines()
+    assert lines[0] == "portfolio_id,position_id,instrument_type,underlying,quantity,strike,expiry,option_type,implied_vol"
+    assert len(lines) == 251 and sum(",option," in line for line in lines) > 20
+    assert len(market.read_text().splitlines()) == 1 + 30 * 60
+
+
+def test_health_follows_the_heartbeat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    assert main(["health"]) == 0  # a task that has not started a loop yet is healthy
+    beat = heartbeat_path(str(tmp_path))
+    beat.touch()
+    assert main(["health"]) == 0
+    stale = time.time() - 1_000
+    os.utime(beat, (stale, stale))
+    assert main(["health"]) == 1
