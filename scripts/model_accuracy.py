@@ -48,7 +48,8 @@ def main() -> None:
                 mc = value_at_risk(pnl, confidence)
                 error = mc - closed
                 se = standard_error(sigma, confidence, scenarios)
-                print(f"{name:<28}{scenarios:>10,}{confidence:>6.2f}{mc:>14,.0f}{closed:>14,.0f}{100 * error / closed:>9.3f}{error / se:>10.2f}")
+                relative = 100 * error / closed
+                print(f"{name:<28}{scenarios:>10,}{confidence:>6.2f}{mc:>14,.0f}{closed:>14,.0f}{relative:>9.3f}{error / se:>10.2f}")
 
 
 if __name__ == "__main__":

@@ -61,7 +61,8 @@ def test_a_bad_file_gives_a_clear_error(files, tmp_path: Path, capsys: pytest.Ca
 
 
 def test_sample_writes_the_book_and_history_it_is_asked_for(tmp_path: Path) -> None:
-    positions, market = write_sample(tmp_path, SampleSpec(positions=250, factors=30, days=60, option_share=0.2, business_date=dt.date(2026, 12, 1)))
+    spec = SampleSpec(positions=250, factors=30, days=60, option_share=0.2, business_date=dt.date(2026, 12, 1))
+    positions, market = write_sample(tmp_path, spec)
     assert positions.parent.name == "2026-12-01"
     lines = positions.read_text().splitlines()
     assert lines[0] == "portfolio_id,position_id,instrument_type,underlying,quantity,strike,expiry,option_type,implied_vol"
