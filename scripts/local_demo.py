@@ -1,43 +1,31 @@
 #!/usr/bin/env python3
-"""make demo: deploy the stack into a local AWS emulator and show what it holds.
+"""make demo: tonight's batch, end to end, on one machine.
 
-Starts moto's server on loopback (IAM enforced), creates stand-ins for the existing VPC,
-subnets and buckets, switches on the bucket's EventBridge delivery, deploys lib/TapStack.json
-with the same phased deploy as for an account (stand-in image manifests are pushed between
-the phases), prints the stack's outputs and what the emulator did and did not model.
+1. Starts moto's server on loopback with IAM enforced, creates stand-ins for the existing VPC,
+   subnets and buckets, and deploys lib/TapStack.json with scripts/deploy.py's phases.
+2. Generates the sample book and history and lands them under the input prefix.
+3. Runs the night: a local runner plays ECS (the emulator starts no containers), starting each
+   job as a process with its own task role's credentials, as the deployed stack describes it.
+4. Prints the headline VaR and ES, the report (copied to out/), the SNS message as delivered,
+   and the time each stage took. With --nights 2, a second business date makes a second run.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
 
-from deploy import REPO_ROOT, deploy_in_phases
-from enable_bucket_events import enable_eventbridge
-from riskbatch_infra.coverage import report
-from riskbatch_infra.emulator import create_stand_ins, running_emulator, set_scan_findings
-from riskbatch_infra.emulator_template import emulator_template
-from riskbatch_infra.images import repository_names, stand_in_manifest
-from riskbatch_infra.stack import write_flat_outputs
+from riskbatch_infra.coverage import report as coverage_report
+from riskbatch_infra.emulator import running_emulator
+from riskbatch_infra.local_ecs import LocalEcs
+from riskbatch_infra.local_night import deploy_local, run_night, sample_night, stop_all
 
-
-def stage(name: str, started: list[float]) -> None:
-    now = time.monotonic()
-    print(f"[{now - started[0]:6.1f}s] {name}", file=sys.stderr, flush=True)
-
-
-def push_stand_in_images(emulator, outputs: dict[str, str], tag: str) -> None:
-    """The emulator cannot build containers; an empty manifest stands in for each job's image,
-    and its scan reports what a scan of an empty image finds: nothing."""
-    ecr = emulator.client("ecr")
-    set_scan_findings(emulator, repository_names(outputs), tag, {})
-    for repository in repository_names(outputs):
-        ecr.put_image(repositoryName=repository, imageManifest=stand_in_manifest(), imageTag=tag)
-        # ECR scans on push by itself; the emulator keeps the setting but never scans, so start it.
-        ecr.start_image_scan(repositoryName=repository, imageId={"imageTag": tag})
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,42 +33,63 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suffix", default="demo")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "out")
+    parser.add_argument("--nights", type=int, default=1, help="business dates to run, one after the other")
+    parser.add_argument("--positions", type=int, default=3_000)
+    parser.add_argument("--factors", type=int, default=300)
+    parser.add_argument("--scenarios", type=int, default=10_000)
+    parser.add_argument("--coverage", action="store_true", help="also print what the emulator modelled, resource by resource")
     args = parser.parse_args(argv)
-    started = [time.monotonic()]
-    stack_name = f"riskbatch-{args.suffix}"
-    template, changes = emulator_template(json.loads((REPO_ROOT / "lib" / "TapStack.json").read_text(encoding="utf-8")))
-    stage("starting the emulator on loopback (IAM enforced)", started)
-    with running_emulator(region=args.region, log_dir=args.out) as emulator:
-        target = emulator.target
-        stage(f"emulator at {emulator.endpoint_url}; creating the existing VPC, subnets and buckets", started)
-        stand_ins = create_stand_ins(emulator, args.suffix)
-        enable_eventbridge(target.client("s3"), stand_ins.input_bucket)
-        parameters = {
-            "EnvironmentSuffix": args.suffix,
-            "VpcId": stand_ins.vpc_id,
-            "PrivateSubnet1Id": stand_ins.subnet_ids[0],
-            "PrivateSubnet2Id": stand_ins.subnet_ids[1],
-            "PrivateSubnet3Id": stand_ins.subnet_ids[2],
-            "InputBucketName": stand_ins.input_bucket,
-            "OutputBucketName": stand_ins.output_bucket,
-        }
-        for change in changes:
-            stage(f"emulator copy of the template: {change}", started)
-        stage("deploying, phase 1 (no services)", started)
-        outputs = deploy_in_phases(target, stack_name, template, parameters, stand_ins.template_bucket, foundation_only=True)
-        tag = template["Parameters"]["ImageTag"]["Default"]
-        stage(f"pushing stand-in images tagged {tag}", started)
-        push_stand_in_images(emulator, outputs, tag)
-        stage("deploying, phases 2 and 3 (scan gate, services)", started)
-        outputs = deploy_in_phases(target, stack_name, template, parameters, stand_ins.template_bucket)
-        write_flat_outputs(outputs, args.out / "flat-outputs.json")
-        print(f"\nStack {stack_name} outputs:")
-        for key, value in sorted(outputs.items()):
+    started = time.monotonic()
+
+    def say(line: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {line}", file=sys.stderr, flush=True)
+
+    shutil.rmtree(args.out / "demo", ignore_errors=True)
+    workdir = args.out / "demo"
+    workdir.mkdir(parents=True)
+    import os
+
+    os.environ["RISK_SCENARIOS"] = str(args.scenarios)  # the ingestion task's model setting, passed down
+    say("starting the emulator on loopback (IAM enforced)")
+    with running_emulator(region=args.region, log_dir=workdir) as emulator:
+        stack = deploy_local(emulator, args.suffix, workdir, say)
+        print(f"\nStack {stack.stack_name} outputs:")
+        for key, value in sorted(stack.outputs.items()):
             print(f"  {key:<36} {value}")
-        print()
-        print(report(target, stack_name, template, {**parameters, "DeployServices": "true"}, outputs))
-        stage("done", started)
+        if args.coverage:
+            print()
+            print(coverage_report(emulator.target, stack.stack_name, stack.template, stack.parameters, stack.outputs))
+        ecs = LocalEcs(emulator.target, emulator.agent_target, stack.stack_name, workdir)
+        ecs.load()
+        try:
+            for night in range(args.nights):
+                business_date = dt.date(2026, 11, 25) + dt.timedelta(days=night)
+                say(f"generating the sample book and history for {business_date}")
+                folder = sample_night(workdir, business_date, args.positions, args.factors)
+                result = run_night(stack, ecs, folder, business_date.isoformat(), args.out, say)
+                print_night(result)
+        finally:
+            stop_all(ecs)
+    say("done")
     return 0
+
+
+def print_night(result) -> None:
+    print(f"\nNight of {result.business_date}: run {result.run_id}")
+    if not result.figures:
+        print("  no report was produced; see out/demo/logs/")
+        return
+    firm = result.figures["firm"]
+    print(f"  firm  VaR 95 % {firm['var_95']:>14,.0f}   VaR 99 % {firm['var_99']:>14,.0f}   ES 97.5 % {firm['es_975']:>14,.0f}")
+    print(f"  sum of portfolio VaR 99 %: {result.figures['sum_of_portfolio_var_99']:,.0f} (the firm figure is diversified)")
+    print(f"  {result.figures['scenarios']:,} scenarios, seed {result.figures['seed']}, {result.figures['positions']:,} positions")
+    print(f"  report: {result.report_path}")
+    for note in result.notifications:
+        print(f"  SNS message as delivered: {note['subject']}")
+        print("    " + "\n    ".join(str(note["message"]).splitlines()))
+    print("  stage times: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.stage_seconds.items()))
+    print("  tasks: " + ", ".join(f"{task['name']} as {task['role']}" for task in result.tasks))
+    print(json.dumps({"firm": firm}, indent=None))
 
 
 if __name__ == "__main__":

@@ -17,9 +17,12 @@ from pathlib import Path
 from .aws import Target
 
 # Requests the emulator serves before it starts enforcing IAM: exactly the bootstrap below
-# (create the deployer user, give it its policy, create its key).
-BOOTSTRAP_REQUESTS = 3
+# (for each of two users: create it, give it its policy, create its key).
+BOOTSTRAP_REQUESTS = 6
 DEPLOYER_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+# The local stand-in for ECS may only assume roles (and only those that trust ECS tasks: see
+# emulator_server.py).
+ECS_AGENT_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/*"}]}'
 
 
 @dataclass
@@ -28,6 +31,7 @@ class Emulator:
     region: str
     process: subprocess.Popen | None = None
     deployer: dict[str, str] = field(default_factory=dict)
+    ecs_agent: dict[str, str] = field(default_factory=dict)
 
     @property
     def target(self) -> Target:
@@ -36,6 +40,11 @@ class Emulator:
 
     def client(self, service: str):
         return self.target.client(service)
+
+    @property
+    def agent_target(self) -> Target:
+        """The emulator, called as the local stand-in for ECS (assumes task roles)."""
+        return Target(region=self.region, endpoint_url=self.endpoint_url, credentials=self.ecs_agent)
 
 
 def _free_port() -> int:
@@ -78,7 +87,7 @@ def running_emulator(region: str = "us-east-1", enforce_iam: bool = True, log_di
     try:
         _wait_until_serving(url, process, log_path)
         if enforce_iam:
-            emulator.deployer = bootstrap_deployer(emulator)
+            emulator.deployer, emulator.ecs_agent = bootstrap_users(emulator)
         yield emulator
     finally:
         process.terminate()
@@ -88,13 +97,18 @@ def running_emulator(region: str = "us-east-1", enforce_iam: bool = True, log_di
             process.kill()
 
 
-def bootstrap_deployer(emulator: Emulator) -> dict[str, str]:
-    """The IAM user that deploys and operates the stack, created before enforcement starts."""
+def bootstrap_users(emulator: Emulator) -> tuple[dict[str, str], dict[str, str]]:
+    """The deployer (deploys and operates the stack) and the local ECS agent, created before enforcement starts."""
+    from .emulator_server import LOCAL_ECS_AGENT
+
     iam = emulator.target.client("iam")
-    iam.create_user(UserName="riskbatch-deployer")
-    iam.put_user_policy(UserName="riskbatch-deployer", PolicyName="deploy-everything", PolicyDocument=DEPLOYER_POLICY)
-    key = iam.create_access_key(UserName="riskbatch-deployer")["AccessKey"]
-    return {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+    keys = []
+    for user, policy in (("riskbatch-deployer", DEPLOYER_POLICY), (LOCAL_ECS_AGENT, ECS_AGENT_POLICY)):
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="permissions", PolicyDocument=policy)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        keys.append({"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]})
+    return keys[0], keys[1]
 
 
 def set_scan_findings(emulator: Emulator, repositories: list[str], tag: str, severity_counts: dict[str, int]) -> None:

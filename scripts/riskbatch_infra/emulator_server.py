@@ -1,4 +1,4 @@
-"""moto's server with three documented fixes, so that the local target reports what the template asked.
+"""moto's server with seven documented fixes, so that the local target reports what the template asked.
 
 Each fix passes a value the template or the API call already holds through to where moto
 forgot it; none invents behaviour moto does not have.
@@ -11,13 +11,33 @@ forgot it; none invents behaviour moto does not have.
    reads the API's camel-case keys, so scan-on-push and the KMS key were lost.
 3. CloudWatch Logs: the handler passes KmsKeyId where the model reads kmsKeyId, so the log
    group's key was lost.
+4. IAM enforcement for SNS and EventBridge: moto authorises their requests against Resource "*"
+   because it does not determine the resource of the request (it does for S3 and SQS), so a
+   policy that names its topic or bus, as least privilege requires, was denied everything. The
+   fix names the request's resource (the topic, the event bus) the way AWS evaluates it.
+5. Task roles: they trust only the service principal ecs-tasks.amazonaws.com, and the emulator
+   has no ECS to assume them (its trust check even fails with an error on a service-only
+   principal). The local runner plays ECS: exactly one IAM user, LOCAL_ECS_AGENT, may assume
+   a role whose trust policy allows ecs-tasks.amazonaws.com to, as the ECS agent does in AWS.
+   For every other principal a service-only trust policy denies, as in AWS.
+6. Inline role policies from CloudFormation: moto's handler stores them as objects where its
+   IAM model stores JSON text, and its access check then fails with an error on every call
+   made with the role. The fix reads such a document as the JSON it is.
+7. SQS batch calls: AWS authorises SendMessageBatch, DeleteMessageBatch and
+   ChangeMessageVisibilityBatch with the permission of the single action (sqs:SendMessage, ...);
+   moto asks for an action named after the batch call, which no policy grants. The fix asks for
+   the action AWS asks for.
 
 Run as a script: `python emulator_server.py -H 127.0.0.1 -p PORT` (moto.server's arguments).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+LOCAL_ECS_AGENT = "riskbatch-local-ecs-agent"
+ECS_TASKS = "ecs-tasks.amazonaws.com"
 
 
 def _camel(mapping: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -63,6 +83,74 @@ def apply_fixes() -> None:
         return log_group_from_cfn(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
 
     logs.LogGroup.create_from_cloudformation_json = classmethod(log_group_with_key)
+
+    from moto.events.responses import EventsHandler
+    from moto.sns.responses import SNSResponse
+
+    def topic_of_request(self: Any) -> str:
+        return self._get_param("TopicArn") or self._get_param("TargetArn") or "*"
+
+    def bus_of_request(self: Any) -> str:
+        entries = self._get_param("Entries") or []
+        if not entries or self._get_action() != "PutEvents":
+            return "*"
+        bus = entries[0].get("EventBusName") or "default"
+        return bus if bus.startswith("arn:") else f"arn:aws:events:{self.region}:{self.current_account}:event-bus/{bus}"
+
+    SNSResponse._determine_resource = topic_of_request
+    EventsHandler._determine_resource = bus_of_request
+
+    from moto.iam.access_control import IAMRequestBase
+
+    trust_as_moto_does = IAMRequestBase._check_role_trust_relationship
+
+    def trusts_ecs_tasks(document: Any) -> bool:
+        statements = document.get("Statement", [])
+        for statement in statements if isinstance(statements, list) else [statements]:
+            services = statement.get("Principal", {}).get("Service", [])
+            actions = statement.get("Action", [])
+            if statement.get("Effect") == "Allow" and ECS_TASKS in (services if isinstance(services, list) else [services]) and "sts:AssumeRole" in (
+                actions if isinstance(actions, list) else [actions]
+            ):
+                return True
+        return False
+
+    def check_trust(self: Any, role_arn: str) -> bool:
+        role = self.backend.get_role_by_arn(role_arn)
+        document = role.assume_role_policy_document
+        document = json.loads(document) if isinstance(document, str) else document
+        if self._access_key.arn.endswith(f":user/{LOCAL_ECS_AGENT}"):
+            return trusts_ecs_tasks(document)
+        try:
+            return trust_as_moto_does(self, role_arn)
+        except TypeError:
+            return False  # a service-only trust policy: an IAM user is not that service
+
+    IAMRequestBase._check_role_trust_relationship = check_trust
+
+    from moto.iam import access_control
+
+    policy_as_moto_reads_it = access_control.IAMPolicy.__init__
+
+    def read_policy(self: Any, policy: Any) -> None:
+        if isinstance(policy, dict) and "policy_document" not in policy:
+            policy = json.dumps(policy)
+        policy_as_moto_reads_it(self, policy)
+
+    access_control.IAMPolicy.__init__ = read_policy
+
+    request_as_moto_names_it = IAMRequestBase.__init__
+    batch_permissions = {
+        "sqs:SendMessageBatch": "sqs:SendMessage",
+        "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    }
+
+    def name_request(self: Any, *args: Any, **kwargs: Any) -> None:
+        request_as_moto_names_it(self, *args, **kwargs)
+        self._action = batch_permissions.get(self._action, self._action)
+
+    IAMRequestBase.__init__ = name_request
 
 
 if __name__ == "__main__":
