@@ -1,14 +1,17 @@
-"""moto's server with seven documented fixes, so that the local target reports what the template asked.
+"""moto's server with eight documented fixes, so that the local target reports what the template asked.
 
 Each fix passes a value the template or the API call already holds through to where moto
 forgot it; none invents behaviour moto does not have.
 
-1. Change sets: moto's ChangeSet.apply updates the stack's resources but not its parameters
-   or outputs (its Stack.update does both), so a stack deployed through change sets showed no
-   outputs. The fix does what Stack.update does after the resources change.
+1. Change sets: moto's ChangeSet.apply updates the stack's resources but not its parameters,
+   outputs or exports (its create and update paths do), so a stack deployed through change sets
+   showed no outputs and failed to delete. The fix does what those paths do after the resources
+   change.
 2. ECR: moto's CloudFormation handler passes ImageScanningConfiguration and
    EncryptionConfiguration through with CloudFormation's capitalised keys, where its API model
-   reads the API's camel-case keys, so scan-on-push and the KMS key were lost.
+   reads the API's camel-case keys, so scan-on-push and the KMS key were lost; and it ignores
+   EmptyOnDelete, so a stack whose repositories hold images could not be deleted. The fix
+   passes the three values through.
 3. CloudWatch Logs: the handler passes KmsKeyId where the model reads kmsKeyId, so the log
    group's key was lost.
 4. IAM enforcement for SNS and EventBridge: moto authorises their requests against Resource "*"
@@ -27,6 +30,8 @@ forgot it; none invents behaviour moto does not have.
    ChangeMessageVisibilityBatch with the permission of the single action (sqs:SendMessage, ...);
    moto asks for an action named after the batch call, which no policy grants. The fix asks for
    the action AWS asks for.
+8. ECS clusters: moto's CloudFormation model of a cluster has no delete, so deleting the stack
+   left the cluster behind. The fix deletes it, as CloudFormation does.
 
 Run as a script: `python emulator_server.py -H 127.0.0.1 -p PORT` (moto.server's arguments).
 """
@@ -58,6 +63,9 @@ def apply_fixes() -> None:
         stack.template_dict = stack.parse_template(self.template)
         stack.parameters = self.parameters
         stack.output_map = stack._create_output_map()
+        backend = cloudformation.cloudformation_backends[stack.account_id][stack.region_name]
+        for export in stack.exports:
+            backend.exports[export.name] = export
 
     cloudformation.ChangeSet.apply = apply_change_set
 
@@ -70,9 +78,18 @@ def apply_fixes() -> None:
         for key in ("ImageScanningConfiguration", "EncryptionConfiguration"):
             if key in properties:
                 properties[key] = _camel(properties[key])
-        return repository_from_cfn(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
+        repository = repository_from_cfn(
+            cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs
+        )
+        repository.empty_on_delete = bool(properties.get("EmptyOnDelete", False))
+        return repository
 
     ecr.Repository.create_from_cloudformation_json = classmethod(repository_with_api_keys)
+
+    def delete_repository(self: Any, account_id: str, region_name: str) -> None:
+        ecr.ecr_backends[account_id][region_name].delete_repository(self.name, force=getattr(self, "empty_on_delete", False))
+
+    ecr.Repository.delete = delete_repository
 
     log_group_from_cfn = logs.LogGroup.create_from_cloudformation_json.__func__
 
@@ -109,8 +126,10 @@ def apply_fixes() -> None:
         for statement in statements if isinstance(statements, list) else [statements]:
             services = statement.get("Principal", {}).get("Service", [])
             actions = statement.get("Action", [])
-            if statement.get("Effect") == "Allow" and ECS_TASKS in (services if isinstance(services, list) else [services]) and "sts:AssumeRole" in (
-                actions if isinstance(actions, list) else [actions]
+            if (
+                statement.get("Effect") == "Allow"
+                and ECS_TASKS in (services if isinstance(services, list) else [services])
+                and "sts:AssumeRole" in (actions if isinstance(actions, list) else [actions])
             ):
                 return True
         return False
@@ -151,6 +170,13 @@ def apply_fixes() -> None:
         self._action = batch_permissions.get(self._action, self._action)
 
     IAMRequestBase.__init__ = name_request
+
+    from moto.ecs import models as ecs
+
+    def delete_cluster(self: Any, account_id: str, region_name: str) -> None:
+        ecs.ecs_backends[account_id][region_name].delete_cluster(self.arn)
+
+    ecs.Cluster.delete = delete_cluster
 
 
 if __name__ == "__main__":

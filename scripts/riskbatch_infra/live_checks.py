@@ -52,10 +52,11 @@ def _get(data: dict[str, Any], *path: str) -> Any:
 
 
 def _repository(clients: Callable[[str], Any], logical_id: str, physical: str, props: dict[str, Any]) -> list[Check]:
-    repo = clients("ecr").describe_repositories(repositoryNames=[physical])["repositories"][0]
+    ecr = clients("ecr")
+    repo = ecr.describe_repositories(repositoryNames=[physical])["repositories"][0]
     lifecycle: Any = MISSING
-    with contextlib.suppress(clients("ecr").exceptions.LifecyclePolicyNotFoundException):
-        lifecycle = json.loads(clients("ecr").get_lifecycle_policy(repositoryName=physical)["lifecyclePolicyText"])
+    with contextlib.suppress(ecr.exceptions.LifecyclePolicyNotFoundException):
+        lifecycle = json.loads(ecr.get_lifecycle_policy(repositoryName=physical)["lifecyclePolicyText"])
     kind = "AWS::ECR::Repository"
     return [
         Check(

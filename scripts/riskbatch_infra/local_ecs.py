@@ -105,7 +105,11 @@ class LocalEcs:
     def task_spec(self, task_definition_arn: str) -> TaskSpec:
         described = self.target.client("ecs").describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
         family = described["family"]
-        (logical_id,) = [lid for lid, (kind, physical) in self.resources.items() if kind == "AWS::ECS::TaskDefinition" and physical == task_definition_arn]
+        (logical_id,) = [
+            lid
+            for lid, (kind, physical) in self.resources.items()
+            if kind == "AWS::ECS::TaskDefinition" and physical == task_definition_arn
+        ]
         props = self.template["Resources"][logical_id]["Properties"]
         # The emulator drops the task role of a task definition; the deployed template names it.
         role_logical_id = props["TaskRoleArn"]["Fn::GetAtt"][0]
@@ -116,19 +120,25 @@ class LocalEcs:
     def credentials_for(self, role_name: str) -> dict[str, str]:
         role_arn = f"arn:aws:iam::{self.account}:role/{role_name}"
         assumed = self.agent.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=f"local-{role_name}"[:64])["Credentials"]
-        return {"AWS_ACCESS_KEY_ID": assumed["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": assumed["SecretAccessKey"], "AWS_SESSION_TOKEN": assumed["SessionToken"]}
+        return {
+            "AWS_ACCESS_KEY_ID": assumed["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": assumed["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": assumed["SessionToken"],
+        }
 
     def _environment(self, spec: TaskSpec, scratch: Path) -> dict[str, str]:
         environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
         environment.update(spec.environment)
         environment.update(self.credentials_for(spec.task_role))
-        environment.update({
-            "AWS_ENDPOINT_URL": self.target.endpoint_url or "",
-            "AWS_REGION": self.target.region,
-            "AWS_DEFAULT_REGION": self.target.region,
-            "TMPDIR": str(scratch),
-            "MPLCONFIGDIR": str(scratch / "matplotlib"),
-        })
+        environment.update(
+            {
+                "AWS_ENDPOINT_URL": self.target.endpoint_url or "",
+                "AWS_REGION": self.target.region,
+                "AWS_DEFAULT_REGION": self.target.region,
+                "TMPDIR": str(scratch),
+                "MPLCONFIGDIR": str(scratch / "matplotlib"),
+            }
+        )
         return environment
 
     def _command(self, spec: TaskSpec, overrides: dict[str, Any] | None) -> list[str]:

@@ -47,6 +47,7 @@ class RiskCalculation:
         if exists(self.s3, bucket, key):
             log("unit_already_done", run_id=run, unit=unit)
         else:
+            log("unit_started", run_id=run, unit=unit)
             with timed("unit_computed", run_id=run, unit=unit) as timing:
                 positions = pq.read_table(io.BytesIO(get_bytes(self.s3, bucket, message["unit_key"])))
                 book = build_book(positions, market)
