@@ -115,7 +115,7 @@ def read_mailbox(stack: LocalStack) -> list[dict[str, Any]]:
 def run_services(ecs: LocalEcs, service: str, count: int, idle_exit: float, say: Callable[[str], None]) -> list[int]:
     spec = ecs.service_spec(service)
     processes = []
-    for index in range(count):
+    for _ in range(count):
         overrides = {
             "containerOverrides": [{"name": spec.container, "command": [*spec.command, "--wait", "1", "--idle-exit", str(idle_exit)]}]
         }

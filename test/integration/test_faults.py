@@ -68,7 +68,7 @@ def _log_events(paths: list[str], event: str) -> list[dict]:
 def test_the_same_file_delivered_twice_yields_one_run(stack: DeployedStack, tmp_path: Path) -> None:
     local_only(stack)
     date = "2026-12-01"
-    positions, market = upload_night(stack.local, _night(tmp_path, date), date)
+    _, market = upload_night(stack.local, _night(tmp_path, date), date)
     assert _deliver(stack, [market, market]) == [0, 0]
     (run,) = _runs(stack, date)
     assert _depth(stack, stack.outputs["RiskWorkQueueUrl"]) == len(_manifest(stack, run)["units"])  # queued once
