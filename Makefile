@@ -5,8 +5,10 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 # checkov pins libraries that clash with ours: it lives in a virtual environment of its own.
 CHECKOV := .tools/checkov/.installed
+# taskcat likewise (its pins clash with moto's).
+TASKCAT := .tools/taskcat/.installed
 
-.PHONY: help demo test lint unit jobs validate mutate integration bench lock clean
+.PHONY: help demo test lint unit jobs validate mutate taskcat-lint integration bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night"
@@ -24,6 +26,11 @@ $(CHECKOV): tools/checkov.lock
 	$(PYTHON) -m venv .tools/checkov
 	.tools/checkov/bin/pip install --quiet --disable-pip-version-check -r tools/checkov.lock
 	touch $(CHECKOV)
+
+$(TASKCAT): tools/taskcat.lock
+	$(PYTHON) -m venv .tools/taskcat
+	.tools/taskcat/bin/pip install --quiet --disable-pip-version-check -r tools/taskcat.lock
+	touch $(TASKCAT)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/local_demo.py
@@ -44,11 +51,17 @@ validate: $(STAMP) $(CHECKOV)
 mutate: $(STAMP)
 	$(BIN)/python test/mutation/run.py
 
-test: lint unit jobs validate mutate
+taskcat-lint: $(TASKCAT)
+	.tools/taskcat/bin/taskcat lint
+
+integration: $(STAMP)
+	$(BIN)/pytest -q test/integration
+
+test: lint unit jobs validate taskcat-lint mutate integration
 
 lock: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable | sed '/^riskbatch/d' > requirements.lock.new
 	{ head -1 requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp && mv requirements.lock.tmp requirements.lock && rm requirements.lock.new
 
 clean:
-	rm -rf $(VENV) out cfn-outputs .pytest_cache
+	rm -rf $(VENV) .tools out cfn-outputs .pytest_cache
