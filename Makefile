@@ -57,6 +57,9 @@ taskcat-lint: $(TASKCAT)
 integration: $(STAMP)
 	$(BIN)/pytest -q test/integration
 
+bench: $(STAMP)
+	PYTHONPATH=scripts $(BIN)/python scripts/bench.py
+
 test: lint unit jobs validate taskcat-lint mutate integration
 
 lock: $(STAMP)

@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TMPDIR=/scratch \
-    MPLCONFIGDIR=/scratch/matplotlib
+    MPLCONFIGDIR=/scratch/matplotlib \
+    NUMBA_CACHE_DIR=/scratch/numba
 
 WORKDIR /app
 COPY requirements-runtime.lock ./

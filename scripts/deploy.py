@@ -117,9 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"emulator copy: {change}")
     parameters = parse_parameters(args.parameters_file, args.parameter)
     try:
-        outputs = deploy_in_phases(
-            target, args.stack_name, template, parameters, args.template_bucket, args.allow_findings, args.foundation_only
-        )
+        outputs = deploy_in_phases(target, args.stack_name, template, parameters, args.template_bucket, args.allow_findings, args.foundation_only)
     except ImagesNeeded as error:
         log(str(error))
         return EXIT_IMAGES_NEEDED

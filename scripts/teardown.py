@@ -32,9 +32,7 @@ def leftovers(target: Target, suffix: str) -> dict[str, list[str]]:
         return tail.endswith(token) or (f"{token}-" in tail and tail.startswith("role-"))
 
     listings: dict[str, Callable[[], list[str]]] = {
-        "ECR repositories": lambda: _names(
-            target.client("ecr").get_paginator("describe_repositories").paginate(), "repositories", "repositoryName"
-        ),
+        "ECR repositories": lambda: _names(target.client("ecr").get_paginator("describe_repositories").paginate(), "repositories", "repositoryName"),
         "log groups": lambda: _names(target.client("logs").get_paginator("describe_log_groups").paginate(), "logGroups", "logGroupName"),
         "IAM roles": lambda: _names(target.client("iam").get_paginator("list_roles").paginate(), "Roles", "RoleName"),
         "SQS queues": lambda: target.client("sqs").list_queues().get("QueueUrls", []),
@@ -49,9 +47,7 @@ def leftovers(target: Target, suffix: str) -> dict[str, list[str]]:
         ),
         "event buses": lambda: [bus["Name"] for bus in target.client("events").list_event_buses()["EventBuses"]],
         "SNS topics": lambda: _names(target.client("sns").get_paginator("list_topics").paginate(), "Topics", "TopicArn"),
-        "CloudWatch alarms": lambda: _names(
-            target.client("cloudwatch").get_paginator("describe_alarms").paginate(), "MetricAlarms", "AlarmName"
-        ),
+        "CloudWatch alarms": lambda: _names(target.client("cloudwatch").get_paginator("describe_alarms").paginate(), "MetricAlarms", "AlarmName"),
         "ECS clusters": lambda: [arn for arn in target.client("ecs").list_clusters()["clusterArns"] if _active_cluster(target, arn)],
     }
     return {kind: sorted(name for name in listing() if mine(name)) for kind, listing in listings.items()}

@@ -44,7 +44,5 @@ def evaluate(name: str, template: dict[str, Any], parameters: dict[str, str]) ->
 def active_resources(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The resources CloudFormation creates for these parameters."""
     return {
-        logical_id: body
-        for logical_id, body in template["Resources"].items()
-        if "Condition" not in body or evaluate(body["Condition"], template, parameters)
+        logical_id: body for logical_id, body in template["Resources"].items() if "Condition" not in body or evaluate(body["Condition"], template, parameters)
     }

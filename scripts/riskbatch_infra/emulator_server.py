@@ -71,16 +71,12 @@ def apply_fixes() -> None:
 
     repository_from_cfn = ecr.Repository.create_from_cloudformation_json.__func__
 
-    def repository_with_api_keys(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> Any:
+    def repository_with_api_keys(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
         properties = dict(cloudformation_json.get("Properties", {}))
         for key in ("ImageScanningConfiguration", "EncryptionConfiguration"):
             if key in properties:
                 properties[key] = _camel(properties[key])
-        repository = repository_from_cfn(
-            cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs
-        )
+        repository = repository_from_cfn(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
         repository.empty_on_delete = bool(properties.get("EmptyOnDelete", False))
         return repository
 

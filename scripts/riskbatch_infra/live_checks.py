@@ -78,9 +78,7 @@ def _repository(clients: Callable[[str], Any], logical_id: str, physical: str, p
     ]
 
 
-def _log_group(
-    clients: Callable[[str], Any], logical_id: str, physical: str, props: dict[str, Any], outputs: dict[str, str]
-) -> list[Check]:
+def _log_group(clients: Callable[[str], Any], logical_id: str, physical: str, props: dict[str, Any], outputs: dict[str, str]) -> list[Check]:
     groups = clients("logs").describe_log_groups(logGroupNamePrefix=physical)["logGroups"]
     group = next((item for item in groups if item["logGroupName"] == physical), {})
     kind = "AWS::Logs::LogGroup"
@@ -90,9 +88,7 @@ def _log_group(
     ]
 
 
-def _task_definition(
-    clients: Callable[[str], Any], logical_id: str, physical: str, props: dict[str, Any], roles: dict[str, str]
-) -> list[Check]:
+def _task_definition(clients: Callable[[str], Any], logical_id: str, physical: str, props: dict[str, Any], roles: dict[str, str]) -> list[Check]:
     task = clients("ecs").describe_task_definition(taskDefinition=physical)["taskDefinition"]
     container = task["containerDefinitions"][0]
     expected_container = props["ContainerDefinitions"][0]
@@ -115,9 +111,7 @@ def _task_definition(
         ),
         Check(logical_id, kind, "User", expected_container["User"], container.get("user", MISSING)),
         Check(logical_id, kind, "StopTimeout", expected_container["StopTimeout"], container.get("stopTimeout", MISSING)),
-        Check(
-            logical_id, kind, "HealthCheck.Command", expected_container["HealthCheck"]["Command"], _get(container, "healthCheck", "command")
-        ),
+        Check(logical_id, kind, "HealthCheck.Command", expected_container["HealthCheck"]["Command"], _get(container, "healthCheck", "command")),
     ]
 
 
@@ -152,9 +146,7 @@ def _service(clients: Callable[[str], Any], logical_id: str, physical: str, prop
         Check(logical_id, kind, "CapacityProviderStrategy", expected_strategy, strategy or MISSING),
         Check(logical_id, kind, "LaunchType", MISSING, service.get("launchType", MISSING) or MISSING),
         Check(logical_id, kind, "Subnets (count)", 3, len(subnets) if isinstance(subnets, list) else MISSING),
-        Check(
-            logical_id, kind, "AssignPublicIp", "DISABLED", _get(service, "networkConfiguration", "awsvpcConfiguration", "assignPublicIp")
-        ),
+        Check(logical_id, kind, "AssignPublicIp", "DISABLED", _get(service, "networkConfiguration", "awsvpcConfiguration", "assignPublicIp")),
         Check(logical_id, kind, "AvailabilityZoneRebalancing", "ENABLED", service.get("availabilityZoneRebalancing", MISSING)),
     ]
 

@@ -105,11 +105,7 @@ class LocalEcs:
     def task_spec(self, task_definition_arn: str) -> TaskSpec:
         described = self.target.client("ecs").describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
         family = described["family"]
-        (logical_id,) = [
-            lid
-            for lid, (kind, physical) in self.resources.items()
-            if kind == "AWS::ECS::TaskDefinition" and physical == task_definition_arn
-        ]
+        (logical_id,) = [lid for lid, (kind, physical) in self.resources.items() if kind == "AWS::ECS::TaskDefinition" and physical == task_definition_arn]
         props = self.template["Resources"][logical_id]["Properties"]
         # The emulator drops the task role of a task definition; the deployed template names it.
         role_logical_id = props["TaskRoleArn"]["Fn::GetAtt"][0]

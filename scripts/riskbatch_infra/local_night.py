@@ -116,9 +116,7 @@ def run_services(ecs: LocalEcs, service: str, count: int, idle_exit: float, say:
     spec = ecs.service_spec(service)
     processes = []
     for _ in range(count):
-        overrides = {
-            "containerOverrides": [{"name": spec.container, "command": [*spec.command, "--wait", "1", "--idle-exit", str(idle_exit)]}]
-        }
+        overrides = {"containerOverrides": [{"name": spec.container, "command": [*spec.command, "--wait", "1", "--idle-exit", str(idle_exit)]}]}
         processes.append(ecs.start(spec, overrides, name=f"{spec.family}-{len(ecs.tasks_run)}"))
     started = time.monotonic()
     while any(process.poll() is None for process in processes):
@@ -132,9 +130,7 @@ def run_services(ecs: LocalEcs, service: str, count: int, idle_exit: float, say:
     return codes
 
 
-def run_night(
-    stack: LocalStack, ecs: LocalEcs, folder: Path, business_date: str, out: Path, say: Callable[[str], None], risk_workers: int = 2
-) -> NightResult:
+def run_night(stack: LocalStack, ecs: LocalEcs, folder: Path, business_date: str, out: Path, say: Callable[[str], None], risk_workers: int = 2) -> NightResult:
     timings: dict[str, float] = {}
     clock = time.monotonic()
 

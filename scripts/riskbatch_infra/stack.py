@@ -67,9 +67,7 @@ def failure_reasons(cfn: Any, stack_name: str, since: float) -> list[str]:
         if event["Timestamp"].timestamp() + 1 < since:
             continue
         if event["ResourceStatus"] in FAILED_STATES and event.get("ResourceStatusReason"):
-            reasons.append(
-                f"{event['LogicalResourceId']} ({event['ResourceType']}): {event['ResourceStatus']}: {event['ResourceStatusReason']}"
-            )
+            reasons.append(f"{event['LogicalResourceId']} ({event['ResourceType']}): {event['ResourceStatus']}: {event['ResourceStatusReason']}")
     return reasons
 
 
@@ -114,9 +112,7 @@ def deploy(
         **source,
     )
     try:
-        cfn.get_waiter("change_set_create_complete").wait(
-            StackName=stack_name, ChangeSetName=change_set_name, WaiterConfig={"Delay": 5, "MaxAttempts": 120}
-        )
+        cfn.get_waiter("change_set_create_complete").wait(StackName=stack_name, ChangeSetName=change_set_name, WaiterConfig={"Delay": 5, "MaxAttempts": 120})
     except WaiterError:
         described = cfn.describe_change_set(StackName=stack_name, ChangeSetName=change_set_name)
         reason = described.get("StatusReason", "")

@@ -105,6 +105,44 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0 if healthy(Settings.from_env().scratch, args.max_age) else 1
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from . import fargate
+    from .plan import Night, advise, calibrate, load_calibration, window_hours
+
+    calibration = calibrate() if args.calibrate else load_calibration()
+    prices = {
+        "on_demand_vcpu_hour": args.vcpu_hour,
+        "on_demand_gb_hour": args.gb_hour,
+        "spot_vcpu_hour": args.spot_vcpu_hour,
+        "spot_gb_hour": args.spot_gb_hour,
+    }
+    night = Night(args.positions, args.factors, args.scenarios, window_hours(args.start, args.deadline), args.safety)
+    advice = advise(night, calibration, prices)
+    if args.json:
+        print(json.dumps(advice, indent=2))
+        return 0
+    print(
+        f"night: {night.positions:,} positions, {night.factors} factors, {night.scenarios:,} scenarios, {args.start}-{args.deadline} "
+        f"({night.window_hours:.1f} h, {100 * night.safety:.0f} % kept free)"
+    )
+    print(f"throughput: {calibration.revaluations_per_vcpu_second:,.0f} revaluations/s/vCPU, measured {calibration.measured_at} on {calibration.measured_on}")
+    spot = f"Spot vCPU-h {args.spot_vcpu_hour}, GB-h {args.spot_gb_hour}"
+    print(f"prices (USD, us-east-1, as of {fargate.PRICES_AS_OF} unless given): vCPU-h {args.vcpu_hour}, GB-h {args.gb_hour}; {spot}")
+    print(f"{'task size':<18}{'tasks':>6}{'minutes each':>14}{'on-demand $':>13}{'Spot $':>10}{'template mix $':>16}")
+    for option in advice["options"]:
+        size = f"{option['cpu_units'] // 1024} vCPU / {option['memory_mib'] // 1024} GB"
+        minutes = 60 * option["hours_per_task"]
+        print(f"{size:<18}{option['tasks']:>6}{minutes:>14.1f}{option['on_demand_usd']:>13.4f}{option['spot_usd']:>10.4f}{option['template_mix_usd']:>16.4f}")
+    best = advice["cheapest"]
+    print(f"cheapest: {best['tasks']} x {best['cpu_units'] // 1024} vCPU / {best['memory_mib'] // 1024} GB")
+    template = advice["template_task"]
+    if template:
+        print(f"with the template's task size (2 vCPU / 8 GB): RiskCalculationMaxTasks={template['tasks']}, RiskCalculationWindowMinTasks={template['tasks']}")
+    else:
+        print("the template's task size (2 vCPU / 8 GB) cannot finish this night: raise the risk-calculation task size in lib/TapStack.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="riskbatch", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
@@ -119,9 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("kind", choices=["risk", "report"])
     worker.add_argument("--visibility", type=int, default=900, help="message lease in seconds, extended while working")
     worker.add_argument("--wait", type=int, default=20, help="long-poll seconds")
-    worker.add_argument(
-        "--abort-after", type=float, default=90.0, help="after SIGTERM, release the message in hand after this many seconds"
-    )
+    worker.add_argument("--abort-after", type=float, default=90.0, help="after SIGTERM, release the message in hand after this many seconds")
     worker.add_argument("--idle-exit", type=float, help="exit after this many idle seconds (local runs)")
     worker.add_argument("--max-messages", type=int)
     worker.set_defaults(run=cmd_worker)
@@ -150,6 +186,23 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 25))
     sample.add_argument("--seed", type=int, default=7)
     sample.set_defaults(run=cmd_sample)
+
+    from . import fargate
+
+    plan = commands.add_parser("plan", help="risk-calculation tasks and cost for a night")
+    plan.add_argument("--positions", type=int, required=True)
+    plan.add_argument("--factors", type=int, required=True)
+    plan.add_argument("--scenarios", type=int, default=100_000)
+    plan.add_argument("--start", default="01:00", help="when the files are in (HH:MM, New York)")
+    plan.add_argument("--deadline", default="09:30", help="when the report is due (HH:MM, New York)")
+    plan.add_argument("--safety", type=float, default=0.5, help="share of the window kept free")
+    plan.add_argument("--calibrate", action="store_true", help="measure the throughput on this machine instead of the stored figures")
+    plan.add_argument("--vcpu-hour", type=float, default=fargate.ON_DEMAND_VCPU_HOUR)
+    plan.add_argument("--gb-hour", type=float, default=fargate.ON_DEMAND_GB_HOUR)
+    plan.add_argument("--spot-vcpu-hour", type=float, default=fargate.SPOT_VCPU_HOUR)
+    plan.add_argument("--spot-gb-hour", type=float, default=fargate.SPOT_GB_HOUR)
+    plan.add_argument("--json", action="store_true")
+    plan.set_defaults(run=cmd_plan)
 
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=300.0)

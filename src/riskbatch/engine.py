@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .inputs import Market
+from .kernels import option_change, option_pnl_into
 from .model import (
     CALENDAR_DAYS,
     ModelParameters,
@@ -51,10 +52,24 @@ class Book:
     linear_exposure: np.ndarray  # per linear position: quantity x spot
     linear_portfolio: np.ndarray
     linear_position: np.ndarray
+    # Options that share underlying, strike, expiry, volatility and type are revalued once.
+    unique_of_option: np.ndarray  # per option position: its unique option
+    unique_factor: np.ndarray
+    unique_strike: np.ndarray
+    unique_years: np.ndarray
+    unique_vol: np.ndarray
+    unique_is_call: np.ndarray
+    entry_start: np.ndarray  # CSR: unique option u holds entries entry_start[u]:entry_start[u+1]
+    entry_portfolio: np.ndarray
+    entry_quantity: np.ndarray
 
     @property
     def option_count(self) -> int:
         return len(self.option_factor)
+
+    @property
+    def unique_option_count(self) -> int:
+        return len(self.unique_factor)
 
 
 def build_book(positions: pa.Table, market: Market) -> Book:
@@ -75,22 +90,46 @@ def build_book(positions: pa.Table, market: Market) -> Book:
     option = ~linear
     expiry = positions["expiry"].to_numpy(zero_copy_only=False)[option]
     days = (expiry - np.datetime64(market.business_date, "D")).astype("timedelta64[D]").astype(float)
+    option_strike = pc.fill_null(positions["strike"], 0.0).to_numpy(zero_copy_only=False)[option].astype(float)
+    option_vol = pc.fill_null(positions["implied_vol"], 0.0).to_numpy(zero_copy_only=False)[option].astype(float)
+    option_is_call = np.array(positions["option_type"].to_pylist(), dtype=object)[option] == "call"
+    keys = np.column_stack([factors[option], option_strike, days, option_vol, option_is_call]).astype(float)
+    unique_keys, unique_of_option = np.unique(keys, axis=0, return_inverse=True) if option.any() else (np.empty((0, 5)), np.empty(0, int))
+    unique_of_option = unique_of_option.reshape(-1)
+    # One entry per (unique option, portfolio), quantities summed.
+    pairs, pair_index = (
+        np.unique(np.column_stack([unique_of_option, portfolios[option]]), axis=0, return_inverse=True)
+        if option.any()
+        else (np.empty((0, 2), int), np.empty(0, int))
+    )
+    entry_quantity = np.zeros(len(pairs))
+    np.add.at(entry_quantity, pair_index.reshape(-1), quantity[option])
+    entry_start = np.searchsorted(pairs[:, 0], np.arange(len(unique_keys) + 1)) if len(pairs) else np.zeros(len(unique_keys) + 1, int)
     return Book(
         portfolio_ids=portfolio_ids,
         position_ids=position_ids,
         exposures=exposures,
         option_factor=factors[option],
         option_quantity=quantity[option],
-        option_strike=pc.fill_null(positions["strike"], 0.0).to_numpy(zero_copy_only=False)[option].astype(float),
+        option_strike=option_strike,
         option_years=days / CALENDAR_DAYS,
-        option_vol=pc.fill_null(positions["implied_vol"], 0.0).to_numpy(zero_copy_only=False)[option].astype(float),
-        option_is_call=np.array(positions["option_type"].to_pylist(), dtype=object)[option] == "call",
+        option_vol=option_vol,
+        option_is_call=option_is_call,
         option_portfolio=portfolios[option],
         option_position=np.flatnonzero(option),
         linear_factor=factors[linear],
         linear_exposure=linear_exposure,
         linear_portfolio=portfolios[linear],
         linear_position=np.flatnonzero(linear),
+        unique_of_option=unique_of_option.astype(np.int64),
+        unique_factor=unique_keys[:, 0].astype(np.int64),
+        unique_strike=unique_keys[:, 1].copy(),
+        unique_years=unique_keys[:, 2] / CALENDAR_DAYS,
+        unique_vol=unique_keys[:, 3].copy(),
+        unique_is_call=unique_keys[:, 4].astype(bool),
+        entry_start=entry_start.astype(np.int64),
+        entry_portfolio=pairs[:, 1].astype(np.int64),
+        entry_quantity=entry_quantity,
     )
 
 
@@ -98,16 +137,28 @@ def market_cholesky(market: Market, parameters: ModelParameters) -> np.ndarray:
     return cholesky_factor(covariance(log_returns(market.prices), parameters))
 
 
+def _unique_option_inputs(book: Book, spot: np.ndarray, parameters: ModelParameters) -> tuple[np.ndarray, ...]:
+    """Today's spot and price, and the time to expiry at the horizon, of each unique option."""
+    underlying = spot[book.unique_factor]
+    base = black_scholes(underlying, book.unique_strike, book.unique_years, book.unique_vol, parameters.rate, book.unique_is_call)
+    return underlying, base, book.unique_years - parameters.horizon_days / CALENDAR_DAYS
+
+
 def _option_values(book: Book, spot: np.ndarray, returns: np.ndarray, parameters: ModelParameters) -> np.ndarray:
-    """Change in value of every option (columns) in every scenario (rows)."""
-    underlying = spot[book.option_factor]
-    horizon = parameters.horizon_days / CALENDAR_DAYS
-    base = black_scholes(underlying, book.option_strike, book.option_years, book.option_vol, parameters.rate, book.option_is_call)
-    shocked_spot = underlying[None, :] * np.exp(returns[:, book.option_factor])
-    shocked = black_scholes(
-        shocked_spot, book.option_strike, book.option_years - horizon, book.option_vol, parameters.rate, book.option_is_call
+    """Change in value of every option position (columns) in every scenario (rows)."""
+    underlying, base, years = _unique_option_inputs(book, spot, parameters)
+    per_unit = option_change(
+        np.ascontiguousarray(returns),
+        book.unique_factor,
+        underlying,
+        book.unique_strike,
+        years,
+        book.unique_vol,
+        book.unique_is_call,
+        base,
+        parameters.rate,
     )
-    return (shocked - base) * book.option_quantity
+    return per_unit[:, book.unique_of_option] * book.option_quantity
 
 
 def portfolio_pnl(
@@ -117,23 +168,40 @@ def portfolio_pnl(
     cholesky: np.ndarray | None = None,
     progress: Callable[[int, int], None] | None = None,
     should_abort: Callable[[], bool] | None = None,
+    scenarios: Callable[[int], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """P&L of each portfolio in each scenario: an array of portfolios x scenarios."""
+    """P&L of each portfolio in each scenario: an array of portfolios x scenarios.
+
+    `scenarios(block)` supplies scenario blocks (a worker's cache); by default they are drawn.
+    """
     cholesky = market_cholesky(market, parameters) if cholesky is None else cholesky
-    spot = market.spot
+    draw = scenarios or (lambda block: scenario_block(parameters, block, cholesky))
     pnl = np.empty((len(book.portfolio_ids), parameters.scenarios))
-    option_to_portfolio = np.zeros((book.option_count, len(book.portfolio_ids)))
-    option_to_portfolio[np.arange(book.option_count), book.option_portfolio] = 1.0
+    underlying, base, years = _unique_option_inputs(book, market.spot, parameters)
     blocks = block_count(parameters)
     for block in range(blocks):
         if should_abort is not None and should_abort():
             raise Aborted(f"stopped after {block} of {blocks} scenario blocks")
-        returns = scenario_block(parameters, block, cholesky)
+        returns = draw(block)
         start = block * parameters.block_size
         rows = slice(start, start + returns.shape[0])
         block_pnl = np.expm1(returns) @ book.exposures.T
-        if book.option_count:
-            block_pnl += _option_values(book, spot, returns, parameters) @ option_to_portfolio
+        if book.unique_option_count:
+            option_pnl_into(
+                returns,
+                book.unique_factor,
+                underlying,
+                book.unique_strike,
+                years,
+                book.unique_vol,
+                book.unique_is_call,
+                base,
+                parameters.rate,
+                book.entry_start,
+                book.entry_portfolio,
+                book.entry_quantity,
+                block_pnl,
+            )
         pnl[:, rows] = block_pnl.T
         if progress is not None:
             progress(block + 1, blocks)

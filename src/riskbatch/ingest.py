@@ -123,9 +123,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
         report = _quarantine(s3, sns, settings, bucket, files["market"], checksums["market"], business_date, error)
         return IngestOutcome("rejected", detail=report)
     try:
-        positions = validate_positions(
-            read_table(contents["positions"], files["positions"], POSITION_COLUMNS), files["positions"], market, date
-        )
+        positions = validate_positions(read_table(contents["positions"], files["positions"], POSITION_COLUMNS), files["positions"], market, date)
     except InputError as error:
         report = _quarantine(s3, sns, settings, bucket, files["positions"], checksums["positions"], business_date, error)
         return IngestOutcome("rejected", detail=report)

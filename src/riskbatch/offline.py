@@ -23,9 +23,7 @@ def run_offline(positions_path: Path, market_path: Path, parameters: ModelParame
     market_bytes = market_path.read_bytes()
     business_date = business_date_of(market_path, market_bytes)
     market = load_market(read_table(market_bytes, market_path.name, MARKET_COLUMNS), market_path.name, business_date)
-    positions = validate_positions(
-        read_table(positions_path.read_bytes(), positions_path.name, POSITION_COLUMNS), positions_path.name, market, business_date
-    )
+    positions = validate_positions(read_table(positions_path.read_bytes(), positions_path.name, POSITION_COLUMNS), positions_path.name, market, business_date)
     book = build_book(positions, market)
 
     def progress(done: int, total: int) -> None:

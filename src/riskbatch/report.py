@@ -43,9 +43,7 @@ def contributions(s3: Any, bucket: str, manifest: dict[str, Any], firm_pnl: np.n
     parameters = ModelParameters(**manifest["model"])
     tail = max(1, int(np.floor(len(firm_pnl) * (1 - TAIL_CONFIDENCE))))
     rows = np.argpartition(firm_pnl, tail - 1)[:tail]
-    market = load_market(
-        pq.read_table(io.BytesIO(get_bytes(s3, bucket, manifest["market_key"]))), "market", dt.date.fromisoformat(manifest["business_date"])
-    )
+    market = load_market(pq.read_table(io.BytesIO(get_bytes(s3, bucket, manifest["market_key"]))), "market", dt.date.fromisoformat(manifest["business_date"]))
     positions = pa.concat_tables([pq.read_table(io.BytesIO(get_bytes(s3, bucket, unit["key"]))) for unit in manifest["units"]])
     book = build_book(positions, market)
     tail_pnl = position_pnl(book, market, parameters, rows, market_cholesky(market, parameters))
@@ -150,8 +148,7 @@ def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
         Image(io.BytesIO(contribution_chart), width=16 * cm, height=6.8 * cm),
     ]
     rows = [["position", "portfolio", "type", "underlying", "contribution"]] + [
-        [c["position_id"], c["portfolio_id"], c["instrument_type"], c["underlying"], money(c["es_contribution"])]
-        for c in summary["contributions"]
+        [c["position_id"], c["portfolio_id"], c["instrument_type"], c["underlying"], money(c["es_contribution"])] for c in summary["contributions"]
     ]
     story.append(Table(rows, style=grid, repeatRows=1))
     story.append(Paragraph("Audit trail", styles["Heading2"]))
@@ -163,9 +160,7 @@ def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
         ["scenarios", f"{summary['model']['scenarios']:,}"],
     ]
     audit += [[f"model: {key}", str(value)] for key, value in summary["model"].items() if key not in {"seed", "scenarios"}]
-    audit += [
-        [f"input {item['role']} sha256", Paragraph(f"{item['sha256']}<br/>{item['uri']}", styles["Code"])] for item in summary["inputs"]
-    ]
+    audit += [[f"input {item['role']} sha256", Paragraph(f"{item['sha256']}<br/>{item['uri']}", styles["Code"])] for item in summary["inputs"]]
     audit += [[f"timing: {key}", value] for key, value in summary["timings"].items()]
     story.append(Table(audit, style=grid, colWidths=[5 * cm, 12 * cm]))
     buffer = io.BytesIO()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -20,14 +21,40 @@ from .model import ModelParameters
 from .storage import count_keys, exists, get_bytes, get_json, put_json_once, put_once
 
 
-class RiskCalculation:
-    """Handles work-unit messages; keeps the run's market and scenario factor between units."""
+class ScenarioCache:
+    """A run's scenario blocks, drawn once per worker and reused across its units, when they fit the budget."""
 
-    def __init__(self, s3: Any, events: Any, event_bus: str | None) -> None:
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget = budget_bytes
+        self.key: tuple | None = None
+        self.blocks: dict[int, np.ndarray] = {}
+
+    def source(self, run: str, parameters: ModelParameters, cholesky: np.ndarray):
+        from .model import scenario_block
+
+        if parameters.scenarios * cholesky.shape[0] * 8 > self.budget:
+            return None  # too large to keep: each unit draws its blocks again
+        if self.key != (run, parameters):
+            self.key, self.blocks = (run, parameters), {}
+
+        def block(index: int) -> np.ndarray:
+            if index not in self.blocks:
+                self.blocks[index] = scenario_block(parameters, index, cholesky)
+            return self.blocks[index]
+
+        return block
+
+
+class RiskCalculation:
+    """Handles work-unit messages; keeps the run's market, Cholesky factor and scenarios between units."""
+
+    def __init__(self, s3: Any, events: Any, event_bus: str | None, scenario_budget_mb: int | None = None) -> None:
         self.s3 = s3
         self.events = events
         self.event_bus = event_bus
         self._run = lru_cache(maxsize=2)(self._load_run)
+        budget = scenario_budget_mb if scenario_budget_mb is not None else int(os.environ.get("RISK_SCENARIO_CACHE_MB", "2048"))
+        self.scenarios = ScenarioCache(budget * 1024 * 1024)
 
     def _load_run(self, bucket: str, manifest_key: str) -> tuple[dict[str, Any], Market, ModelParameters, np.ndarray]:
         manifest = get_json(self.s3, bucket, manifest_key)
@@ -51,7 +78,8 @@ class RiskCalculation:
             with timed("unit_computed", run_id=run, unit=unit) as timing:
                 positions = pq.read_table(io.BytesIO(get_bytes(self.s3, bucket, message["unit_key"])))
                 book = build_book(positions, market)
-                pnl = portfolio_pnl(book, market, parameters, cholesky, should_abort=should_abort)
+                cached = self.scenarios.source(run, parameters, cholesky)
+                pnl = portfolio_pnl(book, market, parameters, cholesky, should_abort=should_abort, scenarios=cached)
                 buffer = io.BytesIO()
                 np.savez_compressed(buffer, portfolio_ids=np.array(book.portfolio_ids), pnl=pnl, unit=unit)
                 written = put_once(self.s3, bucket, key, buffer.getvalue())

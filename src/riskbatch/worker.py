@@ -36,9 +36,7 @@ def set_task_protection(enabled: bool, minutes: int = 60) -> bool:
     if not agent:
         return False
     body = json.dumps({"ProtectionEnabled": enabled, **({"ExpiresInMinutes": minutes} if enabled else {})}).encode()
-    request = urllib.request.Request(
-        f"{agent}/task-protection/v1/state", data=body, method="PUT", headers={"Content-Type": "application/json"}
-    )
+    request = urllib.request.Request(f"{agent}/task-protection/v1/state", data=body, method="PUT", headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=5):
             return True
@@ -111,9 +109,7 @@ class QueueWorker:
         while not done.wait(interval):
             self.touch()
             try:
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=self.options.visibility_seconds
-                )
+                self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=self.options.visibility_seconds)
             except Exception as error:
                 log("visibility_extension_failed", error=str(error))
 

@@ -17,9 +17,7 @@ from test.integration.conftest import DeployedStack, local_only
 
 
 def _night(tmp_path: Path, date: str, positions: int = 600) -> Path:
-    positions_path, _ = write_sample(
-        tmp_path, SampleSpec(positions=positions, factors=40, days=60, portfolios=4, business_date=dt.date.fromisoformat(date))
-    )
+    positions_path, _ = write_sample(tmp_path, SampleSpec(positions=positions, factors=40, days=60, portfolios=4, business_date=dt.date.fromisoformat(date)))
     return positions_path.parent
 
 
@@ -118,9 +116,7 @@ def test_a_poisoned_unit_ends_in_the_dead_letter_queue_the_alarm_watches(stack: 
     alarm = stack.template["Resources"]["RiskWorkDeadLetterAlarm"]["Properties"]
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] == "RiskWorkDeadLetterQueue"
-    visible = int(
-        sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]
-    )
+    visible = int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
     assert visible > alarm["Threshold"]
     body = json.loads(sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"][-1]["Body"])
     assert body["run_id"] == poisoned["run_id"]

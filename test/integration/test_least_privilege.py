@@ -52,9 +52,7 @@ def _send(queue: str) -> Callable[[Any, DeployedStack], Any]:
 
 
 def _receive(queue: str) -> Callable[[Any, DeployedStack], Any]:
-    return lambda session, stack: session.client("sqs").receive_message(
-        QueueUrl=stack.outputs[queue], WaitTimeSeconds=0, VisibilityTimeout=0
-    )
+    return lambda session, stack: session.client("sqs").receive_message(QueueUrl=stack.outputs[queue], WaitTimeSeconds=0, VisibilityTimeout=0)
 
 
 def _publish(session: Any, stack: DeployedStack) -> Any:
@@ -160,22 +158,16 @@ def _cases(table: dict[str, list[Probe]]) -> list[tuple[str, str, Callable]]:
     return [(task, name, call) for task, probes in table.items() for name, call in probes]
 
 
-@pytest.mark.parametrize(
-    ("task", "probe", "call"), _cases(ALLOWED), ids=[f"{t.removesuffix('TaskDefinition')}: {p}" for t, p, _ in _cases(ALLOWED)]
-)
+@pytest.mark.parametrize(("task", "probe", "call"), _cases(ALLOWED), ids=[f"{t.removesuffix('TaskDefinition')}: {p}" for t, p, _ in _cases(ALLOWED)])
 def test_job_may_do_what_it_does(stack: DeployedStack, task: str, probe: str, call: Callable) -> None:
     session = _Endpoint(_session(stack, task), stack.target.endpoint_url)
-    stack.local.emulator.client("s3").put_object(
-        Bucket=stack.local.stand_ins.input_bucket, Key="incoming/2026-01-02/positions.csv", Body=b"x"
-    )
+    stack.local.emulator.client("s3").put_object(Bucket=stack.local.stand_ins.input_bucket, Key="incoming/2026-01-02/positions.csv", Body=b"x")
     stack.local.emulator.client("s3").put_object(Bucket=stack.local.stand_ins.output_bucket, Key="runs/probe/manifest.json", Body=b"x")
     stack.local.emulator.client("s3").put_object(Bucket=stack.local.stand_ins.output_bucket, Key="runs/probe/results/00000.npz", Body=b"x")
     assert not _denied(lambda: call(session, stack)), f"{task} was denied: {probe}"
 
 
-@pytest.mark.parametrize(
-    ("task", "probe", "call"), _cases(DENIED), ids=[f"{t.removesuffix('TaskDefinition')}: {p}" for t, p, _ in _cases(DENIED)]
-)
+@pytest.mark.parametrize(("task", "probe", "call"), _cases(DENIED), ids=[f"{t.removesuffix('TaskDefinition')}: {p}" for t, p, _ in _cases(DENIED)])
 def test_job_is_denied_what_it_must_not_do(stack: DeployedStack, task: str, probe: str, call: Callable) -> None:
     session = _Endpoint(_session(stack, task), stack.target.endpoint_url)
     assert _denied(lambda: call(session, stack)), f"{task} was allowed: {probe}"
@@ -185,6 +177,4 @@ def test_the_deployer_cannot_pose_as_a_task(stack: DeployedStack) -> None:
     """Task roles trust ECS tasks only: an ordinary principal cannot assume them."""
     local_only(stack)
     role = stack.ecs.task_spec(stack.ecs.physical("RiskCalculationTaskDefinition")).task_role
-    assert _denied(
-        lambda: stack.target.client("sts").assume_role(RoleArn=f"arn:aws:iam::{stack.ecs.account}:role/{role}", RoleSessionName="pose")
-    )
+    assert _denied(lambda: stack.target.client("sts").assume_role(RoleArn=f"arn:aws:iam::{stack.ecs.account}:role/{role}", RoleSessionName="pose"))

@@ -125,10 +125,6 @@ def test_ingestion_rule_runs_the_task_on_the_cluster(stack: DeployedStack) -> No
 
 def test_completion_rule_delivers_to_the_report_queue(stack: DeployedStack) -> None:
     events = stack.target.client("events")
-    (target,) = events.list_targets_by_rule(Rule=stack.outputs["RunCompletedRuleName"], EventBusName=stack.outputs["EventBusName"])[
-        "Targets"
-    ]
-    queue_arn = stack.target.client("sqs").get_queue_attributes(QueueUrl=stack.outputs["ReportQueueUrl"], AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    (target,) = events.list_targets_by_rule(Rule=stack.outputs["RunCompletedRuleName"], EventBusName=stack.outputs["EventBusName"])["Targets"]
+    queue_arn = stack.target.client("sqs").get_queue_attributes(QueueUrl=stack.outputs["ReportQueueUrl"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     assert target["Arn"] == queue_arn

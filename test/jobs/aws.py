@@ -42,9 +42,7 @@ class Night:
         return [json.loads(body["Message"]) if body.get("Type") == "Notification" else body for body in self.messages(self.notifications)]
 
     def queue_depth(self, queue: str) -> int:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        )
+        attributes = self.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
         return sum(int(value) for value in attributes["Attributes"].values())
 
 
@@ -69,9 +67,7 @@ def lay_out_night(scratch: Path) -> Night:
         EventBusName="bus-riskbatch-test",
         EventPattern=json.dumps({"source": ["riskbatch.risk-calculation"], "detail-type": ["RunCompleted"]}),
     )
-    events.put_targets(
-        Rule="rule-run-completed-test", EventBusName="bus-riskbatch-test", Targets=[{"Id": "report-queue", "Arn": report_arn}]
-    )
+    events.put_targets(Rule="rule-run-completed-test", EventBusName="bus-riskbatch-test", Targets=[{"Id": "report-queue", "Arn": report_arn}])
     topic = sns.create_topic(Name="sns-risk-alerts-test")["TopicArn"]
     notifications = sqs.create_queue(QueueName="notifications-test")["QueueUrl"]
     notifications_arn = sqs.get_queue_attributes(QueueUrl=notifications, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -109,12 +109,8 @@ def test_expected_shortfall_is_the_mean_of_the_tail() -> None:
     ],
 )
 def test_black_scholes_matches_known_prices(spot, strike, years, vol, rate, call, put) -> None:
-    assert black_scholes(np.array(spot), np.array(strike), np.array(years), np.array(vol), rate, np.array(True)) == pytest.approx(
-        call, rel=1e-10
-    )
-    assert black_scholes(np.array(spot), np.array(strike), np.array(years), np.array(vol), rate, np.array(False)) == pytest.approx(
-        put, rel=1e-10
-    )
+    assert black_scholes(np.array(spot), np.array(strike), np.array(years), np.array(vol), rate, np.array(True)) == pytest.approx(call, rel=1e-10)
+    assert black_scholes(np.array(spot), np.array(strike), np.array(years), np.array(vol), rate, np.array(False)) == pytest.approx(put, rel=1e-10)
 
 
 def test_put_call_parity() -> None:

@@ -76,9 +76,7 @@ def test_a_night_end_to_end_matches_the_offline_engine(night: Night, sample_file
     assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
     figures = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=json_key)["Body"].read())
 
-    offline = run_offline(
-        sample_files / "positions.csv", sample_files / "market.csv", ModelParameters(**manifest["model"]), show_progress=False
-    )
+    offline = run_offline(sample_files / "positions.csv", sample_files / "market.csv", ModelParameters(**manifest["model"]), show_progress=False)
     for key in ("var_95", "var_99", "es_975"):
         assert figures["firm"][key] == pytest.approx(offline["firm"][key], rel=1e-9)
         for portfolio, values in offline["portfolios"].items():
@@ -124,8 +122,7 @@ def test_other_objects_under_the_prefix_are_ignored(night: Night) -> None:
         (
             "positions.csv",
             lambda text: "\n".join(
-                [text.splitlines()[0]]
-                + [line.replace(",", ",abc,", 1) if i == 1 else line for i, line in enumerate(text.splitlines()[1:], 1)]
+                [text.splitlines()[0]] + [line.replace(",", ",abc,", 1) if i == 1 else line for i, line in enumerate(text.splitlines()[1:], 1)]
             ),
             "unreadable",
         ),
@@ -151,9 +148,7 @@ def test_other_objects_under_the_prefix_are_ignored(night: Night) -> None:
         "future-date",
     ],
 )
-def test_a_bad_file_is_quarantined_with_a_notification(
-    night: Night, sample_files: Path, tmp_path: Path, file: str, corrupt, problem: str
-) -> None:
+def test_a_bad_file_is_quarantined_with_a_notification(night: Night, sample_files: Path, tmp_path: Path, file: str, corrupt, problem: str) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
     for name in ("positions.csv", "market.csv"):
@@ -212,9 +207,7 @@ def test_a_failing_unit_is_released_and_dead_letters_after_three_receives(night:
     run_ingest(night, keys[0])
     messages = night.sqs.receive_message(QueueUrl=night.settings.risk_work_queue_url, MaxNumberOfMessages=10)["Messages"]
     for message in messages:
-        night.sqs.change_message_visibility(
-            QueueUrl=night.settings.risk_work_queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-        )
+        night.sqs.change_message_visibility(QueueUrl=night.settings.risk_work_queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     poisoned = json.loads(messages[0]["Body"])
 
     def handler(message, should_abort):

@@ -100,15 +100,11 @@ _FAILURE_ALARM: Path = (R, "TaskFailureRateAlarm", P)
 MUTATIONS: list[Mutation] = [
     # Parameters
     Mutation("suffix-too-long", "parameters: suffix keeps names within limits", set_("Parameters", "EnvironmentSuffix", "MaxLength", 40)),
-    Mutation(
-        "suffix-uppercase", "parameters: suffix constraint", set_("Parameters", "EnvironmentSuffix", "AllowedPattern", "^[A-Za-z0-9-]+$")
-    ),
+    Mutation("suffix-uppercase", "parameters: suffix constraint", set_("Parameters", "EnvironmentSuffix", "AllowedPattern", "^[A-Za-z0-9-]+$")),
     Mutation("vpc-plain-string", "parameters: VpcId typed", set_("Parameters", "VpcId", "Type", "String")),
     Mutation("subnet-plain-string", "parameters: subnets typed", set_("Parameters", "PrivateSubnet3Id", "Type", "String")),
     Mutation("parameter-undescribed", "parameters: descriptions", delete("Parameters", "ImageTag", "Description")),
-    Mutation(
-        "parameter-ungrouped", "parameters: interface groups", delete("Metadata", "AWS::CloudFormation::Interface", "ParameterGroups", 4)
-    ),
+    Mutation("parameter-ungrouped", "parameters: interface groups", delete("Metadata", "AWS::CloudFormation::Interface", "ParameterGroups", 4)),
     Mutation("bucket-unconstrained", "parameters: constraints", delete("Parameters", "OutputBucketName", "AllowedPattern")),
     Mutation("switch-any-value", "parameters: switches", delete("Parameters", "CreateVpcEndpoints", "AllowedValues")),
     # Key
@@ -140,12 +136,8 @@ MUTATIONS: list[Mutation] = [
         ),
     ),
     # Repositories (first and last)
-    Mutation(
-        "scan-off-first", "ECR: scan on push", set_(R, "DataIngestionRepository", P, "ImageScanningConfiguration", "ScanOnPush", False)
-    ),
-    Mutation(
-        "scan-off-last", "ECR: scan on push", set_(R, "ReportGenerationRepository", P, "ImageScanningConfiguration", "ScanOnPush", False)
-    ),
+    Mutation("scan-off-first", "ECR: scan on push", set_(R, "DataIngestionRepository", P, "ImageScanningConfiguration", "ScanOnPush", False)),
+    Mutation("scan-off-last", "ECR: scan on push", set_(R, "ReportGenerationRepository", P, "ImageScanningConfiguration", "ScanOnPush", False)),
     Mutation(
         "lifecycle-keeps-100",
         "ECR: keep last 10",
@@ -165,9 +157,7 @@ MUTATIONS: list[Mutation] = [
     Mutation("retention-7-last", "logs: 30-day retention", set_(R, "TaskEventsLogGroup", P, "RetentionInDays", 7)),
     Mutation("log-group-unencrypted", "logs: KMS", delete(R, "ReportGenerationLogGroup", P, "KmsKeyId")),
     # Task definitions
-    Mutation(
-        "writable-root-last", "task: read-only root", set_(*_container("ReportGenerationTaskDefinition"), "ReadonlyRootFilesystem", False)
-    ),
+    Mutation("writable-root-last", "task: read-only root", set_(*_container("ReportGenerationTaskDefinition"), "ReadonlyRootFilesystem", False)),
     Mutation("root-user-first", "task: non-root user", set_(*_container("DataIngestionTaskDefinition"), "User", "0")),
     Mutation("privileged", "task: not privileged", set_(*_container("RiskCalculationTaskDefinition"), "Privileged", True)),
     Mutation("stop-timeout-30", "task: StopTimeout 120", set_(*_container("ReportGenerationTaskDefinition"), "StopTimeout", 30)),
@@ -181,9 +171,7 @@ MUTATIONS: list[Mutation] = [
             set_(*_container("ReportGenerationTaskDefinition"), "MemoryReservation", 2048),
         ),
     ),
-    Mutation(
-        "ec2-compatible", "task: Fargate only", set_(R, "ReportGenerationTaskDefinition", P, "RequiresCompatibilities", ["FARGATE", "EC2"])
-    ),
+    Mutation("ec2-compatible", "task: Fargate only", set_(R, "ReportGenerationTaskDefinition", P, "RequiresCompatibilities", ["FARGATE", "EC2"])),
     Mutation("bridge-network", "task: awsvpc", set_(R, "RiskCalculationTaskDefinition", P, "NetworkMode", "bridge")),
     Mutation(
         "shared-task-role",
@@ -208,9 +196,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation("no-scratch-mount", "task: scratch volume", delete(*_container("ReportGenerationTaskDefinition"), "MountPoints")),
     # Ingestion trigger
-    Mutation(
-        "any-prefix", "ingestion: input bucket and prefix", delete(R, "DataIngestionTriggerRule", P, "EventPattern", "detail", "object")
-    ),
+    Mutation("any-prefix", "ingestion: input bucket and prefix", delete(R, "DataIngestionTriggerRule", P, "EventPattern", "detail", "object")),
     Mutation(
         "wrong-container-override",
         "ingestion: transformer hands bucket and key to the container",
@@ -223,9 +209,7 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation("no-retry", "ingestion: retry policy", delete(*_INGESTION_TARGET, "RetryPolicy")),
     Mutation("completion-no-dlq", "events: dead-letter queue", delete(R, "RunCompletedRule", P, "Targets", 0, "DeadLetterConfig")),
-    Mutation(
-        "target-launch-type", "ingestion: strategy, no launch type", set_(*_INGESTION_TARGET, "EcsParameters", "LaunchType", "FARGATE")
-    ),
+    Mutation("target-launch-type", "ingestion: strategy, no launch type", set_(*_INGESTION_TARGET, "EcsParameters", "LaunchType", "FARGATE")),
     Mutation(
         "target-public-ip",
         "ingestion: no public IP",
@@ -245,9 +229,7 @@ MUTATIONS: list[Mutation] = [
         "IAM: no Administrator",
         set_(R, "ReportGenerationTaskRole", P, "ManagedPolicyArns", ["arn:aws:iam::aws:policy/AdministratorAccess"]),
     ),
-    Mutation(
-        "run-task-any-cluster", "IAM: RunTask conditioned on the cluster", delete(*_statements("DataIngestionTriggerRole"), 0, "Condition")
-    ),
+    Mutation("run-task-any-cluster", "IAM: RunTask conditioned on the cluster", delete(*_statements("DataIngestionTriggerRole"), 0, "Condition")),
     Mutation(
         "pass-extra-role",
         "IAM: PassRole exactly the task's roles",
@@ -322,9 +304,7 @@ MUTATIONS: list[Mutation] = [
         "scaling: target points at its service",
         set_(R, "ReportGenerationScalableTarget", P, "ResourceId", "Fn::Join", 1, 2, {"Fn::GetAtt": ["RiskCalculationService", "Name"]}),
     ),
-    Mutation(
-        "schedule-utc", "scaling: New York window", set_(R, "RiskCalculationScalableTarget", P, "ScheduledActions", 1, "Timezone", "UTC")
-    ),
+    Mutation("schedule-utc", "scaling: New York window", set_(R, "RiskCalculationScalableTarget", P, "ScheduledActions", 1, "Timezone", "UTC")),
     Mutation(
         "backlog-watches-dlq",
         "scaling: backlog of its own queue",
@@ -352,8 +332,7 @@ MUTATIONS: list[Mutation] = [
             "TasksFailedMetricFilter",
             P,
             "FilterPattern",
-            '{ ($.detail.lastStatus = "STOPPED") && (($.detail.stopCode = "TaskFailedToStart")'
-            ' || ($.detail.stopCode = "EssentialContainerExited")) }',
+            '{ ($.detail.lastStatus = "STOPPED") && (($.detail.stopCode = "TaskFailedToStart") || ($.detail.stopCode = "EssentialContainerExited")) }',
         ),
     ),
     Mutation(
@@ -362,9 +341,7 @@ MUTATIONS: list[Mutation] = [
         set_(*_FAILURE_ALARM, "Metrics", 1, "MetricStat", "Metric", "MetricName", "TaskFailures"),
     ),
     Mutation("silent-dlq-alarm", "monitoring: DLQ alarms notify", delete(R, "ReportDeadLetterAlarm", P, "AlarmActions")),
-    Mutation(
-        "no-completion-invocations-alarm", "monitoring: failed-invocation alarms", delete(R, "RunCompletedRuleFailedInvocationsAlarm")
-    ),
+    Mutation("no-completion-invocations-alarm", "monitoring: failed-invocation alarms", delete(R, "RunCompletedRuleFailedInvocationsAlarm")),
     Mutation("topic-unencrypted", "SNS: KMS", delete(R, "AlertTopic", P, "KmsMasterKeyId")),
     Mutation("no-logs-resource-policy", "monitoring: logs resource policy for EventBridge", delete(R, "TaskEventsLogResourcePolicy")),
     Mutation("failure-alarm-silent", "monitoring: failure alarm has an action", delete(*_FAILURE_ALARM, "AlarmActions")),
@@ -372,17 +349,13 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "ssh-ingress",
         "network: no ingress",
-        set_(
-            R, "TaskSecurityGroup", P, "SecurityGroupIngress", [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "10.0.0.0/8"}]
-        ),
+        set_(R, "TaskSecurityGroup", P, "SecurityGroupIngress", [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "10.0.0.0/8"}]),
     ),
     Mutation("egress-all-ports", "network: egress 443 only", set_(R, "TaskSecurityGroup", P, "SecurityGroupEgress", 0, "ToPort", 65535)),
     Mutation("endpoint-unconditional", "network: endpoints behind the switch", delete(R, "SqsEndpoint", "Condition")),
     # Outputs, lifecycle, naming
     Mutation("no-queue-output", "outputs: what the scripts need", delete("Outputs", "RiskWorkQueueUrl")),
-    Mutation(
-        "export-unsuffixed", "outputs: exported with the suffix", set_("Outputs", "ClusterName", "Export", "Name", "riskbatch-cluster-name")
-    ),
+    Mutation("export-unsuffixed", "outputs: exported with the suffix", set_("Outputs", "ClusterName", "Export", "Name", "riskbatch-cluster-name")),
     Mutation("retain-queue", "lifecycle: no Retain", set_(R, "RiskWorkQueue", "DeletionPolicy", "Retain")),
     Mutation("retain-key-on-replace", "lifecycle: no Retain", set_(R, "RiskBatchKey", "UpdateReplacePolicy", "Retain")),
     Mutation("queue-unsuffixed-last", "naming: suffix", set_(R, "ReportDeadLetterQueue", P, "QueueName", "sqs-report-dlq")),

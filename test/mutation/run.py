@@ -22,9 +22,7 @@ from test.mutation.catalogue import MUTATIONS, Mutation  # noqa: E402
 
 # Tests that read the template (the guard rule cases and the deploy script's own tests cannot see
 # a mutant), cfn-lint last because it is the slowest to fail.
-_FILES = sorted(
-    str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "test" / "unit").glob("test_*.py") if path.name != "test_deploy_script.py"
-)
+_FILES = sorted(str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "test" / "unit").glob("test_*.py") if path.name != "test_deploy_script.py")
 SUITE = [*(f for f in _FILES if not f.endswith("test_cfn_lint.py")), "test/unit/test_cfn_lint.py", "-k", "not test_rule_case"]
 
 

@@ -65,17 +65,14 @@ def test_repository_keeps_the_last_ten_images_of_any_tag(repository: Resource) -
     keep_ten = [
         rule
         for rule in rules
-        if rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}
-        and rule["action"] == {"type": "expire"}
+        if rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10} and rule["action"] == {"type": "expire"}
     ]
     assert keep_ten
     assert len(rules) == 1, "another rule could expire images the keep-10 rule means to keep"
 
 
 def test_each_job_has_its_own_repository(template: Template) -> None:
-    images = [
-        container["Image"] for task in template.of_type("AWS::ECS::TaskDefinition") for container in task.props["ContainerDefinitions"]
-    ]
+    images = [container["Image"] for task in template.of_type("AWS::ECS::TaskDefinition") for container in task.props["ContainerDefinitions"]]
     repositories = [template.referenced_resource(image) for image in images]
     assert len(set(repositories)) == len(repositories)
     assert set(repositories) == {repository.logical_id for repository in template.of_type("AWS::ECR::Repository")}

@@ -93,10 +93,6 @@ def test_gate_passes_a_clean_image(registry) -> None:
 
 
 def test_large_template_needs_a_bucket() -> None:
-    template = {
-        "Resources": {
-            f"Topic{i}": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "x" * 100}} for i in range(TEMPLATE_BODY_LIMIT // 100)
-        }
-    }
+    template = {"Resources": {f"Topic{i}": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "x" * 100}} for i in range(TEMPLATE_BODY_LIMIT // 100)}}
     with mock_aws(), pytest.raises(DeployError, match="--template-bucket"):
         deploy(Target(region=REGION), "big", template, {}, template_bucket=None)

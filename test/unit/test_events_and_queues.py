@@ -17,9 +17,7 @@ RULES = TEMPLATE.of_type("AWS::Events::Rule")
 
 def _dead_letter_ids(template: Template) -> set[str]:
     return {
-        referenced_id(queue.props["RedrivePolicy"]["deadLetterTargetArn"])
-        for queue in template.of_type("AWS::SQS::Queue")
-        if "RedrivePolicy" in queue.props
+        referenced_id(queue.props["RedrivePolicy"]["deadLetterTargetArn"]) for queue in template.of_type("AWS::SQS::Queue") if "RedrivePolicy" in queue.props
     } | {
         referenced_id(target["DeadLetterConfig"]["Arn"])
         for rule in template.of_type("AWS::Events::Rule")
@@ -103,8 +101,7 @@ def test_completion_rule_routes_run_completed_from_the_workers_bus_to_the_report
     routes = [
         rule
         for rule in template.of_type("AWS::Events::Rule")
-        if referenced_id(rule.props.get("EventBusName")) == bus
-        and report_queue in {referenced_id(target["Arn"]) for target in rule.props["Targets"]}
+        if referenced_id(rule.props.get("EventBusName")) == bus and report_queue in {referenced_id(target["Arn"]) for target in rule.props["Targets"]}
     ]
     assert len(routes) == 1
     assert routes[0].props["EventPattern"] == {"source": ["riskbatch.risk-calculation"], "detail-type": ["RunCompleted"]}
@@ -119,9 +116,7 @@ def test_queue_targets_may_receive_from_their_rule_only(template: Template, rule
     for queue_id in delivered:
         if template.get(queue_id).type != "AWS::SQS::Queue":
             continue
-        policies = [
-            policy for policy in template.of_type("AWS::SQS::QueuePolicy") if queue_id in {referenced_id(q) for q in policy.props["Queues"]}
-        ]
+        policies = [policy for policy in template.of_type("AWS::SQS::QueuePolicy") if queue_id in {referenced_id(q) for q in policy.props["Queues"]}]
         allowed = [
             statement
             for policy in policies

@@ -133,17 +133,10 @@ def test_data_ingestion_only_sends_to_the_risk_work_queue(template: Template) ->
 
 
 def _run_task_targets(template: Template) -> list[tuple[Resource, dict]]:
-    return [
-        (rule, target)
-        for rule in template.of_type("AWS::Events::Rule")
-        for target in rule.props.get("Targets", [])
-        if "EcsParameters" in target
-    ]
+    return [(rule, target) for rule in template.of_type("AWS::Events::Rule") for target in rule.props.get("Targets", []) if "EcsParameters" in target]
 
 
-@pytest.mark.parametrize(
-    ("rule", "target"), _run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"]
-)
+@pytest.mark.parametrize(("rule", "target"), _run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"])
 def test_run_task_role_runs_only_its_task_definition_on_its_cluster(template: Template, rule: Resource, target: dict) -> None:
     role = template.get(referenced_id(target["RoleArn"]))
     task_definition = referenced_id(target["EcsParameters"]["TaskDefinitionArn"])
@@ -155,9 +148,7 @@ def test_run_task_role_runs_only_its_task_definition_on_its_cluster(template: Te
         assert referenced_id(statement["Condition"]["ArnEquals"]["ecs:cluster"]) == cluster
 
 
-@pytest.mark.parametrize(
-    ("rule", "target"), _run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"]
-)
+@pytest.mark.parametrize(("rule", "target"), _run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"])
 def test_run_task_role_passes_exactly_the_two_roles_of_its_task_definition(template: Template, rule: Resource, target: dict) -> None:
     role = template.get(referenced_id(target["RoleArn"]))
     task_definition = template.get(referenced_id(target["EcsParameters"]["TaskDefinitionArn"]))

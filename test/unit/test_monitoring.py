@@ -19,19 +19,13 @@ def _topic(template: Template) -> str:
 
 
 def _task_state_rule(template: Template) -> Resource:
-    rules = [
-        rule for rule in template.of_type("AWS::Events::Rule") if rule.props["EventPattern"].get("detail-type") == ["ECS Task State Change"]
-    ]
+    rules = [rule for rule in template.of_type("AWS::Events::Rule") if rule.props["EventPattern"].get("detail-type") == ["ECS Task State Change"]]
     assert len(rules) == 1
     return rules[0]
 
 
 def _failure_rate_alarm(template: Template) -> Resource:
-    alarms = [
-        alarm
-        for alarm in template.of_type("AWS::CloudWatch::Alarm")
-        if any("Expression" in metric for metric in alarm.props.get("Metrics", []))
-    ]
+    alarms = [alarm for alarm in template.of_type("AWS::CloudWatch::Alarm") if any("Expression" in metric for metric in alarm.props.get("Metrics", []))]
     assert len(alarms) == 1
     return alarms[0]
 
@@ -52,9 +46,7 @@ def test_eventbridge_may_write_to_the_task_events_log_group(template: Template) 
     rule = _task_state_rule(template)
     log_group = template.referenced_resource(rule.props["Targets"][0]["Arn"])
     policies = [
-        policy
-        for policy in template.of_type("AWS::Logs::ResourcePolicy")
-        if log_group in template.referenced_resources(policy.props["PolicyDocument"])
+        policy for policy in template.of_type("AWS::Logs::ResourcePolicy") if log_group in template.referenced_resources(policy.props["PolicyDocument"])
     ]
     assert len(policies) == 1
     assert policies[0].logical_id in as_list(rule.body.get("DependsOn", [])), "the rule must not deliver before the policy exists"
@@ -114,43 +106,27 @@ def _queue_alarms(template: Template, queue_id: str) -> list[Resource]:
     return [
         alarm
         for alarm in template.of_type("AWS::CloudWatch::Alarm")
-        if alarm.props.get("Namespace") == "AWS/SQS"
-        and queue_id in {referenced_id(dimension["Value"]) for dimension in alarm.props["Dimensions"]}
+        if alarm.props.get("Namespace") == "AWS/SQS" and queue_id in {referenced_id(dimension["Value"]) for dimension in alarm.props["Dimensions"]}
     ]
 
 
 def _dead_letter_queues() -> list[str]:
     return sorted(
-        {
-            referenced_id(q.props["RedrivePolicy"]["deadLetterTargetArn"])
-            for q in TEMPLATE.of_type("AWS::SQS::Queue")
-            if "RedrivePolicy" in q.props
-        }
-        | {
-            referenced_id(t["DeadLetterConfig"]["Arn"])
-            for r in TEMPLATE.of_type("AWS::Events::Rule")
-            for t in r.props["Targets"]
-            if "DeadLetterConfig" in t
-        }
+        {referenced_id(q.props["RedrivePolicy"]["deadLetterTargetArn"]) for q in TEMPLATE.of_type("AWS::SQS::Queue") if "RedrivePolicy" in q.props}
+        | {referenced_id(t["DeadLetterConfig"]["Arn"]) for r in TEMPLATE.of_type("AWS::Events::Rule") for t in r.props["Targets"] if "DeadLetterConfig" in t}
     )
 
 
 @pytest.mark.parametrize("queue_id", _dead_letter_queues())
 def test_every_dead_letter_queue_holding_messages_alarms_to_the_topic(template: Template, queue_id: str) -> None:
-    alarms = [
-        alarm
-        for alarm in _queue_alarms(template, queue_id)
-        if _topic(template) in {referenced_id(a) for a in alarm.props.get("AlarmActions", [])}
-    ]
+    alarms = [alarm for alarm in _queue_alarms(template, queue_id) if _topic(template) in {referenced_id(a) for a in alarm.props.get("AlarmActions", [])}]
     assert alarms
     for alarm in alarms:
         assert alarm.props["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert alarm.props["Threshold"] == 0 and alarm.props["ComparisonOperator"] == "GreaterThanThreshold"
 
 
-@pytest.mark.parametrize(
-    "rule", [r for r in TEMPLATE.of_type("AWS::Events::Rule") if any("DeadLetterConfig" in t for t in r.props["Targets"])], ids=repr
-)
+@pytest.mark.parametrize("rule", [r for r in TEMPLATE.of_type("AWS::Events::Rule") if any("DeadLetterConfig" in t for t in r.props["Targets"])], ids=repr)
 def test_rule_failed_invocations_alarm_to_the_topic(template: Template, rule: Resource) -> None:
     rule_name = substitute(rule.props["Name"], VALUES)
     alarms = []

@@ -85,9 +85,7 @@ def test_role_names_carry_the_region(template: Template) -> None:
 
 
 def test_inline_policy_and_scheduled_action_names_carry_the_suffix(template: Template) -> None:
-    names = template.find("$.Resources.*.Properties.Policies[*].PolicyName") + template.find(
-        "$.Resources.*.Properties.ScheduledActions[*].ScheduledActionName"
-    )
+    names = template.find("$.Resources.*.Properties.Policies[*].PolicyName") + template.find("$.Resources.*.Properties.ScheduledActions[*].ScheduledActionName")
     assert names
     for name in names:
         assert "${EnvironmentSuffix}" in name["Fn::Sub"]

@@ -45,18 +45,12 @@ def test_every_parameter_sits_in_exactly_one_interface_group(template: Template)
 
 
 def test_free_text_parameters_carry_a_constraint(template: Template) -> None:
-    unconstrained = [
-        name
-        for name, body in template.parameters().items()
-        if body["Type"] == "String" and not ({"AllowedPattern", "AllowedValues"} & set(body))
-    ]
+    unconstrained = [name for name, body in template.parameters().items() if body["Type"] == "String" and not ({"AllowedPattern", "AllowedValues"} & set(body))]
     assert not unconstrained
 
 
 def test_numbers_are_bounded(template: Template) -> None:
-    unbounded = [
-        name for name, body in template.parameters().items() if body["Type"] == "Number" and not {"MinValue", "MaxValue"} <= set(body)
-    ]
+    unbounded = [name for name, body in template.parameters().items() if body["Type"] == "Number" and not {"MinValue", "MaxValue"} <= set(body)]
     assert not unbounded
 
 

@@ -13,12 +13,7 @@ SUBNET_PARAMETERS = {"PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id"}
 
 
 def _run_task_targets() -> list[dict]:
-    return [
-        target["EcsParameters"]
-        for rule in TEMPLATE.of_type("AWS::Events::Rule")
-        for target in rule.props.get("Targets", [])
-        if "EcsParameters" in target
-    ]
+    return [target["EcsParameters"] for rule in TEMPLATE.of_type("AWS::Events::Rule") for target in rule.props.get("Targets", []) if "EcsParameters" in target]
 
 
 def _placements() -> list[tuple[str, dict]]:

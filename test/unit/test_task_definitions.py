@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from riskbatch.fargate import is_valid_size as is_valid_fargate_size
 from test.template_model import Resource, Template, referenced_id
 from test.unit.conftest import the_template
 
-# Fargate task sizes: CPU units -> allowed memory (MiB), from the ECS developer guide.
-FARGATE_SIZES: dict[int, set[int]] = {
-    256: {512, 1024, 2048},
-    512: set(range(1024, 4097, 1024)),
-    1024: set(range(2048, 8193, 1024)),
-    2048: set(range(4096, 16385, 1024)),
-    4096: set(range(8192, 30721, 1024)),
-    8192: set(range(16384, 61441, 4096)),
-    16384: set(range(32768, 122881, 8192)),
-}
-
 TASK_DEFINITIONS = the_template().of_type("AWS::ECS::TaskDefinition")
-
-
-def is_valid_fargate_size(cpu: int, memory: int) -> bool:
-    return memory in FARGATE_SIZES.get(cpu, set())
 
 
 def containers(task: Resource) -> list[dict]:
@@ -75,9 +61,7 @@ def test_container_is_hardened(task: Resource) -> None:
 def test_read_only_container_has_a_writable_scratch_volume(task: Resource) -> None:
     volumes = {volume["Name"] for volume in task.props.get("Volumes", [])}
     for container in containers(task):
-        writable = [
-            mount for mount in container.get("MountPoints", []) if mount["SourceVolume"] in volumes and not mount.get("ReadOnly", False)
-        ]
+        writable = [mount for mount in container.get("MountPoints", []) if mount["SourceVolume"] in volumes and not mount.get("ReadOnly", False)]
         assert writable
         tmpdir = {item["Name"]: item["Value"] for item in container["Environment"]}.get("TMPDIR")
         assert tmpdir in {mount["ContainerPath"] for mount in writable}
@@ -109,9 +93,7 @@ def test_task_has_its_own_task_and_execution_roles(task: Resource) -> None:
     assert task_role and execution_role and task_role != execution_role
     for other in TASK_DEFINITIONS:
         if other.logical_id != task.logical_id:
-            assert {task_role, execution_role}.isdisjoint(
-                {referenced_id(other.props["TaskRoleArn"]), referenced_id(other.props["ExecutionRoleArn"])}
-            )
+            assert {task_role, execution_role}.isdisjoint({referenced_id(other.props["TaskRoleArn"]), referenced_id(other.props["ExecutionRoleArn"])})
 
 
 @pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)

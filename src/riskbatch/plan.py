@@ -1,0 +1,155 @@
+"""riskbatch plan: how many risk-calculation tasks of which Fargate size finish the night, and the cost.
+
+The model of a night: every position is revalued in every scenario (the measured throughput,
+position-scenario revaluations per second per vCPU, on a book with 10 % options) and every
+task draws the run's scenarios once (the measured scenario rate, scenario x factor^2 per second
+per vCPU: the normal draws and the correlation product). The safety margin leaves a share of
+the window unused for retries, a late file or a slow task.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import fargate
+
+CALIBRATION = Path(__file__).with_name("calibration.json")
+TEMPLATE_TASK = (2048, 8192)  # the risk-calculation task size in lib/TapStack.json
+
+
+@dataclass(frozen=True)
+class Calibration:
+    revaluations_per_vcpu_second: float
+    scenario_factor2_per_vcpu_second: float
+    measured_on: str
+    measured_at: str
+
+
+@dataclass(frozen=True)
+class Night:
+    positions: int
+    factors: int
+    scenarios: int
+    window_hours: float
+    safety: float = 0.5  # share of the window kept free
+
+
+@dataclass(frozen=True)
+class TaskOption:
+    cpu_units: int
+    memory_mib: int
+    tasks: int
+    hours_per_task: float
+    on_demand_usd: float
+    spot_usd: float
+    template_mix_usd: float  # 1 on-demand base, then 1 on-demand : 3 Spot, as the template's strategy
+
+    @property
+    def vcpu(self) -> float:
+        return self.cpu_units / 1024
+
+
+def load_calibration(path: Path = CALIBRATION) -> Calibration:
+    return Calibration(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def calibrate(seconds_budget: float = 20.0) -> Calibration:
+    """Measure the engine on this machine: a 10 %-options book, then the scenario draws alone."""
+    import os
+    import platform
+
+    import numpy as np
+
+    from .engine import build_book, market_cholesky, portfolio_pnl
+    from .inputs import load_market
+    from .model import ModelParameters, scenario_block
+    from .sample import SampleSpec, market_table, positions_table
+
+    vcpus = os.cpu_count() or 1
+    spec = SampleSpec(positions=4_000, factors=200, days=260, seed=5)
+    market = load_market(market_table(spec), "calibration", spec.business_date)
+    book = build_book(positions_table(spec, market.factors, market.spot), market)
+    parameters = ModelParameters(scenarios=20_000, seed=1)
+    cholesky = market_cholesky(market, parameters)
+    portfolio_pnl(book, market, ModelParameters(scenarios=1_000), cholesky)  # compile
+    started = time.perf_counter()
+    portfolio_pnl(book, market, parameters, cholesky)
+    engine = time.perf_counter() - started
+    started = time.perf_counter()
+    for block in range(-(-parameters.scenarios // parameters.block_size)):
+        scenario_block(parameters, block, cholesky)
+    draws = time.perf_counter() - started
+    revaluation_seconds = max(engine - draws, 1e-9)
+    return Calibration(
+        revaluations_per_vcpu_second=spec.positions * parameters.scenarios / revaluation_seconds / vcpus,
+        scenario_factor2_per_vcpu_second=parameters.scenarios * spec.factors**2 / draws / vcpus,
+        measured_on=f"{platform.machine()}, {vcpus} vCPU, numpy {np.__version__}",
+        measured_at=time.strftime("%Y-%m-%d"),
+    )
+
+
+def memory_needed_mib(night: Night) -> float:
+    """A block of scenarios and its P&L, the run's scenarios cached when they fit, and the runtime."""
+    cached = night.scenarios * night.factors * 8 / 2**20
+    return 1_024 + min(cached, 2_048) + 8_192 * night.factors * 8 * 3 / 2**20
+
+
+def option_at(night: Night, calibration: Calibration, prices: dict[str, float], cpu_units: int, memory_mib: int) -> TaskOption | None:
+    """Tasks of this size that finish the night within the window (None when no number of them can)."""
+    if memory_mib < memory_needed_mib(night):
+        return None
+    window = night.window_hours * 3600 * (1 - night.safety)
+    work = night.positions * night.scenarios / calibration.revaluations_per_vcpu_second  # vCPU-seconds in all
+    draws = night.scenarios * night.factors**2 / calibration.scenario_factor2_per_vcpu_second  # vCPU-seconds per task
+    vcpu = cpu_units / 1024
+    per_task = window * vcpu - draws  # revaluation vCPU-seconds one task delivers in the window
+    if per_task <= 0:
+        return None
+    tasks = max(1, math.ceil(work / per_task))
+    hours = (work / tasks + draws) / vcpu / 3600
+    on_demand_rate = vcpu * prices["on_demand_vcpu_hour"] + memory_mib / 1024 * prices["on_demand_gb_hour"]
+    spot_rate = vcpu * prices["spot_vcpu_hour"] + memory_mib / 1024 * prices["spot_gb_hour"]
+    on_demand_tasks = 1 + (tasks - 1) / 4
+    mix = hours * (on_demand_tasks * on_demand_rate + (tasks - on_demand_tasks) * spot_rate)
+    return TaskOption(cpu_units, memory_mib, tasks, hours, tasks * hours * on_demand_rate, tasks * hours * spot_rate, mix)
+
+
+def options_for(night: Night, calibration: Calibration, prices: dict[str, float]) -> list[TaskOption]:
+    """For each CPU size from 1 vCPU, the smallest memory that holds a unit, and what it takes."""
+    found = []
+    for cpu_units in (1024, 2048, 4096, 8192, 16384):
+        memory = fargate.smallest_memory(cpu_units, memory_needed_mib(night))
+        option = option_at(night, calibration, prices, cpu_units, memory) if memory else None
+        if option:
+            found.append(option)
+    return found
+
+
+def advise(night: Night, calibration: Calibration, prices: dict[str, float]) -> dict:
+    choices = options_for(night, calibration, prices)
+    if not choices:
+        raise ValueError("no Fargate task size finishes this night in the window: widen the window, or split the book")
+    best = min(choices, key=lambda option: (option.on_demand_usd, option.tasks))
+    template = option_at(night, calibration, prices, *TEMPLATE_TASK)
+    return {
+        "night": asdict(night),
+        "calibration": asdict(calibration),
+        "prices": prices,
+        "options": [asdict(option) for option in choices],
+        "cheapest": asdict(best),
+        "template_task": asdict(template) if template else None,
+    }
+
+
+def parse_clock(text: str) -> float:
+    hours, minutes = text.split(":")
+    return int(hours) + int(minutes) / 60
+
+
+def window_hours(start: str, deadline: str) -> float:
+    length = parse_clock(deadline) - parse_clock(start)
+    return length if length > 0 else length + 24

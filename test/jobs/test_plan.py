@@ -1,0 +1,67 @@
+"""riskbatch plan: its arithmetic, and that its advice is a valid Fargate size."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from riskbatch import fargate
+from riskbatch.cli import main
+from riskbatch.plan import Calibration, Night, advise, load_calibration, option_at, options_for, window_hours
+
+PRICES = {"on_demand_vcpu_hour": 0.04, "on_demand_gb_hour": 0.004, "spot_vcpu_hour": 0.012, "spot_gb_hour": 0.0012}
+SLOW = Calibration(revaluations_per_vcpu_second=1_000.0, scenario_factor2_per_vcpu_second=1e9, measured_on="test", measured_at="2026-11-26")
+
+
+def test_a_small_night_is_one_task_with_the_hand_computed_cost() -> None:
+    calibration = Calibration(1e6, 1e9, "test", "2026-11-26")
+    night = Night(positions=1_000, factors=100, scenarios=10_000, window_hours=8.0, safety=0.5)
+    option = option_at(night, calibration, PRICES, 2048, 4096)
+    work, draws = 1_000 * 10_000 / 1e6, 10_000 * 100**2 / 1e9
+    assert option.tasks == 1
+    assert option.hours_per_task == pytest.approx((work + draws) / 2 / 3600)
+    assert option.on_demand_usd == pytest.approx(option.hours_per_task * (2 * 0.04 + 4 * 0.004))
+    assert option.spot_usd == pytest.approx(option.hours_per_task * (2 * 0.012 + 4 * 0.0012))
+
+
+def test_tasks_follow_the_work_and_the_window() -> None:
+    night = Night(positions=100_000, factors=500, scenarios=100_000, window_hours=8.5, safety=0.5)
+    option = option_at(night, SLOW, PRICES, 2048, 8192)
+    per_task = 8.5 * 3600 * 0.5 * 2 - 100_000 * 500**2 / 1e9
+    assert option.tasks == math.ceil(100_000 * 100_000 / 1_000 / per_task)
+    assert option.tasks * option.hours_per_task * 2 * 3600 == pytest.approx(100_000 * 100_000 / 1_000 + option.tasks * 100_000 * 500**2 / 1e9)
+    month_end = option_at(Night(400_000, 500, 100_000, 8.5, 0.5), SLOW, PRICES, 2048, 8192)
+    assert 4 * option.tasks - 4 <= month_end.tasks <= 4 * option.tasks
+    shorter = option_at(Night(100_000, 500, 100_000, 4.25, 0.5), SLOW, PRICES, 2048, 8192)
+    assert shorter.tasks >= 2 * option.tasks - 1
+
+
+def test_every_size_offered_is_a_valid_fargate_size() -> None:
+    for night in (Night(20_000, 500, 100_000, 8.5), Night(80_000, 2_000, 400_000, 8.5), Night(500, 20, 1_000, 1.0)):
+        options = options_for(night, SLOW, PRICES)
+        assert options
+        for option in options:
+            assert fargate.is_valid_size(option.cpu_units, option.memory_mib)
+
+
+def test_the_window_may_cross_midnight() -> None:
+    assert window_hours("01:00", "09:30") == 8.5
+    assert window_hours("22:00", "09:30") == 11.5
+
+
+def test_an_impossible_night_is_refused() -> None:
+    hopeless = Calibration(1.0, 1.0, "test", "2026-11-26")
+    with pytest.raises(ValueError, match="no Fargate task size"):
+        advise(Night(1_000_000, 2_000, 1_000_000, 0.5), hopeless, PRICES)
+
+
+def test_the_stored_calibration_is_a_measurement() -> None:
+    calibration = load_calibration()
+    assert calibration.revaluations_per_vcpu_second > 1e5 and calibration.measured_on and calibration.measured_at
+
+
+def test_plan_prints_the_template_parameters(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--positions", "20000", "--factors", "500", "--scenarios", "100000"]) == 0
+    out = capsys.readouterr().out
+    assert "RiskCalculationMaxTasks=" in out and "cheapest:" in out and "as of" in out
