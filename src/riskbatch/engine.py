@@ -137,27 +137,18 @@ def market_cholesky(market: Market, parameters: ModelParameters) -> np.ndarray:
     return cholesky_factor(covariance(log_returns(market.prices), parameters))
 
 
-def _unique_option_inputs(book: Book, spot: np.ndarray, parameters: ModelParameters) -> tuple[np.ndarray, ...]:
-    """Today's spot and price, and the time to expiry at the horizon, of each unique option."""
+def _kernel_inputs(book: Book, spot: np.ndarray, parameters: ModelParameters) -> tuple:
+    """The unique options as the kernels take them: factor, today's spot, strike, time to expiry at
+    the horizon, volatility, type, today's price, rate."""
     underlying = spot[book.unique_factor]
     base = black_scholes(underlying, book.unique_strike, book.unique_years, book.unique_vol, parameters.rate, book.unique_is_call)
-    return underlying, base, book.unique_years - parameters.horizon_days / CALENDAR_DAYS
+    years = book.unique_years - parameters.horizon_days / CALENDAR_DAYS
+    return (book.unique_factor, underlying, book.unique_strike, years, book.unique_vol, book.unique_is_call, base, parameters.rate)
 
 
 def _option_values(book: Book, spot: np.ndarray, returns: np.ndarray, parameters: ModelParameters) -> np.ndarray:
     """Change in value of every option position (columns) in every scenario (rows)."""
-    underlying, base, years = _unique_option_inputs(book, spot, parameters)
-    per_unit = option_change(
-        np.ascontiguousarray(returns),
-        book.unique_factor,
-        underlying,
-        book.unique_strike,
-        years,
-        book.unique_vol,
-        book.unique_is_call,
-        base,
-        parameters.rate,
-    )
+    per_unit = option_change(np.ascontiguousarray(returns), *_kernel_inputs(book, spot, parameters))
     return per_unit[:, book.unique_of_option] * book.option_quantity
 
 
@@ -177,7 +168,7 @@ def portfolio_pnl(
     cholesky = market_cholesky(market, parameters) if cholesky is None else cholesky
     draw = scenarios or (lambda block: scenario_block(parameters, block, cholesky))
     pnl = np.empty((len(book.portfolio_ids), parameters.scenarios))
-    underlying, base, years = _unique_option_inputs(book, market.spot, parameters)
+    options = _kernel_inputs(book, market.spot, parameters)
     blocks = block_count(parameters)
     for block in range(blocks):
         if should_abort is not None and should_abort():
@@ -187,21 +178,7 @@ def portfolio_pnl(
         rows = slice(start, start + returns.shape[0])
         block_pnl = np.expm1(returns) @ book.exposures.T
         if book.unique_option_count:
-            option_pnl_into(
-                returns,
-                book.unique_factor,
-                underlying,
-                book.unique_strike,
-                years,
-                book.unique_vol,
-                book.unique_is_call,
-                base,
-                parameters.rate,
-                book.entry_start,
-                book.entry_portfolio,
-                book.entry_quantity,
-                block_pnl,
-            )
+            option_pnl_into(returns, *options, book.entry_start, book.entry_portfolio, book.entry_quantity, block_pnl)
         pnl[:, rows] = block_pnl.T
         if progress is not None:
             progress(block + 1, blocks)

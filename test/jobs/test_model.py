@@ -176,3 +176,20 @@ def test_parameters_refuse_nonsense() -> None:
 
 def test_business_date_is_the_markets_last_day(small_market: Market) -> None:
     assert small_market.dates[-1] == small_market.business_date == dt.date(2026, 11, 25)
+
+
+def test_options_that_share_their_terms_are_revalued_once(small_market: Market) -> None:
+    import pyarrow as pa
+
+    from riskbatch.synthetic import option_book
+
+    one = option_book(small_market, strike_ratio=1.05, years=0.3, vol=0.25, quantity=10.0)
+    rows = one.to_pylist()
+    twins = [dict(rows[0], position_id="O2", portfolio_id="PF2", quantity=-4.0), dict(rows[0], position_id="O3", quantity=5.0)]
+    book = build_book(pa.Table.from_pylist(rows + twins, schema=one.schema), small_market)
+    assert book.option_count == 3 and book.unique_option_count == 1
+    parameters = ModelParameters(scenarios=1_000, seed=6)
+    pnl = portfolio_pnl(book, small_market, parameters)
+    alone = portfolio_pnl(build_book(one, small_market), small_market, parameters)[0]
+    assert np.allclose(pnl[book.portfolio_ids.index("PF1")], alone * 1.5)
+    assert np.allclose(pnl[book.portfolio_ids.index("PF2")], alone * -0.4)
