@@ -25,7 +25,7 @@ from scipy.special import ndtr
 
 from riskbatch.engine import build_book, market_cholesky, portfolio_pnl
 from riskbatch.inputs import load_market
-from riskbatch.model import CALENDAR_DAYS, ModelParameters, black_scholes, covariance, log_returns
+from riskbatch.model import CALENDAR_DAYS, ModelParameters, black_scholes, cholesky_factor, covariance, log_returns
 from riskbatch.sample import SampleSpec, market_table, positions_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,8 @@ class BookSize:
 
 
 def make_book(size: BookSize, option_share: float = 0.10):
-    spec = SampleSpec(positions=size.positions, factors=size.factors, days=260, option_share=option_share, seed=11)
+    # More days of history than factors, so that the sample covariance has full rank.
+    spec = SampleSpec(positions=size.positions, factors=size.factors, days=max(260, size.factors + 120), option_share=option_share, seed=11)
     table = market_table(spec)
     market = load_market(table, "bench", spec.business_date)
     positions = positions_table(spec, market.factors, market.spot)
@@ -92,7 +93,7 @@ def bound_seconds(market, book, parameters: ModelParameters) -> dict[str, float]
 
 def baseline_seconds(market, positions, parameters: ModelParameters) -> float:
     """A first version: one position at a time, vectorised over scenarios only."""
-    cholesky = np.linalg.cholesky(covariance(log_returns(market.prices), parameters))
+    cholesky = cholesky_factor(covariance(log_returns(market.prices), parameters))
     rng = np.random.default_rng(1)
     returns = rng.standard_normal((parameters.scenarios, len(market.factors))) @ cholesky.T
     started = time.perf_counter()
