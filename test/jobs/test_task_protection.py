@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -12,9 +13,9 @@ from riskbatch.worker import set_task_protection
 
 
 class _Agent(BaseHTTPRequestHandler):
-    received: list[tuple[str, dict]] = []
+    received: ClassVar[list[tuple[str, dict]]] = []
 
-    def do_PUT(self) -> None:  # noqa: N802 - the http.server hook name
+    def do_PUT(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         _Agent.received.append((self.path, body))
         self.send_response(200)
