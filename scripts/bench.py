@@ -130,12 +130,13 @@ def baseline_seconds(market, positions, parameters: ModelParameters) -> float:
 def peak_memory_mb(size: BookSize, scenarios: int) -> float:
     """Peak RSS of a fresh process that revalues the book in `scenarios` scenarios."""
     code = (
-        "import resource, sys; sys.path.insert(0, 'scripts');"
+        "import sys; sys.path.insert(0, 'scripts');"
         "from bench import BookSize, make_book; from riskbatch.engine import portfolio_pnl; from riskbatch.model import ModelParameters;"
         f"size = BookSize('m', {size.positions}, {size.factors}, {scenarios});"
         "market, book, _ = make_book(size);"
         f"portfolio_pnl(book, market, ModelParameters(scenarios={scenarios}));"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        # VmHWM is this process's own peak; ru_maxrss would report the parent's peak at fork.
+        "print([line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0])"
     )
     output = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
     return int(output.strip().splitlines()[-1]) / 1024
