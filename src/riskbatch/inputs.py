@@ -79,16 +79,18 @@ def read_table(data: bytes, name: str, columns: dict[str, pa.DataType]) -> pa.Ta
         raise InputError(name, [f"wrong column type: {error}"]) from None
 
 
+def empty_values(table: pa.Table, columns) -> list[str]:
+    """One problem per required column that has empty cells."""
+    return [f"{table[column].null_count} empty {column} value(s)" for column in columns if table[column].null_count]
+
+
 def load_market(table: pa.Table, name: str, business_date: dt.date) -> Market:
     problems = [f"missing column {column}" for column in MARKET_COLUMNS if column not in table.column_names]
     if problems:
         raise InputError(name, problems)
     if table.num_rows == 0:
         raise InputError(name, ["no rows"])
-    for column in MARKET_COLUMNS:
-        nulls = table[column].null_count
-        if nulls:
-            problems.append(f"{nulls} empty {column} value(s)")
+    problems += empty_values(table, MARKET_COLUMNS)
     if problems:
         raise InputError(name, problems)
     dates = table["date"].to_pylist()
@@ -134,10 +136,7 @@ def validate_positions(table: pa.Table, name: str, market: Market | None, busine
             table = table.append_column(column, pa.nulls(table.num_rows, POSITION_COLUMNS[column]))
     if table.num_rows == 0:
         raise InputError(name, ["no positions"])
-    for column in REQUIRED_POSITION_COLUMNS:
-        nulls = table[column].null_count
-        if nulls:
-            problems.append(f"{nulls} empty {column} value(s)")
+    problems += empty_values(table, REQUIRED_POSITION_COLUMNS)
     types = set(table["instrument_type"].drop_null().to_pylist())
     unknown_types = sorted(types - INSTRUMENT_TYPES)
     if unknown_types:
