@@ -250,3 +250,16 @@ def test_unit_results_are_compact_binary(night: Night, sample_files: Path) -> No
 
     with np.load(io.BytesIO(night.s3.get_object(Bucket=night.settings.output_bucket, Key=key)["Body"].read())) as result:
         assert result["pnl"].shape == (len(result["portfolio_ids"]), int(SCENARIOS))
+
+
+def test_parquet_files_are_read_like_csv(night: Night, sample_files: Path, tmp_path: Path) -> None:
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "parquet"
+    folder.mkdir()
+    for name in ("positions", "market"):
+        pq.write_table(pa_csv.read_csv(sample_files / f"{name}.csv"), folder / f"{name}.parquet")
+    keys = night.upload(folder, DATE, ("positions.parquet", "market.parquet"))
+    outcome = run_ingest(night, keys[0])
+    assert outcome.status == "queued" and outcome.units == 3

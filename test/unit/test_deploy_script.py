@@ -96,3 +96,24 @@ def test_large_template_needs_a_bucket() -> None:
     template = {"Resources": {f"Topic{i}": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "x" * 100}} for i in range(TEMPLATE_BODY_LIMIT // 100)}}
     with mock_aws(), pytest.raises(DeployError, match="--template-bucket"):
         deploy(Target(region=REGION), "big", template, {}, template_bucket=None)
+
+
+def test_bucket_events_are_switched_on_and_other_notifications_kept() -> None:
+    from enable_bucket_events import enable_eventbridge
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        s3.create_bucket(Bucket="risk-input-bucket")
+        queue = sqs.create_queue(QueueName="existing-consumer")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        existing = {"QueueConfigurations": [{"Id": "archive", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]}
+        s3.put_bucket_notification_configuration(Bucket="risk-input-bucket", NotificationConfiguration=existing)
+        assert enable_eventbridge(s3, "risk-input-bucket") is True
+        configuration = s3.get_bucket_notification_configuration(Bucket="risk-input-bucket")
+        assert [item["Id"] for item in configuration["QueueConfigurations"]] == ["archive"]
+        # moto stores EventBridge delivery but leaves it out of its GET answer: read its model.
+        from moto.s3.models import s3_backends
+
+        bucket = s3_backends["123456789012"]["aws"].buckets["risk-input-bucket"]
+        assert bucket.notification_configuration.event_bridge == {}
