@@ -46,11 +46,9 @@ class Book:
     option_years: np.ndarray  # time to expiry at the business date
     option_vol: np.ndarray
     option_is_call: np.ndarray
-    option_portfolio: np.ndarray  # per option: portfolio index
     option_position: np.ndarray  # per option: position index
     linear_factor: np.ndarray  # per linear position: factor index
     linear_exposure: np.ndarray  # per linear position: quantity x spot
-    linear_portfolio: np.ndarray
     linear_position: np.ndarray
     # Options that share underlying, strike, expiry, volatility and type are revalued once.
     unique_of_option: np.ndarray  # per option position: its unique option
@@ -115,11 +113,9 @@ def build_book(positions: pa.Table, market: Market) -> Book:
         option_years=days / CALENDAR_DAYS,
         option_vol=option_vol,
         option_is_call=option_is_call,
-        option_portfolio=portfolios[option],
         option_position=np.flatnonzero(option),
         linear_factor=factors[linear],
         linear_exposure=linear_exposure,
-        linear_portfolio=portfolios[linear],
         linear_position=np.flatnonzero(linear),
         unique_of_option=unique_of_option.astype(np.int64),
         unique_factor=unique_keys[:, 0].astype(np.int64),
