@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
+import io
 import json
 import os
+from typing import Any
 
+import pyarrow.parquet as pq
+
+from .inputs import Market, load_market
 from .model import ModelParameters
+from .storage import get_bytes
 
 
 def run_id(business_date: str, checksums: list[str], parameters: ModelParameters) -> str:
@@ -61,3 +68,12 @@ def parameters_from_env(seed: int) -> ModelParameters:
         rate=float(os.environ.get("RISK_RATE", "0.03")),
         block_size=int(os.environ.get("RISK_BLOCK_SIZE", "8192")),
     )
+
+
+def run_market(s3: Any, bucket: str, manifest: dict[str, Any]) -> Market:
+    """The validated market history a run was made from, as ingestion stored it."""
+    table = pq.read_table(io.BytesIO(get_bytes(s3, bucket, manifest["market_key"])))
+    market = load_market(table, manifest["market_key"], dt.date.fromisoformat(manifest["business_date"]))
+    if market.factors != manifest["factors"]:
+        raise ValueError("the run's market data does not match its manifest")
+    return market

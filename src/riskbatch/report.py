@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import time
@@ -15,8 +14,7 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .engine import build_book, market_cholesky, position_pnl
-from .inputs import load_market
-from .layout import report_keys, result_key
+from .layout import report_keys, result_key, run_market
 from .logs import log, timed
 from .model import ModelParameters, risk_figures
 from .storage import exists, get_bytes, get_json, put_once
@@ -43,7 +41,7 @@ def contributions(s3: Any, bucket: str, manifest: dict[str, Any], firm_pnl: np.n
     parameters = ModelParameters(**manifest["model"])
     tail = max(1, int(np.floor(len(firm_pnl) * (1 - TAIL_CONFIDENCE))))
     rows = np.argpartition(firm_pnl, tail - 1)[:tail]
-    market = load_market(pq.read_table(io.BytesIO(get_bytes(s3, bucket, manifest["market_key"]))), "market", dt.date.fromisoformat(manifest["business_date"]))
+    market = run_market(s3, bucket, manifest)
     positions = pa.concat_tables([pq.read_table(io.BytesIO(get_bytes(s3, bucket, unit["key"]))) for unit in manifest["units"]])
     book = build_book(positions, market)
     tail_pnl = position_pnl(book, market, parameters, rows, market_cholesky(market, parameters))

@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from .engine import build_book, market_cholesky, portfolio_pnl
-from .inputs import Market, load_market
-from .layout import result_key, results_prefix, status_key
+from .inputs import Market
+from .layout import result_key, results_prefix, run_market, status_key
 from .logs import log, timed
 from .model import ModelParameters
 from .storage import count_keys, exists, get_bytes, get_json, put_json_once, put_once
@@ -58,12 +58,7 @@ class RiskCalculation:
 
     def _load_run(self, bucket: str, manifest_key: str) -> tuple[dict[str, Any], Market, ModelParameters, np.ndarray]:
         manifest = get_json(self.s3, bucket, manifest_key)
-        import datetime as dt
-
-        table = pq.read_table(io.BytesIO(get_bytes(self.s3, bucket, manifest["market_key"])))
-        market = load_market(table, manifest["market_key"], dt.date.fromisoformat(manifest["business_date"]))
-        if market.factors != manifest["factors"]:
-            raise ValueError("the run's market data does not match its manifest")
+        market = run_market(self.s3, bucket, manifest)
         parameters = ModelParameters(**manifest["model"])
         return manifest, market, parameters, market_cholesky(market, parameters)
 

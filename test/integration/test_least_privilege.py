@@ -12,10 +12,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from riskbatch_infra.aws import Target
 from test.integration.conftest import DeployedStack, local_only
 
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "403", "AuthorizationError", "UnauthorizedOperation"}
@@ -124,26 +124,28 @@ DENIED: dict[str, list[Probe]] = {
 }
 
 
-def _session(stack: DeployedStack, task: str) -> Any:
+def _as_task(stack: DeployedStack, task: str) -> Target:
+    """The stack's endpoint, called with the task role of this task definition, assumed."""
     local_only(stack)
-    spec = stack.ecs.task_spec(stack.ecs.physical(task))
-    credentials = stack.ecs.credentials_for(spec.task_role)
-    return boto3.Session(
-        region_name=stack.target.region,
-        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+    variables = stack.ecs.credentials_for(stack.ecs.task_spec(stack.ecs.physical(task)).task_role)
+    return stack.target.as_principal(
+        {
+            "aws_access_key_id": variables["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": variables["AWS_SECRET_ACCESS_KEY"],
+            "aws_session_token": variables["AWS_SESSION_TOKEN"],
+        }
     )
 
 
-class _Endpoint:
-    """A boto3 session whose clients all go to the stack's endpoint."""
-
-    def __init__(self, session: Any, endpoint: str | None) -> None:
-        self.session, self.endpoint = session, endpoint
-
-    def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint)
+@pytest.fixture(scope="module")
+def probe_objects(stack: DeployedStack) -> None:
+    """Objects the probes read, so that a denied read is denied by policy, not by absence."""
+    local_only(stack)
+    s3 = stack.local.emulator.client("s3")
+    s3.put_object(Bucket=stack.local.stand_ins.input_bucket, Key="incoming/2026-01-02/positions.csv", Body=b"x")
+    for key in ("runs/probe/manifest.json", "runs/probe/results/00000.npz", "reports/2026-01-02/probe.pdf"):
+        s3.put_object(Bucket=stack.local.stand_ins.output_bucket, Key=key, Body=b"x")
+    s3.put_object(Bucket=stack.local.stand_ins.template_bucket, Key="anything", Body=b"x")
 
 
 def _denied(call: Callable[[], Any]) -> bool:
@@ -154,23 +156,20 @@ def _denied(call: Callable[[], Any]) -> bool:
     return False
 
 
-def _cases(table: dict[str, list[Probe]]) -> list[tuple[str, str, Callable]]:
-    return [(task, name, call) for task, probes in table.items() for name, call in probes]
+def _cases(table: dict[str, list[Probe]]) -> list:
+    return [pytest.param(task, name, call, id=f"{task.removesuffix('TaskDefinition')}: {name}") for task, probes in table.items() for name, call in probes]
 
 
-@pytest.mark.parametrize(("task", "probe", "call"), _cases(ALLOWED), ids=[f"{t.removesuffix('TaskDefinition')}: {p}" for t, p, _ in _cases(ALLOWED)])
-def test_job_may_do_what_it_does(stack: DeployedStack, task: str, probe: str, call: Callable) -> None:
-    session = _Endpoint(_session(stack, task), stack.target.endpoint_url)
-    stack.local.emulator.client("s3").put_object(Bucket=stack.local.stand_ins.input_bucket, Key="incoming/2026-01-02/positions.csv", Body=b"x")
-    stack.local.emulator.client("s3").put_object(Bucket=stack.local.stand_ins.output_bucket, Key="runs/probe/manifest.json", Body=b"x")
-    stack.local.emulator.client("s3").put_object(Bucket=stack.local.stand_ins.output_bucket, Key="runs/probe/results/00000.npz", Body=b"x")
-    assert not _denied(lambda: call(session, stack)), f"{task} was denied: {probe}"
+@pytest.mark.parametrize(("task", "probe", "call"), _cases(ALLOWED))
+def test_job_may_do_what_it_does(stack: DeployedStack, probe_objects: None, task: str, probe: str, call: Callable) -> None:
+    principal = _as_task(stack, task)
+    assert not _denied(lambda: call(principal, stack)), f"{task} was denied: {probe}"
 
 
-@pytest.mark.parametrize(("task", "probe", "call"), _cases(DENIED), ids=[f"{t.removesuffix('TaskDefinition')}: {p}" for t, p, _ in _cases(DENIED)])
-def test_job_is_denied_what_it_must_not_do(stack: DeployedStack, task: str, probe: str, call: Callable) -> None:
-    session = _Endpoint(_session(stack, task), stack.target.endpoint_url)
-    assert _denied(lambda: call(session, stack)), f"{task} was allowed: {probe}"
+@pytest.mark.parametrize(("task", "probe", "call"), _cases(DENIED))
+def test_job_is_denied_what_it_must_not_do(stack: DeployedStack, probe_objects: None, task: str, probe: str, call: Callable) -> None:
+    principal = _as_task(stack, task)
+    assert _denied(lambda: call(principal, stack)), f"{task} was allowed: {probe}"
 
 
 def test_the_deployer_cannot_pose_as_a_task(stack: DeployedStack) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
 from test.template_model import REPO_ROOT, Template
@@ -50,7 +48,3 @@ def test_each_region_has_its_own_overrides() -> None:
 def test_services_stay_off_in_a_run_that_pushes_no_images() -> None:
     assert CONFIG["project"]["parameters"]["DeployServices"] == "false"
     assert all(test.get("parameters", {}).get("DeployServices", "false") == "false" for test in _tests().values())
-
-
-def test_the_config_file_is_where_taskcat_looks() -> None:
-    assert Path(REPO_ROOT / ".taskcat.yml").is_file()
