@@ -18,9 +18,14 @@ COPY src ./src
 RUN pip install --no-deps . && rm -rf /app/src
 
 # The task definition runs the container as 10001:10001 with a read-only root filesystem;
-# /scratch is the task's writable scratch volume.
+# /scratch is the task's writable scratch volume. On Fargate a task volume without a host path
+# starts as an empty directory owned by root, mode 0755, unless the image declares VOLUME for
+# the mount path: then the image's directory (owned by 10001) is copied in. Without this VOLUME
+# the user 10001 could write nothing there (ECS developer guide, "Use bind mounts with Amazon ECS").
+# The directory is prepared before VOLUME: changes to a volume path after it are discarded.
 RUN groupadd --system --gid 10001 riskbatch && useradd --system --uid 10001 --gid 10001 --no-create-home riskbatch \
-    && mkdir -p /scratch && chown 10001:10001 /scratch
+    && mkdir -p /scratch && chown 10001:10001 /scratch && chmod 0700 /scratch
+VOLUME ["/scratch"]
 USER 10001:10001
 
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["riskbatch", "health"]

@@ -22,7 +22,7 @@ from riskbatch_infra.policy import evaluate_all
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "lib" / "TapStack.json"
 CHECKOV = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
-LINT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
+
 
 # requirement -> (guard rules, unit test functions as file::function) that enforce it
 REQUIREMENTS: list[tuple[str, list[str], list[str]]] = [

@@ -1,37 +1,15 @@
-"""moto's server with eight documented fixes, so that the local target reports what the template asked.
+"""moto's server with the fixes the local target needs, one function per fix, tied to moto's version.
 
-Each fix passes a value the template or the API call already holds through to where moto
-forgot it; none invents behaviour moto does not have.
-
-1. Change sets: moto's ChangeSet.apply updates the stack's resources but not its parameters,
-   outputs or exports (its create and update paths do), so a stack deployed through change sets
-   showed no outputs and failed to delete. The fix does what those paths do after the resources
-   change.
-2. ECR: moto's CloudFormation handler passes ImageScanningConfiguration and
-   EncryptionConfiguration through with CloudFormation's capitalised keys, where its API model
-   reads the API's camel-case keys, so scan-on-push and the KMS key were lost; and it ignores
-   EmptyOnDelete, so a stack whose repositories hold images could not be deleted. The fix
-   passes the three values through.
-3. CloudWatch Logs: the handler passes KmsKeyId where the model reads kmsKeyId, so the log
-   group's key was lost.
-4. IAM enforcement for SNS and EventBridge: moto authorises their requests against Resource "*"
-   because it does not determine the resource of the request (it does for S3 and SQS), so a
-   policy that names its topic or bus, as least privilege requires, was denied everything. The
-   fix names the request's resource (the topic, the event bus) the way AWS evaluates it.
-5. Task roles: they trust only the service principal ecs-tasks.amazonaws.com, and the emulator
-   has no ECS to assume them (its trust check even fails with an error on a service-only
-   principal). The local runner plays ECS: exactly one IAM user, LOCAL_ECS_AGENT, may assume
-   a role whose trust policy allows ecs-tasks.amazonaws.com to, as the ECS agent does in AWS.
-   For every other principal a service-only trust policy denies, as in AWS.
-6. Inline role policies from CloudFormation: moto's handler stores them as objects where its
-   IAM model stores JSON text, and its access check then fails with an error on every call
-   made with the role. The fix reads such a document as the JSON it is.
-7. SQS batch calls: AWS authorises SendMessageBatch, DeleteMessageBatch and
-   ChangeMessageVisibilityBatch with the permission of the single action (sqs:SendMessage, ...);
-   moto asks for an action named after the batch call, which no policy grants. The fix asks for
-   the action AWS asks for.
-8. ECS clusters: moto's CloudFormation model of a cluster has no delete, so deleting the stack
-   left the cluster behind. The fix deletes it, as CloudFormation does.
+moto is not AWS. Each fix below says which of three kinds it is:
+- a defect: moto loses a value the template or the request holds (a property read under the
+  wrong name, an attribute never set); the fix carries the value through;
+- a missing rule: AWS enforces something moto does not model (policy conditions, S3's answer
+  for a missing key, PassRole on RunTask); the fix adds AWS's documented behaviour, cited;
+- a stand-in: the local runner plays ECS and EventBridge, which moto lacks; the fix lets it
+  act as those services do, and nothing else.
+Every fix has a test (test/unit/test_emulator_fixes.py) that shows the unpatched moto without
+the behaviour and the patched one with it. The fixes reach into moto's internals, so they are
+written for one moto version and refuse to run on another.
 
 Run as a script: `python emulator_server.py -H 127.0.0.1 -p PORT` (moto.server's arguments).
 """
@@ -39,24 +17,108 @@ Run as a script: `python emulator_server.py -H 127.0.0.1 -p PORT` (moto.server's
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
+from urllib.parse import urlparse
 
+MOTO_VERSION = "5.2.5"
 LOCAL_ECS_AGENT = "riskbatch-local-ecs-agent"
 ECS_TASKS = "ecs-tasks.amazonaws.com"
+EVENTS = "events.amazonaws.com"
+# The services the local runner plays: it may assume a role only as one of them.
+PLAYED_SERVICES = (ECS_TASKS, EVENTS)
+_MISSING = object()
+# The condition context of the request being authorised (lower-case key -> values).
+REQUEST_CONTEXT: ContextVar[dict[str, list[str]]] = ContextVar("riskbatch_request_context", default={})
 
 
-def _camel(mapping: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not mapping:
-        return mapping
-    return {key[:1].lower() + key[1:]: value for key, value in mapping.items()}
+class Patcher:
+    """Sets attributes and remembers the originals, so that a test can undo a fix."""
+
+    def __init__(self) -> None:
+        self._originals: list[tuple[Any, str, Any]] = []
+
+    def set(self, owner: Any, name: str, value: Any) -> None:
+        self._originals.append((owner, name, owner.__dict__.get(name, _MISSING)))
+        setattr(owner, name, value)
+
+    def undo(self) -> None:
+        while self._originals:
+            owner, name, original = self._originals.pop()
+            if original is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
 
 
-def apply_fixes() -> None:
+Fix = Callable[[Patcher], None]
+FIXES: list[Fix] = []
+
+
+def fix(function: Fix) -> Fix:
+    FIXES.append(function)
+    return function
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def enforcing() -> bool:
+    """Whether moto is past its bootstrap requests and enforcing IAM."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    return ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT
+
+
+@contextmanager
+def request_context(values: dict[str, list[str]]) -> Iterator[None]:
+    token = REQUEST_CONTEXT.set({**REQUEST_CONTEXT.get(), **{key.lower(): list(value) for key, value in values.items()}})
+    try:
+        yield
+    finally:
+        REQUEST_CONTEXT.reset(token)
+
+
+def caller_may(response: Any, request_class: Any, action: str, resource: str, context: dict[str, list[str]] | None = None) -> bool:
+    """Whether the caller of this request may do `action` on `resource` (always, before enforcement)."""
+    from werkzeug.exceptions import HTTPException
+
+    if not enforcing():
+        return True
+    service, name = action.split(":", 1)
+    request = request_class(
+        account_id=response.current_account,
+        method=response.method,
+        path=response.path,
+        data=response.data,
+        body=response.raw_body,
+        headers=response.headers,
+        action=name,
+    )
+    request._action = action
+    try:
+        with request_context(context or {}):
+            request.check_action_permitted(resource)
+    except HTTPException:
+        return False
+    return True
+
+
+# --- defects: values moto loses ------------------------------------------------------------------
+
+
+@fix
+def change_sets_update_outputs_and_exports(patch: Patcher) -> None:
+    """Defect. moto's ChangeSet.apply updates a stack's resources but not its parameters, outputs or
+    exports (its create and update paths do), so a stack deployed through change sets showed no
+    outputs and failed to delete. The fix does what those paths do after the resources change."""
     from moto.cloudformation import models as cloudformation
-    from moto.ecr import models as ecr
-    from moto.logs import models as logs
 
-    def apply_change_set(self: Any) -> None:
+    def apply(self: Any) -> None:
         stack = self.stack
         stack.resource_map.update(self.template_dict, self.parameters)
         stack.template = self.template
@@ -67,65 +129,401 @@ def apply_fixes() -> None:
         for export in stack.exports:
             backend.exports[export.name] = export
 
-    cloudformation.ChangeSet.apply = apply_change_set
+    patch.set(cloudformation.ChangeSet, "apply", apply)
 
-    repository_from_cfn = ecr.Repository.create_from_cloudformation_json.__func__
 
-    def repository_with_api_keys(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+@fix
+def ecr_repository_properties_from_cloudformation(patch: Patcher) -> None:
+    """Defect. moto's CloudFormation handler passes ImageScanningConfiguration and
+    EncryptionConfiguration with CloudFormation's capitalised keys where its API model reads the
+    API's camel-case keys, so scan-on-push and the KMS key were lost; and it ignores EmptyOnDelete,
+    so a stack whose repositories hold images could not be deleted. The fix passes the three on."""
+    from moto.ecr import models as ecr
+
+    original = ecr.Repository.create_from_cloudformation_json.__func__
+
+    def camel(mapping: dict[str, Any] | None) -> dict[str, Any] | None:
+        return {key[:1].lower() + key[1:]: value for key, value in mapping.items()} if mapping else mapping
+
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
         properties = dict(cloudformation_json.get("Properties", {}))
         for key in ("ImageScanningConfiguration", "EncryptionConfiguration"):
             if key in properties:
-                properties[key] = _camel(properties[key])
-        repository = repository_from_cfn(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
+                properties[key] = camel(properties[key])
+        repository = original(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
         repository.empty_on_delete = bool(properties.get("EmptyOnDelete", False))
         return repository
 
-    ecr.Repository.create_from_cloudformation_json = classmethod(repository_with_api_keys)
-
-    def delete_repository(self: Any, account_id: str, region_name: str) -> None:
+    def delete(self: Any, account_id: str, region_name: str) -> None:
         ecr.ecr_backends[account_id][region_name].delete_repository(self.name, force=getattr(self, "empty_on_delete", False))
 
-    ecr.Repository.delete = delete_repository
+    patch.set(ecr.Repository, "create_from_cloudformation_json", classmethod(create))
+    patch.set(ecr.Repository, "delete", delete)
 
-    log_group_from_cfn = logs.LogGroup.create_from_cloudformation_json.__func__
 
-    def log_group_with_key(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+@fix
+def log_group_key_from_cloudformation(patch: Patcher) -> None:
+    """Defect. The CloudFormation handler passes KmsKeyId where the log-group model reads kmsKeyId,
+    so the log group's key was lost. The fix passes it under the name the model reads."""
+    from moto.logs import models as logs
+
+    original = logs.LogGroup.create_from_cloudformation_json.__func__
+
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
         properties = dict(cloudformation_json.get("Properties", {}))
         if "KmsKeyId" in properties:
             properties["kmsKeyId"] = properties["KmsKeyId"]
-        return log_group_from_cfn(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
+        return original(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
 
-    logs.LogGroup.create_from_cloudformation_json = classmethod(log_group_with_key)
+    patch.set(logs.LogGroup, "create_from_cloudformation_json", classmethod(create))
 
+
+@fix
+def sns_and_eventbridge_authorised_on_their_resource(patch: Patcher) -> None:
+    """Defect. moto authorises SNS and EventBridge requests against Resource "*" because it does not
+    determine their resource (it does for S3 and SQS), so a policy that names its topic or bus was
+    denied everything. The fix names the request's topic or bus, as AWS evaluates it."""
     from moto.events.responses import EventsHandler
     from moto.sns.responses import SNSResponse
 
-    def topic_of_request(self: Any) -> str:
+    def topic(self: Any) -> str:
         return self._get_param("TopicArn") or self._get_param("TargetArn") or "*"
 
-    def bus_of_request(self: Any) -> str:
+    def bus(self: Any) -> str:
         entries = self._get_param("Entries") or []
         if not entries or self._get_action() != "PutEvents":
             return "*"
-        bus = entries[0].get("EventBusName") or "default"
-        return bus if bus.startswith("arn:") else f"arn:aws:events:{self.region}:{self.current_account}:event-bus/{bus}"
+        name = entries[0].get("EventBusName") or "default"
+        return name if name.startswith("arn:") else f"arn:aws:events:{self.region}:{self.current_account}:event-bus/{name}"
 
-    SNSResponse._determine_resource = topic_of_request
-    EventsHandler._determine_resource = bus_of_request
+    patch.set(SNSResponse, "_determine_resource", topic)
+    patch.set(EventsHandler, "_determine_resource", bus)
 
+
+@fix
+def inline_role_policies_read_as_json(patch: Patcher) -> None:
+    """Defect. moto's CloudFormation handler stores inline role policies as objects where its IAM
+    model stores JSON text, and its access check then failed with an error on every call made with
+    the role. The fix reads such a document as the JSON it is."""
+    from moto.iam import access_control
+
+    original = access_control.IAMPolicy.__init__
+
+    def init(self: Any, policy: Any) -> None:
+        if isinstance(policy, dict) and "policy_document" not in policy:
+            policy = json.dumps(policy)
+        original(self, policy)
+
+    patch.set(access_control.IAMPolicy, "__init__", init)
+
+
+@fix
+def sqs_batch_calls_need_the_single_action(patch: Patcher) -> None:
+    """Defect. AWS authorises SendMessageBatch, DeleteMessageBatch and ChangeMessageVisibilityBatch
+    with the permission of the single action (sqs:SendMessage, ...; SQS developer guide, "Amazon SQS
+    API permissions"); moto asks for an action named after the batch call, which no policy grants."""
     from moto.iam.access_control import IAMRequestBase
 
-    trust_as_moto_does = IAMRequestBase._check_role_trust_relationship
+    original = IAMRequestBase.__init__
+    single = {
+        "sqs:SendMessageBatch": "sqs:SendMessage",
+        "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    }
 
-    def trusts_ecs_tasks(document: Any) -> bool:
-        statements = document.get("Statement", [])
-        for statement in statements if isinstance(statements, list) else [statements]:
-            services = statement.get("Principal", {}).get("Service", [])
-            actions = statement.get("Action", [])
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._action = single.get(self._action, self._action)
+
+    patch.set(IAMRequestBase, "__init__", init)
+
+
+@fix
+def ecs_cluster_deleted_with_its_stack(patch: Patcher) -> None:
+    """Defect. moto's CloudFormation model of a cluster has no delete, so deleting the stack left the
+    cluster behind. The fix deletes it, as CloudFormation does."""
+    from moto.ecs import models as ecs
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        ecs.ecs_backends[account_id][region_name].delete_cluster(self.arn)
+
+    patch.set(ecs.Cluster, "delete", delete)
+
+
+@fix
+def task_definitions_keep_their_properties(patch: Patcher) -> None:
+    """Defect. moto's CloudFormation handler registers a task definition with its family,
+    containers, volumes and memory only: the task and execution roles, CPU, network mode,
+    compatibilities and runtime platform were lost, so RunTask could check no PassRole and the
+    live checks saw none of them. The fix registers every property the template gives (on update,
+    a new revision, as CloudFormation makes one)."""
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+    from moto.ecs import models as ecs
+
+    def register(properties: dict[str, Any], account_id: str, region_name: str) -> Any:
+        backend = ecs.ecs_backends[account_id][region_name]
+        return backend.register_task_definition(
+            family=properties.get("Family") or f"task-definition-{abs(hash(json.dumps(properties, sort_keys=True, default=str))) % 10**6}",
+            container_definitions=remap_nested_keys(properties.get("ContainerDefinitions", []), pascal_to_camelcase),
+            volumes=remap_nested_keys(properties.get("Volumes", []), pascal_to_camelcase),
+            network_mode=properties.get("NetworkMode"),
+            requires_compatibilities=properties.get("RequiresCompatibilities"),
+            cpu=properties.get("Cpu"),
+            memory=properties.get("Memory"),
+            task_role_arn=properties.get("TaskRoleArn"),
+            execution_role_arn=properties.get("ExecutionRoleArn"),
+            runtime_platform=remap_nested_keys(properties["RuntimePlatform"], pascal_to_camelcase) if "RuntimePlatform" in properties else None,
+            tags=remap_nested_keys(properties.get("Tags", []), pascal_to_camelcase) or None,
+        )
+
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        return register(cloudformation_json["Properties"], account_id, region_name)
+
+    def update(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+        ecs.ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+        return register(cloudformation_json["Properties"], account_id, region_name)
+
+    patch.set(ecs.TaskDefinition, "create_from_cloudformation_json", classmethod(create))
+    patch.set(ecs.TaskDefinition, "update_from_cloudformation_json", classmethod(update))
+
+
+@fix
+def network_interfaces_have_a_private_dns_name(patch: Patcher) -> None:
+    """Defect. moto's RunTask of an awsvpc task reads a network interface's private DNS name, which
+    its model never sets, and fails with an AttributeError: no Fargate task could be run. The fix
+    derives the name from the private address, in EC2's format (ip-10-0-1-5.ec2.internal)."""
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    def private_dns_name(self: Any) -> str:
+        domain = "ec2.internal" if self.ec2_backend.region_name == "us-east-1" else f"{self.ec2_backend.region_name}.compute.internal"
+        return f"ip-{self.private_ip_address.replace('.', '-')}.{domain}"
+
+    patch.set(NetworkInterface, "private_dns_name", property(private_dns_name))
+
+
+@fix
+def events_rule_ref_on_a_custom_bus(patch: Patcher) -> None:
+    """Defect. CloudFormation's Ref of an AWS::Events::Rule on a custom event bus returns
+    "busname|rulename" (cloudformation-coverage-roadmap#1131); moto returns the rule name, which hid
+    outputs and alarm dimensions that took a rule's name from its Ref. The fix returns what
+    CloudFormation returns, and deletes by the rule's name."""
+    from moto.events import models as events
+
+    def physical_resource_id(self: Any) -> str:
+        bus = (self.event_bus_name or "default").rsplit("/", 1)[-1]
+        return self.name if bus == "default" else f"{bus}|{self.name}"
+
+    original_delete = events.Rule.delete_from_cloudformation_json.__func__
+
+    def delete(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+        original_delete(cls, resource_name.rsplit("|", 1)[-1], cloudformation_json, account_id, region_name)
+
+    patch.set(events.Rule, "physical_resource_id", property(physical_resource_id))
+    patch.set(events.Rule, "delete_from_cloudformation_json", classmethod(delete))
+
+
+# --- missing rules: what AWS enforces and moto does not -----------------------------------------
+
+
+@fix
+def policy_conditions_evaluated(patch: Patcher) -> None:
+    """Missing rule. moto ignores a statement's Condition for identity policies (it evaluates only
+    StringEquals, only in trust policies, and treats a key absent from the request as a match),
+    and a statement whose condition fails is an explicit deny in moto where AWS just does not apply
+    it. The fix decides conditions as AWS does (riskbatch_infra/iam_conditions.py, after the IAM
+    user guide), against a request context holding the keys the templates use:
+    aws:SecureTransport (the request's scheme), s3:prefix (ListObjects), ecs:cluster (RunTask,
+    StartTask), iam:PassedToService (set by the PassRole check on RunTask), and aws:SourceAccount /
+    aws:SourceArn when the local runner acts as a service. A statement without Resource (a trust
+    policy) now takes its Effect, where moto allowed even a Deny."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    from .iam_conditions import condition_holds
+
+    def is_action_permitted(self: Any, action: str, resource: str = "*", principal: str | None = None, incoming_condition_values: Any = None) -> Any:
+        statement = self._statement
+        if "NotAction" in statement:
+            concerned = not self._check_element_matches("NotAction", action)
+        else:
+            concerned = self._check_element_matches("Action", action)
+        if not concerned or self.is_unknown_principal(statement.get("Principal")):
+            return PermissionResult.NEUTRAL
+        if principal and not self._check_principal(principal):
+            return PermissionResult.DENIED  # moto's reading of a trust policy's principal, unchanged
+        context = {**REQUEST_CONTEXT.get(), **{key.lower(): _as_list(value) for key, value in (incoming_condition_values or {}).items()}}
+        if "Condition" in statement and not condition_holds(statement["Condition"], context):
+            return PermissionResult.NEUTRAL
+        effect = PermissionResult.PERMITTED if statement["Effect"] == "Allow" else PermissionResult.DENIED
+        if "NotResource" in statement:
+            return effect if not self._check_element_matches("NotResource", resource) else PermissionResult.NEUTRAL
+        if not statement.get("Resource"):
+            return effect
+        return effect if self._check_element_matches("Resource", resource) else PermissionResult.NEUTRAL
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def authorise(self: Any, iam_request_cls: Any, resource: str = "*") -> None:
+        with request_context(_context_of(self)):
+            original(self, iam_request_cls, resource)
+
+    patch.set(IAMPolicyStatement, "is_action_permitted", is_action_permitted)
+    patch.set(ActionAuthenticatorMixin, "_authenticate_and_authorize_action", authorise)
+
+
+def _context_of(response: Any) -> dict[str, list[str]]:
+    """The condition keys of a request, as AWS sets them for the calls the jobs and probes make."""
+    context = {"aws:securetransport": ["true" if urlparse(response.uri).scheme == "https" else "false"]}
+    service = getattr(response, "service_name", "")
+    if service == "s3" and "prefix" in getattr(response, "querystring", {}):
+        context["s3:prefix"] = [response.querystring["prefix"][0]]
+    if service == "ecs" and response._get_action() in {"RunTask", "StartTask", "ListTasks", "StopTask"}:
+        cluster = response._get_param("cluster") or "default"
+        if not cluster.startswith("arn:"):
+            cluster = f"arn:aws:ecs:{response.region}:{response.current_account}:cluster/{cluster}"
+        context["ecs:cluster"] = [cluster]
+    return context
+
+
+@fix
+def s3_missing_key_is_forbidden_without_list_bucket(patch: Patcher) -> None:
+    """Missing rule. S3 answers HeadObject and GetObject of a missing key with 404 only when the
+    caller has s3:ListBucket on the bucket, and with 403 otherwise; that check carries no s3:prefix,
+    so a ListBucket granted under a prefix condition does not count (S3 API reference, HeadObject
+    and GetObject, "Permissions": https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+    moto always answers 404. The fix answers 403 unless the caller may ListBucket without a prefix."""
+    from moto.iam.access_control import S3IAMRequest
+    from moto.s3.exceptions import BucketAccessDeniedError, MissingKey
+    from moto.s3.responses import S3Response
+
+    def may_list(response: Any, bucket: str) -> bool:
+        return caller_may(response, S3IAMRequest, "s3:ListBucket", f"arn:aws:s3:::{bucket}", {})
+
+    original_head = S3Response.head_object
+
+    def head_object(self: Any, bucket_name: str, query: dict[str, Any], key_name: str, headers: dict[str, Any]) -> Any:
+        status, response_headers, body = original_head(self, bucket_name, query, key_name, headers)
+        if status == 404 and not may_list(self, bucket_name):
+            return 403, {}, ""
+        return status, response_headers, body
+
+    original_get = S3Response.get_object
+
+    def get_object(self: Any) -> Any:
+        try:
+            return original_get(self)
+        except MissingKey:
+            if may_list(self, self.bucket_name):
+                raise
+            raise BucketAccessDeniedError(bucket=self.bucket_name) from None
+
+    patch.set(S3Response, "head_object", head_object)
+    patch.set(S3Response, "get_object", get_object)
+
+
+@fix
+def ecs_run_task_authorised_on_its_task_definition_with_pass_role(patch: Patcher) -> None:
+    """Missing rule. AWS authorises ecs:RunTask on the task definition (with the ecs:cluster
+    condition key), and requires iam:PassRole, with iam:PassedToService ecs-tasks.amazonaws.com, on
+    the task and execution roles the task will get (ECS developer guide, "Amazon ECS task execution
+    IAM role" and "Task IAM role"; service authorization reference, Amazon ECS). moto authorises
+    RunTask against "*" and checks no PassRole. The fix does both."""
+    from moto.core.exceptions import AccessDeniedError
+    from moto.ecs.responses import EC2ContainerServiceResponse
+    from moto.iam.access_control import IAMRequest
+
+    def task_definition_arn(self: Any) -> str:
+        if self._get_action() not in {"RunTask", "StartTask"}:
+            return "*"
+        try:
+            return self.ecs_backend.describe_task_definition(self._get_param("taskDefinition")).arn
+        except Exception:
+            return "*"
+
+    original = EC2ContainerServiceResponse.run_task
+
+    def run_task(self: Any) -> Any:
+        try:
+            definition = self.ecs_backend.describe_task_definition(self._get_param("taskDefinition"))
+        except Exception:
+            return original(self)
+        overrides = self._get_param("overrides") or {}
+        roles = {getattr(definition, "task_role_arn", None), getattr(definition, "execution_role_arn", None)}
+        roles |= {overrides.get("taskRoleArn"), overrides.get("executionRoleArn")}
+        for role in sorted(role for role in roles if role):
+            if not caller_may(self, IAMRequest, "iam:PassRole", role, {"iam:PassedToService": [ECS_TASKS]}):
+                raise AccessDeniedError(user_arn="the caller", action=f"iam:PassRole on {role}")
+        return original(self)
+
+    patch.set(EC2ContainerServiceResponse, "_determine_resource", task_definition_arn)
+    patch.set(EC2ContainerServiceResponse, "run_task", run_task)
+
+
+@fix
+def iam_simulate_principal_policy(patch: Patcher) -> None:
+    """Missing rule. IAM's SimulatePrincipalPolicy answers whether a principal's policies allow an
+    action on a resource for a given context (IAM API reference, SimulatePrincipalPolicy); moto does
+    not implement it. The least-privilege probes use it for what no API call of the principal's own
+    can show (PassRole to another service). The fix evaluates the role's or user's identity policies
+    with the same statement and condition logic as every other request."""
+    from moto.core.responses import ActionResult
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.iam.responses import IamResponse
+
+    def simulate_principal_policy(self: Any) -> Any:
+        source = self._get_param("PolicySourceArn")
+        if ":role/" in source:
+            principal = self.backend.get_role_by_arn(source)
+        else:
+            principal = self.backend.get_user(source.rsplit("/", 1)[-1])
+        policies = list(principal.policies.values()) + list(principal.managed_policies.values())
+        context = {entry["ContextKeyName"]: list(entry.get("ContextKeyValues", [])) for entry in self._get_param("ContextEntries") or []}
+        results = []
+        for action in self._get_param("ActionNames") or []:
+            for resource in self._get_param("ResourceArns") or ["*"]:
+                decision = "implicitDeny"
+                with request_context(context):
+                    for policy in policies:
+                        verdict = IAMPolicy(policy).is_action_permitted(action, resource)
+                        if verdict == PermissionResult.DENIED:
+                            decision = "explicitDeny"
+                            break
+                        if verdict == PermissionResult.PERMITTED:
+                            decision = "allowed"
+                results.append(
+                    {"EvalActionName": action, "EvalResourceName": resource, "EvalDecision": decision, "MatchedStatements": [], "MissingContextValues": []}
+                )
+        return ActionResult({"EvaluationResults": results, "IsTruncated": False})
+
+    patch.set(IamResponse, "simulate_principal_policy", simulate_principal_policy)
+
+
+# --- stand-in: the local runner plays ECS and EventBridge ---------------------------------------
+
+
+@fix
+def local_runner_assumes_roles_as_ecs_or_eventbridge(patch: Patcher) -> None:
+    """Stand-in. Task roles trust only ecs-tasks.amazonaws.com and the ingestion trigger's role only
+    events.amazonaws.com; the emulator has neither service, and its trust check fails with an error
+    on a service-only principal. Exactly one IAM user, LOCAL_ECS_AGENT (the local runner), may
+    assume a role as one of those services would: when a trust statement allows that service
+    sts:AssumeRole and its conditions hold for a request from that service in this account
+    (aws:SourceAccount). Every other principal is judged by moto; a service-only trust policy
+    denies it, as in AWS."""
+    from moto.iam.access_control import IAMRequestBase
+
+    from .iam_conditions import condition_holds
+
+    original = IAMRequestBase._check_role_trust_relationship
+
+    def trusted_as_a_service(document: dict[str, Any], account: str) -> bool:
+        for statement in _as_list(document.get("Statement", [])):
+            services = _as_list(statement.get("Principal", {}).get("Service", [])) if isinstance(statement.get("Principal"), dict) else []
             if (
                 statement.get("Effect") == "Allow"
-                and ECS_TASKS in (services if isinstance(services, list) else [services])
-                and "sts:AssumeRole" in (actions if isinstance(actions, list) else [actions])
+                and set(services) & set(PLAYED_SERVICES)
+                and "sts:AssumeRole" in _as_list(statement.get("Action", []))
+                and condition_holds(statement.get("Condition", {}), {"aws:SourceAccount": [account]})
             ):
                 return True
         return False
@@ -135,44 +533,27 @@ def apply_fixes() -> None:
         document = role.assume_role_policy_document
         document = json.loads(document) if isinstance(document, str) else document
         if self._access_key.arn.endswith(f":user/{LOCAL_ECS_AGENT}"):
-            return trusts_ecs_tasks(document)
+            return trusted_as_a_service(document, self.account_id)
         try:
-            return trust_as_moto_does(self, role_arn)
+            return original(self, role_arn)
         except TypeError:
             return False  # a service-only trust policy: an IAM user is not that service
 
-    IAMRequestBase._check_role_trust_relationship = check_trust
+    patch.set(IAMRequestBase, "_check_role_trust_relationship", check_trust)
 
-    from moto.iam import access_control
 
-    policy_as_moto_reads_it = access_control.IAMPolicy.__init__
+def apply_fixes() -> Patcher:
+    """Apply every fix; refuse a moto version they were not written for."""
+    import moto
 
-    def read_policy(self: Any, policy: Any) -> None:
-        if isinstance(policy, dict) and "policy_document" not in policy:
-            policy = json.dumps(policy)
-        policy_as_moto_reads_it(self, policy)
-
-    access_control.IAMPolicy.__init__ = read_policy
-
-    request_as_moto_names_it = IAMRequestBase.__init__
-    batch_permissions = {
-        "sqs:SendMessageBatch": "sqs:SendMessage",
-        "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
-        "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
-    }
-
-    def name_request(self: Any, *args: Any, **kwargs: Any) -> None:
-        request_as_moto_names_it(self, *args, **kwargs)
-        self._action = batch_permissions.get(self._action, self._action)
-
-    IAMRequestBase.__init__ = name_request
-
-    from moto.ecs import models as ecs
-
-    def delete_cluster(self: Any, account_id: str, region_name: str) -> None:
-        ecs.ecs_backends[account_id][region_name].delete_cluster(self.arn)
-
-    ecs.Cluster.delete = delete_cluster
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(
+            f"the emulator fixes are written for moto {MOTO_VERSION}, found {moto.__version__}: re-check each fix and its test, then update MOTO_VERSION"
+        )
+    patcher = Patcher()
+    for each in FIXES:
+        each(patcher)
+    return patcher
 
 
 if __name__ == "__main__":

@@ -18,11 +18,14 @@ def _clients(*services: str) -> list:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from .heartbeat import beating
     from .ingest import ingest
     from .settings import Settings
 
+    settings = Settings.from_env()
     s3, sqs, sns = _clients("s3", "sqs", "sns")
-    outcome = ingest(args.bucket, args.key, Settings.from_env(), s3, sqs, sns)
+    with beating(settings.scratch):
+        outcome = ingest(args.bucket, args.key, settings, s3, sqs, sns)
     print(json.dumps({"status": outcome.status, "run_id": outcome.run_id, "units": outcome.units, "detail": outcome.detail}))
     return outcome.exit_code
 
@@ -99,8 +102,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
+    from .heartbeat import healthy
     from .settings import Settings
-    from .worker import healthy
 
     return 0 if healthy(Settings.from_env().scratch, args.max_age) else 1
 
@@ -205,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.set_defaults(run=cmd_plan)
 
     health = commands.add_parser("health", help="container health check")
-    health.add_argument("--max-age", type=float, default=300.0)
+    health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
     health.set_defaults(run=cmd_health)
     return parser
 

@@ -17,13 +17,18 @@ def get_json(s3: Any, bucket: str, key: str) -> Any:
 
 
 def exists(s3: Any, bucket: str, key: str) -> bool:
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-        return True
-    except ClientError as error:
-        if error.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
-            return False
-        raise
+    """Whether the object exists, asked with ListObjectsV2 under the key as prefix.
+
+    Not HeadObject: S3 answers HeadObject (and GetObject) of a missing key with 403 unless the
+    caller holds s3:ListBucket on the bucket, and that check carries no s3:prefix, so the task
+    roles' prefix-scoped ListBucket does not count (HeadObject, "Permissions":
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html). A listing with
+    Prefix=key is what the prefix condition allows. Keys sort in UTF-8 byte order and a key
+    sorts before every longer key it is a prefix of, so the first key listed is the key itself
+    when it exists.
+    """
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+    return bool(listed) and listed[0]["Key"] == key
 
 
 def put_once(s3: Any, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> bool:

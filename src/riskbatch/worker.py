@@ -16,18 +16,13 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .engine import Aborted
+from .heartbeat import BEAT_SECONDS, beat
 from .logs import log
 
 Handler = Callable[[dict[str, Any], Callable[[], bool]], None]
-HEARTBEAT_NAME = "riskbatch.heartbeat"
-
-
-def heartbeat_path(scratch: str) -> Path:
-    return Path(scratch) / HEARTBEAT_NAME
 
 
 def set_task_protection(enabled: bool, minutes: int = 60) -> bool:
@@ -60,7 +55,7 @@ class QueueWorker:
         self.queue_url = queue_url
         self.handler = handler
         self.options = options
-        self.heartbeat = heartbeat_path(scratch)
+        self.scratch = scratch
         self.stop_requested_at: float | None = None
         self.processed = 0
 
@@ -73,8 +68,7 @@ class QueueWorker:
         return self.stop_requested_at is not None and time.monotonic() - self.stop_requested_at >= self.options.abort_after_seconds
 
     def touch(self) -> None:
-        self.heartbeat.parent.mkdir(parents=True, exist_ok=True)
-        self.heartbeat.touch()
+        beat(self.scratch)
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.request_stop)
@@ -105,9 +99,14 @@ class QueueWorker:
         return 0
 
     def _extend_visibility(self, receipt: str, done: threading.Event) -> None:
-        interval = max(1.0, self.options.visibility_seconds / 3)
-        while not done.wait(interval):
+        """While a message is in hand: beat for the health check, and extend the visibility every third of it."""
+        extend_every = max(1.0, self.options.visibility_seconds / 3)
+        last_extension = time.monotonic()
+        while not done.wait(min(BEAT_SECONDS, extend_every)):
             self.touch()
+            if time.monotonic() - last_extension < extend_every:
+                continue
+            last_extension = time.monotonic()
             try:
                 self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=self.options.visibility_seconds)
             except Exception as error:
@@ -140,9 +139,3 @@ class QueueWorker:
             set_task_protection(False)
         self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
         self.processed += 1
-
-
-def healthy(scratch: str, max_age_seconds: float = 300.0) -> bool:
-    """The container health check: a worker's heartbeat is recent (a one-shot job has none yet)."""
-    path = heartbeat_path(scratch)
-    return not path.exists() or time.time() - path.stat().st_mtime <= max_age_seconds

@@ -106,7 +106,9 @@ MUTATIONS: list[Mutation] = [
     Mutation("parameter-undescribed", "parameters: descriptions", delete("Parameters", "ImageTag", "Description")),
     Mutation("parameter-ungrouped", "parameters: interface groups", delete("Metadata", "AWS::CloudFormation::Interface", "ParameterGroups", 4)),
     Mutation("bucket-unconstrained", "parameters: constraints", delete("Parameters", "OutputBucketName", "AllowedPattern")),
-    Mutation("switch-any-value", "parameters: switches", delete("Parameters", "CreateVpcEndpoints", "AllowedValues")),
+    Mutation("switch-any-value", "parameters: switches", delete("Parameters", "CreateTaskEventsLogPolicy", "AllowedValues")),
+    Mutation("no-subnet-rule", "parameters: rules refuse a subnet given twice", delete("Rules", "ThreeDistinctPrivateSubnets", "Assertions", 2)),
+    Mutation("no-bucket-rule", "parameters: rules refuse one bucket for input and output", delete("Rules", "DistinctInputAndOutputBuckets")),
     # Key
     Mutation("key-no-rotation", "key: rotation", set_(R, "RiskBatchKey", P, "EnableKeyRotation", False)),
     Mutation("key-30-day-window", "key: 7-day deletion window", set_(R, "RiskBatchKey", P, "PendingWindowInDays", 30)),
@@ -114,7 +116,7 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "key-logs-misses-last-group",
         "key: logs for every stack log group",
-        delete(*_KEY_STATEMENTS, 1, "Condition", "ArnEquals", "kms:EncryptionContext:aws:logs:arn", 3),
+        delete(*_KEY_STATEMENTS, 1, "Condition", "StringEquals", "kms:EncryptionContext:aws:logs:arn", 3),
     ),
     Mutation("key-no-alarms", "key: alarms may use it", delete(*_KEY_STATEMENTS, 2)),
     Mutation("key-no-eventbridge", "key: EventBridge may use it", delete(*_KEY_STATEMENTS, 3)),
@@ -342,6 +344,18 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation("silent-dlq-alarm", "monitoring: DLQ alarms notify", delete(R, "ReportDeadLetterAlarm", P, "AlarmActions")),
     Mutation("no-completion-invocations-alarm", "monitoring: failed-invocation alarms", delete(R, "RunCompletedRuleFailedInvocationsAlarm")),
+    Mutation("no-trigger-dlq-failure-alarm", "monitoring: events lost beyond the DLQ alarm", delete(R, "DataIngestionTriggerDeadLetterFailuresAlarm")),
+    Mutation(
+        "completion-dlq-alarm-by-ref",
+        "monitoring: rule metrics by the rule's name",
+        set_(R, "RunCompletedRuleDeadLetterFailuresAlarm", P, "Dimensions", 1, "Value", {"Ref": "RunCompletedRule"}),
+    ),
+    Mutation(
+        "rule-name-output-by-ref",
+        "outputs: a custom-bus rule's name, not its Ref",
+        set_("Outputs", "RunCompletedRuleName", "Value", {"Ref": "RunCompletedRule"}),
+    ),
+    Mutation("log-policy-mandatory", "monitoring: the task events log policy can be shared", delete(R, "TaskEventsLogResourcePolicy", "Condition")),
     Mutation("topic-unencrypted", "SNS: KMS", delete(R, "AlertTopic", P, "KmsMasterKeyId")),
     Mutation("no-logs-resource-policy", "monitoring: logs resource policy for EventBridge", delete(R, "TaskEventsLogResourcePolicy")),
     Mutation("failure-alarm-silent", "monitoring: failure alarm has an action", delete(*_FAILURE_ALARM, "AlarmActions")),
@@ -352,7 +366,29 @@ MUTATIONS: list[Mutation] = [
         set_(R, "TaskSecurityGroup", P, "SecurityGroupIngress", [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "10.0.0.0/8"}]),
     ),
     Mutation("egress-all-ports", "network: egress 443 only", set_(R, "TaskSecurityGroup", P, "SecurityGroupEgress", 0, "ToPort", 65535)),
-    Mutation("endpoint-unconditional", "network: endpoints behind the switch", delete(R, "SqsEndpoint", "Condition")),
+    Mutation(
+        "sg-reserved-name",
+        "naming: AWS constraints (no sg- prefix)",
+        set_(R, "TaskSecurityGroup", P, "GroupName", {"Fn::Sub": "sg-riskbatch-tasks-${EnvironmentSuffix}"}),
+    ),
+    Mutation(
+        "endpoint-in-environment-stack",
+        "network: private-DNS endpoints only in the per-VPC stack",
+        set_(
+            R,
+            "SqsEndpoint",
+            {
+                "Type": "AWS::EC2::VPCEndpoint",
+                P: {
+                    "ServiceName": {"Fn::Sub": "com.amazonaws.${AWS::Region}.sqs"},
+                    "VpcEndpointType": "Interface",
+                    "VpcId": {"Ref": "VpcId"},
+                    "PrivateDnsEnabled": True,
+                    "SubnetIds": [{"Ref": "PrivateSubnet1Id"}, {"Ref": "PrivateSubnet2Id"}, {"Ref": "PrivateSubnet3Id"}],
+                },
+            },
+        ),
+    ),
     # Outputs, lifecycle, naming
     Mutation("no-queue-output", "outputs: what the scripts need", delete("Outputs", "RiskWorkQueueUrl")),
     Mutation("export-unsuffixed", "outputs: exported with the suffix", set_("Outputs", "ClusterName", "Export", "Name", "riskbatch-cluster-name")),

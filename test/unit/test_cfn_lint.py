@@ -1,14 +1,29 @@
-"""cfn-lint, with informational rules on and the regions we deploy to, reports nothing."""
+"""cfn-lint, with informational rules on and every region we deploy to, reports nothing on either template."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cfnlint.api import ManualArgs, lint_file
+import pytest
+import yaml
 
-REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
+from riskbatch_infra.lint import REPO_ROOT, config, lint
 
 
-def test_cfn_lint_reports_nothing(template_path: Path) -> None:
-    matches = lint_file(template_path, config=ManualArgs(regions=REGIONS, include_checks=["I"]))
-    assert [f"{m.rule.id} {m.linenumber}: {m.message}" for m in matches] == []
+def test_cfn_lint_reports_nothing_on_the_environment_template(template_path: Path) -> None:
+    assert lint(template_path) == []
+
+
+def test_cfn_lint_reports_nothing_on_the_vpc_endpoints_template() -> None:
+    assert lint(REPO_ROOT / "lib" / "VpcEndpoints.json") == []
+
+
+def test_every_template_is_linted() -> None:
+    assert sorted(config()["templates"]) == sorted(path.relative_to(REPO_ROOT).as_posix() for path in (REPO_ROOT / "lib").glob("*.json"))
+
+
+@pytest.mark.parametrize(
+    "region", sorted({region for test in yaml.safe_load((REPO_ROOT / ".taskcat.yml").read_text())["tests"].values() for region in test["regions"]})
+)
+def test_every_region_taskcat_deploys_to_is_linted(region: str) -> None:
+    assert region in config()["regions"]

@@ -151,3 +151,27 @@ def test_dead_letter_queue_keeps_messages_for_14_days(queue: Resource) -> None:
 def test_queue_policies_deny_requests_without_tls(policy: Resource) -> None:
     denies = [s for s in statements(policy.props["PolicyDocument"]) if s["Effect"] == "Deny"]
     assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+
+
+def _rules_on_custom_buses(template: Template) -> set[str]:
+    return {rule.logical_id for rule in template.of_type("AWS::Events::Rule") if "EventBusName" in rule.props}
+
+
+def test_no_name_is_taken_from_the_ref_of_a_rule_on_a_custom_bus(template: Template) -> None:
+    """Ref of an AWS::Events::Rule on a custom bus returns "busname|rulename", not the rule's name
+    (https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/1131): outputs and
+    alarm dimensions use the name the template gives the rule."""
+    custom = _rules_on_custom_buses(template)
+    assert custom
+    refs = [node["Ref"] for node in _refs(template.doc) if node["Ref"] in custom]
+    subs = [text for text in template.find("$..'Fn::Sub'") for rule in custom if "${" + rule + "}" in (text if isinstance(text, str) else text[0])]
+    assert refs == [] and subs == []
+
+
+def _refs(node: object) -> list[dict]:
+    if isinstance(node, dict):
+        found = [node] if set(node) == {"Ref"} else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for item in node for ref in _refs(item)]
+    return []

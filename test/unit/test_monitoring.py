@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from test.template_model import Resource, Template, as_list, referenced_id, substitute
@@ -49,11 +47,30 @@ def test_eventbridge_may_write_to_the_task_events_log_group(template: Template) 
         policy for policy in template.of_type("AWS::Logs::ResourcePolicy") if log_group in template.referenced_resources(policy.props["PolicyDocument"])
     ]
     assert len(policies) == 1
-    assert policies[0].logical_id in as_list(rule.body.get("DependsOn", [])), "the rule must not deliver before the policy exists"
-    document = json.loads(policies[0].props["PolicyDocument"]["Fn::Sub"])
-    (statement,) = document["Statement"]
+    policy = policies[0]
+    # The rule must not deliver before the policy exists: an explicit DependsOn, or (the policy
+    # being optional) a reference under the policy's own condition, which CloudFormation also
+    # orders by.
+    depends = policy.logical_id in as_list(rule.body.get("DependsOn", []))
+    guarded = [
+        node
+        for node in template.find("$..'Fn::If'", rule.body)
+        if node[0] == policy.body.get("Condition") and policy.logical_id in template.referenced_resources(node[1])
+    ]
+    assert depends or guarded, "the rule must not deliver before the policy exists"
+    (statement,) = policy.props["PolicyDocument"]["Statement"]
     assert "events.amazonaws.com" in as_list(statement["Principal"]["Service"])
     assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def test_task_events_log_policy_can_be_left_to_a_shared_one(template: Template) -> None:
+    """CloudWatch Logs allows 10 account-level resource policies per Region (PutResourcePolicy,
+    https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutResourcePolicy.html):
+    a stack per environment must be able to rely on one shared policy instead of its own."""
+    (policy,) = template.of_type("AWS::Logs::ResourcePolicy")
+    condition = template.doc["Conditions"][policy.body["Condition"]]
+    assert condition == {"Fn::Equals": [{"Ref": "CreateTaskEventsLogPolicy"}, "true"]}
+    assert template.parameters()["CreateTaskEventsLogPolicy"]["Default"] == "true"
 
 
 def _filters_on(template: Template, log_group: str) -> dict[str, Resource]:
@@ -126,23 +143,31 @@ def test_every_dead_letter_queue_holding_messages_alarms_to_the_topic(template: 
         assert alarm.props["Threshold"] == 0 and alarm.props["ComparisonOperator"] == "GreaterThanThreshold"
 
 
-@pytest.mark.parametrize("rule", [r for r in TEMPLATE.of_type("AWS::Events::Rule") if any("DeadLetterConfig" in t for t in r.props["Targets"])], ids=repr)
-def test_rule_failed_invocations_alarm_to_the_topic(template: Template, rule: Resource) -> None:
+_DELIVERING_RULES = [r for r in TEMPLATE.of_type("AWS::Events::Rule") if any("DeadLetterConfig" in t for t in r.props["Targets"])]
+
+
+# FailedInvocations: a target that failed for good (the event went to the DLQ). InvocationsFailedToBeSentToDlq:
+# the DLQ could not take it either, so the event is lost. Both per rule; metrics of rules on a custom bus carry
+# EventBusName and RuleName (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html).
+@pytest.mark.parametrize("metric", ["FailedInvocations", "InvocationsFailedToBeSentToDlq"])
+@pytest.mark.parametrize("rule", _DELIVERING_RULES, ids=repr)
+def test_rule_delivery_failures_alarm_to_the_topic(template: Template, rule: Resource, metric: str) -> None:
     rule_name = substitute(rule.props["Name"], VALUES)
     alarms = []
     for alarm in template.of_type("AWS::CloudWatch::Alarm"):
-        if alarm.props.get("MetricName") != "FailedInvocations":
+        if alarm.props.get("MetricName") != metric:
             continue
         dimensions = {d["Name"]: d["Value"] for d in alarm.props["Dimensions"]}
         value = dimensions["RuleName"]
         if referenced_id(value) == rule.logical_id or substitute(value, VALUES) == rule_name:
             if "EventBusName" in rule.props:
-                # Metrics of rules on a custom bus carry both dimensions.
                 assert referenced_id(dimensions["EventBusName"]) == referenced_id(rule.props["EventBusName"])
             alarms.append(alarm)
     assert alarms
     for alarm in alarms:
         assert alarm.props["Namespace"] == "AWS/Events"
+        assert alarm.props["Threshold"] == 0 and alarm.props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm.props["TreatMissingData"] == "notBreaching"  # EventBridge sends these metrics only when non-zero
         assert _topic(template) in {referenced_id(action) for action in alarm.props["AlarmActions"]}
 
 

@@ -1,4 +1,9 @@
-"""Every name is {resource-type}-{purpose}-{environmentSuffix}, fits its AWS limit, and IAM role names carry the region."""
+"""Every name is {resource-type}-{purpose}-{environmentSuffix} and meets AWS's own constraints.
+
+The constraints (length, allowed characters, reserved prefixes such as sg- for security groups)
+come from the API reference of each create call, cited in riskbatch_infra/naming.py; every name
+is computed with the longest suffix the parameter admits and the longest region name.
+"""
 
 from __future__ import annotations
 
@@ -6,75 +11,56 @@ import re
 
 import pytest
 
-from test.template_model import Resource, Template, substitute
+from riskbatch_infra.naming import CONSTRAINTS, LONGEST_REGION, NamedThing, longest_suffix, named_things
+from test.template_model import REPO_ROOT, Template, load_template
 from test.unit.conftest import the_template
 
-# type -> (name property, resource-type word that starts the name, AWS length limit)
-NAMED_TYPES = {
-    "AWS::ECR::Repository": ("RepositoryName", "ecr", 256),
-    "AWS::Logs::LogGroup": ("LogGroupName", "log", 512),
-    "AWS::IAM::Role": ("RoleName", "role", 64),
-    "AWS::ECS::TaskDefinition": ("Family", "task", 255),
-    "AWS::ECS::Cluster": ("ClusterName", "cluster", 255),
-    "AWS::ECS::Service": ("ServiceName", "svc", 255),
-    "AWS::Events::Rule": ("Name", "rule", 64),
-    "AWS::Events::EventBus": ("Name", "bus", 256),
-    "AWS::SQS::Queue": ("QueueName", "sqs", 80),
-    "AWS::SNS::Topic": ("TopicName", "sns", 256),
-    "AWS::KMS::Alias": ("AliasName", "kms", 256),
-    "AWS::EC2::SecurityGroup": ("GroupName", "sg", 255),
-    "AWS::CloudWatch::Alarm": ("AlarmName", "alarm", 255),
-    "AWS::ApplicationAutoScaling::ScalingPolicy": ("PolicyName", "scaling", 256),
-    "AWS::Logs::MetricFilter": ("FilterName", "filter", 512),
-    "AWS::Logs::ResourcePolicy": ("PolicyName", "logpolicy", 255),
-}
-# Name prefixes AWS imposes before our own name starts.
-SERVICE_PREFIXES = ("alias/", "/aws/events/")
-# The longest suffix the parameter admits (taskcat's random string is 20 lowercase letters).
-LONGEST_SUFFIX = "a" * the_template().parameters()["EnvironmentSuffix"]["MaxLength"]
-LONGEST_REGION = "ap-southeast-7"
-PSEUDO = {"AWS::Region": LONGEST_REGION, "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+ENDPOINTS = Template(load_template(REPO_ROOT / "lib" / "VpcEndpoints.json"))
+TEMPLATES = {"TapStack": the_template(), "VpcEndpoints": ENDPOINTS}
+NAMED = [thing for name, template in TEMPLATES.items() for thing in named_things(template.doc, name)]
+# Types whose names are optional and left to AWS (a subscription has none; an endpoint's is a tag).
+UNNAMED_TYPES = {"AWS::SNS::Subscription", "AWS::EC2::VPCEndpoint"}
 
 
-def _named_resources() -> list[Resource]:
-    template = the_template()
-    return [resource for resource_type in NAMED_TYPES for resource in template.of_type(resource_type)]
+def _id(thing: NamedThing) -> str:
+    return f"{thing.template}:{thing.logical_id}.{thing.constraint.prop}"
 
 
-def _name(resource: Resource, suffix: str = LONGEST_SUFFIX) -> str | None:
-    prop = NAMED_TYPES[resource.type][0]
-    return substitute(resource.props.get(prop), {"EnvironmentSuffix": suffix, **PSEUDO})
+@pytest.mark.parametrize("thing", NAMED, ids=_id)
+def test_name_meets_the_aws_constraints_with_the_longest_suffix_and_region(thing: NamedThing) -> None:
+    assert thing.problems == [], f"{thing.longest}: {'; '.join(thing.problems)} (see {thing.constraint.source})"
 
 
-def _strip_service_prefix(name: str) -> str:
-    for prefix in SERVICE_PREFIXES:
-        if name.startswith(prefix):
-            return name[len(prefix) :]
-    return name
-
-
-@pytest.mark.parametrize("resource", _named_resources(), ids=repr)
-def test_resource_is_named_from_the_suffix(resource: Resource) -> None:
-    prop = NAMED_TYPES[resource.type][0]
-    value = resource.props.get(prop)
-    assert isinstance(value, dict) and "${EnvironmentSuffix}" in value.get("Fn::Sub", ""), (
-        f"{resource.logical_id}.{prop} must be built with Fn::Sub from ${{EnvironmentSuffix}}"
+@pytest.mark.parametrize("thing", NAMED, ids=_id)
+def test_name_is_built_from_the_suffix(thing: NamedThing) -> None:
+    expression = thing.name_expression
+    assert isinstance(expression, dict) and "${EnvironmentSuffix}" in expression.get("Fn::Sub", ""), (
+        f"{_id(thing)} must be built with Fn::Sub from ${{EnvironmentSuffix}}"
     )
 
 
-@pytest.mark.parametrize("resource", _named_resources(), ids=repr)
-def test_name_follows_type_purpose_suffix(resource: Resource) -> None:
-    _, type_word, _ = NAMED_TYPES[resource.type]
-    name = _strip_service_prefix(_name(resource, "sfx") or "")
-    tail = "-sfx-" + LONGEST_REGION if resource.type == "AWS::IAM::Role" else "-sfx"
-    assert re.fullmatch(rf"{type_word}-[a-z0-9]+(-[a-z0-9]+)*{re.escape(tail)}", name), name
+@pytest.mark.parametrize("thing", NAMED, ids=_id)
+def test_name_follows_type_purpose_suffix(thing: NamedThing) -> None:
+    suffix = longest_suffix(TEMPLATES[thing.template].doc)
+    name = thing.longest.removeprefix("alias/").removeprefix("/aws/events/")
+    tail = f"-{suffix}-{LONGEST_REGION}" if thing.constraint.prop == "RoleName" else f"-{suffix}"
+    assert re.fullmatch(rf"{thing.constraint.type_word}-[a-z0-9]+(-[a-z0-9]+)*{re.escape(tail)}", name), name
 
 
-@pytest.mark.parametrize("resource", _named_resources(), ids=repr)
-def test_name_fits_the_aws_limit_with_the_longest_suffix_and_region(resource: Resource) -> None:
-    limit = NAMED_TYPES[resource.type][2]
-    name = _name(resource) or ""
-    assert len(name) <= limit, f"{name} is {len(name)} characters, limit {limit}"
+@pytest.mark.parametrize(
+    ("name", "resource_type", "problem"),
+    [
+        ("sg-riskbatch-tasks-dev", "AWS::EC2::SecurityGroup", "reserved prefix sg-"),
+        ("role-" + "x" * 60, "AWS::IAM::Role", "characters, allowed 1-64"),
+        ("rule-run-completed-dev|x", "AWS::Events::Rule", "characters outside"),
+        ("alias/aws/riskbatch", "AWS::KMS::Alias", "reserved prefix alias/aws/"),
+        ("sqs-" + "q" * 77, "AWS::SQS::Queue", "characters, allowed 1-80"),
+    ],
+)
+def test_the_constraints_reject_names_aws_rejects(name: str, resource_type: str, problem: str) -> None:
+    """The table can fail: names AWS refuses are caught (the first is the security-group name of the first version)."""
+    thing = NamedThing("example", "Example", resource_type, CONSTRAINTS[resource_type], {"Fn::Sub": name}, name)
+    assert any(problem in found for found in thing.problems), thing.problems
 
 
 def test_role_names_carry_the_region(template: Template) -> None:
@@ -84,27 +70,20 @@ def test_role_names_carry_the_region(template: Template) -> None:
         assert role.props["RoleName"]["Fn::Sub"].endswith("-${EnvironmentSuffix}-${AWS::Region}"), role
 
 
-def test_inline_policy_and_scheduled_action_names_carry_the_suffix(template: Template) -> None:
-    names = template.find("$.Resources.*.Properties.Policies[*].PolicyName") + template.find("$.Resources.*.Properties.ScheduledActions[*].ScheduledActionName")
-    assert names
-    for name in names:
-        assert "${EnvironmentSuffix}" in name["Fn::Sub"]
-
-
-def test_name_tags_carry_the_suffix(template: Template) -> None:
-    tags = template.find("$.Resources.*.Properties.Tags[?(@.Key == 'Name')].Value")
+def test_name_tags_carry_the_suffix() -> None:
+    tags = [value for template in TEMPLATES.values() for value in template.find("$.Resources.*.Properties.Tags[?(@.Key == 'Name')].Value")]
     assert tags
     for value in tags:
         assert value["Fn::Sub"].endswith("-${EnvironmentSuffix}")
 
 
-def test_every_type_with_a_name_property_is_covered(template: Template) -> None:
-    """A new named type must be added to NAMED_TYPES, or its name escapes these checks."""
+@pytest.mark.parametrize("template_name", sorted(TEMPLATES))
+def test_every_type_with_a_name_property_is_covered(template_name: str) -> None:
+    """A new named type must get its constraint in riskbatch_infra/naming.py, or its name escapes these checks."""
     name_like = re.compile(r"^(\w*Name|Family)$")
-    ignored = {"AWS::SNS::Subscription", "AWS::EC2::VPCEndpoint"}
     uncovered = {
         resource.type
-        for resource in template.all_resources()
-        if resource.type not in NAMED_TYPES and resource.type not in ignored and any(name_like.match(prop) for prop in resource.props)
+        for resource in TEMPLATES[template_name].all_resources()
+        if resource.type not in CONSTRAINTS and resource.type not in UNNAMED_TYPES and any(name_like.match(prop) for prop in resource.props)
     }
     assert not uncovered

@@ -8,7 +8,6 @@ from test.template_model import Resource, Template, referenced_id
 from test.unit.conftest import the_template
 
 TEMPLATE = the_template()
-ENDPOINT_SERVICES = {"ecr.api", "ecr.dkr", "logs", "sqs", "sns", "kms", "events", "s3"}
 
 
 def _task_security_groups(template: Template) -> set[str]:
@@ -30,18 +29,9 @@ def test_task_security_group_has_no_ingress_and_https_egress_only(template: Temp
         assert egress and all((rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 443, 443) for rule in egress)
 
 
-def test_vpc_endpoints_exist_only_behind_the_switch(template: Template) -> None:
-    endpoints = template.of_type("AWS::EC2::VPCEndpoint")
-    services = {endpoint.props["ServiceName"]["Fn::Sub"].split("${AWS::Region}.")[1] for endpoint in endpoints}
-    assert services == ENDPOINT_SERVICES
-    for endpoint in endpoints:
-        assert endpoint.body["Condition"] == "ShouldCreateVpcEndpoints"
-        if endpoint.props["VpcEndpointType"] == "Interface":
-            assert endpoint.props["PrivateDnsEnabled"] is True
-            assert {referenced_id(s) for s in endpoint.props["SubnetIds"]} == {"PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id"}
-            (group,) = endpoint.props["SecurityGroupIds"]
-            ingress = template.get(referenced_id(group)).props["SecurityGroupIngress"]
-            assert [referenced_id(rule["SourceSecurityGroupId"]) for rule in ingress] == sorted(_task_security_groups(template))
+def test_no_interface_endpoint_in_the_environment_stack(template: Template) -> None:
+    """Private-DNS interface endpoints are one per service per VPC: they live in lib/VpcEndpoints.json."""
+    assert template.of_type("AWS::EC2::VPCEndpoint") == []
 
 
 # output -> the resource (and attribute) it must expose for the scripts and integration tests
@@ -70,7 +60,8 @@ REQUIRED_OUTPUTS = {
     "ReportGenerationLogGroupName": ("ReportGenerationLogGroup", None),
     "TaskEventsLogGroupName": ("TaskEventsLogGroup", None),
     "DataIngestionTriggerRuleName": ("DataIngestionTriggerRule", None),
-    "RunCompletedRuleName": ("RunCompletedRule", None),
+    # A rule on a custom bus: its name as the template gives it (Ref would be "busname|rulename").
+    "RunCompletedRuleName": ("RunCompletedRule", "Name property"),
 }
 
 
@@ -80,6 +71,8 @@ def test_output_exposes_the_resource(template: Template, output: str, expected: 
     logical_id, attribute = expected
     if attribute is None:
         assert value == {"Ref": logical_id}
+    elif attribute == "Name property":
+        assert value == template.get(logical_id).props["Name"]
     else:
         assert value == {"Fn::GetAtt": [logical_id, attribute]}
 
@@ -106,5 +99,5 @@ def test_resource_is_deleted_with_the_stack(resource: Resource) -> None:
 
 
 def test_template_sections_are_in_the_house_order(template: Template) -> None:
-    order = ["AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Conditions", "Resources", "Outputs"]
+    order = ["AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Rules", "Conditions", "Resources", "Outputs"]
     assert [key for key in template.doc if key in order] == [key for key in order if key in template.doc]

@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from test.template_model import Template
+from riskbatch_infra.parameter_checks import ORDERED_PARAMETERS, parameter_problems
+from riskbatch_infra.resolve import evaluate_rules
+from test.template_model import REPO_ROOT, Template, load_template
 
 REQUIRED_PARAMETERS = {
     "EnvironmentSuffix": "String",
@@ -19,7 +21,7 @@ REQUIRED_PARAMETERS = {
     "InputKeyPrefix": "String",
     "ImageTag": "String",
     "NotificationEmail": "String",
-    "CreateVpcEndpoints": "String",
+    "CreateTaskEventsLogPolicy": "String",
     "DeployServices": "String",
     "RiskCalculationMinTasks": "Number",
     "RiskCalculationMaxTasks": "Number",
@@ -55,7 +57,7 @@ def test_numbers_are_bounded(template: Template) -> None:
 
 
 def test_switches_only_take_true_or_false(template: Template) -> None:
-    for name in ("CreateVpcEndpoints", "DeployServices"):
+    for name in ("CreateTaskEventsLogPolicy", "DeployServices"):
         assert sorted(template.parameters()[name]["AllowedValues"]) == ["false", "true"]
 
 
@@ -93,3 +95,70 @@ def test_subscription_only_when_an_email_is_given(template: Template) -> None:
     for subscription in subscriptions:
         assert subscription.body.get("Condition") == "HasNotificationEmail"
         assert subscription.props["Endpoint"] == {"Ref": "NotificationEmail"}
+
+
+# --- Rules and orderings, evaluated for good and bad parameter sets --------------------------------
+GOOD = {
+    "VpcId": "vpc-1",
+    "PrivateSubnet1Id": "subnet-a",
+    "PrivateSubnet2Id": "subnet-b",
+    "PrivateSubnet3Id": "subnet-c",
+    "InputBucketName": "risk-input",
+    "OutputBucketName": "risk-output",
+}
+SUBNET_VPC = {"subnet-a": "vpc-1", "subnet-b": "vpc-1", "subnet-c": "vpc-1", "subnet-x": "vpc-2"}
+
+
+def _lookup(kind: str, attribute: str, value: str) -> str:
+    assert (kind, attribute) == ("AWS::EC2::Subnet::Id", "VpcId")
+    return SUBNET_VPC[value]
+
+
+def test_good_parameters_pass_every_rule_and_ordering(template: Template) -> None:
+    assert parameter_problems(template.doc, GOOD, _lookup) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        ({"PrivateSubnet3Id": "subnet-a"}, "ThreeDistinctPrivateSubnets"),
+        ({"PrivateSubnet2Id": "subnet-c"}, "ThreeDistinctPrivateSubnets"),
+        ({"PrivateSubnet2Id": "subnet-x"}, "PrivateSubnetsInTheVpc"),
+        ({"OutputBucketName": "risk-input"}, "DistinctInputAndOutputBuckets"),
+    ],
+)
+def test_a_bad_parameter_set_breaks_its_rule_with_a_clear_message(template: Template, change: dict, rule: str) -> None:
+    failures = evaluate_rules(template.doc, {**GOOD, **change}, _lookup)
+    assert [failure.split(":", 1)[0] for failure in failures] == [rule]
+    assert all(len(failure.split(": ", 1)[1]) > 20 for failure in failures)
+
+
+def test_every_rule_assertion_explains_itself(template: Template) -> None:
+    rules = template.doc["Rules"]
+    assert rules
+    for rule in rules.values():
+        for assertion in rule["Assertions"]:
+            assert assertion["AssertDescription"].endswith(".")
+
+
+@pytest.mark.parametrize(("lower", "upper"), ORDERED_PARAMETERS)
+def test_a_minimum_above_its_maximum_is_refused(template: Template, lower: str, upper: str) -> None:
+    bounds = {name: "3" for pair in ORDERED_PARAMETERS for name in pair}
+    assert parameter_problems(template.doc, {**GOOD, **bounds}, _lookup) == []
+    problems = parameter_problems(template.doc, {**GOOD, **bounds, lower: "4"}, _lookup)
+    assert len(problems) == 1 and problems[0].startswith(f"{lower}=4 exceeds {upper}=3")
+
+
+def test_rules_that_read_the_account_are_skipped_offline(template: Template) -> None:
+    """Without a lookup, Fn::ValueOfAll cannot be evaluated; the other rules still are."""
+    assert evaluate_rules(template.doc, {**GOOD, "PrivateSubnet2Id": "subnet-x"}) == []
+    assert evaluate_rules(template.doc, {**GOOD, "PrivateSubnet2Id": "subnet-a"})
+
+
+def test_the_vpc_endpoints_template_checks_its_subnets() -> None:
+    endpoints = load_template(REPO_ROOT / "lib" / "VpcEndpoints.json")
+    values = {key: GOOD[key] for key in ("VpcId", "PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id")} | {"ClientCidr": "10.0.0.0/16"}
+    assert parameter_problems(endpoints, values, _lookup) == []
+    assert parameter_problems(endpoints, {**values, "PrivateSubnet3Id": "subnet-x"}, _lookup) == [
+        "PrivateSubnetsInTheVpc: All three private subnets must belong to VpcId."
+    ]

@@ -1,0 +1,44 @@
+"""Object existence is asked with a listing under the key, which a prefix-scoped s3:ListBucket allows."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from riskbatch.storage import exists
+
+BUCKET = "riskbatch-output-test"
+
+
+@pytest.fixture
+def s3():
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked", "expected"),
+    [
+        (["runs/r1/status/queued"], "runs/r1/status/queued", True),
+        ([], "runs/r1/status/queued", False),
+        (["runs/r1/status/queued-late"], "runs/r1/status/queued", False),  # a longer key is not the key
+        (["runs/r1/status/queued", "runs/r1/status/queued-late"], "runs/r1/status/queued", True),
+        (["runs/r1/status/queued-late", "runs/r1/status/queued.bak"], "runs/r1/status/queued", False),
+        (["runs/r1/status/"], "runs/r1/status/", True),
+    ],
+)
+def test_exists_answers_for_exactly_the_key(s3, stored: list[str], asked: str, expected: bool) -> None:
+    for key in stored:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    assert exists(s3, BUCKET, asked) is expected
+
+
+def test_exists_never_reads_the_object(s3, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HeadObject and GetObject of a missing key answer 403 without an unconditioned s3:ListBucket."""
+    s3.put_object(Bucket=BUCKET, Key="runs/r1/manifest.json", Body=b"{}")
+    for method in ("head_object", "get_object"):
+        monkeypatch.setattr(s3, method, lambda **_: pytest.fail("exists must not read the object"))
+    assert exists(s3, BUCKET, "runs/r1/manifest.json") and not exists(s3, BUCKET, "runs/r1/missing.json")

@@ -1,0 +1,395 @@
+"""Each emulator fix: the defect or missing rule is there in moto as shipped, and gone with the fix.
+
+Runs moto in-process (mock_aws). IAM is enforced only inside `enforced()`, after the users,
+roles and resources of a case are created.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws, settings
+from moto.core.authorization import ActionAuthenticatorMixin
+
+from riskbatch_infra import emulator_server as server
+from riskbatch_infra.emulator_server import FIXES, LOCAL_ECS_AGENT, MOTO_VERSION, Patcher
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+@contextmanager
+def patched(*fixes: Any) -> Iterator[None]:
+    patcher = Patcher()
+    for each in fixes:
+        each(patcher)
+    try:
+        yield
+    finally:
+        patcher.undo()
+
+
+@contextmanager
+def enforced() -> Iterator[None]:
+    previous = settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count
+    settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = 0, 0
+    try:
+        yield
+    finally:
+        settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = previous
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+def _user(name: str, statements: list[dict[str, Any]]) -> boto3.Session:
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return boto3.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION)
+
+
+def _code(call: Any) -> str:
+    """OK, "denied" for any 403 answer, or the error code."""
+    try:
+        call()
+    except ClientError as error:
+        if error.response["ResponseMetadata"]["HTTPStatusCode"] == 403:
+            return "denied"
+        return str(error.response["Error"]["Code"])
+    return "OK"
+
+
+def test_every_fix_is_in_the_list_and_has_an_honest_kind() -> None:
+    assert len(FIXES) >= 14
+    for each in FIXES:
+        assert (each.__doc__ or "").split(".", 1)[0] in {"Defect", "Missing rule", "Stand-in"}, each.__name__
+
+
+def test_the_fixes_refuse_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto
+
+    monkeypatch.setattr(moto, "__version__", "9.9.9")
+    with pytest.raises(RuntimeError, match=MOTO_VERSION):
+        server.apply_fixes()
+
+
+def test_a_fix_can_be_undone(aws: None) -> None:
+    from moto.s3.responses import S3Response
+
+    before = S3Response.__dict__["head_object"]
+    with patched(server.s3_missing_key_is_forbidden_without_list_bucket):
+        assert S3Response.__dict__["head_object"] is not before
+    assert S3Response.__dict__["head_object"] is before
+
+
+# --- policy conditions ----------------------------------------------------------------------------
+
+LIST_RUNS_ONLY = [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::out", "Condition": {"StringLike": {"s3:prefix": "runs/*"}}}]
+
+
+def _list(session: boto3.Session, prefix: str) -> str:
+    return _code(lambda: session.client("s3").list_objects_v2(Bucket="out", Prefix=prefix))
+
+
+def test_moto_ignores_the_s3_prefix_condition(aws: None) -> None:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="out")
+    session = _user("lister", LIST_RUNS_ONLY)
+    with enforced():
+        assert _list(session, "reports/") == "OK"  # the defect: AWS denies this
+
+
+def test_the_s3_prefix_condition_is_evaluated(aws: None) -> None:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="out")
+    session = _user("lister", LIST_RUNS_ONLY)
+    with patched(server.policy_conditions_evaluated), enforced():
+        assert _list(session, "runs/r1/") == "OK"
+        assert _list(session, "reports/") == "denied"
+        assert _code(lambda: session.client("s3").list_objects_v2(Bucket="out")) == "denied"  # no prefix: the key is absent
+
+
+def test_a_deny_on_plain_http_follows_the_scheme(aws: None) -> None:
+    """aws:SecureTransport is the request's scheme: in-process requests are https."""
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="out")
+    deny_http = {"Effect": "Deny", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::out", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    session = _user("tls", [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::out"}, deny_http])
+    with patched(server.policy_conditions_evaluated), enforced():
+        assert _list(session, "") == "OK"
+    session = _user(
+        "tls2",
+        [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::out"}, {**deny_http, "Condition": {"Bool": {"aws:SecureTransport": "true"}}}],
+    )
+    with patched(server.policy_conditions_evaluated), enforced():
+        assert _list(session, "") == "denied"
+
+
+# --- S3: a missing key without ListBucket ---------------------------------------------------------
+
+READ_RUNS = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::out/runs/*"}
+
+
+def _status(call: Any) -> int:
+    try:
+        return call()["ResponseMetadata"]["HTTPStatusCode"]
+    except ClientError as error:
+        return error.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def _missing(session: boto3.Session) -> tuple[int, str]:
+    """HeadObject's status (a HEAD answer has no body, so no error code) and GetObject's error code."""
+    s3 = session.client("s3")
+    return _status(lambda: s3.head_object(Bucket="out", Key="runs/none")), _code(lambda: s3.get_object(Bucket="out", Key="runs/none"))
+
+
+def test_moto_answers_404_for_a_missing_key_whatever_the_caller_may_list(aws: None) -> None:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="out")
+    session = _user("reader", [READ_RUNS, *LIST_RUNS_ONLY])
+    with patched(server.policy_conditions_evaluated), enforced():
+        assert _missing(session) == (404, "NoSuchKey")  # the defect: AWS answers 403
+
+
+@pytest.mark.parametrize(
+    ("listing", "expected"),
+    [
+        ([], (403, "denied")),
+        (LIST_RUNS_ONLY, (403, "denied")),  # the ListBucket check carries no s3:prefix
+        ([{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::out"}], (404, "NoSuchKey")),
+    ],
+    ids=["no ListBucket", "ListBucket under a prefix", "ListBucket on the bucket"],
+)
+def test_a_missing_key_is_403_unless_the_caller_may_list_the_bucket(aws: None, listing: list, expected: tuple[int, str]) -> None:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="out")
+    session = _user("reader", [READ_RUNS, *listing])
+    with patched(server.policy_conditions_evaluated, server.s3_missing_key_is_forbidden_without_list_bucket), enforced():
+        assert _missing(session) == expected
+
+
+def test_storage_exists_works_where_head_object_is_forbidden(aws: None) -> None:
+    """The jobs' existence check (a listing under the key) under the task roles' prefix-scoped ListBucket."""
+    from riskbatch.storage import exists
+
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="out")
+    boto3.client("s3", region_name=REGION).put_object(Bucket="out", Key="runs/here", Body=b"x")
+    session = _user("reader", [READ_RUNS, *LIST_RUNS_ONLY])
+    with patched(server.policy_conditions_evaluated, server.s3_missing_key_is_forbidden_without_list_bucket), enforced():
+        s3 = session.client("s3")
+        assert exists(s3, "out", "runs/here") and not exists(s3, "out", "runs/none")
+
+
+# --- ECS RunTask: task definition, cluster, PassRole ----------------------------------------------
+
+
+def _fargate_task(with_roles: bool = True) -> tuple[str, list[str], list[str]]:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
+    ecs = boto3.client("ecs", region_name=REGION)
+    for name in ("c1", "c2"):
+        ecs.create_cluster(clusterName=name)
+    roles = {"taskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/task", "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/exec"} if with_roles else {}
+    definition = ecs.register_task_definition(
+        family="ingest",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "job", "image": "image", "essential": True, "memory": 512, "cpu": 256}],
+        **roles,
+    )["taskDefinition"]["taskDefinitionArn"]
+    return definition, [subnet], [group]
+
+
+def _run(session: boto3.Session, cluster: str, definition: str, subnets: list[str], groups: list[str]) -> str:
+    network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": groups, "assignPublicIp": "DISABLED"}}
+    return _code(
+        lambda: session.client("ecs").run_task(
+            cluster=cluster, taskDefinition=definition, capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}], networkConfiguration=network
+        )
+    )
+
+
+def _trigger_policy(definition: str, pass_to: str = "ecs-tasks.amazonaws.com") -> list[dict[str, Any]]:
+    return [
+        {
+            "Effect": "Allow",
+            "Action": "ecs:RunTask",
+            "Resource": definition,
+            "Condition": {"ArnEquals": {"ecs:cluster": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/c1"}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": [f"arn:aws:iam::{ACCOUNT}:role/task", f"arn:aws:iam::{ACCOUNT}:role/exec"],
+            "Condition": {"StringEquals": {"iam:PassedToService": pass_to}},
+        },
+    ]
+
+
+def test_moto_cannot_run_a_fargate_task(aws: None) -> None:
+    definition, subnets, groups = _fargate_task()
+    with pytest.raises(AttributeError, match="private_dns_name"):
+        _run(boto3.Session(region_name=REGION), "c1", definition, subnets, groups)
+
+
+def test_moto_authorises_run_task_against_star(aws: None) -> None:
+    """Unpatched, a policy that names the task definition cannot run it at all."""
+    definition, subnets, groups = _fargate_task()
+    session = _user("trigger", _trigger_policy(definition))
+    with patched(server.network_interfaces_have_a_private_dns_name, server.policy_conditions_evaluated), enforced():
+        assert _run(session, "c1", definition, subnets, groups) == "denied"
+
+
+def test_run_task_is_allowed_on_its_cluster_only_and_passes_only_its_roles_to_ecs_tasks(aws: None) -> None:
+    definition, subnets, groups = _fargate_task()
+    fixes = (
+        server.network_interfaces_have_a_private_dns_name,
+        server.policy_conditions_evaluated,
+        server.ecs_run_task_authorised_on_its_task_definition_with_pass_role,
+    )
+    trigger = _user("trigger", _trigger_policy(definition))
+    no_pass = _user("no-pass", _trigger_policy(definition)[:1])
+    to_lambda = _user("to-lambda", _trigger_policy(definition, pass_to="lambda.amazonaws.com"))
+    with patched(*fixes), enforced():
+        assert _run(trigger, "c1", definition, subnets, groups) == "OK"
+        assert _run(trigger, "c2", definition, subnets, groups) == "denied"
+        assert _run(no_pass, "c1", definition, subnets, groups) == "denied"
+        assert _run(to_lambda, "c1", definition, subnets, groups) == "denied"
+
+
+def test_simulate_principal_policy_is_missing_in_moto(aws: None) -> None:
+    boto3.client("iam", region_name=REGION).create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+    with pytest.raises(NotImplementedError):
+        boto3.client("iam", region_name=REGION).simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:role/r", ActionNames=["iam:PassRole"])
+
+
+def test_simulate_principal_policy_decides_pass_role_by_the_service(aws: None) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_role(RoleName="trigger", AssumeRolePolicyDocument="{}")
+    document = {"Version": "2012-10-17", "Statement": _trigger_policy("arn:aws:ecs:us-east-1:123456789012:task-definition/ingest:1")}
+    iam.put_role_policy(RoleName="trigger", PolicyName="p", PolicyDocument=json.dumps(document))
+
+    def decision(service: str, role: str = "task") -> str:
+        (result,) = iam.simulate_principal_policy(
+            PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:role/trigger",
+            ActionNames=["iam:PassRole"],
+            ResourceArns=[f"arn:aws:iam::{ACCOUNT}:role/{role}"],
+            ContextEntries=[{"ContextKeyName": "iam:PassedToService", "ContextKeyValues": [service], "ContextKeyType": "string"}],
+        )["EvaluationResults"]
+        return result["EvalDecision"]
+
+    with patched(server.policy_conditions_evaluated, server.iam_simulate_principal_policy):
+        assert decision("ecs-tasks.amazonaws.com") == "allowed"
+        assert decision("lambda.amazonaws.com") == "implicitDeny"
+        assert decision("ecs-tasks.amazonaws.com", role="other") == "implicitDeny"
+
+
+# --- CloudFormation values ---------------------------------------------------------------------------
+
+RULE_ON_A_BUS = {
+    "Resources": {
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "bus-x"}},
+        "Rule": {"Type": "AWS::Events::Rule", "Properties": {"Name": "rule-x", "EventBusName": "bus-x", "EventPattern": {"source": ["x"]}}, "DependsOn": "Bus"},
+    },
+    "Outputs": {"RuleRef": {"Value": {"Ref": "Rule"}}},
+}
+
+
+def _deploy(template: dict[str, Any]) -> dict[str, str]:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(StackName="s", TemplateBody=json.dumps(template))
+    (stack,) = cfn.describe_stacks(StackName="s")["Stacks"]
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def test_moto_returns_the_bare_name_for_the_ref_of_a_rule_on_a_custom_bus(aws: None) -> None:
+    assert _deploy(RULE_ON_A_BUS)["RuleRef"] == "rule-x"
+
+
+def test_the_ref_of_a_rule_on_a_custom_bus_is_bus_and_name_and_the_stack_still_deletes(aws: None) -> None:
+    with patched(server.events_rule_ref_on_a_custom_bus):
+        assert _deploy(RULE_ON_A_BUS)["RuleRef"] == "bus-x|rule-x"
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        stack_id = cfn.describe_stacks(StackName="s")["Stacks"][0]["StackId"]
+        cfn.delete_stack(StackName="s")
+        assert cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+        assert [bus["Name"] for bus in boto3.client("events", region_name=REGION).list_event_buses()["EventBuses"]] == ["default"]
+
+
+TASK_DEFINITION = {
+    "Resources": {
+        "Task": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": "task-x",
+                "Cpu": "256",
+                "Memory": "512",
+                "NetworkMode": "awsvpc",
+                "RequiresCompatibilities": ["FARGATE"],
+                "TaskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/task",
+                "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/exec",
+                "RuntimePlatform": {"CpuArchitecture": "X86_64", "OperatingSystemFamily": "LINUX"},
+                "ContainerDefinitions": [{"Name": "job", "Image": "image", "Memory": 512}],
+            },
+        }
+    }
+}
+
+
+def _task_definition() -> dict[str, Any]:
+    return boto3.client("ecs", region_name=REGION).describe_task_definition(taskDefinition="task-x")["taskDefinition"]
+
+
+def test_moto_drops_task_definition_properties(aws: None) -> None:
+    _deploy(TASK_DEFINITION)
+    assert "taskRoleArn" not in _task_definition()
+
+
+def test_task_definitions_keep_roles_cpu_network_and_platform(aws: None) -> None:
+    with patched(server.task_definitions_keep_their_properties):
+        _deploy(TASK_DEFINITION)
+        found = _task_definition()
+    assert found["taskRoleArn"].endswith("role/task") and found["executionRoleArn"].endswith("role/exec")
+    assert (found["cpu"], found["networkMode"], found["requiresCompatibilities"]) == ("256", "awsvpc", ["FARGATE"])
+    assert found["runtimePlatform"]["cpuArchitecture"] == "X86_64"
+
+
+# --- the local runner as ECS or EventBridge ------------------------------------------------------
+
+
+def _service_role(name: str, service: str, account: str = ACCOUNT) -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:SourceAccount": account}}}
+        ],
+    }
+    return boto3.client("iam", region_name=REGION).create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+def test_only_the_local_runner_assumes_service_roles_and_only_as_the_services_it_plays(aws: None) -> None:
+    task = _service_role("task", "ecs-tasks.amazonaws.com")
+    trigger = _service_role("trigger", "events.amazonaws.com")
+    lambda_role = _service_role("fn", "lambda.amazonaws.com")
+    elsewhere = _service_role("elsewhere", "ecs-tasks.amazonaws.com", account="210987654321")
+    assume = [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]
+    agent, other = _user(LOCAL_ECS_AGENT, assume), _user("someone", assume)
+
+    def code(session: boto3.Session, role: str) -> str:
+        return _code(lambda: session.client("sts").assume_role(RoleArn=role, RoleSessionName="session"))
+
+    with patched(server.local_runner_assumes_roles_as_ecs_or_eventbridge, server.policy_conditions_evaluated), enforced():
+        assert code(agent, task) == "OK" and code(agent, trigger) == "OK"
+        assert code(agent, lambda_role) == "denied"
+        assert code(agent, elsewhere) == "denied"  # aws:SourceAccount of another account
+        assert code(other, task) == "denied"

@@ -1,0 +1,115 @@
+"""Every path a non-root container writes is a volume its image declares, prepared for its user.
+
+Fargate's rule (ECS developer guide, "Use bind mounts with Amazon ECS",
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html; containers-roadmap
+issue 938): a task-definition volume with no host path is an empty directory owned by root,
+mode 0755, unless the image declares VOLUME for the mount path, in which case the image's
+directory (ownership and contents) is copied in. A container running as 10001 with a read-only
+root filesystem therefore writes nothing unless its image declares the VOLUME and owns the path.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from test.template_model import REPO_ROOT, Resource, Template
+from test.unit.conftest import the_template
+
+DOCKER = REPO_ROOT / "docker"
+
+
+@dataclass
+class Image:
+    """What the project's Dockerfiles state: volumes, environment, the user, and which paths RUN chowns before each VOLUME."""
+
+    volumes: list[str] = field(default_factory=list)
+    environment: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    owned_before_volume: dict[str, str] = field(default_factory=dict)  # path -> owner given by chown before its VOLUME
+
+
+def parse_dockerfile(path: Path) -> Image:
+    image = Image()
+    owners: dict[str, str] = {}
+    text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        instruction, _, argument = line.partition(" ")
+        instruction = instruction.upper()
+        if instruction == "RUN":
+            for owner, target in re.findall(r"chown\s+(?:-R\s+)?(\S+)\s+(\S+)", argument):
+                owners[target] = owner
+        elif instruction == "VOLUME":
+            paths = [item.strip(' "') for item in argument.strip("[]").split(",")] if argument.startswith("[") else argument.split()
+            for volume in paths:
+                image.volumes.append(volume)
+                if volume in owners:
+                    image.owned_before_volume[volume] = owners[volume]
+        elif instruction == "ENV":
+            for item in shlex.split(argument):
+                key, _, value = item.partition("=")
+                image.environment[key] = value
+        elif instruction == "USER":
+            image.user = argument.strip()
+    return image
+
+
+def _dockerfile_of(template: Template, task: Resource) -> Path:
+    (container,) = task.props["ContainerDefinitions"]
+    repository = template.get(template.referenced_resource(container["Image"]))
+    name = repository.props["RepositoryName"]["Fn::Sub"]
+    job = re.fullmatch(r"ecr-(.+)-\$\{EnvironmentSuffix\}", name).group(1)
+    return DOCKER / f"{job}.Dockerfile"
+
+
+def _writable_mounts(task: Resource) -> list[tuple[str, str]]:
+    (container,) = task.props["ContainerDefinitions"]
+    return [(container["User"], mount["ContainerPath"]) for mount in container.get("MountPoints", []) if not mount.get("ReadOnly", False)]
+
+
+TASKS = the_template().of_type("AWS::ECS::TaskDefinition")
+
+
+@pytest.mark.parametrize("task", TASKS, ids=repr)
+def test_every_writable_mount_of_a_non_root_container_is_a_volume_of_its_image(template: Template, task: Resource) -> None:
+    image = parse_dockerfile(_dockerfile_of(template, task))
+    mounts = _writable_mounts(task)
+    assert mounts, "a read-only container needs a writable scratch path"
+    for user, path in mounts:
+        assert user.split(":")[0] not in {"0", "root"}
+        assert path in image.volumes, f"{path} is not declared VOLUME: on Fargate it would be root-owned 0755, unwritable by {user}"
+        assert image.owned_before_volume.get(path) == user, f"{path} must be chowned to {user} before its VOLUME instruction"
+
+
+@pytest.mark.parametrize("task", TASKS, ids=repr)
+def test_the_image_runs_as_the_task_definitions_user(template: Template, task: Resource) -> None:
+    (container,) = task.props["ContainerDefinitions"]
+    assert parse_dockerfile(_dockerfile_of(template, task)).user == container["User"]
+
+
+@pytest.mark.parametrize("task", TASKS, ids=repr)
+def test_every_path_the_jobs_write_lies_in_a_writable_volume(template: Template, task: Resource) -> None:
+    """TMPDIR (the heartbeat, temporary files), numba's and matplotlib's caches."""
+    (container,) = task.props["ContainerDefinitions"]
+    image = parse_dockerfile(_dockerfile_of(template, task))
+    environment = {**image.environment, **{item["Name"]: item["Value"] for item in container.get("Environment", []) if isinstance(item["Value"], str)}}
+    writable = [path for _, path in _writable_mounts(task)]
+    for variable in ("TMPDIR", "NUMBA_CACHE_DIR", "MPLCONFIGDIR"):
+        assert variable in environment
+        assert any(environment[variable] == path or environment[variable].startswith(path.rstrip("/") + "/") for path in writable), variable
+
+
+def test_the_parser_sees_a_missing_volume(tmp_path: Path) -> None:
+    """The check can fail: the first version's Dockerfile (no VOLUME) is caught."""
+    dockerfile = tmp_path / "x.Dockerfile"
+    dockerfile.write_text("FROM base\nRUN mkdir -p /scratch \\\n    && chown 10001:10001 /scratch\nUSER 10001:10001\n", encoding="utf-8")
+    assert parse_dockerfile(dockerfile).volumes == []
+    dockerfile.write_text('FROM base\nVOLUME ["/scratch"]\nRUN chown 10001:10001 /scratch\n', encoding="utf-8")
+    assert parse_dockerfile(dockerfile).owned_before_volume == {}

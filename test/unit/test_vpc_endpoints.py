@@ -1,0 +1,103 @@
+"""lib/VpcEndpoints.json: the endpoints a VPC without a NAT needs, once per VPC, shared by every environment.
+
+Interface endpoints with private DNS are one per service per VPC (a second one fails with
+"conflicting DNS domain"), so they cannot live in the stack deployed once per environment suffix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from riskbatch_infra.resolve import resolve
+from test.template_model import REPO_ROOT, Resource, Template, as_list, load_template, referenced_id, role_statements
+from test.unit.conftest import the_template
+
+ENDPOINTS = Template(load_template(REPO_ROOT / "lib" / "VpcEndpoints.json"))
+SUBNETS = {"PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id"}
+VALUES = {"VpcId": "vpc-1", "PrivateSubnet1Id": "subnet-a", "PrivateSubnet2Id": "subnet-b", "PrivateSubnet3Id": "subnet-c", "ClientCidr": "10.0.0.0/16"}
+# What a job's roles call -> the endpoint services that call needs (ECR pulls take the API, the
+# registry and S3 for the layers). ecs: the only ECS call is task protection, made through the
+# ECS agent endpoint inside the task.
+SERVICES_FOR_PREFIX = {
+    "ecr": {"ecr.api", "ecr.dkr", "s3"},
+    "logs": {"logs"},
+    "sqs": {"sqs"},
+    "sns": {"sns"},
+    "kms": {"kms"},
+    "events": {"events"},
+    "s3": {"s3"},
+}
+
+
+def _service(endpoint: Resource) -> str:
+    return endpoint.props["ServiceName"]["Fn::Sub"].split("${AWS::Region}.", 1)[1]
+
+
+def _interface_endpoints() -> list[Resource]:
+    return [e for e in ENDPOINTS.of_type("AWS::EC2::VPCEndpoint") if e.props["VpcEndpointType"] == "Interface"]
+
+
+def test_every_service_the_jobs_call_has_an_endpoint() -> None:
+    # The roles of the tasks (trusted by ECS tasks); the EventBridge role acts outside the VPC.
+    roles = [r for r in the_template().of_type("AWS::IAM::Role") if "ecs-tasks.amazonaws.com" in str(r.props["AssumeRolePolicyDocument"])]
+    prefixes = {action.split(":", 1)[0] for role in roles for statement in role_statements(role) for action in as_list(statement["Action"])}
+    needed = set().union(*(SERVICES_FOR_PREFIX.get(prefix, set()) for prefix in prefixes - {"ecs"}))
+    assert prefixes - {"ecs"} <= set(SERVICES_FOR_PREFIX), "a job calls a service this table does not know"
+    assert needed <= {_service(endpoint) for endpoint in ENDPOINTS.of_type("AWS::EC2::VPCEndpoint")}
+
+
+@pytest.mark.parametrize("endpoint", _interface_endpoints(), ids=repr)
+def test_interface_endpoint_has_private_dns_in_the_three_subnets_behind_its_group(endpoint: Resource) -> None:
+    assert endpoint.props["PrivateDnsEnabled"] is True
+    assert {referenced_id(subnet) for subnet in endpoint.props["SubnetIds"]} == SUBNETS
+    (group,) = endpoint.props["SecurityGroupIds"]
+    assert ENDPOINTS.get(referenced_id(group)).type == "AWS::EC2::SecurityGroup"
+    assert "Condition" not in endpoint.body
+
+
+def test_endpoint_group_takes_https_from_the_client_range_only_and_sends_nothing() -> None:
+    (group,) = ENDPOINTS.of_type("AWS::EC2::SecurityGroup")
+    (ingress,) = group.props["SecurityGroupIngress"]
+    assert (ingress["IpProtocol"], ingress["FromPort"], ingress["ToPort"]) == ("tcp", 443, 443)
+    assert ingress["CidrIp"] == {"Ref": "ClientCidr"}
+    (egress,) = group.props["SecurityGroupEgress"]
+    assert egress["CidrIp"] == "255.255.255.255/32"  # matches nothing: replaces the default allow-all
+    assert ENDPOINTS.of_type("AWS::EC2::SecurityGroupIngress") == [] and ENDPOINTS.of_type("AWS::EC2::SecurityGroupEgress") == []
+
+
+def test_s3_gateway_endpoint_exists_only_with_route_tables() -> None:
+    (gateway,) = [e for e in ENDPOINTS.of_type("AWS::EC2::VPCEndpoint") if e.props["VpcEndpointType"] == "Gateway"]
+    assert _service(gateway) == "s3"
+    assert gateway.props["RouteTableIds"] == {"Ref": "PrivateRouteTableIds"}
+    assert ENDPOINTS.parameters()["PrivateRouteTableIds"]["Type"] == "CommaDelimitedList"
+    assert gateway.body["Condition"] == "HasPrivateRouteTables"
+
+
+@pytest.mark.parametrize(("route_tables", "expected"), [("", None), ("rtb-1", ["rtb-1"]), ("rtb-1,rtb-2", ["rtb-1", "rtb-2"])])
+def test_an_empty_route_table_list_never_reaches_the_gateway(route_tables: str, expected: list[str] | None) -> None:
+    """An empty CommaDelimitedList is [""] in CloudFormation; the gateway must then not be created at all."""
+    resolved = resolve(ENDPOINTS.doc, {**VALUES, "PrivateRouteTableIds": route_tables})
+    gateways = [r for r in resolved["Resources"].values() if r["Type"] == "AWS::EC2::VPCEndpoint" and r["Properties"]["VpcEndpointType"] == "Gateway"]
+    assert [gateway["Properties"]["RouteTableIds"] for gateway in gateways] == ([expected] if expected else [])
+    assert ("S3GatewayEndpointId" in resolved["Outputs"]) == bool(expected)
+
+
+@pytest.mark.parametrize("output", sorted(ENDPOINTS.doc["Outputs"]))
+def test_output_is_described_and_exported_with_the_suffix(output: str) -> None:
+    body = ENDPOINTS.doc["Outputs"][output]
+    assert body.get("Description")
+    assert body["Export"]["Name"]["Fn::Sub"].endswith("-${EnvironmentSuffix}")
+    for logical_id in ENDPOINTS.referenced_resources(body["Value"]):
+        assert body.get("Condition") == ENDPOINTS.resources[logical_id].get("Condition")
+
+
+def test_parameters_are_described_and_grouped() -> None:
+    groups = ENDPOINTS.doc["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    assert sorted(name for group in groups for name in group["Parameters"]) == sorted(ENDPOINTS.parameters())
+    assert all(body.get("Description") for body in ENDPOINTS.parameters().values())
+
+
+@pytest.mark.parametrize("resource", ENDPOINTS.all_resources(), ids=repr)
+def test_resource_is_deleted_with_the_stack(resource: Resource) -> None:
+    assert resource.body.get("DeletionPolicy", "Delete") == "Delete"
+    assert resource.body.get("UpdateReplacePolicy", "Delete") == "Delete"

@@ -1,0 +1,22 @@
+"""cfripper: the findings this project keeps, each with its reason (read with --rules-filters-folder).
+
+Only what the reason covers is allowed: one rule, on one resource.
+"""
+
+from cfripper.config.filter import Filter
+from cfripper.model.enums import RuleMode
+
+FILTERS = [
+    Filter(
+        reason=(
+            "Key policy of the stack's customer-managed key. kms:* for the account root is the default key policy statement "
+            "that keeps the key administrable through IAM (AWS KMS developer guide, 'Default key policy'); the wildcard "
+            "families (kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*) are the ones the CloudWatch Logs "
+            "guide documents for log-group encryption, granted only under the encryption-context condition on this stack's "
+            "log groups, and to CloudWatch and EventBridge only under aws:SourceAccount."
+        ),
+        rule_mode=RuleMode.ALLOWED,
+        eval={"and": [{"eq": [{"ref": "logical_id"}, "RiskBatchKey"]}, {"eq": [{"ref": "resource.Type"}, "AWS::KMS::Key"]}]},
+        rules={"GenericResourceWildcardPolicyRule"},
+    ),
+]
