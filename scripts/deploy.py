@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
-"""Deploy lib/TapStack.json to an account (or, with --endpoint-url, to the local emulator).
+"""Deploy lib/TapStack.json (or lib/VpcEndpoints.json) to an account, or with --endpoint-url to the local emulator.
 
-First deployment, in phases (the services cannot stabilise before their images exist):
+Before anything changes, the parameter values are checked: the template's Rules, evaluated as
+CloudFormation does (subnets looked up in the account), and the orderings CloudFormation cannot
+express (a minimum task count above its maximum). A template without the DeployServices switch
+(lib/VpcEndpoints.json, once per VPC) is deployed in one step.
+
+First deployment of lib/TapStack.json, in phases (the services cannot stabilise before their images exist):
   1. everything but the services (DeployServices=false): key, network, cluster, repositories,
      queues, roles, task definitions, rules, alarms;
   2. the images: each repository must hold ImageTag, its push scan complete, with no CRITICAL or
      HIGH finding (unless --allow-findings); the script stops with the push commands otherwise;
   3. the services and their scaling (DeployServices=true).
-Later deployments (services already on) are the image gate and one update.
+Later deployments (services already on) are the image gate and one update. An update inside the
+overnight window (00:00-09:30 America/New_York) re-applies the scalable targets' MinCapacity
+parameter, which the window's scheduled action had raised; the script then puts back the minimum
+of the scheduled action in force, so that an update never drains the warm workers mid-night.
 Writes cfn-outputs/flat-outputs.json.
 """
 
@@ -22,11 +30,14 @@ from typing import Any
 from riskbatch_infra.aws import DEFAULT_REGION, Target
 from riskbatch_infra.emulator_template import emulator_template
 from riskbatch_infra.images import missing_images, repository_names, scan_verdict
+from riskbatch_infra.parameter_checks import aws_lookup, parameter_problems
+from riskbatch_infra.scaling import restore_scheduled_minimums
 from riskbatch_infra.stack import DeployError, current_parameters, deploy, stack_outputs, stack_status, write_flat_outputs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXIT_IMAGES_NEEDED = 3
 EXIT_SCAN_REFUSED = 4
+EXIT_PARAMETERS_REFUSED = 5
 
 
 class ImagesNeeded(RuntimeError):
@@ -79,6 +90,9 @@ def deploy_in_phases(
 ) -> dict[str, str]:
     """Run the phases this stack still needs; return its outputs."""
     cfn = target.client("cloudformation")
+    if "DeployServices" not in template.get("Parameters", {}):
+        log("one step: the template has no services to switch on")
+        return deploy(target, stack_name, template, parameters, template_bucket, log).outputs
     services_on = stack_status(cfn, stack_name) is not None and current_parameters(cfn, stack_name).get("DeployServices") == "true"
     if not services_on:
         log("phase 1: everything but the services")
@@ -91,13 +105,29 @@ def deploy_in_phases(
     log(f"phase 2: images tagged {tag} present and scanned")
     check_images(target, outputs, tag, allow_findings)
     log("phase 3: services and scaling")
-    return deploy(target, stack_name, template, {**parameters, "DeployServices": "true"}, template_bucket, log).outputs
+    result = deploy(target, stack_name, template, {**parameters, "DeployServices": "true"}, template_bucket, log)
+    for line in restore_scheduled_minimums(target, template, {**parameters, "DeployServices": "true"}):
+        log(line)
+    return result.outputs
+
+
+class ParametersRefused(ValueError):
+    pass
+
+
+def check_parameters(target: Target, template: dict[str, Any], parameters: dict[str, str]) -> None:
+    """The template's Rules and the numeric orderings, before anything changes."""
+    problems = parameter_problems(template, parameters, aws_lookup(target.client("ec2")))
+    if problems:
+        raise ParametersRefused("the parameters are refused:\n" + "\n".join(f"  {problem}" for problem in problems))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack-name", required=True)
-    parser.add_argument("--template", type=Path, default=REPO_ROOT / "lib" / "TapStack.json")
+    parser.add_argument(
+        "--template", type=Path, default=REPO_ROOT / "lib" / "TapStack.json", help="lib/TapStack.json (per environment) or lib/VpcEndpoints.json (per VPC)"
+    )
     parser.add_argument("--parameters-file", type=Path, help="JSON object of parameter values (or the CLI's list form)")
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="override one parameter")
     parser.add_argument("--region", default=DEFAULT_REGION)
@@ -117,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"emulator copy: {change}")
     parameters = parse_parameters(args.parameters_file, args.parameter)
     try:
+        check_parameters(target, template, parameters)
         outputs = deploy_in_phases(target, args.stack_name, template, parameters, args.template_bucket, args.allow_findings, args.foundation_only)
     except ImagesNeeded as error:
         log(str(error))
@@ -124,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     except PermissionError as error:
         log(f"refused: {error}")
         return EXIT_SCAN_REFUSED
+    except ParametersRefused as error:
+        log(str(error))
+        return EXIT_PARAMETERS_REFUSED
     except DeployError as error:
         log(f"deployment failed: {error}")
         return 1

@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             print(coverage_report(emulator.target, stack.stack_name, stack.template, stack.parameters, stack.outputs))
         ecs = LocalEcs(emulator.target, emulator.agent_target, stack.stack_name, workdir)
         ecs.load()
+        failed_nights = []
         try:
             for night in range(args.nights):
                 business_date = dt.date(2026, 11, 25) + dt.timedelta(days=night)
@@ -68,8 +69,13 @@ def main(argv: list[str] | None = None) -> int:
                 folder = sample_night(workdir, business_date, args.positions, args.factors)
                 result = run_night(stack, ecs, folder, business_date.isoformat(), args.out, say)
                 print_night(result)
+                if not result.figures:
+                    failed_nights.append(business_date.isoformat())
         finally:
             stop_all(ecs)
+    if failed_nights:
+        say(f"failed: no report for {', '.join(failed_nights)}")
+        return 1
     say("done")
     return 0
 
@@ -77,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 def print_night(result) -> None:
     print(f"\nNight of {result.business_date}: run {result.run_id}")
     if not result.figures:
-        print("  no report was produced; see out/demo/logs/")
+        print("  no report was produced; see out/demo/logs/ (task exit codes above)")
         return
     firm = result.figures["firm"]
     print(f"  firm  VaR 95 % {firm['var_95']:>14,.0f}   VaR 99 % {firm['var_99']:>14,.0f}   ES 97.5 % {firm['es_975']:>14,.0f}")

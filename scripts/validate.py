@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""make validate: cfn-lint, then the guard rules, then checkov, then the unit suite, as one compliance table.
+"""make validate: cfn-lint, the guard rules, the unit suite, checkov, parliament and cfripper, as one compliance table.
 
-Prints the table (requirement, what enforces it, PASS or FAIL) and writes it as Markdown and
-JSON for a pull request. Exits 1 when anything fails.
+Prints the table (requirement, what enforces it, PASS or FAIL), then AWS's naming constraints
+met by every name at its longest, then the IAM linters' counts; writes the table as Markdown and
+JSON for a pull request. Exits 1 when anything fails. Both templates are checked: lib/TapStack.json
+(one stack per environment) and lib/VpcEndpoints.json (one stack per VPC).
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from cfnlint.api import ManualArgs, lint_file
-
+from riskbatch_infra.iam_audit import cfripper_findings, parliament_findings
+from riskbatch_infra.lint import lint, templates
+from riskbatch_infra.naming import LONGEST_REGION, longest_suffix, named_things
 from riskbatch_infra.policy import evaluate_all
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = REPO_ROOT / "lib" / "TapStack.json"
 CHECKOV = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
 
 
@@ -160,7 +162,7 @@ REQUIREMENTS: list[tuple[str, list[str], list[str]]] = [
         [],
         [
             "test_monitoring.py::test_every_dead_letter_queue_holding_messages_alarms_to_the_topic",
-            "test_monitoring.py::test_rule_failed_invocations_alarm_to_the_topic",
+            "test_monitoring.py::test_rule_delivery_failures_alarm_to_the_topic",
         ],
     ),
     (
@@ -195,9 +197,9 @@ REQUIREMENTS: list[tuple[str, list[str], list[str]]] = [
         "Every named resource carries the suffix; role names the region",
         ["resources_named_with_environment_suffix"],
         [
-            "test_naming.py::test_resource_is_named_from_the_suffix",
+            "test_naming.py::test_name_is_built_from_the_suffix",
             "test_naming.py::test_role_names_carry_the_region",
-            "test_naming.py::test_name_fits_the_aws_limit_with_the_longest_suffix_and_region",
+            "test_naming.py::test_name_follows_type_purpose_suffix",
         ],
     ),
     ("No Retain anywhere", ["no_retain_policies"], ["test_network_outputs_and_lifecycle.py::test_resource_is_deleted_with_the_stack"]),
@@ -229,11 +231,75 @@ REQUIREMENTS: list[tuple[str, list[str], list[str]]] = [
         ],
     ),
     (
-        "Task security group: no ingress, HTTPS egress; endpoints behind the switch",
+        "Task security group: no ingress, HTTPS egress",
+        [],
+        ["test_network_outputs_and_lifecycle.py::test_task_security_group_has_no_ingress_and_https_egress_only"],
+    ),
+    (
+        "Private-DNS endpoints once per VPC (lib/VpcEndpoints.json); no empty route-table list",
+        ["vpc_private_dns_endpoints_in_network_stack"],
+        [
+            "test_network_outputs_and_lifecycle.py::test_no_interface_endpoint_in_the_environment_stack",
+            "test_vpc_endpoints.py::test_every_service_the_jobs_call_has_an_endpoint",
+            "test_vpc_endpoints.py::test_interface_endpoint_has_private_dns_in_the_three_subnets_behind_its_group",
+            "test_vpc_endpoints.py::test_an_empty_route_table_list_never_reaches_the_gateway",
+        ],
+    ),
+    (
+        "AWS naming constraints: length, characters, reserved prefixes (sg-), longest suffix and region",
+        ["ec2_security_group_name_not_reserved"],
+        [
+            "test_naming.py::test_name_meets_the_aws_constraints_with_the_longest_suffix_and_region",
+            "test_naming.py::test_the_constraints_reject_names_aws_rejects",
+        ],
+    ),
+    (
+        "Parameters: Rules refuse bad sets before anything changes; minimums within maximums",
         [],
         [
-            "test_network_outputs_and_lifecycle.py::test_task_security_group_has_no_ingress_and_https_egress_only",
-            "test_network_outputs_and_lifecycle.py::test_vpc_endpoints_exist_only_behind_the_switch",
+            "test_parameters.py::test_good_parameters_pass_every_rule_and_ordering",
+            "test_parameters.py::test_a_bad_parameter_set_breaks_its_rule_with_a_clear_message",
+            "test_parameters.py::test_a_minimum_above_its_maximum_is_refused",
+        ],
+    ),
+    (
+        "Every IAM policy valid for parliament and cfripper (kept findings justified in their config)",
+        [],
+        [
+            "test_iam_validity.py::test_parliament_finds_nothing_in_the_environment_template",
+            "test_iam_validity.py::test_parliament_finds_nothing_in_the_vpc_endpoints_template",
+            "test_iam_validity.py::test_cfripper_finds_nothing_unjustified",
+        ],
+    ),
+    (
+        "Writable paths of non-root containers are VOLUMEs of their images (Fargate bind mounts)",
+        [],
+        [
+            "test_images.py::test_every_writable_mount_of_a_non_root_container_is_a_volume_of_its_image",
+            "test_images.py::test_every_path_the_jobs_write_lies_in_a_writable_volume",
+        ],
+    ),
+    (
+        "A custom-bus rule is named by its Name, never by its Ref (busname|rulename)",
+        [],
+        [
+            "test_events_and_queues.py::test_no_name_is_taken_from_the_ref_of_a_rule_on_a_custom_bus",
+            "test_network_outputs_and_lifecycle.py::test_output_exposes_the_resource",
+        ],
+    ),
+    (
+        "The task events log policy can give way to a shared one (10 per account and Region)",
+        [],
+        ["test_monitoring.py::test_task_events_log_policy_can_be_left_to_a_shared_one"],
+    ),
+    (
+        "Emulator fixes: each defect present in moto as shipped, gone with its fix",
+        [],
+        [
+            "test_emulator_fixes.py::test_the_s3_prefix_condition_is_evaluated",
+            "test_emulator_fixes.py::test_a_missing_key_is_403_unless_the_caller_may_list_the_bucket",
+            "test_emulator_fixes.py::test_run_task_is_allowed_on_its_cluster_only_and_passes_only_its_roles_to_ecs_tasks",
+            "test_emulator_fixes.py::test_simulate_principal_policy_decides_pass_role_by_the_service",
         ],
     ),
     (
@@ -260,7 +326,7 @@ class Row:
 
 
 def unit_results(out_dir: Path) -> dict[str, bool]:
-    """file::function -> whether every one of its cases passed."""
+    """file::function -> whether every one of its cases passed (a skipped case is not a pass)."""
     report = out_dir / "unit-junit.xml"
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "test/unit", f"--junitxml={report}", "-p", "no:cacheprovider"],
@@ -272,32 +338,66 @@ def unit_results(out_dir: Path) -> dict[str, bool]:
     for case in ElementTree.parse(report).getroot().iter("testcase"):
         module = case.get("classname", "").rsplit(".", 1)[-1]
         function = case.get("name", "").split("[", 1)[0]
-        passed = case.find("failure") is None and case.find("error") is None
+        passed = all(case.find(outcome) is None for outcome in ("failure", "error", "skipped"))
         key = f"{module}.py::{function}"
         results[key] = results.get(key, True) and passed
     return results
 
 
-def checkov_results() -> tuple[list[Row], str]:
+def guard_results(documents: dict[str, dict]) -> dict[str, str]:
+    """rule -> FAIL when it fails on any template, PASS when it passes on one, else SKIP."""
+    verdicts: dict[str, list[str]] = {}
+    for document in documents.values():
+        for verdict in evaluate_all(document):
+            verdicts.setdefault(verdict.rule, []).append(verdict.status)
+    return {rule: "FAIL" if "FAIL" in found else "PASS" if "PASS" in found else "SKIP" for rule, found in verdicts.items()}
+
+
+def checkov_results(paths: list[Path]) -> tuple[list[Row], str]:
     if not CHECKOV.exists():
         return [Row("checkov scan", "checkov", "FAIL")], "checkov is not installed: run `make validate` (it installs .tools/checkov)"
-    completed = subprocess.run(
-        [str(CHECKOV), "-f", str(TEMPLATE), "--framework", "cloudformation", "--skip-download", "-o", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    report = json.loads(completed.stdout)
-    results = report["results"]
+    command = [str(CHECKOV), "--framework", "cloudformation", "--skip-download", "-o", "json"]
+    for path in paths:
+        command += ["-f", str(path)]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    reports = json.loads(completed.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
     rows: dict[str, Row] = {}
-    for status, key in (("PASS", "passed_checks"), ("FAIL", "failed_checks"), ("SKIP", "skipped_checks")):
-        for check in results.get(key, []):
-            row = rows.setdefault(check["check_id"], Row(check["check_name"], f"checkov {check['check_id']}", status))
-            if status == "FAIL":
-                row.status = "FAIL"
-    summary = report["summary"]
-    line = f"checkov {summary['checkov_version']}: {summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped"
+    totals = {"passed": 0, "failed": 0, "skipped": 0}
+    version = ""
+    for report in reports:
+        results = report["results"]
+        for status, key in (("PASS", "passed_checks"), ("FAIL", "failed_checks"), ("SKIP", "skipped_checks")):
+            for check in results.get(key, []):
+                row = rows.setdefault(check["check_id"], Row(check["check_name"], f"checkov {check['check_id']}", status))
+                if status == "FAIL":
+                    row.status = "FAIL"
+        for name in totals:
+            totals[name] += report["summary"][name]
+        version = report["summary"]["checkov_version"]
+    line = f"checkov {version}: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped"
     return sorted(rows.values(), key=lambda row: row.enforced_by), line
+
+
+def naming_table(documents: dict[str, dict]) -> tuple[list[str], bool]:
+    """One line per resource type: its longest name against AWS's limit, reserved prefixes, the source."""
+    by_type: dict[tuple[str, str], list] = {}
+    for name, document in documents.items():
+        for thing in named_things(document, name):
+            by_type.setdefault((thing.resource_type, thing.constraint.prop), []).append(thing)
+    lines = [f"{'status':<6} {'type':<44} {'name':<20} {'longest':>7} {'limit':>5}  reserved      source"]
+    ok = True
+    for (kind, prop), things in sorted(by_type.items()):
+        constraint = things[0].constraint
+        problems = [f"{thing.logical_id}: {problem}" for thing in things for problem in thing.problems]
+        ok = ok and not problems
+        longest = max(len(thing.longest) for thing in things)
+        reserved = ",".join(constraint.reserved_prefixes) or "-"
+        lines.append(
+            f"{'PASS' if not problems else 'FAIL':<6} {kind:<44} {prop:<20} {longest:>7} {constraint.max_length:>5}  {reserved:<13} {constraint.source}"
+        )
+        lines += [f"       {problem}" for problem in problems]
+    return lines, ok
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -305,11 +405,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "out")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    template = json.loads(TEMPLATE.read_text(encoding="utf-8"))
+    paths = templates()
+    documents = {path.relative_to(REPO_ROOT).as_posix(): json.loads(path.read_text(encoding="utf-8")) for path in paths}
 
-    lint = lint_file(TEMPLATE, config=ManualArgs(regions=LINT_REGIONS, include_checks=["I"]))
-    rows = [Row("cfn-lint (errors, warnings, informational) reports nothing", "cfn-lint", "PASS" if not lint else "FAIL")]
-    guard = {verdict.rule: verdict.status for verdict in evaluate_all(template)}
+    findings = [finding for path in paths for finding in lint(path)]
+    rows = [Row("cfn-lint (errors, warnings, informational) reports nothing on either template", "cfn-lint", "PASS" if not findings else "FAIL")]
+    guard = guard_results(documents)
     units = unit_results(args.out)
     for requirement, rules, tests in REQUIREMENTS:
         missing = [test for test in tests if test not in units]
@@ -321,14 +422,38 @@ def main(argv: list[str] | None = None) -> int:
     uncovered = sorted(set(guard) - {rule for _, rules, _ in REQUIREMENTS for rule in rules})
     for rule in uncovered:
         rows.append(Row(f"(guard rule) {rule}", f"guard {rule}", guard[rule]))
-    checkov_rows, checkov_line = checkov_results()
+    checkov_rows, checkov_line = checkov_results(paths)
     rows += checkov_rows
+
+    parliament_open, parliament_kept = [], []
+    for name, document in documents.items():
+        found, kept = parliament_findings(document, name)
+        parliament_open += found
+        parliament_kept += kept
+    reports = [cfripper_findings(path) for path in paths]
+    cfripper_open = [finding for report in reports for finding in report.unjustified]
+    cfripper_kept = [finding for report in reports for finding in report.justified]
+    unread = [resource for report in reports for resource in report.unread]
+    rows.append(Row("parliament: no finding outside tools/parliament.yaml", "parliament", "PASS" if not parliament_open else "FAIL"))
+    rows.append(Row("cfripper: no finding outside tools/cfripper/filters.py", "cfripper", "PASS" if not cfripper_open else "FAIL"))
+    names, names_ok = naming_table(documents)
+    rows.append(Row("AWS naming constraints, every name at its longest", "riskbatch_infra/naming.py", "PASS" if names_ok else "FAIL"))
 
     width = max(len(row.requirement) for row in rows)
     for row in rows:
         print(f"{row.status:<5} {row.requirement:<{width}}  {row.enforced_by}")
+    print(f"\nnaming constraints (suffix of {len(longest_suffix(documents['lib/TapStack.json']))} characters, region {LONGEST_REGION}):")
+    print("\n".join(names))
+    print()
+    for finding in [*findings, *parliament_open, *cfripper_open]:
+        print(f"finding: {finding}")
+    print(f"parliament: {len(parliament_open)} findings ({len(parliament_kept)} kept, each justified in tools/parliament.yaml)")
+    print(
+        f"cfripper: {len(cfripper_open)} unjustified findings ({len(cfripper_kept)} justified in tools/cfripper/filters.py; "
+        f"policies cfripper cannot read: {', '.join(unread) or 'none'}, read by parliament)"
+    )
     failed = [row for row in rows if row.status == "FAIL"]
-    print(f"\n{len(rows) - len(failed)} of {len(rows)} requirements pass; {checkov_line}; {len(lint)} cfn-lint findings")
+    print(f"\n{len(rows) - len(failed)} of {len(rows)} requirements pass; {checkov_line}; {len(findings)} cfn-lint findings")
     markdown = ["| requirement | enforced by | status |", "| --- | --- | --- |"]
     markdown += [f"| {row.requirement} | {row.enforced_by.replace('|', '/')} | {row.status} |" for row in rows]
     (args.out / "compliance.md").write_text("\n".join(markdown) + "\n", encoding="utf-8")

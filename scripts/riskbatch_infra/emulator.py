@@ -74,11 +74,13 @@ def running_emulator(region: str = "us-east-1", enforce_iam: bool = True, log_di
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "emulator.log"
     environment = dict(os.environ)
+    scripts = str(Path(__file__).resolve().parents[1])
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [scripts, environment.get("PYTHONPATH")]))
     if enforce_iam:
         environment["INITIAL_NO_AUTH_ACTION_COUNT"] = str(BOOTSTRAP_REQUESTS)
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("emulator_server.py")), "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "riskbatch_infra.emulator_server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=environment,

@@ -11,7 +11,7 @@ Every fix has a test (test/unit/test_emulator_fixes.py) that shows the unpatched
 the behaviour and the patched one with it. The fixes reach into moto's internals, so they are
 written for one moto version and refuse to run on another.
 
-Run as a script: `python emulator_server.py -H 127.0.0.1 -p PORT` (moto.server's arguments).
+Run as a module: `python -m riskbatch_infra.emulator_server -H 127.0.0.1 -p PORT` (moto.server's arguments).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ EVENTS = "events.amazonaws.com"
 PLAYED_SERVICES = (ECS_TASKS, EVENTS)
 _MISSING = object()
 # The condition context of the request being authorised (lower-case key -> values).
-REQUEST_CONTEXT: ContextVar[dict[str, list[str]]] = ContextVar("riskbatch_request_context", default={})
+REQUEST_CONTEXT: ContextVar[dict[str, list[str]] | None] = ContextVar("riskbatch_request_context", default=None)
 
 
 class Patcher:
@@ -76,7 +76,7 @@ def enforcing() -> bool:
 
 @contextmanager
 def request_context(values: dict[str, list[str]]) -> Iterator[None]:
-    token = REQUEST_CONTEXT.set({**REQUEST_CONTEXT.get(), **{key.lower(): list(value) for key, value in values.items()}})
+    token = REQUEST_CONTEXT.set({**(REQUEST_CONTEXT.get() or {}), **{key.lower(): list(value) for key, value in values.items()}})
     try:
         yield
     finally:
@@ -89,7 +89,7 @@ def caller_may(response: Any, request_class: Any, action: str, resource: str, co
 
     if not enforcing():
         return True
-    service, name = action.split(":", 1)
+    name = action.split(":", 1)[1]
     request = request_class(
         account_id=response.current_account,
         method=response.method,
@@ -302,6 +302,38 @@ def network_interfaces_have_a_private_dns_name(patch: Patcher) -> None:
 
 
 @fix
+def events_ecs_targets_in_the_api_shape(patch: Patcher) -> None:
+    """Defect. An ECS target's parameters are cased differently in CloudFormation
+    (NetworkConfiguration.AwsVpcConfiguration, CapacityProvider, Weight, Base) and in the EventBridge
+    API (awsvpcConfiguration, capacityProvider, weight, base). moto stores the CloudFormation keys,
+    and a client then reads a target without network configuration or capacity provider strategy.
+    The fix stores the target in the API's shape, as CloudFormation passes it to EventBridge."""
+    from moto.events import models as events
+
+    original = events.EventsBackend.put_targets
+
+    def api_shape(target: dict[str, Any]) -> dict[str, Any]:
+        parameters = target.get("EcsParameters")
+        if not parameters:
+            return target
+        parameters = dict(parameters)
+        network = dict(parameters.get("NetworkConfiguration", {}))
+        if "AwsVpcConfiguration" in network:
+            network["awsvpcConfiguration"] = network.pop("AwsVpcConfiguration")
+            parameters["NetworkConfiguration"] = network
+        if "CapacityProviderStrategy" in parameters:
+            parameters["CapacityProviderStrategy"] = [
+                {key[:1].lower() + key[1:]: value for key, value in item.items()} for item in parameters["CapacityProviderStrategy"]
+            ]
+        return {**target, "EcsParameters": parameters}
+
+    def put_targets(self: Any, name: str, event_bus_arn: str | None, targets: list[dict[str, Any]]) -> Any:
+        return original(self, name, event_bus_arn, [api_shape(target) for target in targets])
+
+    patch.set(events.EventsBackend, "put_targets", put_targets)
+
+
+@fix
 def events_rule_ref_on_a_custom_bus(patch: Patcher) -> None:
     """Defect. CloudFormation's Ref of an AWS::Events::Rule on a custom event bus returns
     "busname|rulename" (cloudformation-coverage-roadmap#1131); moto returns the rule name, which hid
@@ -343,15 +375,12 @@ def policy_conditions_evaluated(patch: Patcher) -> None:
 
     def is_action_permitted(self: Any, action: str, resource: str = "*", principal: str | None = None, incoming_condition_values: Any = None) -> Any:
         statement = self._statement
-        if "NotAction" in statement:
-            concerned = not self._check_element_matches("NotAction", action)
-        else:
-            concerned = self._check_element_matches("Action", action)
+        concerned = not self._check_element_matches("NotAction", action) if "NotAction" in statement else self._check_element_matches("Action", action)
         if not concerned or self.is_unknown_principal(statement.get("Principal")):
             return PermissionResult.NEUTRAL
         if principal and not self._check_principal(principal):
             return PermissionResult.DENIED  # moto's reading of a trust policy's principal, unchanged
-        context = {**REQUEST_CONTEXT.get(), **{key.lower(): _as_list(value) for key, value in (incoming_condition_values or {}).items()}}
+        context = {**(REQUEST_CONTEXT.get() or {}), **{key.lower(): _as_list(value) for key, value in (incoming_condition_values or {}).items()}}
         if "Condition" in statement and not condition_holds(statement["Condition"], context):
             return PermissionResult.NEUTRAL
         effect = PermissionResult.PERMITTED if statement["Effect"] == "Allow" else PermissionResult.DENIED
@@ -472,10 +501,7 @@ def iam_simulate_principal_policy(patch: Patcher) -> None:
 
     def simulate_principal_policy(self: Any) -> Any:
         source = self._get_param("PolicySourceArn")
-        if ":role/" in source:
-            principal = self.backend.get_role_by_arn(source)
-        else:
-            principal = self.backend.get_user(source.rsplit("/", 1)[-1])
+        principal = self.backend.get_role_by_arn(source) if ":role/" in source else self.backend.get_user(source.rsplit("/", 1)[-1])
         policies = list(principal.policies.values()) + list(principal.managed_policies.values())
         context = {entry["ContextKeyName"]: list(entry.get("ContextKeyValues", [])) for entry in self._get_param("ContextEntries") or []}
         results = []

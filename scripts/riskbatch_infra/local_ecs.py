@@ -59,6 +59,14 @@ def s3_object_created_event(bucket: str, key: str, size: int, region: str, accou
     }
 
 
+def _session_keys(variables: dict[str, str]) -> dict[str, str]:
+    return {
+        "aws_access_key_id": variables["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": variables["AWS_SECRET_ACCESS_KEY"],
+        "aws_session_token": variables["AWS_SESSION_TOKEN"],
+    }
+
+
 def pattern_matches(pattern: Any, event: Any) -> bool:
     """EventBridge pattern matching for the forms the stack uses: values, prefix, nested fields."""
     if isinstance(pattern, dict):
@@ -104,16 +112,12 @@ class LocalEcs:
 
     def task_spec(self, task_definition_arn: str) -> TaskSpec:
         described = self.target.client("ecs").describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
-        family = described["family"]
-        (logical_id,) = [lid for lid, (kind, physical) in self.resources.items() if kind == "AWS::ECS::TaskDefinition" and physical == task_definition_arn]
-        props = self.template["Resources"][logical_id]["Properties"]
-        # The emulator drops the task role of a task definition; the deployed template names it.
-        role_logical_id = props["TaskRoleArn"]["Fn::GetAtt"][0]
         container = described["containerDefinitions"][0]
         environment = {item["name"]: item["value"] for item in container.get("environment", [])}
-        return TaskSpec(family, container["name"], list(container.get("command", [])), environment, self.physical(role_logical_id))
+        return TaskSpec(described["family"], container["name"], list(container.get("command", [])), environment, described["taskRoleArn"].rsplit("/", 1)[-1])
 
     def credentials_for(self, role_name: str) -> dict[str, str]:
+        """The role's credentials, assumed as ECS (a task role) or EventBridge (a rule target's role) would."""
         role_arn = f"arn:aws:iam::{self.account}:role/{role_name}"
         assumed = self.agent.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=f"local-{role_name}"[:64])["Credentials"]
         return {
@@ -121,6 +125,10 @@ class LocalEcs:
             "AWS_SECRET_ACCESS_KEY": assumed["SecretAccessKey"],
             "AWS_SESSION_TOKEN": assumed["SessionToken"],
         }
+
+    def as_role(self, role_name: str) -> Target:
+        """The emulator, called with the role's credentials (assumed as the service the role trusts)."""
+        return self.target.as_principal(_session_keys(self.credentials_for(role_name)))
 
     def _environment(self, spec: TaskSpec, scratch: Path) -> dict[str, str]:
         environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
@@ -171,11 +179,31 @@ class LocalEcs:
             for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
                 if "EcsParameters" not in target:
                     continue
-                spec = self.task_spec(target["EcsParameters"]["TaskDefinitionArn"])
                 overrides = transform_input(event, target["InputTransformer"]) if "InputTransformer" in target else None
+                task_arn = self.run_task_as_eventbridge(target, overrides)
+                spec = self.task_spec(target["EcsParameters"]["TaskDefinitionArn"])
                 process = self.start(spec, overrides, name=f"{spec.family}-{key.rsplit('/', 1)[-1].split('.')[0]}-{len(self.tasks_run)}")
                 outcomes.append((self.tasks_run[-1]["name"], process.wait()))
+                self.target.client("ecs").stop_task(cluster=target["Arn"], task=task_arn, reason="Essential container in task exited")
         return outcomes
+
+    def run_task_as_eventbridge(self, target: dict[str, Any], overrides: dict[str, Any] | None) -> str:
+        """RunTask with the rule target's role, as EventBridge does; the emulator judges ecs:RunTask on the
+        task definition (with the ecs:cluster condition) and iam:PassRole of the task's two roles."""
+        ecs = self.as_role(target["RoleArn"].rsplit("/", 1)[-1]).client("ecs")
+        parameters = target["EcsParameters"]
+        request: dict[str, Any] = {"cluster": target["Arn"], "taskDefinition": parameters["TaskDefinitionArn"], "count": parameters.get("TaskCount", 1)}
+        network = parameters.get("NetworkConfiguration", {}).get("awsvpcConfiguration")
+        if network:  # EventBridge's Subnets, SecurityGroups, AssignPublicIp are ECS's subnets, securityGroups, assignPublicIp
+            request["networkConfiguration"] = {"awsvpcConfiguration": {key[:1].lower() + key[1:]: value for key, value in network.items()}}
+        if parameters.get("CapacityProviderStrategy"):
+            request["capacityProviderStrategy"] = parameters["CapacityProviderStrategy"]
+        if overrides:
+            request["overrides"] = overrides
+        response = ecs.run_task(**request)
+        if response.get("failures") or not response.get("tasks"):
+            raise RuntimeError(f"RunTask failed: {response.get('failures')}")
+        return response["tasks"][0]["taskArn"]
 
     def service_spec(self, logical_id: str) -> TaskSpec:
         service = self.template["Resources"][logical_id]["Properties"]

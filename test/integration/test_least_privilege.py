@@ -1,9 +1,10 @@
 """Least privilege, proven: each job's task role, assumed, may do what its job does and is denied the rest.
 
-The emulator enforces IAM for assumed-role credentials. It evaluates actions and resources
-(S3 buckets and keys, queues, the topic and the bus) but not policy conditions, so the probes
-here are the ones it judges as AWS does; the prefix conditions on s3:ListBucket are covered by
-the unit suite.
+The emulator enforces IAM for assumed-role credentials: actions, resources (S3 buckets and keys,
+queues, the topic, the bus, the task definition of RunTask) and, with the fixes in
+emulator_server.py, the conditions the template relies on (s3:prefix, ecs:cluster,
+iam:PassedToService, aws:SourceAccount) and S3's 403 for a missing key without ListBucket.
+An allowed probe must succeed; a denied probe must be refused with 403 / AccessDenied.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ def _put_event(session: Any, stack: DeployedStack) -> Any:
     return session.client("events").put_events(Entries=[entry])
 
 
+def _list(prefix: str) -> Callable[[Any, DeployedStack], Any]:
+    return lambda session, stack: session.client("s3").list_objects_v2(Bucket=stack.local.stand_ins.output_bucket, Prefix=prefix)
+
+
 def _key_grants(session: Any, stack: DeployedStack) -> Any:
     return session.client("kms").list_grants(KeyId=stack.outputs["KmsKeyArn"])
 
@@ -73,6 +78,7 @@ ALLOWED: dict[str, list[Probe]] = {
         ("read an arriving file", _get("input", "incoming/2026-01-02/positions.csv")),
         ("write a run", _put("output", "runs/probe/manifest.json")),
         ("write a quarantine report", _put("output", "quarantine/2026-01-02/probe.json")),
+        ("list runs", _list("runs/probe/")),
         ("queue a work unit", _send("RiskWorkQueueUrl")),
         ("notify a rejected file", _publish),
     ],
@@ -80,12 +86,14 @@ ALLOWED: dict[str, list[Probe]] = {
         ("take work units", _receive("RiskWorkQueueUrl")),
         ("read a run", _get("output", "runs/probe/manifest.json")),
         ("write a unit result", _put("output", "runs/probe/results/00000.npz")),
+        ("list a run's results", _list("runs/probe/results/")),
         ("announce a completed run", _put_event),
     ],
     "ReportGenerationTaskDefinition": [
         ("take completed runs", _receive("ReportQueueUrl")),
         ("read results", _get("output", "runs/probe/results/00000.npz")),
         ("write a report", _put("output", "reports/2026-01-02/probe.pdf")),
+        ("list reports", _list("reports/2026-01-02/")),
         ("publish the summary", _publish),
     ],
 }
@@ -97,6 +105,7 @@ DENIED: dict[str, list[Probe]] = {
         ("write to the input bucket", _put("input", "incoming/2026-01-02/forged.csv")),
         ("write a report", _put("output", "reports/2026-01-02/forged.pdf")),
         ("read reports", _get("output", "reports/2026-01-02/probe.pdf")),
+        ("list reports (s3:prefix condition)", _list("reports/")),
         ("delete a run object", _delete("runs/probe/manifest.json")),
         ("read another bucket", _get("templates", "anything")),
         ("put events on the bus", _put_event),
@@ -106,6 +115,8 @@ DENIED: dict[str, list[Probe]] = {
         ("queue work units", _send("RiskWorkQueueUrl")),
         ("take completed runs (another job's queue)", _receive("ReportQueueUrl")),
         ("write a run's units", _put("output", "runs/probe/units/00000.parquet")),
+        ("list outside runs/ (s3:prefix condition)", _list("reports/")),
+        ("list the whole bucket (no prefix)", _list("")),
         ("write a report", _put("output", "reports/2026-01-02/forged.pdf")),
         ("delete a result", _delete("runs/probe/results/00000.npz")),
         ("read the input bucket", _get("input", "incoming/2026-01-02/positions.csv")),
@@ -127,14 +138,7 @@ DENIED: dict[str, list[Probe]] = {
 def _as_task(stack: DeployedStack, task: str) -> Target:
     """The stack's endpoint, called with the task role of this task definition, assumed."""
     local_only(stack)
-    variables = stack.ecs.credentials_for(stack.ecs.task_spec(stack.ecs.physical(task)).task_role)
-    return stack.target.as_principal(
-        {
-            "aws_access_key_id": variables["AWS_ACCESS_KEY_ID"],
-            "aws_secret_access_key": variables["AWS_SECRET_ACCESS_KEY"],
-            "aws_session_token": variables["AWS_SESSION_TOKEN"],
-        }
-    )
+    return stack.ecs.as_role(stack.ecs.task_spec(stack.ecs.physical(task)).task_role)
 
 
 @pytest.fixture(scope="module")
@@ -149,10 +153,13 @@ def probe_objects(stack: DeployedStack) -> None:
 
 
 def _denied(call: Callable[[], Any]) -> bool:
+    """True when the call is refused for lack of permission; any other error is raised, not counted."""
     try:
         call()
     except ClientError as error:
-        return error.response["Error"]["Code"] in DENIED_CODES or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403
+        if error.response["Error"]["Code"] in DENIED_CODES or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
+            return True
+        raise
     return False
 
 
@@ -162,8 +169,8 @@ def _cases(table: dict[str, list[Probe]]) -> list:
 
 @pytest.mark.parametrize(("task", "probe", "call"), _cases(ALLOWED))
 def test_job_may_do_what_it_does(stack: DeployedStack, probe_objects: None, task: str, probe: str, call: Callable) -> None:
-    principal = _as_task(stack, task)
-    assert not _denied(lambda: call(principal, stack)), f"{task} was denied: {probe}"
+    """The call must succeed: any error, not only a denial, fails the probe."""
+    call(_as_task(stack, task), stack)
 
 
 @pytest.mark.parametrize(("task", "probe", "call"), _cases(DENIED))
@@ -177,3 +184,75 @@ def test_the_deployer_cannot_pose_as_a_task(stack: DeployedStack) -> None:
     local_only(stack)
     role = stack.ecs.task_spec(stack.ecs.physical("RiskCalculationTaskDefinition")).task_role
     assert _denied(lambda: stack.target.client("sts").assume_role(RoleArn=f"arn:aws:iam::{stack.ecs.account}:role/{role}", RoleSessionName="pose"))
+
+
+# --- what AWS decides on conditions and on S3's answer for a missing key --------------------------
+
+
+@pytest.mark.parametrize("task", sorted(ALLOWED), ids=lambda task: task.removesuffix("TaskDefinition"))
+def test_each_job_can_tell_a_missing_object_from_a_forbidden_one(stack: DeployedStack, task: str) -> None:
+    """S3 answers HeadObject of a missing key with 403 unless the caller may ListBucket without a
+    prefix (HeadObject, "Permissions"); the jobs ask with a listing under the key instead."""
+    from riskbatch.storage import exists
+
+    s3 = _as_task(stack, task).client("s3")
+    bucket = stack.local.stand_ins.output_bucket
+    with pytest.raises(ClientError) as refused:
+        s3.head_object(Bucket=bucket, Key="runs/probe/status/not-yet")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert exists(s3, bucket, "runs/probe/status/not-yet") is False
+
+
+def _trigger(stack: DeployedStack) -> Target:
+    """The ingestion rule's target role, assumed as EventBridge assumes it."""
+    local_only(stack)
+    (target,) = stack.target.client("events").list_targets_by_rule(Rule=stack.outputs["DataIngestionTriggerRuleName"])["Targets"]
+    return stack.ecs.as_role(target["RoleArn"].rsplit("/", 1)[-1])
+
+
+def _run_ingestion(principal: Target, stack: DeployedStack, cluster: str) -> Any:
+    (target,) = stack.target.client("events").list_targets_by_rule(Rule=stack.outputs["DataIngestionTriggerRuleName"])["Targets"]
+    network = target["EcsParameters"]["NetworkConfiguration"]["awsvpcConfiguration"]
+    return principal.client("ecs").run_task(
+        cluster=cluster,
+        taskDefinition=stack.outputs["DataIngestionTaskDefinitionArn"],
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": network["Subnets"], "securityGroups": network["SecurityGroups"], "assignPublicIp": "DISABLED"}
+        },
+    )
+
+
+def test_the_trigger_runs_ingestion_on_its_cluster(stack: DeployedStack) -> None:
+    response = _run_ingestion(_trigger(stack), stack, stack.outputs["ClusterArn"])
+    (task,) = response["tasks"]
+    stack.target.client("ecs").stop_task(cluster=stack.outputs["ClusterArn"], task=task["taskArn"], reason="probe")
+
+
+def test_the_trigger_cannot_run_ingestion_on_another_cluster(stack: DeployedStack) -> None:
+    """ecs:RunTask is granted under ArnEquals ecs:cluster: another cluster of the account is refused."""
+    ecs = stack.target.client("ecs")
+    other = ecs.create_cluster(clusterName="cluster-probe-other")["cluster"]["clusterArn"]
+    try:
+        assert _denied(lambda: _run_ingestion(_trigger(stack), stack, other))
+    finally:
+        ecs.delete_cluster(cluster=other)
+
+
+@pytest.mark.parametrize(
+    ("service", "decision"), [("ecs-tasks.amazonaws.com", "allowed"), ("lambda.amazonaws.com", "implicitDeny"), ("ec2.amazonaws.com", "implicitDeny")]
+)
+def test_the_trigger_passes_the_task_role_to_ecs_tasks_only(stack: DeployedStack, service: str, decision: str) -> None:
+    """iam:PassRole is granted under iam:PassedToService: no call of the role's own can pass a role to
+    another service, so IAM's policy simulator answers for it (works the same against a live account)."""
+    (target,) = stack.target.client("events").list_targets_by_rule(Rule=stack.outputs["DataIngestionTriggerRuleName"])["Targets"]
+    task_role = stack.target.client("ecs").describe_task_definition(taskDefinition=stack.outputs["DataIngestionTaskDefinitionArn"])["taskDefinition"][
+        "taskRoleArn"
+    ]
+    (result,) = stack.target.client("iam").simulate_principal_policy(
+        PolicySourceArn=target["RoleArn"],
+        ActionNames=["iam:PassRole"],
+        ResourceArns=[task_role],
+        ContextEntries=[{"ContextKeyName": "iam:PassedToService", "ContextKeyValues": [service], "ContextKeyType": "string"}],
+    )["EvaluationResults"]
+    assert result["EvalDecision"] == decision

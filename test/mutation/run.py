@@ -21,11 +21,13 @@ sys.path.insert(0, str(REPO_ROOT))
 from test.mutation.catalogue import MUTATIONS, Mutation  # noqa: E402
 
 # Tests that read the template for its requirements: not the guard rule cases, the deploy
-# script's tests or the catalogue's own test (which cannot see a mutant, or would fail on one
-# for its own reasons); cfn-lint last because it is the slowest to fail.
-NOT_REQUIREMENTS = {"test_deploy_script.py", "test_mutation_catalogue.py"}
+# script's tests, the emulator's fixes or the catalogue's own test (which cannot see a mutant, or
+# would fail on one for their own reasons); the slowest to fail last: cfn-lint, then the IAM
+# linters (they start cfripper).
+NOT_REQUIREMENTS = {"test_deploy_script.py", "test_mutation_catalogue.py", "test_emulator_fixes.py", "test_iam_conditions.py"}
+SLOWEST_LAST = ["test/unit/test_cfn_lint.py", "test/unit/test_iam_validity.py"]
 _FILES = sorted(str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "test" / "unit").glob("test_*.py") if path.name not in NOT_REQUIREMENTS)
-SUITE = [*(f for f in _FILES if not f.endswith("test_cfn_lint.py")), "test/unit/test_cfn_lint.py", "-k", "not test_rule_case"]
+SUITE = [*(f for f in _FILES if f not in SLOWEST_LAST), *SLOWEST_LAST, "-k", "not test_rule_case"]
 
 
 def _warm_up() -> None:

@@ -117,3 +117,106 @@ def test_bucket_events_are_switched_on_and_other_notifications_kept() -> None:
 
         bucket = s3_backends["123456789012"]["aws"].buckets["risk-input-bucket"]
         assert bucket.notification_configuration.event_bridge == {}
+
+
+# --- parameters refused before anything changes ------------------------------------------------------
+
+
+def test_parameters_breaking_a_rule_or_an_ordering_are_refused_before_anything_changes() -> None:
+    from deploy import ParametersRefused, check_parameters
+
+    template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "TapStack.json").read_text(encoding="utf-8"))
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        other = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24")["Subnet"]["SubnetId"] for i in range(3)]
+        stray = ec2.create_subnet(VpcId=other, CidrBlock="10.1.0.0/24")["Subnet"]["SubnetId"]
+        good = {"VpcId": vpc, "InputBucketName": "risk-in", "OutputBucketName": "risk-out"} | {f"PrivateSubnet{i + 1}Id": s for i, s in enumerate(subnets)}
+        check_parameters(Target(region=REGION), template, good)
+        with pytest.raises(ParametersRefused, match="PrivateSubnetsInTheVpc"):
+            check_parameters(Target(region=REGION), template, {**good, "PrivateSubnet3Id": stray})
+        with pytest.raises(ParametersRefused, match="RiskCalculationWindowMinTasks=30 exceeds RiskCalculationMaxTasks=20"):
+            check_parameters(Target(region=REGION), template, {**good, "RiskCalculationWindowMinTasks": "30"})
+        assert boto3.client("cloudformation", region_name=REGION).list_stacks()["StackSummaries"] == []
+
+
+# --- an update inside the overnight window keeps the window's minimum ---------------------------------
+
+
+def _registered_minimum(resource_id: str) -> int:
+    (target,) = boto3.client("application-autoscaling", region_name=REGION).describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource_id])[
+        "ScalableTargets"
+    ]
+    return target["MinCapacity"]
+
+
+@pytest.mark.parametrize(
+    ("new_york_time", "risk_minimum", "report_minimum"),
+    [
+        ("2026-11-27T03:00", 2, 1),  # inside the window: the window's minimums
+        ("2026-11-27T00:00", 2, 1),  # the window opens
+        ("2026-11-27T09:29", 2, 1),
+        ("2026-11-27T09:30", 0, 0),  # the window closes: the parameters' minimums
+        ("2026-11-27T14:00", 0, 0),
+        ("2026-07-01T05:00", 2, 1),  # summer time
+    ],
+)
+def test_an_update_puts_back_the_minimum_of_the_scheduled_action_in_force(new_york_time: str, risk_minimum: int, report_minimum: int) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from riskbatch_infra.scaling import restore_scheduled_minimums
+
+    template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "TapStack.json").read_text(encoding="utf-8"))
+    parameters = {"DeployServices": "true", "EnvironmentSuffix": "dev", "VpcId": "vpc-1", "InputBucketName": "in-b", "OutputBucketName": "out-b"}
+    parameters |= {f"PrivateSubnet{i}Id": f"subnet-{i}" for i in (1, 2, 3)}
+    risk, report = "service/cluster-riskbatch-dev/svc-risk-calculation-dev", "service/cluster-riskbatch-dev/svc-report-generation-dev"
+    now = dt.datetime.fromisoformat(new_york_time).replace(tzinfo=ZoneInfo("America/New_York"))
+    with mock_aws():
+        ecs = boto3.client("ecs", region_name=REGION)
+        ecs.create_cluster(clusterName="cluster-riskbatch-dev")
+        for service in ("svc-risk-calculation-dev", "svc-report-generation-dev"):
+            ecs.create_service(cluster="cluster-riskbatch-dev", serviceName=service, desiredCount=0)
+        scaling = boto3.client("application-autoscaling", region_name=REGION)
+        for resource_id in (risk, report):  # as a stack update leaves them: the parameters' minimums
+            scaling.register_scalable_target(
+                ServiceNamespace="ecs", ResourceId=resource_id, ScalableDimension="ecs:service:DesiredCount", MinCapacity=0, MaxCapacity=20
+            )
+        lines = restore_scheduled_minimums(Target(region=REGION), template, parameters, now)
+        assert (_registered_minimum(risk), _registered_minimum(report)) == (risk_minimum, report_minimum), lines
+
+
+def test_a_schedule_that_is_not_daily_is_refused() -> None:
+    from riskbatch_infra.scaling import daily_time
+
+    assert str(daily_time("cron(30 9 * * ? *)")) == "09:30:00"
+    with pytest.raises(ValueError, match="daily"):
+        daily_time("cron(0 0 ? * MON-FRI *)")
+
+
+def test_the_vpc_endpoints_template_deploys_in_one_step() -> None:
+    """Through change sets, as the deploy script deploys: with the emulator's fixes (moto's change sets set no outputs)."""
+    from deploy import deploy_in_phases
+    from riskbatch_infra.emulator_server import apply_fixes
+
+    template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "VpcEndpoints.json").read_text(encoding="utf-8"))
+    fixes = apply_fixes()
+    try:
+        with mock_aws():
+            ec2 = boto3.client("ec2", region_name=REGION)
+            vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+            subnets = [
+                ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"] for i, z in enumerate("abc")
+            ]
+            table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+            parameters = {"VpcId": vpc, "ClientCidr": "10.0.0.0/16", "PrivateRouteTableIds": table} | {
+                f"PrivateSubnet{i + 1}Id": s for i, s in enumerate(subnets)
+            }
+            outputs = deploy_in_phases(Target(region=REGION), "riskbatch-endpoints", template, parameters, template_bucket=None)
+            assert outputs["EndpointSecurityGroupId"].startswith("sg-") and outputs["S3GatewayEndpointId"].startswith("vpce-")
+            assert len(outputs["InterfaceEndpointIds"].split(",")) == 7
+            endpoints = ec2.describe_vpc_endpoints()["VpcEndpoints"]
+            assert {e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints} >= {"s3", "sqs", "kms", "events", "logs", "sns"}
+    finally:
+        fixes.undo()

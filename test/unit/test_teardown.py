@@ -1,0 +1,104 @@
+"""Teardown quiesces a running stack before deleting it, and reads every page of every listing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from riskbatch_infra import emulator_server as server
+from riskbatch_infra.aws import Target
+from teardown import delete_stack, leftovers, pages, quiesce
+
+REGION = "us-east-1"
+TEMPLATE = {
+    "Resources": {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "cluster-x-sfx"}},
+        "Task": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": "task-x-sfx",
+                "Cpu": "256",
+                "Memory": "512",
+                "NetworkMode": "awsvpc",
+                "RequiresCompatibilities": ["FARGATE"],
+                "ContainerDefinitions": [{"Name": "job", "Image": "image", "Memory": 512, "Cpu": 256}],
+            },
+        },
+        "Service": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {"ServiceName": "svc-x-sfx", "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "Task"}, "DesiredCount": 1},
+        },
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "bus-x-sfx"}},
+        "Trigger": {"Type": "AWS::Events::Rule", "Properties": {"Name": "rule-trigger-sfx", "State": "ENABLED", "EventPattern": {"source": ["a"]}}},
+        "Completed": {
+            "Type": "AWS::Events::Rule",
+            "DependsOn": "Bus",
+            "Properties": {"Name": "rule-completed-sfx", "State": "ENABLED", "EventBusName": "bus-x-sfx", "EventPattern": {"source": ["b"]}},
+        },
+    }
+}
+
+
+@pytest.fixture
+def running_stack() -> Iterator[Target]:
+    """A deployed stack with a standalone task running on its cluster (as a rule starts ingestion)."""
+    patcher = server.Patcher()
+    for each in (server.network_interfaces_have_a_private_dns_name, server.events_rule_ref_on_a_custom_bus, server.ecs_cluster_deleted_with_its_stack):
+        each(patcher)
+    with mock_aws():
+        boto3.client("cloudformation", region_name=REGION).create_stack(StackName="s", TemplateBody=json.dumps(TEMPLATE))
+        ec2 = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(GroupName="g", Description="g", VpcId=vpc)["GroupId"]
+        network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
+        boto3.client("ecs", region_name=REGION).run_task(
+            cluster="cluster-x-sfx", taskDefinition="task-x-sfx", launchType="FARGATE", networkConfiguration=network
+        )
+        yield Target(region=REGION)
+    patcher.undo()
+
+
+def test_quiesce_disables_the_rules_scales_services_to_zero_and_stops_every_task(running_stack: Target) -> None:
+    ecs, events = running_stack.client("ecs"), running_stack.client("events")
+    assert ecs.list_tasks(cluster="cluster-x-sfx", desiredStatus="RUNNING")["taskArns"]
+    quiesce(running_stack, "s", log=lambda line: None)
+    assert events.describe_rule(Name="rule-trigger-sfx")["State"] == "DISABLED"
+    assert events.describe_rule(Name="rule-completed-sfx", EventBusName="bus-x-sfx")["State"] == "DISABLED"
+    (service,) = ecs.describe_services(cluster="cluster-x-sfx", services=["svc-x-sfx"])["services"]
+    assert service["desiredCount"] == 0
+    assert ecs.list_tasks(cluster="cluster-x-sfx", desiredStatus="RUNNING")["taskArns"] == []
+
+
+def test_the_stack_deletes_and_nothing_is_left(running_stack: Target) -> None:
+    assert leftovers(running_stack, "sfx")["ECS clusters"]
+    delete_stack(running_stack, "s", log=lambda line: None)
+    assert {kind: names for kind, names in leftovers(running_stack, "sfx").items() if names} == {}
+
+
+def test_leftovers_are_found_on_every_page() -> None:
+    with mock_aws():
+        sqs, events = boto3.client("sqs", region_name=REGION), boto3.client("events", region_name=REGION)
+        for index in range(23):
+            sqs.create_queue(QueueName=f"sqs-q{index}-sfx")
+            events.put_rule(Name=f"rule-r{index}-sfx", EventPattern=json.dumps({"source": ["x"]}))
+        sqs.create_queue(QueueName="sqs-other-prod")
+        found = leftovers(Target(region=REGION), "sfx", page_size=5)
+    assert len(found["SQS queues"]) == 23 and len(found["EventBridge rules"]) == 23
+
+
+def test_pages_follows_the_token_to_the_end() -> None:
+    answers = {None: {"Items": [1, 2], "NextToken": "a"}, "a": {"Items": [3], "NextToken": "b"}, "b": {"Items": [4]}}
+    calls: list[Any] = []
+
+    def call(**arguments: Any) -> dict[str, Any]:
+        calls.append(arguments.get("NextToken"))
+        return answers[arguments.get("NextToken")]
+
+    assert [item for page in pages(call) for item in page["Items"]] == [1, 2, 3, 4]
+    assert calls == [None, "a", "b"]
