@@ -389,6 +389,61 @@ MUTATIONS: list[Mutation] = [
             },
         ),
     ),
+    # Principals in every form, in every resource policy
+    Mutation("key-principal-everyone-list", "policies: nobody allows everyone", set_(*_KEY_STATEMENTS, 0, "Principal", {"AWS": ["*"]})),
+    Mutation("topic-allows-everyone", "policies: nobody allows everyone", set_(R, "AlertTopicPolicy", P, "PolicyDocument", "Statement", 0, "Principal", "*")),
+    Mutation(
+        "queue-allows-everyone-list",
+        "policies: nobody allows everyone",
+        set_(R, "ReportQueuePolicy", P, "PolicyDocument", "Statement", 0, "Principal", {"AWS": ["arn:aws:iam::123456789012:root", "*"]}),
+    ),
+    Mutation(
+        "logs-policy-allows-everyone",
+        "policies: nobody allows everyone",
+        set_(R, "TaskEventsLogResourcePolicy", P, "PolicyDocument", "Statement", 0, "Principal", {"AWS": "*"}),
+    ),
+    Mutation(
+        "logs-policy-any-source",
+        "policies: services held to their source",
+        delete(R, "TaskEventsLogResourcePolicy", P, "PolicyDocument", "Statement", 0, "Condition"),
+    ),
+    # Every way a security-group rule can be declared
+    Mutation(
+        "standalone-egress-all-traffic",
+        "network: egress 443 only",
+        set_(
+            R,
+            "TaskAllTrafficEgress",
+            {
+                "Type": "AWS::EC2::SecurityGroupEgress",
+                P: {"GroupId": {"Fn::GetAtt": ["TaskSecurityGroup", "GroupId"]}, "IpProtocol": "-1", "CidrIp": "0.0.0.0/0"},
+            },
+        ),
+    ),
+    Mutation(
+        "standalone-ingress",
+        "network: no ingress",
+        set_(
+            R,
+            "TaskHttpsIngress",
+            {
+                "Type": "AWS::EC2::SecurityGroupIngress",
+                P: {"GroupId": {"Ref": "TaskSecurityGroup"}, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.0.0.0/8"},
+            },
+        ),
+    ),
+    # Exact filter patterns
+    Mutation(
+        "failed-filter-or",
+        "monitoring: a failure is a stopped task that failed",
+        set_(
+            R,
+            "TasksFailedMetricFilter",
+            P,
+            "FilterPattern",
+            '{ ($.detail.lastStatus = "STOPPED") || (($.detail.stopCode = "TaskFailedToStart") || ($.detail.containers[0].exitCode != 0)) }',
+        ),
+    ),
     # Outputs, lifecycle, naming
     Mutation("no-queue-output", "outputs: what the scripts need", delete("Outputs", "RiskWorkQueueUrl")),
     Mutation("export-unsuffixed", "outputs: exported with the suffix", set_("Outputs", "ClusterName", "Export", "Name", "riskbatch-cluster-name")),

@@ -88,11 +88,10 @@ def test_metric_filters_count_stopped_and_failed_tasks(template: Template) -> No
     assert set(filters) == {"TasksStopped", "TasksFailed"}
     stopped = filters["TasksStopped"].props["FilterPattern"]
     failed = filters["TasksFailed"].props["FilterPattern"]
-    assert '$.detail.lastStatus = "STOPPED"' in stopped
-    # A normal batch completion stops with EssentialContainerExited and exit code 0: not a failure.
-    assert "$.detail.containers[0].exitCode != 0" in failed
-    assert '$.detail.stopCode = "TaskFailedToStart"' in failed
-    assert "EssentialContainerExited" not in failed
+    # Exact patterns: a changed operator (|| for &&) changes what is counted. A normal batch
+    # completion stops with EssentialContainerExited and exit code 0: not a failure.
+    assert stopped == '{ $.detail.lastStatus = "STOPPED" }'
+    assert failed == '{ ($.detail.lastStatus = "STOPPED") && (($.detail.stopCode = "TaskFailedToStart") || ($.detail.containers[0].exitCode != 0)) }'
     for metric_filter in filters.values():
         (transformation,) = metric_filter.props["MetricTransformations"]
         assert transformation["MetricValue"] == "1" and transformation["DefaultValue"] == 0

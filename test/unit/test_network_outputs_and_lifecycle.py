@@ -18,15 +18,29 @@ def _task_security_groups(template: Template) -> set[str]:
     }
 
 
+def security_group_rules(template: Template, group_id: str, direction: str) -> list[dict]:
+    """Every rule of a group in one direction, however declared: inline, or as a standalone
+    AWS::EC2::SecurityGroupIngress / SecurityGroupEgress resource that names the group."""
+    inline = template.get(group_id).props.get(f"SecurityGroup{direction}", [])
+    standalone = [rule.props for rule in template.of_type(f"AWS::EC2::SecurityGroup{direction}") if referenced_id(rule.props.get("GroupId")) == group_id]
+    return [*inline, *standalone]
+
+
 def test_task_security_group_has_no_ingress_and_https_egress_only(template: Template) -> None:
     groups = _task_security_groups(template)
     assert groups
     for logical_id in groups:
-        props = template.get(logical_id).props
-        assert not props.get("SecurityGroupIngress")
-        assert not [r for r in template.of_type("AWS::EC2::SecurityGroupIngress") if referenced_id(r.props["GroupId"]) == logical_id]
-        egress = props["SecurityGroupEgress"]
-        assert egress and all((rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 443, 443) for rule in egress)
+        assert security_group_rules(template, logical_id, "Ingress") == []
+        egress = security_group_rules(template, logical_id, "Egress")
+        assert egress, "without an egress rule a group allows all traffic out"
+        for rule in egress:
+            assert (str(rule["IpProtocol"]), rule.get("FromPort"), rule.get("ToPort")) == ("tcp", 443, 443), rule
+
+
+def test_every_standalone_rule_names_a_group_of_this_template(template: Template) -> None:
+    for kind in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"):
+        for rule in template.of_type(kind):
+            assert template.get(referenced_id(rule.props["GroupId"])).type == "AWS::EC2::SecurityGroup", rule
 
 
 def test_no_interface_endpoint_in_the_environment_stack(template: Template) -> None:
