@@ -393,3 +393,219 @@ def test_only_the_local_runner_assumes_service_roles_and_only_as_the_services_it
         assert code(agent, lambda_role) == "denied"
         assert code(agent, elsewhere) == "denied"  # aws:SourceAccount of another account
         assert code(other, task) == "denied"
+
+
+# --- the remaining defects, one case each -------------------------------------------------------------
+
+WITH_OUTPUT = {
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "sns-x"}}},
+    "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}, "Export": {"Name": "export-x"}}},
+}
+
+
+def _deploy_by_change_set() -> dict[str, str]:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_change_set(StackName="cs", TemplateBody=json.dumps(WITH_OUTPUT), ChangeSetName="c1", ChangeSetType="CREATE")
+    cfn.execute_change_set(ChangeSetName="c1", StackName="cs")
+    (stack,) = cfn.describe_stacks(StackName="cs")["Stacks"]
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def test_change_sets_set_no_outputs_in_moto(aws: None) -> None:
+    assert _deploy_by_change_set() == {}
+
+
+def test_change_sets_set_outputs_and_exports(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports):
+        assert _deploy_by_change_set()["TopicArn"].endswith(":sns-x")
+        assert [export["Name"] for export in boto3.client("cloudformation", region_name=REGION).list_exports()["Exports"]] == ["export-x"]
+
+
+REPOSITORY = {
+    "Resources": {
+        "Repo": {
+            "Type": "AWS::ECR::Repository",
+            "Properties": {"RepositoryName": "ecr-x", "EmptyOnDelete": True, "ImageScanningConfiguration": {"ScanOnPush": True}},
+        }
+    }
+}
+
+
+def _repository_after_push_and_delete() -> tuple[bool, str]:
+    from riskbatch_infra.images import stand_in_manifest
+
+    _deploy(REPOSITORY)
+    ecr = boto3.client("ecr", region_name=REGION)
+    scan_on_push = ecr.describe_repositories(repositoryNames=["ecr-x"])["repositories"][0]["imageScanningConfiguration"].get("scanOnPush", False)
+    ecr.put_image(repositoryName="ecr-x", imageManifest=stand_in_manifest(), imageTag="1.0.0")
+    deleted = _code(lambda: boto3.client("cloudformation", region_name=REGION).delete_stack(StackName="s"))
+    return scan_on_push, deleted if deleted != "OK" else ",".join(r["repositoryName"] for r in ecr.describe_repositories()["repositories"]) or "gone"
+
+
+def test_moto_loses_scan_on_push_and_empty_on_delete(aws: None) -> None:
+    assert _repository_after_push_and_delete() == (False, "RepositoryNotEmptyException")
+
+
+def test_repositories_scan_on_push_and_empty_on_delete(aws: None) -> None:
+    with patched(server.ecr_repository_properties_from_cloudformation):
+        assert _repository_after_push_and_delete() == (True, "gone")
+
+
+def _log_group_key() -> str | None:
+    key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+    _deploy({"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "log-x", "KmsKeyId": key}}}})
+    (group,) = boto3.client("logs", region_name=REGION).describe_log_groups(logGroupNamePrefix="log-x")["logGroups"]
+    return group.get("kmsKeyId")
+
+
+def test_moto_loses_the_log_groups_key(aws: None) -> None:
+    assert _log_group_key() is None
+
+
+def test_log_groups_keep_their_key(aws: None) -> None:
+    with patched(server.log_group_key_from_cloudformation):
+        assert _log_group_key().startswith("arn:aws:kms:")
+
+
+def _publish_and_put(session: boto3.Session, topic: str) -> tuple[str, str]:
+    entry = {"Source": "x", "DetailType": "x", "Detail": "{}", "EventBusName": "bus-x"}
+    return _code(lambda: session.client("sns").publish(TopicArn=topic, Message="m")), _code(lambda: session.client("events").put_events(Entries=[entry]))
+
+
+def _topic_and_bus_user() -> tuple[boto3.Session, str]:
+    topic = boto3.client("sns", region_name=REGION).create_topic(Name="sns-x")["TopicArn"]
+    bus = boto3.client("events", region_name=REGION).create_event_bus(Name="bus-x")["EventBusArn"]
+    return _user("publisher", [{"Effect": "Allow", "Action": "sns:Publish", "Resource": topic}, {"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus}]), topic
+
+
+def test_moto_authorises_sns_and_eventbridge_against_star(aws: None) -> None:
+    session, topic = _topic_and_bus_user()
+    with enforced():
+        assert _publish_and_put(session, topic) == ("denied", "denied")
+
+
+def test_sns_and_eventbridge_are_authorised_on_their_topic_and_bus(aws: None) -> None:
+    session, topic = _topic_and_bus_user()
+    other = boto3.client("sns", region_name=REGION).create_topic(Name="sns-other")["TopicArn"]
+    with patched(server.sns_and_eventbridge_authorised_on_their_resource), enforced():
+        assert _publish_and_put(session, topic) == ("OK", "OK")
+        assert _publish_and_put(session, other)[0] == "denied"
+
+
+ROLE_WITH_INLINE_POLICY = {
+    "Resources": {
+        "Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": "role-x",
+                "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/caller"}, "Action": "sts:AssumeRole"}]},
+                "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"}]}}],
+            },
+        }
+    }
+}
+
+
+def _list_queues_as_the_role() -> str:
+    _deploy(ROLE_WITH_INLINE_POLICY)
+    caller = _user("caller", [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}])
+    with enforced():
+        keys = caller.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/role-x", RoleSessionName="session")["Credentials"]
+        role = boto3.Session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"], region_name=REGION)
+        try:
+            return _code(lambda: role.client("sqs").list_queues())
+        except Exception as error:  # moto fails inside its access check
+            return type(error).__name__
+
+
+def test_moto_cannot_read_inline_role_policies_from_cloudformation(aws: None) -> None:
+    assert _list_queues_as_the_role() != "OK"
+
+
+def test_inline_role_policies_from_cloudformation_are_read(aws: None) -> None:
+    with patched(server.inline_role_policies_read_as_json):
+        assert _list_queues_as_the_role() == "OK"
+
+
+def _send_batch() -> str:
+    queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="sqs-x")["QueueUrl"]
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:sqs-x"
+    session = _user("sender", [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn}])
+    with enforced():
+        return _code(lambda: session.client("sqs").send_message_batch(QueueUrl=queue, Entries=[{"Id": "1", "MessageBody": "m"}]))
+
+
+def test_moto_asks_for_a_batch_permission_that_does_not_exist(aws: None) -> None:
+    assert _send_batch() == "denied"
+
+
+def test_a_batch_call_needs_the_single_action(aws: None) -> None:
+    with patched(server.sqs_batch_calls_need_the_single_action):
+        assert _send_batch() == "OK"
+
+
+def _cluster_after_delete() -> list[str]:
+    _deploy({"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "cluster-x"}}}})
+    boto3.client("cloudformation", region_name=REGION).delete_stack(StackName="s")
+    ecs = boto3.client("ecs", region_name=REGION)
+    return [c["status"] for c in ecs.describe_clusters(clusters=["cluster-x"])["clusters"] if c["status"] != "INACTIVE"]
+
+
+def test_moto_keeps_the_cluster_of_a_deleted_stack(aws: None) -> None:
+    assert _cluster_after_delete() == ["ACTIVE"]
+
+
+def test_the_cluster_is_deleted_with_its_stack(aws: None) -> None:
+    with patched(server.ecs_cluster_deleted_with_its_stack):
+        assert _cluster_after_delete() == []
+
+
+RULE_WITH_ECS_TARGET = {
+    "Resources": {
+        "Rule": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": "rule-x",
+                "EventPattern": {"source": ["x"]},
+                "Targets": [
+                    {
+                        "Id": "task",
+                        "Arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/c1",
+                        "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/trigger",
+                        "EcsParameters": {
+                            "TaskDefinitionArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/t:1",
+                            "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Weight": 1, "Base": 0}],
+                            "NetworkConfiguration": {"AwsVpcConfiguration": {"Subnets": ["subnet-1"], "AssignPublicIp": "DISABLED"}},
+                        },
+                    }
+                ],
+            },
+        }
+    }
+}
+
+
+def _ecs_target() -> dict[str, Any]:
+    _deploy(RULE_WITH_ECS_TARGET)
+    (target,) = boto3.client("events", region_name=REGION).list_targets_by_rule(Rule="rule-x")["Targets"]
+    return target["EcsParameters"]
+
+
+def test_moto_stores_ecs_targets_in_cloudformations_casing(aws: None) -> None:
+    parameters = _ecs_target()
+    assert "awsvpcConfiguration" not in parameters.get("NetworkConfiguration", {})
+
+
+def test_ecs_targets_are_stored_in_the_api_shape(aws: None) -> None:
+    with patched(server.events_ecs_targets_in_the_api_shape):
+        parameters = _ecs_target()
+    assert parameters["NetworkConfiguration"]["awsvpcConfiguration"]["Subnets"] == ["subnet-1"]
+    assert parameters["CapacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
+
+
+def test_every_fix_has_its_case() -> None:
+    from pathlib import Path
+
+    text = Path(__file__).read_text(encoding="utf-8")
+    missing = [each.__name__ for each in FIXES if f"server.{each.__name__}" not in text]
+    assert missing == []
