@@ -47,9 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(args.out / "demo", ignore_errors=True)
     workdir = args.out / "demo"
     workdir.mkdir(parents=True)
-    import os
-
-    os.environ["RISK_SCENARIOS"] = str(args.scenarios)  # the ingestion task's model setting, passed down
     say("starting the emulator on loopback (IAM enforced)")
     with running_emulator(region=args.region, log_dir=workdir) as emulator:
         stack = deploy_local(emulator, args.suffix, workdir, say)
@@ -60,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             print()
             print(coverage_report(emulator.target, stack.stack_name, stack.template, stack.parameters, stack.outputs))
         ecs = LocalEcs(emulator.target, emulator.agent_target, stack.stack_name, workdir)
+        ecs.environment_overrides["RISK_SCENARIOS"] = str(args.scenarios)  # the ingestion task's model setting, as a RunTask override
         ecs.load()
         failed_nights = []
         try:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .aws import Target
+from .dockerfile import dockerfile_of, parse_dockerfile
 from .live_checks import physical_ids
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
@@ -87,6 +88,12 @@ class TaskSpec:
     command: list[str]
     environment: dict[str, str]
     task_role: str  # role name
+    mount_paths: list[str] = field(default_factory=list)  # the container's writable volume paths
+
+
+# What a task inherits from the host: the machine's own settings (the search path, the locale,
+# the BLAS kernel this processor needs), never the job's configuration.
+HOST_SETTINGS = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 @dataclass
@@ -99,6 +106,7 @@ class LocalEcs:
     resources: dict[str, tuple[str, str]] = field(default_factory=dict)
     template: dict[str, Any] = field(default_factory=dict)
     tasks_run: list[dict[str, Any]] = field(default_factory=list)
+    environment_overrides: dict[str, str] = field(default_factory=dict)  # for every task run, as RunTask overrides
 
     def load(self) -> None:
         cfn = self.target.client("cloudformation")
@@ -114,7 +122,10 @@ class LocalEcs:
         described = self.target.client("ecs").describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
         container = described["containerDefinitions"][0]
         environment = {item["name"]: item["value"] for item in container.get("environment", [])}
-        return TaskSpec(described["family"], container["name"], list(container.get("command", [])), environment, described["taskRoleArn"].rsplit("/", 1)[-1])
+        mounts = [mount["containerPath"] for mount in container.get("mountPoints", []) if not mount.get("readOnly", False)]
+        return TaskSpec(
+            described["family"], container["name"], list(container.get("command", [])), environment, described["taskRoleArn"].rsplit("/", 1)[-1], mounts
+        )
 
     def credentials_for(self, role_name: str) -> dict[str, str]:
         """The role's credentials, assumed as ECS (a task role) or EventBridge (a rule target's role) would."""
@@ -131,18 +142,23 @@ class LocalEcs:
         return self.target.as_principal(_session_keys(self.credentials_for(role_name)))
 
     def _environment(self, spec: TaskSpec, scratch: Path) -> dict[str, str]:
-        environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-        environment.update(spec.environment)
+        """What the container sees: its image's ENV, then its task definition's environment, then the
+        overrides of the run (as RunTask's containerOverrides), with the writable volume's path
+        mapped to this task's scratch folder; the emulator's endpoint and the task role's credentials.
+        Nothing else of the host's environment reaches the job but HOST_SETTINGS."""
+
+        def mapped(value: str) -> str:
+            for path in spec.mount_paths:
+                if value == path or value.startswith(path.rstrip("/") + "/"):
+                    return str(scratch) + value[len(path.rstrip("/")) :]
+            return value
+
+        image = parse_dockerfile(dockerfile_of(spec.container))
+        environment = {key: os.environ[key] for key in HOST_SETTINGS if key in os.environ}
+        for layer in (image.environment, spec.environment, self.environment_overrides):
+            environment.update({key: mapped(value) for key, value in layer.items()})
         environment.update(self.credentials_for(spec.task_role))
-        environment.update(
-            {
-                "AWS_ENDPOINT_URL": self.target.endpoint_url or "",
-                "AWS_REGION": self.target.region,
-                "AWS_DEFAULT_REGION": self.target.region,
-                "TMPDIR": str(scratch),
-                "MPLCONFIGDIR": str(scratch / "matplotlib"),
-            }
-        )
+        environment.update({"AWS_ENDPOINT_URL": self.target.endpoint_url or "", "AWS_REGION": self.target.region, "AWS_DEFAULT_REGION": self.target.region})
         return environment
 
     def _command(self, spec: TaskSpec, overrides: dict[str, Any] | None) -> list[str]:

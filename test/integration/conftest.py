@@ -54,10 +54,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedStack]:
         yield _live()
         return
     workdir = tmp_path_factory.mktemp("local-stack")
-    os.environ.setdefault("RISK_SCENARIOS", "2000")
     with running_emulator(log_dir=workdir) as emulator:
         local = deploy_local(emulator, "itest", workdir, say=lambda line: None)
         ecs = LocalEcs(emulator.target, emulator.agent_target, local.stack_name, workdir)
+        ecs.environment_overrides["RISK_SCENARIOS"] = "2000"  # small runs (a RunTask override, as on ECS)
         ecs.load()
         try:
             yield DeployedStack(emulator.target, local.stack_name, local.outputs, local.template, local, ecs)

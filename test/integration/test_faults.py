@@ -125,8 +125,9 @@ def test_sigterm_in_the_middle_of_a_unit_loses_nothing_and_writes_each_result_on
 ) -> None:
     local_only(stack)
     date = "2026-12-05"
-    monkeypatch.setenv("RISK_SCENARIOS", "150000")  # units that take seconds, so one is in hand at SIGTERM
-    monkeypatch.setenv("RISK_UNIT_POSITIONS", "250")
+    # units that take seconds, so one is in hand at SIGTERM (RunTask overrides of the tasks' environment)
+    monkeypatch.setitem(stack.ecs.environment_overrides, "RISK_SCENARIOS", "150000")
+    monkeypatch.setitem(stack.ecs.environment_overrides, "RISK_UNIT_POSITIONS", "250")
     keys = upload_night(stack.local, _night(tmp_path, date, positions=500), date)
     assert _deliver(stack, [keys[1]]) == [0]
     (run,) = _runs(stack, date)

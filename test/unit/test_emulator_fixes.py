@@ -475,7 +475,9 @@ def _publish_and_put(session: boto3.Session, topic: str) -> tuple[str, str]:
 def _topic_and_bus_user() -> tuple[boto3.Session, str]:
     topic = boto3.client("sns", region_name=REGION).create_topic(Name="sns-x")["TopicArn"]
     bus = boto3.client("events", region_name=REGION).create_event_bus(Name="bus-x")["EventBusArn"]
-    return _user("publisher", [{"Effect": "Allow", "Action": "sns:Publish", "Resource": topic}, {"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus}]), topic
+    return _user(
+        "publisher", [{"Effect": "Allow", "Action": "sns:Publish", "Resource": topic}, {"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus}]
+    ), topic
 
 
 def test_moto_authorises_sns_and_eventbridge_against_star(aws: None) -> None:
@@ -498,7 +500,9 @@ ROLE_WITH_INLINE_POLICY = {
             "Type": "AWS::IAM::Role",
             "Properties": {
                 "RoleName": "role-x",
-                "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/caller"}, "Action": "sts:AssumeRole"}]},
+                "AssumeRolePolicyDocument": {
+                    "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/caller"}, "Action": "sts:AssumeRole"}]
+                },
                 "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"}]}}],
             },
         }
@@ -511,7 +515,9 @@ def _list_queues_as_the_role() -> str:
     caller = _user("caller", [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}])
     with enforced():
         keys = caller.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/role-x", RoleSessionName="session")["Credentials"]
-        role = boto3.Session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"], region_name=REGION)
+        role = boto3.Session(
+            aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"], region_name=REGION
+        )
         try:
             return _code(lambda: role.client("sqs").list_queues())
         except Exception as error:  # moto fails inside its access check

@@ -11,62 +11,20 @@ root filesystem therefore writes nothing unless its image declares the VOLUME an
 from __future__ import annotations
 
 import re
-import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from test.template_model import REPO_ROOT, Resource, Template
+from riskbatch_infra.dockerfile import dockerfile_of, parse_dockerfile
+from test.template_model import Resource, Template
 from test.unit.conftest import the_template
-
-DOCKER = REPO_ROOT / "docker"
-
-
-@dataclass
-class Image:
-    """What the project's Dockerfiles state: volumes, environment, the user, and which paths RUN chowns before each VOLUME."""
-
-    volumes: list[str] = field(default_factory=list)
-    environment: dict[str, str] = field(default_factory=dict)
-    user: str | None = None
-    owned_before_volume: dict[str, str] = field(default_factory=dict)  # path -> owner given by chown before its VOLUME
-
-
-def parse_dockerfile(path: Path) -> Image:
-    image = Image()
-    owners: dict[str, str] = {}
-    text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        instruction, _, argument = line.partition(" ")
-        instruction = instruction.upper()
-        if instruction == "RUN":
-            for owner, target in re.findall(r"chown\s+(?:-R\s+)?(\S+)\s+(\S+)", argument):
-                owners[target] = owner
-        elif instruction == "VOLUME":
-            paths = [item.strip(' "') for item in argument.strip("[]").split(",")] if argument.startswith("[") else argument.split()
-            for volume in paths:
-                image.volumes.append(volume)
-                if volume in owners:
-                    image.owned_before_volume[volume] = owners[volume]
-        elif instruction == "ENV":
-            for item in shlex.split(argument):
-                key, _, value = item.partition("=")
-                image.environment[key] = value
-        elif instruction == "USER":
-            image.user = argument.strip()
-    return image
 
 
 def _dockerfile_of(template: Template, task: Resource) -> Path:
     (container,) = task.props["ContainerDefinitions"]
     repository = template.get(template.referenced_resource(container["Image"]))
     name = repository.props["RepositoryName"]["Fn::Sub"]
-    job = re.fullmatch(r"ecr-(.+)-\$\{EnvironmentSuffix\}", name).group(1)
-    return DOCKER / f"{job}.Dockerfile"
+    return dockerfile_of(re.fullmatch(r"ecr-(.+)-\$\{EnvironmentSuffix\}", name).group(1))
 
 
 def _writable_mounts(task: Resource) -> list[tuple[str, str]]:
