@@ -113,6 +113,32 @@ def references(node: Any) -> Iterator[str]:
             yield from references(item)
 
 
+# Values for evaluating names and ARNs offline (Fn::Sub over the suffix and the pseudo parameters).
+SUBSTITUTION_VALUES = {"EnvironmentSuffix": "sfx", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+
+
+def run_task_targets(template: Template) -> list[tuple[Resource, dict[str, Any]]]:
+    """(rule, target) for every EventBridge target that runs an ECS task."""
+    return [(rule, target) for rule in template.of_type("AWS::Events::Rule") for target in rule.props.get("Targets", []) if "EcsParameters" in target]
+
+
+def dead_letter_queue_ids(template: Template) -> set[str]:
+    """Queues that are some queue's redrive target or some rule target's dead-letter queue."""
+    redrive = {referenced_id(q.props["RedrivePolicy"]["deadLetterTargetArn"]) for q in template.of_type("AWS::SQS::Queue") if "RedrivePolicy" in q.props}
+    rules = {
+        referenced_id(target["DeadLetterConfig"]["Arn"])
+        for rule in template.of_type("AWS::Events::Rule")
+        for target in rule.props.get("Targets", [])
+        if "DeadLetterConfig" in target
+    }
+    return redrive | rules
+
+
+def container_environment(container: dict[str, Any]) -> dict[str, Any]:
+    """A container definition's Environment as a mapping (values as written: strings or intrinsics)."""
+    return {item["Name"]: item["Value"] for item in container.get("Environment", [])}
+
+
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 

@@ -89,14 +89,27 @@ class NightResult:
     tasks: list[dict[str, Any]] = field(default_factory=list)
 
 
-def upload_night(stack: LocalStack, folder: Path, business_date: str) -> list[str]:
-    s3 = stack.emulator.client("s3")
+NIGHTLY_FILES = ("positions.csv", "market.csv")
+
+
+def land_files(s3: Any, bucket: str, folder: Path, business_date: str, names: tuple[str, ...] = NIGHTLY_FILES, prefix: str = "incoming/") -> list[str]:
+    """Put the night's files where they arrive (<prefix><date>/<name>); the keys, in order."""
     keys = []
-    for name in ("positions.csv", "market.csv"):
-        key = f"incoming/{business_date}/{name}"
-        s3.put_object(Bucket=stack.stand_ins.input_bucket, Key=key, Body=(folder / name).read_bytes())
+    for name in names:
+        key = f"{prefix}{business_date}/{name}"
+        s3.put_object(Bucket=bucket, Key=key, Body=(folder / name).read_bytes())
         keys.append(key)
     return keys
+
+
+def upload_night(stack: LocalStack, folder: Path, business_date: str) -> list[str]:
+    return land_files(stack.emulator.client("s3"), stack.stand_ins.input_bucket, folder, business_date)
+
+
+def queue_depth(sqs: Any, queue: str) -> int:
+    """Messages waiting or in flight."""
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+    return sum(int(value) for value in attributes["Attributes"].values())
 
 
 def read_mailbox(stack: LocalStack) -> list[dict[str, Any]]:

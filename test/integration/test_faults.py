@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from riskbatch.sample import SampleSpec, write_sample
-from riskbatch_infra.local_night import read_mailbox, run_services, upload_night
+from riskbatch_infra.local_night import queue_depth, read_mailbox, run_services, upload_night
 from test.integration.conftest import DeployedStack, local_only
 
 
@@ -43,10 +43,7 @@ def _manifest(stack: DeployedStack, run: str) -> dict:
 
 
 def _depth(stack: DeployedStack, queue: str) -> int:
-    attributes = stack.target.client("sqs").get_queue_attributes(
-        QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )
-    return sum(int(value) for value in attributes["Attributes"].values())
+    return queue_depth(stack.target.client("sqs"), queue)
 
 
 def _drain(stack: DeployedStack) -> None:

@@ -1,4 +1,9 @@
-"""An in-process AWS (moto) laid out like the stack: buckets, queues with redrive, bus, rule, topic."""
+"""An in-process AWS (moto) laid out as the stack lays it out: buckets, queues with their redrive, bus, rule, topic.
+
+Names, visibility timeouts, redrive counts and the completion rule's event pattern are read from
+lib/TapStack.json (resolved for the suffix "test"), so the jobs' tests run against what the
+template deploys, not a copy of it.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,25 @@ from typing import Any
 import boto3
 
 from riskbatch.settings import Settings
+from riskbatch_infra.local_night import NIGHTLY_FILES, land_files, queue_depth
+from riskbatch_infra.resolve import resolve
+from test.template_model import load_template
 
 REGION = "us-east-1"
+PARAMETERS = {
+    "EnvironmentSuffix": "test",
+    "VpcId": "vpc-0123456789abcdef0",
+    "PrivateSubnet1Id": "subnet-a",
+    "PrivateSubnet2Id": "subnet-b",
+    "PrivateSubnet3Id": "subnet-c",
+    "InputBucketName": "riskbatch-input-test",
+    "OutputBucketName": "riskbatch-output-test",
+}
+
+
+def stack_properties() -> dict[str, dict[str, Any]]:
+    """logical id -> the resolved properties of each resource of the template."""
+    return {logical_id: resource["Properties"] for logical_id, resource in resolve(load_template(), PARAMETERS, region=REGION)["Resources"].items()}
 
 
 @dataclass
@@ -26,13 +48,8 @@ class Night:
     report_queue: str
     notifications: str  # a queue subscribed to the alert topic, to read what was published
 
-    def upload(self, folder: Path, date: str, names: tuple[str, ...] = ("positions.csv", "market.csv")) -> list[str]:
-        keys = []
-        for name in names:
-            key = f"incoming/{date}/{name}"
-            self.s3.put_object(Bucket=self.settings.input_bucket, Key=key, Body=(folder / name).read_bytes())
-            keys.append(key)
-        return keys
+    def upload(self, folder: Path, date: str, names: tuple[str, ...] = NIGHTLY_FILES) -> list[str]:
+        return land_files(self.s3, self.settings.input_bucket, folder, date, names, self.settings.input_prefix)
 
     def messages(self, queue: str, limit: int = 10) -> list[dict[str, Any]]:
         found = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=limit, WaitTimeSeconds=0).get("Messages", [])
@@ -42,45 +59,51 @@ class Night:
         return [json.loads(body["Message"]) if body.get("Type") == "Notification" else body for body in self.messages(self.notifications)]
 
     def queue_depth(self, queue: str) -> int:
-        attributes = self.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
-        return sum(int(value) for value in attributes["Attributes"].values())
+        return queue_depth(self.sqs, queue)
+
+
+def _queue(sqs: Any, properties: dict[str, Any], dead_letter_arn: str | None = None) -> tuple[str, str]:
+    """The queue as the template declares it (name, visibility, redrive); (url, arn)."""
+    attributes = {"VisibilityTimeout": str(properties.get("VisibilityTimeout", 30))}
+    if dead_letter_arn:
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": str(properties["RedrivePolicy"]["maxReceiveCount"])}
+        )
+    url = sqs.create_queue(QueueName=properties["QueueName"], Attributes=attributes)["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
 def lay_out_night(scratch: Path) -> Night:
+    stack = stack_properties()
     s3 = boto3.client("s3", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     sns = boto3.client("sns", region_name=REGION)
     events = boto3.client("events", region_name=REGION)
-    for bucket in ("riskbatch-input-test", "riskbatch-output-test"):
+    for bucket in (PARAMETERS["InputBucketName"], PARAMETERS["OutputBucketName"]):
         s3.create_bucket(Bucket=bucket)
-    dlq = sqs.create_queue(QueueName="sqs-risk-work-dlq-test")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    work = sqs.create_queue(
-        QueueName="sqs-risk-work-test",
-        Attributes={"VisibilityTimeout": "900", "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})},
-    )["QueueUrl"]
-    report = sqs.create_queue(QueueName="sqs-report-test")["QueueUrl"]
-    report_arn = sqs.get_queue_attributes(QueueUrl=report, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.create_event_bus(Name="bus-riskbatch-test")
-    events.put_rule(
-        Name="rule-run-completed-test",
-        EventBusName="bus-riskbatch-test",
-        EventPattern=json.dumps({"source": ["riskbatch.risk-calculation"], "detail-type": ["RunCompleted"]}),
-    )
-    events.put_targets(Rule="rule-run-completed-test", EventBusName="bus-riskbatch-test", Targets=[{"Id": "report-queue", "Arn": report_arn}])
-    topic = sns.create_topic(Name="sns-risk-alerts-test")["TopicArn"]
+    dlq, dlq_arn = _queue(sqs, stack["RiskWorkDeadLetterQueue"])
+    work, _ = _queue(sqs, stack["RiskWorkQueue"], dlq_arn)
+    _, report_dlq_arn = _queue(sqs, stack["ReportDeadLetterQueue"])
+    report, report_arn = _queue(sqs, stack["ReportQueue"], report_dlq_arn)
+    bus = stack["RiskBatchEventBus"]["Name"]
+    rule = stack["RunCompletedRule"]
+    events.create_event_bus(Name=bus)
+    events.put_rule(Name=rule["Name"], EventBusName=bus, EventPattern=json.dumps(rule["EventPattern"]))
+    (target,) = rule["Targets"]
+    events.put_targets(Rule=rule["Name"], EventBusName=bus, Targets=[{"Id": target["Id"], "Arn": report_arn}])
+    topic = sns.create_topic(Name=stack["AlertTopic"]["TopicName"])["TopicArn"]
     notifications = sqs.create_queue(QueueName="notifications-test")["QueueUrl"]
     notifications_arn = sqs.get_queue_attributes(QueueUrl=notifications, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=notifications_arn, Attributes={"RawMessageDelivery": "false"})
     settings = Settings(
         job="test",
         environment="test",
-        output_bucket="riskbatch-output-test",
-        input_bucket="riskbatch-input-test",
-        input_prefix="incoming/",
+        output_bucket=PARAMETERS["OutputBucketName"],
+        input_bucket=PARAMETERS["InputBucketName"],
+        input_prefix=load_template()["Parameters"]["InputKeyPrefix"]["Default"],
         risk_work_queue_url=work,
         report_queue_url=report,
-        event_bus_name="bus-riskbatch-test",
+        event_bus_name=bus,
         alert_topic_arn=topic,
         scratch=str(scratch),
         unit_positions=250,

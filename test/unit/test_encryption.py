@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from test.template_model import Resource, Template, as_list, referenced_id, statements, substitute
+from test.template_model import SUBSTITUTION_VALUES, Resource, Template, as_list, referenced_id, statements, substitute
 from test.unit.conftest import the_template
 
-VALUES = {"EnvironmentSuffix": "sfx", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+VALUES = SUBSTITUTION_VALUES
 
 
 def _key(template: Template) -> Resource:

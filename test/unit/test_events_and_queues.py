@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from test.template_model import Resource, Template, as_list, referenced_id, statements
+from test.template_model import Resource, Template, as_list, container_environment, dead_letter_queue_ids, referenced_id, run_task_targets, statements
 from test.unit.conftest import the_template
 
 TEMPLATE = the_template()
@@ -15,28 +15,15 @@ QUEUES = TEMPLATE.of_type("AWS::SQS::Queue")
 RULES = TEMPLATE.of_type("AWS::Events::Rule")
 
 
-def _dead_letter_ids(template: Template) -> set[str]:
-    return {
-        referenced_id(queue.props["RedrivePolicy"]["deadLetterTargetArn"]) for queue in template.of_type("AWS::SQS::Queue") if "RedrivePolicy" in queue.props
-    } | {
-        referenced_id(target["DeadLetterConfig"]["Arn"])
-        for rule in template.of_type("AWS::Events::Rule")
-        for target in rule.props.get("Targets", [])
-        if "DeadLetterConfig" in target
-    }
-
-
 def _work_queues() -> list[Resource]:
-    dead_letters = _dead_letter_ids(TEMPLATE)
+    dead_letters = dead_letter_queue_ids(TEMPLATE)
     return [queue for queue in QUEUES if queue.logical_id not in dead_letters]
 
 
 def _ingestion_rule(template: Template) -> tuple[Resource, dict]:
-    for rule in template.of_type("AWS::Events::Rule"):
-        for target in rule.props.get("Targets", []):
-            if "EcsParameters" in target:
-                return rule, target
-    raise AssertionError("no rule runs the ingestion task")
+    targets = run_task_targets(template)
+    assert targets, "no rule runs the ingestion task"
+    return targets[0]
 
 
 def test_ingestion_rule_matches_objects_created_in_the_input_bucket_under_the_prefix(template: Template) -> None:
@@ -95,9 +82,9 @@ def test_both_delivery_targets_are_covered() -> None:
 
 def test_completion_rule_routes_run_completed_from_the_workers_bus_to_the_report_queue(template: Template) -> None:
     risk = template.get("RiskCalculationTaskDefinition").props["ContainerDefinitions"][0]["Environment"]
-    bus = referenced_id({item["Name"]: item["Value"] for item in risk}["EVENT_BUS_NAME"])
+    bus = referenced_id(container_environment({"Environment": risk})["EVENT_BUS_NAME"])
     report = template.get("ReportGenerationTaskDefinition").props["ContainerDefinitions"][0]["Environment"]
-    report_queue = referenced_id({item["Name"]: item["Value"] for item in report}["REPORT_QUEUE_URL"])
+    report_queue = referenced_id(container_environment({"Environment": report})["REPORT_QUEUE_URL"])
     routes = [
         rule
         for rule in template.of_type("AWS::Events::Rule")
@@ -142,7 +129,7 @@ def test_work_queue_visibility_outlasts_a_unit_and_a_graceful_stop(queue: Resour
     assert queue.props["ReceiveMessageWaitTimeSeconds"] == 20
 
 
-@pytest.mark.parametrize("queue", [queue for queue in QUEUES if queue.logical_id in _dead_letter_ids(TEMPLATE)], ids=repr)
+@pytest.mark.parametrize("queue", [queue for queue in QUEUES if queue.logical_id in dead_letter_queue_ids(TEMPLATE)], ids=repr)
 def test_dead_letter_queue_keeps_messages_for_14_days(queue: Resource) -> None:
     assert queue.props["MessageRetentionPeriod"] == 1209600
 

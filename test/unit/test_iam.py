@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from test.template_model import Resource, Template, as_list, referenced_id, role_statements
+from test.template_model import Resource, Template, as_list, container_environment, referenced_id, role_statements, run_task_targets
 from test.unit.conftest import the_template
 
 # Actions that AWS only authorises on "*"; every other action names its resource.
@@ -18,7 +18,7 @@ TASK_DEFINITIONS = TEMPLATE.of_type("AWS::ECS::TaskDefinition")
 
 
 def _environment(task: Resource) -> dict:
-    return {item["Name"]: item["Value"] for item in task.props["ContainerDefinitions"][0]["Environment"]}
+    return container_environment(task.props["ContainerDefinitions"][0])
 
 
 def _statements_with(role: Resource, action: str) -> list[dict]:
@@ -132,11 +132,7 @@ def test_data_ingestion_only_sends_to_the_risk_work_queue(template: Template) ->
     assert not _statements_with(role, "sqs:ReceiveMessage")
 
 
-def _run_task_targets(template: Template) -> list[tuple[Resource, dict]]:
-    return [(rule, target) for rule in template.of_type("AWS::Events::Rule") for target in rule.props.get("Targets", []) if "EcsParameters" in target]
-
-
-@pytest.mark.parametrize(("rule", "target"), _run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"])
+@pytest.mark.parametrize(("rule", "target"), run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"])
 def test_run_task_role_runs_only_its_task_definition_on_its_cluster(template: Template, rule: Resource, target: dict) -> None:
     role = template.get(referenced_id(target["RoleArn"]))
     task_definition = referenced_id(target["EcsParameters"]["TaskDefinitionArn"])
@@ -148,7 +144,7 @@ def test_run_task_role_runs_only_its_task_definition_on_its_cluster(template: Te
         assert referenced_id(statement["Condition"]["ArnEquals"]["ecs:cluster"]) == cluster
 
 
-@pytest.mark.parametrize(("rule", "target"), _run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"])
+@pytest.mark.parametrize(("rule", "target"), run_task_targets(TEMPLATE), ids=lambda value: repr(value) if isinstance(value, Resource) else value["Id"])
 def test_run_task_role_passes_exactly_the_two_roles_of_its_task_definition(template: Template, rule: Resource, target: dict) -> None:
     role = template.get(referenced_id(target["RoleArn"]))
     task_definition = template.get(referenced_id(target["EcsParameters"]["TaskDefinitionArn"]))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from riskbatch_infra.dockerfile import dockerfile_of, parse_dockerfile
-from test.template_model import Resource, Template
+from test.template_model import Resource, Template, container_environment
 from test.unit.conftest import the_template
 
 
@@ -57,7 +57,7 @@ def test_every_path_the_jobs_write_lies_in_a_writable_volume(template: Template,
     """TMPDIR (the heartbeat, temporary files), numba's and matplotlib's caches."""
     (container,) = task.props["ContainerDefinitions"]
     image = parse_dockerfile(_dockerfile_of(template, task))
-    environment = {**image.environment, **{item["Name"]: item["Value"] for item in container.get("Environment", []) if isinstance(item["Value"], str)}}
+    environment = {**image.environment, **{name: value for name, value in container_environment(container).items() if isinstance(value, str)}}
     writable = [path for _, path in _writable_mounts(task)]
     for variable in ("TMPDIR", "NUMBA_CACHE_DIR", "MPLCONFIGDIR"):
         assert variable in environment

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from test.template_model import Resource, Template, as_list, referenced_id, substitute
+from test.template_model import SUBSTITUTION_VALUES, Resource, Template, as_list, dead_letter_queue_ids, referenced_id, substitute
 from test.unit.conftest import the_template
 
 TEMPLATE = the_template()
-VALUES = {"EnvironmentSuffix": "sfx", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+VALUES = SUBSTITUTION_VALUES
 
 
 def _topic(template: Template) -> str:
@@ -126,14 +126,7 @@ def _queue_alarms(template: Template, queue_id: str) -> list[Resource]:
     ]
 
 
-def _dead_letter_queues() -> list[str]:
-    return sorted(
-        {referenced_id(q.props["RedrivePolicy"]["deadLetterTargetArn"]) for q in TEMPLATE.of_type("AWS::SQS::Queue") if "RedrivePolicy" in q.props}
-        | {referenced_id(t["DeadLetterConfig"]["Arn"]) for r in TEMPLATE.of_type("AWS::Events::Rule") for t in r.props["Targets"] if "DeadLetterConfig" in t}
-    )
-
-
-@pytest.mark.parametrize("queue_id", _dead_letter_queues())
+@pytest.mark.parametrize("queue_id", sorted(dead_letter_queue_ids(TEMPLATE)))
 def test_every_dead_letter_queue_holding_messages_alarms_to_the_topic(template: Template, queue_id: str) -> None:
     alarms = [alarm for alarm in _queue_alarms(template, queue_id) if _topic(template) in {referenced_id(a) for a in alarm.props.get("AlarmActions", [])}]
     assert alarms

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from test.template_model import Resource, Template, as_list, referenced_id
+from test.template_model import Resource, Template, as_list, container_environment, referenced_id, run_task_targets
 from test.unit.conftest import the_template
 
 TEMPLATE = the_template()
@@ -13,7 +13,7 @@ SUBNET_PARAMETERS = {"PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id"}
 
 
 def _run_task_targets() -> list[dict]:
-    return [target["EcsParameters"] for rule in TEMPLATE.of_type("AWS::Events::Rule") for target in rule.props.get("Targets", []) if "EcsParameters" in target]
+    return [target["EcsParameters"] for _, target in run_task_targets(TEMPLATE)]
 
 
 def _placements() -> list[tuple[str, dict]]:
@@ -108,7 +108,7 @@ def test_service_spot_share_only_for_interruptible_work(service: Resource) -> No
 
 @pytest.mark.parametrize("service", SERVICES, ids=repr)
 def test_service_consumes_a_queue_that_redrives_to_a_dead_letter_queue(template: Template, service: Resource) -> None:
-    environment = {item["Name"]: item["Value"] for item in _task_definition(service).props["ContainerDefinitions"][0]["Environment"]}
+    environment = container_environment(_task_definition(service).props["ContainerDefinitions"][0])
     consumed = [name for name in environment if name.endswith("_QUEUE_URL")]
     assert len(consumed) == 1
     queue = template.get(referenced_id(environment[consumed[0]]))
@@ -165,7 +165,7 @@ def test_service_tracks_70_percent_cpu_with_300_second_cooldowns(template: Templ
 @pytest.mark.parametrize("service", SERVICES, ids=repr)
 def test_service_starts_from_zero_on_its_queue_backlog(template: Template, service: Resource) -> None:
     (target,) = _scalable_targets_of(template, service)
-    environment = {item["Name"]: item["Value"] for item in _task_definition(service).props["ContainerDefinitions"][0]["Environment"]}
+    environment = container_environment(_task_definition(service).props["ContainerDefinitions"][0])
     queue = next(referenced_id(value) for name, value in environment.items() if name.endswith("_QUEUE_URL"))
     step_policies = [policy for policy in _policies_of(template, target) if policy.props["PolicyType"] == "StepScaling"]
     assert step_policies

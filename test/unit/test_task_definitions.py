@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from riskbatch.fargate import is_valid_size as is_valid_fargate_size
-from test.template_model import Resource, Template, referenced_id
+from test.template_model import Resource, Template, container_environment, referenced_id
 from test.unit.conftest import the_template
 
 TASK_DEFINITIONS = the_template().of_type("AWS::ECS::TaskDefinition")
@@ -63,7 +63,7 @@ def test_read_only_container_has_a_writable_scratch_volume(task: Resource) -> No
     for container in containers(task):
         writable = [mount for mount in container.get("MountPoints", []) if mount["SourceVolume"] in volumes and not mount.get("ReadOnly", False)]
         assert writable
-        tmpdir = {item["Name"]: item["Value"] for item in container["Environment"]}.get("TMPDIR")
+        tmpdir = container_environment(container).get("TMPDIR")
         assert tmpdir in {mount["ContainerPath"] for mount in writable}
 
 
