@@ -288,6 +288,92 @@ def task_definitions_keep_their_properties(patch: Patcher) -> None:
 
 
 @fix
+def cloudwatch_alarms_from_cloudformation(patch: Patcher) -> None:
+    """Defect. moto models metric alarms (PutMetricAlarm, DescribeAlarms) but its CloudFormation
+    skips AWS::CloudWatch::Alarm with a warning, so no deployed alarm could be read back. The fix
+    creates each alarm through moto's own alarm model, metric-math alarms included. moto computes
+    no alarm state from metrics: a deployed alarm shows its definition, not whether it fires."""
+    from moto.cloudformation import parsing
+    from moto.cloudwatch import models as cloudwatch
+    from moto.core.common_models import CloudFormationModel
+
+    def queries(metrics: list[dict[str, Any]]) -> list[Any] | None:
+        found = []
+        for metric in metrics:
+            stat = metric.get("MetricStat")
+            metric_stat = None
+            if stat:
+                dimensions = [cloudwatch.Dimension(name=d["Name"], value=d["Value"]) for d in stat["Metric"].get("Dimensions", [])]
+                metric_stat = cloudwatch.MetricStat(
+                    metric=cloudwatch.Metric(metric_name=stat["Metric"]["MetricName"], namespace=stat["Metric"]["Namespace"], dimensions=dimensions),
+                    period=stat.get("Period"),
+                    stat=stat.get("Stat"),
+                    unit=stat.get("Unit"),
+                )
+            found.append(
+                cloudwatch.MetricDataQuery(
+                    query_id=metric["Id"],
+                    label=metric.get("Label"),
+                    period=metric.get("Period"),
+                    return_data=metric.get("ReturnData"),
+                    expression=metric.get("Expression"),
+                    metric_stat=metric_stat,
+                )
+            )
+        return found or None
+
+    class AlarmFromCloudFormation(CloudFormationModel):
+        __module__ = "moto.cloudwatch.cloudformation"  # moto's model registry reads the service from the module's name
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CloudWatch::Alarm"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "AlarmName"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            backend = cloudwatch.cloudwatch_backends[account_id][region_name]
+            alarm = backend.put_metric_alarm(
+                name=p.get("AlarmName", resource_name),
+                namespace=p.get("Namespace"),
+                metric_name=p.get("MetricName"),
+                comparison_operator=p["ComparisonOperator"],
+                evaluation_periods=p["EvaluationPeriods"],
+                period=p.get("Period"),
+                threshold=p.get("Threshold"),
+                statistic=p.get("Statistic"),
+                description=p.get("AlarmDescription"),
+                dimensions=p.get("Dimensions", []),
+                alarm_actions=p.get("AlarmActions", []),
+                metric_data_queries=queries(p.get("Metrics", [])),
+                ok_actions=p.get("OKActions"),
+                insufficient_data_actions=p.get("InsufficientDataActions"),
+                treat_missing_data=p.get("TreatMissingData"),
+                datapoints_to_alarm=p.get("DatapointsToAlarm"),
+            )
+            alarm.physical_resource_id = alarm.name
+            alarm.is_created = lambda: True  # what CloudFormation asks of every resource it made
+            return alarm
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            cloudwatch.cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+    # moto finds its CloudFormation models among CloudFormationModel's subclasses, cached.
+    patch.set(parsing, "_riskbatch_alarm_model", AlarmFromCloudFormation)
+    original_map = parsing.get_model_map
+
+    def model_map() -> dict[str, Any]:
+        return {**original_map(), "AWS::CloudWatch::Alarm": AlarmFromCloudFormation}
+
+    patch.set(parsing, "get_model_map", model_map)
+
+
+@fix
 def network_interfaces_have_a_private_dns_name(patch: Patcher) -> None:
     """Defect. moto's RunTask of an awsvpc task reads a network interface's private DNS name, which
     its model never sets, and fails with an AttributeError: no Fargate task could be run. The fix
@@ -331,6 +417,16 @@ def events_ecs_targets_in_the_api_shape(patch: Patcher) -> None:
         return original(self, name, event_bus_arn, [api_shape(target) for target in targets])
 
     patch.set(events.EventsBackend, "put_targets", put_targets)
+
+
+@fix
+def events_bus_ref_is_its_name(patch: Patcher) -> None:
+    """Defect. CloudFormation's Ref of an AWS::Events::EventBus returns the bus's name; moto's model
+    has no physical id, so Ref returned the Python object (every property built from it broke) and
+    the stack's resource list showed the bus without an id. The fix gives the bus its name as id."""
+    from moto.events import models as events
+
+    patch.set(events.EventBus, "physical_resource_id", property(lambda self: self.name))
 
 
 @fix

@@ -12,10 +12,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-# moto returns the Python object instead of the name for a Ref to these types, which
-# breaks every property that refers to them; the name is what CloudFormation returns.
-REF_RETURNS_OBJECT_IN_EMULATOR = {"AWS::Events::EventBus": "Name"}
-
 # moto models these types but mishandles a property it does not need; the property is
 # dropped in the copy. (type, property, defect)
 PROPERTIES_THE_EMULATOR_CANNOT_PARSE: list[tuple[str, str, str]] = [
@@ -23,37 +19,11 @@ PROPERTIES_THE_EMULATOR_CANNOT_PARSE: list[tuple[str, str, str]] = [
 ]
 
 
-def _replace_refs(node: Any, targets: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        if set(node) == {"Ref"} and node["Ref"] in targets:
-            return {"Fn::GetAtt": [node["Ref"], targets[node["Ref"]]]}
-        if "Fn::Sub" in node and isinstance(node["Fn::Sub"], str):
-            text = node["Fn::Sub"]
-            for logical_id, attribute in targets.items():
-                text = text.replace("${" + logical_id + "}", "${" + logical_id + "." + attribute + "}")
-            return {"Fn::Sub": text}
-        return {key: _replace_refs(value, targets) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_replace_refs(item, targets) for item in node]
-    return node
-
-
 def emulator_template(template: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Return the deployable copy and one line per change made to it."""
     result = copy.deepcopy(template)
     resources = result["Resources"]
     changes: list[str] = []
-
-    ref_targets = {
-        logical_id: REF_RETURNS_OBJECT_IN_EMULATOR[resource["Type"]]
-        for logical_id, resource in resources.items()
-        if resource["Type"] in REF_RETURNS_OBJECT_IN_EMULATOR
-    }
-    if ref_targets:
-        result = _replace_refs(result, ref_targets)
-        resources = result["Resources"]
-        for logical_id, attribute in ref_targets.items():
-            changes.append(f"Ref {logical_id} -> Fn::GetAtt {logical_id}.{attribute} (moto returns an object for Ref)")
 
     for name, output in result.get("Outputs", {}).items():
         if "Condition" in output and "Export" in output:

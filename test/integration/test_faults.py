@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from riskbatch.sample import SampleSpec, write_sample
+from riskbatch_infra.live_checks import physical_ids
 from riskbatch_infra.local_night import queue_depth, read_mailbox, run_services, upload_night
 from test.integration.conftest import DeployedStack, local_only
 
@@ -107,10 +108,13 @@ def test_a_poisoned_unit_ends_in_the_dead_letter_queue_the_alarm_watches(stack: 
     for _ in range(4):
         run_services(stack.ecs, "RiskCalculationService", 1, idle_exit=2, say=lambda line: None)
     assert _depth(stack, dlq) == before + 1
-    # The alarm reads ApproximateNumberOfMessagesVisible of the queue named in its dimension.
-    alarm = stack.template["Resources"]["RiskWorkDeadLetterAlarm"]["Properties"]
+    # The deployed alarm reads ApproximateNumberOfMessagesVisible of this queue and notifies the topic;
+    # the queue now holds more than its threshold (the emulator computes no alarm state itself).
+    alarm_name = physical_ids(stack.target.client("cloudformation"), stack.stack_name)["RiskWorkDeadLetterAlarm"][1]
+    (alarm,) = stack.target.client("cloudwatch").describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    assert alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] == "RiskWorkDeadLetterQueue"
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": dlq.rsplit("/", 1)[-1]}]
+    assert stack.outputs["AlertTopicArn"] in alarm["AlarmActions"]
     visible = int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
     assert visible > alarm["Threshold"]
     body = json.loads(sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"][-1]["Body"])

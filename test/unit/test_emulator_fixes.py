@@ -615,3 +615,79 @@ def test_every_fix_has_its_case() -> None:
     text = Path(__file__).read_text(encoding="utf-8")
     missing = [each.__name__ for each in FIXES if f"server.{each.__name__}" not in text]
     assert missing == []
+
+
+ALARMS = {
+    "Resources": {
+        "Plain": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "alarm-dlq-x",
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": "sqs-dlq-x"}],
+                "Statistic": "Maximum",
+                "Period": 60,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "AlarmActions": [f"arn:aws:sns:{REGION}:{ACCOUNT}:sns-x"],
+            },
+        },
+        "Rate": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "alarm-rate-x",
+                "EvaluationPeriods": 1,
+                "Threshold": 5,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "Metrics": [
+                    {"Id": "stopped", "ReturnData": False, "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "Stopped"}, "Period": 600, "Stat": "Sum"}},
+                    {"Id": "rate", "ReturnData": True, "Expression": "IF(stopped > 0, 100, 0)"},
+                ],
+            },
+        },
+    }
+}
+
+
+def _alarms() -> dict[str, dict[str, Any]]:
+    _deploy(ALARMS)
+    return {alarm["AlarmName"]: alarm for alarm in boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]}
+
+
+def test_moto_creates_no_alarm_from_cloudformation(aws: None) -> None:
+    with pytest.warns(UserWarning, match="AWS::CloudWatch::Alarm"):
+        assert _alarms() == {}
+
+
+def test_alarms_are_created_from_cloudformation_and_deleted_with_their_stack(aws: None) -> None:
+    with patched(server.cloudwatch_alarms_from_cloudformation):
+        alarms = _alarms()
+        assert alarms["alarm-dlq-x"]["Dimensions"] == [{"Name": "QueueName", "Value": "sqs-dlq-x"}]
+        assert alarms["alarm-dlq-x"]["AlarmActions"] == [f"arn:aws:sns:{REGION}:{ACCOUNT}:sns-x"]
+        assert [metric["Id"] for metric in alarms["alarm-rate-x"]["Metrics"]] == ["stopped", "rate"]
+        boto3.client("cloudformation", region_name=REGION).delete_stack(StackName="s")
+        assert boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"] == []
+
+
+BUS_REF = {
+    "Resources": {"Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "bus-x"}}},
+    "Outputs": {"BusRef": {"Value": {"Fn::Sub": "${Bus}"}}},
+}
+
+
+def _bus_ref_and_id() -> tuple[str, str]:
+    outputs = _deploy(BUS_REF)
+    (resource,) = boto3.client("cloudformation", region_name=REGION).list_stack_resources(StackName="s")["StackResourceSummaries"]
+    return outputs["BusRef"], resource.get("PhysicalResourceId", "")
+
+
+def test_moto_refs_the_bus_as_an_object(aws: None) -> None:
+    reference, physical = _bus_ref_and_id()
+    assert reference != "bus-x" and physical != "bus-x"
+
+
+def test_the_ref_of_a_bus_is_its_name(aws: None) -> None:
+    with patched(server.events_bus_ref_is_its_name):
+        assert _bus_ref_and_id() == ("bus-x", "bus-x")
