@@ -15,6 +15,7 @@ from .emulator import Emulator, StandIns, create_stand_ins, set_scan_findings
 from .emulator_template import emulator_template
 from .images import repository_names, stand_in_manifest
 from .local_ecs import LocalEcs
+from .phases import deploy_in_phases
 from .stack import write_flat_outputs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,6 @@ def push_stand_in_images(emulator: Emulator, outputs: dict[str, str], tag: str) 
 
 
 def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str], None]) -> LocalStack:
-    from deploy import deploy_in_phases
     from enable_bucket_events import enable_eventbridge
 
     stack_name = f"riskbatch-{suffix}"

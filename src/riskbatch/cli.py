@@ -45,15 +45,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.kind == "risk":
         from .risk_job import RiskCalculation
 
+        queue = required("RISK_WORK_QUEUE_URL")  # the configuration first: a task that lacks it stops before any call
         s3, events, sqs = _clients("s3", "events", "sqs")
         handler = RiskCalculation(s3, events, settings.event_bus_name)
-        queue = required("RISK_WORK_QUEUE_URL")
     else:
         from .report import ReportGeneration
 
+        queue = required("REPORT_QUEUE_URL")
         s3, sns, sqs = _clients("s3", "sns", "sqs")
         handler = ReportGeneration(s3, sns, settings.alert_topic_arn)
-        queue = required("REPORT_QUEUE_URL")
     worker = QueueWorker(sqs, queue, handler, settings.scratch, options)
     worker.install_signal_handlers()
     return worker.run()

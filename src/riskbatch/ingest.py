@@ -17,10 +17,10 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from . import __version__
-from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table, validate_positions
-from .layout import manifest_key, market_key, parameters_from_env, quarantine_key, run_id, status_key, unit_key
+from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, Market, load_market, read_table, validate_positions
+from .layout import manifest_key, market_key, quarantine_key, run_id, status_key, unit_key
 from .logs import log, timed
-from .settings import Settings
+from .settings import ConfigurationError, Settings, parameters_from_env
 from .storage import exists, get_bytes, put_json_once, put_once
 
 ROLES = {"positions": "market", "market": "positions"}
@@ -92,14 +92,22 @@ def _quarantine(s3: Any, sns: Any, settings: Settings, bucket: str, key: str, ch
     return report_key
 
 
+@dataclass(frozen=True)
+class FileSet:
+    """The night's two files as read: S3 keys, contents and SHA-256 checksums by role."""
+
+    bucket: str
+    business_date: str
+    keys: dict[str, str]
+    contents: dict[str, bytes]
+    checksums: dict[str, str]
+
+
 def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: Any) -> IngestOutcome:
+    """One arriving file: find its companion, validate the set, write the run once, queue its units once."""
     if not settings.output_bucket or not settings.risk_work_queue_url:
-        raise SystemExit("configuration error: OUTPUT_BUCKET and RISK_WORK_QUEUE_URL must be set")
-    if not exists(s3, bucket, key):
-        # S3 event notifications carry URL-encoded keys in some paths; accept either form.
-        decoded = urllib.parse.unquote_plus(key)
-        if decoded != key and exists(s3, bucket, decoded):
-            key = decoded
+        raise ConfigurationError("OUTPUT_BUCKET and RISK_WORK_QUEUE_URL must be set")
+    key = _stored_key(s3, bucket, key)
     parsed = parse_key(key, settings.input_prefix)
     if parsed is None:
         log("ignored", file=key, reason=f"not {settings.input_prefix}<date>/positions|market.csv|parquet")
@@ -109,48 +117,85 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     if companion is None:
         log("waiting_for_companion", file=key, missing=ROLES[role], business_date=business_date)
         return IngestOutcome("waiting", detail=f"no {ROLES[role]} file yet for {business_date}")
-    files = {role: key, ROLES[role]: companion}
-    with timed("inputs_read", business_date=business_date) as timing:
-        contents = {name: get_bytes(s3, bucket, path) for name, path in files.items()}
-        checksums = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
-        timing["bytes"] = sum(len(data) for data in contents.values())
-
-    date = dt.date.fromisoformat(business_date)
+    files = _read_file_set(s3, bucket, business_date, {role: key, ROLES[role]: companion})
     try:
-        market_table = read_table(contents["market"], files["market"], MARKET_COLUMNS)
-        market = load_market(market_table, files["market"], date)
-    except InputError as error:
-        report = _quarantine(s3, sns, settings, bucket, files["market"], checksums["market"], business_date, error)
-        return IngestOutcome("rejected", detail=report)
-    try:
-        positions = validate_positions(read_table(contents["positions"], files["positions"], POSITION_COLUMNS), files["positions"], market, date)
-    except InputError as error:
-        report = _quarantine(s3, sns, settings, bucket, files["positions"], checksums["positions"], business_date, error)
+        market_table, market, positions = _validated(files)
+    except _Rejected as rejected:
+        report = _quarantine(s3, sns, settings, bucket, files.keys[rejected.role], files.checksums[rejected.role], business_date, rejected.error)
         return IngestOutcome("rejected", detail=report)
 
-    seed = int(hashlib.sha256((checksums["positions"] + checksums["market"]).encode()).hexdigest()[:8], 16)
+    seed = int(hashlib.sha256((files.checksums["positions"] + files.checksums["market"]).encode()).hexdigest()[:8], 16)
     parameters = parameters_from_env(seed)
-    run = run_id(business_date, [checksums["positions"], checksums["market"]], parameters)
+    run = run_id(business_date, [files.checksums["positions"], files.checksums["market"]], parameters)
     if exists(s3, settings.output_bucket, status_key(run, "queued")):
         log("duplicate_arrival", run_id=run, file=key)
         return IngestOutcome("duplicate", run, detail="this file set already made this run")
 
     positions = positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
-    size = settings.unit_positions
-    units = [positions.slice(start, size) for start in range(0, positions.num_rows, size)]
+    units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
+    claimed = _write_run(s3, settings.output_bucket, run, files, market_table, market, positions, units, parameters)
+    if not claimed and _claimed_recently(s3, settings.output_bucket, run):
+        return IngestOutcome("duplicate", run, detail="another ingestion task is queueing this run")
+    _queue_units(s3, sqs, settings, run, len(units))
+    return IngestOutcome("queued", run, len(units))
+
+
+def _stored_key(s3: Any, bucket: str, key: str) -> str:
+    """S3 event notifications carry URL-encoded keys in some paths; accept either form."""
+    if not exists(s3, bucket, key):
+        decoded = urllib.parse.unquote_plus(key)
+        if decoded != key and exists(s3, bucket, decoded):
+            return decoded
+    return key
+
+
+def _read_file_set(s3: Any, bucket: str, business_date: str, keys: dict[str, str]) -> FileSet:
+    with timed("inputs_read", business_date=business_date) as timing:
+        contents = {role: get_bytes(s3, bucket, path) for role, path in keys.items()}
+        timing["bytes"] = sum(len(data) for data in contents.values())
+    return FileSet(bucket, business_date, keys, contents, {role: hashlib.sha256(data).hexdigest() for role, data in contents.items()})
+
+
+class _Rejected(Exception):
+    def __init__(self, role: str, error: InputError) -> None:
+        super().__init__(str(error))
+        self.role, self.error = role, error
+
+
+def _validated(files: FileSet) -> tuple[pa.Table, Market, pa.Table]:
+    """(market table, market, positions); _Rejected names the file that failed and why."""
+    date = dt.date.fromisoformat(files.business_date)
+    try:
+        market_table = read_table(files.contents["market"], files.keys["market"], MARKET_COLUMNS)
+        market = load_market(market_table, files.keys["market"], date)
+    except InputError as error:
+        raise _Rejected("market", error) from error
+    try:
+        positions = validate_positions(
+            read_table(files.contents["positions"], files.keys["positions"], POSITION_COLUMNS), files.keys["positions"], market, date
+        )
+    except InputError as error:
+        raise _Rejected("positions", error) from error
+    return market_table, market, positions
+
+
+def _write_run(
+    s3: Any, output: str, run: str, files: FileSet, market_table: pa.Table, market: Any, positions: pa.Table, units: list[pa.Table], parameters: Any
+) -> bool:
+    """The run's market, units and manifest, each written once; True when this task wrote the manifest."""
     with timed("run_written", run_id=run, units=len(units)):
-        _write_parquet(s3, settings.output_bucket, market_key(run), market_table)
+        _write_parquet(s3, output, market_key(run), market_table)
         for index, unit in enumerate(units):
-            _write_parquet(s3, settings.output_bucket, unit_key(run, index), unit)
+            _write_parquet(s3, output, unit_key(run, index), unit)
         manifest = {
             "run_id": run,
-            "business_date": business_date,
+            "business_date": files.business_date,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "software_version": __version__,
-            "output_bucket": settings.output_bucket,
+            "output_bucket": output,
             "inputs": [
-                {"role": name, "uri": f"s3://{bucket}/{files[name]}", "sha256": checksums[name], "bytes": len(contents[name])}
-                for name in ("positions", "market")
+                {"role": role, "uri": f"s3://{files.bucket}/{files.keys[role]}", "sha256": files.checksums[role], "bytes": len(files.contents[role])}
+                for role in ("positions", "market")
             ],
             "model": asdict(parameters),
             "factors": market.factors,
@@ -159,26 +204,26 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
             "market_key": market_key(run),
             "units": [{"index": index, "key": unit_key(run, index), "positions": unit.num_rows} for index, unit in enumerate(units)],
         }
-        claimed = put_json_once(s3, settings.output_bucket, manifest_key(run), manifest)
-    if not claimed:
-        # Both files of a night arrive together and both tasks get here; the manifest's writer
-        # queues the units. Another queues them only when the writer died before finishing.
-        existing = json.loads(get_bytes(s3, settings.output_bucket, manifest_key(run)))
-        age = time.time() - dt.datetime.fromisoformat(existing["created_at"].replace("Z", "+00:00")).timestamp()
-        if age < STALE_CLAIM_SECONDS:
-            log("run_claimed_elsewhere", run_id=run, claimed_seconds_ago=round(age))
-            return IngestOutcome("duplicate", run, detail="another ingestion task is queueing this run")
-        log("stale_claim", run_id=run, claimed_seconds_ago=round(age))
-    with timed("units_queued", run_id=run, units=len(units)):
+        return put_json_once(s3, output, manifest_key(run), manifest)
+
+
+def _claimed_recently(s3: Any, output: str, run: str) -> bool:
+    """Both files of a night arrive together and both tasks get this far; the manifest's writer
+    queues the units. Another queues them only when the writer died before finishing."""
+    existing = json.loads(get_bytes(s3, output, manifest_key(run)))
+    age = time.time() - dt.datetime.fromisoformat(existing["created_at"].replace("Z", "+00:00")).timestamp()
+    if age < STALE_CLAIM_SECONDS:
+        log("run_claimed_elsewhere", run_id=run, claimed_seconds_ago=round(age))
+        return True
+    log("stale_claim", run_id=run, claimed_seconds_ago=round(age))
+    return False
+
+
+def _queue_units(s3: Any, sqs: Any, settings: Settings, run: str, count: int) -> None:
+    output = settings.output_bucket
+    with timed("units_queued", run_id=run, units=count):
         messages = [
-            {
-                "run_id": run,
-                "bucket": settings.output_bucket,
-                "manifest_key": manifest_key(run),
-                "unit": index,
-                "unit_key": unit_key(run, index),
-            }
-            for index in range(len(units))
+            {"run_id": run, "bucket": output, "manifest_key": manifest_key(run), "unit": index, "unit_key": unit_key(run, index)} for index in range(count)
         ]
         for start in range(0, len(messages), 10):
             batch = messages[start : start + 10]
@@ -190,8 +235,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
                 raise RuntimeError(f"could not queue units: {response['Failed']}")
         # Queued is recorded last: a crash before it makes the next arrival queue the units again,
         # which the workers absorb (their results are written once).
-        put_json_once(s3, settings.output_bucket, status_key(run, "queued"), {"units": len(units), "at": time.time()})
-    return IngestOutcome("queued", run, len(units))
+        put_json_once(s3, output, status_key(run, "queued"), {"units": count, "at": time.time()})
 
 
 def _write_parquet(s3: Any, bucket: str, key: str, table: pa.Table) -> None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+
+from .storage import get_bytes
 
 POSITION_COLUMNS = {
     "portfolio_id": pa.string(),
@@ -173,3 +176,12 @@ def validate_positions(table: pa.Table, name: str, market: Market | None, busine
     if problems:
         raise InputError(name, problems)
     return table
+
+
+def run_market(s3: Any, bucket: str, manifest: dict[str, Any]) -> Market:
+    """The validated market history a run was made from, as ingestion stored it."""
+    table = pq.read_table(io.BytesIO(get_bytes(s3, bucket, manifest["market_key"])))
+    market = load_market(table, manifest["market_key"], dt.date.fromisoformat(manifest["business_date"]))
+    if market.factors != manifest["factors"]:
+        raise ValueError("the run's market data does not match its manifest")
+    return market

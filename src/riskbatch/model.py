@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-TRADING_DAYS = 252.0
 CALENDAR_DAYS = 365.0
 
 

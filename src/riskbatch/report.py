@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .engine import build_book, market_cholesky, position_pnl
-from .layout import report_keys, result_key, run_market
+from .inputs import run_market
+from .layout import report_keys, result_key
 from .logs import log, timed
 from .model import ModelParameters, risk_figures
 from .storage import exists, get_bytes, get_json, put_once
@@ -93,63 +94,48 @@ def _charts(firm_pnl: np.ndarray, figures: dict[str, float], top: list[dict[str,
     return images[0], images[1]
 
 
-def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import cm
-    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+def _money(value: float) -> str:
+    return f"{value:,.0f}"
 
-    styles = getSampleStyleSheet()
-    histogram, contribution_chart = _charts(firm_pnl, summary["firm"], summary["contributions"])
-    grid = TableStyle(
-        [
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde4ee")),
-            ("FONTSIZE", (0, 0), (-1, -1), 8),
-        ]
-    )
 
-    def money(value: float) -> str:
-        return f"{value:,.0f}"
-
-    story: list[Any] = [
-        Paragraph(f"Market risk report, business date {summary['business_date']}", styles["Title"]),
-        Paragraph(
-            f"Run {summary['run_id']}: Monte Carlo VaR and expected shortfall over {summary['model']['horizon_days']} day(s).",
-            styles["Normal"],
-        ),
-        Spacer(1, 0.3 * cm),
-        Paragraph("Firm-wide (from the summed P&L of every portfolio, not the sum of VaRs)", styles["Heading2"]),
-    ]
+def _figures_section(summary: dict[str, Any], histogram: bytes, kit: dict[str, Any]) -> list[Any]:
+    """Title, the firm-wide figures with the P&L histogram, and the portfolios."""
+    styles, cm = kit["styles"], kit["cm"]
     firm = summary["firm"]
-    story.append(
-        Table(
-            [
-                ["VaR 95 %", "VaR 99 %", "ES 97.5 %", "sum of portfolio VaR 99 %"],
-                [money(firm["var_95"]), money(firm["var_99"]), money(firm["es_975"]), money(summary["sum_of_portfolio_var_99"])],
-            ],
-            style=grid,
-        )
-    )
-    story += [
-        Spacer(1, 0.3 * cm),
-        Image(io.BytesIO(histogram), width=16 * cm, height=7.8 * cm),
-        Paragraph("Portfolios", styles["Heading2"]),
+    firm_rows = [
+        ["VaR 95 %", "VaR 99 %", "ES 97.5 %", "sum of portfolio VaR 99 %"],
+        [_money(firm["var_95"]), _money(firm["var_99"]), _money(firm["es_975"]), _money(summary["sum_of_portfolio_var_99"])],
     ]
-    rows = [["portfolio", "VaR 95 %", "VaR 99 %", "ES 97.5 %"]] + [
-        [name, money(v["var_95"]), money(v["var_99"]), money(v["es_975"])] for name, v in summary["portfolios"].items()
+    portfolio_rows = [["portfolio", "VaR 95 %", "VaR 99 %", "ES 97.5 %"]] + [
+        [name, _money(v["var_95"]), _money(v["var_99"]), _money(v["es_975"])] for name, v in summary["portfolios"].items()
     ]
-    story.append(Table(rows, style=grid, repeatRows=1))
-    story += [
-        Paragraph("Largest contributions to ES 97.5 %", styles["Heading2"]),
-        Image(io.BytesIO(contribution_chart), width=16 * cm, height=6.8 * cm),
+    return [
+        kit["Paragraph"](f"Market risk report, business date {summary['business_date']}", styles["Title"]),
+        kit["Paragraph"](f"Run {summary['run_id']}: Monte Carlo VaR and expected shortfall over {summary['model']['horizon_days']} day(s).", styles["Normal"]),
+        kit["Spacer"](1, 0.3 * cm),
+        kit["Paragraph"]("Firm-wide (from the summed P&L of every portfolio, not the sum of VaRs)", styles["Heading2"]),
+        kit["Table"](firm_rows, style=kit["grid"]),
+        kit["Spacer"](1, 0.3 * cm),
+        kit["Image"](io.BytesIO(histogram), width=16 * cm, height=7.8 * cm),
+        kit["Paragraph"]("Portfolios", styles["Heading2"]),
+        kit["Table"](portfolio_rows, style=kit["grid"], repeatRows=1),
     ]
+
+
+def _contributions_section(summary: dict[str, Any], chart: bytes, kit: dict[str, Any]) -> list[Any]:
+    cm = kit["cm"]
     rows = [["position", "portfolio", "type", "underlying", "contribution"]] + [
-        [c["position_id"], c["portfolio_id"], c["instrument_type"], c["underlying"], money(c["es_contribution"])] for c in summary["contributions"]
+        [c["position_id"], c["portfolio_id"], c["instrument_type"], c["underlying"], _money(c["es_contribution"])] for c in summary["contributions"]
     ]
-    story.append(Table(rows, style=grid, repeatRows=1))
-    story.append(Paragraph("Audit trail", styles["Heading2"]))
+    return [
+        kit["Paragraph"]("Largest contributions to ES 97.5 %", kit["styles"]["Heading2"]),
+        kit["Image"](io.BytesIO(chart), width=16 * cm, height=6.8 * cm),
+        kit["Table"](rows, style=kit["grid"], repeatRows=1),
+    ]
+
+
+def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
+    styles, cm = kit["styles"], kit["cm"]
     audit = [
         ["item", "value"],
         ["run id", summary["run_id"]],
@@ -158,9 +144,24 @@ def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
         ["scenarios", f"{summary['model']['scenarios']:,}"],
     ]
     audit += [[f"model: {key}", str(value)] for key, value in summary["model"].items() if key not in {"seed", "scenarios"}]
-    audit += [[f"input {item['role']} sha256", Paragraph(f"{item['sha256']}<br/>{item['uri']}", styles["Code"])] for item in summary["inputs"]]
+    audit += [[f"input {item['role']} sha256", kit["Paragraph"](f"{item['sha256']}<br/>{item['uri']}", styles["Code"])] for item in summary["inputs"]]
     audit += [[f"timing: {key}", value] for key, value in summary["timings"].items()]
-    story.append(Table(audit, style=grid, colWidths=[5 * cm, 12 * cm]))
+    return [kit["Paragraph"]("Audit trail", styles["Heading2"]), kit["Table"](audit, style=kit["grid"], colWidths=[5 * cm, 12 * cm])]
+
+
+def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import cm
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    grid = TableStyle(
+        [("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde4ee")), ("FONTSIZE", (0, 0), (-1, -1), 8)]
+    )
+    kit = {"styles": getSampleStyleSheet(), "cm": cm, "grid": grid, "Image": Image, "Paragraph": Paragraph, "Spacer": Spacer, "Table": Table}
+    histogram, contribution_chart = _charts(firm_pnl, summary["firm"], summary["contributions"])
+    story = _figures_section(summary, histogram, kit) + _contributions_section(summary, contribution_chart, kit) + _audit_section(summary, kit)
     buffer = io.BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4, title=f"Risk report {summary['business_date']}", author="riskbatch").build(story)
     return buffer.getvalue()

@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from .engine import build_book, market_cholesky, portfolio_pnl
-from .inputs import Market
-from .layout import result_key, results_prefix, run_market, status_key
+from .inputs import Market, run_market
+from .layout import result_key, results_prefix, status_key
 from .logs import log, timed
 from .model import ModelParameters
 from .storage import count_keys, exists, get_bytes, get_json, put_json_once, put_once

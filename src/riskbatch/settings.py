@@ -5,16 +5,25 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .model import ModelParameters
+
 
 def _optional(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
     return value or None
 
 
+class ConfigurationError(ValueError):
+    """The task's environment lacks what the job needs (a task definition that does not match the job)."""
+
+    def __str__(self) -> str:
+        return f"configuration error: {super().__str__()}"
+
+
 def required(name: str) -> str:
     value = _optional(name)
     if value is None:
-        raise SystemExit(f"configuration error: the environment variable {name} is not set")
+        raise ConfigurationError(f"the environment variable {name} is not set")
     return value
 
 
@@ -47,3 +56,18 @@ class Settings:
             scratch=os.environ.get("TMPDIR", "/tmp"),
             unit_positions=int(os.environ.get("RISK_UNIT_POSITIONS", "1000")),
         )
+
+
+def parameters_from_env(seed: int) -> ModelParameters:
+    """Model parameters of a new run: the environment's settings, the seed given."""
+    return ModelParameters(
+        scenarios=int(os.environ.get("RISK_SCENARIOS", "10000")),
+        seed=int(os.environ.get("RISK_SEED", str(seed))),
+        covariance=os.environ.get("RISK_COVARIANCE", "sample"),
+        ewma_lambda=float(os.environ.get("RISK_EWMA_LAMBDA", "0.94")),
+        distribution=os.environ.get("RISK_DISTRIBUTION", "normal"),
+        degrees_of_freedom=float(os.environ.get("RISK_DEGREES_OF_FREEDOM", "5")),
+        horizon_days=int(os.environ.get("RISK_HORIZON_DAYS", "1")),
+        rate=float(os.environ.get("RISK_RATE", "0.03")),
+        block_size=int(os.environ.get("RISK_BLOCK_SIZE", "8192")),
+    )

@@ -79,3 +79,19 @@ def test_health_follows_the_heartbeat(tmp_path: Path, monkeypatch: pytest.Monkey
     stale = time.time() - 1_000
     os.utime(beat, (stale, stale))
     assert main(["health"]) == 1
+
+
+def test_a_task_without_its_configuration_fails_with_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A task definition that does not give the job its queue: exit 2 and the variable named, no traceback."""
+    monkeypatch.delenv("RISK_WORK_QUEUE_URL", raising=False)
+    assert main(["worker", "risk"]) == 2
+    assert "configuration error: the environment variable RISK_WORK_QUEUE_URL is not set" in capsys.readouterr().err
+
+
+def test_ingestion_without_its_buckets_and_queue_raises_a_configuration_error() -> None:
+    from riskbatch.ingest import ingest
+    from riskbatch.settings import ConfigurationError, Settings
+
+    settings = Settings("ingest", "test", None, None, "incoming/", None, None, None, None, "/tmp", 1000)
+    with pytest.raises(ConfigurationError, match="OUTPUT_BUCKET and RISK_WORK_QUEUE_URL"):
+        ingest("bucket", "incoming/2026-01-02/positions.csv", settings, None, None, None)

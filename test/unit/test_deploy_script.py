@@ -9,9 +9,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from deploy import ImagesNeeded, check_images, parse_parameters
+from deploy import parse_parameters
 from riskbatch_infra.aws import Target
 from riskbatch_infra.images import repository_names, stand_in_manifest
+from riskbatch_infra.phases import ImagesNeeded, check_images
 from riskbatch_infra.stack import TEMPLATE_BODY_LIMIT, DeployError, deploy
 
 REGION = "us-east-1"
@@ -123,7 +124,7 @@ def test_bucket_events_are_switched_on_and_other_notifications_kept() -> None:
 
 
 def test_parameters_breaking_a_rule_or_an_ordering_are_refused_before_anything_changes() -> None:
-    from deploy import ParametersRefused, check_parameters
+    from riskbatch_infra.phases import ParametersRefused, check_parameters
 
     template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "TapStack.json").read_text(encoding="utf-8"))
     with mock_aws():
@@ -197,8 +198,8 @@ def test_a_schedule_that_is_not_daily_is_refused() -> None:
 
 def test_the_vpc_endpoints_template_deploys_in_one_step() -> None:
     """Through change sets, as the deploy script deploys: with the emulator's fixes (moto's change sets set no outputs)."""
-    from deploy import deploy_in_phases
     from riskbatch_infra.emulator_server import apply_fixes
+    from riskbatch_infra.phases import deploy_in_phases
 
     template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "VpcEndpoints.json").read_text(encoding="utf-8"))
     fixes = apply_fixes()
