@@ -1,9 +1,11 @@
 """Semantic mutations of lib/TapStack.json: each breaks exactly one requirement of the stack.
 
 A mutation is a small edit of a deep copy. The unit suite must fail on every one of them (a
-surviving mutant is a missing test). Where a requirement applies to several resources, the
-first and the last of them are mutated, so that a test which looks at one instance only is
-exposed.
+surviving mutant is a missing test), and the failure must come from the tests of the mutation's
+own requirement (REQUIREMENT_TESTS): a mutant killed by an unrelated test is not counted. A
+mutation named ...-first or ...-last edits the first or the last resource of its type in
+template order (the catalogue's unit test checks it), so that a test which looks at one instance
+only is exposed.
 """
 
 from __future__ import annotations
@@ -449,7 +451,7 @@ MUTATIONS: list[Mutation] = [
     Mutation("export-unsuffixed", "outputs: exported with the suffix", set_("Outputs", "ClusterName", "Export", "Name", "riskbatch-cluster-name")),
     Mutation("retain-queue", "lifecycle: no Retain", set_(R, "RiskWorkQueue", "DeletionPolicy", "Retain")),
     Mutation("retain-key-on-replace", "lifecycle: no Retain", set_(R, "RiskBatchKey", "UpdateReplacePolicy", "Retain")),
-    Mutation("queue-unsuffixed-last", "naming: suffix", set_(R, "ReportDeadLetterQueue", P, "QueueName", "sqs-report-dlq")),
+    Mutation("queue-unsuffixed-last", "naming: suffix", set_(R, "ReportQueue", P, "QueueName", "sqs-report")),
     Mutation("cluster-unsuffixed", "naming: suffix", set_(R, "RiskBatchCluster", P, "ClusterName", "cluster-riskbatch")),
     Mutation(
         "alarm-name-off-pattern",
