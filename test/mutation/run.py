@@ -1,105 +1,145 @@
 #!/usr/bin/env python3
-"""make mutate: apply each mutation of the catalogue to a copy of the template and run the unit suite.
+"""make mutate: apply each mutation of the catalogue to a copy of the template and judge it by the
+tests of its own requirement.
 
-Prints the mutation score and every surviving mutant; exits 1 when any mutant survives.
+1. The baseline: every requirement's tests run against the unmutated template and must pass; a
+   failing baseline would make every mutant look killed, so the run stops there.
+2. Each mutant runs, without -x, the tests that REQUIREMENT_TESTS names for its requirement. It is
+   killed only when one of those fails. A mutant that none of them catches is a survivor, and the
+   rest of the unit suite is then run once more on it to say which other tests (if any) noticed.
+3. Every mutant runs in its own worker process (a process pool that gives each worker one task),
+   so the template under test is read afresh and no state leaks between mutants.
+
+Prints one line a mutant with the test that killed it, the score, and every survivor; exits 1
+when any mutant survives, 2 when the baseline fails or the catalogue names unknown tests.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from test.mutation.catalogue import MUTATIONS, Mutation  # noqa: E402
+from test.mutation.catalogue import MUTATIONS, REQUIREMENT_TESTS  # noqa: E402
 
-# Tests that read the template for its requirements: not the guard rule cases, the deploy
-# script's tests, the emulator's fixes or the catalogue's own test (which cannot see a mutant, or
-# would fail on one for their own reasons); the slowest to fail last: cfn-lint, then the IAM
-# linters (they start cfripper).
-NOT_REQUIREMENTS = {"test_deploy_script.py", "test_mutation_catalogue.py", "test_emulator_fixes.py", "test_iam_conditions.py"}
-SLOWEST_LAST = ["test/unit/test_cfn_lint.py", "test/unit/test_iam_validity.py"]
-_FILES = sorted(str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "test" / "unit").glob("test_*.py") if path.name not in NOT_REQUIREMENTS)
-SUITE = [*(f for f in _FILES if f not in SLOWEST_LAST), *SLOWEST_LAST, "-k", "not test_rule_case"]
+# The tests that judge requirements: the unit suite, less the tests of the tools around the
+# template (the deploy script, the emulator's fixes, the catalogue itself).
+NOT_REQUIREMENTS = {"test_deploy_script.py", "test_mutation_catalogue.py", "test_emulator_fixes.py", "test_iam_conditions.py", "test_teardown.py"}
+SUITE = sorted(str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "test" / "unit").glob("test_*.py") if path.name not in NOT_REQUIREMENTS)
 
 
-def _warm_up() -> None:
-    """Import the heavy libraries once; each mutant's suite runs in a fork of this process."""
-    import cfn_guard_rs.cfn_guard_rs  # noqa: F401
-    import cfnlint.api  # noqa: F401
-    import jsonpath_ng.ext  # noqa: F401
-    import pytest  # noqa: F401
-    import yaml  # noqa: F401
+@dataclass(frozen=True)
+class Verdict:
+    mutation: str
+    requirement: str
+    killed_by: list[str]  # failing tests of its requirement
+    failed_elsewhere: list[str]  # for a survivor: other tests that failed
 
 
-def _suite_in_child(template_path: Path, report_path: Path) -> int:
-    """Runs in a forked child: the unit suite against the mutant, its first failure to report_path."""
+def node_ids(prefixes: tuple[str, ...]) -> list[str]:
+    """pytest node ids for the catalogue's "file.py::test[param]" prefixes."""
+    return [f"test/unit/{prefix}" for prefix in prefixes]
+
+
+def run_tests(template_path: str, tests: list[str]) -> tuple[int, list[str]]:
+    """In this (worker) process: pytest on the tests against the template; (exit code, failed node ids)."""
     import contextlib
     import io
 
     import pytest
 
-    os.environ["RISKBATCH_TEMPLATE"] = str(template_path)
+    class Failures:
+        def __init__(self) -> None:
+            self.failed: list[str] = []
+
+        def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+            if report.failed:
+                self.failed.append(report.nodeid.removeprefix("test/unit/"))
+
+    os.environ["RISKBATCH_TEMPLATE"] = template_path
     os.chdir(REPO_ROOT)
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-        code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", *SUITE])
-    report_path.write_text(output.getvalue(), encoding="utf-8")
-    return int(code)
+    failures = Failures()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = pytest.main(["-q", "-p", "no:cacheprovider", *tests], plugins=[failures])
+    return int(code), sorted(set(failures.failed))
 
 
-def run_suite(mutation: Mutation, template: dict, workdir: Path) -> tuple[Mutation, bool, str]:
-    path = workdir / f"{mutation.name}.json"
-    report = workdir / f"{mutation.name}.out"
+def _of(test: str, prefixes: tuple[str, ...]) -> bool:
+    return any(test == prefix or test.startswith(f"{prefix}[") for prefix in prefixes)
+
+
+def judge(name: str, template: dict, workdir: str) -> Verdict:
+    """In a worker: the named mutant, judged by its requirement's tests (mutations travel by name: their edits do not pickle)."""
+    (mutation,) = [m for m in MUTATIONS if m.name == name]
+    path = Path(workdir) / f"{mutation.name}.json"
     path.write_text(json.dumps(mutation.apply(template), indent=2), encoding="utf-8")
-    pid = os.fork()
-    if pid == 0:  # child
-        code = 3
-        try:
-            code = _suite_in_child(path, report)
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    lines = report.read_text(encoding="utf-8").splitlines() if report.exists() else []
-    failed = [line for line in lines if line.startswith("FAILED")]
+    prefixes = REQUIREMENT_TESTS[mutation.requirement]
+    code, failed = run_tests(str(path), node_ids(prefixes))
     if code not in (0, 1):
-        raise RuntimeError(f"the suite could not run against {mutation.name} (exit {code}): {lines[-5:]}")
-    return mutation, code == 1, failed[0] if failed else (lines[-1] if lines else "")
+        raise RuntimeError(f"the tests of {mutation.requirement!r} could not run against {mutation.name} (exit {code})")
+    killed_by = [test for test in failed if _of(test, prefixes)]
+    elsewhere: list[str] = []
+    if not killed_by:
+        _, elsewhere = run_tests(str(path), SUITE)
+    return Verdict(mutation.name, mutation.requirement, killed_by, elsewhere)
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--only", help="run the mutations whose name contains this text")
     args = parser.parse_args(argv)
     template = json.loads((REPO_ROOT / "lib" / "TapStack.json").read_text(encoding="utf-8"))
     selected = [m for m in MUTATIONS if not args.only or args.only in m.name]
-    _warm_up()
-    started = time.monotonic()
-    survivors: list[Mutation] = []
-    with tempfile.TemporaryDirectory() as directory, ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_suite, mutation, template, Path(directory)) for mutation in selected]
-        for done, future in enumerate(futures, start=1):
-            mutation, killed, evidence = future.result()
-            verdict = "killed  " if killed else "SURVIVED"
-            print(f"[{done:3}/{len(selected)}] {verdict} {mutation.name:<32} {mutation.requirement:<52} {evidence[:110]}", flush=True)
-            if not killed:
-                survivors.append(mutation)
-    killed_count = len(selected) - len(survivors)
-    score = 100 * killed_count / len(selected)
-    print(f"\nmutation score: {killed_count}/{len(selected)} killed ({score:.1f} %) in {time.monotonic() - started:.0f} s")
+    if not selected:
+        print(f"no mutation's name contains {args.only!r}", file=sys.stderr)
+        return 2
     requirements = sorted({m.requirement for m in selected})
+    unknown = [r for r in requirements if r not in REQUIREMENT_TESTS]
+    if unknown:
+        print(f"REQUIREMENT_TESTS names no tests for: {unknown}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    baseline_tests = sorted({test for r in requirements for test in node_ids(REQUIREMENT_TESTS[r])})
+    with _pool(1) as pool:
+        code, failed = pool.submit(run_tests, str(REPO_ROOT / "lib" / "TapStack.json"), baseline_tests).result()
+    if code != 0:
+        print(f"baseline: the requirements' tests fail on the unmutated template (exit {code}); no mutant can be judged:", file=sys.stderr)
+        print("\n".join(f"  {test}" for test in failed) or "  (no test ran: a test named in REQUIREMENT_TESTS does not exist)", file=sys.stderr)
+        return 2
+    print(f"baseline: {len(baseline_tests)} requirement tests pass on the unmutated template")
+    survivors: list[Verdict] = []
+    with tempfile.TemporaryDirectory() as directory, _pool(args.jobs) as pool:
+        futures = [pool.submit(judge, mutation.name, template, directory) for mutation in selected]
+        for done, future in enumerate(futures, start=1):
+            verdict = future.result()
+            if verdict.killed_by:
+                line = f"killed   {verdict.mutation:<32} {verdict.requirement:<52} by {verdict.killed_by[0]}"
+            else:
+                survivors.append(verdict)
+                line = f"SURVIVED {verdict.mutation:<32} {verdict.requirement:<52} other failures: {', '.join(verdict.failed_elsewhere) or 'none'}"
+            print(f"[{done:3}/{len(selected)}] {line[:220]}", flush=True)
+    killed = len(selected) - len(survivors)
+    print(
+        f"\nmutation score: {killed}/{len(selected)} killed by their requirement's tests ({100 * killed / len(selected):.1f} %) in {time.monotonic() - started:.0f} s"
+    )
     print(f"requirements mutated: {len(requirements)}")
-    for mutation in survivors:
-        print(f"surviving mutant: {mutation.name} ({mutation.requirement})")
+    for verdict in survivors:
+        print(f"surviving mutant: {verdict.mutation} ({verdict.requirement})")
     return 1 if survivors else 0
 
 

@@ -62,6 +62,15 @@ STATEMENTS = _statements()
 IDS = [f"{name}:{resource.logical_id}:{statement.get('Sid', index)}" for index, (name, resource, statement) in enumerate(STATEMENTS)]
 
 
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+def test_every_policy_document_is_an_object_that_the_checks_can_read(template: str) -> None:
+    """A document written as JSON text (a string, or a Fn::Sub of one) would pass every check unread."""
+    for resource in TEMPLATES[template].all_resources():
+        document = resource.props.get(POLICY_PROPERTIES.get(resource.type, ""))
+        if document is not None:
+            assert isinstance(document, dict) and "Statement" in document, f"{resource.logical_id}: write the policy as an object"
+
+
 def test_every_type_holding_a_policy_document_is_read() -> None:
     policy_like = {"KeyPolicy", "PolicyDocument", "AssumeRolePolicyDocument", "Policy", "RepositoryPolicyText"}
     for template in TEMPLATES.values():
