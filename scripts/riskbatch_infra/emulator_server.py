@@ -295,7 +295,6 @@ def cloudwatch_alarms_from_cloudformation(patch: Patcher) -> None:
     no alarm state from metrics: a deployed alarm shows its definition, not whether it fires."""
     from moto.cloudformation import parsing
     from moto.cloudwatch import models as cloudwatch
-    from moto.core.common_models import CloudFormationModel
 
     def queries(metrics: list[dict[str, Any]]) -> list[Any] | None:
         found = []
@@ -322,8 +321,9 @@ def cloudwatch_alarms_from_cloudformation(patch: Patcher) -> None:
             )
         return found or None
 
-    class AlarmFromCloudFormation(CloudFormationModel):
-        __module__ = "moto.cloudwatch.cloudformation"  # moto's model registry reads the service from the module's name
+    class AlarmFromCloudFormation:
+        """The CloudFormation face of moto's alarm model (a plain class: moto finds it through the
+        patched model map, and undoing the fix leaves nothing registered)."""
 
         @staticmethod
         def cloudformation_type() -> str:
@@ -332,6 +332,10 @@ def cloudwatch_alarms_from_cloudformation(patch: Patcher) -> None:
         @staticmethod
         def cloudformation_name_type() -> str:
             return "AlarmName"
+
+        @staticmethod
+        def has_cfn_attr(attribute: str) -> bool:
+            return False  # no attribute of an alarm is read by Fn::GetAtt here
 
         @classmethod
         def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
@@ -363,8 +367,6 @@ def cloudwatch_alarms_from_cloudformation(patch: Patcher) -> None:
         def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
             cloudwatch.cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
 
-    # moto finds its CloudFormation models among CloudFormationModel's subclasses, cached.
-    patch.set(parsing, "_riskbatch_alarm_model", AlarmFromCloudFormation)
     original_map = parsing.get_model_map
 
     def model_map() -> dict[str, Any]:

@@ -35,3 +35,38 @@ def test_a_first_or_last_mutation_edits_the_first_or_last_instance(template: Tem
     }
     instances = [lid for lid, body in template.resources.items() if body["Type"] == before["Type"] and edited <= set(body.get("Properties", {}))]
     assert changed == (instances[0] if mutation.name.endswith("-first") else instances[-1]), instances
+
+
+def test_every_requirement_names_its_tests_and_they_exist() -> None:
+    """A requirement without tests could never kill its mutants; a named test that does not exist never runs."""
+    import subprocess
+    import sys
+
+    from test.mutation.catalogue import REQUIREMENT_TESTS
+
+    assert {mutation.requirement for mutation in MUTATIONS} <= set(REQUIREMENT_TESTS)
+    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "test/unit"]
+    collected = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    node_ids = {line.removeprefix("test/unit/") for line in collected.splitlines() if "::" in line}
+    for requirement, tests in REQUIREMENT_TESTS.items():
+        assert tests, requirement
+        for test in tests:
+            assert any(node == test or node.startswith(f"{test}[") for node in node_ids), f"{requirement}: no test {test}"
+
+
+def test_the_runner_refuses_to_judge_mutants_of_a_template_that_already_fails(template: Template, tmp_path) -> None:
+    """With key rotation off in the template, every mutant would look killed: the runner must stop at its baseline."""
+    import copy
+    import json
+    import subprocess
+    import sys
+
+    broken = copy.deepcopy(template.doc)
+    broken["Resources"]["RiskBatchKey"]["Properties"]["EnableKeyRotation"] = False
+    path = tmp_path / "TapStack.json"
+    path.write_text(json.dumps(broken), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "test/mutation/run.py", "--template", str(path), "--only", "desired-count"], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "baseline" in run.stderr and "killed" not in run.stdout
