@@ -34,7 +34,14 @@ from test.mutation.catalogue import MUTATIONS, REQUIREMENT_TESTS  # noqa: E402
 
 # The tests that judge requirements: the unit suite, less the tests of the tools around the
 # template (the deploy script, the emulator's fixes, the catalogue itself).
-NOT_REQUIREMENTS = {"test_deploy_script.py", "test_mutation_catalogue.py", "test_emulator_fixes.py", "test_iam_conditions.py", "test_teardown.py"}
+NOT_REQUIREMENTS = {
+    "test_deploy_script.py",
+    "test_mutation_catalogue.py",
+    "test_emulator_fixes.py",
+    "test_iam_conditions.py",
+    "test_teardown.py",
+    "test_local_runner.py",
+}
 SUITE = sorted(str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "test" / "unit").glob("test_*.py") if path.name not in NOT_REQUIREMENTS)
 
 

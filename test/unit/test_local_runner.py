@@ -1,0 +1,56 @@
+"""A local task sees what its container would see, and nothing of the host's configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from riskbatch_infra.aws import Target
+from riskbatch_infra.dockerfile import dockerfile_of, parse_dockerfile
+from riskbatch_infra.local_ecs import HOST_SETTINGS, LocalEcs, TaskSpec
+
+SPEC = TaskSpec(
+    family="task-risk-calculation-dev",
+    container="risk-calculation",
+    command=["worker", "risk"],
+    environment={"RISK_WORK_QUEUE_URL": "https://queue", "TMPDIR": "/scratch"},
+    task_role="role-risk-calculation-task-dev-us-east-1",
+    mount_paths=["/scratch"],
+)
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalEcs:
+    ecs = LocalEcs(Target(endpoint_url="http://127.0.0.1:1"), Target(endpoint_url="http://127.0.0.1:1"), "stack", tmp_path)
+    keys = {"AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token"}
+    monkeypatch.setattr(ecs, "credentials_for", lambda role: keys)
+    return ecs
+
+
+def test_the_host_environment_does_not_reach_the_task(runner: LocalEcs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OUTPUT_BUCKET", "from-the-host")
+    monkeypatch.setenv("RISK_SCENARIOS", "123")
+    environment = runner._environment(SPEC, tmp_path / "scratch")
+    assert "OUTPUT_BUCKET" not in environment and "RISK_SCENARIOS" not in environment
+    image = parse_dockerfile(dockerfile_of("risk-calculation")).environment
+    allowed = (
+        set(image)
+        | set(SPEC.environment)
+        | set(HOST_SETTINGS)
+        | {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"}
+    )
+    assert set(environment) <= allowed
+
+
+def test_the_volume_path_is_the_tasks_own_scratch_folder(runner: LocalEcs, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    environment = runner._environment(SPEC, scratch)
+    assert environment["TMPDIR"] == str(scratch)
+    assert environment["NUMBA_CACHE_DIR"] == str(scratch / "numba")  # from the image's ENV
+    assert environment["RISK_WORK_QUEUE_URL"] == "https://queue"
+
+
+def test_run_overrides_reach_the_task_as_on_ecs(runner: LocalEcs, tmp_path: Path) -> None:
+    runner.environment_overrides["RISK_SCENARIOS"] = "2000"
+    assert runner._environment(SPEC, tmp_path)["RISK_SCENARIOS"] == "2000"
