@@ -8,12 +8,13 @@ CHECKOV := .tools/checkov/.installed
 # taskcat likewise (its pins clash with moto's).
 TASKCAT := .tools/taskcat/.installed
 
-.PHONY: help demo test lint unit jobs validate mutate taskcat-lint integration bench lock clean
+.PHONY: help demo test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night"
 	@echo "make test   every check: lint, unit suite, policy rules, checkov, mutation run, integration"
 	@echo "make validate   cfn-lint, guard rules and checkov, with the compliance table"
+	@echo "make taskcat  taskcat's test run of .taskcat.yml, every test in its region, against the local emulator"
 	@echo "make bench  risk engine benchmark"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -54,13 +55,16 @@ mutate: $(STAMP)
 taskcat-lint: $(TASKCAT)
 	.tools/taskcat/bin/taskcat lint
 
+taskcat: $(STAMP) $(TASKCAT)
+	PYTHONPATH=scripts $(BIN)/python scripts/taskcat_local.py
+
 integration: $(STAMP)
 	$(BIN)/pytest -q test/integration
 
 bench: $(STAMP)
 	PYTHONPATH=scripts $(BIN)/python scripts/bench.py
 
-test: lint unit jobs validate taskcat-lint mutate integration
+test: lint unit jobs validate taskcat-lint taskcat mutate integration
 
 lock: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable | sed '/^riskbatch/d' > requirements.lock.new

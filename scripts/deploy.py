@@ -27,7 +27,6 @@ import sys
 from pathlib import Path
 
 from riskbatch_infra.aws import DEFAULT_REGION, Target
-from riskbatch_infra.emulator_template import emulator_template
 from riskbatch_infra.phases import ImagesNeeded, ParametersRefused, check_parameters, deploy_in_phases, log
 from riskbatch_infra.stack import DeployError, write_flat_outputs
 
@@ -62,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="override one parameter")
     parser.add_argument("--region", default=DEFAULT_REGION)
     parser.add_argument("--profile")
-    parser.add_argument("--endpoint-url", help="an emulator on loopback instead of AWS; deploys the emulator's copy of the template")
+    parser.add_argument("--endpoint-url", help="an emulator on loopback instead of AWS (the template is deployed as written)")
     parser.add_argument("--template-bucket", help="bucket for templates above CloudFormation's 51,200-byte body limit")
     parser.add_argument("--allow-findings", action="store_true", help="deploy images with CRITICAL or HIGH scan findings")
     parser.add_argument("--foundation-only", action="store_true", help="stop after phase 1 (first deployment, before images exist)")
@@ -71,10 +70,6 @@ def main(argv: list[str] | None = None) -> int:
 
     target = Target(region=args.region, endpoint_url=args.endpoint_url, profile=args.profile)
     template = json.loads(args.template.read_text(encoding="utf-8"))
-    if target.is_emulator:
-        template, changes = emulator_template(template)
-        for change in changes:
-            log(f"emulator copy: {change}")
     parameters = parse_parameters(args.parameters_file, args.parameter)
     try:
         check_parameters(target, template, parameters)

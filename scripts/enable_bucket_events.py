@@ -9,20 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from riskbatch_infra.aws import DEFAULT_REGION, Target
-
-
-def enable_eventbridge(s3: Any, bucket: str) -> bool:
-    """Add EventBridge delivery to the bucket's notifications; True when it was off before."""
-    current = s3.get_bucket_notification_configuration(Bucket=bucket)
-    current.pop("ResponseMetadata", None)
-    if "EventBridgeConfiguration" in current:
-        return False
-    current["EventBridgeConfiguration"] = {}
-    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current)
-    return True
+from riskbatch_infra.buckets import enable_eventbridge
 
 
 def main(argv: list[str] | None = None) -> int:

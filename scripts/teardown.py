@@ -10,8 +10,8 @@ association and the cluster. So, in order:
   3. stop every task still running on the cluster (standalone ingestion tasks included);
   4. delete the stack and wait.
 Then it lists, page by page, the ECR repositories, log groups, IAM roles, SQS queues,
-EventBridge rules and buses, SNS topics, CloudWatch alarms and ECS clusters whose names carry
-the suffix. Exits 1 and names them when any remain.
+EventBridge rules and buses, SNS topics, CloudWatch alarms, ECS clusters, security groups and
+VPC endpoints whose names carry the suffix. Exits 1 and names them when any remain.
 """
 
 from __future__ import annotations
@@ -73,6 +73,15 @@ def leftovers(target: Target, suffix: str, page_size: int | None = None) -> dict
         "SNS topics": lambda: _names(paginate("sns", "list_topics"), "Topics", "TopicArn"),
         "CloudWatch alarms": lambda: _names(paginate("cloudwatch", "describe_alarms"), "MetricAlarms", "AlarmName"),
         "ECS clusters": lambda: [arn for arn in _names(paginate("ecs", "list_clusters"), "clusterArns", "") if _active_cluster(target, arn)],
+        "security groups": lambda: _names(paginate("ec2", "describe_security_groups"), "SecurityGroups", "GroupName"),
+        "VPC endpoints": lambda: [
+            tag["Value"]
+            for page in paginate("ec2", "describe_vpc_endpoints")
+            for endpoint in page.get("VpcEndpoints", [])
+            if endpoint.get("State", "").lower() not in {"deleted", "deleting"}
+            for tag in endpoint.get("Tags", [])
+            if tag["Key"] == "Name"
+        ],
     }
     return {kind: sorted(name for name in listing() if mine(name)) for kind, listing in listings.items()}
 

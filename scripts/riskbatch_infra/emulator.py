@@ -143,18 +143,23 @@ class StandIns:
     input_bucket: str
     output_bucket: str
     template_bucket: str
+    route_table_id: str = ""
+    vpc_cidr: str = "10.42.0.0/16"
 
 
 def create_stand_ins(emulator: Emulator, suffix: str) -> StandIns:
     """The existing VPC (three private subnets in three zones) and buckets that the stack receives as parameters."""
     ec2 = emulator.client("ec2")
     s3 = emulator.client("s3")
-    vpc_id = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    vpc_id = ec2.create_vpc(CidrBlock=StandIns.vpc_cidr)["Vpc"]["VpcId"]
     subnet_ids = [
         ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.42.{index}.0/24", AvailabilityZone=f"{emulator.region}{zone}")["Subnet"]["SubnetId"]
         for index, zone in enumerate("abc")
     ]
-    names = StandIns(vpc_id, subnet_ids, f"riskbatch-input-{suffix}", f"riskbatch-output-{suffix}", f"riskbatch-templates-{suffix}")
+    route_table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    for subnet in subnet_ids:
+        ec2.associate_route_table(RouteTableId=route_table, SubnetId=subnet)
+    names = StandIns(vpc_id, subnet_ids, f"riskbatch-input-{suffix}", f"riskbatch-output-{suffix}", f"riskbatch-templates-{suffix}", route_table)
     for bucket in (names.input_bucket, names.output_bucket, names.template_bucket):
         if emulator.region == "us-east-1":
             s3.create_bucket(Bucket=bucket)

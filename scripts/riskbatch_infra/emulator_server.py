@@ -133,6 +133,65 @@ def change_sets_update_outputs_and_exports(patch: Patcher) -> None:
 
 
 @fix
+def deleted_stacks_stay_deleted(patch: Patcher) -> None:
+    """Defect. Describing a deleted stack (as taskcat and every waiter do while a deletion runs)
+    made moto evaluate the stack's outputs and resources again, and its lazy resource map then
+    created every deleted resource anew: the stack said DELETE_COMPLETE while all its resources
+    were back. A deleted stack has no outputs and no resources in CloudFormation; the fix answers so."""
+    from moto.cloudformation.models import Stack as FakeStack
+
+    original_outputs, original_resources = FakeStack.outputs, FakeStack.stack_resources
+
+    def deleted(stack: Any) -> bool:
+        return str(stack.status).startswith("DELETE")
+
+    patch.set(FakeStack, "outputs", property(lambda self: None if deleted(self) else original_outputs.fget(self)))
+    patch.set(FakeStack, "stack_resources", property(lambda self: [] if deleted(self) else original_resources.fget(self)))
+
+
+@fix
+def switched_off_outputs_export_nothing(patch: Patcher) -> None:
+    """Defect. An output whose Condition is false does not exist in CloudFormation, nor does its
+    export. moto leaves such outputs out of the stack's outputs but still evaluates their exports,
+    and then fails on the resource the condition kept out ("Fn::GetAtt references undefined
+    resource"). The fix leaves their exports out too."""
+    from moto.cloudformation import parsing
+
+    original = parsing.OutputMap.exports
+
+    def exports(self: Any) -> list[Any]:
+        conditions = self._resource_map.lazy_condition_map
+        switched_off = {name for name, body in (self._output_json_map or {}).items() if "Condition" in body and not conditions.get(body["Condition"])}
+        if not switched_off:
+            return original.fget(self)
+        kept = {name: body for name, body in self._output_json_map.items() if name not in switched_off}
+        saved, self._output_json_map = self._output_json_map, kept
+        try:
+            return original.fget(self)
+        finally:
+            self._output_json_map = saved
+
+    patch.set(parsing.OutputMap, "exports", property(exports))
+
+
+@fix
+def kms_key_tags_from_cloudformation(patch: Patcher) -> None:
+    """Defect. CloudFormation gives a key's tags as Key/Value; moto's handler passes them to its
+    API model, which reads TagKey/TagValue, and fails. The fix passes them as the model reads them."""
+    from moto.kms import models as kms
+
+    original = kms.Key.create_from_cloudformation_json.__func__
+
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        properties = dict(cloudformation_json.get("Properties", {}))
+        if "Tags" in properties:
+            properties["Tags"] = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in properties["Tags"]]
+        return original(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
+
+    patch.set(kms.Key, "create_from_cloudformation_json", classmethod(create))
+
+
+@fix
 def ecr_repository_properties_from_cloudformation(patch: Patcher) -> None:
     """Defect. moto's CloudFormation handler passes ImageScanningConfiguration and
     EncryptionConfiguration with CloudFormation's capitalised keys where its API model reads the

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .buckets import enable_eventbridge
 from .emulator import Emulator, StandIns, create_stand_ins, set_scan_findings
-from .emulator_template import emulator_template
 from .images import repository_names, stand_in_manifest
 from .local_ecs import LocalEcs
 from .phases import deploy_in_phases
@@ -44,10 +44,8 @@ def push_stand_in_images(emulator: Emulator, outputs: dict[str, str], tag: str) 
 
 
 def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str], None]) -> LocalStack:
-    from enable_bucket_events import enable_eventbridge
-
     stack_name = f"riskbatch-{suffix}"
-    template, changes = emulator_template(json.loads((REPO_ROOT / "lib" / "TapStack.json").read_text(encoding="utf-8")))
+    template = json.loads((REPO_ROOT / "lib" / "TapStack.json").read_text(encoding="utf-8"))  # as written: no copy for the emulator
     target = emulator.target
     say("creating the existing VPC, subnets and buckets")
     stand_ins = create_stand_ins(emulator, suffix)
@@ -61,8 +59,6 @@ def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str]
         "InputBucketName": stand_ins.input_bucket,
         "OutputBucketName": stand_ins.output_bucket,
     }
-    for change in changes:
-        say(f"emulator copy of the template: {change}")
     say("deploying, phase 1 (no services)")
     outputs = deploy_in_phases(target, stack_name, template, parameters, stand_ins.template_bucket, foundation_only=True)
     tag = template["Parameters"]["ImageTag"]["Default"]

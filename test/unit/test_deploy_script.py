@@ -100,7 +100,7 @@ def test_large_template_needs_a_bucket() -> None:
 
 
 def test_bucket_events_are_switched_on_and_other_notifications_kept() -> None:
-    from enable_bucket_events import enable_eventbridge
+    from riskbatch_infra.buckets import enable_eventbridge
 
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)

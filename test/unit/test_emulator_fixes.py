@@ -691,3 +691,98 @@ def test_moto_refs_the_bus_as_an_object(aws: None) -> None:
 def test_the_ref_of_a_bus_is_its_name(aws: None) -> None:
     with patched(server.events_bus_ref_is_its_name):
         assert _bus_ref_and_id() == ("bus-x", "bus-x")
+
+
+SWITCHED_OFF_EXPORT = {
+    "Parameters": {"On": {"Type": "String", "Default": "false"}},
+    "Conditions": {"IsOn": {"Fn::Equals": [{"Ref": "On"}, "true"]}},
+    "Resources": {
+        "Always": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "sns-always"}},
+        "Sometimes": {"Type": "AWS::SNS::Topic", "Condition": "IsOn", "Properties": {"TopicName": "sns-sometimes"}},
+    },
+    "Outputs": {
+        "AlwaysArn": {"Value": {"Ref": "Always"}, "Export": {"Name": "export-always"}},
+        "SometimesName": {"Condition": "IsOn", "Value": {"Fn::GetAtt": ["Sometimes", "TopicName"]}, "Export": {"Name": "export-sometimes"}},
+    },
+}
+
+
+def test_moto_evaluates_the_export_of_a_switched_off_output(aws: None) -> None:
+    assert _code(lambda: _deploy(SWITCHED_OFF_EXPORT)) == "ValidationError"
+
+
+def test_a_switched_off_output_exports_nothing(aws: None) -> None:
+    with patched(server.switched_off_outputs_export_nothing):
+        assert list(_deploy(SWITCHED_OFF_EXPORT)) == ["AlwaysArn"]
+        assert [export["Name"] for export in boto3.client("cloudformation", region_name=REGION).list_exports()["Exports"]] == ["export-always"]
+
+
+TAGGED_KEY = {"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Statement": []}, "Tags": [{"Key": "Name", "Value": "kms-x"}]}}}}
+
+
+def test_moto_cannot_read_a_keys_tags_from_cloudformation(aws: None) -> None:
+    with pytest.raises(KeyError, match="TagKey"):  # inside moto: the server answers 500
+        _deploy(TAGGED_KEY)
+
+
+def test_a_keys_tags_are_read_from_cloudformation(aws: None) -> None:
+    with patched(server.kms_key_tags_from_cloudformation):
+        _deploy(TAGGED_KEY)
+    kms = boto3.client("kms", region_name=REGION)
+    (key,) = kms.list_keys()["Keys"]
+    assert kms.list_resource_tags(KeyId=key["KeyId"])["Tags"] == [{"TagKey": "Name", "TagValue": "kms-x"}]
+
+
+def _repository_after_describing_the_deleted_stack() -> list[str]:
+    stack_id = boto3.client("cloudformation", region_name=REGION).create_stack(StackName="s", TemplateBody=json.dumps(WITH_REPOSITORY_OUTPUT))["StackId"]
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.delete_stack(StackName=stack_id)
+    cfn.describe_stacks(StackName=stack_id)  # as a waiter or taskcat polls
+    return [r["repositoryName"] for r in boto3.client("ecr", region_name=REGION).describe_repositories()["repositories"]]
+
+
+WITH_REPOSITORY_OUTPUT = {
+    "Resources": {"Repo": {"Type": "AWS::ECR::Repository", "Properties": {"RepositoryName": "ecr-x"}}},
+    "Outputs": {"RepoUri": {"Value": {"Fn::GetAtt": ["Repo", "RepositoryUri"]}}},
+}
+
+
+def test_moto_recreates_the_resources_of_a_deleted_stack_when_it_is_described(aws: None) -> None:
+    assert _repository_after_describing_the_deleted_stack() == ["ecr-x"]
+
+
+def test_a_deleted_stack_stays_deleted_when_it_is_described(aws: None) -> None:
+    with patched(server.deleted_stacks_stay_deleted):
+        assert _repository_after_describing_the_deleted_stack() == []
+
+
+SIGV2_DENIAL = {  # the policy taskcat puts on its staging bucket: no Signature Version 2 uploads
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": ["arn:aws:s3:::staging", "arn:aws:s3:::staging/*"],
+            "Condition": {"StringEquals": {"s3:signatureversion": "AWS"}},
+        }
+    ],
+}
+
+
+def _upload_to_taskcats_bucket() -> str:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="staging")
+    s3.put_bucket_policy(Bucket="staging", Policy=json.dumps(SIGV2_DENIAL))
+    uploader = _user("uploader", [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}])
+    with enforced():
+        return _code(lambda: uploader.client("s3").put_object(Bucket="staging", Key="templates/t.json", Body=b"{}"))
+
+
+def test_moto_applies_a_conditional_bucket_denial_to_every_upload(aws: None) -> None:
+    assert _upload_to_taskcats_bucket() == "denied"
+
+
+def test_a_signature_version_4_upload_passes_the_signature_version_2_denial(aws: None) -> None:
+    with patched(server.policy_conditions_evaluated):
+        assert _upload_to_taskcats_bucket() == "OK"

@@ -54,3 +54,20 @@ def test_each_region_has_its_own_overrides() -> None:
 def test_services_stay_off_in_a_run_that_pushes_no_images() -> None:
     assert CONFIG["project"]["parameters"]["DeployServices"] == "false"
     assert all(test.get("parameters", {}).get("DeployServices", "false") == "false" for test in _tests().values())
+
+
+def test_every_ssm_parameter_taskcat_reads_is_one_the_account_keeps() -> None:
+    """The names .taskcat.yml reads are the set the README lists and make taskcat seeds (taskcat_local.SSM_PARAMETERS)."""
+    import re
+
+    from taskcat_local import SSM_PARAMETERS
+
+    named = set(re.findall(r"\$\[taskcat_ssm_([^\]]+)\]", (REPO_ROOT / ".taskcat.yml").read_text(encoding="utf-8")))
+    assert named and named <= set(SSM_PARAMETERS)
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in readme for name in SSM_PARAMETERS)
+
+
+def test_taskcat_packages_no_lambda_code() -> None:
+    """Packaging asks for a container engine; the templates carry no Lambda code."""
+    assert CONFIG["project"]["package_lambda"] is False
