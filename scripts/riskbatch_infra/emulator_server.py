@@ -482,7 +482,8 @@ def events_ecs_targets_in_the_api_shape(patch: Patcher) -> None:
 
 @fix
 def events_bus_ref_is_its_name(patch: Patcher) -> None:
-    """Defect. CloudFormation's Ref of an AWS::Events::EventBus returns the bus's name; moto's model
+    """Defect. CloudFormation's Ref of an AWS::Events::EventBus returns the bus's name (CloudFormation
+    user guide, AWS::Events::EventBus, "Return values"); moto's model
     has no physical id, so Ref returned the Python object (every property built from it broke) and
     the stack's resource list showed the bus without an id. The fix gives the bus its name as id."""
     from moto.events import models as events

@@ -20,6 +20,18 @@ from typing import Any
 NO_VALUE = object()
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 PLACEHOLDER_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+# resource type -> the property that holds the name the template gives it
+NAME_PROPERTIES = {
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::KMS::Alias": "AliasName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::ECS::Cluster": "ClusterName",
+    "AWS::ECS::TaskDefinition": "Family",
+    "AWS::Events::EventBus": "Name",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::ECR::Repository": "RepositoryName",
+}
 
 
 class ResolveError(ValueError):
@@ -100,68 +112,43 @@ class Context:
     def _physical(self, logical_id: str, resource: dict[str, Any], attribute: str | None) -> Any:
         """What CloudFormation returns for Ref (attribute None) or Fn::GetAtt of a resource."""
         kind = resource["Type"]
-        region, account, partition = self.region, self.account, self.partition
-        handlers: dict[str, Callable[[], dict[str | None, Any]]] = {
-            "AWS::SQS::Queue": lambda: _with_name(
-                self._name(logical_id, resource, "QueueName"),
-                lambda n: {
-                    None: f"https://sqs.{region}.amazonaws.com/{account}/{n}",
-                    "Arn": f"arn:{partition}:sqs:{region}:{account}:{n}",
-                    "QueueName": n,
-                    "QueueUrl": f"https://sqs.{region}.amazonaws.com/{account}/{n}",
-                },
-            ),
-            "AWS::IAM::Role": lambda: _with_name(
-                self._name(logical_id, resource, "RoleName"),
-                lambda n: {None: n, "Arn": f"arn:{partition}:iam::{account}:role/{n}", "RoleId": "AROAPLACEHOLDER"},
-            ),
-            "AWS::KMS::Key": lambda: {
-                None: PLACEHOLDER_KEY_ID,
-                "Arn": f"arn:{partition}:kms:{region}:{account}:key/{PLACEHOLDER_KEY_ID}",
-                "KeyId": PLACEHOLDER_KEY_ID,
+        if kind == "AWS::ECS::Service":
+            values = self._service(logical_id, resource)
+        elif kind == "AWS::Events::Rule":
+            values = self._rule(logical_id, resource)
+        elif kind in NAME_PROPERTIES:
+            values = self._named(kind, self._name(logical_id, resource, NAME_PROPERTIES[kind]))
+        else:
+            values = {
+                "AWS::KMS::Key": {None: PLACEHOLDER_KEY_ID, "Arn": self._arn("kms", f"key/{PLACEHOLDER_KEY_ID}"), "KeyId": PLACEHOLDER_KEY_ID},
+                "AWS::EC2::SecurityGroup": {None: "sg-0123456789abcdef0", "GroupId": "sg-0123456789abcdef0"},
+                "AWS::EC2::VPCEndpoint": {None: "vpce-0123456789abcdef0", "Id": "vpce-0123456789abcdef0"},
+            }.get(kind, {None: f"{logical_id}-placeholder"})
+        if attribute in values:
+            return values[attribute]
+        return values.get(None, f"{logical_id}-placeholder") if attribute is None else f"{logical_id}.{attribute}-placeholder"
+
+    def _arn(self, service: str, resource: str, region: bool = True) -> str:
+        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account}:{resource}"
+
+    def _named(self, kind: str, n: str) -> dict[str | None, Any]:
+        """Ref and attributes of a resource the template names."""
+        url = f"https://sqs.{self.region}.amazonaws.com/{self.account}/{n}"
+        return {
+            "AWS::SQS::Queue": {None: url, "Arn": self._arn("sqs", n), "QueueName": n, "QueueUrl": url},
+            "AWS::IAM::Role": {None: n, "Arn": self._arn("iam", f"role/{n}", region=False), "RoleId": "AROAPLACEHOLDER"},
+            "AWS::KMS::Alias": {None: n},
+            "AWS::SNS::Topic": {None: self._arn("sns", n), "TopicArn": self._arn("sns", n), "TopicName": n},
+            "AWS::ECS::Cluster": {None: n, "Arn": self._arn("ecs", f"cluster/{n}")},
+            "AWS::ECS::TaskDefinition": {None: self._arn("ecs", f"task-definition/{n}:1"), "TaskDefinitionArn": self._arn("ecs", f"task-definition/{n}:1")},
+            "AWS::Events::EventBus": {None: n, "Name": n, "Arn": self._arn("events", f"event-bus/{n}")},
+            "AWS::Logs::LogGroup": {None: n, "Arn": self._arn("logs", f"log-group:{n}:*")},
+            "AWS::ECR::Repository": {
+                None: n,
+                "Arn": self._arn("ecr", f"repository/{n}"),
+                "RepositoryUri": f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{n}",
             },
-            "AWS::KMS::Alias": lambda: {None: self._name(logical_id, resource, "AliasName")},
-            "AWS::SNS::Topic": lambda: _with_name(
-                self._name(logical_id, resource, "TopicName"),
-                lambda n: {None: f"arn:{partition}:sns:{region}:{account}:{n}", "TopicArn": f"arn:{partition}:sns:{region}:{account}:{n}", "TopicName": n},
-            ),
-            "AWS::ECS::Cluster": lambda: _with_name(
-                self._name(logical_id, resource, "ClusterName"), lambda n: {None: n, "Arn": f"arn:{partition}:ecs:{region}:{account}:cluster/{n}"}
-            ),
-            "AWS::ECS::TaskDefinition": lambda: _with_name(
-                self._name(logical_id, resource, "Family"),
-                lambda n: {
-                    None: f"arn:{partition}:ecs:{region}:{account}:task-definition/{n}:1",
-                    "TaskDefinitionArn": f"arn:{partition}:ecs:{region}:{account}:task-definition/{n}:1",
-                },
-            ),
-            "AWS::ECS::Service": lambda: self._service(logical_id, resource),
-            "AWS::Events::EventBus": lambda: _with_name(
-                self._name(logical_id, resource, "Name"), lambda n: {None: n, "Name": n, "Arn": f"arn:{partition}:events:{region}:{account}:event-bus/{n}"}
-            ),
-            "AWS::Events::Rule": lambda: self._rule(logical_id, resource),
-            "AWS::Logs::LogGroup": lambda: _with_name(
-                self._name(logical_id, resource, "LogGroupName"),
-                lambda n: {None: n, "Arn": f"arn:{partition}:logs:{region}:{account}:log-group:{n}:*"},
-            ),
-            "AWS::ECR::Repository": lambda: _with_name(
-                self._name(logical_id, resource, "RepositoryName"),
-                lambda n: {
-                    None: n,
-                    "Arn": f"arn:{partition}:ecr:{region}:{account}:repository/{n}",
-                    "RepositoryUri": f"{account}.dkr.ecr.{region}.amazonaws.com/{n}",
-                },
-            ),
-            "AWS::EC2::SecurityGroup": lambda: {None: "sg-0123456789abcdef0", "GroupId": "sg-0123456789abcdef0"},
-            "AWS::EC2::VPCEndpoint": lambda: {None: "vpce-0123456789abcdef0", "Id": "vpce-0123456789abcdef0"},
-        }
-        handler = handlers.get(kind)
-        values = handler() if handler else {None: f"{logical_id}-placeholder"}
-        if attribute not in values:
-            if attribute is None:
-                return values.get(None, f"{logical_id}-placeholder")
-            return f"{logical_id}.{attribute}-placeholder"
-        return values[attribute]
+        }[kind]
 
     def _service(self, logical_id: str, resource: dict[str, Any]) -> dict[str | None, Any]:
         name = self._name(logical_id, resource, "ServiceName")
@@ -230,10 +217,6 @@ class Context:
             return str(self.ref(name))
 
         return _SUB_VARIABLE.sub(replace, text)
-
-
-def _with_name(name: str, build: Callable[[str], dict[str | None, Any]]) -> dict[str | None, Any]:
-    return build(name)
 
 
 def _as_list(value: Any) -> list[Any]:

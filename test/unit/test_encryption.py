@@ -51,6 +51,8 @@ def test_logs_may_use_the_key_only_for_this_stacks_log_groups(template: Template
         expected.add(f"arn:aws:logs:us-east-1:123456789012:log-group:{name}")
     for statement in granted:
         condition = statement["Condition"]
+        # kms:EncryptionContext:<key> is a String condition key (AWS KMS developer guide, "AWS KMS condition
+        # keys", https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html): StringEquals fits it.
         (operator,) = [name for name in ("StringEquals", "ArnEquals", "ArnLike") if name in condition]
         arns = {substitute(arn, VALUES) for arn in as_list(condition[operator]["kms:EncryptionContext:aws:logs:arn"])}
         assert arns == expected, "the encryption-context condition must list exactly this stack's log groups"

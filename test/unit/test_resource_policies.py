@@ -5,7 +5,9 @@ NotPrincipal: each form is read here, in every policy document of every resource
 one (key, topic, queue, logs and trust policies), both templates. Deny statements may name everyone
 (the TLS-only denials do). A service allowed into a resource policy must be held to this account
 or to its source (aws:SourceArn, aws:SourceAccount, or the key's encryption context): the
-confused-deputy guard of the IAM user guide.
+confused-deputy guard of the IAM user guide ("The confused deputy problem"). CloudWatch Logs
+resource policies take aws:SourceArn and aws:SourceAccount (PutResourcePolicy,
+https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutResourcePolicy.html).
 """
 
 from __future__ import annotations
