@@ -113,6 +113,15 @@ def references(node: Any) -> Iterator[str]:
             yield from references(item)
 
 
+# Values for the parameters of lib/TapStack.json that have no default, for tests that resolve it.
+REQUIRED_VALUES = {
+    "VpcId": "vpc-1",
+    "PrivateSubnet1Id": "subnet-a",
+    "PrivateSubnet2Id": "subnet-b",
+    "PrivateSubnet3Id": "subnet-c",
+    "InputBucketName": "risk-input",
+    "OutputBucketName": "risk-output",
+}
 # Values for evaluating names and ARNs offline (Fn::Sub over the suffix and the pseudo parameters).
 SUBSTITUTION_VALUES = {"EnvironmentSuffix": "sfx", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
 

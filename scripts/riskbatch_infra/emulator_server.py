@@ -23,6 +23,8 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlparse
 
+from .resolve import as_list
+
 MOTO_VERSION = "5.2.5"
 LOCAL_ECS_AGENT = "riskbatch-local-ecs-agent"
 ECS_TASKS = "ecs-tasks.amazonaws.com"
@@ -60,10 +62,6 @@ FIXES: list[Fix] = []
 def fix(function: Fix) -> Fix:
     FIXES.append(function)
     return function
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def enforcing() -> bool:
@@ -538,7 +536,7 @@ def policy_conditions_evaluated(patch: Patcher) -> None:
             return PermissionResult.NEUTRAL
         if principal and not self._check_principal(principal):
             return PermissionResult.DENIED  # moto's reading of a trust policy's principal, unchanged
-        context = {**(REQUEST_CONTEXT.get() or {}), **{key.lower(): _as_list(value) for key, value in (incoming_condition_values or {}).items()}}
+        context = {**(REQUEST_CONTEXT.get() or {}), **{key.lower(): as_list(value) for key, value in (incoming_condition_values or {}).items()}}
         if "Condition" in statement and not condition_holds(statement["Condition"], context):
             return PermissionResult.NEUTRAL
         effect = PermissionResult.PERMITTED if statement["Effect"] == "Allow" else PermissionResult.DENIED
@@ -701,12 +699,12 @@ def local_runner_assumes_roles_as_ecs_or_eventbridge(patch: Patcher) -> None:
     original = IAMRequestBase._check_role_trust_relationship
 
     def trusted_as_a_service(document: dict[str, Any], account: str) -> bool:
-        for statement in _as_list(document.get("Statement", [])):
-            services = _as_list(statement.get("Principal", {}).get("Service", [])) if isinstance(statement.get("Principal"), dict) else []
+        for statement in as_list(document.get("Statement", [])):
+            services = as_list(statement.get("Principal", {}).get("Service", [])) if isinstance(statement.get("Principal"), dict) else []
             if (
                 statement.get("Effect") == "Allow"
                 and set(services) & set(PLAYED_SERVICES)
-                and "sts:AssumeRole" in _as_list(statement.get("Action", []))
+                and "sts:AssumeRole" in as_list(statement.get("Action", []))
                 and condition_holds(statement.get("Condition", {}), {"aws:SourceAccount": [account]})
             ):
                 return True

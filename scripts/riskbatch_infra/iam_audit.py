@@ -23,16 +23,11 @@ from typing import Any
 
 import yaml
 
-from .resolve import resolve
+from .resolve import as_list, placeholder_values, resolve
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PARLIAMENT_CONFIG = REPO_ROOT / "tools" / "parliament.yaml"
 CFRIPPER_FILTERS = REPO_ROOT / "tools" / "cfripper"
-PLACEHOLDER_PARAMETERS = {
-    "AWS::EC2::VPC::Id": "vpc-0123456789abcdef0",
-    "AWS::EC2::Subnet::Id": "subnet-0123456789abcdef0",
-}
-PLACEHOLDER_BY_NAME = {"ClientCidr": "10.0.0.0/16"}
 # Values that switch every optional resource on, so that every policy is read.
 EVERYTHING_ON = {
     "DeployServices": "true",
@@ -54,13 +49,7 @@ class Finding:
 
 
 def _parameters(template: dict[str, Any]) -> dict[str, str]:
-    values = {}
-    for name, body in template.get("Parameters", {}).items():
-        if name in EVERYTHING_ON:
-            values[name] = EVERYTHING_ON[name]
-        elif "Default" not in body:
-            values[name] = PLACEHOLDER_BY_NAME.get(name) or PLACEHOLDER_PARAMETERS.get(body["Type"], f"riskbatch-{name.lower()}")
-    return values
+    return placeholder_values(template, EVERYTHING_ON)
 
 
 def policy_documents(template: dict[str, Any], template_path: str) -> list[tuple[str, dict[str, Any]]]:
@@ -83,14 +72,10 @@ def _kept_by_config(issue: str, location: dict[str, Any], config: dict[str, Any]
     never match there."""
     for entry in (config.get(issue) or {}).get("ignore_locations", []):
         if all(
-            any(re.fullmatch(str(pattern).lower(), str(location.get(field, "")).lower()) for pattern in _as_list(patterns)) for field, patterns in entry.items()
+            any(re.fullmatch(str(pattern).lower(), str(location.get(field, "")).lower()) for pattern in as_list(patterns)) for field, patterns in entry.items()
         ):
             return True
     return False
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def parliament_findings(template: dict[str, Any], template_path: str) -> tuple[list[Finding], list[Finding]]:

@@ -20,6 +20,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .resolve import as_list
+
 Context = Mapping[str, Sequence[str]]  # lower-case condition key -> the request's values
 
 
@@ -66,9 +68,9 @@ _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
 }
 
 
-def _as_list(value: Any) -> list[str]:
-    items = value if isinstance(value, list) else [value]
-    return [str(item).lower() if isinstance(item, bool) else str(item) for item in items]
+def _as_strings(value: Any) -> list[str]:
+    """A policy's condition value as IAM compares it: a list of strings, JSON booleans as `true`/`false`."""
+    return [str(item).lower() if isinstance(item, bool) else str(item) for item in as_list(value)]
 
 
 def _key_holds(operator: str, policy_values: list[str], request_values: Sequence[str] | None) -> bool:
@@ -95,6 +97,6 @@ def condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Context
     lowered = {key.lower(): list(values) for key, values in context.items()}
     for operator, keys in condition.items():
         for key, policy_values in keys.items():
-            if not _key_holds(operator, _as_list(policy_values), lowered.get(key.lower())):
+            if not _key_holds(operator, _as_strings(policy_values), lowered.get(key.lower())):
                 return False
     return True

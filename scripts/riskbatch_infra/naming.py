@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .resolve import Context
+from .resolve import Context, placeholder_values
 
 # The longest region name in the partition today (Asia Pacific (Thailand), 14 characters; as
 # long as ap-northeast-3 and eusc-de-east-1).
@@ -138,7 +138,7 @@ def _values_at(node: Any, path: tuple[str, ...]) -> list[Any]:
 
 def named_things(template: dict[str, Any], template_name: str, region: str = LONGEST_REGION) -> list[NamedThing]:
     """Every explicit name of the template, evaluated with the longest suffix and region."""
-    context = Context(template, {"EnvironmentSuffix": longest_suffix(template), **_required_placeholders(template)}, region=region, account=PLACEHOLDER_ACCOUNT)
+    context = Context(template, placeholder_values(template, {"EnvironmentSuffix": longest_suffix(template)}), region=region, account=PLACEHOLDER_ACCOUNT)
     found: list[NamedThing] = []
     for logical_id, body in template.get("Resources", {}).items():
         kind = body["Type"]
@@ -149,16 +149,3 @@ def named_things(template: dict[str, Any], template_name: str, region: str = LON
             for expression in _values_at(properties, path):
                 found.append(NamedThing(template_name, logical_id, kind, constraint, expression, str(context.evaluate(expression))))
     return found
-
-
-def _required_placeholders(template: dict[str, Any]) -> dict[str, str]:
-    """Values for parameters without a default, so that names can be evaluated (names use none of them)."""
-    placeholders = {
-        "AWS::EC2::VPC::Id": "vpc-0123456789abcdef0",
-        "AWS::EC2::Subnet::Id": "subnet-0123456789abcdef0",
-    }
-    values = {}
-    for name, body in template.get("Parameters", {}).items():
-        if "Default" not in body and name != "EnvironmentSuffix":
-            values[name] = placeholders.get(body["Type"], "placeholder-value")
-    return values

@@ -189,8 +189,8 @@ class Context:
             "Ref": self.ref,
             "Fn::GetAtt": lambda v: self.get_att(*(v if isinstance(v, list) else v.split(".", 1))),
             "Fn::Sub": self._sub,
-            "Fn::Join": lambda v: str(v[0]).join(str(item) for item in _as_list(self.evaluate(v[1]))),
-            "Fn::Select": lambda v: _as_list(self.evaluate(v[1]))[int(self.evaluate(v[0]))],
+            "Fn::Join": lambda v: str(v[0]).join(str(item) for item in as_list(self.evaluate(v[1]))),
+            "Fn::Select": lambda v: as_list(self.evaluate(v[1]))[int(self.evaluate(v[0]))],
             "Fn::Split": lambda v: str(self.evaluate(v[1])).split(v[0]),
             "Fn::If": lambda v: self.evaluate(v[1] if self.condition(v[0]) else v[2]),
             "Fn::Equals": lambda v: _scalar(self.evaluate(v[0])) == _scalar(self.evaluate(v[1])),
@@ -219,8 +219,22 @@ class Context:
         return _SUB_VARIABLE.sub(replace, text)
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+# Values for parameters without a default when nothing is deployed: right-shaped, never real.
+PLACEHOLDERS_BY_TYPE = {"AWS::EC2::VPC::Id": "vpc-0123456789abcdef0", "AWS::EC2::Subnet::Id": "subnet-0123456789abcdef0"}
+PLACEHOLDERS_BY_NAME = {"ClientCidr": "10.0.0.0/16"}
+
+
+def placeholder_values(template: dict[str, Any], chosen: dict[str, str] | None = None) -> dict[str, str]:
+    """The chosen values of the template's declared parameters, plus a placeholder for each other one without a default."""
+    values = {name: value for name, value in (chosen or {}).items() if name in template.get("Parameters", {})}
+    for name, body in template.get("Parameters", {}).items():
+        if name not in values and "Default" not in body:
+            values[name] = PLACEHOLDERS_BY_NAME.get(name) or PLACEHOLDERS_BY_TYPE.get(body["Type"], f"riskbatch-{name.lower()}")
+    return values
 
 
 def _scalar(value: Any) -> Any:
@@ -306,13 +320,13 @@ class _RuleEvaluator:
             members, allowed = self.evaluate(value[0]), [_scalar(item) for item in self.evaluate(value[1])]
             return all(_scalar(item) in allowed for item in members)
         if key == "Fn::RefAll":
-            return [item for name, body in self.declared.items() if body["Type"] == value for item in _as_list(self.context.values[name])]
+            return [item for name, body in self.declared.items() if body["Type"] == value for item in as_list(self.context.values[name])]
         if key == "Fn::ValueOf":
             name, attribute = value
             return self._look_up(self.declared[name]["Type"], attribute, self.context.values[name])
         if key == "Fn::ValueOfAll":
             kind, attribute = value
-            values = [item for name, body in self.declared.items() if body["Type"] == kind for item in _as_list(self.context.values[name])]
+            values = [item for name, body in self.declared.items() if body["Type"] == kind for item in as_list(self.context.values[name])]
             return [self._look_up(kind, attribute, item) for item in values]
         return self.context.evaluate(node)
 

@@ -14,6 +14,7 @@ from riskbatch_infra.aws import Target
 from riskbatch_infra.images import repository_names, stand_in_manifest
 from riskbatch_infra.phases import ImagesNeeded, check_images
 from riskbatch_infra.stack import TEMPLATE_BODY_LIMIT, DeployError, deploy
+from test.template_model import REQUIRED_VALUES
 
 REGION = "us-east-1"
 
@@ -170,8 +171,7 @@ def test_an_update_puts_back_the_minimum_of_the_scheduled_action_in_force(new_yo
     from riskbatch_infra.scaling import restore_scheduled_minimums
 
     template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "TapStack.json").read_text(encoding="utf-8"))
-    parameters = {"DeployServices": "true", "EnvironmentSuffix": "dev", "VpcId": "vpc-1", "InputBucketName": "in-b", "OutputBucketName": "out-b"}
-    parameters |= {f"PrivateSubnet{i}Id": f"subnet-{i}" for i in (1, 2, 3)}
+    parameters = {**REQUIRED_VALUES, "DeployServices": "true", "EnvironmentSuffix": "dev"}
     risk, report = "service/cluster-riskbatch-dev/svc-risk-calculation-dev", "service/cluster-riskbatch-dev/svc-report-generation-dev"
     now = dt.datetime.fromisoformat(new_york_time).replace(tzinfo=ZoneInfo("America/New_York"))
     with mock_aws():

@@ -81,10 +81,12 @@ def test_both_delivery_targets_are_covered() -> None:
 
 
 def test_completion_rule_routes_run_completed_from_the_workers_bus_to_the_report_queue(template: Template) -> None:
-    risk = template.get("RiskCalculationTaskDefinition").props["ContainerDefinitions"][0]["Environment"]
-    bus = referenced_id(container_environment({"Environment": risk})["EVENT_BUS_NAME"])
-    report = template.get("ReportGenerationTaskDefinition").props["ContainerDefinitions"][0]["Environment"]
-    report_queue = referenced_id(container_environment({"Environment": report})["REPORT_QUEUE_URL"])
+    # EVENT_BUS_NAME is a Ref of the bus: the bus's name (CloudFormation user guide, AWS::Events::EventBus,
+    # "Return values"); the workers put their events on that bus by name.
+    (risk,) = template.get("RiskCalculationTaskDefinition").props["ContainerDefinitions"]
+    bus = referenced_id(container_environment(risk)["EVENT_BUS_NAME"])
+    (report,) = template.get("ReportGenerationTaskDefinition").props["ContainerDefinitions"]
+    report_queue = referenced_id(container_environment(report)["REPORT_QUEUE_URL"])
     routes = [
         rule
         for rule in template.of_type("AWS::Events::Rule")

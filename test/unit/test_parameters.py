@@ -8,7 +8,7 @@ import pytest
 
 from riskbatch_infra.parameter_checks import ORDERED_PARAMETERS, parameter_problems
 from riskbatch_infra.resolve import evaluate_rules
-from test.template_model import REPO_ROOT, Template, load_template
+from test.template_model import REPO_ROOT, REQUIRED_VALUES, Template, load_template
 
 REQUIRED_PARAMETERS = {
     "EnvironmentSuffix": "String",
@@ -98,14 +98,10 @@ def test_subscription_only_when_an_email_is_given(template: Template) -> None:
 
 
 # --- Rules and orderings, evaluated for good and bad parameter sets --------------------------------
-GOOD = {
-    "VpcId": "vpc-1",
-    "PrivateSubnet1Id": "subnet-a",
-    "PrivateSubnet2Id": "subnet-b",
-    "PrivateSubnet3Id": "subnet-c",
-    "InputBucketName": "risk-input",
-    "OutputBucketName": "risk-output",
-}
+# Rule functions compare strings only (CloudFormation user guide, "Rule functions",
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-rules.html):
+# the orderings between numbers are the deploy script's (riskbatch_infra/parameter_checks.py).
+GOOD = REQUIRED_VALUES
 SUBNET_VPC = {"subnet-a": "vpc-1", "subnet-b": "vpc-1", "subnet-c": "vpc-1", "subnet-x": "vpc-2"}
 
 

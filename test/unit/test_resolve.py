@@ -5,16 +5,9 @@ from __future__ import annotations
 import pytest
 
 from riskbatch_infra.resolve import ResolveError, resolve
-from test.template_model import Template
+from test.template_model import REQUIRED_VALUES, Template
 
-VALUES = {
-    "VpcId": "vpc-1",
-    "PrivateSubnet1Id": "subnet-a",
-    "PrivateSubnet2Id": "subnet-b",
-    "PrivateSubnet3Id": "subnet-c",
-    "InputBucketName": "in-b",
-    "OutputBucketName": "out-b",
-}
+VALUES = REQUIRED_VALUES
 
 
 def test_conditions_decide_which_resources_and_outputs_exist(template: Template) -> None:

@@ -1,7 +1,10 @@
 """lib/VpcEndpoints.json: the endpoints a VPC without a NAT needs, once per VPC, shared by every environment.
 
-Interface endpoints with private DNS are one per service per VPC (a second one fails with
-"conflicting DNS domain"), so they cannot live in the stack deployed once per environment suffix.
+Interface endpoints with private DNS are one per service per VPC: private DNS associates with the
+VPC a private hosted zone for the service's default DNS name (EC2 API reference, CreateVpcEndpoint,
+PrivateDnsEnabled: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.html),
+and a second endpoint for the same service would claim the same name ("conflicting DNS domain").
+So they cannot live in the stack deployed once per environment suffix.
 """
 
 from __future__ import annotations
@@ -9,12 +12,12 @@ from __future__ import annotations
 import pytest
 
 from riskbatch_infra.resolve import resolve
-from test.template_model import REPO_ROOT, Resource, Template, as_list, load_template, referenced_id, role_statements
+from test.template_model import REPO_ROOT, REQUIRED_VALUES, Resource, Template, as_list, load_template, referenced_id, role_statements
 from test.unit.conftest import the_template
 
 ENDPOINTS = Template(load_template(REPO_ROOT / "lib" / "VpcEndpoints.json"))
 SUBNETS = {"PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id"}
-VALUES = {"VpcId": "vpc-1", "PrivateSubnet1Id": "subnet-a", "PrivateSubnet2Id": "subnet-b", "PrivateSubnet3Id": "subnet-c", "ClientCidr": "10.0.0.0/16"}
+VALUES = {name: REQUIRED_VALUES[name] for name in ("VpcId", "PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id")} | {"ClientCidr": "10.0.0.0/16"}
 # What a job's roles call -> the endpoint services that call needs (ECR pulls take the API, the
 # registry and S3 for the layers). ecs: the only ECS call is task protection, made through the
 # ECS agent endpoint inside the task.
