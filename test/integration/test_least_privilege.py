@@ -4,6 +4,12 @@ The emulator enforces IAM for assumed-role credentials: actions, resources (S3 b
 queues, the topic, the bus, the task definition of RunTask) and, with the fixes in
 emulator_server.py, the conditions the template relies on (s3:prefix, ecs:cluster,
 iam:PassedToService, aws:SourceAccount) and S3's 403 for a missing key without ListBucket.
+Where each key is set: s3:prefix on ListBucket (Service Authorization Reference, Amazon S3:
+https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html), ecs:cluster on
+RunTask (same reference, Amazon ECS:
+https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html),
+iam:PassedToService on PassRole (IAM user guide, "IAM and AWS STS condition context keys":
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService).
 An allowed probe must succeed; a denied probe must be refused with 403 / AccessDenied.
 """
 
@@ -192,7 +198,8 @@ def test_the_deployer_cannot_pose_as_a_task(stack: DeployedStack) -> None:
 @pytest.mark.parametrize("task", sorted(ALLOWED), ids=lambda task: task.removesuffix("TaskDefinition"))
 def test_each_job_can_tell_a_missing_object_from_a_forbidden_one(stack: DeployedStack, task: str) -> None:
     """S3 answers HeadObject of a missing key with 403 unless the caller may ListBucket without a
-    prefix (HeadObject, "Permissions"); the jobs ask with a listing under the key instead."""
+    prefix (HeadObject, "Permissions": https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html);
+    the jobs ask with a listing under the key instead."""
     from riskbatch.storage import exists
 
     s3 = _as_task(stack, task).client("s3")

@@ -165,6 +165,10 @@ def _registered_minimum(resource_id: str) -> int:
     ],
 )
 def test_an_update_puts_back_the_minimum_of_the_scheduled_action_in_force(new_york_time: str, risk_minimum: int, report_minimum: int) -> None:
+    """A scheduled action sets MinCapacity only at its scheduled time ("How scheduled scaling for
+    Application Auto Scaling works":
+    https://docs.aws.amazon.com/autoscaling/application/userguide/scheduled-scaling-policy-overview.html),
+    so a stack update's MinCapacity stands until the next action unless the deployer puts it back."""
     import datetime as dt
     from zoneinfo import ZoneInfo
 

@@ -147,9 +147,11 @@ def _rules_on_custom_buses(template: Template) -> set[str]:
 
 
 def test_no_name_is_taken_from_the_ref_of_a_rule_on_a_custom_bus(template: Template) -> None:
-    """Ref of an AWS::Events::Rule on a custom bus returns "busname|rulename", not the rule's name
-    (https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/1131): outputs and
-    alarm dimensions use the name the template gives the rule."""
+    """Ref of an AWS::Events::Rule returns its "event rule ID" (CloudFormation user guide, return
+    values: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-events-rule.html),
+    which on a custom bus is "busname|rulename", not the rule's name; the user guide leaves the form
+    unsaid, CloudFormation's own tracker states it (cloudformation-coverage-roadmap issues 1131, 1949).
+    Outputs and alarm dimensions use the name the template gives the rule."""
     custom = _rules_on_custom_buses(template)
     assert custom
     refs = [node["Ref"] for node in _refs(template.doc) if node["Ref"] in custom]
