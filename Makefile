@@ -8,10 +8,11 @@ CHECKOV := .tools/checkov/.installed
 # taskcat likewise (its pins clash with moto's).
 TASKCAT := .tools/taskcat/.installed
 
-.PHONY: help demo test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
+.PHONY: help demo images container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
 
 help:
-	@echo "make demo   deploy the stack into the local emulator and run the night"
+	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
+	@echo "make images hadolint, then the base image (cached) and the three job images"
 	@echo "make test   every check: lint, unit suite, policy rules, checkov, mutation run, integration"
 	@echo "make validate   cfn-lint, guard rules and checkov, with the compliance table"
 	@echo "make taskcat  taskcat's test run of .taskcat.yml, every test in its region, against the local emulator"
@@ -33,12 +34,21 @@ $(TASKCAT): tools/taskcat.lock
 	.tools/taskcat/bin/pip install --quiet --disable-pip-version-check -r tools/taskcat.lock
 	touch $(TASKCAT)
 
-demo: $(STAMP)
-	$(BIN)/python scripts/local_demo.py
+# podman, runc and mmdebstrap from Debian's packages, when missing (needs root, as CI has).
+container-tools:
+	bash tools/install-container-tools.sh
+
+images: $(STAMP) container-tools
+	PYTHONPATH=scripts $(BIN)/python scripts/build_images.py
+
+# make demo ARGS=--processes runs the jobs as processes; ARGS=--help lists the options.
+demo: $(STAMP) container-tools
+	$(BIN)/python scripts/local_demo.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts test
 	$(BIN)/cfn-lint
+	$(BIN)/hadolint docker/*.Dockerfile
 
 unit: $(STAMP)
 	$(BIN)/pytest -q test/unit
@@ -58,7 +68,7 @@ taskcat-lint: $(TASKCAT)
 taskcat: $(STAMP) $(TASKCAT)
 	PYTHONPATH=scripts $(BIN)/python scripts/taskcat_local.py
 
-integration: $(STAMP)
+integration: $(STAMP) container-tools
 	$(BIN)/pytest -q test/integration
 
 bench: $(STAMP)

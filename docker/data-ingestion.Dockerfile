@@ -1,21 +1,29 @@
 # data-ingestion: the image the data-ingestion task definition runs (ECR repository ecr-data-ingestion-<suffix>).
-# Build from the repository root: docker build -f docker/data-ingestion.Dockerfile -t ecr-data-ingestion:TAG .
-FROM python:3.11.14-slim-bookworm
+# Build from the repository root (make images builds all three against the local base):
+#   podman build --build-arg BASE_IMAGE=<base> -f docker/data-ingestion.Dockerfile -t ecr-data-ingestion:TAG .
+# BASE_IMAGE is any Debian bookworm image with Python 3.11 and its venv module: the pinned
+# public image on a CI that reaches a registry, or the base make images builds from Debian's packages.
+ARG BASE_IMAGE=docker.io/library/python:3.11.14-slim-bookworm
+FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/riskbatch/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     TMPDIR=/scratch \
     MPLCONFIGDIR=/scratch/matplotlib \
     NUMBA_CACHE_DIR=/scratch/numba
 
-WORKDIR /app
-COPY requirements-runtime.lock ./
-RUN pip install --no-deps -r requirements-runtime.lock
-COPY pyproject.toml README.md ./
-COPY src ./src
-RUN pip install --no-deps . && rm -rf /app/src
+# The jobs' pinned runtime in a virtual environment of its own, the same on either base, from
+# the wheels make images downloads on the host (build/wheels: the pins of requirements-runtime.lock):
+# the build itself needs no network, and installs exactly what the host verified.
+COPY requirements-runtime.lock /tmp/
+RUN --mount=type=bind,source=build/wheels,target=/wheels \
+    python3 -m venv /opt/riskbatch \
+    && /opt/riskbatch/bin/pip install --no-cache-dir --no-index --find-links /wheels --no-deps -r /tmp/requirements-runtime.lock
+# The riskbatch package itself (built on the host with pip wheel); copied, so a change rebuilds this layer.
+COPY build/project/ /tmp/project/
+RUN /opt/riskbatch/bin/pip install --no-cache-dir --no-index --no-deps /tmp/project/riskbatch-*.whl && rm -rf /tmp/project
 
 # The task definition runs the container as 10001:10001 with a read-only root filesystem;
 # /scratch is the task's writable scratch volume. On Fargate a task volume without a host path

@@ -4,10 +4,15 @@
 1. Starts moto's server on loopback with IAM enforced, creates stand-ins for the existing VPC,
    subnets and buckets, and deploys lib/TapStack.json with scripts/deploy.py's phases.
 2. Generates the sample book and history and lands them under the input prefix.
-3. Runs the night: a local runner plays ECS (the emulator starts no containers), starting each
-   job as a process with its own task role's credentials, as the deployed stack describes it.
-4. Prints the headline VaR and ES, the report (copied to out/), the SNS message as delivered,
-   and the time each stage took. With --nights 2, a second business date makes a second run.
+3. Builds the three job images (make images; cached after the first run) and pushes them to the
+   stack's repositories as real manifests.
+4. Runs the night: a local runner plays ECS (the emulator starts no containers), starting each
+   task as a container of its image, pulled by digest, as its task definition says (read-only,
+   user 10001, memory limit, health check, stop timeout), with its own task role's credentials.
+   --processes runs the jobs as plain processes instead: quicker, for work on the jobs themselves.
+5. Prints the headline VaR and ES, the report (copied to out/), the SNS message as delivered,
+   each task's image digest, exit code, peak memory against its limit and wall time, and the time
+   each stage took. With --nights 2, a second business date makes a second run.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from pathlib import Path
 from riskbatch_infra.coverage import report as coverage_report
 from riskbatch_infra.emulator import running_emulator
 from riskbatch_infra.local_ecs import LocalEcs
-from riskbatch_infra.local_night import deploy_local, run_night, sample_night, stop_all
+from riskbatch_infra.local_night import deploy_local, run_night, sample_night, stop_all, task_table, write_measurements
+from riskbatch_infra.podman import DEBIAN_PACKAGES, missing_tools
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factors", type=int, default=300)
     parser.add_argument("--scenarios", type=int, default=10_000)
     parser.add_argument("--coverage", action="store_true", help="also print what the emulator modelled, resource by resource")
+    parser.add_argument("--processes", action="store_true", help="run the jobs as processes, not in containers of their images")
     args = parser.parse_args(argv)
     started = time.monotonic()
 
@@ -49,14 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True)
     say("starting the emulator on loopback (IAM enforced)")
     with running_emulator(region=args.region, log_dir=workdir) as emulator:
-        stack = deploy_local(emulator, args.suffix, workdir, say)
+        containers = not args.processes
+        if containers and missing_tools():
+            say(f"containers need {', '.join(missing_tools())}: apt-get install -y {' '.join(DEBIAN_PACKAGES)} (or run with --processes)")
+            return 2
+        stack = deploy_local(emulator, args.suffix, workdir, say, containers=containers)
         print(f"\nStack {stack.stack_name} outputs:")
         for key, value in sorted(stack.outputs.items()):
             print(f"  {key:<36} {value}")
         if args.coverage:
             print()
             print(coverage_report(emulator.target, stack.stack_name, stack.template, stack.parameters, stack.outputs))
-        ecs = LocalEcs(emulator.target, emulator.agent_target, stack.stack_name, workdir)
+        ecs = LocalEcs(emulator.target, emulator.agent_target, stack.stack_name, workdir, containers=containers)
         ecs.environment_overrides["RISK_SCENARIOS"] = str(args.scenarios)  # the ingestion task's model setting, as a RunTask override
         ecs.load()
         failed_nights = []
@@ -67,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
                 folder = sample_night(workdir, business_date, args.positions, args.factors)
                 result = run_night(stack, ecs, folder, business_date.isoformat(), args.out, say)
                 print_night(result)
+                if containers:
+                    print(task_table(result.tasks))
+                    night_size = {"positions": args.positions, "factors": args.factors, "scenarios": args.scenarios}
+                    write_measurements(result.tasks, night_size, workdir / "task-measurements.json")
                 if not result.figures:
                     failed_nights.append(business_date.isoformat())
         finally:

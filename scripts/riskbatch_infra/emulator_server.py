@@ -219,6 +219,22 @@ def ecr_repository_properties_from_cloudformation(patch: Patcher) -> None:
 
 
 @fix
+def ecr_image_digest_is_the_manifest_digest(patch: Patcher) -> None:
+    """Defect. ECR names an image by the SHA-256 digest of its manifest, as every registry does
+    (ECR API reference, ImageIdentifier: "The sha256 digest of the image manifest"); moto hashes
+    the concatenated layer digests instead, so the digest a service would pull by was not the
+    image's. The fix computes the digest from the manifest's bytes, as pushed."""
+    import hashlib
+
+    from moto.ecr import models as ecr
+
+    def create_digest(self: Any) -> None:
+        self._image_digest = "sha256:" + hashlib.sha256(self.image_manifest.encode("utf-8")).hexdigest()
+
+    patch.set(ecr.Image, "_create_digest", create_digest)
+
+
+@fix
 def log_group_key_from_cloudformation(patch: Patcher) -> None:
     """Defect. The CloudFormation handler passes KmsKeyId where the log-group model reads kmsKeyId,
     so the log group's key was lost. The fix passes it under the name the model reads."""

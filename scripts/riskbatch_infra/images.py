@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
@@ -65,3 +68,37 @@ def scan_verdict(ecr: Any, repository: str, tag: str, max_wait_seconds: int = 90
     findings = ecr.describe_image_scan_findings(repositoryName=repository, imageId=image)
     counts = findings.get("imageScanFindings", {}).get("findingSeverityCounts", {})
     return ScanVerdict(repository, tag, findings["imageScanStatus"]["status"], {key: int(value) for key, value in counts.items()})
+
+
+def manifest_of(local_reference: str) -> str:
+    """The image's manifest as a registry receives it: podman writes the image out (OCI layout in a
+    folder) and the manifest's bytes are what a push sends; their SHA-256 is the image's digest."""
+    from .podman import podman
+
+    with tempfile.TemporaryDirectory(prefix="riskbatch-push-") as folder:
+        podman("push", "--quiet", "--format", "oci", local_reference, f"dir:{folder}")
+        return (Path(folder) / "manifest.json").read_text(encoding="utf-8")
+
+
+def push_image(ecr: Any, repository: str, local_reference: str, tag: str) -> str:
+    """PutImage of the local image's manifest under the tag; the digest ECR names it by.
+    The layers stay on this machine: the runner starts the local image that has this digest."""
+    manifest = manifest_of(local_reference)
+    media_type = json.loads(manifest)["mediaType"]
+    image = ecr.put_image(repositoryName=repository, imageManifest=manifest, imageManifestMediaType=media_type, imageTag=tag)["image"]
+    digest = image["imageId"]["imageDigest"]
+    expected = "sha256:" + hashlib.sha256(manifest.encode("utf-8")).hexdigest()
+    if digest != expected:
+        raise RuntimeError(f"{repository}:{tag} was stored as {digest}, but its manifest's digest is {expected}")
+    return digest
+
+
+def local_image_with_digest(digest: str) -> str | None:
+    """The id of the local image whose manifest has this digest (what pulling by digest finds)."""
+    from .podman import podman
+
+    for line in podman("images", "--no-trunc", "--format", "{{.Id}} {{.Digest}}").stdout.splitlines():
+        image_id, _, image_digest = line.partition(" ")
+        if image_digest.strip() == digest:
+            return image_id
+    return None

@@ -1,4 +1,4 @@
-"""A local stand-in for ECS: runs the deployed stack's jobs as processes on this machine.
+"""A local stand-in for ECS: runs the deployed stack's jobs in containers of their images, or as processes.
 
 The emulator deploys the stack but starts no containers. This runner reads what the deployed
 stack says (its resources, outputs, rules, targets and task definitions, as the emulator
@@ -7,6 +7,11 @@ template the stack was deployed from. The rule's event pattern and input transfo
 which task runs with which command; the task definition's environment and command decide how
 the job starts; each job runs with the credentials of its own task role, assumed through STS,
 so the emulator's IAM enforcement judges every call the job makes.
+
+Two modes. Containers (the default of make demo and of the container night in make test): each
+task is a container of the image its task definition names, pulled by the digest ECR holds for
+the tag, and run as Fargate runs it (containers.py). Processes (--processes, for quick work on
+the jobs): each task is a Python process on this machine with the task's environment.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from .aws import Target
+from .containers import ContainerTask, HealthCheck, as_run, create_arguments, scratch_mount, stop_details, task_cgroup_parent, task_state_change
 from .dockerfile import dockerfile_of, parse_dockerfile
+from .images import local_image_with_digest
 from .live_checks import physical_ids
+from .podman import image_volumes
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 
@@ -89,6 +97,37 @@ class TaskSpec:
     environment: dict[str, str]
     task_role: str  # role name
     mount_paths: list[str] = field(default_factory=list)  # the container's writable volume paths
+    task_definition_arn: str = ""
+    image: str = ""  # <registry>/<repository>:<tag>, as the task definition names it
+    cpu_units: int = 1024  # the task's CPU
+    memory_mib: int = 2048  # the container's hard limit (the task's memory when the container sets none)
+    user: str | None = None
+    read_only: bool = False
+    stop_timeout: int = 30  # ECS's default for Fargate when the container sets none
+    health_check: dict[str, Any] | None = None
+
+
+def task_spec_of(described: dict[str, Any]) -> TaskSpec:
+    """What the runner needs of a task definition, as DescribeTaskDefinition returns it (its first container)."""
+    container = described["containerDefinitions"][0]
+    environment = {item["name"]: item["value"] for item in container.get("environment", [])}
+    mounts = [mount["containerPath"] for mount in container.get("mountPoints", []) if not mount.get("readOnly", False)]
+    return TaskSpec(
+        described["family"],
+        container["name"],
+        list(container.get("command", [])),
+        environment,
+        described["taskRoleArn"].rsplit("/", 1)[-1],
+        mounts,
+        task_definition_arn=described["taskDefinitionArn"],
+        image=container["image"],
+        cpu_units=int(described.get("cpu") or container.get("cpu") or 1024),
+        memory_mib=int(container.get("memory") or described.get("memory") or 2048),
+        user=container.get("user"),
+        read_only=bool(container.get("readonlyRootFilesystem", False)),
+        stop_timeout=int(container.get("stopTimeout", 30)),
+        health_check=container.get("healthCheck"),
+    )
 
 
 # What a task inherits from the host: the machine's own settings (the search path, the locale,
@@ -107,6 +146,8 @@ class LocalEcs:
     template: dict[str, Any] = field(default_factory=dict)
     tasks_run: list[dict[str, Any]] = field(default_factory=list)
     environment_overrides: dict[str, str] = field(default_factory=dict)  # for every task run, as RunTask overrides
+    containers: bool = False  # run each task as a container of its image (else as a process)
+    task_events: list[dict[str, Any]] = field(default_factory=list)  # the Task State Change events sent
 
     def load(self) -> None:
         cfn = self.target.client("cloudformation")
@@ -119,13 +160,7 @@ class LocalEcs:
         return self.resources[logical_id][1]
 
     def task_spec(self, task_definition_arn: str) -> TaskSpec:
-        described = self.target.client("ecs").describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
-        container = described["containerDefinitions"][0]
-        environment = {item["name"]: item["value"] for item in container.get("environment", [])}
-        mounts = [mount["containerPath"] for mount in container.get("mountPoints", []) if not mount.get("readOnly", False)]
-        return TaskSpec(
-            described["family"], container["name"], list(container.get("command", [])), environment, described["taskRoleArn"].rsplit("/", 1)[-1], mounts
-        )
+        return task_spec_of(self.target.client("ecs").describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"])
 
     def credentials_for(self, role_name: str) -> dict[str, str]:
         """The role's credentials, assumed as ECS (a task role) or EventBridge (a rule target's role) would."""
@@ -141,11 +176,18 @@ class LocalEcs:
         """The emulator, called with the role's credentials (assumed as the service the role trusts)."""
         return self.target.as_principal(_session_keys(self.credentials_for(role_name)))
 
-    def _environment(self, spec: TaskSpec, scratch: Path) -> dict[str, str]:
-        """What the container sees: its image's ENV, then its task definition's environment, then the
-        overrides of the run (as RunTask's containerOverrides), with the writable volume's path
-        mapped to this task's scratch folder; the emulator's endpoint and the task role's credentials.
-        Nothing else of the host's environment reaches the job but HOST_SETTINGS."""
+    def _task_environment(self, spec: TaskSpec) -> dict[str, str]:
+        """What ECS passes to the container: the task definition's environment, then the overrides of
+        the run (as RunTask's containerOverrides); the task role's credentials; the emulator's endpoint."""
+        environment = {**spec.environment, **self.environment_overrides}
+        environment.update(self.credentials_for(spec.task_role))
+        environment.update({"AWS_ENDPOINT_URL": self.target.endpoint_url or "", "AWS_REGION": self.target.region, "AWS_DEFAULT_REGION": self.target.region})
+        return environment
+
+    def _process_environment(self, spec: TaskSpec, scratch: Path) -> dict[str, str]:
+        """A process stands in for the container: its image's ENV first, then what ECS passes, with
+        the writable volume's path mapped to this task's scratch folder. Nothing else of the host's
+        environment reaches the job but HOST_SETTINGS."""
 
         def mapped(value: str) -> str:
             for path in spec.mount_paths:
@@ -155,30 +197,149 @@ class LocalEcs:
 
         image = parse_dockerfile(dockerfile_of(spec.container))
         environment = {key: os.environ[key] for key in HOST_SETTINGS if key in os.environ}
-        for layer in (image.environment, spec.environment, self.environment_overrides):
-            environment.update({key: mapped(value) for key, value in layer.items()})
-        environment.update(self.credentials_for(spec.task_role))
-        environment.update({"AWS_ENDPOINT_URL": self.target.endpoint_url or "", "AWS_REGION": self.target.region, "AWS_DEFAULT_REGION": self.target.region})
+        environment.update({key: mapped(value) for key, value in image.environment.items()})
+        environment.update({key: mapped(value) for key, value in self._task_environment(spec).items()})
         return environment
 
-    def _command(self, spec: TaskSpec, overrides: dict[str, Any] | None) -> list[str]:
+    def _task_command(self, spec: TaskSpec, overrides: dict[str, Any] | None) -> list[str]:
+        """The container's command: the task definition's, or the run's override (after the image's ENTRYPOINT)."""
         command = spec.command
         for override in (overrides or {}).get("containerOverrides", []):
             if override.get("name") == spec.container and "command" in override:
                 command = override["command"]
-        return [sys.executable, "-m", "riskbatch", *command]
+        return list(command)
 
-    def start(self, spec: TaskSpec, overrides: dict[str, Any] | None = None, name: str | None = None) -> subprocess.Popen:
+    def start(
+        self, spec: TaskSpec, overrides: dict[str, Any] | None = None, name: str | None = None, service: str | None = None, task_arn: str | None = None
+    ) -> Any:
+        """Start one task; returns its handle (poll, wait, terminate, kill, as subprocess.Popen)."""
         label = name or f"{spec.family}-{len(self.tasks_run)}"
-        scratch = self.workdir / "scratch" / label
-        scratch.mkdir(parents=True, exist_ok=True)
         log_path = self.workdir / "logs" / f"{label}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        command = self._command(spec, overrides)
-        with log_path.open("w", encoding="utf-8") as log:
-            process = subprocess.Popen(command, env=self._environment(spec, scratch), stdout=log, stderr=subprocess.STDOUT)
-        self.tasks_run.append({"name": label, "command": command[3:], "role": spec.task_role, "log": str(log_path), "process": process})
-        return process
+        command = self._task_command(spec, overrides)
+        record: dict[str, Any] = {"name": label, "command": command, "role": spec.task_role, "log": str(log_path), "service": service}
+        if self.containers:
+            record["process"] = self._start_container(spec, command, label, log_path, service, task_arn, record)
+        else:
+            scratch = self.workdir / "scratch" / label
+            scratch.mkdir(parents=True, exist_ok=True)
+            with log_path.open("w", encoding="utf-8") as log:
+                record["process"] = subprocess.Popen(
+                    [sys.executable, "-m", "riskbatch", *command], env=self._process_environment(spec, scratch), stdout=log, stderr=subprocess.STDOUT
+                )
+        self.tasks_run.append(record)
+        return record["process"]
+
+    # --- containers ---------------------------------------------------------------------------
+
+    @property
+    def cluster_arn(self) -> str:
+        return self.target.client("ecs").describe_clusters(clusters=[self.physical("RiskBatchCluster")])["clusters"][0]["clusterArn"]
+
+    def pull(self, image: str) -> tuple[str, str]:
+        """The local image for the task definition's image reference, found as ECS finds it: the tag's
+        digest in the repository, then the image with that digest. (local image id, digest)"""
+        repository_uri, _, tag = image.rpartition(":")
+        repository = repository_uri.split("/", 1)[1]
+        described = self.target.client("ecr").describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"][0]
+        digest = described["imageDigest"]
+        local = local_image_with_digest(digest)
+        if local is None:
+            raise RuntimeError(f"CannotPullContainerError: {image} ({digest}) is not among the images built on this machine; run make images")
+        return local, digest
+
+    def _service_task_arn(self, spec: TaskSpec, logical_id: str) -> str:
+        """The service scheduler's RunTask for one task of the service (the emulator runs no services).
+        The emulator drops the service's capacity provider strategy: it is read from the template."""
+        ecs = self.target.client("ecs")
+        described = ecs.describe_services(cluster=self.cluster_arn, services=[self.physical(logical_id)])["services"][0]
+        strategy = described.get("capacityProviderStrategy") or [
+            {key[:1].lower() + key[1:]: value for key, value in item.items()}
+            for item in self.template["Resources"][logical_id]["Properties"].get("CapacityProviderStrategy", [])
+        ]
+        request: dict[str, Any] = {
+            "cluster": self.cluster_arn,
+            "taskDefinition": spec.task_definition_arn,
+            "count": 1,
+            "startedBy": f"ecs-svc/{described['serviceName']}",
+            "group": f"service:{described['serviceName']}",
+        }
+        network = described.get("networkConfiguration") or self._template_network(logical_id)
+        if network:
+            request["networkConfiguration"] = network
+        if strategy:
+            request["capacityProviderStrategy"] = strategy
+        return ecs.run_task(**request)["tasks"][0]["taskArn"]
+
+    def _template_network(self, logical_id: str) -> dict[str, Any] | None:
+        """The service's awsvpc configuration as the template gives it, its Refs read from the stack
+        (the emulator keeps no network configuration for a service)."""
+        awsvpc = self.template["Resources"][logical_id]["Properties"].get("NetworkConfiguration", {}).get("AwsvpcConfiguration")
+        if not awsvpc:
+            return None
+        stack = self.target.client("cloudformation").describe_stacks(StackName=self.stack_name)["Stacks"][0]
+        parameters = {item["ParameterKey"]: item["ParameterValue"] for item in stack.get("Parameters", [])}
+
+        def value(item: Any) -> Any:
+            if isinstance(item, dict) and "Ref" in item:
+                return self.physical(item["Ref"]) if item["Ref"] in self.resources else parameters[item["Ref"]]
+            return item
+
+        return {"awsvpcConfiguration": {"subnets": [value(item) for item in awsvpc.get("Subnets", [])],
+                                        "securityGroups": [value(item) for item in awsvpc.get("SecurityGroups", [])],
+                                        "assignPublicIp": awsvpc.get("AssignPublicIp", "DISABLED")}}  # fmt: skip
+
+    def _start_container(
+        self, spec: TaskSpec, command: list[str], label: str, log_path: Path, service: str | None, task_arn: str | None, record: dict[str, Any]
+    ) -> ContainerTask:
+        image_id, digest = self.pull(spec.image)
+        if service:
+            task_arn = self._service_task_arn(spec, service)
+        name = f"riskbatch-{label}-{time.time_ns() % 10**9}"
+        declared = image_volumes(image_id)
+        mounts = [scratch_mount(path, declared, name, self.workdir / "volumes") for path in spec.mount_paths]
+        arguments = create_arguments(
+            name=name, image=image_id, command=command, environment=self._task_environment(spec), user=spec.user, read_only=spec.read_only,
+            memory_mib=spec.memory_mib, cpu_units=spec.cpu_units, stop_timeout=spec.stop_timeout, mounts=mounts, cgroup_parent=task_cgroup_parent(name),
+        )  # fmt: skip
+        record.update(
+            image=spec.image, task_definition=spec.task_definition_arn, digest=digest, digest_image_id=image_id,
+            memory_limit_mib=spec.memory_mib, task_arn=task_arn, container=name,
+        )  # fmt: skip
+        started = {"group": f"service:{self.physical(service)}" if service else f"family:{spec.family}"}
+
+        def stopped(task: ContainerTask) -> None:
+            stop_code, reason, container_reason = stop_details(task.returncode, task.oom_killed, task.stopped_by)
+            record.update(
+                exit_code=task.returncode, oom_killed=task.oom_killed, stop_code=stop_code, stopped_reason=reason, container_reason=container_reason,
+                peak_mib=task.peak_mib, wall_seconds=round(task.wall_seconds, 1), health=task.health_status, health_log=task.health_log,
+                as_run=as_run(task.inspected),
+            )  # fmt: skip
+            self.send_task_stopped(
+                task_state_change(
+                    task_arn=task_arn or f"arn:aws:ecs:{self.target.region}:{self.account}:task/local/{name}", cluster_arn=self.cluster_arn,
+                    task_definition_arn=spec.task_definition_arn, container=spec.container, group=started["group"], exit_code=task.returncode,
+                    stop_code=stop_code, stopped_reason=reason, container_reason=container_reason, image=spec.image, image_digest=digest,
+                    started=task.started, stopped=task.stopped,
+                )
+            )  # fmt: skip
+
+        task = ContainerTask(
+            name=name, create=arguments, stop_timeout=spec.stop_timeout, health=HealthCheck.from_definition(spec.health_check) if spec.health_check else None,
+            replace_when_unhealthy=service is not None, on_stopped=stopped, memory_limit_mib=spec.memory_mib, log_path=log_path,
+            volumes=[mount.source for mount in mounts if mount.kind == "volume"],
+        )  # fmt: skip
+        return task.start()
+
+    def send_task_stopped(self, detail: dict[str, Any]) -> None:
+        """ECS's event for a stopped task, on the default bus (the stack's rule sends it to the task events log)."""
+        if detail["taskArn"].startswith("arn:aws:ecs") and "/local/" not in detail["taskArn"]:
+            self.target.client("ecs").stop_task(cluster=detail["clusterArn"], task=detail["taskArn"], reason=detail["stoppedReason"])
+        entry = {"Source": "aws.ecs", "DetailType": "ECS Task State Change", "Detail": json.dumps(detail), "Resources": [detail["taskArn"]]}
+        response = self.target.client("events").put_events(Entries=[entry])
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"the task state change event was not accepted: {response['Entries']}")
+        self.task_events.append(detail)
 
     def deliver_object_created(self, bucket: str, key: str) -> list[tuple[str, int]]:
         """What EventBridge does with the object's event: run every matching rule's ECS target. Returns (task, exit code)."""
@@ -198,9 +359,10 @@ class LocalEcs:
                 overrides = transform_input(event, target["InputTransformer"]) if "InputTransformer" in target else None
                 task_arn = self.run_task_as_eventbridge(target, overrides)
                 spec = self.task_spec(target["EcsParameters"]["TaskDefinitionArn"])
-                process = self.start(spec, overrides, name=f"{spec.family}-{key.rsplit('/', 1)[-1].split('.')[0]}-{len(self.tasks_run)}")
+                process = self.start(spec, overrides, name=f"{spec.family}-{key.rsplit('/', 1)[-1].split('.')[0]}-{len(self.tasks_run)}", task_arn=task_arn)
                 outcomes.append((self.tasks_run[-1]["name"], process.wait()))
-                self.target.client("ecs").stop_task(cluster=target["Arn"], task=task_arn, reason="Essential container in task exited")
+                if not self.containers:  # a container's stop is reported when it stops, with its exit code
+                    self.target.client("ecs").stop_task(cluster=target["Arn"], task=task_arn, reason="Essential container in task exited")
         return outcomes
 
     def run_task_as_eventbridge(self, target: dict[str, Any], overrides: dict[str, Any] | None) -> str:

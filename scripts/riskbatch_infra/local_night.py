@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import subprocess
@@ -13,7 +14,7 @@ from typing import Any
 
 from .buckets import enable_eventbridge
 from .emulator import Emulator, StandIns, create_stand_ins, set_scan_findings
-from .images import repository_names, stand_in_manifest
+from .images import push_image, repository_names, stand_in_manifest
 from .local_ecs import LocalEcs
 from .phases import deploy_in_phases
 from .stack import write_flat_outputs
@@ -30,20 +31,52 @@ class LocalStack:
     outputs: dict[str, str]
     template: dict[str, Any]
     mailbox: str  # a queue subscribed to the alert topic: what an e-mail subscriber would receive
+    images: dict[str, str] = field(default_factory=dict)  # repository -> digest of the pushed image
 
 
-def push_stand_in_images(emulator: Emulator, outputs: dict[str, str], tag: str) -> None:
-    """The emulator cannot build containers; an empty manifest stands in for each job's image,
-    and its scan reports what a scan of an empty image finds: nothing."""
+def push_stand_in_images(emulator: Emulator, outputs: dict[str, str], tag: str) -> dict[str, str]:
+    """For the process mode: an empty manifest stands in for each job's image."""
+    ecr = emulator.client("ecr")
+    pushed = {}
+    for repository in repository_names(outputs):
+        pushed[repository] = ecr.put_image(repositoryName=repository, imageManifest=stand_in_manifest(), imageTag=tag)["image"]["imageId"]["imageDigest"]
+    return pushed
+
+
+def job_of_repository(repository: str) -> str:
+    """ecr-<job>-<suffix> -> <job>."""
+    from .image_build import JOBS
+
+    return next(job for job in JOBS if repository.startswith(f"ecr-{job}-"))
+
+
+def push_built_images(emulator: Emulator, outputs: dict[str, str], tag: str, say: Callable[[str], None]) -> dict[str, str]:
+    """The three images make images built, pushed to their repositories as real manifests (the
+    repository of job J is ecr-J-<suffix>); the runner then starts exactly the image of that digest."""
+    from .image_build import local_reference
+
+    ecr = emulator.client("ecr")
+    pushed = {}
+    for repository in repository_names(outputs):
+        job = job_of_repository(repository)
+        pushed[repository] = push_image(ecr, repository, local_reference(job, tag), tag)
+        say(f"  pushed {local_reference(job, tag)} to {repository}:{tag} as {pushed[repository][:19]}")
+    return pushed
+
+
+def scan_pushed_images(emulator: Emulator, outputs: dict[str, str], tag: str) -> None:
+    """ECR scans on push by itself; the emulator keeps the setting but never scans: it is told what
+    its scans report (no findings; the deploy script's gate is tested with findings elsewhere), and
+    the scans are started."""
     ecr = emulator.client("ecr")
     set_scan_findings(emulator, repository_names(outputs), tag, {})
     for repository in repository_names(outputs):
-        ecr.put_image(repositoryName=repository, imageManifest=stand_in_manifest(), imageTag=tag)
-        # ECR scans on push by itself; the emulator keeps the setting but never scans, so start it.
         ecr.start_image_scan(repositoryName=repository, imageId={"imageTag": tag})
 
 
-def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str], None]) -> LocalStack:
+def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str], None], containers: bool = False) -> LocalStack:
+    """Deploy the stack in its phases; with containers, build the job images and push them first
+    (else empty stand-in manifests, for the process mode)."""
     stack_name = f"riskbatch-{suffix}"
     template = json.loads((REPO_ROOT / "lib" / "TapStack.json").read_text(encoding="utf-8"))  # as written: no copy for the emulator
     target = emulator.target
@@ -62,8 +95,18 @@ def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str]
     say("deploying, phase 1 (no services)")
     outputs = deploy_in_phases(target, stack_name, template, parameters, stand_ins.template_bucket, foundation_only=True)
     tag = template["Parameters"]["ImageTag"]["Default"]
-    say(f"pushing stand-in images tagged {tag}")
-    push_stand_in_images(emulator, outputs, tag)
+    if containers:
+        from .image_build import build_all
+
+        say("building the job images (make images)")
+        for image in build_all(tag, say):
+            say(f"  {image.reference}: {image.size_bytes / 2**20:.0f} MiB, built in {image.seconds:.1f} s")
+        say(f"pushing the images tagged {tag} to their repositories")
+        images = push_built_images(emulator, outputs, tag, say)
+    else:
+        say(f"pushing stand-in images tagged {tag}")
+        images = push_stand_in_images(emulator, outputs, tag)
+    scan_pushed_images(emulator, outputs, tag)
     say("deploying, phases 2 and 3 (scan gate, services)")
     outputs = deploy_in_phases(target, stack_name, template, parameters, stand_ins.template_bucket)
     write_flat_outputs(outputs, out / "flat-outputs.json")
@@ -71,7 +114,7 @@ def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str]
     mailbox = sqs.create_queue(QueueName=f"mailbox-{suffix}")["QueueUrl"]
     mailbox_arn = sqs.get_queue_attributes(QueueUrl=mailbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=outputs["AlertTopicArn"], Protocol="sqs", Endpoint=mailbox_arn)
-    return LocalStack(emulator, stack_name, stand_ins, {**parameters, "DeployServices": "true"}, outputs, template, mailbox)
+    return LocalStack(emulator, stack_name, stand_ins, {**parameters, "DeployServices": "true"}, outputs, template, mailbox, images)
 
 
 @dataclass
@@ -121,21 +164,34 @@ def read_mailbox(stack: LocalStack) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=stack.mailbox, ReceiptHandle=message["ReceiptHandle"])
 
 
-def run_services(ecs: LocalEcs, service: str, count: int, idle_exit: float, say: Callable[[str], None]) -> list[int]:
+def run_services(ecs: LocalEcs, service: str, count: int, idle_exit: float, say: Callable[[str], None], timeout: float = 900) -> list[int]:
+    """The service's tasks until the queue is drained: `count` tasks that exit when idle. A task that
+    turns unhealthy is stopped by its runner and replaced here, as the service scheduler does."""
     spec = ecs.service_spec(service)
-    processes = []
-    for _ in range(count):
-        overrides = {"containerOverrides": [{"name": spec.container, "command": [*spec.command, "--wait", "1", "--idle-exit", str(idle_exit)]}]}
-        processes.append(ecs.start(spec, overrides, name=f"{spec.family}-{len(ecs.tasks_run)}"))
+    overrides = {"containerOverrides": [{"name": spec.container, "command": [*spec.command, "--wait", "1", "--idle-exit", str(idle_exit)]}]}
+
+    def launch() -> Any:
+        return ecs.start(spec, overrides, name=f"{spec.family}-{len(ecs.tasks_run)}", service=service)
+
+    running = [launch() for _ in range(count)]
+    replaced: set[int] = set()
+    codes = []
     started = time.monotonic()
-    while any(process.poll() is None for process in processes):
+    while running:
         time.sleep(0.5)
-        if time.monotonic() - started > 900:
-            for process in processes:
-                process.kill()
-            raise TimeoutError(f"{service} did not finish within 15 minutes")
-    codes = [process.returncode for process in processes]
-    say(f"{service}: {count} task(s) finished with exit codes {codes}")
+        for task in list(running):
+            if getattr(task, "health_status", None) == "UNHEALTHY" and id(task) not in replaced:
+                replaced.add(id(task))
+                say(f"{service}: a task failed its health checks and is being stopped; starting its replacement")
+                running.append(launch())
+            if task.poll() is not None:
+                running.remove(task)
+                codes.append(task.returncode)
+        if time.monotonic() - started > timeout:
+            for task in running:
+                task.kill()
+            raise TimeoutError(f"{service} did not finish within {timeout:.0f} s")
+    say(f"{service}: {len(codes)} task(s) finished with exit codes {codes}")
     return codes
 
 
@@ -181,8 +237,44 @@ def sample_night(out: Path, business_date: dt.date, positions: int = 3_000, fact
     return positions_path.parent
 
 
+def task_table(tasks: list[dict[str, Any]]) -> str:
+    """Each container task: image digest, exit code, stop reason, peak memory against its limit, wall time."""
+    lines = [f"  {'task':<44} {'image digest':<21} {'exit':>4} {'peak / limit MiB':>18} {'wall':>8}  stop"]
+    for task in tasks:
+        if "digest" not in task:
+            continue
+        peak = f"{task['peak_mib']:.0f}" if task.get("peak_mib") is not None else "?"
+        reason = task.get("container_reason") or task.get("stopped_reason", "running")
+        lines.append(
+            f"  {task['name']:<44} {task['digest'][:19]:<21} {task.get('exit_code', '-')!s:>4} {peak + ' / ' + str(task['memory_limit_mib']):>18}"
+            f" {task.get('wall_seconds', 0):>6.1f} s  {reason}"
+        )
+    return "\n".join(lines)
+
+
+def write_measurements(tasks: list[dict[str, Any]], night: dict[str, int], path: Path) -> dict[str, Any]:
+    """Per job: the highest peak memory of its tasks against the task definition's limit, and wall times."""
+    jobs: dict[str, dict[str, Any]] = {}
+    for task in tasks:
+        if task.get("peak_mib") is None:
+            continue
+        repository = task["image"].rsplit("/", 1)[-1].split(":")[0]
+        job = job_of_repository(repository)
+        entry = jobs.setdefault(job, {"peak_mib": 0.0, "limit_mib": task["memory_limit_mib"], "tasks": 0, "wall_seconds": []})
+        entry["peak_mib"] = round(max(entry["peak_mib"], task["peak_mib"]), 1)
+        entry["tasks"] += 1
+        entry["wall_seconds"].append(task["wall_seconds"])
+    measured = {"night": night, "measured_at": time.strftime("%Y-%m-%d"), "jobs": jobs}
+    path.write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
+    return measured
+
+
 def stop_all(ecs: LocalEcs) -> None:
+    """At the end of a run: kill whatever still runs, and wait for its clean-up (containers, volumes)."""
     for task in ecs.tasks_run:
-        process: subprocess.Popen = task["process"]
+        process = task["process"]
         if process.poll() is None:
-            process.terminate()
+            process.kill()
+    for task in ecs.tasks_run:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            task["process"].wait(timeout=60)

@@ -109,10 +109,21 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+    from pathlib import Path
+
     from . import fargate
-    from .plan import Night, advise, calibrate, load_calibration, window_hours
+    from .plan import Night, advise, calibrate, load_calibration, runtime_from_measurement, window_hours
 
     calibration = calibrate() if args.calibrate else load_calibration()
+    if args.measured:
+        measured = json.loads(Path(args.measured).read_text(encoding="utf-8"))
+        measured_night = Night(**measured["night"], window_hours=1.0)
+        calibration = replace(
+            calibration,
+            runtime_mib=runtime_from_measurement(measured, measured_night),
+            runtime_measured=f"{args.measured}, measured {measured.get('measured_at', '?')}",
+        )
     prices = {
         "on_demand_vcpu_hour": args.vcpu_hour,
         "on_demand_gb_hour": args.gb_hour,
@@ -129,6 +140,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         f"({night.window_hours:.1f} h, {100 * night.safety:.0f} % kept free)"
     )
     print(f"throughput: {calibration.revaluations_per_vcpu_second:,.0f} revaluations/s/vCPU, measured {calibration.measured_at} on {calibration.measured_on}")
+    print(f"memory: the job's runtime {calibration.runtime_mib:,.0f} MiB ({calibration.runtime_measured}) plus the model's arrays, doubled")
     spot = f"Spot vCPU-h {args.spot_vcpu_hour}, GB-h {args.spot_gb_hour}"
     print(f"prices (USD, us-east-1, as of {fargate.PRICES_AS_OF} unless given): vCPU-h {args.vcpu_hour}, GB-h {args.gb_hour}; {spot}")
     print(f"{'task size':<18}{'tasks':>6}{'minutes each':>14}{'on-demand $':>13}{'Spot $':>10}{'template mix $':>16}")
@@ -204,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--gb-hour", type=float, default=fargate.ON_DEMAND_GB_HOUR)
     plan.add_argument("--spot-vcpu-hour", type=float, default=fargate.SPOT_VCPU_HOUR)
     plan.add_argument("--spot-gb-hour", type=float, default=fargate.SPOT_GB_HOUR)
+    plan.add_argument("--measured", help="task-measurements.json of a container night (make demo): the runtime memory measured there")
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(run=cmd_plan)
 

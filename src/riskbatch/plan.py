@@ -27,6 +27,11 @@ class Calibration:
     scenario_factor2_per_vcpu_second: float
     measured_on: str
     measured_at: str
+    # The job's own memory besides the arrays the model counts (interpreter, numpy, numba, pyarrow,
+    # boto3): measured in a container of the risk-calculation image (make demo's task table).
+    runtime_mib: float = 1024.0
+    runtime_measured: str = "not measured: an assumed 1 GiB"
+    container_peak_mib: dict[str, float] | None = None  # each job's peak in its container, same night
 
 
 @dataclass(frozen=True)
@@ -92,15 +97,29 @@ def calibrate(seconds_budget: float = 20.0) -> Calibration:
     )
 
 
-def memory_needed_mib(night: Night) -> float:
-    """A block of scenarios and its P&L, the run's scenarios cached when they fit, and the runtime."""
+def model_arrays_mib(night: Night) -> float:
+    """The arrays a risk-calculation task holds: the run's scenarios cached when they fit (up to
+    the 2 GiB cache budget), and a block of scenarios with its returns and P&L."""
     cached = night.scenarios * night.factors * 8 / 2**20
-    return 1_024 + min(cached, 2_048) + 8_192 * night.factors * 8 * 3 / 2**20
+    return min(cached, 2_048) + 8_192 * night.factors * 8 * 3 / 2**20
+
+
+def memory_needed_mib(night: Night, calibration: Calibration | None = None) -> float:
+    """The model's arrays and the runtime, doubled: the headroom a hard limit needs (a task over
+    its memory is killed, and the unit retried) for fragmentation and a larger book."""
+    runtime = calibration.runtime_mib if calibration is not None else Calibration.runtime_mib
+    return 2 * (runtime + model_arrays_mib(night))
+
+
+def runtime_from_measurement(measured: dict, night: Night) -> float:
+    """The runtime's memory from a container night: the risk-calculation task's peak less the
+    model's arrays for the night that was measured (make demo writes out/demo/task-measurements.json)."""
+    return max(0.0, float(measured["jobs"]["risk-calculation"]["peak_mib"]) - model_arrays_mib(night))
 
 
 def option_at(night: Night, calibration: Calibration, prices: dict[str, float], cpu_units: int, memory_mib: int) -> TaskOption | None:
     """Tasks of this size that finish the night within the window (None when no number of them can)."""
-    if memory_mib < memory_needed_mib(night):
+    if memory_mib < memory_needed_mib(night, calibration):
         return None
     window = night.window_hours * 3600 * (1 - night.safety)
     work = night.positions * night.scenarios / calibration.revaluations_per_vcpu_second  # vCPU-seconds in all
@@ -122,7 +141,7 @@ def options_for(night: Night, calibration: Calibration, prices: dict[str, float]
     """For each CPU size from 1 vCPU, the smallest memory that holds a unit, and what it takes."""
     found = []
     for cpu_units in (1024, 2048, 4096, 8192, 16384):
-        memory = fargate.smallest_memory(cpu_units, memory_needed_mib(night))
+        memory = fargate.smallest_memory(cpu_units, memory_needed_mib(night, calibration))
         option = option_at(night, calibration, prices, cpu_units, memory) if memory else None
         if option:
             found.append(option)

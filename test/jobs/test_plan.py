@@ -65,3 +65,43 @@ def test_plan_prints_the_template_parameters(capsys: pytest.CaptureFixture[str])
     assert main(["plan", "--positions", "20000", "--factors", "500", "--scenarios", "100000"]) == 0
     out = capsys.readouterr().out
     assert "RiskCalculationMaxTasks=" in out and "cheapest:" in out and "as of" in out
+
+
+def test_the_runtime_memory_is_the_measured_peak_less_the_model_arrays() -> None:
+    from riskbatch.plan import model_arrays_mib, runtime_from_measurement
+
+    night = Night(positions=3_000, factors=300, scenarios=10_000, window_hours=1.0)
+    measured = {"jobs": {"risk-calculation": {"peak_mib": 500.0}}}
+    assert runtime_from_measurement(measured, night) == pytest.approx(500.0 - model_arrays_mib(night))
+    assert runtime_from_measurement({"jobs": {"risk-calculation": {"peak_mib": 1.0}}}, night) == 0.0
+
+
+def test_the_plan_sizes_memory_from_the_calibrated_runtime() -> None:
+    from riskbatch.plan import memory_needed_mib, model_arrays_mib
+
+    night = Night(positions=3_000, factors=300, scenarios=100_000, window_hours=8.5)
+    small = Calibration(1e6, 1e9, "test", "2026-11-27", runtime_mib=100.0)
+    large = Calibration(1e6, 1e9, "test", "2026-11-27", runtime_mib=3_000.0)
+    assert memory_needed_mib(night, small) == pytest.approx(2 * (100.0 + model_arrays_mib(night)))
+    # a larger runtime rules out the smallest task sizes
+    assert min(o.memory_mib for o in options_for(night, small, PRICES)) < min(o.memory_mib for o in options_for(night, large, PRICES))
+
+
+def test_the_stored_calibration_carries_a_measured_runtime_and_the_template_sizes_hold_it() -> None:
+    """The task sizes in the template are backed by the container night's measurement (make demo):
+    every job's memory limit holds twice its measured peak, and the risk job's runtime was measured."""
+    import json
+    from pathlib import Path
+
+    calibration = load_calibration()
+    assert calibration.runtime_mib != Calibration.runtime_mib and "make demo" in calibration.runtime_measured
+    template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "TapStack.json").read_text(encoding="utf-8"))
+    limits = {
+        container["Name"]: int(container["Memory"])
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::ECS::TaskDefinition"
+        for container in resource["Properties"]["ContainerDefinitions"]
+    }
+    assert calibration.container_peak_mib is not None and set(calibration.container_peak_mib) == set(limits)
+    for job, peak in calibration.container_peak_mib.items():
+        assert limits[job] >= 2 * peak, job

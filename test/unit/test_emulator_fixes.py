@@ -786,3 +786,35 @@ def test_moto_applies_a_conditional_bucket_denial_to_every_upload(aws: None) -> 
 def test_a_signature_version_4_upload_passes_the_signature_version_2_denial(aws: None) -> None:
     with patched(server.policy_conditions_evaluated):
         assert _upload_to_taskcats_bucket() == "OK"
+
+
+# ECR API reference, ImageIdentifier: imageDigest is "The sha256 digest of the image manifest".
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageIdentifier.html
+PUSHED_MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2, "digest": "sha256:" + "c" * 64},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar", "size": 3, "digest": "sha256:" + "a" * 64}],
+    },
+    indent=3,
+)
+
+
+def _pushed_digest() -> str:
+    ecr = boto3.client("ecr", region_name=REGION)
+    ecr.create_repository(repositoryName="ecr-digest-x")
+    return ecr.put_image(repositoryName="ecr-digest-x", imageManifest=PUSHED_MANIFEST, imageTag="1.0.0")["image"]["imageId"]["imageDigest"]
+
+
+def test_moto_does_not_name_an_image_by_its_manifest_digest(aws: None) -> None:
+    import hashlib
+
+    assert _pushed_digest() != "sha256:" + hashlib.sha256(PUSHED_MANIFEST.encode()).hexdigest()
+
+
+def test_an_image_is_named_by_the_sha256_of_its_manifest_as_pushed(aws: None) -> None:
+    import hashlib
+
+    with patched(server.ecr_image_digest_is_the_manifest_digest):
+        assert _pushed_digest() == "sha256:" + hashlib.sha256(PUSHED_MANIFEST.encode()).hexdigest()

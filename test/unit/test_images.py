@@ -71,3 +71,24 @@ def test_the_parser_sees_a_missing_volume(tmp_path: Path) -> None:
     assert parse_dockerfile(dockerfile).volumes == []
     dockerfile.write_text('FROM base\nVOLUME ["/scratch"]\nRUN chown 10001:10001 /scratch\n', encoding="utf-8")
     assert parse_dockerfile(dockerfile).owned_before_volume == {}
+
+
+def test_every_dockerfile_passes_hadolint_with_no_finding() -> None:
+    """hadolint's rules (pinned versions, no cache, one process per container...) on every Dockerfile:
+    an ignore must sit inline with its reason, and there are none today."""
+    from riskbatch_infra.dockerfile import DOCKER_DIR
+    from riskbatch_infra.image_build import hadolint
+
+    dockerfiles = sorted(DOCKER_DIR.glob("*.Dockerfile"))
+    assert len(dockerfiles) == 3
+    result = hadolint(dockerfiles)
+    assert (result.returncode, result.stdout.strip()) == (0, "")
+
+
+def test_hadolint_finds_what_it_is_run_for(tmp_path: Path) -> None:
+    from riskbatch_infra.image_build import hadolint
+
+    bad = tmp_path / "bad.Dockerfile"
+    bad.write_text("FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n", encoding="utf-8")
+    result = hadolint([bad])
+    assert result.returncode != 0 and "DL3008" in result.stdout  # an unpinned apt package

@@ -31,7 +31,7 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalEcs:
 def test_the_host_environment_does_not_reach_the_task(runner: LocalEcs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OUTPUT_BUCKET", "from-the-host")
     monkeypatch.setenv("RISK_SCENARIOS", "123")
-    environment = runner._environment(SPEC, tmp_path / "scratch")
+    environment = runner._process_environment(SPEC, tmp_path / "scratch")
     assert "OUTPUT_BUCKET" not in environment and "RISK_SCENARIOS" not in environment
     image = parse_dockerfile(dockerfile_of("risk-calculation")).environment
     allowed = (
@@ -45,7 +45,7 @@ def test_the_host_environment_does_not_reach_the_task(runner: LocalEcs, tmp_path
 
 def test_the_volume_path_is_the_tasks_own_scratch_folder(runner: LocalEcs, tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"
-    environment = runner._environment(SPEC, scratch)
+    environment = runner._process_environment(SPEC, scratch)
     assert environment["TMPDIR"] == str(scratch)
     assert environment["NUMBA_CACHE_DIR"] == str(scratch / "numba")  # from the image's ENV
     assert environment["RISK_WORK_QUEUE_URL"] == "https://queue"
@@ -53,4 +53,4 @@ def test_the_volume_path_is_the_tasks_own_scratch_folder(runner: LocalEcs, tmp_p
 
 def test_run_overrides_reach_the_task_as_on_ecs(runner: LocalEcs, tmp_path: Path) -> None:
     runner.environment_overrides["RISK_SCENARIOS"] = "2000"
-    assert runner._environment(SPEC, tmp_path)["RISK_SCENARIOS"] == "2000"
+    assert runner._process_environment(SPEC, tmp_path)["RISK_SCENARIOS"] == "2000"

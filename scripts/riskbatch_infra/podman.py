@@ -1,0 +1,54 @@
+"""podman, called the one way that works on these machines, and the look-ups the runner needs.
+
+podman's default OCI runtime, crun, refuses the hybrid cgroup v1/v2 layout these machines have
+("cgroups in hybrid mode not supported"); runc with podman's own cgroupfs manager works, and is
+as good anywhere else. The ulimits are Fargate's open-file default and a bound on processes, set
+explicitly because the host's own limits are above what the runtime may grant a container.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from typing import Any
+
+PODMAN = ("podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs")
+ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096")
+CONTAINER_TOOLS = ("podman", "runc", "mmdebstrap")  # what make images and the container night need
+DEBIAN_PACKAGES = ("podman", "runc", "mmdebstrap", "uidmap", "fuse-overlayfs")
+
+
+class PodmanError(RuntimeError):
+    pass
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in CONTAINER_TOOLS if shutil.which(tool) is None]
+
+
+def podman(*args: str, check: bool = True, timeout: float | None = None, capture: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run podman; on failure raise with its own words (the last lines it printed)."""
+    result = subprocess.run([*PODMAN, *args], capture_output=capture, text=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        said = ((result.stderr or "") + (result.stdout or "")).strip().splitlines()[-5:]
+        raise PodmanError(f"podman {' '.join(args[:3])} ... exited {result.returncode}: " + " | ".join(said))
+    return result
+
+
+def image_exists(reference: str) -> bool:
+    return podman("image", "exists", reference, check=False).returncode == 0
+
+
+def inspect_image(reference: str) -> dict[str, Any]:
+    return json.loads(podman("image", "inspect", reference).stdout)[0]
+
+
+def inspect_container(name: str) -> dict[str, Any]:
+    return json.loads(podman("container", "inspect", name).stdout)[0]
+
+
+def image_volumes(reference: str) -> list[str]:
+    """The paths the image declares with VOLUME, from the built image's own configuration."""
+    config = inspect_image(reference).get("Config") or {}
+    return sorted((config.get("Volumes") or {}).keys())

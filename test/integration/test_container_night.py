@@ -1,0 +1,247 @@
+"""The night in the jobs' real images, run as Fargate runs them, through the locally deployed stack.
+
+make images builds the images (here through deploy_local); each task is a container of the image
+its task definition names, found by the digest ECR holds for the tag. What Fargate does, and so
+what the runner does, is cited in scripts/riskbatch_infra/containers.py; the cases below are the
+ones that only a container shows: the read-only filesystem and the volume, the memory limit, the
+stop timeout, the health check, and the events ECS sends when a task stops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from riskbatch.sample import SampleSpec, write_sample
+from riskbatch_infra.emulator import running_emulator
+from riskbatch_infra.image_build import BASE_IMAGE, local_reference
+from riskbatch_infra.images import push_image
+from riskbatch_infra.local_ecs import LocalEcs
+from riskbatch_infra.local_night import LocalStack, deploy_local, queue_depth, run_night, run_services, stop_all, upload_night
+from riskbatch_infra.metric_filter import matches
+from riskbatch_infra.podman import inspect_image, missing_tools, podman
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CREDENTIALS_AND_ENDPOINT = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+class ContainerNight:
+    def __init__(self, local: LocalStack, ecs: LocalEcs, workdir: Path) -> None:
+        self.local, self.ecs, self.workdir = local, ecs, workdir
+
+    def client(self, service: str) -> Any:
+        return self.local.emulator.client(service)
+
+    def task_events(self) -> list[str]:
+        """The messages in the task events log group: what the stack's metric filters read."""
+        logs = self.client("logs")
+        group = self.local.outputs["TaskEventsLogGroupName"]
+        return [event["message"] for event in logs.filter_log_events(logGroupName=group).get("events", [])]
+
+    def tasks(self, prefix: str) -> list[dict[str, Any]]:
+        return [task for task in self.ecs.tasks_run if task["name"].startswith(prefix)]
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContainerNight]:
+    assert not missing_tools(), f"the container night needs {missing_tools()}: make test installs them (make container-tools)"
+    workdir = tmp_path_factory.mktemp("container-night")
+    with running_emulator(log_dir=workdir) as emulator:
+        local = deploy_local(emulator, "ctest", workdir, say=lambda line: None, containers=True)
+        ecs = LocalEcs(emulator.target, emulator.agent_target, local.stack_name, workdir, containers=True)
+        ecs.environment_overrides["RISK_SCENARIOS"] = "2000"  # small runs (a RunTask override, as on ECS)
+        ecs.load()
+        try:
+            yield ContainerNight(local, ecs, workdir)
+        finally:
+            stop_all(ecs)
+
+
+def _sample(tmp_path: Path, date: str, positions: int = 600) -> Path:
+    path, _ = write_sample(tmp_path, SampleSpec(positions=positions, factors=40, days=60, portfolios=4, business_date=dt.date.fromisoformat(date)))
+    return path.parent
+
+
+def _ingest(night: ContainerNight, tmp_path: Path, date: str, positions: int = 600) -> None:
+    keys = upload_night(night.local, _sample(tmp_path, date, positions), date)
+    for key in keys:
+        for _, code in night.ecs.deliver_object_created(night.local.stand_ins.input_bucket, key):
+            assert code == 0
+
+
+def test_the_night_runs_in_the_job_images_as_the_task_definitions_say_and_publishes_its_report(night: ContainerNight, tmp_path: Path) -> None:
+    date = "2026-12-01"
+    result = run_night(night.local, night.ecs, _sample(tmp_path, date), date, tmp_path, say=lambda line: None)
+    assert result.figures is not None and result.report_path is not None and result.report_path.read_bytes().startswith(b"%PDF")
+    ecr, ecs = night.client("ecr"), night.client("ecs")
+    tasks = [task for task in result.tasks if "exit_code" in task]
+    assert {task["image"].rsplit("/", 1)[-1].split(":")[0] for task in tasks} == set(night.local.images)  # all three images ran
+    for task in tasks:
+        repository, tag = task["image"].rsplit("/", 1)[-1].split(":")
+        # pulled by the digest ECR holds for the tag: the SHA-256 of the manifest make images pushed
+        assert task["digest"] == ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"][0]["imageDigest"]
+        assert task["digest"] == night.local.images[repository]
+        assert (task["exit_code"], task["stop_code"]) == (0, "EssentialContainerExited"), task["name"]
+        assert 0 < task["peak_mib"] < task["memory_limit_mib"]
+        definition = ecs.describe_task_definition(taskDefinition=task["task_definition"])["taskDefinition"]
+        (container,) = definition["containerDefinitions"]
+        ran = task["as_run"]
+        assert ran["user"] == container["user"] and ran["read_only"] is container["readonlyRootFilesystem"] is True
+        assert ran["tmpfs"] == {}  # nothing writable but the volume
+        assert ran["memory_bytes"] == ran["memory_swap_bytes"] == container["memory"] * 2**20
+        assert ran["nano_cpus"] == int(definition["cpu"]) * 10**9 // 1024
+        assert ran["stop_timeout"] == container["stopTimeout"]
+        assert ran["mounts"] == [{"type": "volume", "destination": "/scratch", "rw": True}]  # the image declares VOLUME /scratch
+        # nothing of the host: the image's ENV, what ECS passes (the definition's environment, the run's
+        # overrides, the role's credentials, the endpoint), and the variables every container runtime sets
+        image_env = {item.split("=", 1)[0] for item in inspect_image(task["digest_image_id"])["Config"]["Env"]}
+        passed = {item["name"] for item in container.get("environment", [])} | set(night.ecs.environment_overrides) | set(CREDENTIALS_AND_ENDPOINT)
+        assert set(ran["environment"]) - image_env - passed <= {"container", "HOME", "HOSTNAME", "TERM"}
+
+
+def test_every_stopped_task_reaches_the_task_events_log_and_is_counted_by_the_failure_rate_filters(night: ContainerNight) -> None:
+    stopped = [task for task in night.ecs.tasks_run if "exit_code" in task]
+    assert stopped, "runs after the night"
+    messages = night.task_events()
+    filters = {
+        resource["Properties"]["MetricTransformations"][0]["MetricName"]: resource["Properties"]["FilterPattern"]
+        for resource in night.local.template["Resources"].values()
+        if resource["Type"] == "AWS::Logs::MetricFilter"
+    }
+    counted = {name: sum(matches(pattern, message) for message in messages) for name, pattern in filters.items()}
+    assert counted["TasksStopped"] == len(stopped)
+    assert counted["TasksFailed"] == sum(1 for task in stopped if task["exit_code"] != 0)
+    arns = {json.loads(message)["detail"]["taskArn"] for message in messages}
+    assert {task["task_arn"] for task in stopped} <= arns
+
+
+def test_sigterm_in_the_middle_of_a_unit_releases_it_and_the_task_exits_0(night: ContainerNight, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    date = "2026-12-02"
+    monkeypatch.setitem(night.ecs.environment_overrides, "RISK_SCENARIOS", "150000")  # units that take seconds
+    monkeypatch.setitem(night.ecs.environment_overrides, "RISK_UNIT_POSITIONS", "250")
+    _ingest(night, tmp_path, date, positions=500)
+    queue = night.local.outputs["RiskWorkQueueUrl"]
+    units = queue_depth(night.client("sqs"), queue)
+    spec = night.ecs.service_spec("RiskCalculationService")
+    command = [*spec.command, "--wait", "1", "--idle-exit", "30", "--abort-after", "0"]
+    overrides = {"containerOverrides": [{"name": spec.container, "command": command}]}
+    task = night.ecs.start(spec, overrides, name="sigterm-victim", service="RiskCalculationService")
+    log = Path(night.ecs.tasks_run[-1]["log"])
+    deadline = time.monotonic() + 120
+    while '"event": "unit_started"' not in log.read_text(encoding="utf-8") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    task.terminate()  # StopTask: SIGTERM, then SIGKILL after the StopTimeout (120 s)
+    assert task.wait(timeout=150) == 0
+    record = night.ecs.tasks_run[-1]
+    assert '"event": "message_released"' in log.read_text(encoding="utf-8"), "the unit finished before the signal: nothing was in flight"
+    assert (record["stop_code"], record["exit_code"]) == ("UserInitiated", 0)
+    assert queue_depth(night.client("sqs"), queue) == units  # the released unit is back, nothing lost
+    run_services(night.ecs, "RiskCalculationService", 2, idle_exit=3, say=lambda line: None)
+    run_services(night.ecs, "ReportGenerationService", 1, idle_exit=3, say=lambda line: None)
+    assert queue_depth(night.client("sqs"), queue) == 0
+
+
+def test_a_unit_over_the_tasks_memory_limit_is_killed_by_it_and_reported_as_out_of_memory(
+    night: ContainerNight, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    date = "2026-12-03"
+    # One block of 16 million scenarios of 40 factors: its normals and returns alone are 10 GB,
+    # over the task definition's 8 GiB hard limit (RunTask overrides of the run's model settings).
+    monkeypatch.setitem(night.ecs.environment_overrides, "RISK_SCENARIOS", "16000000")
+    monkeypatch.setitem(night.ecs.environment_overrides, "RISK_BLOCK_SIZE", "16000000")
+    monkeypatch.setitem(night.ecs.environment_overrides, "RISK_SCENARIO_CACHE_MB", "0")
+    _ingest(night, tmp_path, date, positions=200)
+    sqs, queue = night.client("sqs"), night.local.outputs["RiskWorkQueueUrl"]
+    units = queue_depth(sqs, queue)
+    try:
+        codes = run_services(night.ecs, "RiskCalculationService", 1, idle_exit=3, say=lambda line: None, timeout=300)
+        record = night.ecs.tasks_run[-1]
+        assert codes == [137] and record["oom_killed"]
+        assert record["container_reason"] == "OutOfMemoryError: Container killed due to memory usage"
+        assert record["peak_mib"] >= 0.95 * record["memory_limit_mib"]
+        assert queue_depth(sqs, queue) == units  # the unit was not lost: it returns when its visibility ends
+        failed = [json.loads(m)["detail"] for m in night.task_events() if json.loads(m)["detail"]["taskArn"] == record["task_arn"]]
+        assert failed and failed[0]["containers"][0]["exitCode"] == 137 and failed[0]["containers"][0]["reason"] == record["container_reason"]
+    finally:
+        sqs.purge_queue(QueueUrl=queue)
+
+
+def test_a_worker_that_turns_unhealthy_is_stopped_after_its_retries_and_replaced(night: ContainerNight) -> None:
+    """A stuck worker (frozen: SIGSTOP) stops beating; the health check fails once the heartbeat is
+    older than four beats, and after Retries failures the service stops the task (SIGTERM, then
+    SIGKILL after the StopTimeout: a frozen process handles neither) and starts a replacement."""
+    spec = night.ecs.service_spec("RiskCalculationService")
+    events: list[str] = []
+    stuck: dict[str, Any] = {}
+
+    def say(line: str) -> None:
+        events.append(line)
+
+    original_start = night.ecs.start
+
+    def start_and_freeze_the_first(*args: Any, **kwargs: Any) -> Any:
+        task = original_start(*args, **kwargs)
+        if not stuck:
+            stuck["task"] = task
+            deadline = time.monotonic() + 60
+            while '"event": "worker_started"' not in Path(night.ecs.tasks_run[-1]["log"]).read_text(encoding="utf-8"):
+                assert time.monotonic() < deadline, "the worker never started"
+                time.sleep(0.2)
+            task.send_signal("STOP")
+        return task
+
+    night.ecs.start = start_and_freeze_the_first  # type: ignore[method-assign]
+    try:
+        codes = run_services(night.ecs, "RiskCalculationService", 1, idle_exit=45, say=say, timeout=600)
+    finally:
+        del night.ecs.start
+    frozen = next(task for task in night.ecs.tasks_run if task.get("process") is stuck["task"])
+    replacement = night.ecs.tasks_run[-1]
+    assert frozen["health"] == "UNHEALTHY" and frozen["stop_code"] == "ServiceSchedulerInitiated"
+    assert frozen["stopped_reason"] == "Task failed container health checks"
+    assert frozen["exit_code"] == 137  # killed after the stop timeout
+    failures = [code for _, code in frozen["health_log"] if code != 0]
+    assert len(failures) >= spec.health_check["retries"]
+    assert replacement is not frozen and replacement["health"] == "HEALTHY" and replacement["exit_code"] == 0
+    assert sorted(codes) == [0, 137] and any("replacement" in line for line in events)
+
+
+def test_an_image_without_its_volume_declaration_cannot_write_its_scratch_volume(night: ContainerNight, tmp_path: Path) -> None:
+    """The same Dockerfile without VOLUME: Fargate's volume is then empty and root-owned, and the
+    job (user 10001) cannot write its heartbeat; with the VOLUME, the same task runs."""
+    dockerfile = (REPO_ROOT / "docker" / "risk-calculation.Dockerfile").read_text(encoding="utf-8")
+    assert 'VOLUME ["/scratch"]' in dockerfile
+    variant = tmp_path / "no-volume.Dockerfile"
+    variant.write_text(dockerfile.replace('VOLUME ["/scratch"]\n', ""), encoding="utf-8")
+    reference = local_reference("risk-calculation", "no-volume")
+    podman("build", "--quiet", "--pull=never", "--network=none", f"--build-arg=BASE_IMAGE={BASE_IMAGE}", "-f", str(variant), "-t", reference, str(REPO_ROOT))
+    repository = next(name for name in night.local.images if name.startswith("ecr-risk-calculation-"))
+    push_image(night.client("ecr"), repository, reference, "no-volume")
+    ecs = night.client("ecs")
+    spec = night.ecs.service_spec("RiskCalculationService")
+    definition = ecs.describe_task_definition(taskDefinition=spec.task_definition_arn)["taskDefinition"]
+    (container,) = definition["containerDefinitions"]
+    keys = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "requiresCompatibilities", "cpu", "memory", "volumes")
+    revision = ecs.register_task_definition(
+        **{key: definition[key] for key in keys if key in definition},
+        containerDefinitions=[{**container, "image": container["image"].rsplit(":", 1)[0] + ":no-volume"}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    try:
+        command = {"containerOverrides": [{"name": spec.container, "command": [*spec.command, "--wait", "1", "--idle-exit", "2"]}]}
+        failing = night.ecs.start(night.ecs.task_spec(revision), command, name="no-volume")
+        assert failing.wait(timeout=120) != 0
+        said = Path(night.ecs.tasks_run[-1]["log"]).read_text(encoding="utf-8")
+        # the first write is numba's cache (NUMBA_CACHE_DIR=/scratch/numba): it finds no writable place
+        assert "Permission denied: '/scratch" in said or "no locator available" in said, said[-500:]
+        assert night.ecs.tasks_run[-1]["as_run"]["mounts"] == [{"type": "bind", "destination": "/scratch", "rw": True}]
+        working = night.ecs.start(spec, command, name="with-volume")
+        assert working.wait(timeout=120) == 0
+    finally:
+        ecs.deregister_task_definition(taskDefinition=revision)
+        podman("rmi", "--force", reference, check=False)
