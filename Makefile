@@ -8,11 +8,12 @@ CHECKOV := .tools/checkov/.installed
 # taskcat likewise (its pins clash with moto's).
 TASKCAT := .tools/taskcat/.installed
 
-.PHONY: help demo images container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
+.PHONY: help demo images preflight container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
 	@echo "make images hadolint, then the base image (cached) and the three job images"
+	@echo "make preflight  will tonight's run fit the account? (local deployment; ARGS=\"--break quota\" to see a check fail)"
 	@echo "make test   every check: lint, unit suite, policy rules, checkov, mutation run, integration"
 	@echo "make validate   cfn-lint, guard rules and checkov, with the compliance table"
 	@echo "make taskcat  taskcat's test run of .taskcat.yml, every test in its region, against the local emulator"
@@ -40,6 +41,10 @@ container-tools:
 
 images: $(STAMP) container-tools
 	PYTHONPATH=scripts $(BIN)/python scripts/build_images.py
+
+# Against a real account: scripts/preflight.py --stack-name <stack> [--region R] (see the runbook).
+preflight: $(STAMP)
+	PYTHONPATH=scripts $(BIN)/python scripts/preflight.py --local $(ARGS)
 
 # make demo ARGS=--processes runs the jobs as processes; ARGS=--help lists the options.
 demo: $(STAMP) container-tools

@@ -3,7 +3,10 @@
 
 Before anything changes, the parameter values are checked: the template's Rules, evaluated as
 CloudFormation does (subnets looked up in the account), and the orderings CloudFormation cannot
-express (a minimum task count above its maximum). A template without the DeployServices switch
+express (a minimum task count above its maximum). Then preflight (scripts/preflight.py) checks
+that the night fits the account: quotas, subnet addresses, the service-linked role, the buckets,
+and once the stack exists its images, topic, key and alarms; a FAIL stops the deployment unless
+--skip-preflight is given (and logged). A template without the DeployServices switch
 (lib/VpcEndpoints.json, once per VPC) is deployed in one step.
 
 First deployment of lib/TapStack.json, in phases (the services cannot stabilise before their images exist):
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from riskbatch_infra.aws import DEFAULT_REGION, Target
@@ -34,6 +38,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 EXIT_IMAGES_NEEDED = 3
 EXIT_SCAN_REFUSED = 4
 EXIT_PARAMETERS_REFUSED = 5
+EXIT_PREFLIGHT_FAILED = 6
 
 
 def parse_parameters(path: Path | None, overrides: list[str]) -> dict[str, str]:
@@ -51,6 +56,25 @@ def parse_parameters(path: Path | None, overrides: list[str]) -> dict[str, str]:
     return parameters
 
 
+def preflight_passes(target: Target, stack_name: str, template: dict, parameters: dict[str, str], skip: bool) -> bool:
+    """Preflight's checks of the account, before anything changes; False when one fails."""
+    from riskbatch.preflight import failed, table
+    from riskbatch_infra.preflight_stack import check_stack
+
+    if skip:
+        identity = target.client("sts").get_caller_identity()["Arn"]
+        log(f"preflight skipped (--skip-preflight) by {identity} at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}")
+        return True
+    log("preflight: will the night fit this account?")
+    findings = check_stack(target, stack_name, template, parameters)
+    log(table(findings))
+    problems = failed(findings)
+    if problems:
+        names = ", ".join(finding.check for finding in problems)
+        log(f"refused: preflight found {len(problems)} failing check(s): {names}; fix them (the table names how) or pass --skip-preflight")
+    return not problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack-name", required=True)
@@ -65,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template-bucket", help="bucket for templates above CloudFormation's 51,200-byte body limit")
     parser.add_argument("--allow-findings", action="store_true", help="deploy images with CRITICAL or HIGH scan findings")
     parser.add_argument("--foundation-only", action="store_true", help="stop after phase 1 (first deployment, before images exist)")
+    parser.add_argument("--skip-preflight", action="store_true", help="deploy without preflight's checks of the account (logged)")
     parser.add_argument("--outputs", type=Path, default=REPO_ROOT / "cfn-outputs" / "flat-outputs.json")
     args = parser.parse_args(argv)
 
@@ -73,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parameters = parse_parameters(args.parameters_file, args.parameter)
     try:
         check_parameters(target, template, parameters)
+        if "DeployServices" in template.get("Parameters", {}) and not preflight_passes(target, args.stack_name, template, parameters, args.skip_preflight):
+            return EXIT_PREFLIGHT_FAILED
         outputs = deploy_in_phases(target, args.stack_name, template, parameters, args.template_bucket, args.allow_findings, args.foundation_only)
     except ImagesNeeded as error:
         log(str(error))

@@ -160,6 +160,12 @@ def create_stand_ins(emulator: Emulator, suffix: str) -> StandIns:
     for subnet in subnet_ids:
         ec2.associate_route_table(RouteTableId=route_table, SubnetId=subnet)
     names = StandIns(vpc_id, subnet_ids, f"riskbatch-input-{suffix}", f"riskbatch-output-{suffix}", f"riskbatch-templates-{suffix}", route_table)
+    iam = emulator.client("iam")
+    try:  # an account that has run ECS before has its service-linked role (moto's own call misnames it)
+        iam.get_role(RoleName="AWSServiceRoleForECS")
+    except iam.exceptions.NoSuchEntityException:
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        iam.create_role(RoleName="AWSServiceRoleForECS", Path="/aws-service-role/ecs.amazonaws.com/", AssumeRolePolicyDocument=json.dumps(trust))
     for bucket in (names.input_bucket, names.output_bucket, names.template_bucket):
         if emulator.region == "us-east-1":
             s3.create_bucket(Bucket=bucket)

@@ -29,8 +29,9 @@ MOTO_VERSION = "5.2.5"
 LOCAL_ECS_AGENT = "riskbatch-local-ecs-agent"
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 EVENTS = "events.amazonaws.com"
+SCHEDULER = "scheduler.amazonaws.com"
 # The services the local runner plays: it may assume a role only as one of them.
-PLAYED_SERVICES = (ECS_TASKS, EVENTS)
+PLAYED_SERVICES = (ECS_TASKS, EVENTS, SCHEDULER)
 _MISSING = object()
 # The condition context of the request being authorised (lower-case key -> values).
 REQUEST_CONTEXT: ContextVar[dict[str, list[str]] | None] = ContextVar("riskbatch_request_context", default=None)
@@ -175,7 +176,9 @@ def switched_off_outputs_export_nothing(patch: Patcher) -> None:
 @fix
 def kms_key_tags_from_cloudformation(patch: Patcher) -> None:
     """Defect. CloudFormation gives a key's tags as Key/Value; moto's handler passes them to its
-    API model, which reads TagKey/TagValue, and fails. The fix passes them as the model reads them."""
+    API model, which reads TagKey/TagValue, and fails. And it keeps the KeyPolicy object as given
+    where the model keeps the policy's JSON text, so every call that checks the key policy
+    (DescribeKey among them) failed. The fix passes both as the model reads them."""
     from moto.kms import models as kms
 
     original = kms.Key.create_from_cloudformation_json.__func__
@@ -184,6 +187,8 @@ def kms_key_tags_from_cloudformation(patch: Patcher) -> None:
         properties = dict(cloudformation_json.get("Properties", {}))
         if "Tags" in properties:
             properties["Tags"] = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in properties["Tags"]]
+        if isinstance(properties.get("KeyPolicy"), dict):
+            properties["KeyPolicy"] = json.dumps(properties["KeyPolicy"])
         return original(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
 
     patch.set(kms.Key, "create_from_cloudformation_json", classmethod(create))
@@ -193,8 +198,9 @@ def kms_key_tags_from_cloudformation(patch: Patcher) -> None:
 def ecr_repository_properties_from_cloudformation(patch: Patcher) -> None:
     """Defect. moto's CloudFormation handler passes ImageScanningConfiguration and
     EncryptionConfiguration with CloudFormation's capitalised keys where its API model reads the
-    API's camel-case keys, so scan-on-push and the KMS key were lost; and it ignores EmptyOnDelete,
-    so a stack whose repositories hold images could not be deleted. The fix passes the three on."""
+    API's camel-case keys, so scan-on-push and the KMS key were lost; it ignores EmptyOnDelete,
+    so a stack whose repositories hold images could not be deleted; and it ignores LifecyclePolicy,
+    so no lifecycle rule applied. The fix passes the four on."""
     from moto.ecr import models as ecr
 
     original = ecr.Repository.create_from_cloudformation_json.__func__
@@ -209,6 +215,10 @@ def ecr_repository_properties_from_cloudformation(patch: Patcher) -> None:
                 properties[key] = camel(properties[key])
         repository = original(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
         repository.empty_on_delete = bool(properties.get("EmptyOnDelete", False))
+        lifecycle = properties.get("LifecyclePolicy", {}).get("LifecyclePolicyText")
+        if lifecycle:
+            backend = ecr.ecr_backends[account_id][region_name]
+            backend.put_lifecycle_policy(registry_id=account_id, repository_name=repository.name, lifecycle_policy_text=lifecycle)
         return repository
 
     def delete(self: Any, account_id: str, region_name: str) -> None:
@@ -232,6 +242,71 @@ def ecr_image_digest_is_the_manifest_digest(patch: Patcher) -> None:
         self._image_digest = "sha256:" + hashlib.sha256(self.image_manifest.encode("utf-8")).hexdigest()
 
     patch.set(ecr.Image, "_create_digest", create_digest)
+
+
+@fix
+def s3_reports_eventbridge_delivery(patch: Patcher) -> None:
+    """Defect. moto stores a bucket's EventBridgeConfiguration (and sends its events) but leaves it
+    out of GetBucketNotificationConfiguration, so a reader could not tell that delivery is on (S3
+    API reference, GetBucketNotificationConfiguration: EventBridgeConfiguration, "Enables delivery
+    of events to Amazon EventBridge"). The fix adds it to the answer when it is on."""
+    from moto.s3 import responses as s3
+
+    original = s3.S3Response.get_bucket_notification
+
+    def get_bucket_notification(self: Any) -> Any:
+        answer = original(self)
+        configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if configuration is None or configuration.event_bridge is None:
+            return answer
+        status, headers, body = answer if isinstance(answer, tuple) else (200, {}, answer)
+        text = body.decode() if isinstance(body, bytes) else str(body)
+        marker = "</NotificationConfiguration>"
+        if "<EventBridgeConfiguration" in text:
+            return answer
+        if marker in text:
+            text = text.replace(marker, "<EventBridgeConfiguration></EventBridgeConfiguration>" + marker)
+        else:  # moto answered with an empty result: the document is the EventBridge element alone
+            text = '<?xml version="1.0" encoding="UTF-8"?><NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            text += "<EventBridgeConfiguration></EventBridgeConfiguration>" + marker
+        return status, {key: value for key, value in headers.items() if key.lower() != "content-length"}, text
+
+    patch.set(s3.S3Response, "get_bucket_notification", get_bucket_notification)
+
+
+@fix
+def sns_email_subscriptions_wait_for_confirmation(patch: Patcher) -> None:
+    """Missing rule. An e-mail subscription is pending until its owner follows the link SNS mails
+    them; until then SNS lists it with the ARN "PendingConfirmation" and delivers nothing to it
+    (SNS API reference, Subscribe and ListSubscriptionsByTopic). moto confirms every subscription at
+    once. The fix keeps e-mail subscriptions pending: no mail can be confirmed locally."""
+    import copy
+
+    from moto.sns import models as sns
+
+    original_subscribe = sns.SNSBackend.subscribe
+    original_list = sns.SNSBackend.list_subscriptions_by_topic
+
+    def subscribe(self: Any, topic_arn: str, endpoint: str, protocol: str) -> Any:
+        subscription = original_subscribe(self, topic_arn, endpoint, protocol)
+        if protocol in ("email", "email-json"):
+            subscription.attributes["PendingConfirmation"] = "true"
+            subscription.attributes["ConfirmationWasAuthenticated"] = "false"
+        return subscription
+
+    def listed(subscription: Any) -> Any:
+        if subscription.attributes.get("PendingConfirmation") != "true":
+            return subscription
+        shown = copy.copy(subscription)
+        shown.arn = "PendingConfirmation"
+        return shown
+
+    def list_subscriptions_by_topic(self: Any, topic_arn: str, next_token: str | None = None) -> Any:
+        subscriptions, token = original_list(self, topic_arn, next_token=next_token)
+        return [listed(subscription) for subscription in subscriptions], token
+
+    patch.set(sns.SNSBackend, "subscribe", subscribe)
+    patch.set(sns.SNSBackend, "list_subscriptions_by_topic", list_subscriptions_by_topic)
 
 
 @fix
@@ -271,6 +346,24 @@ def sns_and_eventbridge_authorised_on_their_resource(patch: Patcher) -> None:
 
     patch.set(SNSResponse, "_determine_resource", topic)
     patch.set(EventsHandler, "_determine_resource", bus)
+
+
+@fix
+def ecr_authorised_on_its_repository(patch: Patcher) -> None:
+    """Defect. moto authorises ECR requests against Resource "*" (it determines no resource for
+    them), so a policy that names its repositories (ecr:DescribeImages on the job repositories)
+    was denied. The fix names the request's repository, as AWS evaluates it (Service Authorization
+    Reference, Amazon ECR: the repository resource type); GetAuthorizationToken stays on "*"."""
+    from moto.ecr.responses import ECRResponse
+
+    def repository(self: Any) -> str:
+        name = self._get_param("repositoryName")
+        if not name:
+            return "*"
+        account = self._get_param("registryId") or self.current_account
+        return f"arn:aws:ecr:{self.region}:{account}:repository/{name}"
+
+    patch.set(ECRResponse, "_determine_resource", repository)
 
 
 @fix
@@ -699,10 +792,46 @@ def iam_simulate_principal_policy(patch: Patcher) -> None:
 # --- stand-in: the local runner plays ECS and EventBridge ---------------------------------------
 
 
+# The local account's Fargate vCPU quotas (each account has its own; AWS adjusts them on request).
+FARGATE_VCPU_QUOTA_VARIABLE = "RISKBATCH_FARGATE_VCPU_QUOTA"
+FARGATE_QUOTAS = {"L-3032A538": "Fargate On-Demand vCPU resource count", "L-36FBB829": "Fargate Spot vCPU resource count"}
+
+
+@fix
+def service_quotas_answer_for_fargate(patch: Patcher) -> None:
+    """Stand-in. moto's Service Quotas knows the VPC's quotas only, so GetServiceQuota for
+    Fargate's vCPU quotas (service code fargate, ECS developer guide "Amazon ECS service quotas")
+    found nothing. The fix answers for the two with the local account's value, 64 vCPU unless the
+    emulator is started with RISKBATCH_FARGATE_VCPU_QUOTA, in the shape of the Service Quotas API."""
+    import os
+
+    from moto.servicequotas import models as quotas
+
+    original = quotas.ServiceQuotasBackend.get_service_quota
+
+    def get_service_quota(self: Any, service_code: str, quota_code: str) -> dict[str, Any]:
+        if service_code == "fargate" and quota_code in FARGATE_QUOTAS:
+            return {
+                "ServiceCode": "fargate",
+                "ServiceName": "AWS Fargate",
+                "QuotaArn": f"arn:aws:servicequotas:{self.region_name}:{self.account_id}:fargate/{quota_code}",
+                "QuotaCode": quota_code,
+                "QuotaName": FARGATE_QUOTAS[quota_code],
+                "Value": float(os.environ.get(FARGATE_VCPU_QUOTA_VARIABLE, "64")),
+                "Unit": "None",
+                "Adjustable": True,
+                "GlobalQuota": False,
+            }
+        return original(self, service_code, quota_code)
+
+    patch.set(quotas.ServiceQuotasBackend, "get_service_quota", get_service_quota)
+
+
 @fix
 def local_runner_assumes_roles_as_ecs_or_eventbridge(patch: Patcher) -> None:
-    """Stand-in. Task roles trust only ecs-tasks.amazonaws.com and the ingestion trigger's role only
-    events.amazonaws.com; the emulator has neither service, and its trust check fails with an error
+    """Stand-in. Task roles trust only ecs-tasks.amazonaws.com, the ingestion trigger's role only
+    events.amazonaws.com and the pre-night schedule's role only scheduler.amazonaws.com; the emulator
+    has none of these services, and its trust check fails with an error
     on a service-only principal. Exactly one IAM user, LOCAL_ECS_AGENT (the local runner), may
     assume a role as one of those services would: when a trust statement allows that service
     sts:AssumeRole and its conditions hold for a request from that service in this account

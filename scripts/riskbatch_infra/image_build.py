@@ -52,6 +52,12 @@ def default_image_tag() -> str:
     return str(template["Parameters"]["ImageTag"]["Default"])
 
 
+def job_of_repository(repository: str) -> str:
+    """ecr-<job>-<suffix> (or a URI ending in it, with or without a tag) -> <job>."""
+    name = repository.rsplit("/", 1)[-1].split(":")[0]
+    return next(job for job in JOBS if name.startswith(f"ecr-{job}-"))
+
+
 def local_reference(job: str, tag: str) -> str:
     """The local tag of a job's image: named like its ECR repository, without the environment suffix."""
     return f"localhost/ecr-{job}:{tag}"

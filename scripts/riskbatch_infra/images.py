@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
-BLOCKING_SEVERITIES = ("CRITICAL", "HIGH")
+from riskbatch.preflight import BLOCKING_SEVERITIES
 
 
 @dataclass(frozen=True)

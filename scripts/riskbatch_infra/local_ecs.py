@@ -29,6 +29,7 @@ from typing import Any
 from .aws import Target
 from .containers import ContainerTask, HealthCheck, as_run, create_arguments, scratch_mount, stop_details, task_cgroup_parent, task_state_change
 from .dockerfile import dockerfile_of, parse_dockerfile
+from .image_build import job_of_repository
 from .images import local_image_with_digest
 from .live_checks import physical_ids
 from .podman import image_volumes
@@ -195,7 +196,7 @@ class LocalEcs:
                     return str(scratch) + value[len(path.rstrip("/")) :]
             return value
 
-        image = parse_dockerfile(dockerfile_of(spec.container))
+        image = parse_dockerfile(dockerfile_of(job_of_repository(spec.image) if spec.image else spec.container))
         environment = {key: os.environ[key] for key in HOST_SETTINGS if key in os.environ}
         environment.update({key: mapped(value) for key, value in image.environment.items()})
         environment.update({key: mapped(value) for key, value in self._task_environment(spec).items()})
@@ -272,11 +273,12 @@ class LocalEcs:
         return ecs.run_task(**request)["tasks"][0]["taskArn"]
 
     def _template_network(self, logical_id: str) -> dict[str, Any] | None:
-        """The service's awsvpc configuration as the template gives it, its Refs read from the stack
-        (the emulator keeps no network configuration for a service)."""
+        """The service's awsvpc configuration as the template gives it (the emulator keeps none for a service)."""
         awsvpc = self.template["Resources"][logical_id]["Properties"].get("NetworkConfiguration", {}).get("AwsvpcConfiguration")
-        if not awsvpc:
-            return None
+        return self._awsvpc(awsvpc) if awsvpc else None
+
+    def _awsvpc(self, awsvpc: dict[str, Any]) -> dict[str, Any]:
+        """A template's AwsvpcConfiguration in the API's shape, its Refs read from the stack."""
         stack = self.target.client("cloudformation").describe_stacks(StackName=self.stack_name)["Stacks"][0]
         parameters = {item["ParameterKey"]: item["ParameterValue"] for item in stack.get("Parameters", [])}
 
@@ -303,7 +305,7 @@ class LocalEcs:
             memory_mib=spec.memory_mib, cpu_units=spec.cpu_units, stop_timeout=spec.stop_timeout, mounts=mounts, cgroup_parent=task_cgroup_parent(name),
         )  # fmt: skip
         record.update(
-            image=spec.image, task_definition=spec.task_definition_arn, digest=digest, digest_image_id=image_id,
+            job=spec.container, image=spec.image, task_definition=spec.task_definition_arn, digest=digest, digest_image_id=image_id,
             memory_limit_mib=spec.memory_mib, task_arn=task_arn, container=name,
         )  # fmt: skip
         started = {"group": f"service:{self.physical(service)}" if service else f"family:{spec.family}"}
@@ -382,6 +384,32 @@ class LocalEcs:
         if response.get("failures") or not response.get("tasks"):
             raise RuntimeError(f"RunTask failed: {response.get('failures')}")
         return response["tasks"][0]["taskArn"]
+
+    def run_schedule(self, logical_id: str, name: str | None = None) -> tuple[str, int]:
+        """What EventBridge Scheduler does when the schedule fires: RunTask with the schedule's role
+        (assumed as scheduler.amazonaws.com), then the task. The emulator creates no schedules, so
+        its target is read from the template, its references from the stack. Returns (task, exit code)."""
+        target = self.template["Resources"][logical_id]["Properties"]["Target"]
+        parameters = target["EcsParameters"]
+        role = self.physical(target["RoleArn"]["Fn::GetAtt"][0])
+        task_definition = self.physical(parameters["TaskDefinitionArn"]["Ref"])
+        request = {
+            "cluster": self.cluster_arn,
+            "taskDefinition": task_definition,
+            "count": int(parameters.get("TaskCount", 1)),
+            "startedBy": f"scheduler/{logical_id}"[:36],
+            "networkConfiguration": self._awsvpc(parameters.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {})),
+            "capacityProviderStrategy": [{key[:1].lower() + key[1:]: item[key] for key in item} for item in parameters.get("CapacityProviderStrategy", [])],
+        }  # fmt: skip
+        response = self.as_role(role).client("ecs").run_task(**request)
+        if response.get("failures") or not response.get("tasks"):
+            raise RuntimeError(f"the schedule's RunTask failed: {response.get('failures')}")
+        spec = self.task_spec(task_definition)
+        task = self.start(spec, None, name=name or f"{spec.family}-{len(self.tasks_run)}", task_arn=response["tasks"][0]["taskArn"])
+        code = task.wait()
+        if not self.containers:
+            self.target.client("ecs").stop_task(cluster=self.cluster_arn, task=response["tasks"][0]["taskArn"], reason="Essential container in task exited")
+        return self.tasks_run[-1]["name"], code
 
     def service_spec(self, logical_id: str) -> TaskSpec:
         service = self.template["Resources"][logical_id]["Properties"]

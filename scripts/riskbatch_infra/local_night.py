@@ -14,6 +14,7 @@ from typing import Any
 
 from .buckets import enable_eventbridge
 from .emulator import Emulator, StandIns, create_stand_ins, set_scan_findings
+from .image_build import job_of_repository
 from .images import push_image, repository_names, stand_in_manifest
 from .local_ecs import LocalEcs
 from .phases import deploy_in_phases
@@ -41,13 +42,6 @@ def push_stand_in_images(emulator: Emulator, outputs: dict[str, str], tag: str) 
     for repository in repository_names(outputs):
         pushed[repository] = ecr.put_image(repositoryName=repository, imageManifest=stand_in_manifest(), imageTag=tag)["image"]["imageId"]["imageDigest"]
     return pushed
-
-
-def job_of_repository(repository: str) -> str:
-    """ecr-<job>-<suffix> -> <job>."""
-    from .image_build import JOBS
-
-    return next(job for job in JOBS if repository.startswith(f"ecr-{job}-"))
 
 
 def push_built_images(emulator: Emulator, outputs: dict[str, str], tag: str, say: Callable[[str], None]) -> dict[str, str]:
@@ -205,6 +199,10 @@ def run_night(stack: LocalStack, ecs: LocalEcs, folder: Path, business_date: str
         timings[name] = round(now - clock, 2)
         clock = now
 
+    if "PreNightCheckSchedule" in stack.template["Resources"]:
+        task, code = ecs.run_schedule("PreNightCheckSchedule", name=f"pre-night-check-{business_date}")
+        say(f"{business_date}: the scheduled pre-night check exited {code}" + ("" if code == 0 else " (its alert is in the SNS messages below)"))
+        lap("pre-night check")
     keys = upload_night(stack, folder, business_date)
     lap("upload")
     say(f"{business_date}: files landed under incoming/{business_date}/; delivering their Object Created events")
@@ -253,13 +251,12 @@ def task_table(tasks: list[dict[str, Any]]) -> str:
 
 
 def write_measurements(tasks: list[dict[str, Any]], night: dict[str, int], path: Path) -> dict[str, Any]:
-    """Per job: the highest peak memory of its tasks against the task definition's limit, and wall times."""
+    """Per task definition's container: the highest peak memory of its tasks against its limit, and wall times."""
     jobs: dict[str, dict[str, Any]] = {}
     for task in tasks:
         if task.get("peak_mib") is None:
             continue
-        repository = task["image"].rsplit("/", 1)[-1].split(":")[0]
-        job = job_of_repository(repository)
+        job = task["job"]  # the task definition's container: each job, and the pre-night check
         entry = jobs.setdefault(job, {"peak_mib": 0.0, "limit_mib": task["memory_limit_mib"], "tasks": 0, "wall_seconds": []})
         entry["peak_mib"] = round(max(entry["peak_mib"], task["peak_mib"]), 1)
         entry["tasks"] += 1

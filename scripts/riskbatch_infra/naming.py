@@ -77,6 +77,7 @@ CONSTRAINTS: dict[str, NameConstraint] = {
     "AWS::Logs::MetricFilter": NameConstraint(
         "FilterName", "filter", 512, r"[^:*]+", (), f"{_API}/AmazonCloudWatchLogs/latest/APIReference/API_PutMetricFilter.html"
     ),
+    "AWS::Scheduler::Schedule": NameConstraint("Name", "schedule", 64, r"[0-9a-zA-Z-_.]+", (), f"{_API}/scheduler/latest/APIReference/API_CreateSchedule.html"),
     "AWS::Logs::ResourcePolicy": NameConstraint(
         "PolicyName", "logpolicy", 255, r"([^:*/]+/?)*[^:*/]+", (), f"{_API}/AmazonCloudWatchLogs/latest/APIReference/API_PutResourcePolicy.html"
     ),

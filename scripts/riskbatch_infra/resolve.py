@@ -31,6 +31,7 @@ NAME_PROPERTIES = {
     "AWS::Events::EventBus": "Name",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::ECR::Repository": "RepositoryName",
+    "AWS::Scheduler::Schedule": "Name",
 }
 
 

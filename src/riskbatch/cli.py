@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -106,6 +107,26 @@ def cmd_health(args: argparse.Namespace) -> int:
     from .settings import Settings
 
     return 0 if healthy(Settings.from_env().scratch, args.max_age) else 1
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    """The pre-night check (the scheduled task): the checks that change from day to day; alert on a failure."""
+    import boto3
+
+    from .heartbeat import beating
+    from .logs import log
+    from .preflight import NIGHTLY, account_from_environment, alert, failed, run_checks, table
+    from .settings import Settings
+
+    account = account_from_environment(dict(os.environ))
+    with beating(Settings.from_env().scratch):
+        findings = run_checks(boto3.client, account, NIGHTLY)
+        print(table(findings))
+        problems = failed(findings)
+        log("pre_night_check", checks=len(findings), failed=[finding.check for finding in problems])
+        if problems and account.topic_arn:
+            alert(boto3.client("sns"), account.topic_arn, os.environ.get("RISKBATCH_ENVIRONMENT", "?"), findings)
+    return 1 if problems else 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -220,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(run=cmd_plan)
 
+    preflight = commands.add_parser("preflight", help="the pre-night check of the account (scheduled task): alerts the topic on a failure")
+    preflight.add_argument("--nightly", action="store_true", help="the checks that change from day to day (the only ones the task runs)")
+    preflight.set_defaults(run=cmd_preflight)
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
     health.set_defaults(run=cmd_health)

@@ -117,19 +117,31 @@ def runtime_from_measurement(measured: dict, night: Night) -> float:
     return max(0.0, float(measured["jobs"]["risk-calculation"]["peak_mib"]) - model_arrays_mib(night))
 
 
+def _work_and_draws(night: Night, calibration: Calibration) -> tuple[float, float]:
+    """(revaluation vCPU-seconds of the whole night, scenario-draw vCPU-seconds of each task)."""
+    work = night.positions * night.scenarios / calibration.revaluations_per_vcpu_second
+    draws = night.scenarios * night.factors**2 / calibration.scenario_factor2_per_vcpu_second
+    return work, draws
+
+
+def hours_with(night: Night, calibration: Calibration, cpu_units: int, tasks: int) -> float:
+    """Hours the night takes on this many tasks of this size (each draws the scenarios once)."""
+    work, draws = _work_and_draws(night, calibration)
+    return (work / max(tasks, 1) + draws) / (cpu_units / 1024) / 3600
+
+
 def option_at(night: Night, calibration: Calibration, prices: dict[str, float], cpu_units: int, memory_mib: int) -> TaskOption | None:
     """Tasks of this size that finish the night within the window (None when no number of them can)."""
     if memory_mib < memory_needed_mib(night, calibration):
         return None
     window = night.window_hours * 3600 * (1 - night.safety)
-    work = night.positions * night.scenarios / calibration.revaluations_per_vcpu_second  # vCPU-seconds in all
-    draws = night.scenarios * night.factors**2 / calibration.scenario_factor2_per_vcpu_second  # vCPU-seconds per task
+    work, draws = _work_and_draws(night, calibration)
     vcpu = cpu_units / 1024
     per_task = window * vcpu - draws  # revaluation vCPU-seconds one task delivers in the window
     if per_task <= 0:
         return None
     tasks = max(1, math.ceil(work / per_task))
-    hours = (work / tasks + draws) / vcpu / 3600
+    hours = hours_with(night, calibration, cpu_units, tasks)
     on_demand_rate = vcpu * prices["on_demand_vcpu_hour"] + memory_mib / 1024 * prices["on_demand_gb_hour"]
     spot_rate = vcpu * prices["spot_vcpu_hour"] + memory_mib / 1024 * prices["spot_gb_hour"]
     on_demand_tasks = 1 + (tasks - 1) / 4

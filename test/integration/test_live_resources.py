@@ -25,6 +25,7 @@ NOT_CREATED = {
     "AWS::SNS::TopicPolicy": "moto does not model AWS::SNS::TopicPolicy",
     "AWS::SQS::QueuePolicy": "moto does not model AWS::SQS::QueuePolicy",
     "AWS::Logs::MetricFilter": "moto does not model AWS::Logs::MetricFilter in CloudFormation",
+    "AWS::Scheduler::Schedule": "moto does not model AWS::Scheduler::Schedule in CloudFormation (the local runner reads the schedule from the template)",
     "AWS::ApplicationAutoScaling::ScalableTarget": "moto does not model AWS::ApplicationAutoScaling::ScalableTarget in CloudFormation",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "moto does not model AWS::ApplicationAutoScaling::ScalingPolicy in CloudFormation",
 }
@@ -32,7 +33,6 @@ NOT_CREATED = {
 EMULATOR_GAPS = {
     ("AWS::ECS::Cluster", "containerInsights"): "moto's ECS cluster ignores ClusterSettings from CloudFormation",
     ("AWS::ECS::Cluster", "CapacityProviders"): "moto does not model AWS::ECS::ClusterCapacityProviderAssociations",
-    ("AWS::ECR::Repository", "LifecyclePolicy"): "moto's ECR handler does not apply LifecyclePolicy from CloudFormation",
     ("AWS::ECS::Service", "DeploymentCircuitBreaker"): "moto's service handler drops DeploymentConfiguration",
     ("AWS::ECS::Service", "MinimumHealthyPercent"): "moto's service handler drops DeploymentConfiguration",
     ("AWS::ECS::Service", "HealthCheckGracePeriodSeconds"): "moto's service handler drops HealthCheckGracePeriodSeconds",

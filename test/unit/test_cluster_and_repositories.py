@@ -71,8 +71,19 @@ def test_repository_keeps_the_last_ten_images_of_any_tag(repository: Resource) -
     assert len(rules) == 1, "another rule could expire images the keep-10 rule means to keep"
 
 
+JOBS = ("data-ingestion", "risk-calculation", "report-generation")
+
+
 def test_each_job_has_its_own_repository(template: Template) -> None:
-    images = [container["Image"] for task in template.of_type("AWS::ECS::TaskDefinition") for container in task.props["ContainerDefinitions"]]
-    repositories = [template.referenced_resource(image) for image in images]
-    assert len(set(repositories)) == len(repositories)
+    containers = [container for task in template.of_type("AWS::ECS::TaskDefinition") for container in task.props["ContainerDefinitions"]]
+    repositories = [template.referenced_resource(container["Image"]) for container in containers if container["Name"] in JOBS]
+    assert len(set(repositories)) == len(repositories) == len(JOBS)
     assert set(repositories) == {repository.logical_id for repository in template.of_type("AWS::ECR::Repository")}
+
+
+def test_the_pre_night_check_runs_the_ingestion_image(template: Template) -> None:
+    """The check is a command of the riskbatch package, which every job image holds: it runs the
+    ingestion image at the stack's tag rather than a fourth image to build, scan and keep."""
+    (check,) = [c for t in template.of_type("AWS::ECS::TaskDefinition") for c in t.props["ContainerDefinitions"] if c["Name"] not in JOBS]
+    assert check["Name"] == "pre-night-check" and check["Image"] == {"Fn::Sub": "${DataIngestionRepository.RepositoryUri}:${ImageTag}"}
+    assert check["Command"] == ["preflight", "--nightly"]

@@ -6,6 +6,7 @@ roles and resources of a case are created.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -421,34 +422,45 @@ def test_change_sets_set_outputs_and_exports(aws: None) -> None:
         assert [export["Name"] for export in boto3.client("cloudformation", region_name=REGION).list_exports()["Exports"]] == ["export-x"]
 
 
+LIFECYCLE = '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}'
+
+
 REPOSITORY = {
     "Resources": {
         "Repo": {
             "Type": "AWS::ECR::Repository",
-            "Properties": {"RepositoryName": "ecr-x", "EmptyOnDelete": True, "ImageScanningConfiguration": {"ScanOnPush": True}},
+            "Properties": {
+                "RepositoryName": "ecr-x",
+                "EmptyOnDelete": True,
+                "ImageScanningConfiguration": {"ScanOnPush": True},
+                "LifecyclePolicy": {"LifecyclePolicyText": LIFECYCLE},
+            },
         }
     }
 }
 
 
-def _repository_after_push_and_delete() -> tuple[bool, str]:
+def _repository_after_push_and_delete() -> tuple[bool, str | None, str]:
     from riskbatch_infra.images import stand_in_manifest
 
     _deploy(REPOSITORY)
     ecr = boto3.client("ecr", region_name=REGION)
     scan_on_push = ecr.describe_repositories(repositoryNames=["ecr-x"])["repositories"][0]["imageScanningConfiguration"].get("scanOnPush", False)
+    lifecycle = None
+    with contextlib.suppress(ecr.exceptions.LifecyclePolicyNotFoundException):
+        lifecycle = ecr.get_lifecycle_policy(repositoryName="ecr-x")["lifecyclePolicyText"]
     ecr.put_image(repositoryName="ecr-x", imageManifest=stand_in_manifest(), imageTag="1.0.0")
     deleted = _code(lambda: boto3.client("cloudformation", region_name=REGION).delete_stack(StackName="s"))
-    return scan_on_push, deleted if deleted != "OK" else ",".join(r["repositoryName"] for r in ecr.describe_repositories()["repositories"]) or "gone"
+    return scan_on_push, lifecycle, deleted if deleted != "OK" else ",".join(r["repositoryName"] for r in ecr.describe_repositories()["repositories"]) or "gone"
 
 
-def test_moto_loses_scan_on_push_and_empty_on_delete(aws: None) -> None:
-    assert _repository_after_push_and_delete() == (False, "RepositoryNotEmptyException")
+def test_moto_loses_scan_on_push_lifecycle_and_empty_on_delete(aws: None) -> None:
+    assert _repository_after_push_and_delete() == (False, None, "RepositoryNotEmptyException")
 
 
-def test_repositories_scan_on_push_and_empty_on_delete(aws: None) -> None:
+def test_repositories_scan_on_push_keep_their_lifecycle_and_empty_on_delete(aws: None) -> None:
     with patched(server.ecr_repository_properties_from_cloudformation):
-        assert _repository_after_push_and_delete() == (True, "gone")
+        assert _repository_after_push_and_delete() == (True, LIFECYCLE, "gone")
 
 
 def _log_group_key() -> str | None:
@@ -733,6 +745,37 @@ def test_a_keys_tags_are_read_from_cloudformation(aws: None) -> None:
     assert kms.list_resource_tags(KeyId=key["KeyId"])["Tags"] == [{"TagKey": "Name", "TagValue": "kms-x"}]
 
 
+ALLOWING_KEY = {
+    "Resources": {
+        "Key": {
+            "Type": "AWS::KMS::Key",
+            "Properties": {
+                "KeyPolicy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}]}
+            },
+        }
+    }
+}
+
+
+def _described_key_state() -> str:
+    _deploy(ALLOWING_KEY)
+    kms = boto3.client("kms", region_name=REGION)
+    (key,) = kms.list_keys()["Keys"]
+    try:
+        return str(kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"])
+    except TypeError as error:  # inside moto: the server answers 500
+        return type(error).__name__
+
+
+def test_moto_cannot_describe_a_key_whose_policy_came_from_cloudformation(aws: None) -> None:
+    assert _described_key_state() == "TypeError"
+
+
+def test_a_key_from_cloudformation_is_described(aws: None) -> None:
+    with patched(server.kms_key_tags_from_cloudformation):
+        assert _described_key_state() == "Enabled"
+
+
 def _repository_after_describing_the_deleted_stack() -> list[str]:
     stack_id = boto3.client("cloudformation", region_name=REGION).create_stack(StackName="s", TemplateBody=json.dumps(WITH_REPOSITORY_OUTPUT))["StackId"]
     cfn = boto3.client("cloudformation", region_name=REGION)
@@ -818,3 +861,85 @@ def test_an_image_is_named_by_the_sha256_of_its_manifest_as_pushed(aws: None) ->
 
     with patched(server.ecr_image_digest_is_the_manifest_digest):
         assert _pushed_digest() == "sha256:" + hashlib.sha256(PUSHED_MANIFEST.encode()).hexdigest()
+
+
+def _fargate_quota() -> str:
+    return _code(lambda: boto3.client("service-quotas", region_name=REGION).get_service_quota(ServiceCode="fargate", QuotaCode="L-3032A538"))
+
+
+def test_moto_knows_no_fargate_quota(aws: None) -> None:
+    assert _fargate_quota() == "NoSuchResourceException"
+
+
+def test_the_local_account_has_fargate_vcpu_quotas(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(server.FARGATE_VCPU_QUOTA_VARIABLE, "12")
+    with patched(server.service_quotas_answer_for_fargate):
+        assert _fargate_quota() == "OK"
+        quotas = boto3.client("service-quotas", region_name=REGION)
+        spot = quotas.get_service_quota(ServiceCode="fargate", QuotaCode="L-36FBB829")["Quota"]
+        assert (spot["QuotaName"], spot["Value"]) == ("Fargate Spot vCPU resource count", 12.0)
+        vpc = quotas.get_service_quota(ServiceCode="vpc", QuotaCode="L-F678F1CE")["Quota"]  # moto's own answers stay
+        assert vpc["ServiceCode"] == "vpc"
+
+
+def _eventbridge_delivery_reported() -> bool:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="bucket-events-x")
+    s3.put_bucket_notification_configuration(Bucket="bucket-events-x", NotificationConfiguration={"EventBridgeConfiguration": {}})
+    return "EventBridgeConfiguration" in s3.get_bucket_notification_configuration(Bucket="bucket-events-x")
+
+
+def test_moto_does_not_report_eventbridge_delivery(aws: None) -> None:
+    assert _eventbridge_delivery_reported() is False
+
+
+def test_eventbridge_delivery_is_reported_when_on(aws: None) -> None:
+    with patched(server.s3_reports_eventbridge_delivery):
+        assert _eventbridge_delivery_reported() is True
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="bucket-quiet-x")
+        assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket="bucket-quiet-x")
+
+
+def _subscription_arns() -> dict[str, str]:
+    sns = boto3.client("sns", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    topic = sns.create_topic(Name="sns-x")["TopicArn"]
+    queue = sqs.get_queue_attributes(QueueUrl=sqs.create_queue(QueueName="q-x")["QueueUrl"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="risk-oncall@example.com")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue)
+    return {item["Protocol"]: item["SubscriptionArn"] for item in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]}
+
+
+def test_moto_confirms_an_email_subscription_at_once(aws: None) -> None:
+    assert _subscription_arns()["email"].startswith("arn:aws:sns:")
+
+
+def test_an_email_subscription_is_pending_until_confirmed(aws: None) -> None:
+    with patched(server.sns_email_subscriptions_wait_for_confirmation):
+        arns = _subscription_arns()
+    assert arns["email"] == "PendingConfirmation" and arns["sqs"].startswith("arn:aws:sns:")
+
+
+def _describe_images_on_two_repositories() -> tuple[str, str, str]:
+    ecr = boto3.client("ecr", region_name=REGION)
+    mine = ecr.create_repository(repositoryName="ecr-mine-x")["repository"]["repositoryArn"]
+    ecr.create_repository(repositoryName="ecr-other-x")
+    session = _user("reader", [{"Effect": "Allow", "Action": ["ecr:DescribeImages", "ecr:GetAuthorizationToken"], "Resource": [mine]}])
+    reader = session.client("ecr")
+    with enforced():
+        return (
+            _code(lambda: reader.describe_images(repositoryName="ecr-mine-x")),
+            _code(lambda: reader.describe_images(repositoryName="ecr-other-x")),
+            _code(lambda: reader.get_authorization_token()),
+        )
+
+
+def test_moto_authorises_ecr_against_star(aws: None) -> None:
+    assert _describe_images_on_two_repositories()[0] == "denied"  # a policy naming the repository is refused
+
+
+def test_ecr_is_authorised_on_its_repository(aws: None) -> None:
+    # GetAuthorizationToken is authorised on "*" (it has no resource type): the policy names none
+    with patched(server.ecr_authorised_on_its_repository):
+        assert _describe_images_on_two_repositories() == ("OK", "denied", "denied")

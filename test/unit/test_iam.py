@@ -8,7 +8,10 @@ from test.template_model import Resource, Template, as_list, container_environme
 from test.unit.conftest import the_template
 
 # Actions that AWS only authorises on "*"; every other action names its resource.
-STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken"}
+# Actions with no resource type in the Service Authorization Reference: they are granted on "*" alone.
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html (DescribeSubnets),
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_servicequotas.html (GetServiceQuota)
+STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken", "ec2:DescribeSubnets", "servicequotas:GetServiceQuota"}
 FORBIDDEN_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 PULL_ACTIONS = {"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}
 
@@ -54,7 +57,7 @@ def test_star_resource_only_for_actions_aws_grants_on_star_only(role: Resource) 
 def test_role_is_assumed_only_by_its_service_within_this_account(role: Resource) -> None:
     trust = as_list(role.props["AssumeRolePolicyDocument"]["Statement"])
     assert len(trust) == 1
-    assert trust[0]["Principal"]["Service"] in {"ecs-tasks.amazonaws.com", "events.amazonaws.com"}
+    assert trust[0]["Principal"]["Service"] in {"ecs-tasks.amazonaws.com", "events.amazonaws.com", "scheduler.amazonaws.com"}
     assert trust[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
 
 
@@ -80,7 +83,7 @@ def test_execution_role_writes_its_own_log_group_only(template: Template, task: 
 def test_execution_role_does_nothing_else(template: Template, task: Resource) -> None:
     role = template.get(referenced_id(task.props["ExecutionRoleArn"]))
     actions = {action for statement in role_statements(role) for action in as_list(statement["Action"])}
-    assert actions == PULL_ACTIONS | STAR_ONLY_ACTIONS | {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert actions == PULL_ACTIONS | {"ecr:GetAuthorizationToken", "logs:CreateLogStream", "logs:PutLogEvents"}
 
 
 @pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)

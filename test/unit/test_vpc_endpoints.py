@@ -29,6 +29,8 @@ SERVICES_FOR_PREFIX = {
     "kms": {"kms"},
     "events": {"events"},
     "s3": {"s3"},
+    "servicequotas": {"servicequotas"},
+    "ec2": {"ec2"},
 }
 
 

@@ -19,4 +19,14 @@ FILTERS = [
         eval={"and": [{"eq": [{"ref": "logical_id"}, "RiskBatchKey"]}, {"eq": [{"ref": "resource.Type"}, "AWS::KMS::Key"]}]},
         rules={"GenericResourceWildcardPolicyRule"},
     ),
+    Filter(
+        reason=(
+            "Role of the pre-night check task. servicequotas:GetServiceQuota has no resource type in the Service "
+            "Authorization Reference ('Actions, resources, and condition keys for Service Quotas'), so it is granted on '*' "
+            "alone (parliament requires '*' for it too); the statement grants that one read-only action and nothing else."
+        ),
+        rule_mode=RuleMode.ALLOWED,
+        eval={"and": [{"eq": [{"ref": "logical_id"}, "PreNightCheckTaskRole"]}, {"eq": [{"ref": "action"}, "servicequotas:GetServiceQuota"]}]},
+        rules={"WildcardResourceRule"},
+    ),
 ]

@@ -1,0 +1,141 @@
+"""Preflight against the deployed stack: it passes on the local deployment, fails with the fix named
+for each thing that breaks a night (a quota too small, nearly full subnets, a missing image tag, an
+unconfirmed subscription), stops scripts/deploy.py unless told otherwise, and runs as the scheduled
+pre-night check task, which alerts the topic when a check fails and stays quiet otherwise."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from riskbatch import preflight
+from riskbatch.preflight import FAIL
+from riskbatch_infra.local_night import read_mailbox
+from riskbatch_infra.preflight_stack import account_of, check_stack
+from test.integration.conftest import DeployedStack, local_only
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _failed(findings: list[preflight.Finding]) -> list[preflight.Finding]:
+    return [finding for finding in findings if finding.status == FAIL]
+
+
+def test_preflight_passes_on_the_deployed_stack(stack: DeployedStack) -> None:
+    findings = check_stack(stack.target, stack.stack_name, stack.template)
+    assert _failed(findings) == []
+    checked = {finding.check.split(" ecr-")[0] for finding in findings}
+    assert {"Fargate On-Demand vCPU quota", "free IP addresses in the task subnets", "ECS service-linked role", "stack key rotation"} <= checked
+    assert any(finding.check.startswith("image ") for finding in findings) and any(finding.check.startswith("lifecycle ") for finding in findings)
+
+
+def test_nearly_full_subnets_about_to_be_deployed_fail_with_the_fix(stack: DeployedStack) -> None:
+    local_only(stack)
+    ec2 = stack.target.client("ec2")
+    subnets = {}
+    for index, zone in enumerate("abc"):
+        subnet = ec2.create_subnet(VpcId=stack.local.stand_ins.vpc_id, CidrBlock=f"10.42.{210 + index}.0/28", AvailabilityZone=f"us-east-1{zone}")["Subnet"]
+        for _ in range(7):
+            ec2.create_network_interface(SubnetId=subnet["SubnetId"])
+        subnets[f"PrivateSubnet{index + 1}Id"] = subnet["SubnetId"]
+    (addresses,) = [f for f in check_stack(stack.target, stack.stack_name, stack.template, subnets) if f.check == "free IP addresses in the task subnets"]
+    assert addresses.status == FAIL and "(total 12)" in addresses.found and "larger subnets" in addresses.fix
+
+
+def test_an_image_tag_about_to_be_deployed_that_was_never_pushed_fails(stack: DeployedStack) -> None:
+    findings = _failed(check_stack(stack.target, stack.stack_name, stack.template, {"ImageTag": "9.9.9"}))
+    assert len(findings) == 3 and all(f.check.startswith("image ") and f.found.startswith("missing") and "push" in f.fix for f in findings)
+
+
+def test_a_topic_whose_only_subscriber_never_confirmed_fails(stack: DeployedStack) -> None:
+    local_only(stack)
+    sns = stack.target.client("sns")
+    topic = sns.create_topic(Name="sns-unconfirmed-itest")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="risk-oncall@example.com")  # pending until the link is followed
+    try:
+        account = replace(account_of(stack.target, stack.stack_name, stack.template), topic_arn=topic)
+        (finding,) = preflight.alert_subscription(stack.target.client, account)
+        assert (finding.status, finding.found) == (FAIL, "0 confirmed, 1 pending") and "confirm the subscription" in finding.fix
+    finally:
+        sns.delete_topic(TopicArn=topic)
+
+
+def test_a_quota_too_small_fails_on_a_local_deployment_and_names_the_request(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    import preflight as preflight_script
+    from riskbatch_infra.emulator_server import FARGATE_VCPU_QUOTA_VARIABLE
+
+    monkeypatch.delenv(FARGATE_VCPU_QUOTA_VARIABLE, raising=False)
+    assert preflight_script.main(["--local", "--break", "quota", "--json"]) == 1
+    findings = json.loads(capsys.readouterr().out)
+    quotas = [f for f in findings if f["check"].startswith("Fargate")]
+    assert [f["status"] for f in quotas] == [FAIL, FAIL] and all("request-service-quota-increase" in f["fix"] for f in quotas)
+    assert [f["check"] for f in findings if f["status"] == FAIL] == [f["check"] for f in quotas]
+
+
+def test_deploy_refuses_when_preflight_fails_unless_told_otherwise(
+    stack: DeployedStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    local_only(stack)
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    import deploy
+
+    credentials = stack.local.emulator.deployer
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    ec2 = stack.target.client("ec2")
+    vpc = stack.local.stand_ins.vpc_id
+    full = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{220 + i}.0/28", AvailabilityZone=f"us-east-1{zone}")["Subnet"]["SubnetId"]
+        for i, zone in enumerate("abc")
+    ]
+    for subnet in full:
+        for _ in range(9):
+            ec2.create_network_interface(SubnetId=subnet)
+    parameters = {**stack.local.parameters, "EnvironmentSuffix": "pftest"} | {f"PrivateSubnet{i + 1}Id": s for i, s in enumerate(full)}
+    parameters.pop("DeployServices", None)
+    arguments = ["--stack-name", "riskbatch-pftest", "--endpoint-url", stack.local.emulator.endpoint_url]
+    arguments += ["--template-bucket", stack.local.stand_ins.template_bucket]
+    arguments += [item for key, value in parameters.items() for item in ("--parameter", f"{key}={value}")]
+    assert deploy.main([*arguments, "--outputs", "/dev/null"]) == deploy.EXIT_PREFLIGHT_FAILED
+    said = capsys.readouterr().err
+    assert "refused: preflight found 1 failing check(s): free IP addresses in the task subnets" in said
+    cfn = stack.target.client("cloudformation")
+    assert "riskbatch-pftest" not in {s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"}
+    assert deploy.main([*arguments, "--foundation-only", "--skip-preflight", "--outputs", "/dev/null"]) == 0
+    assert "preflight skipped (--skip-preflight) by arn:aws:iam::123456789012:user/riskbatch-deployer" in capsys.readouterr().err
+    cfn.delete_stack(StackName="riskbatch-pftest")
+
+
+def _schedule_alerts(stack: DeployedStack) -> list[dict[str, Any]]:
+    return [note for note in read_mailbox(stack.local) if str(note["subject"]).startswith("Pre-night check")]
+
+
+def test_the_scheduled_pre_night_check_is_quiet_when_the_night_fits_and_alerts_when_it_does_not(stack: DeployedStack) -> None:
+    """The schedule's RunTask with its own role (ecs:RunTask on its cluster, PassRole of its two
+    roles), then the task with its own task role: every read it makes is judged by the emulator."""
+    local_only(stack)
+    read_mailbox(stack.local)  # what earlier tests left
+    _, code = stack.ecs.run_schedule("PreNightCheckSchedule", name="pre-night-check-quiet")
+    assert code == 0, Path(stack.ecs.tasks_run[-1]["log"]).read_text(encoding="utf-8")[-2000:]
+    assert _schedule_alerts(stack) == []
+    ecr = stack.target.client("ecr")
+    repository = stack.outputs["RiskCalculationRepositoryUri"].split("/", 1)[1]
+    tag = stack.template["Parameters"]["ImageTag"]["Default"]
+    manifest = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": tag}])["images"][0]["imageManifest"]
+    ecr.batch_delete_image(repositoryName=repository, imageIds=[{"imageTag": tag}])
+    try:
+        _, code = stack.ecs.run_schedule("PreNightCheckSchedule", name="pre-night-check-alert")
+        assert code == 1
+        (alert,) = _schedule_alerts(stack)
+        assert alert["subject"] == "Pre-night check itest: 1 check(s) failed"
+        assert f"image {repository}:{tag}: expected present" in alert["message"] and "Fix: push it" in alert["message"]
+    finally:
+        ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag)
+        ecr.start_image_scan(repositoryName=repository, imageId={"imageTag": tag})

@@ -1,0 +1,227 @@
+"""Preflight's checks, each with a case that passes and a case that fails with its fix named.
+
+Against moto in-process where it models the API; Service Quotas' Fargate answers, which moto does
+not model, through botocore's Stubber, whose responses are validated against the boto3 service
+model (a response of the wrong shape fails the test).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from riskbatch import preflight
+from riskbatch.plan import Night
+from riskbatch.preflight import FAIL, PASS, WARN, Account, Capacity, Peak, Workload, run_checks
+
+REGION = "us-east-1"
+PEAK = Peak((Workload("data-ingestion", 2, 1.0), Workload("risk-calculation", 20, 2.0, Capacity(1, 1, 3)), Workload("report-generation", 2, 1.0)))
+
+
+def _quota_client(values: dict[str, float | Exception]) -> Any:
+    client = boto3.client("service-quotas", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    for code, value in values.items():
+        if isinstance(value, Exception):
+            stubber.add_client_error("get_service_quota", service_error_code=str(value), http_status_code=403)
+            continue
+        quota = {"ServiceCode": "fargate", "QuotaCode": code, "QuotaName": code, "Value": value, "Adjustable": True, "GlobalQuota": False}
+        stubber.add_response("get_service_quota", {"Quota": quota}, {"ServiceCode": "fargate", "QuotaCode": code})
+    stubber.activate()
+    return client
+
+
+def test_the_peak_splits_each_service_by_its_capacity_provider_strategy() -> None:
+    assert Capacity(1, 1, 3).split(20) == (6, 14)  # the base on Fargate, then one in four
+    assert Capacity().split(2) == (2, 0)
+    assert PEAK.tasks == 24 and PEAK.vcpu() == (2 + 12 + 2, 28)
+
+
+@pytest.mark.parametrize(
+    ("on_demand", "spot", "expected"),
+    [(64.0, 64.0, [PASS, PASS]), (18.0, 64.0, [WARN, PASS]), (8.0, 20.0, [FAIL, FAIL]), (Exception("AccessDeniedException"), 64.0, [WARN, PASS])],
+    ids=["enough", "within-headroom", "too-small", "unreadable"],
+)
+def test_fargate_quotas_against_the_peak(on_demand: Any, spot: Any, expected: list[str]) -> None:
+    client = _quota_client({preflight.FARGATE_ON_DEMAND_VCPU: on_demand, preflight.FARGATE_SPOT_VCPU: spot})
+    findings = preflight.fargate_quotas(lambda service: client, Account(subnets=[], peak=PEAK))
+    assert [f.status for f in findings] == expected
+    for finding in findings:
+        if finding.status == FAIL:
+            assert "request-service-quota-increase" in finding.fix and "--service-code fargate" in finding.fix
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    with mock_aws():
+        yield lambda service: boto3.client(service, region_name=REGION)
+
+
+def _subnets(clients: Any, prefix: int, zones: str, used: int = 0) -> list[str]:
+    ec2 = clients("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = []
+    for index, zone in enumerate(zones):
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{index}.0/{prefix}", AvailabilityZone=f"{REGION}{zone}")["Subnet"]["SubnetId"]
+        for _ in range(used):
+            ec2.create_network_interface(SubnetId=subnet)
+        subnets.append(subnet)
+    return subnets
+
+
+def test_subnets_with_room_for_the_peak_in_three_zones_pass(aws: Any) -> None:
+    findings = preflight.subnet_capacity(aws, Account(subnets=_subnets(aws, 24, "abc"), peak=PEAK))
+    assert [f.status for f in findings] == [PASS, PASS]
+
+
+def test_nearly_full_subnets_fail_and_name_the_fix(aws: Any) -> None:
+    # /28: 11 addresses AWS leaves free; 7 taken in each leaves 12 for a peak of 24 tasks
+    (addresses, zones) = preflight.subnet_capacity(aws, Account(subnets=_subnets(aws, 28, "abc", used=7), peak=PEAK))
+    assert addresses.status == FAIL and "total 12" in addresses.found and "subnets" in addresses.fix
+    assert zones.status == PASS
+
+
+def test_subnets_sharing_a_zone_fail(aws: Any) -> None:
+    findings = preflight.subnet_capacity(aws, Account(subnets=_subnets(aws, 24, "aab"), peak=PEAK))
+    assert findings[1].status == FAIL and "three zones" in findings[1].fix
+
+
+def test_the_service_linked_role_missing_is_a_warning_with_the_command(aws: Any) -> None:
+    (finding,) = preflight.service_linked_role(aws, Account(subnets=[], peak=PEAK))
+    assert finding.status == WARN and "create-service-linked-role --aws-service-name ecs.amazonaws.com" in finding.fix
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    aws("iam").create_role(RoleName="AWSServiceRoleForECS", Path="/aws-service-role/ecs.amazonaws.com/", AssumeRolePolicyDocument=json.dumps(trust))
+    assert preflight.service_linked_role(aws, Account(subnets=[], peak=PEAK))[0].status == PASS
+
+
+def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws: Any) -> None:
+    aws("s3").create_bucket(Bucket="risk-input-x")
+    (finding,) = preflight.input_bucket_events(aws, Account(subnets=[], peak=PEAK, input_bucket="risk-input-x"))
+    assert finding.status == FAIL and "enable_bucket_events.py --bucket risk-input-x" in finding.fix
+
+
+@pytest.mark.parametrize(
+    ("encryption", "expected"),
+    [
+        (None, PASS),
+        ({"SSEAlgorithm": "AES256"}, PASS),
+        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "STACK"}, PASS),
+        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "OTHER"}, FAIL),
+    ],
+    ids=["s3-default", "sse-s3", "stack-key", "another-key"],
+)
+def test_output_bucket_encryption_the_task_roles_can_use(aws: Any, encryption: dict | None, expected: str) -> None:
+    kms, s3 = aws("kms"), aws("s3")
+    keys = {"STACK": kms.create_key()["KeyMetadata"]["Arn"], "OTHER": kms.create_key()["KeyMetadata"]["Arn"]}
+    s3.create_bucket(Bucket="risk-output-x")
+    if encryption:
+        rule = {**encryption, **({"KMSMasterKeyID": keys[encryption["KMSMasterKeyID"]]} if "KMSMasterKeyID" in encryption else {})}
+        s3.put_bucket_encryption(Bucket="risk-output-x", ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": rule}]})
+    (finding,) = preflight.output_bucket_encryption(aws, Account(subnets=[], peak=PEAK, output_bucket="risk-output-x", key_arn=keys["STACK"]))
+    assert finding.status == expected
+
+
+def _manifest(number: int) -> str:
+    layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar", "size": 1, "digest": f"sha256:{number:064x}"}
+    config = {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 1, "digest": f"sha256:{number + 1000:064x}"}
+    return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": config, "layers": [layer]})
+
+
+def _repository(aws: Any, images_after_ours: int, keep: int = 10) -> Account:
+    ecr = aws("ecr")
+    ecr.create_repository(repositoryName="ecr-risk-calculation-x")
+    rule = {"rulePriority": 1, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep}, "action": {"type": "expire"}}
+    ecr.put_lifecycle_policy(repositoryName="ecr-risk-calculation-x", lifecyclePolicyText=json.dumps({"rules": [rule]}))
+    for number in range(images_after_ours + 1):
+        ecr.put_image(repositoryName="ecr-risk-calculation-x", imageManifest=_manifest(number), imageTag="1.0.0" if number == 0 else f"1.0.{number}")
+    # moto stamps pushes to the second; ECR to the millisecond: give each push its own second, in order
+    from moto.ecr.models import ecr_backends
+
+    for number, image in enumerate(ecr_backends["123456789012"][REGION].repositories["ecr-risk-calculation-x"].images):
+        image.image_pushed_at = 1_790_000_000 + number
+    ecr.start_image_scan(repositoryName="ecr-risk-calculation-x", imageId={"imageTag": "1.0.0"})
+    return Account(subnets=[], peak=PEAK, repositories=["ecr-risk-calculation-x"], image_tag="1.0.0")
+
+
+@pytest.mark.parametrize(("newer", "expected"), [(0, PASS), (9, WARN), (10, FAIL)], ids=["kept", "next-push-expires-it", "expired"])
+def test_an_image_about_to_be_expired_by_the_lifecycle_rule(aws: Any, newer: int, expected: str) -> None:
+    findings = preflight.images(aws, _repository(aws, newer))
+    (lifecycle,) = [f for f in findings if f.check.startswith("lifecycle")]
+    assert lifecycle.status == expected and lifecycle.found.startswith(f"{newer} newer")
+
+
+def test_a_missing_image_tag_fails_and_names_the_push(aws: Any) -> None:
+    account = replace(_repository(aws, 0), image_tag="9.9.9")
+    (finding,) = preflight.images(aws, account)
+    assert finding.status == FAIL and finding.found.startswith("missing") and "push" in finding.fix
+
+
+def test_an_unconfirmed_subscription_fails_and_a_confirmed_one_passes() -> None:
+    client = boto3.client("sns", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    topic = f"arn:aws:sns:{REGION}:123456789012:sns-alerts-x"
+    pending = {"SubscriptionArn": "PendingConfirmation", "Owner": "123456789012", "Protocol": "email", "Endpoint": "oncall@example.com", "TopicArn": topic}
+    confirmed = {**pending, "SubscriptionArn": f"{topic}:0d9b1f6e"}
+    stubber = Stubber(client)
+    stubber.add_response("list_subscriptions_by_topic", {"Subscriptions": [pending]}, {"TopicArn": topic})
+    stubber.add_response("list_subscriptions_by_topic", {"Subscriptions": [pending, confirmed]}, {"TopicArn": topic})
+    stubber.activate()
+    account = Account(subnets=[], peak=PEAK, topic_arn=topic)
+    (unconfirmed,) = preflight.alert_subscription(lambda service: client, account)
+    assert unconfirmed.status == FAIL and unconfirmed.found == "0 confirmed, 1 pending" and "confirm the subscription" in unconfirmed.fix
+    assert preflight.alert_subscription(lambda service: client, account)[0].status == PASS
+
+
+def test_a_disabled_key_without_rotation_fails_twice(aws: Any) -> None:
+    kms = aws("kms")
+    created = kms.create_key()["KeyMetadata"]
+    key = created["Arn"]
+    kms.disable_key(KeyId=created["KeyId"])
+    findings = preflight.kms_key(aws, Account(subnets=[], peak=PEAK, key_arn=key))
+    assert [(f.check, f.status) for f in findings] == [("stack key enabled", FAIL), ("stack key rotation", FAIL)]
+
+
+def test_a_notifying_alarm_in_alarm_fails(aws: Any) -> None:
+    cloudwatch = aws("cloudwatch")
+    for name in ("alarm-risk-work-dlq-x", "alarm-report-dlq-x"):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name, MetricName="m", Namespace="n", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        )  # fmt: skip
+    account = Account(subnets=[], peak=PEAK, alarm_names=["alarm-risk-work-dlq-x", "alarm-report-dlq-x"])
+    assert preflight.alarms(aws, account)[0].status == PASS
+    cloudwatch.set_alarm_state(AlarmName="alarm-risk-work-dlq-x", StateValue="ALARM", StateReason="a unit failed three times")
+    (finding,) = preflight.alarms(aws, account)
+    assert finding.status == FAIL and finding.found == "alarm-risk-work-dlq-x in ALARM"
+
+
+@pytest.mark.parametrize(("positions", "quota", "expected"), [(20_000, 64.0, PASS), (200_000_000, 8.0, FAIL)], ids=["fits", "does-not-fit"])
+def test_tonights_book_against_the_window_on_the_quota_left(positions: int, quota: float, expected: str) -> None:
+    client = _quota_client({preflight.FARGATE_ON_DEMAND_VCPU: quota, preflight.FARGATE_SPOT_VCPU: quota})
+    night = Night(positions=positions, factors=500, scenarios=100_000, window_hours=8.5)
+    (finding,) = preflight.night_fits(lambda service: client, Account(subnets=[], peak=PEAK, tonight=night))
+    assert finding.status == expected
+    if expected == FAIL:
+        assert "RiskCalculationMaxTasks" in finding.fix
+
+
+def test_a_check_that_cannot_read_is_a_failure_and_the_others_still_run() -> None:
+    def clients(service: str) -> Any:
+        raise PermissionError(f"no {service}")
+
+    findings = run_checks(clients, Account(subnets=["subnet-1"], peak=PEAK), (preflight.subnet_capacity, preflight.night_fits))
+    assert [(f.check, f.status) for f in findings] == [("subnet capacity", FAIL)]
+    assert "no ec2" in findings[0].found
+
+
+def test_the_table_names_every_check_its_status_and_fix() -> None:
+    findings = [preflight.Finding("a check", "1", "0", FAIL, "do this"), preflight.Finding("another", "x", "x", PASS)]
+    lines = preflight.table(findings).splitlines()
+    assert lines[0].split()[:2] == ["check", "expected"]
+    assert "FAIL" in lines[1] and lines[1].endswith("do this") and lines[2].rstrip().endswith("PASS")

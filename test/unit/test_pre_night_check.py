@@ -1,0 +1,57 @@
+"""The pre-night check: a schedule at the start of the overnight window, New York time, that runs the
+preflight checks which change from day to day as a small task with its own least-privilege roles.
+
+EventBridge Scheduler: a cron expression evaluated in ScheduleExpressionTimezone, an ECS RunTask
+target with the schedule's role, a retry policy and a dead-letter queue.
+https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html
+https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html
+"""
+
+from __future__ import annotations
+
+import json
+
+from riskbatch.preflight import account_from_environment
+from riskbatch_infra.preflight_stack import peak_of
+from riskbatch_infra.resolve import resolve
+from test.template_model import REQUIRED_VALUES, Template, container_environment, referenced_id
+
+
+def _schedule(template: Template):
+    (schedule,) = template.of_type("AWS::Scheduler::Schedule")
+    return schedule
+
+
+def test_the_check_runs_at_half_past_midnight_new_york_through_daylight_saving(template: Template) -> None:
+    schedule = _schedule(template).props
+    assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == ("cron(30 0 * * ? *)", "America/New_York")
+    assert schedule["State"] == "ENABLED" and schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+
+
+def test_the_schedule_runs_its_own_task_on_this_cluster_in_the_task_subnets_and_dead_letters(template: Template) -> None:
+    target = _schedule(template).props["Target"]
+    assert referenced_id(target["Arn"]) == "RiskBatchCluster"
+    task = template.get(referenced_id(target["EcsParameters"]["TaskDefinitionArn"]))
+    assert task.props["ContainerDefinitions"][0]["Command"] == ["preflight", "--nightly"]
+    network = target["EcsParameters"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "DISABLED" and [referenced_id(s) for s in network["Subnets"]] == [f"PrivateSubnet{i}Id" for i in (1, 2, 3)]
+    assert [referenced_id(group) for group in network["SecurityGroups"]] == ["TaskSecurityGroup"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1 and referenced_id(target["DeadLetterConfig"]["Arn"]) == "EventDeliveryDeadLetterQueue"
+    role = template.get(referenced_id(target["RoleArn"]))
+    (trust,) = role.props["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+
+
+def test_the_tasks_peak_is_the_templates_peak(template: Template) -> None:
+    """PEAK_WORKLOADS is written by hand in the task's environment (CloudFormation has no arithmetic):
+    it must be what preflight computes from the template, for any task counts."""
+    values = {**REQUIRED_VALUES, "RiskCalculationMaxTasks": "37", "ReportGenerationMaxTasks": "5"}
+    resolved = resolve(template.doc, values)["Resources"]
+    containers = [body["Properties"]["ContainerDefinitions"][0] for body in resolved.values() if body["Type"] == "AWS::ECS::TaskDefinition"]
+    (container,) = [c for c in containers if c["Name"] == "pre-night-check"]
+    environment = container_environment(container)
+    from_task = account_from_environment({key: str(value) for key, value in environment.items()})
+    by_name = {workload.name: workload for workload in peak_of(template.doc, values).workloads}  # the check itself runs before the night
+    assert {workload.name: workload for workload in from_task.peak.workloads} == by_name
+    assert json.loads(environment["PEAK_WORKLOADS"])[1]["tasks"] == 37
+    assert from_task.subnets == ["subnet-a", "subnet-b", "subnet-c"] and len(from_task.repositories) == 3
