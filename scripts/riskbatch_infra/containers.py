@@ -172,8 +172,8 @@ def as_run(inspected: dict[str, Any]) -> dict[str, Any]:
 
 
 def killed_at_its_limit(exit_code: int | None, stopped_by: str | None, peak_bytes: int | None, limit_mib: int) -> bool:
-    """Whether the kernel killed the container for its memory. podman on these machines (cgroup v1,
-    runc) never reports OOMKilled, so the runner judges as the kernel acts: a SIGKILL (137) that no
+    """Whether the kernel killed the container for its memory, when neither podman's OOMKilled (never
+    set on these machines: cgroup v1, runc) nor conmon's "oom" file says so: a SIGKILL (137) that no
     stop sent, while the task's memory high-water mark stood at the container's hard limit."""
     return exit_code == 137 and stopped_by is None and peak_bytes is not None and peak_bytes >= limit_mib * 2**20
 
@@ -212,15 +212,23 @@ class ContainerTask:
     _attached: subprocess.Popen | None = None
 
     @property
+    def monitor_dir(self) -> Path:
+        return self.log_path.parent / "monitor" / self.name
+
+    @property
     def cgroup(self) -> Path:
         return MEMORY_CGROUP / task_cgroup_parent(self.name).lstrip("/")
 
     def start(self) -> ContainerTask:
         podman(*self.create)
         self.started = time.time()
+        self.monitor_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("w", encoding="utf-8") as log:
-            # attached: the container's output goes to the task's log as it is written (awslogs' stand-in)
-            self._attached = subprocess.Popen([*PODMAN, "start", "--attach", self.name], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            # attached: the container's output goes to the task's log as it is written (awslogs' stand-in);
+            # in its own folder, where podman's monitor (conmon) leaves a file "oom" when the kernel kills for memory
+            self._attached = subprocess.Popen(
+                [*PODMAN, "start", "--attach", self.name], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.monitor_dir
+            )
         threading.Thread(target=self._watch, name=f"watch-{self.name}", daemon=True).start()
         if self.health:
             threading.Thread(target=self._check_health, name=f"health-{self.name}", daemon=True).start()
@@ -234,7 +242,11 @@ class ContainerTask:
         state = self.inspected["State"]
         self.returncode = int(state.get("ExitCode", waited.stdout.strip() or -1))
         self.peak_bytes = read_peak_bytes(self.cgroup)
-        self.oom_killed = bool(state.get("OOMKilled")) or killed_at_its_limit(self.returncode, self.stopped_by, self.peak_bytes, self.memory_limit_mib)
+        self.oom_killed = (
+            bool(state.get("OOMKilled"))
+            or (self.monitor_dir / "oom").exists()
+            or killed_at_its_limit(self.returncode, self.stopped_by, self.peak_bytes, self.memory_limit_mib)
+        )
         try:
             self.on_stopped(self)
         finally:
