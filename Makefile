@@ -8,7 +8,7 @@ CHECKOV := .tools/checkov/.installed
 # taskcat likewise (its pins clash with moto's).
 TASKCAT := .tools/taskcat/.installed
 
-.PHONY: help demo images preflight container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
+.PHONY: help demo images preflight fmt container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
@@ -17,6 +17,7 @@ help:
 	@echo "make test   every check: lint, unit suite, policy rules, checkov, mutation run, integration"
 	@echo "make validate   cfn-lint, guard rules and checkov, with the compliance table"
 	@echo "make taskcat  taskcat's test run of .taskcat.yml, every test in its region, against the local emulator"
+	@echo "make fmt    the templates in their canonical form (make lint checks it)"
 	@echo "make bench  risk engine benchmark"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -42,6 +43,10 @@ container-tools:
 images: $(STAMP) container-tools
 	PYTHONPATH=scripts $(BIN)/python scripts/build_images.py
 
+# The templates in their one canonical form (two-space JSON, sections and attributes in order).
+fmt: $(STAMP)
+	$(BIN)/python scripts/fmt_templates.py
+
 # Against a real account: scripts/preflight.py --stack-name <stack> [--region R] (see the runbook).
 preflight: $(STAMP)
 	PYTHONPATH=scripts $(BIN)/python scripts/preflight.py --local $(ARGS)
@@ -52,8 +57,10 @@ demo: $(STAMP) container-tools
 
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts test
+	$(BIN)/python scripts/fmt_templates.py --check
 	$(BIN)/cfn-lint
 	$(BIN)/hadolint docker/*.Dockerfile
+	$(BIN)/zizmor --offline --quiet .github/workflows
 
 unit: $(STAMP)
 	$(BIN)/pytest -q test/unit
