@@ -8,7 +8,7 @@ CHECKOV := .tools/checkov/.installed
 # taskcat likewise (its pins clash with moto's).
 TASKCAT := .tools/taskcat/.installed
 
-.PHONY: help demo images preflight fmt container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
+.PHONY: help demo images preflight fmt review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
@@ -17,6 +17,7 @@ help:
 	@echo "make test   every check: lint, unit suite, policy rules, checkov, mutation run, integration"
 	@echo "make validate   cfn-lint, guard rules and checkov, with the compliance table"
 	@echo "make taskcat  taskcat's test run of .taskcat.yml, every test in its region, against the local emulator"
+	@echo "make review BASE=<ref>  what the template changes since <ref> do to a running stack"
 	@echo "make fmt    the templates in their canonical form (make lint checks it)"
 	@echo "make bench  risk engine benchmark"
 
@@ -42,6 +43,12 @@ container-tools:
 
 images: $(STAMP) container-tools
 	PYTHONPATH=scripts $(BIN)/python scripts/build_images.py
+
+# What the template changes since BASE do to a running stack (out/review.md); exit 1 when a
+# change needs a security reviewer. make review BASE=origin/main
+BASE ?= origin/main
+review: $(STAMP)
+	PYTHONPATH=scripts $(BIN)/python scripts/review.py $(BASE)
 
 # The templates in their one canonical form (two-space JSON, sections and attributes in order).
 fmt: $(STAMP)

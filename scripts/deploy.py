@@ -20,6 +20,10 @@ overnight window (00:00-09:30 America/New_York) re-applies the scalable targets'
 parameter, which the window's scheduled action had raised; the script then puts back the minimum
 of the scheduled action in force, so that an update never drains the warm workers mid-night.
 Writes cfn-outputs/flat-outputs.json.
+
+--plan prints what the next step would change (action, replacement True/False/Conditional, scope,
+the properties that force recreation) from a change set that is described and deleted, never
+executed; a stack that does not exist yet is planned as a creation and left not created.
 """
 
 from __future__ import annotations
@@ -75,6 +79,22 @@ def preflight_passes(target: Target, stack_name: str, template: dict, parameters
     return not problems
 
 
+def print_plan(target: Target, stack_name: str, template: dict, parameters: dict[str, str], template_bucket: str | None) -> None:
+    """The change set of the next deployment step: services as they are now (off for a new stack)."""
+    from riskbatch_infra.stack import current_parameters, plan, stack_status
+
+    cfn = target.client("cloudformation")
+    values = dict(parameters)
+    if "DeployServices" in template.get("Parameters", {}) and "DeployServices" not in values:
+        values["DeployServices"] = current_parameters(cfn, stack_name).get("DeployServices", "false") if stack_status(cfn, stack_name) else "false"
+    changes = plan(target, stack_name, template, values, template_bucket, log)
+    print(f"{'action':<8} {'resource':<40} {'type':<42} {'replacement':<12} {'scope':<12} details")
+    for change in changes:
+        print(change.row())
+    replaced = [change.logical_id for change in changes if change.replacement in ("True", "Conditional")]
+    print(f"\n{len(changes)} change(s); replacement True or Conditional: {', '.join(replaced) or 'none'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack-name", required=True)
@@ -90,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allow-findings", action="store_true", help="deploy images with CRITICAL or HIGH scan findings")
     parser.add_argument("--foundation-only", action="store_true", help="stop after phase 1 (first deployment, before images exist)")
     parser.add_argument("--skip-preflight", action="store_true", help="deploy without preflight's checks of the account (logged)")
+    parser.add_argument("--plan", action="store_true", help="print what the deployment would change (a change set, deleted unexecuted) and stop")
     parser.add_argument("--outputs", type=Path, default=REPO_ROOT / "cfn-outputs" / "flat-outputs.json")
     args = parser.parse_args(argv)
 
@@ -98,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parameters = parse_parameters(args.parameters_file, args.parameter)
     try:
         check_parameters(target, template, parameters)
+        if args.plan:
+            print_plan(target, args.stack_name, template, parameters, args.template_bucket)
+            return 0
         if "DeployServices" in template.get("Parameters", {}) and not preflight_passes(target, args.stack_name, template, parameters, args.skip_preflight):
             return EXIT_PREFLIGHT_FAILED
         outputs = deploy_in_phases(target, args.stack_name, template, parameters, args.template_bucket, args.allow_findings, args.foundation_only)

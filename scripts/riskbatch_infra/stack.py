@@ -137,6 +137,89 @@ def deploy(
     return DeployResult(stack_name, final, True, stack_outputs(cfn, stack_name))
 
 
+@dataclass(frozen=True)
+class PlannedChange:
+    action: str  # Add, Modify, Remove, Import, Dynamic
+    logical_id: str
+    resource_type: str
+    replacement: str  # True, False, Conditional, or "" where it does not apply (Add, Remove)
+    scope: tuple[str, ...]
+    details: tuple[str, ...]  # each changed attribute or property, and whether it forces recreation
+
+    def row(self) -> str:
+        scope = ",".join(self.scope) or "-"
+        return f"{self.action:<8} {self.logical_id:<40} {self.resource_type:<42} {self.replacement or '-':<12} {scope:<12} {'; '.join(self.details)}"
+
+
+def planned_changes(described: list[dict[str, Any]]) -> list[PlannedChange]:
+    """DescribeChangeSet's Changes (its ResourceChange members) as rows a reviewer reads."""
+    found = []
+    for change in described:
+        resource = change.get("ResourceChange", {})
+        details = []
+        for detail in resource.get("Details", []):
+            target = detail.get("Target", {})
+            name = target.get("Name") or target.get("Attribute", "")
+            recreation = target.get("RequiresRecreation", "Never")
+            details.append(f"{target.get('Attribute', '')}.{name}" if target.get("Name") else name)
+            if recreation != "Never":
+                details[-1] += f" (recreation: {recreation})"
+        identity = (resource.get("Action", ""), resource.get("LogicalResourceId", ""), resource.get("ResourceType", ""))
+        found.append(PlannedChange(*identity, resource.get("Replacement", ""), tuple(resource.get("Scope", [])), tuple(details)))
+    return found
+
+
+def plan(
+    target: Target,
+    stack_name: str,
+    template: dict[str, Any],
+    parameters: dict[str, str],
+    template_bucket: str | None = None,
+    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> list[PlannedChange]:
+    """What a deployment would change: a change set, described and deleted without being executed.
+    A stack that does not exist yet is planned as a creation; the empty stack its change set makes
+    (REVIEW_IN_PROGRESS) is deleted again."""
+    cfn = target.client("cloudformation")
+    status = stack_status(cfn, stack_name)
+    change_set_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
+    change_set_name = f"plan-{int(time.time())}"
+    source = _template_source(target, minified(template), stack_name, template_bucket)
+    log(f"{stack_name}: creating {change_set_type} change set {change_set_name} to describe, not to execute")
+    cfn.create_change_set(
+        StackName=stack_name,
+        ChangeSetName=change_set_name,
+        ChangeSetType=change_set_type,
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in sorted(parameters.items())],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        **source,
+    )
+    changes: list[dict[str, Any]] = []
+    try:
+        try:
+            cfn.get_waiter("change_set_create_complete").wait(
+                StackName=stack_name, ChangeSetName=change_set_name, WaiterConfig={"Delay": 5, "MaxAttempts": 120}
+            )
+        except WaiterError:
+            reason = cfn.describe_change_set(StackName=stack_name, ChangeSetName=change_set_name).get("StatusReason", "")
+            if "didn't contain changes" in reason or "No updates are to be performed" in reason:
+                return []
+            raise DeployError(f"change set {change_set_name} failed: {reason}") from None
+        token = None
+        while True:
+            page = cfn.describe_change_set(StackName=stack_name, ChangeSetName=change_set_name, **({"NextToken": token} if token else {}))
+            changes += page.get("Changes", [])
+            token = page.get("NextToken")
+            if not token:
+                break
+    finally:
+        cfn.delete_change_set(StackName=stack_name, ChangeSetName=change_set_name)
+        if change_set_type == "CREATE" and status is None:
+            cfn.delete_stack(StackName=stack_name)
+        log(f"{stack_name}: change set {change_set_name} deleted, nothing executed")
+    return planned_changes(changes)
+
+
 def write_flat_outputs(outputs: dict[str, str], path: Path) -> None:
     """cfn-outputs/flat-outputs.json: the convention integration suites read a live stack from."""
     path.parent.mkdir(parents=True, exist_ok=True)

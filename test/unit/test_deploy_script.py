@@ -225,3 +225,88 @@ def test_the_vpc_endpoints_template_deploys_in_one_step() -> None:
             assert {e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints} >= {"s3", "sqs", "kms", "events", "logs", "sns", "servicequotas", "ec2"}
     finally:
         fixes.undo()
+
+
+# --- the plan: a change set described and deleted, never executed ------------------------------------
+
+QUEUE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "sqs-plan-x", "VisibilityTimeout": 30}}}}
+
+
+def test_a_plan_describes_the_change_and_changes_nothing() -> None:
+    """Against the emulator (moto with its fixes): the stack, its queue and its change sets are as before."""
+    from riskbatch_infra.emulator_server import apply_fixes
+    from riskbatch_infra.stack import plan
+
+    fixes = apply_fixes()
+    try:
+        with mock_aws():
+            target = Target(region=REGION)
+            deploy(target, "riskbatch-plan", QUEUE, {})
+            changed = json.loads(json.dumps(QUEUE))
+            changed["Resources"]["Queue"]["Properties"]["VisibilityTimeout"] = 900
+            changes = plan(target, "riskbatch-plan", changed, {}, log=lambda line: None)
+            assert [(c.action, c.logical_id, c.resource_type) for c in changes] == [("Modify", "Queue", "AWS::SQS::Queue")]
+            sqs = boto3.client("sqs", region_name=REGION)
+            url = sqs.get_queue_url(QueueName="sqs-plan-x")["QueueUrl"]
+            assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"] == "30"
+            cfn = boto3.client("cloudformation", region_name=REGION)
+            # the plan's change set is gone (moto also keeps the executed deploy's, which AWS removes)
+            assert [c["ChangeSetName"] for c in cfn.list_change_sets(StackName="riskbatch-plan")["Summaries"] if c["ChangeSetName"].startswith("plan-")] == []
+            created = plan(target, "riskbatch-new", QUEUE, {}, log=lambda line: None)
+            assert [(c.action, c.logical_id) for c in created] == [("Add", "Queue")]
+            assert "riskbatch-new" not in {s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"}
+    finally:
+        fixes.undo()
+
+
+def test_the_plan_shows_replacement_scope_and_what_forces_recreation() -> None:
+    """moto's change sets carry no Replacement, Scope or Details: a DescribeChangeSet response of the
+    API's shape (Stubber checks it against the boto3 service model) stands in for AWS's answer."""
+    from botocore.stub import Stubber
+
+    from riskbatch_infra.stack import planned_changes
+
+    cfn = boto3.client("cloudformation", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    response = {
+        "ChangeSetName": "plan-1",
+        "StackName": "riskbatch-prod",
+        "Status": "CREATE_COMPLETE",
+        "Changes": [
+            {
+                "Type": "Resource",
+                "ResourceChange": {
+                    "Action": "Modify",
+                    "LogicalResourceId": "RiskBatchKey",
+                    "PhysicalResourceId": "1234abcd-12ab-34cd-56ef-1234567890ab",
+                    "ResourceType": "AWS::KMS::Key",
+                    "Replacement": "True",
+                    "Scope": ["Properties"],
+                    "Details": [
+                        {
+                            "Target": {"Attribute": "Properties", "Name": "KeySpec", "RequiresRecreation": "Always"},
+                            "Evaluation": "Static",
+                            "ChangeSource": "DirectModification",
+                        }
+                    ],
+                },
+            },
+            {
+                "Type": "Resource",
+                "ResourceChange": {
+                    "Action": "Modify",
+                    "LogicalResourceId": "RiskWorkQueue",
+                    "ResourceType": "AWS::SQS::Queue",
+                    "Replacement": "Conditional",
+                    "Scope": ["Properties"],
+                    "Details": [{"Target": {"Attribute": "Properties", "Name": "QueueName", "RequiresRecreation": "Conditionally"}, "Evaluation": "Dynamic"}],
+                },
+            },
+        ],
+    }
+    with Stubber(cfn) as stubber:
+        stubber.add_response("describe_change_set", response, {"StackName": "riskbatch-prod", "ChangeSetName": "plan-1"})
+        described = cfn.describe_change_set(StackName="riskbatch-prod", ChangeSetName="plan-1")["Changes"]
+    key, queue = planned_changes(described)
+    assert (key.replacement, key.scope, key.details) == ("True", ("Properties",), ("Properties.KeySpec (recreation: Always)",))
+    assert queue.replacement == "Conditional" and queue.details == ("Properties.QueueName (recreation: Conditionally)",)
+    assert "RiskBatchKey" in key.row() and "True" in key.row()

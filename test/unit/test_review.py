@@ -1,0 +1,161 @@
+"""make review: pairs of templates, one per kind of change, and what the reviewer is told.
+
+Replacement is read from the resource provider schemas cfn-lint ships: a change to a property in
+createOnlyProperties replaces the resource (CloudFormation user guide, "Update behaviors of stack
+resources"; the schemas are the registry's, https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from riskbatch_infra.review import markdown, replacement, review_templates
+from test.template_model import Template
+
+
+def _changed(template: Template, edit: Any) -> dict[str, Any]:
+    after = copy.deepcopy(template.doc)
+    edit(after)
+    return after
+
+
+def _statement(document: dict[str, Any], role: str, sid: str) -> dict[str, Any]:
+    (policy,) = document["Resources"][role]["Properties"]["Policies"]
+    return next(s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == sid)
+
+
+def test_an_unchanged_template_has_nothing_to_review(template: Template) -> None:
+    review = review_templates(template.doc, copy.deepcopy(template.doc))
+    assert review.findings == [] and not review.needs_security_review
+
+
+def test_a_description_change_needs_no_security_reviewer(template: Template) -> None:
+    def edit(doc: dict) -> None:
+        doc["Resources"]["DataIngestionTaskRole"]["Properties"]["Description"] = "another description"
+
+    review = review_templates(template.doc, _changed(template, edit))
+    assert [(f.subject, f.needs_security_review) for f in review.findings] == [("DataIngestionTaskRole (AWS::IAM::Role)", False)]
+    assert "replacement False" in review.findings[0].change
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda doc: _statement(doc, "DataIngestionTaskRole", "QueueWorkUnits").update(Action=["sqs:*"]), "widening: a wildcard action"),
+        (lambda doc: _statement(doc, "DataIngestionTaskRole", "QueueWorkUnits").update(Resource="*"), 'widening: Resource "*"'),
+        (
+            lambda doc: _statement(doc, "DataIngestionTaskRole", "QueueWorkUnits").update(Action=["sqs:SendMessage", "dynamodb:GetItem"]),
+            "widening: a new service",
+        ),
+        (lambda doc: _statement(doc, "DataIngestionTaskRole", "ListArrivingFiles").pop("Condition"), "condition removed: ['StringLike']"),
+    ],
+    ids=["wildcard-action", "star-resource", "new-service", "condition-removed"],
+)
+def test_iam_widening_needs_a_security_reviewer(template: Template, edit: Any, expected: str) -> None:
+    review = review_templates(template.doc, _changed(template, edit))
+    flagged = [f.change for f in review.findings if f.category == "iam" and f.needs_security_review]
+    assert any(change.startswith(expected) for change in flagged), flagged
+    assert review.needs_security_review
+
+
+def test_narrowing_a_role_needs_no_security_reviewer(template: Template) -> None:
+    def edit(doc: dict) -> None:
+        _statement(doc, "DataIngestionTaskRole", "WriteRunsAndQuarantine").update(Action=["s3:PutObject"])
+
+    review = review_templates(template.doc, _changed(template, edit))
+    assert [f.change for f in review.findings if f.category == "iam"] == ["narrowed: ['s3:GetObject'] removed"]
+    assert not review.needs_security_review
+
+
+def test_new_ingress_and_a_public_ip_need_a_security_reviewer(template: Template) -> None:
+    def edit(doc: dict) -> None:
+        ssh = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"}
+        doc["Resources"]["TaskSecurityGroup"]["Properties"]["SecurityGroupIngress"] = [ssh]
+        ecs = doc["Resources"]["DataIngestionTriggerRule"]["Properties"]["Targets"][0]["EcsParameters"]
+        ecs["NetworkConfiguration"]["AwsVpcConfiguration"]["AssignPublicIp"] = "ENABLED"
+
+    review = review_templates(template.doc, _changed(template, edit))
+    flagged = {(f.subject, f.change.split(":")[0]) for f in review.findings if f.category == "network" and f.needs_security_review}
+    assert flagged == {("TaskSecurityGroup", "SecurityGroupIngress added"), ("DataIngestionTriggerRule", "a public IP assigned (AssignPublicIp ENABLED)")}
+
+
+def test_encryption_switched_off_needs_a_security_reviewer(template: Template) -> None:
+    review = review_templates(template.doc, _changed(template, lambda doc: doc["Resources"]["DataIngestionLogGroup"]["Properties"].pop("KmsKeyId")))
+    (off,) = [f for f in review.findings if f.category == "encryption"]
+    assert off.change == "KmsKeyId: removed (encryption off)" and off.needs_security_review
+
+
+def test_retention_and_deletion_policy_changes_are_shown(template: Template) -> None:
+    def edit(doc: dict) -> None:
+        doc["Resources"]["DataIngestionLogGroup"]["Properties"]["RetentionInDays"] = 7
+        doc["Resources"]["DataIngestionLogGroup"]["DeletionPolicy"] = "Retain"
+
+    changes = {f.change: f.needs_security_review for f in review_templates(template.doc, _changed(template, edit)).findings if f.category == "encryption"}
+    assert changes == {"retention RetentionInDays: 30 -> 7": False, "DeletionPolicy: Delete -> Retain": True}
+
+
+def test_a_create_only_property_replaces_and_a_stateful_replacement_needs_a_security_reviewer(template: Template) -> None:
+    def edit(doc: dict) -> None:
+        doc["Resources"]["RiskWorkQueue"]["Properties"]["QueueName"] = {"Fn::Sub": "sqs-risk-work-v2-${EnvironmentSuffix}"}
+
+    review = review_templates(template.doc, _changed(template, edit))
+    assert review.replacements == {"RiskWorkQueue": "True"}
+    (finding,) = [f for f in review.findings if f.subject.startswith("RiskWorkQueue")]
+    assert "replacement True of a stateful resource: messages in flight are lost" in finding.change and finding.needs_security_review
+
+
+def test_an_in_place_property_update_does_not_replace() -> None:
+    assert replacement("AWS::SQS::Queue", ["VisibilityTimeout"]) == "False"
+    assert replacement("AWS::ECS::TaskDefinition", ["ContainerDefinitions.0.Image"]) == "True"
+    assert replacement("AWS::IAM::Role", ["RoleName"]) == "True"
+
+
+def test_removing_a_stateful_resource_needs_a_security_reviewer(template: Template) -> None:
+    def edit(doc: dict) -> None:  # the key under a new logical id: CloudFormation deletes the old key
+        doc["Resources"]["RiskBatchKeyV2"] = doc["Resources"].pop("RiskBatchKey")
+
+    review = review_templates(template.doc, _changed(template, edit))
+    (removed,) = [f for f in review.findings if f.subject == "RiskBatchKey (AWS::KMS::Key)"]
+    assert removed.change.startswith("removed: stateful") and removed.needs_security_review
+
+
+def test_a_removed_or_renamed_export_needs_a_security_reviewer(template: Template) -> None:
+    exported = [name for name, body in template.doc["Outputs"].items() if "Export" in body]
+    assert len(exported) >= 2
+
+    def edit(doc: dict) -> None:
+        doc["Outputs"][exported[0]].pop("Export")
+        doc["Outputs"][exported[1]]["Export"]["Name"] = {"Fn::Sub": "renamed-${EnvironmentSuffix}"}
+
+    flagged = [f.change.split(" ")[0] for f in review_templates(template.doc, _changed(template, edit)).findings if f.needs_security_review]
+    assert flagged == ["removed", "renamed"]
+
+
+def test_a_pull_request_that_widens_a_role_replaces_the_key_and_drops_an_export_names_all_three(template: Template) -> None:
+    exported = next(name for name, body in template.doc["Outputs"].items() if "Export" in body)
+
+    def edit(doc: dict) -> None:
+        statements = doc["Resources"]["RiskCalculationTaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        statements[0]["Resource"] = "*"
+        doc["Resources"]["RiskBatchKeyV2"] = doc["Resources"].pop("RiskBatchKey")
+        doc["Outputs"][exported].pop("Export")
+
+    comment = markdown({"lib/TapStack.json": review_templates(template.doc, _changed(template, edit))})
+    assert comment.splitlines()[2] == "**Needs a security reviewer:** lib/TapStack.json"
+    flagged = [line for line in comment.splitlines() if line.startswith("| ⚠")]
+    assert any("RiskCalculationTaskRole" in line and 'Resource "*"' in line for line in flagged)
+    assert any("RiskBatchKey (AWS::KMS::Key)" in line and "removed: stateful" in line for line in flagged)
+    assert any(f"export of {exported}" in line for line in flagged)
+
+
+def test_the_review_of_the_committed_tree_against_itself_is_clean(tmp_path: Any) -> None:
+    from review import main
+
+    assert main(["HEAD", "--out", str(tmp_path), "--no-counts"]) in (0, 1)  # the working tree may differ from HEAD while editing
+    report = json.loads((tmp_path / "review.json").read_text(encoding="utf-8"))
+    assert set(report) == {"lib/TapStack.json", "lib/VpcEndpoints.json"}
+    assert (tmp_path / "review.md").read_text(encoding="utf-8").startswith("## Template review")
