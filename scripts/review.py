@@ -21,7 +21,7 @@ from pathlib import Path
 
 from riskbatch_infra.lint import lint
 from riskbatch_infra.policy import evaluate_all
-from riskbatch_infra.review import as_json, markdown, review_templates
+from riskbatch_infra.review import as_json, compliance_delta, markdown, review_templates
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,11 +46,29 @@ def counts(template: dict | None) -> tuple[int, int]:
     return findings, sum(1 for verdict in evaluate_all(template) if verdict.status == "FAIL")
 
 
+def compliance_at(base: str) -> list[dict[str, str]]:
+    """make validate's table at BASE: its own scripts/validate.py, run in a worktree of BASE."""
+    with tempfile.TemporaryDirectory(prefix="riskbatch-review-") as folder:
+        tree = Path(folder) / "base"
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), base], cwd=REPO_ROOT, check=True, capture_output=True)
+        try:
+            (tree / ".tools").symlink_to(REPO_ROOT / ".tools")  # checkov's own environment
+            environment = {"PYTHONPATH": f"{tree / 'scripts'}:{tree / 'src'}:{tree}", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+            subprocess.run([sys.executable, "scripts/validate.py", "--out", str(tree / "out")], cwd=tree, env=environment, check=False, capture_output=True)
+            return json.loads((tree / "out" / "compliance.json").read_text(encoding="utf-8"))
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO_ROOT, check=False, capture_output=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("base", help="the git ref the pull request merges into (origin/main)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "out")
     parser.add_argument("--no-counts", action="store_true", help="skip the cfn-lint and guard counts (faster)")
+    parser.add_argument(
+        "--compliance", type=Path, metavar="COMPLIANCE_JSON",
+        help="make validate's table here (out/compliance.json): compare it with the table at BASE (runs BASE's validate)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     paths = sorted(path.relative_to(REPO_ROOT).as_posix() for path in (REPO_ROOT / "lib").glob("*.json"))
     reviews, tallies = {}, {}
@@ -62,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             (base_lint, base_guard), (head_lint, head_guard) = counts(base), counts(head)
             tallies[relative] = {"cfn-lint findings": (base_lint, head_lint), "guard rules failing": (base_guard, head_guard)}
     args.out.mkdir(parents=True, exist_ok=True)
-    comment = markdown(reviews, tallies or None)
+    delta = compliance_delta(compliance_at(args.base), json.loads(args.compliance.read_text(encoding="utf-8"))) if args.compliance else None
+    comment = markdown(reviews, tallies or None, delta)
     (args.out / "review.md").write_text(comment, encoding="utf-8")
     (args.out / "review.json").write_text(as_json(reviews) + "\n", encoding="utf-8")
     print(comment)

@@ -250,7 +250,17 @@ def review_templates(before: dict[str, Any], after: dict[str, Any]) -> Review:
     return review
 
 
-def markdown(reviews: dict[str, Review], counts: dict[str, dict[str, tuple[int, int]]] | None = None) -> str:
+def compliance_delta(base: list[dict[str, str]], head: list[dict[str, str]]) -> list[tuple[str, str, str]]:
+    """(requirement, status at BASE, status here) for every requirement of make validate's table
+    whose status changed, or that is new or gone ("-")."""
+    before = {row["requirement"]: row["status"] for row in base}
+    after = {row["requirement"]: row["status"] for row in head}
+    return [(name, before.get(name, "-"), after.get(name, "-")) for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
+
+
+def markdown(
+    reviews: dict[str, Review], counts: dict[str, dict[str, tuple[int, int]]] | None = None, compliance: list[tuple[str, str, str]] | None = None
+) -> str:
     """The pull-request comment."""
     lines = ["## Template review", ""]
     needs = [name for name, review in reviews.items() if review.needs_security_review]
@@ -269,6 +279,13 @@ def markdown(reviews: dict[str, Review], counts: dict[str, dict[str, tuple[int, 
         for name, by_check in counts.items():
             for check, (base, head) in by_check.items():
                 lines.append(f"| {name} | {check} | {base} | {head} |")
+    if compliance is not None:
+        lines += ["", "### Compliance table (make validate): requirements whose status changed", ""]
+        if not compliance:
+            lines.append("None.")
+        else:
+            lines += ["| requirement | base | here |", "| --- | --- | --- |"]
+            lines += [f"| {name} | {base} | {head} |" for name, base, head in compliance]
     return "\n".join(lines) + "\n"
 
 

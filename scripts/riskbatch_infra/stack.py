@@ -84,22 +84,14 @@ def _template_source(target: Target, body: str, stack_name: str, template_bucket
     return {"TemplateURL": f"https://{template_bucket}.s3.{target.region}.amazonaws.com/{key}"}
 
 
-def deploy(
-    target: Target,
-    stack_name: str,
-    template: dict[str, Any],
-    parameters: dict[str, str],
-    template_bucket: str | None = None,
-    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
-) -> DeployResult:
-    """Create or update the stack through a change set and wait for it to settle."""
+def _create_change_set(
+    target: Target, stack_name: str, template: dict[str, Any], parameters: dict[str, str], template_bucket: str | None, prefix: str, log: Callable[[str], None]
+) -> tuple[str, str, str | None]:
+    """A change set of the template for the stack: (its name, CREATE or UPDATE, the stack's status before)."""
     cfn = target.client("cloudformation")
     status = stack_status(cfn, stack_name)
-    if status == "ROLLBACK_COMPLETE":
-        raise DeployError(f"{stack_name} is in ROLLBACK_COMPLETE (its creation failed): delete it, then deploy again")
     change_set_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
-    change_set_name = f"deploy-{int(time.time())}"
-    started = time.time()
+    change_set_name = f"{prefix}-{int(time.time())}"
     source = _template_source(target, minified(template), stack_name, template_bucket)
     log(f"{stack_name}: creating {change_set_type} change set {change_set_name}")
     cfn.create_change_set(
@@ -111,16 +103,39 @@ def deploy(
         Tags=[{"Key": "riskbatch:stack", "Value": stack_name}],
         **source,
     )
+    return change_set_name, change_set_type, status
+
+
+def _change_set_ready(cfn: Any, stack_name: str, change_set_name: str) -> bool:
+    """Wait for the change set: True when it can be executed, False when it holds no changes."""
     try:
         cfn.get_waiter("change_set_create_complete").wait(StackName=stack_name, ChangeSetName=change_set_name, WaiterConfig={"Delay": 5, "MaxAttempts": 120})
     except WaiterError:
-        described = cfn.describe_change_set(StackName=stack_name, ChangeSetName=change_set_name)
-        reason = described.get("StatusReason", "")
+        reason = cfn.describe_change_set(StackName=stack_name, ChangeSetName=change_set_name).get("StatusReason", "")
         if "didn't contain changes" in reason or "No updates are to be performed" in reason:
-            log(f"{stack_name}: no changes")
-            cfn.delete_change_set(StackName=stack_name, ChangeSetName=change_set_name)
-            return DeployResult(stack_name, stack_status(cfn, stack_name) or "", False, stack_outputs(cfn, stack_name))
+            return False
         raise DeployError(f"change set {change_set_name} failed: {reason}") from None
+    return True
+
+
+def deploy(
+    target: Target,
+    stack_name: str,
+    template: dict[str, Any],
+    parameters: dict[str, str],
+    template_bucket: str | None = None,
+    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> DeployResult:
+    """Create or update the stack through a change set and wait for it to settle."""
+    cfn = target.client("cloudformation")
+    if stack_status(cfn, stack_name) == "ROLLBACK_COMPLETE":
+        raise DeployError(f"{stack_name} is in ROLLBACK_COMPLETE (its creation failed): delete it, then deploy again")
+    started = time.time()
+    change_set_name, change_set_type, _ = _create_change_set(target, stack_name, template, parameters, template_bucket, "deploy", log)
+    if not _change_set_ready(cfn, stack_name, change_set_name):
+        log(f"{stack_name}: no changes")
+        cfn.delete_change_set(StackName=stack_name, ChangeSetName=change_set_name)
+        return DeployResult(stack_name, stack_status(cfn, stack_name) or "", False, stack_outputs(cfn, stack_name))
     changes = cfn.describe_change_set(StackName=stack_name, ChangeSetName=change_set_name).get("Changes", [])
     log(f"{stack_name}: {len(changes)} resource changes; executing")
     cfn.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name)
@@ -181,30 +196,11 @@ def plan(
     A stack that does not exist yet is planned as a creation; the empty stack its change set makes
     (REVIEW_IN_PROGRESS) is deleted again."""
     cfn = target.client("cloudformation")
-    status = stack_status(cfn, stack_name)
-    change_set_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
-    change_set_name = f"plan-{int(time.time())}"
-    source = _template_source(target, minified(template), stack_name, template_bucket)
-    log(f"{stack_name}: creating {change_set_type} change set {change_set_name} to describe, not to execute")
-    cfn.create_change_set(
-        StackName=stack_name,
-        ChangeSetName=change_set_name,
-        ChangeSetType=change_set_type,
-        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in sorted(parameters.items())],
-        Capabilities=["CAPABILITY_NAMED_IAM"],
-        **source,
-    )
+    change_set_name, change_set_type, status = _create_change_set(target, stack_name, template, parameters, template_bucket, "plan", log)
     changes: list[dict[str, Any]] = []
     try:
-        try:
-            cfn.get_waiter("change_set_create_complete").wait(
-                StackName=stack_name, ChangeSetName=change_set_name, WaiterConfig={"Delay": 5, "MaxAttempts": 120}
-            )
-        except WaiterError:
-            reason = cfn.describe_change_set(StackName=stack_name, ChangeSetName=change_set_name).get("StatusReason", "")
-            if "didn't contain changes" in reason or "No updates are to be performed" in reason:
-                return []
-            raise DeployError(f"change set {change_set_name} failed: {reason}") from None
+        if not _change_set_ready(cfn, stack_name, change_set_name):
+            return []
         token = None
         while True:
             page = cfn.describe_change_set(StackName=stack_name, ChangeSetName=change_set_name, **({"NextToken": token} if token else {}))

@@ -68,3 +68,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedStack]:
 def local_only(stack: DeployedStack) -> None:
     if not stack.is_local:
         pytest.skip("drives the night through the local ECS runner; against a live stack, run the night itself")
+
+
+@pytest.fixture
+def as_deployer(stack: DeployedStack, monkeypatch: pytest.MonkeyPatch) -> DeployedStack:
+    """The environment a script run by hand sees: the deployer's keys for the local emulator, and
+    scripts/ on the import path (for deploy.py and preflight.py themselves)."""
+    local_only(stack)
+    credentials = stack.local.emulator.deployer
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "scripts"))
+    return stack

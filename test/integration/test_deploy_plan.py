@@ -6,27 +6,19 @@ change here; the edit is made in the template."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from test.integration.conftest import DeployedStack, local_only
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from test.integration.conftest import DeployedStack
 
 
 def test_a_plan_prints_the_task_definition_an_edit_changes_and_changes_nothing(
-    stack: DeployedStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path
+    as_deployer: DeployedStack, capsys: pytest.CaptureFixture, tmp_path: Path
 ) -> None:
-    local_only(stack)
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    stack = as_deployer
     import deploy
 
-    credentials = stack.local.emulator.deployer
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
     ecs = stack.target.client("ecs")
     definitions = [key for key in stack.outputs if key.endswith("TaskDefinitionArn")]
     before = {key: ecs.describe_task_definition(taskDefinition=stack.outputs[key])["taskDefinition"]["revision"] for key in definitions}

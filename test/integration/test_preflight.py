@@ -78,17 +78,10 @@ def test_a_quota_too_small_fails_on_a_local_deployment_and_names_the_request(cap
     assert [f["check"] for f in findings if f["status"] == FAIL] == [f["check"] for f in quotas]
 
 
-def test_deploy_refuses_when_preflight_fails_unless_told_otherwise(
-    stack: DeployedStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> None:
-    local_only(stack)
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+def test_deploy_refuses_when_preflight_fails_unless_told_otherwise(as_deployer: DeployedStack, capsys: pytest.CaptureFixture) -> None:
+    stack = as_deployer
     import deploy
 
-    credentials = stack.local.emulator.deployer
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
     ec2 = stack.target.client("ec2")
     vpc = stack.local.stand_ins.vpc_id
     full = [

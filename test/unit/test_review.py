@@ -159,3 +159,14 @@ def test_the_review_of_the_committed_tree_against_itself_is_clean(tmp_path: Any)
     report = json.loads((tmp_path / "review.json").read_text(encoding="utf-8"))
     assert set(report) == {"lib/TapStack.json", "lib/VpcEndpoints.json"}
     assert (tmp_path / "review.md").read_text(encoding="utf-8").startswith("## Template review")
+
+
+def test_the_compliance_delta_lists_only_requirements_whose_status_changed() -> None:
+    from riskbatch_infra.review import compliance_delta
+
+    base = [{"requirement": "a", "status": "PASS"}, {"requirement": "b", "status": "PASS"}, {"requirement": "gone", "status": "PASS"}]
+    head = [{"requirement": "a", "status": "PASS"}, {"requirement": "b", "status": "FAIL"}, {"requirement": "new", "status": "PASS"}]
+    delta = compliance_delta(base, head)
+    assert delta == [("b", "PASS", "FAIL"), ("gone", "PASS", "-"), ("new", "-", "PASS")]
+    comment = markdown({}, None, delta)
+    assert "| b | PASS | FAIL |" in comment and markdown({}, None, []).rstrip().endswith("None.")
