@@ -5,6 +5,10 @@ EventBridge Scheduler: a cron expression evaluated in ScheduleExpressionTimezone
 target with the schedule's role, a retry policy and a dead-letter queue.
 https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html
 https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html
+The dead-letter queue is written with the schedule's execution role and must be a standard queue:
+https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
+Ref of an ECR repository is its name (the task's JOB_REPOSITORIES), of a task definition its ARN:
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-ecr-repository.html#aws-resource-ecr-repository-return-values
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import json
 from riskbatch.preflight import account_from_environment
 from riskbatch_infra.preflight_stack import peak_of
 from riskbatch_infra.resolve import resolve
-from test.template_model import REQUIRED_VALUES, Template, container_environment, referenced_id
+from test.template_model import REQUIRED_VALUES, Template, as_list, container_environment, referenced_id
 
 
 def _schedule(template: Template):
@@ -55,3 +59,26 @@ def test_the_tasks_peak_is_the_templates_peak(template: Template) -> None:
     assert {workload.name: workload for workload in from_task.peak.workloads} == by_name
     assert json.loads(environment["PEAK_WORKLOADS"])[1]["tasks"] == 37
     assert from_task.subnets == ["subnet-a", "subnet-b", "subnet-c"] and len(from_task.repositories) == 3
+
+
+def test_the_schedule_role_may_dead_letter_to_a_standard_queue_under_the_stack_key(template: Template) -> None:
+    target = _schedule(template).props["Target"]
+    queue = template.get(referenced_id(target["DeadLetterConfig"]["Arn"]))
+    assert not queue.props.get("FifoQueue", False)  # Scheduler refuses a FIFO dead-letter queue
+    role = template.get(referenced_id(target["RoleArn"]))
+    statements = role.props["Policies"][0]["PolicyDocument"]["Statement"]
+    granted = {(action, referenced_id(resource)) for s in statements for action in as_list(s["Action"]) for resource in as_list(s["Resource"])}
+    assert ("sqs:SendMessage", queue.logical_id) in granted
+    key = referenced_id(queue.props["KmsMasterKeyId"])
+    assert {("kms:GenerateDataKey", key), ("kms:Decrypt", key)} <= granted
+
+
+def test_the_check_task_reads_only_the_stacks_repositories_and_topic(template: Template) -> None:
+    task = template.get(referenced_id(_schedule(template).props["Target"]["EcsParameters"]["TaskDefinitionArn"]))
+    role = template.get(referenced_id(task.props["TaskRoleArn"]))
+    statements = {s["Sid"]: s for s in role.props["Policies"][0]["PolicyDocument"]["Statement"]}
+    repositories = {referenced_id(r) for r in as_list(statements["ReadJobImages"]["Resource"])}
+    assert repositories == {r.logical_id for r in template.of_type("AWS::ECR::Repository")}
+    assert referenced_id(statements["ReadAndAlertTheTopic"]["Resource"]) == "AlertTopic"
+    # Only the two reads without a resource type stand on "*" (Service Authorization Reference)
+    assert {a for s in statements.values() if s["Resource"] == "*" for a in as_list(s["Action"])} == {"ec2:DescribeSubnets", "servicequotas:GetServiceQuota"}
