@@ -8,7 +8,7 @@ CHECKOV := .tools/checkov/.installed
 # taskcat likewise (its pins clash with moto's).
 TASKCAT := .tools/taskcat/.installed
 
-.PHONY: help demo images preflight fmt review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
+.PHONY: help demo images preflight fmt docs docs-check review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
@@ -19,6 +19,8 @@ help:
 	@echo "make taskcat  taskcat's test run of .taskcat.yml, every test in its region, against the local emulator"
 	@echo "make review BASE=<ref>  what the template changes since <ref> do to a running stack"
 	@echo "make fmt    the templates in their canonical form (make lint checks it)"
+	@echo "make docs   the docs' generated tables (least-privilege matrix, deployer permissions)"
+	@echo "make docs-check  every link and command in README.md and docs/ (part of make lint)"
 	@echo "make bench  risk engine benchmark"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -54,6 +56,14 @@ review: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/python scripts/fmt_templates.py
 
+# The docs' tables generated from the template and the scripts; the check also runs every
+# link and command in README.md and docs/ through its checker (make lint runs it).
+docs: $(STAMP)
+	PYTHONPATH=scripts:src $(BIN)/python scripts/docs.py
+
+docs-check: $(STAMP)
+	PYTHONPATH=scripts:src $(BIN)/python scripts/docs.py --check
+
 # Against a real account: scripts/preflight.py --stack-name <stack> [--region R] (see the runbook).
 preflight: $(STAMP)
 	PYTHONPATH=scripts $(BIN)/python scripts/preflight.py --local $(ARGS)
@@ -68,6 +78,8 @@ lint: $(STAMP)
 	$(BIN)/cfn-lint
 	$(BIN)/hadolint docker/*.Dockerfile
 	$(BIN)/zizmor --offline --quiet .github/workflows
+	$(BIN)/actionlint -shellcheck=$(BIN)/shellcheck
+	PYTHONPATH=scripts:src $(BIN)/python scripts/docs.py --check
 
 unit: $(STAMP)
 	$(BIN)/pytest -q test/unit

@@ -77,48 +77,10 @@ BREAKS = {
 
 
 def _local(template: dict, tonight: Night | None, nightly: bool, broken: str | None = None):
-    import os
-    import tempfile
+    # Imported here: the local target is no part of what the script needs against an account.
+    from riskbatch_infra.preflight_local import check_local_deployment
 
-    from riskbatch_infra.emulator import running_emulator
-    from riskbatch_infra.emulator_server import FARGATE_VCPU_QUOTA_VARIABLE
-    from riskbatch_infra.local_night import deploy_local
-
-    if broken == "quota":
-        os.environ[FARGATE_VCPU_QUOTA_VARIABLE] = "4"  # read by the emulator this process starts
-    with tempfile.TemporaryDirectory(prefix="riskbatch-preflight-") as folder, running_emulator(log_dir=Path(folder)) as emulator:
-        local = deploy_local(emulator, "preflight", Path(folder), say=lambda line: print(line, file=sys.stderr))
-        parameters = break_local(broken, local) if broken else None
-        if broken:
-            print(f"broken: {BREAKS[broken]}", file=sys.stderr)
-        return check_stack(emulator.target, local.stack_name, template, parameters, tonight, nightly)
-
-
-def break_local(case: str, local) -> dict[str, str] | None:
-    """Break one thing in the local deployment; the parameter values about to be deployed, if any."""
-    emulator = local.emulator
-    if case == "subnets":
-        ec2 = emulator.client("ec2")
-        subnets = {}
-        for index, zone in enumerate("abc"):
-            cidr = f"10.42.{200 + index}.0/28"  # 16 addresses, 11 usable: 7 taken leave 4
-            subnet = ec2.create_subnet(VpcId=local.stand_ins.vpc_id, CidrBlock=cidr, AvailabilityZone=f"{emulator.region}{zone}")["Subnet"]["SubnetId"]
-            for _ in range(7):
-                ec2.create_network_interface(SubnetId=subnet)
-            subnets[f"PrivateSubnet{index + 1}Id"] = subnet
-        return subnets
-    if case == "image":
-        ecr = emulator.client("ecr")
-        repository = next(uri.split("/", 1)[1] for key, uri in local.outputs.items() if key == "RiskCalculationRepositoryUri")
-        ecr.batch_delete_image(repositoryName=repository, imageIds=[{"imageTag": local.template["Parameters"]["ImageTag"]["Default"]}])
-    if case == "subscription":
-        sns = emulator.client("sns")
-        topic = local.outputs["AlertTopicArn"]
-        for subscription in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]:
-            if subscription["SubscriptionArn"].startswith("arn:"):
-                sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
-        sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="risk-oncall@example.com")
-    return None
+    return check_local_deployment(template, tonight, nightly, broken, BREAKS)
 
 
 if __name__ == "__main__":

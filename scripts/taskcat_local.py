@@ -4,7 +4,7 @@
 For each region the tests use, the script lays out what the account keeps for taskcat: a VPC
 with three private subnets in three zones and their route table, the input and output buckets
 (riskbatch_infra/emulator.py, as the local night does) and the SSM parameters .taskcat.yml
-names (SSM_PARAMETERS, the set the README lists for a real account). Then it runs taskcat in its
+names (SSM_PARAMETERS, the set docs/runbook.md lists for a real account). Then it runs taskcat in its
 own environment with the project's .taskcat.yml and templates as written, against the emulator's
 endpoint, as the deployer.
 
@@ -37,7 +37,7 @@ from teardown import leftovers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TASKCAT = REPO_ROOT / ".tools" / "taskcat" / "bin" / "taskcat"
-# The SSM parameters the account keeps for .taskcat.yml (README, "Multi-region tests with taskcat").
+# The SSM parameters the account keeps for .taskcat.yml (docs/runbook.md, "Multi-region tests with taskcat").
 SSM_PARAMETERS: dict[str, Callable[[StandIns], str]] = {
     "/riskbatch/vpc-id": lambda s: s.vpc_id,
     "/riskbatch/vpc-cidr": lambda s: s.vpc_cidr,

@@ -25,8 +25,7 @@ from typing import Any
 from botocore.exceptions import ClientError, WaiterError
 
 from riskbatch_infra.aws import DEFAULT_REGION, Target
-from riskbatch_infra.live_checks import physical_ids
-from riskbatch_infra.stack import failure_reasons, stack_status
+from riskbatch_infra.stack import failure_reasons, physical_ids, stack_status
 
 Log = Callable[[str], None]
 

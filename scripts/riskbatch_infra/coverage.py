@@ -6,7 +6,8 @@ from typing import Any
 
 from .aws import Target
 from .conditions import active_resources
-from .live_checks import Check, live_checks, physical_ids
+from .live_checks import Check, live_checks
+from .stack import physical_ids
 
 
 def resource_coverage(target: Target, stack_name: str, template: dict[str, Any], parameters: dict[str, str]) -> list[tuple[str, str, str]]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .aws import Target
+from .stack import physical_ids
 
 MISSING = "<absent>"
 
@@ -30,17 +31,6 @@ class Check:
     @property
     def holds(self) -> bool:
         return self.expected == self.actual
-
-
-def physical_ids(cfn: Any, stack_name: str) -> dict[str, tuple[str, str]]:
-    """logical id -> (type, physical id) of every resource the stack reports as created."""
-    found: dict[str, tuple[str, str]] = {}
-    paginator = cfn.get_paginator("list_stack_resources")
-    for page in paginator.paginate(StackName=stack_name):
-        for summary in page["StackResourceSummaries"]:
-            if summary.get("LogicalResourceId") and summary.get("PhysicalResourceId"):
-                found[summary["LogicalResourceId"]] = (summary["ResourceType"], summary["PhysicalResourceId"])
-    return found
 
 
 def _get(data: dict[str, Any], *path: str) -> Any:

@@ -31,8 +31,8 @@ from .containers import ContainerTask, HealthCheck, as_run, create_arguments, sc
 from .dockerfile import dockerfile_of, parse_dockerfile
 from .image_build import job_of_repository
 from .images import local_image_with_digest
-from .live_checks import physical_ids
 from .podman import image_volumes
+from .stack import physical_ids
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 

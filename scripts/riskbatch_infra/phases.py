@@ -33,7 +33,7 @@ def check_images(target: Target, outputs: dict[str, str], tag: str, allow_findin
     if missing:
         uris = sorted(uri for key, uri in outputs.items() if key.endswith("RepositoryUri") and uri.split("/", 1)[1] in missing)
         listing = "\n".join(f"  {uri}:{tag}" for uri in uris)
-        raise ImagesNeeded(f"no image tagged {tag} yet; build and push (README, 'Images'):\n{listing}\nthen run this command again.")
+        raise ImagesNeeded(f"no image tagged {tag} yet; build and push (docs/runbook.md, 'Pushing the images'):\n{listing}\nthen run this command again.")
     for repository in repositories:
         verdict = scan_verdict(ecr, repository, tag)
         counts = ", ".join(f"{severity} {count}" for severity, count in sorted(verdict.severity_counts.items())) or "no findings"

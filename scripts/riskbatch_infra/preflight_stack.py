@@ -8,8 +8,7 @@ from typing import Any
 from riskbatch.preflight import ALL, NIGHTLY, Account, Capacity, Finding, Peak, Workload, run_checks
 
 from .aws import Target
-from .live_checks import physical_ids
-from .stack import current_parameters, stack_outputs, stack_status
+from .stack import current_parameters, physical_ids, stack_outputs, stack_status
 
 # Ingestion tasks at once: one per nightly file (positions, market), started as the files land.
 NIGHTLY_FILES = 2

@@ -220,3 +220,14 @@ def write_flat_outputs(outputs: dict[str, str], path: Path) -> None:
     """cfn-outputs/flat-outputs.json: the convention integration suites read a live stack from."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def physical_ids(cfn: Any, stack_name: str) -> dict[str, tuple[str, str]]:
+    """logical id -> (type, physical id) of every resource the stack reports as created."""
+    found: dict[str, tuple[str, str]] = {}
+    paginator = cfn.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=stack_name):
+        for summary in page["StackResourceSummaries"]:
+            if summary.get("LogicalResourceId") and summary.get("PhysicalResourceId"):
+                found[summary["LogicalResourceId"]] = (summary["ResourceType"], summary["PhysicalResourceId"])
+    return found

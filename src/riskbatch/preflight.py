@@ -247,7 +247,7 @@ def images(clients: Clients, account: Account) -> list[Finding]:
     tag = account.image_tag
     for repository in account.repositories:
         name = f"image {repository}:{tag}"
-        push = f"push it: make images, then docker push <registry>/{repository}:{tag} (README, 'Images')"
+        push = f"push it: make images, then docker push <registry>/{repository}:{tag} (docs/runbook.md, 'Pushing the images')"
         try:
             (detail,) = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
         except Exception as error:

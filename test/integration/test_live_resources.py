@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 
 from riskbatch_infra.emulator_server import MOTO_VERSION
-from riskbatch_infra.live_checks import Check, live_checks, physical_ids
+from riskbatch_infra.live_checks import Check, live_checks
 from riskbatch_infra.resolve import resolve
-from riskbatch_infra.stack import current_parameters
+from riskbatch_infra.stack import current_parameters, physical_ids
 from test.integration.conftest import DeployedStack
 
 # The emulator version the gap lists were read from.

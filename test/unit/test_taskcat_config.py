@@ -57,15 +57,15 @@ def test_services_stay_off_in_a_run_that_pushes_no_images() -> None:
 
 
 def test_every_ssm_parameter_taskcat_reads_is_one_the_account_keeps() -> None:
-    """The names .taskcat.yml reads are the set the README lists and make taskcat seeds (taskcat_local.SSM_PARAMETERS)."""
+    """The names .taskcat.yml reads are the set the runbook lists and make taskcat seeds (taskcat_local.SSM_PARAMETERS)."""
     import re
 
     from taskcat_local import SSM_PARAMETERS
 
     named = set(re.findall(r"\$\[taskcat_ssm_([^\]]+)\]", (REPO_ROOT / ".taskcat.yml").read_text(encoding="utf-8")))
     assert named and named <= set(SSM_PARAMETERS)
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    assert all(f"`{name}`" in readme for name in SSM_PARAMETERS)
+    runbook = (REPO_ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in runbook for name in SSM_PARAMETERS)
 
 
 def test_taskcat_packages_no_lambda_code() -> None:

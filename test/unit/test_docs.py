@@ -1,0 +1,114 @@
+"""The docs are current: their generated tables match the template, every link and anchor
+resolves, every command in them is accepted by what it runs; and each check can fail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from riskbatch_infra import doc_check
+from riskbatch_infra.deployer_permissions import deployer_policy, script_actions, unknown_to_parliament
+from riskbatch_infra.privilege_matrix import role_rows
+from scripts.docs import generated
+from test.template_model import load_template
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_readme_is_a_newcomers_page_that_links_the_docs() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 150
+    for page in sorted((REPO_ROOT / "docs").glob("*.md")):
+        assert f"(docs/{page.name})" in readme, f"README.md does not link docs/{page.name}"
+
+
+def test_the_generated_tables_match_the_template_and_the_scripts() -> None:
+    stale = [str(path.relative_to(REPO_ROOT)) for path, text in generated().items() if path.read_text(encoding="utf-8") != text]
+    assert not stale, f"run make docs: {stale}"
+
+
+def test_every_link_and_command_in_the_docs_is_good() -> None:
+    assert doc_check.problems() == []
+
+
+def test_the_docs_check_reads_every_command_block() -> None:
+    # The check is only as good as what it finds: every page with a sh block yields its commands.
+    for path in doc_check.markdown_files():
+        commands, _ = doc_check.commands_of(path)
+        blocks = [block for block in doc_check.fenced_blocks(path) if block[1] in doc_check.COMMAND_LANGUAGES and any(line.strip() for line in block[2])]
+        assert bool(commands) == bool(blocks), path
+
+
+def _problems_of(tmp_path: Path, markdown: str) -> list[str]:
+    page = tmp_path / "page.md"
+    page.write_text(markdown, encoding="utf-8")
+    commands, found = doc_check.commands_of(page)
+    found += doc_check.link_problems(page)
+    return found + [complaint for command in commands if (complaint := doc_check.check_command(command))]
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        ("```sh\n.venv/bin/python scripts/deploy.py --template lib/TapStack.json\n```\n", "the following arguments are required: --stack-name"),
+        ("```sh\n.venv/bin/python scripts/teardown.py --stack-name s --suffix p --force\n```\n", "unrecognized arguments: --force"),
+        ("```sh\nscripts/no_such_script.py\n```\n", "no such script"),
+        ("```sh\nmake no-such-target\n```\n", "No rule to make target"),
+        ("```sh\naws cloudformation describe-stack-events --stack riskbatch-prod\n```\n", "takes no --stack"),
+        ("```sh\naws service-quotas request-service-quota-increase --service-code fargate --quota-code L-3032A538\n```\n", "needs --desired-value"),
+        ("```sh\naws ecs run-everything\n```\n", "no operation run-everything"),
+        ("```sh\nriskbatch plan --positions 10 --factors 5 --bogus\n```\n", "unrecognized arguments: --bogus"),
+        ("```sh\n.venv/bin/pip install -r requirements-missing.lock\n```\n", "no such requirements file"),
+        ("```sh\n.venv/bin/pytest test/no_such_folder\n```\n", "no such test path"),
+        ("```sh\nfor job in alpha; do\n  docker build -f docker/$job.Dockerfile .\ndone\n```\n", "no such Dockerfile: docker/alpha.Dockerfile"),
+        ("```sh\nterraform apply\n```\n", "no check for the program 'terraform'"),
+        ("```\nmake test\n```\n", "a fenced block without a language"),
+        ("See [the runbook](runbook-missing.md).\n", "no such file"),
+        ("# Page\n\nSee [the top](page.md#page) and [below](#no-such-heading).\n", "no heading with that anchor"),
+        ("```console\n$ riskbatch plan --positions 20000 --factors 500 --scenarios 100000\nnight: something else\n```\n", "its output differs"),
+    ],
+    ids=lambda value: value[:40] if isinstance(value, str) else value,
+)
+def test_the_docs_check_finds(tmp_path: Path, markdown: str, expected: str) -> None:
+    found = _problems_of(tmp_path, markdown)
+    assert any(expected in problem for problem in found), found
+
+
+def test_a_command_that_parses_is_not_a_problem(tmp_path: Path) -> None:
+    assert _problems_of(tmp_path, "```sh\n.venv/bin/python scripts/teardown.py --stack-name s --suffix p  # a comment\n```\n") == []
+
+
+def test_github_anchors_drop_punctuation_and_keep_hyphens() -> None:
+    assert doc_check.slug(" Preflight: will tonight's run fit this account?") == "preflight-will-tonights-run-fit-this-account"
+    assert doc_check.slug(" VPC endpoints (`lib/VpcEndpoints.json`, once per VPC)") == "vpc-endpoints-libvpcendpointsjson-once-per-vpc"
+
+
+def test_the_matrix_has_a_row_for_every_statement_of_every_role() -> None:
+    template = load_template()
+    roles = [resource for resource in template["Resources"].values() if resource["Type"] == "AWS::IAM::Role"]
+    statements = sum(len(policy["PolicyDocument"]["Statement"]) for role in roles for policy in role["Properties"].get("Policies", []))
+    rows = role_rows(template)
+    assert len(rows) == statements
+    assert sum(1 for row in rows if row[0]) == len(roles)
+
+
+def test_the_deployer_policy_names_only_actions_iam_knows_for_the_scripts_calls() -> None:
+    # Every action the scripts need must be a real IAM action (an API operation's name is not
+    # always its action's: s3:GetBucketEncryption is authorised by s3:GetEncryptionConfiguration).
+    actions = set(script_actions())
+    assert not actions & set(unknown_to_parliament())
+    assert {"cloudformation:CreateChangeSet", "s3:GetEncryptionConfiguration", "servicequotas:GetServiceQuota", "ecs:StopTask"} <= actions
+    written = json.loads((REPO_ROOT / "docs" / "deployer-policy.json").read_text(encoding="utf-8"))
+    assert written == deployer_policy()
+
+
+def test_the_scripts_calls_are_found_through_their_client_variables() -> None:
+    # teardown disables rules through `events, ecs = target.client("events"), target.client("ecs")`
+    # and lists buses through `pages(events.list_event_buses)`: both forms must be found.
+    actions = script_actions()
+    assert "scripts/teardown.py" in actions["events:DisableRule"]
+    assert "scripts/teardown.py" in actions["events:ListEventBuses"]
+    # what preflight does only against the local emulator (--break) is no deployer permission
+    assert "ec2:CreateSubnet" not in actions and "ecr:BatchDeleteImage" not in actions
