@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from scipy.special import ndtr
 
-from riskbatch.engine import build_book, market_cholesky, portfolio_pnl
-from riskbatch.inputs import load_market
+from riskbatch.engine import build_book, horizon_calendar_days, portfolio_pnl, risk_model
+from riskbatch.inputs import load_market, validate_positions
 from riskbatch.model import CALENDAR_DAYS, ModelParameters, black_scholes, cholesky_factor, covariance, log_returns
 from riskbatch.sample import SampleSpec, market_table, positions_table
 
@@ -45,8 +45,8 @@ def make_book(size: BookSize, option_share: float = 0.10):
     spec = SampleSpec(positions=size.positions, factors=size.factors, days=max(260, size.factors + 120), option_share=option_share, seed=11)
     table = market_table(spec)
     market = load_market(table, "bench", spec.business_date)
-    positions = positions_table(spec, market.factors, market.spot)
-    return market, build_book(positions, market), positions
+    positions = validate_positions(positions_table(spec, market.factors, market.spot), "bench", market, spec.business_date).valid
+    return market, build_book(positions, market, ModelParameters(scenarios=size.scenarios or 100)), positions
 
 
 def timed(function, repeat: int = 1) -> float:
@@ -61,7 +61,7 @@ def timed(function, repeat: int = 1) -> float:
 
 def bound_seconds(market, book, parameters: ModelParameters) -> dict[str, float]:
     """The irreducible steps as bare library calls on the full arrays."""
-    cholesky = market_cholesky(market, parameters)
+    cholesky = risk_model(market, parameters).cholesky
     steps: dict[str, float] = {}
     started = time.perf_counter()
     normals = np.random.default_rng(1).standard_normal((parameters.scenarios, len(market.factors)))
@@ -71,21 +71,24 @@ def bound_seconds(market, book, parameters: ModelParameters) -> dict[str, float]
     steps["correlation product"] = time.perf_counter() - started
     del normals
     started = time.perf_counter()
-    _ = np.expm1(returns) @ book.exposures.T
+    _ = np.expm1(book.conversion.augmented(returns)) @ book.exposures.T
     steps["linear P&L product"] = time.perf_counter() - started
     if book.option_count:
-        spot = market.spot[book.option_factor]
-        years = book.option_years - parameters.horizon_days / CALENDAR_DAYS
+        # every option position on its own (no merging of equal terms), flat rate, no dividend
+        of = book.unique_of_option
+        factor, strike, vol, is_call = book.unique_factor[of], book.unique_strike[of], book.unique_vol[of], book.unique_is_call[of]
+        spot = market.spot[factor]
+        years = book.unique_years[of] - horizon_calendar_days(market.business_date, parameters.horizon_days) / CALENDAR_DAYS
         started = time.perf_counter()
-        shocked = spot * np.exp(returns[:, book.option_factor])
+        shocked = spot * np.exp(returns[:, factor])
         del returns
-        root = book.option_vol * np.sqrt(years)
-        d1 = (np.log(shocked / book.option_strike) + (parameters.rate + 0.5 * book.option_vol**2) * years) / root
-        discounted = book.option_strike * np.exp(-parameters.rate * years)
+        root = vol * np.sqrt(years)
+        d1 = (np.log(shocked / strike) + (parameters.rate + 0.5 * vol**2) * years) / root
+        discounted = strike * np.exp(-parameters.rate * years)
         call = shocked * ndtr(d1) - discounted * ndtr(d1 - root)
         del d1
-        price = np.where(book.option_is_call, call, call - shocked + discounted)
-        base = black_scholes(spot, book.option_strike, book.option_years, book.option_vol, parameters.rate, book.option_is_call)
+        price = np.where(is_call, call, call - shocked + discounted)
+        base = black_scholes(spot, strike, book.unique_years[of], vol, parameters.rate, is_call)
         _ = (price - base) * book.option_quantity
         steps["Black-Scholes, every option in every scenario"] = time.perf_counter() - started
     return steps
@@ -142,6 +145,23 @@ def peak_memory_mb(size: BookSize, scenarios: int) -> float:
     return int(output.strip().splitlines()[-1]) / 1024
 
 
+def contributions_memory_mb(positions: int, factors: int, scenarios: int, measure: bool) -> float:
+    """Peak RSS of a fresh process that builds the book and its risk model and, with `measure`,
+    computes every position's mean P&L in the firm's tail (the report's ES contributions)."""
+    code = (
+        "import sys; sys.path.insert(0, 'scripts'); import numpy as np;"
+        "from bench import BookSize, make_book; from riskbatch.engine import position_tail_means, risk_model;"
+        "from riskbatch.model import ModelParameters;"
+        f"size = BookSize('c', {positions}, {factors}, {scenarios}); parameters = ModelParameters(scenarios={scenarios});"
+        "market, book, _ = make_book(size); model = risk_model(market, parameters);"
+        f"rows = np.arange(0, {scenarios}, 40);"  # the 2.5 % tail
+        + ("position_tail_means(book, market, parameters, rows, model);" if measure else "")
+        + "print([line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0])"
+    )
+    output = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    return int(output.strip().splitlines()[-1]) / 1024
+
+
 def night_seconds() -> float:
     started = time.perf_counter()
     subprocess.run(
@@ -169,9 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         market, book, positions = make_book(size)
         parameters = ModelParameters(scenarios=size.scenarios, seed=3)
-        cholesky = market_cholesky(market, parameters)
+        model = risk_model(market, parameters)
         engine = timed(
-            lambda book=book, market=market, parameters=parameters, cholesky=cholesky: portfolio_pnl(book, market, parameters, cholesky),
+            lambda book=book, market=market, parameters=parameters, model=model: portfolio_pnl(book, market, parameters, model),
             repeat=2,
         )
         steps = bound_seconds(market, book, parameters)
@@ -200,8 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     growth = f"{rss_high / rss_low:.2f} x for {high // low} x the scenarios"
     book_text = f"{medium.positions:,} positions over {medium.factors} factors"
     print(f"\npeak RSS, {book_text}: {rss_low:,.0f} MB at {low:,} scenarios, {rss_high:,.0f} MB at {high:,} ({growth})")
+    print("\nreport's ES contributions (100,000 scenarios, 2,500 tail scenarios), memory above the book itself:")
+    sizes_c = (5_000, 20_000, 80_000) if not args.quick else (1_000, 4_000)
+    for positions in sizes_c:
+        extra = contributions_memory_mb(positions, 200, 100_000, True) - contributions_memory_mb(positions, 200, 100_000, False)
+        dense = 2_500 * positions * 8 / 1024**2
+        print(f"  {positions:>7,} positions: +{max(extra, 0.0):6,.0f} MB (a dense tail x positions matrix would be {dense:,.0f} MB)")
     if not args.skip_night:
-        print(f"whole local night (make demo: emulator, deployment, 3,000 positions, 10,000 scenarios): {night_seconds():.1f} s")
+        print(f"whole local night (make demo: emulator, deployment, 3,000 positions, 100,000 scenarios): {night_seconds():.1f} s")
     (REPO_ROOT / "out").mkdir(exist_ok=True)
     (REPO_ROOT / "out" / "bench.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"risk engine: {ratio:.2f} x bound")

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nights", type=int, default=1, help="business dates to run, one after the other")
     parser.add_argument("--positions", type=int, default=3_000)
     parser.add_argument("--factors", type=int, default=300)
-    parser.add_argument("--scenarios", type=int, default=10_000)
+    parser.add_argument("--scenarios", type=int, default=100_000)
     parser.add_argument("--coverage", action="store_true", help="also print what the emulator modelled, resource by resource")
     parser.add_argument("--processes", action="store_true", help="run the jobs as processes, not in containers of their images")
     args = parser.parse_args(argv)

@@ -63,6 +63,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_risk(args: argparse.Namespace) -> int:
     from .model import ModelParameters
     from .offline import run_offline
+    from .quality import DataQualityPolicy, FileRejected
+    from .settings import parse_rates
 
     parameters = ModelParameters(
         scenarios=args.scenarios,
@@ -72,16 +74,30 @@ def cmd_risk(args: argparse.Namespace) -> int:
         distribution=args.distribution,
         degrees_of_freedom=args.df,
         horizon_days=args.horizon,
+        reporting_currency=args.currency,
+        rates=parse_rates(args.rates),
     )
-    result = run_offline(args.positions, args.market, parameters, show_progress=not args.quiet)
+    policy = DataQualityPolicy(min_returns=args.min_returns, max_market_lag_days=args.max_lag)
+    try:
+        result = run_offline(args.positions, args.market, parameters, show_progress=not args.quiet, policy=policy, business_date=args.date)
+    except FileRejected as rejected:
+        print(f"{rejected.role} file rejected: " + "; ".join(rejected.error.problems), file=sys.stderr)
+        return 2
     if args.json:
-        print(json.dumps({key: result[key] for key in ("firm", "portfolios", "scenarios", "seed")}, indent=2))
-    else:
-        print(f"business date {result['business_date']}: {result['positions']} positions, {result['factors']} factors, ", end="")
-        print(f"{args.scenarios} scenarios, seed {args.seed}")
-        for name, figures in [("firm", result["firm"]), *result["portfolios"].items()]:
-            var_95, var_99, es_975 = figures["var_95"], figures["var_99"], figures["es_975"]
-            print(f"{name:<6} VaR 95 % {var_95:>14,.0f}  VaR 99 % {var_99:>14,.0f}  ES 97.5 % {es_975:>14,.0f}")
+        keys = ("business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "scenarios", "seed", "risk_model", "data_quality")
+        print(json.dumps({key: result[key] for key in keys}, indent=2))
+        return 0
+    quality = result["data_quality"]
+    print(f"business date {result['business_date']} (market as of {result['market_as_of']}): {result['positions']} positions, ", end="")
+    print(f"{result['factors']} factors, {args.scenarios} scenarios, seed {args.seed}; figures in {args.currency}")
+    if quality["excluded_positions"]:
+        print(f"excluded: {quality['excluded_positions']} position(s), notional {quality['excluded_notional']:,.0f}")
+    for name, figures in [("firm", result["firm"]), *result["portfolios"].items()]:
+        cells = []
+        for key, label in (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %")):
+            low, high = figures["ci_95"][key]
+            cells.append(f"{label} {figures[key]:>13,.0f} [{low:,.0f}, {high:,.0f}]")
+        print(f"{name:<6} " + "  ".join(cells))
     return 0
 
 
@@ -201,13 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
     risk = commands.add_parser("risk", help="the engine in one process, from local files")
     risk.add_argument("--positions", type=Path, required=True)
     risk.add_argument("--market", type=Path, required=True)
-    risk.add_argument("--scenarios", type=int, default=10_000)
+    risk.add_argument("--scenarios", type=int, default=100_000)
     risk.add_argument("--seed", type=int, default=1)
+    risk.add_argument("--currency", default="USD", help="reporting currency (ISO code)")
+    risk.add_argument("--rates", default="", help="rates per currency, e.g. USD=0.043,EUR=0.027 (others: 3 %%)")
+    risk.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the market file's last date)")
+    risk.add_argument("--min-returns", type=int, default=250, help="daily returns of history required")
+    risk.add_argument("--max-lag", type=int, default=0, help="business days the market data may lag the business date")
     risk.add_argument("--cov", choices=["sample", "ewma"], default="sample")
     risk.add_argument("--ewma-lambda", type=float, default=0.94)
     risk.add_argument("--distribution", choices=["normal", "student-t"], default="normal")
     risk.add_argument("--df", type=float, default=5.0, help="Student-t degrees of freedom")
-    risk.add_argument("--horizon", type=int, default=1, help="days; square-root-of-time scaling")
+    risk.add_argument("--horizon", type=int, default=1, help="business days; square-root-of-time scaling")
     risk.add_argument("--json", action="store_true")
     risk.add_argument("--quiet", action="store_true", help="no progress on stderr")
     risk.set_defaults(run=cmd_risk)

@@ -1,36 +1,100 @@
-"""Revalue a book in every scenario: the P&L of each portfolio (or position) per scenario.
+"""Revalue a book in every scenario: the P&L of each portfolio (or position) per scenario, in the
+reporting currency.
 
 Each step is one library call over whole blocks: positions on the same (portfolio, factor) are
 aggregated into an exposure matrix before any scenario is touched, the linear book is one matrix
-product per block, and options revalue vectorised over scenarios and options at once. Scenarios
-are processed in blocks, so memory holds one block, not the whole run.
+product per block, and options revalue in a compiled kernel over scenarios and options at once.
+Scenarios are processed in blocks, so memory holds one block, not the whole run.
+
+Currencies. A factor's price is in its currency (an FX factor FX_<BASE><QUOTE> is in QUOTE). A
+value V in currency c is worth V x X in the reporting currency, X the rate of c into it, taken
+from FX_<c><R> (X = its price) or FX_<R><c> (X = 1 / its price). In a scenario both move:
+
+- an equity (or any linear holding) of today's value E = quantity x multiplier x spot x X0
+  gains E (exp(r_factor + r_c) - 1), r_c the log return of X;
+- an FX position of `quantity` units of BASE against QUOTE (spot, financed in QUOTE) gains
+  quantity x spot0 x (exp(r) - 1) in QUOTE, worth that times X in the reporting currency:
+  E (exp(r + r_QUOTE) - 1) - E (exp(r_QUOTE) - 1), a holding of the pair less the QUOTE cash;
+- an option gains (price at the horizon x exp(r_c) - price today) x quantity x multiplier x X0.
+
+The linear book therefore works on augmented returns: each factor's own return plus its
+currency's, and one column per foreign currency for the cash legs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .inputs import Market
 from .kernels import option_change, option_pnl_into
 from .model import (
     CALENDAR_DAYS,
+    CovarianceEstimate,
     ModelParameters,
     black_scholes,
     block_count,
-    cholesky_factor,
-    covariance,
+    cholesky_with_jitter,
+    estimate_covariance,
+    factor_keys,
     log_returns,
     scenario_block,
 )
+from .quality import conversion_factor
+
+OPTION_BLOCK = 512  # unique options revalued together when only tail scenarios are needed
 
 
 class Aborted(RuntimeError):
     """The caller asked the revaluation to stop (a worker received SIGTERM)."""
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """How each factor's currency reaches the reporting currency."""
+
+    reporting: str
+    currencies: list[str]  # the foreign currencies the book needs, one augmented column each
+    adjust_factor: np.ndarray  # per factor: column of the FX factor of its currency, or -1
+    adjust_sign: np.ndarray  # per factor: +1 or -1
+    currency_factor: np.ndarray  # per foreign currency: its FX factor's column
+    currency_sign: np.ndarray
+    rate_today: np.ndarray  # per factor: today's rate of its currency into the reporting currency
+
+    def augmented(self, returns: np.ndarray) -> np.ndarray:
+        """Each factor's return plus its currency's, then one column per foreign currency."""
+        if not self.currencies and not np.any(self.adjust_factor >= 0):
+            return returns
+        foreign = np.flatnonzero(self.adjust_factor >= 0)
+        result = np.empty((returns.shape[0], returns.shape[1] + len(self.currencies)))
+        result[:, : returns.shape[1]] = returns
+        result[:, foreign] += returns[:, self.adjust_factor[foreign]] * self.adjust_sign[foreign]
+        result[:, returns.shape[1] :] = returns[:, self.currency_factor] * self.currency_sign
+        return result
+
+
+def conversion_of(market: Market, reporting: str) -> Conversion:
+    factors = len(market.factors)
+    adjust_factor, adjust_sign, rate_today = np.full(factors, -1, np.int64), np.ones(factors), np.ones(factors)
+    currencies: list[str] = []
+    for column, name in enumerate(market.factors):
+        currency = market.currency(name, reporting)
+        found = conversion_factor(market, currency, reporting)
+        if found is None:
+            continue
+        fx_name, sign = found
+        fx_column = market.index[fx_name]
+        adjust_factor[column], adjust_sign[column] = fx_column, sign
+        rate_today[column] = market.spot[fx_column] ** sign
+        if currency not in currencies:
+            currencies.append(currency)
+    currency_factor = np.array([market.index[conversion_factor(market, c, reporting)[0]] for c in currencies], dtype=np.int64)
+    currency_sign = np.array([float(conversion_factor(market, c, reporting)[1]) for c in currencies])
+    return Conversion(reporting, currencies, adjust_factor, adjust_sign, currency_factor, currency_sign, rate_today)
 
 
 @dataclass(frozen=True)
@@ -39,120 +103,181 @@ class Book:
 
     portfolio_ids: list[str]
     position_ids: list[str]
-    exposures: np.ndarray  # portfolios x factors: quantity x spot of linear positions
-    option_factor: np.ndarray  # per option: factor index
-    option_quantity: np.ndarray
-    option_strike: np.ndarray
-    option_years: np.ndarray  # time to expiry at the business date
-    option_vol: np.ndarray
-    option_is_call: np.ndarray
-    option_position: np.ndarray  # per option: position index
-    linear_factor: np.ndarray  # per linear position: factor index
-    linear_exposure: np.ndarray  # per linear position: quantity x spot
-    linear_position: np.ndarray
-    # Options that share underlying, strike, expiry, volatility and type are revalued once.
+    conversion: Conversion
+    exposures: np.ndarray  # portfolios x augmented columns, in the reporting currency
+    leg_position: np.ndarray  # linear legs: the position each belongs to
+    leg_column: np.ndarray  # its augmented column
+    leg_exposure: np.ndarray  # today's value in the reporting currency (signed)
+    option_position: np.ndarray  # per option position: its position index
+    option_quantity: np.ndarray  # quantity x multiplier x today's exchange rate
+    # Options that share underlying, strike, expiry, volatility (and vol factor) and type are revalued once.
     unique_of_option: np.ndarray  # per option position: its unique option
     unique_factor: np.ndarray
     unique_strike: np.ndarray
-    unique_years: np.ndarray
+    unique_years: np.ndarray  # time to expiry at the business date
     unique_vol: np.ndarray
+    unique_vol_factor: np.ndarray  # -1: the volatility does not move
     unique_is_call: np.ndarray
+    unique_currency: list[str]  # the rate of the option's currency comes from the run's parameters
+    unique_dividend: np.ndarray
+    unique_fx_factor: np.ndarray
+    unique_fx_sign: np.ndarray
     entry_start: np.ndarray  # CSR: unique option u holds entries entry_start[u]:entry_start[u+1]
     entry_portfolio: np.ndarray
     entry_quantity: np.ndarray
 
     @property
     def option_count(self) -> int:
-        return len(self.option_factor)
+        return len(self.option_position)
 
     @property
     def unique_option_count(self) -> int:
         return len(self.unique_factor)
 
 
-def build_book(positions: pa.Table, market: Market) -> Book:
+def _column(positions: pa.Table, name: str, default: float) -> np.ndarray:
+    if name not in positions.column_names:
+        return np.full(positions.num_rows, default)
+    values = positions[name].to_numpy(zero_copy_only=False).astype(float)
+    return np.where(np.isnan(values), default, values)
+
+
+def build_book(positions: pa.Table, market: Market, parameters: ModelParameters | None = None) -> Book:
+    parameters = parameters or ModelParameters()
+    conversion = conversion_of(market, parameters.reporting_currency)
     portfolio_ids = sorted(set(positions["portfolio_id"].to_pylist()))
     portfolio_index = {portfolio: i for i, portfolio in enumerate(portfolio_ids)}
     position_ids = positions["position_id"].to_pylist()
     kinds = np.array(positions["instrument_type"].to_pylist())
     factors = np.array([market.factor_index(name) for name in positions["underlying"].to_pylist()], dtype=np.int64)
     portfolios = np.array([portfolio_index[p] for p in positions["portfolio_id"].to_pylist()], dtype=np.int64)
-    quantity = positions["quantity"].to_numpy(zero_copy_only=False).astype(float)
+    quantity = positions["quantity"].to_numpy(zero_copy_only=False).astype(float) * _column(positions, "multiplier", 1.0)
     spot = market.spot
+    value = quantity * spot[factors] * conversion.rate_today[factors]  # today's value of the underlying held, reporting currency
+    augmented_columns = len(market.factors) + len(conversion.currencies)
 
-    linear = kinds != "option"
-    linear_exposure = quantity[linear] * spot[factors[linear]]
-    exposures = np.zeros((len(portfolio_ids), len(market.factors)))
-    np.add.at(exposures, (portfolios[linear], factors[linear]), linear_exposure)
+    linear = np.flatnonzero(kinds != "option")
+    legs_position, legs_column, legs_exposure = [linear], [factors[linear]], [value[linear]]
+    fx = linear[kinds[linear] == "fx"]
+    foreign_fx = fx[conversion.adjust_factor[factors[fx]] >= 0]
+    if len(foreign_fx):
+        # the QUOTE cash leg of each FX position whose quote currency is not the reporting one
+        currency_column = {c: len(market.factors) + i for i, c in enumerate(conversion.currencies)}
+        columns = [currency_column[market.currency(market.factors[f], conversion.reporting)] for f in factors[foreign_fx]]
+        legs_position.append(foreign_fx)
+        legs_column.append(np.array(columns, dtype=np.int64))
+        legs_exposure.append(-value[foreign_fx])
+    leg_position, leg_column, leg_exposure = (np.concatenate(part) for part in (legs_position, legs_column, legs_exposure))
+    exposures = np.zeros((len(portfolio_ids), augmented_columns))
+    np.add.at(exposures, (portfolios[leg_position], leg_column), leg_exposure)
 
-    option = ~linear
+    option = np.flatnonzero(kinds == "option")
+    vol_names = positions["vol_factor"].to_pylist() if "vol_factor" in positions.column_names else [None] * positions.num_rows
+    vol_factor = np.array([market.factor_index(v) if v else -1 for v in vol_names], dtype=np.int64)[option]
     expiry = positions["expiry"].to_numpy(zero_copy_only=False)[option]
     days = (expiry - np.datetime64(market.business_date, "D")).astype("timedelta64[D]").astype(float)
-    option_strike = pc.fill_null(positions["strike"], 0.0).to_numpy(zero_copy_only=False)[option].astype(float)
-    option_vol = pc.fill_null(positions["implied_vol"], 0.0).to_numpy(zero_copy_only=False)[option].astype(float)
-    option_is_call = np.array(positions["option_type"].to_pylist(), dtype=object)[option] == "call"
-    keys = np.column_stack([factors[option], option_strike, days, option_vol, option_is_call]).astype(float)
-    unique_keys, unique_of_option = np.unique(keys, axis=0, return_inverse=True) if option.any() else (np.empty((0, 5)), np.empty(0, int))
-    unique_of_option = unique_of_option.reshape(-1)
-    # One entry per (unique option, portfolio), quantities summed.
-    pairs, pair_index = (
-        np.unique(np.column_stack([unique_of_option, portfolios[option]]), axis=0, return_inverse=True)
-        if option.any()
-        else (np.empty((0, 2), int), np.empty(0, int))
-    )
+    strike = _column(positions, "strike", 0.0)[option]
+    vol = _column(positions, "implied_vol", 0.0)[option]
+    is_call = np.array(positions["option_type"].to_pylist(), dtype=object)[option] == "call"
+    keys = np.column_stack([factors[option], strike, days, vol, is_call, vol_factor]).astype(float)
+    if len(option):
+        unique_keys, unique_of_option = np.unique(keys, axis=0, return_inverse=True)
+        pairs, pair_index = np.unique(np.column_stack([unique_of_option.reshape(-1), portfolios[option]]), axis=0, return_inverse=True)
+    else:
+        unique_keys, unique_of_option = np.empty((0, 6)), np.empty(0, np.int64)
+        pairs, pair_index = np.empty((0, 2), np.int64), np.empty(0, np.int64)
+    unique_of_option = unique_of_option.reshape(-1).astype(np.int64)
+    option_quantity = quantity[option] * conversion.rate_today[factors[option]]
     entry_quantity = np.zeros(len(pairs))
-    np.add.at(entry_quantity, pair_index.reshape(-1), quantity[option])
-    entry_start = np.searchsorted(pairs[:, 0], np.arange(len(unique_keys) + 1)) if len(pairs) else np.zeros(len(unique_keys) + 1, int)
+    np.add.at(entry_quantity, pair_index.reshape(-1), option_quantity)
+    entry_start = np.searchsorted(pairs[:, 0], np.arange(len(unique_keys) + 1)) if len(pairs) else np.zeros(len(unique_keys) + 1, np.int64)
+    unique_factor = unique_keys[:, 0].astype(np.int64)
+    currencies = [market.currency(market.factors[f], conversion.reporting) for f in unique_factor]
     return Book(
         portfolio_ids=portfolio_ids,
         position_ids=position_ids,
+        conversion=conversion,
         exposures=exposures,
-        option_factor=factors[option],
-        option_quantity=quantity[option],
-        option_strike=option_strike,
-        option_years=days / CALENDAR_DAYS,
-        option_vol=option_vol,
-        option_is_call=option_is_call,
-        option_position=np.flatnonzero(option),
-        linear_factor=factors[linear],
-        linear_exposure=linear_exposure,
-        linear_position=np.flatnonzero(linear),
-        unique_of_option=unique_of_option.astype(np.int64),
-        unique_factor=unique_keys[:, 0].astype(np.int64),
+        leg_position=leg_position.astype(np.int64),
+        leg_column=leg_column.astype(np.int64),
+        leg_exposure=leg_exposure,
+        option_position=option.astype(np.int64),
+        option_quantity=option_quantity,
+        unique_of_option=unique_of_option,
+        unique_factor=unique_factor,
         unique_strike=unique_keys[:, 1].copy(),
         unique_years=unique_keys[:, 2] / CALENDAR_DAYS,
         unique_vol=unique_keys[:, 3].copy(),
+        unique_vol_factor=unique_keys[:, 5].astype(np.int64),
         unique_is_call=unique_keys[:, 4].astype(bool),
+        unique_currency=currencies,
+        unique_dividend=market.dividend_yields[unique_factor].astype(float),
+        unique_fx_factor=conversion.adjust_factor[unique_factor].copy(),
+        unique_fx_sign=conversion.adjust_sign[unique_factor].copy(),
         entry_start=entry_start.astype(np.int64),
         entry_portfolio=pairs[:, 1].astype(np.int64),
         entry_quantity=entry_quantity,
     )
 
 
+def horizon_calendar_days(business_date: dt.date, horizon_business_days: int) -> int:
+    """Calendar days from the business date to the horizon, `horizon_business_days` weekdays
+    later: a one-day horizon from a Friday ends on Monday, three days of time decay."""
+    end = np.busday_offset(np.datetime64(business_date, "D"), horizon_business_days, roll="forward")
+    return int((end - np.datetime64(business_date, "D")).astype(int))
+
+
+@dataclass(frozen=True)
+class RiskModel:
+    """What every worker needs to draw the run's scenarios, and how the covariance came about."""
+
+    cholesky: np.ndarray
+    keys: np.ndarray
+    covariance: CovarianceEstimate
+    jitter: float
+
+    def describe(self) -> dict[str, object]:
+        return {**self.covariance.describe(), "jitter": self.jitter}
+
+
+def risk_model(market: Market, parameters: ModelParameters) -> RiskModel:
+    estimate = estimate_covariance(log_returns(market.prices), parameters)
+    cholesky, jitter = cholesky_with_jitter(estimate.matrix)
+    return RiskModel(cholesky, factor_keys(market.factors), estimate, jitter)
+
+
 def market_cholesky(market: Market, parameters: ModelParameters) -> np.ndarray:
-    return cholesky_factor(covariance(log_returns(market.prices), parameters))
+    return risk_model(market, parameters).cholesky
 
 
-def _kernel_inputs(book: Book, spot: np.ndarray, parameters: ModelParameters) -> tuple:
-    """The unique options as the kernels take them: factor, today's spot, strike, time to expiry at
-    the horizon, volatility, type, today's price, rate."""
-    underlying = spot[book.unique_factor]
-    base = black_scholes(underlying, book.unique_strike, book.unique_years, book.unique_vol, parameters.rate, book.unique_is_call)
-    years = book.unique_years - parameters.horizon_days / CALENDAR_DAYS
-    return (book.unique_factor, underlying, book.unique_strike, years, book.unique_vol, book.unique_is_call, base, parameters.rate)
-
-
-def _option_values(book: Book, spot: np.ndarray, returns: np.ndarray, parameters: ModelParameters) -> np.ndarray:
-    """Change in value of every option position (columns) in every scenario (rows)."""
-    per_unit = option_change(np.ascontiguousarray(returns), *_kernel_inputs(book, spot, parameters))
-    return per_unit[:, book.unique_of_option] * book.option_quantity
+def _kernel_inputs(book: Book, market: Market, parameters: ModelParameters) -> tuple:
+    """The unique options as the kernels take them (today's price at the business date, the time
+    to expiry at the horizon)."""
+    underlying = market.spot[book.unique_factor]
+    rate = np.array([parameters.rate_of(currency) for currency in book.unique_currency], dtype=float)
+    base = black_scholes(underlying, book.unique_strike, book.unique_years, book.unique_vol, rate, book.unique_is_call, book.unique_dividend)
+    years = book.unique_years - horizon_calendar_days(market.business_date, parameters.horizon_days) / CALENDAR_DAYS
+    return (
+        book.unique_factor,
+        underlying,
+        book.unique_strike,
+        years,
+        book.unique_vol,
+        book.unique_vol_factor,
+        book.unique_is_call,
+        base,
+        rate,
+        book.unique_dividend,
+        book.unique_fx_factor,
+        book.unique_fx_sign,
+    )
 
 
 def portfolio_pnl(
     book: Book,
     market: Market,
     parameters: ModelParameters,
-    cholesky: np.ndarray | None = None,
+    model: RiskModel | None = None,
     progress: Callable[[int, int], None] | None = None,
     should_abort: Callable[[], bool] | None = None,
     scenarios: Callable[[int], np.ndarray] | None = None,
@@ -161,10 +286,10 @@ def portfolio_pnl(
 
     `scenarios(block)` supplies scenario blocks (a worker's cache); by default they are drawn.
     """
-    cholesky = market_cholesky(market, parameters) if cholesky is None else cholesky
-    draw = scenarios or (lambda block: scenario_block(parameters, block, cholesky))
+    model = model or risk_model(market, parameters)
+    draw = scenarios or (lambda block: scenario_block(parameters, block, model.cholesky, model.keys))
     pnl = np.empty((len(book.portfolio_ids), parameters.scenarios))
-    options = _kernel_inputs(book, market.spot, parameters)
+    options = _kernel_inputs(book, market, parameters)
     blocks = block_count(parameters)
     for block in range(blocks):
         if should_abort is not None and should_abort():
@@ -172,7 +297,7 @@ def portfolio_pnl(
         returns = draw(block)
         start = block * parameters.block_size
         rows = slice(start, start + returns.shape[0])
-        block_pnl = np.expm1(returns) @ book.exposures.T
+        block_pnl = np.expm1(book.conversion.augmented(returns)) @ book.exposures.T
         if book.unique_option_count:
             option_pnl_into(returns, *options, book.entry_start, book.entry_portfolio, book.entry_quantity, block_pnl)
         pnl[:, rows] = block_pnl.T
@@ -181,16 +306,47 @@ def portfolio_pnl(
     return pnl
 
 
-def position_pnl(book: Book, market: Market, parameters: ModelParameters, scenario_rows: np.ndarray, cholesky: np.ndarray) -> np.ndarray:
-    """P&L of every position in the given scenarios only (rows x positions), for contributions."""
-    wanted = np.sort(np.asarray(scenario_rows))
+def _scenario_rows(parameters: ModelParameters, model: RiskModel, rows: np.ndarray) -> np.ndarray:
+    """The factor returns of the given scenarios only (in the order given)."""
+    wanted = np.asarray(rows)
+    order = np.argsort(wanted)
     by_block: dict[int, list[int]] = {}
-    for row in wanted:
+    for row in wanted[order]:
         by_block.setdefault(int(row) // parameters.block_size, []).append(int(row) % parameters.block_size)
-    returns = np.vstack([scenario_block(parameters, block, cholesky)[offsets] for block, offsets in sorted(by_block.items())])
-    result = np.zeros((len(wanted), len(book.position_ids)))
-    result[:, book.linear_position] = np.expm1(returns[:, book.linear_factor]) * book.linear_exposure
+    drawn = np.vstack([scenario_block(parameters, block, model.cholesky, model.keys)[offsets] for block, offsets in sorted(by_block.items())])
+    result = np.empty_like(drawn)
+    result[order] = drawn
+    return result
+
+
+def position_tail_means(book: Book, market: Market, parameters: ModelParameters, rows: np.ndarray, model: RiskModel) -> np.ndarray:
+    """Each position's mean P&L over the given scenarios (the firm's tail, for ES contributions).
+
+    Memory stays flat as the book grows: a linear leg's mean is its column's mean times its
+    exposure, and options revalue OPTION_BLOCK unique options at a time.
+    """
+    returns = _scenario_rows(parameters, model, rows)
+    means = np.zeros(len(book.position_ids))
+    column_means = np.expm1(book.conversion.augmented(returns)).mean(axis=0)
+    np.add.at(means, book.leg_position, column_means[book.leg_column] * book.leg_exposure)
+    if book.unique_option_count:
+        inputs = _kernel_inputs(book, market, parameters)
+        unique_means = np.empty(book.unique_option_count)
+        for start in range(0, book.unique_option_count, OPTION_BLOCK):
+            part = slice(start, start + OPTION_BLOCK)
+            sliced = tuple(value[part] if isinstance(value, np.ndarray) else value for value in inputs)
+            unique_means[part] = option_change(np.ascontiguousarray(returns), *sliced).mean(axis=0)
+        means[book.option_position] += unique_means[book.unique_of_option] * book.option_quantity
+    return means
+
+
+def position_pnl(book: Book, market: Market, parameters: ModelParameters, scenario_rows: np.ndarray, model: RiskModel) -> np.ndarray:
+    """P&L of every position in the given scenarios (rows x positions): for tests and small books."""
+    returns = _scenario_rows(parameters, model, scenario_rows)
+    result = np.zeros((len(returns), len(book.position_ids)))
+    augmented = np.expm1(book.conversion.augmented(returns))
+    np.add.at(result.T, book.leg_position, (augmented[:, book.leg_column] * book.leg_exposure).T)
     if book.option_count:
-        result[:, book.option_position] = _option_values(book, market.spot, returns, parameters)
-    order = np.argsort(np.argsort(np.asarray(scenario_rows)))
-    return result[order]
+        per_unit = option_change(np.ascontiguousarray(returns), *_kernel_inputs(book, market, parameters))
+        result[:, book.option_position] += per_unit[:, book.unique_of_option] * book.option_quantity
+    return result

@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from . import __version__
-from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, Market, load_market, read_table, validate_positions
-from .layout import manifest_key, market_key, quarantine_key, run_id, status_key, unit_key
+from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, read_table
+from .layout import excluded_rows_key, manifest_key, market_key, quarantine_key, run_id, status_key, unit_key
 from .logs import log, timed
+from .quality import DataQualityPolicy, FileRejected, PreparedNight, prepare_night
 from .settings import ConfigurationError, Settings, parameters_from_env
 from .storage import exists, get_bytes, put_json_once, put_once
 
@@ -118,22 +119,24 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
         log("waiting_for_companion", file=key, missing=ROLES[role], business_date=business_date)
         return IngestOutcome("waiting", detail=f"no {ROLES[role]} file yet for {business_date}")
     files = _read_file_set(s3, bucket, business_date, {role: key, ROLES[role]: companion})
+    input_seed = int(hashlib.sha256((files.checksums["positions"] + files.checksums["market"]).encode()).hexdigest()[:8], 16)
+    parameters = parameters_from_env(input_seed)
+    policy = DataQualityPolicy.from_env()
     try:
-        market_table, market, positions = _validated(files)
-    except _Rejected as rejected:
+        night = _validated(files, policy, parameters.reporting_currency)
+    except FileRejected as rejected:
         report = _quarantine(s3, sns, settings, bucket, files.keys[rejected.role], files.checksums[rejected.role], business_date, rejected.error)
         return IngestOutcome("rejected", detail=report)
 
-    seed = int(hashlib.sha256((files.checksums["positions"] + files.checksums["market"]).encode()).hexdigest()[:8], 16)
-    parameters = parameters_from_env(seed)
-    run = run_id(business_date, [files.checksums["positions"], files.checksums["market"]], parameters)
+    run = run_id(business_date, [files.checksums["positions"], files.checksums["market"]], parameters, policy)
     if exists(s3, settings.output_bucket, status_key(run, "queued")):
         log("duplicate_arrival", run_id=run, file=key)
         return IngestOutcome("duplicate", run, detail="this file set already made this run")
 
-    positions = positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
+    _report_exclusions(s3, sns, settings, files, night)
+    positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
-    claimed = _write_run(s3, settings.output_bucket, run, files, market_table, market, positions, units, parameters)
+    claimed = _write_run(s3, settings.output_bucket, run, files, night, positions, units, parameters, policy)
     if not claimed and _claimed_recently(s3, settings.output_bucket, run):
         return IngestOutcome("duplicate", run, detail="another ingestion task is queueing this run")
     _queue_units(s3, sqs, settings, run, len(units))
@@ -156,35 +159,54 @@ def _read_file_set(s3: Any, bucket: str, business_date: str, keys: dict[str, str
     return FileSet(bucket, business_date, keys, contents, {role: hashlib.sha256(data).hexdigest() for role, data in contents.items()})
 
 
-class _Rejected(Exception):
-    def __init__(self, role: str, error: InputError) -> None:
-        super().__init__(str(error))
-        self.role, self.error = role, error
-
-
-def _validated(files: FileSet) -> tuple[pa.Table, Market, pa.Table]:
-    """(market table, market, positions); _Rejected names the file that failed and why."""
+def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str) -> PreparedNight:
+    """The night as it will run; FileRejected names the file that cannot be used and why."""
     date = dt.date.fromisoformat(files.business_date)
-    try:
-        market_table = read_table(files.contents["market"], files.keys["market"], MARKET_COLUMNS)
-        market = load_market(market_table, files.keys["market"], date)
-    except InputError as error:
-        raise _Rejected("market", error) from error
-    try:
-        positions = validate_positions(
-            read_table(files.contents["positions"], files.keys["positions"], POSITION_COLUMNS), files.keys["positions"], market, date
-        )
-    except InputError as error:
-        raise _Rejected("positions", error) from error
-    return market_table, market, positions
+    tables = {}
+    for role, columns in (("market", MARKET_COLUMNS), ("positions", POSITION_COLUMNS)):
+        try:
+            tables[role] = read_table(files.contents[role], files.keys[role], columns)
+        except InputError as error:
+            raise FileRejected(role, error) from error
+    return prepare_night(tables["market"], files.keys["market"], tables["positions"], files.keys["positions"], date, policy, reporting_currency)
+
+
+def _report_exclusions(s3: Any, sns: Any, settings: Settings, files: FileSet, night: PreparedNight) -> None:
+    """Rows the night goes on without: a quarantine file listing them, and one notification."""
+    flagged = [finding for finding in night.findings if finding.action == "flag"]
+    for finding in night.findings:
+        log("data_quality", factor=finding.factor, check=finding.check, action=finding.action, detail=finding.detail)
+    if not night.excluded:
+        return
+    key = excluded_rows_key(files.business_date, files.keys["positions"].rsplit("/", 1)[-1], files.checksums["positions"])
+    summary = night.summary()
+    record = {"file": f"s3://{files.bucket}/{files.keys['positions']}", "sha256": files.checksums["positions"], **summary}
+    created = put_json_once(s3, settings.output_bucket, key, record)
+    log("positions_excluded", rows=len(night.excluded), notional=summary["excluded_notional"], report=key, first_report=created)
+    if created and settings.alert_topic_arn:
+        lines = [f"{len(night.excluded)} position(s) of s3://{files.bucket}/{files.keys['positions']} were excluded from tonight's run"]
+        lines.append(f"(notional {summary['excluded_notional']:,.0f} in their underlyings' currencies); the run goes on without them.")
+        lines += [f"- {row.position_id} ({row.portfolio_id}): {row.reason}" for row in night.excluded[:20]]
+        lines += [f"Flagged: {finding.factor}: {finding.detail}" for finding in flagged[:10]]
+        lines.append(f"Full list: s3://{settings.output_bucket}/{key}")
+        sns.publish(TopicArn=settings.alert_topic_arn, Subject=f"Risk batch: positions excluded for {files.business_date}"[:100], Message="\n".join(lines))
 
 
 def _write_run(
-    s3: Any, output: str, run: str, files: FileSet, market_table: pa.Table, market: Any, positions: pa.Table, units: list[pa.Table], parameters: Any
+    s3: Any,
+    output: str,
+    run: str,
+    files: FileSet,
+    night: PreparedNight,
+    positions: pa.Table,
+    units: list[pa.Table],
+    parameters: Any,
+    policy: DataQualityPolicy,
 ) -> bool:
     """The run's market, units and manifest, each written once; True when this task wrote the manifest."""
+    market = night.market
     with timed("run_written", run_id=run, units=len(units)):
-        _write_parquet(s3, output, market_key(run), market_table)
+        _write_parquet(s3, output, market_key(run), night.market_table)
         for index, unit in enumerate(units):
             _write_parquet(s3, output, unit_key(run, index), unit)
         manifest = {
@@ -198,6 +220,8 @@ def _write_run(
                 for role in ("positions", "market")
             ],
             "model": asdict(parameters),
+            "data_quality_policy": asdict(policy),
+            "data_quality": night.summary(),
             "factors": market.factors,
             "positions": positions.num_rows,
             "portfolios": sorted(set(positions["portfolio_id"].to_pylist())),

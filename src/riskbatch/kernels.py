@@ -1,9 +1,10 @@
 """Compiled kernels for the option revaluation, the step that dominates a night.
 
-One pass over (scenario, option): the shocked spot, the full Black-Scholes price at the
-horizon, the change from today's price, weighted into each portfolio that holds the option.
-Scenarios are independent rows, processed in parallel; each row sums its options in a fixed
-order, so the result does not depend on the number of threads.
+One pass over (scenario, option): the shocked spot (and implied volatility, where the option has
+a vol factor), the full Black-Scholes-Merton price at the horizon, the change from today's price
+converted into the reporting currency at the scenario's exchange rate, weighted into each
+portfolio that holds the option. Scenarios are independent rows, processed in parallel; each
+row sums its options in a fixed order, so the result does not depend on the number of threads.
 """
 
 from __future__ import annotations
@@ -21,38 +22,63 @@ def _normal_cdf(x: float) -> float:
     return 0.5 * math.erfc(-x * _SQRT_HALF)
 
 
+@numba.njit(inline="always")
+def _change(
+    returns: np.ndarray,
+    s: int,
+    u: int,
+    factor: np.ndarray,
+    spot: np.ndarray,
+    strike: np.ndarray,
+    years: np.ndarray,
+    vol: np.ndarray,
+    vol_factor: np.ndarray,
+    is_call: np.ndarray,
+    base_price: np.ndarray,
+    rate: np.ndarray,
+    dividend: np.ndarray,
+    fx_factor: np.ndarray,
+    fx_sign: np.ndarray,
+) -> float:
+    """Scenario s's change in value of one unit of option u, in the reporting currency per unit
+    of today's exchange rate (the quantities carry that rate)."""
+    t = max(years[u], 1e-12)
+    sigma = vol[u] if vol_factor[u] < 0 else vol[u] * math.exp(returns[s, vol_factor[u]])
+    root = sigma * math.sqrt(t)
+    discounted = strike[u] * math.exp(-rate[u] * t)
+    shocked = spot[u] * math.exp(returns[s, factor[u]])
+    forward_spot = shocked * math.exp(-dividend[u] * t)
+    d1 = (math.log(shocked / strike[u]) + (rate[u] - dividend[u] + 0.5 * sigma * sigma) * t) / root
+    call = forward_spot * _normal_cdf(d1) - discounted * _normal_cdf(d1 - root)
+    price = call if is_call[u] else call - forward_spot + discounted
+    if fx_factor[u] >= 0:
+        price *= math.exp(fx_sign[u] * returns[s, fx_factor[u]])
+    return price - base_price[u]
+
+
 @numba.njit(parallel=True, cache=True)
 def option_pnl_into(
     returns: np.ndarray,  # scenarios x factors (log returns over the horizon)
-    factor: np.ndarray,  # per unique option: factor column
+    factor: np.ndarray,  # per unique option: factor column of its underlying
     spot: np.ndarray,  # per unique option: today's spot of its underlying
     strike: np.ndarray,
     years: np.ndarray,  # time to expiry at the horizon
-    vol: np.ndarray,
+    vol: np.ndarray,  # today's implied volatility
+    vol_factor: np.ndarray,  # factor column of its implied volatility, or -1 (volatility fixed)
     is_call: np.ndarray,
-    base_price: np.ndarray,  # today's price
-    rate: float,
+    base_price: np.ndarray,  # today's price, in the underlying's currency
+    rate: np.ndarray,  # of the option's currency
+    dividend: np.ndarray,  # the underlying's continuous dividend yield
+    fx_factor: np.ndarray,  # factor column of the rate into the reporting currency, or -1
+    fx_sign: np.ndarray,  # +1 or -1: the sign of that rate's log return in the conversion
     entry_start: np.ndarray,  # CSR over unique options: their (portfolio, quantity) entries
     entry_portfolio: np.ndarray,
-    entry_quantity: np.ndarray,
+    entry_quantity: np.ndarray,  # quantity x multiplier x today's exchange rate
     out: np.ndarray,  # scenarios x portfolios, accumulated into
 ) -> None:
-    options = factor.shape[0]
-    root = np.empty(options)
-    discounted = np.empty(options)
-    drift = np.empty(options)
-    for u in range(options):
-        t = max(years[u], 1e-12)
-        root[u] = vol[u] * math.sqrt(t)
-        discounted[u] = strike[u] * math.exp(-rate * t)
-        drift[u] = (rate + 0.5 * vol[u] * vol[u]) * t
     for s in numba.prange(returns.shape[0]):
-        for u in range(options):
-            shocked = spot[u] * math.exp(returns[s, factor[u]])
-            d1 = (math.log(shocked / strike[u]) + drift[u]) / root[u]
-            call = shocked * _normal_cdf(d1) - discounted[u] * _normal_cdf(d1 - root[u])
-            price = call if is_call[u] else call - shocked + discounted[u]
-            change = price - base_price[u]
+        for u in range(factor.shape[0]):
+            change = _change(returns, s, u, factor, spot, strike, years, vol, vol_factor, is_call, base_price, rate, dividend, fx_factor, fx_sign)
             for e in range(entry_start[u], entry_start[u + 1]):
                 out[s, entry_portfolio[e]] += change * entry_quantity[e]
 
@@ -65,21 +91,17 @@ def option_change(
     strike: np.ndarray,
     years: np.ndarray,
     vol: np.ndarray,
+    vol_factor: np.ndarray,
     is_call: np.ndarray,
     base_price: np.ndarray,
-    rate: float,
+    rate: np.ndarray,
+    dividend: np.ndarray,
+    fx_factor: np.ndarray,
+    fx_sign: np.ndarray,
 ) -> np.ndarray:
     """Change in value of one unit of each unique option in each scenario (scenarios x options)."""
-    options = factor.shape[0]
-    result = np.empty((returns.shape[0], options))
+    result = np.empty((returns.shape[0], factor.shape[0]))
     for s in numba.prange(returns.shape[0]):
-        for u in range(options):
-            t = max(years[u], 1e-12)
-            root = vol[u] * math.sqrt(t)
-            discounted = strike[u] * math.exp(-rate * t)
-            shocked = spot[u] * math.exp(returns[s, factor[u]])
-            d1 = (math.log(shocked / strike[u]) + (rate + 0.5 * vol[u] * vol[u]) * t) / root
-            call = shocked * _normal_cdf(d1) - discounted * _normal_cdf(d1 - root)
-            price = call if is_call[u] else call - shocked + discounted
-            result[s, u] = price - base_price[u]
+        for u in range(factor.shape[0]):
+            result[s, u] = _change(returns, s, u, factor, spot, strike, years, vol, vol_factor, is_call, base_price, rate, dividend, fx_factor, fx_sign)
     return result

@@ -9,9 +9,10 @@ import json
 from .model import ModelParameters
 
 
-def run_id(business_date: str, checksums: list[str], parameters: ModelParameters) -> str:
-    """Same files and model -> same run id: the second arrival of a file finds the run it made."""
-    digest = hashlib.sha256(json.dumps([checksums, dataclasses.asdict(parameters)], sort_keys=True).encode()).hexdigest()
+def run_id(business_date: str, checksums: list[str], parameters: ModelParameters, policy: object = None) -> str:
+    """Same files, model and data-quality policy -> same run id: the second arrival of a file finds the run it made."""
+    identity = [checksums, dataclasses.asdict(parameters)] + ([dataclasses.asdict(policy)] if policy is not None else [])
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return f"{business_date}-{digest[:12]}"
 
 
@@ -45,3 +46,8 @@ def report_keys(business_date: str, run: str) -> tuple[str, str]:
 
 def quarantine_key(business_date: str, file_name: str, checksum: str) -> str:
     return f"quarantine/{business_date}/{file_name}.{checksum[:12]}.errors.json"
+
+
+def excluded_rows_key(business_date: str, file_name: str, checksum: str) -> str:
+    """The rows of a positions file the night went on without, with their reasons and notional."""
+    return f"quarantine/{business_date}/{file_name}.{checksum[:12]}.excluded-rows.json"

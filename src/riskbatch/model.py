@@ -1,33 +1,54 @@
 """The risk model: factor returns, covariance, correlated scenarios, revaluation, VaR and ES.
 
-Conventions: P&L is in the book's currency, positive is a gain. VaR and ES are reported as
-positive loss amounts. Scenarios are 1-day factor log returns (square-root-of-time for longer
-horizons), zero mean, drawn from a seed so that every worker draws the same ones.
+Conventions: P&L is in the reporting currency, positive is a gain. VaR and ES are reported as
+positive loss amounts, each with a 95 % confidence interval for its Monte Carlo error.
+Scenarios are factor log returns over the horizon (square-root-of-time from daily returns),
+zero mean. Each factor's normal draws come from its own stream, keyed by the seed, the scenario
+block and the factor's name: every worker draws the same numbers, and with a fixed seed (the
+default policy) tonight's draws are last night's, so that the figures move with the book and
+the market, not with the sampling (common random numbers).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ndtr
+from scipy.stats import binom, norm
 
 CALENDAR_DAYS = 365.0
+SEED_POLICIES = ("fixed", "inputs")  # fixed: common random numbers across nights; inputs: from the files' checksums
+SHRINKAGE = ("auto", "ledoit-wolf", "none")
 
 
 @dataclass(frozen=True)
 class ModelParameters:
-    scenarios: int = 10_000
+    scenarios: int = 100_000
     seed: int = 1
     covariance: str = "sample"  # or "ewma"
     ewma_lambda: float = 0.94
     distribution: str = "normal"  # or "student-t"
     degrees_of_freedom: float = 5.0
-    horizon_days: int = 1
-    rate: float = 0.03  # continuously compounded risk-free rate for option revaluation
+    horizon_days: int = 1  # business days
+    rate: float = 0.03  # continuously compounded rate of a currency `rates` does not list
     block_size: int = 8_192  # scenarios generated and revalued together; bounds memory
+    reporting_currency: str = "USD"
+    rates: dict[str, float] = field(default_factory=dict)  # per currency, continuously compounded
+    seed_policy: str = "fixed"
+    shrinkage: str = "auto"  # Ledoit-Wolf towards the scaled identity; auto: when factors approach the history
+
+    def rate_of(self, currency: str) -> float:
+        return float(self.rates.get(currency, self.rate))
 
     def __post_init__(self) -> None:
+        if self.seed_policy not in SEED_POLICIES:
+            raise ValueError(f"seed_policy is one of {', '.join(SEED_POLICIES)}, not {self.seed_policy!r}")
+        if self.shrinkage not in SHRINKAGE:
+            raise ValueError(f"shrinkage is one of {', '.join(SHRINKAGE)}, not {self.shrinkage!r}")
+        if len(self.reporting_currency) != 3 or not self.reporting_currency.isupper():
+            raise ValueError(f"the reporting currency is an ISO code such as USD, not {self.reporting_currency!r}")
         if self.scenarios < 100:
             raise ValueError("at least 100 scenarios are needed for a 99 % VaR")
         if self.covariance not in {"sample", "ewma"}:
@@ -63,40 +84,97 @@ def ewma_covariance(returns: np.ndarray, decay: float = 0.94) -> np.ndarray:
     return weighted.T @ weighted
 
 
+def ledoit_wolf(returns: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ledoit and Wolf's (2004) shrinkage of the zero-mean sample covariance towards the scaled
+    identity, with their estimate of the optimal intensity: (matrix, intensity in [0, 1])."""
+    days, factors = returns.shape
+    sample = sample_covariance(returns)
+    if factors == 1:
+        return sample, 0.0
+    mu = float(np.trace(sample)) / factors
+    target_distance = float(np.sum((sample - mu * np.eye(factors)) ** 2)) / factors
+    if target_distance == 0.0:
+        return sample, 0.0
+    squares = returns**2
+    # sum over days of ||x x' - S||_F^2, without forming the days x factors x factors array
+    spread = float(np.sum(squares.T @ squares) / days - np.sum(sample**2)) / days / factors
+    intensity = min(spread, target_distance) / target_distance
+    return intensity * mu * np.eye(factors) + (1.0 - intensity) * sample, float(intensity)
+
+
+@dataclass(frozen=True)
+class CovarianceEstimate:
+    matrix: np.ndarray
+    rank: int  # of the estimate before shrinkage and jitter
+    shrinkage: float  # Ledoit-Wolf intensity applied (0: none)
+    estimator: str
+
+    def describe(self) -> dict[str, object]:
+        return {"estimator": self.estimator, "factors": int(self.matrix.shape[0]), "rank": self.rank, "shrinkage": self.shrinkage}
+
+
+def estimate_covariance(returns: np.ndarray, parameters: ModelParameters) -> CovarianceEstimate:
+    """The covariance of the factors' daily log returns, with the diagnostics the report shows."""
+    raw = ewma_covariance(returns, parameters.ewma_lambda) if parameters.covariance == "ewma" else sample_covariance(returns)
+    rank = int(np.linalg.matrix_rank(raw))
+    days, factors = returns.shape
+    # "auto": when the estimate is singular or the factors reach half the history, the sample
+    # covariance's smallest eigenvalues are mostly noise (and VaR of hedged books with them).
+    wanted = parameters.shrinkage == "ledoit-wolf" or (parameters.shrinkage == "auto" and (rank < factors or 2 * factors >= days))
+    if wanted and parameters.covariance == "sample":
+        matrix, intensity = ledoit_wolf(returns)
+        return CovarianceEstimate(matrix, rank, intensity, "sample, Ledoit-Wolf shrinkage")
+    return CovarianceEstimate(raw, rank, 0.0, "EWMA" if parameters.covariance == "ewma" else "sample")
+
+
 def covariance(returns: np.ndarray, parameters: ModelParameters) -> np.ndarray:
-    if parameters.covariance == "ewma":
-        return ewma_covariance(returns, parameters.ewma_lambda)
-    return sample_covariance(returns)
+    return estimate_covariance(returns, parameters).matrix
 
 
-def cholesky_factor(cov: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factor; a tiny diagonal jitter rescues matrices that are PSD but singular."""
+def cholesky_with_jitter(cov: np.ndarray) -> tuple[np.ndarray, float]:
+    """Lower Cholesky factor, and the diagonal jitter (relative to the mean variance) it needed:
+    a matrix that is positive semi-definite but singular needs a tiny one."""
     scale = float(np.mean(np.diag(cov))) or 1.0
     for jitter in (0.0, 1e-12, 1e-10, 1e-8):
         try:
-            return np.linalg.cholesky(cov + np.eye(cov.shape[0]) * jitter * scale)
+            return np.linalg.cholesky(cov + np.eye(cov.shape[0]) * jitter * scale), jitter
         except np.linalg.LinAlgError:
             continue
     raise ValueError("the covariance matrix is not positive semi-definite")
 
 
-def scenario_block(parameters: ModelParameters, block: int, cholesky: np.ndarray) -> np.ndarray:
+def cholesky_factor(cov: np.ndarray) -> np.ndarray:
+    return cholesky_with_jitter(cov)[0]
+
+
+def factor_keys(factors: list[str]) -> np.ndarray:
+    """A stable number per factor name: the key of its stream of draws."""
+    return np.array([int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") for name in factors], dtype=np.uint64)
+
+
+def scenario_block(parameters: ModelParameters, block: int, cholesky: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Scenario block `block` (rows block*block_size ...) of factor log returns over the horizon.
 
-    The stream of each block depends only on (seed, block), so any worker can draw any block and
-    get the same numbers to the last digit.
+    Factor j's normals in block b come from the stream (seed, b, keys[j]) alone: any worker can
+    draw any block and get the same numbers to the last digit, and a factor keeps its draws when
+    other factors join or leave the book.
     """
     start = block * parameters.block_size
     rows = min(parameters.block_size, parameters.scenarios - start)
     if rows <= 0:
         raise IndexError(f"block {block} is past the last scenario")
-    generator = np.random.Generator(np.random.PCG64(np.random.SeedSequence([parameters.seed, block])))
-    normals = generator.standard_normal((rows, cholesky.shape[0]))
+    if len(keys) != cholesky.shape[0]:
+        raise ValueError("one stream key per factor")
+    normals = np.empty((rows, len(keys)))
+    for column, key in enumerate(keys.tolist()):
+        stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence([parameters.seed, block, key])))
+        normals[:, column] = stream.standard_normal(rows)
     returns = normals @ cholesky.T
     if parameters.distribution == "student-t":
         nu = parameters.degrees_of_freedom
         # Multivariate t with the same covariance: a common chi-square mixing per scenario.
-        mixing = np.sqrt((nu - 2.0) / generator.chisquare(nu, size=rows))
+        mixing_stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence([parameters.seed, block, 0])))
+        mixing = np.sqrt((nu - 2.0) / mixing_stream.chisquare(nu, size=rows))
         returns *= mixing[:, None]
     return returns * np.sqrt(parameters.horizon_days)
 
@@ -105,15 +183,18 @@ def block_count(parameters: ModelParameters) -> int:
     return -(-parameters.scenarios // parameters.block_size)
 
 
-def black_scholes(spot: np.ndarray, strike: np.ndarray, years: np.ndarray, vol: np.ndarray, rate: float, is_call: np.ndarray) -> np.ndarray:
-    """European option prices (no dividends); arrays broadcast together."""
+def black_scholes(
+    spot: np.ndarray, strike: np.ndarray, years: np.ndarray, vol: np.ndarray, rate: np.ndarray | float, is_call: np.ndarray, dividend: np.ndarray | float = 0.0
+) -> np.ndarray:
+    """European option prices with a continuous dividend yield (Merton); arrays broadcast together."""
     years = np.maximum(years, 1e-12)
     root = vol * np.sqrt(years)
-    d1 = (np.log(spot / strike) + (rate + 0.5 * vol * vol) * years) / root
+    d1 = (np.log(spot / strike) + (rate - dividend + 0.5 * vol * vol) * years) / root
     d2 = d1 - root
     discounted = strike * np.exp(-rate * years)
-    call = spot * ndtr(d1) - discounted * ndtr(d2)
-    return np.where(is_call, call, call - spot + discounted)
+    forward_spot = spot * np.exp(-dividend * years)
+    call = forward_spot * ndtr(d1) - discounted * ndtr(d2)
+    return np.where(is_call, call, call - forward_spot + discounted)
 
 
 def value_at_risk(pnl: np.ndarray, confidence: float) -> float:
@@ -128,11 +209,42 @@ def expected_shortfall(pnl: np.ndarray, confidence: float) -> float:
     return float(-worst.mean())
 
 
-def risk_figures(pnl: np.ndarray) -> dict[str, float]:
+def var_interval(pnl: np.ndarray, confidence: float, coverage: float = 0.95) -> tuple[float, float]:
+    """Distribution-free interval for VaR from the order statistics: the count of scenarios below
+    the true quantile is binomial(n, 1 - confidence)."""
+    n = len(pnl)
+    ordered = np.sort(pnl)
+    low = int(binom.ppf((1 - coverage) / 2, n, 1 - confidence))
+    high = int(binom.ppf((1 + coverage) / 2, n, 1 - confidence))
+    return float(-ordered[min(high, n - 1)]), float(-ordered[max(low - 1, 0)])
+
+
+def es_interval(pnl: np.ndarray, confidence: float, coverage: float = 0.95) -> tuple[float, float]:
+    """Asymptotic interval for the ES estimate: its variance is (Var(L | L >= VaR) +
+    confidence x (ES - VaR)^2) / (n (1 - confidence)), with L the loss."""
+    n = len(pnl)
+    tail_size = max(2, int(np.floor(n * (1 - confidence))))
+    losses = -np.partition(pnl, tail_size - 1)[:tail_size]
+    es = float(losses.mean())
+    var = float(losses.min())
+    variance = (float(losses.var(ddof=1)) + confidence * (es - var) ** 2) / (n * (1 - confidence))
+    half = float(norm.ppf((1 + coverage) / 2)) * np.sqrt(variance)
+    return es - half, es + half
+
+
+def risk_figures(pnl: np.ndarray) -> dict[str, object]:
+    """VaR 95 %, VaR 99 % and ES 97.5 % as positive losses, and a 95 % interval for each."""
+    if not np.all(np.isfinite(pnl)):
+        raise ValueError(f"{int(np.sum(~np.isfinite(pnl)))} scenario P&L value(s) are not finite: no figure can be computed")
     return {
         "var_95": value_at_risk(pnl, 0.95),
         "var_99": value_at_risk(pnl, 0.99),
         "es_975": expected_shortfall(pnl, 0.975),
+        "ci_95": {
+            "var_95": var_interval(pnl, 0.95),
+            "var_99": var_interval(pnl, 0.99),
+            "es_975": es_interval(pnl, 0.975),
+        },
     }
 
 

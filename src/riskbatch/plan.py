@@ -69,24 +69,25 @@ def calibrate(seconds_budget: float = 20.0) -> Calibration:
 
     import numpy as np
 
-    from .engine import build_book, market_cholesky, portfolio_pnl
-    from .inputs import load_market
+    from .engine import build_book, portfolio_pnl, risk_model
+    from .inputs import load_market, validate_positions
     from .model import ModelParameters, scenario_block
     from .sample import SampleSpec, market_table, positions_table
 
     vcpus = os.cpu_count() or 1
     spec = SampleSpec(positions=4_000, factors=200, days=260, seed=5)
     market = load_market(market_table(spec), "calibration", spec.business_date)
-    book = build_book(positions_table(spec, market.factors, market.spot), market)
+    positions = validate_positions(positions_table(spec, market.factors, market.spot), "calibration", market, spec.business_date).valid
+    book = build_book(positions, market)
     parameters = ModelParameters(scenarios=20_000, seed=1)
-    cholesky = market_cholesky(market, parameters)
-    portfolio_pnl(book, market, ModelParameters(scenarios=1_000), cholesky)  # compile
+    model = risk_model(market, parameters)
+    portfolio_pnl(book, market, ModelParameters(scenarios=1_000), model)  # compile
     started = time.perf_counter()
-    portfolio_pnl(book, market, parameters, cholesky)
+    portfolio_pnl(book, market, parameters, model)
     engine = time.perf_counter() - started
     started = time.perf_counter()
     for block in range(-(-parameters.scenarios // parameters.block_size)):
-        scenario_block(parameters, block, cholesky)
+        scenario_block(parameters, block, model.cholesky, model.keys)
     draws = time.perf_counter() - started
     revaluation_seconds = max(engine - draws, 1e-9)
     return Calibration(

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from .engine import build_book, market_cholesky, portfolio_pnl
+from .engine import RiskModel, build_book, portfolio_pnl, risk_model
 from .inputs import Market, run_market
 from .layout import result_key, results_prefix, status_key
 from .logs import log, timed
@@ -29,17 +29,17 @@ class ScenarioCache:
         self.key: tuple | None = None
         self.blocks: dict[int, np.ndarray] = {}
 
-    def source(self, run: str, parameters: ModelParameters, cholesky: np.ndarray):
+    def source(self, run: str, parameters: ModelParameters, model: RiskModel):
         from .model import scenario_block
 
-        if parameters.scenarios * cholesky.shape[0] * 8 > self.budget:
+        if parameters.scenarios * model.cholesky.shape[0] * 8 > self.budget:
             return None  # too large to keep: each unit draws its blocks again
         if self.key != (run, parameters):
             self.key, self.blocks = (run, parameters), {}
 
         def block(index: int) -> np.ndarray:
             if index not in self.blocks:
-                self.blocks[index] = scenario_block(parameters, index, cholesky)
+                self.blocks[index] = scenario_block(parameters, index, model.cholesky, model.keys)
             return self.blocks[index]
 
         return block
@@ -56,25 +56,31 @@ class RiskCalculation:
         budget = scenario_budget_mb if scenario_budget_mb is not None else int(os.environ.get("RISK_SCENARIO_CACHE_MB", "2048"))
         self.scenarios = ScenarioCache(budget * 1024 * 1024)
 
-    def _load_run(self, bucket: str, manifest_key: str) -> tuple[dict[str, Any], Market, ModelParameters, np.ndarray]:
+    def _load_run(self, bucket: str, manifest_key: str) -> tuple[dict[str, Any], Market, ModelParameters, RiskModel]:
         manifest = get_json(self.s3, bucket, manifest_key)
         market = run_market(self.s3, bucket, manifest)
         parameters = ModelParameters(**manifest["model"])
-        return manifest, market, parameters, market_cholesky(market, parameters)
+        model = risk_model(market, parameters)
+        log("risk_model", run_id=manifest["run_id"], **model.describe())
+        return manifest, market, parameters, model
 
     def __call__(self, message: dict[str, Any], should_abort: Callable[[], bool]) -> None:
         bucket, run, unit = message["bucket"], message["run_id"], int(message["unit"])
         key = result_key(run, unit)
-        manifest, market, parameters, cholesky = self._run(bucket, message["manifest_key"])
+        manifest, market, parameters, model = self._run(bucket, message["manifest_key"])
         if exists(self.s3, bucket, key):
             log("unit_already_done", run_id=run, unit=unit)
         else:
             log("unit_started", run_id=run, unit=unit)
             with timed("unit_computed", run_id=run, unit=unit) as timing:
                 positions = pq.read_table(io.BytesIO(get_bytes(self.s3, bucket, message["unit_key"])))
-                book = build_book(positions, market)
-                cached = self.scenarios.source(run, parameters, cholesky)
-                pnl = portfolio_pnl(book, market, parameters, cholesky, should_abort=should_abort, scenarios=cached)
+                book = build_book(positions, market, parameters)
+                cached = self.scenarios.source(run, parameters, model)
+                pnl = portfolio_pnl(book, market, parameters, model, should_abort=should_abort, scenarios=cached)
+                if not np.all(np.isfinite(pnl)):
+                    # Never write a result the report cannot use: fail here, next to the cause.
+                    bad = sorted({book.portfolio_ids[i] for i in np.flatnonzero(~np.all(np.isfinite(pnl), axis=1))})
+                    raise ValueError(f"unit {unit}: non-finite P&L in portfolio(s) {', '.join(bad)}")
                 buffer = io.BytesIO()
                 np.savez_compressed(buffer, portfolio_ids=np.array(book.portfolio_ids), pnl=pnl, unit=unit)
                 written = put_once(self.s3, bucket, key, buffer.getvalue())

@@ -23,6 +23,14 @@ class SampleSpec:
     option_share: float = 0.10
     business_date: dt.date = dt.date(2026, 11, 25)
     seed: int = 7
+    # What the demo should show: equities in EUR beside USD ones, dividend yields, implied-vol
+    # factors for some underlyings, an option expiring on the business date and a row with a
+    # NaN quantity (both excluded and listed in the report).
+    features: bool = True
+
+
+EUR_EVERY = 5  # every fifth equity is quoted in EUR (when the book has an FX_EURUSD rate)
+VOL_FACTOR_EVERY = 60  # one implied-vol factor per this many factors
 
 
 def business_days(end: dt.date, count: int) -> list[dt.date]:
@@ -35,11 +43,18 @@ def business_days(end: dt.date, count: int) -> list[dt.date]:
     return days[::-1]
 
 
+def factor_names(spec: SampleSpec) -> tuple[list[str], list[str], list[str]]:
+    """(equities, FX rates, implied-vol factors) of the sample market."""
+    fx = [f"FX_{pair}" for pair in FX_PAIRS[: max(1, min(len(FX_PAIRS), spec.factors // 25))]]
+    vols = [f"VOL_EQ_{i:04d}" for i in range(max(1, spec.factors // VOL_FACTOR_EVERY))] if spec.features else []
+    equities = [f"EQ_{i:04d}" for i in range(spec.factors - len(fx) - len(vols))]
+    return equities, fx, vols
+
+
 def market_table(spec: SampleSpec) -> pa.Table:
     """A correlated history: a few common drivers plus idiosyncratic noise, as geometric paths."""
     rng = np.random.default_rng(spec.seed)
-    fx = [f"FX_{pair}" for pair in FX_PAIRS[: max(1, min(len(FX_PAIRS), spec.factors // 25))]]
-    equities = [f"EQ_{i:04d}" for i in range(spec.factors - len(fx))]
+    equities, fx, vols = factor_names(spec)
     names = equities + fx
     drivers = 4
     loadings = rng.normal(0.0, 1.0, (len(names), drivers)) * np.where(np.arange(len(names)) < len(equities), 1.0, 0.3)[:, None]
@@ -50,20 +65,42 @@ def market_table(spec: SampleSpec) -> pa.Table:
     returns = (common + noise) * daily_vol
     start = np.where(np.arange(len(names)) < len(equities), rng.uniform(20.0, 400.0, len(names)), rng.uniform(0.6, 1.6, len(names)))
     prices = start * np.exp(np.vstack([np.zeros(len(names)), np.cumsum(returns, axis=0)]))
+    if vols:
+        # implied volatility levels: mean-reverting in logs around 25 %, moving against their equity
+        level = np.empty((spec.days, len(vols)))
+        level[0] = np.log(rng.uniform(0.18, 0.35, len(vols)))
+        for day in range(1, spec.days):
+            shock = rng.normal(0.0, 0.04, len(vols)) - 2.0 * returns[day - 1, : len(vols)]
+            level[day] = level[day - 1] + 0.05 * (np.log(0.25) - level[day - 1]) + shock
+        prices = np.hstack([prices, np.exp(level)])
+        names = names + vols
+    currencies = [_currency(name, spec) for name in names]
+    dividends = [float(round(rng.uniform(0.0, 0.04), 4)) if name.startswith("EQ_") and spec.features else 0.0 for name in names]
     dates = business_days(spec.business_date, spec.days)
     return pa.table(
         {
             "date": pa.array(np.repeat(dates, len(names)), pa.date32()),
             "factor": pa.array(names * spec.days),
             "price": pa.array(np.round(prices.ravel(), 6)),
+            "currency": pa.array(currencies * spec.days),
+            "dividend_yield": pa.array(dividends * spec.days, pa.float64()),
         }
     )
+
+
+def _currency(name: str, spec: SampleSpec) -> str:
+    if name.startswith("FX_"):
+        return name[-3:]
+    if spec.features and name.startswith("EQ_") and int(name[3:]) % EUR_EVERY == 1 and "EURUSD" in FX_PAIRS[: max(1, spec.factors // 25)]:
+        return "EUR"
+    return "USD"
 
 
 def positions_table(spec: SampleSpec, factors: list[str], spots: np.ndarray) -> pa.Table:
     rng = np.random.default_rng(spec.seed + 1)
     equities = [i for i, name in enumerate(factors) if name.startswith("EQ_")]
     fx = [i for i, name in enumerate(factors) if name.startswith("FX_")]
+    vol_of = {name.removeprefix("VOL_"): name for name in factors if name.startswith("VOL_")}
     kinds = rng.choice(["equity", "fx", "option"], size=spec.positions, p=[0.85 - spec.option_share, 0.15, spec.option_share])
     rows: dict[str, list] = {
         key: []
@@ -77,6 +114,8 @@ def positions_table(spec: SampleSpec, factors: list[str], spots: np.ndarray) -> 
             "expiry",
             "option_type",
             "implied_vol",
+            "multiplier",
+            "vol_factor",
         )
     }
     for number, kind in enumerate(kinds):
@@ -88,15 +127,23 @@ def positions_table(spec: SampleSpec, factors: list[str], spots: np.ndarray) -> 
         rows["underlying"].append(factors[factor])
         notional = float(rng.lognormal(np.log(250_000), 1.0)) * (1 if rng.random() < 0.7 else -1)
         if kind == "option":
-            rows["quantity"].append(round(notional / spot / 10.0))
+            multiplier = 100.0 if spec.features else 1.0
+            rows["quantity"].append(round(notional / spot / 10.0 / multiplier) or 1)
             rows["strike"].append(round(spot * float(rng.uniform(0.8, 1.2)), 4))
             rows["expiry"].append(spec.business_date + dt.timedelta(days=int(rng.integers(14, 540))))
             rows["option_type"].append("call" if rng.random() < 0.5 else "put")
             rows["implied_vol"].append(round(float(rng.uniform(0.15, 0.55)), 4))
+            rows["multiplier"].append(multiplier if spec.features else None)
+            rows["vol_factor"].append(vol_of.get(factors[factor]))
         else:
             rows["quantity"].append(round(notional / spot, 2))
-            for key in ("strike", "expiry", "option_type", "implied_vol"):
+            for key in ("strike", "expiry", "option_type", "implied_vol", "multiplier", "vol_factor"):
                 rows[key].append(None)
+    if spec.features:
+        options = [i for i, kind in enumerate(kinds) if kind == "option"]
+        if options:
+            rows["expiry"][options[0]] = spec.business_date  # expires tonight: excluded, with its reason
+        rows["quantity"][-1] = float("nan")  # a bad row: excluded, named in the report
     return pa.table(
         {
             "portfolio_id": pa.array(rows["portfolio_id"]),
@@ -108,6 +155,8 @@ def positions_table(spec: SampleSpec, factors: list[str], spots: np.ndarray) -> 
             "expiry": pa.array(rows["expiry"], pa.date32()),
             "option_type": pa.array(rows["option_type"], pa.string()),
             "implied_vol": pa.array(rows["implied_vol"], pa.float64()),
+            "multiplier": pa.array(rows["multiplier"], pa.float64()),
+            "vol_factor": pa.array(rows["vol_factor"], pa.string()),
         }
     )
 
@@ -122,8 +171,9 @@ def write_plain_csv(table: pa.Table, path: Path) -> None:
 def write_sample(out: Path, spec: SampleSpec) -> tuple[Path, Path]:
     """positions.csv and market.csv under out/<business date>/."""
     market = market_table(spec)
-    factors = market["factor"].to_pylist()[: spec.factors]
-    last = market.slice(market.num_rows - spec.factors)
+    count = len(set(market["factor"].to_pylist()))
+    factors = market["factor"].to_pylist()[:count]
+    last = market.slice(market.num_rows - count)
     positions = positions_table(spec, factors, last["price"].to_numpy())
     folder = out / spec.business_date.isoformat()
     folder.mkdir(parents=True, exist_ok=True)

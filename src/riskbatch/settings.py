@@ -58,11 +58,30 @@ class Settings:
         )
 
 
-def parameters_from_env(seed: int) -> ModelParameters:
-    """Model parameters of a new run: the environment's settings, the seed given."""
+def parse_rates(text: str) -> dict[str, float]:
+    """RISK_RATES: "USD=0.043,EUR=0.027" (continuously compounded, per currency)."""
+    rates: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        currency, separator, value = item.partition("=")
+        if not separator or len(currency.strip()) != 3:
+            raise ConfigurationError(f"RISK_RATES takes CCY=rate pairs separated by commas, got {item!r}")
+        rates[currency.strip().upper()] = float(value)
+    return rates
+
+
+def parameters_from_env(input_seed: int) -> ModelParameters:
+    """Model parameters of a new run from the environment. The seed: RISK_SEED if set; else, under
+    the default policy (fixed), 1 every night, so that nights share their random numbers; under
+    RISK_SEED_POLICY=inputs, `input_seed` (derived from the input files' checksums)."""
+    policy = os.environ.get("RISK_SEED_POLICY", "fixed")
+    default_seed = input_seed if policy == "inputs" else 1
     return ModelParameters(
-        scenarios=int(os.environ.get("RISK_SCENARIOS", "10000")),
-        seed=int(os.environ.get("RISK_SEED", str(seed))),
+        scenarios=int(os.environ.get("RISK_SCENARIOS", "100000")),
+        seed=int(os.environ.get("RISK_SEED", str(default_seed))),
+        seed_policy=policy,
+        reporting_currency=os.environ.get("RISK_REPORTING_CURRENCY", "USD"),
+        rates=parse_rates(os.environ.get("RISK_RATES", "")),
+        shrinkage=os.environ.get("RISK_SHRINKAGE", "auto"),
         covariance=os.environ.get("RISK_COVARIANCE", "sample"),
         ewma_lambda=float(os.environ.get("RISK_EWMA_LAMBDA", "0.94")),
         distribution=os.environ.get("RISK_DISTRIBUTION", "normal"),

@@ -64,7 +64,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContainerNight]:
 
 
 def _sample(tmp_path: Path, date: str, positions: int = 600) -> Path:
-    path, _ = write_sample(tmp_path, SampleSpec(positions=positions, factors=40, days=60, portfolios=4, business_date=dt.date.fromisoformat(date)))
+    path, _ = write_sample(tmp_path, SampleSpec(positions=positions, factors=40, days=260, portfolios=4, business_date=dt.date.fromisoformat(date)))
     return path.parent
 
 

@@ -18,7 +18,7 @@ from test.integration.conftest import DeployedStack, local_only
 
 
 def _night(tmp_path: Path, date: str, positions: int = 600) -> Path:
-    positions_path, _ = write_sample(tmp_path, SampleSpec(positions=positions, factors=40, days=60, portfolios=4, business_date=dt.date.fromisoformat(date)))
+    positions_path, _ = write_sample(tmp_path, SampleSpec(positions=positions, factors=40, days=260, portfolios=4, business_date=dt.date.fromisoformat(date)))
     return positions_path.parent
 
 
@@ -77,7 +77,8 @@ def test_a_corrupt_file_is_quarantined_while_a_good_night_completes(stack: Deplo
     good, bad = "2026-12-02", "2026-12-03"
     good_keys = upload_night(stack.local, _night(tmp_path / "good", good), good)
     folder = _night(tmp_path / "bad", bad)
-    (folder / "market.csv").write_text((folder / "market.csv").read_text().replace("\n2026-12-03,EQ_0001,", "\n2026-12-03,EQ_0001,-"))
+    # a file-level problem (a bad price of one factor would only exclude the positions on it)
+    (folder / "market.csv").write_text((folder / "market.csv").read_text().replace("date,factor,price", "day,factor,price", 1))
     bad_keys = upload_night(stack.local, folder, bad)
     read_mailbox(stack.local)
     codes = _deliver(stack, [good_keys[1], bad_keys[1]])

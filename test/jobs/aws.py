@@ -55,8 +55,16 @@ class Night:
         found = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=limit, WaitTimeSeconds=0).get("Messages", [])
         return [json.loads(message["Body"]) for message in found]
 
-    def published(self) -> list[dict[str, Any]]:
-        return [json.loads(body["Message"]) if body.get("Type") == "Notification" else body for body in self.messages(self.notifications)]
+    def published(self) -> list[Any]:
+        """Each message on the topic: the report's summary is JSON, the alerts are text."""
+        found: list[Any] = []
+        for body in self.messages(self.notifications):
+            message = body["Message"] if body.get("Type") == "Notification" else body
+            try:
+                found.append(json.loads(message) if isinstance(message, str) else message)
+            except json.JSONDecodeError:
+                found.append(message)
+        return found
 
     def queue_depth(self, queue: str) -> int:
         return queue_depth(self.sqs, queue)

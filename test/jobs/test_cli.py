@@ -17,7 +17,7 @@ from riskbatch.sample import SampleSpec, write_sample
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return write_sample(tmp_path_factory.mktemp("cli"), SampleSpec(positions=400, factors=40, days=80, portfolios=3))
+    return write_sample(tmp_path_factory.mktemp("cli"), SampleSpec(positions=400, factors=40, days=260, portfolios=3))
 
 
 def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture[str]) -> None:
@@ -25,10 +25,14 @@ def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture
     assert main(["risk", "--positions", str(positions), "--market", str(market), "--scenarios", "1000", "--seed", "5", "--json"]) == 0
     captured = capsys.readouterr()
     result = json.loads(captured.out)
-    assert set(result) == {"firm", "portfolios", "scenarios", "seed"}
-    assert result["scenarios"] == 1000 and result["seed"] == 5
-    assert set(result["firm"]) == {"var_95", "var_99", "es_975"}
-    assert all(value > 0 for value in result["firm"].values())
+    assert set(result) == {"business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "scenarios", "seed", "risk_model", "data_quality"}
+    assert result["scenarios"] == 1000 and result["seed"] == 5 and result["reporting_currency"] == "USD"
+    assert set(result["firm"]) == {"var_95", "var_99", "es_975", "ci_95"}
+    for key in ("var_95", "var_99", "es_975"):
+        low, high = result["firm"]["ci_95"][key]
+        assert 0 < low <= result["firm"][key] <= high
+    # the sample's bad row and its option expiring tonight are left out, and named
+    assert result["data_quality"]["excluded_positions"] == 2
     assert set(result["portfolios"]) == {"PF01", "PF02", "PF03"}
     assert "scenario blocks 1/1" in captured.err  # progress goes to stderr
 
@@ -61,13 +65,19 @@ def test_a_bad_file_gives_a_clear_error(files, tmp_path: Path, capsys: pytest.Ca
 
 
 def test_sample_writes_the_book_and_history_it_is_asked_for(tmp_path: Path) -> None:
-    spec = SampleSpec(positions=250, factors=30, days=60, option_share=0.2, business_date=dt.date(2026, 12, 1))
+    spec = SampleSpec(positions=250, factors=30, days=260, option_share=0.2, business_date=dt.date(2026, 12, 1))
     positions, market = write_sample(tmp_path, spec)
     assert positions.parent.name == "2026-12-01"
     lines = positions.read_text().splitlines()
-    assert lines[0] == "portfolio_id,position_id,instrument_type,underlying,quantity,strike,expiry,option_type,implied_vol"
+    assert lines[0] == "portfolio_id,position_id,instrument_type,underlying,quantity,strike,expiry,option_type,implied_vol,multiplier,vol_factor"
     assert len(lines) == 251 and sum(",option," in line for line in lines) > 20
-    assert len(market.read_text().splitlines()) == 1 + 30 * 60
+    market_lines = market.read_text().splitlines()
+    assert market_lines[0] == "date,factor,price,currency,dividend_yield" and len(market_lines) == 1 + 30 * 260
+    # what the demo shows: two currencies, dividends, an implied-vol factor, an option expiring tonight, a bad row
+    assert {line.split(",")[3] for line in market_lines[1:]} == {"USD", "EUR"}
+    assert any(line.startswith("2026-12-01,VOL_") for line in market_lines)
+    assert any(float(line.split(",")[4]) > 0 for line in market_lines[1:])
+    assert any(",option," in line and ",2026-12-01," in line for line in lines) and lines[-1].split(",")[4] == "nan"
 
 
 def test_health_follows_the_heartbeat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

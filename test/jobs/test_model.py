@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from riskbatch.engine import build_book, market_cholesky, portfolio_pnl, position_pnl
+from riskbatch.engine import build_book, portfolio_pnl, position_pnl, risk_model
 from riskbatch.inputs import Market
 from riskbatch.model import (
     ModelParameters,
@@ -79,9 +79,9 @@ def test_same_inputs_and_seed_give_identical_numbers(small_market: Market, small
 
 def test_any_block_can_be_drawn_alone(small_market: Market) -> None:
     parameters = ModelParameters(scenarios=3_000, seed=4, block_size=512)
-    cholesky = market_cholesky(small_market, parameters)
-    blocks = [scenario_block(parameters, block, cholesky) for block in range(6)]
-    again = scenario_block(parameters, 3, cholesky)
+    model = risk_model(small_market, parameters)
+    blocks = [scenario_block(parameters, block, model.cholesky, model.keys) for block in range(6)]
+    again = scenario_block(parameters, 3, model.cholesky, model.keys)
     assert np.array_equal(blocks[3], again)
     assert sum(block.shape[0] for block in blocks) == 3_000
 
@@ -137,13 +137,14 @@ def test_ewma_weights_recent_days_most() -> None:
 def test_student_t_scenarios_keep_the_covariance_and_fatten_the_tails(small_market: Market) -> None:
     normal = ModelParameters(scenarios=100_000, seed=2, block_size=100_000)
     heavy = ModelParameters(scenarios=100_000, seed=2, block_size=100_000, distribution="student-t", degrees_of_freedom=5)
-    cholesky = market_cholesky(small_market, normal)
+    model = risk_model(small_market, normal)
+    cholesky, keys = model.cholesky, model.keys
     target = cholesky @ cholesky.T
-    draws = scenario_block(heavy, 0, cholesky)
+    draws = scenario_block(heavy, 0, cholesky, keys)
     assert np.allclose(np.cov(draws.T, bias=True), target, rtol=0.1, atol=1e-6)
     kurtosis = np.mean(draws[:, 0] ** 4) / np.mean(draws[:, 0] ** 2) ** 2
     assert kurtosis > 4.0
-    base = scenario_block(normal, 0, cholesky)
+    base = scenario_block(normal, 0, cholesky, keys)
     assert abs(np.mean(base[:, 0] ** 4) / np.mean(base[:, 0] ** 2) ** 2 - 3.0) < 0.1
 
 
@@ -154,13 +155,13 @@ def test_options_revalue_in_full(small_market: Market) -> None:
     positions = option_book(small_market, strike_ratio=1.0, years=0.5, vol=0.3, quantity=100.0)
     book = build_book(positions, small_market)
     parameters = ModelParameters(scenarios=2_000, seed=3, rate=0.02)
-    cholesky = market_cholesky(small_market, parameters)
-    pnl = portfolio_pnl(book, small_market, parameters, cholesky)[0]
+    model = risk_model(small_market, parameters)
+    pnl = portfolio_pnl(book, small_market, parameters, model)[0]
     rows = np.arange(2_000)
-    per_position = position_pnl(book, small_market, parameters, rows, cholesky)
+    per_position = position_pnl(book, small_market, parameters, rows, model)
     assert np.allclose(per_position.sum(axis=1), pnl)
-    returns = np.vstack([scenario_block(parameters, 0, cholesky)])
-    spot, years = small_market.spot[0], float(book.option_years[0])
+    returns = np.vstack([scenario_block(parameters, 0, model.cholesky, model.keys)])
+    spot, years = small_market.spot[0], float(book.unique_years[0])
     expected = 100.0 * (
         black_scholes(spot * np.exp(returns[:, 0]), np.array(spot), np.array(years - 1 / 365), np.array(0.3), 0.02, np.array(True))
         - black_scholes(np.array(spot), np.array(spot), np.array(years), np.array(0.3), 0.02, np.array(True))

@@ -29,7 +29,7 @@ SCENARIOS = "2000"
 @pytest.fixture(scope="module")
 def sample_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sample")
-    write_sample(out, SampleSpec(positions=600, factors=60, days=120, portfolios=4, business_date=dt.date(2026, 11, 25)))
+    write_sample(out, SampleSpec(positions=600, factors=60, days=260, portfolios=4, business_date=dt.date(2026, 11, 25)))
     return out / DATE
 
 
@@ -111,14 +111,20 @@ def test_other_objects_under_the_prefix_are_ignored(night: Night) -> None:
     assert run_ingest(night, "incoming/readme.txt").status == "ignored"
 
 
+def _shift_dates(text: str, days: int) -> str:
+    """The market file with every date moved by `days` (a feed that stopped updating)."""
+    lines = text.splitlines()
+    moved = [lines[0]]
+    for line in lines[1:]:
+        date, rest = line.split(",", 1)
+        moved.append(f"{dt.date.fromisoformat(date) - dt.timedelta(days=days)},{rest}")
+    return "\n".join(moved) + "\n"
+
+
 @pytest.mark.parametrize(
     ("file", "corrupt", "problem"),
     [
         ("positions.csv", lambda text: text.replace("instrument_type", "kind"), "missing column instrument_type"),
-        ("positions.csv", lambda text: text.replace(",equity,", ",bond,", 1), "unknown instrument type"),
-        ("positions.csv", lambda text: text + text.splitlines()[1] + "\n", "duplicate position_id"),
-        ("positions.csv", lambda text: text.replace(",EQ_0001,", ",EQ_9999,"), "not in the market data"),
-        ("positions.csv", lambda text: text.replace("2026-", "2020-"), "expired"),
         (
             "positions.csv",
             lambda text: "\n".join(
@@ -127,26 +133,12 @@ def test_other_objects_under_the_prefix_are_ignored(night: Night) -> None:
             "unreadable",
         ),
         ("market.csv", lambda text: text.replace("date,factor,price", "day,factor,price"), "missing column date"),
-        ("market.csv", lambda text: text.replace(text.splitlines()[5].split(",")[2], "nan"), "non-finite"),
-        ("market.csv", lambda text: text.replace(text.splitlines()[7].split(",")[2], "-3"), "non-positive"),
         ("market.csv", lambda text: text + text.splitlines()[3] + "\n", "duplicate (factor, date)"),
-        ("market.csv", lambda text: "\n".join(text.splitlines()[:-2]) + "\n", "not complete"),
         ("market.csv", lambda text: text.replace("2026-11-25", "2026-11-27"), "after the business date"),
+        ("market.csv", lambda text: _shift_dates(text, 7), "stale market data"),
+        ("market.csv", lambda text: "\n".join(text.splitlines()[:1] + text.splitlines()[1 + 60 * 20 :]) + "\n", "daily returns of history"),
     ],
-    ids=[
-        "missing-column",
-        "unknown-type",
-        "duplicate-position",
-        "unknown-underlying",
-        "expired-option",
-        "wrong-type",
-        "market-missing-column",
-        "nan-price",
-        "negative-price",
-        "duplicate-price",
-        "incomplete-history",
-        "future-date",
-    ],
+    ids=["missing-column", "wrong-type", "market-missing-column", "duplicate-price", "future-date", "stale-market", "short-history"],
 )
 def test_a_bad_file_is_quarantined_with_a_notification(night: Night, sample_files: Path, tmp_path: Path, file: str, corrupt, problem: str) -> None:
     folder = tmp_path / "bad"
@@ -171,6 +163,71 @@ def test_a_bad_file_is_quarantined_with_a_notification(night: Night, sample_file
     # Its neighbour's own arrival finds the same bad file: no second report, no second notification.
     assert run_ingest(night, keys[0]).status == "rejected"
     assert len(night.messages(night.notifications)) == 0
+
+
+def _replace_field(text: str, row: int, column: str, value: str) -> str:
+    lines = text.splitlines()
+    header = lines[0].split(",")
+    cells = lines[row].split(",")
+    cells[header.index(column)] = value
+    lines[row] = ",".join(cells)
+    return "\n".join(lines) + "\n"
+
+
+def _first_row(text: str, predicate) -> int:
+    header = text.splitlines()[0].split(",")
+    return next(i for i, line in enumerate(text.splitlines()[1:], 1) if predicate(dict(zip(header, line.split(","), strict=True))))
+
+
+def _break_used_factor(text: str, price: str) -> str:
+    """A price of EQ_0003 (which positions use) made unusable on one day."""
+    lines = text.splitlines()
+    row = next(i for i, line in enumerate(lines) if ",EQ_0003," in line and line.startswith("2026-10"))
+    cells = lines[row].split(",")
+    cells[2] = price
+    lines[row] = ",".join(cells)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("file", "corrupt", "reason"),
+    [
+        ("positions.csv", lambda t: _replace_field(t, 1, "instrument_type", "bond"), "unknown instrument type"),
+        ("positions.csv", lambda t: t + t.splitlines()[1] + "\n", "duplicate position_id"),
+        ("positions.csv", lambda t: _replace_field(t, 1, "underlying", "EQ_9999"), "underlying not in the market data"),
+        ("positions.csv", lambda t: _replace_field(t, 1, "quantity", "NaN"), "non-finite quantity"),
+        ("positions.csv", lambda t: _replace_field(t, 1, "quantity", "inf"), "non-finite quantity"),
+        ("positions.csv", lambda t: _replace_field(t, _first_row(t, lambda r: r["instrument_type"] == "option"), "strike", "NaN"), "strike"),
+        ("positions.csv", lambda t: _replace_field(t, _first_row(t, lambda r: r["instrument_type"] == "option"), "implied_vol", "NaN"), "implied_vol"),
+        ("positions.csv", lambda t: _replace_field(t, _first_row(t, lambda r: r["instrument_type"] == "option"), "expiry", "2020-01-01"), "expired"),
+        ("market.csv", lambda t: _break_used_factor(t, "nan"), "EQ_0003 excluded"),
+        ("market.csv", lambda t: _break_used_factor(t, "-3"), "EQ_0003 excluded"),
+        ("market.csv", lambda t: "\n".join(line for line in t.splitlines() if not line.startswith("2026-10-01,EQ_0003,")) + "\n", "EQ_0003 excluded"),
+    ],
+    ids=["unknown-type", "duplicate-position", "unknown-underlying", "nan-quantity", "inf-quantity", "nan-strike", "nan-vol", "expired-option",
+         "nan-price", "negative-price", "incomplete-history"],
+)  # fmt: skip
+def test_a_bad_row_or_factor_is_excluded_and_listed_while_the_night_goes_on(night: Night, sample_files: Path, tmp_path: Path, file, corrupt, reason) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for name in ("positions.csv", "market.csv"):
+        shutil.copy(sample_files / name, folder / name)
+    original = (folder / file).read_text()
+    corrupted = corrupt(original)
+    assert corrupted != original, "the corruption did not apply"
+    (folder / file).write_text(corrupted)
+    outcome = run_ingest(night, night.upload(folder, DATE)[1])
+    assert outcome.status == "queued" and outcome.exit_code == 0
+    manifest = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{outcome.run_id}/manifest.json")["Body"].read())
+    excluded = manifest["data_quality"]["excluded"]
+    assert any(reason in row["reason"] for row in excluded), excluded
+    (listing,) = list_keys(night.s3, night.settings.output_bucket, f"quarantine/{DATE}/positions.csv.")
+    assert listing.endswith(".excluded-rows.json")
+    record = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=listing)["Body"].read())
+    assert record["excluded"] == excluded and record["excluded_positions"] == len(excluded)
+    notes = [note["Message"] for note in night.messages(night.notifications)]
+    assert len(notes) == 1 and "excluded" in notes[0]
+    assert manifest["positions"] == 600 - len(excluded) + (1 if "duplicate" in reason else 0)
 
 
 def test_a_good_file_is_kept_when_its_neighbour_is_bad(night: Night, sample_files: Path, tmp_path: Path) -> None:

@@ -1,0 +1,430 @@
+"""Risk numbers a risk manager can sign: currencies, data quality, Monte Carlo error, option scope.
+
+Each test states a requirement against a closed form, QuantLib, or a known property, and each
+fails on the engine that valued FX in the quote currency, accepted NaN and stale data, drew new
+random numbers every night and revalued options without dividends, vol moves or calendars.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from scipy.stats import norm
+
+from riskbatch.engine import build_book, horizon_calendar_days, portfolio_pnl, position_pnl, position_tail_means, risk_model
+from riskbatch.inputs import InputError, Market, load_market
+from riskbatch.model import (
+    ModelParameters,
+    black_scholes,
+    es_interval,
+    estimate_covariance,
+    expected_shortfall,
+    factor_keys,
+    ledoit_wolf,
+    log_returns,
+    risk_figures,
+    scenario_block,
+    value_at_risk,
+    var_interval,
+)
+from riskbatch.quality import DataQualityPolicy, FileRejected, assess_factor, prepare_night
+from riskbatch.sample import business_days
+from riskbatch.settings import parameters_from_env
+
+FRIDAY = dt.date(2026, 11, 27)
+WEDNESDAY = dt.date(2026, 11, 25)
+Z99 = float(norm.ppf(0.99))
+
+
+def _market(vols: dict[str, float], spots: dict[str, float], days: int = 500, seed: int = 1, business_date: dt.date = WEDNESDAY, **kwargs) -> Market:
+    """Independent lognormal factors with exactly the given daily volatilities (returns standardised)."""
+    rng = np.random.default_rng(seed)
+    names = list(vols)
+    returns = rng.standard_normal((days - 1, len(names)))
+    returns = (returns - returns.mean(axis=0)) / np.sqrt((returns**2).mean(axis=0))  # zero-mean sample variance 1
+    returns *= np.array([vols[name] for name in names])
+    log_prices = np.vstack([np.zeros(len(names)), np.cumsum(returns, axis=0)])
+    prices = np.exp(log_prices - log_prices[-1]) * np.array([spots[name] for name in names])  # today's spot as given
+    return Market(business_date, business_days(business_date, days), names, prices, **kwargs)
+
+
+def _positions(rows: list[dict]) -> pa.Table:
+    columns = {
+        "portfolio_id": pa.string(),
+        "position_id": pa.string(),
+        "instrument_type": pa.string(),
+        "underlying": pa.string(),
+        "quantity": pa.float64(),
+        "strike": pa.float64(),
+        "expiry": pa.date32(),
+        "option_type": pa.string(),
+        "implied_vol": pa.float64(),
+        "multiplier": pa.float64(),
+        "vol_factor": pa.string(),
+    }
+    return pa.table({name: pa.array([row.get(name) for row in rows], kind) for name, kind in columns.items()})
+
+
+def _var_tolerance(sigma_money: float, confidence: float, scenarios: int) -> float:
+    tail = 1.0 - confidence
+    return 4.0 * sigma_money * np.sqrt(tail * (1.0 - tail) / scenarios) / norm.pdf(norm.ppf(confidence))
+
+
+# --- 1. currencies ----------------------------------------------------------------------------
+
+
+def test_an_fx_position_is_valued_in_the_reporting_currency_not_the_quote_currency() -> None:
+    # 1m USD against JPY at 150: a USD reporter gains 1m x (1 - exp(-r)); VaR 99 is 1m x (exp(z sigma) - 1),
+    # about 14 thousand USD at 0.6 % a day, not 150 times that (the yen amount).
+    sigma, scenarios = 0.006, 200_000
+    market = _market({"FX_USDJPY": sigma}, {"FX_USDJPY": 150.0})
+    book = build_book(_positions([{"portfolio_id": "A", "position_id": "F1", "instrument_type": "fx", "underlying": "FX_USDJPY", "quantity": 1e6}]), market)
+    pnl = portfolio_pnl(book, market, ModelParameters(scenarios=scenarios, seed=2))[0]
+    exact = 1e6 * np.expm1(Z99 * sigma)
+    assert value_at_risk(pnl, 0.99) == pytest.approx(exact, abs=_var_tolerance(1e6 * sigma, 0.99, scenarios))
+    # the same position for a JPY reporter: 1m x 150 x (exp(r) - 1) yen
+    in_jpy = ModelParameters(scenarios=scenarios, seed=2, reporting_currency="JPY")
+    position = _positions([{"portfolio_id": "A", "position_id": "F1", "instrument_type": "fx", "underlying": "FX_USDJPY", "quantity": 1e6}])
+    in_yen = portfolio_pnl(build_book(position, market, in_jpy), market, in_jpy)[0]
+    assert value_at_risk(in_yen, 0.99) == pytest.approx(150e6 * -np.expm1(-Z99 * sigma), abs=_var_tolerance(150e6 * sigma, 0.99, scenarios))
+
+
+def test_a_foreign_equity_carries_its_exchange_rate_risk() -> None:
+    # A EUR stock held by a USD reporter: value E = quantity x spot x EURUSD, P&L E (exp(r_stock + r_fx) - 1).
+    equity_vol, fx_vol, scenarios = 0.015, 0.007, 200_000
+    market = _market({"SAP": equity_vol, "FX_EURUSD": fx_vol}, {"SAP": 200.0, "FX_EURUSD": 1.10}, currencies=("EUR", None))
+    positions = _positions([{"portfolio_id": "A", "position_id": "E1", "instrument_type": "equity", "underlying": "SAP", "quantity": 5_000.0}])
+    book = build_book(positions, market)
+    assert book.conversion.currencies == ["EUR"]
+    pnl = portfolio_pnl(book, market, ModelParameters(scenarios=scenarios, seed=3))[0]
+    cov = estimate_covariance(log_returns(market.prices), ModelParameters()).matrix
+    sigma = float(np.sqrt(cov.sum()))  # variance of r_stock + r_fx
+    value = 5_000.0 * 200.0 * 1.10
+    assert value_at_risk(pnl, 0.99) == pytest.approx(value * -np.expm1(-Z99 * sigma), abs=_var_tolerance(value * sigma, 0.99, scenarios))
+
+
+def test_an_option_on_a_foreign_underlying_converts_its_price_at_the_scenario_rate() -> None:
+    market = _market({"SAP": 0.015, "FX_EURUSD": 0.007}, {"SAP": 200.0, "FX_EURUSD": 1.10}, currencies=("EUR", None))
+    option = {"portfolio_id": "A", "position_id": "O1", "instrument_type": "option", "underlying": "SAP", "quantity": 10.0, "multiplier": 100.0,
+              "strike": 210.0, "expiry": WEDNESDAY + dt.timedelta(days=182), "option_type": "call", "implied_vol": 0.25}  # fmt: skip
+    parameters = ModelParameters(scenarios=4_000, seed=4, rates={"EUR": 0.02, "USD": 0.045})
+    book = build_book(_positions([option]), market, parameters)
+    model = risk_model(market, parameters)
+    pnl = portfolio_pnl(book, market, parameters, model)[0]
+    returns = scenario_block(parameters, 0, model.cholesky, model.keys)
+    years = 182 / 365
+    today = black_scholes(np.array(200.0), np.array(210.0), np.array(years), np.array(0.25), 0.02, np.array(True))
+    later = black_scholes(200.0 * np.exp(returns[:, 0]), np.array(210.0), np.array(years - 1 / 365), np.array(0.25), 0.02, np.array(True))
+    expected = 1_000.0 * 1.10 * (later * np.exp(returns[:, 1]) - today)  # EUR rate, EURUSD move, multiplier 100
+    assert np.allclose(pnl, expected, rtol=1e-10, atol=1e-8)
+
+
+def test_a_position_in_a_currency_without_a_rate_is_excluded_with_the_reason() -> None:
+    table = _market_table({"SAP": 0.015, "AAPL": 0.01}, {"SAP": 200.0, "AAPL": 150.0}, currencies={"SAP": "EUR"})
+    positions = _positions([
+        {"portfolio_id": "A", "position_id": "E1", "instrument_type": "equity", "underlying": "SAP", "quantity": 10.0},
+        {"portfolio_id": "A", "position_id": "E2", "instrument_type": "equity", "underlying": "AAPL", "quantity": 10.0},
+    ])  # fmt: skip
+    night = prepare_night(table, "market.csv", positions, "positions.csv", WEDNESDAY, DataQualityPolicy(), "USD")
+    (excluded,) = night.excluded
+    assert excluded.position_id == "E1" and "no FX rate FX_EURUSD or FX_USDEUR" in excluded.reason
+    assert night.positions["position_id"].to_pylist() == ["E2"] and night.market.factors == ["AAPL"]
+
+
+def test_an_fx_factor_whose_stated_currency_contradicts_its_quote_is_rejected() -> None:
+    table = _market_table({"FX_EURUSD": 0.007}, {"FX_EURUSD": 1.1}, currencies={"FX_EURUSD": "EUR"})
+    positions = _positions([{"portfolio_id": "A", "position_id": "F1", "instrument_type": "fx", "underlying": "FX_EURUSD", "quantity": 1.0}])
+    with pytest.raises(FileRejected, match="quoted in USD"):
+        prepare_night(table, "market.csv", positions, "positions.csv", WEDNESDAY, DataQualityPolicy(), "USD")
+
+
+# --- 2, 3. non-finite values and stale data ---------------------------------------------------
+
+
+def test_no_figure_is_computed_from_a_non_finite_pnl() -> None:
+    pnl = np.linspace(-1.0, 1.0, 1_000)
+    pnl[10] = np.nan
+    with pytest.raises(ValueError, match="not finite"):
+        risk_figures(pnl)
+
+
+def test_market_data_may_lag_the_business_date_only_by_the_configured_business_days() -> None:
+    table = _market_table({"AAPL": 0.01}, {"AAPL": 150.0}, business_date=FRIDAY)
+    monday, tuesday = FRIDAY + dt.timedelta(days=3), FRIDAY + dt.timedelta(days=4)
+    assert load_market(table, "m", monday, max_lag_business_days=1).as_of == FRIDAY  # a weekend is no lag
+    with pytest.raises(InputError, match="stale market data: the last date is 2026-11-27, 2 business day"):
+        load_market(table, "m", tuesday, max_lag_business_days=1)
+    with pytest.raises(InputError, match="stale market data"):
+        load_market(table, "m", monday, max_lag_business_days=0)
+
+
+# --- 4. degenerate histories ------------------------------------------------------------------
+
+
+def _market_table(
+    vols: dict[str, float], spots: dict[str, float], days: int = 300, business_date: dt.date = WEDNESDAY, currencies: dict | None = None
+) -> pa.Table:
+    market = _market(vols, spots, days=days, business_date=business_date)
+    dates = market.dates
+    rows = [(d, name, float(market.prices[i, j])) for i, d in enumerate(dates) for j, name in enumerate(market.factors)]
+    table = {
+        "date": pa.array([r[0] for r in rows], pa.date32()),
+        "factor": [r[1] for r in rows],
+        "price": [r[2] for r in rows],
+    }
+    if currencies:
+        table["currency"] = pa.array([(currencies or {}).get(r[1]) for r in rows], pa.string())
+    return pa.table(table)
+
+
+def _with_prices(table: pa.Table, factor: str, prices: np.ndarray) -> pa.Table:
+    factors = np.array(table["factor"].to_pylist())
+    values = table["price"].to_numpy().copy()
+    values[factors == factor] = prices
+    return table.set_column(table.column_names.index("price"), "price", pa.array(values))
+
+
+def test_a_factor_that_never_moved_is_excluded_not_given_zero_risk() -> None:
+    table = _with_prices(_market_table({"AAPL": 0.01, "FLAT": 0.01}, {"AAPL": 150.0, "FLAT": 50.0}), "FLAT", np.full(300, 50.0))
+    positions = _positions([
+        {"portfolio_id": "A", "position_id": "E1", "instrument_type": "equity", "underlying": "FLAT", "quantity": 1_000.0},
+        {"portfolio_id": "A", "position_id": "E2", "instrument_type": "equity", "underlying": "AAPL", "quantity": 10.0},
+    ])  # fmt: skip
+    night = prepare_night(table, "market.csv", positions, "positions.csv", WEDNESDAY, DataQualityPolicy(), "USD")
+    (excluded,) = night.excluded
+    assert excluded.position_id == "E1" and "no move on 100%" in excluded.reason and excluded.notional == pytest.approx(50_000.0)
+    with pytest.raises(FileRejected, match="no move"):
+        prepare_night(table, "market.csv", positions, "positions.csv", WEDNESDAY, DataQualityPolicy(zero_returns="reject"), "USD")
+
+
+def test_stale_runs_and_jumps_are_found_and_follow_their_policy() -> None:
+    dates = business_days(WEDNESDAY, 300)
+    rng = np.random.default_rng(5)
+    moving = 100.0 * np.exp(np.cumsum(rng.normal(0, 0.01, 300)))
+    flat = moving.copy()
+    flat[100:120] = flat[100]  # 20 days without a new price
+    split = moving.copy()
+    split[200:] /= 2.0  # an unadjusted two-for-one split
+    assert [f.check for f in assess_factor("X", moving, dates, DataQualityPolicy())] == []
+    (stale,) = assess_factor("X", flat, dates, DataQualityPolicy())
+    assert stale.check == "stale" and stale.action == "flag" and "20 days in a row" in stale.detail
+    (jump,) = assess_factor("X", split, dates, DataQualityPolicy())
+    assert jump.check == "jump" and jump.detail.startswith("a move of -6") and str(dates[200]) in jump.detail  # ln(1/2) = -69 %
+    (excluded,) = assess_factor("X", split, dates, DataQualityPolicy(jump="exclude"))
+    assert excluded.action == "exclude"
+
+
+def test_at_least_250_returns_are_required_by_default() -> None:
+    table = _market_table({"AAPL": 0.01}, {"AAPL": 150.0}, days=200)
+    positions = _positions([{"portfolio_id": "A", "position_id": "E1", "instrument_type": "equity", "underlying": "AAPL", "quantity": 1.0}])
+    with pytest.raises(FileRejected, match="only 199 daily returns of history; at least 250"):
+        prepare_night(table, "market.csv", positions, "positions.csv", WEDNESDAY, DataQualityPolicy(), "USD")
+    assert prepare_night(table, "market.csv", positions, "positions.csv", WEDNESDAY, DataQualityPolicy(min_returns=150), "USD").positions.num_rows == 1
+
+
+def test_factors_no_position_uses_are_ignored_whatever_their_history() -> None:
+    table = _market_table({"AAPL": 0.01, "UNUSED": 0.01}, {"AAPL": 150.0, "UNUSED": 9.0})
+    broken = table.filter(pa.array([not (f == "UNUSED" and i % 3 == 0) for i, f in enumerate(table["factor"].to_pylist())]))
+    positions = _positions([{"portfolio_id": "A", "position_id": "E1", "instrument_type": "equity", "underlying": "AAPL", "quantity": 1.0}])
+    night = prepare_night(broken, "market.csv", positions, "positions.csv", WEDNESDAY, DataQualityPolicy(), "USD")
+    assert night.excluded == [] and night.findings == [] and night.market.factors == ["AAPL"]
+
+
+def test_ledoit_wolf_matches_scikit_learn() -> None:
+    from sklearn.covariance import ledoit_wolf as reference
+
+    rng = np.random.default_rng(7)
+    for days, factors in ((299, 300), (250, 40)):
+        returns = rng.normal(size=(days, factors)) @ rng.normal(size=(factors, factors)) * 0.01
+        ours, intensity = ledoit_wolf(returns)
+        theirs, expected = reference(returns, assume_centered=True)
+        assert intensity == pytest.approx(expected, rel=1e-10) and np.allclose(ours, theirs, rtol=1e-10, atol=0)
+
+
+def test_more_factors_than_days_is_shrunk_and_reported_not_rescued_by_silent_jitter() -> None:
+    market = _market({f"F{i:03d}": 0.01 for i in range(300)}, {f"F{i:03d}": 10.0 for i in range(300)}, days=300)  # 299 returns
+    parameters = ModelParameters()
+    described = risk_model(market, parameters).describe()
+    assert described["rank"] < described["factors"] == 300
+    assert 0.0 < described["shrinkage"] < 1.0 and described["jitter"] == 0.0 and "Ledoit-Wolf" in described["estimator"]
+    unshrunk = risk_model(market, ModelParameters(shrinkage="none")).describe()
+    assert unshrunk["shrinkage"] == 0.0 and unshrunk["jitter"] > 0.0  # what the jitter used to hide
+
+
+# --- 6. Monte Carlo noise ---------------------------------------------------------------------
+
+
+def test_the_default_is_100000_scenarios_with_a_fixed_seed_shared_by_every_night(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("RISK_SCENARIOS", "RISK_SEED", "RISK_SEED_POLICY"):
+        monkeypatch.delenv(name, raising=False)
+    tonight, last_night = parameters_from_env(input_seed=123), parameters_from_env(input_seed=456)
+    assert tonight.scenarios == 100_000 and tonight.seed == last_night.seed and tonight.seed_policy == "fixed"
+    monkeypatch.setenv("RISK_SEED_POLICY", "inputs")
+    assert parameters_from_env(input_seed=123).seed == 123
+
+
+def test_a_factor_keeps_its_draws_when_other_factors_join_the_book() -> None:
+    parameters = ModelParameters(scenarios=1_000, block_size=1_000, seed=1)
+    two = scenario_block(parameters, 0, np.eye(2), factor_keys(["AAPL", "MSFT"]))
+    three = scenario_block(parameters, 0, np.eye(3), factor_keys(["AAA", "AAPL", "MSFT"]))
+    assert np.array_equal(two, three[:, 1:])
+
+
+def test_an_unchanged_book_and_market_give_the_same_figures_on_another_night() -> None:
+    market = _market({"AAPL": 0.01, "MSFT": 0.012}, {"AAPL": 150.0, "MSFT": 300.0})
+    positions = _positions([
+        {"portfolio_id": "A", "position_id": "E1", "instrument_type": "equity", "underlying": "AAPL", "quantity": 1_000.0},
+        {"portfolio_id": "A", "position_id": "E2", "instrument_type": "equity", "underlying": "MSFT", "quantity": -400.0},
+    ])  # fmt: skip
+    nights = [parameters_from_env(seed) for seed in (11, 22)]
+    figures = [risk_figures(portfolio_pnl(build_book(positions, market), market, ModelParameters(**{**vars(p), "scenarios": 20_000}))[0]) for p in nights]
+    assert figures[0]["var_99"] == figures[1]["var_99"]
+
+
+def test_the_confidence_intervals_cover_the_true_var_and_es() -> None:
+    # A long position with lognormal P&L: VaR and ES in closed form; 60 independent runs of
+    # 10,000 scenarios; a 95 % interval must hold the true value in about 57 of them.
+    sigma, value, scenarios, runs = 0.02, 1e6, 10_000, 60
+    z_var, tail = norm.ppf(0.01), 0.025
+    true_var = -value * np.expm1(sigma * z_var)
+    true_es = value * (1.0 - np.exp(sigma**2 / 2) * norm.cdf(norm.ppf(tail) - sigma) / tail)
+    covered_var = covered_es = 0
+    for seed in range(runs):
+        pnl = value * np.expm1(sigma * np.random.default_rng(seed).standard_normal(scenarios))
+        low, high = var_interval(pnl, 0.99)
+        covered_var += low <= true_var <= high
+        low, high = es_interval(pnl, 0.975)
+        covered_es += low <= true_es <= high
+        assert var_interval(pnl, 0.99)[0] <= value_at_risk(pnl, 0.99) <= var_interval(pnl, 0.99)[1]
+        assert es_interval(pnl, 0.975)[0] <= expected_shortfall(pnl, 0.975) <= es_interval(pnl, 0.975)[1]
+    # binomial(60, 0.95): 52 or more with probability 0.996
+    assert covered_var >= 52 and covered_es >= 52
+
+
+# --- 7. option scope --------------------------------------------------------------------------
+
+
+def _quantlib_price(spot: float, strike: float, years_days: int, vol: float, rate: float, dividend: float, call: bool) -> float:
+    import QuantLib as ql
+
+    today = ql.Date(25, 11, 2026)
+    ql.Settings.instance().evaluationDate = today
+    day_count = ql.Actual365Fixed()
+    process = ql.BlackScholesMertonProcess(
+        ql.QuoteHandle(ql.SimpleQuote(spot)),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, dividend, day_count, ql.Continuous)),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, rate, day_count, ql.Continuous)),
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, day_count)),
+    )
+    option = ql.EuropeanOption(ql.PlainVanillaPayoff(ql.Option.Call if call else ql.Option.Put, strike), ql.EuropeanExercise(today + years_days))
+    option.setPricingEngine(ql.AnalyticEuropeanEngine(process))
+    return option.NPV()
+
+
+@pytest.mark.parametrize(("strike", "days", "vol", "rate", "dividend", "call"), [
+    (100.0, 365, 0.2, 0.03, 0.03, True), (100.0, 365, 0.2, 0.03, 0.03, False), (90.0, 91, 0.45, 0.05, 0.0, False),
+    (120.0, 730, 0.15, 0.01, 0.02, True), (100.0, 7, 0.3, 0.0, 0.01, True),
+])  # fmt: skip
+def test_black_scholes_merton_with_dividends_matches_quantlib(strike, days, vol, rate, dividend, call) -> None:
+    ours = float(black_scholes(np.array(100.0), np.array(strike), np.array(days / 365), np.array(vol), rate, np.array(call), dividend))
+    assert ours == pytest.approx(_quantlib_price(100.0, strike, days, vol, rate, dividend, call), rel=1e-10, abs=1e-12)
+
+
+def _one_option(**overrides) -> dict:
+    return {"portfolio_id": "A", "position_id": "O1", "instrument_type": "option", "underlying": "SPX", "quantity": 1.0, "strike": 100.0,
+            "expiry": WEDNESDAY + dt.timedelta(days=365), "option_type": "call", "implied_vol": 0.2, **overrides}  # fmt: skip
+
+
+def test_an_option_revalues_with_its_underlyings_dividend_yield_and_its_currencys_rate() -> None:
+    market = _market({"SPX": 0.01}, {"SPX": 100.0}, dividend_yields=np.array([0.03]))
+    parameters = ModelParameters(scenarios=1_000, seed=1, rates={"USD": 0.045})
+    model = risk_model(market, parameters)
+    pnl = position_pnl(build_book(_positions([_one_option()]), market, parameters), market, parameters, np.arange(1_000), model)[:, 0]
+    returns = scenario_block(parameters, 0, model.cholesky, model.keys)[:, 0]
+    base = _quantlib_price(100.0, 100.0, 365, 0.2, 0.045, 0.03, True)
+    expected = [_quantlib_price(100.0 * np.exp(r), 100.0, 364, 0.2, 0.045, 0.03, True) - base for r in returns[:50]]
+    assert np.allclose(pnl[:50], expected, rtol=1e-9, atol=1e-10)
+
+
+def test_implied_volatility_moves_with_its_vol_factor() -> None:
+    # a short straddle: its risk is mostly vega once the volatility can move
+    market = _market({"SPX": 0.01, "VOL_SPX": 0.05}, {"SPX": 100.0, "VOL_SPX": 0.2})
+    legs = [
+        _one_option(position_id="C", quantity=-1.0, vol_factor="VOL_SPX"),
+        _one_option(position_id="P", option_type="put", quantity=-1.0, vol_factor="VOL_SPX"),
+    ]
+    parameters = ModelParameters(scenarios=2_000, seed=2)
+    model = risk_model(market, parameters)
+    pnl = portfolio_pnl(build_book(_positions(legs), market, parameters), market, parameters, model)[0]
+    returns = scenario_block(parameters, 0, model.cholesky, model.keys)
+    vol = 0.2 * np.exp(returns[:, 1])
+    spot = 100.0 * np.exp(returns[:, 0])
+    strike, left = np.array(100.0), np.array(364 / 365)
+    later = black_scholes(spot, strike, left, vol, 0.03, np.array(True)) + black_scholes(spot, strike, left, vol, 0.03, np.array(False))
+    today = sum(float(black_scholes(np.array(100.0), strike, np.array(1.0), np.array(0.2), 0.03, np.array(k))) for k in (True, False))
+    assert np.allclose(pnl, -(later - today), rtol=1e-9)
+    fixed = [{k: v for k, v in leg.items() if k != "vol_factor"} for leg in legs]
+    without_vega = portfolio_pnl(build_book(_positions(fixed), market, parameters), market, parameters, model)[0]
+    assert value_at_risk(pnl, 0.99) > 1.5 * value_at_risk(without_vega, 0.99)
+
+
+def test_a_one_day_horizon_from_a_friday_decays_options_over_the_weekend() -> None:
+    assert horizon_calendar_days(FRIDAY, 1) == 3 and horizon_calendar_days(WEDNESDAY, 1) == 1 and horizon_calendar_days(FRIDAY, 2) == 4
+    market = _market({"SPX": 0.01}, {"SPX": 100.0}, business_date=FRIDAY)
+    parameters = ModelParameters(scenarios=1_000, seed=1)
+    model = risk_model(market, parameters)
+    option = _one_option(expiry=FRIDAY + dt.timedelta(days=365))
+    pnl = position_pnl(build_book(_positions([option]), market, parameters), market, parameters, np.arange(1_000), model)[:, 0]
+    returns = scenario_block(parameters, 0, model.cholesky, model.keys)[:, 0]
+    later = black_scholes(100.0 * np.exp(returns), np.array(100.0), np.array(362 / 365), np.array(0.2), 0.03, np.array(True))
+    assert np.allclose(pnl, later - black_scholes(np.array(100.0), np.array(100.0), np.array(1.0), np.array(0.2), 0.03, np.array(True)))
+
+
+def test_the_contract_multiplier_scales_an_option_and_an_equity() -> None:
+    market = _market({"SPX": 0.01}, {"SPX": 100.0})
+    parameters = ModelParameters(scenarios=1_000, seed=1)
+    model = risk_model(market, parameters)
+    plain = portfolio_pnl(build_book(_positions([_one_option()]), market), market, parameters, model)[0]
+    scaled = portfolio_pnl(build_book(_positions([_one_option(multiplier=100.0)]), market), market, parameters, model)[0]
+    assert np.allclose(scaled, 100.0 * plain)
+    equity = {"portfolio_id": "A", "position_id": "E", "instrument_type": "equity", "underlying": "SPX", "quantity": 3.0}
+    assert np.allclose(
+        portfolio_pnl(build_book(_positions([{**equity, "multiplier": 10.0}]), market), market, parameters, model)[0],
+        10.0 * portfolio_pnl(build_book(_positions([equity]), market), market, parameters, model)[0],
+    )
+
+
+# --- 8. contributions in flat memory ----------------------------------------------------------
+
+
+def test_tail_contributions_computed_block_by_block_equal_the_full_matrix() -> None:
+    market = _market({"SPX": 0.01, "SAP": 0.012, "FX_EURUSD": 0.006}, {"SPX": 100.0, "SAP": 50.0, "FX_EURUSD": 1.1}, currencies=(None, "EUR", None))
+    rows = [_one_option(position_id=f"O{i}", strike=80.0 + i, quantity=float(i % 5 - 2)) for i in range(40)]
+    rows += [{"portfolio_id": "B", "position_id": f"E{i}", "instrument_type": "equity" if i % 2 else "fx",
+              "underlying": "SAP" if i % 2 else "FX_EURUSD", "quantity": float(100 * (i - 10))} for i in range(20)]  # fmt: skip
+    parameters = ModelParameters(scenarios=3_000, seed=9, block_size=1_000)
+    model = risk_model(market, parameters)
+    book = build_book(_positions(rows), market, parameters)
+    tail = np.arange(0, 3_000, 37)
+    full = position_pnl(book, market, parameters, tail, model).mean(axis=0)
+    import riskbatch.engine as engine
+
+    original, engine.OPTION_BLOCK = engine.OPTION_BLOCK, 7  # many blocks of unique options
+    try:
+        assert np.allclose(position_tail_means(book, market, parameters, tail, model), full, rtol=1e-12, atol=1e-9)
+    finally:
+        engine.OPTION_BLOCK = original
+
+
+def test_every_case_of_the_accuracy_script_is_within_four_standard_errors_of_its_closed_form() -> None:
+    import model_accuracy
+
+    for case in model_accuracy.cases():
+        parameters = ModelParameters(scenarios=100_000, seed=2026, **case.parameters)
+        pnl = portfolio_pnl(build_book(case.positions, case.market, parameters), case.market, parameters)[0]
+        for confidence in (0.95, 0.99):
+            closed, standard_error = case.closed(confidence, parameters.scenarios)
+            assert abs(value_at_risk(pnl, confidence) - closed) < 4 * standard_error, (case.name, confidence)
