@@ -162,6 +162,45 @@ def contributions_memory_mb(positions: int, factors: int, scenarios: int, measur
     return int(output.strip().splitlines()[-1]) / 1024
 
 
+def month_end_seconds(positions: int, factors: int, scenarios: int) -> dict[str, float]:
+    """The risk-plus-report work of a month-end night in one process (each step as its job does it):
+    risk: the whole book's scenario P&L; report: the figures with intervals, the ES breakdown, the
+    challengers, the backtest's hypothetical P&L and the day-over-day explanation (two more full
+    revaluations of the previous night's book, here the same book)."""
+    from riskbatch.challengers import challenger_figures
+    from riskbatch.engine import position_tail_means
+    from riskbatch.explain import explain_var_change
+    from riskbatch.history import backtest_entry
+    from riskbatch.model import risk_figures
+    from riskbatch.run_inputs import RunBook
+
+    market, book, table = make_book(BookSize("month-end", positions, factors, scenarios))
+    parameters = ModelParameters(scenarios=scenarios)
+    model = risk_model(market, parameters)
+    run = RunBook(parameters, market, table, book, model)
+    timings = {}
+    started = time.perf_counter()
+    pnl = portfolio_pnl(book, market, parameters, model)
+    timings["risk: scenario P&L of the book"] = time.perf_counter() - started
+    started = time.perf_counter()
+    firm = pnl.sum(axis=0)
+    figures = risk_figures(firm)
+    per_portfolio = {name: risk_figures(row) for name, row in zip(book.portfolio_ids, pnl, strict=True)}
+    tail = np.argpartition(firm, int(scenarios * 0.025) - 1)[: int(scenarios * 0.025)]
+    position_tail_means(book, market, parameters, tail, model)
+    timings["report: figures and ES breakdown"] = time.perf_counter() - started
+    started = time.perf_counter()
+    challenger_figures(book, market, parameters)
+    timings["report: historical and stressed VaR"] = time.perf_counter() - started
+    record = {"business_date": str(market.as_of), "var": {"firm": figures, "portfolios": per_portfolio}}
+    started = time.perf_counter()
+    backtest_entry(record, run, market)
+    tonight = {"firm": figures["var_99"], **{name: values["var_99"] for name, values in per_portfolio.items()}}
+    explain_var_change(record, run, run, tonight)
+    timings["report: backtest and day-over-day explanation"] = time.perf_counter() - started
+    return timings
+
+
 def night_seconds() -> float:
     started = time.perf_counter()
     subprocess.run(
@@ -226,6 +265,15 @@ def main(argv: list[str] | None = None) -> int:
         extra = contributions_memory_mb(positions, 200, 100_000, True) - contributions_memory_mb(positions, 200, 100_000, False)
         dense = 2_500 * positions * 8 / 1024**2
         print(f"  {positions:>7,} positions: +{max(extra, 0.0):6,.0f} MB (a dense tail x positions matrix would be {dense:,.0f} MB)")
+    month_end = BookSize("month-end", 80_000, 500, 100_000) if not args.quick else BookSize("month-end", 4_000, 100, 20_000)
+    timings = month_end_seconds(month_end.positions, month_end.factors, month_end.scenarios)
+    risk = timings["risk: scenario P&L of the book"]
+    print(f"\nmonth-end night, {month_end.positions:,} positions, {month_end.factors} factors, {month_end.scenarios:,} scenarios, one process:")
+    for name, seconds in timings.items():
+        print(f"  {name:<50} {seconds:8.1f} s   {seconds / risk:5.2f} x the risk step")
+    report = sum(seconds for name, seconds in timings.items() if name.startswith("report"))
+    print(f"  report work / risk work = {report / risk:.2f} (the report job runs after the risk workers, on one task)")
+    results["month_end"] = timings
     if not args.skip_night:
         print(f"whole local night (make demo: emulator, deployment, 3,000 positions, 100,000 scenarios): {night_seconds():.1f} s")
     (REPO_ROOT / "out").mkdir(exist_ok=True)

@@ -25,10 +25,11 @@ import sys
 import time
 from pathlib import Path
 
+from riskbatch.sample import SampleSpec, write_nights
 from riskbatch_infra.coverage import report as coverage_report
 from riskbatch_infra.emulator import running_emulator
 from riskbatch_infra.local_ecs import LocalEcs
-from riskbatch_infra.local_night import deploy_local, run_night, sample_night, stop_all, task_table, write_measurements
+from riskbatch_infra.local_night import deploy_local, run_night, stop_all, task_table, write_measurements
 from riskbatch_infra.podman import DEBIAN_PACKAGES, missing_tools
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -72,10 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         ecs.load()
         failed_nights = []
         try:
-            for night in range(args.nights):
-                business_date = dt.date(2026, 11, 25) + dt.timedelta(days=night)
-                say(f"generating the sample book and history for {business_date}")
-                folder = sample_night(workdir, business_date, args.positions, args.factors)
+            say(f"generating the sample book and history for {args.nights} night(s) from 2026-11-25")
+            folders = write_nights(workdir / "sample", SampleSpec(positions=args.positions, factors=args.factors), args.nights)
+            for folder in folders:
+                business_date = dt.date.fromisoformat(folder.name)
                 result = run_night(stack, ecs, folder, business_date.isoformat(), args.out, say)
                 print_night(result)
                 if containers:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import subprocess
 import time
@@ -136,7 +135,12 @@ def land_files(s3: Any, bucket: str, folder: Path, business_date: str, names: tu
 
 
 def upload_night(stack: LocalStack, folder: Path, business_date: str) -> list[str]:
-    return land_files(stack.emulator.client("s3"), stack.stand_ins.input_bucket, folder, business_date)
+    """The night's files where they arrive; limits.csv, when the folder has one, lands first (it is
+    read when the other two are ingested). The keys of the two nightly files."""
+    s3 = stack.emulator.client("s3")
+    if (folder / "limits.csv").exists():
+        land_files(s3, stack.stand_ins.input_bucket, folder, business_date, ("limits.csv",))
+    return land_files(s3, stack.stand_ins.input_bucket, folder, business_date)
 
 
 def queue_depth(sqs: Any, queue: str) -> int:
@@ -214,6 +218,16 @@ def run_night(stack: LocalStack, ecs: LocalEcs, folder: Path, business_date: str
     lap("risk calculation")
     run_services(ecs, "ReportGenerationService", 1, idle_exit=3, say=say)
     lap("report generation")
+    if "DeadlineCheckSchedule" in stack.template["Resources"]:
+        # the 08:30 check of the morning after, for this business date: quiet when the report is there
+        ecs.environment_overrides["WATCH_BUSINESS_DATE"] = business_date
+        try:
+            _, code = ecs.run_schedule("DeadlineCheckSchedule", name=f"deadline-check-{business_date}")
+        finally:
+            ecs.environment_overrides.pop("WATCH_BUSINESS_DATE", None)
+        outcome = " (the report is there)" if code == 0 else " (its alert is in the SNS messages below)"
+        say(f"{business_date}: the scheduled deadline check exited {code}{outcome}")
+        lap("deadline check")
     s3 = stack.emulator.client("s3")
     bucket = stack.stand_ins.output_bucket
     reports = sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=f"reports/{business_date}/").get("Contents", []))
@@ -226,13 +240,6 @@ def run_night(stack: LocalStack, ecs: LocalEcs, folder: Path, business_date: str
         report_path = out / f"risk-report-{business_date}.pdf"
         report_path.write_bytes(s3.get_object(Bucket=bucket, Key=pdf_key)["Body"].read())
     return NightResult(business_date, run, figures, report_path, read_mailbox(stack), timings, ecs.tasks_run)
-
-
-def sample_night(out: Path, business_date: dt.date, positions: int = 3_000, factors: int = 300) -> Path:
-    from riskbatch.sample import SampleSpec, write_sample
-
-    positions_path, _ = write_sample(out / "sample", SampleSpec(positions=positions, factors=factors, business_date=business_date))
-    return positions_path.parent
 
 
 def task_table(tasks: list[dict[str, Any]]) -> str:

@@ -78,6 +78,10 @@ CONSTRAINTS: dict[str, NameConstraint] = {
         "FilterName", "filter", 512, r"[^:*]+", (), f"{_API}/AmazonCloudWatchLogs/latest/APIReference/API_PutMetricFilter.html"
     ),
     "AWS::Scheduler::Schedule": NameConstraint("Name", "schedule", 64, r"[0-9a-zA-Z-_.]+", (), f"{_API}/scheduler/latest/APIReference/API_CreateSchedule.html"),
+    # "The name can contain only alphanumerics, dash (-), and underscore (_)", at most 255 characters.
+    "AWS::CloudWatch::Dashboard": NameConstraint(
+        "DashboardName", "dashboard", 255, r"[A-Za-z0-9_-]+", (), f"{_API}/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html"
+    ),
     "AWS::Logs::ResourcePolicy": NameConstraint(
         "PolicyName", "logpolicy", 255, r"([^:*/]+/?)*[^:*/]+", (), f"{_API}/AmazonCloudWatchLogs/latest/APIReference/API_PutResourcePolicy.html"
     ),

@@ -102,7 +102,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .sample import SampleSpec, write_sample
+    from .sample import SampleSpec, write_nights, write_sample
 
     spec = SampleSpec(
         positions=args.positions,
@@ -113,6 +113,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
         business_date=args.date,
         seed=args.seed,
     )
+    if args.nights > 1:
+        for folder in write_nights(args.out, spec, args.nights):
+            print(folder)
+        return 0
     for path in write_sample(args.out, spec):
         print(path)
     return 0
@@ -143,6 +147,51 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         if problems and account.topic_arn:
             alert(boto3.client("sns"), account.topic_arn, os.environ.get("RISKBATCH_ENVIRONMENT", "?"), findings)
     return 1 if problems else 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """The deadline check (the scheduled task): quiet when the report is there, an alert when not."""
+    import boto3
+
+    from .heartbeat import beating
+    from .logs import log
+    from .settings import Settings
+    from .watch import business_date_due, check_deadline
+
+    business_date = args.date or (
+        dt.date.fromisoformat(os.environ["WATCH_BUSINESS_DATE"]) if os.environ.get("WATCH_BUSINESS_DATE") else business_date_due(dt.datetime.now(dt.UTC))
+    )
+    with beating(Settings.from_env().scratch):
+        code, progress = check_deadline(boto3.client("s3"), boto3.client("sqs"), boto3.client("sns"), dict(os.environ), business_date)
+    log("deadline_check", business_date=business_date.isoformat(), report=progress.report, stage=progress.stage(), alerted=code == 1)
+    print(f"{business_date}: {progress.stage()}")
+    return code
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """The stored backtest history of a range of dates: each night, and the exception statistics."""
+    import boto3
+
+    from .history import as_table, backtest_summary, load_records
+
+    records = load_records(boto3.client("s3"), args.bucket, args.first.isoformat() if args.first else None, args.last.isoformat() if args.last else None)
+    if not records:
+        print(f"no backtest history in s3://{args.bucket}/history/ for those dates", file=sys.stderr)
+        return 1
+    summary = backtest_summary(records)
+    if args.json:
+        print(json.dumps({"records": len(records), **summary}, indent=2))
+        return 0
+    print(as_table(records))
+    firm = summary["firm"]
+    zone = firm["zone"] or f"none yet ({firm['observations']} of {summary['window']} observations)"
+    print(f"\nfirm: {firm['exceptions']} exception(s) in {firm['observations']} day(s); Basel zone {zone}")
+    for name in ("kupiec", "christoffersen"):
+        if name in firm:
+            print(f"  {name}: LR {firm[name]['statistic']:.3f}, p {firm[name]['p_value']:.3f}")
+    for portfolio, stats in summary["portfolios"].items():
+        print(f"{portfolio}: {stats['exceptions']} exception(s) in {stats['observations']} day(s)")
+    return 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -242,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--option-share", type=float, default=0.10)
     sample.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 25))
     sample.add_argument("--seed", type=int, default=7)
+    sample.add_argument("--nights", type=int, default=1, help="consecutive business nights: one history, each night a day further")
     sample.set_defaults(run=cmd_sample)
 
     from . import fargate
@@ -265,6 +315,15 @@ def build_parser() -> argparse.ArgumentParser:
     preflight = commands.add_parser("preflight", help="the pre-night check of the account (scheduled task): alerts the topic on a failure")
     preflight.add_argument("--nightly", action="store_true", help="the checks that change from day to day (the only ones the task runs)")
     preflight.set_defaults(run=cmd_preflight)
+    backtest = commands.add_parser("backtest", help="replay the stored backtest history of a range of dates")
+    backtest.add_argument("--bucket", required=True, help="the output bucket (history/ holds one record per business date)")
+    backtest.add_argument("--from", dest="first", type=dt.date.fromisoformat, help="first business date (default: the first stored)")
+    backtest.add_argument("--to", dest="last", type=dt.date.fromisoformat, help="last business date (default: the last stored)")
+    backtest.add_argument("--json", action="store_true")
+    backtest.set_defaults(run=cmd_backtest)
+    watch = commands.add_parser("watch", help="the deadline check (scheduled task): alerts the topic when the report is not there")
+    watch.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the weekday before today, New York)")
+    watch.set_defaults(run=cmd_watch)
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
     health.set_defaults(run=cmd_health)

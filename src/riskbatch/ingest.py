@@ -19,12 +19,14 @@ from botocore.exceptions import ClientError
 from . import __version__
 from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, read_table
 from .layout import excluded_rows_key, manifest_key, market_key, quarantine_key, run_id, status_key, unit_key
+from .limits import as_records, parse_limits
 from .logs import log, timed
 from .quality import DataQualityPolicy, FileRejected, PreparedNight, prepare_night
 from .settings import ConfigurationError, Settings, parameters_from_env
 from .storage import exists, get_bytes, put_json_once, put_once
 
 ROLES = {"positions": "market", "market": "positions"}
+LIMITS_FILE = "limits.csv"  # optional, beside the two files: riskbatch.limits
 FILE_NAME = re.compile(r"^(positions|market)\.(csv|parquet)$")
 EXIT_OK, EXIT_REJECTED = 0, 2
 STALE_CLAIM_SECONDS = 600
@@ -128,7 +130,9 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
         report = _quarantine(s3, sns, settings, bucket, files.keys[rejected.role], files.checksums[rejected.role], business_date, rejected.error)
         return IngestOutcome("rejected", detail=report)
 
-    run = run_id(business_date, [files.checksums["positions"], files.checksums["market"]], parameters, policy)
+    limits, limits_source = _read_limits(s3, sns, settings, bucket, business_date)
+    checksums = [files.checksums["positions"], files.checksums["market"]] + ([limits_source["sha256"]] if limits_source else [])
+    run = run_id(business_date, checksums, parameters, policy)
     if exists(s3, settings.output_bucket, status_key(run, "queued")):
         log("duplicate_arrival", run_id=run, file=key)
         return IngestOutcome("duplicate", run, detail="this file set already made this run")
@@ -136,7 +140,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     _report_exclusions(s3, sns, settings, files, night)
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
-    claimed = _write_run(s3, settings.output_bucket, run, files, night, positions, units, parameters, policy)
+    claimed = _write_run(s3, settings.output_bucket, run, files, night, positions, units, parameters, policy, limits, limits_source)
     if not claimed and _claimed_recently(s3, settings.output_bucket, run):
         return IngestOutcome("duplicate", run, detail="another ingestion task is queueing this run")
     _queue_units(s3, sqs, settings, run, len(units))
@@ -171,6 +175,22 @@ def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: st
     return prepare_night(tables["market"], files.keys["market"], tables["positions"], files.keys["positions"], date, policy, reporting_currency)
 
 
+def _read_limits(s3: Any, sns: Any, settings: Settings, bucket: str, business_date: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The night's limits.csv, if it landed with the files: (limits, its uri and checksum). A file
+    that cannot be used is quarantined with a notification and the night runs without limits."""
+    key = f"{settings.input_prefix}{business_date}/{LIMITS_FILE}"
+    if not exists(s3, bucket, key):
+        return [], None
+    data = get_bytes(s3, bucket, key)
+    checksum = hashlib.sha256(data).hexdigest()
+    source = {"uri": f"s3://{bucket}/{key}", "sha256": checksum}
+    try:
+        return as_records(parse_limits(data, key)), source
+    except InputError as error:
+        _quarantine(s3, sns, settings, bucket, key, checksum, business_date, error)
+        return [], {**source, "rejected": error.problems}
+
+
 def _report_exclusions(s3: Any, sns: Any, settings: Settings, files: FileSet, night: PreparedNight) -> None:
     """Rows the night goes on without: a quarantine file listing them, and one notification."""
     flagged = [finding for finding in night.findings if finding.action == "flag"]
@@ -202,6 +222,8 @@ def _write_run(
     units: list[pa.Table],
     parameters: Any,
     policy: DataQualityPolicy,
+    limits: list[dict[str, Any]],
+    limits_source: dict[str, Any] | None,
 ) -> bool:
     """The run's market, units and manifest, each written once; True when this task wrote the manifest."""
     market = night.market
@@ -222,6 +244,8 @@ def _write_run(
             "model": asdict(parameters),
             "data_quality_policy": asdict(policy),
             "data_quality": night.summary(),
+            "limits": limits,
+            "limits_source": limits_source,
             "factors": market.factors,
             "positions": positions.num_rows,
             "portfolios": sorted(set(positions["portfolio_id"].to_pylist())),

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import __version__
-from .engine import build_book, position_tail_means, risk_model
-from .inputs import run_market
-from .layout import report_keys, result_key
+from .challengers import challenger_figures
+from .engine import position_tail_means
+from .explain import explain_var_change
+from .history import backtest_entry, backtest_summary, load_records, night_record, previous_record, write_record
+from .layout import manifest_key, report_keys, result_key
+from .limits import utilisation
 from .logs import log, timed
-from .model import ModelParameters, risk_figures
+from .model import risk_figures
+from .run_inputs import RunBook, load_run_book
 from .storage import exists, get_bytes, get_json, put_once
 
 TOP_CONTRIBUTORS = 10
@@ -37,31 +41,50 @@ def aggregate(s3: Any, bucket: str, manifest: dict[str, Any]) -> tuple[list[str]
     return portfolios, total
 
 
-def contributions(s3: Any, bucket: str, manifest: dict[str, Any], firm_pnl: np.ndarray) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Each position's share of the firm's expected shortfall (its mean P&L in the firm's tail
-    scenarios), the largest ones; and the risk model's diagnostics (rank, shrinkage, jitter)."""
-    parameters = ModelParameters(**manifest["model"])
+def es_breakdown(run: RunBook, firm_pnl: np.ndarray) -> dict[str, Any]:
+    """The firm's expected shortfall taken apart: each position's share is its mean P&L in the
+    firm's tail scenarios (the Euler allocation of ES, so the shares add up to the firm's ES);
+    summed by portfolio and by risk type; the largest shares, and the largest hedges (the most
+    negative shares: the positions that gain when the firm loses most)."""
     tail = max(1, int(np.floor(len(firm_pnl) * (1 - TAIL_CONFIDENCE))))
     rows = np.argpartition(firm_pnl, tail - 1)[:tail]
-    market = run_market(s3, bucket, manifest)
-    positions = pa.concat_tables([pq.read_table(io.BytesIO(get_bytes(s3, bucket, unit["key"]))) for unit in manifest["units"]])
-    book = build_book(positions, market, parameters)
-    model = risk_model(market, parameters)
-    shares = -position_tail_means(book, market, parameters, rows, model)
-    order = np.argsort(-shares)[:TOP_CONTRIBUTORS]
-    kinds = positions["instrument_type"].to_pylist()
-    underlyings = positions["underlying"].to_pylist()
-    owners = positions["portfolio_id"].to_pylist()
-    return [
-        {
-            "position_id": book.position_ids[i],
+    shares = -position_tail_means(run.book, run.market, run.parameters, rows, run.model)
+    kinds = run.positions["instrument_type"].to_pylist()
+    underlyings = run.positions["underlying"].to_pylist()
+    owners = run.positions["portfolio_id"].to_pylist()
+
+    def entry(i: int) -> dict[str, Any]:
+        return {
+            "position_id": run.book.position_ids[i],
             "portfolio_id": owners[i],
             "instrument_type": kinds[i],
             "underlying": underlyings[i],
             "es_contribution": float(shares[i]),
         }
-        for i in order
-    ], model.describe()
+
+    def summed(keys: list[str]) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for key, share in zip(keys, shares.tolist(), strict=True):
+            totals[key] = totals.get(key, 0.0) + share
+        return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+    order = np.argsort(-shares)
+    return {
+        "total": float(shares.sum()),
+        "by_portfolio": summed(owners),
+        "by_risk_type": summed(kinds),
+        "largest": [entry(i) for i in order[:TOP_CONTRIBUTORS]],
+        "hedges": [entry(i) for i in order[::-1][:TOP_CONTRIBUTORS] if shares[i] < 0],
+    }
+
+
+def stress_window_from_env() -> tuple[dt.date, dt.date] | None:
+    """RISK_STRESS_WINDOW=2008-09-01:2009-08-31 fixes the stressed-VaR window; else the worst one is found."""
+    text = os.environ.get("RISK_STRESS_WINDOW", "").strip()
+    if not text:
+        return None
+    first, _, last = text.partition(":")
+    return dt.date.fromisoformat(first), dt.date.fromisoformat(last)
 
 
 def _charts(firm_pnl: np.ndarray, figures: dict[str, Any], top: list[dict[str, Any]], currency: str) -> tuple[bytes, bytes]:
@@ -107,19 +130,100 @@ def _interval(figures: dict[str, Any], key: str) -> str:
 FIGURES = (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %"))
 
 
-def _figures_section(summary: dict[str, Any], histogram: bytes, kit: dict[str, Any]) -> list[Any]:
-    """Title, the firm-wide figures with their intervals and the P&L histogram, and the portfolios."""
-    styles, cm = kit["styles"], kit["cm"]
-    firm, currency = summary["firm"], summary["reporting_currency"]
+def _challenger_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """Monte Carlo beside historical simulation and stressed VaR, firm-wide."""
+    currency, challengers = summary["reporting_currency"], summary["challengers"]
+    rows = [[f"firm ({currency})", *(label for _, label in FIGURES), "data"]]
+    rows.append(["Monte Carlo", *(_money(summary["firm"][key]) for key, _ in FIGURES), f"{summary['model']['scenarios']:,} scenarios"])
+    historical = challengers["historical"]
+    rows.append(["historical simulation", *(_money(historical["firm"][key]) for key, _ in FIGURES), f"{historical['days']} days to {historical['window'][1]}"])
+    stressed = challengers.get("stressed", {})
+    if "firm" in stressed:
+        rows.append(["stressed", *(_money(stressed["firm"][key]) for key, _ in FIGURES), f"{stressed['window'][0]} to {stressed['window'][1]}"])
+    elif stressed:
+        rows.append(["stressed", "-", "-", "-", stressed["missing"]])
+    return rows
+
+
+def _warnings(summary: dict[str, Any]) -> list[str]:
+    """What the reader must know before trusting the figures."""
+    quality, model = summary["data_quality"], summary["risk_model"]
+    found = []
+    if quality["excluded_positions"]:
+        found.append(f"{quality['excluded_positions']} position(s) excluded, notional {_money(quality['excluded_notional'])}: see Data quality.")
+    flagged = [f for f in quality["findings"] if f["action"] == "flag"]
+    if flagged:
+        found.append(f"{len(flagged)} factor(s) flagged ({', '.join(sorted({f['check'] for f in flagged}))}): see Data quality.")
+    if model["shrinkage"] > 0:
+        found.append(f"The covariance is shrunk (Ledoit-Wolf intensity {model['shrinkage']:.3f}): {model['factors']} factors, rank {model['rank']}.")
+    if model["jitter"] > 0:
+        found.append(f"The covariance needed a diagonal jitter of {model['jitter']:g} to factorise.")
+    breaches = [row for row in summary["limits"] if row["status"] == "breach"]
+    if breaches:
+        found.insert(0, f"{len(breaches)} limit breach(es): " + ", ".join(f"{row['scope']} {dict(FIGURES)[row['measure']]}" for row in breaches) + ".")
+    if summary["market_as_of"] != summary["business_date"]:
+        found.append(f"Market data is as of {summary['market_as_of']}, before the business date.")
+    return found or ["None: every position was valued, no factor was flagged."]
+
+
+def _backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Exceptions of the VaR 99 % against the hypothetical P&L, the tests and the traffic light:
+    (the firm's, for page one; the portfolios', for the details)."""
+    styles = kit["styles"]
+    backtest = summary["backtest"]
+    heading = kit["Paragraph"]("Backtest (VaR 99 % against the next day's hypothetical P&amp;L)", styles["Heading2"])
+    if not backtest["firm"]["observations"]:
+        return [heading, kit["Paragraph"]("No observation yet: the backtest starts with the second night in the history.", styles["Normal"])], []
+
+    def row(name: str, stats: dict[str, Any]) -> list[str]:
+        zone = f"{stats['zone']} (+{stats['plus_factor']:.2f})" if stats["zone"] else f"after 250 ({stats['observations']} so far)"
+        kupiec = f"{stats['kupiec']['statistic']:.2f} (p {stats['kupiec']['p_value']:.2f})" if "kupiec" in stats else "-"
+        christoffersen = f"{stats['christoffersen']['statistic']:.2f} (p {stats['christoffersen']['p_value']:.2f})" if "christoffersen" in stats else "-"
+        return [name, str(stats["observations"]), str(stats["exceptions"]), zone, kupiec, christoffersen]
+
+    rows = [["scope", "days", "exceptions", "Basel zone", "Kupiec LR", "Christoffersen LR"], row("firm", backtest["firm"])]
+    dates = backtest["firm"]["exception_dates"]
+    tonight = backtest.get("tonight")
+    lines = []
+    if tonight:
+        pnl = tonight["hypothetical_pnl"]["firm"]
+        verdict = "an EXCEPTION: a loss above its VaR 99 %" if tonight["exceptions"]["firm"] else "within its VaR 99 %"
+        lines.append(f"Tonight's move: the {tonight['var_date']} book made {_money(pnl)} {summary['reporting_currency']}, {verdict}.")
+    lines.append("Firm exception dates: " + (", ".join(dates[-12:]) if dates else "none") + ". Per portfolio: see Backtest by portfolio.")
+    table = kit["Table"](rows, style=kit["grid"], repeatRows=1)
+    by_portfolio = kit["Table"]([rows[0], *(row(name, stats) for name, stats in backtest["portfolios"].items())], style=kit["grid"], repeatRows=1)
+    details = [kit["KeepTogether"]([kit["Paragraph"]("Backtest by portfolio", styles["Heading2"]), by_portfolio])]
+    return [heading, table, *(kit["Paragraph"](line, styles["Normal"]) for line in lines)], details
+
+
+def _limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
+    """Limit utilisation, breaches first; a word when there are no limits or the file was refused."""
+    styles = kit["styles"]
+    source = summary.get("limits_source") or {}
+    heading = kit["Paragraph"]("Limits", styles["Heading2"])
+    if source.get("rejected"):
+        return [heading, kit["Paragraph"](f"The limits file was rejected: {'; '.join(source['rejected'])}.", styles["Normal"])]
+    if not summary["limits"]:
+        return [heading, kit["Paragraph"]("No limits file came with tonight's files.", styles["Normal"])]
+    order = {"breach": 0, "warning": 1, "ok": 2}
+    rows = [["scope", "measure", f"figure ({summary['reporting_currency']})", "limit", "utilisation", "status"]]
+    for row in sorted(summary["limits"], key=lambda r: (order.get(r["status"], 3), -(r["utilisation"] or 0))):
+        figure = _money(row["figure"]) if row["figure"] is not None else "-"
+        used = f"{100 * row['utilisation']:.0f} %" if row["utilisation"] is not None else "-"
+        status = row["status"].upper() if row["status"] == "breach" else row["status"]
+        rows.append([row["scope"], dict(FIGURES)[row["measure"]], figure, _money(row["limit"]), used, status])
+    return [heading, kit["Table"](rows, style=kit["grid"], repeatRows=1)]
+
+
+def _summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
+    """Page one: the firm's figures with their intervals, the challengers, and the warnings."""
+    styles = kit["styles"]
+    firm, currency, model = summary["firm"], summary["reporting_currency"], summary["model"]
     firm_rows = [
         [f"firm ({currency})", *(label for _, label in FIGURES), "sum of portfolio VaR 99 %"],
         ["estimate", *(_money(firm[key]) for key, _ in FIGURES), _money(summary["sum_of_portfolio_var_99"])],
         ["95 % interval (Monte Carlo)", *(_interval(firm, key) for key, _ in FIGURES), ""],
     ]
-    portfolio_rows = [[f"portfolio ({currency})", *(label for _, label in FIGURES), "VaR 99 %: 95 % interval"]] + [
-        [name, *(_money(v[key]) for key, _ in FIGURES), _interval(v, "var_99")] for name, v in summary["portfolios"].items()
-    ]
-    model = summary["model"]
     return [
         kit["Paragraph"](f"Market risk report, business date {summary['business_date']}", styles["Title"]),
         kit["Paragraph"](
@@ -127,13 +231,68 @@ def _figures_section(summary: dict[str, Any], histogram: bytes, kit: dict[str, A
             f"{model['scenarios']:,} scenarios, all figures in {currency}. Market data as of {summary['market_as_of']}.",
             styles["Normal"],
         ),
-        kit["Spacer"](1, 0.3 * cm),
-        kit["Paragraph"]("Firm-wide (from the summed P&L of every portfolio, not the sum of VaRs)", styles["Heading2"]),
+        kit["Paragraph"]("Firm-wide (from the summed P&amp;L of every portfolio, not the sum of VaRs)", styles["Heading2"]),
         kit["Table"](firm_rows, style=kit["grid"]),
-        kit["Spacer"](1, 0.3 * cm),
-        kit["Image"](io.BytesIO(histogram), width=16 * cm, height=7.8 * cm),
+        *_change_line(summary, kit),
+        *_limits_block(summary, kit),
+        *_backtest_block(summary, kit)[0],
+        kit["Paragraph"]("Challenger models (the same book, fully revalued)", styles["Heading2"]),
+        kit["Table"](_challenger_rows(summary), style=kit["grid"]),
+        kit["Paragraph"]("Warnings", styles["Heading2"]),
+        *(kit["Paragraph"](f"&bull; {line}", styles["Normal"]) for line in _warnings(summary)),
+        kit["PageBreak"](),
+    ]
+
+
+def _figures_section(summary: dict[str, Any], histogram: bytes, kit: dict[str, Any]) -> list[Any]:
+    """The firm's P&L distribution, and the portfolios with the challengers' VaR beside Monte Carlo's."""
+    styles, cm = kit["styles"], kit["cm"]
+    currency, challengers = summary["reporting_currency"], summary["challengers"]
+    stressed = challengers.get("stressed", {}).get("portfolios", {})
+    portfolio_rows = [[f"portfolio ({currency})", *(label for _, label in FIGURES), "VaR 99 %: 95 % interval", "HS VaR 99 %", "stressed VaR 99 %"]]
+    for name, v in summary["portfolios"].items():
+        hs = challengers["historical"]["portfolios"][name]["var_99"]
+        sv = _money(stressed[name]["var_99"]) if name in stressed else "-"
+        portfolio_rows.append([name, *(_money(v[key]) for key, _ in FIGURES), _interval(v, "var_99"), _money(hs), sv])
+    return [
+        kit["KeepTogether"](
+            [
+                kit["Paragraph"]("Firm P&amp;L over the horizon", styles["Heading2"]),
+                kit["Image"](io.BytesIO(histogram), width=16 * cm, height=7.8 * cm),
+            ]
+        ),
         kit["KeepTogether"]([kit["Paragraph"]("Portfolios", styles["Heading2"]), kit["Table"](portfolio_rows, style=kit["grid"], repeatRows=1)]),
     ]
+
+
+def _change_line(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
+    change = summary.get("var_change")
+    if not change:
+        return []
+    firm = change["scopes"]["firm"]
+    text = (
+        f"VaR 99 % moved {_money(firm['change'])} since {change['var_date']}: model or data {_money(firm['model_or_data'])}, "
+        f"market {_money(firm['market'])}, book {_money(firm['book'])}."
+    )
+    return [kit["Paragraph"](text, kit["styles"]["Normal"])]
+
+
+def _change_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
+    """VaR 99 % since the previous night, split into model or data, market and book."""
+    change, styles = summary.get("var_change"), kit["styles"]
+    heading = kit["Paragraph"]("Change in VaR 99 % since the previous night", styles["Heading2"])
+    if not change:
+        return [heading, kit["Paragraph"]("No previous night in the history to compare with.", styles["Normal"])]
+    rows = [[f"scope ({summary['reporting_currency']})", f"{change['var_date']}", "tonight", "change", "model or data", "market", "book"]]
+    for scope, values in change["scopes"].items():
+        rows.append([scope, *(_money(values[key]) for key in ("yesterday", "tonight", "change", "model_or_data", "market", "book"))])
+    note = (
+        "Each step is a full revaluation on the same random numbers: yesterday's book on yesterday's market with tonight's model "
+        "(model or data), then on tonight's market (market), then tonight's book (book)."
+    )
+    if change["positions_not_carried"]:
+        note += f" {change['positions_not_carried']} of yesterday's positions have no factor in tonight's market and count in the book step."
+    return [kit["KeepTogether"]([heading, kit["Table"](rows, style=kit["grid"], repeatRows=1), kit["Paragraph"](note, styles["Normal"])])]
 
 
 def _contributions_section(summary: dict[str, Any], chart: bytes, kit: dict[str, Any]) -> list[Any]:
@@ -149,6 +308,38 @@ def _contributions_section(summary: dict[str, Any], chart: bytes, kit: dict[str,
                 kit["Table"](rows, style=kit["grid"], repeatRows=1),
             ]
         )
+    ]
+
+
+def _breakdown_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
+    """ES 97.5 % by portfolio and by risk type, and the largest hedges."""
+    styles, currency = kit["styles"], summary["reporting_currency"]
+    breakdown = summary["es_breakdown"]
+    total = breakdown["total"] or 1.0
+
+    def table(title: str, shares: dict[str, float]) -> Any:
+        rows = [[title, f"ES 97.5 % share ({currency})", "of the firm's ES"]]
+        rows += [[name, _money(value), f"{100 * value / total:.1f} %"] for name, value in shares.items()]
+        return kit["Table"](rows, style=kit["grid"], repeatRows=1)
+
+    hedges = [["hedge", "portfolio", "type", "underlying", f"share ({currency})"]] + [
+        [h["position_id"], h["portfolio_id"], h["instrument_type"], h["underlying"], _money(h["es_contribution"])] for h in breakdown["hedges"]
+    ]
+    return [
+        kit["KeepTogether"](
+            [
+                kit["Paragraph"]("Where the expected shortfall comes from", styles["Heading2"]),
+                kit["Paragraph"](
+                    "Each position's share is its mean loss in the firm's worst 2.5 % of scenarios; the shares add up to the firm's ES "
+                    f"({_money(breakdown['total'])}). A negative share is a hedge.",
+                    styles["Normal"],
+                ),
+                table("risk type", breakdown["by_risk_type"]),
+                kit["Spacer"](1, 0.2 * kit["cm"]),
+                table("portfolio", breakdown["by_portfolio"]),
+            ]
+        ),
+        kit["KeepTogether"]([kit["Paragraph"]("Largest hedges", styles["Heading3"]), kit["Table"](hedges, style=kit["grid"], repeatRows=1)]),
     ]
 
 
@@ -179,16 +370,51 @@ def _data_quality_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[
         rows = [["position", "portfolio", "underlying", "notional", "reason"]]
         for r in excluded[:EXCLUDED_SHOWN]:
             notional = _money(r["notional"]) if r["notional"] is not None else "unknown"
-            rows.append([r["position_id"], r["portfolio_id"], r["underlying"], notional, kit["Paragraph"](r["reason"], styles["Code"])])
+            rows.append([r["position_id"], r["portfolio_id"], r["underlying"], notional, kit["Paragraph"](r["reason"], kit["checksum"])])
         story.append(kit["Table"](rows, style=kit["grid"], repeatRows=1, colWidths=[2.2 * cm, 1.8 * cm, 2.4 * cm, 2.4 * cm, 8.2 * cm]))
     findings = quality["findings"]
     story.append(kit["Paragraph"](f"Factor findings: {len(findings)}" + ("." if not findings else ":"), styles["Normal"]))
     if findings:
         rows = [["factor", "check", "action", "detail"]] + [
-            [f["factor"], f["check"], f["action"], kit["Paragraph"](f["detail"], styles["Code"])] for f in findings
+            [f["factor"], f["check"], f["action"], kit["Paragraph"](f["detail"], kit["checksum"])] for f in findings
         ]
         story.append(kit["Table"](rows, style=kit["grid"], repeatRows=1, colWidths=[2.6 * cm, 2.2 * cm, 1.6 * cm, 10.6 * cm]))
     return story
+
+
+def _methodology_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
+    """The model documentation: methodology, parameters, data window, limitations, intervals."""
+    styles = kit["styles"]
+    model, quality, risk = summary["model"], summary["data_quality"], summary["risk_model"]
+    distribution = "multivariate normal"
+    if model["distribution"] != "normal":
+        distribution = f"multivariate Student-t ({model['degrees_of_freedom']:g} degrees of freedom)"
+    estimator = risk["estimator"] + (f", EWMA lambda {model['ewma_lambda']}" if model["covariance"] == "ewma" else "")
+    historical = summary["challengers"]["historical"]
+    paragraphs = [
+        f"<b>Methodology.</b> Daily log returns of {quality['factors_used']} factors over {quality['returns']} days "
+        f"({historical['window'][0]} to {historical['window'][1]}) give the covariance ({estimator}). {model['scenarios']:,} "
+        f"scenarios of {distribution} factor returns over {model['horizon_days']} business day(s) (square-root-of-time) are drawn "
+        f"with the fixed seed {model['seed']} (policy {model['seed_policy']}: nights share their random numbers). Every position is revalued "
+        "in every scenario: linear holdings as exposure x (exp(r) - 1), European options by Black-Scholes-Merton with the underlying's "
+        "dividend yield, the rate of their currency, their implied volatility moved by its factor where they have one, and time decay "
+        f"over the calendar days of the horizon. Values in other currencies convert into {summary['reporting_currency']} at each "
+        "scenario's exchange rates. VaR is the loss exceeded in 5 % (1 %) of scenarios; ES 97.5 % the mean loss in the worst 2.5 %. "
+        "Firm figures come from the summed scenario P&amp;L of every portfolio.",
+        "<b>Confidence intervals.</b> Each figure is a Monte Carlo estimate. The 95 % interval of a VaR comes from the order "
+        "statistics (the number of scenarios below the true quantile is binomial); that of an ES from its asymptotic variance, "
+        "(Var(L | L >= VaR) + 0.975 (ES - VaR)^2) / (n x 0.025). Intervals do not cover model error.",
+        "<b>Challengers.</b> Historical simulation revalues tonight's book in each day's move of the history; stressed VaR does so "
+        "over the worst 250-day window of the history for this book (or a configured window).",
+        f"<b>Data.</b> Market data as of {summary['market_as_of']}; at least {summary.get('data_quality_policy', {}).get('min_returns', 250)} "
+        "daily returns required; factors with gaps or without moves are excluded with their positions, stale runs and jumps flagged, "
+        "as the data-quality policy in the audit trail says.",
+        "<b>Limitations.</b> Zero-mean returns; constant correlations over the window; no jumps beyond those in the Student-t option; "
+        "European exercise only; flat rates per currency and flat implied volatility per option (moved in parallel by a vol factor); "
+        "the horizon calendar counts weekends, not holidays; positions the data-quality checks excluded carry no risk in these figures.",
+    ]
+    body = [kit["Paragraph"](text, styles["Normal"]) for text in paragraphs]
+    return [kit["KeepTogether"]([kit["Paragraph"]("Model documentation", styles["Heading2"]), body[0]]), *body[1:]]
 
 
 def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
@@ -202,7 +428,7 @@ def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     ]
     audit += [[f"model: {key}", str(value)] for key, value in summary["model"].items() if key not in {"seed", "scenarios"}]
     audit += [[f"data quality: {key}", str(value)] for key, value in summary.get("data_quality_policy", {}).items()]
-    audit += [[f"input {item['role']} sha256", kit["Paragraph"](f"{item['sha256']}<br/>{item['uri']}", styles["Code"])] for item in summary["inputs"]]
+    audit += [[f"input {item['role']} sha256", kit["Paragraph"](f"{item['sha256']}<br/>{item['uri']}", kit["checksum"])] for item in summary["inputs"]]
     audit += [[f"timing: {key}", value] for key, value in summary["timings"].items()]
     return [kit["Paragraph"]("Audit trail", styles["Heading2"]), kit["Table"](audit, style=kit["grid"], colWidths=[5 * cm, 12 * cm])]
 
@@ -210,15 +436,19 @@ def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
 def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
     from reportlab.lib.units import cm
-    from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     grid = TableStyle(
         [("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde4ee")), ("FONTSIZE", (0, 0), (-1, -1), 8)]
     )
+    styles = getSampleStyleSheet()
     kit = {
-        "styles": getSampleStyleSheet(),
+        "styles": styles,
+        # a SHA-256 (64 characters) on one line of the audit table's value column
+        "checksum": ParagraphStyle("checksum", parent=styles["Code"], fontSize=6.8, leading=8.5, leftIndent=0),
+        "PageBreak": PageBreak,
         "cm": cm,
         "grid": grid,
         "Image": Image,
@@ -229,13 +459,27 @@ def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
     }
     histogram, contribution_chart = _charts(firm_pnl, summary["firm"], summary["contributions"], summary["reporting_currency"])
     story = (
-        _figures_section(summary, histogram, kit)
+        _summary_section(summary, kit)
+        + _figures_section(summary, histogram, kit)
+        + _change_section(summary, kit)
+        + _backtest_block(summary, kit)[1]
         + _contributions_section(summary, contribution_chart, kit)
+        + _breakdown_section(summary, kit)
         + _data_quality_section(summary, kit)
+        + _methodology_section(summary, kit)
         + _audit_section(summary, kit)
     )
+
+    def footer(canvas: Any, document: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7)
+        canvas.drawString(document.leftMargin, 1.2 * cm, f"Run {summary['run_id']}, business date {summary['business_date']}")
+        canvas.drawRightString(A4[0] - document.rightMargin, 1.2 * cm, f"page {document.page}")
+        canvas.restoreState()
+
     buffer = io.BytesIO()
-    SimpleDocTemplate(buffer, pagesize=A4, title=f"Risk report {summary['business_date']}", author="riskbatch").build(story)
+    document = SimpleDocTemplate(buffer, pagesize=A4, title=f"Risk report {summary['business_date']}", author="riskbatch", bottomMargin=2 * cm)
+    document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
 
 
@@ -244,6 +488,13 @@ class ReportGeneration:
         self.s3 = s3
         self.sns = sns
         self.topic_arn = topic_arn
+
+    def _previous_night(self, bucket: str, date: str) -> tuple[dict[str, Any] | None, RunBook | None]:
+        """The latest earlier night in the history, and its run read back (book and market)."""
+        previous = previous_record(self.s3, bucket, date)
+        if previous is None:
+            return None, None
+        return previous, load_run_book(self.s3, bucket, get_json(self.s3, bucket, manifest_key(previous["run_id"])))
 
     def __call__(self, message: dict[str, Any], should_abort: Callable[[], bool]) -> None:
         detail = message.get("detail", message)  # an EventBridge event, or its detail alone
@@ -258,7 +509,20 @@ class ReportGeneration:
             portfolios, pnl = aggregate(self.s3, bucket, manifest)
             firm_pnl = pnl.sum(axis=0)
             per_portfolio = {name: risk_figures(row) for name, row in zip(portfolios, pnl, strict=True)}
-            top, model = contributions(self.s3, bucket, manifest, firm_pnl)
+            run_book = load_run_book(self.s3, bucket, manifest)
+            breakdown = es_breakdown(run_book, firm_pnl)
+            top = breakdown["largest"]
+            challengers = challenger_figures(run_book.book, run_book.market, run_book.parameters, stress_window_from_env())
+            date, firm_figures = manifest["business_date"], risk_figures(firm_pnl)
+            previous, previous_run = self._previous_night(bucket, date)
+            backtest = change = None
+            if previous is not None and previous_run is not None:
+                backtest = backtest_entry(previous, previous_run, run_book.market)
+                log("backtest", run_id=run, var_date=backtest["var_date"], pnl=backtest["hypothetical_pnl"]["firm"], exception=backtest["exceptions"]["firm"])
+                tonight_var = {"firm": firm_figures["var_99"], **{name: values["var_99"] for name, values in per_portfolio.items()}}
+                change = explain_var_change(previous, previous_run, run_book, tonight_var)
+            record = night_record(date, run, manifest["model"]["reporting_currency"], firm_figures, per_portfolio, backtest)
+            earlier = [r for r in load_records(self.s3, bucket, last=manifest["business_date"]) if r["business_date"] < manifest["business_date"]]
             summary = {
                 "run_id": run,
                 "business_date": manifest["business_date"],
@@ -274,7 +538,13 @@ class ReportGeneration:
                 "positions": manifest["positions"],
                 "software_version": __version__,
                 "contributions": top,
-                "risk_model": model,
+                "es_breakdown": breakdown,
+                "limits": utilisation(manifest.get("limits", []), risk_figures(firm_pnl), per_portfolio),
+                "limits_source": manifest.get("limits_source"),
+                "backtest": {**backtest_summary([*earlier, record]), "tonight": record["backtest"]},
+                "var_change": change,
+                "challengers": challengers,
+                "risk_model": run_book.model.describe(),
                 "data_quality": manifest["data_quality"],
                 "data_quality_policy": manifest["data_quality_policy"],
                 "timings": {
@@ -285,6 +555,10 @@ class ReportGeneration:
             if should_abort():
                 raise RuntimeError("stopping before publishing")
             summary["timings"]["report seconds"] = f"{time.time() - started:.1f}"
+            write_record(self.s3, bucket, record)  # once per business date: a re-run keeps the first
+            for row in summary["limits"]:
+                if row["status"] == "breach":  # one line each: the LimitBreaches metric filter counts them
+                    log("limit_breach", run_id=run, scope=row["scope"], measure=row["measure"], figure=row["figure"], limit=row["limit"])
             put_once(self.s3, bucket, pdf_key, render_pdf(summary, firm_pnl), "application/pdf")
             put_once(self.s3, bucket, json_key, json.dumps(summary, indent=2).encode(), "application/json")
             timing.update(portfolios=len(portfolios), pdf=pdf_key)
@@ -301,6 +575,7 @@ class ReportGeneration:
                         "market_as_of": summary["market_as_of"],
                         "firm": firm,
                         "excluded_positions": summary["data_quality"]["excluded_positions"],
+                        "limit_breaches": [row for row in summary["limits"] if row["status"] == "breach"],
                         "report": f"s3://{bucket}/{pdf_key}",
                         "figures": f"s3://{bucket}/{json_key}",
                     },

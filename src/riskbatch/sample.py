@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -180,4 +181,58 @@ def write_sample(out: Path, spec: SampleSpec) -> tuple[Path, Path]:
     positions_path, market_path = folder / "positions.csv", folder / "market.csv"
     for table, path in ((positions, positions_path), (market, market_path)):
         write_plain_csv(table, path)
+    if spec.features:
+        (folder / "limits.csv").write_text(SAMPLE_LIMITS, encoding="utf-8")
     return positions_path, market_path
+
+
+def next_business_days(first: dt.date, count: int) -> list[dt.date]:
+    days, day = [], first
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def write_nights(out: Path, spec: SampleSpec, nights: int) -> list[Path]:
+    """Consecutive business nights from spec.business_date: one market history, each night's file
+    the `spec.days` days up to its date (so each night adds the day the market moved), and one
+    book whose quantities drift a little from night to night. The folders, in order."""
+    dates = next_business_days(spec.business_date, nights)
+    long_spec = dataclasses.replace(spec, days=spec.days + nights - 1, business_date=dates[-1])
+    market = market_table(long_spec)
+    count = len(set(market["factor"].to_pylist()))
+    factors = market["factor"].to_pylist()[:count]
+    first_night_end = market.slice(count * (spec.days - 1), count)  # the first night's last day
+    book = positions_table(spec, factors, first_night_end["price"].to_numpy())
+    folders = []
+    for night, date in enumerate(dates):
+        window = market.slice(count * night, count * spec.days)
+        if night:
+            drift = np.random.default_rng(spec.seed + 100 + night).normal(0.0, 0.02, book.num_rows)
+            quantities = book["quantity"].to_numpy(zero_copy_only=False) * np.where(np.arange(book.num_rows) % 10 == night % 10, 1.0 + drift, 1.0)
+            book = book.set_column(book.column_names.index("quantity"), "quantity", pa.array(np.round(quantities, 2)))
+        nightly = book
+        if spec.features:  # tonight's own bad row and expiring option
+            options = [i for i, kind in enumerate(book["instrument_type"].to_pylist()) if kind == "option"]
+            expiry = book["expiry"].to_pylist()
+            if options:
+                expiry[options[night % len(options)]] = date
+            quantities = book["quantity"].to_pylist()
+            quantities[-1] = float("nan")
+            nightly = book.set_column(book.column_names.index("expiry"), "expiry", pa.array(expiry, pa.date32()))
+            nightly = nightly.set_column(nightly.column_names.index("quantity"), "quantity", pa.array(quantities, pa.float64()))
+        folder = out / date.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        write_plain_csv(nightly, folder / "positions.csv")
+        write_plain_csv(window, folder / "market.csv")
+        if spec.features:
+            (folder / "limits.csv").write_text(SAMPLE_LIMITS, encoding="utf-8")
+        folders.append(folder)
+    return folders
+
+
+# Limits for the default sample book (3,000 positions: firm VaR 99 % about 2.5 million USD): one
+# comfortable, one near its limit, one breached, so that the demo's report shows all three.
+SAMPLE_LIMITS = "scope,measure,limit\nfirm,var_99,4000000\nfirm,es_975,2700000\nPF08,var_99,900000\nPF01,var_99,600000\n"

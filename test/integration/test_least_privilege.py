@@ -100,6 +100,9 @@ ALLOWED: dict[str, list[Probe]] = {
         ("read results", _get("output", "runs/probe/results/00000.npz")),
         ("write a report", _put("output", "reports/2026-01-02/probe.pdf")),
         ("list reports", _list("reports/2026-01-02/")),
+        ("write a night's backtest record", _put("output", "history/2026-01-02.json")),
+        ("read the backtest history", _get("output", "history/2026-01-02.json")),
+        ("list the backtest history", _list("history/")),
         ("publish the summary", _publish),
     ],
 }
@@ -122,6 +125,7 @@ DENIED: dict[str, list[Probe]] = {
         ("take completed runs (another job's queue)", _receive("ReportQueueUrl")),
         ("write a run's units", _put("output", "runs/probe/units/00000.parquet")),
         ("list outside runs/ (s3:prefix condition)", _list("reports/")),
+        ("write a backtest record", _put("output", "history/2026-01-02.json")),
         ("list the whole bucket (no prefix)", _list("")),
         ("write a report", _put("output", "reports/2026-01-02/forged.pdf")),
         ("delete a result", _delete("runs/probe/results/00000.npz")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -88,6 +89,42 @@ def test_a_night_end_to_end_matches_the_offline_engine(night: Night, sample_file
     assert tail_share > 0
     summary = [message for message in night.published() if isinstance(message, dict) and message.get("run_id") == run]
     assert summary and summary[0]["report"].endswith(pdf_key)
+    # ES taken apart: the Euler shares add up to the firm's ES, by risk type and by portfolio alike
+    breakdown = figures["es_breakdown"]
+    assert breakdown["total"] == pytest.approx(figures["firm"]["es_975"], rel=1e-9)
+    assert sum(breakdown["by_risk_type"].values()) == pytest.approx(breakdown["total"], rel=1e-9)
+    assert sum(breakdown["by_portfolio"].values()) == pytest.approx(breakdown["total"], rel=1e-9)
+    assert set(breakdown["by_risk_type"]) <= {"equity", "fx", "option"} and all(h["es_contribution"] < 0 for h in breakdown["hedges"])
+    # the challengers beside Monte Carlo, and the report's pages as a reader sees them
+    challengers = figures["challengers"]
+    assert challengers["historical"]["days"] == 259 and challengers["stressed"]["days"] == 250
+    assert 0 < challengers["historical"]["firm"]["var_99"] <= challengers["stressed"]["firm"]["var_99"] + 1e-6
+    pages = _page_texts(pdf)
+    assert len(pages) >= 4
+    for number, text in enumerate(pages, 1):
+        assert f"page {number}" in text and run in text  # the footer of every page
+    assert "Challenger models" in pages[0] and "Warnings" in pages[0]
+    assert any("Model documentation" in text for text in pages)
+    for item in manifest["inputs"]:
+        assert any(item["sha256"] in text for text in pages)  # each checksum whole on one line
+
+
+def _page_texts(pdf: bytes) -> list[str]:
+    """The text drawn on each page of a reportlab PDF (content streams: ASCII85, then Flate)."""
+    import base64
+    import re
+    import zlib
+
+    texts = []
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.DOTALL):
+        encoded = stream.strip().removesuffix(b"~>")
+        try:
+            content = zlib.decompress(base64.a85decode(encoded)).decode("latin-1")
+        except (ValueError, zlib.error):
+            continue  # an image or a font
+        if " Tj" in content:
+            texts.append("".join(re.findall(r"\((.*?)\) Tj", content)))
+    return texts
 
 
 def test_the_same_file_twice_makes_one_run(night: Night, sample_files: Path) -> None:
@@ -109,6 +146,19 @@ def test_a_file_waits_for_its_companion(night: Night, sample_files: Path) -> Non
 def test_other_objects_under_the_prefix_are_ignored(night: Night) -> None:
     night.s3.put_object(Bucket=night.settings.input_bucket, Key="incoming/readme.txt", Body=b"x")
     assert run_ingest(night, "incoming/readme.txt").status == "ignored"
+
+
+def _corrupted(sample_files: Path, tmp_path: Path, file: str, corrupt) -> Path:
+    """The sample night in a folder of its own, with one of its files corrupted."""
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for name in ("positions.csv", "market.csv"):
+        shutil.copy(sample_files / name, folder / name)
+    original = (folder / file).read_text()
+    corrupted = corrupt(original)
+    assert corrupted != original, "the corruption did not apply"
+    (folder / file).write_text(corrupted)
+    return folder
 
 
 def _shift_dates(text: str, days: int) -> str:
@@ -141,15 +191,7 @@ def _shift_dates(text: str, days: int) -> str:
     ids=["missing-column", "wrong-type", "market-missing-column", "duplicate-price", "future-date", "stale-market", "short-history"],
 )
 def test_a_bad_file_is_quarantined_with_a_notification(night: Night, sample_files: Path, tmp_path: Path, file: str, corrupt, problem: str) -> None:
-    folder = tmp_path / "bad"
-    folder.mkdir()
-    for name in ("positions.csv", "market.csv"):
-        shutil.copy(sample_files / name, folder / name)
-    original = (folder / file).read_text()
-    corrupted = corrupt(original)
-    assert corrupted != original, "the corruption did not apply"
-    (folder / file).write_text(corrupted)
-    keys = night.upload(folder, DATE)
+    keys = night.upload(_corrupted(sample_files, tmp_path, file, corrupt), DATE)
     outcome = run_ingest(night, keys[1])
     assert outcome.status == "rejected" and outcome.exit_code == 2
     reports = list_keys(night.s3, night.settings.output_bucket, f"quarantine/{DATE}/{file}.")
@@ -208,15 +250,7 @@ def _break_used_factor(text: str, price: str) -> str:
          "nan-price", "negative-price", "incomplete-history"],
 )  # fmt: skip
 def test_a_bad_row_or_factor_is_excluded_and_listed_while_the_night_goes_on(night: Night, sample_files: Path, tmp_path: Path, file, corrupt, reason) -> None:
-    folder = tmp_path / "bad"
-    folder.mkdir()
-    for name in ("positions.csv", "market.csv"):
-        shutil.copy(sample_files / name, folder / name)
-    original = (folder / file).read_text()
-    corrupted = corrupt(original)
-    assert corrupted != original, "the corruption did not apply"
-    (folder / file).write_text(corrupted)
-    outcome = run_ingest(night, night.upload(folder, DATE)[1])
+    outcome = run_ingest(night, night.upload(_corrupted(sample_files, tmp_path, file, corrupt), DATE)[1])
     assert outcome.status == "queued" and outcome.exit_code == 0
     manifest = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{outcome.run_id}/manifest.json")["Body"].read())
     excluded = manifest["data_quality"]["excluded"]
@@ -320,3 +354,70 @@ def test_parquet_files_are_read_like_csv(night: Night, sample_files: Path, tmp_p
     keys = night.upload(folder, DATE, ("positions.parquet", "market.parquet"))
     outcome = run_ingest(night, keys[0])
     assert outcome.status == "queued" and outcome.units == 3
+
+
+def test_limits_that_come_with_the_files_are_reported_and_a_breach_is_logged_and_published(
+    night: Night, sample_files: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "limits"
+    folder.mkdir()
+    for name in ("positions.csv", "market.csv"):
+        shutil.copy(sample_files / name, folder / name)
+    (folder / "limits.csv").write_text("scope,measure,limit\nfirm,var_99,1000\nPF01,es_975,1e12\n")
+    night.upload(folder, DATE, ("limits.csv",))  # the limits land first
+    run = run_ingest(night, night.upload(folder, DATE)[1]).run_id
+    manifest = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{run}/manifest.json")["Body"].read())
+    assert manifest["limits"] == [{"scope": "firm", "measure": "var_99", "limit": 1000.0}, {"scope": "PF01", "measure": "es_975", "limit": 1e12}]
+    drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
+    night.sqs.send_message(QueueUrl=night.settings.report_queue_url, MessageBody=json.dumps(night.messages(night.settings.report_queue_url)[0]))
+    drain(night, night.settings.report_queue_url, ReportGeneration(night.s3, night.sns, night.settings.alert_topic_arn))
+    figures = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=report_keys(DATE, run)[1])["Body"].read())
+    assert [row["status"] for row in figures["limits"]] == ["breach", "ok"]
+    assert '"event": "limit_breach"' in capsys.readouterr().err  # what the LimitBreaches metric filter counts
+    (summary,) = [message for message in night.published() if isinstance(message, dict) and message.get("run_id") == run]
+    assert [(row["scope"], row["measure"]) for row in summary["limit_breaches"]] == [("firm", "var_99")]
+
+
+def _run_night(night: Night, folder: Path, date: str) -> str:
+    night.upload(folder, date, ("limits.csv",))
+    run = run_ingest(night, night.upload(folder, date)[1]).run_id
+    drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
+    for message in night.messages(night.settings.report_queue_url):
+        night.sqs.send_message(QueueUrl=night.settings.report_queue_url, MessageBody=json.dumps(message))
+    drain(night, night.settings.report_queue_url, ReportGeneration(night.s3, night.sns, night.settings.alert_topic_arn))
+    return run
+
+
+def test_each_night_keeps_its_var_and_backtests_the_previous_one(night: Night, tmp_path: Path) -> None:
+    from riskbatch.history import backtest_summary, load_records
+    from riskbatch.sample import write_nights
+
+    folders = write_nights(tmp_path, SampleSpec(positions=300, factors=40, days=260, portfolios=3), 3)
+    dates = [folder.name for folder in folders]
+    runs = [_run_night(night, folder, date) for folder, date in zip(folders, dates, strict=True)]
+    records = load_records(night.s3, night.settings.output_bucket)
+    assert [record["business_date"] for record in records] == dates and [record["run_id"] for record in records] == runs
+    assert records[0]["backtest"] is None
+    for earlier, later in itertools.pairwise(records):
+        entry = later["backtest"]
+        assert entry["var_date"] == earlier["business_date"] and entry["factors_without_a_move"] == []
+        firm = entry["hypothetical_pnl"]["firm"]
+        assert firm == pytest.approx(sum(entry["hypothetical_pnl"]["portfolios"].values()))
+        assert entry["exceptions"]["firm"] == (-firm > earlier["var"]["firm"]["var_99"])
+    figures = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=report_keys(dates[-1], runs[-1])[1])["Body"].read())
+    assert figures["backtest"]["firm"]["observations"] == 2 and figures["backtest"]["firm"] == backtest_summary(records)["firm"]
+    assert figures["backtest"]["firm"]["zone"] is None  # the traffic light needs 250 observations
+    # the change in VaR since the previous night, in its three steps; with the same model settings
+    # and the same random numbers, recomputing yesterday's VaR gives yesterday's figure exactly
+    change = figures["var_change"]
+    assert change["var_date"] == dates[1]
+    for scope, values in change["scopes"].items():
+        assert values["model_or_data"] + values["market"] + values["book"] == pytest.approx(values["change"], abs=1e-6), scope
+        assert values["model_or_data"] == pytest.approx(0.0, abs=1e-6 * values["yesterday"] + 1e-9), scope
+    assert change["scopes"]["firm"]["tonight"] == pytest.approx(figures["firm"]["var_99"])
+    # a re-run of a night keeps the first record: the history is written once per business date
+    before = night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"history/{dates[1]}.json")["Body"].read()
+    from riskbatch.history import write_record
+
+    assert write_record(night.s3, night.settings.output_bucket, {**records[1], "run_id": "another"}) is False
+    assert night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"history/{dates[1]}.json")["Body"].read() == before

@@ -15,7 +15,7 @@ import pytest
 from scipy.stats import norm
 
 from riskbatch.engine import build_book, horizon_calendar_days, portfolio_pnl, position_pnl, position_tail_means, risk_model
-from riskbatch.inputs import InputError, Market, load_market
+from riskbatch.inputs import POSITION_COLUMNS, InputError, Market, load_market
 from riskbatch.model import (
     ModelParameters,
     black_scholes,
@@ -52,20 +52,7 @@ def _market(vols: dict[str, float], spots: dict[str, float], days: int = 500, se
 
 
 def _positions(rows: list[dict]) -> pa.Table:
-    columns = {
-        "portfolio_id": pa.string(),
-        "position_id": pa.string(),
-        "instrument_type": pa.string(),
-        "underlying": pa.string(),
-        "quantity": pa.float64(),
-        "strike": pa.float64(),
-        "expiry": pa.date32(),
-        "option_type": pa.string(),
-        "implied_vol": pa.float64(),
-        "multiplier": pa.float64(),
-        "vol_factor": pa.string(),
-    }
-    return pa.table({name: pa.array([row.get(name) for row in rows], kind) for name, kind in columns.items()})
+    return pa.table({name: pa.array([row.get(name) for row in rows], kind) for name, kind in POSITION_COLUMNS.items()})
 
 
 def _var_tolerance(sigma_money: float, confidence: float, scenarios: int) -> float:

@@ -161,7 +161,7 @@ MUTATIONS: list[Mutation] = [
     Mutation("retention-7-last", "logs: 30-day retention", set_(R, "TaskEventsLogGroup", P, "RetentionInDays", 7)),
     Mutation("log-group-unencrypted", "logs: KMS", delete(R, "ReportGenerationLogGroup", P, "KmsKeyId")),
     # Task definitions
-    Mutation("writable-root-last", "task: read-only root", set_(*_container("PreNightCheckTaskDefinition"), "ReadonlyRootFilesystem", False)),
+    Mutation("writable-root-last", "task: read-only root", set_(*_container("DeadlineCheckTaskDefinition"), "ReadonlyRootFilesystem", False)),
     Mutation("root-user-first", "task: non-root user", set_(*_container("DataIngestionTaskDefinition"), "User", "0")),
     Mutation("privileged", "task: not privileged", set_(*_container("RiskCalculationTaskDefinition"), "Privileged", True)),
     Mutation("stop-timeout-30", "task: StopTimeout 120", set_(*_container("ReportGenerationTaskDefinition"), "StopTimeout", 30)),

@@ -81,9 +81,10 @@ def test_each_job_has_its_own_repository(template: Template) -> None:
     assert set(repositories) == {repository.logical_id for repository in template.of_type("AWS::ECR::Repository")}
 
 
-def test_the_pre_night_check_runs_the_ingestion_image(template: Template) -> None:
-    """The check is a command of the riskbatch package, which every job image holds: it runs the
-    ingestion image at the stack's tag rather than a fourth image to build, scan and keep."""
-    (check,) = [c for t in template.of_type("AWS::ECS::TaskDefinition") for c in t.props["ContainerDefinitions"] if c["Name"] not in JOBS]
-    assert check["Name"] == "pre-night-check" and check["Image"] == {"Fn::Sub": "${DataIngestionRepository.RepositoryUri}:${ImageTag}"}
-    assert check["Command"] == ["preflight", "--nightly"]
+def test_the_scheduled_checks_run_the_ingestion_image(template: Template) -> None:
+    """The checks are commands of the riskbatch package, which every job image holds: they run the
+    ingestion image at the stack's tag rather than more images to build, scan and keep."""
+    checks = {c["Name"]: c for t in template.of_type("AWS::ECS::TaskDefinition") for c in t.props["ContainerDefinitions"] if c["Name"] not in JOBS}
+    assert set(checks) == {"pre-night-check", "deadline-check"}
+    assert all(check["Image"] == {"Fn::Sub": "${DataIngestionRepository.RepositoryUri}:${ImageTag}"} for check in checks.values())
+    assert checks["pre-night-check"]["Command"] == ["preflight", "--nightly"] and checks["deadline-check"]["Command"] == ["watch"]

@@ -74,6 +74,7 @@ REQUIRED_OUTPUTS = {
     "ReportGenerationLogGroupName": ("ReportGenerationLogGroup", None),
     "TaskEventsLogGroupName": ("TaskEventsLogGroup", None),
     "DataIngestionTriggerRuleName": ("DataIngestionTriggerRule", None),
+    "OperationsDashboardName": ("OperationsDashboard", None),
     # A rule on a custom bus: its name as the template gives it (Ref would be "busname|rulename").
     "RunCompletedRuleName": ("RunCompletedRule", "Name property"),
 }

@@ -1,5 +1,6 @@
-"""The pre-night check: a schedule at the start of the overnight window, New York time, that runs the
-preflight checks which change from day to day as a small task with its own least-privilege roles.
+"""The scheduled checks: the pre-night check at the start of the overnight window, which runs the
+preflight checks that change from day to day, and the deadline check an hour before 09:30, which
+alerts when the report is not there; each a small task with its own least-privilege roles, New York time.
 
 EventBridge Scheduler: a cron expression evaluated in ScheduleExpressionTimezone, an ECS RunTask
 target with the schedule's role, a retry policy and a dead-letter queue.
@@ -15,15 +16,22 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from riskbatch.preflight import account_from_environment
 from riskbatch_infra.preflight_stack import peak_of
 from riskbatch_infra.resolve import resolve
 from test.template_model import REQUIRED_VALUES, Template, as_list, container_environment, referenced_id
 
+SCHEDULES = {"PreNightCheckSchedule": ["preflight", "--nightly"], "DeadlineCheckSchedule": ["watch"]}
 
-def _schedule(template: Template):
-    (schedule,) = template.of_type("AWS::Scheduler::Schedule")
-    return schedule
+
+def _schedule(template: Template, logical_id: str = "PreNightCheckSchedule"):
+    return template.get(logical_id)
+
+
+def test_every_schedule_is_one_of_the_checks(template: Template) -> None:
+    assert {schedule.logical_id for schedule in template.of_type("AWS::Scheduler::Schedule")} == set(SCHEDULES)
 
 
 def test_the_check_runs_at_half_past_midnight_new_york_through_daylight_saving(template: Template) -> None:
@@ -32,11 +40,21 @@ def test_the_check_runs_at_half_past_midnight_new_york_through_daylight_saving(t
     assert schedule["State"] == "ENABLED" and schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
 
 
-def test_the_schedule_runs_its_own_task_on_this_cluster_in_the_task_subnets_and_dead_letters(template: Template) -> None:
-    target = _schedule(template).props["Target"]
+def test_the_deadline_check_runs_on_weekdays_at_the_configured_new_york_time(template: Template) -> None:
+    schedule = _schedule(template, "DeadlineCheckSchedule").props
+    assert schedule["ScheduleExpression"] == {"Fn::Sub": "cron(${DeadlineCheckMinute} ${DeadlineCheckHour} ? * MON-FRI *)"}
+    assert schedule["ScheduleExpressionTimezone"] == "America/New_York" and schedule["State"] == "ENABLED"
+    hour, minute = template.doc["Parameters"]["DeadlineCheckHour"], template.doc["Parameters"]["DeadlineCheckMinute"]
+    assert (hour["Default"], minute["Default"]) == (8, 30)  # an hour before the 09:30 deadline
+    assert (hour["MinValue"], hour["MaxValue"], minute["MinValue"], minute["MaxValue"]) == (0, 23, 0, 59)
+
+
+@pytest.mark.parametrize("logical_id", sorted(SCHEDULES))
+def test_the_schedule_runs_its_own_task_on_this_cluster_in_the_task_subnets_and_dead_letters(template: Template, logical_id: str) -> None:
+    target = _schedule(template, logical_id).props["Target"]
     assert referenced_id(target["Arn"]) == "RiskBatchCluster"
     task = template.get(referenced_id(target["EcsParameters"]["TaskDefinitionArn"]))
-    assert task.props["ContainerDefinitions"][0]["Command"] == ["preflight", "--nightly"]
+    assert task.props["ContainerDefinitions"][0]["Command"] == SCHEDULES[logical_id]
     network = target["EcsParameters"]["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert network["AssignPublicIp"] == "DISABLED" and [referenced_id(s) for s in network["Subnets"]] == [f"PrivateSubnet{i}Id" for i in (1, 2, 3)]
     assert [referenced_id(group) for group in network["SecurityGroups"]] == ["TaskSecurityGroup"]
@@ -61,8 +79,9 @@ def test_the_tasks_peak_is_the_templates_peak(template: Template) -> None:
     assert from_task.subnets == ["subnet-a", "subnet-b", "subnet-c"] and len(from_task.repositories) == 3
 
 
-def test_the_schedule_role_may_dead_letter_to_a_standard_queue_under_the_stack_key(template: Template) -> None:
-    target = _schedule(template).props["Target"]
+@pytest.mark.parametrize("logical_id", sorted(SCHEDULES))
+def test_the_schedule_role_may_dead_letter_to_a_standard_queue_under_the_stack_key(template: Template, logical_id: str) -> None:
+    target = _schedule(template, logical_id).props["Target"]
     queue = template.get(referenced_id(target["DeadLetterConfig"]["Arn"]))
     assert not queue.props.get("FifoQueue", False)  # Scheduler refuses a FIFO dead-letter queue
     role = template.get(referenced_id(target["RoleArn"]))
@@ -82,3 +101,18 @@ def test_the_check_task_reads_only_the_stacks_repositories_and_topic(template: T
     assert referenced_id(statements["ReadAndAlertTheTopic"]["Resource"]) == "AlertTopic"
     # Only the two reads without a resource type stand on "*" (Service Authorization Reference)
     assert {a for s in statements.values() if s["Resource"] == "*" for a in as_list(s["Action"])} == {"ec2:DescribeSubnets", "servicequotas:GetServiceQuota"}
+
+
+def test_the_deadline_check_reads_how_far_the_night_got_and_may_only_alert(template: Template) -> None:
+    task = template.get(referenced_id(_schedule(template, "DeadlineCheckSchedule").props["Target"]["EcsParameters"]["TaskDefinitionArn"]))
+    role = template.get(referenced_id(task.props["TaskRoleArn"]))
+    statements = role.props["Policies"][0]["PolicyDocument"]["Statement"]
+    actions = {action for s in statements for action in as_list(s["Action"])}
+    assert actions == {"s3:ListBucket", "s3:GetObject", "sqs:GetQueueAttributes", "sns:Publish", "kms:Decrypt", "kms:GenerateDataKey"}
+    assert all(s["Resource"] != "*" for s in statements)
+    (manifests,) = [s for s in statements if s["Action"] == "s3:GetObject"]
+    assert manifests["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${OutputBucketName}/runs/*/manifest.json"}  # manifests only
+    listings = [s for s in statements if s["Action"] == "s3:ListBucket"]
+    assert all("s3:prefix" in s["Condition"]["StringLike"] for s in listings)
+    environment = container_environment(task.props["ContainerDefinitions"][0])
+    assert {"OUTPUT_BUCKET", "INPUT_BUCKET", "RISK_WORK_QUEUE_URL", "REPORT_QUEUE_URL", "ALERT_TOPIC_ARN", "REPORT_DEADLINE"} <= set(environment)

@@ -1,0 +1,71 @@
+"""Day-over-day change in VaR, explained: what the book did, what the market did, what the model did.
+
+With the previous night's run at hand (its book and its market) and tonight's, VaR 99 % moves from
+yesterday's figure to tonight's in three steps, each a full revaluation on common random numbers
+(a factor keeps its draws from night to night, so no step is sampling noise):
+
+1. model or data: yesterday's book on yesterday's market, recomputed with tonight's model settings,
+   less the figure yesterday published (zero unless the settings or the software changed);
+2. market: yesterday's book on tonight's market (its prices, its covariance), less step 1's figure;
+3. book: tonight's figure less yesterday's book on tonight's market.
+
+The three add up to the change, firm-wide and per portfolio.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .engine import build_book, portfolio_pnl, risk_model
+from .inputs import Market
+from .model import ModelParameters, value_at_risk
+from .quality import factors_of_position
+from .run_inputs import RunBook
+
+
+def _var_99(pnl: np.ndarray, portfolio_ids: list[str]) -> dict[str, float]:
+    figures = {name: value_at_risk(row, 0.99) for name, row in zip(portfolio_ids, pnl, strict=True)}
+    figures["firm"] = value_at_risk(pnl.sum(axis=0), 0.99)
+    return figures
+
+
+def _positions_valued_on(positions: pa.Table, market: Market, reporting: str) -> tuple[pa.Table, int]:
+    """The positions whose factors tonight's market has (and how many it has not)."""
+    keep = []
+    for row in positions.to_pylist():
+        try:
+            keep.append(all(factor in market.index for factor in factors_of_position(market, row, reporting)))
+        except KeyError:  # a currency tonight has no rate for
+            keep.append(False)
+    mask = pa.array(keep)
+    return positions.filter(mask), len(keep) - sum(keep)
+
+
+def explain_var_change(previous_record: dict[str, Any], previous: RunBook, tonight: RunBook, tonight_var: dict[str, float]) -> dict[str, Any]:
+    """The change from yesterday's published VaR 99 % to tonight's, in its three steps."""
+    parameters: ModelParameters = tonight.parameters
+    recomputed_model = risk_model(previous.market, parameters)
+    yesterday_book = build_book(previous.positions, previous.market, parameters)
+    recomputed = _var_99(portfolio_pnl(yesterday_book, previous.market, parameters, recomputed_model), yesterday_book.portfolio_ids)
+    carried, dropped = _positions_valued_on(previous.positions, tonight.market, parameters.reporting_currency)
+    carried_book = build_book(carried, tonight.market, parameters)
+    on_tonights_market = _var_99(portfolio_pnl(carried_book, tonight.market, parameters, tonight.model), carried_book.portfolio_ids)
+    published = {"firm": previous_record["var"]["firm"]["var_99"]}
+    published.update({name: values["var_99"] for name, values in previous_record["var"]["portfolios"].items()})
+    scopes = ["firm", *sorted((set(published) | set(tonight_var)) - {"firm"})]
+    rows = {}
+    for scope in scopes:
+        before, after = published.get(scope, 0.0), tonight_var.get(scope, 0.0)
+        again, moved = recomputed.get(scope, 0.0), on_tonights_market.get(scope, 0.0)
+        rows[scope] = {
+            "yesterday": before,
+            "tonight": after,
+            "change": after - before,
+            "model_or_data": again - before,
+            "market": moved - again,
+            "book": after - moved,
+        }
+    return {"var_date": previous_record["business_date"], "measure": "var_99", "positions_not_carried": dropped, "scopes": rows}

@@ -1,0 +1,33 @@
+"""A run as the report (and the next night's backtest) read it back: its market, positions, book and risk model."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .engine import Book, RiskModel, build_book, risk_model
+from .inputs import Market, run_market
+from .model import ModelParameters
+from .storage import get_bytes
+
+
+@dataclass(frozen=True)
+class RunBook:
+    """The run's market, its positions and their book, and the risk model, loaded once per report."""
+
+    parameters: ModelParameters
+    market: Market
+    positions: pa.Table
+    book: Book
+    model: RiskModel
+
+
+def load_run_book(s3: Any, bucket: str, manifest: dict[str, Any]) -> RunBook:
+    parameters = ModelParameters(**manifest["model"])
+    market = run_market(s3, bucket, manifest)
+    positions = pa.concat_tables([pq.read_table(io.BytesIO(get_bytes(s3, bucket, unit["key"]))) for unit in manifest["units"]])
+    return RunBook(parameters, market, positions, build_book(positions, market, parameters), risk_model(market, parameters))

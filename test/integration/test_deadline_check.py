@@ -1,0 +1,61 @@
+"""The deadline check, run as EventBridge Scheduler runs it: quiet when the night's report is
+published, an alert with how far the night got when it is withheld.
+
+The schedule's RunTask goes through its own role (ecs:RunTask on this cluster, PassRole of its
+two roles), and the task reads with its own least-privilege role: every call is judged by the
+emulator. EventBridge Scheduler, templated ECS target:
+https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from riskbatch.sample import SampleSpec, write_sample
+from riskbatch_infra.local_night import read_mailbox, run_services, upload_night
+from test.integration.conftest import DeployedStack, local_only
+
+
+def _night(tmp_path: Path, date: str) -> Path:
+    positions, _ = write_sample(tmp_path, SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=dt.date.fromisoformat(date)))
+    return positions.parent
+
+
+def _check(stack: DeployedStack, date: str) -> tuple[int, list[dict]]:
+    read_mailbox(stack.local)  # what earlier tests left
+    stack.ecs.environment_overrides["WATCH_BUSINESS_DATE"] = date
+    try:
+        _, code = stack.ecs.run_schedule("DeadlineCheckSchedule", name=f"deadline-check-{date}")
+    finally:
+        del stack.ecs.environment_overrides["WATCH_BUSINESS_DATE"]
+    return code, [note for note in read_mailbox(stack.local) if "no report for" in str(note["subject"])]
+
+
+def test_the_deadline_check_is_quiet_when_the_report_is_published(stack: DeployedStack, tmp_path: Path) -> None:
+    local_only(stack)
+    date = "2026-12-07"
+    for key in upload_night(stack.local, _night(tmp_path, date), date):
+        stack.ecs.deliver_object_created(stack.local.stand_ins.input_bucket, key)
+    run_services(stack.ecs, "RiskCalculationService", 2, idle_exit=3, say=lambda line: None)
+    run_services(stack.ecs, "ReportGenerationService", 1, idle_exit=3, say=lambda line: None)
+    code, alerts = _check(stack, date)
+    assert code == 0 and alerts == [], Path(stack.ecs.tasks_run[-1]["log"]).read_text(encoding="utf-8")[-2000:]
+
+
+def test_the_deadline_check_alerts_with_the_nights_progress_when_the_report_is_withheld(stack: DeployedStack, tmp_path: Path) -> None:
+    local_only(stack)
+    date = "2026-12-08"
+    for key in upload_night(stack.local, _night(tmp_path, date), date):
+        stack.ecs.deliver_object_created(stack.local.stand_ins.input_bucket, key)
+    # ingested, but no risk worker ran: the report is withheld
+    code, (alert,) = _check(stack, date)
+    assert code == 1
+    assert alert["subject"] == f"Risk batch itest: no report for {date} before 09:30 New York"
+    assert "The night stopped at: risk calculation: 0 of 1 units done." in alert["message"]
+    assert "- input files: limits.csv, market.csv, positions.csv" in alert["message"]
+    assert re.search(r"risk_work_queue: [1-9][0-9]* waiting", alert["message"]), alert["message"]
+    # nothing arrived at all for another date
+    code, (nothing,) = _check(stack, "2026-12-09")
+    assert code == 1 and "The night stopped at: no input file has arrived." in nothing["message"]

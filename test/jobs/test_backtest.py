@@ -1,0 +1,154 @@
+"""Backtesting statistics and the challenger models, each against a value worked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from scipy.stats import binom
+
+from riskbatch.backtest import basel_traffic_light, christoffersen_independence, kupiec_pof
+from riskbatch.challengers import challenger_figures, historical_pnl, worst_window
+from riskbatch.engine import build_book
+from riskbatch.inputs import POSITION_COLUMNS, Market
+from riskbatch.model import ModelParameters, value_at_risk
+from riskbatch.sample import business_days
+
+DATE = dt.date(2026, 11, 25)
+
+
+def test_kupiec_likelihood_ratio_for_five_exceptions_in_250_days() -> None:
+    # 2 [245 ln(0.98 / 0.99) + 5 ln 2], worked by hand
+    assert kupiec_pof(5, 250).statistic == pytest.approx(2 * (245 * np.log(0.98 / 0.99) + 5 * np.log(2.0)), rel=1e-12)
+    assert kupiec_pof(5, 250).statistic == pytest.approx(1.9569, abs=1e-4)
+    assert kupiec_pof(0, 250).statistic == pytest.approx(-2 * 250 * np.log(0.99), rel=1e-12)  # 5.025: no exception at all is suspect too
+    assert not kupiec_pof(5, 250).rejects() and kupiec_pof(10, 250).rejects() and kupiec_pof(0, 250).rejects()
+
+
+@pytest.mark.parametrize("exceptions", [1, 2, 3, 7, 12, 30])
+def test_kupiec_is_the_binomial_likelihood_ratio(exceptions: int) -> None:
+    expected = 2 * (binom.logpmf(exceptions, 250, exceptions / 250) - binom.logpmf(exceptions, 250, 0.01))
+    assert kupiec_pof(exceptions, 250).statistic == pytest.approx(expected, rel=1e-10)
+
+
+def test_christoffersen_independence_on_hand_worked_sequences() -> None:
+    # transitions 00:4 01:2 10:2 11:1: an exception is as likely after one as after none
+    assert christoffersen_independence([0, 0, 1, 1, 0, 0, 0, 1, 0, 0]).statistic == pytest.approx(0.0, abs=1e-12)
+    # 00:5 01:1 10:1 11:2: pi0 = 1/6, pi1 = 2/3, pi = 1/3
+    null = 6 * np.log(2 / 3) + 3 * np.log(1 / 3)
+    alternative = 5 * np.log(5 / 6) + np.log(1 / 6) + np.log(1 / 3) + 2 * np.log(2 / 3)
+    result = christoffersen_independence([0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    assert result.statistic == pytest.approx(-2 * (null - alternative), rel=1e-12) == pytest.approx(2.2314, abs=1e-4)
+
+
+def test_clustered_exceptions_fail_independence_and_spread_ones_pass() -> None:
+    clustered = [False] * 250
+    for day in range(100, 106):
+        clustered[day] = True
+    spread = [day % 40 == 5 and day < 240 for day in range(250)]
+    assert sum(clustered) == sum(spread) == 6
+    assert christoffersen_independence(clustered).rejects() and not christoffersen_independence(spread).rejects()
+
+
+@pytest.mark.parametrize(("exceptions", "zone", "plus"), [(0, "green", 0.0), (4, "green", 0.0), (5, "yellow", 0.40), (9, "yellow", 0.85), (10, "red", 1.0)])
+def test_basel_zone_edges(exceptions: int, zone: str, plus: float) -> None:
+    light = basel_traffic_light(exceptions)
+    assert (light.zone, light.plus_factor) == (zone, plus)
+
+
+def _one_position_market(returns: np.ndarray) -> Market:
+    prices = 100.0 * np.exp(np.concatenate([[0.0], np.cumsum(returns)]))[:, None]
+    return Market(DATE, business_days(DATE, len(prices)), ["EQ_A"], prices)
+
+
+def _long(quantity: float) -> pa.Table:
+    row = {"portfolio_id": "A", "position_id": "P", "instrument_type": "equity", "underlying": "EQ_A", "quantity": quantity}
+    return pa.table({name: pa.array([row.get(name)], kind) for name, kind in POSITION_COLUMNS.items()})
+
+
+def test_historical_simulation_var_on_a_hand_made_history() -> None:
+    returns = -0.001 * np.random.default_rng(1).permutation(299)  # the moves 0, -0.1 %, ..., -29.8 % in some order
+    market = _one_position_market(returns)
+    book = build_book(_long(10.0), market)
+    pnl = historical_pnl(book, market, ModelParameters())[0]
+    value = 10.0 * market.spot[0]
+    # VaR 99 % is the third-worst of 299 days (the lower 1 % quantile: index floor(0.01 x 298) = 2)
+    assert value_at_risk(pnl, 0.99) == pytest.approx(-value * np.expm1(-0.296), rel=1e-12)
+    figures = challenger_figures(book, market, ModelParameters())
+    assert figures["historical"]["days"] == 299 and figures["historical"]["firm"]["var_99"] == pytest.approx(-value * np.expm1(-0.296))
+
+
+def test_stressed_var_finds_the_worst_window() -> None:
+    rng = np.random.default_rng(2)
+    returns = np.concatenate([rng.normal(0, 0.005, 300), rng.normal(0, 0.03, 60), rng.normal(0, 0.005, 100)])
+    market = _one_position_market(returns)
+    book = build_book(_long(10.0), market)
+    firm = historical_pnl(book, market, ModelParameters()).sum(axis=0)
+    start, var = worst_window(firm)
+    assert var == max(value_at_risk(firm[first : first + 250], 0.99) for first in range(len(firm) - 249))
+    assert start + 250 > 300 and start < 360  # it lies over the volatile stretch
+    stressed = challenger_figures(book, market, ModelParameters())["stressed"]
+    assert stressed["days"] == 250 and stressed["firm"]["var_99"] == pytest.approx(var)
+    assert stressed["firm"]["var_99"] > 2 * challenger_figures(book, market, ModelParameters())["historical"]["firm"]["var_95"]
+    configured = (market.dates[1], market.dates[200])
+    calm = challenger_figures(book, market, ModelParameters(), stress=configured)["stressed"]
+    assert calm["chosen_as"] == "configured window" and calm["firm"]["var_99"] < stressed["firm"]["var_99"] / 3
+
+
+def test_the_hypothetical_pnl_is_yesterdays_book_in_todays_move() -> None:
+    from riskbatch.engine import risk_model
+    from riskbatch.history import backtest_entry, hypothetical_pnl
+    from riskbatch.run_inputs import RunBook
+
+    rng = np.random.default_rng(4)
+    days = 301
+    prices = np.column_stack([200 * np.exp(np.cumsum(rng.normal(0, 0.01, days))), 1.1 * np.exp(np.cumsum(rng.normal(0, 0.005, days)))])
+    dates = business_days(dt.date(2026, 11, 26), days)
+    yesterday = Market(dates[-2], dates[:-1], ["SAP", "FX_EURUSD"], prices[:-1], currencies=("EUR", None))
+    today = Market(dates[-1], dates[1:], ["SAP", "FX_EURUSD"], prices[1:], currencies=("EUR", None))
+    row = {"portfolio_id": "A", "position_id": "P", "instrument_type": "equity", "underlying": "SAP", "quantity": 50.0}
+    positions = pa.table({name: pa.array([row.get(name)], kind) for name, kind in POSITION_COLUMNS.items()})
+    parameters = ModelParameters(scenarios=1_000)
+    previous = RunBook(parameters, yesterday, positions, build_book(positions, yesterday, parameters), risk_model(yesterday, parameters))
+    by_portfolio, missing = hypothetical_pnl(previous, today)
+    # 50 shares in EUR, worth 50 x SAP x EURUSD dollars: the change from yesterday's close to today's
+    expected = 50 * (prices[-1, 0] * prices[-1, 1] - prices[-2, 0] * prices[-2, 1])
+    assert by_portfolio == {"A": pytest.approx(expected, rel=1e-12)} and missing == []
+    record = {"business_date": str(dates[-2]), "var": {"firm": {"var_99": abs(expected) / 2}, "portfolios": {"A": {"var_99": abs(expected) * 2}}}}
+    entry = backtest_entry(record, previous, today)
+    assert entry["exceptions"] == {"firm": expected < 0, "portfolios": {"A": False}}
+
+
+def test_riskbatch_backtest_replays_a_range_of_the_stored_history(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import boto3
+    from moto import mock_aws
+
+    from riskbatch.cli import main
+    from riskbatch.history import night_record, write_record
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="risk-out")
+        days = business_days(dt.date(2026, 11, 27), 6)
+        figures = {"var_95": 70.0, "var_99": 100.0, "es_975": 110.0}
+        for index, day in enumerate(days):
+            backtest = None
+            if index:
+                loss = 150.0 if index in (2, 3) else 10.0  # exceptions on two days in a row
+                backtest = {"var_date": str(days[index - 1]), "hypothetical_pnl": {"firm": -loss, "portfolios": {"A": -loss}},
+                            "exceptions": {"firm": loss > 100, "portfolios": {"A": loss > 100}}, "factors_without_a_move": []}  # fmt: skip
+            write_record(s3, "risk-out", night_record(str(day), f"run-{index}", "USD", figures, {"A": figures}, backtest))
+        assert main(["backtest", "--bucket", "risk-out", "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["records"] == 6 and summary["firm"]["observations"] == 5 and summary["firm"]["exceptions"] == 2
+        assert summary["firm"]["exception_dates"] == [str(days[1]), str(days[2])]
+        assert summary["firm"]["kupiec"]["statistic"] == pytest.approx(kupiec_pof(2, 5).statistic)
+        assert main(["backtest", "--bucket", "risk-out", "--from", str(days[3]), "--to", str(days[5])]) == 0
+        printed = capsys.readouterr().out
+        assert "firm: 1 exception(s) in 3 day(s); Basel zone none yet (3 of 250 observations)" in printed
+        assert main(["backtest", "--bucket", "risk-out", "--from", "2030-01-01"]) == 1

@@ -1,0 +1,43 @@
+"""Limits: the optional limits.csv beside the night's files, its checks, and the report's utilisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from riskbatch.inputs import InputError
+from riskbatch.limits import Limit, parse_limits, utilisation
+
+
+def test_a_limits_file_is_read() -> None:
+    text = b"scope,measure,limit\nfirm,var_99,2500000\nPF01,es_975,400000\n"
+    assert parse_limits(text, "limits.csv") == [Limit("firm", "var_99", 2_500_000.0), Limit("PF01", "es_975", 400_000.0)]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (b"scope,limit\nfirm,1\n", "missing column measure"),
+        (b"scope,measure,limit\nfirm,var_98,1\n", "line 2: scope must be set and measure one of var_95, var_99, es_975"),
+        (b"scope,measure,limit\nfirm,var_99,-5\n", "line 2: the limit must be a positive amount"),
+        (b"scope,measure,limit\nfirm,var_99,nan\n", "line 2: the limit must be a positive amount"),
+        (b"scope,measure,limit\nfirm,var_99,1\nfirm,var_99,2\n", "line 3: a second var_99 limit for firm"),
+    ],
+)
+def test_a_bad_limits_file_names_every_problem(text: bytes, problem: str) -> None:
+    with pytest.raises(InputError) as refused:
+        parse_limits(text, "limits.csv")
+    assert any(problem in line for line in refused.value.problems), refused.value.problems
+
+
+def test_utilisation_marks_breaches_warnings_and_unknown_portfolios() -> None:
+    firm = {"var_95": 70.0, "var_99": 101.0, "es_975": 95.0}
+    portfolios = {"PF01": {"var_95": 10.0, "var_99": 20.0, "es_975": 30.0}}
+    limits = [
+        {"scope": "firm", "measure": "var_99", "limit": 100.0},
+        {"scope": "firm", "measure": "es_975", "limit": 100.0},
+        {"scope": "PF01", "measure": "var_95", "limit": 100.0},
+        {"scope": "PF99", "measure": "var_95", "limit": 100.0},
+    ]
+    rows = utilisation(limits, firm, portfolios)
+    assert [row["status"] for row in rows] == ["breach", "warning", "ok", "no such portfolio tonight"]
+    assert rows[0]["utilisation"] == pytest.approx(1.01) and rows[3]["figure"] is None

@@ -1,0 +1,87 @@
+"""The deadline check's reading of a night: which business date is due, and where the night stopped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from riskbatch.watch import business_date_due, check_deadline
+
+UTC = dt.UTC
+
+
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [
+        (dt.datetime(2026, 11, 24, 13, 30, tzinfo=UTC), dt.date(2026, 11, 23)),  # Tuesday 08:30 New York: Monday's report
+        (dt.datetime(2026, 11, 30, 13, 30, tzinfo=UTC), dt.date(2026, 11, 27)),  # Monday: Friday's
+        (dt.datetime(2026, 7, 7, 12, 30, tzinfo=UTC), dt.date(2026, 7, 6)),  # summer time: 08:30 New York is 12:30 UTC
+        (dt.datetime(2026, 11, 24, 3, 0, tzinfo=UTC), dt.date(2026, 11, 20)),  # 22:00 Monday in New York: still Monday's date
+    ],
+)
+def test_the_report_due_is_the_previous_weekdays(now: dt.datetime, due: dt.date) -> None:
+    assert business_date_due(now) == due
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        s3, sqs, sns = boto3.client("s3"), boto3.client("sqs"), boto3.client("sns")
+        for bucket in ("risk-in", "risk-out"):
+            s3.create_bucket(Bucket=bucket)
+        topic = sns.create_topic(Name="alerts")["TopicArn"]
+        inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+        settings = {
+            "OUTPUT_BUCKET": "risk-out",
+            "INPUT_BUCKET": "risk-in",
+            "INPUT_PREFIX": "incoming/",
+            "RISK_WORK_QUEUE_URL": sqs.create_queue(QueueName="work")["QueueUrl"],
+            "REPORT_QUEUE_URL": sqs.create_queue(QueueName="report")["QueueUrl"],
+            "ALERT_TOPIC_ARN": topic,
+            "RISKBATCH_ENVIRONMENT": "test",
+        }
+        yield s3, sqs, sns, settings, inbox
+
+
+def _alerts(sqs, inbox: str) -> list[dict]:
+    messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+DATE = dt.date(2026, 11, 25)
+
+
+def test_each_stage_of_a_night_is_named(account) -> None:
+    s3, sqs, sns, settings, inbox = account
+    assert check_deadline(s3, sqs, sns, settings, DATE)[1].stage() == "no input file has arrived"
+    s3.put_object(Bucket="risk-in", Key="incoming/2026-11-25/positions.csv", Body=b"x")
+    s3.put_object(Bucket="risk-out", Key="quarantine/2026-11-25/positions.csv.abc.errors.json", Body=b"{}")
+    assert check_deadline(s3, sqs, sns, settings, DATE)[1].stage() == "the files arrived but no run was made (a file was rejected)"
+    manifest = {"run_id": "2026-11-25-r1", "created_at": "2026-11-26T01:00:00Z", "units": [{"index": 0}, {"index": 1}, {"index": 2}]}
+    s3.put_object(Bucket="risk-out", Key="runs/2026-11-25-r1/manifest.json", Body=json.dumps(manifest).encode())
+    s3.put_object(Bucket="risk-out", Key="runs/2026-11-25-r1/results/00000.npz", Body=b"x")
+    code, progress = check_deadline(s3, sqs, sns, settings, DATE)
+    assert code == 1 and progress.stage() == "risk calculation: 1 of 3 units done"
+    for unit in (1, 2):
+        s3.put_object(Bucket="risk-out", Key=f"runs/2026-11-25-r1/results/0000{unit}.npz", Body=b"x")
+    assert check_deadline(s3, sqs, sns, settings, DATE)[1].stage() == "every unit is done but the run's completion was not announced"
+    s3.put_object(Bucket="risk-out", Key="runs/2026-11-25-r1/status/announced.json", Body=b"{}")
+    assert check_deadline(s3, sqs, sns, settings, DATE)[1].stage() == "the run is complete; the report has not been written"
+    alerts = _alerts(sqs, inbox)
+    assert len(alerts) == 5 and all(alert["Subject"] == "Risk batch test: no report for 2026-11-25 before 09:30 New York" for alert in alerts)
+    assert any("units done: 1 of 3" in alert["Message"] for alert in alerts)
+
+
+def test_the_check_is_quiet_when_the_report_is_published(account) -> None:
+    s3, sqs, sns, settings, inbox = account
+    s3.put_object(Bucket="risk-out", Key="reports/2026-11-25/2026-11-25-r1.pdf", Body=b"%PDF")
+    code, progress = check_deadline(s3, sqs, sns, settings, DATE)
+    assert code == 0 and progress.report == "reports/2026-11-25/2026-11-25-r1.pdf" and _alerts(sqs, inbox) == []
+    # another date's report does not count
+    assert check_deadline(s3, sqs, sns, settings, dt.date(2026, 11, 26))[0] == 1
