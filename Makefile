@@ -8,7 +8,7 @@ CHECKOV := .tools/checkov/.installed
 # taskcat likewise (its pins clash with moto's).
 TASKCAT := .tools/taskcat/.installed
 
-.PHONY: help demo images preflight fmt docs docs-check review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
+.PHONY: help demo backtest-year images preflight fmt docs docs-check review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
@@ -22,6 +22,7 @@ help:
 	@echo "make docs   the docs' generated tables (least-privilege matrix, deployer permissions)"
 	@echo "make docs-check  every link and command in README.md and docs/ (part of make lint)"
 	@echo "make bench  risk engine benchmark"
+	@echo "make backtest-year  a year of the sample's nights backtested: exceptions, Kupiec, Christoffersen, Basel traffic light"
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -101,6 +102,10 @@ taskcat: $(STAMP) $(TASKCAT)
 
 integration: $(STAMP) container-tools
 	$(BIN)/pytest -q test/integration
+
+# 251 nights of the sample book through the engine and the report's backtest, in one process (~35 s).
+backtest-year: $(STAMP)
+	PYTHONPATH=scripts $(BIN)/python scripts/backtest_year.py $(ARGS)
 
 bench: $(STAMP)
 	PYTHONPATH=scripts $(BIN)/python scripts/bench.py

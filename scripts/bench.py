@@ -272,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds in timings.items():
         print(f"  {name:<50} {seconds:8.1f} s   {seconds / risk:5.2f} x the risk step")
     report = sum(seconds for name, seconds in timings.items() if name.startswith("report"))
-    print(f"  report work / risk work = {report / risk:.2f} (the report job runs after the risk workers, on one task)")
+    from riskbatch.plan import REPORT_REVALUATIONS
+
+    print(f"  report work / risk work = {report / risk:.2f} (riskbatch plan assumes {REPORT_REVALUATIONS:.2f}; the report runs after the risk workers)")
     results["month_end"] = timings
     if not args.skip_night:
         print(f"whole local night (make demo: emulator, deployment, 3,000 positions, 100,000 scenarios): {night_seconds():.1f} s")

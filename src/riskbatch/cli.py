@@ -199,7 +199,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from . import fargate
-    from .plan import Night, advise, calibrate, load_calibration, runtime_from_measurement, window_hours
+    from .plan import REPORT_TASK_VCPU, Night, advise, calibrate, load_calibration, runtime_from_measurement, window_hours
 
     calibration = calibrate() if args.calibrate else load_calibration()
     if args.measured:
@@ -227,6 +227,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     )
     print(f"throughput: {calibration.revaluations_per_vcpu_second:,.0f} revaluations/s/vCPU, measured {calibration.measured_at} on {calibration.measured_on}")
     print(f"memory: the job's runtime {calibration.runtime_mib:,.0f} MiB ({calibration.runtime_measured}) plus the model's arrays, doubled")
+    report = f"{60 * advice['report_hours']:.1f} min after the risk workers on its task ({REPORT_TASK_VCPU:g} vCPU)"
+    print(f"report job: {report}; the window left to the risk workers is that much shorter")
     spot = f"Spot vCPU-h {args.spot_vcpu_hour}, GB-h {args.spot_gb_hour}"
     print(f"prices (USD, us-east-1, as of {fargate.PRICES_AS_OF} unless given): vCPU-h {args.vcpu_hour}, GB-h {args.gb_hour}; {spot}")
     print(f"{'task size':<18}{'tasks':>6}{'minutes each':>14}{'on-demand $':>13}{'Spot $':>10}{'template mix $':>16}")

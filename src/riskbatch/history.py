@@ -67,12 +67,55 @@ def hypothetical_pnl(previous: RunBook, today: Market) -> tuple[dict[str, float]
     return {name: float(value) for name, value in zip(previous.book.portfolio_ids, pnl, strict=True)}, missing
 
 
-def backtest_entry(previous_record: dict[str, Any], previous: RunBook, today: Market) -> dict[str, Any]:
-    """The previous night's VaR against the P&L its book made in today's move."""
+def parse_actual_pnl(data: bytes, name: str) -> dict[str, float]:
+    """actual_pnl.csv (portfolio_id, pnl): the P&L the previous business day's book actually made
+    over the day, in the reporting currency, one row per portfolio."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    from .inputs import InputError
+
+    try:
+        table = pa_csv.read_csv(io.BytesIO(data), convert_options=pa_csv.ConvertOptions(column_types={"pnl": pa.float64(), "portfolio_id": pa.string()}))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise InputError(name, [f"unreadable: {error}"]) from None
+    problems = [f"missing column {column}" for column in ("portfolio_id", "pnl") if column not in table.column_names]
+    if problems:
+        raise InputError(name, problems)
+    found: dict[str, float] = {}
+    for number, row in enumerate(table.to_pylist(), 2):
+        portfolio, value = row["portfolio_id"], row["pnl"]
+        if not portfolio or value is None or not np.isfinite(value):
+            problems.append(f"line {number}: a portfolio_id and a finite pnl are needed")
+        elif portfolio in found:
+            problems.append(f"line {number}: a second row for {portfolio}")
+        else:
+            found[portfolio] = float(value)
+    if problems:
+        raise InputError(name, problems)
+    return found
+
+
+def backtest_entry(previous_record: dict[str, Any], previous: RunBook, today: Market, actual: dict[str, float] | None = None) -> dict[str, Any]:
+    """The previous night's VaR against the P&L its book made in today's move (hypothetical), and
+    against the actual P&L when the night's files brought it."""
     by_portfolio, missing = hypothetical_pnl(previous, today)
     firm = float(sum(by_portfolio.values()))
     var = previous_record["var"]
+    actual_entry = None
+    if actual:
+        actual_firm = float(sum(actual.values()))
+        actual_entry = {
+            "pnl": {"firm": actual_firm, "portfolios": actual},
+            "exceptions": {
+                "firm": -actual_firm > var["firm"]["var_99"],
+                "portfolios": {name: -pnl > var["portfolios"][name]["var_99"] for name, pnl in actual.items() if name in var["portfolios"]},
+            },
+        }
     return {
+        "actual": actual_entry,
         "var_date": previous_record["business_date"],
         "hypothetical_pnl": {"firm": firm, "portfolios": by_portfolio},
         "exceptions": {
@@ -129,6 +172,8 @@ def backtest_summary(records: list[dict[str, Any]], window: int = BASEL_WINDOW) 
     tested = [record["backtest"] for record in records if record.get("backtest")][-window:]
     dates = [entry["var_date"] for entry in tested]
     summary = {"window": window, "firm": _statistics([entry["exceptions"]["firm"] for entry in tested], dates), "portfolios": {}}
+    with_actual = [entry for entry in tested if entry.get("actual")]
+    summary["firm_actual"] = _statistics([entry["actual"]["exceptions"]["firm"] for entry in with_actual], [entry["var_date"] for entry in with_actual])
     names = sorted({name for entry in tested for name in entry["exceptions"]["portfolios"]})
     for name in names:
         pairs = [(entry["var_date"], entry["exceptions"]["portfolios"][name]) for entry in tested if name in entry["exceptions"]["portfolios"]]

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from . import __version__
+from .history import parse_actual_pnl
 from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, read_table
 from .layout import excluded_rows_key, manifest_key, market_key, quarantine_key, run_id, status_key, unit_key
 from .limits import as_records, parse_limits
@@ -27,6 +28,7 @@ from .storage import exists, get_bytes, put_json_once, put_once
 
 ROLES = {"positions": "market", "market": "positions"}
 LIMITS_FILE = "limits.csv"  # optional, beside the two files: riskbatch.limits
+ACTUAL_PNL_FILE = "actual_pnl.csv"  # optional: the previous business day's book's actual P&L (riskbatch.history)
 FILE_NAME = re.compile(r"^(positions|market)\.(csv|parquet)$")
 EXIT_OK, EXIT_REJECTED = 0, 2
 STALE_CLAIM_SECONDS = 600
@@ -130,8 +132,10 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
         report = _quarantine(s3, sns, settings, bucket, files.keys[rejected.role], files.checksums[rejected.role], business_date, rejected.error)
         return IngestOutcome("rejected", detail=report)
 
-    limits, limits_source = _read_limits(s3, sns, settings, bucket, business_date)
-    checksums = [files.checksums["positions"], files.checksums["market"]] + ([limits_source["sha256"]] if limits_source else [])
+    limits, limits_source = _read_optional(s3, sns, settings, bucket, business_date, LIMITS_FILE, lambda data, name: as_records(parse_limits(data, name)))
+    actual, actual_source = _read_optional(s3, sns, settings, bucket, business_date, ACTUAL_PNL_FILE, parse_actual_pnl)
+    checksums = [files.checksums["positions"], files.checksums["market"]]
+    checksums += [source["sha256"] for source in (limits_source, actual_source) if source]
     run = run_id(business_date, checksums, parameters, policy)
     if exists(s3, settings.output_bucket, status_key(run, "queued")):
         log("duplicate_arrival", run_id=run, file=key)
@@ -140,7 +144,8 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     _report_exclusions(s3, sns, settings, files, night)
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
-    claimed = _write_run(s3, settings.output_bucket, run, files, night, positions, units, parameters, policy, limits, limits_source)
+    optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
+    claimed = _write_run(s3, settings.output_bucket, run, files, night, positions, units, parameters, policy, optional)
     if not claimed and _claimed_recently(s3, settings.output_bucket, run):
         return IngestOutcome("duplicate", run, detail="another ingestion task is queueing this run")
     _queue_units(s3, sqs, settings, run, len(units))
@@ -175,20 +180,21 @@ def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: st
     return prepare_night(tables["market"], files.keys["market"], tables["positions"], files.keys["positions"], date, policy, reporting_currency)
 
 
-def _read_limits(s3: Any, sns: Any, settings: Settings, bucket: str, business_date: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """The night's limits.csv, if it landed with the files: (limits, its uri and checksum). A file
-    that cannot be used is quarantined with a notification and the night runs without limits."""
-    key = f"{settings.input_prefix}{business_date}/{LIMITS_FILE}"
+def _read_optional(s3: Any, sns: Any, settings: Settings, bucket: str, business_date: str, name: str, parse: Any) -> tuple[Any, dict[str, Any] | None]:
+    """An optional file that landed with the night's files (limits.csv, actual_pnl.csv): (its parsed
+    contents or None, its uri and checksum). A file that cannot be used is quarantined with a
+    notification, and the night runs without it."""
+    key = f"{settings.input_prefix}{business_date}/{name}"
     if not exists(s3, bucket, key):
-        return [], None
+        return None, None
     data = get_bytes(s3, bucket, key)
     checksum = hashlib.sha256(data).hexdigest()
     source = {"uri": f"s3://{bucket}/{key}", "sha256": checksum}
     try:
-        return as_records(parse_limits(data, key)), source
+        return parse(data, key), source
     except InputError as error:
         _quarantine(s3, sns, settings, bucket, key, checksum, business_date, error)
-        return [], {**source, "rejected": error.problems}
+        return None, {**source, "rejected": error.problems}
 
 
 def _report_exclusions(s3: Any, sns: Any, settings: Settings, files: FileSet, night: PreparedNight) -> None:
@@ -222,8 +228,7 @@ def _write_run(
     units: list[pa.Table],
     parameters: Any,
     policy: DataQualityPolicy,
-    limits: list[dict[str, Any]],
-    limits_source: dict[str, Any] | None,
+    optional: dict[str, Any],
 ) -> bool:
     """The run's market, units and manifest, each written once; True when this task wrote the manifest."""
     market = night.market
@@ -244,8 +249,7 @@ def _write_run(
             "model": asdict(parameters),
             "data_quality_policy": asdict(policy),
             "data_quality": night.summary(),
-            "limits": limits,
-            "limits_source": limits_source,
+            **optional,
             "factors": market.factors,
             "positions": positions.num_rows,
             "portfolios": sorted(set(positions["portfolio_id"].to_pylist())),

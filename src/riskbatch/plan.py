@@ -125,6 +125,19 @@ def _work_and_draws(night: Night, calibration: Calibration) -> tuple[float, floa
     return work, draws
 
 
+REPORT_TASK_VCPU = 1.0  # the report-generation task size in lib/TapStack.json
+# The report job's revaluations, as multiples of the whole book in every scenario: the day-over-day
+# explanation revalues the previous night's book twice (its market, then tonight's); the ES and VaR
+# components and historical simulation add a few per cent.
+REPORT_REVALUATIONS = 2.05
+
+
+def report_hours(night: Night, calibration: Calibration) -> float:
+    """Hours the report job takes after the risk workers, on its one task (make bench measures it)."""
+    work, draws = _work_and_draws(night, calibration)
+    return (REPORT_REVALUATIONS * work + 2 * draws) / REPORT_TASK_VCPU / 3600
+
+
 def hours_with(night: Night, calibration: Calibration, cpu_units: int, tasks: int) -> float:
     """Hours the night takes on this many tasks of this size (each draws the scenarios once)."""
     work, draws = _work_and_draws(night, calibration)
@@ -135,7 +148,7 @@ def option_at(night: Night, calibration: Calibration, prices: dict[str, float], 
     """Tasks of this size that finish the night within the window (None when no number of them can)."""
     if memory_mib < memory_needed_mib(night, calibration):
         return None
-    window = night.window_hours * 3600 * (1 - night.safety)
+    window = (night.window_hours * (1 - night.safety) - report_hours(night, calibration)) * 3600  # the report runs after
     work, draws = _work_and_draws(night, calibration)
     vcpu = cpu_units / 1024
     per_task = window * vcpu - draws  # revaluation vCPU-seconds one task delivers in the window
@@ -173,6 +186,7 @@ def advise(night: Night, calibration: Calibration, prices: dict[str, float]) -> 
         "prices": prices,
         "options": [asdict(option) for option in choices],
         "cheapest": asdict(best),
+        "report_hours": report_hours(night, calibration),
         "template_task": asdict(template) if template else None,
     }
 

@@ -25,6 +25,7 @@ from .run_inputs import RunBook, load_run_book
 from .storage import exists, get_bytes, get_json, put_once
 
 TOP_CONTRIBUTORS = 10
+VAR_BAND = 50  # scenarios either side of the VaR quantile for component VaR
 TAIL_CONFIDENCE = 0.975
 
 
@@ -69,8 +70,17 @@ def es_breakdown(run: RunBook, firm_pnl: np.ndarray) -> dict[str, Any]:
         return dict(sorted(totals.items(), key=lambda item: -item[1]))
 
     order = np.argsort(-shares)
+    # Component VaR 99 % (Euler) of the largest positions: their mean loss in the scenarios whose
+    # firm P&L lies at the VaR, a band of VAR_BAND scenarios either side of the quantile.
+    ranked = np.argsort(firm_pnl)
+    at_var = int(np.floor((len(firm_pnl) - 1) * 0.01))
+    band = ranked[max(0, at_var - VAR_BAND) : at_var + VAR_BAND + 1]
+    near_var = -position_tail_means(run.book, run.market, run.parameters, band, run.model)
+    components = [{**entry(i), "var_99_component": float(near_var[i])} for i in order[:TOP_CONTRIBUTORS]]
     return {
         "total": float(shares.sum()),
+        "var_99_components": components,
+        "var_99_band": len(band),
         "by_portfolio": summed(owners),
         "by_risk_type": summed(kinds),
         "largest": [entry(i) for i in order[:TOP_CONTRIBUTORS]],
@@ -182,6 +192,8 @@ def _backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[
         return [name, str(stats["observations"]), str(stats["exceptions"]), zone, kupiec, christoffersen]
 
     rows = [["scope", "days", "exceptions", "Basel zone", "Kupiec LR", "Christoffersen LR"], row("firm", backtest["firm"])]
+    if backtest.get("firm_actual", {}).get("observations"):
+        rows.append(row("firm, actual P&L", backtest["firm_actual"]))
     dates = backtest["firm"]["exception_dates"]
     tonight = backtest.get("tonight")
     lines = []
@@ -191,7 +203,8 @@ def _backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[
         lines.append(f"Tonight's move: the {tonight['var_date']} book made {_money(pnl)} {summary['reporting_currency']}, {verdict}.")
     lines.append("Firm exception dates: " + (", ".join(dates[-12:]) if dates else "none") + ". Per portfolio: see Backtest by portfolio.")
     table = kit["Table"](rows, style=kit["grid"], repeatRows=1)
-    by_portfolio = kit["Table"]([rows[0], *(row(name, stats) for name, stats in backtest["portfolios"].items())], style=kit["grid"], repeatRows=1)
+    portfolio_rows = [rows[0], *(row(name, stats) for name, stats in backtest["portfolios"].items())]
+    by_portfolio = kit["Table"](portfolio_rows, style=kit["grid"], repeatRows=1)
     details = [kit["KeepTogether"]([kit["Paragraph"]("Backtest by portfolio", styles["Heading2"]), by_portfolio])]
     return [heading, table, *(kit["Paragraph"](line, styles["Normal"]) for line in lines)], details
 
@@ -297,8 +310,10 @@ def _change_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
 
 def _contributions_section(summary: dict[str, Any], chart: bytes, kit: dict[str, Any]) -> list[Any]:
     cm = kit["cm"]
-    rows = [["position", "portfolio", "type", "underlying", f"contribution ({summary['reporting_currency']})"]] + [
-        [c["position_id"], c["portfolio_id"], c["instrument_type"], c["underlying"], _money(c["es_contribution"])] for c in summary["contributions"]
+    components = {c["position_id"]: c["var_99_component"] for c in summary["es_breakdown"]["var_99_components"]}
+    rows = [["position", "portfolio", "type", "underlying", f"ES 97.5 % share ({summary['reporting_currency']})", "component VaR 99 %"]] + [
+        [c["position_id"], c["portfolio_id"], c["instrument_type"], c["underlying"], _money(c["es_contribution"]), _money(components[c["position_id"]])]
+        for c in summary["contributions"]
     ]
     return [
         kit["KeepTogether"](
@@ -517,7 +532,7 @@ class ReportGeneration:
             previous, previous_run = self._previous_night(bucket, date)
             backtest = change = None
             if previous is not None and previous_run is not None:
-                backtest = backtest_entry(previous, previous_run, run_book.market)
+                backtest = backtest_entry(previous, previous_run, run_book.market, manifest.get("actual_pnl"))
                 log("backtest", run_id=run, var_date=backtest["var_date"], pnl=backtest["hypothetical_pnl"]["firm"], exception=backtest["exceptions"]["firm"])
                 tonight_var = {"firm": firm_figures["var_99"], **{name: values["var_99"] for name, values in per_portfolio.items()}}
                 change = explain_var_change(previous, previous_run, run_book, tonight_var)

@@ -152,3 +152,39 @@ def test_riskbatch_backtest_replays_a_range_of_the_stored_history(monkeypatch: p
         printed = capsys.readouterr().out
         assert "firm: 1 exception(s) in 3 day(s); Basel zone none yet (3 of 250 observations)" in printed
         assert main(["backtest", "--bucket", "risk-out", "--from", "2030-01-01"]) == 1
+
+
+def test_a_year_of_the_sample_nights_fills_the_traffic_light(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What make backtest-year shows: 250 backtested nights of the sample, each record as the
+    report writes it, and a Basel zone once the window is full. The sample's market is drawn
+    from the model's own (normal) distribution, so Kupiec's test must not reject."""
+    import json
+
+    import backtest_year
+
+    assert backtest_year.main(["--nights", "251", "--positions", "400", "--factors", "30", "--scenarios", "2000", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    firm = summary["firm"]
+    assert firm["observations"] == 250 and firm["zone"] in {"green", "yellow", "red"}
+    assert firm["zone"] == basel_traffic_light(firm["exceptions"]).zone and not kupiec_pof(firm["exceptions"], 250).rejects(0.01)
+    records = sorted(tmp_path.glob("history/*.json"))
+    assert len(records) == 251 and json.loads(records[0].read_text())["backtest"] is None
+    assert "Basel traffic light" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (b"portfolio,pnl\nA,1\n", "missing column portfolio_id"),
+        (b"portfolio_id,pnl\nA,nan\n", "line 2: a portfolio_id and a finite pnl are needed"),
+        (b"portfolio_id,pnl\nA,1\nA,2\n", "line 3: a second row for A"),
+    ],
+)
+def test_a_bad_actual_pnl_file_names_every_problem(text: bytes, problem: str) -> None:
+    from riskbatch.history import parse_actual_pnl
+    from riskbatch.inputs import InputError
+
+    assert parse_actual_pnl(b"portfolio_id,pnl\nA,-12.5\nB,3\n", "actual_pnl.csv") == {"A": -12.5, "B": 3.0}
+    with pytest.raises(InputError) as refused:
+        parse_actual_pnl(text, "actual_pnl.csv")
+    assert any(problem in line for line in refused.value.problems), refused.value.problems

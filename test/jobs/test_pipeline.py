@@ -95,6 +95,10 @@ def test_a_night_end_to_end_matches_the_offline_engine(night: Night, sample_file
     assert sum(breakdown["by_risk_type"].values()) == pytest.approx(breakdown["total"], rel=1e-9)
     assert sum(breakdown["by_portfolio"].values()) == pytest.approx(breakdown["total"], rel=1e-9)
     assert set(breakdown["by_risk_type"]) <= {"equity", "fx", "option"} and all(h["es_contribution"] < 0 for h in breakdown["hedges"])
+    # component VaR of the largest positions: their mean loss where the firm's P&L sits at its VaR
+    assert [c["position_id"] for c in breakdown["var_99_components"]] == [c["position_id"] for c in breakdown["largest"]]
+    assert breakdown["var_99_band"] == min((int(SCENARIOS) - 1) // 100, 50) + 51
+    assert all(abs(c["var_99_component"]) < figures["firm"]["var_99"] for c in breakdown["var_99_components"])
     # the challengers beside Monte Carlo, and the report's pages as a reader sees them
     challengers = figures["challengers"]
     assert challengers["historical"]["days"] == 259 and challengers["stressed"]["days"] == 250
@@ -379,7 +383,7 @@ def test_limits_that_come_with_the_files_are_reported_and_a_breach_is_logged_and
 
 
 def _run_night(night: Night, folder: Path, date: str) -> str:
-    night.upload(folder, date, ("limits.csv",))
+    night.upload(folder, date, ("limits.csv",) + (("actual_pnl.csv",) if (folder / "actual_pnl.csv").exists() else ()))
     run = run_ingest(night, night.upload(folder, date)[1]).run_id
     drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
     for message in night.messages(night.settings.report_queue_url):
@@ -394,6 +398,8 @@ def test_each_night_keeps_its_var_and_backtests_the_previous_one(night: Night, t
 
     folders = write_nights(tmp_path, SampleSpec(positions=300, factors=40, days=260, portfolios=3), 3)
     dates = [folder.name for folder in folders]
+    # the P&L the first night's book actually made over the second day, from the firm's P&L system
+    (folders[1] / "actual_pnl.csv").write_text("portfolio_id,pnl\nPF01,-1e12\nPF02,1000\nPF03,-5\n")
     runs = [_run_night(night, folder, date) for folder, date in zip(folders, dates, strict=True)]
     records = load_records(night.s3, night.settings.output_bucket)
     assert [record["business_date"] for record in records] == dates and [record["run_id"] for record in records] == runs
@@ -404,9 +410,14 @@ def test_each_night_keeps_its_var_and_backtests_the_previous_one(night: Night, t
         firm = entry["hypothetical_pnl"]["firm"]
         assert firm == pytest.approx(sum(entry["hypothetical_pnl"]["portfolios"].values()))
         assert entry["exceptions"]["firm"] == (-firm > earlier["var"]["firm"]["var_99"])
+    actual = records[1]["backtest"]["actual"]
+    assert actual["pnl"] == {"firm": -1e12 + 995, "portfolios": {"PF01": -1e12, "PF02": 1000.0, "PF03": -5.0}}
+    assert actual["exceptions"] == {"firm": True, "portfolios": {"PF01": True, "PF02": False, "PF03": False}}
+    assert records[2]["backtest"]["actual"] is None  # no actual P&L came with the third night
     figures = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=report_keys(dates[-1], runs[-1])[1])["Body"].read())
     assert figures["backtest"]["firm"]["observations"] == 2 and figures["backtest"]["firm"] == backtest_summary(records)["firm"]
     assert figures["backtest"]["firm"]["zone"] is None  # the traffic light needs 250 observations
+    assert figures["backtest"]["firm_actual"]["observations"] == 1 and figures["backtest"]["firm_actual"]["exceptions"] == 1
     # the change in VaR since the previous night, in its three steps; with the same model settings
     # and the same random numbers, recomputing yesterday's VaR gives yesterday's figure exactly
     change = figures["var_change"]

@@ -8,10 +8,11 @@ import pytest
 
 from riskbatch import fargate
 from riskbatch.cli import main
-from riskbatch.plan import Calibration, Night, advise, load_calibration, option_at, options_for, window_hours
+from riskbatch.plan import REPORT_REVALUATIONS, Calibration, Night, advise, load_calibration, option_at, options_for, window_hours
 
 PRICES = {"on_demand_vcpu_hour": 0.04, "on_demand_gb_hour": 0.004, "spot_vcpu_hour": 0.012, "spot_gb_hour": 0.0012}
-SLOW = Calibration(revaluations_per_vcpu_second=1_000.0, scenario_factor2_per_vcpu_second=1e9, measured_on="test", measured_at="2026-11-26")
+RATE = 1e8  # revaluations per vCPU-second
+SLOW = Calibration(revaluations_per_vcpu_second=RATE, scenario_factor2_per_vcpu_second=1e9, measured_on="test", measured_at="2026-11-26")
 
 
 def test_a_small_night_is_one_task_with_the_hand_computed_cost() -> None:
@@ -26,19 +27,21 @@ def test_a_small_night_is_one_task_with_the_hand_computed_cost() -> None:
 
 
 def test_tasks_follow_the_work_and_the_window() -> None:
-    night = Night(positions=100_000, factors=500, scenarios=100_000, window_hours=8.5, safety=0.5)
+    night = Night(positions=7_000_000, factors=500, scenarios=100_000, window_hours=8.5, safety=0.5)
     option = option_at(night, SLOW, PRICES, 2048, 8192)
-    per_task = 8.5 * 3600 * 0.5 * 2 - 100_000 * 500**2 / 1e9
-    assert option.tasks == math.ceil(100_000 * 100_000 / 1_000 / per_task)
-    assert option.tasks * option.hours_per_task * 2 * 3600 == pytest.approx(100_000 * 100_000 / 1_000 + option.tasks * 100_000 * 500**2 / 1e9)
-    month_end = option_at(Night(400_000, 500, 100_000, 8.5, 0.5), SLOW, PRICES, 2048, 8192)
-    assert 4 * option.tasks - 4 <= month_end.tasks <= 4 * option.tasks
-    shorter = option_at(Night(100_000, 500, 100_000, 4.25, 0.5), SLOW, PRICES, 2048, 8192)
-    assert shorter.tasks >= 2 * option.tasks - 1
+    work, draws = 7_000_000 * 100_000 / RATE, 100_000 * 500**2 / 1e9
+    report = (REPORT_REVALUATIONS * work + 2 * draws) / 3600  # on its one vCPU, after the risk workers
+    per_task = (8.5 * 0.5 - report) * 3600 * 2 - draws
+    assert option.tasks == math.ceil(work / per_task)
+    assert option.tasks * option.hours_per_task * 2 * 3600 == pytest.approx(work + option.tasks * draws)
+    bigger = option_at(Night(7_100_000, 500, 100_000, 8.5, 0.5), SLOW, PRICES, 2048, 8192)
+    assert bigger.tasks > option.tasks  # more work, and a longer report, leave each risk task less
+    shorter = option_at(Night(7_000_000, 500, 100_000, 8.4, 0.5), SLOW, PRICES, 2048, 8192)
+    assert shorter.tasks > option.tasks
 
 
 def test_every_size_offered_is_a_valid_fargate_size() -> None:
-    for night in (Night(20_000, 500, 100_000, 8.5), Night(80_000, 2_000, 400_000, 8.5), Night(500, 20, 1_000, 1.0)):
+    for night in (Night(20_000, 500, 100_000, 8.5), Night(80_000, 1_000, 200_000, 8.5), Night(500, 20, 1_000, 1.0)):
         options = options_for(night, SLOW, PRICES)
         assert options
         for option in options:
@@ -105,3 +108,21 @@ def test_the_stored_calibration_carries_a_measured_runtime_and_the_template_size
     assert calibration.container_peak_mib is not None and set(calibration.container_peak_mib) == set(limits)
     for job, peak in calibration.container_peak_mib.items():
         assert limits[job] >= 2 * peak, job
+
+
+def test_the_report_job_takes_its_share_of_the_window() -> None:
+    """The report runs after the risk workers on one task: the day-over-day explanation revalues the
+    previous night's book twice (make bench measures the report's work against the risk step's)."""
+    from riskbatch.plan import report_hours
+
+    calibration = load_calibration()
+    night = Night(80_000, 500, 100_000, window_hours("01:00", "09:30"))
+    work_hours = 80_000 * 100_000 / calibration.revaluations_per_vcpu_second / 3600
+    assert report_hours(night, calibration) >= REPORT_REVALUATIONS * work_hours
+    advice = advise(night, calibration, PRICES)
+    template = advice["template_task"]
+    assert template["hours_per_task"] + advice["report_hours"] <= night.window_hours * (1 - night.safety)
+    # a window too short for the report alone fits no number of risk tasks
+    short = Night(80_000, 500, 100_000, 2 * report_hours(night, calibration) * 0.99)
+    with pytest.raises(ValueError):
+        advise(short, calibration, PRICES)

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""A year of nights backtested: the sample's book and market over 250 business days, each night's
+VaR from the engine and the next day's hypothetical P&L, as the report job computes them.
+
+Each night runs what the night's jobs run, in one process and without the cloud: the data-quality
+checks on that night's files (riskbatch.quality), the Monte Carlo VaR of its book, and the
+backtest of the previous night's VaR in tonight's move (riskbatch.history). The records are the
+ones the report writes to history/, here under --out; the summary is the report's backtest block:
+exceptions, Kupiec, Christoffersen and, with 250 observations, the Basel traffic light.
+
+    make backtest-year                     # 250 nights of 1,000 positions over 60 factors
+    scripts/backtest_year.py --nights 30   # a smaller run
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+from riskbatch.engine import build_book, portfolio_pnl, risk_model
+from riskbatch.history import as_table, backtest_entry, backtest_summary, night_record
+from riskbatch.model import ModelParameters, risk_figures
+from riskbatch.quality import DataQualityPolicy, prepare_night
+from riskbatch.run_inputs import RunBook
+from riskbatch.sample import SampleSpec, market_table, next_business_days, positions_table
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lambda line: None) -> list[dict]:
+    dates = next_business_days(spec.business_date, nights)
+    long_spec = dataclasses.replace(spec, days=spec.days + nights - 1, business_date=dates[-1])
+    market = market_table(long_spec)
+    count = len(set(market["factor"].to_pylist()))
+    factors = market["factor"].to_pylist()[:count]
+    book_table = positions_table(spec, factors, market.slice(count * (spec.days - 1), count)["price"].to_numpy())
+    records: list[dict] = []
+    previous: tuple[dict, RunBook] | None = None
+    started = time.monotonic()
+    for night, date in enumerate(dates):
+        window = market.slice(count * night, count * spec.days)
+        prepared = prepare_night(window, "market", book_table, "positions", date, DataQualityPolicy(), parameters.reporting_currency)
+        model = risk_model(prepared.market, parameters)
+        book = build_book(prepared.positions, prepared.market, parameters)
+        pnl = portfolio_pnl(book, prepared.market, parameters, model)
+        firm = risk_figures(pnl.sum(axis=0))
+        portfolios = {name: risk_figures(row) for name, row in zip(book.portfolio_ids, pnl, strict=True)}
+        run = RunBook(parameters, prepared.market, prepared.positions, book, model)
+        backtest = backtest_entry(*previous, prepared.market) if previous else None
+        record = night_record(date.isoformat(), f"year-{night:03d}", parameters.reporting_currency, firm, portfolios, backtest)
+        records.append(record)
+        previous = (record, run)
+        if (night + 1) % 25 == 0 or night + 1 == nights:
+            say(f"[{time.monotonic() - started:6.1f}s] {night + 1} of {nights} nights")
+    return records
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nights", type=int, default=251, help="business nights (the first has nothing to backtest)")
+    parser.add_argument("--positions", type=int, default=1_000)
+    parser.add_argument("--factors", type=int, default=60)
+    parser.add_argument("--scenarios", type=int, default=5_000)
+    parser.add_argument("--distribution", choices=["normal", "student-t"], default="normal")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "out" / "backtest-year")
+    args = parser.parse_args(argv)
+    spec = SampleSpec(positions=args.positions, factors=args.factors, days=260, features=False)
+    parameters = ModelParameters(scenarios=args.scenarios, distribution=args.distribution)
+    records = run_year(spec, args.nights, parameters, say=lambda line: print(line, file=sys.stderr, flush=True))
+    history = args.out / "history"
+    history.mkdir(parents=True, exist_ok=True)
+    for record in records:
+        (history / f"{record['business_date']}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    summary = backtest_summary(records)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    print("\n".join(as_table(records).splitlines()[-11:]))
+    firm = summary["firm"]
+    zone = f"{firm['zone']} (plus factor {firm['plus_factor']:.2f})" if firm["zone"] else f"none yet ({firm['observations']} observations)"
+    print(f"\nfirm: {firm['exceptions']} exception(s) in {firm['observations']} days; Basel traffic light {zone}")
+    for name in ("kupiec", "christoffersen"):
+        if name in firm:
+            print(f"  {name}: LR {firm[name]['statistic']:.3f}, p {firm[name]['p_value']:.3f}")
+    expected = 0.01 * firm["observations"]
+    print(f"  expected at 99 %: {expected:.1f}; exception dates: {', '.join(firm['exception_dates']) or 'none'}")
+    print(f"records: {history}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
