@@ -22,26 +22,19 @@ def _normal_cdf(x: float) -> float:
     return 0.5 * math.erfc(-x * _SQRT_HALF)
 
 
+# The unique options' terms, one array each (or the rate, per option), as engine._kernel_inputs
+# builds them: factor column of the underlying, today's spot, strike, years to expiry at the
+# horizon, today's implied volatility, vol factor column (-1: fixed), is_call, today's price in the
+# underlying's currency, rate of its currency, the underlying's dividend yield, the FX factor
+# column of its currency (-1: the reporting currency) and the sign of that factor's log return.
+Terms = tuple
+
+
 @numba.njit(inline="always")
-def _change(
-    returns: np.ndarray,
-    s: int,
-    u: int,
-    factor: np.ndarray,
-    spot: np.ndarray,
-    strike: np.ndarray,
-    years: np.ndarray,
-    vol: np.ndarray,
-    vol_factor: np.ndarray,
-    is_call: np.ndarray,
-    base_price: np.ndarray,
-    rate: np.ndarray,
-    dividend: np.ndarray,
-    fx_factor: np.ndarray,
-    fx_sign: np.ndarray,
-) -> float:
+def _change(returns: np.ndarray, s: int, u: int, terms: Terms) -> float:
     """Scenario s's change in value of one unit of option u, in the reporting currency per unit
     of today's exchange rate (the quantities carry that rate)."""
+    factor, spot, strike, years, vol, vol_factor, is_call, base_price, rate, dividend, fx_factor, fx_sign = terms
     t = max(years[u], 1e-12)
     sigma = vol[u] if vol_factor[u] < 0 else vol[u] * math.exp(returns[s, vol_factor[u]])
     root = sigma * math.sqrt(t)
@@ -59,49 +52,24 @@ def _change(
 @numba.njit(parallel=True, cache=True)
 def option_pnl_into(
     returns: np.ndarray,  # scenarios x factors (log returns over the horizon)
-    factor: np.ndarray,  # per unique option: factor column of its underlying
-    spot: np.ndarray,  # per unique option: today's spot of its underlying
-    strike: np.ndarray,
-    years: np.ndarray,  # time to expiry at the horizon
-    vol: np.ndarray,  # today's implied volatility
-    vol_factor: np.ndarray,  # factor column of its implied volatility, or -1 (volatility fixed)
-    is_call: np.ndarray,
-    base_price: np.ndarray,  # today's price, in the underlying's currency
-    rate: np.ndarray,  # of the option's currency
-    dividend: np.ndarray,  # the underlying's continuous dividend yield
-    fx_factor: np.ndarray,  # factor column of the rate into the reporting currency, or -1
-    fx_sign: np.ndarray,  # +1 or -1: the sign of that rate's log return in the conversion
+    terms: Terms,
     entry_start: np.ndarray,  # CSR over unique options: their (portfolio, quantity) entries
     entry_portfolio: np.ndarray,
     entry_quantity: np.ndarray,  # quantity x multiplier x today's exchange rate
     out: np.ndarray,  # scenarios x portfolios, accumulated into
 ) -> None:
     for s in numba.prange(returns.shape[0]):
-        for u in range(factor.shape[0]):
-            change = _change(returns, s, u, factor, spot, strike, years, vol, vol_factor, is_call, base_price, rate, dividend, fx_factor, fx_sign)
+        for u in range(terms[0].shape[0]):
+            change = _change(returns, s, u, terms)
             for e in range(entry_start[u], entry_start[u + 1]):
                 out[s, entry_portfolio[e]] += change * entry_quantity[e]
 
 
 @numba.njit(parallel=True, cache=True)
-def option_change(
-    returns: np.ndarray,
-    factor: np.ndarray,
-    spot: np.ndarray,
-    strike: np.ndarray,
-    years: np.ndarray,
-    vol: np.ndarray,
-    vol_factor: np.ndarray,
-    is_call: np.ndarray,
-    base_price: np.ndarray,
-    rate: np.ndarray,
-    dividend: np.ndarray,
-    fx_factor: np.ndarray,
-    fx_sign: np.ndarray,
-) -> np.ndarray:
+def option_change(returns: np.ndarray, terms: Terms) -> np.ndarray:
     """Change in value of one unit of each unique option in each scenario (scenarios x options)."""
-    result = np.empty((returns.shape[0], factor.shape[0]))
+    result = np.empty((returns.shape[0], terms[0].shape[0]))
     for s in numba.prange(returns.shape[0]):
-        for u in range(factor.shape[0]):
-            result[s, u] = _change(returns, s, u, factor, spot, strike, years, vol, vol_factor, is_call, base_price, rate, dividend, fx_factor, fx_sign)
+        for u in range(terms[0].shape[0]):
+            result[s, u] = _change(returns, s, u, terms)
     return result

@@ -55,6 +55,11 @@ def _positions(rows: list[dict]) -> pa.Table:
     return pa.table({name: pa.array([row.get(name) for row in rows], kind) for name, kind in POSITION_COLUMNS.items()})
 
 
+def _equities(*holdings: tuple[str, str, float]) -> pa.Table:
+    """Equity positions of portfolio A: (position id, underlying, quantity) each."""
+    return _positions([{"portfolio_id": "A", "position_id": p, "instrument_type": "equity", "underlying": u, "quantity": q} for p, u, q in holdings])
+
+
 def _var_tolerance(sigma_money: float, confidence: float, scenarios: int) -> float:
     tail = 1.0 - confidence
     return 4.0 * sigma_money * np.sqrt(tail * (1.0 - tail) / scenarios) / norm.pdf(norm.ppf(confidence))
@@ -111,10 +116,7 @@ def test_an_option_on_a_foreign_underlying_converts_its_price_at_the_scenario_ra
 
 def test_a_position_in_a_currency_without_a_rate_is_excluded_with_the_reason() -> None:
     table = _market_table({"SAP": 0.015, "AAPL": 0.01}, {"SAP": 200.0, "AAPL": 150.0}, currencies={"SAP": "EUR"})
-    positions = _positions([
-        {"portfolio_id": "A", "position_id": "E1", "instrument_type": "equity", "underlying": "SAP", "quantity": 10.0},
-        {"portfolio_id": "A", "position_id": "E2", "instrument_type": "equity", "underlying": "AAPL", "quantity": 10.0},
-    ])  # fmt: skip
+    positions = _equities(("E1", "SAP", 10.0), ("E2", "AAPL", 10.0))
     night = prepare_night(table, "market.csv", positions, "positions.csv", WEDNESDAY, DataQualityPolicy(), "USD")
     (excluded,) = night.excluded
     assert excluded.position_id == "E1" and "no FX rate FX_EURUSD or FX_USDEUR" in excluded.reason
@@ -176,10 +178,7 @@ def _with_prices(table: pa.Table, factor: str, prices: np.ndarray) -> pa.Table:
 
 def test_a_factor_that_never_moved_is_excluded_not_given_zero_risk() -> None:
     table = _with_prices(_market_table({"AAPL": 0.01, "FLAT": 0.01}, {"AAPL": 150.0, "FLAT": 50.0}), "FLAT", np.full(300, 50.0))
-    positions = _positions([
-        {"portfolio_id": "A", "position_id": "E1", "instrument_type": "equity", "underlying": "FLAT", "quantity": 1_000.0},
-        {"portfolio_id": "A", "position_id": "E2", "instrument_type": "equity", "underlying": "AAPL", "quantity": 10.0},
-    ])  # fmt: skip
+    positions = _equities(("E1", "FLAT", 1_000.0), ("E2", "AAPL", 10.0))
     night = prepare_night(table, "market.csv", positions, "positions.csv", WEDNESDAY, DataQualityPolicy(), "USD")
     (excluded,) = night.excluded
     assert excluded.position_id == "E1" and "no move on 100%" in excluded.reason and excluded.notional == pytest.approx(50_000.0)
