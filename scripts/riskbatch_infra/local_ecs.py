@@ -219,6 +219,7 @@ class LocalEcs:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         command = self._task_command(spec, overrides)
         record: dict[str, Any] = {"name": label, "command": command, "role": spec.task_role, "log": str(log_path), "service": service}
+        record["overrides"] = dict(self.environment_overrides)  # the RunTask overrides this task ran with
         if self.containers:
             record["process"] = self._start_container(spec, command, label, log_path, service, task_arn, record)
         else:

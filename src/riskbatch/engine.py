@@ -299,7 +299,7 @@ def portfolio_pnl(
         rows = slice(start, start + returns.shape[0])
         block_pnl = np.expm1(book.conversion.augmented(returns)) @ book.exposures.T
         if book.unique_option_count:
-            option_pnl_into(returns, options, book.entry_start, book.entry_portfolio, book.entry_quantity, block_pnl)
+            option_pnl_into(returns, *options, book.entry_start, book.entry_portfolio, book.entry_quantity, block_pnl)
         pnl[:, rows] = block_pnl.T
         if progress is not None:
             progress(block + 1, blocks)
@@ -335,7 +335,7 @@ def position_tail_means(book: Book, market: Market, parameters: ModelParameters,
         for start in range(0, book.unique_option_count, OPTION_BLOCK):
             part = slice(start, start + OPTION_BLOCK)
             sliced = tuple(value[part] if isinstance(value, np.ndarray) else value for value in inputs)
-            unique_means[part] = option_change(np.ascontiguousarray(returns), sliced).mean(axis=0)
+            unique_means[part] = option_change(np.ascontiguousarray(returns), *sliced).mean(axis=0)
         means[book.option_position] += unique_means[book.unique_of_option] * book.option_quantity
     return means
 
@@ -347,6 +347,6 @@ def position_pnl(book: Book, market: Market, parameters: ModelParameters, scenar
     augmented = np.expm1(book.conversion.augmented(returns))
     np.add.at(result.T, book.leg_position, (augmented[:, book.leg_column] * book.leg_exposure).T)
     if book.option_count:
-        per_unit = option_change(np.ascontiguousarray(returns), _kernel_inputs(book, market, parameters))
+        per_unit = option_change(np.ascontiguousarray(returns), *_kernel_inputs(book, market, parameters))
         result[:, book.option_position] += per_unit[:, book.unique_of_option] * book.option_quantity
     return result

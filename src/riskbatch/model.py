@@ -165,11 +165,11 @@ def scenario_block(parameters: ModelParameters, block: int, cholesky: np.ndarray
         raise IndexError(f"block {block} is past the last scenario")
     if len(keys) != cholesky.shape[0]:
         raise ValueError("one stream key per factor")
-    normals = np.empty((rows, len(keys)))
-    for column, key in enumerate(keys.tolist()):
+    by_factor = np.empty((len(keys), rows))  # one contiguous row per factor's stream
+    for row, key in enumerate(keys.tolist()):
         stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence([parameters.seed, block, key])))
-        normals[:, column] = stream.standard_normal(rows)
-    returns = normals @ cholesky.T
+        by_factor[row] = stream.standard_normal(rows)
+    returns = by_factor.T @ cholesky.T
     if parameters.distribution == "student-t":
         nu = parameters.degrees_of_freedom
         # Multivariate t with the same covariance: a common chi-square mixing per scenario.

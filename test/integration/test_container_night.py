@@ -101,7 +101,7 @@ def test_the_night_runs_in_the_job_images_as_the_task_definitions_say_and_publis
         # nothing of the host: the image's ENV, what ECS passes (the definition's environment, the run's
         # overrides, the role's credentials, the endpoint), and the variables every container runtime sets
         image_env = {item.split("=", 1)[0] for item in inspect_image(task["digest_image_id"])["Config"]["Env"]}
-        passed = {item["name"] for item in container.get("environment", [])} | set(night.ecs.environment_overrides) | set(CREDENTIALS_AND_ENDPOINT)
+        passed = {item["name"] for item in container.get("environment", [])} | set(task["overrides"]) | set(CREDENTIALS_AND_ENDPOINT)
         assert set(ran["environment"]) - image_env - passed <= {"container", "HOME", "HOSTNAME", "TERM"}
 
 

@@ -23,6 +23,11 @@ def _night(tmp_path: Path, date: str) -> Path:
     return positions.parent
 
 
+def _finish(stack: DeployedStack) -> None:
+    run_services(stack.ecs, "RiskCalculationService", 2, idle_exit=3, say=lambda line: None)
+    run_services(stack.ecs, "ReportGenerationService", 1, idle_exit=3, say=lambda line: None)
+
+
 def _check(stack: DeployedStack, date: str) -> tuple[int, list[dict]]:
     read_mailbox(stack.local)  # what earlier tests left
     stack.ecs.environment_overrides["WATCH_BUSINESS_DATE"] = date
@@ -38,8 +43,7 @@ def test_the_deadline_check_is_quiet_when_the_report_is_published(stack: Deploye
     date = "2026-12-07"
     for key in upload_night(stack.local, _night(tmp_path, date), date):
         stack.ecs.deliver_object_created(stack.local.stand_ins.input_bucket, key)
-    run_services(stack.ecs, "RiskCalculationService", 2, idle_exit=3, say=lambda line: None)
-    run_services(stack.ecs, "ReportGenerationService", 1, idle_exit=3, say=lambda line: None)
+    _finish(stack)
     code, alerts = _check(stack, date)
     assert code == 0 and alerts == [], Path(stack.ecs.tasks_run[-1]["log"]).read_text(encoding="utf-8")[-2000:]
 
@@ -50,7 +54,10 @@ def test_the_deadline_check_alerts_with_the_nights_progress_when_the_report_is_w
     for key in upload_night(stack.local, _night(tmp_path, date), date):
         stack.ecs.deliver_object_created(stack.local.stand_ins.input_bucket, key)
     # ingested, but no risk worker ran: the report is withheld
-    code, (alert,) = _check(stack, date)
+    try:
+        code, (alert,) = _check(stack, date)
+    finally:  # finish the night, so that the next tests find the queues empty
+        _finish(stack)
     assert code == 1
     assert alert["subject"] == f"Risk batch itest: no report for {date} before 09:30 New York"
     assert "The night stopped at: risk calculation: 0 of 1 units done." in alert["message"]

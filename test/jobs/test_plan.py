@@ -27,16 +27,16 @@ def test_a_small_night_is_one_task_with_the_hand_computed_cost() -> None:
 
 
 def test_tasks_follow_the_work_and_the_window() -> None:
-    night = Night(positions=7_000_000, factors=500, scenarios=100_000, window_hours=8.5, safety=0.5)
+    night = Night(positions=6_500_000, factors=500, scenarios=100_000, window_hours=8.5, safety=0.5)
     option = option_at(night, SLOW, PRICES, 2048, 8192)
-    work, draws = 7_000_000 * 100_000 / RATE, 100_000 * 500**2 / 1e9
+    work, draws = 6_500_000 * 100_000 / RATE, 100_000 * 500**2 / 1e9
     report = (REPORT_REVALUATIONS * work + 2 * draws) / 3600  # on its one vCPU, after the risk workers
     per_task = (8.5 * 0.5 - report) * 3600 * 2 - draws
     assert option.tasks == math.ceil(work / per_task)
     assert option.tasks * option.hours_per_task * 2 * 3600 == pytest.approx(work + option.tasks * draws)
-    bigger = option_at(Night(7_100_000, 500, 100_000, 8.5, 0.5), SLOW, PRICES, 2048, 8192)
+    bigger = option_at(Night(6_600_000, 500, 100_000, 8.5, 0.5), SLOW, PRICES, 2048, 8192)
     assert bigger.tasks > option.tasks  # more work, and a longer report, leave each risk task less
-    shorter = option_at(Night(7_000_000, 500, 100_000, 8.4, 0.5), SLOW, PRICES, 2048, 8192)
+    shorter = option_at(Night(6_500_000, 500, 100_000, 8.4, 0.5), SLOW, PRICES, 2048, 8192)
     assert shorter.tasks > option.tasks
 
 
