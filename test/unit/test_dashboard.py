@@ -6,6 +6,7 @@ Insights' RunningTaskCount by ServiceName and TaskCount by TaskDefinitionFamily:
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-ECS.html,
 with Container Insights on for the cluster), and the metrics its own filters publish. Dashboard
 body structure: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html
+The metric filters' JSON patterns: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
 """
 
 from __future__ import annotations
@@ -84,3 +85,12 @@ def test_a_limit_breach_raises_an_alarm_to_the_topic(template: Template) -> None
     assert (alarm["Namespace"], alarm["MetricName"]) == (transformation["MetricNamespace"], transformation["MetricName"])
     assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == ("Sum", 0, "GreaterThanThreshold")
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}] and alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_dashboard_name_carries_the_region_because_dashboards_are_global(template: Template) -> None:
+    """"All dashboards in your account are global, not region-specific", and Ref returns the
+    DashboardName (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-dashboard.html):
+    one suffix deployed in two regions (taskcat does) would otherwise ask for one name twice."""
+    name = template.get("OperationsDashboard").props["DashboardName"]["Fn::Sub"]
+    assert "${EnvironmentSuffix}" in name and "${AWS::Region}" in name
+    assert template.doc["Outputs"]["OperationsDashboardName"]["Value"] == {"Ref": "OperationsDashboard"}

@@ -43,7 +43,8 @@ def test_name_is_built_from_the_suffix(thing: NamedThing) -> None:
 def test_name_follows_type_purpose_suffix(thing: NamedThing) -> None:
     suffix = longest_suffix(TEMPLATES[thing.template].doc)
     name = thing.longest.removeprefix("alias/").removeprefix("/aws/events/")
-    tail = f"-{suffix}-{LONGEST_REGION}" if thing.constraint.prop == "RoleName" else f"-{suffix}"
+    # IAM roles and CloudWatch dashboards are global to the account: their names carry the region too
+    tail = f"-{suffix}-{LONGEST_REGION}" if thing.constraint.prop in ("RoleName", "DashboardName") else f"-{suffix}"
     assert re.fullmatch(rf"{thing.constraint.type_word}-[a-z0-9]+(-[a-z0-9]+)*{re.escape(tail)}", name), name
 
 
