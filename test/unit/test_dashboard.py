@@ -7,6 +7,12 @@ https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insight
 with Container Insights on for the cluster), and the metrics its own filters publish. Dashboard
 body structure: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html
 The metric filters' JSON patterns: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
+The body names what it graphs through Fn::Sub: a queue's QueueName attribute
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sqs-queue.html#aws-resource-sqs-queue-return-values)
+and Ref of the cluster, its name
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ecs-cluster.html#aws-resource-ecs-cluster-return-values);
+the services' and the ingestion family's names are the ones the template gives them, since the
+services exist only with DeployServices.
 """
 
 from __future__ import annotations
