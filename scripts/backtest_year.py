@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from riskbatch.engine import build_book, portfolio_pnl, risk_model
-from riskbatch.history import as_table, backtest_entry, backtest_summary, night_record
+from riskbatch.history import as_table, backtest_entry, backtest_summary, firm_lines, night_record
 from riskbatch.model import ModelParameters, risk_figures
 from riskbatch.quality import DataQualityPolicy, prepare_night
 from riskbatch.run_inputs import RunBook
@@ -78,14 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = backtest_summary(records)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print("\n".join(as_table(records).splitlines()[-11:]))
-    firm = summary["firm"]
-    zone = f"{firm['zone']} (plus factor {firm['plus_factor']:.2f})" if firm["zone"] else f"none yet ({firm['observations']} observations)"
-    print(f"\nfirm: {firm['exceptions']} exception(s) in {firm['observations']} days; Basel traffic light {zone}")
-    for name in ("kupiec", "christoffersen"):
-        if name in firm:
-            print(f"  {name}: LR {firm[name]['statistic']:.3f}, p {firm[name]['p_value']:.3f}")
-    expected = 0.01 * firm["observations"]
-    print(f"  expected at 99 %: {expected:.1f}; exception dates: {', '.join(firm['exception_dates']) or 'none'}")
+    print("\n" + "\n".join(firm_lines(summary)))
     print(f"records: {history}")
     return 0
 

@@ -172,7 +172,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     """The stored backtest history of a range of dates: each night, and the exception statistics."""
     import boto3
 
-    from .history import as_table, backtest_summary, load_records
+    from .history import as_table, backtest_summary, firm_lines, load_records
 
     records = load_records(boto3.client("s3"), args.bucket, args.first.isoformat() if args.first else None, args.last.isoformat() if args.last else None)
     if not records:
@@ -183,12 +183,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print(json.dumps({"records": len(records), **summary}, indent=2))
         return 0
     print(as_table(records))
-    firm = summary["firm"]
-    zone = firm["zone"] or f"none yet ({firm['observations']} of {summary['window']} observations)"
-    print(f"\nfirm: {firm['exceptions']} exception(s) in {firm['observations']} day(s); Basel zone {zone}")
-    for name in ("kupiec", "christoffersen"):
-        if name in firm:
-            print(f"  {name}: LR {firm[name]['statistic']:.3f}, p {firm[name]['p_value']:.3f}")
+    print("\n" + "\n".join(firm_lines(summary)))
     for portfolio, stats in summary["portfolios"].items():
         print(f"{portfolio}: {stats['exceptions']} exception(s) in {stats['observations']} day(s)")
     return 0

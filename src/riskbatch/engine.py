@@ -246,10 +246,6 @@ def risk_model(market: Market, parameters: ModelParameters) -> RiskModel:
     return RiskModel(cholesky, factor_keys(market.factors), estimate, jitter)
 
 
-def market_cholesky(market: Market, parameters: ModelParameters) -> np.ndarray:
-    return risk_model(market, parameters).cholesky
-
-
 def _kernel_inputs(book: Book, market: Market, parameters: ModelParameters) -> tuple:
     """The unique options as the kernels take them (today's price at the business date, the time
     to expiry at the horizon)."""

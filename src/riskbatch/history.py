@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from typing import Any
 
 import numpy as np
@@ -195,5 +194,13 @@ def as_table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def dumps(summary: dict[str, Any]) -> str:
-    return json.dumps(summary, indent=2)
+def firm_lines(summary: dict[str, Any]) -> list[str]:
+    """The firm's backtest statistics in words: exceptions, zone, tests, exception dates."""
+    firm = summary["firm"]
+    zone = f"none yet ({firm['observations']} of {summary['window']} observations)"
+    if firm["zone"]:
+        zone = f"{firm['zone']} (plus factor {firm['plus_factor']:.2f})"
+    lines = [f"firm: {firm['exceptions']} exception(s) in {firm['observations']} day(s); Basel traffic light {zone}"]
+    lines += [f"  {name}: LR {firm[name]['statistic']:.3f}, p {firm[name]['p_value']:.3f}" for name in ("kupiec", "christoffersen") if name in firm]
+    lines.append(f"  expected at 99 %: {0.01 * firm['observations']:.1f}; exception dates: {', '.join(firm['exception_dates']) or 'none'}")
+    return lines

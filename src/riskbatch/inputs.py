@@ -299,7 +299,7 @@ def excluded_rows(table: pa.Table, mask: np.ndarray, reasons: list[str], market:
                 instrument_type=str(table["instrument_type"][row].as_py()),
                 underlying=str(underlying),
                 notional=notional,
-                reason=reasons[row] if isinstance(reasons, list) else reasons,
+                reason=reasons[row],
             )
         )
     return found

@@ -150,7 +150,7 @@ def test_riskbatch_backtest_replays_a_range_of_the_stored_history(monkeypatch: p
         assert summary["firm"]["kupiec"]["statistic"] == pytest.approx(kupiec_pof(2, 5).statistic)
         assert main(["backtest", "--bucket", "risk-out", "--from", str(days[3]), "--to", str(days[5])]) == 0
         printed = capsys.readouterr().out
-        assert "firm: 1 exception(s) in 3 day(s); Basel zone none yet (3 of 250 observations)" in printed
+        assert "firm: 1 exception(s) in 3 day(s); Basel traffic light none yet (3 of 250 observations)" in printed
         assert main(["backtest", "--bucket", "risk-out", "--from", "2030-01-01"]) == 1
 
 

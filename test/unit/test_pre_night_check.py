@@ -111,7 +111,9 @@ def test_the_deadline_check_reads_how_far_the_night_got_and_may_only_alert(templ
     assert actions == {"s3:ListBucket", "s3:GetObject", "sqs:GetQueueAttributes", "sns:Publish", "kms:Decrypt", "kms:GenerateDataKey"}
     assert all(s["Resource"] != "*" for s in statements)
     (manifests,) = [s for s in statements if s["Action"] == "s3:GetObject"]
-    assert manifests["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${OutputBucketName}/runs/*/manifest.json"}  # manifests only
+    # manifests only: a wildcard may stand in any segment of an S3 object ARN
+    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html#reference_policies_elements_resource_wildcards)
+    assert manifests["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${OutputBucketName}/runs/*/manifest.json"}
     listings = [s for s in statements if s["Action"] == "s3:ListBucket"]
     assert all("s3:prefix" in s["Condition"]["StringLike"] for s in listings)
     environment = container_environment(task.props["ContainerDefinitions"][0])
