@@ -83,6 +83,28 @@ def both(*edits: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]],
     return edit
 
 
+def kms_on_any_key(role: str) -> Callable[[dict[str, Any]], None]:
+    """The role's KMS statement on every key of the account (key/*) instead of the stack's key."""
+
+    def edit(template: dict[str, Any]) -> None:
+        for policy in template[R][role][P]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if any(str(action).startswith("kms:") for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])):
+                    statement["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"}
+
+    return edit
+
+
+def drop_tls_denial(policy: str) -> Callable[[dict[str, Any]], None]:
+    """Remove the policy's statements that deny requests without TLS."""
+
+    def edit(template: dict[str, Any]) -> None:
+        document = template[R][policy][P]["PolicyDocument"]
+        document["Statement"] = [s for s in document["Statement"] if "aws:SecureTransport" not in str(s.get("Condition", ""))]
+
+    return edit
+
+
 def _container(task: str) -> Path:
     return (R, task, P, "ContainerDefinitions", 0)
 
@@ -469,11 +491,37 @@ MUTATIONS: list[Mutation] = [
         "naming: {type}-{purpose}-{suffix}",
         set_(R, "RunCompletedRuleFailedInvocationsAlarm", P, "AlarmName", {"Fn::Sub": "RunCompletedFailures${EnvironmentSuffix}"}),
     ),
+    # The gate's classes: every instance of a kind of hole
+    Mutation("task-role-any-kms-key", "IAM: KMS only on the stack's keys", kms_on_any_key("RiskCalculationTaskRole")),
+    Mutation("topic-tls-denial-removed", "policies: TLS only", drop_tls_denial("AlertTopicPolicy")),
+    Mutation("work-queue-tls-denial-removed", "policies: TLS only", drop_tls_denial("RiskWorkQueuePolicy")),
+    Mutation(
+        "container-adds-capability",
+        "task: no Linux capabilities",
+        set_(*_container("ReportGenerationTaskDefinition"), "LinuxParameters", "Capabilities", "Add", ["NET_ADMIN"]),
+    ),
+    Mutation("container-keeps-capabilities", "task: no Linux capabilities", delete(*_container("DataIngestionTaskDefinition"), "LinuxParameters")),
+    Mutation("service-ecs-exec", "service: no ECS Exec", set_(R, "RiskCalculationService", P, "EnableExecuteCommand", True)),
+    Mutation("work-queue-keeps-60-s", "queues: work outlives the night", set_(R, "ReportQueue", P, "MessageRetentionPeriod", 60)),
+    Mutation(
+        "key-second-account",
+        "key: principals of this account only",
+        append(
+            *_KEY_STATEMENTS,
+            {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"}, "Action": "kms:Decrypt", "Resource": "*"},
+        ),
+    ),
 ]
 
 # requirement -> the tests that state it (file.py::test, or a guard rule's case); a mutant of the
 # requirement is killed only when one of these fails (test/mutation/run.py).
 REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
+    "IAM: KMS only on the stack's keys": ("test_iam.py::test_kms_permission_names_only_the_stacks_own_keys",),
+    "policies: TLS only": ("test_resource_policies.py::test_every_queue_and_topic_has_a_policy_that_denies_requests_without_tls",),
+    "task: no Linux capabilities": ("test_task_definitions.py::test_container_drops_every_linux_capability_and_adds_none",),
+    "service: no ECS Exec": ("test_services.py::test_no_task_is_started_with_ecs_exec",),
+    "queues: work outlives the night": ("test_events_and_queues.py::test_work_queue_keeps_messages_longer_than_the_overnight_window",),
+    "key: principals of this account only": ("test_encryption.py::test_key_policy_names_only_this_account_its_roles_and_named_services",),
     "ECR: EmptyOnDelete": (
         "test_cluster_and_repositories.py::test_repository_empties_on_delete",
         "test_guard_rules.py::test_rule_passes_on_the_stack[ecr_empty_on_delete]",

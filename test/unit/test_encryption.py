@@ -95,3 +95,26 @@ def test_repository_is_encrypted_with_the_key(template: Template, repository: Re
     encryption = repository.props["EncryptionConfiguration"]
     assert encryption["EncryptionType"] == "KMS"
     assert referenced_id(encryption["KmsKey"]) == _key(template).logical_id
+
+
+# The AWS services the key policy may name: CloudWatch Logs in the stack's region, CloudWatch alarms
+# (to the encrypted topic) and EventBridge (to the encrypted queues).
+KEY_SERVICES = {"logs.us-east-1.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com"}
+ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+
+
+def test_key_policy_names_only_this_account_its_roles_and_named_services(template: Template) -> None:
+    """A principal of another account in the key policy lets that account decrypt the night's data
+    (KMS key policies, https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html)."""
+    roles = {role.logical_id for role in template.of_type("AWS::IAM::Role")}
+    for statement in statements(_key(template).props["KeyPolicy"]):
+        if statement["Effect"] != "Allow":
+            continue
+        assert "NotPrincipal" not in statement
+        principal = statement["Principal"]
+        assert isinstance(principal, dict) and set(principal) <= {"AWS", "Service"}, principal
+        for aws in as_list(principal.get("AWS", [])):
+            assert aws == ACCOUNT_ROOT or referenced_id(aws) in roles, f"{statement.get('Sid')}: {aws} is not this account or a role of the stack"
+        for service in as_list(principal.get("Service", [])):
+            resolved = substitute(service, VALUES) if isinstance(service, dict) else service
+            assert resolved in KEY_SERVICES, f"{statement.get('Sid')}: {service} is not a service the stack needs"

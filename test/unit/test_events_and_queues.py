@@ -166,3 +166,24 @@ def _refs(node: object) -> list[dict]:
     if isinstance(node, list):
         return [ref for item in node for ref in _refs(item)]
     return []
+
+
+def _overnight_window_seconds() -> int:
+    """From the earliest scale-up to the latest scale-down of the scheduled scaling (New York time)."""
+    hours = []
+    for target in TEMPLATE.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
+        for action in target.props.get("ScheduledActions", []):
+            minute, hour = action["Schedule"].removeprefix("cron(").split()[:2]
+            hours.append(int(hour) + int(minute) / 60)
+    assert hours, "the services scale on a schedule for the overnight window"
+    return int((max(hours) - min(hours)) * 3600)
+
+
+@pytest.mark.parametrize("queue", _work_queues(), ids=repr)
+def test_work_queue_keeps_messages_longer_than_the_overnight_window(queue: Resource) -> None:
+    # SQS deletes a message older than MessageRetentionPeriod (default 4 days, minimum 60 s), whether or not
+    # anyone received it (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html):
+    # a unit queued at midnight must survive the whole window, and a rerun the morning after.
+    window = _overnight_window_seconds()
+    assert window >= 9 * 3600
+    assert queue.props.get("MessageRetentionPeriod", 345600) >= window + 86400, f"{queue.logical_id} drops units before the night is over"
