@@ -68,6 +68,7 @@ def test_task_events_log_policy_can_be_left_to_a_shared_one(template: Template) 
     https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutResourcePolicy.html):
     a stack per environment must be able to rely on one shared policy instead of its own."""
     (policy,) = template.of_type("AWS::Logs::ResourcePolicy")
+    assert "Condition" in policy.body, "the task events log policy must be optional"
     condition = template.doc["Conditions"][policy.body["Condition"]]
     assert condition == {"Fn::Equals": [{"Ref": "CreateTaskEventsLogPolicy"}, "true"]}
     assert template.parameters()["CreateTaskEventsLogPolicy"]["Default"] == "true"
@@ -105,8 +106,9 @@ def test_failure_rate_alarm_divides_the_filters_metrics_over_ten_minutes(templat
     by_id = {metric["Id"]: metric for metric in alarm.props["Metrics"]}
     (expression,) = [metric for metric in alarm.props["Metrics"] if "Expression" in metric]
     assert expression["ReturnData"] is True
-    stopped_id = next(i for i, m in by_id.items() if m.get("MetricStat", {}).get("Metric", {}).get("MetricName") == "TasksStopped")
-    failed_id = next(i for i, m in by_id.items() if m.get("MetricStat", {}).get("Metric", {}).get("MetricName") == "TasksFailed")
+    named = {m.get("MetricStat", {}).get("Metric", {}).get("MetricName"): i for i, m in by_id.items()}
+    assert {"TasksStopped", "TasksFailed"} <= set(named), f"the alarm must read the filters' metrics, reads {sorted(filter(None, named))}"
+    stopped_id, failed_id = named["TasksStopped"], named["TasksFailed"]
     assert expression["Expression"] == f"IF({stopped_id} > 0, 100 * {failed_id} / {stopped_id}, 0)"
     for metric_id, name in ((stopped_id, "TasksStopped"), (failed_id, "TasksFailed")):
         stat = by_id[metric_id]["MetricStat"]

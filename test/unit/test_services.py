@@ -90,7 +90,7 @@ def test_service_leaves_desired_count_to_scaling(service: Resource) -> None:
 
 @pytest.mark.parametrize("service", SERVICES, ids=repr)
 def test_service_waits_for_images_and_capacity_providers(template: Template, service: Resource) -> None:
-    assert service.body["Condition"] == "ShouldDeployServices"
+    assert service.body.get("Condition") == "ShouldDeployServices", "a service must wait for its images (DeployServices)"
     assert template.doc["Conditions"]["ShouldDeployServices"] == {"Fn::Equals": [{"Ref": "DeployServices"}, "true"]}
     associations = {association.logical_id for association in template.of_type("AWS::ECS::ClusterCapacityProviderAssociations")}
     assert associations <= set(as_list(service.body.get("DependsOn", [])))
