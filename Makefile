@@ -101,7 +101,7 @@ taskcat: $(STAMP) $(TASKCAT)
 	PYTHONPATH=scripts $(BIN)/python scripts/taskcat_local.py
 
 integration: $(STAMP) container-tools
-	$(BIN)/pytest -q test/integration
+	$(BIN)/pytest -q -rs test/integration
 
 # 251 nights of the sample book through the engine and the report's backtest, in one process (~35 s).
 backtest-year: $(STAMP)

@@ -129,6 +129,12 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0 if healthy(Settings.from_env().scratch, args.max_age) else 1
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    from .probe import run
+
+    return run(args.expect, args.verdict)
+
+
 def cmd_preflight(args: argparse.Namespace) -> int:
     """The pre-night check (the scheduled task): the checks that change from day to day; alert on a failure."""
     import boto3
@@ -324,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
     health.set_defaults(run=cmd_health)
+    probe = commands.add_parser("probe", help="try this task's role against the calls it must allow and deny (the least-privilege proof)")
+    probe.add_argument("--expect", required=True, help="the expectations: s3://bucket/key or a file")
+    probe.add_argument("--verdict", help="s3://bucket/key to write the verdict to (it is printed in any case)")
+    probe.set_defaults(run=cmd_probe)
     return parser
 
 

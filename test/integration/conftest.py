@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +65,100 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedStack]:
             stop_all(ecs)
 
 
-def local_only(stack: DeployedStack) -> None:
+# Why a test may skip against a live stack: this table is the only place a reason can come from,
+# and each names the AWS document behind it. Any other skip, in live mode, fails the run
+# (pytest_sessionfinish below), and so does a live run in which no test passed.
+LIVE_SKIPS: dict[str, str] = {
+    "assumes a service's role": (
+        "a task role trusts ecs-tasks.amazonaws.com only (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html) "
+        "and a rule target's role events.amazonaws.com only, so no principal outside the service can assume it; "
+        "against the local emulator the runner assumes it as the ECS agent and EventBridge do"
+    ),
+    "injects a fault": (
+        "the local runner injects the fault into its own containers and queues; in an account a fault is an "
+        "experiment of its own, in a stack that no real night depends on "
+        "(AWS FIS, https://docs.aws.amazon.com/fis/latest/userguide/fis-list-actions.html: aws:ecs:stop-task)"
+    ),
+    "changes the stack": (
+        "the test deploys, updates or deletes the stack under test; a live stack changes only through a change "
+        "set its owners review (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets.html)"
+    ),
+    "runs the night's tasks by hand": (
+        "the test delivers files and starts the night's tasks itself; in an account EventBridge and the "
+        "services start them (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html), and the "
+        "night is checked from what it wrote"
+    ),
+    "changes the account": (
+        "the test fills subnets with network interfaces or subscribes an address to a topic, which other "
+        "workloads of the account would see (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html)"
+    ),
+}
+LIVE_SKIP_PREFIX = "live stack: "
+
+
+def local_only(stack: DeployedStack, why: str) -> None:
+    """Skip against a live stack, for one of the reasons of LIVE_SKIPS only."""
+    if why not in LIVE_SKIPS:
+        raise ValueError(f"{why!r} is not a listed reason to skip against a live stack")
     if not stack.is_local:
-        pytest.skip("drives the night through the local ECS runner; against a live stack, run the night itself")
+        pytest.skip(f"{LIVE_SKIP_PREFIX}{why}: {LIVE_SKIPS[why]}")
+
+
+@dataclass
+class Tally:
+    passed: int = 0
+    failed: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+    @property
+    def unlisted(self) -> dict[str, int]:
+        """Skips whose reason is not one of LIVE_SKIPS (what a live run may not have)."""
+        listed = {f"{LIVE_SKIP_PREFIX}{why}:" for why in LIVE_SKIPS}
+        return {reason: count for reason, count in self.skipped.items() if not reason.startswith(tuple(listed))}
+
+    def line(self, mode: str) -> str:
+        skipped = sum(self.skipped.values())
+        return f"integration ({mode}): {self.passed} passed, {self.failed} failed, {skipped} skipped"
+
+
+TALLY = Tally()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        TALLY.skipped[reason] = TALLY.skipped.get(reason, 0) + 1
+    elif report.failed:
+        TALLY.failed += 1
+    elif report.when == "call":
+        TALLY.passed += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    write = terminalreporter.write_line
+    write("")
+    write(TALLY.line("live" if LIVE else "local emulator"))
+    for reason, count in sorted(TALLY.skipped.items(), key=lambda item: -item[1]):
+        write(f"  skipped {count:3}: {reason[:200]}")
+    if LIVE and TALLY.unlisted:
+        write("a live run may skip only for the reasons of test/integration/conftest.py LIVE_SKIPS; these are not:")
+        for reason in TALLY.unlisted:
+            write(f"  {reason[:200]}")
+    if LIVE and TALLY.passed == 0:
+        write("a live run that exercised nothing is a failure: no test passed")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if LIVE and exitstatus == 0 and (TALLY.unlisted or TALLY.passed == 0):
+        session.exitstatus = 1
 
 
 @pytest.fixture
 def as_deployer(stack: DeployedStack, monkeypatch: pytest.MonkeyPatch) -> DeployedStack:
     """The environment a script run by hand sees: the deployer's keys for the local emulator, and
     scripts/ on the import path (for deploy.py and preflight.py themselves)."""
-    local_only(stack)
+    local_only(stack, "changes the stack")
     credentials = stack.local.emulator.deployer
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])

@@ -1,7 +1,7 @@
 """What the deployed stack really holds, read back with describe calls.
 
 Against the local emulator, what the emulator does not carry is skipped with the exact reason,
-and only from the two gap lists below, which belong to one emulator version: a property it does
+and only from the two gap lists of riskbatch_infra/emulator_gaps.py, which belong to one emulator version: a property it does
 not carry (EMULATOR_GAPS), a resource type its CloudFormation does not create (NOT_CREATED). A
 gap that no longer exists fails, so the lists cannot go stale and no check passes vacuously; a
 missing resource of any other type fails. Against a live stack every check runs.
@@ -11,37 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from riskbatch_infra.emulator_server import MOTO_VERSION
+from riskbatch_infra.emulator_gaps import EMULATOR_GAPS, GAPS_OF, NOT_CREATED
 from riskbatch_infra.live_checks import Check, live_checks
 from riskbatch_infra.resolve import resolve
 from riskbatch_infra.stack import current_parameters, physical_ids
 from test.integration.conftest import DeployedStack
-
-# The emulator version the gap lists were read from.
-GAPS_OF = MOTO_VERSION
-# resource type -> why the local emulator's CloudFormation does not create it
-NOT_CREATED = {
-    "AWS::ECS::ClusterCapacityProviderAssociations": "moto does not model AWS::ECS::ClusterCapacityProviderAssociations",
-    "AWS::SNS::TopicPolicy": "moto does not model AWS::SNS::TopicPolicy",
-    "AWS::SQS::QueuePolicy": "moto does not model AWS::SQS::QueuePolicy",
-    "AWS::Logs::MetricFilter": "moto does not model AWS::Logs::MetricFilter in CloudFormation",
-    "AWS::Scheduler::Schedule": "moto does not model AWS::Scheduler::Schedule in CloudFormation (the local runner reads the schedule from the template)",
-    "AWS::ApplicationAutoScaling::ScalableTarget": "moto does not model AWS::ApplicationAutoScaling::ScalableTarget in CloudFormation",
-    "AWS::ApplicationAutoScaling::ScalingPolicy": "moto does not model AWS::ApplicationAutoScaling::ScalingPolicy in CloudFormation",
-}
-# (resource type, property) -> why the local emulator cannot show it
-EMULATOR_GAPS = {
-    ("AWS::ECS::Cluster", "containerInsights"): "moto's ECS cluster ignores ClusterSettings from CloudFormation",
-    ("AWS::ECS::Cluster", "CapacityProviders"): "moto does not model AWS::ECS::ClusterCapacityProviderAssociations",
-    ("AWS::ECS::Service", "DeploymentCircuitBreaker"): "moto's service handler drops DeploymentConfiguration",
-    ("AWS::ECS::Service", "MinimumHealthyPercent"): "moto's service handler drops DeploymentConfiguration",
-    ("AWS::ECS::Service", "HealthCheckGracePeriodSeconds"): "moto's service handler drops HealthCheckGracePeriodSeconds",
-    ("AWS::ECS::Service", "CapacityProviderStrategy"): "moto's service handler drops CapacityProviderStrategy",
-    ("AWS::ECS::Service", "LaunchType"): "moto's service handler reports launch type EC2 for every service",
-    ("AWS::ECS::Service", "Subnets (count)"): "moto's service handler drops NetworkConfiguration",
-    ("AWS::ECS::Service", "AssignPublicIp"): "moto's service handler drops NetworkConfiguration",
-    ("AWS::ECS::Service", "AvailabilityZoneRebalancing"): "moto's service handler drops AvailabilityZoneRebalancing",
-}
 
 
 def _checks(stack: DeployedStack) -> list[Check]:

@@ -35,7 +35,7 @@ def test_preflight_passes_on_the_deployed_stack(stack: DeployedStack) -> None:
 
 
 def test_nearly_full_subnets_about_to_be_deployed_fail_with_the_fix(stack: DeployedStack) -> None:
-    local_only(stack)
+    local_only(stack, "changes the account")
     ec2 = stack.target.client("ec2")
     subnets = {}
     for index, zone in enumerate("abc"):
@@ -53,7 +53,7 @@ def test_an_image_tag_about_to_be_deployed_that_was_never_pushed_fails(stack: De
 
 
 def test_a_topic_whose_only_subscriber_never_confirmed_fails(stack: DeployedStack) -> None:
-    local_only(stack)
+    local_only(stack, "changes the account")
     sns = stack.target.client("sns")
     topic = sns.create_topic(Name="sns-unconfirmed-itest")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="risk-oncall@example.com")  # pending until the link is followed
@@ -113,7 +113,7 @@ def _schedule_alerts(stack: DeployedStack) -> list[dict[str, Any]]:
 def test_the_scheduled_pre_night_check_is_quiet_when_the_night_fits_and_alerts_when_it_does_not(stack: DeployedStack) -> None:
     """The schedule's RunTask with its own role (ecs:RunTask on its cluster, PassRole of its two
     roles), then the task with its own task role: every read it makes is judged by the emulator."""
-    local_only(stack)
+    local_only(stack, "runs the night's tasks by hand")
     read_mailbox(stack.local)  # what earlier tests left
     _, code = stack.ecs.run_schedule("PreNightCheckSchedule", name="pre-night-check-quiet")
     assert code == 0, Path(stack.ecs.tasks_run[-1]["log"]).read_text(encoding="utf-8")[-2000:]

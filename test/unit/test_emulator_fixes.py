@@ -943,3 +943,30 @@ def test_ecr_is_authorised_on_its_repository(aws: None) -> None:
     # GetAuthorizationToken is authorised on "*" (it has no resource type): the policy names none
     with patched(server.ecr_authorised_on_its_repository):
         assert _describe_images_on_two_repositories() == ("OK", "denied", "denied")
+
+
+EVENTS_STACK = {
+    "Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "sqs-events-x"}},
+        "Policy": {  # a type moto does not model: no resource, so no event
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {"Queues": [{"Ref": "Queue"}], "PolicyDocument": {"Statement": []}},
+        },
+    }
+}
+
+
+def _resource_events() -> list[tuple[str, str, str]]:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(StackName="stack-events", TemplateBody=json.dumps(EVENTS_STACK))
+    events = reversed(cfn.describe_stack_events(StackName="stack-events")["StackEvents"])  # newest first
+    return [(e["LogicalResourceId"], e["ResourceType"], e["ResourceStatus"]) for e in events if e["LogicalResourceId"] != "stack-events"]
+
+
+def test_moto_writes_no_event_for_a_resource(aws: None) -> None:
+    assert _resource_events() == []
+
+
+def test_each_created_resource_has_its_events(aws: None) -> None:
+    with patched(server.stack_events_name_each_resource):
+        assert _resource_events() == [("Queue", "AWS::SQS::Queue", "CREATE_IN_PROGRESS"), ("Queue", "AWS::SQS::Queue", "CREATE_COMPLETE")]
