@@ -17,6 +17,7 @@ Run as a module: `python -m riskbatch_infra.emulator_server -H 127.0.0.1 -p PORT
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -352,6 +353,35 @@ def log_group_key_from_cloudformation(patch: Patcher) -> None:
         return original(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
 
     patch.set(logs.LogGroup, "create_from_cloudformation_json", classmethod(create))
+
+
+@fix
+def access_denied_in_the_services_protocol(patch: Patcher) -> None:
+    """Defect. moto answers every refused authorisation with the query protocol's XML error, whatever
+    the service speaks; a client of a JSON-protocol service (SQS, EventBridge, KMS, ECS, CloudWatch
+    Logs) then finds no error code in the body and is left with the HTTP status, 403, which an expired
+    token or a bad signature also gives. AWS answers a JSON request's error as JSON, its type in
+    "__type" (AWS JSON 1.0/1.1 protocols, https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html),
+    and SQS, compatible with its former query protocol, adds the query error code in the
+    x-amzn-query-error header (https://smithy.io/2.0/aws/protocols/aws-query-protocol.html#aws-protocols-awsquerycompatible-trait),
+    which is what botocore reports as the code. The fix answers a JSON request's refusal so:
+    AccessDeniedException, and AccessDenied for SQS."""
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.call_action
+
+    def call_action(self: Any) -> Any:
+        status, headers, body = original(self)
+        json_request = bool(self.headers.get("X-Amz-Target")) if hasattr(self.headers, "get") else False
+        if status == 403 and json_request and isinstance(body, str) and body.lstrip().startswith("<?xml"):
+            message = re.search(r"<Message>(.*?)</Message>", body, re.DOTALL)
+            body = json.dumps({"__type": "AccessDeniedException", "message": message.group(1) if message else "Access denied"})
+            headers = {**headers, "Content-Type": "application/x-amz-json-1.0", "X-Amzn-ErrorType": "AccessDeniedException"}
+            if getattr(self, "service_name", "") == "sqs":
+                headers["x-amzn-query-error"] = "AccessDenied;Sender"
+        return status, headers, body
+
+    patch.set(BaseResponse, "call_action", call_action)
 
 
 @fix

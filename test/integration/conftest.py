@@ -23,6 +23,7 @@ from riskbatch_infra.aws import Target  # noqa: E402
 from riskbatch_infra.emulator import running_emulator  # noqa: E402
 from riskbatch_infra.local_ecs import LocalEcs  # noqa: E402
 from riskbatch_infra.local_night import LocalStack, deploy_local, stop_all  # noqa: E402
+from riskbatch_infra.stack import current_parameters  # noqa: E402
 
 LIVE = os.environ.get("RISKBATCH_LIVE") == "1"
 
@@ -102,6 +103,41 @@ def local_only(stack: DeployedStack, why: str) -> None:
         raise ValueError(f"{why!r} is not a listed reason to skip against a live stack")
     if not stack.is_local:
         pytest.skip(f"{LIVE_SKIP_PREFIX}{why}: {LIVE_SKIPS[why]}")
+
+
+def run_task(stack: DeployedStack, task_definition_arn: str, command: list[str], timeout_seconds: int = 600) -> dict[str, Any]:
+    """RunTask of one of the stack's task definitions, on its cluster, in its subnets and security
+    group, with the container's command overridden; returns the stopped task. Against a live stack ECS
+    starts and stops it. The local emulator records the task but starts nothing: the runner starts it
+    as the ECS agent would, and stops it in the emulator when its process ends."""
+    ecs = stack.target.client("ecs")
+    definition = ecs.describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
+    container = definition["containerDefinitions"][0]["name"]
+    parameters = current_parameters(stack.target.client("cloudformation"), stack.stack_name)
+    overrides = {"containerOverrides": [{"name": container, "command": command}]}
+    (task,) = ecs.run_task(
+        cluster=stack.outputs["ClusterArn"],
+        taskDefinition=task_definition_arn,
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": [parameters[f"PrivateSubnet{index}Id"] for index in (1, 2, 3)],
+                "securityGroups": [stack.outputs["TaskSecurityGroupId"]],
+                "assignPublicIp": "DISABLED",
+            }
+        },
+        overrides=overrides,
+        startedBy="riskbatch-integration",
+    )["tasks"]
+    if stack.is_local:
+        handle = stack.ecs.start(stack.ecs.task_spec(task_definition_arn), overrides, name=f"{definition['family']}-{command[0]}-{len(stack.ecs.tasks_run)}")
+        handle.wait(timeout=timeout_seconds)
+        ecs.stop_task(cluster=stack.outputs["ClusterArn"], task=task["taskArn"], reason="Essential container in task exited")
+    else:
+        ecs.get_waiter("tasks_stopped").wait(
+            cluster=stack.outputs["ClusterArn"], tasks=[task["taskArn"]], WaiterConfig={"Delay": 6, "MaxAttempts": timeout_seconds // 6}
+        )
+    return ecs.describe_tasks(cluster=stack.outputs["ClusterArn"], tasks=[task["taskArn"]])["tasks"][0]
 
 
 @dataclass

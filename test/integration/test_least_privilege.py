@@ -15,68 +15,80 @@ An allowed probe must succeed; a denied probe must be refused with 403 / AccessD
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from riskbatch.probe import ACCESS_DENIED
 from riskbatch_infra.aws import Target
-from test.integration.conftest import DeployedStack, local_only
+from riskbatch_infra.stack import current_parameters, physical_ids
+from test.integration.conftest import DeployedStack, local_only, run_task
 
-DENIED_CODES = {"AccessDenied", "AccessDeniedException", "403", "AuthorizationError", "UnauthorizedOperation"}
-
-Probe = tuple[str, Callable[[Any, DeployedStack], Any]]
-
-
-def _put(bucket_output: str, key: str) -> Callable[[Any, DeployedStack], Any]:
-    def call(session: Any, stack: DeployedStack) -> Any:
-        bucket = stack.local.stand_ins.output_bucket if bucket_output == "output" else stack.local.stand_ins.input_bucket
-        return session.client("s3").put_object(Bucket=bucket, Key=key, Body=b"probe")
-
-    return call
+Spec = dict[str, Any]  # one call of a probe: service, operation, parameters
+Probe = tuple[str, Callable[["Buckets", DeployedStack], Spec]]
 
 
-def _get(bucket: str, key: str) -> Callable[[Any, DeployedStack], Any]:
-    def call(session: Any, stack: DeployedStack) -> Any:
-        name = {
-            "output": stack.local.stand_ins.output_bucket,
-            "input": stack.local.stand_ins.input_bucket,
-            "templates": stack.local.stand_ins.template_bucket,
-        }[bucket]
-        return session.client("s3").get_object(Bucket=name, Key=key)
-
-    return call
+@dataclass(frozen=True)
+class Buckets:
+    input: str
+    output: str
+    other: str  # a bucket of the account that is not the stack's
 
 
-def _delete(key: str) -> Callable[[Any, DeployedStack], Any]:
-    return lambda session, stack: session.client("s3").delete_object(Bucket=stack.local.stand_ins.output_bucket, Key=key)
+def _call(service: str, operation: str, **parameters: Any) -> Spec:
+    return {"service": service, "operation": operation, "parameters": parameters}
 
 
-def _send(queue: str) -> Callable[[Any, DeployedStack], Any]:
-    return lambda session, stack: session.client("sqs").send_message(QueueUrl=stack.outputs[queue], MessageBody=json.dumps({"probe": True}))
+def _put(bucket: str, key: str) -> Callable[[Buckets, DeployedStack], Spec]:
+    return lambda buckets, stack: _call("s3", "put_object", Bucket=getattr(buckets, bucket), Key=key, Body="probe")
 
 
-def _receive(queue: str) -> Callable[[Any, DeployedStack], Any]:
-    return lambda session, stack: session.client("sqs").receive_message(QueueUrl=stack.outputs[queue], WaitTimeSeconds=0, VisibilityTimeout=0)
+def _get(bucket: str, key: str) -> Callable[[Buckets, DeployedStack], Spec]:
+    return lambda buckets, stack: _call("s3", "get_object", Bucket=getattr(buckets, bucket), Key=key)
 
 
-def _publish(session: Any, stack: DeployedStack) -> Any:
-    return session.client("sns").publish(TopicArn=stack.outputs["AlertTopicArn"], Message="probe")
+def _delete(key: str) -> Callable[[Buckets, DeployedStack], Spec]:
+    return lambda buckets, stack: _call("s3", "delete_object", Bucket=buckets.output, Key=key)
 
 
-def _put_event(session: Any, stack: DeployedStack) -> Any:
+def _list(prefix: str) -> Callable[[Buckets, DeployedStack], Spec]:
+    return lambda buckets, stack: _call("s3", "list_objects_v2", Bucket=buckets.output, Prefix=prefix)
+
+
+def _send(queue: str) -> Callable[[Buckets, DeployedStack], Spec]:
+    return lambda buckets, stack: _call("sqs", "send_message", QueueUrl=stack.outputs[queue], MessageBody=json.dumps({"probe": True}))
+
+
+def _receive(queue: str) -> Callable[[Buckets, DeployedStack], Spec]:
+    return lambda buckets, stack: _call("sqs", "receive_message", QueueUrl=stack.outputs[queue], WaitTimeSeconds=0, VisibilityTimeout=0)
+
+
+def _publish(buckets: Buckets, stack: DeployedStack) -> Spec:
+    return _call("sns", "publish", TopicArn=stack.outputs["AlertTopicArn"], Message="probe")
+
+
+def _put_event(buckets: Buckets, stack: DeployedStack) -> Spec:
     entry = {"Source": "riskbatch.probe", "DetailType": "Probe", "Detail": "{}", "EventBusName": stack.outputs["EventBusName"]}
-    return session.client("events").put_events(Entries=[entry])
+    return _call("events", "put_events", Entries=[entry])
 
 
-def _list(prefix: str) -> Callable[[Any, DeployedStack], Any]:
-    return lambda session, stack: session.client("s3").list_objects_v2(Bucket=stack.local.stand_ins.output_bucket, Prefix=prefix)
+def _describe_images(repository_output: str) -> Callable[[Buckets, DeployedStack], Spec]:
+    return lambda buckets, stack: _call("ecr", "describe_images", repositoryName=stack.outputs[repository_output].split("/", 1)[1])
 
 
-def _key_grants(session: Any, stack: DeployedStack) -> Any:
-    return session.client("kms").list_grants(KeyId=stack.outputs["KmsKeyArn"])
+def _queue_depth(queue: str) -> Callable[[Buckets, DeployedStack], Spec]:
+    return lambda buckets, stack: _call("sqs", "get_queue_attributes", QueueUrl=stack.outputs[queue], AttributeNames=["ApproximateNumberOfMessages"])
+
+
+def _key_grants(buckets: Buckets, stack: DeployedStack) -> Spec:
+    return _call("kms", "list_grants", KeyId=stack.outputs["KmsKeyArn"])
 
 
 ALLOWED: dict[str, list[Probe]] = {
@@ -105,6 +117,17 @@ ALLOWED: dict[str, list[Probe]] = {
         ("list the backtest history", _list("history/")),
         ("publish the summary", _publish),
     ],
+    "PreNightCheckTaskDefinition": [
+        ("read the task subnets", lambda buckets, stack: _call("ec2", "describe_subnets")),
+        ("read the job images", _describe_images("RiskCalculationRepositoryUri")),
+        ("read the topic's subscribers", lambda buckets, stack: _call("sns", "list_subscriptions_by_topic", TopicArn=stack.outputs["AlertTopicArn"])),
+        ("alert the topic", _publish),
+    ],
+    "DeadlineCheckTaskDefinition": [
+        ("read a run's manifest", _get("output", "runs/probe/manifest.json")),
+        ("read the queues' depth", _queue_depth("RiskWorkQueueUrl")),
+        ("alert the topic", _publish),
+    ],
 }
 
 DENIED: dict[str, list[Probe]] = {
@@ -116,7 +139,7 @@ DENIED: dict[str, list[Probe]] = {
         ("read reports", _get("output", "reports/2026-01-02/probe.pdf")),
         ("list reports (s3:prefix condition)", _list("reports/")),
         ("delete a run object", _delete("runs/probe/manifest.json")),
-        ("read another bucket", _get("templates", "anything")),
+        ("read another bucket", _get("other", "anything")),
         ("put events on the bus", _put_event),
         ("list the key's grants", _key_grants),
     ],
@@ -139,27 +162,106 @@ DENIED: dict[str, list[Probe]] = {
         ("write a unit result", _put("output", "runs/probe/results/00000.npz")),
         ("delete a report", _delete("reports/2026-01-02/probe.pdf")),
         ("read the input bucket", _get("input", "incoming/2026-01-02/positions.csv")),
-        ("read another bucket", _get("templates", "anything")),
+        ("read another bucket", _get("other", "anything")),
         ("list the key's grants", _key_grants),
+    ],
+    "PreNightCheckTaskDefinition": [
+        ("read a run", _get("output", "runs/probe/manifest.json")),
+        ("take work units", _receive("RiskWorkQueueUrl")),
+        ("put events on the bus", _put_event),
+        ("write a report", _put("output", "reports/2026-01-02/forged.pdf")),
+    ],
+    "DeadlineCheckTaskDefinition": [
+        ("read a unit result", _get("output", "runs/probe/results/00000.npz")),
+        ("take work units", _receive("RiskWorkQueueUrl")),
+        ("queue work units", _send("RiskWorkQueueUrl")),
+        ("write a report", _put("output", "reports/2026-01-02/forged.pdf")),
+        ("read the input bucket", _get("input", "incoming/2026-01-02/positions.csv")),
     ],
 }
 
 
-def _as_task(stack: DeployedStack, task: str) -> Target:
-    """The stack's endpoint, called with the task role of this task definition, assumed."""
-    local_only(stack, "assumes a service's role")
-    return stack.ecs.as_role(stack.ecs.task_spec(stack.ecs.physical(task)).task_role)
+# Objects the probes read: each exists, so a denial comes from the policy, never from absence, and no
+# allowed read depends on an allowed write before it.
+PROBE_OBJECTS = {
+    "input": ["incoming/2026-01-02/positions.csv"],
+    "output": ["runs/probe/manifest.json", "runs/probe/results/00000.npz", "reports/2026-01-02/probe.pdf", "history/2026-01-02.json"],
+    "other": ["anything"],
+}
+
+
+def _buckets(stack: DeployedStack) -> Buckets:
+    parameters = current_parameters(stack.target.client("cloudformation"), stack.stack_name)
+    other = stack.local.stand_ins.template_bucket if stack.is_local else os.environ["RISKBATCH_OTHER_BUCKET"]
+    return Buckets(parameters["InputBucketName"], parameters["OutputBucketName"], other)
+
+
+def _expectations(task: str, buckets: Buckets, stack: DeployedStack) -> dict[str, Any]:
+    calls = [{"name": name, "expect": "allowed", **spec(buckets, stack)} for name, spec in ALLOWED.get(task, [])]
+    calls += [{"name": name, "expect": "denied", **spec(buckets, stack)} for name, spec in DENIED.get(task, [])]
+    return {"calls": calls}
 
 
 @pytest.fixture(scope="module")
-def probe_objects(stack: DeployedStack) -> None:
-    """Objects the probes read, so that a denied read is denied by policy, not by absence."""
+def verdicts(stack: DeployedStack) -> Iterator[dict[str, dict[str, Any]]]:
+    """One probe task per job role: its expectations in the output bucket's probes/ area, RunTask of the
+    stack's own task definition with the command overridden, the verdict read back from probes/."""
+    buckets = _buckets(stack)
+    s3 = stack.target.client("s3")
+    made = [(getattr(buckets, bucket), key) for bucket, keys in PROBE_OBJECTS.items() for key in keys]
+    run = f"probes/{uuid.uuid4().hex[:12]}"
+    definitions = physical_ids(stack.target.client("cloudformation"), stack.stack_name)
+    try:
+        for bucket, key in made:
+            s3.put_object(Bucket=bucket, Key=key, Body=b"probe object")
+        found = {}
+        for task in sorted(set(ALLOWED) | set(DENIED)):
+            expect_key, verdict_key = f"{run}/{task}-expect.json", f"{run}/{task}-verdict.json"
+            made += [(buckets.output, expect_key), (buckets.output, verdict_key)]
+            s3.put_object(Bucket=buckets.output, Key=expect_key, Body=json.dumps(_expectations(task, buckets, stack)).encode())
+            command = ["probe", "--expect", f"s3://{buckets.output}/{expect_key}", "--verdict", f"s3://{buckets.output}/{verdict_key}"]
+            run_task(stack, definitions[task][1], command)
+            found[task] = json.loads(s3.get_object(Bucket=buckets.output, Key=verdict_key)["Body"].read())
+        yield found
+    finally:  # nothing the probes made is left, whatever failed
+        for bucket, key in made:
+            with contextlib.suppress(ClientError):
+                s3.delete_object(Bucket=bucket, Key=key)
+
+
+def _result(verdicts: dict[str, dict[str, Any]], task: str, probe: str) -> dict[str, Any]:
+    (result,) = [result for result in verdicts[task]["results"] if result["name"] == probe]
+    return result
+
+
+def _cases(table: dict[str, list[Probe]]) -> list:
+    return [pytest.param(task, name, id=f"{task.removesuffix('TaskDefinition')}: {name}") for task, probes in table.items() for name, _ in probes]
+
+
+@pytest.mark.parametrize(("task", "probe"), _cases(ALLOWED))
+def test_job_may_do_what_it_does(verdicts: dict[str, dict[str, Any]], task: str, probe: str) -> None:
+    """The call, made in the job's own task with its role, must succeed: any error fails the probe."""
+    result = _result(verdicts, task, probe)
+    assert result["outcome"] == "allowed", f"{task}: {probe}: {result['code']} {result['message']}"
+
+
+@pytest.mark.parametrize(("task", "probe"), _cases(DENIED))
+def test_job_is_denied_what_it_must_not_do(verdicts: dict[str, dict[str, Any]], task: str, probe: str) -> None:
+    """Denied means an access-denied error code: another error (an expired token, a bad signature, an
+    absent object) fails the probe too."""
+    result = _result(verdicts, task, probe)
+    assert result["outcome"] == "denied", f"{task} was not refused: {probe}: {result['outcome']} {result['code']} {result['message']}"
+
+
+def test_every_probe_task_ran_its_whole_list(verdicts: dict[str, dict[str, Any]]) -> None:
+    for task, verdict in verdicts.items():
+        assert len(verdict["results"]) == len(ALLOWED.get(task, [])) + len(DENIED.get(task, [])), task
+
+
+def _as_task(stack: DeployedStack, task: str) -> Target:
+    """The stack's endpoint, called with the task role of this task definition, assumed as ECS assumes it."""
     local_only(stack, "assumes a service's role")
-    s3 = stack.local.emulator.client("s3")
-    s3.put_object(Bucket=stack.local.stand_ins.input_bucket, Key="incoming/2026-01-02/positions.csv", Body=b"x")
-    for key in ("runs/probe/manifest.json", "runs/probe/results/00000.npz", "reports/2026-01-02/probe.pdf"):
-        s3.put_object(Bucket=stack.local.stand_ins.output_bucket, Key=key, Body=b"x")
-    s3.put_object(Bucket=stack.local.stand_ins.template_bucket, Key="anything", Body=b"x")
+    return stack.ecs.as_role(stack.ecs.task_spec(stack.ecs.physical(task)).task_role)
 
 
 def _denied(call: Callable[[], Any]) -> bool:
@@ -167,39 +269,25 @@ def _denied(call: Callable[[], Any]) -> bool:
     try:
         call()
     except ClientError as error:
-        if error.response["Error"]["Code"] in DENIED_CODES or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
+        if error.response["Error"]["Code"] in ACCESS_DENIED:
             return True
         raise
     return False
 
 
-def _cases(table: dict[str, list[Probe]]) -> list:
-    return [pytest.param(task, name, call, id=f"{task.removesuffix('TaskDefinition')}: {name}") for task, probes in table.items() for name, call in probes]
-
-
-@pytest.mark.parametrize(("task", "probe", "call"), _cases(ALLOWED))
-def test_job_may_do_what_it_does(stack: DeployedStack, probe_objects: None, task: str, probe: str, call: Callable) -> None:
-    """The call must succeed: any error, not only a denial, fails the probe."""
-    call(_as_task(stack, task), stack)
-
-
-@pytest.mark.parametrize(("task", "probe", "call"), _cases(DENIED))
-def test_job_is_denied_what_it_must_not_do(stack: DeployedStack, probe_objects: None, task: str, probe: str, call: Callable) -> None:
-    principal = _as_task(stack, task)
-    assert _denied(lambda: call(principal, stack)), f"{task} was allowed: {probe}"
-
-
 def test_the_deployer_cannot_pose_as_a_task(stack: DeployedStack) -> None:
-    """Task roles trust ECS tasks only: an ordinary principal cannot assume them."""
-    local_only(stack, "assumes a service's role")
-    role = stack.ecs.task_spec(stack.ecs.physical("RiskCalculationTaskDefinition")).task_role
-    assert _denied(lambda: stack.target.client("sts").assume_role(RoleArn=f"arn:aws:iam::{stack.ecs.account}:role/{role}", RoleSessionName="pose"))
+    """Task roles trust ECS tasks only: the principal running the suite cannot assume them."""
+    role = stack.target.client("ecs").describe_task_definition(taskDefinition=stack.outputs["RiskCalculationTaskDefinitionArn"])["taskDefinition"]
+    assert _denied(lambda: stack.target.client("sts").assume_role(RoleArn=role["taskRoleArn"], RoleSessionName="pose"))
 
 
 # --- what AWS decides on conditions and on S3's answer for a missing key --------------------------
 
 
-@pytest.mark.parametrize("task", sorted(ALLOWED), ids=lambda task: task.removesuffix("TaskDefinition"))
+READERS_OF_THE_OUTPUT_BUCKET = ["DataIngestionTaskDefinition", "RiskCalculationTaskDefinition", "ReportGenerationTaskDefinition"]
+
+
+@pytest.mark.parametrize("task", READERS_OF_THE_OUTPUT_BUCKET, ids=lambda task: task.removesuffix("TaskDefinition"))
 def test_each_job_can_tell_a_missing_object_from_a_forbidden_one(stack: DeployedStack, task: str) -> None:
     """S3 answers HeadObject of a missing key with 403 unless the caller may ListBucket without a
     prefix (HeadObject, "Permissions": https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html);
