@@ -970,3 +970,27 @@ def test_moto_writes_no_event_for_a_resource(aws: None) -> None:
 def test_each_created_resource_has_its_events(aws: None) -> None:
     with patched(server.stack_events_name_each_resource):
         assert _resource_events() == [("Queue", "AWS::SQS::Queue", "CREATE_IN_PROGRESS"), ("Queue", "AWS::SQS::Queue", "CREATE_COMPLETE")]
+
+
+def _refusal_codes() -> tuple[str, str]:
+    """The error codes botocore reads from a refused SQS (JSON protocol) and EventBridge call."""
+    queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="sqs-refused")["QueueUrl"]
+    nobody = _user("nobody", [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}])
+    codes = []
+    with enforced():
+        for call in (lambda: nobody.client("sqs").send_message(QueueUrl=queue, MessageBody="x"), lambda: nobody.client("events").list_rules()):
+            try:
+                call()
+                codes.append("OK")
+            except ClientError as error:
+                codes.append(str(error.response["Error"]["Code"]))
+    return codes[0], codes[1]
+
+
+def test_moto_refuses_a_json_request_in_xml_so_no_code_can_be_read(aws: None) -> None:
+    assert _refusal_codes() == ("403", "403")
+
+
+def test_a_json_request_is_refused_with_its_protocols_access_denied_code(aws: None) -> None:
+    with patched(server.access_denied_in_the_services_protocol):
+        assert _refusal_codes() == ("AccessDenied", "AccessDeniedException")
