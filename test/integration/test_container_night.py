@@ -26,6 +26,7 @@ from riskbatch_infra.local_ecs import LocalEcs
 from riskbatch_infra.local_night import LocalStack, deploy_local, queue_depth, run_night, run_services, stop_all, upload_night
 from riskbatch_infra.metric_filter import matches
 from riskbatch_infra.podman import inspect_image, missing_tools, podman
+from test.integration.conftest import local_only
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS_AND_ENDPOINT = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
@@ -50,6 +51,7 @@ class ContainerNight:
 
 @pytest.fixture(scope="module")
 def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContainerNight]:
+    local_only(None, "runs the night's tasks by hand")
     assert not missing_tools(), f"the container night needs {missing_tools()}: make test installs them (make container-tools)"
     workdir = tmp_path_factory.mktemp("container-night")
     with running_emulator(log_dir=workdir) as emulator:
