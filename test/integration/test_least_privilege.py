@@ -31,6 +31,9 @@ from riskbatch_infra.aws import Target
 from riskbatch_infra.stack import current_parameters, physical_ids
 from test.integration.conftest import DeployedStack, local_only, run_task
 
+# Every key the probes read or write names this run: nothing real is read, overwritten or deleted (a
+# key under the input prefix that is no night's file makes an ingestion task that ignores it).
+PROBE = f"probe-{uuid.uuid4().hex[:10]}"
 Spec = dict[str, Any]  # one call of a probe: service, operation, parameters
 Probe = tuple[str, Callable[["Buckets", DeployedStack], Spec]]
 
@@ -93,27 +96,27 @@ def _key_grants(buckets: Buckets, stack: DeployedStack) -> Spec:
 
 ALLOWED: dict[str, list[Probe]] = {
     "DataIngestionTaskDefinition": [
-        ("read an arriving file", _get("input", "incoming/2026-01-02/positions.csv")),
-        ("write a run", _put("output", "runs/probe/manifest.json")),
-        ("write a quarantine report", _put("output", "quarantine/2026-01-02/probe.json")),
-        ("list runs", _list("runs/probe/")),
+        ("read an arriving file", _get("input", f"incoming/{PROBE}/probe-object.txt")),
+        ("write a run", _put("output", f"runs/{PROBE}/manifest.json")),
+        ("write a quarantine report", _put("output", f"quarantine/{PROBE}/probe.json")),
+        ("list runs", _list(f"runs/{PROBE}/")),
         ("queue a work unit", _send("RiskWorkQueueUrl")),
         ("notify a rejected file", _publish),
     ],
     "RiskCalculationTaskDefinition": [
         ("take work units", _receive("RiskWorkQueueUrl")),
-        ("read a run", _get("output", "runs/probe/manifest.json")),
-        ("write a unit result", _put("output", "runs/probe/results/00000.npz")),
-        ("list a run's results", _list("runs/probe/results/")),
+        ("read a run", _get("output", f"runs/{PROBE}/manifest.json")),
+        ("write a unit result", _put("output", f"runs/{PROBE}/results/00000.npz")),
+        ("list a run's results", _list(f"runs/{PROBE}/results/")),
         ("announce a completed run", _put_event),
     ],
     "ReportGenerationTaskDefinition": [
         ("take completed runs", _receive("ReportQueueUrl")),
-        ("read results", _get("output", "runs/probe/results/00000.npz")),
-        ("write a report", _put("output", "reports/2026-01-02/probe.pdf")),
-        ("list reports", _list("reports/2026-01-02/")),
-        ("write a night's backtest record", _put("output", "history/2026-01-02.json")),
-        ("read the backtest history", _get("output", "history/2026-01-02.json")),
+        ("read results", _get("output", f"runs/{PROBE}/results/00000.npz")),
+        ("write a report", _put("output", f"reports/{PROBE}/probe.pdf")),
+        ("list reports", _list(f"reports/{PROBE}/")),
+        ("write a night's backtest record", _put("output", f"history/{PROBE}.json")),
+        ("read the backtest history", _get("output", f"history/{PROBE}.json")),
         ("list the backtest history", _list("history/")),
         ("publish the summary", _publish),
     ],
@@ -124,7 +127,7 @@ ALLOWED: dict[str, list[Probe]] = {
         ("alert the topic", _publish),
     ],
     "DeadlineCheckTaskDefinition": [
-        ("read a run's manifest", _get("output", "runs/probe/manifest.json")),
+        ("read a run's manifest", _get("output", f"runs/{PROBE}/manifest.json")),
         ("read the queues' depth", _queue_depth("RiskWorkQueueUrl")),
         ("alert the topic", _publish),
     ],
@@ -134,49 +137,49 @@ DENIED: dict[str, list[Probe]] = {
     "DataIngestionTaskDefinition": [
         ("take work units (another job's role)", _receive("RiskWorkQueueUrl")),
         ("send to the report queue", _send("ReportQueueUrl")),
-        ("write to the input bucket", _put("input", "incoming/2026-01-02/forged.csv")),
-        ("write a report", _put("output", "reports/2026-01-02/forged.pdf")),
-        ("read reports", _get("output", "reports/2026-01-02/probe.pdf")),
+        ("write to the input bucket", _put("input", f"incoming/{PROBE}/forged.csv")),
+        ("write a report", _put("output", f"reports/{PROBE}/forged.pdf")),
+        ("read reports", _get("output", f"reports/{PROBE}/probe.pdf")),
         ("list reports (s3:prefix condition)", _list("reports/")),
-        ("delete a run object", _delete("runs/probe/manifest.json")),
-        ("read another bucket", _get("other", "anything")),
+        ("delete a run object", _delete(f"runs/{PROBE}/manifest.json")),
+        ("read another bucket", _get("other", f"{PROBE}/probe-object.txt")),
         ("put events on the bus", _put_event),
         ("list the key's grants", _key_grants),
     ],
     "RiskCalculationTaskDefinition": [
         ("queue work units", _send("RiskWorkQueueUrl")),
         ("take completed runs (another job's queue)", _receive("ReportQueueUrl")),
-        ("write a run's units", _put("output", "runs/probe/units/00000.parquet")),
+        ("write a run's units", _put("output", f"runs/{PROBE}/units/00000.parquet")),
         ("list outside runs/ (s3:prefix condition)", _list("reports/")),
-        ("write a backtest record", _put("output", "history/2026-01-02.json")),
+        ("write a backtest record", _put("output", f"history/{PROBE}.json")),
         ("list the whole bucket (no prefix)", _list("")),
-        ("write a report", _put("output", "reports/2026-01-02/forged.pdf")),
-        ("delete a result", _delete("runs/probe/results/00000.npz")),
-        ("read the input bucket", _get("input", "incoming/2026-01-02/positions.csv")),
+        ("write a report", _put("output", f"reports/{PROBE}/forged.pdf")),
+        ("delete a result", _delete(f"runs/{PROBE}/results/00000.npz")),
+        ("read the input bucket", _get("input", f"incoming/{PROBE}/probe-object.txt")),
         ("publish to the topic", _publish),
         ("list the key's grants", _key_grants),
     ],
     "ReportGenerationTaskDefinition": [
         ("take work units (another job's queue)", _receive("RiskWorkQueueUrl")),
         ("put events on the bus", _put_event),
-        ("write a unit result", _put("output", "runs/probe/results/00000.npz")),
-        ("delete a report", _delete("reports/2026-01-02/probe.pdf")),
-        ("read the input bucket", _get("input", "incoming/2026-01-02/positions.csv")),
-        ("read another bucket", _get("other", "anything")),
+        ("write a unit result", _put("output", f"runs/{PROBE}/results/00000.npz")),
+        ("delete a report", _delete(f"reports/{PROBE}/probe.pdf")),
+        ("read the input bucket", _get("input", f"incoming/{PROBE}/probe-object.txt")),
+        ("read another bucket", _get("other", f"{PROBE}/probe-object.txt")),
         ("list the key's grants", _key_grants),
     ],
     "PreNightCheckTaskDefinition": [
-        ("read a run", _get("output", "runs/probe/manifest.json")),
+        ("read a run", _get("output", f"runs/{PROBE}/manifest.json")),
         ("take work units", _receive("RiskWorkQueueUrl")),
         ("put events on the bus", _put_event),
-        ("write a report", _put("output", "reports/2026-01-02/forged.pdf")),
+        ("write a report", _put("output", f"reports/{PROBE}/forged.pdf")),
     ],
     "DeadlineCheckTaskDefinition": [
-        ("read a unit result", _get("output", "runs/probe/results/00000.npz")),
+        ("read a unit result", _get("output", f"runs/{PROBE}/results/00000.npz")),
         ("take work units", _receive("RiskWorkQueueUrl")),
         ("queue work units", _send("RiskWorkQueueUrl")),
-        ("write a report", _put("output", "reports/2026-01-02/forged.pdf")),
-        ("read the input bucket", _get("input", "incoming/2026-01-02/positions.csv")),
+        ("write a report", _put("output", f"reports/{PROBE}/forged.pdf")),
+        ("read the input bucket", _get("input", f"incoming/{PROBE}/probe-object.txt")),
     ],
 }
 
@@ -184,9 +187,9 @@ DENIED: dict[str, list[Probe]] = {
 # Objects the probes read: each exists, so a denial comes from the policy, never from absence, and no
 # allowed read depends on an allowed write before it.
 PROBE_OBJECTS = {
-    "input": ["incoming/2026-01-02/positions.csv"],
-    "output": ["runs/probe/manifest.json", "runs/probe/results/00000.npz", "reports/2026-01-02/probe.pdf", "history/2026-01-02.json"],
-    "other": ["anything"],
+    "input": [f"incoming/{PROBE}/probe-object.txt"],
+    "output": [f"runs/{PROBE}/manifest.json", f"runs/{PROBE}/results/00000.npz", f"reports/{PROBE}/probe.pdf", f"history/{PROBE}.json"],
+    "other": [f"{PROBE}/probe-object.txt"],
 }
 
 
@@ -209,7 +212,7 @@ def verdicts(stack: DeployedStack) -> Iterator[dict[str, dict[str, Any]]]:
     buckets = _buckets(stack)
     s3 = stack.target.client("s3")
     made = [(getattr(buckets, bucket), key) for bucket, keys in PROBE_OBJECTS.items() for key in keys]
-    run = f"probes/{uuid.uuid4().hex[:12]}"
+    run = f"probes/{PROBE}"
     definitions = physical_ids(stack.target.client("cloudformation"), stack.stack_name)
     try:
         for bucket, key in made:
@@ -218,7 +221,9 @@ def verdicts(stack: DeployedStack) -> Iterator[dict[str, dict[str, Any]]]:
         for task in sorted(set(ALLOWED) | set(DENIED)):
             expect_key, verdict_key = f"{run}/{task}-expect.json", f"{run}/{task}-verdict.json"
             made += [(buckets.output, expect_key), (buckets.output, verdict_key)]
-            s3.put_object(Bucket=buckets.output, Key=expect_key, Body=json.dumps(_expectations(task, buckets, stack)).encode())
+            expectations = _expectations(task, buckets, stack)
+            made += [(call["parameters"]["Bucket"], call["parameters"]["Key"]) for call in expectations["calls"] if call["operation"] == "put_object"]
+            s3.put_object(Bucket=buckets.output, Key=expect_key, Body=json.dumps(expectations).encode())
             command = ["probe", "--expect", f"s3://{buckets.output}/{expect_key}", "--verdict", f"s3://{buckets.output}/{verdict_key}"]
             run_task(stack, definitions[task][1], command)
             found[task] = json.loads(s3.get_object(Bucket=buckets.output, Key=verdict_key)["Body"].read())
@@ -297,9 +302,9 @@ def test_each_job_can_tell_a_missing_object_from_a_forbidden_one(stack: Deployed
     s3 = _as_task(stack, task).client("s3")
     bucket = stack.local.stand_ins.output_bucket
     with pytest.raises(ClientError) as refused:
-        s3.head_object(Bucket=bucket, Key="runs/probe/status/not-yet")
+        s3.head_object(Bucket=bucket, Key=f"runs/{PROBE}/status/not-yet")
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-    assert exists(s3, bucket, "runs/probe/status/not-yet") is False
+    assert exists(s3, bucket, f"runs/{PROBE}/status/not-yet") is False
 
 
 def _trigger(stack: DeployedStack) -> Target:
