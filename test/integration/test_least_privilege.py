@@ -205,8 +205,8 @@ def _expectations(task: str, buckets: Buckets, stack: DeployedStack) -> dict[str
     return {"calls": calls}
 
 
-@pytest.fixture(scope="module")
-def verdicts(stack: DeployedStack) -> Iterator[dict[str, dict[str, Any]]]:
+@contextlib.contextmanager
+def run_probes(stack: DeployedStack) -> Iterator[dict[str, dict[str, Any]]]:
     """One probe task per job role: its expectations in the output bucket's probes/ area, RunTask of the
     stack's own task definition with the command overridden, the verdict read back from probes/."""
     buckets = _buckets(stack)
@@ -232,6 +232,12 @@ def verdicts(stack: DeployedStack) -> Iterator[dict[str, dict[str, Any]]]:
         for bucket, key in made:
             with contextlib.suppress(ClientError):
                 s3.delete_object(Bucket=bucket, Key=key)
+
+
+@pytest.fixture(scope="module")
+def verdicts(stack: DeployedStack) -> Iterator[dict[str, dict[str, Any]]]:
+    with run_probes(stack) as found:
+        yield found
 
 
 def _result(verdicts: dict[str, dict[str, Any]], task: str, probe: str) -> dict[str, Any]:
