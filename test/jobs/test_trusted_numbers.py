@@ -112,8 +112,9 @@ def test_a_stock_that_fell_and_was_sold_today_is_still_a_loss_of_yesterdays_book
     second = _run(night, tmp_path / "2", str(dates[-1]), _market_table(prices, dates, usd), sold)
     entry = second["record"]["backtest"]
     expected = 1_000.0 * (prices["DROP"][-1] - prices["DROP"][-2]) + 20.0 * (prices["KEEP"][-1] - prices["KEEP"][-2])
-    var = first["record"]["var_1d"]["firm"]["var_99"]
-    assert entry["complete"] and entry["hypothetical_pnl"]["firm"] == pytest.approx(expected, rel=1e-9)
+    var = first["record"]["var"]["firm"]["var_99"]  # a one-day horizon: the VaR the backtest tests
+    assert entry["hypothetical_pnl"]["firm"] == pytest.approx(expected, rel=1e-9) and entry["complete"]
+    assert first["record"]["var_1d"] == first["record"]["var"]
     assert -expected > var and entry["exceptions"]["firm"] is True  # a loss of about 17,000 against a VaR of about 5,500
     assert first["record"]["factors"] == {"DROP": pytest.approx(prices["DROP"][-2]), "KEEP": pytest.approx(prices["KEEP"][-2])}
 
@@ -126,7 +127,7 @@ def test_a_factor_without_a_move_tonight_makes_the_backtest_day_incomplete_never
     without = {"KEEP": prices["KEEP"]}  # tonight's file no longer carries DROP at all
     second = _run(night, tmp_path / "2", str(dates[-1]), _market_table(without, dates, usd), _positions([_equity("P-KEEP", "KEEP", 20.0)]))
     entry = second["record"]["backtest"]
-    assert entry["complete"] is False and entry["hypothetical_pnl"] is None and entry["exceptions"] is None
+    assert entry["hypothetical_pnl"] is None and entry["exceptions"] is None and entry["complete"] is False
     assert entry["incomplete"]["factors"] == ["DROP"] and entry["incomplete"]["positions"] == ["P-DROP"]
     assert entry["incomplete"]["notional"] == pytest.approx(1_000.0 * prices["DROP"][-2])
     backtest = second["figures"]["backtest"]
@@ -157,7 +158,9 @@ def _run_book(market: Market, positions: pa.Table, parameters: ModelParameters) 
 
 
 def test_a_ten_day_night_is_backtested_with_its_one_day_var_and_one_day_of_time_decay() -> None:
-    from riskbatch.history import backtest_entry, night_record, one_day_figures
+    from riskbatch.engine import portfolio_pnl
+    from riskbatch.history import backtest_entry
+    from riskbatch.model import risk_figures
 
     dates = business_days(MONDAY + dt.timedelta(days=1), DAYS + 1)  # to Tuesday: Monday -> Tuesday is one calendar day
     prices = _prices({"SPX": 0.01}, {"SPX": 100.0}, DAYS + 1)
@@ -168,21 +171,21 @@ def test_a_ten_day_night_is_backtested_with_its_one_day_var_and_one_day_of_time_
               "expiry": dates[-2] + dt.timedelta(days=365), "option_type": "call", "implied_vol": 0.2}  # fmt: skip
     parameters = ModelParameters(scenarios=2_000, horizon_days=10)
     previous = _run_book(yesterday, _positions([option]), parameters)
-    firm, portfolios = one_day_figures(previous)
-    ten_day = {"var_95": 10 * firm["var_95"], "var_99": 10 * firm["var_99"], "es_975": 10 * firm["es_975"]}
-    with pytest.raises(ValueError, match="one-day VaR"):
-        night_record(str(dates[-2]), "r", "USD", ten_day, {"A": ten_day}, None, horizon_days=10)
-    record = night_record(str(dates[-2]), "r", "USD", ten_day, {"A": ten_day}, None, horizon_days=10, one_day=(firm, portfolios))
-    assert record["var_1d"]["firm"]["var_99"] == firm["var_99"] and record["var"]["firm"]["var_99"] == 10 * firm["var_99"]
+
+    def kept(horizon: int) -> dict:
+        figures = risk_figures(portfolio_pnl(previous.book, yesterday, ModelParameters(scenarios=2_000, horizon_days=horizon), previous.model)[0])
+        values = {key: figures[key] for key in ("var_95", "var_99", "es_975")}
+        return {"firm": values, "portfolios": {"A": values}}
+
+    record = {"business_date": str(dates[-2]), "horizon_days": 10, "var": kept(10), "var_1d": kept(1)}
     entry = backtest_entry(record, previous, today)
-    spot0, spot1 = prices["SPX"][-2], prices["SPX"][-1]
-    rate = parameters.rate
+    spot0, spot1, rate = prices["SPX"][-2], prices["SPX"][-1], parameters.rate
     one_day = 100.0 * (black_scholes(spot1, 100.0, 364 / 365, 0.2, rate, True) - black_scholes(spot0, 100.0, 365 / 365, 0.2, rate, True))
     assert entry["hypothetical_pnl"]["firm"] == pytest.approx(float(one_day), rel=1e-9)  # one day of theta, not fourteen
     # a loss between the one-day and the ten-day VaR is an exception of the one-day VaR
-    assert firm["var_99"] < -entry["hypothetical_pnl"]["firm"] < ten_day["var_99"] and entry["exceptions"]["firm"] is True
-    ten_day_only = {**record, "var_1d": None}
-    assert backtest_entry(ten_day_only, previous, today)["complete"] is False  # a ten-day VaR is never compared with a day
+    loss = -entry["hypothetical_pnl"]["firm"]
+    assert record["var_1d"]["firm"]["var_99"] < loss < record["var"]["firm"]["var_99"] and entry["exceptions"]["firm"] is True
+    assert backtest_entry({**record, "var_1d": None}, previous, today).get("complete") is False  # a ten-day VaR is never compared with a day
 
 
 def test_the_one_day_var_of_a_linear_book_is_the_ten_day_one_over_root_ten() -> None:
@@ -197,8 +200,14 @@ def test_the_one_day_var_of_a_linear_book_is_the_ten_day_one_over_root_ten() -> 
     parameters = ModelParameters(scenarios=20_000, horizon_days=10)
     run = _run_book(market, book, parameters)
     ten = risk_figures(portfolio_pnl(run.book, market, parameters, run.model).sum(axis=0))
-    one, _ = one_day_figures(run)
+    one, portfolios = one_day_figures(run)
     assert one["var_99"] == pytest.approx(ten["var_99"] / np.sqrt(10), rel=0.02)
+    from riskbatch.history import night_record
+
+    with pytest.raises(ValueError, match="one-day VaR"):
+        night_record(str(MONDAY), "r", "USD", ten, {"A": ten}, None, horizon_days=10)
+    record = night_record(str(MONDAY), "r", "USD", ten, {"A": ten}, None, horizon_days=10, one_day=(one, portfolios))
+    assert record["var_1d"]["firm"]["var_99"] == one["var_99"] and record["var"]["firm"]["var_99"] == ten["var_99"]
 
 
 # --- 2. a bad last price is held, on the first page, alerted ------------------------------------
@@ -279,8 +288,8 @@ def test_excluded_notional_is_in_the_reporting_currency_and_an_unknown_one_is_co
     night = prepare_night(table, "m", _positions(twice), "p", MONDAY, DataQualityPolicy(), "USD")
     summary = night.summary()
     usdjpy, toyota = prices["FX_USDJPY"][-1], prices["TOYOTA"][-1]
-    assert summary["excluded_positions"] == 5 and summary["excluded_notional_currency"] == "USD"
     assert summary["excluded_notional"] == pytest.approx(2 * 1_000_000.0 + 2 * 1_000.0 * toyota / usdjpy, rel=1e-12)  # about 2.04m, not 306m
+    assert summary["excluded_positions"] == 5 and summary["excluded_notional_currency"] == "USD"
     assert summary["excluded_notional_unknown"] == 1 and [row.notional for row in night.excluded if row.position_id == "G1"] == [None]
     from riskbatch.quality import excluded_notional_text
 
