@@ -4,7 +4,8 @@ A business day is a weekday on which the NYSE trades: its full-day closures (New
 Martin Luther King Jr. Day, Washington's Birthday, Good Friday, Memorial Day, Juneteenth,
 Independence Day, Labor Day, Thanksgiving, Christmas, and the special closures) come from the
 `holidays` library's financial calendar (pinned in pyproject.toml), not from a list kept here.
-Early closes (half days) are business days.
+Early closes (half days) are business days. The library's NYSE calendar:
+`holidays.financial_holidays("NYSE")` (https://pypi.org/project/holidays/0.19/).
 
 Every part of the batch that counts business days asks this module: the horizon's calendar
 days (time decay), the stale-market-data lag, the backtest's pairing of a night with the

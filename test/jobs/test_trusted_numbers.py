@@ -263,6 +263,8 @@ def test_a_held_last_price_is_on_the_first_page_and_alerted_and_keeps_the_headli
 
     first = _warnings(figures)[0]
     assert first.startswith("Suspect last price of EQ_3 not used") and "held at the previous close" in first
+    # one SNS Publish of a text message, well under the 256 KB a message may hold
+    # (https://docs.amazonaws.cn/sdkfornet/v3/apidocs/items/SNS/MPublishRequestctorStringStringString.html)
     alerts = [message for message in night.published() if isinstance(message, str) and "suspect last price" in message.lower()]
     assert alerts and "EQ_3: published" in alerts[0]
     (summary,) = [message for message in night.published() if isinstance(message, dict) and message.get("run_id")] or [None]
@@ -373,6 +375,8 @@ def test_es_is_broken_down_by_factor_class_so_a_eur_stocks_fx_risk_is_fx() -> No
 
 
 def test_business_days_follow_the_exchange_calendar() -> None:
+    """The NYSE's closures from the holidays library (https://pypi.org/project/holidays/0.19/:
+    `holidays.financial_holidays("NYSE")`)."""
     from riskbatch.business_days import add_business_days, business_days_between, is_business_day, previous_business_day
     from riskbatch.engine import horizon_calendar_days
     from riskbatch.watch import business_date_due
