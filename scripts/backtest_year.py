@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from riskbatch.engine import build_book, portfolio_pnl, risk_model
-from riskbatch.history import as_table, backtest_entry, backtest_summary, firm_lines, night_record
+from riskbatch.history import as_table, backtest_entry, backtest_summary, firm_lines, night_record, one_day_figures
 from riskbatch.model import ModelParameters, risk_figures
 from riskbatch.quality import DataQualityPolicy, prepare_night
 from riskbatch.run_inputs import RunBook
@@ -50,8 +50,12 @@ def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lam
         firm = risk_figures(pnl.sum(axis=0))
         portfolios = {name: risk_figures(row) for name, row in zip(book.portfolio_ids, pnl, strict=True)}
         run = RunBook(parameters, prepared.market, prepared.positions, book, model)
-        backtest = backtest_entry(*previous, prepared.market) if previous else None
-        record = night_record(date.isoformat(), f"year-{night:03d}", parameters.reporting_currency, firm, portfolios, backtest)
+        backtest = backtest_entry(*previous, prepared.whole_market, None, prepared.untrusted_last_day) if previous else None
+        one_day = one_day_figures(run) if parameters.horizon_days != 1 else None
+        last_prices = dict(zip(prepared.market.factors, prepared.market.spot.tolist(), strict=True))
+        record = night_record(
+            date.isoformat(), f"year-{night:03d}", parameters.reporting_currency, firm, portfolios, backtest, parameters.horizon_days, one_day, last_prices
+        )
         records.append(record)
         previous = (record, run)
         if (night + 1) % 25 == 0 or night + 1 == nights:

@@ -63,7 +63,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_risk(args: argparse.Namespace) -> int:
     from .model import ModelParameters
     from .offline import run_offline
-    from .quality import DataQualityPolicy, FileRejected
+    from .quality import DataQualityPolicy, FileRejected, excluded_notional_text
     from .settings import parse_rates
 
     parameters = ModelParameters(
@@ -91,7 +91,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
     print(f"business date {result['business_date']} (market as of {result['market_as_of']}): {result['positions']} positions, ", end="")
     print(f"{result['factors']} factors, {args.scenarios} scenarios, seed {args.seed}; figures in {args.currency}")
     if quality["excluded_positions"]:
-        print(f"excluded: {quality['excluded_positions']} position(s), notional {quality['excluded_notional']:,.0f}")
+        print(f"excluded: {quality['excluded_positions']} position(s), notional {excluded_notional_text(quality)}")
     for name, figures in [("firm", result["firm"]), *result["portfolios"].items()]:
         cells = []
         for key, label in (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %")):
