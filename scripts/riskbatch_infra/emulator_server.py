@@ -680,6 +680,62 @@ def _context_of(response: Any) -> dict[str, list[str]]:
 
 
 @fix
+def ec2_refuses_descriptions_outside_its_character_set(patch: Patcher) -> None:
+    """Missing rule. EC2 allows only a-zA-Z0-9 ._-:/()#,@[]+=&;{}!$* (at most 255) in security-group
+    and rule descriptions (CreateSecurityGroup, IpRange:
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html) and answers anything
+    else with InvalidParameterValue; moto accepts any text, and its CloudFormation handler drops rule
+    descriptions unchecked. The fix checks CreateSecurityGroup, AuthorizeSecurityGroupIngress/Egress
+    and the group's inline rules from CloudFormation with the constraint table of naming.py."""
+    from moto.ec2.exceptions import InvalidParameterValue
+    from moto.ec2.models.security_groups import SecurityGroup, SecurityGroupBackend
+
+    from .naming import EC2_DESCRIPTION, EC2_DESCRIPTION_MAX
+
+    def check(description: Any, field: str) -> None:
+        import re
+
+        if description is None:
+            return
+        if len(str(description)) > EC2_DESCRIPTION_MAX or not re.fullmatch(EC2_DESCRIPTION, str(description)):
+            raise InvalidParameterValue(f"Invalid {field}: {description!r}. Valid descriptions are strings less than 256 characters from the following set: a-zA-Z0-9. _-:/()#,@[]+=&;{{}}!$*")
+
+    def rule_descriptions(*collections: Any) -> Iterator[Any]:
+        for collection in collections:
+            for item in collection or []:
+                if isinstance(item, dict):
+                    yield item.get("Description")
+
+    original_create = SecurityGroupBackend.create_security_group
+
+    def create_security_group(self: Any, name: str, description: str, *args: Any, **kwargs: Any) -> Any:
+        check(description, "group description")
+        return original_create(self, name, description, *args, **kwargs)
+
+    def authorising(original: Callable[..., Any]) -> Callable[..., Any]:
+        def authorise(self: Any, *args: Any, **kwargs: Any) -> Any:
+            for description in rule_descriptions(kwargs.get("ip_ranges"), kwargs.get("source_groups"), kwargs.get("prefix_list_ids")):
+                check(description, "rule description")
+            return original(self, *args, **kwargs)
+
+        return authorise
+
+    original_cfn = SecurityGroup.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        properties = cloudformation_json.get("Properties", {})
+        check(properties.get("GroupDescription"), "group description")
+        for description in rule_descriptions(properties.get("SecurityGroupIngress"), properties.get("SecurityGroupEgress")):
+            check(description, "rule description")
+        return original_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    patch.set(SecurityGroupBackend, "create_security_group", create_security_group)
+    patch.set(SecurityGroupBackend, "authorize_security_group_ingress", authorising(SecurityGroupBackend.authorize_security_group_ingress))
+    patch.set(SecurityGroupBackend, "authorize_security_group_egress", authorising(SecurityGroupBackend.authorize_security_group_egress))
+    patch.set(SecurityGroup, "create_from_cloudformation_json", classmethod(create_from_cloudformation))
+
+
+@fix
 def s3_missing_key_is_forbidden_without_list_bucket(patch: Patcher) -> None:
     """Missing rule. S3 answers HeadObject and GetObject of a missing key with 404 only when the
     caller has s3:ListBucket on the bucket, and with 403 otherwise; that check carries no s3:prefix,

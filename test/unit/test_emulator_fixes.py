@@ -943,3 +943,53 @@ def test_ecr_is_authorised_on_its_repository(aws: None) -> None:
     # GetAuthorizationToken is authorised on "*" (it has no resource type): the policy names none
     with patched(server.ecr_authorised_on_its_repository):
         assert _describe_images_on_two_repositories() == ("OK", "denied", "denied")
+
+
+# EC2 refuses security-group and rule descriptions outside a-zA-Z0-9 ._-:/()#,@[]+=&;{}!$*
+# (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html) with InvalidParameterValue.
+_APOSTROPHE = "HTTPS from the private subnets' tasks"
+
+
+def _security_group_calls() -> tuple[str, str, str, str]:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName="secgroup-fine-x", Description="fine", VpcId=vpc)["GroupId"]
+    rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/16", "Description": _APOSTROPHE}]}
+    return (
+        _code(lambda: ec2.create_security_group(GroupName="secgroup-bad-x", Description=_APOSTROPHE, VpcId=vpc)),
+        _code(lambda: ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[rule])),
+        _code(lambda: ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[rule])),
+        _code(lambda: ec2.create_security_group(GroupName="secgroup-good-x", Description="HTTPS from the tasks in the private subnets", VpcId=vpc)),
+    )
+
+
+def _stack_with_rule_description(description: str) -> str:
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    vpc = boto3.client("ec2", region_name=REGION).create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    group = {
+        "Type": "AWS::EC2::SecurityGroup",
+        "Properties": {
+            "GroupDescription": "endpoints",
+            "VpcId": vpc,
+            "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.1.0.0/16", "Description": description}],
+        },
+    }
+    # moto creates the stack within the call: the resource's error is the call's
+    created = _code(lambda: cloudformation.create_stack(StackName="stack-sg-x", TemplateBody=json.dumps({"Resources": {"Group": group}})))
+    return cloudformation.describe_stacks(StackName="stack-sg-x")["Stacks"][0]["StackStatus"] if created == "OK" else created
+
+
+def test_moto_accepts_any_security_group_description(aws: None) -> None:
+    assert _security_group_calls() == ("OK", "OK", "OK", "OK")
+    assert _stack_with_rule_description(_APOSTROPHE) == "CREATE_COMPLETE"
+
+
+def test_ec2_refuses_descriptions_outside_its_character_set(aws: None) -> None:
+    with patched(server.ec2_refuses_descriptions_outside_its_character_set):
+        assert _security_group_calls() == ("InvalidParameterValue", "InvalidParameterValue", "InvalidParameterValue", "OK")
+        assert _stack_with_rule_description(_APOSTROPHE) == "InvalidParameterValue"
+
+
+def test_ec2_accepts_the_endpoints_stack_rule_descriptions(aws: None) -> None:
+    with patched(server.ec2_refuses_descriptions_outside_its_character_set):
+        assert _stack_with_rule_description("HTTPS from the tasks in the private subnets") == "CREATE_COMPLETE"
