@@ -698,7 +698,8 @@ def ec2_refuses_descriptions_outside_its_character_set(patch: Patcher) -> None:
         if description is None:
             return
         if len(str(description)) > EC2_DESCRIPTION_MAX or not re.fullmatch(EC2_DESCRIPTION, str(description)):
-            raise InvalidParameterValue(f"Invalid {field}: {description!r}. Valid descriptions are strings less than 256 characters from the following set: a-zA-Z0-9. _-:/()#,@[]+=&;{{}}!$*")
+            allowed = "a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*"
+            raise InvalidParameterValue(f"Invalid {field}: {description!r}. Valid descriptions are strings less than 256 characters from: {allowed}")
 
     def rule_descriptions(*collections: Any) -> Iterator[Any]:
         for collection in collections:

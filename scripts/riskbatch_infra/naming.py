@@ -189,9 +189,7 @@ _EC2_RULE_DESCRIPTION = f"{_API}/AWSEC2/latest/APIReference/API_IpRange.html"
 # resource type -> the constraints of its free texts
 TEXT_CONSTRAINTS: dict[str, list[TextConstraint]] = {
     "AWS::EC2::SecurityGroup": [
-        TextConstraint(
-            ("GroupDescription",), EC2_DESCRIPTION_MAX, EC2_DESCRIPTION, f"{_API}/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html", 1
-        ),
+        TextConstraint(("GroupDescription",), EC2_DESCRIPTION_MAX, EC2_DESCRIPTION, f"{_API}/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html", 1),
         TextConstraint(("SecurityGroupIngress", "*", "Description"), EC2_DESCRIPTION_MAX, EC2_DESCRIPTION, _EC2_RULE_DESCRIPTION),
         TextConstraint(("SecurityGroupEgress", "*", "Description"), EC2_DESCRIPTION_MAX, EC2_DESCRIPTION, _EC2_RULE_DESCRIPTION),
     ],
@@ -202,9 +200,7 @@ TEXT_CONSTRAINTS: dict[str, list[TextConstraint]] = {
     "AWS::Events::Rule": [TextConstraint(("Description",), 512, ANY_TEXT, f"{_API}/eventbridge/latest/APIReference/API_PutRule.html")],
     "AWS::Events::EventBus": [TextConstraint(("Description",), 512, ANY_TEXT, f"{_API}/eventbridge/latest/APIReference/API_CreateEventBus.html")],
     "AWS::Scheduler::Schedule": [TextConstraint(("Description",), 512, ANY_TEXT, f"{_API}/scheduler/latest/APIReference/API_CreateSchedule.html")],
-    "AWS::CloudWatch::Alarm": [
-        TextConstraint(("AlarmDescription",), 1024, ANY_TEXT, f"{_API}/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html")
-    ],
+    "AWS::CloudWatch::Alarm": [TextConstraint(("AlarmDescription",), 1024, ANY_TEXT, f"{_API}/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html")],
     # "The display name must be maximum 100 characters long, including hyphens (-), underscores (_),
     # spaces, and tabs" (AWS::SNS::Topic DisplayName); we hold it to printable ASCII and tabs.
     "AWS::SNS::Topic": [

@@ -128,7 +128,8 @@ def test_every_security_group_text_is_checked() -> None:
 
 def test_free_text_in_both_branches_of_a_condition_is_checked() -> None:
     rule = {"Type": "AWS::Events::Rule", "Properties": {"Description": {"Fn::If": ["C", "fine", {"Fn::Sub": "x" * 513}]}}}
-    template = {"Parameters": {"EnvironmentSuffix": {"Type": "String", "MaxLength": 5}}, "Conditions": {"C": {"Fn::Equals": ["a", "a"]}}, "Resources": {"R": rule}}
+    parameters = {"EnvironmentSuffix": {"Type": "String", "MaxLength": 5}}
+    template = {"Parameters": parameters, "Conditions": {"C": {"Fn::Equals": ["a", "a"]}}, "Resources": {"R": rule}}
     texts = free_texts(template, "example")
     assert [bool(text.problems) for text in texts] == [False, True]
 
