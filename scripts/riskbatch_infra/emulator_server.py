@@ -737,6 +737,43 @@ def ec2_refuses_descriptions_outside_its_character_set(patch: Patcher) -> None:
 
 
 @fix
+def eventbridge_delivery_to_an_encrypted_queue_needs_the_key(patch: Patcher) -> None:
+    """Missing rule. To put an event in a queue encrypted with a customer key, EventBridge needs
+    kms:GenerateDataKey from the key policy, and its KMS request carries no aws:SourceAccount,
+    aws:SourceArn or aws:SourceOrgID (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html),
+    so a statement conditioned on them never applies and the event is dropped (the rule's
+    FailedInvocations counts it; nothing reaches the queue). moto delivers to any queue. The fix
+    decides the key policy as AWS does (riskbatch_infra/key_policy.py) and drops what AWS drops."""
+    import warnings
+
+    from moto.events.models import Rule
+    from moto.kms import kms_backends
+    from moto.sqs import sqs_backends
+
+    from .key_policy import EVENTS, request_context, service_may_use_key
+
+    original = Rule._send_to_sqs_queue
+
+    def key_allows(rule: Any, queue_name: str) -> bool:
+        queue = sqs_backends[rule.account_id][rule.region_name].get_queue(queue_name)
+        key_id = getattr(queue, "kms_master_key_id", None)
+        if not key_id or key_id.startswith("alias/aws/"):
+            return True  # SQS-managed encryption or the AWS managed key: nothing for the key policy to grant
+        kms = kms_backends[rule.account_id][rule.region_name]
+        key = kms.describe_key(kms.any_id_to_key_id(key_id))
+        context = request_context(EVENTS, rule.account_id, rule.arn)
+        return service_may_use_key(json.loads(key.policy), EVENTS, "kms:GenerateDataKey", context)
+
+    def send_to_sqs_queue(self: Any, resource_id: str, event: dict[str, Any], group_id: str | None = None) -> None:
+        if not key_allows(self, resource_id):
+            warnings.warn(f"EventBridge may not use the key of {resource_id}: event dropped (FailedInvocations)", stacklevel=2)
+            return
+        original(self, resource_id, event, group_id)
+
+    patch.set(Rule, "_send_to_sqs_queue", send_to_sqs_queue)
+
+
+@fix
 def s3_missing_key_is_forbidden_without_list_bucket(patch: Patcher) -> None:
     """Missing rule. S3 answers HeadObject and GetObject of a missing key with 404 only when the
     caller has s3:ListBucket on the bucket, and with 403 otherwise; that check carries no s3:prefix,

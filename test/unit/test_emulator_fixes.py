@@ -993,3 +993,45 @@ def test_ec2_refuses_descriptions_outside_its_character_set(aws: None) -> None:
 def test_ec2_accepts_the_endpoints_stack_rule_descriptions(aws: None) -> None:
     with patched(server.ec2_refuses_descriptions_outside_its_character_set):
         assert _stack_with_rule_description("HTTPS from the tasks in the private subnets") == "CREATE_COMPLETE"
+
+
+# EventBridge's KMS request carries no aws:SourceAccount / aws:SourceArn / aws:SourceOrgID
+# (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html): a key statement for
+# events.amazonaws.com conditioned on them never applies, and the event never reaches the queue.
+def _delivered_to_an_encrypted_queue(condition: dict[str, Any] | None) -> int:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+    }
+    if condition:
+        statement["Condition"] = condition
+    root = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+    policy = {"Version": "2012-10-17", "Statement": [root, statement]}
+    key = boto3.client("kms", region_name=REGION).create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="sqs-report-x", Attributes={"KmsMasterKeyId": key})["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(Name="rule-run-completed-x", EventPattern=json.dumps({"source": ["riskbatch"]}))
+    events.put_targets(Rule="rule-run-completed-x", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    events.put_events(Entries=[{"Source": "riskbatch", "DetailType": "RunCompleted", "Detail": "{}"}])
+    return len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []))
+
+
+_SOURCE_ACCOUNT = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+
+
+def test_moto_delivers_to_an_encrypted_queue_whatever_the_key_policy(aws: None) -> None:
+    assert _delivered_to_an_encrypted_queue(_SOURCE_ACCOUNT) == 1
+
+
+def test_eventbridge_delivery_to_an_encrypted_queue_needs_the_key(aws: None) -> None:
+    with patched(server.eventbridge_delivery_to_an_encrypted_queue_needs_the_key), pytest.warns(UserWarning, match="event dropped"):
+        assert _delivered_to_an_encrypted_queue(_SOURCE_ACCOUNT) == 0
+
+
+def test_eventbridge_delivers_to_an_encrypted_queue_its_key_policy_allows(aws: None) -> None:
+    with patched(server.eventbridge_delivery_to_an_encrypted_queue_needs_the_key):
+        assert _delivered_to_an_encrypted_queue(None) == 1

@@ -61,6 +61,14 @@ def test_eventbridge_may_write_to_the_task_events_log_group(template: Template) 
     (statement,) = policy.props["PolicyDocument"]["Statement"]
     assert "events.amazonaws.com" in as_list(statement["Principal"]["Service"])
     assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    # CloudWatch Logs resource policies support aws:SourceArn and aws:SourceAccount (PutResourcePolicy,
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutResourcePolicy.html), but the
+    # EventBridge guide's Logs target section (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html)
+    # does not say EventBridge's CreateLogStream carries them: held to this account only when the key is there
+    # (...IfExists), so that an absent key cannot drop every task event.
+    for operator, keys in statement.get("Condition", {}).items():
+        if {key.lower() for key in keys} & {"aws:sourceaccount", "aws:sourcearn"}:
+            assert operator.endswith("IfExists"), f"{operator}: a source key EventBridge may not carry would drop every task event"
 
 
 def test_task_events_log_policy_can_be_left_to_a_shared_one(template: Template) -> None:
