@@ -207,13 +207,16 @@ def test_the_depth_alarm_alone_notifies_once_for_two_dead_letters(template: Temp
 
 
 _DELIVERING_RULES = [r for r in TEMPLATE.of_type("AWS::Events::Rule") if any("DeadLetterConfig" in t for t in r.props["Targets"])]
+_RULE_METRICS = [("FailedInvocations", rule) for rule in TEMPLATE.of_type("AWS::Events::Rule")] + [
+    ("InvocationsFailedToBeSentToDlq", rule) for rule in _DELIVERING_RULES
+]
 
 
-# FailedInvocations: a target that failed for good (the event went to the DLQ). InvocationsFailedToBeSentToDlq:
-# the DLQ could not take it either, so the event is lost. Both per rule; metrics of rules on a custom bus carry
+# FailedInvocations: a target that failed for good (with a DLQ, the event went there), on every rule, the
+# task-stopped rule's log-group target included. InvocationsFailedToBeSentToDlq: the DLQ could not take it
+# either, so the event is lost (rules with a DLQ). Both per rule; metrics of rules on a custom bus carry
 # EventBusName and RuleName (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html).
-@pytest.mark.parametrize("metric", ["FailedInvocations", "InvocationsFailedToBeSentToDlq"])
-@pytest.mark.parametrize("rule", _DELIVERING_RULES, ids=repr)
+@pytest.mark.parametrize(("metric", "rule"), _RULE_METRICS, ids=[f"{metric}-{rule.logical_id}" for metric, rule in _RULE_METRICS])
 def test_rule_delivery_failures_alarm_to_the_topic(template: Template, rule: Resource, metric: str) -> None:
     rule_name = substitute(rule.props["Name"], VALUES)
     alarms = []
