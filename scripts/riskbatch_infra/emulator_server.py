@@ -566,25 +566,90 @@ def events_ecs_targets_in_the_api_shape(patch: Patcher) -> None:
 
     original = events.EventsBackend.put_targets
 
-    def api_shape(target: dict[str, Any]) -> dict[str, Any]:
-        parameters = target.get("EcsParameters")
-        if not parameters:
-            return target
-        parameters = dict(parameters)
-        network = dict(parameters.get("NetworkConfiguration", {}))
-        if "AwsVpcConfiguration" in network:
-            network["awsvpcConfiguration"] = network.pop("AwsVpcConfiguration")
-            parameters["NetworkConfiguration"] = network
-        if "CapacityProviderStrategy" in parameters:
-            parameters["CapacityProviderStrategy"] = [
-                {key[:1].lower() + key[1:]: value for key, value in item.items()} for item in parameters["CapacityProviderStrategy"]
-            ]
-        return {**target, "EcsParameters": parameters}
-
     def put_targets(self: Any, name: str, event_bus_arn: str | None, targets: list[dict[str, Any]]) -> Any:
-        return original(self, name, event_bus_arn, [api_shape(target) for target in targets])
+        return original(self, name, event_bus_arn, [ecs_target_in_the_api_shape(target) for target in targets])
 
     patch.set(events.EventsBackend, "put_targets", put_targets)
+
+
+def ecs_target_in_the_api_shape(target: dict[str, Any]) -> dict[str, Any]:
+    """An ECS target of a rule or schedule as the EventBridge and Scheduler APIs spell it: CloudFormation
+    writes AwsVpcConfiguration (rules) or AwsvpcConfiguration (schedules) and CapacityProvider, the
+    APIs awsvpcConfiguration and capacityProvider."""
+    parameters = target.get("EcsParameters")
+    if not parameters:
+        return target
+    parameters = dict(parameters)
+    network = dict(parameters.get("NetworkConfiguration", {}))
+    for spelling in ("AwsVpcConfiguration", "AwsvpcConfiguration"):
+        if spelling in network:
+            network["awsvpcConfiguration"] = network.pop(spelling)
+            parameters["NetworkConfiguration"] = network
+    if "CapacityProviderStrategy" in parameters:
+        parameters["CapacityProviderStrategy"] = [
+            {key[:1].lower() + key[1:]: value for key, value in item.items()} for item in parameters["CapacityProviderStrategy"]
+        ]
+    return {**target, "EcsParameters": parameters}
+
+
+@fix
+def scheduler_schedules_from_cloudformation(patch: Patcher) -> None:
+    """Defect. moto models EventBridge Scheduler (CreateSchedule, GetSchedule, UpdateSchedule) but its
+    CloudFormation skips AWS::Scheduler::Schedule, so a deployed stack had no schedule to read or to
+    disable (teardown disables them first). The fix creates each schedule through moto's own model,
+    its ECS target in the API's shape; the physical id is the schedule's name, as CloudFormation's
+    (AWS::Scheduler::Schedule, "Return values"). moto runs no schedule: the local runner does."""
+    from moto.cloudformation import parsing
+    from moto.scheduler import models as scheduler
+
+    class ScheduleFromCloudFormation:
+        """The CloudFormation face of moto's schedule model (found through the patched model map)."""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Scheduler::Schedule"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @staticmethod
+        def has_cfn_attr(attribute: str) -> bool:
+            return attribute == "Arn"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            schedule = scheduler.scheduler_backends[account_id][region_name].create_schedule(
+                description=p.get("Description"),
+                end_date=p.get("EndDate"),
+                flexible_time_window=p["FlexibleTimeWindow"],
+                group_name=p.get("GroupName"),
+                kms_key_arn=p.get("KmsKeyArn"),
+                name=p.get("Name", resource_name),
+                schedule_expression=p["ScheduleExpression"],
+                schedule_expression_timezone=p.get("ScheduleExpressionTimezone"),
+                start_date=p.get("StartDate"),
+                state=p.get("State"),
+                target=ecs_target_in_the_api_shape(dict(p["Target"])),
+                action_after_completion=None,
+            )
+            schedule.physical_resource_id = schedule.name
+            schedule.get_cfn_attribute = lambda attribute: schedule.arn
+            schedule.is_created = lambda: True  # what CloudFormation asks of every resource it made
+            return schedule
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            group = cloudformation_json.get("Properties", {}).get("GroupName")
+            scheduler.scheduler_backends[account_id][region_name].delete_schedule(group, resource_name)
+
+    original_map = parsing.get_model_map
+
+    def model_map() -> dict[str, Any]:
+        return {**original_map(), "AWS::Scheduler::Schedule": ScheduleFromCloudFormation}
+
+    patch.set(parsing, "get_model_map", model_map)
 
 
 @fix
