@@ -153,7 +153,15 @@ def as_list(value: Any) -> list[Any]:
 
 
 def statements(policy_document: dict[str, Any]) -> list[dict[str, Any]]:
-    return as_list(policy_document.get("Statement", []))
+    """Every statement the document may deploy: both branches of a statement under Fn::If (AWS::NoValue dropped)."""
+    found: list[dict[str, Any]] = []
+    for statement in as_list(policy_document.get("Statement", [])):
+        if isinstance(statement, dict) and list(statement) == ["Fn::If"]:
+            _, when_true, when_false = statement["Fn::If"]
+            found.extend(branch for branch in (when_true, when_false) if branch != {"Ref": "AWS::NoValue"})
+        else:
+            found.append(statement)
+    return found
 
 
 def role_statements(role: Resource) -> list[dict[str, Any]]:

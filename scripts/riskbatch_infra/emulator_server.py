@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from .resolve import as_list
 
@@ -35,6 +35,8 @@ PLAYED_SERVICES = (ECS_TASKS, EVENTS, SCHEDULER)
 _MISSING = object()
 # The condition context of the request being authorised (lower-case key -> values).
 REQUEST_CONTEXT: ContextVar[dict[str, list[str]] | None] = ContextVar("riskbatch_request_context", default=None)
+# The query string of the request whose signature is being checked.
+SIGNED_QUERY: ContextVar[str] = ContextVar("riskbatch_signed_query", default="")
 
 
 class Patcher:
@@ -682,6 +684,42 @@ def events_rule_ref_on_a_custom_bus(patch: Patcher) -> None:
 
     patch.set(events.Rule, "physical_resource_id", property(physical_resource_id))
     patch.set(events.Rule, "delete_from_cloudformation_json", classmethod(delete))
+
+
+@fix
+def signatures_of_requests_without_a_body(patch: Patcher) -> None:
+    """Defect. To check a request's SigV4 signature moto re-signs it with its parsed form data as the
+    body and its path without the query; for a request with no body and no form (a REST GET such as
+    Scheduler's GetSchedule or ListSchedules) that data is the request's headers, so every such call
+    of an IAM user failed with SignatureDoesNotMatch. The fix re-signs what was sent: the path with
+    its query string, and the empty body."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMRequestBase
+
+    original_authorise = ActionAuthenticatorMixin._authenticate_and_authorize_action
+    original_request = IAMRequestBase._create_aws_request
+
+    def authorise(self: Any, iam_request_cls: Any, resource: str = "*") -> None:
+        token = SIGNED_QUERY.set(urlparse(self.uri).query)
+        try:
+            original_authorise(self, iam_request_cls, resource)
+        finally:
+            SIGNED_QUERY.reset(token)
+
+    def create_aws_request(self: Any) -> Any:
+        request = original_request(self)
+        sent_query = urlparse(self._path).query or SIGNED_QUERY.get()
+        form = {key.lower() for key in self._data}
+        from_headers = form == {key.lower() for key in self._headers.keys()}  # noqa: SIM118 (werkzeug headers iterate as pairs)
+        from_query = bool(sent_query) and form == {key.lower() for key in parse_qs(sent_query, keep_blank_values=True)}
+        if not self._body and (from_headers or from_query):  # nothing was in the body: sign none
+            request.data = b""
+            if sent_query and "?" not in self._path:
+                request.url = f"{self._path}?{sent_query}"
+        return request
+
+    patch.set(ActionAuthenticatorMixin, "_authenticate_and_authorize_action", authorise)
+    patch.set(IAMRequestBase, "_create_aws_request", create_aws_request)
 
 
 # --- missing rules: what AWS enforces and moto does not -----------------------------------------

@@ -1075,3 +1075,18 @@ def test_scheduler_schedules_from_cloudformation(aws: None) -> None:
         assert parameters["NetworkConfiguration"]["awsvpcConfiguration"]["Subnets"] == ["subnet-1"]
         boto3.client("cloudformation", region_name=REGION).delete_stack(StackName="stack-schedule-x")
         assert boto3.client("scheduler", region_name=REGION).list_schedules()["Schedules"] == []
+
+
+def _list_schedules_as_a_user() -> tuple[str, str]:
+    scheduler = _user("scheduler-reader", [{"Effect": "Allow", "Action": "scheduler:*", "Resource": "*"}]).client("scheduler")
+    with enforced():
+        return _code(lambda: scheduler.list_schedules()), _code(lambda: scheduler.list_schedules(MaxResults=5))
+
+
+def test_moto_refuses_the_signature_of_a_request_without_a_body(aws: None) -> None:
+    assert _list_schedules_as_a_user() == ("denied", "denied")  # SignatureDoesNotMatch, HTTP 403
+
+
+def test_signatures_of_requests_without_a_body(aws: None) -> None:
+    with patched(server.signatures_of_requests_without_a_body):
+        assert _list_schedules_as_a_user() == ("OK", "OK")

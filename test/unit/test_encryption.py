@@ -134,3 +134,42 @@ def test_repository_is_encrypted_with_the_key(template: Template, repository: Re
     encryption = repository.props["EncryptionConfiguration"]
     assert encryption["EncryptionType"] == "KMS"
     assert referenced_id(encryption["KmsKey"]) == _key(template).logical_id
+
+
+# An input bucket under a customer key (SSE-KMS): GetObject also needs kms:Decrypt on that key. The
+# ingestion role may decrypt with that key only, and only in requests S3 makes for it: kms:ViaService
+# "limits use of a KMS key to requests from specified AWS services", s3.<region>.amazonaws.com for S3
+# (AWS KMS condition keys, https://docs.amazonaws.cn/en_us/kms/latest/developerguide/conditions-kms.md).
+INPUT_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def _deployed_role_statements(template: Template, **parameters: str) -> dict[str, list[dict[str, Any]]]:
+    context = Context(template.doc, placeholder_values(template.doc, parameters), region="eu-west-1", account=ACCOUNT)
+    return {
+        role.logical_id: [s for policy in context.evaluate(role.props.get("Policies", [])) for s in policy["PolicyDocument"]["Statement"]]
+        for role in template.of_type("AWS::IAM::Role")
+    }
+
+
+def test_the_input_bucket_key_is_an_optional_parameter(template: Template) -> None:
+    parameter = template.parameters()["InputBucketKmsKeyArn"]
+    assert parameter["Default"] == "" and parameter["Description"]
+    assert template.doc["Conditions"]["HasInputBucketKmsKey"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "InputBucketKmsKeyArn"}, ""]}]}
+
+
+def test_with_an_input_bucket_key_only_ingestion_may_decrypt_with_it_through_s3(template: Template) -> None:
+    granted = {
+        role: [s for s in statements if INPUT_KEY in as_list(s.get("Resource", []))]
+        for role, statements in _deployed_role_statements(template, InputBucketKmsKeyArn=INPUT_KEY).items()
+    }
+    assert {role for role, found in granted.items() if found} == {"DataIngestionTaskRole"}
+    (statement,) = granted["DataIngestionTaskRole"]
+    assert statement["Effect"] == "Allow" and as_list(statement["Action"]) == ["kms:Decrypt"]
+    assert statement["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+
+
+def test_without_an_input_bucket_key_no_role_may_decrypt_through_s3(template: Template) -> None:
+    with_key = _deployed_role_statements(template, InputBucketKmsKeyArn=INPUT_KEY)["DataIngestionTaskRole"]
+    without = _deployed_role_statements(template)["DataIngestionTaskRole"]
+    assert [s for s in with_key if s not in without] == [s for s in with_key if INPUT_KEY in as_list(s.get("Resource", []))]
+    assert not [s for s in without if "kms:ViaService" in s.get("Condition", {}).get("StringEquals", {})]
