@@ -393,7 +393,7 @@ class LocalEcs:
 
     def run_schedule(self, logical_id: str, name: str | None = None) -> tuple[str, int]:
         """What EventBridge Scheduler does when the schedule fires: RunTask with the schedule's role
-        (assumed as scheduler.amazonaws.com), then the task. The emulator creates no schedules, so
+        (assumed as scheduler.amazonaws.com), then the task. The emulator fires no schedules, so
         its target is read from the template, its references from the stack. Returns (task, exit code)."""
         target = self.template["Resources"][logical_id]["Properties"]["Target"]
         parameters = target["EcsParameters"]

@@ -367,6 +367,7 @@ MUTATIONS: list[Mutation] = [
         set_(*_FAILURE_ALARM, "Metrics", 1, "MetricStat", "Metric", "MetricName", "TaskFailures"),
     ),
     Mutation("silent-dlq-alarm", "monitoring: DLQ alarms notify", delete(R, "ReportDeadLetterAlarm", P, "AlarmActions")),
+    Mutation("silent-dlq-arrival-alarm", "monitoring: DLQ alarms notify", delete(R, "ReportDeadLetterArrivalAlarm", P, "AlarmActions")),
     Mutation("no-completion-invocations-alarm", "monitoring: failed-invocation alarms", delete(R, "RunCompletedRuleFailedInvocationsAlarm")),
     Mutation("no-trigger-dlq-failure-alarm", "monitoring: events lost beyond the DLQ alarm", delete(R, "DataIngestionTriggerDeadLetterFailuresAlarm")),
     Mutation(
@@ -608,8 +609,15 @@ REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
         "test_events_and_queues.py::test_ingestion_input_transformer_hands_bucket_and_key_to_the_container",
     ),
     "key: 7-day deletion window": ("test_encryption.py::test_key_rotates_and_can_be_deleted_within_seven_days",),
-    "key: EventBridge may use it": ("test_encryption.py::test_alarms_and_eventbridge_may_use_the_key_within_this_account",),
-    "key: alarms may use it": ("test_encryption.py::test_alarms_and_eventbridge_may_use_the_key_within_this_account",),
+    "key: EventBridge may use it": (
+        "test_encryption.py::test_alarms_and_eventbridge_may_use_the_key",
+        "test_encryption.py::test_the_key_policy_admits_each_service_with_the_condition_keys_its_request_carries",
+    ),
+    "key: alarms may use it": (
+        "test_encryption.py::test_alarms_and_eventbridge_may_use_the_key",
+        "test_encryption.py::test_alarms_may_use_the_key_within_this_account",
+        "test_encryption.py::test_the_key_policy_admits_each_service_with_the_condition_keys_its_request_carries",
+    ),
     "key: alias naming": (
         "test_encryption.py::test_key_has_an_alias_following_the_naming_rule",
         "test_guard_rules.py::test_rule_passes_on_the_stack[resources_named_with_environment_suffix]",
@@ -645,6 +653,8 @@ REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
     "monitoring: DLQ alarms notify": (
         "test_monitoring.py::test_alarms_that_are_not_scaling_triggers_notify_the_topic",
         "test_monitoring.py::test_every_dead_letter_queue_holding_messages_alarms_to_the_topic",
+        "test_monitoring.py::test_every_dead_letter_queue_alarms_on_each_new_dead_letter",
+        "test_monitoring.py::test_two_dead_letters_an_hour_apart_give_two_notifications",
     ),
     "monitoring: a failure is a stopped task that failed": ("test_monitoring.py::test_metric_filters_count_stopped_and_failed_tasks",),
     "monitoring: alarm reads the filters' metrics": ("test_monitoring.py::test_failure_rate_alarm_divides_the_filters_metrics_over_ten_minutes",),

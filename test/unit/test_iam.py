@@ -188,3 +188,15 @@ def test_kms_permission_names_only_the_stacks_own_keys(template: Template, role:
             target = referenced_id(resource)
             named_key = target in own or (target in template.parameters() and target.endswith("KmsKeyArn"))
             assert named_key and not isinstance(resource, str), f"{role.logical_id}: KMS permission on {resource}"
+
+
+@pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
+def test_the_probe_statement_reads_and_writes_the_probe_area_only(task: Resource) -> None:
+    """The one permission that exists for the proof: riskbatch probe reads its expectations and writes
+    its verdict under probes/ of the output bucket, and nothing else."""
+    from test.template_model import PROBE_STATEMENT_SID
+
+    role = TEMPLATE.get(referenced_id(task.props["TaskRoleArn"]))
+    (probe,) = [statement for statement in role_statements(role) if statement.get("Sid") == PROBE_STATEMENT_SID]
+    assert probe["Effect"] == "Allow" and sorted(as_list(probe["Action"])) == ["s3:GetObject", "s3:PutObject"]
+    assert probe["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${OutputBucketName}/probes/*"} and "Condition" not in probe
