@@ -18,7 +18,6 @@ NOT_CREATED = {
     "AWS::SNS::TopicPolicy": "moto does not model AWS::SNS::TopicPolicy",
     "AWS::SQS::QueuePolicy": "moto does not model AWS::SQS::QueuePolicy",
     "AWS::Logs::MetricFilter": "moto does not model AWS::Logs::MetricFilter in CloudFormation",
-    "AWS::Scheduler::Schedule": "moto does not model AWS::Scheduler::Schedule in CloudFormation (the local runner reads the schedule from the template)",
     "AWS::ApplicationAutoScaling::ScalableTarget": "moto does not model AWS::ApplicationAutoScaling::ScalableTarget in CloudFormation",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "moto does not model AWS::ApplicationAutoScaling::ScalingPolicy in CloudFormation",
 }
