@@ -427,6 +427,26 @@ def ecr_authorised_on_its_repository(patch: Patcher) -> None:
 
 
 @fix
+def no_value_in_a_list_removes_the_element(patch: Patcher) -> None:
+    """Defect. In CloudFormation, a list element that evaluates to AWS::NoValue (a Fn::If whose chosen
+    branch is {"Ref": "AWS::NoValue"}) is removed from the list (pseudo parameters, AWS::NoValue:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html);
+    moto leaves a null in its place, and a statement list holding a null broke the access check of
+    every call made with the role (a TypeError, answered 500). The fix drops such elements."""
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        cleaned = original(resource_json, resources_map)
+        if isinstance(resource_json, list) and isinstance(cleaned, list) and len(cleaned) == len(resource_json):
+            return [value for value, written in zip(cleaned, resource_json, strict=True) if not (value is None and isinstance(written, dict))]
+        return cleaned
+
+    patch.set(parsing, "clean_json", clean_json)
+
+
+@fix
 def inline_role_policies_read_as_json(patch: Patcher) -> None:
     """Defect. moto's CloudFormation handler stores inline role policies as objects where its IAM
     model stores JSON text, and its access check then failed with an error on every call made with

@@ -1141,3 +1141,16 @@ def test_moto_refuses_the_signature_of_a_request_without_a_body(aws: None) -> No
 def test_signatures_of_requests_without_a_body(aws: None) -> None:
     with patched(server.signatures_of_requests_without_a_body):
         assert _list_schedules_as_a_user() == ("OK", "OK")
+
+
+def test_moto_leaves_a_null_where_no_value_stood_in_a_list(aws: None) -> None:
+    from moto.cloudformation import parsing
+
+    assert parsing.clean_json([1, {"Ref": "AWS::NoValue"}], {"AWS::NoValue": None}) == [1, None]
+
+
+def test_no_value_in_a_list_removes_the_element(aws: None) -> None:
+    from moto.cloudformation import parsing
+
+    with patched(server.no_value_in_a_list_removes_the_element):
+        assert parsing.clean_json([1, {"Ref": "AWS::NoValue"}, [2, {"Ref": "AWS::NoValue"}]], {"AWS::NoValue": None}) == [1, [2]]
