@@ -94,6 +94,7 @@ ALLOWED: dict[str, list[Probe]] = {
         ("write a unit result", _put("output", "runs/probe/results/00000.npz")),
         ("list a run's results", _list("runs/probe/results/")),
         ("announce a completed run", _put_event),
+        ("re-queue an interrupted unit", _send("RiskWorkQueueUrl")),
     ],
     "ReportGenerationTaskDefinition": [
         ("take completed runs", _receive("ReportQueueUrl")),
@@ -104,6 +105,7 @@ ALLOWED: dict[str, list[Probe]] = {
         ("read the backtest history", _get("output", "history/2026-01-02.json")),
         ("list the backtest history", _list("history/")),
         ("publish the summary", _publish),
+        ("re-queue an interrupted completed run", _send("ReportQueueUrl")),
     ],
 }
 
@@ -121,7 +123,7 @@ DENIED: dict[str, list[Probe]] = {
         ("list the key's grants", _key_grants),
     ],
     "RiskCalculationTaskDefinition": [
-        ("queue work units", _send("RiskWorkQueueUrl")),
+        ("send to the report queue", _send("ReportQueueUrl")),
         ("take completed runs (another job's queue)", _receive("ReportQueueUrl")),
         ("write a run's units", _put("output", "runs/probe/units/00000.parquet")),
         ("list outside runs/ (s3:prefix condition)", _list("reports/")),
@@ -135,6 +137,7 @@ DENIED: dict[str, list[Probe]] = {
     ],
     "ReportGenerationTaskDefinition": [
         ("take work units (another job's queue)", _receive("RiskWorkQueueUrl")),
+        ("queue work units (another job's queue)", _send("RiskWorkQueueUrl")),
         ("put events on the bus", _put_event),
         ("write a unit result", _put("output", "runs/probe/results/00000.npz")),
         ("delete a report", _delete("reports/2026-01-02/probe.pdf")),

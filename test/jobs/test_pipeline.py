@@ -336,6 +336,56 @@ def test_sigterm_in_the_middle_of_a_unit_releases_it_and_loses_nothing(night: Ni
     assert len(list_keys(night.s3, night.settings.output_bucket, f"runs/{run}/results/")) == 3
 
 
+def _interrupt_each_unit(night: Night, calculation: RiskCalculation, times: int, **options) -> dict[int, int]:
+    """Workers stopped (SIGTERM) while each unit is in hand, until every unit was interrupted `times` times or left the queue."""
+    interrupted: dict[int, int] = {}
+    for _ in range(10 * times):
+        worker = QueueWorker(
+            night.sqs, night.settings.risk_work_queue_url, calculation, night.settings.scratch,
+            WorkerOptions(wait_seconds=0, idle_exit_seconds=0, abort_after_seconds=0, **options),
+        )  # fmt: skip
+
+        def interrupt(message, should_abort, worker=worker):
+            if interrupted.get(message["unit"], 0) < times:
+                interrupted[message["unit"]] = interrupted.get(message["unit"], 0) + 1
+                worker.request_stop()  # what the SIGTERM handler does, while the unit is in hand
+            calculation(message, should_abort)
+
+        worker.handler = interrupt
+        worker.run()
+        if night.queue_depth(night.settings.risk_work_queue_url) == 0 or (min(interrupted.values(), default=0) >= times and len(interrupted) == 3):
+            break
+    return interrupted
+
+
+def test_three_interruptions_of_every_unit_dead_letter_none_and_the_night_completes(night: Night, sample_files: Path) -> None:
+    """SQS counts every receive toward maxReceiveCount, whatever the consumer does after it
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html);
+    a unit released at each interruption would be dead-lettered at its third. A re-queued one starts afresh."""
+    max_receives = int(json.loads(night.sqs.get_queue_attributes(QueueUrl=night.settings.risk_work_queue_url, AttributeNames=["RedrivePolicy"])
+                                  ["Attributes"]["RedrivePolicy"])["maxReceiveCount"])  # fmt: skip
+    assert max_receives == 3
+    run = run_ingest(night, night.upload(sample_files, DATE)[0]).run_id
+    calculation = RiskCalculation(night.s3, night.events, night.settings.event_bus_name)
+    interrupted = _interrupt_each_unit(night, calculation, max_receives)
+    assert sorted(interrupted.values()) == [max_receives] * 3
+    assert list_keys(night.s3, night.settings.output_bucket, f"runs/{run}/results/") == []
+    drain(night, night.settings.risk_work_queue_url, calculation)
+    assert night.queue_depth(night.work_dlq) == 0
+    assert len(list_keys(night.s3, night.settings.output_bucket, f"runs/{run}/results/")) == 3
+    assert night.s3.get_object(Bucket=night.settings.output_bucket, Key=status_key(run, "announced"))
+    assert len(night.messages(night.settings.report_queue_url)) == 1  # the night completed: its report is due
+
+
+def test_a_unit_interrupted_past_its_own_bound_still_dead_letters(night: Night, sample_files: Path) -> None:
+    """The re-queue has its own limit: past it the receives count again, so a unit no worker can finish is dead-lettered."""
+    run_ingest(night, night.upload(sample_files, DATE)[0])
+    calculation = RiskCalculation(night.s3, night.events, night.settings.event_bus_name)
+    _interrupt_each_unit(night, calculation, 100, max_interruptions=2)
+    assert night.queue_depth(night.settings.risk_work_queue_url) == 0
+    assert sorted(body["unit"] for body in night.messages(night.work_dlq)) == [0, 1, 2]
+
+
 def test_unit_results_are_compact_binary(night: Night, sample_files: Path) -> None:
     keys = night.upload(sample_files, DATE)
     run = run_ingest(night, keys[0]).run_id
