@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .alerts import publish_alert
 from .storage import count_keys, exists, get_json
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -174,5 +175,5 @@ def check_deadline(
         return 0, progress
     subject, body = alert_message(progress, settings.get("RISKBATCH_ENVIRONMENT", "?"), settings.get("REPORT_DEADLINE", "09:30"))
     if settings.get("ALERT_TOPIC_ARN"):
-        sns.publish(TopicArn=settings["ALERT_TOPIC_ARN"], Subject=subject, Message=body)
+        publish_alert(sns, settings["ALERT_TOPIC_ARN"], subject, body)
     return 1, progress
