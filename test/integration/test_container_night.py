@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +26,7 @@ from riskbatch_infra.local_ecs import LocalEcs
 from riskbatch_infra.local_night import LocalStack, deploy_local, queue_depth, run_night, run_services, stop_all, upload_night
 from riskbatch_infra.metric_filter import matches
 from riskbatch_infra.podman import inspect_image, missing_tools, podman
+from test.stalled_endpoint import stalled_endpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS_AND_ENDPOINT = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
@@ -123,7 +122,9 @@ def test_every_stopped_task_reaches_the_task_events_log_and_is_counted_by_the_fa
     assert {task["task_arn"] for task in stopped} <= arns
 
 
-def test_sigterm_in_the_middle_of_a_unit_hands_it_back_as_a_fresh_message_and_the_task_exits_0(night: ContainerNight, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sigterm_in_the_middle_of_a_unit_hands_it_back_as_a_fresh_message_and_the_task_exits_0(
+    night: ContainerNight, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     date = "2026-12-02"
     monkeypatch.setitem(night.ecs.environment_overrides, "RISK_SCENARIOS", "150000")  # units that take seconds
     monkeypatch.setitem(night.ecs.environment_overrides, "RISK_UNIT_POSITIONS", "250")
@@ -162,29 +163,9 @@ def test_sigterm_in_the_middle_of_a_unit_hands_it_back_as_a_fresh_message_and_th
 
 @pytest.fixture
 def silent_endpoint() -> Iterator[str]:
-    """An endpoint on the host that accepts connections and never answers: a stalled network path (the tasks share the host's network)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    server.close()
+    """An endpoint that accepts connections and never answers (the tasks share the host's network)."""
+    with stalled_endpoint() as url:
+        yield url
 
 
 def test_a_hung_ingestion_ends_itself_at_its_deadline_and_the_failure_filter_counts_it(

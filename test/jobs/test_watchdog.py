@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,34 +19,15 @@ import pytest
 
 from riskbatch.watchdog import DEADLINE_VARIABLE, EXIT_DEADLINE
 from riskbatch_infra.metric_filter import matches
+from test.stalled_endpoint import stalled_endpoint
 from test.template_model import load_template
 
 
 @pytest.fixture
 def silent_endpoint() -> Iterator[str]:
-    """An endpoint that accepts connections and never answers: a stalled network path, as a hung task meets it."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    server.close()
+    """An endpoint that accepts connections and never answers (a stalled network path, as a hung task meets it)."""
+    with stalled_endpoint() as url:
+        yield url
 
 
 def _failure_filters() -> dict[str, str]:
