@@ -159,7 +159,7 @@ def alert_message(progress: Progress, environment: str, deadline: str) -> tuple[
     for queue, depth in progress.queues.items():
         lines.append(f"- {queue}: {depth.get('ApproximateNumberOfMessages', 0)} waiting, {depth.get('ApproximateNumberOfMessagesNotVisible', 0)} in hand")
     for task in progress.stopped_tasks:
-        lines.append(f"- stopped {task['task']}: {task['reason']}")
+        lines.append(f"- stopped {task['task']}: {task['reason']}" if task["family"] else f"- {task['reason']}")
     lines += ["", "Runbook: docs/runbook.md, 'A night that did not publish'.", "", json.dumps(asdict(progress), indent=2)]
     return subject[:100], "\n".join(lines)
 
@@ -168,7 +168,10 @@ def check_deadline(
     s3: Any, sqs: Any, sns: Any, settings: dict[str, str], business_date: dt.date, ecs: Any = None, now: dt.datetime | None = None
 ) -> tuple[int, Progress]:
     """Stop the one-shot tasks past their deadline; quiet (0) when the report is there, otherwise alert the topic and return 1."""
-    stopped = stop_overdue_tasks(ecs, settings, now or dt.datetime.now(dt.UTC)) if ecs is not None else []
+    try:
+        stopped = stop_overdue_tasks(ecs, settings, now or dt.datetime.now(dt.UTC)) if ecs is not None else []
+    except Exception as error:  # the alert matters more: it still goes out, and says what could not be done
+        stopped = [{"task": "(none)", "family": "", "reason": f"could not list or stop the overdue tasks: {type(error).__name__}: {error}"}]
     progress = read_progress(s3, sqs, settings, business_date)
     progress.stopped_tasks = stopped
     if progress.report:

@@ -153,3 +153,12 @@ def test_without_a_cluster_or_families_nothing_is_stopped(account, ecs_with_task
     assert check_deadline(s3, sqs, sns, {**settings, "ONE_SHOT_DEADLINES": "task-data-ingestion-test=1"}, DATE, ecs=ecs, now=later)[1].stopped_tasks == []
     assert check_deadline(s3, sqs, sns, {**settings, "CLUSTER": cluster}, DATE, ecs=ecs, now=later)[1].stopped_tasks == []
     assert _running(ecs, cluster) == set(tasks.values())
+
+
+def test_a_failure_to_stop_tasks_does_not_silence_the_alert(account, ecs_with_tasks) -> None:
+    s3, sqs, sns, settings, inbox = account
+    ecs, _, _ = ecs_with_tasks
+    settings = {**settings, "CLUSTER": "cluster-that-is-not-there", "ONE_SHOT_DEADLINES": "task-data-ingestion-test=1"}
+    code, progress = check_deadline(s3, sqs, sns, settings, DATE, ecs=ecs)
+    assert code == 1 and "could not list or stop the overdue tasks: ClusterNotFoundException" in progress.stopped_tasks[0]["reason"]
+    assert "could not list or stop the overdue tasks" in _alerts(sqs, inbox)[0]["Message"]
