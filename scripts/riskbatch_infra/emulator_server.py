@@ -636,6 +636,24 @@ def network_interfaces_have_a_private_dns_name(patch: Patcher) -> None:
 
 
 @fix
+def ecs_tasks_carry_their_start_time(patch: Patcher) -> None:
+    """Missing rule. DescribeTasks returns when each task was created and started (the ECS API's Task
+    shape, createdAt and startedAt, in botocore's ECS model); moto's tasks carry neither, so nothing
+    can tell how long a task has run (the deadline check stops one-shot tasks past their deadline).
+    The fix stamps both when moto creates the task (moto's tasks start RUNNING at once)."""
+    from moto.core.utils import utcnow
+    from moto.ecs.models import Task
+
+    original = Task.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.created_at = self.started_at = utcnow()
+
+    patch.set(Task, "__init__", __init__)
+
+
+@fix
 def events_ecs_targets_in_the_api_shape(patch: Patcher) -> None:
     """Defect. An ECS target's parameters are cased differently in CloudFormation
     (NetworkConfiguration.AwsVpcConfiguration, CapacityProvider, Weight, Base) and in the EventBridge
@@ -852,7 +870,7 @@ def _context_of(response: Any) -> dict[str, list[str]]:
     service = getattr(response, "service_name", "")
     if service == "s3" and "prefix" in getattr(response, "querystring", {}):
         context["s3:prefix"] = [response.querystring["prefix"][0]]
-    if service == "ecs" and response._get_action() in {"RunTask", "StartTask", "ListTasks", "StopTask"}:
+    if service == "ecs" and response._get_action() in {"RunTask", "StartTask", "ListTasks", "StopTask", "DescribeTasks"}:
         cluster = response._get_param("cluster") or "default"
         if not cluster.startswith("arn:"):
             cluster = f"arn:aws:ecs:{response.region}:{response.current_account}:cluster/{cluster}"
@@ -996,18 +1014,30 @@ def ecs_run_task_authorised_on_its_task_definition_with_pass_role(patch: Patcher
     condition key), and requires iam:PassRole, with iam:PassedToService ecs-tasks.amazonaws.com, on
     the task and execution roles the task will get (ECS developer guide, "Amazon ECS task execution
     IAM role" and "Task IAM role"; service authorization reference, Amazon ECS). moto authorises
-    RunTask against "*" and checks no PassRole. The fix does both."""
+    RunTask against "*" and checks no PassRole. The fix does both, and authorises StopTask and
+    DescribeTasks on the task they name, as the service authorization reference lists them."""
     from moto.core.exceptions import AccessDeniedError
     from moto.ecs.responses import EC2ContainerServiceResponse
     from moto.iam.access_control import IAMRequest
 
     def task_definition_arn(self: Any) -> str:
+        if self._get_action() in {"StopTask", "DescribeTasks"}:
+            return task_arn(self)
         if self._get_action() not in {"RunTask", "StartTask"}:
             return "*"
         try:
             return self.ecs_backend.describe_task_definition(self._get_param("taskDefinition")).arn
         except Exception:
             return "*"
+
+    def task_arn(self: Any) -> str:
+        """StopTask and DescribeTasks are authorised on the task (its long ARN names the cluster); one
+        resource a request here, so DescribeTasks is judged on its first task (ours ask for one cluster's)."""
+        task = self._get_param("task") or (self._get_param("tasks") or ["*"])[0]
+        if task.startswith("arn:") or task == "*":
+            return task
+        cluster = (self._get_param("cluster") or "default").rsplit("/", 1)[-1]
+        return f"arn:aws:ecs:{self.region}:{self.current_account}:task/{cluster}/{task}"
 
     original = EC2ContainerServiceResponse.run_task
 

@@ -22,10 +22,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from .heartbeat import beating
     from .ingest import ingest
     from .settings import Settings
+    from .watchdog import deadline, deadline_seconds
 
     settings = Settings.from_env()
     s3, sqs, sns = _clients("s3", "sqs", "sns")
-    with beating(settings.scratch):
+    with deadline("ingest", deadline_seconds("ingest")), beating(settings.scratch):
         outcome = ingest(args.bucket, args.key, settings, s3, sqs, sns)
     print(json.dumps({"status": outcome.status, "run_id": outcome.run_id, "units": outcome.units, "detail": outcome.detail}))
     return outcome.exit_code
@@ -42,6 +43,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         abort_after_seconds=args.abort_after,
         idle_exit_seconds=args.idle_exit,
         max_messages=args.max_messages,
+        max_interruptions=args.max_interruptions,
     )
     if args.kind == "risk":
         from .risk_job import RiskCalculation
@@ -123,10 +125,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from .heartbeat import healthy
-    from .settings import Settings
+    # Every 30 s in every task: the heartbeat's age only (riskbatch.settings would import the model, numpy and scipy).
+    from .heartbeat import healthy, scratch_directory
 
-    return 0 if healthy(Settings.from_env().scratch, args.max_age) else 1
+    return 0 if healthy(scratch_directory(), args.max_age) else 1
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -143,9 +145,10 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     from .logs import log
     from .preflight import NIGHTLY, account_from_environment, alert, failed, run_checks, table
     from .settings import Settings
+    from .watchdog import deadline, deadline_seconds
 
     account = account_from_environment(dict(os.environ))
-    with beating(Settings.from_env().scratch):
+    with deadline("preflight", deadline_seconds("preflight")), beating(Settings.from_env().scratch):
         findings = run_checks(boto3.client, account, NIGHTLY)
         print(table(findings))
         problems = failed(findings)
@@ -163,12 +166,16 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from .logs import log
     from .settings import Settings
     from .watch import business_date_due, check_deadline
+    from .watchdog import deadline, deadline_seconds
 
     business_date = args.date or (
         dt.date.fromisoformat(os.environ["WATCH_BUSINESS_DATE"]) if os.environ.get("WATCH_BUSINESS_DATE") else business_date_due(dt.datetime.now(dt.UTC))
     )
-    with beating(Settings.from_env().scratch):
-        code, progress = check_deadline(boto3.client("s3"), boto3.client("sqs"), boto3.client("sns"), dict(os.environ), business_date)
+    with deadline("watch", deadline_seconds("watch")), beating(Settings.from_env().scratch):
+        clients = (boto3.client("s3"), boto3.client("sqs"), boto3.client("sns"))
+        code, progress = check_deadline(*clients, dict(os.environ), business_date, ecs=boto3.client("ecs"))
+    for task in progress.stopped_tasks:  # one line each, beside the task's own stopped event
+        log("overdue_task_stopped", **task)
     log("deadline_check", business_date=business_date.isoformat(), report=progress.report, stage=progress.stage(), alerted=code == 1)
     print(f"{business_date}: {progress.stage()}")
     return code
@@ -264,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--abort-after", type=float, default=90.0, help="after SIGTERM, release the message in hand after this many seconds")
     worker.add_argument("--idle-exit", type=float, help="exit after this many idle seconds (local runs)")
     worker.add_argument("--max-messages", type=int)
+    worker.add_argument(
+        "--max-interruptions", type=int, default=10, help="re-queue a message interrupted by SIGTERM this often before its receives count again"
+    )
     worker.set_defaults(run=cmd_worker)
 
     risk = commands.add_parser("risk", help="the engine in one process, from local files")

@@ -5,10 +5,14 @@ passes while the file is younger than MAX_AGE_SECONDS. The margin (four beats) a
 S3 call or a garbage collection; a job that stops beating for longer is stuck, and ECS replaces
 the task after the health check's retries. No file at all means no job ever beat: unhealthy,
 once the task definition's StartPeriod (60 s) has passed.
+
+The health check runs every 30 s in every task, so this module imports nothing heavy (no numpy,
+scipy, pyarrow or boto3): `riskbatch health` reads the file's age and nothing else.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +22,11 @@ from pathlib import Path
 HEARTBEAT_NAME = "riskbatch.heartbeat"
 BEAT_SECONDS = 30.0  # the health check's interval in the task definitions
 MAX_AGE_SECONDS = 4 * BEAT_SECONDS
+
+
+def scratch_directory() -> str:
+    """The task's scratch volume: TMPDIR, as the images set it."""
+    return os.environ.get("TMPDIR", "/tmp")
 
 
 def heartbeat_path(scratch: str) -> Path:

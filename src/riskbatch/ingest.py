@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from . import __version__
+from .alerts import counts_by, first_rows, publish_alert
 from .history import parse_actual_pnl
 from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, read_table
-from .layout import excluded_rows_key, manifest_key, market_file_key, market_key, quarantine_key, run_id, status_key, unit_key
+from .layout import alerted_key, excluded_rows_key, manifest_key, market_file_key, market_key, quarantine_key, run_id, status_key, unit_key
 from .limits import as_records, parse_limits
 from .logs import log, timed
 from .quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, market_as_table, prepare_night
@@ -83,18 +84,25 @@ def _quarantine(s3: Any, sns: Any, settings: Settings, bucket: str, key: str, ch
     }
     created = put_json_once(s3, settings.output_bucket, report_key, report)
     log("input_rejected", file=key, problems=len(error.problems), report=report_key, first_report=created)
-    if created and settings.alert_topic_arn:
-        # Several arrivals of the same night may find the same bad file; only the first notifies.
-        sns.publish(
-            TopicArn=settings.alert_topic_arn,
-            Subject=f"Risk batch: rejected input for {business_date}"[:100],
-            Message="\n".join(
-                [f"The file s3://{bucket}/{key} was rejected ({len(error.problems)} problem(s)):"]
-                + [f"- {problem}" for problem in error.problems]
-                + [f"Report: s3://{settings.output_bucket}/{report_key}"]
-            ),
-        )
+    details = f"s3://{settings.output_bucket}/{report_key}"
+    lines = [f"The file s3://{bucket}/{key} was rejected ({len(error.problems):,} problem(s)):"]
+    lines += [f"- {problem}" for problem in first_rows(error.problems, details)]
+    lines.append(f"Report: {details}")
+    _alert_once(s3, sns, settings, report_key, f"Risk batch: rejected input for {business_date}", "\n".join(lines))
     return report_key
+
+
+def _alert_once(s3: Any, sns: Any, settings: Settings, details_key: str, subject: str, message: str) -> None:
+    """Alert about a quarantine record unless that alert went out already.
+
+    The record is written first (write-once) and the mark only after the publish: a task that fails
+    between the two publishes again on its retry (a second alert, never none). Several arrivals of
+    the same night find the same bad file; once the mark is there, they stay quiet.
+    """
+    if not settings.alert_topic_arn or exists(s3, settings.output_bucket, alerted_key(details_key)):
+        return
+    message_id = publish_alert(sns, settings.alert_topic_arn, subject, message, details=f"s3://{settings.output_bucket}/{details_key}")
+    put_json_once(s3, settings.output_bucket, alerted_key(details_key), {"message_id": message_id, "at": time.time()})
 
 
 @dataclass(frozen=True)
@@ -211,13 +219,14 @@ def _report_exclusions(s3: Any, sns: Any, settings: Settings, files: FileSet, ni
     created = put_json_once(s3, settings.output_bucket, key, record)
     unknown = summary["excluded_notional_unknown"]
     log("positions_excluded", rows=len(night.excluded), notional=summary["excluded_notional"], unknown=unknown, report=key, first_report=created)
-    if created and settings.alert_topic_arn:
-        lines = [f"{len(night.excluded)} position(s) of s3://{files.bucket}/{files.keys['positions']} were excluded from tonight's run"]
-        lines.append(f"(notional {excluded_notional_text(summary)}); the run goes on without them.")
-        lines += [f"- {row.position_id} ({row.portfolio_id}): {row.reason}" for row in night.excluded[:20]]
-        lines += [f"Flagged: {finding.factor}: {finding.detail}" for finding in flagged[:10]]
-        lines.append(f"Full list: s3://{settings.output_bucket}/{key}")
-        sns.publish(TopicArn=settings.alert_topic_arn, Subject=f"Risk batch: positions excluded for {files.business_date}"[:100], Message="\n".join(lines))
+    details = f"s3://{settings.output_bucket}/{key}"
+    lines = [f"{len(night.excluded):,} position(s) of s3://{files.bucket}/{files.keys['positions']} were excluded from tonight's run"]
+    lines.append(f"(notional {excluded_notional_text(summary)}); the run goes on without them.")
+    lines += ["By reason:", *counts_by(row.reason for row in night.excluded), "The first of them:"]
+    lines += first_rows([f"- {row.position_id} ({row.portfolio_id}): {row.reason}" for row in night.excluded], details)
+    lines += [f"Flagged: {finding.factor}: {finding.detail}" for finding in flagged[:10]]
+    lines.append(f"Full list: {details}")
+    _alert_once(s3, sns, settings, key, f"Risk batch: positions excluded for {files.business_date}", "\n".join(lines))
 
 
 def _report_held_prices(sns: Any, settings: Settings, files: FileSet, night: PreparedNight) -> None:

@@ -49,8 +49,18 @@ def report_keys(business_date: str, run: str) -> tuple[str, str]:
     return f"reports/{business_date}/{run}.pdf", f"reports/{business_date}/{run}.json"
 
 
+def notified_key(business_date: str, run: str) -> str:
+    """The mark that a report's summary went to the topic (outside reports/<date>/, which holds the report itself)."""
+    return f"reports/notified/{business_date}/{run}.json"
+
+
 def quarantine_key(business_date: str, file_name: str, checksum: str) -> str:
     return f"quarantine/{business_date}/{file_name}.{checksum[:12]}.errors.json"
+
+
+def alerted_key(details_key: str) -> str:
+    """The mark that the alert about quarantine/<date>/<file> went out (outside quarantine/<date>/, which the deadline check lists)."""
+    return details_key.replace("quarantine/", "quarantine/alerted/", 1)
 
 
 def excluded_rows_key(business_date: str, file_name: str, checksum: str) -> str:

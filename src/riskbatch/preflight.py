@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .alerts import publish_alert
+
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 FARGATE_ON_DEMAND_VCPU = "L-3032A538"
 FARGATE_SPOT_VCPU = "L-36FBB829"
@@ -133,7 +135,7 @@ def alert(sns: Any, topic_arn: str, environment_name: str, findings: list[Findin
     subject = f"Pre-night check {environment_name}: {len(problems)} check(s) failed"
     lines = [f"{f.check}: expected {f.expected}, found {f.found}. Fix: {f.fix}" for f in problems]
     message = "Tonight's run will not fit the account; fix before the files arrive:\n\n" + "\n".join(lines) + "\n\nAll checks:\n" + table(findings)
-    return str(sns.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)["MessageId"])
+    return publish_alert(sns, topic_arn, subject, message)
 
 
 Clients = Callable[[str], Any]  # service name -> boto3 client

@@ -14,18 +14,19 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .alerts import SUMMARY_ROWS, publish_alert
 from .challengers import challenger_figures
 from .engine import _scenario_rows, portfolio_pnl, position_tail_means
 from .explain import explain_var_change
 from .history import backtest_entry, backtest_summary, load_records, night_record, one_day_figures, previous_record, write_record
 from .inputs import FX_FACTOR
-from .layout import manifest_key, report_keys, result_key
+from .layout import manifest_key, notified_key, report_keys, result_key
 from .limits import utilisation
 from .logs import log, timed
 from .model import risk_figures
 from .quality import excluded_notional_text
 from .run_inputs import RunBook, load_file_market, load_run_book
-from .storage import exists, get_bytes, get_json, put_once
+from .storage import exists, get_bytes, get_json, put_json_once, put_once
 
 TOP_CONTRIBUTORS = 10
 VAR_BAND = 50  # scenarios either side of the VaR quantile for component VaR
@@ -588,6 +589,9 @@ class ReportGeneration:
         manifest = get_json(self.s3, bucket, detail["manifest_key"])
         pdf_key, json_key = report_keys(manifest["business_date"], run)
         if exists(self.s3, bucket, json_key):
+            if self.topic_arn and not exists(self.s3, bucket, notified_key(manifest["business_date"], run)):
+                # written, but its summary never reached the topic (refused, or the task stopped between the two)
+                self._notify(bucket, run, manifest, get_json(self.s3, bucket, json_key), pdf_key, json_key)
             log("report_already_published", run_id=run)
             return
         started = time.time()
@@ -667,25 +671,27 @@ class ReportGeneration:
             put_once(self.s3, bucket, json_key, json.dumps(summary, indent=2).encode(), "application/json")
             timing.update(portfolios=len(portfolios), pdf=pdf_key)
         if self.topic_arn:
-            firm = summary["firm"]
-            self.sns.publish(
-                TopicArn=self.topic_arn,
-                Subject=f"Risk report {manifest['business_date']}: VaR99 {firm['var_99']:,.0f} {summary['reporting_currency']}"[:100],
-                Message=json.dumps(
-                    {
-                        "run_id": run,
-                        "business_date": manifest["business_date"],
-                        "reporting_currency": summary["reporting_currency"],
-                        "market_as_of": summary["market_as_of"],
-                        "firm": firm,
-                        "excluded_positions": summary["data_quality"]["excluded_positions"],
-                        "excluded_notional": summary["data_quality"]["excluded_notional"],
-                        "excluded_notional_unknown": summary["data_quality"].get("excluded_notional_unknown", 0),
-                        "held_last_prices": summary["data_quality"].get("held_last_prices", []),
-                        "limit_breaches": [row for row in summary["limits"] if row["status"] == "breach"],
-                        "report": f"s3://{bucket}/{pdf_key}",
-                        "figures": f"s3://{bucket}/{json_key}",
-                    },
-                    indent=2,
-                ),
-            )
+            self._notify(bucket, run, manifest, summary, pdf_key, json_key)
+
+    def _notify(self, bucket: str, run: str, manifest: dict[str, Any], summary: dict[str, Any], pdf_key: str, json_key: str) -> None:
+        """The summary on the topic (bounded: the first breaches, their count, the figures' key), then the mark that it went."""
+        firm = summary["firm"]
+        breaches = [row for row in summary["limits"] if row["status"] == "breach"]
+        message = {
+            "run_id": run,
+            "business_date": manifest["business_date"],
+            "reporting_currency": summary["reporting_currency"],
+            "market_as_of": summary["market_as_of"],
+            "firm": firm,
+            "excluded_positions": summary["data_quality"]["excluded_positions"],
+            "excluded_notional": summary["data_quality"]["excluded_notional"],
+            "excluded_notional_unknown": summary["data_quality"].get("excluded_notional_unknown", 0),
+            "held_last_prices": summary["data_quality"].get("held_last_prices", [])[:SUMMARY_ROWS],
+            "limit_breaches": breaches[:SUMMARY_ROWS],
+            "limit_breaches_total": len(breaches),
+            "report": f"s3://{bucket}/{pdf_key}",
+            "figures": f"s3://{bucket}/{json_key}",
+        }
+        subject = f"Risk report {manifest['business_date']}: VaR99 {firm['var_99']:,.0f} {summary['reporting_currency']}"
+        message_id = publish_alert(self.sns, self.topic_arn, subject, json.dumps(message, indent=2), details=message["figures"])
+        put_json_once(self.s3, bucket, notified_key(manifest["business_date"], run), {"message_id": message_id, "at": time.time()})

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from .alerts import checked_entry
 from .engine import RiskModel, build_book, portfolio_pnl, risk_model
 from .inputs import Market, run_market
 from .layout import result_key, results_prefix, status_key
@@ -107,7 +108,7 @@ class RiskCalculation:
         entry = {"Source": "riskbatch.risk-calculation", "DetailType": "RunCompleted", "Detail": json.dumps(detail)}
         if self.event_bus:
             entry["EventBusName"] = self.event_bus
-        response = self.events.put_events(Entries=[entry])
+        response = self.events.put_events(Entries=[checked_entry(entry)])
         if response.get("FailedEntryCount"):
             raise RuntimeError(f"the completion event was refused: {response['Entries']}")
         put_json_once(self.s3, bucket, status_key(run, "announced"), {"at": time.time(), "event": detail})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .heartbeat import scratch_directory
 from .model import ModelParameters
 
 
@@ -53,7 +54,7 @@ class Settings:
             report_queue_url=_optional("REPORT_QUEUE_URL"),
             event_bus_name=_optional("EVENT_BUS_NAME"),
             alert_topic_arn=_optional("ALERT_TOPIC_ARN"),
-            scratch=os.environ.get("TMPDIR", "/tmp"),
+            scratch=scratch_directory(),
             unit_positions=int(os.environ.get("RISK_UNIT_POSITIONS", "1000")),
         )
 

@@ -10,6 +10,12 @@ it is not, it tells the alert topic how far the night got, read from what the jo
 - the run's manifest (ingested), its unit results (done / total), its completion marks;
 - the depth of the risk and report queues (work waiting or in hand).
 
+It also stops the night's one-shot tasks that outlived their deadline (ONE_SHOT_DEADLINES: task
+definition family = seconds). ECS acts on container health only for services' tasks: a hung
+standalone task (an ingestion, a pre-night check) runs until something stops it. Each of those
+jobs ends itself at its deadline (riskbatch.watchdog); this is the second line, for a task whose
+own watchdog could not run (a frozen process). StopTask gives it a reason the task events keep.
+
 Exit code 0 when the report is there, 1 when it is not (after alerting).
 """
 
@@ -21,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .alerts import publish_alert
 from .business_days import previous_business_day
 from .storage import count_keys, exists, get_json
 
@@ -45,6 +52,7 @@ class Progress:
     completed: bool = False
     announced: bool = False
     queues: dict[str, dict[str, int]] = field(default_factory=dict)
+    stopped_tasks: list[dict[str, str]] = field(default_factory=list)
 
     def stage(self) -> str:
         """Where the night stopped, in one phrase."""
@@ -68,6 +76,41 @@ def _folders(s3: Any, bucket: str, prefix: str) -> list[str]:
 
 def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
     return [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix) for item in page.get("Contents", [])]
+
+
+def one_shot_deadlines(settings: dict[str, str]) -> dict[str, float]:
+    """ONE_SHOT_DEADLINES ("family=seconds,..."): the task definition families the check may stop, each with its deadline."""
+    found = {}
+    for item in filter(None, (part.strip() for part in settings.get("ONE_SHOT_DEADLINES", "").split(","))):
+        family, _, seconds = item.partition("=")
+        try:
+            found[family.strip()] = float(seconds)
+        except ValueError:
+            raise ValueError(f"ONE_SHOT_DEADLINES: {item!r} is not family=seconds") from None
+    return found
+
+
+def stop_overdue_tasks(ecs: Any, settings: dict[str, str], now: dt.datetime) -> list[dict[str, str]]:
+    """StopTask on every running task of the one-shot families older than its deadline; what was stopped."""
+    cluster, deadlines = settings.get("CLUSTER"), one_shot_deadlines(settings)
+    if not cluster or not deadlines:
+        return []
+    stopped = []
+    for family, seconds in sorted(deadlines.items()):
+        pages = ecs.get_paginator("list_tasks").paginate(cluster=cluster, family=family, desiredStatus="RUNNING")
+        arns = [arn for page in pages for arn in page.get("taskArns", [])]
+        for batch in (arns[start : start + 100] for start in range(0, len(arns), 100)):  # DescribeTasks takes 100 at most
+            for task in ecs.describe_tasks(cluster=cluster, tasks=batch).get("tasks", []):
+                started = task.get("startedAt") or task.get("createdAt")
+                if task.get("lastStatus") == "STOPPED" or started is None:
+                    continue
+                age = (now - started).total_seconds()
+                if age <= seconds:
+                    continue
+                reason = f"deadline check: {family} ran {age / 60:.0f} min, past its {seconds / 60:.0f} min deadline"
+                ecs.stop_task(cluster=cluster, task=task["taskArn"], reason=reason[:255])
+                stopped.append({"task": task["taskArn"], "family": family, "reason": reason})
+    return stopped
 
 
 def read_progress(s3: Any, sqs: Any, settings: dict[str, str], business_date: dt.date) -> Progress:
@@ -114,16 +157,25 @@ def alert_message(progress: Progress, environment: str, deadline: str) -> tuple[
     ]
     for queue, depth in progress.queues.items():
         lines.append(f"- {queue}: {depth.get('ApproximateNumberOfMessages', 0)} waiting, {depth.get('ApproximateNumberOfMessagesNotVisible', 0)} in hand")
+    for task in progress.stopped_tasks:
+        lines.append(f"- stopped {task['task']}: {task['reason']}" if task["family"] else f"- {task['reason']}")
     lines += ["", "Runbook: docs/runbook.md, 'A night that did not publish'.", "", json.dumps(asdict(progress), indent=2)]
     return subject[:100], "\n".join(lines)
 
 
-def check_deadline(s3: Any, sqs: Any, sns: Any, settings: dict[str, str], business_date: dt.date) -> tuple[int, Progress]:
-    """Quiet (0) when the report is there; otherwise alert the topic and return 1."""
+def check_deadline(
+    s3: Any, sqs: Any, sns: Any, settings: dict[str, str], business_date: dt.date, ecs: Any = None, now: dt.datetime | None = None
+) -> tuple[int, Progress]:
+    """Stop the one-shot tasks past their deadline; quiet (0) when the report is there, otherwise alert the topic and return 1."""
+    try:
+        stopped = stop_overdue_tasks(ecs, settings, now or dt.datetime.now(dt.UTC)) if ecs is not None else []
+    except Exception as error:  # the alert matters more: it still goes out, and says what could not be done
+        stopped = [{"task": "(none)", "family": "", "reason": f"could not list or stop the overdue tasks: {type(error).__name__}: {error}"}]
     progress = read_progress(s3, sqs, settings, business_date)
+    progress.stopped_tasks = stopped
     if progress.report:
         return 0, progress
     subject, body = alert_message(progress, settings.get("RISKBATCH_ENVIRONMENT", "?"), settings.get("REPORT_DEADLINE", "09:30"))
     if settings.get("ALERT_TOPIC_ARN"):
-        sns.publish(TopicArn=settings["ALERT_TOPIC_ARN"], Subject=subject, Message=body)
+        publish_alert(sns, settings["ALERT_TOPIC_ARN"], subject, body)
     return 1, progress

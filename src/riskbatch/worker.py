@@ -3,7 +3,18 @@
 While a message is in flight the worker holds ECS task scale-in protection (through the ECS agent
 endpoint, when it runs on ECS), keeps extending the message's visibility, and touches its
 heartbeat for the container health check. On SIGTERM it finishes the message in hand, or, when
-that would outlast the stop timeout, releases it for another worker, and exits.
+that would outlast the stop timeout, hands it back for another worker, and exits.
+
+Handing back is a re-queue, not a release: SQS counts every receive toward the queue's
+maxReceiveCount, whatever the consumer does after it, so a unit released at each of three
+interruptions (FARGATE_SPOT reclaims, scale-in, AZ rebalancing) would be dead-lettered healthy.
+The worker sends the same body as a fresh message, whose receive count starts again, with the
+interruptions counted in a message attribute, and only then deletes the message it received.
+Send first, then delete: if the worker dies between the two, the unit is there twice, never
+lost; a unit's result is written once (put_once) and the run's completion is claimed once, so a
+second copy does no harm. The interruptions have their own bound (max_interruptions): past it the
+unit is released as before, so its receives count again and a unit that keeps the worker from
+finishing still ends in the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from .heartbeat import BEAT_SECONDS, beat
 from .logs import log
 
 Handler = Callable[[dict[str, Any], Callable[[], bool]], None]
+INTERRUPTIONS_ATTRIBUTE = "riskbatch-interruptions"  # how often a unit was handed back on SIGTERM
 
 
 def set_task_protection(enabled: bool, minutes: int = 60) -> bool:
@@ -47,6 +59,7 @@ class WorkerOptions:
     abort_after_seconds: float = 90.0  # after SIGTERM, give up the message in hand after this long
     idle_exit_seconds: float | None = None  # stop after this long without messages (local runs)
     max_messages: int | None = None
+    max_interruptions: int = 10  # re-queues on SIGTERM before an interrupted unit counts toward the redrive again
 
 
 class QueueWorker:
@@ -87,6 +100,7 @@ class QueueWorker:
                 WaitTimeSeconds=self.options.wait_seconds,
                 VisibilityTimeout=self.options.visibility_seconds,
                 AttributeNames=["ApproximateReceiveCount"],
+                MessageAttributeNames=[INTERRUPTIONS_ATTRIBUTE],
             )
             messages = response.get("Messages", [])
             if not messages:
@@ -115,9 +129,27 @@ class QueueWorker:
     def _release(self, receipt: str) -> None:
         self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
 
+    def _hand_back(self, message: dict[str, Any], interruptions: int) -> None:
+        """An interrupted unit back on the queue without using up one of its receives (see the module's doc)."""
+        receipt = message["ReceiptHandle"]
+        if interruptions >= self.options.max_interruptions:
+            log("message_released", reason="interrupted too often: this receive counts toward the redrive", interruptions=interruptions)
+            self._release(receipt)
+            return
+        try:
+            attribute = {"DataType": "Number", "StringValue": str(interruptions + 1)}
+            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message["Body"], MessageAttributes={INTERRUPTIONS_ATTRIBUTE: attribute})
+        except Exception as error:
+            log("requeue_failed", error=f"{type(error).__name__}: {error}")
+            self._release(receipt)  # not lost: the receive counts, as before
+            return
+        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
+        log("message_requeued", interruptions=interruptions + 1)
+
     def _process(self, message: dict[str, Any]) -> None:
         receipt = message["ReceiptHandle"]
         receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        interruptions = int(message.get("MessageAttributes", {}).get(INTERRUPTIONS_ATTRIBUTE, {}).get("StringValue", "0"))
         done = threading.Event()
         extender = threading.Thread(target=self._extend_visibility, args=(receipt, done), daemon=True)
         set_task_protection(True)
@@ -125,8 +157,8 @@ class QueueWorker:
         try:
             self.handler(json.loads(message["Body"]), self.should_abort)
         except Aborted as error:
-            log("message_released", reason=str(error), receives=receives)
-            self._release(receipt)
+            log("message_interrupted", reason=str(error), receives=receives, interruptions=interruptions)
+            self._hand_back(message, interruptions)
             self.request_stop()
             return
         except Exception as error:

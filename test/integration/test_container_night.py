@@ -27,6 +27,7 @@ from riskbatch_infra.local_night import LocalStack, deploy_local, queue_depth, r
 from riskbatch_infra.metric_filter import matches
 from riskbatch_infra.podman import inspect_image, missing_tools, podman
 from test.integration.conftest import DeployedStack, local_only
+from test.stalled_endpoint import stalled_endpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS_AND_ENDPOINT = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
@@ -123,7 +124,9 @@ def test_every_stopped_task_reaches_the_task_events_log_and_is_counted_by_the_fa
     assert {task["task_arn"] for task in stopped} <= arns
 
 
-def test_sigterm_in_the_middle_of_a_unit_releases_it_and_the_task_exits_0(night: ContainerNight, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sigterm_in_the_middle_of_a_unit_hands_it_back_as_a_fresh_message_and_the_task_exits_0(
+    night: ContainerNight, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     date = "2026-12-02"
     monkeypatch.setitem(night.ecs.environment_overrides, "RISK_SCENARIOS", "150000")  # units that take seconds
     monkeypatch.setitem(night.ecs.environment_overrides, "RISK_UNIT_POSITIONS", "250")
@@ -141,12 +144,61 @@ def test_sigterm_in_the_middle_of_a_unit_releases_it_and_the_task_exits_0(night:
     task.terminate()  # StopTask: SIGTERM, then SIGKILL after the StopTimeout (120 s)
     assert task.wait(timeout=150) == 0
     record = night.ecs.tasks_run[-1]
-    assert '"event": "message_released"' in log.read_text(encoding="utf-8"), "the unit finished before the signal: nothing was in flight"
+    assert '"event": "message_requeued"' in log.read_text(encoding="utf-8"), "the unit finished before the signal: nothing was in flight"
     assert (record["stop_code"], record["exit_code"]) == ("UserInitiated", 0)
-    assert queue_depth(night.client("sqs"), queue) == units  # the released unit is back, nothing lost
+    assert queue_depth(night.client("sqs"), queue) == units  # the interrupted unit is back, nothing lost
+    # ... as a fresh message: its receive count starts again, so the interruption uses none of its maxReceiveCount
+    # (SQS counts every receive: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues)
+    sqs = night.client("sqs")
+    received = sqs.receive_message(
+        QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["ApproximateReceiveCount"], MessageAttributeNames=["All"], WaitTimeSeconds=1
+    )["Messages"]
+    (requeued,) = [message for message in received if "riskbatch-interruptions" in message.get("MessageAttributes", {})]
+    assert requeued["MessageAttributes"]["riskbatch-interruptions"]["StringValue"] == "1"
+    assert requeued["Attributes"]["ApproximateReceiveCount"] == "1"  # this receive, the first of the fresh message
+    for message in received:
+        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     run_services(night.ecs, "RiskCalculationService", 2, idle_exit=3, say=lambda line: None)
     run_services(night.ecs, "ReportGenerationService", 1, idle_exit=3, say=lambda line: None)
     assert queue_depth(night.client("sqs"), queue) == 0
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """An endpoint that accepts connections and never answers (the tasks share the host's network)."""
+    with stalled_endpoint() as url:
+        yield url
+
+
+def test_a_hung_ingestion_ends_itself_at_its_deadline_and_the_failure_filter_counts_it(
+    night: ContainerNight, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, silent_endpoint: str
+) -> None:
+    """ECS acts on container health only for a service's tasks: "If a task is run manually, and not as part
+    of a service, the task will continue its lifecycle regardless of its health status"
+    (https://docs.amazonaws.cn/AmazonECS/latest/APIReference/API_HealthCheck.html). The ingestion's S3
+    calls stall (RunTask overrides of its environment: S3's endpoint answers nothing), its heartbeat goes
+    on, and only its own deadline (TASK_DEADLINE_SECONDS, 30 min in the task definition) ends it."""
+    date = "2026-12-07"
+    monkeypatch.setitem(night.ecs.environment_overrides, "AWS_ENDPOINT_URL_S3", silent_endpoint)
+    monkeypatch.setitem(night.ecs.environment_overrides, "TASK_DEADLINE_SECONDS", "20")
+    keys = upload_night(night.local, _sample(tmp_path, date), date)
+    started = time.monotonic()
+    outcomes = night.ecs.deliver_object_created(night.local.stand_ins.input_bucket, keys[1])
+    took = time.monotonic() - started
+    assert [code for _, code in outcomes] == [124]
+    record = night.ecs.tasks_run[-1]
+    assert (record["exit_code"], record["stop_code"]) == (124, "EssentialContainerExited")
+    assert 20 <= took < 120  # botocore's timeouts and retries alone would have held it for many minutes
+    said = Path(record["log"]).read_text(encoding="utf-8")
+    (expired,) = [json.loads(line) for line in said.splitlines() if '"event": "deadline_exceeded"' in line]
+    assert expired["deadline_seconds"] == 20 and expired["exit_code"] == 124
+    failed_filter = next(
+        resource["Properties"]["FilterPattern"]
+        for resource in night.local.template["Resources"].values()
+        if resource["Type"] == "AWS::Logs::MetricFilter" and resource["Properties"]["MetricTransformations"][0]["MetricName"] == "TasksFailed"
+    )
+    (event,) = [message for message in night.task_events() if json.loads(message)["detail"]["taskArn"] == record["task_arn"]]
+    assert matches(failed_filter, event)  # what the failure-rate alarm counts
 
 
 def test_a_unit_over_the_tasks_memory_limit_is_killed_by_it_and_reported_as_out_of_memory(

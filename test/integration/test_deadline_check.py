@@ -66,3 +66,28 @@ def test_the_deadline_check_alerts_with_the_nights_progress_when_the_report_is_w
     # nothing arrived at all for another date
     code, (nothing,) = _check(stack, "2026-12-09")
     assert code == 1 and "The night stopped at: no input file has arrived." in nothing["message"]
+
+
+def test_the_deadline_check_stops_a_one_shot_task_past_its_deadline_with_its_own_role(stack: DeployedStack) -> None:
+    """ECS acts on container health only for a service's tasks ("If a task is run manually, and not as part of a
+    service, the task will continue its lifecycle regardless of its health status":
+    https://docs.amazonaws.cn/AmazonECS/latest/APIReference/API_HealthCheck.html). An ingestion task left running
+    (RunTask with no process behind it: a task whose own watchdog cannot act) is stopped by the check, through its
+    role's ListTasks (on *, under ecs:cluster) and StopTask (on the cluster's tasks), as the emulator judges them."""
+    local_only(stack)
+    ecs = stack.target.client("ecs")
+    definition = stack.ecs.physical("DataIngestionTaskDefinition")
+    family = ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"]["family"]
+    target = stack.template["Resources"]["DeadlineCheckSchedule"]["Properties"]["Target"]["EcsParameters"]
+    network = stack.ecs._awsvpc(target["NetworkConfiguration"]["AwsvpcConfiguration"])
+    hung = ecs.run_task(cluster=stack.ecs.cluster_arn, taskDefinition=definition, launchType="FARGATE", networkConfiguration=network)["tasks"][0]["taskArn"]
+    stack.ecs.environment_overrides["ONE_SHOT_DEADLINES"] = f"{family}=0"  # past its deadline at once
+    try:
+        code, (alert,) = _check(stack, "2026-12-10")
+    finally:
+        del stack.ecs.environment_overrides["ONE_SHOT_DEADLINES"]
+    (stopped,) = ecs.describe_tasks(cluster=stack.ecs.cluster_arn, tasks=[hung])["tasks"]
+    assert stopped["desiredStatus"] == "STOPPED" and stopped["stoppedReason"].startswith(f"deadline check: {family} ran ")
+    assert code == 1 and f"- stopped {hung}: deadline check: {family}" in alert["message"]
+    log = Path(stack.ecs.tasks_run[-1]["log"]).read_text(encoding="utf-8")
+    assert '"event": "overdue_task_stopped"' in log

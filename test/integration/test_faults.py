@@ -142,7 +142,7 @@ def test_sigterm_in_the_middle_of_a_unit_loses_nothing_and_writes_each_result_on
         time.sleep(0.05)
     os.kill(worker.pid, signal.SIGTERM)
     assert worker.wait(timeout=60) == 0
-    released = _log_events([str(log)], "message_released")
+    released = _log_events([str(log)], "message_requeued")
     assert released, "the worker finished the unit before the signal: nothing was in flight"
     assert _depth(stack, stack.outputs["RiskWorkQueueUrl"]) == len(_manifest(stack, run)["units"])  # the released unit is back
     _drain(stack)

@@ -109,6 +109,7 @@ ALLOWED: dict[str, list[Probe]] = {
         ("write a unit result", _put("output", f"runs/{PROBE}/results/00000.npz")),
         ("list a run's results", _list(f"runs/{PROBE}/results/")),
         ("announce a completed run", _put_event),
+        ("re-queue an interrupted unit", _send("RiskWorkQueueUrl")),
     ],
     "ReportGenerationTaskDefinition": [
         ("take completed runs", _receive("ReportQueueUrl")),
@@ -119,6 +120,7 @@ ALLOWED: dict[str, list[Probe]] = {
         ("read the backtest history", _get("output", f"history/{PROBE}.json")),
         ("list the backtest history", _list("history/")),
         ("publish the summary", _publish),
+        ("re-queue an interrupted completed run", _send("ReportQueueUrl")),
     ],
     "PreNightCheckTaskDefinition": [
         ("read the task subnets", lambda buckets, stack: _call("ec2", "describe_subnets")),
@@ -147,7 +149,7 @@ DENIED: dict[str, list[Probe]] = {
         ("list the key's grants", _key_grants),
     ],
     "RiskCalculationTaskDefinition": [
-        ("queue work units", _send("RiskWorkQueueUrl")),
+        ("send to the report queue", _send("ReportQueueUrl")),
         ("take completed runs (another job's queue)", _receive("ReportQueueUrl")),
         ("write a run's units", _put("output", f"runs/{PROBE}/units/00000.parquet")),
         ("list outside runs/ (s3:prefix condition)", _list("reports/")),
@@ -161,6 +163,7 @@ DENIED: dict[str, list[Probe]] = {
     ],
     "ReportGenerationTaskDefinition": [
         ("take work units (another job's queue)", _receive("RiskWorkQueueUrl")),
+        ("queue work units (another job's queue)", _send("RiskWorkQueueUrl")),
         ("put events on the bus", _put_event),
         ("write a unit result", _put("output", f"runs/{PROBE}/results/00000.npz")),
         ("delete a report", _delete(f"reports/{PROBE}/probe.pdf")),

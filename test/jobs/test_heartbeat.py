@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -44,6 +46,31 @@ def test_jobs_beat_at_least_as_often_as_the_health_check_runs() -> None:
                 assert check["Interval"] >= BEAT_SECONDS
                 # Unhealthy only after the limit and the check's retries: a stuck job is replaced.
                 assert MAX_AGE_SECONDS + check["Interval"] * check["Retries"] < 600
+
+
+HEAVY_MODULES = ("numpy", "scipy", "pyarrow", "boto3", "botocore", "matplotlib")
+
+
+def test_the_health_command_reads_the_heartbeat_without_importing_the_model(tmp_path: Path) -> None:
+    """The probe runs every 30 s in every task: importing numpy and scipy made it cost 0.6-2 s of the task's CPU."""
+    beat(str(tmp_path))
+    commands = {
+        tuple(container["HealthCheck"]["Command"])
+        for resource in load_template()["Resources"].values()
+        if resource["Type"] == "AWS::ECS::TaskDefinition"
+        for container in resource["Properties"]["ContainerDefinitions"]
+    }
+    assert commands
+    for command in commands:
+        assert command[:2] == ("CMD", "riskbatch"), command  # the console script is riskbatch.cli:main, as python -m riskbatch runs it
+        probe = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "riskbatch", *command[2:]],
+            env={**os.environ, "TMPDIR": str(tmp_path)}, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert probe.returncode == 0, probe.stderr[-2000:]
+        imported = {line.split("|")[-1].strip() for line in probe.stderr.splitlines() if line.startswith("import time:")}
+        heavy = sorted(name for name in imported if name.split(".")[0] in HEAVY_MODULES)
+        assert not heavy, f"{' '.join(command)} imports {heavy[:5]}"
 
 
 def test_a_one_shot_job_beats_while_it_runs(tmp_path: Path) -> None:

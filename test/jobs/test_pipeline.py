@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from riskbatch.alerts import ALERT_BYTES, SNS_MESSAGE_LIMIT, sns_message_size
 from riskbatch.ingest import ingest
 from riskbatch.layout import report_keys, result_key, status_key
 from riskbatch.model import ModelParameters
@@ -340,6 +342,56 @@ def test_sigterm_in_the_middle_of_a_unit_releases_it_and_loses_nothing(night: Ni
     assert len(list_keys(night.s3, night.settings.output_bucket, f"runs/{run}/results/")) == 3
 
 
+def _interrupt_each_unit(night: Night, calculation: RiskCalculation, times: int, **options) -> dict[int, int]:
+    """Workers stopped (SIGTERM) while each unit is in hand, until every unit was interrupted `times` times or left the queue."""
+    interrupted: dict[int, int] = {}
+    for _ in range(10 * times):
+        worker = QueueWorker(
+            night.sqs, night.settings.risk_work_queue_url, calculation, night.settings.scratch,
+            WorkerOptions(wait_seconds=0, idle_exit_seconds=0, abort_after_seconds=0, **options),
+        )  # fmt: skip
+
+        def interrupt(message, should_abort, worker=worker):
+            if interrupted.get(message["unit"], 0) < times:
+                interrupted[message["unit"]] = interrupted.get(message["unit"], 0) + 1
+                worker.request_stop()  # what the SIGTERM handler does, while the unit is in hand
+            calculation(message, should_abort)
+
+        worker.handler = interrupt
+        worker.run()
+        if night.queue_depth(night.settings.risk_work_queue_url) == 0 or (min(interrupted.values(), default=0) >= times and len(interrupted) == 3):
+            break
+    return interrupted
+
+
+def test_three_interruptions_of_every_unit_dead_letter_none_and_the_night_completes(night: Night, sample_files: Path) -> None:
+    """SQS counts every receive toward maxReceiveCount, whatever the consumer does after it
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html);
+    a unit released at each interruption would be dead-lettered at its third. A re-queued one starts afresh."""
+    max_receives = int(json.loads(night.sqs.get_queue_attributes(QueueUrl=night.settings.risk_work_queue_url, AttributeNames=["RedrivePolicy"])
+                                  ["Attributes"]["RedrivePolicy"])["maxReceiveCount"])  # fmt: skip
+    assert max_receives == 3
+    run = run_ingest(night, night.upload(sample_files, DATE)[0]).run_id
+    calculation = RiskCalculation(night.s3, night.events, night.settings.event_bus_name)
+    interrupted = _interrupt_each_unit(night, calculation, max_receives)
+    assert sorted(interrupted.values()) == [max_receives] * 3
+    assert list_keys(night.s3, night.settings.output_bucket, f"runs/{run}/results/") == []
+    drain(night, night.settings.risk_work_queue_url, calculation)
+    assert night.queue_depth(night.work_dlq) == 0
+    assert len(list_keys(night.s3, night.settings.output_bucket, f"runs/{run}/results/")) == 3
+    assert night.s3.get_object(Bucket=night.settings.output_bucket, Key=status_key(run, "announced"))
+    assert len(night.messages(night.settings.report_queue_url)) == 1  # the night completed: its report is due
+
+
+def test_a_unit_interrupted_past_its_own_bound_still_dead_letters(night: Night, sample_files: Path) -> None:
+    """The re-queue has its own limit: past it the receives count again, so a unit no worker can finish is dead-lettered."""
+    run_ingest(night, night.upload(sample_files, DATE)[0])
+    calculation = RiskCalculation(night.s3, night.events, night.settings.event_bus_name)
+    _interrupt_each_unit(night, calculation, 100, max_interruptions=2)
+    assert night.queue_depth(night.settings.risk_work_queue_url) == 0
+    assert sorted(body["unit"] for body in night.messages(night.work_dlq)) == [0, 1, 2]
+
+
 def test_unit_results_are_compact_binary(night: Night, sample_files: Path) -> None:
     keys = night.upload(sample_files, DATE)
     run = run_ingest(night, keys[0]).run_id
@@ -384,6 +436,97 @@ def test_limits_that_come_with_the_files_are_reported_and_a_breach_is_logged_and
     assert '"event": "limit_breach"' in capsys.readouterr().err  # what the LimitBreaches metric filter counts
     (summary,) = [message for message in night.published() if isinstance(message, dict) and message.get("run_id") == run]
     assert [(row["scope"], row["measure"]) for row in summary["limit_breaches"]] == [("firm", "var_99")]
+
+
+BAD_ROWS = 10_000
+
+
+def _alerts(night: Night) -> list[dict]:
+    """The notifications on the alert topic, as SNS delivered them to the subscribed queue (subject and message)."""
+    found = night.sqs.receive_message(QueueUrl=night.notifications, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+    return [json.loads(message["Body"]) for message in found]
+
+
+def _assert_fits(alert: dict) -> None:
+    """Within the alert's bound, subject and attributes counted, and so under SNS's 256 KiB
+    (https://docs.aws.amazon.com/sns/latest/dg/large-message-payloads.md)."""
+    attributes = {name: {"DataType": value["Type"], "StringValue": value["Value"]} for name, value in alert.get("MessageAttributes", {}).items()}
+    assert sns_message_size(alert.get("Subject"), alert["Message"], attributes) <= ALERT_BYTES < SNS_MESSAGE_LIMIT
+
+
+class _RefusesOnce:
+    """An SNS client whose first publish is refused (a throttle, a topic's key not usable yet): the job fails and is retried."""
+
+    def __init__(self, sns) -> None:
+        self.sns, self.refused = sns, False
+
+    def publish(self, **request):
+        if not self.refused:
+            self.refused = True
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "Publish")
+        return self.sns.publish(**request)
+
+
+def test_a_rejection_of_10000_bad_rows_alerts_within_the_bound_and_keeps_every_row_in_s3(night: Night, sample_files: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "bad-limits"
+    folder.mkdir()
+    for name in ("positions.csv", "market.csv"):
+        shutil.copy(sample_files / name, folder / name)
+    (folder / "limits.csv").write_text("scope,measure,limit\n" + "".join(f"PF{row:05d},var_99,-{row}\n" for row in range(BAD_ROWS)))
+    night.upload(folder, DATE, ("limits.csv",))
+    keys = night.upload(folder, DATE)
+    refusing = _RefusesOnce(night.sns)
+    with pytest.raises(ClientError):
+        ingest(night.settings.input_bucket, keys[1], night.settings, night.s3, night.sqs, refusing)
+    (report_key,) = list_keys(night.s3, night.settings.output_bucket, f"quarantine/{DATE}/limits.csv.")
+    assert _alerts(night) == []  # the quarantine report is written, the alert is not out yet
+    assert ingest(night.settings.input_bucket, keys[1], night.settings, night.s3, night.sqs, refusing).status == "queued"  # the retry
+    (alert,) = [alert for alert in _alerts(night) if "rejected input" in alert["Subject"]]
+    _assert_fits(alert)
+    assert f"({BAD_ROWS:,} problem(s))" in alert["Message"] and f"s3://{night.settings.output_bucket}/{report_key}" in alert["Message"]
+    assert f"and {BAD_ROWS - 20:,} more" in alert["Message"]
+    report = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=report_key)["Body"].read())
+    assert len(report["problems"]) == BAD_ROWS  # every row, in the key the alert names
+    run_ingest(night, keys[0])  # the neighbour's arrival: the alert went out once, it stays quiet
+    assert [alert for alert in _alerts(night) if "rejected input" in alert["Subject"]] == []
+
+
+def test_10000_excluded_positions_alert_a_bounded_summary_and_the_s3_key_holds_them_all(night: Night, sample_files: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "bad-rows"
+    folder.mkdir()
+    shutil.copy(sample_files / "market.csv", folder / "market.csv")
+    lines = (sample_files / "positions.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    template = dict(zip(header, lines[1].split(","), strict=True))
+    bad = [",".join({**template, "position_id": f"BAD{row:05d}", "instrument_type": "bond"}[column] for column in header) for row in range(BAD_ROWS)]
+    (folder / "positions.csv").write_text("\n".join([*lines, *bad]) + "\n")
+    outcome = run_ingest(night, night.upload(folder, DATE)[1])
+    assert outcome.status == "queued"
+    (alert,) = _alerts(night)
+    _assert_fits(alert)
+    (listing,) = list_keys(night.s3, night.settings.output_bucket, f"quarantine/{DATE}/positions.csv.")
+    record = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=listing)["Body"].read())
+    assert record["excluded_positions"] == len(record["excluded"]) >= BAD_ROWS  # the sample's own few, and the 10,000
+    assert {f"BAD{row:05d}" for row in range(BAD_ROWS)} <= {row["position_id"] for row in record["excluded"]}
+    assert f"{record['excluded_positions']:,} position(s)" in alert["Message"]
+    assert f"{BAD_ROWS:,} x unknown instrument type" in alert["Message"]  # counts by reason
+    assert f"notional {record['excluded_notional']:,.0f}" in alert["Message"] and f"s3://{night.settings.output_bucket}/{listing}" in alert["Message"]
+
+
+def test_a_report_whose_summary_was_refused_publishes_it_on_the_retry(night: Night, sample_files: Path) -> None:
+    run = run_ingest(night, night.upload(sample_files, DATE)[0]).run_id
+    drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
+    (event,) = night.messages(night.settings.report_queue_url)
+    refusing = _RefusesOnce(night.sns)
+    report = ReportGeneration(night.s3, refusing, night.settings.alert_topic_arn)
+    with pytest.raises(ClientError):
+        report(event, lambda: False)
+    assert night.s3.get_object(Bucket=night.settings.output_bucket, Key=report_keys(DATE, run)[1])  # written before the refusal
+    report(event, lambda: False)  # the message's next receive
+    (summary,) = [message for message in night.published() if isinstance(message, dict) and message.get("run_id") == run]
+    assert summary["figures"].endswith(report_keys(DATE, run)[1]) and summary["limit_breaches_total"] == 0
+    report(event, lambda: False)  # a redelivery after the mark: quiet
+    assert night.published() == []
 
 
 def _run_night(night: Night, folder: Path, date: str) -> str:

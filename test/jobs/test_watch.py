@@ -85,3 +85,80 @@ def test_the_check_is_quiet_when_the_report_is_published(account) -> None:
     assert code == 0 and progress.report == "reports/2026-11-25/2026-11-25-r1.pdf" and _alerts(sqs, inbox) == []
     # another date's report does not count
     assert check_deadline(s3, sqs, sns, settings, dt.date(2026, 11, 26))[0] == 1
+
+
+def _one_shot_cluster(ecs) -> tuple[str, dict[str, str]]:
+    """A cluster with one running task of each one-shot family (and of the deadline check itself)."""
+    cluster = ecs.create_cluster(clusterName="cluster-riskbatch-test")["cluster"]["clusterArn"]
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    network = {
+        "awsvpcConfiguration": {
+            "subnets": [ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]],
+            "securityGroups": [ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]],
+        }
+    }
+    tasks = {}
+    for family in ("task-data-ingestion-test", "task-pre-night-check-test", "task-deadline-check-test"):
+        container = {"name": "job", "image": "job:1", "essential": True, "memory": 512}
+        ecs.register_task_definition(
+            family=family, requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512", containerDefinitions=[container]
+        )
+        run = ecs.run_task(cluster=cluster, taskDefinition=family, launchType="FARGATE", networkConfiguration=network)
+        tasks[family] = run["tasks"][0]["taskArn"]
+    return cluster, tasks
+
+
+@pytest.fixture
+def ecs_with_tasks():
+    from riskbatch_infra.emulator_server import Patcher, ecs_tasks_carry_their_start_time, network_interfaces_have_a_private_dns_name
+
+    patcher = Patcher()
+    network_interfaces_have_a_private_dns_name(patcher)  # moto's RunTask of an awsvpc task needs it
+    ecs_tasks_carry_their_start_time(patcher)  # and its tasks carry no startedAt
+    try:
+        ecs = boto3.client("ecs")
+        yield (ecs, *_one_shot_cluster(ecs))
+    finally:
+        patcher.undo()
+
+
+def _running(ecs, cluster: str) -> set[str]:
+    return set(ecs.list_tasks(cluster=cluster, desiredStatus="RUNNING")["taskArns"])
+
+
+def test_the_check_stops_one_shot_tasks_that_outlived_their_deadline_and_says_so(account, ecs_with_tasks) -> None:
+    """ECS acts on container health only for a service's tasks: "If a task is run manually, and not as part of a
+    service, the task will continue its lifecycle regardless of its health status"
+    (https://docs.amazonaws.cn/AmazonECS/latest/APIReference/API_HealthCheck.html)."""
+    s3, sqs, sns, settings, inbox = account
+    ecs, cluster, tasks = ecs_with_tasks
+    settings = {**settings, "CLUSTER": cluster, "ONE_SHOT_DEADLINES": "task-data-ingestion-test=1800,task-pre-night-check-test=900"}
+    started = ecs.describe_tasks(cluster=cluster, tasks=[tasks["task-data-ingestion-test"]])["tasks"][0]["createdAt"]
+    # 20 minutes in: the pre-night check is overdue, the ingestion is not; the deadline check never stops itself
+    code, progress = check_deadline(s3, sqs, sns, settings, DATE, ecs=ecs, now=started + dt.timedelta(minutes=20))
+    assert [task["task"] for task in progress.stopped_tasks] == [tasks["task-pre-night-check-test"]]
+    assert _running(ecs, cluster) == {tasks["task-data-ingestion-test"], tasks["task-deadline-check-test"]}
+    (stopped,) = ecs.describe_tasks(cluster=cluster, tasks=[tasks["task-pre-night-check-test"]])["tasks"]
+    assert stopped["stoppedReason"].startswith("deadline check: task-pre-night-check-test ran 20 min, past its 15 min deadline")
+    assert code == 1 and tasks["task-pre-night-check-test"] in _alerts(sqs, inbox)[0]["Message"]  # the alert names it
+    check_deadline(s3, sqs, sns, settings, DATE, ecs=ecs, now=started + dt.timedelta(minutes=31))
+    assert _running(ecs, cluster) == {tasks["task-deadline-check-test"]}
+
+
+def test_without_a_cluster_or_families_nothing_is_stopped(account, ecs_with_tasks) -> None:
+    s3, sqs, sns, settings, _ = account
+    ecs, cluster, tasks = ecs_with_tasks
+    later = dt.datetime.now(UTC) + dt.timedelta(days=1)
+    assert check_deadline(s3, sqs, sns, {**settings, "ONE_SHOT_DEADLINES": "task-data-ingestion-test=1"}, DATE, ecs=ecs, now=later)[1].stopped_tasks == []
+    assert check_deadline(s3, sqs, sns, {**settings, "CLUSTER": cluster}, DATE, ecs=ecs, now=later)[1].stopped_tasks == []
+    assert _running(ecs, cluster) == set(tasks.values())
+
+
+def test_a_failure_to_stop_tasks_does_not_silence_the_alert(account, ecs_with_tasks) -> None:
+    s3, sqs, sns, settings, inbox = account
+    ecs, _, _ = ecs_with_tasks
+    settings = {**settings, "CLUSTER": "cluster-that-is-not-there", "ONE_SHOT_DEADLINES": "task-data-ingestion-test=1"}
+    code, progress = check_deadline(s3, sqs, sns, settings, DATE, ecs=ecs)
+    assert code == 1 and "could not list or stop the overdue tasks: ClusterNotFoundException" in progress.stopped_tasks[0]["reason"]
+    assert "could not list or stop the overdue tasks" in _alerts(sqs, inbox)[0]["Message"]

@@ -7,6 +7,7 @@ roles and resources of a case are created.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -266,6 +267,52 @@ def test_run_task_is_allowed_on_its_cluster_only_and_passes_only_its_roles_to_ec
         assert _run(trigger, "c2", definition, subnets, groups) == "denied"
         assert _run(no_pass, "c1", definition, subnets, groups) == "denied"
         assert _run(to_lambda, "c1", definition, subnets, groups) == "denied"
+
+
+def _running_task(cluster: str) -> str:
+    definition, subnets, groups = _fargate_task()
+    network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": groups}}
+    ecs = boto3.client("ecs", region_name=REGION)
+    return ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="FARGATE", networkConfiguration=network)["tasks"][0]["taskArn"]
+
+
+def test_moto_tasks_carry_no_start_time(aws: None) -> None:
+    with patched(server.network_interfaces_have_a_private_dns_name):
+        task = _running_task("c1")
+        (described,) = boto3.client("ecs", region_name=REGION).describe_tasks(cluster="c1", tasks=[task])["tasks"]
+    assert "startedAt" not in described and "createdAt" not in described
+
+
+def test_tasks_carry_the_time_they_were_created_and_started(aws: None) -> None:
+    with patched(server.network_interfaces_have_a_private_dns_name, server.ecs_tasks_carry_their_start_time):
+        task = _running_task("c1")
+        (described,) = boto3.client("ecs", region_name=REGION).describe_tasks(cluster="c1", tasks=[task])["tasks"]
+    assert described["createdAt"] == described["startedAt"]
+    assert abs((dt.datetime.now(dt.UTC) - described["startedAt"]).total_seconds()) < 60
+
+
+def test_stop_and_describe_tasks_are_authorised_on_the_task_and_its_cluster(aws: None) -> None:
+    """The deadline check's grant: ListTasks on "*" under ecs:cluster, DescribeTasks and StopTask on the cluster's tasks."""
+    fixes = (
+        server.network_interfaces_have_a_private_dns_name,
+        server.policy_conditions_evaluated,
+        server.ecs_run_task_authorised_on_its_task_definition_with_pass_role,
+    )
+    with patched(*fixes):
+        mine, other = _running_task("c1"), _running_task("c2")
+    on_c1 = {"ArnEquals": {"ecs:cluster": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/c1"}}
+    checker = _user("checker", [
+        {"Effect": "Allow", "Action": "ecs:ListTasks", "Resource": "*", "Condition": on_c1},
+        {"Effect": "Allow", "Action": ["ecs:DescribeTasks", "ecs:StopTask"], "Resource": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/c1/*", "Condition": on_c1},
+    ])  # fmt: skip
+    ecs = checker.client("ecs")
+    with patched(*fixes), enforced():
+        assert _code(lambda: ecs.list_tasks(cluster="c1")) == "OK"
+        assert _code(lambda: ecs.list_tasks(cluster="c2")) == "denied"
+        assert _code(lambda: ecs.describe_tasks(cluster="c1", tasks=[mine])) == "OK"
+        assert _code(lambda: ecs.describe_tasks(cluster="c2", tasks=[other])) == "denied"
+        assert _code(lambda: ecs.stop_task(cluster="c2", task=other, reason="r")) == "denied"
+        assert _code(lambda: ecs.stop_task(cluster="c1", task=mine.rsplit("/", 1)[-1], reason="r")) == "OK"  # a short id is its cluster's task
 
 
 def test_simulate_principal_policy_is_missing_in_moto(aws: None) -> None:

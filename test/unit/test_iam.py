@@ -12,6 +12,10 @@ from test.unit.conftest import the_template
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html (DescribeSubnets),
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_servicequotas.html (GetServiceQuota)
 STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken", "ec2:DescribeSubnets", "servicequotas:GetServiceQuota"}
+# Authorised on container instances, which a Fargate cluster has none of: "*" under the ecs:cluster condition
+# (the service authorization reference names the resource type; https://github.com/awsdocs/amazon-ecs-developer-guide/issues/211
+# found the container-instance ARN did not match, and "*" with the condition did)
+CLUSTER_CONDITIONED_ACTIONS = {"ecs:ListTasks"}
 FORBIDDEN_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 PULL_ACTIONS = {"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}
 
@@ -50,7 +54,8 @@ def test_role_allows_no_wildcard_action(role: Resource) -> None:
 def test_star_resource_only_for_actions_aws_grants_on_star_only(role: Resource) -> None:
     for statement in role_statements(role):
         if "*" in as_list(statement["Resource"]):
-            assert set(as_list(statement["Action"])) <= STAR_ONLY_ACTIONS, statement
+            on_cluster = "ecs:cluster" in statement.get("Condition", {}).get("ArnEquals", {})
+            assert set(as_list(statement["Action"])) <= (CLUSTER_CONDITIONED_ACTIONS if on_cluster else STAR_ONLY_ACTIONS), statement
 
 
 @pytest.mark.parametrize("role", ROLES, ids=repr)
@@ -125,6 +130,18 @@ def test_risk_calculation_consumes_its_queue_and_announces_on_the_bus(template: 
         assert [referenced_id(resource) for resource in _resources_for(role, action)] == [queue]
     bus = referenced_id(environment["EVENT_BUS_NAME"])
     assert [referenced_id(resource) for resource in _resources_for(role, "events:PutEvents")] == [bus]
+
+
+QUEUE_WORKERS = [task for task in TASK_DEFINITIONS if "worker" in task.props["ContainerDefinitions"][0].get("Command", [])]
+
+
+@pytest.mark.parametrize("task", QUEUE_WORKERS, ids=repr)
+def test_queue_worker_may_send_only_to_the_queue_it_consumes(template: Template, task: Resource) -> None:
+    """An interrupted message goes back as a fresh copy (riskbatch.worker): SendMessage on the worker's own queue, nowhere else."""
+    role = template.get(referenced_id(task.props["TaskRoleArn"]))
+    consumed = {referenced_id(resource) for resource in _resources_for(role, "sqs:ReceiveMessage")}
+    assert len(consumed) == 1
+    assert [referenced_id(resource) for resource in _resources_for(role, "sqs:SendMessage")] == sorted(consumed)
 
 
 def test_data_ingestion_only_sends_to_the_risk_work_queue(template: Template) -> None:
