@@ -12,7 +12,7 @@ from moto import mock_aws
 from deploy import parse_parameters
 from riskbatch_infra.aws import Target
 from riskbatch_infra.images import repository_names, stand_in_manifest
-from riskbatch_infra.phases import ImagesNeeded, check_images
+from riskbatch_infra.phases import ImagesNeeded, ParametersRefused, check_images
 from riskbatch_infra.stack import TEMPLATE_BODY_LIMIT, DeployError, deploy
 from test.template_model import REQUIRED_VALUES
 
@@ -32,7 +32,7 @@ def test_parameters_in_the_cli_list_form(tmp_path: Path) -> None:
 
 
 def test_override_without_equals_is_refused() -> None:
-    with pytest.raises(SystemExit):
+    with pytest.raises(ParametersRefused, match="KEY=VALUE"):
         parse_parameters(None, ["ImageTag"])
 
 
