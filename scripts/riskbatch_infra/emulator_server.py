@@ -132,6 +132,110 @@ def change_sets_update_outputs_and_exports(patch: Patcher) -> None:
 
 
 @fix
+def change_sets_list_each_changed_value(patch: Patcher) -> None:
+    """Defect. moto's change set compares the templates' text only (its own update compares the
+    parameters too) and lists no Details: a change made through a parameter alone showed no change,
+    and no change said what it changes. CloudFormation's DescribeChangeSet lists each changed
+    property (ResourceChange Details, Replacement) and, asked with IncludePropertyValues, its
+    BeforeValue and AfterValue (API reference, ResourceTargetDefinition:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceTargetDefinition.md).
+    The fix resolves the stack's template with its parameters and the change set's with its own
+    (riskbatch_infra.resolve) and lists every value that differs, at its JSON path. What only an
+    account knows (a Ref or GetAtt of another resource) resolves to the same placeholder on both
+    sides, so it shows as changed only when its name changes. RequiresRecreation comes from the
+    resource type's schema (cfn-lint's copy): Always for a create-only property, else Never (AWS
+    says Conditionally where it depends on a value; the emulator cannot tell)."""
+    from moto.cloudformation import models as cloudformation
+
+    original = cloudformation.ChangeSet.diff
+
+    def diff(self: Any) -> list[Any]:
+        changes = original(self)
+        if self.change_set_type != "UPDATE":
+            return changes
+        try:
+            region, account = self.stack.region_name, self.stack.account_id
+            before = _resolved(self.stack.template_dict, self.stack.parameters, region, account, self.stack_name)
+            after = _resolved(self.template_dict, self.parameters, region, account, self.stack_name)
+        except ValueError:  # a template resolve.py cannot read: moto's own answer stands
+            return changes
+        by_id = {change.logical_resource_id: change for change in changes}
+        for logical_id, body in after.items():
+            if logical_id not in before:
+                continue
+            details = _property_details(body["Type"], before[logical_id].get("Properties", {}), body.get("Properties", {}), region)
+            change = by_id.get(logical_id)
+            if not details:
+                if change is not None and change.action == "Modify":
+                    changes.remove(change)  # the text differs, the values do not: AWS lists no change
+                continue
+            if change is None:
+                change = cloudformation.Change(action="Modify", logical_resource_id=logical_id, resource_type=body["Type"])
+                changes.append(change)
+            change.details = details
+            change.scope = ["Properties"]
+            change.replacement = "True" if any(d["Target"]["RequiresRecreation"] == "Always" for d in details) else "False"
+        return changes
+
+    patch.set(cloudformation.ChangeSet, "diff", diff)
+
+
+def _resolved(template: dict[str, Any], parameters: dict[str, Any], region: str, account: str, stack_name: str) -> dict[str, Any]:
+    from .resolve import resolve
+
+    declared = template.get("Parameters", {})
+    values = {key: ",".join(value) if isinstance(value, list) else str(value) for key, value in (parameters or {}).items() if key in declared}
+    return dict(resolve(template, values, region=region, account=account, stack_name=stack_name)["Resources"])
+
+
+def _create_only(resource_type: str, region: str) -> set[str]:
+    """The top-level properties whose change replaces the resource (the type's createOnlyProperties)."""
+    try:
+        from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
+    except Exception:  # a type cfn-lint does not know: the safe answer is unknown, said as Never
+        return set()
+    return {path.split("/")[2] for path in schema.get("createOnlyProperties", []) if path.count("/") == 2}
+
+
+def _value_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def _differences(before: Any, after: Any, path: str) -> list[tuple[str, Any, Any]]:
+    """(JSON path, before, after) of each differing value; lists of equal length compared item by item."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found = []
+        for key in sorted(set(before) | set(after), key=str):
+            found += _differences(before.get(key, _MISSING), after.get(key, _MISSING), f"{path}/{key}")
+        return found
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [item for index, (b, a) in enumerate(zip(before, after, strict=True)) for item in _differences(b, a, f"{path}/{index}")]
+    return [] if before == after else [(path, before, after)]
+
+
+def _property_details(resource_type: str, before: dict[str, Any], after: dict[str, Any], region: str) -> list[dict[str, Any]]:
+    replaced = _create_only(resource_type, region)
+    details = []
+    for path, old, new in _differences(before, after, "/Properties"):
+        name = path.split("/")[2]
+        target: dict[str, Any] = {
+            "Attribute": "Properties",
+            "Name": name,
+            "Path": path,
+            "RequiresRecreation": "Always" if name in replaced else "Never",
+            "AttributeChangeType": "Add" if old is _MISSING else "Remove" if new is _MISSING else "Modify",
+        }
+        if old is not _MISSING:
+            target["BeforeValue"] = _value_text(old)
+        if new is not _MISSING:
+            target["AfterValue"] = _value_text(new)
+        details.append({"Target": target, "Evaluation": "Static", "ChangeSource": "DirectModification"})
+    return details
+
+
+@fix
 def deleted_stacks_stay_deleted(patch: Patcher) -> None:
     """Defect. Describing a deleted stack (as taskcat and every waiter do while a deletion runs)
     made moto evaluate the stack's outputs and resources again, and its lazy resource map then

@@ -422,6 +422,60 @@ def test_change_sets_set_outputs_and_exports(aws: None) -> None:
         assert [export["Name"] for export in boto3.client("cloudformation", region_name=REGION).list_exports()["Exports"]] == ["export-x"]
 
 
+TAGGED_QUEUE = {
+    "Parameters": {"ImageTag": {"Type": "String", "Default": "1.0.0"}, "Suffix": {"Type": "String"}},
+    "Resources": {
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": {"Fn::Sub": "sqs-x-${Suffix}"}, "Tags": [{"Key": "image", "Value": {"Ref": "ImageTag"}}]},
+        }
+    },
+}
+
+
+def _parameter_only_change(suffix: str = "dev") -> list[dict[str, Any]]:
+    """A stack, then a change set that changes ImageTag alone and keeps Suffix; its described changes."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    body = json.dumps(TAGGED_QUEUE)
+    cfn.create_change_set(StackName="p", TemplateBody=body, ChangeSetName="c1", ChangeSetType="CREATE", Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "dev"}])
+    cfn.execute_change_set(ChangeSetName="c1", StackName="p")
+    parameters = [{"ParameterKey": "ImageTag", "ParameterValue": "1.0.1"}]
+    parameters.append({"ParameterKey": "Suffix", "UsePreviousValue": True} if suffix == "dev" else {"ParameterKey": "Suffix", "ParameterValue": suffix})
+    cfn.create_change_set(StackName="p", TemplateBody=body, ChangeSetName="c2", ChangeSetType="UPDATE", Parameters=parameters)
+    return cfn.describe_change_set(StackName="p", ChangeSetName="c2", IncludePropertyValues=True)["Changes"]
+
+
+def test_moto_change_sets_miss_a_change_made_through_a_parameter(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports):
+        assert _parameter_only_change() == []
+
+
+def test_change_sets_list_each_changed_value_before_and_after(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports, server.change_sets_list_each_changed_value):
+        (change,) = _parameter_only_change()
+        resource = change["ResourceChange"]
+        assert (resource["Action"], resource["LogicalResourceId"], resource["Replacement"]) == ("Modify", "Queue", "False")
+        (detail,) = resource["Details"]
+        assert detail["Target"] == {
+            "Attribute": "Properties", "Name": "Tags", "Path": "/Properties/Tags/0/Value", "RequiresRecreation": "Never",
+            "AttributeChangeType": "Modify", "BeforeValue": "1.0.0", "AfterValue": "1.0.1",
+        }  # fmt: skip
+
+
+def test_a_changed_create_only_property_is_a_replacement(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports, server.change_sets_list_each_changed_value):
+        (change,) = _parameter_only_change(suffix="prod")
+        resource = change["ResourceChange"]
+        assert resource["Replacement"] == "True"
+        renamed = [d["Target"] for d in resource["Details"] if d["Target"]["Name"] == "QueueName"]
+        assert renamed == [
+            {
+                "Attribute": "Properties", "Name": "QueueName", "Path": "/Properties/QueueName", "RequiresRecreation": "Always",
+                "AttributeChangeType": "Modify", "BeforeValue": "sqs-x-dev", "AfterValue": "sqs-x-prod",
+            }
+        ]  # fmt: skip
+
+
 LIFECYCLE = '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}'
 
 
