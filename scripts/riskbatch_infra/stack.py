@@ -190,11 +190,26 @@ def new_events(cfn: Any, stack_name: str, since: float, seen: set[str]) -> list[
     return list(reversed(found))
 
 
+def shown_events(cfn: Any, stack_name: str) -> set[str]:
+    """The ids of the stack's latest events (its first page): those before the operation, not to show again."""
+    try:
+        return {event["EventId"] for event in cfn.describe_stack_events(StackName=stack_name)["StackEvents"]}
+    except ClientError:
+        return set()
+
+
 def wait_showing_events(
-    cfn: Any, stack_name: str, since: float, log: Callable[[str], None], delay: float = 10, timeout: float = 3600, sleep: Callable[[float], None] = time.sleep
+    cfn: Any,
+    stack_name: str,
+    since: float,
+    log: Callable[[str], None],
+    delay: float = 10,
+    timeout: float = 3600,
+    sleep: Callable[[float], None] = time.sleep,
+    seen: set[str] | None = None,
 ) -> str:
     """Wait until the stack's operation ends, logging each new stack event as it comes; the final status."""
-    seen: set[str] = set()
+    seen = set(seen or ())
     deadline = time.monotonic() + timeout
     while True:
         for event in new_events(cfn, stack_name, since, seen):
@@ -230,9 +245,10 @@ def deploy(
         return DeployResult(stack_name, stack_status(cfn, stack_name) or "", False, stack_outputs(cfn, stack_name))
     changes = cfn.describe_change_set(StackName=stack_name, ChangeSetName=change_set_name).get("Changes", [])
     log(f"{stack_name}: {len(changes)} resource changes; executing")
+    before = shown_events(cfn, stack_name)
     cfn.execute_change_set(StackName=stack_name, ChangeSetName=change_set_name)
     wanted = "CREATE_COMPLETE" if change_set_type == "CREATE" else "UPDATE_COMPLETE"
-    final = wait_showing_events(cfn, stack_name, started, log, delay=delay)
+    final = wait_showing_events(cfn, stack_name, started, log, delay=delay, seen=before)
     if final != wanted:
         reasons = failure_reasons(cfn, stack_name, started)
         detail = "\n  ".join(reasons) or "no resource reported a reason"
