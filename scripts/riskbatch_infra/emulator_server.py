@@ -112,9 +112,10 @@ def caller_may(response: Any, request_class: Any, action: str, resource: str, co
 
 @fix
 def change_sets_update_outputs_and_exports(patch: Patcher) -> None:
-    """Defect. moto's ChangeSet.apply updates a stack's resources but not its parameters, outputs or
-    exports (its create and update paths do), so a stack deployed through change sets showed no
-    outputs and failed to delete. The fix does what those paths do after the resources change."""
+    """Defect. moto's ChangeSet.apply updates a stack's resources but not its parameters, outputs,
+    exports, tags or service role (its create and update paths do), so a stack deployed through
+    change sets showed no outputs, kept its first tags and failed to delete. The fix does what those
+    paths do after the resources change."""
     from moto.cloudformation import models as cloudformation
 
     def apply(self: Any) -> None:
@@ -123,6 +124,8 @@ def change_sets_update_outputs_and_exports(patch: Patcher) -> None:
         stack.template = self.template
         stack.template_dict = stack.parse_template(self.template)
         stack.parameters = self.parameters
+        stack.tags = dict(self.tags or {})
+        stack.role_arn = self.role_arn or stack.role_arn
         stack.output_map = stack._create_output_map()
         backend = cloudformation.cloudformation_backends[stack.account_id][stack.region_name]
         for export in stack.exports:

@@ -422,6 +422,28 @@ def test_change_sets_set_outputs_and_exports(aws: None) -> None:
         assert [export["Name"] for export in boto3.client("cloudformation", region_name=REGION).list_exports()["Exports"]] == ["export-x"]
 
 
+def _tags_after_an_update_by_change_set() -> tuple[dict[str, str], str | None]:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    body = json.dumps(WITH_OUTPUT)
+    cfn.create_change_set(StackName="cs", TemplateBody=body, ChangeSetName="c1", ChangeSetType="CREATE", Tags=[{"Key": "a", "Value": "1"}])
+    cfn.execute_change_set(ChangeSetName="c1", StackName="cs")
+    role = f"arn:aws:iam::{ACCOUNT}:role/role-cloudformation-x"
+    tags = [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]
+    cfn.create_change_set(StackName="cs", TemplateBody=body, ChangeSetName="c2", ChangeSetType="UPDATE", Tags=tags, RoleARN=role)
+    cfn.execute_change_set(ChangeSetName="c2", StackName="cs")
+    (stack,) = cfn.describe_stacks(StackName="cs")["Stacks"]
+    return {tag["Key"]: tag["Value"] for tag in stack.get("Tags", [])}, stack.get("RoleARN")
+
+
+def test_moto_change_sets_keep_the_first_tags_and_role(aws: None) -> None:
+    assert _tags_after_an_update_by_change_set() == ({"a": "1"}, None)
+
+
+def test_change_sets_set_the_stacks_tags_and_service_role(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports):
+        assert _tags_after_an_update_by_change_set() == ({"a": "1", "b": "2"}, f"arn:aws:iam::{ACCOUNT}:role/role-cloudformation-x")
+
+
 TAGGED_QUEUE = {
     "Parameters": {"ImageTag": {"Type": "String", "Default": "1.0.0"}, "Suffix": {"Type": "String"}},
     "Resources": {
