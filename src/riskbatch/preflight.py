@@ -425,7 +425,8 @@ def _notifying_alarms(cloudwatch: Any, account: Account) -> list[dict[str, Any]]
 def alarms(clients: Clients, account: Account) -> list[Finding]:
     if not account.alarm_names and not account.topic_arn:
         return []
-    found = _notifying_alarms(clients("cloudwatch"), account)
+    cloudwatch = clients("cloudwatch")
+    found = _notifying_alarms(cloudwatch, account)
     firing = sorted(alarm["AlarmName"] for alarm in found if alarm["StateValue"] == "ALARM")
     return [
         Finding(
