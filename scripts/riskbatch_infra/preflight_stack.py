@@ -3,6 +3,7 @@ the values about to be deployed), and the night's peak from the template as writ
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from riskbatch.preflight import ALL, NIGHTLY, Account, Capacity, Finding, Peak, Workload, run_checks, task_events_log_policy
@@ -86,14 +87,24 @@ def dead_letter_queue_ids(template: dict[str, Any]) -> list[str]:
     return sorted(logical_id for logical_id in found if logical_id and template["Resources"].get(logical_id, {}).get("Type") == "AWS::SQS::Queue")
 
 
+def _named_in_arn(node: Any, resources: dict[str, Any]) -> list[str]:
+    """The resources an ARN expression names: {"Fn::GetAtt": [X, "Arn"]}, or the ${X} of an Fn::Sub."""
+    if _arn_target(node):
+        return [str(_arn_target(node))]
+    if isinstance(node, dict) and isinstance(node.get("Fn::Sub"), str):
+        return [name for name in re.findall(r"\$\{([A-Za-z0-9]+)\}", node["Fn::Sub"]) if name in resources]
+    return []
+
+
 def task_events_log_group_id(template: dict[str, Any]) -> str | None:
     """The log group an EventBridge rule writes to (the ECS task state changes)."""
-    for body in template["Resources"].values():
+    resources = template["Resources"]
+    for body in resources.values():
         if body["Type"] == "AWS::Events::Rule":
             for target in body.get("Properties", {}).get("Targets", []):
-                logical_id = _arn_target(target.get("Arn"))
-                if logical_id and template["Resources"].get(logical_id, {}).get("Type") == "AWS::Logs::LogGroup":
-                    return logical_id
+                for logical_id in _named_in_arn(target.get("Arn"), resources):
+                    if resources[logical_id]["Type"] == "AWS::Logs::LogGroup":
+                        return logical_id
     return None
 
 
