@@ -490,6 +490,12 @@ def _log_policy_allows(document: dict[str, Any], log_group_arn: str) -> bool:
     return all(needed.values())
 
 
+def _document(text: Any) -> dict[str, Any]:
+    """A policy document as the API gives it: a JSON string (the emulator hands back the object
+    CloudFormation was given)."""
+    return text if isinstance(text, dict) else json.loads(text or "{}")
+
+
 def task_events_log_policy(clients: Clients, account: Account) -> list[Finding]:
     """A logs resource policy lets EventBridge write the task state changes to the task events log
     group: the stack's own, or the account's shared one (CreateTaskEventsLogPolicy=false). Without
@@ -505,7 +511,7 @@ def task_events_log_policy(clients: Clients, account: Account) -> list[Finding]:
         token = page.get("nextToken")
         if not token:
             break
-    covering = sorted(p["policyName"] for p in policies if _log_policy_allows(json.loads(p.get("policyDocument") or "{}"), account.task_events_log_group_arn))
+    covering = sorted(p["policyName"] for p in policies if _log_policy_allows(_document(p.get("policyDocument")), account.task_events_log_group_arn))
     name = "logs resource policy covers the task events log group"
     expected = "events.amazonaws.com may logs:CreateLogStream and logs:PutLogEvents on it"
     if covering:
