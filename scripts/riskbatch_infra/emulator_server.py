@@ -135,6 +135,41 @@ def change_sets_update_outputs_and_exports(patch: Patcher) -> None:
 
 
 @fix
+def parameters_kept_with_use_previous_value(patch: Patcher) -> None:
+    """Defect. An update's UsePreviousValue keeps a parameter's current value, a string as
+    DescribeStacks shows it (API reference, Parameter:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Parameter.html). moto
+    answered it with its parsed value (a number, a list) and compared the update's values with the
+    ones given at the last update only, so a parameter kept at its default counted as changed: every
+    resource that refers to it was replaced (a task definition registered again, under a revision
+    its schedule's role did not name). The fix gives the current values as strings and compares
+    with them."""
+    from moto.cloudformation import models as cloudformation
+    from moto.cloudformation import parsing
+
+    def as_text(value: Any) -> Any:
+        if isinstance(value, list):
+            return ",".join(str(item) for item in value)
+        return value if value is None or isinstance(value, str) else str(value)
+
+    def stack_parameters(self: Any) -> dict[str, Any]:
+        return {key: as_text(value) for key, value in self.resource_map.resolved_parameters.items()}
+
+    original = parsing.ResourceMap.build_resource_diff
+
+    def build_resource_diff(self: Any, other_template: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        given = self.input_parameters
+        self.input_parameters = {**{key: as_text(value) for key, value in self.resolved_parameters.items()}, **(given or {})}
+        try:
+            return original(self, other_template, parameters)
+        finally:
+            self.input_parameters = given
+
+    patch.set(cloudformation.Stack, "stack_parameters", property(stack_parameters))
+    patch.set(parsing.ResourceMap, "build_resource_diff", build_resource_diff)
+
+
+@fix
 def change_sets_list_each_changed_value(patch: Patcher) -> None:
     """Defect. moto's change set compares the templates' text only (its own update compares the
     parameters too) and lists no Details: a change made through a parameter alone showed no change,

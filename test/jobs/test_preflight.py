@@ -384,7 +384,10 @@ def _scan_page(status: str, counts: dict[str, int] | None = None, enhanced: list
         (_scan_page("SCAN_ELIGIBILITY_EXPIRED"), FAIL),
         (_scan_page("FINDINGS_UNAVAILABLE"), FAIL),
     ],
-    ids=["basic-clean", "basic-high", "basic-in-progress", "enhanced-active-clean", "enhanced-critical", "enhanced-pending", "enhanced-expired", "enhanced-unavailable"],
+    ids=[
+        "basic-clean", "basic-high", "basic-in-progress",
+        "enhanced-active-clean", "enhanced-critical", "enhanced-pending", "enhanced-expired", "enhanced-unavailable",
+    ],
 )  # fmt: skip
 def test_the_pre_night_image_check_judges_basic_and_enhanced_scans(page: dict[str, Any], expected: str) -> None:
     # Statuses: ECR API reference, ImageScanStatus (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageScanStatus.html):

@@ -459,12 +459,55 @@ def _parameter_only_change(suffix: str = "dev") -> list[dict[str, Any]]:
     """A stack, then a change set that changes ImageTag alone and keeps Suffix; its described changes."""
     cfn = boto3.client("cloudformation", region_name=REGION)
     body = json.dumps(TAGGED_QUEUE)
-    cfn.create_change_set(StackName="p", TemplateBody=body, ChangeSetName="c1", ChangeSetType="CREATE", Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "dev"}])
+    first = [{"ParameterKey": "Suffix", "ParameterValue": "dev"}]
+    cfn.create_change_set(StackName="p", TemplateBody=body, ChangeSetName="c1", ChangeSetType="CREATE", Parameters=first)
     cfn.execute_change_set(ChangeSetName="c1", StackName="p")
     parameters = [{"ParameterKey": "ImageTag", "ParameterValue": "1.0.1"}]
     parameters.append({"ParameterKey": "Suffix", "UsePreviousValue": True} if suffix == "dev" else {"ParameterKey": "Suffix", "ParameterValue": suffix})
     cfn.create_change_set(StackName="p", TemplateBody=body, ChangeSetName="c2", ChangeSetType="UPDATE", Parameters=parameters)
     return cfn.describe_change_set(StackName="p", ChangeSetName="c2", IncludePropertyValues=True)["Changes"]
+
+
+KEPT_TASK_DEFINITION = {
+    "Parameters": {"ImageTag": {"Type": "String", "Default": "1.0.0"}, "Cpu": {"Type": "Number", "Default": 256}, "Suffix": {"Type": "String"}},
+    "Resources": {
+        "Task": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": {"Fn::Sub": "task-x-${Suffix}"},
+                "Cpu": {"Ref": "Cpu"},
+                "ContainerDefinitions": [{"Name": "x", "Image": {"Fn::Sub": "repo:${ImageTag}"}, "Memory": 512}],
+            },
+        }
+    },
+}
+
+
+def _revision_after_an_update_that_keeps_everything() -> tuple[int, list[dict[str, Any]]]:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    body = json.dumps(KEPT_TASK_DEFINITION)
+    first = [{"ParameterKey": "Suffix", "ParameterValue": "dev"}]
+    cfn.create_change_set(StackName="k", TemplateBody=body, ChangeSetName="c1", ChangeSetType="CREATE", Parameters=first)
+    cfn.execute_change_set(ChangeSetName="c1", StackName="k")
+    kept = [{"ParameterKey": key, "UsePreviousValue": True} for key in ("ImageTag", "Cpu", "Suffix")]
+    edited = {**KEPT_TASK_DEFINITION, "Resources": {**KEPT_TASK_DEFINITION["Resources"], "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "sns-k"}}}}
+    cfn.create_change_set(StackName="k", TemplateBody=json.dumps(edited), ChangeSetName="c2", ChangeSetType="UPDATE", Parameters=kept)
+    cfn.execute_change_set(ChangeSetName="c2", StackName="k")
+    revision = boto3.client("ecs", region_name=REGION).describe_task_definition(taskDefinition="task-x-dev")["taskDefinition"]["revision"]
+    return revision, cfn.describe_stacks(StackName="k")["Stacks"][0]["Parameters"]
+
+
+def test_moto_replaces_what_refers_to_a_parameter_kept_at_its_default(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports):
+        revision, _ = _revision_after_an_update_that_keeps_everything()
+        assert revision == 2
+
+
+def test_use_previous_value_keeps_the_values_and_replaces_nothing(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports, server.parameters_kept_with_use_previous_value):
+        revision, parameters = _revision_after_an_update_that_keeps_everything()
+        assert revision == 1
+        assert {item["ParameterKey"]: item["ParameterValue"] for item in parameters} == {"ImageTag": "1.0.0", "Cpu": "256", "Suffix": "dev"}
 
 
 def test_moto_change_sets_miss_a_change_made_through_a_parameter(aws: None) -> None:
