@@ -509,6 +509,38 @@ def ecr_authorised_on_its_repository(patch: Patcher) -> None:
 
 
 @fix
+def cloudwatch_alarm_reads_authorised_on_the_alarm(patch: Patcher) -> None:
+    """Defect. moto authorises CloudWatch requests against Resource "*", so a policy that names
+    the alarms it may read (cloudwatch:DescribeAlarms on their ARNs: the Service Authorization
+    Reference lists the alarm resource type for it,
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.md)
+    was denied; and it asked for the action under the request's signing name (monitoring:...), not
+    CloudWatch's IAM prefix (cloudwatch:...), so no policy naming a CloudWatch action matched. The fix
+    names the alarm of a DescribeAlarms that asks for one alarm by name (other requests stay on "*"),
+    and the action under the cloudwatch prefix."""
+    from moto.cloudwatch.responses import CloudWatchResponse
+    from moto.iam.access_control import IAMRequestBase
+
+    original = IAMRequestBase.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if self._action.startswith("monitoring:"):
+            self._action = "cloudwatch:" + self._action.split(":", 1)[1]
+
+    def alarm(self: Any) -> str:
+        if self._get_action() != "DescribeAlarms":
+            return "*"
+        names = self._get_param("AlarmNames", [])
+        if len(names) != 1:
+            return "*"
+        return f"arn:aws:cloudwatch:{self.region}:{self.current_account}:alarm:{names[0]}"
+
+    patch.set(CloudWatchResponse, "_determine_resource", alarm)
+    patch.set(IAMRequestBase, "__init__", init)
+
+
+@fix
 def inline_role_policies_read_as_json(patch: Patcher) -> None:
     """Defect. moto's CloudFormation handler stores inline role policies as objects where its IAM
     model stores JSON text, and its access check then failed with an error on every call made with

@@ -165,6 +165,7 @@ def account_from_environment(environment: dict[str, str]) -> Account:
         repositories=[item for item in environment.get("JOB_REPOSITORIES", "").split(",") if item],
         image_tag=environment.get("IMAGE_TAG"),
         topic_arn=environment.get("ALERT_TOPIC_ARN"),
+        alarm_names=[item for item in environment.get("ALARM_NAMES", "").split(",") if item],
         dead_letter_queues=[item for item in environment.get("DEAD_LETTER_QUEUES", "").split(",") if item],
         task_events_log_group_arn=environment.get("TASK_EVENTS_LOG_GROUP_ARN") or None,
     )
@@ -410,12 +411,13 @@ def kms_key(clients: Clients, account: Account) -> list[Finding]:
 
 
 def _notifying_alarms(cloudwatch: Any, account: Account) -> list[dict[str, Any]]:
-    """The alarms that notify the topic: by name (the stack's, from its template), or, in the
-    nightly task, every alarm whose actions name the topic (DescribeAlarms' ActionPrefix)."""
+    """The alarms that notify the topic: by name (the stack's, from its template and, in the nightly
+    task, its ALARM_NAMES), or else every alarm whose actions name the topic (DescribeAlarms' ActionPrefix)."""
     found: list[dict[str, Any]] = []
     if account.alarm_names:
-        for start in range(0, len(account.alarm_names), 100):
-            found += cloudwatch.describe_alarms(AlarmNames=account.alarm_names[start : start + 100])["MetricAlarms"]
+        # one alarm a call: a role may then be granted DescribeAlarms on exactly those alarms' ARNs
+        for name in account.alarm_names:
+            found += cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
     elif account.topic_arn:
         for page in cloudwatch.get_paginator("describe_alarms").paginate(ActionPrefix=account.topic_arn):
             found += page["MetricAlarms"]

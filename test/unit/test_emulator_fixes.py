@@ -510,6 +510,31 @@ def test_use_previous_value_keeps_the_values_and_replaces_nothing(aws: None) -> 
         assert {item["ParameterKey"]: item["ParameterValue"] for item in parameters} == {"ImageTag": "1.0.0", "Cpu": "256", "Suffix": "dev"}
 
 
+def _describe_one_alarm_as_a_role_granted_it() -> str:
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    cloudwatch.put_metric_alarm(
+        AlarmName="alarm-x", MetricName="m", Namespace="n", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+    arn = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:alarm-x"
+    reader = _user("alarm-reader", [{"Effect": "Allow", "Action": "cloudwatch:DescribeAlarms", "Resource": arn}])
+    with enforced():
+        try:
+            (alarm,) = reader.client("cloudwatch").describe_alarms(AlarmNames=["alarm-x"])["MetricAlarms"]
+        except ClientError as error:
+            return error.response["Error"]["Code"]
+    return str(alarm["AlarmName"])
+
+
+def test_moto_denies_an_alarm_read_granted_on_the_alarm(aws: None) -> None:
+    assert _describe_one_alarm_as_a_role_granted_it() in ("AccessDenied", "403")
+
+
+def test_an_alarm_read_is_authorised_on_the_alarm(aws: None) -> None:
+    with patched(server.cloudwatch_alarm_reads_authorised_on_the_alarm):
+        assert _describe_one_alarm_as_a_role_granted_it() == "alarm-x"
+
+
 def test_moto_change_sets_miss_a_change_made_through_a_parameter(aws: None) -> None:
     with patched(server.change_sets_update_outputs_and_exports):
         assert _parameter_only_change() == []

@@ -103,7 +103,8 @@ def test_the_check_task_reads_only_the_stacks_repositories_and_topic(template: T
     # account's logs resource policies, a listing whose request names no resource (parliament requires "*")
     on_all = {a for s in statements.values() if s["Resource"] == "*" for a in as_list(s["Action"])}
     assert on_all == {"ec2:DescribeSubnets", "servicequotas:GetServiceQuota", "logs:DescribeResourcePolicies"}
-    assert statements["ReadTheAccountsAlarmStates"]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}
+    notifying = {a.logical_id for a in template.of_type("AWS::CloudWatch::Alarm") if {"Ref": "AlertTopic"} in a.props.get("AlarmActions", [])}
+    assert {referenced_id(r) for r in as_list(statements["ReadTheStatesOfTheAlarmsThatNotify"]["Resource"])} == notifying
 
 
 def test_the_deadline_check_reads_how_far_the_night_got_and_may_only_alert(template: Template) -> None:
@@ -131,6 +132,9 @@ def test_the_check_task_reads_every_dead_letter_queue_and_the_task_events_log_gr
     queues = [referenced_id(item) for item in environment["DEAD_LETTER_QUEUES"]["Fn::Join"][1]]
     assert sorted(queues) == dead_letter_queue_ids(template.doc) and len(queues) == len(set(queues)) >= 3
     assert environment["TASK_EVENTS_LOG_GROUP_ARN"] == {"Fn::GetAtt": [task_events_log_group_id(template.doc), "Arn"]}
+    # every alarm that notifies the topic, by name: an alarm left in ALARM notifies nobody of its next cause
+    notifying = {a.logical_id for a in template.of_type("AWS::CloudWatch::Alarm") if {"Ref": "AlertTopic"} in a.props.get("AlarmActions", [])}
+    assert {referenced_id(item) for item in environment["ALARM_NAMES"]["Fn::Join"][1]} == notifying
     role = template.get(referenced_id(task.props["TaskRoleArn"]))
     statements = role.props["Policies"][0]["PolicyDocument"]["Statement"]
     depths = {referenced_id(r) for s in statements if "sqs:GetQueueAttributes" in as_list(s["Action"]) for r in as_list(s["Resource"])}
