@@ -490,7 +490,8 @@ def _revision_after_an_update_that_keeps_everything() -> tuple[int, list[dict[st
     cfn.create_change_set(StackName="k", TemplateBody=body, ChangeSetName="c1", ChangeSetType="CREATE", Parameters=first)
     cfn.execute_change_set(ChangeSetName="c1", StackName="k")
     kept = [{"ParameterKey": key, "UsePreviousValue": True} for key in ("ImageTag", "Cpu", "Suffix")]
-    edited = {**KEPT_TASK_DEFINITION, "Resources": {**KEPT_TASK_DEFINITION["Resources"], "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "sns-k"}}}}
+    topic = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "sns-k"}}
+    edited = {**KEPT_TASK_DEFINITION, "Resources": {**KEPT_TASK_DEFINITION["Resources"], "Topic": topic}}
     cfn.create_change_set(StackName="k", TemplateBody=json.dumps(edited), ChangeSetName="c2", ChangeSetType="UPDATE", Parameters=kept)
     cfn.execute_change_set(ChangeSetName="c2", StackName="k")
     revision = boto3.client("ecs", region_name=REGION).describe_task_definition(taskDefinition="task-x-dev")["taskDefinition"]["revision"]
