@@ -220,9 +220,9 @@ def test_the_vpc_endpoints_template_deploys_in_one_step() -> None:
             }
             outputs = deploy_in_phases(Target(region=REGION), "riskbatch-endpoints", template, parameters, template_bucket=None)
             assert outputs["EndpointSecurityGroupId"].startswith("sg-") and outputs["S3GatewayEndpointId"].startswith("vpce-")
-            assert len(outputs["InterfaceEndpointIds"].split(",")) == 9
+            assert len(outputs["InterfaceEndpointIds"].split(",")) == 10
             endpoints = ec2.describe_vpc_endpoints()["VpcEndpoints"]
-            assert {e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints} >= {"s3", "sqs", "kms", "events", "logs", "sns", "servicequotas", "ec2"}
+            assert {e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints} >= {"s3", "sqs", "kms", "events", "logs", "sns", "servicequotas", "ec2", "monitoring"}
     finally:
         fixes.undo()
 
