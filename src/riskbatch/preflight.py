@@ -285,7 +285,7 @@ def _bucket_default_encryption(s3: Any, bucket: str) -> tuple[str, str | None]:
 def input_bucket_encryption(clients: Clients, account: Account) -> list[Finding]:
     """Ingestion reads the input bucket's objects: under a customer key, only the key given as
     InputBucketKmsKeyArn is one the ingestion role may decrypt with.
-    https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"""
+    https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/UsingKMSEncryption.html"""
     if not account.input_bucket:
         return []
     algorithm, key = _bucket_default_encryption(clients("s3"), account.input_bucket)

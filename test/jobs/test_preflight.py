@@ -125,6 +125,17 @@ def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws:
         patcher.undo()
 
 
+def _encrypted_bucket(aws: Any, bucket: str, encryption: dict | None, key_names: tuple[str, ...]) -> dict[str, str]:
+    """A bucket with this default encryption (a KMSMasterKeyID names one of the keys made here); the keys' ARNs."""
+    kms, s3 = aws("kms"), aws("s3")
+    keys = {name: kms.create_key()["KeyMetadata"]["Arn"] for name in key_names}
+    s3.create_bucket(Bucket=bucket)
+    if encryption:
+        rule = {**encryption, **({"KMSMasterKeyID": keys[encryption["KMSMasterKeyID"]]} if "KMSMasterKeyID" in encryption else {})}
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": rule}]})
+    return keys
+
+
 @pytest.mark.parametrize(
     ("encryption", "given", "expected"),
     [
@@ -139,14 +150,9 @@ def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws:
 )
 def test_an_input_bucket_under_a_customer_key_needs_that_key_given(aws: Any, encryption: dict | None, given: str | None, expected: str) -> None:
     # A customer-managed key decrypts only for principals its key policy and their IAM policy allow
-    # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html): the ingestion
+    # (https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/UsingKMSEncryption.html): the ingestion
     # role can read the files only when the stack is given the key (InputBucketKmsKeyArn).
-    kms, s3 = aws("kms"), aws("s3")
-    keys = {"CUSTOMER": kms.create_key()["KeyMetadata"]["Arn"], "OTHER": kms.create_key()["KeyMetadata"]["Arn"]}
-    s3.create_bucket(Bucket="risk-input-x")
-    if encryption:
-        rule = {**encryption, **({"KMSMasterKeyID": keys[encryption["KMSMasterKeyID"]]} if "KMSMasterKeyID" in encryption else {})}
-        s3.put_bucket_encryption(Bucket="risk-input-x", ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": rule}]})
+    keys = _encrypted_bucket(aws, "risk-input-x", encryption, ("CUSTOMER", "OTHER"))
     account = Account(subnets=[], peak=PEAK, input_bucket="risk-input-x", input_bucket_key_arn=keys[given] if given else None)
     (finding,) = preflight.input_bucket_encryption(aws, account)
     assert finding.status == expected
@@ -165,12 +171,7 @@ def test_an_input_bucket_under_a_customer_key_needs_that_key_given(aws: Any, enc
     ids=["s3-default", "sse-s3", "stack-key", "another-key"],
 )
 def test_output_bucket_encryption_the_task_roles_can_use(aws: Any, encryption: dict | None, expected: str) -> None:
-    kms, s3 = aws("kms"), aws("s3")
-    keys = {"STACK": kms.create_key()["KeyMetadata"]["Arn"], "OTHER": kms.create_key()["KeyMetadata"]["Arn"]}
-    s3.create_bucket(Bucket="risk-output-x")
-    if encryption:
-        rule = {**encryption, **({"KMSMasterKeyID": keys[encryption["KMSMasterKeyID"]]} if "KMSMasterKeyID" in encryption else {})}
-        s3.put_bucket_encryption(Bucket="risk-output-x", ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": rule}]})
+    keys = _encrypted_bucket(aws, "risk-output-x", encryption, ("STACK", "OTHER"))
     (finding,) = preflight.output_bucket_encryption(aws, Account(subnets=[], peak=PEAK, output_bucket="risk-output-x", key_arn=keys["STACK"]))
     assert finding.status == expected
 
