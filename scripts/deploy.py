@@ -21,9 +21,24 @@ parameter, which the window's scheduled action had raised; the script then puts 
 of the scheduled action in force, so that an update never drains the warm workers mid-night.
 Writes cfn-outputs/flat-outputs.json.
 
+An update keeps the current value of every parameter it does not name (UsePreviousValue), and the
+stack's current tags: a routine update names only what changes. Values come from a per-environment
+parameters file (--parameters-file, the `aws cloudformation deploy` formats: a list of
+ParameterKey/ParameterValue, a list of "Key=Value", or {"Parameters": {...}, "Tags": {...}}) with
+--parameter and --tag on top. Tags are stack tags: CloudFormation propagates them to the resources
+that support tags. --role-arn names a CloudFormation service role the change sets run under
+(docs/deployer-permissions.md: its policy, and the narrower one the person deploying then needs).
+While CloudFormation works, each new stack event is printed as one line.
+
 --plan prints what the next step would change (action, replacement True/False/Conditional, scope,
-the properties that force recreation) from a change set that is described and deleted, never
-executed; a stack that does not exist yet is planned as a creation and left not created.
+the properties that force recreation, and each changed value before and after) from a change set
+that is described and deleted, never executed; a stack that does not exist yet is planned as a
+creation and left not created.
+
+Exit codes: 0 deployed (or planned), 1 CloudFormation or AWS failed, 3 images needed, 4 scan
+refused, 5 parameters refused (the file or the values), 6 preflight failed, 7 deployed, but no logs
+resource policy covers the task events log group (CreateTaskEventsLogPolicy=false and no shared
+policy), 8 an image's scan did not finish in time.
 """
 
 from __future__ import annotations
@@ -34,30 +49,75 @@ import sys
 import time
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from riskbatch_infra.aws import DEFAULT_REGION, Target
+from riskbatch_infra.images import ScanNotFinished
 from riskbatch_infra.phases import ImagesNeeded, ParametersRefused, check_parameters, deploy_in_phases, log
-from riskbatch_infra.stack import DeployError, write_flat_outputs
+from riskbatch_infra.stack import DeployError, StackOptions, write_flat_outputs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXIT_IMAGES_NEEDED = 3
 EXIT_SCAN_REFUSED = 4
 EXIT_PARAMETERS_REFUSED = 5
 EXIT_PREFLIGHT_FAILED = 6
+EXIT_LOG_POLICY_MISSING = 7
+EXIT_SCAN_NOT_FINISHED = 8
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    found = {}
+    for item in items:
+        key, separator, value = item.partition("=")
+        if not separator or not key:
+            raise ParametersRefused(f"{option} takes KEY=VALUE, got {item!r}")
+        found[key] = value
+    return found
+
+
+def read_parameters_file(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(parameters, tags) of a parameters file, in the formats `aws cloudformation deploy
+    --parameter-overrides file://...` reads (https://docs.aws.amazon.com/cli/latest/reference/cloudformation/deploy/index.html;
+    the file formats: https://github.com/aws/aws-cli/pull/5443): a list of ParameterKey/ParameterValue
+    objects, a list of "Key=Value" strings, or the template configuration file's
+    {"Parameters": {...}, "Tags": {...}}; a plain object of values is read too."""
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ParametersRefused(f"the parameters file {path} cannot be read: {error}") from None
+    tags: dict[str, str] = {}
+    if isinstance(loaded, dict) and ("Parameters" in loaded or "Tags" in loaded):
+        unknown = sorted(set(loaded) - {"Parameters", "Tags", "StackPolicy"})
+        if unknown:
+            raise ParametersRefused(f"{path}: a configuration file holds Parameters and Tags, not {', '.join(unknown)}")
+        tags = {str(key): str(value) for key, value in (loaded.get("Tags") or {}).items()}
+        loaded = loaded.get("Parameters") or {}
+    if isinstance(loaded, list) and all(isinstance(item, str) for item in loaded):
+        return _pairs(loaded, path.name), tags
+    if isinstance(loaded, list):
+        try:
+            return {item["ParameterKey"]: str(item["ParameterValue"]) for item in loaded}, tags
+        except (KeyError, TypeError):
+            raise ParametersRefused(f"{path}: each item of the list needs ParameterKey and ParameterValue") from None
+    if isinstance(loaded, dict):
+        return {str(key): str(value) for key, value in loaded.items()}, tags
+    raise ParametersRefused(f"{path}: expected a JSON list or object of parameters")
 
 
 def parse_parameters(path: Path | None, overrides: list[str]) -> dict[str, str]:
-    parameters: dict[str, str] = {}
-    if path:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(loaded, list):  # the CLI's [{"ParameterKey":..,"ParameterValue":..}] form
-            loaded = {item["ParameterKey"]: item["ParameterValue"] for item in loaded}
-        parameters.update({key: str(value) for key, value in loaded.items()})
-    for item in overrides:
-        key, separator, value = item.partition("=")
-        if not separator:
-            raise SystemExit(f"--parameter takes KEY=VALUE, got {item!r}")
-        parameters[key] = value
-    return parameters
+    """The parameters file's values with --parameter on top (the command line wins)."""
+    parameters = read_parameters_file(path)[0] if path else {}
+    return {**parameters, **_pairs(overrides, "--parameter")}
+
+
+def parse_tags(path: Path | None, tags: list[str]) -> dict[str, str]:
+    """The parameters file's Tags with --tag on top (the command line wins)."""
+    found = read_parameters_file(path)[1] if path else {}
+    found = {**found, **_pairs(tags, "--tag")}
+    reserved = sorted(key for key in found if key.lower().startswith("aws:"))
+    if reserved:  # the aws: prefix is AWS's own (CloudFormation resource tagging)
+        raise ParametersRefused(f"tag keys may not start with aws: ({', '.join(reserved)})")
+    return found
 
 
 def preflight_passes(target: Target, stack_name: str, template: dict, parameters: dict[str, str], skip: bool) -> bool:
@@ -79,18 +139,36 @@ def preflight_passes(target: Target, stack_name: str, template: dict, parameters
     return not problems
 
 
-def print_plan(target: Target, stack_name: str, template: dict, parameters: dict[str, str], template_bucket: str | None) -> None:
-    """The change set of the next deployment step: services as they are now (off for a new stack)."""
-    from riskbatch_infra.stack import current_parameters, plan, stack_status
+def task_events_policy_covers(target: Target, stack_name: str, template: dict) -> bool:
+    """After the create or update: a logs resource policy (the stack's, or the account's shared one
+    with CreateTaskEventsLogPolicy=false) lets EventBridge write the task events log group."""
+    from riskbatch.preflight import failed, table
+    from riskbatch_infra.preflight_stack import task_events_findings
+
+    findings = task_events_findings(target, stack_name, template)
+    if findings:
+        log(table(findings))
+    if failed(findings):
+        log("refused: the stack is deployed, but no ECS task state change reaches its log group, so no failure would be counted; fix it and run again")
+        return False
+    return True
+
+
+def print_plan(target: Target, stack_name: str, template: dict, parameters: dict[str, str], template_bucket: str | None, options: StackOptions) -> None:
+    """The change set of the next deployment step: services as they are now (off for a new stack;
+    an existing stack keeps its DeployServices, as every parameter not given)."""
+    from riskbatch_infra.stack import plan, stack_status
 
     cfn = target.client("cloudformation")
     values = dict(parameters)
-    if "DeployServices" in template.get("Parameters", {}) and "DeployServices" not in values:
-        values["DeployServices"] = current_parameters(cfn, stack_name).get("DeployServices", "false") if stack_status(cfn, stack_name) else "false"
-    changes = plan(target, stack_name, template, values, template_bucket, log)
+    if "DeployServices" in template.get("Parameters", {}) and "DeployServices" not in values and not stack_status(cfn, stack_name):
+        values["DeployServices"] = "false"
+    changes = plan(target, stack_name, template, values, template_bucket, log, options)
     print(f"{'action':<8} {'resource':<40} {'type':<42} {'replacement':<12} {'scope':<12} details")
     for change in changes:
         print(change.row())
+        for value in change.values:
+            print(f"    {value.line()}")
     replaced = [change.logical_id for change in changes if change.replacement in ("True", "Conditional")]
     print(f"\n{len(changes)} change(s); replacement True or Conditional: {', '.join(replaced) or 'none'}")
 
@@ -101,8 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--template", type=Path, default=REPO_ROOT / "lib" / "TapStack.json", help="lib/TapStack.json (per environment) or lib/VpcEndpoints.json (per VPC)"
     )
-    parser.add_argument("--parameters-file", type=Path, help="JSON object of parameter values (or the CLI's list form)")
-    parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="override one parameter")
+    parser.add_argument(
+        "--parameters-file", type=Path, help='the environment\'s values: config/<env>.json ({"Parameters": {...}, "Tags": {...}}, or the CLI\'s list forms)'
+    )
+    parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="one parameter (over the file's); others keep theirs")
+    parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="a stack tag (over the file's), propagated to the resources")
+    parser.add_argument("--role-arn", help="the CloudFormation service role the change sets run under (docs/deployer-permissions.md)")
     parser.add_argument("--region", default=DEFAULT_REGION)
     parser.add_argument("--profile")
     parser.add_argument("--endpoint-url", help="an emulator on loopback instead of AWS (the template is deployed as written)")
@@ -115,16 +197,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     target = Target(region=args.region, endpoint_url=args.endpoint_url, profile=args.profile)
-    template = json.loads(args.template.read_text(encoding="utf-8"))
-    parameters = parse_parameters(args.parameters_file, args.parameter)
     try:
-        check_parameters(target, template, parameters)
+        template = json.loads(args.template.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        log(f"refused: the template {args.template} cannot be read: {error}")
+        return EXIT_PARAMETERS_REFUSED
+    try:
+        parameters = parse_parameters(args.parameters_file, args.parameter)
+        options = StackOptions(tags=parse_tags(args.parameters_file, args.tag), role_arn=args.role_arn)
+        check_parameters(target, template, parameters, args.stack_name)
         if args.plan:
-            print_plan(target, args.stack_name, template, parameters, args.template_bucket)
+            print_plan(target, args.stack_name, template, parameters, args.template_bucket, options)
             return 0
         if "DeployServices" in template.get("Parameters", {}) and not preflight_passes(target, args.stack_name, template, parameters, args.skip_preflight):
             return EXIT_PREFLIGHT_FAILED
-        outputs = deploy_in_phases(target, args.stack_name, template, parameters, args.template_bucket, args.allow_findings, args.foundation_only)
+        outputs = deploy_in_phases(target, args.stack_name, template, parameters, args.template_bucket, args.allow_findings, args.foundation_only, options)
+        if not task_events_policy_covers(target, args.stack_name, template):
+            return EXIT_LOG_POLICY_MISSING
     except ImagesNeeded as error:
         log(str(error))
         return EXIT_IMAGES_NEEDED
@@ -135,6 +224,16 @@ def main(argv: list[str] | None = None) -> int:
         log(str(error))
         return EXIT_PARAMETERS_REFUSED
     except DeployError as error:
+        log(f"deployment failed: {error}")
+        return 1
+    except ScanNotFinished as error:
+        log(f"refused: {error}")
+        return EXIT_SCAN_NOT_FINISHED
+    except ClientError as error:  # AWS refused a call: its code and message, not a traceback
+        code, message = error.response["Error"].get("Code", "?"), error.response["Error"].get("Message", str(error))
+        log(f"deployment failed: AWS refused {error.operation_name}: {code}: {message}")
+        return 1
+    except BotoCoreError as error:  # no credentials, no endpoint, ...
         log(f"deployment failed: {error}")
         return 1
     write_flat_outputs(outputs, args.outputs)

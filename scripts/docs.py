@@ -2,7 +2,9 @@
 """Write the docs' generated parts, or check the docs (--check).
 
 Generated from what exists: the least-privilege matrix (docs/security.md) from the template, the
-deployer's permissions (docs/deployer-permissions.md, docs/deployer-policy.json) from the
+deployer's permissions (docs/deployer-permissions.md, docs/deployer-policy.json, and the
+CloudFormation service role's and the person deploying with it: docs/cloudformation-service-role-*.json,
+docs/deploying-with-service-role-policy.json) from the
 resource provider schemas and the scripts' source. --check fails while a generated part differs,
 and checks every link and every command in README.md and docs/ (riskbatch_infra/doc_check.py).
 """
@@ -16,7 +18,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from riskbatch_infra.deployer_permissions import deployer_markdown, deployer_policy, unknown_to_parliament
+from riskbatch_infra.deployer_permissions import (
+    deployer_markdown,
+    deployer_policy,
+    deploying_person_policy,
+    service_role_policy,
+    service_role_trust,
+    unknown_to_parliament,
+)
 from riskbatch_infra.doc_check import problems
 from riskbatch_infra.privilege_matrix import main_template_matrix
 
@@ -35,7 +44,12 @@ SECTIONS: dict[str, dict[str, Callable[[], str]]] = {
     "security.md": {"least-privilege matrix": main_template_matrix},
     "deployer-permissions.md": {"deployer permissions": _deployer_section},
 }
-WHOLE_FILES: dict[str, Callable[[], str]] = {"deployer-policy.json": lambda: json.dumps(deployer_policy(), indent=2) + "\n"}
+WHOLE_FILES: dict[str, Callable[[], str]] = {
+    "deployer-policy.json": lambda: json.dumps(deployer_policy(), indent=2) + "\n",
+    "cloudformation-service-role-trust.json": lambda: json.dumps(service_role_trust(), indent=2) + "\n",
+    "cloudformation-service-role-policy.json": lambda: json.dumps(service_role_policy(), indent=2) + "\n",
+    "deploying-with-service-role-policy.json": lambda: json.dumps(deploying_person_policy(), indent=2) + "\n",
+}
 
 
 def _with_section(text: str, name: str, body: str) -> str:

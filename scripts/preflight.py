@@ -6,11 +6,14 @@ check, expected, found, PASS/WARN/FAIL, how to fix. Exits 1 on any FAIL, 0 other
 The checks (src/riskbatch/preflight.py, each with the AWS document it relies on): Fargate's
 On-Demand and Spot vCPU quotas against the peak (the services at their maximum tasks, one
 ingestion task per nightly file); free addresses in the three subnets and their three zones; the
-ECS service-linked role; EventBridge delivery on the input bucket; the output bucket's encryption;
-every image tag the stack runs (present, scanned, no CRITICAL or HIGH finding, not about to expire);
-a confirmed subscriber on the alert topic; the key enabled and rotating; no notifying alarm in
-ALARM; and, given tonight's book (--positions, --factors), riskbatch plan's hours on the quota left
-against the window to 09:30 New York.
+ECS service-linked role; EventBridge delivery on the input bucket; the input bucket's key (a
+customer key must be the InputBucketKmsKeyArn given to the stack); the output bucket's encryption;
+every image tag the stack runs (present, its basic or enhanced scan judged, no CRITICAL or HIGH
+finding, not about to expire); a confirmed subscriber on the alert topic; the key enabled and
+rotating; no notifying alarm in ALARM and no message left in a dead-letter queue (names and
+counts); a logs resource policy that lets EventBridge write the task events log group; and, given
+tonight's book (--positions, --factors), riskbatch plan's hours on the quota left against the window
+to 09:30 New York.
 
   scripts/preflight.py --stack-name riskbatch-prod [--region R] [--profile P] [--positions N --factors F]
   scripts/preflight.py --local      # deploy into the local emulator (as make demo does), then check it

@@ -275,3 +275,43 @@ def unknown_to_parliament() -> list[str]:
 
     analysed = analyze_policy_string(json.dumps(deployer_policy()))
     return sorted(str(finding.detail).removeprefix("Unknown action ") for finding in analysed.findings if finding.issue == "UNKNOWN_ACTION")
+
+
+# --- deploying with a CloudFormation service role (deploy.py --role-arn) ----------------------------
+# CloudFormation then acts with the role's credentials, the deploying person's only for what the
+# scripts call themselves and for passing the role ("AWS CloudFormation service role":
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html).
+SERVICE_ROLE_NAME = "role-cloudformation-riskbatch-<region>"
+SERVICE_ROLE_ARN_PATTERN = "arn:aws:iam::*:role/role-cloudformation-riskbatch-*"
+
+
+def service_role_trust() -> dict[str, Any]:
+    """Who may assume the service role: CloudFormation, for this account's stacks."""
+    statement = {"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def service_role_policy() -> dict[str, Any]:
+    """The service role's policy: CloudFormation's part of the deployer's permissions, nothing else
+    (the template's read from S3 stays the caller's: CloudFormation fetches a TemplateURL as the caller)."""
+    actions = sorted(action for action in cloudformation_actions() if action not in TEMPLATE_READ_ACTIONS)
+    return {"Version": "2012-10-17", "Statement": [{"Sid": "CloudFormationHandlers", "Effect": "Allow", "Action": actions, "Resource": "*"}]}
+
+
+def deploying_person_policy() -> dict[str, Any]:
+    """What the person deploying needs once CloudFormation acts through the service role: the
+    scripts' own calls (the change-set actions among them), passing that role to CloudFormation
+    and nobody else (iam:PassedToService), the template's read from S3, and the image push."""
+    pass_role = {
+        "Sid": "PassTheServiceRoleToCloudFormationOnly",
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": SERVICE_ROLE_ARN_PATTERN,
+        "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
+    }
+    statements = [
+        {"Sid": "DeployerScripts", "Effect": "Allow", "Action": sorted({*script_actions(), *TEMPLATE_READ_ACTIONS}), "Resource": "*"},
+        pass_role,
+        {"Sid": "ImagePush", "Effect": "Allow", "Action": list(IMAGE_PUSH_ACTIONS), "Resource": "*"},
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}

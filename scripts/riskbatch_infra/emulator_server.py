@@ -115,9 +115,10 @@ def caller_may(response: Any, request_class: Any, action: str, resource: str, co
 
 @fix
 def change_sets_update_outputs_and_exports(patch: Patcher) -> None:
-    """Defect. moto's ChangeSet.apply updates a stack's resources but not its parameters, outputs or
-    exports (its create and update paths do), so a stack deployed through change sets showed no
-    outputs and failed to delete. The fix does what those paths do after the resources change."""
+    """Defect. moto's ChangeSet.apply updates a stack's resources but not its parameters, outputs,
+    exports, tags or service role (its create and update paths do), so a stack deployed through
+    change sets showed no outputs, kept its first tags and failed to delete. The fix does what those
+    paths do after the resources change."""
     from moto.cloudformation import models as cloudformation
 
     def apply(self: Any) -> None:
@@ -126,12 +127,153 @@ def change_sets_update_outputs_and_exports(patch: Patcher) -> None:
         stack.template = self.template
         stack.template_dict = stack.parse_template(self.template)
         stack.parameters = self.parameters
+        stack.tags = dict(self.tags or {})
+        stack.role_arn = self.role_arn or stack.role_arn
         stack.output_map = stack._create_output_map()
         backend = cloudformation.cloudformation_backends[stack.account_id][stack.region_name]
         for export in stack.exports:
             backend.exports[export.name] = export
 
     patch.set(cloudformation.ChangeSet, "apply", apply)
+
+
+@fix
+def parameters_kept_with_use_previous_value(patch: Patcher) -> None:
+    """Defect. An update's UsePreviousValue keeps a parameter's current value, a string as
+    DescribeStacks shows it (API reference, Parameter:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Parameter.html). moto
+    answered it with its parsed value (a number, a list) and compared the update's values with the
+    ones given at the last update only, so a parameter kept at its default counted as changed: every
+    resource that refers to it was replaced (a task definition registered again, under a revision
+    its schedule's role did not name). The fix gives the current values as strings and compares
+    with them."""
+    from moto.cloudformation import models as cloudformation
+    from moto.cloudformation import parsing
+
+    def as_text(value: Any) -> Any:
+        if isinstance(value, list):
+            return ",".join(str(item) for item in value)
+        return value if value is None or isinstance(value, str) else str(value)
+
+    def stack_parameters(self: Any) -> dict[str, Any]:
+        return {key: as_text(value) for key, value in self.resource_map.resolved_parameters.items()}
+
+    original = parsing.ResourceMap.build_resource_diff
+
+    def build_resource_diff(self: Any, other_template: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        given = self.input_parameters
+        self.input_parameters = {**{key: as_text(value) for key, value in self.resolved_parameters.items()}, **(given or {})}
+        try:
+            return original(self, other_template, parameters)
+        finally:
+            self.input_parameters = given
+
+    patch.set(cloudformation.Stack, "stack_parameters", property(stack_parameters))
+    patch.set(parsing.ResourceMap, "build_resource_diff", build_resource_diff)
+
+
+@fix
+def change_sets_list_each_changed_value(patch: Patcher) -> None:
+    """Defect. moto's change set compares the templates' text only (its own update compares the
+    parameters too) and lists no Details: a change made through a parameter alone showed no change,
+    and no change said what it changes. CloudFormation's DescribeChangeSet lists each changed
+    property (ResourceChange Details, Replacement) and, asked with IncludePropertyValues, its
+    BeforeValue and AfterValue (API reference, ResourceTargetDefinition:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceTargetDefinition.md).
+    The fix resolves the stack's template with its parameters and the change set's with its own
+    (riskbatch_infra.resolve) and lists every value that differs, at its JSON path. What only an
+    account knows (a Ref or GetAtt of another resource) resolves to the same placeholder on both
+    sides, so it shows as changed only when its name changes. RequiresRecreation comes from the
+    resource type's schema (cfn-lint's copy): Always for a create-only property, else Never (AWS
+    says Conditionally where it depends on a value; the emulator cannot tell)."""
+    from moto.cloudformation import models as cloudformation
+
+    original = cloudformation.ChangeSet.diff
+
+    def diff(self: Any) -> list[Any]:
+        changes = original(self)
+        if self.change_set_type != "UPDATE":
+            return changes
+        try:
+            region, account = self.stack.region_name, self.stack.account_id
+            before = _resolved(self.stack.template_dict, self.stack.parameters, region, account, self.stack_name)
+            after = _resolved(self.template_dict, self.parameters, region, account, self.stack_name)
+        except ValueError:  # a template resolve.py cannot read: moto's own answer stands
+            return changes
+        by_id = {change.logical_resource_id: change for change in changes}
+        for logical_id, body in after.items():
+            if logical_id not in before:
+                continue
+            details = _property_details(body["Type"], before[logical_id].get("Properties", {}), body.get("Properties", {}), region)
+            change = by_id.get(logical_id)
+            if not details:
+                if change is not None and change.action == "Modify":
+                    changes.remove(change)  # the text differs, the values do not: AWS lists no change
+                continue
+            if change is None:
+                change = cloudformation.Change(action="Modify", logical_resource_id=logical_id, resource_type=body["Type"])
+                changes.append(change)
+            change.details = details
+            change.scope = ["Properties"]
+            change.replacement = "True" if any(d["Target"]["RequiresRecreation"] == "Always" for d in details) else "False"
+        return changes
+
+    patch.set(cloudformation.ChangeSet, "diff", diff)
+
+
+def _resolved(template: dict[str, Any], parameters: dict[str, Any], region: str, account: str, stack_name: str) -> dict[str, Any]:
+    from .resolve import resolve
+
+    declared = template.get("Parameters", {})
+    values = {key: ",".join(value) if isinstance(value, list) else str(value) for key, value in (parameters or {}).items() if key in declared}
+    return dict(resolve(template, values, region=region, account=account, stack_name=stack_name)["Resources"])
+
+
+def _create_only(resource_type: str, region: str) -> set[str]:
+    """The top-level properties whose change replaces the resource (the type's createOnlyProperties)."""
+    try:
+        from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
+    except Exception:  # a type cfn-lint does not know: the safe answer is unknown, said as Never
+        return set()
+    return {path.split("/")[2] for path in schema.get("createOnlyProperties", []) if path.count("/") == 2}
+
+
+def _value_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def _differences(before: Any, after: Any, path: str) -> list[tuple[str, Any, Any]]:
+    """(JSON path, before, after) of each differing value; lists of equal length compared item by item."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found = []
+        for key in sorted(set(before) | set(after), key=str):
+            found += _differences(before.get(key, _MISSING), after.get(key, _MISSING), f"{path}/{key}")
+        return found
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [item for index, (b, a) in enumerate(zip(before, after, strict=True)) for item in _differences(b, a, f"{path}/{index}")]
+    return [] if before == after else [(path, before, after)]
+
+
+def _property_details(resource_type: str, before: dict[str, Any], after: dict[str, Any], region: str) -> list[dict[str, Any]]:
+    replaced = _create_only(resource_type, region)
+    details = []
+    for path, old, new in _differences(before, after, "/Properties"):
+        name = path.split("/")[2]
+        target: dict[str, Any] = {
+            "Attribute": "Properties",
+            "Name": name,
+            "Path": path,
+            "RequiresRecreation": "Always" if name in replaced else "Never",
+            "AttributeChangeType": "Add" if old is _MISSING else "Remove" if new is _MISSING else "Modify",
+        }
+        if old is not _MISSING:
+            target["BeforeValue"] = _value_text(old)
+        if new is not _MISSING:
+            target["AfterValue"] = _value_text(new)
+        details.append({"Target": target, "Evaluation": "Static", "ChangeSource": "DirectModification"})
+    return details
 
 
 @fix
@@ -444,6 +586,38 @@ def no_value_in_a_list_removes_the_element(patch: Patcher) -> None:
         return cleaned
 
     patch.set(parsing, "clean_json", clean_json)
+
+
+@fix
+def cloudwatch_alarm_reads_authorised_on_the_alarm(patch: Patcher) -> None:
+    """Defect. moto authorises CloudWatch requests against Resource "*", so a policy that names
+    the alarms it may read (cloudwatch:DescribeAlarms on their ARNs: the Service Authorization
+    Reference lists the alarm resource type for it,
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.md)
+    was denied; and it asked for the action under the request's signing name (monitoring:...), not
+    CloudWatch's IAM prefix (cloudwatch:...), so no policy naming a CloudWatch action matched. The fix
+    names the alarm of a DescribeAlarms that asks for one alarm by name (other requests stay on "*"),
+    and the action under the cloudwatch prefix."""
+    from moto.cloudwatch.responses import CloudWatchResponse
+    from moto.iam.access_control import IAMRequestBase
+
+    original = IAMRequestBase.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if self._action.startswith("monitoring:"):
+            self._action = "cloudwatch:" + self._action.split(":", 1)[1]
+
+    def alarm(self: Any) -> str:
+        if self._get_action() != "DescribeAlarms":
+            return "*"
+        names = self._get_param("AlarmNames", [])
+        if len(names) != 1:
+            return "*"
+        return f"arn:aws:cloudwatch:{self.region}:{self.current_account}:alarm:{names[0]}"
+
+    patch.set(CloudWatchResponse, "_determine_resource", alarm)
+    patch.set(IAMRequestBase, "__init__", init)
 
 
 @fix

@@ -5,13 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import ClientError
 
-from riskbatch.preflight import BLOCKING_SEVERITIES
+from riskbatch.preflight import BLOCKING_SEVERITIES, SCAN_JUDGED, SCAN_WAITING, registry_scan_type, scan_findings
+
+
+class ScanNotFinished(RuntimeError):
+    """An image's scan did not reach a status that can be judged: still waiting after the bounded
+    wait, or in a status that never ends well (FAILED, UNSUPPORTED_IMAGE, FINDINGS_UNAVAILABLE, ...)."""
 
 
 @dataclass(frozen=True)
@@ -56,18 +63,33 @@ def missing_images(ecr: Any, repositories: list[str], tag: str) -> list[str]:
     return missing
 
 
-def scan_verdict(ecr: Any, repository: str, tag: str, max_wait_seconds: int = 900) -> ScanVerdict:
-    """Wait for the push scan of repository:tag and count its findings by severity."""
-    image = {"imageTag": tag}
-    try:
-        ecr.get_waiter("image_scan_complete").wait(
-            repositoryName=repository, imageId=image, WaiterConfig={"Delay": 10, "MaxAttempts": max(1, max_wait_seconds // 10)}
-        )
-    except WaiterError as error:
-        raise RuntimeError(f"the scan of {repository}:{tag} did not complete: {error}") from None
-    findings = ecr.describe_image_scan_findings(repositoryName=repository, imageId=image)
-    counts = findings.get("imageScanFindings", {}).get("findingSeverityCounts", {})
-    return ScanVerdict(repository, tag, findings["imageScanStatus"]["status"], {key: int(value) for key, value in counts.items()})
+def scan_verdict(
+    ecr: Any, repository: str, tag: str, max_wait_seconds: float = 900, delay: float = 10, sleep: Callable[[float], None] = time.sleep
+) -> ScanVerdict:
+    """The scan of repository:tag once it can be judged, with its findings counted by severity.
+
+    Under basic scanning that is COMPLETE; under the registry's enhanced (Inspector) scanning it is
+    ACTIVE (or COMPLETE), and ECR's ImageScanComplete waiter, which waits for COMPLETE alone, would
+    never end. So DescribeImageScanFindings is polled, at most max_wait_seconds."""
+    scan_type = registry_scan_type(ecr)
+    deadline = time.monotonic() + max_wait_seconds
+    status = "not started"
+    while True:
+        try:
+            status, counts = scan_findings(ecr, repository, tag)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ScanNotFoundException":
+                raise
+            status, counts = "not started", {}
+        if status in SCAN_JUDGED:
+            return ScanVerdict(repository, tag, status, counts)
+        if status not in (*SCAN_WAITING, "not started"):
+            raise ScanNotFinished(f"the {scan_type} scan of {repository}:{tag} ended {status}: it cannot be judged; rebuild or rescan the image")
+        if time.monotonic() + delay > deadline:
+            raise ScanNotFinished(
+                f"the {scan_type} scan of {repository}:{tag} is still {status} after {max_wait_seconds:.0f} s; run the same command again once it is done"
+            )
+        sleep(delay)
 
 
 def manifest_of(local_reference: str) -> str:

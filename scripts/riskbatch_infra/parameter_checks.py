@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .resolve import Context, ValueLookup, evaluate_rules
+from botocore.exceptions import ClientError
+
+from .resolve import Context, ResolveError, ValueLookup, evaluate_rules
 
 # (lower, upper): the value of `lower` may not exceed the value of `upper`.
 ORDERED_PARAMETERS: list[tuple[str, str]] = [
@@ -81,10 +83,11 @@ def aws_lookup(ec2: Any) -> ValueLookup:
     """Fn::ValueOf / Fn::ValueOfAll against the account (the attributes the templates' rules read)."""
 
     def look_up(kind: str, attribute: str, value: str) -> str:
-        if kind == "AWS::EC2::Subnet::Id" and attribute == "VpcId":
-            return ec2.describe_subnets(SubnetIds=[value])["Subnets"][0]["VpcId"]
-        if kind == "AWS::EC2::Subnet::Id" and attribute == "AvailabilityZone":
-            return ec2.describe_subnets(SubnetIds=[value])["Subnets"][0]["AvailabilityZone"]
+        if kind == "AWS::EC2::Subnet::Id" and attribute in ("VpcId", "AvailabilityZone"):
+            try:
+                return str(ec2.describe_subnets(SubnetIds=[value])["Subnets"][0][attribute])
+            except ClientError as error:  # a subnet that is not there is the caller's mistake: a refusal
+                raise ResolveError(f"subnet {value}: {error.response['Error']['Code']}: {error.response['Error'].get('Message', '')}") from None
         raise ValueError(f"no lookup for {attribute} of {kind}")
 
     return look_up

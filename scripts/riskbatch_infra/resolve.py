@@ -32,6 +32,7 @@ NAME_PROPERTIES = {
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::ECR::Repository": "RepositoryName",
     "AWS::Scheduler::Schedule": "Name",
+    "AWS::CloudWatch::Alarm": "AlarmName",
 }
 
 
@@ -144,6 +145,7 @@ class Context:
             "AWS::ECS::TaskDefinition": {None: self._arn("ecs", f"task-definition/{n}:1"), "TaskDefinitionArn": self._arn("ecs", f"task-definition/{n}:1")},
             "AWS::Events::EventBus": {None: n, "Name": n, "Arn": self._arn("events", f"event-bus/{n}")},
             "AWS::Logs::LogGroup": {None: n, "Arn": self._arn("logs", f"log-group:{n}:*")},
+            "AWS::CloudWatch::Alarm": {None: n, "Arn": self._arn("cloudwatch", f"alarm:{n}")},
             "AWS::ECR::Repository": {
                 None: n,
                 "Arn": self._arn("ecr", f"repository/{n}"),

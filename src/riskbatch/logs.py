@@ -19,10 +19,14 @@ def log(event: str, **fields: Any) -> None:
 
 @contextmanager
 def timed(event: str, **fields: Any) -> Iterator[dict[str, Any]]:
-    """Log `event` with its duration when the block ends; the block may add fields to the dict."""
+    """Log `event` with its duration when the block completes; the block may add fields to the dict.
+    A block that raises logs `<event>_failed` instead: metric filters count the event itself
+    (ReportsPublished counts report_generated), so a failure must never be logged under its name."""
     started = time.monotonic()
     extra: dict[str, Any] = {}
     try:
         yield extra
-    finally:
-        log(event, duration=round(time.monotonic() - started, 3), **fields, **extra)
+    except BaseException as error:
+        log(f"{event}_failed", duration=round(time.monotonic() - started, 3), error=f"{type(error).__name__}: {error}", **fields, **extra)
+        raise
+    log(event, duration=round(time.monotonic() - started, 3), **fields, **extra)

@@ -19,6 +19,13 @@ AWS facts relied on, each from its document:
   https://docs.aws.amazon.com/sns/latest/api/API_Subscription.html
 - an ECR lifecycle rule "imageCountMoreThan N" expires every image past the N newest.
   https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html
+- CloudWatch runs an alarm's actions on state transitions only: an alarm already in ALARM (a dead
+  letter nobody purged) notifies nobody of the next one, so the check lists them and what the
+  dead-letter queues still hold.
+  https://docs.amazonaws.cn/en_us/AmazonCloudWatch/latest/monitoring/alarm-actions.html
+- EventBridge writes to a CloudWatch Logs log group only under a logs resource policy that lets
+  events.amazonaws.com call logs:CreateLogStream and logs:PutLogEvents on it.
+  https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.md
 """
 
 from __future__ import annotations
@@ -37,6 +44,37 @@ FARGATE_SPOT_VCPU = "L-36FBB829"
 ECS_SERVICE_LINKED_ROLE = "AWSServiceRoleForECS"
 HEADROOM = 1.2  # a quota or an address pool within 20 % of the peak is a warning
 BLOCKING_SEVERITIES = ("CRITICAL", "HIGH")
+# Image scan statuses (ECR API reference, ImageScanStatus:
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageScanStatus.html). Basic scanning
+# ends in COMPLETE; enhanced (Inspector) scanning reports ACTIVE while it keeps scanning the image
+# continuously, with findings to judge. The waiting ones may still end well; the others never will.
+SCAN_JUDGED = ("COMPLETE", "ACTIVE")
+SCAN_WAITING = ("IN_PROGRESS", "PENDING")
+
+
+def registry_scan_type(ecr: Any) -> str:
+    """BASIC or ENHANCED: the registry's scanning configuration, which governs every repository
+    (repository-level scan settings are deprecated in its favour)."""
+    return str(ecr.get_registry_scanning_configuration().get("scanningConfiguration", {}).get("scanType", "BASIC"))
+
+
+def scan_findings(ecr: Any, repository: str, tag: str) -> tuple[str, dict[str, int]]:
+    """(scan status, findings by severity) of repository:tag. Basic scanning counts them in
+    findingSeverityCounts; enhanced scanning lists enhancedFindings, each with its severity, a page at
+    a time: both are read, and the larger count of a severity kept."""
+    status, counts, enhanced = "", {}, {}
+    token = None
+    while True:
+        page = ecr.describe_image_scan_findings(repositoryName=repository, imageId={"imageTag": tag}, **({"nextToken": token} if token else {}))
+        status = page["imageScanStatus"]["status"]
+        found = page.get("imageScanFindings", {})
+        counts = {key: int(value) for key, value in found.get("findingSeverityCounts", {}).items()} or counts
+        for finding in found.get("enhancedFindings", []):
+            enhanced[finding.get("severity", "UNTRIAGED")] = enhanced.get(finding.get("severity", "UNTRIAGED"), 0) + 1
+        token = page.get("nextToken")
+        if not token:
+            break
+    return status, {severity: max(counts.get(severity, 0), enhanced.get(severity, 0)) for severity in {*counts, *enhanced}}
 
 
 @dataclass(frozen=True)
@@ -105,6 +143,9 @@ class Account:
     image_tag: str | None = None
     topic_arn: str | None = None
     alarm_names: list[str] = field(default_factory=list)
+    dead_letter_queues: list[str] = field(default_factory=list)  # queue URLs
+    task_events_log_group_arn: str | None = None
+    input_bucket_key_arn: str | None = None  # InputBucketKmsKeyArn: the customer key the input bucket may use
     tonight: Any = None  # riskbatch.plan.Night: tonight's book size and window, when given
     risk_workload_name: str = "risk-calculation"
 
@@ -126,6 +167,9 @@ def account_from_environment(environment: dict[str, str]) -> Account:
         repositories=[item for item in environment.get("JOB_REPOSITORIES", "").split(",") if item],
         image_tag=environment.get("IMAGE_TAG"),
         topic_arn=environment.get("ALERT_TOPIC_ARN"),
+        alarm_names=[item for item in environment.get("ALARM_NAMES", "").split(",") if item],
+        dead_letter_queues=[item for item in environment.get("DEAD_LETTER_QUEUES", "").split(",") if item],
+        task_events_log_group_arn=environment.get("TASK_EVENTS_LOG_GROUP_ARN") or None,
     )
 
 
@@ -218,26 +262,55 @@ def input_bucket_events(clients: Clients, account: Account) -> list[Finding]:
             "on",
             "on" if on else "off",
             PASS if on else FAIL,
-            "" if on else f"python scripts/enable_bucket_events.py --bucket {account.input_bucket} (no file would start an ingestion task)",
+            "" if on else f"python scripts/enable_bucket_events.py {account.input_bucket} (no file would start an ingestion task)",
         )
     ]
+
+
+def _same_key(key: str | None, key_arn: str | None) -> bool:
+    """Whether a bucket's KMSMasterKeyID (a key ARN or id) names the key of this ARN."""
+    return bool(key and key_arn and (key == key_arn or key_arn.endswith(key.rsplit("/", 1)[-1])))
+
+
+def _bucket_default_encryption(s3: Any, bucket: str) -> tuple[str, str | None]:
+    """(SSEAlgorithm, KMSMasterKeyID) of the bucket's default encryption; S3's default is SSE-S3."""
+    try:
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    except Exception as error:
+        if _error_code(error) == "ServerSideEncryptionConfigurationNotFoundError":
+            return "AES256", None
+        raise
+    default = rules[0]["ApplyServerSideEncryptionByDefault"]
+    return default["SSEAlgorithm"], default.get("KMSMasterKeyID")
+
+
+def input_bucket_encryption(clients: Clients, account: Account) -> list[Finding]:
+    """Ingestion reads the input bucket's objects: under a customer key, only the key given as
+    InputBucketKmsKeyArn is one the ingestion role may decrypt with.
+    https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/UsingKMSEncryption.html"""
+    if not account.input_bucket:
+        return []
+    algorithm, key = _bucket_default_encryption(clients("s3"), account.input_bucket)
+    expected = "SSE-S3, the AWS managed key, or SSE-KMS with InputBucketKmsKeyArn"
+    if algorithm == "AES256":
+        return [Finding("input bucket encryption", expected, "SSE-S3", PASS)]
+    if not key or key.endswith("alias/aws/s3"):
+        return [Finding("input bucket encryption", expected, f"{algorithm} with the AWS managed key", PASS)]
+    if _same_key(key, account.input_bucket_key_arn):
+        return [Finding("input bucket encryption", expected, f"{algorithm} with InputBucketKmsKeyArn", PASS)]
+    given = f" (InputBucketKmsKeyArn is {account.input_bucket_key_arn})" if account.input_bucket_key_arn else " (InputBucketKmsKeyArn not set)"
+    fix = "deploy with --parameter InputBucketKmsKeyArn=<the bucket's key ARN>, and let the ingestion task role use it in the key's policy"
+    return [Finding("input bucket encryption", expected, f"{algorithm} with {key}{given}", FAIL, fix)]
 
 
 def output_bucket_encryption(clients: Clients, account: Account) -> list[Finding]:
     if not account.output_bucket:
         return []
     expected = "SSE-S3, or SSE-KMS with the stack's key"
-    try:
-        rules = clients("s3").get_bucket_encryption(Bucket=account.output_bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-    except Exception as error:
-        if _error_code(error) == "ServerSideEncryptionConfigurationNotFoundError":
-            return [Finding("output bucket encryption", expected, "S3's default (SSE-S3)", PASS)]
-        raise
-    default = rules[0]["ApplyServerSideEncryptionByDefault"]
-    algorithm, key = default["SSEAlgorithm"], default.get("KMSMasterKeyID")
+    algorithm, key = _bucket_default_encryption(clients("s3"), account.output_bucket)
     if algorithm == "AES256":
         return [Finding("output bucket encryption", expected, "SSE-S3", PASS)]
-    if key and account.key_arn and (key == account.key_arn or account.key_arn.endswith(key.rsplit("/", 1)[-1])):
+    if _same_key(key, account.key_arn):
         return [Finding("output bucket encryption", expected, f"{algorithm} with the stack's key", PASS)]
     fix = "use SSE-S3 or the stack's key, or grant the task roles kms:GenerateDataKey and kms:Decrypt on this key"
     return [Finding("output bucket encryption", expected, f"{algorithm} with {key or 'the AWS managed key'}", FAIL, fix)]
@@ -260,23 +333,31 @@ def images(clients: Clients, account: Account) -> list[Finding]:
                 findings.append(Finding(name, "readable", f"unreadable ({code})", FAIL, "allow ecr:DescribeImages on the repository"))
             continue
         try:
-            scan = ecr.describe_image_scan_findings(repositoryName=repository, imageId={"imageTag": tag})
-            status = scan["imageScanStatus"]["status"]
-            counts = scan.get("imageScanFindings", {}).get("findingSeverityCounts", {})
+            status, counts = scan_findings(ecr, repository, str(tag))
         except Exception as error:
             if _error_code(error) != "ScanNotFoundException":
                 raise
             status, counts = "none", {}
         blocking = {severity: counts[severity] for severity in BLOCKING_SEVERITIES if counts.get(severity)}
-        if status != "COMPLETE":
-            pending = WARN if status == "IN_PROGRESS" else FAIL
-            findings.append(Finding(name, "scan COMPLETE", f"scan {status}", pending, "aws ecr start-image-scan, and wait"))
+        if status not in SCAN_JUDGED:
+            pending = WARN if status in SCAN_WAITING else FAIL
+            fix = "wait for the scan" if pending == WARN else _rescan_fix(status)
+            findings.append(Finding(name, f"scan {' or '.join(SCAN_JUDGED)}", f"scan {status}", pending, fix))
         elif blocking:
             findings.append(Finding(name, "no CRITICAL or HIGH finding", json.dumps(blocking), FAIL, "rebuild on patched packages and push a new tag"))
         else:
-            findings.append(Finding(name, "present, scanned, no CRITICAL or HIGH finding", f"{detail['imageDigest'][:19]}, scan COMPLETE, clean", PASS))
+            findings.append(Finding(name, "present, scanned, no CRITICAL or HIGH finding", f"{detail['imageDigest'][:19]}, scan {status}, clean", PASS))
         findings.extend(_lifecycle(ecr, repository, tag, detail))
     return findings
+
+
+def _rescan_fix(status: str) -> str:
+    """What to do about a scan that will not end well by waiting."""
+    if status == "SCAN_ELIGIBILITY_EXPIRED":
+        return "the enhanced scan's duration for this image ran out: push the image again or lengthen Inspector's ECR re-scan duration"
+    if status in ("FINDINGS_UNAVAILABLE", "UNSUPPORTED_IMAGE"):
+        return f"scan {status}: the scanner cannot judge this image; rebuild it on a supported base, or scan it another way and record the exception"
+    return "aws ecr start-image-scan (basic scanning), and wait"
 
 
 def _lifecycle(ecr: Any, repository: str, tag: str | None, detail: dict[str, Any]) -> list[Finding]:
@@ -331,23 +412,116 @@ def kms_key(clients: Clients, account: Account) -> list[Finding]:
     ]
 
 
+def _notifying_alarms(cloudwatch: Any, account: Account) -> list[dict[str, Any]]:
+    """The alarms that notify the topic: by name (the stack's, from its template and, in the nightly
+    task, its ALARM_NAMES), or else every alarm whose actions name the topic (DescribeAlarms' ActionPrefix)."""
+    found: list[dict[str, Any]] = []
+    if account.alarm_names:
+        # one alarm a call: a role may then be granted DescribeAlarms on exactly those alarms' ARNs
+        for name in account.alarm_names:
+            found += cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    elif account.topic_arn:
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(ActionPrefix=account.topic_arn):
+            found += page["MetricAlarms"]
+    return found
+
+
 def alarms(clients: Clients, account: Account) -> list[Finding]:
-    if not account.alarm_names:
+    if not account.alarm_names and not account.topic_arn:
         return []
-    found = []
     cloudwatch = clients("cloudwatch")
-    for start in range(0, len(account.alarm_names), 100):
-        found += cloudwatch.describe_alarms(AlarmNames=account.alarm_names[start : start + 100])["MetricAlarms"]
+    found = _notifying_alarms(cloudwatch, account)
     firing = sorted(alarm["AlarmName"] for alarm in found if alarm["StateValue"] == "ALARM")
     return [
         Finding(
             "alarms that notify are quiet",
-            "OK or INSUFFICIENT_DATA",
-            ", ".join(firing) + " in ALARM" if firing else f"{len(found)} quiet",
+            "OK or INSUFFICIENT_DATA (one in ALARM notifies nobody of its next cause)",
+            f"{len(firing)} in ALARM: {', '.join(firing)}" if firing else f"{len(found)} quiet",
             FAIL if firing else PASS,
             "read the alarm's description and the runbook; clear its cause (a dead-letter queue: redrive or purge)" if firing else "",
         )
     ]
+
+
+def dead_letters(clients: Clients, account: Account) -> list[Finding]:
+    """Dead-letter queues that still hold messages: each one is a unit, run or event the night lost."""
+    if not account.dead_letter_queues:
+        return []
+    sqs = clients("sqs")
+    held = {}
+    for url in account.dead_letter_queues:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        count = sum(int(attributes.get(name, 0)) for name in names)
+        if count:
+            held[url.rsplit("/", 1)[-1]] = count
+    found = ", ".join(f"{name} {count}" for name, count in sorted(held.items()))
+    return [
+        Finding(
+            "dead-letter queues are empty",
+            f"0 messages in {len(account.dead_letter_queues)} queues",
+            found if held else "all empty",
+            FAIL if held else PASS,
+            "read the messages, fix the cause, then redrive them (aws sqs start-message-move-task) or purge them" if held else "",
+        )
+    ]
+
+
+def _matches_any(value: str, patterns: Any) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(value, str(pattern)) for pattern in ([patterns] if isinstance(patterns, str) else patterns or []))
+
+
+def _log_policy_allows(document: dict[str, Any], log_group_arn: str) -> bool:
+    """Whether a logs resource policy lets EventBridge create streams in and write to the log group
+    (IAM's wildcards * and ? honoured in actions and resources)."""
+    base = log_group_arn.removesuffix(":*")
+    targets = (base, f"{base}:*", f"{base}:log-stream:riskbatch-probe")
+    needed = {"logs:CreateLogStream": False, "logs:PutLogEvents": False}
+    statements = document.get("Statement", [])
+    for statement in [statements] if isinstance(statements, dict) else statements:
+        principal = statement.get("Principal", {})
+        services = principal.get("Service", []) if isinstance(principal, dict) else []
+        if statement.get("Effect") != "Allow" or not (principal == "*" or _matches_any("events.amazonaws.com", services)):
+            continue
+        if not any(_matches_any(target, statement.get("Resource", [])) for target in targets):
+            continue
+        actions = statement.get("Action", [])
+        allowed = [action.lower() for action in ([actions] if isinstance(actions, str) else actions)]
+        for action in needed:
+            needed[action] = needed[action] or _matches_any(action.lower(), allowed)
+    return all(needed.values())
+
+
+def _document(text: Any) -> dict[str, Any]:
+    """A policy document as the API gives it: a JSON string (the emulator hands back the object
+    CloudFormation was given)."""
+    return text if isinstance(text, dict) else json.loads(text or "{}")
+
+
+def task_events_log_policy(clients: Clients, account: Account) -> list[Finding]:
+    """A logs resource policy lets EventBridge write the task state changes to the task events log
+    group: the stack's own, or the account's shared one (CreateTaskEventsLogPolicy=false). Without
+    it, no task failure is ever counted and the failure-rate alarm stays silent."""
+    if not account.task_events_log_group_arn:
+        return []
+    logs = clients("logs")
+    policies: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = logs.describe_resource_policies(**({"nextToken": token} if token else {}))
+        policies += page.get("resourcePolicies", [])
+        token = page.get("nextToken")
+        if not token:
+            break
+    covering = sorted(p["policyName"] for p in policies if _log_policy_allows(_document(p.get("policyDocument")), account.task_events_log_group_arn))
+    name = "logs resource policy covers the task events log group"
+    expected = "events.amazonaws.com may logs:CreateLogStream and logs:PutLogEvents on it"
+    if covering:
+        return [Finding(name, expected, f"allowed by {', '.join(covering)}", PASS)]
+    fix = "put the shared policy (docs/runbook.md, 'The shared logs resource policy'), or deploy with CreateTaskEventsLogPolicy=true"
+    return [Finding(name, expected, f"none of {len(policies)} policies allows it", FAIL, fix)]
 
 
 def _quota(clients: Clients, code: str) -> float:
@@ -382,11 +556,11 @@ def night_fits(clients: Clients, account: Account) -> list[Finding]:
 
 
 ALL: tuple[Check, ...] = (
-    fargate_quotas, subnet_capacity, service_linked_role, input_bucket_events, output_bucket_encryption,
-    images, alert_subscription, kms_key, alarms, night_fits,
+    fargate_quotas, subnet_capacity, service_linked_role, input_bucket_events, input_bucket_encryption, output_bucket_encryption,
+    images, alert_subscription, kms_key, alarms, dead_letters, task_events_log_policy, night_fits,
 )  # fmt: skip
 # What can change from one day to the next: run at the start of each overnight window.
-NIGHTLY: tuple[Check, ...] = (fargate_quotas, subnet_capacity, images, alert_subscription)
+NIGHTLY: tuple[Check, ...] = (fargate_quotas, subnet_capacity, images, alert_subscription, alarms, dead_letters, task_events_log_policy)
 
 
 def run_checks(clients: Clients, account: Account, checks: tuple[Check, ...] = ALL) -> list[Finding]:

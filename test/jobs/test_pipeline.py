@@ -579,3 +579,25 @@ def test_each_night_keeps_its_var_and_backtests_the_previous_one(night: Night, t
 
     assert write_record(night.s3, night.settings.output_bucket, {**records[1], "run_id": "another"}) is False
     assert night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"history/{dates[1]}.json")["Body"].read() == before
+
+
+def _logged_events(text: str) -> list[str]:
+    return [json.loads(line)["event"] for line in text.splitlines() if line.startswith("{")]
+
+
+def test_a_report_is_counted_as_published_only_once_it_is_written(night: Night, sample_files: Path, capsys: pytest.CaptureFixture) -> None:
+    """ReportsPublished counts the report job's report_generated log line (its metric filter): a
+    report that fails before it is written must not log it, one that is written logs it once."""
+    run = run_ingest(night, night.upload(sample_files, DATE)[1]).run_id
+    drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
+    (completion,) = night.messages(night.settings.report_queue_url)
+    report = ReportGeneration(night.s3, night.sns, night.settings.alert_topic_arn)
+    capsys.readouterr()
+    with pytest.raises(RuntimeError, match="stopping before publishing"):
+        report(completion, should_abort=lambda: True)
+    events = _logged_events(capsys.readouterr().err)
+    assert "report_generated" not in events and "report_generated_failed" in events
+    assert not list_keys(night.s3, night.settings.output_bucket, f"reports/{DATE}/")
+    report(completion, should_abort=lambda: False)
+    assert _logged_events(capsys.readouterr().err).count("report_generated") == 1
+    assert len(list_keys(night.s3, night.settings.output_bucket, f"reports/{DATE}/")) == 2 and run

@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from riskbatch import preflight
 from riskbatch.plan import Night
-from riskbatch.preflight import FAIL, PASS, WARN, Account, Capacity, Peak, Workload, run_checks
+from riskbatch.preflight import FAIL, PASS, WARN, Account, Capacity, Peak, Workload, account_from_environment, run_checks
 
 REGION = "us-east-1"
 PEAK = Peak((Workload("data-ingestion", 2, 1.0), Workload("risk-calculation", 20, 2.0, Capacity(1, 1, 3)), Workload("report-generation", 2, 1.0)))
@@ -102,9 +102,62 @@ def test_the_service_linked_role_missing_is_a_warning_with_the_command(aws: Any)
 
 
 def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws: Any) -> None:
+    import shlex
+
+    import enable_bucket_events
+
     aws("s3").create_bucket(Bucket="risk-input-x")
-    (finding,) = preflight.input_bucket_events(aws, Account(subnets=[], peak=PEAK, input_bucket="risk-input-x"))
-    assert finding.status == FAIL and "enable_bucket_events.py --bucket risk-input-x" in finding.fix
+    account = Account(subnets=[], peak=PEAK, input_bucket="risk-input-x")
+    (finding,) = preflight.input_bucket_events(aws, account)
+    assert finding.status == FAIL
+    # the hint is a command the script takes as written: run it, and the check passes
+    command = shlex.split(finding.fix.split(" (")[0])
+    assert command[:2] == ["python", "scripts/enable_bucket_events.py"]
+    assert enable_bucket_events.main(command[2:]) == 0
+    # moto keeps the switch but leaves it out of its GET answer; the emulator's fix reports it
+    from riskbatch_infra.emulator_server import Patcher, s3_reports_eventbridge_delivery
+
+    patcher = Patcher()
+    s3_reports_eventbridge_delivery(patcher)
+    try:
+        assert preflight.input_bucket_events(aws, account)[0].status == PASS
+    finally:
+        patcher.undo()
+
+
+def _encrypted_bucket(aws: Any, bucket: str, encryption: dict | None, key_names: tuple[str, ...]) -> dict[str, str]:
+    """A bucket with this default encryption (a KMSMasterKeyID names one of the keys made here); the keys' ARNs."""
+    kms, s3 = aws("kms"), aws("s3")
+    keys = {name: kms.create_key()["KeyMetadata"]["Arn"] for name in key_names}
+    s3.create_bucket(Bucket=bucket)
+    if encryption:
+        rule = {**encryption, **({"KMSMasterKeyID": keys[encryption["KMSMasterKeyID"]]} if "KMSMasterKeyID" in encryption else {})}
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": rule}]})
+    return keys
+
+
+@pytest.mark.parametrize(
+    ("encryption", "given", "expected"),
+    [
+        (None, None, PASS),
+        ({"SSEAlgorithm": "AES256"}, None, PASS),
+        ({"SSEAlgorithm": "aws:kms"}, None, PASS),  # the AWS managed key aws/s3
+        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, "CUSTOMER", PASS),
+        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, None, FAIL),
+        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, "OTHER", FAIL),
+    ],
+    ids=["s3-default", "sse-s3", "aws-managed-key", "the-given-key", "customer-key-not-given", "another-key-given"],
+)
+def test_an_input_bucket_under_a_customer_key_needs_that_key_given(aws: Any, encryption: dict | None, given: str | None, expected: str) -> None:
+    # A customer-managed key decrypts only for principals its key policy and their IAM policy allow
+    # (https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/UsingKMSEncryption.html): the ingestion
+    # role can read the files only when the stack is given the key (InputBucketKmsKeyArn).
+    keys = _encrypted_bucket(aws, "risk-input-x", encryption, ("CUSTOMER", "OTHER"))
+    account = Account(subnets=[], peak=PEAK, input_bucket="risk-input-x", input_bucket_key_arn=keys[given] if given else None)
+    (finding,) = preflight.input_bucket_encryption(aws, account)
+    assert finding.status == expected
+    if expected == FAIL:
+        assert keys["CUSTOMER"] in finding.found and "InputBucketKmsKeyArn" in finding.fix
 
 
 @pytest.mark.parametrize(
@@ -118,12 +171,7 @@ def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws:
     ids=["s3-default", "sse-s3", "stack-key", "another-key"],
 )
 def test_output_bucket_encryption_the_task_roles_can_use(aws: Any, encryption: dict | None, expected: str) -> None:
-    kms, s3 = aws("kms"), aws("s3")
-    keys = {"STACK": kms.create_key()["KeyMetadata"]["Arn"], "OTHER": kms.create_key()["KeyMetadata"]["Arn"]}
-    s3.create_bucket(Bucket="risk-output-x")
-    if encryption:
-        rule = {**encryption, **({"KMSMasterKeyID": keys[encryption["KMSMasterKeyID"]]} if "KMSMasterKeyID" in encryption else {})}
-        s3.put_bucket_encryption(Bucket="risk-output-x", ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": rule}]})
+    keys = _encrypted_bucket(aws, "risk-output-x", encryption, ("STACK", "OTHER"))
     (finding,) = preflight.output_bucket_encryption(aws, Account(subnets=[], peak=PEAK, output_bucket="risk-output-x", key_arn=keys["STACK"]))
     assert finding.status == expected
 
@@ -198,7 +246,7 @@ def test_a_notifying_alarm_in_alarm_fails(aws: Any) -> None:
     assert preflight.alarms(aws, account)[0].status == PASS
     cloudwatch.set_alarm_state(AlarmName="alarm-risk-work-dlq-x", StateValue="ALARM", StateReason="a unit failed three times")
     (finding,) = preflight.alarms(aws, account)
-    assert finding.status == FAIL and finding.found == "alarm-risk-work-dlq-x in ALARM"
+    assert finding.status == FAIL and finding.found == "1 in ALARM: alarm-risk-work-dlq-x"
 
 
 @pytest.mark.parametrize(("positions", "quota", "expected"), [(20_000, 64.0, PASS), (200_000_000, 8.0, FAIL)], ids=["fits", "does-not-fit"])
@@ -230,3 +278,127 @@ def test_the_table_names_every_check_its_status_and_fix() -> None:
     lines = preflight.table(findings).splitlines()
     assert lines[0].split()[:2] == ["check", "expected"]
     assert "FAIL" in lines[1] and lines[1].endswith("do this") and lines[2].rstrip().endswith("PASS")
+
+
+def test_alarms_that_notify_the_topic_are_found_by_their_action_in_the_nightly_task(aws: Any) -> None:
+    # CloudWatch runs alarm actions on state transitions only: an alarm left in ALARM notifies nobody
+    # of the next dead letter (https://docs.amazonaws.cn/en_us/AmazonCloudWatch/latest/monitoring/alarm-actions.html).
+    cloudwatch, topic = aws("cloudwatch"), aws("sns").create_topic(Name="sns-risk-alerts-x")["TopicArn"]
+    for name, actions in (("alarm-risk-work-dlq-x", [topic]), ("alarm-report-dlq-x", [topic]), ("alarm-someone-else", [])):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name, MetricName="m", Namespace="n", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=0,
+            ComparisonOperator="GreaterThanThreshold", AlarmActions=actions,
+        )  # fmt: skip
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="a dead letter")
+    account = account_from_environment({**NIGHTLY_ENVIRONMENT, "ALERT_TOPIC_ARN": topic})
+    (finding,) = preflight.alarms(aws, account)
+    assert finding.status == FAIL and finding.found == "2 in ALARM: alarm-report-dlq-x, alarm-risk-work-dlq-x"
+    assert preflight.alarms in preflight.NIGHTLY
+
+
+def test_dead_letter_queues_that_hold_messages_fail_with_their_names_and_counts(aws: Any) -> None:
+    sqs = aws("sqs")
+    urls = [sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("sqs-risk-work-dlq-x", "sqs-report-dlq-x", "sqs-event-delivery-dlq-x")]
+    account = account_from_environment({**NIGHTLY_ENVIRONMENT, "DEAD_LETTER_QUEUES": ",".join(urls)})
+    (finding,) = preflight.dead_letters(aws, account)
+    assert finding.status == PASS and finding.found == "all empty"
+    for _ in range(2):
+        sqs.send_message(QueueUrl=urls[0], MessageBody="{}")
+    sqs.send_message(QueueUrl=urls[1], MessageBody="{}")
+    (finding,) = preflight.dead_letters(aws, account)
+    assert finding.status == FAIL and finding.found == "sqs-report-dlq-x 1, sqs-risk-work-dlq-x 2" and "redrive" in finding.fix
+    assert preflight.dead_letters in preflight.NIGHTLY
+
+
+LOG_GROUP_ARN = f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/events/log-ecs-task-events-x:*"
+
+
+def _log_policy(principal: Any, actions: list[str], resource: str) -> str:
+    statement = {"Effect": "Allow", "Principal": principal, "Action": actions, "Resource": resource}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        (None, FAIL),
+        (_log_policy({"Service": ["events.amazonaws.com", "delivery.logs.amazonaws.com"]}, ["logs:CreateLogStream", "logs:PutLogEvents"], LOG_GROUP_ARN), PASS),
+        (
+            _log_policy(
+                {"Service": "events.amazonaws.com"}, ["logs:CreateLogStream", "logs:PutLogEvents"],
+                f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/events/log-ecs-task-events-*",
+            ),
+            PASS,
+        ),
+        (_log_policy({"Service": "events.amazonaws.com"}, ["logs:*"], f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/events/*"), PASS),
+        (_log_policy({"Service": "events.amazonaws.com"}, ["logs:PutLogEvents"], LOG_GROUP_ARN), FAIL),
+        (_log_policy({"Service": "delivery.logs.amazonaws.com"}, ["logs:CreateLogStream", "logs:PutLogEvents"], LOG_GROUP_ARN), FAIL),
+        (
+            _log_policy(
+                {"Service": "events.amazonaws.com"}, ["logs:CreateLogStream", "logs:PutLogEvents"],
+                f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/events/log-ecs-task-events-prod:*",
+            ),
+            FAIL,
+        ),
+    ],
+    ids=["none", "the-stacks-own", "shared-wildcard", "logs-star", "no-create-log-stream", "another-principal", "another-log-group"],
+)  # fmt: skip
+def test_a_logs_resource_policy_must_let_eventbridge_write_the_task_events(aws: Any, policy: str | None, expected: str) -> None:
+    # EventBridge writes to CloudWatch Logs under the log group's resource policy alone
+    # (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.md).
+    logs = aws("logs")
+    logs.put_resource_policy(policyName="logpolicy-unrelated", policyDocument=_log_policy({"Service": "es.amazonaws.com"}, ["logs:*"], "*"))
+    if policy:
+        logs.put_resource_policy(policyName="logpolicy-ecs-task-events-shared", policyDocument=policy)
+    account = account_from_environment({**NIGHTLY_ENVIRONMENT, "TASK_EVENTS_LOG_GROUP_ARN": LOG_GROUP_ARN})
+    (finding,) = preflight.task_events_log_policy(aws, account)
+    assert finding.status == expected, finding
+    assert preflight.task_events_log_policy in preflight.NIGHTLY
+
+
+NIGHTLY_ENVIRONMENT = {"PEAK_WORKLOADS": "[]", "TASK_SUBNETS": ""}
+
+
+def _scan_client(scan_type: str, pages: list[dict[str, Any]]) -> Any:
+    """ECR answering as a registry with this scan type would (botocore validates each response's shape)."""
+    client = boto3.client("ecr", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    stubber.add_response("describe_images", {"imageDetails": [{"imageDigest": "sha256:" + "a" * 64, "imageTags": ["1.0.0"]}]})
+    for page in pages:
+        stubber.add_response("describe_image_scan_findings", page)
+    stubber.add_client_error("get_lifecycle_policy", service_error_code="LifecyclePolicyNotFoundException")
+    stubber.activate()
+    return client
+
+
+def _scan_page(status: str, counts: dict[str, int] | None = None, enhanced: list[str] | None = None) -> dict[str, Any]:
+    findings: dict[str, Any] = {"findingSeverityCounts": counts or {}}
+    if enhanced is not None:
+        findings["enhancedFindings"] = [{"severity": severity, "status": "ACTIVE"} for severity in enhanced]
+    return {"repositoryName": "ecr-risk-calculation-x", "imageId": {"imageTag": "1.0.0"}, "imageScanStatus": {"status": status}, "imageScanFindings": findings}
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        (_scan_page("COMPLETE", {"LOW": 2}), PASS),
+        (_scan_page("COMPLETE", {"HIGH": 1}), FAIL),
+        (_scan_page("IN_PROGRESS"), WARN),
+        (_scan_page("ACTIVE", {"MEDIUM": 1}, ["MEDIUM"]), PASS),
+        (_scan_page("ACTIVE", {}, ["CRITICAL", "LOW"]), FAIL),
+        (_scan_page("PENDING"), WARN),
+        (_scan_page("SCAN_ELIGIBILITY_EXPIRED"), FAIL),
+        (_scan_page("FINDINGS_UNAVAILABLE"), FAIL),
+    ],
+    ids=[
+        "basic-clean", "basic-high", "basic-in-progress",
+        "enhanced-active-clean", "enhanced-critical", "enhanced-pending", "enhanced-expired", "enhanced-unavailable",
+    ],
+)  # fmt: skip
+def test_the_pre_night_image_check_judges_basic_and_enhanced_scans(page: dict[str, Any], expected: str) -> None:
+    # Statuses: ECR API reference, ImageScanStatus (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageScanStatus.html):
+    # enhanced scanning's ACTIVE is a judged scan, not a failure (the pre-night check used to alert on it every night).
+    client = _scan_client("ENHANCED", [page])
+    account = Account(subnets=[], peak=PEAK, repositories=["ecr-risk-calculation-x"], image_tag="1.0.0")
+    (finding,) = preflight.images(lambda service: client, account)
+    assert finding.status == expected, finding

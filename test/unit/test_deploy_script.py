@@ -12,7 +12,7 @@ from moto import mock_aws
 from deploy import parse_parameters
 from riskbatch_infra.aws import Target
 from riskbatch_infra.images import repository_names, stand_in_manifest
-from riskbatch_infra.phases import ImagesNeeded, check_images
+from riskbatch_infra.phases import ImagesNeeded, ParametersRefused, check_images
 from riskbatch_infra.stack import TEMPLATE_BODY_LIMIT, DeployError, deploy
 from test.template_model import REQUIRED_VALUES
 
@@ -32,7 +32,7 @@ def test_parameters_in_the_cli_list_form(tmp_path: Path) -> None:
 
 
 def test_override_without_equals_is_refused() -> None:
-    with pytest.raises(SystemExit):
+    with pytest.raises(ParametersRefused, match="KEY=VALUE"):
         parse_parameters(None, ["ImageTag"])
 
 
@@ -220,9 +220,10 @@ def test_the_vpc_endpoints_template_deploys_in_one_step() -> None:
             }
             outputs = deploy_in_phases(Target(region=REGION), "riskbatch-endpoints", template, parameters, template_bucket=None)
             assert outputs["EndpointSecurityGroupId"].startswith("sg-") and outputs["S3GatewayEndpointId"].startswith("vpce-")
-            assert len(outputs["InterfaceEndpointIds"].split(",")) == 9
+            assert len(outputs["InterfaceEndpointIds"].split(",")) == 10
             endpoints = ec2.describe_vpc_endpoints()["VpcEndpoints"]
-            assert {e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints} >= {"s3", "sqs", "kms", "events", "logs", "sns", "servicequotas", "ec2"}
+            expected = {"s3", "sqs", "kms", "events", "logs", "sns", "servicequotas", "ec2", "monitoring"}
+            assert {e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints} >= expected
     finally:
         fixes.undo()
 
@@ -310,3 +311,253 @@ def test_the_plan_shows_replacement_scope_and_what_forces_recreation() -> None:
     assert (key.replacement, key.scope, key.details) == ("True", ("Properties",), ("Properties.KeySpec (recreation: Always)",))
     assert queue.replacement == "Conditional" and queue.details == ("Properties.QueueName (recreation: Conditionally)",)
     assert "RiskBatchKey" in key.row() and "True" in key.row()
+
+
+# --- updates keep what they do not name; files, tags, role, events, refusals ------------------------
+
+SMALL = {
+    "Parameters": {
+        "EnvironmentSuffix": {"Type": "String", "Description": "suffix"},
+        "ImageTag": {"Type": "String", "Default": "1.0.0", "Description": "tag"},
+        "VpcId": {"Type": "String", "Description": "no default: an update without it must keep it"},
+    },
+    "Resources": {
+        "Topic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": {"Fn::Sub": "sns-x-${EnvironmentSuffix}"}, "DisplayName": {"Fn::Sub": "${ImageTag} ${VpcId}"}},
+        }
+    },
+}
+
+
+def _small_stack(**parameters: str) -> Target:
+    target = Target(region=REGION)
+    deploy(target, "small", SMALL, {"EnvironmentSuffix": "dev", "ImageTag": "2.0.0", "VpcId": "vpc-1", **parameters}, log=lambda line: None, delay=0)
+    return target
+
+
+def _stack(target: Target) -> dict:
+    return target.client("cloudformation").describe_stacks(StackName="small")["Stacks"][0]
+
+
+def test_an_update_keeps_every_parameter_it_does_not_name() -> None:
+    # CloudFormation takes the default of an omitted parameter unless UsePreviousValue says otherwise
+    # (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Parameter.html).
+    from riskbatch_infra.stack import change_set_parameters
+
+    assert change_set_parameters(SMALL, {"ImageTag": "3.0.0"}, {"EnvironmentSuffix": "dev", "ImageTag": "2.0.0", "VpcId": "vpc-1", "Gone": "x"}) == [
+        {"ParameterKey": "ImageTag", "ParameterValue": "3.0.0"},
+        {"ParameterKey": "EnvironmentSuffix", "UsePreviousValue": True},
+        {"ParameterKey": "VpcId", "UsePreviousValue": True},
+    ]  # a parameter the template no longer declares is not sent; a new one takes its default
+    with mock_aws():
+        target = _small_stack()
+        deploy(target, "small", SMALL, {"ImageTag": "3.0.0"}, log=lambda line: None, delay=0)
+        values = {item["ParameterKey"]: item["ParameterValue"] for item in _stack(target)["Parameters"]}
+        assert values == {"EnvironmentSuffix": "dev", "ImageTag": "3.0.0", "VpcId": "vpc-1"}
+
+
+def test_the_image_gate_reads_the_stacks_current_tag_never_the_templates_default() -> None:
+    from riskbatch_infra.phases import image_tag
+
+    template = {"Parameters": {"ImageTag": {"Type": "String", "Default": "1.0.0"}}}
+    assert image_tag(template, {}, {"ImageTag": "2.3.0"}) == "2.3.0"
+    assert image_tag(template, {"ImageTag": "2.4.0"}, {"ImageTag": "2.3.0"}) == "2.4.0"
+    assert image_tag(template, {}, {}) == "1.0.0"  # a new stack: what CloudFormation will use
+
+
+def test_checks_on_an_update_see_the_values_the_stack_keeps() -> None:
+    from riskbatch_infra.phases import check_parameters
+
+    with mock_aws():
+        _small_stack()
+        check_parameters(Target(region=REGION), SMALL, {"ImageTag": "3.0.0"}, "small")  # VpcId kept: no refusal
+        with pytest.raises(ParametersRefused, match=r"VpcId has no value.*not-yet does not exist yet.*--parameter VpcId=\.\.\."):
+            check_parameters(Target(region=REGION), SMALL, {"EnvironmentSuffix": "dev"}, "not-yet")
+        with pytest.raises(ParametersRefused, match="declares no parameter Typo"):
+            check_parameters(Target(region=REGION), SMALL, {"Typo": "1"}, "small")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        [{"ParameterKey": "ImageTag", "ParameterValue": "2.0.0"}, {"ParameterKey": "VpcId", "ParameterValue": "vpc-1"}],
+        ["ImageTag=2.0.0", "VpcId=vpc-1"],
+        {"Parameters": {"ImageTag": "2.0.0", "VpcId": "vpc-1"}, "Tags": {"cost-centre": "risk-42"}},
+    ],
+    ids=["cloudformation-list", "key-value-list", "configuration-file"],
+)
+def test_a_parameters_file_in_each_form_the_cli_reads_with_the_command_line_winning(tmp_path: Path, content: object) -> None:
+    # aws cloudformation deploy --parameter-overrides file://... formats (https://github.com/aws/aws-cli/pull/5443)
+    from deploy import parse_tags
+
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps(content))
+    assert parse_parameters(path, ["ImageTag=2.1.0"]) == {"ImageTag": "2.1.0", "VpcId": "vpc-1"}
+    expected_tags = {"cost-centre": "risk-42"} if isinstance(content, dict) else {}
+    assert parse_tags(path, ["owner=risk-platform"]) == {**expected_tags, "owner": "risk-platform"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{not json", "cannot be read"), ('[{"ParameterKey": "ImageTag"}]', "ParameterKey and ParameterValue"), ('{"Parameters": {}, "Stack": 1}', "not Stack")],
+    ids=["not-json", "no-value", "unknown-section"],
+)
+def test_a_bad_parameters_file_is_a_refusal_with_exit_5(tmp_path: Path, capsys: pytest.CaptureFixture, content: str, message: str) -> None:
+    import deploy as deploy_script
+
+    path = tmp_path / "prod.json"
+    path.write_text(content)
+    with mock_aws():
+        assert deploy_script.main(["--stack-name", "small", "--parameters-file", str(path)]) == deploy_script.EXIT_PARAMETERS_REFUSED
+    printed = capsys.readouterr().err
+    assert message in printed and "Traceback" not in printed
+
+
+def test_every_example_parameters_file_reads_and_names_only_declared_parameters() -> None:
+    from deploy import read_parameters_file
+
+    root = Path(__file__).resolve().parents[2]
+    template = json.loads((root / "lib" / "TapStack.json").read_text(encoding="utf-8"))
+    examples = sorted((root / "config").glob("*.json"))
+    assert examples
+    for path in examples:
+        parameters, tags = read_parameters_file(path)
+        assert parameters.get("EnvironmentSuffix") == path.stem, path
+        assert set(parameters) <= set(template["Parameters"]), path
+        assert tags.get("environment") == path.stem, path
+
+
+def test_tags_reach_the_stack_and_an_update_keeps_them() -> None:
+    # Stack tags propagate to the stack's resources that support tags
+    # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide//aws-properties-resource-tags.html).
+    from riskbatch_infra.emulator_server import Patcher, change_sets_update_outputs_and_exports
+    from riskbatch_infra.stack import StackOptions
+
+    patcher = Patcher()
+    change_sets_update_outputs_and_exports(patcher)  # the emulator's fix: moto kept a stack's first tags
+    try:
+        with mock_aws():
+            target = Target(region=REGION)
+            first = {"EnvironmentSuffix": "dev", "VpcId": "vpc-1"}
+            deploy(target, "small", SMALL, first, log=lambda line: None, options=StackOptions(tags={"cost-centre": "risk-42"}), delay=0)
+            deploy(target, "small", SMALL, {"ImageTag": "3.0.0"}, log=lambda line: None, options=StackOptions(tags={"owner": "risk-platform"}), delay=0)
+            tags = {tag["Key"]: tag["Value"] for tag in _stack(target)["Tags"]}
+            assert tags == {"cost-centre": "risk-42", "owner": "risk-platform", "riskbatch:stack": "small"}
+    finally:
+        patcher.undo()
+
+
+def test_reserved_tag_keys_are_refused() -> None:
+    from deploy import parse_tags
+
+    with pytest.raises(ParametersRefused, match="aws:"):
+        parse_tags(None, ["aws:cloudformation:stack-name=x"])
+
+
+def test_the_service_role_is_passed_to_the_change_set() -> None:
+    from botocore.stub import ANY, Stubber
+
+    from riskbatch_infra.stack import StackOptions, _create_change_set
+
+    cfn = Target(region=REGION, credentials={"aws_access_key_id": "x", "aws_secret_access_key": "x"}).client("cloudformation")
+    stubber = Stubber(cfn)
+    stubber.add_client_error("describe_stacks", service_error_code="ValidationError", service_message="Stack with id small does not exist")
+    expected = {
+        "StackName": "small", "ChangeSetName": ANY, "ChangeSetType": "CREATE", "Parameters": [{"ParameterKey": "VpcId", "ParameterValue": "vpc-1"}],
+        "Capabilities": ["CAPABILITY_NAMED_IAM"], "Tags": [{"Key": "riskbatch:stack", "Value": "small"}],
+        "RoleARN": "arn:aws:iam::123456789012:role/role-cloudformation-riskbatch", "TemplateBody": ANY,
+    }  # fmt: skip
+    stubber.add_response("create_change_set", {"Id": "arn:aws:cloudformation:us-east-1:123456789012:changeSet/x/1"}, expected)
+    stubber.activate()
+    target = type("StubbedTarget", (), {"region": REGION, "client": staticmethod(lambda service: cfn)})()
+    options = StackOptions(role_arn="arn:aws:iam::123456789012:role/role-cloudformation-riskbatch")
+    _create_change_set(target, "small", SMALL, {"VpcId": "vpc-1"}, None, "deploy", lambda line: None, options)
+    stubber.assert_no_pending_responses()
+
+
+def test_the_deploy_shows_each_new_stack_event_once_while_it_waits() -> None:
+    lines: list[str] = []
+    with mock_aws():
+        target = _small_stack()
+        deploy(target, "small", SMALL, {"ImageTag": "3.0.0"}, log=lines.append, delay=0)
+    events = [line for line in lines if line.startswith("  ")]
+    assert events and any("UPDATE_COMPLETE" in line and "small (AWS::CloudFormation::Stack)" in line for line in events)
+    assert not any("CREATE_" in line for line in events)  # the earlier creation's events are not shown again
+    assert len(events) == len(set(events))
+
+
+# --- the scan gate under the registry's basic and enhanced scanning ----------------------------------
+
+
+def _ecr_answering(scan_type: str, statuses: list[str], enhanced: list[str] | None = None) -> object:
+    """ECR as a registry with this scan type answers (botocore's Stubber validates each response's shape)."""
+    from botocore.stub import Stubber
+
+    ecr = boto3.client("ecr", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(ecr)
+    stubber.add_response("get_registry_scanning_configuration", {"registryId": "123456789012", "scanningConfiguration": {"scanType": scan_type, "rules": []}})
+    for status in statuses:
+        findings: dict = {"findingSeverityCounts": {}}
+        if enhanced is not None and status == "ACTIVE":
+            findings = {"findingSeverityCounts": {}, "enhancedFindings": [{"severity": severity} for severity in enhanced]}
+        page = {"repositoryName": "ecr-x", "imageId": {"imageTag": "1.0.0"}, "imageScanStatus": {"status": status}, "imageScanFindings": findings}
+        stubber.add_response("describe_image_scan_findings", page)
+    stubber.activate()
+    return ecr
+
+
+def test_an_enhanced_scan_is_judged_when_active_after_waiting_while_pending() -> None:
+    # ECR API reference, ImageScanStatus: enhanced scanning reports ACTIVE, never the COMPLETE the
+    # ImageScanComplete waiter waits for (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageScanStatus.html).
+    from riskbatch_infra.images import scan_verdict
+
+    waits: list[float] = []
+    verdict = scan_verdict(_ecr_answering("ENHANCED", ["PENDING", "ACTIVE"], ["HIGH", "LOW", "HIGH"]), "ecr-x", "1.0.0", sleep=waits.append)
+    assert (verdict.status, verdict.blocking, waits) == ("ACTIVE", {"HIGH": 2}, [10])
+
+
+def test_a_basic_scan_is_judged_when_complete() -> None:
+    from riskbatch_infra.images import scan_verdict
+
+    verdict = scan_verdict(_ecr_answering("BASIC", ["IN_PROGRESS", "COMPLETE"]), "ecr-x", "1.0.0", sleep=lambda seconds: None)
+    assert (verdict.status, verdict.blocking) == ("COMPLETE", {})
+
+
+@pytest.mark.parametrize("status", ["SCAN_ELIGIBILITY_EXPIRED", "FINDINGS_UNAVAILABLE", "UNSUPPORTED_IMAGE", "FAILED"])
+def test_a_scan_that_cannot_be_judged_is_refused_at_once(status: str) -> None:
+    from riskbatch_infra.images import ScanNotFinished, scan_verdict
+
+    with pytest.raises(ScanNotFinished, match=f"ENHANCED scan of ecr-x:1.0.0 ended {status}"):
+        scan_verdict(_ecr_answering("ENHANCED", [status]), "ecr-x", "1.0.0", sleep=lambda seconds: pytest.fail("no wait"))
+
+
+def test_a_scan_still_pending_after_the_bounded_wait_is_a_clear_refusal_with_exit_8(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    import deploy as deploy_script
+    from riskbatch_infra import images
+    from riskbatch_infra.images import ScanNotFinished, scan_verdict
+
+    clock = iter(range(0, 10_000, 10))
+    monkeypatch.setattr(images.time, "monotonic", lambda: next(clock))
+    with pytest.raises(ScanNotFinished, match="still PENDING after 30 s"):
+        scan_verdict(_ecr_answering("ENHANCED", ["PENDING"] * 3), "ecr-x", "1.0.0", max_wait_seconds=30, sleep=lambda seconds: None)
+
+    def pending(*args: object, **kwargs: object) -> dict:
+        raise ScanNotFinished("the ENHANCED scan of ecr-x:1.0.0 is still PENDING after 900 s; run the same command again once it is done")
+
+    monkeypatch.setattr(deploy_script, "deploy_in_phases", pending)
+    monkeypatch.setattr(deploy_script, "preflight_passes", lambda *args: True)
+    with mock_aws():
+        code = deploy_script.main(
+            ["--stack-name", "small", "--template", str(_small_template()), "--parameter", "EnvironmentSuffix=dev", "--parameter", "VpcId=v"]
+        )
+    printed = capsys.readouterr().err
+    assert code == deploy_script.EXIT_SCAN_NOT_FINISHED == 8 and "still PENDING after 900 s" in printed and "Traceback" not in printed
+
+
+def _small_template() -> Path:
+    import tempfile
+
+    path = Path(tempfile.mkdtemp()) / "small.json"
+    path.write_text(json.dumps({**SMALL, "Parameters": {**SMALL["Parameters"], "DeployServices": {"Type": "String", "Default": "false"}}}))
+    return path

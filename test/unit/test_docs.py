@@ -11,6 +11,7 @@ import pytest
 from riskbatch_infra import doc_check
 from riskbatch_infra.deployer_permissions import deployer_policy, script_actions, unknown_to_parliament
 from riskbatch_infra.privilege_matrix import role_rows
+from riskbatch_infra.resolve import as_list
 from scripts.docs import generated
 from test.template_model import load_template
 
@@ -112,3 +113,29 @@ def test_the_scripts_calls_are_found_through_their_client_variables() -> None:
     assert "scripts/teardown.py" in actions["events:ListEventBuses"]
     # what preflight does only against the local emulator (--break) is no deployer permission
     assert "ec2:CreateSubnet" not in actions and "ecr:BatchDeleteImage" not in actions
+
+
+def test_a_service_role_takes_cloudformations_part_and_the_person_deploying_only_passes_it() -> None:
+    # CloudFormation service role: the stack's calls are made with the role's credentials; the
+    # person deploying needs iam:PassRole on it (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html).
+    from riskbatch_infra.deployer_permissions import (
+        TEMPLATE_READ_ACTIONS,
+        cloudformation_actions,
+        deploying_person_policy,
+        service_role_policy,
+        service_role_trust,
+    )
+
+    (role,) = service_role_policy()["Statement"]
+    assert set(role["Action"]) == set(cloudformation_actions()) - set(TEMPLATE_READ_ACTIONS)
+    assert service_role_trust()["Statement"][0]["Principal"] == {"Service": "cloudformation.amazonaws.com"}
+    person = {statement["Sid"]: statement for statement in deploying_person_policy()["Statement"]}
+    granted = {action for statement in person.values() for action in as_list(statement["Action"])}
+    handlers_only = set(cloudformation_actions()) - set(script_actions()) - set(TEMPLATE_READ_ACTIONS) - {"iam:PassRole"}
+    assert handlers_only and not granted & handlers_only  # iam:CreateRole, kms:CreateKey, ... stay with the role
+    assert {"cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet", "cloudformation:DescribeStackEvents", "s3:GetObject"} <= granted
+    passing = person["PassTheServiceRoleToCloudFormationOnly"]
+    assert passing["Action"] == "iam:PassRole" and passing["Resource"].endswith(":role/role-cloudformation-riskbatch-*")
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
+    for name, make in (("cloudformation-service-role-policy.json", service_role_policy), ("deploying-with-service-role-policy.json", deploying_person_policy)):
+        assert json.loads((REPO_ROOT / "docs" / name).read_text(encoding="utf-8")) == make()

@@ -469,6 +469,151 @@ def test_change_sets_set_outputs_and_exports(aws: None) -> None:
         assert [export["Name"] for export in boto3.client("cloudformation", region_name=REGION).list_exports()["Exports"]] == ["export-x"]
 
 
+def _tags_after_an_update_by_change_set() -> tuple[dict[str, str], str | None]:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    body = json.dumps(WITH_OUTPUT)
+    cfn.create_change_set(StackName="cs", TemplateBody=body, ChangeSetName="c1", ChangeSetType="CREATE", Tags=[{"Key": "a", "Value": "1"}])
+    cfn.execute_change_set(ChangeSetName="c1", StackName="cs")
+    role = f"arn:aws:iam::{ACCOUNT}:role/role-cloudformation-x"
+    tags = [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]
+    cfn.create_change_set(StackName="cs", TemplateBody=body, ChangeSetName="c2", ChangeSetType="UPDATE", Tags=tags, RoleARN=role)
+    cfn.execute_change_set(ChangeSetName="c2", StackName="cs")
+    (stack,) = cfn.describe_stacks(StackName="cs")["Stacks"]
+    return {tag["Key"]: tag["Value"] for tag in stack.get("Tags", [])}, stack.get("RoleARN")
+
+
+def test_moto_change_sets_keep_the_first_tags_and_role(aws: None) -> None:
+    assert _tags_after_an_update_by_change_set() == ({"a": "1"}, None)
+
+
+def test_change_sets_set_the_stacks_tags_and_service_role(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports):
+        assert _tags_after_an_update_by_change_set() == ({"a": "1", "b": "2"}, f"arn:aws:iam::{ACCOUNT}:role/role-cloudformation-x")
+
+
+TAGGED_QUEUE = {
+    "Parameters": {"ImageTag": {"Type": "String", "Default": "1.0.0"}, "Suffix": {"Type": "String"}},
+    "Resources": {
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": {"Fn::Sub": "sqs-x-${Suffix}"}, "Tags": [{"Key": "image", "Value": {"Ref": "ImageTag"}}]},
+        }
+    },
+}
+
+
+def _parameter_only_change(suffix: str = "dev") -> list[dict[str, Any]]:
+    """A stack, then a change set that changes ImageTag alone and keeps Suffix; its described changes."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    body = json.dumps(TAGGED_QUEUE)
+    first = [{"ParameterKey": "Suffix", "ParameterValue": "dev"}]
+    cfn.create_change_set(StackName="p", TemplateBody=body, ChangeSetName="c1", ChangeSetType="CREATE", Parameters=first)
+    cfn.execute_change_set(ChangeSetName="c1", StackName="p")
+    parameters = [{"ParameterKey": "ImageTag", "ParameterValue": "1.0.1"}]
+    parameters.append({"ParameterKey": "Suffix", "UsePreviousValue": True} if suffix == "dev" else {"ParameterKey": "Suffix", "ParameterValue": suffix})
+    cfn.create_change_set(StackName="p", TemplateBody=body, ChangeSetName="c2", ChangeSetType="UPDATE", Parameters=parameters)
+    return cfn.describe_change_set(StackName="p", ChangeSetName="c2", IncludePropertyValues=True)["Changes"]
+
+
+KEPT_TASK_DEFINITION = {
+    "Parameters": {"ImageTag": {"Type": "String", "Default": "1.0.0"}, "Cpu": {"Type": "Number", "Default": 256}, "Suffix": {"Type": "String"}},
+    "Resources": {
+        "Task": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": {"Fn::Sub": "task-x-${Suffix}"},
+                "Cpu": {"Ref": "Cpu"},
+                "ContainerDefinitions": [{"Name": "x", "Image": {"Fn::Sub": "repo:${ImageTag}"}, "Memory": 512}],
+            },
+        }
+    },
+}
+
+
+def _revision_after_an_update_that_keeps_everything() -> tuple[int, list[dict[str, Any]]]:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    body = json.dumps(KEPT_TASK_DEFINITION)
+    first = [{"ParameterKey": "Suffix", "ParameterValue": "dev"}]
+    cfn.create_change_set(StackName="k", TemplateBody=body, ChangeSetName="c1", ChangeSetType="CREATE", Parameters=first)
+    cfn.execute_change_set(ChangeSetName="c1", StackName="k")
+    kept = [{"ParameterKey": key, "UsePreviousValue": True} for key in ("ImageTag", "Cpu", "Suffix")]
+    topic = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "sns-k"}}
+    edited = {**KEPT_TASK_DEFINITION, "Resources": {**KEPT_TASK_DEFINITION["Resources"], "Topic": topic}}
+    cfn.create_change_set(StackName="k", TemplateBody=json.dumps(edited), ChangeSetName="c2", ChangeSetType="UPDATE", Parameters=kept)
+    cfn.execute_change_set(ChangeSetName="c2", StackName="k")
+    revision = boto3.client("ecs", region_name=REGION).describe_task_definition(taskDefinition="task-x-dev")["taskDefinition"]["revision"]
+    return revision, cfn.describe_stacks(StackName="k")["Stacks"][0]["Parameters"]
+
+
+def test_moto_replaces_what_refers_to_a_parameter_kept_at_its_default(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports):
+        revision, _ = _revision_after_an_update_that_keeps_everything()
+        assert revision == 2
+
+
+def test_use_previous_value_keeps_the_values_and_replaces_nothing(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports, server.parameters_kept_with_use_previous_value):
+        revision, parameters = _revision_after_an_update_that_keeps_everything()
+        assert revision == 1
+        assert {item["ParameterKey"]: item["ParameterValue"] for item in parameters} == {"ImageTag": "1.0.0", "Cpu": "256", "Suffix": "dev"}
+
+
+def _describe_one_alarm_as_a_role_granted_it() -> str:
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    cloudwatch.put_metric_alarm(
+        AlarmName="alarm-x", MetricName="m", Namespace="n", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+    arn = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:alarm-x"
+    reader = _user("alarm-reader", [{"Effect": "Allow", "Action": "cloudwatch:DescribeAlarms", "Resource": arn}])
+    with enforced():
+        try:
+            (alarm,) = reader.client("cloudwatch").describe_alarms(AlarmNames=["alarm-x"])["MetricAlarms"]
+        except ClientError as error:
+            return error.response["Error"]["Code"]
+    return str(alarm["AlarmName"])
+
+
+def test_moto_denies_an_alarm_read_granted_on_the_alarm(aws: None) -> None:
+    assert _describe_one_alarm_as_a_role_granted_it() in ("AccessDenied", "403")
+
+
+def test_an_alarm_read_is_authorised_on_the_alarm(aws: None) -> None:
+    with patched(server.cloudwatch_alarm_reads_authorised_on_the_alarm):
+        assert _describe_one_alarm_as_a_role_granted_it() == "alarm-x"
+
+
+def test_moto_change_sets_miss_a_change_made_through_a_parameter(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports):
+        assert _parameter_only_change() == []
+
+
+def test_change_sets_list_each_changed_value_before_and_after(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports, server.change_sets_list_each_changed_value):
+        (change,) = _parameter_only_change()
+        resource = change["ResourceChange"]
+        assert (resource["Action"], resource["LogicalResourceId"], resource["Replacement"]) == ("Modify", "Queue", "False")
+        (detail,) = resource["Details"]
+        assert detail["Target"] == {
+            "Attribute": "Properties", "Name": "Tags", "Path": "/Properties/Tags/0/Value", "RequiresRecreation": "Never",
+            "AttributeChangeType": "Modify", "BeforeValue": "1.0.0", "AfterValue": "1.0.1",
+        }  # fmt: skip
+
+
+def test_a_changed_create_only_property_is_a_replacement(aws: None) -> None:
+    with patched(server.change_sets_update_outputs_and_exports, server.change_sets_list_each_changed_value):
+        (change,) = _parameter_only_change(suffix="prod")
+        resource = change["ResourceChange"]
+        assert resource["Replacement"] == "True"
+        renamed = [d["Target"] for d in resource["Details"] if d["Target"]["Name"] == "QueueName"]
+        assert renamed == [
+            {
+                "Attribute": "Properties", "Name": "QueueName", "Path": "/Properties/QueueName", "RequiresRecreation": "Always",
+                "AttributeChangeType": "Modify", "BeforeValue": "sqs-x-dev", "AfterValue": "sqs-x-prod",
+            }
+        ]  # fmt: skip
+
+
 LIFECYCLE = '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}'
 
 

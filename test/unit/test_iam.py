@@ -11,7 +11,8 @@ from test.unit.conftest import the_template
 # Actions with no resource type in the Service Authorization Reference: they are granted on "*" alone.
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html (DescribeSubnets),
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_servicequotas.html (GetServiceQuota)
-STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken", "ec2:DescribeSubnets", "servicequotas:GetServiceQuota"}
+# logs:DescribeResourcePolicies: an account-wide listing whose request names no resource (parliament requires "*")
+STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken", "ec2:DescribeSubnets", "servicequotas:GetServiceQuota", "logs:DescribeResourcePolicies"}
 # Authorised on container instances, which a Fargate cluster has none of: "*" under the ecs:cluster condition
 # (the service authorization reference names the resource type; https://github.com/awsdocs/amazon-ecs-developer-guide/issues/211
 # found the container-instance ARN did not match, and "*" with the condition did)
@@ -94,7 +95,9 @@ def test_execution_role_does_nothing_else(template: Template, task: Resource) ->
 @pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
 def test_task_role_touches_only_the_queues_its_job_is_configured_with(template: Template, task: Resource) -> None:
     role = template.get(referenced_id(task.props["TaskRoleArn"]))
-    configured = {referenced_id(value) for name, value in _environment(task).items() if name.endswith("_QUEUE_URL")}
+    environment = _environment(task)
+    configured = {referenced_id(value) for name, value in environment.items() if name.endswith("_QUEUE_URL")}
+    configured |= {referenced_id(item) for name, value in environment.items() if name.endswith("_QUEUES") for item in value["Fn::Join"][1]}
     granted = {
         referenced_id(resource)
         for statement in role_statements(role)

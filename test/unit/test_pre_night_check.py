@@ -19,7 +19,7 @@ import json
 import pytest
 
 from riskbatch.preflight import account_from_environment
-from riskbatch_infra.preflight_stack import peak_of
+from riskbatch_infra.preflight_stack import dead_letter_queue_ids, peak_of, task_events_log_group_id
 from riskbatch_infra.resolve import resolve
 from test.template_model import REQUIRED_VALUES, Template, as_list, container_environment, job_statements, referenced_id
 
@@ -99,8 +99,12 @@ def test_the_check_task_reads_only_the_stacks_repositories_and_topic(template: T
     repositories = {referenced_id(r) for r in as_list(statements["ReadJobImages"]["Resource"])}
     assert repositories == {r.logical_id for r in template.of_type("AWS::ECR::Repository")}
     assert referenced_id(statements["ReadAndAlertTheTopic"]["Resource"]) == "AlertTopic"
-    # Only the two reads without a resource type stand on "*" (Service Authorization Reference)
-    assert {a for s in statements.values() if s["Resource"] == "*" for a in as_list(s["Action"])} == {"ec2:DescribeSubnets", "servicequotas:GetServiceQuota"}
+    # Only the reads without a resource type stand on "*" (Service Authorization Reference), and the
+    # account's logs resource policies, a listing whose request names no resource (parliament requires "*")
+    on_all = {a for s in statements.values() if s["Resource"] == "*" for a in as_list(s["Action"])}
+    assert on_all == {"ec2:DescribeSubnets", "servicequotas:GetServiceQuota", "logs:DescribeResourcePolicies"}
+    notifying = {a.logical_id for a in template.of_type("AWS::CloudWatch::Alarm") if {"Ref": "AlertTopic"} in a.props.get("AlarmActions", [])}
+    assert {referenced_id(r) for r in as_list(statements["ReadTheStatesOfTheAlarmsThatNotify"]["Resource"])} == notifying
 
 
 def test_the_deadline_check_reads_how_far_the_night_got_and_may_only_alert(template: Template) -> None:
@@ -120,3 +124,23 @@ def test_the_deadline_check_reads_how_far_the_night_got_and_may_only_alert(templ
     assert all("s3:prefix" in s["Condition"]["StringLike"] for s in listings)
     environment = container_environment(task.props["ContainerDefinitions"][0])
     assert {"OUTPUT_BUCKET", "INPUT_BUCKET", "RISK_WORK_QUEUE_URL", "REPORT_QUEUE_URL", "ALERT_TOPIC_ARN", "REPORT_DEADLINE"} <= set(environment)
+
+
+def test_the_check_task_reads_every_dead_letter_queue_and_the_task_events_log_group(template: Template) -> None:
+    """The nightly check lists dead-letter queues still holding messages (an alarm left in ALARM
+    notifies nobody of the next one) and checks the logs resource policy of the task events log group."""
+    task = template.get(referenced_id(_schedule(template).props["Target"]["EcsParameters"]["TaskDefinitionArn"]))
+    environment = container_environment(task.props["ContainerDefinitions"][0])
+    queues = [referenced_id(item) for item in environment["DEAD_LETTER_QUEUES"]["Fn::Join"][1]]
+    assert sorted(queues) == dead_letter_queue_ids(template.doc) and len(queues) == len(set(queues)) >= 3
+    assert environment["TASK_EVENTS_LOG_GROUP_ARN"] == {"Fn::GetAtt": [task_events_log_group_id(template.doc), "Arn"]}
+    # every alarm that notifies the topic, by name: an alarm left in ALARM notifies nobody of its next cause
+    notifying = {a.logical_id for a in template.of_type("AWS::CloudWatch::Alarm") if {"Ref": "AlertTopic"} in a.props.get("AlarmActions", [])}
+    assert {referenced_id(item) for item in environment["ALARM_NAMES"]["Fn::Join"][1]} == notifying
+    role = template.get(referenced_id(task.props["TaskRoleArn"]))
+    statements = role.props["Policies"][0]["PolicyDocument"]["Statement"]
+    depths = {referenced_id(r) for s in statements if "sqs:GetQueueAttributes" in as_list(s["Action"]) for r in as_list(s["Resource"])}
+    assert depths == set(queues)
+    resolved = resolve(template.doc, REQUIRED_VALUES)["Resources"][task.logical_id]["Properties"]["ContainerDefinitions"][0]
+    account = account_from_environment({key: str(value) for key, value in container_environment(resolved).items()})
+    assert len(account.dead_letter_queues) == len(queues) and account.task_events_log_group_arn

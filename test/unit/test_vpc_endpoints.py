@@ -31,6 +31,7 @@ SERVICES_FOR_PREFIX = {
     "s3": {"s3"},
     "servicequotas": {"servicequotas"},
     "ec2": {"ec2"},
+    "cloudwatch": {"monitoring"},  # botocore's service model: CloudWatch's endpoint prefix is "monitoring"
 }
 
 

@@ -40,4 +40,14 @@ FILTERS = [
         eval={"and": [{"eq": [{"ref": "logical_id"}, "DeadlineCheckTaskRole"]}, {"eq": [{"ref": "action"}, "ecs:ListTasks"]}]},
         rules={"WildcardResourceRule"},
     ),
+    Filter(
+        reason=(
+            "Role of the pre-night check task. logs:DescribeResourcePolicies lists the account's logs resource policies "
+            "(the check reads whether one lets EventBridge write the task events log group); the request names no "
+            "resource, and parliament requires '*' for it. The statement grants that one read-only action and nothing else."
+        ),
+        rule_mode=RuleMode.ALLOWED,
+        eval={"and": [{"eq": [{"ref": "logical_id"}, "PreNightCheckTaskRole"]}, {"eq": [{"ref": "action"}, "logs:DescribeResourcePolicies"]}]},
+        rules={"WildcardResourceRule"},
+    ),
 ]
