@@ -88,6 +88,17 @@ def es_breakdown(run: RunBook, firm_pnl: np.ndarray) -> dict[str, Any]:
     }
 
 
+def shrinkage_effect(run: RunBook) -> float | None:
+    """The shrinkage's effect on firm VaR, relative (None: the covariance was not shrunk): the
+    delta-normal VaR of the book's linear exposures under the shrunk against the sample covariance."""
+    estimate = run.model.covariance
+    if estimate.unshrunk is None:
+        return None
+    exposure = run.book.conversion.augmented(np.eye(len(run.market.factors))) @ run.book.exposures.sum(axis=0)
+    shrunk, sample = (float(exposure @ matrix @ exposure) for matrix in (estimate.matrix, estimate.unshrunk))
+    return float(np.sqrt(shrunk / sample) - 1.0) if sample > 0.0 else None
+
+
 def stress_window_from_env() -> tuple[dt.date, dt.date] | None:
     """RISK_STRESS_WINDOW=2008-09-01:2009-08-31 fixes the stressed-VaR window; else the worst one is found."""
     text = os.environ.get("RISK_STRESS_WINDOW", "").strip()
@@ -165,7 +176,12 @@ def _warnings(summary: dict[str, Any]) -> list[str]:
     if flagged:
         found.append(f"{len(flagged)} factor(s) flagged ({', '.join(sorted({f['check'] for f in flagged}))}): see Data quality.")
     if model["shrinkage"] > 0:
-        found.append(f"The covariance is shrunk (Ledoit-Wolf intensity {model['shrinkage']:.3f}): {model['factors']} factors, rank {model['rank']}.")
+        effect = model.get("shrinkage_effect_on_var")
+        effect_text = f"; effect on the linear book's VaR {100 * effect:+.1f} %" if effect is not None else ""
+        found.append(
+            f"The correlations are shrunk (Ledoit-Wolf intensity {model['shrinkage']:.3f}, variances kept): {model['factors']} factors, "
+            f"rank {model['rank']}, smallest correlation eigenvalue {model.get('smallest_correlation_eigenvalue', 0.0):.1e}{effect_text}."
+        )
     if model["jitter"] > 0:
         found.append(f"The covariance needed a diagonal jitter of {model['jitter']:g} to factorise.")
     breaches = [row for row in summary["limits"] if row["status"] == "breach"]
@@ -559,7 +575,7 @@ class ReportGeneration:
                 "backtest": {**backtest_summary([*earlier, record]), "tonight": record["backtest"]},
                 "var_change": change,
                 "challengers": challengers,
-                "risk_model": run_book.model.describe(),
+                "risk_model": {**run_book.model.describe(), "shrinkage_effect_on_var": shrinkage_effect(run_book)},
                 "data_quality": manifest["data_quality"],
                 "data_quality_policy": manifest["data_quality_policy"],
                 "timings": {

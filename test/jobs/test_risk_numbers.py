@@ -230,6 +230,34 @@ def test_ledoit_wolf_matches_scikit_learn() -> None:
         assert intensity == pytest.approx(expected, rel=1e-10) and np.allclose(ours, theirs, rtol=1e-10, atol=0)
 
 
+def test_shrinkage_keeps_every_factors_variance_and_matches_an_independent_computation() -> None:
+    # Equities at 2 % a day beside FX at 0.5 %, 299 days for 298 factors (the demo night's shape):
+    # the scaled-identity target raised FX volatilities by a fifth. The correlations are shrunk
+    # towards the identity instead, with scikit-learn's Ledoit-Wolf intensity on the standardised returns.
+    from sklearn.covariance import ledoit_wolf as reference
+
+    rng = np.random.default_rng(11)
+    vols = np.where(np.arange(298) < 286, 0.02, 0.005)
+    returns = (rng.normal(size=(299, 4)) @ rng.normal(size=(4, 298)) + rng.normal(size=(299, 298))) * vols / np.sqrt(5.0)
+    estimate = estimate_covariance(returns, ModelParameters())
+    sample = returns.T @ returns / len(returns)
+    assert estimate.shrinkage > 0.0 and np.allclose(np.diag(estimate.matrix), np.diag(sample), rtol=1e-12, atol=0)
+    sd = np.sqrt(np.diag(sample))
+    correlation, intensity = reference(returns / sd, assume_centered=True)
+    assert estimate.shrinkage == pytest.approx(intensity, rel=1e-10)
+    assert np.allclose(estimate.matrix, correlation * np.outer(sd, sd), rtol=1e-10, atol=1e-20)
+
+
+def test_shrinkage_switches_on_only_when_the_sample_covariance_is_not_usable() -> None:
+    # 150 factors over 298 returns: full rank and well conditioned (smallest correlation
+    # eigenvalue about (1 - sqrt(1/2))^2), so the sample covariance is used as it is.
+    rng = np.random.default_rng(3)
+    usable = estimate_covariance(rng.normal(size=(298, 150)) * 0.01, ModelParameters())
+    assert usable.shrinkage == 0.0 and usable.estimator == "sample" and usable.smallest_eigenvalue > 1e-3
+    near_singular = estimate_covariance(rng.normal(size=(299, 298)) * 0.01, ModelParameters())
+    assert near_singular.rank == 298 and near_singular.smallest_eigenvalue < 1e-3 and near_singular.shrinkage > 0.0
+
+
 def test_more_factors_than_days_is_shrunk_and_reported_not_rescued_by_silent_jitter() -> None:
     market = _market({f"F{i:03d}": 0.01 for i in range(300)}, {f"F{i:03d}": 10.0 for i in range(300)}, days=300)  # 299 returns
     parameters = ModelParameters()
