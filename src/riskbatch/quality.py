@@ -103,25 +103,37 @@ class FileRejected(Exception):
         self.role, self.error = role, error
 
 
-def conversion_factor(market: Market, currency: str, reporting: str) -> tuple[str, int] | None:
-    """The FX factor that converts `currency` into `reporting`, and the sign of its log return
-    in the conversion (+1 for FX_<currency><reporting>, -1 for FX_<reporting><currency>)."""
-    if currency == reporting:
-        return None
-    for name, sign in ((f"FX_{currency}{reporting}", 1), (f"FX_{reporting}{currency}", -1)):
+def _direct_rate(market: Market, currency: str, into: str) -> tuple[str, int] | None:
+    for name, sign in ((f"FX_{currency}{into}", 1), (f"FX_{into}{currency}", -1)):
         if name in market.index:
             return name, sign
-    raise KeyError(f"no FX rate FX_{currency}{reporting} or FX_{reporting}{currency} in the market data")
+    return None
+
+
+def conversion_path(market: Market, currency: str, reporting: str) -> list[tuple[str, int]]:
+    """The FX factors, with the sign of each one's log return, whose product converts `currency`
+    into `reporting`: none for the reporting currency, one for a direct rate, else two through a
+    common currency (USD first, then the others alphabetically): a EUR reporter with FX_EURUSD and
+    FX_USDJPY converts JPY as JPY -> USD -> EUR."""
+    if currency == reporting:
+        return []
+    direct = _direct_rate(market, currency, reporting)
+    if direct:
+        return [direct]
+    quoted = {code for name in market.factors if (pair := FX_FACTOR.match(name)) for code in pair.groups()} - {currency, reporting}
+    for common in sorted(quoted, key=lambda code: (code != "USD", code)):
+        first, second = _direct_rate(market, currency, common), _direct_rate(market, common, reporting)
+        if first and second:
+            return [first, second]
+    raise KeyError(f"no FX rate FX_{currency}{reporting} or FX_{reporting}{currency}, nor a cross through a common currency, in the market data")
 
 
 def factors_of_position(market: Market, row: dict[str, Any], reporting: str) -> list[str]:
-    """The factors a position's value depends on: its underlying, its vol factor, its currency's rate."""
+    """The factors a position's value depends on: its underlying, its vol factor, its currency's rate(s)."""
     needed = [row["underlying"]]
     if row.get("vol_factor"):
         needed.append(row["vol_factor"])
-    conversion = conversion_factor(market, market.currency(row["underlying"], reporting), reporting)
-    if conversion:
-        needed.append(conversion[0])
+    needed += [name for name, _ in conversion_path(market, market.currency(row["underlying"], reporting), reporting)]
     return needed
 
 
@@ -211,7 +223,7 @@ def _exclude_unconvertible(checked: CheckedPositions, market: Market, reporting:
     for underlying in positions["underlying"].to_pylist():
         currency = market.currency(underlying, reporting)
         try:
-            conversion_factor(market, currency, reporting)
+            conversion_path(market, currency, reporting)
             reasons.append("")
         except KeyError as missing:
             reasons.append(f"in {currency}: {missing.args[0]}")

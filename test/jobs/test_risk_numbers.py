@@ -114,6 +114,57 @@ def test_an_option_on_a_foreign_underlying_converts_its_price_at_the_scenario_ra
     assert np.allclose(pnl, expected, rtol=1e-10, atol=1e-8)
 
 
+def test_a_eur_reporter_converts_its_jpy_positions_through_usd() -> None:
+    # FX_EURUSD and FX_USDJPY but no EURJPY: one JPY is worth 1 / (USDJPY x EURUSD) EUR, its log
+    # return -r_USDJPY - r_EURUSD. The JPY stock was excluded ("no FX rate") before the cross.
+    table = _market_table({"TOYOTA": 0.015, "FX_EURUSD": 0.006, "FX_USDJPY": 0.007}, {"TOYOTA": 2_800.0, "FX_EURUSD": 1.10, "FX_USDJPY": 150.0},
+                          currencies={"TOYOTA": "JPY"})  # fmt: skip
+    positions = _equities(("E1", "TOYOTA", 1_000.0))
+    night = prepare_night(table, "market.csv", positions, "positions.csv", WEDNESDAY, DataQualityPolicy(), "EUR")
+    assert night.excluded == [] and night.market.factors == ["FX_EURUSD", "FX_USDJPY", "TOYOTA"]
+    parameters = ModelParameters(scenarios=2_000, block_size=2_000, seed=5, reporting_currency="EUR")
+    market = night.market
+    model = risk_model(market, parameters)
+    pnl = portfolio_pnl(build_book(night.positions, market, parameters), market, parameters, model)[0]
+    r = scenario_block(parameters, 0, model.cholesky, model.keys)
+    value = 1_000.0 * market.spot[2] / (market.spot[1] * market.spot[0])
+    assert np.allclose(pnl, value * np.expm1(r[:, 2] - r[:, 1] - r[:, 0]), rtol=1e-12, atol=1e-9)
+
+
+def _quantlib_garman_kohlhagen(spot: float, strike: float, days: int, vol: float, domestic: float, foreign: float, call: bool) -> float:
+    import QuantLib as ql
+
+    today = ql.Date(25, 11, 2026)
+    ql.Settings.instance().evaluationDate = today
+    day_count = ql.Actual365Fixed()
+    process = ql.GarmanKohlagenProcess(  # sic: QuantLib spells it so
+        ql.QuoteHandle(ql.SimpleQuote(spot)),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, foreign, day_count, ql.Continuous)),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, domestic, day_count, ql.Continuous)),
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, day_count)),
+    )
+    option = ql.EuropeanOption(ql.PlainVanillaPayoff(ql.Option.Call if call else ql.Option.Put, strike), ql.EuropeanExercise(today + days))
+    option.setPricingEngine(ql.AnalyticEuropeanEngine(process))
+    return option.NPV()
+
+
+@pytest.mark.parametrize("call", [True, False])
+def test_an_fx_option_is_priced_garman_kohlhagen_with_the_foreign_rate_as_quantlib(call: bool) -> None:
+    # A one-year at-the-money EURUSD option, 8 % volatility, USD 4.3 %, EUR 2.7 %: the call is
+    # 0.04306 USD per EUR (Garman-Kohlhagen), not 0.06235 (no foreign rate), today and in every scenario.
+    market = _market({"FX_EURUSD": 0.006}, {"FX_EURUSD": 1.10})
+    parameters = ModelParameters(scenarios=1_000, seed=1, rates={"USD": 0.043, "EUR": 0.027})
+    option = _one_option(underlying="FX_EURUSD", strike=1.10, implied_vol=0.08, option_type="call" if call else "put", quantity=1e6)
+    model = risk_model(market, parameters)
+    pnl = position_pnl(build_book(_positions([option]), market, parameters), market, parameters, np.arange(50), model)[:, 0]
+    base = _quantlib_garman_kohlhagen(1.10, 1.10, 365, 0.08, 0.043, 0.027, call)
+    if call:
+        assert base == pytest.approx(0.04306, abs=5e-6)
+    returns = scenario_block(parameters, 0, model.cholesky, model.keys)[:50, 0]
+    expected = [1e6 * (_quantlib_garman_kohlhagen(1.10 * np.exp(r), 1.10, 364, 0.08, 0.043, 0.027, call) - base) for r in returns]
+    assert np.allclose(pnl, expected, rtol=1e-9, atol=1e-6)
+
+
 def test_a_position_in_a_currency_without_a_rate_is_excluded_with_the_reason() -> None:
     table = _market_table({"SAP": 0.015, "AAPL": 0.01}, {"SAP": 200.0, "AAPL": 150.0}, currencies={"SAP": "EUR"})
     positions = _equities(("E1", "SAP", 10.0), ("E2", "AAPL", 10.0))
