@@ -428,9 +428,11 @@ def _methodology_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[A
         f"scenarios of {distribution} factor returns over {model['horizon_days']} business day(s) (square-root-of-time) are drawn "
         f"with the fixed seed {model['seed']} (policy {model['seed_policy']}: nights share their random numbers). Every position is revalued "
         "in every scenario: linear holdings as exposure x (exp(r) - 1), European options by Black-Scholes-Merton with the underlying's "
-        "dividend yield (FX options by Garman-Kohlhagen: the base currency's rate as the yield), the rate of their currency, their implied volatility moved by its factor where they have one, and time decay "
+        "dividend yield (FX options by Garman-Kohlhagen: the base currency's rate as the yield), the rate of their currency, "
+        "their implied volatility moved by its factor where they have one, and time decay "
         f"over the calendar days of the horizon. Values in other currencies convert into {summary['reporting_currency']} at each "
-        "scenario's exchange rates (a currency without a direct rate through a common one, USD first). VaR is the loss exceeded in 5 % (1 %) of scenarios; ES 97.5 % the mean loss in the worst 2.5 %. "
+        "scenario's exchange rates (a currency without a direct rate through a common one, USD first). "
+        "VaR is the loss exceeded in 5 % (1 %) of scenarios; ES 97.5 % the mean loss in the worst 2.5 %. "
         "Firm figures come from the summed scenario P&amp;L of every portfolio.",
         "<b>Confidence intervals.</b> Each figure is a Monte Carlo estimate. The 95 % interval of a VaR comes from the order "
         "statistics (the number of scenarios below the true quantile is binomial); that of an ES from its asymptotic variance, "
