@@ -23,7 +23,7 @@ from .layout import excluded_rows_key, manifest_key, market_key, quarantine_key,
 from .limits import as_records, parse_limits
 from .logs import log, timed
 from .quality import DataQualityPolicy, FileRejected, PreparedNight, prepare_night
-from .settings import ConfigurationError, Settings, parameters_from_env
+from .settings import ConfigurationError, Settings, configured_run
 from .storage import exists, get_bytes, put_json_once, put_once
 
 ROLES = {"positions": "market", "market": "positions"}
@@ -124,7 +124,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
         return IngestOutcome("waiting", detail=f"no {ROLES[role]} file yet for {business_date}")
     files = _read_file_set(s3, bucket, business_date, {role: key, ROLES[role]: companion})
     input_seed = int(hashlib.sha256((files.checksums["positions"] + files.checksums["market"]).encode()).hexdigest()[:8], 16)
-    parameters = parameters_from_env(input_seed)
+    parameters, model_config = configured_run(input_seed)
     policy = DataQualityPolicy.from_env()
     try:
         night = _validated(files, policy, parameters.reporting_currency)
@@ -144,7 +144,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     _report_exclusions(s3, sns, settings, files, night)
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
-    optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
+    optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source, "model_config": model_config}
     claimed = _write_run(s3, settings.output_bucket, run, files, night, positions, units, parameters, policy, optional)
     if not claimed and _claimed_recently(s3, settings.output_bucket, run):
         return IngestOutcome("duplicate", run, detail="another ingestion task is queueing this run")

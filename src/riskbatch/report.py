@@ -257,7 +257,8 @@ def _summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         kit["Paragraph"](f"Market risk report, business date {summary['business_date']}", styles["Title"]),
         kit["Paragraph"](
             f"Run {summary['run_id']}. Monte Carlo VaR and expected shortfall over {model['horizon_days']} business day(s), "
-            f"{model['scenarios']:,} scenarios, all figures in {currency}. Market data as of {summary['market_as_of']}.",
+            f"{model['scenarios']:,} scenarios, all figures in {currency}. Market data as of {summary['market_as_of']}. "
+            f"Model configuration {(summary.get('model_config') or {}).get('version', 'not recorded')}.",
             styles["Normal"],
         ),
         kit["Paragraph"]("Firm-wide (from the summed P&amp;L of every portfolio, not the sum of VaRs)", styles["Heading2"]),
@@ -450,12 +451,22 @@ def _methodology_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[A
     return [kit["KeepTogether"]([kit["Paragraph"]("Model documentation", styles["Heading2"]), body[0]]), *body[1:]]
 
 
+def _model_config_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """The model configuration the run was made with: version, hash, and any override it allowed."""
+    config = summary.get("model_config")
+    if not config:
+        return [["model configuration", "not recorded (a run made before model configurations were versioned)"]]
+    overrides = ", ".join(f"{name}={value}" for name, value in config["overrides"].items()) or "none"
+    return [["model configuration", f"version {config['version']}, sha256 {config['sha256']}"], ["model overrides (allowed)", overrides]]
+
+
 def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     styles, cm = kit["styles"], kit["cm"]
     audit = [
         ["item", "value"],
         ["run id", summary["run_id"]],
         ["software version", summary["software_version"]],
+        *_model_config_rows(summary),
         ["seed", str(summary["model"]["seed"])],
         ["scenarios", f"{summary['model']['scenarios']:,}"],
     ]
@@ -570,6 +581,7 @@ class ReportGeneration:
                 "inputs": manifest["inputs"],
                 "positions": manifest["positions"],
                 "software_version": __version__,
+                "model_config": manifest.get("model_config"),
                 "contributions": top,
                 "es_breakdown": breakdown,
                 "limits": utilisation(manifest.get("limits", []), risk_figures(firm_pnl), per_portfolio),

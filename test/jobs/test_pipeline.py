@@ -19,6 +19,7 @@ from riskbatch.offline import run_offline
 from riskbatch.report import ReportGeneration
 from riskbatch.risk_job import RiskCalculation
 from riskbatch.sample import SampleSpec, write_sample
+from riskbatch.settings import load_model_config
 from riskbatch.storage import list_keys
 from riskbatch.worker import QueueWorker, WorkerOptions
 from test.jobs.aws import Night, lay_out_night
@@ -63,6 +64,9 @@ def test_a_night_end_to_end_matches_the_offline_engine(night: Night, sample_file
     assert len(manifest["units"]) == 3  # 600 positions in units of 250
     assert {item["role"] for item in manifest["inputs"]} == {"positions", "market"}
     assert all(len(item["sha256"]) == 64 for item in manifest["inputs"])
+    config = load_model_config()  # the run records the model configuration it was made with, and the overrides it allowed
+    assert manifest["model_config"]["version"] == config.version and manifest["model_config"]["sha256"] == config.sha256
+    assert manifest["model_config"]["overrides"] == {"scenarios": int(SCENARIOS), "block_size": 512}
 
     worker = drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
     assert worker.processed == 3
@@ -108,6 +112,8 @@ def test_a_night_end_to_end_matches_the_offline_engine(night: Night, sample_file
     for number, text in enumerate(pages, 1):
         assert f"page {number}" in text and run in text  # the footer of every page
     assert "Challenger models" in pages[0] and "Warnings" in pages[0]
+    assert figures["model_config"] == manifest["model_config"] and f"Model configuration {config.version}" in pages[0]
+    assert any(config.sha256 in text for text in pages)  # the audit trail
     assert any("Model documentation" in text for text in pages)
     for item in manifest["inputs"]:
         assert any(item["sha256"] in text for text in pages)  # each checksum whole on one line

@@ -7,7 +7,9 @@ random numbers every night and revalued options without dividends, vol moves or 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 
 import numpy as np
 import pyarrow as pa
@@ -32,7 +34,7 @@ from riskbatch.model import (
 )
 from riskbatch.quality import DataQualityPolicy, FileRejected, assess_factor, prepare_night
 from riskbatch.sample import business_days
-from riskbatch.settings import parameters_from_env
+from riskbatch.settings import ConfigurationError, configured_run, load_model_config, parameters_from_env
 
 FRIDAY = dt.date(2026, 11, 27)
 WEDNESDAY = dt.date(2026, 11, 25)
@@ -327,8 +329,53 @@ def test_the_default_is_100000_scenarios_with_a_fixed_seed_shared_by_every_night
         monkeypatch.delenv(name, raising=False)
     tonight, last_night = parameters_from_env(input_seed=123), parameters_from_env(input_seed=456)
     assert tonight.scenarios == 100_000 and tonight.seed == last_night.seed and tonight.seed_policy == "fixed"
-    monkeypatch.setenv("RISK_SEED_POLICY", "inputs")
-    assert parameters_from_env(input_seed=123).seed == 123
+    # a configuration whose seed policy is `inputs` takes the seed from the input files
+    shipped = load_model_config()
+    from_inputs = dataclasses.replace(shipped, parameters={**shipped.parameters, "seed_policy": "inputs"})
+    assert parameters_from_env(input_seed=123, config=from_inputs).seed == 123
+
+
+def _clear_model_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    from riskbatch.settings import PARAMETER_VARIABLES
+
+    for variable in PARAMETER_VARIABLES.values():
+        monkeypatch.delenv(variable, raising=False)
+
+
+def test_model_parameters_come_from_the_versioned_configuration_shipped_in_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.resources import files
+
+    _clear_model_variables(monkeypatch)
+    shipped = files("riskbatch").joinpath("model_config.json").read_bytes()
+    config = load_model_config()
+    assert config.version and config.sha256 == hashlib.sha256(shipped).hexdigest()
+    parameters, record = configured_run(input_seed=9)
+    assert dataclasses.asdict(parameters) == {**dataclasses.asdict(ModelParameters()), **config.parameters}
+    assert record == {"version": config.version, "sha256": config.sha256, "stress_period": config.stress_period.describe(), "overrides": {}}
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("RISK_DISTRIBUTION", "student-t"), ("RISK_SHRINKAGE", "none"), ("RISK_SEED", "7"), ("RISK_SEED_POLICY", "inputs"),
+    ("RISK_COVARIANCE", "ewma"), ("RISK_EWMA_LAMBDA", "0.97"), ("RISK_HORIZON_DAYS", "10"), ("RISK_STRESS_WINDOW", "2020-02-01:2021-01-31"),
+    ("RISK_DEGREES_OF_FREEDOM", "3"), ("RISK_REPORTING_CURRENCY", "EUR"),
+])  # fmt: skip
+def test_a_model_setting_from_the_environment_is_refused_unless_the_configuration_allows_it(monkeypatch: pytest.MonkeyPatch, variable, value) -> None:
+    _clear_model_variables(monkeypatch)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=f"{variable} is set, but the model configuration .* does not allow"):
+        configured_run(input_seed=1)
+
+
+def test_the_overrides_the_configuration_allows_are_applied_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # scenarios and block size: the tests, the integration suite and make demo run small nights
+    _clear_model_variables(monkeypatch)
+    monkeypatch.setenv("RISK_SCENARIOS", "2000")
+    monkeypatch.setenv("RISK_BLOCK_SIZE", "512")
+    parameters, record = configured_run(input_seed=1)
+    assert (parameters.scenarios, parameters.block_size) == (2_000, 512) and record["overrides"] == {"scenarios": 2_000, "block_size": 512}
+    strict = dataclasses.replace(load_model_config(), overridable={})
+    with pytest.raises(ConfigurationError, match="RISK_SCENARIOS"):
+        configured_run(input_seed=1, config=strict)
 
 
 def test_a_factor_keeps_its_draws_when_other_factors_join_the_book() -> None:
