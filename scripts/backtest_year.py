@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from riskbatch.engine import build_book, portfolio_pnl, risk_model
+from riskbatch.engine import build_book, draw_order, portfolio_pnl, risk_model
 from riskbatch.history import as_table, backtest_entry, backtest_summary, firm_lines, night_record
 from riskbatch.model import ModelParameters, risk_figures
 from riskbatch.quality import DataQualityPolicy, prepare_night
@@ -44,7 +44,7 @@ def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lam
     for night, date in enumerate(dates):
         window = market.slice(count * night, count * spec.days)
         prepared = prepare_night(window, "market", book_table, "positions", date, DataQualityPolicy(), parameters.reporting_currency)
-        model = risk_model(prepared.market, parameters)
+        model = risk_model(prepared.market, parameters, draw_order(previous[1].model.draw_order if previous else None, prepared.market.factors))
         book = build_book(prepared.positions, prepared.market, parameters)
         pnl = portfolio_pnl(book, prepared.market, parameters, model)
         firm = risk_figures(pnl.sum(axis=0))

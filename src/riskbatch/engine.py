@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -254,19 +254,37 @@ def horizon_calendar_days(business_date: dt.date, horizon_business_days: int) ->
 class RiskModel:
     """What every worker needs to draw the run's scenarios, and how the covariance came about."""
 
-    cholesky: np.ndarray
+    cholesky: np.ndarray  # in the market's factor order: a Cholesky factor in the draw order, permuted
     keys: np.ndarray
     covariance: CovarianceEstimate
     jitter: float
+    draw_order: list[str] = field(default_factory=list)  # the factors in the order the Cholesky factor is built
 
     def describe(self) -> dict[str, object]:
         return {**self.covariance.describe(), "jitter": self.jitter}
 
 
-def risk_model(market: Market, parameters: ModelParameters) -> RiskModel:
+def draw_order(previous: list[str] | None, factors: list[str]) -> list[str]:
+    """The order in which the Cholesky factor is built: the previous night's order, less the
+    factors that left, then tonight's new factors by name. A factor's return is its own draws'
+    combination with those of the factors before it, so a factor that joins the book comes last
+    and leaves every other factor's scenarios as they were (common random numbers); sorting by
+    name put AAA_NEW first and gave every factor new scenarios."""
+    tonight = set(factors)
+    kept = [name for name in previous or [] if name in tonight]
+    return kept + sorted(tonight - set(kept))
+
+
+def risk_model(market: Market, parameters: ModelParameters, order: list[str] | None = None) -> RiskModel:
+    """The covariance and its Cholesky factor, built in `order` (by default the market's order)."""
     estimate = estimate_covariance(log_returns(market.prices), parameters)
-    cholesky, jitter = cholesky_with_jitter(estimate.matrix)
-    return RiskModel(cholesky, factor_keys(market.factors), estimate, jitter)
+    order = list(order) if order else list(market.factors)
+    if sorted(order) != sorted(market.factors):
+        raise ValueError("the draw order must list every factor of the market once")
+    permutation = np.array([market.index[name] for name in order], dtype=np.int64)
+    lower, jitter = cholesky_with_jitter(estimate.matrix[np.ix_(permutation, permutation)])
+    position = np.argsort(permutation)  # each market column's row in the draw order
+    return RiskModel(lower[np.ix_(position, position)], factor_keys(market.factors), estimate, jitter, order)
 
 
 def _kernel_inputs(book: Book, market: Market, parameters: ModelParameters) -> tuple:

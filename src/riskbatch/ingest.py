@@ -17,14 +17,15 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from . import __version__
-from .history import parse_actual_pnl
+from .engine import draw_order
+from .history import parse_actual_pnl, previous_record
 from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, read_table
 from .layout import excluded_rows_key, manifest_key, market_key, quarantine_key, run_id, status_key, unit_key
 from .limits import as_records, parse_limits
 from .logs import log, timed
 from .quality import DataQualityPolicy, FileRejected, PreparedNight, prepare_night
 from .settings import ConfigurationError, Settings, configured_run
-from .storage import exists, get_bytes, put_json_once, put_once
+from .storage import exists, get_bytes, get_json, put_json_once, put_once
 
 ROLES = {"positions": "market", "market": "positions"}
 LIMITS_FILE = "limits.csv"  # optional, beside the two files: riskbatch.limits
@@ -251,12 +252,23 @@ def _write_run(
             "data_quality": night.summary(),
             **optional,
             "factors": market.factors,
+            "draw_order": draw_order(_previous_draw_order(s3, output, files.business_date), market.factors),
             "positions": positions.num_rows,
             "portfolios": sorted(set(positions["portfolio_id"].to_pylist())),
             "market_key": market_key(run),
             "units": [{"index": index, "key": unit_key(run, index), "positions": unit.num_rows} for index, unit in enumerate(units)],
         }
         return put_json_once(s3, output, manifest_key(run), manifest)
+
+
+def _previous_draw_order(s3: Any, output: str, business_date: str) -> list[str] | None:
+    """The order the previous night built its Cholesky factor in (from its run's manifest), so
+    that tonight's new factors come after it; None on the first night, or when that run's manifest
+    is not in this bucket."""
+    previous = previous_record(s3, output, business_date)
+    if previous is None or not exists(s3, output, manifest_key(previous["run_id"])):
+        return None
+    return get_json(s3, output, manifest_key(previous["run_id"])).get("draw_order")
 
 
 def _claimed_recently(s3: Any, output: str, run: str) -> bool:

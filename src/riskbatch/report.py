@@ -302,9 +302,18 @@ def _change_line(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     firm = change["scopes"]["firm"]
     text = (
         f"VaR 99 % moved {_money(firm['change'])} since {change['var_date']}: model or data {_money(firm['model_or_data'])}, "
-        f"market {_money(firm['market'])}, book {_money(firm['book'])}."
+        f"market {_money(firm['market'])}, book {_money(firm['book'])}. {_noise_words(change)}"
     )
     return [kit["Paragraph"](text, kit["styles"]["Normal"])]
+
+
+def _noise_words(change: dict[str, Any]) -> str:
+    """The sampling noise in the firm's change, in words."""
+    noise = change.get("sampling_noise")
+    if not noise:
+        return "Its sampling noise is not estimated (too few scenarios)."
+    share = f", {100 * noise['share_of_change']:.0f} % of the market and book steps" if noise["share_of_change"] is not None else ""
+    return f"Sampling noise (Monte Carlo standard error of the change, common random numbers): {_money(noise['standard_error'])}{share}."
 
 
 def _change_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
@@ -318,7 +327,7 @@ def _change_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         rows.append([scope, *(_money(values[key]) for key in ("yesterday", "tonight", "change", "model_or_data", "market", "book"))])
     note = (
         "Each step is a full revaluation on the same random numbers: yesterday's book on yesterday's market with tonight's model "
-        "(model or data), then on tonight's market (market), then tonight's book (book)."
+        "(model or data), then on tonight's market (market), then tonight's book (book). " + _noise_words(change)
     )
     if change["positions_not_carried"]:
         note += f" {change['positions_not_carried']} of yesterday's positions have no factor in tonight's market and count in the book step."
@@ -564,7 +573,7 @@ class ReportGeneration:
                 backtest = backtest_entry(previous, previous_run, run_book.market, manifest.get("actual_pnl"))
                 log("backtest", run_id=run, var_date=backtest["var_date"], pnl=backtest["hypothetical_pnl"]["firm"], exception=backtest["exceptions"]["firm"])
                 tonight_var = {"firm": firm_figures["var_99"], **{name: values["var_99"] for name, values in per_portfolio.items()}}
-                change = explain_var_change(previous, previous_run, run_book, tonight_var)
+                change = explain_var_change(previous, previous_run, run_book, tonight_var, firm_pnl)
             record = night_record(date, run, manifest["model"]["reporting_currency"], firm_figures, per_portfolio, backtest)
             earlier = [r for r in load_records(self.s3, bucket, last=manifest["business_date"]) if r["business_date"] < manifest["business_date"]]
             summary = {

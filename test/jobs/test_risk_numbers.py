@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 from scipy.stats import norm
 
-from riskbatch.engine import build_book, horizon_calendar_days, portfolio_pnl, position_pnl, position_tail_means, risk_model
+from riskbatch.engine import build_book, draw_order, horizon_calendar_days, portfolio_pnl, position_pnl, position_tail_means, risk_model
 from riskbatch.inputs import POSITION_COLUMNS, InputError, Market, load_market
 from riskbatch.model import (
     ModelParameters,
@@ -383,6 +383,60 @@ def test_a_factor_keeps_its_draws_when_other_factors_join_the_book() -> None:
     two = scenario_block(parameters, 0, np.eye(2), factor_keys(["AAPL", "MSFT"]))
     three = scenario_block(parameters, 0, np.eye(3), factor_keys(["AAA", "AAPL", "MSFT"]))
     assert np.array_equal(two, three[:, 1:])
+
+
+def _correlated_market(names: list[str], days: int = 300, seed: int = 4) -> Market:
+    """Factors driven by one common factor (correlation about 0.5), 1.5 % a day."""
+    rng = np.random.default_rng(seed)
+    returns = (rng.standard_normal((days - 1, 1)) + rng.standard_normal((days - 1, len(names)))) * 0.015 / np.sqrt(2.0)
+    prices = 100.0 * np.exp(np.vstack([np.zeros(len(names)), np.cumsum(returns, axis=0)]))
+    return Market(WEDNESDAY, business_days(WEDNESDAY, days), names, prices)
+
+
+def test_a_small_new_position_moves_var_by_about_its_own_contribution_wherever_its_factor_sorts() -> None:
+    # Tonight's book is last night's plus 10 USD of AAA_NEW and of ZZZ_NEW, two factors that join the
+    # market. Sorted by name, AAA_NEW took the Cholesky factor's first row and every factor got new
+    # scenarios: VaR moved by thousands. Built in last night's order with the new factors last,
+    # the other factors' scenarios stay as they were, and VaR moves by at most the new positions' P&L.
+    old = [f"EQ_{i:02d}" for i in range(20)]
+    full = _correlated_market(["AAA_NEW", *old, "ZZZ_NEW"])
+    yesterday = full.restricted(old)
+    tonight = full.restricted(sorted(full.factors))
+    book = [("E" + name, name, 10_000.0 * (1 if i % 3 else -1)) for i, name in enumerate(old)]
+    parameters = ModelParameters(scenarios=20_000, seed=1)
+    before_model = risk_model(yesterday, parameters)
+    before = value_at_risk(portfolio_pnl(build_book(_equities(*book), yesterday), yesterday, parameters, before_model)[0], 0.99)
+    for new in ("AAA_NEW", "ZZZ_NEW"):
+        positions = _equities(*book, ("E" + new, new, 10.0 / tonight.spot[tonight.index[new]]))  # 10 USD
+        order = draw_order(before_model.draw_order, tonight.restricted([*old, new]).factors)
+        market = tonight.restricted(sorted([*old, new]))
+        after = value_at_risk(portfolio_pnl(build_book(positions, market), market, parameters, risk_model(market, parameters, order))[0], 0.99)
+        assert order[-1] == new and abs(after - before) <= 10.0, (new, after - before)
+
+
+def test_the_day_over_day_explanation_states_its_sampling_noise() -> None:
+    from riskbatch.explain import explain_var_change
+    from riskbatch.history import night_record
+    from riskbatch.run_inputs import RunBook
+
+    names = [f"EQ_{i:02d}" for i in range(10)]
+    full = _correlated_market(names, days=301)
+    yesterday = Market(full.dates[-2], full.dates[:-1], names, full.prices[:-1])
+    positions = _equities(*(("E" + name, name, 1_000.0) for name in names))
+    parameters = ModelParameters(scenarios=20_000, seed=1)
+
+    def run(market: Market) -> tuple[RunBook, np.ndarray]:
+        model = risk_model(market, parameters)
+        book = build_book(positions, market, parameters)
+        return RunBook(parameters, market, positions, book, model), portfolio_pnl(book, market, parameters, model)
+
+    (previous, previous_pnl), (tonight, tonight_pnl) = run(yesterday), run(full)
+    figures = risk_figures(previous_pnl[0])
+    record = night_record(yesterday.business_date.isoformat(), "r1", "USD", figures, {"A": figures}, None)
+    change = explain_var_change(record, previous, tonight, {"firm": value_at_risk(tonight_pnl[0], 0.99)}, tonight_pnl.sum(axis=0))
+    noise = change["sampling_noise"]
+    firm = change["scopes"]["firm"]
+    assert noise["standard_error"] > 0.0 and noise["share_of_change"] == pytest.approx(noise["standard_error"] / abs(firm["market"] + firm["book"]))
 
 
 def test_an_unchanged_book_and_market_give_the_same_figures_on_another_night() -> None:
