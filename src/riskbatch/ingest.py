@@ -19,8 +19,8 @@ from botocore.exceptions import ClientError
 from . import __version__
 from .engine import draw_order
 from .history import parse_actual_pnl, previous_record
-from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, read_table
-from .layout import excluded_rows_key, manifest_key, market_key, quarantine_key, run_id, status_key, unit_key
+from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
+from .layout import excluded_rows_key, manifest_key, market_key, quarantine_key, run_id, status_key, stress_market_key, unit_key
 from .limits import as_records, parse_limits
 from .logs import log, timed
 from .quality import DataQualityPolicy, FileRejected, PreparedNight, prepare_night
@@ -30,6 +30,7 @@ from .storage import exists, get_bytes, get_json, put_json_once, put_once
 ROLES = {"positions": "market", "market": "positions"}
 LIMITS_FILE = "limits.csv"  # optional, beside the two files: riskbatch.limits
 ACTUAL_PNL_FILE = "actual_pnl.csv"  # optional: the previous business day's book's actual P&L (riskbatch.history)
+STRESS_MARKET_FILE = "stress_market.csv"  # optional: the stress history the stressed VaR's configured period is read from
 FILE_NAME = re.compile(r"^(positions|market)\.(csv|parquet)$")
 EXIT_OK, EXIT_REJECTED = 0, 2
 STALE_CLAIM_SECONDS = 600
@@ -135,8 +136,9 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
 
     limits, limits_source = _read_optional(s3, sns, settings, bucket, business_date, LIMITS_FILE, lambda data, name: as_records(parse_limits(data, name)))
     actual, actual_source = _read_optional(s3, sns, settings, bucket, business_date, ACTUAL_PNL_FILE, parse_actual_pnl)
+    stress, stress_source = _read_optional(s3, sns, settings, bucket, business_date, STRESS_MARKET_FILE, _stress_history)
     checksums = [files.checksums["positions"], files.checksums["market"]]
-    checksums += [source["sha256"] for source in (limits_source, actual_source) if source]
+    checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source) if source]
     run = run_id(business_date, checksums, parameters, policy)
     if exists(s3, settings.output_bucket, status_key(run, "queued")):
         log("duplicate_arrival", run_id=run, file=key)
@@ -145,7 +147,11 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     _report_exclusions(s3, sns, settings, files, night)
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
-    optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source, "model_config": model_config}
+    optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
+    optional.update(model_config=model_config, stress_market_source=stress_source)
+    if stress is not None:
+        optional["stress_market_key"] = stress_market_key(run)
+        _write_parquet(s3, settings.output_bucket, stress_market_key(run), stress)
     claimed = _write_run(s3, settings.output_bucket, run, files, night, positions, units, parameters, policy, optional)
     if not claimed and _claimed_recently(s3, settings.output_bucket, run):
         return IngestOutcome("duplicate", run, detail="another ingestion task is queueing this run")
@@ -179,6 +185,13 @@ def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: st
         except InputError as error:
             raise FileRejected(role, error) from error
     return prepare_night(tables["market"], files.keys["market"], tables["positions"], files.keys["positions"], date, policy, reporting_currency)
+
+
+def _stress_history(data: bytes, name: str) -> pa.Table:
+    """The stress history, checked as a market file is (its dates lie before the business date)."""
+    table = read_table(data, name, MARKET_COLUMNS)
+    load_market(table, name, dt.date.max)
+    return table
 
 
 def _read_optional(s3: Any, sns: Any, settings: Settings, bucket: str, business_date: str, name: str, parse: Any) -> tuple[Any, dict[str, Any] | None]:

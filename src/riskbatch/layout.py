@@ -24,6 +24,10 @@ def market_key(run: str) -> str:
     return f"runs/{run}/market.parquet"
 
 
+def stress_market_key(run: str) -> str:
+    return f"runs/{run}/stress_market.parquet"
+
+
 def unit_key(run: str, unit: int) -> str:
     return f"runs/{run}/units/{unit:05d}.parquet"
 

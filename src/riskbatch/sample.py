@@ -89,6 +89,27 @@ def market_table(spec: SampleSpec) -> pa.Table:
     )
 
 
+# The stress history: three years around a crisis year, apart from the nightly market file. The
+# crisis year is the stress period the model configuration names (src/riskbatch/model_config.json).
+STRESS_HISTORY = (dt.date(2007, 7, 2), dt.date(2010, 6, 30))
+CRISIS = (dt.date(2008, 9, 1), dt.date(2009, 8, 31))
+CRISIS_VOLATILITY = 2.5  # times the sample's own daily volatilities, in the crisis year
+
+
+def stress_market_table(spec: SampleSpec) -> pa.Table:
+    """The sample's stress history: the same factors and dynamics as its market, dated
+    STRESS_HISTORY, with CRISIS_VOLATILITY times the volatility (and the implied volatilities
+    moving as much more) inside the CRISIS year."""
+    dates = [day for day in business_days(STRESS_HISTORY[1], 1_000) if day >= STRESS_HISTORY[0]]
+    calm = market_table(dataclasses.replace(spec, days=len(dates), business_date=dates[-1], seed=spec.seed + 1_000))
+    names = calm["factor"].to_pylist()[: len(set(calm["factor"].to_pylist()))]
+    prices = calm["price"].to_numpy().reshape(len(dates), len(names))
+    scale = np.where([CRISIS[0] <= day <= CRISIS[1] for day in dates[1:]], CRISIS_VOLATILITY, 1.0)
+    returns = np.diff(np.log(prices), axis=0) * scale[:, None]
+    stressed = prices[0] * np.exp(np.vstack([np.zeros(len(names)), np.cumsum(returns, axis=0)]))
+    return calm.set_column(calm.column_names.index("price"), "price", pa.array(np.round(stressed.ravel(), 6)))
+
+
 def _currency(name: str, spec: SampleSpec) -> str:
     if name.startswith("FX_"):
         return name[-3:]
@@ -183,6 +204,7 @@ def write_sample(out: Path, spec: SampleSpec) -> tuple[Path, Path]:
         write_plain_csv(table, path)
     if spec.features:
         (folder / "limits.csv").write_text(SAMPLE_LIMITS, encoding="utf-8")
+    write_plain_csv(stress_market_table(spec), folder / "stress_market.csv")
     return positions_path, market_path
 
 
@@ -207,6 +229,7 @@ def write_nights(out: Path, spec: SampleSpec, nights: int) -> list[Path]:
     first_night_end = market.slice(count * (spec.days - 1), count)  # the first night's last day
     book = positions_table(spec, factors, first_night_end["price"].to_numpy())
     folders = []
+    stress = stress_market_table(spec)
     for night, date in enumerate(dates):
         window = market.slice(count * night, count * spec.days)
         if night:
@@ -227,6 +250,7 @@ def write_nights(out: Path, spec: SampleSpec, nights: int) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         write_plain_csv(nightly, folder / "positions.csv")
         write_plain_csv(window, folder / "market.csv")
+        write_plain_csv(stress, folder / "stress_market.csv")
         if spec.features:
             (folder / "limits.csv").write_text(SAMPLE_LIMITS, encoding="utf-8")
         folders.append(folder)
