@@ -75,10 +75,11 @@ def tail_figures(pnl: np.ndarray) -> dict[str, Any]:
         return threshold + (scale * np.log(ratio) if shape == 0.0 else scale / shape * (ratio**shape - 1.0))
 
     es = (var(0.975) + scale - shape * threshold) / (1.0 - shape)
-    empirical = {key: figures[key] for key in ("var_95", "var_99", "es_975")}
+    empirical = {key: figures[key] for key in ("var_95", "var_975", "var_99", "es_975")}
     return {
         **figures,
         "var_95": float(var(0.95)),
+        "var_975": float(var(0.975)),
         "var_99": float(var(0.99)),
         "es_975": float(es),
         "empirical": empirical,

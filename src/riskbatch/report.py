@@ -140,6 +140,58 @@ def _charts(firm_pnl: np.ndarray, figures: dict[str, Any], top: list[dict[str, A
     return images[0], images[1]
 
 
+def backtest_series(records: list[dict[str, Any]], window: int = 250) -> list[dict[str, Any]]:
+    """The last `window` backtested nights for the exceptions chart: each VaR date's hypothetical
+    P&L beside its VaR 99 % (and VaR 97.5 % where recorded), and whether it was exceeded."""
+    by_date = {record["business_date"]: record for record in records}
+    series = []
+    for record in records:
+        entry = record.get("backtest")
+        var = by_date.get(entry["var_date"], {}).get("var", {}).get("firm") if entry else None
+        if not entry or not var:
+            continue
+        series.append(
+            {
+                "var_date": entry["var_date"],
+                "pnl": entry["hypothetical_pnl"]["firm"],
+                "var_99": var["var_99"],
+                "var_975": var.get("var_975"),
+                "exception": bool(entry["exceptions"]["firm"]),
+            }
+        )
+    return series[-window:]
+
+
+EXCEPTIONS_CHART_HEIGHT = 3.1  # inches: 403 pixels at 130 dpi
+
+
+def exceptions_chart(series: list[dict[str, Any]], currency: str) -> bytes:
+    """Hypothetical P&L day by day against minus VaR 99 % (and 97.5 %), the exceptions marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    days = np.arange(len(series))
+    pnl = np.array([point["pnl"] for point in series])
+    figure, axis = plt.subplots(figsize=(7.0, EXCEPTIONS_CHART_HEIGHT))
+    axis.bar(days, pnl, color="#9aa9bd", width=1.0, label="hypothetical P&L")
+    axis.plot(days, [-point["var_99"] for point in series], color="#b22222", linewidth=1.0, label="- VaR 99 %")
+    if all(point["var_975"] is not None for point in series):
+        axis.plot(days, [-point["var_975"] for point in series], color="#d2691e", linewidth=0.8, linestyle="--", label="- VaR 97.5 %")
+    hits = [i for i, point in enumerate(series) if point["exception"]]
+    axis.scatter(hits, pnl[hits], color="#b22222", zorder=3, s=14, label=f"exceptions ({len(hits)})")
+    ticks = days[:: max(1, len(series) // 5)]
+    axis.set_xticks(ticks, [series[i]["var_date"] for i in ticks], fontsize=7)
+    axis.set_ylabel(currency)
+    axis.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=130)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 def _money(value: float) -> str:
     return f"{value:,.0f}"
 
@@ -149,6 +201,7 @@ def _interval(figures: dict[str, Any], key: str) -> str:
     return f"{_money(low)} to {_money(high)}"
 
 
+TESTS = ("kupiec", "christoffersen", "conditional_coverage")
 FIGURES = (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %"))
 
 
@@ -201,32 +254,39 @@ def _backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[
     (the firm's, for page one; the portfolios', for the details)."""
     styles = kit["styles"]
     backtest = summary["backtest"]
-    heading = kit["Paragraph"]("Backtest (VaR 99 % against the next day's hypothetical P&amp;L)", styles["Heading2"])
+    heading = kit["Paragraph"]("Backtest (VaR 99 % and 97.5 % against the next day's hypothetical P&amp;L)", styles["Heading2"])
     if not backtest["firm"]["observations"]:
         return [heading, kit["Paragraph"]("No observation yet: the backtest starts with the second night in the history.", styles["Normal"])], []
 
     def row(name: str, stats: dict[str, Any]) -> list[str]:
         zone = f"{stats['zone']} (+{stats['plus_factor']:.2f})" if stats["zone"] else f"after 250 ({stats['observations']} so far)"
-        kupiec = f"{stats['kupiec']['statistic']:.2f} (p {stats['kupiec']['p_value']:.2f})" if "kupiec" in stats else "-"
-        christoffersen = f"{stats['christoffersen']['statistic']:.2f} (p {stats['christoffersen']['p_value']:.2f})" if "christoffersen" in stats else "-"
-        return [name, str(stats["observations"]), str(stats["exceptions"]), zone, kupiec, christoffersen]
+        tests = [f"{stats[key]['statistic']:.2f} (p {stats[key]['p_value']:.2f})" if key in stats else "-" for key in TESTS]
+        return [name, str(stats["observations"]), str(stats["exceptions"]), zone, *tests]
 
-    rows = [["scope", "days", "exceptions", "Basel zone", "Kupiec LR", "Christoffersen LR"], row("firm", backtest["firm"])]
+    rows = [["scope", "days", "exceptions", "Basel zone", "Kupiec LR", "Christoffersen LR", "conditional coverage LR"], row("firm", backtest["firm"])]
+    if backtest.get("firm_975", {}).get("observations"):
+        rows.append([*row("firm, VaR 97.5 %", backtest["firm_975"])[:3], "(VaR 99 % only)", *row("", backtest["firm_975"])[4:]])
     if backtest.get("firm_actual", {}).get("observations"):
         rows.append(row("firm, actual P&L", backtest["firm_actual"]))
     dates = backtest["firm"]["exception_dates"]
     tonight = backtest.get("tonight")
     lines = []
+    if not tonight:
+        lines.append("Tonight's move is not backtested: the previous night's run is not in this bucket (a history landed with its figures only).")
     if tonight:
         pnl = tonight["hypothetical_pnl"]["firm"]
         verdict = "an EXCEPTION: a loss above its VaR 99 %" if tonight["exceptions"]["firm"] else "within its VaR 99 %"
         lines.append(f"Tonight's move: the {tonight['var_date']} book made {_money(pnl)} {summary['reporting_currency']}, {verdict}.")
     lines.append("Firm exception dates: " + (", ".join(dates[-12:]) if dates else "none") + ". Per portfolio: see Backtest by portfolio.")
     table = kit["Table"](rows, style=kit["grid"], repeatRows=1)
+    chart = []
+    if backtest.get("series"):
+        image = exceptions_chart(backtest["series"], summary["reporting_currency"])
+        chart = [kit["Image"](io.BytesIO(image), width=16 * kit["cm"], height=6.9 * kit["cm"])]
     portfolio_rows = [rows[0], *(row(name, stats) for name, stats in backtest["portfolios"].items())]
     by_portfolio = kit["Table"](portfolio_rows, style=kit["grid"], repeatRows=1)
     details = [kit["KeepTogether"]([kit["Paragraph"]("Backtest by portfolio", styles["Heading2"]), by_portfolio])]
-    return [heading, table, *(kit["Paragraph"](line, styles["Normal"]) for line in lines)], details
+    return [heading, table, *chart, *(kit["Paragraph"](line, styles["Normal"]) for line in lines)], details
 
 
 def _limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
@@ -549,10 +609,14 @@ class ReportGeneration:
         self.topic_arn = topic_arn
 
     def _previous_night(self, bucket: str, date: str) -> tuple[dict[str, Any] | None, RunBook | None]:
-        """The latest earlier night in the history, and its run read back (book and market)."""
+        """The latest earlier night in the history, and its run read back (book and market); the run
+        is None when its manifest is not in this bucket (a history landed with its figures only)."""
         previous = previous_record(self.s3, bucket, date)
         if previous is None:
             return None, None
+        if not exists(self.s3, bucket, manifest_key(previous["run_id"])):
+            log("previous_run_not_found", run_id=previous["run_id"], business_date=previous["business_date"])
+            return previous, None
         return previous, load_run_book(self.s3, bucket, get_json(self.s3, bucket, manifest_key(previous["run_id"])))
 
     def __call__(self, message: dict[str, Any], should_abort: Callable[[], bool]) -> None:
@@ -603,7 +667,7 @@ class ReportGeneration:
                 "es_breakdown": breakdown,
                 "limits": utilisation(manifest.get("limits", []), risk_figures(firm_pnl), per_portfolio),
                 "limits_source": manifest.get("limits_source"),
-                "backtest": {**backtest_summary([*earlier, record]), "tonight": record["backtest"]},
+                "backtest": {**backtest_summary([*earlier, record]), "tonight": record["backtest"], "series": backtest_series([*earlier, record])},
                 "var_change": change,
                 "challengers": challengers,
                 "risk_model": {**run_book.model.describe(), "shrinkage_effect_on_var": shrinkage_effect(run_book)},

@@ -28,6 +28,9 @@ class SampleSpec:
     # factors for some underlyings, an option expiring on the business date and a row with a
     # NaN quantity (both excluded and listed in the report).
     features: bool = True
+    # How the factors' returns move: "gaussian" (constant volatility, normal: the model's own
+    # assumption) or "garch-t" (GARCH(1,1) volatility clustering, Student-t innovations: fat tails).
+    dynamics: str = "gaussian"
 
 
 EUR_EVERY = 5  # every fifth equity is quoted in EUR (when the book has an FX_EURUSD rate)
@@ -52,8 +55,29 @@ def factor_names(spec: SampleSpec) -> tuple[list[str], list[str], list[str]]:
     return equities, fx, vols
 
 
+# GARCH(1,1) of the "garch-t" dynamics: h_t = omega + alpha r_{t-1}^2 + beta h_{t-1}, omega set so
+# that the long-run variance is the factor's daily variance; innovations Student-t (unit variance).
+GARCH_ALPHA, GARCH_BETA, GARCH_DEGREES_OF_FREEDOM = 0.08, 0.90, 5.0
+
+
+def garch_t_returns(shocks: np.ndarray, daily_vol: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Returns with GARCH(1,1) volatility per factor from correlated unit-variance normal `shocks`
+    (days x factors), made Student-t by one chi-square mixing per day (a multivariate t: the
+    factors' tails arrive together)."""
+    nu = GARCH_DEGREES_OF_FREEDOM
+    innovations = shocks * np.sqrt((nu - 2.0) / rng.chisquare(nu, size=len(shocks)))[:, None]
+    long_run = daily_vol**2
+    omega = long_run * (1.0 - GARCH_ALPHA - GARCH_BETA)
+    variance, returns = long_run.copy(), np.empty_like(shocks)
+    for day in range(len(shocks)):
+        returns[day] = np.sqrt(variance) * innovations[day]
+        variance = omega + GARCH_ALPHA * returns[day] ** 2 + GARCH_BETA * variance
+    return returns
+
+
 def market_table(spec: SampleSpec) -> pa.Table:
-    """A correlated history: a few common drivers plus idiosyncratic noise, as geometric paths."""
+    """A correlated history: a few common drivers plus idiosyncratic noise, as geometric paths
+    (with spec.dynamics "garch-t", volatility clusters and the tails are fat)."""
     rng = np.random.default_rng(spec.seed)
     equities, fx, vols = factor_names(spec)
     names = equities + fx
@@ -63,7 +87,12 @@ def market_table(spec: SampleSpec) -> pa.Table:
     common = rng.normal(0.0, 1.0, (spec.days - 1, drivers)) @ loadings.T
     common /= np.sqrt(np.sum(loadings**2, axis=1) + 1.0)
     noise = rng.normal(0.0, 1.0, (spec.days - 1, len(names))) / np.sqrt(np.sum(loadings**2, axis=1) + 1.0)
-    returns = (common + noise) * daily_vol
+    if spec.dynamics == "garch-t":
+        returns = garch_t_returns(common + noise, daily_vol, rng)
+    elif spec.dynamics == "gaussian":
+        returns = (common + noise) * daily_vol
+    else:
+        raise ValueError(f"dynamics is gaussian or garch-t, not {spec.dynamics!r}")
     start = np.where(np.arange(len(names)) < len(equities), rng.uniform(20.0, 400.0, len(names)), rng.uniform(0.6, 1.6, len(names)))
     prices = start * np.exp(np.vstack([np.zeros(len(names)), np.cumsum(returns, axis=0)]))
     if vols:
@@ -217,10 +246,11 @@ def next_business_days(first: dt.date, count: int) -> list[dt.date]:
     return days
 
 
-def write_nights(out: Path, spec: SampleSpec, nights: int) -> list[Path]:
+def write_nights(out: Path, spec: SampleSpec, nights: int, first_written: int = 0) -> list[Path]:
     """Consecutive business nights from spec.business_date: one market history, each night's file
     the `spec.days` days up to its date (so each night adds the day the market moved), and one
-    book whose quantities drift a little from night to night. The folders, in order."""
+    book whose quantities drift a little from night to night. The folders, in order, of the nights
+    from `first_written` on (the earlier ones are the year a demo lands as history)."""
     dates = next_business_days(spec.business_date, nights)
     long_spec = dataclasses.replace(spec, days=spec.days + nights - 1, business_date=dates[-1])
     market = market_table(long_spec)
@@ -231,6 +261,8 @@ def write_nights(out: Path, spec: SampleSpec, nights: int) -> list[Path]:
     folders = []
     stress = stress_market_table(spec)
     for night, date in enumerate(dates):
+        if night < first_written:
+            continue
         window = market.slice(count * night, count * spec.days)
         if night:
             drift = np.random.default_rng(spec.seed + 100 + night).normal(0.0, 0.02, book.num_rows)

@@ -43,6 +43,41 @@ def test_christoffersen_independence_on_hand_worked_sequences() -> None:
     assert result.statistic == pytest.approx(-2 * (null - alternative), rel=1e-12) == pytest.approx(2.2314, abs=1e-4)
 
 
+def test_conditional_coverage_is_the_two_likelihood_ratios_together_against_chi_square_two() -> None:
+    # Christoffersen (1998), LR_cc = LR_pof + LR_ind over the T - 1 transitions, chi-square(2):
+    # 0 1 1 1 0 0 0 0 0 0 has transitions 00:5 01:1 10:1 11:2, three exceptions in nine
+    from scipy.stats import chi2
+
+    from riskbatch.backtest import christoffersen_conditional_coverage
+
+    hits = [0, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    pof = -2 * (6 * np.log(0.99) + 3 * np.log(0.01) - 6 * np.log(6 / 9) - 3 * np.log(3 / 9))
+    independence = -2 * ((6 * np.log(2 / 3) + 3 * np.log(1 / 3)) - (5 * np.log(5 / 6) + np.log(1 / 6) + np.log(1 / 3) + 2 * np.log(2 / 3)))
+    joint = christoffersen_conditional_coverage(hits)
+    assert joint.statistic == pytest.approx(pof + independence, rel=1e-12) and joint.p_value == pytest.approx(chi2.sf(pof + independence, 2))
+    at_975 = christoffersen_conditional_coverage(hits, 0.975)
+    assert at_975.statistic == pytest.approx(kupiec_pof(3, 9, 0.975).statistic + independence, rel=1e-12)
+
+
+def test_the_generated_year_clusters_its_volatility_and_has_fat_tails() -> None:
+    # make backtest-year's market: GARCH(1,1) with Student-t innovations, not the model's own
+    # constant-volatility normal returns (whose backtest could only confirm the model)
+    from scipy.stats import kurtosis
+
+    from riskbatch.sample import SampleSpec, market_table
+
+    def returns(dynamics: str) -> np.ndarray:
+        table = market_table(SampleSpec(positions=10, factors=60, days=1_000, features=False, dynamics=dynamics))
+        return np.diff(np.log(table["price"].to_numpy().reshape(1_000, -1)), axis=0)
+
+    def squared_autocorrelation(r: np.ndarray) -> float:
+        return float(np.median([np.corrcoef(r[1:, j] ** 2, r[:-1, j] ** 2)[0, 1] for j in range(r.shape[1])]))
+
+    garch, gaussian = returns("garch-t"), returns("gaussian")
+    assert np.median(kurtosis(garch, axis=0)) > 3.0 > 0.5 > abs(np.median(kurtosis(gaussian, axis=0)))
+    assert squared_autocorrelation(garch) > 0.05 > 0.02 > abs(squared_autocorrelation(gaussian))
+
+
 def test_clustered_exceptions_fail_independence_and_spread_ones_pass() -> None:
     clustered = [False] * 250
     for day in range(100, 106):
@@ -179,22 +214,30 @@ def test_riskbatch_backtest_replays_a_range_of_the_stored_history(monkeypatch: p
         assert main(["backtest", "--bucket", "risk-out", "--from", "2030-01-01"]) == 1
 
 
-def test_a_year_of_the_sample_nights_fills_the_traffic_light(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("dynamics", ["gaussian", "garch-t"])
+def test_a_year_of_the_sample_nights_fills_the_traffic_light(tmp_path, capsys: pytest.CaptureFixture[str], dynamics: str) -> None:
     """What make backtest-year shows: 250 backtested nights of the sample, each record as the
-    report writes it, and a Basel zone once the window is full. The sample's market is drawn
-    from the model's own (normal) distribution, so Kupiec's test must not reject."""
+    report writes it, a Basel zone once the window is full, the conditional-coverage test, the
+    VaR 97.5 % backtest and the exceptions chart. On a market drawn from the model's own (normal)
+    distribution Kupiec's test must not reject; the default year (GARCH with Student-t
+    innovations) is there to find out whether the model holds when the data do not oblige it."""
     import json
 
     import backtest_year
 
-    assert backtest_year.main(["--nights", "251", "--positions", "400", "--factors", "30", "--scenarios", "2000", "--out", str(tmp_path)]) == 0
+    arguments = ["--nights", "251", "--positions", "400", "--factors", "30", "--scenarios", "2000", "--dynamics", dynamics, "--out", str(tmp_path)]
+    assert backtest_year.main(arguments) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     firm = summary["firm"]
-    assert firm["observations"] == 250 and firm["zone"] in {"green", "yellow", "red"}
-    assert firm["zone"] == basel_traffic_light(firm["exceptions"]).zone and not kupiec_pof(firm["exceptions"], 250).rejects(0.01)
+    assert firm["observations"] == 250 and firm["zone"] == basel_traffic_light(firm["exceptions"]).zone
+    assert "conditional_coverage" in firm and summary["firm_975"]["observations"] == 250 and "conditional_coverage" in summary["firm_975"]
+    if dynamics == "gaussian":
+        assert not kupiec_pof(firm["exceptions"], 250).rejects(0.01)
     records = sorted(tmp_path.glob("history/*.json"))
     assert len(records) == 251 and json.loads(records[0].read_text())["backtest"] is None
-    assert "Basel traffic light" in capsys.readouterr().out
+    assert (tmp_path / "exceptions.png").read_bytes().startswith(b"\x89PNG")
+    out = capsys.readouterr().out
+    assert "Basel traffic light" in out and "conditional_coverage" in out and "firm VaR 97.5 %" in out
 
 
 @pytest.mark.parametrize(

@@ -443,3 +443,31 @@ def test_each_night_keeps_its_var_and_backtests_the_previous_one(night: Night, t
 
     assert write_record(night.s3, night.settings.output_bucket, {**records[1], "run_id": "another"}) is False
     assert night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"history/{dates[1]}.json")["Body"].read() == before
+
+
+def test_the_first_night_after_a_landed_year_shows_the_traffic_light_and_the_exceptions_chart(night: Night, tmp_path: Path) -> None:
+    # make demo lands the year before its first night under history/, generated through
+    # make backtest-year's code over the market history the night continues: the first report
+    # backtests 250 days (it said "No observation yet"), with the traffic light and the chart.
+    from backtest_year import run_year
+    from riskbatch.sample import write_nights
+
+    history = 251  # the first generated night has nothing to backtest
+    tonight = dt.date(2026, 11, 25)
+    first = dt.date.fromisoformat(str(np.busday_offset(np.datetime64(tonight, "D"), -history, roll="backward")))
+    spec = SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=first)
+    records = run_year(spec, history + 1, ModelParameters(scenarios=1_000, block_size=1_000), computed=history)
+    for record in records:
+        night.s3.put_object(Bucket=night.settings.output_bucket, Key=f"history/{record['business_date']}.json", Body=json.dumps(record).encode())
+    (folder,) = write_nights(tmp_path, spec, history + 1, first_written=history)
+    assert folder.name == tonight.isoformat() and records[-1]["business_date"] < folder.name
+    run = _run_night(night, folder, folder.name)
+    pdf_key, json_key = report_keys(folder.name, run)
+    figures = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=json_key)["Body"].read())
+    firm = figures["backtest"]["firm"]
+    assert firm["observations"] == 250 and firm["zone"] in {"green", "yellow", "red"} and "conditional_coverage" in firm
+    assert figures["backtest"]["firm_975"]["observations"] == 250 and len(figures["backtest"]["series"]) == 250
+    pdf = night.s3.get_object(Bucket=night.settings.output_bucket, Key=pdf_key)["Body"].read()
+    assert b"/Height 403" in pdf  # the exceptions chart (7 x 3.1 inches at 130 dpi): no other image has its height
+    page_one = _page_texts(pdf)[0]
+    assert f"{firm['zone']} \\(+{firm['plus_factor']:.2f}\\)" in page_one and "No observation yet" not in page_one and "so far" not in page_one
