@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from . import __version__
 from .engine import draw_order
-from .history import parse_actual_pnl, previous_record
+from .history import parse_actual_pnl
 from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
 from .layout import excluded_rows_key, manifest_key, market_key, quarantine_key, run_id, status_key, stress_market_key, unit_key
 from .limits import as_records, parse_limits
@@ -275,13 +275,18 @@ def _write_run(
 
 
 def _previous_draw_order(s3: Any, output: str, business_date: str) -> list[str] | None:
-    """The order the previous night built its Cholesky factor in (from its run's manifest), so
-    that tonight's new factors come after it; None on the first night, or when that run's manifest
-    is not in this bucket."""
-    previous = previous_record(s3, output, business_date)
-    if previous is None or not exists(s3, output, manifest_key(previous["run_id"])):
+    """The order the previous business date's run built its Cholesky factor in, so that tonight's
+    new factors come after it: from the latest manifest of the latest earlier date under runs/
+    (the prefix this task may list and read; a run id starts with its business date). None on the
+    first night."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=output, Prefix="runs/", Delimiter="/")
+    runs = [prefix["Prefix"].removeprefix("runs/").rstrip("/") for page in pages for prefix in page.get("CommonPrefixes", [])]
+    earlier = sorted(run for run in runs if run[:10] < business_date)
+    if not earlier:
         return None
-    return get_json(s3, output, manifest_key(previous["run_id"])).get("draw_order")
+    latest = [run for run in earlier if run[:10] == earlier[-1][:10] and exists(s3, output, manifest_key(run))]
+    manifests = [get_json(s3, output, manifest_key(run)) for run in latest]
+    return max(manifests, key=lambda manifest: manifest["created_at"]).get("draw_order") if manifests else None
 
 
 def _claimed_recently(s3: Any, output: str, run: str) -> bool:

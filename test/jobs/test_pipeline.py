@@ -471,3 +471,23 @@ def test_the_first_night_after_a_landed_year_shows_the_traffic_light_and_the_exc
     assert b"/Height 403" in pdf  # the exceptions chart (7 x 3.1 inches at 130 dpi): no other image has its height
     page_one = _page_texts(pdf)[0]
     assert f"{firm['zone']} \\(+{firm['plus_factor']:.2f}\\)" in page_one and "No observation yet" not in page_one and "so far" not in page_one
+
+
+def test_a_new_factor_joins_the_draw_order_last_even_when_it_sorts_first(night: Night, tmp_path: Path) -> None:
+    # the Cholesky factor is built in the previous run's order (read from its manifest under
+    # runs/, which the ingestion task may list), tonight's new factors after it
+    from riskbatch.sample import write_nights
+
+    folders = write_nights(tmp_path, SampleSpec(positions=200, factors=30, days=260, portfolios=2, features=False), 2)
+    market = (folders[1] / "market.csv").read_text().splitlines()
+    dates = sorted({line.split(",")[0] for line in market[1:]})
+    new_rows = [f"{date},AAA_NEW,{50.0 + (i % 7) * 0.3:.2f},USD,0.0" for i, date in enumerate(dates)]
+    (folders[1] / "market.csv").write_text("\n".join([*market, *new_rows]) + "\n")
+    with (folders[1] / "positions.csv").open("a") as positions:
+        positions.write("PF01,NEW1,equity,AAA_NEW,0.2,,,,,,\n")  # 10 USD of the new share
+    manifests = []
+    for folder in folders:
+        run = run_ingest(night, night.upload(folder, folder.name)[1]).run_id
+        manifests.append(json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{run}/manifest.json")["Body"].read()))
+    assert manifests[0]["draw_order"] == manifests[0]["factors"] and "AAA_NEW" in manifests[1]["factors"]
+    assert manifests[1]["draw_order"] == [*manifests[0]["draw_order"], "AAA_NEW"] and manifests[1]["factors"][0] == "AAA_NEW"
