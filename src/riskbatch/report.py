@@ -286,7 +286,12 @@ def _backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[
     portfolio_rows = [rows[0], *(row(name, stats) for name, stats in backtest["portfolios"].items())]
     by_portfolio = kit["Table"](portfolio_rows, style=kit["grid"], repeatRows=1)
     details = [kit["KeepTogether"]([kit["Paragraph"]("Backtest by portfolio", styles["Heading2"]), by_portfolio])]
-    return [heading, table, *chart, *(kit["Paragraph"](line, styles["Normal"]) for line in lines)], details
+    if chart:  # after page one, which keeps its warnings
+        caption = f"Hypothetical P&amp;L of the last {len(backtest['series'])} backtested nights against minus VaR 99 % and 97.5 %, exceptions marked"
+        heading_chart = kit["Paragraph"]("Backtest exceptions", styles["Heading2"])
+        details.insert(0, kit["KeepTogether"]([heading_chart, *chart, kit["Paragraph"](caption, styles["Normal"])]))
+        lines.append("The exceptions chart follows the figures: see Backtest exceptions.")
+    return [heading, table, *(kit["Paragraph"](line, styles["Normal"]) for line in lines)], details
 
 
 def _limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:

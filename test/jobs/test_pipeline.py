@@ -469,8 +469,9 @@ def test_the_first_night_after_a_landed_year_shows_the_traffic_light_and_the_exc
     assert figures["backtest"]["firm_975"]["observations"] == 250 and len(figures["backtest"]["series"]) == 250
     pdf = night.s3.get_object(Bucket=night.settings.output_bucket, Key=pdf_key)["Body"].read()
     assert b"/Height 403" in pdf  # the exceptions chart (7 x 3.1 inches at 130 dpi): no other image has its height
-    page_one = _page_texts(pdf)[0]
-    assert f"{firm['zone']} \\(+{firm['plus_factor']:.2f}\\)" in page_one and "No observation yet" not in page_one and "so far" not in page_one
+    pages = _page_texts(pdf)
+    assert f"{firm['zone']} \\(+{firm['plus_factor']:.2f}\\)" in pages[0] and "No observation yet" not in pages[0] and "so far" not in pages[0]
+    assert "Warnings" in pages[0] and any("Backtest exceptions" in text for text in pages[1:])
 
 
 def test_a_new_factor_joins_the_draw_order_last_even_when_it_sorts_first(night: Night, tmp_path: Path) -> None:

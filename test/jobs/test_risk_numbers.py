@@ -134,20 +134,8 @@ def test_a_eur_reporter_converts_its_jpy_positions_through_usd() -> None:
 
 
 def _quantlib_garman_kohlhagen(spot: float, strike: float, days: int, vol: float, domestic: float, foreign: float, call: bool) -> float:
-    import QuantLib as ql
-
-    today = ql.Date(25, 11, 2026)
-    ql.Settings.instance().evaluationDate = today
-    day_count = ql.Actual365Fixed()
-    process = ql.GarmanKohlagenProcess(  # sic: QuantLib spells it so
-        ql.QuoteHandle(ql.SimpleQuote(spot)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, foreign, day_count, ql.Continuous)),
-        ql.YieldTermStructureHandle(ql.FlatForward(today, domestic, day_count, ql.Continuous)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, day_count)),
-    )
-    option = ql.EuropeanOption(ql.PlainVanillaPayoff(ql.Option.Call if call else ql.Option.Put, strike), ql.EuropeanExercise(today + days))
-    option.setPricingEngine(ql.AnalyticEuropeanEngine(process))
-    return option.NPV()
+    """QuantLib's Garman-Kohlhagen price: the foreign rate in the place of the dividend yield."""
+    return _quantlib_price(spot, strike, days, vol, domestic, foreign, call, process="GarmanKohlagenProcess")  # sic: QuantLib spells it so
 
 
 @pytest.mark.parametrize("call", [True, False])
@@ -473,13 +461,15 @@ def test_the_confidence_intervals_cover_the_true_var_and_es() -> None:
 # --- 7. option scope --------------------------------------------------------------------------
 
 
-def _quantlib_price(spot: float, strike: float, years_days: int, vol: float, rate: float, dividend: float, call: bool) -> float:
+def _quantlib_price(
+    spot: float, strike: float, years_days: int, vol: float, rate: float, dividend: float, call: bool, process: str = "BlackScholesMertonProcess"
+) -> float:
     import QuantLib as ql
 
     today = ql.Date(25, 11, 2026)
     ql.Settings.instance().evaluationDate = today
     day_count = ql.Actual365Fixed()
-    process = ql.BlackScholesMertonProcess(
+    process = getattr(ql, process)(
         ql.QuoteHandle(ql.SimpleQuote(spot)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, dividend, day_count, ql.Continuous)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, rate, day_count, ql.Continuous)),
