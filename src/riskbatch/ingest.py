@@ -279,6 +279,7 @@ def _previous_draw_order(s3: Any, output: str, business_date: str) -> list[str] 
     new factors come after it: from the latest manifest of the latest earlier date under runs/
     (the prefix this task may list and read; a run id starts with its business date). None on the
     first night."""
+    # one CommonPrefixes entry per run folder (with a delimiter only), paginated past 1,000
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=output, Prefix="runs/", Delimiter="/")
     runs = [prefix["Prefix"].removeprefix("runs/").rstrip("/") for page in pages for prefix in page.get("CommonPrefixes", [])]
     earlier = sorted(run for run in runs if run[:10] < business_date)

@@ -476,7 +476,9 @@ def test_the_first_night_after_a_landed_year_shows_the_traffic_light_and_the_exc
 
 def test_a_new_factor_joins_the_draw_order_last_even_when_it_sorts_first(night: Night, tmp_path: Path) -> None:
     # the Cholesky factor is built in the previous run's order (read from its manifest under
-    # runs/, which the ingestion task may list), tonight's new factors after it
+    # runs/, which the ingestion task may list), tonight's new factors after it. The runs are
+    # found as the common prefixes of a delimited listing, which S3 returns only with a delimiter,
+    # one per "subdirectory": https://docs.aws.amazon.com/sdkfornet/v4/apidocs/items/S3/TListObjectsV2Response.html
     from riskbatch.sample import write_nights
 
     folders = write_nights(tmp_path, SampleSpec(positions=200, factors=30, days=260, portfolios=2, features=False), 2)
