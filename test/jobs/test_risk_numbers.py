@@ -299,6 +299,23 @@ def test_shrinkage_switches_on_only_when_the_sample_covariance_is_not_usable() -
     assert near_singular.rank == 298 and near_singular.smallest_eigenvalue < 1e-3 and near_singular.shrinkage > 0.0
 
 
+def test_the_report_states_the_shrinkages_effect_on_the_linear_books_var() -> None:
+    from riskbatch.report import shrinkage_effect
+    from riskbatch.run_inputs import RunBook
+
+    names = [f"F{i:03d}" for i in range(298)]
+    market = _correlated_market(names, days=300)  # 299 returns for 298 factors: shrunk
+    positions = _equities(*((f"E{i}", name, (-1) ** i * 100.0) for i, name in enumerate(names)))
+    parameters = ModelParameters(scenarios=1_000)
+    model = risk_model(market, parameters)
+    book = build_book(positions, market, parameters)
+    exposure = book.exposures[0]
+    expected = np.sqrt(exposure @ model.covariance.matrix @ exposure / (exposure @ model.covariance.unshrunk @ exposure)) - 1.0
+    assert model.covariance.shrinkage > 0.0 and shrinkage_effect(RunBook(parameters, market, positions, book, model)) == pytest.approx(expected, rel=1e-12)
+    unshrunk = risk_model(market, ModelParameters(scenarios=1_000, shrinkage="none"))
+    assert shrinkage_effect(RunBook(parameters, market, positions, book, unshrunk)) is None
+
+
 def test_more_factors_than_days_is_shrunk_and_reported_not_rescued_by_silent_jitter() -> None:
     market = _market({f"F{i:03d}": 0.01 for i in range(300)}, {f"F{i:03d}": 10.0 for i in range(300)}, days=300)  # 299 returns
     parameters = ModelParameters()
