@@ -8,13 +8,14 @@ CHECKOV := .tools/checkov/.installed
 # taskcat likewise (its pins clash with moto's).
 TASKCAT := .tools/taskcat/.installed
 
-.PHONY: help demo backtest-year images preflight fmt docs docs-check review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration bench lock clean
+.PHONY: help demo backtest-year images preflight fmt docs docs-check review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration integration-live bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
 	@echo "make images hadolint, then the base image (cached) and the three job images"
 	@echo "make preflight  will tonight's run fit the account? (local deployment; ARGS=\"--break quota\" to see a check fail)"
-	@echo "make test   every check: lint, unit suite, policy rules, checkov, mutation run, integration"
+	@echo "make test   every check: lint, unit suite, jobs suite, policy rules, checkov, taskcat, mutation run, integration (local, then live mode)"
+	@echo "make integration-live  the integration suite in live mode against a deployment in the emulator"
 	@echo "make validate   cfn-lint, guard rules and checkov, with the compliance table"
 	@echo "make taskcat  taskcat's test run of .taskcat.yml, every test in its region, against the local emulator"
 	@echo "make review BASE=<ref>  what the template changes since <ref> do to a running stack"
@@ -101,7 +102,12 @@ taskcat: $(STAMP) $(TASKCAT)
 	PYTHONPATH=scripts $(BIN)/python scripts/taskcat_local.py
 
 integration: $(STAMP) container-tools
-	$(BIN)/pytest -q test/integration
+	$(BIN)/pytest -q -rs test/integration
+
+# The suite again in its live mode (RISKBATCH_LIVE=1), against a deployment in the emulator: the code
+# a platform team runs after a real deploy, on every change.
+integration-live: $(STAMP)
+	PYTHONPATH=scripts $(BIN)/python scripts/integration_live.py
 
 # 251 nights of the sample book through the engine and the report's backtest, in one process (~35 s).
 backtest-year: $(STAMP)
@@ -110,7 +116,7 @@ backtest-year: $(STAMP)
 bench: $(STAMP)
 	PYTHONPATH=scripts $(BIN)/python scripts/bench.py
 
-test: lint unit jobs validate taskcat-lint taskcat mutate integration
+test: lint unit jobs validate taskcat-lint taskcat mutate integration integration-live
 
 lock: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable | sed '/^riskbatch/d' > requirements.lock.new

@@ -30,9 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from backtest_year import run_year
+from riskbatch.business_days import business_days_ending
 from riskbatch.history import history_key
 from riskbatch.sample import SampleSpec, write_nights
 from riskbatch.settings import parameters_from_env
@@ -112,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def year_start(first_night: dt.date, nights: int) -> dt.date:
-    """The business day `nights` business days before `first_night`."""
-    return dt.date.fromisoformat(str(np.busday_offset(np.datetime64(first_night, "D"), -nights, roll="backward")))
+    """The business day `nights` business days (the exchange calendar's) before `first_night`."""
+    return business_days_ending(first_night, nights + 1)[0]
 
 
 def land_history(stack, spec: SampleSpec, history: int, nights: int, scenarios: int, say) -> None:

@@ -30,7 +30,7 @@ from riskbatch.model import ModelParameters, black_scholes, log_returns, paramet
 from riskbatch.sample import business_days
 from riskbatch.synthetic import linear_book, market_from_covariance
 
-DATE = dt.date(2026, 11, 25)
+DATE = dt.date(2026, 11, 18)  # a Wednesday whose next business day is Thursday: one day of time decay
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@
 A running stack cannot simply be deleted: an ingestion task that a rule started, or a service
 task, still runs on the cluster, and CloudFormation then fails to delete the capacity-provider
 association and the cluster. So, in order:
-  1. disable the stack's EventBridge rules (no new ingestion task, no new report message);
+  1. disable the stack's EventBridge Scheduler schedules (no pre-night or deadline check task
+     starts mid-teardown and blocks the cluster's deletion) and its EventBridge rules (no new
+     ingestion task, no new report message);
   2. scale the services to zero (their scaling suspended, desired count 0), so that ECS starts
      no replacement for a task stopped in the next step;
   3. stop every task still running on the cluster (standalone ingestion tasks included);
@@ -90,10 +92,36 @@ def _active_cluster(target: Target, arn: str) -> bool:
     return bool(clusters) and clusters[0]["status"] != "INACTIVE"
 
 
+# UpdateSchedule replaces the whole schedule: every field GetSchedule returned goes back, State changed.
+_SCHEDULE_FIELDS = (
+    "Description",
+    "EndDate",
+    "FlexibleTimeWindow",
+    "GroupName",
+    "KmsKeyArn",
+    "ScheduleExpression",
+    "ScheduleExpressionTimezone",
+    "StartDate",
+    "Target",
+    "ActionAfterCompletion",
+)
+
+
+def disable_schedule(scheduler: Any, name: str, group: str | None = None) -> None:
+    """Disable one EventBridge Scheduler schedule, keeping the rest of its definition."""
+    current = scheduler.get_schedule(Name=name, **({"GroupName": group} if group else {}))
+    kept = {field: current[field] for field in _SCHEDULE_FIELDS if current.get(field) is not None}
+    scheduler.update_schedule(Name=name, State="DISABLED", **kept)
+
+
 def quiesce(target: Target, stack_name: str, log: Log) -> None:
     """Steps 1-3: nothing starts, nothing runs, before CloudFormation deletes the cluster."""
     resources = physical_ids(target.client("cloudformation"), stack_name)
     events, ecs = target.client("events"), target.client("ecs")
+    for kind, physical in resources.values():
+        if kind == "AWS::Scheduler::Schedule":
+            disable_schedule(target.client("scheduler"), physical)
+            log(f"schedule {physical}: disabled")
     for kind, physical in resources.values():
         if kind == "AWS::Events::Rule":
             bus, _, name = physical.rpartition("|")  # a rule on a custom bus is "busname|rulename"

@@ -153,7 +153,15 @@ def as_list(value: Any) -> list[Any]:
 
 
 def statements(policy_document: dict[str, Any]) -> list[dict[str, Any]]:
-    return as_list(policy_document.get("Statement", []))
+    """Every statement the document may deploy: both branches of a statement under Fn::If (AWS::NoValue dropped)."""
+    found: list[dict[str, Any]] = []
+    for statement in as_list(policy_document.get("Statement", [])):
+        if isinstance(statement, dict) and list(statement) == ["Fn::If"]:
+            _, when_true, when_false = statement["Fn::If"]
+            found.extend(branch for branch in (when_true, when_false) if branch != {"Ref": "AWS::NoValue"})
+        else:
+            found.append(statement)
+    return found
 
 
 def role_statements(role: Resource) -> list[dict[str, Any]]:
@@ -173,3 +181,14 @@ def substitute(node: Any, values: dict[str, str]) -> Any:
         if "Ref" in node and node["Ref"] in values:
             return values[node["Ref"]]
     return None
+
+
+# Every task role may read and write its probe's expectations and verdict under the output bucket's
+# probes/ (riskbatch probe, the least-privilege proof of the integration suite); nothing in a night
+# touches that prefix, and a test of a job's own permissions reads its role without that statement.
+PROBE_STATEMENT_SID = "ProbeThisRole"
+
+
+def job_statements(role: Resource) -> list[dict[str, Any]]:
+    """A role's statements less the probe's own."""
+    return [statement for statement in role_statements(role) if statement.get("Sid") != PROBE_STATEMENT_SID]

@@ -88,6 +88,7 @@ def scratch_mount(container_path: str, declared_volumes: list[str], task_name: s
 def create_arguments(
     *, name: str, image: str, command: list[str], environment: dict[str, str], user: str | None, read_only: bool,
     memory_mib: int, cpu_units: int, stop_timeout: int, mounts: list[Mount], cgroup_parent: str | None,
+    capabilities_dropped: tuple[str, ...] = (), capabilities_added: tuple[str, ...] = (),
 ) -> list[str]:  # fmt: skip
     """podman create's arguments for one task's container (pure: the unit suite reads them)."""
     arguments = ["create", "--name", name, "--network", "host", "--pull", "never", *ULIMITS]
@@ -95,6 +96,10 @@ def create_arguments(
         arguments += ["--user", user]
     if read_only:
         arguments += ["--read-only", "--read-only-tmpfs=false"]  # podman would add tmpfs on /tmp, /var/tmp, /run: Fargate does not
+    # LinuxParameters.Capabilities: drop first, then add, as ECS passes them to the runtime (KernelCapabilities,
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html)
+    arguments += [argument for capability in capabilities_dropped for argument in ("--cap-drop", capability)]
+    arguments += [argument for capability in capabilities_added for argument in ("--cap-add", capability)]
     arguments += ["--memory", f"{memory_mib}m", "--memory-swap", f"{memory_mib}m", "--cpus", f"{cpu_units / 1024:g}"]
     arguments += ["--stop-timeout", str(stop_timeout), "--no-healthcheck"]  # the health check is the task definition's, run below
     if cgroup_parent:
@@ -159,6 +164,7 @@ def as_run(inspected: dict[str, Any]) -> dict[str, Any]:
     return {
         "user": config.get("User"),
         "read_only": host.get("ReadonlyRootfs"),
+        "effective_capabilities": sorted(inspected.get("EffectiveCaps") or []),
         "memory_bytes": host.get("Memory"),
         "memory_swap_bytes": host.get("MemorySwap"),
         "nano_cpus": host.get("NanoCpus"),

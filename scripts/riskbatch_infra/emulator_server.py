@@ -17,11 +17,12 @@ Run as a module: `python -m riskbatch_infra.emulator_server -H 127.0.0.1 -p PORT
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from .resolve import as_list
 
@@ -35,6 +36,8 @@ PLAYED_SERVICES = (ECS_TASKS, EVENTS, SCHEDULER)
 _MISSING = object()
 # The condition context of the request being authorised (lower-case key -> values).
 REQUEST_CONTEXT: ContextVar[dict[str, list[str]] | None] = ContextVar("riskbatch_request_context", default=None)
+# The query string of the request whose signature is being checked.
+SIGNED_QUERY: ContextVar[str] = ContextVar("riskbatch_signed_query", default="")
 
 
 class Patcher:
@@ -146,6 +149,34 @@ def deleted_stacks_stay_deleted(patch: Patcher) -> None:
 
     patch.set(FakeStack, "outputs", property(lambda self: None if deleted(self) else original_outputs.fget(self)))
     patch.set(FakeStack, "stack_resources", property(lambda self: [] if deleted(self) else original_resources.fget(self)))
+
+
+@fix
+def stack_events_name_each_resource(patch: Patcher) -> None:
+    """Defect. CloudFormation writes a CREATE_IN_PROGRESS and a CREATE_COMPLETE event for each
+    resource it creates, with its logical and physical ids and type (DescribeStackEvents,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackEvent.html); moto writes
+    the stack's own events only, so an operator watching the events (or taskcat's verdict) could not
+    tell which resources were made. The fix writes both events for every resource moto created, in
+    the order it created them, before the stack's CREATE_COMPLETE; a type moto does not model gets
+    no event, as it gets no resource."""
+    from moto.cloudformation.models import Event
+    from moto.cloudformation.models import Stack as FakeStack
+
+    original = FakeStack.mark_creation_complete
+
+    def mark_creation_complete(self: Any) -> None:
+        created = getattr(self.resource_map, "_parsed_resources", {})
+        for logical_id, body in (self.template_dict.get("Resources") or {}).items():
+            instance = created.get(logical_id)
+            if instance is None:
+                continue
+            physical = str(getattr(instance, "physical_resource_id", "") or "")
+            for status in ("CREATE_IN_PROGRESS", "CREATE_COMPLETE"):
+                self.events.append(Event(self.stack_id, self.name, logical_id, physical, body.get("Type", ""), status, None, None))
+        original(self)
+
+    patch.set(FakeStack, "mark_creation_complete", mark_creation_complete)
 
 
 @fix
@@ -324,6 +355,35 @@ def log_group_key_from_cloudformation(patch: Patcher) -> None:
         return original(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs)
 
     patch.set(logs.LogGroup, "create_from_cloudformation_json", classmethod(create))
+
+
+@fix
+def access_denied_in_the_services_protocol(patch: Patcher) -> None:
+    """Defect. moto answers every refused authorisation with the query protocol's XML error, whatever
+    the service speaks; a client of a JSON-protocol service (SQS, EventBridge, KMS, ECS, CloudWatch
+    Logs) then finds no error code in the body and is left with the HTTP status, 403, which an expired
+    token or a bad signature also gives. AWS answers a JSON request's error as JSON, its type in
+    "__type" (AWS JSON 1.0/1.1 protocols, https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html),
+    and SQS, compatible with its former query protocol, adds the query error code in the
+    x-amzn-query-error header (https://smithy.io/2.0/aws/protocols/aws-query-protocol.html#aws-protocols-awsquerycompatible-trait),
+    which is what botocore reports as the code. The fix answers a JSON request's refusal so:
+    AccessDeniedException, and AccessDenied for SQS."""
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.call_action
+
+    def call_action(self: Any) -> Any:
+        status, headers, body = original(self)
+        json_request = bool(self.headers.get("X-Amz-Target")) if hasattr(self.headers, "get") else False
+        if status == 403 and json_request and isinstance(body, str) and body.lstrip().startswith("<?xml"):
+            message = re.search(r"<Message>(.*?)</Message>", body, re.DOTALL)
+            body = json.dumps({"__type": "AccessDeniedException", "message": message.group(1) if message else "Access denied"})
+            headers = {**headers, "Content-Type": "application/x-amz-json-1.0", "X-Amzn-ErrorType": "AccessDeniedException"}
+            if getattr(self, "service_name", "") == "sqs":
+                headers["x-amzn-query-error"] = "AccessDenied;Sender"
+        return status, headers, body
+
+    patch.set(BaseResponse, "call_action", call_action)
 
 
 @fix
@@ -566,25 +626,90 @@ def events_ecs_targets_in_the_api_shape(patch: Patcher) -> None:
 
     original = events.EventsBackend.put_targets
 
-    def api_shape(target: dict[str, Any]) -> dict[str, Any]:
-        parameters = target.get("EcsParameters")
-        if not parameters:
-            return target
-        parameters = dict(parameters)
-        network = dict(parameters.get("NetworkConfiguration", {}))
-        if "AwsVpcConfiguration" in network:
-            network["awsvpcConfiguration"] = network.pop("AwsVpcConfiguration")
-            parameters["NetworkConfiguration"] = network
-        if "CapacityProviderStrategy" in parameters:
-            parameters["CapacityProviderStrategy"] = [
-                {key[:1].lower() + key[1:]: value for key, value in item.items()} for item in parameters["CapacityProviderStrategy"]
-            ]
-        return {**target, "EcsParameters": parameters}
-
     def put_targets(self: Any, name: str, event_bus_arn: str | None, targets: list[dict[str, Any]]) -> Any:
-        return original(self, name, event_bus_arn, [api_shape(target) for target in targets])
+        return original(self, name, event_bus_arn, [ecs_target_in_the_api_shape(target) for target in targets])
 
     patch.set(events.EventsBackend, "put_targets", put_targets)
+
+
+def ecs_target_in_the_api_shape(target: dict[str, Any]) -> dict[str, Any]:
+    """An ECS target of a rule or schedule as the EventBridge and Scheduler APIs spell it: CloudFormation
+    writes AwsVpcConfiguration (rules) or AwsvpcConfiguration (schedules) and CapacityProvider, the
+    APIs awsvpcConfiguration and capacityProvider."""
+    parameters = target.get("EcsParameters")
+    if not parameters:
+        return target
+    parameters = dict(parameters)
+    network = dict(parameters.get("NetworkConfiguration", {}))
+    for spelling in ("AwsVpcConfiguration", "AwsvpcConfiguration"):
+        if spelling in network:
+            network["awsvpcConfiguration"] = network.pop(spelling)
+            parameters["NetworkConfiguration"] = network
+    if "CapacityProviderStrategy" in parameters:
+        parameters["CapacityProviderStrategy"] = [
+            {key[:1].lower() + key[1:]: value for key, value in item.items()} for item in parameters["CapacityProviderStrategy"]
+        ]
+    return {**target, "EcsParameters": parameters}
+
+
+@fix
+def scheduler_schedules_from_cloudformation(patch: Patcher) -> None:
+    """Defect. moto models EventBridge Scheduler (CreateSchedule, GetSchedule, UpdateSchedule) but its
+    CloudFormation skips AWS::Scheduler::Schedule, so a deployed stack had no schedule to read or to
+    disable (teardown disables them first). The fix creates each schedule through moto's own model,
+    its ECS target in the API's shape; the physical id is the schedule's name, as CloudFormation's
+    (AWS::Scheduler::Schedule, "Return values"). moto runs no schedule: the local runner does."""
+    from moto.cloudformation import parsing
+    from moto.scheduler import models as scheduler
+
+    class ScheduleFromCloudFormation:
+        """The CloudFormation face of moto's schedule model (found through the patched model map)."""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Scheduler::Schedule"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @staticmethod
+        def has_cfn_attr(attribute: str) -> bool:
+            return attribute == "Arn"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+            p = cloudformation_json["Properties"]
+            schedule = scheduler.scheduler_backends[account_id][region_name].create_schedule(
+                description=p.get("Description"),
+                end_date=p.get("EndDate"),
+                flexible_time_window=p["FlexibleTimeWindow"],
+                group_name=p.get("GroupName"),
+                kms_key_arn=p.get("KmsKeyArn"),
+                name=p.get("Name", resource_name),
+                schedule_expression=p["ScheduleExpression"],
+                schedule_expression_timezone=p.get("ScheduleExpressionTimezone"),
+                start_date=p.get("StartDate"),
+                state=p.get("State"),
+                target=ecs_target_in_the_api_shape(dict(p["Target"])),
+                action_after_completion=None,
+            )
+            schedule.physical_resource_id = schedule.name
+            schedule.get_cfn_attribute = lambda attribute: schedule.arn
+            schedule.is_created = lambda: True  # what CloudFormation asks of every resource it made
+            return schedule
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            group = cloudformation_json.get("Properties", {}).get("GroupName")
+            scheduler.scheduler_backends[account_id][region_name].delete_schedule(group, resource_name)
+
+    original_map = parsing.get_model_map
+
+    def model_map() -> dict[str, Any]:
+        return {**original_map(), "AWS::Scheduler::Schedule": ScheduleFromCloudFormation}
+
+    patch.set(parsing, "get_model_map", model_map)
 
 
 @fix
@@ -617,6 +742,42 @@ def events_rule_ref_on_a_custom_bus(patch: Patcher) -> None:
 
     patch.set(events.Rule, "physical_resource_id", property(physical_resource_id))
     patch.set(events.Rule, "delete_from_cloudformation_json", classmethod(delete))
+
+
+@fix
+def signatures_of_requests_without_a_body(patch: Patcher) -> None:
+    """Defect. To check a request's SigV4 signature moto re-signs it with its parsed form data as the
+    body and its path without the query; for a request with no body and no form (a REST GET such as
+    Scheduler's GetSchedule or ListSchedules) that data is the request's headers, so every such call
+    of an IAM user failed with SignatureDoesNotMatch. The fix re-signs what was sent: the path with
+    its query string, and the empty body."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMRequestBase
+
+    original_authorise = ActionAuthenticatorMixin._authenticate_and_authorize_action
+    original_request = IAMRequestBase._create_aws_request
+
+    def authorise(self: Any, iam_request_cls: Any, resource: str = "*") -> None:
+        token = SIGNED_QUERY.set(urlparse(self.uri).query)
+        try:
+            original_authorise(self, iam_request_cls, resource)
+        finally:
+            SIGNED_QUERY.reset(token)
+
+    def create_aws_request(self: Any) -> Any:
+        request = original_request(self)
+        sent_query = urlparse(self._path).query or SIGNED_QUERY.get()
+        form = {key.lower() for key in self._data}
+        from_headers = form == {key.lower() for key in self._headers.keys()}  # noqa: SIM118 (werkzeug headers iterate as pairs)
+        from_query = bool(sent_query) and form == {key.lower() for key in parse_qs(sent_query, keep_blank_values=True)}
+        if not self._body and (from_headers or from_query):  # nothing was in the body: sign none
+            request.data = b""
+            if sent_query and "?" not in self._path:
+                request.url = f"{self._path}?{sent_query}"
+        return request
+
+    patch.set(ActionAuthenticatorMixin, "_authenticate_and_authorize_action", authorise)
+    patch.set(IAMRequestBase, "_create_aws_request", create_aws_request)
 
 
 # --- missing rules: what AWS enforces and moto does not -----------------------------------------
@@ -677,6 +838,100 @@ def _context_of(response: Any) -> dict[str, list[str]]:
             cluster = f"arn:aws:ecs:{response.region}:{response.current_account}:cluster/{cluster}"
         context["ecs:cluster"] = [cluster]
     return context
+
+
+@fix
+def ec2_refuses_descriptions_outside_its_character_set(patch: Patcher) -> None:
+    """Missing rule. EC2 allows only a-zA-Z0-9 ._-:/()#,@[]+=&;{}!$* (at most 255) in security-group
+    and rule descriptions (CreateSecurityGroup, IpRange:
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html) and answers anything
+    else with InvalidParameterValue; moto accepts any text, and its CloudFormation handler drops rule
+    descriptions unchecked. The fix checks CreateSecurityGroup, AuthorizeSecurityGroupIngress/Egress
+    and the group's inline rules from CloudFormation with the constraint table of naming.py."""
+    from moto.ec2.exceptions import InvalidParameterValue
+    from moto.ec2.models.security_groups import SecurityGroup, SecurityGroupBackend
+
+    from .naming import EC2_DESCRIPTION, EC2_DESCRIPTION_MAX
+
+    def check(description: Any, field: str) -> None:
+        import re
+
+        if description is None:
+            return
+        if len(str(description)) > EC2_DESCRIPTION_MAX or not re.fullmatch(EC2_DESCRIPTION, str(description)):
+            allowed = "a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*"
+            raise InvalidParameterValue(f"Invalid {field}: {description!r}. Valid descriptions are strings less than 256 characters from: {allowed}")
+
+    def rule_descriptions(*collections: Any) -> Iterator[Any]:
+        for collection in collections:
+            for item in collection or []:
+                if isinstance(item, dict):
+                    yield item.get("Description")
+
+    original_create = SecurityGroupBackend.create_security_group
+
+    def create_security_group(self: Any, name: str, description: str, *args: Any, **kwargs: Any) -> Any:
+        check(description, "group description")
+        return original_create(self, name, description, *args, **kwargs)
+
+    def authorising(original: Callable[..., Any]) -> Callable[..., Any]:
+        def authorise(self: Any, *args: Any, **kwargs: Any) -> Any:
+            for description in rule_descriptions(kwargs.get("ip_ranges"), kwargs.get("source_groups"), kwargs.get("prefix_list_ids")):
+                check(description, "rule description")
+            return original(self, *args, **kwargs)
+
+        return authorise
+
+    original_cfn = SecurityGroup.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        properties = cloudformation_json.get("Properties", {})
+        check(properties.get("GroupDescription"), "group description")
+        for description in rule_descriptions(properties.get("SecurityGroupIngress"), properties.get("SecurityGroupEgress")):
+            check(description, "rule description")
+        return original_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    patch.set(SecurityGroupBackend, "create_security_group", create_security_group)
+    patch.set(SecurityGroupBackend, "authorize_security_group_ingress", authorising(SecurityGroupBackend.authorize_security_group_ingress))
+    patch.set(SecurityGroupBackend, "authorize_security_group_egress", authorising(SecurityGroupBackend.authorize_security_group_egress))
+    patch.set(SecurityGroup, "create_from_cloudformation_json", classmethod(create_from_cloudformation))
+
+
+@fix
+def eventbridge_delivery_to_an_encrypted_queue_needs_the_key(patch: Patcher) -> None:
+    """Missing rule. To put an event in a queue encrypted with a customer key, EventBridge needs
+    kms:GenerateDataKey from the key policy, and its KMS request carries no aws:SourceAccount,
+    aws:SourceArn or aws:SourceOrgID (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html),
+    so a statement conditioned on them never applies and the event is dropped (the rule's
+    FailedInvocations counts it; nothing reaches the queue). moto delivers to any queue. The fix
+    decides the key policy as AWS does (riskbatch_infra/key_policy.py) and drops what AWS drops."""
+    import warnings
+
+    from moto.events.models import Rule
+    from moto.kms import kms_backends
+    from moto.sqs import sqs_backends
+
+    from .key_policy import EVENTS, request_context, service_may_use_key
+
+    original = Rule._send_to_sqs_queue
+
+    def key_allows(rule: Any, queue_name: str) -> bool:
+        queue = sqs_backends[rule.account_id][rule.region_name].get_queue(queue_name)
+        key_id = getattr(queue, "kms_master_key_id", None)
+        if not key_id or key_id.startswith("alias/aws/"):
+            return True  # SQS-managed encryption or the AWS managed key: nothing for the key policy to grant
+        kms = kms_backends[rule.account_id][rule.region_name]
+        key = kms.describe_key(kms.any_id_to_key_id(key_id))
+        context = request_context(EVENTS, rule.account_id, rule.arn)
+        return service_may_use_key(json.loads(key.policy), EVENTS, "kms:GenerateDataKey", context)
+
+    def send_to_sqs_queue(self: Any, resource_id: str, event: dict[str, Any], group_id: str | None = None) -> None:
+        if not key_allows(self, resource_id):
+            warnings.warn(f"EventBridge may not use the key of {resource_id}: event dropped (FailedInvocations)", stacklevel=2)
+            return
+        original(self, resource_id, event, group_id)
+
+    patch.set(Rule, "_send_to_sqs_queue", send_to_sqs_queue)
 
 
 @fix

@@ -34,6 +34,8 @@ EVERYTHING_ON = {
     "CreateTaskEventsLogPolicy": "true",
     "NotificationEmail": "risk-ops@example.com",
     "PrivateRouteTableIds": "rtb-0123456789abcdef0",
+    # the input bucket under a customer key (the KMS documents' example key id)
+    "InputBucketKmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 }
 
 

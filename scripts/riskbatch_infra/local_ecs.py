@@ -106,6 +106,8 @@ class TaskSpec:
     read_only: bool = False
     stop_timeout: int = 30  # ECS's default for Fargate when the container sets none
     health_check: dict[str, Any] | None = None
+    capabilities_dropped: tuple[str, ...] = ()
+    capabilities_added: tuple[str, ...] = ()
 
 
 def task_spec_of(described: dict[str, Any]) -> TaskSpec:
@@ -126,6 +128,8 @@ def task_spec_of(described: dict[str, Any]) -> TaskSpec:
         memory_mib=int(container.get("memory") or described.get("memory") or 2048),
         user=container.get("user"),
         read_only=bool(container.get("readonlyRootFilesystem", False)),
+        capabilities_dropped=tuple(container.get("linuxParameters", {}).get("capabilities", {}).get("drop", [])),
+        capabilities_added=tuple(container.get("linuxParameters", {}).get("capabilities", {}).get("add", [])),
         stop_timeout=int(container.get("stopTimeout", 30)),
         health_check=container.get("healthCheck"),
     )
@@ -304,6 +308,7 @@ class LocalEcs:
         arguments = create_arguments(
             name=name, image=image_id, command=command, environment=self._task_environment(spec), user=spec.user, read_only=spec.read_only,
             memory_mib=spec.memory_mib, cpu_units=spec.cpu_units, stop_timeout=spec.stop_timeout, mounts=mounts, cgroup_parent=task_cgroup_parent(name),
+            capabilities_dropped=spec.capabilities_dropped, capabilities_added=spec.capabilities_added,
         )  # fmt: skip
         record.update(
             job=spec.container, image=spec.image, task_definition=spec.task_definition_arn, digest=digest, digest_image_id=image_id,
@@ -388,7 +393,7 @@ class LocalEcs:
 
     def run_schedule(self, logical_id: str, name: str | None = None) -> tuple[str, int]:
         """What EventBridge Scheduler does when the schedule fires: RunTask with the schedule's role
-        (assumed as scheduler.amazonaws.com), then the task. The emulator creates no schedules, so
+        (assumed as scheduler.amazonaws.com), then the task. The emulator fires no schedules, so
         its target is read from the template, its references from the stack. Returns (task, exit code)."""
         target = self.template["Resources"][logical_id]["Properties"]["Target"]
         parameters = target["EcsParameters"]

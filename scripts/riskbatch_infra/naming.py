@@ -115,15 +115,21 @@ class NamedThing:
     @property
     def problems(self) -> list[str]:
         c = self.constraint
-        found = []
-        if not c.min_length <= len(self.longest) <= c.max_length:
-            found.append(f"{len(self.longest)} characters, allowed {c.min_length}-{c.max_length}")
-        if not re.fullmatch(c.pattern, self.longest):
-            found.append(f"characters outside {c.pattern}")
+        found = _length_and_character_problems(self.longest, c.min_length, c.max_length, c.pattern)
         found += [f"starts with the reserved prefix {prefix}" for prefix in c.reserved_prefixes if self.longest.startswith(prefix)]
         if self.resource_type == "AWS::Events::EventBus" and self.longest == "default":
             found.append("'default' is the account's own event bus")
         return found
+
+
+def _length_and_character_problems(text: str, min_length: int, max_length: int, pattern: str) -> list[str]:
+    found = []
+    if not min_length <= len(text) <= max_length:
+        found.append(f"{len(text)} characters, allowed {min_length}-{max_length}")
+    if not re.fullmatch(pattern, text, flags=re.DOTALL):
+        outside = sorted({char for char in text if not re.fullmatch(pattern, char, flags=re.DOTALL)})
+        found.append(f"characters outside {pattern}: {''.join(outside)!r}")
+    return found
 
 
 def longest_suffix(template: dict[str, Any]) -> str:
@@ -154,3 +160,87 @@ def named_things(template: dict[str, Any], template_name: str, region: str = LON
             for expression in _values_at(properties, path):
                 found.append(NamedThing(template_name, logical_id, kind, constraint, expression, str(context.evaluate(expression))))
     return found
+
+
+# --- free texts: descriptions and display names ----------------------------------------------
+
+# EC2's character set for security-group and rule descriptions, at most 255 characters. botocore's
+# EC2 model documents it on CreateSecurityGroup's GroupDescription and on IpRange, Ipv6Range,
+# PrefixListId and UserIdGroupPair's Description: "a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*".
+EC2_DESCRIPTION = r"[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]*"
+EC2_DESCRIPTION_MAX = 255
+# IAM's roleDescriptionType: tab, line feed, carriage return, printable ASCII and Latin-1, at most 1000.
+IAM_DESCRIPTION = r"[\t\n\r\x20-\x7e\xa1-\xff]*"
+ANY_TEXT = r".*"
+
+
+@dataclass(frozen=True)
+class TextConstraint:
+    """How AWS constrains one free text (a description, a display name)."""
+
+    path: tuple[str, ...]  # where the text sits inside Properties ("*" = every item of a list)
+    max_length: int
+    pattern: str  # the characters allowed, as a full-match regular expression
+    source: str
+    min_length: int = 0
+
+
+_EC2_RULE_DESCRIPTION = f"{_API}/AWSEC2/latest/APIReference/API_IpRange.html"
+# resource type -> the constraints of its free texts
+TEXT_CONSTRAINTS: dict[str, list[TextConstraint]] = {
+    "AWS::EC2::SecurityGroup": [
+        TextConstraint(("GroupDescription",), EC2_DESCRIPTION_MAX, EC2_DESCRIPTION, f"{_API}/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html", 1),
+        TextConstraint(("SecurityGroupIngress", "*", "Description"), EC2_DESCRIPTION_MAX, EC2_DESCRIPTION, _EC2_RULE_DESCRIPTION),
+        TextConstraint(("SecurityGroupEgress", "*", "Description"), EC2_DESCRIPTION_MAX, EC2_DESCRIPTION, _EC2_RULE_DESCRIPTION),
+    ],
+    "AWS::EC2::SecurityGroupIngress": [TextConstraint(("Description",), EC2_DESCRIPTION_MAX, EC2_DESCRIPTION, _EC2_RULE_DESCRIPTION)],
+    "AWS::EC2::SecurityGroupEgress": [TextConstraint(("Description",), EC2_DESCRIPTION_MAX, EC2_DESCRIPTION, _EC2_RULE_DESCRIPTION)],
+    "AWS::IAM::Role": [TextConstraint(("Description",), 1000, IAM_DESCRIPTION, f"{_API}/IAM/latest/APIReference/API_CreateRole.html")],
+    "AWS::IAM::ManagedPolicy": [TextConstraint(("Description",), 1000, ANY_TEXT, f"{_API}/IAM/latest/APIReference/API_CreatePolicy.html")],
+    "AWS::Events::Rule": [TextConstraint(("Description",), 512, ANY_TEXT, f"{_API}/eventbridge/latest/APIReference/API_PutRule.html")],
+    "AWS::Events::EventBus": [TextConstraint(("Description",), 512, ANY_TEXT, f"{_API}/eventbridge/latest/APIReference/API_CreateEventBus.html")],
+    "AWS::Scheduler::Schedule": [TextConstraint(("Description",), 512, ANY_TEXT, f"{_API}/scheduler/latest/APIReference/API_CreateSchedule.html")],
+    "AWS::CloudWatch::Alarm": [TextConstraint(("AlarmDescription",), 1024, ANY_TEXT, f"{_API}/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html")],
+    # "The display name must be maximum 100 characters long, including hyphens (-), underscores (_),
+    # spaces, and tabs" (AWS::SNS::Topic DisplayName); we hold it to printable ASCII and tabs.
+    "AWS::SNS::Topic": [
+        TextConstraint(("DisplayName",), 100, r"[\x20-\x7e\t]*", "http://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topic.html")
+    ],
+    "AWS::KMS::Key": [TextConstraint(("Description",), 8192, ANY_TEXT, f"{_API}/kms/latest/APIReference/API_CreateKey.html")],
+}
+
+
+@dataclass(frozen=True)
+class FreeText:
+    template: str
+    logical_id: str
+    resource_type: str
+    constraint: TextConstraint
+    text: str  # as deployed, with the longest suffix and region (one variant of each Fn::If)
+
+    @property
+    def problems(self) -> list[str]:
+        c = self.constraint
+        return _length_and_character_problems(self.text, c.min_length, c.max_length, c.pattern)
+
+
+def _variants(expression: Any) -> list[Any]:
+    """Every value an expression may take: both branches of each Fn::If (AWS::NoValue dropped)."""
+    if isinstance(expression, dict) and list(expression) == ["Fn::If"]:
+        _, when_true, when_false = expression["Fn::If"]
+        return _variants(when_true) + _variants(when_false)
+    if expression == {"Ref": "AWS::NoValue"}:
+        return []
+    return [expression]
+
+
+def free_texts(template: dict[str, Any], template_name: str, region: str = LONGEST_REGION) -> list[FreeText]:
+    """Every constrained free text of the template, evaluated with the longest suffix and region."""
+    context = Context(template, placeholder_values(template, {"EnvironmentSuffix": longest_suffix(template)}), region=region, account=PLACEHOLDER_ACCOUNT)
+    return [
+        FreeText(template_name, logical_id, body["Type"], constraint, str(context.evaluate(variant)))
+        for logical_id, body in template.get("Resources", {}).items()
+        for constraint in TEXT_CONSTRAINTS.get(body["Type"], [])
+        for expression in _values_at(body.get("Properties", {}), constraint.path)
+        for variant in _variants(expression)
+    ]

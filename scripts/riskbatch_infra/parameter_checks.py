@@ -1,8 +1,12 @@
 """Parameter values checked before CloudFormation sees them.
 
-Two kinds of check:
+Three kinds of check:
 - the template's own `Rules` section, evaluated the way CloudFormation does (CloudFormation
   refuses the stack operation when an assertion fails);
+- the subnets of interface endpoints in distinct Availability Zones, looked up in the account:
+  EC2 refuses two subnets of one zone for an interface endpoint (DuplicateSubnetsInSameZone, "For
+  an interface VPC endpoint, you can specify only one subnet per Availability Zone", EC2 API
+  reference, error codes), and only after the stack has started creating them;
 - orderings between numbers. CloudFormation's rule functions compare strings only (Fn::Equals,
   Fn::Contains, Fn::EachMemberIn, ...: CloudFormation user guide, "Rule functions",
   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-rules.html),
@@ -35,9 +39,42 @@ def ordering_problems(template: dict[str, Any], parameters: dict[str, str]) -> l
     return problems
 
 
+SUBNET_PARAMETERS = ("PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id")
+
+
+def _has_interface_endpoints(template: dict[str, Any]) -> bool:
+    return any(
+        body["Type"] == "AWS::EC2::VPCEndpoint" and body.get("Properties", {}).get("VpcEndpointType") == "Interface"
+        for body in template.get("Resources", {}).values()
+    )
+
+
+def zone_problems(template: dict[str, Any], parameters: dict[str, str], lookup: ValueLookup | None) -> list[str]:
+    """The interface endpoints' three subnets must lie in three Availability Zones (skipped offline)."""
+    declared = template.get("Parameters", {})
+    if lookup is None or not _has_interface_endpoints(template) or not all(name in declared for name in SUBNET_PARAMETERS):
+        return []
+    subnets = {name: parameters.get(name, "") for name in SUBNET_PARAMETERS}
+    if len(set(subnets.values())) < len(subnets):
+        return []  # the same subnet twice: the template's own rule says so
+    zones: dict[str, list[str]] = {}
+    for name, subnet in subnets.items():
+        try:
+            zone = lookup("AWS::EC2::Subnet::Id", "AvailabilityZone", subnet)
+        except Exception as error:  # a subnet the account does not have: say which, never a traceback
+            return [f"{name}={subnet}: cannot read its Availability Zone ({error})"]
+        zones.setdefault(zone, []).append(f"{name}={subnet}")
+    return [
+        f"{' and '.join(names)} are both in {zone}: an interface endpoint takes one subnet per Availability Zone "
+        "(EC2 refuses the stack with DuplicateSubnetsInSameZone); give one private subnet in each of three zones"
+        for zone, names in zones.items()
+        if len(names) > 1
+    ]
+
+
 def parameter_problems(template: dict[str, Any], parameters: dict[str, str], lookup: ValueLookup | None = None) -> list[str]:
     """Everything wrong with these values for this template, one line each (empty: deployable)."""
-    return evaluate_rules(template, parameters, lookup) + ordering_problems(template, parameters)
+    return evaluate_rules(template, parameters, lookup) + ordering_problems(template, parameters) + zone_problems(template, parameters, lookup)
 
 
 def aws_lookup(ec2: Any) -> ValueLookup:

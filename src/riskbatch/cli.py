@@ -63,7 +63,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_risk(args: argparse.Namespace) -> int:
     from .model import ModelParameters
     from .offline import run_offline
-    from .quality import DataQualityPolicy, FileRejected
+    from .quality import DataQualityPolicy, FileRejected, excluded_notional_text
     from .settings import parse_rates
 
     parameters = ModelParameters(
@@ -91,7 +91,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
     print(f"business date {result['business_date']} (market as of {result['market_as_of']}): {result['positions']} positions, ", end="")
     print(f"{result['factors']} factors, {args.scenarios} scenarios, seed {args.seed}; figures in {args.currency}")
     if quality["excluded_positions"]:
-        print(f"excluded: {quality['excluded_positions']} position(s), notional {quality['excluded_notional']:,.0f}")
+        print(f"excluded: {quality['excluded_positions']} position(s), notional {excluded_notional_text(quality)}")
     for name, figures in [("firm", result["firm"]), *result["portfolios"].items()]:
         cells = []
         for key, label in (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %")):
@@ -127,6 +127,12 @@ def cmd_health(args: argparse.Namespace) -> int:
     from .settings import Settings
 
     return 0 if healthy(Settings.from_env().scratch, args.max_age) else 1
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from .probe import run
+
+    return run(args.expect, args.verdict)
 
 
 def cmd_preflight(args: argparse.Namespace) -> int:
@@ -324,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
     health.set_defaults(run=cmd_health)
+    probe = commands.add_parser("probe", help="try this task's role against the calls it must allow and deny (the least-privilege proof)")
+    probe.add_argument("--expect", required=True, help="the expectations: s3://bucket/key or a file")
+    probe.add_argument("--verdict", help="s3://bucket/key to write the verdict to (it is printed in any case)")
+    probe.set_defaults(run=cmd_probe)
     return parser
 
 

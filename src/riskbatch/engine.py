@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from .business_days import horizon_calendar_days as calendar_days_to_horizon
 from .inputs import FX_FACTOR, Market
 from .kernels import option_change, option_pnl_into
 from .model import (
@@ -244,10 +245,8 @@ def build_book(positions: pa.Table, market: Market, parameters: ModelParameters 
 
 
 def horizon_calendar_days(business_date: dt.date, horizon_business_days: int) -> int:
-    """Calendar days from the business date to the horizon, `horizon_business_days` weekdays
-    later: a one-day horizon from a Friday ends on Monday, three days of time decay."""
-    end = np.busday_offset(np.datetime64(business_date, "D"), horizon_business_days, roll="forward")
-    return int((end - np.datetime64(business_date, "D")).astype(int))
+    """Calendar days from the business date to the horizon (the exchange calendar's business days)."""
+    return calendar_days_to_horizon(business_date, horizon_business_days)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,19 @@
 """The backtest history: each night's VaR kept, and tested against the next day's P&L.
 
 Each report writes `history/<business date>.json` once (a re-run of the night finds it and keeps
-the first): the night's VaR and ES, firm-wide and per portfolio, and the backtest of the previous
-night's VaR. That backtest revalues the previous night's book (its positions, its market) in the
-one move the market made between the two business dates (today's market data for both days), the
-hypothetical P&L; an exception is a loss above that night's VaR 99 %.
+the first): the night's VaR and ES, firm-wide and per portfolio, its one-day VaR (the horizon's
+VaR when the horizon is one business day), the factors its book needed with their last prices,
+and the backtest of the previous night's VaR. That backtest revalues the previous night's whole
+book (its positions, its market) in the one-day move of every factor it needed, between the
+previous business day and today: both prices from tonight's whole market file (every factor it
+holds, used by tonight's book or not), the earlier one from the previous night's record where
+tonight's file lacks it; one day of time decay whatever the reporting horizon. That is the
+hypothetical P&L; an exception is a loss above that night's one-day VaR 99 %.
+
+A backtest day is complete or it says it is not: a factor whose move cannot be found (tonight's
+file lacks it, or tonight's last price of it was not trusted), a previous night that is not the
+previous business day, or a previous night without a one-day VaR make the day incomplete, with
+the positions and notional concerned. An incomplete day is no observation: never a zero move.
 
 The report, and `riskbatch backtest` for any range of dates, count the exceptions over the last
 250 observations: Kupiec's and Christoffersen's tests and the Basel traffic light (riskbatch.backtest).
@@ -14,13 +23,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
 
 from .backtest import BASEL_WINDOW, basel_traffic_light, christoffersen_conditional_coverage, christoffersen_independence, kupiec_pof
+from .business_days import previous_business_day
 from .engine import portfolio_pnl
 from .inputs import Market
+from .model import risk_figures
+from .quality import factors_of_position
 from .run_inputs import RunBook
 from .storage import get_json, list_keys, put_json_once
 
@@ -41,29 +54,61 @@ def previous_record(s3: Any, bucket: str, business_date: str) -> dict[str, Any] 
     return get_json(s3, bucket, history_key(earlier[-1])) if earlier else None
 
 
-def market_move(previous: Market, today: Market) -> tuple[np.ndarray, list[str]]:
-    """The log move of each of the previous night's factors from its business date to today's,
-    read from today's market data for both days; factors today's data lacks did not move (listed)."""
+def market_move(previous: Market, today: Market, untrusted: Collection[str] = (), stored: dict[str, float] | None = None) -> tuple[np.ndarray, list[str]]:
+    """The log move of each of the previous night's factors from its business date to today's.
+
+    Today's price is the last of today's market data (the whole file); the earlier one is today's
+    data on the previous date where it has it, else the previous night's own last price (`stored`,
+    from its record, or its market). A factor without both, or whose price tonight was not trusted
+    (`untrusted`: held or excluded by the last-day check), has no move: it is listed, never zero."""
     moves = np.zeros(len(previous.factors))
     missing = []
     day_before = today.dates.index(previous.as_of) if previous.as_of in today.dates else None
     for column, name in enumerate(previous.factors):
-        if name not in today.index:
+        now = today.prices[-1, today.index[name]] if name in today.index and name not in untrusted else np.nan
+        before = today.prices[day_before, today.index[name]] if day_before is not None and name in today.index else np.nan
+        if not np.isfinite(before):
+            before = (stored or {}).get(name, previous.spot[column])
+        if not (np.isfinite(now) and np.isfinite(before) and now > 0 and before > 0):
             missing.append(name)
             continue
-        now = today.prices[-1, today.index[name]]
-        before = today.prices[day_before, today.index[name]] if day_before is not None else previous.spot[column]
         moves[column] = np.log(now / before)
     return moves, missing
 
 
-def hypothetical_pnl(previous: RunBook, today: Market) -> tuple[dict[str, float], list[str]]:
-    """The previous night's book revalued in the market's actual move: P&L per portfolio."""
-    moves, missing = market_move(previous.market, today)
+def hypothetical_pnl(
+    previous: RunBook, today: Market, untrusted: Collection[str] = (), stored: dict[str, float] | None = None
+) -> tuple[dict[str, float], list[str]]:
+    """The previous night's book revalued in the market's actual one-day move, with one day of
+    time decay whatever its reporting horizon: P&L per portfolio, and the factors without a move."""
+    moves, missing = market_move(previous.market, today, untrusted, stored)
     rows = 100  # the engine's smallest run; every row is the same move
-    replay = dataclasses.replace(previous.parameters, scenarios=rows, block_size=rows)
+    replay = dataclasses.replace(previous.parameters, scenarios=rows, block_size=rows, horizon_days=1)
     pnl = portfolio_pnl(previous.book, previous.market, replay, previous.model, scenarios=lambda _block: np.repeat(moves[None, :], rows, axis=0))[:, 0]
     return {name: float(value) for name, value in zip(previous.book.portfolio_ids, pnl, strict=True)}, missing
+
+
+def positions_on(previous: RunBook, factors: Collection[str]) -> tuple[list[str], float]:
+    """The previous night's positions that need any of `factors`, and their notional (|quantity x
+    multiplier x spot| in the reporting currency at that night's rates)."""
+    reporting = previous.parameters.reporting_currency
+    market, conversion = previous.market, previous.book.conversion
+    ids, notional = [], 0.0
+    for row in previous.positions.to_pylist():
+        if not set(factors_of_position(market, row, reporting)) & set(factors):
+            continue
+        column = market.index[row["underlying"]]
+        multiplier = row.get("multiplier") or 1.0
+        ids.append(str(row["position_id"]))
+        notional += abs(row["quantity"] * multiplier * market.spot[column] * conversion.rate_today[column])
+    return ids, float(notional)
+
+
+def one_day_var(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The night's one-day VaR: kept as `var_1d`; a record without it has one only if its horizon was one day."""
+    if record.get("var_1d"):
+        return record["var_1d"]
+    return record["var"] if record.get("horizon_days", 1) == 1 else None
 
 
 def parse_actual_pnl(data: bytes, name: str) -> dict[str, float]:
@@ -97,14 +142,26 @@ def parse_actual_pnl(data: bytes, name: str) -> dict[str, float]:
     return found
 
 
-def backtest_entry(previous_record: dict[str, Any], previous: RunBook, today: Market, actual: dict[str, float] | None = None) -> dict[str, Any]:
-    """The previous night's VaR against the P&L its book made in today's move (hypothetical), and
-    against the actual P&L when the night's files brought it."""
-    by_portfolio, missing = hypothetical_pnl(previous, today)
-    firm = float(sum(by_portfolio.values()))
-    var = previous_record["var"]
+def backtest_entry(
+    previous_record: dict[str, Any],
+    previous: RunBook,
+    today: Market,
+    actual: dict[str, float] | None = None,
+    untrusted: Collection[str] = (),
+) -> dict[str, Any]:
+    """The previous night's one-day VaR against the P&L its book made in today's move
+    (hypothetical), and against the actual P&L when the night's files brought it; or, when the
+    day cannot be backtested whole, an incomplete entry that says why and what it leaves out."""
+    by_portfolio, missing = hypothetical_pnl(previous, today, untrusted, previous_record.get("factors"))
+    var = one_day_var(previous_record)
+    reasons = []
+    expected = previous_business_day(today.business_date)
+    if previous_record["business_date"] != expected.isoformat():
+        reasons.append(f"the previous night kept is {previous_record['business_date']}, not the previous business day {expected}")
+    if var is None:
+        reasons.append(f"the {previous_record['business_date']} record keeps no one-day VaR (horizon {previous_record.get('horizon_days')} days)")
     actual_entry = None
-    if actual:
+    if actual and var is not None:  # the actual P&L needs no move: only the one-day VaR
         actual_firm = float(sum(actual.values()))
         actual_entry = {
             "pnl": {"firm": actual_firm, "portfolios": actual},
@@ -113,9 +170,28 @@ def backtest_entry(previous_record: dict[str, Any], previous: RunBook, today: Ma
                 "portfolios": {name: -pnl > var["portfolios"][name]["var_99"] for name, pnl in actual.items() if name in var["portfolios"]},
             },
         }
+    suspect = [name for name in missing if name in untrusted]
+    absent = [name for name in missing if name not in untrusted]
+    if suspect:
+        reasons.append(f"a suspect last price tonight (the last-day check held or excluded it) for {len(suspect)} factor(s): {', '.join(suspect[:10])}")
+    if absent:
+        reasons.append(f"no move for {len(absent)} factor(s) the {previous_record['business_date']} book needed: {', '.join(absent[:10])}")
+    if reasons:
+        ids, notional = positions_on(previous, missing)
+        return {
+            "actual": actual_entry,
+            "var_date": previous_record["business_date"],
+            "complete": False,
+            "incomplete": {"reasons": reasons, "factors": missing, "positions": ids, "notional": notional},
+            "hypothetical_pnl": None,
+            "exceptions": None,
+            "factors_without_a_move": missing,
+        }
+    firm = float(sum(by_portfolio.values()))
     return {
         "actual": actual_entry,
         "var_date": previous_record["business_date"],
+        "complete": True,
         "hypothetical_pnl": {"firm": firm, "portfolios": by_portfolio},
         "exceptions": {
             "firm": -firm > var["firm"]["var_99"],
@@ -127,13 +203,44 @@ def backtest_entry(previous_record: dict[str, Any], previous: RunBook, today: Ma
     }
 
 
-def night_record(business_date: str, run_id: str, currency: str, firm: dict[str, Any], portfolios: dict[str, Any], backtest: dict | None) -> dict[str, Any]:
-    keep = [key for key in ("var_95", "var_975", "var_99", "es_975") if key in firm]
+def one_day_figures(run: RunBook) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The night's one-day VaR and ES (firm, portfolios) when its horizon is longer: the book
+    revalued once more in the same scenarios over one business day (the backtest's measure)."""
+    one_day = dataclasses.replace(run.parameters, horizon_days=1)
+    pnl = portfolio_pnl(run.book, run.market, one_day, run.model)
+    return risk_figures(pnl.sum(axis=0)), {name: risk_figures(row) for name, row in zip(run.book.portfolio_ids, pnl, strict=True)}
+
+
+def night_record(
+    business_date: str,
+    run_id: str,
+    currency: str,
+    firm: dict[str, Any],
+    portfolios: dict[str, Any],
+    backtest: dict | None,
+    horizon_days: int = 1,
+    one_day: tuple[dict[str, Any], dict[str, Any]] | None = None,
+    factors: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """The night's record. `one_day` is the one-day (firm, portfolios) figures when the horizon is
+    longer; `factors` the last price of every factor the night's book needed (tomorrow's backtest)."""
+    keep = [key for key in ("var_95", "var_975", "var_99", "es_975") if key in firm]  # VaR 97.5 % from its introduction on
+
+    def kept(firm_figures: dict[str, Any], by_portfolio: dict[str, Any]) -> dict[str, Any]:
+        portfolio_figures = {name: {key: values[key] for key in keep} for name, values in by_portfolio.items()}
+        return {"firm": {key: firm_figures[key] for key in keep}, "portfolios": portfolio_figures}
+
+    var = kept(firm, portfolios)
+    if horizon_days != 1 and one_day is None:
+        raise ValueError("a night with a horizon above one day keeps its one-day VaR for the backtest")
     return {
         "business_date": business_date,
         "run_id": run_id,
         "reporting_currency": currency,
-        "var": {"firm": {key: firm[key] for key in keep}, "portfolios": {name: {key: values[key] for key in keep} for name, values in portfolios.items()}},
+        "horizon_days": horizon_days,
+        "var": var,
+        "var_1d": kept(*one_day) if one_day is not None else var,
+        "factors": factors or {},
         "backtest": backtest,
         "written_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
@@ -172,11 +279,15 @@ def _statistics(hits: list[bool], dates: list[str], coverage: float = 0.99) -> d
 def backtest_summary(records: list[dict[str, Any]], window: int = BASEL_WINDOW) -> dict[str, Any]:
     """Exceptions of the last `window` backtested nights, firm-wide and per portfolio, with the tests.
     The traffic light needs the full 250 observations; before that it is not given (zone None)."""
-    tested = [record["backtest"] for record in records if record.get("backtest")][-window:]
+    entries = [record["backtest"] for record in records if record.get("backtest")]
+    tested = [entry for entry in entries if entry.get("complete", True)][-window:]
     dates = [entry["var_date"] for entry in tested]
     summary = {"window": window, "firm": _statistics([entry["exceptions"]["firm"] for entry in tested], dates), "portfolios": {}}
     at_975 = [entry for entry in tested if entry.get("exceptions_975")]
     summary["firm_975"] = _statistics([entry["exceptions_975"]["firm"] for entry in at_975], [entry["var_date"] for entry in at_975], 0.975)
+    since = dates[0] if dates else ""
+    incomplete = [entry for entry in entries if not entry.get("complete", True) and entry["var_date"] >= since]
+    summary["incomplete"] = {"days": len(incomplete), "dates": [entry["var_date"] for entry in incomplete]}
     with_actual = [entry for entry in tested if entry.get("actual")]
     summary["firm_actual"] = _statistics([entry["actual"]["exceptions"]["firm"] for entry in with_actual], [entry["var_date"] for entry in with_actual])
     names = sorted({name for entry in tested for name in entry["exceptions"]["portfolios"]})
@@ -194,8 +305,11 @@ def as_table(records: list[dict[str, Any]]) -> str:
         entry = record.get("backtest")
         if not entry:
             continue
-        var = by_date.get(entry["var_date"], {}).get("var", {}).get("firm", {}).get("var_99")
+        var = (one_day_var(by_date.get(entry["var_date"], {"var": {}})) or {}).get("firm", {}).get("var_99")
         shown = f"{var:>16,.0f}" if var is not None else f"{'?':>16}"
+        if not entry.get("complete", True):
+            lines.append(f"{entry['var_date']:<12}{shown}{'incomplete':>20}  ({len(entry['incomplete']['positions'])} position(s) without a move)")
+            continue
         lines.append(f"{entry['var_date']:<12}{shown}{entry['hypothetical_pnl']['firm']:>20,.0f}  {'YES' if entry['exceptions']['firm'] else ''}")
     return "\n".join(lines)
 
@@ -207,6 +321,9 @@ def firm_lines(summary: dict[str, Any]) -> list[str]:
     if firm["zone"]:
         zone = f"{firm['zone']} (plus factor {firm['plus_factor']:.2f})"
     lines = [f"firm: {firm['exceptions']} exception(s) in {firm['observations']} day(s); Basel traffic light {zone}"]
+    incomplete = summary.get("incomplete", {})
+    if incomplete.get("days"):
+        lines.append(f"  incomplete days (no observation): {incomplete['days']}: {', '.join(incomplete['dates'][-12:])}")
     lines += [f"  {name}: LR {firm[name]['statistic']:.3f}, p {firm[name]['p_value']:.3f}" for name in STATISTICS if name in firm]
     lines.append(f"  expected at 99 %: {0.01 * firm['observations']:.1f}; exception dates: {', '.join(firm['exception_dates']) or 'none'}")
     at_975 = summary.get("firm_975")

@@ -20,10 +20,10 @@ from . import __version__
 from .engine import draw_order
 from .history import parse_actual_pnl
 from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
-from .layout import excluded_rows_key, manifest_key, market_key, quarantine_key, run_id, status_key, stress_market_key, unit_key
+from .layout import excluded_rows_key, manifest_key, market_file_key, market_key, quarantine_key, run_id, status_key, stress_market_key, unit_key
 from .limits import as_records, parse_limits
 from .logs import log, timed
-from .quality import DataQualityPolicy, FileRejected, PreparedNight, prepare_night
+from .quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, market_as_table, prepare_night
 from .settings import ConfigurationError, Settings, configured_run
 from .storage import exists, get_bytes, get_json, put_json_once, put_once
 
@@ -145,6 +145,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
         return IngestOutcome("duplicate", run, detail="this file set already made this run")
 
     _report_exclusions(s3, sns, settings, files, night)
+    _report_held_prices(sns, settings, files, night)
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
     optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
@@ -222,14 +223,30 @@ def _report_exclusions(s3: Any, sns: Any, settings: Settings, files: FileSet, ni
     summary = night.summary()
     record = {"file": f"s3://{files.bucket}/{files.keys['positions']}", "sha256": files.checksums["positions"], **summary}
     created = put_json_once(s3, settings.output_bucket, key, record)
-    log("positions_excluded", rows=len(night.excluded), notional=summary["excluded_notional"], report=key, first_report=created)
+    unknown = summary["excluded_notional_unknown"]
+    log("positions_excluded", rows=len(night.excluded), notional=summary["excluded_notional"], unknown=unknown, report=key, first_report=created)
     if created and settings.alert_topic_arn:
         lines = [f"{len(night.excluded)} position(s) of s3://{files.bucket}/{files.keys['positions']} were excluded from tonight's run"]
-        lines.append(f"(notional {summary['excluded_notional']:,.0f} in their underlyings' currencies); the run goes on without them.")
+        lines.append(f"(notional {excluded_notional_text(summary)}); the run goes on without them.")
         lines += [f"- {row.position_id} ({row.portfolio_id}): {row.reason}" for row in night.excluded[:20]]
         lines += [f"Flagged: {finding.factor}: {finding.detail}" for finding in flagged[:10]]
         lines.append(f"Full list: s3://{settings.output_bucket}/{key}")
         sns.publish(TopicArn=settings.alert_topic_arn, Subject=f"Risk batch: positions excluded for {files.business_date}"[:100], Message="\n".join(lines))
+
+
+def _report_held_prices(sns: Any, settings: Settings, files: FileSet, night: PreparedNight) -> None:
+    """A suspect last price held at its previous close: one alert, before the night's figures exist."""
+    for held in night.held:
+        log("last_price_held", factor=held.factor, published=held.published, held_at=held.held_at, positions=held.positions, value_effect=held.value_effect)
+    if night.held and settings.alert_topic_arn:
+        lines = [f"Suspect last price(s) in s3://{files.bucket}/{files.keys['market']} for {files.business_date}: held at the previous close."]
+        lines += [
+            f"- {held.factor}: published {held.published:g}, held at {held.held_at:g} (a move of {held.move:+.1%}); "
+            f"{held.positions} position(s); the published price would have added {held.value_effect:,.0f} {night.reporting_currency} to their value"
+            for held in night.held
+        ]
+        lines.append("A corrected market file under the same name starts a new run.")
+        sns.publish(TopicArn=settings.alert_topic_arn, Subject=f"Risk batch: suspect last price held for {files.business_date}"[:100], Message="\n".join(lines))
 
 
 def _write_run(
@@ -248,6 +265,8 @@ def _write_run(
     market = night.market
     with timed("run_written", run_id=run, units=len(units)):
         _write_parquet(s3, output, market_key(run), night.market_table)
+        if night.whole_market is not None:
+            _write_parquet(s3, output, market_file_key(run), market_as_table(night.whole_market))
         for index, unit in enumerate(units):
             _write_parquet(s3, output, unit_key(run, index), unit)
         manifest = {
@@ -269,6 +288,7 @@ def _write_run(
             "positions": positions.num_rows,
             "portfolios": sorted(set(positions["portfolio_id"].to_pylist())),
             "market_key": market_key(run),
+            "market_file_key": market_file_key(run) if night.whole_market is not None else None,
             "units": [{"index": index, "key": unit_key(run, index), "positions": unit.num_rows} for index, unit in enumerate(units)],
         }
         return put_json_once(s3, output, manifest_key(run), manifest)

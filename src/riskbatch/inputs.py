@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from .business_days import business_days_between
 from .storage import get_bytes
 
 POSITION_COLUMNS = {
@@ -40,6 +41,9 @@ OPTIONAL_POSITION_COLUMNS = ("multiplier", "vol_factor")
 MARKET_COLUMNS = {"date": pa.date32(), "factor": pa.string(), "price": pa.float64(), "currency": pa.string(), "dividend_yield": pa.float64()}
 REQUIRED_MARKET_COLUMNS = ("date", "factor", "price")
 INSTRUMENT_TYPES = {"equity", "fx", "option"}
+# A continuously compounded dividend yield beyond 100 % a year is a data error (a percentage
+# typed as a number, a division by a zero price), not a yield: the file is refused.
+MAX_DIVIDEND_YIELD = 1.0
 # An FX rate factor: FX_<BASE><QUOTE>, its price the units of QUOTE one unit of BASE buys.
 FX_FACTOR = re.compile(r"^FX_([A-Z]{3})([A-Z]{3})$")
 
@@ -128,11 +132,6 @@ def empty_values(table: pa.Table, columns) -> list[str]:
     return [f"{table[column].null_count} empty {column} value(s)" for column in columns if table[column].null_count]
 
 
-def business_days_between(earlier: dt.date, later: dt.date) -> int:
-    """Weekdays after `earlier` up to and including `later` (0 when equal)."""
-    return int(np.busday_count(earlier + dt.timedelta(days=1), later + dt.timedelta(days=1))) if later > earlier else 0
-
-
 def load_market(table: pa.Table, name: str, business_date: dt.date, max_lag_business_days: int | None = None) -> Market:
     """The market history as a days x factors matrix.
 
@@ -167,6 +166,7 @@ def load_market(table: pa.Table, name: str, business_date: dt.date, max_lag_busi
         seen[key] = row
     if duplicates:
         problems.append(f"{duplicates} duplicate (factor, date) row(s)")
+    problems += dividend_problems(table)
     if problems:
         raise InputError(name, problems)
     unique_dates = sorted(set(dates))
@@ -191,6 +191,20 @@ def load_market(table: pa.Table, name: str, business_date: dt.date, max_lag_busi
     return Market(business_date, unique_dates, unique_factors, matrix, factor_index, tuple(currencies), dividends)
 
 
+def dividend_problems(table: pa.Table) -> list[str]:
+    """One problem per factor whose dividend yield is not a finite number within +-MAX_DIVIDEND_YIELD."""
+    if "dividend_yield" not in table.column_names:
+        return []
+    values = table["dividend_yield"].to_numpy(zero_copy_only=False).astype(float)
+    present = ~table["dividend_yield"].is_null().to_numpy(zero_copy_only=False)
+    bad = present & ~(np.isfinite(values) & (np.abs(values) <= MAX_DIVIDEND_YIELD))
+    factors = table["factor"].to_pylist()
+    found: dict[str, float] = {}
+    for row in np.flatnonzero(bad):
+        found.setdefault(factors[row], float(values[row]))
+    return [f"{name}: dividend_yield {value:g} is not a finite yield within +-{MAX_DIVIDEND_YIELD:.0%}" for name, value in sorted(found.items())]
+
+
 @dataclass(frozen=True)
 class ExcludedRow:
     """A position the night goes on without, and why."""
@@ -199,7 +213,7 @@ class ExcludedRow:
     portfolio_id: str
     instrument_type: str
     underlying: str
-    notional: float | None  # |quantity x multiplier x spot| in the underlying's currency, where known
+    notional: float | None  # |quantity x multiplier x spot|, where known: in the underlying's currency, then (prepare_night) the reporting one
     reason: str
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -14,15 +15,16 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .challengers import challenger_figures
-from .engine import position_tail_means
+from .engine import _scenario_rows, portfolio_pnl, position_tail_means
 from .explain import explain_var_change
-from .history import backtest_entry, backtest_summary, load_records, night_record, previous_record, write_record
-from .inputs import Market, load_market
+from .history import backtest_entry, backtest_summary, load_records, night_record, one_day_figures, one_day_var, previous_record, write_record
+from .inputs import FX_FACTOR, Market, load_market
 from .layout import manifest_key, report_keys, result_key
 from .limits import utilisation
 from .logs import log, timed
 from .model import risk_figures
-from .run_inputs import RunBook, load_run_book
+from .quality import excluded_notional_text
+from .run_inputs import RunBook, load_file_market, load_run_book
 from .storage import exists, get_bytes, get_json, put_once
 
 TOP_CONTRIBUTORS = 10
@@ -43,11 +45,48 @@ def aggregate(s3: Any, bucket: str, manifest: dict[str, Any]) -> tuple[list[str]
     return portfolios, total
 
 
+FACTOR_CLASSES = ("equity", "FX", "volatility")
+
+
+def factor_class_columns(run: RunBook) -> dict[str, np.ndarray]:
+    """The market's factors by class: FX rates (FX_<BASE><QUOTE>), implied volatilities (a
+    position's vol_factor), and equity (every other price: shares, indices)."""
+    names = run.positions.column_names
+    vols = {name for name in (run.positions["vol_factor"].to_pylist() if "vol_factor" in names else []) if name}
+    kinds = ["FX" if FX_FACTOR.match(name) else "volatility" if name in vols else "equity" for name in run.market.factors]
+    return {kind: np.array([i for i, k in enumerate(kinds) if k == kind], dtype=np.int64) for kind in FACTOR_CLASSES}
+
+
+def es_by_factor_class(run: RunBook, rows: np.ndarray, total: float) -> dict[str, float]:
+    """The firm's ES by factor class: the firm's mean loss in its tail scenarios when only that
+    class's factors move (less the time decay, which is its own line), and the interaction (the
+    rest: a EUR stock's joint move of price and rate, an option's convexity across classes), so
+    the lines add up to the firm's ES."""
+    returns = _scenario_rows(run.parameters, run.model, rows)
+    count = max(100, len(returns))  # the engine's smallest run; extra rows are ignored
+    replay = dataclasses.replace(run.parameters, scenarios=count, block_size=count)
+
+    def mean_loss(moves: np.ndarray) -> float:
+        padded = np.resize(moves, (count, moves.shape[1]))
+        pnl = portfolio_pnl(run.book, run.market, replay, run.model, scenarios=lambda _block: padded).sum(axis=0)
+        return -float(pnl[: len(moves)].mean())
+
+    decay = mean_loss(np.zeros_like(returns))
+    shares = {}
+    for kind, columns in factor_class_columns(run).items():
+        only = np.zeros_like(returns)
+        only[:, columns] = returns[:, columns]
+        shares[kind] = mean_loss(only) - decay if len(columns) else 0.0
+    shares["time decay"] = decay
+    shares["interaction"] = total - sum(shares.values())
+    return shares
+
+
 def es_breakdown(run: RunBook, firm_pnl: np.ndarray) -> dict[str, Any]:
     """The firm's expected shortfall taken apart: each position's share is its mean P&L in the
     firm's tail scenarios (the Euler allocation of ES, so the shares add up to the firm's ES);
-    summed by portfolio and by risk type; the largest shares, and the largest hedges (the most
-    negative shares: the positions that gain when the firm loses most)."""
+    summed by portfolio, and by factor class (es_by_factor_class); the largest shares, and the
+    largest hedges (the most negative shares: the positions that gain when the firm loses most)."""
     tail = max(1, int(np.floor(len(firm_pnl) * (1 - TAIL_CONFIDENCE))))
     rows = np.argpartition(firm_pnl, tail - 1)[:tail]
     shares = -position_tail_means(run.book, run.market, run.parameters, rows, run.model)
@@ -83,7 +122,7 @@ def es_breakdown(run: RunBook, firm_pnl: np.ndarray) -> dict[str, Any]:
         "var_99_components": components,
         "var_99_band": len(band),
         "by_portfolio": summed(owners),
-        "by_risk_type": summed(kinds),
+        "by_factor_class": es_by_factor_class(run, rows, float(shares.sum())),
         "largest": [entry(i) for i in order[:TOP_CONTRIBUTORS]],
         "hedges": [entry(i) for i in order[::-1][:TOP_CONTRIBUTORS] if shares[i] < 0],
     }
@@ -142,13 +181,15 @@ def _charts(firm_pnl: np.ndarray, figures: dict[str, Any], top: list[dict[str, A
 
 def backtest_series(records: list[dict[str, Any]], window: int = 250) -> list[dict[str, Any]]:
     """The last `window` backtested nights for the exceptions chart: each VaR date's hypothetical
-    P&L beside its VaR 99 % (and VaR 97.5 % where recorded), and whether it was exceeded."""
+    P&L beside its one-day VaR 99 % (and VaR 97.5 % where recorded), and whether it was exceeded."""
     by_date = {record["business_date"]: record for record in records}
     series = []
     for record in records:
         entry = record.get("backtest")
-        var = by_date.get(entry["var_date"], {}).get("var", {}).get("firm") if entry else None
-        if not entry or not var:
+        if not entry or not entry.get("complete", True) or entry["var_date"] not in by_date:
+            continue  # an incomplete day is no observation
+        var = (one_day_var(by_date[entry["var_date"]]) or {}).get("firm")
+        if not var:
             continue
         series.append(
             {
@@ -227,8 +268,23 @@ def _warnings(summary: dict[str, Any]) -> list[str]:
     """What the reader must know before trusting the figures."""
     quality, model = summary["data_quality"], summary["risk_model"]
     found = []
+    currency = summary["reporting_currency"]
+    for held in quality.get("held_last_prices", []):
+        found.insert(
+            0,
+            f"Suspect last price of {held['factor']} not used: published {held['published']:g} on {held['date']} (a move of {held['move']:+.1%}), "
+            f"held at the previous close {held['held_at']:g}. The published price would have added {_money(held['value_effect'])} {currency} "
+            f"to the value of its {held['positions']} position(s) and entered every scenario.",
+        )
     if quality["excluded_positions"]:
-        found.append(f"{quality['excluded_positions']} position(s) excluded, notional {_money(quality['excluded_notional'])}: see Data quality.")
+        found.append(f"{quality['excluded_positions']} position(s) excluded, notional {excluded_notional_text(quality)}: see Data quality.")
+    tonight = summary.get("backtest", {}).get("tonight")
+    if tonight and not tonight.get("complete", True):
+        missing = tonight["incomplete"]
+        found.append(
+            f"The backtest of {tonight['var_date']} is incomplete (no observation): {'; '.join(missing['reasons'])}; "
+            f"{len(missing['positions'])} position(s), notional {_money(missing['notional'])} {currency}."
+        )
     flagged = [f for f in quality["findings"] if f["action"] == "flag"]
     if flagged:
         found.append(f"{len(flagged)} factor(s) flagged ({', '.join(sorted({f['check'] for f in flagged}))}): see Data quality.")
@@ -254,8 +310,8 @@ def _backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[
     (the firm's, for page one; the portfolios', for the details)."""
     styles = kit["styles"]
     backtest = summary["backtest"]
-    heading = kit["Paragraph"]("Backtest (VaR 99 % and 97.5 % against the next day's hypothetical P&amp;L)", styles["Heading2"])
-    if not backtest["firm"]["observations"]:
+    heading = kit["Paragraph"]("Backtest (one-day VaR 99 % and 97.5 % against the next day's hypothetical P&amp;L)", styles["Heading2"])
+    if not backtest["firm"]["observations"] and not (backtest.get("tonight") or {}).get("incomplete"):
         return [heading, kit["Paragraph"]("No observation yet: the backtest starts with the second night in the history.", styles["Normal"])], []
 
     def row(name: str, stats: dict[str, Any]) -> list[str]:
@@ -273,11 +329,22 @@ def _backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[
     lines = []
     if not tonight:
         lines.append("Tonight's move is not backtested: the previous night's run is not in this bucket (a history landed with its figures only).")
-    if tonight:
+    if tonight and not tonight.get("complete", True):
+        missing = tonight["incomplete"]
+        shown = ", ".join(missing["positions"][:10]) + (" ..." if len(missing["positions"]) > 10 else "")
+        lines.append(
+            f"Tonight's move: the backtest of the {tonight['var_date']} book is INCOMPLETE, not counted: {'; '.join(missing['reasons'])}. "
+            f"Positions without a move: {len(missing['positions'])} ({shown or 'none'}), "
+            f"notional {_money(missing['notional'])} {summary['reporting_currency']}."
+        )
+    elif tonight:
         pnl = tonight["hypothetical_pnl"]["firm"]
         verdict = "an EXCEPTION: a loss above its VaR 99 %" if tonight["exceptions"]["firm"] else "within its VaR 99 %"
         lines.append(f"Tonight's move: the {tonight['var_date']} book made {_money(pnl)} {summary['reporting_currency']}, {verdict}.")
     lines.append("Firm exception dates: " + (", ".join(dates[-12:]) if dates else "none") + ". Per portfolio: see Backtest by portfolio.")
+    incomplete = backtest.get("incomplete", {})
+    if incomplete.get("days"):
+        lines.append(f"Incomplete days, not counted: {incomplete['days']} ({', '.join(incomplete['dates'][-12:])}).")
     table = kit["Table"](rows, style=kit["grid"], repeatRows=1)
     chart = []
     if backtest.get("series"):
@@ -422,7 +489,7 @@ def _contributions_section(summary: dict[str, Any], chart: bytes, kit: dict[str,
 
 
 def _breakdown_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
-    """ES 97.5 % by portfolio and by risk type, and the largest hedges."""
+    """ES 97.5 % by portfolio and by factor class, and the largest hedges."""
     styles, currency = kit["styles"], summary["reporting_currency"]
     breakdown = summary["es_breakdown"]
     total = breakdown["total"] or 1.0
@@ -444,7 +511,12 @@ def _breakdown_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any
                     f"({_money(breakdown['total'])}). A negative share is a hedge.",
                     styles["Normal"],
                 ),
-                table("risk type", breakdown["by_risk_type"]),
+                kit["Paragraph"](
+                    "By factor class: the firm's mean loss in those scenarios with only that class's factors moving (equity prices, "
+                    "FX rates, implied volatilities), time decay apart, and the interaction of the classes (the rest).",
+                    styles["Normal"],
+                ),
+                table("factor class", breakdown["by_factor_class"]),
                 kit["Spacer"](1, 0.2 * kit["cm"]),
                 table("portfolio", breakdown["by_portfolio"]),
             ]
@@ -471,13 +543,13 @@ def _data_quality_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[
         ),
         kit["Spacer"](1, 0.2 * cm),
         kit["Paragraph"](
-            f"Excluded positions: {quality['excluded_positions']}, notional {_money(quality['excluded_notional'])} "
-            f"(in their underlyings' currencies)" + (f"; the {EXCLUDED_SHOWN} largest:" if len(excluded) > EXCLUDED_SHOWN else "."),
+            f"Excluded positions: {quality['excluded_positions']}, notional {excluded_notional_text(quality)} "
+            f"(at tonight's rates)" + (f"; the {EXCLUDED_SHOWN} largest:" if len(excluded) > EXCLUDED_SHOWN else "."),
             styles["Normal"],
         ),
     ]
     if excluded:
-        rows = [["position", "portfolio", "underlying", "notional", "reason"]]
+        rows = [["position", "portfolio", "underlying", f"notional ({summary['reporting_currency']})", "reason"]]
         for r in excluded[:EXCLUDED_SHOWN]:
             notional = _money(r["notional"]) if r["notional"] is not None else "unknown"
             rows.append([r["position_id"], r["portfolio_id"], r["underlying"], notional, kit["Paragraph"](r["reason"], kit["checksum"])])
@@ -525,7 +597,7 @@ def _methodology_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[A
         "as the data-quality policy in the audit trail says.",
         "<b>Limitations.</b> Zero-mean returns; constant correlations over the window; no jumps beyond those in the Student-t option; "
         "European exercise only; flat rates per currency and flat implied volatility per option (moved in parallel by a vol factor); "
-        "the horizon calendar counts weekends, not holidays; positions the data-quality checks excluded carry no risk in these figures.",
+        "business days follow the NYSE calendar (weekends and exchange holidays); positions the data-quality checks excluded carry no risk in these figures.",
     ]
     body = [kit["Paragraph"](text, styles["Normal"]) for text in paragraphs]
     return [kit["KeepTogether"]([kit["Paragraph"]("Model documentation", styles["Heading2"]), body[0]]), *body[1:]]
@@ -647,11 +719,29 @@ class ReportGeneration:
             previous, previous_run = self._previous_night(bucket, date)
             backtest = change = None
             if previous is not None and previous_run is not None:
-                backtest = backtest_entry(previous, previous_run, run_book.market, manifest.get("actual_pnl"))
-                log("backtest", run_id=run, var_date=backtest["var_date"], pnl=backtest["hypothetical_pnl"]["firm"], exception=backtest["exceptions"]["firm"])
+                # every factor of tonight's file gives its move, used by tonight's book or not
+                moves = load_file_market(self.s3, bucket, manifest) or run_book.market
+                untrusted = manifest["data_quality"].get("untrusted_last_day", [])
+                backtest = backtest_entry(previous, previous_run, moves, manifest.get("actual_pnl"), untrusted)
+                if backtest["complete"]:
+                    hit = backtest["exceptions"]["firm"]
+                    log("backtest", run_id=run, var_date=backtest["var_date"], pnl=backtest["hypothetical_pnl"]["firm"], exception=hit)
+                else:
+                    log("backtest_incomplete", run_id=run, var_date=backtest["var_date"], **backtest["incomplete"])
                 tonight_var = {"firm": firm_figures["var_99"], **{name: values["var_99"] for name, values in per_portfolio.items()}}
                 change = explain_var_change(previous, previous_run, run_book, tonight_var, firm_pnl)
-            record = night_record(date, run, manifest["model"]["reporting_currency"], firm_figures, per_portfolio, backtest)
+            last_prices = {name: float(price) for name, price in zip(run_book.market.factors, run_book.market.spot.tolist(), strict=True)}
+            record = night_record(
+                date,
+                run,
+                manifest["model"]["reporting_currency"],
+                firm_figures,
+                per_portfolio,
+                backtest,
+                horizon_days=run_book.parameters.horizon_days,
+                one_day=one_day_figures(run_book) if run_book.parameters.horizon_days != 1 else None,
+                factors=last_prices,
+            )
             earlier = [r for r in load_records(self.s3, bucket, last=manifest["business_date"]) if r["business_date"] < manifest["business_date"]]
             summary = {
                 "run_id": run,
@@ -706,6 +796,9 @@ class ReportGeneration:
                         "market_as_of": summary["market_as_of"],
                         "firm": firm,
                         "excluded_positions": summary["data_quality"]["excluded_positions"],
+                        "excluded_notional": summary["data_quality"]["excluded_notional"],
+                        "excluded_notional_unknown": summary["data_quality"].get("excluded_notional_unknown", 0),
+                        "held_last_prices": summary["data_quality"].get("held_last_prices", []),
                         "limit_breaches": [row for row in summary["limits"] if row["status"] == "breach"],
                         "report": f"s3://{bucket}/{pdf_key}",
                         "figures": f"s3://{bucket}/{json_key}",

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .engine import Book, RiskModel, build_book, risk_model
-from .inputs import Market, run_market
+from .inputs import Market, load_market, run_market
 from .model import ModelParameters
 from .storage import get_bytes
 
@@ -31,3 +31,15 @@ def load_run_book(s3: Any, bucket: str, manifest: dict[str, Any]) -> RunBook:
     market = run_market(s3, bucket, manifest)
     positions = pa.concat_tables([pq.read_table(io.BytesIO(get_bytes(s3, bucket, unit["key"]))) for unit in manifest["units"]])
     return RunBook(parameters, market, positions, build_book(positions, market, parameters), risk_model(market, parameters, manifest.get("draw_order")))
+
+
+def load_file_market(s3: Any, bucket: str, manifest: dict[str, Any]) -> Market | None:
+    """Every factor of the run's market file as published (NaN where a factor has no price); None
+    for a run ingested before the file was kept."""
+    key = manifest.get("market_file_key")
+    if not key:
+        return None
+    import datetime as dt
+
+    table = pq.read_table(io.BytesIO(get_bytes(s3, bucket, key)))
+    return load_market(table, key, dt.date.fromisoformat(manifest["business_date"]))

@@ -12,6 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from .business_days import business_days_after, business_days_ending
+
 FX_PAIRS = ["EURUSD", "GBPUSD", "USDJPY", "AUDUSD", "USDCAD", "USDCHF", "NZDUSD", "EURGBP", "EURJPY", "USDSEK", "USDNOK", "USDMXN"]
 
 
@@ -38,13 +40,8 @@ VOL_FACTOR_EVERY = 60  # one implied-vol factor per this many factors
 
 
 def business_days(end: dt.date, count: int) -> list[dt.date]:
-    days: list[dt.date] = []
-    day = end
-    while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day -= dt.timedelta(days=1)
-    return days[::-1]
+    """The sample's history: the exchange calendar's business days up to `end`."""
+    return business_days_ending(end, count)
 
 
 def factor_names(spec: SampleSpec) -> tuple[list[str], list[str], list[str]]:
@@ -238,12 +235,8 @@ def write_sample(out: Path, spec: SampleSpec) -> tuple[Path, Path]:
 
 
 def next_business_days(first: dt.date, count: int) -> list[dt.date]:
-    days, day = [], first
-    while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day += dt.timedelta(days=1)
-    return days
+    """`first` (a business day) and the business days after it: `count` nights."""
+    return [first, *business_days_after(first, count - 1)] if count else []
 
 
 def write_nights(out: Path, spec: SampleSpec, nights: int, first_written: int = 0) -> list[Path]:

@@ -1,7 +1,8 @@
 """riskbatch watch: the deadline check. Before 09:30 New York, is tonight's report there?
 
-Run by a schedule at 08:30 New York on weekdays. The business date due is the weekday before
-today (Monday's check wants Friday's report). When the report is there the check is quiet; when
+Run by a schedule at 08:30 New York on weekdays. The business date due is the business day
+before today on the exchange calendar (riskbatch.business_days: Monday's check wants Friday's
+report, the Friday after Thanksgiving Wednesday's). When the report is there the check is quiet; when
 it is not, it tells the alert topic how far the night got, read from what the jobs leave behind:
 
 - the input files under incoming/<date>/ (arrived or not);
@@ -20,17 +21,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .business_days import previous_business_day
 from .storage import count_keys, exists, get_json
 
 NEW_YORK = ZoneInfo("America/New_York")
 
 
 def business_date_due(now: dt.datetime) -> dt.date:
-    """The weekday before `now`'s New York date: the night whose report is due this morning."""
-    day = now.astimezone(NEW_YORK).date() - dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= dt.timedelta(days=1)
-    return day
+    """The business day before `now`'s New York date: the night whose report is due this morning."""
+    return previous_business_day(now.astimezone(NEW_YORK).date())
 
 
 @dataclass

@@ -1,7 +1,10 @@
 """The deployed stack under test: the local emulator deployment (default), or a live stack.
 
 Live: set RISKBATCH_LIVE=1, the usual AWS environment (AWS_PROFILE or keys, AWS_REGION) and
-RISKBATCH_STACK_NAME; the stack's outputs are read from cfn-outputs/flat-outputs.json.
+RISKBATCH_STACK_NAME; the stack's outputs are read from cfn-outputs/flat-outputs.json (or the file
+RISKBATCH_OUTPUTS names). `make integration-live` runs the live mode against a deployment in the
+emulator (scripts/integration_live.py): RISKBATCH_EMULATED=1 then says that the emulator's listed
+gaps apply, and nothing else of the local runner is used.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +26,10 @@ from riskbatch_infra.aws import Target  # noqa: E402
 from riskbatch_infra.emulator import running_emulator  # noqa: E402
 from riskbatch_infra.local_ecs import LocalEcs  # noqa: E402
 from riskbatch_infra.local_night import LocalStack, deploy_local, stop_all  # noqa: E402
+from riskbatch_infra.stack import current_parameters  # noqa: E402
 
 LIVE = os.environ.get("RISKBATCH_LIVE") == "1"
+EMULATED = os.environ.get("RISKBATCH_EMULATED") == "1"  # a live run whose account is the local emulator
 
 
 @dataclass
@@ -38,11 +43,18 @@ class DeployedStack:
 
     @property
     def is_local(self) -> bool:
+        """The suite's own deployment, with the local runner at hand."""
         return self.local is not None
+
+    @property
+    def on_emulator(self) -> bool:
+        """Served by the local emulator (its listed gaps apply), with or without the local runner."""
+        return self.is_local or EMULATED
 
 
 def _live() -> DeployedStack:
-    outputs = json.loads((REPO_ROOT / "cfn-outputs" / "flat-outputs.json").read_text(encoding="utf-8"))
+    outputs_file = Path(os.environ.get("RISKBATCH_OUTPUTS", REPO_ROOT / "cfn-outputs" / "flat-outputs.json"))
+    outputs = json.loads(outputs_file.read_text(encoding="utf-8"))
     target = Target(region=os.environ.get("AWS_REGION", "us-east-1"), profile=os.environ.get("AWS_PROFILE"))
     template = json.loads((REPO_ROOT / "lib" / "TapStack.json").read_text(encoding="utf-8"))
     return DeployedStack(target, os.environ["RISKBATCH_STACK_NAME"], outputs, template)
@@ -65,16 +77,154 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedStack]:
             stop_all(ecs)
 
 
-def local_only(stack: DeployedStack) -> None:
-    if not stack.is_local:
-        pytest.skip("drives the night through the local ECS runner; against a live stack, run the night itself")
+# Why a test may skip against a live stack: this table is the only place a reason can come from,
+# and each names the AWS document behind it. Any other skip, in live mode, fails the run
+# (pytest_sessionfinish below), and so does a live run in which no test passed.
+LIVE_SKIPS: dict[str, str] = {
+    "assumes a service's role": (
+        "a task role trusts ecs-tasks.amazonaws.com only (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html) "
+        "and a rule target's role events.amazonaws.com only, so no principal outside the service can assume it; "
+        "against the local emulator the runner assumes it as the ECS agent and EventBridge do"
+    ),
+    "injects a fault": (
+        "the local runner injects the fault into its own containers and queues; in an account a fault is an "
+        "experiment of its own, in a stack that no real night depends on "
+        "(AWS FIS, https://docs.aws.amazon.com/fis/latest/userguide/fis-list-actions.html: aws:ecs:stop-task)"
+    ),
+    "changes the stack": (
+        "the test deploys, updates or deletes the stack under test; a live stack changes only through a change "
+        "set its owners review (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets.html)"
+    ),
+    "runs the night's tasks by hand": (
+        "the test delivers files and starts the night's tasks itself; in an account EventBridge and the "
+        "services start them (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html), and the "
+        "night is checked from what it wrote"
+    ),
+    "changes the account": (
+        "the test fills subnets with network interfaces or subscribes an address to a topic, which other "
+        "workloads of the account would see (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html)"
+    ),
+}
+# And, only when the "account" of a live run is the local emulator (make integration-live), its gaps.
+EMULATOR_SKIPS: dict[str, str] = {
+    "the emulator does not model it": (
+        "moto, the emulator's engine, does not create this resource type or carry this property "
+        "(the gap lists of scripts/riskbatch_infra/emulator_gaps.py, read from its version); against AWS the check runs"
+    ),
+}
+LIVE_SKIP_PREFIX = "live stack: "
+
+
+def allowed_skips() -> dict[str, str]:
+    return LIVE_SKIPS | (EMULATOR_SKIPS if EMULATED else {})
+
+
+def emulator_gap(stack: DeployedStack, gap: str) -> None:
+    """Skip a check the emulator cannot answer (only where the stack is served by the emulator)."""
+    assert stack.on_emulator, "an emulator gap against a live account"
+    why = "the emulator does not model it"
+    pytest.skip(f"{LIVE_SKIP_PREFIX}{why}: {gap}" if not stack.is_local else f"local emulator: {gap}")
+
+
+def local_only(stack: DeployedStack | None, why: str) -> None:
+    """Skip against a live stack, for one of the reasons of LIVE_SKIPS only (stack None: a test that
+    deploys its own stack into an emulator of its own, which a live run does not)."""
+    if why not in LIVE_SKIPS:
+        raise ValueError(f"{why!r} is not a listed reason to skip against a live stack")
+    if LIVE if stack is None else not stack.is_local:
+        pytest.skip(f"{LIVE_SKIP_PREFIX}{why}: {LIVE_SKIPS[why]}")
+
+
+def run_task(stack: DeployedStack, task_definition_arn: str, command: list[str], timeout_seconds: int = 600) -> dict[str, Any]:
+    """RunTask of one of the stack's task definitions, on its cluster, in its subnets and security
+    group, with the container's command overridden; returns the stopped task. Against a live stack ECS
+    starts and stops it. The local emulator records the task but starts nothing: the runner starts it
+    as the ECS agent would, and stops it in the emulator when its process ends."""
+    ecs = stack.target.client("ecs")
+    definition = ecs.describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
+    container = definition["containerDefinitions"][0]["name"]
+    parameters = current_parameters(stack.target.client("cloudformation"), stack.stack_name)
+    overrides = {"containerOverrides": [{"name": container, "command": command}]}
+    (task,) = ecs.run_task(
+        cluster=stack.outputs["ClusterArn"],
+        taskDefinition=task_definition_arn,
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": [parameters[f"PrivateSubnet{index}Id"] for index in (1, 2, 3)],
+                "securityGroups": [stack.outputs["TaskSecurityGroupId"]],
+                "assignPublicIp": "DISABLED",
+            }
+        },
+        overrides=overrides,
+        startedBy="riskbatch-integration",
+    )["tasks"]
+    if stack.is_local:
+        handle = stack.ecs.start(stack.ecs.task_spec(task_definition_arn), overrides, name=f"{definition['family']}-{command[0]}-{len(stack.ecs.tasks_run)}")
+        handle.wait(timeout=timeout_seconds)
+        ecs.stop_task(cluster=stack.outputs["ClusterArn"], task=task["taskArn"], reason="Essential container in task exited")
+    else:
+        ecs.get_waiter("tasks_stopped").wait(
+            cluster=stack.outputs["ClusterArn"], tasks=[task["taskArn"]], WaiterConfig={"Delay": 3, "MaxAttempts": timeout_seconds // 3}
+        )
+    return ecs.describe_tasks(cluster=stack.outputs["ClusterArn"], tasks=[task["taskArn"]])["tasks"][0]
+
+
+@dataclass
+class Tally:
+    passed: int = 0
+    failed: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+    @property
+    def unlisted(self) -> dict[str, int]:
+        """Skips whose reason is not one of LIVE_SKIPS (what a live run may not have)."""
+        listed = {f"{LIVE_SKIP_PREFIX}{why}:" for why in allowed_skips()}
+        return {reason: count for reason, count in self.skipped.items() if not reason.startswith(tuple(listed))}
+
+    def line(self, mode: str) -> str:
+        skipped = sum(self.skipped.values())
+        return f"integration ({mode}): {self.passed} passed, {self.failed} failed, {skipped} skipped"
+
+
+TALLY = Tally()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        TALLY.skipped[reason] = TALLY.skipped.get(reason, 0) + 1
+    elif report.failed:
+        TALLY.failed += 1
+    elif report.when == "call":
+        TALLY.passed += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    write = terminalreporter.write_line
+    write("")
+    write(TALLY.line("live" if LIVE else "local emulator"))
+    for reason, count in sorted(TALLY.skipped.items(), key=lambda item: -item[1]):
+        write(f"  skipped {count:3}: {reason[:200]}")
+    if LIVE and TALLY.unlisted:
+        write("a live run may skip only for the reasons of test/integration/conftest.py LIVE_SKIPS (EMULATOR_SKIPS on the emulator); these are not:")
+        for reason in TALLY.unlisted:
+            write(f"  {reason[:200]}")
+    if LIVE and TALLY.passed == 0:
+        write("a live run that exercised nothing is a failure: no test passed")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if LIVE and exitstatus == 0 and (TALLY.unlisted or TALLY.passed == 0):
+        session.exitstatus = 1
 
 
 @pytest.fixture
 def as_deployer(stack: DeployedStack, monkeypatch: pytest.MonkeyPatch) -> DeployedStack:
     """The environment a script run by hand sees: the deployer's keys for the local emulator, and
     scripts/ on the import path (for deploy.py and preflight.py themselves)."""
-    local_only(stack)
+    local_only(stack, "changes the stack")
     credentials = stack.local.emulator.deployer
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])

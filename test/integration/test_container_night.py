@@ -26,6 +26,7 @@ from riskbatch_infra.local_ecs import LocalEcs
 from riskbatch_infra.local_night import LocalStack, deploy_local, queue_depth, run_night, run_services, stop_all, upload_night
 from riskbatch_infra.metric_filter import matches
 from riskbatch_infra.podman import inspect_image, missing_tools, podman
+from test.integration.conftest import DeployedStack, local_only
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS_AND_ENDPOINT = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
@@ -50,6 +51,7 @@ class ContainerNight:
 
 @pytest.fixture(scope="module")
 def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContainerNight]:
+    local_only(None, "runs the night's tasks by hand")
     assert not missing_tools(), f"the container night needs {missing_tools()}: make test installs them (make container-tools)"
     workdir = tmp_path_factory.mktemp("container-night")
     with running_emulator(log_dir=workdir) as emulator:
@@ -245,3 +247,16 @@ def test_an_image_without_its_volume_declaration_cannot_write_its_scratch_volume
     finally:
         ecs.deregister_task_definition(taskDefinition=revision)
         podman("rmi", "--force", reference, check=False)
+
+
+def test_every_job_roles_probes_hold_in_its_own_image(night: ContainerNight) -> None:
+    """The least-privilege probes of the integration suite, each task a container of its job's image."""
+    from test.integration.test_least_privilege import ALLOWED, DENIED, run_probes
+
+    stack = DeployedStack(night.local.emulator.target, night.local.stack_name, night.local.outputs, night.local.template, night.local, night.ecs)
+    with run_probes(stack) as verdicts:
+        assert set(verdicts) == set(ALLOWED) | set(DENIED)
+        failing = {task: [result for result in verdict["results"] if not result["holds"]] for task, verdict in verdicts.items()}
+        assert not any(failing.values()), failing
+    probes = [task for task in night.ecs.tasks_run if task["command"][:1] == ["probe"]]
+    assert len(probes) == len(verdicts) and all(task["as_run"]["user"] for task in probes)

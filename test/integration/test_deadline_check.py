@@ -39,7 +39,7 @@ def _check(stack: DeployedStack, date: str) -> tuple[int, list[dict]]:
 
 
 def test_the_deadline_check_is_quiet_when_the_report_is_published(stack: DeployedStack, tmp_path: Path) -> None:
-    local_only(stack)
+    local_only(stack, "runs the night's tasks by hand")
     date = "2026-12-07"
     for key in upload_night(stack.local, _night(tmp_path, date), date):
         stack.ecs.deliver_object_created(stack.local.stand_ins.input_bucket, key)
@@ -49,7 +49,7 @@ def test_the_deadline_check_is_quiet_when_the_report_is_published(stack: Deploye
 
 
 def test_the_deadline_check_alerts_with_the_nights_progress_when_the_report_is_withheld(stack: DeployedStack, tmp_path: Path) -> None:
-    local_only(stack)
+    local_only(stack, "runs the night's tasks by hand")
     date = "2026-12-08"
     for key in upload_night(stack.local, _night(tmp_path, date), date):
         stack.ecs.deliver_object_created(stack.local.stand_ins.input_bucket, key)

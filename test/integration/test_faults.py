@@ -62,7 +62,7 @@ def _log_events(paths: list[str], event: str) -> list[dict]:
 
 
 def test_the_same_file_delivered_twice_yields_one_run(stack: DeployedStack, tmp_path: Path) -> None:
-    local_only(stack)
+    local_only(stack, "injects a fault")
     date = "2026-12-01"
     _, market = upload_night(stack.local, _night(tmp_path, date), date)
     assert _deliver(stack, [market, market]) == [0, 0]
@@ -73,7 +73,7 @@ def test_the_same_file_delivered_twice_yields_one_run(stack: DeployedStack, tmp_
 
 
 def test_a_corrupt_file_is_quarantined_while_a_good_night_completes(stack: DeployedStack, tmp_path: Path) -> None:
-    local_only(stack)
+    local_only(stack, "injects a fault")
     good, bad = "2026-12-02", "2026-12-03"
     good_keys = upload_night(stack.local, _night(tmp_path / "good", good), good)
     folder = _night(tmp_path / "bad", bad)
@@ -94,7 +94,7 @@ def test_a_corrupt_file_is_quarantined_while_a_good_night_completes(stack: Deplo
 
 
 def test_a_poisoned_unit_ends_in_the_dead_letter_queue_the_alarm_watches(stack: DeployedStack) -> None:
-    local_only(stack)
+    local_only(stack, "injects a fault")
     sqs = stack.target.client("sqs")
     dlq = stack.outputs["RiskWorkDeadLetterQueueUrl"]
     before = _depth(stack, dlq)
@@ -125,7 +125,7 @@ def test_a_poisoned_unit_ends_in_the_dead_letter_queue_the_alarm_watches(stack: 
 def test_sigterm_in_the_middle_of_a_unit_loses_nothing_and_writes_each_result_once(
     stack: DeployedStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    local_only(stack)
+    local_only(stack, "injects a fault")
     date = "2026-12-05"
     # units that take seconds, so one is in hand at SIGTERM (RunTask overrides of the tasks' environment)
     monkeypatch.setitem(stack.ecs.environment_overrides, "RISK_SCENARIOS", "150000")

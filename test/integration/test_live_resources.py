@@ -1,7 +1,7 @@
 """What the deployed stack really holds, read back with describe calls.
 
 Against the local emulator, what the emulator does not carry is skipped with the exact reason,
-and only from the two gap lists below, which belong to one emulator version: a property it does
+and only from the two gap lists of riskbatch_infra/emulator_gaps.py, which belong to one emulator version: a property it does
 not carry (EMULATOR_GAPS), a resource type its CloudFormation does not create (NOT_CREATED). A
 gap that no longer exists fails, so the lists cannot go stale and no check passes vacuously; a
 missing resource of any other type fails. Against a live stack every check runs.
@@ -11,37 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from riskbatch_infra.emulator_server import MOTO_VERSION
+from riskbatch_infra.emulator_gaps import EMULATOR_GAPS, GAPS_OF, NOT_CREATED
 from riskbatch_infra.live_checks import Check, live_checks
 from riskbatch_infra.resolve import resolve
 from riskbatch_infra.stack import current_parameters, physical_ids
-from test.integration.conftest import DeployedStack
-
-# The emulator version the gap lists were read from.
-GAPS_OF = MOTO_VERSION
-# resource type -> why the local emulator's CloudFormation does not create it
-NOT_CREATED = {
-    "AWS::ECS::ClusterCapacityProviderAssociations": "moto does not model AWS::ECS::ClusterCapacityProviderAssociations",
-    "AWS::SNS::TopicPolicy": "moto does not model AWS::SNS::TopicPolicy",
-    "AWS::SQS::QueuePolicy": "moto does not model AWS::SQS::QueuePolicy",
-    "AWS::Logs::MetricFilter": "moto does not model AWS::Logs::MetricFilter in CloudFormation",
-    "AWS::Scheduler::Schedule": "moto does not model AWS::Scheduler::Schedule in CloudFormation (the local runner reads the schedule from the template)",
-    "AWS::ApplicationAutoScaling::ScalableTarget": "moto does not model AWS::ApplicationAutoScaling::ScalableTarget in CloudFormation",
-    "AWS::ApplicationAutoScaling::ScalingPolicy": "moto does not model AWS::ApplicationAutoScaling::ScalingPolicy in CloudFormation",
-}
-# (resource type, property) -> why the local emulator cannot show it
-EMULATOR_GAPS = {
-    ("AWS::ECS::Cluster", "containerInsights"): "moto's ECS cluster ignores ClusterSettings from CloudFormation",
-    ("AWS::ECS::Cluster", "CapacityProviders"): "moto does not model AWS::ECS::ClusterCapacityProviderAssociations",
-    ("AWS::ECS::Service", "DeploymentCircuitBreaker"): "moto's service handler drops DeploymentConfiguration",
-    ("AWS::ECS::Service", "MinimumHealthyPercent"): "moto's service handler drops DeploymentConfiguration",
-    ("AWS::ECS::Service", "HealthCheckGracePeriodSeconds"): "moto's service handler drops HealthCheckGracePeriodSeconds",
-    ("AWS::ECS::Service", "CapacityProviderStrategy"): "moto's service handler drops CapacityProviderStrategy",
-    ("AWS::ECS::Service", "LaunchType"): "moto's service handler reports launch type EC2 for every service",
-    ("AWS::ECS::Service", "Subnets (count)"): "moto's service handler drops NetworkConfiguration",
-    ("AWS::ECS::Service", "AssignPublicIp"): "moto's service handler drops NetworkConfiguration",
-    ("AWS::ECS::Service", "AvailabilityZoneRebalancing"): "moto's service handler drops AvailabilityZoneRebalancing",
-}
+from test.integration.conftest import DeployedStack, emulator_gap
 
 
 def _checks(stack: DeployedStack) -> list[Check]:
@@ -87,16 +61,16 @@ def test_every_deployed_instance_holds_the_template_value(stack: DeployedStack, 
     assert found, f"no deployed {kind} reports {prop}"
     failing = [f"{check.logical_id}: template {check.expected!r}, deployed {check.actual!r}" for check in found if not check.holds]
     gap = EMULATOR_GAPS.get((kind, prop))
-    if stack.is_local and gap:
+    if stack.on_emulator and gap:
         assert failing, f"the emulator now carries {kind} {prop}: remove it from EMULATOR_GAPS"
-        pytest.skip(f"local emulator: {gap}")
+        emulator_gap(stack, gap)
     assert not failing
 
 
 def test_the_gap_lists_belong_to_the_running_emulator(stack: DeployedStack) -> None:
     import moto
 
-    if stack.is_local:
+    if stack.on_emulator:
         assert moto.__version__ == GAPS_OF, f"the gap lists were read from moto {GAPS_OF}: read them again for {moto.__version__}"
 
 
@@ -111,7 +85,7 @@ def test_the_deployed_resources_are_the_templates_once_its_conditions_apply(stac
     expected, deployed = _expected_and_deployed(stack)
     assert set(deployed) - set(expected) == set(), "deployed resources the template does not declare"
     missing = {logical_id: kind for logical_id, kind in expected.items() if logical_id not in deployed}
-    if stack.is_local:
+    if stack.on_emulator:
         assert {kind for kind in missing.values()} <= set(NOT_CREATED), f"missing: {missing}"
         created = {kind for logical_id, kind in expected.items() if kind in NOT_CREATED and logical_id in deployed}
         assert not created, f"the emulator now creates {created}: remove them from NOT_CREATED"
@@ -130,8 +104,8 @@ def test_every_deployed_instance_of_a_checked_type_is_checked(stack: DeployedSta
 
 
 def _not_created_locally(stack: DeployedStack, kind: str) -> None:
-    if stack.is_local:
-        pytest.skip(f"local emulator: {NOT_CREATED[kind]}")
+    if stack.on_emulator:
+        emulator_gap(stack, NOT_CREATED[kind])
 
 
 def test_scalable_targets_and_policies(stack: DeployedStack) -> None:

@@ -35,16 +35,22 @@ def test_preflight_passes_on_the_deployed_stack(stack: DeployedStack) -> None:
 
 
 def test_nearly_full_subnets_about_to_be_deployed_fail_with_the_fix(stack: DeployedStack) -> None:
-    local_only(stack)
+    local_only(stack, "changes the account")
     ec2 = stack.target.client("ec2")
-    subnets = {}
-    for index, zone in enumerate("abc"):
-        subnet = ec2.create_subnet(VpcId=stack.local.stand_ins.vpc_id, CidrBlock=f"10.42.{210 + index}.0/28", AvailabilityZone=f"us-east-1{zone}")["Subnet"]
-        for _ in range(7):
-            ec2.create_network_interface(SubnetId=subnet["SubnetId"])
-        subnets[f"PrivateSubnet{index + 1}Id"] = subnet["SubnetId"]
-    (addresses,) = [f for f in check_stack(stack.target, stack.stack_name, stack.template, subnets) if f.check == "free IP addresses in the task subnets"]
-    assert addresses.status == FAIL and "(total 12)" in addresses.found and "larger subnets" in addresses.fix
+    subnets: dict[str, str] = {}
+    interfaces: list[str] = []
+    try:
+        for index, zone in enumerate("abc"):
+            subnet = ec2.create_subnet(VpcId=stack.local.stand_ins.vpc_id, CidrBlock=f"10.42.{210 + index}.0/28", AvailabilityZone=f"us-east-1{zone}")["Subnet"]
+            subnets[f"PrivateSubnet{index + 1}Id"] = subnet["SubnetId"]
+            interfaces += [ec2.create_network_interface(SubnetId=subnet["SubnetId"])["NetworkInterface"]["NetworkInterfaceId"] for _ in range(7)]
+        (addresses,) = [f for f in check_stack(stack.target, stack.stack_name, stack.template, subnets) if f.check == "free IP addresses in the task subnets"]
+        assert addresses.status == FAIL and "(total 12)" in addresses.found and "larger subnets" in addresses.fix
+    finally:  # what the test made goes, whatever failed
+        for interface in interfaces:
+            ec2.delete_network_interface(NetworkInterfaceId=interface)
+        for subnet_id in subnets.values():
+            ec2.delete_subnet(SubnetId=subnet_id)
 
 
 def test_an_image_tag_about_to_be_deployed_that_was_never_pushed_fails(stack: DeployedStack) -> None:
@@ -53,7 +59,7 @@ def test_an_image_tag_about_to_be_deployed_that_was_never_pushed_fails(stack: De
 
 
 def test_a_topic_whose_only_subscriber_never_confirmed_fails(stack: DeployedStack) -> None:
-    local_only(stack)
+    local_only(stack, "changes the account")
     sns = stack.target.client("sns")
     topic = sns.create_topic(Name="sns-unconfirmed-itest")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="risk-oncall@example.com")  # pending until the link is followed
@@ -113,7 +119,7 @@ def _schedule_alerts(stack: DeployedStack) -> list[dict[str, Any]]:
 def test_the_scheduled_pre_night_check_is_quiet_when_the_night_fits_and_alerts_when_it_does_not(stack: DeployedStack) -> None:
     """The schedule's RunTask with its own role (ecs:RunTask on its cluster, PassRole of its two
     roles), then the task with its own task role: every read it makes is judged by the emulator."""
-    local_only(stack)
+    local_only(stack, "runs the night's tasks by hand")
     read_mailbox(stack.local)  # what earlier tests left
     _, code = stack.ecs.run_schedule("PreNightCheckSchedule", name="pre-night-check-quiet")
     assert code == 0, Path(stack.ecs.tasks_run[-1]["log"]).read_text(encoding="utf-8")[-2000:]

@@ -7,7 +7,7 @@ from test.integration.conftest import DeployedStack, local_only
 
 
 def test_the_stack_deletes_and_leaves_nothing_behind(stack: DeployedStack) -> None:
-    local_only(stack)  # never delete a live stack from the test suite
+    local_only(stack, "changes the stack")  # never delete a live stack from the test suite
     suffix = stack.outputs["EnvironmentSuffix"]
     before = leftovers(stack.target, suffix)
     assert before["ECR repositories"] and before["IAM roles"] and before["SQS queues"], "the inventory finds the stack's resources"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from riskbatch.engine import build_book, portfolio_pnl, position_pnl, risk_model
+from riskbatch.engine import build_book, horizon_calendar_days, portfolio_pnl, position_pnl, risk_model
 from riskbatch.inputs import Market
 from riskbatch.model import (
     ModelParameters,
@@ -162,8 +162,9 @@ def test_options_revalue_in_full(small_market: Market) -> None:
     assert np.allclose(per_position.sum(axis=1), pnl)
     returns = np.vstack([scenario_block(parameters, 0, model.cholesky, model.keys)])
     spot, years = small_market.spot[0], float(book.unique_years[0])
+    decay = horizon_calendar_days(small_market.business_date, 1) / 365  # to the next NYSE business day (Thanksgiving: two days)
     expected = 100.0 * (
-        black_scholes(spot * np.exp(returns[:, 0]), np.array(spot), np.array(years - 1 / 365), np.array(0.3), 0.02, np.array(True))
+        black_scholes(spot * np.exp(returns[:, 0]), np.array(spot), np.array(years - decay), np.array(0.3), 0.02, np.array(True))
         - black_scholes(np.array(spot), np.array(spot), np.array(years), np.array(0.3), 0.02, np.array(True))
     )
     assert np.allclose(pnl, expected)

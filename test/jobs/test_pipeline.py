@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from moto import mock_aws
 
+from riskbatch.business_days import business_days_ending
 from riskbatch.ingest import ingest
 from riskbatch.layout import report_keys, result_key, status_key
 from riskbatch.model import ModelParameters
@@ -94,12 +95,13 @@ def test_a_night_end_to_end_matches_the_offline_engine(night: Night, sample_file
     assert tail_share > 0
     summary = [message for message in night.published() if isinstance(message, dict) and message.get("run_id") == run]
     assert summary and summary[0]["report"].endswith(pdf_key)
-    # ES taken apart: the Euler shares add up to the firm's ES, by risk type and by portfolio alike
+    # ES taken apart: the Euler shares add up to the firm's ES, by factor class and by portfolio alike
     breakdown = figures["es_breakdown"]
     assert breakdown["total"] == pytest.approx(figures["firm"]["es_975"], rel=1e-9)
-    assert sum(breakdown["by_risk_type"].values()) == pytest.approx(breakdown["total"], rel=1e-9)
+    assert sum(breakdown["by_factor_class"].values()) == pytest.approx(breakdown["total"], rel=1e-9)
     assert sum(breakdown["by_portfolio"].values()) == pytest.approx(breakdown["total"], rel=1e-9)
-    assert set(breakdown["by_risk_type"]) <= {"equity", "fx", "option"} and all(h["es_contribution"] < 0 for h in breakdown["hedges"])
+    assert set(breakdown["by_factor_class"]) == {"equity", "FX", "volatility", "time decay", "interaction"}
+    assert all(h["es_contribution"] < 0 for h in breakdown["hedges"])
     # component VaR of the largest positions: their mean loss where the firm's P&L sits at its VaR
     assert [c["position_id"] for c in breakdown["var_99_components"]] == [c["position_id"] for c in breakdown["largest"]]
     assert breakdown["var_99_band"] == min((int(SCENARIOS) - 1) // 100, 50) + 51
@@ -236,13 +238,16 @@ def _first_row(text: str, predicate) -> int:
     return next(i for i, line in enumerate(text.splitlines()[1:], 1) if predicate(dict(zip(header, line.split(","), strict=True))))
 
 
+GAP = ("2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06")  # four business days: more than the three bridged
+
+
 def _break_used_factor(text: str, price: str) -> str:
-    """A price of EQ_0003 (which positions use) made unusable on one day."""
+    """A price of EQ_0003 (which positions use) made unusable on four days in a row."""
     lines = text.splitlines()
-    row = next(i for i, line in enumerate(lines) if ",EQ_0003," in line and line.startswith("2026-10"))
-    cells = lines[row].split(",")
-    cells[2] = price
-    lines[row] = ",".join(cells)
+    for row in [i for i, line in enumerate(lines) if ",EQ_0003," in line and line.startswith(GAP)]:
+        cells = lines[row].split(",")
+        cells[2] = price
+        lines[row] = ",".join(cells)
     return "\n".join(lines) + "\n"
 
 
@@ -259,7 +264,7 @@ def _break_used_factor(text: str, price: str) -> str:
         ("positions.csv", lambda t: _replace_field(t, _first_row(t, lambda r: r["instrument_type"] == "option"), "expiry", "2020-01-01"), "expired"),
         ("market.csv", lambda t: _break_used_factor(t, "nan"), "EQ_0003 excluded"),
         ("market.csv", lambda t: _break_used_factor(t, "-3"), "EQ_0003 excluded"),
-        ("market.csv", lambda t: "\n".join(line for line in t.splitlines() if not line.startswith("2026-10-01,EQ_0003,")) + "\n", "EQ_0003 excluded"),
+        ("market.csv", lambda t: "\n".join(line for line in t.splitlines() if not (line.startswith(GAP) and ",EQ_0003," in line)) + "\n", "EQ_0003 excluded"),
     ],
     ids=["unknown-type", "duplicate-position", "unknown-underlying", "nan-quantity", "inf-quantity", "nan-strike", "nan-vol", "expired-option",
          "nan-price", "negative-price", "incomplete-history"],
@@ -454,7 +459,7 @@ def test_the_first_night_after_a_landed_year_shows_the_traffic_light_and_the_exc
 
     history = 251  # the first generated night has nothing to backtest
     tonight = dt.date(2026, 11, 25)
-    first = dt.date.fromisoformat(str(np.busday_offset(np.datetime64(tonight, "D"), -history, roll="backward")))
+    first = business_days_ending(tonight, history + 1)[0]  # the exchange calendar's business days, as make demo counts them
     spec = SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=first)
     records = run_year(spec, history + 1, ModelParameters(scenarios=1_000, block_size=1_000), computed=history)
     for record in records:

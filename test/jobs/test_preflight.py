@@ -215,8 +215,13 @@ def test_a_check_that_cannot_read_is_a_failure_and_the_others_still_run() -> Non
     def clients(service: str) -> Any:
         raise PermissionError(f"no {service}")
 
-    findings = run_checks(clients, Account(subnets=["subnet-1"], peak=PEAK), (preflight.subnet_capacity, preflight.night_fits))
-    assert [(f.check, f.status) for f in findings] == [("subnet capacity", FAIL)]
+    def readable_check(clients: Any, account: Account) -> list[preflight.Finding]:
+        return [preflight.Finding("readable check", "x", "x", PASS)]
+
+    checks = (preflight.subnet_capacity, readable_check, preflight.subnet_capacity)
+    findings = run_checks(clients, Account(subnets=["subnet-1"], peak=PEAK), checks)
+    # every check has its finding, in order: the ones after a failing read ran too
+    assert [(f.check, f.status) for f in findings] == [("subnet capacity", FAIL), ("readable check", PASS), ("subnet capacity", FAIL)]
     assert "no ec2" in findings[0].found
 
 

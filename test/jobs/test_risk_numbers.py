@@ -37,7 +37,7 @@ from riskbatch.sample import business_days
 from riskbatch.settings import ConfigurationError, configured_run, load_model_config, parameters_from_env
 
 FRIDAY = dt.date(2026, 11, 27)
-WEDNESDAY = dt.date(2026, 11, 25)
+WEDNESDAY = dt.date(2026, 11, 18)  # a week before Thanksgiving: its next business day is the next calendar day
 Z99 = float(norm.ppf(0.99))
 
 
@@ -205,8 +205,8 @@ def _market_table(
         "factor": [r[1] for r in rows],
         "price": [r[2] for r in rows],
     }
-    if currencies:
-        table["currency"] = pa.array([(currencies or {}).get(r[1]) for r in rows], pa.string())
+    declared = {name: None if name.startswith("FX_") else "USD" for name in market.factors} | (currencies or {})
+    table["currency"] = pa.array([declared[r[1]] for r in rows], pa.string())
     return pa.table(table)
 
 
@@ -546,6 +546,7 @@ def test_implied_volatility_moves_with_its_vol_factor() -> None:
 
 def test_a_one_day_horizon_from_a_friday_decays_options_over_the_weekend() -> None:
     assert horizon_calendar_days(FRIDAY, 1) == 3 and horizon_calendar_days(WEDNESDAY, 1) == 1 and horizon_calendar_days(FRIDAY, 2) == 4
+    assert horizon_calendar_days(dt.date(2026, 11, 25), 1) == 2  # the NYSE is closed on Thanksgiving
     market = _market({"SPX": 0.01}, {"SPX": 100.0}, business_date=FRIDAY)
     parameters = ModelParameters(scenarios=1_000, seed=1)
     model = risk_model(market, parameters)

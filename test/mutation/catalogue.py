@@ -83,6 +83,28 @@ def both(*edits: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]],
     return edit
 
 
+def kms_on_any_key(role: str) -> Callable[[dict[str, Any]], None]:
+    """The role's KMS statement on every key of the account (key/*) instead of the stack's key."""
+
+    def edit(template: dict[str, Any]) -> None:
+        for policy in template[R][role][P]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if any(str(action).startswith("kms:") for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])):
+                    statement["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"}
+
+    return edit
+
+
+def drop_tls_denial(policy: str) -> Callable[[dict[str, Any]], None]:
+    """Remove the policy's statements that deny requests without TLS."""
+
+    def edit(template: dict[str, Any]) -> None:
+        document = template[R][policy][P]["PolicyDocument"]
+        document["Statement"] = [s for s in document["Statement"] if "aws:SecureTransport" not in str(s.get("Condition", ""))]
+
+    return edit
+
+
 def _container(task: str) -> Path:
     return (R, task, P, "ContainerDefinitions", 0)
 
@@ -345,6 +367,7 @@ MUTATIONS: list[Mutation] = [
         set_(*_FAILURE_ALARM, "Metrics", 1, "MetricStat", "Metric", "MetricName", "TaskFailures"),
     ),
     Mutation("silent-dlq-alarm", "monitoring: DLQ alarms notify", delete(R, "ReportDeadLetterAlarm", P, "AlarmActions")),
+    Mutation("silent-dlq-arrival-alarm", "monitoring: DLQ alarms notify", delete(R, "ReportDeadLetterArrivalAlarm", P, "AlarmActions")),
     Mutation("no-completion-invocations-alarm", "monitoring: failed-invocation alarms", delete(R, "RunCompletedRuleFailedInvocationsAlarm")),
     Mutation("no-trigger-dlq-failure-alarm", "monitoring: events lost beyond the DLQ alarm", delete(R, "DataIngestionTriggerDeadLetterFailuresAlarm")),
     Mutation(
@@ -469,11 +492,37 @@ MUTATIONS: list[Mutation] = [
         "naming: {type}-{purpose}-{suffix}",
         set_(R, "RunCompletedRuleFailedInvocationsAlarm", P, "AlarmName", {"Fn::Sub": "RunCompletedFailures${EnvironmentSuffix}"}),
     ),
+    # The gate's classes: every instance of a kind of hole
+    Mutation("task-role-any-kms-key", "IAM: KMS only on the stack's keys", kms_on_any_key("RiskCalculationTaskRole")),
+    Mutation("topic-tls-denial-removed", "policies: TLS only", drop_tls_denial("AlertTopicPolicy")),
+    Mutation("work-queue-tls-denial-removed", "policies: TLS only", drop_tls_denial("RiskWorkQueuePolicy")),
+    Mutation(
+        "container-adds-capability",
+        "task: no Linux capabilities",
+        set_(*_container("ReportGenerationTaskDefinition"), "LinuxParameters", "Capabilities", "Add", ["NET_ADMIN"]),
+    ),
+    Mutation("container-keeps-capabilities", "task: no Linux capabilities", delete(*_container("DataIngestionTaskDefinition"), "LinuxParameters")),
+    Mutation("service-ecs-exec", "service: no ECS Exec", set_(R, "RiskCalculationService", P, "EnableExecuteCommand", True)),
+    Mutation("work-queue-keeps-60-s", "queues: work outlives the night", set_(R, "ReportQueue", P, "MessageRetentionPeriod", 60)),
+    Mutation(
+        "key-second-account",
+        "key: principals of this account only",
+        append(
+            *_KEY_STATEMENTS,
+            {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"}, "Action": "kms:Decrypt", "Resource": "*"},
+        ),
+    ),
 ]
 
 # requirement -> the tests that state it (file.py::test, or a guard rule's case); a mutant of the
 # requirement is killed only when one of these fails (test/mutation/run.py).
 REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
+    "IAM: KMS only on the stack's keys": ("test_iam.py::test_kms_permission_names_only_the_stacks_own_keys",),
+    "policies: TLS only": ("test_resource_policies.py::test_every_queue_and_topic_has_a_policy_that_denies_requests_without_tls",),
+    "task: no Linux capabilities": ("test_task_definitions.py::test_container_drops_every_linux_capability_and_adds_none",),
+    "service: no ECS Exec": ("test_services.py::test_no_task_is_started_with_ecs_exec",),
+    "queues: work outlives the night": ("test_events_and_queues.py::test_work_queue_keeps_messages_longer_than_the_overnight_window",),
+    "key: principals of this account only": ("test_encryption.py::test_key_policy_names_only_this_account_its_roles_and_named_services",),
     "ECR: EmptyOnDelete": (
         "test_cluster_and_repositories.py::test_repository_empties_on_delete",
         "test_guard_rules.py::test_rule_passes_on_the_stack[ecr_empty_on_delete]",
@@ -560,8 +609,15 @@ REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
         "test_events_and_queues.py::test_ingestion_input_transformer_hands_bucket_and_key_to_the_container",
     ),
     "key: 7-day deletion window": ("test_encryption.py::test_key_rotates_and_can_be_deleted_within_seven_days",),
-    "key: EventBridge may use it": ("test_encryption.py::test_alarms_and_eventbridge_may_use_the_key_within_this_account",),
-    "key: alarms may use it": ("test_encryption.py::test_alarms_and_eventbridge_may_use_the_key_within_this_account",),
+    "key: EventBridge may use it": (
+        "test_encryption.py::test_alarms_and_eventbridge_may_use_the_key",
+        "test_encryption.py::test_the_key_policy_admits_each_service_with_the_condition_keys_its_request_carries",
+    ),
+    "key: alarms may use it": (
+        "test_encryption.py::test_alarms_and_eventbridge_may_use_the_key",
+        "test_encryption.py::test_alarms_may_use_the_key_within_this_account",
+        "test_encryption.py::test_the_key_policy_admits_each_service_with_the_condition_keys_its_request_carries",
+    ),
     "key: alias naming": (
         "test_encryption.py::test_key_has_an_alias_following_the_naming_rule",
         "test_guard_rules.py::test_rule_passes_on_the_stack[resources_named_with_environment_suffix]",
@@ -597,6 +653,8 @@ REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
     "monitoring: DLQ alarms notify": (
         "test_monitoring.py::test_alarms_that_are_not_scaling_triggers_notify_the_topic",
         "test_monitoring.py::test_every_dead_letter_queue_holding_messages_alarms_to_the_topic",
+        "test_monitoring.py::test_every_dead_letter_queue_alarms_on_each_new_dead_letter",
+        "test_monitoring.py::test_two_dead_letters_an_hour_apart_give_two_notifications",
     ),
     "monitoring: a failure is a stopped task that failed": ("test_monitoring.py::test_metric_filters_count_stopped_and_failed_tasks",),
     "monitoring: alarm reads the filters' metrics": ("test_monitoring.py::test_failure_rate_alarm_divides_the_filters_metrics_over_ten_minutes",),

@@ -532,12 +532,12 @@ def _list_queues_as_the_role() -> str:
         )
         try:
             return _code(lambda: role.client("sqs").list_queues())
-        except Exception as error:  # moto fails inside its access check
-            return type(error).__name__
+        except KeyError as error:  # moto's access check looks for the policy document its CloudFormation model never stored
+            return f"KeyError: {error}"
 
 
 def test_moto_cannot_read_inline_role_policies_from_cloudformation(aws: None) -> None:
-    assert _list_queues_as_the_role() != "OK"
+    assert _list_queues_as_the_role() == "KeyError: 'policy_document'"
 
 
 def test_inline_role_policies_from_cloudformation_are_read(aws: None) -> None:
@@ -943,3 +943,201 @@ def test_ecr_is_authorised_on_its_repository(aws: None) -> None:
     # GetAuthorizationToken is authorised on "*" (it has no resource type): the policy names none
     with patched(server.ecr_authorised_on_its_repository):
         assert _describe_images_on_two_repositories() == ("OK", "denied", "denied")
+
+
+EVENTS_STACK = {
+    "Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "sqs-events-x"}},
+        "Policy": {  # a type moto does not model: no resource, so no event
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {"Queues": [{"Ref": "Queue"}], "PolicyDocument": {"Statement": []}},
+        },
+    }
+}
+
+
+def _resource_events() -> list[tuple[str, str, str]]:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(StackName="stack-events", TemplateBody=json.dumps(EVENTS_STACK))
+    events = reversed(cfn.describe_stack_events(StackName="stack-events")["StackEvents"])  # newest first
+    return [(e["LogicalResourceId"], e["ResourceType"], e["ResourceStatus"]) for e in events if e["LogicalResourceId"] != "stack-events"]
+
+
+def test_moto_writes_no_event_for_a_resource(aws: None) -> None:
+    assert _resource_events() == []
+
+
+def test_each_created_resource_has_its_events(aws: None) -> None:
+    with patched(server.stack_events_name_each_resource):
+        assert _resource_events() == [("Queue", "AWS::SQS::Queue", "CREATE_IN_PROGRESS"), ("Queue", "AWS::SQS::Queue", "CREATE_COMPLETE")]
+
+
+def _refusal_codes() -> tuple[str, str]:
+    """The error codes botocore reads from a refused SQS (JSON protocol) and EventBridge call."""
+    queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="sqs-refused")["QueueUrl"]
+    nobody = _user("nobody", [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}])
+    codes = []
+    with enforced():
+        for call in (lambda: nobody.client("sqs").send_message(QueueUrl=queue, MessageBody="x"), lambda: nobody.client("events").list_rules()):
+            try:
+                call()
+                codes.append("OK")
+            except ClientError as error:
+                codes.append(str(error.response["Error"]["Code"]))
+    return codes[0], codes[1]
+
+
+def test_moto_refuses_a_json_request_in_xml_so_no_code_can_be_read(aws: None) -> None:
+    assert _refusal_codes() == ("403", "403")
+
+
+def test_a_json_request_is_refused_with_its_protocols_access_denied_code(aws: None) -> None:
+    with patched(server.access_denied_in_the_services_protocol):
+        assert _refusal_codes() == ("AccessDenied", "AccessDeniedException")
+
+
+# EC2 refuses security-group and rule descriptions outside a-zA-Z0-9 ._-:/()#,@[]+=&;{}!$*
+# (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html) with InvalidParameterValue.
+_APOSTROPHE = "HTTPS from the private subnets' tasks"
+
+
+def _security_group_calls() -> tuple[str, str, str, str]:
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName="secgroup-fine-x", Description="fine", VpcId=vpc)["GroupId"]
+    rule = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/16", "Description": _APOSTROPHE}]}
+    return (
+        _code(lambda: ec2.create_security_group(GroupName="secgroup-bad-x", Description=_APOSTROPHE, VpcId=vpc)),
+        _code(lambda: ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[rule])),
+        _code(lambda: ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[rule])),
+        _code(lambda: ec2.create_security_group(GroupName="secgroup-good-x", Description="HTTPS from the tasks in the private subnets", VpcId=vpc)),
+    )
+
+
+def _stack_with_rule_description(description: str) -> str:
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    vpc = boto3.client("ec2", region_name=REGION).create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    group = {
+        "Type": "AWS::EC2::SecurityGroup",
+        "Properties": {
+            "GroupDescription": "endpoints",
+            "VpcId": vpc,
+            "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.1.0.0/16", "Description": description}],
+        },
+    }
+    # moto creates the stack within the call: the resource's error is the call's
+    created = _code(lambda: cloudformation.create_stack(StackName="stack-sg-x", TemplateBody=json.dumps({"Resources": {"Group": group}})))
+    return cloudformation.describe_stacks(StackName="stack-sg-x")["Stacks"][0]["StackStatus"] if created == "OK" else created
+
+
+def test_moto_accepts_any_security_group_description(aws: None) -> None:
+    assert _security_group_calls() == ("OK", "OK", "OK", "OK")
+    assert _stack_with_rule_description(_APOSTROPHE) == "CREATE_COMPLETE"
+
+
+def test_ec2_refuses_descriptions_outside_its_character_set(aws: None) -> None:
+    with patched(server.ec2_refuses_descriptions_outside_its_character_set):
+        assert _security_group_calls() == ("InvalidParameterValue", "InvalidParameterValue", "InvalidParameterValue", "OK")
+        assert _stack_with_rule_description(_APOSTROPHE) == "InvalidParameterValue"
+
+
+def test_ec2_accepts_the_endpoints_stack_rule_descriptions(aws: None) -> None:
+    with patched(server.ec2_refuses_descriptions_outside_its_character_set):
+        assert _stack_with_rule_description("HTTPS from the tasks in the private subnets") == "CREATE_COMPLETE"
+
+
+# EventBridge's KMS request carries no aws:SourceAccount / aws:SourceArn / aws:SourceOrgID
+# (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html): a key statement for
+# events.amazonaws.com conditioned on them never applies, and the event never reaches the queue.
+def _delivered_to_an_encrypted_queue(condition: dict[str, Any] | None) -> int:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+    }
+    if condition:
+        statement["Condition"] = condition
+    root = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+    policy = {"Version": "2012-10-17", "Statement": [root, statement]}
+    key = boto3.client("kms", region_name=REGION).create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="sqs-report-x", Attributes={"KmsMasterKeyId": key})["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(Name="rule-run-completed-x", EventPattern=json.dumps({"source": ["riskbatch"]}))
+    events.put_targets(Rule="rule-run-completed-x", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    events.put_events(Entries=[{"Source": "riskbatch", "DetailType": "RunCompleted", "Detail": "{}"}])
+    return len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []))
+
+
+_SOURCE_ACCOUNT = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+
+
+def test_moto_delivers_to_an_encrypted_queue_whatever_the_key_policy(aws: None) -> None:
+    assert _delivered_to_an_encrypted_queue(_SOURCE_ACCOUNT) == 1
+
+
+def test_eventbridge_delivery_to_an_encrypted_queue_needs_the_key(aws: None) -> None:
+    with patched(server.eventbridge_delivery_to_an_encrypted_queue_needs_the_key), pytest.warns(UserWarning, match="event dropped"):
+        assert _delivered_to_an_encrypted_queue(_SOURCE_ACCOUNT) == 0
+
+
+def test_eventbridge_delivers_to_an_encrypted_queue_its_key_policy_allows(aws: None) -> None:
+    with patched(server.eventbridge_delivery_to_an_encrypted_queue_needs_the_key):
+        assert _delivered_to_an_encrypted_queue(None) == 1
+
+
+def _schedule_of_a_stack() -> dict[str, Any] | None:
+    schedule = {
+        "Type": "AWS::Scheduler::Schedule",
+        "Properties": {
+            "Name": "schedule-check-x",
+            "ScheduleExpression": "cron(30 0 * * ? *)",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": {
+                "Arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/cluster-x",
+                "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/role-x",
+                "EcsParameters": {
+                    "TaskDefinitionArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/task-x:1",
+                    "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Weight": 1}],
+                    "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"]}},
+                },
+            },
+        },
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(StackName="stack-schedule-x", TemplateBody=json.dumps({"Resources": {"Check": schedule}}))
+    try:
+        return boto3.client("scheduler", region_name=REGION).get_schedule(Name="schedule-check-x")
+    except ClientError:
+        return None
+
+
+def test_moto_cloudformation_skips_schedules(aws: None) -> None:
+    assert _schedule_of_a_stack() is None
+
+
+def test_scheduler_schedules_from_cloudformation(aws: None) -> None:
+    with patched(server.scheduler_schedules_from_cloudformation):
+        schedule = _schedule_of_a_stack()
+        assert schedule is not None and schedule["State"] == "ENABLED"
+        parameters = schedule["Target"]["EcsParameters"]
+        assert parameters["CapacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1}]
+        assert parameters["NetworkConfiguration"]["awsvpcConfiguration"]["Subnets"] == ["subnet-1"]
+        boto3.client("cloudformation", region_name=REGION).delete_stack(StackName="stack-schedule-x")
+        assert boto3.client("scheduler", region_name=REGION).list_schedules()["Schedules"] == []
+
+
+def _list_schedules_as_a_user() -> tuple[str, str]:
+    scheduler = _user("scheduler-reader", [{"Effect": "Allow", "Action": "scheduler:*", "Resource": "*"}]).client("scheduler")
+    with enforced():
+        return _code(lambda: scheduler.list_schedules()), _code(lambda: scheduler.list_schedules(MaxResults=5))
+
+
+def test_moto_refuses_the_signature_of_a_request_without_a_body(aws: None) -> None:
+    assert _list_schedules_as_a_user() == ("denied", "denied")  # SignatureDoesNotMatch, HTTP 403
+
+
+def test_signatures_of_requests_without_a_body(aws: None) -> None:
+    with patched(server.signatures_of_requests_without_a_body):
+        assert _list_schedules_as_a_user() == ("OK", "OK")

@@ -31,8 +31,9 @@ def test_ingestion_rule_matches_objects_created_in_the_input_bucket_under_the_pr
     pattern = rule.props["EventPattern"]
     assert pattern["source"] == ["aws.s3"]
     assert pattern["detail-type"] == ["Object Created"]
-    assert pattern["detail"]["bucket"]["name"] == [{"Ref": "InputBucketName"}]
-    assert pattern["detail"]["object"]["key"] == [{"prefix": {"Ref": "InputKeyPrefix"}}]
+    detail = pattern.get("detail", {})
+    assert detail.get("bucket", {}).get("name") == [{"Ref": "InputBucketName"}], "the rule must match the input bucket only"
+    assert detail.get("object", {}).get("key") == [{"prefix": {"Ref": "InputKeyPrefix"}}], "the rule must match the input prefix only"
     assert rule.props.get("State", "ENABLED") == "ENABLED"
     assert "EventBusName" not in rule.props, "S3 delivers to the default bus"
 
@@ -72,7 +73,8 @@ def _delivery_targets() -> list[tuple[str, dict]]:
 
 @pytest.mark.parametrize(("name", "target"), _delivery_targets(), ids=[name for name, _ in _delivery_targets()])
 def test_delivery_target_retries_and_dead_letters(template: Template, name: str, target: dict) -> None:
-    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 0) >= 1, f"{name} does not retry"
+    assert "DeadLetterConfig" in target, f"{name} has no dead-letter queue"
     assert template.get(referenced_id(target["DeadLetterConfig"]["Arn"])).type == "AWS::SQS::Queue"
 
 
@@ -166,3 +168,24 @@ def _refs(node: object) -> list[dict]:
     if isinstance(node, list):
         return [ref for item in node for ref in _refs(item)]
     return []
+
+
+def _overnight_window_seconds() -> int:
+    """From the earliest scale-up to the latest scale-down of the scheduled scaling (New York time)."""
+    hours = []
+    for target in TEMPLATE.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
+        for action in target.props.get("ScheduledActions", []):
+            minute, hour = action["Schedule"].removeprefix("cron(").split()[:2]
+            hours.append(int(hour) + int(minute) / 60)
+    assert hours, "the services scale on a schedule for the overnight window"
+    return int((max(hours) - min(hours)) * 3600)
+
+
+@pytest.mark.parametrize("queue", _work_queues(), ids=repr)
+def test_work_queue_keeps_messages_longer_than_the_overnight_window(queue: Resource) -> None:
+    # SQS deletes a message older than MessageRetentionPeriod (default 4 days, minimum 60 s), whether or not
+    # anyone received it (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html):
+    # a unit queued at midnight must survive the whole window, and a rerun the morning after.
+    window = _overnight_window_seconds()
+    assert window >= 9 * 3600
+    assert queue.props.get("MessageRetentionPeriod", 345600) >= window + 86400, f"{queue.logical_id} drops units before the night is over"

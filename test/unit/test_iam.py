@@ -160,3 +160,43 @@ def test_run_task_role_passes_exactly_the_two_roles_of_its_task_definition(templ
         assert statement["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
     actions = {action for statement in role_statements(role) for action in as_list(statement["Action"])}
     assert actions == {"ecs:RunTask", "iam:PassRole"}
+
+
+def _stack_keys(template: Template) -> set[str]:
+    return {key.logical_id for key in template.of_type("AWS::KMS::Key")}
+
+
+def _key_resources(resource: object) -> list:
+    """A statement's Resource entries, with both branches of a Fn::If (AWS::NoValue grants nothing)."""
+    if isinstance(resource, dict) and "Fn::If" in resource:
+        return [item for branch in resource["Fn::If"][1:] for item in _key_resources(branch)]
+    if resource == {"Ref": "AWS::NoValue"}:
+        return []
+    return as_list(resource)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=repr)
+def test_kms_permission_names_only_the_stacks_own_keys(template: Template, role: Resource) -> None:
+    """kms:* on a key ARN pattern (key/*) or on "*" would let a task use any key of the account (and
+    any grant made on it); every KMS permission names this stack's key, or a key the deployer passed
+    in by ARN for its one purpose (a parameter whose name ends in KmsKeyArn)."""
+    own = _stack_keys(template)
+    for statement in role_statements(role):
+        if not any(str(action).lower().startswith("kms:") for action in as_list(statement["Action"])):
+            continue
+        for resource in _key_resources(statement["Resource"]):
+            target = referenced_id(resource)
+            named_key = target in own or (target in template.parameters() and target.endswith("KmsKeyArn"))
+            assert named_key and not isinstance(resource, str), f"{role.logical_id}: KMS permission on {resource}"
+
+
+@pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
+def test_the_probe_statement_reads_and_writes_the_probe_area_only(task: Resource) -> None:
+    """The one permission that exists for the proof: riskbatch probe reads its expectations and writes
+    its verdict under probes/ of the output bucket, and nothing else."""
+    from test.template_model import PROBE_STATEMENT_SID
+
+    role = TEMPLATE.get(referenced_id(task.props["TaskRoleArn"]))
+    (probe,) = [statement for statement in role_statements(role) if statement.get("Sid") == PROBE_STATEMENT_SID]
+    assert probe["Effect"] == "Allow" and sorted(as_list(probe["Action"])) == ["s3:GetObject", "s3:PutObject"]
+    assert probe["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${OutputBucketName}/probes/*"} and "Condition" not in probe

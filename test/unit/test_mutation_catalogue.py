@@ -70,3 +70,36 @@ def test_the_runner_refuses_to_judge_mutants_of_a_template_that_already_fails(te
     )
     assert run.returncode == 2, run.stdout + run.stderr
     assert "baseline" in run.stderr and "killed" not in run.stdout
+
+
+def _raised(error: BaseException) -> pytest.ExceptionInfo[BaseException]:
+    try:
+        raise error
+    except BaseException:
+        return pytest.ExceptionInfo.from_current()
+
+
+@pytest.mark.parametrize(
+    ("when", "error", "counts"),
+    [
+        ("call", AssertionError("the requirement"), True),
+        ("call", pytest.fail.Exception("explicitly failed"), True),
+        ("call", KeyError("StopTimeout"), False),  # the test could not read the mutant
+        ("call", TypeError("not subscriptable"), False),
+        ("setup", AssertionError("in a fixture"), False),
+    ],
+    ids=["assert", "pytest.fail", "KeyError", "TypeError", "fixture"],
+)
+def test_a_mutant_is_killed_only_by_an_assertion_in_the_tests_call(when: str, error: BaseException, counts: bool) -> None:
+    from test.mutation.run import failed_by_assertion
+
+    assert failed_by_assertion(when, _raised(error)) is counts
+
+
+def test_no_requirement_is_judged_by_a_check_of_derived_files() -> None:
+    """The format check and the docs' generated tables are regenerated in a pull request (make fmt,
+    make docs), so they cannot stand for a requirement."""
+    from test.mutation.catalogue import REQUIREMENT_TESTS
+
+    derived = ("test_template_format.py::", "test_docs.py::")
+    assert not [test for tests in REQUIREMENT_TESTS.values() for test in tests if test.startswith(derived)]

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from riskbatch_infra.naming import CONSTRAINTS, LONGEST_REGION, NamedThing, longest_suffix, named_things
+from riskbatch_infra.naming import CONSTRAINTS, LONGEST_REGION, TEXT_CONSTRAINTS, FreeText, NamedThing, _values_at, free_texts, longest_suffix, named_things
 from test.template_model import REPO_ROOT, Template, load_template
 from test.unit.conftest import the_template
 
@@ -88,3 +88,68 @@ def test_every_type_with_a_name_property_is_covered(template_name: str) -> None:
         if resource.type not in CONSTRAINTS and resource.type not in UNNAMED_TYPES and any(name_like.match(prop) for prop in resource.props)
     }
     assert not uncovered
+
+
+# --- free texts: descriptions and display names ---------------------------------------------------
+# The constraints are in riskbatch_infra/naming.py (TEXT_CONSTRAINTS), each with its API reference.
+# EC2 (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html and botocore's EC2
+# model): security-group and rule descriptions take only a-zA-Z0-9 ._-:/()#,@[]+=&;{}!$*, at most
+# 255 characters; cfn-lint and moto accept an apostrophe, and EC2 rolls the stack back.
+TEXTS = [text for name, template in TEMPLATES.items() for text in free_texts(template.doc, name)]
+
+
+def _text_id(text: FreeText) -> str:
+    return f"{text.template}:{text.logical_id}.{'.'.join(text.constraint.path)}"
+
+
+@pytest.mark.parametrize("text", TEXTS, ids=_text_id)
+def test_free_text_meets_the_aws_constraints(text: FreeText) -> None:
+    assert text.problems == [], f"{text.text!r}: {'; '.join(text.problems)} (see {text.constraint.source})"
+
+
+@pytest.mark.parametrize(("resource_type", "path"), [(kind, c.path) for kind, cs in TEXT_CONSTRAINTS.items() for c in cs])
+def test_every_constrained_free_text_of_the_templates_is_checked(resource_type: str, path: tuple[str, ...]) -> None:
+    """Found by type: each constrained text the templates write is among the checked ones."""
+    written = [
+        (name, logical_id)
+        for name, template in TEMPLATES.items()
+        for logical_id, body in template.doc["Resources"].items()
+        if body["Type"] == resource_type and _values_at(body.get("Properties", {}), path)
+    ]
+    checked = {(text.template, text.logical_id) for text in TEXTS if text.resource_type == resource_type and text.constraint.path == path}
+    assert set(written) <= checked
+
+
+def test_every_security_group_text_is_checked() -> None:
+    """The descriptions EC2 constrains are there to check, in both templates (so the test above cannot pass empty)."""
+    ec2 = {(text.template, text.constraint.path[0]) for text in TEXTS if text.resource_type == "AWS::EC2::SecurityGroup"}
+    assert {("TapStack", "GroupDescription"), ("TapStack", "SecurityGroupEgress"), ("VpcEndpoints", "SecurityGroupIngress")} <= ec2
+
+
+def test_free_text_in_both_branches_of_a_condition_is_checked() -> None:
+    rule = {"Type": "AWS::Events::Rule", "Properties": {"Description": {"Fn::If": ["C", "fine", {"Fn::Sub": "x" * 513}]}}}
+    parameters = {"EnvironmentSuffix": {"Type": "String", "MaxLength": 5}}
+    template = {"Parameters": parameters, "Conditions": {"C": {"Fn::Equals": ["a", "a"]}}, "Resources": {"R": rule}}
+    texts = free_texts(template, "example")
+    assert [bool(text.problems) for text in texts] == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("text", "resource_type", "path", "problem"),
+    [
+        ("HTTPS from the private subnets' tasks", "AWS::EC2::SecurityGroup", ("SecurityGroupIngress", "*", "Description"), "characters outside"),
+        ("Tasks \u2013 no inbound", "AWS::EC2::SecurityGroup", ("GroupDescription",), "characters outside"),
+        ("x" * 256, "AWS::EC2::SecurityGroup", ("SecurityGroupEgress", "*", "Description"), "characters, allowed 0-255"),
+        ("", "AWS::EC2::SecurityGroup", ("GroupDescription",), "characters, allowed 1-255"),
+        ("role \u2192 queue", "AWS::IAM::Role", ("Description",), "characters outside"),
+        ("r" * 513, "AWS::Events::Rule", ("Description",), "characters, allowed 0-512"),
+        ("s" * 513, "AWS::Scheduler::Schedule", ("Description",), "characters, allowed 0-512"),
+        ("a" * 1025, "AWS::CloudWatch::Alarm", ("AlarmDescription",), "characters, allowed 0-1024"),
+        ("d" * 101, "AWS::SNS::Topic", ("DisplayName",), "characters, allowed 0-100"),
+    ],
+)
+def test_the_text_constraints_reject_texts_aws_rejects(text: str, resource_type: str, path: tuple[str, ...], problem: str) -> None:
+    """The table can fail: the first case is the endpoints stack's ingress rule description that rolled it back."""
+    (constraint,) = [c for c in TEXT_CONSTRAINTS[resource_type] if c.path == path]
+    found = FreeText("example", "Example", resource_type, constraint, text).problems
+    assert any(problem in each for each in found), found

@@ -82,6 +82,7 @@ REQUIRED_OUTPUTS = {
 
 @pytest.mark.parametrize(("output", "expected"), sorted(REQUIRED_OUTPUTS.items()))
 def test_output_exposes_the_resource(template: Template, output: str, expected: tuple[str, str | None]) -> None:
+    assert output in template.doc["Outputs"], f"the scripts read the output {output}"
     value = template.doc["Outputs"][output]["Value"]
     logical_id, attribute = expected
     if attribute is None:
@@ -96,7 +97,8 @@ def test_output_exposes_the_resource(template: Template, output: str, expected: 
 def test_output_is_described_and_exported_with_the_suffix(template: Template, output: str) -> None:
     body = template.doc["Outputs"][output]
     assert body.get("Description")
-    assert body["Export"]["Name"]["Fn::Sub"].endswith("-${EnvironmentSuffix}")
+    name = body.get("Export", {}).get("Name")
+    assert isinstance(name, dict) and str(name.get("Fn::Sub", "")).endswith("-${EnvironmentSuffix}"), f"{output} is exported as {name!r}"
 
 
 @pytest.mark.parametrize("output", sorted(the_template().doc["Outputs"]))

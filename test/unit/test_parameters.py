@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from riskbatch_infra.parameter_checks import ORDERED_PARAMETERS, parameter_problems
+from riskbatch_infra.parameter_checks import ORDERED_PARAMETERS, parameter_problems, zone_problems
 from riskbatch_infra.resolve import evaluate_rules
 from test.template_model import REPO_ROOT, REQUIRED_VALUES, Template, load_template
 
@@ -58,7 +58,7 @@ def test_numbers_are_bounded(template: Template) -> None:
 
 def test_switches_only_take_true_or_false(template: Template) -> None:
     for name in ("CreateTaskEventsLogPolicy", "DeployServices"):
-        assert sorted(template.parameters()[name]["AllowedValues"]) == ["false", "true"]
+        assert sorted(template.parameters()[name].get("AllowedValues", [])) == ["false", "true"], f"{name} takes any value"
 
 
 def test_suffix_admits_taskcats_20_letter_random_string(template: Template) -> None:
@@ -102,12 +102,13 @@ def test_subscription_only_when_an_email_is_given(template: Template) -> None:
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-rules.html):
 # the orderings between numbers are the deploy script's (riskbatch_infra/parameter_checks.py).
 GOOD = REQUIRED_VALUES
-SUBNET_VPC = {"subnet-a": "vpc-1", "subnet-b": "vpc-1", "subnet-c": "vpc-1", "subnet-x": "vpc-2"}
+SUBNET_VPC = {"subnet-a": "vpc-1", "subnet-b": "vpc-1", "subnet-c": "vpc-1", "subnet-x": "vpc-2", "subnet-a2": "vpc-1"}
+SUBNET_ZONE = {"subnet-a": "us-east-1a", "subnet-b": "us-east-1b", "subnet-c": "us-east-1c", "subnet-x": "us-east-1d", "subnet-a2": "us-east-1a"}
 
 
 def _lookup(kind: str, attribute: str, value: str) -> str:
-    assert (kind, attribute) == ("AWS::EC2::Subnet::Id", "VpcId")
-    return SUBNET_VPC[value]
+    assert kind == "AWS::EC2::Subnet::Id" and attribute in ("VpcId", "AvailabilityZone")
+    return (SUBNET_VPC if attribute == "VpcId" else SUBNET_ZONE)[value]
 
 
 def test_good_parameters_pass_every_rule_and_ordering(template: Template) -> None:
@@ -158,3 +159,52 @@ def test_the_vpc_endpoints_template_checks_its_subnets() -> None:
     assert parameter_problems(endpoints, {**values, "PrivateSubnet3Id": "subnet-x"}, _lookup) == [
         "PrivateSubnetsInTheVpc: All three private subnets must belong to VpcId."
     ]
+
+
+# "For an interface VPC endpoint, you can specify only one subnet per Availability Zone" (EC2 API
+# reference, error codes, DuplicateSubnetsInSameZone; CreateVpcEndpoint,
+# https://docs.aws.amazon.com/zh_tw/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.md). CloudFormation
+# cannot compare the subnets' zones before it creates the endpoints: the deploy script does.
+ENDPOINT_VALUES = {
+    "VpcId": "vpc-1",
+    "PrivateSubnet1Id": "subnet-a",
+    "PrivateSubnet2Id": "subnet-b",
+    "PrivateSubnet3Id": "subnet-c",
+    "ClientCidr": "10.0.0.0/16",
+}
+
+
+def test_the_endpoints_subnets_must_lie_in_three_zones() -> None:
+    endpoints = load_template(REPO_ROOT / "lib" / "VpcEndpoints.json")
+    assert parameter_problems(endpoints, ENDPOINT_VALUES, _lookup) == []
+    (problem,) = parameter_problems(endpoints, {**ENDPOINT_VALUES, "PrivateSubnet3Id": "subnet-a2"}, _lookup)
+    assert problem.startswith("PrivateSubnet1Id=subnet-a and PrivateSubnet3Id=subnet-a2 are both in us-east-1a") and "DuplicateSubnetsInSameZone" in problem
+
+
+def test_the_zone_check_is_skipped_offline_and_names_an_unknown_subnet() -> None:
+    endpoints = load_template(REPO_ROOT / "lib" / "VpcEndpoints.json")
+    assert zone_problems(endpoints, {**ENDPOINT_VALUES, "PrivateSubnet3Id": "subnet-a2"}, None) == []
+    (problem,) = zone_problems(endpoints, {**ENDPOINT_VALUES, "PrivateSubnet2Id": "subnet-gone"}, _lookup)
+    assert problem.startswith("PrivateSubnet2Id=subnet-gone: cannot read its Availability Zone")
+
+
+def test_deploying_the_endpoints_stack_into_one_zone_is_refused_with_exit_5(capsys: pytest.CaptureFixture[str]) -> None:
+    """Against the emulator (moto in-process): deploy.py looks the zones up and refuses before CloudFormation is called."""
+    import boto3
+    from moto import mock_aws
+
+    from deploy import EXIT_PARAMETERS_REFUSED, main
+
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        zones = ["us-east-1a", "us-east-1b", "us-east-1a"]
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"] for i, zone in enumerate(zones)]
+        arguments = ["--stack-name", "endpoints-x", "--template", str(REPO_ROOT / "lib" / "VpcEndpoints.json"), "--region", "us-east-1"]
+        values = {"VpcId": vpc, "ClientCidr": "10.9.0.0/16", **{f"PrivateSubnet{i + 1}Id": subnet for i, subnet in enumerate(subnets)}}
+        for key, value in values.items():
+            arguments += ["--parameter", f"{key}={value}"]
+        assert main(arguments) == EXIT_PARAMETERS_REFUSED
+        assert boto3.client("cloudformation", region_name="us-east-1").list_stacks()["StackSummaries"] == []
+    captured = capsys.readouterr()
+    assert "are both in us-east-1a" in captured.out + captured.err

@@ -21,7 +21,7 @@ import pytest
 from riskbatch.preflight import account_from_environment
 from riskbatch_infra.preflight_stack import peak_of
 from riskbatch_infra.resolve import resolve
-from test.template_model import REQUIRED_VALUES, Template, as_list, container_environment, referenced_id
+from test.template_model import REQUIRED_VALUES, Template, as_list, container_environment, job_statements, referenced_id
 
 SCHEDULES = {"PreNightCheckSchedule": ["preflight", "--nightly"], "DeadlineCheckSchedule": ["watch"]}
 
@@ -106,7 +106,7 @@ def test_the_check_task_reads_only_the_stacks_repositories_and_topic(template: T
 def test_the_deadline_check_reads_how_far_the_night_got_and_may_only_alert(template: Template) -> None:
     task = template.get(referenced_id(_schedule(template, "DeadlineCheckSchedule").props["Target"]["EcsParameters"]["TaskDefinitionArn"]))
     role = template.get(referenced_id(task.props["TaskRoleArn"]))
-    statements = role.props["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = job_statements(role)
     actions = {action for s in statements for action in as_list(s["Action"])}
     assert actions == {"s3:ListBucket", "s3:GetObject", "sqs:GetQueueAttributes", "sns:Publish", "kms:Decrypt", "kms:GenerateDataKey"}
     assert all(s["Resource"] != "*" for s in statements)

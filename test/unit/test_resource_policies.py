@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from test.template_model import REPO_ROOT, Resource, Template, as_list, load_template, statements
+from test.template_model import REPO_ROOT, Resource, Template, as_list, load_template, referenced_id, statements
 from test.unit.conftest import the_template
 
 # resource type -> the property holding its policy document (resource or trust policy)
@@ -101,6 +101,12 @@ def test_a_service_allowed_into_a_resource_policy_is_held_to_its_source(template
     if statement["Effect"] != "Allow" or not (isinstance(principal, dict) and "Service" in principal):
         return
     keys = {key.lower() for operator in statement.get("Condition", {}).values() for key in operator}
+    if resource.type == "AWS::KMS::Key" and as_list(principal["Service"]) == ["events.amazonaws.com"]:
+        # EventBridge's KMS request carries none of the source keys (unsupported in a key policy,
+        # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html): a condition on them would drop
+        # every event. The guard is the queue's own policy, which holds EventBridge to the rule's ARN.
+        assert not keys & SOURCE_KEYS, "a source condition EventBridge's request does not carry drops every event"
+        return
     assert keys & SOURCE_KEYS, f"{resource.logical_id}: {principal['Service']} without aws:SourceArn / aws:SourceAccount"
 
 
@@ -118,4 +124,46 @@ def test_a_named_principal_is_not_everyone() -> None:
     assert not any(
         is_everyone(value)
         for value in principal_values({"Service": "events.amazonaws.com", "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}})
+    )
+
+
+# What a TLS-only statement must deny, per resource type that takes a resource policy of ours.
+# SQS: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-security-best-practices.html
+# ("Enforce encryption of data in transit"); SNS: https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html
+# ("Enforce encryption of data in transit", sns:Publish). CloudWatch Logs resource policies are left out:
+# they only take logs:CreateLogStream and logs:PutLogEvents for AWS services delivering logs (PutResourcePolicy,
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutResourcePolicy.html), and
+# no customer request is authorised through them. The stack owns no bucket (both are the account's).
+TLS_DENIED_ACTIONS = {
+    ("AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "Queues"): {"sqs:*"},
+    ("AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "Topics"): {"sns:Publish", "sns:*"},
+}
+
+
+def _denies_without_tls(statement: dict[str, Any], actions: set[str], target: str) -> bool:
+    return (
+        statement["Effect"] == "Deny"
+        and statement.get("Principal") in ("*", {"AWS": "*"})
+        and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        and bool(actions & set(as_list(statement["Action"])))
+        and target in {referenced_id(resource) for resource in as_list(statement["Resource"])}
+    )
+
+
+def _policy_targets() -> list[tuple[str, str, str]]:
+    return [
+        (resource.logical_id, resource_type, policy_type)
+        for resource_type, policy_type, _ in TLS_DENIED_ACTIONS
+        for resource in the_template().of_type(resource_type)
+    ]
+
+
+@pytest.mark.parametrize(("target", "resource_type", "policy_type"), _policy_targets(), ids=[target for target, _, _ in _policy_targets()])
+def test_every_queue_and_topic_has_a_policy_that_denies_requests_without_tls(target: str, resource_type: str, policy_type: str) -> None:
+    ((_, _, list_property),) = [key for key in TLS_DENIED_ACTIONS if key[0] == resource_type]
+    actions = TLS_DENIED_ACTIONS[(resource_type, policy_type, list_property)]
+    policies = [p for p in the_template().of_type(policy_type) if target in {referenced_id(item) for item in p.props[list_property]}]
+    assert len(policies) == 1, f"{target}: one {policy_type} (a second would replace the first), found {len(policies)}"
+    assert any(_denies_without_tls(statement, actions, target) for statement in statements(policies[0].props["PolicyDocument"])), (
+        f"{policies[0].logical_id} does not deny {sorted(actions)} on {target} without TLS"
     )

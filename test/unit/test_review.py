@@ -171,3 +171,24 @@ def test_the_compliance_delta_lists_only_requirements_whose_status_changed() -> 
     assert delta == [("b", "PASS", "FAIL"), ("gone", "PASS", "-"), ("new", "-", "PASS")]
     comment = markdown({}, None, delta)
     assert "| b | PASS | FAIL |" in comment and markdown({}, None, []).rstrip().endswith("None.")
+
+
+@pytest.mark.parametrize(("base_is_narrower", "expected_exit"), [(True, 1), (False, 0)], ids=["widened since base", "unchanged since base"])
+def test_make_review_exits_1_exactly_when_a_change_needs_a_security_reviewer(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, base_is_narrower: bool, expected_exit: int
+) -> None:
+    """The exit code is what a pull request's required check reads: a widened role must fail it."""
+    import review
+
+    def at_base(base: str, relative: str) -> dict | None:
+        head = json.loads((review.REPO_ROOT / relative).read_text(encoding="utf-8"))
+        if base_is_narrower and relative == "lib/TapStack.json":
+            # at base, the risk workers could not yet send to the bus: the working tree widens the role
+            (policy,) = head["Resources"]["RiskCalculationTaskRole"]["Properties"]["Policies"]
+            policy["PolicyDocument"]["Statement"] = [s for s in policy["PolicyDocument"]["Statement"] if "events:PutEvents" not in str(s["Action"])]
+        return head
+
+    monkeypatch.setattr(review, "at_base", at_base)
+    assert review.main(["BASE", "--out", str(tmp_path), "--no-counts"]) == expected_exit
+    report = json.loads((tmp_path / "review.json").read_text(encoding="utf-8"))
+    assert report["lib/TapStack.json"]["needs_security_review"] is base_is_narrower

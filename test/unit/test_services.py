@@ -90,7 +90,7 @@ def test_service_leaves_desired_count_to_scaling(service: Resource) -> None:
 
 @pytest.mark.parametrize("service", SERVICES, ids=repr)
 def test_service_waits_for_images_and_capacity_providers(template: Template, service: Resource) -> None:
-    assert service.body["Condition"] == "ShouldDeployServices"
+    assert service.body.get("Condition") == "ShouldDeployServices", "a service must wait for its images (DeployServices)"
     assert template.doc["Conditions"]["ShouldDeployServices"] == {"Fn::Equals": [{"Ref": "DeployServices"}, "true"]}
     associations = {association.logical_id for association in template.of_type("AWS::ECS::ClusterCapacityProviderAssociations")}
     assert associations <= set(as_list(service.body.get("DependsOn", [])))
@@ -196,3 +196,20 @@ def test_service_scales_up_for_the_overnight_window_in_new_york_time(template: T
     bounds = target.props
     for action in actions:
         assert action["ScalableTargetAction"]["MaxCapacity"] == bounds["MaxCapacity"]
+
+
+def _everything_that_starts_tasks() -> list[tuple[str, dict]]:
+    """Services, RunTask targets of rules, and the Scheduler schedules' ECS targets."""
+    schedules = [
+        (f"schedule:{schedule.logical_id}", schedule.props["Target"]["EcsParameters"])
+        for schedule in TEMPLATE.of_type("AWS::Scheduler::Schedule")
+        if "EcsParameters" in schedule.props.get("Target", {})
+    ]
+    return _placements() + schedules
+
+
+@pytest.mark.parametrize(("name", "placement"), _everything_that_starts_tasks(), ids=[name for name, _ in _everything_that_starts_tasks()])
+def test_no_task_is_started_with_ecs_exec(name: str, placement: dict) -> None:
+    # ECS Exec opens an interactive shell in the task through SSM, outside the audited jobs
+    # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html): nothing here enables it.
+    assert placement.get("EnableExecuteCommand", False) is False, f"{name} enables ECS Exec"

@@ -117,3 +117,13 @@ def test_container_health_check_runs_the_health_command(task: Resource) -> None:
         check = container["HealthCheck"]
         assert check["Command"][0] in {"CMD", "CMD-SHELL"} and "health" in check["Command"]
         assert check["StartPeriod"] <= 120, "grace period covers the health check's start period"
+
+
+@pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
+def test_container_drops_every_linux_capability_and_adds_none(task: Resource) -> None:
+    # Drop ALL leaves the container only what Add names; Fargate would accept SYS_PTRACE there, and no
+    # job needs it (KernelCapabilities, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html).
+    for container in containers(task):
+        capabilities = container.get("LinuxParameters", {}).get("Capabilities", {})
+        assert capabilities.get("Drop") == ["ALL"], f"{task.logical_id}: drop every Linux capability"
+        assert not capabilities.get("Add"), f"{task.logical_id}: adds {capabilities.get('Add')}"

@@ -71,3 +71,31 @@ def test_every_ssm_parameter_taskcat_reads_is_one_the_account_keeps() -> None:
 def test_taskcat_packages_no_lambda_code() -> None:
     """Packaging asks for a container engine; the templates carry no Lambda code."""
     assert CONFIG["project"]["package_lambda"] is False
+
+
+def _event(logical_id: str, kind: str, status: str = "CREATE_COMPLETE") -> dict:
+    return {"LogicalResourceId": logical_id, "ResourceType": kind, "ResourceStatus": status}
+
+
+def test_taskcats_verdict_names_every_declared_resource_the_stack_did_not_create() -> None:
+    """A stack at CREATE_COMPLETE is not enough: the resources its template declares for the test's
+    parameters are compared with those its events show created."""
+    from taskcat_local import Outcome, not_created
+
+    template = {
+        "Parameters": {"DeployServices": {"Type": "String", "Default": "false"}},
+        "Conditions": {"Services": {"Fn::Equals": [{"Ref": "DeployServices"}, "true"]}},
+        "Resources": {
+            "Queue": {"Type": "AWS::SQS::Queue"},
+            "QueuePolicy": {"Type": "AWS::SQS::QueuePolicy"},  # a known gap of the emulator
+            "Topic": {"Type": "AWS::SNS::Topic"},  # dropped: no known gap explains it
+            "Service": {"Type": "AWS::ECS::Service", "Condition": "Services"},  # switched off: not declared
+        },
+    }
+    events = [_event("Queue", "AWS::SQS::Queue", "CREATE_IN_PROGRESS"), _event("Queue", "AWS::SQS::Queue"), _event("stack", "AWS::CloudFormation::Stack")]
+    declared, missing = not_created(template, {"DeployServices": "false"}, events)
+    assert declared == 3 and missing == {"QueuePolicy": "AWS::SQS::QueuePolicy", "Topic": "AWS::SNS::Topic"}
+    outcome = Outcome("t", "us-east-1", "stack", 1.0, 1.0, "DELETE_COMPLETE", {}, declared, missing)
+    assert outcome.unexplained == {"Topic": "AWS::SNS::Topic"} and not outcome.passed
+    explained = Outcome("t", "us-east-1", "stack", 1.0, 1.0, "DELETE_COMPLETE", {}, declared, {"QueuePolicy": "AWS::SQS::QueuePolicy"})
+    assert explained.passed

@@ -35,6 +35,25 @@ TEMPLATE = {
         },
         "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "bus-x-sfx"}},
         "Trigger": {"Type": "AWS::Events::Rule", "Properties": {"Name": "rule-trigger-sfx", "State": "ENABLED", "EventPattern": {"source": ["a"]}}},
+        "Check": {
+            "Type": "AWS::Scheduler::Schedule",
+            "Properties": {
+                "Name": "schedule-check-sfx",
+                "ScheduleExpression": "cron(30 0 * * ? *)",
+                "ScheduleExpressionTimezone": "America/New_York",
+                "FlexibleTimeWindow": {"Mode": "OFF"},
+                "State": "ENABLED",
+                "Target": {
+                    "Arn": {"Fn::GetAtt": ["Cluster", "Arn"]},
+                    "RoleArn": "arn:aws:iam::123456789012:role/role-check-sched-sfx-us-east-1",
+                    "EcsParameters": {
+                        "TaskDefinitionArn": {"Ref": "Task"},
+                        "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Base": 0, "Weight": 1}],
+                        "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"], "AssignPublicIp": "DISABLED"}},
+                    },
+                },
+            },
+        },
         "Completed": {
             "Type": "AWS::Events::Rule",
             "DependsOn": "Bus",
@@ -48,7 +67,13 @@ TEMPLATE = {
 def running_stack() -> Iterator[Target]:
     """A deployed stack with a standalone task running on its cluster (as a rule starts ingestion)."""
     patcher = server.Patcher()
-    for each in (server.network_interfaces_have_a_private_dns_name, server.events_rule_ref_on_a_custom_bus, server.ecs_cluster_deleted_with_its_stack):
+    fixes = (
+        server.network_interfaces_have_a_private_dns_name,
+        server.events_rule_ref_on_a_custom_bus,
+        server.ecs_cluster_deleted_with_its_stack,
+        server.scheduler_schedules_from_cloudformation,
+    )
+    for each in fixes:
         each(patcher)
     with mock_aws():
         boto3.client("cloudformation", region_name=REGION).create_stack(StackName="s", TemplateBody=json.dumps(TEMPLATE))
@@ -73,6 +98,19 @@ def test_quiesce_disables_the_rules_scales_services_to_zero_and_stops_every_task
     (service,) = ecs.describe_services(cluster="cluster-x-sfx", services=["svc-x-sfx"])["services"]
     assert service["desiredCount"] == 0
     assert ecs.list_tasks(cluster="cluster-x-sfx", desiredStatus="RUNNING")["taskArns"] == []
+
+
+def test_quiesce_disables_the_schedules_and_keeps_their_definition(running_stack: Target) -> None:
+    """A check task a schedule starts mid-teardown would block the cluster's deletion. UpdateSchedule
+    replaces the whole definition, so every field read by GetSchedule goes back unchanged."""
+    scheduler = running_stack.client("scheduler")
+    before = scheduler.get_schedule(Name="schedule-check-sfx")
+    assert before["State"] == "ENABLED"
+    quiesce(running_stack, "s", log=lambda line: None)
+    after = scheduler.get_schedule(Name="schedule-check-sfx")
+    assert after["State"] == "DISABLED"
+    unchanged = ("ScheduleExpression", "ScheduleExpressionTimezone", "FlexibleTimeWindow", "Target")
+    assert {field: after[field] for field in unchanged} == {field: before[field] for field in unchanged}
 
 
 def test_the_stack_deletes_and_nothing_is_left(running_stack: Target) -> None:

@@ -1,0 +1,49 @@
+"""A live integration run may skip only for a listed reason, and must exercise something."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from test.integration import conftest
+from test.integration.conftest import LIVE_SKIP_PREFIX, LIVE_SKIPS, Tally
+
+
+def _listed(why: str) -> str:
+    return f"{LIVE_SKIP_PREFIX}{why}: {LIVE_SKIPS[why]}"
+
+
+def test_every_listed_reason_names_the_aws_document_behind_it() -> None:
+    assert LIVE_SKIPS
+    for why, justification in LIVE_SKIPS.items():
+        assert "https://docs.aws.amazon.com/" in justification, why
+
+
+def test_a_skip_for_an_unlisted_reason_is_counted_apart() -> None:
+    tally = Tally(passed=3, skipped={_listed("injects a fault"): 4, "drives the night through the local ECS runner": 2})
+    assert tally.unlisted == {"drives the night through the local ECS runner": 2}
+    assert tally.line("live") == "integration (live): 3 passed, 0 failed, 6 skipped"
+
+
+def test_a_test_cannot_skip_for_a_reason_that_is_not_listed() -> None:
+    with pytest.raises(ValueError, match="not a listed reason"):
+        conftest.local_only(None, "it is slow")
+
+
+@pytest.mark.parametrize(
+    ("tally", "live", "expected"),
+    [
+        (Tally(passed=5, skipped={"an unlisted reason": 1}), True, 1),
+        (Tally(passed=0), True, 1),  # a live run that exercised nothing
+        (Tally(passed=5, skipped={_listed("changes the stack"): 1}), True, 0),
+        (Tally(passed=0, skipped={"an unlisted reason": 1}), False, 0),  # the local run: its own skips are the gap lists'
+    ],
+    ids=["unlisted skip", "nothing passed", "listed skip", "local run"],
+)
+def test_a_live_run_fails_on_an_unlisted_skip_or_when_nothing_passed(monkeypatch: pytest.MonkeyPatch, tally: Tally, live: bool, expected: int) -> None:
+    monkeypatch.setattr(conftest, "TALLY", tally)
+    monkeypatch.setattr(conftest, "LIVE", live)
+    session = SimpleNamespace(exitstatus=0)
+    conftest.pytest_sessionfinish(session, 0)  # type: ignore[arg-type]
+    assert session.exitstatus == expected
