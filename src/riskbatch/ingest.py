@@ -24,7 +24,7 @@ from .layout import excluded_rows_key, manifest_key, market_file_key, market_key
 from .limits import as_records, parse_limits
 from .logs import log, timed
 from .quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, market_as_table, prepare_night
-from .settings import ConfigurationError, Settings, configured_run
+from .settings import ConfigurationError, Settings, configured_run, data_quality_policy
 from .storage import exists, get_bytes, get_json, put_json_once, put_once
 
 ROLES = {"positions": "market", "market": "positions"}
@@ -127,7 +127,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     files = _read_file_set(s3, bucket, business_date, {role: key, ROLES[role]: companion})
     input_seed = int(hashlib.sha256((files.checksums["positions"] + files.checksums["market"]).encode()).hexdigest()[:8], 16)
     parameters, model_config = configured_run(input_seed)
-    policy = DataQualityPolicy.from_env()
+    policy = data_quality_policy()
     try:
         night = _validated(files, policy, parameters.reporting_currency)
     except FileRejected as rejected:

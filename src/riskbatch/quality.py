@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -68,22 +67,6 @@ class DataQualityPolicy:
             raise ValueError("min_returns >= 2, max_market_lag_days >= 0, stale_days >= 2 and max_gap_days >= 0")
         if not 0.0 < self.zero_return_share <= 1.0 or self.jump_sigmas <= 0:
             raise ValueError("zero_return_share lies in (0, 1] and jump_sigmas is positive")
-
-    @classmethod
-    def from_env(cls) -> DataQualityPolicy:
-        defaults = cls()
-        return cls(
-            min_returns=int(os.environ.get("RISK_MIN_RETURNS", defaults.min_returns)),
-            max_market_lag_days=int(os.environ.get("RISK_MAX_MARKET_LAG_DAYS", defaults.max_market_lag_days)),
-            stale_days=int(os.environ.get("RISK_STALE_DAYS", defaults.stale_days)),
-            zero_return_share=float(os.environ.get("RISK_ZERO_RETURN_SHARE", defaults.zero_return_share)),
-            jump_sigmas=float(os.environ.get("RISK_JUMP_SIGMAS", defaults.jump_sigmas)),
-            stale=os.environ.get("RISK_DQ_STALE", defaults.stale),
-            zero_returns=os.environ.get("RISK_DQ_ZERO_RETURNS", defaults.zero_returns),
-            jump=os.environ.get("RISK_DQ_JUMP", defaults.jump),
-            last_day_jump=os.environ.get("RISK_DQ_LAST_DAY_JUMP", defaults.last_day_jump),
-            max_gap_days=int(os.environ.get("RISK_MAX_GAP_DAYS", defaults.max_gap_days)),
-        )
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import ModelParameters
+from .quality import DataQualityPolicy
 
 MODEL_CONFIG = Path(__file__).with_name("model_config.json")
 # Each model parameter and the environment variable that may override it, where the model
@@ -30,6 +31,19 @@ PARAMETER_VARIABLES = {
     "rate": "RISK_RATE",
     "block_size": "RISK_BLOCK_SIZE",
     "stress_period": "RISK_STRESS_WINDOW",
+}
+# The data-quality policy's settings: in the configuration too, under the same rule.
+POLICY_VARIABLES = {
+    "min_returns": "RISK_MIN_RETURNS",
+    "max_market_lag_days": "RISK_MAX_MARKET_LAG_DAYS",
+    "stale_days": "RISK_STALE_DAYS",
+    "zero_return_share": "RISK_ZERO_RETURN_SHARE",
+    "jump_sigmas": "RISK_JUMP_SIGMAS",
+    "stale": "RISK_DQ_STALE",
+    "zero_returns": "RISK_DQ_ZERO_RETURNS",
+    "jump": "RISK_DQ_JUMP",
+    "last_day_jump": "RISK_DQ_LAST_DAY_JUMP",
+    "max_gap_days": "RISK_MAX_GAP_DAYS",
 }
 
 
@@ -116,6 +130,7 @@ class ModelConfig:
     parameters: dict[str, Any]
     stress_period: StressPeriod
     overridable: dict[str, str] = field(default_factory=dict)
+    data_quality: dict[str, Any] = field(default_factory=dict)
 
     def record(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """What the manifest and the report carry: version, hash, the stress period, and any override applied."""
@@ -133,10 +148,11 @@ def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
             parameters=dict(content["parameters"]),
             stress_period=StressPeriod(str(stress["name"]), dt.date.fromisoformat(stress["first"]), dt.date.fromisoformat(stress["last"])),
             overridable=dict(content.get("overridable", {})),
+            data_quality=dict(content.get("data_quality", {})),
         )
     except (ValueError, KeyError, TypeError) as error:
         raise ConfigurationError(f"the model configuration {path.name} is malformed: {error!r}") from None
-    unknown = (set(config.parameters) | set(config.overridable)) - set(PARAMETER_VARIABLES)
+    unknown = (set(config.parameters) | set(config.overridable) | set(config.data_quality)) - set(PARAMETER_VARIABLES) - set(POLICY_VARIABLES)
     if unknown:
         raise ConfigurationError(f"the model configuration {path.name} names unknown parameter(s): {', '.join(sorted(unknown))}")
     return config
@@ -145,18 +161,18 @@ def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
 def _parsed(name: str, text: str) -> Any:
     if name == "rates":
         return parse_rates(text)
-    if name in {"scenarios", "seed", "horizon_days", "block_size"}:
+    if name in {"scenarios", "seed", "horizon_days", "block_size", "min_returns", "max_market_lag_days", "stale_days", "max_gap_days"}:
         return int(text)
-    if name in {"ewma_lambda", "degrees_of_freedom", "rate"}:
+    if name in {"ewma_lambda", "degrees_of_freedom", "rate", "zero_return_share", "jump_sigmas"}:
         return float(text)
     return text
 
 
-def environment_overrides(config: ModelConfig) -> dict[str, Any]:
-    """The model parameters the environment sets, each one the configuration allows to be
-    overridden; a variable set for any other parameter is refused (a configuration error)."""
+def environment_overrides(config: ModelConfig, variables: dict[str, str] = PARAMETER_VARIABLES) -> dict[str, Any]:
+    """The settings the environment sets, each one the configuration allows to be overridden; a
+    variable set for any other setting is refused (a configuration error)."""
     found: dict[str, Any] = {}
-    for name, variable in PARAMETER_VARIABLES.items():
+    for name, variable in variables.items():
         text = os.environ.get(variable, "").strip()
         if not text:
             continue
@@ -191,6 +207,15 @@ def configured_run(input_seed: int, config: ModelConfig | None = None) -> tuple[
         first, _, last = str(overrides["stress_period"]).partition(":")
         record["stress_period"] = {"name": "overridden window", "first": first, "last": last}
     return parameters, record
+
+
+def data_quality_policy(config: ModelConfig | None = None) -> DataQualityPolicy:
+    """The data-quality policy of a new run: the configuration's, with the overrides it allows."""
+    config = config or load_model_config()
+    try:
+        return DataQualityPolicy(**{**config.data_quality, **environment_overrides(config, POLICY_VARIABLES)})
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(f"model configuration {config.version}: {error}") from None
 
 
 def parameters_from_env(input_seed: int, config: ModelConfig | None = None) -> ModelParameters:

@@ -341,9 +341,9 @@ def test_the_default_is_100000_scenarios_with_a_fixed_seed_shared_by_every_night
 
 
 def _clear_model_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    from riskbatch.settings import PARAMETER_VARIABLES
+    from riskbatch.settings import PARAMETER_VARIABLES, POLICY_VARIABLES
 
-    for variable in PARAMETER_VARIABLES.values():
+    for variable in [*PARAMETER_VARIABLES.values(), *POLICY_VARIABLES.values()]:
         monkeypatch.delenv(variable, raising=False)
 
 
@@ -369,6 +369,24 @@ def test_a_model_setting_from_the_environment_is_refused_unless_the_configuratio
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError, match=f"{variable} is set, but the model configuration .* does not allow"):
         configured_run(input_seed=1)
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("RISK_MIN_RETURNS", "20"), ("RISK_DQ_LAST_DAY_JUMP", "flag"), ("RISK_JUMP_SIGMAS", "50"), ("RISK_MAX_GAP_DAYS", "30"), ("RISK_DQ_STALE", "exclude"),
+])  # fmt: skip
+def test_the_data_quality_policy_comes_from_the_configuration_and_refuses_unapproved_overrides(monkeypatch: pytest.MonkeyPatch, variable, value) -> None:
+    from riskbatch.quality import DataQualityPolicy
+    from riskbatch.settings import data_quality_policy
+
+    _clear_model_variables(monkeypatch)
+    config = load_model_config()
+    assert data_quality_policy() == DataQualityPolicy(**config.data_quality) == DataQualityPolicy()
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=f"{variable} is set, but the model configuration .* does not allow"):
+        data_quality_policy()
+    allowing = dataclasses.replace(config, overridable={**config.overridable, "min_returns": "a test", "last_day_jump": "a test", "jump_sigmas": "a test",
+                                                        "max_gap_days": "a test", "stale": "a test"})  # fmt: skip
+    assert dataclasses.asdict(data_quality_policy(allowing)) != dataclasses.asdict(DataQualityPolicy())
 
 
 def test_the_overrides_the_configuration_allows_are_applied_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
