@@ -10,6 +10,10 @@
    task as a container of its image, pulled by digest, as its task definition says (read-only,
    user 10001, memory limit, health check, stop timeout), with its own task role's credentials.
    --processes runs the jobs as plain processes instead: quicker, for work on the jobs themselves.
+   Before the first night, the year before it lands under history/: 250 nights generated through
+   the same code as make backtest-year (scripts/backtest_year.py, 5,000 scenarios a night) over
+   the same market history the nights continue, so that the first report backtests 250 days and
+   shows the traffic light and the exceptions chart (--history-nights 0: none).
 5. Prints the headline VaR and ES, the report (copied to out/), the SNS message as delivered,
    each task's image digest, exit code, peak memory against its limit and wall time, and the time
    each stage took. With --nights 2, a second business date makes a second run.
@@ -18,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -25,7 +30,11 @@ import sys
 import time
 from pathlib import Path
 
+from backtest_year import run_year
+from riskbatch.business_days import business_days_ending
+from riskbatch.history import history_key
 from riskbatch.sample import SampleSpec, write_nights
+from riskbatch.settings import parameters_from_env
 from riskbatch_infra.coverage import report as coverage_report
 from riskbatch_infra.emulator import running_emulator
 from riskbatch_infra.local_ecs import LocalEcs
@@ -44,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--positions", type=int, default=3_000)
     parser.add_argument("--factors", type=int, default=300)
     parser.add_argument("--scenarios", type=int, default=100_000)
+    parser.add_argument("--history-nights", type=int, default=251, help="nights of history landed before the first night (251: 250 backtested)")
+    parser.add_argument("--history-scenarios", type=int, default=5_000, help="scenarios a night of the landed history")
     parser.add_argument("--coverage", action="store_true", help="also print what the emulator modelled, resource by resource")
     parser.add_argument("--processes", action="store_true", help="run the jobs as processes, not in containers of their images")
     args = parser.parse_args(argv)
@@ -74,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         failed_nights = []
         try:
             say(f"generating the sample book and history for {args.nights} night(s) from 2026-11-25")
-            folders = write_nights(workdir / "sample", SampleSpec(positions=args.positions, factors=args.factors), args.nights)
+            spec = SampleSpec(positions=args.positions, factors=args.factors)
+            first = year_start(spec.business_date, args.history_nights)
+            spec = dataclasses.replace(spec, business_date=first)
+            folders = write_nights(workdir / "sample", spec, args.history_nights + args.nights, first_written=args.history_nights)
+            if args.history_nights:
+                land_history(stack, spec, args.history_nights, args.nights, args.history_scenarios, say)
             for folder in folders:
                 business_date = dt.date.fromisoformat(folder.name)
                 result = run_night(stack, ecs, folder, business_date.isoformat(), args.out, say)
@@ -92,6 +108,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     say("done")
     return 0
+
+
+def year_start(first_night: dt.date, nights: int) -> dt.date:
+    """The business day `nights` business days (the exchange calendar's) before `first_night`."""
+    return business_days_ending(first_night, nights + 1)[0]
+
+
+def land_history(stack, spec: SampleSpec, history: int, nights: int, scenarios: int, say) -> None:
+    """The year before the first night, as its reports would have written history/<date>.json."""
+    parameters = dataclasses.replace(parameters_from_env(0), scenarios=scenarios)
+    say(f"generating the {history} nights before the first night ({scenarios:,} scenarios each; make backtest-year's code)")
+    records = run_year(spec, history + nights, parameters, say=say, computed=history)
+    s3 = stack.emulator.client("s3")
+    for record in records:
+        s3.put_object(Bucket=stack.stand_ins.output_bucket, Key=history_key(record["business_date"]), Body=json.dumps(record).encode())
+    say(f"landed {len(records)} nights of history, {records[0]['business_date']} to {records[-1]['business_date']}")
 
 
 def print_night(result) -> None:

@@ -4,6 +4,8 @@
   against the VaR's, chi-square with one degree of freedom under the null.
 - Christoffersen's independence test: whether an exception makes another one the next day
   more likely (a first-order Markov chain against independence), chi-square(1).
+- Christoffersen's conditional coverage: the two together, LR_cc = LR_pof + LR_ind, chi-square
+  with two degrees of freedom (the right rate and no clustering, jointly).
 - The Basel traffic light for a 99 % VaR over 250 days: green up to 4 exceptions, yellow 5 to
   9 (the capital multiplier's plus factor rises), red from 10.
 """
@@ -64,6 +66,16 @@ def christoffersen_independence(hits: Sequence[bool]) -> LikelihoodRatio:
     alternative = _xlogy(n[0, 0], 1.0 - pi0) + _xlogy(n[0, 1], pi0) + _xlogy(n[1, 0], 1.0 - pi1) + _xlogy(n[1, 1], pi1)
     statistic = max(0.0, -2.0 * (null - alternative))
     return LikelihoodRatio(statistic, float(chi2.sf(statistic, 1)))
+
+
+def christoffersen_conditional_coverage(hits: Sequence[bool], coverage: float = 0.99) -> LikelihoodRatio:
+    """Christoffersen (1998): LR_cc = LR_pof + LR_ind, chi-square(2) under the null. The
+    proportion-of-failures part is taken over the days after the first, as the transitions are."""
+    if len(hits) < 2:
+        raise ValueError("at least two days are needed")
+    later = list(hits)[1:]
+    statistic = kupiec_pof(sum(later), len(later), coverage).statistic + christoffersen_independence(hits).statistic
+    return LikelihoodRatio(statistic, float(chi2.sf(statistic, 2)))
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
 from .business_days import horizon_calendar_days as calendar_days_to_horizon
-from .inputs import Market
+from .inputs import FX_FACTOR, Market
 from .kernels import option_change, option_pnl_into
 from .model import (
     CALENDAR_DAYS,
@@ -45,7 +45,7 @@ from .model import (
     log_returns,
     scenario_block,
 )
-from .quality import conversion_factor
+from .quality import conversion_path
 
 OPTION_BLOCK = 512  # unique options revalued together when only tail scenarios are needed
 
@@ -60,42 +60,53 @@ class Conversion:
 
     reporting: str
     currencies: list[str]  # the foreign currencies the book needs, one augmented column each
-    adjust_factor: np.ndarray  # per factor: column of the FX factor of its currency, or -1
-    adjust_sign: np.ndarray  # per factor: +1 or -1
-    currency_factor: np.ndarray  # per foreign currency: its FX factor's column
-    currency_sign: np.ndarray
+    weights: np.ndarray  # factors x currencies: each currency's log return as signed FX factor returns (a cross has two)
+    factor_currency: np.ndarray  # per factor: the column of its currency in `currencies`, or -1 (the reporting one)
     rate_today: np.ndarray  # per factor: today's rate of its currency into the reporting currency
+
+    def currency_returns(self, returns: np.ndarray) -> np.ndarray:
+        """The log return of each foreign currency into the reporting currency (scenarios x currencies)."""
+        return returns @ self.weights
+
+    def extended(self, returns: np.ndarray) -> np.ndarray:
+        """The factors' returns, then each foreign currency's: what the option kernels read."""
+        if not self.currencies:
+            return returns
+        return np.ascontiguousarray(np.hstack([returns, self.currency_returns(returns)]))
 
     def augmented(self, returns: np.ndarray) -> np.ndarray:
         """Each factor's return plus its currency's, then one column per foreign currency."""
-        if not self.currencies and not np.any(self.adjust_factor >= 0):
+        if not self.currencies:
             return returns
-        foreign = np.flatnonzero(self.adjust_factor >= 0)
+        foreign = np.flatnonzero(self.factor_currency >= 0)
+        currency = self.currency_returns(returns)
         result = np.empty((returns.shape[0], returns.shape[1] + len(self.currencies)))
         result[:, : returns.shape[1]] = returns
-        result[:, foreign] += returns[:, self.adjust_factor[foreign]] * self.adjust_sign[foreign]
-        result[:, returns.shape[1] :] = returns[:, self.currency_factor] * self.currency_sign
+        result[:, foreign] += currency[:, self.factor_currency[foreign]]
+        result[:, returns.shape[1] :] = currency
         return result
 
 
 def conversion_of(market: Market, reporting: str) -> Conversion:
     factors = len(market.factors)
-    adjust_factor, adjust_sign, rate_today = np.full(factors, -1, np.int64), np.ones(factors), np.ones(factors)
+    factor_currency, rate_today = np.full(factors, -1, np.int64), np.ones(factors)
     currencies: list[str] = []
+    paths: list[list[tuple[str, int]]] = []
     for column, name in enumerate(market.factors):
         currency = market.currency(name, reporting)
-        found = conversion_factor(market, currency, reporting)
-        if found is None:
+        path = conversion_path(market, currency, reporting)
+        if not path:
             continue
-        fx_name, sign = found
-        fx_column = market.index[fx_name]
-        adjust_factor[column], adjust_sign[column] = fx_column, sign
-        rate_today[column] = market.spot[fx_column] ** sign
         if currency not in currencies:
             currencies.append(currency)
-    currency_factor = np.array([market.index[conversion_factor(market, c, reporting)[0]] for c in currencies], dtype=np.int64)
-    currency_sign = np.array([float(conversion_factor(market, c, reporting)[1]) for c in currencies])
-    return Conversion(reporting, currencies, adjust_factor, adjust_sign, currency_factor, currency_sign, rate_today)
+            paths.append(path)
+        factor_currency[column] = currencies.index(currency)
+        rate_today[column] = float(np.prod([market.spot[market.index[fx]] ** sign for fx, sign in path]))
+    weights = np.zeros((factors, len(currencies)))
+    for number, path in enumerate(paths):
+        for fx, sign in path:
+            weights[market.index[fx], number] += sign
+    return Conversion(reporting, currencies, weights, factor_currency, rate_today)
 
 
 @dataclass(frozen=True)
@@ -120,8 +131,8 @@ class Book:
     unique_vol_factor: np.ndarray  # -1: the volatility does not move
     unique_is_call: np.ndarray
     unique_currency: list[str]  # the rate of the option's currency comes from the run's parameters
-    unique_dividend: np.ndarray
-    unique_fx_factor: np.ndarray
+    unique_dividend: np.ndarray  # an FX option's: the base currency's rate (Garman-Kohlhagen)
+    unique_fx_factor: np.ndarray  # column of its currency's return in Conversion.extended, or -1
     unique_fx_sign: np.ndarray
     entry_start: np.ndarray  # CSR: unique option u holds entries entry_start[u]:entry_start[u+1]
     entry_portfolio: np.ndarray
@@ -134,6 +145,18 @@ class Book:
     @property
     def unique_option_count(self) -> int:
         return len(self.unique_factor)
+
+
+def carry_yields(market: Market, factors: np.ndarray, parameters: ModelParameters) -> np.ndarray:
+    """The continuous yield an option's underlying pays: a share its dividend yield; a currency
+    pair FX_<BASE><QUOTE> the BASE currency's rate (Garman-Kohlhagen: the foreign rate is the
+    pair's dividend yield, the QUOTE currency's rate its discount rate)."""
+    found = market.dividend_yields[factors].astype(float)
+    for number, factor in enumerate(factors.tolist()):
+        pair = FX_FACTOR.match(market.factors[factor])
+        if pair:
+            found[number] = parameters.rate_of(pair.group(1))
+    return found
 
 
 def _column(positions: pa.Table, name: str, default: float) -> np.ndarray:
@@ -160,7 +183,7 @@ def build_book(positions: pa.Table, market: Market, parameters: ModelParameters 
     linear = np.flatnonzero(kinds != "option")
     legs_position, legs_column, legs_exposure = [linear], [factors[linear]], [value[linear]]
     fx = linear[kinds[linear] == "fx"]
-    foreign_fx = fx[conversion.adjust_factor[factors[fx]] >= 0]
+    foreign_fx = fx[conversion.factor_currency[factors[fx]] >= 0]
     if len(foreign_fx):
         # the QUOTE cash leg of each FX position whose quote currency is not the reporting one
         currency_column = {c: len(market.factors) + i for i, c in enumerate(conversion.currencies)}
@@ -212,9 +235,9 @@ def build_book(positions: pa.Table, market: Market, parameters: ModelParameters 
         unique_vol_factor=unique_keys[:, 5].astype(np.int64),
         unique_is_call=unique_keys[:, 4].astype(bool),
         unique_currency=currencies,
-        unique_dividend=market.dividend_yields[unique_factor].astype(float),
-        unique_fx_factor=conversion.adjust_factor[unique_factor].copy(),
-        unique_fx_sign=conversion.adjust_sign[unique_factor].copy(),
+        unique_dividend=carry_yields(market, unique_factor, parameters),
+        unique_fx_factor=np.where(conversion.factor_currency[unique_factor] >= 0, len(market.factors) + conversion.factor_currency[unique_factor], -1),
+        unique_fx_sign=np.ones(len(unique_factor)),
         entry_start=entry_start.astype(np.int64),
         entry_portfolio=pairs[:, 1].astype(np.int64),
         entry_quantity=entry_quantity,
@@ -230,19 +253,37 @@ def horizon_calendar_days(business_date: dt.date, horizon_business_days: int) ->
 class RiskModel:
     """What every worker needs to draw the run's scenarios, and how the covariance came about."""
 
-    cholesky: np.ndarray
+    cholesky: np.ndarray  # in the market's factor order: a Cholesky factor in the draw order, permuted
     keys: np.ndarray
     covariance: CovarianceEstimate
     jitter: float
+    draw_order: list[str] = field(default_factory=list)  # the factors in the order the Cholesky factor is built
 
     def describe(self) -> dict[str, object]:
         return {**self.covariance.describe(), "jitter": self.jitter}
 
 
-def risk_model(market: Market, parameters: ModelParameters) -> RiskModel:
+def draw_order(previous: list[str] | None, factors: list[str]) -> list[str]:
+    """The order in which the Cholesky factor is built: the previous night's order, less the
+    factors that left, then tonight's new factors by name. A factor's return is its own draws'
+    combination with those of the factors before it, so a factor that joins the book comes last
+    and leaves every other factor's scenarios as they were (common random numbers); sorting by
+    name put AAA_NEW first and gave every factor new scenarios."""
+    tonight = set(factors)
+    kept = [name for name in previous or [] if name in tonight]
+    return kept + sorted(tonight - set(kept))
+
+
+def risk_model(market: Market, parameters: ModelParameters, order: list[str] | None = None) -> RiskModel:
+    """The covariance and its Cholesky factor, built in `order` (by default the market's order)."""
     estimate = estimate_covariance(log_returns(market.prices), parameters)
-    cholesky, jitter = cholesky_with_jitter(estimate.matrix)
-    return RiskModel(cholesky, factor_keys(market.factors), estimate, jitter)
+    order = list(order) if order else list(market.factors)
+    if sorted(order) != sorted(market.factors):
+        raise ValueError("the draw order must list every factor of the market once")
+    permutation = np.array([market.index[name] for name in order], dtype=np.int64)
+    lower, jitter = cholesky_with_jitter(estimate.matrix[np.ix_(permutation, permutation)])
+    position = np.argsort(permutation)  # each market column's row in the draw order
+    return RiskModel(lower[np.ix_(position, position)], factor_keys(market.factors), estimate, jitter, order)
 
 
 def _kernel_inputs(book: Book, market: Market, parameters: ModelParameters) -> tuple:
@@ -294,7 +335,7 @@ def portfolio_pnl(
         rows = slice(start, start + returns.shape[0])
         block_pnl = np.expm1(book.conversion.augmented(returns)) @ book.exposures.T
         if book.unique_option_count:
-            option_pnl_into(returns, *options, book.entry_start, book.entry_portfolio, book.entry_quantity, block_pnl)
+            option_pnl_into(book.conversion.extended(returns), *options, book.entry_start, book.entry_portfolio, book.entry_quantity, block_pnl)
         pnl[:, rows] = block_pnl.T
         if progress is not None:
             progress(block + 1, blocks)
@@ -326,11 +367,12 @@ def position_tail_means(book: Book, market: Market, parameters: ModelParameters,
     np.add.at(means, book.leg_position, column_means[book.leg_column] * book.leg_exposure)
     if book.unique_option_count:
         inputs = _kernel_inputs(book, market, parameters)
+        extended = np.ascontiguousarray(book.conversion.extended(returns))
         unique_means = np.empty(book.unique_option_count)
         for start in range(0, book.unique_option_count, OPTION_BLOCK):
             part = slice(start, start + OPTION_BLOCK)
             sliced = tuple(value[part] if isinstance(value, np.ndarray) else value for value in inputs)
-            unique_means[part] = option_change(np.ascontiguousarray(returns), *sliced).mean(axis=0)
+            unique_means[part] = option_change(extended, *sliced).mean(axis=0)
         means[book.option_position] += unique_means[book.unique_of_option] * book.option_quantity
     return means
 
@@ -342,6 +384,6 @@ def position_pnl(book: Book, market: Market, parameters: ModelParameters, scenar
     augmented = np.expm1(book.conversion.augmented(returns))
     np.add.at(result.T, book.leg_position, (augmented[:, book.leg_column] * book.leg_exposure).T)
     if book.option_count:
-        per_unit = option_change(np.ascontiguousarray(returns), *_kernel_inputs(book, market, parameters))
+        per_unit = option_change(np.ascontiguousarray(book.conversion.extended(returns)), *_kernel_inputs(book, market, parameters))
         result[:, book.option_position] += per_unit[:, book.unique_of_option] * book.option_quantity
     return result

@@ -9,7 +9,10 @@ yesterday's figure to tonight's in three steps, each a full revaluation on commo
 2. market: yesterday's book on tonight's market (its prices, its covariance), less step 1's figure;
 3. book: tonight's figure less yesterday's book on tonight's market.
 
-The three add up to the change, firm-wide and per portfolio.
+The three add up to the change, firm-wide and per portfolio. Common random numbers make the
+change far less noisy than two independent runs, not noise-free: the firm's change comes with
+its Monte Carlo standard error, by batch means (the scenarios cut into SAMPLING_BATCHES batches,
+the change computed in each), and that error's share of the change.
 """
 
 from __future__ import annotations
@@ -24,6 +27,27 @@ from .inputs import Market
 from .model import ModelParameters, value_at_risk
 from .quality import factors_of_position
 from .run_inputs import RunBook
+
+SAMPLING_BATCHES = 20
+
+
+def change_standard_error(before: np.ndarray, after: np.ndarray, batches: int = SAMPLING_BATCHES) -> float:
+    """Monte Carlo standard error of VaR 99 %(after) - VaR 99 %(before), two firm P&L vectors on the
+    same scenarios: the spread of the change over contiguous batches, over the root of their count."""
+    size = len(before) // batches
+    if size < 100:
+        raise ValueError(f"{batches} batches of at least 100 scenarios are needed, not {len(before)} scenarios")
+    changes = [value_at_risk(after[k * size : (k + 1) * size], 0.99) - value_at_risk(before[k * size : (k + 1) * size], 0.99) for k in range(batches)]
+    return float(np.std(changes, ddof=1) / np.sqrt(batches))
+
+
+def sampling_noise(before: np.ndarray, after: np.ndarray, change: float) -> dict[str, Any] | None:
+    """The change's standard error and its share of the change (None: too few scenarios to say)."""
+    try:
+        error = change_standard_error(before, after)
+    except ValueError:
+        return None
+    return {"standard_error": error, "share_of_change": error / abs(change) if change else None, "batches": SAMPLING_BATCHES}
 
 
 def _var_99(pnl: np.ndarray, portfolio_ids: list[str]) -> dict[str, float]:
@@ -44,12 +68,16 @@ def _positions_valued_on(positions: pa.Table, market: Market, reporting: str) ->
     return positions.filter(mask), len(keep) - sum(keep)
 
 
-def explain_var_change(previous_record: dict[str, Any], previous: RunBook, tonight: RunBook, tonight_var: dict[str, float]) -> dict[str, Any]:
-    """The change from yesterday's published VaR 99 % to tonight's, in its three steps."""
+def explain_var_change(
+    previous_record: dict[str, Any], previous: RunBook, tonight: RunBook, tonight_var: dict[str, float], tonight_firm_pnl: np.ndarray | None = None
+) -> dict[str, Any]:
+    """The change from yesterday's published VaR 99 % to tonight's, in its three steps; with
+    tonight's firm P&L, the firm change's sampling noise."""
     parameters: ModelParameters = tonight.parameters
-    recomputed_model = risk_model(previous.market, parameters)
+    recomputed_model = risk_model(previous.market, parameters, previous.model.draw_order)
     yesterday_book = build_book(previous.positions, previous.market, parameters)
-    recomputed = _var_99(portfolio_pnl(yesterday_book, previous.market, parameters, recomputed_model), yesterday_book.portfolio_ids)
+    yesterday_pnl = portfolio_pnl(yesterday_book, previous.market, parameters, recomputed_model)
+    recomputed = _var_99(yesterday_pnl, yesterday_book.portfolio_ids)
     carried, dropped = _positions_valued_on(previous.positions, tonight.market, parameters.reporting_currency)
     carried_book = build_book(carried, tonight.market, parameters)
     on_tonights_market = _var_99(portfolio_pnl(carried_book, tonight.market, parameters, tonight.model), carried_book.portfolio_ids)
@@ -68,4 +96,14 @@ def explain_var_change(previous_record: dict[str, Any], previous: RunBook, tonig
             "market": moved - again,
             "book": after - moved,
         }
-    return {"var_date": previous_record["business_date"], "measure": "var_99", "positions_not_carried": dropped, "scopes": rows}
+    noise = None
+    if tonight_firm_pnl is not None:
+        # the change past the model-or-data step (yesterday's book recomputed on tonight's settings)
+        noise = sampling_noise(yesterday_pnl.sum(axis=0), tonight_firm_pnl, rows["firm"]["tonight"] - recomputed["firm"])
+    return {
+        "var_date": previous_record["business_date"],
+        "measure": "var_99",
+        "positions_not_carried": dropped,
+        "scopes": rows,
+        "sampling_noise": noise,
+    }

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .backtest import BASEL_WINDOW, basel_traffic_light, christoffersen_independence, kupiec_pof
+from .backtest import BASEL_WINDOW, basel_traffic_light, christoffersen_conditional_coverage, christoffersen_independence, kupiec_pof
 from .business_days import previous_business_day
 from .engine import portfolio_pnl
 from .inputs import Market
@@ -198,6 +198,8 @@ def backtest_entry(
             "portfolios": {name: -pnl > var["portfolios"][name]["var_99"] for name, pnl in by_portfolio.items() if name in var["portfolios"]},
         },
         "factors_without_a_move": missing,
+        # VaR 97.5 % beside VaR 99 %: a night recorded before VaR 97.5 % was kept has none
+        "exceptions_975": {"firm": -firm > var["firm"]["var_975"]} if "var_975" in var["firm"] else None,
     }
 
 
@@ -222,7 +224,7 @@ def night_record(
 ) -> dict[str, Any]:
     """The night's record. `one_day` is the one-day (firm, portfolios) figures when the horizon is
     longer; `factors` the last price of every factor the night's book needed (tomorrow's backtest)."""
-    keep = ("var_95", "var_99", "es_975")
+    keep = [key for key in ("var_95", "var_975", "var_99", "es_975") if key in firm]  # VaR 97.5 % from its introduction on
 
     def kept(firm_figures: dict[str, Any], by_portfolio: dict[str, Any]) -> dict[str, Any]:
         portfolio_figures = {name: {key: values[key] for key in keep} for name, values in by_portfolio.items()}
@@ -253,9 +255,9 @@ def load_records(s3: Any, bucket: str, first: str | None = None, last: str | Non
     return [get_json(s3, bucket, history_key(date)) for date in dates]
 
 
-def _statistics(hits: list[bool], dates: list[str]) -> dict[str, Any]:
+def _statistics(hits: list[bool], dates: list[str], coverage: float = 0.99) -> dict[str, Any]:
     count = sum(hits)
-    light = basel_traffic_light(count) if len(hits) == BASEL_WINDOW else None
+    light = basel_traffic_light(count) if len(hits) == BASEL_WINDOW and coverage == 0.99 else None  # the light is defined for VaR 99 %
     result: dict[str, Any] = {
         "observations": len(hits),
         "exceptions": count,
@@ -264,11 +266,13 @@ def _statistics(hits: list[bool], dates: list[str]) -> dict[str, Any]:
         "plus_factor": light.plus_factor if light else None,
     }
     if hits:
-        kupiec = kupiec_pof(count, len(hits))
+        kupiec = kupiec_pof(count, len(hits), coverage)
         result["kupiec"] = {"statistic": kupiec.statistic, "p_value": kupiec.p_value}
     if len(hits) >= 2:
         independence = christoffersen_independence(hits)
         result["christoffersen"] = {"statistic": independence.statistic, "p_value": independence.p_value}
+        joint = christoffersen_conditional_coverage(hits, coverage)
+        result["conditional_coverage"] = {"statistic": joint.statistic, "p_value": joint.p_value}
     return result
 
 
@@ -279,6 +283,8 @@ def backtest_summary(records: list[dict[str, Any]], window: int = BASEL_WINDOW) 
     tested = [entry for entry in entries if entry.get("complete", True)][-window:]
     dates = [entry["var_date"] for entry in tested]
     summary = {"window": window, "firm": _statistics([entry["exceptions"]["firm"] for entry in tested], dates), "portfolios": {}}
+    at_975 = [entry for entry in tested if entry.get("exceptions_975")]
+    summary["firm_975"] = _statistics([entry["exceptions_975"]["firm"] for entry in at_975], [entry["var_date"] for entry in at_975], 0.975)
     since = dates[0] if dates else ""
     incomplete = [entry for entry in entries if not entry.get("complete", True) and entry["var_date"] >= since]
     summary["incomplete"] = {"days": len(incomplete), "dates": [entry["var_date"] for entry in incomplete]}
@@ -318,6 +324,13 @@ def firm_lines(summary: dict[str, Any]) -> list[str]:
     incomplete = summary.get("incomplete", {})
     if incomplete.get("days"):
         lines.append(f"  incomplete days (no observation): {incomplete['days']}: {', '.join(incomplete['dates'][-12:])}")
-    lines += [f"  {name}: LR {firm[name]['statistic']:.3f}, p {firm[name]['p_value']:.3f}" for name in ("kupiec", "christoffersen") if name in firm]
+    lines += [f"  {name}: LR {firm[name]['statistic']:.3f}, p {firm[name]['p_value']:.3f}" for name in STATISTICS if name in firm]
     lines.append(f"  expected at 99 %: {0.01 * firm['observations']:.1f}; exception dates: {', '.join(firm['exception_dates']) or 'none'}")
+    at_975 = summary.get("firm_975")
+    if at_975 and at_975["observations"]:
+        lines.append(f"firm VaR 97.5 %: {at_975['exceptions']} exception(s) in {at_975['observations']} day(s), expected {0.025 * at_975['observations']:.1f}")
+        lines += [f"  {name}: LR {at_975[name]['statistic']:.3f}, p {at_975[name]['p_value']:.3f}" for name in STATISTICS if name in at_975]
     return lines
+
+
+STATISTICS = ("kupiec", "christoffersen", "conditional_coverage")  # proportion of failures, independence, the two jointly

@@ -18,18 +18,31 @@ from botocore.exceptions import ClientError
 
 from . import __version__
 from .alerts import counts_by, first_rows, publish_alert
+from .engine import draw_order
 from .history import parse_actual_pnl
-from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, read_table
-from .layout import alerted_key, excluded_rows_key, manifest_key, market_file_key, market_key, quarantine_key, run_id, status_key, unit_key
+from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
+from .layout import (
+    alerted_key,
+    excluded_rows_key,
+    manifest_key,
+    market_file_key,
+    market_key,
+    quarantine_key,
+    run_id,
+    status_key,
+    stress_market_key,
+    unit_key,
+)
 from .limits import as_records, parse_limits
 from .logs import log, timed
 from .quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, market_as_table, prepare_night
-from .settings import ConfigurationError, Settings, parameters_from_env
-from .storage import exists, get_bytes, put_json_once, put_once
+from .settings import ConfigurationError, Settings, configured_run, data_quality_policy
+from .storage import exists, get_bytes, get_json, put_json_once, put_once
 
 ROLES = {"positions": "market", "market": "positions"}
 LIMITS_FILE = "limits.csv"  # optional, beside the two files: riskbatch.limits
 ACTUAL_PNL_FILE = "actual_pnl.csv"  # optional: the previous business day's book's actual P&L (riskbatch.history)
+STRESS_MARKET_FILE = "stress_market.csv"  # optional: the stress history the stressed VaR's configured period is read from
 FILE_NAME = re.compile(r"^(positions|market)\.(csv|parquet)$")
 EXIT_OK, EXIT_REJECTED = 0, 2
 STALE_CLAIM_SECONDS = 600
@@ -132,8 +145,8 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
         return IngestOutcome("waiting", detail=f"no {ROLES[role]} file yet for {business_date}")
     files = _read_file_set(s3, bucket, business_date, {role: key, ROLES[role]: companion})
     input_seed = int(hashlib.sha256((files.checksums["positions"] + files.checksums["market"]).encode()).hexdigest()[:8], 16)
-    parameters = parameters_from_env(input_seed)
-    policy = DataQualityPolicy.from_env()
+    parameters, model_config = configured_run(input_seed)
+    policy = data_quality_policy()
     try:
         night = _validated(files, policy, parameters.reporting_currency)
     except FileRejected as rejected:
@@ -142,8 +155,9 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
 
     limits, limits_source = _read_optional(s3, sns, settings, bucket, business_date, LIMITS_FILE, lambda data, name: as_records(parse_limits(data, name)))
     actual, actual_source = _read_optional(s3, sns, settings, bucket, business_date, ACTUAL_PNL_FILE, parse_actual_pnl)
+    stress, stress_source = _read_optional(s3, sns, settings, bucket, business_date, STRESS_MARKET_FILE, _stress_history)
     checksums = [files.checksums["positions"], files.checksums["market"]]
-    checksums += [source["sha256"] for source in (limits_source, actual_source) if source]
+    checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source) if source]
     run = run_id(business_date, checksums, parameters, policy)
     if exists(s3, settings.output_bucket, status_key(run, "queued")):
         log("duplicate_arrival", run_id=run, file=key)
@@ -154,6 +168,10 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
     optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
+    optional.update(model_config=model_config, stress_market_source=stress_source)
+    if stress is not None:
+        optional["stress_market_key"] = stress_market_key(run)
+        _write_parquet(s3, settings.output_bucket, stress_market_key(run), stress)
     claimed = _write_run(s3, settings.output_bucket, run, files, night, positions, units, parameters, policy, optional)
     if not claimed and _claimed_recently(s3, settings.output_bucket, run):
         return IngestOutcome("duplicate", run, detail="another ingestion task is queueing this run")
@@ -187,6 +205,13 @@ def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: st
         except InputError as error:
             raise FileRejected(role, error) from error
     return prepare_night(tables["market"], files.keys["market"], tables["positions"], files.keys["positions"], date, policy, reporting_currency)
+
+
+def _stress_history(data: bytes, name: str) -> pa.Table:
+    """The stress history, checked as a market file is (its dates lie before the business date)."""
+    table = read_table(data, name, MARKET_COLUMNS)
+    load_market(table, name, dt.date.max)
+    return table
 
 
 def _read_optional(s3: Any, sns: Any, settings: Settings, bucket: str, business_date: str, name: str, parse: Any) -> tuple[Any, dict[str, Any] | None]:
@@ -279,6 +304,7 @@ def _write_run(
             "data_quality": night.summary(),
             **optional,
             "factors": market.factors,
+            "draw_order": draw_order(_previous_draw_order(s3, output, files.business_date), market.factors),
             "positions": positions.num_rows,
             "portfolios": sorted(set(positions["portfolio_id"].to_pylist())),
             "market_key": market_key(run),
@@ -286,6 +312,22 @@ def _write_run(
             "units": [{"index": index, "key": unit_key(run, index), "positions": unit.num_rows} for index, unit in enumerate(units)],
         }
         return put_json_once(s3, output, manifest_key(run), manifest)
+
+
+def _previous_draw_order(s3: Any, output: str, business_date: str) -> list[str] | None:
+    """The order the previous business date's run built its Cholesky factor in, so that tonight's
+    new factors come after it: from the latest manifest of the latest earlier date under runs/
+    (the prefix this task may list and read; a run id starts with its business date). None on the
+    first night."""
+    # one CommonPrefixes entry per run folder (with a delimiter only), paginated past 1,000
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=output, Prefix="runs/", Delimiter="/")
+    runs = [prefix["Prefix"].removeprefix("runs/").rstrip("/") for page in pages for prefix in page.get("CommonPrefixes", [])]
+    earlier = sorted(run for run in runs if run[:10] < business_date)
+    if not earlier:
+        return None
+    latest = [run for run in earlier if run[:10] == earlier[-1][:10] and exists(s3, output, manifest_key(run))]
+    manifests = [get_json(s3, output, manifest_key(run)) for run in latest]
+    return max(manifests, key=lambda manifest: manifest["created_at"]).get("draw_order") if manifests else None
 
 
 def _claimed_recently(s3: Any, output: str, run: str) -> bool:

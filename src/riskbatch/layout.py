@@ -24,6 +24,10 @@ def market_key(run: str) -> str:
     return f"runs/{run}/market.parquet"
 
 
+def stress_market_key(run: str) -> str:
+    return f"runs/{run}/stress_market.parquet"
+
+
 def market_file_key(run: str) -> str:
     """Every factor of the night's market file (used by the night's book or not): the backtest's moves."""
     return f"runs/{run}/market-file.parquet"

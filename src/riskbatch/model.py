@@ -21,6 +21,10 @@ from scipy.stats import binom, norm
 CALENDAR_DAYS = 365.0
 SEED_POLICIES = ("fixed", "inputs")  # fixed: common random numbers across nights; inputs: from the files' checksums
 SHRINKAGE = ("auto", "ledoit-wolf", "none")
+# "auto" shrinks when the sample correlation matrix's smallest eigenvalue falls below this: the
+# matrix is then singular or so near it (factors close to the number of days) that its smallest
+# eigenvalues, and the VaR of hedged books built on them, are mostly noise.
+MIN_CORRELATION_EIGENVALUE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class ModelParameters:
     reporting_currency: str = "USD"
     rates: dict[str, float] = field(default_factory=dict)  # per currency, continuously compounded
     seed_policy: str = "fixed"
-    shrinkage: str = "auto"  # Ledoit-Wolf towards the scaled identity; auto: when factors approach the history
+    shrinkage: str = "auto"  # Ledoit-Wolf on the correlations (variances kept); auto: when the sample is not usable
 
     def rate_of(self, currency: str) -> float:
         return float(self.rates.get(currency, self.rate))
@@ -102,29 +106,59 @@ def ledoit_wolf(returns: np.ndarray) -> tuple[np.ndarray, float]:
     return intensity * mu * np.eye(factors) + (1.0 - intensity) * sample, float(intensity)
 
 
+def correlation_shrinkage(returns: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ledoit-Wolf shrinkage of the correlation matrix towards the identity, each factor keeping
+    its own sample variance: the intensity is Ledoit and Wolf's on the standardised returns (whose
+    scaled-identity target is the identity). The scaled-identity target on the covariance itself
+    pulls every variance towards the average one: FX volatilities up, equity ones down."""
+    vols = np.sqrt(np.mean(returns**2, axis=0))
+    if np.any(vols == 0.0):
+        raise ValueError("a factor that never moved has no correlation (the data-quality checks exclude it)")
+    correlation, intensity = ledoit_wolf(returns / vols)  # the standardised returns' mean variance is 1: the target is the identity
+    return correlation * np.outer(vols, vols), intensity
+
+
+def smallest_correlation_eigenvalue(matrix: np.ndarray) -> float:
+    """The smallest eigenvalue of the correlation matrix of a covariance (0 for a singular one)."""
+    vols = np.sqrt(np.diag(matrix))
+    if np.any(vols == 0.0):
+        return 0.0
+    return float(np.linalg.eigvalsh(matrix / np.outer(vols, vols))[0])
+
+
 @dataclass(frozen=True)
 class CovarianceEstimate:
     matrix: np.ndarray
     rank: int  # of the estimate before shrinkage and jitter
     shrinkage: float  # Ledoit-Wolf intensity applied (0: none)
     estimator: str
+    smallest_eigenvalue: float = 1.0  # of the unshrunk estimate's correlation matrix
+    unshrunk: np.ndarray | None = None  # the estimate before shrinkage, where it was shrunk
 
     def describe(self) -> dict[str, object]:
-        return {"estimator": self.estimator, "factors": int(self.matrix.shape[0]), "rank": self.rank, "shrinkage": self.shrinkage}
+        return {
+            "estimator": self.estimator,
+            "factors": int(self.matrix.shape[0]),
+            "rank": self.rank,
+            "shrinkage": self.shrinkage,
+            "smallest_correlation_eigenvalue": self.smallest_eigenvalue,
+        }
 
 
 def estimate_covariance(returns: np.ndarray, parameters: ModelParameters) -> CovarianceEstimate:
     """The covariance of the factors' daily log returns, with the diagnostics the report shows."""
     raw = ewma_covariance(returns, parameters.ewma_lambda) if parameters.covariance == "ewma" else sample_covariance(returns)
     rank = int(np.linalg.matrix_rank(raw))
-    days, factors = returns.shape
-    # "auto": when the estimate is singular or the factors reach half the history, the sample
-    # covariance's smallest eigenvalues are mostly noise (and VaR of hedged books with them).
-    wanted = parameters.shrinkage == "ledoit-wolf" or (parameters.shrinkage == "auto" and (rank < factors or 2 * factors >= days))
+    factors = returns.shape[1]
+    smallest = smallest_correlation_eigenvalue(raw) if factors > 1 else 1.0
+    # "auto": only when the sample covariance is not usable as it is: rank-deficient, or its
+    # correlation matrix (near) singular, which is where factors approach the number of days.
+    unusable = rank < factors or smallest < MIN_CORRELATION_EIGENVALUE
+    wanted = parameters.shrinkage == "ledoit-wolf" or (parameters.shrinkage == "auto" and unusable)
     if wanted and parameters.covariance == "sample":
-        matrix, intensity = ledoit_wolf(returns)
-        return CovarianceEstimate(matrix, rank, intensity, "sample, Ledoit-Wolf shrinkage")
-    return CovarianceEstimate(raw, rank, 0.0, "EWMA" if parameters.covariance == "ewma" else "sample")
+        matrix, intensity = correlation_shrinkage(returns)
+        return CovarianceEstimate(matrix, rank, intensity, "sample, Ledoit-Wolf shrinkage of the correlations", smallest, raw)
+    return CovarianceEstimate(raw, rank, 0.0, "EWMA" if parameters.covariance == "ewma" else "sample", smallest)
 
 
 def covariance(returns: np.ndarray, parameters: ModelParameters) -> np.ndarray:
@@ -233,15 +267,18 @@ def es_interval(pnl: np.ndarray, confidence: float, coverage: float = 0.95) -> t
 
 
 def risk_figures(pnl: np.ndarray) -> dict[str, object]:
-    """VaR 95 %, VaR 99 % and ES 97.5 % as positive losses, and a 95 % interval for each."""
+    """VaR 95 %, VaR 97.5 %, VaR 99 % and ES 97.5 % as positive losses, and a 95 % interval for each
+    (VaR 97.5 % is backtested beside VaR 99 %, the level ES 97.5 % is set at)."""
     if not np.all(np.isfinite(pnl)):
         raise ValueError(f"{int(np.sum(~np.isfinite(pnl)))} scenario P&L value(s) are not finite: no figure can be computed")
     return {
         "var_95": value_at_risk(pnl, 0.95),
+        "var_975": value_at_risk(pnl, 0.975),
         "var_99": value_at_risk(pnl, 0.99),
         "es_975": expected_shortfall(pnl, 0.975),
         "ci_95": {
             "var_95": var_interval(pnl, 0.95),
+            "var_975": var_interval(pnl, 0.975),
             "var_99": var_interval(pnl, 0.99),
             "es_975": es_interval(pnl, 0.975),
         },

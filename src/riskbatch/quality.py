@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -68,22 +67,6 @@ class DataQualityPolicy:
             raise ValueError("min_returns >= 2, max_market_lag_days >= 0, stale_days >= 2 and max_gap_days >= 0")
         if not 0.0 < self.zero_return_share <= 1.0 or self.jump_sigmas <= 0:
             raise ValueError("zero_return_share lies in (0, 1] and jump_sigmas is positive")
-
-    @classmethod
-    def from_env(cls) -> DataQualityPolicy:
-        defaults = cls()
-        return cls(
-            min_returns=int(os.environ.get("RISK_MIN_RETURNS", defaults.min_returns)),
-            max_market_lag_days=int(os.environ.get("RISK_MAX_MARKET_LAG_DAYS", defaults.max_market_lag_days)),
-            stale_days=int(os.environ.get("RISK_STALE_DAYS", defaults.stale_days)),
-            zero_return_share=float(os.environ.get("RISK_ZERO_RETURN_SHARE", defaults.zero_return_share)),
-            jump_sigmas=float(os.environ.get("RISK_JUMP_SIGMAS", defaults.jump_sigmas)),
-            stale=os.environ.get("RISK_DQ_STALE", defaults.stale),
-            zero_returns=os.environ.get("RISK_DQ_ZERO_RETURNS", defaults.zero_returns),
-            jump=os.environ.get("RISK_DQ_JUMP", defaults.jump),
-            last_day_jump=os.environ.get("RISK_DQ_LAST_DAY_JUMP", defaults.last_day_jump),
-            max_gap_days=int(os.environ.get("RISK_MAX_GAP_DAYS", defaults.max_gap_days)),
-        )
 
 
 @dataclass(frozen=True)
@@ -154,25 +137,37 @@ class FileRejected(Exception):
         self.role, self.error = role, error
 
 
-def conversion_factor(market: Market, currency: str, reporting: str) -> tuple[str, int] | None:
-    """The FX factor that converts `currency` into `reporting`, and the sign of its log return
-    in the conversion (+1 for FX_<currency><reporting>, -1 for FX_<reporting><currency>)."""
-    if currency == reporting:
-        return None
-    for name, sign in ((f"FX_{currency}{reporting}", 1), (f"FX_{reporting}{currency}", -1)):
+def _direct_rate(market: Market, currency: str, into: str) -> tuple[str, int] | None:
+    for name, sign in ((f"FX_{currency}{into}", 1), (f"FX_{into}{currency}", -1)):
         if name in market.index:
             return name, sign
-    raise KeyError(f"no FX rate FX_{currency}{reporting} or FX_{reporting}{currency} in the market data")
+    return None
+
+
+def conversion_path(market: Market, currency: str, reporting: str) -> list[tuple[str, int]]:
+    """The FX factors, with the sign of each one's log return, whose product converts `currency`
+    into `reporting`: none for the reporting currency, one for a direct rate, else two through a
+    common currency (USD first, then the others alphabetically): a EUR reporter with FX_EURUSD and
+    FX_USDJPY converts JPY as JPY -> USD -> EUR."""
+    if currency == reporting:
+        return []
+    direct = _direct_rate(market, currency, reporting)
+    if direct:
+        return [direct]
+    quoted = {code for name in market.factors if (pair := FX_FACTOR.match(name)) for code in pair.groups()} - {currency, reporting}
+    for common in sorted(quoted, key=lambda code: (code != "USD", code)):
+        first, second = _direct_rate(market, currency, common), _direct_rate(market, common, reporting)
+        if first and second:
+            return [first, second]
+    raise KeyError(f"no FX rate FX_{currency}{reporting} or FX_{reporting}{currency}, nor a cross through a common currency, in the market data")
 
 
 def factors_of_position(market: Market, row: dict[str, Any], reporting: str) -> list[str]:
-    """The factors a position's value depends on: its underlying, its vol factor, its currency's rate."""
+    """The factors a position's value depends on: its underlying, its vol factor, its currency's rate(s)."""
     needed = [row["underlying"]]
     if row.get("vol_factor"):
         needed.append(row["vol_factor"])
-    conversion = conversion_factor(market, market.currency(row["underlying"], reporting), reporting)
-    if conversion:
-        needed.append(conversion[0])
+    needed += [name for name, _ in conversion_path(market, market.currency(row["underlying"], reporting), reporting)]
     return needed
 
 
@@ -333,12 +328,10 @@ def prepare_night(
 def rate_into(market: Market, currency: str, reporting: str) -> float | None:
     """Today's rate of `currency` into the reporting currency, None when the market has none."""
     try:
-        found = conversion_factor(market, currency, reporting)
+        path = conversion_path(market, currency, reporting)
     except KeyError:
         return None
-    if found is None:
-        return 1.0
-    rate = float(market.spot[market.index[found[0]]] ** found[1])
+    rate = float(np.prod([market.spot[market.index[name]] ** sign for name, sign in path]))  # 1 for the reporting currency
     return rate if np.isfinite(rate) and rate > 0 else None
 
 
@@ -402,7 +395,7 @@ def _exclude_unconvertible(checked: CheckedPositions, market: Market, reporting:
             continue
         currency = market.currency(underlying, reporting)
         try:
-            conversion_factor(market, currency, reporting)
+            conversion_path(market, currency, reporting)
             reasons.append("")
         except KeyError as missing:
             reasons.append(f"in {currency}: {missing.args[0]}")

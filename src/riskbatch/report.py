@@ -6,20 +6,20 @@ import dataclasses
 import datetime as dt
 import io
 import json
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from . import __version__
 from .alerts import SUMMARY_ROWS, publish_alert
 from .challengers import challenger_figures
 from .engine import _scenario_rows, portfolio_pnl, position_tail_means
 from .explain import explain_var_change
-from .history import backtest_entry, backtest_summary, load_records, night_record, one_day_figures, previous_record, write_record
-from .inputs import FX_FACTOR
+from .history import backtest_entry, backtest_summary, load_records, night_record, one_day_figures, one_day_var, previous_record, write_record
+from .inputs import FX_FACTOR, Market, load_market
 from .layout import manifest_key, notified_key, report_keys, result_key
 from .limits import utilisation
 from .logs import log, timed
@@ -129,13 +129,24 @@ def es_breakdown(run: RunBook, firm_pnl: np.ndarray) -> dict[str, Any]:
     }
 
 
-def stress_window_from_env() -> tuple[dt.date, dt.date] | None:
-    """RISK_STRESS_WINDOW=2008-09-01:2009-08-31 fixes the stressed-VaR window; else the worst one is found."""
-    text = os.environ.get("RISK_STRESS_WINDOW", "").strip()
-    if not text:
+def shrinkage_effect(run: RunBook) -> float | None:
+    """The shrinkage's effect on firm VaR, relative (None: the covariance was not shrunk): the
+    delta-normal VaR of the book's linear exposures under the shrunk against the sample covariance."""
+    estimate = run.model.covariance
+    if estimate.unshrunk is None:
         return None
-    first, _, last = text.partition(":")
-    return dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    exposure = run.book.conversion.augmented(np.eye(len(run.market.factors))) @ run.book.exposures.sum(axis=0)
+    shrunk, sample = (float(exposure @ matrix @ exposure) for matrix in (estimate.matrix, estimate.unshrunk))
+    return float(np.sqrt(shrunk / sample) - 1.0) if sample > 0.0 else None
+
+
+def stress_history(s3: Any, bucket: str, manifest: dict[str, Any]) -> Market | None:
+    """The stress history that came with the run's files (None: none came)."""
+    key = manifest.get("stress_market_key")
+    if not key:
+        return None
+    table = pq.read_table(io.BytesIO(get_bytes(s3, bucket, key)))
+    return load_market(table, key, dt.date.fromisoformat(manifest["business_date"]))
 
 
 def _charts(firm_pnl: np.ndarray, figures: dict[str, Any], top: list[dict[str, Any]], currency: str) -> tuple[bytes, bytes]:
@@ -169,6 +180,60 @@ def _charts(firm_pnl: np.ndarray, figures: dict[str, Any], top: list[dict[str, A
     return images[0], images[1]
 
 
+def backtest_series(records: list[dict[str, Any]], window: int = 250) -> list[dict[str, Any]]:
+    """The last `window` backtested nights for the exceptions chart: each VaR date's hypothetical
+    P&L beside its one-day VaR 99 % (and VaR 97.5 % where recorded), and whether it was exceeded."""
+    by_date = {record["business_date"]: record for record in records}
+    series = []
+    for record in records:
+        entry = record.get("backtest")
+        if not entry or not entry.get("complete", True) or entry["var_date"] not in by_date:
+            continue  # an incomplete day is no observation
+        var = (one_day_var(by_date[entry["var_date"]]) or {}).get("firm")
+        if not var:
+            continue
+        series.append(
+            {
+                "var_date": entry["var_date"],
+                "pnl": entry["hypothetical_pnl"]["firm"],
+                "var_99": var["var_99"],
+                "var_975": var.get("var_975"),
+                "exception": bool(entry["exceptions"]["firm"]),
+            }
+        )
+    return series[-window:]
+
+
+EXCEPTIONS_CHART_HEIGHT = 3.1  # inches: 403 pixels at 130 dpi
+
+
+def exceptions_chart(series: list[dict[str, Any]], currency: str) -> bytes:
+    """Hypothetical P&L day by day against minus VaR 99 % (and 97.5 %), the exceptions marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    days = np.arange(len(series))
+    pnl = np.array([point["pnl"] for point in series])
+    figure, axis = plt.subplots(figsize=(7.0, EXCEPTIONS_CHART_HEIGHT))
+    axis.bar(days, pnl, color="#9aa9bd", width=1.0, label="hypothetical P&L")
+    axis.plot(days, [-point["var_99"] for point in series], color="#b22222", linewidth=1.0, label="- VaR 99 %")
+    if all(point["var_975"] is not None for point in series):
+        axis.plot(days, [-point["var_975"] for point in series], color="#d2691e", linewidth=0.8, linestyle="--", label="- VaR 97.5 %")
+    hits = [i for i, point in enumerate(series) if point["exception"]]
+    axis.scatter(hits, pnl[hits], color="#b22222", zorder=3, s=14, label=f"exceptions ({len(hits)})")
+    ticks = days[:: max(1, len(series) // 5)]
+    axis.set_xticks(ticks, [series[i]["var_date"] for i in ticks], fontsize=7)
+    axis.set_ylabel(currency)
+    axis.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=130)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 def _money(value: float) -> str:
     return f"{value:,.0f}"
 
@@ -178,6 +243,7 @@ def _interval(figures: dict[str, Any], key: str) -> str:
     return f"{_money(low)} to {_money(high)}"
 
 
+TESTS = ("kupiec", "christoffersen", "conditional_coverage")
 FIGURES = (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %"))
 
 
@@ -190,9 +256,12 @@ def _challenger_rows(summary: dict[str, Any]) -> list[list[str]]:
     rows.append(["historical simulation", *(_money(historical["firm"][key]) for key, _ in FIGURES), f"{historical['days']} days to {historical['window'][1]}"])
     stressed = challengers.get("stressed", {})
     if "firm" in stressed:
-        rows.append(["stressed", *(_money(stressed["firm"][key]) for key, _ in FIGURES), f"{stressed['window'][0]} to {stressed['window'][1]}"])
+        window = f"{stressed['period']['name']}, {stressed['window'][0]} to {stressed['window'][1]}"
+        rows.append(["stressed", *(_money(stressed["firm"][key]) for key, _ in FIGURES), window])
     elif stressed:
         rows.append(["stressed", "-", "-", "-", stressed["missing"]])
+    else:
+        rows.append(["stressed", "-", "-", "-", "no stress period in the model configuration"])
     return rows
 
 
@@ -221,7 +290,12 @@ def _warnings(summary: dict[str, Any]) -> list[str]:
     if flagged:
         found.append(f"{len(flagged)} factor(s) flagged ({', '.join(sorted({f['check'] for f in flagged}))}): see Data quality.")
     if model["shrinkage"] > 0:
-        found.append(f"The covariance is shrunk (Ledoit-Wolf intensity {model['shrinkage']:.3f}): {model['factors']} factors, rank {model['rank']}.")
+        effect = model.get("shrinkage_effect_on_var")
+        effect_text = f"; effect on the linear book's VaR {100 * effect:+.1f} %" if effect is not None else ""
+        found.append(
+            f"The correlations are shrunk (Ledoit-Wolf intensity {model['shrinkage']:.3f}, variances kept): {model['factors']} factors, "
+            f"rank {model['rank']}, smallest correlation eigenvalue {model.get('smallest_correlation_eigenvalue', 0.0):.1e}{effect_text}."
+        )
     if model["jitter"] > 0:
         found.append(f"The covariance needed a diagonal jitter of {model['jitter']:g} to factorise.")
     breaches = [row for row in summary["limits"] if row["status"] == "breach"]
@@ -237,22 +311,25 @@ def _backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[
     (the firm's, for page one; the portfolios', for the details)."""
     styles = kit["styles"]
     backtest = summary["backtest"]
-    heading = kit["Paragraph"]("Backtest (one-day VaR 99 % against the next day's hypothetical P&amp;L)", styles["Heading2"])
+    heading = kit["Paragraph"]("Backtest (one-day VaR 99 % and 97.5 % against the next day's hypothetical P&amp;L)", styles["Heading2"])
     if not backtest["firm"]["observations"] and not (backtest.get("tonight") or {}).get("incomplete"):
         return [heading, kit["Paragraph"]("No observation yet: the backtest starts with the second night in the history.", styles["Normal"])], []
 
     def row(name: str, stats: dict[str, Any]) -> list[str]:
         zone = f"{stats['zone']} (+{stats['plus_factor']:.2f})" if stats["zone"] else f"after 250 ({stats['observations']} so far)"
-        kupiec = f"{stats['kupiec']['statistic']:.2f} (p {stats['kupiec']['p_value']:.2f})" if "kupiec" in stats else "-"
-        christoffersen = f"{stats['christoffersen']['statistic']:.2f} (p {stats['christoffersen']['p_value']:.2f})" if "christoffersen" in stats else "-"
-        return [name, str(stats["observations"]), str(stats["exceptions"]), zone, kupiec, christoffersen]
+        tests = [f"{stats[key]['statistic']:.2f} (p {stats[key]['p_value']:.2f})" if key in stats else "-" for key in TESTS]
+        return [name, str(stats["observations"]), str(stats["exceptions"]), zone, *tests]
 
-    rows = [["scope", "days", "exceptions", "Basel zone", "Kupiec LR", "Christoffersen LR"], row("firm", backtest["firm"])]
+    rows = [["scope", "days", "exceptions", "Basel zone", "Kupiec LR", "Christoffersen LR", "conditional coverage LR"], row("firm", backtest["firm"])]
+    if backtest.get("firm_975", {}).get("observations"):
+        rows.append([*row("firm, VaR 97.5 %", backtest["firm_975"])[:3], "(VaR 99 % only)", *row("", backtest["firm_975"])[4:]])
     if backtest.get("firm_actual", {}).get("observations"):
         rows.append(row("firm, actual P&L", backtest["firm_actual"]))
     dates = backtest["firm"]["exception_dates"]
     tonight = backtest.get("tonight")
     lines = []
+    if not tonight:
+        lines.append("Tonight's move is not backtested: the previous night's run is not in this bucket (a history landed with its figures only).")
     if tonight and not tonight.get("complete", True):
         missing = tonight["incomplete"]
         shown = ", ".join(missing["positions"][:10]) + (" ..." if len(missing["positions"]) > 10 else "")
@@ -270,9 +347,18 @@ def _backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[
     if incomplete.get("days"):
         lines.append(f"Incomplete days, not counted: {incomplete['days']} ({', '.join(incomplete['dates'][-12:])}).")
     table = kit["Table"](rows, style=kit["grid"], repeatRows=1)
+    chart = []
+    if backtest.get("series"):
+        image = exceptions_chart(backtest["series"], summary["reporting_currency"])
+        chart = [kit["Image"](io.BytesIO(image), width=16 * kit["cm"], height=6.9 * kit["cm"])]
     portfolio_rows = [rows[0], *(row(name, stats) for name, stats in backtest["portfolios"].items())]
     by_portfolio = kit["Table"](portfolio_rows, style=kit["grid"], repeatRows=1)
     details = [kit["KeepTogether"]([kit["Paragraph"]("Backtest by portfolio", styles["Heading2"]), by_portfolio])]
+    if chart:  # after page one, which keeps its warnings
+        caption = f"Hypothetical P&amp;L of the last {len(backtest['series'])} backtested nights against minus VaR 99 % and 97.5 %, exceptions marked"
+        heading_chart = kit["Paragraph"]("Backtest exceptions", styles["Heading2"])
+        details.insert(0, kit["KeepTogether"]([heading_chart, *chart, kit["Paragraph"](caption, styles["Normal"])]))
+        lines.append("The exceptions chart follows the figures: see Backtest exceptions.")
     return [heading, table, *(kit["Paragraph"](line, styles["Normal"]) for line in lines)], details
 
 
@@ -308,7 +394,8 @@ def _summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         kit["Paragraph"](f"Market risk report, business date {summary['business_date']}", styles["Title"]),
         kit["Paragraph"](
             f"Run {summary['run_id']}. Monte Carlo VaR and expected shortfall over {model['horizon_days']} business day(s), "
-            f"{model['scenarios']:,} scenarios, all figures in {currency}. Market data as of {summary['market_as_of']}.",
+            f"{model['scenarios']:,} scenarios, all figures in {currency}. Market data as of {summary['market_as_of']}. "
+            f"Model configuration {(summary.get('model_config') or {}).get('version', 'not recorded')}.",
             styles["Normal"],
         ),
         kit["Paragraph"]("Firm-wide (from the summed P&amp;L of every portfolio, not the sum of VaRs)", styles["Heading2"]),
@@ -352,9 +439,18 @@ def _change_line(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     firm = change["scopes"]["firm"]
     text = (
         f"VaR 99 % moved {_money(firm['change'])} since {change['var_date']}: model or data {_money(firm['model_or_data'])}, "
-        f"market {_money(firm['market'])}, book {_money(firm['book'])}."
+        f"market {_money(firm['market'])}, book {_money(firm['book'])}. {_noise_words(change)}"
     )
     return [kit["Paragraph"](text, kit["styles"]["Normal"])]
+
+
+def _noise_words(change: dict[str, Any]) -> str:
+    """The sampling noise in the firm's change, in words."""
+    noise = change.get("sampling_noise")
+    if not noise:
+        return "Its sampling noise is not estimated (too few scenarios)."
+    share = f", {100 * noise['share_of_change']:.0f} % of the market and book steps" if noise["share_of_change"] is not None else ""
+    return f"Sampling noise (Monte Carlo standard error of the change, common random numbers): {_money(noise['standard_error'])}{share}."
 
 
 def _change_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
@@ -368,7 +464,7 @@ def _change_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         rows.append([scope, *(_money(values[key]) for key in ("yesterday", "tonight", "change", "model_or_data", "market", "book"))])
     note = (
         "Each step is a full revaluation on the same random numbers: yesterday's book on yesterday's market with tonight's model "
-        "(model or data), then on tonight's market (market), then tonight's book (book)."
+        "(model or data), then on tonight's market (market), then tonight's book (book). " + _noise_words(change)
     )
     if change["positions_not_carried"]:
         note += f" {change['positions_not_carried']} of yesterday's positions have no factor in tonight's market and count in the book step."
@@ -484,15 +580,19 @@ def _methodology_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[A
         f"scenarios of {distribution} factor returns over {model['horizon_days']} business day(s) (square-root-of-time) are drawn "
         f"with the fixed seed {model['seed']} (policy {model['seed_policy']}: nights share their random numbers). Every position is revalued "
         "in every scenario: linear holdings as exposure x (exp(r) - 1), European options by Black-Scholes-Merton with the underlying's "
-        "dividend yield, the rate of their currency, their implied volatility moved by its factor where they have one, and time decay "
+        "dividend yield (FX options by Garman-Kohlhagen: the base currency's rate as the yield), the rate of their currency, "
+        "their implied volatility moved by its factor where they have one, and time decay "
         f"over the calendar days of the horizon. Values in other currencies convert into {summary['reporting_currency']} at each "
-        "scenario's exchange rates. VaR is the loss exceeded in 5 % (1 %) of scenarios; ES 97.5 % the mean loss in the worst 2.5 %. "
+        "scenario's exchange rates (a currency without a direct rate through a common one, USD first). "
+        "VaR is the loss exceeded in 5 % (1 %) of scenarios; ES 97.5 % the mean loss in the worst 2.5 %. "
         "Firm figures come from the summed scenario P&amp;L of every portfolio.",
         "<b>Confidence intervals.</b> Each figure is a Monte Carlo estimate. The 95 % interval of a VaR comes from the order "
         "statistics (the number of scenarios below the true quantile is binomial); that of an ES from its asymptotic variance, "
         "(Var(L | L >= VaR) + 0.975 (ES - VaR)^2) / (n x 0.025). Intervals do not cover model error.",
         "<b>Challengers.</b> Historical simulation revalues tonight's book in each day's move of the history; stressed VaR does so "
-        "over the worst 250-day window of the history for this book (or a configured window).",
+        "over the governed stress period of the model configuration, read from the stress history (a file apart from the market "
+        "history that sets the covariance). Their VaR and ES come from a generalised Pareto tail fitted to the worst 10 % of days "
+        "(shape at least zero), so that ES 97.5 % is never below VaR 99 % on a few hundred days.",
         f"<b>Data.</b> Market data as of {summary['market_as_of']}; at least {summary.get('data_quality_policy', {}).get('min_returns', 250)} "
         "daily returns required; factors with gaps or without moves are excluded with their positions, stale runs and jumps flagged, "
         "as the data-quality policy in the audit trail says.",
@@ -504,12 +604,22 @@ def _methodology_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[A
     return [kit["KeepTogether"]([kit["Paragraph"]("Model documentation", styles["Heading2"]), body[0]]), *body[1:]]
 
 
+def _model_config_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """The model configuration the run was made with: version, hash, and any override it allowed."""
+    config = summary.get("model_config")
+    if not config:
+        return [["model configuration", "not recorded (a run made before model configurations were versioned)"]]
+    overrides = ", ".join(f"{name}={value}" for name, value in config["overrides"].items()) or "none"
+    return [["model configuration", f"version {config['version']}, sha256 {config['sha256']}"], ["model overrides (allowed)", overrides]]
+
+
 def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     styles, cm = kit["styles"], kit["cm"]
     audit = [
         ["item", "value"],
         ["run id", summary["run_id"]],
         ["software version", summary["software_version"]],
+        *_model_config_rows(summary),
         ["seed", str(summary["model"]["seed"])],
         ["scenarios", f"{summary['model']['scenarios']:,}"],
     ]
@@ -577,10 +687,14 @@ class ReportGeneration:
         self.topic_arn = topic_arn
 
     def _previous_night(self, bucket: str, date: str) -> tuple[dict[str, Any] | None, RunBook | None]:
-        """The latest earlier night in the history, and its run read back (book and market)."""
+        """The latest earlier night in the history, and its run read back (book and market); the run
+        is None when its manifest is not in this bucket (a history landed with its figures only)."""
         previous = previous_record(self.s3, bucket, date)
         if previous is None:
             return None, None
+        if not exists(self.s3, bucket, manifest_key(previous["run_id"])):
+            log("previous_run_not_found", run_id=previous["run_id"], business_date=previous["business_date"])
+            return previous, None
         return previous, load_run_book(self.s3, bucket, get_json(self.s3, bucket, manifest_key(previous["run_id"])))
 
     def __call__(self, message: dict[str, Any], should_abort: Callable[[], bool]) -> None:
@@ -602,7 +716,9 @@ class ReportGeneration:
             run_book = load_run_book(self.s3, bucket, manifest)
             breakdown = es_breakdown(run_book, firm_pnl)
             top = breakdown["largest"]
-            challengers = challenger_figures(run_book.book, run_book.market, run_book.parameters, stress_window_from_env())
+            period = (manifest.get("model_config") or {}).get("stress_period")
+            stress_market = stress_history(self.s3, bucket, manifest) if period else None
+            challengers = challenger_figures(run_book.book, run_book.market, run_book.parameters, stress_market, period)
             date, firm_figures = manifest["business_date"], risk_figures(firm_pnl)
             previous, previous_run = self._previous_night(bucket, date)
             backtest = change = None
@@ -617,7 +733,7 @@ class ReportGeneration:
                 else:
                     log("backtest_incomplete", run_id=run, var_date=backtest["var_date"], **backtest["incomplete"])
                 tonight_var = {"firm": firm_figures["var_99"], **{name: values["var_99"] for name, values in per_portfolio.items()}}
-                change = explain_var_change(previous, previous_run, run_book, tonight_var)
+                change = explain_var_change(previous, previous_run, run_book, tonight_var, firm_pnl)
             last_prices = {name: float(price) for name, price in zip(run_book.market.factors, run_book.market.spot.tolist(), strict=True)}
             record = night_record(
                 date,
@@ -645,14 +761,15 @@ class ReportGeneration:
                 "inputs": manifest["inputs"],
                 "positions": manifest["positions"],
                 "software_version": __version__,
+                "model_config": manifest.get("model_config"),
                 "contributions": top,
                 "es_breakdown": breakdown,
                 "limits": utilisation(manifest.get("limits", []), risk_figures(firm_pnl), per_portfolio),
                 "limits_source": manifest.get("limits_source"),
-                "backtest": {**backtest_summary([*earlier, record]), "tonight": record["backtest"]},
+                "backtest": {**backtest_summary([*earlier, record]), "tonight": record["backtest"], "series": backtest_series([*earlier, record])},
                 "var_change": change,
                 "challengers": challengers,
-                "risk_model": run_book.model.describe(),
+                "risk_model": {**run_book.model.describe(), "shrinkage_effect_on_var": shrinkage_effect(run_book)},
                 "data_quality": manifest["data_quality"],
                 "data_quality_policy": manifest["data_quality_policy"],
                 "timings": {

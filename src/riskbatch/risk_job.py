@@ -61,7 +61,7 @@ class RiskCalculation:
         manifest = get_json(self.s3, bucket, manifest_key)
         market = run_market(self.s3, bucket, manifest)
         parameters = ModelParameters(**manifest["model"])
-        model = risk_model(market, parameters)
+        model = risk_model(market, parameters, manifest.get("draw_order"))
         log("risk_model", run_id=manifest["run_id"], **model.describe())
         return manifest, market, parameters, model
 

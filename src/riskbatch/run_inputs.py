@@ -30,7 +30,7 @@ def load_run_book(s3: Any, bucket: str, manifest: dict[str, Any]) -> RunBook:
     parameters = ModelParameters(**manifest["model"])
     market = run_market(s3, bucket, manifest)
     positions = pa.concat_tables([pq.read_table(io.BytesIO(get_bytes(s3, bucket, unit["key"]))) for unit in manifest["units"]])
-    return RunBook(parameters, market, positions, build_book(positions, market, parameters), risk_model(market, parameters))
+    return RunBook(parameters, market, positions, build_book(positions, market, parameters), risk_model(market, parameters, manifest.get("draw_order")))
 
 
 def load_file_market(s3: Any, bucket: str, manifest: dict[str, Any]) -> Market | None:

@@ -30,6 +30,9 @@ class SampleSpec:
     # factors for some underlyings, an option expiring on the business date and a row with a
     # NaN quantity (both excluded and listed in the report).
     features: bool = True
+    # How the factors' returns move: "gaussian" (constant volatility, normal: the model's own
+    # assumption) or "garch-t" (GARCH(1,1) volatility clustering, Student-t innovations: fat tails).
+    dynamics: str = "gaussian"
 
 
 EUR_EVERY = 5  # every fifth equity is quoted in EUR (when the book has an FX_EURUSD rate)
@@ -49,8 +52,29 @@ def factor_names(spec: SampleSpec) -> tuple[list[str], list[str], list[str]]:
     return equities, fx, vols
 
 
+# GARCH(1,1) of the "garch-t" dynamics: h_t = omega + alpha r_{t-1}^2 + beta h_{t-1}, omega set so
+# that the long-run variance is the factor's daily variance; innovations Student-t (unit variance).
+GARCH_ALPHA, GARCH_BETA, GARCH_DEGREES_OF_FREEDOM = 0.08, 0.90, 5.0
+
+
+def garch_t_returns(shocks: np.ndarray, daily_vol: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Returns with GARCH(1,1) volatility per factor from correlated unit-variance normal `shocks`
+    (days x factors), made Student-t by one chi-square mixing per day (a multivariate t: the
+    factors' tails arrive together)."""
+    nu = GARCH_DEGREES_OF_FREEDOM
+    innovations = shocks * np.sqrt((nu - 2.0) / rng.chisquare(nu, size=len(shocks)))[:, None]
+    long_run = daily_vol**2
+    omega = long_run * (1.0 - GARCH_ALPHA - GARCH_BETA)
+    variance, returns = long_run.copy(), np.empty_like(shocks)
+    for day in range(len(shocks)):
+        returns[day] = np.sqrt(variance) * innovations[day]
+        variance = omega + GARCH_ALPHA * returns[day] ** 2 + GARCH_BETA * variance
+    return returns
+
+
 def market_table(spec: SampleSpec) -> pa.Table:
-    """A correlated history: a few common drivers plus idiosyncratic noise, as geometric paths."""
+    """A correlated history: a few common drivers plus idiosyncratic noise, as geometric paths
+    (with spec.dynamics "garch-t", volatility clusters and the tails are fat)."""
     rng = np.random.default_rng(spec.seed)
     equities, fx, vols = factor_names(spec)
     names = equities + fx
@@ -60,7 +84,12 @@ def market_table(spec: SampleSpec) -> pa.Table:
     common = rng.normal(0.0, 1.0, (spec.days - 1, drivers)) @ loadings.T
     common /= np.sqrt(np.sum(loadings**2, axis=1) + 1.0)
     noise = rng.normal(0.0, 1.0, (spec.days - 1, len(names))) / np.sqrt(np.sum(loadings**2, axis=1) + 1.0)
-    returns = (common + noise) * daily_vol
+    if spec.dynamics == "garch-t":
+        returns = garch_t_returns(common + noise, daily_vol, rng)
+    elif spec.dynamics == "gaussian":
+        returns = (common + noise) * daily_vol
+    else:
+        raise ValueError(f"dynamics is gaussian or garch-t, not {spec.dynamics!r}")
     start = np.where(np.arange(len(names)) < len(equities), rng.uniform(20.0, 400.0, len(names)), rng.uniform(0.6, 1.6, len(names)))
     prices = start * np.exp(np.vstack([np.zeros(len(names)), np.cumsum(returns, axis=0)]))
     if vols:
@@ -84,6 +113,27 @@ def market_table(spec: SampleSpec) -> pa.Table:
             "dividend_yield": pa.array(dividends * spec.days, pa.float64()),
         }
     )
+
+
+# The stress history: three years around a crisis year, apart from the nightly market file. The
+# crisis year is the stress period the model configuration names (src/riskbatch/model_config.json).
+STRESS_HISTORY = (dt.date(2007, 7, 2), dt.date(2010, 6, 30))
+CRISIS = (dt.date(2008, 9, 1), dt.date(2009, 8, 31))
+CRISIS_VOLATILITY = 2.5  # times the sample's own daily volatilities, in the crisis year
+
+
+def stress_market_table(spec: SampleSpec) -> pa.Table:
+    """The sample's stress history: the same factors and dynamics as its market, dated
+    STRESS_HISTORY, with CRISIS_VOLATILITY times the volatility (and the implied volatilities
+    moving as much more) inside the CRISIS year."""
+    dates = [day for day in business_days(STRESS_HISTORY[1], 1_000) if day >= STRESS_HISTORY[0]]
+    calm = market_table(dataclasses.replace(spec, days=len(dates), business_date=dates[-1], seed=spec.seed + 1_000))
+    names = calm["factor"].to_pylist()[: len(set(calm["factor"].to_pylist()))]
+    prices = calm["price"].to_numpy().reshape(len(dates), len(names))
+    scale = np.where([CRISIS[0] <= day <= CRISIS[1] for day in dates[1:]], CRISIS_VOLATILITY, 1.0)
+    returns = np.diff(np.log(prices), axis=0) * scale[:, None]
+    stressed = prices[0] * np.exp(np.vstack([np.zeros(len(names)), np.cumsum(returns, axis=0)]))
+    return calm.set_column(calm.column_names.index("price"), "price", pa.array(np.round(stressed.ravel(), 6)))
 
 
 def _currency(name: str, spec: SampleSpec) -> str:
@@ -180,6 +230,7 @@ def write_sample(out: Path, spec: SampleSpec) -> tuple[Path, Path]:
         write_plain_csv(table, path)
     if spec.features:
         (folder / "limits.csv").write_text(SAMPLE_LIMITS, encoding="utf-8")
+    write_plain_csv(stress_market_table(spec), folder / "stress_market.csv")
     return positions_path, market_path
 
 
@@ -188,10 +239,11 @@ def next_business_days(first: dt.date, count: int) -> list[dt.date]:
     return [first, *business_days_after(first, count - 1)] if count else []
 
 
-def write_nights(out: Path, spec: SampleSpec, nights: int) -> list[Path]:
+def write_nights(out: Path, spec: SampleSpec, nights: int, first_written: int = 0) -> list[Path]:
     """Consecutive business nights from spec.business_date: one market history, each night's file
     the `spec.days` days up to its date (so each night adds the day the market moved), and one
-    book whose quantities drift a little from night to night. The folders, in order."""
+    book whose quantities drift a little from night to night. The folders, in order, of the nights
+    from `first_written` on (the earlier ones are the year a demo lands as history)."""
     dates = next_business_days(spec.business_date, nights)
     long_spec = dataclasses.replace(spec, days=spec.days + nights - 1, business_date=dates[-1])
     market = market_table(long_spec)
@@ -200,7 +252,10 @@ def write_nights(out: Path, spec: SampleSpec, nights: int) -> list[Path]:
     first_night_end = market.slice(count * (spec.days - 1), count)  # the first night's last day
     book = positions_table(spec, factors, first_night_end["price"].to_numpy())
     folders = []
+    stress = stress_market_table(spec)
     for night, date in enumerate(dates):
+        if night < first_written:
+            continue
         window = market.slice(count * night, count * spec.days)
         if night:
             drift = np.random.default_rng(spec.seed + 100 + night).normal(0.0, 0.02, book.num_rows)
@@ -220,6 +275,7 @@ def write_nights(out: Path, spec: SampleSpec, nights: int) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         write_plain_csv(nightly, folder / "positions.csv")
         write_plain_csv(window, folder / "market.csv")
+        write_plain_csv(stress, folder / "stress_market.csv")
         if spec.features:
             (folder / "limits.csv").write_text(SAMPLE_LIMITS, encoding="utf-8")
         folders.append(folder)

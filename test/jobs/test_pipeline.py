@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from riskbatch.alerts import ALERT_BYTES, SNS_MESSAGE_LIMIT, sns_message_size
+from riskbatch.business_days import business_days_ending
 from riskbatch.ingest import ingest
 from riskbatch.layout import report_keys, result_key, status_key
 from riskbatch.model import ModelParameters
@@ -21,6 +22,7 @@ from riskbatch.offline import run_offline
 from riskbatch.report import ReportGeneration
 from riskbatch.risk_job import RiskCalculation
 from riskbatch.sample import SampleSpec, write_sample
+from riskbatch.settings import load_model_config
 from riskbatch.storage import list_keys
 from riskbatch.worker import QueueWorker, WorkerOptions
 from test.jobs.aws import Night, lay_out_night
@@ -56,6 +58,7 @@ def drain(night: Night, queue: str, handler, **options) -> QueueWorker:
 
 
 def test_a_night_end_to_end_matches_the_offline_engine(night: Night, sample_files: Path) -> None:
+    night.upload(sample_files, DATE, ("stress_market.csv",))  # the stress history lands before the night's two files
     first, second = night.upload(sample_files, DATE)
     assert run_ingest(night, first).status in {"queued", "duplicate"}
     outcome = run_ingest(night, second)
@@ -65,6 +68,9 @@ def test_a_night_end_to_end_matches_the_offline_engine(night: Night, sample_file
     assert len(manifest["units"]) == 3  # 600 positions in units of 250
     assert {item["role"] for item in manifest["inputs"]} == {"positions", "market"}
     assert all(len(item["sha256"]) == 64 for item in manifest["inputs"])
+    config = load_model_config()  # the run records the model configuration it was made with, and the overrides it allowed
+    assert manifest["model_config"]["version"] == config.version and manifest["model_config"]["sha256"] == config.sha256
+    assert manifest["model_config"]["overrides"] == {"scenarios": int(SCENARIOS), "block_size": 512}
 
     worker = drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
     assert worker.processed == 3
@@ -104,13 +110,19 @@ def test_a_night_end_to_end_matches_the_offline_engine(night: Night, sample_file
     assert all(abs(c["var_99_component"]) < figures["firm"]["var_99"] for c in breakdown["var_99_components"])
     # the challengers beside Monte Carlo, and the report's pages as a reader sees them
     challengers = figures["challengers"]
-    assert challengers["historical"]["days"] == 259 and challengers["stressed"]["days"] == 250
-    assert 0 < challengers["historical"]["firm"]["var_99"] <= challengers["stressed"]["firm"]["var_99"] + 1e-6
+    # stressed VaR: the configured stress period of the stress history, not a window of the covariance's year
+    stressed, period = challengers["stressed"], config.stress_period
+    assert challengers["historical"]["days"] == 259 and stressed["chosen_as"] == f"configured stress period: {period.name}"
+    assert period.first.isoformat() <= stressed["window"][0] < stressed["window"][1] <= period.last.isoformat() and stressed["days"] > 250
+    assert stressed["firm"]["var_99"] > 1.5 * max(figures["firm"]["var_99"], challengers["historical"]["firm"]["var_99"])
+    assert all(scope["es_975"] >= scope["var_99"] for scope in (stressed["firm"], challengers["historical"]["firm"]))
     pages = _page_texts(pdf)
     assert len(pages) >= 4
     for number, text in enumerate(pages, 1):
         assert f"page {number}" in text and run in text  # the footer of every page
     assert "Challenger models" in pages[0] and "Warnings" in pages[0]
+    assert figures["model_config"] == manifest["model_config"] and f"Model configuration {config.version}" in pages[0]
+    assert any(config.sha256 in text for text in pages)  # the audit trail
     assert any("Model documentation" in text for text in pages)
     for item in manifest["inputs"]:
         assert any(item["sha256"] in text for text in pages)  # each checksum whole on one line
@@ -601,3 +613,54 @@ def test_a_report_is_counted_as_published_only_once_it_is_written(night: Night, 
     report(completion, should_abort=lambda: False)
     assert _logged_events(capsys.readouterr().err).count("report_generated") == 1
     assert len(list_keys(night.s3, night.settings.output_bucket, f"reports/{DATE}/")) == 2 and run
+
+
+def test_the_first_night_after_a_landed_year_shows_the_traffic_light_and_the_exceptions_chart(night: Night, tmp_path: Path) -> None:
+    # make demo lands the year before its first night under history/, generated through
+    # make backtest-year's code over the market history the night continues: the first report
+    # backtests 250 days (it said "No observation yet"), with the traffic light and the chart.
+    from backtest_year import run_year
+    from riskbatch.sample import write_nights
+
+    history = 251  # the first generated night has nothing to backtest
+    tonight = dt.date(2026, 11, 25)
+    first = business_days_ending(tonight, history + 1)[0]  # the exchange calendar's business days, as make demo counts them
+    spec = SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=first)
+    records = run_year(spec, history + 1, ModelParameters(scenarios=1_000, block_size=1_000), computed=history)
+    for record in records:
+        night.s3.put_object(Bucket=night.settings.output_bucket, Key=f"history/{record['business_date']}.json", Body=json.dumps(record).encode())
+    (folder,) = write_nights(tmp_path, spec, history + 1, first_written=history)
+    assert folder.name == tonight.isoformat() and records[-1]["business_date"] < folder.name
+    run = _run_night(night, folder, folder.name)
+    pdf_key, json_key = report_keys(folder.name, run)
+    figures = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=json_key)["Body"].read())
+    firm = figures["backtest"]["firm"]
+    assert firm["observations"] == 250 and firm["zone"] in {"green", "yellow", "red"} and "conditional_coverage" in firm
+    assert figures["backtest"]["firm_975"]["observations"] == 250 and len(figures["backtest"]["series"]) == 250
+    pdf = night.s3.get_object(Bucket=night.settings.output_bucket, Key=pdf_key)["Body"].read()
+    assert b"/Height 403" in pdf  # the exceptions chart (7 x 3.1 inches at 130 dpi): no other image has its height
+    pages = _page_texts(pdf)
+    assert f"{firm['zone']} \\(+{firm['plus_factor']:.2f}\\)" in pages[0] and "No observation yet" not in pages[0] and "so far" not in pages[0]
+    assert "Warnings" in pages[0] and any("Backtest exceptions" in text for text in pages[1:])
+
+
+def test_a_new_factor_joins_the_draw_order_last_even_when_it_sorts_first(night: Night, tmp_path: Path) -> None:
+    # the Cholesky factor is built in the previous run's order (read from its manifest under
+    # runs/, which the ingestion task may list), tonight's new factors after it. The runs are
+    # found as the common prefixes of a delimited listing, which S3 returns only with a delimiter,
+    # one per "subdirectory": https://docs.aws.amazon.com/sdkfornet/v4/apidocs/items/S3/TListObjectsV2Response.html
+    from riskbatch.sample import write_nights
+
+    folders = write_nights(tmp_path, SampleSpec(positions=200, factors=30, days=260, portfolios=2, features=False), 2)
+    market = (folders[1] / "market.csv").read_text().splitlines()
+    dates = sorted({line.split(",")[0] for line in market[1:]})
+    new_rows = [f"{date},AAA_NEW,{50.0 + (i % 7) * 0.3:.2f},USD,0.0" for i, date in enumerate(dates)]
+    (folders[1] / "market.csv").write_text("\n".join([*market, *new_rows]) + "\n")
+    with (folders[1] / "positions.csv").open("a") as positions:
+        positions.write("PF01,NEW1,equity,AAA_NEW,0.2,,,,,,\n")  # 10 USD of the new share
+    manifests = []
+    for folder in folders:
+        run = run_ingest(night, night.upload(folder, folder.name)[1]).run_id
+        manifests.append(json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{run}/manifest.json")["Body"].read()))
+    assert manifests[0]["draw_order"] == manifests[0]["factors"] and "AAA_NEW" in manifests[1]["factors"]
+    assert manifests[1]["draw_order"] == [*manifests[0]["draw_order"], "AAA_NEW"] and manifests[1]["factors"][0] == "AAA_NEW"

@@ -7,14 +7,16 @@ random numbers every night and revalued options without dividends, vol moves or 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 
 import numpy as np
 import pyarrow as pa
 import pytest
 from scipy.stats import norm
 
-from riskbatch.engine import build_book, horizon_calendar_days, portfolio_pnl, position_pnl, position_tail_means, risk_model
+from riskbatch.engine import build_book, draw_order, horizon_calendar_days, portfolio_pnl, position_pnl, position_tail_means, risk_model
 from riskbatch.inputs import POSITION_COLUMNS, InputError, Market, load_market
 from riskbatch.model import (
     ModelParameters,
@@ -32,7 +34,7 @@ from riskbatch.model import (
 )
 from riskbatch.quality import DataQualityPolicy, FileRejected, assess_factor, prepare_night
 from riskbatch.sample import business_days
-from riskbatch.settings import parameters_from_env
+from riskbatch.settings import ConfigurationError, configured_run, load_model_config, parameters_from_env
 
 FRIDAY = dt.date(2026, 11, 27)
 WEDNESDAY = dt.date(2026, 11, 18)  # a week before Thanksgiving: its next business day is the next calendar day
@@ -112,6 +114,45 @@ def test_an_option_on_a_foreign_underlying_converts_its_price_at_the_scenario_ra
     later = black_scholes(200.0 * np.exp(returns[:, 0]), np.array(210.0), np.array(years - 1 / 365), np.array(0.25), 0.02, np.array(True))
     expected = 1_000.0 * 1.10 * (later * np.exp(returns[:, 1]) - today)  # EUR rate, EURUSD move, multiplier 100
     assert np.allclose(pnl, expected, rtol=1e-10, atol=1e-8)
+
+
+def test_a_eur_reporter_converts_its_jpy_positions_through_usd() -> None:
+    # FX_EURUSD and FX_USDJPY but no EURJPY: one JPY is worth 1 / (USDJPY x EURUSD) EUR, its log
+    # return -r_USDJPY - r_EURUSD. The JPY stock was excluded ("no FX rate") before the cross.
+    table = _market_table({"TOYOTA": 0.015, "FX_EURUSD": 0.006, "FX_USDJPY": 0.007}, {"TOYOTA": 2_800.0, "FX_EURUSD": 1.10, "FX_USDJPY": 150.0},
+                          currencies={"TOYOTA": "JPY"})  # fmt: skip
+    positions = _equities(("E1", "TOYOTA", 1_000.0))
+    night = prepare_night(table, "market.csv", positions, "positions.csv", WEDNESDAY, DataQualityPolicy(), "EUR")
+    assert night.excluded == [] and night.market.factors == ["FX_EURUSD", "FX_USDJPY", "TOYOTA"]
+    parameters = ModelParameters(scenarios=2_000, block_size=2_000, seed=5, reporting_currency="EUR")
+    market = night.market
+    model = risk_model(market, parameters)
+    pnl = portfolio_pnl(build_book(night.positions, market, parameters), market, parameters, model)[0]
+    r = scenario_block(parameters, 0, model.cholesky, model.keys)
+    value = 1_000.0 * market.spot[2] / (market.spot[1] * market.spot[0])
+    assert np.allclose(pnl, value * np.expm1(r[:, 2] - r[:, 1] - r[:, 0]), rtol=1e-12, atol=1e-9)
+
+
+def _quantlib_garman_kohlhagen(spot: float, strike: float, days: int, vol: float, domestic: float, foreign: float, call: bool) -> float:
+    """QuantLib's Garman-Kohlhagen price: the foreign rate in the place of the dividend yield."""
+    return _quantlib_price(spot, strike, days, vol, domestic, foreign, call, process="GarmanKohlagenProcess")  # sic: QuantLib spells it so
+
+
+@pytest.mark.parametrize("call", [True, False])
+def test_an_fx_option_is_priced_garman_kohlhagen_with_the_foreign_rate_as_quantlib(call: bool) -> None:
+    # A one-year at-the-money EURUSD option, 8 % volatility, USD 4.3 %, EUR 2.7 %: the call is
+    # 0.04306 USD per EUR (Garman-Kohlhagen), not 0.06235 (no foreign rate), today and in every scenario.
+    market = _market({"FX_EURUSD": 0.006}, {"FX_EURUSD": 1.10})
+    parameters = ModelParameters(scenarios=1_000, seed=1, rates={"USD": 0.043, "EUR": 0.027})
+    option = _one_option(underlying="FX_EURUSD", strike=1.10, implied_vol=0.08, option_type="call" if call else "put", quantity=1e6)
+    model = risk_model(market, parameters)
+    pnl = position_pnl(build_book(_positions([option]), market, parameters), market, parameters, np.arange(50), model)[:, 0]
+    base = _quantlib_garman_kohlhagen(1.10, 1.10, 365, 0.08, 0.043, 0.027, call)
+    if call:
+        assert base == pytest.approx(0.04306, abs=5e-6)
+    returns = scenario_block(parameters, 0, model.cholesky, model.keys)[:50, 0]
+    expected = [1e6 * (_quantlib_garman_kohlhagen(1.10 * np.exp(r), 1.10, 364, 0.08, 0.043, 0.027, call) - base) for r in returns]
+    assert np.allclose(pnl, expected, rtol=1e-9, atol=1e-6)
 
 
 def test_a_position_in_a_currency_without_a_rate_is_excluded_with_the_reason() -> None:
@@ -230,6 +271,51 @@ def test_ledoit_wolf_matches_scikit_learn() -> None:
         assert intensity == pytest.approx(expected, rel=1e-10) and np.allclose(ours, theirs, rtol=1e-10, atol=0)
 
 
+def test_shrinkage_keeps_every_factors_variance_and_matches_an_independent_computation() -> None:
+    # Equities at 2 % a day beside FX at 0.5 %, 299 days for 298 factors (the demo night's shape):
+    # the scaled-identity target raised FX volatilities by a fifth. The correlations are shrunk
+    # towards the identity instead, with scikit-learn's Ledoit-Wolf intensity on the standardised returns.
+    from sklearn.covariance import ledoit_wolf as reference
+
+    rng = np.random.default_rng(11)
+    vols = np.where(np.arange(298) < 286, 0.02, 0.005)
+    returns = (rng.normal(size=(299, 4)) @ rng.normal(size=(4, 298)) + rng.normal(size=(299, 298))) * vols / np.sqrt(5.0)
+    estimate = estimate_covariance(returns, ModelParameters())
+    sample = returns.T @ returns / len(returns)
+    assert estimate.shrinkage > 0.0 and np.allclose(np.diag(estimate.matrix), np.diag(sample), rtol=1e-12, atol=0)
+    sd = np.sqrt(np.diag(sample))
+    correlation, intensity = reference(returns / sd, assume_centered=True)
+    assert estimate.shrinkage == pytest.approx(intensity, rel=1e-10)
+    assert np.allclose(estimate.matrix, correlation * np.outer(sd, sd), rtol=1e-10, atol=1e-20)
+
+
+def test_shrinkage_switches_on_only_when_the_sample_covariance_is_not_usable() -> None:
+    # 150 factors over 298 returns: full rank and well conditioned (smallest correlation
+    # eigenvalue about (1 - sqrt(1/2))^2), so the sample covariance is used as it is.
+    rng = np.random.default_rng(3)
+    usable = estimate_covariance(rng.normal(size=(298, 150)) * 0.01, ModelParameters())
+    assert usable.shrinkage == 0.0 and usable.estimator == "sample" and usable.smallest_eigenvalue > 1e-3
+    near_singular = estimate_covariance(rng.normal(size=(299, 298)) * 0.01, ModelParameters())
+    assert near_singular.rank == 298 and near_singular.smallest_eigenvalue < 1e-3 and near_singular.shrinkage > 0.0
+
+
+def test_the_report_states_the_shrinkages_effect_on_the_linear_books_var() -> None:
+    from riskbatch.report import shrinkage_effect
+    from riskbatch.run_inputs import RunBook
+
+    names = [f"F{i:03d}" for i in range(298)]
+    market = _correlated_market(names, days=300)  # 299 returns for 298 factors: shrunk
+    positions = _equities(*((f"E{i}", name, (-1) ** i * 100.0) for i, name in enumerate(names)))
+    parameters = ModelParameters(scenarios=1_000)
+    model = risk_model(market, parameters)
+    book = build_book(positions, market, parameters)
+    exposure = book.exposures[0]
+    expected = np.sqrt(exposure @ model.covariance.matrix @ exposure / (exposure @ model.covariance.unshrunk @ exposure)) - 1.0
+    assert model.covariance.shrinkage > 0.0 and shrinkage_effect(RunBook(parameters, market, positions, book, model)) == pytest.approx(expected, rel=1e-12)
+    unshrunk = risk_model(market, ModelParameters(scenarios=1_000, shrinkage="none"))
+    assert shrinkage_effect(RunBook(parameters, market, positions, book, unshrunk)) is None
+
+
 def test_more_factors_than_days_is_shrunk_and_reported_not_rescued_by_silent_jitter() -> None:
     market = _market({f"F{i:03d}": 0.01 for i in range(300)}, {f"F{i:03d}": 10.0 for i in range(300)}, days=300)  # 299 returns
     parameters = ModelParameters()
@@ -248,8 +334,71 @@ def test_the_default_is_100000_scenarios_with_a_fixed_seed_shared_by_every_night
         monkeypatch.delenv(name, raising=False)
     tonight, last_night = parameters_from_env(input_seed=123), parameters_from_env(input_seed=456)
     assert tonight.scenarios == 100_000 and tonight.seed == last_night.seed and tonight.seed_policy == "fixed"
-    monkeypatch.setenv("RISK_SEED_POLICY", "inputs")
-    assert parameters_from_env(input_seed=123).seed == 123
+    # a configuration whose seed policy is `inputs` takes the seed from the input files
+    shipped = load_model_config()
+    from_inputs = dataclasses.replace(shipped, parameters={**shipped.parameters, "seed_policy": "inputs"})
+    assert parameters_from_env(input_seed=123, config=from_inputs).seed == 123
+
+
+def _clear_model_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    from riskbatch.settings import PARAMETER_VARIABLES, POLICY_VARIABLES
+
+    for variable in [*PARAMETER_VARIABLES.values(), *POLICY_VARIABLES.values()]:
+        monkeypatch.delenv(variable, raising=False)
+
+
+def test_model_parameters_come_from_the_versioned_configuration_shipped_in_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.resources import files
+
+    _clear_model_variables(monkeypatch)
+    shipped = files("riskbatch").joinpath("model_config.json").read_bytes()
+    config = load_model_config()
+    assert config.version and config.sha256 == hashlib.sha256(shipped).hexdigest()
+    parameters, record = configured_run(input_seed=9)
+    assert dataclasses.asdict(parameters) == {**dataclasses.asdict(ModelParameters()), **config.parameters}
+    assert record == {"version": config.version, "sha256": config.sha256, "stress_period": config.stress_period.describe(), "overrides": {}}
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("RISK_DISTRIBUTION", "student-t"), ("RISK_SHRINKAGE", "none"), ("RISK_SEED", "7"), ("RISK_SEED_POLICY", "inputs"),
+    ("RISK_COVARIANCE", "ewma"), ("RISK_EWMA_LAMBDA", "0.97"), ("RISK_HORIZON_DAYS", "10"), ("RISK_STRESS_WINDOW", "2020-02-01:2021-01-31"),
+    ("RISK_DEGREES_OF_FREEDOM", "3"), ("RISK_REPORTING_CURRENCY", "EUR"),
+])  # fmt: skip
+def test_a_model_setting_from_the_environment_is_refused_unless_the_configuration_allows_it(monkeypatch: pytest.MonkeyPatch, variable, value) -> None:
+    _clear_model_variables(monkeypatch)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=f"{variable} is set, but the model configuration .* does not allow"):
+        configured_run(input_seed=1)
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("RISK_MIN_RETURNS", "20"), ("RISK_DQ_LAST_DAY_JUMP", "flag"), ("RISK_JUMP_SIGMAS", "50"), ("RISK_MAX_GAP_DAYS", "30"), ("RISK_DQ_STALE", "exclude"),
+])  # fmt: skip
+def test_the_data_quality_policy_comes_from_the_configuration_and_refuses_unapproved_overrides(monkeypatch: pytest.MonkeyPatch, variable, value) -> None:
+    from riskbatch.quality import DataQualityPolicy
+    from riskbatch.settings import data_quality_policy
+
+    _clear_model_variables(monkeypatch)
+    config = load_model_config()
+    assert data_quality_policy() == DataQualityPolicy(**config.data_quality) == DataQualityPolicy()
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=f"{variable} is set, but the model configuration .* does not allow"):
+        data_quality_policy()
+    allowing = dataclasses.replace(config, overridable={**config.overridable, "min_returns": "a test", "last_day_jump": "a test", "jump_sigmas": "a test",
+                                                        "max_gap_days": "a test", "stale": "a test"})  # fmt: skip
+    assert dataclasses.asdict(data_quality_policy(allowing)) != dataclasses.asdict(DataQualityPolicy())
+
+
+def test_the_overrides_the_configuration_allows_are_applied_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # scenarios and block size: the tests, the integration suite and make demo run small nights
+    _clear_model_variables(monkeypatch)
+    monkeypatch.setenv("RISK_SCENARIOS", "2000")
+    monkeypatch.setenv("RISK_BLOCK_SIZE", "512")
+    parameters, record = configured_run(input_seed=1)
+    assert (parameters.scenarios, parameters.block_size) == (2_000, 512) and record["overrides"] == {"scenarios": 2_000, "block_size": 512}
+    strict = dataclasses.replace(load_model_config(), overridable={})
+    with pytest.raises(ConfigurationError, match="RISK_SCENARIOS"):
+        configured_run(input_seed=1, config=strict)
 
 
 def test_a_factor_keeps_its_draws_when_other_factors_join_the_book() -> None:
@@ -257,6 +406,60 @@ def test_a_factor_keeps_its_draws_when_other_factors_join_the_book() -> None:
     two = scenario_block(parameters, 0, np.eye(2), factor_keys(["AAPL", "MSFT"]))
     three = scenario_block(parameters, 0, np.eye(3), factor_keys(["AAA", "AAPL", "MSFT"]))
     assert np.array_equal(two, three[:, 1:])
+
+
+def _correlated_market(names: list[str], days: int = 300, seed: int = 4) -> Market:
+    """Factors driven by one common factor (correlation about 0.5), 1.5 % a day."""
+    rng = np.random.default_rng(seed)
+    returns = (rng.standard_normal((days - 1, 1)) + rng.standard_normal((days - 1, len(names)))) * 0.015 / np.sqrt(2.0)
+    prices = 100.0 * np.exp(np.vstack([np.zeros(len(names)), np.cumsum(returns, axis=0)]))
+    return Market(WEDNESDAY, business_days(WEDNESDAY, days), names, prices)
+
+
+def test_a_small_new_position_moves_var_by_about_its_own_contribution_wherever_its_factor_sorts() -> None:
+    # Tonight's book is last night's plus 10 USD of AAA_NEW and of ZZZ_NEW, two factors that join the
+    # market. Sorted by name, AAA_NEW took the Cholesky factor's first row and every factor got new
+    # scenarios: VaR moved by thousands. Built in last night's order with the new factors last,
+    # the other factors' scenarios stay as they were, and VaR moves by at most the new positions' P&L.
+    old = [f"EQ_{i:02d}" for i in range(20)]
+    full = _correlated_market(["AAA_NEW", *old, "ZZZ_NEW"])
+    yesterday = full.restricted(old)
+    tonight = full.restricted(sorted(full.factors))
+    book = [("E" + name, name, 10_000.0 * (1 if i % 3 else -1)) for i, name in enumerate(old)]
+    parameters = ModelParameters(scenarios=20_000, seed=1)
+    before_model = risk_model(yesterday, parameters)
+    before = value_at_risk(portfolio_pnl(build_book(_equities(*book), yesterday), yesterday, parameters, before_model)[0], 0.99)
+    for new in ("AAA_NEW", "ZZZ_NEW"):
+        positions = _equities(*book, ("E" + new, new, 10.0 / tonight.spot[tonight.index[new]]))  # 10 USD
+        order = draw_order(before_model.draw_order, tonight.restricted([*old, new]).factors)
+        market = tonight.restricted(sorted([*old, new]))
+        after = value_at_risk(portfolio_pnl(build_book(positions, market), market, parameters, risk_model(market, parameters, order))[0], 0.99)
+        assert order[-1] == new and abs(after - before) <= 10.0, (new, after - before)
+
+
+def test_the_day_over_day_explanation_states_its_sampling_noise() -> None:
+    from riskbatch.explain import explain_var_change
+    from riskbatch.history import night_record
+    from riskbatch.run_inputs import RunBook
+
+    names = [f"EQ_{i:02d}" for i in range(10)]
+    full = _correlated_market(names, days=301)
+    yesterday = Market(full.dates[-2], full.dates[:-1], names, full.prices[:-1])
+    positions = _equities(*(("E" + name, name, 1_000.0) for name in names))
+    parameters = ModelParameters(scenarios=20_000, seed=1)
+
+    def run(market: Market) -> tuple[RunBook, np.ndarray]:
+        model = risk_model(market, parameters)
+        book = build_book(positions, market, parameters)
+        return RunBook(parameters, market, positions, book, model), portfolio_pnl(book, market, parameters, model)
+
+    (previous, previous_pnl), (tonight, tonight_pnl) = run(yesterday), run(full)
+    figures = risk_figures(previous_pnl[0])
+    record = night_record(yesterday.business_date.isoformat(), "r1", "USD", figures, {"A": figures}, None)
+    change = explain_var_change(record, previous, tonight, {"firm": value_at_risk(tonight_pnl[0], 0.99)}, tonight_pnl.sum(axis=0))
+    noise = change["sampling_noise"]
+    firm = change["scopes"]["firm"]
+    assert noise["standard_error"] > 0.0 and noise["share_of_change"] == pytest.approx(noise["standard_error"] / abs(firm["market"] + firm["book"]))
 
 
 def test_an_unchanged_book_and_market_give_the_same_figures_on_another_night() -> None:
@@ -293,13 +496,15 @@ def test_the_confidence_intervals_cover_the_true_var_and_es() -> None:
 # --- 7. option scope --------------------------------------------------------------------------
 
 
-def _quantlib_price(spot: float, strike: float, years_days: int, vol: float, rate: float, dividend: float, call: bool) -> float:
+def _quantlib_price(
+    spot: float, strike: float, years_days: int, vol: float, rate: float, dividend: float, call: bool, process: str = "BlackScholesMertonProcess"
+) -> float:
     import QuantLib as ql
 
     today = ql.Date(25, 11, 2026)
     ql.Settings.instance().evaluationDate = today
     day_count = ql.Actual365Fixed()
-    process = ql.BlackScholesMertonProcess(
+    process = getattr(ql, process)(
         ql.QuoteHandle(ql.SimpleQuote(spot)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, dividend, day_count, ql.Continuous)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, rate, day_count, ql.Continuous)),
