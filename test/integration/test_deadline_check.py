@@ -74,7 +74,7 @@ def test_the_deadline_check_stops_a_one_shot_task_past_its_deadline_with_its_own
     https://docs.amazonaws.cn/AmazonECS/latest/APIReference/API_HealthCheck.html). An ingestion task left running
     (RunTask with no process behind it: a task whose own watchdog cannot act) is stopped by the check, through its
     role's ListTasks (on *, under ecs:cluster) and StopTask (on the cluster's tasks), as the emulator judges them."""
-    local_only(stack)
+    local_only(stack, "runs the night's tasks by hand")
     ecs = stack.target.client("ecs")
     definition = stack.ecs.physical("DataIngestionTaskDefinition")
     family = ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"]["family"]

@@ -105,21 +105,24 @@ def test_a_poisoned_unit_ends_in_the_dead_letter_queue_the_alarm_watches(stack: 
         "unit": 0,
         "unit_key": "missing",
     }
-    sqs.send_message(QueueUrl=stack.outputs["RiskWorkQueueUrl"], MessageBody=json.dumps(poisoned))
-    for _ in range(4):
-        run_services(stack.ecs, "RiskCalculationService", 1, idle_exit=2, say=lambda line: None)
-    assert _depth(stack, dlq) == before + 1
-    # The deployed alarm reads ApproximateNumberOfMessagesVisible of this queue and notifies the topic;
-    # the queue now holds more than its threshold (the emulator computes no alarm state itself).
-    alarm_name = physical_ids(stack.target.client("cloudformation"), stack.stack_name)["RiskWorkDeadLetterAlarm"][1]
-    (alarm,) = stack.target.client("cloudwatch").describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
-    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": dlq.rsplit("/", 1)[-1]}]
-    assert stack.outputs["AlertTopicArn"] in alarm["AlarmActions"]
-    visible = int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
-    assert visible > alarm["Threshold"]
-    body = json.loads(sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"][-1]["Body"])
-    assert body["run_id"] == poisoned["run_id"]
+    try:
+        sqs.send_message(QueueUrl=stack.outputs["RiskWorkQueueUrl"], MessageBody=json.dumps(poisoned))
+        for _ in range(4):
+            run_services(stack.ecs, "RiskCalculationService", 1, idle_exit=2, say=lambda line: None)
+        assert _depth(stack, dlq) == before + 1
+        # The deployed alarm reads ApproximateNumberOfMessagesVisible of this queue and notifies the topic;
+        # the queue now holds more than its threshold (the emulator computes no alarm state itself).
+        alarm_name = physical_ids(stack.target.client("cloudformation"), stack.stack_name)["RiskWorkDeadLetterAlarm"][1]
+        (alarm,) = stack.target.client("cloudwatch").describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": dlq.rsplit("/", 1)[-1]}]
+        assert stack.outputs["AlertTopicArn"] in alarm["AlarmActions"]
+        visible = int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+        assert visible > alarm["Threshold"]
+        body = json.loads(sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"][-1]["Body"])
+        assert body["run_id"] == poisoned["run_id"]
+    finally:  # the dead letter goes, whatever failed: the pre-night check would report it
+        sqs.purge_queue(QueueUrl=dlq)
 
 
 def test_sigterm_in_the_middle_of_a_unit_loses_nothing_and_writes_each_result_once(
