@@ -215,6 +215,8 @@ def data_quality_policy(config: ModelConfig | None = None) -> DataQualityPolicy:
     config = config or load_model_config()
     try:
         return DataQualityPolicy(**{**config.data_quality, **environment_overrides(config, POLICY_VARIABLES)})
+    except ConfigurationError:
+        raise
     except (TypeError, ValueError) as error:
         raise ConfigurationError(f"model configuration {config.version}: {error}") from None
 

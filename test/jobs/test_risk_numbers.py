@@ -372,7 +372,7 @@ def test_a_model_setting_from_the_environment_is_refused_unless_the_configuratio
 
 
 @pytest.mark.parametrize(("variable", "value"), [
-    ("RISK_MIN_RETURNS", "20"), ("RISK_DQ_LAST_DAY_JUMP", "flag"), ("RISK_JUMP_SIGMAS", "50"), ("RISK_MAX_GAP_DAYS", "30"), ("RISK_DQ_STALE", "exclude"),
+    ("RISK_MIN_RETURNS", "20"), ("RISK_ZERO_RETURN_SHARE", "0.9"), ("RISK_JUMP_SIGMAS", "50"), ("RISK_MAX_GAP_DAYS", "30"), ("RISK_DQ_STALE", "exclude"),
 ])  # fmt: skip
 def test_the_data_quality_policy_comes_from_the_configuration_and_refuses_unapproved_overrides(monkeypatch: pytest.MonkeyPatch, variable, value) -> None:
     from riskbatch.quality import DataQualityPolicy
@@ -384,9 +384,23 @@ def test_the_data_quality_policy_comes_from_the_configuration_and_refuses_unappr
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError, match=f"{variable} is set, but the model configuration .* does not allow"):
         data_quality_policy()
-    allowing = dataclasses.replace(config, overridable={**config.overridable, "min_returns": "a test", "last_day_jump": "a test", "jump_sigmas": "a test",
+    allowing = dataclasses.replace(config, overridable={**config.overridable, "min_returns": "a test", "zero_return_share": "a test", "jump_sigmas": "a test",
                                                         "max_gap_days": "a test", "stale": "a test"})  # fmt: skip
     assert dataclasses.asdict(data_quality_policy(allowing)) != dataclasses.asdict(DataQualityPolicy())
+
+
+def test_a_risk_manager_may_rerun_a_genuine_last_day_move_with_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one data-quality override the configuration allows: a night whose last-day move is genuine
+    (the runbook's answer to a held price) re-runs with the move used, and the policy is recorded."""
+    from riskbatch.settings import data_quality_policy
+
+    _clear_model_variables(monkeypatch)
+    monkeypatch.setenv("RISK_DQ_LAST_DAY_JUMP", "flag")
+    assert data_quality_policy().last_day_jump == "flag"
+    assert "last_day_jump" in load_model_config().overridable
+    strict = dataclasses.replace(load_model_config(), overridable={})
+    with pytest.raises(ConfigurationError, match="RISK_DQ_LAST_DAY_JUMP"):
+        data_quality_policy(strict)
 
 
 def test_the_overrides_the_configuration_allows_are_applied_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
