@@ -99,7 +99,11 @@ REQUIREMENTS: list[tuple[str, list[str], list[str]]] = [
     (
         "Key policy: alarms and EventBridge may use the key",
         [],
-        ["test_encryption.py::test_alarms_and_eventbridge_may_use_the_key_within_this_account"],
+        [
+            "test_encryption.py::test_alarms_and_eventbridge_may_use_the_key",
+            "test_encryption.py::test_the_key_policy_admits_each_service_with_the_condition_keys_its_request_carries",
+            "test_encryption.py::test_alarms_may_use_the_key_within_this_account",
+        ],
     ),
     (
         "Circuit breaker with rollback, MinimumHealthyPercent 100",

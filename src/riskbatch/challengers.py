@@ -62,7 +62,8 @@ def _gpd_fit(excess: np.ndarray) -> tuple[float, float]:
 
 def tail_figures(pnl: np.ndarray) -> dict[str, Any]:
     """VaR 95 %, VaR 99 % and ES 97.5 % of a short P&L history from its fitted tail, with the
-    empirical intervals, the empirical figures and the fit beside them."""
+    empirical figures, their intervals and the fit beside them. The order-statistic intervals
+    belong to the empirical figures, not to the fitted ones: they are kept under "empirical" only."""
     figures = risk_figures(pnl)
     losses = np.sort(-pnl)[::-1]
     n = len(losses)
@@ -75,9 +76,8 @@ def tail_figures(pnl: np.ndarray) -> dict[str, Any]:
         return threshold + (scale * np.log(ratio) if shape == 0.0 else scale / shape * (ratio**shape - 1.0))
 
     es = (var(0.975) + scale - shape * threshold) / (1.0 - shape)
-    empirical = {key: figures[key] for key in ("var_95", "var_975", "var_99", "es_975")}
+    empirical = {key: figures[key] for key in ("var_95", "var_975", "var_99", "es_975", "ci_95")}
     return {
-        **figures,
         "var_95": float(var(0.95)),
         "var_975": float(var(0.975)),
         "var_99": float(var(0.99)),

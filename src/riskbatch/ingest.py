@@ -36,7 +36,7 @@ from .layout import (
 from .limits import as_records, parse_limits
 from .logs import log, timed
 from .quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, market_as_table, prepare_night
-from .settings import ConfigurationError, Settings, configured_run, data_quality_policy
+from .settings import ConfigurationError, Settings, configured_run, data_quality_overrides, data_quality_policy
 from .storage import exists, get_bytes, get_json, put_json_once, put_once
 
 ROLES = {"positions": "market", "market": "positions"}
@@ -147,6 +147,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     input_seed = int(hashlib.sha256((files.checksums["positions"] + files.checksums["market"]).encode()).hexdigest()[:8], 16)
     parameters, model_config = configured_run(input_seed)
     policy = data_quality_policy()
+    model_config["overrides"].update(data_quality_overrides())  # a re-run with another policy says so
     try:
         night = _validated(files, policy, parameters.reporting_currency)
     except FileRejected as rejected:

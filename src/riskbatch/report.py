@@ -247,17 +247,25 @@ TESTS = ("kupiec", "christoffersen", "conditional_coverage")
 FIGURES = (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %"))
 
 
+def _overrides_text(config: dict[str, Any]) -> str:
+    """The overrides a run was made with, for page one: a night run under another setting says so."""
+    overrides = config.get("overrides") or {}
+    return ", overridden: " + ", ".join(f"{name}={value}" for name, value in sorted(overrides.items())) if overrides else ", no override"
+
+
 def _challenger_rows(summary: dict[str, Any]) -> list[list[str]]:
     """Monte Carlo beside historical simulation and stressed VaR, firm-wide."""
     currency, challengers = summary["reporting_currency"], summary["challengers"]
     rows = [[f"firm ({currency})", *(label for _, label in FIGURES), "data"]]
     rows.append(["Monte Carlo", *(_money(summary["firm"][key]) for key, _ in FIGURES), f"{summary['model']['scenarios']:,} scenarios"])
     historical = challengers["historical"]
-    rows.append(["historical simulation", *(_money(historical["firm"][key]) for key, _ in FIGURES), f"{historical['days']} days to {historical['window'][1]}"])
+    tail = "generalised Pareto tail over the worst 10 % of days"
+    days = f"{historical['days']} days to {historical['window'][1]}"
+    rows.append(["historical simulation", *(_money(historical["firm"][key]) for key, _ in FIGURES), f"{days}; {tail}"])
     stressed = challengers.get("stressed", {})
     if "firm" in stressed:
         window = f"{stressed['period']['name']}, {stressed['window'][0]} to {stressed['window'][1]}"
-        rows.append(["stressed", *(_money(stressed["firm"][key]) for key, _ in FIGURES), window])
+        rows.append(["stressed", *(_money(stressed["firm"][key]) for key, _ in FIGURES), f"{window}; {tail}"])
     elif stressed:
         rows.append(["stressed", "-", "-", "-", stressed["missing"]])
     else:
@@ -395,7 +403,8 @@ def _summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         kit["Paragraph"](
             f"Run {summary['run_id']}. Monte Carlo VaR and expected shortfall over {model['horizon_days']} business day(s), "
             f"{model['scenarios']:,} scenarios, all figures in {currency}. Market data as of {summary['market_as_of']}. "
-            f"Model configuration {(summary.get('model_config') or {}).get('version', 'not recorded')}.",
+            f"Model configuration {(summary.get('model_config') or {}).get('version', 'not recorded')}"
+            f"{_overrides_text(summary.get('model_config') or {})}.",
             styles["Normal"],
         ),
         kit["Paragraph"]("Firm-wide (from the summed P&amp;L of every portfolio, not the sum of VaRs)", styles["Heading2"]),

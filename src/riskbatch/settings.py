@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,11 @@ class Settings:
         )
 
 
+# A continuously compounded rate beyond this is a typing error, not a market (the highest policy
+# rates of the G10 currencies in fifty years stayed far below it).
+MAX_RATE = 0.25
+
+
 def parse_rates(text: str) -> dict[str, float]:
     """RISK_RATES: "USD=0.043,EUR=0.027" (continuously compounded, per currency)."""
     rates: dict[str, float] = {}
@@ -105,7 +111,10 @@ def parse_rates(text: str) -> dict[str, float]:
         currency, separator, value = item.partition("=")
         if not separator or len(currency.strip()) != 3:
             raise ConfigurationError(f"RISK_RATES takes CCY=rate pairs separated by commas, got {item!r}")
-        rates[currency.strip().upper()] = float(value)
+        rate = float(value)
+        if not math.isfinite(rate) or abs(rate) > MAX_RATE:
+            raise ConfigurationError(f"RISK_RATES: {currency.strip().upper()}={value.strip()} is not a finite rate within +-{MAX_RATE:.0%}")
+        rates[currency.strip().upper()] = rate
     return rates
 
 
@@ -219,6 +228,11 @@ def data_quality_policy(config: ModelConfig | None = None) -> DataQualityPolicy:
         raise
     except (TypeError, ValueError) as error:
         raise ConfigurationError(f"model configuration {config.version}: {error}") from None
+
+
+def data_quality_overrides(config: ModelConfig | None = None) -> dict[str, Any]:
+    """The data-quality settings the environment overrides (each one the configuration allows)."""
+    return environment_overrides(config or load_model_config(), POLICY_VARIABLES)
 
 
 def parameters_from_env(input_seed: int, config: ModelConfig | None = None) -> ModelParameters:

@@ -395,9 +395,16 @@ def test_a_risk_manager_may_rerun_a_genuine_last_day_move_with_flag(monkeypatch:
     from riskbatch.settings import data_quality_policy
 
     _clear_model_variables(monkeypatch)
+    from riskbatch.report import _overrides_text
+    from riskbatch.settings import data_quality_overrides
+
     monkeypatch.setenv("RISK_DQ_LAST_DAY_JUMP", "flag")
     assert data_quality_policy().last_day_jump == "flag"
     assert "last_day_jump" in load_model_config().overridable
+    # recorded beside the model's overrides (ingestion adds them to the manifest), and named on page one
+    assert data_quality_overrides() == {"last_day_jump": "flag"}
+    assert _overrides_text({"overrides": {"last_day_jump": "flag", "scenarios": 2000}}) == ", overridden: last_day_jump=flag, scenarios=2000"
+    assert _overrides_text({"overrides": {}}) == ", no override"
     strict = dataclasses.replace(load_model_config(), overridable={})
     with pytest.raises(ConfigurationError, match="RISK_DQ_LAST_DAY_JUMP"):
         data_quality_policy(strict)
@@ -634,3 +641,12 @@ def test_every_case_of_the_accuracy_script_is_within_four_standard_errors_of_its
         for confidence in (0.95, 0.99):
             closed, standard_error = case.closed(confidence, parameters.scenarios)
             assert abs(value_at_risk(pnl, confidence) - closed) < 4 * standard_error, (case.name, confidence)
+
+
+@pytest.mark.parametrize("text", ["USD=inf", "EUR=5", "JPY=nan", "USD=-0.3"])
+def test_a_rate_that_is_not_a_plausible_market_rate_is_refused(text: str) -> None:
+    from riskbatch.settings import parse_rates
+
+    with pytest.raises(ConfigurationError, match="not a finite rate"):
+        parse_rates(text)
+    assert parse_rates("USD=0.043,EUR=0.027,JPY=-0.001") == {"USD": 0.043, "EUR": 0.027, "JPY": -0.001}
