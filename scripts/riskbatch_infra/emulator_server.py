@@ -518,11 +518,16 @@ def access_denied_in_the_services_protocol(patch: Patcher) -> None:
         status, headers, body = original(self)
         json_request = bool(self.headers.get("X-Amz-Target")) if hasattr(self.headers, "get") else False
         if status == 403 and json_request and isinstance(body, str) and body.lstrip().startswith("<?xml"):
+            code = re.search(r"<Code>(.*?)</Code>", body, re.DOTALL)
             message = re.search(r"<Message>(.*?)</Message>", body, re.DOTALL)
-            body = json.dumps({"__type": "AccessDeniedException", "message": message.group(1) if message else "Access denied"})
-            headers = {**headers, "Content-Type": "application/x-amz-json-1.0", "X-Amzn-ErrorType": "AccessDeniedException"}
+            # an authorisation refusal becomes the protocol's access-denied code; any other 403 (a bad
+            # signature, an unknown or expired token) keeps its own code, so that it is never a denial
+            query_code = code.group(1) if code else "AccessDenied"
+            error_type = "AccessDeniedException" if query_code == "AccessDenied" else query_code
+            body = json.dumps({"__type": error_type, "message": message.group(1) if message else "Access denied"})
+            headers = {**headers, "Content-Type": "application/x-amz-json-1.0", "X-Amzn-ErrorType": error_type}
             if getattr(self, "service_name", "") == "sqs":
-                headers["x-amzn-query-error"] = "AccessDenied;Sender"
+                headers["x-amzn-query-error"] = f"{query_code};Sender"
         return status, headers, body
 
     patch.set(BaseResponse, "call_action", call_action)

@@ -261,8 +261,14 @@ def last_day_check(prices: np.ndarray, market: Market, factors: list[str], polic
         detail = f"the last price {column[-1]:g} on {market.dates[-1]} is a move of {returns[-1]:+.1%} from {column[-2]:g}"
         detail += f", {score:.0f} robust standard deviations"
         if policy.last_day_jump == "hold":
-            detail += f"; held at the previous close {column[-2]:g}"
-            column[-1] = column[-2]
+            # the last trusted close: a previous close reached by a jump of its own is last night's
+            # fat finger left in the vendor's history, never a price to hold at
+            trusted = len(column) - 2
+            while trusted > 0 and abs(returns[trusted - 1] - scale[0]) / scale[1] > policy.jump_sigmas:
+                trusted -= 1
+            held = "the previous close" if trusted == len(column) - 2 else f"the last trusted close, of {market.dates[trusted]},"
+            detail += f"; held at {held} {column[trusted]:g}"
+            column[-1] = column[trusted]
         findings.append(FactorFinding(name, "last_day_jump", detail, policy.last_day_jump))
     return findings
 

@@ -52,6 +52,15 @@ def set_task_protection(enabled: bool, minutes: int = 60) -> bool:
         return False
 
 
+def is_probe(body: str) -> bool:
+    """A message the integration suite's probes sent to prove a role may send (riskbatch probe)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and set(parsed) == {"probe"}
+
+
 @dataclass
 class WorkerOptions:
     visibility_seconds: int = 900
@@ -148,6 +157,10 @@ class QueueWorker:
 
     def _process(self, message: dict[str, Any]) -> None:
         receipt = message["ReceiptHandle"]
+        if is_probe(message["Body"]):  # the integration suite's least-privilege probe: no work, no retry
+            log("probe_message_discarded")
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
+            return
         receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         interruptions = int(message.get("MessageAttributes", {}).get(INTERRUPTIONS_ATTRIBUTE, {}).get("StringValue", "0"))
         done = threading.Event()

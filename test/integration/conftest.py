@@ -145,7 +145,7 @@ def run_task(stack: DeployedStack, task_definition_arn: str, command: list[str],
     container = definition["containerDefinitions"][0]["name"]
     parameters = current_parameters(stack.target.client("cloudformation"), stack.stack_name)
     overrides = {"containerOverrides": [{"name": container, "command": command}]}
-    (task,) = ecs.run_task(
+    started = ecs.run_task(
         cluster=stack.outputs["ClusterArn"],
         taskDefinition=task_definition_arn,
         capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
@@ -158,7 +158,11 @@ def run_task(stack: DeployedStack, task_definition_arn: str, command: list[str],
         },
         overrides=overrides,
         startedBy="riskbatch-integration",
-    )["tasks"]
+    )
+    # RunTask answers a task it could not place with a failure, not an error
+    # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html, "failures")
+    assert not started.get("failures") and len(started.get("tasks", [])) == 1, f"RunTask of {task_definition_arn} failed: {started.get('failures')}"
+    (task,) = started["tasks"]
     if stack.is_local:
         handle = stack.ecs.start(stack.ecs.task_spec(task_definition_arn), overrides, name=f"{definition['family']}-{command[0]}-{len(stack.ecs.tasks_run)}")
         handle.wait(timeout=timeout_seconds)
@@ -167,7 +171,11 @@ def run_task(stack: DeployedStack, task_definition_arn: str, command: list[str],
         ecs.get_waiter("tasks_stopped").wait(
             cluster=stack.outputs["ClusterArn"], tasks=[task["taskArn"]], WaiterConfig={"Delay": 3, "MaxAttempts": timeout_seconds // 3}
         )
-    return ecs.describe_tasks(cluster=stack.outputs["ClusterArn"], tasks=[task["taskArn"]])["tasks"][0]
+    stopped = ecs.describe_tasks(cluster=stack.outputs["ClusterArn"], tasks=[task["taskArn"]])["tasks"][0]
+    if not stack.is_local:  # the exit code ECS reports; locally the runner's process said it
+        exit_codes = [container.get("exitCode") for container in stopped.get("containers", [])]
+        assert exit_codes and all(code in (0, 1) for code in exit_codes), f"{definition['family']} stopped: {stopped.get('stoppedReason')} {exit_codes}"
+    return stopped
 
 
 @dataclass

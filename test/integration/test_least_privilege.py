@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 
 from riskbatch.probe import ACCESS_DENIED
 from riskbatch_infra.aws import Target
+from riskbatch_infra.local_night import queue_depth
 from riskbatch_infra.stack import current_parameters, physical_ids
 from test.integration.conftest import DeployedStack, local_only, run_task
 
@@ -43,6 +44,11 @@ class Buckets:
     input: str
     output: str
     other: str  # a bucket of the account that is not the stack's
+    input_prefix: str  # where the night's files arrive (the InputKeyPrefix parameter)
+
+    def key(self, bucket: str, key: str) -> str:
+        """A key of the tables: {prefix} is the input prefix, so the probes follow the deployed stack."""
+        return key.format(prefix=self.input_prefix) if bucket == "input" else key
 
 
 def _call(service: str, operation: str, **parameters: Any) -> Spec:
@@ -50,11 +56,11 @@ def _call(service: str, operation: str, **parameters: Any) -> Spec:
 
 
 def _put(bucket: str, key: str) -> Callable[[Buckets, DeployedStack], Spec]:
-    return lambda buckets, stack: _call("s3", "put_object", Bucket=getattr(buckets, bucket), Key=key, Body="probe")
+    return lambda buckets, stack: _call("s3", "put_object", Bucket=getattr(buckets, bucket), Key=buckets.key(bucket, key), Body="probe")
 
 
 def _get(bucket: str, key: str) -> Callable[[Buckets, DeployedStack], Spec]:
-    return lambda buckets, stack: _call("s3", "get_object", Bucket=getattr(buckets, bucket), Key=key)
+    return lambda buckets, stack: _call("s3", "get_object", Bucket=getattr(buckets, bucket), Key=buckets.key(bucket, key))
 
 
 def _delete(key: str) -> Callable[[Buckets, DeployedStack], Spec]:
@@ -74,7 +80,10 @@ def _receive(queue: str) -> Callable[[Buckets, DeployedStack], Spec]:
 
 
 def _publish(buckets: Buckets, stack: DeployedStack) -> Spec:
-    return _call("sns", "publish", TopicArn=stack.outputs["AlertTopicArn"], Message="probe")
+    return _call(
+        "sns", "publish", TopicArn=stack.outputs["AlertTopicArn"], Subject="riskbatch integration probe",
+        Message="A least-privilege probe of the integration suite (riskbatch probe): no action is needed.",
+    )  # fmt: skip
 
 
 def _put_event(buckets: Buckets, stack: DeployedStack) -> Spec:
@@ -96,7 +105,7 @@ def _key_grants(buckets: Buckets, stack: DeployedStack) -> Spec:
 
 ALLOWED: dict[str, list[Probe]] = {
     "DataIngestionTaskDefinition": [
-        ("read an arriving file", _get("input", f"incoming/{PROBE}/probe-object.txt")),
+        ("read an arriving file", _get("input", f"{{prefix}}{PROBE}/probe-object.txt")),
         ("write a run", _put("output", f"runs/{PROBE}/manifest.json")),
         ("write a quarantine report", _put("output", f"quarantine/{PROBE}/probe.json")),
         ("list runs", _list(f"runs/{PROBE}/")),
@@ -139,7 +148,7 @@ DENIED: dict[str, list[Probe]] = {
     "DataIngestionTaskDefinition": [
         ("take work units (another job's role)", _receive("RiskWorkQueueUrl")),
         ("send to the report queue", _send("ReportQueueUrl")),
-        ("write to the input bucket", _put("input", f"incoming/{PROBE}/forged.csv")),
+        ("write to the input bucket", _put("input", f"{{prefix}}{PROBE}/forged.csv")),
         ("write a report", _put("output", f"reports/{PROBE}/forged.pdf")),
         ("read reports", _get("output", f"reports/{PROBE}/probe.pdf")),
         ("list reports (s3:prefix condition)", _list("reports/")),
@@ -157,7 +166,7 @@ DENIED: dict[str, list[Probe]] = {
         ("list the whole bucket (no prefix)", _list("")),
         ("write a report", _put("output", f"reports/{PROBE}/forged.pdf")),
         ("delete a result", _delete(f"runs/{PROBE}/results/00000.npz")),
-        ("read the input bucket", _get("input", f"incoming/{PROBE}/probe-object.txt")),
+        ("read the input bucket", _get("input", f"{{prefix}}{PROBE}/probe-object.txt")),
         ("publish to the topic", _publish),
         ("list the key's grants", _key_grants),
     ],
@@ -167,7 +176,7 @@ DENIED: dict[str, list[Probe]] = {
         ("put events on the bus", _put_event),
         ("write a unit result", _put("output", f"runs/{PROBE}/results/00000.npz")),
         ("delete a report", _delete(f"reports/{PROBE}/probe.pdf")),
-        ("read the input bucket", _get("input", f"incoming/{PROBE}/probe-object.txt")),
+        ("read the input bucket", _get("input", f"{{prefix}}{PROBE}/probe-object.txt")),
         ("read another bucket", _get("other", f"{PROBE}/probe-object.txt")),
         ("list the key's grants", _key_grants),
     ],
@@ -182,7 +191,7 @@ DENIED: dict[str, list[Probe]] = {
         ("take work units", _receive("RiskWorkQueueUrl")),
         ("queue work units", _send("RiskWorkQueueUrl")),
         ("write a report", _put("output", f"reports/{PROBE}/forged.pdf")),
-        ("read the input bucket", _get("input", f"incoming/{PROBE}/probe-object.txt")),
+        ("read the input bucket", _get("input", f"{{prefix}}{PROBE}/probe-object.txt")),
     ],
 }
 
@@ -190,7 +199,7 @@ DENIED: dict[str, list[Probe]] = {
 # Objects the probes read: each exists, so a denial comes from the policy, never from absence, and no
 # allowed read depends on an allowed write before it.
 PROBE_OBJECTS = {
-    "input": [f"incoming/{PROBE}/probe-object.txt"],
+    "input": [f"{{prefix}}{PROBE}/probe-object.txt"],
     "output": [f"runs/{PROBE}/manifest.json", f"runs/{PROBE}/results/00000.npz", f"reports/{PROBE}/probe.pdf", f"history/{PROBE}.json"],
     "other": [f"{PROBE}/probe-object.txt"],
 }
@@ -199,7 +208,7 @@ PROBE_OBJECTS = {
 def _buckets(stack: DeployedStack) -> Buckets:
     parameters = current_parameters(stack.target.client("cloudformation"), stack.stack_name)
     other = stack.local.stand_ins.template_bucket if stack.is_local else os.environ["RISKBATCH_OTHER_BUCKET"]
-    return Buckets(parameters["InputBucketName"], parameters["OutputBucketName"], other)
+    return Buckets(parameters["InputBucketName"], parameters["OutputBucketName"], other, parameters.get("InputKeyPrefix", "incoming/"))
 
 
 def _expectations(task: str, buckets: Buckets, stack: DeployedStack) -> dict[str, Any]:
@@ -214,8 +223,12 @@ def run_probes(stack: DeployedStack) -> Iterator[dict[str, dict[str, Any]]]:
     stack's own task definition with the command overridden, the verdict read back from probes/."""
     buckets = _buckets(stack)
     s3 = stack.target.client("s3")
-    made = [(getattr(buckets, bucket), key) for bucket, keys in PROBE_OBJECTS.items() for key in keys]
+    made = [(getattr(buckets, bucket), buckets.key(bucket, key)) for bucket, keys in PROBE_OBJECTS.items() for key in keys]
     run = f"probes/{PROBE}"
+    if not stack.is_local:  # a probe's receive would count against a unit in flight: never during a night
+        sqs = stack.target.client("sqs")
+        busy = [queue for queue in ("RiskWorkQueueUrl", "ReportQueueUrl") if queue_depth(sqs, stack.outputs[queue])]
+        assert not busy, f"{busy} hold messages: run the live suite outside the overnight window"
     definitions = physical_ids(stack.target.client("cloudformation"), stack.stack_name)
     try:
         for bucket, key in made:

@@ -116,7 +116,10 @@ def test_scalable_targets_and_policies(stack: DeployedStack) -> None:
     if not targets:  # only the gap list may excuse this (and the test above fails once the emulator creates them)
         _not_created_locally(stack, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert {target["ResourceId"] for target in targets} == set(resource_ids)
-    policies = autoscaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+    # the stack's own services only: other services of the account have policies of their own
+    policies = []
+    for resource_id in resource_ids:
+        policies += autoscaling.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=resource_id)["ScalingPolicies"]
     tracking = [p for p in policies if p["PolicyType"] == "TargetTrackingScaling"]
     assert {p["ResourceId"] for p in tracking} == set(resource_ids)
     for policy in tracking:

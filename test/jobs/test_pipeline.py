@@ -664,3 +664,13 @@ def test_a_new_factor_joins_the_draw_order_last_even_when_it_sorts_first(night: 
         manifests.append(json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{run}/manifest.json")["Body"].read()))
     assert manifests[0]["draw_order"] == manifests[0]["factors"] and "AAA_NEW" in manifests[1]["factors"]
     assert manifests[1]["draw_order"] == [*manifests[0]["draw_order"], "AAA_NEW"] and manifests[1]["factors"][0] == "AAA_NEW"
+
+
+def test_a_probe_message_is_discarded_by_the_workers_without_work_or_a_dead_letter(night: Night) -> None:
+    """The integration suite's probes send {"probe": ...} to prove a role may send; in an account the
+    workers then receive it: it is deleted, never handled, so it never dead-letters or alarms."""
+    handled: list[dict] = []
+    night.sqs.send_message(QueueUrl=night.settings.risk_work_queue_url, MessageBody=json.dumps({"probe": True}))
+    worker = drain(night, night.settings.risk_work_queue_url, lambda body, should_abort: handled.append(body))
+    assert handled == [] and worker.processed == 0
+    assert night.messages(night.settings.risk_work_queue_url) == []

@@ -235,18 +235,21 @@ def test_a_disabled_key_without_rotation_fails_twice(aws: Any) -> None:
     assert [(f.check, f.status) for f in findings] == [("stack key enabled", FAIL), ("stack key rotation", FAIL)]
 
 
-def test_a_notifying_alarm_in_alarm_fails(aws: Any) -> None:
+def test_a_notifying_alarm_in_alarm_fails_the_nightly_check_and_warns_a_deploy(aws: Any) -> None:
     cloudwatch = aws("cloudwatch")
     for name in ("alarm-risk-work-dlq-x", "alarm-report-dlq-x"):
         cloudwatch.put_metric_alarm(
             AlarmName=name, MetricName="m", Namespace="n", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=0,
             ComparisonOperator="GreaterThanThreshold",
         )  # fmt: skip
-    account = Account(subnets=[], peak=PEAK, alarm_names=["alarm-risk-work-dlq-x", "alarm-report-dlq-x"])
+    account = Account(subnets=[], peak=PEAK, alarm_names=["alarm-risk-work-dlq-x", "alarm-report-dlq-x"], nightly=True)
     assert preflight.alarms(aws, account)[0].status == PASS
     cloudwatch.set_alarm_state(AlarmName="alarm-risk-work-dlq-x", StateValue="ALARM", StateReason="a unit failed three times")
     (finding,) = preflight.alarms(aws, account)
     assert finding.status == FAIL and finding.found == "1 in ALARM: alarm-risk-work-dlq-x"
+    # a deploy is told, not refused: the deploy that fixes the cause must go through
+    (finding,) = preflight.alarms(aws, replace(account, nightly=False))
+    assert finding.status == WARN
 
 
 @pytest.mark.parametrize(("positions", "quota", "expected"), [(20_000, 64.0, PASS), (200_000_000, 8.0, FAIL)], ids=["fits", "does-not-fit"])
@@ -308,6 +311,8 @@ def test_dead_letter_queues_that_hold_messages_fail_with_their_names_and_counts(
     (finding,) = preflight.dead_letters(aws, account)
     assert finding.status == FAIL and finding.found == "sqs-report-dlq-x 1, sqs-risk-work-dlq-x 2" and "redrive" in finding.fix
     assert preflight.dead_letters in preflight.NIGHTLY
+    (finding,) = preflight.dead_letters(aws, replace(account, nightly=False))  # at deploy time: a warning
+    assert finding.status == WARN
 
 
 LOG_GROUP_ARN = f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/events/log-ecs-task-events-x:*"

@@ -419,3 +419,20 @@ def test_one_module_counts_business_days() -> None:
     assert offenders == []
     users = {path.name for path in source.glob("*.py") if "business_days import" in path.read_text()}
     assert {"engine.py", "inputs.py", "history.py", "watch.py", "sample.py"} <= users
+
+
+def test_last_nights_fat_finger_left_in_the_history_is_never_the_price_held_at() -> None:
+    """The vendor corrects nothing: the night after a fat finger, its price is the previous close
+    and tonight's true price is a jump down from it. Holding at that previous close would put the
+    fat finger into the headline one night late; the hold goes back to the last trusted close."""
+    names = [f"EQ_{i}" for i in range(10)]
+    prices = _prices(dict.fromkeys(names, 0.01), dict.fromkeys(names, 50.0), DAYS)
+    dates = business_days(MONDAY, DAYS)
+    positions = _book_of_ten(prices)
+    fat = {**prices, "EQ_3": prices["EQ_3"].copy()}
+    fat["EQ_3"][-2] *= 100.0  # last night's fat finger, still in the history
+    night = prepare_night(_market_table(fat, dates, dict.fromkeys(names, "USD")), "m", positions, "p", MONDAY, DataQualityPolicy(), "USD")
+    spot = night.market.spot[night.market.index["EQ_3"]]
+    assert spot == prices["EQ_3"][-3], f"held at {spot:g}, the fat finger was {fat['EQ_3'][-2]:g}"
+    (finding,) = [f for f in night.findings if f.check == "last_day_jump"]
+    assert "last trusted close" in finding.detail

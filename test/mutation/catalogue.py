@@ -494,6 +494,11 @@ MUTATIONS: list[Mutation] = [
     ),
     # The gate's classes: every instance of a kind of hole
     Mutation("task-role-any-kms-key", "IAM: KMS only on the stack's keys", kms_on_any_key("RiskCalculationTaskRole")),
+    Mutation(
+        "managed-policy-on-a-role",
+        "IAM: KMS only on the stack's keys",
+        set_(R, "ReportGenerationTaskRole", P, "ManagedPolicyArns", [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSKeyManagementServicePowerUser"}]),
+    ),
     Mutation("topic-tls-denial-removed", "policies: TLS only", drop_tls_denial("AlertTopicPolicy")),
     Mutation("work-queue-tls-denial-removed", "policies: TLS only", drop_tls_denial("RiskWorkQueuePolicy")),
     Mutation(
@@ -504,6 +509,20 @@ MUTATIONS: list[Mutation] = [
     Mutation("container-keeps-capabilities", "task: no Linux capabilities", delete(*_container("DataIngestionTaskDefinition"), "LinuxParameters")),
     Mutation("service-ecs-exec", "service: no ECS Exec", set_(R, "RiskCalculationService", P, "EnableExecuteCommand", True)),
     Mutation("work-queue-keeps-60-s", "queues: work outlives the night", set_(R, "ReportQueue", P, "MessageRetentionPeriod", 60)),
+    Mutation(
+        "key-second-accounts-role",
+        "key: principals of this account only",
+        append(
+            *_KEY_STATEMENTS,
+            {
+                "Sid": "PartnerRole",
+                "Effect": "Allow",
+                "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::210987654321:role/${DataIngestionTaskRole}"}},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+            },
+        ),
+    ),
     Mutation(
         "key-second-account",
         "key: principals of this account only",
@@ -517,7 +536,10 @@ MUTATIONS: list[Mutation] = [
 # requirement -> the tests that state it (file.py::test, or a guard rule's case); a mutant of the
 # requirement is killed only when one of these fails (test/mutation/run.py).
 REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
-    "IAM: KMS only on the stack's keys": ("test_iam.py::test_kms_permission_names_only_the_stacks_own_keys",),
+    "IAM: KMS only on the stack's keys": (
+        "test_iam.py::test_kms_permission_names_only_the_stacks_own_keys",
+        "test_iam.py::test_every_permission_is_an_inline_policy_of_a_role_the_checks_read",
+    ),
     "policies: TLS only": ("test_resource_policies.py::test_every_queue_and_topic_has_a_policy_that_denies_requests_without_tls",),
     "task: no Linux capabilities": ("test_task_definitions.py::test_container_drops_every_linux_capability_and_adds_none",),
     "service: no ECS Exec": ("test_services.py::test_no_task_is_started_with_ecs_exec",),

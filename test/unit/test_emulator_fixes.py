@@ -1188,6 +1188,16 @@ def test_a_json_request_is_refused_with_its_protocols_access_denied_code(aws: No
         assert _refusal_codes() == ("AccessDenied", "AccessDeniedException")
 
 
+def test_a_json_request_with_a_bad_signature_keeps_its_own_code_and_is_no_denial(aws: None) -> None:
+    """An expired token or a bad signature must fail a probe, never count as a denial."""
+    queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="sqs-bad-key")["QueueUrl"]
+    user = _user("badkey", [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}])
+    forged = boto3.Session(aws_access_key_id=user.get_credentials().access_key, aws_secret_access_key="not-the-secret", region_name=REGION)
+    with patched(server.access_denied_in_the_services_protocol), enforced(), pytest.raises(ClientError) as refused:
+        forged.client("sqs").send_message(QueueUrl=queue, MessageBody="x")
+    assert refused.value.response["Error"]["Code"] not in {"AccessDenied", "AccessDeniedException", "403"}
+
+
 # EC2 refuses security-group and rule descriptions outside a-zA-Z0-9 ._-:/()#,@[]+=&;{}!$*
 # (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html) with InvalidParameterValue.
 _APOSTROPHE = "HTTPS from the private subnets' tasks"

@@ -153,7 +153,9 @@ def test_key_policy_names_only_this_account_its_roles_and_named_services(templat
         principal = statement["Principal"]
         assert isinstance(principal, dict) and set(principal) <= {"AWS", "Service"}, principal
         for aws in as_list(principal.get("AWS", [])):
-            assert aws == ACCOUNT_ROOT or referenced_id(aws) in roles, f"{statement.get('Sid')}: {aws} is not this account or a role of the stack"
+            # a role of the stack by its Fn::GetAtt only: a Fn::Sub could wrap one in another account's ARN
+            named_role = isinstance(aws, dict) and set(aws) == {"Fn::GetAtt"} and referenced_id(aws) in roles
+            assert aws == ACCOUNT_ROOT or named_role, f"{statement.get('Sid')}: {aws} is not this account or a role of the stack"
         for service in as_list(principal.get("Service", [])):
             resolved = substitute(service, VALUES) if isinstance(service, dict) else service
             assert resolved in KEY_SERVICES, f"{statement.get('Sid')}: {service} is not a service the stack needs"

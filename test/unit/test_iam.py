@@ -220,3 +220,12 @@ def test_the_probe_statement_reads_and_writes_the_probe_area_only(task: Resource
     (probe,) = [statement for statement in role_statements(role) if statement.get("Sid") == PROBE_STATEMENT_SID]
     assert probe["Effect"] == "Allow" and sorted(as_list(probe["Action"])) == ["s3:GetObject", "s3:PutObject"]
     assert probe["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${OutputBucketName}/probes/*"} and "Condition" not in probe
+
+
+def test_every_permission_is_an_inline_policy_of_a_role_the_checks_read(template: Template) -> None:
+    """The least-privilege checks read each role's inline policies: a managed policy attached to a
+    role, or a policy resource of its own, would grant what none of them reads."""
+    standalone = [r.logical_id for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") for r in template.of_type(kind)]
+    assert standalone == [], f"policy resources the checks do not read: {standalone}"
+    attached = {role.logical_id: role.props["ManagedPolicyArns"] for role in ROLES if role.props.get("ManagedPolicyArns")}
+    assert attached == {}, f"managed policies attached: {attached}"

@@ -181,7 +181,7 @@ def test_every_dead_letter_queue_alarms_on_each_new_dead_letter(template: Templa
         assert returned["Expression"].startswith(("DIFF(", "RATE("))
         assert alarm.props["Threshold"] == 0 and alarm.props["ComparisonOperator"] == "GreaterThanThreshold"
         assert alarm.props["EvaluationPeriods"] == 1 and alarm.props["TreatMissingData"] == "notBreaching"
-        assert _topic(template) in {referenced_id(action) for action in alarm.props["AlarmActions"]}
+        assert _topic(template) in {referenced_id(action) for action in alarm.props.get("AlarmActions", [])}, f"{alarm.logical_id} notifies nobody"
 
 
 def _dead_letters_an_hour_apart(minutes: int = 150) -> list[float | None]:
@@ -242,6 +242,7 @@ def test_rule_delivery_failures_alarm_to_the_topic(template: Template, rule: Res
 def test_alarms_that_are_not_scaling_triggers_notify_the_topic(template: Template) -> None:
     topic = _topic(template)
     for alarm in template.of_type("AWS::CloudWatch::Alarm"):
+        assert alarm.props.get("AlarmActions"), f"{alarm.logical_id} has no action: it notifies nobody"
         targets = {template.get(referenced_id(action)).type for action in alarm.props["AlarmActions"]}
         if targets != {"AWS::ApplicationAutoScaling::ScalingPolicy"}:
             assert topic in {referenced_id(action) for action in alarm.props["AlarmActions"]}, alarm

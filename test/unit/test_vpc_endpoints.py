@@ -19,8 +19,9 @@ ENDPOINTS = Template(load_template(REPO_ROOT / "lib" / "VpcEndpoints.json"))
 SUBNETS = {"PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id"}
 VALUES = {name: REQUIRED_VALUES[name] for name in ("VpcId", "PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id")} | {"ClientCidr": "10.0.0.0/16"}
 # What a job's roles call -> the endpoint services that call needs (ECR pulls take the API, the
-# registry and S3 for the layers). ecs: the only ECS call is task protection, made through the
-# ECS agent endpoint inside the task.
+# registry and S3 for the layers). Task protection is asked of the ECS agent endpoint inside the
+# task; any other ECS call (the deadline check lists, describes and stops tasks) is the ECS API's.
+AGENT_ACTIONS = {"ecs:UpdateTaskProtection", "ecs:GetTaskProtection"}
 SERVICES_FOR_PREFIX = {
     "ecr": {"ecr.api", "ecr.dkr", "s3"},
     "logs": {"logs"},
@@ -32,6 +33,7 @@ SERVICES_FOR_PREFIX = {
     "servicequotas": {"servicequotas"},
     "ec2": {"ec2"},
     "cloudwatch": {"monitoring"},  # botocore's service model: CloudWatch's endpoint prefix is "monitoring"
+    "ecs": {"ecs"},
 }
 
 
@@ -46,9 +48,10 @@ def _interface_endpoints() -> list[Resource]:
 def test_every_service_the_jobs_call_has_an_endpoint() -> None:
     # The roles of the tasks (trusted by ECS tasks); the EventBridge role acts outside the VPC.
     roles = [r for r in the_template().of_type("AWS::IAM::Role") if "ecs-tasks.amazonaws.com" in str(r.props["AssumeRolePolicyDocument"])]
-    prefixes = {action.split(":", 1)[0] for role in roles for statement in role_statements(role) for action in as_list(statement["Action"])}
-    needed = set().union(*(SERVICES_FOR_PREFIX.get(prefix, set()) for prefix in prefixes - {"ecs"}))
-    assert prefixes - {"ecs"} <= set(SERVICES_FOR_PREFIX), "a job calls a service this table does not know"
+    actions = {action for role in roles for statement in role_statements(role) for action in as_list(statement["Action"])} - AGENT_ACTIONS
+    prefixes = {action.split(":", 1)[0] for action in actions}
+    needed = set().union(*(SERVICES_FOR_PREFIX.get(prefix, set()) for prefix in prefixes))
+    assert prefixes <= set(SERVICES_FOR_PREFIX), "a job calls a service this table does not know"
     assert needed <= {_service(endpoint) for endpoint in ENDPOINTS.of_type("AWS::EC2::VPCEndpoint")}
 
 
