@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -30,6 +31,9 @@ from riskbatch_infra.stack import current_parameters  # noqa: E402
 
 LIVE = os.environ.get("RISKBATCH_LIVE") == "1"
 EMULATED = os.environ.get("RISKBATCH_EMULATED") == "1"  # a live run whose account is the local emulator
+if EMULATED and urlparse(os.environ.get("AWS_ENDPOINT_URL", "")).hostname not in {"127.0.0.1", "localhost", "::1"}:
+    # the emulator's gaps may excuse a skip only where the endpoint really is the emulator on loopback
+    raise RuntimeError("RISKBATCH_EMULATED=1 needs AWS_ENDPOINT_URL on loopback (make integration-live sets both)")
 
 
 @dataclass
