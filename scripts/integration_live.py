@@ -30,8 +30,8 @@ STARTED_BY = "riskbatch-integration"  # what the suite's RunTask calls say (test
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("pytest_args", nargs="*", help="more arguments for pytest (for example -k least_privilege)")
-    args = parser.parse_args(argv)
+    parser.epilog = "Any other argument goes to pytest (for example -k least_privilege)."
+    _, pytest_args = parser.parse_known_args(argv)
     with tempfile.TemporaryDirectory(prefix="riskbatch-live-") as folder, running_emulator(log_dir=Path(folder)) as emulator:
         work = Path(folder)
         print("deploying the stack into the emulator in its phases, as deploy.py does in an account", flush=True)
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         environment.pop("AWS_SESSION_TOKEN", None)
         print(f"the integration suite in live mode against {local.stack_name} at {emulator.endpoint_url}", flush=True)
         with EcsAgent(runner, local.outputs["ClusterArn"], STARTED_BY) as agent:
-            suite = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "test/integration", *args.pytest_args]
+            suite = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "test/integration", *pytest_args]
             code = subprocess.run(suite, cwd=REPO_ROOT, env=environment, check=False).returncode
         print(f"the agent started {len(agent.started)} task(s) for the suite" + (f"; its errors: {agent.errors}" if agent.errors else ""))
         return code
