@@ -253,19 +253,23 @@ def _overrides_text(config: dict[str, Any]) -> str:
     return ", overridden: " + ", ".join(f"{name}={value}" for name, value in sorted(overrides.items())) if overrides else ", no override"
 
 
+CHALLENGER_TAIL = (
+    "Historical simulation and stressed VaR and ES come from a generalised Pareto tail fitted over the worst 10 % of days "
+    "(the empirical figures and their intervals are in the report's JSON)."
+)
+
+
 def _challenger_rows(summary: dict[str, Any]) -> list[list[str]]:
     """Monte Carlo beside historical simulation and stressed VaR, firm-wide."""
     currency, challengers = summary["reporting_currency"], summary["challengers"]
     rows = [[f"firm ({currency})", *(label for _, label in FIGURES), "data"]]
     rows.append(["Monte Carlo", *(_money(summary["firm"][key]) for key, _ in FIGURES), f"{summary['model']['scenarios']:,} scenarios"])
     historical = challengers["historical"]
-    tail = "generalised Pareto tail over the worst 10 % of days"
-    days = f"{historical['days']} days to {historical['window'][1]}"
-    rows.append(["historical simulation", *(_money(historical["firm"][key]) for key, _ in FIGURES), f"{days}; {tail}"])
+    rows.append(["historical simulation", *(_money(historical["firm"][key]) for key, _ in FIGURES), f"{historical['days']} days to {historical['window'][1]}"])
     stressed = challengers.get("stressed", {})
     if "firm" in stressed:
         window = f"{stressed['period']['name']}, {stressed['window'][0]} to {stressed['window'][1]}"
-        rows.append(["stressed", *(_money(stressed["firm"][key]) for key, _ in FIGURES), f"{window}; {tail}"])
+        rows.append(["stressed", *(_money(stressed["firm"][key]) for key, _ in FIGURES), window])
     elif stressed:
         rows.append(["stressed", "-", "-", "-", stressed["missing"]])
     else:
@@ -414,6 +418,7 @@ def _summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         *_backtest_block(summary, kit)[0],
         kit["Paragraph"]("Challenger models (the same book, fully revalued)", styles["Heading2"]),
         kit["Table"](_challenger_rows(summary), style=kit["grid"]),
+        kit["Paragraph"](CHALLENGER_TAIL, styles["Normal"]),
         kit["Paragraph"]("Warnings", styles["Heading2"]),
         *(kit["Paragraph"](f"&bull; {line}", styles["Normal"]) for line in _warnings(summary)),
         kit["PageBreak"](),
