@@ -20,7 +20,8 @@ SUBNETS = {"PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id"}
 VALUES = {name: REQUIRED_VALUES[name] for name in ("VpcId", "PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id")} | {"ClientCidr": "10.0.0.0/16"}
 # What a job's roles call -> the endpoint services that call needs (ECR pulls take the API, the
 # registry and S3 for the layers). Task protection is asked of the ECS agent endpoint inside the
-# task; any other ECS call (the deadline check lists, describes and stops tasks) is the ECS API's.
+# task; any other ECS call (the deadline check lists, describes and stops tasks) is the ECS API's,
+# whose interface endpoint is com.amazonaws.<region>.ecs (https://docs.aws.amazon.com/AmazonECS/latest/userguide/vpc-endpoints.html).
 AGENT_ACTIONS = {"ecs:UpdateTaskProtection", "ecs:GetTaskProtection"}
 SERVICES_FOR_PREFIX = {
     "ecr": {"ecr.api", "ecr.dkr", "s3"},
