@@ -573,6 +573,11 @@ def ecr_authorised_on_its_repository(patch: Patcher) -> None:
     patch.set(ECRResponse, "_determine_resource", repository)
 
 
+def _may_be_no_value(written: Any) -> bool:
+    """An element written as AWS::NoValue, or as a Fn::If one of whose branches may be it."""
+    return isinstance(written, dict) and (written == {"Ref": "AWS::NoValue"} or "Fn::If" in written)
+
+
 @fix
 def no_value_in_a_list_removes_the_element(patch: Patcher) -> None:
     """Defect. In CloudFormation, a list element that evaluates to AWS::NoValue (a Fn::If whose chosen
@@ -587,7 +592,7 @@ def no_value_in_a_list_removes_the_element(patch: Patcher) -> None:
     def clean_json(resource_json: Any, resources_map: Any) -> Any:
         cleaned = original(resource_json, resources_map)
         if isinstance(resource_json, list) and isinstance(cleaned, list) and len(cleaned) == len(resource_json):
-            return [value for value, written in zip(cleaned, resource_json, strict=True) if not (value is None and isinstance(written, dict))]
+            return [value for value, written in zip(cleaned, resource_json, strict=True) if not (value is None and _may_be_no_value(written))]
         return cleaned
 
     patch.set(parsing, "clean_json", clean_json)

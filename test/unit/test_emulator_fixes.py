@@ -1356,3 +1356,5 @@ def test_no_value_in_a_list_removes_the_element(aws: None) -> None:
 
     with patched(server.no_value_in_a_list_removes_the_element):
         assert parsing.clean_json([1, {"Ref": "AWS::NoValue"}, [2, {"Ref": "AWS::NoValue"}]], {"AWS::NoValue": None}) == [1, [2]]
+        # only NoValue goes: another reference that resolves to nothing keeps its place
+        assert parsing.clean_json([1, {"Ref": "Unset"}], {"Unset": None}) == [1, None]

@@ -138,12 +138,6 @@ def test_dead_letter_queue_keeps_messages_for_14_days(queue: Resource) -> None:
     assert queue.props["MessageRetentionPeriod"] == 1209600
 
 
-@pytest.mark.parametrize("policy", TEMPLATE.of_type("AWS::SQS::QueuePolicy"), ids=repr)
-def test_queue_policies_deny_requests_without_tls(policy: Resource) -> None:
-    denies = [s for s in statements(policy.props["PolicyDocument"]) if s["Effect"] == "Deny"]
-    assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
-
-
 def _rules_on_custom_buses(template: Template) -> set[str]:
     return {rule.logical_id for rule in template.of_type("AWS::Events::Rule") if "EventBusName" in rule.props}
 
