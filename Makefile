@@ -46,42 +46,42 @@ container-tools:
 	bash tools/install-container-tools.sh
 
 images: $(STAMP) container-tools
-	PYTHONPATH=scripts $(BIN)/python scripts/build_images.py
+	$(BIN)/riskbatch-images
 
 # What the template changes since BASE do to a running stack (out/review.md); exit 1 when a
 # change needs a security reviewer. make review BASE=origin/main
 BASE ?= origin/main
 review: $(STAMP)
-	PYTHONPATH=scripts $(BIN)/python scripts/review.py $(BASE)
+	$(BIN)/riskbatch-review $(BASE)
 
 # The templates in their one canonical form (two-space JSON, sections and attributes in order).
 fmt: $(STAMP)
-	$(BIN)/python scripts/fmt_templates.py
+	$(BIN)/riskbatch-fmt
 
 # The docs' tables generated from the template and the scripts; the check also runs every
 # link and command in README.md and docs/ through its checker (make lint runs it).
 docs: $(STAMP)
-	PYTHONPATH=scripts:src $(BIN)/python scripts/docs.py
+	$(BIN)/riskbatch-docs
 
 docs-check: $(STAMP)
-	PYTHONPATH=scripts:src $(BIN)/python scripts/docs.py --check
+	$(BIN)/riskbatch-docs --check
 
-# Against a real account: scripts/preflight.py --stack-name <stack> [--region R] (see the runbook).
+# Against a real account: riskbatch-preflight --stack-name <stack> [--region R] (see the runbook).
 preflight: $(STAMP)
-	PYTHONPATH=scripts $(BIN)/python scripts/preflight.py --local $(ARGS)
+	$(BIN)/riskbatch-preflight --local $(ARGS)
 
 # make demo ARGS=--processes runs the jobs as processes; ARGS=--help lists the options.
 demo: $(STAMP) container-tools
-	$(BIN)/python scripts/local_demo.py $(ARGS)
+	$(BIN)/riskbatch-demo $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src scripts test
-	$(BIN)/python scripts/fmt_templates.py --check
+	$(BIN)/ruff check src test
+	$(BIN)/riskbatch-fmt --check
 	$(BIN)/cfn-lint
 	$(BIN)/hadolint docker/*.Dockerfile
 	$(BIN)/zizmor --offline --quiet .github/workflows
 	$(BIN)/actionlint -shellcheck=$(BIN)/shellcheck
-	PYTHONPATH=scripts:src $(BIN)/python scripts/docs.py --check
+	$(BIN)/riskbatch-docs --check
 
 unit: $(STAMP)
 	$(BIN)/pytest -q test/unit
@@ -90,16 +90,16 @@ jobs: $(STAMP)
 	$(BIN)/pytest -q test/jobs
 
 validate: $(STAMP) $(CHECKOV)
-	$(BIN)/python scripts/validate.py
+	$(BIN)/riskbatch-validate
 
 mutate: $(STAMP)
-	$(BIN)/python test/mutation/run.py
+	$(BIN)/python -m test.mutation.run
 
 taskcat-lint: $(TASKCAT)
 	.tools/taskcat/bin/taskcat lint
 
 taskcat: $(STAMP) $(TASKCAT)
-	PYTHONPATH=scripts $(BIN)/python scripts/taskcat_local.py
+	$(BIN)/riskbatch-taskcat
 
 integration: $(STAMP) container-tools
 	$(BIN)/pytest -q -rs test/integration
@@ -107,14 +107,14 @@ integration: $(STAMP) container-tools
 # The suite again in its live mode (RISKBATCH_LIVE=1), against a deployment in the emulator: the code
 # a platform team runs after a real deploy, on every change.
 integration-live: $(STAMP)
-	PYTHONPATH=scripts $(BIN)/python scripts/integration_live.py
+	$(BIN)/riskbatch-integration-live
 
 # 251 nights of the sample book through the engine and the report's backtest, in one process (~35 s).
 backtest-year: $(STAMP)
-	PYTHONPATH=scripts $(BIN)/python scripts/backtest_year.py $(ARGS)
+	$(BIN)/riskbatch-backtest-year $(ARGS)
 
 bench: $(STAMP)
-	PYTHONPATH=scripts $(BIN)/python scripts/bench.py
+	$(BIN)/riskbatch-bench
 
 test: lint unit jobs validate taskcat-lint taskcat mutate integration integration-live
 

@@ -2,7 +2,7 @@
 what the account has, and names the fix when it does not fit.
 
 The checks read the account only (describe, get, list calls); nothing changes. They run from
-scripts/preflight.py before a deployment (and from scripts/deploy.py, before anything changes),
+riskbatch-preflight before a deployment (and from riskbatch-deploy, before anything changes),
 and the ones that can change from one day to the next (NIGHTLY) run again at the start of each
 overnight window.
 
@@ -266,7 +266,7 @@ def input_bucket_events(clients: Clients, account: Account) -> list[Finding]:
             "on",
             "on" if on else "off",
             PASS if on else FAIL,
-            "" if on else f"python scripts/enable_bucket_events.py {account.input_bucket} (no file would start an ingestion task)",
+            "" if on else f"riskbatch-enable-bucket-events {account.input_bucket} (no file would start an ingestion task)",
         )
     ]
 

@@ -3,7 +3,7 @@
 Live: set RISKBATCH_LIVE=1, the usual AWS environment (AWS_PROFILE or keys, AWS_REGION) and
 RISKBATCH_STACK_NAME; the stack's outputs are read from cfn-outputs/flat-outputs.json (or the file
 RISKBATCH_OUTPUTS names). `make integration-live` runs the live mode against a deployment in the
-emulator (scripts/integration_live.py): RISKBATCH_EMULATED=1 then says that the emulator's listed
+emulator (riskbatch-integration-live): RISKBATCH_EMULATED=1 then says that the emulator's listed
 gaps apply, and nothing else of the local runner is used.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +19,13 @@ from urllib.parse import urlparse
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
+from riskbatch_platform.aws import Target
+from riskbatch_platform.deployment.stack import current_parameters
+from riskbatch_platform.local.emulator.loopback import running_emulator
+from riskbatch_platform.local.night import LocalStack, deploy_local, stop_all
+from riskbatch_platform.local.runner import LocalEcs
 
-from riskbatch_infra.aws import Target  # noqa: E402
-from riskbatch_infra.emulator import running_emulator  # noqa: E402
-from riskbatch_infra.local_ecs import LocalEcs  # noqa: E402
-from riskbatch_infra.local_night import LocalStack, deploy_local, stop_all  # noqa: E402
-from riskbatch_infra.stack import current_parameters  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 LIVE = os.environ.get("RISKBATCH_LIVE") == "1"
 EMULATED = os.environ.get("RISKBATCH_EMULATED") == "1"  # a live run whose account is the local emulator
@@ -113,7 +111,7 @@ LIVE_SKIPS: dict[str, str] = {
 EMULATOR_SKIPS: dict[str, str] = {
     "the emulator does not model it": (
         "moto, the emulator's engine, does not create this resource type or carry this property "
-        "(the gap lists of scripts/riskbatch_infra/emulator_gaps.py, read from its version); against AWS the check runs"
+        "(the gap lists of src/riskbatch_platform/local/emulator/gaps.py, read from its version); against AWS the check runs"
     ),
 }
 LIVE_SKIP_PREFIX = "live stack: "
@@ -234,12 +232,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture
 def as_deployer(stack: DeployedStack, monkeypatch: pytest.MonkeyPatch) -> DeployedStack:
-    """The environment a script run by hand sees: the deployer's keys for the local emulator, and
-    scripts/ on the import path (for deploy.py and preflight.py themselves)."""
+    """The environment a command run by hand sees: the deployer's keys for the local emulator."""
     local_only(stack, "changes the stack")
     credentials = stack.local.emulator.deployer
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.syspath_prepend(str(REPO_ROOT / "scripts"))
     return stack

@@ -2,7 +2,7 @@
 
 make images builds the images (here through deploy_local); each task is a container of the image
 its task definition names, found by the digest ECR holds for the tag. What Fargate does, and so
-what the runner does, is cited in scripts/riskbatch_infra/containers.py; the cases below are the
+what the runner does, is cited in src/riskbatch_platform/local/containers.py; the cases below are the
 ones that only a container shows: the read-only filesystem and the volume, the memory limit, the
 stop timeout, the health check, and the events ECS sends when a task stops.
 """
@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 
 from riskbatch.sample import SampleSpec, write_sample
-from riskbatch_infra.emulator import running_emulator
-from riskbatch_infra.image_build import BASE_IMAGE, local_reference
-from riskbatch_infra.images import push_image
-from riskbatch_infra.local_ecs import LocalEcs
-from riskbatch_infra.local_night import LocalStack, deploy_local, queue_depth, run_night, run_services, stop_all, upload_night
-from riskbatch_infra.metric_filter import matches
-from riskbatch_infra.podman import inspect_image, missing_tools, podman
+from riskbatch_platform.analysis.metric_filter import matches
+from riskbatch_platform.deployment.image_gate import push_image
+from riskbatch_platform.images.build import BASE_IMAGE, local_reference
+from riskbatch_platform.local.emulator.loopback import running_emulator
+from riskbatch_platform.local.night import LocalStack, deploy_local, queue_depth, run_night, run_services, stop_all, upload_night
+from riskbatch_platform.local.podman import inspect_image, missing_tools, podman
+from riskbatch_platform.local.runner import LocalEcs
 from test.integration.conftest import DeployedStack, local_only
 from test.stalled_endpoint import stalled_endpoint
 

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from riskbatch.sample import SampleSpec, write_sample
-from riskbatch_infra.local_night import read_mailbox, run_services, upload_night
+from riskbatch_platform.local.night import read_mailbox, run_services, upload_night
 from test.integration.conftest import DeployedStack, local_only
 
 

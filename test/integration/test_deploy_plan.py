@@ -1,4 +1,4 @@
-"""scripts/deploy.py --plan against the deployed stack: it prints what an edited template would
+"""riskbatch-deploy --plan against the deployed stack: it prints what an edited template would
 change, and changes nothing (the change set is described and deleted, never executed). moto's
 change sets compare the templates' text, so a change made through a parameter alone shows no
 change here; the edit is made in the template."""
@@ -17,7 +17,7 @@ def test_a_plan_prints_the_task_definition_an_edit_changes_and_changes_nothing(
     as_deployer: DeployedStack, capsys: pytest.CaptureFixture, tmp_path: Path
 ) -> None:
     stack = as_deployer
-    import deploy
+    from riskbatch_platform.deployment import deploy
 
     ecs = stack.target.client("ecs")
     definitions = [key for key in stack.outputs if key.endswith("TaskDefinitionArn")]
@@ -47,7 +47,7 @@ def _arguments(stack: DeployedStack, stack_name: str | None = None) -> list[str]
 def test_the_runbooks_plan_names_only_the_suffix_and_plans_no_change(as_deployer: DeployedStack, capsys: pytest.CaptureFixture) -> None:
     """docs/runbook.md, 'Planning a change': every other parameter keeps its current value
     (UsePreviousValue), so the plan is empty instead of a ResolveError traceback."""
-    import deploy
+    from riskbatch_platform.deployment import deploy
 
     suffix = as_deployer.local.parameters["EnvironmentSuffix"]
     assert deploy.main([*_arguments(as_deployer), "--parameter", f"EnvironmentSuffix={suffix}"]) == 0
@@ -57,7 +57,7 @@ def test_the_runbooks_plan_names_only_the_suffix_and_plans_no_change(as_deployer
 
 
 def test_the_runbooks_plan_for_a_stack_not_yet_deployed_is_refused_with_exit_5(as_deployer: DeployedStack, capsys: pytest.CaptureFixture) -> None:
-    import deploy
+    from riskbatch_platform.deployment import deploy
 
     assert deploy.main([*_arguments(as_deployer, "riskbatch-not-deployed"), "--parameter", "EnvironmentSuffix=prod"]) == deploy.EXIT_PARAMETERS_REFUSED
     printed = capsys.readouterr()
@@ -68,7 +68,7 @@ def test_the_runbooks_plan_for_a_stack_not_yet_deployed_is_refused_with_exit_5(a
 def test_a_routine_update_naming_only_the_image_tag_changes_only_the_image(as_deployer: DeployedStack, capsys: pytest.CaptureFixture) -> None:
     """The plan of ImageTag=<next> alone: each change is an image of a task definition (or the
     pre-night check's IMAGE_TAG), shown before and after; nothing else moves."""
-    import deploy
+    from riskbatch_platform.deployment import deploy
 
     current = as_deployer.local.parameters.get("ImageTag") or as_deployer.template["Parameters"]["ImageTag"]["Default"]
     assert deploy.main([*_arguments(as_deployer), "--parameter", "ImageTag=9.9.9"]) == 0

@@ -27,9 +27,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from riskbatch.probe import ACCESS_DENIED
-from riskbatch_infra.aws import Target
-from riskbatch_infra.local_night import queue_depth
-from riskbatch_infra.stack import current_parameters, physical_ids
+from riskbatch_platform.aws import Target
+from riskbatch_platform.deployment.stack import current_parameters, physical_ids
+from riskbatch_platform.local.night import queue_depth
 from test.integration.conftest import DeployedStack, local_only, run_task
 
 # Every key the probes read or write names this run: nothing real is read, overwritten or deleted (a

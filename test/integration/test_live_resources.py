@@ -1,7 +1,7 @@
 """What the deployed stack really holds, read back with describe calls.
 
 Against the local emulator, what the emulator does not carry is skipped with the exact reason,
-and only from the two gap lists of riskbatch_infra/emulator_gaps.py, which belong to one emulator version: a property it does
+and only from the two gap lists of riskbatch_platform/local/emulator/gaps.py, which belong to one emulator version: a property it does
 not carry (EMULATOR_GAPS), a resource type its CloudFormation does not create (NOT_CREATED). A
 gap that no longer exists fails, so the lists cannot go stale and no check passes vacuously; a
 missing resource of any other type fails. Against a live stack every check runs.
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from riskbatch_infra.emulator_gaps import EMULATOR_GAPS, GAPS_OF, NOT_CREATED
-from riskbatch_infra.live_checks import Check, live_checks
-from riskbatch_infra.resolve import resolve
-from riskbatch_infra.stack import current_parameters, physical_ids
+from riskbatch_platform.analysis.resolve import resolve
+from riskbatch_platform.deployment.stack import current_parameters, physical_ids
+from riskbatch_platform.local.emulator.gaps import EMULATOR_GAPS, GAPS_OF, NOT_CREATED
+from riskbatch_platform.testing.live_checks import Check, live_checks
 from test.integration.conftest import DeployedStack, emulator_gap
 
 

@@ -1,12 +1,11 @@
 """Preflight against the deployed stack: it passes on the local deployment, fails with the fix named
 for each thing that breaks a night (a quota too small, nearly full subnets, a missing image tag, an
-unconfirmed subscription), stops scripts/deploy.py unless told otherwise, and runs as the scheduled
+unconfirmed subscription), stops riskbatch-deploy unless told otherwise, and runs as the scheduled
 pre-night check task, which alerts the topic when a check fails and stays quiet otherwise."""
 
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,8 @@ import pytest
 
 from riskbatch import preflight
 from riskbatch.preflight import FAIL
-from riskbatch_infra.local_night import read_mailbox
-from riskbatch_infra.preflight_stack import account_of, check_stack
+from riskbatch_platform.deployment.preflight_stack import account_of, check_stack
+from riskbatch_platform.local.night import read_mailbox
 from test.integration.conftest import DeployedStack, local_only
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -72,9 +71,8 @@ def test_a_topic_whose_only_subscriber_never_confirmed_fails(stack: DeployedStac
 
 
 def test_a_quota_too_small_fails_on_a_local_deployment_and_names_the_request(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
-    import preflight as preflight_script
-    from riskbatch_infra.emulator_server import FARGATE_VCPU_QUOTA_VARIABLE
+    from riskbatch_platform.deployment import preflight as preflight_script
+    from riskbatch_platform.local.emulator.service_quotas import FARGATE_VCPU_QUOTA_VARIABLE
 
     monkeypatch.delenv(FARGATE_VCPU_QUOTA_VARIABLE, raising=False)
     assert preflight_script.main(["--local", "--break", "quota", "--json"]) == 1
@@ -86,7 +84,7 @@ def test_a_quota_too_small_fails_on_a_local_deployment_and_names_the_request(cap
 
 def test_deploy_refuses_when_preflight_fails_unless_told_otherwise(as_deployer: DeployedStack, capsys: pytest.CaptureFixture) -> None:
     stack = as_deployer
-    import deploy
+    from riskbatch_platform.deployment import deploy
 
     ec2 = stack.target.client("ec2")
     vpc = stack.local.stand_ins.vpc_id

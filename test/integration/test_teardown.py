@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from teardown import delete_stack, leftovers
+from riskbatch_platform.deployment.teardown import delete_stack, leftovers
 from test.integration.conftest import DeployedStack, local_only
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 
 from riskbatch.settings import Settings
-from riskbatch_infra.local_night import NIGHTLY_FILES, land_files, queue_depth
-from riskbatch_infra.resolve import resolve
+from riskbatch_platform.analysis.resolve import resolve
+from riskbatch_platform.local.night import NIGHTLY_FILES, land_files, queue_depth
 from test.template_model import load_template
 
 REGION = "us-east-1"

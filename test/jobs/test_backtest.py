@@ -223,7 +223,7 @@ def test_a_year_of_the_sample_nights_fills_the_traffic_light(tmp_path, capsys: p
     innovations) is there to find out whether the model holds when the data do not oblige it."""
     import json
 
-    import backtest_year
+    from riskbatch_platform.measurement import backtest_year
 
     arguments = ["--nights", "251", "--positions", "400", "--factors", "30", "--scenarios", "2000", "--dynamics", dynamics, "--out", str(tmp_path)]
     assert backtest_year.main(arguments) == 0

@@ -619,8 +619,8 @@ def test_the_first_night_after_a_landed_year_shows_the_traffic_light_and_the_exc
     # make demo lands the year before its first night under history/, generated through
     # make backtest-year's code over the market history the night continues: the first report
     # backtests 250 days (it said "No observation yet"), with the traffic light and the chart.
-    from backtest_year import run_year
     from riskbatch.sample import write_nights
+    from riskbatch_platform.measurement.backtest_year import run_year
 
     history = 251  # the first generated night has nothing to backtest
     tonight = dt.date(2026, 11, 25)

@@ -104,7 +104,7 @@ def test_the_service_linked_role_missing_is_a_warning_with_the_command(aws: Any)
 def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws: Any) -> None:
     import shlex
 
-    import enable_bucket_events
+    from riskbatch_platform.deployment import enable_bucket_events
 
     aws("s3").create_bucket(Bucket="risk-input-x")
     account = Account(subnets=[], peak=PEAK, input_bucket="risk-input-x")
@@ -112,10 +112,11 @@ def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws:
     assert finding.status == FAIL
     # the hint is a command the script takes as written: run it, and the check passes
     command = shlex.split(finding.fix.split(" (")[0])
-    assert command[:2] == ["python", "scripts/enable_bucket_events.py"]
+    assert command[:2] == ["python", "riskbatch-enable-bucket-events"]
     assert enable_bucket_events.main(command[2:]) == 0
     # moto keeps the switch but leaves it out of its GET answer; the emulator's fix reports it
-    from riskbatch_infra.emulator_server import Patcher, s3_reports_eventbridge_delivery
+    from riskbatch_platform.local.emulator.patching import Patcher
+    from riskbatch_platform.local.emulator.s3 import s3_reports_eventbridge_delivery
 
     patcher = Patcher()
     s3_reports_eventbridge_delivery(patcher)

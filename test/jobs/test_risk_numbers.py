@@ -633,7 +633,7 @@ def test_tail_contributions_computed_block_by_block_equal_the_full_matrix() -> N
 
 
 def test_every_case_of_the_accuracy_script_is_within_four_standard_errors_of_its_closed_form() -> None:
-    import model_accuracy
+    from riskbatch_platform.measurement import model_accuracy
 
     for case in model_accuracy.cases():
         parameters = ModelParameters(scenarios=100_000, seed=2026, **case.parameters)

@@ -111,7 +111,9 @@ def _one_shot_cluster(ecs) -> tuple[str, dict[str, str]]:
 
 @pytest.fixture
 def ecs_with_tasks():
-    from riskbatch_infra.emulator_server import Patcher, ecs_tasks_carry_their_start_time, network_interfaces_have_a_private_dns_name
+    from riskbatch_platform.local.emulator.ec2 import network_interfaces_have_a_private_dns_name
+    from riskbatch_platform.local.emulator.ecs import ecs_tasks_carry_their_start_time
+    from riskbatch_platform.local.emulator.patching import Patcher
 
     patcher = Patcher()
     network_interfaces_have_a_private_dns_name(patcher)  # moto's RunTask of an awsvpc task needs it

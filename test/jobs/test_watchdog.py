@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from riskbatch.watchdog import DEADLINE_VARIABLE, EXIT_DEADLINE
-from riskbatch_infra.metric_filter import matches
+from riskbatch_platform.analysis.metric_filter import matches
 from test.stalled_endpoint import stalled_endpoint
 from test.template_model import load_template
 

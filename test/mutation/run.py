@@ -34,11 +34,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT))
-
-from scripts.fmt_templates import canonical  # noqa: E402
-from test.mutation.catalogue import MUTATIONS, REQUIREMENT_TESTS  # noqa: E402
+from riskbatch_platform import REPO_ROOT
+from riskbatch_platform.analysis.fmt_templates import canonical
+from test.mutation.catalogue import MUTATIONS, REQUIREMENT_TESTS
 
 # The tests that judge requirements: the unit suite, less the tests of the tools around the
 # template (the deploy script, the emulator's fixes, the catalogue itself).

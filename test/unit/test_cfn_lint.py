@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from riskbatch_infra.lint import REPO_ROOT, config, lint
+from riskbatch_platform.analysis.lint import REPO_ROOT, config, lint
 
 
 def test_cfn_lint_reports_nothing_on_the_environment_template(template_path: Path) -> None:

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 
-from riskbatch_infra.containers import HealthCheck, Mount, create_arguments, scratch_mount, stop_details, task_state_change
-from riskbatch_infra.local_ecs import LocalEcs, TaskSpec, pattern_matches, task_spec_of
-from riskbatch_infra.metric_filter import matches
-from riskbatch_infra.resolve import resolve
+from riskbatch_platform.analysis.metric_filter import matches
+from riskbatch_platform.analysis.resolve import resolve
+from riskbatch_platform.local.containers import HealthCheck, Mount, create_arguments, scratch_mount, stop_details, task_state_change
+from riskbatch_platform.local.runner import LocalEcs, TaskSpec, pattern_matches, task_spec_of
 from test.template_model import REQUIRED_VALUES, Template
 from test.unit.conftest import the_template
 
@@ -184,6 +184,6 @@ def test_the_runners_stop_events_reach_the_task_rule_and_are_counted_by_the_fail
     ],
 )
 def test_an_out_of_memory_kill_is_a_sigkill_nobody_sent_at_the_hard_limit(exit_code: int, stopped_by: str | None, peak: int | None, expected: bool) -> None:
-    from riskbatch_infra.containers import killed_at_its_limit
+    from riskbatch_platform.local.containers import killed_at_its_limit
 
     assert killed_at_its_limit(exit_code, stopped_by, peak, 512) is expected

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 
-from riskbatch_infra.iam_audit import EVERYTHING_ON
-from riskbatch_infra.resolve import placeholder_values, resolve
+from riskbatch_platform.analysis.iam_audit import EVERYTHING_ON
+from riskbatch_platform.analysis.resolve import placeholder_values, resolve
 from test.template_model import Template
 
 
@@ -69,7 +69,7 @@ def test_the_custom_metrics_are_the_ones_the_filters_publish_and_the_alarm_reads
 
 def test_reports_published_counts_the_report_jobs_own_log_line(template: Template) -> None:
     """The report job logs one JSON line {"event": "report_generated", ...} per report (riskbatch.logs)."""
-    from riskbatch_infra.metric_filter import matches
+    from riskbatch_platform.analysis.metric_filter import matches
 
     metric_filter = template.get("ReportsPublishedMetricFilter").props
     assert metric_filter["LogGroupName"] == {"Ref": "ReportGenerationLogGroup"}
@@ -80,7 +80,7 @@ def test_reports_published_counts_the_report_jobs_own_log_line(template: Templat
 
 def test_a_limit_breach_raises_an_alarm_to_the_topic(template: Template) -> None:
     """The report job logs one {"event": "limit_breach", ...} line per breached limit (riskbatch.report)."""
-    from riskbatch_infra.metric_filter import matches
+    from riskbatch_platform.analysis.metric_filter import matches
 
     metric_filter = template.get("LimitBreachesMetricFilter").props
     assert metric_filter["LogGroupName"] == {"Ref": "ReportGenerationLogGroup"}

@@ -9,11 +9,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from deploy import parse_parameters
-from riskbatch_infra.aws import Target
-from riskbatch_infra.images import repository_names, stand_in_manifest
-from riskbatch_infra.phases import ImagesNeeded, ParametersRefused, check_images
-from riskbatch_infra.stack import TEMPLATE_BODY_LIMIT, DeployError, deploy
+from riskbatch_platform.aws import Target
+from riskbatch_platform.deployment.deploy import parse_parameters
+from riskbatch_platform.deployment.image_gate import repository_names, stand_in_manifest
+from riskbatch_platform.deployment.phases import ImagesNeeded, ParametersRefused, check_images
+from riskbatch_platform.deployment.stack import TEMPLATE_BODY_LIMIT, DeployError, deploy
 from test.template_model import REQUIRED_VALUES
 
 REGION = "us-east-1"
@@ -101,7 +101,7 @@ def test_large_template_needs_a_bucket() -> None:
 
 
 def test_bucket_events_are_switched_on_and_other_notifications_kept() -> None:
-    from riskbatch_infra.buckets import enable_eventbridge
+    from riskbatch_platform.deployment.bucket_events import enable_eventbridge
 
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
@@ -125,7 +125,7 @@ def test_bucket_events_are_switched_on_and_other_notifications_kept() -> None:
 
 
 def test_parameters_breaking_a_rule_or_an_ordering_are_refused_before_anything_changes() -> None:
-    from riskbatch_infra.phases import ParametersRefused, check_parameters
+    from riskbatch_platform.deployment.phases import ParametersRefused, check_parameters
 
     template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "TapStack.json").read_text(encoding="utf-8"))
     with mock_aws():
@@ -172,7 +172,7 @@ def test_an_update_puts_back_the_minimum_of_the_scheduled_action_in_force(new_yo
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from riskbatch_infra.scaling import restore_scheduled_minimums
+    from riskbatch_platform.deployment.scaling import restore_scheduled_minimums
 
     template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "TapStack.json").read_text(encoding="utf-8"))
     parameters = {**REQUIRED_VALUES, "DeployServices": "true", "EnvironmentSuffix": "dev"}
@@ -193,7 +193,7 @@ def test_an_update_puts_back_the_minimum_of_the_scheduled_action_in_force(new_yo
 
 
 def test_a_schedule_that_is_not_daily_is_refused() -> None:
-    from riskbatch_infra.scaling import daily_time
+    from riskbatch_platform.deployment.scaling import daily_time
 
     assert str(daily_time("cron(30 9 * * ? *)")) == "09:30:00"
     with pytest.raises(ValueError, match="daily"):
@@ -202,8 +202,8 @@ def test_a_schedule_that_is_not_daily_is_refused() -> None:
 
 def test_the_vpc_endpoints_template_deploys_in_one_step() -> None:
     """Through change sets, as the deploy script deploys: with the emulator's fixes (moto's change sets set no outputs)."""
-    from riskbatch_infra.emulator_server import apply_fixes
-    from riskbatch_infra.phases import deploy_in_phases
+    from riskbatch_platform.deployment.phases import deploy_in_phases
+    from riskbatch_platform.local.emulator.patching import apply_fixes
 
     template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "VpcEndpoints.json").read_text(encoding="utf-8"))
     fixes = apply_fixes()
@@ -235,8 +235,8 @@ QUEUE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Queu
 
 def test_a_plan_describes_the_change_and_changes_nothing() -> None:
     """Against the emulator (moto with its fixes): the stack, its queue and its change sets are as before."""
-    from riskbatch_infra.emulator_server import apply_fixes
-    from riskbatch_infra.stack import plan
+    from riskbatch_platform.deployment.stack import plan
+    from riskbatch_platform.local.emulator.patching import apply_fixes
 
     fixes = apply_fixes()
     try:
@@ -265,7 +265,7 @@ def test_the_plan_shows_replacement_scope_and_what_forces_recreation() -> None:
     API's shape (Stubber checks it against the boto3 service model) stands in for AWS's answer."""
     from botocore.stub import Stubber
 
-    from riskbatch_infra.stack import planned_changes
+    from riskbatch_platform.deployment.stack import planned_changes
 
     cfn = boto3.client("cloudformation", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     response = {
@@ -343,7 +343,7 @@ def _stack(target: Target) -> dict:
 def test_an_update_keeps_every_parameter_it_does_not_name() -> None:
     # CloudFormation takes the default of an omitted parameter unless UsePreviousValue says otherwise
     # (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Parameter.html).
-    from riskbatch_infra.stack import change_set_parameters
+    from riskbatch_platform.deployment.stack import change_set_parameters
 
     assert change_set_parameters(SMALL, {"ImageTag": "3.0.0"}, {"EnvironmentSuffix": "dev", "ImageTag": "2.0.0", "VpcId": "vpc-1", "Gone": "x"}) == [
         {"ParameterKey": "ImageTag", "ParameterValue": "3.0.0"},
@@ -358,7 +358,7 @@ def test_an_update_keeps_every_parameter_it_does_not_name() -> None:
 
 
 def test_the_image_gate_reads_the_stacks_current_tag_never_the_templates_default() -> None:
-    from riskbatch_infra.phases import image_tag
+    from riskbatch_platform.deployment.phases import image_tag
 
     template = {"Parameters": {"ImageTag": {"Type": "String", "Default": "1.0.0"}}}
     assert image_tag(template, {}, {"ImageTag": "2.3.0"}) == "2.3.0"
@@ -367,7 +367,7 @@ def test_the_image_gate_reads_the_stacks_current_tag_never_the_templates_default
 
 
 def test_checks_on_an_update_see_the_values_the_stack_keeps() -> None:
-    from riskbatch_infra.phases import check_parameters
+    from riskbatch_platform.deployment.phases import check_parameters
 
     with mock_aws():
         _small_stack()
@@ -389,7 +389,7 @@ def test_checks_on_an_update_see_the_values_the_stack_keeps() -> None:
 )
 def test_a_parameters_file_in_each_form_the_cli_reads_with_the_command_line_winning(tmp_path: Path, content: object) -> None:
     # aws cloudformation deploy --parameter-overrides file://... formats (https://github.com/aws/aws-cli/pull/5443)
-    from deploy import parse_tags
+    from riskbatch_platform.deployment.deploy import parse_tags
 
     path = tmp_path / "prod.json"
     path.write_text(json.dumps(content))
@@ -404,7 +404,7 @@ def test_a_parameters_file_in_each_form_the_cli_reads_with_the_command_line_winn
     ids=["not-json", "no-value", "unknown-section"],
 )
 def test_a_bad_parameters_file_is_a_refusal_with_exit_5(tmp_path: Path, capsys: pytest.CaptureFixture, content: str, message: str) -> None:
-    import deploy as deploy_script
+    from riskbatch_platform.deployment import deploy as deploy_script
 
     path = tmp_path / "prod.json"
     path.write_text(content)
@@ -415,7 +415,7 @@ def test_a_bad_parameters_file_is_a_refusal_with_exit_5(tmp_path: Path, capsys: 
 
 
 def test_every_example_parameters_file_reads_and_names_only_declared_parameters() -> None:
-    from deploy import read_parameters_file
+    from riskbatch_platform.deployment.deploy import read_parameters_file
 
     root = Path(__file__).resolve().parents[2]
     template = json.loads((root / "lib" / "TapStack.json").read_text(encoding="utf-8"))
@@ -431,8 +431,9 @@ def test_every_example_parameters_file_reads_and_names_only_declared_parameters(
 def test_tags_reach_the_stack_and_an_update_keeps_them() -> None:
     # Stack tags propagate to the stack's resources that support tags
     # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide//aws-properties-resource-tags.html).
-    from riskbatch_infra.emulator_server import Patcher, change_sets_update_outputs_and_exports
-    from riskbatch_infra.stack import StackOptions
+    from riskbatch_platform.deployment.stack import StackOptions
+    from riskbatch_platform.local.emulator.cloudformation import change_sets_update_outputs_and_exports
+    from riskbatch_platform.local.emulator.patching import Patcher
 
     patcher = Patcher()
     change_sets_update_outputs_and_exports(patcher)  # the emulator's fix: moto kept a stack's first tags
@@ -449,7 +450,7 @@ def test_tags_reach_the_stack_and_an_update_keeps_them() -> None:
 
 
 def test_reserved_tag_keys_are_refused() -> None:
-    from deploy import parse_tags
+    from riskbatch_platform.deployment.deploy import parse_tags
 
     with pytest.raises(ParametersRefused, match="aws:"):
         parse_tags(None, ["aws:cloudformation:stack-name=x"])
@@ -458,7 +459,7 @@ def test_reserved_tag_keys_are_refused() -> None:
 def test_the_service_role_is_passed_to_the_change_set() -> None:
     from botocore.stub import ANY, Stubber
 
-    from riskbatch_infra.stack import StackOptions, _create_change_set
+    from riskbatch_platform.deployment.stack import StackOptions, _create_change_set
 
     cfn = Target(region=REGION, credentials={"aws_access_key_id": "x", "aws_secret_access_key": "x"}).client("cloudformation")
     stubber = Stubber(cfn)
@@ -510,7 +511,7 @@ def _ecr_answering(scan_type: str, statuses: list[str], enhanced: list[str] | No
 def test_an_enhanced_scan_is_judged_when_active_after_waiting_while_pending() -> None:
     # ECR API reference, ImageScanStatus: enhanced scanning reports ACTIVE, never the COMPLETE the
     # ImageScanComplete waiter waits for (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageScanStatus.html).
-    from riskbatch_infra.images import scan_verdict
+    from riskbatch_platform.deployment.image_gate import scan_verdict
 
     waits: list[float] = []
     verdict = scan_verdict(_ecr_answering("ENHANCED", ["PENDING", "ACTIVE"], ["HIGH", "LOW", "HIGH"]), "ecr-x", "1.0.0", sleep=waits.append)
@@ -518,7 +519,7 @@ def test_an_enhanced_scan_is_judged_when_active_after_waiting_while_pending() ->
 
 
 def test_a_basic_scan_is_judged_when_complete() -> None:
-    from riskbatch_infra.images import scan_verdict
+    from riskbatch_platform.deployment.image_gate import scan_verdict
 
     verdict = scan_verdict(_ecr_answering("BASIC", ["IN_PROGRESS", "COMPLETE"]), "ecr-x", "1.0.0", sleep=lambda seconds: None)
     assert (verdict.status, verdict.blocking) == ("COMPLETE", {})
@@ -526,16 +527,16 @@ def test_a_basic_scan_is_judged_when_complete() -> None:
 
 @pytest.mark.parametrize("status", ["SCAN_ELIGIBILITY_EXPIRED", "FINDINGS_UNAVAILABLE", "UNSUPPORTED_IMAGE", "FAILED"])
 def test_a_scan_that_cannot_be_judged_is_refused_at_once(status: str) -> None:
-    from riskbatch_infra.images import ScanNotFinished, scan_verdict
+    from riskbatch_platform.deployment.image_gate import ScanNotFinished, scan_verdict
 
     with pytest.raises(ScanNotFinished, match=f"ENHANCED scan of ecr-x:1.0.0 ended {status}"):
         scan_verdict(_ecr_answering("ENHANCED", [status]), "ecr-x", "1.0.0", sleep=lambda seconds: pytest.fail("no wait"))
 
 
 def test_a_scan_still_pending_after_the_bounded_wait_is_a_clear_refusal_with_exit_8(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    import deploy as deploy_script
-    from riskbatch_infra import images
-    from riskbatch_infra.images import ScanNotFinished, scan_verdict
+    from riskbatch_platform.deployment import deploy as deploy_script
+    from riskbatch_platform.deployment import image_gate as images
+    from riskbatch_platform.deployment.image_gate import ScanNotFinished, scan_verdict
 
     clock = iter(range(0, 10_000, 10))
     monkeypatch.setattr(images.time, "monotonic", lambda: next(clock))

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from riskbatch_infra import doc_check
-from riskbatch_infra.deployer_permissions import deployer_policy, script_actions, unknown_to_parliament
-from riskbatch_infra.privilege_matrix import role_rows
-from riskbatch_infra.resolve import as_list
-from scripts.docs import generated
+from riskbatch_platform.analysis.deployer_permissions import deployer_policy, script_actions, unknown_to_parliament
+from riskbatch_platform.analysis.privilege_matrix import role_rows
+from riskbatch_platform.analysis.resolve import as_list
+from riskbatch_platform.docs import check as doc_check
+from riskbatch_platform.docs.generate import generated
 from test.template_model import load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -53,9 +53,11 @@ def _problems_of(tmp_path: Path, markdown: str) -> list[str]:
 @pytest.mark.parametrize(
     ("markdown", "expected"),
     [
-        ("```sh\n.venv/bin/python scripts/deploy.py --template lib/TapStack.json\n```\n", "the following arguments are required: --stack-name"),
-        ("```sh\n.venv/bin/python scripts/teardown.py --stack-name s --suffix p --force\n```\n", "unrecognized arguments: --force"),
-        ("```sh\nscripts/no_such_script.py\n```\n", "no such script"),
+        ("```sh\nriskbatch-deploy --template lib/TapStack.json\n```\n", "the following arguments are required: --stack-name"),
+        ("```sh\nriskbatch-teardown --stack-name s --suffix p --force\n```\n", "unrecognized arguments: --force"),
+        ("```sh\n.venv/bin/python scripts/no_such_script.py\n```\n", "no such script"),
+        ("```sh\n.venv/bin/riskbatch-deploy --stack-name s --no-such-option\n```\n", "unrecognized arguments: --no-such-option"),
+        ("```sh\n.venv/bin/python -m riskbatch_platform.no_such_module\n```\n", "no such module"),
         ("```sh\nmake no-such-target\n```\n", "No rule to make target"),
         ("```sh\naws cloudformation describe-stack-events --stack riskbatch-prod\n```\n", "takes no --stack"),
         ("```sh\naws service-quotas request-service-quota-increase --service-code fargate --quota-code L-3032A538\n```\n", "needs --desired-value"),
@@ -78,7 +80,7 @@ def test_the_docs_check_finds(tmp_path: Path, markdown: str, expected: str) -> N
 
 
 def test_a_command_that_parses_is_not_a_problem(tmp_path: Path) -> None:
-    assert _problems_of(tmp_path, "```sh\n.venv/bin/python scripts/teardown.py --stack-name s --suffix p  # a comment\n```\n") == []
+    assert _problems_of(tmp_path, "```sh\nriskbatch-teardown --stack-name s --suffix p  # a comment\n```\n") == []
 
 
 def test_github_anchors_drop_punctuation_and_keep_hyphens() -> None:
@@ -109,8 +111,8 @@ def test_the_scripts_calls_are_found_through_their_client_variables() -> None:
     # teardown disables rules through `events, ecs = target.client("events"), target.client("ecs")`
     # and lists buses through `pages(events.list_event_buses)`: both forms must be found.
     actions = script_actions()
-    assert "scripts/teardown.py" in actions["events:DisableRule"]
-    assert "scripts/teardown.py" in actions["events:ListEventBuses"]
+    assert "src/riskbatch_platform/deployment/teardown.py" in actions["events:DisableRule"]
+    assert "src/riskbatch_platform/deployment/teardown.py" in actions["events:ListEventBuses"]
     # what preflight does only against the local emulator (--break) is no deployer permission
     assert "ec2:CreateSubnet" not in actions and "ecr:BatchDeleteImage" not in actions
 
@@ -118,7 +120,7 @@ def test_the_scripts_calls_are_found_through_their_client_variables() -> None:
 def test_a_service_role_takes_cloudformations_part_and_the_person_deploying_only_passes_it() -> None:
     # CloudFormation service role: the stack's calls are made with the role's credentials; the
     # person deploying needs iam:PassRole on it (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html).
-    from riskbatch_infra.deployer_permissions import (
+    from riskbatch_platform.analysis.deployer_permissions import (
         TEMPLATE_READ_ACTIONS,
         cloudformation_actions,
         deploying_person_policy,

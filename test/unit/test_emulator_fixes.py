@@ -19,8 +19,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws, settings
 from moto.core.authorization import ActionAuthenticatorMixin
 
-from riskbatch_infra import emulator_server as server
-from riskbatch_infra.emulator_server import FIXES, LOCAL_ECS_AGENT, MOTO_VERSION, Patcher
+from riskbatch_platform.local import emulator
+from riskbatch_platform.local.emulator import patching
+from riskbatch_platform.local.emulator.patching import FIXES, LOCAL_ECS_AGENT, MOTO_VERSION, Patcher
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -83,14 +84,14 @@ def test_the_fixes_refuse_another_moto_version(monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(moto, "__version__", "9.9.9")
     with pytest.raises(RuntimeError, match=MOTO_VERSION):
-        server.apply_fixes()
+        patching.apply_fixes()
 
 
 def test_a_fix_can_be_undone(aws: None) -> None:
     from moto.s3.responses import S3Response
 
     before = S3Response.__dict__["head_object"]
-    with patched(server.s3_missing_key_is_forbidden_without_list_bucket):
+    with patched(emulator.s3.s3_missing_key_is_forbidden_without_list_bucket):
         assert S3Response.__dict__["head_object"] is not before
     assert S3Response.__dict__["head_object"] is before
 
@@ -114,7 +115,7 @@ def test_moto_ignores_the_s3_prefix_condition(aws: None) -> None:
 def test_the_s3_prefix_condition_is_evaluated(aws: None) -> None:
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="out")
     session = _user("lister", LIST_RUNS_ONLY)
-    with patched(server.policy_conditions_evaluated), enforced():
+    with patched(emulator.iam.policy_conditions_evaluated), enforced():
         assert _list(session, "runs/r1/") == "OK"
         assert _list(session, "reports/") == "denied"
         assert _code(lambda: session.client("s3").list_objects_v2(Bucket="out")) == "denied"  # no prefix: the key is absent
@@ -125,13 +126,13 @@ def test_a_deny_on_plain_http_follows_the_scheme(aws: None) -> None:
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="out")
     deny_http = {"Effect": "Deny", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::out", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
     session = _user("tls", [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::out"}, deny_http])
-    with patched(server.policy_conditions_evaluated), enforced():
+    with patched(emulator.iam.policy_conditions_evaluated), enforced():
         assert _list(session, "") == "OK"
     session = _user(
         "tls2",
         [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::out"}, {**deny_http, "Condition": {"Bool": {"aws:SecureTransport": "true"}}}],
     )
-    with patched(server.policy_conditions_evaluated), enforced():
+    with patched(emulator.iam.policy_conditions_evaluated), enforced():
         assert _list(session, "") == "denied"
 
 
@@ -156,7 +157,7 @@ def _missing(session: boto3.Session) -> tuple[int, str]:
 def test_moto_answers_404_for_a_missing_key_whatever_the_caller_may_list(aws: None) -> None:
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="out")
     session = _user("reader", [READ_RUNS, *LIST_RUNS_ONLY])
-    with patched(server.policy_conditions_evaluated), enforced():
+    with patched(emulator.iam.policy_conditions_evaluated), enforced():
         assert _missing(session) == (404, "NoSuchKey")  # the defect: AWS answers 403
 
 
@@ -172,7 +173,7 @@ def test_moto_answers_404_for_a_missing_key_whatever_the_caller_may_list(aws: No
 def test_a_missing_key_is_403_unless_the_caller_may_list_the_bucket(aws: None, listing: list, expected: tuple[int, str]) -> None:
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="out")
     session = _user("reader", [READ_RUNS, *listing])
-    with patched(server.policy_conditions_evaluated, server.s3_missing_key_is_forbidden_without_list_bucket), enforced():
+    with patched(emulator.iam.policy_conditions_evaluated, emulator.s3.s3_missing_key_is_forbidden_without_list_bucket), enforced():
         assert _missing(session) == expected
 
 
@@ -183,7 +184,7 @@ def test_storage_exists_works_where_head_object_is_forbidden(aws: None) -> None:
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="out")
     boto3.client("s3", region_name=REGION).put_object(Bucket="out", Key="runs/here", Body=b"x")
     session = _user("reader", [READ_RUNS, *LIST_RUNS_ONLY])
-    with patched(server.policy_conditions_evaluated, server.s3_missing_key_is_forbidden_without_list_bucket), enforced():
+    with patched(emulator.iam.policy_conditions_evaluated, emulator.s3.s3_missing_key_is_forbidden_without_list_bucket), enforced():
         s3 = session.client("s3")
         assert exists(s3, "out", "runs/here") and not exists(s3, "out", "runs/none")
 
@@ -248,16 +249,16 @@ def test_moto_authorises_run_task_against_star(aws: None) -> None:
     """Unpatched, a policy that names the task definition cannot run it at all."""
     definition, subnets, groups = _fargate_task()
     session = _user("trigger", _trigger_policy(definition))
-    with patched(server.network_interfaces_have_a_private_dns_name, server.policy_conditions_evaluated), enforced():
+    with patched(emulator.ec2.network_interfaces_have_a_private_dns_name, emulator.iam.policy_conditions_evaluated), enforced():
         assert _run(session, "c1", definition, subnets, groups) == "denied"
 
 
 def test_run_task_is_allowed_on_its_cluster_only_and_passes_only_its_roles_to_ecs_tasks(aws: None) -> None:
     definition, subnets, groups = _fargate_task()
     fixes = (
-        server.network_interfaces_have_a_private_dns_name,
-        server.policy_conditions_evaluated,
-        server.ecs_run_task_authorised_on_its_task_definition_with_pass_role,
+        emulator.ec2.network_interfaces_have_a_private_dns_name,
+        emulator.iam.policy_conditions_evaluated,
+        emulator.ecs.ecs_run_task_authorised_on_its_task_definition_with_pass_role,
     )
     trigger = _user("trigger", _trigger_policy(definition))
     no_pass = _user("no-pass", _trigger_policy(definition)[:1])
@@ -277,14 +278,14 @@ def _running_task(cluster: str) -> str:
 
 
 def test_moto_tasks_carry_no_start_time(aws: None) -> None:
-    with patched(server.network_interfaces_have_a_private_dns_name):
+    with patched(emulator.ec2.network_interfaces_have_a_private_dns_name):
         task = _running_task("c1")
         (described,) = boto3.client("ecs", region_name=REGION).describe_tasks(cluster="c1", tasks=[task])["tasks"]
     assert "startedAt" not in described and "createdAt" not in described
 
 
 def test_tasks_carry_the_time_they_were_created_and_started(aws: None) -> None:
-    with patched(server.network_interfaces_have_a_private_dns_name, server.ecs_tasks_carry_their_start_time):
+    with patched(emulator.ec2.network_interfaces_have_a_private_dns_name, emulator.ecs.ecs_tasks_carry_their_start_time):
         task = _running_task("c1")
         (described,) = boto3.client("ecs", region_name=REGION).describe_tasks(cluster="c1", tasks=[task])["tasks"]
     assert described["createdAt"] == described["startedAt"]
@@ -294,9 +295,9 @@ def test_tasks_carry_the_time_they_were_created_and_started(aws: None) -> None:
 def test_stop_and_describe_tasks_are_authorised_on_the_task_and_its_cluster(aws: None) -> None:
     """The deadline check's grant: ListTasks on "*" under ecs:cluster, DescribeTasks and StopTask on the cluster's tasks."""
     fixes = (
-        server.network_interfaces_have_a_private_dns_name,
-        server.policy_conditions_evaluated,
-        server.ecs_run_task_authorised_on_its_task_definition_with_pass_role,
+        emulator.ec2.network_interfaces_have_a_private_dns_name,
+        emulator.iam.policy_conditions_evaluated,
+        emulator.ecs.ecs_run_task_authorised_on_its_task_definition_with_pass_role,
     )
     with patched(*fixes):
         mine, other = _running_task("c1"), _running_task("c2")
@@ -336,7 +337,7 @@ def test_simulate_principal_policy_decides_pass_role_by_the_service(aws: None) -
         )["EvaluationResults"]
         return result["EvalDecision"]
 
-    with patched(server.policy_conditions_evaluated, server.iam_simulate_principal_policy):
+    with patched(emulator.iam.policy_conditions_evaluated, emulator.iam.iam_simulate_principal_policy):
         assert decision("ecs-tasks.amazonaws.com") == "allowed"
         assert decision("lambda.amazonaws.com") == "implicitDeny"
         assert decision("ecs-tasks.amazonaws.com", role="other") == "implicitDeny"
@@ -365,7 +366,7 @@ def test_moto_returns_the_bare_name_for_the_ref_of_a_rule_on_a_custom_bus(aws: N
 
 
 def test_the_ref_of_a_rule_on_a_custom_bus_is_bus_and_name_and_the_stack_still_deletes(aws: None) -> None:
-    with patched(server.events_rule_ref_on_a_custom_bus):
+    with patched(emulator.events.events_rule_ref_on_a_custom_bus):
         assert _deploy(RULE_ON_A_BUS)["RuleRef"] == "bus-x|rule-x"
         cfn = boto3.client("cloudformation", region_name=REGION)
         stack_id = cfn.describe_stacks(StackName="s")["Stacks"][0]["StackId"]
@@ -404,7 +405,7 @@ def test_moto_drops_task_definition_properties(aws: None) -> None:
 
 
 def test_task_definitions_keep_roles_cpu_network_and_platform(aws: None) -> None:
-    with patched(server.task_definitions_keep_their_properties):
+    with patched(emulator.ecs.task_definitions_keep_their_properties):
         _deploy(TASK_DEFINITION)
         found = _task_definition()
     assert found["taskRoleArn"].endswith("role/task") and found["executionRoleArn"].endswith("role/exec")
@@ -436,7 +437,7 @@ def test_only_the_local_runner_assumes_service_roles_and_only_as_the_services_it
     def code(session: boto3.Session, role: str) -> str:
         return _code(lambda: session.client("sts").assume_role(RoleArn=role, RoleSessionName="session"))
 
-    with patched(server.local_runner_assumes_roles_as_ecs_or_eventbridge, server.policy_conditions_evaluated), enforced():
+    with patched(emulator.iam.local_runner_assumes_roles_as_ecs_or_eventbridge, emulator.iam.policy_conditions_evaluated), enforced():
         assert code(agent, task) == "OK" and code(agent, trigger) == "OK"
         assert code(agent, lambda_role) == "denied"
         assert code(agent, elsewhere) == "denied"  # aws:SourceAccount of another account
@@ -464,7 +465,7 @@ def test_change_sets_set_no_outputs_in_moto(aws: None) -> None:
 
 
 def test_change_sets_set_outputs_and_exports(aws: None) -> None:
-    with patched(server.change_sets_update_outputs_and_exports):
+    with patched(emulator.cloudformation.change_sets_update_outputs_and_exports):
         assert _deploy_by_change_set()["TopicArn"].endswith(":sns-x")
         assert [export["Name"] for export in boto3.client("cloudformation", region_name=REGION).list_exports()["Exports"]] == ["export-x"]
 
@@ -487,7 +488,7 @@ def test_moto_change_sets_keep_the_first_tags_and_role(aws: None) -> None:
 
 
 def test_change_sets_set_the_stacks_tags_and_service_role(aws: None) -> None:
-    with patched(server.change_sets_update_outputs_and_exports):
+    with patched(emulator.cloudformation.change_sets_update_outputs_and_exports):
         assert _tags_after_an_update_by_change_set() == ({"a": "1", "b": "2"}, f"arn:aws:iam::{ACCOUNT}:role/role-cloudformation-x")
 
 
@@ -546,13 +547,13 @@ def _revision_after_an_update_that_keeps_everything() -> tuple[int, list[dict[st
 
 
 def test_moto_replaces_what_refers_to_a_parameter_kept_at_its_default(aws: None) -> None:
-    with patched(server.change_sets_update_outputs_and_exports):
+    with patched(emulator.cloudformation.change_sets_update_outputs_and_exports):
         revision, _ = _revision_after_an_update_that_keeps_everything()
         assert revision == 2
 
 
 def test_use_previous_value_keeps_the_values_and_replaces_nothing(aws: None) -> None:
-    with patched(server.change_sets_update_outputs_and_exports, server.parameters_kept_with_use_previous_value):
+    with patched(emulator.cloudformation.change_sets_update_outputs_and_exports, emulator.cloudformation.parameters_kept_with_use_previous_value):
         revision, parameters = _revision_after_an_update_that_keeps_everything()
         assert revision == 1
         assert {item["ParameterKey"]: item["ParameterValue"] for item in parameters} == {"ImageTag": "1.0.0", "Cpu": "256", "Suffix": "dev"}
@@ -579,17 +580,17 @@ def test_moto_denies_an_alarm_read_granted_on_the_alarm(aws: None) -> None:
 
 
 def test_an_alarm_read_is_authorised_on_the_alarm(aws: None) -> None:
-    with patched(server.cloudwatch_alarm_reads_authorised_on_the_alarm):
+    with patched(emulator.cloudwatch.cloudwatch_alarm_reads_authorised_on_the_alarm):
         assert _describe_one_alarm_as_a_role_granted_it() == "alarm-x"
 
 
 def test_moto_change_sets_miss_a_change_made_through_a_parameter(aws: None) -> None:
-    with patched(server.change_sets_update_outputs_and_exports):
+    with patched(emulator.cloudformation.change_sets_update_outputs_and_exports):
         assert _parameter_only_change() == []
 
 
 def test_change_sets_list_each_changed_value_before_and_after(aws: None) -> None:
-    with patched(server.change_sets_update_outputs_and_exports, server.change_sets_list_each_changed_value):
+    with patched(emulator.cloudformation.change_sets_update_outputs_and_exports, emulator.cloudformation.change_sets_list_each_changed_value):
         (change,) = _parameter_only_change()
         resource = change["ResourceChange"]
         assert (resource["Action"], resource["LogicalResourceId"], resource["Replacement"]) == ("Modify", "Queue", "False")
@@ -601,7 +602,7 @@ def test_change_sets_list_each_changed_value_before_and_after(aws: None) -> None
 
 
 def test_a_changed_create_only_property_is_a_replacement(aws: None) -> None:
-    with patched(server.change_sets_update_outputs_and_exports, server.change_sets_list_each_changed_value):
+    with patched(emulator.cloudformation.change_sets_update_outputs_and_exports, emulator.cloudformation.change_sets_list_each_changed_value):
         (change,) = _parameter_only_change(suffix="prod")
         resource = change["ResourceChange"]
         assert resource["Replacement"] == "True"
@@ -633,7 +634,7 @@ REPOSITORY = {
 
 
 def _repository_after_push_and_delete() -> tuple[bool, str | None, str]:
-    from riskbatch_infra.images import stand_in_manifest
+    from riskbatch_platform.deployment.image_gate import stand_in_manifest
 
     _deploy(REPOSITORY)
     ecr = boto3.client("ecr", region_name=REGION)
@@ -651,7 +652,7 @@ def test_moto_loses_scan_on_push_lifecycle_and_empty_on_delete(aws: None) -> Non
 
 
 def test_repositories_scan_on_push_keep_their_lifecycle_and_empty_on_delete(aws: None) -> None:
-    with patched(server.ecr_repository_properties_from_cloudformation):
+    with patched(emulator.ecr.ecr_repository_properties_from_cloudformation):
         assert _repository_after_push_and_delete() == (True, LIFECYCLE, "gone")
 
 
@@ -667,7 +668,7 @@ def test_moto_loses_the_log_groups_key(aws: None) -> None:
 
 
 def test_log_groups_keep_their_key(aws: None) -> None:
-    with patched(server.log_group_key_from_cloudformation):
+    with patched(emulator.logs.log_group_key_from_cloudformation):
         assert _log_group_key().startswith("arn:aws:kms:")
 
 
@@ -693,7 +694,7 @@ def test_moto_authorises_sns_and_eventbridge_against_star(aws: None) -> None:
 def test_sns_and_eventbridge_are_authorised_on_their_topic_and_bus(aws: None) -> None:
     session, topic = _topic_and_bus_user()
     other = boto3.client("sns", region_name=REGION).create_topic(Name="sns-other")["TopicArn"]
-    with patched(server.sns_and_eventbridge_authorised_on_their_resource), enforced():
+    with patched(emulator.sns.sns_and_eventbridge_authorised_on_their_resource), enforced():
         assert _publish_and_put(session, topic) == ("OK", "OK")
         assert _publish_and_put(session, other)[0] == "denied"
 
@@ -733,7 +734,7 @@ def test_moto_cannot_read_inline_role_policies_from_cloudformation(aws: None) ->
 
 
 def test_inline_role_policies_from_cloudformation_are_read(aws: None) -> None:
-    with patched(server.inline_role_policies_read_as_json):
+    with patched(emulator.iam.inline_role_policies_read_as_json):
         assert _list_queues_as_the_role() == "OK"
 
 
@@ -750,7 +751,7 @@ def test_moto_asks_for_a_batch_permission_that_does_not_exist(aws: None) -> None
 
 
 def test_a_batch_call_needs_the_single_action(aws: None) -> None:
-    with patched(server.sqs_batch_calls_need_the_single_action):
+    with patched(emulator.sqs.sqs_batch_calls_need_the_single_action):
         assert _send_batch() == "OK"
 
 
@@ -766,7 +767,7 @@ def test_moto_keeps_the_cluster_of_a_deleted_stack(aws: None) -> None:
 
 
 def test_the_cluster_is_deleted_with_its_stack(aws: None) -> None:
-    with patched(server.ecs_cluster_deleted_with_its_stack):
+    with patched(emulator.ecs.ecs_cluster_deleted_with_its_stack):
         assert _cluster_after_delete() == []
 
 
@@ -807,7 +808,7 @@ def test_moto_stores_ecs_targets_in_cloudformations_casing(aws: None) -> None:
 
 
 def test_ecs_targets_are_stored_in_the_api_shape(aws: None) -> None:
-    with patched(server.events_ecs_targets_in_the_api_shape):
+    with patched(emulator.events.events_ecs_targets_in_the_api_shape):
         parameters = _ecs_target()
     assert parameters["NetworkConfiguration"]["awsvpcConfiguration"]["Subnets"] == ["subnet-1"]
     assert parameters["CapacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
@@ -817,7 +818,8 @@ def test_every_fix_has_its_case() -> None:
     from pathlib import Path
 
     text = Path(__file__).read_text(encoding="utf-8")
-    missing = [each.__name__ for each in FIXES if f"server.{each.__name__}" not in text]
+    # each fix named through its service's module (emulator.s3.s3_missing_key_...), as the cases call it
+    missing = [each.__name__ for each in FIXES if f"emulator.{each.__module__.rsplit('.', 1)[1]}.{each.__name__}" not in text]
     assert missing == []
 
 
@@ -866,7 +868,7 @@ def test_moto_creates_no_alarm_from_cloudformation(aws: None) -> None:
 
 
 def test_alarms_are_created_from_cloudformation_and_deleted_with_their_stack(aws: None) -> None:
-    with patched(server.cloudwatch_alarms_from_cloudformation):
+    with patched(emulator.cloudwatch.cloudwatch_alarms_from_cloudformation):
         alarms = _alarms()
         assert alarms["alarm-dlq-x"]["Dimensions"] == [{"Name": "QueueName", "Value": "sqs-dlq-x"}]
         assert alarms["alarm-dlq-x"]["AlarmActions"] == [f"arn:aws:sns:{REGION}:{ACCOUNT}:sns-x"]
@@ -893,7 +895,7 @@ def test_moto_refs_the_bus_as_an_object(aws: None) -> None:
 
 
 def test_the_ref_of_a_bus_is_its_name(aws: None) -> None:
-    with patched(server.events_bus_ref_is_its_name):
+    with patched(emulator.events.events_bus_ref_is_its_name):
         assert _bus_ref_and_id() == ("bus-x", "bus-x")
 
 
@@ -916,7 +918,7 @@ def test_moto_evaluates_the_export_of_a_switched_off_output(aws: None) -> None:
 
 
 def test_a_switched_off_output_exports_nothing(aws: None) -> None:
-    with patched(server.switched_off_outputs_export_nothing):
+    with patched(emulator.cloudformation.switched_off_outputs_export_nothing):
         assert list(_deploy(SWITCHED_OFF_EXPORT)) == ["AlwaysArn"]
         assert [export["Name"] for export in boto3.client("cloudformation", region_name=REGION).list_exports()["Exports"]] == ["export-always"]
 
@@ -930,7 +932,7 @@ def test_moto_cannot_read_a_keys_tags_from_cloudformation(aws: None) -> None:
 
 
 def test_a_keys_tags_are_read_from_cloudformation(aws: None) -> None:
-    with patched(server.kms_key_tags_from_cloudformation):
+    with patched(emulator.kms.kms_key_tags_from_cloudformation):
         _deploy(TAGGED_KEY)
     kms = boto3.client("kms", region_name=REGION)
     (key,) = kms.list_keys()["Keys"]
@@ -964,7 +966,7 @@ def test_moto_cannot_describe_a_key_whose_policy_came_from_cloudformation(aws: N
 
 
 def test_a_key_from_cloudformation_is_described(aws: None) -> None:
-    with patched(server.kms_key_tags_from_cloudformation):
+    with patched(emulator.kms.kms_key_tags_from_cloudformation):
         assert _described_key_state() == "Enabled"
 
 
@@ -987,7 +989,7 @@ def test_moto_recreates_the_resources_of_a_deleted_stack_when_it_is_described(aw
 
 
 def test_a_deleted_stack_stays_deleted_when_it_is_described(aws: None) -> None:
-    with patched(server.deleted_stacks_stay_deleted):
+    with patched(emulator.cloudformation.deleted_stacks_stay_deleted):
         assert _repository_after_describing_the_deleted_stack() == []
 
 
@@ -1019,7 +1021,7 @@ def test_moto_applies_a_conditional_bucket_denial_to_every_upload(aws: None) -> 
 
 
 def test_a_signature_version_4_upload_passes_the_signature_version_2_denial(aws: None) -> None:
-    with patched(server.policy_conditions_evaluated):
+    with patched(emulator.iam.policy_conditions_evaluated):
         assert _upload_to_taskcats_bucket() == "OK"
 
 
@@ -1051,7 +1053,7 @@ def test_moto_does_not_name_an_image_by_its_manifest_digest(aws: None) -> None:
 def test_an_image_is_named_by_the_sha256_of_its_manifest_as_pushed(aws: None) -> None:
     import hashlib
 
-    with patched(server.ecr_image_digest_is_the_manifest_digest):
+    with patched(emulator.ecr.ecr_image_digest_is_the_manifest_digest):
         assert _pushed_digest() == "sha256:" + hashlib.sha256(PUSHED_MANIFEST.encode()).hexdigest()
 
 
@@ -1064,8 +1066,8 @@ def test_moto_knows_no_fargate_quota(aws: None) -> None:
 
 
 def test_the_local_account_has_fargate_vcpu_quotas(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(server.FARGATE_VCPU_QUOTA_VARIABLE, "12")
-    with patched(server.service_quotas_answer_for_fargate):
+    monkeypatch.setenv(emulator.service_quotas.FARGATE_VCPU_QUOTA_VARIABLE, "12")
+    with patched(emulator.service_quotas.service_quotas_answer_for_fargate):
         assert _fargate_quota() == "OK"
         quotas = boto3.client("service-quotas", region_name=REGION)
         spot = quotas.get_service_quota(ServiceCode="fargate", QuotaCode="L-36FBB829")["Quota"]
@@ -1086,7 +1088,7 @@ def test_moto_does_not_report_eventbridge_delivery(aws: None) -> None:
 
 
 def test_eventbridge_delivery_is_reported_when_on(aws: None) -> None:
-    with patched(server.s3_reports_eventbridge_delivery):
+    with patched(emulator.s3.s3_reports_eventbridge_delivery):
         assert _eventbridge_delivery_reported() is True
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="bucket-quiet-x")
@@ -1108,7 +1110,7 @@ def test_moto_confirms_an_email_subscription_at_once(aws: None) -> None:
 
 
 def test_an_email_subscription_is_pending_until_confirmed(aws: None) -> None:
-    with patched(server.sns_email_subscriptions_wait_for_confirmation):
+    with patched(emulator.sns.sns_email_subscriptions_wait_for_confirmation):
         arns = _subscription_arns()
     assert arns["email"] == "PendingConfirmation" and arns["sqs"].startswith("arn:aws:sns:")
 
@@ -1133,7 +1135,7 @@ def test_moto_authorises_ecr_against_star(aws: None) -> None:
 
 def test_ecr_is_authorised_on_its_repository(aws: None) -> None:
     # GetAuthorizationToken is authorised on "*" (it has no resource type): the policy names none
-    with patched(server.ecr_authorised_on_its_repository):
+    with patched(emulator.ecr.ecr_authorised_on_its_repository):
         assert _describe_images_on_two_repositories() == ("OK", "denied", "denied")
 
 
@@ -1160,7 +1162,7 @@ def test_moto_writes_no_event_for_a_resource(aws: None) -> None:
 
 
 def test_each_created_resource_has_its_events(aws: None) -> None:
-    with patched(server.stack_events_name_each_resource):
+    with patched(emulator.cloudformation.stack_events_name_each_resource):
         assert _resource_events() == [("Queue", "AWS::SQS::Queue", "CREATE_IN_PROGRESS"), ("Queue", "AWS::SQS::Queue", "CREATE_COMPLETE")]
 
 
@@ -1184,7 +1186,7 @@ def test_moto_refuses_a_json_request_in_xml_so_no_code_can_be_read(aws: None) ->
 
 
 def test_a_json_request_is_refused_with_its_protocols_access_denied_code(aws: None) -> None:
-    with patched(server.access_denied_in_the_services_protocol):
+    with patched(emulator.iam.access_denied_in_the_services_protocol):
         assert _refusal_codes() == ("AccessDenied", "AccessDeniedException")
 
 
@@ -1193,7 +1195,7 @@ def test_a_json_request_with_a_bad_signature_keeps_its_own_code_and_is_no_denial
     queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="sqs-bad-key")["QueueUrl"]
     user = _user("badkey", [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}])
     forged = boto3.Session(aws_access_key_id=user.get_credentials().access_key, aws_secret_access_key="not-the-secret", region_name=REGION)
-    with patched(server.access_denied_in_the_services_protocol), enforced(), pytest.raises(ClientError) as refused:
+    with patched(emulator.iam.access_denied_in_the_services_protocol), enforced(), pytest.raises(ClientError) as refused:
         forged.client("sqs").send_message(QueueUrl=queue, MessageBody="x")
     assert refused.value.response["Error"]["Code"] not in {"AccessDenied", "AccessDeniedException", "403"}
 
@@ -1238,13 +1240,13 @@ def test_moto_accepts_any_security_group_description(aws: None) -> None:
 
 
 def test_ec2_refuses_descriptions_outside_its_character_set(aws: None) -> None:
-    with patched(server.ec2_refuses_descriptions_outside_its_character_set):
+    with patched(emulator.ec2.ec2_refuses_descriptions_outside_its_character_set):
         assert _security_group_calls() == ("InvalidParameterValue", "InvalidParameterValue", "InvalidParameterValue", "OK")
         assert _stack_with_rule_description(_APOSTROPHE) == "InvalidParameterValue"
 
 
 def test_ec2_accepts_the_endpoints_stack_rule_descriptions(aws: None) -> None:
-    with patched(server.ec2_refuses_descriptions_outside_its_character_set):
+    with patched(emulator.ec2.ec2_refuses_descriptions_outside_its_character_set):
         assert _stack_with_rule_description("HTTPS from the tasks in the private subnets") == "CREATE_COMPLETE"
 
 
@@ -1281,12 +1283,12 @@ def test_moto_delivers_to_an_encrypted_queue_whatever_the_key_policy(aws: None) 
 
 
 def test_eventbridge_delivery_to_an_encrypted_queue_needs_the_key(aws: None) -> None:
-    with patched(server.eventbridge_delivery_to_an_encrypted_queue_needs_the_key), pytest.warns(UserWarning, match="event dropped"):
+    with patched(emulator.events.eventbridge_delivery_to_an_encrypted_queue_needs_the_key), pytest.warns(UserWarning, match="event dropped"):
         assert _delivered_to_an_encrypted_queue(_SOURCE_ACCOUNT) == 0
 
 
 def test_eventbridge_delivers_to_an_encrypted_queue_its_key_policy_allows(aws: None) -> None:
-    with patched(server.eventbridge_delivery_to_an_encrypted_queue_needs_the_key):
+    with patched(emulator.events.eventbridge_delivery_to_an_encrypted_queue_needs_the_key):
         assert _delivered_to_an_encrypted_queue(None) == 1
 
 
@@ -1320,7 +1322,7 @@ def test_moto_cloudformation_skips_schedules(aws: None) -> None:
 
 
 def test_scheduler_schedules_from_cloudformation(aws: None) -> None:
-    with patched(server.scheduler_schedules_from_cloudformation):
+    with patched(emulator.scheduler.scheduler_schedules_from_cloudformation):
         schedule = _schedule_of_a_stack()
         assert schedule is not None and schedule["State"] == "ENABLED"
         parameters = schedule["Target"]["EcsParameters"]
@@ -1341,7 +1343,7 @@ def test_moto_refuses_the_signature_of_a_request_without_a_body(aws: None) -> No
 
 
 def test_signatures_of_requests_without_a_body(aws: None) -> None:
-    with patched(server.signatures_of_requests_without_a_body):
+    with patched(emulator.iam.signatures_of_requests_without_a_body):
         assert _list_schedules_as_a_user() == ("OK", "OK")
 
 
@@ -1354,7 +1356,7 @@ def test_moto_leaves_a_null_where_no_value_stood_in_a_list(aws: None) -> None:
 def test_no_value_in_a_list_removes_the_element(aws: None) -> None:
     from moto.cloudformation import parsing
 
-    with patched(server.no_value_in_a_list_removes_the_element):
+    with patched(emulator.cloudformation.no_value_in_a_list_removes_the_element):
         assert parsing.clean_json([1, {"Ref": "AWS::NoValue"}, [2, {"Ref": "AWS::NoValue"}]], {"AWS::NoValue": None}) == [1, [2]]
         # only NoValue goes: another reference that resolves to nothing keeps its place
         assert parsing.clean_json([1, {"Ref": "Unset"}], {"Unset": None}) == [1, None]

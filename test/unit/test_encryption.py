@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from riskbatch_infra.key_policy import CLOUDWATCH, EVENTS, request_context, service_may_use_key
-from riskbatch_infra.resolve import Context, placeholder_values
+from riskbatch_platform.analysis.key_policy import CLOUDWATCH, EVENTS, request_context, service_may_use_key
+from riskbatch_platform.analysis.resolve import Context, placeholder_values
 from test.template_model import SUBSTITUTION_VALUES, Resource, Template, as_list, referenced_id, statements, substitute
 from test.unit.conftest import the_template
 
@@ -83,7 +83,7 @@ def test_alarms_may_use_the_key_within_this_account(template: Template) -> None:
 # "Enable compatibility between event sources from AWS services and encrypted topics"); the SQS
 # documents are silent for queues, so the key holds no such condition for EventBridge at all. The
 # same page tells to add aws:SourceAccount and aws:SourceArn for the other event sources, CloudWatch
-# among them. riskbatch_infra/key_policy.py says which keys each service's request carries.
+# among them. riskbatch_platform/analysis/key_policy.py says which keys each service's request carries.
 def _deployed_key_policy(template: Template) -> dict[str, Any]:
     context = Context(template.doc, placeholder_values(template.doc), region="us-east-1", account=ACCOUNT)
     return context.evaluate(_key(template).props["KeyPolicy"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from riskbatch_infra.policy import RULES_DIR, evaluate, rule_files
+from riskbatch_platform.analysis.guard import RULES_DIR, evaluate, rule_files
 from test.template_model import REPO_ROOT, Template, load_template
 
 RULES = rule_files()

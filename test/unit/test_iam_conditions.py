@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from riskbatch_infra.iam_conditions import UnsupportedCondition, condition_holds
+from riskbatch_platform.analysis.iam_conditions import UnsupportedCondition, condition_holds
 
 ARN = "arn:aws:ecs:us-east-1:123456789012:cluster/cluster-riskbatch-dev"
 

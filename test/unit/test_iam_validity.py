@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from riskbatch_infra.iam_audit import CFRIPPER_FILTERS, PARLIAMENT_CONFIG, cfripper_findings, parliament_findings
+from riskbatch_platform.analysis.iam_audit import CFRIPPER_FILTERS, PARLIAMENT_CONFIG, cfripper_findings, parliament_findings
 from test.template_model import REPO_ROOT, load_template
 
 ENDPOINTS = REPO_ROOT / "lib" / "VpcEndpoints.json"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from riskbatch_infra.dockerfile import dockerfile_of, parse_dockerfile
+from riskbatch_platform.images.dockerfile import dockerfile_of, parse_dockerfile
 from test.template_model import Resource, Template, container_environment
 from test.unit.conftest import the_template
 
@@ -76,8 +76,8 @@ def test_the_parser_sees_a_missing_volume(tmp_path: Path) -> None:
 def test_every_dockerfile_passes_hadolint_with_no_finding() -> None:
     """hadolint's rules (pinned versions, no cache, one process per container...) on every Dockerfile:
     an ignore must sit inline with its reason, and there are none today."""
-    from riskbatch_infra.dockerfile import DOCKER_DIR
-    from riskbatch_infra.image_build import hadolint
+    from riskbatch_platform.images.build import hadolint
+    from riskbatch_platform.images.dockerfile import DOCKER_DIR
 
     dockerfiles = sorted(DOCKER_DIR.glob("*.Dockerfile"))
     assert len(dockerfiles) == 3
@@ -86,7 +86,7 @@ def test_every_dockerfile_passes_hadolint_with_no_finding() -> None:
 
 
 def test_hadolint_finds_what_it_is_run_for(tmp_path: Path) -> None:
-    from riskbatch_infra.image_build import hadolint
+    from riskbatch_platform.images.build import hadolint
 
     bad = tmp_path / "bad.Dockerfile"
     bad.write_text("FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n", encoding="utf-8")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from riskbatch_infra.aws import Target
-from riskbatch_infra.dockerfile import dockerfile_of, parse_dockerfile
-from riskbatch_infra.local_ecs import HOST_SETTINGS, LocalEcs, TaskSpec
+from riskbatch_platform.aws import Target
+from riskbatch_platform.images.dockerfile import dockerfile_of, parse_dockerfile
+from riskbatch_platform.local.runner import HOST_SETTINGS, LocalEcs, TaskSpec
 
 SPEC = TaskSpec(
     family="task-risk-calculation-dev",

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from riskbatch_infra.metric_filter import FilterPatternError, matches
+from riskbatch_platform.analysis.metric_filter import FilterPatternError, matches
 
 EVENT = json.dumps({"detail": {"lastStatus": "STOPPED", "stopCode": "EssentialContainerExited", "containers": [{"exitCode": 0}], "n": 2.5}})
 

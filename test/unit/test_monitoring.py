@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from riskbatch_infra.alarm_model import notifications
+from riskbatch_platform.local.emulator.alarm_model import notifications
 from test.template_model import SUBSTITUTION_VALUES, Resource, Template, as_list, dead_letter_queue_ids, referenced_id, substitute
 from test.unit.conftest import the_template
 
@@ -196,7 +196,7 @@ def _notified_minutes(alarms: list[Resource]) -> list[int]:
 
 @pytest.mark.parametrize("queue_id", sorted(dead_letter_queue_ids(TEMPLATE)))
 def test_two_dead_letters_an_hour_apart_give_two_notifications(template: Template, queue_id: str) -> None:
-    """In the emulator's alarm model (riskbatch_infra/alarm_model.py): each dead letter notifies within a minute."""
+    """In the emulator's alarm model (riskbatch_platform/local/emulator/alarm_model.py): each dead letter notifies within a minute."""
     notified = _notified_minutes(_queue_alarms(template, queue_id) + _arrival_alarms(template, queue_id))
     for arrival in (10, 70):
         assert any(arrival <= minute <= arrival + 1 for minute in notified), f"the dead letter of minute {arrival} notified nobody: {notified}"

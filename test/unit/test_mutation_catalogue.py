@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from test.mutation.catalogue import MUTATIONS, Mutation
-from test.template_model import Template
+from test.template_model import REPO_ROOT, Template
 
 
 def test_catalogue_is_large_enough() -> None:
@@ -66,8 +66,9 @@ def test_the_runner_refuses_to_judge_mutants_of_a_template_that_already_fails(te
     path = tmp_path / "TapStack.json"
     path.write_text(json.dumps(broken), encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, "test/mutation/run.py", "--template", str(path), "--only", "desired-count"], capture_output=True, text=True, check=False
-    )
+        [sys.executable, "-m", "test.mutation.run", "--template", str(path), "--only", "desired-count"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
     assert run.returncode == 2, run.stdout + run.stderr
     assert "baseline" in run.stderr and "killed" not in run.stdout
 

@@ -1,7 +1,7 @@
 """Every name is {resource-type}-{purpose}-{environmentSuffix} and meets AWS's own constraints.
 
 The constraints (length, allowed characters, reserved prefixes such as sg- for security groups)
-come from the API reference of each create call, cited in riskbatch_infra/naming.py; every name
+come from the API reference of each create call, cited in riskbatch_platform/analysis/naming.py; every name
 is computed with the longest suffix the parameter admits and the longest region name.
 """
 
@@ -11,7 +11,17 @@ import re
 
 import pytest
 
-from riskbatch_infra.naming import CONSTRAINTS, LONGEST_REGION, TEXT_CONSTRAINTS, FreeText, NamedThing, _values_at, free_texts, longest_suffix, named_things
+from riskbatch_platform.analysis.naming import (
+    CONSTRAINTS,
+    LONGEST_REGION,
+    TEXT_CONSTRAINTS,
+    FreeText,
+    NamedThing,
+    _values_at,
+    free_texts,
+    longest_suffix,
+    named_things,
+)
 from test.template_model import REPO_ROOT, Template, load_template
 from test.unit.conftest import the_template
 
@@ -80,7 +90,7 @@ def test_name_tags_carry_the_suffix() -> None:
 
 @pytest.mark.parametrize("template_name", sorted(TEMPLATES))
 def test_every_type_with_a_name_property_is_covered(template_name: str) -> None:
-    """A new named type must get its constraint in riskbatch_infra/naming.py, or its name escapes these checks."""
+    """A new named type must get its constraint in riskbatch_platform/analysis/naming.py, or its name escapes these checks."""
     name_like = re.compile(r"^(\w*Name|Family)$")
     uncovered = {
         resource.type
@@ -91,7 +101,7 @@ def test_every_type_with_a_name_property_is_covered(template_name: str) -> None:
 
 
 # --- free texts: descriptions and display names ---------------------------------------------------
-# The constraints are in riskbatch_infra/naming.py (TEXT_CONSTRAINTS), each with its API reference.
+# The constraints are in riskbatch_platform/analysis/naming.py (TEXT_CONSTRAINTS), each with its API reference.
 # EC2 (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html and botocore's EC2
 # model): security-group and rule descriptions take only a-zA-Z0-9 ._-:/()#,@[]+=&;{}!$*, at most
 # 255 characters; cfn-lint and moto accept an apostrophe, and EC2 rolls the stack back.

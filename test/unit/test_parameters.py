@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from riskbatch_infra.parameter_checks import ORDERED_PARAMETERS, parameter_problems, zone_problems
-from riskbatch_infra.resolve import evaluate_rules
+from riskbatch_platform.analysis.resolve import evaluate_rules
+from riskbatch_platform.deployment.parameter_checks import ORDERED_PARAMETERS, parameter_problems, zone_problems
 from test.template_model import REPO_ROOT, REQUIRED_VALUES, Template, load_template
 
 REQUIRED_PARAMETERS = {
@@ -100,7 +100,7 @@ def test_subscription_only_when_an_email_is_given(template: Template) -> None:
 # --- Rules and orderings, evaluated for good and bad parameter sets --------------------------------
 # Rule functions compare strings only (CloudFormation user guide, "Rule functions",
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-rules.html):
-# the orderings between numbers are the deploy script's (riskbatch_infra/parameter_checks.py).
+# the orderings between numbers are the deploy script's (riskbatch_platform/deployment/parameter_checks.py).
 GOOD = REQUIRED_VALUES
 SUBNET_VPC = {"subnet-a": "vpc-1", "subnet-b": "vpc-1", "subnet-c": "vpc-1", "subnet-x": "vpc-2", "subnet-a2": "vpc-1"}
 SUBNET_ZONE = {"subnet-a": "us-east-1a", "subnet-b": "us-east-1b", "subnet-c": "us-east-1c", "subnet-x": "us-east-1d", "subnet-a2": "us-east-1a"}
@@ -193,7 +193,7 @@ def test_deploying_the_endpoints_stack_into_one_zone_is_refused_with_exit_5(caps
     import boto3
     from moto import mock_aws
 
-    from deploy import EXIT_PARAMETERS_REFUSED, main
+    from riskbatch_platform.deployment.deploy import EXIT_PARAMETERS_REFUSED, main
 
     with mock_aws():
         ec2 = boto3.client("ec2", region_name="us-east-1")

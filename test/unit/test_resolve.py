@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from riskbatch_infra.resolve import ResolveError, resolve
+from riskbatch_platform.analysis.resolve import ResolveError, resolve
 from test.template_model import REQUIRED_VALUES, Template
 
 VALUES = REQUIRED_VALUES

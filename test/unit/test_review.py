@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from riskbatch_infra.review import markdown, replacement, review_templates
+from riskbatch_platform.analysis.review import markdown, replacement, review_templates
 from test.template_model import Template
 
 
@@ -153,7 +153,7 @@ def test_a_pull_request_that_widens_a_role_replaces_the_key_and_drops_an_export_
 
 
 def test_make_review_writes_the_comment_and_the_json_for_every_template(tmp_path: Any) -> None:
-    from review import main
+    from riskbatch_platform.analysis.review_change import main
 
     code = main(["HEAD", "--out", str(tmp_path), "--no-counts"])  # the working tree may differ from HEAD while editing
     report = json.loads((tmp_path / "review.json").read_text(encoding="utf-8"))
@@ -163,7 +163,7 @@ def test_make_review_writes_the_comment_and_the_json_for_every_template(tmp_path
 
 
 def test_the_compliance_delta_lists_only_requirements_whose_status_changed() -> None:
-    from riskbatch_infra.review import compliance_delta
+    from riskbatch_platform.analysis.review import compliance_delta
 
     base = [{"requirement": "a", "status": "PASS"}, {"requirement": "b", "status": "PASS"}, {"requirement": "gone", "status": "PASS"}]
     head = [{"requirement": "a", "status": "PASS"}, {"requirement": "b", "status": "FAIL"}, {"requirement": "new", "status": "PASS"}]
@@ -178,7 +178,7 @@ def test_make_review_exits_1_exactly_when_a_change_needs_a_security_reviewer(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch, base_is_narrower: bool, expected_exit: int
 ) -> None:
     """The exit code is what a pull request's required check reads: a widened role must fail it."""
-    import review
+    from riskbatch_platform.analysis import review_change as review
 
     def at_base(base: str, relative: str) -> dict | None:
         head = json.loads((review.REPO_ROOT / relative).read_text(encoding="utf-8"))

@@ -60,7 +60,7 @@ def test_every_ssm_parameter_taskcat_reads_is_one_the_account_keeps() -> None:
     """The names .taskcat.yml reads are the set the runbook lists and make taskcat seeds (taskcat_local.SSM_PARAMETERS)."""
     import re
 
-    from taskcat_local import SSM_PARAMETERS
+    from riskbatch_platform.testing.taskcat import SSM_PARAMETERS
 
     named = set(re.findall(r"\$\[taskcat_ssm_([^\]]+)\]", (REPO_ROOT / ".taskcat.yml").read_text(encoding="utf-8")))
     assert named and named <= set(SSM_PARAMETERS)
@@ -80,7 +80,7 @@ def _event(logical_id: str, kind: str, status: str = "CREATE_COMPLETE") -> dict:
 def test_taskcats_verdict_names_every_declared_resource_the_stack_did_not_create() -> None:
     """A stack at CREATE_COMPLETE is not enough: the resources its template declares for the test's
     parameters are compared with those its events show created."""
-    from taskcat_local import Outcome, not_created
+    from riskbatch_platform.testing.taskcat import Outcome, not_created
 
     template = {
         "Parameters": {"DeployServices": {"Type": "String", "Default": "false"}},

@@ -10,9 +10,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from riskbatch_infra import emulator_server as server
-from riskbatch_infra.aws import Target
-from teardown import delete_stack, leftovers, pages, quiesce
+from riskbatch_platform.aws import Target
+from riskbatch_platform.deployment.teardown import delete_stack, leftovers, pages, quiesce
+from riskbatch_platform.local import emulator
+from riskbatch_platform.local.emulator import patching
 
 REGION = "us-east-1"
 TEMPLATE = {
@@ -66,12 +67,12 @@ TEMPLATE = {
 @pytest.fixture
 def running_stack() -> Iterator[Target]:
     """A deployed stack with a standalone task running on its cluster (as a rule starts ingestion)."""
-    patcher = server.Patcher()
+    patcher = patching.Patcher()
     fixes = (
-        server.network_interfaces_have_a_private_dns_name,
-        server.events_rule_ref_on_a_custom_bus,
-        server.ecs_cluster_deleted_with_its_stack,
-        server.scheduler_schedules_from_cloudformation,
+        emulator.ec2.network_interfaces_have_a_private_dns_name,
+        emulator.events.events_rule_ref_on_a_custom_bus,
+        emulator.ecs.ecs_cluster_deleted_with_its_stack,
+        emulator.scheduler.scheduler_schedules_from_cloudformation,
     )
     for each in fixes:
         each(patcher)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fmt_templates import canonical, main
+from riskbatch_platform.analysis.fmt_templates import canonical, main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((REPO_ROOT / "lib").glob("*.json"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from riskbatch_infra.resolve import resolve
+from riskbatch_platform.analysis.resolve import resolve
 from test.template_model import REPO_ROOT, REQUIRED_VALUES, Resource, Template, as_list, load_template, referenced_id, role_statements
 from test.unit.conftest import the_template
 

@@ -1,1 +1,0 @@
-"""Deployment helpers shared by the deploy, teardown and local-emulator scripts."""

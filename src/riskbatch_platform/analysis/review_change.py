@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""make review BASE=<git ref>: what the pull request's template changes do to a running stack.
+
+Compares lib/*.json at BASE with the working tree and writes out/review.md (the pull-request
+comment) and out/review.json: resources added, removed and modified with the changed property
+paths, replacement (from the resource provider schemas cfn-lint ships), the IAM delta, network
+exposure, encryption, retention and deletion policy, parameters, outputs and exports, and the
+cfn-lint and guard-rule counts at BASE and here. Exits 1 when a change needs a security reviewer:
+IAM widening, new exposure, encryption off, a stateful resource replaced or removed, an export
+removed or renamed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from riskbatch_platform import REPO_ROOT
+from riskbatch_platform.analysis.guard import evaluate_all
+from riskbatch_platform.analysis.lint import lint
+from riskbatch_platform.analysis.review import as_json, compliance_delta, markdown, review_templates
+
+
+def at_base(base: str, relative: str) -> dict | None:
+    shown = subprocess.run(["git", "show", f"{base}:{relative}"], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    if shown.returncode != 0:
+        if "does not exist" in shown.stderr or "exists on disk, but not in" in shown.stderr:
+            return None
+        raise SystemExit(f"git show {base}:{relative} failed: {shown.stderr.strip()}")
+    return json.loads(shown.stdout)
+
+
+def counts(template: dict | None) -> tuple[int, int]:
+    """(cfn-lint findings, guard rules failing) of one version of a template."""
+    if template is None:
+        return (0, 0)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8") as handle:
+        json.dump(template, handle)
+        handle.flush()
+        findings = len(lint(Path(handle.name)))
+    return findings, sum(1 for verdict in evaluate_all(template) if verdict.status == "FAIL")
+
+
+def compliance_at(base: str) -> list[dict[str, str]]:
+    """make validate's table at BASE: its own riskbatch-validate, run in a worktree of BASE."""
+    with tempfile.TemporaryDirectory(prefix="riskbatch-review-") as folder:
+        tree = Path(folder) / "base"
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), base], cwd=REPO_ROOT, check=True, capture_output=True)
+        try:
+            (tree / ".tools").symlink_to(REPO_ROOT / ".tools")  # checkov's own environment
+            # BASE's own code, not this checkout's installed one: its source folders first on the path.
+            # A BASE from before the tooling became a package runs its scripts/validate.py.
+            path = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+            if (tree / "scripts" / "validate.py").is_file():
+                command = [sys.executable, "scripts/validate.py"]
+                environment = {**path, "PYTHONPATH": f"{tree / 'scripts'}:{tree / 'src'}:{tree}"}
+            else:
+                command = [sys.executable, "-m", "riskbatch_platform.analysis.validate"]
+                environment = {**path, "PYTHONPATH": f"{tree / 'src'}:{tree}"}
+            subprocess.run([*command, "--out", str(tree / "out")], cwd=tree, env=environment, check=False, capture_output=True)
+            return json.loads((tree / "out" / "compliance.json").read_text(encoding="utf-8"))
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO_ROOT, check=False, capture_output=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("base", help="the git ref the pull request merges into (origin/main)")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "out")
+    parser.add_argument("--no-counts", action="store_true", help="skip the cfn-lint and guard counts (faster)")
+    parser.add_argument(
+        "--compliance", type=Path, metavar="COMPLIANCE_JSON",
+        help="make validate's table here (out/compliance.json): compare it with the table at BASE (runs BASE's validate)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    paths = sorted(path.relative_to(REPO_ROOT).as_posix() for path in (REPO_ROOT / "lib").glob("*.json"))
+    reviews, tallies = {}, {}
+    for relative in paths:
+        head = json.loads((REPO_ROOT / relative).read_text(encoding="utf-8"))
+        base = at_base(args.base, relative)
+        reviews[relative] = review_templates(base or {}, head)
+        if not args.no_counts:
+            (base_lint, base_guard), (head_lint, head_guard) = counts(base), counts(head)
+            tallies[relative] = {"cfn-lint findings": (base_lint, head_lint), "guard rules failing": (base_guard, head_guard)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    delta = compliance_delta(compliance_at(args.base), json.loads(args.compliance.read_text(encoding="utf-8"))) if args.compliance else None
+    comment = markdown(reviews, tallies or None, delta)
+    (args.out / "review.md").write_text(comment, encoding="utf-8")
+    (args.out / "review.json").write_text(as_json(reviews) + "\n", encoding="utf-8")
+    print(comment)
+    needs = any(review.needs_security_review for review in reviews.values())
+    print(f"review: {'needs a security reviewer' if needs else 'no change needs a security reviewer'}; out/review.md", file=sys.stderr)
+    return 1 if needs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

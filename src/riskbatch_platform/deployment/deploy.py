@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Deploy lib/TapStack.json (or lib/VpcEndpoints.json) to an account, or with --endpoint-url to the local emulator.
+
+Before anything changes, the parameter values are checked: the template's Rules, evaluated as
+CloudFormation does (subnets looked up in the account), and the orderings CloudFormation cannot
+express (a minimum task count above its maximum). Then preflight (riskbatch-preflight) checks
+that the night fits the account: quotas, subnet addresses, the service-linked role, the buckets,
+and once the stack exists its images, topic, key and alarms; a FAIL stops the deployment unless
+--skip-preflight is given (and logged). A template without the DeployServices switch
+(lib/VpcEndpoints.json, once per VPC) is deployed in one step.
+
+First deployment of lib/TapStack.json, in phases (the services cannot stabilise before their images exist):
+  1. everything but the services (DeployServices=false): key, network, cluster, repositories,
+     queues, roles, task definitions, rules, alarms;
+  2. the images: each repository must hold ImageTag, its push scan complete, with no CRITICAL or
+     HIGH finding (unless --allow-findings); the script stops with the push commands otherwise;
+  3. the services and their scaling (DeployServices=true).
+Later deployments (services already on) are the image gate and one update. An update inside the
+overnight window (00:00-09:30 America/New_York) re-applies the scalable targets' MinCapacity
+parameter, which the window's scheduled action had raised; the script then puts back the minimum
+of the scheduled action in force, so that an update never drains the warm workers mid-night.
+Writes cfn-outputs/flat-outputs.json.
+
+An update keeps the current value of every parameter it does not name (UsePreviousValue), and the
+stack's current tags: a routine update names only what changes. Values come from a per-environment
+parameters file (--parameters-file, the `aws cloudformation deploy` formats: a list of
+ParameterKey/ParameterValue, a list of "Key=Value", or {"Parameters": {...}, "Tags": {...}}) with
+--parameter and --tag on top. Tags are stack tags: CloudFormation propagates them to the resources
+that support tags. --role-arn names a CloudFormation service role the change sets run under
+(docs/deployer-permissions.md: its policy, and the narrower one the person deploying then needs).
+While CloudFormation works, each new stack event is printed as one line.
+
+--plan prints what the next step would change (action, replacement True/False/Conditional, scope,
+the properties that force recreation, and each changed value before and after) from a change set
+that is described and deleted, never executed; a stack that does not exist yet is planned as a
+creation and left not created.
+
+Exit codes: 0 deployed (or planned), 1 CloudFormation or AWS failed, 3 images needed, 4 scan
+refused, 5 parameters refused (the file or the values), 6 preflight failed, 7 deployed, but no logs
+resource policy covers the task events log group (CreateTaskEventsLogPolicy=false and no shared
+policy), 8 an image's scan did not finish in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from riskbatch_platform import REPO_ROOT
+from riskbatch_platform.aws import DEFAULT_REGION, Target
+from riskbatch_platform.deployment.image_gate import ScanNotFinished
+from riskbatch_platform.deployment.phases import ImagesNeeded, ParametersRefused, check_parameters, deploy_in_phases, log
+from riskbatch_platform.deployment.stack import DeployError, StackOptions, write_flat_outputs
+
+EXIT_IMAGES_NEEDED = 3
+EXIT_SCAN_REFUSED = 4
+EXIT_PARAMETERS_REFUSED = 5
+EXIT_PREFLIGHT_FAILED = 6
+EXIT_LOG_POLICY_MISSING = 7
+EXIT_SCAN_NOT_FINISHED = 8
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    found = {}
+    for item in items:
+        key, separator, value = item.partition("=")
+        if not separator or not key:
+            raise ParametersRefused(f"{option} takes KEY=VALUE, got {item!r}")
+        found[key] = value
+    return found
+
+
+def read_parameters_file(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(parameters, tags) of a parameters file, in the formats `aws cloudformation deploy
+    --parameter-overrides file://...` reads (https://docs.aws.amazon.com/cli/latest/reference/cloudformation/deploy/index.html;
+    the file formats: https://github.com/aws/aws-cli/pull/5443): a list of ParameterKey/ParameterValue
+    objects, a list of "Key=Value" strings, or the template configuration file's
+    {"Parameters": {...}, "Tags": {...}}; a plain object of values is read too."""
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ParametersRefused(f"the parameters file {path} cannot be read: {error}") from None
+    tags: dict[str, str] = {}
+    if isinstance(loaded, dict) and ("Parameters" in loaded or "Tags" in loaded):
+        unknown = sorted(set(loaded) - {"Parameters", "Tags", "StackPolicy"})
+        if unknown:
+            raise ParametersRefused(f"{path}: a configuration file holds Parameters and Tags, not {', '.join(unknown)}")
+        tags = {str(key): str(value) for key, value in (loaded.get("Tags") or {}).items()}
+        loaded = loaded.get("Parameters") or {}
+    if isinstance(loaded, list) and all(isinstance(item, str) for item in loaded):
+        return _pairs(loaded, path.name), tags
+    if isinstance(loaded, list):
+        try:
+            return {item["ParameterKey"]: str(item["ParameterValue"]) for item in loaded}, tags
+        except (KeyError, TypeError):
+            raise ParametersRefused(f"{path}: each item of the list needs ParameterKey and ParameterValue") from None
+    if isinstance(loaded, dict):
+        return {str(key): str(value) for key, value in loaded.items()}, tags
+    raise ParametersRefused(f"{path}: expected a JSON list or object of parameters")
+
+
+def parse_parameters(path: Path | None, overrides: list[str]) -> dict[str, str]:
+    """The parameters file's values with --parameter on top (the command line wins)."""
+    parameters = read_parameters_file(path)[0] if path else {}
+    return {**parameters, **_pairs(overrides, "--parameter")}
+
+
+def parse_tags(path: Path | None, tags: list[str]) -> dict[str, str]:
+    """The parameters file's Tags with --tag on top (the command line wins)."""
+    found = read_parameters_file(path)[1] if path else {}
+    found = {**found, **_pairs(tags, "--tag")}
+    reserved = sorted(key for key in found if key.lower().startswith("aws:"))
+    if reserved:  # the aws: prefix is AWS's own (CloudFormation resource tagging)
+        raise ParametersRefused(f"tag keys may not start with aws: ({', '.join(reserved)})")
+    return found
+
+
+def preflight_passes(target: Target, stack_name: str, template: dict, parameters: dict[str, str], skip: bool) -> bool:
+    """Preflight's checks of the account, before anything changes; False when one fails."""
+    from riskbatch.preflight import failed, table
+    from riskbatch_platform.deployment.preflight_stack import check_stack
+
+    if skip:
+        identity = target.client("sts").get_caller_identity()["Arn"]
+        log(f"preflight skipped (--skip-preflight) by {identity} at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}")
+        return True
+    log("preflight: will the night fit this account?")
+    findings = check_stack(target, stack_name, template, parameters)
+    log(table(findings))
+    problems = failed(findings)
+    if problems:
+        names = ", ".join(finding.check for finding in problems)
+        log(f"refused: preflight found {len(problems)} failing check(s): {names}; fix them (the table names how) or pass --skip-preflight")
+    return not problems
+
+
+def task_events_policy_covers(target: Target, stack_name: str, template: dict) -> bool:
+    """After the create or update: a logs resource policy (the stack's, or the account's shared one
+    with CreateTaskEventsLogPolicy=false) lets EventBridge write the task events log group."""
+    from riskbatch.preflight import failed, table
+    from riskbatch_platform.deployment.preflight_stack import task_events_findings
+
+    findings = task_events_findings(target, stack_name, template)
+    if findings:
+        log(table(findings))
+    if failed(findings):
+        log("refused: the stack is deployed, but no ECS task state change reaches its log group, so no failure would be counted; fix it and run again")
+        return False
+    return True
+
+
+def print_plan(target: Target, stack_name: str, template: dict, parameters: dict[str, str], template_bucket: str | None, options: StackOptions) -> None:
+    """The change set of the next deployment step: services as they are now (off for a new stack;
+    an existing stack keeps its DeployServices, as every parameter not given)."""
+    from riskbatch_platform.deployment.stack import plan, stack_status
+
+    cfn = target.client("cloudformation")
+    values = dict(parameters)
+    if "DeployServices" in template.get("Parameters", {}) and "DeployServices" not in values and not stack_status(cfn, stack_name):
+        values["DeployServices"] = "false"
+    changes = plan(target, stack_name, template, values, template_bucket, log, options)
+    print(f"{'action':<8} {'resource':<40} {'type':<42} {'replacement':<12} {'scope':<12} details")
+    for change in changes:
+        print(change.row())
+        for value in change.values:
+            print(f"    {value.line()}")
+    replaced = [change.logical_id for change in changes if change.replacement in ("True", "Conditional")]
+    print(f"\n{len(changes)} change(s); replacement True or Conditional: {', '.join(replaced) or 'none'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack-name", required=True)
+    parser.add_argument(
+        "--template", type=Path, default=REPO_ROOT / "lib" / "TapStack.json", help="lib/TapStack.json (per environment) or lib/VpcEndpoints.json (per VPC)"
+    )
+    parser.add_argument(
+        "--parameters-file", type=Path, help='the environment\'s values: config/<env>.json ({"Parameters": {...}, "Tags": {...}}, or the CLI\'s list forms)'
+    )
+    parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="one parameter (over the file's); others keep theirs")
+    parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="a stack tag (over the file's), propagated to the resources")
+    parser.add_argument("--role-arn", help="the CloudFormation service role the change sets run under (docs/deployer-permissions.md)")
+    parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument("--profile")
+    parser.add_argument("--endpoint-url", help="an emulator on loopback instead of AWS (the template is deployed as written)")
+    parser.add_argument("--template-bucket", help="bucket for templates above CloudFormation's 51,200-byte body limit")
+    parser.add_argument("--allow-findings", action="store_true", help="deploy images with CRITICAL or HIGH scan findings")
+    parser.add_argument("--foundation-only", action="store_true", help="stop after phase 1 (first deployment, before images exist)")
+    parser.add_argument("--skip-preflight", action="store_true", help="deploy without preflight's checks of the account (logged)")
+    parser.add_argument("--plan", action="store_true", help="print what the deployment would change (a change set, deleted unexecuted) and stop")
+    parser.add_argument("--outputs", type=Path, default=REPO_ROOT / "cfn-outputs" / "flat-outputs.json")
+    args = parser.parse_args(argv)
+
+    target = Target(region=args.region, endpoint_url=args.endpoint_url, profile=args.profile)
+    try:
+        template = json.loads(args.template.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        log(f"refused: the template {args.template} cannot be read: {error}")
+        return EXIT_PARAMETERS_REFUSED
+    try:
+        parameters = parse_parameters(args.parameters_file, args.parameter)
+        options = StackOptions(tags=parse_tags(args.parameters_file, args.tag), role_arn=args.role_arn)
+        check_parameters(target, template, parameters, args.stack_name)
+        if args.plan:
+            print_plan(target, args.stack_name, template, parameters, args.template_bucket, options)
+            return 0
+        if "DeployServices" in template.get("Parameters", {}) and not preflight_passes(target, args.stack_name, template, parameters, args.skip_preflight):
+            return EXIT_PREFLIGHT_FAILED
+        outputs = deploy_in_phases(target, args.stack_name, template, parameters, args.template_bucket, args.allow_findings, args.foundation_only, options)
+        if not task_events_policy_covers(target, args.stack_name, template):
+            return EXIT_LOG_POLICY_MISSING
+    except ImagesNeeded as error:
+        log(str(error))
+        return EXIT_IMAGES_NEEDED
+    except PermissionError as error:
+        log(f"refused: {error}")
+        return EXIT_SCAN_REFUSED
+    except ParametersRefused as error:
+        log(str(error))
+        return EXIT_PARAMETERS_REFUSED
+    except DeployError as error:
+        log(f"deployment failed: {error}")
+        return 1
+    except ScanNotFinished as error:
+        log(f"refused: {error}")
+        return EXIT_SCAN_NOT_FINISHED
+    except ClientError as error:  # AWS refused a call: its code and message, not a traceback
+        code, message = error.response["Error"].get("Code", "?"), error.response["Error"].get("Message", str(error))
+        log(f"deployment failed: AWS refused {error.operation_name}: {code}: {message}")
+        return 1
+    except BotoCoreError as error:  # no credentials, no endpoint, ...
+        log(f"deployment failed: {error}")
+        return 1
+    write_flat_outputs(outputs, args.outputs)
+    log(f"outputs written to {args.outputs}")
+    print(json.dumps(outputs, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

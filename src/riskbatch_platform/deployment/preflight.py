@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Preflight: will tonight's run fit this account? Checks the account against what the stack's night
+needs, before a deployment (riskbatch-deploy runs it first) or before a night, and prints a table:
+check, expected, found, PASS/WARN/FAIL, how to fix. Exits 1 on any FAIL, 0 otherwise.
+
+The checks (src/riskbatch/preflight.py, each with the AWS document it relies on): Fargate's
+On-Demand and Spot vCPU quotas against the peak (the services at their maximum tasks, one
+ingestion task per nightly file); free addresses in the three subnets and their three zones; the
+ECS service-linked role; EventBridge delivery on the input bucket; the input bucket's key (a
+customer key must be the InputBucketKmsKeyArn given to the stack); the output bucket's encryption;
+every image tag the stack runs (present, its basic or enhanced scan judged, no CRITICAL or HIGH
+finding, not about to expire); a confirmed subscriber on the alert topic; the key enabled and
+rotating; no notifying alarm in ALARM and no message left in a dead-letter queue (names and
+counts); a logs resource policy that lets EventBridge write the task events log group; and, given
+tonight's book (--positions, --factors), riskbatch plan's hours on the quota left against the window
+to 09:30 New York.
+
+  riskbatch-preflight --stack-name riskbatch-prod [--region R] [--profile P] [--positions N --factors F]
+  riskbatch-preflight --local      # deploy into the local emulator (as make demo does), then check it
+  riskbatch-preflight --local --break subscription   # ... with one thing broken: see BREAKS
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from riskbatch.plan import Night, window_hours
+from riskbatch.preflight import as_json, failed, table
+from riskbatch_platform import REPO_ROOT
+from riskbatch_platform.aws import DEFAULT_REGION, Target
+from riskbatch_platform.deployment.preflight_stack import check_stack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack-name")
+    parser.add_argument("--template", type=Path, default=REPO_ROOT / "lib" / "TapStack.json")
+    parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="a value about to be deployed (over the stack's)")
+    parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument("--profile")
+    parser.add_argument("--endpoint-url", help="an emulator on loopback instead of AWS")
+    parser.add_argument("--positions", type=int, help="tonight's book: positions (with --factors, checks riskbatch plan against the window)")
+    parser.add_argument("--factors", type=int)
+    parser.add_argument("--scenarios", type=int, default=100_000)
+    parser.add_argument("--start", default="01:00", help="when the night's files are in (HH:MM, New York)")
+    parser.add_argument("--nightly", action="store_true", help="only the checks that change from day to day")
+    parser.add_argument("--local", action="store_true", help="deploy into the local emulator first, then check that deployment")
+    parser.add_argument("--break", dest="broken", choices=sorted(BREAKS), help="with --local: break one thing first, to see the check fail and name its fix")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    tonight = Night(args.positions, args.factors, args.scenarios, window_hours(args.start, "09:30")) if args.positions and args.factors else None
+    parameters = dict(item.split("=", 1) for item in args.parameter)
+    template = json.loads(args.template.read_text(encoding="utf-8"))
+    if args.broken and not args.local:
+        parser.error("--break goes with --local")
+    if args.local:
+        findings = _local(template, tonight, args.nightly, args.broken)
+    else:
+        if not args.stack_name:
+            parser.error("--stack-name is needed (or --local)")
+        target = Target(region=args.region, endpoint_url=args.endpoint_url, profile=args.profile)
+        findings = check_stack(target, args.stack_name, template, parameters, tonight, args.nightly)
+    print(as_json(findings) if args.json else table(findings))
+    problems = failed(findings)
+    print(f"\npreflight: {len(findings)} checks, {len(problems)} failed", file=sys.stderr)
+    return 1 if problems else 0
+
+
+# What --break does to the local deployment before the checks run.
+BREAKS = {
+    "quota": "the local account's Fargate vCPU quotas are 4 (the emulator starts with RISKBATCH_FARGATE_VCPU_QUOTA=4)",
+    "subnets": "the stack is about to move to three /28 subnets (three zones) with 4 free addresses each",
+    "image": "the risk-calculation image's tag is deleted from its repository",
+    "subscription": "the alert topic's only subscriber is an e-mail address that never confirmed",
+}
+
+
+def _local(template: dict, tonight: Night | None, nightly: bool, broken: str | None = None):
+    # Imported here: the local target is no part of what the script needs against an account.
+    from riskbatch_platform.local.preflight import check_local_deployment
+
+    return check_local_deployment(template, tonight, nightly, broken, BREAKS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""What preflight reads of a stack: its parameters and outputs (or, before its first deployment,
+the values about to be deployed), and the night's peak from the template as written."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from riskbatch.preflight import ALL, NIGHTLY, Account, Capacity, Finding, Peak, Workload, run_checks, task_events_log_policy
+from riskbatch_platform.aws import Target
+from riskbatch_platform.deployment.stack import current_parameters, physical_ids, stack_outputs, stack_status
+
+# Ingestion tasks at once: one per nightly file (positions, market), started as the files land.
+NIGHTLY_FILES = 2
+
+
+def _capacity(strategy: list[dict[str, Any]] | None) -> Capacity:
+    """A capacity provider strategy (CloudFormation's keys) as On-Demand base and weights."""
+    on_demand = next((item for item in strategy or [] if item["CapacityProvider"] == "FARGATE"), None)
+    spot = next((item for item in strategy or [] if item["CapacityProvider"] == "FARGATE_SPOT"), None)
+    if not strategy:
+        return Capacity()
+    return Capacity(int((on_demand or {}).get("Base", 0)), int((on_demand or {}).get("Weight", 0)), int((spot or {}).get("Weight", 0)))
+
+
+def _value(node: Any, parameters: dict[str, str], defaults: dict[str, Any]) -> Any:
+    if isinstance(node, dict) and "Ref" in node:
+        return parameters.get(node["Ref"], defaults.get(node["Ref"], {}).get("Default"))
+    return node
+
+
+def _job_of(task_definition: dict[str, Any]) -> str:
+    return str(task_definition["Properties"]["ContainerDefinitions"][0]["Name"])
+
+
+def peak_of(template: dict[str, Any], parameters: dict[str, str]) -> Peak:
+    """Each service at its scalable target's maximum, and one ingestion task per nightly file."""
+    resources, defaults = template["Resources"], template.get("Parameters", {})
+    maximum = {
+        _service_of(body["Properties"]["ResourceId"]): body["Properties"]["MaxCapacity"]
+        for body in resources.values()
+        if body["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"
+    }
+    workloads = []
+    for logical_id, body in resources.items():
+        properties = body.get("Properties", {})
+        if body["Type"] == "AWS::ECS::Service":
+            task = resources[properties["TaskDefinition"]["Ref"]]
+            tasks = int(_value(maximum.get(logical_id, properties.get("DesiredCount", 1)), parameters, defaults))
+            workloads.append(Workload(_job_of(task), tasks, int(task["Properties"]["Cpu"]) / 1024, _capacity(properties.get("CapacityProviderStrategy"))))
+        if body["Type"] == "AWS::Events::Rule":
+            for target in properties.get("Targets", []):
+                if "EcsParameters" in target:
+                    task = resources[target["EcsParameters"]["TaskDefinitionArn"]["Ref"]]
+                    strategy = _capacity(target["EcsParameters"].get("CapacityProviderStrategy"))
+                    workloads.append(Workload(_job_of(task), NIGHTLY_FILES, int(task["Properties"]["Cpu"]) / 1024, strategy))
+    return Peak(tuple(workloads))
+
+
+def _service_of(resource_id: Any) -> str | None:
+    """The service a scalable target scales: service/<cluster>/<GetAtt Service.Name>."""
+    parts = resource_id["Fn::Join"][1] if isinstance(resource_id, dict) and "Fn::Join" in resource_id else []
+    for part in parts:
+        if isinstance(part, dict) and "Fn::GetAtt" in part and part["Fn::GetAtt"][1] == "Name":
+            return str(part["Fn::GetAtt"][0])
+    return None
+
+
+def _arn_target(node: Any) -> str | None:
+    """The logical id X of {"Fn::GetAtt": [X, "Arn"]}."""
+    if isinstance(node, dict) and "Fn::GetAtt" in node and node["Fn::GetAtt"][1] == "Arn":
+        return str(node["Fn::GetAtt"][0])
+    return None
+
+
+def dead_letter_queue_ids(template: dict[str, Any]) -> list[str]:
+    """The queues the template uses as dead-letter queues: the target of a queue's redrive policy,
+    or of an EventBridge target's dead-letter config."""
+    found = set()
+    for body in template["Resources"].values():
+        properties = body.get("Properties", {})
+        if body["Type"] == "AWS::SQS::Queue":
+            found.add(_arn_target(properties.get("RedrivePolicy", {}).get("deadLetterTargetArn")))
+        if body["Type"] == "AWS::Events::Rule":
+            found.update(_arn_target(target.get("DeadLetterConfig", {}).get("Arn")) for target in properties.get("Targets", []))
+    return sorted(logical_id for logical_id in found if logical_id and template["Resources"].get(logical_id, {}).get("Type") == "AWS::SQS::Queue")
+
+
+def _named_in_arn(node: Any, resources: dict[str, Any]) -> list[str]:
+    """The resources an ARN expression names: {"Fn::GetAtt": [X, "Arn"]}, or the ${X} of an Fn::Sub."""
+    if _arn_target(node):
+        return [str(_arn_target(node))]
+    if isinstance(node, dict) and isinstance(node.get("Fn::Sub"), str):
+        return [name for name in re.findall(r"\$\{([A-Za-z0-9]+)\}", node["Fn::Sub"]) if name in resources]
+    return []
+
+
+def task_events_log_group_id(template: dict[str, Any]) -> str | None:
+    """The log group an EventBridge rule writes to (the ECS task state changes)."""
+    resources = template["Resources"]
+    for body in resources.values():
+        if body["Type"] == "AWS::Events::Rule":
+            for target in body.get("Properties", {}).get("Targets", []):
+                for logical_id in _named_in_arn(target.get("Arn"), resources):
+                    if resources[logical_id]["Type"] == "AWS::Logs::LogGroup":
+                        return logical_id
+    return None
+
+
+def _log_group_arn(target: Target, name: str) -> str | None:
+    for page in target.client("logs").get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name):
+        for group in page["logGroups"]:
+            if group["logGroupName"] == name:
+                return str(group["arn"])
+    return None
+
+
+def account_of(target: Target, stack_name: str, template: dict[str, Any], parameters: dict[str, str] | None = None, tonight: Any = None) -> Account:
+    """The account as the stack sees it: the deployed stack's parameters and outputs, with the
+    given values on top (a deployment about to change them); before the first deployment, the
+    given values alone, and the checks that need the stack's resources find none."""
+    cfn = target.client("cloudformation")
+    exists = stack_status(cfn, stack_name) is not None
+    values = {**(current_parameters(cfn, stack_name) if exists else {}), **(parameters or {})}
+    outputs = stack_outputs(cfn, stack_name) if exists else {}
+    alarm_names: list[str] = []
+    dead_letter_queues: list[str] = []
+    log_group_arn = None
+    if exists:
+        resources = physical_ids(cfn, stack_name)
+        dead_letter_queues = [resources[logical_id][1] for logical_id in dead_letter_queue_ids(template) if logical_id in resources]
+        log_group = task_events_log_group_id(template)
+        log_group_arn = _log_group_arn(target, resources[log_group][1]) if log_group in resources else None
+        for logical_id, body in template["Resources"].items():
+            actions = body.get("Properties", {}).get("AlarmActions", []) if body["Type"] == "AWS::CloudWatch::Alarm" else []
+            if any(action == {"Ref": "AlertTopic"} for action in actions) and logical_id in resources:
+                alarm_names.append(resources[logical_id][1])
+    defaults = template.get("Parameters", {})
+    return Account(
+        subnets=[values[name] for name in ("PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id") if values.get(name)],
+        peak=peak_of(template, values),
+        input_bucket=values.get("InputBucketName"),
+        output_bucket=values.get("OutputBucketName"),
+        key_arn=outputs.get("KmsKeyArn"),
+        repositories=sorted(uri.split("/", 1)[1] for key, uri in outputs.items() if key.endswith("RepositoryUri")),
+        image_tag=values.get("ImageTag") or defaults.get("ImageTag", {}).get("Default"),
+        topic_arn=outputs.get("AlertTopicArn"),
+        alarm_names=sorted(alarm_names),
+        dead_letter_queues=dead_letter_queues,
+        task_events_log_group_arn=log_group_arn,
+        input_bucket_key_arn=values.get("InputBucketKmsKeyArn") or None,  # optional: absent from older templates
+        tonight=tonight,
+    )
+
+
+def check_stack(
+    target: Target, stack_name: str, template: dict[str, Any], parameters: dict[str, str] | None = None, tonight: Any = None, nightly: bool = False
+) -> list[Finding]:
+    """Preflight's checks of the account for this stack (the nightly ones alone with nightly)."""
+    return run_checks(target.client, account_of(target, stack_name, template, parameters, tonight), NIGHTLY if nightly else ALL)
+
+
+def task_events_findings(target: Target, stack_name: str, template: dict[str, Any]) -> list[Finding]:
+    """The logs resource policy check alone, for the deployed stack (the deploy's last step)."""
+    return run_checks(target.client, account_of(target, stack_name, template), (task_events_log_policy,))

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Quiesce the stack, delete it, and prove that nothing carrying its suffix is left.
+
+A running stack cannot simply be deleted: an ingestion task that a rule started, or a service
+task, still runs on the cluster, and CloudFormation then fails to delete the capacity-provider
+association and the cluster. So, in order:
+  1. disable the stack's EventBridge Scheduler schedules (no pre-night or deadline check task
+     starts mid-teardown and blocks the cluster's deletion) and its EventBridge rules (no new
+     ingestion task, no new report message);
+  2. scale the services to zero (their scaling suspended, desired count 0), so that ECS starts
+     no replacement for a task stopped in the next step;
+  3. stop every task still running on the cluster (standalone ingestion tasks included);
+  4. delete the stack and wait.
+Then it lists, page by page, the ECR repositories, log groups, IAM roles, SQS queues,
+EventBridge rules and buses, SNS topics, CloudWatch alarms, ECS clusters, security groups and
+VPC endpoints whose names carry the suffix. Exits 1 and names them when any remain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError, WaiterError
+
+from riskbatch_platform.aws import DEFAULT_REGION, Target
+from riskbatch_platform.deployment.stack import failure_reasons, physical_ids, stack_status
+
+Log = Callable[[str], None]
+
+
+def pages(call: Callable[..., dict[str, Any]], token_in: str = "NextToken", token_out: str = "NextToken", **arguments: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a list call that boto3 has no paginator for."""
+    while True:
+        page = call(**arguments)
+        yield page
+        token = page.get(token_out)
+        if not token:
+            return
+        arguments[token_in] = token
+
+
+def _names(pages_: Any, key: str, field: str) -> list[str]:
+    return [item[field] if field else item for page in pages_ for item in page.get(key, [])]
+
+
+def leftovers(target: Target, suffix: str, page_size: int | None = None) -> dict[str, list[str]]:
+    """Everything of the kinds the stack creates whose name carries -<suffix>, every page read."""
+    token = f"-{suffix}"
+    limit = {"Limit": page_size} if page_size else {}
+
+    def mine(name: str) -> bool:
+        tail = name.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+        return tail.endswith(token) or (f"{token}-" in tail and tail.startswith("role-"))
+
+    def paginate(service: str, operation: str, **arguments: Any) -> Any:
+        paginator = target.client(service).get_paginator(operation)
+        if page_size and paginator._pagination_cfg.get("limit_key"):  # small pages, to test that every page is read
+            arguments["PaginationConfig"] = {"PageSize": page_size}
+        return paginator.paginate(**arguments)
+
+    events = target.client("events")
+    buses = _names(pages(events.list_event_buses, **limit), "EventBuses", "Name")
+    listings: dict[str, Callable[[], list[str]]] = {
+        "ECR repositories": lambda: _names(paginate("ecr", "describe_repositories"), "repositories", "repositoryName"),
+        "log groups": lambda: _names(paginate("logs", "describe_log_groups"), "logGroups", "logGroupName"),
+        "IAM roles": lambda: _names(paginate("iam", "list_roles"), "Roles", "RoleName"),
+        "SQS queues": lambda: _names(paginate("sqs", "list_queues"), "QueueUrls", ""),
+        "EventBridge rules": lambda: [name for bus in buses for name in _names(paginate("events", "list_rules", EventBusName=bus), "Rules", "Name")],
+        "event buses": lambda: buses,
+        "SNS topics": lambda: _names(paginate("sns", "list_topics"), "Topics", "TopicArn"),
+        "CloudWatch alarms": lambda: _names(paginate("cloudwatch", "describe_alarms"), "MetricAlarms", "AlarmName"),
+        "ECS clusters": lambda: [arn for arn in _names(paginate("ecs", "list_clusters"), "clusterArns", "") if _active_cluster(target, arn)],
+        "security groups": lambda: _names(paginate("ec2", "describe_security_groups"), "SecurityGroups", "GroupName"),
+        "VPC endpoints": lambda: [
+            tag["Value"]
+            for page in paginate("ec2", "describe_vpc_endpoints")
+            for endpoint in page.get("VpcEndpoints", [])
+            if endpoint.get("State", "").lower() not in {"deleted", "deleting"}
+            for tag in endpoint.get("Tags", [])
+            if tag["Key"] == "Name"
+        ],
+    }
+    return {kind: sorted(name for name in listing() if mine(name)) for kind, listing in listings.items()}
+
+
+def _active_cluster(target: Target, arn: str) -> bool:
+    clusters = target.client("ecs").describe_clusters(clusters=[arn])["clusters"]
+    return bool(clusters) and clusters[0]["status"] != "INACTIVE"
+
+
+# UpdateSchedule replaces the whole schedule: every field GetSchedule returned goes back, State changed.
+_SCHEDULE_FIELDS = (
+    "Description",
+    "EndDate",
+    "FlexibleTimeWindow",
+    "GroupName",
+    "KmsKeyArn",
+    "ScheduleExpression",
+    "ScheduleExpressionTimezone",
+    "StartDate",
+    "Target",
+    "ActionAfterCompletion",
+)
+
+
+def disable_schedule(scheduler: Any, name: str, group: str | None = None) -> None:
+    """Disable one EventBridge Scheduler schedule, keeping the rest of its definition."""
+    current = scheduler.get_schedule(Name=name, **({"GroupName": group} if group else {}))
+    kept = {field: current[field] for field in _SCHEDULE_FIELDS if current.get(field) is not None}
+    scheduler.update_schedule(Name=name, State="DISABLED", **kept)
+
+
+def quiesce(target: Target, stack_name: str, log: Log) -> None:
+    """Steps 1-3: nothing starts, nothing runs, before CloudFormation deletes the cluster."""
+    resources = physical_ids(target.client("cloudformation"), stack_name)
+    events, ecs = target.client("events"), target.client("ecs")
+    for kind, physical in resources.values():
+        if kind == "AWS::Scheduler::Schedule":
+            disable_schedule(target.client("scheduler"), physical)
+            log(f"schedule {physical}: disabled")
+    for kind, physical in resources.values():
+        if kind == "AWS::Events::Rule":
+            bus, _, name = physical.rpartition("|")  # a rule on a custom bus is "busname|rulename"
+            events.disable_rule(Name=name, **({"EventBusName": bus} if bus else {}))
+            log(f"rule {name}: disabled")
+    clusters = [physical for kind, physical in resources.values() if kind == "AWS::ECS::Cluster"]
+    scaling = target.client("application-autoscaling")
+    for kind, physical in resources.values():
+        if kind != "AWS::ECS::Service":
+            continue
+        cluster, name = physical.split("/")[-2:]
+        resource_id = f"service/{cluster}/{name}"
+        registered = scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource_id])["ScalableTargets"]
+        if registered:  # scaling would otherwise raise the count again
+            suspended = {"DynamicScalingInSuspended": True, "DynamicScalingOutSuspended": True, "ScheduledScalingSuspended": True}
+            scaling.register_scalable_target(
+                ServiceNamespace="ecs", ResourceId=resource_id, ScalableDimension="ecs:service:DesiredCount", SuspendedState=suspended
+            )
+        ecs.update_service(cluster=cluster, service=name, desiredCount=0)
+        log(f"service {name}: scaled to zero")
+    for cluster in clusters:
+        running = _names(ecs.get_paginator("list_tasks").paginate(cluster=cluster, desiredStatus="RUNNING"), "taskArns", "")
+        for task in running:
+            ecs.stop_task(cluster=cluster, task=task, reason="teardown: the stack is being deleted")
+        log(f"cluster {cluster.rsplit('/', 1)[-1]}: {len(running)} running task(s) stopped")
+
+
+def delete_stack(target: Target, stack_name: str, log: Log) -> None:
+    cfn = target.client("cloudformation")
+    if stack_status(cfn, stack_name) is None:
+        log(f"{stack_name}: no such stack")
+        return
+    quiesce(target, stack_name, log)
+    started = time.time()
+    cfn.delete_stack(StackName=stack_name)
+    try:
+        cfn.get_waiter("stack_delete_complete").wait(StackName=stack_name, WaiterConfig={"Delay": 10, "MaxAttempts": 360})
+    except WaiterError:
+        reasons = "\n  ".join(failure_reasons(cfn, stack_name, started)) or "no reason reported"
+        raise RuntimeError(f"{stack_name} was not deleted:\n  {reasons}") from None
+    log(f"{stack_name}: deleted")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack-name", required=True)
+    parser.add_argument("--suffix", required=True, help="the stack's EnvironmentSuffix")
+    parser.add_argument("--region", default=DEFAULT_REGION)
+    parser.add_argument("--profile")
+    parser.add_argument("--endpoint-url")
+    args = parser.parse_args(argv)
+    target = Target(region=args.region, endpoint_url=args.endpoint_url, profile=args.profile)
+    try:
+        delete_stack(target, args.stack_name, lambda line: print(line, file=sys.stderr))
+    except (RuntimeError, ClientError) as error:
+        print(f"teardown failed: {error}", file=sys.stderr)
+        return 1
+    remaining = {kind: names for kind, names in leftovers(target, args.suffix).items() if names}
+    for kind, names in remaining.items():
+        print(f"left behind: {kind}: {', '.join(names)}")
+    if remaining:
+        return 1
+    print(f"nothing carrying -{args.suffix} is left")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

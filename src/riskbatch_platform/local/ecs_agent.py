@@ -1,0 +1,61 @@
+"""What the emulator needs to start a task: an agent that runs the tasks RunTask records.
+
+moto's RunTask records a task and starts nothing. In a live run against the emulator
+(make integration-live) the suite calls RunTask as it would in an account and waits for the task to
+stop; this agent, beside the emulator, plays the part of Fargate's: it finds the tasks started by
+the suite (startedBy), runs each with the local runner (its task definition, its overrides, its
+task role's credentials) and stops it in the emulator when its process ends, so that
+DescribeTasks and the tasks-stopped waiter see it stop. It runs nothing else.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from riskbatch_platform.local.runner import LocalEcs
+
+EXITED = "Essential container in task exited"
+
+
+class EcsAgent:
+    def __init__(self, runner: LocalEcs, cluster: str, started_by: str, poll_seconds: float = 0.5) -> None:
+        self.runner, self.cluster, self.started_by, self.poll_seconds = runner, cluster, started_by, poll_seconds
+        self.running: dict[str, Any] = {}  # task ARN -> process handle
+        self.started: list[str] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="ecs-agent", daemon=True)
+
+    def __enter__(self) -> EcsAgent:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        for handle in self.running.values():
+            if handle.poll() is None:
+                handle.kill()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.step()
+            except Exception as error:  # keep serving; the suite sees the task that never stops
+                self.errors.append(f"{type(error).__name__}: {error}")
+
+    def step(self) -> None:
+        ecs = self.runner.target.client("ecs")
+        arns = ecs.list_tasks(cluster=self.cluster, startedBy=self.started_by, desiredStatus="RUNNING").get("taskArns", [])
+        new = [arn for arn in arns if arn not in self.running and arn not in self.started]
+        if new:
+            for task in ecs.describe_tasks(cluster=self.cluster, tasks=new)["tasks"]:
+                spec = self.runner.task_spec(task["taskDefinitionArn"])
+                name = f"{spec.family}-{task['taskArn'].rsplit('/', 1)[-1][:8]}"
+                self.running[task["taskArn"]] = self.runner.start(spec, task.get("overrides") or {}, name=name, task_arn=task["taskArn"])
+                self.started.append(task["taskArn"])
+        for arn, handle in list(self.running.items()):
+            if handle.poll() is not None:
+                ecs.stop_task(cluster=self.cluster, task=arn, reason=EXITED)
+                del self.running[arn]

@@ -1,0 +1,172 @@
+"""An AWS emulator (moto's server) on loopback, and stand-ins for what the stack expects to exist."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from riskbatch_platform.aws import Target
+
+# Requests the emulator serves before it starts enforcing IAM: exactly the bootstrap below
+# (for each of two users: create it, give it its policy, create its key).
+BOOTSTRAP_REQUESTS = 6
+DEPLOYER_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+# The local stand-in for ECS may only assume roles (and only those that trust ECS tasks: see
+# emulator_server.py).
+ECS_AGENT_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/*"}]}'
+
+
+@dataclass
+class Emulator:
+    endpoint_url: str
+    region: str
+    process: subprocess.Popen | None = None
+    deployer: dict[str, str] = field(default_factory=dict)
+    ecs_agent: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def target(self) -> Target:
+        """The emulator, called as the deployer (its root account before IAM enforcement)."""
+        return Target(region=self.region, endpoint_url=self.endpoint_url, credentials=self.deployer)
+
+    def client(self, service: str):
+        return self.target.client(service)
+
+    @property
+    def agent_target(self) -> Target:
+        """The emulator, called as the local stand-in for ECS (assumes task roles)."""
+        return Target(region=self.region, endpoint_url=self.endpoint_url, credentials=self.ecs_agent)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the emulator exited with {process.returncode}; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the emulator did not answer on {url} within {timeout:.0f} s; see {log_path}")
+
+
+@contextmanager
+def running_emulator(region: str = "us-east-1", enforce_iam: bool = True, log_dir: Path = Path("out")) -> Iterator[Emulator]:
+    """Start moto's server (with the emulator's fixes) on a free loopback port; stop it on exit."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / "emulator.log"
+    environment = dict(os.environ)
+    if enforce_iam:
+        environment["INITIAL_NO_AUTH_ACTION_COUNT"] = str(BOOTSTRAP_REQUESTS)
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "riskbatch_platform.local.emulator.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+    emulator = Emulator(endpoint_url=url, region=region, process=process)
+    try:
+        _wait_until_serving(url, process, log_path)
+        if enforce_iam:
+            emulator.deployer, emulator.ecs_agent = bootstrap_users(emulator)
+        yield emulator
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def bootstrap_users(emulator: Emulator) -> tuple[dict[str, str], dict[str, str]]:
+    """The deployer (deploys and operates the stack) and the local ECS agent, created before enforcement starts."""
+    from riskbatch_platform.local.emulator.patching import LOCAL_ECS_AGENT
+
+    iam = emulator.target.client("iam")
+    keys = []
+    for user, policy in (("riskbatch-deployer", DEPLOYER_POLICY), (LOCAL_ECS_AGENT, ECS_AGENT_POLICY)):
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="permissions", PolicyDocument=policy)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        keys.append({"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]})
+    return keys[0], keys[1]
+
+
+def set_scan_findings(emulator: Emulator, repositories: list[str], tag: str, severity_counts: dict[str, int]) -> None:
+    """What the emulator's ECR reports for the next scans of repository:tag (it scans nothing itself)."""
+    results = [
+        {
+            "imageScanFindings": {"findings": [], "findingSeverityCounts": severity_counts},
+            "registryId": "123456789012",
+            "repositoryName": repository,
+            "imageId": {"imageTag": tag},
+            "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
+        }
+        for repository in repositories
+    ]
+    body = json.dumps({"results": results, "region": emulator.region}).encode()
+    request = urllib.request.Request(
+        f"{emulator.endpoint_url}/moto-api/static/ecr/scan-finding-results",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+@dataclass(frozen=True)
+class StandIns:
+    vpc_id: str
+    subnet_ids: list[str]
+    input_bucket: str
+    output_bucket: str
+    template_bucket: str
+    route_table_id: str = ""
+    vpc_cidr: str = "10.42.0.0/16"
+
+
+def create_stand_ins(emulator: Emulator, suffix: str) -> StandIns:
+    """The existing VPC (three private subnets in three zones) and buckets that the stack receives as parameters."""
+    ec2 = emulator.client("ec2")
+    s3 = emulator.client("s3")
+    vpc_id = ec2.create_vpc(CidrBlock=StandIns.vpc_cidr)["Vpc"]["VpcId"]
+    subnet_ids = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.42.{index}.0/24", AvailabilityZone=f"{emulator.region}{zone}")["Subnet"]["SubnetId"]
+        for index, zone in enumerate("abc")
+    ]
+    route_table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    for subnet in subnet_ids:
+        ec2.associate_route_table(RouteTableId=route_table, SubnetId=subnet)
+    names = StandIns(vpc_id, subnet_ids, f"riskbatch-input-{suffix}", f"riskbatch-output-{suffix}", f"riskbatch-templates-{suffix}", route_table)
+    iam = emulator.client("iam")
+    try:  # an account that has run ECS before has its service-linked role (moto's own call misnames it)
+        iam.get_role(RoleName="AWSServiceRoleForECS")
+    except iam.exceptions.NoSuchEntityException:
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        iam.create_role(RoleName="AWSServiceRoleForECS", Path="/aws-service-role/ecs.amazonaws.com/", AssumeRolePolicyDocument=json.dumps(trust))
+    for bucket in (names.input_bucket, names.output_bucket, names.template_bucket):
+        if emulator.region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": emulator.region})
+    return names

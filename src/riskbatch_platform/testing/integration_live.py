@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""make integration-live: the integration suite in its live mode, against a deployment in the emulator.
+
+What a platform team runs after a real deploy (RISKBATCH_LIVE=1 pytest test/integration) runs here
+on every change, the same code path: the stack is deployed into the emulator in its phases, the
+suite reads the deployed stack's outputs from a file and calls the emulator with the deployer's
+credentials, as it would call an account. The one thing the emulator lacks to be that account is a
+Fargate that starts the tasks RunTask records; an agent beside it plays that part for the tasks the
+suite starts (riskbatch_platform/local/ecs_agent.py). RISKBATCH_EMULATED=1 tells the suite that the
+emulator's listed gaps apply. The suite's exit code is this script's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from riskbatch_platform import REPO_ROOT
+from riskbatch_platform.local.ecs_agent import EcsAgent
+from riskbatch_platform.local.emulator.loopback import running_emulator
+from riskbatch_platform.local.night import deploy_local
+from riskbatch_platform.local.runner import LocalEcs
+
+STARTED_BY = "riskbatch-integration"  # what the suite's RunTask calls say (test/integration/conftest.py)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.epilog = "Any other argument goes to pytest (for example -k least_privilege)."
+    _, pytest_args = parser.parse_known_args(argv)
+    with tempfile.TemporaryDirectory(prefix="riskbatch-live-") as folder, running_emulator(log_dir=Path(folder)) as emulator:
+        work = Path(folder)
+        print("deploying the stack into the emulator in its phases, as deploy.py does in an account", flush=True)
+        local = deploy_local(emulator, "live", work, say=lambda line: print(f"  {line}", flush=True))
+        runner = LocalEcs(emulator.target, emulator.agent_target, local.stack_name, work)
+        runner.load()
+        environment = {
+            **os.environ,
+            "RISKBATCH_LIVE": "1",
+            "RISKBATCH_EMULATED": "1",
+            "RISKBATCH_STACK_NAME": local.stack_name,
+            "RISKBATCH_OUTPUTS": str(work / "flat-outputs.json"),
+            "RISKBATCH_OTHER_BUCKET": local.stand_ins.template_bucket,
+            "AWS_ENDPOINT_URL": emulator.endpoint_url,
+            "AWS_REGION": emulator.region,
+            "AWS_DEFAULT_REGION": emulator.region,
+            "AWS_ACCESS_KEY_ID": emulator.deployer["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": emulator.deployer["aws_secret_access_key"],
+        }
+        environment.pop("AWS_PROFILE", None)
+        environment.pop("AWS_SESSION_TOKEN", None)
+        print(f"the integration suite in live mode against {local.stack_name} at {emulator.endpoint_url}", flush=True)
+        with EcsAgent(runner, local.outputs["ClusterArn"], STARTED_BY) as agent:
+            suite = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "test/integration", *pytest_args]
+            code = subprocess.run(suite, cwd=REPO_ROOT, env=environment, check=False).returncode
+        print(f"the agent started {len(agent.started)} task(s) for the suite" + (f"; its errors: {agent.errors}" if agent.errors else ""))
+        return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
