@@ -84,7 +84,7 @@ lint: $(STAMP)
 	$(BIN)/riskbatch-docs --check
 
 unit: $(STAMP)
-	$(BIN)/pytest -q test/unit
+	$(BIN)/pytest -q test/unit test/platform test/mutation/test_catalogue.py
 
 jobs: $(STAMP)
 	$(BIN)/pytest -q test/jobs

@@ -112,8 +112,8 @@ def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws:
     assert finding.status == FAIL
     # the hint is a command the script takes as written: run it, and the check passes
     command = shlex.split(finding.fix.split(" (")[0])
-    assert command[:2] == ["python", "riskbatch-enable-bucket-events"]
-    assert enable_bucket_events.main(command[2:]) == 0
+    assert command[:1] == ["riskbatch-enable-bucket-events"]
+    assert enable_bucket_events.main(command[1:]) == 0
     # moto keeps the switch but leaves it out of its GET answer; the emulator's fix reports it
     from riskbatch_platform.local.emulator.patching import Patcher
     from riskbatch_platform.local.emulator.s3 import s3_reports_eventbridge_delivery

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from test.conftest import the_template
 from test.template_model import Resource, Template, referenced_id
-from test.unit.conftest import the_template
 
 EC2_CAPACITY_TYPES = {
     "AWS::ECS::CapacityProvider",

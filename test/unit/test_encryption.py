@@ -9,8 +9,8 @@ import pytest
 
 from riskbatch_platform.analysis.key_policy import CLOUDWATCH, EVENTS, request_context, service_may_use_key
 from riskbatch_platform.analysis.resolve import Context, placeholder_values
+from test.conftest import the_template
 from test.template_model import SUBSTITUTION_VALUES, Resource, Template, as_list, referenced_id, statements, substitute
-from test.unit.conftest import the_template
 
 VALUES = SUBSTITUTION_VALUES
 ACCOUNT = "123456789012"

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from test.conftest import the_template
 from test.template_model import Resource, Template, as_list, container_environment, dead_letter_queue_ids, referenced_id, run_task_targets, statements
-from test.unit.conftest import the_template
 
 TEMPLATE = the_template()
 QUEUES = TEMPLATE.of_type("AWS::SQS::Queue")

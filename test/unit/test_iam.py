@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from test.conftest import the_template
 from test.template_model import Resource, Template, as_list, container_environment, referenced_id, role_statements, run_task_targets
-from test.unit.conftest import the_template
 
 # Actions that AWS only authorises on "*"; every other action names its resource.
 # Actions with no resource type in the Service Authorization Reference: they are granted on "*" alone.

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from riskbatch_platform.images.dockerfile import dockerfile_of, parse_dockerfile
+from test.conftest import the_template
 from test.template_model import Resource, Template, container_environment
-from test.unit.conftest import the_template
 
 
 def _dockerfile_of(template: Template, task: Resource) -> Path:

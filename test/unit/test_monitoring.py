@@ -7,8 +7,8 @@ import re
 import pytest
 
 from riskbatch_platform.local.emulator.alarm_model import notifications
+from test.conftest import the_template
 from test.template_model import SUBSTITUTION_VALUES, Resource, Template, as_list, dead_letter_queue_ids, referenced_id, substitute
-from test.unit.conftest import the_template
 
 TEMPLATE = the_template()
 VALUES = SUBSTITUTION_VALUES

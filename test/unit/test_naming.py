@@ -22,8 +22,8 @@ from riskbatch_platform.analysis.naming import (
     longest_suffix,
     named_things,
 )
+from test.conftest import the_template
 from test.template_model import REPO_ROOT, Template, load_template
-from test.unit.conftest import the_template
 
 ENDPOINTS = Template(load_template(REPO_ROOT / "lib" / "VpcEndpoints.json"))
 TEMPLATES = {"TapStack": the_template(), "VpcEndpoints": ENDPOINTS}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from test.conftest import the_template
 from test.template_model import Resource, Template, referenced_id
-from test.unit.conftest import the_template
 
 TEMPLATE = the_template()
 

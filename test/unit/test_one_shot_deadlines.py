@@ -12,6 +12,7 @@ import pytest
 
 from riskbatch.watch import one_shot_deadlines
 from riskbatch.watchdog import DEADLINE_VARIABLE, DEFAULT_DEADLINES, deadline_seconds
+from test.conftest import the_template
 from test.template_model import (
     SUBSTITUTION_VALUES,
     Resource,
@@ -22,7 +23,6 @@ from test.template_model import (
     role_statements,
     substitute,
 )
-from test.unit.conftest import the_template
 
 TEMPLATE = the_template()
 

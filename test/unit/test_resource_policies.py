@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from test.conftest import the_template
 from test.template_model import REPO_ROOT, Resource, Template, as_list, load_template, referenced_id, statements
-from test.unit.conftest import the_template
 
 # resource type -> the property holding its policy document (resource or trust policy)
 POLICY_PROPERTIES = {

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from riskbatch_platform.analysis.resolve import resolve
+from test.conftest import the_template
 from test.template_model import REPO_ROOT, REQUIRED_VALUES, Resource, Template, as_list, load_template, referenced_id, role_statements
-from test.unit.conftest import the_template
 
 ENDPOINTS = Template(load_template(REPO_ROOT / "lib" / "VpcEndpoints.json"))
 SUBNETS = {"PrivateSubnet1Id", "PrivateSubnet2Id", "PrivateSubnet3Id"}

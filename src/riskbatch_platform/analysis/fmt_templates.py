@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """One canonical formatting of the templates, so that a diff shows only what changed.
 
 Two-space JSON, UTF-8 as written (no \\u escapes), a newline at the end; the sections in the

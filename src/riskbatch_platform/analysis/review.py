@@ -250,6 +250,31 @@ def review_templates(before: dict[str, Any], after: dict[str, Any]) -> Review:
     return review
 
 
+def requirements_review(before: dict[str, Any] | None, after: dict[str, Any]) -> Review:
+    """What a change does to the compliance table's requirements (compliance/requirements.json).
+
+    A requirement dropped, or a guard rule or test no longer enforcing one, weakens what the table
+    proves: a security reviewer decides. A new requirement or a new enforcer is listed only.
+    """
+    review = Review()
+    enforcers = {
+        side: {each["requirement"]: set(each.get("guard_rules", [])) | set(each.get("tests", [])) for each in (document or {}).get("requirements", [])}
+        for side, document in (("before", before), ("after", after))
+    }
+    old, new = enforcers["before"], enforcers["after"]
+    for name in sorted(set(old) | set(new)):
+        if name not in new:
+            review.add("compliance", name, "requirement removed from the table", security=True)
+        elif name not in old:
+            review.add("compliance", name, "requirement added, enforced by " + ", ".join(sorted(new[name])))
+        else:
+            if old[name] - new[name]:
+                review.add("compliance", name, "no longer enforced by " + ", ".join(sorted(old[name] - new[name])), security=True)
+            if new[name] - old[name]:
+                review.add("compliance", name, "also enforced by " + ", ".join(sorted(new[name] - old[name])))
+    return review
+
+
 def compliance_delta(base: list[dict[str, str]], head: list[dict[str, str]]) -> list[tuple[str, str, str]]:
     """(requirement, status at BASE, status here) for every requirement of make validate's table
     whose status changed, or that is new or gone ("-")."""

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make review BASE=<git ref>: what the pull request's template changes do to a running stack.
 
 Compares lib/*.json at BASE with the working tree and writes out/review.md (the pull-request
@@ -22,7 +21,7 @@ from pathlib import Path
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.analysis.guard import evaluate_all
 from riskbatch_platform.analysis.lint import lint
-from riskbatch_platform.analysis.review import as_json, compliance_delta, markdown, review_templates
+from riskbatch_platform.analysis.review import as_json, compliance_delta, markdown, requirements_review, review_templates
 
 
 def at_base(base: str, relative: str) -> dict | None:
@@ -86,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_counts:
             (base_lint, base_guard), (head_lint, head_guard) = counts(base), counts(head)
             tallies[relative] = {"cfn-lint findings": (base_lint, head_lint), "guard rules failing": (base_guard, head_guard)}
+    requirements_file = "compliance/requirements.json"
+    head_requirements = json.loads((REPO_ROOT / requirements_file).read_text(encoding="utf-8"))
+    reviews[requirements_file] = requirements_review(at_base(args.base, requirements_file), head_requirements)
     args.out.mkdir(parents=True, exist_ok=True)
     delta = compliance_delta(compliance_at(args.base), json.loads(args.compliance.read_text(encoding="utf-8"))) if args.compliance else None
     comment = markdown(reviews, tallies or None, delta)

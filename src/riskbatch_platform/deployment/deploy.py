@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Deploy lib/TapStack.json (or lib/VpcEndpoints.json) to an account, or with --endpoint-url to the local emulator.
 
 Before anything changes, the parameter values are checked: the template's Rules, evaluated as

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Switch on EventBridge delivery for existing buckets, keeping their other notification settings.
 
 The stack receives the input bucket by name and cannot change it; without this switch S3

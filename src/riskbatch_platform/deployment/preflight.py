@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Preflight: will tonight's run fit this account? Checks the account against what the stack's night
 needs, before a deployment (riskbatch-deploy runs it first) or before a night, and prints a table:
 check, expected, found, PASS/WARN/FAIL, how to fix. Exits 1 on any FAIL, 0 otherwise.

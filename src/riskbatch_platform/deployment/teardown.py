@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Quiesce the stack, delete it, and prove that nothing carrying its suffix is left.
 
 A running stack cannot simply be deleted: an ingestion task that a rule started, or a service

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write the docs' generated parts, or check the docs (--check).
 
 Generated from what exists: the least-privilege matrix (docs/security.md) from the template, the
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from riskbatch_platform import REPO_ROOT
+from riskbatch_platform.analysis.compliance import markdown_table, requirements
 from riskbatch_platform.analysis.deployer_permissions import (
     deployer_markdown,
     deployer_policy,
@@ -43,6 +43,7 @@ def _deployer_section() -> str:
 SECTIONS: dict[str, dict[str, Callable[[], str]]] = {
     "security.md": {"least-privilege matrix": main_template_matrix},
     "deployer-permissions.md": {"deployer permissions": _deployer_section},
+    "checks.md": {"compliance requirements": lambda: "\n".join(["", *markdown_table(requirements()), ""])},
 }
 WHOLE_FILES: dict[str, Callable[[], str]] = {
     "deployer-policy.json": lambda: json.dumps(deployer_policy(), indent=2) + "\n",

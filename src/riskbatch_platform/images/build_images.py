@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make images: hadolint, the base image (cached), and the three job images, with sizes and build times.
 
 The images are tagged like their ECR repositories, without the environment suffix

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make demo: tonight's batch, end to end, on one machine.
 
 1. Starts moto's server on loopback with IAM enforced, creates stand-ins for the existing VPC,

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A year of nights backtested: the sample's book and market over 250 business days, each night's
 VaR from the engine and the next day's hypothetical P&L, as the report job computes them.
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make bench: the risk engine against the bound of its irreducible steps, a first-version baseline,
 peak memory at two scenario counts, and the wall time of a local night.
 

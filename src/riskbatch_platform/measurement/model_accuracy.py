@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Monte Carlo VaR against closed forms: the error in units of the estimator's sampling error.
 
 Each case has an exact (or, for the diversified book, delta-normal) closed form for its VaR:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make integration-live: the integration suite in its live mode, against a deployment in the emulator.
 
 What a platform team runs after a real deploy (RISKBATCH_LIVE=1 pytest test/integration) runs here

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """make taskcat: taskcat's own test run of .taskcat.yml, every test in its region, against the local emulator.
 
 For each region the tests use, the script lays out what the account keeps for taskcat: a VPC

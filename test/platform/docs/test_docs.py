@@ -13,9 +13,7 @@ from riskbatch_platform.analysis.privilege_matrix import role_rows
 from riskbatch_platform.analysis.resolve import as_list
 from riskbatch_platform.docs import check as doc_check
 from riskbatch_platform.docs.generate import generated
-from test.template_model import load_template
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from test.template_model import REPO_ROOT, load_template
 
 
 def test_the_readme_is_a_newcomers_page_that_links_the_docs() -> None:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from riskbatch_platform.analysis.review import markdown, replacement, review_templates
-from test.template_model import Template
+from riskbatch_platform.analysis.review import markdown, replacement, requirements_review, review_templates
+from test.template_model import REPO_ROOT, Template
 
 
 def _changed(template: Template, edit: Any) -> dict[str, Any]:
@@ -152,13 +152,13 @@ def test_a_pull_request_that_widens_a_role_replaces_the_key_and_drops_an_export_
     assert any(f"export of {exported}" in line for line in flagged)
 
 
-def test_make_review_writes_the_comment_and_the_json_for_every_template(tmp_path: Any) -> None:
+def test_make_review_writes_the_comment_and_the_json_for_every_template_and_the_requirements(tmp_path: Any) -> None:
     from riskbatch_platform.analysis.review_change import main
 
     code = main(["HEAD", "--out", str(tmp_path), "--no-counts"])  # the working tree may differ from HEAD while editing
     report = json.loads((tmp_path / "review.json").read_text(encoding="utf-8"))
     assert code == int(any(entry["needs_security_review"] for entry in report.values()))
-    assert set(report) == {"lib/TapStack.json", "lib/VpcEndpoints.json"}
+    assert set(report) == {"lib/TapStack.json", "lib/VpcEndpoints.json", "compliance/requirements.json"}
     assert (tmp_path / "review.md").read_text(encoding="utf-8").startswith("## Template review")
 
 
@@ -192,3 +192,34 @@ def test_make_review_exits_1_exactly_when_a_change_needs_a_security_reviewer(
     assert review.main(["BASE", "--out", str(tmp_path), "--no-counts"]) == expected_exit
     report = json.loads((tmp_path / "review.json").read_text(encoding="utf-8"))
     assert report["lib/TapStack.json"]["needs_security_review"] is base_is_narrower
+
+
+def test_dropping_a_requirement_or_one_of_its_enforcers_needs_a_security_reviewer() -> None:
+    # the compliance table's requirements are data (compliance/requirements.json): the review reads both sides
+    base = json.loads((REPO_ROOT / "compliance" / "requirements.json").read_text(encoding="utf-8"))
+    assert not requirements_review(base, base).findings
+    head = copy.deepcopy(base)
+    dropped = head["requirements"].pop(0)["requirement"]
+    weakened = head["requirements"][0]
+    lost = (weakened["tests"] or weakened["guard_rules"]).pop()
+    head["requirements"].append({"requirement": "A new requirement", "guard_rules": [], "tests": ["test_iam.py::test_x"]})
+    review = requirements_review(base, head)
+    changes = {(finding.subject, finding.change, finding.needs_security_review) for finding in review.findings}
+    assert (dropped, "requirement removed from the table", True) in changes
+    assert (weakened["requirement"], f"no longer enforced by {lost}", True) in changes
+    assert ("A new requirement", "requirement added, enforced by test_iam.py::test_x", False) in changes
+    assert review.needs_security_review
+
+
+def test_the_requirements_file_refuses_an_entry_that_names_nothing_or_twice() -> None:
+    from riskbatch_platform.analysis.compliance import RequirementsError, parse_requirements, requirements
+
+    assert len(requirements()) >= 40  # the table as shipped parses
+    for text, complaint in (
+        ('{"requirements": [{"requirement": "x", "guard_rules": [], "tests": []}]}', "names nothing"),
+        ('{"requirements": [{"requirement": "x", "tests": ["t.py::a"]}, {"requirement": "x", "tests": ["t.py::b"]}]}', "listed twice"),
+        ('{"requirements": [{"requirement": "x", "tests": ["test_a"]}]}', "file.py::function"),
+        ("[1, 2]", "not a requirements file"),
+    ):
+        with pytest.raises(RequirementsError, match=complaint):
+            parse_requirements(text)

@@ -24,8 +24,8 @@ from riskbatch_platform.analysis.metric_filter import matches
 from riskbatch_platform.analysis.resolve import resolve
 from riskbatch_platform.local.containers import HealthCheck, Mount, create_arguments, scratch_mount, stop_details, task_state_change
 from riskbatch_platform.local.runner import LocalEcs, TaskSpec, pattern_matches, task_spec_of
+from test.conftest import the_template
 from test.template_model import REQUIRED_VALUES, Template
-from test.unit.conftest import the_template
 
 TASK_DEFINITIONS = the_template().of_type("AWS::ECS::TaskDefinition")
 

@@ -14,7 +14,7 @@ from riskbatch_platform.deployment.deploy import parse_parameters
 from riskbatch_platform.deployment.image_gate import repository_names, stand_in_manifest
 from riskbatch_platform.deployment.phases import ImagesNeeded, ParametersRefused, check_images
 from riskbatch_platform.deployment.stack import TEMPLATE_BODY_LIMIT, DeployError, deploy
-from test.template_model import REQUIRED_VALUES
+from test.template_model import REPO_ROOT, REQUIRED_VALUES
 
 REGION = "us-east-1"
 
@@ -127,7 +127,7 @@ def test_bucket_events_are_switched_on_and_other_notifications_kept() -> None:
 def test_parameters_breaking_a_rule_or_an_ordering_are_refused_before_anything_changes() -> None:
     from riskbatch_platform.deployment.phases import ParametersRefused, check_parameters
 
-    template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "TapStack.json").read_text(encoding="utf-8"))
+    template = json.loads((REPO_ROOT / "lib" / "TapStack.json").read_text(encoding="utf-8"))
     with mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -174,7 +174,7 @@ def test_an_update_puts_back_the_minimum_of_the_scheduled_action_in_force(new_yo
 
     from riskbatch_platform.deployment.scaling import restore_scheduled_minimums
 
-    template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "TapStack.json").read_text(encoding="utf-8"))
+    template = json.loads((REPO_ROOT / "lib" / "TapStack.json").read_text(encoding="utf-8"))
     parameters = {**REQUIRED_VALUES, "DeployServices": "true", "EnvironmentSuffix": "dev"}
     risk, report = "service/cluster-riskbatch-dev/svc-risk-calculation-dev", "service/cluster-riskbatch-dev/svc-report-generation-dev"
     now = dt.datetime.fromisoformat(new_york_time).replace(tzinfo=ZoneInfo("America/New_York"))
@@ -205,7 +205,7 @@ def test_the_vpc_endpoints_template_deploys_in_one_step() -> None:
     from riskbatch_platform.deployment.phases import deploy_in_phases
     from riskbatch_platform.local.emulator.patching import apply_fixes
 
-    template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "VpcEndpoints.json").read_text(encoding="utf-8"))
+    template = json.loads((REPO_ROOT / "lib" / "VpcEndpoints.json").read_text(encoding="utf-8"))
     fixes = apply_fixes()
     try:
         with mock_aws():
@@ -417,7 +417,7 @@ def test_a_bad_parameters_file_is_a_refusal_with_exit_5(tmp_path: Path, capsys: 
 def test_every_example_parameters_file_reads_and_names_only_declared_parameters() -> None:
     from riskbatch_platform.deployment.deploy import read_parameters_file
 
-    root = Path(__file__).resolve().parents[2]
+    root = REPO_ROOT
     template = json.loads((root / "lib" / "TapStack.json").read_text(encoding="utf-8"))
     examples = sorted((root / "config").glob("*.json"))
     assert examples
