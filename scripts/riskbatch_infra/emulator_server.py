@@ -1358,6 +1358,58 @@ def local_runner_assumes_roles_as_ecs_or_eventbridge(patch: Patcher) -> None:
     patch.set(IAMRequestBase, "_check_role_trust_relationship", check_trust)
 
 
+@fix
+def deletion_policy_from_the_language_extensions(patch: Patcher) -> None:
+    """Defect. Under the AWS::LanguageExtensions transform, DeletionPolicy and UpdateReplacePolicy
+    may be an intrinsic function that resolves to a policy (CloudFormation user guide, "Intrinsic
+    function references in DeletionPolicy and UpdateReplacePolicy attributes":
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/function-refs-in-policy-attributes.html).
+    moto keeps a resource only when its DeletionPolicy is the literal "Retain", so a production stack's
+    {"Fn::If": ["IsProduction", "Retain", "Delete"]} deletes the audit data. The fix resolves Fn::If
+    (through the stack's conditions) and Ref (to a parameter) before the stack's resources are deleted."""
+    from moto.cloudformation.parsing import ResourceMap
+
+    def resolved(resources: Any, policy: Any) -> Any:
+        if isinstance(policy, dict) and "Fn::If" in policy:
+            condition, when_true, when_false = policy["Fn::If"]
+            return resolved(resources, when_true if resources.lazy_condition_map[condition] else when_false)
+        if isinstance(policy, dict) and "Ref" in policy:
+            return resources.resolved_parameters.get(policy["Ref"], policy)
+        return policy
+
+    original = ResourceMap.delete
+
+    def delete(self: Any) -> None:
+        for logical_id, body in list(self._resource_json_map.items()):
+            policies = {key: resolved(self, body[key]) for key in ("DeletionPolicy", "UpdateReplacePolicy") if isinstance(body.get(key), dict)}
+            if policies:
+                self._resource_json_map[logical_id] = {**body, **policies}
+        original(self)
+
+    patch.set(ResourceMap, "delete", delete)
+
+
+@fix
+def s3_object_lock_configuration_authorised_as_its_action(patch: Patcher) -> None:
+    """Defect. GetObjectLockConfiguration and PutObjectLockConfiguration (GET and PUT /?object-lock)
+    are authorised as s3:GetBucketObjectLockConfiguration and s3:PutBucketObjectLockConfiguration
+    (Service Authorization Reference, Amazon S3:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html). moto's
+    action map lacks "object-lock", so it authorises the read as s3:ListBucket and the write as
+    s3:CreateBucket. The fix names the request by its action."""
+    from moto.s3.responses import S3Response
+
+    actions = {"GET": "GetBucketObjectLockConfiguration", "PUT": "PutBucketObjectLockConfiguration"}
+    original = S3Response._set_action
+
+    def set_action(self: Any, action_resource_type: str, method: str, querystring: dict[str, Any]) -> None:
+        original(self, action_resource_type, method, querystring)
+        if action_resource_type == "BUCKET" and "object-lock" in querystring and method in actions:
+            self.data["Action"] = actions[method]
+
+    patch.set(S3Response, "_set_action", set_action)
+
+
 def apply_fixes() -> Patcher:
     """Apply every fix; refuse a moto version they were not written for."""
     import moto
