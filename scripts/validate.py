@@ -319,6 +319,28 @@ REQUIREMENTS: list[tuple[str, list[str], list[str]]] = [
         [],
         ["test_guard_rules.py::test_rule_has_cases_that_pass_and_fail", "test_guard_rules.py::test_rule_case"],
     ),
+    (
+        "Log retention a parameter, every value CloudWatch Logs accepts from 30 days",
+        ["log_groups_retention_30_days"],
+        [
+            "test_audit_retention.py::test_the_retention_parameter_offers_every_value_cloudwatch_logs_accepts_from_30_days",
+            "test_audit_retention.py::test_every_log_group_keeps_its_events_for_the_parameters_days",
+        ],
+    ),
+    (
+        "Production keeps its key and log groups on deletion; its key waits 30 days",
+        ["no_retain_policies"],
+        [
+            "test_audit_retention.py::test_the_audit_data_is_kept_on_deletion_and_replacement_in_production_only",
+            "test_audit_retention.py::test_everything_else_is_deleted_with_the_stack_in_every_environment",
+            "test_audit_retention.py::test_the_key_waits_longer_before_deletion_in_production",
+        ],
+    ),
+    (
+        "Warm workers on weekday nights only",
+        [],
+        ["test_services.py::test_service_scales_up_for_the_overnight_window_in_new_york_time"],
+    ),
 ]
 
 

@@ -103,6 +103,12 @@ class Capacity:
     on_demand_weight: int = 1
     spot_weight: int = 0
 
+    def expected_on_demand(self, tasks: int) -> float:
+        """The tasks expected on Fargate On-Demand: the base, then the rest by weight (a fraction of a task is a share)."""
+        base = min(tasks, self.on_demand_base)
+        total = self.on_demand_weight + self.spot_weight
+        return base + ((tasks - base) * self.on_demand_weight / total if total else tasks - base)
+
     def split(self, tasks: int) -> tuple[int, int]:
         base = min(tasks, self.on_demand_base)
         rest = tasks - base
