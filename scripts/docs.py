@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Write the docs' generated parts, or check the docs (--check).
 
-Generated from what exists: the least-privilege matrix (docs/security.md) from the template, the
+Generated from what exists: the least-privilege matrix (docs/security.md) and the parameter table
+(docs/design.md) from the template, the
 deployer's permissions (docs/deployer-permissions.md, docs/deployer-policy.json, and the
 CloudFormation service role's and the person deploying with it: docs/cloudformation-service-role-*.json,
 docs/deploying-with-service-role-policy.json) from the
@@ -27,6 +28,7 @@ from riskbatch_infra.deployer_permissions import (
     unknown_to_parliament,
 )
 from riskbatch_infra.doc_check import problems
+from riskbatch_infra.parameter_table import parameter_table
 from riskbatch_infra.privilege_matrix import main_template_matrix
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +45,7 @@ def _deployer_section() -> str:
 SECTIONS: dict[str, dict[str, Callable[[], str]]] = {
     "security.md": {"least-privilege matrix": main_template_matrix},
     "deployer-permissions.md": {"deployer permissions": _deployer_section},
+    "design.md": {"parameters": parameter_table},
 }
 WHOLE_FILES: dict[str, Callable[[], str]] = {
     "deployer-policy.json": lambda: json.dumps(deployer_policy(), indent=2) + "\n",
