@@ -34,20 +34,20 @@ HOURS_A_MONTH = 730.0  # 365 days x 24 h / 12
 WEEKS_A_MONTH = 365.25 / 7 / 12
 REGION = "us-east-1"
 PRICES_READ = "2026-12-03"
-PRICE_SOURCES = {
+PRICE_SOURCES = {  # AWS's pricing page of each service (the Fargate one was not among the stored pages)
     "fargate": "https://aws.amazon.com/fargate/pricing/",
     "privatelink": "https://aws.amazon.com/privatelink/pricing/",
     "cloudwatch": "https://aws.amazon.com/cloudwatch/pricing/",
     "kms": "https://aws.amazon.com/kms/pricing/",
 }
-PRICE_NOTES = {
-    "fargate": "rate table not in the stored copy: fargate.py's rates (since 2025-01), as 2026 guides quote us-east-1",
+PRICE_NOTES = {  # what each page's stored copy showed, and where the rest is quoted for us-east-1
+    "fargate": "not stored; fargate.py's rates (since 2025-01) as https://www.vantage.sh/blog/fargate-pricing quotes us-east-1",
     "privatelink": (
-        "billed per endpoint, per Availability Zone, per hour (a partial hour is a full one), and $0.01/GB for the first PB; "
-        "the hourly rate not in the stored copy: $0.01 as guides quote it"
+        "per endpoint, per Availability Zone, per hour (a partial hour is a full one); $0.01/GB for the first PB "
+        "(https://aws.amazon.com/jp/privatelink/pricing/); $0.01 an hour as https://awsnegotiations.com/privatelink-cost-analysis.html quotes it"
     ),
-    "cloudwatch": "the stored copy showed the free tier only: $0.50/GB collected, $0.03/GB-month stored, as guides quote us-east-1",
-    "kms": "$1/month a key (plus $1 for each rotation's backing key); $0.03 per 10,000 requests as guides quote it",
+    "cloudwatch": "the free tier only; $0.50/GB collected, $0.03/GB-month stored as https://c3x.dev/blog/cloudwatch-logs-cost-optimization quotes us-east-1",
+    "kms": "$1/month a key (plus $1 for each rotation's backing key); $0.03 per 10,000 requests as https://www.wring.co/blog/aws-kms-pricing-guide quotes it",
 }
 PRICES = {
     "endpoint_az_hour": 0.01,  # an interface endpoint in one Availability Zone, an hour (a partial hour is a full one)
