@@ -8,13 +8,19 @@ CHECKOV := .tools/checkov/.installed
 # taskcat likewise (its pins clash with moto's).
 TASKCAT := .tools/taskcat/.installed
 
+# What make test runs, in order: the one list that make help, the README and docs/checks.md name.
+TEST_STEPS := lint unit jobs validate taskcat-lint taskcat mutate integration integration-live
+# The fast pull-request path (the pull-request workflow runs the same).
+PR_STEPS := lint unit validate
+
 .PHONY: help demo backtest-year images preflight fmt docs docs-check review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration integration-live bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
 	@echo "make images hadolint, then the base image (cached) and the three job images"
 	@echo "make preflight  will tonight's run fit the account? (local deployment; ARGS=\"--break quota\" to see a check fail)"
-	@echo "make test   every check: lint, unit suite, jobs suite, policy rules, checkov, taskcat, mutation run, integration (local, then live mode)"
+	@echo "make test   every check, in order: $(TEST_STEPS)"
+	@echo "make $(PR_STEPS)   the fast pull-request path (a few minutes)"
 	@echo "make integration-live  the integration suite in live mode against a deployment in the emulator"
 	@echo "make validate   cfn-lint, guard rules and checkov, with the compliance table"
 	@echo "make taskcat  taskcat's test run of .taskcat.yml, every test in its region, against the local emulator"
@@ -70,8 +76,9 @@ docs-check: $(STAMP)
 preflight: $(STAMP)
 	$(BIN)/riskbatch-preflight --local $(ARGS)
 
-# make demo ARGS=--processes runs the jobs as processes; ARGS=--help lists the options.
-demo: $(STAMP) container-tools
+# make demo ARGS=--processes runs the jobs as processes, with no container tools (and no root to
+# install them); ARGS=--help lists the options.
+demo: $(STAMP) $(if $(filter --processes,$(ARGS)),,container-tools)
 	$(BIN)/riskbatch-demo $(ARGS)
 
 lint: $(STAMP)
@@ -116,7 +123,7 @@ backtest-year: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/riskbatch-bench
 
-test: lint unit jobs validate taskcat-lint taskcat mutate integration integration-live
+test: $(TEST_STEPS)
 
 lock: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable | sed '/^riskbatch/d' > requirements.lock.new

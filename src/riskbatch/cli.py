@@ -251,7 +251,53 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"with the template's task size (2 vCPU / 8 GB): RiskCalculationMaxTasks={template['tasks']}, RiskCalculationWindowMinTasks={template['tasks']}")
     else:
         print("the template's task size (2 vCPU / 8 GB) cannot finish this night: raise the risk-calculation task size in lib/TapStack.json")
+    return _print_costs(args, prices, template)
+
+
+def _print_costs(args: argparse.Namespace, fargate_prices: dict[str, float], template_task: dict | None) -> int:
+    """The stack's cost a month and a business night, line by line (riskbatch.costs)."""
+    from . import costs
+
+    template_path = args.template or costs.TEMPLATE
+    try:
+        template, endpoints = costs.load(template_path), costs.load(args.endpoints_template or costs.ENDPOINTS_TEMPLATE)
+        given = json.loads(args.parameters_file.read_text(encoding="utf-8")).get("Parameters", {}) if args.parameters_file else {}
+    except (OSError, ValueError) as error:
+        print(f"riskbatch plan: {error}", file=sys.stderr)
+        return 2
+    prices = {**costs.default_prices(), **fargate_prices, **dict(args.price)}
+    values = costs.parameter_values(template, given)
+    warm_risk = next((s.window_tasks for s in costs.warm_services(template, values) if s.job == "risk-calculation"), 0)
+    extra = max(0, template_task["tasks"] - warm_risk) * template_task["hours_per_task"] if template_task else 0.0
+    usage = costs.Usage(args.log_gb_a_night, args.kms_requests_a_night, extra, not args.no_endpoints)
+    lines = costs.monthly_lines(template, endpoints, values, prices, usage)
+    nights = costs.business_nights_a_month(template, values)
+    print(f"\nwhat the stack costs a month (USD, list prices for {costs.REGION}, read {costs.PRICES_READ}; {nights:.2f} business nights):")
+    print(f"{'item':<48}{'quantity':<44}{'unit price':<44}{'a month':>10}")
+    for line in lines:
+        print(f"{line.item:<48}{line.quantity:<44}{line.unit_price:<44}{line.monthly_usd:>10.2f}")
+    total = sum(line.monthly_usd for line in lines)
+    print(f"{'total':<136}{total:>10.2f}")
+    floor = costs.warm_floor_a_night(template, values, prices)
+    whole = f"{total / nights:.2f} with the month's whole bill"
+    print(f"a business night: {floor:.2f} of warm workers ({template_path.name}'s scheduled minimums); {whole}")
+    assumed = f"{args.log_gb_a_night:g} GB of logs and {args.kms_requests_a_night:,} KMS requests a night"
+    print(f"assumed, not measured: {assumed} (--log-gb-a-night, --kms-requests-a-night)")
+    for name, url in costs.PRICE_SOURCES.items():
+        print(f"prices: {url} ({costs.PRICE_NOTES[name]})")
     return 0
+
+
+def _price(text: str) -> tuple[str, float]:
+    from .costs import PRICES
+
+    name, _, value = text.partition("=")
+    if name not in PRICES:
+        raise argparse.ArgumentTypeError(f"unknown price {name!r}: one of {', '.join(PRICES)}")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name}: {value!r} is not a number") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -322,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--spot-vcpu-hour", type=float, default=fargate.SPOT_VCPU_HOUR)
     plan.add_argument("--spot-gb-hour", type=float, default=fargate.SPOT_GB_HOUR)
     plan.add_argument("--measured", help="task-measurements.json of a container night (make demo): the runtime memory measured there")
+    plan.add_argument("--template", type=Path, help="the stack's template, its scheduled minimums the warm floor (default: lib/TapStack.json)")
+    plan.add_argument("--endpoints-template", type=Path, help="the VPC endpoints' template (default: lib/VpcEndpoints.json)")
+    plan.add_argument("--parameters-file", type=Path, help="the environment's parameters (config/prod.json): the minimums and retention it sets")
+    plan.add_argument("--no-endpoints", action="store_true", help="the VPC has a NAT: no interface endpoints to pay for")
+    plan.add_argument("--log-gb-a-night", type=float, default=0.05, help="GB the log groups take in a night (assumed 0.05; read IncomingBytes)")
+    plan.add_argument("--kms-requests-a-night", type=int, default=5_000, help="requests to the stack's key a night (assumed 5,000)")
+    plan.add_argument("--price", type=_price, action="append", default=[], metavar="NAME=USD", help="a current price: endpoint_az_hour=0.01 and the like")
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(run=cmd_plan)
 

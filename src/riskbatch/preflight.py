@@ -26,6 +26,15 @@ AWS facts relied on, each from its document:
 - EventBridge writes to a CloudWatch Logs log group only under a logs resource policy that lets
   events.amazonaws.com call logs:CreateLogStream and logs:PutLogEvents on it.
   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.md
+- the output bucket keeps years of reports and run records only if an overwrite or a delete keeps
+  the older version (versioning), and it keeps them affordably and unalterably only with an archive
+  storage class reached by a lifecycle transition, or Object Lock's default retention:
+  GetBucketVersioning, GetObjectLockConfiguration and GetBucketLifecycleConfiguration (whose IAM
+  actions are s3:GetBucketVersioning, s3:GetBucketObjectLockConfiguration, s3:GetLifecycleConfiguration).
+  https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/Versioning.md
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.md
+  https://docs.aws.amazon.com/goto/WebAPI/s3-2006-03-01/Transition (GLACIER_IR, GLACIER, DEEP_ARCHIVE)
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
 """
 
 from __future__ import annotations
@@ -93,6 +102,12 @@ class Capacity:
     on_demand_base: int = 0
     on_demand_weight: int = 1
     spot_weight: int = 0
+
+    def expected_on_demand(self, tasks: int) -> float:
+        """The tasks expected on Fargate On-Demand: the base, then the rest by weight (a fraction of a task is a share)."""
+        base = min(tasks, self.on_demand_base)
+        total = self.on_demand_weight + self.spot_weight
+        return base + ((tasks - base) * self.on_demand_weight / total if total else tasks - base)
 
     def split(self, tasks: int) -> tuple[int, int]:
         base = min(tasks, self.on_demand_base)
@@ -173,6 +188,7 @@ def account_from_environment(environment: dict[str, str]) -> Account:
         alarm_names=[item for item in environment.get("ALARM_NAMES", "").split(",") if item],
         dead_letter_queues=[item for item in environment.get("DEAD_LETTER_QUEUES", "").split(",") if item],
         task_events_log_group_arn=environment.get("TASK_EVENTS_LOG_GROUP_ARN") or None,
+        output_bucket=environment.get("OUTPUT_BUCKET") or None,
         nightly=True,
     )
 
@@ -318,6 +334,104 @@ def output_bucket_encryption(clients: Clients, account: Account) -> list[Finding
         return [Finding("output bucket encryption", expected, f"{algorithm} with the stack's key", PASS)]
     fix = "use SSE-S3 or the stack's key, or grant the task roles kms:GenerateDataKey and kms:Decrypt on this key"
     return [Finding("output bucket encryption", expected, f"{algorithm} with {key or 'the AWS managed key'}", FAIL, fix)]
+
+
+# What the output bucket holds for years: the reports, the runs' manifests and results, the backtest history.
+RECORD_PREFIXES = ("reports/", "runs/", "history/")
+ARCHIVE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")  # S3 Glacier Instant Retrieval, Flexible Retrieval, Deep Archive
+
+
+def _rule_prefix(rule: dict[str, Any]) -> str | None:
+    """The key prefix a lifecycle rule applies to ("" for the whole bucket), or None when it selects
+    by tag or size too: then it covers only some of the records."""
+    selection = rule.get("Filter", {"Prefix": rule.get("Prefix", "")})
+    if set(selection) - {"Prefix"}:
+        return selection.get("And", {}).get("Prefix") if set(selection) == {"And"} and set(selection["And"]) == {"Prefix"} else None
+    return str(selection.get("Prefix", ""))
+
+
+def _archived_prefixes(rules: list[dict[str, Any]]) -> dict[str, str]:
+    """record prefix -> "<class> after <n> days", for each record prefix an enabled rule moves to an archive class."""
+    found: dict[str, str] = {}
+    for rule in rules:
+        prefix = _rule_prefix(rule)
+        if rule.get("Status") != "Enabled" or prefix is None:
+            continue
+        for transition in rule.get("Transitions", []):
+            if transition.get("StorageClass") in ARCHIVE_CLASSES:
+                for record in RECORD_PREFIXES:
+                    if record.startswith(prefix):
+                        found.setdefault(record, f"{transition['StorageClass']} after {transition.get('Days', '?')} days")
+    return found
+
+
+def _object_lock(s3: Any, bucket: str) -> str | None:
+    """'<MODE> <n> days|years' when Object Lock with a default retention is on, else None."""
+    try:
+        configuration = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    except Exception as error:
+        if _error_code(error) == "ObjectLockConfigurationNotFoundError":
+            return None
+        raise
+    retention = configuration.get("Rule", {}).get("DefaultRetention", {})
+    if configuration.get("ObjectLockEnabled") != "Enabled" or not retention:
+        return None
+    # S3 answers with Days or Years; moto with both, the unused one 0
+    period = f"{retention['Days']} days" if retention.get("Days") else f"{retention.get('Years', '?')} years"
+    return f"{retention.get('Mode', '?')} {period}"
+
+
+def _lifecycle_rules(s3: Any, bucket: str) -> list[dict[str, Any]]:
+    try:
+        return list(s3.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", []))
+    except Exception as error:
+        if _error_code(error) == "NoSuchLifecycleConfiguration":
+            return []
+        raise
+
+
+def output_bucket_retention(clients: Clients, account: Account) -> list[Finding]:
+    """The output bucket keeps years of reports and run records: versioning on (an overwrite or a
+    delete keeps the older version), and Object Lock's default retention or a lifecycle rule that
+    moves reports/, runs/ and history/ to an archive storage class."""
+    if not account.output_bucket:
+        return []
+    s3, bucket = clients("s3"), account.output_bucket
+    versioning = s3.get_bucket_versioning(Bucket=bucket).get("Status", "never enabled")
+    on = versioning == "Enabled"
+    findings = [
+        Finding(
+            "output bucket versioning",
+            "Enabled (an overwritten or deleted report keeps its older version)",
+            versioning,
+            PASS if on else FAIL,
+            "" if on else f"aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled",
+        )
+    ]
+    lock, archived = _object_lock(s3, bucket), _archived_prefixes(_lifecycle_rules(s3, bucket))
+    missing = [prefix for prefix in RECORD_PREFIXES if prefix not in archived]
+    kept = lock is not None or not missing
+    found = "; ".join(
+        part
+        for part in (
+            f"Object Lock {lock}" if lock else "no Object Lock default retention",
+            ", ".join(f"{prefix} to {how}" for prefix, how in sorted(archived.items())) if archived else "no lifecycle rule to an archive class",
+        )
+    )
+    fix = (
+        f"add a lifecycle rule moving {', '.join(missing)} to GLACIER_IR, GLACIER or DEEP_ARCHIVE, or turn on Object Lock "
+        "with a default retention (docs/runbook.md, 'The output bucket: years of reports and run records')"
+    )
+    findings.append(
+        Finding(
+            "output bucket keeps the records for years",
+            f"Object Lock default retention, or a lifecycle rule moving {', '.join(RECORD_PREFIXES)} to an archive class",
+            found,
+            PASS if kept else WARN,
+            "" if kept else fix,
+        )
+    )
+    return findings
 
 
 def images(clients: Clients, account: Account) -> list[Finding]:
@@ -561,10 +675,12 @@ def night_fits(clients: Clients, account: Account) -> list[Finding]:
 
 ALL: tuple[Check, ...] = (
     fargate_quotas, subnet_capacity, service_linked_role, input_bucket_events, input_bucket_encryption, output_bucket_encryption,
-    images, alert_subscription, kms_key, alarms, dead_letters, task_events_log_policy, night_fits,
+    output_bucket_retention, images, alert_subscription, kms_key, alarms, dead_letters, task_events_log_policy, night_fits,
 )  # fmt: skip
 # What can change from one day to the next: run at the start of each overnight window.
-NIGHTLY: tuple[Check, ...] = (fargate_quotas, subnet_capacity, images, alert_subscription, alarms, dead_letters, task_events_log_policy)
+NIGHTLY: tuple[Check, ...] = (
+    fargate_quotas, subnet_capacity, output_bucket_retention, images, alert_subscription, alarms, dead_letters, task_events_log_policy,
+)  # fmt: skip
 
 
 def run_checks(clients: Clients, account: Account, checks: tuple[Check, ...] = ALL) -> list[Finding]:

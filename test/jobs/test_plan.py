@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import math
+from pathlib import Path
 
 import pytest
 
-from riskbatch import fargate
+from riskbatch import costs, fargate
 from riskbatch.cli import main
+from riskbatch.cron import parse
 from riskbatch.plan import REPORT_REVALUATIONS, Calibration, Night, advise, load_calibration, option_at, options_for, window_hours
 
 PRICES = {"on_demand_vcpu_hour": 0.04, "on_demand_gb_hour": 0.004, "spot_vcpu_hour": 0.012, "spot_gb_hour": 0.0012}
@@ -126,3 +130,90 @@ def test_the_report_job_takes_its_share_of_the_window() -> None:
     short = Night(80_000, 500, 100_000, 2 * report_hours(night, calibration) * 0.99)
     with pytest.raises(ValueError):
         advise(short, calibration, PRICES)
+
+
+# --- what the stack costs: the warm floor, the endpoints, the logs, the key ------------------------
+
+TEMPLATE = json.loads(costs.TEMPLATE.read_text(encoding="utf-8"))
+ENDPOINTS = json.loads(costs.ENDPOINTS_TEMPLATE.read_text(encoding="utf-8"))
+ALL_PRICES = costs.default_prices()
+
+
+def _scalable_targets(template: dict) -> dict[str, dict]:
+    targets = [body["Properties"] for body in template["Resources"].values() if body["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"]
+    return {costs.scaled_service(target["ResourceId"]): target for target in targets}
+
+
+def test_the_warm_floor_is_the_templates_scheduled_minimums_on_weekday_nights() -> None:
+    """Read from the template: each scheduled target's window minimum, from its opening action to
+    the next, on the days its cron names (Application Auto Scaling's six-field cron,
+    https://docs.aws.amazon.com/autoscaling/application/userguide/scheduled-scaling-using-cron-expressions.html)."""
+    values = costs.parameter_values(TEMPLATE)
+    warm = {service.job: service for service in costs.warm_services(TEMPLATE, values)}
+    assert set(warm) == {"risk-calculation", "report-generation"}
+    for service_id, target in _scalable_targets(TEMPLATE).items():
+        task = TEMPLATE["Resources"][TEMPLATE["Resources"][service_id]["Properties"]["TaskDefinition"]["Ref"]]["Properties"]
+        service = warm[task["ContainerDefinitions"][0]["Name"]]
+        minimums = [action["ScalableTargetAction"]["MinCapacity"] for action in target["ScheduledActions"]]
+        highest = max(int(values[m["Ref"]]) if isinstance(m, dict) else int(m) for m in minimums)
+        crons = [parse(action["Schedule"]) for action in target["ScheduledActions"]]
+        assert service.window_tasks == highest and (service.cpu_units, service.memory_mib) == (int(task["Cpu"]), int(task["Memory"]))
+        assert {cron.days_a_week for cron in crons} == {service.nights_a_week}
+    assert (warm["risk-calculation"].window_tasks, warm["report-generation"].window_tasks) == (2, 1)  # the defaults the issue counted
+    assert warm["risk-calculation"].window_hours == 9.5 and warm["risk-calculation"].nights_a_week == 5
+
+
+def test_the_warm_floor_follows_an_edited_template_and_parameters() -> None:
+    edited = copy.deepcopy(TEMPLATE)
+    for target in _scalable_targets(edited).values():
+        for action in target["ScheduledActions"]:
+            action["Schedule"] = action["Schedule"].replace("cron(0 0 ", "cron(0 1 ").replace("MON-FRI", "MON-THU")
+    values = costs.parameter_values(edited, {"RiskCalculationWindowMinTasks": "3"})
+    warm = {service.job: service for service in costs.warm_services(edited, values)}
+    assert (warm["risk-calculation"].window_tasks, warm["risk-calculation"].window_hours, warm["risk-calculation"].nights_a_week) == (3, 8.5, 4)
+
+
+def test_the_warm_floor_is_in_the_month_and_its_night_is_about_two_dollars() -> None:
+    values = costs.parameter_values(TEMPLATE)
+    usage = costs.Usage(log_gb_a_night=0.05, kms_requests_a_night=5_000)
+    lines = costs.monthly_lines(TEMPLATE, ENDPOINTS, values, ALL_PRICES, usage)
+    floor = [line for line in lines if line.item.startswith("warm floor")]
+    night = costs.warm_floor_a_night(TEMPLATE, values, ALL_PRICES)
+    nights = costs.business_nights_a_month(TEMPLATE, values)
+    assert sum(line.monthly_usd for line in floor) == pytest.approx(night * nights)
+    risk = 9.5 * (1.25 * (2 * 0.04048 + 8 * 0.004445) + 0.75 * (2 * 0.01334058 + 8 * 0.00146489))  # 1 base + 1 task at 1:3 by weight
+    report = 9.5 * (0.04048 + 4 * 0.004445)
+    assert night == pytest.approx(risk + report) and 2.0 < night < 2.5
+    assert nights == pytest.approx(5 * 365.25 / 7 / 12)
+    no_window = costs.parameter_values(TEMPLATE, {"RiskCalculationWindowMinTasks": "0"})
+    assert costs.warm_floor_a_night(TEMPLATE, no_window, ALL_PRICES) == pytest.approx(report)  # dev's parameters keep only the report worker
+
+
+def test_the_endpoints_are_billed_per_zone_every_hour_and_the_logs_for_their_retention() -> None:
+    endpoints = [body["Properties"] for body in ENDPOINTS["Resources"].values() if body["Type"] == "AWS::EC2::VPCEndpoint"]
+    zones = sum(len(endpoint["SubnetIds"]) for endpoint in endpoints if endpoint.get("VpcEndpointType") == "Interface")  # each endpoint in each subnet's zone
+    values = costs.parameter_values(TEMPLATE, {"LogRetentionInDays": "365"})
+    lines = {line.item: line for line in costs.monthly_lines(TEMPLATE, ENDPOINTS, values, ALL_PRICES, costs.Usage(0.1, 10_000))}
+    assert lines["VPC interface endpoints (per VPC)"].monthly_usd == pytest.approx(zones * 730 * 0.01)
+    per_day = 0.1 * costs.business_nights_a_month(TEMPLATE, values) * 12 / 365.25
+    assert lines["CloudWatch Logs storage"].monthly_usd == pytest.approx(per_day * 365 * 0.03)
+    assert lines["KMS customer managed key"].monthly_usd == 1.0
+    without = costs.monthly_lines(TEMPLATE, ENDPOINTS, values, ALL_PRICES, costs.Usage(0.1, 10_000, with_endpoints=False))
+    assert not [line for line in without if "endpoint" in line.item]
+
+
+def test_plan_prints_each_cost_line_with_its_prices_date_region_and_source(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--positions", "20000", "--factors", "500", "--price", "endpoint_az_hour=0.02"]) == 0
+    out = capsys.readouterr().out
+    assert "warm floor: risk-calculation" in out and "VPC interface endpoints" in out and "KMS customer managed key" in out
+    assert f"us-east-1, read {costs.PRICES_READ}" in out and "https://aws.amazon.com/privatelink/pricing/" in out
+    assert "a business night: 2.21 of warm workers" in out
+    assert "0.02/AZ-h" in out and "481.80" in out  # the price given: 33 AZ slots x 730 h x 0.02
+
+
+def test_plan_refuses_an_unknown_price_and_a_missing_template(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["plan", "--positions", "20000", "--factors", "500", "--price", "nat_hour=0.05"])
+    assert refused.value.code == 2 and "unknown price" in capsys.readouterr().err
+    assert main(["plan", "--positions", "20000", "--factors", "500", "--template", str(tmp_path / "none.json")]) == 2
+    assert "not found" in capsys.readouterr().err

@@ -177,6 +177,59 @@ def test_output_bucket_encryption_the_task_roles_can_use(aws: Any, encryption: d
     assert finding.status == expected
 
 
+ARCHIVE_ALL = [{"ID": "archive", "Status": "Enabled", "Filter": {"Prefix": ""}, "Transitions": [{"Days": 90, "StorageClass": "DEEP_ARCHIVE"}]}]
+ARCHIVE_REPORTS_ONLY = [{"ID": "reports", "Status": "Enabled", "Filter": {"Prefix": "reports/"}, "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}]}]
+ARCHIVE_DISABLED = [{**ARCHIVE_ALL[0], "Status": "Disabled"}]
+ARCHIVE_TAGGED = [{**ARCHIVE_ALL[0], "Filter": {"Tag": {"Key": "keep", "Value": "yes"}}}]  # only the tagged objects
+TO_INFREQUENT_ACCESS = [{**ARCHIVE_ALL[0], "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}]}]  # not an archive class
+
+
+@pytest.mark.parametrize(
+    ("versioned", "locked", "rules", "expected"),
+    [
+        (True, False, ARCHIVE_ALL, [PASS, PASS]),
+        (True, True, None, [PASS, PASS]),
+        (False, False, ARCHIVE_ALL, [FAIL, PASS]),
+        (True, False, None, [PASS, WARN]),
+        (True, False, ARCHIVE_REPORTS_ONLY, [PASS, WARN]),
+        (True, False, ARCHIVE_DISABLED, [PASS, WARN]),
+        (True, False, ARCHIVE_TAGGED, [PASS, WARN]),
+        (True, False, TO_INFREQUENT_ACCESS, [PASS, WARN]),
+    ],
+    ids=["versioned-and-archived", "object-lock", "unversioned", "neither", "reports-only", "rule-disabled", "tagged-only", "infrequent-access"],
+)
+def test_the_output_bucket_keeps_years_of_records(aws: Any, versioned: bool, locked: bool, rules: list | None, expected: list[str]) -> None:
+    """Versioning (an overwrite or a delete keeps the older version:
+    https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/Versioning.md), and Object Lock's default
+    retention (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.md) or a lifecycle
+    transition of reports/, runs/ and history/ to an archive class (GLACIER_IR, GLACIER, DEEP_ARCHIVE:
+    https://docs.aws.amazon.com/goto/WebAPI/s3-2006-03-01/Transition)."""
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="risk-output-x", ObjectLockEnabledForBucket=locked)
+    if versioned and not locked:  # Object Lock turns versioning on by itself
+        s3.put_bucket_versioning(Bucket="risk-output-x", VersioningConfiguration={"Status": "Enabled"})
+    if locked:
+        lock = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 7}}}
+        s3.put_object_lock_configuration(Bucket="risk-output-x", ObjectLockConfiguration=lock)
+    if rules:
+        s3.put_bucket_lifecycle_configuration(Bucket="risk-output-x", LifecycleConfiguration={"Rules": rules})
+    findings = preflight.output_bucket_retention(aws, Account(subnets=[], peak=PEAK, output_bucket="risk-output-x"))
+    assert [finding.status for finding in findings] == expected
+    for finding in findings:
+        assert bool(finding.fix) == (finding.status != PASS)
+    if locked:
+        assert "COMPLIANCE 7 years" in findings[1].found
+    if expected == [PASS, WARN] and rules == ARCHIVE_REPORTS_ONLY:
+        assert "runs/" in findings[1].fix and "history/" in findings[1].fix and "reports/" not in findings[1].fix
+
+
+def test_the_nightly_check_reads_the_output_bucket_it_is_given() -> None:
+    environment = {"TASK_SUBNETS": "subnet-a", "PEAK_WORKLOADS": "[]", "OUTPUT_BUCKET": "risk-output-x"}
+    account = account_from_environment(environment)
+    assert account.output_bucket == "risk-output-x"
+    assert preflight.output_bucket_retention in preflight.NIGHTLY and preflight.output_bucket_retention in preflight.ALL
+
+
 def _manifest(number: int) -> str:
     layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar", "size": 1, "digest": f"sha256:{number:064x}"}
     config = {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 1, "digest": f"sha256:{number + 1000:064x}"}

@@ -34,8 +34,9 @@ def _key_statements_for(key: Resource, principal: str) -> list[dict]:
 
 @pytest.mark.parametrize("key", the_template().of_type("AWS::KMS::Key"), ids=repr)
 def test_key_rotates_and_can_be_deleted_within_seven_days(key: Resource) -> None:
+    """Seven days outside production, 30 in production (test_audit_retention.py)."""
     assert key.props["EnableKeyRotation"] is True
-    assert key.props["PendingWindowInDays"] == 7
+    assert key.props["PendingWindowInDays"] == {"Fn::If": ["IsProduction", 30, 7]}
 
 
 @pytest.mark.parametrize("key", the_template().of_type("AWS::KMS::Key"), ids=repr)
@@ -115,8 +116,9 @@ def test_no_key_statement_grants_a_wildcard_principal(template: Template) -> Non
 
 @pytest.mark.parametrize("log_group", the_template().of_type("AWS::Logs::LogGroup"), ids=repr)
 def test_log_group_is_encrypted_with_the_key_and_kept_30_days(template: Template, log_group: Resource) -> None:
+    """Kept LogRetentionInDays, at least 30 (test_audit_retention.py)."""
     assert referenced_id(log_group.props.get("KmsKeyId")) == _key(template).logical_id
-    assert log_group.props["RetentionInDays"] == 30
+    assert log_group.props["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
 
 
 @pytest.mark.parametrize("queue", the_template().of_type("AWS::SQS::Queue"), ids=repr)

@@ -52,7 +52,8 @@ def test_free_text_parameters_carry_a_constraint(template: Template) -> None:
 
 
 def test_numbers_are_bounded(template: Template) -> None:
-    unbounded = [name for name, body in template.parameters().items() if body["Type"] == "Number" and not {"MinValue", "MaxValue"} <= set(body)]
+    numbers = {name: set(body) for name, body in template.parameters().items() if body["Type"] == "Number"}
+    unbounded = [name for name, keys in numbers.items() if not ({"MinValue", "MaxValue"} <= keys or "AllowedValues" in keys)]
     assert not unbounded
 
 

@@ -144,3 +144,21 @@ def test_the_check_task_reads_every_dead_letter_queue_and_the_task_events_log_gr
     resolved = resolve(template.doc, REQUIRED_VALUES)["Resources"][task.logical_id]["Properties"]["ContainerDefinitions"][0]
     account = account_from_environment({key: str(value) for key, value in container_environment(resolved).items()})
     assert len(account.dead_letter_queues) == len(queues) and account.task_events_log_group_arn
+
+
+def test_the_check_task_reads_how_the_output_bucket_keeps_its_records_and_nothing_in_it(template: Template) -> None:
+    """The nightly check reads the output bucket's versioning, Object Lock and lifecycle (S3's IAM
+    actions s3:GetBucketVersioning, s3:GetBucketObjectLockConfiguration, s3:GetLifecycleConfiguration:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html), on the
+    bucket itself; its one object grant stays under probes/."""
+    task = template.get(referenced_id(_schedule(template).props["Target"]["EcsParameters"]["TaskDefinitionArn"]))
+    environment = container_environment(task.props["ContainerDefinitions"][0])
+    assert environment["OUTPUT_BUCKET"] == {"Ref": "OutputBucketName"}
+    role = template.get(referenced_id(task.props["TaskRoleArn"]))
+    statements = role.props["Policies"][0]["PolicyDocument"]["Statement"]
+    settings = {"s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:GetLifecycleConfiguration"}
+    (granted,) = [s for s in statements if settings & set(as_list(s["Action"]))]
+    assert set(as_list(granted["Action"])) == settings and "Condition" not in granted
+    assert granted["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${OutputBucketName}"}
+    s3_resources = {r["Fn::Sub"] for s in statements if any(a.startswith("s3:") for a in as_list(s["Action"])) for r in as_list(s["Resource"])}
+    assert s3_resources == {"arn:${AWS::Partition}:s3:::${OutputBucketName}", "arn:${AWS::Partition}:s3:::${OutputBucketName}/probes/*"}

@@ -192,7 +192,11 @@ def test_service_scales_up_for_the_overnight_window_in_new_york_time(template: T
     assert len(actions) >= 2
     assert all(action["Timezone"] == "America/New_York" for action in actions)
     schedules = {action["Schedule"] for action in actions}
-    assert "cron(30 9 * * ? *)" in schedules, "the window closes at market open, 09:30 New York"
+    # Application Auto Scaling's cron: [Minutes] [Hours] [Day_of_Month] [Month] [Day_of_Week] [Year]
+    # (https://docs.aws.amazon.com/autoscaling/application/userguide/scheduled-scaling-using-cron-expressions.html).
+    # The window opens at midnight and closes at market open, 09:30 New York, on the weekday mornings a
+    # report is due: no warm workers on Saturday and Sunday.
+    assert schedules == {"cron(0 0 ? * MON-FRI *)", "cron(30 9 ? * MON-FRI *)"}
     bounds = target.props
     for action in actions:
         assert action["ScalableTargetAction"]["MaxCapacity"] == bounds["MaxCapacity"]

@@ -161,6 +161,8 @@ IAM_PREFIXES = {"service-quotas": "servicequotas"}
 # defined by Amazon S3": https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
 ACTIONS_OF_OPERATIONS = {
     "s3:GetBucketEncryption": "s3:GetEncryptionConfiguration",
+    "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+    "s3:GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
     "s3:GetBucketNotificationConfiguration": "s3:GetBucketNotification",
     "s3:PutBucketNotificationConfiguration": "s3:PutBucketNotification",
     "s3:HeadObject": "s3:GetObject",

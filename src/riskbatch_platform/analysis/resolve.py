@@ -252,6 +252,10 @@ def resolve(template: dict[str, Any], parameters: dict[str, str] | None = None, 
         if context.kept(body):
             resolved = copy.deepcopy(body)
             resolved["Properties"] = context.evaluate(body.get("Properties", {}))
+            # the AWS::LanguageExtensions transform resolves functions in the two policies too
+            for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+                if policy in body:
+                    resolved[policy] = context.evaluate(body[policy])
             result["Resources"][logical_id] = resolved
     for name, body in template.get("Outputs", {}).items():
         if context.kept(body):

@@ -182,7 +182,14 @@ def encryption_delta(review: Review, logical_id: str, before: dict[str, Any], af
             review.add("encryption", logical_id, f"retention {path}: {_get(before, path)} -> {_get(after, path)}")
     for key in ("DeletionPolicy", "UpdateReplacePolicy"):
         if attributes[0].get(key) != attributes[1].get(key):
-            review.add("encryption", logical_id, f"{key}: {attributes[0].get(key)} -> {attributes[1].get(key)}", attributes[1].get(key) == "Retain")
+            before, after = (_policy_text(attribute.get(key)) for attribute in attributes)
+            # a conditional policy ({"Fn::If": [...]}) that can resolve to Retain keeps data too
+            review.add("encryption", logical_id, f"{key}: {before} -> {after}", "Retain" in after)
+
+
+def _policy_text(policy: Any) -> str:
+    """A DeletionPolicy or UpdateReplacePolicy as written: a word, or the function that resolves to one."""
+    return json.dumps(policy) if isinstance(policy, dict) else str(policy)
 
 
 def _get(document: Any, path: str) -> Any:

@@ -6,21 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from riskbatch.preflight import ALL, NIGHTLY, Account, Capacity, Finding, Peak, Workload, run_checks, task_events_log_policy
+from riskbatch.costs import capacity_of, scaled_service
+from riskbatch.preflight import ALL, NIGHTLY, Account, Finding, Peak, Workload, run_checks, task_events_log_policy
 from riskbatch_platform.aws import Target
 from riskbatch_platform.deployment.stack import current_parameters, physical_ids, stack_outputs, stack_status
 
 # Ingestion tasks at once: one per nightly file (positions, market), started as the files land.
 NIGHTLY_FILES = 2
-
-
-def _capacity(strategy: list[dict[str, Any]] | None) -> Capacity:
-    """A capacity provider strategy (CloudFormation's keys) as On-Demand base and weights."""
-    on_demand = next((item for item in strategy or [] if item["CapacityProvider"] == "FARGATE"), None)
-    spot = next((item for item in strategy or [] if item["CapacityProvider"] == "FARGATE_SPOT"), None)
-    if not strategy:
-        return Capacity()
-    return Capacity(int((on_demand or {}).get("Base", 0)), int((on_demand or {}).get("Weight", 0)), int((spot or {}).get("Weight", 0)))
 
 
 def _value(node: Any, parameters: dict[str, str], defaults: dict[str, Any]) -> Any:
@@ -37,7 +29,7 @@ def peak_of(template: dict[str, Any], parameters: dict[str, str]) -> Peak:
     """Each service at its scalable target's maximum, and one ingestion task per nightly file."""
     resources, defaults = template["Resources"], template.get("Parameters", {})
     maximum = {
-        _service_of(body["Properties"]["ResourceId"]): body["Properties"]["MaxCapacity"]
+        scaled_service(body["Properties"]["ResourceId"]): body["Properties"]["MaxCapacity"]
         for body in resources.values()
         if body["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"
     }
@@ -47,23 +39,14 @@ def peak_of(template: dict[str, Any], parameters: dict[str, str]) -> Peak:
         if body["Type"] == "AWS::ECS::Service":
             task = resources[properties["TaskDefinition"]["Ref"]]
             tasks = int(_value(maximum.get(logical_id, properties.get("DesiredCount", 1)), parameters, defaults))
-            workloads.append(Workload(_job_of(task), tasks, int(task["Properties"]["Cpu"]) / 1024, _capacity(properties.get("CapacityProviderStrategy"))))
+            workloads.append(Workload(_job_of(task), tasks, int(task["Properties"]["Cpu"]) / 1024, capacity_of(properties.get("CapacityProviderStrategy"))))
         if body["Type"] == "AWS::Events::Rule":
             for target in properties.get("Targets", []):
                 if "EcsParameters" in target:
                     task = resources[target["EcsParameters"]["TaskDefinitionArn"]["Ref"]]
-                    strategy = _capacity(target["EcsParameters"].get("CapacityProviderStrategy"))
+                    strategy = capacity_of(target["EcsParameters"].get("CapacityProviderStrategy"))
                     workloads.append(Workload(_job_of(task), NIGHTLY_FILES, int(task["Properties"]["Cpu"]) / 1024, strategy))
     return Peak(tuple(workloads))
-
-
-def _service_of(resource_id: Any) -> str | None:
-    """The service a scalable target scales: service/<cluster>/<GetAtt Service.Name>."""
-    parts = resource_id["Fn::Join"][1] if isinstance(resource_id, dict) and "Fn::Join" in resource_id else []
-    for part in parts:
-        if isinstance(part, dict) and "Fn::GetAtt" in part and part["Fn::GetAtt"][1] == "Name":
-            return str(part["Fn::GetAtt"][0])
-    return None
 
 
 def _arn_target(node: Any) -> str | None:

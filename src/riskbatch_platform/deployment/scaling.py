@@ -9,44 +9,26 @@ scaled in. The scheduled actions of the template say which minimum is in force n
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from riskbatch.cron import Cron, parse
 from riskbatch_platform.analysis.resolve import resolve
 from riskbatch_platform.aws import Target
-
-_DAILY_CRON = re.compile(r"cron\((\d{1,2}) (\d{1,2}) \* \* \? \*\)")
 
 
 @dataclass(frozen=True)
 class ScheduledMinimum:
     name: str
-    fires_at: dt.time
+    cron: Cron
     timezone: str
     min_capacity: int
     max_capacity: int
 
 
-def daily_time(schedule: str) -> dt.time:
-    """The time of day of a daily cron expression ("cron(30 9 * * ? *)"); other schedules are refused."""
-    match = _DAILY_CRON.fullmatch(schedule)
-    if not match:
-        raise ValueError(f"only daily schedules are understood here, not {schedule}")
-    minute, hour = int(match.group(1)), int(match.group(2))
-    return dt.time(hour, minute)
-
-
 def in_force(actions: list[ScheduledMinimum], now: dt.datetime) -> ScheduledMinimum:
-    """The action that fired last before `now` (yesterday's last one when none fired today yet)."""
-
-    def last_firing(action: ScheduledMinimum) -> dt.datetime:
-        local = now.astimezone(ZoneInfo(action.timezone))
-        today = dt.datetime.combine(local.date(), action.fires_at, tzinfo=local.tzinfo)
-        return today if today <= local else today - dt.timedelta(days=1)
-
-    return max(actions, key=lambda action: last_firing(action).astimezone(dt.UTC))
+    """The action that fired last before `now` (on the days of the week its schedule names)."""
+    return max(actions, key=lambda action: action.cron.last_firing(now, action.timezone).astimezone(dt.UTC))
 
 
 def scheduled_minimums(template: dict[str, Any], parameters: dict[str, str], region: str) -> dict[str, tuple[dict[str, Any], list[ScheduledMinimum]]]:
@@ -60,7 +42,7 @@ def scheduled_minimums(template: dict[str, Any], parameters: dict[str, str], reg
         actions = [
             ScheduledMinimum(
                 action["ScheduledActionName"],
-                daily_time(action["Schedule"]),
+                parse(action["Schedule"]),
                 action.get("Timezone", "UTC"),
                 int(action["ScalableTargetAction"]["MinCapacity"]),
                 int(action["ScalableTargetAction"]["MaxCapacity"]),

@@ -335,6 +335,11 @@ def _check_taskcat(words: list[str]) -> str | None:
     return None if words[:2] in (["test", "run"], ["lint"]) else f"no check for taskcat {' '.join(words[:2])}"
 
 
+# The CLI's name of a service where botocore's differs: `aws s3api` calls botocore's s3 model
+# (`aws s3` is the CLI's own high-level commands, not checked here).
+_AWS_CLI_SERVICES = {"s3api": "s3"}
+
+
 def _check_aws(words: list[str]) -> str | None:
     import botocore.session
     from botocore import xform_name
@@ -342,6 +347,7 @@ def _check_aws(words: list[str]) -> str | None:
     if len(words) < 2:
         return "aws needs a service and a command"
     service, command, rest = words[0], words[1], words[2:]
+    service = _AWS_CLI_SERVICES.get(service, service)
     options = {word.split("=", 1)[0] for word in rest if word.startswith("--")}
     if (service, command) in _AWS_CUSTOM:
         unknown = options - _AWS_CUSTOM[service, command] - _AWS_GLOBAL

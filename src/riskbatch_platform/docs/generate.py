@@ -1,6 +1,7 @@
 """Write the docs' generated parts, or check the docs (--check).
 
-Generated from what exists: the least-privilege matrix (docs/security.md) from the template, the
+Generated from what exists: the least-privilege matrix (docs/security.md) and the parameter table
+(docs/design.md) from the template, the
 deployer's permissions (docs/deployer-permissions.md, docs/deployer-policy.json, and the
 CloudFormation service role's and the person deploying with it: docs/cloudformation-service-role-*.json,
 docs/deploying-with-service-role-policy.json) from the
@@ -27,6 +28,7 @@ from riskbatch_platform.analysis.deployer_permissions import (
     service_role_trust,
     unknown_to_parliament,
 )
+from riskbatch_platform.analysis.parameter_table import parameter_table
 from riskbatch_platform.analysis.privilege_matrix import main_template_matrix
 from riskbatch_platform.docs.check import problems
 
@@ -44,6 +46,7 @@ SECTIONS: dict[str, dict[str, Callable[[], str]]] = {
     "security.md": {"least-privilege matrix": main_template_matrix},
     "deployer-permissions.md": {"deployer permissions": _deployer_section},
     "checks.md": {"compliance requirements": lambda: "\n".join(["", *markdown_table(requirements()), ""])},
+    "design.md": {"parameters": parameter_table},
 }
 WHOLE_FILES: dict[str, Callable[[], str]] = {
     "deployer-policy.json": lambda: json.dumps(deployer_policy(), indent=2) + "\n",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskbatch_platform.aws import Target
-from riskbatch_platform.deployment.stack import physical_ids
+from riskbatch_platform.deployment.stack import current_parameters, physical_ids
 
 MISSING = "<absent>"
 
@@ -68,12 +68,17 @@ def _repository(clients: Callable[[str], Any], logical_id: str, physical: str, p
     ]
 
 
-def _log_group(clients: Callable[[str], Any], logical_id: str, physical: str, props: dict[str, Any], outputs: dict[str, str]) -> list[Check]:
+def _log_group(
+    clients: Callable[[str], Any], logical_id: str, physical: str, props: dict[str, Any], outputs: dict[str, str], values: dict[str, str]
+) -> list[Check]:
     groups = clients("logs").describe_log_groups(logGroupNamePrefix=physical)["logGroups"]
     group = next((item for item in groups if item["logGroupName"] == physical), {})
     kind = "AWS::Logs::LogGroup"
+    retention = props["RetentionInDays"]
+    if isinstance(retention, dict) and set(retention) == {"Ref"}:  # LogRetentionInDays, as the stack was deployed with it
+        retention = int(values[retention["Ref"]])
     return [
-        Check(logical_id, kind, "RetentionInDays", props["RetentionInDays"], group.get("retentionInDays", MISSING)),
+        Check(logical_id, kind, "RetentionInDays", retention, group.get("retentionInDays", MISSING)),
         Check(logical_id, kind, "KmsKeyId", outputs.get("KmsKeyArn"), group.get("kmsKeyId", MISSING)),
     ]
 
@@ -214,6 +219,8 @@ def live_checks(target: Target, stack_name: str, template: dict[str, Any], outpu
     clients = target.client
 
     deployed = physical_ids(clients("cloudformation"), stack_name)
+    defaults = {name: str(body["Default"]) for name, body in template.get("Parameters", {}).items() if "Default" in body}
+    values = {**defaults, **current_parameters(clients("cloudformation"), stack_name)}
     roles = {logical_id: physical for logical_id, (kind, physical) in deployed.items() if kind == "AWS::IAM::Role"}
     cluster = outputs.get("ClusterName", "")
     checks: list[Check] = []
@@ -226,7 +233,7 @@ def live_checks(target: Target, stack_name: str, template: dict[str, Any], outpu
         if kind == "AWS::ECR::Repository":
             checks += _repository(clients, logical_id, physical, props)
         elif kind == "AWS::Logs::LogGroup":
-            checks += _log_group(clients, logical_id, physical, props, outputs)
+            checks += _log_group(clients, logical_id, physical, props, outputs, values)
         elif kind == "AWS::ECS::TaskDefinition":
             checks += _task_definition(clients, logical_id, physical, props, roles)
         elif kind == "AWS::ECS::Service":

@@ -95,7 +95,19 @@ def test_retention_and_deletion_policy_changes_are_shown(template: Template) -> 
         doc["Resources"]["DataIngestionLogGroup"]["DeletionPolicy"] = "Retain"
 
     changes = {f.change: f.needs_security_review for f in review_templates(template.doc, _changed(template, edit)).findings if f.category == "encryption"}
-    assert changes == {"retention RetentionInDays: 30 -> 7": False, "DeletionPolicy: Delete -> Retain": True}
+    kept_in_production = '{"Fn::If": ["IsProduction", "Retain", "Delete"]}'
+    assert changes == {
+        "retention RetentionInDays: {'Ref': 'LogRetentionInDays'} -> 7": False,
+        f"DeletionPolicy: {kept_in_production} -> Retain": True,
+    }
+
+
+def test_a_policy_that_retains_only_in_production_still_needs_a_security_reviewer(template: Template) -> None:
+    def edit(doc: dict) -> None:
+        doc["Resources"]["RiskWorkQueue"]["DeletionPolicy"] = {"Fn::If": ["IsProduction", "Retain", "Delete"]}
+
+    (finding,) = [f for f in review_templates(template.doc, _changed(template, edit)).findings if f.category == "encryption"]
+    assert finding.change == 'DeletionPolicy: Delete -> {"Fn::If": ["IsProduction", "Retain", "Delete"]}' and finding.needs_security_review
 
 
 def test_a_create_only_property_replaces_and_a_stateful_replacement_needs_a_security_reviewer(template: Template) -> None:

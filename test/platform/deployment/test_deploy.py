@@ -162,6 +162,8 @@ def _registered_minimum(resource_id: str) -> int:
         ("2026-11-27T09:30", 0, 0),  # the window closes: the parameters' minimums
         ("2026-11-27T14:00", 0, 0),
         ("2026-07-01T05:00", 2, 1),  # summer time
+        ("2026-11-28T03:00", 0, 0),  # a Saturday: the window does not open at the weekend
+        ("2026-11-30T03:00", 2, 1),  # Monday morning: Monday's window, not Friday's close
     ],
 )
 def test_an_update_puts_back_the_minimum_of_the_scheduled_action_in_force(new_york_time: str, risk_minimum: int, report_minimum: int) -> None:
@@ -192,12 +194,16 @@ def test_an_update_puts_back_the_minimum_of_the_scheduled_action_in_force(new_yo
         assert (_registered_minimum(risk), _registered_minimum(report)) == (risk_minimum, report_minimum), lines
 
 
-def test_a_schedule_that_is_not_daily_is_refused() -> None:
-    from riskbatch_platform.deployment.scaling import daily_time
+def test_a_schedule_is_read_with_its_days_of_the_week_and_anything_else_is_refused() -> None:
+    from riskbatch.cron import parse
 
-    assert str(daily_time("cron(30 9 * * ? *)")) == "09:30:00"
-    with pytest.raises(ValueError, match="daily"):
-        daily_time("cron(0 0 ? * MON-FRI *)")
+    daily, weekdays = parse("cron(30 9 * * ? *)"), parse("cron(0 0 ? * MON-FRI *)")
+    assert (str(daily.time), daily.days_a_week) == ("09:30:00", 7)
+    assert (str(weekdays.time), weekdays.weekdays) == ("00:00:00", frozenset(range(5)))
+    assert parse("cron(0 1 ? * SAT,SUN *)").weekdays == {5, 6} and parse("cron(0 1 ? * FRI-MON *)").weekdays == {4, 5, 6, 0}
+    for unknown in ("cron(0/15 * * * ? *)", "cron(0 8 1 * ? *)", "cron(0 0 * * * *)", "cron(0 0 ? * MONDAY *)", "rate(5 minutes)"):
+        with pytest.raises(ValueError):
+            parse(unknown)
 
 
 def test_the_vpc_endpoints_template_deploys_in_one_step() -> None:

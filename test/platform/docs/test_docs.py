@@ -60,6 +60,7 @@ def _problems_of(tmp_path: Path, markdown: str) -> list[str]:
         ("```sh\naws cloudformation describe-stack-events --stack riskbatch-prod\n```\n", "takes no --stack"),
         ("```sh\naws service-quotas request-service-quota-increase --service-code fargate --quota-code L-3032A538\n```\n", "needs --desired-value"),
         ("```sh\naws ecs run-everything\n```\n", "no operation run-everything"),
+        ("```sh\naws s3api put-bucket-versioning --bucket b --versioning Status=Enabled\n```\n", "s3 put-bucket-versioning takes no --versioning"),
         ("```sh\nriskbatch plan --positions 10 --factors 5 --bogus\n```\n", "unrecognized arguments: --bogus"),
         ("```sh\n.venv/bin/pip install -r requirements-missing.lock\n```\n", "no such requirements file"),
         ("```sh\n.venv/bin/pytest test/no_such_folder\n```\n", "no such test path"),

@@ -266,3 +266,34 @@ def no_value_in_a_list_removes_the_element(patch: Patcher) -> None:
         return cleaned
 
     patch.set(parsing, "clean_json", clean_json)
+
+
+@fix
+def deletion_policy_from_the_language_extensions(patch: Patcher) -> None:
+    """Defect. Under the AWS::LanguageExtensions transform, DeletionPolicy and UpdateReplacePolicy
+    may be an intrinsic function that resolves to a policy (CloudFormation user guide, "Intrinsic
+    function references in DeletionPolicy and UpdateReplacePolicy attributes":
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/function-refs-in-policy-attributes.html).
+    moto keeps a resource only when its DeletionPolicy is the literal "Retain", so a production stack's
+    {"Fn::If": ["IsProduction", "Retain", "Delete"]} deletes the audit data. The fix resolves Fn::If
+    (through the stack's conditions) and Ref (to a parameter) before the stack's resources are deleted."""
+    from moto.cloudformation.parsing import ResourceMap
+
+    def resolved(resources: Any, policy: Any) -> Any:
+        if isinstance(policy, dict) and "Fn::If" in policy:
+            condition, when_true, when_false = policy["Fn::If"]
+            return resolved(resources, when_true if resources.lazy_condition_map[condition] else when_false)
+        if isinstance(policy, dict) and "Ref" in policy:
+            return resources.resolved_parameters.get(policy["Ref"], policy)
+        return policy
+
+    original = ResourceMap.delete
+
+    def delete(self: Any) -> None:
+        for logical_id, body in list(self._resource_json_map.items()):
+            policies = {key: resolved(self, body[key]) for key in ("DeletionPolicy", "UpdateReplacePolicy") if isinstance(body.get(key), dict)}
+            if policies:
+                self._resource_json_map[logical_id] = {**body, **policies}
+        original(self)
+
+    patch.set(ResourceMap, "delete", delete)

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.aws import Target
 
 # Requests the emulator serves before it starts enforcing IAM: exactly the bootstrap below
@@ -22,6 +23,8 @@ BOOTSTRAP_REQUESTS = 6
 DEPLOYER_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 # The local stand-in for ECS may only assume roles (and only those that trust ECS tasks: see
 # emulator_server.py).
+# What the runbook asks of a real output bucket's lifecycle, applied to the stand-in bucket too.
+OUTPUT_BUCKET_LIFECYCLE = REPO_ROOT / "docs" / "output-bucket-lifecycle.json"
 ECS_AGENT_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/*"}]}'
 
 
@@ -169,4 +172,7 @@ def create_stand_ins(emulator: Emulator, suffix: str) -> StandIns:
             s3.create_bucket(Bucket=bucket)
         else:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": emulator.region})
+    # The output bucket as the runbook asks of a real one: versioned, its records moved to an archive class.
+    s3.put_bucket_versioning(Bucket=names.output_bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_lifecycle_configuration(Bucket=names.output_bucket, LifecycleConfiguration=json.loads(OUTPUT_BUCKET_LIFECYCLE.read_text(encoding="utf-8")))
     return names

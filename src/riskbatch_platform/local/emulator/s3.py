@@ -73,3 +73,24 @@ def s3_missing_key_is_forbidden_without_list_bucket(patch: Patcher) -> None:
 
     patch.set(S3Response, "head_object", head_object)
     patch.set(S3Response, "get_object", get_object)
+
+
+@fix
+def s3_object_lock_configuration_authorised_as_its_action(patch: Patcher) -> None:
+    """Defect. GetObjectLockConfiguration and PutObjectLockConfiguration (GET and PUT /?object-lock)
+    are authorised as s3:GetBucketObjectLockConfiguration and s3:PutBucketObjectLockConfiguration
+    (Service Authorization Reference, Amazon S3:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html). moto's
+    action map lacks "object-lock", so it authorises the read as s3:ListBucket and the write as
+    s3:CreateBucket. The fix names the request by its action."""
+    from moto.s3.responses import S3Response
+
+    actions = {"GET": "GetBucketObjectLockConfiguration", "PUT": "PutBucketObjectLockConfiguration"}
+    original = S3Response._set_action
+
+    def set_action(self: Any, action_resource_type: str, method: str, querystring: dict[str, Any]) -> None:
+        original(self, action_resource_type, method, querystring)
+        if action_resource_type == "BUCKET" and "object-lock" in querystring and method in actions:
+            self.data["Action"] = actions[method]
+
+    patch.set(S3Response, "_set_action", set_action)

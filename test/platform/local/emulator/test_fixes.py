@@ -1360,3 +1360,60 @@ def test_no_value_in_a_list_removes_the_element(aws: None) -> None:
         assert parsing.clean_json([1, {"Ref": "AWS::NoValue"}, [2, {"Ref": "AWS::NoValue"}]], {"AWS::NoValue": None}) == [1, [2]]
         # only NoValue goes: another reference that resolves to nothing keeps its place
         assert parsing.clean_json([1, {"Ref": "Unset"}], {"Unset": None}) == [1, None]
+
+
+# --- the audit data kept in production (AWS::LanguageExtensions) ------------------------------------
+
+KEPT_IN_PRODUCTION = {
+    "Transform": "AWS::LanguageExtensions",
+    "Parameters": {"EnvironmentSuffix": {"Type": "String"}},
+    "Conditions": {"IsProduction": {"Fn::Equals": [{"Ref": "EnvironmentSuffix"}, "prod"]}},
+    "Resources": {
+        "Logs": {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": {"Fn::If": ["IsProduction", "Retain", "Delete"]},
+            "UpdateReplacePolicy": {"Fn::If": ["IsProduction", "Retain", "Delete"]},
+            "Properties": {"LogGroupName": {"Fn::Sub": "log-x-${EnvironmentSuffix}"}},
+        }
+    },
+}
+
+
+def _deployed_and_deleted(suffix: str) -> list[str]:
+    """The log groups left after the stack with this suffix is created and deleted."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    parameters = [{"ParameterKey": "EnvironmentSuffix", "ParameterValue": suffix}]
+    cfn.create_stack(StackName=f"s-{suffix}", TemplateBody=json.dumps(KEPT_IN_PRODUCTION), Parameters=parameters, Capabilities=["CAPABILITY_AUTO_EXPAND"])
+    assert [group["logGroupName"] for group in boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"]] == [f"log-x-{suffix}"]
+    cfn.delete_stack(StackName=f"s-{suffix}")
+    return [group["logGroupName"] for group in boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"]]
+
+
+def test_moto_deletes_what_a_conditional_deletion_policy_retains(aws: None) -> None:
+    assert _deployed_and_deleted("prod") == []
+
+
+@pytest.mark.parametrize(("suffix", "left"), [("prod", ["log-x-prod"]), ("dev", [])])
+def test_a_conditional_deletion_policy_keeps_the_production_log_group_only(aws: None, suffix: str, left: list[str]) -> None:
+    with patched(emulator.cloudformation.deletion_policy_from_the_language_extensions):
+        assert _deployed_and_deleted(suffix) == left
+
+
+def _object_lock_reader() -> boto3.Session:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="out-x", ObjectLockEnabledForBucket=True)
+    read = {"Effect": "Allow", "Action": "s3:GetBucketObjectLockConfiguration", "Resource": "arn:aws:s3:::out-x"}
+    return _user("lock-reader", [read])
+
+
+def test_moto_authorises_reading_the_object_lock_configuration_as_list_bucket(aws: None) -> None:
+    session = _object_lock_reader()
+    with enforced():
+        assert _code(lambda: session.client("s3").get_object_lock_configuration(Bucket="out-x")) == "denied"
+
+
+def test_reading_the_object_lock_configuration_needs_its_own_action(aws: None) -> None:
+    session = _object_lock_reader()
+    lister = _user("lister", [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::out-x"}])
+    with patched(emulator.s3.s3_object_lock_configuration_authorised_as_its_action), enforced():
+        assert _code(lambda: session.client("s3").get_object_lock_configuration(Bucket="out-x")) == "OK"
+        assert _code(lambda: lister.client("s3").get_object_lock_configuration(Bucket="out-x")) == "denied"
