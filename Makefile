@@ -7,12 +7,15 @@ STAMP   := $(VENV)/.installed
 CHECKOV := .tools/checkov/.installed
 # taskcat likewise (its pins clash with moto's).
 TASKCAT := .tools/taskcat/.installed
+# cyclonedx-py, the images' SBOM tool, likewise.
+CYCLONEDX := .tools/cyclonedx/.installed
 
-.PHONY: help demo backtest-year images preflight fmt docs docs-check review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration integration-live bench lock clean
+.PHONY: help demo backtest-year images lock-images preflight fmt docs docs-check review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration integration-live bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
-	@echo "make images hadolint, then the base image (cached) and the three job images"
+	@echo "make images hadolint, then the base image (cached), the three job images and their SBOMs (build/sbom)"
+	@echo "make lock-images  each job image's lock from the import graph of its commands, with hashes"
 	@echo "make preflight  will tonight's run fit the account? (local deployment; ARGS=\"--break quota\" to see a check fail)"
 	@echo "make test   every check: lint, unit suite, jobs suite, policy rules, checkov, taskcat, mutation run, integration (local, then live mode)"
 	@echo "make integration-live  the integration suite in live mode against a deployment in the emulator"
@@ -41,12 +44,21 @@ $(TASKCAT): tools/taskcat.lock
 	.tools/taskcat/bin/pip install --quiet --disable-pip-version-check -r tools/taskcat.lock
 	touch $(TASKCAT)
 
+$(CYCLONEDX): tools/cyclonedx.lock
+	$(PYTHON) -m venv .tools/cyclonedx
+	.tools/cyclonedx/bin/pip install --quiet --disable-pip-version-check -r tools/cyclonedx.lock
+	touch $(CYCLONEDX)
+
 # podman, runc and mmdebstrap from Debian's packages, when missing (needs root, as CI has).
 container-tools:
 	bash tools/install-container-tools.sh
 
-images: $(STAMP) container-tools
+images: $(STAMP) $(CYCLONEDX) container-tools
 	PYTHONPATH=scripts $(BIN)/python scripts/build_images.py
+
+# Each job image's lock from the import graph of its commands, with the wheels' hashes.
+lock-images: $(STAMP)
+	PYTHONPATH=scripts:src $(BIN)/python scripts/lock_images.py
 
 # What the template changes since BASE do to a running stack (out/review.md); exit 1 when a
 # change needs a security reviewer. make review BASE=origin/main
@@ -71,7 +83,7 @@ preflight: $(STAMP)
 	PYTHONPATH=scripts $(BIN)/python scripts/preflight.py --local $(ARGS)
 
 # make demo ARGS=--processes runs the jobs as processes; ARGS=--help lists the options.
-demo: $(STAMP) container-tools
+demo: $(STAMP) $(CYCLONEDX) container-tools
 	$(BIN)/python scripts/local_demo.py $(ARGS)
 
 lint: $(STAMP)
@@ -101,7 +113,7 @@ taskcat-lint: $(TASKCAT)
 taskcat: $(STAMP) $(TASKCAT)
 	PYTHONPATH=scripts $(BIN)/python scripts/taskcat_local.py
 
-integration: $(STAMP) container-tools
+integration: $(STAMP) $(CYCLONEDX) container-tools
 	$(BIN)/pytest -q -rs test/integration
 
 # The suite again in its live mode (RISKBATCH_LIVE=1), against a deployment in the emulator: the code
