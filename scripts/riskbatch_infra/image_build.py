@@ -154,12 +154,15 @@ def undigested_bases(dockerfile: Path) -> list[str]:
     return refused
 
 
-def build_job_image(job: str, tag: str, base: str, labels: dict[str, str] | None = None) -> BuiltImage:
+def build_job_image(job: str, tag: str, base: str | None, labels: dict[str, str] | None = None) -> BuiltImage:
+    """One job's image, FROM the given base, or (None) FROM the Dockerfile's own: the public image
+    pinned by digest, pulled when missing (the RUN steps have no network either way)."""
     reference = local_reference(job, tag)
     started = time.monotonic()
     arguments = [f"--build-arg={key}={value}" for key, value in (labels or {}).items()]
+    arguments += ["--pull=never", "--build-arg", f"BASE_IMAGE={base}"] if base else ["--pull=missing", "--platform=linux/amd64"]
     podman(
-        "build", "--quiet", "--pull=never", "--network", "none", "--build-arg", f"BASE_IMAGE={base}", *arguments,
+        "build", "--quiet", "--network", "none", *arguments,
         "-f", str(DOCKER_DIR / f"{job}.Dockerfile"), "-t", reference, str(REPO_ROOT),
     )  # fmt: skip
     seconds = time.monotonic() - started
@@ -173,13 +176,23 @@ def hadolint(paths: list[Path]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(binary), "--no-color", *map(str, paths)], capture_output=True, text=True, check=False)
 
 
-def build_all(tag: str, say: Say, jobs: tuple[str, ...] = JOBS) -> list[BuiltImage]:
-    linted = hadolint([DOCKER_DIR / f"{job}.Dockerfile" for job in jobs])
+def build_all(tag: str, say: Say, jobs: tuple[str, ...] = JOBS, public_base: bool = False) -> list[BuiltImage]:
+    """hadolint, the base (the local one from Debian's packages, or with public_base the Dockerfiles'
+    own, refused unless pinned by digest), the wheels, the images, their SBOMs."""
+    dockerfiles = [DOCKER_DIR / f"{job}.Dockerfile" for job in jobs]
+    linted = hadolint(dockerfiles)
     if linted.returncode != 0:
         raise RuntimeError("hadolint found problems in the Dockerfiles:\n" + linted.stdout + linted.stderr)
     say(f"hadolint: {len(jobs)} Dockerfiles, no findings")
-    base, seconds, built = base_image(say)
-    say(f"base image {base}: " + (f"built in {seconds:.0f} s" if built else "cached"))
+    base: str | None = None
+    if public_base:
+        undigested = {path.name: undigested_bases(path) for path in dockerfiles if undigested_bases(path)}
+        if undigested:
+            raise RuntimeError(f"a base image not pinned by digest is refused: {undigested}")
+        say("base image: the Dockerfiles' own, pinned by digest")
+    else:
+        base, seconds, built = base_image(say)
+        say(f"base image {base}: " + (f"built in {seconds:.0f} s" if built else "cached"))
     wheelhouse(say, jobs)
     labels = image_labels(tag)
     images = []
