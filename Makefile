@@ -25,7 +25,7 @@ help:
 	@echo "make fmt    the templates in their canonical form (make lint checks it)"
 	@echo "make docs   the docs' generated tables (least-privilege matrix, deployer permissions)"
 	@echo "make docs-check  every link and command in README.md and docs/ (part of make lint)"
-	@echo "make bench  risk engine benchmark"
+	@echo "make bench  risk engine benchmark, and in containers: image sizes, task start, the critical path (ARGS=--containers-only)"
 	@echo "make backtest-year  a year of the sample's nights backtested: exceptions, Kupiec, Christoffersen, Basel traffic light"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -125,8 +125,9 @@ integration-live: $(STAMP)
 backtest-year: $(STAMP)
 	PYTHONPATH=scripts $(BIN)/python scripts/backtest_year.py $(ARGS)
 
-bench: $(STAMP)
-	PYTHONPATH=scripts $(BIN)/python scripts/bench.py
+# ARGS=--containers-only: only the containers part (images, a task's start, the critical path)
+bench: $(STAMP) $(CYCLONEDX)
+	PYTHONPATH=scripts $(BIN)/python scripts/bench.py $(ARGS)
 
 test: lint unit jobs validate taskcat-lint taskcat mutate integration integration-live
 
