@@ -160,6 +160,8 @@ def build_job_image(job: str, tag: str, base: str | None, labels: dict[str, str]
     reference = local_reference(job, tag)
     started = time.monotonic()
     arguments = [f"--build-arg={key}={value}" for key, value in (labels or {}).items()]
+    # and as labels of the build itself: buildah's layer cache keeps a LABEL step whose arguments changed
+    arguments += [f"--label=org.opencontainers.image.{key.lower()}={value}" for key, value in (labels or {}).items()]
     arguments += ["--pull=never", "--build-arg", f"BASE_IMAGE={base}"] if base else ["--pull=missing", "--platform=linux/amd64"]
     podman(
         "build", "--quiet", "--network", "none", *arguments,
