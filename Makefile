@@ -7,17 +7,20 @@ STAMP   := $(VENV)/.installed
 CHECKOV := .tools/checkov/.installed
 # taskcat likewise (its pins clash with moto's).
 TASKCAT := .tools/taskcat/.installed
+# cyclonedx-py, the images' SBOM tool, likewise.
+CYCLONEDX := .tools/cyclonedx/.installed
 
 # What make test runs, in order: the one list that make help, the README and docs/checks.md name.
 TEST_STEPS := lint unit jobs validate taskcat-lint taskcat mutate integration integration-live
 # The fast pull-request path (the pull-request workflow runs the same).
 PR_STEPS := lint unit validate
 
-.PHONY: help demo backtest-year images preflight fmt docs docs-check review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration integration-live bench lock clean
+.PHONY: help demo backtest-year images lock-images preflight fmt docs docs-check review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration integration-live bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
-	@echo "make images hadolint, then the base image (cached) and the three job images"
+	@echo "make images hadolint, then the base image (cached), the three job images and their SBOMs (build/sbom)"
+	@echo "make lock-images  each job image's lock from the import graph of its commands, with hashes"
 	@echo "make preflight  will tonight's run fit the account? (local deployment; ARGS=\"--break quota\" to see a check fail)"
 	@echo "make test   every check, in order: $(TEST_STEPS)"
 	@echo "make $(PR_STEPS)   the fast pull-request path (a few minutes)"
@@ -28,7 +31,7 @@ help:
 	@echo "make fmt    the templates in their canonical form (make lint checks it)"
 	@echo "make docs   the docs' generated tables (least-privilege matrix, deployer permissions)"
 	@echo "make docs-check  every link and command in README.md and docs/ (part of make lint)"
-	@echo "make bench  risk engine benchmark"
+	@echo "make bench  risk engine benchmark, and in containers: image sizes, task start, the critical path (ARGS=--containers-only)"
 	@echo "make backtest-year  a year of the sample's nights backtested: exceptions, Kupiec, Christoffersen, Basel traffic light"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -47,12 +50,21 @@ $(TASKCAT): tools/taskcat.lock
 	.tools/taskcat/bin/pip install --quiet --disable-pip-version-check -r tools/taskcat.lock
 	touch $(TASKCAT)
 
+$(CYCLONEDX): tools/cyclonedx.lock
+	$(PYTHON) -m venv .tools/cyclonedx
+	.tools/cyclonedx/bin/pip install --quiet --disable-pip-version-check -r tools/cyclonedx.lock
+	touch $(CYCLONEDX)
+
 # podman, runc and mmdebstrap from Debian's packages, when missing (needs root, as CI has).
 container-tools:
 	bash tools/install-container-tools.sh
 
-images: $(STAMP) container-tools
+images: $(STAMP) $(CYCLONEDX) container-tools
 	$(BIN)/riskbatch-images
+
+# Each job image's lock from the import graph of its commands, with the wheels' hashes.
+lock-images: $(STAMP)
+	$(BIN)/riskbatch-lock-images
 
 # What the template changes since BASE do to a running stack (out/review.md); exit 1 when a
 # change needs a security reviewer. make review BASE=origin/main
@@ -78,7 +90,7 @@ preflight: $(STAMP)
 
 # make demo ARGS=--processes runs the jobs as processes, with no container tools (and no root to
 # install them); ARGS=--help lists the options.
-demo: $(STAMP) $(if $(filter --processes,$(ARGS)),,container-tools)
+demo: $(STAMP) $(if $(filter --processes,$(ARGS)),,$(CYCLONEDX) container-tools)
 	$(BIN)/riskbatch-demo $(ARGS)
 
 lint: $(STAMP)
@@ -108,7 +120,7 @@ taskcat-lint: $(TASKCAT)
 taskcat: $(STAMP) $(TASKCAT)
 	$(BIN)/riskbatch-taskcat
 
-integration: $(STAMP) container-tools
+integration: $(STAMP) $(CYCLONEDX) container-tools
 	$(BIN)/pytest -q -rs test/integration
 
 # The suite again in its live mode (RISKBATCH_LIVE=1), against a deployment in the emulator: the code
@@ -120,8 +132,9 @@ integration-live: $(STAMP)
 backtest-year: $(STAMP)
 	$(BIN)/riskbatch-backtest-year $(ARGS)
 
-bench: $(STAMP)
-	$(BIN)/riskbatch-bench
+# ARGS=--containers-only: only the containers part (images, a task's start, the critical path)
+bench: $(STAMP) $(CYCLONEDX)
+	$(BIN)/riskbatch-bench $(ARGS)
 
 test: $(TEST_STEPS)
 

@@ -17,8 +17,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy.stats import chi2
-
 # Basel Committee, "Supervisory framework for the use of backtesting" (1996), Table 2: exceptions
 # in 250 observations of a 99 % VaR -> the plus factor added to the multiplier of 3.
 BASEL_PLUS_FACTOR = {5: 0.40, 6: 0.50, 7: 0.65, 8: 0.75, 9: 0.85}
@@ -41,6 +39,7 @@ class LikelihoodRatio:
 
 def kupiec_pof(exceptions: int, observations: int, coverage: float = 0.99) -> LikelihoodRatio:
     """Kupiec (1995): LR = -2 ln[(1-p)^(T-x) p^x / ((1-x/T)^(T-x) (x/T)^x)], p = 1 - coverage."""
+    from scipy.stats import chi2
     if not 0 <= exceptions <= observations or observations == 0:
         raise ValueError("0 <= exceptions <= observations, observations > 0")
     p, x, t = 1.0 - coverage, exceptions, observations
@@ -53,6 +52,7 @@ def kupiec_pof(exceptions: int, observations: int, coverage: float = 0.99) -> Li
 
 def christoffersen_independence(hits: Sequence[bool]) -> LikelihoodRatio:
     """Christoffersen (1998): LR = -2 ln[L(pi) / L(pi0, pi1)] over the day-to-day transitions."""
+    from scipy.stats import chi2
     if len(hits) < 2:
         raise ValueError("at least two days are needed")
     n = {(a, b): 0 for a in (0, 1) for b in (0, 1)}
@@ -71,6 +71,7 @@ def christoffersen_independence(hits: Sequence[bool]) -> LikelihoodRatio:
 def christoffersen_conditional_coverage(hits: Sequence[bool], coverage: float = 0.99) -> LikelihoodRatio:
     """Christoffersen (1998): LR_cc = LR_pof + LR_ind, chi-square(2) under the null. The
     proportion-of-failures part is taken over the days after the first, as the transitions are."""
+    from scipy.stats import chi2
     if len(hits) < 2:
         raise ValueError("at least two days are needed")
     later = list(hits)[1:]

@@ -7,7 +7,9 @@ import datetime as dt
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 
@@ -32,8 +34,32 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+def _risk_handler(settings: Any) -> tuple[str, Any, Any]:
+    """The risk-calculation worker's queue, handler and SQS client."""
+    from .risk_job import RiskCalculation
+    from .settings import required
+
+    queue = required("RISK_WORK_QUEUE_URL")  # the configuration first: a task that lacks it stops before any call
+    s3, events, sqs = _clients("s3", "events", "sqs")
+    return queue, RiskCalculation(s3, events, settings.event_bus_name), sqs
+
+
+def _report_handler(settings: Any) -> tuple[str, Any, Any]:
+    """The report-generation worker's queue, handler and SQS client."""
+    from .report import ReportGeneration
+    from .settings import required
+
+    queue = required("REPORT_QUEUE_URL")
+    s3, sns, sqs = _clients("s3", "sns", "sqs")
+    return queue, ReportGeneration(s3, sns, settings.alert_topic_arn), sqs
+
+
+# Each kind of worker in a function of its own: each image holds only what its kind imports.
+WORKER_KINDS = {"risk": _risk_handler, "report": _report_handler}
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
-    from .settings import Settings, required
+    from .settings import Settings
     from .worker import QueueWorker, WorkerOptions
 
     settings = Settings.from_env()
@@ -45,18 +71,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         max_messages=args.max_messages,
         max_interruptions=args.max_interruptions,
     )
-    if args.kind == "risk":
-        from .risk_job import RiskCalculation
-
-        queue = required("RISK_WORK_QUEUE_URL")  # the configuration first: a task that lacks it stops before any call
-        s3, events, sqs = _clients("s3", "events", "sqs")
-        handler = RiskCalculation(s3, events, settings.event_bus_name)
-    else:
-        from .report import ReportGeneration
-
-        queue = required("REPORT_QUEUE_URL")
-        s3, sns, sqs = _clients("s3", "sns", "sqs")
-        handler = ReportGeneration(s3, sns, settings.alert_topic_arn)
+    queue, handler, sqs = WORKER_KINDS[args.kind](settings)
     worker = QueueWorker(sqs, queue, handler, settings.scratch, options)
     worker.install_signal_handlers()
     return worker.run()
@@ -311,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(run=cmd_ingest)
 
     worker = commands.add_parser("worker", help="consume a queue (risk-calculation or report-generation service)")
-    worker.add_argument("kind", choices=["risk", "report"])
+    worker.add_argument("kind", choices=sorted(WORKER_KINDS))
     worker.add_argument("--visibility", type=int, default=900, help="message lease in seconds, extended while working")
     worker.add_argument("--wait", type=int, default=20, help="long-poll seconds")
     worker.add_argument("--abort-after", type=float, default=90.0, help="after SIGTERM, release the message in hand after this many seconds")
@@ -398,6 +413,23 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--verdict", help="s3://bucket/key to write the verdict to (it is printed in any case)")
     probe.set_defaults(run=cmd_probe)
     return parser
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    return next(action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction)).choices
+
+
+def entry_functions(argv: list[str]) -> list[Callable[..., Any]]:
+    """The functions a command line runs: its command's handler and, for a worker, its kind's
+    (where the images' import closure starts: src/riskbatch_platform/images/import_graph.py). Only the
+    command and the worker's kind are read: a task definition's command gets its options at run time."""
+    run = _commands()[argv[0]].get_default("run")
+    return [run, *([WORKER_KINDS[argv[1]]] if run is cmd_worker else [])]
+
+
+def all_handlers() -> list[Callable[..., Any]]:
+    """Every command's handler and every worker kind's."""
+    return [*(parser.get_default("run") for parser in _commands().values()), *WORKER_KINDS.values()]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,6 @@ import pyarrow as pa
 
 from .business_days import horizon_calendar_days as calendar_days_to_horizon
 from .inputs import FX_FACTOR, Market
-from .kernels import option_change, option_pnl_into
 from .model import (
     CALENDAR_DAYS,
     CovarianceEstimate,
@@ -322,6 +321,7 @@ def portfolio_pnl(
 
     `scenarios(block)` supplies scenario blocks (a worker's cache); by default they are drawn.
     """
+    from .kernels import option_pnl_into
     model = model or risk_model(market, parameters)
     draw = scenarios or (lambda block: scenario_block(parameters, block, model.cholesky, model.keys))
     pnl = np.empty((len(book.portfolio_ids), parameters.scenarios))
@@ -361,6 +361,7 @@ def position_tail_means(book: Book, market: Market, parameters: ModelParameters,
     Memory stays flat as the book grows: a linear leg's mean is its column's mean times its
     exposure, and options revalue OPTION_BLOCK unique options at a time.
     """
+    from .kernels import option_change
     returns = _scenario_rows(parameters, model, rows)
     means = np.zeros(len(book.position_ids))
     column_means = np.expm1(book.conversion.augmented(returns)).mean(axis=0)
@@ -379,6 +380,7 @@ def position_tail_means(book: Book, market: Market, parameters: ModelParameters,
 
 def position_pnl(book: Book, market: Market, parameters: ModelParameters, scenario_rows: np.ndarray, model: RiskModel) -> np.ndarray:
     """P&L of every position in the given scenarios (rows x positions): for tests and small books."""
+    from .kernels import option_change
     returns = _scenario_rows(parameters, model, scenario_rows)
     result = np.zeros((len(returns), len(book.position_ids)))
     augmented = np.expm1(book.conversion.augmented(returns))

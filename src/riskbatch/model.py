@@ -15,8 +15,6 @@ import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import ndtr
-from scipy.stats import binom, norm
 
 CALENDAR_DAYS = 365.0
 SEED_POLICIES = ("fixed", "inputs")  # fixed: common random numbers across nights; inputs: from the files' checksums
@@ -221,6 +219,7 @@ def black_scholes(
     spot: np.ndarray, strike: np.ndarray, years: np.ndarray, vol: np.ndarray, rate: np.ndarray | float, is_call: np.ndarray, dividend: np.ndarray | float = 0.0
 ) -> np.ndarray:
     """European option prices with a continuous dividend yield (Merton); arrays broadcast together."""
+    from scipy.special import ndtr
     years = np.maximum(years, 1e-12)
     root = vol * np.sqrt(years)
     d1 = (np.log(spot / strike) + (rate - dividend + 0.5 * vol * vol) * years) / root
@@ -246,6 +245,7 @@ def expected_shortfall(pnl: np.ndarray, confidence: float) -> float:
 def var_interval(pnl: np.ndarray, confidence: float, coverage: float = 0.95) -> tuple[float, float]:
     """Distribution-free interval for VaR from the order statistics: the count of scenarios below
     the true quantile is binomial(n, 1 - confidence)."""
+    from scipy.stats import binom
     n = len(pnl)
     ordered = np.sort(pnl)
     low = int(binom.ppf((1 - coverage) / 2, n, 1 - confidence))
@@ -256,6 +256,7 @@ def var_interval(pnl: np.ndarray, confidence: float, coverage: float = 0.95) -> 
 def es_interval(pnl: np.ndarray, confidence: float, coverage: float = 0.95) -> tuple[float, float]:
     """Asymptotic interval for the ES estimate: its variance is (Var(L | L >= VaR) +
     confidence x (ES - VaR)^2) / (n (1 - confidence)), with L the loss."""
+    from scipy.stats import norm
     n = len(pnl)
     tail_size = max(2, int(np.floor(n * (1 - confidence))))
     losses = -np.partition(pnl, tail_size - 1)[:tail_size]

@@ -19,6 +19,7 @@ from .inputs import Market, run_market
 from .layout import result_key, results_prefix, status_key
 from .logs import log, timed
 from .model import ModelParameters
+from .precompile import kernel_origins
 from .storage import count_keys, exists, get_bytes, get_json, put_json_once, put_once
 
 
@@ -85,7 +86,8 @@ class RiskCalculation:
                 buffer = io.BytesIO()
                 np.savez_compressed(buffer, portfolio_ids=np.array(book.portfolio_ids), pnl=pnl, unit=unit)
                 written = put_once(self.s3, bucket, key, buffer.getvalue())
-                timing.update(positions=positions.num_rows, scenarios=parameters.scenarios, written=written)
+                # where each kernel came from: the image's cache, or compiled by this task (make bench and the container night read it)
+                timing.update(positions=positions.num_rows, scenarios=parameters.scenarios, written=written, kernels=kernel_origins())
         self._complete_if_last(bucket, manifest, unit)
 
     def _complete_if_last(self, bucket: str, manifest: dict[str, Any], unit: int) -> None:

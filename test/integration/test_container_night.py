@@ -21,7 +21,7 @@ import pytest
 from riskbatch.sample import SampleSpec, write_sample
 from riskbatch_platform.analysis.metric_filter import matches
 from riskbatch_platform.deployment.image_gate import push_image
-from riskbatch_platform.images.build import BASE_IMAGE, local_reference
+from riskbatch_platform.images.build import BASE_IMAGE, job_of_repository, local_reference
 from riskbatch_platform.local.emulator.loopback import running_emulator
 from riskbatch_platform.local.night import LocalStack, deploy_local, queue_depth, run_night, run_services, stop_all, upload_night
 from riskbatch_platform.local.podman import inspect_image, missing_tools, podman
@@ -106,6 +106,40 @@ def test_the_night_runs_in_the_job_images_as_the_task_definitions_say_and_publis
         image_env = {item.split("=", 1)[0] for item in inspect_image(task["digest_image_id"])["Config"]["Env"]}
         passed = {item["name"] for item in container.get("environment", [])} | set(task["overrides"]) | set(CREDENTIALS_AND_ENDPOINT)
         assert set(ran["environment"]) - image_env - passed <= {"container", "HOME", "HOSTNAME", "TERM"}
+
+
+def test_no_risk_task_compiles_a_kernel_it_loads_each_from_its_image(night: ContainerNight) -> None:
+    """The kernels were compiled when the image was built (src/riskbatch/precompile.py): every unit
+    a risk worker of the night computed found them in the cache its image brought into the task's
+    volume, and compiled none (numba's own cache statistics, logged with each unit)."""
+    units = [
+        json.loads(line)
+        for task in night.tasks("task-risk-calculation")
+        for line in Path(task["log"]).read_text(encoding="utf-8").splitlines()
+        if '"event": "unit_computed"' in line
+    ]
+    assert units, "the night test runs first: its risk workers computed units"
+    for unit in units:
+        assert unit["kernels"]["option_pnl_into"] == {"from_cache": 1, "compiled": 0}, unit
+        assert all(origin["compiled"] == 0 for origin in unit["kernels"].values()), unit
+
+
+def test_each_images_sbom_lists_exactly_its_lock_and_its_labels_name_the_build(night: ContainerNight) -> None:
+    from riskbatch_platform.images.build import image_labels
+    from riskbatch_platform.images.image_locks import job_lock_path, read_pins
+    from riskbatch_platform.images.sbom import SBOM_DIR, components
+
+    tag = night.local.template["Parameters"]["ImageTag"]["Default"]
+    for repository in night.local.images:
+        job = job_of_repository(repository)
+        listed = components(json.loads((SBOM_DIR / f"{job}.cdx.json").read_text(encoding="utf-8")))
+        locked = {name: pin[0] for name, pin in read_pins(job_lock_path(job)).items()}
+        assert listed == {**locked, "riskbatch": tag}, job
+        labels = inspect_image(local_reference(job, tag))["Labels"]
+        expected = image_labels(tag)
+        assert labels["org.opencontainers.image.version"] == tag
+        assert labels["org.opencontainers.image.revision"].removesuffix("-dirty") == expected["REVISION"].removesuffix("-dirty")
+        assert labels["org.opencontainers.image.created"] and labels["org.opencontainers.image.source"]
 
 
 def test_every_stopped_task_reaches_the_task_events_log_and_is_counted_by_the_failure_rate_filters(night: ContainerNight) -> None:

@@ -67,3 +67,34 @@ def test_the_self_hosted_runner_label_is_declared_for_actionlint(tmp_path: Path)
     (workflows / "main.yml").write_text((REPO_ROOT / ".github" / "workflows" / "main.yml").read_text(encoding="utf-8"))
     result = _actionlint(tmp_path)
     assert result.returncode == 1 and '"debian-12" is unknown' in result.stdout, result.stdout
+
+
+def _workflow(name: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((REPO_ROOT / ".github" / "workflows" / name).read_text(encoding="utf-8"))
+
+
+def test_the_deploy_posts_its_change_set_with_values_before_the_approval_gated_job() -> None:
+    """The reviewers of the environment approve the deploy job; the plan job runs before it, in an
+    environment of its own (no reviewers), and writes riskbatch-deploy --plan (each changed property
+    before and after) into the run's summary."""
+    jobs = _workflow("deploy.yml")["jobs"]
+    deploy, plan = jobs["deploy"], jobs["plan"]
+    assert deploy["needs"] == "plan" and deploy["environment"] == "${{ inputs.environment }}"
+    assert plan["environment"] != deploy["environment"] and plan["environment"].startswith("${{ inputs.environment }}")
+    (step,) = [step for step in plan["steps"] if "riskbatch-deploy --plan" in step.get("run", "")]
+    assert "GITHUB_STEP_SUMMARY" in step["run"] and "pipefail" in step["run"]
+    assert plan["permissions"] == {"contents": "read", "id-token": "write"}
+    assert not any("riskbatch-deploy" in step.get("run", "") and "--plan" not in step["run"] for step in plan["steps"])  # it never deploys
+
+
+def test_the_images_workflow_builds_from_the_digest_pushes_with_oidc_and_judges_the_scans() -> None:
+    (job,) = _workflow("images.yml")["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    runs = [step.get("run", "") for step in job["steps"]]
+    uses = [step.get("uses", "") for step in job["steps"]]
+    order = [next(i for i, run in enumerate(runs) if marker in run) for marker in ("riskbatch-lock-images --check", "--public-base", "riskbatch-push-images")]
+    assert order == sorted(order)
+    assert any(use.startswith("aws-actions/configure-aws-credentials@") for use in uses)
+    assert any(use.startswith("actions/upload-artifact@") for use in uses)  # the SBOMs

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,17 @@ BUILD_DIR = REPO_ROOT / "build"
 JOBS = ("data-ingestion", "risk-calculation", "report-generation")
 BASE_IMAGE = "localhost/riskbatch-base:bookworm-python3.11"
 # Debian 12 (bookworm) carries Python 3.11, the version of the public base and of the wheels.
-BASE_RECIPE = ("mmdebstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates", "bookworm")
+# Slim as Debian's own slim images are: no manual pages, translations or documentation (the
+# copyright files stay), and /usr merged by mmdebstrap's hook rather than by the usrmerge package,
+# which would bring the whole of perl with it.
+BASE_RECIPE = (
+    "mmdebstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
+    "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
+    "--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/locale/*",
+    "--dpkgopt=path-include=/usr/share/locale/locale.alias", "--dpkgopt=path-exclude=/usr/share/doc/*",
+    "--dpkgopt=path-include=/usr/share/doc/*/copyright", "--dpkgopt=path-exclude=/usr/share/info/*",
+    "bookworm",
+)  # fmt: skip
 RECIPE_LABEL = "riskbatch.base.recipe"
 # The wheels of requirements-runtime.lock for the images' Python: CPython 3.11 on x86_64 (the
 # task definitions' RuntimePlatform), manylinux up to glibc 2.28 (bookworm has 2.36).
@@ -81,14 +92,23 @@ def base_image(say: Say, rebuild: bool = False) -> tuple[str, float, bool]:
     return BASE_IMAGE, time.monotonic() - started, True
 
 
-def wheelhouse(say: Say) -> None:
-    """build/wheels: the runtime pins; build/project: the riskbatch wheel itself."""
-    wheels, project = BUILD_DIR / "wheels", BUILD_DIR / "project"
-    wheels.mkdir(parents=True, exist_ok=True)
-    say("downloading the runtime wheels (requirements-runtime.lock) into build/wheels")
+def wheelhouse(say: Say, jobs: tuple[str, ...] = JOBS) -> None:
+    """build/wheels: each job's pins, checked against their hashes; build/installer/pip.whl: the
+    installer the builds run; build/project: the riskbatch wheel itself."""
+    from riskbatch_platform.images.image_locks import INSTALLER_LOCK, job_lock_path
+
+    wheels, installer, project = BUILD_DIR / "wheels", BUILD_DIR / "installer", BUILD_DIR / "project"
+    for folder in (wheels, installer):
+        folder.mkdir(parents=True, exist_ok=True)
+    locks = [job_lock_path(job) for job in jobs]
+    say(f"downloading the runtime wheels ({', '.join(lock.name for lock in locks)}) into build/wheels, hashes checked")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    lock = str(REPO_ROOT / "requirements-runtime.lock")
-    subprocess.run([*pip, "download", "--no-deps", *WHEEL_PLATFORM, "-r", lock, "-d", str(wheels)], check=True, capture_output=True, text=True)
+    for lock in (*locks, INSTALLER_LOCK):
+        subprocess.run(
+            [*pip, "download", "--no-deps", "--require-hashes", *WHEEL_PLATFORM, "-r", str(lock), "-d", str(wheels)], check=True, capture_output=True, text=True
+        )
+    (version,) = [pin[0] for name, pin in _read_pins(INSTALLER_LOCK).items() if name == "pip"]
+    shutil.copyfile(wheels / f"pip-{version}-py3-none-any.whl", installer / "pip.whl")
     for old in project.glob("*.whl"):
         old.unlink()
     # A fixed timestamp inside the wheel: the same source gives the same bytes, so the image layer
@@ -111,11 +131,54 @@ def jobs_tree() -> Path:
     return tree
 
 
-def build_job_image(job: str, tag: str, base: str) -> BuiltImage:
+def _read_pins(path: Path) -> dict[str, tuple[str, list[str]]]:
+    from riskbatch_platform.images.image_locks import read_pins
+
+    return read_pins(path)
+
+
+def _git(*args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def image_labels(tag: str) -> dict[str, str]:
+    """The OCI labels' build arguments: the version (the image tag), the commit, its time (so that
+    an unchanged tree rebuilds to the same image), and the source repository (RISKBATCH_IMAGE_SOURCE,
+    as the images workflow sets it, else the origin remote)."""
+    revision = _git("rev-parse", "HEAD") or "unknown"
+    if revision != "unknown" and _git("status", "--porcelain", "--untracked-files=no"):
+        revision += "-dirty"
+    created = _git("log", "-1", "--format=%cI") or "unknown"
+    source = os.environ.get("RISKBATCH_IMAGE_SOURCE") or _git("remote", "get-url", "origin") or "unknown"
+    return {"VERSION": tag, "REVISION": revision, "CREATED": created, "SOURCE": source}
+
+
+def undigested_bases(dockerfile: Path) -> list[str]:
+    """The base references of a Dockerfile that are not pinned by digest: each FROM, and the default
+    of each ARG a FROM names (a tag can be moved to other content; a digest cannot)."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8"))
+    defaults = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", text, flags=re.MULTILINE))
+    refused = []
+    for reference in re.findall(r"^FROM\s+(\S+)", text, flags=re.MULTILINE):
+        variable = re.fullmatch(r"\$\{?(\w+)\}?", reference)
+        resolved = defaults.get(variable.group(1), "") if variable else reference
+        if not re.search(r"@sha256:[0-9a-f]{64}$", resolved):
+            refused.append(resolved or reference)
+    return refused
+
+
+def build_job_image(job: str, tag: str, base: str | None, labels: dict[str, str] | None = None) -> BuiltImage:
+    """One job's image, FROM the given base, or (None) FROM the Dockerfile's own: the public image
+    pinned by digest, pulled when missing (the RUN steps have no network either way)."""
     reference = local_reference(job, tag)
     started = time.monotonic()
+    arguments = [f"--build-arg={key}={value}" for key, value in (labels or {}).items()]
+    # and as labels of the build itself: buildah's layer cache keeps a LABEL step whose arguments changed
+    arguments += [f"--label=org.opencontainers.image.{key.lower()}={value}" for key, value in (labels or {}).items()]
+    arguments += ["--pull=never", "--build-arg", f"BASE_IMAGE={base}"] if base else ["--pull=missing", "--platform=linux/amd64"]
     podman(
-        "build", "--quiet", "--pull=never", "--network", "none", "--build-arg", f"BASE_IMAGE={base}",
+        "build", "--quiet", "--network", "none", *arguments,
         "-f", str(DOCKER_DIR / f"{job}.Dockerfile"), "-t", reference, str(REPO_ROOT),
     )  # fmt: skip
     seconds = time.monotonic() - started
@@ -129,16 +192,31 @@ def hadolint(paths: list[Path]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(binary), "--no-color", *map(str, paths)], capture_output=True, text=True, check=False)
 
 
-def build_all(tag: str, say: Say, jobs: tuple[str, ...] = JOBS) -> list[BuiltImage]:
-    linted = hadolint([DOCKER_DIR / f"{job}.Dockerfile" for job in jobs])
+def build_all(tag: str, say: Say, jobs: tuple[str, ...] = JOBS, public_base: bool = False) -> list[BuiltImage]:
+    """hadolint, the base (the local one from Debian's packages, or with public_base the Dockerfiles'
+    own, refused unless pinned by digest), the wheels, the images, their SBOMs."""
+    dockerfiles = [DOCKER_DIR / f"{job}.Dockerfile" for job in jobs]
+    linted = hadolint(dockerfiles)
     if linted.returncode != 0:
         raise RuntimeError("hadolint found problems in the Dockerfiles:\n" + linted.stdout + linted.stderr)
     say(f"hadolint: {len(jobs)} Dockerfiles, no findings")
-    base, seconds, built = base_image(say)
-    say(f"base image {base}: " + (f"built in {seconds:.0f} s" if built else "cached"))
-    wheelhouse(say)
+    base: str | None = None
+    if public_base:
+        undigested = {path.name: undigested_bases(path) for path in dockerfiles if undigested_bases(path)}
+        if undigested:
+            raise RuntimeError(f"a base image not pinned by digest is refused: {undigested}")
+        say("base image: the Dockerfiles' own, pinned by digest")
+    else:
+        base, seconds, built = base_image(say)
+        say(f"base image {base}: " + (f"built in {seconds:.0f} s" if built else "cached"))
+    wheelhouse(say, jobs)
+    labels = image_labels(tag)
     images = []
     for job in jobs:
         say(f"building {local_reference(job, tag)}")
-        images.append(build_job_image(job, tag, base))
+        images.append(build_job_image(job, tag, base, labels))
+    from riskbatch_platform.images.sbom import write_sbom
+
+    for image in images:
+        say(f"SBOM of {image.reference}: {write_sbom(image.job, image.reference).relative_to(REPO_ROOT)}")
     return images

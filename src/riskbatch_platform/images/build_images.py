@@ -1,4 +1,4 @@
-"""make images: hadolint, the base image (cached), and the three job images, with sizes and build times.
+"""make images: hadolint, the base image (cached), and the three job images, with sizes, build times and SBOMs.
 
 The images are tagged like their ECR repositories, without the environment suffix
 (localhost/ecr-<job>:<tag>); the deploy pushes them to the repositories of the stack.
@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tag", default=default_image_tag(), help="image tag (default: the template's ImageTag default)")
     parser.add_argument("--job", action="append", choices=JOBS, help="build only this job's image (repeatable)")
+    parser.add_argument(
+        "--public-base", action="store_true", help="build FROM the Dockerfiles' public base, pinned by digest (needs its registry), not the local one"
+    )
     args = parser.parse_args(argv)
     missing = missing_tools()
     if missing:
@@ -29,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     def say(line: str) -> None:
         print(f"[{time.monotonic() - started:6.1f}s] {line}", file=sys.stderr, flush=True)
 
-    images = build_all(args.tag, say, tuple(args.job or JOBS))
+    images = build_all(args.tag, say, tuple(args.job or JOBS), public_base=args.public_base)
     print(f"\n{'image':<48} {'id':<14} {'size':>9} {'build':>8}")
     for image in images:
         print(f"{image.reference:<48} {image.image_id[:12]:<14} {image.size_bytes / 2**20:>6.0f} MiB {image.seconds:>6.1f} s")

@@ -27,9 +27,11 @@ def missing_tools() -> list[str]:
     return [tool for tool in CONTAINER_TOOLS if shutil.which(tool) is None]
 
 
-def podman(*args: str, check: bool = True, timeout: float | None = None, capture: bool = True) -> subprocess.CompletedProcess[str]:
+def podman(
+    *args: str, check: bool = True, timeout: float | None = None, capture: bool = True, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run podman; on failure raise with its own words (the last lines it printed)."""
-    result = subprocess.run([*PODMAN, *args], capture_output=capture, text=True, timeout=timeout, check=False)
+    result = subprocess.run([*PODMAN, *args], capture_output=capture, text=True, timeout=timeout, check=False, input=input_text)
     if check and result.returncode != 0:
         said = ((result.stderr or "") + (result.stdout or "")).strip().splitlines()[-5:]
         raise PodmanError(f"podman {' '.join(args[:3])} ... exited {result.returncode}: " + " | ".join(said))

@@ -1,5 +1,7 @@
 """make bench: the risk engine against the bound of its irreducible steps, a first-version baseline,
-peak memory at two scenario counts, and the wall time of a local night.
+peak memory at two scenario counts, the wall time of a local night, and (when podman is present) the
+containers: each image's size, a task's start to its first unit, and the night's critical path in
+the jobs' containers at month-end scale beside riskbatch plan's prediction.
 
 The bound is the same work as bare numpy/scipy calls on the full arrays, measured in the same
 run: the normal draws, the correlation product, the aggregated linear P&L product, and
@@ -214,7 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller books (a smoke run)")
     parser.add_argument("--skip-night", action="store_true")
+    parser.add_argument("--skip-containers", action="store_true", help="leave out the containers part (run when podman is present)")
+    parser.add_argument("--containers-only", action="store_true", help="only the containers part")
+    parser.add_argument(
+        "--container-night", type=_scale, default=None, metavar="POSITIONS,FACTORS,SCENARIOS",
+        help="the containers part's night (default: month-end, 80000,500,100000; --quick: 4000,100,20000)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.containers_only:
+        return containers_part(args)
     sizes = [BookSize("small", 2_000, 100, 20_000), BookSize("large", 20_000, 500, 100_000)]
     if args.quick:
         sizes = [BookSize("small", 500, 40, 5_000), BookSize("large", 2_000, 100, 10_000)]
@@ -278,7 +288,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"whole local night (make demo: emulator, deployment, 3,000 positions, 100,000 scenarios): {night_seconds():.1f} s")
     (REPO_ROOT / "out").mkdir(exist_ok=True)
     (REPO_ROOT / "out" / "bench.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    if not args.skip_containers:
+        containers_part(args)
     print(f"risk engine: {ratio:.2f} x bound")
+    return 0
+
+
+def _scale(text: str):
+    from riskbatch_platform.measurement.container_bench import NightScale
+
+    try:
+        positions, factors, scenarios = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("three integers: positions,factors,scenarios") from None
+    return NightScale(positions, factors, scenarios)
+
+
+def containers_part(args: argparse.Namespace) -> int:
+    """The images' sizes, a task's start to its first unit, and the critical path of a night in the
+    jobs' containers (src/riskbatch_platform/measurement/container_bench.py), when podman is on this machine."""
+    from riskbatch_platform.local.podman import missing_tools
+    from riskbatch_platform.measurement.container_bench import MONTH_END, NightScale, print_container_bench, run_container_bench
+
+    if missing_tools():
+        print(f"\ncontainers: skipped ({', '.join(missing_tools())} missing: make container-tools)")
+        return 0
+    scale = args.container_night or (NightScale(4_000, 100, 20_000) if args.quick else MONTH_END)
+    started = time.monotonic()
+
+    def say(line: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {line}", file=sys.stderr, flush=True)
+
+    result = run_container_bench(REPO_ROOT / "out" / "bench-containers", scale, say)
+    print_container_bench(result)
+    (REPO_ROOT / "out").mkdir(exist_ok=True)
+    (REPO_ROOT / "out" / "bench-containers.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     return 0
 
 

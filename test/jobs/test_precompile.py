@@ -1,0 +1,55 @@
+"""The kernels compiled once (the image build) are loaded, not compiled, by every later process
+that has the same cache, the same source file and the same CPU name; and numba will not use a
+cache directory it cannot write, which is why the images keep theirs in the scratch volume."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _precompile(cache: Path, **environment: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "NUMBA_CPU_NAME": "generic", "PYTHONPATH": str(REPO_ROOT / "src"), **environment}
+    return subprocess.run([sys.executable, "-m", "riskbatch.precompile"], env=env, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
+
+
+def test_a_second_process_loads_every_kernel_from_the_cache_and_compiles_none(tmp_path: Path) -> None:
+    first = _precompile(tmp_path / "numba")
+    assert first.returncode == 0, first.stderr[-2000:]
+    built = json.loads(first.stdout)["kernels"]
+    assert built and all(origin["compiled"] >= 1 for origin in built.values())  # the build compiles each
+    again = json.loads(_precompile(tmp_path / "numba").stdout)["kernels"]
+    assert again.keys() == built.keys()
+    assert all(origin == {"from_cache": built[name]["compiled"], "compiled": 0} for name, origin in again.items()), again
+
+
+def test_a_cache_for_another_cpu_name_is_not_used(tmp_path: Path) -> None:
+    """numba keys each entry by the CPU it was compiled for: the same cache under another CPU name compiles again."""
+    assert _precompile(tmp_path / "numba").returncode == 0
+    other = json.loads(_precompile(tmp_path / "numba", NUMBA_CPU_NAME="x86-64-v2").stdout)["kernels"]
+    assert all(origin["compiled"] >= 1 for origin in other.values()), other
+
+
+def test_numba_refuses_a_cache_directory_it_cannot_write(tmp_path: Path) -> None:
+    """What a read-only root filesystem would do to a cache kept in the image outside the volume."""
+    assert _precompile(tmp_path / "numba").returncode == 0
+    for folder in [tmp_path / "numba", *(path for path in (tmp_path / "numba").rglob("*") if path.is_dir())]:
+        folder.chmod(0o555)
+    try:
+        if os.geteuid() == 0:  # root writes anywhere: run as the images' user
+            readonly = subprocess.run(
+                ["setpriv", "--reuid=10001", "--regid=10001", "--clear-groups", sys.executable, "-m", "riskbatch.precompile"],
+                env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "NUMBA_CPU_NAME": "generic", "PYTHONPATH": str(REPO_ROOT / "src")},
+                capture_output=True, text=True, check=False, cwd="/",
+            )  # fmt: skip
+        else:
+            readonly = _precompile(tmp_path / "numba")
+        assert readonly.returncode != 0 and "no locator available" in readonly.stderr, readonly.stderr[-1000:]
+    finally:
+        for folder in [tmp_path / "numba", *(path for path in (tmp_path / "numba").rglob("*") if path.is_dir())]:
+            folder.chmod(0o755)

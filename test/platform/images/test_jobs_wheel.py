@@ -1,0 +1,22 @@
+"""The images install the jobs' package alone: the tooling (riskbatch_platform) never reaches an image."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from riskbatch_platform.images.build import jobs_tree
+
+
+def test_the_images_wheel_holds_the_jobs_and_their_one_command_only(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(jobs_tree())], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("riskbatch-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    packages = {name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith(".dist-info")}
+    assert packages == {"riskbatch"}, packages
+    assert "riskbatch/model_config.json" in names and "riskbatch/calibration.json" in names
+    (entry_points,) = [name for name in names if name.endswith("entry_points.txt")]
+    commands = [line for line in zipfile.ZipFile(wheel).read(entry_points).decode().splitlines() if "=" in line]
+    assert commands == ["riskbatch = riskbatch.cli:main"]
