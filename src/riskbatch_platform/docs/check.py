@@ -11,6 +11,9 @@ A fenced block must name its language. Each command of a `sh` block (and each `$
 - `pip -r F`, `docker build -f F`, `pytest PATH`: the named files exist;
 - a `console` block's `$ riskbatch plan ...` runs, and its output must be the block's text.
 
+Over 400 lines on purpose: the block parser and one small checker per program share the Command
+type and the parse-only runner; split, each half would import the other.
+
 A program without a check is itself a problem: whoever adds one to the docs adds its check here.
 """
 

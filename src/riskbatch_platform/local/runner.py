@@ -8,6 +8,10 @@ which task runs with which command; the task definition's environment and comman
 the job starts; each job runs with the credentials of its own task role, assumed through STS,
 so the emulator's IAM enforcement judges every call the job makes.
 
+Over 400 lines on purpose: one class, LocalEcs, whose parts (task definitions, rules and
+schedules, services and their scaling, task state) read the same deployed stack; the container
+itself is containers.py, podman's calls podman.py.
+
 Two modes. Containers (the default of make demo and of the container night in make test): each
 task is a container of the image its task definition names, pulled by the digest ECR holds for
 the tag, and run as Fargate runs it (containers.py). Processes (--processes, for quick work on
