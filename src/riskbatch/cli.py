@@ -53,10 +53,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
         handler = RiskCalculation(s3, events, settings.event_bus_name)
     else:
         from .report import ReportGeneration
+        from .report_deadline import DEADLINE
 
         queue = required("REPORT_QUEUE_URL")
         s3, sns, sqs = _clients("s3", "sns", "sqs")
-        handler = ReportGeneration(s3, sns, settings.alert_topic_arn)
+        handler = ReportGeneration(s3, sns, settings.alert_topic_arn, deadline=os.environ.get("REPORT_DEADLINE", DEADLINE))
     worker = QueueWorker(sqs, queue, handler, settings.scratch, options)
     worker.install_signal_handlers()
     return worker.run()
