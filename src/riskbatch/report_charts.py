@@ -16,6 +16,7 @@ import numpy as np
 DPI = 130
 EXCEPTIONS_CHART_HEIGHT = 3.1  # inches: 403 pixels at 130 dpi
 TREND_NIGHTS = 60  # about three months of business days
+TREND_CHART_HEIGHT = 3.0  # inches: 390 pixels at 130 dpi
 
 
 def _pyplot() -> Any:
@@ -124,16 +125,17 @@ def var_trend(records: list[dict[str, Any]], horizon_days: int, currency: str, n
 def var_trend_chart(trend: list[dict[str, Any]], currency: str, limits: dict[str, float]) -> Any:
     """The firm's VaR and ES night by night, with the firm's limits on them as dashed lines."""
     nights = np.arange(len(trend))
-    figure, axis = _pyplot().subplots(figsize=(7.0, 2.8))
-    for key, label, colour, style in (("var_95", "VaR 95 %", "#7a8fb0", "-"), ("var_99", "VaR 99 %", "#1f3b73", "-"), ("es_975", "ES 97.5 %", "#6b8e23", "--")):
+    figure, axis = _pyplot().subplots(figsize=(7.0, TREND_CHART_HEIGHT))
+    lines = (("var_95", "VaR 95 %", "#7a8fb0", "-", (0, (1, 1))), ("var_99", "VaR 99 %", "#1f3b73", "-", ":"), ("es_975", "ES 97.5 %", "#6b8e23", "--", "-."))
+    for key, label, colour, style, limit_style in lines:
         values = [point[key] for point in trend]
         axis.plot(nights, values, color=colour, linestyle=style, linewidth=1.2, label=label, marker="o" if len(trend) < 15 else None, markersize=3)
         if key in limits:
-            axis.axhline(limits[key], color="#b22222", linestyle=":", linewidth=1.0, label=f"limit {label}: {limits[key]:,.0f}")
+            axis.axhline(limits[key], color="#b22222", linestyle=limit_style, linewidth=1.0, label=f"limit {label}: {limits[key]:,.0f}")
     axis.scatter([nights[-1]], [trend[-1]["var_99"]], color="#1f3b73", zorder=3, s=22)
     ticks = nights[:: max(1, len(trend) // 6)]
     axis.set_xticks(ticks, [trend[i]["business_date"] for i in ticks], fontsize=7)
     money_axis(axis, "y", "", currency)
-    axis.legend(fontsize=7, loc="upper left", ncol=2)
+    axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=5, frameon=False)  # below: the lines stay clear
     figure.tight_layout()
     return figure

@@ -269,7 +269,7 @@ def test_the_var_trend_shows_the_last_nights_of_the_history_with_tonight_last(to
     var_99 = next(line for line in axis.get_lines() if line.get_label() == "VaR 99 %")
     assert list(var_99.get_ydata()) == [point["var_99"] for point in trend]
     assert any(line.get_label().startswith("limit VaR 99 %") for line in axis.get_lines())  # the firm's limit on it
-    assert b"/Height 364" in tonight.pdf  # the trend chart (7 x 2.8 inches at 130 dpi)
+    assert b"/Height 390" in tonight.pdf  # the trend chart (7 x 3 inches at 130 dpi)
     assert any("Firm VaR over the last nights" in text for text in page_texts(tonight.pdf, tmp_path))
     # a night of another horizon is no comparison: it is left out
     figures = {"firm": {"var_95": 1.0, "var_99": 2.0, "es_975": 3.0}}
@@ -433,3 +433,22 @@ def test_a_long_notice_cuts_its_words_and_keeps_the_machines_json_whole() -> Non
     message = json.loads(request["Message"])
     assert json.loads(message["sqs"]) == figures and message["email"].endswith("the full details: s3://b/figures.json")
     assert sns_message_size(request["Subject"], request["Message"]) > ALERT_BYTES - 2_000  # cut to the bound, not far below
+
+
+def _finding_rows(page: str) -> int:
+    return len(re.findall(r"^\s*EQ_\d{4}_LONG_FACTOR_NAME", page, re.MULTILINE))
+
+
+def test_a_table_one_row_longer_than_its_page_carries_rows_over_with_its_last(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    """The findings table made one row longer than its first page holds: the break moves rows back so
+    that the page after it holds ORPHAN_ROWS of them under the "(continued)" heading, never the one."""
+    summary = troubled(tonight.summary)
+    pages = page_texts(render_pdf(summary, tonight.firm_pnl), tmp_path)
+    capacity = next(_finding_rows(page) for page in pages if "Factor findings (80)" in flat(page))
+    summary["data_quality"]["findings"] = summary["data_quality"]["findings"][: capacity + 1]
+    pages = page_texts(render_pdf(summary, tonight.firm_pnl), tmp_path)
+    counts = [_finding_rows(page) for page in pages if _finding_rows(page)]
+    assert sum(counts) == capacity + 1 and len(counts) == 2
+    assert counts[1] >= ORPHAN_ROWS, counts
+    (continued,) = [page for page in pages if "Factor findings (continued)" in flat(page)]
+    assert re.search(r"^\s*factor\s+check\s+action\s+detail", continued, re.MULTILINE)  # the header row again
