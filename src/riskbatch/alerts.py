@@ -18,6 +18,7 @@ of 64 KB is already more than anyone reads), with the S3 key of the full details
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -103,3 +104,38 @@ def publish_alert(
     if attributes:
         request["MessageAttributes"] = attributes
     return str(sns.publish(**request)["MessageId"])
+
+
+# MessageStructure=json: the Message is a JSON object with a string for "default" and one per
+# transport protocol that should get another (the Publish API; the protocols as Subscribe names
+# them). A person's protocols get the words, the machines' the JSON summary.
+PERSON_PROTOCOLS = ("default", "email")
+MACHINE_PROTOCOLS = ("email-json", "sqs", "lambda", "http", "https", "firehose")
+
+
+def per_protocol_message(text: str, machine_json: str, sms: str | None = None) -> str:
+    """The Message of a MessageStructure=json publish: the words for a person, the JSON for a machine."""
+    message = dict.fromkeys(PERSON_PROTOCOLS, text) | dict.fromkeys(MACHINE_PROTOCOLS, machine_json)
+    if sms is not None:
+        message["sms"] = sms
+    return json.dumps(message)
+
+
+def publish_per_protocol(sns: Any, topic_arn: str, subject: str, text: str, machine_json: str, details: str | None = None, limit: int = ALERT_BYTES) -> str:
+    """Publish words to people (e-mail) and JSON to machines (SQS, Lambda, HTTP) at once, the whole
+    structure within `limit` bytes: the words are cut at a line end (with the details' key) to make
+    room, the JSON never (a machine must parse it); the message id."""
+    subject = subject[:SUBJECT_CHARACTERS]
+    machine_json = json.dumps(json.loads(machine_json), separators=(",", ":"))  # six copies: compact
+    fixed = sns_message_size(subject, per_protocol_message("", machine_json, subject))
+    budget = (limit - fixed) // len(PERSON_PROTOCOLS)
+    while True:
+        words = fitted("", text, details, max(budget, 0))
+        message = per_protocol_message(words, machine_json, subject)
+        size = sns_message_size(subject, message)
+        if size <= min(limit, SNS_MESSAGE_LIMIT) or budget <= 0:
+            break
+        budget -= (size - limit) // len(PERSON_PROTOCOLS) + 1  # the escapes JSON added to the words
+    if size > min(limit, SNS_MESSAGE_LIMIT):
+        raise ValueError(f"the notice {subject!r} is {size:,} bytes, over the {min(limit, SNS_MESSAGE_LIMIT):,} it may take")
+    return str(sns.publish(TopicArn=topic_arn, Subject=subject, Message=message, MessageStructure="json")["MessageId"])

@@ -47,11 +47,12 @@ def _risk_handler(settings: Any) -> tuple[str, Any, Any]:
 def _report_handler(settings: Any) -> tuple[str, Any, Any]:
     """The report-generation worker's queue, handler and SQS client."""
     from .report import ReportGeneration
+    from .report_deadline import DEADLINE
     from .settings import required
 
     queue = required("REPORT_QUEUE_URL")
     s3, sns, sqs = _clients("s3", "sns", "sqs")
-    return queue, ReportGeneration(s3, sns, settings.alert_topic_arn), sqs
+    return queue, ReportGeneration(s3, sns, settings.alert_topic_arn, deadline=os.environ.get("REPORT_DEADLINE", DEADLINE)), sqs
 
 
 # Each kind of worker in a function of its own: each image holds only what its kind imports.

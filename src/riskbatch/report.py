@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from . import __version__
-from .alerts import SUMMARY_ROWS, publish_alert
+from .alerts import publish_per_protocol
 from .challengers import challenger_figures
 from .engine import _scenario_rows, portfolio_pnl, position_tail_means
 from .explain import explain_var_change
@@ -25,6 +25,10 @@ from .limits import utilisation
 from .logs import log, timed
 from .model import risk_figures
 from .quality import excluded_notional_text
+from .report_charts import contributions_chart, exceptions_chart, png, pnl_histogram, var_trend, var_trend_chart
+from .report_deadline import DEADLINE, publication, publication_line, verdict
+from .report_notice import notice_subject, notice_summary, notice_text
+from .report_tables import FIGURE_NAMES, STATUS_COLOURS, ZONE_STATUS, colour, grid_style, interval, money, parameters_in_use, section_table, status_commands
 from .run_inputs import RunBook, load_file_market, load_run_book
 from .storage import exists, get_bytes, get_json, put_json_once, put_once
 
@@ -149,37 +153,6 @@ def stress_history(s3: Any, bucket: str, manifest: dict[str, Any]) -> Market | N
     return load_market(table, key, dt.date.fromisoformat(manifest["business_date"]))
 
 
-def _charts(firm_pnl: np.ndarray, figures: dict[str, Any], top: list[dict[str, Any]], currency: str) -> tuple[bytes, bytes]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    histogram, axis = plt.subplots(figsize=(7.0, 3.4))
-    axis.hist(firm_pnl, bins=120, color="#4a6fa5")
-    for label, value, style in (
-        ("VaR 95 %", figures["var_95"], "--"),
-        ("VaR 99 %", figures["var_99"], "-"),
-        ("ES 97.5 %", figures["es_975"], ":"),
-    ):
-        axis.axvline(-value, color="#b22222", linestyle=style, label=f"{label}: {value:,.0f}")
-    axis.set_xlabel(f"firm P&L over the horizon ({currency})")
-    axis.set_ylabel("scenarios")
-    axis.legend(fontsize=8)
-    histogram.tight_layout()
-    contributions_chart, bars = plt.subplots(figsize=(7.0, 3.0))
-    bars.barh([item["position_id"] for item in top][::-1], [item["es_contribution"] for item in top][::-1], color="#6b8e23")
-    bars.set_xlabel(f"contribution to ES 97.5 % ({currency})")
-    contributions_chart.tight_layout()
-    images = []
-    for figure in (histogram, contributions_chart):
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=130)
-        plt.close(figure)
-        images.append(buffer.getvalue())
-    return images[0], images[1]
-
-
 def backtest_series(records: list[dict[str, Any]], window: int = 250) -> list[dict[str, Any]]:
     """The last `window` backtested nights for the exceptions chart: each VaR date's hypothetical
     P&L beside its one-day VaR 99 % (and VaR 97.5 % where recorded), and whether it was exceeded."""
@@ -204,47 +177,9 @@ def backtest_series(records: list[dict[str, Any]], window: int = 250) -> list[di
     return series[-window:]
 
 
-EXCEPTIONS_CHART_HEIGHT = 3.1  # inches: 403 pixels at 130 dpi
-
-
-def exceptions_chart(series: list[dict[str, Any]], currency: str) -> bytes:
-    """Hypothetical P&L day by day against minus VaR 99 % (and 97.5 %), the exceptions marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    days = np.arange(len(series))
-    pnl = np.array([point["pnl"] for point in series])
-    figure, axis = plt.subplots(figsize=(7.0, EXCEPTIONS_CHART_HEIGHT))
-    axis.bar(days, pnl, color="#9aa9bd", width=1.0, label="hypothetical P&L")
-    axis.plot(days, [-point["var_99"] for point in series], color="#b22222", linewidth=1.0, label="- VaR 99 %")
-    if all(point["var_975"] is not None for point in series):
-        axis.plot(days, [-point["var_975"] for point in series], color="#d2691e", linewidth=0.8, linestyle="--", label="- VaR 97.5 %")
-    hits = [i for i, point in enumerate(series) if point["exception"]]
-    axis.scatter(hits, pnl[hits], color="#b22222", zorder=3, s=14, label=f"exceptions ({len(hits)})")
-    ticks = days[:: max(1, len(series) // 5)]
-    axis.set_xticks(ticks, [series[i]["var_date"] for i in ticks], fontsize=7)
-    axis.set_ylabel(currency)
-    axis.legend(fontsize=7, loc="upper left")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=130)
-    plt.close(figure)
-    return buffer.getvalue()
-
-
-def _money(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def _interval(figures: dict[str, Any], key: str) -> str:
-    low, high = figures["ci_95"][key]
-    return f"{_money(low)} to {_money(high)}"
-
-
+_money, _interval = money, interval
 TESTS = ("kupiec", "christoffersen", "conditional_coverage")
-FIGURES = (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %"))
+FIGURES = tuple(FIGURE_NAMES.items())
 
 
 def _overrides_text(config: dict[str, Any]) -> str:
@@ -277,53 +212,92 @@ def _challenger_rows(summary: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _warnings(summary: dict[str, Any]) -> list[str]:
-    """What the reader must know before trusting the figures."""
+PAGE_ONE_HELD = 1  # held last prices told in full on page one; the others are named in one line
+PAGE_ONE_NAMED = 5  # breached limits (or further held prices) named in a warning; the others are counted
+WARNING_KINDS = {"LIMIT": "breach", "BACKTEST": "breach", "DATA": "warning", "MODEL": "note", "OK": "ok"}  # marker: its colour
+
+
+def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the reader must know before trusting the figures, each with its marker (WARNING_KINDS):
+    the limits breached and tonight's backtest exception first, then the data, then the model."""
     quality, model = summary["data_quality"], summary["risk_model"]
-    found = []
+    found: list[tuple[str, str]] = []
     currency = summary["reporting_currency"]
-    for held in quality.get("held_last_prices", []):
-        found.insert(
-            0,
-            f"Suspect last price of {held['factor']} not used: published {held['published']:g} on {held['date']} (a move of {held['move']:+.1%}), "
-            f"held at the previous close {held['held_at']:g}. The published price would have added {_money(held['value_effect'])} {currency} "
-            f"to the value of its {held['positions']} position(s) and entered every scenario.",
-        )
-    if quality["excluded_positions"]:
-        found.append(f"{quality['excluded_positions']} position(s) excluded, notional {excluded_notional_text(quality)}: see Data quality.")
+    breaches = [row for row in summary["limits"] if row["status"] == "breach"]
+    if breaches:
+        named = ", ".join(f"{row['scope']} {dict(FIGURES)[row['measure']]}" for row in breaches[:PAGE_ONE_NAMED])
+        more = f" and {len(breaches) - PAGE_ONE_NAMED} more (see Limits)" if len(breaches) > PAGE_ONE_NAMED else ""
+        found.append(("LIMIT", f"{len(breaches)} limit breach(es): {named}{more}."))
     tonight = summary.get("backtest", {}).get("tonight")
+    if tonight and tonight.get("complete", True) and tonight["exceptions"]["firm"]:
+        pnl = _money(tonight["hypothetical_pnl"]["firm"])
+        found.append(("BACKTEST", f"Backtest exception: the {tonight['var_date']} book made {pnl} {currency}, a loss above its VaR 99 %."))
+    held_prices = quality.get("held_last_prices", [])
+    for held in held_prices[:PAGE_ONE_HELD]:
+        found.append(
+            (
+                "DATA",
+                f"Suspect last price of {held['factor']} not used: published {held['published']:g} on {held['date']} (a move of {held['move']:+.1%}), "
+                f"held at the previous close {held['held_at']:g}. The published price would have added {_money(held['value_effect'])} {currency} "
+                f"to the value of its {held['positions']} position(s) and entered every scenario.",
+            )
+        )
+    if len(held_prices) > PAGE_ONE_HELD:
+        others = held_prices[PAGE_ONE_HELD:]
+        named = ", ".join(held["factor"] for held in others[:PAGE_ONE_NAMED]) + (", ..." if len(others) > PAGE_ONE_NAMED else "")
+        found.append(("DATA", f"{len(others)} more suspect last price(s) held at the previous close ({named}): see Data quality."))
+    if quality["excluded_positions"]:
+        found.append(("DATA", f"{quality['excluded_positions']} position(s) excluded, notional {excluded_notional_text(quality)}: see Data quality."))
     if tonight and not tonight.get("complete", True):
         missing = tonight["incomplete"]
         found.append(
-            f"The backtest of {tonight['var_date']} is incomplete (no observation): {'; '.join(missing['reasons'])}; "
-            f"{len(missing['positions'])} position(s), notional {_money(missing['notional'])} {currency}."
+            (
+                "DATA",
+                f"The backtest of {tonight['var_date']} is incomplete (no observation): {'; '.join(missing['reasons'])}; "
+                f"{len(missing['positions'])} position(s), notional {_money(missing['notional'])} {currency}.",
+            )
         )
     flagged = [f for f in quality["findings"] if f["action"] == "flag"]
     if flagged:
-        found.append(f"{len(flagged)} factor(s) flagged ({', '.join(sorted({f['check'] for f in flagged}))}): see Data quality.")
+        found.append(("DATA", f"{len(flagged)} factor(s) flagged ({', '.join(sorted({f['check'] for f in flagged}))}): see Data quality."))
+    if summary["market_as_of"] != summary["business_date"]:
+        found.append(("DATA", f"Market data is as of {summary['market_as_of']}, before the business date."))
     if model["shrinkage"] > 0:
         effect = model.get("shrinkage_effect_on_var")
         effect_text = f"; effect on the linear book's VaR {100 * effect:+.1f} %" if effect is not None else ""
         found.append(
-            f"The correlations are shrunk (Ledoit-Wolf intensity {model['shrinkage']:.3f}, variances kept): {model['factors']} factors, "
-            f"rank {model['rank']}, smallest correlation eigenvalue {model.get('smallest_correlation_eigenvalue', 0.0):.1e}{effect_text}."
+            (
+                "MODEL",
+                f"The correlations are shrunk (Ledoit-Wolf intensity {model['shrinkage']:.3f}, variances kept): {model['factors']} factors, "
+                f"rank {model['rank']}, smallest correlation eigenvalue {model.get('smallest_correlation_eigenvalue', 0.0):.1e}{effect_text}.",
+            )
         )
     if model["jitter"] > 0:
-        found.append(f"The covariance needed a diagonal jitter of {model['jitter']:g} to factorise.")
-    breaches = [row for row in summary["limits"] if row["status"] == "breach"]
-    if breaches:
-        found.insert(0, f"{len(breaches)} limit breach(es): " + ", ".join(f"{row['scope']} {dict(FIGURES)[row['measure']]}" for row in breaches) + ".")
-    if summary["market_as_of"] != summary["business_date"]:
-        found.append(f"Market data is as of {summary['market_as_of']}, before the business date.")
-    return found or ["None: every position was valued, no factor was flagged."]
+        found.append(("MODEL", f"The covariance needed a diagonal jitter of {model['jitter']:g} to factorise."))
+    return found or [("OK", "None: every position was valued, no factor was flagged.")]
+
+
+def _warnings(summary: dict[str, Any]) -> list[str]:
+    """The warnings' words, without their markers."""
+    return [text for _, text in _warning_items(summary)]
+
+
+def _warnings_table(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
+    """The warnings as rows: the marker word in its colour's cell, then the words."""
+    items = _warning_items(summary)
+    rows = [[marker, kit["Paragraph"](text, kit["cell"])] for marker, text in items]
+    commands = [("BACKGROUND", (1, 0), (1, -1), colour("#ffffff"))]  # no header row
+    commands += [command for row, (marker, _) in enumerate(items) for command in status_commands((0, row), WARNING_KINDS[marker])]
+    widths = [1.9 * kit["cm"], kit["width"] - 1.9 * kit["cm"]]
+    return kit["Table"](rows, colWidths=widths, style=grid_style(commands), hAlign="LEFT")
 
 
 def _backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     """Exceptions of the VaR 99 % against the hypothetical P&L, the tests and the traffic light:
-    (the firm's, for page one; the portfolios', for the details)."""
+    (the firm's, for page one; the portfolios', for the details). A zone is a cell in its colour."""
     styles = kit["styles"]
     backtest = summary["backtest"]
-    heading = kit["Paragraph"]("Backtest (one-day VaR 99 % and 97.5 % against the next day's hypothetical P&amp;L)", styles["Heading2"])
+    heading = kit["Paragraph"]("Backtest (one-day VaR against the next day's hypothetical P&amp;L)", styles["Heading2"])
     if not backtest["firm"]["observations"] and not (backtest.get("tonight") or {}).get("incomplete"):
         return [heading, kit["Paragraph"]("No observation yet: the backtest starts with the second night in the history.", styles["Normal"])], []
 
@@ -332,11 +306,18 @@ def _backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[
         tests = [f"{stats[key]['statistic']:.2f} (p {stats[key]['p_value']:.2f})" if key in stats else "-" for key in TESTS]
         return [name, str(stats["observations"]), str(stats["exceptions"]), zone, *tests]
 
-    rows = [["scope", "days", "exceptions", "Basel zone", "Kupiec LR", "Christoffersen LR", "conditional coverage LR"], row("firm", backtest["firm"])]
+    def zones(scopes: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """The zone cell of each row (after the header) filled in the zone's colour."""
+        return [command for i, stats in enumerate(scopes, 1) if stats.get("zone") for command in status_commands((3, i), ZONE_STATUS[stats["zone"]])]
+
+    header = ["scope", "days", "exceptions", "Basel zone", "Kupiec LR", "Christoffersen LR", "conditional coverage LR"]
+    rows, scopes = [header, row("firm", backtest["firm"])], [backtest["firm"]]
     if backtest.get("firm_975", {}).get("observations"):
         rows.append([*row("firm, VaR 97.5 %", backtest["firm_975"])[:3], "(VaR 99 % only)", *row("", backtest["firm_975"])[4:]])
+        scopes.append({})
     if backtest.get("firm_actual", {}).get("observations"):
         rows.append(row("firm, actual P&L", backtest["firm_actual"]))
+        scopes.append(backtest["firm_actual"])
     dates = backtest["firm"]["exception_dates"]
     tonight = backtest.get("tonight")
     lines = []
@@ -346,55 +327,133 @@ def _backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[
         missing = tonight["incomplete"]
         shown = ", ".join(missing["positions"][:10]) + (" ..." if len(missing["positions"]) > 10 else "")
         lines.append(
-            f"Tonight's move: the backtest of the {tonight['var_date']} book is INCOMPLETE, not counted: {'; '.join(missing['reasons'])}. "
+            f"Tonight's move: the backtest of the {tonight['var_date']} book is {_ink('INCOMPLETE', 'warning')}, not counted: {'; '.join(missing['reasons'])}. "
             f"Positions without a move: {len(missing['positions'])} ({shown or 'none'}), "
             f"notional {_money(missing['notional'])} {summary['reporting_currency']}."
         )
     elif tonight:
         pnl = tonight["hypothetical_pnl"]["firm"]
-        verdict = "an EXCEPTION: a loss above its VaR 99 %" if tonight["exceptions"]["firm"] else "within its VaR 99 %"
+        verdict = _ink("an EXCEPTION", "breach") + ": a loss above its VaR 99 %" if tonight["exceptions"]["firm"] else "within its VaR 99 %"
         lines.append(f"Tonight's move: the {tonight['var_date']} book made {_money(pnl)} {summary['reporting_currency']}, {verdict}.")
     lines.append("Firm exception dates: " + (", ".join(dates[-12:]) if dates else "none") + ". Per portfolio: see Backtest by portfolio.")
     incomplete = backtest.get("incomplete", {})
     if incomplete.get("days"):
         lines.append(f"Incomplete days, not counted: {incomplete['days']} ({', '.join(incomplete['dates'][-12:])}).")
-    table = kit["Table"](rows, style=kit["grid"], repeatRows=1)
-    chart = []
-    if backtest.get("series"):
-        image = exceptions_chart(backtest["series"], summary["reporting_currency"])
-        chart = [kit["Image"](io.BytesIO(image), width=16 * kit["cm"], height=6.9 * kit["cm"])]
-    portfolio_rows = [rows[0], *(row(name, stats) for name, stats in backtest["portfolios"].items())]
-    by_portfolio = kit["Table"](portfolio_rows, style=kit["grid"], repeatRows=1)
+    table = kit["table"](rows, commands=zones(scopes))
+    portfolio_rows = [header, *(row(name, stats) for name, stats in backtest["portfolios"].items())]
+    by_portfolio = kit["table"](portfolio_rows, "Backtest by portfolio", zones(list(backtest["portfolios"].values())))
     details = [kit["KeepTogether"]([kit["Paragraph"]("Backtest by portfolio", styles["Heading2"]), by_portfolio])]
-    if chart:  # after page one, which keeps its warnings
+    if backtest.get("series"):  # after page one, which keeps its warnings
+        chart = kit["image"](png(exceptions_chart(backtest["series"], summary["reporting_currency"])))
         caption = f"Hypothetical P&amp;L of the last {len(backtest['series'])} backtested nights against minus VaR 99 % and 97.5 %, exceptions marked"
         heading_chart = kit["Paragraph"]("Backtest exceptions", styles["Heading2"])
-        details.insert(0, kit["KeepTogether"]([heading_chart, *chart, kit["Paragraph"](caption, styles["Normal"])]))
+        details.insert(0, kit["KeepTogether"]([heading_chart, chart, kit["Paragraph"](caption, styles["Normal"])]))
         lines.append("The exceptions chart follows the figures: see Backtest exceptions.")
     return [heading, table, *(kit["Paragraph"](line, styles["Normal"]) for line in lines)], details
 
 
-def _limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
-    """Limit utilisation, breaches first; a word when there are no limits or the file was refused."""
+def _ink(text: str, status: str) -> str:
+    """Paragraph markup: the words in bold in their status's ink."""
+    return f'<font color="{STATUS_COLOURS[status][1]}"><b>{text}</b></font>'
+
+
+LIMIT_STATUS = {"breach": "breach", "warning": "warning", "ok": "ok"}  # anything else (no such portfolio tonight): a warning
+
+
+PAGE_ONE_LIMITS = 5  # rows of the limits table on page one; all of them follow the figures when there are more
+
+
+def _limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Limit utilisation, breaches first, each status in its colour; a word when there are no limits or
+    the file was refused: (page one's, at most PAGE_ONE_LIMITS rows; the whole table when it has more)."""
     styles = kit["styles"]
     source = summary.get("limits_source") or {}
     heading = kit["Paragraph"]("Limits", styles["Heading2"])
     if source.get("rejected"):
-        return [heading, kit["Paragraph"](f"The limits file was rejected: {'; '.join(source['rejected'])}.", styles["Normal"])]
+        return [heading, kit["Paragraph"](f"The limits file was {_ink('REJECTED', 'breach')}: {'; '.join(source['rejected'])}.", styles["Normal"])], []
     if not summary["limits"]:
-        return [heading, kit["Paragraph"]("No limits file came with tonight's files.", styles["Normal"])]
+        return [heading, kit["Paragraph"]("No limits file came with tonight's files.", styles["Normal"])], []
     order = {"breach": 0, "warning": 1, "ok": 2}
     rows = [["scope", "measure", f"figure ({summary['reporting_currency']})", "limit", "utilisation", "status"]]
-    for row in sorted(summary["limits"], key=lambda r: (order.get(r["status"], 3), -(r["utilisation"] or 0))):
+    commands = []
+    for i, row in enumerate(sorted(summary["limits"], key=lambda r: (order.get(r["status"], 3), -(r["utilisation"] or 0))), 1):
         figure = _money(row["figure"]) if row["figure"] is not None else "-"
         used = f"{100 * row['utilisation']:.0f} %" if row["utilisation"] is not None else "-"
-        status = row["status"].upper() if row["status"] == "breach" else row["status"]
+        status = row["status"].upper() if row["status"] in {"breach", "warning"} else row["status"]
         rows.append([row["scope"], dict(FIGURES)[row["measure"]], figure, _money(row["limit"]), used, status])
-    return [heading, kit["Table"](rows, style=kit["grid"], repeatRows=1)]
+        commands += status_commands((5, i), LIMIT_STATUS.get(row["status"], "warning"), bold=row["status"] != "ok")
+    if len(rows) - 1 <= PAGE_ONE_LIMITS:
+        return [heading, kit["table"](rows, "Limits", commands)], []
+    shown = [command for command in commands if command[1][1] <= PAGE_ONE_LIMITS]
+    rest = len(rows) - 1 - PAGE_ONE_LIMITS
+    note = kit["Paragraph"](f"... and {rest} more limit(s), the least used: every limit is in All limits, after the figures.", styles["Normal"])
+    everything = [kit["Paragraph"]("All limits", styles["Heading2"]), kit["table"](rows, "All limits", commands)]
+    return [heading, kit["table"](rows[: PAGE_ONE_LIMITS + 1], commands=shown), note], [kit["KeepTogether"](everything)]
+
+
+def _status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
+    """Page one's first row: publication, limits, backtest and data quality, each a cell in its colour
+    with its verdict in words (ON TIME, LATE, BREACHED, GREEN, ...), so a grey-scale print reads too."""
+    tiles: list[tuple[str, str, str]] = []
+    status = summary.get("publication")
+    if status:
+        detail = f"published {status['published_new_york'][11:]}, due {status['due_new_york'][11:16]}"
+        late = f"{status['minutes_late']:,} min after {status['due_new_york'][11:]}"
+        tiles.append(("ok", "ON TIME", detail) if status["on_time"] else ("breach", "LATE", late))
+    limits, source = summary["limits"], summary.get("limits_source") or {}
+    breached = sum(row["status"] == "breach" for row in limits)
+    near = sum(row["status"] != "breach" and row["status"] != "ok" for row in limits)
+    if source.get("rejected"):
+        tiles.append(("breach", "LIMITS REJECTED", "the limits file was refused"))
+    elif breached:
+        tiles.append(("breach", "LIMITS BREACHED", f"{breached} of {len(limits)} above 100 %"))
+    elif near:
+        tiles.append(("warning", "LIMITS NEAR", f"{near} of {len(limits)} at 90 % or more"))
+    elif limits:
+        tiles.append(("ok", "LIMITS WITHIN", f"{len(limits)} limit(s) below 90 %"))
+    else:
+        tiles.append(("note", "NO LIMITS", "no limits file tonight"))
+    firm = summary["backtest"]["firm"]
+    tonight = summary["backtest"].get("tonight") or {}
+    hit = ", an exception tonight" if tonight.get("complete", True) and (tonight.get("exceptions") or {}).get("firm") else ""
+    if firm.get("zone"):
+        tiles.append((ZONE_STATUS[firm["zone"]], f"BACKTEST {firm['zone'].upper()}", f"{firm['exceptions']} exceptions in {firm['observations']} days{hit}"))
+    else:
+        tiles.append(("note", "BACKTEST", f"{firm['exceptions']} exceptions in {firm['observations']} days (zone after 250){hit}"))
+    quality = summary["data_quality"]
+    issues = [
+        f"{quality['excluded_positions']} position(s) excluded" if quality["excluded_positions"] else "",
+        f"{len(quality.get('held_last_prices', []))} last price(s) held" if quality.get("held_last_prices") else "",
+        f"{sum(f['action'] == 'flag' for f in quality['findings'])} factor(s) flagged" if any(f["action"] == "flag" for f in quality["findings"]) else "",
+        "backtest incomplete" if not tonight.get("complete", True) else "",
+    ]
+    issues = [issue for issue in issues if issue]
+    tiles.append(("warning", "DATA ISSUES", "; ".join(issues)) if issues else ("ok", "DATA CLEAN", "every position valued, no flag"))
+    cells, commands = [], []
+    for column, (state, word, detail) in enumerate(tiles):
+        fill, ink = STATUS_COLOURS[state]
+        style = kit["ParagraphStyle"](f"tile{column}", parent=kit["styles"]["Normal"], fontSize=8, leading=10, textColor=colour(ink))
+        cells.append(kit["Paragraph"](f"<b>{word}</b><br/>{detail}", style))
+        commands.append(("BACKGROUND", (column, 0), (column, 0), colour(fill)))
+    width = kit["width"] / len(cells)
+    return kit["Table"]([cells], colWidths=[width] * len(cells), style=grid_style(commands), hAlign="LEFT")
+
+
+def _page_one_kit(kit: dict[str, Any]) -> dict[str, Any]:
+    """Page one's styles: smaller headings and text, so that its figures, limits, backtest, challengers and warnings fit one page."""
+    styles, style = kit["styles"], kit["ParagraphStyle"]
+    compact = {
+        "Title": styles["Title"],
+        "Heading2": style("page-one heading", parent=styles["Heading2"], fontSize=12, leading=14, spaceBefore=7, spaceAfter=3),
+        "Normal": style("page-one text", parent=styles["Normal"], fontSize=9, leading=11),
+    }
+    return {**kit, "styles": compact}
 
 
 def _summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
-    """Page one: the firm's figures with their intervals, the challengers, and the warnings."""
+    """Page one: when it was published against 09:30 New York, the status row, the firm's figures with
+    their intervals, the limits, the backtest, the challengers, and the warnings."""
+    kit = _page_one_kit(kit)
     styles = kit["styles"]
     firm, currency, model = summary["firm"], summary["reporting_currency"], summary["model"]
     firm_rows = [
@@ -402,8 +461,18 @@ def _summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         ["estimate", *(_money(firm[key]) for key, _ in FIGURES), _money(summary["sum_of_portfolio_var_99"])],
         ["95 % interval (Monte Carlo)", *(_interval(firm, key) for key, _ in FIGURES), ""],
     ]
-    return [
+    status = summary.get("publication")
+    published = []
+    if status:
+        line = publication_line(status).replace(verdict(status), _ink(verdict(status), "ok" if status["on_time"] else "breach"))
+        published = [kit["Paragraph"](line, styles["Normal"])]
+    limits = _limits_block(summary, kit)[0]
+    page = [
         kit["Paragraph"](f"Market risk report, business date {summary['business_date']}", styles["Title"]),
+        *published,
+        kit["Spacer"](1, 0.15 * kit["cm"]),
+        _status_tiles(summary, kit),
+        kit["Spacer"](1, 0.15 * kit["cm"]),
         kit["Paragraph"](
             f"Run {summary['run_id']}. Monte Carlo VaR and expected shortfall over {model['horizon_days']} business day(s), "
             f"{model['scenarios']:,} scenarios, all figures in {currency}. Market data as of {summary['market_as_of']}. "
@@ -411,23 +480,24 @@ def _summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
             f"{_overrides_text(summary.get('model_config') or {})}.",
             styles["Normal"],
         ),
-        kit["Paragraph"]("Firm-wide (from the summed P&amp;L of every portfolio, not the sum of VaRs)", styles["Heading2"]),
-        kit["Table"](firm_rows, style=kit["grid"]),
+        kit["Paragraph"]("Firm-wide (the summed P&amp;L of every portfolio, not a sum of VaRs)", styles["Heading2"]),
+        kit["table"](firm_rows),
         *_change_line(summary, kit),
-        *_limits_block(summary, kit),
+        *limits,
         *_backtest_block(summary, kit)[0],
         kit["Paragraph"]("Challenger models (the same book, fully revalued)", styles["Heading2"]),
-        kit["Table"](_challenger_rows(summary), style=kit["grid"]),
+        kit["table"](_challenger_rows(summary)),
         kit["Paragraph"](CHALLENGER_TAIL, styles["Normal"]),
         kit["Paragraph"]("Warnings", styles["Heading2"]),
-        *(kit["Paragraph"](f"&bull; {line}", styles["Normal"]) for line in _warnings(summary)),
-        kit["PageBreak"](),
+        _warnings_table(summary, kit),
     ]
+    # one page whatever the night brought: shrunk to fit the frame rather than spilt onto a page of its own
+    return [kit["KeepInFrame"](kit["width"], kit["height"], page, mode="shrink"), kit["PageBreak"]()]
 
 
 def _figures_section(summary: dict[str, Any], histogram: bytes, kit: dict[str, Any]) -> list[Any]:
-    """The firm's P&L distribution, and the portfolios with the challengers' VaR beside Monte Carlo's."""
-    styles, cm = kit["styles"], kit["cm"]
+    """The firm's P&L distribution, its VaR over the last nights, and the portfolios with the challengers' VaR beside Monte Carlo's."""
+    styles = kit["styles"]
     currency, challengers = summary["reporting_currency"], summary["challengers"]
     stressed = challengers.get("stressed", {}).get("portfolios", {})
     portfolio_rows = [[f"portfolio ({currency})", *(label for _, label in FIGURES), "VaR 99 %: 95 % interval", "HS VaR 99 %", "stressed VaR 99 %"]]
@@ -436,14 +506,25 @@ def _figures_section(summary: dict[str, Any], histogram: bytes, kit: dict[str, A
         sv = _money(stressed[name]["var_99"]) if name in stressed else "-"
         portfolio_rows.append([name, *(_money(v[key]) for key, _ in FIGURES), _interval(v, "var_99"), _money(hs), sv])
     return [
-        kit["KeepTogether"](
-            [
-                kit["Paragraph"]("Firm P&amp;L over the horizon", styles["Heading2"]),
-                kit["Image"](io.BytesIO(histogram), width=16 * cm, height=7.8 * cm),
-            ]
-        ),
-        kit["KeepTogether"]([kit["Paragraph"]("Portfolios", styles["Heading2"]), kit["Table"](portfolio_rows, style=kit["grid"], repeatRows=1)]),
+        kit["KeepTogether"]([kit["Paragraph"]("Firm P&amp;L over the horizon", styles["Heading2"]), kit["image"](histogram)]),
+        *_trend_section(summary, kit),
+        kit["KeepTogether"]([kit["Paragraph"]("Portfolios", styles["Heading2"]), kit["table"](portfolio_rows, "Portfolios")]),
     ]
+
+
+def _trend_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
+    """The firm's VaR and ES over the last nights of the history, tonight's last, the firm's limits on them."""
+    styles, trend = kit["styles"], summary.get("var_trend") or []
+    heading = kit["Paragraph"]("Firm VaR over the last nights", styles["Heading2"])
+    if len(trend) < 2:
+        return [kit["KeepTogether"]([heading, kit["Paragraph"]("The trend starts with the second night in the history.", styles["Normal"])])]
+    limits = {row["measure"]: row["limit"] for row in summary["limits"] if row["scope"] == "firm"}
+    chart = kit["image"](png(var_trend_chart(trend, summary["reporting_currency"], limits)))
+    caption = (
+        f"VaR 95 %, VaR 99 % and ES 97.5 % of the last {len(trend)} nights ({trend[0]['business_date']} to {trend[-1]['business_date']}) "
+        f"over {summary['model']['horizon_days']} business day(s), from the history" + (", the firm's limits dotted." if limits else ".")
+    )
+    return [kit["KeepTogether"]([heading, chart, kit["Paragraph"](caption, styles["Normal"])])]
 
 
 def _change_line(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
@@ -470,7 +551,8 @@ def _noise_words(change: dict[str, Any]) -> str:
 def _change_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     """VaR 99 % since the previous night, split into model or data, market and book."""
     change, styles = summary.get("var_change"), kit["styles"]
-    heading = kit["Paragraph"]("Change in VaR 99 % since the previous night", styles["Heading2"])
+    title = "Change in VaR 99 % since the previous night"
+    heading = kit["Paragraph"](title, styles["Heading2"])
     if not change:
         return [heading, kit["Paragraph"]("No previous night in the history to compare with.", styles["Normal"])]
     rows = [[f"scope ({summary['reporting_currency']})", f"{change['var_date']}", "tonight", "change", "model or data", "market", "book"]]
@@ -482,25 +564,17 @@ def _change_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     )
     if change["positions_not_carried"]:
         note += f" {change['positions_not_carried']} of yesterday's positions have no factor in tonight's market and count in the book step."
-    return [kit["KeepTogether"]([heading, kit["Table"](rows, style=kit["grid"], repeatRows=1), kit["Paragraph"](note, styles["Normal"])])]
+    return [kit["KeepTogether"]([heading, kit["table"](rows, title), kit["Paragraph"](note, styles["Normal"])])]
 
 
 def _contributions_section(summary: dict[str, Any], chart: bytes, kit: dict[str, Any]) -> list[Any]:
-    cm = kit["cm"]
     components = {c["position_id"]: c["var_99_component"] for c in summary["es_breakdown"]["var_99_components"]}
     rows = [["position", "portfolio", "type", "underlying", f"ES 97.5 % share ({summary['reporting_currency']})", "component VaR 99 %"]] + [
         [c["position_id"], c["portfolio_id"], c["instrument_type"], c["underlying"], _money(c["es_contribution"]), _money(components[c["position_id"]])]
         for c in summary["contributions"]
     ]
-    return [
-        kit["KeepTogether"](
-            [
-                kit["Paragraph"]("Largest contributions to ES 97.5 %", kit["styles"]["Heading2"]),
-                kit["Image"](io.BytesIO(chart), width=16 * cm, height=6.8 * cm),
-                kit["Table"](rows, style=kit["grid"], repeatRows=1),
-            ]
-        )
-    ]
+    title = "Largest contributions to ES 97.5 %"
+    return [kit["KeepTogether"]([kit["Paragraph"](title, kit["styles"]["Heading2"]), kit["image"](chart), kit["table"](rows, title)])]
 
 
 def _breakdown_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
@@ -512,7 +586,7 @@ def _breakdown_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any
     def table(title: str, shares: dict[str, float]) -> Any:
         rows = [[title, f"ES 97.5 % share ({currency})", "of the firm's ES"]]
         rows += [[name, _money(value), f"{100 * value / total:.1f} %"] for name, value in shares.items()]
-        return kit["Table"](rows, style=kit["grid"], repeatRows=1)
+        return kit["table"](rows, f"ES 97.5 % by {title}")
 
     hedges = [["hedge", "portfolio", "type", "underlying", f"share ({currency})"]] + [
         [h["position_id"], h["portfolio_id"], h["instrument_type"], h["underlying"], _money(h["es_contribution"])] for h in breakdown["hedges"]
@@ -536,7 +610,7 @@ def _breakdown_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any
                 table("portfolio", breakdown["by_portfolio"]),
             ]
         ),
-        kit["KeepTogether"]([kit["Paragraph"]("Largest hedges", styles["Heading3"]), kit["Table"](hedges, style=kit["grid"], repeatRows=1)]),
+        kit["KeepTogether"]([kit["Paragraph"]("Largest hedges", styles["Heading3"]), kit["table"](hedges, "Largest hedges")]),
     ]
 
 
@@ -545,7 +619,7 @@ EXCLUDED_SHOWN = 25
 
 def _data_quality_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     """What the night left out and why, what it flagged, and how the covariance was estimated."""
-    styles, cm = kit["styles"], kit["cm"]
+    styles = kit["styles"]
     quality, model = summary["data_quality"], summary["risk_model"]
     excluded = sorted(quality["excluded"], key=lambda row: -(row["notional"] or 0.0))
     story = [
@@ -556,9 +630,12 @@ def _data_quality_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[
             f"shrinkage intensity {model['shrinkage']:.3f}, diagonal jitter {model['jitter']:g}.",
             styles["Normal"],
         ),
-        kit["Spacer"](1, 0.2 * cm),
+        kit["Spacer"](1, 0.2 * kit["cm"]),
+    ]
+    excluded_part = [
+        kit["Paragraph"]("Excluded positions", styles["Heading3"]),
         kit["Paragraph"](
-            f"Excluded positions: {quality['excluded_positions']}, notional {excluded_notional_text(quality)} "
+            f"{quality['excluded_positions']} position(s), notional {excluded_notional_text(quality)} "
             f"(at tonight's rates)" + (f"; the {EXCLUDED_SHOWN} largest:" if len(excluded) > EXCLUDED_SHOWN else "."),
             styles["Normal"],
         ),
@@ -568,15 +645,14 @@ def _data_quality_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[
         for r in excluded[:EXCLUDED_SHOWN]:
             notional = _money(r["notional"]) if r["notional"] is not None else "unknown"
             rows.append([r["position_id"], r["portfolio_id"], r["underlying"], notional, kit["Paragraph"](r["reason"], kit["checksum"])])
-        story.append(kit["Table"](rows, style=kit["grid"], repeatRows=1, colWidths=[2.2 * cm, 1.8 * cm, 2.4 * cm, 2.4 * cm, 8.2 * cm]))
+        excluded_part.append(kit["table"](rows, "Excluded positions"))
     findings = quality["findings"]
-    story.append(kit["Paragraph"](f"Factor findings: {len(findings)}" + ("." if not findings else ":"), styles["Normal"]))
-    if findings:
-        rows = [["factor", "check", "action", "detail"]] + [
-            [f["factor"], f["check"], f["action"], kit["Paragraph"](f["detail"], kit["checksum"])] for f in findings
-        ]
-        story.append(kit["Table"](rows, style=kit["grid"], repeatRows=1, colWidths=[2.6 * cm, 2.2 * cm, 1.6 * cm, 10.6 * cm]))
-    return story
+    if not findings:  # the one line goes with the table above it
+        return [kit["KeepTogether"]([*story, *excluded_part, kit["Paragraph"]("Factor findings: none.", styles["Normal"])])]
+    rows = [["factor", "check", "action", "detail"]]
+    rows += [[f["factor"], f["check"], f["action"], kit["Paragraph"](f["detail"], kit["checksum"])] for f in findings]
+    heading = kit["Paragraph"](f"Factor findings ({len(findings)})", styles["Heading3"])
+    return [kit["KeepTogether"]([*story, *excluded_part]), kit["KeepTogether"]([heading, kit["table"](rows, "Factor findings")])]
 
 
 def _methodology_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
@@ -628,50 +704,80 @@ def _model_config_rows(summary: dict[str, Any]) -> list[list[str]]:
 
 
 def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
-    styles, cm = kit["styles"], kit["cm"]
+    """What the run was made with: its identity, the model parameters in use, the data-quality policy, the inputs' checksums."""
+    config = [[item, kit["Paragraph"](value.replace(", sha256 ", "<br/>sha256 "), kit["checksum"])] for item, value in _model_config_rows(summary)]
     audit = [
         ["item", "value"],
         ["run id", summary["run_id"]],
         ["software version", summary["software_version"]],
-        *_model_config_rows(summary),
+        *config,
         ["seed", str(summary["model"]["seed"])],
         ["scenarios", f"{summary['model']['scenarios']:,}"],
     ]
-    audit += [[f"model: {key}", str(value)] for key, value in summary["model"].items() if key not in {"seed", "scenarios"}]
+    audit += [[f"model: {key}", value] for key, value in parameters_in_use(summary["model"])]
     audit += [[f"data quality: {key}", str(value)] for key, value in summary.get("data_quality_policy", {}).items()]
     audit += [[f"input {item['role']} sha256", kit["Paragraph"](f"{item['sha256']}<br/>{item['uri']}", kit["checksum"])] for item in summary["inputs"]]
     audit += [[f"timing: {key}", value] for key, value in summary["timings"].items()]
-    return [kit["Paragraph"]("Audit trail", styles["Heading2"]), kit["Table"](audit, style=kit["grid"], colWidths=[5 * cm, 12 * cm])]
+    return [kit["KeepTogether"]([kit["Paragraph"]("Audit trail", kit["styles"]["Heading2"]), kit["table"](audit, "Audit trail")])]
 
 
-def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
-    from reportlab.lib import colors
+def report_document(buffer: io.BytesIO, summary: dict[str, Any]) -> Any:
+    """The PDF's A4 document, its footer drawn by render_pdf."""
     from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import cm
+    from reportlab.platypus import SimpleDocTemplate
+
+    return SimpleDocTemplate(buffer, pagesize=A4, title=f"Risk report {summary['business_date']}", author="riskbatch", bottomMargin=2 * cm)
+
+
+def frame_size(document: Any) -> tuple[float, float]:
+    """The width and height a flowable may take in the document's page frame: SimpleDocTemplate's one
+    frame of the page less the margins, less the frame's own padding (6 points a side)."""
+    from reportlab.platypus import Frame
+
+    frame = Frame(document.leftMargin, document.bottomMargin, document.width, document.height)
+    return frame._aW, frame._aH
+
+
+def report_story(summary: dict[str, Any], firm_pnl: np.ndarray, width: float, height: float) -> list[Any]:
+    """The report's flowables for a frame of `width` x `height`, page one first, each table and chart at most `width` wide."""
     from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
     from reportlab.lib.units import cm
-    from reportlab.platypus import Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.lib.utils import ImageReader
+    from reportlab.platypus import Image, KeepInFrame, KeepTogether, PageBreak, Paragraph, Spacer, Table
 
-    grid = TableStyle(
-        [("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde4ee")), ("FONTSIZE", (0, 0), (-1, -1), 8)]
-    )
     styles = getSampleStyleSheet()
+
+    def image(data: bytes) -> Any:
+        """A chart at the frame's width, its height from its aspect."""
+        pixels_wide, pixels_high = ImageReader(io.BytesIO(data)).getSize()
+        return Image(io.BytesIO(data), width=width, height=width * pixels_high / pixels_wide)
+
     kit = {
         "styles": styles,
         # a SHA-256 (64 characters) on one line of the audit table's value column
         "checksum": ParagraphStyle("checksum", parent=styles["Code"], fontSize=6.8, leading=8.5, leftIndent=0),
+        "cell": ParagraphStyle("warning", parent=styles["Normal"], fontSize=8.5, leading=10),
         "PageBreak": PageBreak,
         "cm": cm,
-        "grid": grid,
-        "Image": Image,
+        "width": width,
+        "height": height,
+        "image": image,
+        "table": lambda rows, heading=None, commands=None: section_table(rows, width, heading, commands),
+        "KeepInFrame": KeepInFrame,
         "KeepTogether": KeepTogether,
         "Paragraph": Paragraph,
+        "ParagraphStyle": ParagraphStyle,
         "Spacer": Spacer,
         "Table": Table,
     }
-    histogram, contribution_chart = _charts(firm_pnl, summary["firm"], summary["contributions"], summary["reporting_currency"])
-    story = (
+    currency = summary["reporting_currency"]
+    histogram = png(pnl_histogram(firm_pnl, summary["firm"], currency))
+    contribution_chart = png(contributions_chart(summary["contributions"], currency))
+    return (
         _summary_section(summary, kit)
         + _figures_section(summary, histogram, kit)
+        + _limits_block(summary, kit)[1]
         + _change_section(summary, kit)
         + _backtest_block(summary, kit)[1]
         + _contributions_section(summary, contribution_chart, kit)
@@ -681,6 +787,11 @@ def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
         + _audit_section(summary, kit)
     )
 
+
+def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import cm
+
     def footer(canvas: Any, document: Any) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
@@ -689,16 +800,18 @@ def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
         canvas.restoreState()
 
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(buffer, pagesize=A4, title=f"Risk report {summary['business_date']}", author="riskbatch", bottomMargin=2 * cm)
-    document.build(story, onFirstPage=footer, onLaterPages=footer)
+    document = report_document(buffer, summary)
+    document.build(report_story(summary, firm_pnl, *frame_size(document)), onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
 
 
 class ReportGeneration:
-    def __init__(self, s3: Any, sns: Any, topic_arn: str | None) -> None:
+    def __init__(self, s3: Any, sns: Any, topic_arn: str | None, deadline: str = DEADLINE, clock: Callable[[], float] = time.time) -> None:
         self.s3 = s3
         self.sns = sns
         self.topic_arn = topic_arn
+        self.deadline = deadline  # HH:MM New York, on the business day after the business date
+        self.clock = clock  # the publication time page one and the notification state
 
     def _previous_night(self, bucket: str, date: str) -> tuple[dict[str, Any] | None, RunBook | None]:
         """The latest earlier night in the history, and its run read back (book and market); the run
@@ -781,6 +894,7 @@ class ReportGeneration:
                 "limits": utilisation(manifest.get("limits", []), risk_figures(firm_pnl), per_portfolio),
                 "limits_source": manifest.get("limits_source"),
                 "backtest": {**backtest_summary([*earlier, record]), "tonight": record["backtest"], "series": backtest_series([*earlier, record])},
+                "var_trend": var_trend([*earlier, record], run_book.parameters.horizon_days, manifest["model"]["reporting_currency"]),
                 "var_change": change,
                 "challengers": challengers,
                 "risk_model": {**run_book.model.describe(), "shrinkage_effect_on_var": shrinkage_effect(run_book)},
@@ -794,6 +908,8 @@ class ReportGeneration:
             if should_abort():
                 raise RuntimeError("stopping before publishing")
             summary["timings"]["report seconds"] = f"{time.time() - started:.1f}"
+            # the PDF is written within seconds of this moment: its publication time, against the deadline
+            summary["publication"] = publication(manifest["business_date"], dt.datetime.fromtimestamp(self.clock(), dt.UTC), self.deadline)
             write_record(self.s3, bucket, record)  # once per business date: a re-run keeps the first
             for row in summary["limits"]:
                 if row["status"] == "breach":  # one line each: the LimitBreaches metric filter counts them
@@ -805,24 +921,15 @@ class ReportGeneration:
             self._notify(bucket, run, manifest, summary, pdf_key, json_key)
 
     def _notify(self, bucket: str, run: str, manifest: dict[str, Any], summary: dict[str, Any], pdf_key: str, json_key: str) -> None:
-        """The summary on the topic (bounded: the first breaches, their count, the figures' key), then the mark that it went."""
-        firm = summary["firm"]
-        breaches = [row for row in summary["limits"] if row["status"] == "breach"]
-        message = {
-            "run_id": run,
-            "business_date": manifest["business_date"],
-            "reporting_currency": summary["reporting_currency"],
-            "market_as_of": summary["market_as_of"],
-            "firm": firm,
-            "excluded_positions": summary["data_quality"]["excluded_positions"],
-            "excluded_notional": summary["data_quality"]["excluded_notional"],
-            "excluded_notional_unknown": summary["data_quality"].get("excluded_notional_unknown", 0),
-            "held_last_prices": summary["data_quality"].get("held_last_prices", [])[:SUMMARY_ROWS],
-            "limit_breaches": breaches[:SUMMARY_ROWS],
-            "limit_breaches_total": len(breaches),
-            "report": f"s3://{bucket}/{pdf_key}",
-            "figures": f"s3://{bucket}/{json_key}",
-        }
-        subject = f"Risk report {manifest['business_date']}: VaR99 {firm['var_99']:,.0f} {summary['reporting_currency']}"
-        message_id = publish_alert(self.sns, self.topic_arn, subject, json.dumps(message, indent=2), details=message["figures"])
+        """The notice on the topic, words for the e-mail and JSON for the machines (bounded: the first
+        breaches, their count, the figures' key), then the mark that it went."""
+        report_uri, figures_uri = f"s3://{bucket}/{pdf_key}", f"s3://{bucket}/{json_key}"
+        message_id = publish_per_protocol(
+            self.sns,
+            self.topic_arn,
+            notice_subject(summary),
+            notice_text(summary, report_uri, figures_uri),
+            json.dumps(notice_summary(summary, report_uri, figures_uri), indent=2),
+            details=figures_uri,
+        )
         put_json_once(self.s3, bucket, notified_key(manifest["business_date"], run), {"message_id": message_id, "at": time.time()})

@@ -415,7 +415,9 @@ def test_one_module_counts_business_days() -> None:
     ask riskbatch.business_days: no other module of the jobs counts weekdays."""
     source = Path(__file__).resolve().parents[2] / "src" / "riskbatch"
     counting = ("weekday()", "busday", "BDay", "isoweekday")
-    offenders = [path.name for path in source.glob("*.py") if path.name != "business_days.py" and any(word in path.read_text() for word in counting)]
+    # cron.py reads a schedule expression's day-of-week field (when AWS fires it), not business days
+    readers = {"business_days.py", "cron.py"}
+    offenders = [path.name for path in source.glob("*.py") if path.name not in readers and any(word in path.read_text() for word in counting)]
     assert offenders == []
     users = {path.name for path in source.glob("*.py") if "business_days import" in path.read_text()}
     assert {"engine.py", "inputs.py", "history.py", "watch.py", "sample.py"} <= users

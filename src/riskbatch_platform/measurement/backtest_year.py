@@ -31,7 +31,8 @@ from riskbatch.engine import build_book, draw_order, portfolio_pnl, risk_model
 from riskbatch.history import as_table, backtest_entry, backtest_summary, firm_lines, night_record, one_day_figures
 from riskbatch.model import ModelParameters, risk_figures
 from riskbatch.quality import DataQualityPolicy, prepare_night
-from riskbatch.report import backtest_series, exceptions_chart
+from riskbatch.report import backtest_series
+from riskbatch.report_charts import exceptions_chart, png
 from riskbatch.run_inputs import RunBook
 from riskbatch.sample import SampleSpec, market_table, next_business_days, positions_table
 from riskbatch_platform import REPO_ROOT
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         (history / f"{record['business_date']}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     summary = backtest_summary(records)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    (args.out / "exceptions.png").write_bytes(exceptions_chart(backtest_series(records), parameters.reporting_currency))
+    (args.out / "exceptions.png").write_bytes(png(exceptions_chart(backtest_series(records), parameters.reporting_currency)))
     print("\n".join(as_table(records).splitlines()[-11:]))
     print("\n" + "\n".join(firm_lines(summary)))
     print(f"records: {history}; chart: {args.out / 'exceptions.png'}")

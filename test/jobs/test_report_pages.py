@@ -1,0 +1,454 @@
+"""The report as it is read at 08:00: page one's publication time and colours, the charts' money axes,
+tables inside the margins and never a page of a table's overflow alone, the audit trail's parameters,
+and the notice on the topic (words for a person, JSON for a machine).
+
+One night after a landed year runs once in an in-process AWS (the module's fixture); the variants
+below re-render its summary with what another night could bring (breaches, late publication,
+many limits, findings and held prices).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import io
+import json
+import re
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from moto import mock_aws
+
+from riskbatch.alerts import ALERT_BYTES, MACHINE_PROTOCOLS, PERSON_PROTOCOLS, publish_per_protocol, sns_message_size
+from riskbatch.business_days import business_days_ending
+from riskbatch.layout import report_keys
+from riskbatch.model import ModelParameters
+from riskbatch.report import ReportGeneration, aggregate, frame_size, render_pdf, report_document, report_story
+from riskbatch.report_charts import contributions_chart, exceptions_chart, pnl_histogram, var_trend, var_trend_chart
+from riskbatch.report_deadline import publication
+from riskbatch.report_notice import notice_subject, notice_text
+from riskbatch.report_tables import ORPHAN_ROWS, STATUS_COLOURS
+from riskbatch.risk_job import RiskCalculation
+from riskbatch.sample import SampleSpec, write_nights
+from test.jobs.aws import lay_out_night
+from test.jobs.test_pipeline import drain, run_ingest
+
+TONIGHT = dt.date(2026, 11, 25)  # the Wednesday before Thanksgiving: the report is due Friday 09:30
+PUBLISHED = dt.datetime(2026, 11, 27, 12, 41, tzinfo=dt.UTC)  # 07:41 EST on that Friday
+LIMITS = "scope,measure,limit\nfirm,var_99,1000\nPF01,var_99,1e12\n"  # one breached, one far within
+
+
+class RecordingSNS:
+    """The SNS client the report job publishes with: each request kept, then sent on to the emulator."""
+
+    def __init__(self, sns: Any) -> None:
+        self.sns, self.requests = sns, []
+
+    def publish(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(request)
+        return self.sns.publish(**request)
+
+
+@pytest.fixture(scope="module")
+def tonight(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """The first night after a landed year (as make demo lands it), with limits, published at 07:41 New York."""
+    from riskbatch_platform.measurement.backtest_year import run_year
+
+    out = tmp_path_factory.mktemp("report-pages")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RISK_SCENARIOS", "2000")
+        env.setenv("RISK_BLOCK_SIZE", "512")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        with mock_aws():
+            night = lay_out_night(out)
+            bucket = night.settings.output_bucket
+            history = 251
+            first = business_days_ending(TONIGHT, history + 1)[0]
+            spec = SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=first)
+            for record in run_year(spec, history + 1, ModelParameters(scenarios=1_000, block_size=1_000), computed=history):
+                night.s3.put_object(Bucket=bucket, Key=f"history/{record['business_date']}.json", Body=json.dumps(record).encode())
+            (folder,) = write_nights(out, spec, history + 1, first_written=history)
+            (folder / "limits.csv").write_text(LIMITS)
+            night.upload(folder, folder.name, ("limits.csv",))
+            run = run_ingest(night, night.upload(folder, folder.name)[1]).run_id
+            drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
+            for message in night.messages(night.settings.report_queue_url):
+                night.sqs.send_message(QueueUrl=night.settings.report_queue_url, MessageBody=json.dumps(message))
+            sns = RecordingSNS(night.sns)
+            drain(night, night.settings.report_queue_url, ReportGeneration(night.s3, sns, night.settings.alert_topic_arn, clock=PUBLISHED.timestamp))
+            pdf_key, json_key = report_keys(folder.name, run)
+            summary = json.loads(night.s3.get_object(Bucket=bucket, Key=json_key)["Body"].read())
+            manifest = json.loads(night.s3.get_object(Bucket=bucket, Key=f"runs/{run}/manifest.json")["Body"].read())
+            firm_pnl = aggregate(night.s3, bucket, manifest)[1].sum(axis=0)
+            return SimpleNamespace(
+                run=run,
+                bucket=bucket,
+                pdf_key=pdf_key,
+                json_key=json_key,
+                summary=summary,
+                firm_pnl=firm_pnl,
+                pdf=night.s3.get_object(Bucket=bucket, Key=pdf_key)["Body"].read(),
+                requests=sns.requests,
+                delivered=night.published(),  # what the queue subscribed to the topic received
+                out=out,
+            )
+
+
+# --- reading a PDF back ------------------------------------------------------------------------
+
+
+def page_texts(pdf: bytes, folder: Path) -> list[str]:
+    """The text of each page as poppler's pdftotext lays it out (pages end with a form feed)."""
+    path = folder / "report.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    return text.split("\f")[:-1]
+
+
+def page_one_pixels(pdf: bytes, folder: Path) -> np.ndarray:
+    """Page one rendered at 60 dpi by poppler's pdftoppm, as RGB pixels."""
+    from PIL import Image
+
+    path = folder / "page.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(path), str(folder / "page")], check=True)
+    (png,) = folder.glob("page-*1.png")
+    pixels = np.asarray(Image.open(png).convert("RGB"))
+    png.unlink()
+    return pixels
+
+
+def fill_pixels(pixels: np.ndarray, status: str) -> int:
+    """How many pixels are the fill colour of a status (within 3 of each channel: a cell's inside)."""
+    fill = np.array([int(STATUS_COLOURS[status][0][i : i + 2], 16) for i in (1, 3, 5)])
+    return int(np.all(np.abs(pixels.astype(int) - fill) <= 3, axis=-1).sum())
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- the variants ------------------------------------------------------------------------------
+
+
+def clean(summary: dict[str, Any]) -> dict[str, Any]:
+    """Every limit within, a green backtest, nothing excluded or flagged, on time."""
+    night = copy.deepcopy(summary)
+    night["limits"] = [{**row, "limit": 10 * row["figure"], "utilisation": 0.1, "status": "ok"} for row in night["limits"]]
+    night["backtest"]["firm"].update(zone="green", plus_factor=0.0)
+    night["data_quality"].update(excluded=[], excluded_positions=0, excluded_notional=0.0, excluded_notional_unknown=0, findings=[], held_last_prices=[])
+    night["publication"] = publication(night["business_date"], PUBLISHED)
+    return night
+
+
+def troubled(summary: dict[str, Any]) -> dict[str, Any]:
+    """Late, 30 limits (long scopes among them) breached, near and within, a red backtest, ten held
+    last prices, 80 flagged factors, shrunk correlations and market data a day old."""
+    night = copy.deepcopy(summary)
+    firm = night["firm"]["var_99"]
+    statuses = [("breach", 1.3), ("warning", 0.95), ("ok", 0.4)]
+    night["limits"] = [
+        {"scope": f"GLOBAL-MACRO-EMERGING-MARKETS-RATES-{i:02d}", "measure": "var_99", "limit": firm / used, "figure": firm, "utilisation": used}
+        | {"status": status}
+        for i, (status, used) in enumerate(statuses * 10)
+    ]
+    night["backtest"]["firm"].update(zone="red", plus_factor=1.0, exceptions=11)
+    quality = night["data_quality"]
+    quality["held_last_prices"] = [
+        {"factor": f"EQ_{i:04d}", "published": 5_000.0, "date": night["business_date"], "move": 99.0, "held_at": 50.0, "value_effect": 1.25e6, "positions": 2}
+        for i in range(10)
+    ]
+    quality["findings"] = [
+        {"factor": f"EQ_{i:04d}_LONG_FACTOR_NAME", "check": "stale", "action": "flag", "detail": f"price unchanged for {10 + i} business days " * 2}
+        for i in range(80)
+    ]
+    night["risk_model"].update(shrinkage=0.2, smallest_correlation_eigenvalue=1e-5, shrinkage_effect_on_var=-0.031)
+    night["market_as_of"] = "2026-11-24"
+    night["publication"] = publication(night["business_date"], PUBLISHED.replace(hour=14, minute=42))  # 09:42 EST
+    return night
+
+
+# --- 1. page one: the publication time against 09:30 New York, breaches in colour ----------------
+
+
+@pytest.mark.parametrize(
+    ("business_date", "published", "on_time", "minutes_late", "due"),
+    [
+        ("2026-11-25", "2026-11-27T12:41:00+00:00", True, 0, "2026-11-27 09:30 EST"),  # Thanksgiving: due on the Friday
+        ("2026-11-25", "2026-11-27T14:42:00+00:00", False, 12, "2026-11-27 09:30 EST"),
+        ("2026-11-25", "2026-11-27T14:30:20+00:00", False, 1, "2026-11-27 09:30 EST"),  # 20 seconds late is a minute late
+        ("2026-07-02", "2026-07-06T13:29:00+00:00", True, 0, "2026-07-06 09:30 EDT"),  # 3 July observed: due Monday, summer time
+        ("2026-07-02", "2026-07-06T13:31:00+00:00", False, 1, "2026-07-06 09:30 EDT"),
+        ("2026-11-27", "2026-11-30T13:00:00+00:00", True, 0, "2026-11-30 09:30 EST"),  # a Friday's report is due Monday
+    ],
+)
+def test_the_publication_is_on_time_until_0930_new_york_on_the_next_business_day(
+    business_date: str, published: str, on_time: bool, minutes_late: int, due: str
+) -> None:
+    status = publication(business_date, dt.datetime.fromisoformat(published))
+    assert (status["on_time"], status["minutes_late"], status["due_new_york"]) == (on_time, minutes_late, due)
+
+
+def test_page_one_says_when_the_report_was_published_in_new_york_against_0930(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    first = flat(page_texts(tonight.pdf, tmp_path)[0])
+    assert tonight.summary["publication"]["published_at"] == "2026-11-27T12:41:00Z"
+    assert "Published 2026-11-27 07:41 EST New York time, due 2026-11-27 09:30 EST: on time, 109 minutes (1 h 49 min) before the deadline." in first
+    assert "ON TIME" in first
+    late = flat(page_texts(render_pdf(troubled(tonight.summary), tonight.firm_pnl), tmp_path)[0])
+    assert "Published 2026-11-27 09:42 EST New York time, due 2026-11-27 09:30 EST: LATE by 12 minutes." in late and "12 min after 09:30 EST" in late
+
+
+def test_page_one_shows_breaches_in_colour_with_their_word_beside(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    """A breached limit, a red or yellow backtest, a data-quality issue and a late report are cells in
+    their colour on page one; a clean night has none of those colours. The words stay (BREACH,
+    BACKTEST RED, DATA ISSUES, LATE), so a grey-scale print still says it."""
+    calm, bad = (render_pdf(night, tonight.firm_pnl) for night in (clean(tonight.summary), troubled(tonight.summary)))
+    calm_pixels, bad_pixels = page_one_pixels(calm, tmp_path), page_one_pixels(bad, tmp_path)
+    assert fill_pixels(bad_pixels, "breach") > 2_000 and fill_pixels(bad_pixels, "warning") > 500
+    assert fill_pixels(calm_pixels, "breach") == 0 and fill_pixels(calm_pixels, "warning") == 0 and fill_pixels(calm_pixels, "ok") > 1_000
+    words = flat(page_texts(bad, tmp_path)[0])
+    for marker in ("LATE", "LIMITS BREACHED", "BACKTEST RED", "DATA ISSUES", "BREACH", "red (+1.00)", "LIMIT", "DATA", "MODEL"):
+        assert marker in words, marker
+    all_limits = " ".join(flat(page) for page in page_texts(bad, tmp_path)[1:] if "All limits" in page)  # the whole table follows the figures
+    assert all(word in all_limits for word in ("BREACH", "WARNING", " ok "))
+    assert "ON TIME" in flat(page_texts(calm, tmp_path)[0]) and "DATA CLEAN" in flat(page_texts(calm, tmp_path)[0])
+    tonight_pixels = page_one_pixels(tonight.pdf, tmp_path)  # the night itself: its breached limit and its yellow (or other) zone
+    assert fill_pixels(tonight_pixels, "breach") > 0 and "BREACH" in flat(page_texts(tonight.pdf, tmp_path)[0])
+
+
+# --- 2. charts: money in millions with separators, the VaR trend, the exceptions ------------------
+
+
+def tick_labels(figure: Any, which: str) -> tuple[list[str], list[float], str, str]:
+    """The money axis's tick labels as drawn, their positions, its offset text and its label."""
+    figure.canvas.draw()
+    (axis,) = figure.axes
+    target = axis.xaxis if which == "x" else axis.yaxis
+    low, high = axis.get_xlim() if which == "x" else axis.get_ylim()
+    shown = [(tick.label1.get_text(), tick.get_loc()) for tick in target.get_major_ticks() if low <= tick.get_loc() <= high]
+    return [text for text, _ in shown], [loc for _, loc in shown], target.get_offset_text().get_text(), target.get_label_text()
+
+
+MILLIONS = re.compile(r"-?\d{1,3}(,\d{3})*(\.\d+)?")
+
+
+def _assert_millions(figure: Any, which: str) -> list[str]:
+    labels, locs, offset, label = tick_labels(figure, which)
+    assert offset == "" and "USD millions" in label, (offset, label)  # no "1e6" in the corner
+    assert labels and all(MILLIONS.fullmatch(text) for text in labels), labels
+    assert [float(text.replace(",", "")) for text in labels] == pytest.approx([loc / 1e6 for loc in locs], abs=1e-9)
+    assert len(set(labels)) == len(labels)  # enough decimals to tell the ticks apart
+    return labels
+
+
+@pytest.mark.parametrize("scale", [1.0, 4_000.0])  # the test book's hundreds of thousands, and billions
+def test_every_money_axis_is_in_millions_with_thousands_separators(tonight: SimpleNamespace, scale: float) -> None:
+    summary = tonight.summary
+    firm = {key: scale * value for key, value in summary["firm"].items() if key in {"var_95", "var_99", "es_975"}}
+    series = [{**point, **{key: scale * point[key] for key in ("pnl", "var_99", "var_975")}} for point in summary["backtest"]["series"]]
+    trend = [{**point, **{key: scale * point[key] for key in ("var_95", "var_99", "es_975")}} for point in summary["var_trend"]]
+    top = [{**item, "es_contribution": scale * item["es_contribution"]} for item in summary["contributions"]]
+    labels = _assert_millions(pnl_histogram(scale * tonight.firm_pnl, firm, "USD"), "x")
+    _assert_millions(contributions_chart(top, "USD"), "x")
+    _assert_millions(exceptions_chart(series, "USD"), "y")
+    _assert_millions(var_trend_chart(trend, "USD", {"var_99": scale * 1_000.0}), "y")
+    if scale > 1:
+        assert any("," in text for text in labels)  # thousands of millions: 1,000 and up
+
+
+def test_the_var_trend_shows_the_last_nights_of_the_history_with_tonight_last(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    trend, summary = tonight.summary["var_trend"], tonight.summary
+    assert len(trend) == 60 and trend[-1]["business_date"] == summary["business_date"]
+    assert trend[-1]["var_99"] == summary["firm"]["var_99"] and [p["business_date"] for p in trend] == sorted(p["business_date"] for p in trend)
+    figure = var_trend_chart(trend, "USD", {"var_99": 1_000.0})
+    (axis,) = figure.axes
+    var_99 = next(line for line in axis.get_lines() if line.get_label() == "VaR 99 %")
+    assert list(var_99.get_ydata()) == [point["var_99"] for point in trend]
+    assert any(line.get_label().startswith("limit VaR 99 %") for line in axis.get_lines())  # the firm's limit on it
+    assert b"/Height 390" in tonight.pdf  # the trend chart (7 x 3 inches at 130 dpi)
+    assert any("Firm VaR over the last nights" in text for text in page_texts(tonight.pdf, tmp_path))
+    # a night of another horizon is no comparison: it is left out
+    figures = {"firm": {"var_95": 1.0, "var_99": 2.0, "es_975": 3.0}}
+    records = [{"business_date": f"2026-01-{d:02d}", "horizon_days": 10 if d == 5 else 1, "var": figures} for d in range(1, 9)]
+    kept = [point["business_date"] for point in var_trend(records, 1, "USD", nights=5)]
+    assert kept == ["2026-01-03", "2026-01-04", "2026-01-06", "2026-01-07", "2026-01-08"]
+
+
+def test_the_exceptions_chart_plots_pnl_against_var_with_each_exception_marked(tonight: SimpleNamespace) -> None:
+    series = tonight.summary["backtest"]["series"]
+    (axis,) = exceptions_chart(series, "USD").axes
+    (marked,) = axis.collections  # the exceptions' markers
+    hits = [(i, point["pnl"]) for i, point in enumerate(series) if point["exception"]]
+    assert hits and [tuple(xy) for xy in marked.get_offsets()] == hits
+    assert all(-point["pnl"] > point["var_99"] for point in series if point["exception"])
+    (minus_var,) = [line for line in axis.get_lines() if line.get_label() == "- VaR 99 %"]
+    assert list(minus_var.get_ydata()) == [-point["var_99"] for point in series]
+
+
+# --- 3. tables inside the margins, no page of a table's overflow, the parameters in use ----------
+
+
+def _leaves(flowable: Any) -> list[Any]:
+    content = getattr(flowable, "_content", None)  # KeepTogether
+    return [leaf for child in content for leaf in _leaves(child)] if content is not None else [flowable]
+
+
+@pytest.mark.parametrize("variant", [lambda s: s, troubled], ids=["tonight", "troubled"])
+def test_every_table_and_chart_fits_the_frame(tonight: SimpleNamespace, variant: Any) -> None:
+    document = report_document(io.BytesIO(), tonight.summary)
+    width, height = frame_size(document)
+    assert width == pytest.approx(document.width - 12)  # the frame's 6-point padding a side
+    story = report_story(variant(tonight.summary), tonight.firm_pnl, width, height)
+    measured = [(leaf, leaf.wrap(width, height)[0]) for flowable in story for leaf in _leaves(flowable)]
+    tables = [(leaf, wide) for leaf, wide in measured if type(leaf).__name__.endswith("Table")]
+    assert len(tables) >= 12
+    too_wide = [(leaf.identity(60), round(wide, 1)) for leaf, wide in measured if wide > width + 0.01]
+    assert too_wide == [], f"the frame is {width:.1f} points wide"
+
+
+def _headings(story: list[Any]) -> list[str]:
+    """The story's headings, and the "(continued)" heading of each table that has one should it break."""
+    from reportlab.platypus import Paragraph
+
+    leaves = [leaf for flowable in story for leaf in _leaves(flowable)]
+    headings = [
+        flat(leaf.getPlainText())
+        for leaf in leaves
+        if isinstance(leaf, Paragraph) and (leaf.style.name.startswith("Heading") or leaf.style.name == "page-one heading")
+    ]
+    return headings + [f"{leaf.continued} (continued)" for leaf in leaves if getattr(leaf, "continued", None)]
+
+
+@pytest.mark.parametrize("variant", [lambda s: s, troubled], ids=["tonight", "troubled"])
+def test_every_page_holds_a_heading_and_no_table_leaves_a_few_rows_alone(tonight: SimpleNamespace, variant: Any, tmp_path: Path) -> None:
+    """Page one ends with its warnings; every later page holds a section's heading or the
+    "(continued)" heading of the table it goes on with, its header row repeated, and at least
+    ORPHAN_ROWS rows of it: never a page with a few rows of a table and nothing else."""
+    summary = variant(tonight.summary)
+    headings = _headings(report_story(summary, tonight.firm_pnl, *frame_size(report_document(io.BytesIO(), summary))))
+    pages = page_texts(render_pdf(summary, tonight.firm_pnl), tmp_path)
+    assert "Warnings" in pages[0] and flat(pages[1]).startswith("Firm P&L over the horizon")  # page one kept to itself
+    for number, page in enumerate(pages, 1):
+        assert any(heading in flat(page) for heading in headings), f"page {number} holds no heading: {flat(page)[:200]}"
+    findings = [(number, page) for number, page in enumerate(pages, 1) if "_LONG_FACTOR_NAME" in page]
+    for number, page in findings:
+        rows = len(re.findall(r"^\s*EQ_\d{4}_LONG_FACTOR_NAME", page, re.MULTILINE))
+        assert re.search(r"^\s*factor\s+check\s+action\s+detail", page, re.MULTILINE), f"page {number}: no header row"
+        assert rows >= ORPHAN_ROWS, f"page {number} holds {rows} row(s) of the findings"
+    if summary["data_quality"]["findings"]:
+        assert len(findings) >= 2 and all("Factor findings (continued)" in flat(page) for _, page in findings[1:])
+        assert sum(len(re.findall(r"^\s*EQ_\d{4}_LONG_FACTOR_NAME", page, re.MULTILINE)) for _, page in findings) == 80
+
+
+def _audit_text(pdf: bytes, folder: Path) -> str:
+    text = "\n".join(page_texts(pdf, folder))
+    return text[text.rindex("Audit trail") :]
+
+
+@pytest.mark.parametrize(
+    ("model", "shown", "hidden"),
+    [
+        ({}, ["model: covariance sample", "model: distribution normal", "model: rate (every currency) 0.03"], ["ewma_lambda", "degrees_of_freedom", "rates"]),
+        ({"covariance": "ewma"}, ["model: covariance ewma", "model: ewma_lambda 0.94"], ["degrees_of_freedom", "rates"]),
+        ({"distribution": "student-t"}, ["model: distribution student-t", "model: degrees_of_freedom 5"], ["ewma_lambda", "rates"]),
+        (
+            {"rates": {"USD": 0.045, "EUR": 0.02}},
+            ["model: rates EUR 0.02, USD 0.045", "model: rate (any other currency) 0.03"],
+            ["ewma_lambda", "degrees_of_freedom", "{}"],
+        ),
+    ],
+    ids=["sample-normal", "ewma", "student-t", "rates"],
+)
+def test_the_audit_trail_lists_the_parameters_in_use_only(tonight: SimpleNamespace, model: dict, shown: list[str], hidden: list[str], tmp_path: Path) -> None:
+    summary = copy.deepcopy(tonight.summary)
+    summary["model"].update(model)
+    audit = flat(_audit_text(render_pdf(summary, tonight.firm_pnl), tmp_path))
+    for line in shown:
+        assert line in audit, line
+    for word in hidden:
+        assert word not in audit, word
+    assert "model: seed_policy fixed" in audit and "model: block_size 512" in audit
+
+
+# --- 4. the notice: words for a person, JSON for a machine ------------------------------------
+# MessageStructure=json: the Message is a JSON object with a string for "default" and for each
+# transport protocol that should get another; a key matching no protocol is ignored, and the
+# size is the whole object's (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html,
+# http://docs.aws.amazon.com/sdkfornet1/latest/apidocs/html/P_Amazon_SimpleNotificationService_Model_PublishRequest_MessageStructure.htm,
+# https://sdk.amazonaws.com/kotlin/api/latest/sns/aws.sdk.kotlin.services.sns.model/-publish-request/-builder/message-structure.html).
+# The protocols' names are Subscribe's: email, email-json, sqs, lambda, http, https, firehose, sms
+# (https://docs.aws.amazon.com/AWSJavaScriptSDK/v3/latest/clients/client-sns/interfaces/subscribecommandinput.html).
+
+
+def test_the_notice_is_formatted_words_for_the_email_and_json_for_the_machines(tonight: SimpleNamespace) -> None:
+    (request,) = [r for r in tonight.requests if r["Subject"].startswith("Risk report")]
+    assert request["MessageStructure"] == "json"
+    assert sns_message_size(request["Subject"], request["Message"]) <= ALERT_BYTES
+    message = json.loads(request["Message"])
+    assert set(PERSON_PROTOCOLS) | set(MACHINE_PROTOCOLS) <= set(message) and all(isinstance(value, str) for value in message.values())
+    words, summary = message["email"], tonight.summary
+    assert message["default"] == words and not words.lstrip().startswith("{")
+    firm, pdf = summary["firm"], f"s3://{tonight.bucket}/{tonight.pdf_key}"
+    assert f"VaR 99 %:  {firm['var_99']:,.0f} USD" in words or f"VaR 99 %: {firm['var_99']:,.0f} USD" in words
+    assert all(f"{firm[key]:,.0f} USD" in words for key in ("var_95", "var_99", "es_975"))
+    assert f"Report (PDF): {pdf}" in words and f"s3://{tonight.bucket}/{tonight.json_key}" in words
+    assert "on time" in words and "Published 2026-11-27 07:41 EST New York time" in words
+    assert "Limits: 1 of 2 BREACHED" in words and "firm VaR 99 %:" in words and "against a limit of 1,000" in words
+    assert not re.search(r"\d\.\d{5,}", words)  # no float written out to 16 digits
+    for protocol in MACHINE_PROTOCOLS:
+        figures = json.loads(message[protocol])
+        assert figures["firm"] == firm and figures["report"] == pdf and figures["limit_breaches_total"] == 1
+    (delivered,) = [m for m in tonight.delivered if isinstance(m, dict) and m.get("run_id") == tonight.run]
+    assert delivered == json.loads(message["sqs"])  # the queue subscribed to the topic got the JSON
+    assert message["sms"] == request["Subject"]
+
+
+def test_a_late_notice_says_so_in_its_subject_and_words(tonight: SimpleNamespace) -> None:
+    late = troubled(tonight.summary)
+    words = notice_text(late, "s3://b/r.pdf", "s3://b/r.json")
+    assert words.splitlines()[0] == f"Risk report for business date {late['business_date']}: LATE by 12 minutes."
+    assert notice_subject(late).endswith("LATE by 12 minutes") and len(notice_subject(late)) <= 100
+    assert "Limits: 10 of 30 BREACHED:" in words and "Suspect last prices held at the previous close:" in words
+
+
+class _FakeSNS:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+
+    def publish(self, **request: Any) -> dict[str, str]:
+        self.requests.append(request)
+        return {"MessageId": "m-1"}
+
+
+def test_a_long_notice_cuts_its_words_and_keeps_the_machines_json_whole() -> None:
+    sns, figures = _FakeSNS(), {"firm": {"var_99": 1234567.891234}, "rows": list(range(500))}
+    words = "\n".join(f'line {i}: "quoted" text that JSON escapes\t{i:,}' for i in range(20_000))
+    publish_per_protocol(sns, "arn:aws:sns:us-east-1:123456789012:topic", "Risk report", words, json.dumps(figures), details="s3://b/figures.json")
+    (request,) = sns.requests
+    assert sns_message_size(request["Subject"], request["Message"]) <= ALERT_BYTES
+    message = json.loads(request["Message"])
+    assert json.loads(message["sqs"]) == figures and message["email"].endswith("the full details: s3://b/figures.json")
+    assert sns_message_size(request["Subject"], request["Message"]) > ALERT_BYTES - 2_000  # cut to the bound, not far below
+
+
+def _finding_rows(page: str) -> int:
+    return len(re.findall(r"^\s*EQ_\d{4}_LONG_FACTOR_NAME", page, re.MULTILINE))
+
+
+def test_a_table_one_row_longer_than_its_page_carries_rows_over_with_its_last(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    """The findings table made one row longer than its first page holds: the break moves rows back so
+    that the page after it holds ORPHAN_ROWS of them under the "(continued)" heading, never the one."""
+    summary = troubled(tonight.summary)
+    pages = page_texts(render_pdf(summary, tonight.firm_pnl), tmp_path)
+    capacity = next(_finding_rows(page) for page in pages if "Factor findings (80)" in flat(page))
+    summary["data_quality"]["findings"] = summary["data_quality"]["findings"][: capacity + 1]
+    pages = page_texts(render_pdf(summary, tonight.firm_pnl), tmp_path)
+    counts = [_finding_rows(page) for page in pages if _finding_rows(page)]
+    assert sum(counts) == capacity + 1 and len(counts) == 2
+    assert counts[1] >= ORPHAN_ROWS, counts
+    (continued,) = [page for page in pages if "Factor findings (continued)" in flat(page)]
+    assert re.search(r"^\s*factor\s+check\s+action\s+detail", continued, re.MULTILINE)  # the header row again
