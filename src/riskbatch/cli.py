@@ -165,19 +165,18 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from .heartbeat import beating
     from .logs import log
     from .settings import Settings
-    from .watch import business_date_due, check_deadline
+    from .watch import check_deadline
     from .watchdog import deadline, deadline_seconds
 
-    business_date = args.date or (
-        dt.date.fromisoformat(os.environ["WATCH_BUSINESS_DATE"]) if os.environ.get("WATCH_BUSINESS_DATE") else business_date_due(dt.datetime.now(dt.UTC))
-    )
+    # None: this morning's, by the exchange calendar (no report is due on a morning the exchange does not open)
+    business_date = args.date or (dt.date.fromisoformat(os.environ["WATCH_BUSINESS_DATE"]) if os.environ.get("WATCH_BUSINESS_DATE") else None)
     with deadline("watch", deadline_seconds("watch")), beating(Settings.from_env().scratch):
         clients = (boto3.client("s3"), boto3.client("sqs"), boto3.client("sns"))
         code, progress = check_deadline(*clients, dict(os.environ), business_date, ecs=boto3.client("ecs"))
     for task in progress.stopped_tasks:  # one line each, beside the task's own stopped event
         log("overdue_task_stopped", **task)
-    log("deadline_check", business_date=business_date.isoformat(), report=progress.report, stage=progress.stage(), alerted=code == 1)
-    print(f"{business_date}: {progress.stage()}")
+    log("deadline_check", business_date=progress.business_date, report=progress.report, stage=progress.stage(), alerted=code == 1)
+    print(f"{progress.business_date}: {progress.stage()}")
     return code
 
 
@@ -335,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--json", action="store_true")
     backtest.set_defaults(run=cmd_backtest)
     watch = commands.add_parser("watch", help="the deadline check (scheduled task): alerts the topic when the report is not there")
-    watch.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the weekday before today, New York)")
+    watch.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the business day before today, New York; none on a day the exchange is closed)")
     watch.set_defaults(run=cmd_watch)
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
