@@ -27,7 +27,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     s3, sqs, sns = _clients("s3", "sqs", "sns")
     with deadline("ingest", deadline_seconds("ingest")), beating(settings.scratch):
-        outcome = ingest(args.bucket, args.key, settings, s3, sqs, sns)
+        outcome = ingest(args.bucket, args.key, settings, s3, sqs, sns, reason=args.reason)
     print(json.dumps({"status": outcome.status, "run_id": outcome.run_id, "units": outcome.units, "detail": outcome.detail}))
     return outcome.exit_code
 
@@ -261,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="validate and split one arriving file set (data-ingestion task)")
     ingest.add_argument("--bucket", required=True)
     ingest.add_argument("--key", required=True)
+    ingest.add_argument("--reason", help="why the date is run again (riskbatch rerun): kept in a new run's manifest and its report")
     ingest.set_defaults(run=cmd_ingest)
 
     worker = commands.add_parser("worker", help="consume a queue (risk-calculation or report-generation service)")
@@ -334,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--json", action="store_true")
     backtest.set_defaults(run=cmd_backtest)
     watch = commands.add_parser("watch", help="the deadline check (scheduled task): alerts the topic when the report is not there")
-    watch.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the business day before today, New York; none on a day the exchange is closed)")
+    watch.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the business day before today, New York; none on a holiday)")
     watch.set_defaults(run=cmd_watch)
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")

@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -18,13 +19,14 @@ from .alerts import SUMMARY_ROWS, publish_alert
 from .challengers import challenger_figures
 from .engine import _scenario_rows, portfolio_pnl, position_tail_means
 from .explain import explain_var_change
-from .history import backtest_entry, backtest_summary, load_records, night_record, one_day_figures, one_day_var, previous_record, write_record
+from .history import backtest_entry, backtest_summary, load_records, night_record, one_day_figures, one_day_var, previous_record
 from .inputs import FX_FACTOR, Market, load_market
 from .layout import manifest_key, notified_key, report_keys, result_key
 from .limits import utilisation
 from .logs import log, timed
 from .model import risk_figures
 from .quality import excluded_notional_text
+from .restatement import record_night, restated_subject, restatement_line
 from .run_inputs import RunBook, load_file_market, load_run_book
 from .storage import exists, get_bytes, get_json, put_json_once, put_once
 
@@ -404,6 +406,7 @@ def _summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     ]
     return [
         kit["Paragraph"](f"Market risk report, business date {summary['business_date']}", styles["Title"]),
+        *([kit["Paragraph"](f"<b>{escape(restatement_line(summary))}</b>", styles["Normal"])] if restatement_line(summary) else []),
         kit["Paragraph"](
             f"Run {summary['run_id']}. Monte Carlo VaR and expected shortfall over {model['horizon_days']} business day(s), "
             f"{model['scenarios']:,} scenarios, all figures in {currency}. Market data as of {summary['market_as_of']}. "
@@ -794,7 +797,8 @@ class ReportGeneration:
             if should_abort():
                 raise RuntimeError("stopping before publishing")
             summary["timings"]["report seconds"] = f"{time.time() - started:.1f}"
-            write_record(self.s3, bucket, record)  # once per business date: a re-run keeps the first
+            # once per business date: a re-run keeps it, a later run of the date supersedes it (both kept)
+            summary["restatement"] = record_night(self.s3, bucket, record, manifest)
             for row in summary["limits"]:
                 if row["status"] == "breach":  # one line each: the LimitBreaches metric filter counts them
                     log("limit_breach", run_id=run, scope=row["scope"], measure=row["measure"], figure=row["figure"], limit=row["limit"])
@@ -822,7 +826,9 @@ class ReportGeneration:
             "limit_breaches_total": len(breaches),
             "report": f"s3://{bucket}/{pdf_key}",
             "figures": f"s3://{bucket}/{json_key}",
+            "restatement": restatement_line(summary),
         }
         subject = f"Risk report {manifest['business_date']}: VaR99 {firm['var_99']:,.0f} {summary['reporting_currency']}"
+        subject = restated_subject(subject, summary)
         message_id = publish_alert(self.sns, self.topic_arn, subject, json.dumps(message, indent=2), details=message["figures"])
         put_json_once(self.s3, bucket, notified_key(manifest["business_date"], run), {"message_id": message_id, "at": time.time()})

@@ -122,7 +122,9 @@ def test_a_date_that_is_not_a_business_day_is_never_paged_for(account, day: dt.d
     assert code == 0 and _alerts(sqs, inbox) == [] and progress.stage() == f"{day} is not an NYSE business day: no night, no report is due"
 
 
-@pytest.mark.parametrize(("morning", "due"), [(dt.date(2026, 12, 1), "2026-11-30"), (dt.date(2026, 1, 20), "2026-01-16"), (dt.date(2026, 11, 30), "2026-11-27")])
+@pytest.mark.parametrize(
+    ("morning", "due"), [(dt.date(2026, 12, 1), "2026-11-30"), (dt.date(2026, 1, 20), "2026-01-16"), (dt.date(2026, 11, 30), "2026-11-27")]
+)
 def test_a_business_morning_without_the_report_still_pages(account, morning: dt.date, due: str) -> None:
     """Tuesday wants Monday's report; the day after MLK Day Friday's; Monday the Friday after Thanksgiving's."""
     s3, sqs, sns, settings, inbox = account
