@@ -180,6 +180,20 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """Where a business date's night stands, read from the stack with the operator's credentials; no side effect."""
+    from .stack_lookup import OperatorError, session
+    from .status import as_json, as_text, read_status
+
+    try:
+        status = read_status(session(args.region, args.profile).client, args.stack_name, args.date)
+    except OperatorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    print(as_json(status) if args.json else as_text(status))
+    return 0
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     """The stored backtest history of a range of dates: each night, and the exception statistics."""
     import boto3
@@ -337,6 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
     watch = commands.add_parser("watch", help="the deadline check (scheduled task): alerts the topic when the report is not there")
     watch.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the business day before today, New York; none on a holiday)")
     watch.set_defaults(run=cmd_watch)
+    status = commands.add_parser("status", help="where a business date's night stands: files, run, units, report against 09:30, failed tasks (read-only)")
+    status.add_argument("--stack-name", required=True)
+    status.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the night in progress or last finished, New York)")
+    status.add_argument("--region", help="the stack's region (default: AWS_REGION or the profile's)")
+    status.add_argument("--profile", help="an AWS profile (default: AWS_PROFILE, or the default credentials)")
+    status.add_argument("--json", action="store_true", help="for machines")
+    status.set_defaults(run=cmd_status)
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
     health.set_defaults(run=cmd_health)
