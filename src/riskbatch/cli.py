@@ -194,6 +194,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rerun(args: argparse.Namespace) -> int:
+    """Run a business date again from the files already in S3: the stack's ingestion task, as its rule starts it."""
+    from .rerun import EXIT_INGESTION_FAILED, rerun
+    from .stack_lookup import OperatorError, session
+
+    try:
+        started = rerun(session(args.region, args.profile).client, args.stack_name, args.date, args.reason, args.wait)
+    except OperatorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    print(f"the night: riskbatch status --stack-name {args.stack_name} --date {args.date}")
+    return EXIT_INGESTION_FAILED if started.exit_code not in (None, 0) else 0
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     """The stored backtest history of a range of dates: each night, and the exception statistics."""
     import boto3
@@ -358,6 +372,14 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--profile", help="an AWS profile (default: AWS_PROFILE, or the default credentials)")
     status.add_argument("--json", action="store_true", help="for machines")
     status.set_defaults(run=cmd_status)
+    rerun = commands.add_parser("rerun", help="run a business date again (or a backfill) from its files in S3; running it twice publishes once")
+    rerun.add_argument("--stack-name", required=True)
+    rerun.add_argument("--date", type=dt.date.fromisoformat, required=True, help="the business date whose files are under the input prefix")
+    rerun.add_argument("--reason", help="why (kept in a new run's manifest; a restatement's report and notification say it)")
+    rerun.add_argument("--wait", type=float, metavar="SECONDS", help="wait this long for the ingestion task to stop, and give its exit code")
+    rerun.add_argument("--region", help="the stack's region (default: AWS_REGION or the profile's)")
+    rerun.add_argument("--profile", help="an AWS profile (default: AWS_PROFILE, or the default credentials)")
+    rerun.set_defaults(run=cmd_rerun)
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
     health.set_defaults(run=cmd_health)
