@@ -32,6 +32,16 @@ EXIT_STILL_RUNNING = 7  # with --wait: the task had not stopped in time
 EXIT_INGESTION_FAILED = 1  # with --wait: the ingestion exited non-zero (2: a file rejected, see quarantine/<date>/)
 STARTED_BY = "riskbatch-rerun"
 ROLES = ("positions", "market")
+# The IAM actions `riskbatch rerun` needs (iam:PassRole of the ingestion task definition's task and execution roles; docs/runbook.md).
+RERUN_ACTIONS = (
+    "cloudformation:DescribeStacks",
+    "s3:ListBucket",
+    "events:ListTargetsByRule",
+    "ecs:DescribeTaskDefinition",
+    "ecs:RunTask",
+    "iam:PassRole",
+    "ecs:DescribeTasks",
+)
 
 
 @dataclass(frozen=True)

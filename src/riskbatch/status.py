@@ -39,8 +39,18 @@ from .stack_lookup import StackResources, aws_errors
 from .storage import exists, get_json
 from .watch import NEW_YORK, read_progress, report_due_at
 
-# Every AWS operation `riskbatch status` makes; each one reads (the IAM actions the operator needs).
+# Every AWS operation `riskbatch status` makes; each one reads.
 READ_CALLS = frozenset({"DescribeStacks", "ListObjectsV2", "GetObject", "GetQueueAttributes", "ListTasks", "DescribeTasks", "FilterLogEvents"})
+# The IAM actions they need (ListObjectsV2 is s3:ListBucket), all the operator's credentials must allow (docs/runbook.md).
+STATUS_ACTIONS = (
+    "cloudformation:DescribeStacks",
+    "s3:ListBucket",
+    "s3:GetObject",
+    "sqs:GetQueueAttributes",
+    "ecs:ListTasks",
+    "ecs:DescribeTasks",
+    "logs:FilterLogEvents",
+)
 
 
 def _new_york(moment: dt.datetime) -> str:
@@ -307,8 +317,11 @@ def as_text(status: NightStatus) -> str:
         restatement = status.history["restatement"] or {}
         said = f"; restated, supersedes run {restatement['supersedes']} ({restatement['reason']})" if "supersedes" in restatement else ""
         lines.append(f"  history:   {status.history['key']} holds run {status.history['run_id']}{said}")
-    window = " to ".join(status.failed_tasks_window)
-    lines.append(f"  failed tasks ({window} New York): {len(status.failed_tasks) or 'none'}")
+    start, end = status.failed_tasks_window
+    if start >= end:
+        lines.append(f"  failed tasks: none yet, the night begins {start} New York")
+    else:
+        lines.append(f"  failed tasks ({start} to {end} New York): {len(status.failed_tasks) or 'none'}")
     for task in status.failed_tasks:
         codes = ", ".join(f"{item['name']} exit {item['exit_code']}" + (f" ({item['reason']})" if item["reason"] else "") for item in task["containers"])
         task_id = task["task"].rsplit("/", 1)[-1]
