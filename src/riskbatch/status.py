@@ -180,6 +180,7 @@ def _runs(s3: Any, bucket: str, date: str, reports: dict[str, dict[str, Any]], i
         report = reports.get(run)
         runs.append({
             "run_id": run,
+            "created_at": manifest["created_at"],
             "ingested_at": _new_york(_moment(manifest["created_at"])),
             "units_done": done,
             "units_total": len(manifest["units"]),
@@ -189,7 +190,7 @@ def _runs(s3: Any, bucket: str, date: str, reports: dict[str, dict[str, Any]], i
             "reason": (manifest.get("restatement_reason") or {}).get("text"),
             "in_force": run == in_force,
         })  # fmt: skip
-    return sorted(runs, key=lambda entry: entry["ingested_at"])
+    return sorted(runs, key=lambda entry: (entry["created_at"], entry["run_id"]))
 
 
 def _reports(s3: Any, bucket: str, date: str, due: dt.datetime) -> dict[str, dict[str, Any]]:

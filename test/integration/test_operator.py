@@ -131,3 +131,42 @@ def test_status_names_a_failed_task_of_the_night_from_the_task_events_log(stack:
     (failed,) = [entry for entry in status.failed_tasks if entry["task"] == task]
     assert failed["stopped_reason"] == "Essential container in task exited" and failed["containers"][0]["exit_code"] == 2
     assert failed["source"] == "task events log" and failed["family"] == definition.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+
+
+RESTATED_DATE = "2026-12-15"  # no other test of the suite runs this date
+
+
+def test_corrected_files_restate_the_night_and_status_says_which_run_is_in_force(stack: DeployedStack, tmp_path: Path, monkeypatch) -> None:
+    """The corrected positions file lands under the same name, after its restatement.txt, and EventBridge starts
+    the ingestion as for any arrival: a new run, a second report, the history record superseded."""
+    local_only(stack, "runs the night's tasks by hand")
+    from test.jobs.test_pipeline import _page_texts
+
+    positions, _ = write_sample(tmp_path, SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=dt.date.fromisoformat(RESTATED_DATE)))
+    bucket, output = stack.local.stand_ins.input_bucket, stack.local.stand_ins.output_bucket
+    for key in upload_night(stack.local, positions.parent, RESTATED_DATE):
+        stack.ecs.deliver_object_created(bucket, key)
+    _finish(stack)
+    lines = positions.read_text().splitlines()
+    row = next(index for index, line in enumerate(lines) if ",equity," in line)
+    cells = lines[row].split(",")
+    cells[4] = f"{float(cells[4]) * 3:.2f}"
+    lines[row] = ",".join(cells)
+    s3 = stack.target.client("s3")
+    s3.put_object(Bucket=bucket, Key=f"incoming/{RESTATED_DATE}/restatement.txt", Body=b"PF03 equity quantity corrected by the desk")
+    s3.put_object(Bucket=bucket, Key=f"incoming/{RESTATED_DATE}/positions.csv", Body=("\n".join(lines) + "\n").encode())
+    read_mailbox(stack.local)
+    assert [code for _, code in stack.ecs.deliver_object_created(bucket, f"incoming/{RESTATED_DATE}/positions.csv")] == [0]
+    _finish(stack)
+    (notice,) = [note for note in read_mailbox(stack.local) if str(note["subject"]).startswith("RESTATED Risk report")]
+
+    _laptop(monkeypatch, stack, _operator(stack, "ops-restated", STATUS_ACTIONS))
+    status = read_status(operator_session(None, None).client, stack.stack_name, dt.date.fromisoformat(RESTATED_DATE))
+    first, second = (entry["run_id"] for entry in status.runs)
+    assert [entry["in_force"] for entry in status.runs] == [False, True] and status.report["run_id"] == second
+    assert status.history["restatement"]["supersedes"] == first and status.history["restatement"]["reason"] == "PF03 equity quantity corrected by the desk"
+    assert f"Restated, supersedes run {first}" in json.loads(notice["message"])["restatement"]
+    page_one = _page_texts(s3.get_object(Bucket=output, Key=report_keys(RESTATED_DATE, second)[0])["Body"].read())[0]
+    assert f"Restated, supersedes run {first}" in page_one and "corrected by the desk" in page_one
+    print(as_text(status))  # shown with -s
+    print(page_one[:600])
