@@ -22,11 +22,10 @@ from riskbatch.layout import report_keys
 from riskbatch.report import ReportGeneration
 from riskbatch.rerun import EXIT_NO_FILES, STARTED_BY
 from riskbatch.risk_job import RiskCalculation
-from riskbatch.sample import SampleSpec, write_sample
 from riskbatch.storage import list_keys
 from riskbatch.worker import QueueWorker, WorkerOptions
-from test.jobs.aws import REGION, Night, lay_out_night, stack_properties
-from test.jobs.test_status import _stack
+from test.jobs.aws import REGION, Night, lay_out_night, small_night, stack_properties
+from test.jobs.test_status import _stack, stack_outputs
 
 STACK = "riskbatch-test"
 DATE = "2026-11-25"
@@ -34,9 +33,7 @@ DATE = "2026-11-25"
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("rerun")
-    write_sample(out, SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=dt.date.fromisoformat(DATE)))
-    return out / DATE
+    return small_night(tmp_path_factory.mktemp("rerun"), DATE)
 
 
 @pytest.fixture
@@ -86,18 +83,8 @@ def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
                 "InputTransformer": template_target["InputTransformer"],
             }
             events.put_targets(Rule=rule["Name"], Targets=[target])
-            outputs = {
-                "EnvironmentSuffix": "test",
-                "ClusterName": cluster["clusterName"],
-                "ClusterArn": cluster["clusterArn"],
-                "RiskWorkQueueUrl": night.work_queue,
-                "RiskWorkDeadLetterQueueUrl": night.work_dlq,
-                "ReportQueueUrl": night.report_queue,
-                "ReportDeadLetterQueueUrl": night.report_queue,
-                "TaskEventsLogGroupName": "/aws/events/log-ecs-task-events-test",
-                "DataIngestionTaskDefinitionArn": task_definition,
-                "DataIngestionTriggerRuleName": rule["Name"],
-            }
+            report_dlq = boto3.client("sqs").get_queue_url(QueueName=properties["ReportDeadLetterQueue"]["QueueName"])["QueueUrl"]
+            outputs = stack_outputs(night, cluster, report_dlq, "/aws/events/log-ecs-task-events-test", task_definition, rule["Name"])
             parameters = {
                 "InputBucketName": night.settings.input_bucket,
                 "InputKeyPrefix": night.settings.input_prefix,

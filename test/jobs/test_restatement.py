@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from moto import mock_aws
 
 from riskbatch.history import load_records
 from riskbatch.ingest import ingest
@@ -20,20 +19,18 @@ from riskbatch.layout import manifest_key, report_keys
 from riskbatch.report import ReportGeneration
 from riskbatch.restatement import record_night, superseded_key
 from riskbatch.risk_job import RiskCalculation
-from riskbatch.sample import SampleSpec, write_sample
 from riskbatch.storage import get_json, list_keys
 from riskbatch.worker import QueueWorker, WorkerOptions
-from test.jobs.aws import Night, lay_out_night
+from test.jobs.aws import Night, small_night
 from test.jobs.test_pipeline import _page_texts
+from test.jobs.test_pipeline import night as night  # the fixture: the night's AWS in moto, small runs
 
 DATE = "2026-11-25"
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("restatement")
-    write_sample(out, SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=dt.date.fromisoformat(DATE)))
-    return out / DATE
+    return small_night(tmp_path_factory.mktemp("restatement"), DATE)
 
 
 @pytest.fixture
@@ -48,15 +45,6 @@ def corrected(files: Path, tmp_path: Path) -> Path:
     lines[row] = ",".join(cells)
     (folder / "positions.csv").write_text("\n".join(lines) + "\n")
     return folder
-
-
-@pytest.fixture
-def night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("RISK_SCENARIOS", "2000")
-    monkeypatch.setenv("RISK_BLOCK_SIZE", "512")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        yield lay_out_night(tmp_path)
 
 
 def _drain(night: Night, queue: str, handler) -> None:

@@ -26,7 +26,7 @@ from riskbatch.stack_lookup import EXIT_NO_AWS, EXIT_NO_STACK, EXIT_REFUSED, OUT
 from riskbatch.status import READ_CALLS, as_json, as_text, failed_tasks_listed, night_in_view, read_status
 from riskbatch.watch import NEW_YORK, report_due_at
 from test.jobs.aws import PARAMETERS as STACK_PARAMETERS
-from test.jobs.aws import REGION, lay_out_night, stack_properties
+from test.jobs.aws import REGION, Night, lay_out_night, stack_properties
 
 STACK = "riskbatch-test"
 READ_VERBS = ("Describe", "List", "Get", "Head", "Filter")  # Filter: CloudWatch Logs' FilterLogEvents reads a log group's events
@@ -50,18 +50,9 @@ def account(tmp_path, monkeypatch: pytest.MonkeyPatch):
         cluster = ecs.create_cluster(clusterName=properties["RiskBatchCluster"]["ClusterName"])["cluster"]
         log_group = properties["TaskEventsLogGroup"]["LogGroupName"]
         logs.create_log_group(logGroupName=log_group)
-        outputs = {
-            "EnvironmentSuffix": "test",
-            "ClusterName": cluster["clusterName"],
-            "ClusterArn": cluster["clusterArn"],
-            "RiskWorkQueueUrl": night.work_queue,
-            "RiskWorkDeadLetterQueueUrl": night.work_dlq,
-            "ReportQueueUrl": night.report_queue,
-            "ReportDeadLetterQueueUrl": sqs.get_queue_url(QueueName=properties["ReportDeadLetterQueue"]["QueueName"])["QueueUrl"],
-            "TaskEventsLogGroupName": log_group,
-            "DataIngestionTaskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/task-data-ingestion-test:1",
-            "DataIngestionTriggerRuleName": "rule-data-ingestion-trigger-test",
-        }
+        report_dlq = sqs.get_queue_url(QueueName=properties["ReportDeadLetterQueue"]["QueueName"])["QueueUrl"]
+        definition = "arn:aws:ecs:us-east-1:123456789012:task-definition/task-data-ingestion-test:1"
+        outputs = stack_outputs(night, cluster, report_dlq, log_group, definition, "rule-data-ingestion-trigger-test")
         parameters = {
             "InputBucketName": STACK_PARAMETERS["InputBucketName"],
             "InputKeyPrefix": "incoming/",
@@ -69,6 +60,22 @@ def account(tmp_path, monkeypatch: pytest.MonkeyPatch):
         }
         _stack(boto3.client("cloudformation"), STACK, outputs, parameters)
         yield night, logs, outputs
+
+
+def stack_outputs(night: Night, cluster: dict[str, str], report_dlq: str, log_group: str, task_definition: str, rule: str) -> dict[str, str]:
+    """The outputs of the stack the operator's commands read (riskbatch.stack_lookup.OUTPUTS), for the night's resources."""
+    return {
+        "EnvironmentSuffix": "test",
+        "ClusterName": cluster["clusterName"],
+        "ClusterArn": cluster["clusterArn"],
+        "RiskWorkQueueUrl": night.work_queue,
+        "RiskWorkDeadLetterQueueUrl": night.work_dlq,
+        "ReportQueueUrl": night.report_queue,
+        "ReportDeadLetterQueueUrl": report_dlq,
+        "TaskEventsLogGroupName": log_group,
+        "DataIngestionTaskDefinitionArn": task_definition,
+        "DataIngestionTriggerRuleName": rule,
+    }
 
 
 def _stack(cfn: Any, name: str, outputs: dict[str, str], parameters: dict[str, str]) -> None:
