@@ -29,7 +29,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     s3, sqs, sns = _clients("s3", "sqs", "sns")
     with deadline("ingest", deadline_seconds("ingest")), beating(settings.scratch):
-        outcome = ingest(args.bucket, args.key, settings, s3, sqs, sns)
+        outcome = ingest(args.bucket, args.key, settings, s3, sqs, sns, reason=args.reason)
     print(json.dumps({"status": outcome.status, "run_id": outcome.run_id, "units": outcome.units, "detail": outcome.detail}))
     return outcome.exit_code
 
@@ -181,20 +181,47 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from .heartbeat import beating
     from .logs import log
     from .settings import Settings
-    from .watch import business_date_due, check_deadline
+    from .watch import check_deadline
     from .watchdog import deadline, deadline_seconds
 
-    business_date = args.date or (
-        dt.date.fromisoformat(os.environ["WATCH_BUSINESS_DATE"]) if os.environ.get("WATCH_BUSINESS_DATE") else business_date_due(dt.datetime.now(dt.UTC))
-    )
+    # None: this morning's, by the exchange calendar (no report is due on a morning the exchange does not open)
+    business_date = args.date or (dt.date.fromisoformat(os.environ["WATCH_BUSINESS_DATE"]) if os.environ.get("WATCH_BUSINESS_DATE") else None)
     with deadline("watch", deadline_seconds("watch")), beating(Settings.from_env().scratch):
         clients = (boto3.client("s3"), boto3.client("sqs"), boto3.client("sns"))
         code, progress = check_deadline(*clients, dict(os.environ), business_date, ecs=boto3.client("ecs"))
     for task in progress.stopped_tasks:  # one line each, beside the task's own stopped event
         log("overdue_task_stopped", **task)
-    log("deadline_check", business_date=business_date.isoformat(), report=progress.report, stage=progress.stage(), alerted=code == 1)
-    print(f"{business_date}: {progress.stage()}")
+    log("deadline_check", business_date=progress.business_date, report=progress.report, stage=progress.stage(), alerted=code == 1)
+    print(f"{progress.business_date}: {progress.stage()}")
     return code
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Where a business date's night stands, read from the stack with the operator's credentials; no side effect."""
+    from .stack_lookup import OperatorError, session
+    from .status import as_json, as_text, read_status
+
+    try:
+        status = read_status(session(args.region, args.profile).client, args.stack_name, args.date)
+    except OperatorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    print(as_json(status) if args.json else as_text(status))
+    return 0
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    """Run a business date again from the files already in S3: the stack's ingestion task, as its rule starts it."""
+    from .rerun import EXIT_INGESTION_FAILED, rerun
+    from .stack_lookup import OperatorError, session
+
+    try:
+        started = rerun(session(args.region, args.profile).client, args.stack_name, args.date, args.reason, args.wait)
+    except OperatorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    print(f"the night: riskbatch status --stack-name {args.stack_name} --date {args.date}")
+    return EXIT_INGESTION_FAILED if started.exit_code not in (None, 0) else 0
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -324,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="validate and split one arriving file set (data-ingestion task)")
     ingest.add_argument("--bucket", required=True)
     ingest.add_argument("--key", required=True)
+    ingest.add_argument("--reason", help="why the date is run again (riskbatch rerun): kept in a new run's manifest and its report")
     ingest.set_defaults(run=cmd_ingest)
 
     worker = commands.add_parser("worker", help="consume a queue (risk-calculation or report-generation service)")
@@ -404,8 +432,23 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--json", action="store_true")
     backtest.set_defaults(run=cmd_backtest)
     watch = commands.add_parser("watch", help="the deadline check (scheduled task): alerts the topic when the report is not there")
-    watch.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the weekday before today, New York)")
+    watch.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the business day before today, New York; none on a holiday)")
     watch.set_defaults(run=cmd_watch)
+    status = commands.add_parser("status", help="where a business date's night stands: files, run, units, report against 09:30, failed tasks (read-only)")
+    status.add_argument("--stack-name", required=True)
+    status.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the night in progress or last finished, New York)")
+    status.add_argument("--region", help="the stack's region (default: AWS_REGION or the profile's)")
+    status.add_argument("--profile", help="an AWS profile (default: AWS_PROFILE, or the default credentials)")
+    status.add_argument("--json", action="store_true", help="for machines")
+    status.set_defaults(run=cmd_status)
+    rerun = commands.add_parser("rerun", help="run a business date again (or a backfill) from its files in S3; running it twice publishes once")
+    rerun.add_argument("--stack-name", required=True)
+    rerun.add_argument("--date", type=dt.date.fromisoformat, required=True, help="the business date whose files are under the input prefix")
+    rerun.add_argument("--reason", help="why (kept in a new run's manifest; a restatement's report and notification say it)")
+    rerun.add_argument("--wait", type=float, metavar="SECONDS", help="wait this long for the ingestion task to stop, and give its exit code")
+    rerun.add_argument("--region", help="the stack's region (default: AWS_REGION or the profile's)")
+    rerun.add_argument("--profile", help="an AWS profile (default: AWS_PROFILE, or the default credentials)")
+    rerun.set_defaults(run=cmd_rerun)
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
     health.set_defaults(run=cmd_health)

@@ -1,7 +1,8 @@
 """The backtest history: each night's VaR kept, and tested against the next day's P&L.
 
 Each report writes `history/<business date>.json` once (a re-run of the night finds it and keeps
-the first): the night's VaR and ES, firm-wide and per portfolio, its one-day VaR (the horizon's
+it; a later run of the date from corrected files supersedes it: riskbatch.restatement): the
+night's VaR and ES, firm-wide and per portfolio, its one-day VaR (the horizon's
 VaR when the horizon is one business day), the factors its book needed with their last prices,
 and the backtest of the previous night's VaR. That backtest revalues the previous night's whole
 book (its positions, its market) in the one-day move of every factor it needed, between the
@@ -45,7 +46,9 @@ def history_key(business_date: str) -> str:
 
 
 def stored_dates(s3: Any, bucket: str) -> list[str]:
-    return sorted(key.removeprefix(PREFIX).removesuffix(".json") for key in list_keys(s3, bucket, PREFIX) if key.endswith(".json"))
+    """The dates with a record in force (history/<date>.json; the superseded records lie below history/superseded/)."""
+    names = (key.removeprefix(PREFIX) for key in list_keys(s3, bucket, PREFIX))
+    return sorted(name.removesuffix(".json") for name in names if name.endswith(".json") and "/" not in name)
 
 
 def previous_record(s3: Any, bucket: str, business_date: str) -> dict[str, Any] | None:

@@ -36,6 +36,7 @@ from .layout import (
 from .limits import as_records, parse_limits
 from .logs import log, timed
 from .quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, market_as_table, prepare_night
+from .restatement import REASON_FILE, given_reason
 from .settings import ConfigurationError, Settings, configured_run, data_quality_overrides, data_quality_policy
 from .storage import exists, get_bytes, get_json, put_json_once, put_once
 
@@ -129,8 +130,9 @@ class FileSet:
     checksums: dict[str, str]
 
 
-def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: Any) -> IngestOutcome:
-    """One arriving file: find its companion, validate the set, write the run once, queue its units once."""
+def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: Any, reason: str | None = None) -> IngestOutcome:
+    """One arriving file: find its companion, validate the set, write the run once, queue its units once.
+    `reason`: why the date is run again (riskbatch rerun --reason), kept in a new run's manifest."""
     if not settings.output_bucket or not settings.risk_work_queue_url:
         raise ConfigurationError("OUTPUT_BUCKET and RISK_WORK_QUEUE_URL must be set")
     key = _stored_key(s3, bucket, key)
@@ -170,6 +172,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
     optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
     optional.update(model_config=model_config, stress_market_source=stress_source)
+    optional["restatement_reason"] = given_reason(reason, "riskbatch rerun --reason") or _reason_file(s3, bucket, settings.input_prefix, business_date)
     if stress is not None:
         optional["stress_market_key"] = stress_market_key(run)
         _write_parquet(s3, settings.output_bucket, stress_market_key(run), stress)
@@ -178,6 +181,12 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
         return IngestOutcome("duplicate", run, detail="another ingestion task is queueing this run")
     _queue_units(s3, sqs, settings, run, len(units))
     return IngestOutcome("queued", run, len(units))
+
+
+def _reason_file(s3: Any, bucket: str, prefix: str, business_date: str) -> dict[str, str] | None:
+    """The restatement.txt that landed with corrected files: why they were corrected (not part of the run's identity)."""
+    key = f"{prefix}{business_date}/{REASON_FILE}"
+    return given_reason(get_bytes(s3, bucket, key).decode("utf-8", errors="replace"), f"s3://{bucket}/{key}") if exists(s3, bucket, key) else None
 
 
 def _stored_key(s3: Any, bucket: str, key: str) -> str:

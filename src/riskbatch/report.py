@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -18,7 +19,7 @@ from .alerts import publish_per_protocol
 from .challengers import challenger_figures
 from .engine import _scenario_rows, portfolio_pnl, position_tail_means
 from .explain import explain_var_change
-from .history import backtest_entry, backtest_summary, load_records, night_record, one_day_figures, one_day_var, previous_record, write_record
+from .history import backtest_entry, backtest_summary, load_records, night_record, one_day_figures, one_day_var, previous_record
 from .inputs import FX_FACTOR, Market, load_market
 from .layout import manifest_key, notified_key, report_keys, result_key
 from .limits import utilisation
@@ -29,6 +30,7 @@ from .report_charts import contributions_chart, exceptions_chart, png, pnl_histo
 from .report_deadline import DEADLINE, publication, publication_line, verdict
 from .report_notice import notice_subject, notice_summary, notice_text
 from .report_tables import FIGURE_NAMES, STATUS_COLOURS, ZONE_STATUS, colour, grid_style, interval, money, parameters_in_use, section_table, status_commands
+from .restatement import record_night, restated_subject, restatement_line
 from .run_inputs import RunBook, load_file_market, load_run_book
 from .storage import exists, get_bytes, get_json, put_json_once, put_once
 
@@ -470,6 +472,7 @@ def _summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     page = [
         kit["Paragraph"](f"Market risk report, business date {summary['business_date']}", styles["Title"]),
         *published,
+        *([kit["Paragraph"](f"<b>{escape(restatement_line(summary))}</b>", styles["Normal"])] if restatement_line(summary) else []),
         kit["Spacer"](1, 0.15 * kit["cm"]),
         _status_tiles(summary, kit),
         kit["Spacer"](1, 0.15 * kit["cm"]),
@@ -910,7 +913,8 @@ class ReportGeneration:
             summary["timings"]["report seconds"] = f"{time.time() - started:.1f}"
             # the PDF is written within seconds of this moment: its publication time, against the deadline
             summary["publication"] = publication(manifest["business_date"], dt.datetime.fromtimestamp(self.clock(), dt.UTC), self.deadline)
-            write_record(self.s3, bucket, record)  # once per business date: a re-run keeps the first
+            # once per business date: a re-run keeps it, a later run of the date supersedes it (both kept)
+            summary["restatement"] = record_night(self.s3, bucket, record, manifest)
             for row in summary["limits"]:
                 if row["status"] == "breach":  # one line each: the LimitBreaches metric filter counts them
                     log("limit_breach", run_id=run, scope=row["scope"], measure=row["measure"], figure=row["figure"], limit=row["limit"])
@@ -927,9 +931,9 @@ class ReportGeneration:
         message_id = publish_per_protocol(
             self.sns,
             self.topic_arn,
-            notice_subject(summary),
-            notice_text(summary, report_uri, figures_uri),
-            json.dumps(notice_summary(summary, report_uri, figures_uri), indent=2),
+            restated_subject(notice_subject(summary), summary),
+            "\n\n".join(filter(None, [restatement_line(summary), notice_text(summary, report_uri, figures_uri)])),
+            json.dumps({**notice_summary(summary, report_uri, figures_uri), "restatement": restatement_line(summary)}, indent=2),
             details=figures_uri,
         )
         put_json_once(self.s3, bucket, notified_key(manifest["business_date"], run), {"message_id": message_id, "at": time.time()})

@@ -1,8 +1,12 @@
 """riskbatch watch: the deadline check. Before 09:30 New York, is tonight's report there?
 
-Run by a schedule at 08:30 New York on weekdays. The business date due is the business day
-before today on the exchange calendar (riskbatch.business_days: Monday's check wants Friday's
-report, the Friday after Thanksgiving Wednesday's). When the report is there the check is quiet; when
+Run by a schedule at 08:30 New York on weekdays. The schedule's cron knows weekdays only, so the
+job decides by the exchange calendar (riskbatch.business_days, the risk model's own): on a weekday
+the exchange does not open (Thanksgiving, Good Friday) no report is due that morning and the check
+is quiet; the report of the business day before is due at the next open, and that morning's check
+wants it. The business date due is the business day before today (Monday's check wants Friday's
+report, the Friday after Thanksgiving Wednesday's); a date that is not a business day has no night
+and no report, and is never paged for. When the report is there the check is quiet; when
 it is not, it tells the alert topic how far the night got, read from what the jobs leave behind:
 
 - the input files under incoming/<date>/ (arrived or not);
@@ -28,15 +32,34 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .alerts import publish_alert
-from .business_days import previous_business_day
+from .business_days import EXCHANGE, is_business_day, next_business_day, previous_business_day
 from .storage import count_keys, exists, get_json
 
 NEW_YORK = ZoneInfo("America/New_York")
+REPORT_DEADLINE = "09:30"  # New York: the exchange's open (the task definition's REPORT_DEADLINE)
 
 
 def business_date_due(now: dt.datetime) -> dt.date:
     """The business day before `now`'s New York date: the night whose report is due this morning."""
     return previous_business_day(now.astimezone(NEW_YORK).date())
+
+
+def report_due_at(business_date: dt.date, deadline: str = REPORT_DEADLINE) -> dt.datetime:
+    """When the business date's report is due: the deadline (New York) on the next business day, the next open."""
+    hour, minute = (int(part) for part in deadline.split(":"))
+    return dt.datetime.combine(next_business_day(business_date), dt.time(hour, minute), NEW_YORK)
+
+
+def no_report_due(business_date: dt.date | None, now: dt.datetime) -> str | None:
+    """Why this check expects no report (None when one is due): the date asked for is not a business
+    day, or (no date asked for) the exchange does not open this morning."""
+    if business_date is not None:
+        return None if is_business_day(business_date) else f"{business_date} is not an {EXCHANGE} business day: no night, no report is due"
+    today = now.astimezone(NEW_YORK).date()
+    if is_business_day(today):
+        return None
+    waiting = previous_business_day(today)
+    return f"the {EXCHANGE} does not open on {today}: the report of {waiting} is due at the next open, {report_due_at(waiting):%Y-%m-%d %H:%M} New York"
 
 
 @dataclass
@@ -53,9 +76,12 @@ class Progress:
     announced: bool = False
     queues: dict[str, dict[str, int]] = field(default_factory=dict)
     stopped_tasks: list[dict[str, str]] = field(default_factory=list)
+    not_due: str | None = None  # why no report is due (riskbatch.watch.no_report_due)
 
     def stage(self) -> str:
         """Where the night stopped, in one phrase."""
+        if self.not_due:
+            return self.not_due
         if self.report:
             return "the report is published"
         if not self.inputs:
@@ -164,18 +190,25 @@ def alert_message(progress: Progress, environment: str, deadline: str) -> tuple[
 
 
 def check_deadline(
-    s3: Any, sqs: Any, sns: Any, settings: dict[str, str], business_date: dt.date, ecs: Any = None, now: dt.datetime | None = None
+    s3: Any, sqs: Any, sns: Any, settings: dict[str, str], business_date: dt.date | None, ecs: Any = None, now: dt.datetime | None = None
 ) -> tuple[int, Progress]:
-    """Stop the one-shot tasks past their deadline; quiet (0) when the report is there, otherwise alert the topic and return 1."""
+    """Stop the one-shot tasks past their deadline; quiet (0) when no report is due (by the exchange
+    calendar) or it is there, otherwise alert the topic and return 1. `business_date` None: the
+    report due on `now`'s New York morning."""
+    now = now or dt.datetime.now(dt.UTC)
     try:
-        stopped = stop_overdue_tasks(ecs, settings, now or dt.datetime.now(dt.UTC)) if ecs is not None else []
+        stopped = stop_overdue_tasks(ecs, settings, now) if ecs is not None else []
     except Exception as error:  # the alert matters more: it still goes out, and says what could not be done
         stopped = [{"task": "(none)", "family": "", "reason": f"could not list or stop the overdue tasks: {type(error).__name__}: {error}"}]
+    not_due = no_report_due(business_date, now)
+    business_date = business_date or business_date_due(now)
+    if not_due:  # no market opens on the date's report this morning: nothing to page about (overdue tasks are still stopped)
+        return 0, Progress(business_date.isoformat(), stopped_tasks=stopped, not_due=not_due)
     progress = read_progress(s3, sqs, settings, business_date)
     progress.stopped_tasks = stopped
     if progress.report:
         return 0, progress
-    subject, body = alert_message(progress, settings.get("RISKBATCH_ENVIRONMENT", "?"), settings.get("REPORT_DEADLINE", "09:30"))
+    subject, body = alert_message(progress, settings.get("RISKBATCH_ENVIRONMENT", "?"), settings.get("REPORT_DEADLINE", REPORT_DEADLINE))
     if settings.get("ALERT_TOPIC_ARN"):
         publish_alert(sns, settings["ALERT_TOPIC_ARN"], subject, body)
     return 1, progress

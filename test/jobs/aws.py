@@ -31,6 +31,16 @@ PARAMETERS = {
 }
 
 
+def small_night(folder: Path, business_date: str) -> Path:
+    """A small sample night (300 positions, 40 factors, 3 portfolios) for the date: the folder of its files."""
+    import datetime as dt
+
+    from riskbatch.sample import SampleSpec, write_sample
+
+    write_sample(folder, SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=dt.date.fromisoformat(business_date)))
+    return folder / business_date
+
+
 def stack_properties() -> dict[str, dict[str, Any]]:
     """logical id -> the resolved properties of each resource of the template."""
     return {logical_id: resource["Properties"] for logical_id, resource in resolve(load_template(), PARAMETERS, region=REGION)["Resources"].items()}

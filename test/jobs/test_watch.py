@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
@@ -84,7 +85,52 @@ def test_the_check_is_quiet_when_the_report_is_published(account) -> None:
     code, progress = check_deadline(s3, sqs, sns, settings, DATE)
     assert code == 0 and progress.report == "reports/2026-11-25/2026-11-25-r1.pdf" and _alerts(sqs, inbox) == []
     # another date's report does not count
-    assert check_deadline(s3, sqs, sns, settings, dt.date(2026, 11, 26))[0] == 1
+    assert check_deadline(s3, sqs, sns, settings, dt.date(2026, 11, 27))[0] == 1
+
+
+# The NYSE's full-day closures, from the calendar the risk model uses (riskbatch.business_days:
+# holidays.financial_holidays("NYSE"), https://pypi.org/project/holidays/0.19/).
+CLOSED_WEEKDAYS = [dt.date(2026, 11, 26), dt.date(2026, 4, 3), dt.date(2026, 12, 25), dt.date(2026, 1, 19)]  # Thanksgiving, Good Friday, Christmas, MLK Day
+
+
+def _new_york_morning(day: dt.date) -> dt.datetime:
+    """The schedule's 08:30 in New York (its cron runs in America/New_York)."""
+    return dt.datetime.combine(day, dt.time(8, 30), ZoneInfo("America/New_York"))
+
+
+@pytest.mark.parametrize("closed", CLOSED_WEEKDAYS, ids=str)
+def test_no_page_on_a_weekday_the_exchange_does_not_open(account, closed: dt.date) -> None:
+    """The schedule fires Monday to Friday; the job decides by the exchange calendar. On a closed weekday no
+    market opens, so no report is due that morning, even with nothing of the night before in the bucket."""
+    s3, sqs, sns, settings, inbox = account
+    code, progress = check_deadline(s3, sqs, sns, settings, None, now=_new_york_morning(closed))
+    assert code == 0 and _alerts(sqs, inbox) == []
+    assert progress.stage().startswith(f"the NYSE does not open on {closed}") and "is due at the next open" in progress.stage()
+
+
+def test_the_morning_after_thanksgiving_wants_wednesdays_report_and_never_thursdays(account) -> None:
+    s3, sqs, sns, settings, inbox = account
+    s3.put_object(Bucket="risk-out", Key="reports/2026-11-25/2026-11-25-r1.pdf", Body=b"%PDF")  # no night, no report for Thanksgiving
+    code, progress = check_deadline(s3, sqs, sns, settings, None, now=_new_york_morning(dt.date(2026, 11, 27)))
+    assert (code, progress.business_date, progress.report) == (0, "2026-11-25", "reports/2026-11-25/2026-11-25-r1.pdf") and _alerts(sqs, inbox) == []
+
+
+@pytest.mark.parametrize("day", [*CLOSED_WEEKDAYS, dt.date(2026, 11, 28)], ids=str)
+def test_a_date_that_is_not_a_business_day_is_never_paged_for(account, day: dt.date) -> None:
+    s3, sqs, sns, settings, inbox = account
+    code, progress = check_deadline(s3, sqs, sns, settings, day, now=_new_york_morning(dt.date(2026, 12, 1)))
+    assert code == 0 and _alerts(sqs, inbox) == [] and progress.stage() == f"{day} is not an NYSE business day: no night, no report is due"
+
+
+@pytest.mark.parametrize(
+    ("morning", "due"), [(dt.date(2026, 12, 1), "2026-11-30"), (dt.date(2026, 1, 20), "2026-01-16"), (dt.date(2026, 11, 30), "2026-11-27")]
+)
+def test_a_business_morning_without_the_report_still_pages(account, morning: dt.date, due: str) -> None:
+    """Tuesday wants Monday's report; the day after MLK Day Friday's; Monday the Friday after Thanksgiving's."""
+    s3, sqs, sns, settings, inbox = account
+    code, progress = check_deadline(s3, sqs, sns, settings, None, now=_new_york_morning(morning))
+    (alert,) = _alerts(sqs, inbox)
+    assert code == 1 and progress.business_date == due and alert["Subject"] == f"Risk batch test: no report for {due} before 09:30 New York"
 
 
 def _one_shot_cluster(ecs) -> tuple[str, dict[str, str]]:
