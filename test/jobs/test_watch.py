@@ -101,7 +101,9 @@ def _new_york_morning(day: dt.date) -> dt.datetime:
 @pytest.mark.parametrize("closed", CLOSED_WEEKDAYS, ids=str)
 def test_no_page_on_a_weekday_the_exchange_does_not_open(account, closed: dt.date) -> None:
     """The schedule fires Monday to Friday; the job decides by the exchange calendar. On a closed weekday no
-    market opens, so no report is due that morning, even with nothing of the night before in the bucket."""
+    market opens, so no report is due that morning, even with nothing of the night before in the bucket.
+    A Scheduler cron has minute, hour, day-of-month, month, day-of-week and year fields in a time zone, and
+    no calendar of holidays (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html)."""
     s3, sqs, sns, settings, inbox = account
     code, progress = check_deadline(s3, sqs, sns, settings, None, now=_new_york_morning(closed))
     assert code == 0 and _alerts(sqs, inbox) == []
