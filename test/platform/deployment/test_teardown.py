@@ -16,6 +16,8 @@ from riskbatch_platform.deployment.teardown import delete_stack, kept_on_purpose
 from riskbatch_platform.local import emulator
 from riskbatch_platform.local.emulator import patching
 
+patching.import_module_of_each_service()  # every fix registered, emulator.<service> there to name one
+
 REGION = "us-east-1"
 TEMPLATE = {
     "Resources": {

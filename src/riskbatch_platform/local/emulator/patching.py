@@ -133,6 +133,11 @@ def apply_fixes() -> Patcher:
         )
     import_module_of_each_service()
     patcher = Patcher()
-    for each in FIXES:
+    for each in in_service_order(FIXES):
         each(patcher)
     return patcher
+
+
+def in_service_order(fixes: list[Fix]) -> list[Fix]:
+    """The fixes in SERVICES order, each module's in the order written, whichever module was imported first."""
+    return sorted(fixes, key=lambda each: (SERVICES.index(each.__module__.rsplit(".", 1)[1]), each.__code__.co_firstlineno))

@@ -23,6 +23,9 @@ from riskbatch_platform.local import emulator
 from riskbatch_platform.local.emulator import patching
 from riskbatch_platform.local.emulator.patching import FIXES, LOCAL_ECS_AGENT, MOTO_VERSION, Patcher
 
+# every service's module, so that FIXES holds every fix and emulator.<service> is there to name one
+patching.import_module_of_each_service()
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
@@ -77,6 +80,22 @@ def test_every_fix_is_in_the_list_and_has_an_honest_kind() -> None:
     assert len(FIXES) >= 14
     for each in FIXES:
         assert (each.__doc__ or "").split(".", 1)[0] in {"Defect", "Missing rule", "Stand-in"}, each.__name__
+
+
+def test_the_fixes_apply_in_service_order_whichever_module_was_imported_first() -> None:
+    # three moto functions are wrapped by two fixes each (the model map, IAM's request, its
+    # authorisation): the wrappers go on in the order they were written, never the import order
+    registered_last_first = list(reversed(FIXES))
+    applied = patching.in_service_order(registered_last_first)
+    services = [each.__module__.rsplit(".", 1)[1] for each in applied]
+    assert services == sorted(services, key=patching.SERVICES.index)
+    for service in patching.SERVICES:  # within a module, the order it was written in
+        written = [each for each in FIXES if each.__module__.endswith(f".{service}")]
+        assert [each for each in applied if each in written] == written
+    order = [each.__name__ for each in applied]
+    assert order.index("cloudwatch_alarms_from_cloudformation") < order.index("scheduler_schedules_from_cloudformation")
+    assert order.index("cloudwatch_alarm_reads_authorised_on_the_alarm") < order.index("sqs_batch_calls_need_the_single_action")
+    assert order.index("signatures_of_requests_without_a_body") < order.index("policy_conditions_evaluated")
 
 
 def test_the_fixes_refuse_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
