@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from riskbatch_platform import REPO_ROOT
+from riskbatch_platform.analysis.compliance import requirements_from_old_table
 from riskbatch_platform.analysis.guard import evaluate_all
 from riskbatch_platform.analysis.lint import lint
 from riskbatch_platform.analysis.review import as_json, compliance_delta, markdown, requirements_review, review_templates
@@ -31,6 +32,16 @@ def at_base(base: str, relative: str) -> dict | None:
             return None
         raise SystemExit(f"git show {base}:{relative} failed: {shown.stderr.strip()}")
     return json.loads(shown.stdout)
+
+
+def requirements_at(base: str) -> dict | None:
+    """The compliance table's requirements at BASE: its requirements file, or, for a BASE from before
+    that file, the table its scripts/validate.py held (so the move itself is compared, not all "added")."""
+    found = at_base(base, "compliance/requirements.json")
+    if found is not None:
+        return found
+    shown = subprocess.run(["git", "show", f"{base}:scripts/validate.py"], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    return requirements_from_old_table(shown.stdout) if shown.returncode == 0 else None
 
 
 def counts(template: dict | None) -> tuple[int, int]:
@@ -87,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             tallies[relative] = {"cfn-lint findings": (base_lint, head_lint), "guard rules failing": (base_guard, head_guard)}
     requirements_file = "compliance/requirements.json"
     head_requirements = json.loads((REPO_ROOT / requirements_file).read_text(encoding="utf-8"))
-    reviews[requirements_file] = requirements_review(at_base(args.base, requirements_file), head_requirements)
+    reviews[requirements_file] = requirements_review(requirements_at(args.base), head_requirements)
     args.out.mkdir(parents=True, exist_ok=True)
     delta = compliance_delta(compliance_at(args.base), json.loads(args.compliance.read_text(encoding="utf-8"))) if args.compliance else None
     comment = markdown(reviews, tallies or None, delta)

@@ -235,3 +235,20 @@ def test_the_requirements_file_refuses_an_entry_that_names_nothing_or_twice() ->
     ):
         with pytest.raises(RequirementsError, match=complaint):
             parse_requirements(text)
+
+
+def test_a_base_from_before_the_requirements_file_is_compared_through_its_old_table() -> None:
+    # the pull request that moved the table into compliance/requirements.json must still show a
+    # requirement it dropped, not list every requirement as added
+    from riskbatch_platform.analysis.compliance import requirements_from_old_table
+
+    head = json.loads((REPO_ROOT / "compliance" / "requirements.json").read_text(encoding="utf-8"))
+    kept, dropped = head["requirements"][0], {"requirement": "A requirement the move lost", "guard_rules": ["some_rule"], "tests": []}
+    moved = next(each for each in head["requirements"] if any(test.startswith("platform/local/emulator/test_fixes.py::") for test in each["tests"]))
+    old_ids = [test.replace("platform/local/emulator/test_fixes.py::", "test_emulator_fixes.py::") for test in moved["tests"]]
+    rows = [(each["requirement"], each["guard_rules"], each["tests"]) for each in (kept, dropped)] + [(moved["requirement"], moved["guard_rules"], old_ids)]
+    source = f"REQUIREMENTS: list[tuple[str, list[str], list[str]]] = {rows!r}\n"
+    base = requirements_from_old_table(source)
+    only_these = {"requirements": [kept, moved]}
+    changes = {(finding.subject, finding.change, finding.needs_security_review) for finding in requirements_review(base, only_these).findings}
+    assert changes == {("A requirement the move lost", "requirement removed from the table", True)}
