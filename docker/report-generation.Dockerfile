@@ -18,7 +18,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     NUMBA_CPU_NAME=generic
 
 # This job's runtime, and only it (requirements-runtime-report-generation.lock: what the import graph of its
-# commands needs, scripts/lock_images.py), in a virtual environment of its own, from the wheels
+# commands needs, make lock-images), in a virtual environment of its own, from the wheels
 # make images downloads on the host (build/wheels): the build needs no network, and pip checks
 # every wheel against its SHA-256 in the lock (--require-hashes). pip runs from its own wheel
 # (build/installer, requirements-installer.lock), so that pip itself is not in the image.

@@ -1,8 +1,8 @@
 """Least privilege, proven: each job's task role, assumed, may do what its job does and is denied the rest.
 
 The emulator enforces IAM for assumed-role credentials: actions, resources (S3 buckets and keys,
-queues, the topic, the bus, the task definition of RunTask) and, with the fixes in
-emulator_server.py, the conditions the template relies on (s3:prefix, ecs:cluster,
+queues, the topic, the bus, the task definition of RunTask) and, with the emulator's fixes
+(src/riskbatch_platform/local/emulator/), the conditions the template relies on (s3:prefix, ecs:cluster,
 iam:PassedToService, aws:SourceAccount) and S3's 403 for a missing key without ListBucket.
 Where each key is set: s3:prefix on ListBucket (Service Authorization Reference, Amazon S3:
 https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html), ecs:cluster on

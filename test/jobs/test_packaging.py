@@ -47,6 +47,6 @@ def test_each_job_has_an_image_that_runs_as_non_root_with_its_command() -> None:
     ):
         text = (REPO_ROOT / "docker" / f"{job}.Dockerfile").read_text(encoding="utf-8")
         assert "USER 10001:10001" in text and 'ENTRYPOINT ["riskbatch"]' in text and f"CMD {command}" in text
-        assert f"requirements-runtime-{job}.lock" in text and "--require-hashes" in text  # its own lock (test/unit/test_image_contents.py)
+        assert f"requirements-runtime-{job}.lock" in text and "--require-hashes" in text  # its own lock (test/platform/images/test_image_contents.py)
         # the pinned public base by default; make images passes the local one built from Debian's packages
         assert "ARG BASE_IMAGE=docker.io/library/python:3.11" in text and "FROM ${BASE_IMAGE}" in text

@@ -190,7 +190,7 @@ def test_the_zone_check_is_skipped_offline_and_names_an_unknown_subnet() -> None
 
 
 def test_deploying_the_endpoints_stack_into_one_zone_is_refused_with_exit_5(capsys: pytest.CaptureFixture[str]) -> None:
-    """Against the emulator (moto in-process): deploy.py looks the zones up and refuses before CloudFormation is called."""
+    """Against the emulator (moto in-process): riskbatch-deploy looks the zones up and refuses before CloudFormation is called."""
     import boto3
     from moto import mock_aws
 

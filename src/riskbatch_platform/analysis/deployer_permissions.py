@@ -223,7 +223,7 @@ IMAGE_PUSH_ACTIONS = (
 )
 
 
-# CloudFormation reads a template given by URL (deploy.py --template-bucket) as the caller: without
+# CloudFormation reads a template given by URL (riskbatch-deploy --template-bucket) as the caller: without
 # the read it answers "TemplateURL must reference a valid S3 object to which you have access".
 TEMPLATE_READ_ACTIONS = ("s3:GetObject",)
 
@@ -280,7 +280,7 @@ def unknown_to_parliament() -> list[str]:
     return sorted(str(finding.detail).removeprefix("Unknown action ") for finding in analysed.findings if finding.issue == "UNKNOWN_ACTION")
 
 
-# --- deploying with a CloudFormation service role (deploy.py --role-arn) ----------------------------
+# --- deploying with a CloudFormation service role (riskbatch-deploy --role-arn) ----------------------------
 # CloudFormation then acts with the role's credentials, the deploying person's only for what the
 # scripts call themselves and for passing the role ("AWS CloudFormation service role":
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html).

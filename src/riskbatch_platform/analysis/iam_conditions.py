@@ -11,7 +11,7 @@ Semantics from the IAM user guide, "IAM JSON policy elements: Condition operator
   wildcards (ArnEquals and ArnLike behave alike);
 - ForAnyValue: / ForAllValues: compare a multi-valued key as a set.
 
-Used by the local emulator (emulator_server.py), which otherwise ignores conditions.
+Used by the local emulator (local/emulator/iam.py), which otherwise ignores conditions.
 """
 
 from __future__ import annotations

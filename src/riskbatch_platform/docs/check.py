@@ -224,6 +224,23 @@ def link_problems(path: Path) -> list[str]:
     return problems
 
 
+# A path of this repository quoted inline (`src/...`, `test/.../test_x.py`, a bare `test_x.py`):
+# it must exist, so that a moved file cannot leave the docs pointing at nothing.
+_REPOSITORY_PATH = re.compile(r"`((?:src|test|docs|lib|docker|guard-rules|tools|config|compliance|\.github)/[\w./-]+|test_\w+\.py)`")
+
+
+def path_problems(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    tests = {each.name for each in (REPO_ROOT / "test").rglob("test_*.py")}
+    found = []
+    for match in _REPOSITORY_PATH.finditer(text):
+        quoted = match.group(1)
+        exists = quoted in tests if "/" not in quoted else (REPO_ROOT / quoted.rstrip("/")).exists()
+        if not exists:
+            found.append(f"{_shown(path)}:{text.count(chr(10), 0, match.start()) + 1}: `{quoted}`: no such file in the repository")
+    return found
+
+
 # --- command checks --------------------------------------------------------------------------
 
 
@@ -403,16 +420,18 @@ def check_command(command: Command) -> str | None:
     return f"no check for the program {program!r}: add one to src/riskbatch_platform/docs/check.py"
 
 
-def problems(progress: Callable[[str], None] = lambda _line: None) -> list[str]:
-    """Every problem in the docs' links, blocks and commands."""
-    found: list[str] = []
-    for path in markdown_files():
-        found += link_problems(path)
-        commands, block_problems = commands_of(path)
-        found += block_problems
-        for command in commands:
-            progress(f"{command.where()}: {command.text()}")
-            complaint = check_command(command)
-            if complaint:
-                found.append(f"{command.where()}: `{command.text()}`: {complaint}")
+def page_problems(path: Path, progress: Callable[[str], None] = lambda _line: None) -> list[str]:
+    """Every problem of one page: its links, quoted paths, blocks and commands."""
+    commands, found = commands_of(path)
+    found = link_problems(path) + path_problems(path) + found
+    for command in commands:
+        progress(f"{command.where()}: {command.text()}")
+        complaint = check_command(command)
+        if complaint:
+            found.append(f"{command.where()}: `{command.text()}`: {complaint}")
     return found
+
+
+def problems(progress: Callable[[str], None] = lambda _line: None) -> list[str]:
+    """Every problem in the docs' links, paths, blocks and commands."""
+    return [problem for path in markdown_files() for problem in page_problems(path, progress)]

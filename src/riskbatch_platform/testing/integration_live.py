@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     _, pytest_args = parser.parse_known_args(argv)
     with tempfile.TemporaryDirectory(prefix="riskbatch-live-") as folder, running_emulator(log_dir=Path(folder)) as emulator:
         work = Path(folder)
-        print("deploying the stack into the emulator in its phases, as deploy.py does in an account", flush=True)
+        print("deploying the stack into the emulator in its phases, as riskbatch-deploy does in an account", flush=True)
         local = deploy_local(emulator, "live", work, say=lambda line: print(f"  {line}", flush=True))
         runner = LocalEcs(emulator.target, emulator.agent_target, local.stack_name, work)
         runner.load()

@@ -43,9 +43,7 @@ def test_the_docs_check_reads_every_command_block() -> None:
 def _problems_of(tmp_path: Path, markdown: str) -> list[str]:
     page = tmp_path / "page.md"
     page.write_text(markdown, encoding="utf-8")
-    commands, found = doc_check.commands_of(page)
-    found += doc_check.link_problems(page)
-    return found + [complaint for command in commands if (complaint := doc_check.check_command(command))]
+    return doc_check.page_problems(page)
 
 
 @pytest.mark.parametrize(
@@ -57,6 +55,8 @@ def _problems_of(tmp_path: Path, markdown: str) -> list[str]:
         ("```sh\n.venv/bin/riskbatch-deploy --stack-name s --no-such-option\n```\n", "unrecognized arguments: --no-such-option"),
         ("```sh\n.venv/bin/python -m riskbatch_platform.no_such_module\n```\n", "no such module"),
         ("```sh\nmake no-such-target\n```\n", "No rule to make target"),
+        ("The tests are in `test/unit/test_no_such_file.py`.\n", "no such file in the repository"),
+        ("The fixes are tested in `test_no_such_file.py`.\n", "no such file in the repository"),
         ("```sh\naws cloudformation describe-stack-events --stack riskbatch-prod\n```\n", "takes no --stack"),
         ("```sh\naws service-quotas request-service-quota-increase --service-code fargate --quota-code L-3032A538\n```\n", "needs --desired-value"),
         ("```sh\naws ecs run-everything\n```\n", "no operation run-everything"),

@@ -22,7 +22,7 @@ from riskbatch_platform.aws import Target
 BOOTSTRAP_REQUESTS = 6
 DEPLOYER_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 # The local stand-in for ECS may only assume roles (and only those that trust ECS tasks: see
-# emulator_server.py).
+# local/emulator/iam.py, local_runner_assumes_roles_as_ecs_or_eventbridge).
 # What the runbook asks of a real output bucket's lifecycle, applied to the stand-in bucket too.
 OUTPUT_BUCKET_LIFECYCLE = REPO_ROOT / "docs" / "output-bucket-lifecycle.json"
 ECS_AGENT_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/*"}]}'
