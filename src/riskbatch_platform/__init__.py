@@ -18,3 +18,11 @@ The tooling works on a checkout of this repository (its templates, rules and doc
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+if not (REPO_ROOT / "lib" / "TapStack.json").is_file():
+    # installed from a wheel (pip install .), the package is not in its checkout: every command
+    # would fail on a missing template, rule or page, so say once what to do instead
+    raise SystemExit(
+        f"riskbatch_platform works on a checkout of its repository, and {REPO_ROOT} is not one: "
+        "install it from the checkout with `pip install --no-deps -e .` (make .venv/.installed does)"
+    )
