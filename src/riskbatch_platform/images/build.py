@@ -117,6 +117,10 @@ def wheelhouse(say: Say, jobs: tuple[str, ...] = JOBS) -> None:
     subprocess.run([*pip, "wheel", "--no-deps", "-w", str(project), str(jobs_tree())], check=True, capture_output=True, text=True, env=environment)
 
 
+# A command of the tooling in pyproject.toml's [project.scripts]: `riskbatch-x = "riskbatch_platform.…:main"`.
+TOOLING_COMMAND = re.compile(r'^riskbatch-[\w-]+ = "riskbatch_platform\.')
+
+
 def jobs_tree() -> Path:
     """build/jobs-tree: the project with the jobs' package alone, so the images' wheel holds no tooling.
 
@@ -126,7 +130,7 @@ def jobs_tree() -> Path:
     shutil.rmtree(tree, ignore_errors=True)
     shutil.copytree(REPO_ROOT / "src" / "riskbatch", tree / "src" / "riskbatch", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     lines = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8").splitlines(keepends=True)
-    (tree / "pyproject.toml").write_text("".join(line for line in lines if '"riskbatch_platform.' not in line), encoding="utf-8")
+    (tree / "pyproject.toml").write_text("".join(line for line in lines if not TOOLING_COMMAND.match(line)), encoding="utf-8")
     shutil.copy(REPO_ROOT / "LICENSE", tree / "LICENSE")
     return tree
 
