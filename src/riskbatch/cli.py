@@ -1,4 +1,7 @@
-"""riskbatch: the command line of the three jobs, the offline engine and the tools around them."""
+"""riskbatch: the command line of the three jobs, the offline engine and the tools around them.
+
+Over 400 lines, knowingly: one argparse tree of about twenty commands, each a few lines that call
+their module; the tree in one place is what `riskbatch --help` and the docs check read."""
 
 from __future__ import annotations
 

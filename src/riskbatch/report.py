@@ -1,4 +1,10 @@
-"""report-generation: firm-wide and per-portfolio VaR and ES from the run's summed P&L, as PDF and JSON."""
+"""report-generation: firm-wide and per-portfolio VaR and ES from the run's summed P&L, as PDF and JSON.
+
+Over 400 lines, knowingly: the job (reading the units, the figures, the history record, the notice)
+and the PDF's sections, each a function, share the summary's shape. Charts, tables, the deadline
+and the notice's text are modules of their own (report_charts, report_tables, report_deadline,
+report_notice); the sections are the next to move out, once the backtest's and the explanation's
+revaluations leave this job for the risk workers."""
 
 from __future__ import annotations
 
