@@ -12,20 +12,15 @@ import datetime as dt
 import math
 from typing import Any
 
-from .business_days import next_business_day
-from .watch import NEW_YORK
+from .watch import NEW_YORK, REPORT_DEADLINE, report_due_at
 
-DEADLINE = "09:30"  # New York, as the deadline check's REPORT_DEADLINE
-
-
-def due_at(business_date: dt.date, deadline: str = DEADLINE) -> dt.datetime:
-    """The moment the business date's report is due, in New York time (daylight saving applied)."""
-    return dt.datetime.combine(next_business_day(business_date), dt.time.fromisoformat(deadline), tzinfo=NEW_YORK)
+# The deadline check's default, so that the report and the check never disagree on when a report is due.
+DEADLINE = REPORT_DEADLINE
 
 
 def publication(business_date: str, published: dt.datetime, deadline: str = DEADLINE) -> dict[str, Any]:
     """The publication against the deadline: when (UTC and New York), when due, on time or late by how many minutes."""
-    due = due_at(dt.date.fromisoformat(business_date), deadline)
+    due = report_due_at(dt.date.fromisoformat(business_date), deadline)
     late = max(0, math.ceil((published - due).total_seconds() / 60))
     local = published.astimezone(NEW_YORK)
     return {
