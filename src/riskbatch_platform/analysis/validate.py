@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from riskbatch_platform import REPO_ROOT
-from riskbatch_platform.analysis.compliance import requirements
+from riskbatch_platform.analysis.compliance import RequirementsError, requirements
 from riskbatch_platform.analysis.guard import evaluate_all
 from riskbatch_platform.analysis.iam_audit import cfripper_findings, parliament_findings
 from riskbatch_platform.analysis.lint import lint, templates
@@ -123,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = [Row("cfn-lint (errors, warnings, informational) reports nothing on either template", "cfn-lint", "PASS" if not findings else "FAIL")]
     guard = guard_results(documents)
     units = unit_results(args.out)
-    table = requirements()
+    try:
+        table = requirements()
+    except RequirementsError as error:
+        raise SystemExit(str(error)) from None
     for requirement, rules, tests in ((each.requirement, each.guard_rules, each.tests) for each in table):
         missing = [test for test in tests if test not in units]
         if missing:
