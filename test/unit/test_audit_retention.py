@@ -8,7 +8,8 @@
   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/function-refs-in-policy-attributes.html
   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-languageextension-transform.html
 - a KMS key removed from a stack waits PendingWindowInDays, 7 to 30, before KMS deletes it (the
-  AWS::KMS::Key resource schema, read here).
+  AWS::KMS::Key resource schema, read here; "The range is 7-30 days" in
+  https://docs.aws.amazon.com/kms/latest/cryptographic-details/key-deletion.html).
 """
 
 from __future__ import annotations

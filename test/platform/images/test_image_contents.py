@@ -162,7 +162,8 @@ def test_the_label_arguments_name_the_commit_and_its_time() -> None:
 @pytest.mark.parametrize("job", JOBS)
 def test_an_image_that_carries_the_compiler_ships_its_kernels_compiled_for_a_generic_cpu(job: str) -> None:
     """Where the lock holds numba, the build compiles the kernels into the scratch volume's
-    directory before VOLUME (Fargate copies it into the task's volume), for the generic CPU at
+    directory before VOLUME (Fargate copies the image's directory into the task's volume: "Use bind
+    mounts with Amazon ECS", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html), for the generic CPU at
     build and at run time (src/riskbatch/precompile.py cites numba's cache key)."""
     text = (DOCKER_DIR / f"{job}.Dockerfile").read_text(encoding="utf-8")
     image = parse_dockerfile(DOCKER_DIR / f"{job}.Dockerfile")
