@@ -15,7 +15,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TMPDIR=/scratch \
     MPLCONFIGDIR=/scratch/matplotlib \
     NUMBA_CACHE_DIR=/scratch/numba \
-    NUMBA_CPU_NAME=generic
+    RISKBATCH_KERNEL_CPU=auto
 
 # This job's runtime, and only it (requirements-runtime-data-ingestion.lock: what the import graph of its
 # commands needs, make lock-images), in a virtual environment of its own, from the wheels

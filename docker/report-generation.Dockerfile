@@ -15,7 +15,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TMPDIR=/scratch \
     MPLCONFIGDIR=/scratch/matplotlib \
     NUMBA_CACHE_DIR=/scratch/numba \
-    NUMBA_CPU_NAME=generic
+    RISKBATCH_KERNEL_CPU=auto
 
 # This job's runtime, and only it (requirements-runtime-report-generation.lock: what the import graph of its
 # commands needs, make lock-images), in a virtual environment of its own, from the wheels
@@ -42,10 +42,11 @@ RUN --mount=type=bind,source=build/installer,target=/installer \
 RUN groupadd --system --gid 10001 riskbatch && useradd --system --uid 10001 --gid 10001 --no-create-home riskbatch \
     && mkdir -p /scratch && chown 10001:10001 /scratch && chmod 0700 /scratch
 USER 10001:10001
-# The kernels compiled here, into /scratch/numba (NUMBA_CACHE_DIR), for the generic x86-64 CPU
-# (NUMBA_CPU_NAME), before VOLUME: Fargate copies the directory into the task volume, so no task
-# compiles at start (src/riskbatch/precompile.py says why each setting is needed).
-RUN ["python", "-m", "riskbatch.precompile"]
+# The kernels compiled here, into /scratch/numba (NUMBA_CACHE_DIR), for the baseline x86-64 CPU and
+# for x86-64-v3 (AVX2), before VOLUME: Fargate copies the directory into the task volume, and a task
+# picks the one its processor runs (RISKBATCH_KERNEL_CPU=auto), so no task compiles at start
+# (src/riskbatch/precompile.py and src/riskbatch/kernel_cpu.py say why each setting is needed).
+RUN ["python", "-m", "riskbatch.precompile", "--every-target"]
 VOLUME ["/scratch"]
 
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["riskbatch", "health"]

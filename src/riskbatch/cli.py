@@ -55,7 +55,9 @@ def _report_handler(settings: Any) -> tuple[str, Any, Any]:
 
     queue = required("REPORT_QUEUE_URL")
     s3, sns, sqs = _clients("s3", "sns", "sqs")
-    return queue, ReportGeneration(s3, sns, settings.alert_topic_arn, deadline=os.environ.get("REPORT_DEADLINE", DEADLINE)), sqs
+    handler = ReportGeneration(s3, sns, settings.alert_topic_arn, deadline=os.environ.get("REPORT_DEADLINE", DEADLINE))
+    handler.warm_up()  # before the night: the warm window starts this worker ahead of the files
+    return queue, handler, sqs
 
 
 # Each kind of worker in a function of its own: each image holds only what its kind imports.

@@ -63,27 +63,28 @@ class Conversion:
     factor_currency: np.ndarray  # per factor: the column of its currency in `currencies`, or -1 (the reporting one)
     rate_today: np.ndarray  # per factor: today's rate of its currency into the reporting currency
 
-    def currency_returns(self, returns: np.ndarray) -> np.ndarray:
-        """The log return of each foreign currency into the reporting currency (scenarios x currencies)."""
-        return returns @ self.weights
-
     def extended(self, returns: np.ndarray) -> np.ndarray:
-        """The factors' returns, then each foreign currency's: what the option kernels read."""
+        """The factors' returns, then each foreign currency's: what the option kernels read, factor-major
+        ((factors + currencies) x scenarios, C order) from scenarios x factors returns."""
+        by_factor = np.ascontiguousarray(returns.T)
         if not self.currencies:
-            return returns
-        return np.ascontiguousarray(np.hstack([returns, self.currency_returns(returns)]))
+            return by_factor
+        return np.vstack([by_factor, self.weights.T @ by_factor])
+
+    def augmented_from(self, extended: np.ndarray) -> np.ndarray:
+        """From extended returns: each factor's return plus its currency's, then one row per
+        foreign currency (factor-major, as `extended`)."""
+        if not self.currencies:
+            return extended.copy()
+        factors = len(self.factor_currency)
+        foreign = np.flatnonzero(self.factor_currency >= 0)
+        result = extended.copy()
+        result[foreign] += extended[factors + self.factor_currency[foreign]]
+        return result
 
     def augmented(self, returns: np.ndarray) -> np.ndarray:
-        """Each factor's return plus its currency's, then one column per foreign currency."""
-        if not self.currencies:
-            return returns
-        foreign = np.flatnonzero(self.factor_currency >= 0)
-        currency = self.currency_returns(returns)
-        result = np.empty((returns.shape[0], returns.shape[1] + len(self.currencies)))
-        result[:, : returns.shape[1]] = returns
-        result[:, foreign] += currency[:, self.factor_currency[foreign]]
-        result[:, returns.shape[1] :] = currency
-        return result
+        """Each factor's return plus its currency's, then one column per foreign currency (scenarios x columns)."""
+        return self.augmented_from(self.extended(returns)).T
 
 
 def conversion_of(market: Market, reporting: str) -> Conversion:
@@ -308,6 +309,20 @@ def _kernel_inputs(book: Book, market: Market, parameters: ModelParameters) -> t
     )
 
 
+PreparedBlocks = Callable[[int], tuple[np.ndarray, np.ndarray]]
+
+
+def prepared_block(returns: np.ndarray, conversion: Conversion) -> tuple[np.ndarray, np.ndarray]:
+    """A block of scenarios as the revaluation reads it, whatever the book: the extended returns
+    (factor-major) and exp(r) - 1 of the augmented ones. A worker keeps these between its units
+    (they depend on the run's market and scenarios only), so that a unit costs its own
+    positions' work, not a pass over every factor in every scenario."""
+    extended = conversion.extended(returns)
+    growth = conversion.augmented_from(extended)
+    np.expm1(growth, out=growth)
+    return extended, growth
+
+
 def portfolio_pnl(
     book: Book,
     market: Market,
@@ -316,27 +331,32 @@ def portfolio_pnl(
     progress: Callable[[int, int], None] | None = None,
     should_abort: Callable[[], bool] | None = None,
     scenarios: Callable[[int], np.ndarray] | None = None,
+    prepared: PreparedBlocks | None = None,
 ) -> np.ndarray:
     """P&L of each portfolio in each scenario: an array of portfolios x scenarios.
 
-    `scenarios(block)` supplies scenario blocks (a worker's cache); by default they are drawn.
+    `scenarios(block)` supplies scenario blocks of factor returns, or `prepared(block)` blocks
+    as prepared_block gives them for this market (a worker's cache); by default they are drawn.
     """
-    from .kernels import option_pnl_into
+    from .kernels import linear_pnl, option_pnl_into
     model = model or risk_model(market, parameters)
     draw = scenarios or (lambda block: scenario_block(parameters, block, model.cholesky, model.keys))
+    prepare = prepared or (lambda block: prepared_block(draw(block), book.conversion))
     pnl = np.empty((len(book.portfolio_ids), parameters.scenarios))
     options = _kernel_inputs(book, market, parameters)
+    owner, column = np.nonzero(book.exposures)  # the linear book's exposures, by portfolio (row-major order)
+    exposures = (np.searchsorted(owner, np.arange(len(book.portfolio_ids) + 1)), column, book.exposures[owner, column], len(book.portfolio_ids))
     blocks = block_count(parameters)
     for block in range(blocks):
         if should_abort is not None and should_abort():
             raise Aborted(f"stopped after {block} of {blocks} scenario blocks")
-        returns = draw(block)
+        extended, growth = prepare(block)
         start = block * parameters.block_size
-        rows = slice(start, start + returns.shape[0])
-        block_pnl = np.expm1(book.conversion.augmented(returns)) @ book.exposures.T
+        rows = slice(start, start + extended.shape[1])
+        block_pnl = linear_pnl(growth, *exposures)  # portfolios x scenarios
         if book.unique_option_count:
-            option_pnl_into(book.conversion.extended(returns), *options, book.entry_start, book.entry_portfolio, book.entry_quantity, block_pnl)
-        pnl[:, rows] = block_pnl.T
+            option_pnl_into(extended, *options, book.entry_start, book.entry_portfolio, book.entry_quantity, block_pnl)
+        pnl[:, rows] = block_pnl
         if progress is not None:
             progress(block + 1, blocks)
     return pnl
@@ -355,20 +375,23 @@ def _scenario_rows(parameters: ModelParameters, model: RiskModel, rows: np.ndarr
     return result
 
 
-def position_tail_means(book: Book, market: Market, parameters: ModelParameters, rows: np.ndarray, model: RiskModel) -> np.ndarray:
-    """Each position's mean P&L over the given scenarios (the firm's tail, for ES contributions).
+def position_tail_means(
+    book: Book, market: Market, parameters: ModelParameters, rows: np.ndarray, model: RiskModel, returns: np.ndarray | None = None
+) -> np.ndarray:
+    """Each position's mean P&L over the given scenarios (the firm's tail, for ES contributions);
+    `returns`, their factor returns where the caller drew them already.
 
     Memory stays flat as the book grows: a linear leg's mean is its column's mean times its
     exposure, and options revalue OPTION_BLOCK unique options at a time.
     """
     from .kernels import option_change
-    returns = _scenario_rows(parameters, model, rows)
+    returns = _scenario_rows(parameters, model, rows) if returns is None else returns
     means = np.zeros(len(book.position_ids))
     column_means = np.expm1(book.conversion.augmented(returns)).mean(axis=0)
     np.add.at(means, book.leg_position, column_means[book.leg_column] * book.leg_exposure)
     if book.unique_option_count:
         inputs = _kernel_inputs(book, market, parameters)
-        extended = np.ascontiguousarray(book.conversion.extended(returns))
+        extended = book.conversion.extended(returns)
         unique_means = np.empty(book.unique_option_count)
         for start in range(0, book.unique_option_count, OPTION_BLOCK):
             part = slice(start, start + OPTION_BLOCK)
@@ -386,6 +409,6 @@ def position_pnl(book: Book, market: Market, parameters: ModelParameters, scenar
     augmented = np.expm1(book.conversion.augmented(returns))
     np.add.at(result.T, book.leg_position, (augmented[:, book.leg_column] * book.leg_exposure).T)
     if book.option_count:
-        per_unit = option_change(np.ascontiguousarray(book.conversion.extended(returns)), *_kernel_inputs(book, market, parameters))
+        per_unit = option_change(book.conversion.extended(returns), *_kernel_inputs(book, market, parameters))
         result[:, book.option_position] += per_unit[:, book.unique_of_option] * book.option_quantity
     return result

@@ -17,12 +17,13 @@ the change computed in each), and that error's share of the change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from .engine import build_book, portfolio_pnl, risk_model
+from .engine import PreparedBlocks, RiskModel, build_book, portfolio_pnl, risk_model
 from .inputs import Market
 from .model import ModelParameters, value_at_risk
 from .quality import factors_of_position
@@ -68,26 +69,60 @@ def _positions_valued_on(positions: pa.Table, market: Market, reporting: str) ->
     return positions.filter(mask), len(keep) - sum(keep)
 
 
+Abort = Callable[[], bool] | None
+
+
+def revalued(
+    positions: pa.Table, market: Market, parameters: ModelParameters, model: RiskModel, prepared: PreparedBlocks | None = None, should_abort: Abort = None
+) -> tuple[list[str], np.ndarray]:
+    """Positions in every scenario of `model` on `market`: (portfolio ids, portfolios x scenarios)."""
+    if positions.num_rows == 0:
+        return [], np.zeros((0, parameters.scenarios))
+    book = build_book(positions, market, parameters)
+    return book.portfolio_ids, portfolio_pnl(book, market, parameters, model, should_abort=should_abort, prepared=prepared)
+
+
+def carried_pnl(
+    positions: pa.Table, market: Market, parameters: ModelParameters, model: RiskModel, prepared: PreparedBlocks | None = None, should_abort: Abort = None
+) -> tuple[list[str], np.ndarray, int]:
+    """Step 2's revaluation: the positions of yesterday's book that tonight's market can value, on
+    tonight's market and model; and how many it cannot."""
+    carried, dropped = _positions_valued_on(positions, market, parameters.reporting_currency)
+    return (*revalued(carried, market, parameters, model, prepared, should_abort), dropped)
+
+
 def explain_var_change(
     previous_record: dict[str, Any], previous: RunBook, tonight: RunBook, tonight_var: dict[str, float], tonight_firm_pnl: np.ndarray | None = None
 ) -> dict[str, Any]:
-    """The change from yesterday's published VaR 99 % to tonight's, in its three steps; with
-    tonight's firm P&L, the firm change's sampling noise."""
+    """The change from yesterday's published VaR 99 % to tonight's, in its three steps, from
+    yesterday's whole book revalued twice; with tonight's firm P&L, the firm change's sampling
+    noise. The risk workers compute the same revaluations unit by unit (riskbatch.previous_night):
+    explain_from."""
     parameters: ModelParameters = tonight.parameters
     recomputed_model = risk_model(previous.market, parameters, previous.model.draw_order)
-    yesterday_book = build_book(previous.positions, previous.market, parameters)
-    yesterday_pnl = portfolio_pnl(yesterday_book, previous.market, parameters, recomputed_model)
-    recomputed = _var_99(yesterday_pnl, yesterday_book.portfolio_ids)
-    carried, dropped = _positions_valued_on(previous.positions, tonight.market, parameters.reporting_currency)
-    carried_book = build_book(carried, tonight.market, parameters)
-    on_tonights_market = _var_99(portfolio_pnl(carried_book, tonight.market, parameters, tonight.model), carried_book.portfolio_ids)
+    recomputed = revalued(previous.positions, previous.market, parameters, recomputed_model)
+    carried = carried_pnl(previous.positions, tonight.market, parameters, tonight.model)
+    return explain_from(previous_record, recomputed, carried[:2], carried[2], tonight_var, tonight_firm_pnl)
+
+
+def explain_from(
+    previous_record: dict[str, Any],
+    recomputed: tuple[list[str], np.ndarray],
+    carried: tuple[list[str], np.ndarray],
+    not_carried: int,
+    tonight_var: dict[str, float],
+    tonight_firm_pnl: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """The three steps from yesterday's book recomputed on tonight's settings and carried onto
+    tonight's market, each as (portfolio ids, portfolios x scenarios P&L)."""
+    again_by_scope, moved_by_scope = _var_99(recomputed[1], recomputed[0]), _var_99(carried[1], carried[0])
     published = {"firm": previous_record["var"]["firm"]["var_99"]}
     published.update({name: values["var_99"] for name, values in previous_record["var"]["portfolios"].items()})
     scopes = ["firm", *sorted((set(published) | set(tonight_var)) - {"firm"})]
     rows = {}
     for scope in scopes:
         before, after = published.get(scope, 0.0), tonight_var.get(scope, 0.0)
-        again, moved = recomputed.get(scope, 0.0), on_tonights_market.get(scope, 0.0)
+        again, moved = again_by_scope.get(scope, 0.0), moved_by_scope.get(scope, 0.0)
         rows[scope] = {
             "yesterday": before,
             "tonight": after,
@@ -99,11 +134,11 @@ def explain_var_change(
     noise = None
     if tonight_firm_pnl is not None:
         # the change past the model-or-data step (yesterday's book recomputed on tonight's settings)
-        noise = sampling_noise(yesterday_pnl.sum(axis=0), tonight_firm_pnl, rows["firm"]["tonight"] - recomputed["firm"])
+        noise = sampling_noise(recomputed[1].sum(axis=0), tonight_firm_pnl, rows["firm"]["tonight"] - again_by_scope["firm"])
     return {
         "var_date": previous_record["business_date"],
         "measure": "var_99",
-        "positions_not_carried": dropped,
+        "positions_not_carried": not_carried,
         "scopes": rows,
         "sampling_noise": noise,
     }

@@ -24,16 +24,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
 
 from .backtest import BASEL_WINDOW, basel_traffic_light, christoffersen_conditional_coverage, christoffersen_independence, kupiec_pof
 from .business_days import previous_business_day
-from .engine import portfolio_pnl
+from .engine import Book, PreparedBlocks, RiskModel, portfolio_pnl
 from .inputs import Market
-from .model import risk_figures
+from .model import ModelParameters, risk_figures
 from .quality import factors_of_position
 from .run_inputs import RunBook
 from .storage import get_json, list_keys, put_json_once
@@ -152,13 +152,30 @@ def backtest_entry(
     actual: dict[str, float] | None = None,
     untrusted: Collection[str] = (),
 ) -> dict[str, Any]:
-    """The previous night's one-day VaR against the P&L its book made in today's move
+    """The previous night's one-day VaR against the P&L its whole book made in today's move
     (hypothetical), and against the actual P&L when the night's files brought it; or, when the
-    day cannot be backtested whole, an incomplete entry that says why and what it leaves out."""
+    day cannot be backtested whole, an incomplete entry that says why and what it leaves out.
+    The risk workers compute the same unit by unit (riskbatch.previous_night): backtest_from."""
     by_portfolio, missing = hypothetical_pnl(previous, today, untrusted, previous_record.get("factors"))
+    ids, notional = positions_on(previous, missing) if missing else ([], 0.0)
+    return backtest_from(previous_record, by_portfolio, missing, ids, notional, today.business_date, actual, untrusted)
+
+
+def backtest_from(
+    previous_record: dict[str, Any],
+    by_portfolio: dict[str, float],
+    missing: list[str],
+    missing_positions: list[str],
+    missing_notional: float,
+    business_date: dt.date,
+    actual: dict[str, float] | None = None,
+    untrusted: Collection[str] = (),
+) -> dict[str, Any]:
+    """The backtest entry from the previous book's hypothetical P&L per portfolio, the factors
+    without a move, and the positions on them with their notional."""
     var = one_day_var(previous_record)
     reasons = []
-    expected = previous_business_day(today.business_date)
+    expected = previous_business_day(business_date)
     if previous_record["business_date"] != expected.isoformat():
         reasons.append(f"the previous night kept is {previous_record['business_date']}, not the previous business day {expected}")
     if var is None:
@@ -180,12 +197,11 @@ def backtest_entry(
     if absent:
         reasons.append(f"no move for {len(absent)} factor(s) the {previous_record['business_date']} book needed: {', '.join(absent[:10])}")
     if reasons:
-        ids, notional = positions_on(previous, missing)
         return {
             "actual": actual_entry,
             "var_date": previous_record["business_date"],
             "complete": False,
-            "incomplete": {"reasons": reasons, "factors": missing, "positions": ids, "notional": notional},
+            "incomplete": {"reasons": reasons, "factors": missing, "positions": missing_positions, "notional": missing_notional},
             "hypothetical_pnl": None,
             "exceptions": None,
             "factors_without_a_move": missing,
@@ -209,9 +225,26 @@ def backtest_entry(
 def one_day_figures(run: RunBook) -> tuple[dict[str, Any], dict[str, Any]]:
     """The night's one-day VaR and ES (firm, portfolios) when its horizon is longer: the book
     revalued once more in the same scenarios over one business day (the backtest's measure)."""
-    one_day = dataclasses.replace(run.parameters, horizon_days=1)
-    pnl = portfolio_pnl(run.book, run.market, one_day, run.model)
-    return risk_figures(pnl.sum(axis=0)), {name: risk_figures(row) for name, row in zip(run.book.portfolio_ids, pnl, strict=True)}
+    return figures_of(run.book.portfolio_ids, one_day_pnl(run.book, run.market, run.parameters, run.model))
+
+
+def one_day_pnl(
+    book: Book,
+    market: Market,
+    parameters: ModelParameters,
+    model: RiskModel,
+    prepared: PreparedBlocks | None = None,
+    should_abort: Callable[[], bool] | None = None,
+) -> np.ndarray:
+    """The book's P&L in the night's scenarios over one business day (portfolios x scenarios):
+    the risk workers compute it unit by unit beside the horizon's P&L."""
+    one_day = dataclasses.replace(parameters, horizon_days=1)
+    return portfolio_pnl(book, market, one_day, model, should_abort=should_abort, prepared=prepared)
+
+
+def figures_of(portfolio_ids: list[str], pnl: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(firm, portfolios) figures of a portfolios x scenarios P&L."""
+    return risk_figures(pnl.sum(axis=0)), {name: risk_figures(row) for name, row in zip(portfolio_ids, pnl, strict=True)}
 
 
 def night_record(

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from . import __version__
 from .alerts import counts_by, first_rows, publish_alert
 from .engine import draw_order
-from .history import parse_actual_pnl
+from .history import parse_actual_pnl, previous_record
 from .inputs import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
 from .layout import (
     alerted_key,
@@ -29,6 +29,7 @@ from .layout import (
     market_key,
     quarantine_key,
     run_id,
+    share_of_units,
     status_key,
     stress_market_key,
     unit_key,
@@ -293,6 +294,7 @@ def _write_run(
 ) -> bool:
     """The run's market, units and manifest, each written once; True when this task wrote the manifest."""
     market = night.market
+    previous, shares = _previous_night(s3, output, files.business_date, len(units))
     with timed("run_written", run_id=run, units=len(units)):
         _write_parquet(s3, output, market_key(run), night.market_table)
         if night.whole_market is not None:
@@ -319,9 +321,24 @@ def _write_run(
             "portfolios": sorted(set(positions["portfolio_id"].to_pylist())),
             "market_key": market_key(run),
             "market_file_key": market_file_key(run) if night.whole_market is not None else None,
-            "units": [{"index": index, "key": unit_key(run, index), "positions": unit.num_rows} for index, unit in enumerate(units)],
+            "units": [
+                {"index": index, "key": unit_key(run, index), "positions": unit.num_rows, "previous_units": shares[index]} for index, unit in enumerate(units)
+            ],
+            "previous_night": previous,
         }
         return put_json_once(s3, output, manifest_key(run), manifest)
+
+
+def _previous_night(s3: Any, output: str, business_date: str, units: int) -> tuple[dict[str, str] | None, list[list[int]]]:
+    """The night tonight's backtest and explanation are computed against (the latest history record
+    before tonight, as the report finds it, when its run is in this bucket), and each of tonight's
+    units' share of that run's units, which the risk workers revalue beside tonight's positions
+    (riskbatch.previous_night)."""
+    record = previous_record(s3, output, business_date)
+    if record is None or not exists(s3, output, manifest_key(record["run_id"])):
+        return None, [[] for _ in range(units)]
+    previous = get_json(s3, output, manifest_key(record["run_id"]))
+    return {"business_date": record["business_date"], "run_id": record["run_id"]}, share_of_units(len(previous["units"]), units)
 
 
 def _previous_draw_order(s3: Any, output: str, business_date: str) -> list[str] | None:

@@ -3,8 +3,18 @@
 One pass over (scenario, option): the shocked spot (and implied volatility, where the option has
 a vol factor), the full Black-Scholes-Merton price at the horizon, the change from today's price
 converted into the reporting currency at the scenario's exchange rate, weighted into each
-portfolio that holds the option. Scenarios are independent rows, processed in parallel; each
-row sums its options in a fixed order, so the result does not depend on the number of threads.
+portfolio that holds the option. Scenarios are cut into chunks processed in parallel; each
+chunk sums its options in a fixed order, so the result does not depend on the number of threads.
+
+Vectorised (SIMD) over the scenarios of a chunk, which is why the arrays are factor-major
+(factors x scenarios) and the P&L portfolio-major: one option's factor returns over a chunk are
+contiguous, where a scenario-major row would need a gather that LLVM does not vectorise.
+math.exp and math.erfc are library calls LLVM cannot vectorise either (numba's vector versions
+come from Intel's SVML, which the PyPI llvmlite is not built with), so the exponential and the
+normal distribution function are written out below as branch-free polynomials; test_kernels.py
+holds them to within a few units in the last place of the library's. error_model="numpy" lets a
+division by zero give inf rather than raise: the check numba inserts otherwise stops LLVM from
+vectorising any loop that divides.
 
 The options' terms are separate arrays, not a tuple: numba compiles tuple access of this many
 arrays into a kernel a third slower (make bench measures the kernel against its bound).
@@ -14,85 +24,210 @@ from __future__ import annotations
 
 import math
 
+import llvmlite.ir
 import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
-_SQRT_HALF = 1.0 / math.sqrt(2.0)
+CHUNK = 256  # scenarios a thread revalues together: one vector loop per option and chunk
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts (Cody and Waite): k x _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10
+_EXP_MIN, _EXP_MAX = -708.0, 709.0  # 2**k stays a normal double; below, exp is 0 for our purposes
+_ROOT_TWO_PI = 2.5066282746310002
 
 
-@numba.njit(inline="always")
-def _normal_cdf(x: float) -> float:
-    return 0.5 * math.erfc(-x * _SQRT_HALF)
+@intrinsic
+def _bits_as_double(typingctx, bits):
+    """The float64 whose IEEE 754 bits are the int64 given (2**k from k + 1023 shifted into the exponent)."""
+
+    def codegen(context, builder, signature, arguments):
+        return builder.bitcast(arguments[0], llvmlite.ir.DoubleType())
+
+    return types.float64(types.int64), codegen
 
 
-@numba.njit(cache=True)
-def _constants(strike: np.ndarray, years: np.ndarray, rate: np.ndarray, dividend: np.ndarray) -> tuple:
-    """What does not depend on the scenario, once per option: the root of the time to expiry, the
-    discounted strike, the dividend carry exp(-q t), and (rate - q) t."""
+@numba.njit(inline="always", error_model="numpy")
+def fast_exp(x: float) -> float:
+    """exp(x) for x in [-708, 709] to about 2 units in the last place (0 below -708 where it
+    is clamped to exp(-708)): x = k ln 2 + r, |r| <= ln 2 / 2, e^r by its Taylor series to r^12
+    (truncation below 2e-16), times 2**k built in the exponent bits."""
+    x = min(max(x, _EXP_MIN), _EXP_MAX)
+    k = math.floor(x * _LOG2E + 0.5)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    p = 2.08767569878680989792e-09  # 1/12!
+    p = p * r + 2.50521083854417187751e-08
+    p = p * r + 2.75573192239858906526e-07
+    p = p * r + 2.75573192239858906526e-06
+    p = p * r + 2.48015873015873015873e-05
+    p = p * r + 1.98412698412698412698e-04
+    p = p * r + 1.38888888888888888889e-03
+    p = p * r + 8.33333333333333333333e-03
+    p = p * r + 4.16666666666666666667e-02
+    p = p * r + 1.66666666666666666667e-01
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _bits_as_double((np.int64(k) + 1023) << 52)
+
+
+@numba.njit(inline="always", error_model="numpy")
+def normal_tail(z: float, gauss: float) -> float:
+    """N(-z) for z >= 0, given gauss = exp(-z^2 / 2): Hart's (1968) rational approximation below
+    7.07, a continued fraction to 37, 0 beyond (West, "Better approximations to cumulative
+    normal functions", 2005: double precision throughout). Both branches are computed and one
+    selected, so that a loop over it vectorises."""
+    n = 3.52624965998911e-02 * z + 0.700383064443688
+    n = n * z + 6.37396220353165
+    n = n * z + 33.912866078383
+    n = n * z + 112.079291497871
+    n = n * z + 221.213596169931
+    n = n * z + 220.206867912376
+    d = 8.83883476483184e-02 * z + 1.75566716318264
+    d = d * z + 16.064177579207
+    d = d * z + 86.7807322029461
+    d = d * z + 296.564248779674
+    d = d * z + 637.333633378831
+    d = d * z + 793.826512519948
+    d = d * z + 440.413735824752
+    c = z + 0.65
+    c = z + 4.0 / c
+    c = z + 3.0 / c
+    c = z + 2.0 / c
+    c = z + 1.0 / c
+    tail = gauss * n / d if z < 7.07106781186547 else gauss / (c * _ROOT_TWO_PI)
+    return tail if z < 37.0 else 0.0
+
+
+@numba.njit(inline="always", error_model="numpy")
+def normal_cdf_given(x: float, gauss: float) -> float:
+    """N(x), given gauss = exp(-x^2 / 2)."""
+    tail = normal_tail(abs(x), gauss)
+    return 1.0 - tail if x > 0.0 else tail
+
+
+@numba.njit(inline="always", error_model="numpy")
+def call_price(log_ratio: float, root: float, forward: float, discounted: float) -> float:
+    """Black-Scholes-Merton call F N(d1) - D N(d2), F the forward value of the spot (spot e^(-qt)),
+    D the discounted strike, log_ratio = ln(F / D), root = sigma sqrt(t). N(d2)'s Gaussian factor
+    comes from N(d1)'s, since D n(d2) = F n(d1): one exponential fewer per price."""
+    d1 = log_ratio / root + 0.5 * root
+    d2 = d1 - root
+    gauss1 = fast_exp(-0.5 * d1 * d1)
+    gauss2 = gauss1 * (forward / discounted)
+    return forward * normal_cdf_given(d1, gauss1) - discounted * normal_cdf_given(d2, gauss2)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _constants(spot: np.ndarray, strike: np.ndarray, years: np.ndarray, vol: np.ndarray, rate: np.ndarray, dividend: np.ndarray) -> tuple:
+    """What does not depend on the scenario, once per option: sigma sqrt(t), the forward value of
+    today's spot spot e^(-qt), the discounted strike, and ln(forward / discounted strike)."""
     count = strike.shape[0]
-    root_t, discounted, carry, drift = np.empty(count), np.empty(count), np.empty(count), np.empty(count)
+    root, forward, discounted, log_ratio = np.empty(count), np.empty(count), np.empty(count), np.empty(count)
     for u in range(count):
         t = max(years[u], 1e-12)
-        root_t[u] = math.sqrt(t)
+        root[u] = vol[u] * math.sqrt(t)
+        forward[u] = spot[u] * math.exp(-dividend[u] * t)
         discounted[u] = strike[u] * math.exp(-rate[u] * t)
-        carry[u] = math.exp(-dividend[u] * t)
-        drift[u] = (rate[u] - dividend[u]) * t
-    return root_t, discounted, carry, drift
+        log_ratio[u] = math.log(spot[u] / strike[u]) + (rate[u] - dividend[u]) * t
+    return root, forward, discounted, log_ratio
 
 
-@numba.njit(inline="always")
-def _change(returns, s, u, factor, spot, strike, vol, vol_factor, is_call, base_price, fx_factor, fx_sign, root_t, discounted, carry, drift) -> float:
-    """Scenario s's change in value of one unit of option u, in the reporting currency per unit
-    of today's exchange rate (the quantities carry that rate)."""
-    sigma = vol[u] if vol_factor[u] < 0 else vol[u] * math.exp(returns[s, vol_factor[u]])
-    root = sigma * root_t[u]
-    shocked = spot[u] * math.exp(returns[s, factor[u]])
-    d1 = (math.log(shocked / strike[u]) + drift[u]) / root + 0.5 * root
-    forward_spot = shocked * carry[u]
-    call = forward_spot * _normal_cdf(d1) - discounted[u] * _normal_cdf(d1 - root)
-    price = call if is_call[u] else call - forward_spot + discounted[u]
+@numba.njit(inline="always", error_model="numpy")
+def _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, root, forward, discounted, log_ratio, change) -> None:
+    """change[:count]: the change in value of one unit of option u in scenarios start.., in the
+    reporting currency per unit of today's exchange rate (the quantities carry that rate)."""
+    moves = returns[factor[u], start : start + count]
+    put = 0.0 if is_call[u] else 1.0
+    f0, d, m = forward[u], discounted[u], log_ratio[u]
+    if vol_factor[u] >= 0:
+        vol_moves = returns[vol_factor[u], start : start + count]
+        for i in range(count):
+            shocked = f0 * fast_exp(moves[i])
+            change[i] = call_price(m + moves[i], root[u] * fast_exp(vol_moves[i]), shocked, d) + put * (d - shocked)
+    else:
+        for i in range(count):
+            shocked = f0 * fast_exp(moves[i])
+            change[i] = call_price(m + moves[i], root[u], shocked, d) + put * (d - shocked)
+    base = base_price[u]
     if fx_factor[u] >= 0:
-        price *= math.exp(fx_sign[u] * returns[s, fx_factor[u]])
-    return price - base_price[u]
+        fx_moves, sign = returns[fx_factor[u], start : start + count], fx_sign[u]
+        for i in range(count):
+            change[i] = change[i] * fast_exp(sign * fx_moves[i]) - base
+    else:
+        for i in range(count):
+            change[i] -= base
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def linear_pnl(growth: np.ndarray, start: np.ndarray, column: np.ndarray, weight: np.ndarray, portfolios: int) -> np.ndarray:
+    """The linear P&L, portfolios x scenarios: the book's exposures (CSR by portfolio: the columns
+    it is exposed to and the exposures) times exp(r) - 1 (growth, columns x scenarios). Here and
+    not a BLAS product: a unit's exposures touch few columns, so this reads only those rows, and
+    between two compiled kernels a BLAS call leaves its threads spinning on the cores the next
+    kernel needs (make bench saw a unit's revaluation twice as slow for it)."""
+    scenarios = growth.shape[1]
+    out = np.empty((portfolios, scenarios))
+    for chunk in numba.prange((scenarios + CHUNK - 1) // CHUNK):
+        first = chunk * CHUNK
+        count = min(CHUNK, scenarios - first)
+        for p in range(portfolios):
+            into = out[p, first : first + count]
+            into[:] = 0.0
+            for k in range(start[p], start[p + 1]):
+                exposure, moves = weight[k], growth[column[k], first : first + count]
+                for i in range(count):
+                    into[i] += exposure * moves[i]
+    return out
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
 def option_pnl_into(
-    returns: np.ndarray,  # scenarios x factors (log returns over the horizon)
-    factor: np.ndarray,  # per unique option: factor column of its underlying
+    returns: np.ndarray,  # factors x scenarios (log returns over the horizon), C order
+    factor: np.ndarray,  # per unique option: factor row of its underlying
     spot: np.ndarray,  # today's spot of its underlying
     strike: np.ndarray,
     years: np.ndarray,  # time to expiry at the horizon
     vol: np.ndarray,  # today's implied volatility
-    vol_factor: np.ndarray,  # factor column of its implied volatility, or -1 (volatility fixed)
+    vol_factor: np.ndarray,  # factor row of its implied volatility, or -1 (volatility fixed)
     is_call: np.ndarray,
     base_price: np.ndarray,  # today's price, in the underlying's currency
     rate: np.ndarray,  # of the option's currency
     dividend: np.ndarray,  # the underlying's continuous dividend yield
-    fx_factor: np.ndarray,  # factor column of the rate into the reporting currency, or -1
+    fx_factor: np.ndarray,  # row of the rate into the reporting currency, or -1
     fx_sign: np.ndarray,  # +1 or -1: the sign of that rate's log return in the conversion
     entry_start: np.ndarray,  # CSR over unique options: their (portfolio, quantity) entries
     entry_portfolio: np.ndarray,
     entry_quantity: np.ndarray,  # quantity x multiplier x today's exchange rate
-    out: np.ndarray,  # scenarios x portfolios, accumulated into
+    out: np.ndarray,  # portfolios x scenarios, C order, accumulated into
 ) -> None:
-    root_t, discounted, carry, drift = _constants(strike, years, rate, dividend)
-    for s in numba.prange(returns.shape[0]):
+    root, forward, discounted, log_ratio = _constants(spot, strike, years, vol, rate, dividend)
+    scenarios = returns.shape[1]
+    for chunk in numba.prange((scenarios + CHUNK - 1) // CHUNK):
+        start = chunk * CHUNK
+        count = min(CHUNK, scenarios - start)
+        change = np.empty(CHUNK)
         for u in range(factor.shape[0]):
-            change = _change(returns, s, u, factor, spot, strike, vol, vol_factor, is_call, base_price, fx_factor, fx_sign, root_t, discounted, carry, drift)
+            _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, root, forward, discounted, log_ratio, change)
             for e in range(entry_start[u], entry_start[u + 1]):
-                out[s, entry_portfolio[e]] += change * entry_quantity[e]
+                weight, into = entry_quantity[e], out[entry_portfolio[e], start : start + count]
+                for i in range(count):
+                    into[i] += change[i] * weight
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, error_model="numpy")
 def option_change(returns, factor, spot, strike, years, vol, vol_factor, is_call, base_price, rate, dividend, fx_factor, fx_sign) -> np.ndarray:
     """Change in value of one unit of each unique option in each scenario (scenarios x options);
     the arguments as option_pnl_into's."""
-    root_t, discounted, carry, drift = _constants(strike, years, rate, dividend)
-    result = np.empty((returns.shape[0], factor.shape[0]))
-    for s in numba.prange(returns.shape[0]):
+    root, forward, discounted, log_ratio = _constants(spot, strike, years, vol, rate, dividend)
+    scenarios = returns.shape[1]
+    result = np.empty((scenarios, factor.shape[0]))
+    for chunk in numba.prange((scenarios + CHUNK - 1) // CHUNK):
+        start = chunk * CHUNK
+        count = min(CHUNK, scenarios - start)
+        change = np.empty(CHUNK)
         for u in range(factor.shape[0]):
-            result[s, u] = _change(
-                returns, s, u, factor, spot, strike, vol, vol_factor, is_call, base_price, fx_factor, fx_sign, root_t, discounted, carry, drift
-            )
+            _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, root, forward, discounted, log_ratio, change)
+            result[start : start + count, u] = change[:count]
     return result

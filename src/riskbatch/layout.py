@@ -45,6 +45,16 @@ def result_key(run: str, unit: int) -> str:
     return f"{results_prefix(run)}{unit:05d}.npz"
 
 
+def share_of_units(previous_units: int, units: int) -> list[list[int]]:
+    """For each of tonight's units, the previous night's units it revalues beside its own
+    (riskbatch.previous_night): unit j goes to floor(j x units / previous_units), so each share is
+    contiguous and the shares in order are the previous run's units in order; a share may be empty."""
+    shares: list[list[int]] = [[] for _ in range(units)]
+    for unit in range(previous_units if units else 0):
+        shares[unit * units // previous_units].append(unit)
+    return shares
+
+
 def status_key(run: str, state: str) -> str:
     return f"runs/{run}/status/{state}.json"
 

@@ -12,7 +12,10 @@ the market, not with the sampling (common random numbers).
 from __future__ import annotations
 
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -198,17 +201,37 @@ def scenario_block(parameters: ModelParameters, block: int, cholesky: np.ndarray
     if len(keys) != cholesky.shape[0]:
         raise ValueError("one stream key per factor")
     by_factor = np.empty((len(keys), rows))  # one contiguous row per factor's stream
-    for row, key in enumerate(keys.tolist()):
-        stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence([parameters.seed, block, key])))
-        by_factor[row] = stream.standard_normal(rows)
-    returns = by_factor.T @ cholesky.T
+    seeds = [(parameters.seed, block, key) for key in keys.tolist()]
+    shares = np.array_split(np.arange(len(seeds)), _draw_threads())
+    list(_draw_pool().map(lambda share: _fill_normals(by_factor, seeds, share), [share for share in shares if len(share)]))
+    returns = (cholesky @ by_factor).T  # scenarios x factors, stored factor-major: the kernels read it so without a copy
     if parameters.distribution == "student-t":
         nu = parameters.degrees_of_freedom
         # Multivariate t with the same covariance: a common chi-square mixing per scenario.
         mixing_stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence([parameters.seed, block, 0])))
         mixing = np.sqrt((nu - 2.0) / mixing_stream.chisquare(nu, size=rows))
         returns *= mixing[:, None]
-    return returns * np.sqrt(parameters.horizon_days)
+    if parameters.horizon_days != 1:  # in place: a block is the run's largest array, and x 1 changes nothing
+        returns *= np.sqrt(parameters.horizon_days)
+    return returns
+
+
+def _fill_normals(by_factor: np.ndarray, seeds: list[tuple[int, int, int]], rows: np.ndarray) -> None:
+    """Each given row from its own stream, written in place (numpy releases the GIL while it fills)."""
+    for row in rows.tolist():
+        np.random.Generator(np.random.PCG64(np.random.SeedSequence(list(seeds[row])))).standard_normal(out=by_factor[row])
+
+
+@cache
+def _draw_threads() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@cache
+def _draw_pool() -> ThreadPoolExecutor:
+    """The threads that fill a block's streams, one per core: the streams are independent, so each
+    row is the same numbers whichever thread draws it."""
+    return ThreadPoolExecutor(max_workers=_draw_threads(), thread_name_prefix="scenario-draws")
 
 
 def block_count(parameters: ModelParameters) -> int:

@@ -11,10 +11,11 @@ refuses a cache directory it cannot write: it tests it with a temporary file fir
 A cache entry is keyed by the kernel's signature and the CPU it was compiled for (name and
 features: "If the CPU model and the CPU features do not match exactly, the cache contents will not
 be considered", https://numba.pydata.org/numba-doc/0.48.0/developer/caching.html), and the index
-is valid while the source file's modification time and size are those it recorded. The images set
-NUMBA_CPU_NAME=generic, at build and at run time: the code is compiled for the baseline x86-64
-CPU, whatever Fargate host runs the task, so the key matches on every one of them. The source
-file's stamp is the one pip gave it when the image was built, and the image keeps it.
+is valid while the source file's modification time and size are those it recorded. The images
+compile the kernels for two CPU names, generic (the baseline x86-64) and x86-64-v3 (AVX2 and FMA),
+with no CPU features beyond the name's (`--every-target`), and a task picks the one its processor
+runs (riskbatch.kernel_cpu), so the key matches on every Fargate host. The source file's stamp is
+the one pip gave it when the image was built, and the image keeps it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def kernel_origins() -> dict[str, dict[str, int]]:
     from . import kernels
 
     origins = {}
-    for name in ("option_pnl_into", "option_change"):
+    for name in ("option_pnl_into", "option_change", "linear_pnl"):
         stats = getattr(kernels, name).stats
         origins[name] = {"from_cache": sum(stats.cache_hits.values()), "compiled": sum(stats.cache_misses.values())}
     return origins
@@ -59,7 +60,35 @@ def compile_kernels() -> dict[str, Any]:
     return {"seconds": round(time.monotonic() - started, 1), "options": book.unique_option_count, "kernels": kernel_origins()}
 
 
+def _complete(result: dict[str, Any]) -> bool:
+    return bool(result["options"]) and all(origin["compiled"] or origin["from_cache"] for origin in result["kernels"].values())
+
+
+def compile_every_target() -> dict[str, Any]:
+    """The kernels compiled for each target a task may pick (riskbatch.kernel_cpu), each in a
+    process of its own (numba reads its CPU settings once, at import). x86-64-v3 only where this
+    machine can run it: the build runs each kernel once."""
+    import os
+    import subprocess
+
+    from .kernel_cpu import GENERIC, X86_64_V3, cpu_flags, target_for
+
+    targets = [GENERIC] + ([X86_64_V3] if target_for(cpu_flags()) == X86_64_V3 else [])
+    results = {}
+    for target in targets:
+        environment = {**os.environ, "NUMBA_CPU_NAME": target, "NUMBA_CPU_FEATURES": ""}
+        done = subprocess.run([sys.executable, "-m", "riskbatch.precompile"], env=environment, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"compiling the kernels for {target} failed: {done.stderr[-2000:]}")
+        results[target] = json.loads(done.stdout)
+    return results
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--every-target"]:
+        every = compile_every_target()
+        print(json.dumps(every))
+        sys.exit(0 if all(_complete(result) for result in every.values()) else 1)
     result = compile_kernels()
     print(json.dumps(result))
-    sys.exit(0 if result["options"] and all(origin["compiled"] or origin["from_cache"] for origin in result["kernels"].values()) else 1)
+    sys.exit(0 if _complete(result) else 1)

@@ -14,6 +14,7 @@ import io
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -25,12 +26,22 @@ from .alerts import publish_per_protocol
 from .challengers import challenger_figures
 from .engine import _scenario_rows, portfolio_pnl, position_tail_means
 from .explain import explain_var_change
-from .history import backtest_entry, backtest_summary, load_records, night_record, one_day_figures, one_day_var, previous_record
+from .history import (
+    backtest_entry,
+    backtest_summary,
+    figures_of,
+    load_records,
+    night_record,
+    one_day_figures,
+    one_day_var,
+    previous_record,
+)
 from .inputs import FX_FACTOR, Market, load_market
 from .layout import manifest_key, notified_key, report_keys, result_key
 from .limits import utilisation
 from .logs import log, timed
 from .model import risk_figures
+from .previous_night import PreviousNightSums
 from .quality import excluded_notional_text
 from .report_charts import contributions_chart, exceptions_chart, png, pnl_histogram, var_trend, var_trend_chart
 from .report_deadline import DEADLINE, publication, publication_line, verdict
@@ -45,17 +56,49 @@ VAR_BAND = 50  # scenarios either side of the VaR quantile for component VaR
 TAIL_CONFIDENCE = 0.975
 
 
-def aggregate(s3: Any, bucket: str, manifest: dict[str, Any]) -> tuple[list[str], np.ndarray]:
-    """Sum the units' P&L vectors per portfolio (a portfolio may span units): portfolios x scenarios."""
+@dataclass
+class UnitResults:
+    """The units' results summed: P&L per portfolio (a portfolio may span units), the one-day P&L
+    where the horizon is longer, and the parts of the previous night's revaluations."""
+
+    portfolios: list[str]
+    pnl: np.ndarray  # portfolios x scenarios
+    one_day: np.ndarray | None  # None: the horizon is one day, or a unit did not compute it
+    previous: PreviousNightSums
+
+
+def read_results(s3: Any, bucket: str, manifest: dict[str, Any]) -> UnitResults:
+    """Every unit's result, read once and summed (VaR is not additive; P&L vectors are)."""
     run, scenarios = manifest["run_id"], manifest["model"]["scenarios"]
     portfolios = list(manifest["portfolios"])
     index = {portfolio: i for i, portfolio in enumerate(portfolios)}
-    total = np.zeros((len(portfolios), scenarios))
-    for unit in manifest["units"]:
-        with np.load(io.BytesIO(get_bytes(s3, bucket, result_key(run, unit["index"])))) as result:
-            for portfolio, row in zip(result["portfolio_ids"].tolist(), result["pnl"], strict=True):
-                total[index[portfolio]] += row
-    return portfolios, total
+    total, one_day = np.zeros((len(portfolios), scenarios)), np.zeros((len(portfolios), scenarios))
+    has_one_day = manifest["model"].get("horizon_days", 1) != 1
+    previous = PreviousNightSums()
+    for unit, data in _fetched_in_order(s3, bucket, [result_key(run, unit["index"]) for unit in manifest["units"]], manifest["units"]):
+        with np.load(io.BytesIO(data)) as result:
+            rows = [index[portfolio] for portfolio in result["portfolio_ids"].tolist()]
+            for row, values in zip(rows, result["pnl"], strict=True):
+                total[row] += values
+            has_one_day = has_one_day and "one_day_pnl" in result
+            for row, values in zip(rows, result["one_day_pnl"] if has_one_day else [], strict=False):
+                one_day[row] += values
+            previous.add(result, unit["index"])
+    return UnitResults(portfolios, total, one_day if has_one_day else None, previous)
+
+
+READ_AHEAD = 8  # results fetched at once: S3 serves parallel GETs, and the sums still run in unit order
+
+
+def _fetched_in_order(s3: Any, bucket: str, keys: list[str], units: list[dict[str, Any]]):
+    """(unit, bytes) in the units' order, READ_AHEAD objects fetched at a time (a unit's result is
+    megabytes: one GET after the other left the report waiting on the network)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="results") as pool:
+        for start in range(0, len(keys), READ_AHEAD):
+            batch = list(pool.map(lambda key: get_bytes(s3, bucket, key), keys[start : start + READ_AHEAD]))
+            yield from zip(units[start : start + READ_AHEAD], batch, strict=True)
 
 
 FACTOR_CLASSES = ("equity", "FX", "volatility")
@@ -70,12 +113,12 @@ def factor_class_columns(run: RunBook) -> dict[str, np.ndarray]:
     return {kind: np.array([i for i, k in enumerate(kinds) if k == kind], dtype=np.int64) for kind in FACTOR_CLASSES}
 
 
-def es_by_factor_class(run: RunBook, rows: np.ndarray, total: float) -> dict[str, float]:
+def es_by_factor_class(run: RunBook, rows: np.ndarray, total: float, returns: np.ndarray | None = None) -> dict[str, float]:
     """The firm's ES by factor class: the firm's mean loss in its tail scenarios when only that
     class's factors move (less the time decay, which is its own line), and the interaction (the
     rest: a EUR stock's joint move of price and rate, an option's convexity across classes), so
-    the lines add up to the firm's ES."""
-    returns = _scenario_rows(run.parameters, run.model, rows)
+    the lines add up to the firm's ES. `returns`: the tail's factor returns, where drawn already."""
+    returns = _scenario_rows(run.parameters, run.model, rows) if returns is None else returns
     count = max(100, len(returns))  # the engine's smallest run; extra rows are ignored
     replay = dataclasses.replace(run.parameters, scenarios=count, block_size=count)
 
@@ -102,7 +145,14 @@ def es_breakdown(run: RunBook, firm_pnl: np.ndarray) -> dict[str, Any]:
     largest hedges (the most negative shares: the positions that gain when the firm loses most)."""
     tail = max(1, int(np.floor(len(firm_pnl) * (1 - TAIL_CONFIDENCE))))
     rows = np.argpartition(firm_pnl, tail - 1)[:tail]
-    shares = -position_tail_means(run.book, run.market, run.parameters, rows, run.model)
+    # Component VaR 99 % (Euler) of the largest positions: their mean loss in the scenarios whose
+    # firm P&L lies at the VaR, a band of VAR_BAND scenarios either side of the quantile.
+    ranked = np.argsort(firm_pnl)
+    at_var = int(np.floor((len(firm_pnl) - 1) * 0.01))
+    band = ranked[max(0, at_var - VAR_BAND) : at_var + VAR_BAND + 1]
+    drawn = _scenario_rows(run.parameters, run.model, np.concatenate([rows, band]))  # the tail's and the band's scenarios, drawn once
+    tail_returns, band_returns = drawn[: len(rows)], drawn[len(rows) :]
+    shares = -position_tail_means(run.book, run.market, run.parameters, rows, run.model, tail_returns)
     kinds = run.positions["instrument_type"].to_pylist()
     underlyings = run.positions["underlying"].to_pylist()
     owners = run.positions["portfolio_id"].to_pylist()
@@ -123,19 +173,14 @@ def es_breakdown(run: RunBook, firm_pnl: np.ndarray) -> dict[str, Any]:
         return dict(sorted(totals.items(), key=lambda item: -item[1]))
 
     order = np.argsort(-shares)
-    # Component VaR 99 % (Euler) of the largest positions: their mean loss in the scenarios whose
-    # firm P&L lies at the VaR, a band of VAR_BAND scenarios either side of the quantile.
-    ranked = np.argsort(firm_pnl)
-    at_var = int(np.floor((len(firm_pnl) - 1) * 0.01))
-    band = ranked[max(0, at_var - VAR_BAND) : at_var + VAR_BAND + 1]
-    near_var = -position_tail_means(run.book, run.market, run.parameters, band, run.model)
+    near_var = -position_tail_means(run.book, run.market, run.parameters, band, run.model, band_returns)
     components = [{**entry(i), "var_99_component": float(near_var[i])} for i in order[:TOP_CONTRIBUTORS]]
     return {
         "total": float(shares.sum()),
         "var_99_components": components,
         "var_99_band": len(band),
         "by_portfolio": summed(owners),
-        "by_factor_class": es_by_factor_class(run, rows, float(shares.sum())),
+        "by_factor_class": es_by_factor_class(run, rows, float(shares.sum()), tail_returns),
         "largest": [entry(i) for i in order[:TOP_CONTRIBUTORS]],
         "hedges": [entry(i) for i in order[::-1][:TOP_CONTRIBUTORS] if shares[i] < 0],
     }
@@ -814,6 +859,18 @@ def render_pdf(summary: dict[str, Any], firm_pnl: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+class Laps:
+    """Seconds since the previous lap, by name: lap("pdf rendered")."""
+
+    def __init__(self, started: float) -> None:
+        self.last, self.seconds = started, {}
+
+    def __call__(self, name: str) -> None:
+        now = time.time()
+        self.seconds[name] = round(now - self.last, 2)
+        self.last = now
+
+
 class ReportGeneration:
     def __init__(self, s3: Any, sns: Any, topic_arn: str | None, deadline: str = DEADLINE, clock: Callable[[], float] = time.time) -> None:
         self.s3 = s3
@@ -822,16 +879,60 @@ class ReportGeneration:
         self.deadline = deadline  # HH:MM New York, on the business day after the business date
         self.clock = clock  # the publication time page one and the notification state
 
-    def _previous_night(self, bucket: str, date: str) -> tuple[dict[str, Any] | None, RunBook | None]:
-        """The latest earlier night in the history, and its run read back (book and market); the run
-        is None when its manifest is not in this bucket (a history landed with its figures only)."""
+    def warm_up(self) -> dict[str, Any]:
+        """What the first report would otherwise pay on the night's critical path, paid when the
+        worker starts (the warm window starts it before the night): the libraries the figures and
+        the PDF import, and the kernels loaded from the image's cache by a small revaluation."""
+        import reportlab.platypus  # noqa: F401
+        import scipy.stats  # noqa: F401
+
+        from .precompile import compile_kernels
+        from .report_charts import _pyplot
+
+        started = time.time()
+        _pyplot()
+        kernels = compile_kernels()["kernels"]
+        log("report_worker_warmed", seconds=round(time.time() - started, 2), kernels=kernels)
+        return kernels
+
+    def _previous_night(self, bucket: str, date: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The latest earlier night in the history, and its run's manifest; the manifest is None
+        when it is not in this bucket (a history landed with its figures only)."""
         previous = previous_record(self.s3, bucket, date)
         if previous is None:
             return None, None
         if not exists(self.s3, bucket, manifest_key(previous["run_id"])):
             log("previous_run_not_found", run_id=previous["run_id"], business_date=previous["business_date"])
             return previous, None
-        return previous, load_run_book(self.s3, bucket, get_json(self.s3, bucket, manifest_key(previous["run_id"])))
+        return previous, get_json(self.s3, bucket, manifest_key(previous["run_id"]))
+
+    def _backtest_and_change(
+        self,
+        bucket: str,
+        manifest: dict[str, Any],
+        results: UnitResults,
+        run_book: RunBook,
+        previous: dict[str, Any],
+        previous_manifest: dict[str, Any],
+        tonight_var: dict[str, float],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Tonight's backtest of the previous night and the day-over-day explanation: summed from
+        the units' parts when they cover the previous night's whole book, else (a night ingested
+        before the previous one was reported, or results of an earlier release) revalued here."""
+        run, firm_pnl = manifest["run_id"], results.pnl.sum(axis=0)
+        untrusted = manifest["data_quality"].get("untrusted_last_day", [])
+        business_date = dt.date.fromisoformat(manifest["business_date"])
+        unusable = results.previous.unusable_for(previous["run_id"], len(previous_manifest["units"]))
+        if unusable is None:
+            log("previous_night_from_units", run_id=run, previous_run=previous["run_id"], units=len(manifest["units"]))
+            backtest = results.previous.backtest(previous, business_date, manifest.get("actual_pnl"), untrusted)
+            return backtest, results.previous.explain(previous, tonight_var, firm_pnl)
+        log("previous_night_revalued_by_the_report", run_id=run, previous_run=previous["run_id"], reason=unusable)
+        previous_run = load_run_book(self.s3, bucket, previous_manifest)
+        # every factor of tonight's file gives its move, used by tonight's book or not
+        moves = load_file_market(self.s3, bucket, manifest) or run_book.market
+        backtest = backtest_entry(previous, previous_run, moves, manifest.get("actual_pnl"), untrusted)
+        return backtest, explain_var_change(previous, previous_run, run_book, tonight_var, firm_pnl)
 
     def __call__(self, message: dict[str, Any], should_abort: Callable[[], bool]) -> None:
         detail = message.get("detail", message)  # an EventBridge event, or its detail alone
@@ -846,30 +947,34 @@ class ReportGeneration:
             return
         started = time.time()
         with timed("report_generated", run_id=run) as timing:
-            portfolios, pnl = aggregate(self.s3, bucket, manifest)
+            lap = Laps(started)  # where the report's time goes, in its log line
+            results = read_results(self.s3, bucket, manifest)
+            lap("results read")
+            portfolios, pnl = results.portfolios, results.pnl
             firm_pnl = pnl.sum(axis=0)
             per_portfolio = {name: risk_figures(row) for name, row in zip(portfolios, pnl, strict=True)}
+            lap("figures and intervals")
             run_book = load_run_book(self.s3, bucket, manifest)
+            lap("book loaded")
             breakdown = es_breakdown(run_book, firm_pnl)
+            lap("ES breakdown")
             top = breakdown["largest"]
             period = (manifest.get("model_config") or {}).get("stress_period")
             stress_market = stress_history(self.s3, bucket, manifest) if period else None
             challengers = challenger_figures(run_book.book, run_book.market, run_book.parameters, stress_market, period)
+            lap("challengers")
             date, firm_figures = manifest["business_date"], risk_figures(firm_pnl)
-            previous, previous_run = self._previous_night(bucket, date)
+            previous, previous_manifest = self._previous_night(bucket, date)
             backtest = change = None
-            if previous is not None and previous_run is not None:
-                # every factor of tonight's file gives its move, used by tonight's book or not
-                moves = load_file_market(self.s3, bucket, manifest) or run_book.market
-                untrusted = manifest["data_quality"].get("untrusted_last_day", [])
-                backtest = backtest_entry(previous, previous_run, moves, manifest.get("actual_pnl"), untrusted)
+            if previous is not None and previous_manifest is not None:
+                tonight_var = {"firm": firm_figures["var_99"], **{name: values["var_99"] for name, values in per_portfolio.items()}}
+                backtest, change = self._backtest_and_change(bucket, manifest, results, run_book, previous, previous_manifest, tonight_var)
                 if backtest["complete"]:
                     hit = backtest["exceptions"]["firm"]
                     log("backtest", run_id=run, var_date=backtest["var_date"], pnl=backtest["hypothetical_pnl"]["firm"], exception=hit)
                 else:
                     log("backtest_incomplete", run_id=run, var_date=backtest["var_date"], **backtest["incomplete"])
-                tonight_var = {"firm": firm_figures["var_99"], **{name: values["var_99"] for name, values in per_portfolio.items()}}
-                change = explain_var_change(previous, previous_run, run_book, tonight_var, firm_pnl)
+            lap("backtest and explanation")
             last_prices = {name: float(price) for name, price in zip(run_book.market.factors, run_book.market.spot.tolist(), strict=True)}
             record = night_record(
                 date,
@@ -879,7 +984,7 @@ class ReportGeneration:
                 per_portfolio,
                 backtest,
                 horizon_days=run_book.parameters.horizon_days,
-                one_day=one_day_figures(run_book) if run_book.parameters.horizon_days != 1 else None,
+                one_day=self._one_day(results, run_book),
                 factors=last_prices,
             )
             earlier = [r for r in load_records(self.s3, bucket, last=manifest["business_date"]) if r["business_date"] < manifest["business_date"]]
@@ -924,11 +1029,23 @@ class ReportGeneration:
             for row in summary["limits"]:
                 if row["status"] == "breach":  # one line each: the LimitBreaches metric filter counts them
                     log("limit_breach", run_id=run, scope=row["scope"], measure=row["measure"], figure=row["figure"], limit=row["limit"])
-            put_once(self.s3, bucket, pdf_key, render_pdf(summary, firm_pnl), "application/pdf")
+            lap("history and summary")
+            pdf = render_pdf(summary, firm_pnl)
+            lap("pdf rendered")
+            put_once(self.s3, bucket, pdf_key, pdf, "application/pdf")
             put_once(self.s3, bucket, json_key, json.dumps(summary, indent=2).encode(), "application/json")
-            timing.update(portfolios=len(portfolios), pdf=pdf_key)
+            lap("written")
+            timing.update(portfolios=len(portfolios), pdf=pdf_key, seconds=lap.seconds)
         if self.topic_arn:
             self._notify(bucket, run, manifest, summary, pdf_key, json_key)
+
+    @staticmethod
+    def _one_day(results: UnitResults, run_book: RunBook) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The one-day figures a longer horizon keeps for the next backtest: from the units' one-day
+        P&L, or (results of an earlier release) revalued here."""
+        if run_book.parameters.horizon_days == 1:
+            return None
+        return figures_of(results.portfolios, results.one_day) if results.one_day is not None else one_day_figures(run_book)
 
     def _notify(self, bucket: str, run: str, manifest: dict[str, Any], summary: dict[str, Any], pdf_key: str, json_key: str) -> None:
         """The notice on the topic, words for the e-mail and JSON for the machines (bounded: the first

@@ -1,7 +1,10 @@
-"""risk-calculation: the P&L of every position of a work unit in every scenario of its run."""
+"""risk-calculation: the P&L of every position of a work unit in every scenario of its run, and the
+unit's part of the previous night's revaluations for tonight's backtest and explanation
+(riskbatch.previous_night), written together in the unit's result."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -14,37 +17,58 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from .alerts import checked_entry
-from .engine import RiskModel, build_book, portfolio_pnl, risk_model
+from .engine import Conversion, PreparedBlocks, RiskModel, build_book, conversion_of, portfolio_pnl, prepared_block, risk_model
+from .history import one_day_pnl
 from .inputs import Market, run_market
 from .layout import result_key, results_prefix, status_key
 from .logs import log, timed
 from .model import ModelParameters
 from .precompile import kernel_origins
+from .previous_night import PreviousNight, load_previous_night, previous_positions, unit_part
 from .storage import count_keys, exists, get_bytes, get_json, put_json_once, put_once
 
 
 class ScenarioCache:
-    """A run's scenario blocks, drawn once per worker and reused across its units, when they fit the budget."""
+    """A run's scenario blocks, drawn and prepared for revaluation once per worker and reused across
+    its units while they fit the budget (engine.prepared_block: they depend on the market and the
+    scenarios, not on the unit). One set per (run, model, parameters), so that tonight's scenarios,
+    the one-day horizon's and those of the previous night's book recomputed on its own market are
+    each drawn once; the oldest set leaves first when a new one would not fit."""
 
     def __init__(self, budget_bytes: int) -> None:
         self.budget = budget_bytes
-        self.key: tuple | None = None
-        self.blocks: dict[int, np.ndarray] = {}
+        self.sets: dict[tuple, tuple[int, dict[int, tuple[np.ndarray, np.ndarray]]]] = {}
 
-    def source(self, run: str, parameters: ModelParameters, model: RiskModel):
+    def source(self, key: tuple, parameters: ModelParameters, model: RiskModel, conversion: Conversion) -> PreparedBlocks | None:
         from .model import scenario_block
 
-        if parameters.scenarios * model.cholesky.shape[0] * 8 > self.budget:
+        size = 2 * parameters.scenarios * (model.cholesky.shape[0] + len(conversion.currencies)) * 8  # extended returns and growth
+        if size > self.budget:
             return None  # too large to keep: each unit draws its blocks again
-        if self.key != (run, parameters):
-            self.key, self.blocks = (run, parameters), {}
+        key = (*key, json.dumps(dataclasses.asdict(parameters), sort_keys=True))  # parameters hold a dict: not hashable
+        if key not in self.sets:
+            while self.sets and sum(kept for kept, _ in self.sets.values()) + size > self.budget:
+                del self.sets[next(iter(self.sets))]
+            self.sets[key] = (size, {})
+        blocks = self.sets[key][1]
 
-        def block(index: int) -> np.ndarray:
-            if index not in self.blocks:
-                self.blocks[index] = scenario_block(parameters, index, model.cholesky, model.keys)
-            return self.blocks[index]
+        def block(index: int) -> tuple[np.ndarray, np.ndarray]:
+            if index not in blocks:
+                blocks[index] = prepared_block(scenario_block(parameters, index, model.cholesky, model.keys), conversion)
+            return blocks[index]
 
         return block
+
+
+def _check_finite(unit: int, portfolio_ids: list[str], arrays: dict[str, np.ndarray]) -> None:
+    """Never write a result the report cannot use: fail here, next to the cause."""
+    pnl = arrays["pnl"]
+    if not np.all(np.isfinite(pnl)):
+        bad = sorted({portfolio_ids[i] for i in np.flatnonzero(~np.all(np.isfinite(pnl), axis=1))})
+        raise ValueError(f"unit {unit}: non-finite P&L in portfolio(s) {', '.join(bad)}")
+    for name, values in arrays.items():
+        if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+            raise ValueError(f"unit {unit}: non-finite values in {name}")
 
 
 class RiskCalculation:
@@ -58,18 +82,18 @@ class RiskCalculation:
         budget = scenario_budget_mb if scenario_budget_mb is not None else int(os.environ.get("RISK_SCENARIO_CACHE_MB", "2048"))
         self.scenarios = ScenarioCache(budget * 1024 * 1024)
 
-    def _load_run(self, bucket: str, manifest_key: str) -> tuple[dict[str, Any], Market, ModelParameters, RiskModel]:
+    def _load_run(self, bucket: str, manifest_key: str) -> tuple[dict[str, Any], Market, ModelParameters, RiskModel, PreviousNight | None]:
         manifest = get_json(self.s3, bucket, manifest_key)
         market = run_market(self.s3, bucket, manifest)
         parameters = ModelParameters(**manifest["model"])
         model = risk_model(market, parameters, manifest.get("draw_order"))
         log("risk_model", run_id=manifest["run_id"], **model.describe())
-        return manifest, market, parameters, model
+        return manifest, market, parameters, model, load_previous_night(self.s3, bucket, manifest, market, parameters)
 
     def __call__(self, message: dict[str, Any], should_abort: Callable[[], bool]) -> None:
         bucket, run, unit = message["bucket"], message["run_id"], int(message["unit"])
         key = result_key(run, unit)
-        manifest, market, parameters, model = self._run(bucket, message["manifest_key"])
+        manifest, market, parameters, model, previous = self._run(bucket, message["manifest_key"])
         if exists(self.s3, bucket, key):
             log("unit_already_done", run_id=run, unit=unit)
         else:
@@ -77,14 +101,22 @@ class RiskCalculation:
             with timed("unit_computed", run_id=run, unit=unit) as timing:
                 positions = pq.read_table(io.BytesIO(get_bytes(self.s3, bucket, message["unit_key"])))
                 book = build_book(positions, market, parameters)
-                cached = self.scenarios.source(run, parameters, model)
-                pnl = portfolio_pnl(book, market, parameters, model, should_abort=should_abort, scenarios=cached)
-                if not np.all(np.isfinite(pnl)):
-                    # Never write a result the report cannot use: fail here, next to the cause.
-                    bad = sorted({book.portfolio_ids[i] for i in np.flatnonzero(~np.all(np.isfinite(pnl), axis=1))})
-                    raise ValueError(f"unit {unit}: non-finite P&L in portfolio(s) {', '.join(bad)}")
+                cached = self.scenarios.source((run,), parameters, model, book.conversion)
+                arrays = {"pnl": portfolio_pnl(book, market, parameters, model, should_abort=should_abort, prepared=cached)}
+                if parameters.horizon_days != 1:  # the one-day VaR the next night's backtest tests
+                    one_day = self.scenarios.source((run,), dataclasses.replace(parameters, horizon_days=1), model, book.conversion)
+                    arrays["one_day_pnl"] = one_day_pnl(book, market, parameters, model, one_day, should_abort)
+                if previous is not None:
+                    share = manifest["units"][unit].get("previous_units", [])
+                    conversion = conversion_of(previous.market, parameters.reporting_currency)  # the recomputed books': tonight's settings on its market
+                    recomputed = self.scenarios.source((previous.run_id, run), parameters, previous.recomputed_model, conversion)
+                    old_positions = previous_positions(self.s3, bucket, previous, share)
+                    arrays |= unit_part(previous, share, old_positions, parameters, market, model, cached, recomputed, should_abort)
+                    timing.update(previous_run=previous.run_id, previous_units=share)
+                _check_finite(unit, book.portfolio_ids, arrays)
                 buffer = io.BytesIO()
-                np.savez_compressed(buffer, portfolio_ids=np.array(book.portfolio_ids), pnl=pnl, unit=unit)
+                # not compressed: P&L vectors are noise to zlib (3 % smaller), and compressing cost more than a unit's options
+                np.savez(buffer, portfolio_ids=np.array(book.portfolio_ids), unit=unit, **arrays)
                 written = put_once(self.s3, bucket, key, buffer.getvalue())
                 # where each kernel came from: the image's cache, or compiled by this task (make bench and the container night read it)
                 timing.update(positions=positions.num_rows, scenarios=parameters.scenarios, written=written, kernels=kernel_origins())

@@ -8,6 +8,8 @@ template deploys, not a copy of it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,3 +129,15 @@ def lay_out_night(scratch: Path) -> Night:
         unit_positions=250,
     )
     return Night(s3, sqs, sns, events, settings, work, dlq, report, notifications)
+
+
+@contextmanager
+def mocked_night(scratch: Path, monkeypatch: Any, scenarios: int | str = 2000, block_size: int = 512) -> Iterator[Night]:
+    """A night laid out in moto, with the run's scenarios few (the jobs read them from the environment)."""
+    from moto import mock_aws
+
+    monkeypatch.setenv("RISK_SCENARIOS", str(scenarios))
+    monkeypatch.setenv("RISK_BLOCK_SIZE", str(block_size))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield lay_out_night(scratch)

@@ -86,6 +86,27 @@ def test_any_block_can_be_drawn_alone(small_market: Market) -> None:
     assert sum(block.shape[0] for block in blocks) == 3_000
 
 
+@pytest.mark.parametrize("threads", [1, 3, 7])
+def test_a_block_is_the_same_numbers_whichever_threads_draw_its_streams(small_market: Market, threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The streams of a block are filled on every core; each factor's row comes from its own
+    stream, so the thread count (a 2-vCPU task, a 16-vCPU one) never changes a scenario."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from riskbatch import model as risk_model_module
+
+    parameters = ModelParameters(scenarios=3_000, seed=4, block_size=1_024, horizon_days=10)
+    model = risk_model(small_market, parameters)
+    monkeypatch.setattr(risk_model_module, "_draw_threads", lambda: 1)
+    monkeypatch.setattr(risk_model_module, "_draw_pool", lambda: ThreadPoolExecutor(max_workers=1))
+    one = scenario_block(parameters, 2, model.cholesky, model.keys)
+    monkeypatch.setattr(risk_model_module, "_draw_threads", lambda: threads)
+    monkeypatch.setattr(risk_model_module, "_draw_pool", lambda: ThreadPoolExecutor(max_workers=threads))
+    assert np.array_equal(scenario_block(parameters, 2, model.cholesky, model.keys), one)
+    # and each factor's row is its own stream, drawn one after the other in one thread
+    rows = [np.random.Generator(np.random.PCG64(np.random.SeedSequence([4, 2, key]))).standard_normal(len(one)) for key in model.keys.tolist()]
+    assert np.array_equal((model.cholesky @ np.vstack(rows)).T * np.sqrt(10), one)
+
+
 def test_firm_var_comes_from_summed_pnl_and_is_below_the_sum_of_portfolio_vars(small_market: Market, small_book) -> None:
     pnl = portfolio_pnl(small_book, small_market, ModelParameters(scenarios=20_000, seed=8))
     firm = risk_figures(pnl.sum(axis=0))

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from riskbatch.alerts import ALERT_BYTES, SNS_MESSAGE_LIMIT, sns_message_size
 from riskbatch.business_days import business_days_ending
@@ -25,7 +24,7 @@ from riskbatch.sample import SampleSpec, write_sample
 from riskbatch.settings import load_model_config
 from riskbatch.storage import list_keys
 from riskbatch.worker import QueueWorker, WorkerOptions
-from test.jobs.aws import Night, lay_out_night
+from test.jobs.aws import Night, mocked_night
 
 DATE = "2026-11-25"
 SCENARIOS = "2000"
@@ -40,11 +39,8 @@ def sample_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("RISK_SCENARIOS", SCENARIOS)
-    monkeypatch.setenv("RISK_BLOCK_SIZE", "512")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        yield lay_out_night(tmp_path)
+    with mocked_night(tmp_path, monkeypatch, SCENARIOS, 512) as night:
+        yield night
 
 
 def run_ingest(night: Night, key: str):

@@ -12,7 +12,18 @@ import pytest
 from riskbatch import costs, fargate
 from riskbatch.cli import main
 from riskbatch.cron import parse
-from riskbatch.plan import REPORT_REVALUATIONS, Calibration, Night, advise, load_calibration, option_at, options_for, window_hours
+from riskbatch.plan import (
+    REPORT_REVALUATIONS,
+    RISK_DRAW_SETS,
+    RISK_REVALUATIONS,
+    Calibration,
+    Night,
+    advise,
+    load_calibration,
+    option_at,
+    options_for,
+    window_hours,
+)
 
 PRICES = {"on_demand_vcpu_hour": 0.04, "on_demand_gb_hour": 0.004, "spot_vcpu_hour": 0.012, "spot_gb_hour": 0.0012}
 RATE = 1e8  # revaluations per vCPU-second
@@ -23,7 +34,9 @@ def test_a_small_night_is_one_task_with_the_hand_computed_cost() -> None:
     calibration = Calibration(1e6, 1e9, "test", "2026-11-26")
     night = Night(positions=1_000, factors=100, scenarios=10_000, window_hours=8.0, safety=0.5)
     option = option_at(night, calibration, PRICES, 2048, 4096)
-    work, draws = 1_000 * 10_000 / 1e6, 10_000 * 100**2 / 1e9
+    # the risk workers revalue tonight's book and the previous night's twice, and draw two sets of scenarios
+    work, draws = RISK_REVALUATIONS * 1_000 * 10_000 / 1e6, RISK_DRAW_SETS * 10_000 * 100**2 / 1e9
+    assert (RISK_REVALUATIONS, RISK_DRAW_SETS) == (3.0, 2)
     assert option.tasks == 1
     assert option.hours_per_task == pytest.approx((work + draws) / 2 / 3600)
     assert option.on_demand_usd == pytest.approx(option.hours_per_task * (2 * 0.04 + 4 * 0.004))
@@ -31,16 +44,17 @@ def test_a_small_night_is_one_task_with_the_hand_computed_cost() -> None:
 
 
 def test_tasks_follow_the_work_and_the_window() -> None:
-    night = Night(positions=6_500_000, factors=500, scenarios=100_000, window_hours=8.5, safety=0.5)
+    night = Night(positions=7_600_000, factors=500, scenarios=100_000, window_hours=8.5, safety=0.5)
     option = option_at(night, SLOW, PRICES, 2048, 8192)
-    work, draws = 6_500_000 * 100_000 / RATE, 100_000 * 500**2 / 1e9
-    report = (REPORT_REVALUATIONS * work + 2 * draws) / 3600  # on its one vCPU, after the risk workers
+    book, one_set = 7_600_000 * 100_000 / RATE, 100_000 * 500**2 / 1e9
+    work, draws = RISK_REVALUATIONS * book, RISK_DRAW_SETS * one_set
+    report = (REPORT_REVALUATIONS * book + one_set) / 3600  # on its one vCPU, after the risk workers
     per_task = (8.5 * 0.5 - report) * 3600 * 2 - draws
     assert option.tasks == math.ceil(work / per_task)
     assert option.tasks * option.hours_per_task * 2 * 3600 == pytest.approx(work + option.tasks * draws)
-    bigger = option_at(Night(6_600_000, 500, 100_000, 8.5, 0.5), SLOW, PRICES, 2048, 8192)
+    bigger = option_at(Night(7_700_000, 500, 100_000, 8.5, 0.5), SLOW, PRICES, 2048, 8192)
     assert bigger.tasks > option.tasks  # more work, and a longer report, leave each risk task less
-    shorter = option_at(Night(6_500_000, 500, 100_000, 8.4, 0.5), SLOW, PRICES, 2048, 8192)
+    shorter = option_at(Night(7_600_000, 500, 100_000, 8.4, 0.5), SLOW, PRICES, 2048, 8192)
     assert shorter.tasks > option.tasks
 
 
@@ -115,8 +129,9 @@ def test_the_stored_calibration_carries_a_measured_runtime_and_the_template_size
 
 
 def test_the_report_job_takes_its_share_of_the_window() -> None:
-    """The report runs after the risk workers on one task: the day-over-day explanation revalues the
-    previous night's book twice (make bench measures the report's work against the risk step's)."""
+    """The report runs after the risk workers on one task, and takes the figures apart: the risk
+    workers revalue the previous night's book for the explanation (make bench measures the report's
+    work against the risk workers')."""
     from riskbatch.plan import report_hours
 
     calibration = load_calibration()

@@ -53,3 +53,16 @@ def test_numba_refuses_a_cache_directory_it_cannot_write(tmp_path: Path) -> None
     finally:
         for folder in [tmp_path / "numba", *(path for path in (tmp_path / "numba").rglob("*") if path.is_dir())]:
             folder.chmod(0o755)
+
+
+def test_the_report_worker_loads_its_libraries_and_kernels_when_it_starts_not_at_the_first_report(capsys) -> None:
+    """The warm window starts the report worker before the night: what a first report would pay on
+    the critical path (the figures' and the PDF's libraries, the kernels) is paid then."""
+    from riskbatch.report import ReportGeneration
+
+    kernels = ReportGeneration(None, None, None).warm_up()
+    assert kernels.keys() == {"option_pnl_into", "option_change", "linear_pnl"}
+    assert all(origin["compiled"] + origin["from_cache"] >= 1 for origin in kernels.values()), kernels
+    for module in ("scipy.stats", "matplotlib.pyplot", "reportlab.platypus"):
+        assert module in sys.modules
+    assert '"report_worker_warmed"' in capsys.readouterr().err  # the jobs log to stderr

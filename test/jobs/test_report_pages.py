@@ -27,7 +27,7 @@ from riskbatch.alerts import ALERT_BYTES, MACHINE_PROTOCOLS, PERSON_PROTOCOLS, p
 from riskbatch.business_days import business_days_ending
 from riskbatch.layout import report_keys
 from riskbatch.model import ModelParameters
-from riskbatch.report import ReportGeneration, aggregate, frame_size, render_pdf, report_document, report_story
+from riskbatch.report import ReportGeneration, frame_size, read_results, render_pdf, report_document, report_story
 from riskbatch.report_charts import contributions_chart, exceptions_chart, pnl_histogram, var_trend, var_trend_chart
 from riskbatch.report_deadline import publication
 from riskbatch.report_notice import notice_subject, notice_text
@@ -83,7 +83,7 @@ def tonight(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
             pdf_key, json_key = report_keys(folder.name, run)
             summary = json.loads(night.s3.get_object(Bucket=bucket, Key=json_key)["Body"].read())
             manifest = json.loads(night.s3.get_object(Bucket=bucket, Key=f"runs/{run}/manifest.json")["Body"].read())
-            firm_pnl = aggregate(night.s3, bucket, manifest)[1].sum(axis=0)
+            firm_pnl = read_results(night.s3, bucket, manifest).pnl.sum(axis=0)
             return SimpleNamespace(
                 run=run,
                 bucket=bucket,

@@ -19,7 +19,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
-from moto import mock_aws
 
 from riskbatch.engine import build_book, risk_model
 from riskbatch.inputs import POSITION_COLUMNS, InputError, Market, load_market
@@ -28,7 +27,7 @@ from riskbatch.model import ModelParameters, black_scholes
 from riskbatch.quality import DataQualityPolicy, FileRejected, prepare_night
 from riskbatch.run_inputs import RunBook
 from riskbatch.sample import business_days
-from test.jobs.aws import Night, lay_out_night
+from test.jobs.aws import Night, mocked_night
 
 MONDAY = dt.date(2026, 11, 16)  # the week before Thanksgiving: Tuesday is the next business day
 DAYS = 301
@@ -67,11 +66,8 @@ def _equity(position: str, underlying: str, quantity: float, portfolio: str = "A
 
 @pytest.fixture
 def night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("RISK_SCENARIOS", "2000")
-    monkeypatch.setenv("RISK_BLOCK_SIZE", "500")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        yield lay_out_night(tmp_path)
+    with mocked_night(tmp_path, monkeypatch, 2000, 500) as night:
+        yield night
 
 
 def _run(night: Night, folder: Path, date: str, market: pa.Table, positions: pa.Table) -> dict:

@@ -187,6 +187,12 @@ def measured_night(
         "kernels_compiled": sum(origin["compiled"] for start in starts if start["kernels"] for origin in start["kernels"].values()),
         "kernels_from_cache": sum(origin["from_cache"] for start in starts if start["kernels"] for origin in start["kernels"].values()),
         "unit_seconds": [record.get("duration") for record in computed],
+        # where the report took the backtest and the explanation from: the units' parts, or its own revaluation (and why)
+        "previous_night": [
+            {"event": record["event"], **({"reason": record["reason"]} if "reason" in record else {})}
+            for event in ("previous_night_from_units", "previous_night_revalued_by_the_report")
+            for record in clock.records(event, f"bench-report-{business_date}")
+        ],
     }
 
 
@@ -224,7 +230,7 @@ def run_container_bench(workdir: Path, scale: NightScale, say: Say, risk_workers
         ecs.load()
         try:
             say(f"writing two nights of {scale.describe()}")
-            spec = SampleSpec(positions=scale.positions, factors=scale.factors, days=max(300, scale.factors + 120), business_date=dt.date(2026, 11, 26))
+            spec = SampleSpec(positions=scale.positions, factors=scale.factors, days=max(300, scale.factors + 120), business_date=dt.date(2026, 11, 24))
             folders = write_nights(workdir / "sample", spec, 2)
             # the first night (the second's previous) with one worker of an empty kernel cache, for comparison
             results = [measured_night(stack, ecs, folders[0], folders[0].name, say, risk_workers, timeout, cold_workers=1)]
@@ -255,12 +261,17 @@ def print_container_bench(result: dict[str, Any]) -> None:
     for stage, seconds in night["stages"].items():
         print(f"  {stage:<28} {seconds:8.1f} s")
     print(f"  {'total':<28} {night['stages']['report published']:8.1f} s")
+    stages = night["stages"]
+    risk, report = stages["last unit done"] - stages["first unit started"], stages["report published"] - stages["last unit done"]
+    print(f"  report work / risk work: {report:.1f} s after the last unit against {risk:.1f} s of units = {report / risk:.2f}")
     print("container start, from podman start: the job's first log line, its first unit started, its first unit done")
     _print_starts(night["starts"])
+    for source in night.get("previous_night", []):
+        said = {"previous_night_from_units": "summed from the risk workers' parts", "previous_night_revalued_by_the_report": "revalued by the report"}
+        print(f"  the backtest and the explanation: {said[source['event']]}{' (' + source['reason'] + ')' if 'reason' in source else ''}")
     print(f"kernels at task start: {night['kernels_compiled']} compiled, {night['kernels_from_cache']} loaded from the image's cache")
     print("the previous night, its first risk worker with an empty kernel cache (as every task before the images carried it):")
     _print_starts([start for start in result["previous_night"]["starts"] if start["task"].startswith("bench-risk")])
     print("riskbatch plan for the same night:")
     for name, minutes in result["plan"].items():
         print(f"  {name:<56} {minutes * 60:8.1f} s")
-

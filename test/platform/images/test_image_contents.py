@@ -160,16 +160,16 @@ def test_the_label_arguments_name_the_commit_and_its_time() -> None:
 
 
 @pytest.mark.parametrize("job", JOBS)
-def test_an_image_that_carries_the_compiler_ships_its_kernels_compiled_for_a_generic_cpu(job: str) -> None:
+def test_an_image_that_carries_the_compiler_ships_its_kernels_compiled_for_every_cpu_a_task_may_pick(job: str) -> None:
     """Where the lock holds numba, the build compiles the kernels into the scratch volume's
     directory before VOLUME (Fargate copies the image's directory into the task's volume: "Use bind
-    mounts with Amazon ECS", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html), for the generic CPU at
-    build and at run time (src/riskbatch/precompile.py cites numba's cache key)."""
+    mounts with Amazon ECS", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html), for each CPU a task
+    may pick at run time (src/riskbatch/precompile.py cites numba's cache key, src/riskbatch/kernel_cpu.py the choice)."""
     text = (DOCKER_DIR / f"{job}.Dockerfile").read_text(encoding="utf-8")
     image = parse_dockerfile(DOCKER_DIR / f"{job}.Dockerfile")
-    compiles = 'RUN ["python", "-m", "riskbatch.precompile"]' in text
+    compiles = 'RUN ["python", "-m", "riskbatch.precompile", "--every-target"]' in text
     assert compiles == ("numba" in read_pins(job_lock_path(job)))
-    assert image.environment["NUMBA_CPU_NAME"] == "generic"
+    assert image.environment["RISKBATCH_KERNEL_CPU"] == "auto" and "NUMBA_CPU_NAME" not in image.environment
     if compiles:
         assert image.environment["NUMBA_CACHE_DIR"].startswith("/scratch/") and "/scratch" in image.volumes
         assert text.index("riskbatch.precompile") < text.index('VOLUME ["/scratch"]')
