@@ -101,9 +101,10 @@ def calibrate(seconds_budget: float = 20.0) -> Calibration:
 
 
 def model_arrays_mib(night: Night) -> float:
-    """The arrays a risk-calculation task holds: the run's scenarios cached when they fit (up to
-    the 2 GiB cache budget), and a block of scenarios with its returns and P&L."""
-    cached = night.scenarios * night.factors * 8 / 2**20
+    """The arrays a risk-calculation task holds: the prepared scenario blocks of tonight's run and of
+    the previous night's market (each its returns and exp(r) - 1, risk_job.ScenarioCache), cached
+    when they fit the 2 GiB budget, and a block of scenarios with its returns and P&L."""
+    cached = RISK_DRAW_SETS * 2 * night.scenarios * night.factors * 8 / 2**20
     return min(cached, 2_048) + 8_192 * night.factors * 8 * 3 / 2**20
 
 
