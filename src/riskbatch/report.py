@@ -92,7 +92,10 @@ READ_AHEAD = 8  # results fetched at once: S3 serves parallel GETs, and the sums
 
 def _fetched_in_order(s3: Any, bucket: str, keys: list[str], units: list[dict[str, Any]]):
     """(unit, bytes) in the units' order, READ_AHEAD objects fetched at a time (a unit's result is
-    megabytes: one GET after the other left the report waiting on the network)."""
+    megabytes: one GET after the other left the report waiting on the network). One client serves
+    the threads: boto3's low-level clients are thread safe
+    (https://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html#multithreading-or-multiprocessing-with-clients),
+    and botocore's connection pool holds 10, more than READ_AHEAD."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="results") as pool:
