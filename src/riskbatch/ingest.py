@@ -294,7 +294,11 @@ def _write_run(
 ) -> bool:
     """The run's market, units and manifest, each written once; True when this task wrote the manifest."""
     market = night.market
-    previous, shares = _previous_night(s3, output, files.business_date, len(units))
+    try:
+        previous, shares = _previous_night(s3, output, files.business_date, len(units))
+    except Exception as error:  # optional: without it the report revalues the previous night itself
+        log("previous_night_unavailable", business_date=files.business_date, error=f"{type(error).__name__}: {error}")
+        previous, shares = None, [[] for _ in units]
     with timed("run_written", run_id=run, units=len(units)):
         _write_parquet(s3, output, market_key(run), night.market_table)
         if night.whole_market is not None:

@@ -50,8 +50,9 @@ def _bits_as_double(typingctx, bits):
 
 @numba.njit(inline="always", error_model="numpy")
 def fast_exp(x: float) -> float:
-    """exp(x) for x in [-708, 709] to about 2 units in the last place (0 below -708 where it
-    is clamped to exp(-708)): x = k ln 2 + r, |r| <= ln 2 / 2, e^r by its Taylor series to r^12
+    """exp(x) for x in [-708, 709] to about 2 units in the last place; outside it, x is clamped
+    (exp(-708) below, exp(709) above: a finite number where the library gives 0 or inf; a log
+    move of 709 is no market's): x = k ln 2 + r, |r| <= ln 2 / 2, e^r by its Taylor series to r^12
     (truncation below 2e-16), times 2**k built in the exponent bits."""
     x = min(max(x, _EXP_MIN), _EXP_MAX)
     k = math.floor(x * _LOG2E + 0.5)

@@ -1,7 +1,9 @@
 """riskbatch plan: how many risk-calculation tasks of which Fargate size finish the night, and the cost.
 
 The model of a night: the risk workers revalue every position in every scenario three times
-(tonight's book, and the previous night's twice for the day-over-day explanation: the measured
+(tonight's book, and the previous night's twice for the day-over-day explanation, the previous
+book taken to be tonight's size and the horizon one day: a longer horizon adds a one-day
+revaluation, and a night with no previous night in the bucket does one; the measured
 throughput, position-scenario revaluations per second per vCPU, on a book with 10 % options) and
 every task draws two sets of scenarios (the measured scenario rate, scenario x factor^2 per second
 per vCPU: the normal draws and the correlation product); the report then takes the figures apart

@@ -81,8 +81,9 @@ def read_results(s3: Any, bucket: str, manifest: dict[str, Any]) -> UnitResults:
             for row, values in zip(rows, result["pnl"], strict=True):
                 total[row] += values
             has_one_day = has_one_day and "one_day_pnl" in result
-            for row, values in zip(rows, result["one_day_pnl"] if has_one_day else [], strict=False):
-                one_day[row] += values
+            if has_one_day:
+                for row, values in zip(rows, result["one_day_pnl"], strict=True):
+                    one_day[row] += values
             previous.add(result, unit["index"])
     return UnitResults(portfolios, total, one_day if has_one_day else None, previous)
 

@@ -33,7 +33,10 @@ class ScenarioCache:
     its units while they fit the budget (engine.prepared_block: they depend on the market and the
     scenarios, not on the unit). One set per (run, model, parameters), so that tonight's scenarios,
     the one-day horizon's and those of the previous night's book recomputed on its own market are
-    each drawn once; the oldest set leaves first when a new one would not fit."""
+    each drawn once. The key's last part is tonight's run: a new run's first set drops the sets of
+    every other run. A set that does not fit beside the ones kept is not kept at all (each unit
+    draws it again): evicting a set a unit still uses would make the units take turns evicting
+    each other's sets, and would not free the memory a unit's closures hold."""
 
     def __init__(self, budget_bytes: int) -> None:
         self.budget = budget_bytes
@@ -47,8 +50,10 @@ class ScenarioCache:
             return None  # too large to keep: each unit draws its blocks again
         key = (*key, json.dumps(dataclasses.asdict(parameters), sort_keys=True))  # parameters hold a dict: not hashable
         if key not in self.sets:
-            while self.sets and sum(kept for kept, _ in self.sets.values()) + size > self.budget:
-                del self.sets[next(iter(self.sets))]
+            for other in [kept for kept in self.sets if kept[-2] != key[-2]]:  # another run's (key[-2]: tonight's run id)
+                del self.sets[other]
+            if sum(kept for kept, _ in self.sets.values()) + size > self.budget:
+                return None
             self.sets[key] = (size, {})
         blocks = self.sets[key][1]
 
@@ -88,7 +93,13 @@ class RiskCalculation:
         parameters = ModelParameters(**manifest["model"])
         model = risk_model(market, parameters, manifest.get("draw_order"))
         log("risk_model", run_id=manifest["run_id"], **model.describe())
-        return manifest, market, parameters, model, load_previous_night(self.s3, bucket, manifest, market, parameters)
+        try:
+            previous = load_previous_night(self.s3, bucket, manifest, market, parameters)
+        except Exception as error:  # the previous night is optional: tonight's P&L must not wait on it
+            # The report revalues the previous night itself when the parts are missing (or skips the backtest).
+            log("previous_night_unavailable", run_id=manifest["run_id"], error=f"{type(error).__name__}: {error}")
+            previous = None
+        return manifest, market, parameters, model, previous
 
     def __call__(self, message: dict[str, Any], should_abort: Callable[[], bool]) -> None:
         bucket, run, unit = message["bucket"], message["run_id"], int(message["unit"])

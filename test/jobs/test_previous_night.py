@@ -369,3 +369,55 @@ def test_a_night_ingested_before_the_previous_one_was_reported_is_revalued_by_th
     figures, backtest, change = _figures_the_old_way(aws_night, second, first)
     _assert_same_backtest(figures["backtest"]["tonight"], backtest, figures["firm"]["var_99"])
     _assert_same_change(figures["var_change"], change, figures["firm"]["var_99"])
+
+
+def test_a_previous_night_the_workers_cannot_read_never_stops_tonights_pnl(aws_night, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The previous night is optional to the risk workers: when its market cannot be read, every
+    unit still writes tonight's P&L (no parts), the worker says why, and the report revalues the
+    previous night itself or leaves the backtest out."""
+    from riskbatch import previous_night
+    from riskbatch.layout import report_keys
+
+    folders = write_nights(tmp_path, SampleSpec(positions=300, factors=40, days=260, portfolios=3, option_share=0.3), 2)
+    _ingest(aws_night, folders[0], 120)
+    _compute(aws_night)
+    _report(aws_night)
+    second = _ingest(aws_night, folders[1], 120)
+
+    def unreadable(*_arguments, **_keywords):
+        raise RuntimeError("the previous market could not be read")
+
+    original, previous_night.run_market = previous_night.run_market, unreadable
+    try:
+        capsys.readouterr()
+        _compute(aws_night)
+    finally:
+        previous_night.run_market = original
+    unavailable = _events(capsys.readouterr().err, "previous_night_unavailable")
+    assert unavailable and "could not be read" in unavailable[0]["error"]
+    _report(aws_night)
+    logged = capsys.readouterr().err
+    assert _events(logged, "previous_night_revalued_by_the_report")
+    assert aws_night.s3.head_object(Bucket=aws_night.settings.output_bucket, Key=report_keys(folders[1].name, second)[0])
+
+
+def test_the_scenario_cache_keeps_what_fits_and_never_evicts_a_set_in_use() -> None:
+    """Sets that do not fit beside those kept are not kept (each unit draws them again); a new
+    run's first set drops every other run's."""
+    from riskbatch.engine import conversion_of
+    from riskbatch.risk_job import ScenarioCache
+    from riskbatch.synthetic import market_from_covariance
+
+    market = market_from_covariance(np.eye(3) * 1e-4, days=260)
+    parameters = ModelParameters(scenarios=1_000, block_size=500, seed=1, horizon_days=10)  # a longer horizon: a one-day set too
+    model, conversion = risk_model(market, parameters), conversion_of(market, "USD")
+    one_set = 2 * 1_000 * 3 * 8
+    cache = ScenarioCache(2 * one_set)
+    tonight = cache.source(("run-1",), parameters, model, conversion)
+    one_day = cache.source(("run-1",), dataclasses.replace(parameters, horizon_days=1), model, conversion)
+    assert tonight is not None and one_day is not None
+    assert tonight(0) is tonight(0)  # drawn once, then kept
+    assert cache.source(("previous", "run-1"), parameters, model, conversion) is None  # no room: not kept, nothing evicted
+    assert cache.source(("run-1",), parameters, model, conversion)(0) is tonight(0)
+    assert cache.source(("run-2",), parameters, model, conversion) is not None
+    assert all(key[-2] == "run-2" for key in cache.sets)

@@ -170,7 +170,7 @@ def month_end_seconds(positions: int, factors: int, scenarios: int) -> tuple[dic
     for share in share_of_units(len(units), len(units)):
         previous = pa.concat_tables([units[j] for j in share]) if share else None
         tonight_blocks = cache.source(("tonight",), parameters, model, book.conversion)
-        recomputed = cache.source(("previous",), parameters, night.recomputed_model, book.conversion)
+        recomputed = cache.source(("previous", "tonight"), parameters, night.recomputed_model, book.conversion)
         parts.append(unit_part(night, share, previous, parameters, market, model, tonight_blocks, recomputed))
     timings[f"risk: the previous night's backtest and explanation revaluations, {len(units)} units"] = time.perf_counter() - started
     del cache
@@ -349,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
 
     counted = f"riskbatch plan counts {RISK_REVALUATIONS:.1f} book revaluations on the risk workers and {REPORT_REVALUATIONS:.2f} on the report's task"
     print(f"  report work / risk work = {report / risk:.2f} ({counted})")
+    tonight = next(seconds for name, seconds in timings.items() if name.startswith("risk: scenario P&L"))
+    print(f"  report work / tonight's P&L alone = {report / tonight:.2f} (the risk work before the workers took over the previous night's revaluations)")
     whole = sum(engine.values())
     print(f"\nmonth-end book, the whole book in one call: engine {whole:.2f} s")
     ratio = print_bound(steps, whole)

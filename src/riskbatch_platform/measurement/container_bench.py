@@ -264,6 +264,7 @@ def print_container_bench(result: dict[str, Any]) -> None:
     stages = night["stages"]
     risk, report = stages["last unit done"] - stages["first unit started"], stages["report published"] - stages["last unit done"]
     print(f"  report work / risk work: {report:.1f} s after the last unit against {risk:.1f} s of units = {report / risk:.2f}")
+    print("  (the units include the previous night's revaluations for the backtest and the explanation: make bench's one-process part splits them)")
     print("container start, from podman start: the job's first log line, its first unit started, its first unit done")
     _print_starts(night["starts"])
     for source in night.get("previous_night", []):
