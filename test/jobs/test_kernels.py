@@ -62,3 +62,35 @@ def test_the_kernel_prices_every_kind_of_option_as_scipys_black_scholes() -> Non
     )
     expected = black_scholes(spot[None, :] * np.exp(moves.T), strike, years, vol, rate, is_call, dividend)
     np.testing.assert_allclose(change, expected, rtol=1e-12, atol=1e-12 * 100.0)
+
+
+def test_the_kernel_moves_the_volatility_and_converts_the_currency_as_scipys_price_says() -> None:
+    """The branches the test above leaves out: an implied volatility that moves with its factor
+    (vol x exp(its return)), and an option in a foreign currency converted at the scenario's rate
+    (price x exp(sign x the rate's return)), each against scipy's Black-Scholes in the same moves."""
+    moneyness, years, vol = np.array([0.8, 1.0, 1.25, 0.9]), np.array([0.25, 0.5, 1.0, 2.0 / 365]), np.array([0.2, 0.35, 0.6, 0.15])
+    count = len(moneyness)
+    spot, strike, rate, dividend = np.full(count, 50.0), 50.0 / moneyness, np.full(count, 0.04), np.full(count, 0.01)
+    is_call = np.array([True, False, True, False])
+    # rows: the underlying's return, its volatility's, the currency's; five scenarios
+    moves = np.array([[-0.2, -0.01, 0.0, 0.03, 0.15], [0.4, -0.1, 0.0, 0.2, -0.3], [0.05, -0.02, 0.0, 0.01, -0.04]])
+    sign = np.array([1.0, -1.0, 1.0, -1.0])
+    change = option_change(
+        moves,
+        np.zeros(count, np.int64),
+        spot,
+        strike,
+        years,
+        vol,
+        np.ones(count, np.int64),  # the volatility moves with row 1
+        is_call,
+        np.zeros(count),
+        rate,
+        dividend,
+        np.full(count, 2, np.int64),  # the currency's return in row 2
+        sign,
+    )
+    shocked_vol = vol[None, :] * np.exp(moves[1][:, None])
+    price = black_scholes(spot[None, :] * np.exp(moves[0][:, None]), strike, years, shocked_vol, rate, is_call, dividend)
+    expected = price * np.exp(sign[None, :] * moves[2][:, None])
+    np.testing.assert_allclose(change, expected, rtol=1e-12, atol=1e-12 * 50.0)
