@@ -23,6 +23,14 @@ def _cdfs(x: np.ndarray) -> np.ndarray:
     return np.array([normal_cdf_given(v, math.exp(-0.5 * v * v)) for v in x])
 
 
+def _changes(moves, spot, strike, years, vol, is_call, rate, dividend, vol_row: int = -1, fx_row: int = -1, sign: np.ndarray | None = None) -> np.ndarray:
+    """The kernel's price at the horizon of each option (today's price passed as zero), all on the
+    underlying in row 0 of `moves`."""
+    count = len(spot)
+    vol_rows, fx_rows, signs = np.full(count, vol_row, np.int64), np.full(count, fx_row, np.int64), np.ones(count) if sign is None else sign
+    return option_change(moves, np.zeros(count, np.int64), spot, strike, years, vol, vol_rows, is_call, np.zeros(count), rate, dividend, fx_rows, signs)
+
+
 def test_the_exponential_is_within_a_few_units_in_the_last_place_of_the_librarys() -> None:
     x = np.concatenate([np.linspace(-700.0, 700.0, 200_001), np.linspace(-1.0, 1.0, 200_001)])
     exact = np.exp(x)
@@ -45,21 +53,7 @@ def test_the_kernel_prices_every_kind_of_option_as_scipys_black_scholes() -> Non
     rate, dividend = np.full(count, 0.03), np.full(count, 0.02)
     is_call = call == 1.0
     moves = np.array([[-0.3, -0.02, 0.0, 0.01, 0.25]])  # one factor's returns in five scenarios
-    change = option_change(
-        moves,
-        np.zeros(count, np.int64),
-        spot,
-        strike,
-        years,
-        vol,
-        np.full(count, -1, np.int64),
-        is_call,
-        np.zeros(count),
-        rate,
-        dividend,
-        np.full(count, -1, np.int64),
-        np.ones(count),
-    )
+    change = _changes(moves, spot, strike, years, vol, is_call, rate, dividend)
     expected = black_scholes(spot[None, :] * np.exp(moves.T), strike, years, vol, rate, is_call, dividend)
     np.testing.assert_allclose(change, expected, rtol=1e-12, atol=1e-12 * 100.0)
 
@@ -75,21 +69,7 @@ def test_the_kernel_moves_the_volatility_and_converts_the_currency_as_scipys_pri
     # rows: the underlying's return, its volatility's, the currency's; five scenarios
     moves = np.array([[-0.2, -0.01, 0.0, 0.03, 0.15], [0.4, -0.1, 0.0, 0.2, -0.3], [0.05, -0.02, 0.0, 0.01, -0.04]])
     sign = np.array([1.0, -1.0, 1.0, -1.0])
-    change = option_change(
-        moves,
-        np.zeros(count, np.int64),
-        spot,
-        strike,
-        years,
-        vol,
-        np.ones(count, np.int64),  # the volatility moves with row 1
-        is_call,
-        np.zeros(count),
-        rate,
-        dividend,
-        np.full(count, 2, np.int64),  # the currency's return in row 2
-        sign,
-    )
+    change = _changes(moves, spot, strike, years, vol, is_call, rate, dividend, vol_row=1, fx_row=2, sign=sign)  # the vol in row 1, the currency in row 2
     shocked_vol = vol[None, :] * np.exp(moves[1][:, None])
     price = black_scholes(spot[None, :] * np.exp(moves[0][:, None]), strike, years, shocked_vol, rate, is_call, dividend)
     expected = price * np.exp(sign[None, :] * moves[2][:, None])
