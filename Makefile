@@ -11,11 +11,11 @@ TASKCAT := .tools/taskcat/.installed
 CYCLONEDX := .tools/cyclonedx/.installed
 
 # What make test runs, in order: the one list that make help, the README and docs/checks.md name.
-TEST_STEPS := lint unit jobs validate taskcat-lint taskcat mutate integration integration-live
+TEST_STEPS := lint unit jobs clock validate taskcat-lint taskcat mutate integration integration-live
 # The fast pull-request path (the pull-request workflow runs the same).
-PR_STEPS := lint unit validate
+PR_STEPS := lint unit clock validate
 
-.PHONY: help demo backtest-year images lock-images preflight fmt docs docs-check review container-tools test lint unit jobs validate mutate taskcat-lint taskcat integration integration-live bench lock clean
+.PHONY: help demo backtest-year images lock-images preflight fmt docs docs-check review container-tools clock-tools test lint unit jobs clock validate mutate taskcat-lint taskcat integration integration-live bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
@@ -24,6 +24,7 @@ help:
 	@echo "make preflight  will tonight's run fit the account? (local deployment; ARGS=\"--break quota\" to see a check fail)"
 	@echo "make test   every check, in order: $(TEST_STEPS)"
 	@echo "make $(PR_STEPS)   the fast pull-request path (a few minutes)"
+	@echo "make clock  the tests that depend on the date or time, at a weekend evening, a holiday night and a daylight-saving switch"
 	@echo "make integration-live  the integration suite in live mode against a deployment in the emulator"
 	@echo "make validate   cfn-lint, guard rules and checkov, with the compliance table"
 	@echo "make taskcat  taskcat's test run of .taskcat.yml, every test in its region, against the local emulator"
@@ -58,6 +59,10 @@ $(CYCLONEDX): tools/cyclonedx.lock
 # podman, runc and mmdebstrap from Debian's packages, when missing (needs root, as CI has).
 container-tools:
 	bash tools/install-container-tools.sh
+
+# faketime (libfaketime) for make clock, from Debian's packages, when missing.
+clock-tools:
+	bash tools/install-debian-tools.sh faketime faketime
 
 images: $(STAMP) $(CYCLONEDX) container-tools
 	$(BIN)/riskbatch-images
@@ -107,6 +112,10 @@ unit: $(STAMP)
 
 jobs: $(STAMP)
 	$(BIN)/pytest -q test/jobs
+
+# Every test marked clock, at each instant of riskbatch_platform/testing/clock.py (a few seconds each).
+clock: $(STAMP) clock-tools
+	$(BIN)/riskbatch-clock-check
 
 validate: $(STAMP) $(CHECKOV)
 	$(BIN)/riskbatch-validate

@@ -4,7 +4,9 @@ import os
 from pathlib import Path
 
 import pytest
+import time_machine
 
+from riskbatch_platform.testing.clock import pinned_instant
 from test.template_model import TEMPLATE_PATH, Template, load_template
 
 # `make mutate` points the suite at a mutated copy of the template.
@@ -26,3 +28,22 @@ def template() -> Template:
 @pytest.fixture(scope="session")
 def template_path() -> Path:
     return TEMPLATE_UNDER_TEST
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "clock: the test depends on the date or the time; it runs with its clock pinned to RISKBATCH_TEST_CLOCK, and make clock runs it at several instants",
+    )
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(request: pytest.FixtureRequest):
+    """A `clock` test runs at the pinned instant, its clock moving on from there (timeouts still expire);
+    a test that needs another instant travels there itself, inside this one."""
+    if request.node.get_closest_marker("clock") is None:
+        yield None
+        return
+    instant = pinned_instant()
+    with time_machine.travel(instant, tick=True):
+        yield instant

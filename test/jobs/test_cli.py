@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from riskbatch.cli import main
-from riskbatch.heartbeat import heartbeat_path
+from riskbatch.heartbeat import beat, heartbeat_path
 from riskbatch.sample import SampleSpec, write_sample
 
 
@@ -80,14 +80,14 @@ def test_sample_writes_the_book_and_history_it_is_asked_for(tmp_path: Path) -> N
     assert any(",option," in line and ",2026-12-01," in line for line in lines) and lines[-1].split(",")[4] == "nan"
 
 
+@pytest.mark.clock  # a heartbeat's age is the clock against the file's modification time
 def test_health_follows_the_heartbeat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     assert main(["health"]) == 1  # no job ever beat (ECS ignores failures during the StartPeriod)
-    beat = heartbeat_path(str(tmp_path))
-    beat.touch()
+    beat(str(tmp_path))
     assert main(["health"]) == 0
     stale = time.time() - 1_000
-    os.utime(beat, (stale, stale))
+    os.utime(heartbeat_path(str(tmp_path)), (stale, stale))
     assert main(["health"]) == 1
 
 

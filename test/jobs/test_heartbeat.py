@@ -23,6 +23,7 @@ def test_no_heartbeat_is_unhealthy(tmp_path: Path) -> None:
     assert not healthy(str(tmp_path))
 
 
+@pytest.mark.clock  # a heartbeat's age is the clock against the file's modification time
 def test_a_fresh_heartbeat_is_healthy_and_a_stale_one_is_not(tmp_path: Path) -> None:
     beat(str(tmp_path))
     assert healthy(str(tmp_path))

@@ -84,6 +84,7 @@ def _pdf(night: Night, run: str) -> bytes:
     return night.s3.get_object(Bucket=night.settings.output_bucket, Key=report_keys(DATE, run)[0])["Body"].read()
 
 
+@pytest.mark.clock  # the restatement is stamped with the time it was made
 def test_corrected_files_supersede_the_record_in_force_and_the_report_and_notification_say_why(night: Night, files: Path, corrected: Path) -> None:
     bucket = night.settings.output_bucket
     first = _ingest(night, files, "2026-11-26T01:00:00Z")

@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+import time_machine
 from botocore.stub import Stubber
 from moto import mock_aws
 
@@ -27,6 +28,9 @@ from riskbatch.status import READ_CALLS, as_json, as_text, failed_tasks_listed, 
 from riskbatch.watch import NEW_YORK, report_due_at
 from test.jobs.aws import PARAMETERS as STACK_PARAMETERS
 from test.jobs.aws import REGION, Night, lay_out_night, stack_properties
+
+# The night in view, its due time and the task events log's 14-day window all follow the clock.
+pytestmark = pytest.mark.clock
 
 STACK = "riskbatch-test"
 READ_VERBS = ("Describe", "List", "Get", "Head", "Filter")  # Filter: CloudWatch Logs' FilterLogEvents reads a log group's events
@@ -165,9 +169,10 @@ def test_a_night_in_progress_shows_units_queues_and_dead_letters(account) -> Non
 
 def test_a_report_after_the_deadline_is_late(account) -> None:
     night, _, _ = account
-    date, run = "2026-11-24", "2026-11-24-cccccccccccc"  # published today, long after 09:30 on 2026-11-25
+    date, run = "2026-11-24", "2026-11-24-cccccccccccc"
     _lay_out_run(night, date, run, units=1, done=1, created_at=f"{date}T23:00:00Z", marks=("announced",))
-    _publish(night, date, run)
+    with time_machine.travel(dt.datetime(2026, 11, 25, 15, 0, tzinfo=NEW_YORK), tick=False):
+        _publish(night, date, run)  # S3 stamps LastModified with its clock: 15:00 New York, after the 09:30 deadline
     status = read_status(boto3.Session(region_name=REGION).client, STACK, dt.date.fromisoformat(date))
     assert status.report["on_time"] is False and status.report["minutes_before_deadline"] < 0
     assert "LATE, " in as_text(status) and "after the deadline 2026-11-25 09:30" in as_text(status)
@@ -211,27 +216,39 @@ def _stopped_event(task: str, family: str, stopped: dt.datetime, exit_code: int 
 
 def test_the_nights_failed_tasks_come_from_the_task_events_log_with_their_reasons(account) -> None:
     _, logs, outputs = account
-    date = previous_business_day(dt.datetime.now(NEW_YORK).date())  # within the log's 14 days
+    date = dt.date(2026, 11, 24)
     due = report_due_at(date)
-    events = [
-        _stopped_event("ingest1", "task-data-ingestion-test", due - dt.timedelta(hours=6), 2, "EssentialContainerExited", "Essential container in task exited"),
-        _stopped_event("ingest2", "task-data-ingestion-test", due - dt.timedelta(hours=5), 0, "EssentialContainerExited", "Essential container in task exited"),
-        _stopped_event("risk1", "task-risk-calculation-test", due - dt.timedelta(hours=4), None, "TaskFailedToStart", "CannotPullContainerError: pull denied"),
-        _stopped_event(
-            "before", "task-data-ingestion-test", report_due_at(previous_business_day(date)) - dt.timedelta(hours=1), 1, "EssentialContainerExited", "x"
-        ),
-    ]
-    logs.create_log_stream(logGroupName=outputs["TaskEventsLogGroupName"], logStreamName="events")
-    logs.put_log_events(logGroupName=outputs["TaskEventsLogGroupName"], logStreamName="events", logEvents=sorted(events, key=lambda event: event["timestamp"]))
-    status = read_status(boto3.Session(region_name=REGION).client, STACK, date, now=due + dt.timedelta(hours=1))
-    assert [(task["task"].rsplit("/", 1)[-1], task["stop_code"]) for task in status.failed_tasks] == [
-        ("ingest1", "EssentialContainerExited"),
-        ("risk1", "TaskFailedToStart"),
-    ]
-    assert status.failed_tasks[0]["containers"] == [{"name": "data-ingestion", "exit_code": 2, "reason": None}]
-    text = as_text(status)
-    assert f"failed tasks ({report_due_at(previous_business_day(date)):%Y-%m-%d %H:%M} to {due:%Y-%m-%d %H:%M} New York): 2" in text
-    assert "task-risk-calculation-test  risk1: TaskFailedToStart: CannotPullContainerError: pull denied" in text
+    # CloudWatch Logs refuses events "more than 2 hours in the future" or "more than 14 days in the past"
+    # of its clock (PutLogEvents: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html):
+    # the whole test runs on the morning the night's report is due, whatever day the suite runs on.
+    with time_machine.travel(due + dt.timedelta(hours=1), tick=False):
+        events = [
+            _stopped_event(
+                "ingest1", "task-data-ingestion-test", due - dt.timedelta(hours=6), 2, "EssentialContainerExited", "Essential container in task exited"
+            ),
+            _stopped_event(
+                "ingest2", "task-data-ingestion-test", due - dt.timedelta(hours=5), 0, "EssentialContainerExited", "Essential container in task exited"
+            ),
+            _stopped_event(
+                "risk1", "task-risk-calculation-test", due - dt.timedelta(hours=4), None, "TaskFailedToStart", "CannotPullContainerError: pull denied"
+            ),
+            _stopped_event(
+                "before", "task-data-ingestion-test", report_due_at(previous_business_day(date)) - dt.timedelta(hours=1), 1, "EssentialContainerExited", "x"
+            ),
+        ]
+        logs.create_log_stream(logGroupName=outputs["TaskEventsLogGroupName"], logStreamName="events")
+        logs.put_log_events(
+            logGroupName=outputs["TaskEventsLogGroupName"], logStreamName="events", logEvents=sorted(events, key=lambda event: event["timestamp"])
+        )
+        status = read_status(boto3.Session(region_name=REGION).client, STACK, date, now=due + dt.timedelta(hours=1))
+        assert [(task["task"].rsplit("/", 1)[-1], task["stop_code"]) for task in status.failed_tasks] == [
+            ("ingest1", "EssentialContainerExited"),
+            ("risk1", "TaskFailedToStart"),
+        ]
+        assert status.failed_tasks[0]["containers"] == [{"name": "data-ingestion", "exit_code": 2, "reason": None}]
+        text = as_text(status)
+        assert f"failed tasks ({report_due_at(previous_business_day(date)):%Y-%m-%d %H:%M} to {due:%Y-%m-%d %H:%M} New York): 2" in text
+        assert "task-risk-calculation-test  risk1: TaskFailedToStart: CannotPullContainerError: pull denied" in text
 
 
 def test_the_recent_failed_tasks_come_from_ecs_describe_tasks() -> None:

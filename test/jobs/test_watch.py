@@ -12,6 +12,9 @@ from moto import mock_aws
 
 from riskbatch.watch import business_date_due, check_deadline
 
+# Whether a report is due, late or not yet expected follows the clock.
+pytestmark = pytest.mark.clock
+
 UTC = dt.UTC
 
 

@@ -303,6 +303,7 @@ def test_moto_tasks_carry_no_start_time(aws: None) -> None:
     assert "startedAt" not in described and "createdAt" not in described
 
 
+@pytest.mark.clock  # a task is stamped with the time RunTask started it
 def test_tasks_carry_the_time_they_were_created_and_started(aws: None) -> None:
     with patched(emulator.ec2.network_interfaces_have_a_private_dns_name, emulator.ecs.ecs_tasks_carry_their_start_time):
         task = _running_task("c1")
