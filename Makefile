@@ -15,7 +15,7 @@ TEST_STEPS := lint unit jobs clock validate taskcat-lint taskcat mutate integrat
 # The fast pull-request path (the pull-request workflow runs the same).
 PR_STEPS := lint unit clock validate
 
-.PHONY: help demo backtest-year images lock-images preflight fmt docs docs-check review container-tools clock-tools test lint unit jobs clock validate mutate taskcat-lint taskcat integration integration-live bench lock clean
+.PHONY: help demo backtest-year images lock-images preflight fmt docs docs-check review container-tools test-tools test lint unit jobs clock validate mutate taskcat-lint taskcat integration integration-live bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
@@ -60,9 +60,10 @@ $(CYCLONEDX): tools/cyclonedx.lock
 container-tools:
 	bash tools/install-container-tools.sh
 
-# faketime (libfaketime) for make clock, from Debian's packages, when missing.
-clock-tools:
-	bash tools/install-debian-tools.sh faketime faketime
+# From Debian's packages, when missing: faketime (libfaketime) for make clock, poppler-utils
+# (pdftotext, pdftoppm) for the jobs' tests that read the report's pages.
+test-tools:
+	bash tools/install-debian-tools.sh "faketime pdftotext pdftoppm" faketime poppler-utils
 
 images: $(STAMP) $(CYCLONEDX) container-tools
 	$(BIN)/riskbatch-images
@@ -110,11 +111,11 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q test/unit test/platform test/mutation/test_catalogue.py
 
-jobs: $(STAMP)
+jobs: $(STAMP) test-tools
 	$(BIN)/pytest -q test/jobs
 
 # Every test marked clock, at each instant of riskbatch_platform/testing/clock.py (a few seconds each).
-clock: $(STAMP) clock-tools
+clock: $(STAMP) test-tools
 	$(BIN)/riskbatch-clock-check
 
 validate: $(STAMP) $(CHECKOV)

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.epilog = "Any other argument goes to pytest (for example -k status)."
     _, pytest_args = parser.parse_known_args(argv)
     if shutil.which("faketime") is None:
-        print("make clock: faketime is missing: apt-get install -y faketime (make clock-tools does it as root)", file=sys.stderr)
+        print("make clock: faketime is missing: apt-get install -y faketime (make test-tools does it as root)", file=sys.stderr)
         return 2
     files = marked_test_files()
     print(f"clock: the tests marked clock in {len(files)} files", flush=True)
