@@ -45,8 +45,8 @@ USER 10001:10001
 # The kernels compiled here, into /scratch/numba (NUMBA_CACHE_DIR), for the baseline x86-64 CPU and
 # for x86-64-v3 (AVX2), before VOLUME: Fargate copies the directory into the task volume, and a task
 # picks the one its processor runs (RISKBATCH_KERNEL_CPU=auto), so no task compiles at start
-# (src/riskbatch/precompile.py and src/riskbatch/kernel_cpu.py say why each setting is needed).
-RUN ["python", "-m", "riskbatch.precompile", "--every-target"]
+# (src/riskbatch/model/precompile.py and src/riskbatch/model/kernel_cpu.py say why each setting is needed).
+RUN ["python", "-m", "riskbatch.model.precompile", "--every-target"]
 VOLUME ["/scratch"]
 
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["riskbatch", "health"]

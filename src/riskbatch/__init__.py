@@ -1,6 +1,6 @@
 """Overnight risk batch: data ingestion, Monte Carlo risk calculation and report generation."""
 
-from .kernel_cpu import select_kernel_cpu
+from riskbatch.model.kernel_cpu import select_kernel_cpu
 
 __version__ = "1.0.0"
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from riskbatch import __version__
 
 
 def _clients(*services: str) -> list:
@@ -24,10 +24,10 @@ def _clients(*services: str) -> list:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .heartbeat import beating
-    from .ingest import ingest
-    from .settings import Settings
-    from .watchdog import deadline, deadline_seconds
+    from riskbatch.jobs.ingestion import ingest
+    from riskbatch.model.settings import Settings
+    from riskbatch.runtime.heartbeat import beating
+    from riskbatch.runtime.watchdog import deadline, deadline_seconds
 
     settings = Settings.from_env()
     s3, sqs, sns = _clients("s3", "sqs", "sns")
@@ -39,8 +39,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _risk_handler(settings: Any) -> tuple[str, Any, Any]:
     """The risk-calculation worker's queue, handler and SQS client."""
-    from .risk_job import RiskCalculation
-    from .settings import required
+    from riskbatch.jobs.risk_calculation import RiskCalculation
+    from riskbatch.model.settings import required
 
     queue = required("RISK_WORK_QUEUE_URL")  # the configuration first: a task that lacks it stops before any call
     s3, events, sqs = _clients("s3", "events", "sqs")
@@ -49,9 +49,9 @@ def _risk_handler(settings: Any) -> tuple[str, Any, Any]:
 
 def _report_handler(settings: Any) -> tuple[str, Any, Any]:
     """The report-generation worker's queue, handler and SQS client."""
-    from .report import ReportGeneration
-    from .report_deadline import DEADLINE
-    from .settings import required
+    from riskbatch.model.settings import required
+    from riskbatch.reporting.deadline import DEADLINE
+    from riskbatch.reporting.report import ReportGeneration
 
     queue = required("REPORT_QUEUE_URL")
     s3, sns, sqs = _clients("s3", "sns", "sqs")
@@ -65,8 +65,8 @@ WORKER_KINDS = {"risk": _risk_handler, "report": _report_handler}
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from .settings import Settings
-    from .worker import QueueWorker, WorkerOptions
+    from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
+    from riskbatch.model.settings import Settings
 
     settings = Settings.from_env()
     options = WorkerOptions(
@@ -84,10 +84,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_risk(args: argparse.Namespace) -> int:
-    from .model import ModelParameters
-    from .offline import run_offline
-    from .quality import DataQualityPolicy, FileRejected, excluded_notional_text
-    from .settings import parse_rates
+    from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, excluded_notional_text
+    from riskbatch.model.offline import run_offline
+    from riskbatch.model.risk_model import ModelParameters
+    from riskbatch.model.settings import parse_rates
 
     parameters = ModelParameters(
         scenarios=args.scenarios,
@@ -125,7 +125,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .sample import SampleSpec, write_nights, write_sample
+    from riskbatch.inputs.sample import SampleSpec, write_nights, write_sample
 
     spec = SampleSpec(
         positions=args.positions,
@@ -146,14 +146,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    # Every 30 s in every task: the heartbeat's age only (riskbatch.settings would import the model, numpy and scipy).
-    from .heartbeat import healthy, scratch_directory
+    # Every 30 s in every task: the heartbeat's age only (riskbatch.model.settings would import the model, numpy and scipy).
+    from riskbatch.runtime.heartbeat import healthy, scratch_directory
 
     return 0 if healthy(scratch_directory(), args.max_age) else 1
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from .probe import run
+    from riskbatch.operations.probe import run
 
     return run(args.expect, args.verdict)
 
@@ -162,11 +162,11 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     """The pre-night check (the scheduled task): the checks that change from day to day; alert on a failure."""
     import boto3
 
-    from .heartbeat import beating
-    from .logs import log
-    from .preflight import NIGHTLY, account_from_environment, alert, failed, run_checks, table
-    from .settings import Settings
-    from .watchdog import deadline, deadline_seconds
+    from riskbatch.model.settings import Settings
+    from riskbatch.operations.preflight import NIGHTLY, account_from_environment, alert, failed, run_checks, table
+    from riskbatch.runtime.heartbeat import beating
+    from riskbatch.runtime.logs import log
+    from riskbatch.runtime.watchdog import deadline, deadline_seconds
 
     account = account_from_environment(dict(os.environ))
     with deadline("preflight", deadline_seconds("preflight")), beating(Settings.from_env().scratch):
@@ -183,11 +183,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
     """The deadline check (the scheduled task): quiet when the report is there, an alert when not."""
     import boto3
 
-    from .heartbeat import beating
-    from .logs import log
-    from .settings import Settings
-    from .watch import check_deadline
-    from .watchdog import deadline, deadline_seconds
+    from riskbatch.model.settings import Settings
+    from riskbatch.operations.watch import check_deadline
+    from riskbatch.runtime.heartbeat import beating
+    from riskbatch.runtime.logs import log
+    from riskbatch.runtime.watchdog import deadline, deadline_seconds
 
     # None: this morning's, by the exchange calendar (no report is due on a morning the exchange does not open)
     business_date = args.date or (dt.date.fromisoformat(os.environ["WATCH_BUSINESS_DATE"]) if os.environ.get("WATCH_BUSINESS_DATE") else None)
@@ -203,8 +203,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Where a business date's night stands, read from the stack with the operator's credentials; no side effect."""
-    from .stack_lookup import OperatorError, session
-    from .status import as_json, as_text, read_status
+    from riskbatch.operations.stack_lookup import OperatorError, session
+    from riskbatch.operations.status import as_json, as_text, read_status
 
     try:
         status = read_status(session(args.region, args.profile).client, args.stack_name, args.date)
@@ -217,8 +217,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_rerun(args: argparse.Namespace) -> int:
     """Run a business date again from the files already in S3: the stack's ingestion task, as its rule starts it."""
-    from .rerun import EXIT_INGESTION_FAILED, rerun
-    from .stack_lookup import OperatorError, session
+    from riskbatch.operations.rerun import EXIT_INGESTION_FAILED, rerun
+    from riskbatch.operations.stack_lookup import OperatorError, session
 
     try:
         started = rerun(session(args.region, args.profile).client, args.stack_name, args.date, args.reason, args.wait)
@@ -233,7 +233,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     """The stored backtest history of a range of dates: each night, and the exception statistics."""
     import boto3
 
-    from .history import as_table, backtest_summary, firm_lines, load_records
+    from riskbatch.validation.history import as_table, backtest_summary, firm_lines, load_records
 
     records = load_records(boto3.client("s3"), args.bucket, args.first.isoformat() if args.first else None, args.last.isoformat() if args.last else None)
     if not records:
@@ -254,8 +254,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from . import fargate
-    from .plan import REPORT_TASK_VCPU, Night, advise, calibrate, load_calibration, runtime_from_measurement, window_hours
+    from riskbatch.operations import fargate
+    from riskbatch.operations.plan import REPORT_TASK_VCPU, Night, advise, calibrate, load_calibration, runtime_from_measurement, window_hours
 
     calibration = calibrate() if args.calibrate else load_calibration()
     if args.measured:
@@ -303,8 +303,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _print_costs(args: argparse.Namespace, fargate_prices: dict[str, float], template_task: dict | None) -> int:
-    """The stack's cost a month and a business night, line by line (riskbatch.costs)."""
-    from . import costs
+    """The stack's cost a month and a business night, line by line (riskbatch.operations.costs)."""
+    from riskbatch.operations import costs
 
     template_path = args.template or costs.TEMPLATE
     try:
@@ -337,7 +337,7 @@ def _print_costs(args: argparse.Namespace, fargate_prices: dict[str, float], tem
 
 
 def _price(text: str) -> tuple[str, float]:
-    from .costs import PRICES
+    from riskbatch.operations.costs import PRICES
 
     name, _, value = text.partition("=")
     if name not in PRICES:
@@ -402,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--nights", type=int, default=1, help="consecutive business nights: one history, each night a day further")
     sample.set_defaults(run=cmd_sample)
 
-    from . import fargate
+    from riskbatch.operations import fargate
 
     plan = commands.add_parser("plan", help="risk-calculation tasks and cost for a night")
     plan.add_argument("--positions", type=int, required=True)

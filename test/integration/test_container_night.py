@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from riskbatch.sample import SampleSpec, write_sample
+from riskbatch.inputs.sample import SampleSpec, write_sample
 from riskbatch_platform.analysis.metric_filter import matches
 from riskbatch_platform.deployment.image_gate import push_image
 from riskbatch_platform.images.build import BASE_IMAGE, job_of_repository, local_reference
@@ -109,7 +109,7 @@ def test_the_night_runs_in_the_job_images_as_the_task_definitions_say_and_publis
 
 
 def test_no_risk_task_compiles_a_kernel_it_loads_each_from_its_image(night: ContainerNight) -> None:
-    """The kernels were compiled when the image was built (src/riskbatch/precompile.py): every unit
+    """The kernels were compiled when the image was built (src/riskbatch/model/precompile.py): every unit
     a risk worker of the night computed found them in the cache its image brought into the task's
     volume, and compiled none (numba's own cache statistics, logged with each unit)."""
     units = [

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from riskbatch.sample import SampleSpec, write_sample
+from riskbatch.inputs.sample import SampleSpec, write_sample
 from riskbatch_platform.local.night import read_mailbox, run_services, upload_night
 from test.integration.conftest import DeployedStack, local_only
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from riskbatch.sample import SampleSpec, write_sample
+from riskbatch.inputs.sample import SampleSpec, write_sample
 from riskbatch_platform.deployment.stack import physical_ids
 from riskbatch_platform.local.night import queue_depth, read_mailbox, run_services, upload_night
 from test.integration.conftest import DeployedStack, local_only

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from riskbatch.probe import ACCESS_DENIED
+from riskbatch.operations.probe import ACCESS_DENIED
 from riskbatch_platform.aws import Target
 from riskbatch_platform.deployment.stack import current_parameters, physical_ids
 from riskbatch_platform.local.night import queue_depth
@@ -87,7 +87,7 @@ def _publish(buckets: Buckets, stack: DeployedStack) -> Spec:
 
 
 def _put_event(buckets: Buckets, stack: DeployedStack) -> Spec:
-    entry = {"Source": "riskbatch.probe", "DetailType": "Probe", "Detail": "{}", "EventBusName": stack.outputs["EventBusName"]}
+    entry = {"Source": "riskbatch.operations.probe", "DetailType": "Probe", "Detail": "{}", "EventBusName": stack.outputs["EventBusName"]}
     return _call("events", "put_events", Entries=[entry])
 
 
@@ -322,7 +322,7 @@ def test_each_job_can_tell_a_missing_object_from_a_forbidden_one(stack: Deployed
     """S3 answers HeadObject of a missing key with 403 unless the caller may ListBucket without a
     prefix (HeadObject, "Permissions": https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html);
     the jobs ask with a listing under the key instead."""
-    from riskbatch.storage import exists
+    from riskbatch.aws.storage import exists
 
     s3 = _as_task(stack, task).client("s3")
     bucket = stack.local.stand_ins.output_bucket

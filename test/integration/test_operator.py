@@ -19,15 +19,14 @@ from typing import Any
 
 import pytest
 
-from riskbatch.business_days import next_business_day, previous_business_day
+from riskbatch.aws.layout import report_keys
+from riskbatch.aws.storage import list_keys
 from riskbatch.cli import main
-from riskbatch.layout import report_keys
-from riskbatch.rerun import RERUN_ACTIONS, STARTED_BY
-from riskbatch.sample import SampleSpec, write_sample
-from riskbatch.stack_lookup import session as operator_session
-from riskbatch.status import READ_CALLS, STATUS_ACTIONS, as_text, read_status
-from riskbatch.storage import list_keys
-from riskbatch.watch import NEW_YORK, report_due_at
+from riskbatch.inputs.business_days import NEW_YORK, next_business_day, previous_business_day, report_due_at
+from riskbatch.inputs.sample import SampleSpec, write_sample
+from riskbatch.operations.rerun import RERUN_ACTIONS, STARTED_BY
+from riskbatch.operations.stack_lookup import session as operator_session
+from riskbatch.operations.status import READ_CALLS, STATUS_ACTIONS, as_text, read_status
 from riskbatch_platform.local.containers import task_state_change
 from riskbatch_platform.local.night import read_mailbox, run_services, upload_night
 from test.integration.conftest import DeployedStack, local_only

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from riskbatch import preflight
-from riskbatch.preflight import FAIL
+from riskbatch.operations import preflight
+from riskbatch.operations.preflight import FAIL
 from riskbatch_platform.deployment.preflight_stack import account_of, check_stack
 from riskbatch_platform.local.night import read_mailbox
 from test.integration.conftest import DeployedStack, local_only

@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from riskbatch.settings import Settings
+from riskbatch.model.settings import Settings
 from riskbatch_platform.analysis.resolve import resolve
 from riskbatch_platform.local.night import NIGHTLY_FILES, land_files, queue_depth
 from test.template_model import load_template
@@ -37,7 +37,7 @@ def small_night(folder: Path, business_date: str) -> Path:
     """A small sample night (300 positions, 40 factors, 3 portfolios) for the date: the folder of its files."""
     import datetime as dt
 
-    from riskbatch.sample import SampleSpec, write_sample
+    from riskbatch.inputs.sample import SampleSpec, write_sample
 
     write_sample(folder, SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=dt.date.fromisoformat(business_date)))
     return folder / business_date

@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from riskbatch.engine import Book, build_book
-from riskbatch.inputs import Market
-from riskbatch.synthetic import linear_book, market_from_covariance
+from riskbatch.inputs.files import Market
+from riskbatch.inputs.synthetic import linear_book, market_from_covariance
+from riskbatch.model.engine import Book, build_book
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from riskbatch.alerts import ALERT_BYTES, EVENT_ENTRY_LIMIT, checked_entry, event_entry_size, fitted, publish_alert, sns_message_size
+from riskbatch.aws.alerts import ALERT_BYTES, EVENT_ENTRY_LIMIT, checked_entry, event_entry_size, fitted, publish_alert, sns_message_size
 
 
 def test_a_message_over_the_bound_is_cut_at_a_line_end_and_names_the_details() -> None:

@@ -9,12 +9,12 @@ import pyarrow as pa
 import pytest
 from scipy.stats import binom, norm
 
-from riskbatch.backtest import basel_traffic_light, christoffersen_independence, kupiec_pof
-from riskbatch.challengers import challenger_figures, historical_pnl
-from riskbatch.engine import build_book
-from riskbatch.inputs import POSITION_COLUMNS, Market
-from riskbatch.model import ModelParameters, log_returns, value_at_risk
-from riskbatch.sample import business_days
+from riskbatch.inputs.files import POSITION_COLUMNS, Market
+from riskbatch.inputs.sample import business_days
+from riskbatch.model.engine import build_book
+from riskbatch.model.risk_model import ModelParameters, log_returns, value_at_risk
+from riskbatch.validation.backtest import basel_traffic_light, christoffersen_independence, kupiec_pof
+from riskbatch.validation.challengers import challenger_figures, historical_pnl
 
 DATE = dt.date(2026, 11, 25)
 
@@ -48,7 +48,7 @@ def test_conditional_coverage_is_the_two_likelihood_ratios_together_against_chi_
     # 0 1 1 1 0 0 0 0 0 0 has transitions 00:5 01:1 10:1 11:2, three exceptions in nine
     from scipy.stats import chi2
 
-    from riskbatch.backtest import christoffersen_conditional_coverage
+    from riskbatch.validation.backtest import christoffersen_conditional_coverage
 
     hits = [0, 1, 1, 1, 0, 0, 0, 0, 0, 0]
     pof = -2 * (6 * np.log(0.99) + 3 * np.log(0.01) - 6 * np.log(6 / 9) - 3 * np.log(3 / 9))
@@ -64,7 +64,7 @@ def test_the_generated_year_clusters_its_volatility_and_has_fat_tails() -> None:
     # constant-volatility normal returns (whose backtest could only confirm the model)
     from scipy.stats import kurtosis
 
-    from riskbatch.sample import SampleSpec, market_table
+    from riskbatch.inputs.sample import SampleSpec, market_table
 
     def returns(dynamics: str) -> np.ndarray:
         table = market_table(SampleSpec(positions=10, factors=60, days=1_000, features=False, dynamics=dynamics))
@@ -143,7 +143,7 @@ def test_stressed_var_is_the_configured_period_of_a_stress_history_apart_from_th
 def test_the_tail_estimate_keeps_es_975_above_var_99_on_a_few_hundred_days() -> None:
     # 299 days: the empirical ES 97.5 % (mean of the 7 worst) falls below the empirical VaR 99 %
     # (the third worst) in some histories; the fitted tail never lets it, and stays near the truth.
-    from riskbatch.challengers import tail_figures
+    from riskbatch.validation.challengers import tail_figures
 
     below, var_errors = 0, []
     for seed in range(200):
@@ -158,9 +158,9 @@ def test_the_tail_estimate_keeps_es_975_above_var_99_on_a_few_hundred_days() -> 
 
 
 def test_the_hypothetical_pnl_is_yesterdays_book_in_todays_move() -> None:
-    from riskbatch.engine import risk_model
-    from riskbatch.history import backtest_entry, hypothetical_pnl
-    from riskbatch.run_inputs import RunBook
+    from riskbatch.model.engine import risk_model
+    from riskbatch.model.run_inputs import RunBook
+    from riskbatch.validation.history import backtest_entry, hypothetical_pnl
 
     rng = np.random.default_rng(4)
     days = 301
@@ -188,7 +188,7 @@ def test_riskbatch_backtest_replays_a_range_of_the_stored_history(monkeypatch: p
     from moto import mock_aws
 
     from riskbatch.cli import main
-    from riskbatch.history import night_record, write_record
+    from riskbatch.validation.history import night_record, write_record
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
@@ -249,8 +249,8 @@ def test_a_year_of_the_sample_nights_fills_the_traffic_light(tmp_path, capsys: p
     ],
 )
 def test_a_bad_actual_pnl_file_names_every_problem(text: bytes, problem: str) -> None:
-    from riskbatch.history import parse_actual_pnl
-    from riskbatch.inputs import InputError
+    from riskbatch.inputs.files import InputError
+    from riskbatch.validation.history import parse_actual_pnl
 
     assert parse_actual_pnl(b"portfolio_id,pnl\nA,-12.5\nB,3\n", "actual_pnl.csv") == {"A": -12.5, "B": 3.0}
     with pytest.raises(InputError) as refused:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from riskbatch.cli import main
-from riskbatch.heartbeat import beat, heartbeat_path
-from riskbatch.sample import SampleSpec, write_sample
+from riskbatch.inputs.sample import SampleSpec, write_sample
+from riskbatch.runtime.heartbeat import beat, heartbeat_path
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +99,8 @@ def test_a_task_without_its_configuration_fails_with_a_clear_error(monkeypatch: 
 
 
 def test_ingestion_without_its_buckets_and_queue_raises_a_configuration_error() -> None:
-    from riskbatch.ingest import ingest
-    from riskbatch.settings import ConfigurationError, Settings
+    from riskbatch.jobs.ingestion import ingest
+    from riskbatch.model.settings import ConfigurationError, Settings
 
     settings = Settings("ingest", "test", None, None, "incoming/", None, None, None, None, "/tmp", 1000)
     with pytest.raises(ConfigurationError, match="OUTPUT_BUCKET and RISK_WORK_QUEUE_URL"):

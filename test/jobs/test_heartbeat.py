@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from riskbatch import worker as worker_module
-from riskbatch.heartbeat import BEAT_SECONDS, MAX_AGE_SECONDS, beat, beating, healthy, heartbeat_path
-from riskbatch.worker import QueueWorker, WorkerOptions
+from riskbatch.jobs import queue_worker as worker_module
+from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
+from riskbatch.runtime.heartbeat import BEAT_SECONDS, MAX_AGE_SECONDS, beat, beating, healthy, heartbeat_path
 from test.template_model import load_template
 
 

@@ -3,7 +3,7 @@
 Fargate does not let a task choose its processor
 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AWS_Fargate.html: "This removes the
 need to choose server types"), so the choice is made at start from the processor's flags
-(riskbatch.kernel_cpu), and the image carries the kernels for both choices (riskbatch.precompile).
+(riskbatch.model.kernel_cpu), and the image carries the kernels for both choices (riskbatch.model.precompile).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from riskbatch.kernel_cpu import GENERIC, X86_64_V3, cpu_flags, select_kernel_cpu, target_for
+from riskbatch.model.kernel_cpu import GENERIC, X86_64_V3, cpu_flags, select_kernel_cpu, target_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HASWELL = "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ss ht syscall nx rdtscp lm constant_tsc"
@@ -55,7 +55,7 @@ def test_every_target_is_compiled_into_the_cache_and_a_task_loads_the_one_it_pic
         pytest.skip("this machine cannot run x86-64-v3 code")
     environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "RISKBATCH_KERNEL_CPU": "auto", "PYTHONPATH": str(REPO_ROOT / "src")}
     environment.pop("NUMBA_CPU_NAME", None)
-    run = [sys.executable, "-m", "riskbatch.precompile"]
+    run = [sys.executable, "-m", "riskbatch.model.precompile"]
     built = subprocess.run([*run, "--every-target"], env=environment, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
     assert built.returncode == 0, built.stderr[-2000:]
     assert set(json.loads(built.stdout)) == {GENERIC, X86_64_V3}

@@ -9,8 +9,8 @@ import numba
 import numpy as np
 from scipy.special import ndtr
 
-from riskbatch.kernels import fast_exp, normal_cdf_given, option_change
-from riskbatch.model import black_scholes
+from riskbatch.model.kernels import fast_exp, normal_cdf_given, option_change
+from riskbatch.model.risk_model import black_scholes
 
 
 @numba.njit

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from riskbatch.inputs import InputError
-from riskbatch.limits import Limit, parse_limits, utilisation
+from riskbatch.inputs.files import InputError
+from riskbatch.validation.limits import Limit, parse_limits, utilisation
 
 
 def test_a_limits_file_is_read() -> None:

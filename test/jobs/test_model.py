@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from riskbatch.engine import build_book, horizon_calendar_days, portfolio_pnl, position_pnl, risk_model
-from riskbatch.inputs import Market
-from riskbatch.model import (
+from riskbatch.inputs.files import Market
+from riskbatch.inputs.synthetic import linear_book, market_from_covariance
+from riskbatch.model.engine import build_book, horizon_calendar_days, portfolio_pnl, position_pnl, risk_model
+from riskbatch.model.risk_model import (
     ModelParameters,
     black_scholes,
     ewma_covariance,
@@ -22,7 +23,6 @@ from riskbatch.model import (
     scenario_block,
     value_at_risk,
 )
-from riskbatch.synthetic import linear_book, market_from_covariance
 
 
 def quantile_standard_error(sigma: float, confidence: float, scenarios: int) -> float:
@@ -92,7 +92,7 @@ def test_a_block_is_the_same_numbers_whichever_threads_draw_its_streams(small_ma
     stream, so the thread count (a 2-vCPU task, a 16-vCPU one) never changes a scenario."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from riskbatch import model as risk_model_module
+    from riskbatch.model import risk_model as risk_model_module
 
     parameters = ModelParameters(scenarios=3_000, seed=4, block_size=1_024, horizon_days=10)
     model = risk_model(small_market, parameters)
@@ -171,7 +171,7 @@ def test_student_t_scenarios_keep_the_covariance_and_fatten_the_tails(small_mark
 
 def test_options_revalue_in_full(small_market: Market) -> None:
     """An option's scenario P&L is the Black-Scholes price change, convex in the spot move."""
-    from riskbatch.synthetic import option_book
+    from riskbatch.inputs.synthetic import option_book
 
     positions = option_book(small_market, strike_ratio=1.0, years=0.5, vol=0.3, quantity=100.0)
     book = build_book(positions, small_market)
@@ -204,7 +204,7 @@ def test_business_date_is_the_markets_last_day(small_market: Market) -> None:
 def test_options_that_share_their_terms_are_revalued_once(small_market: Market) -> None:
     import pyarrow as pa
 
-    from riskbatch.synthetic import option_book
+    from riskbatch.inputs.synthetic import option_book
 
     one = option_book(small_market, strike_ratio=1.05, years=0.3, vol=0.25, quantity=10.0)
     rows = one.to_pylist()

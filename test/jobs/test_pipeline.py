@@ -12,18 +12,18 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
-from riskbatch.alerts import ALERT_BYTES, SNS_MESSAGE_LIMIT, sns_message_size
-from riskbatch.business_days import business_days_ending
-from riskbatch.ingest import ingest
-from riskbatch.layout import report_keys, result_key, status_key
-from riskbatch.model import ModelParameters
-from riskbatch.offline import run_offline
-from riskbatch.report import ReportGeneration
-from riskbatch.risk_job import RiskCalculation
-from riskbatch.sample import SampleSpec, write_sample
-from riskbatch.settings import load_model_config
-from riskbatch.storage import list_keys
-from riskbatch.worker import QueueWorker, WorkerOptions
+from riskbatch.aws.alerts import ALERT_BYTES, SNS_MESSAGE_LIMIT, sns_message_size
+from riskbatch.aws.layout import report_keys, result_key, status_key
+from riskbatch.aws.storage import list_keys
+from riskbatch.inputs.business_days import business_days_ending
+from riskbatch.inputs.sample import SampleSpec, write_sample
+from riskbatch.jobs.ingestion import ingest
+from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
+from riskbatch.jobs.risk_calculation import RiskCalculation
+from riskbatch.model.offline import run_offline
+from riskbatch.model.risk_model import ModelParameters
+from riskbatch.model.settings import load_model_config
+from riskbatch.reporting.report import ReportGeneration
 from test.jobs.aws import Night, mocked_night
 
 DATE = "2026-11-25"
@@ -548,8 +548,8 @@ def _run_night(night: Night, folder: Path, date: str) -> str:
 
 
 def test_each_night_keeps_its_var_and_backtests_the_previous_one(night: Night, tmp_path: Path) -> None:
-    from riskbatch.history import backtest_summary, load_records
-    from riskbatch.sample import write_nights
+    from riskbatch.inputs.sample import write_nights
+    from riskbatch.validation.history import backtest_summary, load_records
 
     folders = write_nights(tmp_path, SampleSpec(positions=300, factors=40, days=260, portfolios=3), 3)
     dates = [folder.name for folder in folders]
@@ -583,7 +583,7 @@ def test_each_night_keeps_its_var_and_backtests_the_previous_one(night: Night, t
     assert change["scopes"]["firm"]["tonight"] == pytest.approx(figures["firm"]["var_99"])
     # a re-run of a night keeps the first record: the history is written once per business date
     before = night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"history/{dates[1]}.json")["Body"].read()
-    from riskbatch.history import write_record
+    from riskbatch.validation.history import write_record
 
     assert write_record(night.s3, night.settings.output_bucket, {**records[1], "run_id": "another"}) is False
     assert night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"history/{dates[1]}.json")["Body"].read() == before
@@ -615,7 +615,7 @@ def test_the_first_night_after_a_landed_year_shows_the_traffic_light_and_the_exc
     # make demo lands the year before its first night under history/, generated through
     # make backtest-year's code over the market history the night continues: the first report
     # backtests 250 days (it said "No observation yet"), with the traffic light and the chart.
-    from riskbatch.sample import write_nights
+    from riskbatch.inputs.sample import write_nights
     from riskbatch_platform.measurement.backtest_year import run_year
 
     history = 251  # the first generated night has nothing to backtest
@@ -645,7 +645,7 @@ def test_a_new_factor_joins_the_draw_order_last_even_when_it_sorts_first(night: 
     # runs/, which the ingestion task may list), tonight's new factors after it. The runs are
     # found as the common prefixes of a delimited listing, which S3 returns only with a delimiter,
     # one per "subdirectory": https://docs.aws.amazon.com/sdkfornet/v4/apidocs/items/S3/TListObjectsV2Response.html
-    from riskbatch.sample import write_nights
+    from riskbatch.inputs.sample import write_nights
 
     folders = write_nights(tmp_path, SampleSpec(positions=200, factors=30, days=260, portfolios=2, features=False), 2)
     market = (folders[1] / "market.csv").read_text().splitlines()

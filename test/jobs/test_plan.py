@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from riskbatch import costs, fargate
 from riskbatch.cli import main
-from riskbatch.cron import parse
-from riskbatch.plan import (
+from riskbatch.operations import costs, fargate
+from riskbatch.operations.cron import parse
+from riskbatch.operations.plan import (
     REPORT_REVALUATIONS,
     RISK_DRAW_SETS,
     RISK_REVALUATIONS,
@@ -89,7 +89,7 @@ def test_plan_prints_the_template_parameters(capsys: pytest.CaptureFixture[str])
 
 
 def test_the_runtime_memory_is_the_measured_peak_less_the_model_arrays() -> None:
-    from riskbatch.plan import model_arrays_mib, runtime_from_measurement
+    from riskbatch.operations.plan import model_arrays_mib, runtime_from_measurement
 
     night = Night(positions=3_000, factors=300, scenarios=10_000, window_hours=1.0)
     measured = {"jobs": {"risk-calculation": {"peak_mib": 500.0}}}
@@ -98,7 +98,7 @@ def test_the_runtime_memory_is_the_measured_peak_less_the_model_arrays() -> None
 
 
 def test_the_plan_sizes_memory_from_the_calibrated_runtime() -> None:
-    from riskbatch.plan import memory_needed_mib, model_arrays_mib
+    from riskbatch.operations.plan import memory_needed_mib, model_arrays_mib
 
     night = Night(positions=3_000, factors=300, scenarios=100_000, window_hours=8.5)
     small = Calibration(1e6, 1e9, "test", "2026-11-27", runtime_mib=100.0)
@@ -132,7 +132,7 @@ def test_the_report_job_takes_its_share_of_the_window() -> None:
     """The report runs after the risk workers on one task, and takes the figures apart: the risk
     workers revalue the previous night's book for the explanation (make bench measures the report's
     work against the risk workers')."""
-    from riskbatch.plan import report_hours
+    from riskbatch.operations.plan import report_hours
 
     calibration = load_calibration()
     night = Night(80_000, 500, 100_000, window_hours("01:00", "09:30"))

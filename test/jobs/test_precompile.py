@@ -15,7 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def _precompile(cache: Path, **environment: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "NUMBA_CPU_NAME": "generic", "PYTHONPATH": str(REPO_ROOT / "src"), **environment}
-    return subprocess.run([sys.executable, "-m", "riskbatch.precompile"], env=env, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
+    return subprocess.run([sys.executable, "-m", "riskbatch.model.precompile"], env=env, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
 
 
 def test_a_second_process_loads_every_kernel_from_the_cache_and_compiles_none(tmp_path: Path) -> None:
@@ -43,7 +43,7 @@ def test_numba_refuses_a_cache_directory_it_cannot_write(tmp_path: Path) -> None
     try:
         if os.geteuid() == 0:  # root writes anywhere: run as the images' user
             readonly = subprocess.run(
-                ["setpriv", "--reuid=10001", "--regid=10001", "--clear-groups", sys.executable, "-m", "riskbatch.precompile"],
+                ["setpriv", "--reuid=10001", "--regid=10001", "--clear-groups", sys.executable, "-m", "riskbatch.model.precompile"],
                 env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "NUMBA_CPU_NAME": "generic", "PYTHONPATH": str(REPO_ROOT / "src")},
                 capture_output=True, text=True, check=False, cwd="/",
             )  # fmt: skip
@@ -58,7 +58,7 @@ def test_numba_refuses_a_cache_directory_it_cannot_write(tmp_path: Path) -> None
 def test_the_report_worker_loads_its_libraries_and_kernels_when_it_starts_not_at_the_first_report(capsys) -> None:
     """The warm window starts the report worker before the night: what a first report would pay on
     the critical path (the figures' and the PDF's libraries, the kernels) is paid then."""
-    from riskbatch.report import ReportGeneration
+    from riskbatch.reporting.report import ReportGeneration
 
     kernels = ReportGeneration(None, None, None).warm_up()
     assert kernels.keys() == {"option_pnl_into", "option_change", "linear_pnl"}

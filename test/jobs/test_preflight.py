@@ -17,9 +17,9 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from riskbatch import preflight
-from riskbatch.plan import Night
-from riskbatch.preflight import FAIL, PASS, WARN, Account, Capacity, Peak, Workload, account_from_environment, run_checks
+from riskbatch.operations import preflight
+from riskbatch.operations.plan import Night
+from riskbatch.operations.preflight import FAIL, PASS, WARN, Account, Capacity, Peak, Workload, account_from_environment, run_checks
 
 REGION = "us-east-1"
 PEAK = Peak((Workload("data-ingestion", 2, 1.0), Workload("risk-calculation", 20, 2.0, Capacity(1, 1, 3)), Workload("report-generation", 2, 1.0)))

@@ -25,15 +25,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from riskbatch.engine import build_book, portfolio_pnl, risk_model
-from riskbatch.explain import explain_var_change
-from riskbatch.history import backtest_entry, night_record
-from riskbatch.inputs import MARKET_COLUMNS, POSITION_COLUMNS, Market, load_market, read_table, validate_positions
-from riskbatch.layout import share_of_units
-from riskbatch.model import ModelParameters, risk_figures
-from riskbatch.previous_night import PreviousNight, PreviousNightSums, unit_part
-from riskbatch.run_inputs import RunBook
-from riskbatch.sample import SampleSpec, write_nights
+from riskbatch.aws.layout import share_of_units
+from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, Market, load_market, read_table, validate_positions
+from riskbatch.inputs.sample import SampleSpec, write_nights
+from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
+from riskbatch.model.risk_model import ModelParameters, risk_figures
+from riskbatch.model.run_inputs import RunBook
+from riskbatch.validation.explain import explain_var_change
+from riskbatch.validation.history import backtest_entry, night_record
+from riskbatch.validation.previous_night import PreviousNight, PreviousNightSums, unit_part
 
 PARAMETERS = ModelParameters(scenarios=2_000, block_size=512, seed=3)
 TOLERANCE = 1e-12  # of the book's scale: see the module's doc
@@ -236,7 +236,7 @@ def test_share_of_units_gives_each_previous_unit_once_in_order() -> None:
 def test_a_longer_horizon_keeps_its_one_day_figures_from_the_units(two_nights) -> None:
     """The one-day VaR a ten-day night keeps for the next backtest: summed from the units' one-day
     P&L, the whole book's one-day figures."""
-    from riskbatch.history import figures_of, one_day_figures, one_day_pnl
+    from riskbatch.validation.history import figures_of, one_day_figures, one_day_pnl
 
     _, _, tonight, _ = two_nights
     ten_day = dataclasses.replace(tonight, parameters=dataclasses.replace(PARAMETERS, horizon_days=10))
@@ -267,7 +267,7 @@ def aws_night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def _ingest(night, folder: Path, unit_positions: int) -> str:
-    from riskbatch.ingest import ingest
+    from riskbatch.jobs.ingestion import ingest
 
     night.settings = dataclasses.replace(night.settings, unit_positions=unit_positions)
     keys = night.upload(folder, folder.name)
@@ -275,7 +275,7 @@ def _ingest(night, folder: Path, unit_positions: int) -> str:
 
 
 def _compute(night) -> None:
-    from riskbatch.risk_job import RiskCalculation
+    from riskbatch.jobs.risk_calculation import RiskCalculation
     from test.jobs.test_pipeline import drain
 
     drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
@@ -284,7 +284,7 @@ def _compute(night) -> None:
 def _report(night) -> None:
     import json
 
-    from riskbatch.report import ReportGeneration
+    from riskbatch.reporting.report import ReportGeneration
     from test.jobs.test_pipeline import drain
 
     for message in night.messages(night.settings.report_queue_url):
@@ -297,9 +297,9 @@ def _figures_the_old_way(night, run: str, previous_run: str) -> tuple[dict, dict
     computed them before the workers did (and still does when the parts do not cover the night)."""
     import json
 
-    from riskbatch.layout import manifest_key, report_keys
-    from riskbatch.run_inputs import load_file_market, load_run_book
-    from riskbatch.storage import get_json
+    from riskbatch.aws.layout import manifest_key, report_keys
+    from riskbatch.aws.storage import get_json
+    from riskbatch.model.run_inputs import load_file_market, load_run_book
 
     bucket = night.settings.output_bucket
     manifest, previous_manifest = (get_json(night.s3, bucket, manifest_key(r)) for r in (run, previous_run))
@@ -323,8 +323,8 @@ def test_the_report_publishes_the_whole_books_figures_from_the_workers_parts(aws
     """Two nights split differently (units of 120 positions, then of 50): tonight's workers
     revalue the previous night's units beside their own, and the published backtest and explanation
     are those of the previous night's whole book."""
-    from riskbatch.layout import manifest_key, result_key
-    from riskbatch.storage import get_bytes, get_json
+    from riskbatch.aws.layout import manifest_key, result_key
+    from riskbatch.aws.storage import get_bytes, get_json
 
     folders = write_nights(tmp_path, SampleSpec(positions=300, factors=40, days=260, portfolios=3, option_share=0.3), 2)
     first = _ingest(aws_night, folders[0], 120)
@@ -352,8 +352,8 @@ def test_the_report_publishes_the_whole_books_figures_from_the_workers_parts(aws
 def test_a_night_ingested_before_the_previous_one_was_reported_is_revalued_by_the_report(aws_night, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """Ingestion names no previous night when none was reported yet; the report finds one by the
     time it runs, and revalues that night's whole book itself, with the same figures."""
-    from riskbatch.layout import manifest_key
-    from riskbatch.storage import get_json
+    from riskbatch.aws.layout import manifest_key
+    from riskbatch.aws.storage import get_json
 
     folders = write_nights(tmp_path, SampleSpec(positions=300, factors=40, days=260, portfolios=3, option_share=0.3), 2)
     first = _ingest(aws_night, folders[0], 120)
@@ -375,8 +375,8 @@ def test_a_previous_night_the_workers_cannot_read_never_stops_tonights_pnl(aws_n
     """The previous night is optional to the risk workers: when its market cannot be read, every
     unit still writes tonight's P&L (no parts), the worker says why, and the report revalues the
     previous night itself or leaves the backtest out."""
-    from riskbatch import previous_night
-    from riskbatch.layout import report_keys
+    from riskbatch.aws.layout import report_keys
+    from riskbatch.validation import previous_night
 
     folders = write_nights(tmp_path, SampleSpec(positions=300, factors=40, days=260, portfolios=3, option_share=0.3), 2)
     _ingest(aws_night, folders[0], 120)
@@ -404,9 +404,9 @@ def test_a_previous_night_the_workers_cannot_read_never_stops_tonights_pnl(aws_n
 def test_the_scenario_cache_keeps_what_fits_and_never_evicts_a_set_in_use() -> None:
     """Sets that do not fit beside those kept are not kept (each unit draws them again); a new
     run's first set drops every other run's."""
-    from riskbatch.engine import conversion_of
-    from riskbatch.risk_job import ScenarioCache
-    from riskbatch.synthetic import market_from_covariance
+    from riskbatch.inputs.synthetic import market_from_covariance
+    from riskbatch.jobs.risk_calculation import ScenarioCache
+    from riskbatch.model.engine import conversion_of
 
     market = market_from_covariance(np.eye(3) * 1e-4, days=260)
     parameters = ModelParameters(scenarios=1_000, block_size=500, seed=1, horizon_days=10)  # a longer horizon: a one-day set too

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from riskbatch.probe import outcome_of, parse_calls, run
+from riskbatch.operations.probe import outcome_of, parse_calls, run
 
 
 def _error(code: str, status: int = 403) -> ClientError:

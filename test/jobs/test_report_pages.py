@@ -23,17 +23,17 @@ import numpy as np
 import pytest
 from moto import mock_aws
 
-from riskbatch.alerts import ALERT_BYTES, MACHINE_PROTOCOLS, PERSON_PROTOCOLS, publish_per_protocol, sns_message_size
-from riskbatch.business_days import business_days_ending
-from riskbatch.layout import report_keys
-from riskbatch.model import ModelParameters
-from riskbatch.report import ReportGeneration, frame_size, read_results, render_pdf, report_document, report_story
-from riskbatch.report_charts import contributions_chart, exceptions_chart, pnl_histogram, var_trend, var_trend_chart
-from riskbatch.report_deadline import publication
-from riskbatch.report_notice import notice_subject, notice_text
-from riskbatch.report_tables import ORPHAN_ROWS, STATUS_COLOURS
-from riskbatch.risk_job import RiskCalculation
-from riskbatch.sample import SampleSpec, write_nights
+from riskbatch.aws.alerts import ALERT_BYTES, MACHINE_PROTOCOLS, PERSON_PROTOCOLS, publish_per_protocol, sns_message_size
+from riskbatch.aws.layout import report_keys
+from riskbatch.inputs.business_days import business_days_ending
+from riskbatch.inputs.sample import SampleSpec, write_nights
+from riskbatch.jobs.risk_calculation import RiskCalculation
+from riskbatch.model.risk_model import ModelParameters
+from riskbatch.reporting.charts import contributions_chart, exceptions_chart, pnl_histogram, var_trend, var_trend_chart
+from riskbatch.reporting.deadline import publication
+from riskbatch.reporting.notice import notice_subject, notice_text
+from riskbatch.reporting.report import ReportGeneration, frame_size, read_results, render_pdf, report_document, report_story
+from riskbatch.reporting.tables import ORPHAN_ROWS, STATUS_COLOURS
 from test.jobs.aws import lay_out_night
 from test.jobs.test_pipeline import drain, run_ingest
 

@@ -17,13 +17,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from riskbatch.aws.layout import report_keys
+from riskbatch.aws.storage import list_keys
 from riskbatch.cli import main
-from riskbatch.layout import report_keys
-from riskbatch.report import ReportGeneration
-from riskbatch.rerun import EXIT_NO_FILES, STARTED_BY
-from riskbatch.risk_job import RiskCalculation
-from riskbatch.storage import list_keys
-from riskbatch.worker import QueueWorker, WorkerOptions
+from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
+from riskbatch.jobs.risk_calculation import RiskCalculation
+from riskbatch.operations.rerun import EXIT_NO_FILES, STARTED_BY
+from riskbatch.reporting.report import ReportGeneration
 from test.jobs.aws import REGION, Night, lay_out_night, small_night, stack_properties
 from test.jobs.test_status import _stack, stack_outputs
 
@@ -127,7 +127,7 @@ def test_a_rerun_starts_the_ingestion_task_as_the_trigger_rule_does(deployed, fi
     night.upload(files, DATE)
     session, requests = boto3.Session(region_name=REGION), []
     session.events.register("before-parameter-build.ecs.RunTask", lambda params, **_: requests.append(dict(params)))
-    from riskbatch.rerun import rerun
+    from riskbatch.operations.rerun import rerun
 
     started = rerun(session.client, STACK, dt.date.fromisoformat(DATE), reason="backfill after the events were off", say=lambda line: None)
     (request,) = requests

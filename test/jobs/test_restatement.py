@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from riskbatch.history import load_records
-from riskbatch.ingest import ingest
-from riskbatch.layout import manifest_key, report_keys
-from riskbatch.report import ReportGeneration
-from riskbatch.restatement import record_night, superseded_key
-from riskbatch.risk_job import RiskCalculation
-from riskbatch.storage import get_json, list_keys
-from riskbatch.worker import QueueWorker, WorkerOptions
+from riskbatch.aws.layout import manifest_key, report_keys
+from riskbatch.aws.storage import get_json, list_keys
+from riskbatch.jobs.ingestion import ingest
+from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
+from riskbatch.jobs.risk_calculation import RiskCalculation
+from riskbatch.operations.restatement import record_night, superseded_key
+from riskbatch.reporting.report import ReportGeneration
+from riskbatch.validation.history import load_records
 from test.jobs.aws import Night, small_night
 from test.jobs.test_pipeline import _page_texts
 from test.jobs.test_pipeline import night as night  # the fixture: the night's AWS in moto, small runs

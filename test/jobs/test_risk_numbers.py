@@ -16,9 +16,11 @@ import pyarrow as pa
 import pytest
 from scipy.stats import norm
 
-from riskbatch.engine import build_book, draw_order, horizon_calendar_days, portfolio_pnl, position_pnl, position_tail_means, risk_model
-from riskbatch.inputs import POSITION_COLUMNS, InputError, Market, load_market
-from riskbatch.model import (
+from riskbatch.inputs.files import POSITION_COLUMNS, InputError, Market, load_market
+from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, assess_factor, prepare_night
+from riskbatch.inputs.sample import business_days
+from riskbatch.model.engine import build_book, draw_order, horizon_calendar_days, portfolio_pnl, position_pnl, position_tail_means, risk_model
+from riskbatch.model.risk_model import (
     ModelParameters,
     black_scholes,
     es_interval,
@@ -32,9 +34,7 @@ from riskbatch.model import (
     value_at_risk,
     var_interval,
 )
-from riskbatch.quality import DataQualityPolicy, FileRejected, assess_factor, prepare_night
-from riskbatch.sample import business_days
-from riskbatch.settings import ConfigurationError, configured_run, load_model_config, parameters_from_env
+from riskbatch.model.settings import ConfigurationError, configured_run, load_model_config, parameters_from_env
 
 FRIDAY = dt.date(2026, 11, 27)
 WEDNESDAY = dt.date(2026, 11, 18)  # a week before Thanksgiving: its next business day is the next calendar day
@@ -300,8 +300,8 @@ def test_shrinkage_switches_on_only_when_the_sample_covariance_is_not_usable() -
 
 
 def test_the_report_states_the_shrinkages_effect_on_the_linear_books_var() -> None:
-    from riskbatch.report import shrinkage_effect
-    from riskbatch.run_inputs import RunBook
+    from riskbatch.model.run_inputs import RunBook
+    from riskbatch.reporting.report import shrinkage_effect
 
     names = [f"F{i:03d}" for i in range(298)]
     market = _correlated_market(names, days=300)  # 299 returns for 298 factors: shrunk
@@ -341,7 +341,7 @@ def test_the_default_is_100000_scenarios_with_a_fixed_seed_shared_by_every_night
 
 
 def _clear_model_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    from riskbatch.settings import PARAMETER_VARIABLES, POLICY_VARIABLES
+    from riskbatch.model.settings import PARAMETER_VARIABLES, POLICY_VARIABLES
 
     for variable in [*PARAMETER_VARIABLES.values(), *POLICY_VARIABLES.values()]:
         monkeypatch.delenv(variable, raising=False)
@@ -351,7 +351,7 @@ def test_model_parameters_come_from_the_versioned_configuration_shipped_in_the_p
     from importlib.resources import files
 
     _clear_model_variables(monkeypatch)
-    shipped = files("riskbatch").joinpath("model_config.json").read_bytes()
+    shipped = files("riskbatch.model").joinpath("model_config.json").read_bytes()
     config = load_model_config()
     assert config.version and config.sha256 == hashlib.sha256(shipped).hexdigest()
     parameters, record = configured_run(input_seed=9)
@@ -375,8 +375,8 @@ def test_a_model_setting_from_the_environment_is_refused_unless_the_configuratio
     ("RISK_MIN_RETURNS", "20"), ("RISK_ZERO_RETURN_SHARE", "0.9"), ("RISK_JUMP_SIGMAS", "50"), ("RISK_MAX_GAP_DAYS", "30"), ("RISK_DQ_STALE", "exclude"),
 ])  # fmt: skip
 def test_the_data_quality_policy_comes_from_the_configuration_and_refuses_unapproved_overrides(monkeypatch: pytest.MonkeyPatch, variable, value) -> None:
-    from riskbatch.quality import DataQualityPolicy
-    from riskbatch.settings import data_quality_policy
+    from riskbatch.inputs.quality import DataQualityPolicy
+    from riskbatch.model.settings import data_quality_policy
 
     _clear_model_variables(monkeypatch)
     config = load_model_config()
@@ -392,11 +392,11 @@ def test_the_data_quality_policy_comes_from_the_configuration_and_refuses_unappr
 def test_a_risk_manager_may_rerun_a_genuine_last_day_move_with_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     """The one data-quality override the configuration allows: a night whose last-day move is genuine
     (the runbook's answer to a held price) re-runs with the move used, and the policy is recorded."""
-    from riskbatch.settings import data_quality_policy
+    from riskbatch.model.settings import data_quality_policy
 
     _clear_model_variables(monkeypatch)
-    from riskbatch.report import _overrides_text
-    from riskbatch.settings import data_quality_overrides
+    from riskbatch.model.settings import data_quality_overrides
+    from riskbatch.reporting.report import _overrides_text
 
     monkeypatch.setenv("RISK_DQ_LAST_DAY_JUMP", "flag")
     assert data_quality_policy().last_day_jump == "flag"
@@ -459,9 +459,9 @@ def test_a_small_new_position_moves_var_by_about_its_own_contribution_wherever_i
 
 
 def test_the_day_over_day_explanation_states_its_sampling_noise() -> None:
-    from riskbatch.explain import explain_var_change
-    from riskbatch.history import night_record
-    from riskbatch.run_inputs import RunBook
+    from riskbatch.model.run_inputs import RunBook
+    from riskbatch.validation.explain import explain_var_change
+    from riskbatch.validation.history import night_record
 
     names = [f"EQ_{i:02d}" for i in range(10)]
     full = _correlated_market(names, days=301)
@@ -623,7 +623,7 @@ def test_tail_contributions_computed_block_by_block_equal_the_full_matrix() -> N
     book = build_book(_positions(rows), market, parameters)
     tail = np.arange(0, 3_000, 37)
     full = position_pnl(book, market, parameters, tail, model).mean(axis=0)
-    import riskbatch.engine as engine
+    import riskbatch.model.engine as engine
 
     original, engine.OPTION_BLOCK = engine.OPTION_BLOCK, 7  # many blocks of unique options
     try:
@@ -645,7 +645,7 @@ def test_every_case_of_the_accuracy_script_is_within_four_standard_errors_of_its
 
 @pytest.mark.parametrize("text", ["USD=inf", "EUR=5", "JPY=nan", "USD=-0.3"])
 def test_a_rate_that_is_not_a_plausible_market_rate_is_refused(text: str) -> None:
-    from riskbatch.settings import parse_rates
+    from riskbatch.model.settings import parse_rates
 
     with pytest.raises(ConfigurationError, match="not a finite rate"):
         parse_rates(text)

@@ -20,12 +20,11 @@ import time_machine
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from riskbatch.business_days import is_business_day, next_business_day, previous_business_day
+from riskbatch.aws.layout import manifest_key, notified_key, report_keys, result_key, status_key
 from riskbatch.cli import main
-from riskbatch.layout import manifest_key, notified_key, report_keys, result_key, status_key
-from riskbatch.stack_lookup import EXIT_NO_AWS, EXIT_NO_STACK, EXIT_REFUSED, OUTPUTS, PARAMETERS, OperatorError, aws_errors
-from riskbatch.status import READ_CALLS, as_json, as_text, failed_tasks_listed, night_in_view, read_status
-from riskbatch.watch import NEW_YORK, report_due_at
+from riskbatch.inputs.business_days import NEW_YORK, is_business_day, next_business_day, previous_business_day, report_due_at
+from riskbatch.operations.stack_lookup import EXIT_NO_AWS, EXIT_NO_STACK, EXIT_REFUSED, OUTPUTS, PARAMETERS, OperatorError, aws_errors
+from riskbatch.operations.status import READ_CALLS, as_json, as_text, failed_tasks_listed, night_in_view, read_status
 from test.jobs.aws import PARAMETERS as STACK_PARAMETERS
 from test.jobs.aws import REGION, Night, lay_out_night, stack_properties
 
@@ -67,7 +66,7 @@ def account(tmp_path, monkeypatch: pytest.MonkeyPatch):
 
 
 def stack_outputs(night: Night, cluster: dict[str, str], report_dlq: str, log_group: str, task_definition: str, rule: str) -> dict[str, str]:
-    """The outputs of the stack the operator's commands read (riskbatch.stack_lookup.OUTPUTS), for the night's resources."""
+    """The outputs of the stack the operator's commands read (riskbatch.operations.stack_lookup.OUTPUTS), for the night's resources."""
     return {
         "EnvironmentSuffix": "test",
         "ClusterName": cluster["clusterName"],
@@ -301,7 +300,7 @@ def test_the_default_date_is_the_night_in_progress_or_last_finished(account, now
     night, _, _ = account
     if files_for:
         _put(night.s3, night.settings.input_bucket, f"incoming/{files_for}/positions.csv", body=b"x")
-    from riskbatch.stack_lookup import StackResources
+    from riskbatch.operations.stack_lookup import StackResources
 
     resources = StackResources.of(boto3.client("cloudformation"), STACK)
     assert night_in_view(night.s3, resources, now) == expected

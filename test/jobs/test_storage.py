@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from riskbatch.storage import exists
+from riskbatch.aws.storage import exists
 
 BUCKET = "riskbatch-output-test"
 

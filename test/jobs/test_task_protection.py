@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from riskbatch.worker import set_task_protection
+from riskbatch.jobs.queue_worker import set_task_protection
 
 
 class _Agent(BaseHTTPRequestHandler):

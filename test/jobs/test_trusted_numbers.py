@@ -20,13 +20,13 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
 
-from riskbatch.engine import build_book, risk_model
-from riskbatch.inputs import POSITION_COLUMNS, InputError, Market, load_market
-from riskbatch.layout import report_keys
-from riskbatch.model import ModelParameters, black_scholes
-from riskbatch.quality import DataQualityPolicy, FileRejected, prepare_night
-from riskbatch.run_inputs import RunBook
-from riskbatch.sample import business_days
+from riskbatch.aws.layout import report_keys
+from riskbatch.inputs.files import POSITION_COLUMNS, InputError, Market, load_market
+from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, prepare_night
+from riskbatch.inputs.sample import business_days
+from riskbatch.model.engine import build_book, risk_model
+from riskbatch.model.risk_model import ModelParameters, black_scholes
+from riskbatch.model.run_inputs import RunBook
 from test.jobs.aws import Night, mocked_night
 
 MONDAY = dt.date(2026, 11, 16)  # the week before Thanksgiving: Tuesday is the next business day
@@ -72,9 +72,9 @@ def night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def _run(night: Night, folder: Path, date: str, market: pa.Table, positions: pa.Table) -> dict:
     """One night through ingestion, the workers and the report; its history record."""
-    from riskbatch.ingest import ingest
-    from riskbatch.report import ReportGeneration
-    from riskbatch.risk_job import RiskCalculation
+    from riskbatch.jobs.ingestion import ingest
+    from riskbatch.jobs.risk_calculation import RiskCalculation
+    from riskbatch.reporting.report import ReportGeneration
     from test.jobs.test_pipeline import drain
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -128,7 +128,7 @@ def test_a_factor_without_a_move_tonight_makes_the_backtest_day_incomplete_never
     assert entry["incomplete"]["notional"] == pytest.approx(1_000.0 * prices["DROP"][-2])
     backtest = second["figures"]["backtest"]
     assert backtest["firm"]["observations"] == 0 and backtest["incomplete"] == {"days": 1, "dates": [str(dates[-2])]}
-    from riskbatch.report import _warnings
+    from riskbatch.reporting.report import _warnings
 
     assert any("is incomplete (no observation)" in line and "1 position(s)" in line for line in _warnings(second["figures"]))
 
@@ -154,9 +154,9 @@ def _run_book(market: Market, positions: pa.Table, parameters: ModelParameters) 
 
 
 def test_a_ten_day_night_is_backtested_with_its_one_day_var_and_one_day_of_time_decay() -> None:
-    from riskbatch.engine import portfolio_pnl
-    from riskbatch.history import backtest_entry
-    from riskbatch.model import risk_figures
+    from riskbatch.model.engine import portfolio_pnl
+    from riskbatch.model.risk_model import risk_figures
+    from riskbatch.validation.history import backtest_entry
 
     dates = business_days(MONDAY + dt.timedelta(days=1), DAYS + 1)  # to Tuesday: Monday -> Tuesday is one calendar day
     prices = _prices({"SPX": 0.01}, {"SPX": 100.0}, DAYS + 1)
@@ -185,9 +185,9 @@ def test_a_ten_day_night_is_backtested_with_its_one_day_var_and_one_day_of_time_
 
 
 def test_the_one_day_var_of_a_linear_book_is_the_ten_day_one_over_root_ten() -> None:
-    from riskbatch.engine import portfolio_pnl
-    from riskbatch.history import one_day_figures
-    from riskbatch.model import risk_figures
+    from riskbatch.model.engine import portfolio_pnl
+    from riskbatch.model.risk_model import risk_figures
+    from riskbatch.validation.history import one_day_figures
 
     dates = business_days(MONDAY, DAYS)
     prices = _prices({"SPX": 0.01, "NDX": 0.015}, {"SPX": 100.0, "NDX": 200.0}, DAYS)
@@ -198,7 +198,7 @@ def test_the_one_day_var_of_a_linear_book_is_the_ten_day_one_over_root_ten() -> 
     ten = risk_figures(portfolio_pnl(run.book, market, parameters, run.model).sum(axis=0))
     one, portfolios = one_day_figures(run)
     assert one["var_99"] == pytest.approx(ten["var_99"] / np.sqrt(10), rel=0.02)
-    from riskbatch.history import night_record
+    from riskbatch.validation.history import night_record
 
     with pytest.raises(ValueError, match="one-day VaR"):
         night_record(str(MONDAY), "r", "USD", ten, {"A": ten}, None, horizon_days=10)
@@ -245,7 +245,7 @@ def test_a_held_last_price_is_on_the_first_page_and_alerted_and_keeps_the_headli
     positions = _book_of_ten(prices)
     fat = {**prices, "EQ_3": prices["EQ_3"].copy()}
     fat["EQ_3"][-1] *= 100.0
-    from riskbatch.offline import run_offline
+    from riskbatch.model.offline import run_offline
 
     (tmp_path / "clean").mkdir()
     pa_csv.write_csv(_market_table(prices, dates, dict.fromkeys(names, "USD")), tmp_path / "clean" / "market.csv")
@@ -255,7 +255,7 @@ def test_a_held_last_price_is_on_the_first_page_and_alerted_and_keeps_the_headli
     figures = result["figures"]
     # the held factor revalues from its previous close: the book's value and VaR are of the same size as without the fat finger
     assert figures["firm"]["var_99"] < 1.5 * clean["firm"]["var_99"]
-    from riskbatch.report import _warnings
+    from riskbatch.reporting.report import _warnings
 
     first = _warnings(figures)[0]
     assert first.startswith("Suspect last price of EQ_3 not used") and "held at the previous close" in first
@@ -290,7 +290,7 @@ def test_excluded_notional_is_in_the_reporting_currency_and_an_unknown_one_is_co
     assert summary["excluded_notional"] == pytest.approx(2 * 1_000_000.0 + 2 * 1_000.0 * toyota / usdjpy, rel=1e-12)  # about 2.04m, not 306m
     assert summary["excluded_positions"] == 5 and summary["excluded_notional_currency"] == "USD"
     assert summary["excluded_notional_unknown"] == 1 and [row.notional for row in night.excluded if row.position_id == "G1"] == [None]
-    from riskbatch.quality import excluded_notional_text
+    from riskbatch.inputs.quality import excluded_notional_text
 
     assert excluded_notional_text(summary).endswith("USD, and 1 position(s) of unknown notional (no last price or no rate)")
 
@@ -353,8 +353,8 @@ def test_a_non_finite_or_absurd_dividend_yield_refuses_the_file(dividend: float)
 
 
 def test_es_is_broken_down_by_factor_class_so_a_eur_stocks_fx_risk_is_fx() -> None:
-    from riskbatch.engine import portfolio_pnl
-    from riskbatch.report import es_breakdown
+    from riskbatch.model.engine import portfolio_pnl
+    from riskbatch.reporting.report import es_breakdown
 
     dates = business_days(MONDAY, DAYS)
     prices = _prices({"SAP": 0.002, "FX_EURUSD": 0.02}, {"SAP": 100.0, "FX_EURUSD": 1.1})
@@ -374,9 +374,9 @@ def test_es_is_broken_down_by_factor_class_so_a_eur_stocks_fx_risk_is_fx() -> No
 def test_business_days_follow_the_exchange_calendar() -> None:
     """The NYSE's closures from the holidays library (https://pypi.org/project/holidays/0.19/:
     `holidays.financial_holidays("NYSE")`)."""
-    from riskbatch.business_days import add_business_days, business_days_between, is_business_day, previous_business_day
-    from riskbatch.engine import horizon_calendar_days
-    from riskbatch.watch import business_date_due
+    from riskbatch.inputs.business_days import add_business_days, business_days_between, is_business_day, previous_business_day
+    from riskbatch.model.engine import horizon_calendar_days
+    from riskbatch.operations.watch import business_date_due
 
     thanksgiving, good_friday = dt.date(2026, 11, 26), dt.date(2026, 4, 3)
     assert not is_business_day(thanksgiving) and not is_business_day(good_friday) and is_business_day(dt.date(2026, 11, 27))
@@ -392,7 +392,7 @@ def test_business_days_follow_the_exchange_calendar() -> None:
 
 
 def test_the_backtest_pairs_a_night_with_the_previous_business_day_only() -> None:
-    from riskbatch.history import backtest_entry
+    from riskbatch.validation.history import backtest_entry
 
     dates = business_days(dt.date(2026, 11, 27), DAYS + 1)
     assert dates[-2:] == [dt.date(2026, 11, 25), dt.date(2026, 11, 27)]
@@ -408,15 +408,16 @@ def test_the_backtest_pairs_a_night_with_the_previous_business_day_only() -> Non
 
 def test_one_module_counts_business_days() -> None:
     """The horizon, the backtest's pairing, the market lag, the sample and the deadline check all
-    ask riskbatch.business_days: no other module of the jobs counts weekdays."""
+    ask riskbatch.inputs.business_days: no other module of the jobs counts weekdays."""
     source = Path(__file__).resolve().parents[2] / "src" / "riskbatch"
     counting = ("weekday()", "busday", "BDay", "isoweekday")
     # cron.py reads a schedule expression's day-of-week field (when AWS fires it), not business days
-    readers = {"business_days.py", "cron.py"}
-    offenders = [path.name for path in source.glob("*.py") if path.name not in readers and any(word in path.read_text() for word in counting)]
+    readers = {"inputs/business_days.py", "operations/cron.py"}
+    modules = {path.relative_to(source).as_posix(): path.read_text() for path in source.rglob("*.py")}
+    offenders = [name for name, text in modules.items() if name not in readers and any(word in text for word in counting)]
     assert offenders == []
-    users = {path.name for path in source.glob("*.py") if "business_days import" in path.read_text()}
-    assert {"engine.py", "inputs.py", "history.py", "watch.py", "sample.py"} <= users
+    users = {name for name, text in modules.items() if "business_days import" in text}
+    assert {"model/engine.py", "inputs/files.py", "validation/history.py", "operations/watch.py", "inputs/sample.py"} <= users
 
 
 def test_last_nights_fat_finger_left_in_the_history_is_never_the_price_held_at() -> None:

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from riskbatch.watch import business_date_due, check_deadline
+from riskbatch.operations.watch import business_date_due, check_deadline
 
 # Whether a report is due, late or not yet expected follows the clock.
 pytestmark = pytest.mark.clock
@@ -91,7 +91,7 @@ def test_the_check_is_quiet_when_the_report_is_published(account) -> None:
     assert check_deadline(s3, sqs, sns, settings, dt.date(2026, 11, 27))[0] == 1
 
 
-# The NYSE's full-day closures, from the calendar the risk model uses (riskbatch.business_days:
+# The NYSE's full-day closures, from the calendar the risk model uses (riskbatch.inputs.business_days:
 # holidays.financial_holidays("NYSE"), https://pypi.org/project/holidays/0.19/).
 CLOSED_WEEKDAYS = [dt.date(2026, 11, 26), dt.date(2026, 4, 3), dt.date(2026, 12, 25), dt.date(2026, 1, 19)]  # Thanksgiving, Good Friday, Christmas, MLK Day
 

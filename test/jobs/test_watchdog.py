@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from riskbatch.watchdog import DEADLINE_VARIABLE, EXIT_DEADLINE
+from riskbatch.runtime.watchdog import DEADLINE_VARIABLE, EXIT_DEADLINE
 from riskbatch_platform.analysis.metric_filter import matches
 from test.stalled_endpoint import stalled_endpoint
 from test.template_model import load_template
@@ -72,6 +72,6 @@ def test_a_hung_ingestion_ends_itself_at_its_deadline_and_counts_as_failed(silen
 
 
 def test_a_job_that_finishes_in_time_is_not_touched_by_its_deadline(tmp_path: Path) -> None:
-    code = "from riskbatch.watchdog import deadline\nimport time\nwith deadline('ingest', 1.0):\n    time.sleep(0.1)\ntime.sleep(1.5)\nprint('done')"
+    code = "from riskbatch.runtime.watchdog import deadline\nimport time\nwith deadline('ingest', 1.0):\n    time.sleep(0.1)\ntime.sleep(1.5)\nprint('done')"
     job = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (job.returncode, job.stdout.strip()) == (0, "done")

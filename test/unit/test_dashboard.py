@@ -68,7 +68,7 @@ def test_the_custom_metrics_are_the_ones_the_filters_publish_and_the_alarm_reads
 
 
 def test_reports_published_counts_the_report_jobs_own_log_line(template: Template) -> None:
-    """The report job logs one JSON line {"event": "report_generated", ...} per report (riskbatch.logs)."""
+    """The report job logs one JSON line {"event": "report_generated", ...} per report (riskbatch.runtime.logs)."""
     from riskbatch_platform.analysis.metric_filter import matches
 
     metric_filter = template.get("ReportsPublishedMetricFilter").props
@@ -79,7 +79,7 @@ def test_reports_published_counts_the_report_jobs_own_log_line(template: Templat
 
 
 def test_a_limit_breach_raises_an_alarm_to_the_topic(template: Template) -> None:
-    """The report job logs one {"event": "limit_breach", ...} line per breached limit (riskbatch.report)."""
+    """The report job logs one {"event": "limit_breach", ...} line per breached limit (riskbatch.reporting.report)."""
     from riskbatch_platform.analysis.metric_filter import matches
 
     metric_filter = template.get("LimitBreachesMetricFilter").props

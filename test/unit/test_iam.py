@@ -148,7 +148,7 @@ QUEUE_WORKERS = [task for task in TASK_DEFINITIONS if "worker" in task.props["Co
 
 @pytest.mark.parametrize("task", QUEUE_WORKERS, ids=repr)
 def test_queue_worker_may_send_only_to_the_queue_it_consumes(template: Template, task: Resource) -> None:
-    """An interrupted message goes back as a fresh copy (riskbatch.worker): SendMessage on the worker's own queue, nowhere else."""
+    """An interrupted message goes back as a fresh copy (riskbatch.jobs.queue_worker): SendMessage on the worker's own queue, nowhere else."""
     role = template.get(referenced_id(task.props["TaskRoleArn"]))
     consumed = {referenced_id(resource) for resource in _resources_for(role, "sqs:ReceiveMessage")}
     assert len(consumed) == 1

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from riskbatch.watch import one_shot_deadlines
-from riskbatch.watchdog import DEADLINE_VARIABLE, DEFAULT_DEADLINES, deadline_seconds
+from riskbatch.operations.watch import one_shot_deadlines
+from riskbatch.runtime.watchdog import DEADLINE_VARIABLE, DEFAULT_DEADLINES, deadline_seconds
 from test.conftest import the_template
 from test.template_model import (
     SUBSTITUTION_VALUES,

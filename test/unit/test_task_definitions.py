@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from riskbatch.fargate import is_valid_size as is_valid_fargate_size
+from riskbatch.operations.fargate import is_valid_size as is_valid_fargate_size
 from test.conftest import the_template
 from test.template_model import Resource, Template, container_environment, referenced_id
 

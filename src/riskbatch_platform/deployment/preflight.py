@@ -2,7 +2,7 @@
 needs, before a deployment (riskbatch-deploy runs it first) or before a night, and prints a table:
 check, expected, found, PASS/WARN/FAIL, how to fix. Exits 1 on any FAIL, 0 otherwise.
 
-The checks (src/riskbatch/preflight.py, each with the AWS document it relies on): Fargate's
+The checks (src/riskbatch/operations/preflight.py, each with the AWS document it relies on): Fargate's
 On-Demand and Spot vCPU quotas against the peak (the services at their maximum tasks, one
 ingestion task per nightly file); free addresses in the three subnets and their three zones; the
 ECS service-linked role; EventBridge delivery on the input bucket; the input bucket's key (a
@@ -26,8 +26,8 @@ import json
 import sys
 from pathlib import Path
 
-from riskbatch.plan import Night, window_hours
-from riskbatch.preflight import as_json, failed, table
+from riskbatch.operations.plan import Night, window_hours
+from riskbatch.operations.preflight import as_json, failed, table
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.aws import DEFAULT_REGION, Target
 from riskbatch_platform.deployment.preflight_stack import check_stack

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from riskbatch.costs import capacity_of, scaled_service
-from riskbatch.preflight import ALL, NIGHTLY, Account, Finding, Peak, Workload, run_checks, task_events_log_policy
+from riskbatch.operations.costs import capacity_of, scaled_service
+from riskbatch.operations.preflight import ALL, NIGHTLY, Account, Finding, Peak, Workload, run_checks, task_events_log_policy
 from riskbatch_platform.aws import Target
 from riskbatch_platform.deployment.stack import current_parameters, physical_ids, stack_outputs, stack_status
 

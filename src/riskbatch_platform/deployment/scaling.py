@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from riskbatch.cron import Cron, parse
+from riskbatch.operations.cron import Cron, parse
 from riskbatch_platform.analysis.resolve import resolve
 from riskbatch_platform.aws import Target
 

@@ -118,8 +118,9 @@ def _collect(module: str, node: ast.AST, body: Body, functions: dict[str, list[t
 
 def parse_package(package_dir: Path = PACKAGE_DIR) -> dict[str, Module]:
     modules = {}
-    for path in sorted(package_dir.glob("*.py")):
-        name = PACKAGE if path.stem == "__init__" else f"{PACKAGE}.{path.stem}"
+    for path in sorted(package_dir.rglob("*.py")):
+        parts = (PACKAGE, *path.relative_to(package_dir).with_suffix("").parts)
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         top, functions = Body(), {}
         _collect(name, ast.parse(path.read_text(encoding="utf-8"), str(path)), top, functions, "", False)
         modules[name] = Module(name, top, functions)

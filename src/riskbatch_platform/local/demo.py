@@ -29,10 +29,10 @@ import sys
 import time
 from pathlib import Path
 
-from riskbatch.business_days import business_days_ending
-from riskbatch.history import history_key
-from riskbatch.sample import SampleSpec, write_nights
-from riskbatch.settings import parameters_from_env
+from riskbatch.inputs.business_days import business_days_ending
+from riskbatch.inputs.sample import SampleSpec, write_nights
+from riskbatch.model.settings import parameters_from_env
+from riskbatch.validation.history import history_key
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.local.coverage import report as coverage_report
 from riskbatch_platform.local.emulator.loopback import running_emulator

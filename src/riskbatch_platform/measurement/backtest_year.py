@@ -3,12 +3,12 @@ VaR from the engine and the next day's hypothetical P&L, as the report job compu
 
 The year's market is not the model's own assumption (constant volatility, normal returns, which
 could only ever light green): it is generated with GARCH(1,1) volatility clustering and
-Student-t innovations (riskbatch.sample, dynamics "garch-t"); --dynamics gaussian gives the old,
+Student-t innovations (riskbatch.inputs.sample, dynamics "garch-t"); --dynamics gaussian gives the old,
 circular year for comparison.
 
 Each night runs what the night's jobs run, in one process and without the cloud: the data-quality
-checks on that night's files (riskbatch.quality), the Monte Carlo VaR of its book, and the
-backtest of the previous night's VaR in tonight's move (riskbatch.history). The records are the
+checks on that night's files (riskbatch.inputs.quality), the Monte Carlo VaR of its book, and the
+backtest of the previous night's VaR in tonight's move (riskbatch.validation.history). The records are the
 ones the report writes to history/, here under --out; the summary is the report's backtest block:
 exceptions of VaR 99 % and VaR 97.5 %, Kupiec, Christoffersen's independence and conditional
 coverage tests and, with 250 observations, the Basel traffic light; and the exceptions chart the
@@ -27,14 +27,14 @@ import sys
 import time
 from pathlib import Path
 
-from riskbatch.engine import build_book, draw_order, portfolio_pnl, risk_model
-from riskbatch.history import as_table, backtest_entry, backtest_summary, firm_lines, night_record, one_day_figures
-from riskbatch.model import ModelParameters, risk_figures
-from riskbatch.quality import DataQualityPolicy, prepare_night
-from riskbatch.report import backtest_series
-from riskbatch.report_charts import exceptions_chart, png
-from riskbatch.run_inputs import RunBook
-from riskbatch.sample import SampleSpec, market_table, next_business_days, positions_table
+from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
+from riskbatch.inputs.sample import SampleSpec, market_table, next_business_days, positions_table
+from riskbatch.model.engine import build_book, draw_order, portfolio_pnl, risk_model
+from riskbatch.model.risk_model import ModelParameters, risk_figures
+from riskbatch.model.run_inputs import RunBook
+from riskbatch.reporting.charts import exceptions_chart, png
+from riskbatch.reporting.report import backtest_series
+from riskbatch.validation.history import as_table, backtest_entry, backtest_summary, firm_lines, night_record, one_day_figures
 from riskbatch_platform import REPO_ROOT
 
 # The year's prices are generated, so none is a fat finger: its last-day jumps are the fat tails
@@ -46,7 +46,7 @@ YEAR_POLICY = DataQualityPolicy(last_day_jump="flag")
 
 def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lambda line: None, computed: int | None = None) -> list[dict]:
     """The records of the first `computed` (default: all) of `nights` nights from spec.business_date,
-    over the market riskbatch.sample.write_nights writes for the same spec and nights."""
+    over the market riskbatch.inputs.sample.write_nights writes for the same spec and nights."""
     dates = next_business_days(spec.business_date, nights)
     long_spec = dataclasses.replace(spec, days=spec.days + nights - 1, business_date=dates[-1])
     market = market_table(long_spec)

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from riskbatch.engine import build_book, portfolio_pnl, risk_model
-from riskbatch.inputs import load_market, validate_positions
-from riskbatch.model import CALENDAR_DAYS, ModelParameters, black_scholes, cholesky_factor, covariance, log_returns
-from riskbatch.sample import SampleSpec, market_table, positions_table
+from riskbatch.inputs.files import load_market, validate_positions
+from riskbatch.inputs.sample import SampleSpec, market_table, positions_table
+from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
+from riskbatch.model.risk_model import CALENDAR_DAYS, ModelParameters, black_scholes, cholesky_factor, covariance, log_returns
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.measurement.engine_bound import bound_seconds, distinct_options, warm_up
 
@@ -102,7 +102,7 @@ def peak_memory_mb(size: BookSize, scenarios: int) -> float:
     """Peak RSS of a fresh process that revalues the book in `scenarios` scenarios."""
     code = (
         "from riskbatch_platform.measurement.bench import BookSize, make_book;"
-        "from riskbatch.engine import portfolio_pnl; from riskbatch.model import ModelParameters;"
+        "from riskbatch.model.engine import portfolio_pnl; from riskbatch.model.risk_model import ModelParameters;"
         f"size = BookSize('m', {size.positions}, {size.factors}, {scenarios});"
         "market, book, _ = make_book(size);"
         f"portfolio_pnl(book, market, ModelParameters(scenarios={scenarios}));"
@@ -118,8 +118,8 @@ def contributions_memory_mb(positions: int, factors: int, scenarios: int, measur
     computes every position's mean P&L in the firm's tail (the report's ES contributions)."""
     code = (
         "import numpy as np;"
-        "from riskbatch_platform.measurement.bench import BookSize, make_book; from riskbatch.engine import position_tail_means, risk_model;"
-        "from riskbatch.model import ModelParameters;"
+        "from riskbatch_platform.measurement.bench import BookSize, make_book; from riskbatch.model.engine import position_tail_means, risk_model;"
+        "from riskbatch.model.risk_model import ModelParameters;"
         f"size = BookSize('c', {positions}, {factors}, {scenarios}); parameters = ModelParameters(scenarios={scenarios});"
         "market, book, _ = make_book(size); model = risk_model(market, parameters);"
         f"rows = np.arange(0, {scenarios}, 40);"  # the 2.5 % tail
@@ -141,14 +141,14 @@ def month_end_seconds(positions: int, factors: int, scenarios: int) -> tuple[dic
     the units' results summed, the figures with intervals and the ES breakdown, the challengers, and
     the backtest and explanation from the sums. Then the whole book in one call of the engine and
     the bound on the same book: (timings, bound steps, engine seconds)."""
-    from riskbatch.challengers import challenger_figures
-    from riskbatch.history import night_record
-    from riskbatch.layout import share_of_units
-    from riskbatch.model import risk_figures
-    from riskbatch.previous_night import PreviousNight, PreviousNightSums, unit_part
-    from riskbatch.report import es_breakdown
-    from riskbatch.risk_job import ScenarioCache
-    from riskbatch.run_inputs import RunBook
+    from riskbatch.aws.layout import share_of_units
+    from riskbatch.jobs.risk_calculation import ScenarioCache
+    from riskbatch.model.risk_model import risk_figures
+    from riskbatch.model.run_inputs import RunBook
+    from riskbatch.reporting.report import es_breakdown
+    from riskbatch.validation.challengers import challenger_figures
+    from riskbatch.validation.history import night_record
+    from riskbatch.validation.previous_night import PreviousNight, PreviousNightSums, unit_part
 
     market, book, table = make_book(BookSize("month-end", positions, factors, scenarios))
     parameters = ModelParameters(scenarios=scenarios)
@@ -218,8 +218,8 @@ def engine_steps(book, market, parameters: ModelParameters, model) -> dict[str, 
     block, filled on every core, then the Cholesky product), the blocks prepared for the kernels
     (the currencies' returns, exp(r) - 1), and the rest of the call (the kernels, linear and options,
     and the book's terms). The steps add up to the call."""
-    from riskbatch.engine import prepared_block
-    from riskbatch.model import scenario_block
+    from riskbatch.model.engine import prepared_block
+    from riskbatch.model.risk_model import scenario_block
 
     seconds = dict.fromkeys(ENGINE_STEPS, 0.0)
 
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmonth-end night, {text}, one process, units of {UNIT_POSITIONS:,} positions:")
     for name, seconds in timings.items():
         print(f"  {name:<78} {seconds:8.1f} s   {seconds / risk:5.2f} x the risk work")
-    from riskbatch.plan import REPORT_REVALUATIONS, RISK_REVALUATIONS
+    from riskbatch.operations.plan import REPORT_REVALUATIONS, RISK_REVALUATIONS
 
     counted = f"riskbatch plan counts {RISK_REVALUATIONS:.1f} book revaluations on the risk workers and {REPORT_REVALUATIONS:.2f} on the report's task"
     print(f"  report work / risk work = {report / risk:.2f} ({counted})")

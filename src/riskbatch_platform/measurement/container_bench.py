@@ -201,7 +201,7 @@ def plan_prediction(scale: NightScale, risk_workers: int) -> dict[str, float]:
     as this machine runs them: its cores shared by all the workers), and the report after it."""
     import os
 
-    from riskbatch.plan import TEMPLATE_TASK, Night, hours_with, load_calibration, report_hours
+    from riskbatch.operations.plan import TEMPLATE_TASK, Night, hours_with, load_calibration, report_hours
 
     night = Night(scale.positions, scale.factors, scale.scenarios, window_hours=8.5)
     calibration = load_calibration()
@@ -217,7 +217,7 @@ def plan_prediction(scale: NightScale, risk_workers: int) -> dict[str, float]:
 
 def run_container_bench(workdir: Path, scale: NightScale, say: Say, risk_workers: int = 2, timeout: float = 1800) -> dict[str, Any]:
     """Deploy locally with the images, run two nights at this scale, measure the second."""
-    from riskbatch.sample import SampleSpec, write_nights
+    from riskbatch.inputs.sample import SampleSpec, write_nights
     from riskbatch_platform.local.emulator.loopback import running_emulator
 
     workdir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ this project can write it, in blocks of scenarios whose buffers are reused from 
 4. distinct options: each distinct contract (underlying, strike, expiry, type, at the implied
    volatility and vol factor the positions file gives it, deduplicated here from the positions
    themselves) revalued once per scenario by the fastest revaluation this project has, the engine's
-   compiled kernel (riskbatch.kernels.option_pnl_into: vectorised over scenarios, parallel over
+   compiled kernel (riskbatch.model.kernels.option_pnl_into: vectorised over scenarios, parallel over
    every core), its change weighted into the portfolios that hold it.
 
 test/platform/measurement/test_engine_bound.py holds the bound's P&L to the engine's.
@@ -28,10 +28,10 @@ import numba
 import numpy as np
 import pyarrow as pa
 
-from riskbatch.engine import Book, carry_yields, horizon_calendar_days
-from riskbatch.inputs import Market
-from riskbatch.kernels import CHUNK, option_pnl_into
-from riskbatch.model import CALENDAR_DAYS, ModelParameters, black_scholes
+from riskbatch.inputs.files import Market
+from riskbatch.model.engine import Book, carry_yields, horizon_calendar_days
+from riskbatch.model.kernels import CHUNK, option_pnl_into
+from riskbatch.model.risk_model import CALENDAR_DAYS, ModelParameters, black_scholes
 
 
 @dataclass(frozen=True)

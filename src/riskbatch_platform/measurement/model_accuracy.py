@@ -23,11 +23,11 @@ import numpy as np
 import pyarrow as pa
 from scipy.stats import norm, t
 
-from riskbatch.engine import build_book, portfolio_pnl, risk_model
-from riskbatch.inputs import Market
-from riskbatch.model import ModelParameters, black_scholes, log_returns, parametric_var, sample_covariance, value_at_risk
-from riskbatch.sample import business_days
-from riskbatch.synthetic import linear_book, market_from_covariance
+from riskbatch.inputs.files import Market
+from riskbatch.inputs.sample import business_days
+from riskbatch.inputs.synthetic import linear_book, market_from_covariance
+from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
+from riskbatch.model.risk_model import ModelParameters, black_scholes, log_returns, parametric_var, sample_covariance, value_at_risk
 
 DATE = dt.date(2026, 11, 18)  # a Wednesday whose next business day is Thursday: one day of time decay
 

@@ -195,7 +195,7 @@ def test_an_update_puts_back_the_minimum_of_the_scheduled_action_in_force(new_yo
 
 
 def test_a_schedule_is_read_with_its_days_of_the_week_and_anything_else_is_refused() -> None:
-    from riskbatch.cron import parse
+    from riskbatch.operations.cron import parse
 
     daily, weekdays = parse("cron(30 9 * * ? *)"), parse("cron(0 0 ? * MON-FRI *)")
     assert (str(daily.time), daily.days_a_week) == ("09:30:00", 7)

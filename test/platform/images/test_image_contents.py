@@ -67,12 +67,12 @@ def test_an_import_the_image_lacks_fails_the_check() -> None:
     """A module-level `import scipy.stats` in the ingestion's own module puts scipy in its closure,
     and the lock (without scipy) no longer matches."""
     modules = parse_package()
-    modules["riskbatch.ingest"].top.imports.add("scipy.stats")
+    modules["riskbatch.jobs.ingestion"].top.imports.add("scipy.stats")
     from riskbatch.cli import all_handlers, entry_functions
 
     entries = {function.__name__ for command in COMMANDS["data-ingestion"] for function in entry_functions(list(command))}
     found = closure(entries, {function.__name__ for function in all_handlers()} - entries, modules)
-    assert "scipy" in found.external and found.path_to("scipy")[-2:] == ["riskbatch.ingest", "scipy"]
+    assert "scipy" in found.external and found.path_to("scipy")[-2:] == ["riskbatch.jobs.ingestion", "scipy"]
     assert "scipy" in with_dependencies({"scipy"}) and "scipy" not in read_pins(job_lock_path("data-ingestion"))
 
 
@@ -114,7 +114,7 @@ def test_each_command_runs_in_the_image_of_its_task_definition() -> None:
     assert ("worker", "risk") in COMMANDS["risk-calculation"] and ("worker", "report") in COMMANDS["report-generation"]
     assert all(("health",) in commands and commands[-1][0] == "probe" for commands in COMMANDS.values())
     risk, report = job_closure(COMMANDS["risk-calculation"]), job_closure(COMMANDS["report-generation"])
-    assert "riskbatch.report" not in risk.modules and "riskbatch.risk_job" not in report.modules
+    assert "riskbatch.reporting.report" not in risk.modules and "riskbatch.jobs.risk_calculation" not in report.modules
     assert job_closure([("health",)]).external == set()  # the health check imports nothing heavy
 
 
@@ -164,13 +164,13 @@ def test_an_image_that_carries_the_compiler_ships_its_kernels_compiled_for_every
     """Where the lock holds numba, the build compiles the kernels into the scratch volume's
     directory before VOLUME (Fargate copies the image's directory into the task's volume: "Use bind
     mounts with Amazon ECS", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html), for each CPU a task
-    may pick at run time (src/riskbatch/precompile.py cites numba's cache key, src/riskbatch/kernel_cpu.py the choice)."""
+    may pick at run time (src/riskbatch/model/precompile.py cites numba's cache key, src/riskbatch/model/kernel_cpu.py the choice)."""
     text = (DOCKER_DIR / f"{job}.Dockerfile").read_text(encoding="utf-8")
     image = parse_dockerfile(DOCKER_DIR / f"{job}.Dockerfile")
-    compiles = 'RUN ["python", "-m", "riskbatch.precompile", "--every-target"]' in text
+    compiles = 'RUN ["python", "-m", "riskbatch.model.precompile", "--every-target"]' in text
     assert compiles == ("numba" in read_pins(job_lock_path(job)))
     assert image.environment["RISKBATCH_KERNEL_CPU"] == "auto" and "NUMBA_CPU_NAME" not in image.environment
     if compiles:
         assert image.environment["NUMBA_CACHE_DIR"].startswith("/scratch/") and "/scratch" in image.volumes
-        assert text.index("riskbatch.precompile") < text.index('VOLUME ["/scratch"]')
-        assert text.index("USER 10001:10001") < text.index("riskbatch.precompile")  # the cache is the task user's, writable in its volume
+        assert text.index("riskbatch.model.precompile") < text.index('VOLUME ["/scratch"]')
+        assert text.index("USER 10001:10001") < text.index("riskbatch.model.precompile")  # the cache is the task user's, writable in its volume

@@ -22,7 +22,7 @@ def test_the_images_wheel_holds_the_jobs_and_their_one_command_only(tmp_path: Pa
     names = zipfile.ZipFile(wheel).namelist()
     packages = {name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith(".dist-info")}
     assert packages == {"riskbatch"}, packages
-    assert "riskbatch/model_config.json" in names and "riskbatch/calibration.json" in names
+    assert "riskbatch/model/model_config.json" in names and "riskbatch/operations/calibration.json" in names
     (entry_points,) = [name for name in names if name.endswith("entry_points.txt")]
     commands = [line for line in zipfile.ZipFile(wheel).read(entry_points).decode().splitlines() if "=" in line]
     assert commands == ["riskbatch = riskbatch.cli:main"]

@@ -13,10 +13,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from riskbatch.engine import build_book, portfolio_pnl, risk_model
-from riskbatch.inputs import load_market, validate_positions
-from riskbatch.model import ModelParameters, block_count, scenario_block
-from riskbatch.sample import SampleSpec, market_table, positions_table
+from riskbatch.inputs.files import load_market, validate_positions
+from riskbatch.inputs.sample import SampleSpec, market_table, positions_table
+from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
+from riskbatch.model.risk_model import ModelParameters, block_count, scenario_block
 from riskbatch_platform.measurement.engine_bound import bound_pnl, distinct_options
 
 # The two compute the same arithmetic in the same order but for the summation of the linear

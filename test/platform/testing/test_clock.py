@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from riskbatch.business_days import is_business_day
+from riskbatch.inputs.business_days import is_business_day
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.testing.clock import CLOCK_VARIABLE, DEFAULT_INSTANT, INSTANTS, SUITES, faketime_command, pinned_instant
 

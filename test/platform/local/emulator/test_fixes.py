@@ -198,7 +198,7 @@ def test_a_missing_key_is_403_unless_the_caller_may_list_the_bucket(aws: None, l
 
 def test_storage_exists_works_where_head_object_is_forbidden(aws: None) -> None:
     """The jobs' existence check (a listing under the key) under the task roles' prefix-scoped ListBucket."""
-    from riskbatch.storage import exists
+    from riskbatch.aws.storage import exists
 
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="out")
     boto3.client("s3", region_name=REGION).put_object(Bucket="out", Key="runs/here", Body=b"x")

@@ -1,0 +1,433 @@
+"""Data quality of a night's inputs: which factors and positions the night can use, and why not.
+
+Checks per factor the night uses (factors no position needs are ignored):
+
+- a complete history over the file's dates (a factor with a gap is excluded);
+- the history length: at least `min_returns` daily returns (fewer rejects the market file);
+- stale prices: a run of `stale_days` or more identical prices in a row;
+- zero returns: a share of days without a move of `zero_return_share` or more;
+- jumps: a return further than `jump_sigmas` robust standard deviations (MAD) from the median.
+
+Each of the last three has a policy: `reject` the market file, `exclude` the factor (and so the
+positions that need it, listed with their notional), or `flag` it in the report.
+
+Before these checks, two rules make the history usable:
+
+- calendars: a factor without a price on some dates of the file (a local holiday) has a gap of
+  up to `max_gap_days` consecutive dates bridged: its last price is carried over the gap, so the
+  return across the gap is one return, on the first date after it (flagged, check `gap`). A
+  longer gap, or one at the start or end of the history, is not bridged: the factor is excluded.
+- the last day: the price the night revalues from. A last return further than `jump_sigmas`
+  robust standard deviations from the factor's median return is suspect (a fat finger, a bad
+  tick) and `last_day_jump` decides: `hold` (default) holds the factor at its previous close
+  for tonight, `exclude` drops its positions, `reject` refuses the file, `flag` lets it through.
+  A held factor is on the report's first page, with the value it would have added to the
+  positions on it, and it is alerted.
+
+Excluded positions carry their notional in the reporting currency at the night's rates, or
+`None` (unknown: no last price, or no rate), counted apart, never as zero.
+
+Over 400 lines on purpose: every rule of the night's data quality in one place, each a small
+function, so the quality report and the model read one source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from riskbatch.inputs.files import FX_FACTOR, CheckedPositions, ExcludedRow, InputError, Market, excluded_rows, load_market, validate_positions
+
+POLICIES = ("reject", "exclude", "flag")
+LAST_DAY_POLICIES = ("hold", "exclude", "flag", "reject")
+
+
+@dataclass(frozen=True)
+class DataQualityPolicy:
+    min_returns: int = 250
+    max_market_lag_days: int = 0  # business days between the last market date and the business date
+    stale_days: int = 10
+    zero_return_share: float = 0.5
+    jump_sigmas: float = 10.0
+    stale: str = "flag"
+    zero_returns: str = "exclude"
+    jump: str = "flag"
+    last_day_jump: str = "hold"
+    max_gap_days: int = 3  # consecutive dates of the file a factor may miss and be bridged
+
+    def __post_init__(self) -> None:
+        for name in ("stale", "zero_returns", "jump"):
+            if getattr(self, name) not in POLICIES:
+                raise ValueError(f"the {name} policy is one of {', '.join(POLICIES)}, not {getattr(self, name)!r}")
+        if self.last_day_jump not in LAST_DAY_POLICIES:
+            raise ValueError(f"the last_day_jump policy is one of {', '.join(LAST_DAY_POLICIES)}, not {self.last_day_jump!r}")
+        if self.min_returns < 2 or self.max_market_lag_days < 0 or self.stale_days < 2 or self.max_gap_days < 0:
+            raise ValueError("min_returns >= 2, max_market_lag_days >= 0, stale_days >= 2 and max_gap_days >= 0")
+        if not 0.0 < self.zero_return_share <= 1.0 or self.jump_sigmas <= 0:
+            raise ValueError("zero_return_share lies in (0, 1] and jump_sigmas is positive")
+
+
+@dataclass(frozen=True)
+class FactorFinding:
+    factor: str
+    check: str  # history, gap, stale, zero_returns, jump, last_day_jump
+    detail: str
+    action: str  # exclude, flag, hold (reject findings become the file's problems)
+
+
+@dataclass(frozen=True)
+class HeldPrice:
+    """A suspect last price the night did not use: the factor held at its previous close."""
+
+    factor: str
+    date: str
+    published: float
+    held_at: float
+    move: float  # the suspect log return
+    positions: int
+    value_effect: float  # what the published price would have added to those positions' value, reporting currency
+
+
+@dataclass(frozen=True)
+class PreparedNight:
+    """What the night runs on: complete factors, valid positions, and what was left out and why."""
+
+    market: Market
+    market_table: pa.Table
+    positions: pa.Table
+    excluded: list[ExcludedRow]
+    findings: list[FactorFinding] = field(default_factory=list)
+    held: list[HeldPrice] = field(default_factory=list)
+    reporting_currency: str = "USD"
+    untrusted_last_day: list[str] = field(default_factory=list)  # factors of the file whose last price is suspect (held or excluded)
+    whole_market: Market | None = None  # every factor of the file as published: the backtest of the previous night's book reads its moves
+
+    def summary(self) -> dict[str, Any]:
+        """The data-quality record kept with the run (manifest and report)."""
+        known = [row.notional for row in self.excluded if row.notional is not None]
+        return {
+            "market_as_of": self.market.as_of.isoformat(),
+            "returns": len(self.market.dates) - 1,
+            "factors_used": len(self.market.factors),
+            "excluded_positions": len(self.excluded),
+            "excluded_notional": float(sum(known)),
+            "excluded_notional_currency": self.reporting_currency,
+            "excluded_notional_unknown": len(self.excluded) - len(known),
+            "excluded": [asdict(row) for row in self.excluded],
+            "findings": [asdict(finding) for finding in self.findings],
+            "held_last_prices": [asdict(held) for held in self.held],
+            "untrusted_last_day": list(self.untrusted_last_day),
+        }
+
+
+def excluded_notional_text(summary: dict[str, Any]) -> str:
+    """The excluded notional in words: the known amount in the reporting currency, and how many are unknown."""
+    text = f"{summary['excluded_notional']:,.0f} {summary.get('excluded_notional_currency', '')}".rstrip()
+    unknown = summary.get("excluded_notional_unknown", 0)
+    return text + (f", and {unknown} position(s) of unknown notional (no last price or no rate)" if unknown else "")
+
+
+class FileRejected(Exception):
+    """One of the night's files cannot be used at all; `role` names it (positions or market)."""
+
+    def __init__(self, role: str, error: InputError) -> None:
+        super().__init__(str(error))
+        self.role, self.error = role, error
+
+
+def _direct_rate(market: Market, currency: str, into: str) -> tuple[str, int] | None:
+    for name, sign in ((f"FX_{currency}{into}", 1), (f"FX_{into}{currency}", -1)):
+        if name in market.index:
+            return name, sign
+    return None
+
+
+def conversion_path(market: Market, currency: str, reporting: str) -> list[tuple[str, int]]:
+    """The FX factors, with the sign of each one's log return, whose product converts `currency`
+    into `reporting`: none for the reporting currency, one for a direct rate, else two through a
+    common currency (USD first, then the others alphabetically): a EUR reporter with FX_EURUSD and
+    FX_USDJPY converts JPY as JPY -> USD -> EUR."""
+    if currency == reporting:
+        return []
+    direct = _direct_rate(market, currency, reporting)
+    if direct:
+        return [direct]
+    quoted = {code for name in market.factors if (pair := FX_FACTOR.match(name)) for code in pair.groups()} - {currency, reporting}
+    for common in sorted(quoted, key=lambda code: (code != "USD", code)):
+        first, second = _direct_rate(market, currency, common), _direct_rate(market, common, reporting)
+        if first and second:
+            return [first, second]
+    raise KeyError(f"no FX rate FX_{currency}{reporting} or FX_{reporting}{currency}, nor a cross through a common currency, in the market data")
+
+
+def factors_of_position(market: Market, row: dict[str, Any], reporting: str) -> list[str]:
+    """The factors a position's value depends on: its underlying, its vol factor, its currency's rate(s)."""
+    needed = [row["underlying"]]
+    if row.get("vol_factor"):
+        needed.append(row["vol_factor"])
+    needed += [name for name, _ in conversion_path(market, market.currency(row["underlying"], reporting), reporting)]
+    return needed
+
+
+def _longest_flat_run(prices: np.ndarray) -> int:
+    """The most consecutive days with the same price."""
+    changes = np.flatnonzero(np.diff(prices) != 0.0)
+    # runs end where the price changes; their lengths are the gaps between changes
+    edges = np.concatenate([[-1], changes, [len(prices) - 1]])
+    return int(np.max(np.diff(edges)))
+
+
+def assess_factor(name: str, prices: np.ndarray, dates: list[dt.date], policy: DataQualityPolicy) -> list[FactorFinding]:
+    """The findings of one factor's history (complete or not)."""
+    present = np.isfinite(prices)
+    if not present.all():
+        first_gap = dates[int(np.flatnonzero(~present)[0])]
+        return [FactorFinding(name, "history", f"{int(present.sum())} of {len(prices)} days have a usable price (first gap {first_gap})", "exclude")]
+    findings = []
+    returns = np.diff(np.log(prices))
+    flat = _longest_flat_run(prices)
+    if flat >= policy.stale_days:
+        findings.append(FactorFinding(name, "stale", f"the same price on {flat} days in a row", policy.stale))
+    zero_share = float(np.mean(returns == 0.0))
+    if zero_share >= policy.zero_return_share:
+        findings.append(FactorFinding(name, "zero_returns", f"no move on {zero_share:.0%} of {len(returns)} days", policy.zero_returns))
+    scale = _robust_scale(returns)
+    if scale is not None:
+        median, robust_sigma = scale
+        worst = int(np.argmax(np.abs(returns - median)))
+        score = abs(returns[worst] - median) / robust_sigma
+        if score > policy.jump_sigmas:
+            detail = f"a move of {returns[worst]:+.1%} on {dates[worst + 1]}, {score:.0f} robust standard deviations (a split or a bad tick?)"
+            findings.append(FactorFinding(name, "jump", detail, policy.jump))
+    return findings
+
+
+def _robust_scale(returns: np.ndarray) -> tuple[float, float] | None:
+    """The median and the robust standard deviation (1.4826 x MAD) of the days that moved; None when too few moved."""
+    moving = returns[returns != 0.0]
+    if len(moving) < 2:
+        return None
+    median = float(np.median(moving))
+    sigma = 1.4826 * float(np.median(np.abs(moving - median)))
+    return (median, sigma) if sigma > 0 else None
+
+
+def _missing_runs(present: np.ndarray) -> list[tuple[int, int]]:
+    """The (start, end) rows of each run of missing prices."""
+    edges = np.diff(np.concatenate([[0], (~present).astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+
+
+def bridge_gaps(market: Market, factors: list[str], limit: int) -> tuple[np.ndarray, list[FactorFinding]]:
+    """The prices with each factor's interior gaps of up to `limit` dates bridged (the last price
+    carried: one return across the gap), and a finding per factor bridged or refused."""
+    prices = market.prices.copy()
+    findings = []
+    for name in factors:
+        column = prices[:, market.index[name]]  # a view: bridged in place
+        present = np.isfinite(column)
+        if present.all() or not present[0] or not present[-1]:
+            continue  # complete, or a gap at an end of the history: the history check excludes it
+        runs = _missing_runs(present)
+        longest = max(end - start for start, end in runs)
+        first = market.dates[runs[0][0]]
+        if longest > limit:
+            findings.append(FactorFinding(name, "gap", f"a gap of {longest} dates (first gap {first}), more than the {limit} bridged", "exclude"))
+            continue
+        for start, end in runs:
+            column[start:end] = column[start - 1]
+        detail = f"{len(runs)} gap(s) of at most {longest} date(s) bridged (first {first}): the last price carried, one return across each gap"
+        findings.append(FactorFinding(name, "gap", detail, "flag"))
+    return prices, findings
+
+
+def last_day_check(prices: np.ndarray, market: Market, factors: list[str], policy: DataQualityPolicy) -> list[FactorFinding]:
+    """A finding per factor whose last return is a jump; under `hold` its last price is set to the
+    previous close in `prices` (in place)."""
+    findings = []
+    for name in factors:
+        column = prices[:, market.index[name]]
+        if not np.all(np.isfinite(column)):
+            continue
+        returns = np.diff(np.log(column))
+        scale = _robust_scale(returns[:-1])
+        if scale is None:
+            continue
+        score = abs(returns[-1] - scale[0]) / scale[1]
+        if score <= policy.jump_sigmas:
+            continue
+        detail = f"the last price {column[-1]:g} on {market.dates[-1]} is a move of {returns[-1]:+.1%} from {column[-2]:g}"
+        detail += f", {score:.0f} robust standard deviations"
+        if policy.last_day_jump == "hold":
+            # the last trusted close: a previous close reached by a jump of its own is last night's
+            # fat finger left in the vendor's history, never a price to hold at
+            trusted = len(column) - 2
+            while trusted > 0 and abs(returns[trusted - 1] - scale[0]) / scale[1] > policy.jump_sigmas:
+                trusted -= 1
+            held = "the previous close" if trusted == len(column) - 2 else f"the last trusted close, of {market.dates[trusted]},"
+            detail += f"; held at {held} {column[trusted]:g}"
+            column[-1] = column[trusted]
+        findings.append(FactorFinding(name, "last_day_jump", detail, policy.last_day_jump))
+    return findings
+
+
+def prepare_night(
+    market_table: pa.Table,
+    market_name: str,
+    positions_table: pa.Table,
+    positions_name: str,
+    business_date: dt.date,
+    policy: DataQualityPolicy,
+    reporting_currency: str,
+) -> PreparedNight:
+    """Validate the night's two files together: reject a file, exclude rows and factors, flag the rest."""
+    try:
+        market = load_market(market_table, market_name, business_date, policy.max_market_lag_days)
+        returns = len(market.dates) - 1
+        problems = currency_problems(market) + currency_column_problems(market_table, market)
+        if returns < policy.min_returns:
+            problems.append(f"only {returns} daily returns of history; at least {policy.min_returns} are required")
+        if problems:
+            raise InputError(market_name, problems)
+    except InputError as error:
+        raise FileRejected("market", error) from error
+    try:
+        checked = validate_positions(positions_table, positions_name, market, business_date)
+    except InputError as error:
+        raise FileRejected("positions", error) from error
+    positions, excluded = _exclude_unconvertible(checked, market, reporting_currency)
+    rows = positions.to_pylist()
+    needs = [factors_of_position(market, row, reporting_currency) for row in rows]
+    used = sorted({factor for factors in needs for factor in factors})
+    prices, findings = bridge_gaps(market, used, policy.max_gap_days)
+    findings += last_day_check(prices, market, used, policy)
+    published, market = market, dataclasses.replace(market, prices=prices)
+    refused_gaps = {finding.factor for finding in findings if finding.check == "gap" and finding.action == "exclude"}
+    for factor in used:
+        if factor not in refused_gaps:
+            findings += assess_factor(factor, market.prices[:, market.index[factor]], market.dates, policy)
+    rejecting = [f"{finding.factor}: {finding.detail} ({finding.check}; policy reject)" for finding in findings if finding.action == "reject"]
+    if rejecting:
+        raise FileRejected("market", InputError(market_name, rejecting))
+    dropped = {finding.factor: f"{finding.factor} excluded: {finding.detail}" for finding in findings if finding.action == "exclude"}
+    keep = np.array([not any(factor in dropped for factor in factors) for factors in needs], dtype=bool)
+    reasons = ["; ".join(dropped[factor] for factor in factors if factor in dropped) for factors in needs]
+    excluded += excluded_rows(positions, ~keep, reasons, published)  # at the published prices, as every excluded row
+    positions = positions.filter(pa.array(keep))
+    if positions.num_rows == 0:
+        raise FileRejected("positions", InputError(positions_name, [f"no valid position: all {len(excluded)} excluded, e.g. {excluded[0].reason}"]))
+    kept = sorted({factor for factors, ok in zip(needs, keep, strict=True) if ok for factor in factors})
+    tonight = market.restricted(kept)
+    excluded = [dataclasses.replace(row, notional=notional_in(row, published, market, reporting_currency)) for row in excluded]
+    last_day = [finding for finding in findings if finding.check == "last_day_jump"]
+    held = [_held_price(finding.factor, published, market, positions, reporting_currency) for finding in last_day if finding.action == "hold"]
+    untrusted = {finding.factor for finding in last_day if finding.action in {"hold", "exclude"}}
+    if policy.last_day_jump in {"hold", "exclude"}:
+        # the factors tonight's book does not use still give the backtest its moves: a suspect last price gives none
+        others = [name for name in published.factors if name not in set(used)]
+        untrusted |= {finding.factor for finding in last_day_check(published.prices.copy(), published, others, policy)}
+    return PreparedNight(tonight, market_as_table(tonight), positions, excluded, findings, held, reporting_currency, sorted(untrusted), published)
+
+
+def rate_into(market: Market, currency: str, reporting: str) -> float | None:
+    """Today's rate of `currency` into the reporting currency, None when the market has none."""
+    try:
+        path = conversion_path(market, currency, reporting)
+    except KeyError:
+        return None
+    rate = float(np.prod([market.spot[market.index[name]] ** sign for name, sign in path]))  # 1 for the reporting currency
+    return rate if np.isfinite(rate) and rate > 0 else None
+
+
+def notional_in(row: ExcludedRow, published: Market, market: Market, reporting: str) -> float | None:
+    """An excluded row's notional in the reporting currency at the night's rates; None when its
+    last price, its currency or the rate is unknown."""
+    if row.notional is None or row.underlying not in market.index:
+        return None
+    declared = FX_FACTOR.match(row.underlying) or market.currencies[market.index[row.underlying]]
+    if not declared:
+        return None
+    rate = rate_into(market, market.currency(row.underlying, reporting), reporting)
+    if rate is None:
+        return None
+    # the row's notional is at the published last price; a held factor's is at its previous close
+    column = market.index[row.underlying]
+    scale = market.spot[column] / published.spot[column] if published.spot[column] != market.spot[column] else 1.0
+    return float(row.notional * scale * rate)
+
+
+def _held_price(factor: str, published: Market, market: Market, positions: pa.Table, reporting: str) -> HeldPrice:
+    """A held last price and its effect: what the published price would have added to the value
+    of the night's positions on that underlying (quantity x multiplier x the difference, converted)."""
+    column = market.index[factor]
+    on_it = [row for row in positions.to_pylist() if row["underlying"] == factor or row.get("vol_factor") == factor]
+    rate = rate_into(market, market.currency(factor, reporting), reporting) or float("nan")
+    difference = float(published.spot[column] - market.spot[column])
+    effect = sum(row["quantity"] * (row.get("multiplier") or 1.0) * difference * rate for row in on_it if row["underlying"] == factor)
+    return HeldPrice(
+        factor=factor,
+        date=market.as_of.isoformat(),
+        published=float(published.spot[column]),
+        held_at=float(market.spot[column]),
+        move=float(np.log(published.spot[column] / market.spot[column])),
+        positions=len(on_it),
+        value_effect=float(effect),
+    )
+
+
+def market_as_table(market: Market) -> pa.Table:
+    """A market as the run stores it: one row per date and factor, with its currency and dividend yield."""
+    days, factors = len(market.dates), len(market.factors)
+    return pa.table(
+        {
+            "date": pa.array([day for day in market.dates for _ in range(factors)], pa.date32()),
+            "factor": pa.array(market.factors * days, pa.string()),
+            "price": pa.array(market.prices.reshape(-1), pa.float64()),
+            "currency": pa.array(list(market.currencies) * days, pa.string()),
+            "dividend_yield": pa.array(np.tile(market.dividend_yields, days), pa.float64()),
+        }
+    )
+
+
+def _exclude_unconvertible(checked: CheckedPositions, market: Market, reporting: str) -> tuple[pa.Table, list[ExcludedRow]]:
+    """Positions whose currency has no FX rate into the reporting currency are excluded with the reason."""
+    positions, excluded = checked.valid, list(checked.excluded)
+    reasons = []
+    for underlying in positions["underlying"].to_pylist():
+        if not FX_FACTOR.match(underlying) and market.currencies[market.index[underlying]] is None:
+            reasons.append(f"the currency of {underlying} is not declared in the market data (never assumed to be {reporting})")
+            continue
+        currency = market.currency(underlying, reporting)
+        try:
+            conversion_path(market, currency, reporting)
+            reasons.append("")
+        except KeyError as missing:
+            reasons.append(f"in {currency}: {missing.args[0]}")
+    unconvertible = np.array([bool(reason) for reason in reasons])
+    if unconvertible.any():
+        excluded += excluded_rows(positions, unconvertible, reasons, market)
+        positions = positions.filter(pa.array(~unconvertible))
+    return positions, excluded
+
+
+def currency_column_problems(table: pa.Table, market: Market) -> list[str]:
+    """A market file without a currency column cannot say which factors are in a foreign
+    currency: refused, unless every factor is an FX rate (its quote currency is in its name)."""
+    if "currency" in table.column_names or all(FX_FACTOR.match(name) for name in market.factors):
+        return []
+    return ["missing column currency: every factor that is not an FX rate must declare its currency (none is assumed to be the reporting currency)"]
+
+
+def currency_problems(market: Market) -> list[str]:
+    """An FX factor whose stated currency is not its quote currency contradicts the convention."""
+    problems = []
+    for name, stated in zip(market.factors, market.currencies, strict=True):
+        pair = FX_FACTOR.match(name)
+        if pair and stated and stated != pair.group(2):
+            problems.append(f"{name} is quoted in {pair.group(2)} (FX_<BASE><QUOTE>), but its currency column says {stated}")
+    return problems

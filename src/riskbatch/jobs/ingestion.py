@@ -1,0 +1,399 @@
+"""data-ingestion: validate tonight's file set, record checksums, split it into work units, queue them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import time
+import urllib.parse
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
+
+from riskbatch import __version__
+from riskbatch.aws.alerts import counts_by, first_rows, publish_alert
+from riskbatch.aws.layout import (
+    alerted_key,
+    excluded_rows_key,
+    manifest_key,
+    market_file_key,
+    market_key,
+    quarantine_key,
+    run_id,
+    share_of_units,
+    status_key,
+    stress_market_key,
+    unit_key,
+)
+from riskbatch.aws.storage import exists, get_bytes, get_json, put_json_once, put_once
+from riskbatch.inputs.files import FILE_NAME, MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
+from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, market_as_table, prepare_night
+from riskbatch.model.engine import draw_order
+from riskbatch.model.settings import ConfigurationError, Settings, configured_run, data_quality_overrides, data_quality_policy
+from riskbatch.operations.restatement import REASON_FILE, given_reason
+from riskbatch.runtime.logs import log, timed
+from riskbatch.validation.history import parse_actual_pnl, previous_record
+from riskbatch.validation.limits import as_records, parse_limits
+
+ROLES = {"positions": "market", "market": "positions"}
+LIMITS_FILE = "limits.csv"  # optional, beside the two files: riskbatch.validation.limits
+ACTUAL_PNL_FILE = "actual_pnl.csv"  # optional: the previous business day's book's actual P&L (riskbatch.validation.history)
+STRESS_MARKET_FILE = "stress_market.csv"  # optional: the stress history the stressed VaR's configured period is read from
+EXIT_OK, EXIT_REJECTED = 0, 2
+STALE_CLAIM_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    status: str  # queued, duplicate, waiting, ignored, rejected
+    run_id: str | None = None
+    units: int = 0
+    detail: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_REJECTED if self.status == "rejected" else EXIT_OK
+
+
+def parse_key(key: str, prefix: str) -> tuple[str, str, str] | None:
+    """(business date, role, file name) of incoming/<date>/<role>.<ext>, or None for other objects."""
+    if not key.startswith(prefix):
+        return None
+    parts = key[len(prefix) :].split("/")
+    if len(parts) != 2 or not FILE_NAME.match(parts[1]):
+        return None
+    try:
+        dt.date.fromisoformat(parts[0])
+    except ValueError:
+        return None
+    return parts[0], FILE_NAME.match(parts[1]).group(1), parts[1]
+
+
+def find_companion(s3: Any, bucket: str, prefix: str, business_date: str, role: str) -> str | None:
+    wanted = ROLES[role]
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}{business_date}/")
+    for item in listing.get("Contents", []):
+        name = item["Key"].rsplit("/", 1)[-1]
+        match = FILE_NAME.match(name)
+        if match and match.group(1) == wanted:
+            return item["Key"]
+    return None
+
+
+def _quarantine(s3: Any, sns: Any, settings: Settings, bucket: str, key: str, checksum: str, business_date: str, error: InputError) -> str:
+    report_key = quarantine_key(business_date, key.rsplit("/", 1)[-1], checksum)
+    report = {
+        "file": f"s3://{bucket}/{key}",
+        "sha256": checksum,
+        "business_date": business_date,
+        "problems": error.problems,
+        "detected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "kept": "the original stays where it landed; a corrected file under the same name starts a new run",
+    }
+    created = put_json_once(s3, settings.output_bucket, report_key, report)
+    log("input_rejected", file=key, problems=len(error.problems), report=report_key, first_report=created)
+    details = f"s3://{settings.output_bucket}/{report_key}"
+    lines = [f"The file s3://{bucket}/{key} was rejected ({len(error.problems):,} problem(s)):"]
+    lines += [f"- {problem}" for problem in first_rows(error.problems, details)]
+    lines.append(f"Report: {details}")
+    _alert_once(s3, sns, settings, report_key, f"Risk batch: rejected input for {business_date}", "\n".join(lines))
+    return report_key
+
+
+def _alert_once(s3: Any, sns: Any, settings: Settings, details_key: str, subject: str, message: str) -> None:
+    """Alert about a quarantine record unless that alert went out already.
+
+    The record is written first (write-once) and the mark only after the publish: a task that fails
+    between the two publishes again on its retry (a second alert, never none). Several arrivals of
+    the same night find the same bad file; once the mark is there, they stay quiet.
+    """
+    if not settings.alert_topic_arn or exists(s3, settings.output_bucket, alerted_key(details_key)):
+        return
+    message_id = publish_alert(sns, settings.alert_topic_arn, subject, message, details=f"s3://{settings.output_bucket}/{details_key}")
+    put_json_once(s3, settings.output_bucket, alerted_key(details_key), {"message_id": message_id, "at": time.time()})
+
+
+@dataclass(frozen=True)
+class FileSet:
+    """The night's two files as read: S3 keys, contents and SHA-256 checksums by role."""
+
+    bucket: str
+    business_date: str
+    keys: dict[str, str]
+    contents: dict[str, bytes]
+    checksums: dict[str, str]
+
+
+def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: Any, reason: str | None = None) -> IngestOutcome:
+    """One arriving file: find its companion, validate the set, write the run once, queue its units once.
+    `reason`: why the date is run again (riskbatch rerun --reason), kept in a new run's manifest."""
+    if not settings.output_bucket or not settings.risk_work_queue_url:
+        raise ConfigurationError("OUTPUT_BUCKET and RISK_WORK_QUEUE_URL must be set")
+    key = _stored_key(s3, bucket, key)
+    parsed = parse_key(key, settings.input_prefix)
+    if parsed is None:
+        log("ignored", file=key, reason=f"not {settings.input_prefix}<date>/positions|market.csv|parquet")
+        return IngestOutcome("ignored", detail=key)
+    business_date, role, _ = parsed
+    companion = find_companion(s3, bucket, settings.input_prefix, business_date, role)
+    if companion is None:
+        log("waiting_for_companion", file=key, missing=ROLES[role], business_date=business_date)
+        return IngestOutcome("waiting", detail=f"no {ROLES[role]} file yet for {business_date}")
+    files = _read_file_set(s3, bucket, business_date, {role: key, ROLES[role]: companion})
+    input_seed = int(hashlib.sha256((files.checksums["positions"] + files.checksums["market"]).encode()).hexdigest()[:8], 16)
+    parameters, model_config = configured_run(input_seed)
+    policy = data_quality_policy()
+    model_config["overrides"].update(data_quality_overrides())  # a re-run with another policy says so
+    try:
+        night = _validated(files, policy, parameters.reporting_currency)
+    except FileRejected as rejected:
+        report = _quarantine(s3, sns, settings, bucket, files.keys[rejected.role], files.checksums[rejected.role], business_date, rejected.error)
+        return IngestOutcome("rejected", detail=report)
+
+    limits, limits_source = _read_optional(s3, sns, settings, bucket, business_date, LIMITS_FILE, lambda data, name: as_records(parse_limits(data, name)))
+    actual, actual_source = _read_optional(s3, sns, settings, bucket, business_date, ACTUAL_PNL_FILE, parse_actual_pnl)
+    stress, stress_source = _read_optional(s3, sns, settings, bucket, business_date, STRESS_MARKET_FILE, _stress_history)
+    checksums = [files.checksums["positions"], files.checksums["market"]]
+    checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source) if source]
+    run = run_id(business_date, checksums, parameters, policy)
+    if exists(s3, settings.output_bucket, status_key(run, "queued")):
+        log("duplicate_arrival", run_id=run, file=key)
+        return IngestOutcome("duplicate", run, detail="this file set already made this run")
+
+    _report_exclusions(s3, sns, settings, files, night)
+    _report_held_prices(sns, settings, files, night)
+    positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
+    units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
+    optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
+    optional.update(model_config=model_config, stress_market_source=stress_source)
+    optional["restatement_reason"] = given_reason(reason, "riskbatch rerun --reason") or _reason_file(s3, bucket, settings.input_prefix, business_date)
+    if stress is not None:
+        optional["stress_market_key"] = stress_market_key(run)
+        _write_parquet(s3, settings.output_bucket, stress_market_key(run), stress)
+    claimed = _write_run(s3, settings.output_bucket, run, files, night, positions, units, parameters, policy, optional)
+    if not claimed and _claimed_recently(s3, settings.output_bucket, run):
+        return IngestOutcome("duplicate", run, detail="another ingestion task is queueing this run")
+    _queue_units(s3, sqs, settings, run, len(units))
+    return IngestOutcome("queued", run, len(units))
+
+
+def _reason_file(s3: Any, bucket: str, prefix: str, business_date: str) -> dict[str, str] | None:
+    """The restatement.txt that landed with corrected files: why they were corrected (not part of the run's identity)."""
+    key = f"{prefix}{business_date}/{REASON_FILE}"
+    return given_reason(get_bytes(s3, bucket, key).decode("utf-8", errors="replace"), f"s3://{bucket}/{key}") if exists(s3, bucket, key) else None
+
+
+def _stored_key(s3: Any, bucket: str, key: str) -> str:
+    """S3 event notifications carry URL-encoded keys in some paths; accept either form."""
+    if not exists(s3, bucket, key):
+        decoded = urllib.parse.unquote_plus(key)
+        if decoded != key and exists(s3, bucket, decoded):
+            return decoded
+    return key
+
+
+def _read_file_set(s3: Any, bucket: str, business_date: str, keys: dict[str, str]) -> FileSet:
+    with timed("inputs_read", business_date=business_date) as timing:
+        contents = {role: get_bytes(s3, bucket, path) for role, path in keys.items()}
+        timing["bytes"] = sum(len(data) for data in contents.values())
+    return FileSet(bucket, business_date, keys, contents, {role: hashlib.sha256(data).hexdigest() for role, data in contents.items()})
+
+
+def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str) -> PreparedNight:
+    """The night as it will run; FileRejected names the file that cannot be used and why."""
+    date = dt.date.fromisoformat(files.business_date)
+    tables = {}
+    for role, columns in (("market", MARKET_COLUMNS), ("positions", POSITION_COLUMNS)):
+        try:
+            tables[role] = read_table(files.contents[role], files.keys[role], columns)
+        except InputError as error:
+            raise FileRejected(role, error) from error
+    return prepare_night(tables["market"], files.keys["market"], tables["positions"], files.keys["positions"], date, policy, reporting_currency)
+
+
+def _stress_history(data: bytes, name: str) -> pa.Table:
+    """The stress history, checked as a market file is (its dates lie before the business date)."""
+    table = read_table(data, name, MARKET_COLUMNS)
+    load_market(table, name, dt.date.max)
+    return table
+
+
+def _read_optional(s3: Any, sns: Any, settings: Settings, bucket: str, business_date: str, name: str, parse: Any) -> tuple[Any, dict[str, Any] | None]:
+    """An optional file that landed with the night's files (limits.csv, actual_pnl.csv): (its parsed
+    contents or None, its uri and checksum). A file that cannot be used is quarantined with a
+    notification, and the night runs without it."""
+    key = f"{settings.input_prefix}{business_date}/{name}"
+    if not exists(s3, bucket, key):
+        return None, None
+    data = get_bytes(s3, bucket, key)
+    checksum = hashlib.sha256(data).hexdigest()
+    source = {"uri": f"s3://{bucket}/{key}", "sha256": checksum}
+    try:
+        return parse(data, key), source
+    except InputError as error:
+        _quarantine(s3, sns, settings, bucket, key, checksum, business_date, error)
+        return None, {**source, "rejected": error.problems}
+
+
+def _report_exclusions(s3: Any, sns: Any, settings: Settings, files: FileSet, night: PreparedNight) -> None:
+    """Rows the night goes on without: a quarantine file listing them, and one notification."""
+    flagged = [finding for finding in night.findings if finding.action == "flag"]
+    for finding in night.findings:
+        log("data_quality", factor=finding.factor, check=finding.check, action=finding.action, detail=finding.detail)
+    if not night.excluded:
+        return
+    key = excluded_rows_key(files.business_date, files.keys["positions"].rsplit("/", 1)[-1], files.checksums["positions"])
+    summary = night.summary()
+    record = {"file": f"s3://{files.bucket}/{files.keys['positions']}", "sha256": files.checksums["positions"], **summary}
+    created = put_json_once(s3, settings.output_bucket, key, record)
+    unknown = summary["excluded_notional_unknown"]
+    log("positions_excluded", rows=len(night.excluded), notional=summary["excluded_notional"], unknown=unknown, report=key, first_report=created)
+    details = f"s3://{settings.output_bucket}/{key}"
+    lines = [f"{len(night.excluded):,} position(s) of s3://{files.bucket}/{files.keys['positions']} were excluded from tonight's run"]
+    lines.append(f"(notional {excluded_notional_text(summary)}); the run goes on without them.")
+    lines += ["By reason:", *counts_by(row.reason for row in night.excluded), "The first of them:"]
+    lines += first_rows([f"- {row.position_id} ({row.portfolio_id}): {row.reason}" for row in night.excluded], details)
+    lines += [f"Flagged: {finding.factor}: {finding.detail}" for finding in flagged[:10]]
+    lines.append(f"Full list: {details}")
+    _alert_once(s3, sns, settings, key, f"Risk batch: positions excluded for {files.business_date}", "\n".join(lines))
+
+
+def _report_held_prices(sns: Any, settings: Settings, files: FileSet, night: PreparedNight) -> None:
+    """A suspect last price held at its previous close: one alert, before the night's figures exist."""
+    for held in night.held:
+        log("last_price_held", factor=held.factor, published=held.published, held_at=held.held_at, positions=held.positions, value_effect=held.value_effect)
+    if night.held and settings.alert_topic_arn:
+        lines = [f"Suspect last price(s) in s3://{files.bucket}/{files.keys['market']} for {files.business_date}: held at the previous close."]
+        lines += [
+            f"- {held.factor}: published {held.published:g}, held at {held.held_at:g} (a move of {held.move:+.1%}); "
+            f"{held.positions} position(s); the published price would have added {held.value_effect:,.0f} {night.reporting_currency} to their value"
+            for held in night.held
+        ]
+        lines.append("A corrected market file under the same name starts a new run.")
+        sns.publish(TopicArn=settings.alert_topic_arn, Subject=f"Risk batch: suspect last price held for {files.business_date}"[:100], Message="\n".join(lines))
+
+
+def _write_run(
+    s3: Any,
+    output: str,
+    run: str,
+    files: FileSet,
+    night: PreparedNight,
+    positions: pa.Table,
+    units: list[pa.Table],
+    parameters: Any,
+    policy: DataQualityPolicy,
+    optional: dict[str, Any],
+) -> bool:
+    """The run's market, units and manifest, each written once; True when this task wrote the manifest."""
+    market = night.market
+    try:
+        previous, shares = _previous_night(s3, output, files.business_date, len(units))
+    except Exception as error:  # optional: without it the report revalues the previous night itself
+        log("previous_night_unavailable", business_date=files.business_date, error=f"{type(error).__name__}: {error}")
+        previous, shares = None, [[] for _ in units]
+    with timed("run_written", run_id=run, units=len(units)):
+        _write_parquet(s3, output, market_key(run), night.market_table)
+        if night.whole_market is not None:
+            _write_parquet(s3, output, market_file_key(run), market_as_table(night.whole_market))
+        for index, unit in enumerate(units):
+            _write_parquet(s3, output, unit_key(run, index), unit)
+        manifest = {
+            "run_id": run,
+            "business_date": files.business_date,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "software_version": __version__,
+            "output_bucket": output,
+            "inputs": [
+                {"role": role, "uri": f"s3://{files.bucket}/{files.keys[role]}", "sha256": files.checksums[role], "bytes": len(files.contents[role])}
+                for role in ("positions", "market")
+            ],
+            "model": asdict(parameters),
+            "data_quality_policy": asdict(policy),
+            "data_quality": night.summary(),
+            **optional,
+            "factors": market.factors,
+            "draw_order": draw_order(_previous_draw_order(s3, output, files.business_date), market.factors),
+            "positions": positions.num_rows,
+            "portfolios": sorted(set(positions["portfolio_id"].to_pylist())),
+            "market_key": market_key(run),
+            "market_file_key": market_file_key(run) if night.whole_market is not None else None,
+            "units": [
+                {"index": index, "key": unit_key(run, index), "positions": unit.num_rows, "previous_units": shares[index]} for index, unit in enumerate(units)
+            ],
+            "previous_night": previous,
+        }
+        return put_json_once(s3, output, manifest_key(run), manifest)
+
+
+def _previous_night(s3: Any, output: str, business_date: str, units: int) -> tuple[dict[str, str] | None, list[list[int]]]:
+    """The night tonight's backtest and explanation are computed against (the latest history record
+    before tonight, as the report finds it, when its run is in this bucket), and each of tonight's
+    units' share of that run's units, which the risk workers revalue beside tonight's positions
+    (riskbatch.validation.previous_night)."""
+    record = previous_record(s3, output, business_date)
+    if record is None or not exists(s3, output, manifest_key(record["run_id"])):
+        return None, [[] for _ in range(units)]
+    previous = get_json(s3, output, manifest_key(record["run_id"]))
+    return {"business_date": record["business_date"], "run_id": record["run_id"]}, share_of_units(len(previous["units"]), units)
+
+
+def _previous_draw_order(s3: Any, output: str, business_date: str) -> list[str] | None:
+    """The order the previous business date's run built its Cholesky factor in, so that tonight's
+    new factors come after it: from the latest manifest of the latest earlier date under runs/
+    (the prefix this task may list and read; a run id starts with its business date). None on the
+    first night."""
+    # one CommonPrefixes entry per run folder (with a delimiter only), paginated past 1,000
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=output, Prefix="runs/", Delimiter="/")
+    runs = [prefix["Prefix"].removeprefix("runs/").rstrip("/") for page in pages for prefix in page.get("CommonPrefixes", [])]
+    earlier = sorted(run for run in runs if run[:10] < business_date)
+    if not earlier:
+        return None
+    latest = [run for run in earlier if run[:10] == earlier[-1][:10] and exists(s3, output, manifest_key(run))]
+    manifests = [get_json(s3, output, manifest_key(run)) for run in latest]
+    return max(manifests, key=lambda manifest: manifest["created_at"]).get("draw_order") if manifests else None
+
+
+def _claimed_recently(s3: Any, output: str, run: str) -> bool:
+    """Both files of a night arrive together and both tasks get this far; the manifest's writer
+    queues the units. Another queues them only when the writer died before finishing."""
+    existing = json.loads(get_bytes(s3, output, manifest_key(run)))
+    age = time.time() - dt.datetime.fromisoformat(existing["created_at"].replace("Z", "+00:00")).timestamp()
+    if age < STALE_CLAIM_SECONDS:
+        log("run_claimed_elsewhere", run_id=run, claimed_seconds_ago=round(age))
+        return True
+    log("stale_claim", run_id=run, claimed_seconds_ago=round(age))
+    return False
+
+
+def _queue_units(s3: Any, sqs: Any, settings: Settings, run: str, count: int) -> None:
+    output = settings.output_bucket
+    with timed("units_queued", run_id=run, units=count):
+        messages = [
+            {"run_id": run, "bucket": output, "manifest_key": manifest_key(run), "unit": index, "unit_key": unit_key(run, index)} for index in range(count)
+        ]
+        for start in range(0, len(messages), 10):
+            batch = messages[start : start + 10]
+            response = sqs.send_message_batch(
+                QueueUrl=settings.risk_work_queue_url,
+                Entries=[{"Id": str(item["unit"]), "MessageBody": json.dumps(item)} for item in batch],
+            )
+            if response.get("Failed"):
+                raise RuntimeError(f"could not queue units: {response['Failed']}")
+        # Queued is recorded last: a crash before it makes the next arrival queue the units again,
+        # which the workers absorb (their results are written once).
+        put_json_once(s3, output, status_key(run, "queued"), {"units": count, "at": time.time()})
+
+
+def _write_parquet(s3: Any, bucket: str, key: str, table: pa.Table) -> None:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    try:
+        put_once(s3, bucket, key, buffer.getvalue())
+    except ClientError as error:
+        raise RuntimeError(f"could not write s3://{bucket}/{key}: {error}") from error

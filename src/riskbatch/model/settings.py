@@ -1,0 +1,239 @@
+"""Job configuration from the environment the task definitions set (nothing the template decides is hard-coded)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from riskbatch.inputs.quality import DataQualityPolicy
+from riskbatch.model.risk_model import ModelParameters
+from riskbatch.runtime.heartbeat import scratch_directory
+
+MODEL_CONFIG = Path(__file__).with_name("model_config.json")
+# Each model parameter and the environment variable that may override it, where the model
+# configuration allows that parameter to be overridden; set for any other, it is refused.
+PARAMETER_VARIABLES = {
+    "scenarios": "RISK_SCENARIOS",
+    "seed": "RISK_SEED",
+    "seed_policy": "RISK_SEED_POLICY",
+    "reporting_currency": "RISK_REPORTING_CURRENCY",
+    "rates": "RISK_RATES",
+    "shrinkage": "RISK_SHRINKAGE",
+    "covariance": "RISK_COVARIANCE",
+    "ewma_lambda": "RISK_EWMA_LAMBDA",
+    "distribution": "RISK_DISTRIBUTION",
+    "degrees_of_freedom": "RISK_DEGREES_OF_FREEDOM",
+    "horizon_days": "RISK_HORIZON_DAYS",
+    "rate": "RISK_RATE",
+    "block_size": "RISK_BLOCK_SIZE",
+    "stress_period": "RISK_STRESS_WINDOW",
+}
+# The data-quality policy's settings: in the configuration too, under the same rule.
+POLICY_VARIABLES = {
+    "min_returns": "RISK_MIN_RETURNS",
+    "max_market_lag_days": "RISK_MAX_MARKET_LAG_DAYS",
+    "stale_days": "RISK_STALE_DAYS",
+    "zero_return_share": "RISK_ZERO_RETURN_SHARE",
+    "jump_sigmas": "RISK_JUMP_SIGMAS",
+    "stale": "RISK_DQ_STALE",
+    "zero_returns": "RISK_DQ_ZERO_RETURNS",
+    "jump": "RISK_DQ_JUMP",
+    "last_day_jump": "RISK_DQ_LAST_DAY_JUMP",
+    "max_gap_days": "RISK_MAX_GAP_DAYS",
+}
+
+
+def _optional(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+class ConfigurationError(ValueError):
+    """The task's environment lacks what the job needs (a task definition that does not match the job)."""
+
+    def __str__(self) -> str:
+        return f"configuration error: {super().__str__()}"
+
+
+def required(name: str) -> str:
+    value = _optional(name)
+    if value is None:
+        raise ConfigurationError(f"the environment variable {name} is not set")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    job: str
+    environment: str
+    output_bucket: str | None
+    input_bucket: str | None
+    input_prefix: str
+    risk_work_queue_url: str | None
+    report_queue_url: str | None
+    event_bus_name: str | None
+    alert_topic_arn: str | None
+    scratch: str
+    unit_positions: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            job=os.environ.get("RISKBATCH_JOB", "local"),
+            environment=os.environ.get("RISKBATCH_ENVIRONMENT", "local"),
+            output_bucket=_optional("OUTPUT_BUCKET"),
+            input_bucket=_optional("INPUT_BUCKET"),
+            input_prefix=os.environ.get("INPUT_PREFIX", "incoming/"),
+            risk_work_queue_url=_optional("RISK_WORK_QUEUE_URL"),
+            report_queue_url=_optional("REPORT_QUEUE_URL"),
+            event_bus_name=_optional("EVENT_BUS_NAME"),
+            alert_topic_arn=_optional("ALERT_TOPIC_ARN"),
+            scratch=scratch_directory(),
+            unit_positions=int(os.environ.get("RISK_UNIT_POSITIONS", "1000")),
+        )
+
+
+# A continuously compounded rate beyond this is a typing error, not a market (the highest policy
+# rates of the G10 currencies in fifty years stayed far below it).
+MAX_RATE = 0.25
+
+
+def parse_rates(text: str) -> dict[str, float]:
+    """RISK_RATES: "USD=0.043,EUR=0.027" (continuously compounded, per currency)."""
+    rates: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        currency, separator, value = item.partition("=")
+        if not separator or len(currency.strip()) != 3:
+            raise ConfigurationError(f"RISK_RATES takes CCY=rate pairs separated by commas, got {item!r}")
+        rate = float(value)
+        if not math.isfinite(rate) or abs(rate) > MAX_RATE:
+            raise ConfigurationError(f"RISK_RATES: {currency.strip().upper()}={value.strip()} is not a finite rate within +-{MAX_RATE:.0%}")
+        rates[currency.strip().upper()] = rate
+    return rates
+
+
+@dataclass(frozen=True)
+class StressPeriod:
+    """The governed stressed-VaR window: named, dated, chosen once (see the configuration)."""
+
+    name: str
+    first: dt.date
+    last: dt.date
+
+    def describe(self) -> dict[str, str]:
+        return {"name": self.name, "first": self.first.isoformat(), "last": self.last.isoformat()}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The versioned model configuration shipped in the package: its parameters, the stress period,
+    and which parameters an environment variable may override (and why)."""
+
+    version: str
+    sha256: str
+    parameters: dict[str, Any]
+    stress_period: StressPeriod
+    overridable: dict[str, str] = field(default_factory=dict)
+    data_quality: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What the manifest and the report carry: version, hash, the stress period, and any override applied."""
+        return {"version": self.version, "sha256": self.sha256, "stress_period": self.stress_period.describe(), "overrides": dict(overrides or {})}
+
+
+def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
+    data = path.read_bytes()
+    try:
+        content = json.loads(data)
+        stress = content["stress_period"]
+        config = ModelConfig(
+            version=str(content["version"]),
+            sha256=hashlib.sha256(data).hexdigest(),
+            parameters=dict(content["parameters"]),
+            stress_period=StressPeriod(str(stress["name"]), dt.date.fromisoformat(stress["first"]), dt.date.fromisoformat(stress["last"])),
+            overridable=dict(content.get("overridable", {})),
+            data_quality=dict(content.get("data_quality", {})),
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        raise ConfigurationError(f"the model configuration {path.name} is malformed: {error!r}") from None
+    unknown = (set(config.parameters) | set(config.overridable) | set(config.data_quality)) - set(PARAMETER_VARIABLES) - set(POLICY_VARIABLES)
+    if unknown:
+        raise ConfigurationError(f"the model configuration {path.name} names unknown parameter(s): {', '.join(sorted(unknown))}")
+    return config
+
+
+def _parsed(name: str, text: str) -> Any:
+    if name == "rates":
+        return parse_rates(text)
+    if name in {"scenarios", "seed", "horizon_days", "block_size", "min_returns", "max_market_lag_days", "stale_days", "max_gap_days"}:
+        return int(text)
+    if name in {"ewma_lambda", "degrees_of_freedom", "rate", "zero_return_share", "jump_sigmas"}:
+        return float(text)
+    return text
+
+
+def environment_overrides(config: ModelConfig, variables: dict[str, str] = PARAMETER_VARIABLES) -> dict[str, Any]:
+    """The settings the environment sets, each one the configuration allows to be overridden; a
+    variable set for any other setting is refused (a configuration error)."""
+    found: dict[str, Any] = {}
+    for name, variable in variables.items():
+        text = os.environ.get(variable, "").strip()
+        if not text:
+            continue
+        if name not in config.overridable:
+            raise ConfigurationError(
+                f"{variable} is set, but the model configuration {config.version} does not allow {name} to be overridden: "
+                f"a change of model settings is a new, approved version of {MODEL_CONFIG.name}"
+            )
+        try:
+            found[name] = _parsed(name, text)
+        except ValueError as error:
+            raise ConfigurationError(f"{variable}={text!r}: {error}") from None
+    return found
+
+
+def configured_run(input_seed: int, config: ModelConfig | None = None) -> tuple[ModelParameters, dict[str, Any]]:
+    """Model parameters of a new run: the model configuration's, with the overrides it allows;
+    and the configuration's record for the manifest. The seed: the configuration's (1: nights
+    share their random numbers) under the policy `fixed`; under `inputs`, `input_seed` (derived
+    from the input files' checksums), unless the seed itself is set."""
+    config = config or load_model_config()
+    overrides = environment_overrides(config)
+    values = {**config.parameters, **{name: value for name, value in overrides.items() if name != "stress_period"}}
+    if values.get("seed_policy") == "inputs" and "seed" not in overrides:
+        values["seed"] = input_seed
+    try:
+        parameters = ModelParameters(**values)
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(f"model configuration {config.version}: {error}") from None
+    record = config.record(overrides)
+    if "stress_period" in overrides:  # RISK_STRESS_WINDOW=first:last, where the configuration allows it
+        first, _, last = str(overrides["stress_period"]).partition(":")
+        record["stress_period"] = {"name": "overridden window", "first": first, "last": last}
+    return parameters, record
+
+
+def data_quality_policy(config: ModelConfig | None = None) -> DataQualityPolicy:
+    """The data-quality policy of a new run: the configuration's, with the overrides it allows."""
+    config = config or load_model_config()
+    try:
+        return DataQualityPolicy(**{**config.data_quality, **environment_overrides(config, POLICY_VARIABLES)})
+    except ConfigurationError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(f"model configuration {config.version}: {error}") from None
+
+
+def data_quality_overrides(config: ModelConfig | None = None) -> dict[str, Any]:
+    """The data-quality settings the environment overrides (each one the configuration allows)."""
+    return environment_overrides(config or load_model_config(), POLICY_VARIABLES)
+
+
+def parameters_from_env(input_seed: int, config: ModelConfig | None = None) -> ModelParameters:
+    return configured_run(input_seed, config)[0]

@@ -1,0 +1,223 @@
+"""riskbatch plan: how many risk-calculation tasks of which Fargate size finish the night, and the cost.
+
+The model of a night: the risk workers revalue every position in every scenario three times
+(tonight's book, and the previous night's twice for the day-over-day explanation, the previous
+book taken to be tonight's size and the horizon one day: a longer horizon adds a one-day
+revaluation, and a night with no previous night in the bucket does one; the measured
+throughput, position-scenario revaluations per second per vCPU, on a book with 10 % options) and
+every task draws two sets of scenarios (the measured scenario rate, scenario x factor^2 per second
+per vCPU: the normal draws and the correlation product); the report then takes the figures apart
+on its one task. The safety margin leaves a share of
+the window unused for retries, a late file or a slow task.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from riskbatch.operations import fargate
+
+CALIBRATION = Path(__file__).with_name("calibration.json")
+TEMPLATE_TASK = (2048, 8192)  # the risk-calculation task size in lib/TapStack.json
+
+
+@dataclass(frozen=True)
+class Calibration:
+    revaluations_per_vcpu_second: float
+    scenario_factor2_per_vcpu_second: float
+    measured_on: str
+    measured_at: str
+    # The job's own memory besides the arrays the model counts (interpreter, numpy, numba, pyarrow,
+    # boto3): measured in a container of the risk-calculation image (make demo's task table).
+    runtime_mib: float = 1024.0
+    runtime_measured: str = "not measured: an assumed 1 GiB"
+    container_peak_mib: dict[str, float] | None = None  # each job's peak in its container, same night
+
+
+@dataclass(frozen=True)
+class Night:
+    positions: int
+    factors: int
+    scenarios: int
+    window_hours: float
+    safety: float = 0.5  # share of the window kept free
+
+
+@dataclass(frozen=True)
+class TaskOption:
+    cpu_units: int
+    memory_mib: int
+    tasks: int
+    hours_per_task: float
+    on_demand_usd: float
+    spot_usd: float
+    template_mix_usd: float  # 1 on-demand base, then 1 on-demand : 3 Spot, as the template's strategy
+
+    @property
+    def vcpu(self) -> float:
+        return self.cpu_units / 1024
+
+
+def load_calibration(path: Path = CALIBRATION) -> Calibration:
+    return Calibration(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def calibrate(seconds_budget: float = 20.0) -> Calibration:
+    """Measure the engine on this machine: a 10 %-options book, then the scenario draws alone."""
+    import os
+    import platform
+
+    import numpy as np
+
+    from riskbatch.inputs.files import load_market, validate_positions
+    from riskbatch.inputs.sample import SampleSpec, market_table, positions_table
+    from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
+    from riskbatch.model.risk_model import ModelParameters, scenario_block
+
+    vcpus = os.cpu_count() or 1
+    spec = SampleSpec(positions=4_000, factors=200, days=260, seed=5)
+    market = load_market(market_table(spec), "calibration", spec.business_date)
+    positions = validate_positions(positions_table(spec, market.factors, market.spot), "calibration", market, spec.business_date).valid
+    book = build_book(positions, market)
+    parameters = ModelParameters(scenarios=20_000, seed=1)
+    model = risk_model(market, parameters)
+    portfolio_pnl(book, market, ModelParameters(scenarios=1_000), model)  # compile
+    started = time.perf_counter()
+    portfolio_pnl(book, market, parameters, model)
+    engine = time.perf_counter() - started
+    started = time.perf_counter()
+    for block in range(-(-parameters.scenarios // parameters.block_size)):
+        scenario_block(parameters, block, model.cholesky, model.keys)
+    draws = time.perf_counter() - started
+    revaluation_seconds = max(engine - draws, 1e-9)
+    return Calibration(
+        revaluations_per_vcpu_second=spec.positions * parameters.scenarios / revaluation_seconds / vcpus,
+        scenario_factor2_per_vcpu_second=parameters.scenarios * spec.factors**2 / draws / vcpus,
+        measured_on=f"{platform.machine()}, {vcpus} vCPU, numpy {np.__version__}",
+        measured_at=time.strftime("%Y-%m-%d"),
+    )
+
+
+def model_arrays_mib(night: Night) -> float:
+    """The arrays a risk-calculation task holds: the prepared scenario blocks of tonight's run and of
+    the previous night's market (each its returns and exp(r) - 1, risk_job.ScenarioCache), cached
+    when they fit the 2 GiB budget, and a block of scenarios with its returns and P&L."""
+    cached = RISK_DRAW_SETS * 2 * night.scenarios * night.factors * 8 / 2**20
+    return min(cached, 2_048) + 8_192 * night.factors * 8 * 3 / 2**20
+
+
+def memory_needed_mib(night: Night, calibration: Calibration | None = None) -> float:
+    """The model's arrays and the runtime, doubled: the headroom a hard limit needs (a task over
+    its memory is killed, and the unit retried) for fragmentation and a larger book."""
+    runtime = calibration.runtime_mib if calibration is not None else Calibration.runtime_mib
+    return 2 * (runtime + model_arrays_mib(night))
+
+
+def runtime_from_measurement(measured: dict, night: Night) -> float:
+    """The runtime's memory from a container night: the risk-calculation task's peak less the
+    model's arrays for the night that was measured (make demo writes out/demo/task-measurements.json)."""
+    return max(0.0, float(measured["jobs"]["risk-calculation"]["peak_mib"]) - model_arrays_mib(night))
+
+
+# The risk workers' revaluations, as multiples of the whole book in every scenario: tonight's book,
+# and the previous night's book twice for the day-over-day explanation (on its own market with
+# tonight's settings, and on tonight's market), unit by unit beside tonight's. Each task draws two
+# sets of scenarios for it: tonight's, and those of the previous night's market.
+RISK_REVALUATIONS = 3.0
+RISK_DRAW_SETS = 2
+
+
+def book_work(night: Night, calibration: Calibration) -> float:
+    """vCPU-seconds of one revaluation of the whole book in every scenario."""
+    return night.positions * night.scenarios / calibration.revaluations_per_vcpu_second
+
+
+def _draws(night: Night, calibration: Calibration) -> float:
+    """vCPU-seconds of one set of the night's scenario draws."""
+    return night.scenarios * night.factors**2 / calibration.scenario_factor2_per_vcpu_second
+
+
+def _work_and_draws(night: Night, calibration: Calibration) -> tuple[float, float]:
+    """(revaluation vCPU-seconds of the risk workers' whole night, scenario-draw vCPU-seconds of each task)."""
+    return RISK_REVALUATIONS * book_work(night, calibration), RISK_DRAW_SETS * _draws(night, calibration)
+
+
+REPORT_TASK_VCPU = 1.0  # the report-generation task size in lib/TapStack.json
+# The report job's work, as multiples of the whole book in every scenario: the ES contributions and
+# factor classes in the tail scenarios, the VaR components, historical and stressed VaR, and
+# tonight's whole book built to take them apart (make bench, month-end night: 2.4 s against 5.3 s
+# for the whole book). It revalues no book for the backtest or the explanation: the risk workers do.
+REPORT_REVALUATIONS = 0.5
+
+
+def report_hours(night: Night, calibration: Calibration) -> float:
+    """Hours the report job takes after the risk workers, on its one task (make bench measures it):
+    its revaluations, and one set of draws for the tail scenarios."""
+    return (REPORT_REVALUATIONS * book_work(night, calibration) + _draws(night, calibration)) / REPORT_TASK_VCPU / 3600
+
+
+def hours_with(night: Night, calibration: Calibration, cpu_units: int, tasks: int) -> float:
+    """Hours the night takes on this many tasks of this size (each draws the scenarios once)."""
+    work, draws = _work_and_draws(night, calibration)
+    return (work / max(tasks, 1) + draws) / (cpu_units / 1024) / 3600
+
+
+def option_at(night: Night, calibration: Calibration, prices: dict[str, float], cpu_units: int, memory_mib: int) -> TaskOption | None:
+    """Tasks of this size that finish the night within the window (None when no number of them can)."""
+    if memory_mib < memory_needed_mib(night, calibration):
+        return None
+    window = (night.window_hours * (1 - night.safety) - report_hours(night, calibration)) * 3600  # the report runs after
+    work, draws = _work_and_draws(night, calibration)
+    vcpu = cpu_units / 1024
+    per_task = window * vcpu - draws  # revaluation vCPU-seconds one task delivers in the window
+    if per_task <= 0:
+        return None
+    tasks = max(1, math.ceil(work / per_task))
+    hours = hours_with(night, calibration, cpu_units, tasks)
+    on_demand_rate = vcpu * prices["on_demand_vcpu_hour"] + memory_mib / 1024 * prices["on_demand_gb_hour"]
+    spot_rate = vcpu * prices["spot_vcpu_hour"] + memory_mib / 1024 * prices["spot_gb_hour"]
+    on_demand_tasks = 1 + (tasks - 1) / 4
+    mix = hours * (on_demand_tasks * on_demand_rate + (tasks - on_demand_tasks) * spot_rate)
+    return TaskOption(cpu_units, memory_mib, tasks, hours, tasks * hours * on_demand_rate, tasks * hours * spot_rate, mix)
+
+
+def options_for(night: Night, calibration: Calibration, prices: dict[str, float]) -> list[TaskOption]:
+    """For each CPU size from 1 vCPU, the smallest memory that holds a unit, and what it takes."""
+    found = []
+    for cpu_units in (1024, 2048, 4096, 8192, 16384):
+        memory = fargate.smallest_memory(cpu_units, memory_needed_mib(night, calibration))
+        option = option_at(night, calibration, prices, cpu_units, memory) if memory else None
+        if option:
+            found.append(option)
+    return found
+
+
+def advise(night: Night, calibration: Calibration, prices: dict[str, float]) -> dict:
+    choices = options_for(night, calibration, prices)
+    if not choices:
+        raise ValueError("no Fargate task size finishes this night in the window: widen the window, or split the book")
+    best = min(choices, key=lambda option: (option.on_demand_usd, option.tasks))
+    template = option_at(night, calibration, prices, *TEMPLATE_TASK)
+    return {
+        "night": asdict(night),
+        "calibration": asdict(calibration),
+        "prices": prices,
+        "options": [asdict(option) for option in choices],
+        "cheapest": asdict(best),
+        "report_hours": report_hours(night, calibration),
+        "template_task": asdict(template) if template else None,
+    }
+
+
+def parse_clock(text: str) -> float:
+    hours, minutes = text.split(":")
+    return int(hours) + int(minutes) / 60
+
+
+def window_hours(start: str, deadline: str) -> float:
+    length = parse_clock(deadline) - parse_clock(start)
+    return length if length > 0 else length + 24

@@ -1,0 +1,204 @@
+"""riskbatch watch: the deadline check. Before 09:30 New York, is tonight's report there?
+
+Run by a schedule at 08:30 New York on weekdays. The schedule's cron knows weekdays only, so the
+job decides by the exchange calendar (riskbatch.inputs.business_days, the risk model's own): on a weekday
+the exchange does not open (Thanksgiving, Good Friday) no report is due that morning and the check
+is quiet; the report of the business day before is due at the next open, and that morning's check
+wants it. The business date due is the business day before today (Monday's check wants Friday's
+report, the Friday after Thanksgiving Wednesday's); a date that is not a business day has no night
+and no report, and is never paged for. When the report is there the check is quiet; when
+it is not, it tells the alert topic how far the night got, read from what the jobs leave behind:
+
+- the input files under incoming/<date>/ (arrived or not);
+- quarantine reports under quarantine/<date>/ (a file rejected, rows excluded);
+- the run's manifest (ingested), its unit results (done / total), its completion marks;
+- the depth of the risk and report queues (work waiting or in hand).
+
+It also stops the night's one-shot tasks that outlived their deadline (ONE_SHOT_DEADLINES: task
+definition family = seconds). ECS acts on container health only for services' tasks: a hung
+standalone task (an ingestion, a pre-night check) runs until something stops it. Each of those
+jobs ends itself at its deadline (riskbatch.runtime.watchdog); this is the second line, for a task whose
+own watchdog could not run (a frozen process). StopTask gives it a reason the task events keep.
+
+Exit code 0 when the report is there, 1 when it is not (after alerting).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from riskbatch.aws.alerts import publish_alert
+from riskbatch.aws.storage import count_keys, exists, get_json
+from riskbatch.inputs.business_days import EXCHANGE, NEW_YORK, REPORT_DEADLINE, is_business_day, previous_business_day, report_due_at
+
+
+def business_date_due(now: dt.datetime) -> dt.date:
+    """The business day before `now`'s New York date: the night whose report is due this morning."""
+    return previous_business_day(now.astimezone(NEW_YORK).date())
+
+
+def no_report_due(business_date: dt.date | None, now: dt.datetime) -> str | None:
+    """Why this check expects no report (None when one is due): the date asked for is not a business
+    day, or (no date asked for) the exchange does not open this morning."""
+    if business_date is not None:
+        return None if is_business_day(business_date) else f"{business_date} is not an {EXCHANGE} business day: no night, no report is due"
+    today = now.astimezone(NEW_YORK).date()
+    if is_business_day(today):
+        return None
+    waiting = previous_business_day(today)
+    return f"the {EXCHANGE} does not open on {today}: the report of {waiting} is due at the next open, {report_due_at(waiting):%Y-%m-%d %H:%M} New York"
+
+
+@dataclass
+class Progress:
+    business_date: str
+    report: str | None = None
+    inputs: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    run: str | None = None
+    ingested_at: str | None = None
+    units_total: int = 0
+    units_done: int = 0
+    completed: bool = False
+    announced: bool = False
+    queues: dict[str, dict[str, int]] = field(default_factory=dict)
+    stopped_tasks: list[dict[str, str]] = field(default_factory=list)
+    not_due: str | None = None  # why no report is due (riskbatch.operations.watch.no_report_due)
+
+    def stage(self) -> str:
+        """Where the night stopped, in one phrase."""
+        if self.not_due:
+            return self.not_due
+        if self.report:
+            return "the report is published"
+        if not self.inputs:
+            return "no input file has arrived"
+        if not self.run:
+            return "the files arrived but no run was made" + (" (a file was rejected)" if self.quarantined else "")
+        if self.units_done < self.units_total:
+            return f"risk calculation: {self.units_done} of {self.units_total} units done"
+        if not self.announced:
+            return "every unit is done but the run's completion was not announced"
+        return "the run is complete; the report has not been written"
+
+
+def _folders(s3: Any, bucket: str, prefix: str) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
+    return [common["Prefix"] for page in pages for common in page.get("CommonPrefixes", [])]
+
+
+def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    return [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix) for item in page.get("Contents", [])]
+
+
+def one_shot_deadlines(settings: dict[str, str]) -> dict[str, float]:
+    """ONE_SHOT_DEADLINES ("family=seconds,..."): the task definition families the check may stop, each with its deadline."""
+    found = {}
+    for item in filter(None, (part.strip() for part in settings.get("ONE_SHOT_DEADLINES", "").split(","))):
+        family, _, seconds = item.partition("=")
+        try:
+            found[family.strip()] = float(seconds)
+        except ValueError:
+            raise ValueError(f"ONE_SHOT_DEADLINES: {item!r} is not family=seconds") from None
+    return found
+
+
+def stop_overdue_tasks(ecs: Any, settings: dict[str, str], now: dt.datetime) -> list[dict[str, str]]:
+    """StopTask on every running task of the one-shot families older than its deadline; what was stopped."""
+    cluster, deadlines = settings.get("CLUSTER"), one_shot_deadlines(settings)
+    if not cluster or not deadlines:
+        return []
+    stopped = []
+    for family, seconds in sorted(deadlines.items()):
+        pages = ecs.get_paginator("list_tasks").paginate(cluster=cluster, family=family, desiredStatus="RUNNING")
+        arns = [arn for page in pages for arn in page.get("taskArns", [])]
+        for batch in (arns[start : start + 100] for start in range(0, len(arns), 100)):  # DescribeTasks takes 100 at most
+            for task in ecs.describe_tasks(cluster=cluster, tasks=batch).get("tasks", []):
+                started = task.get("startedAt") or task.get("createdAt")
+                if task.get("lastStatus") == "STOPPED" or started is None:
+                    continue
+                age = (now - started).total_seconds()
+                if age <= seconds:
+                    continue
+                reason = f"deadline check: {family} ran {age / 60:.0f} min, past its {seconds / 60:.0f} min deadline"
+                ecs.stop_task(cluster=cluster, task=task["taskArn"], reason=reason[:255])
+                stopped.append({"task": task["taskArn"], "family": family, "reason": reason})
+    return stopped
+
+
+def read_progress(s3: Any, sqs: Any, settings: dict[str, str], business_date: dt.date) -> Progress:
+    date, output = business_date.isoformat(), settings["OUTPUT_BUCKET"]
+    progress = Progress(date)
+    reports = [key for key in _keys(s3, output, f"reports/{date}/") if key.endswith(".pdf")]
+    progress.report = reports[-1] if reports else None
+    if settings.get("INPUT_BUCKET"):
+        prefix = f"{settings.get('INPUT_PREFIX', 'incoming/')}{date}/"
+        progress.inputs = [key.rsplit("/", 1)[-1] for key in _keys(s3, settings["INPUT_BUCKET"], prefix)]
+    progress.quarantined = [key.rsplit("/", 1)[-1] for key in _keys(s3, output, f"quarantine/{date}/")]
+    runs = []
+    for folder in _folders(s3, output, f"runs/{date}-"):
+        if exists(s3, output, f"{folder}manifest.json"):
+            runs.append(get_json(s3, output, f"{folder}manifest.json"))
+    if runs:
+        manifest = max(runs, key=lambda item: item["created_at"])  # the latest run of the date
+        run = manifest["run_id"]
+        progress.run, progress.ingested_at, progress.units_total = run, manifest["created_at"], len(manifest["units"])
+        progress.units_done = count_keys(s3, output, f"runs/{run}/results/")
+        progress.completed = exists(s3, output, f"runs/{run}/status/completed.json")
+        progress.announced = exists(s3, output, f"runs/{run}/status/announced.json")
+    for name in ("RISK_WORK_QUEUE_URL", "REPORT_QUEUE_URL"):
+        if settings.get(name):
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=settings[name], AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+            progress.queues[name.removesuffix("_URL").lower()] = {key: int(value) for key, value in attributes.items()}
+    return progress
+
+
+def alert_message(progress: Progress, environment: str, deadline: str) -> tuple[str, str]:
+    """(subject, body) of the alert: what is missing and how far the night got."""
+    subject = f"Risk batch {environment}: no report for {progress.business_date} before {deadline} New York"
+    lines = [
+        f"There is no risk report for business date {progress.business_date} yet; it is due by {deadline} New York.",
+        f"The night stopped at: {progress.stage()}.",
+        "",
+        f"- input files: {', '.join(progress.inputs) or 'none'}",
+        f"- quarantine: {', '.join(progress.quarantined) or 'nothing'}",
+        f"- run: {progress.run or 'none'}" + (f", ingested at {progress.ingested_at}" if progress.ingested_at else ""),
+        f"- units done: {progress.units_done} of {progress.units_total}",
+        f"- completion: {'announced' if progress.announced else 'marked' if progress.completed else 'not yet'}",
+    ]
+    for queue, depth in progress.queues.items():
+        lines.append(f"- {queue}: {depth.get('ApproximateNumberOfMessages', 0)} waiting, {depth.get('ApproximateNumberOfMessagesNotVisible', 0)} in hand")
+    for task in progress.stopped_tasks:
+        lines.append(f"- stopped {task['task']}: {task['reason']}" if task["family"] else f"- {task['reason']}")
+    lines += ["", "Runbook: docs/runbook.md, 'A night that did not publish'.", "", json.dumps(asdict(progress), indent=2)]
+    return subject[:100], "\n".join(lines)
+
+
+def check_deadline(
+    s3: Any, sqs: Any, sns: Any, settings: dict[str, str], business_date: dt.date | None, ecs: Any = None, now: dt.datetime | None = None
+) -> tuple[int, Progress]:
+    """Stop the one-shot tasks past their deadline; quiet (0) when no report is due (by the exchange
+    calendar) or it is there, otherwise alert the topic and return 1. `business_date` None: the
+    report due on `now`'s New York morning."""
+    now = now or dt.datetime.now(dt.UTC)
+    try:
+        stopped = stop_overdue_tasks(ecs, settings, now) if ecs is not None else []
+    except Exception as error:  # the alert matters more: it still goes out, and says what could not be done
+        stopped = [{"task": "(none)", "family": "", "reason": f"could not list or stop the overdue tasks: {type(error).__name__}: {error}"}]
+    not_due = no_report_due(business_date, now)
+    business_date = business_date or business_date_due(now)
+    if not_due:  # no market opens on the date's report this morning: nothing to page about (overdue tasks are still stopped)
+        return 0, Progress(business_date.isoformat(), stopped_tasks=stopped, not_due=not_due)
+    progress = read_progress(s3, sqs, settings, business_date)
+    progress.stopped_tasks = stopped
+    if progress.report:
+        return 0, progress
+    subject, body = alert_message(progress, settings.get("RISKBATCH_ENVIRONMENT", "?"), settings.get("REPORT_DEADLINE", REPORT_DEADLINE))
+    if settings.get("ALERT_TOPIC_ARN"):
+        publish_alert(sns, settings["ALERT_TOPIC_ARN"], subject, body)
+    return 1, progress

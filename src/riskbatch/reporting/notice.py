@@ -1,0 +1,99 @@
+"""The report's notice on the alert topic: words for a person, JSON for a machine, in one publish.
+
+A person reads the e-mail: the figures with thousands separators in the reporting currency, on
+time or late against 09:30 New York, the breaches, and where the report is in S3. A machine
+subscribed by SQS, Lambda or HTTP(S) keeps the JSON summary it always had (riskbatch.aws.alerts.
+publish_per_protocol sends both with MessageStructure=json).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from riskbatch.aws.alerts import SUMMARY_ROWS, first_rows
+from riskbatch.inputs.quality import excluded_notional_text
+from riskbatch.reporting.deadline import publication_line, verdict
+from riskbatch.reporting.tables import FIGURE_NAMES, interval, money
+
+
+def notice_summary(summary: dict[str, Any], report_uri: str, figures_uri: str) -> dict[str, Any]:
+    """The machines' summary (bounded: the first breaches and held prices, with their counts)."""
+    breaches = [row for row in summary["limits"] if row["status"] == "breach"]
+    quality = summary["data_quality"]
+    return {
+        "run_id": summary["run_id"],
+        "business_date": summary["business_date"],
+        "reporting_currency": summary["reporting_currency"],
+        "market_as_of": summary["market_as_of"],
+        "publication": summary.get("publication"),
+        "firm": summary["firm"],
+        "excluded_positions": quality["excluded_positions"],
+        "excluded_notional": quality["excluded_notional"],
+        "excluded_notional_unknown": quality.get("excluded_notional_unknown", 0),
+        "held_last_prices": quality.get("held_last_prices", [])[:SUMMARY_ROWS],
+        "limit_breaches": breaches[:SUMMARY_ROWS],
+        "limit_breaches_total": len(breaches),
+        "report": report_uri,
+        "figures": figures_uri,
+    }
+
+
+def notice_subject(summary: dict[str, Any]) -> str:
+    status = summary.get("publication")
+    late = f", {verdict(status)}" if status and not status["on_time"] else ""
+    return f"Risk report {summary['business_date']}: VaR 99 % {money(summary['firm']['var_99'])} {summary['reporting_currency']}{late}"
+
+
+def _backtest_words(summary: dict[str, Any]) -> str:
+    backtest, currency = summary["backtest"], summary["reporting_currency"]
+    firm, tonight = backtest["firm"], backtest.get("tonight")
+    zone = f"{firm['zone']} zone (+{firm['plus_factor']:.2f}), " if firm.get("zone") else ""
+    words = f"Backtest: {zone}{firm['exceptions']} exception(s) in {firm['observations']} day(s)"
+    if tonight and not tonight.get("complete", True):
+        return words + f"; tonight's move is INCOMPLETE, not counted ({'; '.join(tonight['incomplete']['reasons'])})."
+    if tonight:
+        hit = "an EXCEPTION, a loss above its VaR 99 %" if tonight["exceptions"]["firm"] else "within its VaR 99 %"
+        return words + f"; tonight the {tonight['var_date']} book made {money(tonight['hypothetical_pnl']['firm'])} {currency}, {hit}."
+    return words + "."
+
+
+def notice_text(summary: dict[str, Any], report_uri: str, figures_uri: str) -> str:
+    """The e-mail a person reads at 08:00."""
+    currency, model, firm = summary["reporting_currency"], summary["model"], summary["firm"]
+    status = summary.get("publication")
+    lines = [f"Risk report for business date {summary['business_date']}" + (f": {verdict(status)}." if status else ".")]
+    if status:
+        lines.append(publication_line(status))
+    lines += [
+        "",
+        f"Firm-wide, in {currency}, over {model['horizon_days']} business day(s) from {model['scenarios']:,} scenarios "
+        f"(market data as of {summary['market_as_of']}):",
+    ]
+    width = max(len(money(firm[key])) for key in FIGURE_NAMES)
+    lines += [f"  {label + ':':<11}{money(firm[key]):>{width}} {currency}   (95 % interval {interval(firm, key)})" for key, label in FIGURE_NAMES.items()]
+    lines.append("")
+    limits = summary["limits"]
+    breaches = [row for row in limits if row["status"] == "breach"]
+    if breaches:
+        lines.append(f"Limits: {len(breaches)} of {len(limits)} BREACHED:")
+        rows = [
+            f"  - {row['scope']} {FIGURE_NAMES[row['measure']]}: {money(row['figure'])} {currency} against a limit of {money(row['limit'])} "
+            f"({100 * row['utilisation']:.0f} %)"
+            for row in breaches
+        ]
+        lines += first_rows(rows, figures_uri)
+    else:
+        lines.append(f"Limits: none breached ({len(limits)} limit(s))." if limits else "Limits: no limits file came with tonight's files.")
+    lines.append(_backtest_words(summary))
+    quality = summary["data_quality"]
+    if quality["excluded_positions"]:
+        lines.append(f"Data quality: {quality['excluded_positions']:,} position(s) excluded, notional {excluded_notional_text(quality)}.")
+    held = quality.get("held_last_prices", [])
+    if held:
+        rows = [
+            f"  - {h['factor']}: published {h['published']:,.6g} on {h['date']} (a move of {h['move']:+.1%}), held at the previous close {h['held_at']:,.6g}"
+            for h in held
+        ]
+        lines += ["Suspect last prices held at the previous close:", *first_rows(rows, figures_uri)]
+    lines += ["", f"Report (PDF): {report_uri}", f"Figures (JSON): {figures_uri}"]
+    return "\n".join(lines)

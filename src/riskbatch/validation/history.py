@@ -1,0 +1,372 @@
+"""The backtest history: each night's VaR kept, and tested against the next day's P&L.
+
+Each report writes `history/<business date>.json` once (a re-run of the night finds it and keeps
+it; a later run of the date from corrected files supersedes it: riskbatch.operations.restatement): the
+night's VaR and ES, firm-wide and per portfolio, its one-day VaR (the horizon's
+VaR when the horizon is one business day), the factors its book needed with their last prices,
+and the backtest of the previous night's VaR. That backtest revalues the previous night's whole
+book (its positions, its market) in the one-day move of every factor it needed, between the
+previous business day and today: both prices from tonight's whole market file (every factor it
+holds, used by tonight's book or not), the earlier one from the previous night's record where
+tonight's file lacks it; one day of time decay whatever the reporting horizon. That is the
+hypothetical P&L; an exception is a loss above that night's one-day VaR 99 %.
+
+A backtest day is complete or it says it is not: a factor whose move cannot be found (tonight's
+file lacks it, or tonight's last price of it was not trusted), a previous night that is not the
+previous business day, or a previous night without a one-day VaR make the day incomplete, with
+the positions and notional concerned. An incomplete day is no observation: never a zero move.
+
+The report, and `riskbatch backtest` for any range of dates, count the exceptions over the last
+250 observations: Kupiec's and Christoffersen's tests and the Basel traffic light (riskbatch.validation.backtest).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Collection
+from typing import Any
+
+import numpy as np
+
+from riskbatch.aws.storage import get_json, list_keys, put_json_once
+from riskbatch.inputs.business_days import previous_business_day
+from riskbatch.inputs.files import Market
+from riskbatch.inputs.quality import factors_of_position
+from riskbatch.model.engine import Book, PreparedBlocks, RiskModel, portfolio_pnl
+from riskbatch.model.risk_model import ModelParameters, risk_figures
+from riskbatch.model.run_inputs import RunBook
+from riskbatch.validation.backtest import BASEL_WINDOW, basel_traffic_light, christoffersen_conditional_coverage, christoffersen_independence, kupiec_pof
+
+PREFIX = "history/"
+
+
+def history_key(business_date: str) -> str:
+    return f"{PREFIX}{business_date}.json"
+
+
+def stored_dates(s3: Any, bucket: str) -> list[str]:
+    """The dates with a record in force (history/<date>.json; the superseded records lie below history/superseded/)."""
+    names = (key.removeprefix(PREFIX) for key in list_keys(s3, bucket, PREFIX))
+    return sorted(name.removesuffix(".json") for name in names if name.endswith(".json") and "/" not in name)
+
+
+def previous_record(s3: Any, bucket: str, business_date: str) -> dict[str, Any] | None:
+    """The latest record before the business date: the VaR the night's move tests."""
+    earlier = [date for date in stored_dates(s3, bucket) if date < business_date]
+    return get_json(s3, bucket, history_key(earlier[-1])) if earlier else None
+
+
+def market_move(previous: Market, today: Market, untrusted: Collection[str] = (), stored: dict[str, float] | None = None) -> tuple[np.ndarray, list[str]]:
+    """The log move of each of the previous night's factors from its business date to today's.
+
+    Today's price is the last of today's market data (the whole file); the earlier one is today's
+    data on the previous date where it has it, else the previous night's own last price (`stored`,
+    from its record, or its market). A factor without both, or whose price tonight was not trusted
+    (`untrusted`: held or excluded by the last-day check), has no move: it is listed, never zero."""
+    moves = np.zeros(len(previous.factors))
+    missing = []
+    day_before = today.dates.index(previous.as_of) if previous.as_of in today.dates else None
+    for column, name in enumerate(previous.factors):
+        now = today.prices[-1, today.index[name]] if name in today.index and name not in untrusted else np.nan
+        before = today.prices[day_before, today.index[name]] if day_before is not None and name in today.index else np.nan
+        if not np.isfinite(before):
+            before = (stored or {}).get(name, previous.spot[column])
+        if not (np.isfinite(now) and np.isfinite(before) and now > 0 and before > 0):
+            missing.append(name)
+            continue
+        moves[column] = np.log(now / before)
+    return moves, missing
+
+
+def hypothetical_pnl(
+    previous: RunBook, today: Market, untrusted: Collection[str] = (), stored: dict[str, float] | None = None
+) -> tuple[dict[str, float], list[str]]:
+    """The previous night's book revalued in the market's actual one-day move, with one day of
+    time decay whatever its reporting horizon: P&L per portfolio, and the factors without a move."""
+    moves, missing = market_move(previous.market, today, untrusted, stored)
+    rows = 100  # the engine's smallest run; every row is the same move
+    replay = dataclasses.replace(previous.parameters, scenarios=rows, block_size=rows, horizon_days=1)
+    pnl = portfolio_pnl(previous.book, previous.market, replay, previous.model, scenarios=lambda _block: np.repeat(moves[None, :], rows, axis=0))[:, 0]
+    return {name: float(value) for name, value in zip(previous.book.portfolio_ids, pnl, strict=True)}, missing
+
+
+def positions_on(previous: RunBook, factors: Collection[str]) -> tuple[list[str], float]:
+    """The previous night's positions that need any of `factors`, and their notional (|quantity x
+    multiplier x spot| in the reporting currency at that night's rates)."""
+    reporting = previous.parameters.reporting_currency
+    market, conversion = previous.market, previous.book.conversion
+    ids, notional = [], 0.0
+    for row in previous.positions.to_pylist():
+        if not set(factors_of_position(market, row, reporting)) & set(factors):
+            continue
+        column = market.index[row["underlying"]]
+        multiplier = row.get("multiplier") or 1.0
+        ids.append(str(row["position_id"]))
+        notional += abs(row["quantity"] * multiplier * market.spot[column] * conversion.rate_today[column])
+    return ids, float(notional)
+
+
+def one_day_var(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The night's one-day VaR: kept as `var_1d`; a record without it has one only if its horizon was one day."""
+    if record.get("var_1d"):
+        return record["var_1d"]
+    return record["var"] if record.get("horizon_days", 1) == 1 else None
+
+
+def parse_actual_pnl(data: bytes, name: str) -> dict[str, float]:
+    """actual_pnl.csv (portfolio_id, pnl): the P&L the previous business day's book actually made
+    over the day, in the reporting currency, one row per portfolio."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    from riskbatch.inputs.files import InputError
+
+    try:
+        table = pa_csv.read_csv(io.BytesIO(data), convert_options=pa_csv.ConvertOptions(column_types={"pnl": pa.float64(), "portfolio_id": pa.string()}))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise InputError(name, [f"unreadable: {error}"]) from None
+    problems = [f"missing column {column}" for column in ("portfolio_id", "pnl") if column not in table.column_names]
+    if problems:
+        raise InputError(name, problems)
+    found: dict[str, float] = {}
+    for number, row in enumerate(table.to_pylist(), 2):
+        portfolio, value = row["portfolio_id"], row["pnl"]
+        if not portfolio or value is None or not np.isfinite(value):
+            problems.append(f"line {number}: a portfolio_id and a finite pnl are needed")
+        elif portfolio in found:
+            problems.append(f"line {number}: a second row for {portfolio}")
+        else:
+            found[portfolio] = float(value)
+    if problems:
+        raise InputError(name, problems)
+    return found
+
+
+def backtest_entry(
+    previous_record: dict[str, Any],
+    previous: RunBook,
+    today: Market,
+    actual: dict[str, float] | None = None,
+    untrusted: Collection[str] = (),
+) -> dict[str, Any]:
+    """The previous night's one-day VaR against the P&L its whole book made in today's move
+    (hypothetical), and against the actual P&L when the night's files brought it; or, when the
+    day cannot be backtested whole, an incomplete entry that says why and what it leaves out.
+    The risk workers compute the same unit by unit (riskbatch.validation.previous_night): backtest_from."""
+    by_portfolio, missing = hypothetical_pnl(previous, today, untrusted, previous_record.get("factors"))
+    ids, notional = positions_on(previous, missing) if missing else ([], 0.0)
+    return backtest_from(previous_record, by_portfolio, missing, ids, notional, today.business_date, actual, untrusted)
+
+
+def backtest_from(
+    previous_record: dict[str, Any],
+    by_portfolio: dict[str, float],
+    missing: list[str],
+    missing_positions: list[str],
+    missing_notional: float,
+    business_date: dt.date,
+    actual: dict[str, float] | None = None,
+    untrusted: Collection[str] = (),
+) -> dict[str, Any]:
+    """The backtest entry from the previous book's hypothetical P&L per portfolio, the factors
+    without a move, and the positions on them with their notional."""
+    var = one_day_var(previous_record)
+    reasons = []
+    expected = previous_business_day(business_date)
+    if previous_record["business_date"] != expected.isoformat():
+        reasons.append(f"the previous night kept is {previous_record['business_date']}, not the previous business day {expected}")
+    if var is None:
+        reasons.append(f"the {previous_record['business_date']} record keeps no one-day VaR (horizon {previous_record.get('horizon_days')} days)")
+    actual_entry = None
+    if actual and var is not None:  # the actual P&L needs no move: only the one-day VaR
+        actual_firm = float(sum(actual.values()))
+        actual_entry = {
+            "pnl": {"firm": actual_firm, "portfolios": actual},
+            "exceptions": {
+                "firm": -actual_firm > var["firm"]["var_99"],
+                "portfolios": {name: -pnl > var["portfolios"][name]["var_99"] for name, pnl in actual.items() if name in var["portfolios"]},
+            },
+        }
+    suspect = [name for name in missing if name in untrusted]
+    absent = [name for name in missing if name not in untrusted]
+    if suspect:
+        reasons.append(f"a suspect last price tonight (the last-day check held or excluded it) for {len(suspect)} factor(s): {', '.join(suspect[:10])}")
+    if absent:
+        reasons.append(f"no move for {len(absent)} factor(s) the {previous_record['business_date']} book needed: {', '.join(absent[:10])}")
+    if reasons:
+        return {
+            "actual": actual_entry,
+            "var_date": previous_record["business_date"],
+            "complete": False,
+            "incomplete": {"reasons": reasons, "factors": missing, "positions": missing_positions, "notional": missing_notional},
+            "hypothetical_pnl": None,
+            "exceptions": None,
+            "factors_without_a_move": missing,
+        }
+    firm = float(sum(by_portfolio.values()))
+    return {
+        "actual": actual_entry,
+        "var_date": previous_record["business_date"],
+        "complete": True,
+        "hypothetical_pnl": {"firm": firm, "portfolios": by_portfolio},
+        "exceptions": {
+            "firm": -firm > var["firm"]["var_99"],
+            "portfolios": {name: -pnl > var["portfolios"][name]["var_99"] for name, pnl in by_portfolio.items() if name in var["portfolios"]},
+        },
+        "factors_without_a_move": missing,
+        # VaR 97.5 % beside VaR 99 %: a night recorded before VaR 97.5 % was kept has none
+        "exceptions_975": {"firm": -firm > var["firm"]["var_975"]} if "var_975" in var["firm"] else None,
+    }
+
+
+def one_day_figures(run: RunBook) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The night's one-day VaR and ES (firm, portfolios) when its horizon is longer: the book
+    revalued once more in the same scenarios over one business day (the backtest's measure)."""
+    return figures_of(run.book.portfolio_ids, one_day_pnl(run.book, run.market, run.parameters, run.model))
+
+
+def one_day_pnl(
+    book: Book,
+    market: Market,
+    parameters: ModelParameters,
+    model: RiskModel,
+    prepared: PreparedBlocks | None = None,
+    should_abort: Callable[[], bool] | None = None,
+) -> np.ndarray:
+    """The book's P&L in the night's scenarios over one business day (portfolios x scenarios):
+    the risk workers compute it unit by unit beside the horizon's P&L."""
+    one_day = dataclasses.replace(parameters, horizon_days=1)
+    return portfolio_pnl(book, market, one_day, model, should_abort=should_abort, prepared=prepared)
+
+
+def figures_of(portfolio_ids: list[str], pnl: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(firm, portfolios) figures of a portfolios x scenarios P&L."""
+    return risk_figures(pnl.sum(axis=0)), {name: risk_figures(row) for name, row in zip(portfolio_ids, pnl, strict=True)}
+
+
+def night_record(
+    business_date: str,
+    run_id: str,
+    currency: str,
+    firm: dict[str, Any],
+    portfolios: dict[str, Any],
+    backtest: dict | None,
+    horizon_days: int = 1,
+    one_day: tuple[dict[str, Any], dict[str, Any]] | None = None,
+    factors: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """The night's record. `one_day` is the one-day (firm, portfolios) figures when the horizon is
+    longer; `factors` the last price of every factor the night's book needed (tomorrow's backtest)."""
+    keep = [key for key in ("var_95", "var_975", "var_99", "es_975") if key in firm]  # VaR 97.5 % from its introduction on
+
+    def kept(firm_figures: dict[str, Any], by_portfolio: dict[str, Any]) -> dict[str, Any]:
+        portfolio_figures = {name: {key: values[key] for key in keep} for name, values in by_portfolio.items()}
+        return {"firm": {key: firm_figures[key] for key in keep}, "portfolios": portfolio_figures}
+
+    var = kept(firm, portfolios)
+    if horizon_days != 1 and one_day is None:
+        raise ValueError("a night with a horizon above one day keeps its one-day VaR for the backtest")
+    return {
+        "business_date": business_date,
+        "run_id": run_id,
+        "reporting_currency": currency,
+        "horizon_days": horizon_days,
+        "var": var,
+        "var_1d": kept(*one_day) if one_day is not None else var,
+        "factors": factors or {},
+        "backtest": backtest,
+        "written_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def write_record(s3: Any, bucket: str, record: dict[str, Any]) -> bool:
+    return put_json_once(s3, bucket, history_key(record["business_date"]), record)
+
+
+def load_records(s3: Any, bucket: str, first: str | None = None, last: str | None = None) -> list[dict[str, Any]]:
+    dates = [date for date in stored_dates(s3, bucket) if (first is None or date >= first) and (last is None or date <= last)]
+    return [get_json(s3, bucket, history_key(date)) for date in dates]
+
+
+def _statistics(hits: list[bool], dates: list[str], coverage: float = 0.99) -> dict[str, Any]:
+    count = sum(hits)
+    light = basel_traffic_light(count) if len(hits) == BASEL_WINDOW and coverage == 0.99 else None  # the light is defined for VaR 99 %
+    result: dict[str, Any] = {
+        "observations": len(hits),
+        "exceptions": count,
+        "exception_dates": [date for date, hit in zip(dates, hits, strict=True) if hit],
+        "zone": light.zone if light else None,
+        "plus_factor": light.plus_factor if light else None,
+    }
+    if hits:
+        kupiec = kupiec_pof(count, len(hits), coverage)
+        result["kupiec"] = {"statistic": kupiec.statistic, "p_value": kupiec.p_value}
+    if len(hits) >= 2:
+        independence = christoffersen_independence(hits)
+        result["christoffersen"] = {"statistic": independence.statistic, "p_value": independence.p_value}
+        joint = christoffersen_conditional_coverage(hits, coverage)
+        result["conditional_coverage"] = {"statistic": joint.statistic, "p_value": joint.p_value}
+    return result
+
+
+def backtest_summary(records: list[dict[str, Any]], window: int = BASEL_WINDOW) -> dict[str, Any]:
+    """Exceptions of the last `window` backtested nights, firm-wide and per portfolio, with the tests.
+    The traffic light needs the full 250 observations; before that it is not given (zone None)."""
+    entries = [record["backtest"] for record in records if record.get("backtest")]
+    tested = [entry for entry in entries if entry.get("complete", True)][-window:]
+    dates = [entry["var_date"] for entry in tested]
+    summary = {"window": window, "firm": _statistics([entry["exceptions"]["firm"] for entry in tested], dates), "portfolios": {}}
+    at_975 = [entry for entry in tested if entry.get("exceptions_975")]
+    summary["firm_975"] = _statistics([entry["exceptions_975"]["firm"] for entry in at_975], [entry["var_date"] for entry in at_975], 0.975)
+    since = dates[0] if dates else ""
+    incomplete = [entry for entry in entries if not entry.get("complete", True) and entry["var_date"] >= since]
+    summary["incomplete"] = {"days": len(incomplete), "dates": [entry["var_date"] for entry in incomplete]}
+    with_actual = [entry for entry in tested if entry.get("actual")]
+    summary["firm_actual"] = _statistics([entry["actual"]["exceptions"]["firm"] for entry in with_actual], [entry["var_date"] for entry in with_actual])
+    names = sorted({name for entry in tested for name in entry["exceptions"]["portfolios"]})
+    for name in names:
+        pairs = [(entry["var_date"], entry["exceptions"]["portfolios"][name]) for entry in tested if name in entry["exceptions"]["portfolios"]]
+        summary["portfolios"][name] = _statistics([hit for _, hit in pairs], [date for date, _ in pairs])
+    return summary
+
+
+def as_table(records: list[dict[str, Any]]) -> str:
+    """One line per backtested night: the VaR's date, its VaR 99 %, the hypothetical P&L, an exception."""
+    lines = [f"{'VaR date':<12}{'VaR 99 %':>16}{'hypothetical P&L':>20}  exception"]
+    by_date = {record["business_date"]: record for record in records}
+    for record in records:
+        entry = record.get("backtest")
+        if not entry:
+            continue
+        var = (one_day_var(by_date.get(entry["var_date"], {"var": {}})) or {}).get("firm", {}).get("var_99")
+        shown = f"{var:>16,.0f}" if var is not None else f"{'?':>16}"
+        if not entry.get("complete", True):
+            lines.append(f"{entry['var_date']:<12}{shown}{'incomplete':>20}  ({len(entry['incomplete']['positions'])} position(s) without a move)")
+            continue
+        lines.append(f"{entry['var_date']:<12}{shown}{entry['hypothetical_pnl']['firm']:>20,.0f}  {'YES' if entry['exceptions']['firm'] else ''}")
+    return "\n".join(lines)
+
+
+def firm_lines(summary: dict[str, Any]) -> list[str]:
+    """The firm's backtest statistics in words: exceptions, zone, tests, exception dates."""
+    firm = summary["firm"]
+    zone = f"none yet ({firm['observations']} of {summary['window']} observations)"
+    if firm["zone"]:
+        zone = f"{firm['zone']} (plus factor {firm['plus_factor']:.2f})"
+    lines = [f"firm: {firm['exceptions']} exception(s) in {firm['observations']} day(s); Basel traffic light {zone}"]
+    incomplete = summary.get("incomplete", {})
+    if incomplete.get("days"):
+        lines.append(f"  incomplete days (no observation): {incomplete['days']}: {', '.join(incomplete['dates'][-12:])}")
+    lines += [f"  {name}: LR {firm[name]['statistic']:.3f}, p {firm[name]['p_value']:.3f}" for name in STATISTICS if name in firm]
+    lines.append(f"  expected at 99 %: {0.01 * firm['observations']:.1f}; exception dates: {', '.join(firm['exception_dates']) or 'none'}")
+    at_975 = summary.get("firm_975")
+    if at_975 and at_975["observations"]:
+        lines.append(f"firm VaR 97.5 %: {at_975['exceptions']} exception(s) in {at_975['observations']} day(s), expected {0.025 * at_975['observations']:.1f}")
+        lines += [f"  {name}: LR {at_975[name]['statistic']:.3f}, p {at_975[name]['p_value']:.3f}" for name in STATISTICS if name in at_975]
+    return lines
+
+
+STATISTICS = ("kupiec", "christoffersen", "conditional_coverage")  # proportion of failures, independence, the two jointly

@@ -1,0 +1,72 @@
+"""Risk limits: an optional limits.csv beside the night's files, and the report's utilisation.
+
+limits.csv (CSV, header row): scope (`firm` or a portfolio id), measure (`var_95`, `var_99` or
+`es_975`) and limit (a positive amount in the reporting currency). A limit is breached when the
+figure exceeds it; utilisation is figure / limit.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from riskbatch.inputs.files import InputError
+
+MEASURES = ("var_95", "var_99", "es_975")
+WARNING_UTILISATION = 0.9
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: str
+    measure: str
+    limit: float
+
+
+def parse_limits(data: bytes, name: str) -> list[Limit]:
+    """The limits of the file, every problem listed (InputError) when it cannot be used."""
+    try:
+        table = pa_csv.read_csv(io.BytesIO(data), convert_options=pa_csv.ConvertOptions(column_types={"limit": pa.float64(), "scope": pa.string()}))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise InputError(name, [f"unreadable: {error}"]) from None
+    problems = [f"missing column {column}" for column in ("scope", "measure", "limit") if column not in table.column_names]
+    if problems:
+        raise InputError(name, problems)
+    limits, seen = [], set()
+    for number, row in enumerate(table.to_pylist(), 2):  # line 1 is the header
+        scope, measure, value = row["scope"], row["measure"], row["limit"]
+        if not scope or measure not in MEASURES:
+            problems.append(f"line {number}: scope must be set and measure one of {', '.join(MEASURES)}")
+        elif value is None or not math.isfinite(value) or value <= 0:
+            problems.append(f"line {number}: the limit must be a positive amount, not {value}")
+        elif (scope, measure) in seen:
+            problems.append(f"line {number}: a second {measure} limit for {scope}")
+        else:
+            seen.add((scope, measure))
+            limits.append(Limit(scope.strip(), measure, float(value)))
+    if problems:
+        raise InputError(name, problems)
+    return limits
+
+
+def utilisation(limits: list[dict[str, Any]], firm: dict[str, Any], portfolios: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each limit with its figure, utilisation and status (ok, warning from 90 %, breach above 100 %)."""
+    rows = []
+    for limit in limits:
+        figures = firm if limit["scope"] == "firm" else portfolios.get(limit["scope"])
+        if figures is None:
+            rows.append({**limit, "figure": None, "utilisation": None, "status": "no such portfolio tonight"})
+            continue
+        used = figures[limit["measure"]] / limit["limit"]
+        status = "breach" if used > 1.0 else "warning" if used >= WARNING_UTILISATION else "ok"
+        rows.append({**limit, "figure": figures[limit["measure"]], "utilisation": used, "status": status})
+    return rows
+
+
+def as_records(limits: list[Limit]) -> list[dict[str, Any]]:
+    return [asdict(limit) for limit in limits]
