@@ -49,9 +49,9 @@ def _risk_handler(settings: Any) -> tuple[str, Any, Any]:
 
 def _report_handler(settings: Any) -> tuple[str, Any, Any]:
     """The report-generation worker's queue, handler and SQS client."""
+    from riskbatch.jobs.report_generation import ReportGeneration
     from riskbatch.model.settings import required
     from riskbatch.reporting.deadline import DEADLINE
-    from riskbatch.reporting.report import ReportGeneration
 
     queue = required("REPORT_QUEUE_URL")
     s3, sns, sqs = _clients("s3", "sns", "sqs")

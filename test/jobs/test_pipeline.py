@@ -19,11 +19,11 @@ from riskbatch.inputs.business_days import business_days_ending
 from riskbatch.inputs.sample import SampleSpec, write_sample
 from riskbatch.jobs.ingestion import ingest
 from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
+from riskbatch.jobs.report_generation import ReportGeneration
 from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.model.offline import run_offline
 from riskbatch.model.risk_model import ModelParameters
 from riskbatch.model.settings import load_model_config
-from riskbatch.reporting.report import ReportGeneration
 from test.jobs.aws import Night, mocked_night
 
 DATE = "2026-11-25"

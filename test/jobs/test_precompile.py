@@ -58,7 +58,7 @@ def test_numba_refuses_a_cache_directory_it_cannot_write(tmp_path: Path) -> None
 def test_the_report_worker_loads_its_libraries_and_kernels_when_it_starts_not_at_the_first_report(capsys) -> None:
     """The warm window starts the report worker before the night: what a first report would pay on
     the critical path (the figures' and the PDF's libraries, the kernels) is paid then."""
-    from riskbatch.reporting.report import ReportGeneration
+    from riskbatch.jobs.report_generation import ReportGeneration
 
     kernels = ReportGeneration(None, None, None).warm_up()
     assert kernels.keys() == {"option_pnl_into", "option_change", "linear_pnl"}

@@ -284,7 +284,7 @@ def _compute(night) -> None:
 def _report(night) -> None:
     import json
 
-    from riskbatch.reporting.report import ReportGeneration
+    from riskbatch.jobs.report_generation import ReportGeneration
     from test.jobs.test_pipeline import drain
 
     for message in night.messages(night.settings.report_queue_url):

@@ -27,12 +27,14 @@ from riskbatch.aws.alerts import ALERT_BYTES, MACHINE_PROTOCOLS, PERSON_PROTOCOL
 from riskbatch.aws.layout import report_keys
 from riskbatch.inputs.business_days import business_days_ending
 from riskbatch.inputs.sample import SampleSpec, write_nights
+from riskbatch.jobs.report_generation import ReportGeneration
 from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.model.risk_model import ModelParameters
 from riskbatch.reporting.charts import contributions_chart, exceptions_chart, pnl_histogram, var_trend, var_trend_chart
 from riskbatch.reporting.deadline import publication
 from riskbatch.reporting.notice import notice_subject, notice_text
-from riskbatch.reporting.report import ReportGeneration, frame_size, read_results, render_pdf, report_document, report_story
+from riskbatch.reporting.pages import frame_size, render_pdf, report_document, report_story
+from riskbatch.reporting.results import read_results
 from riskbatch.reporting.tables import ORPHAN_ROWS, STATUS_COLOURS
 from test.jobs.aws import lay_out_night
 from test.jobs.test_pipeline import drain, run_ingest

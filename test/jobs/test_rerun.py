@@ -21,9 +21,9 @@ from riskbatch.aws.layout import report_keys
 from riskbatch.aws.storage import list_keys
 from riskbatch.cli import main
 from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
+from riskbatch.jobs.report_generation import ReportGeneration
 from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.operations.rerun import EXIT_NO_FILES, STARTED_BY
-from riskbatch.reporting.report import ReportGeneration
 from test.jobs.aws import REGION, Night, lay_out_night, small_night, stack_properties
 from test.jobs.test_status import _stack, stack_outputs
 

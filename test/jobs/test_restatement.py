@@ -17,10 +17,10 @@ from riskbatch.aws.layout import manifest_key, report_keys
 from riskbatch.aws.storage import get_json, list_keys
 from riskbatch.jobs.ingestion import ingest
 from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
+from riskbatch.jobs.report_generation import ReportGeneration
 from riskbatch.jobs.risk_calculation import RiskCalculation
-from riskbatch.operations.restatement import record_night, superseded_key
-from riskbatch.reporting.report import ReportGeneration
 from riskbatch.validation.history import load_records
+from riskbatch.validation.restatement import record_night, superseded_key
 from test.jobs.aws import Night, small_night
 from test.jobs.test_pipeline import _page_texts
 from test.jobs.test_pipeline import night as night  # the fixture: the night's AWS in moto, small runs

@@ -301,7 +301,7 @@ def test_shrinkage_switches_on_only_when_the_sample_covariance_is_not_usable() -
 
 def test_the_report_states_the_shrinkages_effect_on_the_linear_books_var() -> None:
     from riskbatch.model.run_inputs import RunBook
-    from riskbatch.reporting.report import shrinkage_effect
+    from riskbatch.reporting.figures import shrinkage_effect
 
     names = [f"F{i:03d}" for i in range(298)]
     market = _correlated_market(names, days=300)  # 299 returns for 298 factors: shrunk
@@ -396,15 +396,15 @@ def test_a_risk_manager_may_rerun_a_genuine_last_day_move_with_flag(monkeypatch:
 
     _clear_model_variables(monkeypatch)
     from riskbatch.model.settings import data_quality_overrides
-    from riskbatch.reporting.report import _overrides_text
+    from riskbatch.reporting.page_one import overrides_text
 
     monkeypatch.setenv("RISK_DQ_LAST_DAY_JUMP", "flag")
     assert data_quality_policy().last_day_jump == "flag"
     assert "last_day_jump" in load_model_config().overridable
     # recorded beside the model's overrides (ingestion adds them to the manifest), and named on page one
     assert data_quality_overrides() == {"last_day_jump": "flag"}
-    assert _overrides_text({"overrides": {"last_day_jump": "flag", "scenarios": 2000}}) == ", overridden: last_day_jump=flag, scenarios=2000"
-    assert _overrides_text({"overrides": {}}) == ", no override"
+    assert overrides_text({"overrides": {"last_day_jump": "flag", "scenarios": 2000}}) == ", overridden: last_day_jump=flag, scenarios=2000"
+    assert overrides_text({"overrides": {}}) == ", no override"
     strict = dataclasses.replace(load_model_config(), overridable={})
     with pytest.raises(ConfigurationError, match="RISK_DQ_LAST_DAY_JUMP"):
         data_quality_policy(strict)

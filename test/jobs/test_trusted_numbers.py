@@ -73,8 +73,8 @@ def night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def _run(night: Night, folder: Path, date: str, market: pa.Table, positions: pa.Table) -> dict:
     """One night through ingestion, the workers and the report; its history record."""
     from riskbatch.jobs.ingestion import ingest
+    from riskbatch.jobs.report_generation import ReportGeneration
     from riskbatch.jobs.risk_calculation import RiskCalculation
-    from riskbatch.reporting.report import ReportGeneration
     from test.jobs.test_pipeline import drain
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -128,9 +128,9 @@ def test_a_factor_without_a_move_tonight_makes_the_backtest_day_incomplete_never
     assert entry["incomplete"]["notional"] == pytest.approx(1_000.0 * prices["DROP"][-2])
     backtest = second["figures"]["backtest"]
     assert backtest["firm"]["observations"] == 0 and backtest["incomplete"] == {"days": 1, "dates": [str(dates[-2])]}
-    from riskbatch.reporting.report import _warnings
+    from riskbatch.reporting.page_one import warning_lines
 
-    assert any("is incomplete (no observation)" in line and "1 position(s)" in line for line in _warnings(second["figures"]))
+    assert any("is incomplete (no observation)" in line and "1 position(s)" in line for line in warning_lines(second["figures"]))
 
 
 def test_a_suspect_last_price_of_a_factor_sold_today_gives_no_move(night: Night, tmp_path: Path) -> None:
@@ -255,9 +255,9 @@ def test_a_held_last_price_is_on_the_first_page_and_alerted_and_keeps_the_headli
     figures = result["figures"]
     # the held factor revalues from its previous close: the book's value and VaR are of the same size as without the fat finger
     assert figures["firm"]["var_99"] < 1.5 * clean["firm"]["var_99"]
-    from riskbatch.reporting.report import _warnings
+    from riskbatch.reporting.page_one import warning_lines
 
-    first = _warnings(figures)[0]
+    first = warning_lines(figures)[0]
     assert first.startswith("Suspect last price of EQ_3 not used") and "held at the previous close" in first
     # one SNS Publish of a text message, well under the 256 KB a message may hold
     # (https://docs.amazonaws.cn/sdkfornet/v3/apidocs/items/SNS/MPublishRequestctorStringStringString.html)
@@ -354,7 +354,7 @@ def test_a_non_finite_or_absurd_dividend_yield_refuses_the_file(dividend: float)
 
 def test_es_is_broken_down_by_factor_class_so_a_eur_stocks_fx_risk_is_fx() -> None:
     from riskbatch.model.engine import portfolio_pnl
-    from riskbatch.reporting.report import es_breakdown
+    from riskbatch.reporting.figures import es_breakdown
 
     dates = business_days(MONDAY, DAYS)
     prices = _prices({"SAP": 0.002, "FX_EURUSD": 0.02}, {"SAP": 100.0, "FX_EURUSD": 1.1})

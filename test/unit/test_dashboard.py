@@ -79,7 +79,7 @@ def test_reports_published_counts_the_report_jobs_own_log_line(template: Templat
 
 
 def test_a_limit_breach_raises_an_alarm_to_the_topic(template: Template) -> None:
-    """The report job logs one {"event": "limit_breach", ...} line per breached limit (riskbatch.reporting.report)."""
+    """The report job logs one {"event": "limit_breach", ...} line per breached limit (riskbatch.jobs.report_generation)."""
     from riskbatch_platform.analysis.metric_filter import matches
 
     metric_filter = template.get("LimitBreachesMetricFilter").props

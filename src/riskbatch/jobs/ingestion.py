@@ -35,10 +35,10 @@ from riskbatch.inputs.files import FILE_NAME, MARKET_COLUMNS, POSITION_COLUMNS, 
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, market_as_table, prepare_night
 from riskbatch.model.engine import draw_order
 from riskbatch.model.settings import ConfigurationError, Settings, configured_run, data_quality_overrides, data_quality_policy
-from riskbatch.operations.restatement import REASON_FILE, given_reason
 from riskbatch.runtime.logs import log, timed
 from riskbatch.validation.history import parse_actual_pnl, previous_record
 from riskbatch.validation.limits import as_records, parse_limits
+from riskbatch.validation.restatement import REASON_FILE, given_reason
 
 ROLES = {"positions": "market", "market": "positions"}
 LIMITS_FILE = "limits.csv"  # optional, beside the two files: riskbatch.validation.limits

@@ -11,7 +11,7 @@ id; the ingestion finds the run queued and queues nothing, the risk workers writ
 result once, and the report, its history record and its notification are written once per run
 (S3 conditional writes). So a rerun of a date whose files did not change publishes nothing twice;
 a rerun of a date that never ran (events off, a task that never started) runs it; corrected files
-make a new run, which restates the date (riskbatch.operations.restatement). ECS RunTask answers a task it
+make a new run, which restates the date (riskbatch.validation.restatement). ECS RunTask answers a task it
 could not place with `failures`, not an error
 (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html).
 """

@@ -1,7 +1,7 @@
 """The backtest history: each night's VaR kept, and tested against the next day's P&L.
 
 Each report writes `history/<business date>.json` once (a re-run of the night finds it and keeps
-it; a later run of the date from corrected files supersedes it: riskbatch.operations.restatement): the
+it; a later run of the date from corrected files supersedes it: riskbatch.validation.restatement): the
 night's VaR and ES, firm-wide and per portfolio, its one-day VaR (the horizon's
 VaR when the horizon is one business day), the factors its book needed with their last prices,
 and the backtest of the previous night's VaR. That backtest revalues the previous night's whole

@@ -33,7 +33,7 @@ from riskbatch.model.engine import build_book, draw_order, portfolio_pnl, risk_m
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 from riskbatch.model.run_inputs import RunBook
 from riskbatch.reporting.charts import exceptions_chart, png
-from riskbatch.reporting.report import backtest_series
+from riskbatch.reporting.figures import backtest_series
 from riskbatch.validation.history import as_table, backtest_entry, backtest_summary, firm_lines, night_record, one_day_figures
 from riskbatch_platform import REPO_ROOT
 

@@ -145,7 +145,7 @@ def month_end_seconds(positions: int, factors: int, scenarios: int) -> tuple[dic
     from riskbatch.jobs.risk_calculation import ScenarioCache
     from riskbatch.model.risk_model import risk_figures
     from riskbatch.model.run_inputs import RunBook
-    from riskbatch.reporting.report import es_breakdown
+    from riskbatch.reporting.figures import es_breakdown
     from riskbatch.validation.challengers import challenger_figures
     from riskbatch.validation.history import night_record
     from riskbatch.validation.previous_night import PreviousNight, PreviousNightSums, unit_part

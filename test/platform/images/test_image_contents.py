@@ -114,7 +114,7 @@ def test_each_command_runs_in_the_image_of_its_task_definition() -> None:
     assert ("worker", "risk") in COMMANDS["risk-calculation"] and ("worker", "report") in COMMANDS["report-generation"]
     assert all(("health",) in commands and commands[-1][0] == "probe" for commands in COMMANDS.values())
     risk, report = job_closure(COMMANDS["risk-calculation"]), job_closure(COMMANDS["report-generation"])
-    assert "riskbatch.reporting.report" not in risk.modules and "riskbatch.jobs.risk_calculation" not in report.modules
+    assert "riskbatch.jobs.report_generation" not in risk.modules and "riskbatch.jobs.risk_calculation" not in report.modules
     assert job_closure([("health",)]).external == set()  # the health check imports nothing heavy
 
 

@@ -1,0 +1,243 @@
+"""report-generation: firm-wide and per-portfolio VaR and ES from the run's summed P&L, as PDF and JSON.
+
+The job: it reads the units' results (riskbatch.reporting.results), computes the figures
+(riskbatch.reporting.figures), keeps the history record and its restatement, renders the PDF
+(riskbatch.reporting.page_one, riskbatch.reporting.pages), publishes it and sends the notice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from riskbatch import __version__
+from riskbatch.aws.alerts import publish_per_protocol
+from riskbatch.aws.layout import manifest_key, notified_key, report_keys
+from riskbatch.aws.storage import exists, get_json, put_json_once, put_once
+from riskbatch.model.risk_model import risk_figures
+from riskbatch.model.run_inputs import RunBook, load_file_market, load_run_book
+from riskbatch.reporting.charts import var_trend
+from riskbatch.reporting.deadline import DEADLINE, publication
+from riskbatch.reporting.figures import backtest_series, es_breakdown, shrinkage_effect
+from riskbatch.reporting.notice import notice_subject, notice_summary, notice_text
+from riskbatch.reporting.pages import render_pdf
+from riskbatch.reporting.results import UnitResults, read_results, stress_history
+from riskbatch.runtime.logs import log, timed
+from riskbatch.validation.challengers import challenger_figures
+from riskbatch.validation.explain import explain_var_change
+from riskbatch.validation.history import (
+    backtest_entry,
+    backtest_summary,
+    figures_of,
+    load_records,
+    night_record,
+    one_day_figures,
+    previous_record,
+)
+from riskbatch.validation.limits import utilisation
+from riskbatch.validation.restatement import record_night, restated_subject, restatement_line
+
+
+class Laps:
+    """Seconds since the previous lap, by name: lap("pdf rendered")."""
+
+    def __init__(self, started: float) -> None:
+        self.last, self.seconds = started, {}
+
+    def __call__(self, name: str) -> None:
+        now = time.time()
+        self.seconds[name] = round(now - self.last, 2)
+        self.last = now
+
+
+class ReportGeneration:
+    def __init__(self, s3: Any, sns: Any, topic_arn: str | None, deadline: str = DEADLINE, clock: Callable[[], float] = time.time) -> None:
+        self.s3 = s3
+        self.sns = sns
+        self.topic_arn = topic_arn
+        self.deadline = deadline  # HH:MM New York, on the business day after the business date
+        self.clock = clock  # the publication time page one and the notification state
+
+    def warm_up(self) -> dict[str, Any]:
+        """What the first report would otherwise pay on the night's critical path, paid when the
+        worker starts (the warm window starts it before the night): the libraries the figures and
+        the PDF import, and the kernels loaded from the image's cache by a small revaluation."""
+        import reportlab.platypus  # noqa: F401
+        import scipy.stats  # noqa: F401
+
+        from riskbatch.model.precompile import compile_kernels
+        from riskbatch.reporting.charts import _pyplot
+
+        started = time.time()
+        _pyplot()
+        kernels = compile_kernels()["kernels"]
+        log("report_worker_warmed", seconds=round(time.time() - started, 2), kernels=kernels)
+        return kernels
+
+    def _previous_night(self, bucket: str, date: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The latest earlier night in the history, and its run's manifest; the manifest is None
+        when it is not in this bucket (a history landed with its figures only)."""
+        previous = previous_record(self.s3, bucket, date)
+        if previous is None:
+            return None, None
+        if not exists(self.s3, bucket, manifest_key(previous["run_id"])):
+            log("previous_run_not_found", run_id=previous["run_id"], business_date=previous["business_date"])
+            return previous, None
+        return previous, get_json(self.s3, bucket, manifest_key(previous["run_id"]))
+
+    def _backtest_and_change(
+        self,
+        bucket: str,
+        manifest: dict[str, Any],
+        results: UnitResults,
+        run_book: RunBook,
+        previous: dict[str, Any],
+        previous_manifest: dict[str, Any],
+        tonight_var: dict[str, float],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Tonight's backtest of the previous night and the day-over-day explanation: summed from
+        the units' parts when they cover the previous night's whole book, else (a night ingested
+        before the previous one was reported, or results of an earlier release) revalued here."""
+        run, firm_pnl = manifest["run_id"], results.pnl.sum(axis=0)
+        untrusted = manifest["data_quality"].get("untrusted_last_day", [])
+        business_date = dt.date.fromisoformat(manifest["business_date"])
+        unusable = results.previous.unusable_for(previous["run_id"], len(previous_manifest["units"]))
+        if unusable is None:
+            log("previous_night_from_units", run_id=run, previous_run=previous["run_id"], units=len(manifest["units"]))
+            backtest = results.previous.backtest(previous, business_date, manifest.get("actual_pnl"), untrusted)
+            return backtest, results.previous.explain(previous, tonight_var, firm_pnl)
+        log("previous_night_revalued_by_the_report", run_id=run, previous_run=previous["run_id"], reason=unusable)
+        previous_run = load_run_book(self.s3, bucket, previous_manifest)
+        # every factor of tonight's file gives its move, used by tonight's book or not
+        moves = load_file_market(self.s3, bucket, manifest) or run_book.market
+        backtest = backtest_entry(previous, previous_run, moves, manifest.get("actual_pnl"), untrusted)
+        return backtest, explain_var_change(previous, previous_run, run_book, tonight_var, firm_pnl)
+
+    def __call__(self, message: dict[str, Any], should_abort: Callable[[], bool]) -> None:
+        detail = message.get("detail", message)  # an EventBridge event, or its detail alone
+        bucket, run = detail["bucket"], detail["run_id"]
+        manifest = get_json(self.s3, bucket, detail["manifest_key"])
+        pdf_key, json_key = report_keys(manifest["business_date"], run)
+        if exists(self.s3, bucket, json_key):
+            if self.topic_arn and not exists(self.s3, bucket, notified_key(manifest["business_date"], run)):
+                # written, but its summary never reached the topic (refused, or the task stopped between the two)
+                self._notify(bucket, run, manifest, get_json(self.s3, bucket, json_key), pdf_key, json_key)
+            log("report_already_published", run_id=run)
+            return
+        started = time.time()
+        with timed("report_generated", run_id=run) as timing:
+            lap = Laps(started)  # where the report's time goes, in its log line
+            results = read_results(self.s3, bucket, manifest)
+            lap("results read")
+            portfolios, pnl = results.portfolios, results.pnl
+            firm_pnl = pnl.sum(axis=0)
+            per_portfolio = {name: risk_figures(row) for name, row in zip(portfolios, pnl, strict=True)}
+            lap("figures and intervals")
+            run_book = load_run_book(self.s3, bucket, manifest)
+            lap("book loaded")
+            breakdown = es_breakdown(run_book, firm_pnl)
+            lap("ES breakdown")
+            top = breakdown["largest"]
+            period = (manifest.get("model_config") or {}).get("stress_period")
+            stress_market = stress_history(self.s3, bucket, manifest) if period else None
+            challengers = challenger_figures(run_book.book, run_book.market, run_book.parameters, stress_market, period)
+            lap("challengers")
+            date, firm_figures = manifest["business_date"], risk_figures(firm_pnl)
+            previous, previous_manifest = self._previous_night(bucket, date)
+            backtest = change = None
+            if previous is not None and previous_manifest is not None:
+                tonight_var = {"firm": firm_figures["var_99"], **{name: values["var_99"] for name, values in per_portfolio.items()}}
+                backtest, change = self._backtest_and_change(bucket, manifest, results, run_book, previous, previous_manifest, tonight_var)
+                if backtest["complete"]:
+                    hit = backtest["exceptions"]["firm"]
+                    log("backtest", run_id=run, var_date=backtest["var_date"], pnl=backtest["hypothetical_pnl"]["firm"], exception=hit)
+                else:
+                    log("backtest_incomplete", run_id=run, var_date=backtest["var_date"], **backtest["incomplete"])
+            lap("backtest and explanation")
+            last_prices = {name: float(price) for name, price in zip(run_book.market.factors, run_book.market.spot.tolist(), strict=True)}
+            record = night_record(
+                date,
+                run,
+                manifest["model"]["reporting_currency"],
+                firm_figures,
+                per_portfolio,
+                backtest,
+                horizon_days=run_book.parameters.horizon_days,
+                one_day=self._one_day(results, run_book),
+                factors=last_prices,
+            )
+            earlier = [r for r in load_records(self.s3, bucket, last=manifest["business_date"]) if r["business_date"] < manifest["business_date"]]
+            summary = {
+                "run_id": run,
+                "business_date": manifest["business_date"],
+                "reporting_currency": manifest["model"]["reporting_currency"],
+                "market_as_of": manifest["data_quality"]["market_as_of"],
+                "firm": risk_figures(firm_pnl),
+                "portfolios": per_portfolio,
+                "sum_of_portfolio_var_99": float(sum(v["var_99"] for v in per_portfolio.values())),
+                "scenarios": manifest["model"]["scenarios"],
+                "seed": manifest["model"]["seed"],
+                "model": manifest["model"],
+                "inputs": manifest["inputs"],
+                "positions": manifest["positions"],
+                "software_version": __version__,
+                "model_config": manifest.get("model_config"),
+                "contributions": top,
+                "es_breakdown": breakdown,
+                "limits": utilisation(manifest.get("limits", []), risk_figures(firm_pnl), per_portfolio),
+                "limits_source": manifest.get("limits_source"),
+                "backtest": {**backtest_summary([*earlier, record]), "tonight": record["backtest"], "series": backtest_series([*earlier, record])},
+                "var_trend": var_trend([*earlier, record], run_book.parameters.horizon_days, manifest["model"]["reporting_currency"]),
+                "var_change": change,
+                "challengers": challengers,
+                "risk_model": {**run_book.model.describe(), "shrinkage_effect_on_var": shrinkage_effect(run_book)},
+                "data_quality": manifest["data_quality"],
+                "data_quality_policy": manifest["data_quality_policy"],
+                "timings": {
+                    "ingested at": manifest["created_at"],
+                    "report started at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                },
+            }
+            if should_abort():
+                raise RuntimeError("stopping before publishing")
+            summary["timings"]["report seconds"] = f"{time.time() - started:.1f}"
+            # the PDF is written within seconds of this moment: its publication time, against the deadline
+            summary["publication"] = publication(manifest["business_date"], dt.datetime.fromtimestamp(self.clock(), dt.UTC), self.deadline)
+            # once per business date: a re-run keeps it, a later run of the date supersedes it (both kept)
+            summary["restatement"] = record_night(self.s3, bucket, record, manifest)
+            for row in summary["limits"]:
+                if row["status"] == "breach":  # one line each: the LimitBreaches metric filter counts them
+                    log("limit_breach", run_id=run, scope=row["scope"], measure=row["measure"], figure=row["figure"], limit=row["limit"])
+            lap("history and summary")
+            pdf = render_pdf(summary, firm_pnl)
+            lap("pdf rendered")
+            put_once(self.s3, bucket, pdf_key, pdf, "application/pdf")
+            put_once(self.s3, bucket, json_key, json.dumps(summary, indent=2).encode(), "application/json")
+            lap("written")
+            timing.update(portfolios=len(portfolios), pdf=pdf_key, seconds=lap.seconds)
+        if self.topic_arn:
+            self._notify(bucket, run, manifest, summary, pdf_key, json_key)
+
+    @staticmethod
+    def _one_day(results: UnitResults, run_book: RunBook) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The one-day figures a longer horizon keeps for the next backtest: from the units' one-day
+        P&L, or (results of an earlier release) revalued here."""
+        if run_book.parameters.horizon_days == 1:
+            return None
+        return figures_of(results.portfolios, results.one_day) if results.one_day is not None else one_day_figures(run_book)
+
+    def _notify(self, bucket: str, run: str, manifest: dict[str, Any], summary: dict[str, Any], pdf_key: str, json_key: str) -> None:
+        """The notice on the topic, words for the e-mail and JSON for the machines (bounded: the first
+        breaches, their count, the figures' key), then the mark that it went."""
+        report_uri, figures_uri = f"s3://{bucket}/{pdf_key}", f"s3://{bucket}/{json_key}"
+        message_id = publish_per_protocol(
+            self.sns,
+            self.topic_arn,
+            restated_subject(notice_subject(summary), summary),
+            "\n\n".join(filter(None, [restatement_line(summary), notice_text(summary, report_uri, figures_uri)])),
+            json.dumps({**notice_summary(summary, report_uri, figures_uri), "restatement": restatement_line(summary)}, indent=2),
+            details=figures_uri,
+        )
+        put_json_once(self.s3, bucket, notified_key(manifest["business_date"], run), {"message_id": message_id, "at": time.time()})

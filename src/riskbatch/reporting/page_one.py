@@ -1,0 +1,361 @@
+"""The report's first page: the status tiles, the warnings, the backtest and limits blocks and the figures
+a head of risk reads in a minute."""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.sax.saxutils import escape
+
+from riskbatch.inputs.quality import excluded_notional_text
+from riskbatch.reporting.charts import exceptions_chart, png
+from riskbatch.reporting.deadline import publication_line, verdict
+from riskbatch.reporting.figures import FIGURES, TESTS
+from riskbatch.reporting.tables import (
+    STATUS_COLOURS,
+    ZONE_STATUS,
+    colour,
+    grid_style,
+    interval,
+    money,
+    status_commands,
+)
+from riskbatch.validation.restatement import restatement_line
+
+
+def overrides_text(config: dict[str, Any]) -> str:
+    """The overrides a run was made with, for page one: a night run under another setting says so."""
+    overrides = config.get("overrides") or {}
+    return ", overridden: " + ", ".join(f"{name}={value}" for name, value in sorted(overrides.items())) if overrides else ", no override"
+
+
+CHALLENGER_TAIL = (
+    "Historical simulation and stressed VaR and ES come from a generalised Pareto tail fitted over the worst 10 % of days "
+    "(the empirical figures and their intervals are in the report's JSON)."
+)
+
+
+def _challenger_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """Monte Carlo beside historical simulation and stressed VaR, firm-wide."""
+    currency, challengers = summary["reporting_currency"], summary["challengers"]
+    rows = [[f"firm ({currency})", *(label for _, label in FIGURES), "data"]]
+    rows.append(["Monte Carlo", *(money(summary["firm"][key]) for key, _ in FIGURES), f"{summary['model']['scenarios']:,} scenarios"])
+    historical = challengers["historical"]
+    rows.append(["historical simulation", *(money(historical["firm"][key]) for key, _ in FIGURES), f"{historical['days']} days to {historical['window'][1]}"])
+    stressed = challengers.get("stressed", {})
+    if "firm" in stressed:
+        window = f"{stressed['period']['name']}, {stressed['window'][0]} to {stressed['window'][1]}"
+        rows.append(["stressed", *(money(stressed["firm"][key]) for key, _ in FIGURES), window])
+    elif stressed:
+        rows.append(["stressed", "-", "-", "-", stressed["missing"]])
+    else:
+        rows.append(["stressed", "-", "-", "-", "no stress period in the model configuration"])
+    return rows
+
+
+PAGE_ONE_HELD = 1  # held last prices told in full on page one; the others are named in one line
+
+
+PAGE_ONE_NAMED = 5  # breached limits (or further held prices) named in a warning; the others are counted
+
+
+WARNING_KINDS = {"LIMIT": "breach", "BACKTEST": "breach", "DATA": "warning", "MODEL": "note", "OK": "ok"}  # marker: its colour
+
+
+def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the reader must know before trusting the figures, each with its marker (WARNING_KINDS):
+    the limits breached and tonight's backtest exception first, then the data, then the model."""
+    quality, model = summary["data_quality"], summary["risk_model"]
+    found: list[tuple[str, str]] = []
+    currency = summary["reporting_currency"]
+    breaches = [row for row in summary["limits"] if row["status"] == "breach"]
+    if breaches:
+        named = ", ".join(f"{row['scope']} {dict(FIGURES)[row['measure']]}" for row in breaches[:PAGE_ONE_NAMED])
+        more = f" and {len(breaches) - PAGE_ONE_NAMED} more (see Limits)" if len(breaches) > PAGE_ONE_NAMED else ""
+        found.append(("LIMIT", f"{len(breaches)} limit breach(es): {named}{more}."))
+    tonight = summary.get("backtest", {}).get("tonight")
+    if tonight and tonight.get("complete", True) and tonight["exceptions"]["firm"]:
+        pnl = money(tonight["hypothetical_pnl"]["firm"])
+        found.append(("BACKTEST", f"Backtest exception: the {tonight['var_date']} book made {pnl} {currency}, a loss above its VaR 99 %."))
+    held_prices = quality.get("held_last_prices", [])
+    for held in held_prices[:PAGE_ONE_HELD]:
+        found.append(
+            (
+                "DATA",
+                f"Suspect last price of {held['factor']} not used: published {held['published']:g} on {held['date']} (a move of {held['move']:+.1%}), "
+                f"held at the previous close {held['held_at']:g}. The published price would have added {money(held['value_effect'])} {currency} "
+                f"to the value of its {held['positions']} position(s) and entered every scenario.",
+            )
+        )
+    if len(held_prices) > PAGE_ONE_HELD:
+        others = held_prices[PAGE_ONE_HELD:]
+        named = ", ".join(held["factor"] for held in others[:PAGE_ONE_NAMED]) + (", ..." if len(others) > PAGE_ONE_NAMED else "")
+        found.append(("DATA", f"{len(others)} more suspect last price(s) held at the previous close ({named}): see Data quality."))
+    if quality["excluded_positions"]:
+        found.append(("DATA", f"{quality['excluded_positions']} position(s) excluded, notional {excluded_notional_text(quality)}: see Data quality."))
+    if tonight and not tonight.get("complete", True):
+        missing = tonight["incomplete"]
+        found.append(
+            (
+                "DATA",
+                f"The backtest of {tonight['var_date']} is incomplete (no observation): {'; '.join(missing['reasons'])}; "
+                f"{len(missing['positions'])} position(s), notional {money(missing['notional'])} {currency}.",
+            )
+        )
+    flagged = [f for f in quality["findings"] if f["action"] == "flag"]
+    if flagged:
+        found.append(("DATA", f"{len(flagged)} factor(s) flagged ({', '.join(sorted({f['check'] for f in flagged}))}): see Data quality."))
+    if summary["market_as_of"] != summary["business_date"]:
+        found.append(("DATA", f"Market data is as of {summary['market_as_of']}, before the business date."))
+    if model["shrinkage"] > 0:
+        effect = model.get("shrinkage_effect_on_var")
+        effect_text = f"; effect on the linear book's VaR {100 * effect:+.1f} %" if effect is not None else ""
+        found.append(
+            (
+                "MODEL",
+                f"The correlations are shrunk (Ledoit-Wolf intensity {model['shrinkage']:.3f}, variances kept): {model['factors']} factors, "
+                f"rank {model['rank']}, smallest correlation eigenvalue {model.get('smallest_correlation_eigenvalue', 0.0):.1e}{effect_text}.",
+            )
+        )
+    if model["jitter"] > 0:
+        found.append(("MODEL", f"The covariance needed a diagonal jitter of {model['jitter']:g} to factorise."))
+    return found or [("OK", "None: every position was valued, no factor was flagged.")]
+
+
+def warning_lines(summary: dict[str, Any]) -> list[str]:
+    """The warnings' words, without their markers."""
+    return [text for _, text in _warning_items(summary)]
+
+
+def _warnings_table(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
+    """The warnings as rows: the marker word in its colour's cell, then the words."""
+    items = _warning_items(summary)
+    rows = [[marker, kit["Paragraph"](text, kit["cell"])] for marker, text in items]
+    commands = [("BACKGROUND", (1, 0), (1, -1), colour("#ffffff"))]  # no header row
+    commands += [command for row, (marker, _) in enumerate(items) for command in status_commands((0, row), WARNING_KINDS[marker])]
+    widths = [1.9 * kit["cm"], kit["width"] - 1.9 * kit["cm"]]
+    return kit["Table"](rows, colWidths=widths, style=grid_style(commands), hAlign="LEFT")
+
+
+def backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Exceptions of the VaR 99 % against the hypothetical P&L, the tests and the traffic light:
+    (the firm's, for page one; the portfolios', for the details). A zone is a cell in its colour."""
+    styles = kit["styles"]
+    backtest = summary["backtest"]
+    heading = kit["Paragraph"]("Backtest (one-day VaR against the next day's hypothetical P&amp;L)", styles["Heading2"])
+    if not backtest["firm"]["observations"] and not (backtest.get("tonight") or {}).get("incomplete"):
+        return [heading, kit["Paragraph"]("No observation yet: the backtest starts with the second night in the history.", styles["Normal"])], []
+
+    def row(name: str, stats: dict[str, Any]) -> list[str]:
+        zone = f"{stats['zone']} (+{stats['plus_factor']:.2f})" if stats["zone"] else f"after 250 ({stats['observations']} so far)"
+        tests = [f"{stats[key]['statistic']:.2f} (p {stats[key]['p_value']:.2f})" if key in stats else "-" for key in TESTS]
+        return [name, str(stats["observations"]), str(stats["exceptions"]), zone, *tests]
+
+    def zones(scopes: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """The zone cell of each row (after the header) filled in the zone's colour."""
+        return [command for i, stats in enumerate(scopes, 1) if stats.get("zone") for command in status_commands((3, i), ZONE_STATUS[stats["zone"]])]
+
+    header = ["scope", "days", "exceptions", "Basel zone", "Kupiec LR", "Christoffersen LR", "conditional coverage LR"]
+    rows, scopes = [header, row("firm", backtest["firm"])], [backtest["firm"]]
+    if backtest.get("firm_975", {}).get("observations"):
+        rows.append([*row("firm, VaR 97.5 %", backtest["firm_975"])[:3], "(VaR 99 % only)", *row("", backtest["firm_975"])[4:]])
+        scopes.append({})
+    if backtest.get("firm_actual", {}).get("observations"):
+        rows.append(row("firm, actual P&L", backtest["firm_actual"]))
+        scopes.append(backtest["firm_actual"])
+    dates = backtest["firm"]["exception_dates"]
+    tonight = backtest.get("tonight")
+    lines = []
+    if not tonight:
+        lines.append("Tonight's move is not backtested: the previous night's run is not in this bucket (a history landed with its figures only).")
+    if tonight and not tonight.get("complete", True):
+        missing = tonight["incomplete"]
+        shown = ", ".join(missing["positions"][:10]) + (" ..." if len(missing["positions"]) > 10 else "")
+        lines.append(
+            f"Tonight's move: the backtest of the {tonight['var_date']} book is {_ink('INCOMPLETE', 'warning')}, not counted: {'; '.join(missing['reasons'])}. "
+            f"Positions without a move: {len(missing['positions'])} ({shown or 'none'}), "
+            f"notional {money(missing['notional'])} {summary['reporting_currency']}."
+        )
+    elif tonight:
+        pnl = tonight["hypothetical_pnl"]["firm"]
+        verdict = _ink("an EXCEPTION", "breach") + ": a loss above its VaR 99 %" if tonight["exceptions"]["firm"] else "within its VaR 99 %"
+        lines.append(f"Tonight's move: the {tonight['var_date']} book made {money(pnl)} {summary['reporting_currency']}, {verdict}.")
+    lines.append("Firm exception dates: " + (", ".join(dates[-12:]) if dates else "none") + ". Per portfolio: see Backtest by portfolio.")
+    incomplete = backtest.get("incomplete", {})
+    if incomplete.get("days"):
+        lines.append(f"Incomplete days, not counted: {incomplete['days']} ({', '.join(incomplete['dates'][-12:])}).")
+    table = kit["table"](rows, commands=zones(scopes))
+    portfolio_rows = [header, *(row(name, stats) for name, stats in backtest["portfolios"].items())]
+    by_portfolio = kit["table"](portfolio_rows, "Backtest by portfolio", zones(list(backtest["portfolios"].values())))
+    details = [kit["KeepTogether"]([kit["Paragraph"]("Backtest by portfolio", styles["Heading2"]), by_portfolio])]
+    if backtest.get("series"):  # after page one, which keeps its warnings
+        chart = kit["image"](png(exceptions_chart(backtest["series"], summary["reporting_currency"])))
+        caption = f"Hypothetical P&amp;L of the last {len(backtest['series'])} backtested nights against minus VaR 99 % and 97.5 %, exceptions marked"
+        heading_chart = kit["Paragraph"]("Backtest exceptions", styles["Heading2"])
+        details.insert(0, kit["KeepTogether"]([heading_chart, chart, kit["Paragraph"](caption, styles["Normal"])]))
+        lines.append("The exceptions chart follows the figures: see Backtest exceptions.")
+    return [heading, table, *(kit["Paragraph"](line, styles["Normal"]) for line in lines)], details
+
+
+def _ink(text: str, status: str) -> str:
+    """Paragraph markup: the words in bold in their status's ink."""
+    return f'<font color="{STATUS_COLOURS[status][1]}"><b>{text}</b></font>'
+
+
+LIMIT_STATUS = {"breach": "breach", "warning": "warning", "ok": "ok"}  # anything else (no such portfolio tonight): a warning
+
+
+PAGE_ONE_LIMITS = 5  # rows of the limits table on page one; all of them follow the figures when there are more
+
+
+def limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Limit utilisation, breaches first, each status in its colour; a word when there are no limits or
+    the file was refused: (page one's, at most PAGE_ONE_LIMITS rows; the whole table when it has more)."""
+    styles = kit["styles"]
+    source = summary.get("limits_source") or {}
+    heading = kit["Paragraph"]("Limits", styles["Heading2"])
+    if source.get("rejected"):
+        return [heading, kit["Paragraph"](f"The limits file was {_ink('REJECTED', 'breach')}: {'; '.join(source['rejected'])}.", styles["Normal"])], []
+    if not summary["limits"]:
+        return [heading, kit["Paragraph"]("No limits file came with tonight's files.", styles["Normal"])], []
+    order = {"breach": 0, "warning": 1, "ok": 2}
+    rows = [["scope", "measure", f"figure ({summary['reporting_currency']})", "limit", "utilisation", "status"]]
+    commands = []
+    for i, row in enumerate(sorted(summary["limits"], key=lambda r: (order.get(r["status"], 3), -(r["utilisation"] or 0))), 1):
+        figure = money(row["figure"]) if row["figure"] is not None else "-"
+        used = f"{100 * row['utilisation']:.0f} %" if row["utilisation"] is not None else "-"
+        status = row["status"].upper() if row["status"] in {"breach", "warning"} else row["status"]
+        rows.append([row["scope"], dict(FIGURES)[row["measure"]], figure, money(row["limit"]), used, status])
+        commands += status_commands((5, i), LIMIT_STATUS.get(row["status"], "warning"), bold=row["status"] != "ok")
+    if len(rows) - 1 <= PAGE_ONE_LIMITS:
+        return [heading, kit["table"](rows, "Limits", commands)], []
+    shown = [command for command in commands if command[1][1] <= PAGE_ONE_LIMITS]
+    rest = len(rows) - 1 - PAGE_ONE_LIMITS
+    note = kit["Paragraph"](f"... and {rest} more limit(s), the least used: every limit is in All limits, after the figures.", styles["Normal"])
+    everything = [kit["Paragraph"]("All limits", styles["Heading2"]), kit["table"](rows, "All limits", commands)]
+    return [heading, kit["table"](rows[: PAGE_ONE_LIMITS + 1], commands=shown), note], [kit["KeepTogether"](everything)]
+
+
+def _status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
+    """Page one's first row: publication, limits, backtest and data quality, each a cell in its colour
+    with its verdict in words (ON TIME, LATE, BREACHED, GREEN, ...), so a grey-scale print reads too."""
+    tiles: list[tuple[str, str, str]] = []
+    status = summary.get("publication")
+    if status:
+        detail = f"published {status['published_new_york'][11:]}, due {status['due_new_york'][11:16]}"
+        late = f"{status['minutes_late']:,} min after {status['due_new_york'][11:]}"
+        tiles.append(("ok", "ON TIME", detail) if status["on_time"] else ("breach", "LATE", late))
+    limits, source = summary["limits"], summary.get("limits_source") or {}
+    breached = sum(row["status"] == "breach" for row in limits)
+    near = sum(row["status"] != "breach" and row["status"] != "ok" for row in limits)
+    if source.get("rejected"):
+        tiles.append(("breach", "LIMITS REJECTED", "the limits file was refused"))
+    elif breached:
+        tiles.append(("breach", "LIMITS BREACHED", f"{breached} of {len(limits)} above 100 %"))
+    elif near:
+        tiles.append(("warning", "LIMITS NEAR", f"{near} of {len(limits)} at 90 % or more"))
+    elif limits:
+        tiles.append(("ok", "LIMITS WITHIN", f"{len(limits)} limit(s) below 90 %"))
+    else:
+        tiles.append(("note", "NO LIMITS", "no limits file tonight"))
+    firm = summary["backtest"]["firm"]
+    tonight = summary["backtest"].get("tonight") or {}
+    hit = ", an exception tonight" if tonight.get("complete", True) and (tonight.get("exceptions") or {}).get("firm") else ""
+    if firm.get("zone"):
+        tiles.append((ZONE_STATUS[firm["zone"]], f"BACKTEST {firm['zone'].upper()}", f"{firm['exceptions']} exceptions in {firm['observations']} days{hit}"))
+    else:
+        tiles.append(("note", "BACKTEST", f"{firm['exceptions']} exceptions in {firm['observations']} days (zone after 250){hit}"))
+    quality = summary["data_quality"]
+    issues = [
+        f"{quality['excluded_positions']} position(s) excluded" if quality["excluded_positions"] else "",
+        f"{len(quality.get('held_last_prices', []))} last price(s) held" if quality.get("held_last_prices") else "",
+        f"{sum(f['action'] == 'flag' for f in quality['findings'])} factor(s) flagged" if any(f["action"] == "flag" for f in quality["findings"]) else "",
+        "backtest incomplete" if not tonight.get("complete", True) else "",
+    ]
+    issues = [issue for issue in issues if issue]
+    tiles.append(("warning", "DATA ISSUES", "; ".join(issues)) if issues else ("ok", "DATA CLEAN", "every position valued, no flag"))
+    cells, commands = [], []
+    for column, (state, word, detail) in enumerate(tiles):
+        fill, ink = STATUS_COLOURS[state]
+        style = kit["ParagraphStyle"](f"tile{column}", parent=kit["styles"]["Normal"], fontSize=8, leading=10, textColor=colour(ink))
+        cells.append(kit["Paragraph"](f"<b>{word}</b><br/>{detail}", style))
+        commands.append(("BACKGROUND", (column, 0), (column, 0), colour(fill)))
+    width = kit["width"] / len(cells)
+    return kit["Table"]([cells], colWidths=[width] * len(cells), style=grid_style(commands), hAlign="LEFT")
+
+
+def _page_one_kit(kit: dict[str, Any]) -> dict[str, Any]:
+    """Page one's styles: smaller headings and text, so that its figures, limits, backtest, challengers and warnings fit one page."""
+    styles, style = kit["styles"], kit["ParagraphStyle"]
+    compact = {
+        "Title": styles["Title"],
+        "Heading2": style("page-one heading", parent=styles["Heading2"], fontSize=12, leading=14, spaceBefore=7, spaceAfter=3),
+        "Normal": style("page-one text", parent=styles["Normal"], fontSize=9, leading=11),
+    }
+    return {**kit, "styles": compact}
+
+
+def summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
+    """Page one: when it was published against 09:30 New York, the status row, the firm's figures with
+    their intervals, the limits, the backtest, the challengers, and the warnings."""
+    kit = _page_one_kit(kit)
+    styles = kit["styles"]
+    firm, currency, model = summary["firm"], summary["reporting_currency"], summary["model"]
+    firm_rows = [
+        [f"firm ({currency})", *(label for _, label in FIGURES), "sum of portfolio VaR 99 %"],
+        ["estimate", *(money(firm[key]) for key, _ in FIGURES), money(summary["sum_of_portfolio_var_99"])],
+        ["95 % interval (Monte Carlo)", *(interval(firm, key) for key, _ in FIGURES), ""],
+    ]
+    status = summary.get("publication")
+    published = []
+    if status:
+        line = publication_line(status).replace(verdict(status), _ink(verdict(status), "ok" if status["on_time"] else "breach"))
+        published = [kit["Paragraph"](line, styles["Normal"])]
+    limits = limits_block(summary, kit)[0]
+    page = [
+        kit["Paragraph"](f"Market risk report, business date {summary['business_date']}", styles["Title"]),
+        *published,
+        *([kit["Paragraph"](f"<b>{escape(restatement_line(summary))}</b>", styles["Normal"])] if restatement_line(summary) else []),
+        kit["Spacer"](1, 0.15 * kit["cm"]),
+        _status_tiles(summary, kit),
+        kit["Spacer"](1, 0.15 * kit["cm"]),
+        kit["Paragraph"](
+            f"Run {summary['run_id']}. Monte Carlo VaR and expected shortfall over {model['horizon_days']} business day(s), "
+            f"{model['scenarios']:,} scenarios, all figures in {currency}. Market data as of {summary['market_as_of']}. "
+            f"Model configuration {(summary.get('model_config') or {}).get('version', 'not recorded')}"
+            f"{overrides_text(summary.get('model_config') or {})}.",
+            styles["Normal"],
+        ),
+        kit["Paragraph"]("Firm-wide (the summed P&amp;L of every portfolio, not a sum of VaRs)", styles["Heading2"]),
+        kit["table"](firm_rows),
+        *change_line(summary, kit),
+        *limits,
+        *backtest_block(summary, kit)[0],
+        kit["Paragraph"]("Challenger models (the same book, fully revalued)", styles["Heading2"]),
+        kit["table"](_challenger_rows(summary)),
+        kit["Paragraph"](CHALLENGER_TAIL, styles["Normal"]),
+        kit["Paragraph"]("Warnings", styles["Heading2"]),
+        _warnings_table(summary, kit),
+    ]
+    # one page whatever the night brought: shrunk to fit the frame rather than spilt onto a page of its own
+    return [kit["KeepInFrame"](kit["width"], kit["height"], page, mode="shrink"), kit["PageBreak"]()]
+
+
+def noise_words(change: dict[str, Any]) -> str:
+    """The sampling noise in the firm's change, in words."""
+    noise = change.get("sampling_noise")
+    if not noise:
+        return "Its sampling noise is not estimated (too few scenarios)."
+    share = f", {100 * noise['share_of_change']:.0f} % of the market and book steps" if noise["share_of_change"] is not None else ""
+    return f"Sampling noise (Monte Carlo standard error of the change, common random numbers): {money(noise['standard_error'])}{share}."
+
+
+def change_line(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
+    change = summary.get("var_change")
+    if not change:
+        return []
+    firm = change["scopes"]["firm"]
+    text = (
+        f"VaR 99 % moved {money(firm['change'])} since {change['var_date']}: model or data {money(firm['model_or_data'])}, "
+        f"market {money(firm['market'])}, book {money(firm['book'])}. {noise_words(change)}"
+    )
+    return [kit["Paragraph"](text, kit["styles"]["Normal"])]
