@@ -163,7 +163,8 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     import boto3
 
     from riskbatch.model.settings import Settings
-    from riskbatch.operations.preflight import NIGHTLY, account_from_environment, alert, failed, run_checks, table
+    from riskbatch.operations.preflight.checks import NIGHTLY, alert, failed, run_checks, table
+    from riskbatch.operations.preflight.findings import account_from_environment
     from riskbatch.runtime.heartbeat import beating
     from riskbatch.runtime.logs import log
     from riskbatch.runtime.watchdog import deadline, deadline_seconds

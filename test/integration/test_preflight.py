@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from riskbatch.operations import preflight
-from riskbatch.operations.preflight import FAIL
+from riskbatch.operations.preflight import findings, monitoring
+from riskbatch.operations.preflight.findings import FAIL
 from riskbatch_platform.deployment.preflight_stack import account_of, check_stack
 from riskbatch_platform.local.night import read_mailbox
 from test.integration.conftest import DeployedStack, local_only
@@ -21,7 +21,7 @@ from test.integration.conftest import DeployedStack, local_only
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _failed(findings: list[preflight.Finding]) -> list[preflight.Finding]:
+def _failed(findings: list[findings.Finding]) -> list[findings.Finding]:
     return [finding for finding in findings if finding.status == FAIL]
 
 
@@ -64,7 +64,7 @@ def test_a_topic_whose_only_subscriber_never_confirmed_fails(stack: DeployedStac
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="risk-oncall@example.com")  # pending until the link is followed
     try:
         account = replace(account_of(stack.target, stack.stack_name, stack.template), topic_arn=topic)
-        (finding,) = preflight.alert_subscription(stack.target.client, account)
+        (finding,) = monitoring.alert_subscription(stack.target.client, account)
         assert (finding.status, finding.found) == (FAIL, "0 confirmed, 1 pending") and "confirm the subscription" in finding.fix
     finally:
         sns.delete_topic(TopicArn=topic)

@@ -17,9 +17,10 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from riskbatch.operations import preflight
 from riskbatch.operations.plan import Night
-from riskbatch.operations.preflight import FAIL, PASS, WARN, Account, Capacity, Peak, Workload, account_from_environment, run_checks
+from riskbatch.operations.preflight import buckets, capacity, checks, findings, images, monitoring
+from riskbatch.operations.preflight.checks import run_checks
+from riskbatch.operations.preflight.findings import FAIL, PASS, WARN, Account, Capacity, Peak, Workload, account_from_environment
 
 REGION = "us-east-1"
 PEAK = Peak((Workload("data-ingestion", 2, 1.0), Workload("risk-calculation", 20, 2.0, Capacity(1, 1, 3)), Workload("report-generation", 2, 1.0)))
@@ -50,8 +51,8 @@ def test_the_peak_splits_each_service_by_its_capacity_provider_strategy() -> Non
     ids=["enough", "within-headroom", "too-small", "unreadable"],
 )
 def test_fargate_quotas_against_the_peak(on_demand: Any, spot: Any, expected: list[str]) -> None:
-    client = _quota_client({preflight.FARGATE_ON_DEMAND_VCPU: on_demand, preflight.FARGATE_SPOT_VCPU: spot})
-    findings = preflight.fargate_quotas(lambda service: client, Account(subnets=[], peak=PEAK))
+    client = _quota_client({capacity.FARGATE_ON_DEMAND_VCPU: on_demand, capacity.FARGATE_SPOT_VCPU: spot})
+    findings = capacity.fargate_quotas(lambda service: client, Account(subnets=[], peak=PEAK))
     assert [f.status for f in findings] == expected
     for finding in findings:
         if finding.status == FAIL:
@@ -77,28 +78,28 @@ def _subnets(clients: Any, prefix: int, zones: str, used: int = 0) -> list[str]:
 
 
 def test_subnets_with_room_for_the_peak_in_three_zones_pass(aws: Any) -> None:
-    findings = preflight.subnet_capacity(aws, Account(subnets=_subnets(aws, 24, "abc"), peak=PEAK))
+    findings = capacity.subnet_capacity(aws, Account(subnets=_subnets(aws, 24, "abc"), peak=PEAK))
     assert [f.status for f in findings] == [PASS, PASS]
 
 
 def test_nearly_full_subnets_fail_and_name_the_fix(aws: Any) -> None:
     # /28: 11 addresses AWS leaves free; 7 taken in each leaves 12 for a peak of 24 tasks
-    (addresses, zones) = preflight.subnet_capacity(aws, Account(subnets=_subnets(aws, 28, "abc", used=7), peak=PEAK))
+    (addresses, zones) = capacity.subnet_capacity(aws, Account(subnets=_subnets(aws, 28, "abc", used=7), peak=PEAK))
     assert addresses.status == FAIL and "total 12" in addresses.found and "subnets" in addresses.fix
     assert zones.status == PASS
 
 
 def test_subnets_sharing_a_zone_fail(aws: Any) -> None:
-    findings = preflight.subnet_capacity(aws, Account(subnets=_subnets(aws, 24, "aab"), peak=PEAK))
+    findings = capacity.subnet_capacity(aws, Account(subnets=_subnets(aws, 24, "aab"), peak=PEAK))
     assert findings[1].status == FAIL and "three zones" in findings[1].fix
 
 
 def test_the_service_linked_role_missing_is_a_warning_with_the_command(aws: Any) -> None:
-    (finding,) = preflight.service_linked_role(aws, Account(subnets=[], peak=PEAK))
+    (finding,) = capacity.service_linked_role(aws, Account(subnets=[], peak=PEAK))
     assert finding.status == WARN and "create-service-linked-role --aws-service-name ecs.amazonaws.com" in finding.fix
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     aws("iam").create_role(RoleName="AWSServiceRoleForECS", Path="/aws-service-role/ecs.amazonaws.com/", AssumeRolePolicyDocument=json.dumps(trust))
-    assert preflight.service_linked_role(aws, Account(subnets=[], peak=PEAK))[0].status == PASS
+    assert capacity.service_linked_role(aws, Account(subnets=[], peak=PEAK))[0].status == PASS
 
 
 def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws: Any) -> None:
@@ -108,7 +109,7 @@ def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws:
 
     aws("s3").create_bucket(Bucket="risk-input-x")
     account = Account(subnets=[], peak=PEAK, input_bucket="risk-input-x")
-    (finding,) = preflight.input_bucket_events(aws, account)
+    (finding,) = buckets.input_bucket_events(aws, account)
     assert finding.status == FAIL
     # the hint is a command the script takes as written: run it, and the check passes
     command = shlex.split(finding.fix.split(" (")[0])
@@ -121,7 +122,7 @@ def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws:
     patcher = Patcher()
     s3_reports_eventbridge_delivery(patcher)
     try:
-        assert preflight.input_bucket_events(aws, account)[0].status == PASS
+        assert buckets.input_bucket_events(aws, account)[0].status == PASS
     finally:
         patcher.undo()
 
@@ -155,7 +156,7 @@ def test_an_input_bucket_under_a_customer_key_needs_that_key_given(aws: Any, enc
     # role can read the files only when the stack is given the key (InputBucketKmsKeyArn).
     keys = _encrypted_bucket(aws, "risk-input-x", encryption, ("CUSTOMER", "OTHER"))
     account = Account(subnets=[], peak=PEAK, input_bucket="risk-input-x", input_bucket_key_arn=keys[given] if given else None)
-    (finding,) = preflight.input_bucket_encryption(aws, account)
+    (finding,) = buckets.input_bucket_encryption(aws, account)
     assert finding.status == expected
     if expected == FAIL:
         assert keys["CUSTOMER"] in finding.found and "InputBucketKmsKeyArn" in finding.fix
@@ -173,7 +174,7 @@ def test_an_input_bucket_under_a_customer_key_needs_that_key_given(aws: Any, enc
 )
 def test_output_bucket_encryption_the_task_roles_can_use(aws: Any, encryption: dict | None, expected: str) -> None:
     keys = _encrypted_bucket(aws, "risk-output-x", encryption, ("STACK", "OTHER"))
-    (finding,) = preflight.output_bucket_encryption(aws, Account(subnets=[], peak=PEAK, output_bucket="risk-output-x", key_arn=keys["STACK"]))
+    (finding,) = buckets.output_bucket_encryption(aws, Account(subnets=[], peak=PEAK, output_bucket="risk-output-x", key_arn=keys["STACK"]))
     assert finding.status == expected
 
 
@@ -213,7 +214,7 @@ def test_the_output_bucket_keeps_years_of_records(aws: Any, versioned: bool, loc
         s3.put_object_lock_configuration(Bucket="risk-output-x", ObjectLockConfiguration=lock)
     if rules:
         s3.put_bucket_lifecycle_configuration(Bucket="risk-output-x", LifecycleConfiguration={"Rules": rules})
-    findings = preflight.output_bucket_retention(aws, Account(subnets=[], peak=PEAK, output_bucket="risk-output-x"))
+    findings = buckets.output_bucket_retention(aws, Account(subnets=[], peak=PEAK, output_bucket="risk-output-x"))
     assert [finding.status for finding in findings] == expected
     for finding in findings:
         assert bool(finding.fix) == (finding.status != PASS)
@@ -227,7 +228,7 @@ def test_the_nightly_check_reads_the_output_bucket_it_is_given() -> None:
     environment = {"TASK_SUBNETS": "subnet-a", "PEAK_WORKLOADS": "[]", "OUTPUT_BUCKET": "risk-output-x"}
     account = account_from_environment(environment)
     assert account.output_bucket == "risk-output-x"
-    assert preflight.output_bucket_retention in preflight.NIGHTLY and preflight.output_bucket_retention in preflight.ALL
+    assert buckets.output_bucket_retention in checks.NIGHTLY and buckets.output_bucket_retention in checks.ALL
 
 
 def _manifest(number: int) -> str:
@@ -254,14 +255,14 @@ def _repository(aws: Any, images_after_ours: int, keep: int = 10) -> Account:
 
 @pytest.mark.parametrize(("newer", "expected"), [(0, PASS), (9, WARN), (10, FAIL)], ids=["kept", "next-push-expires-it", "expired"])
 def test_an_image_about_to_be_expired_by_the_lifecycle_rule(aws: Any, newer: int, expected: str) -> None:
-    findings = preflight.images(aws, _repository(aws, newer))
+    findings = images.images(aws, _repository(aws, newer))
     (lifecycle,) = [f for f in findings if f.check.startswith("lifecycle")]
     assert lifecycle.status == expected and lifecycle.found.startswith(f"{newer} newer")
 
 
 def test_a_missing_image_tag_fails_and_names_the_push(aws: Any) -> None:
     account = replace(_repository(aws, 0), image_tag="9.9.9")
-    (finding,) = preflight.images(aws, account)
+    (finding,) = images.images(aws, account)
     assert finding.status == FAIL and finding.found.startswith("missing") and "push" in finding.fix
 
 
@@ -275,9 +276,9 @@ def test_an_unconfirmed_subscription_fails_and_a_confirmed_one_passes() -> None:
     stubber.add_response("list_subscriptions_by_topic", {"Subscriptions": [pending, confirmed]}, {"TopicArn": topic})
     stubber.activate()
     account = Account(subnets=[], peak=PEAK, topic_arn=topic)
-    (unconfirmed,) = preflight.alert_subscription(lambda service: client, account)
+    (unconfirmed,) = monitoring.alert_subscription(lambda service: client, account)
     assert unconfirmed.status == FAIL and unconfirmed.found == "0 confirmed, 1 pending" and "confirm the subscription" in unconfirmed.fix
-    assert preflight.alert_subscription(lambda service: client, account)[0].status == PASS
+    assert monitoring.alert_subscription(lambda service: client, account)[0].status == PASS
 
 
 def test_a_disabled_key_without_rotation_fails_twice(aws: Any) -> None:
@@ -285,7 +286,7 @@ def test_a_disabled_key_without_rotation_fails_twice(aws: Any) -> None:
     created = kms.create_key()["KeyMetadata"]
     key = created["Arn"]
     kms.disable_key(KeyId=created["KeyId"])
-    findings = preflight.kms_key(aws, Account(subnets=[], peak=PEAK, key_arn=key))
+    findings = monitoring.kms_key(aws, Account(subnets=[], peak=PEAK, key_arn=key))
     assert [(f.check, f.status) for f in findings] == [("stack key enabled", FAIL), ("stack key rotation", FAIL)]
 
 
@@ -297,20 +298,20 @@ def test_a_notifying_alarm_in_alarm_fails_the_nightly_check_and_warns_a_deploy(a
             ComparisonOperator="GreaterThanThreshold",
         )  # fmt: skip
     account = Account(subnets=[], peak=PEAK, alarm_names=["alarm-risk-work-dlq-x", "alarm-report-dlq-x"], nightly=True)
-    assert preflight.alarms(aws, account)[0].status == PASS
+    assert monitoring.alarms(aws, account)[0].status == PASS
     cloudwatch.set_alarm_state(AlarmName="alarm-risk-work-dlq-x", StateValue="ALARM", StateReason="a unit failed three times")
-    (finding,) = preflight.alarms(aws, account)
+    (finding,) = monitoring.alarms(aws, account)
     assert finding.status == FAIL and finding.found == "1 in ALARM: alarm-risk-work-dlq-x"
     # a deploy is told, not refused: the deploy that fixes the cause must go through
-    (finding,) = preflight.alarms(aws, replace(account, nightly=False))
+    (finding,) = monitoring.alarms(aws, replace(account, nightly=False))
     assert finding.status == WARN
 
 
 @pytest.mark.parametrize(("positions", "quota", "expected"), [(20_000, 64.0, PASS), (200_000_000, 8.0, FAIL)], ids=["fits", "does-not-fit"])
 def test_tonights_book_against_the_window_on_the_quota_left(positions: int, quota: float, expected: str) -> None:
-    client = _quota_client({preflight.FARGATE_ON_DEMAND_VCPU: quota, preflight.FARGATE_SPOT_VCPU: quota})
+    client = _quota_client({capacity.FARGATE_ON_DEMAND_VCPU: quota, capacity.FARGATE_SPOT_VCPU: quota})
     night = Night(positions=positions, factors=500, scenarios=100_000, window_hours=8.5)
-    (finding,) = preflight.night_fits(lambda service: client, Account(subnets=[], peak=PEAK, tonight=night))
+    (finding,) = capacity.night_fits(lambda service: client, Account(subnets=[], peak=PEAK, tonight=night))
     assert finding.status == expected
     if expected == FAIL:
         assert "RiskCalculationMaxTasks" in finding.fix
@@ -320,10 +321,10 @@ def test_a_check_that_cannot_read_is_a_failure_and_the_others_still_run() -> Non
     def clients(service: str) -> Any:
         raise PermissionError(f"no {service}")
 
-    def readable_check(clients: Any, account: Account) -> list[preflight.Finding]:
-        return [preflight.Finding("readable check", "x", "x", PASS)]
+    def readable_check(clients: Any, account: Account) -> list[findings.Finding]:
+        return [findings.Finding("readable check", "x", "x", PASS)]
 
-    checks = (preflight.subnet_capacity, readable_check, preflight.subnet_capacity)
+    checks = (capacity.subnet_capacity, readable_check, capacity.subnet_capacity)
     findings = run_checks(clients, Account(subnets=["subnet-1"], peak=PEAK), checks)
     # every check has its finding, in order: the ones after a failing read ran too
     assert [(f.check, f.status) for f in findings] == [("subnet capacity", FAIL), ("readable check", PASS), ("subnet capacity", FAIL)]
@@ -331,8 +332,8 @@ def test_a_check_that_cannot_read_is_a_failure_and_the_others_still_run() -> Non
 
 
 def test_the_table_names_every_check_its_status_and_fix() -> None:
-    findings = [preflight.Finding("a check", "1", "0", FAIL, "do this"), preflight.Finding("another", "x", "x", PASS)]
-    lines = preflight.table(findings).splitlines()
+    found = [findings.Finding("a check", "1", "0", FAIL, "do this"), findings.Finding("another", "x", "x", PASS)]
+    lines = checks.table(found).splitlines()
     assert lines[0].split()[:2] == ["check", "expected"]
     assert "FAIL" in lines[1] and lines[1].endswith("do this") and lines[2].rstrip().endswith("PASS")
 
@@ -348,24 +349,24 @@ def test_alarms_that_notify_the_topic_are_found_by_their_action_in_the_nightly_t
         )  # fmt: skip
         cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="a dead letter")
     account = account_from_environment({**NIGHTLY_ENVIRONMENT, "ALERT_TOPIC_ARN": topic})
-    (finding,) = preflight.alarms(aws, account)
+    (finding,) = monitoring.alarms(aws, account)
     assert finding.status == FAIL and finding.found == "2 in ALARM: alarm-report-dlq-x, alarm-risk-work-dlq-x"
-    assert preflight.alarms in preflight.NIGHTLY
+    assert monitoring.alarms in checks.NIGHTLY
 
 
 def test_dead_letter_queues_that_hold_messages_fail_with_their_names_and_counts(aws: Any) -> None:
     sqs = aws("sqs")
     urls = [sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("sqs-risk-work-dlq-x", "sqs-report-dlq-x", "sqs-event-delivery-dlq-x")]
     account = account_from_environment({**NIGHTLY_ENVIRONMENT, "DEAD_LETTER_QUEUES": ",".join(urls)})
-    (finding,) = preflight.dead_letters(aws, account)
+    (finding,) = monitoring.dead_letters(aws, account)
     assert finding.status == PASS and finding.found == "all empty"
     for _ in range(2):
         sqs.send_message(QueueUrl=urls[0], MessageBody="{}")
     sqs.send_message(QueueUrl=urls[1], MessageBody="{}")
-    (finding,) = preflight.dead_letters(aws, account)
+    (finding,) = monitoring.dead_letters(aws, account)
     assert finding.status == FAIL and finding.found == "sqs-report-dlq-x 1, sqs-risk-work-dlq-x 2" and "redrive" in finding.fix
-    assert preflight.dead_letters in preflight.NIGHTLY
-    (finding,) = preflight.dead_letters(aws, replace(account, nightly=False))  # at deploy time: a warning
+    assert monitoring.dead_letters in checks.NIGHTLY
+    (finding,) = monitoring.dead_letters(aws, replace(account, nightly=False))  # at deploy time: a warning
     assert finding.status == WARN
 
 
@@ -410,9 +411,9 @@ def test_a_logs_resource_policy_must_let_eventbridge_write_the_task_events(aws: 
     if policy:
         logs.put_resource_policy(policyName="logpolicy-ecs-task-events-shared", policyDocument=policy)
     account = account_from_environment({**NIGHTLY_ENVIRONMENT, "TASK_EVENTS_LOG_GROUP_ARN": LOG_GROUP_ARN})
-    (finding,) = preflight.task_events_log_policy(aws, account)
+    (finding,) = monitoring.task_events_log_policy(aws, account)
     assert finding.status == expected, finding
-    assert preflight.task_events_log_policy in preflight.NIGHTLY
+    assert monitoring.task_events_log_policy in checks.NIGHTLY
 
 
 NIGHTLY_ENVIRONMENT = {"PEAK_WORKLOADS": "[]", "TASK_SUBNETS": ""}
@@ -459,5 +460,5 @@ def test_the_pre_night_image_check_judges_basic_and_enhanced_scans(page: dict[st
     # enhanced scanning's ACTIVE is a judged scan, not a failure (the pre-night check used to alert on it every night).
     client = _scan_client("ENHANCED", [page])
     account = Account(subnets=[], peak=PEAK, repositories=["ecr-risk-calculation-x"], image_tag="1.0.0")
-    (finding,) = preflight.images(lambda service: client, account)
+    (finding,) = images.images(lambda service: client, account)
     assert finding.status == expected, finding

@@ -18,7 +18,7 @@ import json
 
 import pytest
 
-from riskbatch.operations.preflight import account_from_environment
+from riskbatch.operations.preflight.findings import account_from_environment
 from riskbatch_platform.analysis.resolve import resolve
 from riskbatch_platform.deployment.preflight_stack import dead_letter_queue_ids, peak_of, task_events_log_group_id
 from test.template_model import REQUIRED_VALUES, Template, as_list, container_environment, job_statements, referenced_id

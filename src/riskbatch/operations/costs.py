@@ -25,7 +25,7 @@ from typing import Any
 
 from riskbatch.operations import fargate
 from riskbatch.operations.cron import parse
-from riskbatch.operations.preflight import Capacity
+from riskbatch.operations.preflight.findings import Capacity
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = REPO_ROOT / "lib" / "TapStack.json"

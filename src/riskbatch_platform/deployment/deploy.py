@@ -121,7 +121,7 @@ def parse_tags(path: Path | None, tags: list[str]) -> dict[str, str]:
 
 def preflight_passes(target: Target, stack_name: str, template: dict, parameters: dict[str, str], skip: bool) -> bool:
     """Preflight's checks of the account, before anything changes; False when one fails."""
-    from riskbatch.operations.preflight import failed, table
+    from riskbatch.operations.preflight.checks import failed, table
     from riskbatch_platform.deployment.preflight_stack import check_stack
 
     if skip:
@@ -141,7 +141,7 @@ def preflight_passes(target: Target, stack_name: str, template: dict, parameters
 def task_events_policy_covers(target: Target, stack_name: str, template: dict) -> bool:
     """After the create or update: a logs resource policy (the stack's, or the account's shared one
     with CreateTaskEventsLogPolicy=false) lets EventBridge write the task events log group."""
-    from riskbatch.operations.preflight import failed, table
+    from riskbatch.operations.preflight.checks import failed, table
     from riskbatch_platform.deployment.preflight_stack import task_events_findings
 
     findings = task_events_findings(target, stack_name, template)

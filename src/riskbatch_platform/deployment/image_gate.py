@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from riskbatch.operations.preflight import BLOCKING_SEVERITIES, SCAN_JUDGED, SCAN_WAITING, registry_scan_type, scan_findings
+from riskbatch.operations.preflight.images import BLOCKING_SEVERITIES, SCAN_JUDGED, SCAN_WAITING, registry_scan_type, scan_findings
 
 
 class ScanNotFinished(RuntimeError):

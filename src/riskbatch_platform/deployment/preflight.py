@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from riskbatch.operations.plan import Night, window_hours
-from riskbatch.operations.preflight import as_json, failed, table
+from riskbatch.operations.preflight.checks import as_json, failed, table
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.aws import DEFAULT_REGION, Target
 from riskbatch_platform.deployment.preflight_stack import check_stack

@@ -7,7 +7,9 @@ import re
 from typing import Any
 
 from riskbatch.operations.costs import capacity_of, scaled_service
-from riskbatch.operations.preflight import ALL, NIGHTLY, Account, Finding, Peak, Workload, run_checks, task_events_log_policy
+from riskbatch.operations.preflight.checks import ALL, NIGHTLY, run_checks
+from riskbatch.operations.preflight.findings import Account, Finding, Peak, Workload
+from riskbatch.operations.preflight.monitoring import task_events_log_policy
 from riskbatch_platform.aws import Target
 from riskbatch_platform.deployment.stack import current_parameters, physical_ids, stack_outputs, stack_status
 

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from riskbatch.operations.plan import Night
-from riskbatch.operations.preflight import Finding
+from riskbatch.operations.preflight.findings import Finding
 from riskbatch_platform.deployment.preflight_stack import check_stack
 from riskbatch_platform.local.emulator.loopback import running_emulator
 from riskbatch_platform.local.emulator.service_quotas import FARGATE_VCPU_QUOTA_VARIABLE
