@@ -324,11 +324,11 @@ def test_a_check_that_cannot_read_is_a_failure_and_the_others_still_run() -> Non
     def readable_check(clients: Any, account: Account) -> list[findings.Finding]:
         return [findings.Finding("readable check", "x", "x", PASS)]
 
-    checks = (capacity.subnet_capacity, readable_check, capacity.subnet_capacity)
-    findings = run_checks(clients, Account(subnets=["subnet-1"], peak=PEAK), checks)
+    listed = (capacity.subnet_capacity, readable_check, capacity.subnet_capacity)
+    found = run_checks(clients, Account(subnets=["subnet-1"], peak=PEAK), listed)
     # every check has its finding, in order: the ones after a failing read ran too
-    assert [(f.check, f.status) for f in findings] == [("subnet capacity", FAIL), ("readable check", PASS), ("subnet capacity", FAIL)]
-    assert "no ec2" in findings[0].found
+    assert [(f.check, f.status) for f in found] == [("subnet capacity", FAIL), ("readable check", PASS), ("subnet capacity", FAIL)]
+    assert "no ec2" in found[0].found
 
 
 def test_the_table_names_every_check_its_status_and_fix() -> None:

@@ -266,9 +266,10 @@ def job_closure(commands: Iterable[tuple[str, ...]]) -> Closure:
     """The closure of the functions these riskbatch commands run (resolved by the riskbatch parser)."""
     from riskbatch.cli import all_handlers, entry_functions
 
+    (handlers_module,) = {function.__module__ for function in all_handlers()}  # the handlers live in one module
     entries = {function.__name__ for command in commands for function in entry_functions(list(command))}
     others = {function.__name__ for function in all_handlers()} - entries
-    return closure(entries, others)
+    return closure(entries, others, entry_module=handlers_module)
 
 
 def job_distributions(commands: Iterable[tuple[str, ...]]) -> set[str]:

@@ -71,7 +71,7 @@ def test_an_import_the_image_lacks_fails_the_check() -> None:
     from riskbatch.cli import all_handlers, entry_functions
 
     entries = {function.__name__ for command in COMMANDS["data-ingestion"] for function in entry_functions(list(command))}
-    found = closure(entries, {function.__name__ for function in all_handlers()} - entries, modules)
+    found = closure(entries, {function.__name__ for function in all_handlers()} - entries, modules, entry_module="riskbatch.commands")
     assert "scipy" in found.external and found.path_to("scipy")[-2:] == ["riskbatch.jobs.ingestion", "scipy"]
     assert "scipy" in with_dependencies({"scipy"}) and "scipy" not in read_pins(job_lock_path("data-ingestion"))
 
