@@ -27,9 +27,8 @@ Before these checks, two rules make the history usable:
 Excluded positions carry their notional in the reporting currency at the night's rates, or
 `None` (unknown: no last price, or no rate), counted apart, never as zero.
 
-Over 400 lines on purpose: every rule of the night's data quality in one place, each a small
-function, so the quality report and the model read one source.
-"""
+The conversions into the reporting currency and the notional of what was excluded are in
+riskbatch.inputs.currencies."""
 
 from __future__ import annotations
 
@@ -41,9 +40,20 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from riskbatch.inputs.files import FX_FACTOR, CheckedPositions, ExcludedRow, InputError, Market, excluded_rows, load_market, validate_positions
+from riskbatch.inputs.currencies import (
+    _exclude_unconvertible,
+    currency_column_problems,
+    currency_problems,
+    factors_of_position,
+    market_as_table,
+    notional_in,
+    rate_into,
+)
+from riskbatch.inputs.files import ExcludedRow, InputError, Market, excluded_rows, load_market, validate_positions
 
 POLICIES = ("reject", "exclude", "flag")
+
+
 LAST_DAY_POLICIES = ("hold", "exclude", "flag", "reject")
 
 
@@ -138,40 +148,6 @@ class FileRejected(Exception):
     def __init__(self, role: str, error: InputError) -> None:
         super().__init__(str(error))
         self.role, self.error = role, error
-
-
-def _direct_rate(market: Market, currency: str, into: str) -> tuple[str, int] | None:
-    for name, sign in ((f"FX_{currency}{into}", 1), (f"FX_{into}{currency}", -1)):
-        if name in market.index:
-            return name, sign
-    return None
-
-
-def conversion_path(market: Market, currency: str, reporting: str) -> list[tuple[str, int]]:
-    """The FX factors, with the sign of each one's log return, whose product converts `currency`
-    into `reporting`: none for the reporting currency, one for a direct rate, else two through a
-    common currency (USD first, then the others alphabetically): a EUR reporter with FX_EURUSD and
-    FX_USDJPY converts JPY as JPY -> USD -> EUR."""
-    if currency == reporting:
-        return []
-    direct = _direct_rate(market, currency, reporting)
-    if direct:
-        return [direct]
-    quoted = {code for name in market.factors if (pair := FX_FACTOR.match(name)) for code in pair.groups()} - {currency, reporting}
-    for common in sorted(quoted, key=lambda code: (code != "USD", code)):
-        first, second = _direct_rate(market, currency, common), _direct_rate(market, common, reporting)
-        if first and second:
-            return [first, second]
-    raise KeyError(f"no FX rate FX_{currency}{reporting} or FX_{reporting}{currency}, nor a cross through a common currency, in the market data")
-
-
-def factors_of_position(market: Market, row: dict[str, Any], reporting: str) -> list[str]:
-    """The factors a position's value depends on: its underlying, its vol factor, its currency's rate(s)."""
-    needed = [row["underlying"]]
-    if row.get("vol_factor"):
-        needed.append(row["vol_factor"])
-    needed += [name for name, _ in conversion_path(market, market.currency(row["underlying"], reporting), reporting)]
-    return needed
 
 
 def _longest_flat_run(prices: np.ndarray) -> int:
@@ -334,33 +310,6 @@ def prepare_night(
     return PreparedNight(tonight, market_as_table(tonight), positions, excluded, findings, held, reporting_currency, sorted(untrusted), published)
 
 
-def rate_into(market: Market, currency: str, reporting: str) -> float | None:
-    """Today's rate of `currency` into the reporting currency, None when the market has none."""
-    try:
-        path = conversion_path(market, currency, reporting)
-    except KeyError:
-        return None
-    rate = float(np.prod([market.spot[market.index[name]] ** sign for name, sign in path]))  # 1 for the reporting currency
-    return rate if np.isfinite(rate) and rate > 0 else None
-
-
-def notional_in(row: ExcludedRow, published: Market, market: Market, reporting: str) -> float | None:
-    """An excluded row's notional in the reporting currency at the night's rates; None when its
-    last price, its currency or the rate is unknown."""
-    if row.notional is None or row.underlying not in market.index:
-        return None
-    declared = FX_FACTOR.match(row.underlying) or market.currencies[market.index[row.underlying]]
-    if not declared:
-        return None
-    rate = rate_into(market, market.currency(row.underlying, reporting), reporting)
-    if rate is None:
-        return None
-    # the row's notional is at the published last price; a held factor's is at its previous close
-    column = market.index[row.underlying]
-    scale = market.spot[column] / published.spot[column] if published.spot[column] != market.spot[column] else 1.0
-    return float(row.notional * scale * rate)
-
-
 def _held_price(factor: str, published: Market, market: Market, positions: pa.Table, reporting: str) -> HeldPrice:
     """A held last price and its effect: what the published price would have added to the value
     of the night's positions on that underlying (quantity x multiplier x the difference, converted)."""
@@ -378,56 +327,3 @@ def _held_price(factor: str, published: Market, market: Market, positions: pa.Ta
         positions=len(on_it),
         value_effect=float(effect),
     )
-
-
-def market_as_table(market: Market) -> pa.Table:
-    """A market as the run stores it: one row per date and factor, with its currency and dividend yield."""
-    days, factors = len(market.dates), len(market.factors)
-    return pa.table(
-        {
-            "date": pa.array([day for day in market.dates for _ in range(factors)], pa.date32()),
-            "factor": pa.array(market.factors * days, pa.string()),
-            "price": pa.array(market.prices.reshape(-1), pa.float64()),
-            "currency": pa.array(list(market.currencies) * days, pa.string()),
-            "dividend_yield": pa.array(np.tile(market.dividend_yields, days), pa.float64()),
-        }
-    )
-
-
-def _exclude_unconvertible(checked: CheckedPositions, market: Market, reporting: str) -> tuple[pa.Table, list[ExcludedRow]]:
-    """Positions whose currency has no FX rate into the reporting currency are excluded with the reason."""
-    positions, excluded = checked.valid, list(checked.excluded)
-    reasons = []
-    for underlying in positions["underlying"].to_pylist():
-        if not FX_FACTOR.match(underlying) and market.currencies[market.index[underlying]] is None:
-            reasons.append(f"the currency of {underlying} is not declared in the market data (never assumed to be {reporting})")
-            continue
-        currency = market.currency(underlying, reporting)
-        try:
-            conversion_path(market, currency, reporting)
-            reasons.append("")
-        except KeyError as missing:
-            reasons.append(f"in {currency}: {missing.args[0]}")
-    unconvertible = np.array([bool(reason) for reason in reasons])
-    if unconvertible.any():
-        excluded += excluded_rows(positions, unconvertible, reasons, market)
-        positions = positions.filter(pa.array(~unconvertible))
-    return positions, excluded
-
-
-def currency_column_problems(table: pa.Table, market: Market) -> list[str]:
-    """A market file without a currency column cannot say which factors are in a foreign
-    currency: refused, unless every factor is an FX rate (its quote currency is in its name)."""
-    if "currency" in table.column_names or all(FX_FACTOR.match(name) for name in market.factors):
-        return []
-    return ["missing column currency: every factor that is not an FX rate must declare its currency (none is assumed to be the reporting currency)"]
-
-
-def currency_problems(market: Market) -> list[str]:
-    """An FX factor whose stated currency is not its quote currency contradicts the convention."""
-    problems = []
-    for name, stated in zip(market.factors, market.currencies, strict=True):
-        pair = FX_FACTOR.match(name)
-        if pair and stated and stated != pair.group(2):
-            problems.append(f"{name} is quoted in {pair.group(2)} (FX_<BASE><QUOTE>), but its currency column says {stated}")
-    return problems

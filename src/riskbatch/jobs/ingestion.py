@@ -31,8 +31,9 @@ from riskbatch.aws.layout import (
     unit_key,
 )
 from riskbatch.aws.storage import exists, get_bytes, get_json, put_json_once, put_once
+from riskbatch.inputs.currencies import market_as_table
 from riskbatch.inputs.files import FILE_NAME, MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
-from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, market_as_table, prepare_night
+from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, prepare_night
 from riskbatch.model.engine import draw_order
 from riskbatch.model.settings import ConfigurationError, Settings, configured_run, data_quality_overrides, data_quality_policy
 from riskbatch.runtime.logs import log, timed

@@ -31,8 +31,8 @@ import numpy as np
 import pyarrow as pa
 
 from riskbatch.inputs.business_days import horizon_calendar_days as calendar_days_to_horizon
+from riskbatch.inputs.currencies import conversion_path
 from riskbatch.inputs.files import FX_FACTOR, Market
-from riskbatch.inputs.quality import conversion_path
 from riskbatch.model.risk_model import (
     CALENDAR_DAYS,
     CovarianceEstimate,

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from riskbatch.inputs.currencies import factors_of_position
 from riskbatch.inputs.files import Market
-from riskbatch.inputs.quality import factors_of_position
 from riskbatch.model.engine import PreparedBlocks, RiskModel, build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, value_at_risk
 from riskbatch.model.run_inputs import RunBook

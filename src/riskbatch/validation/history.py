@@ -31,8 +31,8 @@ import numpy as np
 
 from riskbatch.aws.storage import get_json, list_keys, put_json_once
 from riskbatch.inputs.business_days import previous_business_day
+from riskbatch.inputs.currencies import factors_of_position
 from riskbatch.inputs.files import Market
-from riskbatch.inputs.quality import factors_of_position
 from riskbatch.model.engine import Book, PreparedBlocks, RiskModel, portfolio_pnl
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 from riskbatch.model.run_inputs import RunBook
