@@ -139,7 +139,7 @@ def test_corrected_files_restate_the_night_and_status_says_which_run_is_in_force
     """The corrected positions file lands under the same name, after its restatement.txt, and EventBridge starts
     the ingestion as for any arrival: a new run, a second report, the history record superseded."""
     local_only(stack, "runs the night's tasks by hand")
-    from test.jobs.test_pipeline import _page_texts
+    from test.jobs.jobs.test_pipeline import _page_texts
 
     positions, _ = write_sample(tmp_path, SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=dt.date.fromisoformat(RESTATED_DATE)))
     bucket, output = stack.local.stand_ins.input_bucket, stack.local.stand_ins.output_bucket

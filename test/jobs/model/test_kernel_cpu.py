@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from riskbatch.model.kernel_cpu import GENERIC, X86_64_V3, cpu_flags, select_kernel_cpu, target_for
+from riskbatch_platform import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 HASWELL = "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ss ht syscall nx rdtscp lm constant_tsc"
 HASWELL += " rep_good nopl xtopology cpuid pni pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt aes xsave avx f16c rdrand hypervisor"
 HASWELL += " lahf_lm abm invpcid_single fsgsbase bmi1 avx2 smep bmi2 erms invpcid xsaveopt"

@@ -260,7 +260,7 @@ def test_a_longer_horizon_keeps_its_one_day_figures_from_the_units(two_nights) -
 
 @pytest.fixture
 def aws_night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from test.jobs.aws import mocked_night
+    from test.jobs.stack_layout import mocked_night
 
     with mocked_night(tmp_path, monkeypatch, 2000, 512) as night:
         yield night
@@ -276,7 +276,7 @@ def _ingest(night, folder: Path, unit_positions: int) -> str:
 
 def _compute(night) -> None:
     from riskbatch.jobs.risk_calculation import RiskCalculation
-    from test.jobs.test_pipeline import drain
+    from test.jobs.jobs.test_pipeline import drain
 
     drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
 
@@ -285,7 +285,7 @@ def _report(night) -> None:
     import json
 
     from riskbatch.jobs.report_generation import ReportGeneration
-    from test.jobs.test_pipeline import drain
+    from test.jobs.jobs.test_pipeline import drain
 
     for message in night.messages(night.settings.report_queue_url):
         night.sqs.send_message(QueueUrl=night.settings.report_queue_url, MessageBody=json.dumps(message))

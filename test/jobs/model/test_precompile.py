@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from riskbatch_platform import REPO_ROOT
 
 
 def _precompile(cache: Path, **environment: str) -> subprocess.CompletedProcess[str]:

@@ -24,8 +24,8 @@ from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
 from riskbatch.jobs.report_generation import ReportGeneration
 from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.operations.rerun import EXIT_NO_FILES, STARTED_BY
-from test.jobs.aws import REGION, Night, lay_out_night, small_night, stack_properties
-from test.jobs.test_status import _stack, stack_outputs
+from test.jobs.operations.test_status import _stack, stack_outputs
+from test.jobs.stack_layout import REGION, Night, lay_out_night, small_night, stack_properties
 
 STACK = "riskbatch-test"
 DATE = "2026-11-25"

@@ -116,7 +116,7 @@ def test_the_stored_calibration_carries_a_measured_runtime_and_the_template_size
 
     calibration = load_calibration()
     assert calibration.runtime_mib != Calibration.runtime_mib and "make demo" in calibration.runtime_measured
-    template = json.loads((Path(__file__).resolve().parents[2] / "lib" / "TapStack.json").read_text(encoding="utf-8"))
+    template = json.loads((Path(__file__).resolve().parents[3] / "lib" / "TapStack.json").read_text(encoding="utf-8"))
     limits = {
         container["Name"]: int(container["Memory"])
         for resource in template["Resources"].values()

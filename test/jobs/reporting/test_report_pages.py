@@ -36,8 +36,8 @@ from riskbatch.reporting.notice import notice_subject, notice_text
 from riskbatch.reporting.pages import frame_size, render_pdf, report_document, report_story
 from riskbatch.reporting.results import read_results
 from riskbatch.reporting.tables import ORPHAN_ROWS, STATUS_COLOURS
-from test.jobs.aws import lay_out_night
-from test.jobs.test_pipeline import drain, run_ingest
+from test.jobs.jobs.test_pipeline import drain, run_ingest
+from test.jobs.stack_layout import lay_out_night
 
 TONIGHT = dt.date(2026, 11, 25)  # the Wednesday before Thanksgiving: the report is due Friday 09:30
 PUBLISHED = dt.datetime(2026, 11, 27, 12, 41, tzinfo=dt.UTC)  # 07:41 EST on that Friday

@@ -21,9 +21,9 @@ from riskbatch.jobs.report_generation import ReportGeneration
 from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.validation.history import load_records
 from riskbatch.validation.restatement import record_night, superseded_key
-from test.jobs.aws import Night, small_night
-from test.jobs.test_pipeline import _page_texts
-from test.jobs.test_pipeline import night as night  # the fixture: the night's AWS in moto, small runs
+from test.jobs.jobs.test_pipeline import _page_texts
+from test.jobs.jobs.test_pipeline import night as night  # the fixture: the night's AWS in moto, small runs
+from test.jobs.stack_layout import Night, small_night
 
 DATE = "2026-11-25"
 

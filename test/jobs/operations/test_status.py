@@ -25,8 +25,8 @@ from riskbatch.cli import main
 from riskbatch.inputs.business_days import NEW_YORK, is_business_day, next_business_day, previous_business_day, report_due_at
 from riskbatch.operations.stack_lookup import EXIT_NO_AWS, EXIT_NO_STACK, EXIT_REFUSED, OUTPUTS, PARAMETERS, OperatorError, aws_errors
 from riskbatch.operations.status import READ_CALLS, as_json, as_text, failed_tasks_listed, night_in_view, read_status
-from test.jobs.aws import PARAMETERS as STACK_PARAMETERS
-from test.jobs.aws import REGION, Night, lay_out_night, stack_properties
+from test.jobs.stack_layout import PARAMETERS as STACK_PARAMETERS
+from test.jobs.stack_layout import REGION, Night, lay_out_night, stack_properties
 
 # The night in view, its due time and the task events log's 14-day window all follow the clock.
 pytestmark = pytest.mark.clock

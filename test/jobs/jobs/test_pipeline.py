@@ -24,7 +24,7 @@ from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.model.offline import run_offline
 from riskbatch.model.risk_model import ModelParameters
 from riskbatch.model.settings import load_model_config
-from test.jobs.aws import Night, mocked_night
+from test.jobs.stack_layout import Night, mocked_night
 
 DATE = "2026-11-25"
 SCENARIOS = "2000"

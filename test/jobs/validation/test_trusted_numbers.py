@@ -27,7 +27,7 @@ from riskbatch.inputs.sample import business_days
 from riskbatch.model.engine import build_book, risk_model
 from riskbatch.model.risk_model import ModelParameters, black_scholes
 from riskbatch.model.run_inputs import RunBook
-from test.jobs.aws import Night, mocked_night
+from test.jobs.stack_layout import Night, mocked_night
 
 MONDAY = dt.date(2026, 11, 16)  # the week before Thanksgiving: Tuesday is the next business day
 DAYS = 301
@@ -75,7 +75,7 @@ def _run(night: Night, folder: Path, date: str, market: pa.Table, positions: pa.
     from riskbatch.jobs.ingestion import ingest
     from riskbatch.jobs.report_generation import ReportGeneration
     from riskbatch.jobs.risk_calculation import RiskCalculation
-    from test.jobs.test_pipeline import drain
+    from test.jobs.jobs.test_pipeline import drain
 
     folder.mkdir(parents=True, exist_ok=True)
     pa_csv.write_csv(market, folder / "market.csv")
@@ -409,7 +409,7 @@ def test_the_backtest_pairs_a_night_with_the_previous_business_day_only() -> Non
 def test_one_module_counts_business_days() -> None:
     """The horizon, the backtest's pairing, the market lag, the sample and the deadline check all
     ask riskbatch.inputs.business_days: no other module of the jobs counts weekdays."""
-    source = Path(__file__).resolve().parents[2] / "src" / "riskbatch"
+    source = Path(__file__).resolve().parents[3] / "src" / "riskbatch"
     counting = ("weekday()", "busday", "BDay", "isoweekday")
     # cron.py reads a schedule expression's day-of-week field (when AWS fires it), not business days
     readers = {"inputs/business_days.py", "operations/cron.py"}
