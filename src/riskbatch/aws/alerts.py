@@ -57,6 +57,11 @@ def checked_entry(entry: dict[str, Any], limit: int = ALERT_BYTES) -> dict[str, 
     return entry
 
 
+def put_event(events: Any, entry: dict[str, Any], limit: int = ALERT_BYTES) -> dict[str, Any]:
+    """PutEvents of one entry checked against its bound first: the one way the jobs put an event."""
+    return dict(events.put_events(Entries=[checked_entry(entry, limit)]))
+
+
 def first_rows(rows: list[str], details: str, limit: int = SUMMARY_ROWS) -> list[str]:
     """The first `limit` rows, and a line that counts the others and says where they all are."""
     shown = rows[:limit]

@@ -76,6 +76,11 @@ def alerted_key(details_key: str) -> str:
     return details_key.replace("quarantine/", "quarantine/alerted/", 1)
 
 
+def held_prices_key(business_date: str, file_name: str, checksum: str) -> str:
+    """Every last price of a market file held at its previous close, with what it would have added."""
+    return f"quarantine/{business_date}/{file_name}.{checksum[:12]}.held-prices.json"
+
+
 def excluded_rows_key(business_date: str, file_name: str, checksum: str) -> str:
     """The rows of a positions file the night went on without, with their reasons and notional."""
     return f"quarantine/{business_date}/{file_name}.{checksum[:12]}.excluded-rows.json"

@@ -1,13 +1,15 @@
-"""data-ingestion: validate tonight's file set, record checksums, split it into work units, queue them."""
+"""data-ingestion: validate tonight's file set, record checksums, split it into work units, queue them.
+
+The night's file set as it arrives (its keys, companion and contents) is riskbatch.inputs.arrival."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
 import json
 import time
-import urllib.parse
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,6 +22,7 @@ from riskbatch.aws.alerts import counts_by, first_rows, publish_alert
 from riskbatch.aws.layout import (
     alerted_key,
     excluded_rows_key,
+    held_prices_key,
     manifest_key,
     market_file_key,
     market_key,
@@ -31,8 +34,9 @@ from riskbatch.aws.layout import (
     unit_key,
 )
 from riskbatch.aws.storage import exists, get_bytes, get_json, put_json_once, put_once
+from riskbatch.inputs.arrival import ROLES, FileSet, find_companion, parse_key, read_file_set, stored_key
 from riskbatch.inputs.currencies import market_as_table
-from riskbatch.inputs.files import FILE_NAME, MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
+from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, prepare_night
 from riskbatch.model.engine import draw_order
 from riskbatch.model.settings import ConfigurationError, Settings, configured_run, data_quality_overrides, data_quality_policy
@@ -41,11 +45,18 @@ from riskbatch.validation.history import parse_actual_pnl, previous_record
 from riskbatch.validation.limits import as_records, parse_limits
 from riskbatch.validation.restatement import REASON_FILE, given_reason
 
-ROLES = {"positions": "market", "market": "positions"}
 LIMITS_FILE = "limits.csv"  # optional, beside the two files: riskbatch.validation.limits
+
+
 ACTUAL_PNL_FILE = "actual_pnl.csv"  # optional: the previous business day's book's actual P&L (riskbatch.validation.history)
+
+
 STRESS_MARKET_FILE = "stress_market.csv"  # optional: the stress history the stressed VaR's configured period is read from
+
+
 EXIT_OK, EXIT_REJECTED = 0, 2
+
+
 STALE_CLAIM_SECONDS = 600
 
 
@@ -61,32 +72,7 @@ class IngestOutcome:
         return EXIT_REJECTED if self.status == "rejected" else EXIT_OK
 
 
-def parse_key(key: str, prefix: str) -> tuple[str, str, str] | None:
-    """(business date, role, file name) of incoming/<date>/<role>.<ext>, or None for other objects."""
-    if not key.startswith(prefix):
-        return None
-    parts = key[len(prefix) :].split("/")
-    if len(parts) != 2 or not FILE_NAME.match(parts[1]):
-        return None
-    try:
-        dt.date.fromisoformat(parts[0])
-    except ValueError:
-        return None
-    return parts[0], FILE_NAME.match(parts[1]).group(1), parts[1]
-
-
-def find_companion(s3: Any, bucket: str, prefix: str, business_date: str, role: str) -> str | None:
-    wanted = ROLES[role]
-    listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}{business_date}/")
-    for item in listing.get("Contents", []):
-        name = item["Key"].rsplit("/", 1)[-1]
-        match = FILE_NAME.match(name)
-        if match and match.group(1) == wanted:
-            return item["Key"]
-    return None
-
-
-def _quarantine(s3: Any, sns: Any, settings: Settings, bucket: str, key: str, checksum: str, business_date: str, error: InputError) -> str:
+def _quarantine(job: Ingestion, bucket: str, key: str, checksum: str, business_date: str, error: InputError) -> str:
     report_key = quarantine_key(business_date, key.rsplit("/", 1)[-1], checksum)
     report = {
         "file": f"s3://{bucket}/{key}",
@@ -96,38 +82,41 @@ def _quarantine(s3: Any, sns: Any, settings: Settings, bucket: str, key: str, ch
         "detected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "kept": "the original stays where it landed; a corrected file under the same name starts a new run",
     }
-    created = put_json_once(s3, settings.output_bucket, report_key, report)
+    created = put_json_once(job.s3, job.output, report_key, report)
     log("input_rejected", file=key, problems=len(error.problems), report=report_key, first_report=created)
-    details = f"s3://{settings.output_bucket}/{report_key}"
+    details = f"s3://{job.output}/{report_key}"
     lines = [f"The file s3://{bucket}/{key} was rejected ({len(error.problems):,} problem(s)):"]
     lines += [f"- {problem}" for problem in first_rows(error.problems, details)]
     lines.append(f"Report: {details}")
-    _alert_once(s3, sns, settings, report_key, f"Risk batch: rejected input for {business_date}", "\n".join(lines))
+    _alert_once(job, report_key, f"Risk batch: rejected input for {business_date}", "\n".join(lines))
     return report_key
 
 
-def _alert_once(s3: Any, sns: Any, settings: Settings, details_key: str, subject: str, message: str) -> None:
+def _alert_once(job: Ingestion, details_key: str, subject: str, message: str) -> None:
     """Alert about a quarantine record unless that alert went out already.
 
     The record is written first (write-once) and the mark only after the publish: a task that fails
     between the two publishes again on its retry (a second alert, never none). Several arrivals of
     the same night find the same bad file; once the mark is there, they stay quiet.
     """
-    if not settings.alert_topic_arn or exists(s3, settings.output_bucket, alerted_key(details_key)):
+    if not job.settings.alert_topic_arn or exists(job.s3, job.output, alerted_key(details_key)):
         return
-    message_id = publish_alert(sns, settings.alert_topic_arn, subject, message, details=f"s3://{settings.output_bucket}/{details_key}")
-    put_json_once(s3, settings.output_bucket, alerted_key(details_key), {"message_id": message_id, "at": time.time()})
+    message_id = publish_alert(job.sns, job.settings.alert_topic_arn, subject, message, details=f"s3://{job.output}/{details_key}")
+    put_json_once(job.s3, job.output, alerted_key(details_key), {"message_id": message_id, "at": time.time()})
 
 
 @dataclass(frozen=True)
-class FileSet:
-    """The night's two files as read: S3 keys, contents and SHA-256 checksums by role."""
+class Ingestion:
+    """What every step of one ingestion works with: the task's settings and its clients."""
 
-    bucket: str
-    business_date: str
-    keys: dict[str, str]
-    contents: dict[str, bytes]
-    checksums: dict[str, str]
+    settings: Settings
+    s3: Any
+    sqs: Any
+    sns: Any
+
+    @property
+    def output(self) -> str:
+        return self.settings.output_bucket
 
 
 def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: Any, reason: str | None = None) -> IngestOutcome:
@@ -135,7 +124,8 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     `reason`: why the date is run again (riskbatch rerun --reason), kept in a new run's manifest."""
     if not settings.output_bucket or not settings.risk_work_queue_url:
         raise ConfigurationError("OUTPUT_BUCKET and RISK_WORK_QUEUE_URL must be set")
-    key = _stored_key(s3, bucket, key)
+    job = Ingestion(settings, s3, sqs, sns)
+    key = stored_key(s3, bucket, key)
     parsed = parse_key(key, settings.input_prefix)
     if parsed is None:
         log("ignored", file=key, reason=f"not {settings.input_prefix}<date>/positions|market.csv|parquet")
@@ -145,7 +135,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     if companion is None:
         log("waiting_for_companion", file=key, missing=ROLES[role], business_date=business_date)
         return IngestOutcome("waiting", detail=f"no {ROLES[role]} file yet for {business_date}")
-    files = _read_file_set(s3, bucket, business_date, {role: key, ROLES[role]: companion})
+    files = read_file_set(s3, bucket, business_date, {role: key, ROLES[role]: companion})
     input_seed = int(hashlib.sha256((files.checksums["positions"] + files.checksums["market"]).encode()).hexdigest()[:8], 16)
     parameters, model_config = configured_run(input_seed)
     policy = data_quality_policy()
@@ -153,12 +143,12 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     try:
         night = _validated(files, policy, parameters.reporting_currency)
     except FileRejected as rejected:
-        report = _quarantine(s3, sns, settings, bucket, files.keys[rejected.role], files.checksums[rejected.role], business_date, rejected.error)
+        report = _quarantine(job, bucket, files.keys[rejected.role], files.checksums[rejected.role], business_date, rejected.error)
         return IngestOutcome("rejected", detail=report)
 
-    limits, limits_source = _read_optional(s3, sns, settings, bucket, business_date, LIMITS_FILE, lambda data, name: as_records(parse_limits(data, name)))
-    actual, actual_source = _read_optional(s3, sns, settings, bucket, business_date, ACTUAL_PNL_FILE, parse_actual_pnl)
-    stress, stress_source = _read_optional(s3, sns, settings, bucket, business_date, STRESS_MARKET_FILE, _stress_history)
+    limits, limits_source = _read_optional(job, files, LIMITS_FILE, lambda data, name: as_records(parse_limits(data, name)))
+    actual, actual_source = _read_optional(job, files, ACTUAL_PNL_FILE, parse_actual_pnl)
+    stress, stress_source = _read_optional(job, files, STRESS_MARKET_FILE, _stress_history)
     checksums = [files.checksums["positions"], files.checksums["market"]]
     checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source) if source]
     run = run_id(business_date, checksums, parameters, policy)
@@ -166,8 +156,8 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
         log("duplicate_arrival", run_id=run, file=key)
         return IngestOutcome("duplicate", run, detail="this file set already made this run")
 
-    _report_exclusions(s3, sns, settings, files, night)
-    _report_held_prices(sns, settings, files, night)
+    _report_exclusions(job, files, night)
+    _report_held_prices(job, files, night)
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
     optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
@@ -179,30 +169,8 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     claimed = _write_run(s3, settings.output_bucket, run, files, night, positions, units, parameters, policy, optional)
     if not claimed and _claimed_recently(s3, settings.output_bucket, run):
         return IngestOutcome("duplicate", run, detail="another ingestion task is queueing this run")
-    _queue_units(s3, sqs, settings, run, len(units))
+    _queue_units(job, run, len(units))
     return IngestOutcome("queued", run, len(units))
-
-
-def _reason_file(s3: Any, bucket: str, prefix: str, business_date: str) -> dict[str, str] | None:
-    """The restatement.txt that landed with corrected files: why they were corrected (not part of the run's identity)."""
-    key = f"{prefix}{business_date}/{REASON_FILE}"
-    return given_reason(get_bytes(s3, bucket, key).decode("utf-8", errors="replace"), f"s3://{bucket}/{key}") if exists(s3, bucket, key) else None
-
-
-def _stored_key(s3: Any, bucket: str, key: str) -> str:
-    """S3 event notifications carry URL-encoded keys in some paths; accept either form."""
-    if not exists(s3, bucket, key):
-        decoded = urllib.parse.unquote_plus(key)
-        if decoded != key and exists(s3, bucket, decoded):
-            return decoded
-    return key
-
-
-def _read_file_set(s3: Any, bucket: str, business_date: str, keys: dict[str, str]) -> FileSet:
-    with timed("inputs_read", business_date=business_date) as timing:
-        contents = {role: get_bytes(s3, bucket, path) for role, path in keys.items()}
-        timing["bytes"] = sum(len(data) for data in contents.values())
-    return FileSet(bucket, business_date, keys, contents, {role: hashlib.sha256(data).hexdigest() for role, data in contents.items()})
 
 
 def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str) -> PreparedNight:
@@ -224,24 +192,24 @@ def _stress_history(data: bytes, name: str) -> pa.Table:
     return table
 
 
-def _read_optional(s3: Any, sns: Any, settings: Settings, bucket: str, business_date: str, name: str, parse: Any) -> tuple[Any, dict[str, Any] | None]:
+def _read_optional(job: Ingestion, files: FileSet, name: str, parse: Any) -> tuple[Any, dict[str, Any] | None]:
     """An optional file that landed with the night's files (limits.csv, actual_pnl.csv): (its parsed
     contents or None, its uri and checksum). A file that cannot be used is quarantined with a
     notification, and the night runs without it."""
-    key = f"{settings.input_prefix}{business_date}/{name}"
-    if not exists(s3, bucket, key):
+    bucket, key = files.bucket, f"{job.settings.input_prefix}{files.business_date}/{name}"
+    if not exists(job.s3, bucket, key):
         return None, None
-    data = get_bytes(s3, bucket, key)
+    data = get_bytes(job.s3, bucket, key)
     checksum = hashlib.sha256(data).hexdigest()
     source = {"uri": f"s3://{bucket}/{key}", "sha256": checksum}
     try:
         return parse(data, key), source
     except InputError as error:
-        _quarantine(s3, sns, settings, bucket, key, checksum, business_date, error)
+        _quarantine(job, bucket, key, checksum, files.business_date, error)
         return None, {**source, "rejected": error.problems}
 
 
-def _report_exclusions(s3: Any, sns: Any, settings: Settings, files: FileSet, night: PreparedNight) -> None:
+def _report_exclusions(job: Ingestion, files: FileSet, night: PreparedNight) -> None:
     """Rows the night goes on without: a quarantine file listing them, and one notification."""
     flagged = [finding for finding in night.findings if finding.action == "flag"]
     for finding in night.findings:
@@ -251,32 +219,43 @@ def _report_exclusions(s3: Any, sns: Any, settings: Settings, files: FileSet, ni
     key = excluded_rows_key(files.business_date, files.keys["positions"].rsplit("/", 1)[-1], files.checksums["positions"])
     summary = night.summary()
     record = {"file": f"s3://{files.bucket}/{files.keys['positions']}", "sha256": files.checksums["positions"], **summary}
-    created = put_json_once(s3, settings.output_bucket, key, record)
+    created = put_json_once(job.s3, job.output, key, record)
     unknown = summary["excluded_notional_unknown"]
     log("positions_excluded", rows=len(night.excluded), notional=summary["excluded_notional"], unknown=unknown, report=key, first_report=created)
-    details = f"s3://{settings.output_bucket}/{key}"
+    details = f"s3://{job.output}/{key}"
     lines = [f"{len(night.excluded):,} position(s) of s3://{files.bucket}/{files.keys['positions']} were excluded from tonight's run"]
     lines.append(f"(notional {excluded_notional_text(summary)}); the run goes on without them.")
     lines += ["By reason:", *counts_by(row.reason for row in night.excluded), "The first of them:"]
     lines += first_rows([f"- {row.position_id} ({row.portfolio_id}): {row.reason}" for row in night.excluded], details)
     lines += [f"Flagged: {finding.factor}: {finding.detail}" for finding in flagged[:10]]
     lines.append(f"Full list: {details}")
-    _alert_once(s3, sns, settings, key, f"Risk batch: positions excluded for {files.business_date}", "\n".join(lines))
+    _alert_once(job, key, f"Risk batch: positions excluded for {files.business_date}", "\n".join(lines))
 
 
-def _report_held_prices(sns: Any, settings: Settings, files: FileSet, night: PreparedNight) -> None:
-    """A suspect last price held at its previous close: one alert, before the night's figures exist."""
+def _report_held_prices(job: Ingestion, files: FileSet, night: PreparedNight) -> None:
+    """A suspect last price held at its previous close: a record of every held price in the quarantine, and
+    one alert (bounded: the first few in the message, the whole list in the record), before the night's
+    figures exist. A second arrival of the same files finds the alert sent and stays quiet."""
     for held in night.held:
         log("last_price_held", factor=held.factor, published=held.published, held_at=held.held_at, positions=held.positions, value_effect=held.value_effect)
-    if night.held and settings.alert_topic_arn:
-        lines = [f"Suspect last price(s) in s3://{files.bucket}/{files.keys['market']} for {files.business_date}: held at the previous close."]
-        lines += [
+    if not night.held:
+        return
+    key = held_prices_key(files.business_date, files.keys["market"].rsplit("/", 1)[-1], files.checksums["market"])
+    held = [dataclasses.asdict(price) for price in night.held]
+    record = {"file": f"s3://{files.bucket}/{files.keys['market']}", "sha256": files.checksums["market"], "held": held}
+    put_json_once(job.s3, job.output, key, record)
+    details = f"s3://{job.output}/{key}"
+    lines = [f"Suspect last price(s) in s3://{files.bucket}/{files.keys['market']} for {files.business_date}: {len(night.held):,} held at the previous close."]
+    lines += first_rows(
+        [
             f"- {held.factor}: published {held.published:g}, held at {held.held_at:g} (a move of {held.move:+.1%}); "
             f"{held.positions} position(s); the published price would have added {held.value_effect:,.0f} {night.reporting_currency} to their value"
             for held in night.held
-        ]
-        lines.append("A corrected market file under the same name starts a new run.")
-        sns.publish(TopicArn=settings.alert_topic_arn, Subject=f"Risk batch: suspect last price held for {files.business_date}"[:100], Message="\n".join(lines))
+        ],
+        details,
+    )
+    lines += ["A corrected market file under the same name starts a new run.", f"Full list: {details}"]
+    _alert_once(job, key, f"Risk batch: suspect last price held for {files.business_date}", "\n".join(lines))
 
 
 def _write_run(
@@ -372,23 +351,23 @@ def _claimed_recently(s3: Any, output: str, run: str) -> bool:
     return False
 
 
-def _queue_units(s3: Any, sqs: Any, settings: Settings, run: str, count: int) -> None:
-    output = settings.output_bucket
+def _queue_units(job: Ingestion, run: str, count: int) -> None:
+    output = job.output
     with timed("units_queued", run_id=run, units=count):
         messages = [
             {"run_id": run, "bucket": output, "manifest_key": manifest_key(run), "unit": index, "unit_key": unit_key(run, index)} for index in range(count)
         ]
         for start in range(0, len(messages), 10):
             batch = messages[start : start + 10]
-            response = sqs.send_message_batch(
-                QueueUrl=settings.risk_work_queue_url,
+            response = job.sqs.send_message_batch(
+                QueueUrl=job.settings.risk_work_queue_url,
                 Entries=[{"Id": str(item["unit"]), "MessageBody": json.dumps(item)} for item in batch],
             )
             if response.get("Failed"):
                 raise RuntimeError(f"could not queue units: {response['Failed']}")
         # Queued is recorded last: a crash before it makes the next arrival queue the units again,
         # which the workers absorb (their results are written once).
-        put_json_once(s3, output, status_key(run, "queued"), {"units": count, "at": time.time()})
+        put_json_once(job.s3, output, status_key(run, "queued"), {"units": count, "at": time.time()})
 
 
 def _write_parquet(s3: Any, bucket: str, key: str, table: pa.Table) -> None:
@@ -398,3 +377,9 @@ def _write_parquet(s3: Any, bucket: str, key: str, table: pa.Table) -> None:
         put_once(s3, bucket, key, buffer.getvalue())
     except ClientError as error:
         raise RuntimeError(f"could not write s3://{bucket}/{key}: {error}") from error
+
+
+def _reason_file(s3: Any, bucket: str, prefix: str, business_date: str) -> dict[str, str] | None:
+    """The restatement.txt that landed with corrected files: why they were corrected (not part of the run's identity)."""
+    key = f"{prefix}{business_date}/{REASON_FILE}"
+    return given_reason(get_bytes(s3, bucket, key).decode("utf-8", errors="replace"), f"s3://{bucket}/{key}") if exists(s3, bucket, key) else None

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from riskbatch.aws.alerts import checked_entry
+from riskbatch.aws.alerts import put_event
 from riskbatch.aws.layout import result_key, results_prefix, status_key
 from riskbatch.aws.storage import count_keys, exists, get_bytes, get_json, put_json_once, put_once
 from riskbatch.inputs.files import Market, run_market
@@ -153,7 +153,7 @@ class RiskCalculation:
         entry = {"Source": "riskbatch.risk-calculation", "DetailType": "RunCompleted", "Detail": json.dumps(detail)}
         if self.event_bus:
             entry["EventBusName"] = self.event_bus
-        response = self.events.put_events(Entries=[checked_entry(entry)])
+        response = put_event(self.events, entry)
         if response.get("FailedEntryCount"):
             raise RuntimeError(f"the completion event was refused: {response['Entries']}")
         put_json_once(self.s3, bucket, status_key(run, "announced"), {"at": time.time(), "event": detail})

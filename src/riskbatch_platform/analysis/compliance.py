@@ -57,13 +57,25 @@ def requirements(path: Path = REQUIREMENTS_FILE) -> list[Requirement]:
     return parse_requirements(path.read_text(encoding="utf-8"), str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path))
 
 
-# Test files that moved out of test/unit with the tooling: their ids in the old table, and now.
-MOVED_TEST_FILES = {"test_emulator_fixes.py": "platform/local/emulator/test_fixes.py"}
+# Tests that moved out of test/unit with the tooling: their ids in the old table, and now. The old table named
+# four cases of test_emulator_fixes.py, since split into a test file per emulator service.
+MOVED_TESTS = {
+    "test_emulator_fixes.py::test_the_s3_prefix_condition_is_evaluated": "platform/local/emulator/test_iam.py::test_the_s3_prefix_condition_is_evaluated",
+    "test_emulator_fixes.py::test_a_missing_key_is_403_unless_the_caller_may_list_the_bucket": (
+        "platform/local/emulator/test_s3.py::test_a_missing_key_is_403_unless_the_caller_may_list_the_bucket"
+    ),
+    "test_emulator_fixes.py::test_run_task_is_allowed_on_its_cluster_only_and_passes_only_its_roles_to_ecs_tasks": (
+        "platform/local/emulator/test_ecs.py::test_run_task_is_allowed_on_its_cluster_only_and_passes_only_its_roles_to_ecs_tasks"
+    ),
+    "test_emulator_fixes.py::test_simulate_principal_policy_decides_pass_role_by_the_service": (
+        "platform/local/emulator/test_iam.py::test_simulate_principal_policy_decides_pass_role_by_the_service"
+    ),
+}
 
 
 def requirements_from_old_table(source: str) -> dict[str, Any]:
     """The requirements file a checkout from before compliance/requirements.json would have had:
-    its scripts/validate.py's REQUIREMENTS literal, with the test ids of the files moved since."""
+    its scripts/validate.py's REQUIREMENTS literal, with the ids of the tests moved since."""
     for node in ast.parse(source).body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "REQUIREMENTS":
             table = ast.literal_eval(node.value)
@@ -71,11 +83,11 @@ def requirements_from_old_table(source: str) -> dict[str, Any]:
     else:
         raise RequirementsError("scripts/validate.py has no REQUIREMENTS table")
 
-    def now(test: str) -> str:
-        file, _, function = test.partition("::")
-        return f"{MOVED_TEST_FILES.get(file, file)}::{function}"
-
-    return {"requirements": [{"requirement": name, "guard_rules": list(rules), "tests": [now(test) for test in tests]} for name, rules, tests in table]}
+    return {
+        "requirements": [
+            {"requirement": name, "guard_rules": list(rules), "tests": [MOVED_TESTS.get(test, test) for test in tests]} for name, rules, tests in table
+        ]
+    }
 
 
 def markdown_table(found: list[Requirement]) -> list[str]:

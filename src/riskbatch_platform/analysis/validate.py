@@ -37,7 +37,7 @@ def unit_results(out_dir: Path) -> dict[str, bool]:
     """file::function -> whether every one of its cases passed (a skipped case is not a pass).
 
     A file of test/unit (the template's requirements) is named by its name alone, any other by its
-    path under test/ (platform/local/emulator/test_fixes.py)."""
+    path under test/ (platform/local/emulator/test_iam.py)."""
     report = out_dir / "unit-junit.xml"
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "test/unit", "test/platform", f"--junitxml={report}", "-p", "no:cacheprovider"],

@@ -244,8 +244,9 @@ def test_a_base_from_before_the_requirements_file_is_compared_through_its_old_ta
 
     head = json.loads((REPO_ROOT / "compliance" / "requirements.json").read_text(encoding="utf-8"))
     kept, dropped = head["requirements"][0], {"requirement": "A requirement the move lost", "guard_rules": ["some_rule"], "tests": []}
-    moved = next(each for each in head["requirements"] if any(test.startswith("platform/local/emulator/test_fixes.py::") for test in each["tests"]))
-    old_ids = [test.replace("platform/local/emulator/test_fixes.py::", "test_emulator_fixes.py::") for test in moved["tests"]]
+    moved = next(each for each in head["requirements"] if any(test.startswith("platform/local/emulator/") for test in each["tests"]))
+    # the old table named them in one file, since split into a test file per emulator service
+    old_ids = [f"test_emulator_fixes.py::{test.partition('::')[2]}" if test.startswith("platform/local/emulator/") else test for test in moved["tests"]]
     rows = [(each["requirement"], each["guard_rules"], each["tests"]) for each in (kept, dropped)] + [(moved["requirement"], moved["guard_rules"], old_ids)]
     source = f"REQUIREMENTS: list[tuple[str, list[str], list[str]]] = {rows!r}\n"
     base = requirements_from_old_table(source)
