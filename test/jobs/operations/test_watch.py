@@ -215,3 +215,20 @@ def test_a_failure_to_stop_tasks_does_not_silence_the_alert(account, ecs_with_ta
     code, progress = check_deadline(s3, sqs, sns, settings, DATE, ecs=ecs)
     assert code == 1 and "could not list or stop the overdue tasks: ClusterNotFoundException" in progress.stopped_tasks[0]["reason"]
     assert "could not list or stop the overdue tasks" in _alerts(sqs, inbox)[0]["Message"]
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("published", [True, False], ids=["report published", "report missing"])
+@pytest.mark.parametrize("business_date", [DATE, dt.date(2026, 11, 26)], ids=["business day", "Thanksgiving"])
+def test_overdue_tasks_are_stopped_whether_or_not_the_report_is_there_holidays_included(account, ecs_with_tasks, published: bool, business_date: dt.date) -> None:
+    """A hung one-shot task costs money and holds an address whatever the night's outcome: the check stops it
+    before it asks whether a report is due, on a morning with nothing due too."""
+    s3, sqs, sns, settings, _ = account
+    ecs, cluster, tasks = ecs_with_tasks
+    if published:
+        s3.put_object(Bucket="risk-out", Key=f"reports/{business_date}/{business_date}-r1.pdf", Body=b"%PDF")
+    settings = {**settings, "CLUSTER": cluster, "ONE_SHOT_DEADLINES": "task-data-ingestion-test=1800,task-pre-night-check-test=900"}
+    started = ecs.describe_tasks(cluster=cluster, tasks=[tasks["task-data-ingestion-test"]])["tasks"][0]["createdAt"]
+    _, progress = check_deadline(s3, sqs, sns, settings, business_date, ecs=ecs, now=started + dt.timedelta(minutes=31))
+    assert sorted(task["task"] for task in progress.stopped_tasks) == sorted([tasks["task-data-ingestion-test"], tasks["task-pre-night-check-test"]])
+    assert _running(ecs, cluster) == {tasks["task-deadline-check-test"]}

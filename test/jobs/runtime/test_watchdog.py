@@ -44,7 +44,20 @@ def _stopped_event(exit_code: int) -> str:
     return json.dumps({"detail-type": "ECS Task State Change", "source": "aws.ecs", "detail": detail})
 
 
-def test_a_hung_ingestion_ends_itself_at_its_deadline_and_counts_as_failed(silent_endpoint: str, tmp_path: Path) -> None:
+# Each one-shot job as its task definition runs it, with what its environment gives it; a business date for the
+# deadline check, so that it reads the bucket whatever day the suite runs on.
+PEAK = json.dumps([{"name": "risk", "tasks": 2, "vcpu": 2, "base": 0, "on_demand_weight": 1, "spot_weight": 0}])
+ONE_SHOT_JOBS = {
+    "ingest": (["ingest", "--bucket", "in", "--key", "incoming/2026-11-25/positions.csv"], {}),
+    "watch": (["watch", "--date", "2026-11-24"], {"INPUT_BUCKET": "in", "INPUT_PREFIX": "incoming/", "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:1:t"}),
+    "preflight": (["preflight", "--nightly"], {"PEAK_WORKLOADS": PEAK, "TASK_SUBNETS": "subnet-a,subnet-b,subnet-c", "JOB_REPOSITORIES": "ecr-a"}),
+}
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("job", sorted(ONE_SHOT_JOBS))
+def test_a_hung_one_shot_job_ends_itself_at_its_deadline_and_counts_as_failed(job: str, silent_endpoint: str, tmp_path: Path) -> None:
+    arguments, own = ONE_SHOT_JOBS[job]
     environment = {
         **os.environ,
         "AWS_ENDPOINT_URL": silent_endpoint,  # every call stalls: botocore's own timeouts and retries would take minutes
@@ -55,19 +68,17 @@ def test_a_hung_ingestion_ends_itself_at_its_deadline_and_counts_as_failed(silen
         "RISK_WORK_QUEUE_URL": f"{silent_endpoint}/123456789012/work",
         "TMPDIR": str(tmp_path),
         DEADLINE_VARIABLE: "3",
+        **own,
     }
     started = time.monotonic()
-    job = subprocess.run(
-        [sys.executable, "-m", "riskbatch", "ingest", "--bucket", "in", "--key", "incoming/2026-11-25/positions.csv"],
-        env=environment, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    ended = subprocess.run([sys.executable, "-m", "riskbatch", *arguments], env=environment, capture_output=True, text=True, timeout=120)
     took = time.monotonic() - started
-    assert job.returncode == EXIT_DEADLINE, job.stderr[-2000:]
+    assert ended.returncode == EXIT_DEADLINE, ended.stderr[-2000:]
     assert 3 <= took < 30
-    (line,) = [json.loads(line) for line in job.stderr.splitlines() if '"event": "deadline_exceeded"' in line]
+    (line,) = [json.loads(line) for line in ended.stderr.splitlines() if '"event": "deadline_exceeded"' in line]
     assert line["deadline_seconds"] == 3 and line["exit_code"] == EXIT_DEADLINE
     filters = _failure_filters()
-    assert matches(filters["TasksFailed"], _stopped_event(job.returncode)) and matches(filters["TasksStopped"], _stopped_event(job.returncode))
+    assert matches(filters["TasksFailed"], _stopped_event(ended.returncode)) and matches(filters["TasksStopped"], _stopped_event(ended.returncode))
     assert not matches(filters["TasksFailed"], _stopped_event(0))
 
 
