@@ -485,6 +485,14 @@ MUTATIONS: list[Mutation] = [
     Mutation("export-unsuffixed", "outputs: exported with the suffix", set_("Outputs", "ClusterName", "Export", "Name", "riskbatch-cluster-name")),
     Mutation("retain-queue", "lifecycle: no Retain", set_(R, "RiskWorkQueue", "DeletionPolicy", "Retain")),
     Mutation("retain-key-on-replace", "lifecycle: no Retain", set_(R, "RiskBatchKey", "UpdateReplacePolicy", "Retain")),
+    # The production-only Retain the requirements forbid: a function whose one branch keeps the data
+    Mutation(
+        "retain-log-group-in-production-first",
+        "lifecycle: no Retain",
+        set_(R, "DataIngestionLogGroup", "DeletionPolicy", {"Fn::If": ["IsProduction", "Retain", "Delete"]}),
+    ),
+    Mutation("snapshot-log-group-on-replace-last", "lifecycle: no Retain", set_(R, "TaskEventsLogGroup", "UpdateReplacePolicy", "Snapshot")),
+    Mutation("language-extensions-transform", "lifecycle: no Retain", set_("Transform", "AWS::LanguageExtensions")),
     Mutation("queue-unsuffixed-last", "naming: suffix", set_(R, "ReportQueue", P, "QueueName", "sqs-report")),
     Mutation("cluster-unsuffixed", "naming: suffix", set_(R, "RiskBatchCluster", P, "ClusterName", "cluster-riskbatch")),
     Mutation(
@@ -657,6 +665,8 @@ REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
         "test_guard_rules.py::test_rule_passes_on_the_stack[kms_key_policy_allows_logs_with_encryption_context]",
     ),
     "lifecycle: no Retain": (
+        "test_audit_retention.py::test_every_resource_is_deleted_with_the_stack_in_every_environment",
+        "test_audit_retention.py::test_the_template_declares_no_transform",
         "test_guard_rules.py::test_rule_passes_on_the_stack[no_retain_policies]",
         "test_network_outputs_and_lifecycle.py::test_resource_is_deleted_with_the_stack",
     ),

@@ -59,12 +59,30 @@ def test_star_resource_only_for_actions_aws_grants_on_star_only(role: Resource) 
             assert set(as_list(statement["Action"])) <= (CLUSTER_CONDITIONED_ACTIONS if on_cluster else STAR_ONLY_ACTIONS), statement
 
 
+# How each service that assumes a role of the stack is held to this account, as its guide documents:
+# Firehose passes the account as the external ID ("Grant Firehose access to an Amazon S3 destination",
+# https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3); CloudWatch Logs
+# sends the source ARN of a subscription ("Subscription filters with Amazon Data Firehose",
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html#FirehoseExample).
+_THIS_ACCOUNT = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+TRUST_CONDITIONS = {
+    "ecs-tasks.amazonaws.com": _THIS_ACCOUNT,
+    "events.amazonaws.com": _THIS_ACCOUNT,
+    "scheduler.amazonaws.com": _THIS_ACCOUNT,
+    "firehose.amazonaws.com": {"StringEquals": {"sts:ExternalId": {"Ref": "AWS::AccountId"}}},
+    "logs.amazonaws.com": {"StringLike": {"aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"}}},
+}
+
+
 @pytest.mark.parametrize("role", ROLES, ids=repr)
 def test_role_is_assumed_only_by_its_service_within_this_account(role: Resource) -> None:
     trust = as_list(role.props["AssumeRolePolicyDocument"]["Statement"])
     assert len(trust) == 1
-    assert trust[0]["Principal"]["Service"] in {"ecs-tasks.amazonaws.com", "events.amazonaws.com", "scheduler.amazonaws.com"}
-    assert trust[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    service = trust[0]["Principal"]["Service"]
+    assert service in TRUST_CONDITIONS
+    for operator, keys in TRUST_CONDITIONS[service].items():
+        for key, value in keys.items():
+            assert trust[0]["Condition"][operator][key] == value
 
 
 @pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
