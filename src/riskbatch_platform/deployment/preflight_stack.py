@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 from riskbatch.costs import capacity_of, scaled_service
-from riskbatch.preflight import ALL, NIGHTLY, Account, Finding, Peak, Workload, run_checks, task_events_log_policy
+from riskbatch.preflight import Account, Finding, Peak, Workload, run_checks, task_events_log_policy
 from riskbatch_platform.aws import Target
+from riskbatch_platform.deployment.preflight_buckets import stack_checks
 from riskbatch_platform.deployment.stack import current_parameters, physical_ids, stack_outputs, stack_status
 
 # Ingestion tasks at once: one per nightly file (positions, market), started as the files land.
@@ -139,8 +140,13 @@ def account_of(target: Target, stack_name: str, template: dict[str, Any], parame
 def check_stack(
     target: Target, stack_name: str, template: dict[str, Any], parameters: dict[str, str] | None = None, tonight: Any = None, nightly: bool = False
 ) -> list[Finding]:
-    """Preflight's checks of the account for this stack (the nightly ones alone with nightly)."""
-    return run_checks(target.client, account_of(target, stack_name, template, parameters, tonight), NIGHTLY if nightly else ALL)
+    """Preflight's checks of the account for this stack (the nightly ones alone with nightly); a bucket
+    encrypted with the stack's own key is refused (preflight_buckets.py)."""
+    cfn = target.client("cloudformation")
+    deployed = current_parameters(cfn, stack_name) if stack_status(cfn, stack_name) is not None else {}
+    output_bucket_key_arn = {**deployed, **(parameters or {})}.get("OutputBucketKmsKeyArn") or None
+    account = account_of(target, stack_name, template, parameters, tonight)
+    return run_checks(target.client, account, stack_checks(nightly, output_bucket_key_arn))
 
 
 def task_events_findings(target: Target, stack_name: str, template: dict[str, Any]) -> list[Finding]:
