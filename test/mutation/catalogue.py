@@ -538,6 +538,14 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation("output-bucket-key-beyond-s3", "outliving data: the output bucket's key", _unconditioned_output_key("ReportGenerationTaskRole")),
     Mutation("probes-granted-in-production", "probes: only when asked for", _probes_unconditioned("RiskCalculationTaskRole")),
+    Mutation(
+        "enhanced-findings-not-granted",
+        "IAM: what each call depends on",
+        lambda template: _policy_statements(template, "PreNightCheckTaskRole").__setitem__(
+            slice(None),
+            [s for s in _policy_statements(template, "PreNightCheckTaskRole") if not (isinstance(s, dict) and s.get("Action") == "inspector2:ListFindings")],
+        ),
+    ),
     Mutation("queue-unsuffixed-last", "naming: suffix", set_(R, "ReportQueue", P, "QueueName", "sqs-report")),
     Mutation("cluster-unsuffixed", "naming: suffix", set_(R, "RiskBatchCluster", P, "ClusterName", "cluster-riskbatch")),
     Mutation(
@@ -723,6 +731,7 @@ REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
         "test_outliving_data.py::test_every_role_that_uses_the_output_bucket_may_use_its_key_through_s3_only",
         "test_outliving_data.py::test_no_grant_to_encrypt_through_s3_names_a_key_of_the_stack",
     ),
+    "IAM: what each call depends on": ("test_iam.py::test_a_role_is_granted_what_each_of_its_calls_depends_on",),
     "probes: only when asked for": (
         "test_outliving_data.py::test_a_task_role_touches_probes_only_in_a_stack_deployed_for_the_probes",
         "test_outliving_data.py::test_every_probe_statement_is_under_the_probes_condition",

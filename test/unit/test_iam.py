@@ -12,7 +12,15 @@ from test.template_model import Resource, Template, as_list, container_environme
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html (DescribeSubnets),
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_servicequotas.html (GetServiceQuota)
 # logs:DescribeResourcePolicies: an account-wide listing whose request names no resource (parliament requires "*")
-STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken", "ec2:DescribeSubnets", "servicequotas:GetServiceQuota", "logs:DescribeResourcePolicies"}
+# inspector2:ListFindings names no resource type (Service Authorization Reference, Amazon Inspector:
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoninspector2.html)
+STAR_ONLY_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "ec2:DescribeSubnets",
+    "servicequotas:GetServiceQuota",
+    "logs:DescribeResourcePolicies",
+    "inspector2:ListFindings",
+}
 # Authorised on container instances, which a Fargate cluster has none of: "*" under the ecs:cluster condition
 # (the service authorization reference names the resource type; https://github.com/awsdocs/amazon-ecs-developer-guide/issues/211
 # found the container-instance ARN did not match, and "*" with the condition did)
@@ -255,3 +263,15 @@ def test_every_permission_is_an_inline_policy_of_a_role_the_checks_read(template
     assert standalone == [], f"policy resources the checks do not read: {standalone}"
     attached = {role.logical_id: role.props["ManagedPolicyArns"] for role in ROLES if role.props.get("ManagedPolicyArns")}
     assert attached == {}, f"managed policies attached: {attached}"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=repr)
+def test_a_role_is_granted_what_each_of_its_calls_depends_on(role: Resource) -> None:
+    """One table (DEPENDENT_ACTIONS, with its documents) for the roles and the deployer: under enhanced
+    scanning ecr:DescribeImageScanFindings needs inspector2:ListFindings ("IAM permissions required for
+    enhanced scanning in Amazon ECR": https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html)."""
+    from riskbatch_platform.analysis.deployer_permissions import DEPENDENT_ACTIONS
+
+    granted = {action for statement in role_statements(role) if statement.get("Effect", "Allow") == "Allow" for action in as_list(statement["Action"])}
+    missing = {action: needed for action in granted for needed in DEPENDENT_ACTIONS.get(action, ()) if needed not in granted}
+    assert missing == {}

@@ -102,7 +102,8 @@ def test_the_check_task_reads_only_the_stacks_repositories_and_topic(template: T
     # Only the reads without a resource type stand on "*" (Service Authorization Reference), and the
     # account's logs resource policies, a listing whose request names no resource (parliament requires "*")
     on_all = {a for s in statements.values() if s["Resource"] == "*" for a in as_list(s["Action"])}
-    assert on_all == {"ec2:DescribeSubnets", "servicequotas:GetServiceQuota", "logs:DescribeResourcePolicies"}
+    # and Inspector's findings, which DescribeImageScanFindings reads under enhanced scanning (no resource type)
+    assert on_all == {"ec2:DescribeSubnets", "servicequotas:GetServiceQuota", "logs:DescribeResourcePolicies", "inspector2:ListFindings"}
     notifying = {a.logical_id for a in template.of_type("AWS::CloudWatch::Alarm") if {"Ref": "AlertTopic"} in a.props.get("AlarmActions", [])}
     assert {referenced_id(r) for r in as_list(statements["ReadTheStatesOfTheAlarmsThatNotify"]["Resource"])} == notifying
 
