@@ -183,12 +183,14 @@ def substitute(node: Any, values: dict[str, str]) -> Any:
     return None
 
 
-# Every task role may read and write its probe's expectations and verdict under the output bucket's
-# probes/ (riskbatch probe, the least-privilege proof of the integration suite); nothing in a night
-# touches that prefix, and a test of a job's own permissions reads its role without that statement.
+# With EnableAccessProbes=true (the integration suite's stacks only) every task role may read and
+# write its probe's expectations and verdict under the output bucket's probes/ (riskbatch probe, the
+# least-privilege proof), and use the output bucket's own key for it; nothing in a night touches that
+# prefix, and a test of a job's own permissions reads its role without those statements.
 PROBE_STATEMENT_SID = "ProbeThisRole"
+PROBE_STATEMENT_SIDS = {PROBE_STATEMENT_SID, "UseTheOutputBucketsKeyForItsProbe"}
 
 
 def job_statements(role: Resource) -> list[dict[str, Any]]:
     """A role's statements less the probe's own."""
-    return [statement for statement in role_statements(role) if statement.get("Sid") != PROBE_STATEMENT_SID]
+    return [statement for statement in role_statements(role) if statement.get("Sid") not in PROBE_STATEMENT_SIDS]

@@ -24,6 +24,7 @@ from riskbatch_platform.deployment.stack import current_parameters
 from riskbatch_platform.local.emulator.loopback import running_emulator
 from riskbatch_platform.local.night import LocalStack, deploy_local, stop_all
 from riskbatch_platform.local.runner import LocalEcs
+from riskbatch_platform.testing import access_probes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,6 +63,16 @@ def _live() -> DeployedStack:
     return DeployedStack(target, os.environ["RISKBATCH_STACK_NAME"], outputs, template)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A live run refuses to start against a stack deployed without EnableAccessProbes=true."""
+    if LIVE:
+        stack_name = os.environ["RISKBATCH_STACK_NAME"]
+        target = Target(region=os.environ.get("AWS_REGION", "us-east-1"), profile=os.environ.get("AWS_PROFILE"))
+        why = access_probes.refusal(stack_name, current_parameters(target.client("cloudformation"), stack_name))
+        if why:
+            pytest.exit(why, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedStack]:
     if LIVE:
@@ -69,7 +80,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedStack]:
         return
     workdir = tmp_path_factory.mktemp("local-stack")
     with running_emulator(log_dir=workdir) as emulator:
-        local = deploy_local(emulator, "itest", workdir, say=lambda line: None)
+        local = deploy_local(emulator, "itest", workdir, say=lambda line: None, access_probes=True)
         ecs = LocalEcs(emulator.target, emulator.agent_target, local.stack_name, workdir)
         ecs.environment_overrides["RISK_SCENARIOS"] = "2000"  # small runs (a RunTask override, as on ECS)
         ecs.load()

@@ -89,6 +89,8 @@ def kms_on_any_key(role: str) -> Callable[[dict[str, Any]], None]:
     def edit(template: dict[str, Any]) -> None:
         for policy in template[R][role][P]["Policies"]:
             for statement in policy["PolicyDocument"]["Statement"]:
+                if "Action" not in statement:
+                    continue  # a statement under a condition (Fn::If): the stack's key is named in plain statements
                 if any(str(action).startswith("kms:") for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])):
                     statement["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"}
 
@@ -120,6 +122,34 @@ def _service_network(service: str) -> Path:
 _INGESTION_TARGET: Path = (R, "DataIngestionTriggerRule", P, "Targets", 0)
 _KEY_STATEMENTS: Path = (R, "RiskBatchKey", P, "KeyPolicy", "Statement")
 _FAILURE_ALARM: Path = (R, "TaskFailureRateAlarm", P)
+
+
+def _policy_statements(template: dict[str, Any], role: str) -> list[Any]:
+    return template[R][role][P]["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def _unconditioned_output_key(role: str) -> Callable[[dict[str, Any]], None]:
+    """The role's grant on the output bucket's key loses its kms:ViaService condition."""
+
+    def edit(template: dict[str, Any]) -> None:
+        for statement in _policy_statements(template, role):
+            if isinstance(statement, dict) and "Fn::If" in statement and statement["Fn::If"][0] == "HasOutputBucketKmsKey":
+                del statement["Fn::If"][1]["Condition"]
+
+    return edit
+
+
+def _probes_unconditioned(role: str) -> Callable[[dict[str, Any]], None]:
+    """The role's probe statement granted whatever EnableAccessProbes says."""
+
+    def edit(template: dict[str, Any]) -> None:
+        statements = _policy_statements(template, role)
+        for index, statement in enumerate(statements):
+            if isinstance(statement, dict) and "Fn::If" in statement and statement["Fn::If"][0] == "AccessProbesEnabled":
+                statements[index] = statement["Fn::If"][1]
+
+    return edit
+
 
 MUTATIONS: list[Mutation] = [
     # Parameters
@@ -485,6 +515,37 @@ MUTATIONS: list[Mutation] = [
     Mutation("export-unsuffixed", "outputs: exported with the suffix", set_("Outputs", "ClusterName", "Export", "Name", "riskbatch-cluster-name")),
     Mutation("retain-queue", "lifecycle: no Retain", set_(R, "RiskWorkQueue", "DeletionPolicy", "Retain")),
     Mutation("retain-key-on-replace", "lifecycle: no Retain", set_(R, "RiskBatchKey", "UpdateReplacePolicy", "Retain")),
+    # The production-only Retain the requirements forbid: a function whose one branch keeps the data
+    Mutation(
+        "retain-log-group-in-production-first",
+        "lifecycle: no Retain",
+        set_(R, "DataIngestionLogGroup", "DeletionPolicy", {"Fn::If": ["IsProduction", "Retain", "Delete"]}),
+    ),
+    Mutation("snapshot-log-group-on-replace-last", "lifecycle: no Retain", set_(R, "TaskEventsLogGroup", "UpdateReplacePolicy", "Snapshot")),
+    Mutation("language-extensions-transform", "lifecycle: no Retain", set_("Transform", "AWS::LanguageExtensions")),
+    # What outlives the stack: nothing under the stack's key; the probes' grant only when asked for
+    Mutation(
+        "audit-copy-under-the-stacks-key",
+        "outliving data: no resource of the stack",
+        set_(
+            R,
+            "AuditLogsDeliveryStream",
+            P,
+            "ExtendedS3DestinationConfiguration",
+            "EncryptionConfiguration",
+            {"KMSEncryptionConfig": {"AWSKMSKeyARN": {"Fn::GetAtt": ["RiskBatchKey", "Arn"]}}},
+        ),
+    ),
+    Mutation("output-bucket-key-beyond-s3", "outliving data: the output bucket's key", _unconditioned_output_key("ReportGenerationTaskRole")),
+    Mutation("probes-granted-in-production", "probes: only when asked for", _probes_unconditioned("RiskCalculationTaskRole")),
+    Mutation(
+        "enhanced-findings-not-granted",
+        "IAM: what each call depends on",
+        lambda template: _policy_statements(template, "PreNightCheckTaskRole").__setitem__(
+            slice(None),
+            [s for s in _policy_statements(template, "PreNightCheckTaskRole") if not (isinstance(s, dict) and s.get("Action") == "inspector2:ListFindings")],
+        ),
+    ),
     Mutation("queue-unsuffixed-last", "naming: suffix", set_(R, "ReportQueue", P, "QueueName", "sqs-report")),
     Mutation("cluster-unsuffixed", "naming: suffix", set_(R, "RiskBatchCluster", P, "ClusterName", "cluster-riskbatch")),
     Mutation(
@@ -657,8 +718,23 @@ REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
         "test_guard_rules.py::test_rule_passes_on_the_stack[kms_key_policy_allows_logs_with_encryption_context]",
     ),
     "lifecycle: no Retain": (
+        "test_audit_retention.py::test_every_resource_is_deleted_with_the_stack_in_every_environment",
+        "test_audit_retention.py::test_the_template_declares_no_transform",
         "test_guard_rules.py::test_rule_passes_on_the_stack[no_retain_policies]",
         "test_network_outputs_and_lifecycle.py::test_resource_is_deleted_with_the_stack",
+    ),
+    "outliving data: no resource of the stack": (
+        "test_outliving_data.py::test_no_data_store_that_outlives_the_stack_depends_on_a_resource_of_the_stack",
+        "test_audit_retention.py::test_the_audit_copy_lands_in_the_output_bucket_under_audit",
+    ),
+    "outliving data: the output bucket's key": (
+        "test_outliving_data.py::test_every_role_that_uses_the_output_bucket_may_use_its_key_through_s3_only",
+        "test_outliving_data.py::test_no_grant_to_encrypt_through_s3_names_a_key_of_the_stack",
+    ),
+    "IAM: what each call depends on": ("test_iam.py::test_a_role_is_granted_what_each_of_its_calls_depends_on",),
+    "probes: only when asked for": (
+        "test_outliving_data.py::test_a_task_role_touches_probes_only_in_a_stack_deployed_for_the_probes",
+        "test_outliving_data.py::test_every_probe_statement_is_under_the_probes_condition",
     ),
     "logs: 30-day retention": (
         "test_encryption.py::test_log_group_is_encrypted_with_the_key_and_kept_30_days",

@@ -12,7 +12,15 @@ from test.template_model import Resource, Template, as_list, container_environme
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html (DescribeSubnets),
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_servicequotas.html (GetServiceQuota)
 # logs:DescribeResourcePolicies: an account-wide listing whose request names no resource (parliament requires "*")
-STAR_ONLY_ACTIONS = {"ecr:GetAuthorizationToken", "ec2:DescribeSubnets", "servicequotas:GetServiceQuota", "logs:DescribeResourcePolicies"}
+# inspector2:ListFindings names no resource type (Service Authorization Reference, Amazon Inspector:
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoninspector2.html)
+STAR_ONLY_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "ec2:DescribeSubnets",
+    "servicequotas:GetServiceQuota",
+    "logs:DescribeResourcePolicies",
+    "inspector2:ListFindings",
+}
 # Authorised on container instances, which a Fargate cluster has none of: "*" under the ecs:cluster condition
 # (the service authorization reference names the resource type; https://github.com/awsdocs/amazon-ecs-developer-guide/issues/211
 # found the container-instance ARN did not match, and "*" with the condition did)
@@ -59,12 +67,30 @@ def test_star_resource_only_for_actions_aws_grants_on_star_only(role: Resource) 
             assert set(as_list(statement["Action"])) <= (CLUSTER_CONDITIONED_ACTIONS if on_cluster else STAR_ONLY_ACTIONS), statement
 
 
+# How each service that assumes a role of the stack is held to this account, as its guide documents:
+# Firehose passes the account as the external ID ("Grant Firehose access to an Amazon S3 destination",
+# https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3); CloudWatch Logs
+# sends the source ARN of a subscription ("Subscription filters with Amazon Data Firehose",
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html#FirehoseExample).
+_THIS_ACCOUNT = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+TRUST_CONDITIONS = {
+    "ecs-tasks.amazonaws.com": _THIS_ACCOUNT,
+    "events.amazonaws.com": _THIS_ACCOUNT,
+    "scheduler.amazonaws.com": _THIS_ACCOUNT,
+    "firehose.amazonaws.com": {"StringEquals": {"sts:ExternalId": {"Ref": "AWS::AccountId"}}},
+    "logs.amazonaws.com": {"StringLike": {"aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"}}},
+}
+
+
 @pytest.mark.parametrize("role", ROLES, ids=repr)
 def test_role_is_assumed_only_by_its_service_within_this_account(role: Resource) -> None:
     trust = as_list(role.props["AssumeRolePolicyDocument"]["Statement"])
     assert len(trust) == 1
-    assert trust[0]["Principal"]["Service"] in {"ecs-tasks.amazonaws.com", "events.amazonaws.com", "scheduler.amazonaws.com"}
-    assert trust[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    service = trust[0]["Principal"]["Service"]
+    assert service in TRUST_CONDITIONS
+    for operator, keys in TRUST_CONDITIONS[service].items():
+        for key, value in keys.items():
+            assert trust[0]["Condition"][operator][key] == value
 
 
 @pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
@@ -237,3 +263,15 @@ def test_every_permission_is_an_inline_policy_of_a_role_the_checks_read(template
     assert standalone == [], f"policy resources the checks do not read: {standalone}"
     attached = {role.logical_id: role.props["ManagedPolicyArns"] for role in ROLES if role.props.get("ManagedPolicyArns")}
     assert attached == {}, f"managed policies attached: {attached}"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=repr)
+def test_a_role_is_granted_what_each_of_its_calls_depends_on(role: Resource) -> None:
+    """One table (DEPENDENT_ACTIONS, with its documents) for the roles and the deployer: under enhanced
+    scanning ecr:DescribeImageScanFindings needs inspector2:ListFindings ("IAM permissions required for
+    enhanced scanning in Amazon ECR": https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html)."""
+    from riskbatch_platform.analysis.deployer_permissions import DEPENDENT_ACTIONS
+
+    granted = {action for statement in role_statements(role) if statement.get("Effect", "Allow") == "Allow" for action in as_list(statement["Action"])}
+    missing = {action: needed for action in granted for needed in DEPENDENT_ACTIONS.get(action, ()) if needed not in granted}
+    assert missing == {}

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from riskbatch_platform.analysis.resolve import resolve
 from test.conftest import the_template
-from test.template_model import REQUIRED_VALUES, Resource, Template, referenced_id
+from test.template_model import Resource, Template, referenced_id
 
 TEMPLATE = the_template()
 
@@ -111,11 +110,14 @@ def test_output_of_a_conditional_resource_shares_its_condition(template: Templat
 
 
 @pytest.mark.parametrize("resource", the_template().all_resources(), ids=repr)
-def test_resource_is_deleted_with_the_stack(template: Template, resource: Resource) -> None:
-    """Outside production nothing is kept (production keeps its audit data: test_audit_retention.py)."""
-    resolved = resolve(template.doc, {**REQUIRED_VALUES, "EnvironmentSuffix": "dev"})["Resources"].get(resource.logical_id, resource.body)
-    assert resolved.get("DeletionPolicy", "Delete") == "Delete"
-    assert resolved.get("UpdateReplacePolicy", "Delete") == "Delete"
+def test_resource_is_deleted_with_the_stack(resource: Resource) -> None:
+    """In every environment: the literal Delete or nothing, never Retain, RetainExceptOnCreate, Snapshot
+    or a function that could yield one (CloudFormation user guide, DeletionPolicy and UpdateReplacePolicy:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-updatereplacepolicy.html;
+    resolved per environment in test_audit_retention.py)."""
+    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+        assert resource.body.get(policy, "Delete") == "Delete", f"{policy} = {resource.body[policy]!r}"
 
 
 def test_template_sections_are_in_the_house_order(template: Template) -> None:

@@ -21,7 +21,7 @@ import pytest
 from riskbatch.operations.preflight.findings import account_from_environment
 from riskbatch_platform.analysis.resolve import resolve
 from riskbatch_platform.deployment.preflight_stack import dead_letter_queue_ids, peak_of, task_events_log_group_id
-from test.template_model import REQUIRED_VALUES, Template, as_list, container_environment, job_statements, referenced_id
+from test.template_model import REQUIRED_VALUES, Template, as_list, container_environment, job_statements, referenced_id, role_statements
 
 SCHEDULES = {"PreNightCheckSchedule": ["preflight", "--nightly"], "DeadlineCheckSchedule": ["watch"]}
 
@@ -95,14 +95,15 @@ def test_the_schedule_role_may_dead_letter_to_a_standard_queue_under_the_stack_k
 def test_the_check_task_reads_only_the_stacks_repositories_and_topic(template: Template) -> None:
     task = template.get(referenced_id(_schedule(template).props["Target"]["EcsParameters"]["TaskDefinitionArn"]))
     role = template.get(referenced_id(task.props["TaskRoleArn"]))
-    statements = {s["Sid"]: s for s in role.props["Policies"][0]["PolicyDocument"]["Statement"]}
+    statements = {s["Sid"]: s for s in job_statements(role)}
     repositories = {referenced_id(r) for r in as_list(statements["ReadJobImages"]["Resource"])}
     assert repositories == {r.logical_id for r in template.of_type("AWS::ECR::Repository")}
     assert referenced_id(statements["ReadAndAlertTheTopic"]["Resource"]) == "AlertTopic"
     # Only the reads without a resource type stand on "*" (Service Authorization Reference), and the
     # account's logs resource policies, a listing whose request names no resource (parliament requires "*")
     on_all = {a for s in statements.values() if s["Resource"] == "*" for a in as_list(s["Action"])}
-    assert on_all == {"ec2:DescribeSubnets", "servicequotas:GetServiceQuota", "logs:DescribeResourcePolicies"}
+    # and Inspector's findings, which DescribeImageScanFindings reads under enhanced scanning (no resource type)
+    assert on_all == {"ec2:DescribeSubnets", "servicequotas:GetServiceQuota", "logs:DescribeResourcePolicies", "inspector2:ListFindings"}
     notifying = {a.logical_id for a in template.of_type("AWS::CloudWatch::Alarm") if {"Ref": "AlertTopic"} in a.props.get("AlarmActions", [])}
     assert {referenced_id(r) for r in as_list(statements["ReadTheStatesOfTheAlarmsThatNotify"]["Resource"])} == notifying
 
@@ -138,7 +139,7 @@ def test_the_check_task_reads_every_dead_letter_queue_and_the_task_events_log_gr
     notifying = {a.logical_id for a in template.of_type("AWS::CloudWatch::Alarm") if {"Ref": "AlertTopic"} in a.props.get("AlarmActions", [])}
     assert {referenced_id(item) for item in environment["ALARM_NAMES"]["Fn::Join"][1]} == notifying
     role = template.get(referenced_id(task.props["TaskRoleArn"]))
-    statements = role.props["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = role_statements(role)
     depths = {referenced_id(r) for s in statements if "sqs:GetQueueAttributes" in as_list(s["Action"]) for r in as_list(s["Resource"])}
     assert depths == set(queues)
     resolved = resolve(template.doc, REQUIRED_VALUES)["Resources"][task.logical_id]["Properties"]["ContainerDefinitions"][0]
@@ -155,7 +156,7 @@ def test_the_check_task_reads_how_the_output_bucket_keeps_its_records_and_nothin
     environment = container_environment(task.props["ContainerDefinitions"][0])
     assert environment["OUTPUT_BUCKET"] == {"Ref": "OutputBucketName"}
     role = template.get(referenced_id(task.props["TaskRoleArn"]))
-    statements = role.props["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = role_statements(role)
     settings = {"s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:GetLifecycleConfiguration"}
     (granted,) = [s for s in statements if settings & set(as_list(s["Action"]))]
     assert set(as_list(granted["Action"])) == settings and "Condition" not in granted

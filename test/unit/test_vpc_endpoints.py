@@ -35,6 +35,9 @@ SERVICES_FOR_PREFIX = {
     "ec2": {"ec2"},
     "cloudwatch": {"monitoring"},  # botocore's service model: CloudWatch's endpoint prefix is "monitoring"
     "ecs": {"ecs"},
+    # authorises ECR's DescribeImageScanFindings under enhanced scanning; the task itself calls ECR only
+    # (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html)
+    "inspector2": set(),
 }
 
 

@@ -50,4 +50,15 @@ FILTERS = [
         eval={"and": [{"eq": [{"ref": "logical_id"}, "PreNightCheckTaskRole"]}, {"eq": [{"ref": "action"}, "logs:DescribeResourcePolicies"]}]},
         rules={"WildcardResourceRule"},
     ),
+    Filter(
+        reason=(
+            "Role of the pre-night check task. inspector2:ListFindings has no resource type in the Service "
+            "Authorization Reference (Amazon Inspector), and ECR's DescribeImageScanFindings needs it under enhanced "
+            "scanning ('IAM permissions required for enhanced scanning in Amazon ECR'); the statement grants that one "
+            "read-only action and nothing else."
+        ),
+        rule_mode=RuleMode.ALLOWED,
+        eval={"and": [{"eq": [{"ref": "logical_id"}, "PreNightCheckTaskRole"]}, {"eq": [{"ref": "action"}, "inspector2:ListFindings"]}]},
+        rules={"WildcardResourceRule"},
+    ),
 ]

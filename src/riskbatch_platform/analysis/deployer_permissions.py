@@ -53,9 +53,7 @@ def handler_permissions(resource_type: str) -> dict[str, list[str]]:
     schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
     handlers = schema.get("handlers", {})
     return {
-        handler: sorted({action for action in handlers[handler].get("permissions", []) if _ACTION.match(action)})
-        for handler in HANDLERS
-        if handler in handlers
+        handler: sorted({action for action in handlers[handler].get("permissions", []) if _ACTION.match(action)}) for handler in HANDLERS if handler in handlers
     }
 
 
@@ -170,6 +168,17 @@ ACTIONS_OF_OPERATIONS = {
 }
 
 
+# Actions a call depends on beyond the one named after it. Under enhanced (Amazon Inspector) scanning,
+# DescribeImageScanFindings reads Inspector's findings as the caller ("IAM permissions required for
+# enhanced scanning in Amazon ECR", ECR user guide:
+# https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html; the Service
+# Authorization Reference lists inspector2:ListFindings as a dependent action of
+# ecr:DescribeImageScanFindings: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html).
+DEPENDENT_ACTIONS = {
+    "ecr:DescribeImageScanFindings": ("inspector2:ListFindings",),
+}
+
+
 def iam_action(service: str, operation: str) -> str:
     """The IAM action that authorises one API operation of one SDK service."""
     action = f"{IAM_PREFIXES.get(service, service)}:{operation}"
@@ -205,7 +214,9 @@ def script_actions() -> dict[str, list[str]]:
         finder = _CallFinder(names)
         finder.visit(tree)
         for service, operation in finder.calls:
-            found[iam_action(service, operation)].add(str(path.relative_to(REPO_ROOT)))
+            action = iam_action(service, operation)
+            for needed in (action, *DEPENDENT_ACTIONS.get(action, ())):
+                found[needed].add(str(path.relative_to(REPO_ROOT)))
     return {action: sorted(files) for action, files in sorted(found.items())}
 
 

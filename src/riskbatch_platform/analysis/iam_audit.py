@@ -36,6 +36,10 @@ EVERYTHING_ON = {
     "PrivateRouteTableIds": "rtb-0123456789abcdef0",
     # the input bucket under a customer key (the KMS documents' example key id)
     "InputBucketKmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    # the output bucket under a customer key of its own (the KMS documents' other example key id)
+    "OutputBucketKmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
+    # the probes' grant of the integration suite's stacks (a production stack has none)
+    "EnableAccessProbes": "true",
 }
 
 

@@ -77,6 +77,13 @@ CONSTRAINTS: dict[str, NameConstraint] = {
     "AWS::Logs::MetricFilter": NameConstraint(
         "FilterName", "filter", 512, r"[^:*]+", (), f"{_API}/AmazonCloudWatchLogs/latest/APIReference/API_PutMetricFilter.html"
     ),
+    # A subscription filter's name is unique within its log group (PutSubscriptionFilter).
+    "AWS::Logs::SubscriptionFilter": NameConstraint(
+        "FilterName", "subscription", 512, r"[^:*]+", (), f"{_API}/AmazonCloudWatchLogs/latest/APIReference/API_PutSubscriptionFilter.html"
+    ),
+    "AWS::KinesisFirehose::DeliveryStream": NameConstraint(
+        "DeliveryStreamName", "firehose", 64, r"[a-zA-Z0-9_.-]+", (), f"{_API}/firehose/latest/APIReference/API_CreateDeliveryStream.html"
+    ),
     "AWS::Scheduler::Schedule": NameConstraint("Name", "schedule", 64, r"[0-9a-zA-Z-_.]+", (), f"{_API}/scheduler/latest/APIReference/API_CreateSchedule.html"),
     # "The name can contain only alphanumerics, dash (-), and underscore (_)", at most 255 characters.
     "AWS::CloudWatch::Dashboard": NameConstraint(

@@ -26,12 +26,12 @@ def _short(resource: str) -> str:
     if resource == "*":
         return "`*`"
     match = _ARN_PREFIX.match(resource)
-    return f"{match.group(1)}: `{resource[match.end():]}`" if match else f"`{resource}`"
+    return f"{match.group(1)}: `{resource[match.end() :]}`" if match else f"`{resource}`"
 
 
 def _short_principal(principal: str) -> str:
     match = _ARN_PREFIX.match(principal)
-    return f"`{match.group(1)}: {principal[match.end():]}`" if match else f"`{principal}`"
+    return f"`{match.group(1)}: {principal[match.end() :]}`" if match else f"`{principal}`"
 
 
 def _condition(condition: dict[str, Any] | None) -> str:
@@ -123,7 +123,8 @@ def _table(header: str, rows: list[tuple[str, str, str, str, str]]) -> list[str]
 
 def matrix_markdown(template: dict[str, Any]) -> str:
     lines = [
-        f"Resolved for `EnvironmentSuffix={SUFFIX}` in {REGION}; ARNs are shown after "
+        f"Resolved for `EnvironmentSuffix={SUFFIX}` in {REGION}, every optional grant on (the buckets' own keys, and "
+        f"`EnableAccessProbes=true`, whose `probes/` rows a production stack does not have); ARNs are shown after "
         f"`arn:aws:<service>:{REGION}:{ACCOUNT}:`.",
         "",
         *_table("| role | trusted by | actions | on | only when |", role_rows(template)),

@@ -12,5 +12,9 @@ def enable_eventbridge(s3: Any, bucket: str) -> bool:
     if "EventBridgeConfiguration" in current:
         return False
     current["EventBridgeConfiguration"] = {}
-    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current)
+    # The customer's other destinations are sent back as they are: S3 would otherwise test each
+    # one again, and a single stale queue, topic or function would refuse the whole change
+    # (PutBucketNotificationConfiguration, SkipDestinationValidation:
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketNotificationConfiguration.html).
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current, SkipDestinationValidation=True)
     return True

@@ -134,6 +134,7 @@ def account_of(target: Target, stack_name: str, template: dict[str, Any], parame
         dead_letter_queues=dead_letter_queues,
         task_events_log_group_arn=log_group_arn,
         input_bucket_key_arn=values.get("InputBucketKmsKeyArn") or None,  # optional: absent from older templates
+        output_bucket_key_arn=values.get("OutputBucketKmsKeyArn") or None,
         tonight=tonight,
     )
 
@@ -141,8 +142,10 @@ def account_of(target: Target, stack_name: str, template: dict[str, Any], parame
 def check_stack(
     target: Target, stack_name: str, template: dict[str, Any], parameters: dict[str, str] | None = None, tonight: Any = None, nightly: bool = False
 ) -> list[Finding]:
-    """Preflight's checks of the account for this stack (the nightly ones alone with nightly)."""
-    return run_checks(target.client, account_of(target, stack_name, template, parameters, tonight), NIGHTLY if nightly else ALL)
+    """Preflight's checks of the account for this stack (the nightly ones alone with nightly); a bucket
+    encrypted with the stack's own key is refused (riskbatch.operations.preflight.buckets)."""
+    account = account_of(target, stack_name, template, parameters, tonight)
+    return run_checks(target.client, account, NIGHTLY if nightly else ALL)
 
 
 def task_events_findings(target: Target, stack_name: str, template: dict[str, Any]) -> list[Finding]:

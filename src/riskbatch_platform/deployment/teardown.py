@@ -12,16 +12,15 @@ association and the cluster. So, in order:
   4. delete the stack and wait.
 Then it lists, page by page, the ECR repositories, log groups, IAM roles, SQS queues,
 EventBridge rules and buses, SNS topics, CloudWatch alarms, ECS clusters, security groups and
-VPC endpoints whose names carry the suffix. Exits 1 and names them when any remain, except the
-audit data the template keeps for production (its log groups, under DeletionPolicy Retain when
-the suffix is prod): those are listed as kept, on purpose. The key is kept with them (it decrypts
-them) and carries no name, so it is not listed.
+VPC endpoints whose names carry the suffix. Exits 1 and names them when any remain, in every
+environment, production included: the template retains nothing. What outlives the stack is in the
+output bucket, which the stack does not own (the reports, run records, history and the audit copy
+of the logs under audit/).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -29,23 +28,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
-from riskbatch_platform import REPO_ROOT
-from riskbatch_platform.analysis.resolve import placeholder_values, resolve
 from riskbatch_platform.aws import DEFAULT_REGION, Target
 from riskbatch_platform.deployment.stack import failure_reasons, physical_ids, stack_status
 
 Log = Callable[[str], None]
-TEMPLATE = REPO_ROOT / "lib" / "TapStack.json"
-
-
-def kept_on_purpose(template: dict[str, Any], suffix: str) -> set[str]:
-    """The log group names the template retains when the stack with this suffix is deleted."""
-    resolved = resolve(template, placeholder_values(template, {"EnvironmentSuffix": suffix}))["Resources"]
-    return {
-        str(body["Properties"]["LogGroupName"])
-        for body in resolved.values()
-        if body["Type"] == "AWS::Logs::LogGroup" and body.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
-    }
 
 
 def pages(call: Callable[..., dict[str, Any]], token_in: str = "NextToken", token_out: str = "NextToken", **arguments: Any) -> Iterator[dict[str, Any]]:
@@ -195,12 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     except (RuntimeError, ClientError) as error:
         print(f"teardown failed: {error}", file=sys.stderr)
         return 1
-    kept = kept_on_purpose(json.loads(TEMPLATE.read_text(encoding="utf-8")), args.suffix)
-    found = leftovers(target, args.suffix)
-    if kept & set(found["log groups"]):
-        print(f"kept on purpose (production's audit data, with its key): log groups: {', '.join(sorted(kept & set(found['log groups'])))}")
-    found["log groups"] = [name for name in found["log groups"] if name not in kept]
-    remaining = {kind: names for kind, names in found.items() if names}
+    remaining = {kind: names for kind, names in leftovers(target, args.suffix).items() if names}
     for kind, names in remaining.items():
         print(f"left behind: {kind}: {', '.join(names)}")
     if remaining:

@@ -19,6 +19,7 @@ from riskbatch_platform.deployment.stack import write_flat_outputs
 from riskbatch_platform.images.build import job_of_repository
 from riskbatch_platform.local.emulator.loopback import Emulator, StandIns, create_stand_ins, set_scan_findings
 from riskbatch_platform.local.runner import LocalEcs
+from riskbatch_platform.testing.access_probes import ON as ACCESS_PROBES_ON
 
 
 @dataclass
@@ -66,9 +67,10 @@ def scan_pushed_images(emulator: Emulator, outputs: dict[str, str], tag: str) ->
         ecr.start_image_scan(repositoryName=repository, imageId={"imageTag": tag})
 
 
-def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str], None], containers: bool = False) -> LocalStack:
+def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str], None], containers: bool = False, access_probes: bool = False) -> LocalStack:
     """Deploy the stack in its phases; with containers, build the job images and push them first
-    (else empty stand-in manifests, for the process mode)."""
+    (else empty stand-in manifests, for the process mode); with access_probes, the task roles may use
+    probes/ of the output bucket (EnableAccessProbes=true, for the integration suite's probes only)."""
     stack_name = f"riskbatch-{suffix}"
     template = json.loads((REPO_ROOT / "lib" / "TapStack.json").read_text(encoding="utf-8"))  # as written: no copy for the emulator
     target = emulator.target
@@ -83,6 +85,7 @@ def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str]
         "PrivateSubnet3Id": stand_ins.subnet_ids[2],
         "InputBucketName": stand_ins.input_bucket,
         "OutputBucketName": stand_ins.output_bucket,
+        **(ACCESS_PROBES_ON if access_probes else {}),
     }
     say("deploying, phase 1 (no services)")
     outputs = deploy_in_phases(target, stack_name, template, parameters, stand_ins.template_bucket, foundation_only=True)

@@ -220,7 +220,9 @@ def test_a_failure_to_stop_tasks_does_not_silence_the_alert(account, ecs_with_ta
 @pytest.mark.process
 @pytest.mark.parametrize("published", [True, False], ids=["report published", "report missing"])
 @pytest.mark.parametrize("business_date", [DATE, dt.date(2026, 11, 26)], ids=["business day", "Thanksgiving"])
-def test_overdue_tasks_are_stopped_whether_or_not_the_report_is_there_holidays_included(account, ecs_with_tasks, published: bool, business_date: dt.date) -> None:
+def test_overdue_tasks_are_stopped_whether_or_not_the_report_is_there_holidays_included(
+    account, ecs_with_tasks, published: bool, business_date: dt.date
+) -> None:
     """A hung one-shot task costs money and holds an address whatever the night's outcome: the check stops it
     before it asks whether a report is due, on a morning with nothing due too."""
     s3, sqs, sns, settings, _ = account

@@ -121,6 +121,25 @@ def test_bucket_events_are_switched_on_and_other_notifications_kept() -> None:
         assert bucket.notification_configuration.event_bridge == {}
 
 
+def test_bucket_events_skip_validating_the_customers_other_destinations() -> None:
+    """One stale destination among the bucket's notifications must not block EventBridge delivery:
+    the request skips S3's destination validation (PutBucketNotificationConfiguration,
+    SkipDestinationValidation: https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketNotificationConfiguration.html).
+    The stub checks the request against botocore's S3 model."""
+    from botocore.stub import Stubber
+
+    from riskbatch_platform.deployment.bucket_events import enable_eventbridge
+
+    s3 = boto3.client("s3", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stale = {"TopicConfigurations": [{"Id": "gone", "TopicArn": "arn:aws:sns:us-east-1:123456789012:deleted-topic", "Events": ["s3:ObjectCreated:*"]}]}
+    with Stubber(s3) as stubber:
+        stubber.add_response("get_bucket_notification_configuration", dict(stale), {"Bucket": "risk-input-bucket"})
+        sent = {"Bucket": "risk-input-bucket", "NotificationConfiguration": {**stale, "EventBridgeConfiguration": {}}, "SkipDestinationValidation": True}
+        stubber.add_response("put_bucket_notification_configuration", {}, sent)
+        assert enable_eventbridge(s3, "risk-input-bucket") is True
+        stubber.assert_no_pending_responses()
+
+
 # --- parameters refused before anything changes ------------------------------------------------------
 
 

@@ -34,7 +34,8 @@ def deployments(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
 def test_a_failing_preflight_check_stops_the_deployment_before_anything_changes(
     monkeypatch: pytest.MonkeyPatch, deployments: list, capsys: pytest.CaptureFixture[str], status: str, code: int, deployed: int
 ) -> None:
-    monkeypatch.setattr(preflight_stack, "check_stack", lambda *args: [Finding("free IP addresses in the task subnets", "40", "3", status, "use larger subnets")])
+    finding = Finding("free IP addresses in the task subnets", "40", "3", status, "use larger subnets")
+    monkeypatch.setattr(preflight_stack, "check_stack", lambda *args: [finding])
     with mock_aws():
         assert deploy_script.main([*ARGUMENTS, "--template", str(_small_template())]) == code
     assert len(deployments) == deployed

@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from riskbatch_platform.aws import Target
 from riskbatch_platform.deployment import teardown
-from riskbatch_platform.deployment.teardown import delete_stack, kept_on_purpose, leftovers, pages, quiesce
+from riskbatch_platform.deployment.teardown import delete_stack, leftovers, pages, quiesce
 from riskbatch_platform.local import emulator
 from riskbatch_platform.local.emulator import patching
 
@@ -146,22 +146,10 @@ def test_pages_follows_the_token_to_the_end() -> None:
     assert calls == [None, "a", "b"]
 
 
-@pytest.mark.parametrize(("suffix", "kept"), [("prod", True), ("dev", False)])
-def test_production_keeps_exactly_the_templates_log_groups(suffix: str, kept: bool) -> None:
-    template = json.loads(teardown.TEMPLATE.read_text(encoding="utf-8"))
-    groups = [body for body in template["Resources"].values() if body["Type"] == "AWS::Logs::LogGroup"]
-    names = {body["Properties"]["LogGroupName"]["Fn::Sub"].replace("${EnvironmentSuffix}", suffix) for body in groups}
-    assert kept_on_purpose(template, suffix) == (names if kept else set())
-
-
-def test_a_production_teardown_names_the_audit_data_it_keeps_and_fails_on_anything_else(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("suffix", ["prod", "dev"])
+def test_a_teardown_fails_on_any_log_group_left_in_every_environment(capsys: pytest.CaptureFixture[str], suffix: str) -> None:
+    """Production keeps nothing either: the requirements forbid Retain (the audit copy is in the output bucket)."""
     with mock_aws():
-        logs, sqs = boto3.client("logs", region_name=REGION), boto3.client("sqs", region_name=REGION)
-        logs.create_log_group(logGroupName="log-risk-calculation-prod")
-        assert teardown.main(["--stack-name", "gone", "--suffix", "prod", "--region", REGION]) == 0
-        assert "kept on purpose (production's audit data, with its key): log groups: log-risk-calculation-prod" in capsys.readouterr().out
-        sqs.create_queue(QueueName="sqs-risk-work-prod")
-        assert teardown.main(["--stack-name", "gone", "--suffix", "prod", "--region", REGION]) == 1
-        assert "left behind: SQS queues:" in capsys.readouterr().out
-        logs.create_log_group(logGroupName="log-risk-calculation-dev")
-        assert teardown.main(["--stack-name", "gone", "--suffix", "dev", "--region", REGION]) == 1
+        boto3.client("logs", region_name=REGION).create_log_group(logGroupName=f"log-risk-calculation-{suffix}")
+        assert teardown.main(["--stack-name", "gone", "--suffix", suffix, "--region", REGION]) == 1
+        assert f"left behind: log groups: log-risk-calculation-{suffix}" in capsys.readouterr().out

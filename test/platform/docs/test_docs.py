@@ -106,6 +106,22 @@ def test_the_deployer_policy_names_only_actions_iam_knows_for_the_scripts_calls(
     assert written == deployer_policy()
 
 
+def test_the_deployer_may_read_enhanced_scan_findings_as_describe_image_scan_findings_needs() -> None:
+    """Under enhanced scanning DescribeImageScanFindings needs inspector2:ListFindings too ("IAM
+    permissions required for enhanced scanning in Amazon ECR":
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html): the deploy's
+    image gate, which calls it, would stop phase 2 with AccessDenied."""
+    actions = script_actions()
+    assert "ecr:DescribeImageScanFindings" in actions
+    assert actions["inspector2:ListFindings"] == actions["ecr:DescribeImageScanFindings"]
+    for name in ("deployer-policy.json", "deploying-with-service-role-policy.json"):
+        written = json.loads((REPO_ROOT / "docs" / name).read_text(encoding="utf-8"))
+        granted = {
+            action for statement in written["Statement"] for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        }
+        assert "inspector2:ListFindings" in granted, name
+
+
 def test_the_scripts_calls_are_found_through_their_client_variables() -> None:
     # teardown disables rules through `events, ecs = target.client("events"), target.client("ecs")`
     # and lists buses through `pages(events.list_event_buses)`: both forms must be found.

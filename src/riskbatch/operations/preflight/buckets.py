@@ -53,36 +53,71 @@ def _bucket_default_encryption(s3: Any, bucket: str) -> tuple[str, str | None]:
     return default["SSEAlgorithm"], default.get("KMSMasterKeyID")
 
 
+STACKS_KEY_FIX = (
+    "encrypt the bucket with SSE-S3 (aws s3api put-bucket-encryption --bucket {bucket} --server-side-encryption-configuration "
+    '\'{{"Rules":[{{"ApplyServerSideEncryptionByDefault":{{"SSEAlgorithm":"AES256"}}}}]}}\') or a customer key the stack does not own'
+    "{parameter}, and copy the objects already written under the stack's key onto themselves so that they take the new default"
+)
+
+
+def _key_arn(clients: Clients, key: str | None) -> str | None:
+    """A bucket's KMSMasterKeyID as a key ARN: an alias (alias/... or its ARN) is resolved by KMS."""
+    if key and "alias/" in key and not key.endswith("alias/aws/s3"):
+        try:
+            return str(clients("kms").describe_key(KeyId=key)["KeyMetadata"]["Arn"])
+        except Exception:  # an alias the caller cannot read: compared as written
+            return key
+    return key
+
+
+def _on_the_stacks_key(clients: Clients, account: Account, check: str, bucket: str, parameter: str) -> list[Finding]:
+    """The input and output buckets outlive the stack; its key does not. Deleting the stack (or a change that
+    replaces the key) schedules the key's deletion, and once it is deleted "you can no longer decrypt the data
+    that was encrypted under that KMS key" (https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys.html).
+    The jobs' writes send no encryption header, so the bucket's default decides each object's key
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption.html)."""
+    algorithm, key = _bucket_default_encryption(clients("s3"), bucket)
+    if algorithm == "AES256" or not account.key_arn or not _same_key(_key_arn(clients, key), account.key_arn):
+        return []
+    found = f"{algorithm} with the stack's own key {account.key_arn}"
+    expected = "not the stack's key: the stack's deletion deletes it, and every object under it becomes unreadable"
+    return [Finding(check, expected, found, FAIL, STACKS_KEY_FIX.format(bucket=bucket, parameter=f" (given as {parameter})"))]
+
+
+def _bucket_encryption(clients: Clients, account: Account, role: str, bucket: str, given: str | None, parameter: str, fix: str) -> list[Finding]:
+    check = f"{role} bucket encryption"
+    refused = _on_the_stacks_key(clients, account, check, bucket, parameter)
+    if refused:
+        return refused
+    expected = f"SSE-S3, the AWS managed key, or SSE-KMS with {parameter}"
+    algorithm, key = _bucket_default_encryption(clients("s3"), bucket)
+    if algorithm == "AES256":
+        return [Finding(check, expected, "SSE-S3", PASS)]
+    if not key or key.endswith("alias/aws/s3"):
+        return [Finding(check, expected, f"{algorithm} with the AWS managed key", PASS)]
+    if _same_key(_key_arn(clients, key), given):
+        return [Finding(check, expected, f"{algorithm} with {parameter}", PASS)]
+    said = f" ({parameter} is {given})" if given else f" ({parameter} not set)"
+    return [Finding(check, expected, f"{algorithm} with {key}{said}", FAIL, fix)]
+
+
 def input_bucket_encryption(clients: Clients, account: Account) -> list[Finding]:
     """Ingestion reads the input bucket's objects: under a customer key, only the key given as
-    InputBucketKmsKeyArn is one the ingestion role may decrypt with.
+    InputBucketKmsKeyArn is one the ingestion role may decrypt with; never the stack's own key.
     https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/UsingKMSEncryption.html"""
     if not account.input_bucket:
         return []
-    algorithm, key = _bucket_default_encryption(clients("s3"), account.input_bucket)
-    expected = "SSE-S3, the AWS managed key, or SSE-KMS with InputBucketKmsKeyArn"
-    if algorithm == "AES256":
-        return [Finding("input bucket encryption", expected, "SSE-S3", PASS)]
-    if not key or key.endswith("alias/aws/s3"):
-        return [Finding("input bucket encryption", expected, f"{algorithm} with the AWS managed key", PASS)]
-    if _same_key(key, account.input_bucket_key_arn):
-        return [Finding("input bucket encryption", expected, f"{algorithm} with InputBucketKmsKeyArn", PASS)]
-    given = f" (InputBucketKmsKeyArn is {account.input_bucket_key_arn})" if account.input_bucket_key_arn else " (InputBucketKmsKeyArn not set)"
     fix = "deploy with --parameter InputBucketKmsKeyArn=<the bucket's key ARN>, and let the ingestion task role use it in the key's policy"
-    return [Finding("input bucket encryption", expected, f"{algorithm} with {key}{given}", FAIL, fix)]
+    return _bucket_encryption(clients, account, "input", account.input_bucket, account.input_bucket_key_arn, "InputBucketKmsKeyArn", fix)
 
 
 def output_bucket_encryption(clients: Clients, account: Account) -> list[Finding]:
+    """The jobs write the output bucket: SSE-S3, the AWS managed key, or the customer key given as
+    OutputBucketKmsKeyArn (the roles that write it may use that key, through S3 only); never the stack's key."""
     if not account.output_bucket:
         return []
-    expected = "SSE-S3, or SSE-KMS with the stack's key"
-    algorithm, key = _bucket_default_encryption(clients("s3"), account.output_bucket)
-    if algorithm == "AES256":
-        return [Finding("output bucket encryption", expected, "SSE-S3", PASS)]
-    if _same_key(key, account.key_arn):
-        return [Finding("output bucket encryption", expected, f"{algorithm} with the stack's key", PASS)]
-    fix = "use SSE-S3 or the stack's key, or grant the task roles kms:GenerateDataKey and kms:Decrypt on this key"
-    return [Finding("output bucket encryption", expected, f"{algorithm} with {key or 'the AWS managed key'}", FAIL, fix)]
+    fix = "deploy with --parameter OutputBucketKmsKeyArn=<the bucket's key ARN>, and let the writers' roles use it in the key's policy"
+    return _bucket_encryption(clients, account, "output", account.output_bucket, account.output_bucket_key_arn, "OutputBucketKmsKeyArn", fix)
 
 
 # What the output bucket holds for years: the reports, the runs' manifests and results, the backtest history.

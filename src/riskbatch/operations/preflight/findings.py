@@ -90,6 +90,7 @@ class Account:
     dead_letter_queues: list[str] = field(default_factory=list)  # queue URLs
     task_events_log_group_arn: str | None = None
     input_bucket_key_arn: str | None = None  # InputBucketKmsKeyArn: the customer key the input bucket may use
+    output_bucket_key_arn: str | None = None  # OutputBucketKmsKeyArn: the customer key the output bucket may use
     tonight: Any = None  # riskbatch.operations.plan.Night: tonight's book size and window, when given
     risk_workload_name: str = "risk-calculation"
     # The nightly check fails on what the last nights left behind (dead letters, alarms in ALARM); a

@@ -20,6 +20,8 @@ NOT_CREATED = {
     "AWS::Logs::MetricFilter": "moto does not model AWS::Logs::MetricFilter in CloudFormation",
     "AWS::ApplicationAutoScaling::ScalableTarget": "moto does not model AWS::ApplicationAutoScaling::ScalableTarget in CloudFormation",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "moto does not model AWS::ApplicationAutoScaling::ScalingPolicy in CloudFormation",
+    "AWS::KinesisFirehose::DeliveryStream": "moto does not model AWS::KinesisFirehose::DeliveryStream in CloudFormation",
+    "AWS::Logs::SubscriptionFilter": "moto does not model AWS::Logs::SubscriptionFilter in CloudFormation",
 }
 # (resource type, property) -> why the local emulator cannot show it
 EMULATOR_GAPS = {
