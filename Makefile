@@ -13,9 +13,9 @@ CYCLONEDX := .tools/cyclonedx/.installed
 # What make test runs, in order: the one list that make help, the README and docs/checks.md name.
 TEST_STEPS := lint unit jobs clock validate taskcat-lint taskcat mutate integration integration-live
 # The fast pull-request path (the pull-request workflow runs the same).
-PR_STEPS := lint unit clock validate
+PR_STEPS := lint unit clock process validate
 
-.PHONY: help demo backtest-year images lock-images preflight fmt docs docs-check review container-tools test-tools test lint unit jobs clock validate mutate taskcat-lint taskcat integration integration-live bench lock clean
+.PHONY: help demo backtest-year images lock-images preflight fmt docs docs-check review container-tools test-tools test lint unit jobs clock process validate mutate taskcat-lint taskcat integration integration-live bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
@@ -24,6 +24,7 @@ help:
 	@echo "make preflight  will tonight's run fit the account? (local deployment; ARGS=\"--break quota\" to see a check fail)"
 	@echo "make test   every check, in order: $(TEST_STEPS)"
 	@echo "make $(PR_STEPS)   the fast pull-request path (a few minutes)"
+	@echo "make process  the jobs as processes: SIGTERM, watchdogs, the deadline check's stops, the deploy's preflight gate"
 	@echo "make clock  the tests that depend on the date or time, at a weekend evening, a holiday night and a daylight-saving switch"
 	@echo "make integration-live  the integration suite in live mode against a deployment in the emulator"
 	@echo "make validate   cfn-lint, guard rules and checkov, with the compliance table"
@@ -117,6 +118,11 @@ jobs: $(STAMP) test-tools
 # Every test marked clock, at each instant of riskbatch_platform/testing/clock.py (a few seconds each).
 clock: $(STAMP) test-tools
 	$(BIN)/riskbatch-clock-check
+
+# The jobs as processes, on the pull-request path (make jobs runs them too): a worker's SIGTERM, the one-shot
+# jobs' watchdog against a stalled endpoint, the deadline check's stops, the deploy's preflight gate.
+process: $(STAMP)
+	$(BIN)/pytest -q -m process test/jobs test/platform/deployment/test_deploy_gate.py
 
 validate: $(STAMP) $(CHECKOV)
 	$(BIN)/riskbatch-validate

@@ -13,6 +13,8 @@ from riskbatch_platform.deployment import deploy as deploy_script
 from riskbatch_platform.deployment import preflight_stack
 from test.platform.deployment.test_deploy import _small_template
 
+pytestmark = pytest.mark.process
+
 ARGUMENTS = ["--stack-name", "small", "--parameter", "EnvironmentSuffix=dev", "--parameter", "VpcId=v", "--outputs", "/dev/null"]
 
 
