@@ -36,7 +36,8 @@ from pathlib import Path
 
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.analysis.fmt_templates import canonical
-from test.mutation.catalogue import MUTATIONS, REQUIREMENT_TESTS
+from test.mutation.catalogue import MUTATIONS
+from test.mutation.requirement_tests import REQUIREMENT_TESTS
 
 # The tests that judge requirements: the unit suite, the template's requirements (the tools'
 # own tests are under test/platform).

@@ -42,7 +42,7 @@ def test_every_requirement_names_its_tests_and_they_exist() -> None:
     import subprocess
     import sys
 
-    from test.mutation.catalogue import REQUIREMENT_TESTS
+    from test.mutation.requirement_tests import REQUIREMENT_TESTS
 
     assert {mutation.requirement for mutation in MUTATIONS} <= set(REQUIREMENT_TESTS)
     command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "test/unit"]
@@ -100,7 +100,7 @@ def test_a_mutant_is_killed_only_by_an_assertion_in_the_tests_call(when: str, er
 def test_no_requirement_is_judged_by_a_check_of_derived_files() -> None:
     """The format check and the docs' generated tables are regenerated in a pull request (make fmt,
     make docs), so they cannot stand for a requirement."""
-    from test.mutation.catalogue import REQUIREMENT_TESTS
+    from test.mutation.requirement_tests import REQUIREMENT_TESTS
 
     derived = ("test_template_format.py::", "test_docs.py::")
     assert not [test for tests in REQUIREMENT_TESTS.values() for test in tests if test.startswith(derived)]
