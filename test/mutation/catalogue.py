@@ -29,6 +29,7 @@ from test.mutation.edits import (
     drop_tls_denial,
     kms_on_any_key,
     set_,
+    tls_denial_off_in_production,
 )
 
 MUTATIONS: list[Mutation] = [
@@ -442,6 +443,22 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation("topic-tls-denial-removed", "policies: TLS only", drop_tls_denial("AlertTopicPolicy")),
     Mutation("work-queue-tls-denial-removed", "policies: TLS only", drop_tls_denial("RiskWorkQueuePolicy")),
+    Mutation("report-queue-tls-denial-off-in-production", "policies: TLS only", tls_denial_off_in_production("ReportQueuePolicy")),
+    Mutation(
+        "topic-open-to-any-accounts-alarms",
+        "policies: decided for another account",
+        set_(R, "AlertTopicPolicy", P, "PolicyDocument", "Statement", 0, "Condition", "ArnLike", "aws:SourceArn", "arn:aws:cloudwatch:*:*:alarm:*"),
+    ),
+    Mutation(
+        "report-queue-open-to-any-rule",
+        "policies: decided for another account",
+        set_(R, "ReportQueuePolicy", P, "PolicyDocument", "Statement", 0, "Condition", "ArnEquals", "aws:SourceArn", "arn:aws:events:*:*:rule/*"),
+    ),
+    Mutation(
+        "task-events-policy-any-log-group",
+        "policies: decided for another account",
+        set_(R, "TaskEventsLogResourcePolicy", P, "PolicyDocument", "Statement", 0, "Resource", "*"),
+    ),
     Mutation(
         "container-adds-capability",
         "task: no Linux capabilities",

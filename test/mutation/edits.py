@@ -150,3 +150,16 @@ def _probes_unconditioned(role: str) -> Callable[[dict[str, Any]], None]:
                 statements[index] = statement["Fn::If"][1]
 
     return edit
+
+
+def tls_denial_off_in_production(policy: str) -> Callable[[dict[str, Any]], None]:
+    """Keep the policy's TLS denial in every environment but production (an Fn::If whose one branch denies)."""
+
+    def edit(template: dict[str, Any]) -> None:
+        document = template[R][policy][P]["PolicyDocument"]
+        document["Statement"] = [
+            {"Fn::If": ["IsProduction", {"Ref": "AWS::NoValue"}, statement]} if "aws:SecureTransport" in str(statement.get("Condition", "")) else statement
+            for statement in document["Statement"]
+        ]
+
+    return edit

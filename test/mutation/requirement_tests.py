@@ -10,7 +10,15 @@ REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
         "test_iam.py::test_kms_permission_names_only_the_stacks_own_keys",
         "test_iam.py::test_every_permission_is_an_inline_policy_of_a_role_the_checks_read",
     ),
-    "policies: TLS only": ("test_resource_policies.py::test_every_queue_and_topic_has_a_policy_that_denies_requests_without_tls",),
+    "policies: TLS only": (
+        "test_resource_policies.py::test_every_queue_and_topic_has_a_policy_that_denies_requests_without_tls",
+        "test_policy_effects.py::test_every_queue_and_topic_refuses_plain_http_from_anyone_and_still_serves_tls",
+    ),
+    "policies: decided for another account": (
+        "test_policy_effects.py::test_only_this_accounts_alarms_may_publish_to_the_topic",
+        "test_policy_effects.py::test_a_queue_takes_events_from_this_stacks_rules_only",
+        "test_policy_effects.py::test_eventbridge_writes_the_task_events_log_group_and_no_other",
+    ),
     "task: no Linux capabilities": ("test_task_definitions.py::test_container_drops_every_linux_capability_and_adds_none",),
     "service: no ECS Exec": ("test_services.py::test_no_task_is_started_with_ecs_exec",),
     "queues: work outlives the night": ("test_events_and_queues.py::test_work_queue_keeps_messages_longer_than_the_overnight_window",),
