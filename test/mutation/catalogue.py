@@ -443,6 +443,17 @@ MUTATIONS: list[Mutation] = [
     ),
     Mutation("topic-tls-denial-removed", "policies: TLS only", drop_tls_denial("AlertTopicPolicy")),
     Mutation("work-queue-tls-denial-removed", "policies: TLS only", drop_tls_denial("RiskWorkQueuePolicy")),
+    Mutation(
+        "failure-rate-alarm-hourly",
+        "alarms: each event notifies in time",
+        both(*(set_(R, "TaskFailureRateAlarm", P, "Metrics", index, "MetricStat", "Period", 3600) for index in (0, 1))),
+    ),
+    Mutation("limit-breach-alarm-actions-off", "alarms: each event notifies in time", set_(R, "LimitBreachAlarm", P, "ActionsEnabled", False)),
+    Mutation(
+        "failed-invocations-missing-data-breaching",
+        "alarms: each event notifies in time",
+        set_(R, "RunCompletedRuleFailedInvocationsAlarm", P, "TreatMissingData", "breaching"),
+    ),
     Mutation("report-queue-tls-denial-off-in-production", "policies: TLS only", tls_denial_off_in_production("ReportQueuePolicy")),
     Mutation(
         "topic-open-to-any-accounts-alarms",

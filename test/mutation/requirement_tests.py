@@ -14,6 +14,12 @@ REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
         "test_resource_policies.py::test_every_queue_and_topic_has_a_policy_that_denies_requests_without_tls",
         "test_policy_effects.py::test_every_queue_and_topic_refuses_plain_http_from_anyone_and_still_serves_tls",
     ),
+    "alarms: each event notifies in time": (
+        "test_alarm_effects.py::test_a_quiet_night_notifies_nobody",
+        "test_alarm_effects.py::test_each_of_two_events_notifies_within_the_alarms_time",
+        "test_alarm_effects.py::test_each_of_two_dead_letters_notifies_within_its_alarms_time",
+        "test_alarm_effects.py::test_every_notifying_alarm_has_its_actions_on",
+    ),
     "policies: decided for another account": (
         "test_policy_effects.py::test_only_this_accounts_alarms_may_publish_to_the_topic",
         "test_policy_effects.py::test_a_queue_takes_events_from_this_stacks_rules_only",
