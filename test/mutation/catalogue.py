@@ -454,6 +454,32 @@ MUTATIONS: list[Mutation] = [
         "alarms: each event notifies in time",
         set_(R, "RunCompletedRuleFailedInvocationsAlarm", P, "TreatMissingData", "breaching"),
     ),
+    Mutation(
+        "deadline-check-schedule-flexible",
+        "boundary: template and code agree",
+        set_(R, "DeadlineCheckSchedule", P, "FlexibleTimeWindow", {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 15}),
+    ),
+    Mutation(
+        "risk-worker-aborts-after-stop-timeout",
+        "boundary: template and code agree",
+        set_(R, "RiskCalculationTaskDefinition", P, "ContainerDefinitions", 0, "Command", ["worker", "risk", "--abort-after", "150"]),
+    ),
+    Mutation(
+        "report-health-check-slow",
+        "boundary: template and code agree",
+        set_(R, "ReportGenerationTaskDefinition", P, "ContainerDefinitions", 0, "HealthCheck", "Interval", 120),
+    ),
+    Mutation(
+        "alert-subscription-filtered", "boundary: template and code agree", set_(R, "AlertEmailSubscription", P, "FilterPolicy", {"severity": ["critical"]})
+    ),
+    Mutation(
+        "task-stopped-pattern-drifts", "boundary: template and code agree", set_(R, "TaskStoppedRule", P, "EventPattern", "detail", "lastStatus", ["STOPPING"])
+    ),
+    Mutation(
+        "failed-filter-drifts",
+        "boundary: template and code agree",
+        set_(R, "TasksFailedMetricFilter", P, "FilterPattern", '{ $.detail.stopCode = "TaskFailedToStart" }'),
+    ),
     Mutation("report-queue-tls-denial-off-in-production", "policies: TLS only", tls_denial_off_in_production("ReportQueuePolicy")),
     Mutation(
         "topic-open-to-any-accounts-alarms",

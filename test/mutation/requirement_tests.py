@@ -20,6 +20,14 @@ REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
         "test_alarm_effects.py::test_each_of_two_dead_letters_notifies_within_its_alarms_time",
         "test_alarm_effects.py::test_every_notifying_alarm_has_its_actions_on",
     ),
+    "boundary: template and code agree": (
+        "test_template_code_boundary.py::test_every_schedule_fires_on_time",
+        "test_template_code_boundary.py::test_a_worker_hands_its_unit_back_before_ecs_kills_it",
+        "test_template_code_boundary.py::test_a_stuck_job_is_acted_on_within_the_documented_bound",
+        "test_template_code_boundary.py::test_no_alert_subscription_filters_what_it_receives",
+        "test_template_code_boundary.py::test_every_event_pattern_is_exactly_the_expected_one",
+        "test_template_code_boundary.py::test_every_metric_filter_is_exactly_the_expected_one",
+    ),
     "policies: decided for another account": (
         "test_policy_effects.py::test_only_this_accounts_alarms_may_publish_to_the_topic",
         "test_policy_effects.py::test_a_queue_takes_events_from_this_stacks_rules_only",

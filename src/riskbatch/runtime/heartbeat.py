@@ -22,6 +22,9 @@ from pathlib import Path
 HEARTBEAT_NAME = "riskbatch.heartbeat"
 BEAT_SECONDS = 30.0  # the health check's interval in the task definitions
 MAX_AGE_SECONDS = 4 * BEAT_SECONDS
+# The longest a stuck job may run on before its health check marks it unhealthy: the heartbeat's age limit,
+# then the task definitions' Retries checks Interval apart, the last taking up to its Timeout (test/unit/test_template_code_boundary.py).
+HEALTH_ACTION_BOUND_SECONDS = 5 * 60
 
 
 def scratch_directory() -> str:
