@@ -28,6 +28,7 @@ from test.mutation.edits import (
     delete,
     drop_tls_denial,
     kms_on_any_key,
+    replace_text,
     set_,
     tls_denial_off_in_production,
 )
@@ -479,6 +480,11 @@ MUTATIONS: list[Mutation] = [
         "failed-filter-drifts",
         "boundary: template and code agree",
         set_(R, "TasksFailedMetricFilter", P, "FilterPattern", '{ $.detail.stopCode = "TaskFailedToStart" }'),
+    ),
+    Mutation(
+        "dashboard-graphs-an-unpublished-metric",
+        "boundary: template and code agree",
+        replace_text("OperationsDashboard", "DashboardBody", '"TasksFailed"', '"TasksFailedToStart"'),
     ),
     Mutation("report-queue-tls-denial-off-in-production", "policies: TLS only", tls_denial_off_in_production("ReportQueuePolicy")),
     Mutation(

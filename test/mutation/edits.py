@@ -163,3 +163,19 @@ def tls_denial_off_in_production(policy: str) -> Callable[[dict[str, Any]], None
         ]
 
     return edit
+
+
+def replace_text(resource: str, prop: str, old: str, new: str) -> Callable[[dict[str, Any]], None]:
+    """Replace a piece of a property written as text (a dashboard body, a filter pattern), once."""
+
+    def edit(template: dict[str, Any]) -> None:
+        value = template[R][resource][P][prop]
+        key = "Fn::Sub" if isinstance(value, dict) else None
+        text = value[key] if key else value
+        changed = text.replace(old, new, 1)
+        if key:
+            value[key] = changed
+        else:
+            template[R][resource][P][prop] = changed
+
+    return edit

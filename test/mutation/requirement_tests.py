@@ -27,6 +27,7 @@ REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
         "test_template_code_boundary.py::test_no_alert_subscription_filters_what_it_receives",
         "test_template_code_boundary.py::test_every_event_pattern_is_exactly_the_expected_one",
         "test_template_code_boundary.py::test_every_metric_filter_is_exactly_the_expected_one",
+        "test_dashboard.py::test_every_dashboard_metric_is_one_its_service_publishes",
     ),
     "policies: decided for another account": (
         "test_policy_effects.py::test_only_this_accounts_alarms_may_publish_to_the_topic",

@@ -100,3 +100,66 @@ def test_the_dashboard_name_carries_the_region_because_dashboards_are_global(tem
     name = template.get("OperationsDashboard").props["DashboardName"]["Fn::Sub"]
     assert "${EnvironmentSuffix}" in name and "${AWS::Region}" in name
     assert template.doc["Outputs"]["OperationsDashboardName"]["Value"] == {"Ref": "OperationsDashboard"}
+
+
+# What each namespace publishes, with its dimensions, from the services' documents: SQS
+# (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html),
+# Container Insights for Amazon ECS
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-ECS.html), and the
+# stack's own metric filters (their MetricTransformations, no dimensions).
+PUBLISHED = {
+    "AWS/SQS": {
+        name: {("QueueName",)}
+        for name in (
+            "ApproximateAgeOfOldestMessage",
+            "ApproximateNumberOfMessagesDelayed",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesVisible",
+            "NumberOfEmptyReceives",
+            "NumberOfMessagesDeleted",
+            "NumberOfMessagesReceived",
+            "NumberOfMessagesSent",
+            "SentMessageSize",
+        )
+    },
+    "ECS/ContainerInsights": {
+        "RunningTaskCount": {("ClusterName", "ServiceName")},
+        "DesiredTaskCount": {("ClusterName", "ServiceName")},
+        "PendingTaskCount": {("ClusterName", "ServiceName")},
+        "TaskCount": {("ClusterName", "TaskDefinitionFamily")},
+        "CpuUtilized": {("ClusterName",), ("ClusterName", "ServiceName"), ("ClusterName", "TaskDefinitionFamily")},
+        "MemoryUtilized": {("ClusterName",), ("ClusterName", "ServiceName"), ("ClusterName", "TaskDefinitionFamily")},
+    },
+}
+
+
+def _graphed(resources: dict) -> set[tuple[str, str, tuple[str, ...]]]:
+    """(namespace, metric, dimension names) of every metric a widget graphs (metric-math lines aside)."""
+    graphed = set()
+    for metrics in _metrics(resources).values():
+        for metric in metrics:
+            names = [item for item in metric if isinstance(item, str)]
+            if names:
+                graphed.add((names[0], names[1], tuple(names[2::2])))
+    return graphed
+
+
+def test_every_dashboard_metric_is_one_its_service_publishes(template: Template) -> None:
+    resources = _resolved(template)
+    own = {
+        transformation["MetricNamespace"]: set()
+        for body in resources.values()
+        if body["Type"] == "AWS::Logs::MetricFilter"
+        for transformation in body["Properties"]["MetricTransformations"]
+    }
+    for body in resources.values():
+        if body["Type"] == "AWS::Logs::MetricFilter":
+            for transformation in body["Properties"]["MetricTransformations"]:
+                own[transformation["MetricNamespace"]].add(transformation["MetricName"])
+    graphed = _graphed(resources)
+    assert graphed
+    for namespace, metric, dimensions in sorted(graphed):
+        if namespace in own:
+            assert metric in own[namespace] and dimensions == (), (namespace, metric, dimensions)
+        else:
+            assert dimensions in PUBLISHED.get(namespace, {}).get(metric, set()), f"{namespace} publishes no {metric} by {dimensions}"
