@@ -141,10 +141,21 @@ class ModelConfig:
     stress_period: StressPeriod
     overridable: dict[str, str] = field(default_factory=dict)
     data_quality: dict[str, Any] = field(default_factory=dict)
+    approval: dict[str, str] = field(default_factory=dict)  # who approved this version, and when
+    scenario_floors: dict[str, int] = field(default_factory=dict)  # environment -> the fewest scenarios it may run
 
     def record(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-        """What the manifest and the report carry: version, hash, the stress period, and any override applied."""
-        return {"version": self.version, "sha256": self.sha256, "stress_period": self.stress_period.describe(), "overrides": dict(overrides or {})}
+        """What the manifest and the report carry: version, hash, approval, the stress period, and any override applied."""
+        return {
+            "version": self.version,
+            "sha256": self.sha256,
+            "approval": dict(self.approval),
+            "stress_period": self.stress_period.describe(),
+            "overrides": dict(overrides or {}),
+        }
+
+    def scenario_floor(self, environment: str) -> int:
+        return int(self.scenario_floors.get(environment, 1))
 
 
 def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
@@ -159,7 +170,10 @@ def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
             stress_period=StressPeriod(str(stress["name"]), dt.date.fromisoformat(stress["first"]), dt.date.fromisoformat(stress["last"])),
             overridable=dict(content.get("overridable", {})),
             data_quality=dict(content.get("data_quality", {})),
+            approval={key: str(content["approval"][key]) for key in ("approved_by", "approved_at")},
+            scenario_floors={str(name): int(floor) for name, floor in content.get("scenario_floors", {}).items()},
         )
+        dt.date.fromisoformat(config.approval["approved_at"])
     except (ValueError, KeyError, TypeError) as error:
         raise ConfigurationError(f"the model configuration {path.name} is malformed: {error!r}") from None
     unknown = (set(config.parameters) | set(config.overridable) | set(config.data_quality)) - set(PARAMETER_VARIABLES) - set(POLICY_VARIABLES)
@@ -208,6 +222,13 @@ def configured_run(input_seed: int, config: ModelConfig | None = None) -> tuple[
     values = {**config.parameters, **{name: value for name, value in overrides.items() if name != "stress_period"}}
     if values.get("seed_policy") == "inputs" and "seed" not in overrides:
         values["seed"] = input_seed
+    environment = os.environ.get("RISKBATCH_ENVIRONMENT", "local")
+    floor = config.scenario_floor(environment)
+    if int(values["scenarios"]) < floor:
+        raise ConfigurationError(
+            f"RISK_SCENARIOS={values['scenarios']} is below the floor of {floor:,} scenarios that model configuration {config.version} "
+            f"sets for the environment {environment!r} (at 100 scenarios VaR 99 % is the single worst one)"
+        )
     try:
         parameters = ModelParameters(**values)
     except (TypeError, ValueError) as error:

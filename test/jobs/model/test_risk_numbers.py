@@ -356,7 +356,9 @@ def test_model_parameters_come_from_the_versioned_configuration_shipped_in_the_p
     assert config.version and config.sha256 == hashlib.sha256(shipped).hexdigest()
     parameters, record = configured_run(input_seed=9)
     assert dataclasses.asdict(parameters) == {**dataclasses.asdict(ModelParameters()), **config.parameters}
-    assert record == {"version": config.version, "sha256": config.sha256, "stress_period": config.stress_period.describe(), "overrides": {}}
+    expected = {"version": config.version, "sha256": config.sha256, "approval": config.approval}
+    expected.update(stress_period=config.stress_period.describe(), overrides={})
+    assert record == expected
 
 
 @pytest.mark.parametrize(("variable", "value"), [

@@ -1,0 +1,53 @@
+"""The versioned model configuration governs what a night may run: who approved the version and when, and the
+fewest scenarios each environment may run (at 100 scenarios VaR 99 % is the single worst scenario, and its
+Monte Carlo error is as large as the figure's day-to-day change)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from riskbatch.model.settings import PARAMETER_VARIABLES, POLICY_VARIABLES, ConfigurationError, configured_run, load_model_config
+
+
+@pytest.fixture(autouse=True)
+def no_model_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in [*PARAMETER_VARIABLES.values(), *POLICY_VARIABLES.values(), "RISKBATCH_ENVIRONMENT"]:
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.mark.parametrize(
+    ("environment", "scenarios", "refused"), [("prod", "100", True), ("prod", "49999", True), ("prod", "50000", False), ("dev", "100", False)]
+)
+def test_production_runs_no_fewer_scenarios_than_its_floor(monkeypatch: pytest.MonkeyPatch, environment: str, scenarios: str, refused: bool) -> None:
+    monkeypatch.setenv("RISKBATCH_ENVIRONMENT", environment)
+    monkeypatch.setenv("RISK_SCENARIOS", scenarios)
+    if refused:
+        with pytest.raises(ConfigurationError, match=f"RISK_SCENARIOS={scenarios} is below the floor of 50,000 scenarios .* environment 'prod'"):
+            configured_run(input_seed=1)
+    else:
+        assert configured_run(input_seed=1)[0].scenarios == int(scenarios)
+
+
+def test_the_configurations_own_figure_passes_its_floor_in_every_environment() -> None:
+    config = load_model_config()
+    assert config.scenario_floors and all(config.parameters["scenarios"] >= floor for floor in config.scenario_floors.values())
+
+
+def test_every_version_says_who_approved_it_and_when_and_the_run_records_it() -> None:
+    config = load_model_config()
+    assert config.approval["approved_by"] and dt.date.fromisoformat(config.approval["approved_at"])
+    _, record = configured_run(input_seed=1)
+    assert record["approval"] == config.approval and record["version"] == config.version
+
+
+def test_a_configuration_without_its_approval_is_refused(tmp_path: Path) -> None:
+    shipped = json.loads(load_model_config.__defaults__[0].read_text())
+    del shipped["approval"]
+    unapproved = tmp_path / "model_config.json"
+    unapproved.write_text(json.dumps(shipped))
+    with pytest.raises(ConfigurationError, match="malformed"):
+        load_model_config(unapproved)
