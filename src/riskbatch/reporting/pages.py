@@ -204,7 +204,13 @@ def _model_config_rows(summary: dict[str, Any]) -> list[list[str]]:
     if not config:
         return [["model configuration", "not recorded (a run made before model configurations were versioned)"]]
     overrides = ", ".join(f"{name}={value}" for name, value in config["overrides"].items()) or "none"
-    return [["model configuration", f"version {config['version']}, sha256 {config['sha256']}"], ["model overrides (allowed)", overrides]]
+    approval = config.get("approval")
+    approved = f"by {approval['approved_by']} on {approval['approved_at']}" if approval else "not recorded (a version before approvals were recorded)"
+    return [
+        ["model configuration", f"version {config['version']}, sha256 {config['sha256']}"],
+        ["model configuration approved", approved],
+        ["model overrides (allowed)", overrides],
+    ]
 
 
 def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:

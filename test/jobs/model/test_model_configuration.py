@@ -51,3 +51,13 @@ def test_a_configuration_without_its_approval_is_refused(tmp_path: Path) -> None
     unapproved.write_text(json.dumps(shipped))
     with pytest.raises(ConfigurationError, match="malformed"):
         load_model_config(unapproved)
+
+
+def test_the_reports_audit_trail_names_the_approval() -> None:
+    from riskbatch.reporting.pages import _model_config_rows
+
+    _, record = configured_run(input_seed=1)
+    rows = dict(_model_config_rows({"model_config": record}))
+    assert rows["model configuration approved"] == f"by {record['approval']['approved_by']} on {record['approval']['approved_at']}"
+    older = {key: value for key, value in record.items() if key != "approval"}  # a run made with an earlier version
+    assert dict(_model_config_rows({"model_config": older}))["model configuration approved"].startswith("not recorded")
