@@ -231,7 +231,32 @@ def _finite(table: pa.Table, column: str) -> np.ndarray:
     return np.isfinite(values)
 
 
-def validate_positions(table: pa.Table, name: str, market: Market | None, business_date: dt.date) -> CheckedPositions:
+@dataclass(frozen=True)
+class PlausibilityBands:
+    """Where an option's implied vol and its strike against the underlying's spot may lie (the data-quality policy's)."""
+
+    implied_vol: tuple[float, float]
+    strike_to_spot: tuple[float, float]
+
+
+def _implausible(bands: PlausibilityBands, table: pa.Table, market: Market, is_option: np.ndarray, reasons: list[list[str]]) -> None:
+    vols = table["implied_vol"].to_numpy(zero_copy_only=False).astype(float)
+    strikes = table["strike"].to_numpy(zero_copy_only=False).astype(float)
+    underlyings = table["underlying"].to_pylist()
+    (low, high), (least, most) = bands.implied_vol, bands.strike_to_spot
+    for row in np.flatnonzero(is_option):
+        vol, strike, underlying = vols[row], strikes[row], underlyings[row]
+        if np.isfinite(vol) and vol > 0 and not low <= vol <= high:
+            reasons[row].append(f"implied_vol {vol:g} outside the plausible {low:g} to {high:g} (a percentage typed as a number?)")
+        if np.isfinite(strike) and strike > 0 and underlying in market.index:
+            spot = float(market.spot[market.index[underlying]])
+            if spot > 0 and not least <= strike / spot <= most:
+                reasons[row].append(f"strike {strike:g} is {strike / spot:.3g} times the spot {spot:g}, outside {least:g} to {most:g} (another unit?)")
+
+
+def validate_positions(
+    table: pa.Table, name: str, market: Market | None, business_date: dt.date, bands: PlausibilityBands | None = None
+) -> CheckedPositions:
     """Every row checked on its own: the valid rows, and the excluded ones with their reasons.
 
     Only a file without its columns or without a single valid row is rejected as a whole.
@@ -283,6 +308,8 @@ def validate_positions(table: pa.Table, name: str, market: Market | None, busine
     vol_present = ~table["implied_vol"].is_null().to_numpy(zero_copy_only=False)
     vols = table["implied_vol"].to_numpy(zero_copy_only=False).astype(float)
     flag(is_option & vol_present & ~(np.isfinite(vols) & (vols > 0)), "non-positive or non-finite implied_vol")
+    if bands is not None and market is not None:
+        _implausible(bands, table, market, is_option, reasons)
     expiries = table["expiry"].to_pylist()
     flag(is_option & np.array([e is not None and e < business_date for e in expiries]), f"option expired before {business_date}")
     # An option expiring today is worth its intrinsic value and carries no risk over the horizon.

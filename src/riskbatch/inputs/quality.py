@@ -49,7 +49,7 @@ from riskbatch.inputs.currencies import (
     notional_in,
     rate_into,
 )
-from riskbatch.inputs.files import ExcludedRow, InputError, Market, excluded_rows, load_market, validate_positions
+from riskbatch.inputs.files import ExcludedRow, InputError, Market, PlausibilityBands, excluded_rows, load_market, validate_positions
 
 POLICIES = ("reject", "exclude", "flag")
 
@@ -69,8 +69,17 @@ class DataQualityPolicy:
     jump: str = "flag"
     last_day_jump: str = "hold"
     max_gap_days: int = 3  # consecutive dates of the file a factor may miss and be bridged
+    # Plausibility bands of an option's inputs: outside them a position is excluded with its reason (an
+    # implied vol of 20 is a percentage typed as a number: priced, it is worth many times its value).
+    implied_vol_band: tuple[float, float] = (0.01, 3.0)
+    strike_to_spot_band: tuple[float, float] = (0.1, 10.0)
 
     def __post_init__(self) -> None:
+        for name in ("implied_vol_band", "strike_to_spot_band"):
+            low, high = (float(bound) for bound in getattr(self, name))
+            if not 0.0 < low < high:
+                raise ValueError(f"the {name} is two bounds 0 < low < high, not {getattr(self, name)!r}")
+            object.__setattr__(self, name, (low, high))
         for name in ("stale", "zero_returns", "jump"):
             if getattr(self, name) not in POLICIES:
                 raise ValueError(f"the {name} policy is one of {', '.join(POLICIES)}, not {getattr(self, name)!r}")
@@ -273,7 +282,8 @@ def prepare_night(
     except InputError as error:
         raise FileRejected("market", error) from error
     try:
-        checked = validate_positions(positions_table, positions_name, market, business_date)
+        bands = PlausibilityBands(policy.implied_vol_band, policy.strike_to_spot_band)
+        checked = validate_positions(positions_table, positions_name, market, business_date, bands)
     except InputError as error:
         raise FileRejected("positions", error) from error
     positions, excluded = _exclude_unconvertible(checked, market, reporting_currency)

@@ -46,6 +46,8 @@ POLICY_VARIABLES = {
     "jump": "RISK_DQ_JUMP",
     "last_day_jump": "RISK_DQ_LAST_DAY_JUMP",
     "max_gap_days": "RISK_MAX_GAP_DAYS",
+    "implied_vol_band": "RISK_DQ_IMPLIED_VOL_BAND",
+    "strike_to_spot_band": "RISK_DQ_STRIKE_TO_SPOT_BAND",
 }
 
 
@@ -185,6 +187,9 @@ def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
 def _parsed(name: str, text: str) -> Any:
     if name == "rates":
         return parse_rates(text)
+    if name.endswith("_band"):  # low:high
+        low, _, high = text.partition(":")
+        return (float(low), float(high))
     if name in {"scenarios", "seed", "horizon_days", "block_size", "min_returns", "max_market_lag_days", "stale_days", "max_gap_days"}:
         return int(text)
     if name in {"ewma_lambda", "degrees_of_freedom", "rate", "zero_return_share", "jump_sigmas"}:

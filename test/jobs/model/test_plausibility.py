@@ -1,0 +1,67 @@
+"""Inputs typed in the wrong units never reach the figures: an implied vol of 20 (meant 20 %) or a strike in
+cents is excluded with its reason, by the bands of the versioned model configuration, and the night's VaR is
+the VaR of the book without it, never the inflated one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from riskbatch.inputs.files import load_market
+from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
+from riskbatch.inputs.sample import SampleSpec, market_table, positions_table
+from riskbatch.model.engine import build_book, portfolio_pnl
+from riskbatch.model.risk_model import ModelParameters, value_at_risk
+from riskbatch.model.settings import data_quality_policy
+
+SPEC = SampleSpec(positions=300, factors=40, days=260, option_share=0.3, seed=5)
+
+
+def _night(edit) -> tuple:
+    market = market_table(SPEC)
+    spots = load_market(market, "m", SPEC.business_date).spot
+    loaded = load_market(market, "m", SPEC.business_date)
+    positions = positions_table(SPEC, loaded.factors, spots)
+    kinds, expiries = positions["instrument_type"].to_pylist(), positions["expiry"].to_pylist()
+    # the largest live option: one the night would otherwise price
+    live = [row for row, kind in enumerate(kinds) if kind == "option" and expiries[row] > SPEC.business_date]
+    quantities = positions["quantity"].to_pylist()
+    row = max(live, key=lambda index: abs(quantities[index]))
+    positions = edit(positions, row)
+    night = prepare_night(market, "m", positions, "p", SPEC.business_date, data_quality_policy(), "USD")
+    return night, positions["position_id"][row].as_py()
+
+
+def _set(table: pa.Table, column: str, row: int, value: float) -> pa.Table:
+    values = table[column].to_pylist()
+    values[row] = value
+    return table.set_column(table.column_names.index(column), column, pa.array(values, table.schema.field(column).type))
+
+
+def _firm_var_99(night) -> float:
+    parameters = ModelParameters(scenarios=4_000)
+    book = build_book(night.positions, night.market)
+    pnl = portfolio_pnl(book, night.market, parameters)
+    return float(value_at_risk(pnl.sum(axis=0), 0.99))
+
+
+@pytest.mark.parametrize(
+    ("column", "scale", "reason"),
+    [("implied_vol", 100.0, "a percentage typed as a number"), ("strike", 100.0, "another unit")],
+    ids=["vol-as-percentage", "strike-in-cents"],
+)
+def test_an_input_in_the_wrong_units_is_excluded_with_its_reason(column: str, scale: float, reason: str) -> None:
+    night, position = _night(lambda table, row: _set(table, column, row, table[column][row].as_py() * scale))
+    (excluded,) = [row for row in night.excluded if row.position_id == position]
+    assert excluded.reason.startswith(column) and reason in excluded.reason  # for this reason alone
+    clean, _ = _night(lambda table, row: table.filter(pa.array([index != row for index in range(table.num_rows)])))
+    assert _firm_var_99(night) == pytest.approx(_firm_var_99(clean), rel=1e-12)  # the night runs on without it
+
+
+def test_the_bands_come_from_the_model_configuration_and_are_refused_when_absurd() -> None:
+    policy = data_quality_policy()
+    assert policy.implied_vol_band == (0.01, 3.0) and policy.strike_to_spot_band == (0.1, 10.0)
+    with pytest.raises(ValueError, match="implied_vol_band"):
+        DataQualityPolicy(implied_vol_band=(0.5, 0.1))
+    assert np.isfinite(policy.implied_vol_band).all()
