@@ -187,8 +187,9 @@ def factor_keys(factors: list[str]) -> np.ndarray:
     return np.array([int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") for name in factors], dtype=np.uint64)
 
 
-def scenario_block(parameters: ModelParameters, block: int, cholesky: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Scenario block `block` (rows block*block_size ...) of factor log returns over the horizon.
+def scenario_block(parameters: ModelParameters, block: int, cholesky: np.ndarray, keys: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Scenario block `block` (rows block*block_size ...) of factor log returns over the horizon,
+    scenarios x factors (a view of factor-major memory: `out`, factors x scenarios, where given).
 
     Factor j's normals in block b come from the stream (seed, b, keys[j]) alone: any worker can
     draw any block and get the same numbers to the last digit, and a factor keeps its draws when
@@ -204,7 +205,8 @@ def scenario_block(parameters: ModelParameters, block: int, cholesky: np.ndarray
     seeds = [(parameters.seed, block, key) for key in keys.tolist()]
     shares = np.array_split(np.arange(len(seeds)), _draw_threads())
     list(_draw_pool().map(lambda share: _fill_normals(by_factor, seeds, share), [share for share in shares if len(share)]))
-    returns = (cholesky @ by_factor).T  # scenarios x factors, stored factor-major: the kernels read it so without a copy
+    # scenarios x factors, stored factor-major: the kernels read it so without a copy
+    returns = (cholesky @ by_factor).T if out is None else np.matmul(cholesky, by_factor, out=out).T
     if parameters.distribution == "student-t":
         nu = parameters.degrees_of_freedom
         # Multivariate t with the same covariance: a common chi-square mixing per scenario.

@@ -30,7 +30,7 @@ from riskbatch.inputs import load_market, validate_positions
 from riskbatch.model import CALENDAR_DAYS, ModelParameters, black_scholes, cholesky_factor, covariance, log_returns
 from riskbatch.sample import SampleSpec, market_table, positions_table
 from riskbatch_platform import REPO_ROOT
-from riskbatch_platform.measurement.engine_bound import bound_seconds, distinct_options, warm_up
+from riskbatch_platform.measurement.engine_bound import bound_seconds, distinct_options, draw_rows, warm_up
 
 VCPUS = os.cpu_count() or 1
 
@@ -205,7 +205,7 @@ def month_end_seconds(positions: int, factors: int, scenarios: int) -> tuple[dic
     warm_up(book, options, len(market.factors))
     engine = min((engine_steps(book, market, parameters, model) for _ in range(3)), key=lambda found: sum(found.values()))
     # each step's best of three runs: the machine is noisy, and a bound should be the fastest each step went
-    runs = [bound_seconds(model.cholesky, book, options, scenarios) for _ in range(3)]
+    runs = [bound_seconds(model.cholesky, draw_rows(model, market), book, options, scenarios) for _ in range(3)]
     steps = {name: min(run[name] for run in runs) for name in runs[0]}
     return timings, steps, engine
 
@@ -217,19 +217,20 @@ def engine_steps(book, market, parameters: ModelParameters, model) -> dict[str, 
     """One whole-book call of the engine, taken apart: the scenario draws (a stream per factor and
     block, filled on every core, then the Cholesky product), the blocks prepared for the kernels
     (the currencies' returns, exp(r) - 1), and the rest of the call (the kernels, linear and options,
-    and the book's terms). The steps add up to the call."""
-    from riskbatch.engine import prepared_block
-    from riskbatch.model import scenario_block
+    and the book's terms). The blocks are drawn into one block's arrays, as the call does by itself.
+    The steps add up to the call."""
+    from riskbatch.engine_blocks import BlockArrays
 
     seconds = dict.fromkeys(ENGINE_STEPS, 0.0)
+    arrays = BlockArrays(book.conversion, min(parameters.block_size, parameters.scenarios))
 
     def prepared(block: int):
         started = time.perf_counter()
-        returns = scenario_block(parameters, block, model.cholesky, model.keys)
-        drawn = time.perf_counter()
-        result = prepared_block(returns, book.conversion)
-        seconds["scenario draws"] += drawn - started
-        seconds["blocks prepared"] += time.perf_counter() - drawn
+        drawn = arrays.draw(parameters, model, block)
+        finished = time.perf_counter()
+        result = arrays.complete(*drawn)
+        seconds["scenario draws"] += finished - started
+        seconds["blocks prepared"] += time.perf_counter() - finished
         return result
 
     gc.collect()
@@ -307,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         options = distinct_options(positions, market, book, parameters)
         warm_up(book, options, len(market.factors))
-        steps = bound_seconds(model.cholesky, book, options, size.scenarios)
+        steps = bound_seconds(model.cholesky, draw_rows(model, market), book, options, size.scenarios)
         bound = sum(steps.values())
         ratio = engine / bound
         reduced_positions = min(1_000, size.positions)
