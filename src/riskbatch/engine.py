@@ -205,6 +205,13 @@ class RiskModel:
     covariance: CovarianceEstimate
     jitter: float
     draw_order: list[str] = field(default_factory=list)  # the factors in the order the Cholesky factor is built
+    lower: np.ndarray | None = None  # the Cholesky factor as built: lower-triangular, in the draw order
+    draw_rows: np.ndarray | None = None  # the market row of each factor in the draw order
+
+    @property
+    def triangular(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """What scenario_block needs for a triangular product, where the model has it."""
+        return None if self.lower is None or self.draw_rows is None else (self.lower, self.draw_rows)
 
     def describe(self) -> dict[str, object]:
         return {**self.covariance.describe(), "jitter": self.jitter}
@@ -230,7 +237,7 @@ def risk_model(market: Market, parameters: ModelParameters, order: list[str] | N
     permutation = np.array([market.index[name] for name in order], dtype=np.int64)
     lower, jitter = cholesky_with_jitter(estimate.matrix[np.ix_(permutation, permutation)])
     position = np.argsort(permutation)  # each market column's row in the draw order
-    return RiskModel(lower[np.ix_(position, position)], factor_keys(market.factors), estimate, jitter, order)
+    return RiskModel(lower[np.ix_(position, position)], factor_keys(market.factors), estimate, jitter, order, lower, permutation)
 
 
 def _kernel_inputs(book: Book, market: Market, parameters: ModelParameters) -> tuple:
@@ -306,7 +313,8 @@ def _scenario_rows(parameters: ModelParameters, model: RiskModel, rows: np.ndarr
     by_block: dict[int, list[int]] = {}
     for row in wanted[order]:
         by_block.setdefault(int(row) // parameters.block_size, []).append(int(row) % parameters.block_size)
-    drawn = np.vstack([scenario_block(parameters, block, model.cholesky, model.keys)[offsets] for block, offsets in sorted(by_block.items())])
+    blocks = sorted(by_block.items())
+    drawn = np.vstack([scenario_block(parameters, block, model.cholesky, model.keys, triangular=model.triangular)[offsets] for block, offsets in blocks])
     result = np.empty_like(drawn)
     result[order] = drawn
     return result

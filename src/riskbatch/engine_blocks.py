@@ -136,7 +136,7 @@ class BlockArrays:
         """Block `block`'s factor returns drawn into these arrays (the rest left to complete)."""
         scenarios = min(parameters.block_size, parameters.scenarios - block * parameters.block_size)
         extended, growth = self._views(scenarios)
-        scenario_block(parameters, block, model.cholesky, model.keys, out=extended[: len(self.conversion.factor_currency)])
+        scenario_block(parameters, block, model.cholesky, model.keys, extended[: len(self.conversion.factor_currency)], model.triangular)
         return extended, growth
 
     def complete(self, extended: np.ndarray, growth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

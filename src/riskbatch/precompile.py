@@ -31,7 +31,7 @@ def kernel_origins() -> dict[str, dict[str, int]]:
     from . import kernels
 
     origins = {}
-    for name in ("option_pnl_into", "option_change", "linear_pnl"):
+    for name in ("option_pnl_into", "option_change", "linear_pnl", "growth_into"):
         stats = getattr(kernels, name).stats
         origins[name] = {"from_cache": sum(stats.cache_hits.values()), "compiled": sum(stats.cache_misses.values())}
     return origins

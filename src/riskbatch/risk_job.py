@@ -59,7 +59,7 @@ class ScenarioCache:
 
         def block(index: int) -> tuple[np.ndarray, np.ndarray]:
             if index not in blocks:
-                blocks[index] = prepared_block(scenario_block(parameters, index, model.cholesky, model.keys), conversion)
+                blocks[index] = prepared_block(scenario_block(parameters, index, model.cholesky, model.keys, triangular=model.triangular), conversion)
             return blocks[index]
 
         return block
