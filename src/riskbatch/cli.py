@@ -52,11 +52,12 @@ def _report_handler(settings: Any) -> tuple[str, Any, Any]:
     from .report import ReportGeneration
     from .report_deadline import DEADLINE
     from .settings import required
+    from .worker import warm_up
 
     queue = required("REPORT_QUEUE_URL")
     s3, sns, sqs = _clients("s3", "sns", "sqs")
     handler = ReportGeneration(s3, sns, settings.alert_topic_arn, deadline=os.environ.get("REPORT_DEADLINE", DEADLINE))
-    handler.warm_up()  # before the night: the warm window starts this worker ahead of the files
+    warm_up(handler)  # before the night, beating and guarded: the warm window starts this worker ahead of the files
     return queue, handler, sqs
 
 
