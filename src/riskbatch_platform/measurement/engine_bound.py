@@ -7,8 +7,8 @@ this project can write it, in blocks of scenarios whose buffers are reused from 
 2. factor returns: the lower-triangular Cholesky factor (in its draw order) times the normals, a
    triangular product (BLAS dtrmm: half the flops of a full one);
 3. linear P&L: the book's exposures (positions on the same portfolio and factor summed) times
-   exp(r) - 1 of each factor's return plus its currency's (one product, after the currencies'
-   returns, a product with the few conversion columns);
+   exp(r) - 1 of each factor's return plus its currency's (the currencies' returns a product with
+   the few conversion columns, exp(r) - 1 one compiled pass on every core, then one product);
 4. distinct options: each distinct contract (underlying, strike, expiry, type, at the implied
    volatility and vol factor the positions file gives it, deduplicated here from the positions
    themselves) revalued once per scenario by this module's own compiled kernel
@@ -34,7 +34,7 @@ from scipy.linalg.blas import dtrmm
 from riskbatch.engine import Book, RiskModel, carry_yields, horizon_calendar_days
 from riskbatch.inputs import Market
 from riskbatch.model import CALENDAR_DAYS, ModelParameters, black_scholes
-from riskbatch_platform.measurement.independent_kernels import LANES, options_into
+from riskbatch_platform.measurement.independent_kernels import LANES, growth_into, options_into
 
 
 @dataclass(frozen=True)
@@ -150,8 +150,7 @@ class Terms:
     (the Cholesky factor's draw order: the triangular product gives the returns in it)."""
 
     weights: np.ndarray  # currencies x factors: each currency's log return from the FX factors'
-    foreign: np.ndarray  # rows of the factors quoted in a foreign currency
-    currency_rows: np.ndarray  # and the row of that currency's return
+    added_rows: np.ndarray  # per row of the returns: the row of its factor's currency's return, or -1
     exposures: np.ndarray  # portfolios x (factors + currencies)
     options: tuple  # options_into's arguments
     has_options: bool
@@ -173,7 +172,9 @@ class Terms:
         arguments = list(options.kernel_arguments)
         arguments[1:4] = [moved(arguments[1]), moved(arguments[2]), moved(arguments[3])]
         weights = np.ascontiguousarray(book.conversion.weights[order].T)
-        return cls(weights, foreign, factors + currency[foreign], np.ascontiguousarray(book.exposures[:, columns]), tuple(arguments), bool(options.count))
+        added = np.full(len(columns), -1, np.int64)
+        added[foreign] = factors + currency[foreign]
+        return cls(weights, added, np.ascontiguousarray(book.exposures[:, columns]), tuple(arguments), bool(options.count))
 
 
 def _revalue_block(terms: Terms, buffers: Buffers, steps: dict[str, float] | None = None, options_step: str = "") -> np.ndarray:
@@ -184,9 +185,7 @@ def _revalue_block(terms: Terms, buffers: Buffers, steps: dict[str, float] | Non
     extended, growth, pnl = buffers.returns, buffers.growth, buffers.pnl
     if terms.weights.shape[0]:
         np.matmul(terms.weights, extended[:factors], out=extended[factors:])
-    growth[:] = extended
-    growth[terms.foreign] += extended[terms.currency_rows]
-    np.expm1(growth, out=growth)
+    growth_into(extended, terms.added_rows, growth)
     np.matmul(terms.exposures, growth, out=pnl)
     linear = time.perf_counter()
     if terms.has_options:

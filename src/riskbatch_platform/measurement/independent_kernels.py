@@ -33,6 +33,7 @@ _MAGIC = 6755399441055744.0  # 1.5 x 2**52: x + _MAGIC rounds x to an integer he
 _LOG2E = 1.4426950408889634
 _LN2_A, _LN2_B = 0.6931471803691238, 1.9082149292705877e-10  # ln 2 = A + B, A with trailing zeros: k A is exact
 _INV_ROOT_TWO_PI = 0.3989422804014327
+_R3, _R4, _R5, _R6, _R7, _R8, _R9, _R10, _R11, _R12, _R13 = (1.0 / k for k in range(3, 14))  # numba freezes globals as constants
 
 
 @intrinsic
@@ -174,6 +175,44 @@ def options_into(
                     weight, into = holder_weight[h], pnl[holder_portfolio[h], first : first + count]
                     for i in range(count):
                         into[i] += weight * change[i]
+
+
+@numba.njit(inline="always", fastmath=FAST, error_model="numpy")
+def exponential_less_one(x: float) -> float:
+    """e^x - 1 with the relative precision of its result: near 0 (|x| < 0.3) its series
+    x (1 + x / 2 (1 + x / 3 (1 + ...))) to x^13 (the reciprocals as constants);
+    beyond, e^x - 1 loses no leading digit."""
+    p = 1.0 + x * _R13
+    p = 1.0 + x * _R12 * p
+    p = 1.0 + x * _R11 * p
+    p = 1.0 + x * _R10 * p
+    p = 1.0 + x * _R9 * p
+    p = 1.0 + x * _R8 * p
+    p = 1.0 + x * _R7 * p
+    p = 1.0 + x * _R6 * p
+    p = 1.0 + x * _R5 * p
+    p = 1.0 + x * _R4 * p
+    p = 1.0 + x * _R3 * p
+    p = 1.0 + x * 0.5 * p
+    series = x * p
+    whole = exponential(x) - 1.0
+    return series if abs(x) < 0.3 else whole
+
+
+@numba.njit(parallel=True, fastmath=FAST, error_model="numpy", cache=True)
+def growth_into(returns: np.ndarray, added_row: np.ndarray, out: np.ndarray) -> None:
+    """out[r] = e^(returns[r] + returns[added_row[r]]) - 1 (the second term only where added_row[r]
+    >= 0: a factor's currency), every row on numba's threads."""
+    scenarios = returns.shape[1]
+    for r in numba.prange(returns.shape[0]):
+        own, into = returns[r], out[r]
+        if added_row[r] >= 0:
+            other = returns[added_row[r]]
+            for i in range(scenarios):
+                into[i] = exponential_less_one(own[i] + other[i])
+        else:
+            for i in range(scenarios):
+                into[i] = exponential_less_one(own[i])
 
 
 @numba.njit(parallel=True, fastmath=FAST, error_model="numpy", cache=True)

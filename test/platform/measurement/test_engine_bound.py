@@ -24,7 +24,7 @@ from riskbatch.inputs import load_market, validate_positions
 from riskbatch.model import ModelParameters, block_count, scenario_block
 from riskbatch.sample import SampleSpec, market_table, positions_table
 from riskbatch_platform.measurement.engine_bound import bound_pnl, distinct_options, draw_ordered, draw_rows, triangular_returns
-from riskbatch_platform.measurement.independent_kernels import exponential, flops_per_option_scenario, ir_flops, tail_fraction
+from riskbatch_platform.measurement.independent_kernels import exponential, exponential_less_one, flops_per_option_scenario, ir_flops, tail_fraction
 
 # The two compute the same prices by different arithmetic (their own exponentials and normal
 # tails, the bound's with one division for both tails, fused multiply-adds in both): differences
@@ -101,6 +101,11 @@ def _exponentials(x: np.ndarray) -> np.ndarray:
 
 
 @numba.njit
+def _growths(x: np.ndarray) -> np.ndarray:
+    return np.array([exponential_less_one(v) for v in x])
+
+
+@numba.njit
 def _tails(z: np.ndarray) -> np.ndarray:
     out = np.empty_like(z)
     for i in range(z.shape[0]):
@@ -109,9 +114,12 @@ def _tails(z: np.ndarray) -> np.ndarray:
     return out
 
 
-def test_the_bounds_own_exponential_and_normal_tail_are_the_librarys_to_a_few_units_in_the_last_place() -> None:
+def test_the_bounds_own_exponentials_and_normal_tail_are_the_librarys_to_a_few_units_in_the_last_place() -> None:
     x = np.concatenate([np.linspace(-700.0, 700.0, 200_001), np.linspace(-1.0, 1.0, 200_001)])
     assert np.max(np.abs(_exponentials(x) / np.exp(x) - 1.0)) < 8 * np.finfo(float).eps
+    moves = np.concatenate([np.linspace(-3.0, 3.0, 200_001), np.linspace(-1e-6, 1e-6, 20_001)])
+    moves = moves[moves != 0.0]
+    assert np.max(np.abs(_growths(moves) / np.expm1(moves) - 1.0)) < 8 * np.finfo(float).eps  # relative: exp(r) - 1 of a small move keeps its digits
     z = np.linspace(0.0, 40.0, 400_001)
     assert np.max(np.abs(_tails(z) - ndtr(-z))) < 4 * np.finfo(float).eps
 
