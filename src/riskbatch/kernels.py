@@ -43,6 +43,7 @@ from numba.extending import intrinsic
 CONTRACT = {"contract"}  # fused multiply-adds only: no reassociation, so the written order of each sum stays
 CHUNK = 256  # scenarios a thread revalues together: one vector loop per option and chunk
 _LOG2E = 1.4426950408889634
+_ROUNDING = 6755399441055744.0  # 1.5 x 2**52: x + it rounds x to an integer, held in the sum's low bits
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts (Cody and Waite): k x _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
 _EXP_MIN, _EXP_MAX = -708.0, 709.0  # 2**k stays a normal double; below, exp is 0 for our purposes
@@ -59,14 +60,27 @@ def _bits_as_double(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
+@intrinsic
+def _double_as_bits(typingctx, value):
+    """The int64 holding the IEEE 754 bits of the float64 given."""
+
+    def codegen(context, builder, signature, arguments):
+        return builder.bitcast(arguments[0], llvmlite.ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
 @numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
 def fast_exp(x: float) -> float:
     """exp(x) for x in [-708, 709] to about 2 units in the last place; outside it, x is clamped
     (exp(-708) below, exp(709) above: a finite number where the library gives 0 or inf; a log
     move of 709 is no market's): x = k ln 2 + r, |r| <= ln 2 / 2, e^r by its Taylor series to r^12
-    (truncation below 2e-16), times 2**k built in the exponent bits."""
+    (truncation below 2e-16), times 2**k built in the exponent bits. k is rounded by adding
+    1.5 x 2**52 (the sum's last bit is the unit), and read from the sum's bits: a double to int64
+    conversion has no AVX2 vector instruction, and LLVM would take it one lane at a time."""
     x = min(max(x, _EXP_MIN), _EXP_MAX)
-    k = math.floor(x * _LOG2E + 0.5)
+    shifted = x * _LOG2E + _ROUNDING
+    k = shifted - _ROUNDING
     r = (x - k * _LN2_HI) - k * _LN2_LO
     p = 2.08767569878680989792e-09  # 1/12!
     p = p * r + 2.50521083854417187751e-08
@@ -81,7 +95,7 @@ def fast_exp(x: float) -> float:
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    return p * _bits_as_double((np.int64(k) + 1023) << 52)
+    return p * _bits_as_double((_double_as_bits(shifted) - _double_as_bits(_ROUNDING) + 1023) << 52)
 
 
 @numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")

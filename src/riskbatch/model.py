@@ -211,13 +211,20 @@ def scenario_block(
     if len(keys) != cholesky.shape[0]:
         raise ValueError("one stream key per factor")
     order = triangular[1] if triangular is not None else np.arange(len(keys))
-    by_factor = np.empty((len(keys), rows))  # one contiguous row per factor's stream, in the product's order
+    in_place = triangular is not None and out is not None and bool(np.all(order == np.arange(len(keys))))
+    # one contiguous row per factor's stream, in the product's order; drawn in `out` where the draw
+    # order is the market's (the product is then made in place, with no array of normals beside it)
+    by_factor = out if in_place else np.empty((len(keys), rows))
     seeds = [(parameters.seed, block, key) for key in keys[order].tolist()]
     shares = np.array_split(np.arange(len(seeds)), _draw_threads())
     list(_draw_pool().map(lambda share: _fill_normals(by_factor, seeds, share), [share for share in shares if len(share)]))
     out = np.empty((len(keys), rows)) if out is None else out
     if triangular is None:
         np.matmul(cholesky, by_factor, out=out)
+    elif in_place:
+        product = _lower_product(triangular[0], by_factor)
+        if not np.shares_memory(product, out):  # scipy copies an operand it cannot overwrite
+            out[:] = product
     else:
         np.take(_lower_product(triangular[0], by_factor), np.argsort(order), axis=0, out=out)  # each factor's row in the market's order
     returns = out.T  # scenarios x factors, stored factor-major: the kernels read it so without a copy

@@ -83,6 +83,10 @@ def test_any_block_can_be_drawn_alone(small_market: Market) -> None:
     blocks = [scenario_block(parameters, block, model.cholesky, model.keys) for block in range(6)]
     again = scenario_block(parameters, 3, model.cholesky, model.keys)
     assert np.array_equal(blocks[3], again)
+    # drawn into a caller's array (a whole-book call's block, the product made in place): the same numbers
+    into = np.empty((len(model.keys), parameters.block_size))
+    drawn = scenario_block(parameters, 3, model.cholesky, model.keys, into, model.triangular)
+    assert np.shares_memory(drawn, into) and np.array_equal(drawn, scenario_block(parameters, 3, model.cholesky, model.keys, triangular=model.triangular))
     assert sum(block.shape[0] for block in blocks) == 3_000
 
 
