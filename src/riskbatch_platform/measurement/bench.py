@@ -4,10 +4,13 @@ wall time of a local night, and (when podman is present) the containers: each im
 task's start to its first unit, and the night's critical path in the jobs' containers at
 month-end scale beside riskbatch plan's prediction.
 
-The bound (measurement/engine_bound.py) is the same work as fast as this project can write it, on
-whole arrays, measured in the same run: the normal draws, the Cholesky product, the linear P&L
-product, and each distinct option revalued once per scenario in a compiled kernel on every core.
-The last line is `risk engine: X.XX x bound` for the month-end book.
+The bound (measurement/engine_bound.py) is an independent implementation of the same work, sharing
+no kernel with the engine, each step as fast as this project can write it, measured in the same
+run: the normal draws, the triangular Cholesky product, the linear P&L, and each distinct option
+revalued once per scenario in its own compiled kernel on every core. Beside it, for the month-end
+book: the engine's steps against the bound's, the arithmetic limit (measurement/limit.py) and the
+memory the call adds against one block's arrays. The last line is `risk engine: X.XX x bound` for
+the month-end book.
 """
 
 from __future__ import annotations
