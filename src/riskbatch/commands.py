@@ -45,6 +45,7 @@ def _risk_handler(settings: Any) -> tuple[str, Any, Any]:
 
 def _report_handler(settings: Any) -> tuple[str, Any, Any]:
     """The report-generation worker's queue, handler and SQS client."""
+    from riskbatch.jobs.queue_worker import warm_up
     from riskbatch.jobs.report_generation import ReportGeneration
     from riskbatch.model.settings import required
     from riskbatch.reporting.deadline import DEADLINE
@@ -52,7 +53,7 @@ def _report_handler(settings: Any) -> tuple[str, Any, Any]:
     queue = required("REPORT_QUEUE_URL")
     s3, sns, sqs = _clients("s3", "sns", "sqs")
     handler = ReportGeneration(s3, sns, settings.alert_topic_arn, deadline=os.environ.get("REPORT_DEADLINE", DEADLINE))
-    handler.warm_up()  # before the night: the warm window starts this worker ahead of the files
+    warm_up(handler)  # before the night, beating and guarded: the warm window starts this worker ahead of the files
     return queue, handler, sqs
 
 

@@ -184,3 +184,16 @@ class QueueWorker:
             set_task_protection(False)
         self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
         self.processed += 1
+
+
+def warm_up(handler: Any) -> None:
+    """A worker's warm-up before the night (the report worker's libraries and kernels): beating, so
+    that the health check sees a live task however long it takes, and guarded, so that a warm-up
+    that fails costs the first message its time, never the worker."""
+    from riskbatch.runtime.heartbeat import beating, scratch_directory
+
+    with beating(scratch_directory()):
+        try:
+            handler.warm_up()
+        except Exception as error:
+            log("worker_warm_up_failed", error=f"{type(error).__name__}: {error}")

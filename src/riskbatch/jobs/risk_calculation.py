@@ -59,7 +59,7 @@ class ScenarioCache:
 
         def block(index: int) -> tuple[np.ndarray, np.ndarray]:
             if index not in blocks:
-                blocks[index] = prepared_block(scenario_block(parameters, index, model.cholesky, model.keys), conversion)
+                blocks[index] = prepared_block(scenario_block(parameters, index, model.cholesky, model.keys, triangular=model.triangular), conversion)
             return blocks[index]
 
         return block
@@ -76,35 +76,58 @@ def _check_finite(unit: int, portfolio_ids: list[str], arrays: dict[str, np.ndar
             raise ValueError(f"unit {unit}: non-finite values in {name}")
 
 
+PREVIOUS_RETRY_SECONDS = 60.0  # a previous night that failed to load is tried again after this
+
+
 class RiskCalculation:
     """Handles work-unit messages; keeps the run's market, Cholesky factor and scenarios between units."""
 
-    def __init__(self, s3: Any, events: Any, event_bus: str | None, scenario_budget_mb: int | None = None) -> None:
+    def __init__(self, s3: Any, events: Any, event_bus: str | None, scenario_budget_mb: int | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.s3 = s3
         self.events = events
         self.event_bus = event_bus
+        self.clock = clock
         self._run = lru_cache(maxsize=2)(self._load_run)
+        self._previous: dict[tuple[str, str], PreviousNight] = {}  # loaded previous nights, by the run's manifest
+        self._previous_failed: dict[tuple[str, str], float] = {}  # when a load last failed
         budget = scenario_budget_mb if scenario_budget_mb is not None else int(os.environ.get("RISK_SCENARIO_CACHE_MB", "2048"))
         self.scenarios = ScenarioCache(budget * 1024 * 1024)
 
-    def _load_run(self, bucket: str, manifest_key: str) -> tuple[dict[str, Any], Market, ModelParameters, RiskModel, PreviousNight | None]:
+    def _load_run(self, bucket: str, manifest_key: str) -> tuple[dict[str, Any], Market, ModelParameters, RiskModel]:
         manifest = get_json(self.s3, bucket, manifest_key)
         market = run_market(self.s3, bucket, manifest)
         parameters = ModelParameters(**manifest["model"])
         model = risk_model(market, parameters, manifest.get("draw_order"))
         log("risk_model", run_id=manifest["run_id"], **model.describe())
+        return manifest, market, parameters, model
+
+    def _previous_night(self, bucket: str, manifest_key: str, manifest: dict[str, Any], market: Market, parameters: ModelParameters) -> PreviousNight | None:
+        """The previous night, kept once loaded. A load that failed is tried again by a later unit
+        once PREVIOUS_RETRY_SECONDS have passed, not given up for the worker's life: a read that
+        failed once (a throttled request, a file landing late) need not cost every unit its parts."""
+        key = (bucket, manifest_key)
+        if key in self._previous:
+            return self._previous[key]
+        failed = self._previous_failed.get(key)
+        if failed is not None and self.clock() - failed < PREVIOUS_RETRY_SECONDS:
+            return None
         try:
             previous = load_previous_night(self.s3, bucket, manifest, market, parameters)
         except Exception as error:  # the previous night is optional: tonight's P&L must not wait on it
             # The report revalues the previous night itself when the parts are missing (or skips the backtest).
-            log("previous_night_unavailable", run_id=manifest["run_id"], error=f"{type(error).__name__}: {error}")
-            previous = None
-        return manifest, market, parameters, model, previous
+            log("previous_night_unavailable", run_id=manifest["run_id"], error=f"{type(error).__name__}: {error}", retry_seconds=PREVIOUS_RETRY_SECONDS)
+            self._previous_failed[key] = self.clock()
+            return None
+        if previous is not None:
+            self._previous = {key: previous}  # tonight's run only: an older run's is not needed again
+        self._previous_failed.pop(key, None)
+        return previous
 
     def __call__(self, message: dict[str, Any], should_abort: Callable[[], bool]) -> None:
         bucket, run, unit = message["bucket"], message["run_id"], int(message["unit"])
         key = result_key(run, unit)
-        manifest, market, parameters, model, previous = self._run(bucket, message["manifest_key"])
+        manifest, market, parameters, model = self._run(bucket, message["manifest_key"])
+        previous = self._previous_night(bucket, message["manifest_key"], manifest, market, parameters)
         if exists(self.s3, bucket, key):
             log("unit_already_done", run_id=run, unit=unit)
         else:

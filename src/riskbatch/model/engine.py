@@ -31,8 +31,11 @@ import numpy as np
 import pyarrow as pa
 
 from riskbatch.inputs.business_days import horizon_calendar_days as calendar_days_to_horizon
-from riskbatch.inputs.currencies import conversion_path
 from riskbatch.inputs.files import FX_FACTOR, Market
+from riskbatch.model.engine_blocks import BlockArrays, Conversion
+from riskbatch.model.engine_blocks import PreparedBlocks as PreparedBlocks  # re-exported: the workers' cache and the bench import them from here
+from riskbatch.model.engine_blocks import conversion_of as conversion_of
+from riskbatch.model.engine_blocks import prepared_block as prepared_block
 from riskbatch.model.risk_model import (
     CALENDAR_DAYS,
     CovarianceEstimate,
@@ -51,62 +54,6 @@ OPTION_BLOCK = 512  # unique options revalued together when only tail scenarios 
 
 class Aborted(RuntimeError):
     """The caller asked the revaluation to stop (a worker received SIGTERM)."""
-
-
-@dataclass(frozen=True)
-class Conversion:
-    """How each factor's currency reaches the reporting currency."""
-
-    reporting: str
-    currencies: list[str]  # the foreign currencies the book needs, one augmented column each
-    weights: np.ndarray  # factors x currencies: each currency's log return as signed FX factor returns (a cross has two)
-    factor_currency: np.ndarray  # per factor: the column of its currency in `currencies`, or -1 (the reporting one)
-    rate_today: np.ndarray  # per factor: today's rate of its currency into the reporting currency
-
-    def extended(self, returns: np.ndarray) -> np.ndarray:
-        """The factors' returns, then each foreign currency's: what the option kernels read, factor-major
-        ((factors + currencies) x scenarios, C order) from scenarios x factors returns."""
-        by_factor = np.ascontiguousarray(returns.T)
-        if not self.currencies:
-            return by_factor
-        return np.vstack([by_factor, self.weights.T @ by_factor])
-
-    def augmented_from(self, extended: np.ndarray) -> np.ndarray:
-        """From extended returns: each factor's return plus its currency's, then one row per
-        foreign currency (factor-major, as `extended`)."""
-        if not self.currencies:
-            return extended.copy()
-        factors = len(self.factor_currency)
-        foreign = np.flatnonzero(self.factor_currency >= 0)
-        result = extended.copy()
-        result[foreign] += extended[factors + self.factor_currency[foreign]]
-        return result
-
-    def augmented(self, returns: np.ndarray) -> np.ndarray:
-        """Each factor's return plus its currency's, then one column per foreign currency (scenarios x columns)."""
-        return self.augmented_from(self.extended(returns)).T
-
-
-def conversion_of(market: Market, reporting: str) -> Conversion:
-    factors = len(market.factors)
-    factor_currency, rate_today = np.full(factors, -1, np.int64), np.ones(factors)
-    currencies: list[str] = []
-    paths: list[list[tuple[str, int]]] = []
-    for column, name in enumerate(market.factors):
-        currency = market.currency(name, reporting)
-        path = conversion_path(market, currency, reporting)
-        if not path:
-            continue
-        if currency not in currencies:
-            currencies.append(currency)
-            paths.append(path)
-        factor_currency[column] = currencies.index(currency)
-        rate_today[column] = float(np.prod([market.spot[market.index[fx]] ** sign for fx, sign in path]))
-    weights = np.zeros((factors, len(currencies)))
-    for number, path in enumerate(paths):
-        for fx, sign in path:
-            weights[market.index[fx], number] += sign
-    return Conversion(reporting, currencies, weights, factor_currency, rate_today)
 
 
 @dataclass(frozen=True)
@@ -258,6 +205,13 @@ class RiskModel:
     covariance: CovarianceEstimate
     jitter: float
     draw_order: list[str] = field(default_factory=list)  # the factors in the order the Cholesky factor is built
+    lower: np.ndarray | None = None  # the Cholesky factor as built: lower-triangular, in the draw order
+    draw_rows: np.ndarray | None = None  # the market row of each factor in the draw order
+
+    @property
+    def triangular(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """What scenario_block needs for a triangular product, where the model has it."""
+        return None if self.lower is None or self.draw_rows is None else (self.lower, self.draw_rows)
 
     def describe(self) -> dict[str, object]:
         return {**self.covariance.describe(), "jitter": self.jitter}
@@ -283,7 +237,7 @@ def risk_model(market: Market, parameters: ModelParameters, order: list[str] | N
     permutation = np.array([market.index[name] for name in order], dtype=np.int64)
     lower, jitter = cholesky_with_jitter(estimate.matrix[np.ix_(permutation, permutation)])
     position = np.argsort(permutation)  # each market column's row in the draw order
-    return RiskModel(lower[np.ix_(position, position)], factor_keys(market.factors), estimate, jitter, order)
+    return RiskModel(lower[np.ix_(position, position)], factor_keys(market.factors), estimate, jitter, order, lower, permutation)
 
 
 def _kernel_inputs(book: Book, market: Market, parameters: ModelParameters) -> tuple:
@@ -309,20 +263,6 @@ def _kernel_inputs(book: Book, market: Market, parameters: ModelParameters) -> t
     )
 
 
-PreparedBlocks = Callable[[int], tuple[np.ndarray, np.ndarray]]
-
-
-def prepared_block(returns: np.ndarray, conversion: Conversion) -> tuple[np.ndarray, np.ndarray]:
-    """A block of scenarios as the revaluation reads it, whatever the book: the extended returns
-    (factor-major) and exp(r) - 1 of the augmented ones. A worker keeps these between its units
-    (they depend on the run's market and scenarios only), so that a unit costs its own
-    positions' work, not a pass over every factor in every scenario."""
-    extended = conversion.extended(returns)
-    growth = conversion.augmented_from(extended)
-    np.expm1(growth, out=growth)
-    return extended, growth
-
-
 def portfolio_pnl(
     book: Book,
     market: Market,
@@ -340,8 +280,11 @@ def portfolio_pnl(
     """
     from riskbatch.model.kernels import linear_pnl, option_pnl_into
     model = model or risk_model(market, parameters)
-    draw = scenarios or (lambda block: scenario_block(parameters, block, model.cholesky, model.keys))
-    prepare = prepared or (lambda block: prepared_block(draw(block), book.conversion))
+    if prepared is not None:
+        prepare = prepared
+    else:
+        arrays = BlockArrays(book.conversion, min(parameters.block_size, parameters.scenarios))
+        prepare = (lambda block: arrays.copied(scenarios(block))) if scenarios else (lambda block: arrays.drawn(parameters, model, block))
     pnl = np.empty((len(book.portfolio_ids), parameters.scenarios))
     options = _kernel_inputs(book, market, parameters)
     owner, column = np.nonzero(book.exposures)  # the linear book's exposures, by portfolio (row-major order)
@@ -357,6 +300,7 @@ def portfolio_pnl(
         if book.unique_option_count:
             option_pnl_into(extended, *options, book.entry_start, book.entry_portfolio, book.entry_quantity, block_pnl)
         pnl[:, rows] = block_pnl
+        del extended, growth, block_pnl  # not alive while the next block is prepared
         if progress is not None:
             progress(block + 1, blocks)
     return pnl
@@ -369,7 +313,8 @@ def _scenario_rows(parameters: ModelParameters, model: RiskModel, rows: np.ndarr
     by_block: dict[int, list[int]] = {}
     for row in wanted[order]:
         by_block.setdefault(int(row) // parameters.block_size, []).append(int(row) % parameters.block_size)
-    drawn = np.vstack([scenario_block(parameters, block, model.cholesky, model.keys)[offsets] for block, offsets in sorted(by_block.items())])
+    blocks = sorted(by_block.items())
+    drawn = np.vstack([scenario_block(parameters, block, model.cholesky, model.keys, triangular=model.triangular)[offsets] for block, offsets in blocks])
     result = np.empty_like(drawn)
     result[order] = drawn
     return result

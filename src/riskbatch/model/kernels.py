@@ -16,6 +16,16 @@ holds them to within a few units in the last place of the library's. error_model
 division by zero give inf rather than raise: the check numba inserts otherwise stops LLVM from
 vectorising any loop that divides.
 
+Each piece of work is done where it is cheapest: exp of an underlying's move (and of its
+volatility's and its currency's) once per factor and scenario, not per option (the options come
+sorted by underlying, and a chunk's exponentials are kept while the next option shares the row);
+1 / (sigma sqrt t) and 1 / the discounted strike once per option; the two normal tails of a price
+from one division (each tail a fraction, both over the product of their denominators); and
+fused multiply-adds (fastmath={"contract"}: contraction only, never reassociation, so each sum
+keeps its written order and the result does not depend on the number of threads). On a processor
+without FMA (the generic target) the same code rounds each product separately: the P&L of the
+two targets differ in their last digits, as BLAS's products already did between processors.
+
 The options' terms are separate arrays, not a tuple: numba compiles tuple access of this many
 arrays into a kernel a third slower (make bench measures the kernel against its bound).
 """
@@ -30,8 +40,10 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
+CONTRACT = {"contract"}  # fused multiply-adds only: no reassociation, so the written order of each sum stays
 CHUNK = 256  # scenarios a thread revalues together: one vector loop per option and chunk
 _LOG2E = 1.4426950408889634
+_ROUNDING = 6755399441055744.0  # 1.5 x 2**52: x + it rounds x to an integer, held in the sum's low bits
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts (Cody and Waite): k x _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
 _EXP_MIN, _EXP_MAX = -708.0, 709.0  # 2**k stays a normal double; below, exp is 0 for our purposes
@@ -48,14 +60,27 @@ def _bits_as_double(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
-@numba.njit(inline="always", error_model="numpy")
+@intrinsic
+def _double_as_bits(typingctx, value):
+    """The int64 holding the IEEE 754 bits of the float64 given."""
+
+    def codegen(context, builder, signature, arguments):
+        return builder.bitcast(arguments[0], llvmlite.ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
 def fast_exp(x: float) -> float:
     """exp(x) for x in [-708, 709] to about 2 units in the last place; outside it, x is clamped
     (exp(-708) below, exp(709) above: a finite number where the library gives 0 or inf; a log
     move of 709 is no market's): x = k ln 2 + r, |r| <= ln 2 / 2, e^r by its Taylor series to r^12
-    (truncation below 2e-16), times 2**k built in the exponent bits."""
+    (truncation below 2e-16), times 2**k built in the exponent bits. k is rounded by adding
+    1.5 x 2**52 (the sum's last bit is the unit), and read from the sum's bits: a double to int64
+    conversion has no AVX2 vector instruction, and LLVM would take it one lane at a time."""
     x = min(max(x, _EXP_MIN), _EXP_MAX)
-    k = math.floor(x * _LOG2E + 0.5)
+    shifted = x * _LOG2E + _ROUNDING
+    k = shifted - _ROUNDING
     r = (x - k * _LN2_HI) - k * _LN2_LO
     p = 2.08767569878680989792e-09  # 1/12!
     p = p * r + 2.50521083854417187751e-08
@@ -70,15 +95,17 @@ def fast_exp(x: float) -> float:
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    return p * _bits_as_double((np.int64(k) + 1023) << 52)
+    return p * _bits_as_double((_double_as_bits(shifted) - _double_as_bits(_ROUNDING) + 1023) << 52)
 
 
-@numba.njit(inline="always", error_model="numpy")
-def normal_tail(z: float, gauss: float) -> float:
-    """N(-z) for z >= 0, given gauss = exp(-z^2 / 2): Hart's (1968) rational approximation below
-    7.07, a continued fraction to 37, 0 beyond (West, "Better approximations to cumulative
-    normal functions", 2005: double precision throughout). Both branches are computed and one
-    selected, so that a loop over it vectorises."""
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
+def tail_terms(z: float) -> tuple:
+    """N(-z) = gauss x top / bottom for z >= 0, gauss = exp(-z^2 / 2): Hart's (1968) rational
+    approximation below 7.07, the continued fraction to 37 written as a ratio of two polynomials (its
+    convergent), 0 beyond (West, "Better approximations to cumulative normal functions", 2005:
+    double precision throughout). No division here: the caller divides once for both tails of a
+    price. z is capped at 37 (where the tail is 0) so that no polynomial overflows."""
+    z = min(z, 37.0)
     n = 3.52624965998911e-02 * z + 0.700383064443688
     n = n * z + 6.37396220353165
     n = n * z + 33.912866078383
@@ -92,73 +119,159 @@ def normal_tail(z: float, gauss: float) -> float:
     d = d * z + 637.333633378831
     d = d * z + 793.826512519948
     d = d * z + 440.413735824752
-    c = z + 0.65
-    c = z + 4.0 / c
-    c = z + 3.0 / c
-    c = z + 2.0 / c
-    c = z + 1.0 / c
-    tail = gauss * n / d if z < 7.07106781186547 else gauss / (c * _ROOT_TWO_PI)
-    return tail if z < 37.0 else 0.0
+    # z + 1 / (z + 2 / (z + 3 / (z + 4 / (z + 0.65)))) = c0 / c1
+    c4 = z + 0.65
+    c3 = z * c4 + 4.0
+    c2 = z * c3 + 3.0 * c4
+    c1 = z * c2 + 2.0 * c3
+    c0 = z * c1 + c2
+    near = z < 7.07106781186547
+    top = n if near else (c1 if z < 37.0 else 0.0)
+    bottom = d if near else c0 * _ROOT_TWO_PI
+    return top, bottom
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
+def normal_tail(z: float, gauss: float) -> float:
+    """N(-z) for z >= 0, given gauss = exp(-z^2 / 2)."""
+    top, bottom = tail_terms(z)
+    return gauss * top / bottom
+
+
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
 def normal_cdf_given(x: float, gauss: float) -> float:
     """N(x), given gauss = exp(-x^2 / 2)."""
     tail = normal_tail(abs(x), gauss)
     return 1.0 - tail if x > 0.0 else tail
 
 
-@numba.njit(inline="always", error_model="numpy")
-def call_price(log_ratio: float, root: float, forward: float, discounted: float) -> float:
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
+def call_price(moved_ratio: float, root: float, inverse_root: float, forward: float, discounted: float, inverse_discounted: float) -> float:
     """Black-Scholes-Merton call F N(d1) - D N(d2), F the forward value of the spot (spot e^(-qt)),
-    D the discounted strike, log_ratio = ln(F / D), root = sigma sqrt(t). N(d2)'s Gaussian factor
-    comes from N(d1)'s, since D n(d2) = F n(d1): one exponential fewer per price."""
-    d1 = log_ratio / root + 0.5 * root
+    D the discounted strike, moved_ratio = ln(F / D), root = sigma sqrt(t), with the reciprocals of
+    root and D given (taken once per option or factor, not per scenario). N(d2)'s Gaussian factor
+    comes from N(d1)'s, since D n(d2) = F n(d1); both tails come from one division."""
+    d1 = moved_ratio * inverse_root + 0.5 * root
     d2 = d1 - root
     gauss1 = fast_exp(-0.5 * d1 * d1)
-    gauss2 = gauss1 * (forward / discounted)
-    return forward * normal_cdf_given(d1, gauss1) - discounted * normal_cdf_given(d2, gauss2)
+    gauss2 = gauss1 * forward * inverse_discounted
+    top1, bottom1 = tail_terms(abs(d1))
+    top2, bottom2 = tail_terms(abs(d2))
+    shared = 1.0 / (bottom1 * bottom2)
+    tail1 = gauss1 * top1 * (bottom2 * shared)
+    tail2 = gauss2 * top2 * (bottom1 * shared)
+    cdf1 = 1.0 - tail1 if d1 > 0.0 else tail1
+    cdf2 = 1.0 - tail2 if d2 > 0.0 else tail2
+    return forward * cdf1 - discounted * cdf2
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _constants(spot: np.ndarray, strike: np.ndarray, years: np.ndarray, vol: np.ndarray, rate: np.ndarray, dividend: np.ndarray) -> tuple:
-    """What does not depend on the scenario, once per option: sigma sqrt(t), the forward value of
-    today's spot spot e^(-qt), the discounted strike, and ln(forward / discounted strike)."""
+    """What does not depend on the scenario, once per option: sigma sqrt(t) and its reciprocal, the
+    forward value of today's spot spot e^(-qt), the discounted strike and its reciprocal, and
+    ln(forward / discounted strike)."""
     count = strike.shape[0]
     root, forward, discounted, log_ratio = np.empty(count), np.empty(count), np.empty(count), np.empty(count)
+    inverse_root, inverse_discounted = np.empty(count), np.empty(count)
     for u in range(count):
         t = max(years[u], 1e-12)
         root[u] = vol[u] * math.sqrt(t)
         forward[u] = spot[u] * math.exp(-dividend[u] * t)
         discounted[u] = strike[u] * math.exp(-rate[u] * t)
         log_ratio[u] = math.log(spot[u] / strike[u]) + (rate[u] - dividend[u]) * t
-    return root, forward, discounted, log_ratio
+        inverse_root[u] = 1.0 / root[u]
+        inverse_discounted[u] = 1.0 / discounted[u]
+    return root, forward, discounted, log_ratio, inverse_root, inverse_discounted
 
 
-@numba.njit(inline="always", error_model="numpy")
-def _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, root, forward, discounted, log_ratio, change) -> None:
-    """change[:count]: the change in value of one unit of option u in scenarios start.., in the
-    reporting currency per unit of today's exchange rate (the quantities carry that rate)."""
-    moves = returns[factor[u], start : start + count]
-    put = 0.0 if is_call[u] else 1.0
-    f0, d, m = forward[u], discounted[u], log_ratio[u]
-    if vol_factor[u] >= 0:
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
+def _factor_growth(returns, start, count, factor, vol_factor, fx_factor, fx_sign, u, seen, growth, vol_up, vol_down, fx_growth) -> None:
+    """exp of option u's underlying move (and of its volatility's and its currency's) in scenarios
+    start..: taken when the row differs from the previous option's, so once per factor and scenario
+    where the options come sorted by underlying (build_book's order). `seen` holds the rows (and
+    the currency's sign) the buffers were last filled for."""
+    if factor[u] != seen[0]:
+        moves = returns[factor[u], start : start + count]
+        for i in range(count):
+            growth[i] = fast_exp(moves[i])
+        seen[0] = factor[u]
+    if vol_factor[u] >= 0 and vol_factor[u] != seen[1]:
         vol_moves = returns[vol_factor[u], start : start + count]
         for i in range(count):
-            shocked = f0 * fast_exp(moves[i])
-            change[i] = call_price(m + moves[i], root[u] * fast_exp(vol_moves[i]), shocked, d) + put * (d - shocked)
+            vol_up[i] = fast_exp(vol_moves[i])
+            vol_down[i] = fast_exp(-vol_moves[i])
+        seen[1] = vol_factor[u]
+    sign = np.int64(fx_sign[u])
+    if fx_factor[u] >= 0 and (fx_factor[u] != seen[2] or sign != seen[3]):
+        fx_moves = returns[fx_factor[u], start : start + count]
+        for i in range(count):
+            fx_growth[i] = fast_exp(fx_sign[u] * fx_moves[i])
+        seen[2], seen[3] = fx_factor[u], sign
+
+
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
+def _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, terms, buffers, seen, change) -> None:
+    """change[:count]: the change in value of one unit of option u in scenarios start.., in the
+    reporting currency per unit of today's exchange rate (the quantities carry that rate)."""
+    root, forward, discounted, log_ratio, inverse_root, inverse_discounted = terms
+    growth, vol_up, vol_down, fx_growth = buffers[0], buffers[1], buffers[2], buffers[3]
+    _factor_growth(returns, start, count, factor, vol_factor, fx_factor, fx_sign, u, seen, growth, vol_up, vol_down, fx_growth)
+    moves = returns[factor[u], start : start + count]
+    put = 0.0 if is_call[u] else 1.0
+    f0, d, m, s, inverse_s, inverse_d = forward[u], discounted[u], log_ratio[u], root[u], inverse_root[u], inverse_discounted[u]
+    if vol_factor[u] >= 0:
+        for i in range(count):
+            shocked = f0 * growth[i]
+            change[i] = call_price(m + moves[i], s * vol_up[i], inverse_s * vol_down[i], shocked, d, inverse_d) + put * (d - shocked)
     else:
         for i in range(count):
-            shocked = f0 * fast_exp(moves[i])
-            change[i] = call_price(m + moves[i], root[u], shocked, d) + put * (d - shocked)
+            shocked = f0 * growth[i]
+            change[i] = call_price(m + moves[i], s, inverse_s, shocked, d, inverse_d) + put * (d - shocked)
     base = base_price[u]
     if fx_factor[u] >= 0:
-        fx_moves, sign = returns[fx_factor[u], start : start + count], fx_sign[u]
         for i in range(count):
-            change[i] = change[i] * fast_exp(sign * fx_moves[i]) - base
+            change[i] = change[i] * fx_growth[i] - base
     else:
         for i in range(count):
             change[i] -= base
+
+
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
+def fast_expm1(x: float) -> float:
+    """exp(x) - 1 to a few units in the last place of the result: its Taylor series to x^13 for
+    |x| < 0.34 (where exp(x) - 1 would lose the leading digits), fast_exp(x) - 1 beyond."""
+    p = x * (1.0 / 6227020800.0) + 1.0 / 479001600.0
+    p = p * x + 1.0 / 39916800.0
+    p = p * x + 1.0 / 3628800.0
+    p = p * x + 1.0 / 362880.0
+    p = p * x + 1.0 / 40320.0
+    p = p * x + 1.0 / 5040.0
+    p = p * x + 1.0 / 720.0
+    p = p * x + 1.0 / 120.0
+    p = p * x + 1.0 / 24.0
+    p = p * x + 1.0 / 6.0
+    p = p * x + 0.5
+    p = p * x + 1.0
+    small = p * x
+    large = fast_exp(x) - 1.0
+    return small if abs(x) < 0.34 else large
+
+
+@numba.njit(parallel=True, cache=True, fastmath=CONTRACT, error_model="numpy")
+def growth_into(extended: np.ndarray, currency_row: np.ndarray, out: np.ndarray) -> None:
+    """out = exp(r) - 1 of the augmented returns, row by row on every core: a factor's own return
+    plus its currency's (currency_row: that currency's row in `extended`, or -1 for the reporting
+    currency's factors and for the currencies' own rows)."""
+    scenarios = extended.shape[1]
+    for row in numba.prange(extended.shape[0]):
+        moves, into = extended[row], out[row]
+        if currency_row[row] >= 0:
+            currency = extended[currency_row[row]]
+            for i in range(scenarios):
+                into[i] = fast_expm1(moves[i] + currency[i])
+        else:
+            for i in range(scenarios):
+                into[i] = fast_expm1(moves[i])
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
@@ -183,7 +296,7 @@ def linear_pnl(growth: np.ndarray, start: np.ndarray, column: np.ndarray, weight
     return out
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
+@numba.njit(parallel=True, cache=True, fastmath=CONTRACT, error_model="numpy")
 def option_pnl_into(
     returns: np.ndarray,  # factors x scenarios (log returns over the horizon), C order
     factor: np.ndarray,  # per unique option: factor row of its underlying
@@ -203,32 +316,32 @@ def option_pnl_into(
     entry_quantity: np.ndarray,  # quantity x multiplier x today's exchange rate
     out: np.ndarray,  # portfolios x scenarios, C order, accumulated into
 ) -> None:
-    root, forward, discounted, log_ratio = _constants(spot, strike, years, vol, rate, dividend)
+    terms = _constants(spot, strike, years, vol, rate, dividend)
     scenarios = returns.shape[1]
     for chunk in numba.prange((scenarios + CHUNK - 1) // CHUNK):
         start = chunk * CHUNK
         count = min(CHUNK, scenarios - start)
-        change = np.empty(CHUNK)
+        change, buffers, seen = np.empty(CHUNK), np.empty((4, CHUNK)), np.full(4, -2, np.int64)
         for u in range(factor.shape[0]):
-            _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, root, forward, discounted, log_ratio, change)
+            _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, terms, buffers, seen, change)
             for e in range(entry_start[u], entry_start[u + 1]):
                 weight, into = entry_quantity[e], out[entry_portfolio[e], start : start + count]
                 for i in range(count):
                     into[i] += change[i] * weight
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
+@numba.njit(parallel=True, cache=True, fastmath=CONTRACT, error_model="numpy")
 def option_change(returns, factor, spot, strike, years, vol, vol_factor, is_call, base_price, rate, dividend, fx_factor, fx_sign) -> np.ndarray:
     """Change in value of one unit of each unique option in each scenario (scenarios x options);
     the arguments as option_pnl_into's."""
-    root, forward, discounted, log_ratio = _constants(spot, strike, years, vol, rate, dividend)
+    terms = _constants(spot, strike, years, vol, rate, dividend)
     scenarios = returns.shape[1]
     result = np.empty((scenarios, factor.shape[0]))
     for chunk in numba.prange((scenarios + CHUNK - 1) // CHUNK):
         start = chunk * CHUNK
         count = min(CHUNK, scenarios - start)
-        change = np.empty(CHUNK)
+        change, buffers, seen = np.empty(CHUNK), np.empty((4, CHUNK)), np.full(4, -2, np.int64)
         for u in range(factor.shape[0]):
-            _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, root, forward, discounted, log_ratio, change)
+            _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, terms, buffers, seen, change)
             result[start : start + count, u] = change[:count]
     return result

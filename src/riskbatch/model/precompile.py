@@ -28,10 +28,10 @@ from typing import Any
 
 def kernel_origins() -> dict[str, dict[str, int]]:
     """Per kernel: the signatures loaded from the cache and those compiled in this process."""
-    from riskbatch.model import kernels
+    from riskbatch.model.risk_model import kernels
 
     origins = {}
-    for name in ("option_pnl_into", "option_change", "linear_pnl"):
+    for name in ("option_pnl_into", "option_change", "linear_pnl", "growth_into"):
         stats = getattr(kernels, name).stats
         origins[name] = {"from_cache": sum(stats.cache_hits.values()), "compiled": sum(stats.cache_misses.values())}
     return origins

@@ -187,12 +187,22 @@ def factor_keys(factors: list[str]) -> np.ndarray:
     return np.array([int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") for name in factors], dtype=np.uint64)
 
 
-def scenario_block(parameters: ModelParameters, block: int, cholesky: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Scenario block `block` (rows block*block_size ...) of factor log returns over the horizon.
+def scenario_block(
+    parameters: ModelParameters,
+    block: int,
+    cholesky: np.ndarray,
+    keys: np.ndarray,
+    out: np.ndarray | None = None,
+    triangular: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Scenario block `block` (rows block*block_size ...) of factor log returns over the horizon,
+    scenarios x factors (a view of factor-major memory: `out`, factors x scenarios, where given).
 
     Factor j's normals in block b come from the stream (seed, b, keys[j]) alone: any worker can
     draw any block and get the same numbers to the last digit, and a factor keeps its draws when
-    other factors join or leave the book.
+    other factors join or leave the book. `triangular`: the Cholesky factor as built (lower
+    triangular, in its draw order) and the market row of each of its rows; the product is then a
+    triangular one (half the flops of `cholesky`'s full product, the same returns to rounding).
     """
     start = block * parameters.block_size
     rows = min(parameters.block_size, parameters.scenarios - start)
@@ -200,11 +210,24 @@ def scenario_block(parameters: ModelParameters, block: int, cholesky: np.ndarray
         raise IndexError(f"block {block} is past the last scenario")
     if len(keys) != cholesky.shape[0]:
         raise ValueError("one stream key per factor")
-    by_factor = np.empty((len(keys), rows))  # one contiguous row per factor's stream
-    seeds = [(parameters.seed, block, key) for key in keys.tolist()]
+    order = triangular[1] if triangular is not None else np.arange(len(keys))
+    in_place = triangular is not None and out is not None and bool(np.all(order == np.arange(len(keys))))
+    # one contiguous row per factor's stream, in the product's order; drawn in `out` where the draw
+    # order is the market's (the product is then made in place, with no array of normals beside it)
+    by_factor = out if in_place else np.empty((len(keys), rows))
+    seeds = [(parameters.seed, block, key) for key in keys[order].tolist()]
     shares = np.array_split(np.arange(len(seeds)), _draw_threads())
     list(_draw_pool().map(lambda share: _fill_normals(by_factor, seeds, share), [share for share in shares if len(share)]))
-    returns = (cholesky @ by_factor).T  # scenarios x factors, stored factor-major: the kernels read it so without a copy
+    out = np.empty((len(keys), rows)) if out is None else out
+    if triangular is None:
+        np.matmul(cholesky, by_factor, out=out)
+    elif in_place:
+        product = _lower_product(triangular[0], by_factor)
+        if not np.shares_memory(product, out):  # scipy copies an operand it cannot overwrite
+            out[:] = product
+    else:
+        np.take(_lower_product(triangular[0], by_factor), np.argsort(order), axis=0, out=out)  # each factor's row in the market's order
+    returns = out.T  # scenarios x factors, stored factor-major: the kernels read it so without a copy
     if parameters.distribution == "student-t":
         nu = parameters.degrees_of_freedom
         # Multivariate t with the same covariance: a common chi-square mixing per scenario.
@@ -214,6 +237,15 @@ def scenario_block(parameters: ModelParameters, block: int, cholesky: np.ndarray
     if parameters.horizon_days != 1:  # in place: a block is the run's largest array, and x 1 changes nothing
         returns *= np.sqrt(parameters.horizon_days)
     return returns
+
+
+def _lower_product(lower: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """lower @ normals, written over the normals (C order) where BLAS can: its triangular product
+    on the transposes, normals.T being Fortran-ordered (no copy). Called on the caller's thread,
+    between two of numba's kernels, as the full product was."""
+    from scipy.linalg.blas import dtrmm
+
+    return dtrmm(1.0, lower, normals.T, side=1, lower=1, trans_a=1, overwrite_b=1).T
 
 
 def _fill_normals(by_factor: np.ndarray, seeds: list[tuple[int, int, int]], rows: np.ndarray) -> None:

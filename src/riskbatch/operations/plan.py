@@ -91,7 +91,7 @@ def calibrate(seconds_budget: float = 20.0) -> Calibration:
     engine = time.perf_counter() - started
     started = time.perf_counter()
     for block in range(-(-parameters.scenarios // parameters.block_size)):
-        scenario_block(parameters, block, model.cholesky, model.keys)
+        scenario_block(parameters, block, model.cholesky, model.keys, triangular=model.triangular)
     draws = time.perf_counter() - started
     revaluation_seconds = max(engine - draws, 1e-9)
     return Calibration(

@@ -4,10 +4,13 @@ wall time of a local night, and (when podman is present) the containers: each im
 task's start to its first unit, and the night's critical path in the jobs' containers at
 month-end scale beside riskbatch plan's prediction.
 
-The bound (measurement/engine_bound.py) is the same work as fast as this project can write it, on
-whole arrays, measured in the same run: the normal draws, the Cholesky product, the linear P&L
-product, and each distinct option revalued once per scenario in a compiled kernel on every core.
-The last line is `risk engine: X.XX x bound` for the month-end book.
+The bound (measurement/engine_bound.py) is an independent implementation of the same work, sharing
+no kernel with the engine, each step as fast as this project can write it, measured in the same
+run: the normal draws, the triangular Cholesky product, the linear P&L, and each distinct option
+revalued once per scenario in its own compiled kernel on every core. Beside it, for the month-end
+book: the engine's steps against the bound's, the arithmetic limit (measurement/limit.py) and the
+memory the call adds against one block's arrays. The last line is `risk engine: X.XX x bound` for
+the month-end book.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from riskbatch.inputs.sample import SampleSpec, market_table, positions_table
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import CALENDAR_DAYS, ModelParameters, black_scholes, cholesky_factor, covariance, log_returns
 from riskbatch_platform import REPO_ROOT
-from riskbatch_platform.measurement.engine_bound import bound_seconds, distinct_options, warm_up
+from riskbatch_platform.measurement.engine_bound import bound_seconds, distinct_options, draw_rows, warm_up
+from riskbatch_platform.measurement.limit import engine_steps, print_bound, print_gap, print_limit
 
 VCPUS = os.cpu_count() or 1
 
@@ -113,6 +117,26 @@ def peak_memory_mb(size: BookSize, scenarios: int) -> float:
     return int(output.strip().splitlines()[-1]) / 1024
 
 
+def added_memory_mb(size: BookSize) -> tuple[float, float]:
+    """The memory a whole-book call adds at its peak, above what the process held before it and the
+    call's result, in a fresh process with the kernels loaded (VmHWM reset through clear_refs, see
+    proc(5)); and one block's arrays (extended returns and exp(r) - 1) to measure it in."""
+    code = (
+        "import gc; from riskbatch_platform.measurement.bench import BookSize, make_book;"
+        "from riskbatch.model.engine import portfolio_pnl, risk_model; from riskbatch.model.risk_model import ModelParameters;"
+        f"size = BookSize('m', {size.positions}, {size.factors}, {size.scenarios});"
+        f"market, book, _ = make_book(size); parameters = ModelParameters(scenarios={size.scenarios}); model = risk_model(market, parameters);"
+        "small = ModelParameters(scenarios=1_000); portfolio_pnl(book, market, small, risk_model(market, small)); gc.collect();"
+        "status = lambda key: int([line.split()[1] for line in open('/proc/self/status') if line.startswith(key)][0]);"
+        "open('/proc/self/clear_refs', 'w').write('5'); before = status('VmRSS');"
+        "pnl = portfolio_pnl(book, market, parameters, model);"
+        "print(status('VmHWM') - before - pnl.nbytes // 1024, (len(market.factors) + len(book.conversion.currencies)) * parameters.block_size * 16 // 1024)"
+    )
+    output = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    added, block = (int(part) for part in output.strip().splitlines()[-1].split())
+    return added / 1024, block / 1024
+
+
 def contributions_memory_mb(positions: int, factors: int, scenarios: int, measure: bool) -> float:
     """Peak RSS of a fresh process that builds the book and its risk model and, with `measure`,
     computes every position's mean P&L in the firm's tail (the report's ES contributions)."""
@@ -133,7 +157,7 @@ def contributions_memory_mb(positions: int, factors: int, scenarios: int, measur
 UNIT_POSITIONS = 1_000  # RISK_UNIT_POSITIONS' default: the units ingestion cuts
 
 
-def month_end_seconds(positions: int, factors: int, scenarios: int) -> tuple[dict[str, float], dict[str, float], float]:
+def month_end_seconds(positions: int, factors: int, scenarios: int) -> tuple[dict[str, float], dict[str, float], dict[str, float], int]:
     """The risk-plus-report work of a month-end night in one process, each step as its job does it:
     risk, unit by unit (a worker's scenario cache kept between its units): the units' scenario
     P&L, and their share of the previous night's revaluations for the backtest and the explanation
@@ -141,11 +165,12 @@ def month_end_seconds(positions: int, factors: int, scenarios: int) -> tuple[dic
     the units' results summed, the figures with intervals and the ES breakdown, the challengers, and
     the backtest and explanation from the sums. Then the whole book in one call of the engine and
     the bound on the same book: (timings, bound steps, engine seconds)."""
+    from riskbatch.reporting.report import es_breakdown
+
     from riskbatch.aws.layout import share_of_units
     from riskbatch.jobs.risk_calculation import ScenarioCache
     from riskbatch.model.risk_model import risk_figures
     from riskbatch.model.run_inputs import RunBook
-    from riskbatch.reporting.figures import es_breakdown
     from riskbatch.validation.challengers import challenger_figures
     from riskbatch.validation.history import night_record
     from riskbatch.validation.previous_night import PreviousNight, PreviousNightSums, unit_part
@@ -205,55 +230,9 @@ def month_end_seconds(positions: int, factors: int, scenarios: int) -> tuple[dic
     warm_up(book, options, len(market.factors))
     engine = min((engine_steps(book, market, parameters, model) for _ in range(3)), key=lambda found: sum(found.values()))
     # each step's best of three runs: the machine is noisy, and a bound should be the fastest each step went
-    runs = [bound_seconds(model.cholesky, book, options, scenarios) for _ in range(3)]
+    runs = [bound_seconds(model.cholesky, draw_rows(model, market), book, options, scenarios) for _ in range(3)]
     steps = {name: min(run[name] for run in runs) for name in runs[0]}
-    return timings, steps, engine
-
-
-ENGINE_STEPS = ("scenario draws", "blocks prepared", "linear and option kernels")
-
-
-def engine_steps(book, market, parameters: ModelParameters, model) -> dict[str, float]:
-    """One whole-book call of the engine, taken apart: the scenario draws (a stream per factor and
-    block, filled on every core, then the Cholesky product), the blocks prepared for the kernels
-    (the currencies' returns, exp(r) - 1), and the rest of the call (the kernels, linear and options,
-    and the book's terms). The steps add up to the call."""
-    from riskbatch.model.engine import prepared_block
-    from riskbatch.model.risk_model import scenario_block
-
-    seconds = dict.fromkeys(ENGINE_STEPS, 0.0)
-
-    def prepared(block: int):
-        started = time.perf_counter()
-        returns = scenario_block(parameters, block, model.cholesky, model.keys)
-        drawn = time.perf_counter()
-        result = prepared_block(returns, book.conversion)
-        seconds["scenario draws"] += drawn - started
-        seconds["blocks prepared"] += time.perf_counter() - drawn
-        return result
-
-    gc.collect()
-    started = time.perf_counter()
-    portfolio_pnl(book, market, parameters, model, prepared=prepared)
-    seconds["linear and option kernels"] = time.perf_counter() - started - seconds["scenario draws"] - seconds["blocks prepared"]
-    return seconds
-
-
-def print_gap(engine: dict[str, float], bound: dict[str, float]) -> None:
-    """The engine's steps beside the bound's that do the same work, and the gap of each: the draws
-    (the bound's normals and Cholesky product), then the revaluation (the bound's linear step
-    includes the currencies' returns and exp(r) - 1, which the engine does as it prepares a block)."""
-    names = list(bound)
-    groups = [
-        ("scenario draws", ["scenario draws"], ("normals", "factor returns")),
-        ("blocks prepared, kernels", ["blocks prepared", "linear and option kernels"], ("linear", "distinct")),
-    ]
-    print("  the gap, step by step (engine against the bound's steps that do the same work):")
-    for label, steps, prefixes in groups:
-        mine = sum(engine[step] for step in steps)
-        against = sum(bound[name] for name in names if name.startswith(prefixes))
-        parts = ", ".join(f"{step} {engine[step]:.2f} s" for step in steps)
-        print(f"    {label:<26} engine {mine:6.2f} s ({parts})   bound {against:6.2f} s   gap {mine - against:+6.2f} s ({mine / against:.2f} x)")
+    return timings, steps, engine, options.count
 
 
 def night_seconds() -> float:
@@ -265,15 +244,6 @@ def night_seconds() -> float:
         capture_output=True,
     )
     return time.perf_counter() - started
-
-
-def print_bound(steps: dict[str, float], engine: float) -> float:
-    """Each step of the bound with its seconds, their sum, and the engine against it."""
-    for name, seconds in steps.items():
-        print(f"  bound: {name:<50} {seconds:8.2f} s")
-    bound = sum(steps.values())
-    print(f"  bound (sum){' ' * 45}{bound:8.2f} s   engine / bound = {engine / bound:.2f}")
-    return engine / bound
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         options = distinct_options(positions, market, book, parameters)
         warm_up(book, options, len(market.factors))
-        steps = bound_seconds(model.cholesky, book, options, size.scenarios)
+        steps = bound_seconds(model.cholesky, draw_rows(model, market), book, options, size.scenarios)
         bound = sum(steps.values())
         ratio = engine / bound
         reduced_positions = min(1_000, size.positions)
@@ -338,7 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         dense = 2_500 * positions * 8 / 1024**2
         print(f"  {positions:>7,} positions: +{max(extra, 0.0):6,.0f} MB (a dense tail x positions matrix would be {dense:,.0f} MB)")
     month_end = BookSize("month-end", 80_000, 500, 100_000) if not args.quick else BookSize("month-end", 4_000, 100, 20_000)
-    timings, steps, engine = month_end_seconds(month_end.positions, month_end.factors, month_end.scenarios)
+    added, block = added_memory_mb(month_end)
+    print(f"\nmemory a month-end whole-book call adds at its peak, beyond its result: {added:,.0f} MB")
+    print(f"  = {added / block:.2f} x one block's arrays (extended returns and exp(r) - 1: {block:,.0f} MB)")
+    timings, steps, engine, month_end_options = month_end_seconds(month_end.positions, month_end.factors, month_end.scenarios)
     risk = sum(seconds for name, seconds in timings.items() if name.startswith("risk"))
     report = sum(seconds for name, seconds in timings.items() if name.startswith("report"))
     text = f"{month_end.positions:,} positions, {month_end.factors} factors, {month_end.scenarios:,} scenarios"
@@ -355,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmonth-end book, the whole book in one call: engine {whole:.2f} s")
     ratio = print_bound(steps, whole)
     print_gap(engine, steps)
+    print_limit(month_end_options, month_end.factors, month_end.scenarios, whole, sum(steps.values()))
     results["month_end"] = {**timings, "report / risk": report / risk, "engine": engine, "bound": sum(steps.values()), "steps": steps}
     if not args.skip_night:
         print(f"whole local night (make demo: emulator, deployment, 3,000 positions, 100,000 scenarios): {night_seconds():.1f} s")

@@ -1,19 +1,21 @@
-"""The bound `make bench` holds the risk engine to: a night's irreducible work, each step as fast as
+"""The bound `make bench` holds the risk engine to: an independent implementation of a night's
+work, written from the engine's description and sharing no kernel with it, each step as fast as
 this project can write it, in blocks of scenarios whose buffers are reused from block to block.
 
-1. normals: factors x scenarios standard normal draws, one generator per core filling its rows
-   (no stream per factor and block, which the engine keeps for common random numbers);
-2. factor returns: the Cholesky factor times the normals (one product);
+1. normals: factors x scenarios standard normal draws, one numpy generator per core filling its
+   rows (no stream per factor and block, which the engine keeps for common random numbers);
+2. factor returns: the lower-triangular Cholesky factor (in its draw order) times the normals, a
+   triangular product (BLAS dtrmm: half the flops of a full one);
 3. linear P&L: the book's exposures (positions on the same portfolio and factor summed) times
-   exp(r) - 1 of each factor's return plus its currency's (one product, after the currencies'
-   returns, a product with the few conversion columns);
+   exp(r) - 1 of each factor's return plus its currency's (the currencies' returns a product with
+   the few conversion columns, exp(r) - 1 one compiled pass on every core, then one product);
 4. distinct options: each distinct contract (underlying, strike, expiry, type, at the implied
    volatility and vol factor the positions file gives it, deduplicated here from the positions
-   themselves) revalued once per scenario by the fastest revaluation this project has, the engine's
-   compiled kernel (riskbatch.model.kernels.option_pnl_into: vectorised over scenarios, parallel over
-   every core), its change weighted into the portfolios that hold it.
+   themselves) revalued once per scenario by this module's own compiled kernel
+   (independent_kernels.options_into: the exponentials once per factor and scenario, one division
+   per option and scenario, fused multiply-adds), its change weighted into the portfolios that hold it.
 
-test/platform/measurement/test_engine_bound.py holds the bound's P&L to the engine's.
+test/platform/measurement/test_engine_bound.py holds the bound's P&L to the engine's, step by step.
 """
 
 from __future__ import annotations
@@ -22,23 +24,24 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import numba
 import numpy as np
 import pyarrow as pa
+from scipy.linalg.blas import dtrmm
 
 from riskbatch.inputs.files import Market
-from riskbatch.model.engine import Book, carry_yields, horizon_calendar_days
-from riskbatch.model.kernels import CHUNK, option_pnl_into
+from riskbatch.model.engine import Book, RiskModel, carry_yields, horizon_calendar_days
 from riskbatch.model.risk_model import CALENDAR_DAYS, ModelParameters, black_scholes
+from riskbatch_platform.measurement.independent_kernels import LANES, growth_into, options_into
 
 
 @dataclass(frozen=True)
 class DistinctOptions:
     """The book's options as distinct contracts, with what the revaluation needs of each."""
 
-    row: np.ndarray  # factor row of the underlying
+    row: np.ndarray  # factor row of the underlying (contracts sorted by it, then by vol_row)
     spot: np.ndarray
     strike: np.ndarray
     years: np.ndarray  # time to expiry at the horizon
@@ -58,6 +61,23 @@ class DistinctOptions:
     def count(self) -> int:
         return len(self.row)
 
+    @cached_property
+    def kernel_arguments(self) -> tuple:
+        """options_into's arguments: the groups of contracts that share their three rows, and each
+        contract's terms that no scenario changes."""
+        keys = np.column_stack([self.row, self.vol_row, self.fx_row, self.fx_sign])
+        change = np.flatnonzero(np.any(keys[1:] != keys[:-1], axis=1)) + 1 if self.count else np.empty(0, np.int64)
+        first = np.concatenate([[0], change]).astype(np.int64)[: self.count]
+        group_start = np.append(first, self.count).astype(np.int64)
+        t = self.years
+        root = self.vol * np.sqrt(t)
+        forward = self.spot * np.exp(-self.dividend * t)
+        discounted = self.strike * np.exp(-self.rate * t)
+        log_ratio = np.log(self.spot / self.strike) + (self.rate - self.dividend) * t
+        put = np.where(self.is_call, 0.0, 1.0)
+        groups = (group_start, self.row[first], self.vol_row[first], self.fx_row[first], self.fx_sign[first])
+        return (*groups, log_ratio, forward, root, discounted, put, self.today, self.start, self.portfolio, self.weight)
+
 
 def distinct_options(positions: pa.Table, market: Market, book: Book, parameters: ModelParameters) -> DistinctOptions:
     """Deduplicate the option positions of `positions` (the table `book` was built from)."""
@@ -71,7 +91,7 @@ def distinct_options(positions: pa.Table, market: Market, book: Book, parameters
     strike = table["strike"].to_numpy(zero_copy_only=False).astype(float)
     vol = table["implied_vol"].to_numpy(zero_copy_only=False).astype(float)
     is_call = np.array([kind == "call" for kind in table["option_type"].to_pylist()], dtype=float)
-    keys = np.column_stack([factor, strike, days, is_call, vol, vol_row])
+    keys = np.column_stack([factor, vol_row, strike, days, is_call, vol])  # sorted by underlying, then vol row: the kernel's groups
     contracts, of_position = np.unique(keys, axis=0, return_inverse=True)
     of_position = of_position.reshape(-1)
     owner = np.array([book.portfolio_ids.index(name) for name in table["portfolio_id"].to_pylist()], dtype=np.int64)
@@ -81,10 +101,10 @@ def distinct_options(positions: pa.Table, market: Market, book: Book, parameters
     weight = np.zeros(len(holdings))
     np.add.at(weight, of_holding.reshape(-1), quantity)
     row = contracts[:, 0].astype(np.int64)
-    spot, strikes, vols = market.spot[row], contracts[:, 1], contracts[:, 4]
+    spot, strikes, vols = market.spot[row], contracts[:, 2], contracts[:, 5]
     rate = np.array([parameters.rate_of(market.currency(market.factors[f], parameters.reporting_currency)) for f in row])
     dividend = carry_yields(market, row, parameters)
-    expiry_years = contracts[:, 2] / CALENDAR_DAYS
+    expiry_years = contracts[:, 3] / CALENDAR_DAYS
     years = np.maximum(expiry_years - horizon_calendar_days(market.business_date, parameters.horizon_days) / CALENDAR_DAYS, 1e-12)
     currency = book.conversion.factor_currency[row]
     return DistinctOptions(
@@ -93,9 +113,9 @@ def distinct_options(positions: pa.Table, market: Market, book: Book, parameters
         strike=strikes,
         years=years,
         vol=vols,
-        vol_row=contracts[:, 5].astype(np.int64),
-        is_call=contracts[:, 3] == 1.0,
-        today=black_scholes(spot, strikes, expiry_years, vols, rate, contracts[:, 3] == 1.0, dividend),
+        vol_row=contracts[:, 1].astype(np.int64),
+        is_call=contracts[:, 4] == 1.0,
+        today=black_scholes(spot, strikes, expiry_years, vols, rate, contracts[:, 4] == 1.0, dividend),
         rate=rate,
         dividend=dividend,
         fx_row=np.where(currency >= 0, len(market.factors) + currency, -1),
@@ -114,7 +134,6 @@ class Buffers:
     """One block's arrays, allocated once: a fresh 400 MB array per step would spend the bound's
     time in page faults, not in the step (make bench saw the whole-array form slower than the engine)."""
 
-    normals: np.ndarray  # factors x block
     returns: np.ndarray  # factors + currencies x block: the factors' returns, then the currencies'
     growth: np.ndarray  # factors + currencies x block: exp(r) - 1 of each factor's return plus its currency's
     pnl: np.ndarray  # portfolios x block
@@ -122,54 +141,104 @@ class Buffers:
     @classmethod
     def of(cls, book: Book, factors: int, block: int) -> Buffers:
         columns = factors + len(book.conversion.currencies)
-        return cls(np.empty((factors, block)), np.empty((columns, block)), np.empty((columns, block)), np.empty((len(book.portfolio_ids), block)))
+        return cls(np.empty((columns, block)), np.empty((columns, block)), np.empty((len(book.portfolio_ids), block)))
 
 
-def _revalue_block(book: Book, options: DistinctOptions, buffers: Buffers, steps: dict[str, float] | None = None) -> np.ndarray:
+@dataclass(frozen=True)
+class Terms:
+    """What a block's revaluation reads, with the factors' rows in the order the returns hold them
+    (the Cholesky factor's draw order: the triangular product gives the returns in it)."""
+
+    weights: np.ndarray  # currencies x factors: each currency's log return from the FX factors'
+    added_rows: np.ndarray  # per row of the returns: the row of its factor's currency's return, or -1
+    exposures: np.ndarray  # portfolios x (factors + currencies)
+    options: tuple  # options_into's arguments
+    has_options: bool
+
+    @classmethod
+    def of(cls, book: Book, options: DistinctOptions, order: np.ndarray | None = None) -> Terms:
+        """`order`: the market row of each row of the returns (None: the market's order)."""
+        factors = len(book.conversion.factor_currency)
+        order = np.arange(factors) if order is None else np.asarray(order, dtype=np.int64)
+        position = np.empty(factors, np.int64)
+        position[order] = np.arange(factors)
+        currency = book.conversion.factor_currency[order]
+        foreign = np.flatnonzero(currency >= 0)
+        columns = np.concatenate([order, np.arange(factors, book.exposures.shape[1])])
+
+        def moved(rows: np.ndarray) -> np.ndarray:
+            return np.where((rows >= 0) & (rows < factors), position[np.clip(rows, 0, factors - 1)], rows)
+
+        arguments = list(options.kernel_arguments)
+        arguments[1:4] = [moved(arguments[1]), moved(arguments[2]), moved(arguments[3])]
+        weights = np.ascontiguousarray(book.conversion.weights[order].T)
+        added = np.full(len(columns), -1, np.int64)
+        added[foreign] = factors + currency[foreign]
+        return cls(weights, added, np.ascontiguousarray(book.exposures[:, columns]), tuple(arguments), bool(options.count))
+
+
+def _revalue_block(terms: Terms, buffers: Buffers, steps: dict[str, float] | None = None, options_step: str = "") -> np.ndarray:
     """One block's P&L (portfolios x its scenarios, in buffers.pnl), from its factors' returns
     already in buffers.returns[:factors]: the currencies' returns, the linear product, the distinct options."""
     started = time.perf_counter()
-    factors = len(book.conversion.factor_currency)
+    factors = terms.weights.shape[1]
     extended, growth, pnl = buffers.returns, buffers.growth, buffers.pnl
-    if book.conversion.currencies:
-        np.matmul(book.conversion.weights.T, extended[:factors], out=extended[factors:])
-    growth[:] = extended
-    foreign = np.flatnonzero(book.conversion.factor_currency >= 0)
-    growth[foreign] += extended[factors + book.conversion.factor_currency[foreign]]
-    np.expm1(growth, out=growth)
-    np.matmul(book.exposures, growth, out=pnl)
+    if terms.weights.shape[0]:
+        np.matmul(terms.weights, extended[:factors], out=extended[factors:])
+    growth_into(extended, terms.added_rows, growth)
+    np.matmul(terms.exposures, growth, out=pnl)
     linear = time.perf_counter()
-    if options.count:
-        option_pnl_into(extended, *_kernel_arguments(options), pnl)
+    if terms.has_options:
+        options_into(extended, *terms.options, pnl)
     if steps is not None:
         steps[LINEAR] += linear - started
-        steps[_options_step(options)] += time.perf_counter() - linear
+        if terms.has_options:
+            steps[options_step] += time.perf_counter() - linear
     return pnl
 
 
 def bound_pnl(returns: np.ndarray, book: Book, options: DistinctOptions) -> np.ndarray:
-    """Portfolios x scenarios P&L of the book from factor-major returns (factors x scenarios),
-    block by block as bound_seconds computes it."""
+    """Portfolios x scenarios P&L of the book from factor-major returns (factors x scenarios, the
+    market's order), block by block as bound_seconds computes it."""
     factors, scenarios = returns.shape
+    terms = Terms.of(book, options)
     sized: dict[int, Buffers] = {}
     pnl = np.empty((len(book.portfolio_ids), scenarios))
     for first in range(0, scenarios, BLOCK):
         count = min(BLOCK, scenarios - first)
         buffers = sized.setdefault(count, Buffers.of(book, factors, count))
         buffers.returns[:factors] = returns[:, first : first + count]
-        pnl[:, first : first + count] = _revalue_block(book, options, buffers)
+        pnl[:, first : first + count] = _revalue_block(terms, buffers)
     return pnl
 
 
-def _kernel_arguments(options: DistinctOptions) -> tuple:
-    o = options
-    return (o.row, o.spot, o.strike, o.years, o.vol, o.vol_row, o.is_call, o.today, o.rate, o.dividend, o.fx_row, o.fx_sign, o.start, o.portfolio, o.weight)
+def triangular_returns(lower: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """lower @ normals, lower-triangular (rows x rows), normals rows x scenarios in C order, written
+    over the normals: BLAS's triangular product on the transposes (normals.T is Fortran-ordered, no copy)."""
+    product = dtrmm(1.0, lower, normals.T, side=1, lower=1, trans_a=1, overwrite_b=1).T
+    if not np.shares_memory(product, normals):  # scipy copies an operand it cannot overwrite
+        normals[:] = product
+    return normals
+
+
+def draw_rows(model: RiskModel, market: Market) -> np.ndarray:
+    """The market row of each factor in the order the model's Cholesky factor was built."""
+    return np.array([market.index[name] for name in (model.draw_order or market.factors)], dtype=np.int64)
+
+
+def draw_ordered(cholesky: np.ndarray, draw_rows: np.ndarray) -> np.ndarray:
+    """The lower-triangular factor from the model's (the market's rows and columns), given the market
+    row of each factor in the draw order."""
+    lower = np.ascontiguousarray(cholesky[np.ix_(draw_rows, draw_rows)])
+    if np.any(np.triu(lower, 1)):
+        raise ValueError("the Cholesky factor is not lower-triangular in the draw order given")
+    return lower
 
 
 def warm_up(book: Book, options: DistinctOptions, factors: int) -> None:
     """Compile the kernel before anything is timed."""
-    bound_pnl(np.zeros((factors, CHUNK + 1)), book, options)
-    bound_seconds(np.eye(factors), book, options, CHUNK + 1)
+    bound_pnl(np.zeros((factors, LANES + 1)), book, options)
+    bound_seconds(np.eye(factors), np.arange(factors), book, options, LANES + 1)
 
 
 def _threads() -> int:
@@ -192,17 +261,22 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=_threads())
 
 
-NORMALS, CHOLESKY, LINEAR = f"normals ({_threads()} generators, one per core)", "factor returns (Cholesky product)", "linear P&L (exposure product)"
+NORMALS = f"normals ({_threads()} generators, one per core)"
+CHOLESKY, LINEAR = "factor returns (triangular Cholesky product)", "linear P&L (exposure product)"
 
 
 def _options_step(options: DistinctOptions) -> str:
     return f"distinct options ({options.count:,}, compiled, {numba.get_num_threads()} threads)"
 
 
-def bound_seconds(cholesky: np.ndarray, book: Book, options: DistinctOptions, scenarios: int) -> dict[str, float]:
-    """Each step of the bound on the whole run, in blocks of BLOCK scenarios, timed: its seconds by name."""
+def bound_seconds(cholesky: np.ndarray, draw_rows: np.ndarray, book: Book, options: DistinctOptions, scenarios: int) -> dict[str, float]:
+    """Each step of the bound on the whole run, in blocks of BLOCK scenarios, timed: its seconds by
+    name. `draw_rows`: the market row of each factor in the order the Cholesky factor was built."""
     factors = cholesky.shape[0]
-    steps = dict.fromkeys([NORMALS, CHOLESKY, LINEAR, *([_options_step(options)] if options.count else [])], 0.0)
+    lower = draw_ordered(cholesky, draw_rows)
+    terms = Terms.of(book, options, draw_rows)
+    options_step = _options_step(options)
+    steps = dict.fromkeys([NORMALS, CHOLESKY, LINEAR, *([options_step] if options.count else [])], 0.0)
     sized: dict[int, Buffers] = {}  # a block's buffers, and the last block's (contiguous: the kernel vectorises over them)
     generators = [np.random.Generator(np.random.PCG64(stream)) for stream in np.random.SeedSequence(1).spawn(_threads())]
     pnl = np.empty((len(book.portfolio_ids), scenarios))
@@ -210,12 +284,12 @@ def bound_seconds(cholesky: np.ndarray, book: Book, options: DistinctOptions, sc
         count = min(BLOCK, scenarios - first)
         buffers = sized.setdefault(count, Buffers.of(book, factors, count))
         started = time.perf_counter()
-        threaded_normals(buffers.normals, generators)
+        threaded_normals(buffers.returns[:factors], generators)
         drawn = time.perf_counter()
-        np.matmul(cholesky, buffers.normals, out=buffers.returns[:factors])
+        triangular_returns(lower, buffers.returns[:factors])
         steps[NORMALS] += drawn - started
         steps[CHOLESKY] += time.perf_counter() - drawn
-        block_pnl = _revalue_block(book, options, buffers, steps)
+        block_pnl = _revalue_block(terms, buffers, steps, options_step)
         started = time.perf_counter()
         pnl[:, first : first + count] = block_pnl
         steps[LINEAR] += time.perf_counter() - started  # the block's P&L into the run's, as the engine writes it

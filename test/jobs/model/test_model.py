@@ -83,6 +83,10 @@ def test_any_block_can_be_drawn_alone(small_market: Market) -> None:
     blocks = [scenario_block(parameters, block, model.cholesky, model.keys) for block in range(6)]
     again = scenario_block(parameters, 3, model.cholesky, model.keys)
     assert np.array_equal(blocks[3], again)
+    # drawn into a caller's array (a whole-book call's block, the product made in place): the same numbers
+    into = np.empty((len(model.keys), parameters.block_size))
+    drawn = scenario_block(parameters, 3, model.cholesky, model.keys, into, model.triangular)
+    assert np.shares_memory(drawn, into) and np.array_equal(drawn, scenario_block(parameters, 3, model.cholesky, model.keys, triangular=model.triangular))
     assert sum(block.shape[0] for block in blocks) == 3_000
 
 
@@ -92,19 +96,28 @@ def test_a_block_is_the_same_numbers_whichever_threads_draw_its_streams(small_ma
     stream, so the thread count (a 2-vCPU task, a 16-vCPU one) never changes a scenario."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from riskbatch.model import risk_model as risk_model_module
+    from riskbatch.model.risk_model import risk_model as risk_model_module
 
     parameters = ModelParameters(scenarios=3_000, seed=4, block_size=1_024, horizon_days=10)
     model = risk_model(small_market, parameters)
     monkeypatch.setattr(risk_model_module, "_draw_threads", lambda: 1)
     monkeypatch.setattr(risk_model_module, "_draw_pool", lambda: ThreadPoolExecutor(max_workers=1))
     one = scenario_block(parameters, 2, model.cholesky, model.keys)
+    triangular_one = scenario_block(parameters, 2, model.cholesky, model.keys, triangular=model.triangular)
     monkeypatch.setattr(risk_model_module, "_draw_threads", lambda: threads)
     monkeypatch.setattr(risk_model_module, "_draw_pool", lambda: ThreadPoolExecutor(max_workers=threads))
     assert np.array_equal(scenario_block(parameters, 2, model.cholesky, model.keys), one)
+    assert np.array_equal(scenario_block(parameters, 2, model.cholesky, model.keys, triangular=model.triangular), triangular_one)
     # and each factor's row is its own stream, drawn one after the other in one thread
     rows = [np.random.Generator(np.random.PCG64(np.random.SeedSequence([4, 2, key]))).standard_normal(len(one)) for key in model.keys.tolist()]
     assert np.array_equal((model.cholesky @ np.vstack(rows)).T * np.sqrt(10), one)
+    # the triangular product (the Cholesky factor in its draw order) combines the same streams: the
+    # same returns to rounding, where another stream would be off by the returns' own size
+    np.testing.assert_allclose(triangular_one, one, rtol=0, atol=1e-14 * np.abs(one).max())
+    built_backwards = risk_model(small_market, parameters, small_market.factors[1:] + small_market.factors[:1])  # a draw order not the market's
+    full = scenario_block(parameters, 2, built_backwards.cholesky, built_backwards.keys)
+    triangular = scenario_block(parameters, 2, built_backwards.cholesky, built_backwards.keys, triangular=built_backwards.triangular)
+    np.testing.assert_allclose(triangular, full, rtol=0, atol=1e-14 * np.abs(full).max())
 
 
 def test_firm_var_comes_from_summed_pnl_and_is_below_the_sum_of_portfolio_vars(small_market: Market, small_book) -> None:

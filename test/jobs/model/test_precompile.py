@@ -61,8 +61,28 @@ def test_the_report_worker_loads_its_libraries_and_kernels_when_it_starts_not_at
     from riskbatch.jobs.report_generation import ReportGeneration
 
     kernels = ReportGeneration(None, None, None).warm_up()
-    assert kernels.keys() == {"option_pnl_into", "option_change", "linear_pnl"}
+    assert kernels.keys() == {"option_pnl_into", "option_change", "linear_pnl", "growth_into"}
     assert all(origin["compiled"] + origin["from_cache"] >= 1 for origin in kernels.values()), kernels
     for module in ("scipy.stats", "matplotlib.pyplot", "reportlab.platypus"):
         assert module in sys.modules
     assert '"report_worker_warmed"' in capsys.readouterr().err  # the jobs log to stderr
+
+
+def test_a_warm_up_beats_while_it_runs_and_one_that_fails_leaves_the_worker_running(tmp_path: Path, monkeypatch, capsys) -> None:
+    """The warm-up runs before the worker's loop beats: it beats itself (the container health check,
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html, would otherwise
+    see no heartbeat once StartPeriod has passed), and a warm-up that fails is logged, not fatal."""
+    from riskbatch import heartbeat, worker
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    beating: list[bool] = []
+
+    class FailingWarmUp:
+        def warm_up(self) -> None:
+            beating.append(heartbeat.heartbeat_path(str(tmp_path)).exists())
+            raise OSError("No space left on device")
+
+    worker.warm_up(FailingWarmUp())
+    assert beating == [True]
+    logged = capsys.readouterr().err
+    assert '"worker_warm_up_failed"' in logged and "No space left on device" in logged

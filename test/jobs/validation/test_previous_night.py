@@ -401,6 +401,34 @@ def test_a_previous_night_the_workers_cannot_read_never_stops_tonights_pnl(aws_n
     assert aws_night.s3.head_object(Bucket=aws_night.settings.output_bucket, Key=report_keys(folders[1].name, second)[0])
 
 
+def test_a_previous_night_that_failed_to_load_is_tried_again_later_not_given_up_for_the_workers_life(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker lives for many nights' units: one failed read of the previous night (a throttled
+    request, a file landing late) must not leave every later unit without its parts. The failure
+    is retried once PREVIOUS_RETRY_SECONDS have passed (the clock pinned here), and a success kept."""
+    from riskbatch import risk_job
+
+    now = [1_000.0]
+    handler = risk_job.RiskCalculation(None, None, None, scenario_budget_mb=0, clock=lambda: now[0])
+    calls: list[float] = []
+    loaded = object()
+
+    def load(*_arguments):
+        calls.append(now[0])
+        if len(calls) == 1:
+            raise RuntimeError("SlowDown: please reduce your request rate")
+        return loaded
+
+    monkeypatch.setattr(risk_job, "load_previous_night", load)
+    arguments = ("bucket", "runs/tonight/manifest.json", {"run_id": "tonight"}, None, None)
+    assert handler._previous_night(*arguments) is None and len(calls) == 1
+    now[0] += risk_job.PREVIOUS_RETRY_SECONDS - 1.0
+    assert handler._previous_night(*arguments) is None and len(calls) == 1, "not retried at every unit"
+    now[0] += 1.0
+    assert handler._previous_night(*arguments) is loaded and len(calls) == 2
+    now[0] += 10 * risk_job.PREVIOUS_RETRY_SECONDS
+    assert handler._previous_night(*arguments) is loaded and len(calls) == 2, "a loaded night is kept"
+
+
 def test_the_scenario_cache_keeps_what_fits_and_never_evicts_a_set_in_use() -> None:
     """Sets that do not fit beside those kept are not kept (each unit draws them again); a new
     run's first set drops every other run's."""

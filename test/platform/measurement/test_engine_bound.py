@@ -1,27 +1,34 @@
 """The bench's bound does the engine's work, not less: the same P&L from the same scenarios.
 
 `make bench` prints `risk engine: X.XX x bound` against riskbatch_platform.measurement.engine_bound (normals,
-the Cholesky product, the linear P&L product and each distinct option revalued once per
-scenario). A bound that skipped a currency conversion, a vol factor, a dividend or a holding
-would be a bound on less work; these tests compare its P&L with the engine's in the same
-scenarios, on a book with all of them and with contracts held by several portfolios.
+the triangular Cholesky product, the linear P&L product and each distinct option revalued once per
+scenario by the bound's own kernel, riskbatch_platform.measurement.independent_kernels, which shares
+no code with the engine's). A bound that skipped a currency conversion, a vol factor, a dividend or
+a holding would be a bound on less work; these tests compare its P&L with the engine's in the same
+scenarios, on a book with all of them and with contracts held by several portfolios, and each of
+its steps with the engine's.
 """
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 import pyarrow as pa
 import pytest
+from scipy.special import ndtr
 
 from riskbatch.inputs.files import load_market, validate_positions
 from riskbatch.inputs.sample import SampleSpec, market_table, positions_table
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, block_count, scenario_block
-from riskbatch_platform.measurement.engine_bound import bound_pnl, distinct_options
+from riskbatch_platform.measurement.engine_bound import bound_pnl, distinct_options, draw_ordered, draw_rows, triangular_returns
+from riskbatch_platform.measurement.independent_kernels import exponential, exponential_less_one, flops_per_option_scenario, ir_flops, tail_fraction
 
-# The two compute the same arithmetic in the same order but for the summation of the linear
-# product (BLAS) and the options' changes into the portfolios: differences are rounding, a few
-# units in the last place of the largest P&L, far below 1e-10 of it.
+# The two compute the same prices by different arithmetic (their own exponentials and normal
+# tails, the bound's with one division for both tails, fused multiply-adds in both): differences
+# are rounding, a few units in the last place of the largest P&L, far below 1e-10 of it.
 RELATIVE = 1e-10
 
 
@@ -70,3 +77,61 @@ def test_the_bound_computes_the_engines_pnl_for_a_book_without_options(night) ->
     options = distinct_options(linear, market, book, parameters)
     assert options.count == 0
     np.testing.assert_allclose(bound_pnl(np.ascontiguousarray(np.vstack(blocks).T), book, options), engine, rtol=0, atol=RELATIVE * np.abs(engine).max())
+
+
+def test_the_bounds_triangular_product_gives_the_engines_factor_returns(night) -> None:
+    """The bound multiplies by the Cholesky factor as a triangular matrix in its draw order; the
+    engine's factor is the same matrix with rows and columns in the market's order."""
+    market, _, _, parameters = night
+    model = risk_model(market, parameters, list(reversed(market.factors)))  # a draw order that is not the market's
+    rows = draw_rows(model, market)
+    normals = np.random.default_rng(3).standard_normal((len(market.factors), 700))
+    by_market = np.empty_like(normals)
+    by_market[rows] = normals
+    expected = (model.cholesky @ by_market)[rows]
+    lower = draw_ordered(model.cholesky, rows)
+    np.testing.assert_allclose(triangular_returns(lower, normals.copy()), expected, rtol=0, atol=1e-14 * np.abs(expected).max())
+    with pytest.raises(ValueError, match="not lower-triangular"):
+        draw_ordered(model.cholesky, np.arange(len(market.factors)))
+
+
+@numba.njit
+def _exponentials(x: np.ndarray) -> np.ndarray:
+    return np.array([exponential(v) for v in x])
+
+
+@numba.njit
+def _growths(x: np.ndarray) -> np.ndarray:
+    return np.array([exponential_less_one(v) for v in x])
+
+
+@numba.njit
+def _tails(z: np.ndarray) -> np.ndarray:
+    out = np.empty_like(z)
+    for i in range(z.shape[0]):
+        top, bottom = tail_fraction(z[i])
+        out[i] = math.exp(-0.5 * z[i] * z[i]) * top / bottom if z[i] < 37.0 else 0.0
+    return out
+
+
+def test_the_bounds_own_exponentials_and_normal_tail_are_the_librarys_to_a_few_units_in_the_last_place() -> None:
+    x = np.concatenate([np.linspace(-700.0, 700.0, 200_001), np.linspace(-1.0, 1.0, 200_001)])
+    assert np.max(np.abs(_exponentials(x) / np.exp(x) - 1.0)) < 8 * np.finfo(float).eps
+    moves = np.concatenate([np.linspace(-3.0, 3.0, 200_001), np.linspace(-1e-6, 1e-6, 20_001)])
+    moves = moves[moves != 0.0]
+    assert np.max(np.abs(_growths(moves) / np.expm1(moves) - 1.0)) < 8 * np.finfo(float).eps  # relative: exp(r) - 1 of a small move keeps its digits
+    z = np.linspace(0.0, 40.0, 400_001)
+    assert np.max(np.abs(_tails(z) - ndtr(-z))) < 4 * np.finfo(float).eps
+
+
+@numba.njit
+def _multiply_add_divide(a: float, b: float, c: float) -> float:
+    return (a * b + c) / b
+
+
+def test_the_flops_of_an_option_scenario_are_counted_in_the_compiled_kernel() -> None:
+    """The arithmetic limit make bench prints counts the kernel's own operations: the counter finds
+    the three of a known function, and a Black-Scholes price with two normal tails, an exponential
+    and a currency conversion takes about a hundred and fifty."""
+    assert ir_flops(_multiply_add_divide, (numba.types.float64,) * 3) == 3
+    assert 100 <= flops_per_option_scenario() <= 200
