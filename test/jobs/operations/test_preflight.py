@@ -138,46 +138,6 @@ def _encrypted_bucket(aws: Any, bucket: str, encryption: dict | None, key_names:
     return keys
 
 
-@pytest.mark.parametrize(
-    ("encryption", "given", "expected"),
-    [
-        (None, None, PASS),
-        ({"SSEAlgorithm": "AES256"}, None, PASS),
-        ({"SSEAlgorithm": "aws:kms"}, None, PASS),  # the AWS managed key aws/s3
-        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, "CUSTOMER", PASS),
-        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, None, FAIL),
-        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, "OTHER", FAIL),
-    ],
-    ids=["s3-default", "sse-s3", "aws-managed-key", "the-given-key", "customer-key-not-given", "another-key-given"],
-)
-def test_an_input_bucket_under_a_customer_key_needs_that_key_given(aws: Any, encryption: dict | None, given: str | None, expected: str) -> None:
-    # A customer-managed key decrypts only for principals its key policy and their IAM policy allow
-    # (https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/UsingKMSEncryption.html): the ingestion
-    # role can read the files only when the stack is given the key (InputBucketKmsKeyArn).
-    keys = _encrypted_bucket(aws, "risk-input-x", encryption, ("CUSTOMER", "OTHER"))
-    account = Account(subnets=[], peak=PEAK, input_bucket="risk-input-x", input_bucket_key_arn=keys[given] if given else None)
-    (finding,) = buckets.input_bucket_encryption(aws, account)
-    assert finding.status == expected
-    if expected == FAIL:
-        assert keys["CUSTOMER"] in finding.found and "InputBucketKmsKeyArn" in finding.fix
-
-
-@pytest.mark.parametrize(
-    ("encryption", "expected"),
-    [
-        (None, PASS),
-        ({"SSEAlgorithm": "AES256"}, PASS),
-        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "STACK"}, FAIL),  # dies with the stack: never (test_preflight_buckets.py)
-        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "OTHER"}, FAIL),
-    ],
-    ids=["s3-default", "sse-s3", "stack-key", "another-key"],
-)
-def test_output_bucket_encryption_the_task_roles_can_use(aws: Any, encryption: dict | None, expected: str) -> None:
-    keys = _encrypted_bucket(aws, "risk-output-x", encryption, ("STACK", "OTHER"))
-    (finding,) = buckets.output_bucket_encryption(aws, Account(subnets=[], peak=PEAK, output_bucket="risk-output-x", key_arn=keys["STACK"]))
-    assert finding.status == expected
-
-
 ARCHIVE_ALL = [{"ID": "archive", "Status": "Enabled", "Filter": {"Prefix": ""}, "Transitions": [{"Days": 90, "StorageClass": "DEEP_ARCHIVE"}]}]
 ARCHIVE_REPORTS_ONLY = [{"ID": "reports", "Status": "Enabled", "Filter": {"Prefix": "reports/"}, "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}]}]
 ARCHIVE_DISABLED = [{**ARCHIVE_ALL[0], "Status": "Disabled"}]

@@ -87,3 +87,28 @@ def test_the_input_bucket_keeps_its_own_check_otherwise(aws: Any) -> None:
     _bucket(aws, "risk-input-x", {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, keys)
     account = Account(subnets=[], peak=PEAK, input_bucket="risk-input-x", key_arn=keys["STACK"], input_bucket_key_arn=keys["CUSTOMER"])
     assert [f.status for f in input_bucket_encryption(aws, account)] == [PASS]
+
+
+@pytest.mark.parametrize(
+    ("encryption", "given", "expected"),
+    [
+        (None, None, PASS),
+        ({"SSEAlgorithm": "AES256"}, None, PASS),
+        ({"SSEAlgorithm": "aws:kms"}, None, PASS),  # the AWS managed key aws/s3
+        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, "CUSTOMER", PASS),
+        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, None, FAIL),
+        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, "OTHER", FAIL),
+    ],
+    ids=["s3-default", "sse-s3", "aws-managed-key", "the-given-key", "customer-key-not-given", "another-key-given"],
+)
+def test_an_input_bucket_under_a_customer_key_needs_that_key_given(aws: Any, encryption: dict | None, given: str | None, expected: str) -> None:
+    # A customer-managed key decrypts only for principals its key policy and their IAM policy allow
+    # (https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/UsingKMSEncryption.html): the ingestion
+    # role can read the files only when the stack is given the key (InputBucketKmsKeyArn).
+    keys = _keys(aws)
+    _bucket(aws, "risk-input-x", encryption, keys)
+    account = Account(subnets=[], peak=PEAK, input_bucket="risk-input-x", key_arn=keys["STACK"], input_bucket_key_arn=keys[given] if given else None)
+    (finding,) = input_bucket_encryption(aws, account)
+    assert finding.status == expected
+    if expected == FAIL:
+        assert keys["CUSTOMER"] in finding.found and "InputBucketKmsKeyArn" in finding.fix
