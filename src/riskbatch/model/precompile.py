@@ -28,7 +28,7 @@ from typing import Any
 
 def kernel_origins() -> dict[str, dict[str, int]]:
     """Per kernel: the signatures loaded from the cache and those compiled in this process."""
-    from riskbatch.model.risk_model import kernels
+    from riskbatch.model import kernels
 
     origins = {}
     for name in ("option_pnl_into", "option_change", "linear_pnl", "growth_into"):

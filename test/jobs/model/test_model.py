@@ -96,7 +96,7 @@ def test_a_block_is_the_same_numbers_whichever_threads_draw_its_streams(small_ma
     stream, so the thread count (a 2-vCPU task, a 16-vCPU one) never changes a scenario."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from riskbatch.model.risk_model import risk_model as risk_model_module
+    from riskbatch.model import risk_model as risk_model_module
 
     parameters = ModelParameters(scenarios=3_000, seed=4, block_size=1_024, horizon_days=10)
     model = risk_model(small_market, parameters)

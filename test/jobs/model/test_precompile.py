@@ -72,7 +72,8 @@ def test_a_warm_up_beats_while_it_runs_and_one_that_fails_leaves_the_worker_runn
     """The warm-up runs before the worker's loop beats: it beats itself (the container health check,
     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html, would otherwise
     see no heartbeat once StartPeriod has passed), and a warm-up that fails is logged, not fatal."""
-    from riskbatch import heartbeat, worker
+    from riskbatch.jobs import queue_worker as worker
+    from riskbatch.runtime import heartbeat
 
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     beating: list[bool] = []

@@ -405,7 +405,7 @@ def test_a_previous_night_that_failed_to_load_is_tried_again_later_not_given_up_
     """A worker lives for many nights' units: one failed read of the previous night (a throttled
     request, a file landing late) must not leave every later unit without its parts. The failure
     is retried once PREVIOUS_RETRY_SECONDS have passed (the clock pinned here), and a success kept."""
-    from riskbatch import risk_job
+    from riskbatch.jobs import risk_calculation as risk_job
 
     now = [1_000.0]
     handler = risk_job.RiskCalculation(None, None, None, scenario_budget_mb=0, clock=lambda: now[0])
