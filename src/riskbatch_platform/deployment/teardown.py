@@ -16,6 +16,11 @@ VPC endpoints whose names carry the suffix. Exits 1 and names them when any rema
 environment, production included: the template retains nothing. What outlives the stack is in the
 output bucket, which the stack does not own (the reports, run records, history and the audit copy
 of the logs under audit/).
+
+The region and credentials are found as the AWS CLI finds them (--region, AWS_REGION,
+AWS_DEFAULT_REGION, the profile's region); the account and region are printed before anything is
+deleted. Exit codes: 0 deleted and nothing left, 1 not deleted or something left, 2 a bad option,
+3 no AWS region or credentials, or AWS unreachable, 5 AWS refused a call.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
-from riskbatch_platform.aws import DEFAULT_REGION, Target
+from riskbatch.operations.aws_access import CommandParser, add_aws_options, guarded
+from riskbatch_platform.aws import Target, command_target
 from riskbatch_platform.deployment.stack import failure_reasons, physical_ids, stack_status
 
 Log = Callable[[str], None]
@@ -168,14 +174,16 @@ def delete_stack(target: Target, stack_name: str, log: Log) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack-name", required=True)
+    parser = CommandParser(prog="riskbatch-teardown", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack-name", required=True, help="the stack to delete")
     parser.add_argument("--suffix", required=True, help="the stack's EnvironmentSuffix")
-    parser.add_argument("--region", default=DEFAULT_REGION)
-    parser.add_argument("--profile")
-    parser.add_argument("--endpoint-url")
+    add_aws_options(parser, endpoint=True)
     args = parser.parse_args(argv)
-    target = Target(region=args.region, endpoint_url=args.endpoint_url, profile=args.profile)
+    return guarded(parser.prog, lambda: _teardown(args))
+
+
+def _teardown(args: argparse.Namespace) -> int:
+    target = command_target(args.region, args.profile, args.endpoint_url, "riskbatch-teardown")
     try:
         delete_stack(target, args.stack_name, lambda line: print(line, file=sys.stderr))
     except (RuntimeError, ClientError) as error:
