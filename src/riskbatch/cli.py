@@ -47,13 +47,6 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date: give YYYY-MM-DD, e.g. 2026-11-24") from None
 
 
-def _clock(text: str) -> str:
-    found = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
-    if not found or int(found[1]) > 23 or int(found[2]) > 59:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a time of day: give HH:MM between 00:00 and 23:59 (New York), e.g. 01:00")
-    return f"{int(found[1]):02d}:{found[2]}"
-
-
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -135,13 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(run=cmd_sample)
 
     from riskbatch.operations import fargate
+    from riskbatch.operations.plan import time_of_day
 
     plan = commands.add_parser("plan", help="risk-calculation tasks and cost for a night")
     plan.add_argument("--positions", type=_count, required=True, help="positions in tonight's book")
     plan.add_argument("--factors", type=_count, required=True, help="risk factors tonight's book depends on")
     plan.add_argument("--scenarios", type=_count, default=100_000, help="Monte Carlo scenarios (default: 100,000)")
-    plan.add_argument("--start", type=_clock, default="01:00", help="when the files are in (HH:MM, New York)")
-    plan.add_argument("--deadline", type=_clock, default="09:30", help="when the report is due (HH:MM, New York)")
+    plan.add_argument("--start", type=time_of_day, default="01:00", help="when the files are in (HH:MM, New York)")
+    plan.add_argument("--deadline", type=time_of_day, default="09:30", help="when the report is due (HH:MM, New York)")
     plan.add_argument("--safety", type=_share, default=0.5, help="share of the window kept free")
     plan.add_argument("--calibrate", action="store_true", help="measure the throughput on this machine instead of the stored figures")
     plan.add_argument("--vcpu-hour", type=float, default=fargate.ON_DEMAND_VCPU_HOUR, help="Fargate On-Demand USD a vCPU-hour")

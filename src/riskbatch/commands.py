@@ -197,6 +197,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     # None: this morning's, by the exchange calendar (no report is due on a morning the exchange does not open)
     business_date = args.date or (dt.date.fromisoformat(os.environ["WATCH_BUSINESS_DATE"]) if os.environ.get("WATCH_BUSINESS_DATE") else None)
+    missing = [name for name in ("OUTPUT_BUCKET", "INPUT_BUCKET") if name not in os.environ]
+    if missing:  # a person at a laptop: the night's state is riskbatch status's
+        raise ValueError(f"{', '.join(missing)} not set: this is the stack's scheduled deadline check; by hand, run riskbatch status --stack-name <stack>")
     aws = session(args.region, args.profile)
     if args.region or args.profile:  # by hand: say where it looks (the scheduled task's account is its own)
         announce(aws.client, aws.region_name, "riskbatch watch")

@@ -16,6 +16,7 @@ and an exit code (docs/runbook.md, "Exit codes"; riskbatch-deploy and riskbatch-
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
@@ -24,7 +25,7 @@ from riskbatch.operations.stack_lookup import EXIT_NO_AWS, EXIT_NO_STACK, EXIT_R
 
 __all__ = [
     "EXIT_BAD_INPUT", "EXIT_NO_AWS", "EXIT_NO_STACK", "EXIT_REFUSED", "RENUMBERED",
-    "CommandParser", "add_aws_options", "announce", "guarded", "problem", "resolve_region",
+    "CommandParser", "add_aws_options", "announce", "bounded", "guarded", "problem", "resolve_region",
 ]  # fmt: skip
 
 EXIT_BAD_INPUT = 2  # argparse's own code for a usage error: a bad value is one too
@@ -110,3 +111,16 @@ def guarded(prog: str, body: Callable[[], int], codes: Mapping[int, int] | None 
             raise
         print(f"{prog}: error: {_one_line(str(found))}", file=sys.stderr)
         return (codes or {}).get(found.exit_code, found.exit_code)
+
+
+def bounded(prog: str) -> Callable[[Callable[..., int | None]], Callable[..., int]]:
+    """A command's main inside the boundary (for the commands whose main is all they are)."""
+
+    def wrap(main: Callable[..., int | None]) -> Callable[..., int]:
+        @functools.wraps(main)
+        def run(*args: Any, **kwargs: Any) -> int:
+            return guarded(prog, lambda: main(*args, **kwargs) or 0)
+
+        return run
+
+    return wrap

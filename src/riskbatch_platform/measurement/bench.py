@@ -29,6 +29,7 @@ from riskbatch.inputs.files import load_market, validate_positions
 from riskbatch.inputs.sample import SampleSpec, market_table, positions_table
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import CALENDAR_DAYS, ModelParameters, black_scholes, cholesky_factor, covariance, log_returns
+from riskbatch.operations.aws_access import bounded
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.measurement.engine_bound import bound_seconds, distinct_options, warm_up
 
@@ -276,6 +277,7 @@ def print_bound(steps: dict[str, float], engine: float) -> float:
     return engine / bound
 
 
+@bounded("riskbatch-bench")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller books (a smoke run)")
