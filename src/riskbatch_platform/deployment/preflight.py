@@ -31,12 +31,14 @@ import json
 import sys
 from pathlib import Path
 
-from riskbatch.operations.aws_access import CommandParser, add_aws_options, guarded
+from riskbatch.operations.aws_access import EXIT_NO_STACK, CommandParser, add_aws_options, guarded
 from riskbatch.operations.plan import Night, time_of_day, window_hours
 from riskbatch.operations.preflight.checks import as_json, failed, table
+from riskbatch.operations.stack_lookup import OperatorError
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.aws import command_target
 from riskbatch_platform.deployment.preflight_stack import check_stack
+from riskbatch_platform.deployment.stack import stack_status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +73,9 @@ def _preflight(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
         if not args.stack_name:
             parser.error("--stack-name is needed (or --local)")
         target = command_target(args.region, args.profile, args.endpoint_url, parser.prog)
+        if stack_status(target.client("cloudformation"), args.stack_name) is None:  # not every subnet of the account
+            hint = "check --stack-name and the region; a new stack is preflighted by riskbatch-deploy"
+            raise OperatorError(f"no stack {args.stack_name} in {target.region}: {hint}", EXIT_NO_STACK)
         findings = check_stack(target, args.stack_name, template, parameters, tonight, args.nightly)
     print(as_json(findings) if args.json else table(findings))
     problems = failed(findings)
