@@ -1,12 +1,14 @@
 """riskbatch: the command line of the three jobs, the offline engine and the tools around them.
 
 One argparse tree of about twenty commands (the tree in one place is what `riskbatch --help` and the docs
-check read); each command runs its handler in riskbatch.commands."""
+check read); each command runs its handler in riskbatch.commands, inside one error boundary
+(riskbatch.operations.aws_access.guarded): a problem a user can fix is one line and an exit code."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,76 +31,117 @@ from riskbatch.commands import (
     cmd_watch,
     cmd_worker,
 )
+from riskbatch.operations.aws_access import EXIT_CODES_EPILOG, CommandParser, add_aws_options, guarded
+
+DESCRIPTION = (
+    "The overnight risk batch: the three jobs' commands (ingest, worker), the engine on local files (risk, sample, plan), "
+    "the scheduled checks (preflight, watch) and the operator's commands (status, rerun, backtest). "
+    "Commands that call AWS take the region and credentials as the AWS CLI does (--region, AWS_REGION, AWS_DEFAULT_REGION, the profile's)."
+)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: give YYYY-MM-DD, e.g. 2026-11-24") from None
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a share from 0 up to (not including) 1, e.g. 0.5")
+    return value
+
+
+def _currency(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{3}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a currency: give an ISO 4217 code, e.g. USD")
+    return text.upper()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="riskbatch", description=__doc__)
+    parser = CommandParser(prog="riskbatch", description=DESCRIPTION, epilog=EXIT_CODES_EPILOG)
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser("ingest", help="validate and split one arriving file set (data-ingestion task)")
-    ingest.add_argument("--bucket", required=True)
-    ingest.add_argument("--key", required=True)
+    ingest.add_argument("--bucket", required=True, help="the input bucket the files arrived in")
+    ingest.add_argument("--key", required=True, help="the key of the file that arrived (incoming/<date>/...)")
     ingest.add_argument("--reason", help="why the date is run again (riskbatch rerun): kept in a new run's manifest and its report")
     ingest.set_defaults(run=cmd_ingest)
 
     worker = commands.add_parser("worker", help="consume a queue (risk-calculation or report-generation service)")
-    worker.add_argument("kind", choices=sorted(WORKER_KINDS))
+    worker.add_argument("kind", choices=sorted(WORKER_KINDS), help="risk: the risk-work queue; report: the report queue")
     worker.add_argument("--visibility", type=int, default=900, help="message lease in seconds, extended while working")
     worker.add_argument("--wait", type=int, default=20, help="long-poll seconds")
     worker.add_argument("--abort-after", type=float, default=90.0, help="after SIGTERM, release the message in hand after this many seconds")
     worker.add_argument("--idle-exit", type=float, help="exit after this many idle seconds (local runs)")
-    worker.add_argument("--max-messages", type=int)
+    worker.add_argument("--max-messages", type=_count, help="exit after this many messages (local runs)")
     worker.add_argument(
         "--max-interruptions", type=int, default=10, help="re-queue a message interrupted by SIGTERM this often before its receives count again"
     )
     worker.set_defaults(run=cmd_worker)
 
     risk = commands.add_parser("risk", help="the engine in one process, from local files")
-    risk.add_argument("--positions", type=Path, required=True)
-    risk.add_argument("--market", type=Path, required=True)
-    risk.add_argument("--scenarios", type=int, default=100_000)
-    risk.add_argument("--seed", type=int, default=1)
-    risk.add_argument("--currency", default="USD", help="reporting currency (ISO code)")
+    risk.add_argument("--positions", type=Path, required=True, help="the positions file (positions.csv or .parquet)")
+    risk.add_argument("--market", type=Path, required=True, help="the market data history (market.csv or .parquet)")
+    risk.add_argument("--scenarios", type=_count, default=100_000, help="Monte Carlo scenarios (default: 100,000)")
+    risk.add_argument("--seed", type=int, default=1, help="the scenarios' random seed: the same seed, the same figures")
+    risk.add_argument("--currency", type=_currency, default="USD", help="reporting currency (ISO code, one the market file converts into)")
     risk.add_argument("--rates", default="", help="rates per currency, e.g. USD=0.043,EUR=0.027 (others: 3 %%)")
-    risk.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the market file's last date)")
-    risk.add_argument("--min-returns", type=int, default=250, help="daily returns of history required")
+    risk.add_argument("--date", type=_date, help="business date, an exchange business day (default: the market file's last date)")
+    risk.add_argument("--min-returns", type=_count, default=250, help="daily returns of history required")
     risk.add_argument("--max-lag", type=int, default=0, help="business days the market data may lag the business date")
-    risk.add_argument("--cov", choices=["sample", "ewma"], default="sample")
-    risk.add_argument("--ewma-lambda", type=float, default=0.94)
-    risk.add_argument("--distribution", choices=["normal", "student-t"], default="normal")
+    risk.add_argument("--cov", choices=["sample", "ewma"], default="sample", help="covariance estimator (default: sample)")
+    risk.add_argument("--ewma-lambda", type=float, default=0.94, help="EWMA decay, with --cov ewma (default: 0.94)")
+    risk.add_argument("--distribution", choices=["normal", "student-t"], default="normal", help="the scenarios' distribution (default: normal)")
     risk.add_argument("--df", type=float, default=5.0, help="Student-t degrees of freedom")
-    risk.add_argument("--horizon", type=int, default=1, help="business days; square-root-of-time scaling")
-    risk.add_argument("--json", action="store_true")
+    risk.add_argument("--horizon", type=_count, default=1, help="business days; square-root-of-time scaling")
+    risk.add_argument("--json", action="store_true", help="the figures as JSON, for machines")
     risk.add_argument("--quiet", action="store_true", help="no progress on stderr")
     risk.set_defaults(run=cmd_risk)
 
     sample = commands.add_parser("sample", help="write a sample book and market history")
-    sample.add_argument("--out", type=Path, required=True)
-    sample.add_argument("--positions", type=int, default=3_000)
-    sample.add_argument("--factors", type=int, default=300)
-    sample.add_argument("--days", type=int, default=300)
-    sample.add_argument("--portfolios", type=int, default=8)
-    sample.add_argument("--option-share", type=float, default=0.10)
-    sample.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2026, 11, 25))
-    sample.add_argument("--seed", type=int, default=7)
-    sample.add_argument("--nights", type=int, default=1, help="consecutive business nights: one history, each night a day further")
+    sample.add_argument("--out", type=Path, required=True, help="the folder to write positions.csv and market.csv into")
+    sample.add_argument("--positions", type=_count, default=3_000, help="positions in the book (default: 3,000)")
+    sample.add_argument("--factors", type=_count, default=300, help="risk factors (default: 300)")
+    sample.add_argument("--days", type=_count, default=300, help="business days of market history (default: 300)")
+    sample.add_argument("--portfolios", type=_count, default=8, help="portfolios the book is split into (default: 8)")
+    sample.add_argument("--option-share", type=_share, default=0.10, help="share of positions that are options (default: 0.10)")
+    sample.add_argument("--date", type=_date, default=dt.date(2026, 11, 25), help="the business date of the (last) night (default: 2026-11-25)")
+    sample.add_argument("--seed", type=int, default=7, help="random seed of the book and history (default: 7)")
+    sample.add_argument("--nights", type=_count, default=1, help="consecutive business nights: one history, each night a day further")
     sample.set_defaults(run=cmd_sample)
 
     from riskbatch.operations import fargate
+    from riskbatch.operations.plan import time_of_day
 
     plan = commands.add_parser("plan", help="risk-calculation tasks and cost for a night")
-    plan.add_argument("--positions", type=int, required=True)
-    plan.add_argument("--factors", type=int, required=True)
-    plan.add_argument("--scenarios", type=int, default=100_000)
-    plan.add_argument("--start", default="01:00", help="when the files are in (HH:MM, New York)")
-    plan.add_argument("--deadline", default="09:30", help="when the report is due (HH:MM, New York)")
-    plan.add_argument("--safety", type=float, default=0.5, help="share of the window kept free")
+    plan.add_argument("--positions", type=_count, required=True, help="positions in tonight's book")
+    plan.add_argument("--factors", type=_count, required=True, help="risk factors tonight's book depends on")
+    plan.add_argument("--scenarios", type=_count, default=100_000, help="Monte Carlo scenarios (default: 100,000)")
+    plan.add_argument("--start", type=time_of_day, default="01:00", help="when the files are in (HH:MM, New York)")
+    plan.add_argument("--deadline", type=time_of_day, default="09:30", help="when the report is due (HH:MM, New York)")
+    plan.add_argument("--safety", type=_share, default=0.5, help="share of the window kept free")
     plan.add_argument("--calibrate", action="store_true", help="measure the throughput on this machine instead of the stored figures")
-    plan.add_argument("--vcpu-hour", type=float, default=fargate.ON_DEMAND_VCPU_HOUR)
-    plan.add_argument("--gb-hour", type=float, default=fargate.ON_DEMAND_GB_HOUR)
-    plan.add_argument("--spot-vcpu-hour", type=float, default=fargate.SPOT_VCPU_HOUR)
-    plan.add_argument("--spot-gb-hour", type=float, default=fargate.SPOT_GB_HOUR)
+    plan.add_argument("--vcpu-hour", type=float, default=fargate.ON_DEMAND_VCPU_HOUR, help="Fargate On-Demand USD a vCPU-hour")
+    plan.add_argument("--gb-hour", type=float, default=fargate.ON_DEMAND_GB_HOUR, help="Fargate On-Demand USD a GB-hour")
+    plan.add_argument("--spot-vcpu-hour", type=float, default=fargate.SPOT_VCPU_HOUR, help="Fargate Spot USD a vCPU-hour")
+    plan.add_argument("--spot-gb-hour", type=float, default=fargate.SPOT_GB_HOUR, help="Fargate Spot USD a GB-hour")
     plan.add_argument("--measured", help="task-measurements.json of a container night (make demo): the runtime memory measured there")
     plan.add_argument("--template", type=Path, help="the stack's template, its scheduled minimums the warm floor (default: lib/TapStack.json)")
     plan.add_argument("--endpoints-template", type=Path, help="the VPC endpoints' template (default: lib/VpcEndpoints.json)")
@@ -107,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--log-gb-a-night", type=float, default=0.05, help="GB the log groups take in a night (assumed 0.05; read IncomingBytes)")
     plan.add_argument("--kms-requests-a-night", type=int, default=5_000, help="requests to the stack's key a night (assumed 5,000)")
     plan.add_argument("--price", type=_price, action="append", default=[], metavar="NAME=USD", help="a current price: endpoint_az_hour=0.01 and the like")
-    plan.add_argument("--json", action="store_true")
+    plan.add_argument("--json", action="store_true", help="the plan as JSON, for machines")
     plan.set_defaults(run=cmd_plan)
 
     preflight = commands.add_parser("preflight", help="the pre-night check of the account (scheduled task): alerts the topic on a failure")
@@ -115,27 +158,27 @@ def build_parser() -> argparse.ArgumentParser:
     preflight.set_defaults(run=cmd_preflight)
     backtest = commands.add_parser("backtest", help="replay the stored backtest history of a range of dates")
     backtest.add_argument("--bucket", required=True, help="the output bucket (history/ holds one record per business date)")
-    backtest.add_argument("--from", dest="first", type=dt.date.fromisoformat, help="first business date (default: the first stored)")
-    backtest.add_argument("--to", dest="last", type=dt.date.fromisoformat, help="last business date (default: the last stored)")
-    backtest.add_argument("--json", action="store_true")
+    backtest.add_argument("--from", dest="first", type=_date, help="first business date (default: the first stored)")
+    backtest.add_argument("--to", dest="last", type=_date, help="last business date (default: the last stored)")
+    backtest.add_argument("--json", action="store_true", help="the statistics as JSON, for machines")
+    add_aws_options(backtest)
     backtest.set_defaults(run=cmd_backtest)
     watch = commands.add_parser("watch", help="the deadline check (scheduled task): alerts the topic when the report is not there")
-    watch.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the business day before today, New York; none on a holiday)")
+    watch.add_argument("--date", type=_date, help="business date (default: the business day before today, New York; none on a holiday)")
+    add_aws_options(watch)
     watch.set_defaults(run=cmd_watch)
     status = commands.add_parser("status", help="where a business date's night stands: files, run, units, report against 09:30, failed tasks (read-only)")
-    status.add_argument("--stack-name", required=True)
-    status.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the night in progress or last finished, New York)")
-    status.add_argument("--region", help="the stack's region (default: AWS_REGION or the profile's)")
-    status.add_argument("--profile", help="an AWS profile (default: AWS_PROFILE, or the default credentials)")
+    status.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
+    status.add_argument("--date", type=_date, help="business date (default: the night in progress or last finished, New York)")
+    add_aws_options(status)
     status.add_argument("--json", action="store_true", help="for machines")
     status.set_defaults(run=cmd_status)
     rerun = commands.add_parser("rerun", help="run a business date again (or a backfill) from its files in S3; running it twice publishes once")
-    rerun.add_argument("--stack-name", required=True)
-    rerun.add_argument("--date", type=dt.date.fromisoformat, required=True, help="the business date whose files are under the input prefix")
+    rerun.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
+    rerun.add_argument("--date", type=_date, required=True, help="the business date whose files are under the input prefix")
     rerun.add_argument("--reason", help="why (kept in a new run's manifest; a restatement's report and notification say it)")
     rerun.add_argument("--wait", type=float, metavar="SECONDS", help="wait this long for the ingestion task to stop, and give its exit code")
-    rerun.add_argument("--region", help="the stack's region (default: AWS_REGION or the profile's)")
-    rerun.add_argument("--profile", help="an AWS profile (default: AWS_PROFILE, or the default credentials)")
+    add_aws_options(rerun)
     rerun.set_defaults(run=cmd_rerun)
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
@@ -166,11 +209,7 @@ def all_handlers() -> list[Callable[..., Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.run(args))
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return guarded(f"riskbatch {args.command}", lambda: args.run(args))
 
 
 if __name__ == "__main__":

@@ -81,6 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_risk(args: argparse.Namespace) -> int:
+    from riskbatch.inputs.business_days import is_business_day
     from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, excluded_notional_text
     from riskbatch.model.offline import run_offline
     from riskbatch.model.risk_model import ModelParameters
@@ -98,11 +99,16 @@ def cmd_risk(args: argparse.Namespace) -> int:
         rates=parse_rates(args.rates),
     )
     policy = DataQualityPolicy(min_returns=args.min_returns, max_market_lag_days=args.max_lag)
+    if args.date and not is_business_day(args.date):  # as riskbatch rerun refuses it
+        raise ValueError(f"{args.date} is not a business day: there is no night to compute; give an exchange business day")
     try:
         result = run_offline(args.positions, args.market, parameters, show_progress=not args.quiet, policy=policy, business_date=args.date)
     except FileRejected as rejected:
-        print(f"{rejected.role} file rejected: " + "; ".join(rejected.error.problems), file=sys.stderr)
+        print(f"riskbatch risk: error: {rejected.role} file rejected: " + "; ".join(rejected.error.problems), file=sys.stderr)
         return 2
+    except KeyError as error:  # a column the file should have: most often the two files given the wrong way round
+        missing = error.args[0] if error.args else error
+        raise ValueError(f"{missing}: is --positions the positions file and --market the market history?") from None
     if args.json:
         keys = ("business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "scenarios", "seed", "risk_model", "data_quality")
         print(json.dumps({key: result[key] for key in keys}, indent=2))
@@ -161,11 +167,14 @@ def cmd_preflight(args: argparse.Namespace) -> int:
 
     from riskbatch.model.settings import Settings
     from riskbatch.operations.preflight.checks import NIGHTLY, alert, failed, run_checks, table
-    from riskbatch.operations.preflight.findings import account_from_environment
+    from riskbatch.operations.preflight.findings import PREFLIGHT_SETTINGS, account_from_environment
     from riskbatch.runtime.heartbeat import beating
     from riskbatch.runtime.logs import log
     from riskbatch.runtime.watchdog import deadline, deadline_seconds
 
+    missing = [name for name in PREFLIGHT_SETTINGS if name not in os.environ]
+    if missing:  # a person at a laptop: the account's checks are riskbatch-preflight's
+        raise ValueError(f"{', '.join(missing)} not set: this is the stack's scheduled pre-night check; by hand, run riskbatch-preflight --stack-name <stack>")
     account = account_from_environment(dict(os.environ))
     with deadline("preflight", deadline_seconds("preflight")), beating(Settings.from_env().scratch):
         findings = run_checks(boto3.client, account, NIGHTLY)
@@ -179,9 +188,9 @@ def cmd_preflight(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """The deadline check (the scheduled task): quiet when the report is there, an alert when not."""
-    import boto3
-
     from riskbatch.model.settings import Settings
+    from riskbatch.operations.aws_access import announce
+    from riskbatch.operations.stack_lookup import session
     from riskbatch.operations.watch import check_deadline
     from riskbatch.runtime.heartbeat import beating
     from riskbatch.runtime.logs import log
@@ -189,9 +198,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     # None: this morning's, by the exchange calendar (no report is due on a morning the exchange does not open)
     business_date = args.date or (dt.date.fromisoformat(os.environ["WATCH_BUSINESS_DATE"]) if os.environ.get("WATCH_BUSINESS_DATE") else None)
+    missing = [name for name in ("OUTPUT_BUCKET", "INPUT_BUCKET") if name not in os.environ]
+    if missing:  # a person at a laptop: the night's state is riskbatch status's
+        raise ValueError(f"{', '.join(missing)} not set: this is the stack's scheduled deadline check; by hand, run riskbatch status --stack-name <stack>")
+    aws = session(args.region, args.profile)
+    if args.region or args.profile:  # by hand: say where it looks (the scheduled task's account is its own)
+        announce(aws.client, aws.region_name, "riskbatch watch")
     with deadline("watch", deadline_seconds("watch")), beating(Settings.from_env().scratch):
-        clients = (boto3.client("s3"), boto3.client("sqs"), boto3.client("sns"))
-        code, progress = check_deadline(*clients, dict(os.environ), business_date, ecs=boto3.client("ecs"))
+        clients = (aws.client("s3"), aws.client("sqs"), aws.client("sns"))
+        code, progress = check_deadline(*clients, dict(os.environ), business_date, ecs=aws.client("ecs"))
     for task in progress.stopped_tasks:  # one line each, beside the task's own stopped event
         log("overdue_task_stopped", **task)
     log("deadline_check", business_date=progress.business_date, report=progress.report, stage=progress.stage(), alerted=code == 1)
@@ -201,39 +216,45 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Where a business date's night stands, read from the stack with the operator's credentials; no side effect."""
-    from riskbatch.operations.stack_lookup import OperatorError, session
+    from riskbatch.operations.aws_access import announce
+    from riskbatch.operations.stack_lookup import session
     from riskbatch.operations.status import as_json, as_text, read_status
 
-    try:
-        status = read_status(session(args.region, args.profile).client, args.stack_name, args.date)
-    except OperatorError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
+    aws = session(args.region, args.profile)
+    announce(aws.client, aws.region_name, "riskbatch status")
+    status = read_status(aws.client, args.stack_name, args.date)
     print(as_json(status) if args.json else as_text(status))
     return 0
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
     """Run a business date again from the files already in S3: the stack's ingestion task, as its rule starts it."""
+    from riskbatch.inputs.business_days import is_business_day
+    from riskbatch.operations.aws_access import announce
     from riskbatch.operations.rerun import EXIT_INGESTION_FAILED, rerun
-    from riskbatch.operations.stack_lookup import OperatorError, session
+    from riskbatch.operations.stack_lookup import session
 
-    try:
-        started = rerun(session(args.region, args.profile).client, args.stack_name, args.date, args.reason, args.wait)
-    except OperatorError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
+    if not is_business_day(args.date):  # before any call: a person's typo costs no AWS round trip
+        raise ValueError(f"{args.date} is not a business day: there is no night to run")
+    aws = session(args.region, args.profile)
+    announce(aws.client, aws.region_name, "riskbatch rerun")
+    started = rerun(aws.client, args.stack_name, args.date, args.reason, args.wait)
     print(f"the night: riskbatch status --stack-name {args.stack_name} --date {args.date}")
     return EXIT_INGESTION_FAILED if started.exit_code not in (None, 0) else 0
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """The stored backtest history of a range of dates: each night, and the exception statistics."""
-    import boto3
-
+    from riskbatch.operations.aws_access import announce
+    from riskbatch.operations.stack_lookup import session
     from riskbatch.validation.history import as_table, backtest_summary, firm_lines, load_records
 
-    records = load_records(boto3.client("s3"), args.bucket, args.first.isoformat() if args.first else None, args.last.isoformat() if args.last else None)
+    if args.first and args.last and args.first > args.last:
+        raise ValueError(f"--from {args.first} is after --to {args.last}: give the first date first")
+    aws = session(args.region, args.profile)
+    announce(aws.client, aws.region_name, "riskbatch backtest")
+    first, last = (day.isoformat() if day else None for day in (args.first, args.last))
+    records = load_records(aws.client("s3"), args.bucket, first, last)
     if not records:
         print(f"no backtest history in s3://{args.bucket}/history/ for those dates", file=sys.stderr)
         return 1

@@ -27,7 +27,8 @@ def test_a_plan_prints_the_task_definition_an_edit_changes_and_changes_nothing(
     template = tmp_path / "edited.json"
     template.write_text(json.dumps(edited), encoding="utf-8")
     parameters = dict(stack.local.parameters)
-    arguments = ["--stack-name", stack.stack_name, "--endpoint-url", stack.local.emulator.endpoint_url, "--template", str(template)]
+    emulator = stack.local.emulator
+    arguments = ["--stack-name", stack.stack_name, "--region", emulator.region, "--endpoint-url", emulator.endpoint_url, "--template", str(template)]
     arguments += ["--template-bucket", stack.local.stand_ins.template_bucket]
     arguments += [item for key, value in parameters.items() for item in ("--parameter", f"{key}={value}")]
     assert deploy.main([*arguments, "--plan"]) == 0
@@ -40,7 +41,8 @@ def test_a_plan_prints_the_task_definition_an_edit_changes_and_changes_nothing(
 
 
 def _arguments(stack: DeployedStack, stack_name: str | None = None) -> list[str]:
-    return ["--plan", "--stack-name", stack_name or stack.stack_name, "--endpoint-url", stack.local.emulator.endpoint_url,
+    return ["--plan", "--stack-name", stack_name or stack.stack_name, "--region", stack.local.emulator.region,
+            "--endpoint-url", stack.local.emulator.endpoint_url,
             "--template-bucket", stack.local.stand_ins.template_bucket]  # fmt: skip
 
 

@@ -97,7 +97,7 @@ def test_deploy_refuses_when_preflight_fails_unless_told_otherwise(as_deployer: 
             ec2.create_network_interface(SubnetId=subnet)
     parameters = {**stack.local.parameters, "EnvironmentSuffix": "pftest"} | {f"PrivateSubnet{i + 1}Id": s for i, s in enumerate(full)}
     parameters.pop("DeployServices", None)
-    arguments = ["--stack-name", "riskbatch-pftest", "--endpoint-url", stack.local.emulator.endpoint_url]
+    arguments = ["--stack-name", "riskbatch-pftest", "--region", stack.local.emulator.region, "--endpoint-url", stack.local.emulator.endpoint_url]
     arguments += ["--template-bucket", stack.local.stand_ins.template_bucket]
     arguments += [item for key, value in parameters.items() for item in ("--parameter", f"{key}={value}")]
     assert deploy.main([*arguments, "--outputs", "/dev/null"]) == deploy.EXIT_PREFLIGHT_FAILED

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
-from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, read_table
+from riskbatch.inputs.files import FX_FACTOR, MARKET_COLUMNS, POSITION_COLUMNS, read_table
 from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, risk_figures
@@ -18,6 +19,13 @@ def business_date_of(market_path: Path, data: bytes) -> dt.date:
     """The market file's last date is the business date of a local run."""
     table = read_table(data, market_path.name, MARKET_COLUMNS)
     return max(table["date"].to_pylist())
+
+
+def market_currencies(table: pa.Table) -> set[str]:
+    """The currencies a market file knows: those its factors are stated in and those its FX rates quote."""
+    stated = set(table["currency"].to_pylist()) if "currency" in table.column_names else set()
+    quoted = {code for name in set(table["factor"].to_pylist()) if (pair := FX_FACTOR.match(str(name))) for code in pair.groups()}
+    return {code for code in stated | quoted if code}
 
 
 def run_offline(
@@ -30,8 +38,12 @@ def run_offline(
 ) -> dict:
     market_bytes = market_path.read_bytes()
     business_date = business_date or business_date_of(market_path, market_bytes)
+    market_table = read_table(market_bytes, market_path.name, MARKET_COLUMNS)
+    known = market_currencies(market_table)
+    if known and parameters.reporting_currency not in known:  # at the door: not as every position excluded
+        raise ValueError(f"the market file has no {parameters.reporting_currency} (it knows {', '.join(sorted(known))}): give --currency one of those")
     night = prepare_night(
-        read_table(market_bytes, market_path.name, MARKET_COLUMNS),
+        market_table,
         market_path.name,
         read_table(positions_path.read_bytes(), positions_path.name, POSITION_COLUMNS),
         positions_path.name,

@@ -213,6 +213,17 @@ def advise(night: Night, calibration: Calibration, prices: dict[str, float]) -> 
     }
 
 
+def time_of_day(text: str) -> str:
+    """HH:MM between 00:00 and 23:59 (an argparse type: a bad one is a usage error)."""
+    import argparse
+    import re
+
+    found = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if not found or int(found[1]) > 23 or int(found[2]) > 59:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time of day: give HH:MM between 00:00 and 23:59 (New York), e.g. 01:00")
+    return f"{int(found[1]):02d}:{found[2]}"
+
+
 def parse_clock(text: str) -> float:
     hours, minutes = text.split(":")
     return int(hours) + int(minutes) / 60

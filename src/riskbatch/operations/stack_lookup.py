@@ -61,7 +61,7 @@ def aws_errors() -> Iterator[None]:
             raise OperatorError(f"no stack: {message}", EXIT_NO_STACK) from None
         raise OperatorError(f"AWS refused {operation}: {code}: {message}", EXIT_REFUSED) from None
     except BotoCoreError as error:  # an endpoint that cannot be reached, an expired SSO token, ...
-        raise OperatorError(f"cannot reach AWS: {error}", EXIT_NO_AWS) from None
+        raise OperatorError(f"cannot reach AWS: {error}: check the network, the region and AWS_ENDPOINT_URL", EXIT_NO_AWS) from None
 
 
 # The outputs (and parameters) of lib/TapStack.json the operator's commands use.

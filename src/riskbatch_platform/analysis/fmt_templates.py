@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from riskbatch.operations.aws_access import bounded
 from riskbatch_platform import REPO_ROOT
 
 SECTIONS = ("AWSTemplateFormatVersion", "Description", "Transform", "Metadata", "Parameters", "Rules", "Mappings", "Conditions", "Resources", "Outputs")
@@ -37,6 +38,7 @@ def canonical(text: str) -> str:
     return json.dumps(template, indent=2, ensure_ascii=False) + "\n"
 
 
+@bounded("riskbatch-fmt")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when a template is not canonical")

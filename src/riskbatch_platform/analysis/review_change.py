@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from riskbatch.operations.aws_access import bounded
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.analysis.compliance import requirements_from_old_table
 from riskbatch_platform.analysis.guard import evaluate_all
@@ -77,6 +78,7 @@ def compliance_at(base: str) -> list[dict[str, str]]:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO_ROOT, check=False, capture_output=True)
 
 
+@bounded("riskbatch-review")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("base", help="the git ref the pull request merges into (origin/main)")

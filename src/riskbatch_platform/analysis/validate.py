@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from riskbatch.operations.aws_access import bounded
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.analysis.compliance import RequirementsError, requirements
 from riskbatch_platform.analysis.guard import evaluate_all
@@ -111,6 +112,7 @@ def naming_table(documents: dict[str, dict]) -> tuple[list[str], bool]:
     return lines, ok
 
 
+@bounded("riskbatch-validate")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "out")

@@ -34,10 +34,15 @@ the properties that force recreation, and each changed value before and after) f
 that is described and deleted, never executed; a stack that does not exist yet is planned as a
 creation and left not created.
 
-Exit codes: 0 deployed (or planned), 1 CloudFormation or AWS failed, 3 images needed, 4 scan
-refused, 5 parameters refused (the file or the values), 6 preflight failed, 7 deployed, but no logs
-resource policy covers the task events log group (CreateTaskEventsLogPolicy=false and no shared
-policy), 8 an image's scan did not finish in time.
+The region and credentials are found as the AWS CLI finds them (--region, AWS_REGION,
+AWS_DEFAULT_REGION, the profile's region; --profile or AWS_PROFILE); the account and region are
+printed before anything changes.
+
+Exit codes: 0 deployed (or planned), 1 CloudFormation or AWS failed, 2 a bad option or file,
+3 images needed, 4 scan refused, 5 parameters refused (the file or the values), 6 preflight failed,
+7 deployed, but no logs resource policy covers the task events log group
+(CreateTaskEventsLogPolicy=false and no shared policy), 8 an image's scan did not finish in time,
+9 no AWS region or credentials, or AWS unreachable, 10 no such stack, 11 AWS refused a call.
 """
 
 from __future__ import annotations
@@ -48,10 +53,11 @@ import sys
 import time
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+from riskbatch.operations.aws_access import RENUMBERED, CommandParser, add_aws_options, guarded
 from riskbatch_platform import REPO_ROOT
-from riskbatch_platform.aws import DEFAULT_REGION, Target
+from riskbatch_platform.aws import Target, command_target
 from riskbatch_platform.deployment.image_gate import ScanNotFinished
 from riskbatch_platform.deployment.phases import ImagesNeeded, ParametersRefused, check_parameters, deploy_in_phases, log
 from riskbatch_platform.deployment.stack import DeployError, StackOptions, write_flat_outputs
@@ -173,8 +179,8 @@ def print_plan(target: Target, stack_name: str, template: dict, parameters: dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack-name", required=True)
+    parser = CommandParser(prog="riskbatch-deploy", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack-name", required=True, help="the stack's name (riskbatch-<suffix>, e.g. riskbatch-dev)")
     parser.add_argument(
         "--template", type=Path, default=REPO_ROOT / "lib" / "TapStack.json", help="lib/TapStack.json (per environment) or lib/VpcEndpoints.json (per VPC)"
     )
@@ -184,26 +190,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="one parameter (over the file's); others keep theirs")
     parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="a stack tag (over the file's), propagated to the resources")
     parser.add_argument("--role-arn", help="the CloudFormation service role the change sets run under (docs/deployer-permissions.md)")
-    parser.add_argument("--region", default=DEFAULT_REGION)
-    parser.add_argument("--profile")
-    parser.add_argument("--endpoint-url", help="an emulator on loopback instead of AWS (the template is deployed as written)")
+    add_aws_options(parser, endpoint=True)
     parser.add_argument("--template-bucket", help="bucket for templates above CloudFormation's 51,200-byte body limit")
     parser.add_argument("--allow-findings", action="store_true", help="deploy images with CRITICAL or HIGH scan findings")
     parser.add_argument("--foundation-only", action="store_true", help="stop after phase 1 (first deployment, before images exist)")
     parser.add_argument("--skip-preflight", action="store_true", help="deploy without preflight's checks of the account (logged)")
     parser.add_argument("--plan", action="store_true", help="print what the deployment would change (a change set, deleted unexecuted) and stop")
-    parser.add_argument("--outputs", type=Path, default=REPO_ROOT / "cfn-outputs" / "flat-outputs.json")
+    parser.add_argument(
+        "--outputs", type=Path, default=REPO_ROOT / "cfn-outputs" / "flat-outputs.json", help="where the stack's outputs are written (flat JSON)"
+    )
     args = parser.parse_args(argv)
+    return guarded(parser.prog, lambda: _deploy(args), RENUMBERED)
 
-    target = Target(region=args.region, endpoint_url=args.endpoint_url, profile=args.profile)
+
+def _deploy(args: argparse.Namespace) -> int:
     try:
         template = json.loads(args.template.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         log(f"refused: the template {args.template} cannot be read: {error}")
         return EXIT_PARAMETERS_REFUSED
-    try:
+    try:  # the files and values first: a bad input is said before any call
         parameters = parse_parameters(args.parameters_file, args.parameter)
         options = StackOptions(tags=parse_tags(args.parameters_file, args.tag), role_arn=args.role_arn)
+    except ParametersRefused as error:
+        log(str(error))
+        return EXIT_PARAMETERS_REFUSED
+    target = command_target(args.region, args.profile, args.endpoint_url, "riskbatch-deploy")
+    try:
         check_parameters(target, template, parameters, args.stack_name)
         if args.plan:
             print_plan(target, args.stack_name, template, parameters, args.template_bucket, options)
@@ -231,9 +244,6 @@ def main(argv: list[str] | None = None) -> int:
     except ClientError as error:  # AWS refused a call: its code and message, not a traceback
         code, message = error.response["Error"].get("Code", "?"), error.response["Error"].get("Message", str(error))
         log(f"deployment failed: AWS refused {error.operation_name}: {code}: {message}")
-        return 1
-    except BotoCoreError as error:  # no credentials, no endpoint, ...
-        log(f"deployment failed: {error}")
         return 1
     write_flat_outputs(outputs, args.outputs)
     log(f"outputs written to {args.outputs}")

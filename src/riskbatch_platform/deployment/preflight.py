@@ -14,6 +14,11 @@ counts); a logs resource policy that lets EventBridge write the task events log 
 tonight's book (--positions, --factors), riskbatch plan's hours on the quota left against the window
 to 09:30 New York.
 
+The region and credentials are found as the AWS CLI finds them (--region, AWS_REGION,
+AWS_DEFAULT_REGION, the profile's region); the account and region are printed first. Exit codes:
+0 no FAIL, 1 a FAIL, 2 a bad option or file, 3 no AWS region or credentials, or AWS unreachable,
+4 no such stack, 5 AWS refused a call.
+
   riskbatch-preflight --stack-name riskbatch-prod [--region R] [--profile P] [--positions N --factors F]
   riskbatch-preflight --local      # deploy into the local emulator (as make demo does), then check it
   riskbatch-preflight --local --break subscription   # ... with one thing broken: see BREAKS
@@ -26,31 +31,38 @@ import json
 import sys
 from pathlib import Path
 
-from riskbatch.operations.plan import Night, window_hours
+from riskbatch.operations.aws_access import EXIT_NO_STACK, CommandParser, add_aws_options, guarded
+from riskbatch.operations.plan import Night, time_of_day, window_hours
 from riskbatch.operations.preflight.checks import as_json, failed, table
+from riskbatch.operations.stack_lookup import OperatorError
 from riskbatch_platform import REPO_ROOT
-from riskbatch_platform.aws import DEFAULT_REGION, Target
+from riskbatch_platform.aws import command_target
 from riskbatch_platform.deployment.preflight_stack import check_stack
+from riskbatch_platform.deployment.stack import stack_status
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack-name")
-    parser.add_argument("--template", type=Path, default=REPO_ROOT / "lib" / "TapStack.json")
+    parser = CommandParser(prog="riskbatch-preflight", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack-name", help="the deployed stack to check (or --local)")
+    parser.add_argument("--template", type=Path, default=REPO_ROOT / "lib" / "TapStack.json", help="the stack's template (default: lib/TapStack.json)")
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="a value about to be deployed (over the stack's)")
-    parser.add_argument("--region", default=DEFAULT_REGION)
-    parser.add_argument("--profile")
-    parser.add_argument("--endpoint-url", help="an emulator on loopback instead of AWS")
+    add_aws_options(parser, endpoint=True)
     parser.add_argument("--positions", type=int, help="tonight's book: positions (with --factors, checks riskbatch plan against the window)")
-    parser.add_argument("--factors", type=int)
-    parser.add_argument("--scenarios", type=int, default=100_000)
-    parser.add_argument("--start", default="01:00", help="when the night's files are in (HH:MM, New York)")
+    parser.add_argument("--factors", type=int, help="tonight's book: risk factors (with --positions)")
+    parser.add_argument("--scenarios", type=int, default=100_000, help="Monte Carlo scenarios a night (default: 100,000)")
+    parser.add_argument("--start", type=time_of_day, default="01:00", help="when the night's files are in (HH:MM, New York)")
     parser.add_argument("--nightly", action="store_true", help="only the checks that change from day to day")
     parser.add_argument("--local", action="store_true", help="deploy into the local emulator first, then check that deployment")
     parser.add_argument("--break", dest="broken", choices=sorted(BREAKS), help="with --local: break one thing first, to see the check fail and name its fix")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="the findings as JSON, for machines")
     args = parser.parse_args(argv)
+    return guarded(parser.prog, lambda: _preflight(parser, args))
+
+
+def _preflight(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     tonight = Night(args.positions, args.factors, args.scenarios, window_hours(args.start, "09:30")) if args.positions and args.factors else None
+    if any("=" not in item for item in args.parameter):
+        parser.error(f"--parameter takes KEY=VALUE, got {next(item for item in args.parameter if '=' not in item)!r}")
     parameters = dict(item.split("=", 1) for item in args.parameter)
     template = json.loads(args.template.read_text(encoding="utf-8"))
     if args.broken and not args.local:
@@ -60,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if not args.stack_name:
             parser.error("--stack-name is needed (or --local)")
-        target = Target(region=args.region, endpoint_url=args.endpoint_url, profile=args.profile)
+        target = command_target(args.region, args.profile, args.endpoint_url, parser.prog)
+        if stack_status(target.client("cloudformation"), args.stack_name) is None:  # not every subnet of the account
+            hint = "check --stack-name and the region; a new stack is preflighted by riskbatch-deploy"
+            raise OperatorError(f"no stack {args.stack_name} in {target.region}: {hint}", EXIT_NO_STACK)
         findings = check_stack(target, args.stack_name, template, parameters, tonight, args.nightly)
     print(as_json(findings) if args.json else table(findings))
     problems = failed(findings)

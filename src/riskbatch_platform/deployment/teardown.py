@@ -16,6 +16,17 @@ VPC endpoints whose names carry the suffix. Exits 1 and names them when any rema
 environment, production included: the template retains nothing. What outlives the stack is in the
 output bucket, which the stack does not own (the reports, run records, history and the audit copy
 of the logs under audit/).
+
+The suffix is read from the stack's EnvironmentSuffix parameter (--suffix only checks it, or names
+what to list once the stack is gone). Nothing is deleted until the stack's name is typed back at a
+terminal (or --yes, for automation); a production stack (suffix prod) needs --production as well,
+and with no terminal and no --yes the teardown refuses.
+
+The region and credentials are found as the AWS CLI finds them (--region, AWS_REGION,
+AWS_DEFAULT_REGION, the profile's region); the account and region are printed before anything is
+deleted. Exit codes: 0 deleted and nothing left, 1 not deleted or something left, 2 a bad option
+or not confirmed, 3 no AWS region or credentials, or AWS unreachable, 4 no such stack (without
+--suffix), 5 AWS refused a call.
 """
 
 from __future__ import annotations
@@ -28,8 +39,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
-from riskbatch_platform.aws import DEFAULT_REGION, Target
-from riskbatch_platform.deployment.stack import failure_reasons, physical_ids, stack_status
+from riskbatch.operations.aws_access import EXIT_NO_STACK, CommandParser, add_aws_options, guarded
+from riskbatch.operations.stack_lookup import OperatorError
+from riskbatch_platform.aws import Target, command_target
+from riskbatch_platform.deployment.stack import current_parameters, failure_reasons, physical_ids, stack_status
 
 Log = Callable[[str], None]
 
@@ -167,26 +180,67 @@ def delete_stack(target: Target, stack_name: str, log: Log) -> None:
     log(f"{stack_name}: deleted")
 
 
+PRODUCTION = "prod"  # the suffix that needs --production as well (as cdk destroy asks before a production stack goes)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack-name", required=True)
-    parser.add_argument("--suffix", required=True, help="the stack's EnvironmentSuffix")
-    parser.add_argument("--region", default=DEFAULT_REGION)
-    parser.add_argument("--profile")
-    parser.add_argument("--endpoint-url")
+    parser = CommandParser(prog="riskbatch-teardown", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack-name", required=True, help="the stack to delete (its EnvironmentSuffix is read from the stack)")
+    parser.add_argument(
+        "--suffix", help="only to check: the suffix you expect the stack to carry (refused when it differs), or what to list when the stack is already gone"
+    )
+    parser.add_argument("--yes", action="store_true", help="do not ask for the stack's name (automation); without it the name must be typed back")
+    parser.add_argument("--production", action="store_true", help=f"needed as well to delete a production stack (EnvironmentSuffix {PRODUCTION})")
+    add_aws_options(parser, endpoint=True)
     args = parser.parse_args(argv)
-    target = Target(region=args.region, endpoint_url=args.endpoint_url, profile=args.profile)
+    return guarded(parser.prog, lambda: _teardown(args))
+
+
+def confirmed(stack_name: str, suffix: str, yes: bool, production: bool, answer: Callable[[str], str] | None = None) -> None:
+    """Refuse (ValueError, one line) unless the deletion is confirmed: --production for a production stack,
+    then --yes or the stack's name typed back at a terminal."""
+    if suffix == PRODUCTION and not production:
+        raise ValueError(f"{stack_name} is a production stack (EnvironmentSuffix {PRODUCTION}): nothing deleted; pass --production as well to delete it")
+    if yes:
+        return
+    if answer is None:
+        if not sys.stdin or not sys.stdin.isatty():
+            raise ValueError(f"nothing deleted: confirm by typing {stack_name} at a terminal, or pass --yes (automation)")
+        answer = _ask
+    typed = answer(f"delete {stack_name} (EnvironmentSuffix {suffix}) and everything it holds? type its name to confirm: ").strip()
+    if typed != stack_name:
+        raise ValueError(f"nothing deleted: {typed!r} is not {stack_name}")
+
+
+def _ask(prompt: str) -> str:
+    print(prompt, end="", file=sys.stderr, flush=True)  # stdout stays the result's
+    return sys.stdin.readline()
+
+
+def _teardown(args: argparse.Namespace) -> int:
+    target = command_target(args.region, args.profile, args.endpoint_url, "riskbatch-teardown")
+    cfn = target.client("cloudformation")
+    suffix = args.suffix
+    if stack_status(cfn, args.stack_name) is not None:
+        suffix = current_parameters(cfn, args.stack_name).get("EnvironmentSuffix")
+        if not suffix:
+            raise OperatorError(f"{args.stack_name} has no EnvironmentSuffix parameter: not a stack of this template; nothing deleted", EXIT_NO_STACK)
+        if args.suffix and args.suffix != suffix:
+            raise ValueError(f"{args.stack_name} carries EnvironmentSuffix {suffix}, not {args.suffix}: nothing deleted; check --stack-name and the region")
+        confirmed(args.stack_name, suffix, args.yes, args.production)
+    elif not suffix:
+        raise OperatorError(f"no stack {args.stack_name} in {target.region}: nothing to delete (--suffix S lists what carries -S)", EXIT_NO_STACK)
     try:
         delete_stack(target, args.stack_name, lambda line: print(line, file=sys.stderr))
     except (RuntimeError, ClientError) as error:
         print(f"teardown failed: {error}", file=sys.stderr)
         return 1
-    remaining = {kind: names for kind, names in leftovers(target, args.suffix).items() if names}
+    remaining = {kind: names for kind, names in leftovers(target, suffix).items() if names}
     for kind, names in remaining.items():
         print(f"left behind: {kind}: {', '.join(names)}")
     if remaining:
         return 1
-    print(f"nothing carrying -{args.suffix} is left")
+    print(f"nothing carrying -{suffix} is left")
     return 0
 
 

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from riskbatch.operations.aws_access import bounded
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.analysis.compliance import markdown_table, requirements
 from riskbatch_platform.analysis.deployer_permissions import (
@@ -77,6 +78,7 @@ def generated() -> dict[Path, str]:
     return wanted
 
 
+@bounded("riskbatch-docs")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 on a stale generated part, a broken link or a bad command")

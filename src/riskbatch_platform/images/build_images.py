@@ -11,10 +11,12 @@ import json
 import sys
 import time
 
+from riskbatch.operations.aws_access import bounded
 from riskbatch_platform.images.build import JOBS, build_all, default_image_tag
 from riskbatch_platform.local.podman import DEBIAN_PACKAGES, missing_tools
 
 
+@bounded("riskbatch-images")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tag", default=default_image_tag(), help="image tag (default: the template's ImageTag default)")

@@ -13,6 +13,7 @@ import argparse
 import subprocess
 import sys
 
+from riskbatch.operations.aws_access import bounded
 from riskbatch_platform.images.build import BUILD_DIR, JOBS, WHEEL_PLATFORM
 from riskbatch_platform.images.image_locks import INSTALLER_LOCK, RUNTIME_LOCK, job_lock_header, job_lock_path, job_pins, read_pins, render_lock, wheel_hashes
 
@@ -26,6 +27,7 @@ def download(lock_text: str, folder: str) -> None:
     subprocess.run([*pip, "download", "--no-deps", *WHEEL_PLATFORM, "-r", "/dev/stdin", "-d", folder], input=lock_text, text=True, check=True)
 
 
+@bounded("riskbatch-lock-images")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="compare the locks with the import graph; write nothing")

@@ -5,8 +5,12 @@ Each localhost/ecr-<job>:<tag> goes to the repository the stack's outputs name f
 scan is waited for and judged as the deploy's gate judges it (CRITICAL or HIGH findings refuse it).
 The tags are immutable: a tag already in a repository is refused by ECR, never overwritten.
 
-Exit codes: 0 pushed and scanned clean, 1 a scan found CRITICAL or HIGH findings, 2 a usage error
-or a missing image, 3 a scan that could not be judged.
+The region and credentials are found as the AWS CLI finds them (--region, AWS_REGION,
+AWS_DEFAULT_REGION, the profile's region); the account and region are printed before the push.
+
+Exit codes: 0 pushed and scanned clean, 1 a scan found CRITICAL or HIGH findings, 2 a usage error,
+a missing image or no such stack, 3 a scan that could not be judged, 9 no AWS region or credentials,
+or AWS unreachable, 11 AWS refused a call.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import sys
 
 from botocore.exceptions import ClientError
 
-from riskbatch_platform.aws import DEFAULT_REGION, Target
+from riskbatch.operations.aws_access import RENUMBERED, CommandParser, add_aws_options, guarded
+from riskbatch_platform.aws import command_target
 from riskbatch_platform.deployment.image_gate import ScanNotFinished, scan_verdict
 from riskbatch_platform.deployment.stack import stack_outputs
 from riskbatch_platform.images.build import default_image_tag, job_of_repository, local_reference
@@ -25,17 +30,24 @@ from riskbatch_platform.local.podman import image_exists, podman
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack-name", required=True)
-    parser.add_argument("--region", default=DEFAULT_REGION)
+    parser = CommandParser(prog="riskbatch-push-images", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack-name", required=True, help="the stack whose repositories receive the images")
+    add_aws_options(parser)
     parser.add_argument("--tag", default=default_image_tag(), help="the image tag (default: the template's ImageTag default)")
     parser.add_argument("--scan-wait", type=float, default=900, help="seconds to wait for each scan")
     args = parser.parse_args(argv)
-    target = Target(region=args.region)
+    return guarded(parser.prog, lambda: _push(args), {**RENUMBERED, 4: 2})
+
+
+def _push(args: argparse.Namespace) -> int:
+    target = command_target(args.region, args.profile, None, "riskbatch-push-images")
     try:
         outputs = stack_outputs(target.client("cloudformation"), args.stack_name)
     except ClientError as error:
-        print(f"{args.stack_name}: {error.response['Error']['Message']} (deploy its first phase first: docs/runbook.md)", file=sys.stderr)
+        if "does not exist" not in error.response["Error"].get("Message", ""):
+            raise  # the boundary says what AWS refused
+        message = error.response["Error"]["Message"]
+        print(f"riskbatch-push-images: error: {args.stack_name}: {message} (deploy its first phase first: docs/runbook.md)", file=sys.stderr)
         return 2
     uris = {job_of_repository(uri): uri for key, uri in outputs.items() if key.endswith("RepositoryUri")}
     missing = [local_reference(job, args.tag) for job in uris if not image_exists(local_reference(job, args.tag))]

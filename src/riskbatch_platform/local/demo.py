@@ -32,6 +32,7 @@ from pathlib import Path
 from riskbatch.inputs.business_days import business_days_ending
 from riskbatch.inputs.sample import SampleSpec, write_nights
 from riskbatch.model.settings import parameters_from_env
+from riskbatch.operations.aws_access import bounded
 from riskbatch.validation.history import history_key
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.local.coverage import report as coverage_report
@@ -42,6 +43,7 @@ from riskbatch_platform.local.runner import LocalEcs
 from riskbatch_platform.measurement.backtest_year import run_year
 
 
+@bounded("riskbatch-demo")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suffix", default="demo")

@@ -32,6 +32,7 @@ from riskbatch.inputs.sample import SampleSpec, market_table, next_business_days
 from riskbatch.model.engine import build_book, draw_order, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 from riskbatch.model.run_inputs import RunBook
+from riskbatch.operations.aws_access import bounded
 from riskbatch.reporting.charts import exceptions_chart, png
 from riskbatch.reporting.figures import backtest_series
 from riskbatch.validation.history import as_table, backtest_entry, backtest_summary, firm_lines, night_record, one_day_figures
@@ -78,6 +79,7 @@ def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lam
     return records
 
 
+@bounded("riskbatch-backtest-year")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nights", type=int, default=251, help="business nights (the first has nothing to backtest)")

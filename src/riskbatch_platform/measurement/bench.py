@@ -32,6 +32,7 @@ from riskbatch.inputs.files import load_market, validate_positions
 from riskbatch.inputs.sample import SampleSpec, market_table, positions_table
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import CALENDAR_DAYS, ModelParameters, black_scholes, cholesky_factor, covariance, log_returns
+from riskbatch.operations.aws_access import bounded
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.measurement.engine_bound import bound_seconds, distinct_options, draw_rows, warm_up
 from riskbatch_platform.measurement.limit import engine_steps, print_bound, print_gap, print_limit
@@ -246,6 +247,7 @@ def night_seconds() -> float:
     return time.perf_counter() - started
 
 
+@bounded("riskbatch-bench")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller books (a smoke run)")

@@ -148,7 +148,17 @@ def cases() -> list[Case]:
     return found
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from riskbatch.operations.aws_access import CommandParser, guarded
+
+    parser = CommandParser(prog="riskbatch-model-accuracy", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args(argv)  # no options: --help describes the table and stops
+    return guarded(parser.prog, _table)
+
+
+def _table() -> int:
     print(f"{'book':<30}{'scenarios':>10}{'conf':>6}{'Monte Carlo':>14}{'closed form':>14}{'error %':>9}{'error/SE':>10}")
     for case in cases():
         for scenarios in (10_000, 100_000):
@@ -160,7 +170,8 @@ def main() -> None:
                 mc = value_at_risk(pnl, confidence)
                 error = mc - closed
                 print(f"{case.name:<30}{scenarios:>10,}{confidence:>6.2f}{mc:>14,.0f}{closed:>14,.0f}{100 * error / closed:>9.3f}{error / se:>10.2f}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from riskbatch.operations.aws_access import bounded
 from riskbatch_platform import REPO_ROOT
 
 CLOCK_VARIABLE = "RISKBATCH_TEST_CLOCK"  # the instant a `clock` test runs at (ISO 8601, with its offset)
@@ -71,6 +72,7 @@ def marked_test_files() -> list[str]:
     return [str(path.relative_to(REPO_ROOT)) for path in paths]
 
 
+@bounded("riskbatch-clock-check")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.epilog = "Any other argument goes to pytest (for example -k status)."

@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from riskbatch.operations.aws_access import bounded
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.local.ecs_agent import EcsAgent
 from riskbatch_platform.local.emulator.loopback import running_emulator
@@ -27,6 +28,7 @@ from riskbatch_platform.local.runner import LocalEcs
 STARTED_BY = "riskbatch-integration"  # what the suite's RunTask calls say (test/integration/conftest.py)
 
 
+@bounded("riskbatch-integration-live")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.epilog = "Any other argument goes to pytest (for example -k least_privilege)."

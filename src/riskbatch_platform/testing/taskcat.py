@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from riskbatch.operations.aws_access import bounded
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.analysis.conditions import active_resources
 from riskbatch_platform.aws import Target
@@ -147,6 +148,7 @@ def _seconds(value: float | None) -> str:
     return f"{value:.1f} s" if value is not None else "-"
 
 
+@bounded("riskbatch-taskcat")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=REPO_ROOT / ".taskcat.yml")

@@ -102,7 +102,7 @@ def test_the_service_linked_role_missing_is_a_warning_with_the_command(aws: Any)
     assert capacity.service_linked_role(aws, Account(subnets=[], peak=PEAK))[0].status == PASS
 
 
-def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws: Any) -> None:
+def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import shlex
 
     from riskbatch_platform.deployment import enable_bucket_events
@@ -114,6 +114,7 @@ def test_input_bucket_events_off_fail_with_the_script_that_switches_them_on(aws:
     # the hint is a command the script takes as written: run it, and the check passes
     command = shlex.split(finding.fix.split(" (")[0])
     assert command[:1] == ["riskbatch-enable-bucket-events"]
+    monkeypatch.setenv("AWS_REGION", REGION)  # the runbook's export: the script takes the region as the AWS CLI does
     assert enable_bucket_events.main(command[1:]) == 0
     # moto keeps the switch but leaves it out of its GET answer; the emulator's fix reports it
     from riskbatch_platform.local.emulator.patching import Patcher

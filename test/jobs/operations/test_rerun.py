@@ -179,7 +179,8 @@ def test_a_date_without_its_files_or_not_a_business_day_is_refused(deployed, fil
     night, ecs, cluster, _, _ = deployed
     night.upload(files, DATE, ("market.csv",))
     assert main(["rerun", "--stack-name", STACK, "--date", DATE, "--region", REGION]) == EXIT_NO_FILES
-    assert capsys.readouterr().err == f"error: no positions file under s3://{night.settings.input_bucket}/incoming/{DATE}/: nothing to run\n"
+    refusal = f"riskbatch rerun: error: no positions file under s3://{night.settings.input_bucket}/incoming/{DATE}/: nothing to run"
+    assert capsys.readouterr().err.splitlines()[-1] == refusal
     assert main(["rerun", "--stack-name", STACK, "--date", "2026-11-26", "--region", REGION]) == 2
     assert "2026-11-26 is not a business day" in capsys.readouterr().err
     assert _started(ecs, cluster) == []

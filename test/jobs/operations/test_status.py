@@ -314,7 +314,9 @@ def test_the_command_prints_json_for_machines(account, capsys: pytest.CaptureFix
 
 def test_no_region_no_credentials_no_stack_are_clear_errors_with_exit_codes(account, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     assert main(["status", "--stack-name", "riskbatch-missing", "--region", REGION]) == EXIT_NO_STACK
-    assert capsys.readouterr().err.startswith("error: no stack: Stack with id riskbatch-missing does not exist")
+    announced, error = capsys.readouterr().err.splitlines()  # the account and region first, then the one line
+    assert announced == f"riskbatch status: account 123456789012 (arn:aws:sts::123456789012:user/moto), region {REGION}"
+    assert error.startswith("riskbatch status: error: no stack: Stack with id riskbatch-missing does not exist")
     _stack(boto3.client("cloudformation"), "not-ours", {"Something": "else"}, {"InputBucketName": "b"})
     assert main(["status", "--stack-name", "not-ours", "--region", REGION]) == EXIT_NO_STACK
     assert "is not a risk batch stack of this version: it lacks EnvironmentSuffix" in capsys.readouterr().err
@@ -322,13 +324,13 @@ def test_no_region_no_credentials_no_stack_are_clear_errors_with_exit_codes(acco
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     assert main(["status", "--stack-name", STACK]) == EXIT_NO_AWS
-    assert capsys.readouterr().err.startswith("error: no AWS region: pass --region")
+    assert capsys.readouterr().err.startswith("riskbatch status: error: no AWS region: pass --region")
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     assert main(["status", "--stack-name", STACK, "--region", REGION]) == EXIT_NO_AWS
-    assert capsys.readouterr().err.startswith("error: no AWS credentials")
+    assert capsys.readouterr().err.startswith("riskbatch status: error: no AWS credentials")
 
 
 def test_a_refused_read_names_the_operation() -> None:

@@ -574,9 +574,8 @@ def test_a_scan_still_pending_after_the_bounded_wait_is_a_clear_refusal_with_exi
     monkeypatch.setattr(deploy_script, "deploy_in_phases", pending)
     monkeypatch.setattr(deploy_script, "preflight_passes", lambda *args: True)
     with mock_aws():
-        code = deploy_script.main(
-            ["--stack-name", "small", "--template", str(_small_template()), "--parameter", "EnvironmentSuffix=dev", "--parameter", "VpcId=v"]
-        )
+        parameters = ["--parameter", "EnvironmentSuffix=dev", "--parameter", "VpcId=v"]
+        code = deploy_script.main(["--stack-name", "small", "--region", "us-east-1", "--template", str(_small_template()), *parameters])
     printed = capsys.readouterr().err
     assert code == deploy_script.EXIT_SCAN_NOT_FINISHED == 8 and "still PENDING after 900 s" in printed and "Traceback" not in printed
 

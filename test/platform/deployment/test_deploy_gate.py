@@ -15,7 +15,7 @@ from test.platform.deployment.test_deploy import _small_template
 
 pytestmark = pytest.mark.process
 
-ARGUMENTS = ["--stack-name", "small", "--parameter", "EnvironmentSuffix=dev", "--parameter", "VpcId=v", "--outputs", "/dev/null"]
+ARGUMENTS = ["--stack-name", "small", "--region", "us-east-1", "--parameter", "EnvironmentSuffix=dev", "--parameter", "VpcId=v", "--outputs", "/dev/null"]
 
 
 @pytest.fixture

@@ -153,3 +153,103 @@ def test_a_teardown_fails_on_any_log_group_left_in_every_environment(capsys: pyt
         boto3.client("logs", region_name=REGION).create_log_group(logGroupName=f"log-risk-calculation-{suffix}")
         assert teardown.main(["--stack-name", "gone", "--suffix", suffix, "--region", REGION]) == 1
         assert f"left behind: log groups: log-risk-calculation-{suffix}" in capsys.readouterr().out
+
+
+# The teardown that asks. A stack's parameters: https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html
+# (Parameters in the answer); "a stack that does not exist": the ValidationError of the same call.
+ASKED = {
+    "Parameters": {"EnvironmentSuffix": {"Type": "String", "Description": "the environment"}},
+    "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::Sub": "sqs-work-${EnvironmentSuffix}"}}}},
+}
+
+
+def _stack_with_suffix(suffix: str) -> Any:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    parameters = [{"ParameterKey": "EnvironmentSuffix", "ParameterValue": suffix}]
+    cfn.create_stack(StackName=f"riskbatch-{suffix}", TemplateBody=json.dumps(ASKED), Parameters=parameters)
+    return cfn
+
+
+def _exists(cfn: Any, name: str) -> bool:
+    from riskbatch_platform.deployment.stack import stack_status
+
+    return stack_status(cfn, name) not in (None, "DELETE_COMPLETE")
+
+
+class _Terminal:
+    """A terminal's stdin that answers the prompt with `typed`."""
+
+    def __init__(self, typed: str) -> None:
+        self.typed = typed
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        return self.typed + "\n"
+
+
+def test_without_a_terminal_or_yes_the_teardown_refuses_in_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin", None)
+    with mock_aws():
+        cfn = _stack_with_suffix("dev")
+        assert teardown.main(["--stack-name", "riskbatch-dev", "--region", REGION]) == 2
+        assert _exists(cfn, "riskbatch-dev")
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "riskbatch-teardown: error: nothing deleted: confirm by typing riskbatch-dev at a terminal, or pass --yes (automation)"
+    )
+
+
+@pytest.mark.parametrize(("typed", "deleted"), [("riskbatch-dev", True), ("riskbatch-prod", False), ("", False)])
+def test_the_stacks_name_typed_back_deletes_it_and_nothing_else_does(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], typed: str, deleted: bool
+) -> None:
+    monkeypatch.setattr("sys.stdin", _Terminal(typed))
+    with mock_aws():
+        cfn = _stack_with_suffix("dev")
+        code = teardown.main(["--stack-name", "riskbatch-dev", "--region", REGION])
+        assert _exists(cfn, "riskbatch-dev") is not deleted
+    printed = capsys.readouterr()
+    assert code == (0 if deleted else 2)
+    assert "delete riskbatch-dev (EnvironmentSuffix dev) and everything it holds? type its name to confirm: " in printed.err
+    if deleted:  # the suffix came from the stack: no --suffix was given
+        assert printed.out.strip() == "nothing carrying -dev is left"
+    else:
+        # (a terminal echoes the answer and its newline; this stand-in does not)
+        assert printed.err.endswith(f"to confirm: riskbatch-teardown: error: nothing deleted: {typed!r} is not riskbatch-dev\n")
+
+
+def test_the_suffix_is_the_stacks_and_a_different_suffix_given_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws():
+        cfn = _stack_with_suffix("dev")
+        assert teardown.main(["--stack-name", "riskbatch-dev", "--suffix", "wrong", "--yes", "--region", REGION]) == 2
+        assert _exists(cfn, "riskbatch-dev")
+    assert "riskbatch-dev carries EnvironmentSuffix dev, not wrong: nothing deleted" in capsys.readouterr().err
+
+
+def test_a_production_stack_needs_production_as_well_as_yes(capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws():
+        cfn = _stack_with_suffix("prod")
+        assert teardown.main(["--stack-name", "riskbatch-prod", "--yes", "--region", REGION]) == 2
+        assert _exists(cfn, "riskbatch-prod")
+        assert "is a production stack (EnvironmentSuffix prod): nothing deleted; pass --production" in capsys.readouterr().err
+        assert teardown.main(["--stack-name", "riskbatch-prod", "--yes", "--production", "--region", REGION]) == 0
+        assert not _exists(cfn, "riskbatch-prod")
+
+
+def test_no_such_stack_without_a_suffix_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws():
+        assert teardown.main(["--stack-name", "riskbatch-gone", "--yes", "--region", REGION]) == 4
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"riskbatch-teardown: error: no stack riskbatch-gone in {REGION}: nothing to delete (--suffix S lists what carries -S)"
+    )
+
+
+def test_preflight_of_a_stack_that_does_not_exist_says_so_instead_of_checking_the_account(capsys: pytest.CaptureFixture[str]) -> None:
+    from riskbatch_platform.deployment import preflight
+
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        ec2.create_subnet(VpcId=ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"], CidrBlock="10.1.1.0/24")  # none is looked at
+        assert preflight.main(["--stack-name", "riskbatch-missing", "--region", REGION]) == 4
+    assert capsys.readouterr().err.splitlines()[-1].startswith("riskbatch-preflight: error: no stack riskbatch-missing in us-east-1: check --stack-name")

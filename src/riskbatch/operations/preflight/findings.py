@@ -102,6 +102,10 @@ class Account:
         return next((w for w in self.peak.workloads if w.name == self.risk_workload_name), None)
 
 
+# What the nightly task's environment must hold (the rest is optional).
+PREFLIGHT_SETTINGS = ("PEAK_WORKLOADS", "TASK_SUBNETS")
+
+
 def account_from_environment(environment: dict[str, str]) -> Account:
     """The nightly task's view of the account: its task definition's environment (the template
     fills TASK_SUBNETS, JOB_REPOSITORIES, IMAGE_TAG, ALERT_TOPIC_ARN and PEAK_WORKLOADS)."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from riskbatch.operations.aws_access import bounded
+
 from .patching import apply_fixes
 
 
+@bounded("riskbatch-emulator")
 def main() -> None:
     from moto import server
 

@@ -1,0 +1,126 @@
+"""One way into AWS for every command of both packages (riskbatch and the platform team's riskbatch-*),
+and one error boundary around each of them.
+
+The region and credentials are found as the AWS CLI finds them: --region, then AWS_REGION, then
+AWS_DEFAULT_REGION, then the region of the profile (--profile, or AWS_PROFILE); never a default
+region of ours. Before a command acts it prints the account (STS GetCallerIdentity) and region.
+
+Every failure a user can fix is one line on stderr, "<command>: error: what is wrong: what to do",
+and an exit code (docs/runbook.md, "Exit codes"; riskbatch-deploy and riskbatch-push-images: RENUMBERED):
+  2  a bad input: an option's value, a file that is missing or not what it should be
+  3  no AWS region or no credentials, or AWS cannot be reached
+  4  no such stack, or not a stack of this template
+  5  AWS refused a call (access denied and the like: the operation and AWS's code are printed)
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn
+
+from riskbatch.operations.stack_lookup import EXIT_NO_AWS, EXIT_NO_STACK, EXIT_REFUSED, OperatorError, aws_errors, session
+
+__all__ = [
+    "EXIT_BAD_INPUT", "EXIT_NO_AWS", "EXIT_NO_STACK", "EXIT_REFUSED", "RENUMBERED",
+    "CommandParser", "add_aws_options", "announce", "bounded", "guarded", "problem", "resolve_region",
+]  # fmt: skip
+
+EXIT_BAD_INPUT = 2  # argparse's own code for a usage error: a bad value is one too
+# riskbatch-deploy and riskbatch-push-images had codes 3-5 of their own first: there the boundary's 3, 4, 5 are 9, 10, 11.
+RENUMBERED = {EXIT_NO_AWS: 9, EXIT_NO_STACK: 10, EXIT_REFUSED: 11}
+
+EXIT_CODES_EPILOG = (
+    "exit codes: 0 done; 2 a bad input (an option's value, a file missing or not what it should be); "
+    "3 no AWS region or credentials, or AWS unreachable; 4 no such stack; 5 AWS refused a call"
+)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse with a usage error in one line (the full usage is one --help away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def add_aws_options(parser: argparse.ArgumentParser, endpoint: bool = False) -> None:
+    """--region and --profile (and --endpoint-url for an emulator on loopback), as every AWS command takes them."""
+    parser.add_argument("--region", help="the AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region, as the AWS CLI)")
+    parser.add_argument("--profile", help="an AWS profile of ~/.aws/config (default: AWS_PROFILE, or the default credentials)")
+    if endpoint:
+        parser.add_argument("--endpoint-url", help="an AWS emulator on loopback instead of AWS (default: AWS_ENDPOINT_URL, or AWS)")
+
+
+def resolve_region(region: str | None, profile: str | None) -> str:
+    """The region as the AWS CLI resolves it (flag, AWS_REGION, AWS_DEFAULT_REGION, profile), or OperatorError."""
+    return str(session(region, profile).region_name)
+
+
+def announce(client: Callable[..., Any], region: str, prog: str) -> str:
+    """Print (on stderr) the account and region the command acts on, before it changes anything."""
+    from botocore.config import Config
+
+    # one try: a wrong or unreachable endpoint is said at once, not after a minute of retries
+    with aws_errors():
+        identity = client("sts", config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=10)).get_caller_identity()
+    line = f"{prog}: account {identity['Account']} ({identity['Arn']}), region {region}"
+    print(line, file=sys.stderr, flush=True)
+    return line
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def problem(error: BaseException) -> OperatorError | None:
+    """What a user can fix, and its exit code; None for anything else (a defect: its traceback is kept)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(error, OperatorError):
+        return error
+    if isinstance(error, BotoCoreError | ClientError):
+        try:
+            with aws_errors():
+                raise error
+        except OperatorError as translated:
+            return translated
+    if isinstance(error, FileNotFoundError):
+        return OperatorError(f"no such file: {error.filename or error}: check the path", EXIT_BAD_INPUT)
+    if isinstance(error, OSError) and error.filename:
+        return OperatorError(f"cannot read {error.filename}: {error.strerror or error}", EXIT_BAD_INPUT)
+    if isinstance(error, KeyError):
+        return OperatorError(f"{error.args[0] if error.args else error} is missing: check that each file is the one its option names", EXIT_BAD_INPUT)
+    if isinstance(error, ValueError):
+        return OperatorError(f"{error}", EXIT_BAD_INPUT)
+    return None
+
+
+def guarded(prog: str, body: Callable[[], int], codes: Mapping[int, int] | None = None) -> int:
+    """Run a command's body inside the error boundary: its exit code, or one line and a documented code.
+    codes renumbers the boundary's codes for a command whose own codes came first (riskbatch-deploy)."""
+    try:
+        return int(body())
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        found = problem(error)
+        if found is None:
+            raise
+        print(f"{prog}: error: {_one_line(str(found))}", file=sys.stderr)
+        return (codes or {}).get(found.exit_code, found.exit_code)
+
+
+def bounded(prog: str) -> Callable[[Callable[..., int | None]], Callable[..., int]]:
+    """A command's main inside the boundary (for the commands whose main is all they are)."""
+
+    def wrap(main: Callable[..., int | None]) -> Callable[..., int]:
+        @functools.wraps(main)
+        def run(*args: Any, **kwargs: Any) -> int:
+            return guarded(prog, lambda: main(*args, **kwargs) or 0)
+
+        return run
+
+    return wrap
