@@ -110,7 +110,7 @@ lint: $(STAMP)
 	$(BIN)/riskbatch-docs --check
 
 unit: $(STAMP)
-	$(BIN)/pytest -q test/unit test/platform test/mutation/test_catalogue.py
+	$(BIN)/pytest -q test/unit test/platform test/mutation/test_catalogue.py test/jobs/test_layers.py
 
 jobs: $(STAMP) test-tools
 	$(BIN)/pytest -q test/jobs

@@ -87,7 +87,7 @@ def _publish(buckets: Buckets, stack: DeployedStack) -> Spec:
 
 
 def _put_event(buckets: Buckets, stack: DeployedStack) -> Spec:
-    entry = {"Source": "riskbatch.operations.probe", "DetailType": "Probe", "Detail": "{}", "EventBusName": stack.outputs["EventBusName"]}
+    entry = {"Source": "riskbatch.probe", "DetailType": "Probe", "Detail": "{}", "EventBusName": stack.outputs["EventBusName"]}
     return _call("events", "put_events", Entries=[entry])
 
 

@@ -27,22 +27,31 @@ def module_name(path: Path) -> str:
 
 def _type_checking(node: ast.AST) -> bool:
     test = getattr(node, "test", None)
-    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(test)
+    return isinstance(node, ast.If) and isinstance(test, ast.Name | ast.Attribute) and ast.unparse(test).endswith("TYPE_CHECKING")
 
 
-def imports_of(source: str, module: str) -> set[str]:
-    """The package's modules a module imports, at module level or inside a function (not under TYPE_CHECKING)."""
+def imports_of(source: str, module: str, is_package: bool = False) -> set[str]:
+    """The package's modules a module may import, at module level or inside a function: each `from a import b`
+    gives a and a.b (the graph keeps what exists), relative imports resolved (a package's own __init__ is its
+    base); only the body of an `if TYPE_CHECKING:` is left out (its else runs)."""
     found: set[str] = set()
+    package = module if is_package else module.rsplit(".", 1)[0]
 
     def visit(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
             if _type_checking(child):
+                for branch in child.orelse:
+                    visit(ast.Module(body=[branch], type_ignores=[]))
                 continue
-            if isinstance(child, ast.ImportFrom) and child.level:
-                base = module.rsplit(".", child.level)[0]
-                found.add(f"{base}.{child.module}" if child.module else base)
-            elif isinstance(child, ast.ImportFrom) and (child.module or "").startswith("riskbatch."):
-                found.add(child.module)
+            if isinstance(child, ast.ImportFrom):
+                if child.level:
+                    base = package.rsplit(".", child.level - 1)[0] if child.level > 1 else package
+                    origin = f"{base}.{child.module}" if child.module else base
+                else:
+                    origin = child.module or ""
+                if origin == "riskbatch" or origin.startswith("riskbatch."):
+                    found.add(origin)
+                    found.update(f"{origin}.{alias.name}" for alias in child.names)
             elif isinstance(child, ast.Import):
                 found.update(alias.name for alias in child.names if alias.name.startswith("riskbatch."))
             visit(child)
@@ -56,11 +65,17 @@ def package_graph() -> dict[str, set[str]]:
     graph = {}
     for name, path in modules.items():
         # `from riskbatch.operations.preflight import checks` names a module: keep what exists
-        graph[name] = {target for target in imports_of(path.read_text(encoding="utf-8"), name) if target in modules}
+        found = imports_of(path.read_text(encoding="utf-8"), name, is_package=path.name == "__init__.py")
+        graph[name] = {target for target in found if target in modules and target != name}
     return graph
 
 
+COMMAND_LINE = {"riskbatch.cli", "riskbatch.commands", "riskbatch.__main__"}  # above every folder
+
+
 def layer_of(module: str) -> str | None:
+    if module in COMMAND_LINE:
+        return "command line"
     parts = module.split(".")
     return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in RANK) else None
 
@@ -71,9 +86,9 @@ def upward_imports(graph: dict[str, set[str]]) -> list[str]:
         own = layer_of(module)
         for target in sorted(targets):
             theirs = layer_of(target)
-            if own is None or theirs is None or own == theirs:
+            if own is None or theirs is None or own == theirs or own == "command line":
                 continue
-            if RANK[theirs] <= RANK[own]:  # above, or beside at the bottom (aws and runtime stay apart)
+            if theirs == "command line" or RANK[theirs] <= RANK[own]:  # above, or beside at the bottom (aws and runtime stay apart)
                 found.append(f"{module} -> {target}")
     return found
 
@@ -131,9 +146,18 @@ def test_the_checks_find_what_they_guard() -> None:
     assert import_cycles(graph) == [["riskbatch.inputs.a", "riskbatch.inputs.b"]]
     assert imports_of("from . import x\nfrom .y import z\ndef f():\n    import riskbatch.inputs.files\n", "riskbatch.model.engine") == {
         "riskbatch.model",
+        "riskbatch.model.x",
         "riskbatch.model.y",
+        "riskbatch.model.y.z",
         "riskbatch.inputs.files",
     }
+    # the forms a reviewer found slipping through: a module named by its package, a relative import in an
+    # __init__, the else of TYPE_CHECKING, the command line imported from a folder
+    assert "riskbatch.reporting.pages" in imports_of("from riskbatch.reporting import pages\n", "riskbatch.model.engine")
+    assert "riskbatch.model.kernels" in imports_of("from . import kernels\n", "riskbatch.model", is_package=True)
+    assert "riskbatch.reporting.pages" in imports_of("if not TYPE_CHECKING:\n    pass\nelse:\n    from riskbatch.reporting import pages\n", "x.y")
+    assert "riskbatch.reporting.pages" not in imports_of("if TYPE_CHECKING:\n    from riskbatch.reporting import pages\n", "x.y")
+    assert upward_imports({"riskbatch.model.engine": {"riskbatch.commands"}}) == ["riskbatch.model.engine -> riskbatch.commands"]
 
 
 def test_every_folder_says_what_belongs_there() -> None:

@@ -2,7 +2,7 @@
 needs, before a deployment (riskbatch-deploy runs it first) or before a night, and prints a table:
 check, expected, found, PASS/WARN/FAIL, how to fix. Exits 1 on any FAIL, 0 otherwise.
 
-The checks (src/riskbatch/operations/preflight.py, each with the AWS document it relies on): Fargate's
+The checks (src/riskbatch/operations/preflight/, by what each reads, each with the AWS document it relies on): Fargate's
 On-Demand and Spot vCPU quotas against the peak (the services at their maximum tasks, one
 ingestion task per nightly file); free addresses in the three subnets and their three zones; the
 ECS service-linked role; EventBridge delivery on the input bucket; the input bucket's key (a

@@ -146,9 +146,14 @@ def closure(
     entry_functions: Iterable[str], excluded: Iterable[str] = (), modules: dict[str, Module] | None = None, entry_module: str = f"{PACKAGE}.cli"
 ) -> Closure:
     """The modules, functions and third-party imports reached from entry_module's module-level code
-    and the named functions of it; the excluded functions of entry_module are never reached."""
+    and the named functions (a bare name is entry_module's; "module:function" names another module's);
+    the excluded functions (named the same way) are never reached."""
     modules = modules if modules is not None else parse_package()
-    excluded = {f"{entry_module}:{name}" for name in excluded}
+
+    def qualified_name(name: str) -> str:
+        return name if ":" in name else f"{entry_module}:{name}"
+
+    excluded = {qualified_name(name) for name in excluded}
     reached_modules: set[str] = set()
     reached_functions: set[str] = set()
     names: set[str] = set()
@@ -182,8 +187,10 @@ def closure(
 
     reach_module(entry_module, entry_module)
     for name in entry_functions:
-        for qualified, body in modules[entry_module].functions[name]:
-            reach_function(modules[entry_module], qualified, body, entry_module)
+        module_name, _, function = qualified_name(name).partition(":")
+        reach_module(module_name, entry_module)
+        for qualified, body in modules[module_name].functions[function]:
+            reach_function(modules[module_name], qualified, body, module_name)
     while pending_bodies:
         owner, body = pending_bodies.pop()
         for imported in sorted(body.imports):
@@ -266,10 +273,13 @@ def job_closure(commands: Iterable[tuple[str, ...]]) -> Closure:
     """The closure of the functions these riskbatch commands run (resolved by the riskbatch parser)."""
     from riskbatch.cli import all_handlers, entry_functions
 
-    (handlers_module,) = {function.__module__ for function in all_handlers()}  # the handlers live in one module
-    entries = {function.__name__ for command in commands for function in entry_functions(list(command))}
-    others = {function.__name__ for function in all_handlers()} - entries
-    return closure(entries, others, entry_module=handlers_module)
+    def named(function: Any) -> str:
+        return f"{function.__module__}:{function.__name__}"
+
+    entries = {named(function) for command in commands for function in entry_functions(list(command))}
+    others = {named(function) for function in all_handlers()} - entries
+    # Every command of every image runs riskbatch.cli's main and its parser first, then its handler.
+    return closure({"main", "build_parser", *entries}, others)
 
 
 def job_distributions(commands: Iterable[tuple[str, ...]]) -> set[str]:

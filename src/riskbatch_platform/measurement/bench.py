@@ -166,12 +166,11 @@ def month_end_seconds(positions: int, factors: int, scenarios: int) -> tuple[dic
     the units' results summed, the figures with intervals and the ES breakdown, the challengers, and
     the backtest and explanation from the sums. Then the whole book in one call of the engine and
     the bound on the same book: (timings, bound steps, engine seconds)."""
-    from riskbatch.reporting.report import es_breakdown
-
     from riskbatch.aws.layout import share_of_units
     from riskbatch.jobs.risk_calculation import ScenarioCache
     from riskbatch.model.risk_model import risk_figures
     from riskbatch.model.run_inputs import RunBook
+    from riskbatch.reporting.figures import es_breakdown
     from riskbatch.validation.challengers import challenger_figures
     from riskbatch.validation.history import night_record
     from riskbatch.validation.previous_night import PreviousNight, PreviousNightSums, unit_part
