@@ -82,9 +82,11 @@ def deployer_sources() -> list[Path]:
         for node in tree.body:
             if isinstance(node, ast.ImportFrom):
                 module = f"{package}.{node.module}" if node.level == 1 and node.module else node.module or package
-                found = _module_file(module)
-                if found:
-                    pending.append(found)
+                # `from a.b import c` imports a.b, and a.b.c too when c is a module (from riskbatch.operations import fargate)
+                for candidate in (module, *(f"{module}.{alias.name}" for alias in node.names)):
+                    found = _module_file(candidate)
+                    if found:
+                        pending.append(found)
     return sorted(seen)
 
 
