@@ -151,7 +151,7 @@ def test_the_checks_find_what_they_guard() -> None:
         "riskbatch.model.y.z",
         "riskbatch.inputs.files",
     }
-    # the forms a reviewer found slipping through: a module named by its package, a relative import in an
+    # forms that once slipped through: a module named by its package, a relative import in an
     # __init__, the else of TYPE_CHECKING, the command line imported from a folder
     assert "riskbatch.reporting.pages" in imports_of("from riskbatch.reporting import pages\n", "riskbatch.model.engine")
     assert "riskbatch.model.kernels" in imports_of("from . import kernels\n", "riskbatch.model", is_package=True)
