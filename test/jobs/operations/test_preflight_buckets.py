@@ -46,6 +46,14 @@ def _keys(aws: Any) -> dict[str, str]:
     return keys
 
 
+# (bucket role, its check, the parameter that names its customer key, the Account fields)
+BUCKETS = {
+    "input": (input_bucket_encryption, "InputBucketKmsKeyArn", "input_bucket", "input_bucket_key_arn"),
+    "output": (output_bucket_encryption, "OutputBucketKmsKeyArn", "output_bucket", "output_bucket_key_arn"),
+}
+
+
+@pytest.mark.parametrize("role", sorted(BUCKETS))
 @pytest.mark.parametrize(
     ("encryption", "given", "expected"),
     [
@@ -61,54 +69,19 @@ def _keys(aws: Any) -> dict[str, str]:
     ],
     ids=["s3-default", "sse-s3", "aws-managed-key", "the-given-key", "stack-key", "stack-key-alias", "stack-key-given", "key-not-given", "another-given"],
 )
-def test_the_output_bucket_takes_no_key_that_dies_with_the_stack(aws: Any, encryption: dict | None, given: str | None, expected: str) -> None:
+def test_a_bucket_takes_no_key_that_dies_with_the_stack_and_a_customer_key_only_when_given(
+    aws: Any, role: str, encryption: dict | None, given: str | None, expected: str
+) -> None:
+    """Both buckets by one rule. A customer-managed key decrypts only for principals its key policy and their IAM
+    policy allow (https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/UsingKMSEncryption.html): the roles
+    can use the bucket's objects only when the stack is given its key."""
+    check, parameter, bucket_field, key_field = BUCKETS[role]
     keys = _keys(aws)
-    _bucket(aws, "risk-output-x", encryption, keys)
-    account = Account(subnets=[], peak=PEAK, output_bucket="risk-output-x", key_arn=keys["STACK"], output_bucket_key_arn=keys[given] if given else None)
-    (finding,) = output_bucket_encryption(aws, account)
+    _bucket(aws, f"risk-{role}-x", encryption, keys)
+    account = Account(subnets=[], peak=PEAK, key_arn=keys["STACK"], **{bucket_field: f"risk-{role}-x", key_field: keys[given] if given else None})
+    (finding,) = check(aws, account)
     assert finding.status == expected
     if expected == FAIL and "STACK" in (encryption or {}).get("KMSMasterKeyID", ""):
-        assert "stack's own key" in finding.found and "SSE-S3" in finding.fix and "OutputBucketKmsKeyArn" in finding.fix
+        assert "stack's own key" in finding.found and "SSE-S3" in finding.fix and parameter in finding.fix
     elif expected == FAIL:
-        assert "OutputBucketKmsKeyArn" in finding.fix
-
-
-@pytest.mark.parametrize("given", [None, "STACK"])
-def test_the_input_bucket_takes_no_key_that_dies_with_the_stack(aws: Any, given: str | None) -> None:
-    keys = _keys(aws)
-    _bucket(aws, "risk-input-x", {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "STACK"}, keys)
-    account = Account(subnets=[], peak=PEAK, input_bucket="risk-input-x", key_arn=keys["STACK"], input_bucket_key_arn=keys[given] if given else None)
-    (finding,) = input_bucket_encryption(aws, account)
-    assert finding.status == FAIL and "stack's own key" in finding.found
-
-
-def test_the_input_bucket_keeps_its_own_check_otherwise(aws: Any) -> None:
-    keys = _keys(aws)
-    _bucket(aws, "risk-input-x", {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, keys)
-    account = Account(subnets=[], peak=PEAK, input_bucket="risk-input-x", key_arn=keys["STACK"], input_bucket_key_arn=keys["CUSTOMER"])
-    assert [f.status for f in input_bucket_encryption(aws, account)] == [PASS]
-
-
-@pytest.mark.parametrize(
-    ("encryption", "given", "expected"),
-    [
-        (None, None, PASS),
-        ({"SSEAlgorithm": "AES256"}, None, PASS),
-        ({"SSEAlgorithm": "aws:kms"}, None, PASS),  # the AWS managed key aws/s3
-        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, "CUSTOMER", PASS),
-        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, None, FAIL),
-        ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "CUSTOMER"}, "OTHER", FAIL),
-    ],
-    ids=["s3-default", "sse-s3", "aws-managed-key", "the-given-key", "customer-key-not-given", "another-key-given"],
-)
-def test_an_input_bucket_under_a_customer_key_needs_that_key_given(aws: Any, encryption: dict | None, given: str | None, expected: str) -> None:
-    # A customer-managed key decrypts only for principals its key policy and their IAM policy allow
-    # (https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/UsingKMSEncryption.html): the ingestion
-    # role can read the files only when the stack is given the key (InputBucketKmsKeyArn).
-    keys = _keys(aws)
-    _bucket(aws, "risk-input-x", encryption, keys)
-    account = Account(subnets=[], peak=PEAK, input_bucket="risk-input-x", key_arn=keys["STACK"], input_bucket_key_arn=keys[given] if given else None)
-    (finding,) = input_bucket_encryption(aws, account)
-    assert finding.status == expected
-    if expected == FAIL:
-        assert keys["CUSTOMER"] in finding.found and "InputBucketKmsKeyArn" in finding.fix
+        assert keys["CUSTOMER"] in finding.found and parameter in finding.fix
