@@ -71,7 +71,9 @@ def compile_every_target() -> dict[str, Any]:
     import os
     import subprocess
 
-    from riskbatch.model.kernel_cpu import GENERIC, X86_64_V3, cpu_flags, target_for
+    from pathlib import Path
+
+    from riskbatch.model.kernel_cpu import GENERIC, X86_64_V3, cpu_flags, record_built_targets, target_for
 
     targets = [GENERIC] + ([X86_64_V3] if target_for(cpu_flags()) == X86_64_V3 else [])
     results = {}
@@ -81,6 +83,9 @@ def compile_every_target() -> dict[str, Any]:
         if done.returncode != 0:
             raise RuntimeError(f"compiling the kernels for {target} failed: {done.stderr[-2000:]}")
         results[target] = json.loads(done.stdout)
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        # what a task may choose among (riskbatch.model.kernel_cpu.built_targets)
+        record_built_targets(Path(os.environ["NUMBA_CACHE_DIR"]), [target for target in targets if _complete(results[target])])
     return results
 
 

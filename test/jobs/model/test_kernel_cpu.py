@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from riskbatch.model.kernel_cpu import GENERIC, X86_64_V3, cpu_flags, select_kernel_cpu, target_for
+from riskbatch.model.kernel_cpu import BUILT_TARGETS_FILE, GENERIC, X86_64_V3, cpu_flags, record_built_targets, select_kernel_cpu, target_for
 from riskbatch_platform import REPO_ROOT
 
 HASWELL = "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ss ht syscall nx rdtscp lm constant_tsc"
@@ -48,6 +48,17 @@ def test_no_setting_or_numbas_own_leaves_the_choice_alone(tmp_path: Path) -> Non
     assert cpu_flags(tmp_path / "absent") == frozenset() and target_for(frozenset()) == GENERIC  # not Linux, or not x86
 
 
+@pytest.mark.parametrize(("built", "target"), [([GENERIC], GENERIC), ([GENERIC, X86_64_V3], X86_64_V3), ([], X86_64_V3)])
+def test_a_task_chooses_only_among_the_targets_the_image_recorded(tmp_path: Path, built: list[str], target: str) -> None:
+    """An image built where x86-64-v3 could not run carries generic alone: an AVX2 host must pick it,
+    not a target whose kernels it would compile at start (an empty record means no record)."""
+    cache = tmp_path / "numba"
+    record_built_targets(cache, built)
+    environ = {"RISKBATCH_KERNEL_CPU": "auto", "NUMBA_CACHE_DIR": str(cache)}
+    assert select_kernel_cpu(environ, _cpuinfo(tmp_path, HASWELL)) == target
+    assert select_kernel_cpu({"RISKBATCH_KERNEL_CPU": "auto", "NUMBA_CACHE_DIR": str(cache)}, _cpuinfo(tmp_path, WESTMERE)) == GENERIC
+
+
 def test_every_target_is_compiled_into_the_cache_and_a_task_loads_the_one_it_picks(tmp_path: Path) -> None:
     """The image's build step compiles both targets (where the build machine runs x86-64-v3); a task
     with RISKBATCH_KERNEL_CPU=auto then compiles nothing."""
@@ -59,6 +70,7 @@ def test_every_target_is_compiled_into_the_cache_and_a_task_loads_the_one_it_pic
     built = subprocess.run([*run, "--every-target"], env=environment, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
     assert built.returncode == 0, built.stderr[-2000:]
     assert set(json.loads(built.stdout)) == {GENERIC, X86_64_V3}
+    assert json.loads((tmp_path / "numba" / BUILT_TARGETS_FILE).read_text(encoding="utf-8")) == {"targets": [GENERIC, X86_64_V3]}
     task = subprocess.run(run, env=environment, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
     kernels = json.loads(task.stdout)["kernels"]
     assert kernels and all(origin["compiled"] == 0 and origin["from_cache"] >= 1 for origin in kernels.values()), kernels
