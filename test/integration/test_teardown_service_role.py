@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import boto3
 import pytest
 
 from riskbatch_platform import REPO_ROOT
@@ -60,6 +61,21 @@ def test_teardown_succeeds_for_a_person_holding_only_the_generated_policy(tmp_pa
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("AWS_PROFILE", raising=False)
         monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+        # Under the registry's enhanced scanning the emulator refuses DescribeImageScanFindings without
+        # inspector2:ListFindings ("IAM permissions required for enhanced scanning in Amazon ECR",
+        # https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html): the person's
+        # policy and the pre-night check's role (assumed as ECS tasks would) read the findings all the same.
+        emulator.client("ecr").put_registry_scanning_configuration(scanType="ENHANCED", rules=[])
+        repository, tag = "ecr-risk-calculation-svcrole", local.template["Parameters"]["ImageTag"]["Default"]
+        person = boto3.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=emulator.region)
+        pre_night_role = role.replace(SERVICE_ROLE, f"role-pre-night-check-task-svcrole-{emulator.region}")
+        task = emulator.agent_target.client("sts").assume_role(RoleArn=pre_night_role, RoleSessionName="pre-night")["Credentials"]
+        pre_night_session = boto3.Session(task["AccessKeyId"], task["SecretAccessKey"], task["SessionToken"], region_name=emulator.region)
+        for session in (person, pre_night_session):
+            ecr = session.client("ecr", endpoint_url=emulator.endpoint_url)
+            found = ecr.describe_image_scan_findings(repositoryName=repository, imageId={"imageTag": tag})
+            assert found["imageScanStatus"]["status"]
 
         code = teardown.main(["--stack-name", local.stack_name, "--yes"])
         captured = capsys.readouterr()
