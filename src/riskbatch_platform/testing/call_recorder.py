@@ -24,8 +24,11 @@ class CallRecorder:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.active = True  # a session made in the block may live on: what it calls after the block is not recorded
 
     def __call__(self, model: Any, **_: Any) -> None:
+        if not self.active:
+            return
         call = (model.service_model.service_name, model.name)
         if call not in self.calls:
             self.calls.append(call)
@@ -52,4 +55,5 @@ def recording() -> Iterator[CallRecorder]:
             recorder.register(boto3.DEFAULT_SESSION._session)
         yield recorder
     finally:
+        recorder.active = False
         botocore.session.Session.__init__ = original_init  # type: ignore[method-assign]
