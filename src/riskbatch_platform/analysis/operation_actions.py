@@ -106,6 +106,10 @@ TABLE: dict[str, tuple[str, dict[str, tuple[Need, ...]]]] = {
     "iam": (f"{SAR}list_awsidentityandaccessmanagementiam.html", _own("iam", "GetRole", "ListRoles")),
     "kms": (f"{SAR}list_awskeymanagementservice.html", _own("kms", "DescribeKey", "GetKeyRotationStatus")),
     "logs": (f"{SAR}list_amazoncloudwatchlogs.html", _own("logs", "DescribeLogGroups", "DescribeResourcePolicies", "FilterLogEvents")),
+    # PutObject and GetObject of the template bucket need kms:GenerateDataKey / kms:Decrypt on its key only where that
+    # bucket's default encryption is SSE-KMS with a customer key ("Using server-side encryption with AWS KMS keys",
+    # S3 user guide: https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html): the bucket is the
+    # customer's, the key unknown here, so no row needs it (docs/deployer-permissions.md says to add it for such a bucket).
     "s3": (
         f"{SAR}list_amazons3.html",
         {
