@@ -6,8 +6,10 @@ Two parts, as a deployment uses them:
   permissions its resource provider schema lists for create, read, update, delete and list
   (cfn-lint ships the schemas; these lists are what AWS publishes as the handler's needs);
 - what the scripts the deployer runs call themselves (deploy, preflight, bucket events,
-  teardown), found in their source: every call on a boto3 client, mapped to its API operation
-  through botocore's service model, waiters and paginators included.
+  teardown), found in their source (every call on a boto3 client, mapped to its API operation
+  through botocore's service model, waiters and paginators included) and recorded while they ran
+  against the emulator (docs/recorded-calls.json), each call mapped to the actions it needs,
+  dependent actions included, by the one table of riskbatch_platform.analysis.operation_actions.
 
 `make docs` writes both into docs/deployer-permissions.md; the doc check fails while the copy
 there differs, so a new resource type or a new call in a script shows up in the diff.
@@ -344,7 +346,6 @@ def unknown_to_parliament() -> list[str]:
 # scripts call themselves and for passing the role ("AWS CloudFormation service role":
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html).
 SERVICE_ROLE_NAME = "role-cloudformation-riskbatch-<region>"
-SERVICE_ROLE_ARN_PATTERN = "arn:aws:iam::*:role/role-cloudformation-riskbatch-*"
 
 
 def service_role_trust() -> dict[str, Any]:
@@ -363,7 +364,8 @@ def service_role_policy() -> dict[str, Any]:
 def deploying_person_policy() -> dict[str, Any]:
     """What the person deploying needs once CloudFormation acts through the service role: the
     scripts' own calls (the change-set actions among them), passing that role to CloudFormation
-    and nobody else (iam:PassedToService), the template's read from S3, and the image push."""
+    and nobody else (iam:PassedToService) and the schedule roles to Scheduler (teardown's
+    UpdateSchedule), the template's read from S3, and the image push."""
     statements = [
         {"Sid": "DeployerScripts", "Effect": "Allow", "Action": sorted({*_scripts_own_actions(), *TEMPLATE_READ_ACTIONS}), "Resource": "*"},
         *pass_role_statements(),
