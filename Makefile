@@ -15,7 +15,7 @@ TEST_STEPS := lint unit jobs clock validate taskcat-lint taskcat mutate integrat
 # The fast pull-request path (the pull-request workflow runs the same).
 PR_STEPS := lint unit clock process validate
 
-.PHONY: help demo backtest-year images lock-images preflight fmt docs docs-check review container-tools test-tools test lint unit jobs clock process validate mutate taskcat-lint taskcat integration integration-live bench lock clean
+.PHONY: help demo backtest-year images lock-images preflight fmt docs record-calls docs-check review container-tools test-tools test lint unit jobs clock process validate mutate taskcat-lint taskcat integration integration-live bench lock clean
 
 help:
 	@echo "make demo   deploy the stack into the local emulator and run the night in the jobs' images"
@@ -32,6 +32,7 @@ help:
 	@echo "make review BASE=<ref>  what the template changes since <ref> do to a running stack"
 	@echo "make fmt    the templates in their canonical form (make lint checks it)"
 	@echo "make docs   the docs' generated tables (least-privilege matrix, deployer permissions)"
+	@echo "make record-calls  run every command against the local emulator, record the AWS calls it makes, then make docs"
 	@echo "make docs-check  every link and command in README.md and docs/ (part of make lint)"
 	@echo "make bench  risk engine benchmark, and in containers: image sizes, task start, the critical path (ARGS=--containers-only)"
 	@echo "make backtest-year  a year of the sample's nights backtested: exceptions, Kupiec, Christoffersen, Basel traffic light"
@@ -87,6 +88,10 @@ fmt: $(STAMP)
 # link and command in README.md and docs/ through its checker (make lint runs it).
 docs: $(STAMP)
 	$(BIN)/riskbatch-docs
+
+# The AWS calls each command makes, recorded against the local emulator (docs/recorded-calls.json), then the docs.
+record-calls: $(STAMP)
+	$(BIN)/riskbatch-docs --record
 
 docs-check: $(STAMP)
 	$(BIN)/riskbatch-docs --check

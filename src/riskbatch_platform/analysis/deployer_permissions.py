@@ -6,8 +6,10 @@ Two parts, as a deployment uses them:
   permissions its resource provider schema lists for create, read, update, delete and list
   (cfn-lint ships the schemas; these lists are what AWS publishes as the handler's needs);
 - what the scripts the deployer runs call themselves (deploy, preflight, bucket events,
-  teardown), found in their source: every call on a boto3 client, mapped to its API operation
-  through botocore's service model, waiters and paginators included.
+  teardown), found in their source (every call on a boto3 client, mapped to its API operation
+  through botocore's service model, waiters and paginators included) and recorded while they ran
+  against the emulator (docs/recorded-calls.json), each call mapped to the actions it needs,
+  dependent actions included, by the one table of riskbatch_platform.analysis.operation_actions.
 
 `make docs` writes both into docs/deployer-permissions.md; the doc check fails while the copy
 there differs, so a new resource type or a new call in a script shows up in the diff.
@@ -26,12 +28,21 @@ from typing import Any
 import botocore.session
 
 from riskbatch_platform import REPO_ROOT
+from riskbatch_platform.analysis.operation_actions import TABLE, Need, needs
 
 TEMPLATES = ("lib/TapStack.json", "lib/VpcEndpoints.json")
 HANDLERS = ("create", "read", "update", "delete", "list")
 # The scripts a deployer runs, and the modules they import from this repository (followed).
 DEPLOYER_COMMANDS = ("deployment/deploy.py", "deployment/preflight.py", "deployment/enable_bucket_events.py", "deployment/teardown.py")
+# The recorded commands (docs/recorded-calls.json) whose calls are the deployer's.
+DEPLOYER_RECORDED = ("enable-bucket-events", "deploy", "preflight", "teardown")
+RECORDING = REPO_ROOT / "docs" / "recorded-calls.json"
 _LOCAL_PACKAGES = {"riskbatch_platform": REPO_ROOT / "src" / "riskbatch_platform", "riskbatch": REPO_ROOT / "src" / "riskbatch"}
+
+
+def recorded_calls() -> dict[str, list[str]]:
+    """The checked-in recording: command -> the "service:Operation" calls it made against the emulator."""
+    return json.loads(RECORDING.read_text(encoding="utf-8"))["commands"]
 
 
 def template_types() -> list[str]:
@@ -155,36 +166,23 @@ class _CallFinder(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-# The IAM prefix where it is not the SDK's service name.
-IAM_PREFIXES = {"service-quotas": "servicequotas"}
-# API operations authorised under an action of another name (Service Authorization Reference, "Actions
-# defined by Amazon S3": https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
-ACTIONS_OF_OPERATIONS = {
-    "s3:GetBucketEncryption": "s3:GetEncryptionConfiguration",
-    "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
-    "s3:GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
-    "s3:GetBucketNotificationConfiguration": "s3:GetBucketNotification",
-    "s3:PutBucketNotificationConfiguration": "s3:PutBucketNotification",
-    "s3:HeadObject": "s3:GetObject",
-    "s3:ListObjectsV2": "s3:ListBucket",
-}
+def dependent_actions() -> dict[str, tuple[str, ...]]:
+    """Action -> the further actions its operation needs (iam:PassRole, inspector2:ListFindings), from the one
+    table (riskbatch_platform.analysis.operation_actions), for the checks that start from a role's actions."""
+    found: dict[str, tuple[str, ...]] = {}
+    for _service, (_reference, operations) in TABLE.items():
+        for operation_needs in operations.values():
+            if operation_needs and len(operation_needs) > 1:
+                found[operation_needs[0].action] = tuple(sorted({need.action for need in operation_needs[1:]}))
+    return found
 
 
-# Actions a call depends on beyond the one named after it. Under enhanced (Amazon Inspector) scanning,
-# DescribeImageScanFindings reads Inspector's findings as the caller ("IAM permissions required for
-# enhanced scanning in Amazon ECR", ECR user guide:
-# https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html; the Service
-# Authorization Reference lists inspector2:ListFindings as a dependent action of
-# ecr:DescribeImageScanFindings: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html).
-DEPENDENT_ACTIONS = {
-    "ecr:DescribeImageScanFindings": ("inspector2:ListFindings",),
-}
+DEPENDENT_ACTIONS = dependent_actions()
 
 
 def iam_action(service: str, operation: str) -> str:
-    """The IAM action that authorises one API operation of one SDK service."""
-    action = f"{IAM_PREFIXES.get(service, service)}:{operation}"
-    return ACTIONS_OF_OPERATIONS.get(action, action)
+    """The IAM action that authorises one API operation of one SDK service (the table's first action)."""
+    return needs(service, operation)[0].action
 
 
 def client_names(trees: list[ast.AST]) -> dict[str, str]:
@@ -206,8 +204,10 @@ def client_names(trees: list[ast.AST]) -> dict[str, str]:
     return {name: services.pop() for name, services in names.items()}
 
 
-def script_actions() -> dict[str, list[str]]:
-    """IAM action -> the source files that call it."""
+def script_calls() -> dict[str, set[str]]:
+    """"service:Operation" -> where it is made: the scripts' source files (found by reading them), and the
+    commands that made it against the emulator (docs/recorded-calls.json: a client passed as an argument is
+    missed by the reading, never by the recording)."""
     sources = deployer_sources()
     trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in sources}
     names = client_names(list(trees.values()))
@@ -216,10 +216,50 @@ def script_actions() -> dict[str, list[str]]:
         finder = _CallFinder(names)
         finder.visit(tree)
         for service, operation in finder.calls:
-            action = iam_action(service, operation)
-            for needed in (action, *DEPENDENT_ACTIONS.get(action, ())):
-                found[needed].add(str(path.relative_to(REPO_ROOT)))
-    return {action: sorted(files) for action, files in sorted(found.items())}
+            found[f"{service}:{operation}"].add(str(path.relative_to(REPO_ROOT)))
+    for command, calls in recorded_calls().items():
+        if command in DEPLOYER_RECORDED:
+            for call in calls:
+                found[call].add(f"recorded: {command}")
+    return dict(found)
+
+
+def script_needs() -> list[tuple[str, Need, set[str]]]:
+    """(call, one thing it needs, where the call is made), for every call of the scripts."""
+    return [(call, need, where) for call, where in sorted(script_calls().items()) for need in needs(*call.split(":", 1))]
+
+
+def script_actions() -> dict[str, list[str]]:
+    """IAM action -> where the calls that need it are made (iam:PassRole included: see pass_role_statements)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for _call, need, where in script_needs():
+        found[need.action] |= where
+    return {action: sorted(where) for action, where in sorted(found.items())}
+
+
+PASS_ROLE_SIDS = {
+    "cloudformation.amazonaws.com": "PassTheServiceRoleToCloudFormationOnly",
+    "scheduler.amazonaws.com": "PassTheScheduleRolesToSchedulerOnly",
+    "ecs-tasks.amazonaws.com": "PassTheTaskRolesToEcsTasksOnly",
+}
+
+
+def pass_role_statements() -> list[dict[str, Any]]:
+    """iam:PassRole as the scripts' calls need it: the roles each service is given, to that service only."""
+    by_service: dict[str, set[str]] = defaultdict(set)
+    for _call, need, _where in script_needs():
+        if need.action == "iam:PassRole" and need.passed_to:
+            by_service[need.passed_to].add(need.grant)
+    return [
+        {
+            "Sid": PASS_ROLE_SIDS[service],
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": sorted(roles) if len(roles) > 1 else next(iter(roles)),
+            "Condition": {"StringEquals": {"iam:PassedToService": service}},
+        }
+        for service, roles in sorted(by_service.items())
+    ]
 
 
 # Pushing the images (docker push, after phase 1): the actions the ECR user guide lists for a push
@@ -275,11 +315,19 @@ def deployer_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _scripts_own_actions() -> list[str]:
+    """The scripts' actions on "*", all but iam:PassRole (granted on the roles it passes, to their service only)."""
+    return [action for action in script_actions() if action != "iam:PassRole"]
+
+
 def deployer_policy() -> dict[str, Any]:
     """An identity policy granting exactly the actions above (on `*`: narrow it to your names)."""
+    # no service role passed here: PassRole only as teardown's schedule update needs it (the handlers' own PassRole is on "*")
+    passing = [statement for statement in pass_role_statements() if statement["Sid"] != PASS_ROLE_SIDS["cloudformation.amazonaws.com"]]
     statements = [
         {"Sid": "CloudFormationHandlers", "Effect": "Allow", "Action": sorted(cloudformation_actions()), "Resource": "*"},
-        {"Sid": "DeployerScripts", "Effect": "Allow", "Action": sorted(script_actions()), "Resource": "*"},
+        {"Sid": "DeployerScripts", "Effect": "Allow", "Action": _scripts_own_actions(), "Resource": "*"},
+        *passing,
         {"Sid": "ImagePush", "Effect": "Allow", "Action": list(IMAGE_PUSH_ACTIONS), "Resource": "*"},
     ]
     return {"Version": "2012-10-17", "Statement": statements}
@@ -298,7 +346,6 @@ def unknown_to_parliament() -> list[str]:
 # scripts call themselves and for passing the role ("AWS CloudFormation service role":
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html).
 SERVICE_ROLE_NAME = "role-cloudformation-riskbatch-<region>"
-SERVICE_ROLE_ARN_PATTERN = "arn:aws:iam::*:role/role-cloudformation-riskbatch-*"
 
 
 def service_role_trust() -> dict[str, Any]:
@@ -317,17 +364,11 @@ def service_role_policy() -> dict[str, Any]:
 def deploying_person_policy() -> dict[str, Any]:
     """What the person deploying needs once CloudFormation acts through the service role: the
     scripts' own calls (the change-set actions among them), passing that role to CloudFormation
-    and nobody else (iam:PassedToService), the template's read from S3, and the image push."""
-    pass_role = {
-        "Sid": "PassTheServiceRoleToCloudFormationOnly",
-        "Effect": "Allow",
-        "Action": "iam:PassRole",
-        "Resource": SERVICE_ROLE_ARN_PATTERN,
-        "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
-    }
+    and nobody else (iam:PassedToService) and the schedule roles to Scheduler (teardown's
+    UpdateSchedule), the template's read from S3, and the image push."""
     statements = [
-        {"Sid": "DeployerScripts", "Effect": "Allow", "Action": sorted({*script_actions(), *TEMPLATE_READ_ACTIONS}), "Resource": "*"},
-        pass_role,
+        {"Sid": "DeployerScripts", "Effect": "Allow", "Action": sorted({*_scripts_own_actions(), *TEMPLATE_READ_ACTIONS}), "Resource": "*"},
+        *pass_role_statements(),
         {"Sid": "ImagePush", "Effect": "Allow", "Action": list(IMAGE_PUSH_ACTIONS), "Resource": "*"},
     ]
     return {"Version": "2012-10-17", "Statement": statements}

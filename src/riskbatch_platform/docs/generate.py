@@ -5,7 +5,8 @@ Generated from what exists: the least-privilege matrix (docs/security.md) and th
 deployer's permissions (docs/deployer-permissions.md, docs/deployer-policy.json, and the
 CloudFormation service role's and the person deploying with it: docs/cloudformation-service-role-*.json,
 docs/deploying-with-service-role-policy.json) from the
-resource provider schemas and the scripts' source. --check fails while a generated part differs,
+resource provider schemas, the scripts' source and the calls the commands were recorded making against the
+emulator (docs/recorded-calls.json; --record runs them again and rewrites it). --check fails while a generated part differs,
 and checks every link and every command in README.md and docs/ (riskbatch_platform/docs/check.py).
 """
 
@@ -83,7 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 on a stale generated part, a broken link or a bad command")
     parser.add_argument("--verbose", action="store_true", help="print each command as it is checked")
+    parser.add_argument(
+        "--record", action="store_true", help="first run every command against a local emulator and write the calls it made (docs/recorded-calls.json)"
+    )
     args = parser.parse_args(argv)
+    if args.record:
+        from riskbatch_platform.docs.record_calls import RECORDING, as_document, record
+
+        RECORDING.write_text(as_document(record(say=lambda line: print(line, file=sys.stderr))), encoding="utf-8")
+        print(f"wrote {RECORDING.relative_to(REPO_ROOT)}")
     stale = [path for path, text in generated().items() if not path.exists() or path.read_text(encoding="utf-8") != text]
     if not args.check:
         for path in stale:

@@ -15,7 +15,7 @@ from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.deployment.bucket_events import enable_eventbridge
 from riskbatch_platform.deployment.image_gate import push_image, repository_names, stand_in_manifest
 from riskbatch_platform.deployment.phases import deploy_in_phases
-from riskbatch_platform.deployment.stack import write_flat_outputs
+from riskbatch_platform.deployment.stack import StackOptions, write_flat_outputs
 from riskbatch_platform.images.build import job_of_repository
 from riskbatch_platform.local.emulator.loopback import Emulator, StandIns, create_stand_ins, set_scan_findings
 from riskbatch_platform.local.runner import LocalEcs
@@ -67,10 +67,19 @@ def scan_pushed_images(emulator: Emulator, outputs: dict[str, str], tag: str) ->
         ecr.start_image_scan(repositoryName=repository, imageId={"imageTag": tag})
 
 
-def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str], None], containers: bool = False, access_probes: bool = False) -> LocalStack:
+def deploy_local(
+    emulator: Emulator,
+    suffix: str,
+    out: Path,
+    say: Callable[[str], None],
+    containers: bool = False,
+    access_probes: bool = False,
+    options: StackOptions | None = None,
+) -> LocalStack:
     """Deploy the stack in its phases; with containers, build the job images and push them first
     (else empty stand-in manifests, for the process mode); with access_probes, the task roles may use
-    probes/ of the output bucket (EnableAccessProbes=true, for the integration suite's probes only)."""
+    probes/ of the output bucket (EnableAccessProbes=true, for the integration suite's probes only);
+    options as riskbatch-deploy's (a CloudFormation service role: --role-arn)."""
     stack_name = f"riskbatch-{suffix}"
     template = json.loads((REPO_ROOT / "lib" / "TapStack.json").read_text(encoding="utf-8"))  # as written: no copy for the emulator
     target = emulator.target
@@ -88,7 +97,7 @@ def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str]
         **(ACCESS_PROBES_ON if access_probes else {}),
     }
     say("deploying, phase 1 (no services)")
-    outputs = deploy_in_phases(target, stack_name, template, parameters, stand_ins.template_bucket, foundation_only=True)
+    outputs = deploy_in_phases(target, stack_name, template, parameters, stand_ins.template_bucket, foundation_only=True, options=options)
     tag = template["Parameters"]["ImageTag"]["Default"]
     if containers:
         from riskbatch_platform.images.build import build_all
@@ -103,7 +112,7 @@ def deploy_local(emulator: Emulator, suffix: str, out: Path, say: Callable[[str]
         images = push_stand_in_images(emulator, outputs, tag)
     scan_pushed_images(emulator, outputs, tag)
     say("deploying, phases 2 and 3 (scan gate, services)")
-    outputs = deploy_in_phases(target, stack_name, template, parameters, stand_ins.template_bucket)
+    outputs = deploy_in_phases(target, stack_name, template, parameters, stand_ins.template_bucket, options=options)
     write_flat_outputs(outputs, out / "flat-outputs.json")
     sqs, sns = target.client("sqs"), target.client("sns")
     mailbox = sqs.create_queue(QueueName=f"mailbox-{suffix}")["QueueUrl"]

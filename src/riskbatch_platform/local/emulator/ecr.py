@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .patching import Patcher, fix
+from .patching import Patcher, caller_may, fix
 
 
 @fix
@@ -75,3 +75,29 @@ def ecr_authorised_on_its_repository(patch: Patcher) -> None:
         return f"arn:aws:ecr:{self.region}:{account}:repository/{name}"
 
     patch.set(ECRResponse, "_determine_resource", repository)
+
+
+@fix
+def ecr_enhanced_scan_findings_need_inspector_list_findings(patch: Patcher) -> None:
+    """Missing rule. Under the registry's enhanced scanning, ECR's DescribeImageScanFindings reads Amazon
+    Inspector's findings with the caller's permissions, so the caller also needs inspector2:ListFindings
+    ("IAM permissions required for enhanced scanning in Amazon ECR", ECR user guide:
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html; without it AWS
+    answers AccessDenied, "not authorized to perform: inspector2:ListFindings"). moto has no Inspector and
+    checks only ecr:DescribeImageScanFindings. The fix: while the registry's scanning configuration is
+    ENHANCED (PutRegistryScanningConfiguration), DescribeImageScanFindings is refused unless the caller's
+    policies allow inspector2:ListFindings (on "*": the action has no resource type). Under BASIC scanning
+    nothing changes. This is the one dependent action the emulator evaluates; it models no other."""
+    from moto.core.exceptions import AccessDeniedError
+    from moto.ecr.responses import ECRResponse
+    from moto.iam.access_control import IAMRequest
+
+    original = ECRResponse.describe_image_scan_findings
+
+    def describe_image_scan_findings(self: Any) -> Any:
+        enhanced = self.ecr_backend.get_registry_scanning_configuration().get("scanType") == "ENHANCED"
+        if enhanced and not caller_may(self, IAMRequest, "inspector2:ListFindings", "*"):
+            raise AccessDeniedError(user_arn="the caller", action="inspector2:ListFindings")
+        return original(self)
+
+    patch.set(ECRResponse, "describe_image_scan_findings", describe_image_scan_findings)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .events import ecs_target_in_the_api_shape
-from .patching import Patcher, fix
+from .patching import SCHEDULER, Patcher, caller_may, fix
 
 
 @fix
@@ -68,3 +68,29 @@ def scheduler_schedules_from_cloudformation(patch: Patcher) -> None:
         return {**original_map(), "AWS::Scheduler::Schedule": ScheduleFromCloudFormation}
 
     patch.set(parsing, "get_model_map", model_map)
+
+
+@fix
+def scheduler_schedule_writes_need_pass_role(patch: Patcher) -> None:
+    """Missing rule. CreateSchedule and UpdateSchedule hand the schedule's target role to EventBridge
+    Scheduler: the caller needs iam:PassRole on that role, with iam:PassedToService
+    scheduler.amazonaws.com (Service Authorization Reference, Amazon EventBridge Scheduler, the API
+    operations table: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html).
+    moto checks only scheduler:CreateSchedule or scheduler:UpdateSchedule. The fix refuses either call
+    unless the caller may pass the Target's RoleArn to Scheduler (teardown's UpdateSchedule, which
+    disables a schedule, sends its role back)."""
+    from moto.core.exceptions import AccessDeniedError
+    from moto.iam.access_control import IAMRequest
+    from moto.scheduler.responses import EventBridgeSchedulerResponse
+
+    def checked(original: Any) -> Any:
+        def call(self: Any) -> Any:
+            role = (self._get_param("Target") or {}).get("RoleArn")
+            if role and not caller_may(self, IAMRequest, "iam:PassRole", role, {"iam:PassedToService": [SCHEDULER]}):
+                raise AccessDeniedError(user_arn="the caller", action=f"iam:PassRole on {role}")
+            return original(self)
+
+        return call
+
+    for name in ("create_schedule", "update_schedule"):
+        patch.set(EventBridgeSchedulerResponse, name, checked(getattr(EventBridgeSchedulerResponse, name)))

@@ -109,3 +109,40 @@ def test_ecr_is_authorised_on_its_repository(aws: None) -> None:
     # GetAuthorizationToken is authorised on "*" (it has no resource type): the policy names none
     with patched(emulator.ecr.ecr_authorised_on_its_repository):
         assert _describe_images_on_two_repositories() == ("OK", "denied", "denied")
+
+
+# "IAM permissions required for enhanced scanning in Amazon ECR" (ECR user guide): under enhanced scanning
+# DescribeImageScanFindings also needs inspector2:ListFindings.
+# https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html
+def _scan_findings_read(scan_type: str) -> tuple[str, str]:
+    """DescribeImageScanFindings by a caller without inspector2:ListFindings, then by one with it."""
+    from riskbatch_platform.deployment.image_gate import stand_in_manifest
+
+    ecr = boto3.client("ecr", region_name=REGION)
+    repository = ecr.create_repository(repositoryName="ecr-scanned-x")["repository"]["repositoryArn"]
+    ecr.put_image(repositoryName="ecr-scanned-x", imageManifest=stand_in_manifest(), imageTag="1.0.0")
+    ecr.start_image_scan(repositoryName="ecr-scanned-x", imageId={"imageTag": "1.0.0"})
+    ecr.put_registry_scanning_configuration(scanType=scan_type, rules=[])
+    ecr_only = [{"Effect": "Allow", "Action": "ecr:DescribeImageScanFindings", "Resource": repository}]
+    with_inspector = [*ecr_only, {"Effect": "Allow", "Action": "inspector2:ListFindings", "Resource": "*"}]
+    answers = []
+    for name, statements in (("ecr-only", ecr_only), ("with-inspector", with_inspector)):
+        reader = _user(name, statements).client("ecr")
+        with enforced():
+            answers.append(_code(lambda reader=reader: reader.describe_image_scan_findings(repositoryName="ecr-scanned-x", imageId={"imageTag": "1.0.0"})))
+    return answers[0], answers[1]
+
+
+def test_moto_reads_enhanced_scan_findings_without_inspector_list_findings(aws: None) -> None:
+    with patched(emulator.ecr.ecr_authorised_on_its_repository):
+        assert _scan_findings_read("ENHANCED") == ("OK", "OK")
+
+
+def test_enhanced_scan_findings_are_refused_without_inspector_list_findings(aws: None) -> None:
+    with patched(emulator.ecr.ecr_authorised_on_its_repository, emulator.ecr.ecr_enhanced_scan_findings_need_inspector_list_findings):
+        assert _scan_findings_read("ENHANCED") == ("denied", "OK")
+
+
+def test_basic_scan_findings_need_no_inspector_permission(aws: None) -> None:
+    with patched(emulator.ecr.ecr_authorised_on_its_repository, emulator.ecr.ecr_enhanced_scan_findings_need_inspector_list_findings):
+        assert _scan_findings_read("BASIC") == ("OK", "OK")

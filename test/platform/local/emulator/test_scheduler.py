@@ -53,3 +53,45 @@ def test_scheduler_schedules_from_cloudformation(aws: None) -> None:
         assert parameters["NetworkConfiguration"]["awsvpcConfiguration"]["Subnets"] == ["subnet-1"]
         boto3.client("cloudformation", region_name=REGION).delete_stack(StackName="stack-schedule-x")
         assert boto3.client("scheduler", region_name=REGION).list_schedules()["Schedules"] == []
+
+
+# Service Authorization Reference, Amazon EventBridge Scheduler (API operations table): CreateSchedule and
+# UpdateSchedule need iam:PassRole of the target's role, iam:PassedToService scheduler.amazonaws.com.
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html
+SCHEDULE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/role-check-sched-x-us-east-1"
+
+
+def _disable_as(statements_by_caller: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """Teardown's disable_schedule (GetSchedule, then UpdateSchedule with the whole schedule) by each caller."""
+    from riskbatch_platform.deployment.teardown import disable_schedule
+    from test.platform.local.emulator.support import _code, _user, enforced
+
+    boto3.client("scheduler", region_name=REGION).create_schedule(
+        Name="schedule-check-x",
+        ScheduleExpression="cron(30 0 * * ? *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/cluster-x", "RoleArn": SCHEDULE_ROLE},
+    )
+    sessions = {name: _user(name, statements) for name, statements in statements_by_caller.items()}
+    with enforced():
+        return {name: _code(lambda session=session: disable_schedule(session.client("scheduler"), "schedule-check-x")) for name, session in sessions.items()}
+
+
+SCHEDULES = {"Effect": "Allow", "Action": ["scheduler:GetSchedule", "scheduler:UpdateSchedule"], "Resource": "*"}
+PASS = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role/role-*-sched-*"}
+CALLERS = {
+    "no-pass-role": [SCHEDULES],
+    "pass-to-ecs": [SCHEDULES, {**PASS, "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}],
+    "pass-to-scheduler": [SCHEDULES, {**PASS, "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}}],
+}
+IAM_FIXES = (emulator.iam.signatures_of_requests_without_a_body, emulator.iam.policy_conditions_evaluated)
+
+
+def test_moto_updates_a_schedule_without_pass_role(aws: None) -> None:
+    with patched(*IAM_FIXES):
+        assert _disable_as(CALLERS) == {"no-pass-role": "OK", "pass-to-ecs": "OK", "pass-to-scheduler": "OK"}
+
+
+def test_updating_a_schedule_needs_pass_role_of_its_role_to_scheduler(aws: None) -> None:
+    with patched(*IAM_FIXES, emulator.scheduler.scheduler_schedule_writes_need_pass_role):
+        assert _disable_as(CALLERS) == {"no-pass-role": "denied", "pass-to-ecs": "denied", "pass-to-scheduler": "OK"}
