@@ -70,7 +70,6 @@ def compile_every_target() -> dict[str, Any]:
     machine can run it: the build runs each kernel once."""
     import os
     import subprocess
-
     from pathlib import Path
 
     from riskbatch.model.kernel_cpu import GENERIC, X86_64_V3, cpu_flags, record_built_targets, target_for
