@@ -109,7 +109,8 @@ def test_every_command_without_a_region_says_how_to_give_one(command: list[str],
 
 def test_aws_region_reaches_the_emulator_in_that_region(tmp_path: Path) -> None:
     """Against the emulator on loopback: the stack exists in eu-west-1 only; AWS_REGION=eu-west-1 finds it, the flag
-    --region us-east-1 (over the variable) does not."""
+    --region us-east-1 (over the variable) does not. The emulator's log names the region each request was signed
+    for (its credential scope: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html)."""
     import boto3
 
     from riskbatch_platform.local.emulator.loopback import running_emulator
@@ -127,7 +128,17 @@ def test_aws_region_reaches_the_emulator_in_that_region(tmp_path: Path) -> None:
             command = [riskbatch, "status", "--stack-name", "riskbatch-euw", *extra]
             return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120, check=False)
 
-        found, elsewhere = status(), status("--region", "us-east-1")
+        log = tmp_path / "emulator.log"
+        before = len(log.read_text(encoding="utf-8").splitlines())
+        found = status()
+        between = len(log.read_text(encoding="utf-8").splitlines())
+        elsewhere = status("--region", "us-east-1")
+        lines = log.read_text(encoding="utf-8").splitlines()
+    signed = [[line for line in part if line.startswith("request ")] for part in (lines[before:between], lines[between:])]
+    # every request of the first command went to eu-west-1, every request of the second to us-east-1
+    assert signed[0] and set(signed[0]) <= {"request region=eu-west-1 service=cloudformation", "request region=eu-west-1 service=sts"}, signed[0]
+    assert "request region=eu-west-1 service=cloudformation" in signed[0]
+    assert signed[1] and {line.split()[1] for line in signed[1]} == {"region=us-east-1"}, signed[1]
     announced, error = found.stderr.splitlines()
     assert announced.endswith("region eu-west-1")
     # found in eu-west-1: a stack, though not one of this template

@@ -11,7 +11,12 @@ from .patching import apply_fixes
 def main() -> None:
     from moto import server
 
+    from .request_log import logging_requests
+
     apply_fixes()
+    # every signed request's region and service in the log (request_log says why)
+    dispatcher = server.DomainDispatcherApplication
+    server.DomainDispatcherApplication = lambda *args, **kwargs: logging_requests(dispatcher(*args, **kwargs))  # type: ignore[misc]
     server.main()
 
 
