@@ -82,7 +82,7 @@ def endpoint_services_in_zones(clients: Clients, account: Account) -> list[Findi
     if not problems:
         return [Finding(check, expected, "all offered", PASS)]
     leave_out = ", ".join(f"{parameter}=false" for _, parameter in problems)
-    fix = f"choose subnets in zones every service is offered in (aws ec2 describe-vpc-endpoint-services), or deploy with {leave_out} and reach those services through a NAT"
+    fix = f"choose subnets in zones every service is offered in (aws ec2 describe-vpc-endpoint-services), or deploy with {leave_out} and use a NAT for them"
     return [Finding(check, expected, "; ".join(problem for problem, _ in problems), FAIL, fix)]
 
 
@@ -117,9 +117,10 @@ def existing_private_dns_endpoints(clients: Clients, account: Account) -> list[F
     for page in clients("ec2").get_paginator("describe_vpc_endpoints").paginate(Filters=[{"Name": "vpc-id", "Values": [account.vpc_id]}]):
         for endpoint in page["VpcEndpoints"]:
             service, endpoint_id = endpoint.get("ServiceName", ""), endpoint["VpcEndpointId"]
-            if endpoint.get("PrivateDnsEnabled") and service in account.interface_endpoints and endpoint_id not in account.own_endpoint_ids:
-                if str(endpoint.get("State", "")).lower() not in GONE and endpoint.get("VpcId", account.vpc_id) == account.vpc_id:
-                    existing.setdefault(service, []).append(endpoint_id)
+            this_stacks_or_elsewhere = endpoint_id in account.own_endpoint_ids or endpoint.get("VpcId", account.vpc_id) != account.vpc_id
+            live = str(endpoint.get("State", "")).lower() not in GONE
+            if endpoint.get("PrivateDnsEnabled") and service in account.interface_endpoints and live and not this_stacks_or_elsewhere:
+                existing.setdefault(service, []).append(endpoint_id)
     check, expected = "no private-DNS endpoint of the same service in the VPC", "none (one per service per VPC)"
     if not existing:
         return [Finding(check, expected, "none", PASS)]

@@ -91,5 +91,7 @@ def inspector_scans_ecr(clients: Clients, account: Account) -> list[Finding]:
     status = accounts[0].get("resourceState", {}).get("ecr", {}).get("status", "DISABLED") if accounts else "DISABLED (no Inspector status)"
     if status == "ENABLED":
         return [Finding(check, expected, status, PASS)]
+    if status == "ENABLING":
+        return [Finding(check, expected, status, WARN, "wait for ENABLED, then push the images")]
     fix = "aws inspector2 enable --resource-types ECR (or switch the registry back to basic scanning), then wait for ENABLED"
-    return [Finding(check, expected, status, WARN if status == "ENABLING" else FAIL, fix)]
+    return [Finding(check, expected, status, FAIL, fix)]
