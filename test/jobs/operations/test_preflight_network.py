@@ -153,7 +153,8 @@ def test_a_private_dns_endpoint_already_in_the_vpc_fails_and_says_which_paramete
     logs = ec2.create_vpc_endpoint(
         VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.logs", VpcEndpointType="Interface", PrivateDnsEnabled=True, SubnetIds=subnets[:1]
     )["VpcEndpoint"]["VpcEndpointId"]
-    ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.ecr.api", VpcEndpointType="Interface", PrivateDnsEnabled=False, SubnetIds=subnets[:1])
+    api = f"com.amazonaws.{REGION}.ecr.api"
+    ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=api, VpcEndpointType="Interface", PrivateDnsEnabled=False, SubnetIds=subnets[:1])
     other_vpc, other_subnets = _network(aws, "d")
     ec2.create_vpc_endpoint(
         VpcId=other_vpc, ServiceName=f"com.amazonaws.{REGION}.ecr.api", VpcEndpointType="Interface", PrivateDnsEnabled=True, SubnetIds=other_subnets

@@ -180,3 +180,10 @@ def test_the_pre_night_image_check_names_each_status_and_its_remedy(status: str)
 def test_an_image_never_scanned_says_how_to_start_its_scan_or_cover_its_repository() -> None:
     advice = scan_advice("none", "ecr-x", "1.0.0")
     assert "aws ecr start-image-scan --repository-name ecr-x --image-id imageTag=1.0.0" in advice and "scanning rule" in advice
+
+
+def test_before_the_first_deployment_the_templates_repositories_are_checked(aws: Any) -> None:
+    """The first deploy's image gate comes after phase 1: the rules are checked on the names the template gives."""
+    aws("ecr").put_registry_scanning_configuration(scanType="ENHANCED", rules=_rules(("CONTINUOUS_SCAN", ["prod"])))
+    (finding,) = scanning.registry_scanning(aws, Account(subnets=[], peak=Peak(()), planned_repositories=REPOSITORIES))
+    assert finding.status == FAIL and all(repository in finding.found for repository in REPOSITORIES)

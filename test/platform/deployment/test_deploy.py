@@ -582,7 +582,7 @@ def test_a_scan_that_never_starts_names_the_registry_s_rules() -> None:
     stubber.add_response("get_registry_scanning_configuration", {"registryId": "123456789012", "scanningConfiguration": {"scanType": "ENHANCED", "rules": []}})
     stubber.add_client_error("describe_image_scan_findings", service_error_code="ScanNotFoundException")
     stubber.activate()
-    with pytest.raises(ScanNotFinished, match="still not started after 0 s .no scanning rule may cover the repository: riskbatch-preflight"):
+    with pytest.raises(ScanNotFinished, match=r"still not started after 0 s \(no scanning rule may cover the repository: riskbatch-preflight"):
         scan_verdict(ecr, "ecr-x", "1.0.0", max_wait_seconds=0, sleep=lambda seconds: pytest.fail("no wait"))
 
 

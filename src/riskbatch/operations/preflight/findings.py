@@ -84,6 +84,8 @@ class Account:
     output_bucket: str | None = None
     key_arn: str | None = None
     repositories: list[str] = field(default_factory=list)
+    # The repositories the template names: known before the stack (and its outputs) exist.
+    planned_repositories: list[str] = field(default_factory=list)
     image_tag: str | None = None
     topic_arn: str | None = None
     alarm_names: list[str] = field(default_factory=list)

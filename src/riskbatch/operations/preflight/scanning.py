@@ -53,9 +53,16 @@ def _fix(configuration: dict[str, Any], scan_type: str, uncovered: list[str]) ->
     return f"aws ecr put-registry-scanning-configuration --scan-type {scan_type} --rules '{json.dumps(rules, separators=(',', ':'))}'"
 
 
+def _repositories(account: Account) -> list[str]:
+    """The stack's repositories, or before its first deployment the ones its template names."""
+    return account.repositories or account.planned_repositories
+
+
 def registry_scanning(clients: Clients, account: Account) -> list[Finding]:
-    """Every repository of the stack covered by a scanning rule of the registry's scan type."""
-    if not account.repositories:
+    """Every repository of the stack covered by a scanning rule of the registry's scan type: checked
+    before the first deployment too, since the first image gate comes after it."""
+    repositories = _repositories(account)
+    if not repositories:
         return []
     configuration = clients("ecr").get_registry_scanning_configuration().get("scanningConfiguration", {})
     scan_type = str(configuration.get("scanType", "BASIC"))
@@ -63,7 +70,7 @@ def registry_scanning(clients: Clients, account: Account) -> list[Finding]:
     if scan_type == "BASIC" and not configuration.get("rules"):
         # No registry rule: the repositories' own ScanOnPush (the template sets it) starts each basic scan.
         return [Finding(check, "each repository scanned on push", "BASIC, no registry rules: the repositories' own scan on push", PASS)]
-    frequencies = {repository: scan_frequency(configuration, repository) for repository in account.repositories}
+    frequencies = {repository: scan_frequency(configuration, repository) for repository in repositories}
     uncovered = sorted(repository for repository, frequency in frequencies.items() if frequency not in SCANNING_FREQUENCIES.get(scan_type, ()))
     found = f"{scan_type}: " + ", ".join(f"{repository} {frequency}" for repository, frequency in sorted(frequencies.items()))
     expected = f"each repository matched by a {' or '.join(SCANNING_FREQUENCIES.get(scan_type, ()))} rule"
@@ -78,7 +85,7 @@ def registry_scanning(clients: Clients, account: Account) -> list[Finding]:
 
 def inspector_scans_ecr(clients: Clients, account: Account) -> list[Finding]:
     """Under enhanced scanning, Inspector's ECR scanning ENABLED in the account (else no scan ever starts)."""
-    if not account.repositories:
+    if not _repositories(account):
         return []
     configuration = clients("ecr").get_registry_scanning_configuration().get("scanningConfiguration", {})
     if configuration.get("scanType") != "ENHANCED":
