@@ -65,7 +65,27 @@ def test_interface_endpoint_has_private_dns_in_the_three_subnets_behind_its_grou
     assert {referenced_id(subnet) for subnet in endpoint.props["SubnetIds"]} == SUBNETS
     (group,) = endpoint.props["SecurityGroupIds"]
     assert ENDPOINTS.get(referenced_id(group)).type == "AWS::EC2::SecurityGroup"
-    assert "Condition" not in endpoint.body
+
+
+@pytest.mark.parametrize("endpoint", _interface_endpoints(), ids=repr)
+def test_every_interface_endpoint_can_be_left_out_by_its_own_described_parameter(endpoint: Resource) -> None:
+    """A VPC that already has a private-DNS endpoint for a service cannot take a second one (one per
+    service per VPC: the module's first lines), so each endpoint is created only when its parameter is
+    true, as the S3 gateway endpoint only with route tables."""
+    condition = ENDPOINTS.doc["Conditions"][endpoint.body["Condition"]]
+    (reference, value) = condition["Fn::Equals"]
+    parameter = ENDPOINTS.parameters()[reference["Ref"]]
+    assert reference["Ref"] == f"Create{endpoint.logical_id}" and value == "true"
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("true", ["true", "false"])
+    assert _service(endpoint) in parameter["Description"] and "already has" in parameter["Description"]
+
+
+@pytest.mark.parametrize("endpoint", _interface_endpoints(), ids=repr)
+def test_an_endpoint_left_out_is_not_created_and_its_output_goes_with_it(endpoint: Resource) -> None:
+    switched_off = resolve(ENDPOINTS.doc, {**VALUES, f"Create{endpoint.logical_id}": "false"})
+    assert endpoint.logical_id not in switched_off["Resources"] and f"{endpoint.logical_id}Id" not in switched_off["Outputs"]
+    others = {e.logical_id for e in _interface_endpoints()} - {endpoint.logical_id}
+    assert others <= set(switched_off["Resources"]) and all(f"{other}Id" in switched_off["Outputs"] for other in others)
 
 
 def test_endpoint_group_takes_https_from_the_client_range_only_and_sends_nothing() -> None:

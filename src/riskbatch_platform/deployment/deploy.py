@@ -6,7 +6,9 @@ express (a minimum task count above its maximum). Then preflight (riskbatch-pref
 that the night fits the account: quotas, subnet addresses, the service-linked role, the buckets,
 and once the stack exists its images, topic, key and alarms; a FAIL stops the deployment unless
 --skip-preflight is given (and logged). A template without the DeployServices switch
-(lib/VpcEndpoints.json, once per VPC) is deployed in one step.
+(lib/VpcEndpoints.json, once per VPC) is deployed in one step, after its own preflight: each endpoint
+service offered in the subnets' zones, the VPC's DNS attributes on, and no private-DNS endpoint of the
+same service already in the VPC (leave that one out with its Create...Endpoint=false).
 
 First deployment of lib/TapStack.json, in phases (the services cannot stabilise before their images exist):
   1. everything but the services (DeployServices=false): key, network, cluster, repositories,
@@ -134,7 +136,8 @@ def preflight_passes(target: Target, stack_name: str, template: dict, parameters
         identity = target.client("sts").get_caller_identity()["Arn"]
         log(f"preflight skipped (--skip-preflight) by {identity} at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}")
         return True
-    log("preflight: will the night fit this account?")
+    services = "DeployServices" in template.get("Parameters", {})
+    log("preflight: will the night fit this account?" if services else "preflight: can the endpoints be created in this VPC?")
     findings = check_stack(target, stack_name, template, parameters)
     log(table(findings))
     problems = failed(findings)
@@ -221,7 +224,7 @@ def _deploy(args: argparse.Namespace) -> int:
         if args.plan:
             print_plan(target, args.stack_name, template, parameters, args.template_bucket, options)
             return 0
-        if "DeployServices" in template.get("Parameters", {}) and not preflight_passes(target, args.stack_name, template, parameters, args.skip_preflight):
+        if not preflight_passes(target, args.stack_name, template, parameters, args.skip_preflight):
             return EXIT_PREFLIGHT_FAILED
         outputs = deploy_in_phases(target, args.stack_name, template, parameters, args.template_bucket, args.allow_findings, args.foundation_only, options)
         if not task_events_policy_covers(target, args.stack_name, template):

@@ -13,12 +13,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from riskbatch.operations.preflight.images import BLOCKING_SEVERITIES, SCAN_JUDGED, SCAN_WAITING, registry_scan_type, scan_findings
+from riskbatch.operations.preflight.images import BLOCKING_SEVERITIES, registry_scan_type, scan_findings
+from riskbatch.operations.preflight.scan_statuses import SCAN_JUDGED, SCAN_WAITING, scan_advice
 
 
 class ScanNotFinished(RuntimeError):
     """An image's scan did not reach a status that can be judged: still waiting after the bounded
-    wait, or in a status that never ends well (FAILED, UNSUPPORTED_IMAGE, FINDINGS_UNAVAILABLE, ...)."""
+    wait, or in a status that never ends well (FAILED, UNSUPPORTED_IMAGE, LIMIT_EXCEEDED, IMAGE_ARCHIVED, ...),
+    each said with its own advice (riskbatch.operations.preflight.scan_statuses)."""
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,12 @@ def scan_verdict(
         if status in SCAN_JUDGED:
             return ScanVerdict(repository, tag, status, counts)
         if status not in (*SCAN_WAITING, "not started"):
-            raise ScanNotFinished(f"the {scan_type} scan of {repository}:{tag} ended {status}: it cannot be judged; rebuild or rescan the image")
+            raise ScanNotFinished(f"the {scan_type} scan of {repository}:{tag} ended {status}: it cannot be judged; {scan_advice(status, repository, tag)}")
         if time.monotonic() + delay > deadline:
+            # A scan that never started under enhanced scanning is a repository no scanning rule covers.
+            hint = " (no scanning rule may cover the repository: riskbatch-preflight checks the registry's rules)" if status == "not started" else ""
             raise ScanNotFinished(
-                f"the {scan_type} scan of {repository}:{tag} is still {status} after {max_wait_seconds:.0f} s; run the same command again once it is done"
+                f"the {scan_type} scan of {repository}:{tag} is still {status} after {max_wait_seconds:.0f} s{hint}; run the same command again once it is done"
             )
         sleep(delay)
 

@@ -5,14 +5,18 @@ check, expected, found, PASS/WARN/FAIL, how to fix. Exits 1 on any FAIL, 0 other
 The checks (src/riskbatch/operations/preflight/, by what each reads, each with the AWS document it relies on): Fargate's
 On-Demand and Spot vCPU quotas against the peak (the services at their maximum tasks, one
 ingestion task per nightly file); free addresses in the three subnets and their three zones; the
-ECS service-linked role; EventBridge delivery on the input bucket; the input bucket's key (a
-customer key must be the InputBucketKmsKeyArn given to the stack); the output bucket's encryption;
-every image tag the stack runs (present, its basic or enhanced scan judged, no CRITICAL or HIGH
-finding, not about to expire); a confirmed subscriber on the alert topic; the key enabled and
-rotating; no notifying alarm in ALARM and no message left in a dead-letter queue (names and
-counts); a logs resource policy that lets EventBridge write the task events log group; and, given
-tonight's book (--positions, --factors), riskbatch plan's hours on the quota left against the window
-to 09:30 New York.
+ECS service-linked role; the task subnets' zones where Fargate runs (the ECS guide's zone IDs);
+EventBridge delivery on the input bucket; the input bucket's key (a customer key must be the
+InputBucketKmsKeyArn given to the stack); the output bucket's encryption; the registry's scanning
+rules covering every repository (and, under enhanced scanning, Inspector's ECR scanning enabled);
+every image tag the stack runs (present, its basic or enhanced scan judged, each status that never
+ends well with its own advice, no CRITICAL or HIGH finding, not about to expire); a confirmed
+subscriber on the alert topic; the key enabled and rotating; no notifying alarm in ALARM and no
+message left in a dead-letter queue (names and counts); a logs resource policy that lets
+EventBridge write the task events log group; and, given tonight's book (--positions, --factors),
+riskbatch plan's hours on the quota left against the window to 09:30 New York. With --template
+lib/VpcEndpoints.json: each endpoint service offered in the subnets' zones, the VPC's DNS
+attributes, and no private-DNS endpoint of the same service already in the VPC.
 
 The region and credentials are found as the AWS CLI finds them (--region, AWS_REGION,
 AWS_DEFAULT_REGION, the profile's region); the account and region are printed first. Exit codes:

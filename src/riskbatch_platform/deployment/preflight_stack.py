@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from riskbatch.operations.costs import capacity_of, scaled_service
-from riskbatch.operations.preflight.checks import ALL, NIGHTLY, run_checks
+from riskbatch.operations.preflight.checks import ALL, NETWORK, NIGHTLY, run_checks
 from riskbatch.operations.preflight.findings import Account, Finding, Peak, Workload
 from riskbatch.operations.preflight.monitoring import task_events_log_policy
 from riskbatch_platform.aws import Target
@@ -100,6 +100,39 @@ def _log_group_arn(target: Target, name: str) -> str | None:
     return None
 
 
+def template_repositories(template: dict[str, Any], values: dict[str, str]) -> list[str]:
+    """The repositories the template names (ecr-<job>-${EnvironmentSuffix}), for a stack not deployed yet."""
+    suffix = values.get("EnvironmentSuffix") or template.get("Parameters", {}).get("EnvironmentSuffix", {}).get("Default", "")
+    names = []
+    for body in template["Resources"].values():
+        name = body.get("Properties", {}).get("RepositoryName") if body["Type"] == "AWS::ECR::Repository" else None
+        if isinstance(name, dict) and isinstance(name.get("Fn::Sub"), str):
+            names.append(name["Fn::Sub"].replace("${EnvironmentSuffix}", str(suffix)))
+        elif isinstance(name, str):
+            names.append(name)
+    return sorted(names)
+
+
+def interface_endpoints(template: dict[str, Any], values: dict[str, str], region: str) -> dict[str, str]:
+    """The interface endpoints the template creates with these values: endpoint service name -> the
+    parameter whose false leaves the endpoint out (its condition's Fn::Equals [Ref P, "true"])."""
+    conditions = template.get("Conditions", {})
+    defaults = template.get("Parameters", {})
+    found = {}
+    for body in template["Resources"].values():
+        properties = body.get("Properties", {})
+        if body["Type"] != "AWS::EC2::VPCEndpoint" or properties.get("VpcEndpointType") != "Interface":
+            continue
+        reference, expected = (conditions.get(body.get("Condition", ""), {}).get("Fn::Equals") or [{}, None])[:2]
+        parameter = reference.get("Ref", "") if isinstance(reference, dict) else ""
+        if parameter and str(values.get(parameter, defaults.get(parameter, {}).get("Default"))) != str(expected):
+            continue
+        service = properties["ServiceName"]
+        service = service["Fn::Sub"].replace("${AWS::Region}", region) if isinstance(service, dict) else str(service)
+        found[service] = parameter or "(always created)"
+    return found
+
+
 def account_of(target: Target, stack_name: str, template: dict[str, Any], parameters: dict[str, str] | None = None, tonight: Any = None) -> Account:
     """The account as the stack sees it: the deployed stack's parameters and outputs, with the
     given values on top (a deployment about to change them); before the first deployment, the
@@ -111,8 +144,10 @@ def account_of(target: Target, stack_name: str, template: dict[str, Any], parame
     alarm_names: list[str] = []
     dead_letter_queues: list[str] = []
     log_group_arn = None
+    own_endpoints: list[str] = []
     if exists:
         resources = physical_ids(cfn, stack_name)
+        own_endpoints = sorted(physical for kind, physical in resources.values() if kind == "AWS::EC2::VPCEndpoint")
         dead_letter_queues = [resources[logical_id][1] for logical_id in dead_letter_queue_ids(template) if logical_id in resources]
         log_group = task_events_log_group_id(template)
         log_group_arn = _log_group_arn(target, resources[log_group][1]) if log_group in resources else None
@@ -128,6 +163,7 @@ def account_of(target: Target, stack_name: str, template: dict[str, Any], parame
         output_bucket=values.get("OutputBucketName"),
         key_arn=outputs.get("KmsKeyArn"),
         repositories=sorted(uri.split("/", 1)[1] for key, uri in outputs.items() if key.endswith("RepositoryUri")),
+        planned_repositories=template_repositories(template, values),
         image_tag=values.get("ImageTag") or defaults.get("ImageTag", {}).get("Default"),
         topic_arn=outputs.get("AlertTopicArn"),
         alarm_names=sorted(alarm_names),
@@ -136,6 +172,9 @@ def account_of(target: Target, stack_name: str, template: dict[str, Any], parame
         input_bucket_key_arn=values.get("InputBucketKmsKeyArn") or None,  # optional: absent from older templates
         output_bucket_key_arn=values.get("OutputBucketKmsKeyArn") or None,
         tonight=tonight,
+        vpc_id=values.get("VpcId") or None,
+        interface_endpoints=interface_endpoints(template, values, target.region),
+        own_endpoint_ids=own_endpoints,
     )
 
 
@@ -143,8 +182,11 @@ def check_stack(
     target: Target, stack_name: str, template: dict[str, Any], parameters: dict[str, str] | None = None, tonight: Any = None, nightly: bool = False
 ) -> list[Finding]:
     """Preflight's checks of the account for this stack (the nightly ones alone with nightly); a bucket
-    encrypted with the stack's own key is refused (riskbatch.operations.preflight.buckets)."""
+    encrypted with the stack's own key is refused (riskbatch.operations.preflight.buckets). A template
+    with no services (lib/VpcEndpoints.json) gets the network checks of its endpoints."""
     account = account_of(target, stack_name, template, parameters, tonight)
+    if "DeployServices" not in template.get("Parameters", {}):
+        return run_checks(target.client, account, NETWORK)
     return run_checks(target.client, account, NIGHTLY if nightly else ALL)
 
 

@@ -245,7 +245,9 @@ def test_the_vpc_endpoints_template_deploys_in_one_step() -> None:
             }
             outputs = deploy_in_phases(Target(region=REGION), "riskbatch-endpoints", template, parameters, template_bucket=None)
             assert outputs["EndpointSecurityGroupId"].startswith("sg-") and outputs["S3GatewayEndpointId"].startswith("vpce-")
-            assert len(outputs["InterfaceEndpointIds"].split(",")) == 10
+            assert sorted(key for key in outputs if key.endswith("EndpointId") and key != "S3GatewayEndpointId") == sorted(
+                f"{logical_id}Id" for logical_id, body in template["Resources"].items() if body["Properties"].get("VpcEndpointType") == "Interface"
+            )
             endpoints = ec2.describe_vpc_endpoints()["VpcEndpoints"]
             expected = {"s3", "sqs", "kms", "events", "logs", "sns", "servicequotas", "ec2", "monitoring"}
             assert {e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints} >= expected
@@ -550,12 +552,38 @@ def test_a_basic_scan_is_judged_when_complete() -> None:
     assert (verdict.status, verdict.blocking) == ("COMPLETE", {})
 
 
-@pytest.mark.parametrize("status", ["SCAN_ELIGIBILITY_EXPIRED", "FINDINGS_UNAVAILABLE", "UNSUPPORTED_IMAGE", "FAILED"])
-def test_a_scan_that_cannot_be_judged_is_refused_at_once(status: str) -> None:
+ENDED_STATUSES = [
+    "SCAN_ELIGIBILITY_EXPIRED", "FINDINGS_UNAVAILABLE", "UNSUPPORTED_IMAGE", "FAILED", "LIMIT_EXCEEDED", "IMAGE_ARCHIVED", "IMAGE_SIZE_EXCEEDED",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("status", ENDED_STATUSES)
+def test_a_scan_that_cannot_be_judged_is_refused_at_once_with_that_status_s_own_advice(status: str) -> None:
+    # ECR API reference, ImageScanStatus (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageScanStatus.html);
+    # each status's meaning and remedy, with its document: riskbatch.operations.preflight.scan_statuses
+    from riskbatch.operations.preflight.scan_statuses import SCAN_ADVICE, scan_advice
     from riskbatch_platform.deployment.image_gate import ScanNotFinished, scan_verdict
 
-    with pytest.raises(ScanNotFinished, match=f"ENHANCED scan of ecr-x:1.0.0 ended {status}"):
+    with pytest.raises(ScanNotFinished, match=f"ENHANCED scan of ecr-x:1.0.0 ended {status}") as refused:
         scan_verdict(_ecr_answering("ENHANCED", [status]), "ecr-x", "1.0.0", sleep=lambda seconds: pytest.fail("no wait"))
+    assert str(refused.value).endswith(scan_advice(status, "ecr-x", "1.0.0")) and SCAN_ADVICE[status][0] in str(refused.value)
+
+
+def test_a_scan_that_never_starts_names_the_registry_s_rules() -> None:
+    """Under enhanced scanning a repository no rule covers is never scanned: DescribeImageScanFindings keeps
+    answering ScanNotFoundException ("Filters to choose which repositories are scanned in Amazon ECR",
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-filters.html)."""
+    from botocore.stub import Stubber
+
+    from riskbatch_platform.deployment.image_gate import ScanNotFinished, scan_verdict
+
+    ecr = boto3.client("ecr", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(ecr)
+    stubber.add_response("get_registry_scanning_configuration", {"registryId": "123456789012", "scanningConfiguration": {"scanType": "ENHANCED", "rules": []}})
+    stubber.add_client_error("describe_image_scan_findings", service_error_code="ScanNotFoundException")
+    stubber.activate()
+    with pytest.raises(ScanNotFinished, match=r"still not started after 0 s \(no scanning rule may cover the repository: riskbatch-preflight"):
+        scan_verdict(ecr, "ecr-x", "1.0.0", max_wait_seconds=0, sleep=lambda seconds: pytest.fail("no wait"))
 
 
 def test_a_scan_still_pending_after_the_bounded_wait_is_a_clear_refusal_with_exit_8(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:

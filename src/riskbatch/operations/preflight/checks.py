@@ -4,9 +4,9 @@ what the account has, and names the fix when it does not fit.
 The checks read the account only (describe, get, list calls); nothing changes. They run from
 riskbatch-preflight before a deployment (and from riskbatch-deploy, before anything changes),
 and the ones that can change from one day to the next (NIGHTLY) run again at the start of each
-overnight window (the pre-night check). This module holds the two lists and runs them; the checks
-live beside it by what they read (capacity, buckets, images, monitoring), each module citing the
-AWS documents it relies on."""
+overnight window (the pre-night check); the VPC endpoints' template has its own (NETWORK). This module
+holds the lists and runs them; the checks live beside it by what they read (capacity, buckets, scanning,
+images, monitoring, network), each module citing the AWS documents it relies on."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from riskbatch.operations.preflight.capacity import fargate_quotas, night_fits, 
 from riskbatch.operations.preflight.findings import FAIL, Account, Check, Clients, Finding, error_code
 from riskbatch.operations.preflight.images import images
 from riskbatch.operations.preflight.monitoring import alarms, alert_subscription, dead_letters, kms_key, task_events_log_policy
+from riskbatch.operations.preflight.network import endpoint_services_in_zones, existing_private_dns_endpoints, fargate_zones, vpc_dns_attributes
+from riskbatch.operations.preflight.scanning import inspector_scans_ecr, registry_scanning
 
 
 def alert(sns: Any, topic_arn: str, environment_name: str, findings: list[Finding]) -> str:
@@ -32,8 +34,9 @@ def alert(sns: Any, topic_arn: str, environment_name: str, findings: list[Findin
 
 
 ALL: tuple[Check, ...] = (
-    fargate_quotas, subnet_capacity, service_linked_role, input_bucket_events, input_bucket_encryption, output_bucket_encryption,
-    output_bucket_retention, images, alert_subscription, kms_key, alarms, dead_letters, task_events_log_policy, night_fits,
+    fargate_quotas, subnet_capacity, fargate_zones, service_linked_role, input_bucket_events, input_bucket_encryption, output_bucket_encryption,
+    output_bucket_retention, registry_scanning, inspector_scans_ecr, images, alert_subscription, kms_key, alarms, dead_letters,
+    task_events_log_policy, night_fits,
 )  # fmt: skip
 
 
@@ -41,6 +44,10 @@ ALL: tuple[Check, ...] = (
 NIGHTLY: tuple[Check, ...] = (
     fargate_quotas, subnet_capacity, output_bucket_retention, images, alert_subscription, alarms, dead_letters, task_events_log_policy,
 )  # fmt: skip
+
+
+# The VPC endpoints' template (lib/VpcEndpoints.json, once per VPC): what its endpoints need of the VPC.
+NETWORK: tuple[Check, ...] = (endpoint_services_in_zones, vpc_dns_attributes, existing_private_dns_endpoints)
 
 
 def run_checks(clients: Clients, account: Account, checks: tuple[Check, ...] = ALL) -> list[Finding]:

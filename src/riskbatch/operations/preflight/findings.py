@@ -84,6 +84,8 @@ class Account:
     output_bucket: str | None = None
     key_arn: str | None = None
     repositories: list[str] = field(default_factory=list)
+    # The repositories the template names: known before the stack (and its outputs) exist.
+    planned_repositories: list[str] = field(default_factory=list)
     image_tag: str | None = None
     topic_arn: str | None = None
     alarm_names: list[str] = field(default_factory=list)
@@ -92,6 +94,11 @@ class Account:
     input_bucket_key_arn: str | None = None  # InputBucketKmsKeyArn: the customer key the input bucket may use
     output_bucket_key_arn: str | None = None  # OutputBucketKmsKeyArn: the customer key the output bucket may use
     tonight: Any = None  # riskbatch.operations.plan.Night: tonight's book size and window, when given
+    vpc_id: str | None = None
+    # The interface endpoints a VPC endpoints template is about to create: endpoint service name
+    # (com.amazonaws.<region>.<service>) -> the parameter that leaves that endpoint out.
+    interface_endpoints: dict[str, str] = field(default_factory=dict)
+    own_endpoint_ids: list[str] = field(default_factory=list)  # the endpoints that stack already has (an update)
     risk_workload_name: str = "risk-calculation"
     # The nightly check fails on what the last nights left behind (dead letters, alarms in ALARM); a
     # deploy only warns of it, so that the deploy that fixes its cause is not refused.

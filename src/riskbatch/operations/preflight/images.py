@@ -9,18 +9,9 @@ import json
 from typing import Any
 
 from riskbatch.operations.preflight.findings import FAIL, PASS, WARN, Account, Clients, Finding, error_code
+from riskbatch.operations.preflight.scan_statuses import NOT_SCANNED, SCAN_JUDGED, SCAN_WAITING, scan_advice
 
 BLOCKING_SEVERITIES = ("CRITICAL", "HIGH")
-
-
-# Image scan statuses (ECR API reference, ImageScanStatus:
-# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageScanStatus.html). Basic scanning
-# ends in COMPLETE; enhanced (Inspector) scanning reports ACTIVE while it keeps scanning the image
-# continuously, with findings to judge. The waiting ones may still end well; the others never will.
-SCAN_JUDGED = ("COMPLETE", "ACTIVE")
-
-
-SCAN_WAITING = ("IN_PROGRESS", "PENDING")
 
 
 def registry_scan_type(ecr: Any) -> str:
@@ -69,11 +60,11 @@ def images(clients: Clients, account: Account) -> list[Finding]:
         except Exception as error:
             if error_code(error) != "ScanNotFoundException":
                 raise
-            status, counts = "none", {}
+            status, counts = NOT_SCANNED, {}
         blocking = {severity: counts[severity] for severity in BLOCKING_SEVERITIES if counts.get(severity)}
         if status not in SCAN_JUDGED:
             pending = WARN if status in SCAN_WAITING else FAIL
-            fix = "wait for the scan" if pending == WARN else _rescan_fix(status)
+            fix = "wait for the scan" if pending == WARN else scan_advice(status, repository, str(tag))
             findings.append(Finding(name, f"scan {' or '.join(SCAN_JUDGED)}", f"scan {status}", pending, fix))
         elif blocking:
             findings.append(Finding(name, "no CRITICAL or HIGH finding", json.dumps(blocking), FAIL, "rebuild on patched packages and push a new tag"))
@@ -81,15 +72,6 @@ def images(clients: Clients, account: Account) -> list[Finding]:
             findings.append(Finding(name, "present, scanned, no CRITICAL or HIGH finding", f"{detail['imageDigest'][:19]}, scan {status}, clean", PASS))
         findings.extend(_lifecycle(ecr, repository, tag, detail))
     return findings
-
-
-def _rescan_fix(status: str) -> str:
-    """What to do about a scan that will not end well by waiting."""
-    if status == "SCAN_ELIGIBILITY_EXPIRED":
-        return "the enhanced scan's duration for this image ran out: push the image again or lengthen Inspector's ECR re-scan duration"
-    if status in ("FINDINGS_UNAVAILABLE", "UNSUPPORTED_IMAGE"):
-        return f"scan {status}: the scanner cannot judge this image; rebuild it on a supported base, or scan it another way and record the exception"
-    return "aws ecr start-image-scan (basic scanning), and wait"
 
 
 def _lifecycle(ecr: Any, repository: str, tag: str | None, detail: dict[str, Any]) -> list[Finding]:

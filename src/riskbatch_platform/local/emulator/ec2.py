@@ -79,3 +79,17 @@ def ec2_refuses_descriptions_outside_its_character_set(patch: Patcher) -> None:
     patch.set(SecurityGroupBackend, "authorize_security_group_ingress", authorising(SecurityGroupBackend.authorize_security_group_ingress))
     patch.set(SecurityGroupBackend, "authorize_security_group_egress", authorising(SecurityGroupBackend.authorize_security_group_egress))
     patch.set(SecurityGroup, "create_from_cloudformation_json", classmethod(create_from_cloudformation))
+
+
+@fix
+def ec2_offers_the_service_quotas_endpoint_service(patch: Patcher) -> None:
+    """Defect. Service Quotas is offered as an interface endpoint service, com.amazonaws.<region>.servicequotas
+    ("AWS services that integrate with AWS PrivateLink",
+    https://docs.aws.amazon.com/vpc/latest/privatelink/aws-services-privatelink-support.html), and the VPC
+    endpoints' template creates one; moto's list of endpoint services lacks it, so DescribeVpcEndpointServices
+    answered InvalidServiceName and preflight said the Region does not offer it. The fix adds it to moto's
+    list, offered in every zone as moto offers the others (and empties moto's cache of the list)."""
+    from moto.ec2.models import vpcs
+
+    patch.set(vpcs, "AWS_ENDPOINT_SERVICES", sorted({*vpcs.AWS_ENDPOINT_SERVICES, "servicequotas"}))
+    patch.set(vpcs, "DEFAULT_VPC_ENDPOINT_SERVICES", {})

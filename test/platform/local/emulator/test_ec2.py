@@ -69,3 +69,23 @@ def test_ec2_refuses_descriptions_outside_its_character_set(aws: None) -> None:
 def test_ec2_accepts_the_endpoints_stack_rule_descriptions(aws: None) -> None:
     with patched(emulator.ec2.ec2_refuses_descriptions_outside_its_character_set):
         assert _stack_with_rule_description("HTTPS from the tasks in the private subnets") == "CREATE_COMPLETE"
+
+
+def _offers(service: str) -> str:
+    return _code(lambda: boto3.client("ec2", region_name=REGION).describe_vpc_endpoint_services(ServiceNames=[f"com.amazonaws.{REGION}.{service}"]))
+
+
+def test_moto_does_not_offer_the_service_quotas_endpoint_service(aws: None) -> None:
+    assert (_offers("servicequotas"), _offers("logs")) == ("InvalidServiceName", "OK")
+
+
+def test_ec2_offers_the_service_quotas_endpoint_service_in_every_zone(aws: None) -> None:
+    # "AWS services that integrate with AWS PrivateLink": com.amazonaws.<region>.servicequotas
+    # (https://docs.aws.amazon.com/vpc/latest/privatelink/aws-services-privatelink-support.html)
+    with patched(emulator.ec2.ec2_offers_the_service_quotas_endpoint_service):
+        ec2 = boto3.client("ec2", region_name=REGION)
+        (detail,) = ec2.describe_vpc_endpoint_services(ServiceNames=[f"com.amazonaws.{REGION}.servicequotas"])["ServiceDetails"]
+        zones = [zone["ZoneName"] for zone in ec2.describe_availability_zones()["AvailabilityZones"]]
+        assert sorted(detail["AvailabilityZones"]) == sorted(zones) and detail["ServiceType"] == [{"ServiceType": "Interface"}]
+        assert _offers("logs") == "OK"
+    assert _offers("servicequotas") == "InvalidServiceName"  # undone with the fix
