@@ -37,9 +37,11 @@ ALL: tuple[Check, ...] = (
 )  # fmt: skip
 
 
-# What can change from one day to the next: run at the start of each overnight window.
+# What can change from one day to the next: run at the start of each overnight window. The buckets'
+# default encryption is the customer's to change at any time: a switch to the stack's key is refused nightly.
 NIGHTLY: tuple[Check, ...] = (
-    fargate_quotas, subnet_capacity, output_bucket_retention, images, alert_subscription, alarms, dead_letters, task_events_log_policy,
+    fargate_quotas, subnet_capacity, input_bucket_encryption, output_bucket_encryption, output_bucket_retention, images,
+    alert_subscription, alarms, dead_letters, task_events_log_policy,
 )  # fmt: skip
 
 

@@ -123,6 +123,11 @@ def account_from_environment(environment: dict[str, str]) -> Account:
         dead_letter_queues=[item for item in environment.get("DEAD_LETTER_QUEUES", "").split(",") if item],
         task_events_log_group_arn=environment.get("TASK_EVENTS_LOG_GROUP_ARN") or None,
         output_bucket=environment.get("OUTPUT_BUCKET") or None,
+        # the buckets' encryption: the stack's own key (refused) and the customer keys the stack was given
+        input_bucket=environment.get("INPUT_BUCKET") or None,
+        key_arn=environment.get("STACK_KEY_ARN") or None,
+        input_bucket_key_arn=environment.get("INPUT_BUCKET_KMS_KEY_ARN") or None,
+        output_bucket_key_arn=environment.get("OUTPUT_BUCKET_KMS_KEY_ARN") or None,
         nightly=True,
     )
 
