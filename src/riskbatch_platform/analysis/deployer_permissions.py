@@ -178,6 +178,11 @@ ACTIONS_OF_OPERATIONS = {
 # ecr:DescribeImageScanFindings: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html).
 DEPENDENT_ACTIONS = {
     "ecr:DescribeImageScanFindings": ("inspector2:ListFindings",),
+    # RunTask hands the task definition's task and execution roles to ECS: the caller must be allowed to pass
+    # them (ECS developer guide, "Amazon ECS task execution IAM role" and "Task IAM role":
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html; the Service Authorization
+    # Reference lists iam:PassRole as a dependent action of ecs:RunTask).
+    "ecs:RunTask": ("iam:PassRole",),
 }
 
 
@@ -299,6 +304,8 @@ def unknown_to_parliament() -> list[str]:
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html).
 SERVICE_ROLE_NAME = "role-cloudformation-riskbatch-<region>"
 SERVICE_ROLE_ARN_PATTERN = "arn:aws:iam::*:role/role-cloudformation-riskbatch-*"
+# The jobs' task and execution roles (role-<job>-task-<suffix>-<region>, role-<job>-exec-<suffix>-<region>).
+JOB_ROLE_ARN_PATTERNS = ("arn:aws:iam::*:role/role-*-task-*", "arn:aws:iam::*:role/role-*-exec-*")
 
 
 def service_role_trust() -> dict[str, Any]:
@@ -325,9 +332,19 @@ def deploying_person_policy() -> dict[str, Any]:
         "Resource": SERVICE_ROLE_ARN_PATTERN,
         "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
     }
+    # the deploy's smoke tasks pass their task definitions' task and execution roles to ECS, and no other role
+    pass_task_roles = {
+        "Sid": "PassTheJobRolesToEcsForTheSmokeTasks",
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": list(JOB_ROLE_ARN_PATTERNS),
+        "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+    }
+    scripts = sorted({*script_actions(), *TEMPLATE_READ_ACTIONS} - {"iam:PassRole"})
     statements = [
-        {"Sid": "DeployerScripts", "Effect": "Allow", "Action": sorted({*script_actions(), *TEMPLATE_READ_ACTIONS}), "Resource": "*"},
+        {"Sid": "DeployerScripts", "Effect": "Allow", "Action": scripts, "Resource": "*"},
         pass_role,
+        pass_task_roles,
         {"Sid": "ImagePush", "Effect": "Allow", "Action": list(IMAGE_PUSH_ACTIONS), "Resource": "*"},
     ]
     return {"Version": "2012-10-17", "Statement": statements}
