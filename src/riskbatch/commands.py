@@ -207,6 +207,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     if missing:  # a person at a laptop: the account's checks are riskbatch-preflight's
         raise ValueError(f"{', '.join(missing)} not set: this is the stack's scheduled pre-night check; by hand, run riskbatch-preflight --stack-name <stack>")
     account = account_from_environment(dict(os.environ))
+    account.now = dt.datetime.now(dt.UTC)  # the night in view, and how long ago its files landed
     with deadline("preflight", deadline_seconds("preflight")), beating(Settings.from_env().scratch):
         findings = run_checks(boto3.client, account, NIGHTLY)
         print(table(findings))

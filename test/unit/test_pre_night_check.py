@@ -189,3 +189,22 @@ def test_the_check_task_reads_both_buckets_encryption_against_the_stacks_key_and
     account = account_from_environment({key: str(value) for key, value in container_environment(resolved).items()})
     assert (account.input_bucket, account.output_bucket) == ("risk-input", "risk-output") and account.key_arn
     assert (account.input_bucket_key_arn, account.output_bucket_key_arn) == (values["InputBucketKmsKeyArn"], None)
+
+
+def test_the_check_task_lists_the_nights_files_and_its_runs_under_their_prefixes_only(template: Template) -> None:
+    """The pre-night check compares the files that landed with the runs started (a RunTask that ECS answers
+    with `failures` may never count as a failed invocation: riskbatch.operations.preflight.arrivals). Listing
+    is s3:ListBucket on the bucket, narrowed by the s3:prefix condition key (Service Authorization Reference,
+    Amazon S3: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html)."""
+    task = template.get(referenced_id(_schedule(template).props["Target"]["EcsParameters"]["TaskDefinitionArn"]))
+    environment = container_environment(task.props["ContainerDefinitions"][0])
+    assert (environment["INPUT_BUCKET"], environment["INPUT_PREFIX"]) == ({"Ref": "InputBucketName"}, {"Ref": "InputKeyPrefix"})
+    listings = [s for s in role_statements(template.get(referenced_id(task.props["TaskRoleArn"]))) if "s3:ListBucket" in as_list(s["Action"])]
+    by_bucket = {s["Resource"]["Fn::Sub"]: s["Condition"]["StringLike"]["s3:prefix"] for s in listings if as_list(s["Action"]) == ["s3:ListBucket"]}
+    assert by_bucket == {
+        "arn:${AWS::Partition}:s3:::${InputBucketName}": {"Fn::Sub": "${InputKeyPrefix}*"},
+        "arn:${AWS::Partition}:s3:::${OutputBucketName}": ["runs/*", "quarantine/*"],
+    }
+    resolved = resolve(template.doc, REQUIRED_VALUES)["Resources"][task.logical_id]["Properties"]["ContainerDefinitions"][0]
+    account = account_from_environment({key: str(value) for key, value in container_environment(resolved).items()})
+    assert account.input_prefix == template.doc["Parameters"]["InputKeyPrefix"]["Default"]

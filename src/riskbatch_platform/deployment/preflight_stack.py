@@ -3,6 +3,7 @@ the values about to be deployed), and the night's peak from the template as writ
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -126,6 +127,7 @@ def account_of(target: Target, stack_name: str, template: dict[str, Any], parame
         peak=peak_of(template, values),
         input_bucket=values.get("InputBucketName"),
         output_bucket=values.get("OutputBucketName"),
+        input_prefix=values.get("InputKeyPrefix") or defaults.get("InputKeyPrefix", {}).get("Default"),
         key_arn=outputs.get("KmsKeyArn"),
         repositories=sorted(uri.split("/", 1)[1] for key, uri in outputs.items() if key.endswith("RepositoryUri")),
         image_tag=values.get("ImageTag") or defaults.get("ImageTag", {}).get("Default"),
@@ -145,6 +147,8 @@ def check_stack(
     """Preflight's checks of the account for this stack (the nightly ones alone with nightly); a bucket
     encrypted with the stack's own key is refused (riskbatch.operations.preflight.buckets)."""
     account = account_of(target, stack_name, template, parameters, tonight)
+    if nightly:  # the night in view, and how long ago its files landed
+        account.now = dt.datetime.now(dt.UTC)
     return run_checks(target.client, account, NIGHTLY if nightly else ALL)
 
 

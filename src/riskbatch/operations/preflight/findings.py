@@ -92,6 +92,8 @@ class Account:
     input_bucket_key_arn: str | None = None  # InputBucketKmsKeyArn: the customer key the input bucket may use
     output_bucket_key_arn: str | None = None  # OutputBucketKmsKeyArn: the customer key the output bucket may use
     tonight: Any = None  # riskbatch.operations.plan.Night: tonight's book size and window, when given
+    input_prefix: str | None = None  # InputKeyPrefix: where the night's files land
+    now: Any = None  # datetime.datetime (aware): the checks that compare with the clock take it from here
     risk_workload_name: str = "risk-calculation"
     # The nightly check fails on what the last nights left behind (dead letters, alarms in ALARM); a
     # deploy only warns of it, so that the deploy that fixes its cause is not refused.
@@ -125,6 +127,7 @@ def account_from_environment(environment: dict[str, str]) -> Account:
         output_bucket=environment.get("OUTPUT_BUCKET") or None,
         # the buckets' encryption: the stack's own key (refused) and the customer keys the stack was given
         input_bucket=environment.get("INPUT_BUCKET") or None,
+        input_prefix=environment.get("INPUT_PREFIX"),
         key_arn=environment.get("STACK_KEY_ARN") or None,
         input_bucket_key_arn=environment.get("INPUT_BUCKET_KMS_KEY_ARN") or None,
         output_bucket_key_arn=environment.get("OUTPUT_BUCKET_KMS_KEY_ARN") or None,
