@@ -180,3 +180,28 @@ def test_a_failed_smoke_is_the_deploys_failure_exit_code(monkeypatch: pytest.Mon
         code = deploy_script.main([*arguments, "--parameter", "VpcId=v", "--outputs", "/dev/null"])
     printed = capsys.readouterr().err
     assert code == 1 and "deployment failed: the smoke task of RiskCalculationTaskDefinition failed" in printed and "Traceback" not in printed
+
+
+@pytest.mark.parametrize(("services_on", "smoke", "judged_against"), [(True, True, {"JobTaskDefinition": "arn:1"}), (False, True, {}), (True, False, None)])
+def test_phase_three_smokes_what_changed_since_the_services_last_ran(
+    monkeypatch: pytest.MonkeyPatch, services_on: bool, smoke: bool, judged_against: dict | None
+) -> None:
+    """With the services already on, the smoke compares with the task definitions they ran; switching them on
+    smokes every task definition (compared with none); the local night asks for no smoke."""
+    from types import SimpleNamespace
+
+    from riskbatch_platform.deployment import phases
+
+    judged: list[dict] = []
+    monkeypatch.setattr(phases, "stack_status", lambda cfn, name: "UPDATE_COMPLETE")
+    monkeypatch.setattr(phases, "current_parameters", lambda cfn, name: {"DeployServices": "true" if services_on else "false"})
+    monkeypatch.setattr(phases, "stack_outputs", lambda cfn, name: {})
+    monkeypatch.setattr(phases, "task_definitions", lambda cfn, name: {"JobTaskDefinition": "arn:1"})
+    monkeypatch.setattr(phases.RollbackPoint, "read", classmethod(lambda cls, cfn, name: RollbackPoint(TEMPLATE, {})))
+    monkeypatch.setattr(phases, "deploy", lambda *args, **kwargs: SimpleNamespace(outputs={}))
+    monkeypatch.setattr(phases, "check_images", lambda *args: None)
+    monkeypatch.setattr(phases, "restore_scheduled_minimums", lambda *args: [])
+    monkeypatch.setattr(phases, "smoke_or_roll_back", lambda target, name, template, values, before, *rest: judged.append(before))
+    template = {**TEMPLATE, "Parameters": {**TEMPLATE["Parameters"], "DeployServices": {"Type": "String", "Default": "false"}}}
+    phases.deploy_in_phases(_StubbedEcs(Target(region=REGION), None), "smoke", template, {"ImageTag": "2.0.0", **SUBNETS}, None, smoke=smoke)
+    assert judged == ([] if judged_against is None else [judged_against])
