@@ -27,6 +27,7 @@ from riskbatch.commands import (
     cmd_rerun,
     cmd_risk,
     cmd_sample,
+    cmd_smoke,
     cmd_status,
     cmd_watch,
     cmd_worker,
@@ -183,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
     health.set_defaults(run=cmd_health)
+    smoke = commands.add_parser("smoke", help="the deploy's smoke task: the job's code imports, a heartbeat is written and the health check passes")
+    smoke.set_defaults(run=cmd_smoke)
     probe = commands.add_parser("probe", help="try this task's role against the calls it must allow and deny (the least-privilege proof)")
     probe.add_argument("--expect", required=True, help="the expectations: s3://bucket/key or a file")
     probe.add_argument("--verdict", help="s3://bucket/key to write the verdict to (it is printed in any case)")

@@ -155,6 +155,37 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0 if healthy(scratch_directory(), args.max_age) else 1
 
 
+# What each job's image must be able to import: its command's module (RISKBATCH_JOB, as the task definitions set it).
+SMOKE_IMPORTS = {
+    "data-ingestion": "riskbatch.jobs.ingestion",
+    "risk-calculation": "riskbatch.jobs.risk_calculation",
+    "report-generation": "riskbatch.jobs.report_generation",
+    "pre-night-check": "riskbatch.operations.preflight.checks",
+    "deadline-check": "riskbatch.operations.watch",
+}
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    """The deploy's smoke task: the image starts, its job's code imports, the scratch volume takes a
+    heartbeat and the health check passes on it. Exit 0, or 1 with what failed."""
+    import importlib
+
+    from riskbatch.runtime.heartbeat import beat, healthy, scratch_directory
+
+    job = os.environ.get("RISKBATCH_JOB", "local")
+    if job != "local" and job not in SMOKE_IMPORTS:
+        print(f"smoke: RISKBATCH_JOB={job} is no job this image knows ({', '.join(SMOKE_IMPORTS)})", file=sys.stderr)
+        return 1
+    for module in [SMOKE_IMPORTS[job]] if job in SMOKE_IMPORTS else list(SMOKE_IMPORTS.values()):
+        importlib.import_module(module)
+    beat(scratch_directory())
+    if not healthy(scratch_directory()):
+        print(f"smoke: the health check fails on a fresh heartbeat in {scratch_directory()}", file=sys.stderr)
+        return 1
+    print(f"smoke: {job} imports, writes its heartbeat in {scratch_directory()} and passes its health check")
+    return 0
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
     from riskbatch.operations.probe import run
 
@@ -176,6 +207,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     if missing:  # a person at a laptop: the account's checks are riskbatch-preflight's
         raise ValueError(f"{', '.join(missing)} not set: this is the stack's scheduled pre-night check; by hand, run riskbatch-preflight --stack-name <stack>")
     account = account_from_environment(dict(os.environ))
+    account.now = dt.datetime.now(dt.UTC)  # the night in view, and how long ago its files landed
     with deadline("preflight", deadline_seconds("preflight")), beating(Settings.from_env().scratch):
         findings = run_checks(boto3.client, account, NIGHTLY)
         print(table(findings))

@@ -105,3 +105,27 @@ def test_ingestion_without_its_buckets_and_queue_raises_a_configuration_error() 
     settings = Settings("ingest", "test", None, None, "incoming/", None, None, None, None, "/tmp", 1000)
     with pytest.raises(ConfigurationError, match="OUTPUT_BUCKET and RISK_WORK_QUEUE_URL"):
         ingest("bucket", "incoming/2026-01-02/positions.csv", settings, None, None, None)
+
+
+@pytest.mark.parametrize("job", ["data-ingestion", "risk-calculation", "report-generation", "pre-night-check", "deadline-check"])
+def test_smoke_imports_the_job_writes_its_heartbeat_and_passes_the_health_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, job: str) -> None:
+    """The deploy's smoke task (riskbatch_platform.deployment.smoke): exit 0 only when the job's code imports and
+    the health check passes on the heartbeat it wrote; a job the image does not know is exit 1."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("RISKBATCH_JOB", job)
+    assert main(["smoke"]) == 0 and heartbeat_path(str(tmp_path)).exists()
+    monkeypatch.setenv("RISKBATCH_JOB", "no-such-job")
+    assert main(["smoke"]) == 1
+
+
+def test_every_task_definitions_job_is_one_the_smoke_command_knows() -> None:
+    from riskbatch.commands import SMOKE_IMPORTS
+    from test.conftest import the_template
+    from test.template_model import container_environment
+
+    jobs = {
+        container_environment(container)["RISKBATCH_JOB"]
+        for task in the_template().of_type("AWS::ECS::TaskDefinition")
+        for container in task.props["ContainerDefinitions"]
+    }
+    assert jobs == set(SMOKE_IMPORTS)

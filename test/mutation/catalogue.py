@@ -146,6 +146,14 @@ MUTATIONS: list[Mutation] = [
         ),
     ),
     Mutation("no-retry", "ingestion: retry policy", delete(*_INGESTION_TARGET, "RetryPolicy")),
+    Mutation(
+        "trigger-retries-for-an-hour", "events: retries last until the deadline", set_(*_INGESTION_TARGET, "RetryPolicy", "MaximumEventAgeInSeconds", 3600)
+    ),
+    Mutation(
+        "deadline-check-retries-thrice",
+        "events: retries last until the deadline",
+        set_(R, "DeadlineCheckSchedule", P, "Target", "RetryPolicy", "MaximumRetryAttempts", 3),
+    ),
     Mutation("completion-no-dlq", "events: dead-letter queue", delete(R, "RunCompletedRule", P, "Targets", 0, "DeadLetterConfig")),
     Mutation("target-launch-type", "ingestion: strategy, no launch type", set_(*_INGESTION_TARGET, "EcsParameters", "LaunchType", "FARGATE")),
     Mutation(

@@ -112,6 +112,7 @@ REQUIREMENT_TESTS: dict[str, tuple[str, ...]] = {
         "test_services.py::test_platform_version_is_1_4_0_or_latest",
     ),
     "ingestion: retry policy": ("test_events_and_queues.py::test_delivery_target_retries_and_dead_letters",),
+    "events: retries last until the deadline": ("test_retry_window.py::test_every_target_retries_until_the_deadline",),
     "ingestion: strategy, no launch type": (
         "test_guard_rules.py::test_rule_passes_on_the_stack[ecs_no_launch_type_with_capacity_provider_strategy]",
         "test_services.py::test_uses_a_fargate_capacity_provider_strategy_and_never_a_launch_type",

@@ -137,6 +137,8 @@ def test_task_role_touches_only_the_queues_its_job_is_configured_with(template: 
 # bucket keeps its records, for the pre-night check (Service Authorization Reference, Amazon S3:
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
 BUCKET_SETTINGS_READS = {"s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:GetLifecycleConfiguration"}
+# and both buckets' default encryption, which the pre-night check holds against the stack's key
+BOTH_BUCKETS_READS = {"s3:GetEncryptionConfiguration"}
 
 
 @pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
@@ -149,7 +151,9 @@ def test_task_role_never_deletes_objects_or_touches_buckets_outside_the_paramete
             for resource in as_list(statement["Resource"]):
                 arn = resource["Fn::Sub"]
                 assert arn.startswith(("arn:${AWS::Partition}:s3:::${InputBucketName}", "arn:${AWS::Partition}:s3:::${OutputBucketName}"))
-                if set(actions) <= BUCKET_SETTINGS_READS:
+                if set(actions) <= BOTH_BUCKETS_READS:
+                    assert arn in ("arn:${AWS::Partition}:s3:::${InputBucketName}", "arn:${AWS::Partition}:s3:::${OutputBucketName}"), "the bucket itself"
+                elif set(actions) <= BUCKET_SETTINGS_READS:
                     assert arn == "arn:${AWS::Partition}:s3:::${OutputBucketName}", "settings are read of the output bucket itself"
                 elif "s3:ListBucket" not in actions:
                     key_pattern = arn.split("}/", 1)[1] if "}/" in arn else ""

@@ -162,4 +162,49 @@ def test_the_check_task_reads_how_the_output_bucket_keeps_its_records_and_nothin
     assert set(as_list(granted["Action"])) == settings and "Condition" not in granted
     assert granted["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${OutputBucketName}"}
     s3_resources = {r["Fn::Sub"] for s in statements if any(a.startswith("s3:") for a in as_list(s["Action"])) for r in as_list(s["Resource"])}
-    assert s3_resources == {"arn:${AWS::Partition}:s3:::${OutputBucketName}", "arn:${AWS::Partition}:s3:::${OutputBucketName}/probes/*"}
+    buckets = {"arn:${AWS::Partition}:s3:::${OutputBucketName}", "arn:${AWS::Partition}:s3:::${InputBucketName}"}
+    assert s3_resources == buckets | {"arn:${AWS::Partition}:s3:::${OutputBucketName}/probes/*"}
+
+
+def test_the_check_task_reads_both_buckets_encryption_against_the_stacks_key_and_the_given_keys(template: Template) -> None:
+    """The pre-night check refuses a bucket encrypted with the stack's key, as preflight does (the key is deleted
+    with the stack: https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys.html). It reads each
+    bucket's default encryption (GetBucketEncryption, IAM action s3:GetEncryptionConfiguration on the bucket:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html) on those two buckets
+    only, and resolves an alias of the stack's key with kms:DescribeKey on that key only."""
+    task = template.get(referenced_id(_schedule(template).props["Target"]["EcsParameters"]["TaskDefinitionArn"]))
+    environment = container_environment(task.props["ContainerDefinitions"][0])
+    assert environment["INPUT_BUCKET"] == {"Ref": "InputBucketName"} and environment["STACK_KEY_ARN"] == {"Fn::GetAtt": ["RiskBatchKey", "Arn"]}
+    given = (environment["INPUT_BUCKET_KMS_KEY_ARN"], environment["OUTPUT_BUCKET_KMS_KEY_ARN"])
+    assert given == ({"Ref": "InputBucketKmsKeyArn"}, {"Ref": "OutputBucketKmsKeyArn"})
+    statements = role_statements(template.get(referenced_id(task.props["TaskRoleArn"])))
+    (reading,) = [s for s in statements if "s3:GetEncryptionConfiguration" in as_list(s["Action"])]
+    assert as_list(reading["Action"]) == ["s3:GetEncryptionConfiguration"] and "Condition" not in reading
+    buckets = sorted(f"arn:${{AWS::Partition}}:s3:::${{{name}}}" for name in ("InputBucketName", "OutputBucketName"))
+    assert sorted(r["Fn::Sub"] for r in as_list(reading["Resource"])) == buckets
+    (describing,) = [s for s in statements if "kms:DescribeKey" in as_list(s["Action"])]
+    assert as_list(describing["Action"]) == ["kms:DescribeKey"] and describing["Resource"] == {"Fn::GetAtt": ["RiskBatchKey", "Arn"]}
+    values = {**REQUIRED_VALUES, "InputBucketKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/in", "OutputBucketKmsKeyArn": ""}
+    resolved = resolve(template.doc, values)["Resources"][task.logical_id]["Properties"]["ContainerDefinitions"][0]
+    account = account_from_environment({key: str(value) for key, value in container_environment(resolved).items()})
+    assert (account.input_bucket, account.output_bucket) == ("risk-input", "risk-output") and account.key_arn
+    assert (account.input_bucket_key_arn, account.output_bucket_key_arn) == (values["InputBucketKmsKeyArn"], None)
+
+
+def test_the_check_task_lists_the_nights_files_and_its_runs_under_their_prefixes_only(template: Template) -> None:
+    """The pre-night check compares the files that landed with the runs started (a RunTask that ECS answers
+    with `failures` may never count as a failed invocation: riskbatch.operations.preflight.arrivals). Listing
+    is s3:ListBucket on the bucket, narrowed by the s3:prefix condition key (Service Authorization Reference,
+    Amazon S3: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html)."""
+    task = template.get(referenced_id(_schedule(template).props["Target"]["EcsParameters"]["TaskDefinitionArn"]))
+    environment = container_environment(task.props["ContainerDefinitions"][0])
+    assert (environment["INPUT_BUCKET"], environment["INPUT_PREFIX"]) == ({"Ref": "InputBucketName"}, {"Ref": "InputKeyPrefix"})
+    listings = [s for s in role_statements(template.get(referenced_id(task.props["TaskRoleArn"]))) if "s3:ListBucket" in as_list(s["Action"])]
+    by_bucket = {s["Resource"]["Fn::Sub"]: s["Condition"]["StringLike"]["s3:prefix"] for s in listings if as_list(s["Action"]) == ["s3:ListBucket"]}
+    assert by_bucket == {
+        "arn:${AWS::Partition}:s3:::${InputBucketName}": {"Fn::Sub": "${InputKeyPrefix}*"},
+        "arn:${AWS::Partition}:s3:::${OutputBucketName}": ["runs/*", "quarantine/*"],
+    }
+    resolved = resolve(template.doc, REQUIRED_VALUES)["Resources"][task.logical_id]["Properties"]["ContainerDefinitions"][0]
+    account = account_from_environment({key: str(value) for key, value in container_environment(resolved).items()})
+    assert account.input_prefix == template.doc["Parameters"]["InputKeyPrefix"]["Default"]

@@ -55,10 +55,13 @@ PASS_SCHEDULE_ROLES = (
 )
 # RunTask starts the task with its task definition's task and execution roles, passed to ECS tasks ("Amazon ECS task
 # execution IAM role" and "Amazon ECS task IAM role", ECS developer guide; SAR, Amazon ECS: RunTask's dependent action iam:PassRole).
-INGESTION_ROLES = "arn:aws:iam::*:role/role-data-ingestion-"
-PASS_INGESTION_ROLES = (
-    _pass("role-data-ingestion-task-dev-us-east-1", "ecs-tasks.amazonaws.com", "the ingestion task's role", f"{INGESTION_ROLES}task-*"),
-    _pass("role-data-ingestion-exec-dev-us-east-1", "ecs-tasks.amazonaws.com", "the ingestion task's execution role", f"{INGESTION_ROLES}exec-*"),
+# rerun starts the ingestion task; the deploy's smoke tasks start one task of every job, so the grant covers every job's roles.
+JOB_TASK_ROLES, JOB_EXECUTION_ROLES = "arn:aws:iam::*:role/role-*-task-*", "arn:aws:iam::*:role/role-*-exec-*"
+PASS_JOB_ROLES = (
+    _pass("role-data-ingestion-task-dev-us-east-1", "ecs-tasks.amazonaws.com", "the ingestion task's role (rerun)", JOB_TASK_ROLES),
+    _pass("role-data-ingestion-exec-dev-us-east-1", "ecs-tasks.amazonaws.com", "the ingestion task's execution role (rerun)", JOB_EXECUTION_ROLES),
+    _pass("role-risk-calculation-task-dev-us-east-1", "ecs-tasks.amazonaws.com", "a smoke task's role (deploy)", JOB_TASK_ROLES),
+    _pass("role-report-generation-exec-dev-us-east-1", "ecs-tasks.amazonaws.com", "a smoke task's execution role (deploy)", JOB_EXECUTION_ROLES),
 )
 # Under the registry's enhanced scanning, DescribeImageScanFindings reads Amazon Inspector's findings as the caller ("IAM
 # permissions required for enhanced scanning in Amazon ECR": https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html).
@@ -82,12 +85,15 @@ TABLE: dict[str, tuple[str, dict[str, tuple[Need, ...]]]] = {
         f"{SAR}list_awscloudformation.html",
         {
             **_own("cloudformation", "DeleteChangeSet", "DeleteStack", "DescribeChangeSet", "DescribeStackEvents", "DescribeStacks"),
-            **_own("cloudformation", "ExecuteChangeSet", "ListStackResources"),
+            **_own("cloudformation", "ExecuteChangeSet", "GetTemplate", "ListStackResources"),
             "CreateChangeSet": (Need("cloudformation:CreateChangeSet"), PASS_SERVICE_ROLE),
         },
     ),
     "cloudwatch": (f"{SAR}list_amazoncloudwatch.html", _own("cloudwatch", "DescribeAlarms")),
-    "ec2": (f"{SAR}list_amazonec2.html", _own("ec2", "DescribeSecurityGroups", "DescribeSubnets", "DescribeVpcEndpoints")),
+    "ec2": (
+        f"{SAR}list_amazonec2.html",
+        _own("ec2", "DescribeSecurityGroups", "DescribeSubnets", "DescribeVpcAttribute", "DescribeVpcEndpointServices", "DescribeVpcEndpoints"),
+    ),
     "ecr": (
         f"{SAR}list_amazonelasticcontainerregistry.html",
         {
@@ -99,10 +105,11 @@ TABLE: dict[str, tuple[str, dict[str, tuple[Need, ...]]]] = {
         f"{SAR}list_amazonelasticcontainerservice.html",
         {
             **_own("ecs", "DescribeClusters", "DescribeTaskDefinition", "DescribeTasks", "ListClusters", "ListTasks", "StopTask", "UpdateService"),
-            "RunTask": (Need("ecs:RunTask"), *PASS_INGESTION_ROLES),
+            "RunTask": (Need("ecs:RunTask"), *PASS_JOB_ROLES),
         },
     ),
     "events": (f"{SAR}list_amazoneventbridge.html", _own("events", "DisableRule", "ListEventBuses", "ListRules", "ListTargetsByRule", "PutEvents")),
+    "inspector2": (f"{SAR}list_amazoninspector2.html", _own("inspector2", "BatchGetAccountStatus")),
     "iam": (f"{SAR}list_awsidentityandaccessmanagementiam.html", _own("iam", "GetRole", "ListRoles")),
     "kms": (f"{SAR}list_awskeymanagementservice.html", _own("kms", "DescribeKey", "GetKeyRotationStatus")),
     "logs": (f"{SAR}list_amazoncloudwatchlogs.html", _own("logs", "DescribeLogGroups", "DescribeResourcePolicies", "FilterLogEvents")),

@@ -15,8 +15,12 @@ First deployment of lib/TapStack.json, in phases (the services cannot stabilise 
      queues, roles, task definitions, rules, alarms;
   2. the images: each repository must hold ImageTag, its push scan complete, with no CRITICAL or
      HIGH finding (unless --allow-findings); the script stops with the push commands otherwise;
-  3. the services and their scaling (DeployServices=true).
-Later deployments (services already on) are the image gate and one update. An update inside the
+  3. the services and their scaling (DeployServices=true), then one smoke task of each task
+     definition (`riskbatch smoke` in the image: its job's code imports and its health check passes),
+     on Fargate in the task subnets; when one fails, the stack is updated back to its template and
+     parameters from before this phase, and the command exits 1.
+Later deployments (services already on) are the image gate and one update, then the smoke tasks of the
+task definitions the update changed. An update inside the
 overnight window (00:00-09:30 America/New_York) re-applies the scalable targets' MinCapacity
 parameter, which the window's scheduled action had raised; the script then puts back the minimum
 of the scheduled action in force, so that an update never drains the warm workers mid-night.
@@ -40,7 +44,8 @@ The region and credentials are found as the AWS CLI finds them (--region, AWS_RE
 AWS_DEFAULT_REGION, the profile's region; --profile or AWS_PROFILE); the account and region are
 printed before anything changes.
 
-Exit codes: 0 deployed (or planned), 1 CloudFormation or AWS failed, 2 a bad option or file,
+Exit codes: 0 deployed (or planned), 1 CloudFormation or AWS failed, or a smoke task failed (the update
+undone), 2 a bad option or file,
 3 images needed, 4 scan refused, 5 parameters refused (the file or the values), 6 preflight failed,
 7 deployed, but no logs resource policy covers the task events log group
 (CreateTaskEventsLogPolicy=false and no shared policy), 8 an image's scan did not finish in time,

@@ -2,7 +2,9 @@
 
 lib/TapStack.json: phase 1 everything but the services (DeployServices=false); phase 2 the images
 present and scanned; phase 3 the services and their scaling, then the scheduled minimum in force
-restored. A template without the DeployServices switch (lib/VpcEndpoints.json) in one step.
+restored, then one smoke task of each task definition the deployment changed (all of them when
+the services are switched on), the update undone when one fails (riskbatch_platform.deployment.smoke).
+A template without the DeployServices switch (lib/VpcEndpoints.json) in one step.
 Parameters are checked before anything changes. An update keeps the current value of every
 parameter it does not name (UsePreviousValue), and the gate checks the image tag the stack will
 run: the given one, else the stack's current one, and the template's default only for a new stack.
@@ -18,6 +20,7 @@ from riskbatch_platform.aws import Target
 from riskbatch_platform.deployment.image_gate import missing_images, repository_names, scan_verdict
 from riskbatch_platform.deployment.parameter_checks import aws_lookup, parameter_problems
 from riskbatch_platform.deployment.scaling import restore_scheduled_minimums
+from riskbatch_platform.deployment.smoke import RollbackPoint, smoke_or_roll_back, task_definitions
 from riskbatch_platform.deployment.stack import StackOptions, current_parameters, deploy, effective_parameters, stack_outputs, stack_status
 
 
@@ -54,14 +57,18 @@ def deploy_in_phases(
     allow_findings: bool = False,
     foundation_only: bool = False,
     options: StackOptions | None = None,
+    smoke: bool = True,
 ) -> dict[str, str]:
-    """Run the phases this stack still needs; return its outputs."""
+    """Run the phases this stack still needs; return its outputs. smoke=False leaves out the smoke
+    tasks (the local night, whose emulator starts no task by itself, runs every image right after)."""
     cfn = target.client("cloudformation")
     if "DeployServices" not in template.get("Parameters", {}):
         log("one step: the template has no services to switch on")
         return deploy(target, stack_name, template, parameters, template_bucket, log, options).outputs
     previous = current_parameters(cfn, stack_name) if stack_status(cfn, stack_name) is not None else {}
     services_on = previous.get("DeployServices") == "true"
+    # the task definitions the services already ran; switching them on smoke-tests every one
+    ran_before = task_definitions(cfn, stack_name) if services_on else {}
     if not services_on:
         log("phase 1: everything but the services")
         outputs = deploy(target, stack_name, template, {**parameters, "DeployServices": "false"}, template_bucket, log, options).outputs
@@ -73,9 +80,17 @@ def deploy_in_phases(
     log(f"phase 2: images tagged {tag} present and scanned")
     check_images(target, outputs, tag, allow_findings)
     log("phase 3: services and scaling")
+    point = RollbackPoint.read(cfn, stack_name)
     result = deploy(target, stack_name, template, {**parameters, "DeployServices": "true"}, template_bucket, log, options)
-    for line in restore_scheduled_minimums(target, template, {**effective_parameters(template, parameters, previous), "DeployServices": "true"}):
+    values = {**effective_parameters(template, parameters, previous), "DeployServices": "true"}
+    for line in restore_scheduled_minimums(target, template, values):
         log(line)
+    if smoke:
+
+        def roll_back(old_template: dict[str, Any], old_values: dict[str, str]) -> None:
+            deploy(target, stack_name, old_template, old_values, template_bucket, log, options)
+
+        smoke_or_roll_back(target, stack_name, template, values, ran_before, point, roll_back, log)
     return result.outputs
 
 

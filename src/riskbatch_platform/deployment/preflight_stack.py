@@ -3,6 +3,7 @@ the values about to be deployed), and the night's peak from the template as writ
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -161,6 +162,7 @@ def account_of(target: Target, stack_name: str, template: dict[str, Any], parame
         peak=peak_of(template, values),
         input_bucket=values.get("InputBucketName"),
         output_bucket=values.get("OutputBucketName"),
+        input_prefix=values.get("InputKeyPrefix") or defaults.get("InputKeyPrefix", {}).get("Default"),
         key_arn=outputs.get("KmsKeyArn"),
         repositories=sorted(uri.split("/", 1)[1] for key, uri in outputs.items() if key.endswith("RepositoryUri")),
         planned_repositories=template_repositories(template, values),
@@ -187,6 +189,8 @@ def check_stack(
     account = account_of(target, stack_name, template, parameters, tonight)
     if "DeployServices" not in template.get("Parameters", {}):
         return run_checks(target.client, account, NETWORK)
+    if nightly:  # the night in view, and how long ago its files landed
+        account.now = dt.datetime.now(dt.UTC)
     return run_checks(target.client, account, NIGHTLY if nightly else ALL)
 
 

@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 
 from riskbatch.operations.preflight.buckets import input_bucket_encryption, output_bucket_encryption
-from riskbatch.operations.preflight.findings import FAIL, PASS, Account, Peak
+from riskbatch.operations.preflight.findings import FAIL, PASS, Account, Peak, account_from_environment
 
 REGION = "us-east-1"
 PEAK = Peak(())
@@ -85,3 +85,29 @@ def test_a_bucket_takes_no_key_that_dies_with_the_stack_and_a_customer_key_only_
         assert "stack's own key" in finding.found and "SSE-S3" in finding.fix and parameter in finding.fix
     elif expected == FAIL:
         assert keys["CUSTOMER"] in finding.found and parameter in finding.fix
+
+
+@pytest.mark.parametrize("role", sorted(BUCKETS))
+def test_the_nightly_check_refuses_a_bucket_switched_to_the_stacks_key_after_the_deploy(aws: Any, role: str) -> None:
+    """The customer may change a bucket's default encryption any day after the deploy's preflight passed: the
+    pre-night check runs the same check, from its task's environment (the template's STACK_KEY_ARN,
+    INPUT_BUCKET and the two bucket key parameters), and fails the night on it."""
+    from riskbatch.operations.preflight.checks import NIGHTLY, failed, run_checks
+
+    check = BUCKETS[role][0]
+    keys = _keys(aws)
+    _bucket(aws, "risk-input-x", {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "STACK" if role == "input" else "CUSTOMER"}, keys)
+    _bucket(aws, "risk-output-x", {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "STACK_ALIAS" if role == "output" else "CUSTOMER"}, keys)
+    environment = {
+        "PEAK_WORKLOADS": "[]",
+        "TASK_SUBNETS": "",
+        "INPUT_BUCKET": "risk-input-x",
+        "OUTPUT_BUCKET": "risk-output-x",
+        "STACK_KEY_ARN": keys["STACK"],
+        "INPUT_BUCKET_KMS_KEY_ARN": keys["CUSTOMER"],
+        "OUTPUT_BUCKET_KMS_KEY_ARN": keys["CUSTOMER"],
+    }
+    account = account_from_environment(environment)
+    assert check in NIGHTLY
+    (refused,) = failed(run_checks(aws, account, (BUCKETS["input"][0], BUCKETS["output"][0])))
+    assert refused.check == f"{role} bucket encryption" and "stack's own key" in refused.found

@@ -15,6 +15,7 @@ from dataclasses import asdict
 from typing import Any
 
 from riskbatch.aws.alerts import publish_alert
+from riskbatch.operations.preflight.arrivals import landed_files_started_a_run
 from riskbatch.operations.preflight.buckets import input_bucket_encryption, input_bucket_events, output_bucket_encryption, output_bucket_retention
 from riskbatch.operations.preflight.capacity import fargate_quotas, night_fits, service_linked_role, subnet_capacity
 from riskbatch.operations.preflight.findings import FAIL, Account, Check, Clients, Finding, error_code
@@ -40,9 +41,11 @@ ALL: tuple[Check, ...] = (
 )  # fmt: skip
 
 
-# What can change from one day to the next: run at the start of each overnight window.
+# What can change from one day to the next: run at the start of each overnight window. The buckets'
+# default encryption is the customer's to change at any time: a switch to the stack's key is refused nightly.
 NIGHTLY: tuple[Check, ...] = (
-    fargate_quotas, subnet_capacity, output_bucket_retention, images, alert_subscription, alarms, dead_letters, task_events_log_policy,
+    fargate_quotas, subnet_capacity, input_bucket_encryption, output_bucket_encryption, output_bucket_retention, images,
+    alert_subscription, alarms, dead_letters, task_events_log_policy, landed_files_started_a_run,
 )  # fmt: skip
 
 

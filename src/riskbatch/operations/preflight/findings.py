@@ -99,6 +99,8 @@ class Account:
     # (com.amazonaws.<region>.<service>) -> the parameter that leaves that endpoint out.
     interface_endpoints: dict[str, str] = field(default_factory=dict)
     own_endpoint_ids: list[str] = field(default_factory=list)  # the endpoints that stack already has (an update)
+    input_prefix: str | None = None  # InputKeyPrefix: where the night's files land
+    now: Any = None  # datetime.datetime (aware): the checks that compare with the clock take it from here
     risk_workload_name: str = "risk-calculation"
     # The nightly check fails on what the last nights left behind (dead letters, alarms in ALARM); a
     # deploy only warns of it, so that the deploy that fixes its cause is not refused.
@@ -130,6 +132,12 @@ def account_from_environment(environment: dict[str, str]) -> Account:
         dead_letter_queues=[item for item in environment.get("DEAD_LETTER_QUEUES", "").split(",") if item],
         task_events_log_group_arn=environment.get("TASK_EVENTS_LOG_GROUP_ARN") or None,
         output_bucket=environment.get("OUTPUT_BUCKET") or None,
+        # the buckets' encryption: the stack's own key (refused) and the customer keys the stack was given
+        input_bucket=environment.get("INPUT_BUCKET") or None,
+        input_prefix=environment.get("INPUT_PREFIX"),
+        key_arn=environment.get("STACK_KEY_ARN") or None,
+        input_bucket_key_arn=environment.get("INPUT_BUCKET_KMS_KEY_ARN") or None,
+        output_bucket_key_arn=environment.get("OUTPUT_BUCKET_KMS_KEY_ARN") or None,
         nightly=True,
     )
 

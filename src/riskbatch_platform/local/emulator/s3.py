@@ -94,3 +94,23 @@ def s3_object_lock_configuration_authorised_as_its_action(patch: Patcher) -> Non
             self.data["Action"] = actions[method]
 
     patch.set(S3Response, "_set_action", set_action)
+
+
+@fix
+def s3_bucket_encryption_authorised_as_its_action(patch: Patcher) -> None:
+    """Defect. GetBucketEncryption and PutBucketEncryption (GET and PUT /?encryption) are authorised as
+    s3:GetEncryptionConfiguration and s3:PutEncryptionConfiguration (Service Authorization Reference,
+    Amazon S3: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+    moto's action map lacks "encryption", so it authorises the read as s3:ListBucket and the write as
+    s3:CreateBucket. The fix names the request by its action."""
+    from moto.s3.responses import S3Response
+
+    actions = {"GET": "GetEncryptionConfiguration", "PUT": "PutEncryptionConfiguration"}
+    original = S3Response._set_action
+
+    def set_action(self: Any, action_resource_type: str, method: str, querystring: dict[str, Any]) -> None:
+        original(self, action_resource_type, method, querystring)
+        if action_resource_type == "BUCKET" and "encryption" in querystring and method in actions:
+            self.data["Action"] = actions[method]
+
+    patch.set(S3Response, "_set_action", set_action)

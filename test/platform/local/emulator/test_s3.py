@@ -103,3 +103,25 @@ def test_reading_the_object_lock_configuration_needs_its_own_action(aws: None) -
     with patched(emulator.s3.s3_object_lock_configuration_authorised_as_its_action), enforced():
         assert _code(lambda: session.client("s3").get_object_lock_configuration(Bucket="out-x")) == "OK"
         assert _code(lambda: lister.client("s3").get_object_lock_configuration(Bucket="out-x")) == "denied"
+
+
+def _encryption_reader() -> boto3.Session:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="in-x")
+    read = {"Effect": "Allow", "Action": "s3:GetEncryptionConfiguration", "Resource": "arn:aws:s3:::in-x"}
+    return _user("encryption-reader", [read])
+
+
+def test_moto_authorises_reading_the_bucket_encryption_as_list_bucket(aws: None) -> None:
+    session = _encryption_reader()
+    with enforced():
+        assert _code(lambda: session.client("s3").get_bucket_encryption(Bucket="in-x")) == "denied"
+
+
+def test_reading_the_bucket_encryption_needs_its_own_action(aws: None) -> None:
+    """The pre-night check reads both buckets' default encryption with s3:GetEncryptionConfiguration alone."""
+    session = _encryption_reader()
+    lister = _user("encryption-lister", [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::in-x"}])
+    with patched(emulator.s3.s3_bucket_encryption_authorised_as_its_action), enforced():
+        assert _code(lambda: session.client("s3").get_bucket_encryption(Bucket="in-x")) != "denied"
+        assert _code(lambda: lister.client("s3").get_bucket_encryption(Bucket="in-x")) == "denied"
+
