@@ -2,7 +2,8 @@
 
 Live: set RISKBATCH_LIVE=1, the usual AWS environment (AWS_PROFILE or keys, AWS_REGION) and
 RISKBATCH_STACK_NAME; the stack's outputs are read from cfn-outputs/flat-outputs.json (or the file
-RISKBATCH_OUTPUTS names). `make integration-live` runs the live mode against a deployment in the
+RISKBATCH_OUTPUTS names); RISKBATCH_TEMPLATE_BUCKET is the bucket the plan tests upload the template to
+(the stack's --template-bucket), RISKBATCH_OTHER_BUCKET a bucket of the account that is not the stack's. `make integration-live` runs the live mode against a deployment in the
 emulator (riskbatch-integration-live): RISKBATCH_EMULATED=1 then says that the emulator's listed
 gaps apply, and nothing else of the local runner is used.
 """
@@ -243,10 +244,29 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture
 def as_deployer(stack: DeployedStack, monkeypatch: pytest.MonkeyPatch) -> DeployedStack:
-    """The environment a command run by hand sees: the deployer's keys for the local emulator."""
-    local_only(stack, "changes the stack")
-    credentials = stack.local.emulator.deployer
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    """The environment a command run by hand sees: the deployer's keys for the local emulator; against a
+    live stack, the suite's own credentials, which are the deployer's (a plan creates and deletes a
+    change set, as the runbook does against a live stack)."""
+    if stack.is_local:
+        credentials = stack.local.emulator.deployer
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
     return stack
+
+
+def deploy_arguments(stack: DeployedStack, stack_name: str | None = None) -> list[str]:
+    """Where riskbatch-deploy acts: the stack, its Region (and the emulator's endpoint), the template
+    bucket. Live: the endpoint is the environment's (AWS_ENDPOINT_URL, as the AWS CLI reads it) and the
+    bucket RISKBATCH_TEMPLATE_BUCKET (the --template-bucket of the stack's deployments)."""
+    arguments = ["--stack-name", stack_name or stack.stack_name, "--region", stack.target.region]
+    if stack.is_local:
+        return [*arguments, "--endpoint-url", stack.local.emulator.endpoint_url, "--template-bucket", stack.local.stand_ins.template_bucket]
+    if not os.environ.get("RISKBATCH_TEMPLATE_BUCKET"):
+        pytest.fail("a plan against a live stack uploads its template: set RISKBATCH_TEMPLATE_BUCKET to the bucket the stack's deployments use")
+    return [*arguments, "--template-bucket", os.environ["RISKBATCH_TEMPLATE_BUCKET"]]
+
+
+def deployed_parameters(stack: DeployedStack) -> dict[str, str]:
+    """The parameters the stack was deployed with (live: its current values, as DescribeStacks shows them)."""
+    return dict(stack.local.parameters) if stack.is_local else current_parameters(stack.target.client("cloudformation"), stack.stack_name)

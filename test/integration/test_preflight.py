@@ -83,6 +83,7 @@ def test_a_quota_too_small_fails_on_a_local_deployment_and_names_the_request(cap
 
 
 def test_deploy_refuses_when_preflight_fails_unless_told_otherwise(as_deployer: DeployedStack, capsys: pytest.CaptureFixture) -> None:
+    local_only(as_deployer, "changes the stack")  # it deploys the stack again, phase 1 included
     stack = as_deployer
     from riskbatch_platform.deployment import deploy
 

@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             "RISKBATCH_STACK_NAME": local.stack_name,
             "RISKBATCH_OUTPUTS": str(work / "flat-outputs.json"),
             "RISKBATCH_OTHER_BUCKET": local.stand_ins.template_bucket,
+            "RISKBATCH_TEMPLATE_BUCKET": local.stand_ins.template_bucket,
             "AWS_ENDPOINT_URL": emulator.endpoint_url,
             "AWS_REGION": emulator.region,
             "AWS_DEFAULT_REGION": emulator.region,

@@ -1,4 +1,4 @@
-"""ECS: clusters deleted with their stack, task definitions kept whole, tasks' start times, RunTask authorised as AWS does.
+"""ECS: clusters deleted with their stack, task definitions kept whole, tasks' start times, RunTask authorised as AWS does, exit codes the agent reports.
 
 Each fix says which kind it is (a defect, a missing rule, a stand-in): see the package's first lines."""
 
@@ -125,3 +125,29 @@ def ecs_run_task_authorised_on_its_task_definition_with_pass_role(patch: Patcher
 
     patch.set(EC2ContainerServiceResponse, "_determine_resource", task_definition_arn)
     patch.set(EC2ContainerServiceResponse, "run_task", run_task)
+
+
+@fix
+def ecs_agent_reports_container_exit_codes(patch: Patcher) -> None:
+    """Stand-in. ECS learns a container's exit code from the agent that ran it, which reports it with
+    SubmitContainerStateChange (ECS API reference, SubmitContainerStateChange, "This action is only
+    used by the Amazon ECS agent": https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_SubmitContainerStateChange.html);
+    DescribeTasks then shows it as the container's exitCode. moto has no such action and reports exit
+    code 0 for every container, so a task that failed looked as if it had succeeded. The fix records
+    the exit code and status the local agent (riskbatch_platform/local/ecs_agent.py) reports."""
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    def submit_container_state_change(self: Any) -> str:
+        cluster = self.ecs_backend._get_cluster(self._get_param("cluster") or "default")
+        task_id = str(self._get_param("task")).rsplit("/", 1)[-1]
+        name = self._get_param("containerName")
+        for arn, task in self.ecs_backend.tasks.get(cluster.name, {}).items():
+            if arn.endswith(task_id):
+                for container in task.containers:
+                    if name in (None, container.name):
+                        container.exitCode = self._get_param("exitCode")
+                        container.last_status = self._get_param("status") or container.last_status
+                return json.dumps({"acknowledgment": "ACK"})
+        raise Exception(f"Could not find task {task_id} on cluster {cluster.name}")  # moto's own answer for an unknown task
+
+    patch.set(EC2ContainerServiceResponse, "submit_container_state_change", submit_container_state_change)
