@@ -158,9 +158,29 @@ def _reported_exit_code() -> Any:
     return stopped["containers"][0].get("exitCode")
 
 
+def _status_after_describes(times: int) -> str:
+    definition, subnets, groups = _fargate_task()
+    ecs = boto3.client("ecs", region_name=REGION)
+    network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": groups}}
+    (task,) = ecs.run_task(cluster="c1", taskDefinition=definition, launchType="FARGATE", networkConfiguration=network)["tasks"]
+    for _ in range(times):
+        (described,) = ecs.describe_tasks(cluster="c1", tasks=[task["taskArn"]])["tasks"]
+    return described["lastStatus"]
+
+
+def test_moto_stops_a_task_that_is_only_described(aws: None) -> None:
+    with patched(emulator.ec2.network_interfaces_have_a_private_dns_name):
+        assert _status_after_describes(8) == "STOPPED"
+
+
+def test_a_task_runs_until_it_is_stopped(aws: None) -> None:
+    with patched(emulator.ec2.network_interfaces_have_a_private_dns_name, emulator.ecs.ecs_tasks_run_until_stopped):
+        assert _status_after_describes(8) == "RUNNING"
+
+
 def test_moto_reports_exit_code_0_for_every_container(aws: None) -> None:
     with patched(emulator.ec2.network_interfaces_have_a_private_dns_name):
-        assert _reported_exit_code() == 0
+        assert _reported_exit_code() == 0  # whatever the container did
 
 
 def test_a_container_stops_with_the_exit_code_its_agent_reports(aws: None) -> None:
