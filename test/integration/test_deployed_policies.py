@@ -24,7 +24,9 @@ QUEUE_ACTIONS = ("sqs:SendMessage", "sqs:ReceiveMessage", "sqs:PurgeQueue")
 
 
 def _deployed(stack: DeployedStack, kind: str) -> list[str]:
-    return sorted(physical for deployed_kind, physical in physical_ids(stack.target.client("cloudformation"), stack.stack_name).values() if deployed_kind == kind)
+    return sorted(
+        physical for deployed_kind, physical in physical_ids(stack.target.client("cloudformation"), stack.stack_name).values() if deployed_kind == kind
+    )
 
 
 def test_an_anonymous_plain_http_request_is_denied_on_every_deployed_queue(stack: DeployedStack) -> None:

@@ -1,4 +1,5 @@
-"""ECS: clusters deleted with their stack, task definitions kept whole, tasks' start times, RunTask authorised as AWS does, tasks that run until stopped, exit codes the agent reports.
+"""ECS: clusters deleted with their stack, task definitions kept whole, tasks' start times, RunTask authorised as AWS does,
+tasks that run until stopped, exit codes the agent reports.
 
 Each fix says which kind it is (a defect, a missing rule, a stand-in): see the package's first lines."""
 

@@ -112,7 +112,10 @@ def caller_may(response: Any, request_class: Any, action: str, resource: str, co
 
 # The service modules, in the order their fixes are applied: a fix that wraps a function another
 # fix wraps too (moto's model map, IAM's request) keeps the order it was written in.
-SERVICES = ("cloudformation", "kms", "ecr", "s3", "sns", "logs", "iam", "cloudwatch", "sqs", "ecs", "ec2", "events", "scheduler", "service_quotas", "application_autoscaling")
+SERVICES = (
+    "cloudformation", "kms", "ecr", "s3", "sns", "logs", "iam", "cloudwatch", "sqs", "ecs", "ec2", "events", "scheduler", "service_quotas",
+    "application_autoscaling",
+)  # fmt: skip
 
 
 def import_module_of_each_service() -> None:

@@ -1,4 +1,5 @@
-"""The Application Auto Scaling fix (src/riskbatch_platform/local/emulator/application_autoscaling.py): the defect is there in moto as shipped, and gone with the fix.
+"""The Application Auto Scaling fix (src/riskbatch_platform/local/emulator/application_autoscaling.py): the defect is there in
+moto as shipped, and gone with the fix.
 
 A scalable target, its scheduled action and its scaling policies from a template are registered, and deregistered with the stack.
 Runs moto in-process (mock_aws).
@@ -14,7 +15,12 @@ from riskbatch_platform.local import emulator
 from test.platform.local.emulator.support import REGION, _deploy, patched
 
 RESOURCE_ID = "service/cluster-x/service-x"
-TRACKING = {"PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}, "TargetValue": 70, "ScaleInCooldown": 300, "ScaleOutCooldown": 300}
+TRACKING = {
+    "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+    "TargetValue": 70,
+    "ScaleInCooldown": 300,
+    "ScaleOutCooldown": 300,
+}
 STEPS = {"AdjustmentType": "ChangeInCapacity", "Cooldown": 120, "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]}
 
 
@@ -26,7 +32,12 @@ def _template() -> dict[str, Any]:
         "MinCapacity": 0,
         "MaxCapacity": 8,
         "ScheduledActions": [
-            {"ScheduledActionName": "window-open", "Schedule": "cron(0 0 ? * MON-FRI *)", "Timezone": "America/New_York", "ScalableTargetAction": {"MinCapacity": 2, "MaxCapacity": 8}}
+            {
+                "ScheduledActionName": "window-open",
+                "Schedule": "cron(0 0 ? * MON-FRI *)",
+                "Timezone": "America/New_York",
+                "ScalableTargetAction": {"MinCapacity": 2, "MaxCapacity": 8},
+            }
         ],
     }
     return {
@@ -34,11 +45,21 @@ def _template() -> dict[str, Any]:
             "Target": {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": target},
             "Cpu": {
                 "Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
-                "Properties": {"PolicyName": "cpu-x", "PolicyType": "TargetTrackingScaling", "ScalingTargetId": {"Ref": "Target"}, "TargetTrackingScalingPolicyConfiguration": TRACKING},
+                "Properties": {
+                    "PolicyName": "cpu-x",
+                    "PolicyType": "TargetTrackingScaling",
+                    "ScalingTargetId": {"Ref": "Target"},
+                    "TargetTrackingScalingPolicyConfiguration": TRACKING,
+                },
             },
             "Backlog": {
                 "Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
-                "Properties": {"PolicyName": "backlog-x", "PolicyType": "StepScaling", "ScalingTargetId": {"Ref": "Target"}, "StepScalingPolicyConfiguration": STEPS},
+                "Properties": {
+                    "PolicyName": "backlog-x",
+                    "PolicyType": "StepScaling",
+                    "ScalingTargetId": {"Ref": "Target"},
+                    "StepScalingPolicyConfiguration": STEPS,
+                },
             },
         },
         "Outputs": {"Backlog": {"Value": {"Ref": "Backlog"}}},

@@ -36,7 +36,8 @@ FILTER = {
 
 
 def _metric_filters() -> list[dict]:
-    _deploy({"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "log-x"}}, "Filter": {"Type": "AWS::Logs::MetricFilter", "Properties": FILTER}}})
+    logs = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "log-x"}}
+    _deploy({"Resources": {"Logs": logs, "Filter": {"Type": "AWS::Logs::MetricFilter", "Properties": FILTER}}})
     return boto3.client("logs", region_name=REGION).describe_metric_filters(logGroupName="log-x")["metricFilters"]
 
 

@@ -63,7 +63,16 @@ def test_an_email_subscription_is_pending_until_confirmed(aws: None) -> None:
 
 TLS_ONLY = {
     "Version": "2012-10-17",
-    "Statement": [{"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}],
+    "Statement": [
+        {
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:Publish",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ],
 }
 
 

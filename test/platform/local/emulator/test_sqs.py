@@ -32,7 +32,9 @@ def test_a_batch_call_needs_the_single_action(aws: None) -> None:
 
 TLS_ONLY = {
     "Version": "2012-10-17",
-    "Statement": [{"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}],
+    "Statement": [
+        {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    ],
 }
 
 
