@@ -78,7 +78,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     stops a task of its stack only when RISKBATCH_INJECT_FAULTS=1 asks for it. What is left out is
     deselected and counted in the tally with why."""
     why = {
-        "local_runner_fault": None if not LIVE else "the local runner injects this fault; live, opt in to StopTask with RISKBATCH_INJECT_FAULTS=1",
+        "local_runner_fault": None if not LIVE else "the local runner injects this fault (local mode); live, the StopTask test stands for it",
         "live_fault": None if LIVE and INJECT_FAULTS else ("opt in with RISKBATCH_INJECT_FAULTS=1 (live mode)" if LIVE else "live mode only"),
     }
     kept, left_out = [], []
@@ -137,7 +137,7 @@ LIVE_SKIPS: dict[str, str] = {
     "runs the night's tasks by hand": (
         "the test delivers files and starts the night's tasks itself; in an account EventBridge and the "
         "services start them (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html), and the "
-        "night is checked from what it wrote"
+        "night is checked from what it wrote (test_last_night.py)"
     ),
     "changes the account": (
         "the test fills subnets with network interfaces or subscribes an address to a topic, which other "
