@@ -2,8 +2,11 @@
 
 Live: set RISKBATCH_LIVE=1, the usual AWS environment (AWS_PROFILE or keys, AWS_REGION) and
 RISKBATCH_STACK_NAME; the stack's outputs are read from cfn-outputs/flat-outputs.json (or the file
-RISKBATCH_OUTPUTS names). `make integration-live` runs the live mode against a deployment in the
-emulator (riskbatch-integration-live): RISKBATCH_EMULATED=1 then says that the emulator's listed
+RISKBATCH_OUTPUTS names); RISKBATCH_TEMPLATE_BUCKET is the bucket the plan tests upload the
+template to (the stack's --template-bucket), RISKBATCH_OTHER_BUCKET a bucket of the account that is
+not the stack's; RISKBATCH_INJECT_FAULTS=1 opts in to stopping a task of a non-production stack.
+`make integration-live` runs the live mode against a deployment in the emulator
+(riskbatch-integration-live): RISKBATCH_EMULATED=1 then says that the emulator's listed
 gaps apply, and nothing else of the local runner is used.
 """
 
@@ -20,7 +23,7 @@ from urllib.parse import urlparse
 import pytest
 
 from riskbatch_platform.aws import Target
-from riskbatch_platform.deployment.stack import current_parameters
+from riskbatch_platform.deployment.stack import current_parameters, physical_ids
 from riskbatch_platform.local.emulator.loopback import running_emulator
 from riskbatch_platform.local.night import LocalStack, deploy_local, stop_all
 from riskbatch_platform.local.runner import LocalEcs
@@ -29,6 +32,8 @@ from riskbatch_platform.testing import access_probes
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 LIVE = os.environ.get("RISKBATCH_LIVE") == "1"
+# Opt-in, live mode only: stop a task of the (non-production) stack under test to prove its SIGTERM handling.
+INJECT_FAULTS = os.environ.get("RISKBATCH_INJECT_FAULTS") == "1"
 EMULATED = os.environ.get("RISKBATCH_EMULATED") == "1"  # a live run whose account is the local emulator
 if EMULATED and urlparse(os.environ.get("AWS_ENDPOINT_URL", "")).hostname not in {"127.0.0.1", "localhost", "::1"}:
     # the emulator's gaps may excuse a skip only where the endpoint really is the emulator on loopback
@@ -61,6 +66,32 @@ def _live() -> DeployedStack:
     target = Target(region=os.environ.get("AWS_REGION", "us-east-1"), profile=os.environ.get("AWS_PROFILE"))
     template = json.loads((REPO_ROOT / "lib" / "TapStack.json").read_text(encoding="utf-8"))
     return DeployedStack(target, os.environ["RISKBATCH_STACK_NAME"], outputs, template)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "local_runner_fault: injects a fault through the local runner's own containers and queues (local mode only)")
+    config.addinivalue_line("markers", "live_fault: stops a task of the live stack with StopTask (live mode, with RISKBATCH_INJECT_FAULTS=1 only)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Fault injection is chosen, never skipped: the local runner's faults run in local mode; a live run
+    stops a task of its stack only when RISKBATCH_INJECT_FAULTS=1 asks for it. What is left out is
+    deselected and counted in the tally with why."""
+    why = {
+        "local_runner_fault": None if not LIVE else "the local runner injects this fault (local mode); live, the StopTask test stands for it",
+        "live_fault": None if LIVE and INJECT_FAULTS else ("opt in with RISKBATCH_INJECT_FAULTS=1 (live mode)" if LIVE else "live mode only"),
+    }
+    kept, left_out = [], []
+    for item in items:
+        reasons = [reason for marker, reason in why.items() if reason and item.get_closest_marker(marker)]
+        if reasons:
+            left_out.append(item)
+            TALLY.deselected[reasons[0]] = TALLY.deselected.get(reasons[0], 0) + 1
+        else:
+            kept.append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -99,11 +130,6 @@ LIVE_SKIPS: dict[str, str] = {
         "and a rule target's role events.amazonaws.com only, so no principal outside the service can assume it; "
         "against the local emulator the runner assumes it as the ECS agent and EventBridge do"
     ),
-    "injects a fault": (
-        "the local runner injects the fault into its own containers and queues; in an account a fault is an "
-        "experiment of its own, in a stack that no real night depends on "
-        "(AWS FIS, https://docs.aws.amazon.com/fis/latest/userguide/fis-list-actions.html: aws:ecs:stop-task)"
-    ),
     "changes the stack": (
         "the test deploys, updates or deletes the stack under test; a live stack changes only through a change "
         "set its owners review (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets.html)"
@@ -111,7 +137,7 @@ LIVE_SKIPS: dict[str, str] = {
     "runs the night's tasks by hand": (
         "the test delivers files and starts the night's tasks itself; in an account EventBridge and the "
         "services start them (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html), and the "
-        "night is checked from what it wrote"
+        "night is checked from what it wrote (test_last_night.py)"
     ),
     "changes the account": (
         "the test fills subnets with network interfaces or subscribes an address to a topic, which other "
@@ -148,16 +174,24 @@ def local_only(stack: DeployedStack | None, why: str) -> None:
         pytest.skip(f"{LIVE_SKIP_PREFIX}{why}: {LIVE_SKIPS[why]}")
 
 
-def run_task(stack: DeployedStack, task_definition_arn: str, command: list[str], timeout_seconds: int = 600) -> dict[str, Any]:
+def run_task(
+    stack: DeployedStack, task_definition_arn: str, command: list[str] | None, timeout_seconds: int = 600, environment: dict[str, str] | None = None
+) -> dict[str, Any]:
     """RunTask of one of the stack's task definitions, on its cluster, in its subnets and security
-    group, with the container's command overridden; returns the stopped task. Against a live stack ECS
-    starts and stops it. The local emulator records the task but starts nothing: the runner starts it
-    as the ECS agent would, and stops it in the emulator when its process ends."""
+    group, with the container's command (None: the definition's) and environment overridden; returns
+    the stopped task. Against a live stack ECS starts and stops it. The local emulator records the
+    task but starts nothing: the runner starts it as the ECS agent would, and stops it in the emulator
+    when its process ends."""
     ecs = stack.target.client("ecs")
     definition = ecs.describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
     container = definition["containerDefinitions"][0]["name"]
     parameters = current_parameters(stack.target.client("cloudformation"), stack.stack_name)
-    overrides = {"containerOverrides": [{"name": container, "command": command}]}
+    override: dict[str, Any] = {"name": container}
+    if command is not None:
+        override["command"] = command
+    if environment:
+        override["environment"] = [{"name": key, "value": value} for key, value in environment.items()]
+    overrides = {"containerOverrides": [override]}
     started = ecs.run_task(
         cluster=stack.outputs["ClusterArn"],
         taskDefinition=task_definition_arn,
@@ -177,7 +211,8 @@ def run_task(stack: DeployedStack, task_definition_arn: str, command: list[str],
     assert not started.get("failures") and len(started.get("tasks", [])) == 1, f"RunTask of {task_definition_arn} failed: {started.get('failures')}"
     (task,) = started["tasks"]
     if stack.is_local:
-        handle = stack.ecs.start(stack.ecs.task_spec(task_definition_arn), overrides, name=f"{definition['family']}-{command[0]}-{len(stack.ecs.tasks_run)}")
+        label = command[0] if command else "task"
+        handle = stack.ecs.start(stack.ecs.task_spec(task_definition_arn), overrides, name=f"{definition['family']}-{label}-{len(stack.ecs.tasks_run)}")
         handle.wait(timeout=timeout_seconds)
         ecs.stop_task(cluster=stack.outputs["ClusterArn"], task=task["taskArn"], reason="Essential container in task exited")
     else:
@@ -191,11 +226,24 @@ def run_task(stack: DeployedStack, task_definition_arn: str, command: list[str],
     return stopped
 
 
+def run_scheduled_task(stack: DeployedStack, schedule_logical_id: str, environment: dict[str, str]) -> int:
+    """What the stack's schedule runs, started now: the task definition its EventBridge Scheduler target
+    names (read from the deployed schedule), with its own command and role, the given environment
+    overridden (as a RunTask override, what the schedule could pass). Harmless against a live stack: the
+    checks read, and alert only as they would at their hour. Returns the container's exit code."""
+    schedule = physical_ids(stack.target.client("cloudformation"), stack.stack_name)[schedule_logical_id][1]
+    target = stack.target.client("scheduler").get_schedule(Name=schedule.rsplit("/", 1)[-1])["Target"]
+    stopped = run_task(stack, target["EcsParameters"]["TaskDefinitionArn"], None, environment=environment)
+    (code,) = [container.get("exitCode") for container in stopped["containers"]]
+    return code
+
+
 @dataclass
 class Tally:
     passed: int = 0
     failed: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+    deselected: dict[str, int] = field(default_factory=dict)  # why -> count (fault injection not chosen)
 
     @property
     def unlisted(self) -> dict[str, int]:
@@ -228,6 +276,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     write(TALLY.line("live" if LIVE else "local emulator"))
     for reason, count in sorted(TALLY.skipped.items(), key=lambda item: -item[1]):
         write(f"  skipped {count:3}: {reason[:200]}")
+    for reason, count in sorted(TALLY.deselected.items(), key=lambda item: -item[1]):
+        write(f"  deselected {count:3}: fault injection: {reason}")
     if LIVE and TALLY.unlisted:
         write("a live run may skip only for the reasons of test/integration/conftest.py LIVE_SKIPS (EMULATOR_SKIPS on the emulator); these are not:")
         for reason in TALLY.unlisted:
@@ -243,10 +293,29 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture
 def as_deployer(stack: DeployedStack, monkeypatch: pytest.MonkeyPatch) -> DeployedStack:
-    """The environment a command run by hand sees: the deployer's keys for the local emulator."""
-    local_only(stack, "changes the stack")
-    credentials = stack.local.emulator.deployer
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    """The environment a command run by hand sees: the deployer's keys for the local emulator; against a
+    live stack, the suite's own credentials, which are the deployer's (a plan creates and deletes a
+    change set, as the runbook does against a live stack)."""
+    if stack.is_local:
+        credentials = stack.local.emulator.deployer
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
     return stack
+
+
+def deploy_arguments(stack: DeployedStack, stack_name: str | None = None) -> list[str]:
+    """Where riskbatch-deploy acts: the stack, its Region (and the emulator's endpoint), the template
+    bucket. Live: the endpoint is the environment's (AWS_ENDPOINT_URL, as the AWS CLI reads it) and the
+    bucket RISKBATCH_TEMPLATE_BUCKET (the --template-bucket of the stack's deployments)."""
+    arguments = ["--stack-name", stack_name or stack.stack_name, "--region", stack.target.region]
+    if stack.is_local:
+        return [*arguments, "--endpoint-url", stack.local.emulator.endpoint_url, "--template-bucket", stack.local.stand_ins.template_bucket]
+    if not os.environ.get("RISKBATCH_TEMPLATE_BUCKET"):
+        pytest.fail("a plan against a live stack uploads its template: set RISKBATCH_TEMPLATE_BUCKET to the bucket the stack's deployments use")
+    return [*arguments, "--template-bucket", os.environ["RISKBATCH_TEMPLATE_BUCKET"]]
+
+
+def deployed_parameters(stack: DeployedStack) -> dict[str, str]:
+    """The parameters the stack was deployed with (live: its current values, as DescribeStacks shows them)."""
+    return dict(stack.local.parameters) if stack.is_local else current_parameters(stack.target.client("cloudformation"), stack.stack_name)

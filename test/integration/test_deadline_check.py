@@ -5,6 +5,11 @@ The schedule's RunTask goes through its own role (ecs:RunTask on this cluster, P
 two roles), and the task reads with its own least-privilege role: every call is judged by the
 emulator. EventBridge Scheduler, templated ECS target:
 https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html
+
+Against a live stack the check is the stack's own scheduled task, started now for a chosen date (its
+environment's WATCH_BUSINESS_DATE): quiet for the last night the stack published, an alert (exit code 1)
+for a business day before its first night, when nothing arrived. Its alert goes to the topic's
+subscribers, with that date in its subject.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ import datetime as dt
 import re
 from pathlib import Path
 
+from riskbatch.inputs.business_days import previous_business_day
 from riskbatch.inputs.sample import SampleSpec, write_sample
+from riskbatch.validation.history import stored_dates
+from riskbatch_platform.deployment.stack import current_parameters
 from riskbatch_platform.local.night import read_mailbox, run_services, upload_night
-from test.integration.conftest import DeployedStack, local_only
+from test.integration.conftest import DeployedStack, local_only, run_scheduled_task
 
 
 def _night(tmp_path: Path, date: str) -> Path:
@@ -38,8 +46,18 @@ def _check(stack: DeployedStack, date: str) -> tuple[int, list[dict]]:
     return code, [note for note in read_mailbox(stack.local) if "no report for" in str(note["subject"])]
 
 
+def _published_nights(stack: DeployedStack) -> list[str]:
+    """The business dates of the stack's nights with a record in force (history/), oldest first."""
+    output = current_parameters(stack.target.client("cloudformation"), stack.stack_name)["OutputBucketName"]
+    dates = stored_dates(stack.target.client("s3"), output)
+    assert dates, "the stack has published no night yet: run the live suite after its first night"
+    return dates
+
+
 def test_the_deadline_check_is_quiet_when_the_report_is_published(stack: DeployedStack, tmp_path: Path) -> None:
-    local_only(stack, "runs the night's tasks by hand")
+    if not stack.is_local:
+        assert run_scheduled_task(stack, "DeadlineCheckSchedule", {"WATCH_BUSINESS_DATE": _published_nights(stack)[-1]}) == 0
+        return
     date = "2026-12-07"
     for key in upload_night(stack.local, _night(tmp_path, date), date):
         stack.ecs.deliver_object_created(stack.local.stand_ins.input_bucket, key)
@@ -49,7 +67,10 @@ def test_the_deadline_check_is_quiet_when_the_report_is_published(stack: Deploye
 
 
 def test_the_deadline_check_alerts_with_the_nights_progress_when_the_report_is_withheld(stack: DeployedStack, tmp_path: Path) -> None:
-    local_only(stack, "runs the night's tasks by hand")
+    if not stack.is_local:  # the night's progress is in the alert's mail; its exit code says it alerted
+        before_the_first = previous_business_day(dt.date.fromisoformat(_published_nights(stack)[0])).isoformat()
+        assert run_scheduled_task(stack, "DeadlineCheckSchedule", {"WATCH_BUSINESS_DATE": before_the_first}) == 1
+        return
     date = "2026-12-08"
     for key in upload_night(stack.local, _night(tmp_path, date), date):
         stack.ecs.deliver_object_created(stack.local.stand_ins.input_bucket, key)

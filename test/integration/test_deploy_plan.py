@@ -1,7 +1,8 @@
 """riskbatch-deploy --plan against the deployed stack: it prints what an edited template would
 change, and changes nothing (the change set is described and deleted, never executed). moto's
 change sets compare the templates' text, so a change made through a parameter alone shows no
-change here; the edit is made in the template."""
+change here; the edit is made in the template. Against a live stack the same tests run: a plan
+creates and deletes a change set, as the runbook's "Planning a change" does against live stacks."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from test.integration.conftest import DeployedStack
+from test.integration.conftest import DeployedStack, deploy_arguments, deployed_parameters
 
 
 def test_a_plan_prints_the_task_definition_an_edit_changes_and_changes_nothing(
@@ -26,11 +27,8 @@ def test_a_plan_prints_the_task_definition_an_edit_changes_and_changes_nothing(
     edited["Resources"]["RiskCalculationTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["StopTimeout"] = 100
     template = tmp_path / "edited.json"
     template.write_text(json.dumps(edited), encoding="utf-8")
-    parameters = dict(stack.local.parameters)
-    emulator = stack.local.emulator
-    arguments = ["--stack-name", stack.stack_name, "--region", emulator.region, "--endpoint-url", emulator.endpoint_url, "--template", str(template)]
-    arguments += ["--template-bucket", stack.local.stand_ins.template_bucket]
-    arguments += [item for key, value in parameters.items() for item in ("--parameter", f"{key}={value}")]
+    arguments = [*deploy_arguments(stack), "--template", str(template)]
+    arguments += [item for key, value in deployed_parameters(stack).items() for item in ("--parameter", f"{key}={value}")]
     assert deploy.main([*arguments, "--plan"]) == 0
     printed = capsys.readouterr()
     modified = {line.split()[1] for line in printed.out.splitlines() if line.startswith("Modify")}
@@ -41,9 +39,7 @@ def test_a_plan_prints_the_task_definition_an_edit_changes_and_changes_nothing(
 
 
 def _arguments(stack: DeployedStack, stack_name: str | None = None) -> list[str]:
-    return ["--plan", "--stack-name", stack_name or stack.stack_name, "--region", stack.local.emulator.region,
-            "--endpoint-url", stack.local.emulator.endpoint_url,
-            "--template-bucket", stack.local.stand_ins.template_bucket]  # fmt: skip
+    return ["--plan", *deploy_arguments(stack, stack_name)]
 
 
 def test_the_runbooks_plan_names_only_the_suffix_and_plans_no_change(as_deployer: DeployedStack, capsys: pytest.CaptureFixture) -> None:
@@ -51,7 +47,7 @@ def test_the_runbooks_plan_names_only_the_suffix_and_plans_no_change(as_deployer
     (UsePreviousValue), so the plan is empty instead of a ResolveError traceback."""
     from riskbatch_platform.deployment import deploy
 
-    suffix = as_deployer.local.parameters["EnvironmentSuffix"]
+    suffix = deployed_parameters(as_deployer)["EnvironmentSuffix"]
     assert deploy.main([*_arguments(as_deployer), "--parameter", f"EnvironmentSuffix={suffix}"]) == 0
     printed = capsys.readouterr()
     assert "0 change(s)" in printed.out, printed.out
@@ -72,7 +68,7 @@ def test_a_routine_update_naming_only_the_image_tag_changes_only_the_image(as_de
     pre-night check's IMAGE_TAG), shown before and after; nothing else moves."""
     from riskbatch_platform.deployment import deploy
 
-    current = as_deployer.local.parameters.get("ImageTag") or as_deployer.template["Parameters"]["ImageTag"]["Default"]
+    current = deployed_parameters(as_deployer).get("ImageTag") or as_deployer.template["Parameters"]["ImageTag"]["Default"]
     assert deploy.main([*_arguments(as_deployer), "--parameter", "ImageTag=9.9.9"]) == 0
     printed = capsys.readouterr().out
     print(printed)  # the plan, for the record

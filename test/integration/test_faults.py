@@ -1,4 +1,12 @@
-"""Fault cases of the night, through the deployed stack and the local ECS runner."""
+"""Fault cases of the night, through the deployed stack and the local ECS runner; against a live stack, by opt-in, a stopped task.
+
+The local runner's faults (marker local_runner_fault) run in local mode. A live run injects one fault
+only when asked (RISKBATCH_INJECT_FAULTS=1, marker live_fault), and never into a production stack: it
+stops a risk-calculation worker it started itself, with StopTask, as AWS FIS's aws:ecs:stop-task does
+(https://docs.aws.amazon.com/fis/latest/userguide/fis-list-actions.html). ECS sends the container SIGTERM
+and, after its stop timeout, SIGKILL ("StopTask": https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html):
+exit code 0 says the worker handled SIGTERM (a Python process killed by the signal exits 143 or -15).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from riskbatch.inputs.sample import SampleSpec, write_sample
-from riskbatch_platform.deployment.stack import physical_ids
+from riskbatch_platform.deployment.stack import current_parameters, physical_ids
 from riskbatch_platform.local.night import queue_depth, read_mailbox, run_services, upload_night
-from test.integration.conftest import DeployedStack, local_only
+from test.integration.conftest import DeployedStack
 
 
 def _night(tmp_path: Path, date: str, positions: int = 600) -> Path:
@@ -61,8 +69,8 @@ def _log_events(paths: list[str], event: str) -> list[dict]:
     return found
 
 
+@pytest.mark.local_runner_fault
 def test_the_same_file_delivered_twice_yields_one_run(stack: DeployedStack, tmp_path: Path) -> None:
-    local_only(stack, "injects a fault")
     date = "2026-12-01"
     _, market = upload_night(stack.local, _night(tmp_path, date), date)
     assert _deliver(stack, [market, market]) == [0, 0]
@@ -72,8 +80,8 @@ def test_the_same_file_delivered_twice_yields_one_run(stack: DeployedStack, tmp_
     assert len(_keys(stack, f"reports/{date}/")) == 2
 
 
+@pytest.mark.local_runner_fault
 def test_a_corrupt_file_is_quarantined_while_a_good_night_completes(stack: DeployedStack, tmp_path: Path) -> None:
-    local_only(stack, "injects a fault")
     good, bad = "2026-12-02", "2026-12-03"
     good_keys = upload_night(stack.local, _night(tmp_path / "good", good), good)
     folder = _night(tmp_path / "bad", bad)
@@ -93,8 +101,8 @@ def test_a_corrupt_file_is_quarantined_while_a_good_night_completes(stack: Deplo
     assert any(note["subject"] and good in note["subject"] for note in notes)
 
 
+@pytest.mark.local_runner_fault
 def test_a_poisoned_unit_ends_in_the_dead_letter_queue_the_alarm_watches(stack: DeployedStack) -> None:
-    local_only(stack, "injects a fault")
     sqs = stack.target.client("sqs")
     dlq = stack.outputs["RiskWorkDeadLetterQueueUrl"]
     before = _depth(stack, dlq)
@@ -125,10 +133,10 @@ def test_a_poisoned_unit_ends_in_the_dead_letter_queue_the_alarm_watches(stack: 
         sqs.purge_queue(QueueUrl=dlq)
 
 
+@pytest.mark.local_runner_fault
 def test_sigterm_in_the_middle_of_a_unit_loses_nothing_and_writes_each_result_once(
     stack: DeployedStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    local_only(stack, "injects a fault")
     date = "2026-12-05"
     # units that take seconds, so one is in hand at SIGTERM (RunTask overrides of the tasks' environment)
     monkeypatch.setitem(stack.ecs.environment_overrides, "RISK_SCENARIOS", "150000")
@@ -155,3 +163,41 @@ def test_sigterm_in_the_middle_of_a_unit_loses_nothing_and_writes_each_result_on
     written = [event for event in _log_events(logs, "unit_computed") if event.get("run_id") == run and event.get("written")]
     assert sorted(event["unit"] for event in written) == list(range(len(manifest["units"])))  # each unit written exactly once
     assert len(_keys(stack, f"reports/{date}/")) == 2
+
+
+@pytest.mark.live_fault
+def test_a_worker_stopped_with_stop_task_handles_sigterm_and_exits_0(stack: DeployedStack) -> None:
+    parameters = current_parameters(stack.target.client("cloudformation"), stack.stack_name)
+    assert parameters.get("EnvironmentSuffix") != "prod", "fault injection stops a task: never against a production stack"
+    ecs = stack.target.client("ecs")
+    cluster = stack.outputs["ClusterArn"]
+    definition = physical_ids(stack.target.client("cloudformation"), stack.stack_name)["RiskCalculationTaskDefinition"][1]
+    container = ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"]["containerDefinitions"][0]
+    command = [*container.get("command", []), "--wait", "1", "--idle-exit", "600", "--abort-after", "0"]  # a worker that waits for work
+    (task,) = ecs.run_task(
+        cluster=cluster,
+        taskDefinition=definition,
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": [parameters[f"PrivateSubnet{index}Id"] for index in (1, 2, 3)],
+                "securityGroups": [stack.outputs["TaskSecurityGroupId"]],
+                "assignPublicIp": "DISABLED",
+            }
+        },
+        overrides={"containerOverrides": [{"name": container["name"], "command": command}]},
+        startedBy="riskbatch-integration",
+    )["tasks"]
+    arn = task["taskArn"]
+    ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[arn], WaiterConfig={"Delay": 3, "MaxAttempts": 100})
+    time.sleep(15)  # the worker is polling the queue, its handler installed
+    ecs.stop_task(cluster=cluster, task=arn, reason="riskbatch integration: fault injection (StopTask)")
+    ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[arn], WaiterConfig={"Delay": 3, "MaxAttempts": 100})
+    deadline = time.monotonic() + container.get("stopTimeout", 30) + 30
+    while True:  # the exit code arrives with the container's stop
+        (stopped,) = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"]
+        codes = [item.get("exitCode") for item in stopped["containers"]]
+        if None not in codes or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert codes == [0], f"{stopped.get('stoppedReason')}: exit codes {codes}"

@@ -220,6 +220,16 @@ def _expectations(task: str, buckets: Buckets, stack: DeployedStack) -> dict[str
     return {"calls": calls}
 
 
+def _probe_task(stack: DeployedStack, definition_arn: str, bucket: str, expect_key: str, verdict_key: str, expectations: dict[str, Any]) -> dict[str, Any]:
+    """One probe task: the expectations written under probes/, RunTask of the job's own task definition
+    with the command overridden, its verdict read back."""
+    s3 = stack.target.client("s3")
+    s3.put_object(Bucket=bucket, Key=expect_key, Body=json.dumps(expectations).encode())
+    command = ["probe", "--expect", f"s3://{bucket}/{expect_key}", "--verdict", f"s3://{bucket}/{verdict_key}"]
+    run_task(stack, definition_arn, command)
+    return json.loads(s3.get_object(Bucket=bucket, Key=verdict_key)["Body"].read())
+
+
 @contextlib.contextmanager
 def run_probes(stack: DeployedStack) -> Iterator[dict[str, dict[str, Any]]]:
     """One probe task per job role: its expectations in the output bucket's probes/ area, RunTask of the
@@ -242,10 +252,7 @@ def run_probes(stack: DeployedStack) -> Iterator[dict[str, dict[str, Any]]]:
             made += [(buckets.output, expect_key), (buckets.output, verdict_key)]
             expectations = _expectations(task, buckets, stack)
             made += [(call["parameters"]["Bucket"], call["parameters"]["Key"]) for call in expectations["calls"] if call["operation"] == "put_object"]
-            s3.put_object(Bucket=buckets.output, Key=expect_key, Body=json.dumps(expectations).encode())
-            command = ["probe", "--expect", f"s3://{buckets.output}/{expect_key}", "--verdict", f"s3://{buckets.output}/{verdict_key}"]
-            run_task(stack, definitions[task][1], command)
-            found[task] = json.loads(s3.get_object(Bucket=buckets.output, Key=verdict_key)["Body"].read())
+            found[task] = _probe_task(stack, definitions[task][1], buckets.output, expect_key, verdict_key, expectations)
         yield found
     finally:  # nothing the probes made is left, whatever failed
         for bucket, key in made:
@@ -324,12 +331,37 @@ def test_each_job_can_tell_a_missing_object_from_a_forbidden_one(stack: Deployed
     the jobs ask with a listing under the key instead."""
     from riskbatch.aws.storage import exists
 
+    missing = f"runs/{PROBE}/status/not-yet"
+    if not stack.is_local:  # the role is the task's: a probe task asks, with the same two calls (GetObject: HeadObject's 403 has no code)
+        _missing_versus_forbidden_in_a_probe_task(stack, task, missing)
+        return
     s3 = _as_task(stack, task).client("s3")
     bucket = stack.local.stand_ins.output_bucket
     with pytest.raises(ClientError) as refused:
-        s3.head_object(Bucket=bucket, Key=f"runs/{PROBE}/status/not-yet")
+        s3.head_object(Bucket=bucket, Key=missing)
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-    assert exists(s3, bucket, f"runs/{PROBE}/status/not-yet") is False
+    assert exists(s3, bucket, missing) is False
+
+
+def _missing_versus_forbidden_in_a_probe_task(stack: DeployedStack, task: str, missing: str) -> None:
+    """The job's task reads a key nobody wrote (refused: AccessDenied, not NoSuchKey) and lists under it
+    (allowed, so the job learns that the key is absent)."""
+    bucket = _buckets(stack).output
+    calls = [
+        {"name": "read a missing key", "expect": "denied", **_call("s3", "get_object", Bucket=bucket, Key=missing)},
+        {"name": "list under the missing key", "expect": "allowed", **_call("s3", "list_objects_v2", Bucket=bucket, Prefix=missing, MaxKeys=1)},
+    ]
+    run = f"probes/{PROBE}/missing-{task}"
+    expect_key, verdict_key = f"{run}-expect.json", f"{run}-verdict.json"
+    definition = physical_ids(stack.target.client("cloudformation"), stack.stack_name)[task][1]
+    try:
+        verdict = _probe_task(stack, definition, bucket, expect_key, verdict_key, {"calls": calls})
+    finally:
+        for key in (expect_key, verdict_key):
+            with contextlib.suppress(ClientError):
+                stack.target.client("s3").delete_object(Bucket=bucket, Key=key)
+    outcomes = {result["name"]: (result["outcome"], result["code"]) for result in verdict["results"]}
+    assert outcomes == {"read a missing key": ("denied", "AccessDenied"), "list under the missing key": ("allowed", None)}, outcomes
 
 
 def _trigger(stack: DeployedStack) -> Target:

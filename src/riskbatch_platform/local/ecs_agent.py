@@ -4,13 +4,17 @@ moto's RunTask records a task and starts nothing. In a live run against the emul
 (make integration-live) the suite calls RunTask as it would in an account and waits for the task to
 stop; this agent, beside the emulator, plays the part of Fargate's: it finds the tasks started by
 the suite (startedBy), runs each with the local runner (its task definition, its overrides, its
-task role's credentials) and stops it in the emulator when its process ends, so that
-DescribeTasks and the tasks-stopped waiter see it stop. It runs nothing else.
+task role's credentials), reports its container's exit code when its process ends (as ECS's agent
+does, with SubmitContainerStateChange) and stops it in the emulator, so that DescribeTasks and the
+tasks-stopped waiter see it stop with its exit code. A task someone stops with StopTask gets what
+Fargate gives it: SIGTERM, then SIGKILL once its container's stop timeout has passed ("StopTask":
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html). It runs nothing else.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from riskbatch_platform.local.runner import LocalEcs
@@ -22,6 +26,8 @@ class EcsAgent:
     def __init__(self, runner: LocalEcs, cluster: str, started_by: str, poll_seconds: float = 0.5) -> None:
         self.runner, self.cluster, self.started_by, self.poll_seconds = runner, cluster, started_by, poll_seconds
         self.running: dict[str, Any] = {}  # task ARN -> process handle
+        self.specs: dict[str, Any] = {}  # task ARN -> its task spec
+        self.signalled: dict[str, float] = {}  # task ARN -> when SIGTERM was sent (a StopTask)
         self.started: list[str] = []
         self.errors: list[str] = []
         self._stop = threading.Event()
@@ -54,8 +60,29 @@ class EcsAgent:
                 spec = self.runner.task_spec(task["taskDefinitionArn"])
                 name = f"{spec.family}-{task['taskArn'].rsplit('/', 1)[-1][:8]}"
                 self.running[task["taskArn"]] = self.runner.start(spec, task.get("overrides") or {}, name=name, task_arn=task["taskArn"])
+                self.specs[task["taskArn"]] = spec
                 self.started.append(task["taskArn"])
+        self._pass_on_stop_requests(ecs)
         for arn, handle in list(self.running.items()):
-            if handle.poll() is not None:
-                ecs.stop_task(cluster=self.cluster, task=arn, reason=EXITED)
+            code = handle.poll()
+            if code is not None:
+                spec = self.specs.pop(arn)
+                ecs.submit_container_state_change(cluster=self.cluster, task=arn, containerName=spec.container, exitCode=code, status="STOPPED")
+                if arn not in self.signalled:  # a task stopped by StopTask keeps the reason it was given
+                    ecs.stop_task(cluster=self.cluster, task=arn, reason=EXITED)
                 del self.running[arn]
+
+    def _pass_on_stop_requests(self, ecs: Any) -> None:
+        """SIGTERM to the process of a task whose desired status became STOPPED, SIGKILL after its stop timeout."""
+        alive = [arn for arn, handle in self.running.items() if handle.poll() is None]
+        if not alive:
+            return
+        for task in ecs.describe_tasks(cluster=self.cluster, tasks=alive)["tasks"]:
+            arn, handle = task["taskArn"], self.running[task["taskArn"]]
+            if task.get("desiredStatus") != "STOPPED":
+                continue
+            if arn not in self.signalled:
+                handle.terminate()
+                self.signalled[arn] = time.monotonic()
+            elif time.monotonic() - self.signalled[arn] > self.specs[arn].stop_timeout:
+                handle.kill()

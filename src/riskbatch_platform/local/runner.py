@@ -153,6 +153,15 @@ def task_spec_of(described: dict[str, Any]) -> TaskSpec:
 HOST_SETTINGS = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
+def overridden_environment(spec: TaskSpec, overrides: dict[str, Any] | None) -> dict[str, str]:
+    """The environment a run's containerOverrides give the task's container (RunTask, ContainerOverride:
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerOverride.html)."""
+    for override in (overrides or {}).get("containerOverrides", []):
+        if override.get("name") == spec.container:
+            return {item["name"]: item["value"] for item in override.get("environment", [])}
+    return {}
+
+
 @dataclass
 class LocalEcs:
     target: Target  # the deployer: reads the stack
@@ -230,7 +239,16 @@ class LocalEcs:
     def start(
         self, spec: TaskSpec, overrides: dict[str, Any] | None = None, name: str | None = None, service: str | None = None, task_arn: str | None = None
     ) -> Any:
-        """Start one task; returns its handle (poll, wait, terminate, kill, as subprocess.Popen)."""
+        """Start one task; returns its handle (poll, wait, terminate, kill, as subprocess.Popen). The
+        container's environment overrides of the run (RunTask's containerOverrides) apply to it alone."""
+        saved = self.environment_overrides
+        self.environment_overrides = {**saved, **overridden_environment(spec, overrides)}
+        try:
+            return self._start(spec, overrides, name, service, task_arn)
+        finally:
+            self.environment_overrides = saved
+
+    def _start(self, spec: TaskSpec, overrides: dict[str, Any] | None, name: str | None, service: str | None, task_arn: str | None) -> Any:
         label = name or f"{spec.family}-{len(self.tasks_run)}"
         log_path = self.workdir / "logs" / f"{label}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)

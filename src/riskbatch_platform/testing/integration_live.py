@@ -5,27 +5,39 @@ on every change, the same code path: the stack is deployed into the emulator in 
 suite reads the deployed stack's outputs from a file and calls the emulator with the deployer's
 credentials, as it would call an account. The one thing the emulator lacks to be that account is a
 Fargate that starts the tasks RunTask records; an agent beside it plays that part for the tasks the
-suite starts (riskbatch_platform/local/ecs_agent.py). RISKBATCH_EMULATED=1 tells the suite that the
-emulator's listed gaps apply. The suite's exit code is this script's.
+suite starts (riskbatch_platform/local/ecs_agent.py). Before the suite, the stack runs one night as
+EventBridge and the services would run it in an account (the local runner plays them), so that the
+suite finds a last night to check, as it does in a live stack. RISKBATCH_EMULATED=1 tells the suite
+that the emulator's listed gaps apply. The suite's exit code is this script's.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from riskbatch.inputs.sample import SampleSpec, write_sample
 from riskbatch.operations.aws_access import bounded
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.local.ecs_agent import EcsAgent
 from riskbatch_platform.local.emulator.loopback import running_emulator
-from riskbatch_platform.local.night import deploy_local
+from riskbatch_platform.local.night import deploy_local, run_night
 from riskbatch_platform.local.runner import LocalEcs
 
 STARTED_BY = "riskbatch-integration"  # what the suite's RunTask calls say (test/integration/conftest.py)
+
+
+NIGHT = "2026-11-30"  # the night the stack has run before the suite (a business day no test of the suite runs)
+
+
+def _sample_night(work: Path) -> Path:
+    positions, _ = write_sample(work / "sample", SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=dt.date.fromisoformat(NIGHT)))
+    return positions.parent
 
 
 @bounded("riskbatch-integration-live")
@@ -39,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         local = deploy_local(emulator, "live", work, say=lambda line: print(f"  {line}", flush=True), access_probes=True)
         runner = LocalEcs(emulator.target, emulator.agent_target, local.stack_name, work)
         runner.load()
+        runner.environment_overrides["RISK_SCENARIOS"] = "2000"  # a small night (a RunTask override, as on ECS)
+        night = run_night(local, runner, _sample_night(work), NIGHT, work, say=lambda line: print(f"  {line}", flush=True))
+        print(f"the stack's night of {NIGHT}: " + (f"run {night.run_id} published" if night.figures else "NO REPORT"), flush=True)
+        runner.environment_overrides.pop("RISK_SCENARIOS")
         environment = {
             **os.environ,
             "RISKBATCH_LIVE": "1",
@@ -46,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             "RISKBATCH_STACK_NAME": local.stack_name,
             "RISKBATCH_OUTPUTS": str(work / "flat-outputs.json"),
             "RISKBATCH_OTHER_BUCKET": local.stand_ins.template_bucket,
+            "RISKBATCH_TEMPLATE_BUCKET": local.stand_ins.template_bucket,
+            "RISKBATCH_INJECT_FAULTS": "1",  # a stack of its own, never production: its fault test stops one of its tasks
             "AWS_ENDPOINT_URL": emulator.endpoint_url,
             "AWS_REGION": emulator.region,
             "AWS_DEFAULT_REGION": emulator.region,

@@ -54,3 +54,12 @@ def test_the_volume_path_is_the_tasks_own_scratch_folder(runner: LocalEcs, tmp_p
 def test_run_overrides_reach_the_task_as_on_ecs(runner: LocalEcs, tmp_path: Path) -> None:
     runner.environment_overrides["RISK_SCENARIOS"] = "2000"
     assert runner._process_environment(SPEC, tmp_path)["RISK_SCENARIOS"] == "2000"
+
+
+def test_a_runs_container_overrides_reach_that_task_alone(runner: LocalEcs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+    monkeypatch.setattr(runner, "_start", lambda spec, *_: seen.append(runner._process_environment(spec, tmp_path)))
+    overrides = {"containerOverrides": [{"name": SPEC.container, "environment": [{"name": "WATCH_BUSINESS_DATE", "value": "2026-12-07"}]}]}
+    runner.start(SPEC, overrides)
+    runner.start(SPEC, None)
+    assert seen[0]["WATCH_BUSINESS_DATE"] == "2026-12-07" and "WATCH_BUSINESS_DATE" not in seen[1]

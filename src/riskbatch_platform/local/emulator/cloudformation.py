@@ -297,3 +297,28 @@ def deletion_policy_from_the_language_extensions(patch: Patcher) -> None:
         original(self)
 
     patch.set(ResourceMap, "delete", delete)
+
+
+@fix
+def resources_switched_on_by_an_update_are_created(patch: Patcher) -> None:
+    """Defect. An update whose parameters turn a resource's Condition true creates that resource
+    (template reference, Conditions: "a resource is created only when its condition is true", at
+    every create and update: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/conditions-section-structure.html).
+    moto's update adds only the resources the template text adds or that refer to a changed
+    parameter, so a resource switched on by a condition appeared only when something later read it
+    (DescribeStackResources, an output): after the deploy's third phase the scalable targets did not
+    exist until the suite listed the stack. The fix creates, at the end of an update, every resource
+    of the template whose condition holds."""
+    from moto.cloudformation import parsing
+
+    original = parsing.ResourceMap.update
+
+    def update(self: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
+        original(self, template, parameters)
+        for logical_id, body in (template.get("Resources") or {}).items():
+            condition = body.get("Condition")
+            if self._parsed_resources.get(logical_id) is None and (not condition or self.lazy_condition_map[condition]):
+                self._parsed_resources.pop(logical_id, None)
+                _ = self[logical_id]  # moto creates a resource when it is first read
+
+    patch.set(parsing.ResourceMap, "update", update)

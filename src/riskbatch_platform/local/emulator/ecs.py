@@ -1,4 +1,5 @@
-"""ECS: clusters deleted with their stack, task definitions kept whole, tasks' start times, RunTask authorised as AWS does.
+"""ECS: clusters deleted with their stack, task definitions kept whole, tasks' start times, RunTask authorised as AWS does,
+tasks that run until stopped, exit codes the agent reports.
 
 Each fix says which kind it is (a defect, a missing rule, a stand-in): see the package's first lines."""
 
@@ -125,3 +126,50 @@ def ecs_run_task_authorised_on_its_task_definition_with_pass_role(patch: Patcher
 
     patch.set(EC2ContainerServiceResponse, "_determine_resource", task_definition_arn)
     patch.set(EC2ContainerServiceResponse, "run_task", run_task)
+
+
+@fix
+def ecs_agent_reports_container_exit_codes(patch: Patcher) -> None:
+    """Stand-in. ECS learns a container's exit code from the agent that ran it, which reports it with
+    SubmitContainerStateChange (ECS API reference, SubmitContainerStateChange, "This action is only
+    used by the Amazon ECS agent": https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_SubmitContainerStateChange.html);
+    DescribeTasks then shows it as the container's exitCode. moto has no such action and reports exit
+    code 0 for every container, so a task that failed looked as if it had succeeded. The fix gives a
+    container no exit code until one is reported, and records the exit code and status the local
+    agent (riskbatch_platform/local/ecs_agent.py) reports."""
+    from moto.ecs.models import Container
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    original_init = Container.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.exitCode = None  # none until the container has exited and its agent said so
+
+    def submit_container_state_change(self: Any) -> str:
+        cluster = self.ecs_backend._get_cluster(self._get_param("cluster") or "default")
+        task_id = str(self._get_param("task")).rsplit("/", 1)[-1]
+        name = self._get_param("containerName")
+        for arn, task in self.ecs_backend.tasks.get(cluster.name, {}).items():
+            if arn.endswith(task_id):
+                for container in task.containers:
+                    if name in (None, container.name):
+                        container.exitCode = self._get_param("exitCode")
+                        container.last_status = self._get_param("status") or container.last_status
+                return json.dumps({"acknowledgment": "ACK"})
+        raise Exception(f"Could not find task {task_id} on cluster {cluster.name}")  # moto's own answer for an unknown task
+
+    patch.set(Container, "__init__", init)
+    patch.set(EC2ContainerServiceResponse, "submit_container_state_change", submit_container_state_change)
+
+
+@fix
+def ecs_tasks_run_until_stopped(patch: Patcher) -> None:
+    """Defect. A task runs until its essential container exits or StopTask stops it (ECS developer
+    guide, "Amazon ECS task lifecycle": https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html).
+    moto moves a task one state towards STOPPED at every DescribeTasks that names it, so a caller
+    waiting for the task to stop (the tasks-stopped waiter) saw it stopped after four describes,
+    whatever its container was doing. The fix keeps the task's state until StopTask sets it."""
+    from moto.ecs.models import Task
+
+    patch.set(Task, "advance", lambda self: None)

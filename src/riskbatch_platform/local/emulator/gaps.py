@@ -15,11 +15,6 @@ GAPS_OF = MOTO_VERSION
 # resource type -> why the local emulator's CloudFormation does not create it
 NOT_CREATED = {
     "AWS::ECS::ClusterCapacityProviderAssociations": "moto does not model AWS::ECS::ClusterCapacityProviderAssociations",
-    "AWS::SNS::TopicPolicy": "moto does not model AWS::SNS::TopicPolicy",
-    "AWS::SQS::QueuePolicy": "moto does not model AWS::SQS::QueuePolicy",
-    "AWS::Logs::MetricFilter": "moto does not model AWS::Logs::MetricFilter in CloudFormation",
-    "AWS::ApplicationAutoScaling::ScalableTarget": "moto does not model AWS::ApplicationAutoScaling::ScalableTarget in CloudFormation",
-    "AWS::ApplicationAutoScaling::ScalingPolicy": "moto does not model AWS::ApplicationAutoScaling::ScalingPolicy in CloudFormation",
     "AWS::KinesisFirehose::DeliveryStream": "moto does not model AWS::KinesisFirehose::DeliveryStream in CloudFormation",
     "AWS::Logs::SubscriptionFilter": "moto does not model AWS::Logs::SubscriptionFilter in CloudFormation",
 }

@@ -114,6 +114,7 @@ def caller_may(response: Any, request_class: Any, action: str, resource: str, co
 # fix wraps too (moto's model map, IAM's request) keeps the order it was written in.
 SERVICES = (
     "cloudformation", "kms", "ecr", "s3", "sns", "logs", "iam", "cloudwatch", "sqs", "ecs", "ec2", "events", "scheduler", "service_quotas", "inspector2",
+    "application_autoscaling",
 )  # fmt: skip
 
 
@@ -143,3 +144,78 @@ def apply_fixes() -> Patcher:
 def in_service_order(fixes: list[Fix]) -> list[Fix]:
     """The fixes in SERVICES order, each module's in the order written, whichever module was imported first."""
     return sorted(fixes, key=lambda each: (SERVICES.index(each.__module__.rsplit(".", 1)[1]), each.__code__.co_firstlineno))
+
+
+def add_cloudformation_types(patch: Patcher, models: dict[str, Any]) -> None:
+    """Give moto's CloudFormation resource types it does not model, through its model map (a plain
+    class per type, so that undoing the fix leaves nothing registered)."""
+    from moto.cloudformation import parsing
+
+    original_map = parsing.get_model_map
+
+    def model_map() -> dict[str, Any]:
+        return {**original_map(), **models}
+
+    patch.set(parsing, "get_model_map", model_map)
+
+
+class CreatedResource:
+    """What moto's CloudFormation asks of a resource it made: its physical id, its attributes, and
+    whether it was created."""
+
+    def __init__(self, kind: Any, physical_resource_id: str, properties: dict[str, Any]) -> None:
+        self.kind = kind
+        self.physical_resource_id = physical_resource_id
+        self.properties = properties  # as created: every intrinsic function resolved
+
+    def is_created(self) -> bool:
+        return True
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self.kind.remove(self, account_id, region_name)
+
+    def get_cfn_attribute(self, attribute: str) -> Any:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        raise UnformattedGetAttTemplateException()
+
+
+class StandInType:
+    """The CloudFormation face of a resource type moto does not model: subclasses say how to create
+    and delete one from its properties; an update deletes the old one and creates the new."""
+
+    TYPE = ""
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def has_cfn_attr(attribute: str) -> bool:
+        return False
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> str:
+        """Create the resource; return its physical id (what Ref returns)."""
+        raise NotImplementedError
+
+    @classmethod
+    def remove(cls, resource: CreatedResource, account_id: str, region_name: str) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        properties = dict(cloudformation_json.get("Properties") or {})
+        return CreatedResource(cls, cls.create(resource_name, properties, account_id, region_name), properties)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        cls.remove(original_resource, account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+

@@ -1,12 +1,13 @@
-"""SNS: email subscriptions that wait for confirmation, and authorisation on the topic (and on EventBridge's bus, the same defect).
+"""SNS: email subscriptions that wait for confirmation, authorisation on the topic (and on EventBridge's bus, the same defect), topic policies from a template.
 
 Each fix says which kind it is (a defect, a missing rule, a stand-in): see the package's first lines."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from .patching import Patcher, fix
+from .patching import CreatedResource, Patcher, StandInType, add_cloudformation_types, fix
 
 
 @fix
@@ -64,3 +65,35 @@ def sns_and_eventbridge_authorised_on_their_resource(patch: Patcher) -> None:
 
     patch.set(SNSResponse, "_determine_resource", topic)
     patch.set(EventsHandler, "_determine_resource", bus)
+
+
+@fix
+def topic_policies_from_cloudformation(patch: Patcher) -> None:
+    """Defect. moto's CloudFormation does not model AWS::SNS::TopicPolicy: the topics kept their
+    default policy, so the TLS-only and source-limited statements were never deployed locally. The
+    resource sets the policy of each topic it lists (template reference, AWS::SNS::TopicPolicy:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-topicpolicy.html),
+    which GetTopicAttributes returns as Policy; deleting it gives the topic its default policy back.
+    The fix does the same."""
+    from moto.sns import models as sns
+
+    def topics(properties: dict[str, Any], account_id: str, region_name: str) -> list[Any]:
+        """The policy's topics that exist (one deleted before its policy, as a stack deletion may, has none to reset)."""
+        backend = sns.sns_backends[account_id][region_name]
+        return [backend.topics[arn] for arn in properties.get("Topics", []) if arn in backend.topics]
+
+    class TopicPolicyFromCloudFormation(StandInType):
+        TYPE = "AWS::SNS::TopicPolicy"
+
+        @classmethod
+        def create(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> str:
+            for topic in topics(properties, account_id, region_name):
+                topic.policy = json.dumps(properties["PolicyDocument"])
+            return name
+
+        @classmethod
+        def remove(cls, resource: CreatedResource, account_id: str, region_name: str) -> None:
+            for topic in topics(resource.properties, account_id, region_name):
+                topic._policy_json = topic._create_default_topic_policy(topic.sns_backend.region_name, topic.account_id, topic.name)
+
+    add_cloudformation_types(patch, {TopicPolicyFromCloudFormation.TYPE: TopicPolicyFromCloudFormation})

@@ -1,8 +1,8 @@
 """The CloudFormation fixes (src/riskbatch_platform/local/emulator/cloudformation.py): each defect is there in moto as shipped, and gone with the fix.
 
 Change sets (outputs, exports, tags, service role, each changed value, replacements), UsePreviousValue, switched-off
-outputs, deleted stacks that stay deleted, each resource's events, AWS::NoValue in a list, and a deletion policy
-from AWS::LanguageExtensions. Runs moto in-process (mock_aws).
+outputs, deleted stacks that stay deleted, each resource's events, AWS::NoValue in a list, a deletion policy
+from AWS::LanguageExtensions, and a resource an update switches on. Runs moto in-process (mock_aws).
 """
 
 from __future__ import annotations
@@ -282,3 +282,29 @@ def test_moto_deletes_what_a_conditional_deletion_policy_retains(aws: None) -> N
 def test_a_conditional_deletion_policy_keeps_the_production_log_group_only(aws: None, suffix: str, left: list[str]) -> None:
     with patched(emulator.cloudformation.deletion_policy_from_the_language_extensions):
         assert _deployed_and_deleted(suffix) == left
+
+
+SWITCHED = {
+    "Parameters": {"On": {"Type": "String", "Default": "false"}},
+    "Conditions": {"IsOn": {"Fn::Equals": [{"Ref": "On"}, "true"]}},
+    "Resources": {
+        "Always": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "sns-always"}},
+        "Switched": {"Type": "AWS::SNS::Topic", "Condition": "IsOn", "Properties": {"TopicName": "sns-switched"}},
+    },
+}
+
+
+def _topics_after_switching_on() -> list[str]:
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(StackName="sw", TemplateBody=json.dumps(SWITCHED))
+    cfn.update_stack(StackName="sw", TemplateBody=json.dumps(SWITCHED), Parameters=[{"ParameterKey": "On", "ParameterValue": "true"}])
+    return sorted(topic["TopicArn"].rsplit(":", 1)[-1] for topic in boto3.client("sns", region_name=REGION).list_topics()["Topics"])
+
+
+def test_moto_does_not_create_a_resource_an_update_switches_on(aws: None) -> None:
+    assert _topics_after_switching_on() == ["sns-always"]
+
+
+def test_a_resource_an_update_switches_on_is_created_by_the_update(aws: None) -> None:
+    with patched(emulator.cloudformation.resources_switched_on_by_an_update_are_created):
+        assert _topics_after_switching_on() == ["sns-always", "sns-switched"]

@@ -1,12 +1,14 @@
 """The ECS fixes (src/riskbatch_platform/local/emulator/ecs.py): each defect or missing rule is there in moto as shipped, and gone with the fix.
 
 RunTask authorised on its task definition and cluster with PassRole, StopTask and DescribeTasks on the cluster's
-tasks, the tasks' start times, task definitions from a template kept whole, and a cluster deleted with its stack.
+tasks, the tasks' start times, task definitions from a template kept whole, a cluster deleted with its stack, and the exit
+code the agent reports.
 Runs moto in-process (mock_aws); IAM is enforced only inside `enforced()`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -141,3 +143,45 @@ def test_moto_keeps_the_cluster_of_a_deleted_stack(aws: None) -> None:
 def test_the_cluster_is_deleted_with_its_stack(aws: None) -> None:
     with patched(emulator.ecs.ecs_cluster_deleted_with_its_stack):
         assert _cluster_after_delete() == []
+
+
+def _reported_exit_code() -> Any:
+    definition, subnets, groups = _fargate_task()
+    ecs = boto3.client("ecs", region_name=REGION)
+    network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": groups}}
+    (task,) = ecs.run_task(cluster="c1", taskDefinition=definition, launchType="FARGATE", networkConfiguration=network)["tasks"]
+    with contextlib.suppress(Exception):  # moto as shipped has no such action
+        ecs.submit_container_state_change(cluster="c1", task=task["taskArn"], containerName="job", exitCode=3, status="STOPPED")
+    ecs.stop_task(cluster="c1", task=task["taskArn"], reason="Essential container in task exited")
+    (stopped,) = ecs.describe_tasks(cluster="c1", tasks=[task["taskArn"]])["tasks"]
+    return stopped["containers"][0].get("exitCode")
+
+
+def _status_after_describes(times: int) -> str:
+    definition, subnets, groups = _fargate_task()
+    ecs = boto3.client("ecs", region_name=REGION)
+    network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": groups}}
+    (task,) = ecs.run_task(cluster="c1", taskDefinition=definition, launchType="FARGATE", networkConfiguration=network)["tasks"]
+    for _ in range(times):
+        (described,) = ecs.describe_tasks(cluster="c1", tasks=[task["taskArn"]])["tasks"]
+    return described["lastStatus"]
+
+
+def test_moto_stops_a_task_that_is_only_described(aws: None) -> None:
+    with patched(emulator.ec2.network_interfaces_have_a_private_dns_name):
+        assert _status_after_describes(8) == "STOPPED"
+
+
+def test_a_task_runs_until_it_is_stopped(aws: None) -> None:
+    with patched(emulator.ec2.network_interfaces_have_a_private_dns_name, emulator.ecs.ecs_tasks_run_until_stopped):
+        assert _status_after_describes(8) == "RUNNING"
+
+
+def test_moto_reports_exit_code_0_for_every_container(aws: None) -> None:
+    with patched(emulator.ec2.network_interfaces_have_a_private_dns_name):
+        assert _reported_exit_code() == 0  # whatever the container did
+
+
+def test_a_container_stops_with_the_exit_code_its_agent_reports(aws: None) -> None:
+    with patched(emulator.ec2.network_interfaces_have_a_private_dns_name, emulator.ecs.ecs_agent_reports_container_exit_codes):
+        assert _reported_exit_code() == 3

@@ -1,15 +1,17 @@
 """The SNS fixes (src/riskbatch_platform/local/emulator/sns.py): each defect or missing rule is there in moto as shipped, and gone with the fix.
 
-SNS and EventBridge authorised on their topic and bus, and an email subscription pending until confirmed.
+SNS and EventBridge authorised on their topic and bus, an email subscription pending until confirmed, and a topic policy from a template.
 Runs moto in-process (mock_aws); IAM is enforced only inside `enforced()`.
 """
 
 from __future__ import annotations
 
+import json
+
 import boto3
 
 from riskbatch_platform.local import emulator
-from test.platform.local.emulator.support import REGION, _code, _user, enforced, patched
+from test.platform.local.emulator.support import REGION, _code, _deploy, _user, enforced, patched
 
 
 def _publish_and_put(session: boto3.Session, topic: str) -> tuple[str, str]:
@@ -57,3 +59,43 @@ def test_an_email_subscription_is_pending_until_confirmed(aws: None) -> None:
     with patched(emulator.sns.sns_email_subscriptions_wait_for_confirmation):
         arns = _subscription_arns()
     assert arns["email"] == "PendingConfirmation" and arns["sqs"].startswith("arn:aws:sns:")
+
+
+TLS_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:Publish",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ],
+}
+
+
+def _deployed_topic_policy() -> dict:
+    outputs = _deploy(
+        {
+            "Resources": {
+                "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "sns-x"}},
+                "Policy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {"Topics": [{"Ref": "Topic"}], "PolicyDocument": TLS_ONLY}},
+            },
+            "Outputs": {"Topic": {"Value": {"Ref": "Topic"}}},
+        }
+    )
+    attributes = boto3.client("sns", region_name=REGION).get_topic_attributes(TopicArn=outputs["Topic"])["Attributes"]
+    return json.loads(attributes["Policy"])
+
+
+def test_moto_keeps_the_topics_default_policy(aws: None) -> None:
+    assert _deployed_topic_policy() != TLS_ONLY
+
+
+def test_a_topic_policy_from_a_template_is_the_topics_policy(aws: None) -> None:
+    with patched(emulator.sns.topic_policies_from_cloudformation):
+        assert _deployed_topic_policy() == TLS_ONLY
+        boto3.client("cloudformation", region_name=REGION).delete_stack(StackName="s")
+        assert boto3.client("sns", region_name=REGION).list_topics()["Topics"] == []
