@@ -60,6 +60,11 @@ class Review:
         return any(finding.needs_security_review for finding in self.findings)
 
 
+def finding_line(finding: Finding) -> str:
+    """One finding on one line, as riskbatch-review's table and riskbatch-deploy --plan both say it."""
+    return f"{'⚠' if finding.needs_security_review else ' '} {finding.category}: {finding.subject}: {finding.change}"
+
+
 def changed_paths(before: Any, after: Any, path: str = "", depth: int = 6) -> list[str]:
     """The property paths whose values differ (dicts by key; a list or a deep value as a whole)."""
     if before == after:
