@@ -218,13 +218,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Where a business date's night stands, read from the stack with the operator's credentials; no side effect."""
     from riskbatch.operations.aws_access import announce
     from riskbatch.operations.stack_lookup import session
-    from riskbatch.operations.status import as_json, as_text, read_status
+    from riskbatch.operations.status import as_json, as_text, exit_code, read_status
 
     aws = session(args.region, args.profile)
     announce(aws.client, aws.region_name, "riskbatch status")
     status = read_status(aws.client, args.stack_name, args.date)
     print(as_json(status) if args.json else as_text(status))
-    return 0
+    return exit_code(status)  # non-zero while the report is not in on time: a scheduler acts on it
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
