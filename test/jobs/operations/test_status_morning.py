@@ -21,10 +21,12 @@ from riskbatch.cli import main
 from riskbatch.inputs.business_days import NEW_YORK
 from riskbatch.operations.running_tasks import running_lines, running_tasks
 from riskbatch.operations.status import EXIT_REPORT_LATE, EXIT_REPORT_MISSING, EXIT_REPORT_NOT_DUE, as_text, read_status
-from test.jobs.operations.test_status import STACK, _lay_out_run, _publish, account  # noqa: F401 (account: the fixture)
+from test.jobs.operations import test_status
+from test.jobs.operations.test_status import STACK, _lay_out_run, _publish
 from test.jobs.stack_layout import REGION
 
 pytestmark = pytest.mark.clock
+account = test_status.account  # the stack's buckets, queues, cluster and log group in moto, as test_status lays them out
 
 CLUSTER = "cluster-riskbatch-test"
 ARN = "arn:aws:ecs:us-east-1:123456789012:{}".format
