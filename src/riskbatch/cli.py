@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--bucket", required=True, help="the input bucket the files arrived in")
     ingest.add_argument("--key", required=True, help="the key of the file that arrived (incoming/<date>/...)")
     ingest.add_argument("--reason", help="why the date is run again (riskbatch rerun): kept in a new run's manifest and its report")
+    ingest.add_argument("--force", metavar="TOKEN", help="a forced run (riskbatch rerun --force): the same files make a new run, this token in its id")
     ingest.set_defaults(run=cmd_ingest)
 
     worker = commands.add_parser("worker", help="consume a queue (risk-calculation or report-generation service)")
@@ -177,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     rerun.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
     rerun.add_argument("--date", type=_date, required=True, help="the business date whose files are under the input prefix")
     rerun.add_argument("--reason", help="why (kept in a new run's manifest; a restatement's report and notification say it)")
+    rerun.add_argument(
+        "--force", action="store_true", help="a new run of the same files (after a code fix): it restates the date; needs --reason, kept in the run record"
+    )
     rerun.add_argument("--wait", type=float, metavar="SECONDS", help="wait this long for the ingestion task to stop, and give its exit code")
     add_aws_options(rerun)
     rerun.set_defaults(run=cmd_rerun)

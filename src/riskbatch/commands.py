@@ -28,7 +28,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     s3, sqs, sns = _clients("s3", "sqs", "sns")
     with deadline("ingest", deadline_seconds("ingest")), beating(settings.scratch):
-        outcome = ingest(args.bucket, args.key, settings, s3, sqs, sns, reason=args.reason)
+        outcome = ingest(args.bucket, args.key, settings, s3, sqs, sns, reason=args.reason, forced=args.force)
     print(json.dumps({"status": outcome.status, "run_id": outcome.run_id, "units": outcome.units, "detail": outcome.detail}))
     return outcome.exit_code
 
@@ -236,9 +236,11 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
     if not is_business_day(args.date):  # before any call: a person's typo costs no AWS round trip
         raise ValueError(f"{args.date} is not a business day: there is no night to run")
+    if args.force and not (args.reason or "").strip():
+        raise ValueError("--force needs --reason: a forced run restates the date, and its report and audit trail say why")
     aws = session(args.region, args.profile)
     announce(aws.client, aws.region_name, "riskbatch rerun")
-    started = rerun(aws.client, args.stack_name, args.date, args.reason, args.wait)
+    started = rerun(aws.client, args.stack_name, args.date, args.reason, args.wait, force=args.force)
     print(f"the night: riskbatch status --stack-name {args.stack_name} --date {args.date}")
     return EXIT_INGESTION_FAILED if started.exit_code not in (None, 0) else 0
 
