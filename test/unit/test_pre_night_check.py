@@ -158,8 +158,23 @@ def test_the_check_task_reads_how_the_output_bucket_keeps_its_records_and_nothin
     role = template.get(referenced_id(task.props["TaskRoleArn"]))
     statements = role_statements(role)
     settings = {"s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:GetLifecycleConfiguration"}
-    (granted,) = [s for s in statements if settings & set(as_list(s["Action"]))]
+    output_bucket = {"Fn::Sub": "arn:${AWS::Partition}:s3:::${OutputBucketName}"}
+    (granted,) = [s for s in statements if settings & set(as_list(s["Action"])) and s["Resource"] == output_bucket]
     assert set(as_list(granted["Action"])) == settings and "Condition" not in granted
-    assert granted["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${OutputBucketName}"}
     s3_resources = {r["Fn::Sub"] for s in statements if any(a.startswith("s3:") for a in as_list(s["Action"])) for r in as_list(s["Resource"])}
-    assert s3_resources == {"arn:${AWS::Partition}:s3:::${OutputBucketName}", "arn:${AWS::Partition}:s3:::${OutputBucketName}/probes/*"}
+    assert s3_resources == {
+        "arn:${AWS::Partition}:s3:::${OutputBucketName}",
+        "arn:${AWS::Partition}:s3:::${OutputBucketName}/probes/*",
+        "arn:${AWS::Partition}:s3:::${InputBucketName}",  # its versioning only (below)
+    }
+
+
+def test_the_check_task_reads_whether_the_input_bucket_keeps_versions_and_nothing_else_of_it(template: Template) -> None:
+    """Restatements stay reproducible only while the input bucket keeps the versions the runs' manifests name:
+    the nightly check reads its versioning (s3:GetBucketVersioning, on the bucket:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html), from INPUT_BUCKET."""
+    task = template.get(referenced_id(_schedule(template).props["Target"]["EcsParameters"]["TaskDefinitionArn"]))
+    assert container_environment(task.props["ContainerDefinitions"][0])["INPUT_BUCKET"] == {"Ref": "InputBucketName"}
+    input_bucket = {"Fn::Sub": "arn:${AWS::Partition}:s3:::${InputBucketName}"}
+    granted = [s for s in role_statements(template.get(referenced_id(task.props["TaskRoleArn"]))) if input_bucket in as_list(s["Resource"])]
+    assert [(as_list(s["Action"]), "Condition" in s) for s in granted] == [(["s3:GetBucketVersioning"], False)]

@@ -33,7 +33,7 @@ from riskbatch.aws.layout import (
     stress_market_key,
     unit_key,
 )
-from riskbatch.aws.storage import exists, get_bytes, get_json, put_json_once, put_once
+from riskbatch.aws.storage import exists, get_bytes, get_json, get_versioned, put_json_once, put_once
 from riskbatch.inputs.arrival import ROLES, FileSet, find_companion, parse_key, read_file_set, stored_key
 from riskbatch.inputs.currencies import market_as_table
 from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
@@ -202,9 +202,9 @@ def _read_optional(job: Ingestion, files: FileSet, name: str, parse: Any) -> tup
     bucket, key = files.bucket, f"{job.settings.input_prefix}{files.business_date}/{name}"
     if not exists(job.s3, bucket, key):
         return None, None
-    data = get_bytes(job.s3, bucket, key)
+    data, version = get_versioned(job.s3, bucket, key)
     checksum = hashlib.sha256(data).hexdigest()
-    source = {"uri": f"s3://{bucket}/{key}", "sha256": checksum}
+    source = {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version}
     try:
         return parse(data, key), source
     except InputError as error:
@@ -293,7 +293,14 @@ def _write_run(
             "software_version": __version__,
             "output_bucket": output,
             "inputs": [
-                {"role": role, "uri": f"s3://{files.bucket}/{files.keys[role]}", "sha256": files.checksums[role], "bytes": len(files.contents[role])}
+                # the version ID names the very bytes read: a corrected file under the same key does not change this run's inputs
+                {
+                    "role": role,
+                    "uri": f"s3://{files.bucket}/{files.keys[role]}",
+                    "sha256": files.checksums[role],
+                    "version_id": files.versions.get(role),
+                    "bytes": len(files.contents[role]),
+                }
                 for role in ("positions", "market")
             ],
             "model": asdict(parameters),

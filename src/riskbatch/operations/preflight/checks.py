@@ -15,7 +15,13 @@ from dataclasses import asdict
 from typing import Any
 
 from riskbatch.aws.alerts import publish_alert
-from riskbatch.operations.preflight.buckets import input_bucket_encryption, input_bucket_events, output_bucket_encryption, output_bucket_retention
+from riskbatch.operations.preflight.buckets import (
+    input_bucket_encryption,
+    input_bucket_events,
+    input_bucket_versioning,
+    output_bucket_encryption,
+    output_bucket_retention,
+)
 from riskbatch.operations.preflight.capacity import fargate_quotas, night_fits, service_linked_role, subnet_capacity
 from riskbatch.operations.preflight.findings import FAIL, Account, Check, Clients, Finding, error_code
 from riskbatch.operations.preflight.images import images
@@ -32,14 +38,14 @@ def alert(sns: Any, topic_arn: str, environment_name: str, findings: list[Findin
 
 
 ALL: tuple[Check, ...] = (
-    fargate_quotas, subnet_capacity, service_linked_role, input_bucket_events, input_bucket_encryption, output_bucket_encryption,
-    output_bucket_retention, images, alert_subscription, kms_key, alarms, dead_letters, task_events_log_policy, night_fits,
+    fargate_quotas, subnet_capacity, service_linked_role, input_bucket_events, input_bucket_encryption, input_bucket_versioning,
+    output_bucket_encryption, output_bucket_retention, images, alert_subscription, kms_key, alarms, dead_letters, task_events_log_policy, night_fits,
 )  # fmt: skip
 
 
 # What can change from one day to the next: run at the start of each overnight window.
 NIGHTLY: tuple[Check, ...] = (
-    fargate_quotas, subnet_capacity, output_bucket_retention, images, alert_subscription, alarms, dead_letters, task_events_log_policy,
+    fargate_quotas, subnet_capacity, input_bucket_versioning, output_bucket_retention, images, alert_subscription, alarms, dead_letters, task_events_log_policy,
 )  # fmt: skip
 
 

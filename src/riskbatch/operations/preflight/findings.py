@@ -123,6 +123,7 @@ def account_from_environment(environment: dict[str, str]) -> Account:
         dead_letter_queues=[item for item in environment.get("DEAD_LETTER_QUEUES", "").split(",") if item],
         task_events_log_group_arn=environment.get("TASK_EVENTS_LOG_GROUP_ARN") or None,
         output_bucket=environment.get("OUTPUT_BUCKET") or None,
+        input_bucket=environment.get("INPUT_BUCKET") or None,
         nightly=True,
     )
 
