@@ -21,9 +21,11 @@ from riskbatch.commands import (
     cmd_backtest,
     cmd_health,
     cmd_ingest,
+    cmd_logs,
     cmd_plan,
     cmd_preflight,
     cmd_probe,
+    cmd_redrive,
     cmd_rerun,
     cmd_risk,
     cmd_sample,
@@ -35,7 +37,7 @@ from riskbatch.operations.aws_access import EXIT_CODES_EPILOG, CommandParser, ad
 
 DESCRIPTION = (
     "The overnight risk batch: the three jobs' commands (ingest, worker), the engine on local files (risk, sample, plan), "
-    "the scheduled checks (preflight, watch) and the operator's commands (status, rerun, backtest). "
+    "the scheduled checks (preflight, watch) and the operator's commands (status, logs, rerun, redrive, backtest). "
     "Commands that call AWS take the region and credentials as the AWS CLI does (--region, AWS_REGION, AWS_DEFAULT_REGION, the profile's)."
 )
 
@@ -129,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(run=cmd_sample)
 
     from riskbatch.operations import fargate
+    from riskbatch.operations.night_logs import JOBS
     from riskbatch.operations.plan import time_of_day
 
     plan = commands.add_parser("plan", help="risk-calculation tasks and cost for a night")
@@ -184,6 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     rerun.add_argument("--wait", type=float, metavar="SECONDS", help="wait this long for the ingestion task to stop, and give its exit code")
     add_aws_options(rerun)
     rerun.set_defaults(run=cmd_rerun)
+    logs = commands.add_parser("logs", help="a business night's log events of each job, in order, from CloudWatch Logs (read-only)")
+    logs.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
+    logs.add_argument("--date", type=_date, required=True, help="the business date: its night runs from the day's 09:30 to the next business day's (New York)")
+    logs.add_argument("--job", choices=JOBS, action="append", help="only this job's log group (again for several; default: every job's)")
+    add_aws_options(logs)
+    logs.set_defaults(run=cmd_logs)
+    redrive = commands.add_parser("redrive", help="move a queue's dead-lettered messages back to it after a fix, each counted and logged")
+    redrive.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
+    redrive.add_argument("--queue", required=True, help="risk-work or report: the queue whose dead letters go back (or its dead-letter queue's name)")
+    add_aws_options(redrive)
+    redrive.set_defaults(run=cmd_redrive)
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
     health.set_defaults(run=cmd_health)

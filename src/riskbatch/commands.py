@@ -245,6 +245,30 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     return EXIT_INGESTION_FAILED if started.exit_code not in (None, 0) else 0
 
 
+def cmd_logs(args: argparse.Namespace) -> int:
+    """A business night's log events of each job, in order (read-only)."""
+    from riskbatch.operations.aws_access import announce
+    from riskbatch.operations.night_logs import JOBS, night_logs
+    from riskbatch.operations.stack_lookup import session
+
+    aws = session(args.region, args.profile)
+    announce(aws.client, aws.region_name, "riskbatch logs")
+    night_logs(aws.client, args.stack_name, args.date, tuple(args.job or JOBS))
+    return 0
+
+
+def cmd_redrive(args: argparse.Namespace) -> int:
+    """Move a queue's dead letters back to it, once the cause is fixed."""
+    from riskbatch.operations.aws_access import announce
+    from riskbatch.operations.redrive import redrive
+    from riskbatch.operations.stack_lookup import session
+
+    aws = session(args.region, args.profile)
+    announce(aws.client, aws.region_name, "riskbatch redrive")
+    redrive(aws.client, args.stack_name, args.queue)
+    return 0
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     """The stored backtest history of a range of dates: each night, and the exception statistics."""
     from riskbatch.operations.aws_access import announce
