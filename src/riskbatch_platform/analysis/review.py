@@ -62,7 +62,7 @@ class Review:
 
 def finding_line(finding: Finding) -> str:
     """One finding on one line, as riskbatch-review's table and riskbatch-deploy --plan both say it."""
-    return f"{'⚠' if finding.needs_security_review else ' '} {finding.category}: {finding.subject}: {finding.change}"
+    return f"{'⚠' if finding.needs_security_review else '-'} {finding.category}: {finding.subject}: {finding.change}"
 
 
 def changed_paths(before: Any, after: Any, path: str = "", depth: int = 6) -> list[str]:

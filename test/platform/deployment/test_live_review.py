@@ -82,8 +82,8 @@ def test_the_comparison_is_with_the_deployed_template_not_the_one_in_git(emulato
     lines = live_review_lines(cfn, "riskbatch-live", live)
     assert lines == ["\nIAM and security-group changes against the deployed riskbatch-live (GetTemplate), in riskbatch-review's words: none"]
     back = live_review_lines(cfn, "riskbatch-live", DEPLOYED)
-    assert "    iam: TaskRole Policies[runs]:ReadRuns: narrowed: ['s3:*'] removed" in back, back
-    assert any(line.startswith("    network: TaskSecurityGroup: SecurityGroupIngress removed") for line in back), back
+    assert "  - iam: TaskRole Policies[runs]:ReadRuns: narrowed: ['s3:*'] removed" in back, back
+    assert any(line.startswith("  - network: TaskSecurityGroup: SecurityGroupIngress removed") for line in back), back
 
 
 def test_a_stack_not_deployed_says_so(emulator) -> None:
