@@ -21,9 +21,11 @@ from riskbatch.commands import (
     cmd_backtest,
     cmd_health,
     cmd_ingest,
+    cmd_logs,
     cmd_plan,
     cmd_preflight,
     cmd_probe,
+    cmd_redrive,
     cmd_rerun,
     cmd_risk,
     cmd_sample,
@@ -36,7 +38,7 @@ from riskbatch.operations.aws_access import EXIT_CODES_EPILOG, CommandParser, ad
 
 DESCRIPTION = (
     "The overnight risk batch: the three jobs' commands (ingest, worker), the engine on local files (risk, sample, plan), "
-    "the scheduled checks (preflight, watch) and the operator's commands (status, rerun, backtest). "
+    "the scheduled checks (preflight, watch) and the operator's commands (status, logs, rerun, redrive, backtest). "
     "Commands that call AWS take the region and credentials as the AWS CLI does (--region, AWS_REGION, AWS_DEFAULT_REGION, the profile's)."
 )
 
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--bucket", required=True, help="the input bucket the files arrived in")
     ingest.add_argument("--key", required=True, help="the key of the file that arrived (incoming/<date>/...)")
     ingest.add_argument("--reason", help="why the date is run again (riskbatch rerun): kept in a new run's manifest and its report")
+    ingest.add_argument("--force", metavar="TOKEN", help="a forced run (riskbatch rerun --force): the same files make a new run, this token in its id")
     ingest.set_defaults(run=cmd_ingest)
 
     worker = commands.add_parser("worker", help="consume a queue (risk-calculation or report-generation service)")
@@ -129,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(run=cmd_sample)
 
     from riskbatch.operations import fargate
+    from riskbatch.operations.night_logs import JOBS
     from riskbatch.operations.plan import time_of_day
 
     plan = commands.add_parser("plan", help="risk-calculation tasks and cost for a night")
@@ -168,7 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--date", type=_date, help="business date (default: the business day before today, New York; none on a holiday)")
     add_aws_options(watch)
     watch.set_defaults(run=cmd_watch)
-    status = commands.add_parser("status", help="where a business date's night stands: files, run, units, report against 09:30, failed tasks (read-only)")
+    status = commands.add_parser(
+        "status",
+        help="where a business date's night stands: files, run, units, report against 09:30, tasks running and failed (read-only)",
+        epilog=EXIT_CODES_EPILOG + "; 8 the report not published yet, before its deadline; 9 not published, its deadline passed; 10 published late",
+    )
     status.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
     status.add_argument("--date", type=_date, help="business date (default: the night in progress or last finished, New York)")
     add_aws_options(status)
@@ -178,9 +186,23 @@ def build_parser() -> argparse.ArgumentParser:
     rerun.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
     rerun.add_argument("--date", type=_date, required=True, help="the business date whose files are under the input prefix")
     rerun.add_argument("--reason", help="why (kept in a new run's manifest; a restatement's report and notification say it)")
+    rerun.add_argument(
+        "--force", action="store_true", help="a new run of the same files (after a code fix): it restates the date; needs --reason, kept in the run record"
+    )
     rerun.add_argument("--wait", type=float, metavar="SECONDS", help="wait this long for the ingestion task to stop, and give its exit code")
     add_aws_options(rerun)
     rerun.set_defaults(run=cmd_rerun)
+    logs = commands.add_parser("logs", help="a business night's log events of each job, in order, from CloudWatch Logs (read-only)")
+    logs.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
+    logs.add_argument("--date", type=_date, required=True, help="the business date: its night runs from the day's 09:30 to the next business day's (New York)")
+    logs.add_argument("--job", choices=JOBS, action="append", help="only this job's log group (again for several; default: every job's)")
+    add_aws_options(logs)
+    logs.set_defaults(run=cmd_logs)
+    redrive = commands.add_parser("redrive", help="move a queue's dead-lettered messages back to it after a fix, each counted and logged")
+    redrive.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
+    redrive.add_argument("--queue", required=True, help="risk-work or report: the queue whose dead letters go back (or its dead-letter queue's name)")
+    add_aws_options(redrive)
+    redrive.set_defaults(run=cmd_redrive)
     health = commands.add_parser("health", help="container health check")
     health.add_argument("--max-age", type=float, default=None, help="seconds a heartbeat stays fresh (default: four beats)")
     health.set_defaults(run=cmd_health)

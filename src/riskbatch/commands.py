@@ -28,7 +28,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     s3, sqs, sns = _clients("s3", "sqs", "sns")
     with deadline("ingest", deadline_seconds("ingest")), beating(settings.scratch):
-        outcome = ingest(args.bucket, args.key, settings, s3, sqs, sns, reason=args.reason)
+        outcome = ingest(args.bucket, args.key, settings, s3, sqs, sns, reason=args.reason, forced=args.force)
     print(json.dumps({"status": outcome.status, "run_id": outcome.run_id, "units": outcome.units, "detail": outcome.detail}))
     return outcome.exit_code
 
@@ -250,13 +250,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Where a business date's night stands, read from the stack with the operator's credentials; no side effect."""
     from riskbatch.operations.aws_access import announce
     from riskbatch.operations.stack_lookup import session
-    from riskbatch.operations.status import as_json, as_text, read_status
+    from riskbatch.operations.status import as_json, as_text, exit_code, read_status
 
     aws = session(args.region, args.profile)
     announce(aws.client, aws.region_name, "riskbatch status")
     status = read_status(aws.client, args.stack_name, args.date)
     print(as_json(status) if args.json else as_text(status))
-    return 0
+    return exit_code(status)  # non-zero while the report is not in on time: a scheduler acts on it
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
@@ -268,11 +268,37 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
     if not is_business_day(args.date):  # before any call: a person's typo costs no AWS round trip
         raise ValueError(f"{args.date} is not a business day: there is no night to run")
+    if args.force and not (args.reason or "").strip():
+        raise ValueError("--force needs --reason: a forced run restates the date, and its report and audit trail say why")
     aws = session(args.region, args.profile)
     announce(aws.client, aws.region_name, "riskbatch rerun")
-    started = rerun(aws.client, args.stack_name, args.date, args.reason, args.wait)
+    started = rerun(aws.client, args.stack_name, args.date, args.reason, args.wait, force=args.force)
     print(f"the night: riskbatch status --stack-name {args.stack_name} --date {args.date}")
     return EXIT_INGESTION_FAILED if started.exit_code not in (None, 0) else 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """A business night's log events of each job, in order (read-only)."""
+    from riskbatch.operations.aws_access import announce
+    from riskbatch.operations.night_logs import JOBS, night_logs
+    from riskbatch.operations.stack_lookup import session
+
+    aws = session(args.region, args.profile)
+    announce(aws.client, aws.region_name, "riskbatch logs")
+    night_logs(aws.client, args.stack_name, args.date, tuple(args.job or JOBS))
+    return 0
+
+
+def cmd_redrive(args: argparse.Namespace) -> int:
+    """Move a queue's dead letters back to it, once the cause is fixed."""
+    from riskbatch.operations.aws_access import announce
+    from riskbatch.operations.redrive import redrive
+    from riskbatch.operations.stack_lookup import session
+
+    aws = session(args.region, args.profile)
+    announce(aws.client, aws.region_name, "riskbatch redrive")
+    redrive(aws.client, args.stack_name, args.queue)
+    return 0
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:

@@ -158,9 +158,9 @@ def test_the_check_task_reads_how_the_output_bucket_keeps_its_records_and_nothin
     role = template.get(referenced_id(task.props["TaskRoleArn"]))
     statements = role_statements(role)
     settings = {"s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:GetLifecycleConfiguration"}
-    (granted,) = [s for s in statements if settings & set(as_list(s["Action"]))]
+    output_bucket = {"Fn::Sub": "arn:${AWS::Partition}:s3:::${OutputBucketName}"}
+    (granted,) = [s for s in statements if settings & set(as_list(s["Action"])) and s["Resource"] == output_bucket]
     assert set(as_list(granted["Action"])) == settings and "Condition" not in granted
-    assert granted["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${OutputBucketName}"}
     s3_resources = {r["Fn::Sub"] for s in statements if any(a.startswith("s3:") for a in as_list(s["Action"])) for r in as_list(s["Resource"])}
     buckets = {"arn:${AWS::Partition}:s3:::${OutputBucketName}", "arn:${AWS::Partition}:s3:::${InputBucketName}"}
     assert s3_resources == buckets | {"arn:${AWS::Partition}:s3:::${OutputBucketName}/probes/*"}
@@ -208,3 +208,18 @@ def test_the_check_task_lists_the_nights_files_and_its_runs_under_their_prefixes
     resolved = resolve(template.doc, REQUIRED_VALUES)["Resources"][task.logical_id]["Properties"]["ContainerDefinitions"][0]
     account = account_from_environment({key: str(value) for key, value in container_environment(resolved).items()})
     assert account.input_prefix == template.doc["Parameters"]["InputKeyPrefix"]["Default"]
+
+
+def test_the_check_task_reads_whether_the_input_bucket_keeps_versions_and_no_object_of_it(template: Template) -> None:
+    """Restatements stay reproducible only while the input bucket keeps the versions the runs' manifests name:
+    the nightly check reads its versioning (s3:GetBucketVersioning, on the bucket:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html), from INPUT_BUCKET."""
+    task = template.get(referenced_id(_schedule(template).props["Target"]["EcsParameters"]["TaskDefinitionArn"]))
+    assert container_environment(task.props["ContainerDefinitions"][0])["INPUT_BUCKET"] == {"Ref": "InputBucketName"}
+    input_bucket = {"Fn::Sub": "arn:${AWS::Partition}:s3:::${InputBucketName}"}
+    granted = [s for s in role_statements(template.get(referenced_id(task.props["TaskRoleArn"]))) if input_bucket in as_list(s["Resource"])]
+    assert (["s3:GetBucketVersioning"], False) in [(as_list(s["Action"]), "Condition" in s) for s in granted]
+    # of the input bucket itself, only its settings and the listing of the night's prefix: no object is read
+    allowed = {"s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:ListBucket"}
+    assert {action for s in granted for action in as_list(s["Action"])} <= allowed
+    assert all("Condition" in s for s in granted if "s3:ListBucket" in as_list(s["Action"]))

@@ -12,6 +12,14 @@ def get_bytes(s3: Any, bucket: str, key: str) -> bytes:
     return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
+def get_versioned(s3: Any, bucket: str, key: str) -> tuple[bytes, str | None]:
+    """The object's bytes and the version S3 served (None where the bucket never had versioning on;
+    S3 answers "null" for an object written before it was enabled): GetObject returns VersionId
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html)."""
+    response = s3.get_object(Bucket=bucket, Key=key)
+    return response["Body"].read(), response.get("VersionId")
+
+
 def get_json(s3: Any, bucket: str, key: str) -> Any:
     return json.loads(get_bytes(s3, bucket, key))
 

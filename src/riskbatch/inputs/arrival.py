@@ -1,5 +1,5 @@
 """A night's file set as it arrives in the input bucket: which file a key is (positions or market, and the
-business date), its companion, both read with their SHA-256 checksums, and the reason file that landed
+business date), its companion, both read with their SHA-256 checksums and S3 version IDs, and the reason file that landed
 with corrected files."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from riskbatch.aws.storage import exists, get_bytes
+from riskbatch.aws.storage import exists, get_versioned
 from riskbatch.inputs.files import FILE_NAME
 from riskbatch.runtime.logs import timed
 
@@ -51,6 +51,8 @@ class FileSet:
     keys: dict[str, str]
     contents: dict[str, bytes]
     checksums: dict[str, str]
+    # the S3 version each file was read at: a corrected file under the same key leaves this one readable
+    versions: dict[str, str | None] = field(default_factory=dict)
 
 
 def stored_key(s3: Any, bucket: str, key: str) -> str:
@@ -64,6 +66,8 @@ def stored_key(s3: Any, bucket: str, key: str) -> str:
 
 def read_file_set(s3: Any, bucket: str, business_date: str, keys: dict[str, str]) -> FileSet:
     with timed("inputs_read", business_date=business_date) as timing:
-        contents = {role: get_bytes(s3, bucket, path) for role, path in keys.items()}
+        read = {role: get_versioned(s3, bucket, path) for role, path in keys.items()}
+        contents = {role: data for role, (data, _) in read.items()}
         timing["bytes"] = sum(len(data) for data in contents.values())
-    return FileSet(bucket, business_date, keys, contents, {role: hashlib.sha256(data).hexdigest() for role, data in contents.items()})
+    checksums = {role: hashlib.sha256(data).hexdigest() for role, data in contents.items()}
+    return FileSet(bucket, business_date, keys, contents, checksums, {role: version for role, (_, version) in read.items()})

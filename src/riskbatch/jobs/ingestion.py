@@ -33,7 +33,7 @@ from riskbatch.aws.layout import (
     stress_market_key,
     unit_key,
 )
-from riskbatch.aws.storage import exists, get_bytes, get_json, put_json_once, put_once
+from riskbatch.aws.storage import exists, get_bytes, get_json, get_versioned, put_json_once, put_once
 from riskbatch.inputs.arrival import ROLES, FileSet, find_companion, parse_key, read_file_set, stored_key
 from riskbatch.inputs.currencies import market_as_table
 from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
@@ -119,9 +119,10 @@ class Ingestion:
         return self.settings.output_bucket
 
 
-def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: Any, reason: str | None = None) -> IngestOutcome:
+def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: Any, reason: str | None = None, forced: str | None = None) -> IngestOutcome:
     """One arriving file: find its companion, validate the set, write the run once, queue its units once.
-    `reason`: why the date is run again (riskbatch rerun --reason), kept in a new run's manifest."""
+    `reason`: why the date is run again (riskbatch rerun --reason), kept in a new run's manifest.
+    `forced`: the token of a forced rerun (riskbatch rerun --force): the same files make a new run, this token in its identity."""
     if not settings.output_bucket or not settings.risk_work_queue_url:
         raise ConfigurationError("OUTPUT_BUCKET and RISK_WORK_QUEUE_URL must be set")
     job = Ingestion(settings, s3, sqs, sns)
@@ -151,7 +152,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     stress, stress_source = _read_optional(job, files, STRESS_MARKET_FILE, _stress_history)
     checksums = [files.checksums["positions"], files.checksums["market"]]
     checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source) if source]
-    run = run_id(business_date, checksums, parameters, policy)
+    run = run_id(business_date, checksums + ([f"forced {forced}"] if forced else []), parameters, policy)
     if exists(s3, settings.output_bucket, status_key(run, "queued")):
         log("duplicate_arrival", run_id=run, file=key)
         return IngestOutcome("duplicate", run, detail="this file set already made this run")
@@ -162,7 +163,9 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
     optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
     optional.update(model_config=model_config, stress_market_source=stress_source)
-    optional["restatement_reason"] = given_reason(reason, "riskbatch rerun --reason") or _reason_file(s3, bucket, settings.input_prefix, business_date)
+    given = given_reason(reason, "riskbatch rerun --force --reason" if forced else "riskbatch rerun --reason")
+    optional["restatement_reason"] = given or _reason_file(s3, bucket, settings.input_prefix, business_date)
+    optional["forced_rerun"] = {"token": forced, "reason": (given or {}).get("text")} if forced else None
     if stress is not None:
         optional["stress_market_key"] = stress_market_key(run)
         _write_parquet(s3, settings.output_bucket, stress_market_key(run), stress)
@@ -199,9 +202,9 @@ def _read_optional(job: Ingestion, files: FileSet, name: str, parse: Any) -> tup
     bucket, key = files.bucket, f"{job.settings.input_prefix}{files.business_date}/{name}"
     if not exists(job.s3, bucket, key):
         return None, None
-    data = get_bytes(job.s3, bucket, key)
+    data, version = get_versioned(job.s3, bucket, key)
     checksum = hashlib.sha256(data).hexdigest()
-    source = {"uri": f"s3://{bucket}/{key}", "sha256": checksum}
+    source = {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version}
     try:
         return parse(data, key), source
     except InputError as error:
@@ -290,7 +293,14 @@ def _write_run(
             "software_version": __version__,
             "output_bucket": output,
             "inputs": [
-                {"role": role, "uri": f"s3://{files.bucket}/{files.keys[role]}", "sha256": files.checksums[role], "bytes": len(files.contents[role])}
+                # the version ID names the very bytes read: a corrected file under the same key does not change this run's inputs
+                {
+                    "role": role,
+                    "uri": f"s3://{files.bucket}/{files.keys[role]}",
+                    "sha256": files.checksums[role],
+                    "version_id": files.versions.get(role),
+                    "bytes": len(files.contents[role]),
+                }
                 for role in ("positions", "market")
             ],
             "model": asdict(parameters),

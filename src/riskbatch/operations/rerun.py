@@ -11,7 +11,9 @@ id; the ingestion finds the run queued and queues nothing, the risk workers writ
 result once, and the report, its history record and its notification are written once per run
 (S3 conditional writes). So a rerun of a date whose files did not change publishes nothing twice;
 a rerun of a date that never ran (events off, a task that never started) runs it; corrected files
-make a new run, which restates the date (riskbatch.validation.restatement). ECS RunTask answers a task it
+make a new run, which restates the date (riskbatch.validation.restatement). After a code fix the same
+files would make the same run and publish nothing: `--force --reason` makes a new run of them (a token
+in its identity), which restates the date with that reason, kept in its manifest. ECS RunTask answers a task it
 could not place with `failures`, not an error
 (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html).
 """
@@ -102,8 +104,12 @@ def rerun(
     reason: str | None = None,
     wait_seconds: float | None = None,
     say: Callable[[str], None] = print,
+    force: bool = False,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> Started:
-    """Start the date's ingestion task (and, with wait_seconds, wait for it to stop)."""
+    """Start the date's ingestion task (and, with wait_seconds, wait for it to stop). With force, the
+    ingestion gets a token (the time of the request) that enters the run id: the same files make a new
+    run, which restates the date with the reason; the same token twice (a task retried) is one run."""
     if not is_business_day(business_date):
         raise ValueError(f"{business_date} is not a business day: there is no night to run")
     with aws_errors():
@@ -113,6 +119,7 @@ def rerun(
         ecs = client("ecs")
         container = ecs.describe_task_definition(taskDefinition=launch["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["name"]
         command = ["ingest", "--bucket", resources.input_bucket, "--key", files["positions"], *(["--reason", reason] if reason else [])]
+        command += ["--force", now().strftime("%Y%m%dT%H%M%SZ")] if force else []
         response = ecs.run_task(**launch, overrides={"containerOverrides": [{"name": container, "command": command}]})
         if response.get("failures") or not response.get("tasks"):
             raise OperatorError(f"ECS could not start the ingestion task: {response.get('failures')}", EXIT_REFUSED)

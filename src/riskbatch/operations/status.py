@@ -12,6 +12,7 @@ It finds the stack's resources from its outputs and parameters (riskbatch.operat
 - the report in force (the run of history/<date>.json, else the latest written), its key and the
   time S3 wrote it, in New York, against the deadline: 09:30 on the next business day;
 - the history record and its restatement, if any;
+- the tasks running now, per job (riskbatch.operations.running_tasks);
 - the tasks that failed during the night (from the previous night's deadline to this one's):
   stopped with TaskFailedToStart or a container's non-zero exit code, as the TasksFailed metric
   filter counts them, with ECS's stop reason. ECS lists a stopped task for about an hour only
@@ -35,10 +36,17 @@ from typing import Any
 
 from riskbatch.aws.storage import exists, get_json
 from riskbatch.inputs.business_days import NEW_YORK, is_business_day, previous_business_day, report_due_at
+from riskbatch.operations.running_tasks import running_lines, running_tasks
 from riskbatch.operations.stack_lookup import StackResources, aws_errors
 from riskbatch.operations.watch import read_progress
 from riskbatch.validation.history import history_key
 
+# The report's states and `riskbatch status`'s exit code for each (docs/runbook.md): a scheduler or a script acts on them.
+ON_TIME, NO_NIGHT, NOT_DUE, MISSING, LATE = "on time", "no night", "not due yet", "missing", "late"
+EXIT_REPORT_NOT_DUE = 8  # not published yet, and its deadline is still ahead (a night in progress)
+EXIT_REPORT_MISSING = 9  # not published, and its deadline has passed
+EXIT_REPORT_LATE = 10  # published, after its deadline
+REPORT_EXIT_CODES = {ON_TIME: 0, NO_NIGHT: 0, NOT_DUE: EXIT_REPORT_NOT_DUE, MISSING: EXIT_REPORT_MISSING, LATE: EXIT_REPORT_LATE}
 # Every AWS operation `riskbatch status` makes; each one reads.
 READ_CALLS = frozenset({"DescribeStacks", "ListObjectsV2", "GetObject", "GetQueueAttributes", "ListTasks", "DescribeTasks", "FilterLogEvents"})
 # The IAM actions they need (ListObjectsV2 is s3:ListBucket), all the operator's credentials must allow (docs/runbook.md).
@@ -160,6 +168,22 @@ class NightStatus:
     history: dict[str, Any] | None = None
     failed_tasks: list[dict[str, Any]] = field(default_factory=list)
     failed_tasks_window: list[str] = field(default_factory=list)
+    running: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    report_state: str = ON_TIME
+
+
+def report_state(report: dict[str, Any] | None, business_date: dt.date, due: dt.datetime, now: dt.datetime) -> str:
+    """The report against its deadline: on time, late, not due yet, missing (the deadline passed), or no night."""
+    if not is_business_day(business_date):
+        return NO_NIGHT
+    if report:
+        return ON_TIME if report["on_time"] else LATE
+    return NOT_DUE if now < due else MISSING
+
+
+def exit_code(status: NightStatus) -> int:
+    """riskbatch status's exit code: 0 when the report is in on time (or no report is due), else its state's code."""
+    return REPORT_EXIT_CODES[status.report_state]
 
 
 def _depth(sqs: Any, url: str) -> dict[str, int]:
@@ -264,6 +288,8 @@ def read_status(client: Any, stack_name: str, business_date: dt.date | None = No
                               "supersessions": record.get("supersessions", [])}  # fmt: skip
         start, end = report_due_at(previous_business_day(date)), min(due, now)
         status.failed_tasks_window = [_new_york(start), _new_york(end)]
+        status.report_state = report_state(status.report, date, due, now)
+        status.running = running_tasks(client("ecs"), resources.cluster, resources.environment)
         if start < end:
             status.failed_tasks = merged(
                 failed_tasks_listed(client("ecs"), resources.cluster, start, end),
@@ -313,11 +339,13 @@ def as_text(status: NightStatus) -> str:
         if report["notified_at"]:
             lines.append(f"             notified {report['notified_at']}")
     else:
-        lines.append(f"  report:    not published; due {status.deadline} New York")
+        missing = "MISSING, the deadline has passed: " if status.report_state == MISSING else ""
+        lines.append(f"  report:    {missing}not published; due {status.deadline} New York")
     if status.history:
         restatement = status.history["restatement"] or {}
         said = f"; restated, supersedes run {restatement['supersedes']} ({restatement['reason']})" if "supersedes" in restatement else ""
         lines.append(f"  history:   {status.history['key']} holds run {status.history['run_id']}{said}")
+    lines += running_lines(status.running)
     start, end = status.failed_tasks_window
     if start >= end:
         lines.append(f"  failed tasks: none yet, the night begins {start} New York")

@@ -30,11 +30,18 @@ STATEFUL_TYPES = {
 POLICY_PROPERTIES = ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument")
 ENCRYPTION_PROPERTIES = ("KmsKeyId", "KmsMasterKeyId", "KmsKeyArn", "EncryptionConfiguration", "SSESpecification", "KmsKey", "SqsManagedSseEnabled")
 RETENTION_PROPERTIES = ("RetentionInDays", "MessageRetentionPeriod")
+# Types whose "replacement" under the same name is a new revision, not a name clash: a task definition's
+# change is a new revision of its family ("A task definition revision is a copy of the current task definition
+# with the new parameter values": "Updating an Amazon ECS task definition using the console",
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/update-task-definition-console-v2.html).
+REVISIONED_TYPES = {
+    "AWS::ECS::TaskDefinition": "a new revision of its family is registered, and the services and rules that use it move to that revision",
+}
 
 
 @dataclass
 class Finding:
-    category: str  # resources, iam, network, encryption, interface
+    category: str  # resources, iam, network, encryption, retention, interface
     subject: str
     change: str
     needs_security_review: bool = False
@@ -51,6 +58,11 @@ class Review:
     @property
     def needs_security_review(self) -> bool:
         return any(finding.needs_security_review for finding in self.findings)
+
+
+def finding_line(finding: Finding) -> str:
+    """One finding on one line, as riskbatch-review's table and riskbatch-deploy --plan both say it."""
+    return f"{'⚠' if finding.needs_security_review else '-'} {finding.category}: {finding.subject}: {finding.change}"
 
 
 def changed_paths(before: Any, after: Any, path: str = "", depth: int = 6) -> list[str]:
@@ -171,7 +183,7 @@ def network_delta(review: Review, logical_id: str, before: dict[str, Any], after
             review.add("network", logical_id, f"subnets changed ({path})")
 
 
-def encryption_delta(review: Review, logical_id: str, before: dict[str, Any], after: dict[str, Any], attributes: tuple[dict, dict]) -> None:
+def encryption_delta(review: Review, logical_id: str, before: dict[str, Any], after: dict[str, Any]) -> None:
     for path in changed_paths(before, after):
         leaf = path.split(".")[-1]
         top = path.split(".")[0]
@@ -179,12 +191,16 @@ def encryption_delta(review: Review, logical_id: str, before: dict[str, Any], af
             removed = _get(after, path) in (None, False, "", {}) and _get(before, path) not in (None, False)
             review.add("encryption", logical_id, f"{path}: {'removed (encryption off)' if removed else 'changed'}", removed)
         if leaf in RETENTION_PROPERTIES:
-            review.add("encryption", logical_id, f"retention {path}: {_get(before, path)} -> {_get(after, path)}")
+            review.add("retention", logical_id, f"retention {path}: {_get(before, path)} -> {_get(after, path)}")
+
+
+def retention_delta(review: Review, logical_id: str, attributes: tuple[dict, dict]) -> None:
+    """How long the resource and its data are kept: DeletionPolicy and UpdateReplacePolicy (not encryption)."""
     for key in ("DeletionPolicy", "UpdateReplacePolicy"):
         if attributes[0].get(key) != attributes[1].get(key):
             before, after = (_policy_text(attribute.get(key)) for attribute in attributes)
             # a conditional policy ({"Fn::If": [...]}) that can resolve to Retain keeps data too
-            review.add("encryption", logical_id, f"{key}: {before} -> {after}", "Retain" in after)
+            review.add("retention", logical_id, f"{key}: {before} -> {after}", "Retain" in after)
 
 
 def _policy_text(policy: Any) -> str:
@@ -247,12 +263,15 @@ def review_templates(before: dict[str, Any], after: dict[str, Any]) -> Review:
             review.replacements[logical_id] = replaced
             if stateful:
                 note += f" of a stateful resource: {stateful}"
-            if named:
+            if kind in REVISIONED_TYPES:
+                note += f"; {REVISIONED_TYPES[kind]}"
+            elif named:
                 note += "; its custom name is unchanged, and CloudFormation cannot replace a custom-named resource under the same name"
         review.add("resources", f"{logical_id} ({kind})", note, replaced != "False" and bool(stateful))
         iam_delta(review, logical_id, before_props, after_props)
         network_delta(review, logical_id, before_props, after_props, kind)
-        encryption_delta(review, logical_id, before_props, after_props, (was, now))
+        encryption_delta(review, logical_id, before_props, after_props)
+        retention_delta(review, logical_id, (was, now))
     interface_delta(review, before, after)
     return review
 

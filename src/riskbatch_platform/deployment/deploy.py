@@ -38,7 +38,8 @@ While CloudFormation works, each new stack event is printed as one line.
 --plan prints what the next step would change (action, replacement True/False/Conditional, scope,
 the properties that force recreation, and each changed value before and after) from a change set
 that is described and deleted, never executed; a stack that does not exist yet is planned as a
-creation and left not created.
+creation and left not created. Then the IAM statement and security-group changes against the
+deployed stack's template (GetTemplate), in the words of riskbatch-review.
 
 The region and credentials are found as the AWS CLI finds them (--region, AWS_REGION,
 AWS_DEFAULT_REGION, the profile's region; --profile or AWS_PROFILE); the account and region are
@@ -66,6 +67,7 @@ from riskbatch.operations.aws_access import RENUMBERED, CommandParser, add_aws_o
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.aws import Target, command_target
 from riskbatch_platform.deployment.image_gate import ScanNotFinished
+from riskbatch_platform.deployment.live_review import live_review_lines
 from riskbatch_platform.deployment.phases import ImagesNeeded, ParametersRefused, check_parameters, deploy_in_phases, log
 from riskbatch_platform.deployment.stack import DeployError, StackOptions, write_flat_outputs
 
@@ -184,6 +186,7 @@ def print_plan(target: Target, stack_name: str, template: dict, parameters: dict
             print(f"    {value.line()}")
     replaced = [change.logical_id for change in changes if change.replacement in ("True", "Conditional")]
     print(f"\n{len(changes)} change(s); replacement True or Conditional: {', '.join(replaced) or 'none'}")
+    print("\n".join(live_review_lines(cfn, stack_name, template)))
 
 
 def main(argv: list[str] | None = None) -> int:

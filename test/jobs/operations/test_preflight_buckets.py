@@ -111,3 +111,23 @@ def test_the_nightly_check_refuses_a_bucket_switched_to_the_stacks_key_after_the
     assert check in NIGHTLY
     (refused,) = failed(run_checks(aws, account, (BUCKETS["input"][0], BUCKETS["output"][0])))
     assert refused.check == f"{role} bucket encryption" and "stack's own key" in refused.found
+
+
+@pytest.mark.parametrize(("status", "expected"), [(None, FAIL), ("Suspended", FAIL), ("Enabled", PASS)], ids=["never-enabled", "suspended", "enabled"])
+def test_the_input_bucket_must_keep_versions_so_that_a_restated_night_stays_reproducible(aws: Any, status: str | None, expected: str) -> None:
+    """Corrected files overwrite the originals under the same key; only versioning keeps the bytes the earlier run
+    read, which its manifest names by version ID ("Retaining multiple versions of objects with S3 Versioning":
+    https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/Versioning.md)."""
+    from riskbatch.operations.preflight.buckets import input_bucket_versioning
+    from riskbatch.operations.preflight.checks import ALL, NIGHTLY
+    from riskbatch.operations.preflight.findings import account_from_environment
+
+    _bucket(aws, "risk-input-x", None, {})
+    if status:
+        aws("s3").put_bucket_versioning(Bucket="risk-input-x", VersioningConfiguration={"Status": status})
+    (finding,) = input_bucket_versioning(aws, Account(subnets=[], peak=PEAK, input_bucket="risk-input-x"))
+    assert finding.check == "input bucket versioning" and finding.status == expected
+    assert finding.fix == ("" if expected == PASS else "aws s3api put-bucket-versioning --bucket risk-input-x --versioning-configuration Status=Enabled")
+    assert input_bucket_versioning in ALL and input_bucket_versioning in NIGHTLY  # before a deployment, and each night
+    nightly = account_from_environment({"PEAK_WORKLOADS": "[]", "TASK_SUBNETS": "subnet-a", "INPUT_BUCKET": "risk-input-x"})
+    assert nightly.input_bucket == "risk-input-x"  # the pre-night task reads the bucket from its environment

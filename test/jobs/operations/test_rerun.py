@@ -184,3 +184,35 @@ def test_a_date_without_its_files_or_not_a_business_day_is_refused(deployed, fil
     assert main(["rerun", "--stack-name", STACK, "--date", "2026-11-26", "--region", REGION]) == 2
     assert "2026-11-26 is not a business day" in capsys.readouterr().err
     assert _started(ecs, cluster) == []
+
+
+def test_a_forced_rerun_of_the_same_files_makes_a_new_run_that_restates_the_date_with_its_reason(deployed, files: Path, monkeypatch, capsys) -> None:
+    """After a code fix: the same files, a new run, a second report, the history record superseded with the reason."""
+    from riskbatch.aws.layout import manifest_key
+    from riskbatch.aws.storage import get_json
+
+    night, ecs, cluster, _, _ = deployed
+    night.upload(files, DATE)
+    main(["rerun", "--stack-name", STACK, "--date", DATE, "--region", REGION])
+    first = _run_as_ecs(night, _started(ecs, cluster)[-1], monkeypatch, capsys)["run_id"]
+    _drain(night)
+    reason = "option pricer fix 1.4.2: expiry in business days"
+    assert main(["rerun", "--stack-name", STACK, "--date", DATE, "--region", REGION, "--force", "--reason", reason]) == 0
+    command = _started(ecs, cluster)[-1]["overrides"]["containerOverrides"][0]["command"]
+    assert command[command.index("--force") + 1].endswith("Z") and command[command.index("--reason") + 1] == reason
+    forced = _run_as_ecs(night, _started(ecs, cluster)[-1], monkeypatch, capsys)
+    assert forced["status"] == "queued" and forced["run_id"] != first
+    _drain(night)
+    bucket = night.settings.output_bucket
+    manifest = get_json(night.s3, bucket, manifest_key(forced["run_id"]))
+    assert manifest["restatement_reason"] == {"text": reason, "source": "riskbatch rerun --force --reason"}
+    assert manifest["forced_rerun"]["reason"] == reason and manifest["inputs"] == get_json(night.s3, bucket, manifest_key(first))["inputs"]
+    record = get_json(night.s3, bucket, f"history/{DATE}.json")
+    assert record["run_id"] == forced["run_id"] and record["restatement"]["supersedes"] == first and record["restatement"]["reason"] == reason
+    pdfs = sorted(key for key in list_keys(night.s3, bucket, f"reports/{DATE}/") if key.endswith(".pdf"))
+    assert pdfs == sorted(report_keys(DATE, run)[0] for run in (first, forced["run_id"]))
+
+
+def test_a_forced_rerun_without_a_reason_is_refused_before_any_call(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rerun", "--stack-name", STACK, "--date", DATE, "--force"]) == 2
+    assert "--force needs --reason" in capsys.readouterr().err

@@ -307,7 +307,10 @@ def test_the_default_date_is_the_night_in_progress_or_last_finished(account, now
 
 
 def test_the_command_prints_json_for_machines(account, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["status", "--stack-name", STACK, "--date", "2026-11-24", "--json", "--region", REGION]) == 0
+    from riskbatch.operations.status import EXIT_REPORT_MISSING
+
+    with time_machine.travel(dt.datetime(2026, 11, 25, 10, 0, tzinfo=NEW_YORK), tick=False):  # after the 09:30 deadline: the report is missing
+        assert main(["status", "--stack-name", STACK, "--date", "2026-11-24", "--json", "--region", REGION]) == EXIT_REPORT_MISSING
     shown = json.loads(capsys.readouterr().out)
     assert shown["business_date"] == "2026-11-24" and shown["stage"] == "no input file has arrived" and shown["report"] is None
 

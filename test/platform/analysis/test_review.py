@@ -94,7 +94,9 @@ def test_retention_and_deletion_policy_changes_are_shown(template: Template) -> 
         doc["Resources"]["DataIngestionLogGroup"]["Properties"]["RetentionInDays"] = 7
         doc["Resources"]["DataIngestionLogGroup"]["DeletionPolicy"] = "Retain"
 
-    changes = {f.change: f.needs_security_review for f in review_templates(template.doc, _changed(template, edit)).findings if f.category == "encryption"}
+    findings = review_templates(template.doc, _changed(template, edit)).findings
+    assert [f.change for f in findings if f.category == "encryption"] == []  # how long a thing is kept is not how it is encrypted
+    changes = {f.change: f.needs_security_review for f in findings if f.category == "retention"}
     assert changes == {
         "retention RetentionInDays: {'Ref': 'LogRetentionInDays'} -> 7": False,
         "DeletionPolicy: Delete -> Retain": True,
@@ -105,7 +107,7 @@ def test_a_policy_that_retains_only_in_production_still_needs_a_security_reviewe
     def edit(doc: dict) -> None:
         doc["Resources"]["RiskWorkQueue"]["DeletionPolicy"] = {"Fn::If": ["IsProduction", "Retain", "Delete"]}
 
-    (finding,) = [f for f in review_templates(template.doc, _changed(template, edit)).findings if f.category == "encryption"]
+    (finding,) = [f for f in review_templates(template.doc, _changed(template, edit)).findings if f.category == "retention"]
     assert finding.change == 'DeletionPolicy: Delete -> {"Fn::If": ["IsProduction", "Retain", "Delete"]}' and finding.needs_security_review
 
 
@@ -117,6 +119,18 @@ def test_a_create_only_property_replaces_and_a_stateful_replacement_needs_a_secu
     assert review.replacements == {"RiskWorkQueue": "True"}
     (finding,) = [f for f in review.findings if f.subject.startswith("RiskWorkQueue")]
     assert "replacement True of a stateful resource: messages in flight are lost" in finding.change and finding.needs_security_review
+
+
+def test_a_task_definition_change_is_a_new_revision_of_its_family_not_a_name_clash(template: Template) -> None:
+    # A changed task definition is a new revision of the same family ("A task definition revision is a copy of the
+    # current task definition with the new parameter values": "Updating an Amazon ECS task definition using the
+    # console", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/update-task-definition-console-v2.html).
+    def edit(doc: dict) -> None:
+        doc["Resources"]["DataIngestionTaskDefinition"]["Properties"]["Cpu"] = "2048"
+
+    (finding,) = [f for f in review_templates(template.doc, _changed(template, edit)).findings if f.subject.startswith("DataIngestionTaskDefinition")]
+    assert "replacement True" in finding.change and "a new revision of its family is registered" in finding.change
+    assert "cannot replace a custom-named resource" not in finding.change
 
 
 def test_an_in_place_property_update_does_not_replace() -> None:

@@ -156,3 +156,20 @@ def test_a_service_role_takes_cloudformations_part_and_the_person_deploying_only
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
     for name, make in (("cloudformation-service-role-policy.json", service_role_policy), ("deploying-with-service-role-policy.json", deploying_person_policy)):
         assert json.loads((REPO_ROOT / "docs" / name).read_text(encoding="utf-8")) == make()
+
+
+def test_the_readmes_monthly_cost_is_the_cost_modules() -> None:
+    """The deploy steps' "about N USD a month, M of it the VPC interface endpoints" is riskbatch plan's
+    figure for the template's defaults (riskbatch.operations.costs), to the nearest 10 USD."""
+    import re
+
+    from riskbatch.operations import costs
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    said = re.search(r"about (\d+) USD a month,\s+(\d+) of it the VPC interface endpoints", readme)
+    assert said, "the deploy steps say what the stack costs a month"
+    template, endpoints = costs.load(costs.TEMPLATE), costs.load(costs.ENDPOINTS_TEMPLATE)
+    lines = costs.monthly_lines(template, endpoints, costs.parameter_values(template, {}), costs.default_prices(), costs.Usage(0.05, 5_000))
+    total = sum(line.monthly_usd for line in lines)
+    (endpoint_hours,) = [line.monthly_usd for line in lines if line.item == "VPC interface endpoints (per VPC)"]
+    assert (int(said.group(1)), int(said.group(2))) == (round(total, -1), round(endpoint_hours, -1))

@@ -1,5 +1,6 @@
 """The buckets the stack does not own: events to EventBridge from the input bucket, both buckets' default
-encryption, and the output bucket's retention of years of records.
+encryption, the input bucket's versioning (restatements stay reproducible), and the output bucket's
+retention of years of records.
 
 - S3 sends events to EventBridge only when the bucket's EventBridgeConfiguration is on;
   https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html
@@ -174,6 +175,21 @@ def _lifecycle_rules(s3: Any, bucket: str) -> list[dict[str, Any]]:
         if error_code(error) == "NoSuchLifecycleConfiguration":
             return []
         raise
+
+
+def input_bucket_versioning(clients: Clients, account: Account) -> list[Finding]:
+    """Corrected files land under the same key as the originals: only versioning keeps the superseded run's
+    inputs, which its manifest names by version ID, so that a restated night can be reproduced
+    ("you can use versioning to preserve, retrieve, and restore every version of every object":
+    https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/Versioning.md)."""
+    if not account.input_bucket:
+        return []
+    bucket = account.input_bucket
+    versioning = clients("s3").get_bucket_versioning(Bucket=bucket).get("Status", "never enabled")
+    on = versioning == "Enabled"
+    fix = f"aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled"
+    expected = "Enabled (a corrected file keeps the original the earlier run used)"
+    return [Finding("input bucket versioning", expected, versioning, PASS if on else FAIL, "" if on else fix)]
 
 
 def output_bucket_retention(clients: Clients, account: Account) -> list[Finding]:

@@ -16,7 +16,13 @@ from typing import Any
 
 from riskbatch.aws.alerts import publish_alert
 from riskbatch.operations.preflight.arrivals import landed_files_started_a_run
-from riskbatch.operations.preflight.buckets import input_bucket_encryption, input_bucket_events, output_bucket_encryption, output_bucket_retention
+from riskbatch.operations.preflight.buckets import (
+    input_bucket_encryption,
+    input_bucket_events,
+    input_bucket_versioning,
+    output_bucket_encryption,
+    output_bucket_retention,
+)
 from riskbatch.operations.preflight.capacity import fargate_quotas, night_fits, service_linked_role, subnet_capacity
 from riskbatch.operations.preflight.findings import FAIL, Account, Check, Clients, Finding, error_code
 from riskbatch.operations.preflight.images import images
@@ -35,16 +41,16 @@ def alert(sns: Any, topic_arn: str, environment_name: str, findings: list[Findin
 
 
 ALL: tuple[Check, ...] = (
-    fargate_quotas, subnet_capacity, fargate_zones, service_linked_role, input_bucket_events, input_bucket_encryption, output_bucket_encryption,
-    output_bucket_retention, registry_scanning, inspector_scans_ecr, images, alert_subscription, kms_key, alarms, dead_letters,
-    task_events_log_policy, night_fits,
+    fargate_quotas, subnet_capacity, fargate_zones, service_linked_role, input_bucket_events, input_bucket_encryption, input_bucket_versioning,
+    output_bucket_encryption, output_bucket_retention, registry_scanning, inspector_scans_ecr, images, alert_subscription, kms_key, alarms,
+    dead_letters, task_events_log_policy, night_fits,
 )  # fmt: skip
 
 
 # What can change from one day to the next: run at the start of each overnight window. The buckets'
 # default encryption is the customer's to change at any time: a switch to the stack's key is refused nightly.
 NIGHTLY: tuple[Check, ...] = (
-    fargate_quotas, subnet_capacity, input_bucket_encryption, output_bucket_encryption, output_bucket_retention, images,
+    fargate_quotas, subnet_capacity, input_bucket_encryption, input_bucket_versioning, output_bucket_encryption, output_bucket_retention, images,
     alert_subscription, alarms, dead_letters, task_events_log_policy, landed_files_started_a_run,
 )  # fmt: skip
 

@@ -172,7 +172,9 @@ def create_stand_ins(emulator: Emulator, suffix: str) -> StandIns:
             s3.create_bucket(Bucket=bucket)
         else:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": emulator.region})
-    # The output bucket as the runbook asks of a real one: versioned, its records moved to an archive class.
-    s3.put_bucket_versioning(Bucket=names.output_bucket, VersioningConfiguration={"Status": "Enabled"})
+    # The buckets as the runbook asks of real ones: both versioned (the input keeps a restated night's originals),
+    # the output's records moved to an archive class.
+    for bucket in (names.input_bucket, names.output_bucket):
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_lifecycle_configuration(Bucket=names.output_bucket, LifecycleConfiguration=json.loads(OUTPUT_BUCKET_LIFECYCLE.read_text(encoding="utf-8")))
     return names
