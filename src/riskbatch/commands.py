@@ -247,7 +247,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     """The stored backtest history of a range of dates: each night, and the exception statistics."""
     from riskbatch.operations.aws_access import announce
     from riskbatch.operations.stack_lookup import session
-    from riskbatch.validation.history import as_table, backtest_summary, firm_lines, load_records
+    from riskbatch.validation.exclusions import load_exclusions
+    from riskbatch.validation.history import as_table, backtest_summary, firm_lines, load_records, measure_lines
 
     if args.first and args.last and args.first > args.last:
         raise ValueError(f"--from {args.first} is after --to {args.last}: give the first date first")
@@ -258,14 +259,40 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if not records:
         print(f"no backtest history in s3://{args.bucket}/history/ for those dates", file=sys.stderr)
         return 1
-    summary = backtest_summary(records)
+    exclusions = load_exclusions(aws.client("s3"), args.bucket)
+    summary = backtest_summary(records, exclusions=exclusions)
     if args.json:
         print(json.dumps({"records": len(records), **summary}, indent=2))
         return 0
-    print(as_table(records))
+    print(as_table(records, exclusions))
     print("\n" + "\n".join(firm_lines(summary)))
+    print("\nexceptions / days, hypothetical and actual P&L:\n" + "\n".join(measure_lines(summary)))
     for portfolio, stats in summary["portfolios"].items():
         print(f"{portfolio}: {stats['exceptions']} exception(s) in {stats['observations']} day(s)")
+    return 0
+
+
+def cmd_exclude_day(args: argparse.Namespace) -> int:
+    """Sign a backtest day off: the record the backtest reads, written once (riskbatch.validation.exclusions)."""
+    import datetime as dt
+
+    from riskbatch.operations.aws_access import announce
+    from riskbatch.operations.stack_lookup import session
+    from riskbatch.validation.exclusions import exclusion_key, exclusion_record, record_exclusion
+    from riskbatch.validation.history import history_key, load_records
+
+    record = exclusion_record(args.date, args.by, args.reason, dt.datetime.now(dt.UTC))  # before any call: a missing name costs no round trip
+    aws = session(args.region, args.profile)
+    announce(aws.client, aws.region_name, "riskbatch exclude-day")
+    s3 = aws.client("s3")
+    tested = [r for r in load_records(s3, args.bucket, args.date.isoformat()) if (r.get("backtest") or {}).get("var_date") == record["var_date"]]
+    if not tested:
+        raise ValueError(f"no backtest of the VaR of {args.date} under s3://{args.bucket}/history/: give the VaR's date as the backtest lists it")
+    if not record_exclusion(s3, args.bucket, record):
+        print(f"{args.date} was signed off already: s3://{args.bucket}/{exclusion_key(record['var_date'])} stands, unchanged", file=sys.stderr)
+        return 1
+    print(f"excluded {args.date} from the backtest, signed off by {record['signed_off_by']}: s3://{args.bucket}/{exclusion_key(record['var_date'])}")
+    print(f"the day's backtest stays in s3://{args.bucket}/{history_key(tested[0]['business_date'])}; the next report lists the exclusion")
     return 0
 
 

@@ -39,7 +39,7 @@ from riskbatch.inputs.currencies import market_as_table
 from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, prepare_night
 from riskbatch.model.engine import draw_order
-from riskbatch.model.settings import ConfigurationError, Settings, configured_run, data_quality_overrides, data_quality_policy
+from riskbatch.model.settings import ConfigurationError, Settings, cleaning_policy, configured_run, data_quality_overrides, data_quality_policy
 from riskbatch.runtime.logs import log, timed
 from riskbatch.validation.history import parse_actual_pnl, previous_record
 from riskbatch.validation.limits import as_records, parse_limits
@@ -140,8 +140,9 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     parameters, model_config = configured_run(input_seed)
     policy = data_quality_policy()
     model_config["overrides"].update(data_quality_overrides())  # a re-run with another policy says so
+    ledger = (_latest_earlier_manifest(s3, settings.output_bucket, business_date) or {}).get("data_quality", {}).get("cleanings", [])
     try:
-        night = _validated(files, policy, parameters.reporting_currency)
+        night = _validated(files, policy, parameters.reporting_currency, ledger)
     except FileRejected as rejected:
         report = _quarantine(job, bucket, files.keys[rejected.role], files.checksums[rejected.role], business_date, rejected.error)
         return IngestOutcome("rejected", detail=report)
@@ -173,7 +174,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     return IngestOutcome("queued", run, len(units))
 
 
-def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str) -> PreparedNight:
+def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str, ledger: list[dict[str, Any]]) -> PreparedNight:
     """The night as it will run; FileRejected names the file that cannot be used and why."""
     date = dt.date.fromisoformat(files.business_date)
     tables = {}
@@ -182,7 +183,8 @@ def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: st
             tables[role] = read_table(files.contents[role], files.keys[role], columns)
         except InputError as error:
             raise FileRejected(role, error) from error
-    return prepare_night(tables["market"], files.keys["market"], tables["positions"], files.keys["positions"], date, policy, reporting_currency)
+    market, positions = (tables["market"], files.keys["market"]), (tables["positions"], files.keys["positions"])
+    return prepare_night(*market, *positions, date, policy, reporting_currency, cleaning_policy(), ledger)  # the ledger: cleanings kept from the nights before
 
 
 def _stress_history(data: bytes, name: str) -> pa.Table:
@@ -295,6 +297,7 @@ def _write_run(
             ],
             "model": asdict(parameters),
             "data_quality_policy": asdict(policy),
+            "cleaning_policy": asdict(cleaning_policy()),
             "data_quality": night.summary(),
             **optional,
             "factors": market.factors,
@@ -325,9 +328,13 @@ def _previous_night(s3: Any, output: str, business_date: str, units: int) -> tup
 
 def _previous_draw_order(s3: Any, output: str, business_date: str) -> list[str] | None:
     """The order the previous business date's run built its Cholesky factor in, so that tonight's
-    new factors come after it: from the latest manifest of the latest earlier date under runs/
-    (the prefix this task may list and read; a run id starts with its business date). None on the
-    first night."""
+    new factors come after it. None on the first night."""
+    return (_latest_earlier_manifest(s3, output, business_date) or {}).get("draw_order")
+
+
+def _latest_earlier_manifest(s3: Any, output: str, business_date: str) -> dict[str, Any] | None:
+    """The latest manifest of the latest earlier date under runs/ (the prefix this task may list and
+    read; a run id starts with its business date): its draw order, its cleaning ledger. None on the first night."""
     # one CommonPrefixes entry per run folder (with a delimiter only), paginated past 1,000
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=output, Prefix="runs/", Delimiter="/")
     runs = [prefix["Prefix"].removeprefix("runs/").rstrip("/") for page in pages for prefix in page.get("CommonPrefixes", [])]
@@ -336,7 +343,7 @@ def _previous_draw_order(s3: Any, output: str, business_date: str) -> list[str] 
         return None
     latest = [run for run in earlier if run[:10] == earlier[-1][:10] and exists(s3, output, manifest_key(run))]
     manifests = [get_json(s3, output, manifest_key(run)) for run in latest]
-    return max(manifests, key=lambda manifest: manifest["created_at"]).get("draw_order") if manifests else None
+    return max(manifests, key=lambda manifest: manifest["created_at"]) if manifests else None
 
 
 def _claimed_recently(s3: Any, output: str, run: str) -> bool:
