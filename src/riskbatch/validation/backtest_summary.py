@@ -79,7 +79,7 @@ def backtest_summary(records: list[dict[str, Any]], window: int = BASEL_WINDOW, 
     exclusions = exclusions or {}
     entries = [record["backtest"] for record in records if record.get("backtest")]
     days = [entry for entry in entries if entry["var_date"] not in exclusions][-window:]
-    since = days[0]["var_date"] if days else ""
+    since = days[0]["var_date"] if len(days) == window else ""  # a window not yet full reaches back to the first day
     names = sorted({name for entry in days for part in (entry, entry.get("actual") or {}) for name in ((part.get("exceptions") or {}).get("portfolios") or {})})
     measures = {
         measure: {
