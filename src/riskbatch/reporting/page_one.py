@@ -186,7 +186,7 @@ def backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[A
         lines.append(f"Incomplete days without a sign-off, counted as exceptions: {incomplete['days']} ({', '.join(incomplete['dates'][-12:])}).")
     for item in backtest.get("excluded", []):
         lines.append(f"Excluded {item['var_date']}, signed off by {item['signed_off_by']} on {item['signed_off_at']}: {item['reason']}.")
-    for measure, level in (("hypothetical", "97.5"), ("actual", "97.5")):
+    for measure, level in (("hypothetical", "97.5"), ("actual", "99"), ("actual", "97.5")):  # hypothetical 99 %: the tables above
         shown = [(name, stats) for name, stats in (backtest.get("measures", {}).get(measure, {}).get(level, {}).get("portfolios") or {}).items()]
         if any(stats["observations"] for _, stats in shown):
             counts = ", ".join(f"{name} {stats['exceptions']}/{stats['observations']}" for name, stats in shown if stats["observations"])

@@ -196,3 +196,34 @@ def test_the_year_backtest_runs_the_production_policy_and_says_so(tmp_path, caps
     assert "held days: " in out and "cleaned: " in out and f"excluded days (signed off): 1: {first_var_date}" in out
     assert f"excluded {first_var_date}: signed off by J. Risk" in out and "firm: " in out
     assert out.index("held days: ") < out.index("Basel traffic light")  # beside the light, before the statistics
+
+
+def test_the_report_reads_the_sign_off_and_shows_the_excluded_day(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report job reads history/exclusions/: a signed-off incomplete day is no exception, and the
+    report lists it with who signed it off and why."""
+    from riskbatch.reporting.page_one import backtest_block
+    from riskbatch.validation.exclusions import exclusion_record, record_exclusion
+    from test.jobs.stack_layout import mocked_night
+    from test.jobs.validation.test_trusted_numbers import _equity, _market_table, _positions, _run, _two_nights
+
+    dates, prices = _two_nights(-0.30)
+    usd = {"DROP": "USD", "KEEP": "USD"}
+    with mocked_night(tmp_path, monkeypatch, 2000, 500) as night:
+        yesterday = _positions([_equity("P-DROP", "DROP", 1_000.0), _equity("P-KEEP", "KEEP", 20.0)])
+        _run(night, tmp_path / "1", str(dates[-2]), _market_table({k: v[:-1] for k, v in prices.items()}, dates[:-1], usd), yesterday)
+        reason = "the vendor stopped publishing DROP: no close tonight"
+        sign_off = exclusion_record(dates[-2], "J. Risk", reason, dt.datetime(2026, 11, 18, 7, 0, tzinfo=dt.UTC))
+        assert record_exclusion(night.s3, night.settings.output_bucket, sign_off)
+        without = {"KEEP": prices["KEEP"]}  # tonight's file no longer carries DROP: an incomplete day
+        second = _run(night, tmp_path / "2", str(dates[-1]), _market_table(without, dates, usd), _positions([_equity("P-KEEP", "KEEP", 20.0)]))
+    backtest = second["figures"]["backtest"]
+    assert second["record"]["backtest"]["complete"] is False
+    assert backtest["excluded"] == [sign_off] and backtest["firm"]["observations"] == 0 and backtest["incomplete"]["days"] == 0
+
+    class Paragraph:
+        def __init__(self, text: str, _style: object) -> None:
+            self.text = text
+
+    kit = {"styles": {"Heading2": None, "Normal": None}, "Paragraph": Paragraph, "table": lambda *args, **kwargs: None, "KeepTogether": list}
+    shown, _ = backtest_block(second["figures"], kit)
+    assert any(f"Excluded {dates[-2]}, signed off by J. Risk" in getattr(item, "text", "") and reason in item.text for item in shown)
