@@ -109,7 +109,7 @@ def policy_lines(records: list[dict], summary: dict) -> list[str]:
         f"held days: {len(held)}{': ' + ', '.join(held[-12:]) if held else ''}",
         f"cleaned: {len(made)} price(s) on {len({date for _, date in made})} day(s) ({by_rule['spike_and_revert']} spike-and-revert, {by_rule['split']} split)",
         f"excluded days (signed off): {len(excluded)}{': ' + ', '.join(item['var_date'] for item in excluded) if excluded else ''}; "
-        f"nights with positions excluded: {len(dropped)}",
+        f"nights with positions excluded (the year keeps its first book: its options expire): {len(dropped)}",
     ]
 
 
