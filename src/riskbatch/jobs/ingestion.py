@@ -38,6 +38,7 @@ from riskbatch.inputs.arrival import ROLES, FileSet, find_companion, parse_key, 
 from riskbatch.inputs.currencies import market_as_table
 from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, prepare_night
+from riskbatch.inputs.second_source import parse_second_source
 from riskbatch.model.engine import draw_order
 from riskbatch.model.settings import ConfigurationError, Settings, cleaning_policy, configured_run, data_quality_overrides, data_quality_policy
 from riskbatch.runtime.logs import log, timed
@@ -52,6 +53,7 @@ ACTUAL_PNL_FILE = "actual_pnl.csv"  # optional: the previous business day's book
 
 
 STRESS_MARKET_FILE = "stress_market.csv"  # optional: the stress history the stressed VaR's configured period is read from
+SECOND_SOURCE_FILE = "second_source.csv"  # optional: another vendor's last prices (riskbatch.inputs.second_source)
 
 
 EXIT_OK, EXIT_REJECTED = 0, 2
@@ -141,8 +143,9 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     policy = data_quality_policy()
     model_config["overrides"].update(data_quality_overrides())  # a re-run with another policy says so
     ledger = (_latest_earlier_manifest(s3, settings.output_bucket, business_date) or {}).get("data_quality", {}).get("cleanings", [])
+    second, second_source = _read_optional(job, files, SECOND_SOURCE_FILE, parse_second_source)  # what may contradict a last-day jump
     try:
-        night = _validated(files, policy, parameters.reporting_currency, ledger)
+        night = _validated(files, policy, parameters.reporting_currency, ledger, second)
     except FileRejected as rejected:
         report = _quarantine(job, bucket, files.keys[rejected.role], files.checksums[rejected.role], business_date, rejected.error)
         return IngestOutcome("rejected", detail=report)
@@ -151,7 +154,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     actual, actual_source = _read_optional(job, files, ACTUAL_PNL_FILE, parse_actual_pnl)
     stress, stress_source = _read_optional(job, files, STRESS_MARKET_FILE, _stress_history)
     checksums = [files.checksums["positions"], files.checksums["market"]]
-    checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source) if source]
+    checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source, second_source) if source]
     run = run_id(business_date, checksums, parameters, policy)
     if exists(s3, settings.output_bucket, status_key(run, "queued")):
         log("duplicate_arrival", run_id=run, file=key)
@@ -162,6 +165,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
     optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
+    optional["second_source"] = second_source
     optional.update(model_config=model_config, stress_market_source=stress_source)
     optional["restatement_reason"] = given_reason(reason, "riskbatch rerun --reason") or _reason_file(s3, bucket, settings.input_prefix, business_date)
     if stress is not None:
@@ -174,7 +178,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     return IngestOutcome("queued", run, len(units))
 
 
-def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str, ledger: list[dict[str, Any]]) -> PreparedNight:
+def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str, ledger: list[dict[str, Any]], second: Any) -> PreparedNight:
     """The night as it will run; FileRejected names the file that cannot be used and why."""
     date = dt.date.fromisoformat(files.business_date)
     tables = {}
@@ -184,7 +188,7 @@ def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: st
         except InputError as error:
             raise FileRejected(role, error) from error
     market, positions = (tables["market"], files.keys["market"]), (tables["positions"], files.keys["positions"])
-    return prepare_night(*market, *positions, date, policy, reporting_currency, cleaning_policy(), ledger)  # the ledger: cleanings kept from the nights before
+    return prepare_night(*market, *positions, date, policy, reporting_currency, cleaning_policy(), ledger, second)  # ledger: the nights before's cleanings
 
 
 def _stress_history(data: bytes, name: str) -> pa.Table:

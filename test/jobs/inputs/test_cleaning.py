@@ -166,3 +166,38 @@ def test_ingestion_keeps_the_ledger_from_night_to_night(tmp_path: Path, monkeypa
     assert len(first) == 1 and first[0]["made_on"] == str(dates[DAYS - 1]) and first[0]["date"] == str(dates[DAYS - 2])
     assert second == first  # carried as recorded, made once
     assert manifests[1]["model_config"]["version"] == manifests[1]["model_config"]["version"] and "cleaning_policy" in manifests[1]
+
+
+def test_a_second_source_holds_a_plausible_jump_it_contradicts_and_confirms_an_implausible_one() -> None:
+    prices = _prices()
+    dates = business_days(MONDAY, DAYS)
+    moved = {**prices, "EQ_3": prices["EQ_3"].copy(), "EQ_4": prices["EQ_4"].copy()}
+    moved["EQ_3"][-1] = prices["EQ_3"][-2] * 0.88  # a plausible fall of 12 %
+    moved["EQ_4"][-1] = prices["EQ_4"][-2] * 4.0  # a takeover at four times the price: beyond the implausible ratio
+    book = _book(moved)
+    alone = _night(moved, dates, book)
+    assert [held.factor for held in alone.held] == ["EQ_4"]  # without a second source: the plausible one used, the x4 held
+    second = {"EQ_3": float(prices["EQ_3"][-2]), "EQ_4": float(moved["EQ_4"][-1])}
+    both = prepare_night(_table(moved, dates), "m", book, "p", dates[-1], DataQualityPolicy(), "USD", second_source=second)
+    assert [held.factor for held in both.held] == ["EQ_3"] and both.market.spot[both.market.index["EQ_4"]] == moved["EQ_4"][-1]
+    (finding,) = [f for f in both.findings if f.check == "last_day_jump" and f.factor == "EQ_3"]
+    assert "contradicted: a second source has" in finding.detail
+
+
+def test_ingestion_reads_the_second_source_beside_the_nights_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from riskbatch.jobs.ingestion import ingest
+    from test.jobs.stack_layout import mocked_night
+
+    prices = _prices()
+    dates = business_days(MONDAY, DAYS)
+    moved = {**prices, "EQ_3": prices["EQ_3"].copy()}
+    moved["EQ_3"][-1] = prices["EQ_3"][-2] * 0.88
+    with mocked_night(tmp_path, monkeypatch, 2000, 500) as night:
+        pa_csv.write_csv(_table(moved, dates), tmp_path / "market.csv")
+        pa_csv.write_csv(_book(moved), tmp_path / "positions.csv")
+        (tmp_path / "second_source.csv").write_text(f"factor,price\nEQ_3,{float(prices['EQ_3'][-2])!r}\n")
+        keys = night.upload(tmp_path, str(dates[-1]), ("positions.csv", "second_source.csv", "market.csv"))
+        run = ingest(night.settings.input_bucket, keys[-1], night.settings, night.s3, night.sqs, night.sns).run_id
+        manifest = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{run}/manifest.json")["Body"].read())
+    assert [held["factor"] for held in manifest["data_quality"]["held_last_prices"]] == ["EQ_3"]
+    assert manifest["second_source"]["uri"].endswith("second_source.csv")
