@@ -215,5 +215,21 @@ def clean_history(
     return cleaned, in_force
 
 
+def contradiction(name: str, last: float, previous: float, cleaning: CleaningPolicy, second_source: dict[str, float] | None) -> str | None:
+    """Why a last-day jump is not a market move (None: nothing contradicts it, it is used)."""
+    other = (second_source or {}).get(name)
+    if other is not None and np.isfinite(other) and other > 0:
+        if abs(last / other - 1.0) > cleaning.split_tolerance:
+            return f"a second source has {other:g}"
+        return None  # confirmed by the second source: a genuine move, whatever its size
+    ratio = last / previous
+    if cleaning.implausible(ratio):
+        return f"a price ratio of {ratio:.3g} in a day, beyond the {cleaning.implausible_ratio:g} a market moves (a unit error?)"
+    split = cleaning.split_ratio(ratio)
+    if split is not None:
+        return f"a price ratio of {ratio:.3g}, a split ratio: an unadjusted corporate action until the next day confirms it"
+    return None
+
+
 def as_records(cleanings: Iterable[Cleaning]) -> list[dict[str, Any]]:
     return [asdict(cleaning) for cleaning in cleanings]

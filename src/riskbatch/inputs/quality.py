@@ -40,13 +40,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from riskbatch.inputs.cleaning import Cleaning, CleaningPolicy, as_records, clean_history
+from riskbatch.inputs.cleaning import Cleaning, CleaningPolicy, as_records, clean_history, contradiction
 from riskbatch.inputs.currencies import (
     _exclude_unconvertible,
     currency_column_problems,
@@ -240,22 +241,6 @@ def bridge_gaps(market: Market, factors: list[str], limit: int) -> tuple[np.ndar
     return prices, findings
 
 
-def contradiction(name: str, last: float, previous: float, cleaning: CleaningPolicy, second_source: dict[str, float] | None) -> str | None:
-    """Why a last-day jump is not a market move (None: nothing contradicts it, it is used)."""
-    other = (second_source or {}).get(name)
-    if other is not None and np.isfinite(other) and other > 0:
-        if abs(last / other - 1.0) > cleaning.split_tolerance:
-            return f"a second source has {other:g}"
-        return None  # confirmed by the second source: a genuine move, whatever its size
-    ratio = last / previous
-    if cleaning.implausible(ratio):
-        return f"a price ratio of {ratio:.3g} in a day, beyond the {cleaning.implausible_ratio:g} a market moves (a unit error?)"
-    split = cleaning.split_ratio(ratio)
-    if split is not None:
-        return f"a price ratio of {ratio:.3g}, a split ratio: an unadjusted corporate action until the next day confirms it"
-    return None
-
-
 def last_day_check(
     prices: np.ndarray,
     market: Market,
@@ -309,7 +294,7 @@ def prepare_night(
     policy: DataQualityPolicy,
     reporting_currency: str,
     cleaning: CleaningPolicy | None = None,
-    ledger: list[Cleaning] | list[dict[str, Any]] = (),  # type: ignore[assignment]
+    ledger: Sequence[Cleaning | dict[str, Any]] = (),
     second_source: dict[str, float] | None = None,
 ) -> PreparedNight:
     """Validate the night's two files together: reject a file, exclude rows and factors, flag the rest.
@@ -335,8 +320,12 @@ def prepare_night(
     needs = [factors_of_position(market, row, reporting_currency) for row in rows]
     used = sorted({factor for factors in needs for factor in factors})
     prices, findings = bridge_gaps(market, used, policy.max_gap_days)
-    whole, cleanings = clean_history(market, market.prices, market.factors, cleaning, ledger)
-    prices, _ = clean_history(market, prices, used, cleaning, cleanings, detect=False)  # the bridged history, cleaned as recorded tonight
+    # the book's factors cleaned on their bridged history, the file's others as published; the
+    # whole file (the backtest's moves) then carries the book's factors' cleanings too
+    prices, cleanings = clean_history(market, prices, used, cleaning, ledger)
+    whole, others = clean_history(market, market.prices, [name for name in market.factors if name not in set(used)], cleaning, ledger)
+    whole, _ = clean_history(market, whole, used, cleaning, cleanings, detect=False)
+    cleanings += others
     findings += [FactorFinding(item.factor, "cleaned", f"{item.rule}: {item.detail} (recorded {item.made_on})", "flag") for item in cleanings]
     findings += last_day_check(prices, market, used, policy, cleaning, second_source)
     published, market = dataclasses.replace(market, prices=whole), dataclasses.replace(market, prices=prices)
