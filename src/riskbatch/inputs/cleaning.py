@@ -9,14 +9,15 @@ and 1.4826 x MAD of the days that moved, as the jump check's):
   from the median, of opposite signs, and |r_t + r_t+1| at most `revert_share` of the smaller of
   the two (the price went away and came back). The price of day t is replaced by the geometric
   mean of its neighbours: the two days' move is split evenly, never lost nor doubled.
-- a day on which `market_wide_share` of the file's factors (at least four) jump is the market's,
-  not a vendor's error: nothing on it is cleaned (a crash and its rebound are both used).
 - `split` (an unadjusted corporate action): one return beyond the same threshold whose price
   ratio lies within `split_tolerance` of a ratio of `split_ratios` or its inverse (2, 3, 4, 5,
   10; 1/2 ... a reverse split), and that does not revert (the next day is no reversal). The
   prices before it are divided by the nominal ratio (back-adjusted), so the history is in
   today's units. A jump on the last day cannot be seen to revert or to stay: the last-day check
-  (riskbatch.inputs.quality) decides it, and the next night's cleaning settles it.
+  (riskbatch.inputs.quality) decides it with `contradiction` below, and the next night's
+  cleaning settles it.
+- a day on which `market_wide_share` of the file's factors (at least four) jump is the market's,
+  not a vendor's error: nothing on it is cleaned (a crash and its rebound are both used).
 
 Each cleaning is a `Cleaning` record: factor, day, raw and cleaned value, the rule, and the night
 that made it. The records are kept between nights (the ledger: the previous run's manifest's
