@@ -201,3 +201,16 @@ def test_ingestion_reads_the_second_source_beside_the_nights_files(tmp_path: Pat
         manifest = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{run}/manifest.json")["Body"].read())
     assert [held["factor"] for held in manifest["data_quality"]["held_last_prices"]] == ["EQ_3"]
     assert manifest["second_source"]["uri"].endswith("second_source.csv")
+
+
+def test_the_cleaning_thresholds_are_versioned_configuration(tmp_path: Path) -> None:
+    from riskbatch.inputs.cleaning import CleaningPolicy
+    from riskbatch.model.settings import MODEL_CONFIG, ConfigurationError, cleaning_policy, load_model_config
+
+    config = load_model_config()
+    assert cleaning_policy(config) == CleaningPolicy(**json.loads(MODEL_CONFIG.read_text())["cleaning"]) and config.version == "2026.12-4"
+    broken = json.loads(MODEL_CONFIG.read_text())
+    broken["cleaning"]["split_ratios"] = [0.5]  # a ratio is above 1: its inverse is the reverse split
+    (tmp_path / "model_config.json").write_text(json.dumps(broken))
+    with pytest.raises(ConfigurationError, match="malformed"):
+        load_model_config(tmp_path / "model_config.json")
