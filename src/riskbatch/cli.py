@@ -19,6 +19,7 @@ from riskbatch.commands import (
     WORKER_KINDS,
     _price,
     cmd_backtest,
+    cmd_exclude_day,
     cmd_health,
     cmd_ingest,
     cmd_logs,
@@ -38,7 +39,7 @@ from riskbatch.operations.aws_access import EXIT_CODES_EPILOG, CommandParser, ad
 
 DESCRIPTION = (
     "The overnight risk batch: the three jobs' commands (ingest, worker), the engine on local files (risk, sample, plan), "
-    "the scheduled checks (preflight, watch) and the operator's commands (status, logs, rerun, redrive, backtest). "
+    "the scheduled checks (preflight, watch) and the operator's commands (status, logs, rerun, redrive, backtest, exclude-day). "
     "Commands that call AWS take the region and credentials as the AWS CLI does (--region, AWS_REGION, AWS_DEFAULT_REGION, the profile's)."
 )
 
@@ -168,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--json", action="store_true", help="the statistics as JSON, for machines")
     add_aws_options(backtest)
     backtest.set_defaults(run=cmd_backtest)
+    exclude = commands.add_parser("exclude-day", help="sign a backtest day off: excluded, with who and why, shown in every report after")
+    exclude.add_argument("--bucket", required=True, help="the output bucket (history/exclusions/ holds one record per excluded day)")
+    exclude.add_argument("--date", required=True, type=_date, help="the VaR's date, as the backtest lists it")
+    exclude.add_argument("--by", required=True, help="the name of the person who signs the exclusion off")
+    exclude.add_argument("--reason", required=True, help="why the day cannot be backtested")
+    add_aws_options(exclude)
+    exclude.set_defaults(run=cmd_exclude_day)
     watch = commands.add_parser("watch", help="the deadline check (scheduled task): alerts the topic when the report is not there")
     watch.add_argument("--date", type=_date, help="business date (default: the business day before today, New York; none on a holiday)")
     add_aws_options(watch)

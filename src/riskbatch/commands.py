@@ -305,7 +305,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     """The stored backtest history of a range of dates: each night, and the exception statistics."""
     from riskbatch.operations.aws_access import announce
     from riskbatch.operations.stack_lookup import session
-    from riskbatch.validation.history import as_table, backtest_summary, firm_lines, load_records
+    from riskbatch.validation.exclusions import load_exclusions
+    from riskbatch.validation.history import as_table, backtest_summary, firm_lines, load_records, measure_lines
 
     if args.first and args.last and args.first > args.last:
         raise ValueError(f"--from {args.first} is after --to {args.last}: give the first date first")
@@ -316,101 +317,48 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if not records:
         print(f"no backtest history in s3://{args.bucket}/history/ for those dates", file=sys.stderr)
         return 1
-    summary = backtest_summary(records)
+    exclusions = load_exclusions(aws.client("s3"), args.bucket)
+    summary = backtest_summary(records, exclusions=exclusions)
     if args.json:
         print(json.dumps({"records": len(records), **summary}, indent=2))
         return 0
-    print(as_table(records))
+    print(as_table(records, exclusions))
     print("\n" + "\n".join(firm_lines(summary)))
+    print("\nexceptions / days, hypothetical and actual P&L:\n" + "\n".join(measure_lines(summary)))
     for portfolio, stats in summary["portfolios"].items():
         print(f"{portfolio}: {stats['exceptions']} exception(s) in {stats['observations']} day(s)")
     return 0
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-    from pathlib import Path
+def cmd_exclude_day(args: argparse.Namespace) -> int:
+    """Sign a backtest day off: the record the backtest reads, written once (riskbatch.validation.exclusions)."""
+    import datetime as dt
 
-    from riskbatch.operations import fargate
-    from riskbatch.operations.plan import REPORT_TASK_VCPU, Night, advise, calibrate, load_calibration, runtime_from_measurement, window_hours
+    from riskbatch.operations.aws_access import announce
+    from riskbatch.operations.stack_lookup import session
+    from riskbatch.validation.exclusions import exclusion_key, exclusion_record, record_exclusion
+    from riskbatch.validation.history import history_key, load_records
 
-    calibration = calibrate() if args.calibrate else load_calibration()
-    if args.measured:
-        measured = json.loads(Path(args.measured).read_text(encoding="utf-8"))
-        measured_night = Night(**measured["night"], window_hours=1.0)
-        calibration = replace(
-            calibration,
-            runtime_mib=runtime_from_measurement(measured, measured_night),
-            runtime_measured=f"{args.measured}, measured {measured.get('measured_at', '?')}",
-        )
-    prices = {
-        "on_demand_vcpu_hour": args.vcpu_hour,
-        "on_demand_gb_hour": args.gb_hour,
-        "spot_vcpu_hour": args.spot_vcpu_hour,
-        "spot_gb_hour": args.spot_gb_hour,
-    }
-    night = Night(args.positions, args.factors, args.scenarios, window_hours(args.start, args.deadline), args.safety)
-    advice = advise(night, calibration, prices)
-    if args.json:
-        print(json.dumps(advice, indent=2))
-        return 0
-    print(
-        f"night: {night.positions:,} positions, {night.factors} factors, {night.scenarios:,} scenarios, {args.start}-{args.deadline} "
-        f"({night.window_hours:.1f} h, {100 * night.safety:.0f} % kept free)"
-    )
-    print(f"throughput: {calibration.revaluations_per_vcpu_second:,.0f} revaluations/s/vCPU, measured {calibration.measured_at} on {calibration.measured_on}")
-    print(f"memory: the job's runtime {calibration.runtime_mib:,.0f} MiB ({calibration.runtime_measured}) plus the model's arrays, doubled")
-    report = f"{60 * advice['report_hours']:.1f} min after the risk workers on its task ({REPORT_TASK_VCPU:g} vCPU)"
-    print(f"report job: {report}; the window left to the risk workers is that much shorter")
-    spot = f"Spot vCPU-h {args.spot_vcpu_hour}, GB-h {args.spot_gb_hour}"
-    print(f"prices (USD, us-east-1, as of {fargate.PRICES_AS_OF} unless given): vCPU-h {args.vcpu_hour}, GB-h {args.gb_hour}; {spot}")
-    print(f"{'task size':<18}{'tasks':>6}{'minutes each':>14}{'on-demand $':>13}{'Spot $':>10}{'template mix $':>16}")
-    for option in advice["options"]:
-        size = f"{option['cpu_units'] // 1024} vCPU / {option['memory_mib'] // 1024} GB"
-        minutes = 60 * option["hours_per_task"]
-        print(f"{size:<18}{option['tasks']:>6}{minutes:>14.1f}{option['on_demand_usd']:>13.4f}{option['spot_usd']:>10.4f}{option['template_mix_usd']:>16.4f}")
-    best = advice["cheapest"]
-    print(f"cheapest: {best['tasks']} x {best['cpu_units'] // 1024} vCPU / {best['memory_mib'] // 1024} GB")
-    template = advice["template_task"]
-    if template:
-        print(f"with the template's task size (2 vCPU / 8 GB): RiskCalculationMaxTasks={template['tasks']}, RiskCalculationWindowMinTasks={template['tasks']}")
-    else:
-        print("the template's task size (2 vCPU / 8 GB) cannot finish this night: raise the risk-calculation task size in lib/TapStack.json")
-    return _print_costs(args, prices, template)
-
-
-def _print_costs(args: argparse.Namespace, fargate_prices: dict[str, float], template_task: dict | None) -> int:
-    """The stack's cost a month and a business night, line by line (riskbatch.operations.costs)."""
-    from riskbatch.operations import costs
-
-    template_path = args.template or costs.TEMPLATE
-    try:
-        template, endpoints = costs.load(template_path), costs.load(args.endpoints_template or costs.ENDPOINTS_TEMPLATE)
-        given = json.loads(args.parameters_file.read_text(encoding="utf-8")).get("Parameters", {}) if args.parameters_file else {}
-    except (OSError, ValueError) as error:
-        print(f"riskbatch plan: {error}", file=sys.stderr)
-        return 2
-    prices = {**costs.default_prices(), **fargate_prices, **dict(args.price)}
-    values = costs.parameter_values(template, given)
-    warm_risk = next((s.window_tasks for s in costs.warm_services(template, values) if s.job == "risk-calculation"), 0)
-    extra = max(0, template_task["tasks"] - warm_risk) * template_task["hours_per_task"] if template_task else 0.0
-    usage = costs.Usage(args.log_gb_a_night, args.kms_requests_a_night, extra, not args.no_endpoints)
-    lines = costs.monthly_lines(template, endpoints, values, prices, usage)
-    nights = costs.business_nights_a_month(template, values)
-    print(f"\nwhat the stack costs a month (USD, list prices for {costs.REGION}, read {costs.PRICES_READ}; {nights:.2f} business nights):")
-    print(f"{'item':<48}{'quantity':<44}{'unit price':<44}{'a month':>10}")
-    for line in lines:
-        print(f"{line.item:<48}{line.quantity:<44}{line.unit_price:<44}{line.monthly_usd:>10.2f}")
-    total = sum(line.monthly_usd for line in lines)
-    print(f"{'total':<136}{total:>10.2f}")
-    floor = costs.warm_floor_a_night(template, values, prices)
-    whole = f"{total / nights:.2f} with the month's whole bill"
-    print(f"a business night: {floor:.2f} of warm workers ({template_path.name}'s scheduled minimums); {whole}")
-    assumed = f"{args.log_gb_a_night:g} GB of logs and {args.kms_requests_a_night:,} KMS requests a night"
-    print(f"assumed, not measured: {assumed} (--log-gb-a-night, --kms-requests-a-night)")
-    for name, url in costs.PRICE_SOURCES.items():
-        print(f"prices: {url} ({costs.PRICE_NOTES[name]})")
+    record = exclusion_record(args.date, args.by, args.reason, dt.datetime.now(dt.UTC))  # before any call: a missing name costs no round trip
+    aws = session(args.region, args.profile)
+    announce(aws.client, aws.region_name, "riskbatch exclude-day")
+    s3 = aws.client("s3")
+    tested = [r for r in load_records(s3, args.bucket, args.date.isoformat()) if (r.get("backtest") or {}).get("var_date") == record["var_date"]]
+    if not tested:
+        raise ValueError(f"no backtest of the VaR of {args.date} under s3://{args.bucket}/history/: give the VaR's date as the backtest lists it")
+    if not record_exclusion(s3, args.bucket, record):
+        print(f"{args.date} was signed off already: s3://{args.bucket}/{exclusion_key(record['var_date'])} stands, unchanged", file=sys.stderr)
+        return 1
+    print(f"excluded {args.date} from the backtest, signed off by {record['signed_off_by']}: s3://{args.bucket}/{exclusion_key(record['var_date'])}")
+    print(f"the day's backtest stays in s3://{args.bucket}/{history_key(tested[0]['business_date'])}; the next report lists the exclusion")
     return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """The night's task plan and the stack's cost (riskbatch.operations.plan_report)."""
+    from riskbatch.operations.plan_report import print_plan
+
+    return print_plan(args)
 
 
 def _price(text: str) -> tuple[str, float]:

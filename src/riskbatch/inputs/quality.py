@@ -17,12 +17,18 @@ Before these checks, two rules make the history usable:
   up to `max_gap_days` consecutive dates bridged: its last price is carried over the gap, so the
   return across the gap is one return, on the first date after it (flagged, check `gap`). A
   longer gap, or one at the start or end of the history, is not bridged: the factor is excluded.
+- cleaning: bad ticks that revert and unadjusted splits anywhere in the window are cleaned, with
+  the corrections recorded and kept between nights (riskbatch.inputs.cleaning).
 - the last day: the price the night revalues from. A last return further than `jump_sigmas`
-  robust standard deviations from the factor's median return is suspect (a fat finger, a bad
-  tick) and `last_day_jump` decides: `hold` (default) holds the factor at its previous close
-  for tonight, `exclude` drops its positions, `reject` refuses the file, `flag` lets it through.
-  A held factor is on the report's first page, with the value it would have added to the
-  positions on it, and it is alerted.
+  robust standard deviations from the factor's median return is a jump, and `last_day_jump`
+  decides: `hold` (default) holds the factor at its previous close for tonight only when the
+  move is contradicted: by a second source's price, or by its own size (a price ratio beyond the
+  cleaning standard's `implausible_ratio`, a unit error, or close to a split ratio, a corporate
+  action not yet confirmed); any other jump is a genuine move: flagged and used (the market's
+  crash is tonight's price, and the backtest's move). `exclude` drops the jumping factor's
+  positions, `reject` refuses the file, `flag` lets every jump through. A held factor is on the
+  report's first page, with the value it would have added to the positions on it, and it is
+  alerted; the next night's cleaning settles it (a spike that reverted, or a split).
 
 Excluded positions carry their notional in the reporting currency at the night's rates, or
 `None` (unknown: no last price, or no rate), counted apart, never as zero.
@@ -34,12 +40,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from riskbatch.inputs.cleaning import Cleaning, CleaningPolicy, as_records, clean_history, contradiction
 from riskbatch.inputs.currencies import (
     _exclude_unconvertible,
     currency_column_problems,
@@ -124,7 +132,8 @@ class PreparedNight:
     held: list[HeldPrice] = field(default_factory=list)
     reporting_currency: str = "USD"
     untrusted_last_day: list[str] = field(default_factory=list)  # factors of the file whose last price is suspect (held or excluded)
-    whole_market: Market | None = None  # every factor of the file as published: the backtest of the previous night's book reads its moves
+    whole_market: Market | None = None  # every factor of the file as published, cleaned: the backtest of the previous night's book reads its moves
+    cleanings: list[Cleaning] = field(default_factory=list)  # the cleaning ledger in force tonight (recorded ones, then tonight's)
 
     def summary(self) -> dict[str, Any]:
         """The data-quality record kept with the run (manifest and report)."""
@@ -141,6 +150,7 @@ class PreparedNight:
             "findings": [asdict(finding) for finding in self.findings],
             "held_last_prices": [asdict(held) for held in self.held],
             "untrusted_last_day": list(self.untrusted_last_day),
+            "cleanings": as_records(self.cleanings),
         }
 
 
@@ -231,9 +241,17 @@ def bridge_gaps(market: Market, factors: list[str], limit: int) -> tuple[np.ndar
     return prices, findings
 
 
-def last_day_check(prices: np.ndarray, market: Market, factors: list[str], policy: DataQualityPolicy) -> list[FactorFinding]:
-    """A finding per factor whose last return is a jump; under `hold` its last price is set to the
-    previous close in `prices` (in place)."""
+def last_day_check(
+    prices: np.ndarray,
+    market: Market,
+    factors: list[str],
+    policy: DataQualityPolicy,
+    cleaning: CleaningPolicy | None = None,
+    second_source: dict[str, float] | None = None,
+) -> list[FactorFinding]:
+    """A finding per factor whose last return is a jump; under `hold` a contradicted one's last price
+    is set to the last trusted close in `prices` (in place), any other is flagged and used."""
+    cleaning = cleaning or CleaningPolicy(jump_sigmas=policy.jump_sigmas)
     findings = []
     for name in factors:
         column = prices[:, market.index[name]]
@@ -248,7 +266,13 @@ def last_day_check(prices: np.ndarray, market: Market, factors: list[str], polic
             continue
         detail = f"the last price {column[-1]:g} on {market.dates[-1]} is a move of {returns[-1]:+.1%} from {column[-2]:g}"
         detail += f", {score:.0f} robust standard deviations"
+        why = contradiction(name, float(column[-1]), float(column[-2]), cleaning, second_source) if policy.last_day_jump == "hold" else None
+        if policy.last_day_jump == "hold" and why is None:
+            detail += "; nothing contradicts it (no reversal, no second source, a plausible size): a genuine move, used"
+            findings.append(FactorFinding(name, "last_day_jump", detail, "flag"))
+            continue
         if policy.last_day_jump == "hold":
+            detail += f"; contradicted: {why}"
             # the last trusted close: a previous close reached by a jump of its own is last night's
             # fat finger left in the vendor's history, never a price to hold at
             trusted = len(column) - 2
@@ -269,8 +293,13 @@ def prepare_night(
     business_date: dt.date,
     policy: DataQualityPolicy,
     reporting_currency: str,
+    cleaning: CleaningPolicy | None = None,
+    ledger: Sequence[Cleaning | dict[str, Any]] = (),
+    second_source: dict[str, float] | None = None,
 ) -> PreparedNight:
-    """Validate the night's two files together: reject a file, exclude rows and factors, flag the rest."""
+    """Validate the night's two files together: reject a file, exclude rows and factors, flag the rest.
+    `ledger` is the cleanings kept from the previous night; `second_source` another vendor's last prices."""
+    cleaning = cleaning or CleaningPolicy(jump_sigmas=policy.jump_sigmas)
     try:
         market = load_market(market_table, market_name, business_date, policy.max_market_lag_days)
         returns = len(market.dates) - 1
@@ -291,8 +320,15 @@ def prepare_night(
     needs = [factors_of_position(market, row, reporting_currency) for row in rows]
     used = sorted({factor for factors in needs for factor in factors})
     prices, findings = bridge_gaps(market, used, policy.max_gap_days)
-    findings += last_day_check(prices, market, used, policy)
-    published, market = market, dataclasses.replace(market, prices=prices)
+    # the book's factors cleaned on their bridged history, the file's others as published; the
+    # whole file (the backtest's moves) then carries the book's factors' cleanings too
+    prices, cleanings = clean_history(market, prices, used, cleaning, ledger)
+    whole, others = clean_history(market, market.prices, [name for name in market.factors if name not in set(used)], cleaning, ledger)
+    whole, _ = clean_history(market, whole, used, cleaning, cleanings, detect=False)
+    cleanings += others
+    findings += [FactorFinding(item.factor, "cleaned", f"{item.rule}: {item.detail} (recorded {item.made_on})", "flag") for item in cleanings]
+    findings += last_day_check(prices, market, used, policy, cleaning, second_source)
+    published, market = dataclasses.replace(market, prices=whole), dataclasses.replace(market, prices=prices)
     refused_gaps = {finding.factor for finding in findings if finding.check == "gap" and finding.action == "exclude"}
     for factor in used:
         if factor not in refused_gaps:
@@ -316,8 +352,11 @@ def prepare_night(
     if policy.last_day_jump in {"hold", "exclude"}:
         # the factors tonight's book does not use still give the backtest its moves: a suspect last price gives none
         others = [name for name in published.factors if name not in set(used)]
-        untrusted |= {finding.factor for finding in last_day_check(published.prices.copy(), published, others, policy)}
-    return PreparedNight(tonight, market_as_table(tonight), positions, excluded, findings, held, reporting_currency, sorted(untrusted), published)
+        checked = last_day_check(published.prices.copy(), published, others, policy, cleaning, second_source)
+        untrusted |= {finding.factor for finding in checked if finding.action in {"hold", "exclude"}}
+    return PreparedNight(
+        tonight, market_as_table(tonight), positions, excluded, findings, held, reporting_currency, sorted(untrusted), published, cleanings
+    )
 
 
 def _held_price(factor: str, published: Market, market: Market, positions: pa.Table, reporting: str) -> HeldPrice:

@@ -28,20 +28,21 @@ from riskbatch.aws.layout import (
     market_key,
     quarantine_key,
     run_id,
-    share_of_units,
     status_key,
     stress_market_key,
     unit_key,
 )
-from riskbatch.aws.storage import exists, get_bytes, get_json, get_versioned, put_json_once, put_once
+from riskbatch.aws.storage import exists, get_bytes, get_versioned, put_json_once, put_once
 from riskbatch.inputs.arrival import ROLES, FileSet, find_companion, parse_key, read_file_set, stored_key
 from riskbatch.inputs.currencies import market_as_table
 from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, prepare_night
+from riskbatch.inputs.second_source import parse_second_source
+from riskbatch.jobs.earlier_runs import latest_earlier_manifest, previous_draw_order, previous_night
 from riskbatch.model.engine import draw_order
-from riskbatch.model.settings import ConfigurationError, Settings, configured_run, data_quality_overrides, data_quality_policy
+from riskbatch.model.settings import ConfigurationError, Settings, cleaning_policy, configured_run, data_quality_overrides, data_quality_policy
 from riskbatch.runtime.logs import log, timed
-from riskbatch.validation.history import parse_actual_pnl, previous_record
+from riskbatch.validation.history import parse_actual_pnl
 from riskbatch.validation.limits import as_records, parse_limits
 from riskbatch.validation.restatement import REASON_FILE, given_reason
 
@@ -52,6 +53,7 @@ ACTUAL_PNL_FILE = "actual_pnl.csv"  # optional: the previous business day's book
 
 
 STRESS_MARKET_FILE = "stress_market.csv"  # optional: the stress history the stressed VaR's configured period is read from
+SECOND_SOURCE_FILE = "second_source.csv"  # optional: another vendor's last prices (riskbatch.inputs.second_source)
 
 
 EXIT_OK, EXIT_REJECTED = 0, 2
@@ -141,8 +143,10 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     parameters, model_config = configured_run(input_seed)
     policy = data_quality_policy()
     model_config["overrides"].update(data_quality_overrides())  # a re-run with another policy says so
+    ledger = (latest_earlier_manifest(s3, settings.output_bucket, business_date) or {}).get("data_quality", {}).get("cleanings", [])
+    second, second_source = _read_optional(job, files, SECOND_SOURCE_FILE, parse_second_source)  # what may contradict a last-day jump
     try:
-        night = _validated(files, policy, parameters.reporting_currency)
+        night = _validated(files, policy, parameters.reporting_currency, ledger, second)
     except FileRejected as rejected:
         report = _quarantine(job, bucket, files.keys[rejected.role], files.checksums[rejected.role], business_date, rejected.error)
         return IngestOutcome("rejected", detail=report)
@@ -151,7 +155,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     actual, actual_source = _read_optional(job, files, ACTUAL_PNL_FILE, parse_actual_pnl)
     stress, stress_source = _read_optional(job, files, STRESS_MARKET_FILE, _stress_history)
     checksums = [files.checksums["positions"], files.checksums["market"]]
-    checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source) if source]
+    checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source, second_source) if source]
     run = run_id(business_date, checksums + ([f"forced {forced}"] if forced else []), parameters, policy)
     if exists(s3, settings.output_bucket, status_key(run, "queued")):
         log("duplicate_arrival", run_id=run, file=key)
@@ -162,6 +166,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
     optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
+    optional["second_source"] = second_source
     optional.update(model_config=model_config, stress_market_source=stress_source)
     given = given_reason(reason, "riskbatch rerun --force --reason" if forced else "riskbatch rerun --reason")
     optional["restatement_reason"] = given or _reason_file(s3, bucket, settings.input_prefix, business_date)
@@ -176,7 +181,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     return IngestOutcome("queued", run, len(units))
 
 
-def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str) -> PreparedNight:
+def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str, ledger: list[dict[str, Any]], second: Any) -> PreparedNight:
     """The night as it will run; FileRejected names the file that cannot be used and why."""
     date = dt.date.fromisoformat(files.business_date)
     tables = {}
@@ -185,7 +190,8 @@ def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: st
             tables[role] = read_table(files.contents[role], files.keys[role], columns)
         except InputError as error:
             raise FileRejected(role, error) from error
-    return prepare_night(tables["market"], files.keys["market"], tables["positions"], files.keys["positions"], date, policy, reporting_currency)
+    market, positions = (tables["market"], files.keys["market"]), (tables["positions"], files.keys["positions"])
+    return prepare_night(*market, *positions, date, policy, reporting_currency, cleaning_policy(), ledger, second)  # ledger: the nights before's cleanings
 
 
 def _stress_history(data: bytes, name: str) -> pa.Table:
@@ -276,7 +282,7 @@ def _write_run(
     """The run's market, units and manifest, each written once; True when this task wrote the manifest."""
     market = night.market
     try:
-        previous, shares = _previous_night(s3, output, files.business_date, len(units))
+        previous, shares = previous_night(s3, output, files.business_date, len(units))
     except Exception as error:  # optional: without it the report revalues the previous night itself
         log("previous_night_unavailable", business_date=files.business_date, error=f"{type(error).__name__}: {error}")
         previous, shares = None, [[] for _ in units]
@@ -305,10 +311,11 @@ def _write_run(
             ],
             "model": asdict(parameters),
             "data_quality_policy": asdict(policy),
+            "cleaning_policy": asdict(cleaning_policy()),
             "data_quality": night.summary(),
             **optional,
             "factors": market.factors,
-            "draw_order": draw_order(_previous_draw_order(s3, output, files.business_date), market.factors),
+            "draw_order": draw_order(previous_draw_order(s3, output, files.business_date), market.factors),
             "positions": positions.num_rows,
             "portfolios": sorted(set(positions["portfolio_id"].to_pylist())),
             "market_key": market_key(run),
@@ -319,34 +326,6 @@ def _write_run(
             "previous_night": previous,
         }
         return put_json_once(s3, output, manifest_key(run), manifest)
-
-
-def _previous_night(s3: Any, output: str, business_date: str, units: int) -> tuple[dict[str, str] | None, list[list[int]]]:
-    """The night tonight's backtest and explanation are computed against (the latest history record
-    before tonight, as the report finds it, when its run is in this bucket), and each of tonight's
-    units' share of that run's units, which the risk workers revalue beside tonight's positions
-    (riskbatch.validation.previous_night)."""
-    record = previous_record(s3, output, business_date)
-    if record is None or not exists(s3, output, manifest_key(record["run_id"])):
-        return None, [[] for _ in range(units)]
-    previous = get_json(s3, output, manifest_key(record["run_id"]))
-    return {"business_date": record["business_date"], "run_id": record["run_id"]}, share_of_units(len(previous["units"]), units)
-
-
-def _previous_draw_order(s3: Any, output: str, business_date: str) -> list[str] | None:
-    """The order the previous business date's run built its Cholesky factor in, so that tonight's
-    new factors come after it: from the latest manifest of the latest earlier date under runs/
-    (the prefix this task may list and read; a run id starts with its business date). None on the
-    first night."""
-    # one CommonPrefixes entry per run folder (with a delimiter only), paginated past 1,000
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=output, Prefix="runs/", Delimiter="/")
-    runs = [prefix["Prefix"].removeprefix("runs/").rstrip("/") for page in pages for prefix in page.get("CommonPrefixes", [])]
-    earlier = sorted(run for run in runs if run[:10] < business_date)
-    if not earlier:
-        return None
-    latest = [run for run in earlier if run[:10] == earlier[-1][:10] and exists(s3, output, manifest_key(run))]
-    manifests = [get_json(s3, output, manifest_key(run)) for run in latest]
-    return max(manifests, key=lambda manifest: manifest["created_at"]).get("draw_order") if manifests else None
 
 
 def _claimed_recently(s3: Any, output: str, run: str) -> bool:

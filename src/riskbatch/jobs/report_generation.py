@@ -26,6 +26,7 @@ from riskbatch.reporting.pages import render_pdf
 from riskbatch.reporting.results import UnitResults, read_results, stress_history
 from riskbatch.runtime.logs import log, timed
 from riskbatch.validation.challengers import challenger_figures
+from riskbatch.validation.exclusions import load_exclusions
 from riskbatch.validation.explain import explain_var_change
 from riskbatch.validation.history import (
     backtest_entry,
@@ -188,7 +189,11 @@ class ReportGeneration:
                 "es_breakdown": breakdown,
                 "limits": utilisation(manifest.get("limits", []), risk_figures(firm_pnl), per_portfolio),
                 "limits_source": manifest.get("limits_source"),
-                "backtest": {**backtest_summary([*earlier, record]), "tonight": record["backtest"], "series": backtest_series([*earlier, record])},
+                "backtest": {
+                    **backtest_summary([*earlier, record], exclusions=load_exclusions(self.s3, bucket)),  # signed-off days: riskbatch exclude-day
+                    "tonight": record["backtest"],
+                    "series": backtest_series([*earlier, record]),
+                },
                 "var_trend": var_trend([*earlier, record], run_book.parameters.horizon_days, manifest["model"]["reporting_currency"]),
                 "var_change": change,
                 "challengers": challengers,

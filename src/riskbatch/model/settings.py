@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from riskbatch.inputs.cleaning import CleaningPolicy
 from riskbatch.inputs.quality import DataQualityPolicy
 from riskbatch.model.risk_model import ModelParameters
 from riskbatch.runtime.heartbeat import scratch_directory
@@ -145,6 +146,7 @@ class ModelConfig:
     data_quality: dict[str, Any] = field(default_factory=dict)
     approval: dict[str, str] = field(default_factory=dict)  # who approved this version, and when
     scenario_floors: dict[str, int] = field(default_factory=dict)  # environment -> the fewest scenarios it may run
+    cleaning: dict[str, Any] = field(default_factory=dict)  # the data-cleaning standard's thresholds (riskbatch.inputs.cleaning)
 
     def record(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """What the manifest and the report carry: version, hash, approval, the stress period, and any override applied."""
@@ -174,7 +176,9 @@ def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
             data_quality=dict(content.get("data_quality", {})),
             approval={key: str(content["approval"][key]) for key in ("approved_by", "approved_at")},
             scenario_floors={str(name): int(floor) for name, floor in content.get("scenario_floors", {}).items()},
+            cleaning=dict(content.get("cleaning", {})),
         )
+        CleaningPolicy(**config.cleaning)
         dt.date.fromisoformat(config.approval["approved_at"])
     except (ValueError, KeyError, TypeError) as error:
         raise ConfigurationError(f"the model configuration {path.name} is malformed: {error!r}") from None
@@ -254,6 +258,12 @@ def data_quality_policy(config: ModelConfig | None = None) -> DataQualityPolicy:
         raise
     except (TypeError, ValueError) as error:
         raise ConfigurationError(f"model configuration {config.version}: {error}") from None
+
+
+def cleaning_policy(config: ModelConfig | None = None) -> CleaningPolicy:
+    """The data-cleaning standard of a new run: the configuration's; no environment variable changes it."""
+    config = config or load_model_config()
+    return CleaningPolicy(**config.cleaning)
 
 
 def data_quality_overrides(config: ModelConfig | None = None) -> dict[str, Any]:

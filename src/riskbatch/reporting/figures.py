@@ -131,7 +131,7 @@ def backtest_series(records: list[dict[str, Any]], window: int = 250) -> list[di
     for record in records:
         entry = record.get("backtest")
         if not entry or not entry.get("complete", True) or entry["var_date"] not in by_date:
-            continue  # an incomplete day is no observation
+            continue  # an incomplete day has no P&L to draw (the summary counts it as an exception until signed off)
         var = (one_day_var(by_date[entry["var_date"]]) or {}).get("firm")
         if not var:
             continue

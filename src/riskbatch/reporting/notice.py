@@ -50,7 +50,7 @@ def _backtest_words(summary: dict[str, Any]) -> str:
     zone = f"{firm['zone']} zone (+{firm['plus_factor']:.2f}), " if firm.get("zone") else ""
     words = f"Backtest: {zone}{firm['exceptions']} exception(s) in {firm['observations']} day(s)"
     if tonight and not tonight.get("complete", True):
-        return words + f"; tonight's move is INCOMPLETE, not counted ({'; '.join(tonight['incomplete']['reasons'])})."
+        return words + f"; tonight's move is INCOMPLETE, an exception until signed off ({'; '.join(tonight['incomplete']['reasons'])})."
     if tonight:
         hit = "an EXCEPTION, a loss above its VaR 99 %" if tonight["exceptions"]["firm"] else "within its VaR 99 %"
         return words + f"; tonight the {tonight['var_date']} book made {money(tonight['hypothetical_pnl']['firm'])} {currency}, {hit}."

@@ -97,7 +97,7 @@ def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
         found.append(
             (
                 "DATA",
-                f"The backtest of {tonight['var_date']} is incomplete (no observation): {'; '.join(missing['reasons'])}; "
+                f"The backtest of {tonight['var_date']} is incomplete (an exception until signed off): {'; '.join(missing['reasons'])}; "
                 f"{len(missing['positions'])} position(s), notional {money(missing['notional'])} {currency}.",
             )
         )
@@ -171,7 +171,8 @@ def backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[A
         missing = tonight["incomplete"]
         shown = ", ".join(missing["positions"][:10]) + (" ..." if len(missing["positions"]) > 10 else "")
         lines.append(
-            f"Tonight's move: the backtest of the {tonight['var_date']} book is {_ink('INCOMPLETE', 'warning')}, not counted: {'; '.join(missing['reasons'])}. "
+            f"Tonight's move: the backtest of the {tonight['var_date']} book is {_ink('INCOMPLETE', 'warning')}, counted as an exception until signed off "
+            f"(riskbatch exclude-day): {'; '.join(missing['reasons'])}. "
             f"Positions without a move: {len(missing['positions'])} ({shown or 'none'}), "
             f"notional {money(missing['notional'])} {summary['reporting_currency']}."
         )
@@ -182,7 +183,14 @@ def backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[A
     lines.append("Firm exception dates: " + (", ".join(dates[-12:]) if dates else "none") + ". Per portfolio: see Backtest by portfolio.")
     incomplete = backtest.get("incomplete", {})
     if incomplete.get("days"):
-        lines.append(f"Incomplete days, not counted: {incomplete['days']} ({', '.join(incomplete['dates'][-12:])}).")
+        lines.append(f"Incomplete days without a sign-off, counted as exceptions: {incomplete['days']} ({', '.join(incomplete['dates'][-12:])}).")
+    for item in backtest.get("excluded", []):
+        lines.append(f"Excluded {item['var_date']}, signed off by {item['signed_off_by']} on {item['signed_off_at']}: {item['reason']}.")
+    for measure, level in (("hypothetical", "97.5"), ("actual", "99"), ("actual", "97.5")):  # hypothetical 99 %: the tables above
+        shown = [(name, stats) for name, stats in (backtest.get("measures", {}).get(measure, {}).get(level, {}).get("portfolios") or {}).items()]
+        if any(stats["observations"] for _, stats in shown):
+            counts = ", ".join(f"{name} {stats['exceptions']}/{stats['observations']}" for name, stats in shown if stats["observations"])
+            lines.append(f"Per portfolio, {measure} P&amp;L against VaR {level} % (exceptions/days): {counts}.")
     table = kit["table"](rows, commands=zones(scopes))
     portfolio_rows = [header, *(row(name, stats) for name, stats in backtest["portfolios"].items())]
     by_portfolio = kit["table"](portfolio_rows, "Backtest by portfolio", zones(list(backtest["portfolios"].values())))

@@ -14,7 +14,8 @@ hypothetical P&L; an exception is a loss above that night's one-day VaR 99 %.
 A backtest day is complete or it says it is not: a factor whose move cannot be found (tonight's
 file lacks it, or tonight's last price of it was not trusted), a previous night that is not the
 previous business day, or a previous night without a one-day VaR make the day incomplete, with
-the positions and notional concerned. An incomplete day is no observation: never a zero move.
+the positions and notional concerned. An incomplete day is never a zero move: the summary counts it as an
+exception until someone signs it off (riskbatch.validation.backtest_summary, riskbatch.validation.exclusions).
 
 The report, and `riskbatch backtest` for any range of dates, count the exceptions over the last
 250 observations: Kupiec's and Christoffersen's tests and the Basel traffic light (riskbatch.validation.backtest).
@@ -36,7 +37,9 @@ from riskbatch.inputs.files import Market
 from riskbatch.model.engine import Book, PreparedBlocks, RiskModel, portfolio_pnl
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 from riskbatch.model.run_inputs import RunBook
-from riskbatch.validation.backtest import BASEL_WINDOW, basel_traffic_light, christoffersen_conditional_coverage, christoffersen_independence, kupiec_pof
+
+# the summary of the stored days (the counting rule, exclusions, both measures at both levels), re-exported for the jobs and commands
+from riskbatch.validation.backtest_summary import STATISTICS, as_table, backtest_summary, firm_lines, measure_lines, one_day_var  # noqa: F401
 
 PREFIX = "history/"
 
@@ -107,13 +110,6 @@ def positions_on(previous: RunBook, factors: Collection[str]) -> tuple[list[str]
     return ids, float(notional)
 
 
-def one_day_var(record: dict[str, Any]) -> dict[str, Any] | None:
-    """The night's one-day VaR: kept as `var_1d`; a record without it has one only if its horizon was one day."""
-    if record.get("var_1d"):
-        return record["var_1d"]
-    return record["var"] if record.get("horizon_days", 1) == 1 else None
-
-
 def parse_actual_pnl(data: bytes, name: str) -> dict[str, float]:
     """actual_pnl.csv (portfolio_id, pnl): the P&L the previous business day's book actually made
     over the day, in the reporting currency, one row per portfolio."""
@@ -181,15 +177,9 @@ def backtest_from(
     if var is None:
         reasons.append(f"the {previous_record['business_date']} record keeps no one-day VaR (horizon {previous_record.get('horizon_days')} days)")
     actual_entry = None
-    if actual and var is not None:  # the actual P&L needs no move: only the one-day VaR
+    if actual and var is not None:  # the actual P&L needs no move: only the one-day VaR; it is kept on every day
         actual_firm = float(sum(actual.values()))
-        actual_entry = {
-            "pnl": {"firm": actual_firm, "portfolios": actual},
-            "exceptions": {
-                "firm": -actual_firm > var["firm"]["var_99"],
-                "portfolios": {name: -pnl > var["portfolios"][name]["var_99"] for name, pnl in actual.items() if name in var["portfolios"]},
-            },
-        }
+        actual_entry = {"pnl": {"firm": actual_firm, "portfolios": actual}, **exceptions_of(var, actual_firm, actual)}
     suspect = [name for name in missing if name in untrusted]
     absent = [name for name in missing if name not in untrusted]
     if suspect:
@@ -212,14 +202,22 @@ def backtest_from(
         "var_date": previous_record["business_date"],
         "complete": True,
         "hypothetical_pnl": {"firm": firm, "portfolios": by_portfolio},
-        "exceptions": {
-            "firm": -firm > var["firm"]["var_99"],
-            "portfolios": {name: -pnl > var["portfolios"][name]["var_99"] for name, pnl in by_portfolio.items() if name in var["portfolios"]},
-        },
+        **exceptions_of(var, firm, by_portfolio),
         "factors_without_a_move": missing,
-        # VaR 97.5 % beside VaR 99 %: a night recorded before VaR 97.5 % was kept has none
-        "exceptions_975": {"firm": -firm > var["firm"]["var_975"]} if "var_975" in var["firm"] else None,
     }
+
+
+def exceptions_of(var: dict[str, Any], firm: float, by_portfolio: dict[str, float]) -> dict[str, Any]:
+    """The exceptions of a day's P&L at VaR 99 % and VaR 97.5 %, firm-wide and per portfolio (a night
+    recorded before VaR 97.5 % was kept has none at 97.5 %)."""
+    found: dict[str, Any] = {}
+    for key, level in (("exceptions", "var_99"), ("exceptions_975", "var_975")):
+        if level not in var["firm"]:
+            found[key] = None
+            continue
+        portfolios = {name: -pnl > var["portfolios"][name][level] for name, pnl in by_portfolio.items() if level in var["portfolios"].get(name, {})}
+        found[key] = {"firm": -firm > var["firm"][level], "portfolios": portfolios}
+    return found
 
 
 def one_day_figures(run: RunBook) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -291,82 +289,3 @@ def load_records(s3: Any, bucket: str, first: str | None = None, last: str | Non
     return [get_json(s3, bucket, history_key(date)) for date in dates]
 
 
-def _statistics(hits: list[bool], dates: list[str], coverage: float = 0.99) -> dict[str, Any]:
-    count = sum(hits)
-    light = basel_traffic_light(count) if len(hits) == BASEL_WINDOW and coverage == 0.99 else None  # the light is defined for VaR 99 %
-    result: dict[str, Any] = {
-        "observations": len(hits),
-        "exceptions": count,
-        "exception_dates": [date for date, hit in zip(dates, hits, strict=True) if hit],
-        "zone": light.zone if light else None,
-        "plus_factor": light.plus_factor if light else None,
-    }
-    if hits:
-        kupiec = kupiec_pof(count, len(hits), coverage)
-        result["kupiec"] = {"statistic": kupiec.statistic, "p_value": kupiec.p_value}
-    if len(hits) >= 2:
-        independence = christoffersen_independence(hits)
-        result["christoffersen"] = {"statistic": independence.statistic, "p_value": independence.p_value}
-        joint = christoffersen_conditional_coverage(hits, coverage)
-        result["conditional_coverage"] = {"statistic": joint.statistic, "p_value": joint.p_value}
-    return result
-
-
-def backtest_summary(records: list[dict[str, Any]], window: int = BASEL_WINDOW) -> dict[str, Any]:
-    """Exceptions of the last `window` backtested nights, firm-wide and per portfolio, with the tests.
-    The traffic light needs the full 250 observations; before that it is not given (zone None)."""
-    entries = [record["backtest"] for record in records if record.get("backtest")]
-    tested = [entry for entry in entries if entry.get("complete", True)][-window:]
-    dates = [entry["var_date"] for entry in tested]
-    summary = {"window": window, "firm": _statistics([entry["exceptions"]["firm"] for entry in tested], dates), "portfolios": {}}
-    at_975 = [entry for entry in tested if entry.get("exceptions_975")]
-    summary["firm_975"] = _statistics([entry["exceptions_975"]["firm"] for entry in at_975], [entry["var_date"] for entry in at_975], 0.975)
-    since = dates[0] if dates else ""
-    incomplete = [entry for entry in entries if not entry.get("complete", True) and entry["var_date"] >= since]
-    summary["incomplete"] = {"days": len(incomplete), "dates": [entry["var_date"] for entry in incomplete]}
-    with_actual = [entry for entry in tested if entry.get("actual")]
-    summary["firm_actual"] = _statistics([entry["actual"]["exceptions"]["firm"] for entry in with_actual], [entry["var_date"] for entry in with_actual])
-    names = sorted({name for entry in tested for name in entry["exceptions"]["portfolios"]})
-    for name in names:
-        pairs = [(entry["var_date"], entry["exceptions"]["portfolios"][name]) for entry in tested if name in entry["exceptions"]["portfolios"]]
-        summary["portfolios"][name] = _statistics([hit for _, hit in pairs], [date for date, _ in pairs])
-    return summary
-
-
-def as_table(records: list[dict[str, Any]]) -> str:
-    """One line per backtested night: the VaR's date, its VaR 99 %, the hypothetical P&L, an exception."""
-    lines = [f"{'VaR date':<12}{'VaR 99 %':>16}{'hypothetical P&L':>20}  exception"]
-    by_date = {record["business_date"]: record for record in records}
-    for record in records:
-        entry = record.get("backtest")
-        if not entry:
-            continue
-        var = (one_day_var(by_date.get(entry["var_date"], {"var": {}})) or {}).get("firm", {}).get("var_99")
-        shown = f"{var:>16,.0f}" if var is not None else f"{'?':>16}"
-        if not entry.get("complete", True):
-            lines.append(f"{entry['var_date']:<12}{shown}{'incomplete':>20}  ({len(entry['incomplete']['positions'])} position(s) without a move)")
-            continue
-        lines.append(f"{entry['var_date']:<12}{shown}{entry['hypothetical_pnl']['firm']:>20,.0f}  {'YES' if entry['exceptions']['firm'] else ''}")
-    return "\n".join(lines)
-
-
-def firm_lines(summary: dict[str, Any]) -> list[str]:
-    """The firm's backtest statistics in words: exceptions, zone, tests, exception dates."""
-    firm = summary["firm"]
-    zone = f"none yet ({firm['observations']} of {summary['window']} observations)"
-    if firm["zone"]:
-        zone = f"{firm['zone']} (plus factor {firm['plus_factor']:.2f})"
-    lines = [f"firm: {firm['exceptions']} exception(s) in {firm['observations']} day(s); Basel traffic light {zone}"]
-    incomplete = summary.get("incomplete", {})
-    if incomplete.get("days"):
-        lines.append(f"  incomplete days (no observation): {incomplete['days']}: {', '.join(incomplete['dates'][-12:])}")
-    lines += [f"  {name}: LR {firm[name]['statistic']:.3f}, p {firm[name]['p_value']:.3f}" for name in STATISTICS if name in firm]
-    lines.append(f"  expected at 99 %: {0.01 * firm['observations']:.1f}; exception dates: {', '.join(firm['exception_dates']) or 'none'}")
-    at_975 = summary.get("firm_975")
-    if at_975 and at_975["observations"]:
-        lines.append(f"firm VaR 97.5 %: {at_975['exceptions']} exception(s) in {at_975['observations']} day(s), expected {0.025 * at_975['observations']:.1f}")
-        lines += [f"  {name}: LR {at_975[name]['statistic']:.3f}, p {at_975[name]['p_value']:.3f}" for name in STATISTICS if name in at_975]
-    return lines
-
-
-STATISTICS = ("kupiec", "christoffersen", "conditional_coverage")  # proportion of failures, independence, the two jointly

@@ -6,8 +6,10 @@ could only ever light green): it is generated with GARCH(1,1) volatility cluster
 Student-t innovations (riskbatch.inputs.sample, dynamics "garch-t"); --dynamics gaussian gives the old,
 circular year for comparison.
 
-Each night runs what the night's jobs run, in one process and without the cloud: the data-quality
-checks on that night's files (riskbatch.inputs.quality), the Monte Carlo VaR of its book, and the
+Each night runs what the night's jobs run, in one process and without the cloud, under the
+production policy (the shipped model configuration's data-quality policy and cleaning standard,
+the cleanings kept from night to night; it prints which, and the held, cleaned and excluded days
+beside the traffic light): the data-quality checks on that night's files (riskbatch.inputs.quality), the Monte Carlo VaR of its book, and the
 backtest of the previous night's VaR in tonight's move (riskbatch.validation.history). The records are the
 ones the report writes to history/, here under --out; the summary is the report's backtest block:
 exceptions of VaR 99 % and VaR 97.5 %, Kupiec, Christoffersen's independence and conditional
@@ -27,22 +29,25 @@ import sys
 import time
 from pathlib import Path
 
+from riskbatch.inputs.cleaning import CleaningPolicy
 from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
 from riskbatch.inputs.sample import SampleSpec, market_table, next_business_days, positions_table
 from riskbatch.model.engine import build_book, draw_order, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 from riskbatch.model.run_inputs import RunBook
+from riskbatch.model.settings import load_model_config
 from riskbatch.operations.aws_access import bounded
 from riskbatch.reporting.charts import exceptions_chart, png
 from riskbatch.reporting.figures import backtest_series
-from riskbatch.validation.history import as_table, backtest_entry, backtest_summary, firm_lines, night_record, one_day_figures
+from riskbatch.validation.history import as_table, backtest_entry, backtest_summary, firm_lines, measure_lines, night_record, one_day_figures
 from riskbatch_platform import REPO_ROOT
 
-# The year's prices are generated, so none is a fat finger: its last-day jumps are the fat tails
-# it is generated to have. Held at the previous close (the nightly default), the largest moves of
-# a GARCH-t year (7 days in 250 for a 400-position book) made their days incomplete: the backtest
-# would not see the very days it is for. They are flagged instead.
-YEAR_POLICY = DataQualityPolicy(last_day_jump="flag")
+
+def production_policy() -> tuple[DataQualityPolicy, CleaningPolicy, str]:
+    """The nights' own data-quality policy and cleaning standard, from the shipped model configuration
+    (no environment override): the year is backtested as production runs, and says so."""
+    config = load_model_config()
+    return DataQualityPolicy(**config.data_quality), CleaningPolicy(**config.cleaning), config.version
 
 
 def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lambda line: None, computed: int | None = None) -> list[dict]:
@@ -56,10 +61,13 @@ def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lam
     book_table = positions_table(spec, factors, market.slice(count * (spec.days - 1), count)["price"].to_numpy())
     records: list[dict] = []
     previous: tuple[dict, RunBook] | None = None
+    policy, cleaning, _ = production_policy()
+    ledger: list = []  # the cleanings kept from night to night, as the manifests keep them
     started = time.monotonic()
     for night, date in enumerate(dates[:computed]):
         window = market.slice(count * night, count * spec.days)
-        prepared = prepare_night(window, "market", book_table, "positions", date, YEAR_POLICY, parameters.reporting_currency)
+        prepared = prepare_night(window, "market", book_table, "positions", date, policy, parameters.reporting_currency, cleaning, ledger)
+        ledger = prepared.cleanings
         model = risk_model(prepared.market, parameters, draw_order(previous[1].model.draw_order if previous else None, prepared.market.factors))
         book = build_book(prepared.positions, prepared.market, parameters)
         pnl = portfolio_pnl(book, prepared.market, parameters, model)
@@ -72,11 +80,37 @@ def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lam
         record = night_record(
             date.isoformat(), f"year-{night:03d}", parameters.reporting_currency, firm, portfolios, backtest, parameters.horizon_days, one_day, last_prices
         )
+        record["data_quality"] = {key: prepared.summary()[key] for key in ("held_last_prices", "cleanings", "excluded_positions")}  # the year's own audit
         records.append(record)
         previous = (record, run)
         if (night + 1) % 25 == 0 or night + 1 == len(dates[:computed]):
             say(f"[{time.monotonic() - started:6.1f}s] {night + 1} of {len(dates[:computed])} nights")
     return records
+
+
+def load_exclusions(out: Path) -> dict[str, dict]:
+    """Signed-off days of the year, as riskbatch exclude-day writes them (<out>/exclusions/<VaR date>.json)."""
+    folder = out / "exclusions"
+    return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+
+
+def policy_lines(records: list[dict], summary: dict) -> list[str]:
+    """What the year ran under, and the held, cleaned and excluded days beside the traffic light."""
+    policy, cleaning, version = production_policy()
+    held = [record["business_date"] for record in records if record["data_quality"]["held_last_prices"]]
+    made = {(item["factor"], item["date"]): item for record in records for item in record["data_quality"]["cleanings"]}
+    by_rule = {rule: sum(1 for item in made.values() if item["rule"] == rule) for rule in ("spike_and_revert", "split")}
+    excluded = summary.get("excluded", [])
+    dropped = [record["business_date"] for record in records if record["data_quality"]["excluded_positions"]]
+    return [
+        f"policy: the production policy of model configuration {version}: last_day_jump={policy.last_day_jump} (held only when contradicted), "
+        f"jump_sigmas={policy.jump_sigmas:g}, cleaning (revert_share={cleaning.revert_share:g}, "
+        f"split ratios {', '.join(f'{r:g}' for r in cleaning.split_ratios)}, implausible_ratio={cleaning.implausible_ratio:g})",
+        f"held days: {len(held)}{': ' + ', '.join(held[-12:]) if held else ''}",
+        f"cleaned: {len(made)} price(s) on {len({date for _, date in made})} day(s) ({by_rule['spike_and_revert']} spike-and-revert, {by_rule['split']} split)",
+        f"excluded days (signed off): {len(excluded)}{': ' + ', '.join(item['var_date'] for item in excluded) if excluded else ''}; "
+        f"nights with positions excluded (the year keeps its first book: its options expire): {len(dropped)}",
+    ]
 
 
 @bounded("riskbatch-backtest-year")
@@ -97,11 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     history.mkdir(parents=True, exist_ok=True)
     for record in records:
         (history / f"{record['business_date']}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
-    summary = backtest_summary(records)
+    exclusions = load_exclusions(args.out)
+    summary = backtest_summary(records, exclusions=exclusions)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (args.out / "exceptions.png").write_bytes(png(exceptions_chart(backtest_series(records), parameters.reporting_currency)))
-    print("\n".join(as_table(records).splitlines()[-11:]))
-    print("\n" + "\n".join(firm_lines(summary)))
+    print("\n".join(as_table(records, exclusions).splitlines()[-11:]))
+    print("\n" + "\n".join(policy_lines(records, summary)))
+    print("\n".join(firm_lines(summary)))
+    print("\nexceptions / days, hypothetical and actual P&L:\n" + "\n".join(measure_lines(summary)))
     print(f"records: {history}; chart: {args.out / 'exceptions.png'}")
     return 0
 

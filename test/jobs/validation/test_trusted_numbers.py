@@ -127,16 +127,19 @@ def test_a_factor_without_a_move_tonight_makes_the_backtest_day_incomplete_never
     assert entry["incomplete"]["factors"] == ["DROP"] and entry["incomplete"]["positions"] == ["P-DROP"]
     assert entry["incomplete"]["notional"] == pytest.approx(1_000.0 * prices["DROP"][-2])
     backtest = second["figures"]["backtest"]
-    assert backtest["firm"]["observations"] == 0 and backtest["incomplete"] == {"days": 1, "dates": [str(dates[-2])]}
+    # every day counts: without a sign-off the incomplete day is an exception (riskbatch.validation.backtest_summary)
+    assert backtest["firm"]["observations"] == 1 and backtest["firm"]["exceptions"] == 1
+    assert backtest["incomplete"]["days"] == 1 and backtest["incomplete"]["dates"] == [str(dates[-2])]
     from riskbatch.reporting.page_one import warning_lines
 
-    assert any("is incomplete (no observation)" in line and "1 position(s)" in line for line in warning_lines(second["figures"]))
+    assert any("is incomplete (an exception until signed off)" in line and "1 position(s)" in line for line in warning_lines(second["figures"]))
 
 
 def test_a_suspect_last_price_of_a_factor_sold_today_gives_no_move(night: Night, tmp_path: Path) -> None:
-    """A fall of 30 % in a stock moving 1 % a day is beyond the last-day check: tonight's price is
-    not trusted, so the move of yesterday's book is unknown: an incomplete day, saying why."""
-    dates, prices = _two_nights(-0.30, vol=0.01)
+    """A price divided by 100 (a unit error) in a stock moving 1 % a day is contradicted by its size:
+    tonight's price is not trusted, so the move of yesterday's book is unknown: an incomplete day,
+    saying why. (A plausible jump is used: test_backtest_governance.)"""
+    dates, prices = _two_nights(-0.99, vol=0.01)
     usd = {"DROP": "USD", "KEEP": "USD"}
     yesterday_book = _positions([_equity("P-DROP", "DROP", 1_000.0), _equity("P-KEEP", "KEEP", 20.0)])
     _run(night, tmp_path / "1", str(dates[-2]), _market_table({k: v[:-1] for k, v in prices.items()}, dates[:-1], usd), yesterday_book)
@@ -420,10 +423,11 @@ def test_one_module_counts_business_days() -> None:
     assert {"model/engine.py", "inputs/files.py", "validation/history.py", "operations/watch.py", "inputs/sample.py"} <= users
 
 
-def test_last_nights_fat_finger_left_in_the_history_is_never_the_price_held_at() -> None:
+def test_last_nights_fat_finger_left_in_the_history_is_cleaned_and_tonights_genuine_price_used() -> None:
     """The vendor corrects nothing: the night after a fat finger, its price is the previous close
-    and tonight's true price is a jump down from it. Holding at that previous close would put the
-    fat finger into the headline one night late; the hold goes back to the last trusted close."""
+    and tonight's true price is a jump down from it. The spike and its reversal are cleaned
+    (riskbatch.inputs.cleaning): tonight's genuine price is used, never held, and the fat finger
+    reaches neither the headline nor the covariance."""
     names = [f"EQ_{i}" for i in range(10)]
     prices = _prices(dict.fromkeys(names, 0.01), dict.fromkeys(names, 50.0), DAYS)
     dates = business_days(MONDAY, DAYS)
@@ -432,6 +436,8 @@ def test_last_nights_fat_finger_left_in_the_history_is_never_the_price_held_at()
     fat["EQ_3"][-2] *= 100.0  # last night's fat finger, still in the history
     night = prepare_night(_market_table(fat, dates, dict.fromkeys(names, "USD")), "m", positions, "p", MONDAY, DataQualityPolicy(), "USD")
     spot = night.market.spot[night.market.index["EQ_3"]]
-    assert spot == prices["EQ_3"][-3], f"held at {spot:g}, the fat finger was {fat['EQ_3'][-2]:g}"
-    (finding,) = [f for f in night.findings if f.check == "last_day_jump"]
-    assert "last trusted close" in finding.detail
+    assert spot == prices["EQ_3"][-1], f"tonight's price {spot:g}, the genuine one {prices['EQ_3'][-1]:g}"
+    assert not night.held and not [f for f in night.findings if f.check == "last_day_jump"]
+    (cleaning,) = night.cleanings
+    assert (cleaning.factor, cleaning.date, cleaning.rule) == ("EQ_3", dates[-2].isoformat(), "spike_and_revert")
+    assert cleaning.raw == pytest.approx(fat["EQ_3"][-2]) and cleaning.cleaned == pytest.approx(np.sqrt(prices["EQ_3"][-3] * prices["EQ_3"][-1]))

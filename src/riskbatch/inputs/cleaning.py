@@ -1,0 +1,236 @@
+"""The market history cleaned once, by a written standard, with every cleaning recorded.
+
+A vendor's history is not corrected by the vendor: a bad tick (one price x100) stays in it for a
+year, and an unadjusted split halves a price for good. Both are found anywhere in the window, not
+only on the last day, by two rules on each factor's daily log returns r (robust scale: the median
+and 1.4826 x MAD of the days that moved, as the jump check's):
+
+- `spike_and_revert`: r_t and r_t+1 both further than `jump_sigmas` robust standard deviations
+  from the median, of opposite signs, and |r_t + r_t+1| at most `revert_share` of the smaller of
+  the two (the price went away and came back). The price of day t is replaced by the geometric
+  mean of its neighbours: the two days' move is split evenly, never lost nor doubled.
+- `split` (an unadjusted corporate action): one return beyond the same threshold whose price
+  ratio lies within `split_tolerance` of a ratio of `split_ratios` or its inverse (2, 3, 4, 5,
+  10; 1/2 ... a reverse split), and that does not revert (the next day is no reversal). The
+  prices before it are divided by the nominal ratio (back-adjusted), so the history is in
+  today's units. A jump on the last day cannot be seen to revert or to stay: the last-day check
+  (riskbatch.inputs.quality) decides it with `contradiction` below, and the next night's
+  cleaning settles it.
+- a day on which `market_wide_share` of the file's factors (at least four) jump is the market's,
+  not a vendor's error: nothing on it is cleaned (a crash and its rebound are both used).
+
+Each cleaning is a `Cleaning` record: factor, day, raw and cleaned value, the rule, and the night
+that made it. The records are kept between nights (the ledger: the previous run's manifest's
+`data_quality.cleanings`, carried forward by each night while the day is in the window): a
+correction is made once, audited, and applied again as recorded on the nights after, when the
+rule could no longer see it (a spike on the window's first day has no day before it). A record
+whose raw value the vendor's history no longer holds (the vendor corrected it) is not applied
+and drops out of the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from riskbatch.inputs.files import Market
+
+RULES = ("spike_and_revert", "split")
+
+
+@dataclass(frozen=True)
+class CleaningPolicy:
+    """The cleaning standard's thresholds (model configuration, `cleaning`)."""
+
+    jump_sigmas: float = 10.0  # a return this many robust standard deviations from the median is a jump
+    revert_share: float = 0.2  # |r_t + r_t+1| at most this share of the smaller jump: a reversal
+    split_ratios: tuple[float, ...] = (2.0, 3.0, 4.0, 5.0, 10.0)
+    split_tolerance: float = 0.02  # relative distance of a day's price ratio to a split ratio
+    implausible_ratio: float = 3.0  # a last-day price ratio beyond this (or below its inverse) is no market move
+    market_wide_share: float = 0.25  # a day on which this share of the factors jumps is the market's: never cleaned
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "split_ratios", tuple(float(ratio) for ratio in self.split_ratios))
+        if self.jump_sigmas <= 0 or not 0 < self.revert_share < 1 or not 0 < self.split_tolerance < 0.2:
+            raise ValueError("jump_sigmas > 0, 0 < revert_share < 1 and 0 < split_tolerance < 0.2")
+        if any(ratio <= 1.0 for ratio in self.split_ratios) or self.implausible_ratio <= 1.0:
+            raise ValueError("split ratios and the implausible ratio are above 1 (their inverses are reverse splits)")
+
+    def split_ratio(self, price_ratio: float) -> float | None:
+        """The nominal ratio k (new price = old / k; below 1 a reverse split) that a day's price ratio (new / old) is close to 1 / k of, or None."""
+        for ratio in self.split_ratios:
+            for nominal in (ratio, 1.0 / ratio):
+                if abs(price_ratio * nominal - 1.0) <= self.split_tolerance:
+                    return nominal
+        return None
+
+    def implausible(self, price_ratio: float) -> bool:
+        return not 1.0 / self.implausible_ratio <= price_ratio <= self.implausible_ratio
+
+
+@dataclass(frozen=True)
+class Cleaning:
+    """One correction of the vendor's history, as recorded."""
+
+    factor: str
+    date: str  # the day whose price was cleaned (a split: its first day in the new units)
+    raw: float  # the vendor's price (a split: the last close before it)
+    cleaned: float  # the price used instead (a split: that close in the new units)
+    rule: str  # spike_and_revert, split
+    detail: str
+    made_on: str  # the business date of the night that made it
+    ratio: float | None = None  # a split's nominal ratio: the prices before `date` divided by it
+
+
+def robust_scale(returns: np.ndarray) -> tuple[float, float] | None:
+    """The median and the robust standard deviation (1.4826 x MAD) of the days that moved; None when too few moved."""
+    moving = returns[np.isfinite(returns) & (returns != 0.0)]
+    if len(moving) < 2:
+        return None
+    median = float(np.median(moving))
+    sigma = 1.4826 * float(np.median(np.abs(moving - median)))
+    return (median, sigma) if sigma > 0 else None
+
+
+def _same(a: float, b: float) -> bool:
+    return bool(np.isclose(a, b, rtol=1e-9, atol=0.0))
+
+
+def _apply_recorded(column: np.ndarray, dates: list[dt.date], records: list[Cleaning]) -> list[Cleaning]:
+    """Apply a factor's recorded cleanings (in place); those still in force (in the window, raw value unchanged)."""
+    kept = []
+    position = {day.isoformat(): row for row, day in enumerate(dates)}
+    for record in sorted(records, key=lambda item: item.date):
+        row = position.get(record.date)
+        if row is None:
+            continue  # the day left the window (or the vendor dropped it)
+        if record.rule == "split":
+            if row == 0 or not _same(column[row - 1], record.raw):
+                continue  # the vendor adjusted its history itself, or the day is the window's first
+            column[:row] /= record.ratio
+        else:
+            if not _same(column[row], record.raw):
+                continue  # the vendor corrected the tick
+            column[row] = record.cleaned
+        kept.append(record)
+    return kept
+
+
+def _jumps(column: np.ndarray, policy: CleaningPolicy) -> tuple[np.ndarray, np.ndarray] | None:
+    """The daily log returns and which of them are jumps; None when the factor barely moves."""
+    returns = np.diff(np.log(column))
+    scale = robust_scale(returns)
+    if scale is None:
+        return None
+    return returns, np.abs(returns - scale[0]) > policy.jump_sigmas * scale[1]
+
+
+def market_days(prices: np.ndarray, columns: list[int], policy: CleaningPolicy) -> np.ndarray:
+    """Per return, whether it is a market-wide day (a jump in `market_wide_share` of at least four factors)."""
+    counts, usable = np.zeros(max(len(prices) - 1, 0)), 0
+    for column in columns:
+        found = _jumps(prices[:, column], policy) if np.all(np.isfinite(prices[:, column]) & (prices[:, column] > 0)) else None
+        if found is not None:
+            counts += found[1]
+            usable += 1
+    return counts >= max(4, policy.market_wide_share * usable)
+
+
+def _detect(name: str, column: np.ndarray, dates: list[dt.date], policy: CleaningPolicy, tonight: str, market_wide: np.ndarray) -> list[Cleaning]:
+    """New cleanings of one factor's history (applied in place)."""
+    found: list[Cleaning] = []
+    for _ in range(len(column)):  # each pass cleans one day; a history holds few
+        moves = _jumps(column, policy)
+        if moves is None:
+            return found
+        returns, jumps = moves[0], moves[1] & ~market_wide
+        cleaning = _spike(name, column, dates, returns, jumps, policy, tonight) or _split(name, column, dates, returns, jumps, policy, tonight)
+        if cleaning is None:
+            return found
+        found.append(cleaning)
+    return found
+
+
+def _spike(
+    name: str, column: np.ndarray, dates: list[dt.date], returns: np.ndarray, jumps: np.ndarray, policy: CleaningPolicy, tonight: str
+) -> Cleaning | None:
+    for t in np.flatnonzero(jumps[:-1] & jumps[1:]).tolist():
+        out, back = returns[t], returns[t + 1]
+        if out * back < 0 and abs(out + back) <= policy.revert_share * min(abs(out), abs(back)):
+            day, raw = t + 1, float(column[t + 1])
+            cleaned = float(np.sqrt(column[t] * column[t + 2]))
+            column[day] = cleaned
+            detail = f"{raw:g} on {dates[day]} is a move of {out:+.1%} reverted the next day ({back:+.1%})"
+            detail += f": replaced by {cleaned:g}, the geometric mean of its neighbours"
+            return Cleaning(name, dates[day].isoformat(), raw, cleaned, "spike_and_revert", detail, tonight)
+    return None
+
+
+def _split(
+    name: str, column: np.ndarray, dates: list[dt.date], returns: np.ndarray, jumps: np.ndarray, policy: CleaningPolicy, tonight: str
+) -> Cleaning | None:
+    for t in np.flatnonzero(jumps[:-1]).tolist():  # not the last return: whether it stays is tomorrow's to see
+        ratio = policy.split_ratio(float(np.exp(returns[t])))
+        if ratio is None or (jumps[t + 1] and returns[t] * returns[t + 1] < 0):
+            continue
+        day, raw = t + 1, float(column[t])
+        column[:day] /= ratio
+        kind = f"a split {ratio:g}:1" if ratio > 1 else f"a reverse split 1:{1 / ratio:g}"
+        detail = f"a move of {returns[t]:+.1%} on {dates[day]} that stays, {kind}: the {day} prices before it divided by {ratio:g}"
+        return Cleaning(name, dates[day].isoformat(), raw, float(column[t]), "split", detail, tonight, ratio)
+    return None
+
+
+def clean_history(
+    market: Market,
+    prices: np.ndarray,
+    factors: Iterable[str],
+    policy: CleaningPolicy,
+    ledger: Iterable[Cleaning | dict[str, Any]] = (),
+    detect: bool = True,
+) -> tuple[np.ndarray, list[Cleaning]]:
+    """The prices with the recorded cleanings applied and (`detect`) new ones made, for the complete
+    factors of `factors`; and the ledger in force tonight (recorded first, then tonight's new ones)."""
+    cleaned = prices.copy()
+    tonight = market.business_date.isoformat()
+    recorded: dict[str, list[Cleaning]] = {}
+    for item in ledger:
+        record = item if isinstance(item, Cleaning) else Cleaning(**item)
+        recorded.setdefault(record.factor, []).append(record)
+    in_force: list[Cleaning] = []
+    names = list(factors)
+    for name in names:  # the ledger first: the market-wide days are counted on the recorded history
+        column = cleaned[:, market.index[name]]
+        if np.all(np.isfinite(column) & (column > 0)):
+            in_force += _apply_recorded(column, market.dates, recorded.get(name, []))
+    market_wide = market_days(cleaned, list(range(cleaned.shape[1])), policy)
+    for name in names if detect else ():
+        column = cleaned[:, market.index[name]]  # a view: cleaned in place
+        if not np.all(np.isfinite(column) & (column > 0)):
+            continue  # the history check excludes it
+        in_force += _detect(name, column, market.dates, policy, tonight, market_wide)
+    return cleaned, in_force
+
+
+def contradiction(name: str, last: float, previous: float, cleaning: CleaningPolicy, second_source: dict[str, float] | None) -> str | None:
+    """Why a last-day jump is not a market move (None: nothing contradicts it, it is used)."""
+    other = (second_source or {}).get(name)
+    if other is not None and np.isfinite(other) and other > 0:
+        if abs(last / other - 1.0) > cleaning.split_tolerance:
+            return f"a second source has {other:g}"
+        return None  # confirmed by the second source: a genuine move, whatever its size
+    ratio = last / previous
+    if cleaning.implausible(ratio):
+        return f"a price ratio of {ratio:.3g} in a day, beyond the {cleaning.implausible_ratio:g} a market moves (a unit error?)"
+    split = cleaning.split_ratio(ratio)
+    if split is not None:
+        return f"a price ratio of {ratio:.3g}, a split ratio: an unadjusted corporate action until the next day confirms it"
+    return None
+
+
+def as_records(cleanings: Iterable[Cleaning]) -> list[dict[str, Any]]:
+    return [asdict(cleaning) for cleaning in cleanings]

@@ -1,0 +1,42 @@
+"""The runs before tonight's that ingestion reads: the night the backtest is computed against, and the
+latest earlier run's manifest (its draw order and its cleaning ledger)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from riskbatch.aws.layout import manifest_key, share_of_units
+from riskbatch.aws.storage import exists, get_json
+from riskbatch.validation.history import previous_record
+
+
+def previous_night(s3: Any, output: str, business_date: str, units: int) -> tuple[dict[str, str] | None, list[list[int]]]:
+    """The night tonight's backtest and explanation are computed against (the latest history record
+    before tonight, as the report finds it, when its run is in this bucket), and each of tonight's
+    units' share of that run's units, which the risk workers revalue beside tonight's positions
+    (riskbatch.validation.previous_night)."""
+    record = previous_record(s3, output, business_date)
+    if record is None or not exists(s3, output, manifest_key(record["run_id"])):
+        return None, [[] for _ in range(units)]
+    previous = get_json(s3, output, manifest_key(record["run_id"]))
+    return {"business_date": record["business_date"], "run_id": record["run_id"]}, share_of_units(len(previous["units"]), units)
+
+
+def previous_draw_order(s3: Any, output: str, business_date: str) -> list[str] | None:
+    """The order the previous business date's run built its Cholesky factor in, so that tonight's
+    new factors come after it. None on the first night."""
+    return (latest_earlier_manifest(s3, output, business_date) or {}).get("draw_order")
+
+
+def latest_earlier_manifest(s3: Any, output: str, business_date: str) -> dict[str, Any] | None:
+    """The latest manifest of the latest earlier date under runs/ (the prefix this task may list and
+    read; a run id starts with its business date): its draw order, its cleaning ledger. None on the first night."""
+    # one CommonPrefixes entry per run folder (with a delimiter only), paginated past 1,000
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=output, Prefix="runs/", Delimiter="/")
+    runs = [prefix["Prefix"].removeprefix("runs/").rstrip("/") for page in pages for prefix in page.get("CommonPrefixes", [])]
+    earlier = sorted(run for run in runs if run[:10] < business_date)
+    if not earlier:
+        return None
+    latest = [run for run in earlier if run[:10] == earlier[-1][:10] and exists(s3, output, manifest_key(run))]
+    manifests = [get_json(s3, output, manifest_key(run)) for run in latest]
+    return max(manifests, key=lambda manifest: manifest["created_at"]) if manifests else None

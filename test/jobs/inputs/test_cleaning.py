@@ -1,0 +1,216 @@
+"""The data-cleaning standard: a bad tick that reverts and an unadjusted split are cleaned anywhere
+in the window, each cleaning recorded, and the record kept from night to night so that a correction
+is made once (riskbatch.inputs.cleaning).
+
+Each test here fails on the batch before the standard: there, on the night after an x100 tick the
+last-day check held tonight's genuine price and both spike returns stayed in the covariance (firm
+VaR 99 % 8.3 times the clean figure on this book), and a split was only flagged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pytest
+
+from riskbatch.inputs.files import POSITION_COLUMNS
+from riskbatch.inputs.quality import DataQualityPolicy, PreparedNight, prepare_night
+from riskbatch.inputs.sample import business_days
+from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
+from riskbatch.model.risk_model import ModelParameters, risk_figures
+
+MONDAY = dt.date(2026, 11, 16)
+DAYS = 301
+NAMES = [f"EQ_{i}" for i in range(10)]
+PARAMETERS = ModelParameters(scenarios=20_000, block_size=5_000)
+
+
+def _prices(days: int = DAYS, seed: int = 3) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {name: 50.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, days))) for name in NAMES}
+
+
+def _table(prices: dict[str, np.ndarray], dates: list[dt.date]) -> pa.Table:
+    rows = [(day, name, float(series[i])) for name, series in prices.items() for i, day in enumerate(dates)]
+    return pa.table(
+        {
+            "date": pa.array([r[0] for r in rows], pa.date32()),
+            "factor": pa.array([r[1] for r in rows], pa.string()),
+            "price": pa.array([r[2] for r in rows], pa.float64()),
+            "currency": pa.array(["USD"] * len(rows), pa.string()),
+            "dividend_yield": pa.array([0.0] * len(rows), pa.float64()),
+        }
+    )
+
+
+def _book(prices: dict[str, np.ndarray]) -> pa.Table:
+    rows = [
+        {"portfolio_id": "A", "position_id": f"E{i}", "instrument_type": "equity", "underlying": name, "quantity": 10_000.0 / prices[name][-1]}
+        for i, name in enumerate(NAMES)
+    ]
+    return pa.table({name: pa.array([row.get(name) for row in rows], kind) for name, kind in POSITION_COLUMNS.items()})
+
+
+def _night(prices: dict[str, np.ndarray], dates: list[dt.date], book: pa.Table, ledger: list | None = None) -> PreparedNight:
+    return prepare_night(_table(prices, dates), "market.csv", book, "positions.csv", dates[-1], DataQualityPolicy(), "USD", ledger=ledger or [])
+
+
+def _var_99(night: PreparedNight) -> float:
+    book = build_book(night.positions, night.market, PARAMETERS)
+    return risk_figures(portfolio_pnl(book, night.market, PARAMETERS, risk_model(night.market, PARAMETERS)).sum(axis=0))["var_99"]
+
+
+def test_the_night_after_an_x100_tick_the_firm_var_is_the_clean_figure() -> None:
+    """Night t: the vendor's last price is x100 (held). Night t+1: the vendor's history still holds
+    it and tonight's price is genuine. Before: VaR 99 % 8.3 times the clean figure (tonight's price
+    held at the day before's close, both spike returns in the covariance). After: the spike is
+    cleaned, recorded once, and VaR is the clean figure within 0.5 %."""
+    prices = _prices()
+    dates = business_days(MONDAY, DAYS)
+    book = _book(prices)
+    clean = _var_99(_night(prices, dates, book))
+    fat = {**prices, "EQ_3": prices["EQ_3"].copy()}
+    fat["EQ_3"][-2] *= 100.0
+    night_t = _night({name: series[:-1] for name, series in fat.items()}, dates[:-1], book)
+    assert [held.factor for held in night_t.held] == ["EQ_3"]  # night t: contradicted by its size, held
+    night_t1 = _night(fat, dates, book, night_t.cleanings)
+    figure = _var_99(night_t1)
+    assert figure == pytest.approx(clean, rel=0.005), f"VaR 99 % {figure:,.0f} against {clean:,.0f} clean ({figure / clean:.2f} times)"
+    assert night_t1.market.spot[night_t1.market.index["EQ_3"]] == prices["EQ_3"][-1] and not night_t1.held
+    (cleaning,) = night_t1.cleanings
+    assert (cleaning.factor, cleaning.date, cleaning.rule, cleaning.made_on) == ("EQ_3", dates[-2].isoformat(), "spike_and_revert", dates[-1].isoformat())
+    assert cleaning.raw == pytest.approx(fat["EQ_3"][-2]) and cleaning.cleaned == pytest.approx(np.sqrt(prices["EQ_3"][-3] * prices["EQ_3"][-1]))
+    assert night_t1.summary()["cleanings"][0]["rule"] == "spike_and_revert"
+    # the backtest's moves come from the cleaned file too: the x100 is in no move
+    whole = night_t1.whole_market
+    assert whole is not None and whole.prices[-2, whole.index["EQ_3"]] == pytest.approx(cleaning.cleaned)
+
+
+def test_a_tick_on_the_windows_first_day_is_cleaned_as_recorded_not_rediscovered() -> None:
+    """A year later the spike is the window's first price: the rule no longer sees it (no day before
+    it), so without the kept record its reversal would be a jump in the covariance. The ledger
+    applies the correction made when it was seen, unchanged; once the day leaves the window the
+    record drops out, and a record of a tick the vendor corrected is not applied."""
+    prices = _prices(DAYS + 1)
+    dates = business_days(MONDAY, DAYS + 1)
+    book = _book(prices)
+    fat = {**prices, "EQ_3": prices["EQ_3"].copy()}
+    fat["EQ_3"][1] *= 100.0
+    seen = _night({name: series[:DAYS] for name, series in fat.items()}, dates[:DAYS], book)
+    (record,) = seen.cleanings
+    later_prices, later_dates = {name: series[1:] for name, series in fat.items()}, dates[1:]  # the spike is now the first day
+    clean = _var_99(_night({name: series[1:] for name, series in prices.items()}, later_dates, book))
+    forgotten = _night(later_prices, later_dates, book)
+    assert forgotten.cleanings == [] and _var_99(forgotten) > 3 * clean  # the rule alone cannot see it any more
+    kept = _night(later_prices, later_dates, book, seen.cleanings)
+    assert kept.cleanings == [record]  # the same record, made once, on the night that saw it
+    assert kept.market.prices[0, kept.market.index["EQ_3"]] == record.cleaned and _var_99(kept) == pytest.approx(clean, rel=0.05)
+    corrected = _night({name: series[1:] for name, series in prices.items()}, later_dates, book, seen.cleanings)
+    assert corrected.cleanings == []  # the vendor corrected its tick: the record is not applied and drops out
+
+
+@pytest.mark.parametrize("ratio", [2.0, 3.0, 0.1])
+def test_an_unadjusted_split_anywhere_in_the_window_is_back_adjusted_and_recorded(ratio: float) -> None:
+    prices = _prices()
+    dates = business_days(MONDAY, DAYS)
+    raw = {**prices, "EQ_5": prices["EQ_5"].copy()}
+    raw["EQ_5"][150:] /= ratio  # from day 150 on the vendor quotes the new shares
+    book = _book(raw)
+    night = _night(raw, dates, book)
+    (cleaning,) = night.cleanings
+    assert (cleaning.factor, cleaning.date, cleaning.rule, cleaning.ratio) == ("EQ_5", dates[150].isoformat(), "split", ratio)
+    assert cleaning.raw == pytest.approx(prices["EQ_5"][149]) and cleaning.cleaned == pytest.approx(prices["EQ_5"][149] / ratio)
+    adjusted = night.market.prices[:, night.market.index["EQ_5"]]
+    assert np.allclose(adjusted, prices["EQ_5"] / ratio, rtol=1e-12)  # the history in today's units: its returns the true ones
+    assert not [f for f in night.findings if f.check == "jump"]
+
+
+def test_a_market_wide_crash_and_its_rebound_are_the_market_not_a_bad_tick() -> None:
+    prices = _prices()
+    dates = business_days(MONDAY, DAYS)
+    crash = {name: series.copy() for name, series in prices.items()}
+    for series in crash.values():
+        series[200] *= 0.88  # every factor falls 12 % on day 200 and gets it back the next day
+    night = _night(crash, dates, _book(crash))
+    assert night.cleanings == []
+    assert np.array_equal(night.market.prices[200], np.array([crash[name][200] for name in night.market.factors]))
+
+
+def test_ingestion_keeps_the_ledger_from_night_to_night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cleaning made on night t+1 is in its manifest; night t+2 carries that record (made on
+    t+1), it does not make it again."""
+    from riskbatch.jobs.ingestion import ingest
+    from test.jobs.stack_layout import mocked_night
+
+    prices = _prices(DAYS + 1)
+    dates = business_days(MONDAY, DAYS + 1)
+    fat = {**prices, "EQ_3": prices["EQ_3"].copy()}
+    fat["EQ_3"][-3] *= 100.0
+    book = _book(prices)
+    with mocked_night(tmp_path, monkeypatch, 2000, 500) as night:
+        manifests = []
+        for last in (DAYS, DAYS + 1):  # nights t+1 and t+2
+            folder = tmp_path / str(last)
+            folder.mkdir()
+            pa_csv.write_csv(_table({name: series[last - DAYS : last] for name, series in fat.items()}, dates[last - DAYS : last]), folder / "market.csv")
+            pa_csv.write_csv(book, folder / "positions.csv")
+            keys = night.upload(folder, str(dates[last - 1]), ("positions.csv", "market.csv"))
+            run = ingest(night.settings.input_bucket, keys[1], night.settings, night.s3, night.sqs, night.sns).run_id
+            manifest_object = night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{run}/manifest.json")
+            manifests.append(json.loads(manifest_object["Body"].read()))
+    first, second = (manifest["data_quality"]["cleanings"] for manifest in manifests)
+    assert len(first) == 1 and first[0]["made_on"] == str(dates[DAYS - 1]) and first[0]["date"] == str(dates[DAYS - 2])
+    assert second == first  # carried as recorded, made once
+    assert manifests[1]["model_config"]["version"] == manifests[1]["model_config"]["version"] and "cleaning_policy" in manifests[1]
+
+
+def test_a_second_source_holds_a_plausible_jump_it_contradicts_and_confirms_an_implausible_one() -> None:
+    prices = _prices()
+    dates = business_days(MONDAY, DAYS)
+    moved = {**prices, "EQ_3": prices["EQ_3"].copy(), "EQ_4": prices["EQ_4"].copy()}
+    moved["EQ_3"][-1] = prices["EQ_3"][-2] * 0.88  # a plausible fall of 12 %
+    moved["EQ_4"][-1] = prices["EQ_4"][-2] * 4.0  # a takeover at four times the price: beyond the implausible ratio
+    book = _book(moved)
+    alone = _night(moved, dates, book)
+    assert [held.factor for held in alone.held] == ["EQ_4"]  # without a second source: the plausible one used, the x4 held
+    second = {"EQ_3": float(prices["EQ_3"][-2]), "EQ_4": float(moved["EQ_4"][-1])}
+    both = prepare_night(_table(moved, dates), "m", book, "p", dates[-1], DataQualityPolicy(), "USD", second_source=second)
+    assert [held.factor for held in both.held] == ["EQ_3"] and both.market.spot[both.market.index["EQ_4"]] == moved["EQ_4"][-1]
+    (finding,) = [f for f in both.findings if f.check == "last_day_jump" and f.factor == "EQ_3"]
+    assert "contradicted: a second source has" in finding.detail
+
+
+def test_ingestion_reads_the_second_source_beside_the_nights_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from riskbatch.jobs.ingestion import ingest
+    from test.jobs.stack_layout import mocked_night
+
+    prices = _prices()
+    dates = business_days(MONDAY, DAYS)
+    moved = {**prices, "EQ_3": prices["EQ_3"].copy()}
+    moved["EQ_3"][-1] = prices["EQ_3"][-2] * 0.88
+    with mocked_night(tmp_path, monkeypatch, 2000, 500) as night:
+        pa_csv.write_csv(_table(moved, dates), tmp_path / "market.csv")
+        pa_csv.write_csv(_book(moved), tmp_path / "positions.csv")
+        (tmp_path / "second_source.csv").write_text(f"factor,price\nEQ_3,{float(prices['EQ_3'][-2])!r}\n")
+        keys = night.upload(tmp_path, str(dates[-1]), ("positions.csv", "second_source.csv", "market.csv"))
+        run = ingest(night.settings.input_bucket, keys[-1], night.settings, night.s3, night.sqs, night.sns).run_id
+        manifest = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{run}/manifest.json")["Body"].read())
+    assert [held["factor"] for held in manifest["data_quality"]["held_last_prices"]] == ["EQ_3"]
+    assert manifest["second_source"]["uri"].endswith("second_source.csv")
+
+
+def test_the_cleaning_thresholds_are_versioned_configuration(tmp_path: Path) -> None:
+    from riskbatch.inputs.cleaning import CleaningPolicy
+    from riskbatch.model.settings import MODEL_CONFIG, ConfigurationError, cleaning_policy, load_model_config
+
+    config = load_model_config()
+    assert cleaning_policy(config) == CleaningPolicy(**json.loads(MODEL_CONFIG.read_text())["cleaning"]) and config.version == "2026.12-4"
+    broken = json.loads(MODEL_CONFIG.read_text())
+    broken["cleaning"]["split_ratios"] = [0.5]  # a ratio is above 1: its inverse is the reverse split
+    (tmp_path / "model_config.json").write_text(json.dumps(broken))
+    with pytest.raises(ConfigurationError, match="malformed"):
+        load_model_config(tmp_path / "model_config.json")
