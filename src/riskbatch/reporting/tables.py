@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from reportlab.lib import colors
@@ -40,6 +41,17 @@ FIGURE_NAMES = {"var_95": "VaR 95 %", "var_99": "VaR 99 %", "es_975": "ES 97.5 %
 def money(value: float) -> str:
     """An amount in the reporting currency, whole units with thousands separators."""
     return f"{value:,.0f}"
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: 1 exception, 2 exceptions, 1,250 positions, 2 breaches."""
+    return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number:,}{suffix}"
 
 
 def interval(figures: dict[str, Any], key: str) -> str:
@@ -157,17 +169,35 @@ def section_table(
 ) -> SectionTable:
     """A table within `width`, its header repeated on each page, continued under "<heading> (continued)"."""
     data, widths = fit_columns(rows, width)
+    aligned = [("ALIGN", (column, 0), (column, -1), "RIGHT") for column in figure_columns(rows, header_rows)]
     # a break leaves at least ORPHAN_ROWS rows on each side (reportlab's rowSplitRange: where a split may fall)
     table = SectionTable(
         data,
         colWidths=widths,
         repeatRows=header_rows,
-        style=grid_style(commands),
+        style=grid_style([*aligned, *(commands or [])]),
         rowSplitRange=(header_rows + ORPHAN_ROWS, -ORPHAN_ROWS),
         hAlign="LEFT",
     )
     table.continued = heading
     return table
+
+
+# A cell that is a figure: an amount (1,234,567 or -12.5), a share (45 %), an interval (1,200 to 1,350)
+# or a test's statistic with its p-value (3.84 (p 0.05)); "-" and "" stand for none.
+FIGURE_CELL = re.compile(r"^-?[\d,]+(\.\d+)?( %)?$|^-?[\d,]+ to -?[\d,]+$|^\d+\.\d+ \(p \d+\.\d+\)$")
+
+
+def figure_columns(rows: list[list[Any]], header_rows: int = 1) -> list[int]:
+    """The columns whose every cell below the header is a figure (or none): they are right-aligned, so
+    that units sit under units."""
+    body = rows[header_rows:]
+    columns = []
+    for column in range(len(rows[0]) if rows else 0):
+        cells = [row[column] for row in body if not (isinstance(row[column], str) and row[column] in ("", "-"))]
+        if cells and all(isinstance(cell, str) and FIGURE_CELL.match(cell) for cell in cells):
+            columns.append(column)
+    return columns
 
 
 def parameters_in_use(model: dict[str, Any]) -> list[tuple[str, str]]:

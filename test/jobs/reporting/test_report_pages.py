@@ -287,7 +287,7 @@ def test_the_exceptions_chart_plots_pnl_against_var_with_each_exception_marked(t
     hits = [(i, point["pnl"]) for i, point in enumerate(series) if point["exception"]]
     assert hits and [tuple(xy) for xy in marked.get_offsets()] == hits
     assert all(-point["pnl"] > point["var_99"] for point in series if point["exception"])
-    (minus_var,) = [line for line in axis.get_lines() if line.get_label() == "- VaR 99 %"]
+    (minus_var,) = [line for line in axis.get_lines() if line.get_label() == "VaR 99 % (as a loss)"]
     assert list(minus_var.get_ydata()) == [-point["var_99"] for point in series]
 
 
