@@ -224,7 +224,7 @@ def limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any
     commands = []
     for i, row in enumerate(sorted(summary["limits"], key=lambda r: (order.get(r["status"], 3), -(r["utilisation"] or 0))), 1):
         figure = money(row["figure"]) if row["figure"] is not None else "-"
-        used = f"{100 * row['utilisation']:.0f} %" if row["utilisation"] is not None else "-"
+        used = f"{100 * row['utilisation']:,.0f} %" if row["utilisation"] is not None else "-"
         status = row["status"].upper() if row["status"] in {"breach", "warning"} else row["status"]
         age = breach_age(row) if row["status"] == "breach" else ""
         rows.append([row["scope"], dict(FIGURES)[row["measure"]], figure, money(row["limit"]), used, status, age])

@@ -60,14 +60,13 @@ def backtest_tile(backtest: dict[str, Any], tonight: dict[str, Any]) -> tuple[st
     yellow portfolios is not read as all green; the firm's count and the portfolios off green in words."""
     firm = backtest["firm"]
     hit = ", an exception tonight" if tonight.get("complete", True) and (tonight.get("exceptions") or {}).get("firm") else ""
-    counts = f"firm {counted(firm['exceptions'], 'exception')} in {counted(firm['observations'], 'day')}"
+    counts = f"{counted(firm['exceptions'], 'exception')} in {counted(firm['observations'], 'day')}"
     if not firm.get("zone"):
-        return "note", "BACKTEST", f"{counts} (zone after 250){hit}"
+        return "note", "BACKTEST", f"firm {counts} (zone after 250){hit}"
     off_green = {name: stats["zone"] for name, stats in backtest["portfolios"].items() if stats.get("zone") not in (None, "green")}
     worst = max([firm["zone"], *off_green.values()], key=ZONE_ORDER.__getitem__)
-    word = f"BACKTEST {worst.upper()}" + (f" (firm {firm['zone']})" if worst != firm["zone"] else "")
     portfolios = "; " + ", ".join(f"{name} {zone}" for name, zone in sorted(off_green.items())) if off_green else "; every portfolio green"
-    return ZONE_STATUS[worst], word, f"{counts}{hit}{portfolios}"
+    return ZONE_STATUS[worst], f"BACKTEST {worst.upper()}", f"firm {firm['zone']}, {counts}{hit}{portfolios}"
 
 
 def breach_age(row: dict[str, Any]) -> str:
@@ -75,6 +74,8 @@ def breach_age(row: dict[str, Any]) -> str:
     nights = row.get("nights_breached")
     if nights is None:
         return "age unknown"
+    if row.get("since_history_start"):
+        return f"every night of the history, {counted(nights, 'night')}"
     return "new tonight" if nights == 1 else f"{ordinal(nights)} night in a row"
 
 

@@ -75,7 +75,8 @@ def as_records(limits: list[Limit]) -> list[dict[str, Any]]:
 def breach_streaks(rows: list[dict[str, Any]], earlier: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each breached limit with `nights_breached`: how many nights in a row, tonight's included, its
     figure has been above tonight's limit (from the history's records, oldest first; a night without
-    the figure ends the run), and `new`: breached tonight only. The other rows are returned as given."""
+    the figure ends the run), `new`: breached tonight only, and `since_history_start`: breached on every
+    night the history holds (the run may be longer). The other rows are returned as given."""
     out = []
     for row in rows:
         if row["status"] != "breach":
@@ -87,5 +88,5 @@ def breach_streaks(rows: list[dict[str, Any]], earlier: list[dict[str, Any]]) ->
             if not figures or figures.get(row["measure"]) is None or figures[row["measure"]] <= row["limit"]:
                 break
             nights += 1
-        out.append({**row, "nights_breached": nights, "new": nights == 1})
+        out.append({**row, "nights_breached": nights, "new": nights == 1, "since_history_start": nights == len(earlier) + 1 and nights > 1})
     return out

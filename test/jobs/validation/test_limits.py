@@ -55,6 +55,7 @@ def test_a_breach_counts_the_nights_in_a_row_its_figure_has_been_above_tonights_
     assert (firm["nights_breached"], firm["new"]) == (3, False)  # tonight, 101 and 120; 90 ended the run
     assert (portfolio["nights_breached"], portfolio["new"]) == (1, True)  # within the night before
     assert breach_streaks(tonight, [])[0]["nights_breached"] == 1
+    assert breach_streaks(tonight, earlier[-2:])[0]["since_history_start"] and not firm["since_history_start"]  # the run may be longer
     assert breach_streaks(tonight, [_night(150.0)])[1]["nights_breached"] == 1  # a night without the portfolio ends its run
 
 
