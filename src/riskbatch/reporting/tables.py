@@ -15,9 +15,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Paragraph, Table, TableStyle
@@ -136,15 +138,16 @@ def column_widths(rows: list[list[Any]], width: float) -> list[float]:
     return [widths[c] for c in columns]
 
 
-def fit_columns(rows: list[list[Any]], width: float) -> tuple[list[list[Any]], list[float]]:
-    """The rows with the cells of narrowed columns made wrapping paragraphs, and the columns' widths."""
+def fit_columns(rows: list[list[Any]], width: float, right: Collection[int] = ()) -> tuple[list[list[Any]], list[float]]:
+    """The rows with the cells of narrowed columns made wrapping paragraphs (right-aligned in the
+    columns `right`: a wrapped interval's figures stay under each other), and the columns' widths."""
     widths = column_widths(rows, width)
-    style = cell_style()
+    style, right_style = cell_style(), ParagraphStyle("figure cell", parent=cell_style(), alignment=TA_RIGHT)
     narrowed = [w + 1e-6 < max(_natural_width(row[c]) for row in rows) for c, w in enumerate(widths)]
 
     def fitted(cell: Any, column: int) -> Any:
         if narrowed[column] and isinstance(cell, str):
-            return Paragraph(cell.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), style)
+            return Paragraph(cell.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), right_style if column in right else style)
         return cell
 
     return [[fitted(cell, c) for c, cell in enumerate(row)] for row in rows], widths
@@ -168,8 +171,9 @@ def section_table(
     rows: list[list[Any]], width: float, heading: str | None = None, commands: list[tuple[Any, ...]] | None = None, header_rows: int = 1
 ) -> SectionTable:
     """A table within `width`, its header repeated on each page, continued under "<heading> (continued)"."""
-    data, widths = fit_columns(rows, width)
-    aligned = [("ALIGN", (column, 0), (column, -1), "RIGHT") for column in figure_columns(rows, header_rows)]
+    figures = figure_columns(rows, header_rows)
+    data, widths = fit_columns(rows, width, figures)
+    aligned = [("ALIGN", (column, 0), (column, -1), "RIGHT") for column in figures]
     # a break leaves at least ORPHAN_ROWS rows on each side (reportlab's rowSplitRange: where a split may fall)
     table = SectionTable(
         data,

@@ -531,6 +531,11 @@ def test_figures_are_right_aligned_and_words_left() -> None:
     alignment = [[cell.alignment for cell in row] for row in table._cellStyles]
     assert [row[1:4] for row in alignment] == [["RIGHT"] * 3] * 3
     assert [(row[0], row[4]) for row in alignment] == [("LEFT", "LEFT")] * 3
+    # a column too narrow for its intervals wraps them: its cells, paragraphs now, stay right-aligned
+    rows = [["firm (USD)", "VaR 99 %"], ["estimate", "3,511,284"], ["95 % interval (Monte Carlo)", "3,479,041 to 3,556,971"]]
+    narrow = section_table(rows, 150.0)
+    cells = [row[1] for row in narrow._cellvalues[1:]]
+    assert all(getattr(cell, "style", None) is not None and cell.style.alignment == 2 for cell in cells), cells  # 2: TA_RIGHT
 
 
 def test_times_are_new_york_and_the_audit_trails_utc_is_labelled(tonight: SimpleNamespace, tmp_path: Path) -> None:
