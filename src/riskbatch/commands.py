@@ -52,7 +52,8 @@ def _report_handler(settings: Any) -> tuple[str, Any, Any]:
 
     queue = required("REPORT_QUEUE_URL")
     s3, sns, sqs = _clients("s3", "sns", "sqs")
-    handler = ReportGeneration(s3, sns, settings.alert_topic_arn, deadline=os.environ.get("REPORT_DEADLINE", DEADLINE))
+    replay_shift = float(os.environ.get("REPORT_REPLAY_SHIFT_SECONDS", "0"))  # a replayed past night only (make demo): stated in the report
+    handler = ReportGeneration(s3, sns, settings.alert_topic_arn, deadline=os.environ.get("REPORT_DEADLINE", DEADLINE), replay_shift=replay_shift)
     warm_up(handler)  # before the night, beating and guarded: the warm window starts this worker ahead of the files
     return queue, handler, sqs
 

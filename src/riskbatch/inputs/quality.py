@@ -158,7 +158,8 @@ def excluded_notional_text(summary: dict[str, Any]) -> str:
     """The excluded notional in words: the known amount in the reporting currency, and how many are unknown."""
     text = f"{summary['excluded_notional']:,.0f} {summary.get('excluded_notional_currency', '')}".rstrip()
     unknown = summary.get("excluded_notional_unknown", 0)
-    return text + (f", and {unknown} position(s) of unknown notional (no last price or no rate)" if unknown else "")
+    positions = f"{unknown:,} position{'' if unknown == 1 else 's'}"
+    return text + (f", and {positions} of unknown notional (no last price or no rate)" if unknown else "")
 
 
 class FileRejected(Exception):

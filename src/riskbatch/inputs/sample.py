@@ -234,6 +234,37 @@ def write_sample(out: Path, spec: SampleSpec) -> tuple[Path, Path]:
     return positions_path, market_path
 
 
+# A desk rolls its options before they expire: an option whose expiry has come is replaced by one
+# on the same underlying ROLL_TENORS[i % 4] days later, struck near tonight's spot, so that a year
+# of nights keeps its options alive instead of watching them expire one by one.
+ROLL_TENORS = (91, 182, 273, 364)
+ROLL_MONEYNESS = (0.9, 0.95, 1.0, 1.05, 1.1)
+
+
+def roll_options(book: pa.Table, date: dt.date, spots: dict[str, float]) -> pa.Table:
+    """The book with every option expiring on or before `date` rolled: a new expiry after `date`
+    (a quarter to a year out, by the position's number) and a strike near `spots` of its underlying."""
+    kinds, expiries = book["instrument_type"].to_pylist(), book["expiry"].to_pylist()
+    strikes, underlyings = book["strike"].to_pylist(), book["underlying"].to_pylist()
+    rolled = False
+    for row, kind in enumerate(kinds):
+        if kind != "option" or expiries[row] is None or expiries[row] > date:
+            continue
+        expiries[row] = date + dt.timedelta(days=ROLL_TENORS[row % len(ROLL_TENORS)])
+        strikes[row] = round(spots[underlyings[row]] * ROLL_MONEYNESS[row % len(ROLL_MONEYNESS)], 4)
+        rolled = True
+    if not rolled:
+        return book
+    book = book.set_column(book.column_names.index("expiry"), "expiry", pa.array(expiries, pa.date32()))
+    return book.set_column(book.column_names.index("strike"), "strike", pa.array(strikes, pa.float64()))
+
+
+def closing_prices(window: pa.Table, count: int) -> dict[str, float]:
+    """Each factor's last price in a market window of `count` factors a day."""
+    last = window.slice(window.num_rows - count, count)
+    return dict(zip(last["factor"].to_pylist(), last["price"].to_pylist(), strict=True))
+
+
 def next_business_days(first: dt.date, count: int) -> list[dt.date]:
     """`first` (a business day) and the business days after it: `count` nights."""
     return [first, *business_days_after(first, count - 1)] if count else []
@@ -242,7 +273,8 @@ def next_business_days(first: dt.date, count: int) -> list[dt.date]:
 def write_nights(out: Path, spec: SampleSpec, nights: int, first_written: int = 0) -> list[Path]:
     """Consecutive business nights from spec.business_date: one market history, each night's file
     the `spec.days` days up to its date (so each night adds the day the market moved), and one
-    book whose quantities drift a little from night to night. The folders, in order, of the nights
+    book whose quantities drift a little from night to night and whose options roll before they
+    expire (roll_options). The folders, in order, of the nights
     from `first_written` on (the earlier ones are the year a demo lands as history)."""
     dates = next_business_days(spec.business_date, nights)
     long_spec = dataclasses.replace(spec, days=spec.days + nights - 1, business_date=dates[-1])
@@ -254,9 +286,10 @@ def write_nights(out: Path, spec: SampleSpec, nights: int, first_written: int = 
     folders = []
     stress = stress_market_table(spec)
     for night, date in enumerate(dates):
+        window = market.slice(count * night, count * spec.days)
+        book = roll_options(book, date, closing_prices(window, count))  # the nights before first_written roll too: the same book
         if night < first_written:
             continue
-        window = market.slice(count * night, count * spec.days)
         if night:
             drift = np.random.default_rng(spec.seed + 100 + night).normal(0.0, 0.02, book.num_rows)
             quantities = book["quantity"].to_numpy(zero_copy_only=False) * np.where(np.arange(book.num_rows) % 10 == night % 10, 1.0 + drift, 1.0)

@@ -37,7 +37,7 @@ from riskbatch.validation.history import (
     one_day_figures,
     previous_record,
 )
-from riskbatch.validation.limits import utilisation
+from riskbatch.validation.limits import breach_streaks, utilisation
 from riskbatch.validation.restatement import record_night, restated_subject, restatement_line
 
 
@@ -54,12 +54,24 @@ class Laps:
 
 
 class ReportGeneration:
-    def __init__(self, s3: Any, sns: Any, topic_arn: str | None, deadline: str = DEADLINE, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        s3: Any,
+        sns: Any,
+        topic_arn: str | None,
+        deadline: str = DEADLINE,
+        clock: Callable[[], float] = time.time,
+        replay_shift: float = 0.0,
+    ) -> None:
         self.s3 = s3
         self.sns = sns
         self.topic_arn = topic_arn
         self.deadline = deadline  # HH:MM New York, on the business day after the business date
         self.clock = clock  # the publication time page one and the notification state
+        # Seconds added to the clock's publication time when a past night is replayed (make demo runs the
+        # latest business date today): the report states it as published in that night's window and says
+        # so, with the real time, on page one and in its audit trail. 0 for every real night.
+        self.replay_shift = replay_shift
 
     def warm_up(self) -> dict[str, Any]:
         """What the first report would otherwise pay on the night's critical path, paid when the
@@ -187,7 +199,7 @@ class ReportGeneration:
                 "model_config": manifest.get("model_config"),
                 "contributions": top,
                 "es_breakdown": breakdown,
-                "limits": utilisation(manifest.get("limits", []), risk_figures(firm_pnl), per_portfolio),
+                "limits": breach_streaks(utilisation(manifest.get("limits", []), risk_figures(firm_pnl), per_portfolio), earlier),
                 "limits_source": manifest.get("limits_source"),
                 "backtest": {
                     **backtest_summary([*earlier, record], exclusions=load_exclusions(self.s3, bucket)),  # signed-off days: riskbatch exclude-day
@@ -196,20 +208,25 @@ class ReportGeneration:
                 },
                 "var_trend": var_trend([*earlier, record], run_book.parameters.horizon_days, manifest["model"]["reporting_currency"]),
                 "var_change": change,
+                "var_change_unexplained": self._unexplained(previous, previous_manifest, firm_figures),
                 "challengers": challengers,
                 "risk_model": {**run_book.model.describe(), "shrinkage_effect_on_var": shrinkage_effect(run_book)},
                 "data_quality": manifest["data_quality"],
                 "data_quality_policy": manifest["data_quality_policy"],
                 "timings": {
-                    "ingested at": manifest["created_at"],
-                    "report started at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                    "ingested at (UTC)": manifest["created_at"],
+                    "report started at (UTC)": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
                 },
             }
             if should_abort():
                 raise RuntimeError("stopping before publishing")
             summary["timings"]["report seconds"] = f"{time.time() - started:.1f}"
             # the PDF is written within seconds of this moment: its publication time, against the deadline
-            summary["publication"] = publication(manifest["business_date"], dt.datetime.fromtimestamp(self.clock(), dt.UTC), self.deadline)
+            made = self.clock()
+            summary["publication"] = publication(manifest["business_date"], dt.datetime.fromtimestamp(made + self.replay_shift, dt.UTC), self.deadline)
+            if self.replay_shift:
+                made_at = dt.datetime.fromtimestamp(made, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                summary["publication"]["replayed"] = {"made_at": made_at, "shift_seconds": self.replay_shift}
             # once per business date: a re-run keeps it, a later run of the date supersedes it (both kept)
             summary["restatement"] = record_night(self.s3, bucket, record, manifest)
             for row in summary["limits"]:
@@ -224,6 +241,20 @@ class ReportGeneration:
             timing.update(portfolios=len(portfolios), pdf=pdf_key, seconds=lap.seconds)
         if self.topic_arn:
             self._notify(bucket, run, manifest, summary, pdf_key, json_key)
+
+    @staticmethod
+    def _unexplained(previous: dict[str, Any] | None, previous_manifest: dict[str, Any] | None, firm: dict[str, Any]) -> dict[str, Any] | None:
+        """Why the change since the previous night is not explained, with the change itself from the
+        history's figures (None: it is explained, or there is no earlier night at all)."""
+        if previous is None or previous_manifest is not None:
+            return None
+        yesterday = previous["var"]["firm"]["var_99"]
+        return {
+            "var_date": previous["business_date"],
+            "yesterday": yesterday,
+            "change": firm["var_99"] - yesterday,
+            "reason": f"the run of {previous['business_date']} ({previous['run_id']}) is not in this bucket, only its figures in the history",
+        }
 
     @staticmethod
     def _one_day(results: UnitResults, run_book: RunBook) -> tuple[dict[str, Any], dict[str, Any]] | None:

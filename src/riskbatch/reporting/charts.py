@@ -70,27 +70,44 @@ def png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
+# The histogram's three marks, each its own colour and line style (VaR 99 % and ES 97.5 % lie close
+# together: colour alone or style alone would not tell them apart in print or in grey).
+HISTOGRAM_MARKS = (
+    ("var_95", "VaR 95 %", "#e08a00", "--"),
+    ("var_99", "VaR 99 %", "#b22222", "-"),
+    ("es_975", "ES 97.5 %", "#5b2a86", (0, (1, 1.5))),
+)
+
+
+def legend_below(axis: Any, columns: int, fontsize: float = 7, below: float = 0.15) -> Any:
+    """The legend under the axes (`below` the axes' height under them, past the tick labels and the
+    axis label), outside the plotted area: it covers no data."""
+    return axis.legend(fontsize=fontsize, loc="upper center", bbox_to_anchor=(0.5, -below), ncol=columns, frameon=False)
+
+
 def pnl_histogram(firm_pnl: np.ndarray, figures: dict[str, Any], currency: str) -> Any:
-    """The firm's scenario P&L with its VaR 95 %, VaR 99 % and ES 97.5 % marked."""
-    figure, axis = _pyplot().subplots(figsize=(7.0, 3.4))
-    axis.hist(firm_pnl, bins=120, color="#4a6fa5")
-    for label, value, style in (
-        ("VaR 95 %", figures["var_95"], "--"),
-        ("VaR 99 %", figures["var_99"], "-"),
-        ("ES 97.5 %", figures["es_975"], ":"),
-    ):
-        axis.axvline(-value, color="#b22222", linestyle=style, label=f"{label}: {value:,.0f}")
+    """The firm's scenario P&L with its VaR 95 %, VaR 99 % and ES 97.5 % marked, as losses (at minus the figure)."""
+    figure, axis = _pyplot().subplots(figsize=(7.0, 3.6))
+    axis.hist(firm_pnl, bins=120, color="#9fb4d3")
+    for key, label, colour, style in HISTOGRAM_MARKS:
+        axis.axvline(-figures[key], color=colour, linestyle=style, linewidth=1.6, label=f"{label}: loss of {figures[key]:,.0f}")
     money_axis(axis, "x", "firm P&L over the horizon", currency)
     axis.set_ylabel("scenarios")
-    axis.legend(fontsize=8)
+    legend_below(axis, len(HISTOGRAM_MARKS), fontsize=8, below=0.25)
     figure.tight_layout()
     return figure
 
 
+def position_label(item: dict[str, Any]) -> str:
+    """A position as a reader knows it: its portfolio, underlying and kind, its ID last."""
+    return f"{item['portfolio_id']} {item['underlying']} {item['instrument_type']} ({item['position_id']})"
+
+
 def contributions_chart(top: list[dict[str, Any]], currency: str) -> Any:
-    """The largest contributions to ES 97.5 %, one bar a position."""
+    """The largest contributions to ES 97.5 %, one bar a position, labelled by portfolio and instrument."""
     figure, bars = _pyplot().subplots(figsize=(7.0, 3.0))
-    bars.barh([item["position_id"] for item in top][::-1], [item["es_contribution"] for item in top][::-1], color="#6b8e23")
+    bars.barh([position_label(item) for item in top][::-1], [item["es_contribution"] for item in top][::-1], color="#6b8e23")
+    bars.tick_params(axis="y", labelsize=7)
     money_axis(bars, "x", "contribution to ES 97.5 %", currency)
     figure.tight_layout()
     return figure
@@ -102,15 +119,15 @@ def exceptions_chart(series: list[dict[str, Any]], currency: str) -> Any:
     pnl = np.array([point["pnl"] for point in series])
     figure, axis = _pyplot().subplots(figsize=(7.0, EXCEPTIONS_CHART_HEIGHT))
     axis.bar(days, pnl, color="#9aa9bd", width=1.0, label="hypothetical P&L")
-    axis.plot(days, [-point["var_99"] for point in series], color="#b22222", linewidth=1.0, label="- VaR 99 %")
+    axis.plot(days, [-point["var_99"] for point in series], color="#b22222", linewidth=1.0, label="VaR 99 % (as a loss)")
     if all(point["var_975"] is not None for point in series):
-        axis.plot(days, [-point["var_975"] for point in series], color="#d2691e", linewidth=0.8, linestyle="--", label="- VaR 97.5 %")
+        axis.plot(days, [-point["var_975"] for point in series], color="#d2691e", linewidth=0.8, linestyle="--", label="VaR 97.5 % (as a loss)")
     hits = [i for i, point in enumerate(series) if point["exception"]]
     axis.scatter(hits, pnl[hits], color="#b22222", marker="v", zorder=3, s=18, label=f"exceptions ({len(hits)})")
     ticks = days[:: max(1, len(series) // 5)]
     axis.set_xticks(ticks, [series[i]["var_date"] for i in ticks], fontsize=7)
     money_axis(axis, "y", "one-day P&L", currency)
-    axis.legend(fontsize=7, loc="upper left")
+    legend_below(axis, 4)
     figure.tight_layout()
     return figure
 

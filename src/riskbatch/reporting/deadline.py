@@ -46,4 +46,11 @@ def verdict(status: dict[str, Any]) -> str:
 def publication_line(status: dict[str, Any]) -> str:
     """One sentence: published when, due when, on time (with the margin) or late."""
     margin = f", {_duration(status['minutes_early'])} before the deadline" if status["on_time"] else ""
-    return f"Published {status['published_new_york']} New York time, due {status['due_new_york']}: {verdict(status)}{margin}."
+    line = f"Published {status['published_new_york']} New York time, due {status['due_new_york']}: {verdict(status)}{margin}."
+    return line + (f" {replay_note(status)}" if status.get("replayed") else "")
+
+
+def replay_note(status: dict[str, Any]) -> str:
+    """What a replayed night's publication time is: the night window's time, not when the report was made."""
+    made = dt.datetime.strptime(status["replayed"]["made_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).astimezone(NEW_YORK)
+    return f"A replayed night: the report was made {made:%Y-%m-%d %H:%M %Z} New York time and stamped as if in its night window (see the audit trail)."

@@ -13,7 +13,7 @@ from typing import Any
 from riskbatch.aws.alerts import SUMMARY_ROWS, first_rows
 from riskbatch.inputs.quality import excluded_notional_text
 from riskbatch.reporting.deadline import publication_line, verdict
-from riskbatch.reporting.tables import FIGURE_NAMES, interval, money
+from riskbatch.reporting.tables import FIGURE_NAMES, counted, interval, money
 
 
 def notice_summary(summary: dict[str, Any], report_uri: str, figures_uri: str) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def _backtest_words(summary: dict[str, Any]) -> str:
     backtest, currency = summary["backtest"], summary["reporting_currency"]
     firm, tonight = backtest["firm"], backtest.get("tonight")
     zone = f"{firm['zone']} zone (+{firm['plus_factor']:.2f}), " if firm.get("zone") else ""
-    words = f"Backtest: {zone}{firm['exceptions']} exception(s) in {firm['observations']} day(s)"
+    words = f"Backtest: {zone}{counted(firm['exceptions'], 'exception')} in {counted(firm['observations'], 'day')}"
     if tonight and not tonight.get("complete", True):
         return words + f"; tonight's move is INCOMPLETE, an exception until signed off ({'; '.join(tonight['incomplete']['reasons'])})."
     if tonight:
@@ -66,7 +66,7 @@ def notice_text(summary: dict[str, Any], report_uri: str, figures_uri: str) -> s
         lines.append(publication_line(status))
     lines += [
         "",
-        f"Firm-wide, in {currency}, over {model['horizon_days']} business day(s) from {model['scenarios']:,} scenarios "
+        f"Firm-wide, in {currency}, over {counted(model['horizon_days'], 'business day')} from {model['scenarios']:,} scenarios "
         f"(market data as of {summary['market_as_of']}):",
     ]
     width = max(len(money(firm[key])) for key in FIGURE_NAMES)
@@ -83,11 +83,11 @@ def notice_text(summary: dict[str, Any], report_uri: str, figures_uri: str) -> s
         ]
         lines += first_rows(rows, figures_uri)
     else:
-        lines.append(f"Limits: none breached ({len(limits)} limit(s))." if limits else "Limits: no limits file came with tonight's files.")
+        lines.append(f"Limits: none breached ({counted(len(limits), 'limit')})." if limits else "Limits: no limits file came with tonight's files.")
     lines.append(_backtest_words(summary))
     quality = summary["data_quality"]
     if quality["excluded_positions"]:
-        lines.append(f"Data quality: {quality['excluded_positions']:,} position(s) excluded, notional {excluded_notional_text(quality)}.")
+        lines.append(f"Data quality: {counted(quality['excluded_positions'], 'position')} excluded, notional {excluded_notional_text(quality)}.")
     held = quality.get("held_last_prices", [])
     if held:
         rows = [

@@ -14,11 +14,13 @@ from riskbatch.reporting.tables import (
     STATUS_COLOURS,
     ZONE_STATUS,
     colour,
+    counted,
     grid_style,
     interval,
     money,
     status_commands,
 )
+from riskbatch.reporting.tiles import breach_age, portfolio_zones, status_tiles
 from riskbatch.validation.restatement import restatement_line
 
 
@@ -69,9 +71,9 @@ def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
     currency = summary["reporting_currency"]
     breaches = [row for row in summary["limits"] if row["status"] == "breach"]
     if breaches:
-        named = ", ".join(f"{row['scope']} {dict(FIGURES)[row['measure']]}" for row in breaches[:PAGE_ONE_NAMED])
+        named = ", ".join(f"{row['scope']} {dict(FIGURES)[row['measure']]} ({breach_age(row)})" for row in breaches[:PAGE_ONE_NAMED])
         more = f" and {len(breaches) - PAGE_ONE_NAMED} more (see Limits)" if len(breaches) > PAGE_ONE_NAMED else ""
-        found.append(("LIMIT", f"{len(breaches)} limit breach(es): {named}{more}."))
+        found.append(("LIMIT", f"{counted(len(breaches), 'limit breach', 'limit breaches')}: {named}{more}."))
     tonight = summary.get("backtest", {}).get("tonight")
     if tonight and tonight.get("complete", True) and tonight["exceptions"]["firm"]:
         pnl = money(tonight["hypothetical_pnl"]["firm"])
@@ -83,27 +85,27 @@ def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
                 "DATA",
                 f"Suspect last price of {held['factor']} not used: published {held['published']:g} on {held['date']} (a move of {held['move']:+.1%}), "
                 f"held at the previous close {held['held_at']:g}. The published price would have added {money(held['value_effect'])} {currency} "
-                f"to the value of its {held['positions']} position(s) and entered every scenario.",
+                f"to the value of its {counted(held['positions'], 'position')} and entered every scenario.",
             )
         )
     if len(held_prices) > PAGE_ONE_HELD:
         others = held_prices[PAGE_ONE_HELD:]
         named = ", ".join(held["factor"] for held in others[:PAGE_ONE_NAMED]) + (", ..." if len(others) > PAGE_ONE_NAMED else "")
-        found.append(("DATA", f"{len(others)} more suspect last price(s) held at the previous close ({named}): see Data quality."))
+        found.append(("DATA", f"{counted(len(others), 'more suspect last price')} held at the previous close ({named}): see Data quality."))
     if quality["excluded_positions"]:
-        found.append(("DATA", f"{quality['excluded_positions']} position(s) excluded, notional {excluded_notional_text(quality)}: see Data quality."))
+        found.append(("DATA", f"{counted(quality['excluded_positions'], 'position')} excluded, notional {excluded_notional_text(quality)}: see Data quality."))
     if tonight and not tonight.get("complete", True):
         missing = tonight["incomplete"]
         found.append(
             (
                 "DATA",
                 f"The backtest of {tonight['var_date']} is incomplete (an exception until signed off): {'; '.join(missing['reasons'])}; "
-                f"{len(missing['positions'])} position(s), notional {money(missing['notional'])} {currency}.",
+                f"{counted(len(missing['positions']), 'position')}, notional {money(missing['notional'])} {currency}.",
             )
         )
     flagged = [f for f in quality["findings"] if f["action"] == "flag"]
     if flagged:
-        found.append(("DATA", f"{len(flagged)} factor(s) flagged ({', '.join(sorted({f['check'] for f in flagged}))}): see Data quality."))
+        found.append(("DATA", f"{counted(len(flagged), 'factor')} flagged ({', '.join(sorted({f['check'] for f in flagged}))}): see Data quality."))
     if summary["market_as_of"] != summary["business_date"]:
         found.append(("DATA", f"Market data is as of {summary['market_as_of']}, before the business date."))
     if model["shrinkage"] > 0:
@@ -201,7 +203,7 @@ def backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[A
         heading_chart = kit["Paragraph"]("Backtest exceptions", styles["Heading2"])
         details.insert(0, kit["KeepTogether"]([heading_chart, chart, kit["Paragraph"](caption, styles["Normal"])]))
         lines.append("The exceptions chart follows the figures: see Backtest exceptions.")
-    return [heading, table, *(kit["Paragraph"](line, styles["Normal"]) for line in lines)], details
+    return [heading, table, *portfolio_zones(backtest, kit), *(kit["Paragraph"](line, styles["Normal"]) for line in lines)], details
 
 
 def _ink(text: str, status: str) -> str:
@@ -226,69 +228,22 @@ def limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any
     if not summary["limits"]:
         return [heading, kit["Paragraph"]("No limits file came with tonight's files.", styles["Normal"])], []
     order = {"breach": 0, "warning": 1, "ok": 2}
-    rows = [["scope", "measure", f"figure ({summary['reporting_currency']})", "limit", "utilisation", "status"]]
+    rows = [["scope", "measure", f"figure ({summary['reporting_currency']})", "limit", "utilisation", "status", "breached"]]
     commands = []
     for i, row in enumerate(sorted(summary["limits"], key=lambda r: (order.get(r["status"], 3), -(r["utilisation"] or 0))), 1):
         figure = money(row["figure"]) if row["figure"] is not None else "-"
-        used = f"{100 * row['utilisation']:.0f} %" if row["utilisation"] is not None else "-"
+        used = f"{100 * row['utilisation']:,.0f} %" if row["utilisation"] is not None else "-"
         status = row["status"].upper() if row["status"] in {"breach", "warning"} else row["status"]
-        rows.append([row["scope"], dict(FIGURES)[row["measure"]], figure, money(row["limit"]), used, status])
+        age = breach_age(row) if row["status"] == "breach" else ""
+        rows.append([row["scope"], dict(FIGURES)[row["measure"]], figure, money(row["limit"]), used, status, age])
         commands += status_commands((5, i), LIMIT_STATUS.get(row["status"], "warning"), bold=row["status"] != "ok")
     if len(rows) - 1 <= PAGE_ONE_LIMITS:
         return [heading, kit["table"](rows, "Limits", commands)], []
     shown = [command for command in commands if command[1][1] <= PAGE_ONE_LIMITS]
     rest = len(rows) - 1 - PAGE_ONE_LIMITS
-    note = kit["Paragraph"](f"... and {rest} more limit(s), the least used: every limit is in All limits, after the figures.", styles["Normal"])
+    note = kit["Paragraph"](f"... and {counted(rest, 'more limit')}, the least used: every limit is in All limits, after the figures.", styles["Normal"])
     everything = [kit["Paragraph"]("All limits", styles["Heading2"]), kit["table"](rows, "All limits", commands)]
     return [heading, kit["table"](rows[: PAGE_ONE_LIMITS + 1], commands=shown), note], [kit["KeepTogether"](everything)]
-
-
-def _status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
-    """Page one's first row: publication, limits, backtest and data quality, each a cell in its colour
-    with its verdict in words (ON TIME, LATE, BREACHED, GREEN, ...), so a grey-scale print reads too."""
-    tiles: list[tuple[str, str, str]] = []
-    status = summary.get("publication")
-    if status:
-        detail = f"published {status['published_new_york'][11:]}, due {status['due_new_york'][11:16]}"
-        late = f"{status['minutes_late']:,} min after {status['due_new_york'][11:]}"
-        tiles.append(("ok", "ON TIME", detail) if status["on_time"] else ("breach", "LATE", late))
-    limits, source = summary["limits"], summary.get("limits_source") or {}
-    breached = sum(row["status"] == "breach" for row in limits)
-    near = sum(row["status"] != "breach" and row["status"] != "ok" for row in limits)
-    if source.get("rejected"):
-        tiles.append(("breach", "LIMITS REJECTED", "the limits file was refused"))
-    elif breached:
-        tiles.append(("breach", "LIMITS BREACHED", f"{breached} of {len(limits)} above 100 %"))
-    elif near:
-        tiles.append(("warning", "LIMITS NEAR", f"{near} of {len(limits)} at 90 % or more"))
-    elif limits:
-        tiles.append(("ok", "LIMITS WITHIN", f"{len(limits)} limit(s) below 90 %"))
-    else:
-        tiles.append(("note", "NO LIMITS", "no limits file tonight"))
-    firm = summary["backtest"]["firm"]
-    tonight = summary["backtest"].get("tonight") or {}
-    hit = ", an exception tonight" if tonight.get("complete", True) and (tonight.get("exceptions") or {}).get("firm") else ""
-    if firm.get("zone"):
-        tiles.append((ZONE_STATUS[firm["zone"]], f"BACKTEST {firm['zone'].upper()}", f"{firm['exceptions']} exceptions in {firm['observations']} days{hit}"))
-    else:
-        tiles.append(("note", "BACKTEST", f"{firm['exceptions']} exceptions in {firm['observations']} days (zone after 250){hit}"))
-    quality = summary["data_quality"]
-    issues = [
-        f"{quality['excluded_positions']} position(s) excluded" if quality["excluded_positions"] else "",
-        f"{len(quality.get('held_last_prices', []))} last price(s) held" if quality.get("held_last_prices") else "",
-        f"{sum(f['action'] == 'flag' for f in quality['findings'])} factor(s) flagged" if any(f["action"] == "flag" for f in quality["findings"]) else "",
-        "backtest incomplete" if not tonight.get("complete", True) else "",
-    ]
-    issues = [issue for issue in issues if issue]
-    tiles.append(("warning", "DATA ISSUES", "; ".join(issues)) if issues else ("ok", "DATA CLEAN", "every position valued, no flag"))
-    cells, commands = [], []
-    for column, (state, word, detail) in enumerate(tiles):
-        fill, ink = STATUS_COLOURS[state]
-        style = kit["ParagraphStyle"](f"tile{column}", parent=kit["styles"]["Normal"], fontSize=8, leading=10, textColor=colour(ink))
-        cells.append(kit["Paragraph"](f"<b>{word}</b><br/>{detail}", style))
-        commands.append(("BACKGROUND", (column, 0), (column, 0), colour(fill)))
-    width = kit["width"] / len(cells)
-    return kit["Table"]([cells], colWidths=[width] * len(cells), style=grid_style(commands), hAlign="LEFT")
 
 
 def _page_one_kit(kit: dict[str, Any]) -> dict[str, Any]:
@@ -324,10 +279,10 @@ def summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         *published,
         *([kit["Paragraph"](f"<b>{escape(restatement_line(summary))}</b>", styles["Normal"])] if restatement_line(summary) else []),
         kit["Spacer"](1, 0.15 * kit["cm"]),
-        _status_tiles(summary, kit),
+        status_tiles(summary, kit),
         kit["Spacer"](1, 0.15 * kit["cm"]),
         kit["Paragraph"](
-            f"Run {summary['run_id']}. Monte Carlo VaR and expected shortfall over {model['horizon_days']} business day(s), "
+            f"Run {summary['run_id']}. Monte Carlo VaR and expected shortfall over {counted(model['horizon_days'], 'business day')}, "
             f"{model['scenarios']:,} scenarios, all figures in {currency}. Market data as of {summary['market_as_of']}. "
             f"Model configuration {(summary.get('model_config') or {}).get('version', 'not recorded')}"
             f"{overrides_text(summary.get('model_config') or {})}.",
@@ -360,7 +315,14 @@ def noise_words(change: dict[str, Any]) -> str:
 def change_line(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     change = summary.get("var_change")
     if not change:
-        return []
+        unexplained = summary.get("var_change_unexplained")
+        if not unexplained:
+            return [kit["Paragraph"]("No earlier night in the history: the change since the previous night starts tomorrow.", kit["styles"]["Normal"])]
+        text = (
+            f"VaR 99 % moved {money(unexplained['change'])} since {unexplained['var_date']} (from {money(unexplained['yesterday'])} in the history); "
+            f"not split into model, market and book: {unexplained['reason']}."
+        )
+        return [kit["Paragraph"](escape(text), kit["styles"]["Normal"])]
     firm = change["scopes"]["firm"]
     text = (
         f"VaR 99 % moved {money(firm['change'])} since {change['var_date']}: model or data {money(firm['model_or_data'])}, "

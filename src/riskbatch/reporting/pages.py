@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from xml.sax.saxutils import escape
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from riskbatch.reporting.charts import contributions_chart, png, pnl_histogram, 
 from riskbatch.reporting.figures import FIGURES
 from riskbatch.reporting.page_one import backtest_block, limits_block, noise_words, summary_section
 from riskbatch.reporting.tables import (
+    counted,
     interval,
     money,
     parameters_in_use,
@@ -47,7 +49,7 @@ def _trend_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     chart = kit["image"](png(var_trend_chart(trend, summary["reporting_currency"], limits)))
     caption = (
         f"VaR 95 %, VaR 99 % and ES 97.5 % of the last {len(trend)} nights ({trend[0]['business_date']} to {trend[-1]['business_date']}) "
-        f"over {summary['model']['horizon_days']} business day(s), from the history" + (", the firm's limits dotted." if limits else ".")
+        f"over {counted(summary['model']['horizon_days'], 'business day')}, from the history" + (", the firm's limits dotted." if limits else ".")
     )
     return [kit["KeepTogether"]([heading, chart, kit["Paragraph"](caption, styles["Normal"])])]
 
@@ -58,7 +60,15 @@ def _change_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     title = "Change in VaR 99 % since the previous night"
     heading = kit["Paragraph"](title, styles["Heading2"])
     if not change:
-        return [heading, kit["Paragraph"]("No previous night in the history to compare with.", styles["Normal"])]
+        unexplained = summary.get("var_change_unexplained")
+        if not unexplained:
+            return [heading, kit["Paragraph"]("No previous night in the history to compare with.", styles["Normal"])]
+        words = (
+            f"VaR 99 % moved {money(unexplained['change'])} since {unexplained['var_date']} (firm, {summary['reporting_currency']}; "
+            f"{money(unexplained['yesterday'])} in the history). It is not split into model or data, market and book: {unexplained['reason']}; "
+            "the split revalues that night's book, which only its run keeps."
+        )
+        return [heading, kit["Paragraph"](escape(words), styles["Normal"])]
     rows = [[f"scope ({summary['reporting_currency']})", f"{change['var_date']}", "tonight", "change", "model or data", "market", "book"]]
     for scope, values in change["scopes"].items():
         rows.append([scope, *(money(values[key]) for key in ("yesterday", "tonight", "change", "model_or_data", "market", "book"))])
@@ -139,7 +149,7 @@ def _data_quality_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[
     excluded_part = [
         kit["Paragraph"]("Excluded positions", styles["Heading3"]),
         kit["Paragraph"](
-            f"{quality['excluded_positions']} position(s), notional {excluded_notional_text(quality)} "
+            f"{counted(quality['excluded_positions'], 'position')}, notional {excluded_notional_text(quality)} "
             f"(at tonight's rates)" + (f"; the {EXCLUDED_SHOWN} largest:" if len(excluded) > EXCLUDED_SHOWN else "."),
             styles["Normal"],
         ),
@@ -171,7 +181,7 @@ def _methodology_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[A
     paragraphs = [
         f"<b>Methodology.</b> Daily log returns of {quality['factors_used']} factors over {quality['returns']} days "
         f"({historical['window'][0]} to {historical['window'][1]}) give the covariance ({estimator}). {model['scenarios']:,} "
-        f"scenarios of {distribution} factor returns over {model['horizon_days']} business day(s) (square-root-of-time) are drawn "
+        f"scenarios of {distribution} factor returns over {counted(model['horizon_days'], 'business day')} (square-root-of-time) are drawn "
         f"with the fixed seed {model['seed']} (policy {model['seed_policy']}: nights share their random numbers). Every position is revalued "
         "in every scenario: linear holdings as exposure x (exp(r) - 1), European options by Black-Scholes-Merton with the underlying's "
         "dividend yield (FX options by Garman-Kohlhagen: the base currency's rate as the yield), the rate of their currency, "
@@ -228,7 +238,24 @@ def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     audit += [[f"data quality: {key}", str(value)] for key, value in summary.get("data_quality_policy", {}).items()]
     audit += [[f"input {item['role']} sha256", kit["Paragraph"](f"{item['sha256']}<br/>{item['uri']}", kit["checksum"])] for item in summary["inputs"]]
     audit += [[f"timing: {key}", value] for key, value in summary["timings"].items()]
+    audit += _publication_rows(summary.get("publication"), kit)
     return [kit["KeepTogether"]([kit["Paragraph"]("Audit trail", kit["styles"]["Heading2"]), kit["table"](audit, "Audit trail")])]
+
+
+def _publication_rows(status: dict[str, Any] | None, kit: dict[str, Any]) -> list[list[Any]]:
+    """The publication in UTC, labelled so (page one gives New York time), and a replayed night's real time."""
+    if not status:
+        return []
+    rows: list[list[Any]] = [["timing: published at (UTC)", status["published_at"]]]
+    replayed = status.get("replayed")
+    if replayed:
+        words = (
+            f"replayed night: the report was made at {replayed['made_at']} (UTC) and its publication stamped "
+            f"{abs(replayed['shift_seconds']) / 3600:,.1f} hours {'earlier' if replayed['shift_seconds'] < 0 else 'later'}, "
+            "as if the night had run in its night window; the on-time verdict is judged on that stamp"
+        )
+        rows.append(["timing: publication clock", kit["Paragraph"](words, kit["cell"])])
+    return rows
 
 
 def report_document(buffer: io.BytesIO, summary: dict[str, Any]) -> Any:

@@ -14,9 +14,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from typing import Any
 
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Paragraph, Table, TableStyle
@@ -40,6 +43,17 @@ FIGURE_NAMES = {"var_95": "VaR 95 %", "var_99": "VaR 99 %", "es_975": "ES 97.5 %
 def money(value: float) -> str:
     """An amount in the reporting currency, whole units with thousands separators."""
     return f"{value:,.0f}"
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: 1 exception, 2 exceptions, 1,250 positions, 2 breaches."""
+    return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number:,}{suffix}"
 
 
 def interval(figures: dict[str, Any], key: str) -> str:
@@ -124,15 +138,16 @@ def column_widths(rows: list[list[Any]], width: float) -> list[float]:
     return [widths[c] for c in columns]
 
 
-def fit_columns(rows: list[list[Any]], width: float) -> tuple[list[list[Any]], list[float]]:
-    """The rows with the cells of narrowed columns made wrapping paragraphs, and the columns' widths."""
+def fit_columns(rows: list[list[Any]], width: float, right: Collection[int] = ()) -> tuple[list[list[Any]], list[float]]:
+    """The rows with the cells of narrowed columns made wrapping paragraphs (right-aligned in the
+    columns `right`: a wrapped interval's figures stay under each other), and the columns' widths."""
     widths = column_widths(rows, width)
-    style = cell_style()
+    style, right_style = cell_style(), ParagraphStyle("figure cell", parent=cell_style(), alignment=TA_RIGHT)
     narrowed = [w + 1e-6 < max(_natural_width(row[c]) for row in rows) for c, w in enumerate(widths)]
 
     def fitted(cell: Any, column: int) -> Any:
         if narrowed[column] and isinstance(cell, str):
-            return Paragraph(cell.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), style)
+            return Paragraph(cell.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), right_style if column in right else style)
         return cell
 
     return [[fitted(cell, c) for c, cell in enumerate(row)] for row in rows], widths
@@ -156,18 +171,37 @@ def section_table(
     rows: list[list[Any]], width: float, heading: str | None = None, commands: list[tuple[Any, ...]] | None = None, header_rows: int = 1
 ) -> SectionTable:
     """A table within `width`, its header repeated on each page, continued under "<heading> (continued)"."""
-    data, widths = fit_columns(rows, width)
+    figures = figure_columns(rows, header_rows)
+    data, widths = fit_columns(rows, width, figures)
+    aligned = [("ALIGN", (column, 0), (column, -1), "RIGHT") for column in figures]
     # a break leaves at least ORPHAN_ROWS rows on each side (reportlab's rowSplitRange: where a split may fall)
     table = SectionTable(
         data,
         colWidths=widths,
         repeatRows=header_rows,
-        style=grid_style(commands),
+        style=grid_style([*aligned, *(commands or [])]),
         rowSplitRange=(header_rows + ORPHAN_ROWS, -ORPHAN_ROWS),
         hAlign="LEFT",
     )
     table.continued = heading
     return table
+
+
+# A cell that is a figure: an amount (1,234,567 or -12.5), a share (45 %), an interval (1,200 to 1,350)
+# or a test's statistic with its p-value (3.84 (p 0.05)); "-" and "" stand for none.
+FIGURE_CELL = re.compile(r"^-?[\d,]+(\.\d+)?( %)?$|^-?[\d,]+ to -?[\d,]+$|^\d+\.\d+ \(p \d+\.\d+\)$")
+
+
+def figure_columns(rows: list[list[Any]], header_rows: int = 1) -> list[int]:
+    """The columns whose every cell below the header is a figure (or none): they are right-aligned, so
+    that units sit under units."""
+    body = rows[header_rows:]
+    columns = []
+    for column in range(len(rows[0]) if rows else 0):
+        cells = [row[column] for row in body if not (isinstance(row[column], str) and row[column] in ("", "-"))]
+        if cells and all(isinstance(cell, str) and FIGURE_CELL.match(cell) for cell in cells):
+            columns.append(column)
+    return columns
 
 
 def parameters_in_use(model: dict[str, Any]) -> list[tuple[str, str]]:

@@ -70,3 +70,23 @@ def utilisation(limits: list[dict[str, Any]], firm: dict[str, Any], portfolios: 
 
 def as_records(limits: list[Limit]) -> list[dict[str, Any]]:
     return [asdict(limit) for limit in limits]
+
+
+def breach_streaks(rows: list[dict[str, Any]], earlier: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each breached limit with `nights_breached`: how many nights in a row, tonight's included, its
+    figure has been above tonight's limit (from the history's records, oldest first; a night without
+    the figure ends the run), `new`: breached tonight only, and `since_history_start`: breached on every
+    night the history holds (the run may be longer). The other rows are returned as given."""
+    out = []
+    for row in rows:
+        if row["status"] != "breach":
+            out.append(row)
+            continue
+        nights = 1
+        for record in reversed(earlier):
+            figures = record.get("var", {}).get("firm") if row["scope"] == "firm" else record.get("var", {}).get("portfolios", {}).get(row["scope"])
+            if not figures or figures.get(row["measure"]) is None or figures[row["measure"]] <= row["limit"]:
+                break
+            nights += 1
+        out.append({**row, "nights_breached": nights, "new": nights == 1, "since_history_start": nights == len(earlier) + 1 and nights > 1})
+    return out

@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 
 from riskbatch.aws.layout import manifest_key
 from riskbatch.aws.storage import exists, get_json, put_json_once
+from riskbatch.inputs.business_days import NEW_YORK
 from riskbatch.validation.history import history_key
 
 SUPERSEDED_PREFIX = "history/superseded/"
@@ -147,7 +148,16 @@ def restatement_line(summary: dict[str, Any]) -> str | None:
             f"Superseded before publication: run {restatement['superseded_by']}, made later for {summary['business_date']}, "
             f"holds the figures in force ({restatement['reason']})."
         )
-    return f"Restated, supersedes run {restatement['supersedes']} (recorded {restatement['at']}). Why: {restatement['reason']}."
+    return f"Restated, supersedes run {restatement['supersedes']} (recorded {new_york_time(restatement['at'])}). Why: {restatement['reason']}."
+
+
+def new_york_time(stamp: str) -> str:
+    """A UTC time as the report's pages give every time: New York's, with its zone."""
+    try:
+        instant = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return stamp  # not a time this module wrote: as it is
+    return f"{instant.astimezone(NEW_YORK):%Y-%m-%d %H:%M %Z} New York time"
 
 
 def restated_subject(subject: str, summary: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from riskbatch.inputs.cleaning import CleaningPolicy
 from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
-from riskbatch.inputs.sample import SampleSpec, market_table, next_business_days, positions_table
+from riskbatch.inputs.sample import SampleSpec, closing_prices, market_table, next_business_days, positions_table, roll_options
 from riskbatch.model.engine import build_book, draw_order, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 from riskbatch.model.run_inputs import RunBook
@@ -66,6 +66,7 @@ def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lam
     started = time.monotonic()
     for night, date in enumerate(dates[:computed]):
         window = market.slice(count * night, count * spec.days)
+        book_table = roll_options(book_table, date, closing_prices(window, count))  # as write_nights rolls them
         prepared = prepare_night(window, "market", book_table, "positions", date, policy, parameters.reporting_currency, cleaning, ledger)
         ledger = prepared.cleanings
         model = risk_model(prepared.market, parameters, draw_order(previous[1].model.draw_order if previous else None, prepared.market.factors))

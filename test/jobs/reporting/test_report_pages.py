@@ -287,7 +287,7 @@ def test_the_exceptions_chart_plots_pnl_against_var_with_each_exception_marked(t
     hits = [(i, point["pnl"]) for i, point in enumerate(series) if point["exception"]]
     assert hits and [tuple(xy) for xy in marked.get_offsets()] == hits
     assert all(-point["pnl"] > point["var_99"] for point in series if point["exception"])
-    (minus_var,) = [line for line in axis.get_lines() if line.get_label() == "- VaR 99 %"]
+    (minus_var,) = [line for line in axis.get_lines() if line.get_label() == "VaR 99 % (as a loss)"]
     assert list(minus_var.get_ydata()) == [-point["var_99"] for point in series]
 
 
@@ -454,3 +454,141 @@ def test_a_table_one_row_longer_than_its_page_carries_rows_over_with_its_last(to
     assert counts[1] >= ORPHAN_ROWS, counts
     (continued,) = [page for page in pages if "Factor findings (continued)" in flat(page)]
     assert re.search(r"^\s*factor\s+check\s+action\s+detail", continued, re.MULTILINE)  # the header row again
+
+
+# --- 6. page one at a glance: each portfolio's zone, breach ages, the change; words and figures ------
+
+
+def portfolios_off_green(summary: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A green firm (one exception) beside two yellow portfolios."""
+    night = copy.deepcopy(summary)
+    backtest = night["backtest"]
+    backtest["firm"].update(zone="green", plus_factor=0.0, exceptions=1, observations=250)
+    names = sorted(backtest["portfolios"])
+    for name in names:
+        backtest["portfolios"][name].update(zone="yellow" if name in names[:2] else "green", plus_factor=0.0, exceptions=6 if name in names[:2] else 2)
+    return night, names
+
+
+def test_page_one_gives_each_portfolios_backtest_zone_and_its_tile_the_worst(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    from riskbatch.reporting.tiles import backtest_tile
+
+    night, names = portfolios_off_green(tonight.summary)
+    tile = backtest_tile(night["backtest"], {})
+    assert tile == ("warning", "BACKTEST YELLOW", f"firm green, 1 exception in 250 days; {names[0]} yellow, {names[1]} yellow")
+    first = flat(page_texts(render_pdf(night, tonight.firm_pnl), tmp_path)[0])
+    assert "BACKTEST YELLOW" in first and "BACKTEST GREEN" not in first
+    zones = " ".join(f"{'YELLOW, 6' if name in names[:2] else 'GREEN, 2'}" for name in names)
+    assert f"{' '.join(names)} {zones}" in first  # one cell a portfolio: its name over its zone and exceptions
+    pixels = page_one_pixels(render_pdf(night, tonight.firm_pnl), tmp_path)
+    assert fill_pixels(pixels, "warning") > 0
+
+
+def test_no_count_reads_1_exceptions_or_breach_es(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    night, _ = portfolios_off_green(tonight.summary)
+    firm = night["firm"]
+    breached = {"figure": firm["var_99"], "utilisation": 2.0, "status": "breach"}
+    night["limits"] = [{"scope": "firm", "measure": "var_99", "limit": firm["var_99"] / 2, **breached, "nights_breached": 1, "new": True}]
+    text = " ".join(flat(page) for page in page_texts(render_pdf(night, tonight.firm_pnl), tmp_path))
+    assert "1 limit breach: firm VaR 99 % (new tonight)." in text
+    assert not re.search(r"\b1 (exceptions|days|positions|limits|factors)\b|\(s\)|\(es\)", text), re.findall(r".{30}(?:\(s\)|\(es\)).{10}", text)
+
+
+def test_page_one_says_how_long_each_limit_has_been_breached(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    night = copy.deepcopy(tonight.summary)
+    firm = night["firm"]
+    night["limits"] = [
+        {"scope": "firm", "measure": key, "limit": firm[key] / 2, "figure": firm[key], "utilisation": 2.0, "status": "breach"}
+        | {"nights_breached": nights, "new": nights == 1}
+        for key, nights in (("var_99", 1), ("es_975", 3))
+    ]
+    first = flat(page_texts(render_pdf(night, tonight.firm_pnl), tmp_path)[0])
+    assert "2 limit breaches: firm VaR 99 % (new tonight), firm ES 97.5 % (3rd night in a row)." in first
+    assert "BREACH new tonight" in first and "BREACH 3rd night in a row" in first  # the limits table's last column
+
+
+def test_the_change_since_the_previous_night_is_on_page_one_and_page_three_says_why_it_is_not_split(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    # the fixture's previous night is landed history (figures, no run): its change is told, not split
+    from riskbatch.reporting.tables import money
+
+    unexplained = tonight.summary["var_change_unexplained"]
+    assert unexplained["change"] == pytest.approx(tonight.summary["firm"]["var_99"] - unexplained["yesterday"])
+    pages = page_texts(tonight.pdf, tmp_path)
+    assert f"VaR 99 % moved {money(unexplained['change'])} since {unexplained['var_date']}" in flat(pages[0])
+    change = next(flat(page) for page in pages if "Change in VaR 99 % since the previous night" in page)
+    assert "No previous night in the history" not in change and f"moved {money(unexplained['change'])}" in change and "not in this bucket" in change
+
+
+def test_figures_are_right_aligned_and_words_left() -> None:
+    from riskbatch.reporting.tables import section_table
+
+    rows = [
+        ["scope", "VaR 99 % (USD)", "utilisation", "Kupiec LR", "status"],
+        ["firm", "1,234,567", "45 %", "3.84 (p 0.05)", "ok"],
+        ["PF01", "-12", "-", "-", "BREACH"],
+    ]
+    table = section_table(rows, 400.0)
+    alignment = [[cell.alignment for cell in row] for row in table._cellStyles]
+    assert [row[1:4] for row in alignment] == [["RIGHT"] * 3] * 3
+    assert [(row[0], row[4]) for row in alignment] == [("LEFT", "LEFT")] * 3
+    # a column too narrow for its intervals wraps them: its cells, paragraphs now, stay right-aligned
+    rows = [["firm (USD)", "VaR 99 %"], ["estimate", "3,511,284"], ["95 % interval (Monte Carlo)", "3,479,041 to 3,556,971"]]
+    narrow = section_table(rows, 150.0)
+    cells = [row[1] for row in narrow._cellvalues[1:]]
+    assert all(getattr(cell, "style", None) is not None and cell.style.alignment == 2 for cell in cells), cells  # 2: TA_RIGHT
+
+
+def test_times_are_new_york_and_the_audit_trails_utc_is_labelled(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    pages = page_texts(tonight.pdf, tmp_path)
+    assert "New York" in flat(pages[0]) and not re.search(r"\d{2}:\d{2}(:\d{2})?Z|UTC", flat(pages[0]))
+    audit = "\n".join(page for page in pages if "Audit trail" in page or "timing:" in page)
+    stamped = [line for line in audit.splitlines() if re.search(r"T\d{2}:\d{2}:\d{2}Z", line)]
+    assert len(stamped) >= 3 and all("(UTC)" in line for line in stamped), stamped
+    assert "published at (UTC) 2026-11-27T12:41:00Z" in flat(audit)
+
+
+def test_a_replayed_night_says_so_on_page_one_and_in_the_audit_trail(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    night = copy.deepcopy(tonight.summary)
+    made = PUBLISHED + dt.timedelta(days=10)
+    replayed = {"made_at": made.strftime("%Y-%m-%dT%H:%M:%SZ"), "shift_seconds": -864_000.0}
+    night["publication"] = publication(night["business_date"], PUBLISHED) | {"replayed": replayed}
+    pages = [flat(page) for page in page_texts(render_pdf(night, tonight.firm_pnl), tmp_path)]
+    assert "on time" in pages[0] and "A replayed night: the report was made 2026-12-07 07:41 EST New York time" in pages[0]
+    audit = " ".join(page for page in pages if "timing:" in page)
+    assert "replayed night: the report was made at 2026-12-07T12:41:00Z (UTC)" in audit and "240.0 hours earlier" in audit
+
+
+# --- 7. charts a reader tells apart ---------------------------------------------------------------
+
+
+def _inside(inner: Any, outer: Any) -> bool:
+    return inner.x0 < outer.x1 and inner.x1 > outer.x0 and inner.y0 < outer.y1 and inner.y1 > outer.y0
+
+
+@pytest.mark.parametrize("chart", ["histogram", "exceptions"])
+def test_the_legends_lie_outside_the_plotted_data(tonight: SimpleNamespace, chart: str) -> None:
+    summary = tonight.summary
+    figure = pnl_histogram(tonight.firm_pnl, summary["firm"], "USD") if chart == "histogram" else exceptions_chart(summary["backtest"]["series"], "USD")
+    figure.canvas.draw()
+    (axis,) = figure.axes
+    legend = axis.get_legend().get_window_extent()
+    assert not _inside(legend, axis.get_window_extent()), (legend, axis.get_window_extent())
+    assert legend.y0 >= 0 and legend.x0 >= 0  # and inside the picture
+    labels = [text.get_text() for text in axis.get_legend().get_texts()]
+    assert labels and not any(label.lstrip().startswith("-") for label in labels), labels
+
+
+def test_the_histograms_var_99_and_es_lines_differ_in_colour_and_style(tonight: SimpleNamespace) -> None:
+    (axis,) = pnl_histogram(tonight.firm_pnl, tonight.summary["firm"], "USD").axes
+    marks = {line.get_label().split(":")[0]: line for line in axis.get_lines()}
+    var_99, es = marks["VaR 99 %"], marks["ES 97.5 %"]
+    assert var_99.get_color() != es.get_color() and var_99.get_linestyle() != es.get_linestyle()
+    assert len({line.get_color() for line in marks.values()}) == 3
+
+
+def test_the_contributions_chart_names_each_positions_portfolio_and_instrument(tonight: SimpleNamespace) -> None:
+    top = tonight.summary["contributions"]
+    figure = contributions_chart(top, "USD")
+    figure.canvas.draw()
+    labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    assert sorted(labels) == sorted(f"{item['portfolio_id']} {item['underlying']} {item['instrument_type']} ({item['position_id']})" for item in top)

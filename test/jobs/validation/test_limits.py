@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from riskbatch.inputs.files import InputError
-from riskbatch.validation.limits import Limit, parse_limits, utilisation
+from riskbatch.validation.limits import Limit, breach_streaks, parse_limits, utilisation
 
 
 def test_a_limits_file_is_read() -> None:
@@ -41,3 +41,24 @@ def test_utilisation_marks_breaches_warnings_and_unknown_portfolios() -> None:
     rows = utilisation(limits, firm, portfolios)
     assert [row["status"] for row in rows] == ["breach", "warning", "ok", "no such portfolio tonight"]
     assert rows[0]["utilisation"] == pytest.approx(1.01) and rows[3]["figure"] is None
+
+
+def _night(firm_var_99: float, portfolios: dict[str, float] | None = None) -> dict:
+    return {"var": {"firm": {"var_99": firm_var_99}, "portfolios": {name: {"var_99": value} for name, value in (portfolios or {}).items()}}}
+
+
+def test_a_breach_counts_the_nights_in_a_row_its_figure_has_been_above_tonights_limit() -> None:
+    limits = [{"scope": "firm", "measure": "var_99", "limit": 100.0}, {"scope": "PF01", "measure": "var_99", "limit": 10.0}]
+    tonight = utilisation(limits, {"var_99": 130.0}, {"PF01": {"var_99": 12.0}})
+    earlier = [_night(150.0, {"PF01": 11.0}), _night(90.0, {"PF01": 11.0}), _night(120.0), _night(101.0, {"PF01": 9.0})]
+    firm, portfolio = breach_streaks(tonight, earlier)
+    assert (firm["nights_breached"], firm["new"]) == (3, False)  # tonight, 101 and 120; 90 ended the run
+    assert (portfolio["nights_breached"], portfolio["new"]) == (1, True)  # within the night before
+    assert breach_streaks(tonight, [])[0]["nights_breached"] == 1
+    assert breach_streaks(tonight, earlier[-2:])[0]["since_history_start"] and not firm["since_history_start"]  # the run may be longer
+    assert breach_streaks(tonight, [_night(150.0)])[1]["nights_breached"] == 1  # a night without the portfolio ends its run
+
+
+def test_a_limit_within_carries_no_breach_age() -> None:
+    (row,) = breach_streaks(utilisation([{"scope": "firm", "measure": "var_99", "limit": 100.0}], {"var_99": 50.0}, {}), [_night(150.0)])
+    assert "nights_breached" not in row and row["status"] == "ok"

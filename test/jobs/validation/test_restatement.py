@@ -20,7 +20,7 @@ from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
 from riskbatch.jobs.report_generation import ReportGeneration
 from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.validation.history import load_records
-from riskbatch.validation.restatement import record_night, superseded_key
+from riskbatch.validation.restatement import record_night, restatement_line, superseded_key
 from test.jobs.jobs.test_pipeline import _page_texts
 from test.jobs.jobs.test_pipeline import night as night  # the fixture: the night's AWS in moto, small runs
 from test.jobs.stack_layout import Night, small_night
@@ -222,3 +222,8 @@ def test_a_record_replaced_between_the_read_and_the_write_is_read_again(night: N
     record = get_json(night.s3, bucket, f"history/{DATE}.json")
     assert record["run_id"] == second and [entry["supersedes"] for entry in record["supersessions"]] == [other, first]
     assert get_json(night.s3, bucket, superseded_key(DATE, other)) == other_record
+
+
+def test_the_restatement_line_gives_its_time_in_new_york_as_every_page_does() -> None:
+    summary = {"business_date": "2026-12-04", "restatement": {"supersedes": "run-a", "at": "2026-12-07T14:05:00Z", "reason": "a corrected book"}}
+    assert restatement_line(summary) == "Restated, supersedes run run-a (recorded 2026-12-07 09:05 EST New York time). Why: a corrected book."

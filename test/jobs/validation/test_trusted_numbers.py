@@ -132,7 +132,7 @@ def test_a_factor_without_a_move_tonight_makes_the_backtest_day_incomplete_never
     assert backtest["incomplete"]["days"] == 1 and backtest["incomplete"]["dates"] == [str(dates[-2])]
     from riskbatch.reporting.page_one import warning_lines
 
-    assert any("is incomplete (an exception until signed off)" in line and "1 position(s)" in line for line in warning_lines(second["figures"]))
+    assert any("is incomplete (an exception until signed off)" in line and "1 position," in line for line in warning_lines(second["figures"]))
 
 
 def test_a_suspect_last_price_of_a_factor_sold_today_gives_no_move(night: Night, tmp_path: Path) -> None:
@@ -295,7 +295,7 @@ def test_excluded_notional_is_in_the_reporting_currency_and_an_unknown_one_is_co
     assert summary["excluded_notional_unknown"] == 1 and [row.notional for row in night.excluded if row.position_id == "G1"] == [None]
     from riskbatch.inputs.quality import excluded_notional_text
 
-    assert excluded_notional_text(summary).endswith("USD, and 1 position(s) of unknown notional (no last price or no rate)")
+    assert excluded_notional_text(summary).endswith("USD, and 1 position of unknown notional (no last price or no rate)")
 
 
 # --- 5. a local holiday is bridged, a long gap is not -------------------------------------------

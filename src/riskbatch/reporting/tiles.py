@@ -1,0 +1,96 @@
+"""Page one's status row (publication, limits, backtest, data quality) and the blocks that say how each
+portfolio's backtest stands and how long each limit breach has lasted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from riskbatch.reporting.tables import STATUS_COLOURS, ZONE_STATUS, colour, counted, grid_style, ordinal, status_commands
+
+
+def status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
+    """Page one's first row: publication, limits, backtest and data quality, each a cell in its colour
+    with its verdict in words (ON TIME, LATE, BREACHED, GREEN, ...), so a grey-scale print reads too."""
+    tiles: list[tuple[str, str, str]] = []
+    status = summary.get("publication")
+    if status:
+        detail = f"published {status['published_new_york'][11:]}, due {status['due_new_york'][11:16]}"
+        late = f"{status['minutes_late']:,} min after {status['due_new_york'][11:]}"
+        tiles.append(("ok", "ON TIME", detail) if status["on_time"] else ("breach", "LATE", late))
+    limits, source = summary["limits"], summary.get("limits_source") or {}
+    breached = sum(row["status"] == "breach" for row in limits)
+    near = sum(row["status"] != "breach" and row["status"] != "ok" for row in limits)
+    if source.get("rejected"):
+        tiles.append(("breach", "LIMITS REJECTED", "the limits file was refused"))
+    elif breached:
+        tiles.append(("breach", "LIMITS BREACHED", f"{breached} of {len(limits)} above 100 %"))
+    elif near:
+        tiles.append(("warning", "LIMITS NEAR", f"{near} of {len(limits)} at 90 % or more"))
+    elif limits:
+        tiles.append(("ok", "LIMITS WITHIN", f"{counted(len(limits), 'limit')} below 90 %"))
+    else:
+        tiles.append(("note", "NO LIMITS", "no limits file tonight"))
+    tonight = summary["backtest"].get("tonight") or {}
+    tiles.append(backtest_tile(summary["backtest"], tonight))
+    quality = summary["data_quality"]
+    flagged = sum(f["action"] == "flag" for f in quality["findings"])
+    issues = [
+        f"{counted(quality['excluded_positions'], 'position')} excluded" if quality["excluded_positions"] else "",
+        f"{counted(len(quality.get('held_last_prices', [])), 'last price')} held" if quality.get("held_last_prices") else "",
+        f"{counted(flagged, 'factor')} flagged" if flagged else "",
+        "backtest incomplete" if not tonight.get("complete", True) else "",
+    ]
+    issues = [issue for issue in issues if issue]
+    tiles.append(("warning", "DATA ISSUES", "; ".join(issues)) if issues else ("ok", "DATA CLEAN", "every position valued, no flag"))
+    cells, commands = [], []
+    for column, (state, word, detail) in enumerate(tiles):
+        fill, ink = STATUS_COLOURS[state]
+        style = kit["ParagraphStyle"](f"tile{column}", parent=kit["styles"]["Normal"], fontSize=8, leading=10, textColor=colour(ink))
+        cells.append(kit["Paragraph"](f"<b>{word}</b><br/>{detail}", style))
+        commands.append(("BACKGROUND", (column, 0), (column, 0), colour(fill)))
+    width = kit["width"] / len(cells)
+    return kit["Table"]([cells], colWidths=[width] * len(cells), style=grid_style(commands), hAlign="LEFT")
+
+
+ZONE_ORDER = {"green": 0, "yellow": 1, "red": 2}
+
+
+def backtest_tile(backtest: dict[str, Any], tonight: dict[str, Any]) -> tuple[str, str, str]:
+    """The backtest's tile: the worst zone of the firm and its portfolios, so that a green firm beside
+    yellow portfolios is not read as all green; the firm's count and the portfolios off green in words."""
+    firm = backtest["firm"]
+    hit = ", an exception tonight" if tonight.get("complete", True) and (tonight.get("exceptions") or {}).get("firm") else ""
+    counts = f"{counted(firm['exceptions'], 'exception')} in {counted(firm['observations'], 'day')}"
+    if not firm.get("zone"):
+        return "note", "BACKTEST", f"firm {counts} (zone after 250){hit}"
+    off_green = {name: stats["zone"] for name, stats in backtest["portfolios"].items() if stats.get("zone") not in (None, "green")}
+    worst = max([firm["zone"], *off_green.values()], key=ZONE_ORDER.__getitem__)
+    portfolios = "; " + ", ".join(f"{name} {zone}" for name, zone in sorted(off_green.items())) if off_green else "; every portfolio green"
+    return ZONE_STATUS[worst], f"BACKTEST {worst.upper()}", f"firm {firm['zone']}, {counts}{hit}{portfolios}"
+
+
+def breach_age(row: dict[str, Any]) -> str:
+    """How long a limit has been breached, in words: new tonight, or the Nth night in a row."""
+    nights = row.get("nights_breached")
+    if nights is None:
+        return "age unknown"
+    if row.get("since_history_start"):
+        return f"every night of the history, {counted(nights, 'night')}"
+    return "new tonight" if nights == 1 else f"{ordinal(nights)} night in a row"
+
+
+def portfolio_zones(backtest: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
+    """Page one's one row of each portfolio's Basel zone and exceptions, each cell in its zone's colour."""
+    portfolios = backtest.get("portfolios") or {}
+    if not portfolios:
+        return []
+    cells, commands = [], []
+    for column, (name, stats) in enumerate(portfolios.items()):
+        zone = stats["zone"].upper() if stats.get("zone") else "no zone yet"
+        cells.append(f"{name}\n{zone}, {stats['exceptions']:,}")
+        if stats.get("zone"):
+            commands += status_commands((column, 0), ZONE_STATUS[stats["zone"]])
+    width = kit["width"] / len(cells)
+    caption = kit["Paragraph"]("Each portfolio's Basel zone and exceptions over the same days:", kit["styles"]["Normal"])
+    table = kit["Table"]([cells], colWidths=[width] * len(cells), style=grid_style([*commands, ("ALIGN", (0, 0), (-1, -1), "CENTER")]), hAlign="LEFT")
+    return [caption, table]
