@@ -14,9 +14,10 @@ positions that need it, listed with their notional), or `flag` it in the report.
 Before these checks, two rules make the history usable:
 
 - calendars: a factor without a price on some dates of the file (a local holiday) has a gap of
-  up to `max_gap_days` consecutive dates bridged: its last price is carried over the gap, so the
-  return across the gap is one return, on the first date after it (flagged, check `gap`). A
-  longer gap, or one at the start or end of the history, is not bridged: the factor is excluded.
+  up to `max_gap_days` consecutive dates bridged: its last price is carried over the gap (or
+  forward to the window's end, or back to its start), flagged, check `gap`; a short history (a
+  new listing) takes its configured proxy's returns (check `proxy`) or is excluded with the
+  reason (check `short_history`); a longer gap is excluded. The rules: riskbatch.inputs.history_gaps.
 - the last day: the price the night revalues from. A last return further than `jump_sigmas`
   robust standard deviations from the factor's median return is suspect (a fat finger, a bad
   tick) and `last_day_jump` decides: `hold` (default) holds the factor at its previous close
@@ -50,6 +51,7 @@ from riskbatch.inputs.currencies import (
     rate_into,
 )
 from riskbatch.inputs.files import ExcludedRow, InputError, Market, PlausibilityBands, excluded_rows, load_market, validate_positions
+from riskbatch.inputs.history_gaps import FactorFinding, complete_histories
 
 POLICIES = ("reject", "exclude", "flag")
 
@@ -73,8 +75,12 @@ class DataQualityPolicy:
     # implied vol of 20 is a percentage typed as a number: priced, it is worth many times its value).
     implied_vol_band: tuple[float, float] = (0.01, 3.0)
     strike_to_spot_band: tuple[float, float] = (0.1, 10.0)
+    # A factor with a short history (a new listing) -> the index or sector factor whose returns stand in
+    # for its missing ones (riskbatch.inputs.history_gaps); also the stressed VaR's map for factors without crisis history.
+    proxies: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "proxies", {str(name): str(proxy) for name, proxy in dict(self.proxies).items()})
         for name in ("implied_vol_band", "strike_to_spot_band"):
             low, high = (float(bound) for bound in getattr(self, name))
             if not 0.0 < low < high:
@@ -89,14 +95,6 @@ class DataQualityPolicy:
             raise ValueError("min_returns >= 2, max_market_lag_days >= 0, stale_days >= 2 and max_gap_days >= 0")
         if not 0.0 < self.zero_return_share <= 1.0 or self.jump_sigmas <= 0:
             raise ValueError("zero_return_share lies in (0, 1] and jump_sigmas is positive")
-
-
-@dataclass(frozen=True)
-class FactorFinding:
-    factor: str
-    check: str  # history, gap, stale, zero_returns, jump, last_day_jump
-    detail: str
-    action: str  # exclude, flag, hold (reject findings become the file's problems)
 
 
 @dataclass(frozen=True)
@@ -202,33 +200,10 @@ def _robust_scale(returns: np.ndarray) -> tuple[float, float] | None:
     return (median, sigma) if sigma > 0 else None
 
 
-def _missing_runs(present: np.ndarray) -> list[tuple[int, int]]:
-    """The (start, end) rows of each run of missing prices."""
-    edges = np.diff(np.concatenate([[0], (~present).astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
-
-
-def bridge_gaps(market: Market, factors: list[str], limit: int) -> tuple[np.ndarray, list[FactorFinding]]:
-    """The prices with each factor's interior gaps of up to `limit` dates bridged (the last price
-    carried: one return across the gap), and a finding per factor bridged or refused."""
-    prices = market.prices.copy()
-    findings = []
-    for name in factors:
-        column = prices[:, market.index[name]]  # a view: bridged in place
-        present = np.isfinite(column)
-        if present.all() or not present[0] or not present[-1]:
-            continue  # complete, or a gap at an end of the history: the history check excludes it
-        runs = _missing_runs(present)
-        longest = max(end - start for start, end in runs)
-        first = market.dates[runs[0][0]]
-        if longest > limit:
-            findings.append(FactorFinding(name, "gap", f"a gap of {longest} dates (first gap {first}), more than the {limit} bridged", "exclude"))
-            continue
-        for start, end in runs:
-            column[start:end] = column[start - 1]
-        detail = f"{len(runs)} gap(s) of at most {longest} date(s) bridged (first {first}): the last price carried, one return across each gap"
-        findings.append(FactorFinding(name, "gap", detail, "flag"))
-    return prices, findings
+def bridge_gaps(market: Market, factors: list[str], limit: int, proxies: dict[str, str] | None = None) -> tuple[np.ndarray, list[FactorFinding]]:
+    """The prices with each factor's gaps bridged, its ends carried and its short history proxied
+    (riskbatch.inputs.history_gaps), and a finding per factor repaired or refused."""
+    return complete_histories(market.prices, market.dates, market.index, factors, limit, proxies)
 
 
 def last_day_check(prices: np.ndarray, market: Market, factors: list[str], policy: DataQualityPolicy) -> list[FactorFinding]:
@@ -290,10 +265,10 @@ def prepare_night(
     rows = positions.to_pylist()
     needs = [factors_of_position(market, row, reporting_currency) for row in rows]
     used = sorted({factor for factors in needs for factor in factors})
-    prices, findings = bridge_gaps(market, used, policy.max_gap_days)
+    prices, findings = bridge_gaps(market, used, policy.max_gap_days, policy.proxies)
     findings += last_day_check(prices, market, used, policy)
     published, market = market, dataclasses.replace(market, prices=prices)
-    refused_gaps = {finding.factor for finding in findings if finding.check == "gap" and finding.action == "exclude"}
+    refused_gaps = {finding.factor for finding in findings if finding.check in {"gap", "short_history"} and finding.action == "exclude"}
     for factor in used:
         if factor not in refused_gaps:
             findings += assess_factor(factor, market.prices[:, market.index[factor]], market.dates, policy)

@@ -48,6 +48,7 @@ POLICY_VARIABLES = {
     "max_gap_days": "RISK_MAX_GAP_DAYS",
     "implied_vol_band": "RISK_DQ_IMPLIED_VOL_BAND",
     "strike_to_spot_band": "RISK_DQ_STRIKE_TO_SPOT_BAND",
+    "proxies": "RISK_DQ_PROXIES",  # never overridable: a proxy is a model choice, approved with the version
 }
 
 

@@ -274,7 +274,7 @@ def test_a_held_last_price_is_on_the_first_page_and_alerted_and_keeps_the_headli
 def test_excluded_notional_is_in_the_reporting_currency_and_an_unknown_one_is_counted() -> None:
     dates = business_days(MONDAY, DAYS)
     prices = _prices({"FX_USDJPY": 0.005, "TOYOTA": 0.01, "AAPL": 0.01, "GONE": 0.01}, {"FX_USDJPY": 150.0, "TOYOTA": 3_000.0, "AAPL": 150.0, "GONE": 20.0})
-    prices["GONE"][-1] = np.nan  # no last price tonight
+    prices["GONE"][-4:] = np.nan  # no price for longer than the gap carried forward: no last price tonight
     table = _market_table(prices, dates, {"TOYOTA": "JPY", "AAPL": "USD", "GONE": "USD"})
     twice = [
         {"portfolio_id": "A", "position_id": "FX1", "instrument_type": "fx", "underlying": "FX_USDJPY", "quantity": 1_000_000.0},
