@@ -44,6 +44,9 @@ def _challenger_rows(summary: dict[str, Any]) -> list[list[str]]:
     stressed = challengers.get("stressed", {})
     if "firm" in stressed:
         window = f"{stressed['period']['name']}, {stressed['window'][0]} to {stressed['window'][1]}"
+        uncovered = stressed.get("uncovered") or {}
+        if uncovered.get("positions"):  # positions on a factor with neither history nor proxy in the period: said, not hidden
+            window += f"; {uncovered['positions']} position(s), {money(uncovered['notional'])} {uncovered['currency']}, without a stress history"
         rows.append(["stressed", *(money(stressed["firm"][key]) for key, _ in FIGURES), window])
     elif stressed:
         rows.append(["stressed", "-", "-", "-", stressed["missing"]])
