@@ -38,6 +38,7 @@ from riskbatch.inputs.arrival import ROLES, FileSet, find_companion, parse_key, 
 from riskbatch.inputs.currencies import market_as_table
 from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, prepare_night
+from riskbatch.inputs.rates import RatesRejected, exclude_options_without_rates, night_rates
 from riskbatch.model.engine import draw_order
 from riskbatch.model.settings import ConfigurationError, Settings, configured_run, data_quality_overrides, data_quality_policy
 from riskbatch.runtime.logs import log, timed
@@ -142,14 +143,18 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     model_config["overrides"].update(data_quality_overrides())  # a re-run with another policy says so
     try:
         night = _validated(files, policy, parameters.reporting_currency)
-    except FileRejected as rejected:
-        report = _quarantine(job, bucket, files.keys[rejected.role], files.checksums[rejected.role], business_date, rejected.error)
-        return IngestOutcome("rejected", detail=report)
+        curves, rates_source = night_rates(s3, bucket, settings.input_prefix, business_date, policy.max_market_lag_days)
+        night = exclude_options_without_rates(night, curves, files.keys["positions"])
+    except FileRejected as rejected:  # the rates file is named by its own key, as it may be missing
+        rates = isinstance(rejected, RatesRejected)
+        key, checksum = (rejected.key, rejected.checksum) if rates else (files.keys[rejected.role], files.checksums[rejected.role])
+        return IngestOutcome("rejected", detail=_quarantine(job, bucket, key, checksum, business_date, rejected.error))
+    parameters = dataclasses.replace(parameters, curves=curves.as_parameters())  # the options' rates, by currency and tenor
 
     limits, limits_source = _read_optional(job, files, LIMITS_FILE, lambda data, name: as_records(parse_limits(data, name)))
     actual, actual_source = _read_optional(job, files, ACTUAL_PNL_FILE, parse_actual_pnl)
     stress, stress_source = _read_optional(job, files, STRESS_MARKET_FILE, _stress_history)
-    checksums = [files.checksums["positions"], files.checksums["market"]]
+    checksums = [files.checksums["positions"], files.checksums["market"], rates_source["sha256"]]
     checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source) if source]
     run = run_id(business_date, checksums, parameters, policy)
     if exists(s3, settings.output_bucket, status_key(run, "queued")):
@@ -161,7 +166,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
     optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
-    optional.update(model_config=model_config, stress_market_source=stress_source)
+    optional.update(model_config=model_config, stress_market_source=stress_source, rates_source=rates_source)
     optional["restatement_reason"] = given_reason(reason, "riskbatch rerun --reason") or _reason_file(s3, bucket, settings.input_prefix, business_date)
     if stress is not None:
         optional["stress_market_key"] = stress_market_key(run)

@@ -43,8 +43,16 @@ class ModelParameters:
     rates: dict[str, float] = field(default_factory=dict)  # per currency, continuously compounded
     seed_policy: str = "fixed"
     shrinkage: str = "auto"  # Ledoit-Wolf on the correlations (variances kept); auto: when the sample is not usable
+    # The night's dated rates (riskbatch.inputs.rates): per currency, [years, rate] points by tenor. A
+    # currency they cover takes its rate at the option's expiry from them, never `rates` or `rate`.
+    curves: dict[str, list[list[float]]] = field(default_factory=dict)
 
-    def rate_of(self, currency: str) -> float:
+    def rate_of(self, currency: str, years: float | None = None) -> float:
+        """The continuously compounded rate of a currency at `years` (the curve's shortest tenor when not given)."""
+        points = self.curves.get(currency)
+        if points:
+            tenors, rates = zip(*points, strict=True)
+            return float(np.interp(min(tenors) if years is None else years, tenors, rates))
         return float(self.rates.get(currency, self.rate))
 
     def __post_init__(self) -> None:

@@ -23,7 +23,7 @@ import pytest
 from riskbatch.aws.layout import report_keys
 from riskbatch.inputs.files import POSITION_COLUMNS, InputError, Market, load_market
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, prepare_night
-from riskbatch.inputs.sample import business_days
+from riskbatch.inputs.sample import business_days, write_rates
 from riskbatch.model.engine import build_book, risk_model
 from riskbatch.model.risk_model import ModelParameters, black_scholes
 from riskbatch.model.run_inputs import RunBook
@@ -80,6 +80,7 @@ def _run(night: Night, folder: Path, date: str, market: pa.Table, positions: pa.
     folder.mkdir(parents=True, exist_ok=True)
     pa_csv.write_csv(market, folder / "market.csv")
     pa_csv.write_csv(positions, folder / "positions.csv")
+    write_rates(folder, dt.date.fromisoformat(date))  # the night's rates: a required input
     keys = night.upload(folder, date, ("positions.csv", "market.csv"))
     run = ingest(night.settings.input_bucket, keys[1], night.settings, night.s3, night.sqs, night.sns).run_id
     drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
