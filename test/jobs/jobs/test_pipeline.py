@@ -418,9 +418,9 @@ def test_parquet_files_are_read_like_csv(night: Night, sample_files: Path, tmp_p
 
     folder = tmp_path / "parquet"
     folder.mkdir()
-    for name in ("positions", "market"):
+    for name in ("rates", "positions", "market"):
         pq.write_table(pa_csv.read_csv(sample_files / f"{name}.csv"), folder / f"{name}.parquet")
-    keys = night.upload(folder, DATE, ("positions.parquet", "market.parquet"))
+    keys = night.upload(folder, DATE, ("rates.parquet", "positions.parquet", "market.parquet"))[1:]
     outcome = run_ingest(night, keys[0])
     assert outcome.status == "queued" and outcome.units == 3
 
