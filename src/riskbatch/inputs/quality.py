@@ -52,6 +52,7 @@ from riskbatch.inputs.currencies import (
 )
 from riskbatch.inputs.files import ExcludedRow, InputError, Market, PlausibilityBands, excluded_rows, load_market, validate_positions
 from riskbatch.inputs.history_gaps import FactorFinding, complete_histories
+from riskbatch.inputs.plausibility import dividend_findings, exclude_outsized
 
 POLICIES = ("reject", "exclude", "flag")
 
@@ -75,6 +76,9 @@ class DataQualityPolicy:
     # implied vol of 20 is a percentage typed as a number: priced, it is worth many times its value).
     implied_vol_band: tuple[float, float] = (0.01, 3.0)
     strike_to_spot_band: tuple[float, float] = (0.1, 10.0)
+    # A factor's dividend yield and a position's notional against its portfolio's median (riskbatch.inputs.plausibility).
+    dividend_yield_band: tuple[float, float] = (0.0, 0.15)
+    quantity_to_usual_max: float = 1000.0
     # A factor with a short history (a new listing) -> the index or sector factor whose returns stand in
     # for its missing ones (riskbatch.inputs.history_gaps); also the stressed VaR's map for factors without crisis history.
     proxies: dict[str, str] = field(default_factory=dict)
@@ -86,6 +90,10 @@ class DataQualityPolicy:
             if not 0.0 < low < high:
                 raise ValueError(f"the {name} is two bounds 0 < low < high, not {getattr(self, name)!r}")
             object.__setattr__(self, name, (low, high))
+        low, high = (float(bound) for bound in self.dividend_yield_band)
+        if not -1.0 <= low < high <= 1.0 or not self.quantity_to_usual_max > 1.0:
+            raise ValueError("the dividend_yield_band is two bounds -1 <= low < high <= 1, and quantity_to_usual_max is above 1")
+        object.__setattr__(self, "dividend_yield_band", (low, high))
         for name in ("stale", "zero_returns", "jump"):
             if getattr(self, name) not in POLICIES:
                 raise ValueError(f"the {name} policy is one of {', '.join(POLICIES)}, not {getattr(self, name)!r}")
@@ -262,13 +270,17 @@ def prepare_night(
     except InputError as error:
         raise FileRejected("positions", error) from error
     positions, excluded = _exclude_unconvertible(checked, market, reporting_currency)
+    positions, outsized = exclude_outsized(positions, market, reporting_currency, policy.quantity_to_usual_max)
+    excluded += outsized
     rows = positions.to_pylist()
     needs = [factors_of_position(market, row, reporting_currency) for row in rows]
     used = sorted({factor for factors in needs for factor in factors})
     prices, findings = bridge_gaps(market, used, policy.max_gap_days, policy.proxies)
     findings += last_day_check(prices, market, used, policy)
+    findings += dividend_findings(market, used, policy.dividend_yield_band)
     published, market = market, dataclasses.replace(market, prices=prices)
     refused_gaps = {finding.factor for finding in findings if finding.check in {"gap", "short_history"} and finding.action == "exclude"}
+    refused_gaps |= {finding.factor for finding in findings if finding.check == "dividend_yield"}
     for factor in used:
         if factor not in refused_gaps:
             findings += assess_factor(factor, market.prices[:, market.index[factor]], market.dates, policy)
