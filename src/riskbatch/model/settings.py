@@ -148,6 +148,7 @@ class ModelConfig:
     data_quality: dict[str, Any] = field(default_factory=dict)
     approval: dict[str, str] = field(default_factory=dict)  # who approved this version, and when
     scenario_floors: dict[str, int] = field(default_factory=dict)  # environment -> the fewest scenarios it may run
+    monte_carlo: dict[str, float] = field(default_factory=dict)  # the tolerance of the VaR 99 %'s relative standard error
 
     def record(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """What the manifest and the report carry: version, hash, approval, the stress period, and any override applied."""
@@ -156,6 +157,7 @@ class ModelConfig:
             "sha256": self.sha256,
             "approval": dict(self.approval),
             "stress_period": self.stress_period.describe(),
+            "monte_carlo": dict(self.monte_carlo),
             "overrides": dict(overrides or {}),
         }
 
@@ -177,6 +179,7 @@ def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
             data_quality=dict(content.get("data_quality", {})),
             approval={key: str(content["approval"][key]) for key in ("approved_by", "approved_at")},
             scenario_floors={str(name): int(floor) for name, floor in content.get("scenario_floors", {}).items()},
+            monte_carlo={str(name): float(value) for name, value in content.get("monte_carlo", {}).items()},
         )
         dt.date.fromisoformat(config.approval["approved_at"])
     except (ValueError, KeyError, TypeError) as error:
