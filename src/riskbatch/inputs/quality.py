@@ -43,6 +43,7 @@ import pyarrow as pa
 
 from riskbatch.inputs.currencies import (
     _exclude_unconvertible,
+    conversion_path,
     currency_column_problems,
     currency_problems,
     factors_of_position,
@@ -50,7 +51,7 @@ from riskbatch.inputs.currencies import (
     notional_in,
     rate_into,
 )
-from riskbatch.inputs.files import ExcludedRow, InputError, Market, PlausibilityBands, excluded_rows, load_market, validate_positions
+from riskbatch.inputs.files import FX_FACTOR, ExcludedRow, InputError, Market, PlausibilityBands, excluded_rows, load_market, validate_positions
 from riskbatch.inputs.history_gaps import FactorFinding, complete_histories
 from riskbatch.inputs.plausibility import dividend_findings, exclude_outsized
 
@@ -315,12 +316,34 @@ def _held_price(factor: str, published: Market, market: Market, positions: pa.Ta
     rate = rate_into(market, market.currency(factor, reporting), reporting) or float("nan")
     difference = float(published.spot[column] - market.spot[column])
     effect = sum(row["quantity"] * (row.get("multiplier") or 1.0) * difference * rate for row in on_it if row["underlying"] == factor)
+    translated = _translated_through(factor, published, market, positions, reporting)
     return HeldPrice(
         factor=factor,
         date=market.as_of.isoformat(),
         published=float(published.spot[column]),
         held_at=float(market.spot[column]),
         move=float(np.log(published.spot[column] / market.spot[column])),
-        positions=len(on_it),
-        value_effect=float(effect),
+        positions=len(on_it) + len(translated),
+        value_effect=float(effect + sum(translated)),
     )
+
+
+def _translated_through(factor: str, published: Market, market: Market, positions: pa.Table, reporting: str) -> list[float]:
+    """What a held FX rate's published price would have added to each equity whose currency converts through
+    it (its value in its own currency times the change of its rate into the reporting currency). Options on
+    such underlyings are not counted: their value needs a revaluation, not a notional."""
+    if not FX_FACTOR.match(factor):
+        return []
+    found = []
+    for row in positions.to_pylist():
+        if row["underlying"] == factor or row["instrument_type"] != "equity":  # an FX position's cash leg offsets its rate change
+            continue
+        currency = market.currency(row["underlying"], reporting)
+        try:
+            path = conversion_path(market, currency, reporting)
+        except KeyError:
+            continue
+        if factor in {name for name, _ in path}:
+            local = row["quantity"] * (row.get("multiplier") or 1.0) * float(market.spot[market.index[row["underlying"]]])
+            found.append(local * ((rate_into(published, currency, reporting) or np.nan) - (rate_into(market, currency, reporting) or np.nan)))
+    return found
