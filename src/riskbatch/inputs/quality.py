@@ -180,6 +180,8 @@ def assess_factor(name: str, prices: np.ndarray, dates: list[dt.date], policy: D
     if not present.all():
         first_gap = dates[int(np.flatnonzero(~present)[0])]
         return [FactorFinding(name, "history", f"{int(present.sum())} of {len(prices)} days have a usable price (first gap {first_gap})", "exclude")]
+    if FX_FACTOR.match(name) and np.all(prices == prices[0]):  # a hard peg: a constant, not a stale or dead price
+        return [FactorFinding(name, "peg", f"constant at {prices[0]:g} over the {len(prices)} days: a hard peg, kept constant (zero variance)", "flag")]
     findings = []
     returns = np.diff(np.log(prices))
     flat = _longest_flat_run(prices)

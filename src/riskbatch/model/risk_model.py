@@ -155,7 +155,21 @@ class CovarianceEstimate:
 
 
 def estimate_covariance(returns: np.ndarray, parameters: ModelParameters) -> CovarianceEstimate:
-    """The covariance of the factors' daily log returns, with the diagnostics the report shows."""
+    """The covariance of the factors' daily log returns, with the diagnostics the report shows. A factor
+    that never moved (a hard-pegged currency) is a constant: zero variance and covariance, the others'
+    estimate (and its shrinkage) made without it."""
+    constant = np.all(returns == 0.0, axis=0)
+    if constant.any() and not constant.all():
+        inner = estimate_covariance(returns[:, ~constant], parameters)
+        block = np.ix_(~constant, ~constant)
+        matrix = np.zeros((returns.shape[1], returns.shape[1]))
+        matrix[block] = inner.matrix
+        unshrunk = None
+        if inner.unshrunk is not None:
+            unshrunk = np.zeros_like(matrix)
+            unshrunk[block] = inner.unshrunk
+        estimator = f"{inner.estimator}; {int(constant.sum())} constant factor(s) (a hard peg) at zero variance"
+        return CovarianceEstimate(matrix, inner.rank, inner.shrinkage, estimator, inner.smallest_eigenvalue, unshrunk)
     raw = ewma_covariance(returns, parameters.ewma_lambda) if parameters.covariance == "ewma" else sample_covariance(returns)
     rank = int(np.linalg.matrix_rank(raw))
     factors = returns.shape[1]
@@ -176,7 +190,14 @@ def covariance(returns: np.ndarray, parameters: ModelParameters) -> np.ndarray:
 
 def cholesky_with_jitter(cov: np.ndarray) -> tuple[np.ndarray, float]:
     """Lower Cholesky factor, and the diagonal jitter (relative to the mean variance) it needed:
-    a matrix that is positive semi-definite but singular needs a tiny one."""
+    a matrix that is positive semi-definite but singular needs a tiny one. A factor of zero variance
+    (a constant) keeps a zero row: it never moves in any scenario."""
+    constant = np.diag(cov) == 0.0
+    if constant.any() and not constant.all():
+        inner, jitter = cholesky_with_jitter(cov[np.ix_(~constant, ~constant)])
+        lower = np.zeros_like(cov)
+        lower[np.ix_(~constant, ~constant)] = inner  # still lower-triangular: rows and columns removed alike
+        return lower, jitter
     scale = float(np.mean(np.diag(cov))) or 1.0
     for jitter in (0.0, 1e-12, 1e-10, 1e-8):
         try:
