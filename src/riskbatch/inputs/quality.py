@@ -14,9 +14,10 @@ positions that need it, listed with their notional), or `flag` it in the report.
 Before these checks, two rules make the history usable:
 
 - calendars: a factor without a price on some dates of the file (a local holiday) has a gap of
-  up to `max_gap_days` consecutive dates bridged: its last price is carried over the gap, so the
-  return across the gap is one return, on the first date after it (flagged, check `gap`). A
-  longer gap, or one at the start or end of the history, is not bridged: the factor is excluded.
+  up to `max_gap_days` consecutive dates bridged: its last price is carried over the gap (or
+  forward to the window's end, or back to its start), flagged, check `gap`; a short history (a
+  new listing) takes its configured proxy's returns (check `proxy`) or is excluded with the
+  reason (check `short_history`); a longer gap is excluded. The rules: riskbatch.inputs.history_gaps.
 - cleaning: bad ticks that revert and unadjusted splits anywhere in the window are cleaned, with
   the corrections recorded and kept between nights (riskbatch.inputs.cleaning).
 - the last day: the price the night revalues from. A last return further than `jump_sigmas`
@@ -50,6 +51,7 @@ import pyarrow as pa
 from riskbatch.inputs.cleaning import Cleaning, CleaningPolicy, as_records, clean_history, contradiction
 from riskbatch.inputs.currencies import (
     _exclude_unconvertible,
+    conversion_path,
     currency_column_problems,
     currency_problems,
     factors_of_position,
@@ -57,7 +59,9 @@ from riskbatch.inputs.currencies import (
     notional_in,
     rate_into,
 )
-from riskbatch.inputs.files import ExcludedRow, InputError, Market, PlausibilityBands, excluded_rows, load_market, validate_positions
+from riskbatch.inputs.files import FX_FACTOR, ExcludedRow, InputError, Market, PlausibilityBands, excluded_rows, load_market, validate_positions
+from riskbatch.inputs.history_gaps import FactorFinding, complete_histories
+from riskbatch.inputs.plausibility import dividend_findings, exclude_outsized
 
 POLICIES = ("reject", "exclude", "flag")
 
@@ -81,13 +85,24 @@ class DataQualityPolicy:
     # implied vol of 20 is a percentage typed as a number: priced, it is worth many times its value).
     implied_vol_band: tuple[float, float] = (0.01, 3.0)
     strike_to_spot_band: tuple[float, float] = (0.1, 10.0)
+    # A factor's dividend yield and a position's notional against its portfolio's median (riskbatch.inputs.plausibility).
+    dividend_yield_band: tuple[float, float] = (0.0, 0.15)
+    quantity_to_usual_max: float = 1000.0
+    # A factor with a short history (a new listing) -> the index or sector factor whose returns stand in
+    # for its missing ones (riskbatch.inputs.history_gaps); also the stressed VaR's map for factors without crisis history.
+    proxies: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "proxies", {str(name): str(proxy) for name, proxy in dict(self.proxies).items()})
         for name in ("implied_vol_band", "strike_to_spot_band"):
             low, high = (float(bound) for bound in getattr(self, name))
             if not 0.0 < low < high:
                 raise ValueError(f"the {name} is two bounds 0 < low < high, not {getattr(self, name)!r}")
             object.__setattr__(self, name, (low, high))
+        low, high = (float(bound) for bound in self.dividend_yield_band)
+        if not -1.0 <= low < high <= 1.0 or not self.quantity_to_usual_max > 1.0:
+            raise ValueError("the dividend_yield_band is two bounds -1 <= low < high <= 1, and quantity_to_usual_max is above 1")
+        object.__setattr__(self, "dividend_yield_band", (low, high))
         for name in ("stale", "zero_returns", "jump"):
             if getattr(self, name) not in POLICIES:
                 raise ValueError(f"the {name} policy is one of {', '.join(POLICIES)}, not {getattr(self, name)!r}")
@@ -97,14 +112,6 @@ class DataQualityPolicy:
             raise ValueError("min_returns >= 2, max_market_lag_days >= 0, stale_days >= 2 and max_gap_days >= 0")
         if not 0.0 < self.zero_return_share <= 1.0 or self.jump_sigmas <= 0:
             raise ValueError("zero_return_share lies in (0, 1] and jump_sigmas is positive")
-
-
-@dataclass(frozen=True)
-class FactorFinding:
-    factor: str
-    check: str  # history, gap, stale, zero_returns, jump, last_day_jump
-    detail: str
-    action: str  # exclude, flag, hold (reject findings become the file's problems)
 
 
 @dataclass(frozen=True)
@@ -184,6 +191,8 @@ def assess_factor(name: str, prices: np.ndarray, dates: list[dt.date], policy: D
     if not present.all():
         first_gap = dates[int(np.flatnonzero(~present)[0])]
         return [FactorFinding(name, "history", f"{int(present.sum())} of {len(prices)} days have a usable price (first gap {first_gap})", "exclude")]
+    if FX_FACTOR.match(name) and np.all(prices == prices[0]):  # a hard peg: a constant, not a stale or dead price
+        return [FactorFinding(name, "peg", f"constant at {prices[0]:g} over the {len(prices)} days: a hard peg, kept constant (zero variance)", "flag")]
     findings = []
     returns = np.diff(np.log(prices))
     flat = _longest_flat_run(prices)
@@ -213,33 +222,10 @@ def _robust_scale(returns: np.ndarray) -> tuple[float, float] | None:
     return (median, sigma) if sigma > 0 else None
 
 
-def _missing_runs(present: np.ndarray) -> list[tuple[int, int]]:
-    """The (start, end) rows of each run of missing prices."""
-    edges = np.diff(np.concatenate([[0], (~present).astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
-
-
-def bridge_gaps(market: Market, factors: list[str], limit: int) -> tuple[np.ndarray, list[FactorFinding]]:
-    """The prices with each factor's interior gaps of up to `limit` dates bridged (the last price
-    carried: one return across the gap), and a finding per factor bridged or refused."""
-    prices = market.prices.copy()
-    findings = []
-    for name in factors:
-        column = prices[:, market.index[name]]  # a view: bridged in place
-        present = np.isfinite(column)
-        if present.all() or not present[0] or not present[-1]:
-            continue  # complete, or a gap at an end of the history: the history check excludes it
-        runs = _missing_runs(present)
-        longest = max(end - start for start, end in runs)
-        first = market.dates[runs[0][0]]
-        if longest > limit:
-            findings.append(FactorFinding(name, "gap", f"a gap of {longest} dates (first gap {first}), more than the {limit} bridged", "exclude"))
-            continue
-        for start, end in runs:
-            column[start:end] = column[start - 1]
-        detail = f"{len(runs)} gap(s) of at most {longest} date(s) bridged (first {first}): the last price carried, one return across each gap"
-        findings.append(FactorFinding(name, "gap", detail, "flag"))
-    return prices, findings
+def bridge_gaps(market: Market, factors: list[str], limit: int, proxies: dict[str, str] | None = None) -> tuple[np.ndarray, list[FactorFinding]]:
+    """The prices with each factor's gaps bridged, its ends carried and its short history proxied
+    (riskbatch.inputs.history_gaps), and a finding per factor repaired or refused."""
+    return complete_histories(market.prices, market.dates, market.index, factors, limit, proxies)
 
 
 def last_day_check(
@@ -317,10 +303,12 @@ def prepare_night(
     except InputError as error:
         raise FileRejected("positions", error) from error
     positions, excluded = _exclude_unconvertible(checked, market, reporting_currency)
+    positions, outsized = exclude_outsized(positions, market, reporting_currency, policy.quantity_to_usual_max)
+    excluded += outsized
     rows = positions.to_pylist()
     needs = [factors_of_position(market, row, reporting_currency) for row in rows]
     used = sorted({factor for factors in needs for factor in factors})
-    prices, findings = bridge_gaps(market, used, policy.max_gap_days)
+    prices, findings = bridge_gaps(market, used, policy.max_gap_days, policy.proxies)
     # the book's factors cleaned on their bridged history, the file's others as published; the
     # whole file (the backtest's moves) then carries the book's factors' cleanings too
     prices, cleanings = clean_history(market, prices, used, cleaning, ledger)
@@ -329,8 +317,10 @@ def prepare_night(
     cleanings += others
     findings += [FactorFinding(item.factor, "cleaned", f"{item.rule}: {item.detail} (recorded {item.made_on})", "flag") for item in cleanings]
     findings += last_day_check(prices, market, used, policy, cleaning, second_source)
+    findings += dividend_findings(market, used, policy.dividend_yield_band)
     published, market = dataclasses.replace(market, prices=whole), dataclasses.replace(market, prices=prices)
-    refused_gaps = {finding.factor for finding in findings if finding.check == "gap" and finding.action == "exclude"}
+    refused_gaps = {finding.factor for finding in findings if finding.check in {"gap", "short_history"} and finding.action == "exclude"}
+    refused_gaps |= {finding.factor for finding in findings if finding.check == "dividend_yield"}
     for factor in used:
         if factor not in refused_gaps:
             findings += assess_factor(factor, market.prices[:, market.index[factor]], market.dates, policy)
@@ -368,12 +358,34 @@ def _held_price(factor: str, published: Market, market: Market, positions: pa.Ta
     rate = rate_into(market, market.currency(factor, reporting), reporting) or float("nan")
     difference = float(published.spot[column] - market.spot[column])
     effect = sum(row["quantity"] * (row.get("multiplier") or 1.0) * difference * rate for row in on_it if row["underlying"] == factor)
+    translated = _translated_through(factor, published, market, positions, reporting)
     return HeldPrice(
         factor=factor,
         date=market.as_of.isoformat(),
         published=float(published.spot[column]),
         held_at=float(market.spot[column]),
         move=float(np.log(published.spot[column] / market.spot[column])),
-        positions=len(on_it),
-        value_effect=float(effect),
+        positions=len(on_it) + len(translated),
+        value_effect=float(effect + sum(translated)),
     )
+
+
+def _translated_through(factor: str, published: Market, market: Market, positions: pa.Table, reporting: str) -> list[float]:
+    """What a held FX rate's published price would have added to each equity whose currency converts through
+    it (its value in its own currency times the change of its rate into the reporting currency). Options on
+    such underlyings are not counted: their value needs a revaluation, not a notional."""
+    if not FX_FACTOR.match(factor):
+        return []
+    found = []
+    for row in positions.to_pylist():
+        if row["underlying"] == factor or row["instrument_type"] != "equity":  # an FX position's cash leg offsets its rate change
+            continue
+        currency = market.currency(row["underlying"], reporting)
+        try:
+            path = conversion_path(market, currency, reporting)
+        except KeyError:
+            continue
+        if factor in {name for name, _ in path}:
+            local = row["quantity"] * (row.get("multiplier") or 1.0) * float(market.spot[market.index[row["underlying"]]])
+            found.append(local * ((rate_into(published, currency, reporting) or np.nan) - (rate_into(market, currency, reporting) or np.nan)))
+    return found

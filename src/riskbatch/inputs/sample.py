@@ -231,6 +231,7 @@ def write_sample(out: Path, spec: SampleSpec) -> tuple[Path, Path]:
     if spec.features:
         (folder / "limits.csv").write_text(SAMPLE_LIMITS, encoding="utf-8")
     write_plain_csv(stress_market_table(spec), folder / "stress_market.csv")
+    write_rates(folder, spec.business_date)
     return positions_path, market_path
 
 
@@ -263,6 +264,43 @@ def closing_prices(window: pa.Table, count: int) -> dict[str, float]:
     """Each factor's last price in a market window of `count` factors a day."""
     last = window.slice(window.num_rows - count, count)
     return dict(zip(last["factor"].to_pylist(), last["price"].to_pylist(), strict=True))
+
+
+# The sample's rates (continuously compounded) of every currency its FX pairs quote, by tenor: a short
+# end and a long end apart, and foreign rates apart from domestic ones (EUR below USD, JPY near zero).
+SAMPLE_RATES = {
+    "USD": {"3M": 0.043, "1Y": 0.041, "10Y": 0.042},
+    "EUR": {"3M": 0.021, "1Y": 0.022, "10Y": 0.026},
+    "GBP": {"3M": 0.040, "1Y": 0.039, "10Y": 0.041},
+    "JPY": {"3M": 0.004, "1Y": 0.006, "10Y": 0.014},
+    "AUD": {"3M": 0.037, "1Y": 0.038, "10Y": 0.042},
+    "CAD": {"3M": 0.030, "1Y": 0.029, "10Y": 0.032},
+    "CHF": {"3M": 0.005, "1Y": 0.005, "10Y": 0.008},
+    "NZD": {"3M": 0.040, "1Y": 0.038, "10Y": 0.043},
+    "SEK": {"3M": 0.022, "1Y": 0.022, "10Y": 0.025},
+    "NOK": {"3M": 0.040, "1Y": 0.038, "10Y": 0.036},
+    "MXN": {"3M": 0.095, "1Y": 0.093, "10Y": 0.092},
+}
+
+
+def rates_table(business_date: dt.date, rates: dict[str, dict[str, float]] | None = None) -> pa.Table:
+    """The night's rates file: one row per currency and tenor, dated the business date."""
+    rows = [(currency, tenor, rate) for currency, curve in (rates or SAMPLE_RATES).items() for tenor, rate in curve.items()]
+    return pa.table(
+        {
+            "date": pa.array([business_date] * len(rows), pa.date32()),
+            "currency": pa.array([row[0] for row in rows]),
+            "tenor": pa.array([row[1] for row in rows]),
+            "rate": pa.array([row[2] for row in rows], pa.float64()),
+        }
+    )
+
+
+def write_rates(folder: Path, business_date: dt.date, rates: dict[str, dict[str, float]] | None = None) -> Path:
+    """rates.csv beside the night's files (a required input: riskbatch.inputs.rates)."""
+    path = folder / "rates.csv"
+    write_plain_csv(rates_table(business_date, rates), path)
+    return path
 
 
 def next_business_days(first: dt.date, count: int) -> list[dt.date]:
@@ -309,6 +347,7 @@ def write_nights(out: Path, spec: SampleSpec, nights: int, first_written: int = 
         write_plain_csv(nightly, folder / "positions.csv")
         write_plain_csv(window, folder / "market.csv")
         write_plain_csv(stress, folder / "stress_market.csv")
+        write_rates(folder, date)
         if spec.features:
             (folder / "limits.csv").write_text(SAMPLE_LIMITS, encoding="utf-8")
         folders.append(folder)

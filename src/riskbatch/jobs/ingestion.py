@@ -37,6 +37,7 @@ from riskbatch.inputs.arrival import ROLES, FileSet, find_companion, parse_key, 
 from riskbatch.inputs.currencies import market_as_table
 from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, prepare_night
+from riskbatch.inputs.rates import RatesRejected, exclude_options_without_rates, night_rates
 from riskbatch.inputs.second_source import parse_second_source
 from riskbatch.jobs.earlier_runs import latest_earlier_manifest, previous_draw_order, previous_night
 from riskbatch.model.engine import draw_order
@@ -147,14 +148,18 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     second, second_source = _read_optional(job, files, SECOND_SOURCE_FILE, parse_second_source)  # what may contradict a last-day jump
     try:
         night = _validated(files, policy, parameters.reporting_currency, ledger, second)
-    except FileRejected as rejected:
-        report = _quarantine(job, bucket, files.keys[rejected.role], files.checksums[rejected.role], business_date, rejected.error)
-        return IngestOutcome("rejected", detail=report)
+        curves, rates_source = night_rates(s3, bucket, settings.input_prefix, business_date, policy.max_market_lag_days)
+        night = exclude_options_without_rates(night, curves, files.keys["positions"])
+    except FileRejected as rejected:  # the rates file is named by its own key, as it may be missing
+        rates = isinstance(rejected, RatesRejected)
+        key, checksum = (rejected.key, rejected.checksum) if rates else (files.keys[rejected.role], files.checksums[rejected.role])
+        return IngestOutcome("rejected", detail=_quarantine(job, bucket, key, checksum, business_date, rejected.error))
+    parameters = dataclasses.replace(parameters, curves=curves.as_parameters())  # the options' rates, by currency and tenor
 
     limits, limits_source = _read_optional(job, files, LIMITS_FILE, lambda data, name: as_records(parse_limits(data, name)))
     actual, actual_source = _read_optional(job, files, ACTUAL_PNL_FILE, parse_actual_pnl)
     stress, stress_source = _read_optional(job, files, STRESS_MARKET_FILE, _stress_history)
-    checksums = [files.checksums["positions"], files.checksums["market"]]
+    checksums = [files.checksums["positions"], files.checksums["market"], rates_source["sha256"]]
     checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source, second_source) if source]
     run = run_id(business_date, checksums + ([f"forced {forced}"] if forced else []), parameters, policy)
     if exists(s3, settings.output_bucket, status_key(run, "queued")):
@@ -167,7 +172,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
     optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
     optional["second_source"] = second_source
-    optional.update(model_config=model_config, stress_market_source=stress_source)
+    optional.update(model_config=model_config, stress_market_source=stress_source, rates_source=rates_source)
     given = given_reason(reason, "riskbatch rerun --force --reason" if forced else "riskbatch rerun --reason")
     optional["restatement_reason"] = given or _reason_file(s3, bucket, settings.input_prefix, business_date)
     optional["forced_rerun"] = {"token": forced, "reason": (given or {}).get("text")} if forced else None

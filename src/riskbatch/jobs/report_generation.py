@@ -155,7 +155,10 @@ class ReportGeneration:
             top = breakdown["largest"]
             period = (manifest.get("model_config") or {}).get("stress_period")
             stress_market = stress_history(self.s3, bucket, manifest) if period else None
-            challengers = challenger_figures(run_book.book, run_book.market, run_book.parameters, stress_market, period)
+            dq = manifest.get("data_quality_policy") or {}
+            challengers = challenger_figures(
+                run_book.book, run_book.market, run_book.parameters, stress_market, period, dq.get("proxies"), int(dq.get("max_gap_days", 3))
+            )
             lap("challengers")
             date, firm_figures = manifest["business_date"], risk_figures(firm_pnl)
             previous, previous_manifest = self._previous_night(bucket, date)

@@ -94,15 +94,15 @@ class Book:
         return len(self.unique_factor)
 
 
-def carry_yields(market: Market, factors: np.ndarray, parameters: ModelParameters) -> np.ndarray:
+def carry_yields(market: Market, factors: np.ndarray, parameters: ModelParameters, years: np.ndarray | None = None) -> np.ndarray:
     """The continuous yield an option's underlying pays: a share its dividend yield; a currency
-    pair FX_<BASE><QUOTE> the BASE currency's rate (Garman-Kohlhagen: the foreign rate is the
-    pair's dividend yield, the QUOTE currency's rate its discount rate)."""
+    pair FX_<BASE><QUOTE> the BASE currency's rate at the option's expiry `years` (Garman-Kohlhagen:
+    the foreign rate is the pair's dividend yield, the QUOTE currency's rate its discount rate)."""
     found = market.dividend_yields[factors].astype(float)
     for number, factor in enumerate(factors.tolist()):
         pair = FX_FACTOR.match(market.factors[factor])
         if pair:
-            found[number] = parameters.rate_of(pair.group(1))
+            found[number] = parameters.rate_of(pair.group(1), None if years is None else float(years[number]))
     return found
 
 
@@ -182,7 +182,7 @@ def build_book(positions: pa.Table, market: Market, parameters: ModelParameters 
         unique_vol_factor=unique_keys[:, 5].astype(np.int64),
         unique_is_call=unique_keys[:, 4].astype(bool),
         unique_currency=currencies,
-        unique_dividend=carry_yields(market, unique_factor, parameters),
+        unique_dividend=carry_yields(market, unique_factor, parameters, unique_keys[:, 2] / CALENDAR_DAYS),
         unique_fx_factor=np.where(conversion.factor_currency[unique_factor] >= 0, len(market.factors) + conversion.factor_currency[unique_factor], -1),
         unique_fx_sign=np.ones(len(unique_factor)),
         entry_start=entry_start.astype(np.int64),
@@ -244,7 +244,8 @@ def _kernel_inputs(book: Book, market: Market, parameters: ModelParameters) -> t
     """The unique options as the kernels take them (today's price at the business date, the time
     to expiry at the horizon)."""
     underlying = market.spot[book.unique_factor]
-    rate = np.array([parameters.rate_of(currency) for currency in book.unique_currency], dtype=float)
+    expiries = zip(book.unique_currency, book.unique_years.tolist(), strict=True)
+    rate = np.array([parameters.rate_of(currency, years) for currency, years in expiries], dtype=float)
     base = black_scholes(underlying, book.unique_strike, book.unique_years, book.unique_vol, rate, book.unique_is_call, book.unique_dividend)
     years = book.unique_years - horizon_calendar_days(market.business_date, parameters.horizon_days) / CALENDAR_DAYS
     return (

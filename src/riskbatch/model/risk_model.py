@@ -43,8 +43,16 @@ class ModelParameters:
     rates: dict[str, float] = field(default_factory=dict)  # per currency, continuously compounded
     seed_policy: str = "fixed"
     shrinkage: str = "auto"  # Ledoit-Wolf on the correlations (variances kept); auto: when the sample is not usable
+    # The night's dated rates (riskbatch.inputs.rates): per currency, [years, rate] points by tenor. A
+    # currency they cover takes its rate at the option's expiry from them, never `rates` or `rate`.
+    curves: dict[str, list[list[float]]] = field(default_factory=dict)
 
-    def rate_of(self, currency: str) -> float:
+    def rate_of(self, currency: str, years: float | None = None) -> float:
+        """The continuously compounded rate of a currency at `years` (the curve's shortest tenor when not given)."""
+        points = self.curves.get(currency)
+        if points:
+            tenors, rates = zip(*points, strict=True)
+            return float(np.interp(min(tenors) if years is None else years, tenors, rates))
         return float(self.rates.get(currency, self.rate))
 
     def __post_init__(self) -> None:
@@ -147,7 +155,21 @@ class CovarianceEstimate:
 
 
 def estimate_covariance(returns: np.ndarray, parameters: ModelParameters) -> CovarianceEstimate:
-    """The covariance of the factors' daily log returns, with the diagnostics the report shows."""
+    """The covariance of the factors' daily log returns, with the diagnostics the report shows. A factor
+    that never moved (a hard-pegged currency) is a constant: zero variance and covariance, the others'
+    estimate (and its shrinkage) made without it."""
+    constant = np.all(returns == 0.0, axis=0)
+    if constant.any() and not constant.all():
+        inner = estimate_covariance(returns[:, ~constant], parameters)
+        block = np.ix_(~constant, ~constant)
+        matrix = np.zeros((returns.shape[1], returns.shape[1]))
+        matrix[block] = inner.matrix
+        unshrunk = None
+        if inner.unshrunk is not None:
+            unshrunk = np.zeros_like(matrix)
+            unshrunk[block] = inner.unshrunk
+        estimator = f"{inner.estimator}; {int(constant.sum())} constant factor(s) (a hard peg) at zero variance"
+        return CovarianceEstimate(matrix, inner.rank, inner.shrinkage, estimator, inner.smallest_eigenvalue, unshrunk)
     raw = ewma_covariance(returns, parameters.ewma_lambda) if parameters.covariance == "ewma" else sample_covariance(returns)
     rank = int(np.linalg.matrix_rank(raw))
     factors = returns.shape[1]
@@ -168,7 +190,14 @@ def covariance(returns: np.ndarray, parameters: ModelParameters) -> np.ndarray:
 
 def cholesky_with_jitter(cov: np.ndarray) -> tuple[np.ndarray, float]:
     """Lower Cholesky factor, and the diagonal jitter (relative to the mean variance) it needed:
-    a matrix that is positive semi-definite but singular needs a tiny one."""
+    a matrix that is positive semi-definite but singular needs a tiny one. A factor of zero variance
+    (a constant) keeps a zero row: it never moves in any scenario."""
+    constant = np.diag(cov) == 0.0
+    if constant.any() and not constant.all():
+        inner, jitter = cholesky_with_jitter(cov[np.ix_(~constant, ~constant)])
+        lower = np.zeros_like(cov)
+        lower[np.ix_(~constant, ~constant)] = inner  # still lower-triangular: rows and columns removed alike
+        return lower, jitter
     scale = float(np.mean(np.diag(cov))) or 1.0
     for jitter in (0.0, 1e-12, 1e-10, 1e-8):
         try:

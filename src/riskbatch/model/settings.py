@@ -49,6 +49,9 @@ POLICY_VARIABLES = {
     "max_gap_days": "RISK_MAX_GAP_DAYS",
     "implied_vol_band": "RISK_DQ_IMPLIED_VOL_BAND",
     "strike_to_spot_band": "RISK_DQ_STRIKE_TO_SPOT_BAND",
+    "dividend_yield_band": "RISK_DQ_DIVIDEND_YIELD_BAND",
+    "quantity_to_usual_max": "RISK_DQ_QUANTITY_TO_USUAL_MAX",
+    "proxies": "RISK_DQ_PROXIES",  # never overridable: a proxy is a model choice, approved with the version
 }
 
 
@@ -147,6 +150,7 @@ class ModelConfig:
     approval: dict[str, str] = field(default_factory=dict)  # who approved this version, and when
     scenario_floors: dict[str, int] = field(default_factory=dict)  # environment -> the fewest scenarios it may run
     cleaning: dict[str, Any] = field(default_factory=dict)  # the data-cleaning standard's thresholds (riskbatch.inputs.cleaning)
+    monte_carlo: dict[str, float] = field(default_factory=dict)  # the tolerance of the VaR 99 %'s relative standard error
 
     def record(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """What the manifest and the report carry: version, hash, approval, the stress period, and any override applied."""
@@ -155,6 +159,7 @@ class ModelConfig:
             "sha256": self.sha256,
             "approval": dict(self.approval),
             "stress_period": self.stress_period.describe(),
+            "monte_carlo": dict(self.monte_carlo),
             "overrides": dict(overrides or {}),
         }
 
@@ -177,6 +182,7 @@ def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
             approval={key: str(content["approval"][key]) for key in ("approved_by", "approved_at")},
             scenario_floors={str(name): int(floor) for name, floor in content.get("scenario_floors", {}).items()},
             cleaning=dict(content.get("cleaning", {})),
+            monte_carlo={str(name): float(value) for name, value in content.get("monte_carlo", {}).items()},
         )
         CleaningPolicy(**config.cleaning)
         dt.date.fromisoformat(config.approval["approved_at"])
@@ -196,7 +202,7 @@ def _parsed(name: str, text: str) -> Any:
         return (float(low), float(high))
     if name in {"scenarios", "seed", "horizon_days", "block_size", "min_returns", "max_market_lag_days", "stale_days", "max_gap_days"}:
         return int(text)
-    if name in {"ewma_lambda", "degrees_of_freedom", "rate", "zero_return_share", "jump_sigmas"}:
+    if name in {"ewma_lambda", "degrees_of_freedom", "rate", "zero_return_share", "jump_sigmas", "quantity_to_usual_max"}:
         return float(text)
     return text
 

@@ -7,6 +7,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from riskbatch.inputs.quality import excluded_notional_text
+from riskbatch.model.monte_carlo_error import monte_carlo_error
 from riskbatch.reporting.charts import exceptions_chart, png
 from riskbatch.reporting.deadline import publication_line, verdict
 from riskbatch.reporting.figures import FIGURES, TESTS
@@ -46,6 +47,9 @@ def _challenger_rows(summary: dict[str, Any]) -> list[list[str]]:
     stressed = challengers.get("stressed", {})
     if "firm" in stressed:
         window = f"{stressed['period']['name']}, {stressed['window'][0]} to {stressed['window'][1]}"
+        uncovered = stressed.get("uncovered") or {}
+        if uncovered.get("positions"):  # positions on a factor with neither history nor proxy in the period: said, not hidden
+            window += f"; {uncovered['positions']} position(s), {money(uncovered['notional'])} {uncovered['currency']}, without a stress history"
         rows.append(["stressed", *(money(stressed["firm"][key]) for key, _ in FIGURES), window])
     elif stressed:
         rows.append(["stressed", "-", "-", "-", stressed["missing"]])
@@ -92,6 +96,16 @@ def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
         others = held_prices[PAGE_ONE_HELD:]
         named = ", ".join(held["factor"] for held in others[:PAGE_ONE_NAMED]) + (", ..." if len(others) > PAGE_ONE_NAMED else "")
         found.append(("DATA", f"{counted(len(others), 'more suspect last price')} held at the previous close ({named}): see Data quality."))
+    tolerance = ((summary.get("model_config") or {}).get("monte_carlo") or {}).get("var_99_relative_standard_error")
+    error = monte_carlo_error(summary["firm"], tolerance)
+    if not error["within"]:  # a figure too noisy to read a change in: said before anything else of the model
+        found.append(
+            (
+                "MODEL",
+                f"Monte Carlo standard error of firm VaR 99 %: {money(error['standard_error'])} {currency}, {error['relative']:.1%} of the figure, "
+                f"above the {tolerance:.1%} the model configuration tolerates: run more scenarios.",
+            )
+        )
     if quality["excluded_positions"]:
         found.append(("DATA", f"{counted(quality['excluded_positions'], 'position')} excluded, notional {excluded_notional_text(quality)}: see Data quality."))
     if tonight and not tonight.get("complete", True):

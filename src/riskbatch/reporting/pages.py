@@ -198,14 +198,16 @@ def _methodology_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[A
         "history that sets the covariance). Their VaR and ES come from a generalised Pareto tail fitted to the worst 10 % of days "
         "(shape at least zero), so that ES 97.5 % is never below VaR 99 % on a few hundred days.",
         f"<b>Data.</b> Market data as of {summary['market_as_of']}; at least {summary.get('data_quality_policy', {}).get('min_returns', 250)} "
-        "daily returns required; factors with gaps or without moves are excluded with their positions, stale runs and jumps flagged, "
+        "daily returns required; a local holiday is carried over (up to the gap limit), a short history takes its configured proxy, "
+        "factors with longer gaps or without moves are excluded with their positions, stale runs and jumps flagged, "
         "as the data-quality policy in the audit trail says.",
         "<b>Limitations.</b> Zero-mean returns; constant correlations over the window; no jumps beyond those in the Student-t option; "
-        "European exercise only; flat rates per currency and flat implied volatility per option (moved in parallel by a vol factor); "
+        "European exercise only; option rates from the night's curves at each expiry, not moved in the scenarios; "
+        "flat implied volatility per option (moved in parallel by a vol factor); "
         "business days follow the NYSE calendar (weekends and exchange holidays); positions the data-quality checks excluded carry no risk in these figures.",
     ]
     body = [kit["Paragraph"](text, styles["Normal"]) for text in paragraphs]
-    return [kit["KeepTogether"]([kit["Paragraph"]("Model documentation", styles["Heading2"]), body[0]]), *body[1:]]
+    return [kit["KeepTogether"]([kit["Paragraph"]("Model documentation", styles["Heading2"]), *body])]  # no page of it without its heading
 
 
 def _model_config_rows(summary: dict[str, Any]) -> list[list[str]]:
@@ -235,7 +237,7 @@ def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         ["scenarios", f"{summary['model']['scenarios']:,}"],
     ]
     audit += [[f"model: {key}", value] for key, value in parameters_in_use(summary["model"])]
-    audit += [[f"data quality: {key}", str(value)] for key, value in summary.get("data_quality_policy", {}).items()]
+    audit += [[f"data quality: {key}", str(value) if value != {} else "none"] for key, value in summary.get("data_quality_policy", {}).items()]
     audit += [[f"input {item['role']} sha256", kit["Paragraph"](f"{item['sha256']}<br/>{item['uri']}", kit["checksum"])] for item in summary["inputs"]]
     audit += [[f"timing: {key}", value] for key, value in summary["timings"].items()]
     audit += _publication_rows(summary.get("publication"), kit)

@@ -221,6 +221,9 @@ def parameters_in_use(model: dict[str, Any]) -> list[tuple[str, str]]:
         shown.append(("rate (any other currency)", f"{model['rate']:g}"))
     else:
         shown.append(("rate (every currency)", f"{model['rate']:g}"))
-    known = {"seed", "scenarios", "covariance", "ewma_lambda", "distribution", "degrees_of_freedom", "horizon_days", "rates", "rate"}
+    curves = model.get("curves") or {}
+    if curves:  # the night's dated rates by tenor (in the JSON and the manifest): the currencies they cover, one line
+        shown.append(("curves (dated, by tenor)", ", ".join(sorted(curves))))
+    known = {"seed", "scenarios", "covariance", "ewma_lambda", "distribution", "degrees_of_freedom", "horizon_days", "rates", "rate", "curves"}
     shown += [(key, str(value)) for key, value in model.items() if key not in known]  # block size, currency, policies
     return shown

@@ -24,6 +24,7 @@ import numpy as np
 from riskbatch.inputs.files import Market
 from riskbatch.model.engine import Book, portfolio_pnl
 from riskbatch.model.risk_model import ModelParameters, log_returns, risk_figures
+from riskbatch.validation.stress_history import stress_window, uncovered_positions
 
 
 def historical_returns(market: Market, parameters: ModelParameters) -> np.ndarray:
@@ -87,26 +88,38 @@ def tail_figures(pnl: np.ndarray) -> dict[str, Any]:
     }
 
 
-def stressed_figures(book: Book, market: Market, parameters: ModelParameters, stress_market: Market | None, period: dict[str, str]) -> dict[str, Any]:
-    """Tonight's book revalued in the stress history's daily moves over the configured period."""
+def stressed_figures(
+    book: Book,
+    market: Market,
+    parameters: ModelParameters,
+    stress_market: Market | None,
+    period: dict[str, str],
+    proxies: dict[str, str] | None = None,
+    max_gap_days: int = 3,
+) -> dict[str, Any]:
+    """Tonight's book revalued in the stress history's daily moves over the configured period, its
+    gaps bridged and its missing factors proxied as riskbatch.validation.stress_history says; the
+    positions on a factor still uncovered are counted with their notional."""
     first, last = dt.date.fromisoformat(period["first"]), dt.date.fromisoformat(period["last"])
-    stated = {"period": period}
+    stated: dict[str, Any] = {"period": period}
     if stress_market is None:
         return {**stated, "missing": "no stress history came with the night's files"}
-    lacking = [name for name in market.factors if name not in stress_market.index]
-    if lacking:
-        return {**stated, "missing": f"the stress history lacks {len(lacking)} of tonight's factors ({', '.join(lacking[:5])})"}
-    history = stress_market.restricted(market.factors)
-    days = history.dates[1:]
-    chosen = [i for i, day in enumerate(days) if first <= day <= last]
-    returns = log_returns(history.prices)[chosen] * np.sqrt(parameters.horizon_days)
-    if len(chosen) < 100 or not np.all(np.isfinite(returns)):
-        return {**stated, "missing": f"the stress history has {len(chosen)} complete days in the period, at least 100 are needed"}
+    window = stress_window(market.factors, stress_market, first, last, proxies, max_gap_days)
+    positions, notional = uncovered_positions(book, market, window.uncovered)
+    stated["repairs"] = [dataclasses.asdict(finding) for finding in window.findings]
+    stated["uncovered"] = {"factors": window.uncovered, "positions": positions, "notional": notional, "currency": parameters.reporting_currency}
+    if len(window.days) < 100:
+        return {**stated, "missing": f"the stress history has {len(window.days)} days in the period, at least 100 are needed"}
+    if len(window.uncovered) == len(market.factors):
+        lacking = ", ".join(window.uncovered[:5])
+        why = f"the stress history lacks {len(window.uncovered)} of tonight's factors ({lacking}) in the period, and no proxy covers them"
+        return {**stated, "missing": why}
+    returns = window.returns * np.sqrt(parameters.horizon_days)
     pnl = historical_pnl(book, market, parameters, returns)
     return {
         **stated,
-        "window": [days[chosen[0]].isoformat(), days[chosen[-1]].isoformat()],
-        "days": len(chosen),
+        "window": [window.days[0].isoformat(), window.days[-1].isoformat()],
+        "days": len(window.days),
         "chosen_as": f"configured stress period: {period['name']}",
         "firm": tail_figures(pnl.sum(axis=0)),
         "portfolios": {name: tail_figures(row) for name, row in zip(book.portfolio_ids, pnl, strict=True)},
@@ -114,7 +127,13 @@ def stressed_figures(book: Book, market: Market, parameters: ModelParameters, st
 
 
 def challenger_figures(
-    book: Book, market: Market, parameters: ModelParameters, stress_market: Market | None = None, period: dict[str, str] | None = None
+    book: Book,
+    market: Market,
+    parameters: ModelParameters,
+    stress_market: Market | None = None,
+    period: dict[str, str] | None = None,
+    proxies: dict[str, str] | None = None,
+    max_gap_days: int = 3,
 ) -> dict[str, Any]:
     """Historical-simulation and stressed figures, firm-wide and per portfolio, with their windows."""
     pnl = historical_pnl(book, market, parameters)
@@ -128,5 +147,5 @@ def challenger_figures(
         }
     }
     if period is not None:
-        result["stressed"] = stressed_figures(book, market, parameters, stress_market, period)
+        result["stressed"] = stressed_figures(book, market, parameters, stress_market, period, proxies, max_gap_days)
     return result

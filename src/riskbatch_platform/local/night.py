@@ -134,15 +134,19 @@ class NightResult:
 
 
 NIGHTLY_FILES = ("positions.csv", "market.csv")
+RATES_FILE = "rates.csv"  # a required input, read when the two nightly files are ingested: it lands before them
 
 
 def land_files(s3: Any, bucket: str, folder: Path, business_date: str, names: tuple[str, ...] = NIGHTLY_FILES, prefix: str = "incoming/") -> list[str]:
-    """Put the night's files where they arrive (<prefix><date>/<name>); the keys, in order."""
+    """Put the night's files where they arrive (<prefix><date>/<name>); the keys of `names`, in order. The
+    nightly files bring the folder's rates file with them, landed first."""
     keys = []
-    for name in names:
+    first = (RATES_FILE,) if names == NIGHTLY_FILES and (folder / RATES_FILE).exists() else ()
+    for name in (*first, *names):
         key = f"{prefix}{business_date}/{name}"
         s3.put_object(Bucket=bucket, Key=key, Body=(folder / name).read_bytes())
-        keys.append(key)
+        if name in names:
+            keys.append(key)
     return keys
 
 

@@ -65,3 +65,40 @@ def test_the_bands_come_from_the_model_configuration_and_are_refused_when_absurd
     with pytest.raises(ValueError, match="implied_vol_band"):
         DataQualityPolicy(implied_vol_band=(0.5, 0.1))
     assert np.isfinite(policy.implied_vol_band).all()
+
+
+def _market_with_dividend(factor: str, value: float) -> pa.Table:
+    market = market_table(SPEC)
+    factors, yields = market["factor"].to_pylist(), market["dividend_yield"].to_pylist()
+    edited = [value if name == factor else given for name, given in zip(factors, yields, strict=True)]
+    return market.set_column(market.column_names.index("dividend_yield"), "dividend_yield", pa.array(edited, pa.float64()))
+
+
+def test_a_dividend_yield_typed_as_a_percentage_excludes_its_factor_with_the_reason() -> None:
+    # 0.5 meant 0.5 %: within the +-100 % that refuses a file, so it was priced as a 50 % yield
+    market = market_table(SPEC)
+    loaded = load_market(market, "m", SPEC.business_date)
+    positions = positions_table(SPEC, loaded.factors, loaded.spot)
+    underlying = next(name for name in positions["underlying"].to_pylist() if name.startswith("EQ_"))
+    night = prepare_night(_market_with_dividend(underlying, 0.5), "m", positions, "p", SPEC.business_date, data_quality_policy(), "USD")
+    on_it = {row.position_id for row in night.excluded if row.underlying == underlying}
+    assert on_it == {pid for pid, name in zip(positions["position_id"].to_pylist(), positions["underlying"].to_pylist(), strict=True) if name == underlying}
+    (finding,) = [finding for finding in night.findings if finding.factor == underlying]
+    assert finding.check == "dividend_yield" and finding.action == "exclude" and "a percentage typed as a number" in finding.detail
+    assert underlying not in night.market.factors
+
+
+def test_a_quantity_far_beyond_its_portfolio_usual_size_is_excluded_and_the_var_is_the_book_without_it() -> None:
+    # a quantity in shares where the desk types thousands: priced, it is the firm's whole VaR
+    night, position = _night(lambda table, row: _set(table, "quantity", row, table["quantity"][row].as_py() * 100_000.0))
+    (excluded,) = [row for row in night.excluded if row.position_id == position]
+    assert excluded.reason.startswith("quantity: a notional") and "times the median of" in excluded.reason
+    clean, _ = _night(lambda table, row: table.filter(pa.array([index != row for index in range(table.num_rows)])))
+    assert _firm_var_99(night) == pytest.approx(_firm_var_99(clean), rel=1e-12)
+
+
+def test_the_yield_and_quantity_bands_are_in_the_versioned_configuration() -> None:
+    policy = data_quality_policy()
+    assert policy.dividend_yield_band == (0.0, 0.15) and policy.quantity_to_usual_max == 1000.0
+    with pytest.raises(ValueError, match="dividend_yield_band"):
+        DataQualityPolicy(dividend_yield_band=(0.2, 0.1))

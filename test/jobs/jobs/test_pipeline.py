@@ -167,7 +167,7 @@ def _corrupted(sample_files: Path, tmp_path: Path, file: str, corrupt) -> Path:
     """The sample night in a folder of its own, with one of its files corrupted."""
     folder = tmp_path / "bad"
     folder.mkdir()
-    for name in ("positions.csv", "market.csv"):
+    for name in ("positions.csv", "market.csv", "rates.csv"):
         shutil.copy(sample_files / name, folder / name)
     original = (folder / file).read_text()
     corrupted = corrupt(original)
@@ -286,6 +286,7 @@ def test_a_good_file_is_kept_when_its_neighbour_is_bad(night: Night, sample_file
     folder = tmp_path / "night"
     folder.mkdir()
     shutil.copy(sample_files / "market.csv", folder / "market.csv")
+    shutil.copy(sample_files / "rates.csv", folder / "rates.csv")
     (folder / "positions.csv").write_text("portfolio_id,position_id\nPF1,P1\n")
     keys = night.upload(folder, DATE)
     assert run_ingest(night, keys[0]).status == "rejected"
@@ -417,9 +418,9 @@ def test_parquet_files_are_read_like_csv(night: Night, sample_files: Path, tmp_p
 
     folder = tmp_path / "parquet"
     folder.mkdir()
-    for name in ("positions", "market"):
+    for name in ("rates", "positions", "market"):
         pq.write_table(pa_csv.read_csv(sample_files / f"{name}.csv"), folder / f"{name}.parquet")
-    keys = night.upload(folder, DATE, ("positions.parquet", "market.parquet"))
+    keys = night.upload(folder, DATE, ("rates.parquet", "positions.parquet", "market.parquet"))[1:]
     outcome = run_ingest(night, keys[0])
     assert outcome.status == "queued" and outcome.units == 3
 
@@ -429,7 +430,7 @@ def test_limits_that_come_with_the_files_are_reported_and_a_breach_is_logged_and
 ) -> None:
     folder = tmp_path / "limits"
     folder.mkdir()
-    for name in ("positions.csv", "market.csv"):
+    for name in ("positions.csv", "market.csv", "rates.csv"):
         shutil.copy(sample_files / name, folder / name)
     (folder / "limits.csv").write_text("scope,measure,limit\nfirm,var_99,1000\nPF01,es_975,1e12\n")
     night.upload(folder, DATE, ("limits.csv",))  # the limits land first
@@ -478,7 +479,7 @@ class _RefusesOnce:
 def test_a_rejection_of_10000_bad_rows_alerts_within_the_bound_and_keeps_every_row_in_s3(night: Night, sample_files: Path, tmp_path: Path) -> None:
     folder = tmp_path / "bad-limits"
     folder.mkdir()
-    for name in ("positions.csv", "market.csv"):
+    for name in ("positions.csv", "market.csv", "rates.csv"):
         shutil.copy(sample_files / name, folder / name)
     (folder / "limits.csv").write_text("scope,measure,limit\n" + "".join(f"PF{row:05d},var_99,-{row}\n" for row in range(BAD_ROWS)))
     night.upload(folder, DATE, ("limits.csv",))
@@ -503,6 +504,7 @@ def test_10000_excluded_positions_alert_a_bounded_summary_and_the_s3_key_holds_t
     folder = tmp_path / "bad-rows"
     folder.mkdir()
     shutil.copy(sample_files / "market.csv", folder / "market.csv")
+    shutil.copy(sample_files / "rates.csv", folder / "rates.csv")
     lines = (sample_files / "positions.csv").read_text().splitlines()
     header = lines[0].split(",")
     template = dict(zip(header, lines[1].split(","), strict=True))

@@ -357,7 +357,7 @@ def test_model_parameters_come_from_the_versioned_configuration_shipped_in_the_p
     parameters, record = configured_run(input_seed=9)
     assert dataclasses.asdict(parameters) == {**dataclasses.asdict(ModelParameters()), **config.parameters}
     expected = {"version": config.version, "sha256": config.sha256, "approval": config.approval}
-    expected.update(stress_period=config.stress_period.describe(), overrides={})
+    expected.update(stress_period=config.stress_period.describe(), monte_carlo=config.monte_carlo, overrides={})
     assert record == expected
 
 

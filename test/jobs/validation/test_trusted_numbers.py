@@ -23,7 +23,7 @@ import pytest
 from riskbatch.aws.layout import report_keys
 from riskbatch.inputs.files import POSITION_COLUMNS, InputError, Market, load_market
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, prepare_night
-from riskbatch.inputs.sample import business_days
+from riskbatch.inputs.sample import business_days, write_rates
 from riskbatch.model.engine import build_book, risk_model
 from riskbatch.model.risk_model import ModelParameters, black_scholes
 from riskbatch.model.run_inputs import RunBook
@@ -80,6 +80,7 @@ def _run(night: Night, folder: Path, date: str, market: pa.Table, positions: pa.
     folder.mkdir(parents=True, exist_ok=True)
     pa_csv.write_csv(market, folder / "market.csv")
     pa_csv.write_csv(positions, folder / "positions.csv")
+    write_rates(folder, dt.date.fromisoformat(date))  # the night's rates: a required input
     keys = night.upload(folder, date, ("positions.csv", "market.csv"))
     run = ingest(night.settings.input_bucket, keys[1], night.settings, night.s3, night.sqs, night.sns).run_id
     drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
@@ -277,7 +278,7 @@ def test_a_held_last_price_is_on_the_first_page_and_alerted_and_keeps_the_headli
 def test_excluded_notional_is_in_the_reporting_currency_and_an_unknown_one_is_counted() -> None:
     dates = business_days(MONDAY, DAYS)
     prices = _prices({"FX_USDJPY": 0.005, "TOYOTA": 0.01, "AAPL": 0.01, "GONE": 0.01}, {"FX_USDJPY": 150.0, "TOYOTA": 3_000.0, "AAPL": 150.0, "GONE": 20.0})
-    prices["GONE"][-1] = np.nan  # no last price tonight
+    prices["GONE"][-4:] = np.nan  # no price for longer than the gap carried forward: no last price tonight
     table = _market_table(prices, dates, {"TOYOTA": "JPY", "AAPL": "USD", "GONE": "USD"})
     twice = [
         {"portfolio_id": "A", "position_id": "FX1", "instrument_type": "fx", "underlying": "FX_USDJPY", "quantity": 1_000_000.0},

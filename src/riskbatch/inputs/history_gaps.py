@@ -1,0 +1,123 @@
+"""Incomplete histories made usable by a stated rule, each repair a finding (never a silent exclusion).
+
+Real vendor files miss prices: a local holiday (Easter Monday: New York open, Europe closed), a
+first date on which a factor had not traded yet, a listing younger than the window. Per factor:
+
+- an interior gap of up to `limit` consecutive dates: the last price is carried over it, so the
+  return across the gap is one return, on the first date after it (check `gap`, flagged);
+- missing on the last `limit` dates or fewer (the window's end is a holiday of the factor's
+  exchange): its last price is carried forward to the end, no move on those dates (check `gap`,
+  flagged); the night revalues from that close;
+- missing on the first `limit` dates or fewer (last year's holiday now on the window's first day):
+  its first price is carried back to the start, no move on those dates (check `gap`, flagged);
+- a longer missing start is a short history (a new listing): its missing returns are its proxy's
+  returns (the configured map factor -> proxy, an index or sector factor, in the versioned model
+  configuration), scaled by the ratio of the two volatilities over their common days (check
+  `proxy`, flagged). Without a configured proxy, or with one that has no complete history over the
+  missing dates, the factor is excluded with the reason (check `short_history`), its positions
+  listed with their notional;
+- a longer gap anywhere else is excluded with the reason (check `gap`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_OVERLAP = 20  # common returns needed to scale a proxy by the volatility ratio (fewer: scaled by 1)
+
+
+@dataclass(frozen=True)
+class FactorFinding:
+    factor: str
+    check: str  # history, gap, proxy, short_history, stale, zero_returns, jump, last_day_jump
+    detail: str
+    action: str  # exclude, flag, hold (reject findings become the file's problems)
+
+
+def missing_runs(present: np.ndarray) -> list[tuple[int, int]]:
+    """The (start, end) rows of each run of missing prices."""
+    edges = np.diff(np.concatenate([[0], (~present).astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+
+
+def proxy_of(name: str, proxies: dict[str, str]) -> str | None:
+    """The proxy the configuration names for a factor, None when it names none."""
+    return proxies.get(name)
+
+
+def _proxied_start(
+    column: np.ndarray, proxy: np.ndarray, first: int, dates: list[dt.date], name: str, proxy_name: str
+) -> tuple[np.ndarray, FactorFinding] | None:
+    """The column with its rows before `first` rebuilt from the proxy's returns; None when the
+    proxy has no complete history over those rows."""
+    if not np.all(np.isfinite(proxy[: first + 1])) or np.any(proxy[: first + 1] <= 0):
+        return None
+    own = np.diff(np.log(column[first:]))
+    theirs = np.diff(np.log(proxy[first:]))
+    common = np.isfinite(own) & np.isfinite(theirs)
+    scale, basis = 1.0, "unscaled: fewer than 20 common days"
+    if common.sum() >= MIN_OVERLAP and np.std(theirs[common]) > 0:
+        scale = float(np.std(own[common]) / np.std(theirs[common]))
+        basis = f"the volatility ratio over {int(common.sum())} common days"
+    proxy_returns = np.diff(np.log(proxy[: first + 1])) * scale  # the returns ending on rows 1..first
+    filled = column.copy()
+    # backwards from the first own price: the price on row k is the one on row k+1 less the return between
+    filled[:first] = column[first] * np.exp(-np.cumsum(proxy_returns[::-1]))[::-1]
+    detail = f"first price on {dates[first]}: its {first} earlier return(s) are {proxy_name}'s x {scale:.3g} ({basis})"
+    return filled, FactorFinding(name, "proxy", detail, "flag")
+
+
+def complete_histories(
+    prices: np.ndarray, dates: list[dt.date], index: dict[str, int], factors: list[str], limit: int, proxies: dict[str, str] | None = None
+) -> tuple[np.ndarray, list[FactorFinding]]:
+    """The prices (days x factors, NaN where missing) with each factor's gaps bridged, its ends
+    carried and its short history proxied where the rules above allow; a finding per factor
+    repaired or refused. A factor with no price at all is left to the history check."""
+    prices = prices.copy()
+    proxies = proxies or {}
+    findings: list[FactorFinding] = []
+    for name in factors:
+        column = prices[:, index[name]]  # a view: repaired in place
+        present = np.isfinite(column)
+        if present.all() or not present.any():
+            continue
+        runs = missing_runs(present)
+        notes: list[str] = []
+        first, last = int(np.flatnonzero(present)[0]), int(np.flatnonzero(present)[-1])
+        if first > limit:
+            proxy = proxy_of(name, proxies)
+            repaired = None if proxy is None or proxy not in index else _proxied_start(column, prices[:, index[proxy]], first, dates, name, proxy)
+            if repaired is None:
+                why = "no proxy is configured for it (data_quality.proxies)" if proxy is None else f"its proxy {proxy} has no complete history before it"
+                detail = f"a short history: first price on {dates[first]}, {len(dates) - 1 - first} of {len(dates) - 1} returns, and {why}"
+                findings.append(FactorFinding(name, "short_history", detail, "exclude"))
+                continue
+            column[:first], finding = repaired[0][:first], repaired[1]
+            findings.append(finding)
+        elif first > 0:
+            column[:first] = column[first]
+            notes.append(f"no price on the first {first} date(s): the price of {dates[first]} carried back, no move")
+        if len(dates) - 1 - last > limit:
+            detail = f"no price after {dates[last]}: {len(dates) - 1 - last} date(s) missing at the end, more than the {limit} carried"
+            findings.append(FactorFinding(name, "gap", detail, "exclude"))
+            continue
+        if last < len(dates) - 1:
+            column[last + 1 :] = column[last]
+            notes.append(f"no price on the last {len(dates) - 1 - last} date(s) (a local holiday?): the close of {dates[last]} carried forward, no move")
+        interior = [(start, end) for start, end in runs if start > 0 and end < len(dates)]
+        longest = max((end - start for start, end in interior), default=0)
+        if longest > limit:
+            detail = f"a gap of {longest} dates (first gap {dates[interior[0][0]]}), more than the {limit} bridged"
+            findings.append(FactorFinding(name, "gap", detail, "exclude"))
+            continue
+        for start, end in interior:
+            column[start:end] = column[start - 1]
+        if interior:
+            first_gap = dates[interior[0][0]]
+            notes.append(f"{len(interior)} gap(s) of at most {longest} date(s) bridged (first {first_gap}): the last price carried, one return across each")
+        if notes:
+            findings.append(FactorFinding(name, "gap", "; ".join(notes), "flag"))
+    return prices, findings

@@ -1,0 +1,68 @@
+"""Plausibility bands of a night's inputs beyond the options' (riskbatch.inputs.files): a factor's dividend
+yield and a position's size against its portfolio's usual one. Inputs typed in the wrong units pass every
+format check and change the figures many times over; outside its band an input is excluded with the
+reason (the factor and the positions on it, or the one position), listed with its notional, never priced.
+
+- dividend yield: a yield outside `dividend_yield_band` (0 to 15 % a year in the approved
+  configuration) is a percentage typed as a number (0.5 meant 0.5 %) or another unit: the factor is
+  excluded (check `dividend_yield`). Beyond +-100 % the market file itself is refused (files.py).
+- quantity: a position whose notional (|quantity x multiplier x spot| in the reporting currency) is
+  more than `quantity_to_usual_max` times the median of its portfolio's positions is a quantity in
+  the wrong unit (shares for thousands, cents for units) or a fat finger: the position is excluded.
+  A portfolio of fewer than MIN_PORTFOLIO_POSITIONS positions has no usual size and is not checked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from riskbatch.inputs.currencies import rate_into
+from riskbatch.inputs.files import FX_FACTOR, ExcludedRow, Market, excluded_rows
+from riskbatch.inputs.history_gaps import FactorFinding
+
+MIN_PORTFOLIO_POSITIONS = 10
+
+
+def dividend_findings(market: Market, factors: list[str], band: tuple[float, float]) -> list[FactorFinding]:
+    """A finding (exclude) per factor whose dividend yield lies outside the band (FX rates pay no dividend: not checked)."""
+    low, high = band
+    findings = []
+    for name in factors:
+        value = float(market.dividend_yields[market.index[name]])
+        if not FX_FACTOR.match(name) and not low <= value <= high:
+            detail = f"dividend_yield {value:g} outside the plausible {low:g} to {high:g} (a percentage typed as a number?)"
+            findings.append(FactorFinding(name, "dividend_yield", detail, "exclude"))
+    return findings
+
+
+def position_notionals(positions: pa.Table, market: Market, reporting: str) -> np.ndarray:
+    """|quantity x multiplier x spot| of each position in the reporting currency (NaN where unknown)."""
+    quantities = positions["quantity"].to_numpy(zero_copy_only=False).astype(float)
+    multipliers = positions["multiplier"].to_numpy(zero_copy_only=False).astype(float) if "multiplier" in positions.column_names else None
+    found = np.full(positions.num_rows, np.nan)
+    for row, underlying in enumerate(positions["underlying"].to_pylist()):
+        rate = rate_into(market, market.currency(underlying, reporting), reporting)
+        multiplier = multipliers[row] if multipliers is not None and np.isfinite(multipliers[row]) else 1.0
+        if rate is not None:
+            found[row] = abs(quantities[row] * multiplier * float(market.spot[market.index[underlying]]) * rate)
+    return found
+
+
+def exclude_outsized(positions: pa.Table, market: Market, reporting: str, most: float) -> tuple[pa.Table, list[ExcludedRow]]:
+    """The positions less those far beyond their portfolio's usual size, and those, each with the reason."""
+    notionals = position_notionals(positions, market, reporting)
+    portfolios = np.array(positions["portfolio_id"].to_pylist(), dtype=object)
+    reasons = [""] * positions.num_rows
+    for portfolio in sorted(set(portfolios.tolist())):
+        rows = np.flatnonzero((portfolios == portfolio) & np.isfinite(notionals))
+        if len(rows) < MIN_PORTFOLIO_POSITIONS:
+            continue
+        usual = float(np.median(notionals[rows]))
+        for row in rows[notionals[rows] > most * usual] if usual > 0 else []:
+            ratio = notionals[row] / usual
+            reasons[row] = f"quantity: a notional {ratio:,.0f} times the median of {portfolio}'s positions, beyond {most:g} (another unit, or a fat finger?)"
+    outsized = np.array([bool(reason) for reason in reasons], dtype=bool)
+    if not outsized.any():
+        return positions, []
+    return positions.filter(pa.array(~outsized)), excluded_rows(positions, outsized, reasons, market)

@@ -1,0 +1,94 @@
+"""The stress period's daily moves of tonight's factors, made usable by the nightly file's rules.
+
+A real stress history misses prices too: a local holiday in the crisis year, a factor listed after
+it. One missing value used to remove the firm's stressed VaR. Here, over the configured period:
+
+- gaps are bridged, and the period's ends carried, as in the nightly market file
+  (riskbatch.inputs.history_gaps, within the same `max_gap_days`);
+- a factor absent from the stress history, or listed after the period's start, takes the moves of
+  its configured proxy (the data-quality policy's `proxies`, versioned with the model
+  configuration): the proxy's own column for an absent factor, the proxy's scaled returns before
+  the listing otherwise;
+- a factor still without a complete history in the period is uncovered: it does not move in the
+  stressed scenarios, and the positions on it (underlying or vol factor) are reported with their
+  notional in the reporting currency, never silently left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from riskbatch.inputs.files import Market
+from riskbatch.inputs.history_gaps import FactorFinding, complete_histories, proxy_of
+from riskbatch.model.engine import Book
+
+
+@dataclass(frozen=True)
+class StressWindow:
+    """Tonight's factors' daily log returns over the period (days x factors; an uncovered factor's are 0)."""
+
+    returns: np.ndarray
+    days: list[dt.date]
+    findings: list[FactorFinding] = field(default_factory=list)
+    uncovered: list[str] = field(default_factory=list)
+
+
+def stress_window(
+    factors: list[str], stress: Market, first: dt.date, last: dt.date, proxies: dict[str, str] | None = None, max_gap_days: int = 3
+) -> StressWindow:
+    """The period's moves of `factors` from the stress history (see the module's rules)."""
+    proxies = proxies or {}
+    chosen = [row for row in range(1, len(stress.dates)) if first <= stress.dates[row] <= last]
+    if not chosen:
+        return StressWindow(np.empty((0, len(factors))), [])
+    rows = slice(chosen[0] - 1, chosen[-1] + 1)
+    dates = stress.dates[rows]
+    columns: dict[str, np.ndarray] = {}
+    findings: list[FactorFinding] = []
+    for name in factors:
+        own = stress.prices[rows, stress.index[name]] if name in stress.index else None
+        if own is not None and np.isfinite(own).any():
+            columns[name] = own
+        elif (proxy := proxy_of(name, proxies)) is not None and proxy in stress.index:
+            columns[name] = stress.prices[rows, stress.index[proxy]]
+            findings.append(FactorFinding(name, "proxy", f"no price in the stress period: the moves of its proxy {proxy}", "flag"))
+        else:
+            columns[name] = np.full(len(dates), np.nan)
+    # the proxies a late listing may need, as columns of their own
+    for proxy in sorted({proxies[name] for name in factors if name in proxies} - set(columns)):
+        if proxy in stress.index:
+            columns[proxy] = stress.prices[rows, stress.index[proxy]]
+    names = list(columns)
+    matrix = np.column_stack([columns[name] for name in names]) if names else np.empty((len(dates), 0))
+    repaired, repairs = complete_histories(matrix, dates, {name: i for i, name in enumerate(names)}, factors, max_gap_days, proxies)
+    findings += repairs
+    tonight = repaired[:, [names.index(name) for name in factors]]
+    covered = np.all(np.isfinite(tonight) & (tonight > 0), axis=0)
+    uncovered = [name for name, ok in zip(factors, covered, strict=True) if not ok]
+    returns = np.zeros((len(dates) - 1, len(factors)))
+    returns[:, covered] = np.diff(np.log(tonight[:, covered]), axis=0)
+    return StressWindow(returns, dates[1:], findings, uncovered)
+
+
+def uncovered_positions(book: Book, market: Market, uncovered: list[str]) -> tuple[int, float]:
+    """How many positions need an uncovered factor (underlying or vol factor), and their notional in the
+    reporting currency (the underlying's value: quantity x multiplier x spot x today's rate)."""
+    if not uncovered:
+        return 0, 0.0
+    missing = np.zeros(len(market.factors), dtype=bool)
+    missing[[market.index[name] for name in uncovered]] = True
+    notional = np.zeros(len(book.position_ids))
+    hit = np.zeros(len(book.position_ids), dtype=bool)
+    own = book.leg_column < len(market.factors)  # a position's own leg, not an FX position's cash leg
+    np.add.at(notional, book.leg_position[own], np.abs(book.leg_exposure[own]))
+    hit[book.leg_position[own & missing[np.minimum(book.leg_column, len(market.factors) - 1)]]] = True
+    if book.option_count:
+        unique = book.unique_of_option
+        underlying = book.unique_factor[unique]
+        notional[book.option_position] += np.abs(book.option_quantity * market.spot[underlying])
+        vol = book.unique_vol_factor[unique]
+        hit[book.option_position] |= missing[underlying] | ((vol >= 0) & missing[np.maximum(vol, 0)])
+    return int(hit.sum()), float(notional[hit].sum())

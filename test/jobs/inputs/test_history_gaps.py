@@ -1,0 +1,122 @@
+"""A local holiday, a window that starts on one, a new listing: each repaired by a stated rule and
+flagged, never a factor silently dropped with its positions.
+
+Before these rules, a European equity without a price on Easter Monday (New York open) was
+excluded with its positions and their notional "unknown", and firm VaR 99 % fell by most of it;
+the same day excluded it again a year later as the window's first date; a listing younger than
+the window was always excluded."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from riskbatch.inputs.files import POSITION_COLUMNS
+from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
+from riskbatch.inputs.sample import business_days
+from riskbatch.model.engine import build_book, portfolio_pnl
+from riskbatch.model.risk_model import ModelParameters, value_at_risk
+
+EASTER_MONDAY = dt.date(2026, 4, 6)  # NYSE open, Frankfurt and London closed
+DAYS = 261
+CURRENCIES = {"AAPL": "USD", "SIE": "EUR", "IDX_EU": "EUR", "FX_EURUSD": "USD"}
+
+
+def _prices(days: int = DAYS, seed: int = 11) -> dict[str, np.ndarray]:
+    """A US stock, a European one, the European index it moves with (beta about 1.2), and EURUSD."""
+    rng = np.random.default_rng(seed)
+    index = rng.normal(0.0, 0.011, days)
+    returns = {
+        "AAPL": rng.normal(0.0, 0.014, days),
+        "SIE": 1.2 * index + rng.normal(0.0, 0.006, days),
+        "IDX_EU": index,
+        "FX_EURUSD": rng.normal(0.0, 0.005, days),
+    }
+    spots = {"AAPL": 180.0, "SIE": 150.0, "IDX_EU": 4_000.0, "FX_EURUSD": 1.08}
+    return {name: spots[name] * np.exp(np.cumsum(series)) for name, series in returns.items()}
+
+
+def _table(prices: dict[str, np.ndarray], dates: list[dt.date]) -> pa.Table:
+    """The vendor's file: no row where a factor has no price (NaN here)."""
+    rows = [(day, name, float(series[i])) for name, series in prices.items() for i, day in enumerate(dates) if np.isfinite(series[i])]
+    return pa.table(
+        {
+            "date": pa.array([row[0] for row in rows], pa.date32()),
+            "factor": pa.array([row[1] for row in rows], pa.string()),
+            "price": pa.array([row[2] for row in rows], pa.float64()),
+            "currency": pa.array([CURRENCIES[row[1]] for row in rows], pa.string()),
+        }
+    )
+
+
+def _positions() -> pa.Table:
+    """A desk long 3m EUR of the European stock and 1m USD of the US one."""
+    rows = [
+        {"portfolio_id": "EU", "position_id": "E1", "instrument_type": "equity", "underlying": "SIE", "quantity": 20_000.0},
+        {"portfolio_id": "US", "position_id": "U1", "instrument_type": "equity", "underlying": "AAPL", "quantity": 5_500.0},
+    ]
+    return pa.table({name: pa.array([row.get(name) for row in rows], kind) for name, kind in POSITION_COLUMNS.items()})
+
+
+def _night(prices: dict[str, np.ndarray], policy: DataQualityPolicy | None = None):
+    return prepare_night(_table(prices, business_days(EASTER_MONDAY, DAYS)), "m", _positions(), "p", EASTER_MONDAY, policy or DataQualityPolicy(), "USD")
+
+
+def _firm_var_99(night) -> float:
+    parameters = ModelParameters(scenarios=20_000, block_size=4_096)
+    pnl = portfolio_pnl(build_book(night.positions, night.market, parameters), night.market, parameters)
+    return value_at_risk(pnl.sum(axis=0), 0.99)
+
+
+def test_easter_monday_carries_the_european_close_forward_and_firm_var_stays_within_tolerance() -> None:
+    full = _prices()
+    holiday = {name: series.copy() for name, series in full.items()}
+    holiday["SIE"][-1] = np.nan  # Easter Monday: no European close
+    night = _night(holiday)
+    assert night.excluded == [] and night.summary()["excluded_notional_unknown"] == 0
+    (finding,) = [finding for finding in night.findings if finding.factor == "SIE"]
+    assert finding.check == "gap" and finding.action == "flag" and "carried forward" in finding.detail
+    sie = night.market.prices[:, night.market.index["SIE"]]
+    assert sie[-1] == full["SIE"][-2]  # revalued from Thursday's close, no move on the holiday
+    # the figure with one European close missing is the full-data figure, within one day's move of the stock
+    assert _firm_var_99(night) == pytest.approx(_firm_var_99(_night(full)), rel=0.03)
+
+
+def test_a_holiday_on_the_window_first_date_is_carried_back_not_an_exclusion() -> None:
+    prices = _prices()
+    prices["SIE"][0] = np.nan  # last year's Easter Monday, now the window's first date
+    night = _night(prices)
+    assert night.excluded == []
+    (finding,) = [finding for finding in night.findings if finding.factor == "SIE"]
+    assert finding.action == "flag" and "carried back" in finding.detail
+    assert night.market.prices[0, night.market.index["SIE"]] == prices["SIE"][1]
+
+
+def test_a_new_listing_takes_its_configured_proxy_and_without_one_is_excluded_with_the_reason() -> None:
+    prices = _prices()
+    listed = 161  # a hundred returns of its own, the window has 260
+    prices["SIE"][:listed] = np.nan
+    unmapped = _night(prices)
+    assert [row.position_id for row in unmapped.excluded] == ["E1"]
+    assert "no proxy is configured" in unmapped.excluded[0].reason and unmapped.excluded[0].notional is not None
+    night = _night(prices, DataQualityPolicy(proxies={"SIE": "IDX_EU"}))
+    assert night.excluded == [] and "IDX_EU" not in night.market.factors  # the proxy lends its returns, not a factor of the book
+    (finding,) = [finding for finding in night.findings if finding.factor == "SIE"]
+    assert finding.check == "proxy" and finding.action == "flag" and "IDX_EU" in finding.detail
+    filled = np.diff(np.log(night.market.prices[:, night.market.index["SIE"]]))
+    index = np.diff(np.log(prices["IDX_EU"]))
+    scale = filled[0] / index[0]
+    assert scale == pytest.approx(1.2, rel=0.15)  # the volatility ratio of stock and index over their common days
+    assert filled[: listed - 1] == pytest.approx(index[: listed - 1] * scale, rel=1e-12)
+    assert filled[listed:] == pytest.approx(np.diff(np.log(prices["SIE"][listed:])), rel=1e-12)  # its own history untouched
+
+
+def test_a_proxy_without_history_of_its_own_leaves_the_factor_excluded_with_the_reason() -> None:
+    prices = _prices()
+    prices["SIE"][:161] = np.nan
+    prices["IDX_EU"][:100] = np.nan
+    night = _night(prices, DataQualityPolicy(proxies={"SIE": "IDX_EU"}))
+    assert [row.position_id for row in night.excluded] == ["E1"] and "its proxy IDX_EU has no complete history" in night.excluded[0].reason

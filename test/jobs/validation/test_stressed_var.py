@@ -1,0 +1,101 @@
+"""Stressed VaR survives a real stress history: one missing day in the crisis year, a factor listed
+after it. Before, either removed the firm's stressed VaR, with "252 complete days in the period, at
+least 100 are needed" as the reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from riskbatch.inputs.files import POSITION_COLUMNS, Market
+from riskbatch.inputs.sample import business_days
+from riskbatch.model.engine import build_book
+from riskbatch.model.risk_model import ModelParameters
+from riskbatch.validation.challengers import challenger_figures
+
+DATE = dt.date(2026, 11, 25)
+PERIOD = {"name": "test crisis", "first": "2008-09-01", "last": "2009-08-31"}
+STRESS_DATES = [day for day in business_days(dt.date(2010, 6, 30), 1_000) if day >= dt.date(2007, 7, 2)]
+CRISIS = np.array([dt.date(2008, 9, 1) <= day <= dt.date(2009, 8, 31) for day in STRESS_DATES])
+FACTORS = ["EQ_A", "EQ_B", "IDX"]
+
+
+def _histories(seed: int = 4) -> tuple[Market, Market]:
+    """Tonight's calm year and a stress history whose crisis year moves six times as much; EQ_B moves with IDX."""
+    rng = np.random.default_rng(seed)
+
+    def paths(days: int, scale: np.ndarray) -> np.ndarray:
+        index = rng.normal(0, 0.006, days) * scale
+        moves = np.column_stack([rng.normal(0, 0.006, days) * scale, index + rng.normal(0, 0.002, days) * scale, index])
+        return np.array([50.0, 80.0, 1_000.0]) * np.exp(np.vstack([np.zeros(3), np.cumsum(moves, axis=0)]))
+
+    tonight = Market(DATE, business_days(DATE, 300), FACTORS, paths(299, np.ones(299)))
+    stress = Market(DATE, STRESS_DATES, FACTORS, paths(len(STRESS_DATES) - 1, np.where(CRISIS[1:], 6.0, 1.0)))
+    return tonight, stress
+
+
+def _book(market: Market):
+    rows = [
+        {"portfolio_id": "A", "position_id": "PA", "instrument_type": "equity", "underlying": "EQ_A", "quantity": 10_000.0},
+        {"portfolio_id": "B", "position_id": "PB", "instrument_type": "equity", "underlying": "EQ_B", "quantity": 20_000.0},
+    ]
+    table = pa.table({name: pa.array([row.get(name) for row in rows], kind) for name, kind in POSITION_COLUMNS.items()})
+    return build_book(table, market)
+
+
+def _stressed(stress: Market, proxies: dict[str, str] | None = None) -> dict:
+    tonight, _ = _histories()
+    given = {"proxies": proxies} if proxies else {}
+    return challenger_figures(_book(tonight), tonight, ModelParameters(), stress, PERIOD, **given)["stressed"]
+
+
+def _without(stress: Market, factor: str, rows: slice | int) -> Market:
+    prices = stress.prices.copy()
+    prices[rows, stress.index[factor]] = np.nan
+    return Market(stress.business_date, stress.dates, stress.factors, prices)
+
+
+def test_one_missing_day_in_the_crisis_year_is_bridged_and_firm_stressed_var_stays() -> None:
+    _, stress = _histories()
+    full = _stressed(stress)
+    holiday = int(np.flatnonzero(CRISIS)[100])
+    bridged = _stressed(_without(stress, "EQ_B", holiday))
+    assert "missing" not in bridged and bridged["days"] == full["days"] == int(CRISIS[1:].sum())
+    (repair,) = bridged["repairs"]
+    assert repair["factor"] == "EQ_B" and repair["check"] == "gap" and repair["action"] == "flag"
+    # one day's move folded into the next: the stressed figure is the full-data one within a few per cent
+    assert bridged["firm"]["var_99"] == pytest.approx(full["firm"]["var_99"], rel=0.05)
+    assert bridged["uncovered"]["positions"] == 0
+
+
+def test_a_factor_listed_after_the_crisis_takes_its_proxy_or_is_reported_as_uncovered_notional() -> None:
+    tonight, stress = _histories()
+    listed = _without(stress, "EQ_B", slice(0, len(STRESS_DATES) - 100))  # listed in 2010
+    proxied = _stressed(listed, {"EQ_B": "IDX"})
+    assert "firm" in proxied and proxied["uncovered"]["positions"] == 0
+    assert [repair["check"] for repair in proxied["repairs"]] == ["proxy"] and "IDX" in proxied["repairs"][0]["detail"]
+    unmapped = _stressed(listed)
+    assert "firm" in unmapped and unmapped["uncovered"]["factors"] == ["EQ_B"]
+    value = 20_000.0 * tonight.spot[tonight.index["EQ_B"]]
+    assert unmapped["uncovered"]["positions"] == 1 and unmapped["uncovered"]["notional"] == pytest.approx(value, rel=1e-12)
+    # the covered desk keeps its figure; the uncovered one does not move in the period
+    assert unmapped["portfolios"]["A"]["var_99"] == pytest.approx(proxied["portfolios"]["A"]["var_99"], rel=1e-12)
+    assert unmapped["portfolios"]["B"]["var_99"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_factor_absent_from_the_stress_history_moves_with_its_proxy() -> None:
+    _, stress = _histories()
+    absent = Market(stress.business_date, stress.dates, ["EQ_A", "IDX"], stress.prices[:, [0, 2]])
+    stressed = _stressed(absent, {"EQ_B": "IDX"})
+    assert "firm" in stressed and stressed["uncovered"]["positions"] == 0
+    assert stressed["repairs"][0]["factor"] == "EQ_B" and stressed["repairs"][0]["check"] == "proxy"
+
+
+def test_the_message_counts_the_days_in_the_period() -> None:
+    _, stress = _histories()
+    short = Market(stress.business_date, stress.dates[:340], stress.factors, stress.prices[:340])  # ends in late 2008
+    days = sum(1 for day in short.dates[1:] if dt.date(2008, 9, 1) <= day <= dt.date(2009, 8, 31))
+    assert _stressed(short)["missing"] == f"the stress history has {days} days in the period, at least 100 are needed"
