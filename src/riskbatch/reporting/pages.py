@@ -238,10 +238,27 @@ def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     ]
     audit += [[f"model: {key}", value] for key, value in parameters_in_use(summary["model"])]
     audit += [[f"data quality: {key}", str(value) if value != {} else "none"] for key, value in summary.get("data_quality_policy", {}).items()]
-    audit += [[f"input {item['role']} sha256", kit["Paragraph"](f"{item['sha256']}<br/>{item['uri']}", kit["checksum"])] for item in summary["inputs"]]
+    audit += [[f"input {item['role']}", kit["Paragraph"](_input_identity(item), kit["checksum"])] for item in summary["inputs"]]
+    audit += _restatement_rows(summary.get("restatement"), kit)
     audit += [[f"timing: {key}", value] for key, value in summary["timings"].items()]
     audit += _publication_rows(summary.get("publication"), kit)
     return [kit["KeepTogether"]([kit["Paragraph"]("Audit trail", kit["styles"]["Heading2"]), kit["table"](audit, "Audit trail")])]
+
+
+def _input_identity(item: dict[str, Any]) -> str:
+    """An input as a restatement can find it again: its bytes' SHA-256, its key and the S3 version read
+    (a corrected file under the same key is a new version; the manifest keeps the one this run read)."""
+    version = item.get("version_id") or "none (the bucket keeps no versions)"
+    return f"sha256 {item['sha256']}<br/>{item['uri']}<br/>S3 version {version}"
+
+
+def _restatement_rows(restatement: dict[str, Any] | None, kit: dict[str, Any]) -> list[list[Any]]:
+    """The run this one restates and why, as its manifest records it (a forced rerun's reason included)."""
+    if not restatement or "supersedes" not in restatement:
+        return []
+    source = restatement.get("reason_source", "the two runs' manifests")
+    words = f"{restatement['reason']} (from {source}); supersedes {restatement['supersedes']}"
+    return [["restatement", kit["Paragraph"](escape(words), kit["cell"])]]
 
 
 def _publication_rows(status: dict[str, Any] | None, kit: dict[str, Any]) -> list[list[Any]]:

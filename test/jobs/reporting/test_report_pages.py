@@ -347,8 +347,9 @@ def test_every_page_holds_a_heading_and_no_table_leaves_a_few_rows_alone(tonight
 
 
 def _audit_text(pdf: bytes, folder: Path) -> str:
+    """From the audit trail's heading to the end (its table may run onto a further page)."""
     text = "\n".join(page_texts(pdf, folder))
-    return text[text.rindex("Audit trail") :]
+    return text[re.search(r"^\s*Audit trail\s*$", text, re.MULTILINE).start() :]
 
 
 @pytest.mark.parametrize(
@@ -592,3 +593,21 @@ def test_the_contributions_chart_names_each_positions_portfolio_and_instrument(t
     figure.canvas.draw()
     labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
     assert sorted(labels) == sorted(f"{item['portfolio_id']} {item['underlying']} {item['instrument_type']} ({item['position_id']})" for item in top)
+
+
+def test_the_audit_trail_names_each_inputs_s3_version_and_a_restatements_reason(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    """A corrected file lands under the same key as a new version ("Retaining multiple versions of objects with S3
+    Versioning": https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html): the audit trail names the
+    version each input was read at, and a forced rerun's reason, so a superseded run stays reproducible."""
+    night = copy.deepcopy(tonight.summary)
+    for number, item in enumerate(night["inputs"]):
+        item["version_id"] = f"3HL4kqtJlcpXroDTDmJ{number}"
+    night["restatement"] = {
+        "supersedes": "2026-11-25-0123abcd",
+        "at": "2026-11-27T12:00:00Z",
+        "reason": "a pricing fix in 1.0.1",
+        "reason_source": "riskbatch rerun --force --reason",
+    }
+    audit = flat(_audit_text(render_pdf(night, tonight.firm_pnl), tmp_path))
+    assert all(f"S3 version 3HL4kqtJlcpXroDTDmJ{number}" in audit for number in range(len(night["inputs"])))
+    assert "restatement a pricing fix in 1.0.1 (from riskbatch rerun --force --reason); supersedes 2026-11-25-0123abcd" in audit
