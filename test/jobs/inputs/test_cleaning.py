@@ -19,7 +19,7 @@ import pytest
 
 from riskbatch.inputs.files import POSITION_COLUMNS
 from riskbatch.inputs.quality import DataQualityPolicy, PreparedNight, prepare_night
-from riskbatch.inputs.sample import business_days
+from riskbatch.inputs.sample import business_days, write_rates
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 
@@ -158,8 +158,9 @@ def test_ingestion_keeps_the_ledger_from_night_to_night(tmp_path: Path, monkeypa
             folder.mkdir()
             pa_csv.write_csv(_table({name: series[last - DAYS : last] for name, series in fat.items()}, dates[last - DAYS : last]), folder / "market.csv")
             pa_csv.write_csv(book, folder / "positions.csv")
-            keys = night.upload(folder, str(dates[last - 1]), ("positions.csv", "market.csv"))
-            run = ingest(night.settings.input_bucket, keys[1], night.settings, night.s3, night.sqs, night.sns).run_id
+            write_rates(folder, dates[last - 1])  # a required input of the night (riskbatch.inputs.rates)
+            keys = night.upload(folder, str(dates[last - 1]), ("rates.csv", "positions.csv", "market.csv"))
+            run = ingest(night.settings.input_bucket, keys[-1], night.settings, night.s3, night.sqs, night.sns).run_id
             manifest_object = night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{run}/manifest.json")
             manifests.append(json.loads(manifest_object["Body"].read()))
     first, second = (manifest["data_quality"]["cleanings"] for manifest in manifests)
@@ -196,7 +197,8 @@ def test_ingestion_reads_the_second_source_beside_the_nights_files(tmp_path: Pat
         pa_csv.write_csv(_table(moved, dates), tmp_path / "market.csv")
         pa_csv.write_csv(_book(moved), tmp_path / "positions.csv")
         (tmp_path / "second_source.csv").write_text(f"factor,price\nEQ_3,{float(prices['EQ_3'][-2])!r}\n")
-        keys = night.upload(tmp_path, str(dates[-1]), ("positions.csv", "second_source.csv", "market.csv"))
+        write_rates(tmp_path, dates[-1])
+        keys = night.upload(tmp_path, str(dates[-1]), ("rates.csv", "positions.csv", "second_source.csv", "market.csv"))
         run = ingest(night.settings.input_bucket, keys[-1], night.settings, night.s3, night.sqs, night.sns).run_id
         manifest = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{run}/manifest.json")["Body"].read())
     assert [held["factor"] for held in manifest["data_quality"]["held_last_prices"]] == ["EQ_3"]

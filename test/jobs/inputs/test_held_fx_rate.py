@@ -13,7 +13,8 @@ from test.jobs.inputs.test_history_gaps import DAYS, EASTER_MONDAY, _positions, 
 
 def test_a_held_eurusd_counts_the_european_equity_it_translates() -> None:
     prices = _prices()
-    published = prices["FX_EURUSD"][-2] * 1.3  # a fat finger on the rate: 30 %, tens of robust standard deviations
+    # a rate in the wrong units (x100): held, as only a contradicted or implausible jump is (a plausible one is used)
+    published = prices["FX_EURUSD"][-2] * 100.0
     prices["FX_EURUSD"][-1] = published
     table = _table(prices, business_days(EASTER_MONDAY, DAYS))
     night = prepare_night(table, "m", _positions(), "p", EASTER_MONDAY, DataQualityPolicy(), "USD")
