@@ -114,11 +114,12 @@ lint: $(STAMP)
 	$(BIN)/actionlint -shellcheck=$(BIN)/shellcheck
 	$(BIN)/riskbatch-docs --check
 
+# -n auto: one worker a core; --dist loadfile keeps a file's tests (and its module fixtures) in one worker.
 unit: $(STAMP)
-	$(BIN)/pytest -q test/unit test/platform test/mutation/test_catalogue.py test/jobs/test_layers.py
+	$(BIN)/pytest -q -n auto --dist loadfile test/unit test/platform test/mutation/test_catalogue.py test/jobs/test_layers.py
 
 jobs: $(STAMP) test-tools
-	$(BIN)/pytest -q test/jobs
+	$(BIN)/pytest -q -n auto --dist loadfile test/jobs
 
 # Every test marked clock, at each instant of riskbatch_platform/testing/clock.py (a few seconds each).
 clock: $(STAMP) test-tools
