@@ -244,7 +244,7 @@ def _deploy(args: argparse.Namespace) -> int:
             log("--no-smoke-tasks: no smoke task will run; a broken image would first fail when the services start a task")
         smoke = not args.no_smoke_tasks
         gate = (args.allow_findings, args.foundation_only)
-        outputs = deploy_in_phases(target, args.stack_name, template, parameters, args.template_bucket, *gate, options, smoke)
+        outputs = deploy_in_phases(target, args.stack_name, template, parameters, args.template_bucket, *gate, options, smoke=smoke)
         if not task_events_policy_covers(target, args.stack_name, template):
             return EXIT_LOG_POLICY_MISSING
     except ImagesNeeded as error:
