@@ -20,7 +20,8 @@ First deployment of lib/TapStack.json, in phases (the services cannot stabilise 
      on Fargate in the task subnets; when one fails, the stack is updated back to its template and
      parameters from before this phase, and the command exits 1.
 Later deployments (services already on) are the image gate and one update, then the smoke tasks of the
-task definitions the update changed. An update inside the
+task definitions the update changed (--no-smoke-tasks leaves them out: for an environment that
+cannot run tasks, such as the local emulator, whose tasks run until stopped). An update inside the
 overnight window (00:00-09:30 America/New_York) re-applies the scalable targets' MinCapacity
 parameter, which the window's scheduled action had raised; the script then puts back the minimum
 of the scheduled action in force, so that an update never drains the warm workers mid-night.
@@ -206,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allow-findings", action="store_true", help="deploy images with CRITICAL or HIGH scan findings")
     parser.add_argument("--foundation-only", action="store_true", help="stop after phase 1 (first deployment, before images exist)")
     parser.add_argument("--skip-preflight", action="store_true", help="deploy without preflight's checks of the account (logged)")
+    parser.add_argument(
+        "--no-smoke-tasks",
+        action="store_true",
+        help="leave out the smoke tasks after phase 3 (logged); for environments that cannot run tasks, such as the local emulator",
+    )
     parser.add_argument("--plan", action="store_true", help="print what the deployment would change (a change set, deleted unexecuted) and stop")
     parser.add_argument(
         "--outputs", type=Path, default=REPO_ROOT / "cfn-outputs" / "flat-outputs.json", help="where the stack's outputs are written (flat JSON)"
@@ -234,7 +240,11 @@ def _deploy(args: argparse.Namespace) -> int:
             return 0
         if not preflight_passes(target, args.stack_name, template, parameters, args.skip_preflight):
             return EXIT_PREFLIGHT_FAILED
-        outputs = deploy_in_phases(target, args.stack_name, template, parameters, args.template_bucket, args.allow_findings, args.foundation_only, options)
+        if args.no_smoke_tasks:
+            log("--no-smoke-tasks: no smoke task will run; a broken image would first fail when the services start a task")
+        smoke = not args.no_smoke_tasks
+        gate = (args.allow_findings, args.foundation_only)
+        outputs = deploy_in_phases(target, args.stack_name, template, parameters, args.template_bucket, *gate, options, smoke=smoke)
         if not task_events_policy_covers(target, args.stack_name, template):
             return EXIT_LOG_POLICY_MISSING
     except ImagesNeeded as error:

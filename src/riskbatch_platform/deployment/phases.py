@@ -89,6 +89,9 @@ def deploy_in_phases(
 
         def roll_back(old_template: dict[str, Any], old_values: dict[str, str]) -> None:
             deploy(target, stack_name, old_template, old_values, template_bucket, log, options)
+            # the rollback is another update: inside the overnight window it re-applies MinCapacity too
+            for line in restore_scheduled_minimums(target, old_template, old_values):
+                log(line)
 
         smoke_or_roll_back(target, stack_name, template, values, ran_before, point, roll_back, log)
     return result.outputs

@@ -169,6 +169,10 @@ def smoke_or_roll_back(
     if point.template is None:
         raise SmokeFailed(f"the smoke task of {names} failed and the stack had no earlier state to return to: fix the image, then deploy again")
     log(f"smoke: {len(failures)} failed ({names}); updating {stack_name} back to its template and parameters before this update")
-    roll_back(point.template, point.parameters)
+    try:
+        roll_back(point.template, point.parameters)
+    except DeployError as error:  # the smoke failure is the cause: it must not be lost behind the rollback's
+        reasons = "; ".join(f"smoke task {result.task_definition} failed ({result.detail})" for result in failures)
+        raise SmokeFailed(f"{reasons}; the rollback failed too: {error}") from error
     undone = f"{stack_name} was updated back to its previous template and parameters"
     raise SmokeFailed(f"the smoke task of {names} failed; {undone}: fix the image, then deploy again")

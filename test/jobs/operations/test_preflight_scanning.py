@@ -61,20 +61,21 @@ def _rules(*rules: tuple[str, list[str]]) -> list[dict[str, Any]]:
         ("ENHANCED", _rules(("SCAN_ON_PUSH", ["ecr-*-dev"])), PASS),
         ("ENHANCED", _rules(("CONTINUOUS_SCAN", ["ecr-risk-calculation-dev", "ecr-report"])), FAIL),
         ("ENHANCED", _rules(("CONTINUOUS_SCAN", ["*-prod"])), FAIL),
-        ("BASIC", _rules(("SCAN_ON_PUSH", ["ecr-risk*"])), WARN),
+        ("BASIC", _rules(("SCAN_ON_PUSH", ["ecr-risk*"])), FAIL),
         ("BASIC", _rules(("SCAN_ON_PUSH", ["dev"])), PASS),
     ],
     ids=["basic-no-rules", "enhanced-all", "enhanced-suffix", "enhanced-ingestion-uncovered", "enhanced-other-stack", "basic-partial", "basic-contains"],
 )
 def test_every_repository_of_the_stack_is_covered_by_a_scanning_rule(aws: Any, scan_type: str, rules: list[dict[str, Any]], expected: str) -> None:
     # ECR user guide (as above): under enhanced scanning a repository no filter matches "will have scanning
-    # disabled", so the deploy's gate waited its 900 s for a scan that never started.
+    # disabled", and under basic scanning with rules one no scan-on-push filter matches "will be set to the manual
+    # scan frequency": either way the deploy's gate waited its 900 s for a scan that never started.
     aws("ecr").put_registry_scanning_configuration(scanType=scan_type, rules=rules)
     (finding,) = scanning.registry_scanning(aws, ACCOUNT)
     assert finding.status == expected, finding
     if expected == FAIL:
         assert "ecr-data-ingestion-dev" in finding.fix and "900 s" in finding.fix
-        assert finding.fix.count("put-registry-scanning-configuration --scan-type ENHANCED") == 1
+        assert finding.fix.count(f"put-registry-scanning-configuration --scan-type {scan_type}") == 1
         assert '"filter":"ecr-data-ingestion-dev"' in finding.fix and all(rule["repositoryFilters"][0]["filter"] in finding.fix for rule in rules)
     assert scanning.registry_scanning in checks.ALL
 

@@ -205,3 +205,70 @@ def test_phase_three_smokes_what_changed_since_the_services_last_ran(
     template = {**TEMPLATE, "Parameters": {**TEMPLATE["Parameters"], "DeployServices": {"Type": "String", "Default": "false"}}}
     phases.deploy_in_phases(_StubbedEcs(Target(region=REGION), None), "smoke", template, {"ImageTag": "2.0.0", **SUBNETS}, None, smoke=smoke)
     assert judged == ([] if judged_against is None else [judged_against])
+
+
+def test_a_failed_rollback_still_says_which_smoke_task_failed_and_why() -> None:
+    """The smoke failure is the cause; a rollback that fails as well must not hide it."""
+    from riskbatch_platform.deployment.stack import DeployError
+
+    with mock_aws():
+        target = _stack("1.0.0")
+        cfn = target.client("cloudformation")
+        before, point = task_definitions(cfn, "smoke"), RollbackPoint.read(cfn, "smoke")
+        deploy(target, "smoke", RELEASE, {"ImageTag": "2.0.0", **SUBNETS}, log=lambda line: None, delay=0)
+        ecs, stubber = _ecs_answering(task_definitions(cfn, "smoke")["JobTaskDefinition"], 1)
+
+        def roll_back(template: dict, values: dict[str, str]) -> None:
+            raise DeployError("smoke ended UPDATE_ROLLBACK_FAILED")
+
+        with stubber, pytest.raises(SmokeFailed) as raised:
+            smoke_or_roll_back(_StubbedEcs(target, ecs), "smoke", RELEASE, {"ImageTag": "2.0.0", **SUBNETS}, before, point, roll_back, lambda line: None, 0)
+    message = str(raised.value)
+    assert message.startswith("smoke task JobTaskDefinition failed (exit code 1 (EssentialContainerExited; exited))")
+    assert message.endswith("; the rollback failed too: smoke ended UPDATE_ROLLBACK_FAILED")
+
+
+def test_a_smoke_rollback_restores_the_scheduled_minimums_of_the_rolled_back_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rollback is another update: inside the overnight window it re-applies MinCapacity, as phase 3's update does."""
+    from types import SimpleNamespace
+
+    from riskbatch_platform.deployment import phases
+
+    restored: list[tuple[dict, dict]] = []
+    monkeypatch.setattr(phases, "stack_status", lambda cfn, name: "UPDATE_COMPLETE")
+    monkeypatch.setattr(phases, "current_parameters", lambda cfn, name: {"DeployServices": "true"})
+    monkeypatch.setattr(phases, "stack_outputs", lambda cfn, name: {})
+    monkeypatch.setattr(phases, "task_definitions", lambda cfn, name: {"JobTaskDefinition": "arn:1"})
+    monkeypatch.setattr(phases, "deploy", lambda *args, **kwargs: SimpleNamespace(outputs={}))
+    monkeypatch.setattr(phases, "check_images", lambda *args: None)
+    monkeypatch.setattr(phases, "restore_scheduled_minimums", lambda target, template, values: restored.append((template, values)) or [])
+    monkeypatch.setattr(phases.RollbackPoint, "read", classmethod(lambda cls, cfn, name: RollbackPoint(TEMPLATE, {})))
+    old_values = {"ImageTag": "1.0.0", "DeployServices": "true", **SUBNETS}
+
+    def smoke_fails(target: Any, name: str, template: dict, values: dict, before: dict, point: Any, roll_back: Any, *rest: Any) -> None:
+        roll_back(TEMPLATE, old_values)
+        raise SmokeFailed("the smoke task of JobTaskDefinition failed")
+
+    monkeypatch.setattr(phases, "smoke_or_roll_back", smoke_fails)
+    release = {**RELEASE, "Parameters": {**RELEASE["Parameters"], "DeployServices": {"Type": "String", "Default": "false"}}}
+    with pytest.raises(SmokeFailed):
+        phases.deploy_in_phases(_StubbedEcs(Target(region=REGION), None), "smoke", release, {"ImageTag": "2.0.0", **SUBNETS}, None)
+    assert len(restored) == 2  # after phase 3's update, then after the rollback's
+    assert restored[1] == (TEMPLATE, old_values)
+
+
+def test_no_smoke_tasks_option_deploys_without_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """riskbatch-deploy --no-smoke-tasks (an environment that cannot run tasks, such as the local emulator)."""
+    from riskbatch_platform.deployment import deploy as deploy_script
+    from test.platform.deployment.test_deploy import _small_template
+
+    asked: list[bool] = []
+    monkeypatch.setattr(deploy_script, "deploy_in_phases", lambda *args, smoke=True, **kwargs: asked.append(smoke) or {})
+    monkeypatch.setattr(deploy_script, "preflight_passes", lambda *args: True)
+    monkeypatch.setattr(deploy_script, "task_events_policy_covers", lambda *args: True)
+    arguments = ["--stack-name", "small", "--region", REGION, "--template", str(_small_template()), "--parameter", "EnvironmentSuffix=dev"]
+    arguments += ["--parameter", "VpcId=v", "--outputs", "/dev/null"]
+    with mock_aws():
+        assert deploy_script.main(arguments) == 0
+        assert deploy_script.main([*arguments, "--no-smoke-tasks"]) == 0
+    assert asked == [True, False]

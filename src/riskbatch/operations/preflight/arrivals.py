@@ -1,4 +1,6 @@
-"""The night's files that landed and started no run: paged at the pre-night check, not at 08:30.
+"""The night's files that landed and started no run: paged at the pre-night check (00:30 New York) when the
+later of the two landed more than ARRIVAL_GRACE before it, i.e. before 00:00; a later file is still within the
+grace then, passes, and is caught only by the 08:30 deadline check.
 
 A landed file reaches ingestion through the trigger rule's ECS target (RunTask). The EventBridge documents
 promise retries only for "retriable errors" ("How EventBridge retries delivering events":

@@ -11,8 +11,9 @@ repositories, and, under enhanced scanning, Amazon Inspector's ECR scanning in t
   https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-filters.html; the API's
   GetRegistryScanningConfiguration and RegistryScanningRule:
   https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_RegistryScanningRule.html)
-  A repository no rule covers under enhanced scanning is never scanned: the deploy's gate would wait
-  its 900 s for a scan that never starts.
+  A repository no rule covers is never scanned after a push, under enhanced scanning (disabled) and under
+  basic scanning with rules (manual): either way the deploy's gate would wait its 900 s for a scan that
+  never starts.
 - Enhanced scanning is Amazon Inspector's: BatchGetAccountStatus says whether its ECR scanning is
   ENABLED in the account (Inspector API reference,
   https://docs.aws.amazon.com/inspector/v2/APIReference/API_BatchGetAccountStatus.html)."""
@@ -79,8 +80,9 @@ def registry_scanning(clients: Clients, account: Account) -> list[Finding]:
     if scan_type == "ENHANCED":
         said = f"no rule matches {', '.join(uncovered)}: Inspector never scans their images and the deploy's scan gate would wait 900 s for nothing; "
         return [Finding(check, expected, found, FAIL, said + _fix(configuration, scan_type, uncovered))]
-    said = f"{', '.join(uncovered)} would scan only when asked (MANUAL): add a scan-on-push rule, "
-    return [Finding(check, expected, found, WARN, said + _fix(configuration, scan_type, uncovered))]
+    # under BASIC with rules, the rules override the repositories' own scan on push: no rule, MANUAL, no scan after a push
+    said = f"{', '.join(uncovered)} would scan only when asked (MANUAL): no push starts a scan and the deploy's scan gate would wait 900 s for nothing; "
+    return [Finding(check, expected, found, FAIL, said + _fix(configuration, scan_type, uncovered))]
 
 
 def inspector_scans_ecr(clients: Clients, account: Account) -> list[Finding]:
