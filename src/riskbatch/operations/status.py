@@ -43,10 +43,10 @@ from riskbatch.validation.history import history_key
 
 # The report's states and `riskbatch status`'s exit code for each (docs/runbook.md): a scheduler or a script acts on them.
 ON_TIME, NO_NIGHT, NOT_DUE, MISSING, LATE = "on time", "no night", "not due yet", "missing", "late"
-EXIT_REPORT_NOT_DUE = 8  # not published yet, and its deadline is still ahead (a night in progress)
 EXIT_REPORT_MISSING = 9  # not published, and its deadline has passed
 EXIT_REPORT_LATE = 10  # published, after its deadline
-REPORT_EXIT_CODES = {ON_TIME: 0, NO_NIGHT: 0, NOT_DUE: EXIT_REPORT_NOT_DUE, MISSING: EXIT_REPORT_MISSING, LATE: EXIT_REPORT_LATE}
+# Not due yet is a normal evening (a night in progress), so it exits 0: `riskbatch status || page` pages only a missing or late report.
+REPORT_EXIT_CODES = {ON_TIME: 0, NO_NIGHT: 0, NOT_DUE: 0, MISSING: EXIT_REPORT_MISSING, LATE: EXIT_REPORT_LATE}
 # Every AWS operation `riskbatch status` makes; each one reads.
 READ_CALLS = frozenset({"DescribeStacks", "ListObjectsV2", "GetObject", "GetQueueAttributes", "ListTasks", "DescribeTasks", "FilterLogEvents"})
 # The IAM actions they need (ListObjectsV2 is s3:ListBucket), all the operator's credentials must allow (docs/runbook.md).
@@ -182,7 +182,7 @@ def report_state(report: dict[str, Any] | None, business_date: dt.date, due: dt.
 
 
 def exit_code(status: NightStatus) -> int:
-    """riskbatch status's exit code: 0 when the report is in on time (or no report is due), else its state's code."""
+    """riskbatch status's exit code: 0 when the report is in on time, not due yet, or no report is due; else its state's code."""
     return REPORT_EXIT_CODES[status.report_state]
 
 

@@ -11,6 +11,7 @@ each request and response against botocore's model of the ECS API.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import boto3
 import pytest
@@ -20,7 +21,7 @@ from botocore.stub import Stubber
 from riskbatch.cli import main
 from riskbatch.inputs.business_days import NEW_YORK
 from riskbatch.operations.running_tasks import running_lines, running_tasks
-from riskbatch.operations.status import EXIT_REPORT_LATE, EXIT_REPORT_MISSING, EXIT_REPORT_NOT_DUE, as_text, read_status
+from riskbatch.operations.status import EXIT_REPORT_LATE, EXIT_REPORT_MISSING, as_text, read_status
 from test.jobs.operations import test_status
 from test.jobs.operations.test_status import STACK, _lay_out_run, _publish
 from test.jobs.stack_layout import REGION
@@ -68,7 +69,7 @@ def test_status_reads_the_running_tasks_from_the_stacks_cluster(account) -> None
 @pytest.mark.parametrize(
     ("now", "published", "code", "says"),
     [
-        (dt.datetime(2026, 11, 25, 3, 0), None, EXIT_REPORT_NOT_DUE, "report:    not published; due 2026-11-25 09:30"),
+        (dt.datetime(2026, 11, 25, 3, 0), None, 0, "report:    not published; due 2026-11-25 09:30"),
         (dt.datetime(2026, 11, 25, 9, 45), None, EXIT_REPORT_MISSING, "report:    MISSING, the deadline has passed: not published"),
         (dt.datetime(2026, 11, 25, 11, 0), dt.datetime(2026, 11, 25, 10, 0), EXIT_REPORT_LATE, "LATE, 30 min after the deadline 2026-11-25 09:30"),
         (dt.datetime(2026, 11, 25, 11, 0), dt.datetime(2026, 11, 25, 6, 0), 0, "3 h 30 min before the deadline 2026-11-25 09:30"),
@@ -92,3 +93,13 @@ def test_the_exit_code_says_whether_the_report_is_in_on_time(
 def test_no_report_is_due_for_a_day_the_exchange_is_closed(account) -> None:
     with time_machine.travel(dt.datetime(2026, 11, 30, 11, 0, tzinfo=NEW_YORK), tick=False):
         assert main(["status", "--stack-name", STACK, "--date", "2026-11-26", "--region", REGION]) == 0  # Thanksgiving: no night
+
+
+def test_a_report_not_due_yet_exits_0_and_json_still_says_so(account, capsys: pytest.CaptureFixture[str]) -> None:
+    """A night in progress is a normal evening: `riskbatch status || page` must not page; the state stays in --json."""
+    night, _, _ = account
+    date, run = "2026-11-24", "2026-11-24-dddddddddddd"
+    _lay_out_run(night, date, run, units=1, done=0, created_at=f"{date}T23:00:00Z", marks=())
+    with time_machine.travel(dt.datetime(2026, 11, 24, 20, 0, tzinfo=NEW_YORK), tick=False):
+        assert main(["status", "--stack-name", STACK, "--date", date, "--region", REGION, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["report_state"] == "not due yet"
