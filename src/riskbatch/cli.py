@@ -183,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status",
         help="where a business date's night stands: files, run, units, report against 09:30, tasks running and failed (read-only)",
-        epilog=EXIT_CODES_EPILOG + "; 0 also when the report is not due yet (its deadline is ahead); 9 not published, its deadline passed; 10 published late",
+        epilog=EXIT_CODES_EPILOG
+        + "; 0 also when the report is not due yet (its deadline is ahead) or restated (its first report on time)"
+        + "; 9 not published, its deadline passed; 10 published late",
     )
     status.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
     status.add_argument("--date", type=_date, help="business date (default: the night in progress or last finished, New York)")
