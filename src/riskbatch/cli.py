@@ -208,7 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--job", choices=JOBS, action="append", help="only this job's log group (again for several; default: every job's)")
     add_aws_options(logs)
     logs.set_defaults(run=cmd_logs)
-    redrive = commands.add_parser("redrive", help="move a queue's dead-lettered messages back to it after a fix, each counted and logged")
+    redrive = commands.add_parser(
+        "redrive",
+        help="move a queue's dead-lettered messages back to it after a fix, each counted and logged",
+        epilog=EXIT_CODES_EPILOG + "; 11 the dead-letter queue still holds messages after the move",
+    )
     redrive.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
     redrive.add_argument("--queue", required=True, help="risk-work or report: the queue whose dead letters go back (or its dead-letter queue's name)")
     add_aws_options(redrive)

@@ -293,13 +293,12 @@ def cmd_logs(args: argparse.Namespace) -> int:
 def cmd_redrive(args: argparse.Namespace) -> int:
     """Move a queue's dead letters back to it, once the cause is fixed."""
     from riskbatch.operations.aws_access import announce
-    from riskbatch.operations.redrive import redrive
+    from riskbatch.operations.redrive import EXIT_LEFT_BEHIND, redrive
     from riskbatch.operations.stack_lookup import session
 
     aws = session(args.region, args.profile)
     announce(aws.client, aws.region_name, "riskbatch redrive")
-    redrive(aws.client, args.stack_name, args.queue)
-    return 0
+    return EXIT_LEFT_BEHIND if redrive(aws.client, args.stack_name, args.queue).left else 0
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
