@@ -280,10 +280,13 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     """A business night's log events of each job, in order (read-only)."""
+    from riskbatch.inputs.business_days import is_business_day
     from riskbatch.operations.aws_access import announce
     from riskbatch.operations.night_logs import JOBS, night_logs
     from riskbatch.operations.stack_lookup import session
 
+    if not is_business_day(args.date):  # as rerun: no night, so no window to read (and no AWS round trip)
+        raise ValueError(f"{args.date} is not a business day: there is no night to read; give an exchange business day")
     aws = session(args.region, args.profile)
     announce(aws.client, aws.region_name, "riskbatch logs")
     night_logs(aws.client, args.stack_name, args.date, tuple(args.job or JOBS))
