@@ -21,7 +21,7 @@ It finds the stack's resources from its outputs and parameters (riskbatch.operat
   night's stopped tasks come from the task events log group (every "ECS Task State Change" event
   EventBridge delivered there), and the recent ones from ECS ListTasks and DescribeTasks
   (stopCode, stoppedReason, each container's exitCode and reason:
-  https://docs.amazonaws.cn/goto/WebAPI/ecs-2014-11-13/DescribeTasks).
+  https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html).
 
 Every call is a read: READ_CALLS lists them, and the tests record each operation the command makes.
 """

@@ -2,7 +2,7 @@
 that after corrected files overwrite the originals under the same keys the superseded run's inputs are
 still the bytes it read. With versioning on, "you can use versioning to preserve, retrieve, and restore
 every version of every object" (S3 user guide, "Retaining multiple versions of objects with S3 Versioning":
-https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/Versioning.md), and GetObject answers with the
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html), and GetObject answers with the
 VersionId it served (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html). Against moto."""
 
 from __future__ import annotations
