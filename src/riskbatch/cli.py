@@ -183,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status",
         help="where a business date's night stands: files, run, units, report against 09:30, tasks running and failed (read-only)",
-        epilog=EXIT_CODES_EPILOG + "; 8 the report not published yet, before its deadline; 9 not published, its deadline passed; 10 published late",
+        epilog=EXIT_CODES_EPILOG
+        + "; 0 also when the report is not due yet (its deadline is ahead) or restated (its first report on time)"
+        + "; 9 not published, its deadline passed; 10 published late",
     )
     status.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
     status.add_argument("--date", type=_date, help="business date (default: the night in progress or last finished, New York)")
@@ -206,7 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--job", choices=JOBS, action="append", help="only this job's log group (again for several; default: every job's)")
     add_aws_options(logs)
     logs.set_defaults(run=cmd_logs)
-    redrive = commands.add_parser("redrive", help="move a queue's dead-lettered messages back to it after a fix, each counted and logged")
+    redrive = commands.add_parser(
+        "redrive",
+        help="move a queue's dead-lettered messages back to it after a fix, each counted and logged",
+        epilog=EXIT_CODES_EPILOG + "; 11 the dead-letter queue still holds messages after the move",
+    )
     redrive.add_argument("--stack-name", required=True, help="the stack (riskbatch-<suffix>)")
     redrive.add_argument("--queue", required=True, help="risk-work or report: the queue whose dead letters go back (or its dead-letter queue's name)")
     add_aws_options(redrive)

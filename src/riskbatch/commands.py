@@ -280,10 +280,13 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     """A business night's log events of each job, in order (read-only)."""
+    from riskbatch.inputs.business_days import is_business_day
     from riskbatch.operations.aws_access import announce
     from riskbatch.operations.night_logs import JOBS, night_logs
     from riskbatch.operations.stack_lookup import session
 
+    if not is_business_day(args.date):  # as rerun: no night, so no window to read (and no AWS round trip)
+        raise ValueError(f"{args.date} is not a business day: there is no night to read; give an exchange business day")
     aws = session(args.region, args.profile)
     announce(aws.client, aws.region_name, "riskbatch logs")
     night_logs(aws.client, args.stack_name, args.date, tuple(args.job or JOBS))
@@ -293,13 +296,12 @@ def cmd_logs(args: argparse.Namespace) -> int:
 def cmd_redrive(args: argparse.Namespace) -> int:
     """Move a queue's dead letters back to it, once the cause is fixed."""
     from riskbatch.operations.aws_access import announce
-    from riskbatch.operations.redrive import redrive
+    from riskbatch.operations.redrive import EXIT_LEFT_BEHIND, redrive
     from riskbatch.operations.stack_lookup import session
 
     aws = session(args.region, args.profile)
     announce(aws.client, aws.region_name, "riskbatch redrive")
-    redrive(aws.client, args.stack_name, args.queue)
-    return 0
+    return EXIT_LEFT_BEHIND if redrive(aws.client, args.stack_name, args.queue).left else 0
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:

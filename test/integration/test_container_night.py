@@ -209,7 +209,7 @@ def test_a_hung_ingestion_ends_itself_at_its_deadline_and_the_failure_filter_cou
 ) -> None:
     """ECS acts on container health only for a service's tasks: "If a task is run manually, and not as part
     of a service, the task will continue its lifecycle regardless of its health status"
-    (https://docs.amazonaws.cn/AmazonECS/latest/APIReference/API_HealthCheck.html). The ingestion's S3
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html). The ingestion's S3
     calls stall (RunTask overrides of its environment: S3's endpoint answers nothing), its heartbeat goes
     on, and only its own deadline (TASK_DEADLINE_SECONDS, 30 min in the task definition) ends it."""
     date = "2026-12-07"

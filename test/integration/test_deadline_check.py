@@ -92,7 +92,7 @@ def test_the_deadline_check_alerts_with_the_nights_progress_when_the_report_is_w
 def test_the_deadline_check_stops_a_one_shot_task_past_its_deadline_with_its_own_role(stack: DeployedStack) -> None:
     """ECS acts on container health only for a service's tasks ("If a task is run manually, and not as part of a
     service, the task will continue its lifecycle regardless of its health status":
-    https://docs.amazonaws.cn/AmazonECS/latest/APIReference/API_HealthCheck.html). An ingestion task left running
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html). An ingestion task left running
     (RunTask with no process behind it: a task whose own watchdog cannot act) is stopped by the check, through its
     role's ListTasks (on *, under ecs:cluster) and StopTask (on the cluster's tasks), as the emulator judges them."""
     local_only(stack, "runs the night's tasks by hand")

@@ -5,7 +5,7 @@ The emulator's alarm model (riskbatch_platform/local/emulator/alarm_model.py) ev
 template declares it: minute samples aggregated over its Period with its Statistic, EvaluationPeriods,
 DatapointsToAlarm, TreatMissingData, ActionsEnabled, metric math, and actions on transitions only
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html,
-https://docs.amazonaws.cn/en_us/AmazonCloudWatch/latest/monitoring/alarm-actions.html). The documented
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html). The documented
 time to notify is the alarm's own: the end of the period that holds the event, Period x EvaluationPeriods
 at the most. The metrics each scenario sends are the services' own (SQS: ApproximateNumberOfMessagesVisible
 every minute, https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html;

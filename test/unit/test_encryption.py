@@ -166,7 +166,7 @@ def test_key_policy_names_only_this_account_its_roles_and_named_services(templat
 # An input bucket under a customer key (SSE-KMS): GetObject also needs kms:Decrypt on that key. The
 # ingestion role may decrypt with that key only, and only in requests S3 makes for it: kms:ViaService
 # "limits use of a KMS key to requests from specified AWS services", s3.<region>.amazonaws.com for S3
-# (AWS KMS condition keys, https://docs.amazonaws.cn/en_us/kms/latest/developerguide/conditions-kms.md).
+# (AWS KMS condition keys, https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
 INPUT_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 

@@ -168,7 +168,7 @@ def _arrival_alarms(template: Template, queue_id: str) -> list[Resource]:
 
 # CloudWatch runs an alarm's actions on state transitions only ("the actions happen only on state
 # transitions, and are not performed again if the condition persists for hours or days",
-# https://docs.amazonaws.cn/en_us/AmazonCloudWatch/latest/monitoring/alarm-actions.html): a depth > 0
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html): a depth > 0
 # alarm held in ALARM by one unpurged dead letter tells nobody about the next. A second alarm on the
 # rise of the depth (DIFF, https://docs.aws.amazon.com/ja_jp/AmazonCloudWatch/latest/monitoring/using-metric-math.html)
 # goes back to OK a minute after each arrival and so alarms again for the next one.

@@ -4,7 +4,7 @@ An SNS topic takes messages up to its MaximumMessageSize, 262,144 bytes (256 KiB
 checked on the message body and its attributes combined; a larger one is refused with
 InvalidParameter (https://docs.aws.amazon.com/sns/latest/dg/large-message-payloads.md). Every part
 of a message attribute counts: name, type and value
-(https://docs.amazonaws.cn/sdkfornet/v3/apidocs/items/SNS/TMessageAttributeValue.html). The
+(https://docs.aws.amazon.com/sdkfornet/v3/apidocs/items/SNS/TMessageAttributeValue.html). The
 documents do not say whether the subject counts: it is counted here, the safe side.
 
 An EventBridge PutEvents entry must be under 256 KB: Time counts 14 bytes, Source, DetailType,

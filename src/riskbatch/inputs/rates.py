@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from riskbatch.aws.storage import exists, get_bytes
+from riskbatch.aws.storage import exists, get_versioned
 from riskbatch.inputs.business_days import business_days_between
 from riskbatch.inputs.currencies import notional_in
 from riskbatch.inputs.files import FX_FACTOR, InputError, empty_values, excluded_rows, read_table
@@ -117,18 +117,19 @@ class RatesRejected(FileRejected):
         self.key, self.checksum = key, checksum
 
 
-def night_rates(s3: Any, bucket: str, prefix: str, business_date: str, max_lag_business_days: int) -> tuple[RateCurves, dict[str, str]]:
-    """The night's rates file read and validated: its curves and source (uri, checksum); RatesRejected otherwise."""
+def night_rates(s3: Any, bucket: str, prefix: str, business_date: str, max_lag_business_days: int) -> tuple[RateCurves, dict[str, str | None]]:
+    """The night's rates file read and validated: its curves and source (uri, checksum, and the S3 version read, so a
+    restatement after the file is overwritten still names the bytes this run used); RatesRejected otherwise."""
     for name in RATES_FILES:
         key = f"{prefix}{business_date}/{name}"
         if exists(s3, bucket, key):
-            data = get_bytes(s3, bucket, key)
+            data, version_id = get_versioned(s3, bucket, key)
             checksum = hashlib.sha256(data).hexdigest()
             try:
                 curves = parse_rates(read_table(data, key, RATE_COLUMNS), key, dt.date.fromisoformat(business_date), max_lag_business_days)
             except InputError as error:
                 raise RatesRejected(key, checksum, error) from error
-            return curves, {"uri": f"s3://{bucket}/{key}", "sha256": checksum}
+            return curves, {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version_id}
     key = f"{prefix}{business_date}/{RATES_FILES[0]}"
     missing = InputError(key, [f"no rates file ({' or '.join(RATES_FILES)}) for {business_date}: rates are a required input of the night, never assumed"])
     raise RatesRejected(key, hashlib.sha256(b"").hexdigest(), missing)

@@ -13,8 +13,12 @@ message in both queues, which the jobs tolerate: a unit's result and a run's rep
 The message sent is a new message: its receive count starts again, so it has the queue's three tries.
 The SIGTERM interruption counter (riskbatch.jobs.queue_worker) is not carried over: a fix starts afresh.
 
-It moves only what was in the dead-letter queue when it started (a message that fails again on its way
-back cannot keep it going), and refuses a queue that is not one of the stack's dead-letter queues, or
+ApproximateNumberOfMessages is approximate and leaves out the messages in flight
+(https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html), so it
+does not bound the loop: it receives until a receive comes back empty, and stops at a message it has
+seen already (one that failed again on its way back cannot keep it going). The count is printed however
+it ends; at the end it reads ApproximateNumberOfMessages and ApproximateNumberOfMessagesNotVisible of
+the dead-letter queue again, and exits EXIT_LEFT_BEHIND when any remain. It refuses a queue that is not one of the stack's dead-letter queues, or
 whose source queue's RedrivePolicy does not name it.
 """
 
@@ -29,6 +33,7 @@ from riskbatch.operations.stack_lookup import OperatorError, StackResources, aws
 from riskbatch.runtime.logs import log
 
 EXIT_NOT_OURS = 2  # a bad input: the queue named is not a dead-letter queue of this stack
+EXIT_LEFT_BEHIND = 11  # the dead-letter queue still holds messages (waiting or in flight) after the move
 LEASE_SECONDS = 120  # a message being moved is hidden this long; if the command dies, it reappears in the dead-letter queue
 DROPPED_ATTRIBUTES = ("riskbatch-interruptions",)
 # The IAM actions `riskbatch redrive` needs (docs/runbook.md), and kms:Decrypt and kms:GenerateDataKey on the stack's key.
@@ -39,8 +44,9 @@ REDRIVE_ACTIONS = ("cloudformation:DescribeStacks", "sqs:GetQueueAttributes", "s
 class Redriven:
     dead_letter_queue: str
     queue: str
-    waiting: int  # in the dead-letter queue when the command started
+    waiting: int  # in the dead-letter queue when the command started (approximate)
     moved: list[dict[str, Any]] = field(default_factory=list)
+    left: int = 0  # in the dead-letter queue at the end, waiting or in flight (approximate)
 
 
 def queue_pair(resources: StackResources, queue: str) -> tuple[str, str]:
@@ -85,6 +91,28 @@ def _carried(attributes: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def _move(sqs: Any, done: Redriven) -> None:
+    """Receive from the dead-letter queue until a receive comes back empty or brings a message seen already."""
+    seen: set[str] = set()
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=done.dead_letter_queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+            VisibilityTimeout=LEASE_SECONDS, MessageAttributeNames=["All"], AttributeNames=["ApproximateReceiveCount"],
+        ).get("Messages", [])  # fmt: skip
+        if not messages or any(message["MessageId"] in seen for message in messages):
+            return
+        for message in messages:
+            seen.add(message["MessageId"])
+            attributes = _carried(message.get("MessageAttributes", {}))
+            sent = sqs.send_message(QueueUrl=done.queue, MessageBody=message["Body"], MessageAttributes=attributes)
+            seen.add(sent["MessageId"])  # if it fails again, it comes back to the dead-letter queue under this id
+            sqs.delete_message(QueueUrl=done.dead_letter_queue, ReceiptHandle=message["ReceiptHandle"])
+            entry = {**_unit(message["Body"]), "message": message["MessageId"], "sent_as": sent["MessageId"]}
+            entry["receives"] = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0))
+            done.moved.append(entry)
+            log("dead_letter_redriven", queue=done.queue.rsplit("/", 1)[-1], **entry)
+
+
 def redrive(client: Callable[[str], Any], stack_name: str, queue: str, say: Callable[[str], None] = print) -> Redriven:
     """Move the messages of the stack's dead-letter queue `queue` back to its source queue."""
     with aws_errors():
@@ -93,19 +121,11 @@ def redrive(client: Callable[[str], Any], stack_name: str, queue: str, say: Call
         sqs = client("sqs")
         _check_redrive_policy(sqs, dead_letters, source)
         done = Redriven(dead_letters, source, int(_attribute(sqs, dead_letters, "ApproximateNumberOfMessages") or 0))
-        while len(done.moved) < done.waiting:
-            messages = sqs.receive_message(
-                QueueUrl=dead_letters, MaxNumberOfMessages=min(10, done.waiting - len(done.moved)), WaitTimeSeconds=1,
-                VisibilityTimeout=LEASE_SECONDS, MessageAttributeNames=["All"], AttributeNames=["ApproximateReceiveCount"],
-            ).get("Messages", [])  # fmt: skip
-            if not messages:
-                break
-            for message in messages:
-                sent = sqs.send_message(QueueUrl=source, MessageBody=message["Body"], MessageAttributes=_carried(message.get("MessageAttributes", {})))
-                sqs.delete_message(QueueUrl=dead_letters, ReceiptHandle=message["ReceiptHandle"])
-                entry = {**_unit(message["Body"]), "message": message["MessageId"], "sent_as": sent["MessageId"]}
-                entry["receives"] = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0))
-                done.moved.append(entry)
-                log("dead_letter_redriven", queue=source.rsplit("/", 1)[-1], **entry)
-        say(f"{len(done.moved)} of {done.waiting} message(s) moved from {dead_letters.rsplit('/', 1)[-1]} back to {source.rsplit('/', 1)[-1]}")
+        try:
+            _move(sqs, done)
+        finally:  # the count, however the move ended
+            say(f"{len(done.moved)} of {done.waiting} message(s) moved from {dead_letters.rsplit('/', 1)[-1]} back to {source.rsplit('/', 1)[-1]}")
+        done.left = sum(int(_attribute(sqs, dead_letters, name) or 0) for name in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"))
+        if done.left:
+            say(f"{done.left} message(s) still in {dead_letters.rsplit('/', 1)[-1]} (waiting or in flight): run riskbatch redrive again in {LEASE_SECONDS} s")
     return done

@@ -21,7 +21,7 @@ It finds the stack's resources from its outputs and parameters (riskbatch.operat
   night's stopped tasks come from the task events log group (every "ECS Task State Change" event
   EventBridge delivered there), and the recent ones from ECS ListTasks and DescribeTasks
   (stopCode, stoppedReason, each container's exitCode and reason:
-  https://docs.amazonaws.cn/goto/WebAPI/ecs-2014-11-13/DescribeTasks).
+  https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html).
 
 Every call is a read: READ_CALLS lists them, and the tests record each operation the command makes.
 """
@@ -42,11 +42,12 @@ from riskbatch.operations.watch import read_progress
 from riskbatch.validation.history import history_key
 
 # The report's states and `riskbatch status`'s exit code for each (docs/runbook.md): a scheduler or a script acts on them.
-ON_TIME, NO_NIGHT, NOT_DUE, MISSING, LATE = "on time", "no night", "not due yet", "missing", "late"
-EXIT_REPORT_NOT_DUE = 8  # not published yet, and its deadline is still ahead (a night in progress)
+ON_TIME, NO_NIGHT, NOT_DUE, MISSING, LATE, RESTATED = "on time", "no night", "not due yet", "missing", "late", "restated"
 EXIT_REPORT_MISSING = 9  # not published, and its deadline has passed
 EXIT_REPORT_LATE = 10  # published, after its deadline
-REPORT_EXIT_CODES = {ON_TIME: 0, NO_NIGHT: 0, NOT_DUE: EXIT_REPORT_NOT_DUE, MISSING: EXIT_REPORT_MISSING, LATE: EXIT_REPORT_LATE}
+# Not due yet is a normal evening (a night in progress), so it exits 0: `riskbatch status || page` pages only a missing or late report.
+# Restated: the date's first report was published on time and a later run replaced it (a restatement is not lateness).
+REPORT_EXIT_CODES = {RESTATED: 0, ON_TIME: 0, NO_NIGHT: 0, NOT_DUE: 0, MISSING: EXIT_REPORT_MISSING, LATE: EXIT_REPORT_LATE}
 # Every AWS operation `riskbatch status` makes; each one reads.
 READ_CALLS = frozenset({"DescribeStacks", "ListObjectsV2", "GetObject", "GetQueueAttributes", "ListTasks", "DescribeTasks", "FilterLogEvents"})
 # The IAM actions they need (ListObjectsV2 is s3:ListBucket), all the operator's credentials must allow (docs/runbook.md).
@@ -169,20 +170,24 @@ class NightStatus:
     failed_tasks: list[dict[str, Any]] = field(default_factory=list)
     failed_tasks_window: list[str] = field(default_factory=list)
     running: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    first_publication: dict[str, Any] | None = None
     report_state: str = ON_TIME
 
 
-def report_state(report: dict[str, Any] | None, business_date: dt.date, due: dt.datetime, now: dt.datetime) -> str:
-    """The report against its deadline: on time, late, not due yet, missing (the deadline passed), or no night."""
+def report_state(report: dict[str, Any] | None, business_date: dt.date, due: dt.datetime, now: dt.datetime, first: dict[str, Any] | None = None) -> str:
+    """The report against its deadline: on time, late, not due yet, missing (the deadline passed), or no night.
+    A restated date (`first`: the date's first publication) is judged on that first report, not the restatement's."""
     if not is_business_day(business_date):
         return NO_NIGHT
+    if first:
+        return RESTATED if first["on_time"] else LATE
     if report:
         return ON_TIME if report["on_time"] else LATE
     return NOT_DUE if now < due else MISSING
 
 
 def exit_code(status: NightStatus) -> int:
-    """riskbatch status's exit code: 0 when the report is in on time (or no report is due), else its state's code."""
+    """riskbatch status's exit code: 0 when the report is in on time, not due yet, or no report is due; else its state's code."""
     return REPORT_EXIT_CODES[status.report_state]
 
 
@@ -238,6 +243,18 @@ def _reports(s3: Any, bucket: str, date: str, due: dt.datetime) -> dict[str, dic
     return found
 
 
+def first_publication(record: dict[str, Any] | None, reports: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The date's first published report when the history record says it was restated: the report of the
+    first run the supersessions chain names (newest first, riskbatch.validation.restatement), else the
+    earliest report S3 wrote for the date. None for a date never restated."""
+    chain = (record or {}).get("supersessions") or []
+    restatement = (record or {}).get("restatement") or {}
+    if not reports or not (chain or "supersedes" in restatement):
+        return None
+    original = chain[-1]["supersedes"] if chain else restatement["supersedes"]
+    return reports.get(original) or min(reports.values(), key=lambda report: report["written"])
+
+
 def read_status(client: Any, stack_name: str, business_date: dt.date | None = None, now: dt.datetime | None = None) -> NightStatus:
     """The night of `business_date` (default: the night in progress or last finished). `client`: boto3's
     client factory (a Session's .client); only the calls of READ_CALLS are made."""
@@ -269,6 +286,9 @@ def read_status(client: Any, stack_name: str, business_date: dt.date | None = No
         )  # fmt: skip
         if in_force:
             status.report = {key: value for key, value in reports[in_force].items() if key != "written"}
+        first = first_publication(record, reports)
+        if first and first["run_id"] != in_force:
+            status.first_publication = {key: value for key, value in first.items() if key != "written"}
         if progress.run:
             in_hand = progress.queues.get("risk_work_queue", {})
             status.units = {
@@ -288,7 +308,7 @@ def read_status(client: Any, stack_name: str, business_date: dt.date | None = No
                               "supersessions": record.get("supersessions", [])}  # fmt: skip
         start, end = report_due_at(previous_business_day(date)), min(due, now)
         status.failed_tasks_window = [_new_york(start), _new_york(end)]
-        status.report_state = report_state(status.report, date, due, now)
+        status.report_state = report_state(status.report, date, due, now, status.first_publication)
         status.running = running_tasks(client("ecs"), resources.cluster, resources.environment)
         if start < end:
             status.failed_tasks = merged(
@@ -335,6 +355,11 @@ def as_text(status: NightStatus) -> str:
         report = status.report
         margin = report["minutes_before_deadline"]
         timing = f"{_minutes(margin)} before" if margin >= 0 else f"LATE, {_minutes(margin)} after"
+        first = status.first_publication
+        if first:  # a restatement is judged on the date's first report
+            margin = first["minutes_before_deadline"]
+            side = f"{_minutes(margin)} before" if margin >= 0 else f"LATE, {_minutes(margin)} after"
+            timing = f"RESTATED; first published {first['published_at']} ({first['run_id']}), {side}"
         lines.append(f"  report:    {report['key']}, published {report['published_at']} New York, {timing} the deadline {status.deadline}")
         if report["notified_at"]:
             lines.append(f"             notified {report['notified_at']}")

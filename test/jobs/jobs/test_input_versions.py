@@ -2,7 +2,7 @@
 that after corrected files overwrite the originals under the same keys the superseded run's inputs are
 still the bytes it read. With versioning on, "you can use versioning to preserve, retrieve, and restore
 every version of every object" (S3 user guide, "Retaining multiple versions of objects with S3 Versioning":
-https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/Versioning.md), and GetObject answers with the
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html), and GetObject answers with the
 VersionId it served (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html). Against moto."""
 
 from __future__ import annotations
@@ -57,6 +57,22 @@ def test_the_superseded_runs_inputs_stay_readable_by_the_version_id_its_manifest
         assert by_role["market"]["version_id"] == next(item for item in later if item["role"] == "market")["version_id"]  # the market file did not change
 
 
+def test_the_rates_file_is_named_by_the_version_id_it_was_read_at(files: Path, tmp_path: Path, monkeypatch) -> None:
+    """The rates file is a required input too: a corrected rates file overwriting it leaves the first run's rates readable."""
+    with mocked_night(tmp_path, monkeypatch) as night:
+        bucket = night.settings.input_bucket
+        night.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        positions_key, _ = night.upload(files, DATE)
+        outcome = ingest(bucket, positions_key, night.settings, night.s3, night.sqs, night.sns)
+        source = get_json(night.s3, night.settings.output_bucket, manifest_key(outcome.run_id))["rates_source"]
+        rates_key = source["uri"].removeprefix(f"s3://{bucket}/")
+        original = night.s3.get_object(Bucket=bucket, Key=rates_key)["Body"].read()
+        night.s3.put_object(Bucket=bucket, Key=rates_key, Body=original + original.splitlines(keepends=True)[-1])  # overwritten
+        assert source["version_id"]
+        kept = night.s3.get_object(Bucket=bucket, Key=rates_key, VersionId=source["version_id"])["Body"].read()
+        assert kept == original and hashlib.sha256(kept).hexdigest() == source["sha256"]
+
+
 def test_an_unversioned_bucket_leaves_the_version_unrecorded(files: Path, tmp_path: Path, monkeypatch) -> None:
     """Without versioning S3 serves no version ID: the manifest says so (None), and preflight refuses the bucket."""
     with mocked_night(tmp_path, monkeypatch) as night:
@@ -64,3 +80,5 @@ def test_an_unversioned_bucket_leaves_the_version_unrecorded(files: Path, tmp_pa
         outcome = ingest(night.settings.input_bucket, positions_key, night.settings, night.s3, night.sqs, night.sns)
         inputs = get_json(night.s3, night.settings.output_bucket, manifest_key(outcome.run_id))["inputs"]
         assert [item["version_id"] for item in inputs] == [None, None] and all(len(item["sha256"]) == 64 for item in inputs)
+        rates = get_json(night.s3, night.settings.output_bucket, manifest_key(outcome.run_id))["rates_source"]
+        assert "version_id" in rates and rates["version_id"] is None

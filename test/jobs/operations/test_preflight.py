@@ -162,7 +162,7 @@ TO_INFREQUENT_ACCESS = [{**ARCHIVE_ALL[0], "Transitions": [{"Days": 30, "Storage
 )
 def test_the_output_bucket_keeps_years_of_records(aws: Any, versioned: bool, locked: bool, rules: list | None, expected: list[str]) -> None:
     """Versioning (an overwrite or a delete keeps the older version:
-    https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/Versioning.md), and Object Lock's default
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html), and Object Lock's default
     retention (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.md) or a lifecycle
     transition of reports/, runs/ and history/ to an archive class (GLACIER_IR, GLACIER, DEEP_ARCHIVE:
     https://docs.aws.amazon.com/goto/WebAPI/s3-2006-03-01/Transition)."""
@@ -301,7 +301,7 @@ def test_the_table_names_every_check_its_status_and_fix() -> None:
 
 def test_alarms_that_notify_the_topic_are_found_by_their_action_in_the_nightly_task(aws: Any) -> None:
     # CloudWatch runs alarm actions on state transitions only: an alarm left in ALARM notifies nobody
-    # of the next dead letter (https://docs.amazonaws.cn/en_us/AmazonCloudWatch/latest/monitoring/alarm-actions.html).
+    # of the next dead letter (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html).
     cloudwatch, topic = aws("cloudwatch"), aws("sns").create_topic(Name="sns-risk-alerts-x")["TopicArn"]
     for name, actions in (("alarm-risk-work-dlq-x", [topic]), ("alarm-report-dlq-x", [topic]), ("alarm-someone-else", [])):
         cloudwatch.put_metric_alarm(

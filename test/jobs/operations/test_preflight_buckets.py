@@ -73,7 +73,7 @@ def test_a_bucket_takes_no_key_that_dies_with_the_stack_and_a_customer_key_only_
     aws: Any, role: str, encryption: dict | None, given: str | None, expected: str
 ) -> None:
     """Both buckets by one rule. A customer-managed key decrypts only for principals its key policy and their IAM
-    policy allow (https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/UsingKMSEncryption.html): the roles
+    policy allow (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html): the roles
     can use the bucket's objects only when the stack is given its key."""
     check, parameter, bucket_field, key_field = BUCKETS[role]
     keys = _keys(aws)
@@ -117,7 +117,7 @@ def test_the_nightly_check_refuses_a_bucket_switched_to_the_stacks_key_after_the
 def test_the_input_bucket_must_keep_versions_so_that_a_restated_night_stays_reproducible(aws: Any, status: str | None, expected: str) -> None:
     """Corrected files overwrite the originals under the same key; only versioning keeps the bytes the earlier run
     read, which its manifest names by version ID ("Retaining multiple versions of objects with S3 Versioning":
-    https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/Versioning.md)."""
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html)."""
     from riskbatch.operations.preflight.buckets import input_bucket_versioning
     from riskbatch.operations.preflight.checks import ALL, NIGHTLY
     from riskbatch.operations.preflight.findings import account_from_environment

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from riskbatch.cli import main
-from riskbatch.operations.redrive import EXIT_NOT_OURS
+from riskbatch.operations.redrive import EXIT_LEFT_BEHIND, EXIT_NOT_OURS, redrive
+from riskbatch.operations.stack_lookup import OperatorError
 from test.jobs.operations import test_status
 from test.jobs.operations.test_status import STACK
 from test.jobs.stack_layout import REGION, stack_properties
@@ -74,3 +77,41 @@ def test_a_queue_that_is_not_a_dead_letter_queue_of_the_stack_is_refused(account
     assert main(["redrive", "--stack-name", STACK, "--queue", "sqs-risk-work-dlq-test", "--region", REGION]) == EXIT_NOT_OURS
     assert "does not dead-letter to" in capsys.readouterr().err
     assert night.queue_depth(night.work_dlq) == 1  # nothing moved
+
+
+class _SendRefused:
+    """An SQS client whose SendMessage AWS refuses (a KMS key disabled, say); every other call goes through."""
+
+    def __init__(self, sqs) -> None:
+        self._sqs = sqs
+
+    def __getattr__(self, name: str):
+        return getattr(self._sqs, name)
+
+    def send_message(self, **_: object) -> None:
+        raise ClientError({"Error": {"Code": "KmsDisabled", "Message": "the key is disabled"}}, "SendMessage")
+
+
+def test_a_refused_send_still_prints_the_count_and_leaves_the_message_in_the_dead_letter_queue(account, capsys: pytest.CaptureFixture[str]) -> None:
+    night, _, _ = account
+    _dead_letter(night, [5])
+    session = boto3.Session(region_name=REGION)
+    client = lambda name: _SendRefused(session.client(name)) if name == "sqs" else session.client(name)  # noqa: E731
+    with pytest.raises(OperatorError):
+        redrive(client, STACK, "risk-work")
+    assert "0 of 1 message(s) moved from sqs-risk-work-dlq-test back to sqs-risk-work-test" in capsys.readouterr().out
+    # the received message is in flight in the dead-letter queue, not lost: ApproximateNumberOfMessagesNotVisible counts it
+    # (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html)
+    assert night.queue_depth(night.work_dlq) == 1 and night.queue_depth(night.work_queue) == 0
+
+
+def test_messages_left_in_flight_in_the_dead_letter_queue_exit_non_zero(account, capsys: pytest.CaptureFixture[str]) -> None:
+    """ApproximateNumberOfMessages leaves out the messages in flight
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html): one hidden by a
+    reader is not moved, and the command says so with its exit code instead of reporting success."""
+    night, _, _ = account
+    _dead_letter(night, [1, 2])
+    night.sqs.receive_message(QueueUrl=night.work_dlq, MaxNumberOfMessages=1, VisibilityTimeout=600)  # someone reading it
+    assert main(["redrive", "--stack-name", STACK, "--queue", "risk-work", "--region", REGION]) == EXIT_LEFT_BEHIND
+    out = capsys.readouterr().out
+    assert "1 of 1 message(s) moved" in out and "1 message(s) still in sqs-risk-work-dlq-test" in out

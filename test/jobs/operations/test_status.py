@@ -5,7 +5,7 @@ ECS keeps stopped tasks listed for about an hour ("stopped tasks appear in the r
 least one hour": https://awscli.amazonaws.com/v2/documentation/api/2.0.33/reference/ecs/list-tasks.html),
 so the night's failed tasks come from the task events log group as well; DescribeTasks gives each
 stopped task's stopCode, stoppedReason and containers' exitCode and reason
-(https://docs.amazonaws.cn/goto/WebAPI/ecs-2014-11-13/DescribeTasks).
+(https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html).
 """
 
 from __future__ import annotations

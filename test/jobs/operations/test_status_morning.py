@@ -11,6 +11,7 @@ each request and response against botocore's model of the ECS API.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import boto3
 import pytest
@@ -20,9 +21,9 @@ from botocore.stub import Stubber
 from riskbatch.cli import main
 from riskbatch.inputs.business_days import NEW_YORK
 from riskbatch.operations.running_tasks import running_lines, running_tasks
-from riskbatch.operations.status import EXIT_REPORT_LATE, EXIT_REPORT_MISSING, EXIT_REPORT_NOT_DUE, as_text, read_status
+from riskbatch.operations.status import EXIT_REPORT_LATE, EXIT_REPORT_MISSING, as_text, read_status
 from test.jobs.operations import test_status
-from test.jobs.operations.test_status import STACK, _lay_out_run, _publish
+from test.jobs.operations.test_status import STACK, _lay_out_run, _publish, _put
 from test.jobs.stack_layout import REGION
 
 pytestmark = pytest.mark.clock
@@ -68,7 +69,7 @@ def test_status_reads_the_running_tasks_from_the_stacks_cluster(account) -> None
 @pytest.mark.parametrize(
     ("now", "published", "code", "says"),
     [
-        (dt.datetime(2026, 11, 25, 3, 0), None, EXIT_REPORT_NOT_DUE, "report:    not published; due 2026-11-25 09:30"),
+        (dt.datetime(2026, 11, 25, 3, 0), None, 0, "report:    not published; due 2026-11-25 09:30"),
         (dt.datetime(2026, 11, 25, 9, 45), None, EXIT_REPORT_MISSING, "report:    MISSING, the deadline has passed: not published"),
         (dt.datetime(2026, 11, 25, 11, 0), dt.datetime(2026, 11, 25, 10, 0), EXIT_REPORT_LATE, "LATE, 30 min after the deadline 2026-11-25 09:30"),
         (dt.datetime(2026, 11, 25, 11, 0), dt.datetime(2026, 11, 25, 6, 0), 0, "3 h 30 min before the deadline 2026-11-25 09:30"),
@@ -92,3 +93,36 @@ def test_the_exit_code_says_whether_the_report_is_in_on_time(
 def test_no_report_is_due_for_a_day_the_exchange_is_closed(account) -> None:
     with time_machine.travel(dt.datetime(2026, 11, 30, 11, 0, tzinfo=NEW_YORK), tick=False):
         assert main(["status", "--stack-name", STACK, "--date", "2026-11-26", "--region", REGION]) == 0  # Thanksgiving: no night
+
+
+def test_a_report_not_due_yet_exits_0_and_json_still_says_so(account, capsys: pytest.CaptureFixture[str]) -> None:
+    """A night in progress is a normal evening: `riskbatch status || page` must not page; the state stays in --json."""
+    night, _, _ = account
+    date, run = "2026-11-24", "2026-11-24-dddddddddddd"
+    _lay_out_run(night, date, run, units=1, done=0, created_at=f"{date}T23:00:00Z", marks=())
+    with time_machine.travel(dt.datetime(2026, 11, 24, 20, 0, tzinfo=NEW_YORK), tick=False):
+        assert main(["status", "--stack-name", STACK, "--date", date, "--region", REGION, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["report_state"] == "not due yet"
+
+
+def test_a_restated_date_is_judged_on_its_first_report_and_shown_restated(account, capsys: pytest.CaptureFixture[str]) -> None:
+    """The first report went out on time; the restatement written after the deadline is not lateness."""
+    night, _, _ = account
+    date, first, second = "2026-11-24", "2026-11-24-111111111111", "2026-11-24-222222222222"
+    _lay_out_run(night, date, first, units=1, done=1, created_at=f"{date}T23:00:00Z", marks=("announced",))
+    _lay_out_run(night, date, second, units=1, done=1, created_at="2026-11-25T18:00:00Z", marks=("announced",))
+    with time_machine.travel(dt.datetime(2026, 11, 25, 6, 0, tzinfo=NEW_YORK), tick=False):  # S3 stamps LastModified with its clock
+        _publish(night, date, first)
+    with time_machine.travel(dt.datetime(2026, 11, 25, 14, 0, tzinfo=NEW_YORK), tick=False):
+        _publish(night, date, second)
+    supersession = {"supersedes": first, "at": "2026-11-25T19:00:00Z", "reason": "PF03 quantity corrected",
+                    "superseded_record": f"history/superseded/{date}/{first}.json"}  # fmt: skip
+    record = {"business_date": date, "run_id": second, "restatement": supersession, "supersessions": [supersession]}
+    _put(night.s3, night.settings.output_bucket, f"history/{date}.json", record)
+    with time_machine.travel(dt.datetime(2026, 11, 25, 15, 0, tzinfo=NEW_YORK), tick=False):
+        assert main(["status", "--stack-name", STACK, "--date", date, "--region", REGION]) == 0
+        out = capsys.readouterr().out
+        assert f"published 2026-11-25 14:00 New York, RESTATED; first published 2026-11-25 06:00 ({first}), 3 h 30 min before the deadline" in out
+        assert main(["status", "--stack-name", STACK, "--date", date, "--region", REGION, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["report_state"] == "restated" and shown["report"]["run_id"] == second and shown["first_publication"]["run_id"] == first

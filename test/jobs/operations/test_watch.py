@@ -183,7 +183,7 @@ def _running(ecs, cluster: str) -> set[str]:
 def test_the_check_stops_one_shot_tasks_that_outlived_their_deadline_and_says_so(account, ecs_with_tasks) -> None:
     """ECS acts on container health only for a service's tasks: "If a task is run manually, and not as part of a
     service, the task will continue its lifecycle regardless of its health status"
-    (https://docs.amazonaws.cn/AmazonECS/latest/APIReference/API_HealthCheck.html)."""
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html)."""
     s3, sqs, sns, settings, inbox = account
     ecs, cluster, tasks = ecs_with_tasks
     settings = {**settings, "CLUSTER": cluster, "ONE_SHOT_DEADLINES": "task-data-ingestion-test=1800,task-pre-night-check-test=900"}

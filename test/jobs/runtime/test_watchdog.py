@@ -2,7 +2,7 @@
 
 ECS acts on container health only for a service's tasks: "If a task is run manually, and not as part
 of a service, the task will continue its lifecycle regardless of its health status"
-(ECS API reference, HealthCheck: https://docs.amazonaws.cn/AmazonECS/latest/APIReference/API_HealthCheck.html).
+(ECS API reference, HealthCheck: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html).
 """
 
 from __future__ import annotations

@@ -264,7 +264,7 @@ def test_a_held_last_price_is_on_the_first_page_and_alerted_and_keeps_the_headli
     first = warning_lines(figures)[0]
     assert first.startswith("Suspect last price of EQ_3 not used") and "held at the previous close" in first
     # one SNS Publish of a text message, well under the 256 KB a message may hold
-    # (https://docs.amazonaws.cn/sdkfornet/v3/apidocs/items/SNS/MPublishRequestctorStringStringString.html)
+    # (https://docs.aws.amazon.com/sdkfornet/v3/apidocs/items/SNS/MPublishRequestctorStringStringString.html)
     published = night.published()
     alerts = [message for message in published if isinstance(message, str) and "suspect last price" in message.lower()]
     assert alerts and "EQ_3: published" in alerts[0]

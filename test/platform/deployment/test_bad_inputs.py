@@ -35,6 +35,7 @@ CASES = [
     ("riskbatch rerun --stack-name riskbatch-dev --date 2026-11-26", EXIT_BAD_INPUT, "2026-11-26 is not a business day"),
     ("riskbatch rerun --stack-name riskbatch-dev --date 2026-11-24 --force", EXIT_BAD_INPUT, "--force needs --reason: a forced run restates the date"),
     ("riskbatch logs --stack-name riskbatch-dev --date yesterday", EXIT_BAD_INPUT, "'yesterday' is not a date: give YYYY-MM-DD"),
+    ("riskbatch logs --stack-name riskbatch-dev --date 2026-11-26", EXIT_BAD_INPUT, "2026-11-26 is not a business day: there is no night to read"),
     ("riskbatch logs --stack-name riskbatch-dev --date 2026-11-24 --job nightly", EXIT_BAD_INPUT, "argument --job: invalid choice: 'nightly'"),
     ("riskbatch redrive --stack-name riskbatch-dev", EXIT_BAD_INPUT, "the following arguments are required: --queue"),
     ("riskbatch watch --date yesterday", EXIT_BAD_INPUT, "'yesterday' is not a date"),

@@ -173,3 +173,6 @@ def test_the_readmes_monthly_cost_is_the_cost_modules() -> None:
     total = sum(line.monthly_usd for line in lines)
     (endpoint_hours,) = [line.monthly_usd for line in lines if line.item == "VPC interface endpoints (per VPC)"]
     assert (int(said.group(1)), int(said.group(2))) == (round(total, -1), round(endpoint_hours, -1))
+    # the figure is the cost module's region's list prices; another region's comes from `riskbatch plan --price`
+    where = re.search(r"(\d+) of it the VPC interface endpoints[^.]*? at ([a-z0-9-]+) list prices[^.]*?`riskbatch plan --price", readme)
+    assert where and where.group(2) == costs.REGION, "the cost line says whose prices it is at and how to get another region's"

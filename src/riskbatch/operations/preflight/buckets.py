@@ -9,7 +9,7 @@ retention of years of records.
   storage class reached by a lifecycle transition, or Object Lock's default retention:
   GetBucketVersioning, GetObjectLockConfiguration and GetBucketLifecycleConfiguration (whose IAM
   actions are s3:GetBucketVersioning, s3:GetBucketObjectLockConfiguration, s3:GetLifecycleConfiguration).
-  https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/Versioning.md
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html
   https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.md
   https://docs.aws.amazon.com/goto/WebAPI/s3-2006-03-01/Transition (GLACIER_IR, GLACIER, DEEP_ARCHIVE)
   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html"""
@@ -105,7 +105,7 @@ def _bucket_encryption(clients: Clients, account: Account, role: str, bucket: st
 def input_bucket_encryption(clients: Clients, account: Account) -> list[Finding]:
     """Ingestion reads the input bucket's objects: under a customer key, only the key given as
     InputBucketKmsKeyArn is one the ingestion role may decrypt with; never the stack's own key.
-    https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/UsingKMSEncryption.html"""
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"""
     if not account.input_bucket:
         return []
     fix = "deploy with --parameter InputBucketKmsKeyArn=<the bucket's key ARN>, and let the ingestion task role use it in the key's policy"
@@ -181,7 +181,7 @@ def input_bucket_versioning(clients: Clients, account: Account) -> list[Finding]
     """Corrected files land under the same key as the originals: only versioning keeps the superseded run's
     inputs, which its manifest names by version ID, so that a restated night can be reproduced
     ("you can use versioning to preserve, retrieve, and restore every version of every object":
-    https://docs.amazonaws.cn/en_us/AmazonS3/latest/userguide/Versioning.md)."""
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html)."""
     if not account.input_bucket:
         return []
     bucket = account.input_bucket

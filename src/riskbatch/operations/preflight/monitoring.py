@@ -6,7 +6,7 @@ the dead letters, and the logs resource policy that lets EventBridge write the t
 - CloudWatch runs an alarm's actions on state transitions only: an alarm already in ALARM (a dead
   letter nobody purged) notifies nobody of the next one, so the check lists them and what the
   dead-letter queues still hold.
-  https://docs.amazonaws.cn/en_us/AmazonCloudWatch/latest/monitoring/alarm-actions.html
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html
 - EventBridge writes to a CloudWatch Logs log group only under a logs resource policy that lets
   events.amazonaws.com call logs:CreateLogStream and logs:PutLogEvents on it.
   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.md"""

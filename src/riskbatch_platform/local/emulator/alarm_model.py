@@ -11,7 +11,7 @@ and returns the notifications its actions send, and when. What it follows from t
   ignore: "Configuring how CloudWatch alarms treat missing data", same page);
 - "the actions happen only on state transitions, and are not performed again if the condition
   persists for hours or days", and only while ActionsEnabled (Alarm actions,
-  https://docs.amazonaws.cn/en_us/AmazonCloudWatch/latest/monitoring/alarm-actions.html);
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html);
 - metric math: DIFF(m) is each value minus the preceding value of the series, RATE(m) that difference
   per second, IF(condition, a, b) chooses per datapoint, with + - * / and comparisons; a datapoint
   missing from an input is missing from the result (Using metric math,
