@@ -36,9 +36,9 @@ STACK_NAME = f"riskbatch-{SUFFIX}"
 RERUN_DATE = dt.date(2026, 12, 14)  # a business day; the files are landed for it, no night ran
 # The commands in the order they run, and the exit code each must end with for its calls to be a full run's.
 # status exits with its report state (riskbatch.operations.status): no night publishes RERUN_DATE's report here, so it is
-# not due (8) before its deadline and missing (9) after it, by the day the recording runs; its calls are the same.
+# not due (0) before its deadline and missing (9) after it, by the day the recording runs; its calls are the same.
 EXPECTED_EXIT = {
-    "enable-bucket-events": {0}, "deploy (first run)": {3}, "deploy": {0}, "preflight": {0}, "pre-night check": {0}, "status": {8, 9}, "rerun": {0},
+    "enable-bucket-events": {0}, "deploy (first run)": {3}, "deploy": {0}, "preflight": {0}, "pre-night check": {0}, "status": {0, 9}, "rerun": {0},
     "teardown": {0},
 }  # fmt: skip
 # The recorded file's commands: the two deploy runs are one command.
