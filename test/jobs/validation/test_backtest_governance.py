@@ -22,24 +22,12 @@ from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 from riskbatch.model.run_inputs import RunBook
 from riskbatch.validation.history import backtest_entry, backtest_summary, night_record
+from test.jobs.inputs.test_cleaning import _table  # the market table of a few USD equities: one helper for both
 
 MONDAY = dt.date(2026, 11, 16)
 DAYS = 301
 NAMES = [f"EQ_{i}" for i in range(10)]
 PARAMETERS = ModelParameters(scenarios=20_000, block_size=5_000)
-
-
-def _table(prices: dict[str, np.ndarray], dates: list[dt.date]) -> pa.Table:
-    rows = [(day, name, float(series[i])) for name, series in prices.items() for i, day in enumerate(dates)]
-    return pa.table(
-        {
-            "date": pa.array([r[0] for r in rows], pa.date32()),
-            "factor": pa.array([r[1] for r in rows], pa.string()),
-            "price": pa.array([r[2] for r in rows], pa.float64()),
-            "currency": pa.array(["USD"] * len(rows), pa.string()),
-            "dividend_yield": pa.array([0.0] * len(rows), pa.float64()),
-        }
-    )
 
 
 def _book(prices: dict[str, np.ndarray]) -> pa.Table:
