@@ -72,16 +72,7 @@ def _as_deployer(emulator: Emulator) -> dict[str, str]:
 
 
 def _parameters(stand_ins: StandIns) -> list[str]:
-    values = {
-        "EnvironmentSuffix": SUFFIX,
-        "VpcId": stand_ins.vpc_id,
-        "PrivateSubnet1Id": stand_ins.subnet_ids[0],
-        "PrivateSubnet2Id": stand_ins.subnet_ids[1],
-        "PrivateSubnet3Id": stand_ins.subnet_ids[2],
-        "InputBucketName": stand_ins.input_bucket,
-        "OutputBucketName": stand_ins.output_bucket,
-    }
-    return [argument for key, value in values.items() for argument in ("--parameter", f"{key}={value}")]
+    return [argument for key, value in stand_ins.stack_parameters(SUFFIX).items() for argument in ("--parameter", f"{key}={value}")]
 
 
 def _between_deploys(emulator: Emulator) -> None:

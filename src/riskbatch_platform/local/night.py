@@ -86,16 +86,7 @@ def deploy_local(
     say("creating the existing VPC, subnets and buckets")
     stand_ins = create_stand_ins(emulator, suffix)
     enable_eventbridge(target.client("s3"), stand_ins.input_bucket)
-    parameters = {
-        "EnvironmentSuffix": suffix,
-        "VpcId": stand_ins.vpc_id,
-        "PrivateSubnet1Id": stand_ins.subnet_ids[0],
-        "PrivateSubnet2Id": stand_ins.subnet_ids[1],
-        "PrivateSubnet3Id": stand_ins.subnet_ids[2],
-        "InputBucketName": stand_ins.input_bucket,
-        "OutputBucketName": stand_ins.output_bucket,
-        **(ACCESS_PROBES_ON if access_probes else {}),
-    }
+    parameters = {**stand_ins.stack_parameters(suffix), **(ACCESS_PROBES_ON if access_probes else {})}
     say("deploying, phase 1 (no services)")
     outputs = deploy_in_phases(target, stack_name, template, parameters, stand_ins.template_bucket, foundation_only=True, options=options)
     tag = template["Parameters"]["ImageTag"]["Default"]

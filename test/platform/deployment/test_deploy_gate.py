@@ -25,7 +25,7 @@ def deployments(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """Each deploy_in_phases call (none must happen when preflight refuses)."""
     calls: list[tuple[Any, ...]] = []
 
-    def record(*args: Any) -> dict[str, str]:
+    def record(*args: Any, **options: Any) -> dict[str, str]:
         calls.append(args)
         return {}
 

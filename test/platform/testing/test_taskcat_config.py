@@ -87,15 +87,15 @@ def test_taskcats_verdict_names_every_declared_resource_the_stack_did_not_create
         "Conditions": {"Services": {"Fn::Equals": [{"Ref": "DeployServices"}, "true"]}},
         "Resources": {
             "Queue": {"Type": "AWS::SQS::Queue"},
-            "QueuePolicy": {"Type": "AWS::SQS::QueuePolicy"},  # a known gap of the emulator
+            "AuditCopy": {"Type": "AWS::Logs::SubscriptionFilter"},  # a known gap of the emulator
             "Topic": {"Type": "AWS::SNS::Topic"},  # dropped: no known gap explains it
             "Service": {"Type": "AWS::ECS::Service", "Condition": "Services"},  # switched off: not declared
         },
     }
     events = [_event("Queue", "AWS::SQS::Queue", "CREATE_IN_PROGRESS"), _event("Queue", "AWS::SQS::Queue"), _event("stack", "AWS::CloudFormation::Stack")]
     declared, missing = not_created(template, {"DeployServices": "false"}, events)
-    assert declared == 3 and missing == {"QueuePolicy": "AWS::SQS::QueuePolicy", "Topic": "AWS::SNS::Topic"}
+    assert declared == 3 and missing == {"AuditCopy": "AWS::Logs::SubscriptionFilter", "Topic": "AWS::SNS::Topic"}
     outcome = Outcome("t", "us-east-1", "stack", 1.0, 1.0, "DELETE_COMPLETE", {}, declared, missing)
     assert outcome.unexplained == {"Topic": "AWS::SNS::Topic"} and not outcome.passed
-    explained = Outcome("t", "us-east-1", "stack", 1.0, 1.0, "DELETE_COMPLETE", {}, declared, {"QueuePolicy": "AWS::SQS::QueuePolicy"})
+    explained = Outcome("t", "us-east-1", "stack", 1.0, 1.0, "DELETE_COMPLETE", {}, declared, {"AuditCopy": "AWS::Logs::SubscriptionFilter"})
     assert explained.passed

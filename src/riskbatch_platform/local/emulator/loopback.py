@@ -147,6 +147,11 @@ class StandIns:
     route_table_id: str = ""
     vpc_cidr: str = "10.42.0.0/16"
 
+    def stack_parameters(self, suffix: str) -> dict[str, str]:
+        """The stack's parameters that name these stand-ins (the customer's VPC, subnets and buckets)."""
+        subnets = {f"PrivateSubnet{index}Id": subnet for index, subnet in enumerate(self.subnet_ids[:3], start=1)}
+        return {"EnvironmentSuffix": suffix, "VpcId": self.vpc_id, **subnets, "InputBucketName": self.input_bucket, "OutputBucketName": self.output_bucket}
+
 
 def create_stand_ins(emulator: Emulator, suffix: str) -> StandIns:
     """The existing VPC (three private subnets in three zones) and buckets that the stack receives as parameters."""
