@@ -6,6 +6,7 @@ pre-night check task, which alerts the topic when a check fails and stays quiet 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -76,8 +77,9 @@ def test_a_quota_too_small_fails_on_a_local_deployment_and_names_the_request(cap
 
     monkeypatch.delenv(FARGATE_VCPU_QUOTA_VARIABLE, raising=False)
     assert preflight_script.main(["--local", "--break", "quota", "--json"]) == 1
+    assert FARGATE_VCPU_QUOTA_VARIABLE not in os.environ  # the small quota was the broken emulator's only, not this process's
     findings = json.loads(capsys.readouterr().out)
-    quotas = [f for f in findings if f["check"].startswith("Fargate")]
+    quotas = [f for f in findings if f["check"].startswith("Fargate") and "quota" in f["check"]]
     assert [f["status"] for f in quotas] == [FAIL, FAIL] and all("request-service-quota-increase" in f["fix"] for f in quotas)
     assert [f["check"] for f in findings if f["status"] == FAIL] == [f["check"] for f in quotas]
 

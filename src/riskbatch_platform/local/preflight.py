@@ -3,7 +3,6 @@ one thing broken on request (--break) to see its check fail and name the fix."""
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -18,9 +17,9 @@ from riskbatch_platform.local.night import deploy_local
 
 def check_local_deployment(template: dict, tonight: Night | None, nightly: bool, broken: str | None, breaks: dict[str, str]) -> list[Finding]:
     """Deploy into a fresh emulator, break one thing if asked, and run the checks on that deployment."""
-    if broken == "quota":
-        os.environ[FARGATE_VCPU_QUOTA_VARIABLE] = "4"  # read by the emulator this process starts
-    with tempfile.TemporaryDirectory(prefix="riskbatch-preflight-") as folder, running_emulator(log_dir=Path(folder)) as emulator:
+    # read by the emulator this call starts, and by no later one in this process
+    settings = {FARGATE_VCPU_QUOTA_VARIABLE: "4"} if broken == "quota" else {}
+    with tempfile.TemporaryDirectory(prefix="riskbatch-preflight-") as folder, running_emulator(log_dir=Path(folder), settings=settings) as emulator:
         local = deploy_local(emulator, "preflight", Path(folder), say=lambda line: print(line, file=sys.stderr))
         parameters = break_local(broken, local) if broken else None
         if broken:

@@ -70,13 +70,16 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log_path: Path, tim
 
 
 @contextmanager
-def running_emulator(region: str = "us-east-1", enforce_iam: bool = True, log_dir: Path = Path("out")) -> Iterator[Emulator]:
-    """Start moto's server (with the emulator's fixes) on a free loopback port; stop it on exit."""
+def running_emulator(
+    region: str = "us-east-1", enforce_iam: bool = True, log_dir: Path = Path("out"), settings: dict[str, str] | None = None
+) -> Iterator[Emulator]:
+    """Start moto's server (with the emulator's fixes) on a free loopback port; stop it on exit. `settings`:
+    environment variables for this emulator's process only (RISKBATCH_FARGATE_VCPU_QUOTA and the like)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "emulator.log"
-    environment = dict(os.environ)
+    environment = {**os.environ, **(settings or {})}
     if enforce_iam:
         environment["INITIAL_NO_AUTH_ACTION_COUNT"] = str(BOOTSTRAP_REQUESTS)
     with log_path.open("w", encoding="utf-8") as log:
