@@ -113,32 +113,9 @@ def positions_on(previous: RunBook, factors: Collection[str]) -> tuple[list[str]
 def parse_actual_pnl(data: bytes, name: str) -> dict[str, float]:
     """actual_pnl.csv (portfolio_id, pnl): the P&L the previous business day's book actually made
     over the day, in the reporting currency, one row per portfolio."""
-    import io
+    from riskbatch.inputs.small_csv import value_per_key
 
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-
-    from riskbatch.inputs.files import InputError
-
-    try:
-        table = pa_csv.read_csv(io.BytesIO(data), convert_options=pa_csv.ConvertOptions(column_types={"pnl": pa.float64(), "portfolio_id": pa.string()}))
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise InputError(name, [f"unreadable: {error}"]) from None
-    problems = [f"missing column {column}" for column in ("portfolio_id", "pnl") if column not in table.column_names]
-    if problems:
-        raise InputError(name, problems)
-    found: dict[str, float] = {}
-    for number, row in enumerate(table.to_pylist(), 2):
-        portfolio, value = row["portfolio_id"], row["pnl"]
-        if not portfolio or value is None or not np.isfinite(value):
-            problems.append(f"line {number}: a portfolio_id and a finite pnl are needed")
-        elif portfolio in found:
-            problems.append(f"line {number}: a second row for {portfolio}")
-        else:
-            found[portfolio] = float(value)
-    if problems:
-        raise InputError(name, problems)
-    return found
+    return value_per_key(data, name, "portfolio_id", "pnl")
 
 
 def backtest_entry(

@@ -7,15 +7,14 @@ figure exceeds it; utilisation is figure / limit.
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from riskbatch.inputs.files import InputError
+from riskbatch.inputs.small_csv import read_rows
 
 MEASURES = ("var_95", "var_99", "es_975")
 WARNING_UTILISATION = 0.9
@@ -30,15 +29,9 @@ class Limit:
 
 def parse_limits(data: bytes, name: str) -> list[Limit]:
     """The limits of the file, every problem listed (InputError) when it cannot be used."""
-    try:
-        table = pa_csv.read_csv(io.BytesIO(data), convert_options=pa_csv.ConvertOptions(column_types={"limit": pa.float64(), "scope": pa.string()}))
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise InputError(name, [f"unreadable: {error}"]) from None
-    problems = [f"missing column {column}" for column in ("scope", "measure", "limit") if column not in table.column_names]
-    if problems:
-        raise InputError(name, problems)
+    problems: list[str] = []
     limits, seen = [], set()
-    for number, row in enumerate(table.to_pylist(), 2):  # line 1 is the header
+    for number, row in read_rows(data, name, {"scope": pa.string(), "measure": None, "limit": pa.float64()}):
         scope, measure, value = row["scope"], row["measure"], row["limit"]
         if not scope or measure not in MEASURES:
             problems.append(f"line {number}: scope must be set and measure one of {', '.join(MEASURES)}")

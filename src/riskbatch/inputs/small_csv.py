@@ -1,0 +1,47 @@
+"""The small optional CSV files beside the night's (second_source.csv, actual_pnl.csv, limits.csv): a
+header row naming the columns, read whole, every problem found named for the quarantine report."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from riskbatch.inputs.files import InputError
+
+
+def read_rows(data: bytes, name: str, columns: dict[str, pa.DataType | None]) -> list[tuple[int, dict[str, Any]]]:
+    """Each row with its line number in the file (line 1 is the header), its columns typed as `columns`
+    says (None: as read); an unreadable file, or every column of `columns` it lacks, is an InputError."""
+    types = {column: kind for column, kind in columns.items() if kind is not None}
+    try:
+        table = pa_csv.read_csv(io.BytesIO(data), convert_options=pa_csv.ConvertOptions(column_types=types))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise InputError(name, [f"unreadable: {error}"]) from None
+    problems = [f"missing column {column}" for column in columns if column not in table.column_names]
+    if problems:
+        raise InputError(name, problems)
+    return list(enumerate(table.to_pylist(), 2))
+
+
+def value_per_key(data: bytes, name: str, key: str, value: str, positive: bool = False) -> dict[str, float]:
+    """A file of one `value` per `key` (a string column, then a number column): the values by key. A row
+    without a key, without a finite value (or a positive one, when `positive`), or a second row for a key
+    is a problem; every problem is named (InputError)."""
+    needed = f"a {key} and a {'positive ' if positive else ''}finite {value} are needed"
+    problems: list[str] = []
+    found: dict[str, float] = {}
+    for number, row in read_rows(data, name, {key: pa.string(), value: pa.float64()}):
+        label, amount = row[key], row[value]
+        if not label or amount is None or not math.isfinite(amount) or (positive and amount <= 0):
+            problems.append(f"line {number}: {needed}")
+        elif label in found:
+            problems.append(f"line {number}: a second row for {label}")
+        else:
+            found[label] = float(amount)
+    if problems:
+        raise InputError(name, problems)
+    return found
