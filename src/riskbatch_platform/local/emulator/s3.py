@@ -75,42 +75,35 @@ def s3_missing_key_is_forbidden_without_list_bucket(patch: Patcher) -> None:
     patch.set(S3Response, "get_object", get_object)
 
 
+# The bucket configurations moto's action map lacks: (query-string subresource, method) -> the IAM action that
+# authorises the operation (Service Authorization Reference, Amazon S3:
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+BUCKET_CONFIGURATION_ACTIONS = {
+    ("object-lock", "GET"): "GetBucketObjectLockConfiguration",  # GetObjectLockConfiguration
+    ("object-lock", "PUT"): "PutBucketObjectLockConfiguration",  # PutObjectLockConfiguration
+    ("encryption", "GET"): "GetEncryptionConfiguration",  # GetBucketEncryption
+    ("encryption", "PUT"): "PutEncryptionConfiguration",  # PutBucketEncryption
+}
+
+
 @fix
-def s3_object_lock_configuration_authorised_as_its_action(patch: Patcher) -> None:
+def s3_bucket_configuration_authorised_as_its_action(patch: Patcher) -> None:
     """Defect. GetObjectLockConfiguration and PutObjectLockConfiguration (GET and PUT /?object-lock)
-    are authorised as s3:GetBucketObjectLockConfiguration and s3:PutBucketObjectLockConfiguration
-    (Service Authorization Reference, Amazon S3:
-    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html). moto's
-    action map lacks "object-lock", so it authorises the read as s3:ListBucket and the write as
-    s3:CreateBucket. The fix names the request by its action."""
+    are authorised as s3:GetBucketObjectLockConfiguration and s3:PutBucketObjectLockConfiguration, and
+    GetBucketEncryption and PutBucketEncryption (GET and PUT /?encryption) as
+    s3:GetEncryptionConfiguration and s3:PutEncryptionConfiguration (BUCKET_CONFIGURATION_ACTIONS).
+    moto's action map lacks "object-lock" and "encryption", so it authorises each read as s3:ListBucket
+    and each write as s3:CreateBucket. The fix names the request by its action."""
     from moto.s3.responses import S3Response
 
-    actions = {"GET": "GetBucketObjectLockConfiguration", "PUT": "PutBucketObjectLockConfiguration"}
     original = S3Response._set_action
 
     def set_action(self: Any, action_resource_type: str, method: str, querystring: dict[str, Any]) -> None:
         original(self, action_resource_type, method, querystring)
-        if action_resource_type == "BUCKET" and "object-lock" in querystring and method in actions:
-            self.data["Action"] = actions[method]
-
-    patch.set(S3Response, "_set_action", set_action)
-
-
-@fix
-def s3_bucket_encryption_authorised_as_its_action(patch: Patcher) -> None:
-    """Defect. GetBucketEncryption and PutBucketEncryption (GET and PUT /?encryption) are authorised as
-    s3:GetEncryptionConfiguration and s3:PutEncryptionConfiguration (Service Authorization Reference,
-    Amazon S3: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
-    moto's action map lacks "encryption", so it authorises the read as s3:ListBucket and the write as
-    s3:CreateBucket. The fix names the request by its action."""
-    from moto.s3.responses import S3Response
-
-    actions = {"GET": "GetEncryptionConfiguration", "PUT": "PutEncryptionConfiguration"}
-    original = S3Response._set_action
-
-    def set_action(self: Any, action_resource_type: str, method: str, querystring: dict[str, Any]) -> None:
-        original(self, action_resource_type, method, querystring)
-        if action_resource_type == "BUCKET" and "encryption" in querystring and method in actions:
-            self.data["Action"] = actions[method]
+        if action_resource_type != "BUCKET":
+            return
+        for (subresource, verb), action in BUCKET_CONFIGURATION_ACTIONS.items():
+            if subresource in querystring and method == verb:
+                self.data["Action"] = action
 
     patch.set(S3Response, "_set_action", set_action)

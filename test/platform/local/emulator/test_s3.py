@@ -1,7 +1,7 @@
 """The S3 fixes (src/riskbatch_platform/local/emulator/s3.py): each defect or missing rule is there in moto as shipped, and gone with the fix.
 
 The 403 for a missing key without ListBucket on the bucket, EventBridge delivery reported, and the object-lock
-configuration authorised as its own action. Runs moto in-process (mock_aws); IAM is enforced only inside `enforced()`.
+and default-encryption configurations authorised as their own actions. Runs moto in-process (mock_aws); IAM is enforced only inside `enforced()`.
 """
 
 from __future__ import annotations
@@ -85,43 +85,38 @@ def test_eventbridge_delivery_is_reported_when_on(aws: None) -> None:
         assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket="bucket-quiet-x")
 
 
-def _object_lock_reader() -> boto3.Session:
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket="out-x", ObjectLockEnabledForBucket=True)
-    read = {"Effect": "Allow", "Action": "s3:GetBucketObjectLockConfiguration", "Resource": "arn:aws:s3:::out-x"}
-    return _user("lock-reader", [read])
+# Each bucket configuration read is authorised as its own action, not as s3:ListBucket (Service Authorization
+# Reference, Amazon S3: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+# The pre-night check reads both buckets' default encryption with s3:GetEncryptionConfiguration alone.
+BUCKET_CONFIGURATION_READS = [
+    pytest.param(
+        {"ObjectLockEnabledForBucket": True},
+        "s3:GetBucketObjectLockConfiguration",
+        "get_object_lock_configuration",
+        id="GetObjectLockConfiguration is authorised as s3:GetBucketObjectLockConfiguration",
+    ),
+    pytest.param({}, "s3:GetEncryptionConfiguration", "get_bucket_encryption", id="GetBucketEncryption is authorised as s3:GetEncryptionConfiguration"),
+]
 
 
-def test_moto_authorises_reading_the_object_lock_configuration_as_list_bucket(aws: None) -> None:
-    session = _object_lock_reader()
+def _bucket_with_reader(bucket_options: dict[str, Any], action: str) -> boto3.Session:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="out-x", **bucket_options)
+    return _user("configuration-reader", [{"Effect": "Allow", "Action": action, "Resource": "arn:aws:s3:::out-x"}])
+
+
+@pytest.mark.parametrize(("bucket_options", "action", "read"), BUCKET_CONFIGURATION_READS)
+def test_moto_authorises_reading_a_bucket_configuration_as_list_bucket(aws: None, bucket_options: dict[str, Any], action: str, read: str) -> None:
+    session = _bucket_with_reader(bucket_options, action)
     with enforced():
-        assert _code(lambda: session.client("s3").get_object_lock_configuration(Bucket="out-x")) == "denied"
+        assert _code(lambda: getattr(session.client("s3"), read)(Bucket="out-x")) == "denied"
 
 
-def test_reading_the_object_lock_configuration_needs_its_own_action(aws: None) -> None:
-    session = _object_lock_reader()
-    lister = _user("lister", [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::out-x"}])
-    with patched(emulator.s3.s3_object_lock_configuration_authorised_as_its_action), enforced():
-        assert _code(lambda: session.client("s3").get_object_lock_configuration(Bucket="out-x")) == "OK"
-        assert _code(lambda: lister.client("s3").get_object_lock_configuration(Bucket="out-x")) == "denied"
-
-
-def _encryption_reader() -> boto3.Session:
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket="in-x")
-    read = {"Effect": "Allow", "Action": "s3:GetEncryptionConfiguration", "Resource": "arn:aws:s3:::in-x"}
-    return _user("encryption-reader", [read])
-
-
-def test_moto_authorises_reading_the_bucket_encryption_as_list_bucket(aws: None) -> None:
-    session = _encryption_reader()
-    with enforced():
-        assert _code(lambda: session.client("s3").get_bucket_encryption(Bucket="in-x")) == "denied"
-
-
-def test_reading_the_bucket_encryption_needs_its_own_action(aws: None) -> None:
-    """The pre-night check reads both buckets' default encryption with s3:GetEncryptionConfiguration alone."""
-    session = _encryption_reader()
-    lister = _user("encryption-lister", [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::in-x"}])
-    with patched(emulator.s3.s3_bucket_encryption_authorised_as_its_action), enforced():
-        assert _code(lambda: session.client("s3").get_bucket_encryption(Bucket="in-x")) != "denied"
-        assert _code(lambda: lister.client("s3").get_bucket_encryption(Bucket="in-x")) == "denied"
+@pytest.mark.parametrize(("bucket_options", "action", "read"), BUCKET_CONFIGURATION_READS)
+def test_reading_a_bucket_configuration_needs_its_own_action(aws: None, bucket_options: dict[str, Any], action: str, read: str) -> None:
+    session = _bucket_with_reader(bucket_options, action)
+    lister = _user("configuration-lister", [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::out-x"}])
+    with patched(emulator.s3.s3_bucket_configuration_authorised_as_its_action), enforced():
+        # authorised: answered, with the configuration or with its absence (a bucket without default encryption)
+        assert _code(lambda: getattr(session.client("s3"), read)(Bucket="out-x")) != "denied"
+        assert _code(lambda: getattr(lister.client("s3"), read)(Bucket="out-x")) == "denied"
 
