@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,10 +28,21 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return small_night(tmp_path_factory.mktemp("versions"), DATE)
 
 
-def _corrected(positions: bytes) -> bytes:
+def _quantity_doubled(positions: bytes) -> bytes:
     """The desk's correction: the first position's quantity doubled."""
     rows = list(csv.DictReader(io.StringIO(positions.decode())))
     rows[0]["quantity"] = str(float(rows[0]["quantity"]) * 2)
+    return _written(rows)
+
+
+def _rate_moved(rates: bytes) -> bytes:
+    """The treasury's correction: the last curve point one basis point higher."""
+    rows = list(csv.DictReader(io.StringIO(rates.decode())))
+    rows[-1]["rate"] = str(float(rows[-1]["rate"]) + 0.0001)
+    return _written(rows)
+
+
+def _written(rows: list[dict[str, str]]) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -38,39 +50,38 @@ def _corrected(positions: bytes) -> bytes:
     return out.getvalue().encode()
 
 
-def test_the_superseded_runs_inputs_stay_readable_by_the_version_id_its_manifest_names(files: Path, tmp_path: Path, monkeypatch) -> None:
+def _inputs_by_role(manifest: dict) -> dict[str, dict]:
+    """Every required input a run's manifest names, by role: the positions and market files, and the rates file."""
+    return {**{item["role"]: item for item in manifest["inputs"]}, "rates": manifest["rates_source"]}
+
+
+@pytest.mark.parametrize(
+    ("role", "correct"),
+    [
+        pytest.param("positions", _quantity_doubled, id="a corrected positions file leaves the superseded run's positions readable"),
+        pytest.param("rates", _rate_moved, id="a corrected rates file leaves the superseded run's rates readable"),
+    ],
+)
+def test_the_superseded_runs_inputs_stay_readable_by_the_version_id_its_manifest_names(
+    files: Path, tmp_path: Path, monkeypatch, role: str, correct: Callable[[bytes], bytes]
+) -> None:
     with mocked_night(tmp_path, monkeypatch) as night:
         bucket = night.settings.input_bucket
         night.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         positions_key, _ = night.upload(files, DATE)
         first = ingest(bucket, positions_key, night.settings, night.s3, night.sqs, night.sns)
-        original = (files / "positions.csv").read_bytes()
-        night.s3.put_object(Bucket=bucket, Key=positions_key, Body=_corrected(original))  # the corrected file, under the same key
+        earlier = _inputs_by_role(get_json(night.s3, night.settings.output_bucket, manifest_key(first.run_id)))
+        key = earlier[role]["uri"].removeprefix(f"s3://{bucket}/")
+        original = night.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        night.s3.put_object(Bucket=bucket, Key=key, Body=correct(original))  # the corrected file, under the same key
         second = ingest(bucket, positions_key, night.settings, night.s3, night.sqs, night.sns)
         assert first.status == second.status == "queued" and first.run_id != second.run_id
-        earlier, later = (get_json(night.s3, night.settings.output_bucket, manifest_key(run))["inputs"] for run in (first.run_id, second.run_id))
-        by_role = {item["role"]: item for item in earlier}
-        positions = by_role["positions"]
-        assert positions["version_id"] and positions["version_id"] != next(item for item in later if item["role"] == "positions")["version_id"]
-        kept = night.s3.get_object(Bucket=bucket, Key=positions_key, VersionId=positions["version_id"])["Body"].read()
-        assert kept == original and hashlib.sha256(kept).hexdigest() == positions["sha256"]
-        assert by_role["market"]["version_id"] == next(item for item in later if item["role"] == "market")["version_id"]  # the market file did not change
-
-
-def test_the_rates_file_is_named_by_the_version_id_it_was_read_at(files: Path, tmp_path: Path, monkeypatch) -> None:
-    """The rates file is a required input too: a corrected rates file overwriting it leaves the first run's rates readable."""
-    with mocked_night(tmp_path, monkeypatch) as night:
-        bucket = night.settings.input_bucket
-        night.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        positions_key, _ = night.upload(files, DATE)
-        outcome = ingest(bucket, positions_key, night.settings, night.s3, night.sqs, night.sns)
-        source = get_json(night.s3, night.settings.output_bucket, manifest_key(outcome.run_id))["rates_source"]
-        rates_key = source["uri"].removeprefix(f"s3://{bucket}/")
-        original = night.s3.get_object(Bucket=bucket, Key=rates_key)["Body"].read()
-        night.s3.put_object(Bucket=bucket, Key=rates_key, Body=original + original.splitlines(keepends=True)[-1])  # overwritten
-        assert source["version_id"]
-        kept = night.s3.get_object(Bucket=bucket, Key=rates_key, VersionId=source["version_id"])["Body"].read()
-        assert kept == original and hashlib.sha256(kept).hexdigest() == source["sha256"]
+        later = _inputs_by_role(get_json(night.s3, night.settings.output_bucket, manifest_key(second.run_id)))
+        assert earlier[role]["version_id"] and earlier[role]["version_id"] != later[role]["version_id"]
+        kept = night.s3.get_object(Bucket=bucket, Key=key, VersionId=earlier[role]["version_id"])["Body"].read()
+        assert kept == original and hashlib.sha256(kept).hexdigest() == earlier[role]["sha256"]
+        others = {name for name in earlier if name != role}
+        assert {name: earlier[name]["version_id"] for name in others} == {name: later[name]["version_id"] for name in others}  # the other files did not change
 
 
 def test_an_unversioned_bucket_leaves_the_version_unrecorded(files: Path, tmp_path: Path, monkeypatch) -> None:
