@@ -122,6 +122,16 @@ def _drain(night: Night) -> None:
     QueueWorker(night.sqs, night.report_queue, ReportGeneration(night.s3, night.sns, night.settings.alert_topic_arn), night.settings.scratch, options).run()
 
 
+def _rerun(deployed, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *options: str) -> dict[str, Any]:
+    """`riskbatch rerun` of the date, the task it started run as ECS runs it, then the workers' queues drained:
+    the ingestion's outcome (status, run_id, units, detail)."""
+    night, ecs, cluster, _, _ = deployed
+    assert main(["rerun", "--stack-name", STACK, "--date", DATE, "--region", REGION, *options]) == 0
+    outcome = _run_as_ecs(night, _started(ecs, cluster)[-1], monkeypatch, capsys)
+    _drain(night)
+    return outcome
+
+
 def test_a_rerun_starts_the_ingestion_task_as_the_trigger_rule_does(deployed, files: Path, capsys) -> None:
     night, ecs, cluster, subnets, group = deployed
     night.upload(files, DATE)
@@ -143,11 +153,7 @@ def test_a_rerun_starts_the_ingestion_task_as_the_trigger_rule_does(deployed, fi
 def test_two_reruns_publish_one_report(deployed, files: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     night, ecs, cluster, _, _ = deployed
     night.upload(files, DATE)  # landed, but no ingestion ran (bucket events off): a backfill
-    outcomes = []
-    for _ in range(2):
-        assert main(["rerun", "--stack-name", STACK, "--date", DATE, "--region", REGION]) == 0
-        outcomes.append(_run_as_ecs(night, _started(ecs, cluster)[-1], monkeypatch, capsys))
-        _drain(night)
+    outcomes = [_rerun(deployed, monkeypatch, capsys) for _ in range(2)]
     assert [outcome["status"] for outcome in outcomes] == ["queued", "duplicate"] and outcomes[0]["run_id"] == outcomes[1]["run_id"]
     run = outcomes[0]["run_id"]
     assert [key for key in list_keys(night.s3, night.settings.output_bucket, f"reports/{DATE}/") if key.endswith(".pdf")] == [report_keys(DATE, run)[0]]
@@ -156,21 +162,17 @@ def test_two_reruns_publish_one_report(deployed, files: Path, monkeypatch: pytes
 
 
 def test_a_rerun_after_the_report_is_published_publishes_nothing_more(deployed, files: Path, monkeypatch, capsys) -> None:
-    night, ecs, cluster, _, _ = deployed
+    night = deployed[0]
     night.upload(files, DATE)
-    main(["rerun", "--stack-name", STACK, "--date", DATE, "--region", REGION])
-    run = _run_as_ecs(night, _started(ecs, cluster)[-1], monkeypatch, capsys)["run_id"]
-    _drain(night)
+    run = _rerun(deployed, monkeypatch, capsys)["run_id"]
     before = {key: night.s3.head_object(Bucket=night.settings.output_bucket, Key=key)["ETag"] for key in list_keys(night.s3, night.settings.output_bucket, "")}
     night.published()
-    main(["rerun", "--stack-name", STACK, "--date", DATE, "--region", REGION, "--reason", "checking"])
-    assert _run_as_ecs(night, _started(ecs, cluster)[-1], monkeypatch, capsys) == {
+    assert _rerun(deployed, monkeypatch, capsys, "--reason", "checking") == {
         "status": "duplicate",
         "run_id": run,
         "units": 0,
         "detail": "this file set already made this run",
     }
-    _drain(night)
     after = {key: night.s3.head_object(Bucket=night.settings.output_bucket, Key=key)["ETag"] for key in list_keys(night.s3, night.settings.output_bucket, "")}
     assert after == before and night.published() == []
 
@@ -193,16 +195,12 @@ def test_a_forced_rerun_of_the_same_files_makes_a_new_run_that_restates_the_date
 
     night, ecs, cluster, _, _ = deployed
     night.upload(files, DATE)
-    main(["rerun", "--stack-name", STACK, "--date", DATE, "--region", REGION])
-    first = _run_as_ecs(night, _started(ecs, cluster)[-1], monkeypatch, capsys)["run_id"]
-    _drain(night)
+    first = _rerun(deployed, monkeypatch, capsys)["run_id"]
     reason = "option pricer fix 1.4.2: expiry in business days"
-    assert main(["rerun", "--stack-name", STACK, "--date", DATE, "--region", REGION, "--force", "--reason", reason]) == 0
+    forced = _rerun(deployed, monkeypatch, capsys, "--force", "--reason", reason)
     command = _started(ecs, cluster)[-1]["overrides"]["containerOverrides"][0]["command"]
     assert command[command.index("--force") + 1].endswith("Z") and command[command.index("--reason") + 1] == reason
-    forced = _run_as_ecs(night, _started(ecs, cluster)[-1], monkeypatch, capsys)
     assert forced["status"] == "queued" and forced["run_id"] != first
-    _drain(night)
     bucket = night.settings.output_bucket
     manifest = get_json(night.s3, bucket, manifest_key(forced["run_id"]))
     assert manifest["restatement_reason"] == {"text": reason, "source": "riskbatch rerun --force --reason"}
