@@ -160,16 +160,21 @@ def test_a_changed_create_only_property_is_a_replacement(aws: None) -> None:
         ]  # fmt: skip
 
 
-SWITCHED_OFF_EXPORT = {
+# a topic the parameter On switches on (off by default), beside one always there
+SWITCHED = {
     "Parameters": {"On": {"Type": "String", "Default": "false"}},
     "Conditions": {"IsOn": {"Fn::Equals": [{"Ref": "On"}, "true"]}},
     "Resources": {
         "Always": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "sns-always"}},
-        "Sometimes": {"Type": "AWS::SNS::Topic", "Condition": "IsOn", "Properties": {"TopicName": "sns-sometimes"}},
+        "Switched": {"Type": "AWS::SNS::Topic", "Condition": "IsOn", "Properties": {"TopicName": "sns-switched"}},
     },
+}
+# the same with an export of each topic, the switched one's output switched off with it
+SWITCHED_OFF_EXPORT = {
+    **SWITCHED,
     "Outputs": {
         "AlwaysArn": {"Value": {"Ref": "Always"}, "Export": {"Name": "export-always"}},
-        "SometimesName": {"Condition": "IsOn", "Value": {"Fn::GetAtt": ["Sometimes", "TopicName"]}, "Export": {"Name": "export-sometimes"}},
+        "SwitchedName": {"Condition": "IsOn", "Value": {"Fn::GetAtt": ["Switched", "TopicName"]}, "Export": {"Name": "export-switched"}},
     },
 }
 
@@ -282,16 +287,6 @@ def test_moto_deletes_what_a_conditional_deletion_policy_retains(aws: None) -> N
 def test_a_conditional_deletion_policy_keeps_the_production_log_group_only(aws: None, suffix: str, left: list[str]) -> None:
     with patched(emulator.cloudformation.deletion_policy_from_the_language_extensions):
         assert _deployed_and_deleted(suffix) == left
-
-
-SWITCHED = {
-    "Parameters": {"On": {"Type": "String", "Default": "false"}},
-    "Conditions": {"IsOn": {"Fn::Equals": [{"Ref": "On"}, "true"]}},
-    "Resources": {
-        "Always": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "sns-always"}},
-        "Switched": {"Type": "AWS::SNS::Topic", "Condition": "IsOn", "Properties": {"TopicName": "sns-switched"}},
-    },
-}
 
 
 def _topics_after_switching_on() -> list[str]:
