@@ -65,6 +65,12 @@ def scalable_targets_from_cloudformation(patch: Patcher) -> None:
                     action.get("EndTime"),
                     {key: int(value) for key, value in written.items()},
                 )
+            # Ref of a scalable target (CloudFormation template reference, AWS::ApplicationAutoScaling::ScalableTarget,
+            # "Return values", Ref: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-applicationautoscaling-scalabletarget.html):
+            # "the CloudFormation-generated ID of the resource", for example
+            # "service/ecsStack-MyECSCluster-AB12CDE3F4GH/ecsStack-MyECSService-AB12CDE3F4GH|ecs:service:DesiredCount|ecs", in the format
+            # "service/resource_ID|scalable_dimension|service_namespace": the ResourceId property (already "service/<cluster>/<service>"),
+            # the dimension and the namespace, joined by "|".
             return f"{resource_id}|{dimension}|{namespace}"
 
         @classmethod

@@ -62,7 +62,7 @@ def _template() -> dict[str, Any]:
                 },
             },
         },
-        "Outputs": {"Backlog": {"Value": {"Ref": "Backlog"}}},
+        "Outputs": {"Target": {"Value": {"Ref": "Target"}}, "Backlog": {"Value": {"Ref": "Backlog"}}},
     }
 
 
@@ -91,6 +91,11 @@ def test_a_scalable_target_and_its_policies_from_a_template_are_registered_until
         assert by_name["cpu-x"]["TargetTrackingScalingPolicyConfiguration"] == TRACKING
         assert by_name["backlog-x"]["StepScalingPolicyConfiguration"] == STEPS
         assert outputs["Backlog"] == by_name["backlog-x"]["PolicyARN"]  # Ref of a policy is its ARN, what an alarm's action names
+        # Ref of a scalable target is "service/resource_ID|scalable_dimension|service_namespace", for example
+        # "service/ecsStack-MyECSCluster-AB12CDE3F4GH/ecsStack-MyECSService-AB12CDE3F4GH|ecs:service:DesiredCount|ecs"
+        # (CloudFormation template reference, AWS::ApplicationAutoScaling::ScalableTarget, "Return values", Ref:
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-applicationautoscaling-scalabletarget.html)
+        assert outputs["Target"] == f"{RESOURCE_ID}|ecs:service:DesiredCount|ecs"
         boto3.client("cloudformation", region_name=REGION).delete_stack(StackName="s")
         scaling = boto3.client("application-autoscaling", region_name=REGION)
         assert scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
