@@ -12,7 +12,9 @@ from riskbatch_platform.analysis.deployer_permissions import deployer_policy, sc
 from riskbatch_platform.analysis.privilege_matrix import role_rows
 from riskbatch_platform.analysis.resolve import as_list
 from riskbatch_platform.docs import check as doc_check
+from riskbatch_platform.docs.blocks import COMMAND_LANGUAGES, commands_of, fenced_blocks
 from riskbatch_platform.docs.generate import generated
+from riskbatch_platform.docs.links import slug
 from test.template_model import REPO_ROOT, load_template
 
 
@@ -35,8 +37,8 @@ def test_every_link_and_command_in_the_docs_is_good() -> None:
 def test_the_docs_check_reads_every_command_block() -> None:
     # The check is only as good as what it finds: every page with a sh block yields its commands.
     for path in doc_check.markdown_files():
-        commands, _ = doc_check.commands_of(path)
-        blocks = [block for block in doc_check.fenced_blocks(path) if block[1] in doc_check.COMMAND_LANGUAGES and any(line.strip() for line in block[2])]
+        commands, _ = commands_of(path)
+        blocks = [block for block in fenced_blocks(path) if block[1] in COMMAND_LANGUAGES and any(line.strip() for line in block[2])]
         assert bool(commands) == bool(blocks), path
 
 
@@ -83,8 +85,8 @@ def test_a_command_that_parses_is_not_a_problem(tmp_path: Path) -> None:
 
 
 def test_github_anchors_drop_punctuation_and_keep_hyphens() -> None:
-    assert doc_check.slug(" Preflight: will tonight's run fit this account?") == "preflight-will-tonights-run-fit-this-account"
-    assert doc_check.slug(" VPC endpoints (`lib/VpcEndpoints.json`, once per VPC)") == "vpc-endpoints-libvpcendpointsjson-once-per-vpc"
+    assert slug(" Preflight: will tonight's run fit this account?") == "preflight-will-tonights-run-fit-this-account"
+    assert slug(" VPC endpoints (`lib/VpcEndpoints.json`, once per VPC)") == "vpc-endpoints-libvpcendpointsjson-once-per-vpc"
 
 
 def test_the_matrix_has_a_row_for_every_statement_of_every_role() -> None:
