@@ -8,9 +8,10 @@ which task runs with which command; the task definition's environment and comman
 the job starts; each job runs with the credentials of its own task role, assumed through STS,
 so the emulator's IAM enforcement judges every call the job makes.
 
-Over 400 lines on purpose: one class, LocalEcs, whose parts (task definitions, rules and
-schedules, services and their scaling, task state) read the same deployed stack; the container
-itself is containers.py, podman's calls podman.py.
+One class, LocalEcs, whose parts (task definitions, rules and schedules, services, task state)
+read the same deployed stack. What EventBridge does with an event (pattern, input transformer) is
+eventbridge.py; a task definition as the runner reads it, task_spec.py; the container itself is
+containers.py, podman's calls podman.py.
 
 Two modes. Containers (the default of make demo and of the container night in make test): each
 task is a container of the image its task definition names, pulled by the digest ECR holds for
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -45,41 +45,9 @@ from riskbatch_platform.local.containers import (
     task_cgroup_parent,
     task_state_change,
 )
+from riskbatch_platform.local.eventbridge import pattern_matches, s3_object_created_event, transform_input
 from riskbatch_platform.local.podman import image_volumes
-
-_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
-
-
-def json_path(document: Any, path: str) -> Any:
-    """The value at a simple JSONPath ($.a.b.c), as EventBridge input paths use them."""
-    node = document
-    for part in path.removeprefix("$").strip(".").split("."):
-        if not part:
-            continue
-        node = node[part]
-    return node
-
-
-def transform_input(event: dict[str, Any], transformer: dict[str, Any]) -> Any:
-    """EventBridge's input transformer: placeholders outside quotes become JSON values."""
-    values = {name: json_path(event, path) for name, path in transformer.get("InputPathsMap", {}).items()}
-    rendered = _PLACEHOLDER.sub(lambda match: json.dumps(values[match.group(1)]), transformer["InputTemplate"])
-    return json.loads(rendered)
-
-
-def s3_object_created_event(bucket: str, key: str, size: int, region: str, account: str) -> dict[str, Any]:
-    """The event S3 sends to EventBridge when an object is created (EventBridge delivery on)."""
-    return {
-        "version": "0",
-        "id": f"local-{time.time_ns()}",
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": account,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "region": region,
-        "resources": [f"arn:aws:s3:::{bucket}"],
-        "detail": {"version": "0", "bucket": {"name": bucket}, "object": {"key": key, "size": size}, "reason": "PutObject"},
-    }
+from riskbatch_platform.local.task_spec import HOST_SETTINGS, TaskSpec, overridden_environment, task_spec_of
 
 
 def _session_keys(variables: dict[str, str]) -> dict[str, str]:
@@ -88,78 +56,6 @@ def _session_keys(variables: dict[str, str]) -> dict[str, str]:
         "aws_secret_access_key": variables["AWS_SECRET_ACCESS_KEY"],
         "aws_session_token": variables["AWS_SESSION_TOKEN"],
     }
-
-
-def pattern_matches(pattern: Any, event: Any) -> bool:
-    """EventBridge pattern matching for the forms the stack uses: values, prefix, nested fields."""
-    if isinstance(pattern, dict):
-        return isinstance(event, dict) and all(key in event and pattern_matches(value, event[key]) for key, value in pattern.items())
-    for candidate in pattern:
-        if isinstance(candidate, dict) and "prefix" in candidate:
-            if isinstance(event, str) and event.startswith(candidate["prefix"]):
-                return True
-        elif candidate == event or (isinstance(event, list) and candidate in event):
-            return True
-    return False
-
-
-@dataclass
-class TaskSpec:
-    family: str
-    container: str
-    command: list[str]
-    environment: dict[str, str]
-    task_role: str  # role name
-    mount_paths: list[str] = field(default_factory=list)  # the container's writable volume paths
-    task_definition_arn: str = ""
-    image: str = ""  # <registry>/<repository>:<tag>, as the task definition names it
-    cpu_units: int = 1024  # the task's CPU
-    memory_mib: int = 2048  # the container's hard limit (the task's memory when the container sets none)
-    user: str | None = None
-    read_only: bool = False
-    stop_timeout: int = 30  # ECS's default for Fargate when the container sets none
-    health_check: dict[str, Any] | None = None
-    capabilities_dropped: tuple[str, ...] = ()
-    capabilities_added: tuple[str, ...] = ()
-
-
-def task_spec_of(described: dict[str, Any]) -> TaskSpec:
-    """What the runner needs of a task definition, as DescribeTaskDefinition returns it (its first container)."""
-    container = described["containerDefinitions"][0]
-    environment = {item["name"]: item["value"] for item in container.get("environment", [])}
-    mounts = [mount["containerPath"] for mount in container.get("mountPoints", []) if not mount.get("readOnly", False)]
-    return TaskSpec(
-        described["family"],
-        container["name"],
-        list(container.get("command", [])),
-        environment,
-        described["taskRoleArn"].rsplit("/", 1)[-1],
-        mounts,
-        task_definition_arn=described["taskDefinitionArn"],
-        image=container["image"],
-        cpu_units=int(described.get("cpu") or container.get("cpu") or 1024),
-        memory_mib=int(container.get("memory") or described.get("memory") or 2048),
-        user=container.get("user"),
-        read_only=bool(container.get("readonlyRootFilesystem", False)),
-        capabilities_dropped=tuple(container.get("linuxParameters", {}).get("capabilities", {}).get("drop", [])),
-        capabilities_added=tuple(container.get("linuxParameters", {}).get("capabilities", {}).get("add", [])),
-        stop_timeout=int(container.get("stopTimeout", 30)),
-        health_check=container.get("healthCheck"),
-    )
-
-
-# What a task inherits from the host: the machine's own settings (the search path, the locale,
-# the BLAS kernel this processor needs), never the job's configuration.
-HOST_SETTINGS = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-
-
-def overridden_environment(spec: TaskSpec, overrides: dict[str, Any] | None) -> dict[str, str]:
-    """The environment a run's containerOverrides give the task's container (RunTask, ContainerOverride:
-    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerOverride.html)."""
-    for override in (overrides or {}).get("containerOverrides", []):
-        if override.get("name") == spec.container:
-            return {item["name"]: item["value"] for item in override.get("environment", [])}
-    return {}
 
 
 @dataclass

@@ -23,7 +23,9 @@ from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from riskbatch_platform.analysis.metric_filter import matches
 from riskbatch_platform.analysis.resolve import resolve
 from riskbatch_platform.local.containers import HealthCheck, Mount, create_arguments, scratch_mount, stop_details, task_state_change
-from riskbatch_platform.local.runner import LocalEcs, TaskSpec, pattern_matches, task_spec_of
+from riskbatch_platform.local.eventbridge import pattern_matches
+from riskbatch_platform.local.runner import LocalEcs
+from riskbatch_platform.local.task_spec import TaskSpec, task_spec_of
 from test.conftest import the_template
 from test.template_model import REQUIRED_VALUES, Template
 

@@ -8,7 +8,8 @@ import pytest
 
 from riskbatch_platform.aws import Target
 from riskbatch_platform.images.dockerfile import dockerfile_of, parse_dockerfile
-from riskbatch_platform.local.runner import HOST_SETTINGS, LocalEcs, TaskSpec
+from riskbatch_platform.local.runner import LocalEcs
+from riskbatch_platform.local.task_spec import HOST_SETTINGS, TaskSpec
 
 SPEC = TaskSpec(
     family="task-risk-calculation-dev",
