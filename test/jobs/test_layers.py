@@ -1,6 +1,6 @@
 """The jobs' package is grouped by concern, and its folders stand in layers: a module imports only its own
 folder and the folders below it, no two modules import each other (directly or round a circle), and every
-module stays small enough to read (400 lines; a test file 800)."""
+module stays small enough to read (400 lines, the platform's modules too; a test file 800)."""
 
 from __future__ import annotations
 
@@ -165,7 +165,13 @@ def test_every_folder_says_what_belongs_there() -> None:
         assert ast.get_docstring(ast.parse((folder / "__init__.py").read_text(encoding="utf-8"))), f"{folder} has no docstring"
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE_DIR.rglob("*.py")), ids=lambda path: str(path.relative_to(PACKAGE_DIR)))
+# the limit holds for the platform's package too (emulator, deployment, docs, measurement)
+PLATFORM_DIR = REPO_ROOT / "src" / "riskbatch_platform"
+
+
+@pytest.mark.parametrize(
+    "path", sorted([*PACKAGE_DIR.rglob("*.py"), *PLATFORM_DIR.rglob("*.py")]), ids=lambda path: str(path.relative_to(REPO_ROOT / "src"))
+)
 def test_every_module_is_under_400_lines(path: Path) -> None:
     assert len(path.read_text(encoding="utf-8").splitlines()) <= MAX_MODULE_LINES
 
