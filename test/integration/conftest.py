@@ -174,24 +174,12 @@ def local_only(stack: DeployedStack | None, why: str) -> None:
         pytest.skip(f"{LIVE_SKIP_PREFIX}{why}: {LIVE_SKIPS[why]}")
 
 
-def run_task(
-    stack: DeployedStack, task_definition_arn: str, command: list[str] | None, timeout_seconds: int = 600, environment: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """RunTask of one of the stack's task definitions, on its cluster, in its subnets and security
-    group, with the container's command (None: the definition's) and environment overridden; returns
-    the stopped task. Against a live stack ECS starts and stops it. The local emulator records the
-    task but starts nothing: the runner starts it as the ECS agent would, and stops it in the emulator
-    when its process ends."""
+def start_task(stack: DeployedStack, task_definition_arn: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """RunTask of one of the stack's task definitions as the stack's own targets start theirs: on its
+    cluster, FARGATE capacity, its three private subnets, its task security group, no public IP;
+    returns the task RunTask started (not waited for)."""
     ecs = stack.target.client("ecs")
-    definition = ecs.describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
-    container = definition["containerDefinitions"][0]["name"]
     parameters = current_parameters(stack.target.client("cloudformation"), stack.stack_name)
-    override: dict[str, Any] = {"name": container}
-    if command is not None:
-        override["command"] = command
-    if environment:
-        override["environment"] = [{"name": key, "value": value} for key, value in environment.items()]
-    overrides = {"containerOverrides": [override]}
     started = ecs.run_task(
         cluster=stack.outputs["ClusterArn"],
         taskDefinition=task_definition_arn,
@@ -209,7 +197,27 @@ def run_task(
     # RunTask answers a task it could not place with a failure, not an error
     # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html, "failures")
     assert not started.get("failures") and len(started.get("tasks", [])) == 1, f"RunTask of {task_definition_arn} failed: {started.get('failures')}"
-    (task,) = started["tasks"]
+    return started["tasks"][0]
+
+
+def run_task(
+    stack: DeployedStack, task_definition_arn: str, command: list[str] | None, timeout_seconds: int = 600, environment: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """RunTask of one of the stack's task definitions, on its cluster, in its subnets and security
+    group, with the container's command (None: the definition's) and environment overridden; returns
+    the stopped task. Against a live stack ECS starts and stops it. The local emulator records the
+    task but starts nothing: the runner starts it as the ECS agent would, and stops it in the emulator
+    when its process ends."""
+    ecs = stack.target.client("ecs")
+    definition = ecs.describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
+    container = definition["containerDefinitions"][0]["name"]
+    override: dict[str, Any] = {"name": container}
+    if command is not None:
+        override["command"] = command
+    if environment:
+        override["environment"] = [{"name": key, "value": value} for key, value in environment.items()]
+    overrides = {"containerOverrides": [override]}
+    task = start_task(stack, task_definition_arn, overrides)
     if stack.is_local:
         label = command[0] if command else "task"
         handle = stack.ecs.start(stack.ecs.task_spec(task_definition_arn), overrides, name=f"{definition['family']}-{label}-{len(stack.ecs.tasks_run)}")

@@ -22,7 +22,7 @@ import pytest
 from riskbatch.inputs.sample import SampleSpec, write_sample
 from riskbatch_platform.deployment.stack import current_parameters, physical_ids
 from riskbatch_platform.local.night import queue_depth, read_mailbox, run_services, upload_night
-from test.integration.conftest import DeployedStack
+from test.integration.conftest import DeployedStack, start_task
 
 
 def _night(tmp_path: Path, date: str, positions: int = 600) -> Path:
@@ -174,20 +174,7 @@ def test_a_worker_stopped_with_stop_task_handles_sigterm_and_exits_0(stack: Depl
     definition = physical_ids(stack.target.client("cloudformation"), stack.stack_name)["RiskCalculationTaskDefinition"][1]
     container = ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"]["containerDefinitions"][0]
     command = [*container.get("command", []), "--wait", "1", "--idle-exit", "600", "--abort-after", "0"]  # a worker that waits for work
-    (task,) = ecs.run_task(
-        cluster=cluster,
-        taskDefinition=definition,
-        capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
-        networkConfiguration={
-            "awsvpcConfiguration": {
-                "subnets": [parameters[f"PrivateSubnet{index}Id"] for index in (1, 2, 3)],
-                "securityGroups": [stack.outputs["TaskSecurityGroupId"]],
-                "assignPublicIp": "DISABLED",
-            }
-        },
-        overrides={"containerOverrides": [{"name": container["name"], "command": command}]},
-        startedBy="riskbatch-integration",
-    )["tasks"]
+    task = start_task(stack, definition, {"containerOverrides": [{"name": container["name"], "command": command}]})
     arn = task["taskArn"]
     ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[arn], WaiterConfig={"Delay": 3, "MaxAttempts": 100})
     time.sleep(15)  # the worker is polling the queue, its handler installed
