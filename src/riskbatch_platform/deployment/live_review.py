@@ -120,7 +120,10 @@ def live_review_lines(
     what = "IAM, security-group and encryption changes"
     empty: dict[str, Any] = {"Resources": {}}
     try:
-        before, after = resolved_pair(live, template, given) if live.template is not None else (empty, resolve(template, effective_parameters(template, given, {}), **live.pseudo))
+        if live.template is not None:
+            before, after = resolved_pair(live, template, given)
+        else:
+            before, after = empty, resolve(template, effective_parameters(template, given, {}), **live.pseudo)
         how = "resolved with their parameter values (the stack's from DescribeStacks, this plan's)"
     except UNRESOLVABLE as error:
         before, after = live.template or empty, template
@@ -128,7 +131,8 @@ def live_review_lines(
     found = security_changes(before, after)
     count = f"in riskbatch-review's words: {len(found) or 'none'}"
     if live.template is None:
-        why = "does not exist yet" if live.status is None else f"is in {live.status} (a CREATE change set made it and none was executed: no template, no resources)"
+        why = f"is in {live.status} (a CREATE change set made it and none was executed: no template, no resources)"
+        why = "does not exist yet" if live.status is None else why
         lines = [f"\n{what}: {stack_name} {why}, so nothing is deployed: a NEW stack, reviewed against an empty template ({how}), {count}"]
     else:
         lines = [f"\n{what} against the deployed {stack_name} (GetTemplate; templates {how}), {count}"]

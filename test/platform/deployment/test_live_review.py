@@ -198,7 +198,8 @@ def test_a_stack_in_review_in_progress_has_no_template_and_is_reviewed_as_new(em
     GetTemplate is not asked for a template it does not have; the plan reviews against an empty one."""
     cfn = emulator.client("cloudformation")
     parameters = [{"ParameterKey": key, "ParameterValue": value} for key, value in FIRST.items()]
-    cfn.create_change_set(StackName="riskbatch-review", ChangeSetName="left", ChangeSetType="CREATE", TemplateBody=json.dumps(PARAMETERISED), Parameters=parameters)
+    body = json.dumps(PARAMETERISED)
+    cfn.create_change_set(StackName="riskbatch-review", ChangeSetName="left", ChangeSetType="CREATE", TemplateBody=body, Parameters=parameters)
     assert stack_status(cfn, "riskbatch-review") == "REVIEW_IN_PROGRESS"
     live = read_live(cfn, "riskbatch-review")
     assert (live.status, live.template) == ("REVIEW_IN_PROGRESS", None)
@@ -217,7 +218,8 @@ def test_the_change_sets_parameter_reference_names_the_parameter() -> None:
                 "Details": [
                     {"Target": {"Attribute": "Properties", "Name": "SecurityGroupIngress", "RequiresRecreation": "Never"},
                      "Evaluation": "Static", "ChangeSource": "ParameterReference", "CausingEntity": "ClientCidr"},
-                    {"Target": {"Attribute": "Properties", "Name": "Tags", "RequiresRecreation": "Never"}, "Evaluation": "Static", "ChangeSource": "DirectModification"},
+                    {"Target": {"Attribute": "Properties", "Name": "Tags", "RequiresRecreation": "Never"},
+                     "Evaluation": "Static", "ChangeSource": "DirectModification"},
                 ],
             }
         }

@@ -109,7 +109,7 @@ def change_sets_list_each_changed_value(patch: Patcher) -> None:
         for logical_id, body in after.items():
             if logical_id not in before:
                 continue
-            written = (self.stack.template_dict["Resources"][logical_id].get("Properties", {}), self.template_dict["Resources"][logical_id].get("Properties", {}))
+            written = tuple(template["Resources"][logical_id].get("Properties", {}) for template in (self.stack.template_dict, self.template_dict))
             causes = _Causes(self.template_dict, written, changed)
             details = _property_details(body["Type"], before[logical_id].get("Properties", {}), body.get("Properties", {}), region, causes)
             change = by_id.get(logical_id)

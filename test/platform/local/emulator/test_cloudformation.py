@@ -150,7 +150,6 @@ def test_change_sets_list_each_changed_value_before_and_after(aws: None) -> None
         }  # fmt: skip
 
 
-
 def test_a_change_made_through_a_parameter_names_the_parameter(aws: None) -> None:
     """ResourceChangeDetail: ChangeSource ParameterReference, and CausingEntity the parameter's name (API reference,
     https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChangeDetail.html)."""
@@ -161,6 +160,7 @@ def test_a_change_made_through_a_parameter_names_the_parameter(aws: None) -> Non
         (renamed,) = _parameter_only_change_in("q", suffix="prod")
         causes = {(d["Target"]["Name"], d.get("ChangeSource"), d.get("CausingEntity")) for d in renamed["ResourceChange"]["Details"]}
         assert causes == {("QueueName", "ParameterReference", "Suffix"), ("Tags", "ParameterReference", "ImageTag")}
+
 
 def test_a_changed_create_only_property_is_a_replacement(aws: None) -> None:
     with patched(emulator.cloudformation.change_sets_update_outputs_and_exports, emulator.cloudformation.change_sets_list_each_changed_value):
