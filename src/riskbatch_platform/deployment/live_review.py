@@ -122,9 +122,10 @@ def live_review_lines(
     try:
         if live.template is not None:
             before, after = resolved_pair(live, template, given)
+            how = "resolved with their parameter values: the stack's from DescribeStacks, this plan's"
         else:
             before, after = empty, resolve(template, effective_parameters(template, given, {}), **live.pseudo)
-        how = "resolved with their parameter values (the stack's from DescribeStacks, this plan's)"
+            how = "the template resolved with this plan's parameter values"
     except UNRESOLVABLE as error:
         before, after = live.template or empty, template
         how = f"compared as written: they cannot be resolved ({error}), so a change made by a parameter value alone is not shown"
@@ -135,7 +136,7 @@ def live_review_lines(
         why = "does not exist yet" if live.status is None else why
         lines = [f"\n{what}: {stack_name} {why}, so nothing is deployed: a NEW stack, reviewed against an empty template ({how}), {count}"]
     else:
-        lines = [f"\n{what} against the deployed {stack_name} (GetTemplate; templates {how}), {count}"]
+        lines = [f"\n{what} against the deployed {stack_name} (GetTemplate; both templates {how}), {count}"]
     lines += _with_causes(found, _causes(changes or []))
     if any(finding.needs_security_review for finding in found):
         lines.append("  ⚠: needs a security reviewer before it is deployed")

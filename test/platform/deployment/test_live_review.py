@@ -116,7 +116,7 @@ def test_the_plan_shows_iam_and_security_group_changes_against_the_deployed_stac
     assert expected and all(f"  {line}" in shown.splitlines() for line in expected), shown
     assert "⚠ iam: TaskRole Policies[runs]:ReadRuns: widening: a wildcard action" in shown
     assert '⚠ network: TaskSecurityGroup: SecurityGroupIngress added: {"CidrIp": "0.0.0.0/0"' in shown
-    assert "against the deployed riskbatch-live (GetTemplate; templates resolved with their parameter values" in shown
+    assert "against the deployed riskbatch-live (GetTemplate; both templates resolved with their parameter values" in shown
 
 
 def test_the_comparison_is_with_the_deployed_template_not_the_one_in_git(emulator) -> None:
