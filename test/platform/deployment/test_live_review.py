@@ -12,6 +12,7 @@ import copy
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from riskbatch_platform.analysis.resolve import resolve
@@ -191,6 +192,21 @@ def test_a_new_stack_is_said_to_be_new_and_reviewed_against_an_empty_template(em
     assert stack_status(emulator.client("cloudformation"), "riskbatch-new") is None
 
 
+class _WithoutTemplates:
+    """A CloudFormation client whose GetTemplate answers as the API reference says it does when there is no template:
+    "If the template doesn't exist, a ValidationError is returned" (API reference, GetTemplate:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplate.html); the emulator answers an empty body."""
+
+    def __init__(self, cfn) -> None:
+        self.cfn, self.meta = cfn, cfn.meta
+
+    def describe_stacks(self, **arguments):
+        return self.cfn.describe_stacks(**arguments)
+
+    def get_template(self, **arguments):
+        raise ClientError({"Error": {"Code": "ValidationError", "Message": "the template does not exist"}}, "GetTemplate")
+
+
 def test_a_stack_in_review_in_progress_has_no_template_and_is_reviewed_as_new(emulator, capsys: pytest.CaptureFixture[str]) -> None:
     """A CREATE change set never executed leaves the stack in REVIEW_IN_PROGRESS, "with an expected StackId but without any
     templates or resources" (CloudFormation User Guide, stack status codes:
@@ -201,7 +217,7 @@ def test_a_stack_in_review_in_progress_has_no_template_and_is_reviewed_as_new(em
     body = json.dumps(PARAMETERISED)
     cfn.create_change_set(StackName="riskbatch-review", ChangeSetName="left", ChangeSetType="CREATE", TemplateBody=body, Parameters=parameters)
     assert stack_status(cfn, "riskbatch-review") == "REVIEW_IN_PROGRESS"
-    live = read_live(cfn, "riskbatch-review")
+    live = read_live(_WithoutTemplates(cfn), "riskbatch-review")
     assert (live.status, live.template) == ("REVIEW_IN_PROGRESS", None)
     shown = _plan(emulator, "riskbatch-review", PARAMETERISED, FIRST, capsys)
     assert "riskbatch-review is in REVIEW_IN_PROGRESS (a CREATE change set made it and none was executed: no template, no resources)" in shown, shown
