@@ -26,6 +26,7 @@ plan says so.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,12 +103,23 @@ def _causes(changes: list[PlannedChange]) -> dict[str, list[tuple[str, str]]]:
     return {change.logical_id: list(change.causes) for change in changes if change.causes}
 
 
+def _property_of(finding: Finding) -> str | None:
+    """The top-level property a finding is about: a statement's policy property, a rule's list, an encryption path's first part."""
+    if finding.category == "iam" and " " in finding.subject:
+        return re.split(r"[\[:]", finding.subject.split(" ", 1)[1])[0]
+    first = re.split(r"[ .:]", finding.change, maxsplit=1)[0]
+    return first if first[:1].isupper() else None  # a property (PascalCase); else the finding is about the whole resource
+
+
 def _with_causes(found: list[Finding], causes: dict[str, list[tuple[str, str]]]) -> list[str]:
+    """Each finding's line, then the parameter the change set names as the cause of that property's change."""
     lines = []
     for finding in found:
         lines.append(f"  {finding_line(finding)}")
+        named = _property_of(finding)
         for parameter, where in causes.get(finding.subject.split(" ")[0], []):
-            lines.append(f"      caused by parameter {parameter} (the change set: {where}, ChangeSource ParameterReference)")
+            if named is None or where.split(" ")[0] == f"Properties.{named}":
+                lines.append(f"      caused by parameter {parameter} (the change set: {where}, ChangeSource ParameterReference)")
     return lines
 
 

@@ -243,3 +243,16 @@ def test_the_change_sets_parameter_reference_names_the_parameter() -> None:
     (change,) = planned_changes(described)
     assert change.causes == (("ClientCidr", "Properties.SecurityGroupIngress"),)
     assert change.details == ("Properties.SecurityGroupIngress (parameter ClientCidr)", "Properties.Tags")
+
+
+def test_a_parameter_is_named_only_under_the_property_it_changed(emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    """ClientCidr opens the ingress while the template itself adds an egress rule: only the ingress is the parameter's."""
+    deploy(emulator, "riskbatch-both", PARAMETERISED, FIRST)
+    edited = copy.deepcopy(PARAMETERISED)
+    egress = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.1.0.0/16"}
+    edited["Resources"]["EndpointSecurityGroup"]["Properties"]["SecurityGroupEgress"] = [egress]
+    lines = _plan(emulator, "riskbatch-both", edited, {"ClientCidr": "0.0.0.0/0"}, capsys).splitlines()
+    (added_egress,) = [index for index, line in enumerate(lines) if line.startswith("  - network: EndpointSecurityGroup: SecurityGroupEgress added")]
+    (added_ingress,) = [index for index, line in enumerate(lines) if line.startswith("  ⚠ network: EndpointSecurityGroup: SecurityGroupIngress added")]
+    assert "caused by parameter ClientCidr" in lines[added_ingress + 1], lines
+    assert "caused by parameter" not in lines[added_egress + 1], lines
