@@ -18,7 +18,7 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceCh
 
 A stack that does not exist, or that is in REVIEW_IN_PROGRESS (made by a CREATE change set never
 executed: "an expected StackId but without any templates or resources", CloudFormation User Guide,
-stack status codes: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html#cfn-console-view-stack-data-resources-status-codes),
+stack status codes: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-describing-stacks.html),
 has no deployed template: GetTemplate is not asked, the review is against an empty template, and the
 plan says so.
 """

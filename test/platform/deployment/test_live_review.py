@@ -210,7 +210,7 @@ class _WithoutTemplates:
 def test_a_stack_in_review_in_progress_has_no_template_and_is_reviewed_as_new(emulator, capsys: pytest.CaptureFixture[str]) -> None:
     """A CREATE change set never executed leaves the stack in REVIEW_IN_PROGRESS, "with an expected StackId but without any
     templates or resources" (CloudFormation User Guide, stack status codes:
-    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html#cfn-console-view-stack-data-resources-status-codes).
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-describing-stacks.html).
     GetTemplate is not asked for a template it does not have; the plan reviews against an empty one."""
     cfn = emulator.client("cloudformation")
     parameters = [{"ParameterKey": key, "ParameterValue": value} for key, value in FIRST.items()]
