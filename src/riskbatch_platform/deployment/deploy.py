@@ -39,8 +39,11 @@ While CloudFormation works, each new stack event is printed as one line.
 --plan prints what the next step would change (action, replacement True/False/Conditional, scope,
 the properties that force recreation, and each changed value before and after) from a change set
 that is described and deleted, never executed; a stack that does not exist yet is planned as a
-creation and left not created. Then the IAM statement and security-group changes against the
-deployed stack's template (GetTemplate), in the words of riskbatch-review.
+creation and left not created. A change a parameter causes names the parameter (the change set's
+CausingEntity). Then the IAM statement, security-group and encryption changes against the deployed
+stack's template (GetTemplate), both templates resolved with their parameter values (the stack's, and
+the plan's), in the words of riskbatch-review; a stack not created yet (none, or REVIEW_IN_PROGRESS)
+is said to be new and reviewed against an empty template.
 
 The region and credentials are found as the AWS CLI finds them (--region, AWS_REGION,
 AWS_DEFAULT_REGION, the profile's region; --profile or AWS_PROFILE); the account and region are
@@ -68,7 +71,7 @@ from riskbatch.operations.aws_access import RENUMBERED, CommandParser, add_aws_o
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.aws import Target, command_target
 from riskbatch_platform.deployment.image_gate import ScanNotFinished
-from riskbatch_platform.deployment.live_review import live_review_lines
+from riskbatch_platform.deployment.live_review import live_review_lines, read_live
 from riskbatch_platform.deployment.phases import ImagesNeeded, ParametersRefused, check_parameters, deploy_in_phases, log
 from riskbatch_platform.deployment.stack import DeployError, StackOptions, write_flat_outputs
 
@@ -179,6 +182,7 @@ def print_plan(target: Target, stack_name: str, template: dict, parameters: dict
     values = dict(parameters)
     if "DeployServices" in template.get("Parameters", {}) and "DeployServices" not in values and not stack_status(cfn, stack_name):
         values["DeployServices"] = "false"
+    live = read_live(cfn, stack_name)  # before the change set: planning a new stack makes one in REVIEW_IN_PROGRESS
     changes = plan(target, stack_name, template, values, template_bucket, log, options)
     print(f"{'action':<8} {'resource':<40} {'type':<42} {'replacement':<12} {'scope':<12} details")
     for change in changes:
@@ -187,7 +191,7 @@ def print_plan(target: Target, stack_name: str, template: dict, parameters: dict
             print(f"    {value.line()}")
     replaced = [change.logical_id for change in changes if change.replacement in ("True", "Conditional")]
     print(f"\n{len(changes)} change(s); replacement True or Conditional: {', '.join(replaced) or 'none'}")
-    print("\n".join(live_review_lines(cfn, stack_name, template)))
+    print("\n".join(live_review_lines(live, stack_name, template, values, changes)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -282,6 +282,7 @@ class PlannedChange:
     scope: tuple[str, ...]
     details: tuple[str, ...]  # each changed attribute or property, and whether it forces recreation
     values: tuple[PropertyChange, ...] = ()  # each changed value, before and after (IncludePropertyValues)
+    causes: tuple[tuple[str, str], ...] = ()  # (parameter, property) for each change the change set says a parameter caused
 
     def row(self) -> str:
         scope = ",".join(self.scope) or "-"
@@ -289,12 +290,16 @@ class PlannedChange:
 
 
 def planned_changes(described: list[dict[str, Any]]) -> list[PlannedChange]:
-    """DescribeChangeSet's Changes (its ResourceChange members) as rows a reviewer reads."""
+    """DescribeChangeSet's Changes (its ResourceChange members) as rows a reviewer reads. A detail whose
+    ChangeSource is ParameterReference names the parameter whose new value causes it (CausingEntity;
+    API reference, ResourceChangeDetail:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChangeDetail.html)."""
     found = []
     for change in described:
         resource = change.get("ResourceChange", {})
         details: list[str] = []
         values: list[PropertyChange] = []
+        causes: list[tuple[str, str]] = []
         for detail in resource.get("Details", []):
             target = detail.get("Target", {})
             name = target.get("Name") or target.get("Attribute", "")
@@ -302,12 +307,19 @@ def planned_changes(described: list[dict[str, Any]]) -> list[PlannedChange]:
             described_as = f"{target.get('Attribute', '')}.{name}" if target.get("Name") else name
             if recreation != "Never":
                 described_as += f" (recreation: {recreation})"
+            if detail.get("ChangeSource") == "ParameterReference" and detail.get("CausingEntity"):
+                cause = (str(detail["CausingEntity"]), described_as)
+                described_as += f" (parameter {cause[0]})"
+                if cause not in causes:
+                    causes.append(cause)
             if described_as not in details:
                 details.append(described_as)
-            if "BeforeValue" in target or "AfterValue" in target:
-                values.append(PropertyChange(target.get("Path") or described_as, target.get("BeforeValue"), target.get("AfterValue")))
+            value = PropertyChange(target.get("Path") or described_as, target.get("BeforeValue"), target.get("AfterValue"))
+            if ("BeforeValue" in target or "AfterValue" in target) and value not in values:
+                values.append(value)
         identity = (resource.get("Action", ""), resource.get("LogicalResourceId", ""), resource.get("ResourceType", ""))
-        found.append(PlannedChange(*identity, resource.get("Replacement", ""), tuple(resource.get("Scope", [])), tuple(details), tuple(values)))
+        scope = tuple(resource.get("Scope", []))
+        found.append(PlannedChange(*identity, resource.get("Replacement", ""), scope, tuple(details), tuple(values), tuple(causes)))
     return found
 
 

@@ -5,6 +5,7 @@ Each fix says which kind it is (a defect, a missing rule, a stand-in): see the p
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .patching import _MISSING, Patcher, fix
@@ -82,7 +83,13 @@ def change_sets_list_each_changed_value(patch: Patcher) -> None:
     account knows (a Ref or GetAtt of another resource) resolves to the same placeholder on both
     sides, so it shows as changed only when its name changes. RequiresRecreation comes from the
     resource type's schema (cfn-lint's copy): Always for a create-only property, else Never (AWS
-    says Conditionally where it depends on a value; the emulator cannot tell)."""
+    says Conditionally where it depends on a value; the emulator cannot tell). A value that changed while
+    the property is written the same in both templates changed through a parameter: its detail says
+    ChangeSource ParameterReference and names the parameter as CausingEntity, one detail per changed
+    parameter the property refers to (directly, in a Sub, or through a condition of an If), as AWS
+    names the parameter whose value changed (API reference, ResourceChangeDetail:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChangeDetail.html).
+    Any other change is said as DirectModification."""
     from moto.cloudformation import models as cloudformation
 
     original = cloudformation.ChangeSet.diff
@@ -95,13 +102,16 @@ def change_sets_list_each_changed_value(patch: Patcher) -> None:
             region, account = self.stack.region_name, self.stack.account_id
             before = _resolved(self.stack.template_dict, self.stack.parameters, region, account, self.stack_name)
             after = _resolved(self.template_dict, self.parameters, region, account, self.stack_name)
+            changed = _changed_parameters((self.stack.template_dict, self.stack.parameters), (self.template_dict, self.parameters))
         except ValueError:  # a template resolve.py cannot read: moto's own answer stands
             return changes
         by_id = {change.logical_resource_id: change for change in changes}
         for logical_id, body in after.items():
             if logical_id not in before:
                 continue
-            details = _property_details(body["Type"], before[logical_id].get("Properties", {}), body.get("Properties", {}), region)
+            written = tuple(template["Resources"][logical_id].get("Properties", {}) for template in (self.stack.template_dict, self.template_dict))
+            causes = _Causes(self.template_dict, written, changed)
+            details = _property_details(body["Type"], before[logical_id].get("Properties", {}), body.get("Properties", {}), region, causes)
             change = by_id.get(logical_id)
             if not details:
                 if change is not None and change.action == "Modify":
@@ -118,12 +128,58 @@ def change_sets_list_each_changed_value(patch: Patcher) -> None:
     patch.set(cloudformation.ChangeSet, "diff", diff)
 
 
+def _declared_values(template: dict[str, Any], parameters: dict[str, Any]) -> dict[str, str]:
+    declared = template.get("Parameters", {})
+    return {key: ",".join(value) if isinstance(value, list) else str(value) for key, value in (parameters or {}).items() if key in declared}
+
+
 def _resolved(template: dict[str, Any], parameters: dict[str, Any], region: str, account: str, stack_name: str) -> dict[str, Any]:
     from riskbatch_platform.analysis.resolve import resolve
 
-    declared = template.get("Parameters", {})
-    values = {key: ",".join(value) if isinstance(value, list) else str(value) for key, value in (parameters or {}).items() if key in declared}
-    return dict(resolve(template, values, region=region, account=account, stack_name=stack_name)["Resources"])
+    return dict(resolve(template, _declared_values(template, parameters), region=region, account=account, stack_name=stack_name)["Resources"])
+
+
+def _changed_parameters(before: tuple[dict[str, Any], dict[str, Any]], after: tuple[dict[str, Any], dict[str, Any]]) -> set[str]:
+    """The parameters whose value (defaults filled in) differs between the stack and the change set."""
+    from riskbatch_platform.analysis.resolve import Context
+
+    old, new = (Context(template, _declared_values(template, parameters)).values for template, parameters in (before, after))
+    return {name for name, value in new.items() if name in old and old[name] != value}
+
+
+class _Causes:
+    """Which changed parameters a property's change comes from: those it refers to, when it is written the same in both templates."""
+
+    def __init__(self, template: dict[str, Any], written: tuple[dict[str, Any], dict[str, Any]], changed: set[str]) -> None:
+        self.template, self.written, self.changed = template, written, changed
+
+    def of(self, name: str) -> list[str]:
+        before, after = (properties.get(name, _MISSING) for properties in self.written)
+        if before != after or not self.changed:
+            return []
+        return sorted(self._referenced(after) & self.changed)
+
+    def _referenced(self, node: Any) -> set[str]:
+        declared = self.template.get("Parameters", {})
+        if isinstance(node, list):
+            return set().union(*(self._referenced(item) for item in node)) if node else set()
+        if not isinstance(node, dict):
+            return set()
+        found: set[str] = set()
+        for key, value in node.items():
+            if key == "Ref" and value in declared:
+                found.add(value)
+            elif key == "Fn::Sub":
+                text = value if isinstance(value, str) else value[0]
+                found |= {name for name in re.findall(r"\$\{([^}!.]+)\}", text) if name in declared}
+                found |= self._referenced(value if isinstance(value, str) else value[1])
+            elif key in ("Fn::If", "Condition"):
+                condition = value[0] if key == "Fn::If" else value
+                found |= self._referenced(self.template.get("Conditions", {}).get(condition, {}))
+                found |= self._referenced(value[1:] if key == "Fn::If" else [])
+            else:
+                found |= self._referenced(value)
+        return found
 
 
 def _create_only(resource_type: str, region: str) -> set[str]:
@@ -153,9 +209,9 @@ def _differences(before: Any, after: Any, path: str) -> list[tuple[str, Any, Any
     return [] if before == after else [(path, before, after)]
 
 
-def _property_details(resource_type: str, before: dict[str, Any], after: dict[str, Any], region: str) -> list[dict[str, Any]]:
+def _property_details(resource_type: str, before: dict[str, Any], after: dict[str, Any], region: str, causes: _Causes | None = None) -> list[dict[str, Any]]:
     replaced = _create_only(resource_type, region)
-    details = []
+    details: list[dict[str, Any]] = []
     for path, old, new in _differences(before, after, "/Properties"):
         name = path.split("/")[2]
         target: dict[str, Any] = {
@@ -169,7 +225,11 @@ def _property_details(resource_type: str, before: dict[str, Any], after: dict[st
             target["BeforeValue"] = _value_text(old)
         if new is not _MISSING:
             target["AfterValue"] = _value_text(new)
-        details.append({"Target": target, "Evaluation": "Static", "ChangeSource": "DirectModification"})
+        parameters = causes.of(name) if causes else []
+        if not parameters:
+            details.append({"Target": target, "Evaluation": "Static", "ChangeSource": "DirectModification"})
+        for parameter in parameters:
+            details.append({"Target": dict(target), "Evaluation": "Static", "ChangeSource": "ParameterReference", "CausingEntity": parameter})
     return details
 
 

@@ -75,15 +75,19 @@ TAGGED_QUEUE = {
 
 def _parameter_only_change(suffix: str = "dev") -> list[dict[str, Any]]:
     """A stack, then a change set that changes ImageTag alone and keeps Suffix; its described changes."""
+    return _parameter_only_change_in("p", suffix)
+
+
+def _parameter_only_change_in(stack_name: str, suffix: str) -> list[dict[str, Any]]:
     cfn = boto3.client("cloudformation", region_name=REGION)
     body = json.dumps(TAGGED_QUEUE)
     first = [{"ParameterKey": "Suffix", "ParameterValue": "dev"}]
-    cfn.create_change_set(StackName="p", TemplateBody=body, ChangeSetName="c1", ChangeSetType="CREATE", Parameters=first)
-    cfn.execute_change_set(ChangeSetName="c1", StackName="p")
+    cfn.create_change_set(StackName=stack_name, TemplateBody=body, ChangeSetName="c1", ChangeSetType="CREATE", Parameters=first)
+    cfn.execute_change_set(ChangeSetName="c1", StackName=stack_name)
     parameters = [{"ParameterKey": "ImageTag", "ParameterValue": "1.0.1"}]
     parameters.append({"ParameterKey": "Suffix", "UsePreviousValue": True} if suffix == "dev" else {"ParameterKey": "Suffix", "ParameterValue": suffix})
-    cfn.create_change_set(StackName="p", TemplateBody=body, ChangeSetName="c2", ChangeSetType="UPDATE", Parameters=parameters)
-    return cfn.describe_change_set(StackName="p", ChangeSetName="c2", IncludePropertyValues=True)["Changes"]
+    cfn.create_change_set(StackName=stack_name, TemplateBody=body, ChangeSetName="c2", ChangeSetType="UPDATE", Parameters=parameters)
+    return cfn.describe_change_set(StackName=stack_name, ChangeSetName="c2", IncludePropertyValues=True)["Changes"]
 
 
 KEPT_TASK_DEFINITION = {
@@ -144,6 +148,18 @@ def test_change_sets_list_each_changed_value_before_and_after(aws: None) -> None
             "Attribute": "Properties", "Name": "Tags", "Path": "/Properties/Tags/0/Value", "RequiresRecreation": "Never",
             "AttributeChangeType": "Modify", "BeforeValue": "1.0.0", "AfterValue": "1.0.1",
         }  # fmt: skip
+
+
+def test_a_change_made_through_a_parameter_names_the_parameter(aws: None) -> None:
+    """ResourceChangeDetail: ChangeSource ParameterReference, and CausingEntity the parameter's name (API reference,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChangeDetail.html)."""
+    with patched(emulator.cloudformation.change_sets_update_outputs_and_exports, emulator.cloudformation.change_sets_list_each_changed_value):
+        (change,) = _parameter_only_change()
+        (detail,) = change["ResourceChange"]["Details"]
+        assert (detail["ChangeSource"], detail["CausingEntity"], detail["Target"]["Name"]) == ("ParameterReference", "ImageTag", "Tags")
+        (renamed,) = _parameter_only_change_in("q", suffix="prod")
+        causes = {(d["Target"]["Name"], d.get("ChangeSource"), d.get("CausingEntity")) for d in renamed["ResourceChange"]["Details"]}
+        assert causes == {("QueueName", "ParameterReference", "Suffix"), ("Tags", "ParameterReference", "ImageTag")}
 
 
 def test_a_changed_create_only_property_is_a_replacement(aws: None) -> None:
