@@ -1,7 +1,7 @@
 """riskbatch-deploy --plan against the deployed stack: it prints what an edited template would
-change, and changes nothing (the change set is described and deleted, never executed). moto's
-change sets compare the templates' text, so a change made through a parameter alone shows no
-change here; the edit is made in the template. Against a live stack the same tests run: a plan
+change, and changes nothing (the change set is described and deleted, never executed). The edit
+here is made in the template; a change made through a parameter alone is planned in
+test/platform/deployment/test_live_review.py (the emulator's change sets name the parameter). Against a live stack the same tests run: a plan
 creates and deletes a change set, as the runbook's "Planning a change" does against live stacks."""
 
 from __future__ import annotations
