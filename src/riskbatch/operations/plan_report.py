@@ -14,7 +14,8 @@ def print_plan(args: Any) -> int:
     from pathlib import Path
 
     from riskbatch.operations import fargate
-    from riskbatch.operations.plan import REPORT_TASK_VCPU, Night, advise, calibrate, load_calibration, runtime_from_measurement, window_hours
+    from riskbatch.operations.calibration import calibrate
+    from riskbatch.operations.plan import REPORT_TASK_VCPU, Night, advise, load_calibration, runtime_from_measurement, window_hours
 
     calibration = calibrate() if args.calibrate else load_calibration()
     if args.measured:
@@ -41,6 +42,11 @@ def print_plan(args: Any) -> int:
         f"({night.window_hours:.1f} h, {100 * night.safety:.0f} % kept free)"
     )
     print(f"throughput: {calibration.revaluations_per_vcpu_second:,.0f} revaluations/s/vCPU, measured {calibration.measured_at} on {calibration.measured_on}")
+    if calibration.option_revaluations_per_vcpu_second and calibration.linear_revaluations_per_vcpu_second:
+        print(
+            f"  options {calibration.option_revaluations_per_vcpu_second:,.0f} and linear positions {calibration.linear_revaluations_per_vcpu_second:,.0f} "
+            f"position-scenarios/s/vCPU, the night's book {100 * night.option_share:.0f} % options ({calibration.measured_by})"
+        )
     print(f"memory: the job's runtime {calibration.runtime_mib:,.0f} MiB ({calibration.runtime_measured}) plus the model's arrays, doubled")
     report = f"{60 * advice['report_hours']:.1f} min after the risk workers on its task ({REPORT_TASK_VCPU:g} vCPU)"
     print(f"report job: {report}; the window left to the risk workers is that much shorter")
