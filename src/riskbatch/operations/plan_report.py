@@ -32,7 +32,7 @@ def print_plan(args: Any) -> int:
         "spot_vcpu_hour": args.spot_vcpu_hour,
         "spot_gb_hour": args.spot_gb_hour,
     }
-    night = Night(args.positions, args.factors, args.scenarios, window_hours(args.start, args.deadline), args.safety)
+    night = Night(args.positions, args.factors, args.scenarios, window_hours(args.start, args.deadline), args.safety, args.option_share)
     advice = advise(night, calibration, prices)
     if args.json:
         print(json.dumps(advice, indent=2))

@@ -82,6 +82,23 @@ def test_the_stored_calibration_is_a_measurement() -> None:
     assert calibration.revaluations_per_vcpu_second > 1e5 and calibration.measured_on and calibration.measured_at
 
 
+def test_options_and_linear_positions_are_priced_at_their_own_rates(capsys: pytest.CaptureFixture[str]) -> None:
+    """An option is a full revaluation per scenario, a linear position next to nothing: the night's
+    work follows its options, not its count of positions."""
+    from dataclasses import replace
+
+    from riskbatch.operations.plan import book_work
+
+    split = Calibration(RATE, 1e9, "test", "2026-12-07", option_revaluations_per_vcpu_second=2e7, linear_revaluations_per_vcpu_second=4e9)
+    night = Night(80_000, 500, 100_000, 8.5)
+    assert night.option_share == 0.10
+    assert book_work(night, split) == pytest.approx(100_000 * (8_000 / 2e7 + 72_000 / 4e9))
+    assert book_work(replace(night, option_share=0.4), split) > 3.5 * book_work(night, split)  # four times the options
+    assert book_work(night, SLOW) == pytest.approx(80_000 * 100_000 / RATE)  # one blended rate where the two were not measured
+    assert main(["plan", "--positions", "80000", "--factors", "500", "--option-share", "0.4", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["night"]["option_share"] == 0.4
+
+
 def test_the_calibration_predicts_the_cpu_time_of_a_book_of_another_shape() -> None:
     """The rates measured on one book predict another's whole call (its draws, its options, its
     linear positions) within a factor of 2, both measured in this run by the process's CPU time:
