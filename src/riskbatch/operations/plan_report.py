@@ -13,11 +13,14 @@ def print_plan(args: Any) -> int:
     from dataclasses import replace
     from pathlib import Path
 
+    from riskbatch.operations import calibration as measuring
     from riskbatch.operations import fargate
-    from riskbatch.operations.calibration import calibrate
     from riskbatch.operations.plan import REPORT_TASK_VCPU, Night, advise, load_calibration, runtime_from_measurement, window_hours
 
-    calibration = calibrate() if args.calibrate else load_calibration()
+    calibration = load_calibration()
+    if args.calibrate:  # this machine's rates; the memory stays the container night's measurement
+        memory = {name: getattr(calibration, name) for name in ("runtime_mib", "runtime_measured", "container_peak_mib")}
+        calibration = replace(measuring.calibrate(), **memory)
     if args.measured:
         measured = json.loads(Path(args.measured).read_text(encoding="utf-8"))
         measured_night = Night(**measured["night"], window_hours=1.0)

@@ -99,6 +99,20 @@ def test_options_and_linear_positions_are_priced_at_their_own_rates(capsys: pyte
     assert json.loads(capsys.readouterr().out)["night"]["option_share"] == 0.4
 
 
+def test_plan_calibrate_prints_the_measured_rates_and_keeps_the_measured_memory(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """--calibrate measures the rates on this machine (stood in for here); the runtime's memory is
+    the container night's, which a calibration of the engine does not measure."""
+    from riskbatch.operations import calibration as measuring
+
+    rates = {"option_revaluations_per_vcpu_second": 6e7, "linear_revaluations_per_vcpu_second": 7e9}
+    measured = Calibration(5e8, 1e10, "here", "2026-12-07", measured_by="CPU time", **rates)
+    monkeypatch.setattr(measuring, "calibrate", lambda: measured)
+    assert main(["plan", "--positions", "20000", "--factors", "500", "--calibrate"]) == 0
+    out = capsys.readouterr().out
+    assert "throughput: 500,000,000 revaluations/s/vCPU" in out and "options 60,000,000 and linear positions 7,000,000,000" in out
+    assert f"runtime {load_calibration().runtime_mib:,.0f} MiB" in out
+
+
 def test_the_calibration_predicts_the_cpu_time_of_a_book_of_another_shape() -> None:
     """The rates measured on one book predict another's whole call (its draws, its options, its
     linear positions) within a factor of 2, both measured in this run by the process's CPU time:
