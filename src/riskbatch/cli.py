@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--start", type=time_of_day, default="01:00", help="when the files are in (HH:MM, New York)")
     plan.add_argument("--deadline", type=time_of_day, default="09:30", help="when the report is due (HH:MM, New York)")
     plan.add_argument("--safety", type=_share, default=0.5, help="share of the window kept free")
+    plan.add_argument("--option-share", type=_share, default=0.10, help="share of the positions that are options (default: 0.10)")
     plan.add_argument("--calibrate", action="store_true", help="measure the throughput on this machine instead of the stored figures")
     plan.add_argument("--vcpu-hour", type=float, default=fargate.ON_DEMAND_VCPU_HOUR, help="Fargate On-Demand USD a vCPU-hour")
     plan.add_argument("--gb-hour", type=float, default=fargate.ON_DEMAND_GB_HOUR, help="Fargate On-Demand USD a GB-hour")

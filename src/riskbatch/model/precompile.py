@@ -28,11 +28,12 @@ from typing import Any
 
 def kernel_origins() -> dict[str, dict[str, int]]:
     """Per kernel: the signatures loaded from the cache and those compiled in this process."""
-    from riskbatch.model import kernels
+    from riskbatch.model import kernels, normal_streams
 
     origins = {}
-    for name in ("option_pnl_into", "option_change", "linear_pnl", "growth_into"):
-        stats = getattr(kernels, name).stats
+    compiled = [(kernels, name) for name in ("option_pnl_into", "option_change", "linear_pnl", "growth_into")] + [(normal_streams, "streams_into")]
+    for module, name in compiled:
+        stats = getattr(module, name).stats
         origins[name] = {"from_cache": sum(stats.cache_hits.values()), "compiled": sum(stats.cache_misses.values())}
     return origins
 

@@ -12,10 +12,7 @@ the market, not with the sampling (common random numbers).
 from __future__ import annotations
 
 import hashlib
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 
 import numpy as np
 
@@ -244,9 +241,10 @@ def scenario_block(
     # one contiguous row per factor's stream, in the product's order; drawn in `out` where the draw
     # order is the market's (the product is then made in place, with no array of normals beside it)
     by_factor = out if in_place else np.empty((len(keys), rows))
-    seeds = [(parameters.seed, block, key) for key in keys[order].tolist()]
-    shares = np.array_split(np.arange(len(seeds)), _draw_threads())
-    list(_draw_pool().map(lambda share: _fill_normals(by_factor, seeds, share), [share for share in shares if len(share)]))
+    # each row its factor's stream (seed, block, key), numpy's numbers drawn in compiled code on every core
+    from riskbatch.model.normal_streams import fill_normal_streams  # imports numba: after the kernels' CPU is chosen
+
+    fill_normal_streams(by_factor, [parameters.seed, block], keys[order])
     out = np.empty((len(keys), rows)) if out is None else out
     if triangular is None:
         np.matmul(cholesky, by_factor, out=out)
@@ -275,24 +273,6 @@ def _lower_product(lower: np.ndarray, normals: np.ndarray) -> np.ndarray:
     from scipy.linalg.blas import dtrmm
 
     return dtrmm(1.0, lower, normals.T, side=1, lower=1, trans_a=1, overwrite_b=1).T
-
-
-def _fill_normals(by_factor: np.ndarray, seeds: list[tuple[int, int, int]], rows: np.ndarray) -> None:
-    """Each given row from its own stream, written in place (numpy releases the GIL while it fills)."""
-    for row in rows.tolist():
-        np.random.Generator(np.random.PCG64(np.random.SeedSequence(list(seeds[row])))).standard_normal(out=by_factor[row])
-
-
-@cache
-def _draw_threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-@cache
-def _draw_pool() -> ThreadPoolExecutor:
-    """The threads that fill a block's streams, one per core: the streams are independent, so each
-    row is the same numbers whichever thread draws it."""
-    return ThreadPoolExecutor(max_workers=_draw_threads(), thread_name_prefix="scenario-draws")
 
 
 def block_count(parameters: ModelParameters) -> int:

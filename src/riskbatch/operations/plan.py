@@ -3,19 +3,20 @@
 The model of a night: the risk workers revalue every position in every scenario three times
 (tonight's book, and the previous night's twice for the day-over-day explanation, the previous
 book taken to be tonight's size and the horizon one day: a longer horizon adds a one-day
-revaluation, and a night with no previous night in the bucket does one; the measured
-throughput, position-scenario revaluations per second per vCPU, on a book with 10 % options) and
-every task draws two sets of scenarios (the measured scenario rate, scenario x factor^2 per second
-per vCPU: the normal draws and the correlation product); the report then takes the figures apart
-on its one task. The safety margin leaves a share of
-the window unused for retries, a late file or a slow task.
+revaluation, and a night with no previous night in the bucket does one). An option position
+costs a full Black-Scholes revaluation per scenario, a linear one next to nothing (the engine sums
+linear exposures per portfolio and factor), so each has its own measured rate, in scenarios per
+CPU-second (riskbatch.operations.calibration), and the night's book is taken to hold
+`option_share` options (10 % unless given). Every task draws two sets of scenarios (the measured
+scenario rate, scenario x factor^2 per CPU-second: the normal draws and the correlation product);
+the report then takes the figures apart on its one task. The safety margin leaves a share of the
+window unused for retries, a late file or a slow task.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ TEMPLATE_TASK = (2048, 8192)  # the risk-calculation task size in lib/TapStack.j
 
 @dataclass(frozen=True)
 class Calibration:
-    revaluations_per_vcpu_second: float
+    revaluations_per_vcpu_second: float  # position-scenarios of a book with 10 % options (the one rate, where the two below are not given)
     scenario_factor2_per_vcpu_second: float
     measured_on: str
     measured_at: str
@@ -36,6 +37,9 @@ class Calibration:
     runtime_mib: float = 1024.0
     runtime_measured: str = "not measured: an assumed 1 GiB"
     container_peak_mib: dict[str, float] | None = None  # each job's peak in its container, same night
+    option_revaluations_per_vcpu_second: float | None = None  # option position-scenarios
+    linear_revaluations_per_vcpu_second: float | None = None  # linear position-scenarios
+    measured_by: str = ""  # the clock and the machine's load when it was measured
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Night:
     scenarios: int
     window_hours: float
     safety: float = 0.5  # share of the window kept free
+    option_share: float = 0.10  # share of the positions that are options
 
 
 @dataclass(frozen=True)
@@ -64,42 +69,6 @@ class TaskOption:
 
 def load_calibration(path: Path = CALIBRATION) -> Calibration:
     return Calibration(**json.loads(path.read_text(encoding="utf-8")))
-
-
-def calibrate(seconds_budget: float = 20.0) -> Calibration:
-    """Measure the engine on this machine: a 10 %-options book, then the scenario draws alone."""
-    import os
-    import platform
-
-    import numpy as np
-
-    from riskbatch.inputs.files import load_market, validate_positions
-    from riskbatch.inputs.sample import SampleSpec, market_table, positions_table
-    from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
-    from riskbatch.model.risk_model import ModelParameters, scenario_block
-
-    vcpus = os.cpu_count() or 1
-    spec = SampleSpec(positions=4_000, factors=200, days=260, seed=5)
-    market = load_market(market_table(spec), "calibration", spec.business_date)
-    positions = validate_positions(positions_table(spec, market.factors, market.spot), "calibration", market, spec.business_date).valid
-    book = build_book(positions, market)
-    parameters = ModelParameters(scenarios=20_000, seed=1)
-    model = risk_model(market, parameters)
-    portfolio_pnl(book, market, ModelParameters(scenarios=1_000), model)  # compile
-    started = time.perf_counter()
-    portfolio_pnl(book, market, parameters, model)
-    engine = time.perf_counter() - started
-    started = time.perf_counter()
-    for block in range(-(-parameters.scenarios // parameters.block_size)):
-        scenario_block(parameters, block, model.cholesky, model.keys, triangular=model.triangular)
-    draws = time.perf_counter() - started
-    revaluation_seconds = max(engine - draws, 1e-9)
-    return Calibration(
-        revaluations_per_vcpu_second=spec.positions * parameters.scenarios / revaluation_seconds / vcpus,
-        scenario_factor2_per_vcpu_second=parameters.scenarios * spec.factors**2 / draws / vcpus,
-        measured_on=f"{platform.machine()}, {vcpus} vCPU, numpy {np.__version__}",
-        measured_at=time.strftime("%Y-%m-%d"),
-    )
 
 
 def model_arrays_mib(night: Night) -> float:
@@ -132,18 +101,23 @@ RISK_DRAW_SETS = 2
 
 
 def book_work(night: Night, calibration: Calibration) -> float:
-    """vCPU-seconds of one revaluation of the whole book in every scenario."""
-    return night.positions * night.scenarios / calibration.revaluations_per_vcpu_second
+    """vCPU-seconds of one revaluation of the whole book in every scenario: its options and its
+    linear positions at their own rates where the calibration measured them apart."""
+    option_rate, linear_rate = calibration.option_revaluations_per_vcpu_second, calibration.linear_revaluations_per_vcpu_second
+    if option_rate is None or linear_rate is None:
+        return night.positions * night.scenarios / calibration.revaluations_per_vcpu_second
+    options = night.positions * night.option_share
+    return night.scenarios * (options / option_rate + (night.positions - options) / linear_rate)
 
 
-def _draws(night: Night, calibration: Calibration) -> float:
+def draw_work(night: Night, calibration: Calibration) -> float:
     """vCPU-seconds of one set of the night's scenario draws."""
     return night.scenarios * night.factors**2 / calibration.scenario_factor2_per_vcpu_second
 
 
 def _work_and_draws(night: Night, calibration: Calibration) -> tuple[float, float]:
     """(revaluation vCPU-seconds of the risk workers' whole night, scenario-draw vCPU-seconds of each task)."""
-    return RISK_REVALUATIONS * book_work(night, calibration), RISK_DRAW_SETS * _draws(night, calibration)
+    return RISK_REVALUATIONS * book_work(night, calibration), RISK_DRAW_SETS * draw_work(night, calibration)
 
 
 REPORT_TASK_VCPU = 1.0  # the report-generation task size in lib/TapStack.json
@@ -157,7 +131,7 @@ REPORT_REVALUATIONS = 0.5
 def report_hours(night: Night, calibration: Calibration) -> float:
     """Hours the report job takes after the risk workers, on its one task (make bench measures it):
     its revaluations, and one set of draws for the tail scenarios."""
-    return (REPORT_REVALUATIONS * book_work(night, calibration) + _draws(night, calibration)) / REPORT_TASK_VCPU / 3600
+    return (REPORT_REVALUATIONS * book_work(night, calibration) + draw_work(night, calibration)) / REPORT_TASK_VCPU / 3600
 
 
 def hours_with(night: Night, calibration: Calibration, cpu_units: int, tasks: int) -> float:

@@ -13,10 +13,14 @@ def print_plan(args: Any) -> int:
     from dataclasses import replace
     from pathlib import Path
 
+    from riskbatch.operations import calibration as measuring
     from riskbatch.operations import fargate
-    from riskbatch.operations.plan import REPORT_TASK_VCPU, Night, advise, calibrate, load_calibration, runtime_from_measurement, window_hours
+    from riskbatch.operations.plan import REPORT_TASK_VCPU, Night, advise, load_calibration, runtime_from_measurement, window_hours
 
-    calibration = calibrate() if args.calibrate else load_calibration()
+    calibration = load_calibration()
+    if args.calibrate:  # this machine's rates; the memory stays the container night's measurement
+        memory = {name: getattr(calibration, name) for name in ("runtime_mib", "runtime_measured", "container_peak_mib")}
+        calibration = replace(measuring.calibrate(), **memory)
     if args.measured:
         measured = json.loads(Path(args.measured).read_text(encoding="utf-8"))
         measured_night = Night(**measured["night"], window_hours=1.0)
@@ -31,7 +35,7 @@ def print_plan(args: Any) -> int:
         "spot_vcpu_hour": args.spot_vcpu_hour,
         "spot_gb_hour": args.spot_gb_hour,
     }
-    night = Night(args.positions, args.factors, args.scenarios, window_hours(args.start, args.deadline), args.safety)
+    night = Night(args.positions, args.factors, args.scenarios, window_hours(args.start, args.deadline), args.safety, args.option_share)
     advice = advise(night, calibration, prices)
     if args.json:
         print(json.dumps(advice, indent=2))
@@ -41,6 +45,11 @@ def print_plan(args: Any) -> int:
         f"({night.window_hours:.1f} h, {100 * night.safety:.0f} % kept free)"
     )
     print(f"throughput: {calibration.revaluations_per_vcpu_second:,.0f} revaluations/s/vCPU, measured {calibration.measured_at} on {calibration.measured_on}")
+    if calibration.option_revaluations_per_vcpu_second and calibration.linear_revaluations_per_vcpu_second:
+        print(
+            f"  options {calibration.option_revaluations_per_vcpu_second:,.0f} and linear positions {calibration.linear_revaluations_per_vcpu_second:,.0f} "
+            f"position-scenarios/s/vCPU, the night's book {100 * night.option_share:.0f} % options ({calibration.measured_by})"
+        )
     print(f"memory: the job's runtime {calibration.runtime_mib:,.0f} MiB ({calibration.runtime_measured}) plus the model's arrays, doubled")
     report = f"{60 * advice['report_hours']:.1f} min after the risk workers on its task ({REPORT_TASK_VCPU:g} vCPU)"
     print(f"report job: {report}; the window left to the risk workers is that much shorter")

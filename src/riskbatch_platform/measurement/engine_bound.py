@@ -2,8 +2,8 @@
 work, written from the engine's description and sharing no kernel with it, each step as fast as
 this project can write it, in blocks of scenarios whose buffers are reused from block to block.
 
-1. normals: factors x scenarios standard normal draws, one numpy generator per core filling its
-   rows (no stream per factor and block, which the engine keeps for common random numbers);
+1. normals: the engine's streams (one per factor and block, the same numbers bit for bit), drawn
+   by this project's own compiled PCG64 and ziggurat on every core (independent_normals);
 2. factor returns: the lower-triangular Cholesky factor (in its draw order) times the normals, a
    triangular product (BLAS dtrmm: half the flops of a full one);
 3. linear P&L: the book's exposures (positions on the same portfolio and factor summed) times
@@ -20,11 +20,9 @@ test/platform/measurement/test_engine_bound.py holds the bound's P&L to the engi
 
 from __future__ import annotations
 
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -35,6 +33,7 @@ from riskbatch.inputs.files import Market
 from riskbatch.model.engine import Book, RiskModel, carry_yields, horizon_calendar_days
 from riskbatch.model.risk_model import CALENDAR_DAYS, ModelParameters, black_scholes
 from riskbatch_platform.measurement.independent_kernels import LANES, growth_into, options_into
+from riskbatch_platform.measurement.independent_normals import stream_normals
 
 
 @dataclass(frozen=True)
@@ -236,32 +235,12 @@ def draw_ordered(cholesky: np.ndarray, draw_rows: np.ndarray) -> np.ndarray:
 
 
 def warm_up(book: Book, options: DistinctOptions, factors: int) -> None:
-    """Compile the kernel before anything is timed."""
+    """Compile the kernels before anything is timed."""
     bound_pnl(np.zeros((factors, LANES + 1)), book, options)
-    bound_seconds(np.eye(factors), np.arange(factors), book, options, LANES + 1)
+    bound_seconds(np.eye(factors), np.arange(factors), book, options, LANES + 1, np.arange(factors, dtype=np.uint64))
 
 
-def _threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def threaded_normals(out: np.ndarray, generators: list[np.random.Generator]) -> None:
-    """Fill `out` (factors x scenarios) with standard normals, one generator per core each filling
-    its share of the rows in place (numpy releases the GIL while it fills): the fastest draw numpy offers."""
-    shares = [share for share in np.array_split(np.arange(out.shape[0]), len(generators)) if len(share)]
-
-    def fill(number: int) -> None:
-        generators[number].standard_normal(out=out[shares[number][0] : shares[number][-1] + 1])
-
-    list(_pool().map(fill, range(len(shares))))
-
-
-@cache
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=_threads())
-
-
-NORMALS = f"normals ({_threads()} generators, one per core)"
+NORMALS = f"normals (the engine's streams, compiled, {numba.get_num_threads()} threads)"
 CHOLESKY, LINEAR = "factor returns (triangular Cholesky product)", "linear P&L (exposure product)"
 
 
@@ -269,22 +248,26 @@ def _options_step(options: DistinctOptions) -> str:
     return f"distinct options ({options.count:,}, compiled, {numba.get_num_threads()} threads)"
 
 
-def bound_seconds(cholesky: np.ndarray, draw_rows: np.ndarray, book: Book, options: DistinctOptions, scenarios: int) -> dict[str, float]:
+def bound_seconds(
+    cholesky: np.ndarray, draw_rows: np.ndarray, book: Book, options: DistinctOptions, scenarios: int, keys: np.ndarray, seed: int = 1
+) -> dict[str, float]:
     """Each step of the bound on the whole run, in blocks of BLOCK scenarios, timed: its seconds by
-    name. `draw_rows`: the market row of each factor in the order the Cholesky factor was built."""
+    name. `draw_rows`: the market row of each factor in the order the Cholesky factor was built;
+    `keys`: each factor's stream key in the market's order (RiskModel.keys), drawn with `seed`
+    as the engine draws a run of BLOCK-scenario blocks."""
     factors = cholesky.shape[0]
+    drawn_keys = np.asarray(keys, dtype=np.uint64)[draw_rows]  # the streams in the draw order, as the product reads them
     lower = draw_ordered(cholesky, draw_rows)
     terms = Terms.of(book, options, draw_rows)
     options_step = _options_step(options)
     steps = dict.fromkeys([NORMALS, CHOLESKY, LINEAR, *([options_step] if options.count else [])], 0.0)
     sized: dict[int, Buffers] = {}  # a block's buffers, and the last block's (contiguous: the kernel vectorises over them)
-    generators = [np.random.Generator(np.random.PCG64(stream)) for stream in np.random.SeedSequence(1).spawn(_threads())]
     pnl = np.empty((len(book.portfolio_ids), scenarios))
     for first in range(0, scenarios, BLOCK):
         count = min(BLOCK, scenarios - first)
         buffers = sized.setdefault(count, Buffers.of(book, factors, count))
         started = time.perf_counter()
-        threaded_normals(buffers.returns[:factors], generators)
+        stream_normals(buffers.returns[:factors], seed, first // BLOCK, drawn_keys)
         drawn = time.perf_counter()
         triangular_returns(lower, buffers.returns[:factors])
         steps[NORMALS] += drawn - started

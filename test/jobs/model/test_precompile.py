@@ -61,7 +61,7 @@ def test_the_report_worker_loads_its_libraries_and_kernels_when_it_starts_not_at
     from riskbatch.jobs.report_generation import ReportGeneration
 
     kernels = ReportGeneration(None, None, None).warm_up()
-    assert kernels.keys() == {"option_pnl_into", "option_change", "linear_pnl", "growth_into"}
+    assert kernels.keys() == {"option_pnl_into", "option_change", "linear_pnl", "growth_into", "streams_into"}
     assert all(origin["compiled"] + origin["from_cache"] >= 1 for origin in kernels.values()), kernels
     for module in ("scipy.stats", "matplotlib.pyplot", "reportlab.platypus"):
         assert module in sys.modules

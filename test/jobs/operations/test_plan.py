@@ -82,6 +82,70 @@ def test_the_stored_calibration_is_a_measurement() -> None:
     assert calibration.revaluations_per_vcpu_second > 1e5 and calibration.measured_on and calibration.measured_at
 
 
+def test_options_and_linear_positions_are_priced_at_their_own_rates(capsys: pytest.CaptureFixture[str]) -> None:
+    """An option is a full revaluation per scenario, a linear position next to nothing: the night's
+    work follows its options, not its count of positions."""
+    from dataclasses import replace
+
+    from riskbatch.operations.plan import book_work
+
+    split = Calibration(RATE, 1e9, "test", "2026-12-07", option_revaluations_per_vcpu_second=2e7, linear_revaluations_per_vcpu_second=4e9)
+    night = Night(80_000, 500, 100_000, 8.5)
+    assert night.option_share == 0.10
+    assert book_work(night, split) == pytest.approx(100_000 * (8_000 / 2e7 + 72_000 / 4e9))
+    assert book_work(replace(night, option_share=0.4), split) > 3.5 * book_work(night, split)  # four times the options
+    assert book_work(night, SLOW) == pytest.approx(80_000 * 100_000 / RATE)  # one blended rate where the two were not measured
+    assert main(["plan", "--positions", "80000", "--factors", "500", "--option-share", "0.4", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["night"]["option_share"] == 0.4
+
+
+def test_plan_calibrate_prints_the_measured_rates_and_keeps_the_measured_memory(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """--calibrate measures the rates on this machine (stood in for here); the runtime's memory is
+    the container night's, which a calibration of the engine does not measure."""
+    from riskbatch.operations import calibration as measuring
+
+    rates = {"option_revaluations_per_vcpu_second": 6e7, "linear_revaluations_per_vcpu_second": 7e9}
+    measured = Calibration(5e8, 1e10, "here", "2026-12-07", measured_by="CPU time", **rates)
+    monkeypatch.setattr(measuring, "calibrate", lambda: measured)
+    assert main(["plan", "--positions", "20000", "--factors", "500", "--calibrate"]) == 0
+    out = capsys.readouterr().out
+    assert "throughput: 500,000,000 revaluations/s/vCPU" in out and "options 60,000,000 and linear positions 7,000,000,000" in out
+    assert f"runtime {load_calibration().runtime_mib:,.0f} MiB" in out
+
+
+def test_the_calibration_predicts_the_cpu_time_of_a_book_of_another_shape() -> None:
+    """The rates measured on one book predict another's whole call (its draws, its options, its
+    linear positions) within a factor of 2, both measured in this run by the process's CPU time:
+    no wall-clock bound, and a loaded machine slows both alike. The other book has three times
+    the calibration book's share of options and fewer factors, so one blended rate per position
+    would not carry over; a rate taken as the difference of two timings would not either."""
+    import time
+
+    from riskbatch.inputs.files import load_market, validate_positions
+    from riskbatch.inputs.sample import SampleSpec, market_table, positions_table
+    from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
+    from riskbatch.model.risk_model import ModelParameters
+    from riskbatch.operations.calibration import CalibrationBook, calibrate
+    from riskbatch.operations.plan import book_work, draw_work
+
+    calibration = calibrate(CalibrationBook(positions=6_000, factors=120, scenarios=16_384, option_share=0.1), today="2026-12-07")
+    assert "CPU time" in calibration.measured_by
+    spec = SampleSpec(positions=3_000, factors=60, days=260, option_share=0.3, seed=9)
+    market = load_market(market_table(spec), "other", spec.business_date)
+    positions = validate_positions(positions_table(spec, market.factors, market.spot), "other", market, spec.business_date).valid
+    parameters = ModelParameters(scenarios=16_384, seed=3)
+    book = build_book(positions, market, parameters)
+    model = risk_model(market, parameters)
+    portfolio_pnl(book, market, ModelParameters(scenarios=1_000), model)  # compiled for this book's arrays before it is timed
+    started = time.process_time()
+    portfolio_pnl(book, market, parameters, model)
+    measured = time.process_time() - started
+    options = sum(kind == "option" for kind in positions["instrument_type"].to_pylist())
+    night = Night(positions.num_rows, len(market.factors), parameters.scenarios, window_hours=1.0, option_share=options / positions.num_rows)
+    predicted = book_work(night, calibration) + draw_work(night, calibration)
+    assert 0.5 <= measured / predicted <= 2.0, (measured, predicted, calibration)
+
+
 def test_plan_prints_the_template_parameters(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--positions", "20000", "--factors", "500", "--scenarios", "100000"]) == 0
     out = capsys.readouterr().out

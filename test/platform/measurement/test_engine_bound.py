@@ -25,6 +25,7 @@ from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, block_count, scenario_block
 from riskbatch_platform.measurement.engine_bound import bound_pnl, distinct_options, draw_ordered, draw_rows, triangular_returns
 from riskbatch_platform.measurement.independent_kernels import exponential, exponential_less_one, flops_per_option_scenario, ir_flops, tail_fraction
+from riskbatch_platform.measurement.independent_normals import stream_normals
 
 # The two compute the same prices by different arithmetic (their own exponentials and normal
 # tails, the bound's with one division for both tails, fused multiply-adds in both): differences
@@ -93,6 +94,29 @@ def test_the_bounds_triangular_product_gives_the_engines_factor_returns(night) -
     np.testing.assert_allclose(triangular_returns(lower, normals.copy()), expected, rtol=0, atol=1e-14 * np.abs(expected).max())
     with pytest.raises(ValueError, match="not lower-triangular"):
         draw_ordered(model.cholesky, np.arange(len(market.factors)))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_bounds_normals_are_the_engines_streams_bit_for_bit(night, threads: int) -> None:
+    """The bound draws the engine's streams with its own code (common random numbers: the same
+    numbers whatever the thread count), and its product of them is the engine's block of returns."""
+    market, _, _, parameters = night
+    model = risk_model(market, parameters, list(reversed(market.factors)))  # a draw order that is not the market's
+    rows = draw_rows(model, market)
+    keys = model.keys[rows]
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        normals = stream_normals(np.empty((len(keys), 40_000)), parameters.seed, 1, keys)
+    finally:
+        numba.set_num_threads(before)
+    streams = [np.random.Generator(np.random.PCG64(np.random.SeedSequence([parameters.seed, 1, key]))) for key in keys.tolist()]
+    expected = np.vstack([stream.standard_normal(40_000) for stream in streams])
+    assert np.array_equal(normals, expected), f"{int(np.sum(normals != expected))} draws differ"
+    block = normals[:, : parameters.block_size].copy()
+    returns = triangular_returns(draw_ordered(model.cholesky, rows), block)
+    engine = scenario_block(parameters, 1, model.cholesky, model.keys, triangular=model.triangular).T[rows]  # factors in the draw order
+    np.testing.assert_allclose(returns, engine, rtol=0, atol=1e-14 * np.abs(engine).max())
 
 
 @numba.njit
