@@ -120,7 +120,7 @@ def reproduce_night(
         "seed": parameters.seed,
         "positions": positions.num_rows,
         "factors": len(market.factors),
-        "draw_order": "the night's recorded order" if manifest.get("draw_order") else "the market's",
+        "draw_order": "the night's recorded" if manifest.get("draw_order") else "the market's",
         "model_config": (manifest.get("model_config") or {}).get("version"),
         "risk_model": model.describe(),
         "data_quality": night.summary(),

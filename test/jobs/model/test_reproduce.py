@@ -103,3 +103,6 @@ def test_a_file_that_is_not_the_one_the_night_read_is_refused_in_one_line(second
     assert main([*common, "--positions", str(folder / "positions.csv"), "--rates", str(folder / "rates.csv"), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["run_id"] == manifest["run_id"] and printed["seed"] == manifest["model"]["seed"]
+    assert main([*common, "--positions", str(folder / "positions.csv")]) == 0  # as text: the run it reproduced, and how
+    text = capsys.readouterr().out
+    assert f"reproduced run {manifest['run_id']}: model configuration {manifest['model_config']['version']}, the night's recorded draw order" in text
