@@ -308,8 +308,8 @@ RATE_MOVE = 0.0003  # a currency's curve moves in parallel by about 3 bp a busin
 
 def sample_rates(spec: SampleSpec, dates: list[dt.date]) -> dict[dt.date, dict[str, dict[str, float]]]:
     """Each night's curves, dated: SAMPLE_RATES on the first date, then a seeded random walk of each
-    currency's level (a parallel move, RATE_MOVE a day), as the sample's prices walk. write_nights and the
-    year study (riskbatch-backtest-year) read the same walk for the same spec and dates."""
+    currency's level (a parallel move, RATE_MOVE a day), as the sample's prices walk: the year study's
+    (riskbatch-backtest-year) rates, a file a night as write_rates writes it. write_nights keeps SAMPLE_RATES."""
     rng = np.random.default_rng(spec.seed + 31)
     moves = rng.normal(0.0, RATE_MOVE, (len(dates), len(SAMPLE_RATES)))
     moves[0] = 0.0
@@ -344,7 +344,6 @@ def write_nights(out: Path, spec: SampleSpec, nights: int, first_written: int = 
     book = positions_table(spec, factors, first_night_end["price"].to_numpy())
     folders = []
     stress = stress_market_table(spec)
-    rates = sample_rates(spec, dates)
     for night, date in enumerate(dates):
         window = market.slice(count * night, count * spec.days)
         book = roll_options(book, date, closing_prices(window, count))  # the nights before first_written roll too: the same book
@@ -369,7 +368,7 @@ def write_nights(out: Path, spec: SampleSpec, nights: int, first_written: int = 
         write_plain_csv(nightly, folder / "positions.csv")
         write_plain_csv(window, folder / "market.csv")
         write_plain_csv(stress, folder / "stress_market.csv")
-        write_rates(folder, date, rates[date])
+        write_rates(folder, date)  # the sample's curves, dated: the nights' explanation of VaR changes sees no rate move
         if spec.features:
             (folder / "limits.csv").write_text(SAMPLE_LIMITS, encoding="utf-8")
         folders.append(folder)

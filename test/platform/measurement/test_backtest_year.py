@@ -10,7 +10,7 @@ import pytest
 
 from riskbatch.inputs.files import read_table
 from riskbatch.inputs.rates import RATE_COLUMNS, parse_rates
-from riskbatch.inputs.sample import SampleSpec, write_nights
+from riskbatch.inputs.sample import SampleSpec, sample_rates, write_nights, write_rates
 from riskbatch.model.offline import run_offline
 from riskbatch.model.risk_model import ModelParameters
 from riskbatch.validation.history import backtest_summary
@@ -23,11 +23,14 @@ def test_the_year_prices_each_night_at_its_dated_rates_and_says_so(tmp_path: Pat
     spec = SampleSpec(positions=150, factors=30, days=260, portfolios=2, option_share=0.4, features=False)
     parameters = ModelParameters(scenarios=1_000, block_size=1_000)
     records = run_year(spec, NIGHTS, parameters)
-    folders = write_nights(tmp_path, spec, NIGHTS)  # the nights' files of the same spec: their rates.csv
-    for record, folder in zip(records, folders, strict=True):
-        written = parse_rates(read_table((folder / "rates.csv").read_bytes(), "rates.csv", RATE_COLUMNS), "rates.csv", dt.date.fromisoformat(folder.name), 0)
-        assert record["business_date"] == folder.name and record["rates"] == written.as_parameters()
+    dates = [dt.date.fromisoformat(record["business_date"]) for record in records]
+    for record, (date, curves) in zip(records, sample_rates(spec, dates).items(), strict=True):
+        folder = tmp_path / date.isoformat()
+        folder.mkdir()
+        written = write_rates(folder, date, curves)  # the night's rates file, as the sample writes it
+        assert record["rates"] == parse_rates(read_table(written.read_bytes(), "rates.csv", RATE_COLUMNS), "rates.csv", date, 0).as_parameters()
     assert records[0]["rates"] != records[-1]["rates"]  # dated: the curves move from night to night
+    folders = write_nights(tmp_path / "nights", spec, NIGHTS)  # the first night's files (its rates: the walk's first day)
     # the first night's figures are the night's engine on its files with its rates file; at the flat 3 % they are not
     first = folders[0]
     dated = run_offline(first / "positions.csv", first / "market.csv", parameters, False, rates_path=first / "rates.csv")
