@@ -107,7 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     risk.add_argument("--scenarios", type=_count, default=100_000, help="Monte Carlo scenarios (default: 100,000)")
     risk.add_argument("--seed", type=int, default=1, help="the scenarios' random seed: the same seed, the same figures")
     risk.add_argument("--currency", type=_currency, default="USD", help="reporting currency (ISO code, one the market file converts into)")
-    risk.add_argument("--rates", default="", help="rates per currency, e.g. USD=0.043,EUR=0.027 (others: 3 %%)")
+    risk.add_argument(
+        "--rates",
+        type=Path,
+        help="the night's rates file (rates.csv: dated rates by currency and tenor); required as the night requires it, but with --manifest",
+    )
+    risk.add_argument(
+        "--manifest",
+        type=Path,
+        help="a night's run record (runs/<run>/manifest.json): reproduce that night exactly (its seed, settings, rates, draw order and work units; "
+        "the options below are the manifest's); the files given must be the ones it read",
+    )
+    risk.add_argument("--second-source", type=Path, help="with --manifest: the second source's last prices the night read (second_source.csv)")
     risk.add_argument("--date", type=_date, help="business date, an exchange business day (default: the market file's last date)")
     risk.add_argument("--min-returns", type=_count, default=250, help="daily returns of history required")
     risk.add_argument("--max-lag", type=int, default=0, help="business days the market data may lag the business date")

@@ -82,12 +82,36 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_risk(args: argparse.Namespace) -> int:
+    from riskbatch.inputs.quality import FileRejected
+    from riskbatch.model.offline import figure_lines
+
+    try:
+        result = _reproduced(args) if args.manifest else _offline(args)
+    except FileRejected as rejected:
+        print(f"riskbatch risk: error: {rejected.role} file rejected: " + "; ".join(rejected.error.problems), file=sys.stderr)
+        return 2
+    except KeyError as error:  # a column the file should have: most often the two files given the wrong way round
+        missing = error.args[0] if error.args else error
+        raise ValueError(f"{missing}: is --positions the positions file and --market the market history?") from None
+    if args.json:
+        keys = ("business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "scenarios", "seed", "risk_model", "data_quality")
+        print(json.dumps({key: result[key] for key in keys} | ({"run_id": result["run_id"]} if args.manifest else {}), indent=2))
+        return 0
+    print("\n".join(figure_lines(result)))
+    return 0
+
+
+def _offline(args: argparse.Namespace) -> dict[str, Any]:
+    """A run of the files with the command line's settings (the night's rates file required, as the night requires it)."""
     from riskbatch.inputs.business_days import is_business_day
-    from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, excluded_notional_text
+    from riskbatch.inputs.quality import DataQualityPolicy
     from riskbatch.model.offline import run_offline
     from riskbatch.model.risk_model import ModelParameters
-    from riskbatch.model.settings import parse_rates
 
+    if args.rates is None:
+        raise ValueError("--rates is required: the night prices options at the dated rates of its rates.csv; give that file (or --manifest: a night again)")
+    if args.second_source is not None:
+        raise ValueError("--second-source goes with --manifest: it reproduces the night that read it")
     parameters = ModelParameters(
         scenarios=args.scenarios,
         seed=args.seed,
@@ -97,35 +121,24 @@ def cmd_risk(args: argparse.Namespace) -> int:
         degrees_of_freedom=args.df,
         horizon_days=args.horizon,
         reporting_currency=args.currency,
-        rates=parse_rates(args.rates),
     )
     policy = DataQualityPolicy(min_returns=args.min_returns, max_market_lag_days=args.max_lag)
     if args.date and not is_business_day(args.date):  # as riskbatch rerun refuses it
         raise ValueError(f"{args.date} is not a business day: there is no night to compute; give an exchange business day")
+    return run_offline(args.positions, args.market, parameters, not args.quiet, policy, args.date, rates_path=args.rates)
+
+
+def _reproduced(args: argparse.Namespace) -> dict[str, Any]:
+    """The night of a manifest, exactly: refused in one line when a file is not the one it read."""
+    from riskbatch.model.reproduce import reproduce_night
+
     try:
-        result = run_offline(args.positions, args.market, parameters, show_progress=not args.quiet, policy=policy, business_date=args.date)
-    except FileRejected as rejected:
-        print(f"riskbatch risk: error: {rejected.role} file rejected: " + "; ".join(rejected.error.problems), file=sys.stderr)
-        return 2
-    except KeyError as error:  # a column the file should have: most often the two files given the wrong way round
-        missing = error.args[0] if error.args else error
-        raise ValueError(f"{missing}: is --positions the positions file and --market the market history?") from None
-    if args.json:
-        keys = ("business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "scenarios", "seed", "risk_model", "data_quality")
-        print(json.dumps({key: result[key] for key in keys}, indent=2))
-        return 0
-    quality = result["data_quality"]
-    print(f"business date {result['business_date']} (market as of {result['market_as_of']}): {result['positions']} positions, ", end="")
-    print(f"{result['factors']} factors, {args.scenarios} scenarios, seed {args.seed}; figures in {args.currency}")
-    if quality["excluded_positions"]:
-        print(f"excluded: {quality['excluded_positions']} position(s), notional {excluded_notional_text(quality)}")
-    for name, figures in [("firm", result["firm"]), *result["portfolios"].items()]:
-        cells = []
-        for key, label in (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %")):
-            low, high = figures["ci_95"][key]
-            cells.append(f"{label} {figures[key]:>13,.0f} [{low:,.0f}, {high:,.0f}]")
-        print(f"{name:<6} " + "  ".join(cells))
-    return 0
+        manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{args.manifest} is not a run's manifest (not JSON: {error.msg}): give runs/<run>/manifest.json") from None
+    if not isinstance(manifest, dict) or ("draw_order" not in manifest and "units" not in manifest):
+        raise ValueError(f"{args.manifest} is not a run's manifest (no units): give runs/<run>/manifest.json")
+    return reproduce_night(manifest, args.positions, args.market, args.rates, args.second_source, show_progress=not args.quiet)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

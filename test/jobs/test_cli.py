@@ -22,7 +22,25 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture[str]) -> None:
     positions, market = files
-    assert main(["risk", "--positions", str(positions), "--market", str(market), "--scenarios", "1000", "--seed", "5", "--json"]) == 0
+    assert (
+        main(
+            [
+                "risk",
+                "--positions",
+                str(positions),
+                "--market",
+                str(market),
+                "--rates",
+                str(positions.parent / "rates.csv"),
+                "--scenarios",
+                "1000",
+                "--seed",
+                "5",
+                "--json",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     result = json.loads(captured.out)
     assert set(result) == {"business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "scenarios", "seed", "risk_model", "data_quality"}
@@ -39,7 +57,21 @@ def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture
 
 def test_risk_is_reproducible_from_the_command_line(files, capsys: pytest.CaptureFixture[str]) -> None:
     positions, market = files
-    arguments = ["risk", "--positions", str(positions), "--market", str(market), "--scenarios", "1000", "--seed", "9", "--json", "--quiet"]
+    arguments = [
+        "risk",
+        "--positions",
+        str(positions),
+        "--market",
+        str(market),
+        "--rates",
+        str(positions.parent / "rates.csv"),
+        "--scenarios",
+        "1000",
+        "--seed",
+        "9",
+        "--json",
+        "--quiet",
+    ]
     main(arguments)
     first = capsys.readouterr().out
     main(arguments)
@@ -48,7 +80,19 @@ def test_risk_is_reproducible_from_the_command_line(files, capsys: pytest.Captur
 
 def test_ewma_and_student_t_options_change_the_figures(files, capsys: pytest.CaptureFixture[str]) -> None:
     positions, market = files
-    base = ["risk", "--positions", str(positions), "--market", str(market), "--scenarios", "2000", "--json", "--quiet"]
+    base = [
+        "risk",
+        "--positions",
+        str(positions),
+        "--market",
+        str(market),
+        "--rates",
+        str(positions.parent / "rates.csv"),
+        "--scenarios",
+        "2000",
+        "--json",
+        "--quiet",
+    ]
     outputs = []
     for extra in ([], ["--cov", "ewma"], ["--distribution", "student-t", "--df", "4"]):
         main(base + extra)
@@ -60,8 +104,33 @@ def test_a_bad_file_gives_a_clear_error(files, tmp_path: Path, capsys: pytest.Ca
     positions, market = files
     broken = tmp_path / "positions.csv"
     broken.write_text(positions.read_text().replace("instrument_type", "kind"))
-    assert main(["risk", "--positions", str(broken), "--market", str(market), "--scenarios", "1000"]) == 2
+    assert main(["risk", "--positions", str(broken), "--market", str(market), "--rates", str(positions.parent / "rates.csv"), "--scenarios", "1000"]) == 2
     assert "missing column instrument_type" in capsys.readouterr().err
+
+
+def test_risk_takes_the_nights_rates_file_as_the_night_does(files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the night refuses to run without its rates.csv (riskbatch.inputs.rates): so does the offline run, in one line
+    positions, market = files
+    base = ["risk", "--positions", str(positions), "--market", str(market), "--scenarios", "1000", "--json", "--quiet"]
+    assert main(base) == 2
+    assert "--rates is required: the night prices options at the dated rates of its rates.csv" in capsys.readouterr().err
+    rates = (positions.parent / "rates.csv").read_text()
+    (tmp_path / "typed.csv").write_text(rates.replace(",0.043", ",4.3"))  # a percentage typed as a number
+    assert main([*base, "--rates", str(tmp_path / "typed.csv")]) == 2
+    assert "rates file rejected" in capsys.readouterr().err
+    # an option in a currency the file does not cover is excluded with the reason, as the night excludes it, never priced at 3 %
+    (tmp_path / "no_usd.csv").write_text("\n".join(line for line in rates.splitlines() if ",USD," not in line) + "\n")
+    assert main([*base, "--rates", str(tmp_path / "no_usd.csv")]) == 0
+    quality = json.loads(capsys.readouterr().out)["data_quality"]
+    reasons = [row["reason"] for row in quality["excluded"]]
+    assert any("no dated rate for USD in the night's rates file" in reason for reason in reasons)
+    # and the curves price the options: a file of other rates, other figures
+    (tmp_path / "high.csv").write_text(rates.replace(",0.04", ",0.09"))
+    figures = []
+    for name in (positions.parent / "rates.csv", tmp_path / "high.csv"):
+        assert main([*base, "--rates", str(name)]) == 0
+        figures.append(json.loads(capsys.readouterr().out)["firm"]["es_975"])
+    assert figures[0] != figures[1]
 
 
 def test_sample_writes_the_book_and_history_it_is_asked_for(tmp_path: Path) -> None:

@@ -303,6 +303,27 @@ def write_rates(folder: Path, business_date: dt.date, rates: dict[str, dict[str,
     return path
 
 
+RATE_MOVE = 0.0003  # a currency's curve moves in parallel by about 3 bp a business day
+
+
+def sample_rates(spec: SampleSpec, dates: list[dt.date]) -> dict[dt.date, dict[str, dict[str, float]]]:
+    """Each night's curves, dated: SAMPLE_RATES on the first date, then a seeded random walk of each
+    currency's level (a parallel move, RATE_MOVE a day), as the sample's prices walk: the year study's
+    (riskbatch-backtest-year) rates, a file a night as write_rates writes it. write_nights keeps SAMPLE_RATES."""
+    rng = np.random.default_rng(spec.seed + 31)
+    moves = rng.normal(0.0, RATE_MOVE, (len(dates), len(SAMPLE_RATES)))
+    moves[0] = 0.0
+    levels = np.cumsum(moves, axis=0)
+
+    def curves(shifts: np.ndarray) -> dict[str, dict[str, float]]:
+        return {
+            code: {tenor: round(rate + float(shift), 6) for tenor, rate in curve.items()}
+            for (code, curve), shift in zip(SAMPLE_RATES.items(), shifts, strict=True)
+        }
+
+    return {date: curves(row) for date, row in zip(dates, levels, strict=True)}
+
+
 def next_business_days(first: dt.date, count: int) -> list[dt.date]:
     """`first` (a business day) and the business days after it: `count` nights."""
     return [first, *business_days_after(first, count - 1)] if count else []
@@ -347,7 +368,7 @@ def write_nights(out: Path, spec: SampleSpec, nights: int, first_written: int = 
         write_plain_csv(nightly, folder / "positions.csv")
         write_plain_csv(window, folder / "market.csv")
         write_plain_csv(stress, folder / "stress_market.csv")
-        write_rates(folder, date)
+        write_rates(folder, date)  # the sample's curves, dated: the nights' explanation of VaR changes sees no rate move
         if spec.features:
             (folder / "limits.csv").write_text(SAMPLE_LIMITS, encoding="utf-8")
         folders.append(folder)

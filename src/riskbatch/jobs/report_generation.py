@@ -20,7 +20,7 @@ from riskbatch.model.risk_model import risk_figures
 from riskbatch.model.run_inputs import RunBook, load_file_market, load_run_book
 from riskbatch.reporting.charts import var_trend
 from riskbatch.reporting.deadline import DEADLINE, publication
-from riskbatch.reporting.figures import backtest_series, es_breakdown, shrinkage_effect
+from riskbatch.reporting.figures import backtest_series, es_breakdown, portfolios_without_figures, shrinkage_effect
 from riskbatch.reporting.notice import notice_subject, notice_summary, notice_text
 from riskbatch.reporting.pages import render_pdf
 from riskbatch.reporting.results import UnitResults, read_results, stress_history
@@ -147,6 +147,7 @@ class ReportGeneration:
             portfolios, pnl = results.portfolios, results.pnl
             firm_pnl = pnl.sum(axis=0)
             per_portfolio = {name: risk_figures(row) for name, row in zip(portfolios, pnl, strict=True)}
+            unvalued = portfolios_without_figures(manifest["data_quality"], portfolios)  # every position excluded: no figure, the reason
             lap("figures and intervals")
             run_book = load_run_book(self.s3, bucket, manifest)
             lap("book loaded")
@@ -192,6 +193,7 @@ class ReportGeneration:
                 "market_as_of": manifest["data_quality"]["market_as_of"],
                 "firm": risk_figures(firm_pnl),
                 "portfolios": per_portfolio,
+                "portfolios_without_figures": unvalued,
                 "sum_of_portfolio_var_99": float(sum(v["var_99"] for v in per_portfolio.values())),
                 "scenarios": manifest["model"]["scenarios"],
                 "seed": manifest["model"]["seed"],
@@ -202,7 +204,7 @@ class ReportGeneration:
                 "model_config": manifest.get("model_config"),
                 "contributions": top,
                 "es_breakdown": breakdown,
-                "limits": breach_streaks(utilisation(manifest.get("limits", []), risk_figures(firm_pnl), per_portfolio), earlier),
+                "limits": breach_streaks(utilisation(manifest.get("limits", []), risk_figures(firm_pnl), per_portfolio, set(unvalued)), earlier),
                 "limits_source": manifest.get("limits_source"),
                 "backtest": {
                     **backtest_summary([*earlier, record], exclusions=load_exclusions(self.s3, bucket)),  # signed-off days: riskbatch exclude-day

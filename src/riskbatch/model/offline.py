@@ -1,7 +1,10 @@
-"""riskbatch risk: the whole engine in one process, from two local files."""
+"""riskbatch risk: the whole engine in one process, from the night's local files (positions, market, rates).
+
+A night of production is reproduced exactly from its manifest by riskbatch.model.reproduce."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from pathlib import Path
@@ -9,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from riskbatch.inputs.files import FX_FACTOR, MARKET_COLUMNS, POSITION_COLUMNS, read_table
-from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
+from riskbatch.inputs.files import FX_FACTOR, MARKET_COLUMNS, POSITION_COLUMNS, InputError, read_table
+from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, excluded_notional_text, prepare_night
+from riskbatch.inputs.rates import RATE_COLUMNS, exclude_options_without_rates, parse_rates
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 
@@ -35,7 +39,11 @@ def run_offline(
     show_progress: bool = True,
     policy: DataQualityPolicy | None = None,
     business_date: dt.date | None = None,
+    rates_path: Path | None = None,
 ) -> dict:
+    """The figures of the files' night. `rates_path`: the night's rates file, validated as the night validates
+    it; its curves price the options and an option in a currency it does not cover is excluded (without it,
+    a library caller's parameters price them)."""
     market_bytes = market_path.read_bytes()
     business_date = business_date or business_date_of(market_path, market_bytes)
     market_table = read_table(market_bytes, market_path.name, MARKET_COLUMNS)
@@ -51,6 +59,14 @@ def run_offline(
         policy or DataQualityPolicy(),
         parameters.reporting_currency,
     )
+    policy = policy or DataQualityPolicy()
+    if rates_path is not None:
+        try:
+            curves = parse_rates(read_table(rates_path.read_bytes(), rates_path.name, RATE_COLUMNS), rates_path.name, business_date, policy.max_market_lag_days)
+        except InputError as error:
+            raise FileRejected("rates", error) from error
+        parameters = dataclasses.replace(parameters, curves=curves.as_parameters())
+        night = exclude_options_without_rates(night, curves, positions_path.name)
     market = night.market
     book = build_book(night.positions, market, parameters)
     model = risk_model(market, parameters)
@@ -75,3 +91,23 @@ def run_offline(
         "risk_model": model.describe(),
         "data_quality": night.summary(),
     }
+
+
+def figure_lines(result: dict) -> list[str]:
+    """The figures as the command prints them: what was run, what was excluded, then the firm and each portfolio."""
+    quality, currency = result["data_quality"], result["reporting_currency"]
+    lines = [
+        f"business date {result['business_date']} (market as of {result['market_as_of']}): {result['positions']} positions, "
+        f"{result['factors']} factors, {result['scenarios']} scenarios, seed {result['seed']}; figures in {currency}"
+    ]
+    if result.get("run_id"):
+        lines.append(f"reproduced run {result['run_id']}: model configuration {result['model_config']}, {result['draw_order']} draw order, its work units")
+    if quality["excluded_positions"]:
+        lines.append(f"excluded: {quality['excluded_positions']} position(s), notional {excluded_notional_text(quality)}")
+    for name, figures in [("firm", result["firm"]), *result["portfolios"].items()]:
+        cells = []
+        for key, label in (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %")):
+            low, high = figures["ci_95"][key]
+            cells.append(f"{label} {figures[key]:>13,.0f} [{low:,.0f}, {high:,.0f}]")
+        lines.append(f"{name:<6} " + "  ".join(cells))
+    return lines

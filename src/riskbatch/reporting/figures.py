@@ -151,3 +151,30 @@ TESTS = ("kupiec", "christoffersen", "conditional_coverage")
 
 
 FIGURES = tuple(FIGURE_NAMES.items())
+
+
+def portfolios_without_figures(data_quality: dict[str, Any], valued: list[str]) -> dict[str, dict[str, Any]]:
+    """Each portfolio whose every position the night excluded, by name: no figure (None, never a VaR of 0:
+    bad data never turns into low risk) and why: its positions and notional excluded, and the first reason.
+    The night's other portfolios publish; a file with no valid position at all is rejected at ingestion."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in data_quality.get("excluded", []):
+        if row["portfolio_id"] in valued:
+            continue
+        entry = found.setdefault(
+            row["portfolio_id"],
+            {
+                "figures": None,
+                "excluded_positions": 0,
+                "excluded_notional": 0.0,
+                "excluded_notional_currency": data_quality.get("excluded_notional_currency", ""),
+                "excluded_notional_unknown": 0,
+                "first_reason": f"{row['position_id']}: {row['reason']}",
+            },
+        )
+        entry["excluded_positions"] += 1
+        if row["notional"] is None:
+            entry["excluded_notional_unknown"] += 1
+        else:
+            entry["excluded_notional"] += float(row["notional"])
+    return dict(sorted(found.items()))

@@ -106,6 +106,17 @@ def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
                 f"above the {tolerance:.1%} the model configuration tolerates: run more scenarios.",
             )
         )
+    unvalued = summary.get("portfolios_without_figures") or {}
+    for name, why in list(unvalued.items())[:PAGE_ONE_NAMED]:
+        found.append(
+            (
+                "DATA",
+                f"Portfolio {name} has no figure tonight (not a VaR of 0): all {counted(why['excluded_positions'], 'position')} excluded, "
+                f"notional {excluded_notional_text(why)}; the first: {why['first_reason']}.",
+            )
+        )
+    if len(unvalued) > PAGE_ONE_NAMED:
+        found.append(("DATA", f"{counted(len(unvalued) - PAGE_ONE_NAMED, 'more portfolio')} without a figure: see Data quality."))
     if quality["excluded_positions"]:
         found.append(("DATA", f"{counted(quality['excluded_positions'], 'position')} excluded, notional {excluded_notional_text(quality)}: see Data quality."))
     if tonight and not tonight.get("complete", True):

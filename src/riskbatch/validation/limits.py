@@ -8,6 +8,7 @@ figure exceeds it; utilisation is figure / limit.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -47,13 +48,17 @@ def parse_limits(data: bytes, name: str) -> list[Limit]:
     return limits
 
 
-def utilisation(limits: list[dict[str, Any]], firm: dict[str, Any], portfolios: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each limit with its figure, utilisation and status (ok, warning from 90 %, breach above 100 %)."""
+def utilisation(
+    limits: list[dict[str, Any]], firm: dict[str, Any], portfolios: dict[str, dict[str, Any]], unvalued: Collection[str] = ()
+) -> list[dict[str, Any]]:
+    """Each limit with its figure, utilisation and status (ok, warning from 90 %, breach above 100 %). `unvalued`:
+    the portfolios whose every position was excluded tonight (no figure: their limit is not known to hold)."""
     rows = []
     for limit in limits:
         figures = firm if limit["scope"] == "firm" else portfolios.get(limit["scope"])
         if figures is None:
-            rows.append({**limit, "figure": None, "utilisation": None, "status": "no such portfolio tonight"})
+            status = "no figure: every position excluded" if limit["scope"] in unvalued else "no such portfolio tonight"
+            rows.append({**limit, "figure": None, "utilisation": None, "status": status})
             continue
         used = figures[limit["measure"]] / limit["limit"]
         status = "breach" if used > 1.0 else "warning" if used >= WARNING_UTILISATION else "ok"

@@ -8,10 +8,12 @@ circular year for comparison.
 
 Each night runs what the night's jobs run, in one process and without the cloud, under the
 production policy (the shipped model configuration's data-quality policy and cleaning standard,
-the cleanings kept from night to night; it prints which, and the held, cleaned and excluded days
-beside the traffic light): the data-quality checks on that night's files (riskbatch.inputs.quality), the Monte Carlo VaR of its book, and the
-backtest of the previous night's VaR in tonight's move (riskbatch.validation.history). The records are the
-ones the report writes to history/, here under --out; the summary is the report's backtest block:
+the cleanings kept from night to night; the night's dated per-currency rates, the sample's rates file
+of each date (riskbatch.inputs.sample.sample_rates), pricing its options; it prints which, and the held,
+cleaned and excluded days beside the traffic light): the data-quality checks on that night's files
+(riskbatch.inputs.quality), the Monte Carlo VaR of its book, and the backtest of the previous
+night's VaR in tonight's move (riskbatch.validation.history). The records are the ones the report
+writes to history/, here under --out; the summary is the report's backtest block:
 exceptions of VaR 99 % and VaR 97.5 %, Kupiec, Christoffersen's independence and conditional
 coverage tests and, with 250 observations, the Basel traffic light; and the exceptions chart the
 report draws (exceptions.png under --out).
@@ -31,7 +33,8 @@ from pathlib import Path
 
 from riskbatch.inputs.cleaning import CleaningPolicy
 from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
-from riskbatch.inputs.sample import SampleSpec, closing_prices, market_table, next_business_days, positions_table, roll_options
+from riskbatch.inputs.rates import curve_rate, exclude_options_without_rates, parse_rates
+from riskbatch.inputs.sample import SampleSpec, closing_prices, market_table, next_business_days, positions_table, rates_table, roll_options, sample_rates
 from riskbatch.model.engine import build_book, draw_order, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 from riskbatch.model.run_inputs import RunBook
@@ -62,6 +65,7 @@ def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lam
     records: list[dict] = []
     previous: tuple[dict, RunBook] | None = None
     policy, cleaning, _ = production_policy()
+    rates = sample_rates(spec, dates)  # each night's dated curves, as write_nights writes its rates.csv
     ledger: list = []  # the cleanings kept from night to night, as the manifests keep them
     started = time.monotonic()
     for night, date in enumerate(dates[:computed]):
@@ -69,6 +73,11 @@ def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lam
         book_table = roll_options(book_table, date, closing_prices(window, count))  # as write_nights rolls them
         prepared = prepare_night(window, "market", book_table, "positions", date, policy, parameters.reporting_currency, cleaning, ledger)
         ledger = prepared.cleanings
+        # the night's rates file read and validated as the night reads it: its curves price the options, and an
+        # option in a currency it does not cover is excluded (never priced at the configuration's flat rate)
+        curves = parse_rates(rates_table(date, rates[date]), "rates.csv", date, policy.max_market_lag_days)
+        prepared = exclude_options_without_rates(prepared, curves, "positions")
+        parameters = dataclasses.replace(parameters, curves=curves.as_parameters())
         model = risk_model(prepared.market, parameters, draw_order(previous[1].model.draw_order if previous else None, prepared.market.factors))
         book = build_book(prepared.positions, prepared.market, parameters)
         pnl = portfolio_pnl(book, prepared.market, parameters, model)
@@ -82,6 +91,7 @@ def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lam
             date.isoformat(), f"year-{night:03d}", parameters.reporting_currency, firm, portfolios, backtest, parameters.horizon_days, one_day, last_prices
         )
         record["data_quality"] = {key: prepared.summary()[key] for key in ("held_last_prices", "cleanings", "excluded_positions")}  # the year's own audit
+        record["rates"] = parameters.curves  # the curves that priced the night's options
         records.append(record)
         previous = (record, run)
         if (night + 1) % 25 == 0 or night + 1 == len(dates[:computed]):
@@ -104,6 +114,7 @@ def policy_lines(records: list[dict], summary: dict) -> list[str]:
     excluded = summary.get("excluded", [])
     dropped = [record["business_date"] for record in records if record["data_quality"]["excluded_positions"]]
     return [
+        *rates_lines(records),
         f"policy: the production policy of model configuration {version}: last_day_jump={policy.last_day_jump} (held only when contradicted), "
         f"jump_sigmas={policy.jump_sigmas:g}, cleaning (revert_share={cleaning.revert_share:g}, "
         f"split ratios {', '.join(f'{r:g}' for r in cleaning.split_ratios)}, implausible_ratio={cleaning.implausible_ratio:g})",
@@ -111,6 +122,20 @@ def policy_lines(records: list[dict], summary: dict) -> list[str]:
         f"cleaned: {len(made)} price(s) on {len({date for _, date in made})} day(s) ({by_rule['spike_and_revert']} spike-and-revert, {by_rule['split']} split)",
         f"excluded days (signed off): {len(excluded)}{': ' + ', '.join(item['var_date'] for item in excluded) if excluded else ''}; "
         f"nights with positions excluded (the year keeps its first book: its options expire): {len(dropped)}",
+    ]
+
+
+def rates_lines(records: list[dict]) -> list[str]:
+    """Which rates priced the year's options: each night's dated curves, or (a record without them) the configured flat rate."""
+    dated = [record for record in records if record.get("rates")]
+    if not dated:
+        return [f"rates: none dated; options priced at the configured flat rate ({ModelParameters().rate:.1%} every currency)"]
+    first, last = dated[0], dated[-1]
+    usd = [curve_rate(record["rates"]["USD"], 1.0) for record in dated if "USD" in record["rates"]]
+    span = f"; USD 1Y from {min(usd):.2%} to {max(usd):.2%}" if usd else ""
+    return [
+        f"rates: each night's dated curves ({len(last['rates'])} currencies, {len(dated)} nights from {first['business_date']} to {last['business_date']}, "
+        f"the sample's rates.csv of the date, validated as the night validates it){span}; options priced at their currencies' rates at expiry"
     ]
 
 

@@ -1,0 +1,128 @@
+"""riskbatch risk --manifest: a production night reproduced offline from its run record, to the last digit.
+
+A night's manifest (runs/<run>/manifest.json) records everything its figures depend on: the sha256 of
+each file it read (positions, market, rates, a second source), the model parameters (the seed, the
+scenarios, the dated rates curves, the model configuration's settings), the data-quality policy and
+cleaning standard, the cleanings in force, the order in which the Cholesky factor was built (the
+draw order, carried from night to night so that a new factor leaves the others' scenarios as they
+were) and the work units. A run by name (the market's factor order, the command line's seed and
+settings) draws other scenarios; this one does not:
+
+- the files given must be the very bytes the night read (their sha256), or it refuses in one line;
+- the night is prepared as ingestion prepared it: the recorded policy and standard, the cleanings
+  the nights before had recorded (tonight's are found again), the second source it read, the
+  options without a dated rate excluded;
+- each work unit is revalued as a worker revalues it, on the market as the workers read it, in the
+  recorded draw order and seed, and the units' P&L is summed in unit order as the report sums it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from riskbatch.inputs.cleaning import CleaningPolicy
+from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, load_market, read_table
+from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
+from riskbatch.inputs.rates import RateCurves, exclude_options_without_rates
+from riskbatch.inputs.second_source import parse_second_source
+from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
+from riskbatch.model.risk_model import ModelParameters, risk_figures
+
+
+def recorded_files(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The files the night read, by role: the two nightly files, its rates file and a second source it used."""
+    files = {item["role"]: item for item in manifest.get("inputs", [])}
+    for role, key in (("rates", "rates_source"), ("second_source", "second_source")):
+        source = manifest.get(key)
+        if source and not source.get("rejected"):
+            files[role] = source
+    return files
+
+
+def check_files(manifest: dict[str, Any], given: dict[str, Path | None]) -> None:
+    """Each file given is the one the night read (its sha256), and each file the night read that the
+    reproduction needs is given; a ValueError of one line otherwise."""
+    run, recorded = manifest.get("run_id", "?"), recorded_files(manifest)
+    for role, path in given.items():
+        option = "--" + role.replace("_", "-")
+        if path is None:
+            if role in recorded and role not in ("rates",):  # the rates: their curves are in the manifest's model
+                raise ValueError(f"run {run} read a {role.replace('_', ' ')} file ({recorded[role]['uri']}): give it with {option}")
+            continue
+        if role not in recorded:
+            raise ValueError(f"run {run} read no {role.replace('_', ' ')} file: leave out {option}")
+        checksum = hashlib.sha256(path.read_bytes()).hexdigest()
+        if checksum != recorded[role]["sha256"]:
+            raise ValueError(
+                f"{path} is not the {role.replace('_', ' ')} file run {run} read: its sha256 is {checksum}, the manifest's "
+                f"{recorded[role]['sha256']} ({recorded[role]['uri']}); give that file"
+            )
+
+
+def reproduce_night(
+    manifest: dict[str, Any],
+    positions_path: Path,
+    market_path: Path,
+    rates_path: Path | None = None,
+    second_source_path: Path | None = None,
+    show_progress: bool = False,
+) -> dict[str, Any]:
+    """The night's figures from its manifest and the files it read, as its report computed them."""
+    check_files(manifest, {"positions": positions_path, "market": market_path, "rates": rates_path, "second_source": second_source_path})
+    business_date = dt.date.fromisoformat(manifest["business_date"])
+    parameters = ModelParameters(**manifest["model"])
+    policy = DataQualityPolicy(**manifest["data_quality_policy"])
+    cleaning = CleaningPolicy(**manifest["cleaning_policy"]) if manifest.get("cleaning_policy") else None
+    # the ledger the night started from: the cleanings the nights before had made (tonight's are detected again)
+    ledger = [item for item in manifest["data_quality"].get("cleanings", []) if item["made_on"] < manifest["business_date"]]
+    second = parse_second_source(second_source_path.read_bytes(), second_source_path.name) if second_source_path else None
+    market_table = read_table(market_path.read_bytes(), market_path.name, MARKET_COLUMNS)
+    positions_table = read_table(positions_path.read_bytes(), positions_path.name, POSITION_COLUMNS)
+    night = prepare_night(
+        market_table, market_path.name, positions_table, positions_path.name, business_date, policy, parameters.reporting_currency, cleaning, ledger, second
+    )
+    curves = RateCurves({}, {currency: [(years, rate) for years, rate in points] for currency, points in parameters.curves.items()})
+    night = exclude_options_without_rates(night, curves, positions_path.name)
+    market = load_market(night.market_table, "market", business_date)  # the market as the workers read it back
+    if market.factors != manifest["factors"]:
+        raise ValueError(f"the files prepare {len(market.factors)} factors, run {manifest['run_id']} ran on {len(manifest['factors'])}: not its night")
+    positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])  # as ingestion splits them
+    sizes = [unit["positions"] for unit in manifest["units"]]
+    if sum(sizes) != positions.num_rows:
+        raise ValueError(f"the files give {positions.num_rows} valid positions, run {manifest['run_id']} ran {sum(sizes)}: not its night")
+    model = risk_model(market, parameters, manifest.get("draw_order"))
+    portfolios = list(manifest["portfolios"])
+    row_of = {portfolio: row for row, portfolio in enumerate(portfolios)}
+    total = np.zeros((len(portfolios), parameters.scenarios))
+    start = 0
+    for number, size in enumerate(sizes):
+        book = build_book(positions.slice(start, size), market, parameters)
+        start += size
+        for portfolio, values in zip(book.portfolio_ids, portfolio_pnl(book, market, parameters, model), strict=True):
+            total[row_of[portfolio]] += values  # in unit order, as the report sums the units' results
+        if show_progress:
+            print(f"\rwork units {number + 1}/{len(sizes)}", end="" if number + 1 < len(sizes) else "\n", file=sys.stderr, flush=True)
+    figures = {portfolio: risk_figures(row) for portfolio, row in zip(portfolios, total, strict=True)}
+    return {
+        "run_id": manifest["run_id"],
+        "business_date": manifest["business_date"],
+        "market_as_of": market.as_of.isoformat(),
+        "reporting_currency": parameters.reporting_currency,
+        "firm": risk_figures(total.sum(axis=0)),
+        "portfolios": figures,
+        "scenarios": parameters.scenarios,
+        "seed": parameters.seed,
+        "positions": positions.num_rows,
+        "factors": len(market.factors),
+        "draw_order": "the night's recorded" if manifest.get("draw_order") else "the market's",
+        "model_config": (manifest.get("model_config") or {}).get("version"),
+        "risk_model": model.describe(),
+        "data_quality": night.summary(),
+        "pnl": total,  # portfolios x scenarios, in the manifest's portfolio order (not printed)
+    }
