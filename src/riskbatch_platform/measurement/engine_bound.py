@@ -34,7 +34,7 @@ from scipy.linalg.blas import dtrmm
 from riskbatch.inputs.files import Market
 from riskbatch.model.engine import Book, RiskModel, carry_yields, horizon_calendar_days
 from riskbatch.model.risk_model import CALENDAR_DAYS, ModelParameters, black_scholes
-from riskbatch_platform.measurement.independent_kernels import LANES, growth_into, options_into
+from riskbatch_platform.measurement.independent_kernels import LANES, SERIES, growth_into, options_into
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ def _revalue_block(terms: Terms, buffers: Buffers, steps: dict[str, float] | Non
     np.matmul(terms.exposures, growth, out=pnl)
     linear = time.perf_counter()
     if terms.has_options:
-        options_into(extended, *terms.options, pnl)
+        options_into(extended, *terms.options, pnl, SERIES)
     if steps is not None:
         steps[LINEAR] += linear - started
         if terms.has_options:
