@@ -26,10 +26,8 @@ rational throughout, no second branch evaluated beside it); a chunk's prices in 
 and fused multiply-adds (fastmath={"contract"}: contraction only, never reassociation, so each sum
 keeps its written order and the result does not depend on the number of threads). On a processor
 without FMA (the generic target) the same code rounds each product separately: the P&L of the
-two targets differ in their last digits, as BLAS's products already did between processors.
-
-The options' terms are separate arrays, not a tuple: numba compiles tuple access of this many
-arrays into a kernel a third slower (make bench measures the kernel against its bound).
+two targets differ in their last digits, as BLAS's products already did between processors. The
+options' terms are separate arrays, not a tuple: numba compiled tuple access of them a third slower.
 """
 
 from __future__ import annotations
@@ -49,7 +47,6 @@ _ROUNDING = 6755399441055744.0  # 1.5 x 2**52: x + it rounds x to an integer, he
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts (Cody and Waite): k x _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
 _EXP_MIN, _EXP_MAX = -708.0, 709.0  # 2**k stays a normal double; below, exp is 0 for our purposes
-_ROOT_TWO_PI = 2.5066282746310002
 
 
 @intrinsic
@@ -86,11 +83,15 @@ KERNEL_CONSTANTS = np.array(EXP_TERMS + TAIL_TERMS)
 
 
 @numba.njit(inline="always")
-def kept_terms(constants: np.ndarray) -> tuple:
-    """EXP_TERMS and TAIL_TERMS, read from KERNEL_CONSTANTS passed in."""
-    c = constants
-    exp = (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16], c[17], c[18])
-    return exp, (c[19], c[20], c[21], c[22], c[23], c[24], c[25], c[26], c[27], c[28], c[29], c[30], c[31], c[32], c[33], c[34])
+def exp_terms(c: np.ndarray) -> tuple:
+    """EXP_TERMS, read from KERNEL_CONSTANTS passed in (two functions, not one returning both: numba's parfor analysis fails on that)."""
+    return (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16], c[17], c[18])
+
+
+@numba.njit(inline="always")
+def tail_constants(c: np.ndarray) -> tuple:
+    """TAIL_TERMS, read from KERNEL_CONSTANTS passed in."""
+    return (c[19], c[20], c[21], c[22], c[23], c[24], c[25], c[26], c[27], c[28], c[29], c[30], c[31], c[32], c[33], c[34])
 
 
 @numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
@@ -362,7 +363,7 @@ def option_pnl_into(
     constants: np.ndarray,  # KERNEL_CONSTANTS
 ) -> None:
     terms = _constants(spot, strike, years, vol, rate, dividend)
-    exp_c, tail_c = kept_terms(constants)
+    exp_c, tail_c = exp_terms(constants), tail_constants(constants)
     scenarios = returns.shape[1]
     for chunk in numba.prange((scenarios + CHUNK - 1) // CHUNK):
         start = chunk * CHUNK
@@ -384,7 +385,7 @@ def option_change(returns, factor, spot, strike, years, vol, vol_factor, is_call
     """Change in value of one unit of each unique option in each scenario (scenarios x options);
     the arguments as option_pnl_into's."""
     terms = _constants(spot, strike, years, vol, rate, dividend)
-    exp_c, tail_c = kept_terms(constants)
+    exp_c, tail_c = exp_terms(constants), tail_constants(constants)
     scenarios = returns.shape[1]
     result = np.empty((scenarios, factor.shape[0]))
     for chunk in numba.prange((scenarios + CHUNK - 1) // CHUNK):

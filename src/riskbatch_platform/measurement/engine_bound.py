@@ -13,7 +13,8 @@ this project can write it, in blocks of scenarios whose buffers are reused from 
    volatility and vol factor the positions file gives it, deduplicated here from the positions
    themselves) revalued once per scenario by this module's own compiled kernel
    (independent_kernels.options_into: the exponentials once per factor and scenario, one division
-   per option and scenario, fused multiply-adds), its change weighted into the portfolios that hold it.
+   per option and scenario, fused multiply-adds, short passes over a chunk with their constants passed in as data),
+   its change weighted into the portfolios that hold it.
 
 test/platform/measurement/test_engine_bound.py holds the bound's P&L to the engine's, step by step.
 """

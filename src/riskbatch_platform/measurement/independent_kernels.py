@@ -66,11 +66,15 @@ SERIES = np.array(_EXP + _HART)
 
 
 @numba.njit(inline="always")
-def _series(numbers: np.ndarray) -> tuple:
-    """SERIES, passed in, as the two tuples the loops read: the exponential's 17, the tail's 16."""
-    a = numbers
-    exp = (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16])
-    return exp, (a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28], a[29], a[30], a[31], a[32])
+def _exp_series(a: np.ndarray) -> tuple:
+    """The exponential's 17 numbers of SERIES, passed in."""
+    return (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16])
+
+
+@numba.njit(inline="always")
+def _tail_series(a: np.ndarray) -> tuple:
+    """The tail's 16 numbers of SERIES, passed in."""
+    return (a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28], a[29], a[30], a[31], a[32])
 
 
 @numba.njit(inline="always", fastmath=FAST, error_model="numpy")
@@ -172,7 +176,7 @@ def options_into(
     holders): a loop with all of a price's forty constants cannot keep them in AVX2's sixteen
     registers and reloads them at every iteration, where each short loop keeps its own."""
     scenarios = returns.shape[1]
-    e, h = _series(series)
+    exp_numbers, tail_numbers = _exp_series(series), _tail_series(series)
     for chunk in numba.prange((scenarios + LANES - 1) // LANES):
         first = chunk * LANES
         count = min(LANES, scenarios - first)
@@ -182,18 +186,18 @@ def options_into(
         for g in range(group_row.shape[0]):
             moves = returns[group_row[g], first : first + count]
             for i in range(count):
-                growth[i] = exponential_by(moves[i], e)
+                growth[i] = exponential_by(moves[i], exp_numbers)
             moving = group_vol_row[g] >= 0
             if moving:
                 vol_moves = returns[group_vol_row[g], first : first + count]
                 for i in range(count):
-                    vol_up[i] = exponential_by(vol_moves[i], e)
-                    vol_down[i] = exponential_by(-vol_moves[i], e)
+                    vol_up[i] = exponential_by(vol_moves[i], exp_numbers)
+                    vol_down[i] = exponential_by(-vol_moves[i], exp_numbers)
             converted = group_fx_row[g] >= 0
             if converted:
                 fx_moves, sign = returns[group_fx_row[g], first : first + count], group_fx_sign[g]
                 for i in range(count):
-                    fx[i] = exponential_by(sign * fx_moves[i], e)
+                    fx[i] = exponential_by(sign * fx_moves[i], exp_numbers)
             for c in range(group_start[g], group_start[g + 1]):
                 m, f0, s, d, p, base = log_ratio[c], forward[c], root[c], discounted[c], put[c], today[c]
                 inverse_s, inverse_d = 1.0 / s, 1.0 / d
@@ -202,10 +206,10 @@ def options_into(
                     x = (m + moves[i]) * (inverse_s * vol_down[i] if moving else inverse_s) + 0.5 * shocked_root
                     d1[i], roots[i], z1[i], z2[i], gauss[i] = x, shocked_root, abs(x), abs(x - shocked_root), -0.5 * x * x
                 for i in range(count):
-                    gauss[i] = exponential_by(gauss[i], e)
+                    gauss[i] = exponential_by(gauss[i], exp_numbers)
                 for i in range(count):
-                    a1[i], b1[i] = tail_fraction_by(z1[i], h)
-                    a2[i], b2[i] = tail_fraction_by(z2[i], h)
+                    a1[i], b1[i] = tail_fraction_by(z1[i], tail_numbers)
+                    a2[i], b2[i] = tail_fraction_by(z2[i], tail_numbers)
                 for i in range(count):
                     shocked = f0 * growth[i]
                     value = priced(d1[i], roots[i], gauss[i], a1[i], b1[i], a2[i], b2[i], shocked, d, inverse_d, p)
