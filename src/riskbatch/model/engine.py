@@ -279,7 +279,7 @@ def portfolio_pnl(
     `scenarios(block)` supplies scenario blocks of factor returns, or `prepared(block)` blocks
     as prepared_block gives them for this market (a worker's cache); by default they are drawn.
     """
-    from riskbatch.model.kernels import linear_pnl, option_pnl_into
+    from riskbatch.model.kernels import KERNEL_CONSTANTS, linear_pnl, option_pnl_into
     model = model or risk_model(market, parameters)
     if prepared is not None:
         prepare = prepared
@@ -299,7 +299,7 @@ def portfolio_pnl(
         rows = slice(start, start + extended.shape[1])
         block_pnl = linear_pnl(growth, *exposures)  # portfolios x scenarios
         if book.unique_option_count:
-            option_pnl_into(extended, *options, book.entry_start, book.entry_portfolio, book.entry_quantity, block_pnl)
+            option_pnl_into(extended, *options, book.entry_start, book.entry_portfolio, book.entry_quantity, block_pnl, KERNEL_CONSTANTS)
         pnl[:, rows] = block_pnl
         del extended, growth, block_pnl  # not alive while the next block is prepared
         if progress is not None:
@@ -330,7 +330,7 @@ def position_tail_means(
     Memory stays flat as the book grows: a linear leg's mean is its column's mean times its
     exposure, and options revalue OPTION_BLOCK unique options at a time.
     """
-    from riskbatch.model.kernels import option_change
+    from riskbatch.model.kernels import KERNEL_CONSTANTS, option_change
     returns = _scenario_rows(parameters, model, rows) if returns is None else returns
     means = np.zeros(len(book.position_ids))
     column_means = np.expm1(book.conversion.augmented(returns)).mean(axis=0)
@@ -342,19 +342,19 @@ def position_tail_means(
         for start in range(0, book.unique_option_count, OPTION_BLOCK):
             part = slice(start, start + OPTION_BLOCK)
             sliced = tuple(value[part] if isinstance(value, np.ndarray) else value for value in inputs)
-            unique_means[part] = option_change(extended, *sliced).mean(axis=0)
+            unique_means[part] = option_change(extended, *sliced, KERNEL_CONSTANTS).mean(axis=0)
         means[book.option_position] += unique_means[book.unique_of_option] * book.option_quantity
     return means
 
 
 def position_pnl(book: Book, market: Market, parameters: ModelParameters, scenario_rows: np.ndarray, model: RiskModel) -> np.ndarray:
     """P&L of every position in the given scenarios (rows x positions): for tests and small books."""
-    from riskbatch.model.kernels import option_change
+    from riskbatch.model.kernels import KERNEL_CONSTANTS, option_change
     returns = _scenario_rows(parameters, model, scenario_rows)
     result = np.zeros((len(returns), len(book.position_ids)))
     augmented = np.expm1(book.conversion.augmented(returns))
     np.add.at(result.T, book.leg_position, (augmented[:, book.leg_column] * book.leg_exposure).T)
     if book.option_count:
-        per_unit = option_change(book.conversion.extended(returns), *_kernel_inputs(book, market, parameters))
+        per_unit = option_change(book.conversion.extended(returns), *_kernel_inputs(book, market, parameters), KERNEL_CONSTANTS)
         result[:, book.option_position] += per_unit[:, book.unique_of_option] * book.option_quantity
     return result

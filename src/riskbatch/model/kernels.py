@@ -20,14 +20,14 @@ Each piece of work is done where it is cheapest: exp of an underlying's move (an
 volatility's and its currency's) once per factor and scenario, not per option (the options come
 sorted by underlying, and a chunk's exponentials are kept while the next option shares the row);
 1 / (sigma sqrt t) and 1 / the discounted strike once per option; the two normal tails of a price
-from one division (each tail a fraction, both over the product of their denominators); and
-fused multiply-adds (fastmath={"contract"}: contraction only, never reassociation, so each sum
+from one division (each tail a fraction, both over the product of their denominators; Hart's
+rational throughout, no second branch evaluated beside it); a chunk's prices in short passes
+(_prices), whose constants are passed in as data (KERNEL_CONSTANTS) so that they stay in registers;
+and fused multiply-adds (fastmath={"contract"}: contraction only, never reassociation, so each sum
 keeps its written order and the result does not depend on the number of threads). On a processor
 without FMA (the generic target) the same code rounds each product separately: the P&L of the
-two targets differ in their last digits, as BLAS's products already did between processors.
-
-The options' terms are separate arrays, not a tuple: numba compiles tuple access of this many
-arrays into a kernel a third slower (make bench measures the kernel against its bound).
+two targets differ in their last digits, as BLAS's products already did between processors. The
+options' terms are separate arrays, not a tuple: numba compiled tuple access of them a third slower.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ _ROUNDING = 6755399441055744.0  # 1.5 x 2**52: x + it rounds x to an integer, he
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts (Cody and Waite): k x _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
 _EXP_MIN, _EXP_MAX = -708.0, 709.0  # 2**k stays a normal double; below, exp is 0 for our purposes
-_ROOT_TWO_PI = 2.5066282746310002
 
 
 @intrinsic
@@ -70,6 +69,44 @@ def _double_as_bits(typingctx, value):
     return types.int64(types.float64), codegen
 
 
+# exp's constants: the clamp, the reduction's, then e^r's Taylor coefficients from 1/12! down to 1
+EXP_TERMS = (_EXP_MIN, _EXP_MAX, _LOG2E, _ROUNDING, _LN2_HI, _LN2_LO, 2.08767569878680989792e-09, 2.50521083854417187751e-08, 2.75573192239858906526e-07,
+             2.75573192239858906526e-06, 2.48015873015873015873e-05, 1.98412698412698412698e-04, 1.38888888888888888889e-03, 8.33333333333333333333e-03,
+             4.16666666666666666667e-02, 1.66666666666666666667e-01, 0.5, 1.0, 1.0)  # fmt: skip
+# the normal tail's: the cap, then Hart's numerator's coefficients (z^6 down to 1), then his denominator's (z^7 down to 1)
+TAIL_TERMS = (37.0, 3.52624965998911e-02, 0.700383064443688, 6.37396220353165, 33.912866078383, 112.079291497871, 221.213596169931, 220.206867912376,
+              8.83883476483184e-02, 1.75566716318264, 16.064177579207, 86.7807322029461, 296.564248779674, 637.333633378831, 793.826512519948,
+              440.413735824752)  # fmt: skip
+# Both, as data the option kernels take: a constant compiled into a vector loop is reloaded at every iteration (LLVM
+# rematerialises it), a value passed in stays in a register (the tails' pass alone ran 1.7 times faster so).
+KERNEL_CONSTANTS = np.array(EXP_TERMS + TAIL_TERMS)
+
+
+@numba.njit(inline="always")
+def exp_terms(c: np.ndarray) -> tuple:
+    """EXP_TERMS, read from KERNEL_CONSTANTS passed in (two functions, not one returning both: numba's parfor analysis fails on that)."""
+    return (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16], c[17], c[18])
+
+
+@numba.njit(inline="always")
+def tail_constants(c: np.ndarray) -> tuple:
+    """TAIL_TERMS, read from KERNEL_CONSTANTS passed in."""
+    return (c[19], c[20], c[21], c[22], c[23], c[24], c[25], c[26], c[27], c[28], c[29], c[30], c[31], c[32], c[33], c[34])
+
+
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
+def exp_with(x: float, c: tuple) -> float:
+    """fast_exp with its constants c = EXP_TERMS given (a kernel's loops pass them in)."""
+    x = min(max(x, c[0]), c[1])
+    shifted = x * c[2] + c[3]
+    k = shifted - c[3]
+    r = (x - k * c[4]) - k * c[5]
+    p = (((c[6] * r + c[7]) * r + c[8]) * r + c[9]) * r + c[10]  # Horner's, from 1/12!
+    p = (((p * r + c[11]) * r + c[12]) * r + c[13]) * r + c[14]
+    p = (((p * r + c[15]) * r + c[16]) * r + c[17]) * r + c[18]
+    return p * _bits_as_double((_double_as_bits(shifted) - _double_as_bits(c[3]) + 1023) << 52)
+
+
 @numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
 def fast_exp(x: float) -> float:
     """exp(x) for x in [-708, 709] to about 2 units in the last place; outside it, x is clamped
@@ -78,91 +115,68 @@ def fast_exp(x: float) -> float:
     (truncation below 2e-16), times 2**k built in the exponent bits. k is rounded by adding
     1.5 x 2**52 (the sum's last bit is the unit), and read from the sum's bits: a double to int64
     conversion has no AVX2 vector instruction, and LLVM would take it one lane at a time."""
-    x = min(max(x, _EXP_MIN), _EXP_MAX)
-    shifted = x * _LOG2E + _ROUNDING
-    k = shifted - _ROUNDING
-    r = (x - k * _LN2_HI) - k * _LN2_LO
-    p = 2.08767569878680989792e-09  # 1/12!
-    p = p * r + 2.50521083854417187751e-08
-    p = p * r + 2.75573192239858906526e-07
-    p = p * r + 2.75573192239858906526e-06
-    p = p * r + 2.48015873015873015873e-05
-    p = p * r + 1.98412698412698412698e-04
-    p = p * r + 1.38888888888888888889e-03
-    p = p * r + 8.33333333333333333333e-03
-    p = p * r + 4.16666666666666666667e-02
-    p = p * r + 1.66666666666666666667e-01
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
-    return p * _bits_as_double((_double_as_bits(shifted) - _double_as_bits(_ROUNDING) + 1023) << 52)
+    return exp_with(x, EXP_TERMS)
+
+
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
+def tails_with(z: float, h: tuple) -> tuple:
+    """tail_terms with its constants h = TAIL_TERMS given (a kernel's loops pass them in)."""
+    z = min(z, h[0])
+    n = ((((h[1] * z + h[2]) * z + h[3]) * z + h[4]) * z + h[5]) * z + h[6]
+    n = n * z + h[7]
+    d = ((((h[8] * z + h[9]) * z + h[10]) * z + h[11]) * z + h[12]) * z + h[13]
+    d = (d * z + h[14]) * z + h[15]
+    return (n if z < h[0] else 0.0), d
 
 
 @numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
 def tail_terms(z: float) -> tuple:
     """N(-z) = gauss x top / bottom for z >= 0, gauss = exp(-z^2 / 2): Hart's (1968) rational
-    approximation below 7.07, the continued fraction to 37 written as a ratio of two polynomials (its
-    convergent), 0 beyond (West, "Better approximations to cumulative normal functions", 2005:
-    double precision throughout). No division here: the caller divides once for both tails of a
-    price. z is capped at 37 (where the tail is 0) so that no polynomial overflows."""
-    z = min(z, 37.0)
-    n = 3.52624965998911e-02 * z + 0.700383064443688
-    n = n * z + 6.37396220353165
-    n = n * z + 33.912866078383
-    n = n * z + 112.079291497871
-    n = n * z + 221.213596169931
-    n = n * z + 220.206867912376
-    d = 8.83883476483184e-02 * z + 1.75566716318264
-    d = d * z + 16.064177579207
-    d = d * z + 86.7807322029461
-    d = d * z + 296.564248779674
-    d = d * z + 637.333633378831
-    d = d * z + 793.826512519948
-    d = d * z + 440.413735824752
-    # z + 1 / (z + 2 / (z + 3 / (z + 4 / (z + 0.65)))) = c0 / c1
-    c4 = z + 0.65
-    c3 = z * c4 + 4.0
-    c2 = z * c3 + 3.0 * c4
-    c1 = z * c2 + 2.0 * c3
-    c0 = z * c1 + c2
-    near = z < 7.07106781186547
-    top = n if near else (c1 if z < 37.0 else 0.0)
-    bottom = d if near else c0 * _ROOT_TWO_PI
-    return top, bottom
-
-
-@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
-def normal_tail(z: float, gauss: float) -> float:
-    """N(-z) for z >= 0, given gauss = exp(-z^2 / 2)."""
-    top, bottom = tail_terms(z)
-    return gauss * top / bottom
+    approximation (West, "Better approximations to cumulative normal functions", 2005), used beyond
+    7.07 too, where West switches to a continued fraction: the rational tends to the Mills ratio's
+    asymptote 1 / (sqrt(2 pi) z), so it stays within 4e-8 of the tail relative and 3e-21 absolute up
+    to 37, and a price sees absolute error. 0 beyond 37 (z capped there, so no product goes subnormal).
+    No division here: the caller divides once for both tails of a price."""
+    return tails_with(z, TAIL_TERMS)
 
 
 @numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
 def normal_cdf_given(x: float, gauss: float) -> float:
     """N(x), given gauss = exp(-x^2 / 2)."""
-    tail = normal_tail(abs(x), gauss)
+    top, bottom = tail_terms(abs(x))
+    tail = gauss * top / bottom
     return 1.0 - tail if x > 0.0 else tail
+
+
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
+def d_one(moved_ratio: float, root: float, inverse_root: float) -> float:
+    """d1 = ln(F / D) / (sigma sqrt t) + sigma sqrt t / 2, by the reciprocal taken once per option."""
+    return moved_ratio * inverse_root + 0.5 * root
+
+
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
+def price_from_tails(d1: float, root: float, gauss1: float, tails: tuple, forward: float, discounted: float, inverse_discounted: float) -> float:
+    """F N(d1) - D N(d2) from gauss1 = exp(-d1^2 / 2) and the tail terms of |d1| and |d2| (top1,
+    bottom1, top2, bottom2): N(d2)'s Gaussian factor comes from N(d1)'s, since D n(d2) = F n(d1),
+    and both tails from one division."""
+    top1, bottom1, top2, bottom2 = tails
+    scaled = gauss1 * (1.0 / (bottom1 * bottom2))
+    tail1 = scaled * top1 * bottom2
+    tail2 = scaled * (forward * inverse_discounted) * top2 * bottom1
+    cdf1 = 1.0 - tail1 if d1 > 0.0 else tail1
+    cdf2 = 1.0 - tail2 if d1 - root > 0.0 else tail2
+    return forward * cdf1 - discounted * cdf2
 
 
 @numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
 def call_price(moved_ratio: float, root: float, inverse_root: float, forward: float, discounted: float, inverse_discounted: float) -> float:
     """Black-Scholes-Merton call F N(d1) - D N(d2), F the forward value of the spot (spot e^(-qt)),
     D the discounted strike, moved_ratio = ln(F / D), root = sigma sqrt(t), with the reciprocals of
-    root and D given (taken once per option or factor, not per scenario). N(d2)'s Gaussian factor
-    comes from N(d1)'s, since D n(d2) = F n(d1); both tails come from one division."""
-    d1 = moved_ratio * inverse_root + 0.5 * root
-    d2 = d1 - root
-    gauss1 = fast_exp(-0.5 * d1 * d1)
-    gauss2 = gauss1 * forward * inverse_discounted
-    top1, bottom1 = tail_terms(abs(d1))
-    top2, bottom2 = tail_terms(abs(d2))
-    shared = 1.0 / (bottom1 * bottom2)
-    tail1 = gauss1 * top1 * (bottom2 * shared)
-    tail2 = gauss2 * top2 * (bottom1 * shared)
-    cdf1 = 1.0 - tail1 if d1 > 0.0 else tail1
-    cdf2 = 1.0 - tail2 if d2 > 0.0 else tail2
-    return forward * cdf1 - discounted * cdf2
+    root and D given (taken once per option or factor, not per scenario): the arithmetic of one
+    scenario of _prices, whose passes call the same pieces."""
+    d1 = d_one(moved_ratio, root, inverse_root)
+    tails = tail_terms(abs(d1)) + tail_terms(abs(d1 - root))
+    return price_from_tails(d1, root, fast_exp(-0.5 * d1 * d1), tails, forward, discounted, inverse_discounted)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -185,7 +199,7 @@ def _constants(spot: np.ndarray, strike: np.ndarray, years: np.ndarray, vol: np.
 
 
 @numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
-def _factor_growth(returns, start, count, factor, vol_factor, fx_factor, fx_sign, u, seen, growth, vol_up, vol_down, fx_growth) -> None:
+def _factor_growth(returns, start, count, factor, vol_factor, fx_factor, fx_sign, u, seen, growth, vol_up, vol_down, fx_growth, e) -> None:
     """exp of option u's underlying move (and of its volatility's and its currency's) in scenarios
     start..: taken when the row differs from the previous option's, so once per factor and scenario
     where the options come sorted by underlying (build_book's order). `seen` holds the rows (and
@@ -193,40 +207,71 @@ def _factor_growth(returns, start, count, factor, vol_factor, fx_factor, fx_sign
     if factor[u] != seen[0]:
         moves = returns[factor[u], start : start + count]
         for i in range(count):
-            growth[i] = fast_exp(moves[i])
+            growth[i] = exp_with(moves[i], e)
         seen[0] = factor[u]
     if vol_factor[u] >= 0 and vol_factor[u] != seen[1]:
         vol_moves = returns[vol_factor[u], start : start + count]
         for i in range(count):
-            vol_up[i] = fast_exp(vol_moves[i])
-            vol_down[i] = fast_exp(-vol_moves[i])
+            vol_up[i] = exp_with(vol_moves[i], e)
+            vol_down[i] = exp_with(-vol_moves[i], e)
         seen[1] = vol_factor[u]
     sign = np.int64(fx_sign[u])
     if fx_factor[u] >= 0 and (fx_factor[u] != seen[2] or sign != seen[3]):
         fx_moves = returns[fx_factor[u], start : start + count]
         for i in range(count):
-            fx_growth[i] = fast_exp(fx_sign[u] * fx_moves[i])
+            fx_growth[i] = exp_with(fx_sign[u] * fx_moves[i], e)
         seen[2], seen[3] = fx_factor[u], sign
 
 
+SCRATCH = 5  # rows of a chunk's scratch, each 2 x CHUNK long: d1 (then the root), |d1| and |d2|, their tails' tops and bottoms, gauss
+
+
 @numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
-def _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, terms, buffers, seen, change) -> None:
+def _prices(count, moves, m, s, inverse_s, moving, vol_up, vol_down, scratch, e, h) -> None:
+    """The first three passes of a chunk's prices (call_price's arithmetic): d1 and both |d|, the
+    Gaussian factor, the tails' terms. Passes, not one loop: a price needs about forty constants,
+    more than AVX2's sixteen vector registers; a pass keeps its own in registers, and its short
+    iterations overlap where one long loop's dependency chains did not."""
+    d1, z, top, bottom, gauss = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
+    if moving:
+        for i in range(count):
+            root = s * vol_up[i]
+            x = d_one(m + moves[i], root, inverse_s * vol_down[i])
+            d1[i], d1[count + i] = x, root
+            z[i], z[count + i] = abs(x), abs(x - root)
+            gauss[i] = -0.5 * x * x
+    else:
+        for i in range(count):
+            x = d_one(m + moves[i], s, inverse_s)
+            d1[i], d1[count + i] = x, s
+            z[i], z[count + i] = abs(x), abs(x - s)
+            gauss[i] = -0.5 * x * x
+    half = count // 2
+    for i in range(half):
+        gauss[i], gauss[half + i] = exp_with(gauss[i], e), exp_with(gauss[half + i], e)
+    for i in range(2 * half, count):
+        gauss[i] = exp_with(gauss[i], e)
+    for i in range(count):
+        top[i], bottom[i] = tails_with(z[i], h)
+        top[count + i], bottom[count + i] = tails_with(z[count + i], h)
+
+
+@numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
+def _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, terms, buffers, seen, change, scratch, e, h) -> None:
     """change[:count]: the change in value of one unit of option u in scenarios start.., in the
     reporting currency per unit of today's exchange rate (the quantities carry that rate)."""
     root, forward, discounted, log_ratio, inverse_root, inverse_discounted = terms
     growth, vol_up, vol_down, fx_growth = buffers[0], buffers[1], buffers[2], buffers[3]
-    _factor_growth(returns, start, count, factor, vol_factor, fx_factor, fx_sign, u, seen, growth, vol_up, vol_down, fx_growth)
+    _factor_growth(returns, start, count, factor, vol_factor, fx_factor, fx_sign, u, seen, growth, vol_up, vol_down, fx_growth, e)
     moves = returns[factor[u], start : start + count]
     put = 0.0 if is_call[u] else 1.0
-    f0, d, m, s, inverse_s, inverse_d = forward[u], discounted[u], log_ratio[u], root[u], inverse_root[u], inverse_discounted[u]
-    if vol_factor[u] >= 0:
-        for i in range(count):
-            shocked = f0 * growth[i]
-            change[i] = call_price(m + moves[i], s * vol_up[i], inverse_s * vol_down[i], shocked, d, inverse_d) + put * (d - shocked)
-    else:
-        for i in range(count):
-            shocked = f0 * growth[i]
-            change[i] = call_price(m + moves[i], s, inverse_s, shocked, d, inverse_d) + put * (d - shocked)
+    f0, d, inverse_d = forward[u], discounted[u], inverse_discounted[u]
+    _prices(count, moves, log_ratio[u], root[u], inverse_root[u], vol_factor[u] >= 0, vol_up, vol_down, scratch, e, h)
+    d1, top, bottom, gauss = scratch[0], scratch[2], scratch[3], scratch[4]
+    for i in range(count):
+        shocked = f0 * growth[i]
+        tails = (top[i], bottom[i], top[count + i], bottom[count + i])
+        change[i] = price_from_tails(d1[i], d1[count + i], gauss[i], tails, shocked, d, inverse_d) + put * (d - shocked)
     base = base_price[u]
     if fx_factor[u] >= 0:
         for i in range(count):
@@ -315,15 +360,20 @@ def option_pnl_into(
     entry_portfolio: np.ndarray,
     entry_quantity: np.ndarray,  # quantity x multiplier x today's exchange rate
     out: np.ndarray,  # portfolios x scenarios, C order, accumulated into
+    constants: np.ndarray,  # KERNEL_CONSTANTS
 ) -> None:
     terms = _constants(spot, strike, years, vol, rate, dividend)
+    exp_c, tail_c = exp_terms(constants), tail_constants(constants)
     scenarios = returns.shape[1]
     for chunk in numba.prange((scenarios + CHUNK - 1) // CHUNK):
         start = chunk * CHUNK
         count = min(CHUNK, scenarios - start)
         change, buffers, seen = np.empty(CHUNK), np.empty((4, CHUNK)), np.full(4, -2, np.int64)
+        scratch = (np.empty(2 * CHUNK), np.empty(2 * CHUNK), np.empty(2 * CHUNK), np.empty(2 * CHUNK), np.empty(2 * CHUNK))  # apart: no aliasing to check
         for u in range(factor.shape[0]):
-            _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, terms, buffers, seen, change)
+            _changes(
+                returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, terms, buffers, seen, change, scratch, exp_c, tail_c
+            )
             for e in range(entry_start[u], entry_start[u + 1]):
                 weight, into = entry_quantity[e], out[entry_portfolio[e], start : start + count]
                 for i in range(count):
@@ -331,17 +381,21 @@ def option_pnl_into(
 
 
 @numba.njit(parallel=True, cache=True, fastmath=CONTRACT, error_model="numpy")
-def option_change(returns, factor, spot, strike, years, vol, vol_factor, is_call, base_price, rate, dividend, fx_factor, fx_sign) -> np.ndarray:
+def option_change(returns, factor, spot, strike, years, vol, vol_factor, is_call, base_price, rate, dividend, fx_factor, fx_sign, constants) -> np.ndarray:
     """Change in value of one unit of each unique option in each scenario (scenarios x options);
     the arguments as option_pnl_into's."""
     terms = _constants(spot, strike, years, vol, rate, dividend)
+    exp_c, tail_c = exp_terms(constants), tail_constants(constants)
     scenarios = returns.shape[1]
     result = np.empty((scenarios, factor.shape[0]))
     for chunk in numba.prange((scenarios + CHUNK - 1) // CHUNK):
         start = chunk * CHUNK
         count = min(CHUNK, scenarios - start)
         change, buffers, seen = np.empty(CHUNK), np.empty((4, CHUNK)), np.full(4, -2, np.int64)
+        scratch = (np.empty(2 * CHUNK), np.empty(2 * CHUNK), np.empty(2 * CHUNK), np.empty(2 * CHUNK), np.empty(2 * CHUNK))  # apart: no aliasing to check
         for u in range(factor.shape[0]):
-            _changes(returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, terms, buffers, seen, change)
+            _changes(
+                returns, start, count, u, factor, vol_factor, is_call, base_price, fx_factor, fx_sign, terms, buffers, seen, change, scratch, exp_c, tail_c
+            )
             result[start : start + count, u] = change[:count]
     return result

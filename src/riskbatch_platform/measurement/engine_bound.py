@@ -13,7 +13,8 @@ this project can write it, in blocks of scenarios whose buffers are reused from 
    volatility and vol factor the positions file gives it, deduplicated here from the positions
    themselves) revalued once per scenario by this module's own compiled kernel
    (independent_kernels.options_into: the exponentials once per factor and scenario, one division
-   per option and scenario, fused multiply-adds), its change weighted into the portfolios that hold it.
+   per option and scenario, fused multiply-adds, short passes over a chunk with their constants passed in as data),
+   its change weighted into the portfolios that hold it.
 
 test/platform/measurement/test_engine_bound.py holds the bound's P&L to the engine's, step by step.
 """
@@ -32,7 +33,7 @@ from scipy.linalg.blas import dtrmm
 from riskbatch.inputs.files import Market
 from riskbatch.model.engine import Book, RiskModel, carry_yields, horizon_calendar_days
 from riskbatch.model.risk_model import CALENDAR_DAYS, ModelParameters, black_scholes
-from riskbatch_platform.measurement.independent_kernels import LANES, growth_into, options_into
+from riskbatch_platform.measurement.independent_kernels import LANES, SERIES, growth_into, options_into
 from riskbatch_platform.measurement.independent_normals import stream_normals
 
 
@@ -188,7 +189,7 @@ def _revalue_block(terms: Terms, buffers: Buffers, steps: dict[str, float] | Non
     np.matmul(terms.exposures, growth, out=pnl)
     linear = time.perf_counter()
     if terms.has_options:
-        options_into(extended, *terms.options, pnl)
+        options_into(extended, *terms.options, pnl, SERIES)
     if steps is not None:
         steps[LINEAR] += linear - started
         if terms.has_options:

@@ -7,10 +7,11 @@ The option step does each piece of work once where it can be done once:
 - exp of a factor's move (the underlying's, its volatility's, its currency's) once per factor and
   scenario: the options are grouped by those three rows, and a group's exponentials are taken
   once per chunk of scenarios, then read by every option of the group;
-- one division per option and scenario: the two normal tails are each a fraction (Hart's rational
-  below 7.07, the continued fraction above it written as a ratio of two polynomials), and both
-  come from one reciprocal of the product of their denominators; 1 / (sigma sqrt t) and 1 / the
-  discounted strike are taken once per option;
+- one division per option and scenario: the two normal tails are each a fraction (Hart's rational,
+  which holds the tail to 3e-21 absolute beyond 7.07 too), and both come from one division by the
+  product of their denominators; 1 / (sigma sqrt t) and 1 / the discounted strike once per option;
+- a contract's prices over a chunk in four short loops rather than one long one: each keeps its
+  constants in registers and its iterations overlap;
 - fused multiply-adds (fastmath={"contract"}: contraction only, no reassociation, so the numbers
   are those of the written order to within the rounding one FMA saves).
 
@@ -52,69 +53,102 @@ def _from_bits(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
+# The exponential's numbers (clamp, reduction, then Taylor's 1 / k! for k = 2..12) and the tail's
+# (cap, Hart's numerator from z^6 down, his denominator from z^7 down). options_into takes them as
+# an array (SERIES): numbers compiled into a vector loop are reloaded from memory at every
+# iteration, numbers passed in stay in registers.
+_EXP = (-708.0, 709.0, _LOG2E, _MAGIC, _LN2_A, _LN2_B, 0.5, 0.16666666666666666, 0.041666666666666664, 0.008333333333333333, 0.001388888888888889,
+        0.0001984126984126984, 2.48015873015873e-05, 2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08, 2.08767569878681e-09)  # fmt: skip
+_HART = (38.0, 0.0352624965998911, 0.700383064443688, 6.37396220353165, 33.912866078383, 112.079291497871, 221.213596169931,
+         220.206867912376, 0.0883883476483184, 1.75566716318264, 16.064177579207, 86.7807322029461, 296.564248779674, 637.333633378831,
+         793.826512519948, 440.413735824752)  # fmt: skip
+SERIES = np.array(_EXP + _HART)
+
+
+@numba.njit(inline="always")
+def _exp_series(a: np.ndarray) -> tuple:
+    """The exponential's 17 numbers of SERIES, passed in."""
+    return (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16])
+
+
+@numba.njit(inline="always")
+def _tail_series(a: np.ndarray) -> tuple:
+    """The tail's 16 numbers of SERIES, passed in."""
+    return (a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28], a[29], a[30], a[31], a[32])
+
+
 @numba.njit(inline="always", fastmath=FAST, error_model="numpy")
-def exponential(x: float) -> float:
+def exponential_by(x: float, e: tuple) -> float:
     """e^x for x in [-708, 709] (clamped outside): x = k ln 2 + r with k rounded by the 1.5 x 2**52
-    trick, e^r by its Taylor polynomial to r^12 in Estrin's scheme, 2**k put in the exponent."""
-    x = min(max(x, -708.0), 709.0)
-    shifted = x * _LOG2E + _MAGIC
-    k = shifted - _MAGIC
-    r = x - k * _LN2_A - k * _LN2_B
+    trick, e^r by its Taylor polynomial to r^12 in Estrin's scheme, 2**k put in the exponent; the
+    numbers from e (_EXP)."""
+    x = min(max(x, e[0]), e[1])
+    shifted = x * e[2] + e[3]
+    k = shifted - e[3]
+    r = x - k * e[4] - k * e[5]
     r2 = r * r
     r4 = r2 * r2
     p01 = 1.0 + r
-    p23 = 0.5 + r * 0.16666666666666666
-    p45 = 0.041666666666666664 + r * 0.008333333333333333
-    p67 = 0.001388888888888889 + r * 0.0001984126984126984
-    p89 = 2.48015873015873e-05 + r * 2.7557319223985893e-06
-    p1011 = 2.755731922398589e-07 + r * 2.505210838544172e-08
-    p12 = 2.08767569878681e-09
+    p23 = e[6] + r * e[7]
+    p45 = e[8] + r * e[9]
+    p67 = e[10] + r * e[11]
+    p89 = e[12] + r * e[13]
+    p1011 = e[14] + r * e[15]
     low = p01 + r2 * p23 + r4 * (p45 + r2 * p67)
-    high = p89 + r2 * p1011 + r4 * p12
-    scale = _from_bits((_as_bits(shifted) - _as_bits(_MAGIC) + 1023) << 52)
+    high = p89 + r2 * p1011 + r4 * e[16]
+    scale = _from_bits((_as_bits(shifted) - _as_bits(e[3]) + 1023) << 52)
     return (low + (r4 * r4) * high) * scale
+
+
+@numba.njit(inline="always", fastmath=FAST, error_model="numpy")
+def exponential(x: float) -> float:
+    """e^x, exponential_by with _EXP's numbers compiled in."""
+    return exponential_by(x, _EXP)
+
+
+@numba.njit(inline="always", fastmath=FAST, error_model="numpy")
+def tail_fraction_by(z: float, h: tuple) -> tuple:
+    """tail_fraction with its numbers from h (_HART)."""
+    z = min(z, h[0])
+    n = (((h[1] * z + h[2]) * z + h[3]) * z + h[4]) * z + h[5]
+    n = (n * z + h[6]) * z + h[7]
+    d = (((h[8] * z + h[9]) * z + h[10]) * z + h[11]) * z + h[12]
+    d = ((d * z + h[13]) * z + h[14]) * z + h[15]
+    return n, d
 
 
 @numba.njit(inline="always", fastmath=FAST, error_model="numpy")
 def tail_fraction(z: float) -> tuple:
     """N(-z) / n(z) x sqrt(2 pi) as numerator and denominator, z >= 0 (clamped at 38, where N(-z) is
-    0 to double precision): Hart's rational below 7.07, the continued fraction
-    1 / (z + 1 / (z + 2 / (z + 3 / (z + 4 / (z + 0.65))))) above, as one ratio of polynomials."""
-    z = min(z, 38.0)
-    n = (((0.0352624965998911 * z + 0.700383064443688) * z + 6.37396220353165) * z + 33.912866078383) * z + 112.079291497871
-    n = (n * z + 221.213596169931) * z + 220.206867912376
-    d = (((0.0883883476483184 * z + 1.75566716318264) * z + 16.064177579207) * z + 86.7807322029461) * z + 296.564248779674
-    d = ((d * z + 637.333633378831) * z + 793.826512519948) * z + 440.413735824752
-    p4 = z + 0.65
-    p3 = z * p4 + 4.0
-    p2 = z * p3 + 3.0 * p4
-    p1 = z * p2 + 2.0 * p3
-    p0 = z * p1 + p2
-    near = z < 7.07106781186547
-    # Hart's gives the tail as n / d times e^(-z^2/2); the fraction's as p1 / p0 times n(z)
-    return (n if near else p1 * _INV_ROOT_TWO_PI), (d if near else p0)
+    0 to double precision): Hart's rational throughout. Beyond 7.07, where West takes the continued
+    fraction, the rational tends to the Mills ratio 1 / z as the fraction does, and the tail stays
+    within 4e-8 relative, 3e-21 absolute, of the library's: absolute error is what a price sees."""
+    return tail_fraction_by(z, _HART)
+
+
+@numba.njit(inline="always", fastmath=FAST, error_model="numpy")
+def priced(d1: float, root: float, gauss1: float, a1: float, b1: float, a2: float, b2: float, shocked: float, d: float, inverse_d: float, put: float) -> float:
+    """The price from d1, gauss1 = e^(-d1^2/2) and the two tails' fractions (a1 / b1 for |d1|, a2 / b2
+    for |d2|): one division for both, D n(d2) = F n(d1) for the second's Gaussian factor."""
+    share = gauss1 / (b1 * b2)
+    t1 = share * a1 * b2
+    t2 = share * (shocked * inverse_d) * a2 * b1
+    t1 = t1 if abs(d1) < 37.0 else 0.0  # beyond, e^(-d^2/2) is 0 (the exponential's clamp would leave 1e-308)
+    t2 = t2 if abs(d1 - root) < 37.0 else 0.0
+    n1 = 1.0 - t1 if d1 > 0.0 else t1
+    n2 = 1.0 - t2 if d1 > root else t2
+    return shocked * n1 - d * n2 + put * (d - shocked)
 
 
 @numba.njit(inline="always", fastmath=FAST, error_model="numpy")
 def option_value(log_ratio: float, shocked: float, root: float, inverse_root: float, discounted: float, inverse_discounted: float, put: float) -> float:
     """Black-Scholes-Merton price at the horizon, forward-valued: shocked = F e^(move) (the forward
     value of the shocked spot), D the discounted strike, ln(F / D) = log_ratio. One exponential and
-    one division."""
+    one division: options_into's passes, for one scenario."""
     d1 = log_ratio * inverse_root + 0.5 * root
-    d2 = d1 - root
-    gauss1 = exponential(-0.5 * d1 * d1)
-    gauss2 = gauss1 * shocked * inverse_discounted  # D n(d2) = F n(d1)
-    z1, z2 = abs(d1), abs(d2)
-    a1, b1 = tail_fraction(z1)
-    a2, b2 = tail_fraction(z2)
-    reciprocal = 1.0 / (b1 * b2)
-    t1 = gauss1 * a1 * b2 * reciprocal
-    t2 = gauss2 * a2 * b1 * reciprocal
-    t1 = t1 if z1 < 37.0 else 0.0
-    t2 = t2 if z2 < 37.0 else 0.0
-    n1 = 1.0 - t1 if d1 > 0.0 else t1
-    n2 = 1.0 - t2 if d2 > 0.0 else t2
-    return shocked * n1 - discounted * n2 + put * (discounted - shocked)
+    a1, b1 = tail_fraction(abs(d1))
+    a2, b2 = tail_fraction(abs(d1 - root))
+    return priced(d1, root, exponential(-0.5 * d1 * d1), a1, b1, a2, b2, shocked, discounted, inverse_discounted, put)
 
 
 @numba.njit(parallel=True, fastmath=FAST, error_model="numpy", cache=True)
@@ -135,42 +169,51 @@ def options_into(
     holder_portfolio: np.ndarray,
     holder_weight: np.ndarray,
     pnl: np.ndarray,  # portfolios x scenarios, accumulated into
+    series: np.ndarray,  # SERIES
 ) -> None:
+    """A contract's prices over a chunk in four short loops (d1 and both |d|; the Gaussian factor;
+    the tails' fractions, both |d| of a scenario in one iteration; the price, the currency and the
+    holders): a loop with all of a price's forty constants cannot keep them in AVX2's sixteen
+    registers and reloads them at every iteration, where each short loop keeps its own."""
     scenarios = returns.shape[1]
+    exp_numbers, tail_numbers = _exp_series(series), _tail_series(series)
     for chunk in numba.prange((scenarios + LANES - 1) // LANES):
         first = chunk * LANES
         count = min(LANES, scenarios - first)
-        growth, vol_up, vol_down, fx, change = np.empty(LANES), np.empty(LANES), np.empty(LANES), np.empty(LANES), np.empty(LANES)
+        growth, vol_up, vol_down, fx, roots = np.empty(LANES), np.empty(LANES), np.empty(LANES), np.empty(LANES), np.empty(LANES)
+        d1, z1, z2, gauss, change = np.empty(LANES), np.empty(LANES), np.empty(LANES), np.empty(LANES), np.empty(LANES)
+        a1, b1, a2, b2 = np.empty(LANES), np.empty(LANES), np.empty(LANES), np.empty(LANES)
         for g in range(group_row.shape[0]):
             moves = returns[group_row[g], first : first + count]
             for i in range(count):
-                growth[i] = exponential(moves[i])
+                growth[i] = exponential_by(moves[i], exp_numbers)
             moving = group_vol_row[g] >= 0
             if moving:
                 vol_moves = returns[group_vol_row[g], first : first + count]
                 for i in range(count):
-                    vol_up[i] = exponential(vol_moves[i])
-                    vol_down[i] = exponential(-vol_moves[i])
+                    vol_up[i] = exponential_by(vol_moves[i], exp_numbers)
+                    vol_down[i] = exponential_by(-vol_moves[i], exp_numbers)
             converted = group_fx_row[g] >= 0
             if converted:
                 fx_moves, sign = returns[group_fx_row[g], first : first + count], group_fx_sign[g]
                 for i in range(count):
-                    fx[i] = exponential(sign * fx_moves[i])
+                    fx[i] = exponential_by(sign * fx_moves[i], exp_numbers)
             for c in range(group_start[g], group_start[g + 1]):
                 m, f0, s, d, p, base = log_ratio[c], forward[c], root[c], discounted[c], put[c], today[c]
                 inverse_s, inverse_d = 1.0 / s, 1.0 / d
-                if moving:
-                    for i in range(count):
-                        change[i] = option_value(m + moves[i], f0 * growth[i], s * vol_up[i], inverse_s * vol_down[i], d, inverse_d, p)
-                else:
-                    for i in range(count):
-                        change[i] = option_value(m + moves[i], f0 * growth[i], s, inverse_s, d, inverse_d, p)
-                if converted:
-                    for i in range(count):
-                        change[i] = change[i] * fx[i] - base
-                else:
-                    for i in range(count):
-                        change[i] -= base
+                for i in range(count):
+                    shocked_root = s * vol_up[i] if moving else s
+                    x = (m + moves[i]) * (inverse_s * vol_down[i] if moving else inverse_s) + 0.5 * shocked_root
+                    d1[i], roots[i], z1[i], z2[i], gauss[i] = x, shocked_root, abs(x), abs(x - shocked_root), -0.5 * x * x
+                for i in range(count):
+                    gauss[i] = exponential_by(gauss[i], exp_numbers)
+                for i in range(count):
+                    a1[i], b1[i] = tail_fraction_by(z1[i], tail_numbers)
+                    a2[i], b2[i] = tail_fraction_by(z2[i], tail_numbers)
+                for i in range(count):
+                    shocked = f0 * growth[i]
+                    value = priced(d1[i], roots[i], gauss[i], a1[i], b1[i], a2[i], b2[i], shocked, d, inverse_d, p)
+                    change[i] = (value * fx[i] if converted else value) - base
                 for h in range(holder_start[c], holder_start[c + 1]):
                     weight, into = holder_weight[h], pnl[holder_portfolio[h], first : first + count]
                     for i in range(count):

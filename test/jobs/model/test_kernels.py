@@ -7,9 +7,11 @@ import math
 
 import numba
 import numpy as np
+import pytest
 from scipy.special import ndtr
 
-from riskbatch.model.kernels import fast_exp, normal_cdf_given, option_change
+from riskbatch.model.kernel_cpu import cpu_flags
+from riskbatch.model.kernels import KERNEL_CONSTANTS, fast_exp, normal_cdf_given, option_change
 from riskbatch.model.risk_model import black_scholes
 
 
@@ -28,7 +30,8 @@ def _changes(moves, spot, strike, years, vol, is_call, rate, dividend, vol_row: 
     underlying in row 0 of `moves`."""
     count = len(spot)
     vol_rows, fx_rows, signs = np.full(count, vol_row, np.int64), np.full(count, fx_row, np.int64), np.ones(count) if sign is None else sign
-    return option_change(moves, np.zeros(count, np.int64), spot, strike, years, vol, vol_rows, is_call, np.zeros(count), rate, dividend, fx_rows, signs)
+    terms = (spot, strike, years, vol, vol_rows, is_call, np.zeros(count), rate, dividend, fx_rows, signs)
+    return option_change(moves, np.zeros(count, np.int64), *terms, KERNEL_CONSTANTS)
 
 
 def test_the_exponential_is_within_a_few_units_in_the_last_place_of_the_librarys() -> None:
@@ -74,3 +77,33 @@ def test_the_kernel_moves_the_volatility_and_converts_the_currency_as_scipys_pri
     price = black_scholes(spot[None, :] * np.exp(moves[0][:, None]), strike, years, shocked_vol, rate, is_call, dividend)
     expected = price * np.exp(sign[None, :] * moves[2][:, None])
     np.testing.assert_allclose(change, expected, rtol=1e-12, atol=1e-12 * 50.0)
+
+
+def _vector_loops(function, *arguments) -> list[list[str]]:
+    """The compiled basic blocks of `function` (compiled without threads, so that numba shows its
+    loops) that hold at least eight packed fused multiply-adds: the vector loops of the prices."""
+    serial = numba.njit(function.py_func, fastmath={"contract"}, error_model="numpy")
+    serial(*arguments)
+    blocks: list[list[str]] = [[]]
+    for line in serial.inspect_asm(serial.signatures[0]).splitlines():
+        if line and not line[0].isspace() and line.rstrip().endswith(":"):
+            blocks.append([])
+        elif line.strip() and not line.strip().startswith((".", "#")):
+            blocks[-1].append(line.strip())
+    return [block for block in blocks if sum(op.startswith("vf") and op.split()[0].endswith("pd") for op in block) >= 8]
+
+
+@pytest.mark.skipif(not {"avx2", "fma"} <= cpu_flags(), reason="the vector loops asserted on are AVX2's")
+def test_the_price_loops_keep_their_constants_in_registers() -> None:
+    """A constant compiled into a vector loop is reloaded from memory at every iteration (LLVM
+    rematerialises it: a movabsq of its address, then a broadcast), which made the option kernel
+    load-bound; the kernel takes its polynomials' constants as data, which LLVM keeps in registers."""
+    moves = np.array([[-0.3, -0.02, 0.0, 0.01, 0.25] * 60])
+    count = 4
+    arguments = (moves, np.zeros(count, np.int64), np.full(count, 100.0), np.array([80.0, 100.0, 120.0, 95.0]), np.full(count, 0.5), np.full(count, 0.3))
+    arguments += (np.full(count, -1, np.int64), np.array([True, False, True, False]), np.zeros(count), np.full(count, 0.03), np.full(count, 0.01))
+    arguments += (np.full(count, -1, np.int64), np.ones(count), KERNEL_CONSTANTS)
+    loops = _vector_loops(option_change, *arguments)
+    assert loops, "the prices' loops are vectorised"
+    reloaded = [sum(op.startswith("movabsq") and ".LCPI" in op for op in loop) for loop in loops]
+    assert max(reloaded) == 0, reloaded
