@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from riskbatch_platform.analysis.resolve import NAME_PROPERTIES, as_list
+from riskbatch_platform.analysis.statement_delta import effect_delta, exceptions_delta, principal_delta
 
 # Resources whose replacement or removal loses data, history or references held elsewhere.
 STATEFUL_TYPES = {
@@ -30,6 +31,7 @@ STATEFUL_TYPES = {
 POLICY_PROPERTIES = ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument")
 ENCRYPTION_PROPERTIES = ("KmsKeyId", "KmsMasterKeyId", "KmsKeyArn", "EncryptionConfiguration", "SSESpecification", "KmsKey", "SqsManagedSseEnabled")
 RETENTION_PROPERTIES = ("RetentionInDays", "MessageRetentionPeriod")
+WORLD = ('"0.0.0.0/0"', '"::/0"')  # every IPv4 address (CidrIp) and every IPv6 address (CidrIpv6)
 # Types whose "replacement" under the same name is a new revision, not a name clash: a task definition's
 # change is a new revision of its family ("A task definition revision is a copy of the current task definition
 # with the new parameter values": "Updating an Amazon ECS task definition using the console",
@@ -127,7 +129,8 @@ def _resources(statement: dict[str, Any]) -> set[str]:
     return {json.dumps(resource, sort_keys=True) for resource in as_list(statement.get("Resource", []))}
 
 
-def iam_delta(review: Review, logical_id: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+def iam_delta(review: Review, logical_id: str, before: dict[str, Any], after: dict[str, Any], account: str | None = None) -> None:
+    """Each statement's change; account: the stack's account, when the templates are resolved, to tell its own principals from others."""
     old, new = _statements(before), _statements(after)
     old_services = {action.split(":")[0] for statement in old.values() if statement.get("Effect") == "Allow" for action in _actions(statement)}
     for where in sorted(set(old) | set(new)):
@@ -136,7 +139,10 @@ def iam_delta(review: Review, logical_id: str, before: dict[str, Any], after: di
             continue
         subject = f"{logical_id} {where}"
         if now is None:
-            review.add("iam", subject, "statement removed")
+            if was.get("Effect") == "Deny":
+                effect_delta(review, subject, was, now)
+            else:
+                review.add("iam", subject, "statement removed")
             continue
         allow = now.get("Effect") == "Allow"
         added_actions = _actions(now) - (_actions(was) if was else set())
@@ -145,6 +151,7 @@ def iam_delta(review: Review, logical_id: str, before: dict[str, Any], after: di
         if was is None:
             review.add("iam", subject, f"statement added: {now.get('Effect')} {sorted(_actions(now))} on {sorted(_resources(now))}", allow)
         else:
+            effect_delta(review, subject, was, now)
             if added_actions:
                 review.add("iam", subject, f"actions added: {sorted(added_actions)}", allow)
             if added_resources:
@@ -152,6 +159,8 @@ def iam_delta(review: Review, logical_id: str, before: dict[str, Any], after: di
             removed = (_actions(was) - _actions(now)) | {f"resource {r}" for r in _resources(was) - _resources(now)}
             if removed:
                 review.add("iam", subject, f"narrowed: {sorted(removed)} removed")
+        principal_delta(review, subject, was, now, account)
+        exceptions_delta(review, subject, was, now)
         if removed_conditions:
             review.add("iam", subject, f"condition removed: {removed_conditions}", allow)
         elif was and was.get("Condition") != now.get("Condition"):
@@ -170,7 +179,7 @@ def network_delta(review: Review, logical_id: str, before: dict[str, Any], after
         old = [json.dumps(rule, sort_keys=True) for rule in before.get(key, [])]
         new = [json.dumps(rule, sort_keys=True) for rule in after.get(key, [])]
         for rule in sorted(set(new) - set(old)):
-            review.add("network", logical_id, f"{key} added: {rule}", key == "SecurityGroupIngress" or "0.0.0.0/0" in rule)
+            review.add("network", logical_id, f"{key} added: {rule}", key == "SecurityGroupIngress" or any(world in rule for world in WORLD))
         for rule in sorted(set(old) - set(new)):
             review.add("network", logical_id, f"{key} removed: {rule}")
     if resource_type in ("AWS::EC2::SecurityGroupIngress",) and before != after:
@@ -191,7 +200,20 @@ def encryption_delta(review: Review, logical_id: str, before: dict[str, Any], af
             removed = _get(after, path) in (None, False, "", {}) and _get(before, path) not in (None, False)
             review.add("encryption", logical_id, f"{path}: {'removed (encryption off)' if removed else 'changed'}", removed)
         if leaf in RETENTION_PROPERTIES:
-            review.add("retention", logical_id, f"retention {path}: {_get(before, path)} -> {_get(after, path)}")
+            was, now = _get(before, path), _get(after, path)
+            shortened = _shortened(was, now)
+            review.add("retention", logical_id, f"retention {path}: {was} -> {now}" + (": shortened, what is older is deleted" if shortened else ""), shortened)
+
+
+def _shortened(before: Any, after: Any) -> bool:
+    """A retention set shorter than it was: CloudWatch Logs deletes log events past a log group's retention ("When log
+    events reach their retention setting they are marked for deletion": CloudWatch Logs API reference,
+    PutRetentionPolicy, https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html),
+    a queue its messages past MessageRetentionPeriod. A value written as a function ({"Ref": ...}) cannot be compared."""
+    try:
+        return after is not None and int(after) < int(before)
+    except (TypeError, ValueError):
+        return False
 
 
 def retention_delta(review: Review, logical_id: str, attributes: tuple[dict, dict]) -> None:
@@ -235,7 +257,8 @@ def interface_delta(review: Review, before: dict[str, Any], after: dict[str, Any
             review.add("interface", f"export of {name}", f"renamed {export} -> {new_exports[name]}: importers break", True)
 
 
-def review_templates(before: dict[str, Any], after: dict[str, Any]) -> Review:
+def review_templates(before: dict[str, Any], after: dict[str, Any], account: str | None = None) -> Review:
+    """What changes from one template to the other; account: the stack's, when both are resolved with it."""
     review = Review()
     old, new = before.get("Resources", {}), after.get("Resources", {})
     for logical_id in sorted(set(old) | set(new)):
@@ -249,7 +272,7 @@ def review_templates(before: dict[str, Any], after: dict[str, Any]) -> Review:
             continue
         if was is None:
             review.add("resources", f"{logical_id} ({now['Type']})", "added")
-            iam_delta(review, logical_id, {}, now.get("Properties", {}))  # a new role or policy is new access
+            iam_delta(review, logical_id, {}, now.get("Properties", {}), account)  # a new role or policy is new access
             network_delta(review, logical_id, {}, now.get("Properties", {}), now["Type"])
             continue
         kind = now["Type"]
@@ -268,7 +291,7 @@ def review_templates(before: dict[str, Any], after: dict[str, Any]) -> Review:
             elif named:
                 note += "; its custom name is unchanged, and CloudFormation cannot replace a custom-named resource under the same name"
         review.add("resources", f"{logical_id} ({kind})", note, replaced != "False" and bool(stateful))
-        iam_delta(review, logical_id, before_props, after_props)
+        iam_delta(review, logical_id, before_props, after_props, account)
         network_delta(review, logical_id, before_props, after_props, kind)
         encryption_delta(review, logical_id, before_props, after_props)
         retention_delta(review, logical_id, (was, now))

@@ -1,4 +1,4 @@
-"""--plan's review of the IAM statements, security-group rules and encryption against the stack as deployed.
+"""--plan's review of the IAM statements, security-group rules, encryption and retention against the stack as deployed.
 
 The change set says which resources change; what a reviewer needs is which permissions, which
 network rules and which encryption settings change, in the words of `riskbatch-review`
@@ -32,11 +32,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from riskbatch_platform.analysis.resolve import ResolveError, resolve
+from riskbatch_platform.analysis.resolve import Context, ResolveError, resolve
 from riskbatch_platform.analysis.review import Finding, finding_line, review_templates
 from riskbatch_platform.deployment.stack import PlannedChange, effective_parameters
 
-SECURITY_CATEGORIES = ("iam", "network", "encryption")
+# what a security reviewer reads besides every finding riskbatch-review flags ⚠ (a stateful resource removed or replaced, an export dropped)
+SECURITY_CATEGORIES = ("iam", "network", "encryption", "retention")
 NOT_CREATED = "REVIEW_IN_PROGRESS"
 # what resolving a template the resolver cannot read raises: the review then compares the text, and says so
 UNRESOLVABLE = (ResolveError, ValueError, KeyError, IndexError, TypeError)
@@ -85,9 +86,11 @@ def deployed_template(cfn: Any, stack_name: str) -> dict[str, Any] | None:
     return read_live(cfn, stack_name).template
 
 
-def security_changes(deployed: dict[str, Any], template: dict[str, Any]) -> list[Finding]:
-    """The IAM statement, security-group and encryption changes from one template to the other, in riskbatch-review's words."""
-    return [finding for finding in review_templates(deployed, template).findings if finding.category in SECURITY_CATEGORIES]
+def security_changes(deployed: dict[str, Any], template: dict[str, Any], account: str | None = None) -> list[Finding]:
+    """The IAM statement, security-group, encryption and retention changes from one template to the other, and every
+    other change riskbatch-review flags ⚠, in riskbatch-review's words."""
+    findings = review_templates(deployed, template, account).findings
+    return [finding for finding in findings if finding.category in SECURITY_CATEGORIES or finding.needs_security_review]
 
 
 def resolved_pair(live: LiveStack, template: dict[str, Any], given: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -129,7 +132,7 @@ def live_review_lines(
     """What --plan prints after the change set: the security changes against the deployed stack, or
     against an empty template for a stack not created yet."""
     given = dict(given or {})
-    what = "IAM, security-group and encryption changes"
+    what = "IAM, security-group, encryption and retention changes and every other ⚠ of riskbatch-review"
     empty: dict[str, Any] = {"Resources": {}}
     try:
         if live.template is not None:
@@ -141,7 +144,7 @@ def live_review_lines(
     except UNRESOLVABLE as error:
         before, after = live.template or empty, template
         how = f"compared as written: they cannot be resolved ({error}), so a change made by a parameter value alone is not shown"
-    found = security_changes(before, after)
+    found = security_changes(before, after, live.pseudo.get("account", Context.account))
     count = f"in riskbatch-review's words: {len(found) or 'none'}"
     if live.template is None:
         why = f"is in {live.status} (a CREATE change set made it and none was executed: no template, no resources)"

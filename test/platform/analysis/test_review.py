@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from riskbatch_platform.analysis.resolve import resolve
 from riskbatch_platform.analysis.review import markdown, replacement, requirements_review, review_templates
 from test.template_model import REPO_ROOT, Template
 
@@ -266,3 +267,29 @@ def test_a_base_from_before_the_requirements_file_is_compared_through_its_old_ta
     only_these = {"requirements": [kept, moved]}
     changes = {(finding.subject, finding.change, finding.needs_security_review) for finding in requirements_review(base, only_these).findings}
     assert changes == {("A requirement the move lost", "requirement removed from the table", True)}
+
+
+@pytest.mark.parametrize(
+    ("cidr", "world"), [({"CidrIpv6": "::/0"}, True), ({"CidrIp": "0.0.0.0/0"}, True), ({"CidrIp": "10.0.0.0/16"}, False)], ids=["ipv6", "ipv4", "vpc"]
+)
+def test_a_new_egress_rule_to_every_address_ipv4_or_ipv6_needs_a_security_reviewer(template: Template, cidr: dict, world: bool) -> None:
+    (group,) = template.of_type("AWS::EC2::SecurityGroup")
+
+    def edit(doc: dict) -> None:
+        doc["Resources"][group.logical_id]["Properties"]["SecurityGroupEgress"].append({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, **cidr})
+
+    (added,) = [f for f in review_templates(template.doc, _changed(template, edit)).findings if f.category == "network"]
+    assert added.change.startswith("SecurityGroupEgress added") and added.needs_security_review is world
+
+
+def test_a_shortened_log_retention_needs_a_security_reviewer(template: Template) -> None:
+    # events past a log group's retention are deleted ("When log events reach their retention setting they are marked
+    # for deletion": CloudWatch Logs API reference, PutRetentionPolicy,
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html)
+    required = {name: "x" for name, body in template.parameters().items() if "Default" not in body}
+    long, short = (resolve(template.doc, {**required, "LogRetentionInDays": days}) for days in ("3653", "30"))
+    log_groups = {group.logical_id for group in template.of_type("AWS::Logs::LogGroup")}
+    shortened = {f.subject: f.needs_security_review for f in review_templates(long, short).findings if f.category == "retention"}
+    assert shortened == dict.fromkeys(log_groups, True)
+    lengthened = review_templates(short, long).findings
+    assert {f.subject for f in lengthened if f.category == "retention"} == log_groups and not any(f.needs_security_review for f in lengthened)

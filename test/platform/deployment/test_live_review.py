@@ -256,3 +256,53 @@ def test_a_parameter_is_named_only_under_the_property_it_changed(emulator, capsy
     (added_ingress,) = [index for index, line in enumerate(lines) if line.startswith("  ⚠ network: EndpointSecurityGroup: SecurityGroupIngress added")]
     assert "caused by parameter ClientCidr" in lines[added_ingress + 1], lines
     assert "caused by parameter" not in lines[added_egress + 1], lines
+
+
+ACCOUNT_ROOT = {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+KEY_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": ACCOUNT_ROOT, "Action": "kms:*", "Resource": "*"}]}
+KEPT = {
+    "Parameters": {"LogRetentionInDays": {"Type": "Number", "Default": 30, "Description": "days the log group keeps its events"}},
+    "Resources": {
+        "LogKey": {"Type": "AWS::KMS::Key", "Properties": {"EnableKeyRotation": True, "KeyPolicy": KEY_POLICY}},
+        "AuditLogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "log-live-review", "RetentionInDays": {"Ref": "LogRetentionInDays"}}},
+    },
+}
+
+
+def test_a_shortened_retention_shows_with_a_warning_against_the_deployed_stack(emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    """Deployed at 3653 days, planned at 30: events older than the new retention are deleted ("When log events reach their
+    retention setting they are marked for deletion": CloudWatch Logs API reference, PutRetentionPolicy,
+    https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html)."""
+    deploy(emulator, "riskbatch-kept", KEPT, {"LogRetentionInDays": "3653"})
+    shown = _plan(emulator, "riskbatch-kept", KEPT, {"LogRetentionInDays": "30"}, capsys)
+    assert "  ⚠ retention: AuditLogGroup: retention RetentionInDays: 3653 -> 30: shortened, what is older is deleted" in shown.splitlines(), shown
+    assert "      caused by parameter LogRetentionInDays (the change set: Properties.RetentionInDays, ChangeSource ParameterReference)" in shown, shown
+    assert "  ⚠: needs a security reviewer before it is deployed" in shown
+
+
+def test_a_stateful_resource_removed_shows_with_a_warning_against_the_deployed_stack(emulator) -> None:
+    """riskbatch-review flags the removal of a key (everything encrypted under it becomes unreadable): the plan shows it too."""
+    deploy(emulator, "riskbatch-kept", KEPT, {})
+    without_key = copy.deepcopy(KEPT)
+    del without_key["Resources"]["LogKey"]
+    lines = live_review_lines(read_live(emulator.client("cloudformation"), "riskbatch-kept"), "riskbatch-kept", without_key)
+    expected = [f"  {finding_line(f)}" for f in review_templates(KEPT, without_key).findings if f.needs_security_review]
+    loss = "everything encrypted under it becomes unreadable once the old key is deleted"
+    assert expected == [f"  ⚠ resources: LogKey (AWS::KMS::Key): removed: stateful, {loss}"]
+    assert set(expected) <= set(lines), lines
+
+
+@pytest.mark.parametrize(("account", "flagged"), [("999999999999", True), (None, False)], ids=["another account", "the stack's account"])
+def test_a_trust_policy_principal_change_shows_against_the_deployed_stack(emulator, account: str | None, flagged: bool) -> None:
+    """Who may assume the role ("For cross-account access, you must specify the 12-digit identifier of the trusted account":
+    IAM JSON policy elements: Principal, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html).
+    The stack's own account is read from its ARN (DescribeStacks' StackId)."""
+    cfn = emulator.client("cloudformation")
+    live = read_live(cfn, "riskbatch-live")
+    trusted = f"arn:aws:iam::{account or live.pseudo['account']}:root"
+    changed = copy.deepcopy(DEPLOYED)
+    changed["Resources"]["TaskRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] = {"AWS": trusted}
+    lines = live_review_lines(live, "riskbatch-live", changed)
+    (added,) = [line for line in lines if "principal added" in line]
+    assert added.startswith("  ⚠ iam: TaskRole AssumeRolePolicyDocument:0: principal added" if flagged else "  - iam: TaskRole"), lines
+    assert ("  ⚠: needs a security reviewer before it is deployed" in lines) is flagged, lines
