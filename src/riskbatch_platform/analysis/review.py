@@ -157,7 +157,9 @@ def iam_delta(review: Review, logical_id: str, before: dict[str, Any], after: di
             if added_resources:
                 review.add("iam", subject, f"resources added: {sorted(added_resources)}", allow)
             removed = (_actions(was) - _actions(now)) | {f"resource {r}" for r in _resources(was) - _resources(now)}
-            if removed:
+            if removed and now.get("Effect") == "Deny":
+                review.add("iam", subject, f"a Deny narrowed: {sorted(removed)} no longer denied", True)
+            elif removed:
                 review.add("iam", subject, f"narrowed: {sorted(removed)} removed")
         principal_delta(review, subject, was, now, account)
         exceptions_delta(review, subject, was, now)
@@ -269,6 +271,7 @@ def review_templates(before: dict[str, Any], after: dict[str, Any], account: str
             kind = was["Type"]
             loss = STATEFUL_TYPES.get(kind)
             review.add("resources", f"{logical_id} ({kind})", "removed" + (f": stateful, {loss}" if loss else ""), bool(loss))
+            iam_delta(review, logical_id, was.get("Properties", {}), {}, account)  # a removed policy takes its Deny statements with it
             continue
         if was is None:
             review.add("resources", f"{logical_id} ({now['Type']})", "added")

@@ -147,3 +147,24 @@ def test_a_changed_notaction_needs_a_security_reviewer(template: Template) -> No
     after["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["NotAction"] = ["iam:*"]
     flagged = [f.change for f in review_templates(before, after).findings if f.needs_security_review]
     assert flagged == ['NotAction changed: ["iam:*"] (matches everything else)']
+
+
+# A Deny overrides any Allow (IAM JSON policy elements: Effect,
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_effect.html): removing the policy
+# resource that holds a Deny, or an action from a Deny, lets in what it kept out.
+def test_a_removed_queue_policy_takes_its_tls_denial_away_and_needs_a_security_reviewer(template: Template) -> None:
+    policy = _queue_policy(template)
+    flagged = _flagged(_edited(template, lambda doc: doc["Resources"].pop(policy)))
+    assert any(line.startswith(f"{policy} PolicyDocument:") and "a Deny statement removed" in line for line in flagged), flagged
+
+
+def test_an_action_taken_out_of_a_deny_needs_a_security_reviewer(template: Template) -> None:
+    policy = _queue_policy(template)
+
+    def edit(doc: dict) -> None:
+        deny = _tls_denial(doc, policy)
+        actions = deny["Action"] if isinstance(deny["Action"], list) else [deny["Action"]]
+        deny["Action"] = actions[:-1] if len(actions) > 1 else ["sqs:GetQueueAttributes"]
+
+    flagged = _flagged(_edited(template, edit))
+    assert any(line.startswith(f"{policy} PolicyDocument:") and "a Deny narrowed" in line for line in flagged), flagged
