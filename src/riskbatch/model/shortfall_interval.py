@@ -34,9 +34,9 @@ def tail_size(scenarios: int, confidence: float) -> int:
 
 
 def _standard_error(tail_losses: np.ndarray, scenarios: int, confidence: float) -> tuple[float, float]:
-    """The ES of the worst losses (descending) and its asymptotic standard error."""
+    """The ES of the worst losses and its asymptotic standard error."""
     es = float(tail_losses.mean())
-    variance = (float(tail_losses.var(ddof=1)) + confidence * (es - float(tail_losses[-1])) ** 2) / (scenarios * (1 - confidence))
+    variance = (float(tail_losses.var(ddof=1)) + confidence * (es - float(tail_losses.min())) ** 2) / (scenarios * (1 - confidence))
     return es, float(np.sqrt(variance))
 
 
@@ -46,7 +46,7 @@ def asymptotic_es_interval(pnl: np.ndarray, confidence: float, coverage: float =
 
     n = len(pnl)
     k = tail_size(n, confidence)
-    es, error = _standard_error(-np.sort(np.partition(pnl, k - 1)[:k]), n, confidence)
+    es, error = _standard_error(-np.partition(pnl, k - 1)[:k], n, confidence)
     half = float(norm.ppf((1 + coverage) / 2)) * error
     return es - half, es + half
 
