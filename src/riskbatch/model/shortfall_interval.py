@@ -9,14 +9,15 @@ at 2,000 scenarios of a Student-t(4) P&L (docs/jobs.md gives the coverage study)
 The studentised bootstrap (bootstrap-t, Efron and Tibshirani, An Introduction to the Bootstrap,
 1993, ch. 12.5) takes the quantiles of T* = (ES* - ES) / se* over resamples of the scenarios, and
 gives [ES - t*_0.975 se, ES - t*_0.025 se]: a longer upper end where the tail is fat. The published
-interval is the hull of both (each end the wider of the two): the bootstrap-t alone still misses
-slightly more often below than 2.5 %, the asymptotic interval far more often above.
+interval is the hull of both (each end the wider of the two): on a Student-t(4) P&L of 2,000
+scenarios the bootstrap-t alone covers 93 %, the asymptotic interval 92 %, the hull 95 %. Its
+misses are not split evenly: 4 % of the intervals lie under the true ES, 0.6 % over it.
 
-Only the tail is resampled, exactly: a resample of n scenarios is a multinomial count per scenario,
-and its worst k scenarios lie among the original worst m (m a few standard deviations above k),
-unless fewer than k of the n draws land there (a resample where that happens is drawn again with all
-the scenarios). So a resample costs O(m), not O(n). The resampling has its own generator, seeded by
-a constant: it never draws from the scenario streams, and the same P&L gives the same interval.
+Only the tail is resampled: a resample of n scenarios is a multinomial count per scenario, and its
+worst k scenarios lie among the original worst m = k + 8 sqrt(k) + 20, unless fewer than k of the n
+draws land there (below 1e-15 from 800 to 100,000 scenarios; such a resample is drawn again). So a
+resample costs O(m), not O(n). The resampling has its own generator, seeded by a constant: it never
+draws from the scenario streams, and the same P&L gives the same interval.
 """
 
 from __future__ import annotations
