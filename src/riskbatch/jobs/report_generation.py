@@ -191,7 +191,7 @@ class ReportGeneration:
                 "business_date": manifest["business_date"],
                 "reporting_currency": manifest["model"]["reporting_currency"],
                 "market_as_of": manifest["data_quality"]["market_as_of"],
-                "firm": risk_figures(firm_pnl),
+                "firm": firm_figures,  # computed once: its ES interval resamples the tail
                 "portfolios": per_portfolio,
                 "portfolios_without_figures": unvalued,
                 "sum_of_portfolio_var_99": float(sum(v["var_99"] for v in per_portfolio.values())),
@@ -204,7 +204,7 @@ class ReportGeneration:
                 "model_config": manifest.get("model_config"),
                 "contributions": top,
                 "es_breakdown": breakdown,
-                "limits": breach_streaks(utilisation(manifest.get("limits", []), risk_figures(firm_pnl), per_portfolio, set(unvalued)), earlier),
+                "limits": breach_streaks(utilisation(manifest.get("limits", []), firm_figures, per_portfolio, set(unvalued)), earlier),
                 "limits_source": manifest.get("limits_source"),
                 "backtest": {
                     **backtest_summary([*earlier, record], exclusions=load_exclusions(self.s3, bucket)),  # signed-off days: riskbatch exclude-day

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from riskbatch.model.shortfall_interval import es_interval  # re-exported: the figures' ES interval
+
 CALENDAR_DAYS = 365.0
 SEED_POLICIES = ("fixed", "inputs")  # fixed: common random numbers across nights; inputs: from the files' checksums
 SHRINKAGE = ("auto", "ledoit-wolf", "none")
@@ -315,20 +317,6 @@ def var_interval(pnl: np.ndarray, confidence: float, coverage: float = 0.95) -> 
     low = int(binom.ppf((1 - coverage) / 2, n, 1 - confidence))
     high = int(binom.ppf((1 + coverage) / 2, n, 1 - confidence))
     return float(-ordered[min(high, n - 1)]), float(-ordered[max(low - 1, 0)])
-
-
-def es_interval(pnl: np.ndarray, confidence: float, coverage: float = 0.95) -> tuple[float, float]:
-    """Asymptotic interval for the ES estimate: its variance is (Var(L | L >= VaR) +
-    confidence x (ES - VaR)^2) / (n (1 - confidence)), with L the loss."""
-    from scipy.stats import norm
-    n = len(pnl)
-    tail_size = max(2, int(np.floor(n * (1 - confidence))))
-    losses = -np.partition(pnl, tail_size - 1)[:tail_size]
-    es = float(losses.mean())
-    var = float(losses.min())
-    variance = (float(losses.var(ddof=1)) + confidence * (es - var) ** 2) / (n * (1 - confidence))
-    half = float(norm.ppf((1 + coverage) / 2)) * np.sqrt(variance)
-    return es - half, es + half
 
 
 def risk_figures(pnl: np.ndarray) -> dict[str, object]:
