@@ -121,6 +121,7 @@ class TaskSpec:
     health_check: dict[str, Any] | None = None
     capabilities_dropped: tuple[str, ...] = ()
     capabilities_added: tuple[str, ...] = ()
+    entry_point: list[str] = field(default_factory=list)  # the container definition's entryPoint (none: the image's ENTRYPOINT, riskbatch)
 
 
 def task_spec_of(described: dict[str, Any]) -> TaskSpec:
@@ -145,7 +146,18 @@ def task_spec_of(described: dict[str, Any]) -> TaskSpec:
         capabilities_added=tuple(container.get("linuxParameters", {}).get("capabilities", {}).get("add", [])),
         stop_timeout=int(container.get("stopTimeout", 30)),
         health_check=container.get("healthCheck"),
+        entry_point=list(container.get("entryPoint") or []),
     )
+
+
+def process_entry_point(entry_point: list[str]) -> list[str]:
+    """What a process runs for the container's entry point: the image's ENTRYPOINT (riskbatch) unless the task
+    definition names another; python is this interpreter (the image's python, as far as a process can be)."""
+    if not entry_point or entry_point == ["riskbatch"]:
+        return [sys.executable, "-m", "riskbatch"]
+    if entry_point[0] in ("python", "python3"):
+        return [sys.executable, *entry_point[1:]]
+    raise ValueError(f"a process cannot stand in for the entry point {entry_point!r}: run the task as a container")
 
 
 # What a task inherits from the host: the machine's own settings (the search path, the locale,
@@ -262,7 +274,7 @@ class LocalEcs:
             scratch.mkdir(parents=True, exist_ok=True)
             with log_path.open("w", encoding="utf-8") as log:
                 record["process"] = subprocess.Popen(
-                    [sys.executable, "-m", "riskbatch", *command], env=self._process_environment(spec, scratch), stdout=log, stderr=subprocess.STDOUT
+                    [*process_entry_point(spec.entry_point), *command], env=self._process_environment(spec, scratch), stdout=log, stderr=subprocess.STDOUT
                 )
         self.tasks_run.append(record)
         return record["process"]
@@ -339,7 +351,7 @@ class LocalEcs:
         arguments = create_arguments(
             name=name, image=image_id, command=command, environment=self._task_environment(spec), user=spec.user, read_only=spec.read_only,
             memory_mib=spec.memory_mib, cpu_units=spec.cpu_units, stop_timeout=spec.stop_timeout, mounts=mounts, cgroup_parent=task_cgroup_parent(name),
-            capabilities_dropped=spec.capabilities_dropped, capabilities_added=spec.capabilities_added,
+            capabilities_dropped=spec.capabilities_dropped, capabilities_added=spec.capabilities_added, entry_point=spec.entry_point,
         )  # fmt: skip
         record.update(
             job=spec.container, image=spec.image, task_definition=spec.task_definition_arn, digest=digest, digest_image_id=image_id,
