@@ -78,6 +78,7 @@ def _live() -> DeployedStack:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "local_runner_fault: injects a fault through the local runner's own containers and queues (local mode only)")
     config.addinivalue_line("markers", "live_fault: stops a task of the live stack with StopTask (live mode, with RISKBATCH_INJECT_FAULTS=1 only)")
+    config.addinivalue_line("markers", "live_stops_a_task: stops a task it started (live mode with RISKBATCH_INJECT_FAULTS=1; local mode always)")
     config.addinivalue_line(
         "markers", "live_exercise: writes to the live stack or pages its topic (live mode with RISKBATCH_EXERCISE_STACK=1; local mode always)"
     )
@@ -85,11 +86,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Fault injection is chosen, never skipped: the local runner's faults run in local mode; a live run
-    stops a task of its stack only when RISKBATCH_INJECT_FAULTS=1 asks for it. What is left out is
-    deselected and counted in the tally with why."""
+    stops a task of its stack only when RISKBATCH_INJECT_FAULTS=1 asks for it, and writes to it only when
+    RISKBATCH_EXERCISE_STACK=1 does. What is left out is deselected and counted in the tally with why."""
     why = {
         "local_runner_fault": None if not LIVE else "the local runner injects this fault (local mode); live, the StopTask test stands for it",
         "live_fault": None if LIVE and INJECT_FAULTS else ("opt in with RISKBATCH_INJECT_FAULTS=1 (live mode)" if LIVE else "live mode only"),
+        "live_stops_a_task": None if not LIVE or INJECT_FAULTS else "opt in with RISKBATCH_INJECT_FAULTS=1 (live mode)",
         "live_exercise": None if not LIVE or EXERCISE_STACK else "opt in with RISKBATCH_EXERCISE_STACK=1 (live mode)",
     }
     kept, left_out = [], []
@@ -193,8 +195,8 @@ def refuse_production(stack: DeployedStack) -> None:
 
 @pytest.fixture(autouse=True)
 def _opt_in_tests_refuse_production(request: pytest.FixtureRequest) -> None:
-    """Every opt-in test (live_fault, live_exercise) refuses a production stack before it acts."""
-    if LIVE and any(request.node.get_closest_marker(marker) for marker in ("live_fault", "live_exercise")):
+    """Every opt-in test (live_fault, live_stops_a_task, live_exercise) refuses a production stack before it acts."""
+    if LIVE and any(request.node.get_closest_marker(marker) for marker in ("live_fault", "live_stops_a_task", "live_exercise")):
         refuse_production(request.getfixturevalue("stack"))
 
 

@@ -10,7 +10,7 @@ Against a live stack the check is the stack's own scheduled task, started now fo
 environment's WATCH_BUSINESS_DATE): quiet for the last night the stack published, an alert (exit code 1)
 for a business day before its first night, when nothing arrived. Its alert goes to the topic's
 subscribers, with that date in its subject. By opt-in (RISKBATCH_INJECT_FAULTS=1, never against a
-production stack) it stops a hung ingestion task the test starts.
+production stack) the check stops a hung ingestion task the test starts.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from riskbatch.inputs.sample import SampleSpec, write_sample
 from riskbatch.validation.history import stored_dates
 from riskbatch_platform.deployment.stack import current_parameters, physical_ids
 from riskbatch_platform.local.night import read_mailbox, run_services, upload_night
-from test.integration.conftest import DeployedStack, local_only, run_scheduled_task, start_task
+from test.integration.conftest import DeployedStack, run_scheduled_task, start_task
 
 # A container that never ends by itself and has no watchdog of its own: what the deadline check is the second line for.
 HUNG_ENTRY_POINT = ["python", "-c", "import time; time.sleep(3600)"]
@@ -101,31 +101,6 @@ def test_the_deadline_check_alerts_with_the_nights_progress_when_the_report_is_w
     assert code == 1 and "The night stopped at: no input file has arrived." in nothing["message"]
 
 
-def test_the_deadline_check_stops_a_one_shot_task_past_its_deadline_with_its_own_role(stack: DeployedStack) -> None:
-    """ECS acts on container health only for a service's tasks ("If a task is run manually, and not as part of a
-    service, the task will continue its lifecycle regardless of its health status":
-    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html). An ingestion task left running
-    (RunTask with no process behind it: a task whose own watchdog cannot act) is stopped by the check, through its
-    role's ListTasks (on *, under ecs:cluster) and StopTask (on the cluster's tasks), as the emulator judges them."""
-    local_only(stack, "runs the night's tasks by hand")
-    ecs = stack.target.client("ecs")
-    definition = stack.ecs.physical("DataIngestionTaskDefinition")
-    family = ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"]["family"]
-    target = stack.template["Resources"]["DeadlineCheckSchedule"]["Properties"]["Target"]["EcsParameters"]
-    network = stack.ecs._awsvpc(target["NetworkConfiguration"]["AwsvpcConfiguration"])
-    hung = ecs.run_task(cluster=stack.ecs.cluster_arn, taskDefinition=definition, launchType="FARGATE", networkConfiguration=network)["tasks"][0]["taskArn"]
-    stack.ecs.environment_overrides["ONE_SHOT_DEADLINES"] = f"{family}=0"  # past its deadline at once
-    try:
-        code, (alert,) = _check(stack, "2026-12-10")
-    finally:
-        del stack.ecs.environment_overrides["ONE_SHOT_DEADLINES"]
-    (stopped,) = ecs.describe_tasks(cluster=stack.ecs.cluster_arn, tasks=[hung])["tasks"]
-    assert stopped["desiredStatus"] == "STOPPED" and stopped["stoppedReason"].startswith(f"deadline check: {family} ran ")
-    assert code == 1 and f"- stopped {hung}: deadline check: {family}" in alert["message"]
-    log = Path(stack.ecs.tasks_run[-1]["log"]).read_text(encoding="utf-8")
-    assert '"event": "overdue_task_stopped"' in log
-
-
 def _hung_revision(ecs: Any, definition_arn: str) -> str:
     """The stack's ingestion task definition registered again, its container's entry point a sleep: a new
     revision of the same family. A RunTask override cannot do this: ContainerOverride carries a command,
@@ -137,8 +112,7 @@ def _hung_revision(ecs: Any, definition_arn: str) -> str:
     return ecs.register_task_definition(**registration)["taskDefinition"]["taskDefinitionArn"]
 
 
-@pytest.mark.live_fault
-def test_the_deadline_check_stops_a_hung_ingestion_task_of_the_live_stack(stack: DeployedStack) -> None:
+def _a_hung_ingestion_of_the_live_stack_is_stopped(stack: DeployedStack) -> None:
     """An ingestion task of the stack's own family that will not end (a sleep for its entry point, started with
     RunTask beside the stack's tasks) is stopped by the stack's deadline check, run as its schedule runs it, its
     deadline for that family overridden to 0 s (a RunTask environment override): StopTask with the check's reason,
@@ -162,3 +136,32 @@ def test_the_deadline_check_stops_a_hung_ingestion_task_of_the_live_stack(stack:
         if hung and ecs.describe_tasks(cluster=cluster, tasks=[hung])["tasks"][0]["lastStatus"] != "STOPPED":
             ecs.stop_task(cluster=cluster, task=hung, reason="riskbatch integration: the hung task's test ended")
         ecs.deregister_task_definition(taskDefinition=revision)
+
+
+@pytest.mark.live_stops_a_task
+def test_the_deadline_check_stops_a_one_shot_task_past_its_deadline_with_its_own_role(stack: DeployedStack) -> None:
+    """ECS acts on container health only for a service's tasks ("If a task is run manually, and not as part of a
+    service, the task will continue its lifecycle regardless of its health status":
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html). An ingestion task left running
+    (RunTask with no process behind it: a task whose own watchdog cannot act) is stopped by the check, through its
+    role's ListTasks (on *, under ecs:cluster) and StopTask (on the cluster's tasks), as the emulator judges them.
+    Against a live stack the task is a process that never ends (opt-in: RISKBATCH_INJECT_FAULTS=1)."""
+    if not stack.is_local:
+        _a_hung_ingestion_of_the_live_stack_is_stopped(stack)
+        return
+    ecs = stack.target.client("ecs")
+    definition = stack.ecs.physical("DataIngestionTaskDefinition")
+    family = ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"]["family"]
+    target = stack.template["Resources"]["DeadlineCheckSchedule"]["Properties"]["Target"]["EcsParameters"]
+    network = stack.ecs._awsvpc(target["NetworkConfiguration"]["AwsvpcConfiguration"])
+    hung = ecs.run_task(cluster=stack.ecs.cluster_arn, taskDefinition=definition, launchType="FARGATE", networkConfiguration=network)["tasks"][0]["taskArn"]
+    stack.ecs.environment_overrides["ONE_SHOT_DEADLINES"] = f"{family}=0"  # past its deadline at once
+    try:
+        code, (alert,) = _check(stack, "2026-12-10")
+    finally:
+        del stack.ecs.environment_overrides["ONE_SHOT_DEADLINES"]
+    (stopped,) = ecs.describe_tasks(cluster=stack.ecs.cluster_arn, tasks=[hung])["tasks"]
+    assert stopped["desiredStatus"] == "STOPPED" and stopped["stoppedReason"].startswith(f"deadline check: {family} ran ")
+    assert code == 1 and f"- stopped {hung}: deadline check: {family}" in alert["message"]
+    log = Path(stack.ecs.tasks_run[-1]["log"]).read_text(encoding="utf-8")
+    assert '"event": "overdue_task_stopped"' in log

@@ -58,20 +58,26 @@ class _Item:
 
 
 @pytest.mark.parametrize(
-    ("live", "exercise", "kept"),
+    ("marker", "flag", "attribute"),
+    [("live_exercise", "RISKBATCH_EXERCISE_STACK", "EXERCISE_STACK"), ("live_stops_a_task", "RISKBATCH_INJECT_FAULTS", "INJECT_FAULTS")],
+)
+@pytest.mark.parametrize(
+    ("live", "opted_in", "kept"),
     [(False, False, True), (True, False, False), (True, True, True)],
     ids=["local run: always", "live run: deselected", "live run: opted in"],
 )
-def test_what_writes_to_a_live_stack_runs_only_when_opted_in(monkeypatch: pytest.MonkeyPatch, live: bool, exercise: bool, kept: bool) -> None:
+def test_what_acts_on_a_live_stack_runs_only_when_opted_in(
+    monkeypatch: pytest.MonkeyPatch, marker: str, flag: str, attribute: str, live: bool, opted_in: bool, kept: bool
+) -> None:
     monkeypatch.setattr(conftest, "LIVE", live)
-    monkeypatch.setattr(conftest, "EXERCISE_STACK", exercise)
+    monkeypatch.setattr(conftest, attribute, opted_in)
     monkeypatch.setattr(conftest, "TALLY", Tally())
     deselected: list[object] = []
     config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)))
-    items = [_Item("live_exercise"), _Item()]
+    items = [_Item(marker), _Item()]
     conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
     assert len(items) == (2 if kept else 1) and len(deselected) == (0 if kept else 1)
-    assert conftest.TALLY.deselected == ({} if kept else {"opt in with RISKBATCH_EXERCISE_STACK=1 (live mode)": 1})
+    assert conftest.TALLY.deselected == ({} if kept else {f"opt in with {flag}=1 (live mode)": 1})
 
 
 def test_a_live_run_of_chosen_files_runs_them_alone() -> None:
