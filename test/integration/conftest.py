@@ -4,7 +4,9 @@ Live: set RISKBATCH_LIVE=1, the usual AWS environment (AWS_PROFILE or keys, AWS_
 RISKBATCH_STACK_NAME; the stack's outputs are read from cfn-outputs/flat-outputs.json (or the file
 RISKBATCH_OUTPUTS names); RISKBATCH_TEMPLATE_BUCKET is the bucket the plan tests upload the
 template to (the stack's --template-bucket), RISKBATCH_OTHER_BUCKET a bucket of the account that is
-not the stack's; RISKBATCH_INJECT_FAULTS=1 opts in to stopping a task of a non-production stack.
+not the stack's; RISKBATCH_INJECT_FAULTS=1 opts in to stopping a task of a non-production stack, and
+RISKBATCH_EXERCISE_STACK=1 to running what writes to one (a test's own business dates in its buckets,
+its alert topic paged, with a queue of the test's own subscribed to it while the test runs).
 `make integration-live` runs the live mode against a deployment in the emulator
 (riskbatch-integration-live): RISKBATCH_EMULATED=1 then says that the emulator's listed
 gaps apply, and nothing else of the local runner is used.
@@ -14,7 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LIVE = os.environ.get("RISKBATCH_LIVE") == "1"
 # Opt-in, live mode only: stop a task of the (non-production) stack under test to prove its SIGTERM handling.
 INJECT_FAULTS = os.environ.get("RISKBATCH_INJECT_FAULTS") == "1"
+# Opt-in, live mode only: run the tests that write to the (non-production) stack under test or page its topic.
+EXERCISE_STACK = os.environ.get("RISKBATCH_EXERCISE_STACK") == "1"
 EMULATED = os.environ.get("RISKBATCH_EMULATED") == "1"  # a live run whose account is the local emulator
 if EMULATED and urlparse(os.environ.get("AWS_ENDPOINT_URL", "")).hostname not in {"127.0.0.1", "localhost", "::1"}:
     # the emulator's gaps may excuse a skip only where the endpoint really is the emulator on loopback
@@ -71,15 +78,21 @@ def _live() -> DeployedStack:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "local_runner_fault: injects a fault through the local runner's own containers and queues (local mode only)")
     config.addinivalue_line("markers", "live_fault: stops a task of the live stack with StopTask (live mode, with RISKBATCH_INJECT_FAULTS=1 only)")
+    config.addinivalue_line("markers", "live_stops_a_task: stops a task it started (live mode with RISKBATCH_INJECT_FAULTS=1; local mode always)")
+    config.addinivalue_line(
+        "markers", "live_exercise: writes to the live stack or pages its topic (live mode with RISKBATCH_EXERCISE_STACK=1; local mode always)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Fault injection is chosen, never skipped: the local runner's faults run in local mode; a live run
-    stops a task of its stack only when RISKBATCH_INJECT_FAULTS=1 asks for it. What is left out is
-    deselected and counted in the tally with why."""
+    stops a task of its stack only when RISKBATCH_INJECT_FAULTS=1 asks for it, and writes to it only when
+    RISKBATCH_EXERCISE_STACK=1 does. What is left out is deselected and counted in the tally with why."""
     why = {
         "local_runner_fault": None if not LIVE else "the local runner injects this fault (local mode); live, the StopTask test stands for it",
         "live_fault": None if LIVE and INJECT_FAULTS else ("opt in with RISKBATCH_INJECT_FAULTS=1 (live mode)" if LIVE else "live mode only"),
+        "live_stops_a_task": None if not LIVE or INJECT_FAULTS else "opt in with RISKBATCH_INJECT_FAULTS=1 (live mode)",
+        "live_exercise": None if not LIVE or EXERCISE_STACK else "opt in with RISKBATCH_EXERCISE_STACK=1 (live mode)",
     }
     kept, left_out = [], []
     for item in items:
@@ -174,12 +187,86 @@ def local_only(stack: DeployedStack | None, why: str) -> None:
         pytest.skip(f"{LIVE_SKIP_PREFIX}{why}: {LIVE_SKIPS[why]}")
 
 
-def start_task(stack: DeployedStack, task_definition_arn: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """RunTask of one of the stack's task definitions as the stack's own targets start theirs: on its
-    cluster, FARGATE capacity, its three private subnets, its task security group, no public IP;
-    returns the task RunTask started (not waited for)."""
+def refuse_production(stack: DeployedStack) -> None:
+    """What stops, writes or pages never runs against a production stack (its EnvironmentSuffix prod)."""
+    if deployed_parameters(stack).get("EnvironmentSuffix") == "prod":
+        pytest.fail(f"{stack.stack_name} is a production stack: this test stops, writes or pages, and never runs against one")
+
+
+@pytest.fixture(autouse=True)
+def _opt_in_tests_refuse_production(request: pytest.FixtureRequest) -> None:
+    """Every opt-in test (live_fault, live_stops_a_task, live_exercise) refuses a production stack before it acts."""
+    if LIVE and any(request.node.get_closest_marker(marker) for marker in ("live_fault", "live_stops_a_task", "live_exercise")):
+        refuse_production(request.getfixturevalue("stack"))
+
+
+@dataclass
+class AlertInbox:
+    """A queue of the test's own, subscribed to the stack's alert topic: what an e-mail subscriber receives.
+    SNS delivers to an SQS subscriber a JSON document carrying the published Subject and Message
+    (Fanout to Amazon SQS queues: https://docs.aws.amazon.com/sns/latest/dg/sns-sqs-as-subscriber.html); the
+    queue's policy lets the topic send to it (aws:SourceArn, as that page shows)."""
+
+    sqs: Any
+    queue_url: str
+
+    def wait_for(self, subject_prefix: str, seconds: float = 60) -> list[dict[str, str]]:
+        """The notes whose subject starts with the prefix, waiting up to `seconds` for the first (SNS delivers within seconds)."""
+        found: list[dict[str, str]] = []
+        deadline = time.monotonic() + seconds
+        while not found and time.monotonic() < deadline:
+            for message in self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", []):
+                body = json.loads(message["Body"])
+                if str(body.get("Subject")).startswith(subject_prefix):
+                    found.append({"subject": body["Subject"], "message": body.get("Message", "")})
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+
+@contextmanager
+def alert_inbox(stack: DeployedStack) -> Iterator[AlertInbox]:
+    """An AlertInbox for the length of the block; unsubscribed and deleted after, whatever failed."""
+    sqs, sns = stack.target.client("sqs"), stack.target.client("sns")
+    topic = stack.outputs["AlertTopicArn"]
+    queue = sqs.create_queue(QueueName=f"riskbatch-itest-inbox-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    try:
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sns.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
+                }
+            ],
+        }
+        sqs.set_queue_attributes(QueueUrl=queue, Attributes={"Policy": json.dumps(policy)})
+        subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, ReturnSubscriptionArn=True)["SubscriptionArn"]
+        try:
+            yield AlertInbox(sqs, queue)
+        finally:
+            sns.unsubscribe(SubscriptionArn=subscription)
+    finally:
+        sqs.delete_queue(QueueUrl=queue)
+
+
+def start_task(stack: DeployedStack, task_definition_arn: str, command: list[str] | None, environment: dict[str, str] | None = None) -> dict[str, Any]:
+    """RunTask of one of the stack's task definitions, on its cluster, in its subnets and security group,
+    with the container's command (None: the definition's) and environment overridden (ContainerOverride:
+    "command" replaces the definition's command, "environment" adds to or overrides its variables,
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerOverride.html); returns the task, not waited for."""
     ecs = stack.target.client("ecs")
+    definition = ecs.describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
+    container = definition["containerDefinitions"][0]["name"]
     parameters = current_parameters(stack.target.client("cloudformation"), stack.stack_name)
+    override: dict[str, Any] = {"name": container}
+    if command is not None:
+        override["command"] = command
+    if environment:
+        override["environment"] = [{"name": key, "value": value} for key, value in environment.items()]
     started = ecs.run_task(
         cluster=stack.outputs["ClusterArn"],
         taskDefinition=task_definition_arn,
@@ -191,33 +278,25 @@ def start_task(stack: DeployedStack, task_definition_arn: str, overrides: dict[s
                 "assignPublicIp": "DISABLED",
             }
         },
-        overrides=overrides,
+        overrides={"containerOverrides": [override]},
         startedBy="riskbatch-integration",
     )
     # RunTask answers a task it could not place with a failure, not an error
     # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html, "failures")
     assert not started.get("failures") and len(started.get("tasks", [])) == 1, f"RunTask of {task_definition_arn} failed: {started.get('failures')}"
-    return started["tasks"][0]
+    return {**started["tasks"][0], "overrides": {"containerOverrides": [override]}}  # the overrides as sent (ECS's Task carries them too)
 
 
 def run_task(
     stack: DeployedStack, task_definition_arn: str, command: list[str] | None, timeout_seconds: int = 600, environment: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """RunTask of one of the stack's task definitions, on its cluster, in its subnets and security
-    group, with the container's command (None: the definition's) and environment overridden; returns
-    the stopped task. Against a live stack ECS starts and stops it. The local emulator records the
-    task but starts nothing: the runner starts it as the ECS agent would, and stops it in the emulator
-    when its process ends."""
+    """start_task, then wait for the task to stop; returns the stopped task. Against a live stack ECS
+    starts and stops it. The local emulator records the task but starts nothing: the runner starts it
+    as the ECS agent would, and stops it in the emulator when its process ends."""
     ecs = stack.target.client("ecs")
     definition = ecs.describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
-    container = definition["containerDefinitions"][0]["name"]
-    override: dict[str, Any] = {"name": container}
-    if command is not None:
-        override["command"] = command
-    if environment:
-        override["environment"] = [{"name": key, "value": value} for key, value in environment.items()]
-    overrides = {"containerOverrides": [override]}
-    task = start_task(stack, task_definition_arn, overrides)
+    task = start_task(stack, task_definition_arn, command, environment)
+    overrides = task["overrides"]
     if stack.is_local:
         label = command[0] if command else "task"
         handle = stack.ecs.start(stack.ecs.task_spec(task_definition_arn), overrides, name=f"{definition['family']}-{label}-{len(stack.ecs.tasks_run)}")
@@ -285,7 +364,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for reason, count in sorted(TALLY.skipped.items(), key=lambda item: -item[1]):
         write(f"  skipped {count:3}: {reason[:200]}")
     for reason, count in sorted(TALLY.deselected.items(), key=lambda item: -item[1]):
-        write(f"  deselected {count:3}: fault injection: {reason}")
+        write(f"  deselected {count:3}: opt-in: {reason}")
     if LIVE and TALLY.unlisted:
         write("a live run may skip only for the reasons of test/integration/conftest.py LIVE_SKIPS (EMULATOR_SKIPS on the emulator); these are not:")
         for reason in TALLY.unlisted:

@@ -9,7 +9,8 @@ https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-template
 Against a live stack the check is the stack's own scheduled task, started now for a chosen date (its
 environment's WATCH_BUSINESS_DATE): quiet for the last night the stack published, an alert (exit code 1)
 for a business day before its first night, when nothing arrived. Its alert goes to the topic's
-subscribers, with that date in its subject.
+subscribers, with that date in its subject. By opt-in (RISKBATCH_INJECT_FAULTS=1, never against a
+production stack) the check stops a hung ingestion task the test starts.
 """
 
 from __future__ import annotations
@@ -17,13 +18,24 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from riskbatch.inputs.business_days import previous_business_day
 from riskbatch.inputs.sample import SampleSpec, write_sample
 from riskbatch.validation.history import stored_dates
-from riskbatch_platform.deployment.stack import current_parameters
+from riskbatch_platform.deployment.stack import current_parameters, physical_ids
 from riskbatch_platform.local.night import read_mailbox, run_services, upload_night
-from test.integration.conftest import DeployedStack, local_only, run_scheduled_task
+from test.integration.conftest import DeployedStack, run_scheduled_task, start_task
+
+# A container that never ends by itself and has no watchdog of its own: what the deadline check is the second line for.
+HUNG_ENTRY_POINT = ["python", "-c", "import time; time.sleep(3600)"]
+# What RegisterTaskDefinition takes back of what DescribeTaskDefinition returns (the rest is ECS's own).
+REGISTERED_FIELDS = (
+    "family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes", "placementConstraints",
+    "requiresCompatibilities", "cpu", "memory", "pidMode", "ipcMode", "ephemeralStorage", "runtimePlatform",
+)  # fmt: skip
 
 
 def _night(tmp_path: Path, date: str) -> Path:
@@ -89,13 +101,54 @@ def test_the_deadline_check_alerts_with_the_nights_progress_when_the_report_is_w
     assert code == 1 and "The night stopped at: no input file has arrived." in nothing["message"]
 
 
+def _hung_revision(ecs: Any, definition_arn: str) -> str:
+    """The stack's ingestion task definition registered again, its container's entry point a sleep: a new
+    revision of the same family. A RunTask override cannot do this: ContainerOverride carries a command,
+    not an entry point (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerOverride.html),
+    and the image's ENTRYPOINT is riskbatch."""
+    described = ecs.describe_task_definition(taskDefinition=definition_arn)["taskDefinition"]
+    registration = {key: described[key] for key in REGISTERED_FIELDS if described.get(key)}
+    registration["containerDefinitions"] = [{**described["containerDefinitions"][0], "entryPoint": HUNG_ENTRY_POINT, "command": []}]
+    return ecs.register_task_definition(**registration)["taskDefinition"]["taskDefinitionArn"]
+
+
+def _a_hung_ingestion_of_the_live_stack_is_stopped(stack: DeployedStack) -> None:
+    """An ingestion task of the stack's own family that will not end (a sleep for its entry point, started with
+    RunTask beside the stack's tasks) is stopped by the stack's deadline check, run as its schedule runs it, its
+    deadline for that family overridden to 0 s (a RunTask environment override): StopTask with the check's reason,
+    which DescribeTasks then shows ("reason": https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html).
+    Opt-in (it stops every ingestion task of the stack then running): outside the overnight window, never in production."""
+    ecs, cluster = stack.target.client("ecs"), stack.outputs["ClusterArn"]
+    definition = physical_ids(stack.target.client("cloudformation"), stack.stack_name)["DataIngestionTaskDefinition"][1]
+    family = ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"]["family"]
+    revision = _hung_revision(ecs, definition)
+    hung = None
+    try:
+        hung = start_task(stack, revision, None)["taskArn"]
+        ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[hung], WaiterConfig={"Delay": 3, "MaxAttempts": 100})
+        environment = {"WATCH_BUSINESS_DATE": _published_nights(stack)[-1], "ONE_SHOT_DEADLINES": f"{family}=0"}
+        code = run_scheduled_task(stack, "DeadlineCheckSchedule", environment)
+        ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[hung], WaiterConfig={"Delay": 3, "MaxAttempts": 100})
+        (stopped,) = ecs.describe_tasks(cluster=cluster, tasks=[hung])["tasks"]
+        assert stopped["lastStatus"] == "STOPPED" and stopped["stoppedReason"].startswith(f"deadline check: {family} ran "), stopped.get("stoppedReason")
+        assert code == 0  # the night's report is there: the check stopped the task and stayed quiet
+    finally:  # whatever failed: the task goes, the revision with it
+        if hung and ecs.describe_tasks(cluster=cluster, tasks=[hung])["tasks"][0]["lastStatus"] != "STOPPED":
+            ecs.stop_task(cluster=cluster, task=hung, reason="riskbatch integration: the hung task's test ended")
+        ecs.deregister_task_definition(taskDefinition=revision)
+
+
+@pytest.mark.live_stops_a_task
 def test_the_deadline_check_stops_a_one_shot_task_past_its_deadline_with_its_own_role(stack: DeployedStack) -> None:
     """ECS acts on container health only for a service's tasks ("If a task is run manually, and not as part of a
     service, the task will continue its lifecycle regardless of its health status":
     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html). An ingestion task left running
     (RunTask with no process behind it: a task whose own watchdog cannot act) is stopped by the check, through its
-    role's ListTasks (on *, under ecs:cluster) and StopTask (on the cluster's tasks), as the emulator judges them."""
-    local_only(stack, "runs the night's tasks by hand")
+    role's ListTasks (on *, under ecs:cluster) and StopTask (on the cluster's tasks), as the emulator judges them.
+    Against a live stack the task is a process that never ends (opt-in: RISKBATCH_INJECT_FAULTS=1)."""
+    if not stack.is_local:
+        _a_hung_ingestion_of_the_live_stack_is_stopped(stack)
+        return
     ecs = stack.target.client("ecs")
     definition = stack.ecs.physical("DataIngestionTaskDefinition")
     family = ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"]["family"]

@@ -174,7 +174,7 @@ def test_a_worker_stopped_with_stop_task_handles_sigterm_and_exits_0(stack: Depl
     definition = physical_ids(stack.target.client("cloudformation"), stack.stack_name)["RiskCalculationTaskDefinition"][1]
     container = ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"]["containerDefinitions"][0]
     command = [*container.get("command", []), "--wait", "1", "--idle-exit", "600", "--abort-after", "0"]  # a worker that waits for work
-    task = start_task(stack, definition, {"containerOverrides": [{"name": container["name"], "command": command}]})
+    task = start_task(stack, definition, command)
     arn = task["taskArn"]
     ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[arn], WaiterConfig={"Delay": 3, "MaxAttempts": 100})
     time.sleep(15)  # the worker is polling the queue, its handler installed

@@ -1,7 +1,8 @@
 """Preflight against the deployed stack: it passes on the local deployment, fails with the fix named
 for each thing that breaks a night (a quota too small, nearly full subnets, a missing image tag, an
 unconfirmed subscription), stops riskbatch-deploy unless told otherwise, and runs as the scheduled
-pre-night check task, which alerts the topic when a check fails and stays quiet otherwise."""
+pre-night check task, which alerts the topic when a check fails and stays quiet otherwise (against a
+live stack the alerting half is opt-in: RISKBATCH_EXERCISE_STACK=1)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from riskbatch.operations.preflight import findings, monitoring
 from riskbatch.operations.preflight.findings import FAIL
 from riskbatch_platform.deployment.preflight_stack import account_of, check_stack
 from riskbatch_platform.local.night import read_mailbox
-from test.integration.conftest import DeployedStack, local_only, run_scheduled_task
+from test.integration.conftest import DeployedStack, alert_inbox, deployed_parameters, local_only, run_scheduled_task
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,16 +118,40 @@ def _schedule_alerts(stack: DeployedStack) -> list[dict[str, Any]]:
     return [note for note in read_mailbox(stack.local) if str(note["subject"]).startswith("Pre-night check")]
 
 
-def test_the_scheduled_pre_night_check_is_quiet_when_the_night_fits_and_alerts_when_it_does_not(stack: DeployedStack) -> None:
+def test_the_scheduled_pre_night_check_is_quiet_when_the_night_fits(stack: DeployedStack) -> None:
     """The schedule's RunTask with its own role (ecs:RunTask on its cluster, PassRole of its two
     roles), then the task with its own task role: every read it makes is judged by the emulator."""
-    if not stack.is_local:  # the stack's own scheduled task, started now; the alerting half removes an image, which a live stack keeps
+    if not stack.is_local:  # the stack's own scheduled task, started now
         assert run_scheduled_task(stack, "PreNightCheckSchedule", {}) == 0
         return
     read_mailbox(stack.local)  # what earlier tests left
     _, code = stack.ecs.run_schedule("PreNightCheckSchedule", name="pre-night-check-quiet")
     assert code == 0, Path(stack.ecs.tasks_run[-1]["log"]).read_text(encoding="utf-8")[-2000:]
     assert _schedule_alerts(stack) == []
+
+
+NEVER_PUSHED_TAG = "integration-never-pushed"  # no image of any repository carries it
+
+
+@pytest.mark.live_exercise
+def test_the_scheduled_pre_night_check_alerts_the_topic_when_an_image_is_missing(stack: DeployedStack) -> None:
+    """Locally an image tag the stack runs is deleted for the length of the check. Against a live stack the
+    images stay: the stack's own pre-night task runs with its IMAGE_TAG overridden to a tag never pushed (a
+    RunTask environment override, which adds to or replaces the definition's variables:
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerOverride.html), so each of the three
+    images is missing, and its alert is read from a queue of the test's own subscribed to the stack's topic.
+    Opt-in: the topic's subscribers receive the alert too; never in production."""
+    suffix = deployed_parameters(stack)["EnvironmentSuffix"]
+    repositories = [stack.outputs[f"{job}RepositoryUri"].split("/", 1)[1] for job in ("DataIngestion", "RiskCalculation", "ReportGeneration")]
+    if not stack.is_local:
+        with alert_inbox(stack) as inbox:
+            code = run_scheduled_task(stack, "PreNightCheckSchedule", {"IMAGE_TAG": NEVER_PUSHED_TAG})
+            alerts = inbox.wait_for(f"Pre-night check {suffix}: ")
+        assert code == 1 and len(alerts) == 1, alerts
+        for repository in repositories:
+            assert f"image {repository}:{NEVER_PUSHED_TAG}: expected present" in alerts[0]["message"] and "Fix: push it" in alerts[0]["message"]
+        return
+    read_mailbox(stack.local)  # what earlier tests left
     ecr = stack.target.client("ecr")
     repository = stack.outputs["RiskCalculationRepositoryUri"].split("/", 1)[1]
     tag = stack.template["Parameters"]["ImageTag"]["Default"]
@@ -136,7 +161,7 @@ def test_the_scheduled_pre_night_check_is_quiet_when_the_night_fits_and_alerts_w
         _, code = stack.ecs.run_schedule("PreNightCheckSchedule", name="pre-night-check-alert")
         assert code == 1
         (alert,) = _schedule_alerts(stack)
-        assert alert["subject"] == "Pre-night check itest: 1 check(s) failed"
+        assert alert["subject"] == f"Pre-night check {suffix}: 1 check(s) failed"
         assert f"image {repository}:{tag}: expected present" in alert["message"] and "Fix: push it" in alert["message"]
     finally:
         ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag)

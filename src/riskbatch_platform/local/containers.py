@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import subprocess
 import threading
@@ -88,7 +89,7 @@ def scratch_mount(container_path: str, declared_volumes: list[str], task_name: s
 def create_arguments(
     *, name: str, image: str, command: list[str], environment: dict[str, str], user: str | None, read_only: bool,
     memory_mib: int, cpu_units: int, stop_timeout: int, mounts: list[Mount], cgroup_parent: str | None,
-    capabilities_dropped: tuple[str, ...] = (), capabilities_added: tuple[str, ...] = (),
+    capabilities_dropped: tuple[str, ...] = (), capabilities_added: tuple[str, ...] = (), entry_point: list[str] | None = None,
 ) -> list[str]:  # fmt: skip
     """podman create's arguments for one task's container (pure: the unit suite reads them)."""
     arguments = ["create", "--name", name, "--network", "host", "--pull", "never", *ULIMITS]
@@ -108,6 +109,8 @@ def create_arguments(
         arguments += ["--mount", mount.argument()]
     for key, value in sorted(environment.items()):
         arguments += ["--env", f"{key}={value}"]
+    if entry_point:  # the task definition's entryPoint replaces the image's ENTRYPOINT
+        arguments += ["--entrypoint", json.dumps(entry_point)]
     return [*arguments, image, *command]
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +46,7 @@ from riskbatch_platform.local.containers import (
 )
 from riskbatch_platform.local.eventbridge import pattern_matches, s3_object_created_event, transform_input
 from riskbatch_platform.local.podman import image_volumes
-from riskbatch_platform.local.task_spec import HOST_SETTINGS, TaskSpec, overridden_environment, task_spec_of
+from riskbatch_platform.local.task_spec import HOST_SETTINGS, TaskSpec, overridden_environment, process_entry_point, task_spec_of
 
 
 def _session_keys(variables: dict[str, str]) -> dict[str, str]:
@@ -158,7 +157,7 @@ class LocalEcs:
             scratch.mkdir(parents=True, exist_ok=True)
             with log_path.open("w", encoding="utf-8") as log:
                 record["process"] = subprocess.Popen(
-                    [sys.executable, "-m", "riskbatch", *command], env=self._process_environment(spec, scratch), stdout=log, stderr=subprocess.STDOUT
+                    [*process_entry_point(spec.entry_point), *command], env=self._process_environment(spec, scratch), stdout=log, stderr=subprocess.STDOUT
                 )
         self.tasks_run.append(record)
         return record["process"]
@@ -235,7 +234,7 @@ class LocalEcs:
         arguments = create_arguments(
             name=name, image=image_id, command=command, environment=self._task_environment(spec), user=spec.user, read_only=spec.read_only,
             memory_mib=spec.memory_mib, cpu_units=spec.cpu_units, stop_timeout=spec.stop_timeout, mounts=mounts, cgroup_parent=task_cgroup_parent(name),
-            capabilities_dropped=spec.capabilities_dropped, capabilities_added=spec.capabilities_added,
+            capabilities_dropped=spec.capabilities_dropped, capabilities_added=spec.capabilities_added, entry_point=spec.entry_point,
         )  # fmt: skip
         record.update(
             job=spec.container, image=spec.image, task_definition=spec.task_definition_arn, digest=digest, digest_image_id=image_id,

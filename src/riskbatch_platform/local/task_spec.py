@@ -3,6 +3,7 @@ environment a run's container overrides give it."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ class TaskSpec:
     health_check: dict[str, Any] | None = None
     capabilities_dropped: tuple[str, ...] = ()
     capabilities_added: tuple[str, ...] = ()
+    entry_point: list[str] = field(default_factory=list)  # the container definition's entryPoint (none: the image's ENTRYPOINT, riskbatch)
 
 
 def task_spec_of(described: dict[str, Any]) -> TaskSpec:
@@ -49,7 +51,18 @@ def task_spec_of(described: dict[str, Any]) -> TaskSpec:
         capabilities_added=tuple(container.get("linuxParameters", {}).get("capabilities", {}).get("add", [])),
         stop_timeout=int(container.get("stopTimeout", 30)),
         health_check=container.get("healthCheck"),
+        entry_point=list(container.get("entryPoint") or []),
     )
+
+
+def process_entry_point(entry_point: list[str]) -> list[str]:
+    """What a process runs for the container's entry point: the image's ENTRYPOINT (riskbatch) unless the task
+    definition names another; python is this interpreter (the image's python, as far as a process can be)."""
+    if not entry_point or entry_point == ["riskbatch"]:
+        return [sys.executable, "-m", "riskbatch"]
+    if entry_point[0] in ("python", "python3"):
+        return [sys.executable, *entry_point[1:]]
+    raise ValueError(f"a process cannot stand in for the entry point {entry_point!r}: run the task as a container")
 
 
 # What a task inherits from the host: the machine's own settings (the search path, the locale,

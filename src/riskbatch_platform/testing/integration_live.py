@@ -7,7 +7,8 @@ credentials, as it would call an account. The one thing the emulator lacks to be
 Fargate that starts the tasks RunTask records; an agent beside it plays that part for the tasks the
 suite starts (riskbatch_platform/local/ecs_agent.py). Before the suite, the stack runs one night as
 EventBridge and the services would run it in an account (the local runner plays them), so that the
-suite finds a last night to check, as it does in a live stack. RISKBATCH_EMULATED=1 tells the suite
+suite finds a last night to check, as it does in a live stack. The agent runs the tasks the suite starts,
+itself or through the operator's rerun. RISKBATCH_EMULATED=1 tells the suite
 that the emulator's listed gaps apply. The suite's exit code is this script's.
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from riskbatch.inputs.sample import SampleSpec, write_sample
 from riskbatch.operations.aws_access import bounded
+from riskbatch.operations.rerun import STARTED_BY as RERUN_STARTED_BY
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.local.ecs_agent import EcsAgent
 from riskbatch_platform.local.emulator.loopback import running_emulator
@@ -40,11 +42,18 @@ def _sample_night(work: Path) -> Path:
     return positions.parent
 
 
+def _names_a_test_file(argument: str) -> bool:
+    """A path of the suite (a file, a folder or file::test): run that alone instead of test/integration."""
+    path = (REPO_ROOT / argument.split("::", 1)[0]).resolve()
+    return path.exists() and path.is_relative_to((REPO_ROOT / "test" / "integration").resolve())
+
+
 @bounded("riskbatch-integration-live")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.epilog = "Any other argument goes to pytest (for example -k least_privilege)."
+    parser.epilog = "Any other argument goes to pytest (for example -k least_privilege, or test/integration/test_preflight.py alone)."
     _, pytest_args = parser.parse_known_args(argv)
+    chosen = [argument for argument in pytest_args if not argument.startswith("-") and _names_a_test_file(argument)]
     with tempfile.TemporaryDirectory(prefix="riskbatch-live-") as folder, running_emulator(log_dir=Path(folder)) as emulator:
         work = Path(folder)
         print("deploying the stack into the emulator in its phases, as riskbatch-deploy does in an account", flush=True)
@@ -63,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             "RISKBATCH_OUTPUTS": str(work / "flat-outputs.json"),
             "RISKBATCH_OTHER_BUCKET": local.stand_ins.template_bucket,
             "RISKBATCH_TEMPLATE_BUCKET": local.stand_ins.template_bucket,
-            "RISKBATCH_INJECT_FAULTS": "1",  # a stack of its own, never production: its fault test stops one of its tasks
+            "RISKBATCH_INJECT_FAULTS": "1",  # a stack of its own, never production: its fault tests stop its tasks
+            "RISKBATCH_EXERCISE_STACK": "1",  # and its opt-in tests write to it and page its topic
             "AWS_ENDPOINT_URL": emulator.endpoint_url,
             "AWS_REGION": emulator.region,
             "AWS_DEFAULT_REGION": emulator.region,
@@ -73,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         environment.pop("AWS_PROFILE", None)
         environment.pop("AWS_SESSION_TOKEN", None)
         print(f"the integration suite in live mode against {local.stack_name} at {emulator.endpoint_url}", flush=True)
-        with EcsAgent(runner, local.outputs["ClusterArn"], STARTED_BY) as agent:
-            suite = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "test/integration", *pytest_args]
+        with EcsAgent(runner, local.outputs["ClusterArn"], (STARTED_BY, RERUN_STARTED_BY)) as agent:  # the suite's tasks, and the operator's reruns
+            suite = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *([] if chosen else ["test/integration"]), *pytest_args]
             code = subprocess.run(suite, cwd=REPO_ROOT, env=environment, check=False).returncode
         print(f"the agent started {len(agent.started)} task(s) for the suite" + (f"; its errors: {agent.errors}" if agent.errors else ""))
         return code

@@ -85,6 +85,16 @@ def test_every_task_runs_its_definitions_health_check(template: Template, defini
     )  # fmt: skip
 
 
+def test_a_definitions_entry_point_replaces_the_images_and_none_keeps_it() -> None:
+    """ContainerDefinition "entryPoint" (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html)."""
+    common = {"name": "t", "image": "sha256:abc", "command": ["x"], "environment": {}, "user": None, "read_only": False}
+    limits = {"memory_mib": 512, "cpu_units": 256, "stop_timeout": 30, "mounts": [], "cgroup_parent": None}
+    replaced = create_arguments(**common, **limits, entry_point=["python", "-c", "pass"])
+    assert _value(replaced, "--entrypoint") == '["python", "-c", "pass"]' and replaced.index("--entrypoint") < replaced.index("sha256:abc")
+    assert replaced[-2:] == ["sha256:abc", "x"]  # the command follows the image, as arguments of the entry point
+    assert "--entrypoint" not in create_arguments(**common, **limits)
+
+
 def test_a_shell_health_check_runs_through_the_shell() -> None:
     check = HealthCheck.from_definition({"command": ["CMD-SHELL", "test -f /x || exit 1"]})
     assert check.exec_command() == ["/bin/sh", "-c", "test -f /x || exit 1"]

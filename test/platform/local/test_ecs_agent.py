@@ -31,6 +31,7 @@ class Spec:
     container: str = "job"
     family: str = "ingest"
     stop_timeout: int = 30
+    image: str = "ecr-data-ingestion-dev:1.0.0"
 
 
 class Runner:
@@ -38,9 +39,13 @@ class Runner:
 
     def __init__(self) -> None:
         self.target = Target(region=REGION)
+        self.task_events: list[dict[str, Any]] = []  # what was sent to the default bus
 
     def task_spec(self, task_definition_arn: str) -> Spec:
         return Spec()
+
+    def send_task_stopped(self, detail: dict[str, Any]) -> None:
+        self.task_events.append(detail)
 
     def start(self, spec: Spec, overrides: dict[str, Any], name: str, task_arn: str) -> subprocess.Popen:
         (container,) = overrides["containerOverrides"]
@@ -54,12 +59,12 @@ def cluster() -> Iterator[tuple[str, str, list[str], list[str]]]:
         yield boto3.client("ecs", region_name=REGION).describe_clusters(clusters=["c1"])["clusters"][0]["clusterArn"], definition, subnets, groups
 
 
-def _run(cluster: tuple[str, str, list[str], list[str]], seconds: str) -> str:
+def _run(cluster: tuple[str, str, list[str], list[str]], seconds: str, started_by: str = "suite") -> str:
     arn, definition, subnets, groups = cluster
     overrides = {"containerOverrides": [{"name": "job", "command": [seconds]}]}
     network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": groups}}
     ecs = boto3.client("ecs", region_name=REGION)
-    return ecs.run_task(cluster=arn, taskDefinition=definition, launchType="FARGATE", networkConfiguration=network, overrides=overrides, startedBy="suite")[
+    return ecs.run_task(cluster=arn, taskDefinition=definition, launchType="FARGATE", networkConfiguration=network, overrides=overrides, startedBy=started_by)[
         "tasks"
     ][0]["taskArn"]
 
@@ -82,7 +87,8 @@ def test_a_task_left_to_finish_stops_with_its_processs_exit_code(cluster: tuple[
 
 
 def test_stop_task_reaches_the_process_as_sigterm_and_keeps_its_reason(cluster: tuple[str, str, list[str], list[str]]) -> None:
-    agent = EcsAgent(Runner(), cluster[0], "suite")
+    runner = Runner()
+    agent = EcsAgent(runner, cluster[0], "suite")
     task = _run(cluster, "60")
     agent.step()
     assert task in agent.running
@@ -90,3 +96,20 @@ def test_stop_task_reaches_the_process_as_sigterm_and_keeps_its_reason(cluster: 
     boto3.client("ecs", region_name=REGION).stop_task(cluster=cluster[0], task=task, reason="fault injection")
     stopped = _until_stopped(agent, cluster[0], task)
     assert stopped["containers"][0]["exitCode"] == 0 and stopped["stoppedReason"] == "fault injection"
+    (event,) = runner.task_events
+    assert (event["stopCode"], event["stoppedReason"], event["containers"][0]["exitCode"]) == ("UserInitiated", "fault injection", 0)
+
+
+def test_each_stopped_task_is_announced_as_ecs_announces_it_and_the_operators_tasks_run_too(cluster: tuple[str, str, list[str], list[str]]) -> None:
+    """ECS sends an "ECS Task State Change" event when a task stops ("Amazon ECS events":
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html); the stack's rule writes it
+    to the task events log that riskbatch status reads. The operator's rerun starts its tasks as riskbatch-rerun."""
+    runner = Runner()
+    agent = EcsAgent(runner, cluster[0], ("suite", "riskbatch-rerun"))
+    ours, operators, others = _run(cluster, "0"), _run(cluster, "0", "riskbatch-rerun"), _run(cluster, "0", "someone-else")
+    _until_stopped(agent, cluster[0], ours)
+    _until_stopped(agent, cluster[0], operators)
+    assert others not in agent.started
+    (event,) = [detail for detail in runner.task_events if detail["taskArn"] == ours]
+    assert event["lastStatus"] == "STOPPED" and event["stoppedReason"] == EXITED and event["stopCode"] == "EssentialContainerExited"
+    assert event["containers"][0]["exitCode"] == 3 and event["taskDefinitionArn"] == cluster[1] and event["clusterArn"] == cluster[0]

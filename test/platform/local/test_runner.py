@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from riskbatch_platform.aws import Target
 from riskbatch_platform.images.dockerfile import dockerfile_of, parse_dockerfile
 from riskbatch_platform.local.runner import LocalEcs
-from riskbatch_platform.local.task_spec import HOST_SETTINGS, TaskSpec
+from riskbatch_platform.local.task_spec import HOST_SETTINGS, TaskSpec, process_entry_point, task_spec_of
 
 SPEC = TaskSpec(
     family="task-risk-calculation-dev",
@@ -64,3 +65,27 @@ def test_a_runs_container_overrides_reach_that_task_alone(runner: LocalEcs, tmp_
     runner.start(SPEC, overrides)
     runner.start(SPEC, None)
     assert seen[0]["WATCH_BUSINESS_DATE"] == "2026-12-07" and "WATCH_BUSINESS_DATE" not in seen[1]
+
+
+def test_a_task_definitions_entry_point_replaces_the_images(runner: LocalEcs) -> None:
+    """ECS runs a container definition's entryPoint instead of the image's ENTRYPOINT (riskbatch); a RunTask
+    override cannot change it, a task definition can (ContainerDefinition "entryPoint":
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html)."""
+    container = {
+        "name": SPEC.container,
+        "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-risk-calculation-dev:1.0.0",
+        "entryPoint": ["python", "-c", "import sys; sys.exit(7)"],
+        "command": [],
+    }
+    described = {
+        "family": SPEC.family,
+        "taskDefinitionArn": f"arn:aws:ecs:us-east-1:123456789012:task-definition/{SPEC.family}:2",
+        "taskRoleArn": f"arn:aws:iam::123456789012:role/{SPEC.task_role}",
+        "containerDefinitions": [container],
+    }
+    spec = task_spec_of(described)
+    assert spec.entry_point == ["python", "-c", "import sys; sys.exit(7)"]
+    assert runner.start(spec).wait(timeout=60) == 7  # the entry point ran, not riskbatch
+    assert process_entry_point([]) == process_entry_point(["riskbatch"]) == [sys.executable, "-m", "riskbatch"]
+    with pytest.raises(ValueError, match="run the task as a container"):
+        process_entry_point(["/bin/sh", "-c", "sleep 1"])

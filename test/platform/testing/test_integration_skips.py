@@ -47,3 +47,42 @@ def test_a_live_run_fails_on_an_unlisted_skip_or_when_nothing_passed(monkeypatch
     session = SimpleNamespace(exitstatus=0)
     conftest.pytest_sessionfinish(session, 0)  # type: ignore[arg-type]
     assert session.exitstatus == expected
+
+
+class _Item:
+    def __init__(self, *markers: str) -> None:
+        self.markers = set(markers)
+
+    def get_closest_marker(self, name: str) -> object | None:
+        return name if name in self.markers else None
+
+
+@pytest.mark.parametrize(
+    ("marker", "flag", "attribute"),
+    [("live_exercise", "RISKBATCH_EXERCISE_STACK", "EXERCISE_STACK"), ("live_stops_a_task", "RISKBATCH_INJECT_FAULTS", "INJECT_FAULTS")],
+)
+@pytest.mark.parametrize(
+    ("live", "opted_in", "kept"),
+    [(False, False, True), (True, False, False), (True, True, True)],
+    ids=["local run: always", "live run: deselected", "live run: opted in"],
+)
+def test_what_acts_on_a_live_stack_runs_only_when_opted_in(
+    monkeypatch: pytest.MonkeyPatch, marker: str, flag: str, attribute: str, live: bool, opted_in: bool, kept: bool
+) -> None:
+    monkeypatch.setattr(conftest, "LIVE", live)
+    monkeypatch.setattr(conftest, attribute, opted_in)
+    monkeypatch.setattr(conftest, "TALLY", Tally())
+    deselected: list[object] = []
+    config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)))
+    items = [_Item(marker), _Item()]
+    conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+    assert len(items) == (2 if kept else 1) and len(deselected) == (0 if kept else 1)
+    assert conftest.TALLY.deselected == ({} if kept else {f"opt in with {flag}=1 (live mode)": 1})
+
+
+def test_a_live_run_of_chosen_files_runs_them_alone() -> None:
+    from riskbatch_platform.testing.integration_live import _names_a_test_file
+
+    assert _names_a_test_file("test/integration/test_preflight.py") and _names_a_test_file("test/integration/test_preflight.py::test_x")
+    assert not _names_a_test_file("least_privilege")  # a -k expression
+    assert not _names_a_test_file("test/unit")  # not the integration suite
