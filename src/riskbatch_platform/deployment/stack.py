@@ -365,12 +365,20 @@ def write_flat_outputs(outputs: dict[str, str], path: Path) -> None:
     path.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+# A resource CloudFormation already deleted (a rolled-back creation, a teardown that failed half-way) keeps
+# its physical ID in ListStackResources; its ResourceStatus says it is gone (StackResourceSummary:
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResourceSummary.html).
+GONE = frozenset({"DELETE_COMPLETE", "DELETE_SKIPPED"})
+
+
 def physical_ids(cfn: Any, stack_name: str) -> dict[str, tuple[str, str]]:
-    """logical id -> (type, physical id) of every resource the stack reports as created."""
+    """logical id -> (type, physical id) of every resource the stack reports as existing (not deleted)."""
     found: dict[str, tuple[str, str]] = {}
     paginator = cfn.get_paginator("list_stack_resources")
     for page in paginator.paginate(StackName=stack_name):
         for summary in page["StackResourceSummaries"]:
+            if summary.get("ResourceStatus") in GONE:
+                continue
             if summary.get("LogicalResourceId") and summary.get("PhysicalResourceId"):
                 found[summary["LogicalResourceId"]] = (summary["ResourceType"], summary["PhysicalResourceId"])
     return found
