@@ -127,7 +127,7 @@ class _Listing:
         assert operation == "list_stack_resources"
         return self
 
-    def paginate(self, StackName: str) -> list[dict[str, Any]]:  # noqa: N803 (boto3's argument)
+    def paginate(self, StackName: str) -> list[dict[str, Any]]:
         return [{"StackResourceSummaries": self.summaries}]
 
 
@@ -136,7 +136,7 @@ class _Listing:
 def test_resources_already_deleted_are_not_stopped_again() -> None:
     summaries = [
         {"LogicalResourceId": "Trigger", "ResourceType": "AWS::Events::Rule", "PhysicalResourceId": "rule-trigger-sfx", "ResourceStatus": "DELETE_COMPLETE"},
-        {"LogicalResourceId": "Check", "ResourceType": "AWS::Scheduler::Schedule", "PhysicalResourceId": "schedule-check-sfx", "ResourceStatus": "DELETE_SKIPPED"},
+        {"LogicalResourceId": "Check", "ResourceType": "AWS::Scheduler::Schedule", "PhysicalResourceId": "sched-sfx", "ResourceStatus": "DELETE_SKIPPED"},
         {"LogicalResourceId": "Queue", "ResourceType": "AWS::SQS::Queue", "PhysicalResourceId": "https://q", "ResourceStatus": "DELETE_FAILED"},
         {"LogicalResourceId": "Service", "ResourceType": "AWS::ECS::Service", "PhysicalResourceId": "arn:s/c/svc", "ResourceStatus": "CREATE_COMPLETE"},
     ]
