@@ -18,7 +18,9 @@ and an exit code (docs/runbook.md, "Exit codes"; riskbatch-deploy and riskbatch-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable, Mapping
@@ -31,6 +33,7 @@ __all__ = [
     "CommandParser", "add_aws_options", "announce", "bounded", "guarded", "problem", "resolve_region",
 ]  # fmt: skip
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a command killed by it: the reader went away
 EXIT_INTERNAL = 1  # a defect, not the user's input: the traceback is printed, to be reported
 EXIT_BAD_INPUT = 2  # argparse's own code for a usage error: a bad value is one too
 # riskbatch-deploy and riskbatch-push-images had codes 3-5 of their own first: there the boundary's 3, 4, 5 are 9, 10, 11.
@@ -112,7 +115,15 @@ def guarded(prog: str, body: Callable[[], int], codes: Mapping[int, int] | None 
     """Run a command's body inside the error boundary: its exit code, or one line and a documented code.
     codes renumbers the boundary's codes for a command whose own codes came first (riskbatch-deploy)."""
     try:
-        return int(body())
+        code = int(body())
+        sys.stdout.flush()  # a reader that went away (| head) shows here, inside the boundary
+        return code
+    except BrokenPipeError:
+        # The reader closed the pipe: no traceback, and no second error when Python flushes stdout at exit
+        # (Python's signal module, "Note on SIGPIPE": https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        with contextlib.suppress(OSError, ValueError):  # a stdout that is no file (captured) has nothing left to flush
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

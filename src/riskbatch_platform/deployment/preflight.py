@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 
 from riskbatch.operations.aws_access import EXIT_NO_STACK, CommandParser, add_aws_options, guarded
-from riskbatch.operations.plan import Night, time_of_day, window_hours
+from riskbatch.operations.plan import Night, count, time_of_day, window_hours
 from riskbatch.operations.preflight.checks import as_json, failed, table
 from riskbatch.operations.stack_lookup import OperatorError
 from riskbatch_platform import REPO_ROOT
@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", type=Path, default=REPO_ROOT / "lib" / "TapStack.json", help="the stack's template (default: lib/TapStack.json)")
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="a value about to be deployed (over the stack's)")
     add_aws_options(parser, endpoint=True)
-    parser.add_argument("--positions", type=int, help="tonight's book: positions (with --factors, checks riskbatch plan against the window)")
-    parser.add_argument("--factors", type=int, help="tonight's book: risk factors (with --positions)")
-    parser.add_argument("--scenarios", type=int, default=100_000, help="Monte Carlo scenarios a night (default: 100,000)")
+    parser.add_argument("--positions", type=count, help="tonight's book: positions (with --factors, checks riskbatch plan against the window)")
+    parser.add_argument("--factors", type=count, help="tonight's book: risk factors (with --positions)")
+    parser.add_argument("--scenarios", type=count, default=100_000, help="Monte Carlo scenarios a night (default: 100,000)")
     parser.add_argument("--start", type=time_of_day, default="01:00", help="when the night's files are in (HH:MM, New York)")
     parser.add_argument("--nightly", action="store_true", help="only the checks that change from day to day")
     parser.add_argument("--local", action="store_true", help="deploy into the local emulator first, then check that deployment")
