@@ -42,7 +42,7 @@ from riskbatch.operations.stack_lookup import OperatorError
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.aws import command_target
 from riskbatch_platform.deployment.preflight_stack import check_stack
-from riskbatch_platform.deployment.stack import stack_status
+from riskbatch_platform.deployment.stack import deployed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +77,7 @@ def _preflight(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
         if not args.stack_name:
             parser.error("--stack-name is needed (or --local)")
         target = command_target(args.region, args.profile, args.endpoint_url, parser.prog)
-        if stack_status(target.client("cloudformation"), args.stack_name) is None:  # not every subnet of the account
+        if not deployed(target.client("cloudformation"), args.stack_name):  # not every subnet of the account
             hint = "check --stack-name and the region; a new stack is preflighted by riskbatch-deploy"
             raise OperatorError(f"no stack {args.stack_name} in {target.region}: {hint}", EXIT_NO_STACK)
         findings = check_stack(target, args.stack_name, template, parameters, tonight, args.nightly)

@@ -46,6 +46,16 @@ def stack_status(cfn: Any, stack_name: str) -> str | None:
     return stacks[0]["StackStatus"] if stacks else None
 
 
+# A stack that only holds a change set not executed yet (ChangeSetType CREATE) is REVIEW_IN_PROGRESS: it has
+# no resources and no parameters, so it is not deployed (API reference, Stack, StackStatus).
+NOT_DEPLOYED = frozenset({"REVIEW_IN_PROGRESS"})
+
+
+def deployed(cfn: Any, stack_name: str) -> bool:
+    """The stack exists and has been created (at least attempted): not missing, not only a change set under review."""
+    return stack_status(cfn, stack_name) not in {None, *NOT_DEPLOYED}
+
+
 def current_parameters(cfn: Any, stack_name: str) -> dict[str, str]:
     stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
     return {item["ParameterKey"]: item.get("ParameterValue", "") for item in stack.get("Parameters", [])}
