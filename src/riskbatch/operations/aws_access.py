@@ -13,6 +13,7 @@ and an exit code (docs/runbook.md, "Exit codes"; riskbatch-deploy and riskbatch-
   3  no AWS region or no credentials (an expired SSO session included: aws sso login), or AWS cannot be reached
   4  no such stack, or not a stack of this template
   5  AWS refused a call (access denied and the like: the operation and AWS's code are printed)
+  141  the reader of stdout went away (| head): no traceback
 """
 
 from __future__ import annotations
