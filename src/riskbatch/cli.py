@@ -36,6 +36,7 @@ from riskbatch.commands import (
     cmd_worker,
 )
 from riskbatch.operations.aws_access import EXIT_CODES_EPILOG, CommandParser, add_aws_options, guarded
+from riskbatch.operations.plan import count
 
 DESCRIPTION = (
     "The overnight risk batch: the three jobs' commands (ingest, worker), the engine on local files (risk, sample, plan), "
@@ -51,14 +52,7 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date: give YYYY-MM-DD, e.g. 2026-11-24") from None
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
-    return value
+_count = count  # the one validator of a count, riskbatch-preflight's too
 
 
 def _share(text: str) -> float:

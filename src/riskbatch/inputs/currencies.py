@@ -13,6 +13,10 @@ import pyarrow as pa
 from riskbatch.inputs.files import FX_FACTOR, CheckedPositions, ExcludedRow, Market, excluded_rows
 
 
+class MissingRate(KeyError):
+    """The market data has no rate to convert a currency: bad data, said as such (not a defect)."""
+
+
 def _direct_rate(market: Market, currency: str, into: str) -> tuple[str, int] | None:
     for name, sign in ((f"FX_{currency}{into}", 1), (f"FX_{into}{currency}", -1)):
         if name in market.index:
@@ -35,7 +39,7 @@ def conversion_path(market: Market, currency: str, reporting: str) -> list[tuple
         first, second = _direct_rate(market, currency, common), _direct_rate(market, common, reporting)
         if first and second:
             return [first, second]
-    raise KeyError(f"no FX rate FX_{currency}{reporting} or FX_{reporting}{currency}, nor a cross through a common currency, in the market data")
+    raise MissingRate(f"no FX rate FX_{currency}{reporting} or FX_{reporting}{currency}, nor a cross through a common currency, in the market data")
 
 
 def factors_of_position(market: Market, row: dict[str, Any], reporting: str) -> list[str]:

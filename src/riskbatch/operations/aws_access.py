@@ -7,33 +7,41 @@ region of ours. Before a command acts it prints the account (STS GetCallerIdenti
 
 Every failure a user can fix is one line on stderr, "<command>: error: what is wrong: what to do",
 and an exit code (docs/runbook.md, "Exit codes"; riskbatch-deploy and riskbatch-push-images: RENUMBERED):
-  2  a bad input: an option's value, a file that is missing or not what it should be
-  3  no AWS region or no credentials, or AWS cannot be reached
+  1  an internal error (a defect): its traceback on stderr and a line saying to report it
+  2  a bad input: an option's value, a file that is missing or not what it should be (the errors
+     the code raises on purpose: InputError, FileRejected, ConfigurationError, a plain ValueError)
+  3  no AWS region or no credentials (an expired SSO session included: aws sso login), or AWS cannot be reached
   4  no such stack, or not a stack of this template
   5  AWS refused a call (access denied and the like: the operation and AWS's code are printed)
+  141  the reader of stdout went away (| head): no traceback
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import os
 import sys
+import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 from riskbatch.operations.stack_lookup import EXIT_NO_AWS, EXIT_NO_STACK, EXIT_REFUSED, OperatorError, aws_errors, session
 
 __all__ = [
-    "EXIT_BAD_INPUT", "EXIT_NO_AWS", "EXIT_NO_STACK", "EXIT_REFUSED", "RENUMBERED",
+    "EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_NO_AWS", "EXIT_NO_STACK", "EXIT_REFUSED", "RENUMBERED",
     "CommandParser", "add_aws_options", "announce", "bounded", "guarded", "problem", "resolve_region",
 ]  # fmt: skip
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a command killed by it: the reader went away
+EXIT_INTERNAL = 1  # a defect, not the user's input: the traceback is printed, to be reported
 EXIT_BAD_INPUT = 2  # argparse's own code for a usage error: a bad value is one too
 # riskbatch-deploy and riskbatch-push-images had codes 3-5 of their own first: there the boundary's 3, 4, 5 are 9, 10, 11.
 RENUMBERED = {EXIT_NO_AWS: 9, EXIT_NO_STACK: 10, EXIT_REFUSED: 11}
 
 EXIT_CODES_EPILOG = (
-    "exit codes: 0 done; 2 a bad input (an option's value, a file missing or not what it should be); "
+    "exit codes: 0 done; 1 internal error (report it); 2 a bad input (an option's value, a file missing or not what it should be); "
     "3 no AWS region or credentials, or AWS unreachable; 4 no such stack; 5 AWS refused a call"
 )
 
@@ -78,6 +86,11 @@ def problem(error: BaseException) -> OperatorError | None:
     """What a user can fix, and its exit code; None for anything else (a defect: its traceback is kept)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from riskbatch.inputs.currencies import MissingRate  # here, not above: what a deploy script imports stays its own
+    from riskbatch.inputs.files import InputError
+    from riskbatch.inputs.quality import FileRejected
+    from riskbatch.model.settings import ConfigurationError
+
     if isinstance(error, OperatorError):
         return error
     if isinstance(error, BotoCoreError | ClientError):
@@ -90,9 +103,11 @@ def problem(error: BaseException) -> OperatorError | None:
         return OperatorError(f"no such file: {error.filename or error}: check the path", EXIT_BAD_INPUT)
     if isinstance(error, OSError) and error.filename:
         return OperatorError(f"cannot read {error.filename}: {error.strerror or error}", EXIT_BAD_INPUT)
-    if isinstance(error, KeyError):
-        return OperatorError(f"{error.args[0] if error.args else error} is missing: check that each file is the one its option names", EXIT_BAD_INPUT)
-    if isinstance(error, ValueError):
+    if isinstance(error, MissingRate):
+        return OperatorError(f"{error.args[0] if error.args else error}: check that each file is the one its option names", EXIT_BAD_INPUT)
+    # Only what the code raises on purpose about its input; a KeyError, a JSONDecodeError or another ValueError
+    # subclass from inside a job is a defect, and keeps its traceback (EXIT_INTERNAL).
+    if isinstance(error, InputError | FileRejected | ConfigurationError | argparse.ArgumentTypeError) or type(error) is ValueError:
         return OperatorError(f"{error}", EXIT_BAD_INPUT)
     return None
 
@@ -101,14 +116,24 @@ def guarded(prog: str, body: Callable[[], int], codes: Mapping[int, int] | None 
     """Run a command's body inside the error boundary: its exit code, or one line and a documented code.
     codes renumbers the boundary's codes for a command whose own codes came first (riskbatch-deploy)."""
     try:
-        return int(body())
+        code = int(body())
+        sys.stdout.flush()  # a reader that went away (| head) shows here, inside the boundary
+        return code
+    except BrokenPipeError:
+        # The reader closed the pipe: no traceback, and no second error when Python flushes stdout at exit
+        # (Python's signal module, "Note on SIGPIPE": https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        with contextlib.suppress(OSError, ValueError):  # a stdout that is no file (captured) has nothing left to flush
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except Exception as error:
         found = problem(error)
         if found is None:
-            raise
+            traceback.print_exc(file=sys.stderr)
+            print(f"{prog}: internal error: {type(error).__name__}: {_one_line(str(error))}: report it with the traceback above", file=sys.stderr)
+            return EXIT_INTERNAL
         print(f"{prog}: error: {_one_line(str(found))}", file=sys.stderr)
         return (codes or {}).get(found.exit_code, found.exit_code)
 

@@ -15,6 +15,7 @@ window unused for retries, a late file or a slow task.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -187,9 +188,19 @@ def advise(night: Night, calibration: Calibration, prices: dict[str, float]) -> 
     }
 
 
+def count(text: str) -> int:
+    """A whole number of at least 1 (positions, factors, scenarios): argparse's type for every command."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
+    return value
+
+
 def time_of_day(text: str) -> str:
     """HH:MM between 00:00 and 23:59 (an argparse type: a bad one is a usage error)."""
-    import argparse
     import re
 
     found = re.fullmatch(r"(\d{1,2}):(\d{2})", text)

@@ -19,6 +19,10 @@ EXIT_NO_STACK = 4  # no such stack, or not a stack of this template (its outputs
 EXIT_REFUSED = 5  # AWS refused a call (the operation and AWS's code and message are printed)
 
 
+# A ClientError that means the credentials' session ended, not that the call was refused.
+EXPIRED_TOKEN = frozenset({"ExpiredToken", "ExpiredTokenException"})
+
+
 class OperatorError(Exception):
     """What went wrong, for the operator, with the command's exit code."""
 
@@ -46,7 +50,18 @@ def session(region: str | None, profile: str | None) -> Any:
 @contextmanager
 def aws_errors() -> Iterator[None]:
     """Turn botocore's exceptions into OperatorError: what the operator can fix, and its exit code."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        SSOTokenLoadError,
+        TokenRetrievalError,
+        UnauthorizedSSOTokenError,
+    )
+
+    _SSO_LOGIN = f"renew it with aws sso login --profile {os.environ.get('AWS_PROFILE') or '<your profile>'} (or fresh keys), then run the command again"
 
     try:
         yield
@@ -54,9 +69,13 @@ def aws_errors() -> Iterator[None]:
         raise OperatorError(f"no AWS credentials ({error}): set AWS_PROFILE or pass --profile, or export the keys", EXIT_NO_AWS) from None
     except NoRegionError:
         raise OperatorError("no AWS region: pass --region, or set AWS_REGION", EXIT_NO_AWS) from None
+    except (SSOTokenLoadError, UnauthorizedSSOTokenError, TokenRetrievalError) as error:
+        raise OperatorError(f"the AWS session has expired ({error}): {_SSO_LOGIN}", EXIT_NO_AWS) from None
     except ClientError as error:
         code, message = error.response.get("Error", {}).get("Code", "?"), error.response.get("Error", {}).get("Message", "")
         operation = getattr(error, "operation_name", "?")
+        if code in EXPIRED_TOKEN:
+            raise OperatorError(f"the AWS session has expired ({operation}: {code}): {_SSO_LOGIN}", EXIT_NO_AWS) from None
         if operation == "DescribeStacks" and code == "ValidationError" and "does not exist" in message:
             raise OperatorError(f"no stack: {message}", EXIT_NO_STACK) from None
         raise OperatorError(f"AWS refused {operation}: {code}: {message}", EXIT_REFUSED) from None

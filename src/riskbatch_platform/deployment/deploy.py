@@ -67,7 +67,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from riskbatch.operations.aws_access import RENUMBERED, CommandParser, add_aws_options, guarded
+from riskbatch.operations.aws_access import EXIT_REFUSED, RENUMBERED, CommandParser, add_aws_options, guarded
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.aws import Target, command_target
 from riskbatch_platform.deployment.image_gate import ScanNotFinished
@@ -269,7 +269,7 @@ def _deploy(args: argparse.Namespace) -> int:
     except ClientError as error:  # AWS refused a call: its code and message, not a traceback
         code, message = error.response["Error"].get("Code", "?"), error.response["Error"].get("Message", str(error))
         log(f"deployment failed: AWS refused {error.operation_name}: {code}: {message}")
-        return 1
+        return RENUMBERED[EXIT_REFUSED]
     write_flat_outputs(outputs, args.outputs)
     log(f"outputs written to {args.outputs}")
     print(json.dumps(outputs, indent=2, sort_keys=True))

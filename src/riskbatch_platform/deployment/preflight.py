@@ -36,13 +36,13 @@ import sys
 from pathlib import Path
 
 from riskbatch.operations.aws_access import EXIT_NO_STACK, CommandParser, add_aws_options, guarded
-from riskbatch.operations.plan import Night, time_of_day, window_hours
+from riskbatch.operations.plan import Night, count, time_of_day, window_hours
 from riskbatch.operations.preflight.checks import as_json, failed, table
 from riskbatch.operations.stack_lookup import OperatorError
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.aws import command_target
 from riskbatch_platform.deployment.preflight_stack import check_stack
-from riskbatch_platform.deployment.stack import stack_status
+from riskbatch_platform.deployment.stack import deployed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", type=Path, default=REPO_ROOT / "lib" / "TapStack.json", help="the stack's template (default: lib/TapStack.json)")
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="a value about to be deployed (over the stack's)")
     add_aws_options(parser, endpoint=True)
-    parser.add_argument("--positions", type=int, help="tonight's book: positions (with --factors, checks riskbatch plan against the window)")
-    parser.add_argument("--factors", type=int, help="tonight's book: risk factors (with --positions)")
-    parser.add_argument("--scenarios", type=int, default=100_000, help="Monte Carlo scenarios a night (default: 100,000)")
+    parser.add_argument("--positions", type=count, help="tonight's book: positions (with --factors, checks riskbatch plan against the window)")
+    parser.add_argument("--factors", type=count, help="tonight's book: risk factors (with --positions)")
+    parser.add_argument("--scenarios", type=count, default=100_000, help="Monte Carlo scenarios a night (default: 100,000)")
     parser.add_argument("--start", type=time_of_day, default="01:00", help="when the night's files are in (HH:MM, New York)")
     parser.add_argument("--nightly", action="store_true", help="only the checks that change from day to day")
     parser.add_argument("--local", action="store_true", help="deploy into the local emulator first, then check that deployment")
@@ -77,7 +77,7 @@ def _preflight(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
         if not args.stack_name:
             parser.error("--stack-name is needed (or --local)")
         target = command_target(args.region, args.profile, args.endpoint_url, parser.prog)
-        if stack_status(target.client("cloudformation"), args.stack_name) is None:  # not every subnet of the account
+        if not deployed(target.client("cloudformation"), args.stack_name):  # not every subnet of the account
             hint = "check --stack-name and the region; a new stack is preflighted by riskbatch-deploy"
             raise OperatorError(f"no stack {args.stack_name} in {target.region}: {hint}", EXIT_NO_STACK)
         findings = check_stack(target, args.stack_name, template, parameters, tonight, args.nightly)

@@ -12,7 +12,7 @@ from riskbatch.operations.preflight.checks import ALL, NETWORK, NIGHTLY, run_che
 from riskbatch.operations.preflight.findings import Account, Finding, Peak, Workload
 from riskbatch.operations.preflight.monitoring import task_events_log_policy
 from riskbatch_platform.aws import Target
-from riskbatch_platform.deployment.stack import current_parameters, physical_ids, stack_outputs, stack_status
+from riskbatch_platform.deployment.stack import current_parameters, deployed, physical_ids, stack_outputs
 
 # Ingestion tasks at once: one per nightly file (positions, market), started as the files land.
 NIGHTLY_FILES = 2
@@ -139,7 +139,7 @@ def account_of(target: Target, stack_name: str, template: dict[str, Any], parame
     given values on top (a deployment about to change them); before the first deployment, the
     given values alone, and the checks that need the stack's resources find none."""
     cfn = target.client("cloudformation")
-    exists = stack_status(cfn, stack_name) is not None
+    exists = deployed(cfn, stack_name)
     values = {**(current_parameters(cfn, stack_name) if exists else {}), **(parameters or {})}
     outputs = stack_outputs(cfn, stack_name) if exists else {}
     alarm_names: list[str] = []

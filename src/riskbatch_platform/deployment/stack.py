@@ -46,6 +46,16 @@ def stack_status(cfn: Any, stack_name: str) -> str | None:
     return stacks[0]["StackStatus"] if stacks else None
 
 
+# A stack that only holds a change set not executed yet (ChangeSetType CREATE) is REVIEW_IN_PROGRESS: it has
+# no resources and no parameters, so it is not deployed (API reference, Stack, StackStatus).
+NOT_DEPLOYED = frozenset({"REVIEW_IN_PROGRESS"})
+
+
+def deployed(cfn: Any, stack_name: str) -> bool:
+    """The stack exists and has been created (at least attempted): not missing, not only a change set under review."""
+    return stack_status(cfn, stack_name) not in {None, *NOT_DEPLOYED}
+
+
 def current_parameters(cfn: Any, stack_name: str) -> dict[str, str]:
     stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
     return {item["ParameterKey"]: item.get("ParameterValue", "") for item in stack.get("Parameters", [])}
@@ -365,12 +375,20 @@ def write_flat_outputs(outputs: dict[str, str], path: Path) -> None:
     path.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+# A resource CloudFormation already deleted (a rolled-back creation, a teardown that failed half-way) keeps
+# its physical ID in ListStackResources; its ResourceStatus says it is gone (StackResourceSummary:
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResourceSummary.html).
+GONE = frozenset({"DELETE_COMPLETE", "DELETE_SKIPPED"})
+
+
 def physical_ids(cfn: Any, stack_name: str) -> dict[str, tuple[str, str]]:
-    """logical id -> (type, physical id) of every resource the stack reports as created."""
+    """logical id -> (type, physical id) of every resource the stack reports as existing (not deleted)."""
     found: dict[str, tuple[str, str]] = {}
     paginator = cfn.get_paginator("list_stack_resources")
     for page in paginator.paginate(StackName=stack_name):
         for summary in page["StackResourceSummaries"]:
+            if summary.get("ResourceStatus") in GONE:
+                continue
             if summary.get("LogicalResourceId") and summary.get("PhysicalResourceId"):
                 found[summary["LogicalResourceId"]] = (summary["ResourceType"], summary["PhysicalResourceId"])
     return found

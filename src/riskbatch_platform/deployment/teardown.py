@@ -24,9 +24,14 @@ and with no terminal and no --yes the teardown refuses.
 
 The region and credentials are found as the AWS CLI finds them (--region, AWS_REGION,
 AWS_DEFAULT_REGION, the profile's region); the account and region are printed before anything is
-deleted. Exit codes: 0 deleted and nothing left, 1 not deleted or something left, 2 a bad option
-or not confirmed, 3 no AWS region or credentials, or AWS unreachable, 4 no such stack (without
---suffix), 5 AWS refused a call.
+deleted. A stack with termination protection on, or in the middle of an operation (a status ending
+in _IN_PROGRESS), is refused before anything is stopped. A stack half deleted (ROLLBACK_COMPLETE,
+DELETE_FAILED) can be torn down again: what is already gone counts as stopped. When the deletion
+fails after the stop steps, what was switched off is listed with the command that switches it back on.
+Exit codes: 0 deleted and nothing left (a kind AWS refused to list is a warning), 1 not deleted
+(refused before anything stopped, or the deletion failed) or something left, 2 a bad option or not
+confirmed, 3 no AWS region or credentials, or AWS unreachable, 4 no such stack (without --suffix),
+5 AWS refused a call (DeleteStack included).
 """
 
 from __future__ import annotations
@@ -62,8 +67,9 @@ def _names(pages_: Any, key: str, field: str) -> list[str]:
     return [item[field] if field else item for page in pages_ for item in page.get(key, [])]
 
 
-def leftovers(target: Target, suffix: str, page_size: int | None = None) -> dict[str, list[str]]:
-    """Everything of the kinds the stack creates whose name carries -<suffix>, every page read."""
+def leftovers(target: Target, suffix: str, page_size: int | None = None, unchecked: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """Everything of the kinds the stack creates whose name carries -<suffix>, every page read. With
+    unchecked, a listing AWS refuses is recorded there (kind -> AWS's code) instead of raised."""
     token = f"-{suffix}"
     limit = {"Limit": page_size} if page_size else {}
 
@@ -78,14 +84,17 @@ def leftovers(target: Target, suffix: str, page_size: int | None = None) -> dict
         return paginator.paginate(**arguments)
 
     events = target.client("events")
-    buses = _names(pages(events.list_event_buses, **limit), "EventBuses", "Name")
+
+    def buses() -> list[str]:
+        return _names(pages(events.list_event_buses, **limit), "EventBuses", "Name")
+
     listings: dict[str, Callable[[], list[str]]] = {
         "ECR repositories": lambda: _names(paginate("ecr", "describe_repositories"), "repositories", "repositoryName"),
         "log groups": lambda: _names(paginate("logs", "describe_log_groups"), "logGroups", "logGroupName"),
         "IAM roles": lambda: _names(paginate("iam", "list_roles"), "Roles", "RoleName"),
         "SQS queues": lambda: _names(paginate("sqs", "list_queues"), "QueueUrls", ""),
-        "EventBridge rules": lambda: [name for bus in buses for name in _names(paginate("events", "list_rules", EventBusName=bus), "Rules", "Name")],
-        "event buses": lambda: buses,
+        "EventBridge rules": lambda: [name for bus in buses() for name in _names(paginate("events", "list_rules", EventBusName=bus), "Rules", "Name")],
+        "event buses": buses,
         "SNS topics": lambda: _names(paginate("sns", "list_topics"), "Topics", "TopicArn"),
         "CloudWatch alarms": lambda: _names(paginate("cloudwatch", "describe_alarms"), "MetricAlarms", "AlarmName"),
         "ECS clusters": lambda: [arn for arn in _names(paginate("ecs", "list_clusters"), "clusterArns", "") if _active_cluster(target, arn)],
@@ -99,7 +108,16 @@ def leftovers(target: Target, suffix: str, page_size: int | None = None) -> dict
             if tag["Key"] == "Name"
         ],
     }
-    return {kind: sorted(name for name in listing() if mine(name)) for kind, listing in listings.items()}
+    found: dict[str, list[str]] = {}
+    for kind, listing in listings.items():
+        try:
+            found[kind] = sorted(name for name in listing() if mine(name))
+        except ClientError as error:
+            if unchecked is None:
+                raise
+            unchecked[kind] = f"AWS refused {error.operation_name}: {error.response.get('Error', {}).get('Code', '?')}"
+            found[kind] = []
+    return found
 
 
 def _active_cluster(target: Target, arn: str) -> bool:
@@ -129,19 +147,41 @@ def disable_schedule(scheduler: Any, name: str, group: str | None = None) -> Non
     scheduler.update_schedule(Name=name, State="DISABLED", **kept)
 
 
-def quiesce(target: Target, stack_name: str, log: Log) -> None:
-    """Steps 1-3: nothing starts, nothing runs, before CloudFormation deletes the cluster."""
+# What a stop step meets when the thing was deleted already (a rolled-back stack, a second teardown):
+# it is stopped, as far as the teardown is concerned.
+NOT_FOUND = frozenset({"ResourceNotFoundException", "ServiceNotFoundException", "ServiceNotActiveException", "ClusterNotFoundException"})
+
+
+def _unless_gone(what: str, log: Log, action: Callable[..., Any], **arguments: Any) -> bool:
+    """Run one stop action; False (and a line) when what it stops no longer exists."""
+    try:
+        action(**arguments)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in NOT_FOUND:
+            raise
+        log(f"{what}: already gone")
+        return False
+    return True
+
+
+def quiesce(target: Target, stack_name: str, log: Log, switched_off: list[str] | None = None) -> list[str]:
+    """Steps 1-3: nothing starts, nothing runs, before CloudFormation deletes the cluster.
+    Returns (and appends to switched_off as it goes) how to switch back on each thing it switched off."""
+    undo = switched_off if switched_off is not None else []
     resources = physical_ids(target.client("cloudformation"), stack_name)
     events, ecs = target.client("events"), target.client("ecs")
     for kind, physical in resources.values():
-        if kind == "AWS::Scheduler::Schedule":
-            disable_schedule(target.client("scheduler"), physical)
+        if kind == "AWS::Scheduler::Schedule" and _unless_gone(
+            f"schedule {physical}", log, disable_schedule, scheduler=target.client("scheduler"), name=physical
+        ):
+            undo.append(f"schedule {physical}: aws scheduler get-schedule --name {physical}, then update-schedule with the same definition and --state ENABLED")
             log(f"schedule {physical}: disabled")
     for kind, physical in resources.values():
         if kind == "AWS::Events::Rule":
             bus, _, name = physical.rpartition("|")  # a rule on a custom bus is "busname|rulename"
-            events.disable_rule(Name=name, **({"EventBusName": bus} if bus else {}))
-            log(f"rule {name}: disabled")
+            if _unless_gone(f"rule {name}", log, events.disable_rule, Name=name, **({"EventBusName": bus} if bus else {})):
+                undo.append(f"rule {name}: aws events enable-rule --name {name}" + (f" --event-bus-name {bus}" if bus else ""))
+                log(f"rule {name}: disabled")
     clusters = [physical for kind, physical in resources.values() if kind == "AWS::ECS::Cluster"]
     scaling = target.client("application-autoscaling")
     for kind, physical in resources.values():
@@ -155,13 +195,53 @@ def quiesce(target: Target, stack_name: str, log: Log) -> None:
             scaling.register_scalable_target(
                 ServiceNamespace="ecs", ResourceId=resource_id, ScalableDimension="ecs:service:DesiredCount", SuspendedState=suspended
             )
-        ecs.update_service(cluster=cluster, service=name, desiredCount=0)
-        log(f"service {name}: scaled to zero")
+            undo.append(f"service {name}: its scaling is suspended: aws application-autoscaling register-scalable-target --service-namespace ecs "
+                        f"--resource-id {resource_id} --scalable-dimension ecs:service:DesiredCount --suspended-state all false")  # fmt: skip
+        if _unless_gone(f"service {name}", log, ecs.update_service, cluster=cluster, service=name, desiredCount=0):
+            undo.append(f"service {name}: aws ecs update-service --cluster {cluster} --service {name} --desired-count N (its count before the teardown)")
+            log(f"service {name}: scaled to zero")
     for cluster in clusters:
-        running = _names(ecs.get_paginator("list_tasks").paginate(cluster=cluster, desiredStatus="RUNNING"), "taskArns", "")
+        try:
+            running = _names(ecs.get_paginator("list_tasks").paginate(cluster=cluster, desiredStatus="RUNNING"), "taskArns", "")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in NOT_FOUND:
+                raise
+            log(f"cluster {cluster.rsplit('/', 1)[-1]}: already gone")
+            continue
         for task in running:
             ecs.stop_task(cluster=cluster, task=task, reason="teardown: the stack is being deleted")
         log(f"cluster {cluster.rsplit('/', 1)[-1]}: {len(running)} running task(s) stopped")
+    return undo
+
+
+class NotDeletable(Exception):
+    """The stack cannot be deleted now (termination protection, an operation under way): nothing was stopped."""
+
+
+def refusal(stack: dict[str, Any]) -> str | None:
+    """Why DeleteStack would be refused, read from DescribeStacks before anything is stopped; None when it would not.
+    Termination protection makes DeleteStack fail and leaves the stack unchanged ("Protect CloudFormation stacks
+    from being deleted": https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html)."""
+    name, status = stack["StackName"], stack["StackStatus"]
+    if stack.get("EnableTerminationProtection"):
+        return (
+            f"{name} has termination protection on: nothing stopped or deleted; turn it off "
+            f"(aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {name}) and run the teardown again"
+        )
+    if status.endswith("_IN_PROGRESS"):
+        return f"{name} is {status}: nothing stopped or deleted; wait until that operation ends (describe-stacks), then run the teardown again"
+    return None
+
+
+class Quiesced(Exception):
+    """The deletion failed after the stop steps: what was switched off, and how to switch it back on."""
+
+    def __init__(self, cause: str, undo: list[str]) -> None:
+        lines = "\n  ".join(undo) or "nothing"
+        super().__init__(
+            f"{cause}\nthe stack is still there, quiesced: its schedules and rules are disabled, its services at zero. "
+            f"Run the teardown again once the cause is fixed, or switch them back on (a deploy that changes nothing does not):\n  {lines}"
+        )
 
 
 def delete_stack(target: Target, stack_name: str, log: Log) -> None:
@@ -169,17 +249,27 @@ def delete_stack(target: Target, stack_name: str, log: Log) -> None:
     if stack_status(cfn, stack_name) is None:
         log(f"{stack_name}: no such stack")
         return
-    quiesce(target, stack_name, log)
+    why = refusal(cfn.describe_stacks(StackName=stack_name)["Stacks"][0])
+    if why:
+        raise NotDeletable(why)
+    undo: list[str] = []
     started = time.time()
-    cfn.delete_stack(StackName=stack_name)
     try:
+        quiesce(target, stack_name, log, undo)
+        cfn.delete_stack(StackName=stack_name)
         cfn.get_waiter("stack_delete_complete").wait(StackName=stack_name, WaiterConfig={"Delay": 10, "MaxAttempts": 360})
     except WaiterError:
         reasons = "\n  ".join(failure_reasons(cfn, stack_name, started)) or "no reason reported"
-        raise RuntimeError(f"{stack_name} was not deleted:\n  {reasons}") from None
+        raise Quiesced(f"{stack_name} was not deleted:\n  {reasons}", undo) from None
+    except ClientError:
+        if undo:
+            log(str(Quiesced(f"{stack_name} was not deleted", undo)))
+        raise  # the boundary says which call AWS refused, and exits 5
     log(f"{stack_name}: deleted")
 
 
+EXIT_NOT_DELETED = 1
+parser_prog = "riskbatch-teardown"
 PRODUCTION = "prod"  # the suffix that needs --production as well (as cdk destroy asks before a production stack goes)
 
 
@@ -232,15 +322,20 @@ def _teardown(args: argparse.Namespace) -> int:
         raise OperatorError(f"no stack {args.stack_name} in {target.region}: nothing to delete (--suffix S lists what carries -S)", EXIT_NO_STACK)
     try:
         delete_stack(target, args.stack_name, lambda line: print(line, file=sys.stderr))
-    except (RuntimeError, ClientError) as error:
+    except NotDeletable as error:
+        raise OperatorError(str(error), EXIT_NOT_DELETED) from None
+    except Quiesced as error:
         print(f"teardown failed: {error}", file=sys.stderr)
-        return 1
-    remaining = {kind: names for kind, names in leftovers(target, suffix).items() if names}
+        return EXIT_NOT_DELETED
+    unchecked: dict[str, str] = {}
+    remaining = {kind: names for kind, names in leftovers(target, suffix, unchecked=unchecked).items() if names}
     for kind, names in remaining.items():
         print(f"left behind: {kind}: {', '.join(names)}")
+    for kind, why in unchecked.items():  # the stack is deleted: a listing refused is a gap in the proof, not a failed teardown
+        print(f"{parser_prog}: warning: {kind} not checked for -{suffix}: {why}: list them with an identity that may", file=sys.stderr)
     if remaining:
-        return 1
-    print(f"nothing carrying -{suffix} is left")
+        return EXIT_NOT_DELETED
+    print(f"nothing carrying -{suffix} is left" + (f" (except the {len(unchecked)} kind(s) not checked)" if unchecked else ""))
     return 0
 
 

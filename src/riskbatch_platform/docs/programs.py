@@ -30,7 +30,7 @@ _AWS_GLOBAL = {
 _AWS_CUSTOM = {("ecr", "get-login-password"): set()}
 
 
-class _Parsed(Exception):
+class _Parsed(BaseException):  # not an Exception: a command's error boundary must not catch it
     pass
 
 

@@ -614,3 +614,18 @@ def _small_template() -> Path:
     path = Path(tempfile.mkdtemp()) / "small.json"
     path.write_text(json.dumps({**SMALL, "Parameters": {**SMALL["Parameters"], "DeployServices": {"Type": "String", "Default": "false"}}}))
     return path
+
+
+def test_aws_refusing_a_call_of_the_deploy_exits_11_as_documented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """An AccessDenied (on CreateChangeSet, say) is "AWS refused a call" of the docstring and the runbook, not a failed deployment."""
+    from botocore.exceptions import ClientError
+
+    from riskbatch_platform.deployment import deploy as deploy_script
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "CreateChangeSet")
+
+    monkeypatch.setattr(deploy_script, "check_parameters", denied)
+    with mock_aws():
+        assert deploy_script.main(["--stack-name", "small", "--plan", "--region", "us-east-1"]) == 11
+    assert "AWS refused CreateChangeSet: AccessDenied: not authorized" in capsys.readouterr().err

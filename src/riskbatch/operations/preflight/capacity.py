@@ -46,6 +46,8 @@ def fargate_quotas(clients: Clients, account: Account) -> list[Finding]:
 
 
 def subnet_capacity(clients: Clients, account: Account) -> list[Finding]:
+    if not account.subnets:  # DescribeSubnets with no SubnetIds describes every subnet of the account, not none
+        return [Finding("task subnets", "PrivateSubnet1Id..3Id", "none given", FAIL, "give the stack's three private subnets (PrivateSubnet1Id..3Id)")]
     subnets = clients("ec2").describe_subnets(SubnetIds=account.subnets)["Subnets"]
     peak = account.peak.tasks
     free = {subnet["SubnetId"]: int(subnet["AvailableIpAddressCount"]) for subnet in subnets}
