@@ -82,6 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "live_exercise: writes to the live stack or pages its topic (live mode with RISKBATCH_EXERCISE_STACK=1; local mode always)"
     )
+    config.addinivalue_line("markers", "deletes_the_stack: deletes the session's stack; runs after every other test of its process")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -104,7 +105,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             kept.append(item)
     if left_out:
         config.hook.pytest_deselected(items=left_out)
-        items[:] = kept
+    # The stack's teardown last: under pytest-xdist (make integration: -n 2 --dist loadfile --no-loadscope-reorder)
+    # files are handed out in this order, so no file that needs the stack follows it in the same worker.
+    items[:] = [item for item in kept if not item.get_closest_marker("deletes_the_stack")] + [
+        item for item in kept if item.get_closest_marker("deletes_the_stack")
+    ]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -374,8 +379,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(getattr(session, "config", None), "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: its collection's deselections go to the controller's tally
+        workeroutput["riskbatch_deselected"] = dict(TALLY.deselected)
     if LIVE and exitstatus == 0 and (TALLY.unlisted or TALLY.passed == 0):
         session.exitstatus = 1
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Under pytest-xdist the controller collects nothing: every worker collects the whole suite and deselects
+    the same tests, so the tally takes one worker's count (not their sum)."""
+    TALLY.deselected.update(getattr(node, "workeroutput", {}).get("riskbatch_deselected", {}))
 
 
 @pytest.fixture

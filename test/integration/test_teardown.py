@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from riskbatch_platform.deployment.teardown import delete_stack, leftovers
 from test.integration.conftest import DeployedStack, local_only
 
 
+@pytest.mark.deletes_the_stack
 def test_the_stack_deletes_and_leaves_nothing_behind(stack: DeployedStack) -> None:
     local_only(stack, "changes the stack")  # never delete a live stack from the test suite
     suffix = stack.outputs["EnvironmentSuffix"]

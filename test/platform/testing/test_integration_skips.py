@@ -50,8 +50,8 @@ def test_a_live_run_fails_on_an_unlisted_skip_or_when_nothing_passed(monkeypatch
 
 
 class _Item:
-    def __init__(self, *markers: str) -> None:
-        self.markers = set(markers)
+    def __init__(self, name: str, *markers: str) -> None:
+        self.name, self.markers = name, set(markers)
 
     def get_closest_marker(self, name: str) -> object | None:
         return name if name in self.markers else None
@@ -74,7 +74,7 @@ def test_what_acts_on_a_live_stack_runs_only_when_opted_in(
     monkeypatch.setattr(conftest, "TALLY", Tally())
     deselected: list[object] = []
     config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)))
-    items = [_Item(marker), _Item()]
+    items = [_Item("opted", marker), _Item("plain")]
     conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
     assert len(items) == (2 if kept else 1) and len(deselected) == (0 if kept else 1)
     assert conftest.TALLY.deselected == ({} if kept else {f"opt in with {flag}=1 (live mode)": 1})
@@ -86,3 +86,31 @@ def test_a_live_run_of_chosen_files_runs_them_alone() -> None:
     assert _names_a_test_file("test/integration/test_preflight.py") and _names_a_test_file("test/integration/test_preflight.py::test_x")
     assert not _names_a_test_file("least_privilege")  # a -k expression
     assert not _names_a_test_file("test/unit")  # not the integration suite
+
+
+def test_the_stacks_teardown_is_ordered_after_every_other_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """make integration hands files to two workers in collection order: the test that deletes the session's
+    stack must come last, or a file given to the same worker after it would find no stack."""
+    monkeypatch.setattr(conftest, "TALLY", Tally())
+    items = [_Item("a"), _Item("teardown", "deletes_the_stack"), _Item("b"), _Item("fault", "live_fault"), _Item("c")]
+    deselected: list = []
+    config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)))
+    conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+    assert [item.name for item in items] == ["a", "b", "c", "teardown"]
+    assert [item.name for item in deselected] == ["fault"]  # the local run leaves out the live fault, as before
+
+
+def test_under_xdist_the_tally_counts_one_workers_deselections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every worker collects the whole suite and deselects the same tests: the controller's tally takes one
+    worker's count, not their sum, so the summary says what it said in one process."""
+    workers = []
+    for _ in range(2):
+        monkeypatch.setattr(conftest, "TALLY", Tally(deselected={"live mode only": 1}))
+        worker = SimpleNamespace(config=SimpleNamespace(workeroutput={}), exitstatus=0)
+        conftest.pytest_sessionfinish(worker, 0)  # type: ignore[arg-type]
+        workers.append(SimpleNamespace(workeroutput=worker.config.workeroutput))
+    controller = Tally()
+    monkeypatch.setattr(conftest, "TALLY", controller)
+    for node in workers:
+        conftest.pytest_testnodedown(node, None)
+    assert controller.deselected == {"live mode only": 1}
