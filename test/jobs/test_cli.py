@@ -20,27 +20,14 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return write_sample(tmp_path_factory.mktemp("cli"), SampleSpec(positions=400, factors=40, days=260, portfolios=3))
 
 
+def _risk(positions, market, *options: str) -> list[str]:
+    """riskbatch risk on the sample's files, its rates file beside the positions."""
+    return ["risk", "--positions", str(positions), "--market", str(market), "--rates", str(positions.parent / "rates.csv"), *options]
+
+
 def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture[str]) -> None:
     positions, market = files
-    assert (
-        main(
-            [
-                "risk",
-                "--positions",
-                str(positions),
-                "--market",
-                str(market),
-                "--rates",
-                str(positions.parent / "rates.csv"),
-                "--scenarios",
-                "1000",
-                "--seed",
-                "5",
-                "--json",
-            ]
-        )
-        == 0
-    )
+    assert main(_risk(positions, market, "--scenarios", "1000", "--seed", "5", "--json")) == 0
     captured = capsys.readouterr()
     result = json.loads(captured.out)
     assert set(result) == {"business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "scenarios", "seed", "risk_model", "data_quality"}
@@ -57,21 +44,7 @@ def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture
 
 def test_risk_is_reproducible_from_the_command_line(files, capsys: pytest.CaptureFixture[str]) -> None:
     positions, market = files
-    arguments = [
-        "risk",
-        "--positions",
-        str(positions),
-        "--market",
-        str(market),
-        "--rates",
-        str(positions.parent / "rates.csv"),
-        "--scenarios",
-        "1000",
-        "--seed",
-        "9",
-        "--json",
-        "--quiet",
-    ]
+    arguments = _risk(positions, market, "--scenarios", "1000", "--seed", "9", "--json", "--quiet")
     main(arguments)
     first = capsys.readouterr().out
     main(arguments)
@@ -80,19 +53,7 @@ def test_risk_is_reproducible_from_the_command_line(files, capsys: pytest.Captur
 
 def test_ewma_and_student_t_options_change_the_figures(files, capsys: pytest.CaptureFixture[str]) -> None:
     positions, market = files
-    base = [
-        "risk",
-        "--positions",
-        str(positions),
-        "--market",
-        str(market),
-        "--rates",
-        str(positions.parent / "rates.csv"),
-        "--scenarios",
-        "2000",
-        "--json",
-        "--quiet",
-    ]
+    base = _risk(positions, market, "--scenarios", "2000", "--json", "--quiet")
     outputs = []
     for extra in ([], ["--cov", "ewma"], ["--distribution", "student-t", "--df", "4"]):
         main(base + extra)
