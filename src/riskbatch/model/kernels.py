@@ -16,18 +16,15 @@ holds them to within a few units in the last place of the library's. error_model
 division by zero give inf rather than raise: the check numba inserts otherwise stops LLVM from
 vectorising any loop that divides.
 
-Each piece of work is done where it is cheapest: exp of an underlying's move (and of its
-volatility's and its currency's) once per factor and scenario, not per option (the options come
-sorted by underlying, and a chunk's exponentials are kept while the next option shares the row);
-1 / (sigma sqrt t) and 1 / the discounted strike once per option; the two normal tails of a price
-from one division (each tail a fraction, both over the product of their denominators; Hart's
-rational throughout, no second branch evaluated beside it); a chunk's prices in short passes
-(_prices), whose constants are passed in as data (KERNEL_CONSTANTS) so that they stay in registers;
-and fused multiply-adds (fastmath={"contract"}: contraction only, never reassociation, so each sum
-keeps its written order and the result does not depend on the number of threads). On a processor
-without FMA (the generic target) the same code rounds each product separately: the P&L of the
-two targets differ in their last digits, as BLAS's products already did between processors. The
-options' terms are separate arrays, not a tuple: numba compiled tuple access of them a third slower.
+Each piece of work is done where it is cheapest: exp of an underlying's move (and of its volatility's and its currency's) once per
+factor and scenario, not per option (the options come sorted by underlying, and a chunk's exponentials are kept while the next
+option shares the row); 1 / (sigma sqrt t) and 1 / the discounted strike once per option; the two normal tails of a price from one
+division (each tail a fraction, both over the product of their denominators; Hart's rational throughout, no second branch
+evaluated beside it); a chunk's prices in short passes (_prices), whose constants are passed in as data (KERNEL_CONSTANTS) so that
+they stay in registers; and fused multiply-adds (fastmath={"contract"}: contraction only, never reassociation, so each sum keeps
+its written order and the result does not depend on the number of threads). On a processor without FMA (the generic target) the
+same code rounds each product separately: the P&L of the two targets differ in their last digits, as BLAS's products already did
+between processors. The options' terms are separate arrays, not a tuple: numba compiled tuple access of them a third slower.
 """
 
 from __future__ import annotations
