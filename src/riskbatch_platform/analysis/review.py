@@ -16,6 +16,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from riskbatch_platform.analysis.access_grants import grant_delta
 from riskbatch_platform.analysis.resolve import NAME_PROPERTIES, as_list
 from riskbatch_platform.analysis.statement_delta import effect_delta, exceptions_delta, principal_delta
 
@@ -28,7 +29,8 @@ STATEFUL_TYPES = {
     "AWS::SNS::Topic": "its subscriptions, e-mail confirmations included, go",
     "AWS::IAM::Role": "whatever trusts or names the role by ARN breaks",
 }
-POLICY_PROPERTIES = ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument")
+# RepositoryPolicyText: an ECR repository's policy; Policy: an EventBridge event bus's resource policy
+POLICY_PROPERTIES = ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument", "RepositoryPolicyText", "Policy")
 ENCRYPTION_PROPERTIES = ("KmsKeyId", "KmsMasterKeyId", "KmsKeyArn", "EncryptionConfiguration", "SSESpecification", "KmsKey", "SqsManagedSseEnabled")
 RETENTION_PROPERTIES = ("RetentionInDays", "MessageRetentionPeriod")
 WORLD = ('"0.0.0.0/0"', '"::/0"')  # every IPv4 address (CidrIp) and every IPv6 address (CidrIpv6)
@@ -277,6 +279,7 @@ def review_templates(before: dict[str, Any], after: dict[str, Any], account: str
             review.add("resources", f"{logical_id} ({now['Type']})", "added")
             iam_delta(review, logical_id, {}, now.get("Properties", {}), account)  # a new role or policy is new access
             network_delta(review, logical_id, {}, now.get("Properties", {}), now["Type"])
+            grant_delta(review, logical_id, now["Type"], {}, now.get("Properties", {}))
             continue
         kind = now["Type"]
         before_props, after_props = was.get("Properties", {}), now.get("Properties", {})
@@ -296,6 +299,7 @@ def review_templates(before: dict[str, Any], after: dict[str, Any], account: str
         review.add("resources", f"{logical_id} ({kind})", note, replaced != "False" and bool(stateful))
         iam_delta(review, logical_id, before_props, after_props, account)
         network_delta(review, logical_id, before_props, after_props, kind)
+        grant_delta(review, logical_id, kind, before_props if kind == was["Type"] else {}, after_props)
         encryption_delta(review, logical_id, before_props, after_props)
         retention_delta(review, logical_id, (was, now))
     interface_delta(review, before, after)

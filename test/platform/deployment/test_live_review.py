@@ -306,3 +306,17 @@ def test_a_trust_policy_principal_change_shows_against_the_deployed_stack(emulat
     (added,) = [line for line in lines if "principal added" in line]
     assert added.startswith("  ⚠ iam: TaskRole AssumeRolePolicyDocument:0: principal added" if flagged else "  - iam: TaskRole"), lines
     assert ("  ⚠: needs a security reviewer before it is deployed" in lines) is flagged, lines
+
+
+def test_access_granted_other_than_by_a_statement_shows_against_the_deployed_stack(emulator) -> None:
+    """A managed policy attached to the role (ManagedPolicyArns: CloudFormation User Guide, AWS::IAM::Role,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-role.html) and a standalone egress
+    rule to every address: riskbatch-review flags both, so the plan shows both, not only as a resource modified."""
+    changed = copy.deepcopy(DEPLOYED)
+    changed["Resources"]["TaskRole"]["Properties"]["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/AdministratorAccess"]
+    egress = {"GroupId": {"Fn::GetAtt": ["TaskSecurityGroup", "GroupId"]}, "IpProtocol": "-1", "CidrIp": "0.0.0.0/0"}
+    changed["Resources"]["OpenEgress"] = {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": egress}
+    lines = live_review_lines(read_live(emulator.client("cloudformation"), "riskbatch-live"), "riskbatch-live", changed)
+    attached = "  ⚠ iam: TaskRole: ManagedPolicyArns: a managed policy attached: ['arn:aws:iam::aws:policy/AdministratorAccess']"
+    assert attached in lines, lines
+    assert any(line.startswith("  ⚠ network: OpenEgress: an egress rule to everyone") for line in lines), lines
