@@ -18,7 +18,7 @@ from typing import Any
 
 from riskbatch_platform.analysis.access_grants import grant_delta
 from riskbatch_platform.analysis.resolve import NAME_PROPERTIES, as_list
-from riskbatch_platform.analysis.statement_delta import effect_delta, exceptions_delta, principal_delta
+from riskbatch_platform.analysis.statement_delta import condition_delta, effect_delta, exceptions_delta, principal_delta
 
 # Resources whose replacement or removal loses data, history or references held elsewhere.
 STATEFUL_TYPES = {
@@ -149,7 +149,6 @@ def iam_delta(review: Review, logical_id: str, before: dict[str, Any], after: di
         allow = now.get("Effect") == "Allow"
         added_actions = _actions(now) - (_actions(was) if was else set())
         added_resources = _resources(now) - (_resources(was) if was else set())
-        removed_conditions = sorted(set((was or {}).get("Condition", {})) - set(now.get("Condition", {}))) if was else []
         if was is None:
             review.add("iam", subject, f"statement added: {now.get('Effect')} {sorted(_actions(now))} on {sorted(_resources(now))}", allow)
         else:
@@ -165,10 +164,7 @@ def iam_delta(review: Review, logical_id: str, before: dict[str, Any], after: di
                 review.add("iam", subject, f"narrowed: {sorted(removed)} removed")
         principal_delta(review, subject, was, now, account)
         exceptions_delta(review, subject, was, now)
-        if removed_conditions:
-            review.add("iam", subject, f"condition removed: {removed_conditions}", allow)
-        elif was and was.get("Condition") != now.get("Condition"):
-            review.add("iam", subject, f"condition changed: {', '.join(changed_paths(was.get('Condition'), now.get('Condition'))) or 'values'}")
+        condition_delta(review, subject, was, now)
         if allow and any("*" in action for action in added_actions):
             review.add("iam", subject, "widening: a wildcard action", True)
         if allow and '"*"' in added_resources:

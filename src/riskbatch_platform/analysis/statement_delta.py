@@ -81,3 +81,41 @@ def effect_delta(review: Review, subject: str, was: dict[str, Any] | None, now: 
             review.add("iam", subject, "a Deny statement removed: what it denied is no longer denied", True)
         return
     review.add("iam", subject, f"Effect {before} -> {after}" + (": what it denied is now allowed" if after == "Allow" else ""), after == "Allow")
+
+
+def _condition_pairs(statement: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """(operator, context key) -> its values; a condition block not written as operator -> key -> values counts as one pair."""
+    pairs: dict[tuple[str, str], set[str]] = {}
+    condition = statement.get("Condition") or {}
+    for operator, keys in condition.items() if isinstance(condition, dict) else [("(whole)", condition)]:
+        if not isinstance(keys, dict) or set(keys) & {"Ref", "Fn::If", "Fn::Sub"}:
+            pairs[(operator, json.dumps(keys, sort_keys=True))] = set()
+            continue
+        for key, values in keys.items():
+            pairs[(operator, key)] = {value if isinstance(value, str) else json.dumps(value, sort_keys=True) for value in as_list(values)}
+    return pairs
+
+
+def condition_delta(review: Review, subject: str, was: dict[str, Any] | None, now: dict[str, Any]) -> None:
+    """A statement's conditions compared by (operator, context key): keys under one operator, and operators, are ANDed,
+    a key's values ORed ("Conditions with multiple context keys or values":
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_multi-value-conditions.html). Under Allow a
+    pair removed, or a value gaining a wildcard, lets more requests through; under Deny a pair added or changed makes
+    the Deny apply to fewer requests."""
+    if was is None or was.get("Condition") == now.get("Condition"):
+        return
+    old, new = _condition_pairs(was), _condition_pairs(now)
+    allow, deny = now.get("Effect") == "Allow", now.get("Effect") == "Deny"
+    removed = sorted(f"{operator} {key}" for operator, key in set(old) - set(new))
+    changed = sorted(f"{operator} {key}" for (operator, key), values in new.items() if old.get((operator, key), values) != values)
+    added = sorted(f"{operator} {key}" for operator, key in set(new) - set(old))
+    grown = {pair: values - old[pair] for pair, values in new.items() if pair in old}
+    wildcard = sorted(f"{operator} {key}" for (operator, key), values in grown.items() if any("*" in value for value in values))
+    if removed:
+        review.add("iam", subject, f"condition removed: {removed}" + ("" if allow else ": the Deny applies more widely"), allow)
+    if allow and wildcard:
+        review.add("iam", subject, f"condition widened: a wildcard value in {wildcard}", True)
+    if deny and (added or changed):
+        review.add("iam", subject, f"a Deny narrowed: condition added or changed: {added + changed}: it denies fewer requests", True)
+    elif rest := sorted(set(added + changed) - set(wildcard if allow else [])):
+        review.add("iam", subject, f"condition added or changed: {rest}")

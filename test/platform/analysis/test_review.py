@@ -52,7 +52,7 @@ def test_a_description_change_needs_no_security_reviewer(template: Template) -> 
             lambda doc: _statement(doc, "DataIngestionTaskRole", "QueueWorkUnits").update(Action=["sqs:SendMessage", "dynamodb:GetItem"]),
             "widening: a new service",
         ),
-        (lambda doc: _statement(doc, "DataIngestionTaskRole", "ListArrivingFiles").pop("Condition"), "condition removed: ['StringLike']"),
+        (lambda doc: _statement(doc, "DataIngestionTaskRole", "ListArrivingFiles").pop("Condition"), "condition removed: ['StringLike s3:prefix']"),
     ],
     ids=["wildcard-action", "star-resource", "new-service", "condition-removed"],
 )

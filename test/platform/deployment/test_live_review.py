@@ -320,3 +320,17 @@ def test_access_granted_other_than_by_a_statement_shows_against_the_deployed_sta
     attached = "  ⚠ iam: TaskRole: ManagedPolicyArns: a managed policy attached: ['arn:aws:iam::aws:policy/AdministratorAccess']"
     assert attached in lines, lines
     assert any(line.startswith("  ⚠ network: OpenEgress: an egress rule to everyone") for line in lines), lines
+
+
+def test_a_condition_key_dropped_from_an_allow_shows_with_a_warning_against_the_deployed_stack(emulator) -> None:
+    """Keys under one condition operator are ANDed ("Conditions with multiple context keys or values":
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_multi-value-conditions.html): one dropped while
+    the operator stays lets more requests through."""
+    guarded = copy.deepcopy(DEPLOYED)
+    read = guarded["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
+    read["Condition"] = {"StringEquals": {"aws:ResourceAccount": "123456789012", "s3:ExistingObjectTag/classification": "risk"}}
+    deploy(emulator, "riskbatch-live", guarded, {})
+    dropped = copy.deepcopy(guarded)
+    del dropped["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]["aws:ResourceAccount"]
+    lines = live_review_lines(read_live(emulator.client("cloudformation"), "riskbatch-live"), "riskbatch-live", dropped)
+    assert "  ⚠ iam: TaskRole Policies[runs]:ReadRuns: condition removed: ['StringEquals aws:ResourceAccount']" in lines, lines
