@@ -1,5 +1,5 @@
-"""What a change to one policy statement does to who is let in: its principals, its effect, and the
-elements that match everything except a list (NotAction, NotResource, NotPrincipal).
+"""What a change to one policy statement does to who is let in: its principals, its effect, its conditions, and
+the elements that match everything except a list (NotAction, NotResource, NotPrincipal).
 
 Part of riskbatch-review (riskbatch_platform.analysis.review), which calls these for each statement
 that changed; a finding that lets in someone new, or takes a Deny away, needs a security reviewer.
@@ -27,13 +27,17 @@ def _principals(statement: dict[str, Any], key: str = "Principal") -> set[tuple[
 
 
 def _outside(principal: tuple[str, str], account: str | None) -> bool:
-    """A principal that is everyone, or an account, user, role or federation that is not the stack's own account.
+    """A principal that is everyone, or an account, user, role or federation that is not the stack's own account;
+    one written with Fn::If is outside when either branch is.
 
     A service principal is AWS itself acting on the stack's behalf; an AWS principal names an account
     ("For cross-account access, you must specify the 12-digit identifier of the trusted account":
     IAM JSON policy elements: Principal, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html).
     """
     kind, who = principal
+    chosen = _branches(who)
+    if chosen is not None:  # Fn::If: the worst branch counts, whichever the condition picks
+        return any(_outside(branch, account) for branch in _branch_principals(kind, chosen))
     if who.strip('"') == "*":
         return True
     if kind == "Service":
@@ -41,6 +45,29 @@ def _outside(principal: tuple[str, str], account: str | None) -> bool:
     if kind != "AWS":  # Federated, CanonicalUser: identities outside the account's IAM
         return True
     return "AWS::AccountId" not in who and not (account and (who.strip('"') == account or f":{account}:" in who))
+
+
+def _branches(who: str) -> list[Any] | None:
+    """The two branches of a principal written {"Fn::If": [condition, then, else]}; None for any other principal."""
+    try:
+        written = json.loads(who)
+    except ValueError:
+        return None
+    if isinstance(written, dict) and isinstance(written.get("Fn::If"), list) and len(written["Fn::If"]) == 3:
+        return [branch for branch in written["Fn::If"][1:] if branch != {"Ref": "AWS::NoValue"}]
+    return None
+
+
+def _branch_principals(kind: str, branches: list[Any]) -> set[tuple[str, str]]:
+    """Each branch as principals: a whole Principal object ({"AWS": ...}) or a value of the kind the Fn::If sits under."""
+    found: set[tuple[str, str]] = set()
+    for branch in branches:
+        whole = isinstance(branch, dict) and branch and all(key in ("AWS", "Service", "Federated", "CanonicalUser") for key in branch)
+        if whole or branch == "*":
+            found |= _principals({"Principal": branch})
+        else:
+            found.add((kind, branch if isinstance(branch, str) else json.dumps(branch, sort_keys=True)))
+    return found
 
 
 def exceptions_delta(review: Review, subject: str, was: dict[str, Any] | None, now: dict[str, Any]) -> None:

@@ -168,3 +168,33 @@ def test_an_action_taken_out_of_a_deny_needs_a_security_reviewer(template: Templ
 
     flagged = _flagged(_edited(template, edit))
     assert any(line.startswith(f"{policy} PolicyDocument:") and "a Deny narrowed" in line for line in flagged), flagged
+
+
+# Fn::If gives one value when its condition is true and the other when it is false, the condition evaluated from the
+# stack's parameters (CloudFormation User Guide, Condition functions, Fn::If:
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-conditions.html):
+# a branch that lets everyone in may be the one chosen, whatever the other branch names.
+@pytest.mark.parametrize("where", ["whole principal", "under AWS"])
+def test_a_principal_whose_fn_if_branch_lets_everyone_in_needs_a_security_reviewer(template: Template, where: str) -> None:
+    role = _task_role(template)
+    own_account = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+    chosen = {"Fn::If": ["SharedWithEveryone", {"AWS": "*"}, {"AWS": own_account}]}
+    under_aws = {"AWS": {"Fn::If": ["SharedWithEveryone", "*", own_account]}}
+
+    def edit(doc: dict) -> None:
+        doc["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] = chosen if where == "whole principal" else under_aws
+
+    flagged = _flagged(_edited(template, edit))
+    assert any("principal added" in line and "outside the stack's account or everyone" in line for line in flagged), flagged
+
+
+def test_a_principal_whose_fn_if_branches_both_name_the_stacks_account_is_listed_without_a_warning(template: Template) -> None:
+    role = _task_role(template)
+    own_root = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+    own_role = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/operator"}
+
+    def edit(doc: dict) -> None:
+        doc["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] = {"Fn::If": ["C", {"AWS": own_root}, {"AWS": own_role}]}
+
+    findings = _edited(template, edit)
+    assert any(f.change.startswith("principal added") for f in findings) and not _flagged(findings), findings
