@@ -154,3 +154,22 @@ def test_a_second_teardown_treats_what_is_gone_as_stopped(running_stack: Target)
     assert {"rule rule-trigger-sfx: already gone", "schedule schedule-check-sfx: already gone", "rule rule-completed-sfx: disabled"} <= set(said)
     assert events.describe_rule(Name="rule-completed-sfx", EventBusName="bus-x-sfx")["State"] == "DISABLED"
     assert ecs.list_tasks(cluster="cluster-x-sfx", desiredStatus="RUNNING")["taskArns"] == []
+
+
+# A change set of ChangeSetType CREATE leaves the stack REVIEW_IN_PROGRESS, with no resources and no parameters, until
+# it is executed or the stack deleted (API reference, CreateChangeSet, ChangeSetType:
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html).
+def test_a_stack_left_under_review_by_a_failed_first_deployment_is_deleted(capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        template = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}})
+        cfn.create_change_set(StackName="riskbatch-new", ChangeSetName="first", TemplateBody=template, ChangeSetType="CREATE")
+        under_review = cfn.describe_stacks(StackName="riskbatch-new")["Stacks"][0]
+        assert under_review["StackStatus"] == "REVIEW_IN_PROGRESS" and refusal(under_review) is None
+        assert teardown.main(["--stack-name", "riskbatch-new", "--region", REGION, "--yes"]) == 2  # no parameters: the suffix must be named
+        assert "name its suffix with --suffix S" in capsys.readouterr().err
+        assert teardown.main(["--stack-name", "riskbatch-new", "--suffix", "new", "--region", REGION]) == 2  # not confirmed (no terminal)
+        assert teardown.main(["--stack-name", "riskbatch-new", "--suffix", "new", "--region", REGION, "--yes"]) == 0
+        assert not [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "riskbatch-new" and s["StackStatus"] != "DELETE_COMPLETE"]
+    printed = capsys.readouterr()
+    assert "riskbatch-new: deleted" in printed.err and "nothing carrying -new is left" in printed.out
