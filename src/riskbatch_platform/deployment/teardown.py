@@ -44,7 +44,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from riskbatch.operations.aws_access import EXIT_NO_STACK, CommandParser, add_aws_options, guarded
 from riskbatch.operations.stack_lookup import OperatorError
@@ -264,10 +264,11 @@ def delete_stack(target: Target, stack_name: str, log: Log) -> None:
     except WaiterError:
         reasons = "\n  ".join(failure_reasons(cfn, stack_name, started)) or "no reason reported"
         raise Quiesced(f"{stack_name} was not deleted:\n  {reasons}", undo) from None
-    except ClientError:
+    except (ClientError, BotoCoreError, KeyboardInterrupt) as error:  # AWS refused, out of reach (a timeout), or Ctrl-C mid-stop
         if undo:
-            log(str(Quiesced(f"{stack_name} was not deleted", undo)))
-        raise  # the boundary says which call AWS refused, and exits 5
+            cause = "interrupted" if isinstance(error, KeyboardInterrupt) else "was not deleted"
+            log(str(Quiesced(f"{stack_name} {cause}", undo)))
+        raise  # the boundary says which call failed (5, or 3 when AWS is out of reach; 130 interrupted)
     log(f"{stack_name}: deleted")
 
 

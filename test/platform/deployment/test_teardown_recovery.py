@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import botocore.client
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from moto import mock_aws
 
 from riskbatch_platform.aws import Target
@@ -173,3 +173,30 @@ def test_a_stack_left_under_review_by_a_failed_first_deployment_is_deleted(capsy
         assert not [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "riskbatch-new" and s["StackStatus"] != "DELETE_COMPLETE"]
     printed = capsys.readouterr()
     assert "riskbatch-new: deleted" in printed.err and "nothing carrying -new is left" in printed.out
+
+
+def _failing_at(monkeypatch: pytest.MonkeyPatch, operation: str, error: BaseException) -> None:
+    """A stub for what the emulator cannot do: one operation times out or is interrupted; every other call goes to the emulator."""
+
+    def call(self: Any, name: str, params: dict[str, Any]) -> Any:
+        if name == operation:
+            raise error
+        return _REAL_CALL(self, name, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [EndpointConnectionError(endpoint_url="https://ecs.us-east-1.amazonaws.com"), ReadTimeoutError(endpoint_url="https://ecs.us-east-1.amazonaws.com"),
+     KeyboardInterrupt()],
+    ids=["endpoint-connection", "read-timeout", "interrupted"],
+)  # fmt: skip
+def test_a_stop_step_cut_short_still_says_what_was_switched_off(running_stack: Target, monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:  # noqa: F811
+    said, log = _lines()
+    _failing_at(monkeypatch, "StopTask", error)  # the rules and schedules are disabled and the services at zero by then
+    with pytest.raises(type(error)):
+        delete_stack(running_stack, "s", log)
+    told = "\n".join(said)
+    assert "the stack is still there, quiesced" in told and "aws events enable-rule --name rule-trigger-sfx" in told
+    assert "aws ecs update-service --cluster cluster-x-sfx --service svc-x-sfx --desired-count" in told
