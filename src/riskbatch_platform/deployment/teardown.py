@@ -246,20 +246,23 @@ class Quiesced(Exception):
         )
 
 
-def delete_stack(target: Target, stack_name: str, log: Log) -> None:
+def delete_stack(target: Target, stack_name: str, log: Log, sleep: Callable[[float], None] = time.sleep) -> None:
     cfn = target.client("cloudformation")
     if stack_status(cfn, stack_name) is None:
         log(f"{stack_name}: no such stack")
         return
-    why = refusal(cfn.describe_stacks(StackName=stack_name)["Stacks"][0])
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    why = refusal(stack)
     if why:
         raise NotDeletable(why)
     undo: list[str] = []
     started = time.time()
     try:
-        if stack_status(cfn, stack_name) not in NOT_DEPLOYED:  # a stack under review holds no resource: nothing to quiesce
+        if stack["StackStatus"] not in NOT_DEPLOYED:  # a stack under review holds no resource: nothing to quiesce
             quiesce(target, stack_name, log, undo)
         cfn.delete_stack(StackName=stack_name)
+        if stack["StackStatus"] == "DELETE_FAILED":
+            _until_the_deletion_starts(cfn, stack_name, sleep)
         cfn.get_waiter("stack_delete_complete").wait(StackName=stack_name, WaiterConfig={"Delay": 10, "MaxAttempts": 360})
     except WaiterError:
         reasons = "\n  ".join(failure_reasons(cfn, stack_name, started)) or "no reason reported"
@@ -270,6 +273,15 @@ def delete_stack(target: Target, stack_name: str, log: Log) -> None:
             log(str(Quiesced(f"{stack_name} {cause}", undo)))
         raise  # the boundary says which call failed (5, or 3 when AWS is out of reach; 130 interrupted)
     log(f"{stack_name}: deleted")
+
+
+def _until_the_deletion_starts(cfn: Any, stack_name: str, sleep: Callable[[float], None], attempts: int = 30) -> None:
+    """botocore's stack_delete_complete waiter fails at once on DELETE_FAILED: right after DeleteStack the stack can
+    still show the status of the deletion that failed before, so wait for DELETE_IN_PROGRESS (or the stack gone)."""
+    for _ in range(attempts):
+        if stack_status(cfn, stack_name) != "DELETE_FAILED":
+            return
+        sleep(2)
 
 
 EXIT_NOT_DELETED = 1

@@ -200,3 +200,27 @@ def test_a_stop_step_cut_short_still_says_what_was_switched_off(running_stack: T
     told = "\n".join(said)
     assert "the stack is still there, quiesced" in told and "aws events enable-rule --name rule-trigger-sfx" in told
     assert "aws ecs update-service --cluster cluster-x-sfx --service svc-x-sfx --desired-count" in told
+
+
+# The stack_delete_complete waiter polls DescribeStacks and fails on a DELETE_FAILED status ("CloudFormation.Waiter.StackDeleteComplete":
+# https://boto3.amazonaws.com/v1/documentation/api/latest/reference/services/cloudformation/waiter/StackDeleteComplete.html; the
+# acceptors are botocore's own, which this test runs). A stub for what the emulator cannot do: the first DescribeStacks after
+# DeleteStack still shows the deletion that failed before; everything else goes to the emulator.
+def test_a_delete_failed_stack_is_deleted_again_though_its_old_status_shows_at_first(running_stack: Target, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    deleted, stale_answers, slept = [False], [1], []
+
+    def call(self: Any, name: str, params: dict[str, Any]) -> Any:
+        if name == "DeleteStack":
+            deleted[0] = True
+        if name == "DescribeStacks" and deleted[0] and stale_answers[0]:
+            stale_answers[0] -= 1
+            return {"Stacks": [{"StackName": "s", "StackStatus": "DELETE_FAILED", "CreationTime": "2026-12-01T00:00:00Z"}]}
+        answer = _REAL_CALL(self, name, params)
+        if name == "DescribeStacks" and not deleted[0]:
+            answer["Stacks"][0]["StackStatus"] = "DELETE_FAILED"  # a deletion that failed before this teardown
+        return answer
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    said, log = _lines()
+    delete_stack(running_stack, "s", log, sleep=slept.append)
+    assert said[-1] == "s: deleted" and slept and not stale_answers[0]
