@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,6 +59,16 @@ class InputError(ValueError):
         super().__init__(f"{file}: {len(problems)} problem(s): " + "; ".join(problems[:5]))
         self.file = file
         self.problems = problems
+
+
+def read_json_option(path: str | Path, option: str) -> Any:
+    """The JSON file an option names, or InputError in one line (a file that is not UTF-8 JSON is a bad input, never a traceback)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise InputError(str(path), [f"not a text file (byte {error.start} is not UTF-8): check what {option} names"]) from None
+    except json.JSONDecodeError as error:
+        raise InputError(str(path), [f"not JSON ({error.msg}, line {error.lineno}): check what {option} names"]) from None
 
 
 @dataclass(frozen=True)

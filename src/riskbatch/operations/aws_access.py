@@ -27,7 +27,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
-from riskbatch.operations.stack_lookup import EXIT_NO_AWS, EXIT_NO_STACK, EXIT_REFUSED, OperatorError, aws_errors, session
+from riskbatch.operations.stack_lookup import EXIT_NO_AWS, EXIT_NO_STACK, EXIT_REFUSED, SESSION_PROFILE, OperatorError, aws_errors, session
 
 __all__ = [
     "EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_NO_AWS", "EXIT_NO_STACK", "EXIT_REFUSED", "RENUMBERED",
@@ -115,6 +115,7 @@ def problem(error: BaseException) -> OperatorError | None:
 def guarded(prog: str, body: Callable[[], int], codes: Mapping[int, int] | None = None) -> int:
     """Run a command's body inside the error boundary: its exit code, or one line and a documented code.
     codes renumbers the boundary's codes for a command whose own codes came first (riskbatch-deploy)."""
+    SESSION_PROFILE["name"] = None  # each command's own profile, resolved when its session is made
     try:
         code = int(body())
         sys.stdout.flush()  # a reader that went away (| head) shows here, inside the boundary

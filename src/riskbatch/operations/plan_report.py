@@ -11,8 +11,8 @@ from typing import Any
 def print_plan(args: Any) -> int:
     """`riskbatch plan`: the tasks a night needs at each task size, what they cost, and the stack's month."""
     from dataclasses import replace
-    from pathlib import Path
 
+    from riskbatch.inputs.files import InputError, read_json_option
     from riskbatch.operations import calibration as measuring
     from riskbatch.operations import fargate
     from riskbatch.operations.plan import REPORT_TASK_VCPU, Night, advise, load_calibration, runtime_from_measurement, window_hours
@@ -22,7 +22,9 @@ def print_plan(args: Any) -> int:
         memory = {name: getattr(calibration, name) for name in ("runtime_mib", "runtime_measured", "container_peak_mib")}
         calibration = replace(measuring.calibrate(), **memory)
     if args.measured:
-        measured = json.loads(Path(args.measured).read_text(encoding="utf-8"))
+        measured = read_json_option(args.measured, "--measured")
+        if not isinstance(measured, dict) or not isinstance(measured.get("night"), dict):
+            raise InputError(str(args.measured), ["not a task-measurements.json (no night): give the file a container night (make demo) wrote"])
         measured_night = Night(**measured["night"], window_hours=1.0)
         calibration = replace(
             calibration,

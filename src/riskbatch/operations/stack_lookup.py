@@ -23,6 +23,10 @@ EXIT_REFUSED = 5  # AWS refused a call (the operation and AWS's code and message
 EXPIRED_TOKEN = frozenset({"ExpiredToken", "ExpiredTokenException"})
 
 
+# The profile the command's session resolved (--profile, else AWS_PROFILE): the one `aws sso login` must renew.
+SESSION_PROFILE: dict[str, str | None] = {"name": None}
+
+
 class OperatorError(Exception):
     """What went wrong, for the operator, with the command's exit code."""
 
@@ -44,12 +48,14 @@ def session(region: str | None, profile: str | None) -> Any:
         raise OperatorError(f"{error}: pass an existing --profile, or none", EXIT_NO_AWS) from None
     if not made.region_name:
         raise OperatorError("no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION (or a region in your profile)", EXIT_NO_AWS)
+    SESSION_PROFILE["name"] = profile or made.profile_name
     return made
 
 
 @contextmanager
-def aws_errors() -> Iterator[None]:
-    """Turn botocore's exceptions into OperatorError: what the operator can fix, and its exit code."""
+def aws_errors(profile: str | None = None) -> Iterator[None]:
+    """Turn botocore's exceptions into OperatorError: what the operator can fix, and its exit code. The `aws sso login`
+    hint names profile, else the profile the command's session resolved, else AWS_PROFILE."""
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
@@ -61,7 +67,8 @@ def aws_errors() -> Iterator[None]:
         UnauthorizedSSOTokenError,
     )
 
-    _SSO_LOGIN = f"renew it with aws sso login --profile {os.environ.get('AWS_PROFILE') or '<your profile>'} (or fresh keys), then run the command again"
+    named = profile or SESSION_PROFILE["name"] or os.environ.get("AWS_PROFILE") or "<your profile>"
+    _SSO_LOGIN = f"renew it with aws sso login --profile {named} (or fresh keys), then run the command again"
 
     try:
         yield

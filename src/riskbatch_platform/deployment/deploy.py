@@ -65,14 +65,12 @@ import sys
 import time
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-
-from riskbatch.operations.aws_access import EXIT_REFUSED, RENUMBERED, CommandParser, add_aws_options, guarded
+from riskbatch.operations.aws_access import RENUMBERED, CommandParser, add_aws_options, guarded
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.aws import Target, command_target
 from riskbatch_platform.deployment.image_gate import ScanNotFinished
 from riskbatch_platform.deployment.live_review import live_review_lines, read_live
-from riskbatch_platform.deployment.phases import ImagesNeeded, ParametersRefused, check_parameters, deploy_in_phases, log
+from riskbatch_platform.deployment.phases import ImagesNeeded, ParametersRefused, ScanRefused, check_parameters, deploy_in_phases, log
 from riskbatch_platform.deployment.stack import DeployError, StackOptions, write_flat_outputs
 
 EXIT_IMAGES_NEEDED = 3
@@ -254,7 +252,7 @@ def _deploy(args: argparse.Namespace) -> int:
     except ImagesNeeded as error:
         log(str(error))
         return EXIT_IMAGES_NEEDED
-    except PermissionError as error:
+    except ScanRefused as error:
         log(f"refused: {error}")
         return EXIT_SCAN_REFUSED
     except ParametersRefused as error:
@@ -266,10 +264,8 @@ def _deploy(args: argparse.Namespace) -> int:
     except ScanNotFinished as error:
         log(f"refused: {error}")
         return EXIT_SCAN_NOT_FINISHED
-    except ClientError as error:  # AWS refused a call: its code and message, not a traceback
-        code, message = error.response["Error"].get("Code", "?"), error.response["Error"].get("Message", str(error))
-        log(f"deployment failed: AWS refused {error.operation_name}: {code}: {message}")
-        return RENUMBERED[EXIT_REFUSED]
+    # A ClientError or BotoCoreError goes on to the boundary (guarded, RENUMBERED): an expired session is 9 with
+    # `aws sso login`, a stack that does not exist 10, any other refusal 11; an unreadable file is 2.
     write_flat_outputs(outputs, args.outputs)
     log(f"outputs written to {args.outputs}")
     print(json.dumps(outputs, indent=2, sort_keys=True))

@@ -32,6 +32,11 @@ class ImagesNeeded(RuntimeError):
     pass
 
 
+class ScanRefused(RuntimeError):
+    """An image's scan has CRITICAL or HIGH findings (and no --allow-findings): its own exception, so that an
+    unreadable file (a builtin PermissionError) is never taken for a scan refusal."""
+
+
 def check_images(target: Target, outputs: dict[str, str], tag: str, allow_findings: bool) -> None:
     ecr = target.client("ecr")
     repositories = repository_names(outputs)
@@ -45,7 +50,7 @@ def check_images(target: Target, outputs: dict[str, str], tag: str, allow_findin
         counts = ", ".join(f"{severity} {count}" for severity, count in sorted(verdict.severity_counts.items())) or "no findings"
         log(f"scan {repository}:{tag}: {verdict.status}, {counts}")
         if verdict.blocking and not allow_findings:
-            raise PermissionError(f"{repository}:{tag} has {verdict.blocking} findings; fix the image or pass --allow-findings")
+            raise ScanRefused(f"{repository}:{tag} has {verdict.blocking} findings; fix the image or pass --allow-findings")
 
 
 def deploy_in_phases(

@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _preflight(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if (args.positions is None) != (args.factors is None):  # one alone would skip tonight's plan check without a word
+        parser.error("--positions and --factors go together (tonight's book); give both, or neither to skip the plan check")
     tonight = Night(args.positions, args.factors, args.scenarios, window_hours(args.start, "09:30")) if args.positions and args.factors else None
     if any("=" not in item for item in args.parameter):
         parser.error(f"--parameter takes KEY=VALUE, got {next(item for item in args.parameter if '=' not in item)!r}")

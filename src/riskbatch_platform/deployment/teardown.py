@@ -25,7 +25,9 @@ and with no terminal and no --yes the teardown refuses.
 The region and credentials are found as the AWS CLI finds them (--region, AWS_REGION,
 AWS_DEFAULT_REGION, the profile's region); the account and region are printed before anything is
 deleted. A stack with termination protection on, or in the middle of an operation (a status ending
-in _IN_PROGRESS), is refused before anything is stopped. A stack half deleted (ROLLBACK_COMPLETE,
+in _IN_PROGRESS), is refused before anything is stopped. A stack left REVIEW_IN_PROGRESS by a first
+deployment whose change set failed holds nothing to stop and no parameters: its suffix comes from
+--suffix, and once confirmed it is deleted. A stack half deleted (ROLLBACK_COMPLETE,
 DELETE_FAILED) can be torn down again: what is already gone counts as stopped. When the deletion
 fails after the stop steps, what was switched off is listed with the command that switches it back on.
 Exit codes: 0 deleted and nothing left (a kind AWS refused to list is a warning), 1 not deleted
@@ -42,12 +44,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from riskbatch.operations.aws_access import EXIT_NO_STACK, CommandParser, add_aws_options, guarded
 from riskbatch.operations.stack_lookup import OperatorError
 from riskbatch_platform.aws import Target, command_target
-from riskbatch_platform.deployment.stack import current_parameters, failure_reasons, physical_ids, stack_status
+from riskbatch_platform.deployment.stack import NOT_DEPLOYED, current_parameters, failure_reasons, physical_ids, stack_status
 
 Log = Callable[[str], None]
 
@@ -228,7 +230,7 @@ def refusal(stack: dict[str, Any]) -> str | None:
             f"{name} has termination protection on: nothing stopped or deleted; turn it off "
             f"(aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {name}) and run the teardown again"
         )
-    if status.endswith("_IN_PROGRESS"):
+    if status.endswith("_IN_PROGRESS") and status not in NOT_DEPLOYED:  # REVIEW_IN_PROGRESS stays so until deleted: no operation ends
         return f"{name} is {status}: nothing stopped or deleted; wait until that operation ends (describe-stacks), then run the teardown again"
     return None
 
@@ -244,28 +246,42 @@ class Quiesced(Exception):
         )
 
 
-def delete_stack(target: Target, stack_name: str, log: Log) -> None:
+def delete_stack(target: Target, stack_name: str, log: Log, sleep: Callable[[float], None] = time.sleep) -> None:
     cfn = target.client("cloudformation")
     if stack_status(cfn, stack_name) is None:
         log(f"{stack_name}: no such stack")
         return
-    why = refusal(cfn.describe_stacks(StackName=stack_name)["Stacks"][0])
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    why = refusal(stack)
     if why:
         raise NotDeletable(why)
     undo: list[str] = []
     started = time.time()
     try:
-        quiesce(target, stack_name, log, undo)
+        if stack["StackStatus"] not in NOT_DEPLOYED:  # a stack under review holds no resource: nothing to quiesce
+            quiesce(target, stack_name, log, undo)
         cfn.delete_stack(StackName=stack_name)
+        if stack["StackStatus"] == "DELETE_FAILED":
+            _until_the_deletion_starts(cfn, stack_name, sleep)
         cfn.get_waiter("stack_delete_complete").wait(StackName=stack_name, WaiterConfig={"Delay": 10, "MaxAttempts": 360})
     except WaiterError:
         reasons = "\n  ".join(failure_reasons(cfn, stack_name, started)) or "no reason reported"
         raise Quiesced(f"{stack_name} was not deleted:\n  {reasons}", undo) from None
-    except ClientError:
+    except (ClientError, BotoCoreError, KeyboardInterrupt) as error:  # AWS refused, out of reach (a timeout), or Ctrl-C mid-stop
         if undo:
-            log(str(Quiesced(f"{stack_name} was not deleted", undo)))
-        raise  # the boundary says which call AWS refused, and exits 5
+            cause = "interrupted" if isinstance(error, KeyboardInterrupt) else "was not deleted"
+            log(str(Quiesced(f"{stack_name} {cause}", undo)))
+        raise  # the boundary says which call failed (5, or 3 when AWS is out of reach; 130 interrupted)
     log(f"{stack_name}: deleted")
+
+
+def _until_the_deletion_starts(cfn: Any, stack_name: str, sleep: Callable[[float], None], attempts: int = 30) -> None:
+    """botocore's stack_delete_complete waiter fails at once on DELETE_FAILED: right after DeleteStack the stack can
+    still show the status of the deletion that failed before, so wait for DELETE_IN_PROGRESS (or the stack gone)."""
+    for _ in range(attempts):
+        if stack_status(cfn, stack_name) != "DELETE_FAILED":
+            return
+        sleep(2)
 
 
 EXIT_NOT_DELETED = 1
@@ -311,7 +327,12 @@ def _teardown(args: argparse.Namespace) -> int:
     target = command_target(args.region, args.profile, args.endpoint_url, "riskbatch-teardown")
     cfn = target.client("cloudformation")
     suffix = args.suffix
-    if stack_status(cfn, args.stack_name) is not None:
+    status = stack_status(cfn, args.stack_name)
+    if status in NOT_DEPLOYED:  # a first deployment's CREATE change set that failed: no parameters to read the suffix from
+        if not suffix:
+            raise ValueError(f"{args.stack_name} is {status} (never created: no parameters): nothing deleted; name its suffix with --suffix S")
+        confirmed(args.stack_name, suffix, args.yes, args.production)
+    elif status is not None:
         suffix = current_parameters(cfn, args.stack_name).get("EnvironmentSuffix")
         if not suffix:
             raise OperatorError(f"{args.stack_name} has no EnvironmentSuffix parameter: not a stack of this template; nothing deleted", EXIT_NO_STACK)

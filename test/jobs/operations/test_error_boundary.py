@@ -56,3 +56,25 @@ def test_an_expired_session_is_a_credentials_problem_with_the_login_to_run(
     assert guarded("riskbatch", lambda: _raising(error)) == EXIT_NO_AWS
     printed = capsys.readouterr().err
     assert "aws sso login --profile risk-ops" in printed and "check the network" not in printed
+
+
+def test_the_login_names_the_profile_the_command_resolved_not_aws_profile(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--profile risk-night wins over AWS_PROFILE (as the AWS CLI resolves it): the session to renew is that profile's."""
+    from pathlib import Path
+
+    from riskbatch.operations.stack_lookup import session
+
+    config = Path(str(tmp_path)) / "config"
+    config.write_text("[profile risk-night]\nregion = us-east-1\n[profile risk-ops]\nregion = us-east-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_PROFILE", "risk-ops")
+    expired = ClientError({"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "DescribeStacks")
+
+    def command() -> int:
+        session(None, "risk-night")
+        return _raising(expired)
+
+    assert guarded("riskbatch", command) == EXIT_NO_AWS
+    assert "aws sso login --profile risk-night " in capsys.readouterr().err

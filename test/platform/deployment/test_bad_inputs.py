@@ -86,6 +86,11 @@ CASES = [
     ("riskbatch-preflight --stack-name riskbatch-dev --parameter ImageTag", EXIT_BAD_INPUT, "--parameter takes KEY=VALUE, got 'ImageTag'"),
     ("riskbatch-preflight --stack-name riskbatch-dev --template /nonexistent.json", EXIT_BAD_INPUT, "no such file: /nonexistent.json"),
     ("riskbatch-preflight --stack-name riskbatch-dev --start noon", EXIT_BAD_INPUT, "'noon' is not a time of day"),
+    ("riskbatch-preflight --stack-name riskbatch-dev --positions 5", EXIT_BAD_INPUT, "--positions and --factors go together"),
+    ("riskbatch-preflight --stack-name riskbatch-dev --factors 3", EXIT_BAD_INPUT, "--positions and --factors go together"),
+    (f"riskbatch plan --positions 5 --factors 3 --measured {FILES}/market.csv", EXIT_BAD_INPUT, "market.csv: 1 problem(s): not JSON (Expecting value, line 1)"),
+    (f"riskbatch plan --positions 5 --factors 3 --measured {FILES}/binary.json", EXIT_BAD_INPUT, "not a text file (byte 0 is not UTF-8)"),
+    (f"riskbatch plan --positions 5 --factors 3 --measured {FILES}/other.json", EXIT_BAD_INPUT, "not a task-measurements.json (no night)"),
     ("riskbatch-teardown --stack-name riskbatch-dev --suffix dev", EXIT_NO_AWS, NO_CREDENTIALS),
     ("riskbatch-enable-bucket-events risk-input", EXIT_NO_AWS, NO_CREDENTIALS),
     ("riskbatch-push-images --stack-name riskbatch-dev", NO_AWS_RENUMBERED, NO_CREDENTIALS),
@@ -110,6 +115,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("night")
     command = [str(BIN / "riskbatch"), "sample", "--out", str(out), "--positions", "40", "--factors", "8", "--days", "300", "--date", "2026-11-24"]
     subprocess.run(command, check=True, capture_output=True, timeout=300)
+    (out / "2026-11-24" / "binary.json").write_bytes(b"\xff\xfe{}")  # not UTF-8
+    (out / "2026-11-24" / "other.json").write_text('{"Parameters": {}}')  # JSON, but not measurements
     return out / "2026-11-24"
 
 

@@ -12,7 +12,7 @@ from moto import mock_aws
 from riskbatch_platform.aws import Target
 from riskbatch_platform.deployment.deploy import parse_parameters
 from riskbatch_platform.deployment.image_gate import repository_names, stand_in_manifest
-from riskbatch_platform.deployment.phases import ImagesNeeded, ParametersRefused, check_images
+from riskbatch_platform.deployment.phases import ImagesNeeded, ParametersRefused, ScanRefused, check_images
 from riskbatch_platform.deployment.stack import TEMPLATE_BODY_LIMIT, DeployError, deploy
 from test.template_model import REPO_ROOT, REQUIRED_VALUES
 
@@ -78,7 +78,7 @@ def test_gate_stops_when_an_image_is_missing(registry) -> None:
 def test_gate_refuses_high_findings(registry) -> None:
     _push(registry, "1.0.0")
     _findings({"HIGH": 2, "LOW": 5})
-    with pytest.raises(PermissionError, match="HIGH"):
+    with pytest.raises(ScanRefused, match="HIGH"):
         check_images(Target(region=REGION), OUTPUTS, "1.0.0", allow_findings=False)
 
 
@@ -629,3 +629,48 @@ def test_aws_refusing_a_call_of_the_deploy_exits_11_as_documented(tmp_path: Path
     with mock_aws():
         assert deploy_script.main(["--stack-name", "small", "--plan", "--region", "us-east-1"]) == 11
     assert "AWS refused CreateChangeSet: AccessDenied: not authorized" in capsys.readouterr().err
+
+
+def _deploy_raising(error: BaseException, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The deploy with its phases raising error (a stub: the emulator's sessions never expire and its stacks do not
+    vanish mid-wait), preflight passed."""
+    from riskbatch_platform.deployment import deploy as deploy_script
+
+    def phases(*args: object, **kwargs: object) -> dict:
+        raise error
+
+    monkeypatch.setattr(deploy_script, "deploy_in_phases", phases)
+    monkeypatch.setattr(deploy_script, "preflight_passes", lambda *args: True)
+    with mock_aws():
+        parameters = ["--parameter", "EnvironmentSuffix=dev", "--parameter", "VpcId=v"]
+        return deploy_script.main(["--stack-name", "small", "--region", "us-east-1", "--template", str(_small_template()), *parameters])
+
+
+# An expired session's token is refused with ExpiredTokenException ("STS / Client / exceptions / ExpiredTokenException",
+# https://docs.aws.amazon.com/botocore/latest/reference/services/sts/client/exceptions/ExpiredTokenException.html); other services say ExpiredToken.
+@pytest.mark.parametrize("code", ["ExpiredToken", "ExpiredTokenException"])
+def test_a_session_expiring_during_the_wait_is_the_credentials_code(code: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from botocore.exceptions import ClientError
+
+    expired = ClientError({"Error": {"Code": code, "Message": "The security token included in the request is expired"}}, "DescribeStackEvents")
+    assert _deploy_raising(expired, monkeypatch) == 9
+    printed = capsys.readouterr().err
+    assert "aws sso login" in printed and "AWS refused" not in printed
+
+
+# DescribeStacks on a stack that does not exist: ValidationError "Stack with id X does not exist"
+# (AWS CloudFormation API reference, DescribeStacks: https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html).
+def test_a_stack_gone_during_the_wait_is_the_no_such_stack_code(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from botocore.exceptions import ClientError
+
+    gone = ClientError({"Error": {"Code": "ValidationError", "Message": "Stack with id small does not exist"}}, "DescribeStacks")
+    assert _deploy_raising(gone, monkeypatch) == 10
+    assert "no stack: Stack with id small does not exist" in capsys.readouterr().err
+
+
+def test_an_unreadable_file_is_a_bad_input_never_a_scan_refusal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from riskbatch_platform.deployment import deploy as deploy_script
+
+    code = _deploy_raising(PermissionError(13, "Permission denied", "/home/ops/.docker/config.json"), monkeypatch)
+    assert code == 2 != deploy_script.EXIT_SCAN_REFUSED
+    assert "cannot read /home/ops/.docker/config.json: Permission denied" in capsys.readouterr().err

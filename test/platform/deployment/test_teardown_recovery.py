@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import botocore.client
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from moto import mock_aws
 
 from riskbatch_platform.aws import Target
@@ -154,3 +154,73 @@ def test_a_second_teardown_treats_what_is_gone_as_stopped(running_stack: Target)
     assert {"rule rule-trigger-sfx: already gone", "schedule schedule-check-sfx: already gone", "rule rule-completed-sfx: disabled"} <= set(said)
     assert events.describe_rule(Name="rule-completed-sfx", EventBusName="bus-x-sfx")["State"] == "DISABLED"
     assert ecs.list_tasks(cluster="cluster-x-sfx", desiredStatus="RUNNING")["taskArns"] == []
+
+
+# A change set of ChangeSetType CREATE leaves the stack REVIEW_IN_PROGRESS, with no resources and no parameters, until
+# it is executed or the stack deleted (API reference, CreateChangeSet, ChangeSetType:
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html).
+def test_a_stack_left_under_review_by_a_failed_first_deployment_is_deleted(capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        template = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}})
+        cfn.create_change_set(StackName="riskbatch-new", ChangeSetName="first", TemplateBody=template, ChangeSetType="CREATE")
+        under_review = cfn.describe_stacks(StackName="riskbatch-new")["Stacks"][0]
+        assert under_review["StackStatus"] == "REVIEW_IN_PROGRESS" and refusal(under_review) is None
+        assert teardown.main(["--stack-name", "riskbatch-new", "--region", REGION, "--yes"]) == 2  # no parameters: the suffix must be named
+        assert "name its suffix with --suffix S" in capsys.readouterr().err
+        assert teardown.main(["--stack-name", "riskbatch-new", "--suffix", "new", "--region", REGION]) == 2  # not confirmed (no terminal)
+        assert teardown.main(["--stack-name", "riskbatch-new", "--suffix", "new", "--region", REGION, "--yes"]) == 0
+        assert not [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == "riskbatch-new" and s["StackStatus"] != "DELETE_COMPLETE"]
+    printed = capsys.readouterr()
+    assert "riskbatch-new: deleted" in printed.err and "nothing carrying -new is left" in printed.out
+
+
+def _failing_at(monkeypatch: pytest.MonkeyPatch, operation: str, error: BaseException) -> None:
+    """A stub for what the emulator cannot do: one operation times out or is interrupted; every other call goes to the emulator."""
+
+    def call(self: Any, name: str, params: dict[str, Any]) -> Any:
+        if name == operation:
+            raise error
+        return _REAL_CALL(self, name, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [EndpointConnectionError(endpoint_url="https://ecs.us-east-1.amazonaws.com"), ReadTimeoutError(endpoint_url="https://ecs.us-east-1.amazonaws.com"),
+     KeyboardInterrupt()],
+    ids=["endpoint-connection", "read-timeout", "interrupted"],
+)  # fmt: skip
+def test_a_stop_step_cut_short_still_says_what_was_switched_off(running_stack: Target, monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:  # noqa: F811
+    said, log = _lines()
+    _failing_at(monkeypatch, "StopTask", error)  # the rules and schedules are disabled and the services at zero by then
+    with pytest.raises(type(error)):
+        delete_stack(running_stack, "s", log)
+    told = "\n".join(said)
+    assert "the stack is still there, quiesced" in told and "aws events enable-rule --name rule-trigger-sfx" in told
+    assert "aws ecs update-service --cluster cluster-x-sfx --service svc-x-sfx --desired-count" in told
+
+
+# The stack_delete_complete waiter polls DescribeStacks and fails on a DELETE_FAILED status ("CloudFormation.Waiter.StackDeleteComplete":
+# https://boto3.amazonaws.com/v1/documentation/api/latest/reference/services/cloudformation/waiter/StackDeleteComplete.html; the
+# acceptors are botocore's own, which this test runs). A stub for what the emulator cannot do: the first DescribeStacks after
+# DeleteStack still shows the deletion that failed before; everything else goes to the emulator.
+def test_a_delete_failed_stack_is_deleted_again_though_its_old_status_shows_at_first(running_stack: Target, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    deleted, stale_answers, slept = [False], [1], []
+
+    def call(self: Any, name: str, params: dict[str, Any]) -> Any:
+        if name == "DeleteStack":
+            deleted[0] = True
+        if name == "DescribeStacks" and deleted[0] and stale_answers[0]:
+            stale_answers[0] -= 1
+            return {"Stacks": [{"StackName": "s", "StackStatus": "DELETE_FAILED", "CreationTime": "2026-12-01T00:00:00Z"}]}
+        answer = _REAL_CALL(self, name, params)
+        if name == "DescribeStacks" and not deleted[0]:
+            answer["Stacks"][0]["StackStatus"] = "DELETE_FAILED"  # a deletion that failed before this teardown
+        return answer
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    said, log = _lines()
+    delete_stack(running_stack, "s", log, sleep=slept.append)
+    assert said[-1] == "s: deleted" and slept and not stale_answers[0]
