@@ -92,15 +92,25 @@ def test_every_resource_is_deleted_with_the_stack_in_every_environment(template:
 
 
 def _calls_in(path: Path) -> set[str]:
+    """Names the code calls or sends: attributes, keyword arguments, dict keys and other string constants. A
+    string read out of an answer (DescribeStacks' EnableTerminationProtection, read by the teardown) sends nothing."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    read = {id(node.slice) for node in ast.walk(tree) if isinstance(node, ast.Subscript)}
+    read |= {
+        id(arg)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+        for arg in node.args[:1]
+    }
     names = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
     names |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.keyword) and node.arg}
-    names |= {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    names |= {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in read}
     return names
 
 
 def test_no_command_turns_on_termination_protection() -> None:
-    """Every way to turn it on, read from botocore's CloudFormation model, is absent from the platform's code."""
+    """Every way to turn it on, read from botocore's CloudFormation model, is absent from the platform's code
+    (reading it from DescribeStacks, as the teardown does before it deletes, is allowed)."""
     model = Session().get_service_model("cloudformation")
     by_parameter = {name for name in model.operation_names if "EnableTerminationProtection" in model.operation_model(name).input_shape.members}
     assert by_parameter == {"CreateStack", "UpdateTerminationProtection"}
@@ -110,6 +120,17 @@ def test_no_command_turns_on_termination_protection() -> None:
     assert sources
     found = {str(path.relative_to(REPO_ROOT)): _calls_in(path) & forbidden for path in sources}
     assert {path: names for path, names in found.items() if names} == {}
+
+
+def test_the_check_finds_termination_protection_sent_but_not_read(tmp_path: Path) -> None:
+    sent = tmp_path / "sent.py"
+    sent.write_text('cfn.create_stack(StackName="s", EnableTerminationProtection=True)\n', encoding="utf-8")
+    as_dict = tmp_path / "as_dict.py"
+    as_dict.write_text('cfn.create_stack(**{"StackName": "s", "EnableTerminationProtection": True})\n', encoding="utf-8")
+    read = tmp_path / "read.py"
+    read.write_text('protected = stack.get("EnableTerminationProtection") or stack["EnableTerminationProtection"]\n', encoding="utf-8")
+    assert "EnableTerminationProtection" in _calls_in(sent) and "EnableTerminationProtection" in _calls_in(as_dict)
+    assert "EnableTerminationProtection" not in _calls_in(read)
 
 
 @pytest.mark.parametrize(("suffix", "days"), [("prod", 30), ("dev", 7)])

@@ -82,14 +82,19 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+# The input errors the code raises on purpose, by name: importing their modules here would bring numpy and
+# pyarrow into every command's imports, the container health check's included.
+MISSING_RATE = "riskbatch.inputs.currencies.MissingRate"
+DELIBERATE_INPUT_ERRORS = {"riskbatch.inputs.files.InputError", "riskbatch.inputs.quality.FileRejected", "riskbatch.model.settings.ConfigurationError"}
+
+
+def _is_one_of(error: BaseException, names: set[str]) -> bool:
+    return any(f"{kind.__module__}.{kind.__qualname__}" in names for kind in type(error).__mro__)
+
+
 def problem(error: BaseException) -> OperatorError | None:
     """What a user can fix, and its exit code; None for anything else (a defect: its traceback is kept)."""
     from botocore.exceptions import BotoCoreError, ClientError
-
-    from riskbatch.inputs.currencies import MissingRate  # here, not above: what a deploy script imports stays its own
-    from riskbatch.inputs.files import InputError
-    from riskbatch.inputs.quality import FileRejected
-    from riskbatch.model.settings import ConfigurationError
 
     if isinstance(error, OperatorError):
         return error
@@ -103,11 +108,11 @@ def problem(error: BaseException) -> OperatorError | None:
         return OperatorError(f"no such file: {error.filename or error}: check the path", EXIT_BAD_INPUT)
     if isinstance(error, OSError) and error.filename:
         return OperatorError(f"cannot read {error.filename}: {error.strerror or error}", EXIT_BAD_INPUT)
-    if isinstance(error, MissingRate):
+    if _is_one_of(error, {MISSING_RATE}):
         return OperatorError(f"{error.args[0] if error.args else error}: check that each file is the one its option names", EXIT_BAD_INPUT)
     # Only what the code raises on purpose about its input; a KeyError, a JSONDecodeError or another ValueError
     # subclass from inside a job is a defect, and keeps its traceback (EXIT_INTERNAL).
-    if isinstance(error, InputError | FileRejected | ConfigurationError | argparse.ArgumentTypeError) or type(error) is ValueError:
+    if _is_one_of(error, DELIBERATE_INPUT_ERRORS) or isinstance(error, argparse.ArgumentTypeError) or type(error) is ValueError:
         return OperatorError(f"{error}", EXIT_BAD_INPUT)
     return None
 

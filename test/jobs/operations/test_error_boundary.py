@@ -3,6 +3,7 @@ traceback and exits 1; an expired session is a credentials problem (3) with the 
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from botocore.exceptions import ClientError, SSOTokenLoadError, UnauthorizedSSOT
 
 from riskbatch.inputs.files import InputError
 from riskbatch.inputs.quality import FileRejected
+from riskbatch.operations import aws_access
 from riskbatch.operations.aws_access import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_NO_AWS, guarded
 
 
@@ -78,3 +80,12 @@ def test_the_login_names_the_profile_the_command_resolved_not_aws_profile(
 
     assert guarded("riskbatch", command) == EXIT_NO_AWS
     assert "aws sso login --profile risk-night " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(aws_access.DELIBERATE_INPUT_ERRORS | {aws_access.MISSING_RATE}))
+def test_every_deliberate_input_error_the_boundary_names_is_a_class_of_that_name(name: str) -> None:
+    """The boundary knows them by name (importing them would pull numpy into the health check): a renamed or
+    moved class would silently turn a bad input into an internal error."""
+    module, _, qualname = name.rpartition(".")
+    kind = getattr(importlib.import_module(module), qualname)
+    assert isinstance(kind, type) and issubclass(kind, Exception) and f"{kind.__module__}.{kind.__qualname__}" == name
