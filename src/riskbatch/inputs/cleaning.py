@@ -11,11 +11,12 @@ and 1.4826 x MAD of the days that moved, as the jump check's):
   mean of its neighbours: the two days' move is split evenly, never lost nor doubled.
 - `split` (an unadjusted corporate action): one return beyond the same threshold whose price
   ratio lies within `split_tolerance` of a ratio of `split_ratios` or its inverse (2, 3, 4, 5,
-  10; 1/2 ... a reverse split), and that does not revert (the next day is no reversal). The
-  prices before it are divided by the nominal ratio (back-adjusted), so the history is in
-  today's units. A jump on the last day cannot be seen to revert or to stay: the last-day check
-  (riskbatch.inputs.quality) decides it with `contradiction` below, and the next night's
-  cleaning settles it.
+  10; 1/2 ... a reverse split), that does not revert, AND that an independent record confirms:
+  the night's corporate actions (factor, effective day, ratio) name that day and that ratio. The
+  prices before it are divided by the nominal ratio (back-adjusted), so the history is in today's
+  units. A split ratio alone proves nothing: a single name that falls 50 % (or 67, 75, 80, 90 %)
+  and stays down, or doubles, is the market's move until confirmed; it is flagged (the jump
+  check) and used, never rescaled. FX factors (FX_CCY1CCY2) never split.
 - a day on which `market_wide_share` of the file's factors (at least four) jump is the market's,
   not a vendor's error: nothing on it is cleaned (a crash and its rebound are both used).
 
@@ -31,13 +32,13 @@ and drops out of the ledger.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from riskbatch.inputs.files import Market
+from riskbatch.inputs.files import FX_FACTOR, Market
 
 RULES = ("spike_and_revert", "split")
 
@@ -84,6 +85,7 @@ class Cleaning:
     detail: str
     made_on: str  # the business date of the night that made it
     ratio: float | None = None  # a split's nominal ratio: the prices before `date` divided by it
+    confirmed_by: str | None = None  # a split: the independent record that confirmed it (none: never applied)
 
 
 def robust_scale(returns: np.ndarray) -> tuple[float, float] | None:
@@ -109,6 +111,8 @@ def _apply_recorded(column: np.ndarray, dates: list[dt.date], records: list[Clea
         if row is None:
             continue  # the day left the window (or the vendor dropped it)
         if record.rule == "split":
+            if not record.confirmed_by:
+                continue  # an unconfirmed split (an earlier standard's) may be a crash: never applied again
             if row == 0 or not _same(column[row - 1], record.raw):
                 continue  # the vendor adjusted its history itself, or the day is the window's first
             column[:row] /= record.ratio
@@ -140,7 +144,9 @@ def market_days(prices: np.ndarray, columns: list[int], policy: CleaningPolicy) 
     return counts >= max(4, policy.market_wide_share * usable)
 
 
-def _detect(name: str, column: np.ndarray, dates: list[dt.date], policy: CleaningPolicy, tonight: str, market_wide: np.ndarray) -> list[Cleaning]:
+def _detect(
+    name: str, column: np.ndarray, dates: list[dt.date], policy: CleaningPolicy, tonight: str, market_wide: np.ndarray, actions: Mapping[str, float]
+) -> list[Cleaning]:
     """New cleanings of one factor's history (applied in place)."""
     found: list[Cleaning] = []
     for _ in range(len(column)):  # each pass cleans one day; a history holds few
@@ -148,7 +154,7 @@ def _detect(name: str, column: np.ndarray, dates: list[dt.date], policy: Cleanin
         if moves is None:
             return found
         returns, jumps = moves[0], moves[1] & ~market_wide
-        cleaning = _spike(name, column, dates, returns, jumps, policy, tonight) or _split(name, column, dates, returns, jumps, policy, tonight)
+        cleaning = _spike(name, column, dates, returns, jumps, policy, tonight) or _split(name, column, dates, returns, jumps, policy, tonight, actions)
         if cleaning is None:
             return found
         found.append(cleaning)
@@ -171,17 +177,29 @@ def _spike(
 
 
 def _split(
-    name: str, column: np.ndarray, dates: list[dt.date], returns: np.ndarray, jumps: np.ndarray, policy: CleaningPolicy, tonight: str
+    name: str,
+    column: np.ndarray,
+    dates: list[dt.date],
+    returns: np.ndarray,
+    jumps: np.ndarray,
+    policy: CleaningPolicy,
+    tonight: str,
+    actions: Mapping[str, float],
 ) -> Cleaning | None:
-    for t in np.flatnonzero(jumps[:-1]).tolist():  # not the last return: whether it stays is tomorrow's to see
+    if FX_FACTOR.match(name):
+        return None  # an exchange rate has no shares to split: its jump is the market's (a de-peg)
+    for t in np.flatnonzero(jumps).tolist():
         ratio = policy.split_ratio(float(np.exp(returns[t])))
-        if ratio is None or (jumps[t + 1] and returns[t] * returns[t + 1] < 0):
+        recorded = actions.get(dates[t + 1].isoformat())
+        if ratio is None or recorded is None or abs(recorded / ratio - 1.0) > 1e-9:
+            continue  # no split ratio, or nothing independent confirms this split: a genuine move, used
+        if t + 1 < len(returns) and jumps[t + 1] and returns[t] * returns[t + 1] < 0:
             continue
         day, raw = t + 1, float(column[t])
         column[:day] /= ratio
         kind = f"a split {ratio:g}:1" if ratio > 1 else f"a reverse split 1:{1 / ratio:g}"
-        detail = f"a move of {returns[t]:+.1%} on {dates[day]} that stays, {kind}: the {day} prices before it divided by {ratio:g}"
-        return Cleaning(name, dates[day].isoformat(), raw, float(column[t]), "split", detail, tonight, ratio)
+        detail = f"a move of {returns[t]:+.1%} on {dates[day]}, {kind} confirmed by the corporate actions: the {day} prices before it divided by {ratio:g}"
+        return Cleaning(name, dates[day].isoformat(), raw, float(column[t]), "split", detail, tonight, ratio, "corporate_actions")
     return None
 
 
@@ -192,9 +210,11 @@ def clean_history(
     policy: CleaningPolicy,
     ledger: Iterable[Cleaning | dict[str, Any]] = (),
     detect: bool = True,
+    corporate_actions: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[np.ndarray, list[Cleaning]]:
     """The prices with the recorded cleanings applied and (`detect`) new ones made, for the complete
-    factors of `factors`; and the ledger in force tonight (recorded first, then tonight's new ones)."""
+    factors of `factors`; and the ledger in force tonight (recorded first, then tonight's new ones).
+    `corporate_actions`: factor -> {effective day (ISO): ratio}, the only confirmation of a split."""
     cleaned = prices.copy()
     tonight = market.business_date.isoformat()
     recorded: dict[str, list[Cleaning]] = {}
@@ -212,7 +232,7 @@ def clean_history(
         column = cleaned[:, market.index[name]]  # a view: cleaned in place
         if not np.all(np.isfinite(column) & (column > 0)):
             continue  # the history check excludes it
-        in_force += _detect(name, column, market.dates, policy, tonight, market_wide)
+        in_force += _detect(name, column, market.dates, policy, tonight, market_wide, (corporate_actions or {}).get(name, {}))
     return cleaned, in_force
 
 
@@ -226,10 +246,7 @@ def contradiction(name: str, last: float, previous: float, cleaning: CleaningPol
     ratio = last / previous
     if cleaning.implausible(ratio):
         return f"a price ratio of {ratio:.3g} in a day, beyond the {cleaning.implausible_ratio:g} a market moves (a unit error?)"
-    split = cleaning.split_ratio(ratio)
-    if split is not None:
-        return f"a price ratio of {ratio:.3g}, a split ratio: an unadjusted corporate action until the next day confirms it"
-    return None
+    return None  # a split ratio alone contradicts nothing: a crash to half is a price (cleaned only if a corporate action confirms a split)
 
 
 def as_records(cleanings: Iterable[Cleaning]) -> list[dict[str, Any]]:

@@ -24,9 +24,8 @@ Before these checks, two rules make the history usable:
   robust standard deviations from the factor's median return is a jump, and `last_day_jump`
   decides: `hold` (default) holds the factor at its previous close for tonight only when the
   move is contradicted: by a second source's price, or by its own size (a price ratio beyond the
-  cleaning standard's `implausible_ratio`, a unit error, or close to a split ratio, a corporate
-  action not yet confirmed); any other jump is a genuine move: flagged and used (the market's
-  crash is tonight's price, and the backtest's move). `exclude` drops the jumping factor's
+  cleaning standard's `implausible_ratio`, a unit error); any other jump, a split ratio's too, is
+  a genuine move: flagged and used (the market's crash is tonight's price, and the backtest's move). `exclude` drops the jumping factor's
   positions, `reject` refuses the file, `flag` lets every jump through. A held factor is on the
   report's first page, with the value it would have added to the positions on it, and it is
   alerted; the next night's cleaning settles it (a spike that reverted, or a split).
@@ -283,9 +282,11 @@ def prepare_night(
     cleaning: CleaningPolicy | None = None,
     ledger: Sequence[Cleaning | dict[str, Any]] = (),
     second_source: dict[str, float] | None = None,
+    corporate_actions: dict[str, dict[str, float]] | None = None,
 ) -> PreparedNight:
     """Validate the night's two files together: reject a file, exclude rows and factors, flag the rest.
-    `ledger` is the cleanings kept from the previous night; `second_source` another vendor's last prices."""
+    `ledger` is the cleanings kept from the previous night; `second_source` another vendor's last prices;
+    `corporate_actions` factor -> {effective day: ratio}, what confirms a split (riskbatch.inputs.cleaning)."""
     cleaning = cleaning or CleaningPolicy(jump_sigmas=policy.jump_sigmas)
     try:
         market = load_market(market_table, market_name, business_date, policy.max_market_lag_days)
@@ -311,8 +312,8 @@ def prepare_night(
     prices, findings = bridge_gaps(market, used, policy.max_gap_days, policy.proxies)
     # the book's factors cleaned on their bridged history, the file's others as published; the
     # whole file (the backtest's moves) then carries the book's factors' cleanings too
-    prices, cleanings = clean_history(market, prices, used, cleaning, ledger)
-    whole, others = clean_history(market, market.prices, [name for name in market.factors if name not in set(used)], cleaning, ledger)
+    prices, cleanings = clean_history(market, prices, used, cleaning, ledger, corporate_actions=corporate_actions)
+    whole, others = clean_history(market, market.prices, [n for n in market.factors if n not in set(used)], cleaning, ledger, True, corporate_actions)
     whole, _ = clean_history(market, whole, used, cleaning, cleanings, detect=False)
     cleanings += others
     findings += [FactorFinding(item.factor, "cleaned", f"{item.rule}: {item.detail} (recorded {item.made_on})", "flag") for item in cleanings]

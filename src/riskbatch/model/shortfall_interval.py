@@ -25,7 +25,12 @@ from __future__ import annotations
 import numpy as np
 
 RESAMPLES = 1_000
-RESAMPLING_SEED = 20_260_975  # its own stream: never one of the scenario streams (seed, block, factor)
+# Its own stream. SeedSequence reads its entropy as 32-bit words (each integer little-endian, zero as
+# one word) zero-padded to a four-word pool, so `PCG64(20_260_975)` was the scenario stream (seed
+# 20260975, block 0, key 0). A scenario stream's entropy (seed, block, key), three integers below
+# 2**64, is at most six words: seven words, ending in a fixed non-zero tag, match no triple.
+RESAMPLING_TAG = 0xE5B0_0757
+RESAMPLING_ENTROPY = (20_260_975, *(RESAMPLING_TAG,) * 6)
 CHUNK_CELLS = 250_000  # counts per chunk of resamples
 MIN_TAIL = 20  # fewer tail scenarios (under 800 at 97.5 %) and the bootstrap says little: the asymptotic interval alone
 
@@ -80,7 +85,7 @@ def bootstrap_t_quantiles(pnl: np.ndarray, confidence: float, coverage: float = 
     es, error = _standard_error(losses[:k], n, confidence)
     if error == 0.0:  # every tail loss the same (a book without risk): nothing to resample
         return es, error, 0.0, 0.0
-    rng = np.random.Generator(np.random.PCG64(RESAMPLING_SEED))
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(RESAMPLING_ENTROPY)))
     chunk = max(1, CHUNK_CELLS // kept)  # a few resamples at a time: small arrays that stay in cache
     parts = [_tail_statistics(_resampled_counts(n, kept, k, min(chunk, resamples - start), rng), losses, k) for start in range(0, resamples, chunk)]
     es_star, squares, var_star = (np.concatenate(column) for column in zip(*parts, strict=True))
@@ -100,4 +105,7 @@ def es_interval(pnl: np.ndarray, confidence: float, coverage: float = 0.95) -> t
 
     es, error, t_low, t_high = bootstrap_t_quantiles(pnl, confidence, coverage)
     z = float(norm.ppf((1 + coverage) / 2))
-    return es - max(z, t_high) * error, es + max(z, -t_low) * error
+    # each end the wider of the two, taken from the asymptotic interval itself: its tail summed in
+    # partition order can differ from the sorted one's in the last digit
+    low, high = asymptotic_es_interval(pnl, confidence, coverage)
+    return min(es - max(z, t_high) * error, low), max(es + max(z, -t_low) * error, high)

@@ -2,15 +2,16 @@
 
 The counting rule (every day counts; leaving one out takes a named sign-off):
 
-- the window is the last 250 backtest days that are not excluded by a sign-off
+- the hypothetical window is the last 250 backtest days that are not excluded by a sign-off
   (riskbatch.validation.exclusions): an excluded day is replaced by the one before the window;
 - a complete day is an observation: an exception when the loss exceeds the VaR;
 - an incomplete day (no move for a factor, a contradicted last price) without a sign-off stays in
   the window and counts as an exception of the hypothetical backtest, firm-wide and for every
   portfolio: a day that cannot be shown to be within VaR is not assumed to be. It is listed as
   such beside the traffic light until someone signs it off or it leaves the window;
-- the actual-P&L backtest never drops a day: every day of the window that brought the actual
-  P&L is an observation, complete or not (it needs no market move);
+- the actual-P&L backtest never drops a day: every day of the last 250 that brought the actual
+  P&L is an observation, complete or not, signed off or not (it needs no market move: a sign-off
+  excuses the hypothetical measure only);
 - hypothetical and actual P&L are tested apart, at VaR 99 % and VaR 97.5 %, firm-wide and per
   portfolio (desk): Kupiec, Christoffersen's independence and conditional coverage; the Basel
   traffic light for VaR 99 % over 250 observations.
@@ -80,12 +81,16 @@ def backtest_summary(records: list[dict[str, Any]], window: int = BASEL_WINDOW, 
     entries = [record["backtest"] for record in records if record.get("backtest")]
     days = [entry for entry in entries if entry["var_date"] not in exclusions][-window:]
     since = days[0]["var_date"] if len(days) == window else ""  # a window not yet full reaches back to the first day
-    names = sorted({name for entry in days for part in (entry, entry.get("actual") or {}) for name in ((part.get("exceptions") or {}).get("portfolios") or {})})
+    # a sign-off excuses a day without a market move: the actual P&L needs none, so that backtest keeps every day
+    scoped = {"hypothetical": days, "actual": entries[-window:]}
+    parts = [part for entry in entries[-window:] for part in (entry, entry.get("actual") or {})]
+    names = sorted({name for part in parts for name in ((part.get("exceptions") or {}).get("portfolios") or {})})
     measures = {
         measure: {
-            level: {"firm": _scope(days, measure, level, None), "portfolios": {name: _scope(days, measure, level, name) for name in names}} for level in LEVELS
+            level: {"firm": _scope(days_of, measure, level, None), "portfolios": {name: _scope(days_of, measure, level, name) for name in names}}
+            for level in LEVELS
         }
-        for measure in ("hypothetical", "actual")
+        for measure, days_of in scoped.items()
     }
     hypothetical = measures["hypothetical"]["99"]["portfolios"]
     unresolved = [entry["var_date"] for entry in days if not entry.get("complete", True)]

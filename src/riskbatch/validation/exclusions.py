@@ -10,10 +10,10 @@ once by the operator's command
 
 as `history/exclusions/<D>.json` (D: the VaR's date, the date the backtest tables show), written
 once: a second sign-off of the same day is refused, the first one stands. The backtest summary
-(riskbatch.validation.history.backtest_summary) reads them: an excluded day is no observation of
-the hypothetical backtest, the window reaches one day further back instead, and the report lists
-each exclusion with who signed it, when and why. The actual-P&L backtest never drops a day: it
-needs no market move, only the P&L the desk made.
+(riskbatch.validation.backtest_summary) reads them: an excluded day is no observation of the
+hypothetical backtest only, its window reaches one day further back instead, and the report lists
+each exclusion with who signed it, when and why. The actual-P&L backtest never drops a day, signed
+off or not: it needs no market move, only the P&L the desk made.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
 
-from riskbatch.inputs.files import POSITION_COLUMNS
+from riskbatch.inputs.cleaning import CleaningPolicy, clean_history
+from riskbatch.inputs.files import POSITION_COLUMNS, Market
 from riskbatch.inputs.quality import DataQualityPolicy, PreparedNight, prepare_night
 from riskbatch.inputs.sample import business_days, write_rates
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
@@ -55,8 +57,10 @@ def _book(prices: dict[str, np.ndarray]) -> pa.Table:
     return pa.table({name: pa.array([row.get(name) for row in rows], kind) for name, kind in POSITION_COLUMNS.items()})
 
 
-def _night(prices: dict[str, np.ndarray], dates: list[dt.date], book: pa.Table, ledger: list | None = None) -> PreparedNight:
-    return prepare_night(_table(prices, dates), "market.csv", book, "positions.csv", dates[-1], DataQualityPolicy(), "USD", ledger=ledger or [])
+def _night(prices: dict[str, np.ndarray], dates: list[dt.date], book: pa.Table, ledger: list | None = None, actions: dict | None = None) -> PreparedNight:
+    return prepare_night(
+        _table(prices, dates), "market.csv", book, "positions.csv", dates[-1], DataQualityPolicy(), "USD", ledger=ledger or [], corporate_actions=actions
+    )
 
 
 def _var_99(night: PreparedNight) -> float:
@@ -120,8 +124,9 @@ def test_an_unadjusted_split_anywhere_in_the_window_is_back_adjusted_and_recorde
     raw = {**prices, "EQ_5": prices["EQ_5"].copy()}
     raw["EQ_5"][150:] /= ratio  # from day 150 on the vendor quotes the new shares
     book = _book(raw)
-    night = _night(raw, dates, book)
+    night = _night(raw, dates, book, actions={"EQ_5": {dates[150].isoformat(): ratio}})  # the corporate action confirms it
     (cleaning,) = night.cleanings
+    assert cleaning.confirmed_by == "corporate_actions"
     assert (cleaning.factor, cleaning.date, cleaning.rule, cleaning.ratio) == ("EQ_5", dates[150].isoformat(), "split", ratio)
     assert cleaning.raw == pytest.approx(prices["EQ_5"][149]) and cleaning.cleaned == pytest.approx(prices["EQ_5"][149] / ratio)
     adjusted = night.market.prices[:, night.market.index["EQ_5"]]
@@ -216,3 +221,37 @@ def test_the_cleaning_thresholds_are_versioned_configuration(tmp_path: Path) -> 
     (tmp_path / "model_config.json").write_text(json.dumps(broken))
     with pytest.raises(ConfigurationError, match="malformed"):
         load_model_config(tmp_path / "model_config.json")
+
+
+@pytest.mark.parametrize("move", [0.495, 1 / 3, 0.25, 0.2, 0.1, 2.0])
+def test_a_single_name_crash_that_stays_down_is_used_not_cleaned_as_a_split(move: float) -> None:
+    """A name falls 50.5 % (or 67, 75, 80, 90 %, or doubles) and stays there, nothing confirms a
+    split. Before: recorded as a split, the prices before it rescaled, the crash gone from the
+    covariance (firm VaR 99 % -41 % at -50.5 %). After: flagged as a jump and used, history as published."""
+    prices = _prices()
+    dates = business_days(MONDAY, DAYS)
+    crashed = {**prices, "EQ_0": prices["EQ_0"].copy()}
+    crash = DAYS - 3
+    crashed["EQ_0"][crash:] *= move * prices["EQ_0"][crash - 1] / prices["EQ_0"][crash]
+    night = _night(crashed, dates, _book(crashed))
+    assert night.cleanings == []
+    assert np.array_equal(night.market.prices[:, night.market.index["EQ_0"]], crashed["EQ_0"])
+    assert [f.factor for f in night.findings if f.check == "jump"] == ["EQ_0"]
+    confirmed = _night(crashed, dates, _book(crashed), actions={"EQ_0": {dates[crash].isoformat(): CleaningPolicy().split_ratio(move)}})
+    ledger = [{**asdict(c), "confirmed_by": None} for c in confirmed.cleanings]  # a split recorded, unconfirmed, by the old standard
+    assert ledger and _night(crashed, dates, _book(crashed), ledger).cleanings == []  # an unconfirmed recorded split is never re-applied
+
+
+def test_a_split_ratio_on_the_last_day_is_used_and_an_fx_factor_never_splits() -> None:
+    prices = _prices()
+    dates = business_days(MONDAY, DAYS)
+    halved = {**prices, "EQ_2": prices["EQ_2"].copy()}
+    halved["EQ_2"][-1] = prices["EQ_2"][-2] * 0.5
+    night = _night(halved, dates, _book(halved))
+    assert not night.held and night.market.spot[night.market.index["EQ_2"]] == halved["EQ_2"][-1]
+    rates = np.exp(np.cumsum(np.random.default_rng(5).normal(0.0, 0.005, DAYS)))
+    rates[200:] *= 0.5 * rates[199] / rates[200]
+    column = rates.copy()
+    market = Market(dates[-1], dates, ["FX_EURUSD"], column[:, None])
+    cleaned, found = clean_history(market, column[:, None], ["FX_EURUSD"], CleaningPolicy(), corporate_actions={"FX_EURUSD": {dates[200].isoformat(): 2.0}})
+    assert found == [] and np.array_equal(cleaned[:, 0], rates)

@@ -77,3 +77,34 @@ def test_a_short_tail_falls_back_to_the_asymptotic_interval() -> None:
     pnl = np.random.default_rng(1).standard_normal(400)  # 10 tail scenarios: too few to resample
     assert es_interval(pnl, 0.975) == asymptotic_es_interval(pnl, 0.975)
     assert es_interval(np.zeros(5_000), 0.975) == (0.0, 0.0)  # a book without risk: no interval width
+
+
+@pytest.mark.parametrize(("seed", "n"), [(3, 5_000), (7, 5_000), (13, 2_000)])
+def test_the_published_interval_holds_the_asymptotic_one_to_the_last_digit(seed: int, n: int) -> None:
+    # these normal P&Ls' bootstrap quantiles are inside +-z: the lower end was the asymptotic one
+    # recomputed from the sorted tail, up to 1 ulp narrower than the partition-ordered one
+    pnl = np.random.default_rng(seed).standard_normal(n)
+    low, high = es_interval(pnl, 0.975)
+    asymptotic = asymptotic_es_interval(pnl, 0.975)
+    assert low <= asymptotic[0] and high >= asymptotic[1]
+
+
+def test_the_resampling_stream_is_no_scenario_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scenario stream is PCG64(SeedSequence([seed, block, key])); the resampling generator's
+    seed must give none of them (PCG64(20_260_975) was the stream of seed 20260975, block 0, key 0)."""
+    import riskbatch.model.shortfall_interval as interval
+
+    seeds, original = [], np.random.PCG64
+
+    def recording(seed: object = None) -> np.random.PCG64:
+        seeds.append(seed)
+        return original(seed)
+
+    monkeypatch.setattr(interval.np.random, "PCG64", recording)
+    interval.bootstrap_t_quantiles(np.random.default_rng(2).standard_t(4, 2_000), 0.975, resamples=10)
+    monkeypatch.undo()
+    (used,) = seeds
+    state = np.random.PCG64(used).state["state"]
+    word = 20_260_975
+    streams = [np.random.PCG64(np.random.SeedSequence([word, block, key])).state["state"] for block in range(8) for key in range(8)]
+    assert all(state != stream for stream in streams)

@@ -124,11 +124,27 @@ def test_every_day_counts_the_actual_pnl_is_never_dropped_and_an_exclusion_needs
     measures = summary["measures"]
     assert measures["hypothetical"]["97.5"]["portfolios"]["DESK_A"]["exception_dates"] == [labels[1], labels[2], labels[4]]
     assert measures["actual"]["97.5"]["portfolios"]["DESK_A"]["exception_dates"] == [labels[1]]
-    assert measures["actual"]["99"]["firm"]["observations"] == 3  # the excluded day leaves the actual backtest too, by the same sign-off
+    assert measures["actual"]["99"]["firm"]["observations"] == 4  # the sign-off excuses the hypothetical day only: the actual P&L stays
     from riskbatch.validation.history import as_table, firm_lines
 
     assert any(f"excluded {labels[3]}: signed off by J. Risk" in line for line in firm_lines(summary))
     assert "signed off by J. Risk: vendor outage" in as_table(records, signed)
+
+
+def test_a_signed_off_day_leaves_the_hypothetical_backtest_only_its_actual_exception_counts() -> None:
+    """Ten days, the last an exception of both measures, signed off. Before: dropped from both
+    (hypothetical 0/9, actual 0/9). After: hypothetical 0/9, actual 1/10 (the desk's loss stands)."""
+    days = business_days(dt.date(2026, 12, 1), 11)
+    labels = [str(day) for day in days]
+    entries = [None] + [_entry(label, True, 10.0, 20.0) for label in labels[:9]] + [_entry(labels[9], True, 150.0, 150.0)]
+    signed = {labels[9]: {"var_date": labels[9], "signed_off_by": "J. Risk", "reason": "a genuine crash, approved", "signed_off_at": "2026-12-16T08:00:00Z"}}
+    unsigned, summary = backtest_summary(_records(days, entries)), backtest_summary(_records(days, entries), exclusions=signed)
+    assert (unsigned["firm"]["exceptions"], unsigned["firm"]["observations"]) == (1, 10)
+    assert (summary["firm"]["exceptions"], summary["firm"]["observations"]) == (0, 9)
+    assert (summary["firm_actual"]["exceptions"], summary["firm_actual"]["observations"]) == (1, 10)
+    assert summary["firm_actual"]["exception_dates"] == [labels[9]]
+    desk = summary["measures"]["actual"]["97.5"]["portfolios"]["DESK_A"]
+    assert (desk["exceptions"], desk["observations"]) == (1, 10)
 
 
 def test_riskbatch_exclude_day_records_a_named_sign_off_once_and_the_backtest_shows_it(
