@@ -254,7 +254,7 @@ def all_handlers() -> list[Callable[..., Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return guarded(f"riskbatch {args.command}", lambda: args.run(args))
+    return guarded(f"riskbatch {args.command}", lambda: args.run(args), profile=getattr(args, "profile", None))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
-from riskbatch.operations.stack_lookup import EXIT_NO_AWS, EXIT_NO_STACK, EXIT_REFUSED, SESSION_PROFILE, OperatorError, aws_errors, session
+from riskbatch.operations.stack_lookup import EXIT_NO_AWS, EXIT_NO_STACK, EXIT_REFUSED, OperatorError, SessionExpired, aws_errors, session
 
 __all__ = [
     "EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_NO_AWS", "EXIT_NO_STACK", "EXIT_REFUSED", "RENUMBERED",
@@ -92,15 +92,18 @@ def _is_one_of(error: BaseException, names: set[str]) -> bool:
     return any(f"{kind.__module__}.{kind.__qualname__}" in names for kind in type(error).__mro__)
 
 
-def problem(error: BaseException) -> OperatorError | None:
-    """What a user can fix, and its exit code; None for anything else (a defect: its traceback is kept)."""
+def problem(error: BaseException, profile: str | None = None) -> OperatorError | None:
+    """What a user can fix, and its exit code; None for anything else (a defect: its traceback is kept).
+    profile: the command's --profile, the one an expired session's `aws sso login` names."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    if isinstance(error, SessionExpired):
+        return error.named(profile)
     if isinstance(error, OperatorError):
         return error
     if isinstance(error, BotoCoreError | ClientError):
         try:
-            with aws_errors():
+            with aws_errors(profile):
                 raise error
         except OperatorError as translated:
             return translated
@@ -117,10 +120,10 @@ def problem(error: BaseException) -> OperatorError | None:
     return None
 
 
-def guarded(prog: str, body: Callable[[], int], codes: Mapping[int, int] | None = None) -> int:
+def guarded(prog: str, body: Callable[[], int], codes: Mapping[int, int] | None = None, profile: str | None = None) -> int:
     """Run a command's body inside the error boundary: its exit code, or one line and a documented code.
-    codes renumbers the boundary's codes for a command whose own codes came first (riskbatch-deploy)."""
-    SESSION_PROFILE["name"] = None  # each command's own profile, resolved when its session is made
+    codes renumbers the boundary's codes for a command whose own codes came first (riskbatch-deploy);
+    profile is the command's --profile (an expired session's `aws sso login` names it, else AWS_PROFILE)."""
     try:
         code = int(body())
         sys.stdout.flush()  # a reader that went away (| head) shows here, inside the boundary
@@ -135,7 +138,7 @@ def guarded(prog: str, body: Callable[[], int], codes: Mapping[int, int] | None 
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except Exception as error:
-        found = problem(error)
+        found = problem(error, profile)
         if found is None:
             traceback.print_exc(file=sys.stderr)
             print(f"{prog}: internal error: {type(error).__name__}: {_one_line(str(error))}: report it with the traceback above", file=sys.stderr)

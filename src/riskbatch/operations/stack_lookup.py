@@ -23,16 +23,33 @@ EXIT_REFUSED = 5  # AWS refused a call (the operation and AWS's code and message
 EXPIRED_TOKEN = frozenset({"ExpiredToken", "ExpiredTokenException"})
 
 
-# The profile the command's session resolved (--profile, else AWS_PROFILE): the one `aws sso login` must renew.
-SESSION_PROFILE: dict[str, str | None] = {"name": None}
-
-
 class OperatorError(Exception):
     """What went wrong, for the operator, with the command's exit code."""
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class SessionExpired(OperatorError):
+    """The credentials' session ended: `aws sso login` for a profile. The profile is the one given (aws_errors(profile=...),
+    or the command's --profile, filled in by the error boundary: named()), else AWS_PROFILE when said; never one kept
+    from an earlier call in the same process."""
+
+    def __init__(self, detail: str, profile: str | None = None) -> None:
+        self.detail, self.profile = detail, profile
+        super().__init__(f"the AWS session has expired ({detail}): {self._login()}", EXIT_NO_AWS)
+
+    def _login(self) -> str:
+        named = self.profile or os.environ.get("AWS_PROFILE") or "<your profile>"
+        return f"renew it with aws sso login --profile {named} (or fresh keys), then run the command again"
+
+    def __str__(self) -> str:  # AWS_PROFILE as it is when said, not when raised
+        return f"the AWS session has expired ({self.detail}): {self._login()}"
+
+    def named(self, profile: str | None) -> SessionExpired:
+        """The same expiry, naming profile unless it names one already."""
+        return self if self.profile or not profile else SessionExpired(self.detail, profile)
 
 
 def session(region: str | None, profile: str | None) -> Any:
@@ -48,14 +65,13 @@ def session(region: str | None, profile: str | None) -> Any:
         raise OperatorError(f"{error}: pass an existing --profile, or none", EXIT_NO_AWS) from None
     if not made.region_name:
         raise OperatorError("no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION (or a region in your profile)", EXIT_NO_AWS)
-    SESSION_PROFILE["name"] = profile or made.profile_name
     return made
 
 
 @contextmanager
 def aws_errors(profile: str | None = None) -> Iterator[None]:
     """Turn botocore's exceptions into OperatorError: what the operator can fix, and its exit code. The `aws sso login`
-    hint names profile, else the profile the command's session resolved, else AWS_PROFILE."""
+    hint names profile, else the command's --profile (the error boundary's), else AWS_PROFILE."""
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
@@ -67,9 +83,6 @@ def aws_errors(profile: str | None = None) -> Iterator[None]:
         UnauthorizedSSOTokenError,
     )
 
-    named = profile or SESSION_PROFILE["name"] or os.environ.get("AWS_PROFILE") or "<your profile>"
-    _SSO_LOGIN = f"renew it with aws sso login --profile {named} (or fresh keys), then run the command again"
-
     try:
         yield
     except (NoCredentialsError, PartialCredentialsError) as error:
@@ -77,12 +90,12 @@ def aws_errors(profile: str | None = None) -> Iterator[None]:
     except NoRegionError:
         raise OperatorError("no AWS region: pass --region, or set AWS_REGION", EXIT_NO_AWS) from None
     except (SSOTokenLoadError, UnauthorizedSSOTokenError, TokenRetrievalError) as error:
-        raise OperatorError(f"the AWS session has expired ({error}): {_SSO_LOGIN}", EXIT_NO_AWS) from None
+        raise SessionExpired(str(error), profile) from None
     except ClientError as error:
         code, message = error.response.get("Error", {}).get("Code", "?"), error.response.get("Error", {}).get("Message", "")
         operation = getattr(error, "operation_name", "?")
         if code in EXPIRED_TOKEN:
-            raise OperatorError(f"the AWS session has expired ({operation}: {code}): {_SSO_LOGIN}", EXIT_NO_AWS) from None
+            raise SessionExpired(f"{operation}: {code}", profile) from None
         if operation == "DescribeStacks" and code == "ValidationError" and "does not exist" in message:
             raise OperatorError(f"no stack: {message}", EXIT_NO_STACK) from None
         raise OperatorError(f"AWS refused {operation}: {code}: {message}", EXIT_REFUSED) from None

@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         "--outputs", type=Path, default=REPO_ROOT / "cfn-outputs" / "flat-outputs.json", help="where the stack's outputs are written (flat JSON)"
     )
     args = parser.parse_args(argv)
-    return guarded(parser.prog, lambda: _deploy(args), RENUMBERED)
+    return guarded(parser.prog, lambda: _deploy(args), RENUMBERED, profile=args.profile)
 
 
 def _deploy(args: argparse.Namespace) -> int:

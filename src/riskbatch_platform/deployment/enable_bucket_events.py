@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("buckets", nargs="+", help="the input bucket (and any other bucket whose files start a night)")
     add_aws_options(parser, endpoint=True)
     args = parser.parse_args(argv)
-    return guarded(parser.prog, lambda: _enable(args))
+    return guarded(parser.prog, lambda: _enable(args), profile=args.profile)
 
 
 def _enable(args: argparse.Namespace) -> int:

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--break", dest="broken", choices=sorted(BREAKS), help="with --local: break one thing first, to see the check fail and name its fix")
     parser.add_argument("--json", action="store_true", help="the findings as JSON, for machines")
     args = parser.parse_args(argv)
-    return guarded(parser.prog, lambda: _preflight(parser, args))
+    return guarded(parser.prog, lambda: _preflight(parser, args), profile=args.profile)
 
 
 def _preflight(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

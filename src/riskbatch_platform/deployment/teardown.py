@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--production", action="store_true", help=f"needed as well to delete a production stack (EnvironmentSuffix {PRODUCTION})")
     add_aws_options(parser, endpoint=True)
     args = parser.parse_args(argv)
-    return guarded(parser.prog, lambda: _teardown(args))
+    return guarded(parser.prog, lambda: _teardown(args), profile=args.profile)
 
 
 def confirmed(stack_name: str, suffix: str, yes: bool, production: bool, answer: Callable[[str], str] | None = None) -> None:

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", default=default_image_tag(), help="the image tag (default: the template's ImageTag default)")
     parser.add_argument("--scan-wait", type=float, default=900, help="seconds to wait for each scan")
     args = parser.parse_args(argv)
-    return guarded(parser.prog, lambda: _push(args), {**RENUMBERED, 4: 2})
+    return guarded(parser.prog, lambda: _push(args), {**RENUMBERED, 4: 2}, profile=args.profile)
 
 
 def _push(args: argparse.Namespace) -> int:

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import importlib
 import json
+from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError, SSOTokenLoadError, UnauthorizedSSOTokenError
+from botocore.stub import Stubber
+from moto import mock_aws
 
+from riskbatch.cli import main
 from riskbatch.inputs.files import InputError
 from riskbatch.inputs.quality import FileRejected
 from riskbatch.operations import aws_access
 from riskbatch.operations.aws_access import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_NO_AWS, guarded
+from riskbatch.operations.stack_lookup import OperatorError, StackResources
 
 
 def _raising(error: BaseException) -> int:
@@ -60,26 +67,63 @@ def test_an_expired_session_is_a_credentials_problem_with_the_login_to_run(
     assert "aws sso login --profile risk-ops" in printed and "check the network" not in printed
 
 
+KEYS = "aws_access_key_id = testing\naws_secret_access_key = testing\n"
+PROFILES = "".join(f"[profile {name}]\nregion = us-east-1\n{KEYS}" for name in ("risk-night", "risk-ops"))
+EXPIRED = ClientError({"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "DescribeStacks")
+
+
+@pytest.fixture
+def two_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """Two profiles in the config file; read_status records the profile its session was made for, then finds the session expired."""
+    config = tmp_path / "config"
+    config.write_text(PROFILES)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    reached: list[str | None] = []
+
+    def read_status(client: Any, stack_name: str, business_date: object) -> None:
+        reached.append(client.__self__.profile_name)  # the boto3 session the command's clients come from
+        raise EXPIRED
+
+    monkeypatch.setattr("riskbatch.operations.status.read_status", read_status)
+    return reached
+
+
 def test_the_login_names_the_profile_the_command_resolved_not_aws_profile(
-    tmp_path: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    two_profiles: list[str | None], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--profile risk-night wins over AWS_PROFILE (as the AWS CLI resolves it): the session to renew is that profile's."""
-    from pathlib import Path
-
-    from riskbatch.operations.stack_lookup import session
-
-    config = Path(str(tmp_path)) / "config"
-    config.write_text("[profile risk-night]\nregion = us-east-1\n[profile risk-ops]\nregion = us-east-1\n")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_PROFILE", "risk-ops")
-    expired = ClientError({"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "DescribeStacks")
-
-    def command() -> int:
-        session(None, "risk-night")
-        return _raising(expired)
-
-    assert guarded("riskbatch", command) == EXIT_NO_AWS
+    with mock_aws():
+        assert main(["status", "--stack-name", "riskbatch-dev", "--profile", "risk-night"]) == EXIT_NO_AWS
+    assert two_profiles == ["risk-night"]
     assert "aws sso login --profile risk-night " in capsys.readouterr().err
+
+
+def test_two_calls_in_one_process_each_reach_and_name_their_own_profile(
+    two_profiles: list[str | None], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing of one call's profile is kept for the next: each command's session is its own profile's, each expired
+    session names its own profile, and a library call after them (no profile given, AWS_PROFILE=risk-ops) names risk-ops,
+    not the risk-night of the command before it."""
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    said = []
+    with mock_aws():
+        for profile in ("risk-ops", "risk-night"):
+            assert main(["status", "--stack-name", "riskbatch-dev", "--profile", profile]) == EXIT_NO_AWS
+            said.append(capsys.readouterr().err.splitlines()[-1])
+    assert two_profiles == ["risk-ops", "risk-night"]
+    assert "aws sso login --profile risk-ops " in said[0] and "aws sso login --profile risk-night " in said[1]
+
+    monkeypatch.setenv("AWS_PROFILE", "risk-ops")
+    cfn = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    with Stubber(cfn) as stubbed:
+        stubbed.add_client_error("describe_stacks", service_error_code="ExpiredToken", service_message="expired")
+        with pytest.raises(OperatorError) as raised:
+            StackResources.of(cfn, "riskbatch-dev")
+    assert "aws sso login --profile risk-ops " in str(raised.value) and raised.value.exit_code == EXIT_NO_AWS
 
 
 @pytest.mark.parametrize("name", sorted(aws_access.DELIBERATE_INPUT_ERRORS | {aws_access.MISSING_RATE}))
