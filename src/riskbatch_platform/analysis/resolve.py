@@ -40,6 +40,10 @@ class ResolveError(ValueError):
     pass
 
 
+# what resolving a template the resolver cannot read raises: a review then compares the text, and says so
+UNRESOLVABLE = (ResolveError, ValueError, KeyError, IndexError, TypeError)
+
+
 @dataclass
 class Context:
     """Parameter values (defaults filled in) and the pseudo parameters of one deployment."""

@@ -4,7 +4,10 @@ Compares lib/*.json at BASE with the working tree and writes out/review.md (the 
 comment) and out/review.json: resources added, removed and modified with the changed property
 paths, replacement (from the resource provider schemas cfn-lint ships), the IAM delta, network
 exposure, encryption, retention and deletion policy, parameters, outputs and exports, and the
-cfn-lint and guard-rule counts at BASE and here. Exits 1 when a change needs a security reviewer:
+cfn-lint and guard-rule counts at BASE and here. Each environment's parameter file (config/*.json)
+is compared too: the template at BASE resolved with the file at BASE against the template here
+resolved with the file here (riskbatch_platform.analysis.environment_review), so a value changed
+in the file alone (a retention cut, a CIDR opened) is reviewed as a template change would be. Exits 1 when a change needs a security reviewer:
 IAM widening, new exposure, encryption off, a stateful resource replaced or removed, an export
 removed or renamed.
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 from riskbatch.operations.aws_access import bounded
 from riskbatch_platform import REPO_ROOT
 from riskbatch_platform.analysis.compliance import requirements_from_old_table
+from riskbatch_platform.analysis.environment_review import Values, applies, environment_review
 from riskbatch_platform.analysis.guard import evaluate_all
 from riskbatch_platform.analysis.lint import lint
 from riskbatch_platform.analysis.review import as_json, compliance_delta, markdown, requirements_review, review_templates
@@ -33,6 +37,28 @@ def at_base(base: str, relative: str) -> dict | None:
             return None
         raise SystemExit(f"git show {base}:{relative} failed: {shown.stderr.strip()}")
     return json.loads(shown.stdout)
+
+
+def config_files_at(base: str) -> list[str]:
+    """The environments' parameter files (config/*.json) at BASE."""
+    listed = subprocess.run(["git", "ls-tree", "--name-only", base, "config/"], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    return [name for name in listed.stdout.split() if name.endswith(".json")] if listed.returncode == 0 else []
+
+
+def _values(loaded: dict | None, relative: str) -> Values | None:
+    from riskbatch_platform.deployment.deploy import parameters_document
+
+    return None if loaded is None else parameters_document(loaded, Path(relative))[0]
+
+
+def environments(base: str) -> dict[str, tuple[Values | None, Values | None]]:
+    """Each parameter file's values at BASE and here (None where the file is not)."""
+    here = sorted(path.relative_to(REPO_ROOT).as_posix() for path in (REPO_ROOT / "config").glob("*.json"))
+    found = {}
+    for relative in sorted(set(here) | set(config_files_at(base))):
+        head = json.loads((REPO_ROOT / relative).read_text(encoding="utf-8")) if relative in here else None
+        found[relative] = (_values(at_base(base, relative), relative), _values(head, relative))
+    return found
 
 
 def requirements_at(base: str) -> dict | None:
@@ -90,11 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     args = parser.parse_args(argv)
     paths = sorted(path.relative_to(REPO_ROOT).as_posix() for path in (REPO_ROOT / "lib").glob("*.json"))
-    reviews, tallies = {}, {}
+    reviews, tallies, configs = {}, {}, environments(args.base)
     for relative in paths:
         head = json.loads((REPO_ROOT / relative).read_text(encoding="utf-8"))
         base = at_base(args.base, relative)
         reviews[relative] = review_templates(base or {}, head)
+        for config, values in configs.items():
+            if applies(head, values[1]) or applies(base, values[0]):
+                reviews[f"{relative} with {config}"] = environment_review(config, (base, head), values)
         if not args.no_counts:
             (base_lint, base_guard), (head_lint, head_guard) = counts(base), counts(head)
             tallies[relative] = {"cfn-lint findings": (base_lint, head_lint), "guard rules failing": (base_guard, head_guard)}

@@ -64,6 +64,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from riskbatch.operations.aws_access import RENUMBERED, CommandParser, add_aws_options, guarded
 from riskbatch_platform import REPO_ROOT
@@ -101,6 +102,11 @@ def read_parameters_file(path: Path) -> tuple[dict[str, str], dict[str, str]]:
         loaded = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ParametersRefused(f"the parameters file {path} cannot be read: {error}") from None
+    return parameters_document(loaded, path)
+
+
+def parameters_document(loaded: Any, path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(parameters, tags) of a parameters file's parsed JSON (read_parameters_file; riskbatch-review reads one at a git base)."""
     tags: dict[str, str] = {}
     if isinstance(loaded, dict) and ("Parameters" in loaded or "Tags" in loaded):
         unknown = sorted(set(loaded) - {"Parameters", "Tags", "StackPolicy"})

@@ -32,15 +32,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from riskbatch_platform.analysis.resolve import Context, ResolveError, resolve
+from riskbatch_platform.analysis.resolve import UNRESOLVABLE, Context, resolve
 from riskbatch_platform.analysis.review import Finding, finding_line, review_templates
 from riskbatch_platform.deployment.stack import PlannedChange, effective_parameters
 
 # what a security reviewer reads besides every finding riskbatch-review flags ⚠ (a stateful resource removed or replaced, an export dropped)
 SECURITY_CATEGORIES = ("iam", "network", "encryption", "retention")
 NOT_CREATED = "REVIEW_IN_PROGRESS"
-# what resolving a template the resolver cannot read raises: the review then compares the text, and says so
-UNRESOLVABLE = (ResolveError, ValueError, KeyError, IndexError, TypeError)
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,8 @@ def test_make_review_writes_the_comment_and_the_json_for_every_template_and_the_
     code = main(["HEAD", "--out", str(tmp_path), "--no-counts"])  # the working tree may differ from HEAD while editing
     report = json.loads((tmp_path / "review.json").read_text(encoding="utf-8"))
     assert code == int(any(entry["needs_security_review"] for entry in report.values()))
-    assert set(report) == {"lib/TapStack.json", "lib/VpcEndpoints.json", "compliance/requirements.json"}
+    environments = {f"lib/TapStack.json with config/{name}.json" for name in ("dev", "prod")}  # each resolved with its parameter file
+    assert set(report) == {"lib/TapStack.json", "lib/VpcEndpoints.json", "compliance/requirements.json"} | environments
     assert (tmp_path / "review.md").read_text(encoding="utf-8").startswith("## Template review")
 
 
