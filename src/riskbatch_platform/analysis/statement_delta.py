@@ -123,12 +123,18 @@ def _condition_pairs(statement: dict[str, Any]) -> dict[tuple[str, str], set[str
     return pairs
 
 
+def _negated(operator: str) -> bool:
+    """StringNotEquals, StringNotLike, ArnNotLike, NotIpAddress, ... (with a ForAllValues:/ForAnyValue: qualifier or IfExists or not)."""
+    return "Not" in operator.rpartition(":")[2].removesuffix("IfExists")
+
+
 def condition_delta(review: Review, subject: str, was: dict[str, Any] | None, now: dict[str, Any]) -> None:
     """A statement's conditions compared by (operator, context key): keys under one operator, and operators, are ANDed,
-    a key's values ORed ("Conditions with multiple context keys or values":
+    a key's values ORed, and NORed under a negated operator ("Conditions with multiple context keys or values":
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_multi-value-conditions.html). Under Allow a
-    pair removed, or a value gaining a wildcard, lets more requests through; under Deny a pair added or changed makes
-    the Deny apply to fewer requests."""
+    pair removed, a value added to a key (one more value that lets a request through; a wildcard value the widest),
+    or a value dropped from a negated operator's key (one fewer excluded) lets more requests through; under Deny a
+    pair added or changed makes the Deny apply to fewer requests."""
     if was is None or was.get("Condition") == now.get("Condition"):
         return
     old, new = _condition_pairs(was), _condition_pairs(now)
@@ -136,13 +142,21 @@ def condition_delta(review: Review, subject: str, was: dict[str, Any] | None, no
     removed = sorted(f"{operator} {key}" for operator, key in set(old) - set(new))
     changed = sorted(f"{operator} {key}" for (operator, key), values in new.items() if old.get((operator, key), values) != values)
     added = sorted(f"{operator} {key}" for operator, key in set(new) - set(old))
-    grown = {pair: values - old[pair] for pair, values in new.items() if pair in old}
+    kept = [pair for pair in new if pair in old]
+    grown = {pair: new[pair] - old[pair] for pair in kept if not _negated(pair[0]) and new[pair] - old[pair]}
+    fewer_excluded = {pair: old[pair] - new[pair] for pair in kept if _negated(pair[0]) and old[pair] - new[pair]}
     wildcard = sorted(f"{operator} {key}" for (operator, key), values in grown.items() if any("*" in value for value in values))
+    more_values = sorted(f"{operator} {key}" for operator, key in grown if f"{operator} {key}" not in wildcard)
+    excluded_less = sorted(f"{operator} {key}" for operator, key in fewer_excluded)
     if removed:
         review.add("iam", subject, f"condition removed: {removed}" + ("" if allow else ": the Deny applies more widely"), allow)
     if allow and wildcard:
         review.add("iam", subject, f"condition widened: a wildcard value in {wildcard}", True)
+    if allow and more_values:
+        review.add("iam", subject, f"condition widened: a value added to {more_values} (a key's values are ORed: one more that passes)", True)
+    if allow and excluded_less:
+        review.add("iam", subject, f"condition widened: a value dropped from {excluded_less} (a negated key's values are NORed: one fewer excluded)", True)
     if deny and (added or changed):
         review.add("iam", subject, f"a Deny narrowed: condition added or changed: {added + changed}: it denies fewer requests", True)
-    elif rest := sorted(set(added + changed) - set(wildcard if allow else [])):
+    elif rest := sorted(set(added + changed) - set(wildcard + more_values + excluded_less if allow else [])):
         review.add("iam", subject, f"condition added or changed: {rest}")

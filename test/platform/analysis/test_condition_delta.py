@@ -10,6 +10,8 @@ import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
+
 from riskbatch_platform.analysis.review import Finding, review_templates
 from test.template_model import Template
 
@@ -108,3 +110,43 @@ def test_a_condition_added_to_or_changed_on_a_deny_needs_a_security_reviewer(tem
     assert [(f.change, f.needs_security_review) for f in changed] == [
         ("a Deny narrowed: condition added or changed: ['Bool aws:SecureTransport']: it denies fewer requests", True)
     ], changed
+
+
+# A key's values are ORed ("If a single condition operator includes multiple values for a context key, those values are
+# evaluated using a logical OR"), a negated operator's NORed ("If a single negated matching condition operator includes
+# multiple values for a context key, those values are evaluated using a logical NOR"): IAM User Guide, "Conditions with
+# multiple context keys or values", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_multi-value-conditions.html
+def test_a_value_added_to_an_allows_condition_key_without_a_wildcard_needs_a_security_reviewer(template: Template) -> None:
+    """kms:ViaService s3.<region> gains sqs.<region>: the key is usable through SQS too, though no value has a *."""
+
+    def add_value(doc: dict) -> None:
+        condition = _first(doc, "Allow", "StringEquals", "kms:ViaService")["Condition"]["StringEquals"]
+        condition["kms:ViaService"] = [condition["kms:ViaService"], {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}]
+
+    findings = _edited(template, add_value, _with_input_key)
+    expected = "condition widened: a value added to ['StringEquals kms:ViaService'] (a key's values are ORed: one more that passes)"
+    assert [(f.change, f.needs_security_review) for f in findings] == [(expected, True)], findings
+
+
+def _allow(condition: dict[str, Any]) -> dict[str, Any]:
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::risk-input/*", "Condition": condition}
+    document = {"Version": "2012-10-17", "Statement": [statement]}
+    return {"Resources": {"Reader": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": document}}}}
+
+
+@pytest.mark.parametrize(
+    ("operator", "before", "after", "widened"),
+    [
+        ("StringEquals", ["123456789012"], ["123456789012", "210987654321"], True),  # OR: one more account passes
+        ("StringEquals", ["123456789012", "210987654321"], ["123456789012"], False),  # one fewer passes
+        ("StringNotEquals", ["210987654321", "999999999999"], ["210987654321"], True),  # NOR: one fewer excluded
+        ("StringNotEquals", ["210987654321"], ["210987654321", "999999999999"], False),  # one more excluded
+        ("ForAnyValue:StringEquals", ["a"], ["a", "b"], True),
+        ("StringNotEqualsIfExists", ["a", "b"], ["a"], True),
+    ],
+    ids=["or-value-added", "or-value-dropped", "nor-value-dropped", "nor-value-added", "for-any-value-added", "nor-if-exists-dropped"],
+)
+def test_an_allows_condition_values_widen_by_or_and_nor(operator: str, before: list[str], after: list[str], widened: bool) -> None:
+    findings = _iam(_allow({operator: {"aws:ResourceAccount": before}}), _allow({operator: {"aws:ResourceAccount": after}}))
+    assert len(findings) == 1 and findings[0].needs_security_review is widened, findings
+    assert findings[0].change.startswith("condition widened" if widened else "condition added or changed"), findings
