@@ -1,0 +1,171 @@
+"""The runbook's exit-code tables ("Exit codes of every command") against what the commands return: each command
+class's own codes, run in-process with its AWS calls stubbed (moto) or its tools made absent, and found in the
+table that documents them."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from riskbatch_platform import REPO_ROOT
+
+RUNBOOK = (REPO_ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
+EXIT_ONE = "| command | exit 1 without a traceback means |"
+EVERY_COMMAND = "| code | meaning | what to do |"
+
+
+def _rows(header: str, after: str = "### Exit codes of every command") -> dict[str, str]:
+    """The runbook table under header (the first one after the heading after): its first cell -> its second."""
+    lines = RUNBOOK[RUNBOOK.index(after) :].splitlines()
+    start = lines.index(header)
+    rows = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        rows[cells[0]] = cells[1]
+    return rows
+
+
+def _names(cell: str, command: str) -> bool:
+    return re.search(rf"`{re.escape(command)}[` ]", cell) is not None
+
+
+def _riskbatch(*argv: str) -> Callable[[pytest.MonkeyPatch, Path], int]:
+    def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
+        from riskbatch.cli import main
+
+        return main(list(argv))
+
+    return run
+
+
+def _exclude_twice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
+    """A day whose sign-off is stored already: the backtest lists the day, the store keeps the first record."""
+    from riskbatch.cli import main
+
+    tested = [{"business_date": "2026-12-02", "backtest": {"var_date": "2026-12-01"}}]
+    monkeypatch.setattr("riskbatch.validation.history.load_records", lambda *args: tested)
+    monkeypatch.setattr("riskbatch.validation.exclusions.record_exclusion", lambda *args: False)
+    return main(["exclude-day", "--bucket", "risk-out", "--date", "2026-12-01", "--by", "J. Risk", "--reason", "vendor outage"])
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """moto's account, a bucket with no history in it, and a scratch folder without a heartbeat."""
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket="risk-out")
+        yield
+
+
+@pytest.mark.parametrize(
+    ("command", "run", "environment"),
+    [
+        ("riskbatch backtest", _riskbatch("backtest", "--bucket", "risk-out"), {}),
+        ("riskbatch exclude-day", _exclude_twice, {}),
+        ("riskbatch health", _riskbatch("health"), {}),
+        ("riskbatch smoke", _riskbatch("smoke"), {"RISKBATCH_JOB": "no-such-job"}),
+    ],
+    ids=["backtest-no-history", "exclude-day-signed-off-already", "health-no-heartbeat", "smoke-unknown-job"],
+)
+def test_a_commands_own_exit_1_is_in_the_runbooks_table(
+    aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, run: Any, environment: dict[str, str]
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert run(monkeypatch, tmp_path) == 1
+    assert "Traceback" not in capsys.readouterr().err  # the command's own result, not an internal error
+    assert any(_names(cell, command) for cell in _rows(EXIT_ONE)), f"{command} exits 1 by design: the runbook's table must say when"
+    others = re.search(r"The other commands \((.*?)\) exit 1 only on an internal error", RUNBOOK)
+    assert others is not None and f"`{command.removeprefix('riskbatch ')}`" not in others.group(1)
+
+
+def _demo_without_containers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
+    from riskbatch_platform.local import demo
+
+    @contextlib.contextmanager
+    def emulator(**_: Any) -> Iterator[object]:
+        yield object()
+
+    monkeypatch.setattr(demo, "running_emulator", emulator)
+    monkeypatch.setattr(demo, "missing_tools", lambda: ["podman"])
+    return demo.main(["--out", str(tmp_path)])
+
+
+def _images_without_podman(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
+    from riskbatch_platform.images import build_images
+
+    monkeypatch.setattr(build_images, "missing_tools", lambda: ["podman"])
+    return build_images.main([])
+
+
+def _clock_without_faketime(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
+    from riskbatch_platform.testing import clock
+
+    monkeypatch.setattr(clock.shutil, "which", lambda name: None)
+    return clock.main([])
+
+
+def _taskcat_not_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
+    from riskbatch_platform.testing import taskcat
+
+    monkeypatch.setattr(taskcat, "TASKCAT", tmp_path / "no-taskcat")
+    return taskcat.main([])
+
+
+@pytest.mark.parametrize(
+    ("command", "run"),
+    [
+        ("riskbatch-demo", _demo_without_containers),
+        ("riskbatch-images", _images_without_podman),
+        ("riskbatch-clock-check", _clock_without_faketime),
+        ("riskbatch-taskcat", _taskcat_not_installed),
+    ],
+    ids=["demo", "images", "clock-check", "taskcat"],
+)
+def test_a_tool_that_is_not_installed_is_exit_2_as_the_runbook_says(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, run: Any
+) -> None:
+    assert run(monkeypatch, tmp_path) == 2
+    said = capsys.readouterr().err
+    assert "Traceback" not in said and "install" in said  # the tool, and how to install it
+    assert _names(_rows(EVERY_COMMAND)["2"], command), f"{command} exits 2 when a tool is missing: the runbook's code 2 must say so"
+
+
+def test_a_scan_that_cannot_be_judged_is_push_images_own_3_as_the_runbook_says(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """riskbatch-push-images renumbers the boundary's 3 to 9: its own 3 is a scan still unjudged after --scan-wait."""
+    from riskbatch_platform.deployment.image_gate import ScanNotFinished
+    from riskbatch_platform.images import push_images
+
+    class Ecr:
+        def get_authorization_token(self) -> dict[str, Any]:
+            return {"authorizationData": [{"authorizationToken": "QVdTOnRva2Vu", "proxyEndpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com"}]}
+
+    class Target:
+        def client(self, service: str) -> Any:
+            return Ecr()
+
+    def unjudged(*args: Any, **kwargs: Any) -> None:
+        raise ScanNotFinished("BASIC scan of ecr-risk-calculation-dev:1.0.0 still IN_PROGRESS after 0 s")
+
+    uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-risk-calculation-dev"
+    monkeypatch.setattr(push_images, "command_target", lambda *args: Target())
+    monkeypatch.setattr(push_images, "stack_outputs", lambda *args: {"RiskCalculationRepositoryUri": uri})
+    monkeypatch.setattr(push_images, "image_exists", lambda reference: True)
+    monkeypatch.setattr(push_images, "podman", lambda *args, **kwargs: None)
+    monkeypatch.setattr(push_images, "scan_verdict", unjudged)
+    assert push_images.main(["--stack-name", "riskbatch-dev", "--tag", "1.0.0", "--scan-wait", "0"]) == 3
+    assert "still IN_PROGRESS" in capsys.readouterr().err
+    renumbered = RUNBOOK[RUNBOOK.index("`riskbatch-deploy` and `riskbatch-push-images` had codes 3 to 5") :].split("\n\n")[0]
+    assert "its own 3 is a scan that cannot be judged" in " ".join(renumbered.split())
