@@ -174,7 +174,8 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
     optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
-    optional.update(second_source=second_source, corporate_actions_source=actions_source, corporate_actions=night_record(actions, actions_source, business_date))
+    optional.update(second_source=second_source, corporate_actions_source=actions_source)
+    optional["corporate_actions"] = night_record(actions, actions_source, business_date)  # what was read, or that there were none tonight
     optional.update(model_config=model_config, stress_market_source=stress_source, rates_source=rates_source)
     given = given_reason(reason, "riskbatch rerun --force --reason" if forced else "riskbatch rerun --reason")
     optional["restatement_reason"] = given or _reason_file(s3, bucket, settings.input_prefix, business_date)

@@ -70,7 +70,9 @@ def test_a_split_the_corporate_actions_confirm_is_cleaned_recorded_and_var_is_th
     assert cleaning["confirmed_by"] == "corporate_actions" and cleaning["made_on"] == str(dates[-1])
     checksum = hashlib.sha256((folder / "corporate_actions.csv").read_bytes()).hexdigest()
     assert manifest["corporate_actions_source"]["sha256"] == checksum and manifest["corporate_actions_source"]["uri"].endswith("corporate_actions.csv")
-    assert manifest["corporate_actions"]["records"] == [{"factor": "EQ_5", "effective_date": str(dates[SPLIT_DAY]), "ratio": 2.0, "source": "exchange notice 2026-417"}]
+    assert manifest["corporate_actions"]["records"] == [
+        {"factor": "EQ_5", "effective_date": str(dates[SPLIT_DAY]), "ratio": 2.0, "source": "exchange notice 2026-417"}
+    ]
     assert np.allclose(market.prices[:, market.index["EQ_5"]], clean["EQ_5"], rtol=1e-12)  # the workers' history is in today's units
     figure, clean_figure = var_99(market, raw), var_99(_night(clean, dates, _book(clean)).market, clean)
     print(f"firm VaR 99 %: {figure:,.2f} with the corporate actions, {clean_figure:,.2f} on the clean history")
@@ -93,7 +95,9 @@ def test_a_malformed_corporate_actions_file_is_quarantined_and_the_night_runs_wi
     folder, raw, _ = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},0,exchange notice\n")
     manifest, market, quarantined = ingested(folder, tmp_path / "night", monkeypatch)
     source = manifest["corporate_actions_source"]
-    assert source["rejected"] == ["line 3: EQ_6: the ratio is new shares per old share, positive, finite and not 1 (2 for a two-for-one split, 0.1 for one-for-ten)"]
+    assert source["rejected"] == [
+        "line 3: EQ_6: the ratio is new shares per old share, positive, finite and not 1 (2 for a two-for-one split, 0.1 for one-for-ten)"
+    ]
     assert {key.rsplit("/", 1)[-1].split(".")[0] for key in quarantined} == {"corporate_actions"}  # its report (and the mark that it was alerted)
     assert manifest["data_quality"]["cleanings"] == [] and "refused" in manifest["corporate_actions"]["note"]
     assert np.array_equal(market.prices[:, market.index["EQ_5"]], raw["EQ_5"])  # its good row confirms nothing: the file is refused whole
