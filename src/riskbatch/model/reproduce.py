@@ -1,7 +1,7 @@
 """riskbatch risk --manifest: a production night reproduced offline from its run record, to the last digit.
 
 A night's manifest (runs/<run>/manifest.json) records everything its figures depend on: the sha256 of
-each file it read (positions, market, rates, a second source), the model parameters (the seed, the
+each file it read (positions, market, rates, a second source, corporate actions), the model parameters (the seed, the
 scenarios, the dated rates curves, the model configuration's settings), the data-quality policy and
 cleaning standard, the cleanings in force, the order in which the Cholesky factor was built (the
 draw order, carried from night to night so that a new factor leaves the others' scenarios as they
