@@ -129,3 +129,11 @@ def test_a_settings_option_with_a_manifest_is_refused_not_ignored(split_run, tmp
     error = _refused(_reproduce(folder, manifest, tmp_path, "--corporate-actions", str(folder / "corporate_actions.csv"), *options), capsys)
     given = [option for option in options if option.startswith("--")]
     assert error.endswith("manifest fixes the night's settings; leave them out with --manifest") and ", ".join(given) in error
+
+
+def test_corporate_actions_without_a_manifest_are_refused(split_run, capsys) -> None:
+    # a run by name has no night whose corporate actions it would reproduce: the option is not silently ignored
+    folder, _, _ = split_run
+    files = ["--positions", str(folder / "positions.csv"), "--market", str(folder / "market.csv"), "--rates", str(folder / "rates.csv")]
+    error = _refused(["risk", *files, "--quiet", "--corporate-actions", str(folder / "corporate_actions.csv")], capsys)
+    assert "--second-source and --corporate-actions go with --manifest" in error
