@@ -71,6 +71,15 @@ def _currency(text: str) -> str:
     return text.upper()
 
 
+class _Setting(argparse._StoreAction):
+    """An option of `riskbatch risk` that sets the night's settings: given on the command line, it is listed in `given`
+    (with --manifest the manifest fixes them, and an option given there is refused, never silently ignored)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        namespace.given = [*getattr(namespace, "given", []), option_string]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog="riskbatch", description=DESCRIPTION, epilog=EXIT_CODES_EPILOG)
     parser.add_argument("--version", action="version", version=__version__)
@@ -98,9 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     risk = commands.add_parser("risk", help="the engine in one process, from local files")
     risk.add_argument("--positions", type=Path, required=True, help="the positions file (positions.csv or .parquet)")
     risk.add_argument("--market", type=Path, required=True, help="the market data history (market.csv or .parquet)")
-    risk.add_argument("--scenarios", type=_count, default=100_000, help="Monte Carlo scenarios (default: 100,000)")
-    risk.add_argument("--seed", type=int, default=1, help="the scenarios' random seed: the same seed, the same figures")
-    risk.add_argument("--currency", type=_currency, default="USD", help="reporting currency (ISO code, one the market file converts into)")
+    risk.add_argument("--scenarios", action=_Setting, type=_count, default=100_000, help="Monte Carlo scenarios (default: 100,000)")
+    risk.add_argument("--seed", action=_Setting, type=int, default=1, help="the scenarios' random seed: the same seed, the same figures")
+    risk.add_argument("--currency", action=_Setting, type=_currency, default="USD", help="reporting currency (ISO code, one the market file converts into)")
     risk.add_argument(
         "--rates",
         type=Path,
@@ -109,21 +118,26 @@ def build_parser() -> argparse.ArgumentParser:
     risk.add_argument(
         "--manifest",
         type=Path,
-        help="a night's run record (runs/<run>/manifest.json): reproduce that night exactly (its seed, settings, rates, draw order and work units; "
-        "the options below are the manifest's); the files given must be the ones it read",
+        help="a night's run record (runs/<run>/manifest.json): reproduce that night exactly (its seed, settings, rates, draw order and work units: "
+        "the settings options below are refused with it); the files given must be the ones it read",
     )
     risk.add_argument("--second-source", type=Path, help="with --manifest: the second source's last prices the night read (second_source.csv)")
-    risk.add_argument("--date", type=_date, help="business date, an exchange business day (default: the market file's last date)")
-    risk.add_argument("--min-returns", type=_count, default=250, help="daily returns of history required")
-    risk.add_argument("--max-lag", type=int, default=0, help="business days the market data may lag the business date")
-    risk.add_argument("--cov", choices=["sample", "ewma"], default="sample", help="covariance estimator (default: sample)")
-    risk.add_argument("--ewma-lambda", type=float, default=0.94, help="EWMA decay, with --cov ewma (default: 0.94)")
-    risk.add_argument("--distribution", choices=["normal", "student-t"], default="normal", help="the scenarios' distribution (default: normal)")
-    risk.add_argument("--df", type=float, default=5.0, help="Student-t degrees of freedom")
-    risk.add_argument("--horizon", type=_count, default=1, help="business days; square-root-of-time scaling")
+    risk.add_argument(
+        "--corporate-actions", type=Path, help="with --manifest: the corporate actions the night read (corporate_actions.csv); required when it read one"
+    )
+    risk.add_argument("--date", action=_Setting, type=_date, help="business date, an exchange business day (default: the market file's last date)")
+    risk.add_argument("--min-returns", action=_Setting, type=_count, default=250, help="daily returns of history required")
+    risk.add_argument("--max-lag", action=_Setting, type=int, default=0, help="business days the market data may lag the business date")
+    risk.add_argument("--cov", action=_Setting, choices=["sample", "ewma"], default="sample", help="covariance estimator (default: sample)")
+    risk.add_argument("--ewma-lambda", action=_Setting, type=float, default=0.94, help="EWMA decay, with --cov ewma (default: 0.94)")
+    risk.add_argument(
+        "--distribution", action=_Setting, choices=["normal", "student-t"], default="normal", help="the scenarios' distribution (default: normal)"
+    )
+    risk.add_argument("--df", action=_Setting, type=float, default=5.0, help="Student-t degrees of freedom")
+    risk.add_argument("--horizon", action=_Setting, type=_count, default=1, help="business days; square-root-of-time scaling")
     risk.add_argument("--json", action="store_true", help="the figures as JSON, for machines")
     risk.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    risk.set_defaults(run=cmd_risk)
+    risk.set_defaults(run=cmd_risk, given=[])
 
     sample = commands.add_parser("sample", help="write a sample book and market history")
     sample.add_argument("--out", type=Path, required=True, help="the folder to write positions.csv and market.csv into")

@@ -110,8 +110,8 @@ def _offline(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.rates is None:
         raise ValueError("--rates is required: the night prices options at the dated rates of its rates.csv; give that file (or --manifest: a night again)")
-    if args.second_source is not None:
-        raise ValueError("--second-source goes with --manifest: it reproduces the night that read it")
+    if args.second_source is not None or args.corporate_actions is not None:
+        raise ValueError("--second-source and --corporate-actions go with --manifest: they reproduce the night that read them")
     parameters = ModelParameters(
         scenarios=args.scenarios,
         seed=args.seed,
@@ -138,7 +138,10 @@ def _reproduced(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"{args.manifest} is not a run's manifest (not JSON: {error.msg}): give runs/<run>/manifest.json") from None
     if not isinstance(manifest, dict) or ("draw_order" not in manifest and "units" not in manifest):
         raise ValueError(f"{args.manifest} is not a run's manifest (no units): give runs/<run>/manifest.json")
-    return reproduce_night(manifest, args.positions, args.market, args.rates, args.second_source, show_progress=not args.quiet)
+    if args.given:  # the night's settings are the manifest's: an option that would change them is refused, never ignored
+        raise ValueError(f"{', '.join(args.given)}: run {manifest.get('run_id', '?')}'s manifest fixes the night's settings; leave them out with --manifest")
+    files = (args.positions, args.market, args.rates, args.second_source)
+    return reproduce_night(manifest, *files, show_progress=not args.quiet, corporate_actions_path=args.corporate_actions)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

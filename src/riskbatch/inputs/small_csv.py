@@ -1,4 +1,4 @@
-"""The small optional CSV files beside the night's (second_source.csv, actual_pnl.csv, limits.csv): a
+"""The small optional CSV files beside the night's (second_source.csv, corporate_actions.csv, actual_pnl.csv, limits.csv): a
 header row naming the columns, read whole, every problem found named for the quarantine report."""
 
 from __future__ import annotations

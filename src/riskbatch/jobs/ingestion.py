@@ -34,6 +34,7 @@ from riskbatch.aws.layout import (
 )
 from riskbatch.aws.storage import exists, get_bytes, get_versioned, put_json_once, put_once
 from riskbatch.inputs.arrival import ROLES, FileSet, find_companion, parse_key, read_file_set, stored_key
+from riskbatch.inputs.corporate_actions import CORPORATE_ACTIONS_FILE, confirmations, night_record, parse_corporate_actions
 from riskbatch.inputs.currencies import market_as_table
 from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, prepare_night
@@ -146,8 +147,10 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     model_config["overrides"].update(data_quality_overrides())  # a re-run with another policy says so
     ledger = (latest_earlier_manifest(s3, settings.output_bucket, business_date) or {}).get("data_quality", {}).get("cleanings", [])
     second, second_source = _read_optional(job, files, SECOND_SOURCE_FILE, parse_second_source)  # what may contradict a last-day jump
+    actions, actions_source = _read_optional(job, files, CORPORATE_ACTIONS_FILE, parse_corporate_actions)  # what confirms a split
+    log("corporate_actions", **night_record(actions, actions_source, business_date) | {"records": len(actions or [])})
     try:
-        night = _validated(files, policy, parameters.reporting_currency, ledger, second)
+        night = _validated(files, policy, parameters.reporting_currency, ledger, second, confirmations(actions or []))
         curves, rates_source = night_rates(s3, bucket, settings.input_prefix, business_date, policy.max_market_lag_days)
         night = exclude_options_without_rates(night, curves, files.keys["positions"])
     except FileRejected as rejected:  # the rates file is named by its own key, as it may be missing
@@ -160,7 +163,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     actual, actual_source = _read_optional(job, files, ACTUAL_PNL_FILE, parse_actual_pnl)
     stress, stress_source = _read_optional(job, files, STRESS_MARKET_FILE, _stress_history)
     checksums = [files.checksums["positions"], files.checksums["market"], rates_source["sha256"]]
-    checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source, second_source) if source]
+    checksums += [source["sha256"] for source in (limits_source, actual_source, stress_source, second_source, actions_source) if source]
     run = run_id(business_date, checksums + ([f"forced {forced}"] if forced else []), parameters, policy)
     if exists(s3, settings.output_bucket, status_key(run, "queued")):
         log("duplicate_arrival", run_id=run, file=key)
@@ -171,7 +174,8 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
     optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
-    optional["second_source"] = second_source
+    optional.update(second_source=second_source, corporate_actions_source=actions_source)
+    optional["corporate_actions"] = night_record(actions, actions_source, business_date)  # what was read, or that there were none tonight
     optional.update(model_config=model_config, stress_market_source=stress_source, rates_source=rates_source)
     given = given_reason(reason, "riskbatch rerun --force --reason" if forced else "riskbatch rerun --reason")
     optional["restatement_reason"] = given or _reason_file(s3, bucket, settings.input_prefix, business_date)
@@ -186,7 +190,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     return IngestOutcome("queued", run, len(units))
 
 
-def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str, ledger: list[dict[str, Any]], second: Any) -> PreparedNight:
+def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str, ledger: list[dict[str, Any]], second: Any, actions: Any) -> PreparedNight:
     """The night as it will run; FileRejected names the file that cannot be used and why."""
     date = dt.date.fromisoformat(files.business_date)
     tables = {}
@@ -196,7 +200,8 @@ def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: st
         except InputError as error:
             raise FileRejected(role, error) from error
     market, positions = (tables["market"], files.keys["market"]), (tables["positions"], files.keys["positions"])
-    return prepare_night(*market, *positions, date, policy, reporting_currency, cleaning_policy(), ledger, second)  # ledger: the nights before's cleanings
+    # ledger: the nights before's cleanings; actions: factor -> {day: ratio}, the corporate actions that confirm a split
+    return prepare_night(*market, *positions, date, policy, reporting_currency, cleaning_policy(), ledger, second, actions)
 
 
 def _stress_history(data: bytes, name: str) -> pa.Table:

@@ -142,10 +142,10 @@ def land_files(s3: Any, bucket: str, folder: Path, business_date: str, names: tu
 
 
 def upload_night(stack: LocalStack, folder: Path, business_date: str) -> list[str]:
-    """The night's files where they arrive; limits.csv and stress_market.csv, when the folder has
-    them, land first (they are read when the other two are ingested). The keys of the two nightly files."""
+    """The night's files where they arrive; limits.csv, stress_market.csv, second_source.csv and corporate_actions.csv,
+    when the folder has them, land first (they are read when the other two are ingested). The keys of the two nightly files."""
     s3 = stack.emulator.client("s3")
-    for name in ("limits.csv", "stress_market.csv"):
+    for name in ("limits.csv", "stress_market.csv", "second_source.csv", "corporate_actions.csv"):
         if (folder / name).exists():
             land_files(s3, stack.stand_ins.input_bucket, folder, business_date, (name,))
     return land_files(s3, stack.stand_ins.input_bucket, folder, business_date)

@@ -1,0 +1,103 @@
+"""The nightly ingestion reads corporate_actions.csv beside the night's files and gives its records to
+the cleaning: a split it confirms is back-adjusted and recorded, one it does not is flagged and used
+(riskbatch.jobs.ingestion, riskbatch.inputs.corporate_actions). Before, ingestion read no such file and
+no split was ever cleaned in production."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.csv as pa_csv
+import pytest
+
+from riskbatch.inputs.files import Market, run_market
+from riskbatch.inputs.sample import business_days, write_rates
+from riskbatch.jobs.ingestion import ingest
+from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
+from riskbatch.model.risk_model import risk_figures
+from test.jobs.inputs.test_cleaning import DAYS, MONDAY, PARAMETERS, _book, _night, _prices, _table
+from test.jobs.stack_layout import mocked_night
+
+SPLIT_DAY, RATIO = 150, 2.0  # EQ_5 splits two-for-one on day 150; the vendor leaves its history unadjusted
+
+
+def split_night(folder: Path, actions: str | None) -> tuple[Path, dict, dict]:
+    """The night's files (EQ_5 halved from SPLIT_DAY on), with `actions` as corporate_actions.csv when given:
+    the folder and the clean history (the vendor's own adjustment) by factor."""
+    prices, dates = _prices(), business_days(MONDAY, DAYS)
+    raw = {**prices, "EQ_5": prices["EQ_5"].copy()}
+    raw["EQ_5"][SPLIT_DAY:] /= RATIO
+    folder.mkdir(parents=True)
+    pa_csv.write_csv(_table(raw, dates), folder / "market.csv")
+    pa_csv.write_csv(_book(raw), folder / "positions.csv")
+    write_rates(folder, dates[-1])
+    if actions is not None:
+        (folder / "corporate_actions.csv").write_text(actions.format(day=dates[SPLIT_DAY]))
+    return folder, raw, {**prices, "EQ_5": prices["EQ_5"] / RATIO}
+
+
+def ingested(folder: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, Market, list[str]]:
+    """The night ingested: its manifest, the market its workers read, and the quarantine's keys."""
+    date = str(business_days(MONDAY, DAYS)[-1])
+    names = tuple(name for name in ("rates.csv", "corporate_actions.csv", "positions.csv", "market.csv") if (folder / name).exists())
+    with mocked_night(scratch, monkeypatch, 2000, 500) as night:
+        keys = night.upload(folder, date, names)
+        run = ingest(night.settings.input_bucket, keys[-1], night.settings, night.s3, night.sqs, night.sns).run_id
+        output = night.settings.output_bucket
+        manifest = json.loads(night.s3.get_object(Bucket=output, Key=f"runs/{run}/manifest.json")["Body"].read())
+        quarantined = [item["Key"] for item in night.s3.list_objects_v2(Bucket=output, Prefix="quarantine/").get("Contents", [])]
+        return manifest, run_market(night.s3, output, manifest), quarantined
+
+
+def var_99(market: Market, prices: dict) -> float:
+    book = build_book(_book(prices), market, PARAMETERS)
+    return risk_figures(portfolio_pnl(book, market, PARAMETERS, risk_model(market, PARAMETERS)).sum(axis=0))["var_99"]
+
+
+CONFIRMED = "factor,effective_date,ratio,source\nEQ_5,{day},2,exchange notice 2026-417\n"
+
+
+def test_a_split_the_corporate_actions_confirm_is_cleaned_recorded_and_var_is_the_clean_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, raw, clean = split_night(tmp_path / "files", CONFIRMED)
+    manifest, market, _ = ingested(folder, tmp_path / "night", monkeypatch)
+    dates = business_days(MONDAY, DAYS)
+    (cleaning,) = manifest["data_quality"]["cleanings"]
+    assert (cleaning["factor"], cleaning["date"], cleaning["rule"], cleaning["ratio"]) == ("EQ_5", str(dates[SPLIT_DAY]), "split", RATIO)
+    assert cleaning["raw"] == pytest.approx(raw["EQ_5"][SPLIT_DAY - 1]) and cleaning["cleaned"] == pytest.approx(clean["EQ_5"][SPLIT_DAY - 1])
+    assert cleaning["confirmed_by"] == "corporate_actions" and cleaning["made_on"] == str(dates[-1])
+    checksum = hashlib.sha256((folder / "corporate_actions.csv").read_bytes()).hexdigest()
+    assert manifest["corporate_actions_source"]["sha256"] == checksum and manifest["corporate_actions_source"]["uri"].endswith("corporate_actions.csv")
+    assert manifest["corporate_actions"]["records"] == [
+        {"factor": "EQ_5", "effective_date": str(dates[SPLIT_DAY]), "ratio": 2.0, "source": "exchange notice 2026-417"}
+    ]
+    assert np.allclose(market.prices[:, market.index["EQ_5"]], clean["EQ_5"], rtol=1e-12)  # the workers' history is in today's units
+    figure, clean_figure = var_99(market, raw), var_99(_night(clean, dates, _book(clean)).market, clean)
+    print(f"firm VaR 99 %: {figure:,.2f} with the corporate actions, {clean_figure:,.2f} on the clean history")
+    assert figure == pytest.approx(clean_figure, rel=1e-9)
+
+
+def test_without_the_file_the_split_is_flagged_used_and_the_record_says_no_corporate_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, raw, clean = split_night(tmp_path / "files", None)
+    manifest, market, quarantined = ingested(folder, tmp_path / "night", monkeypatch)
+    assert manifest["data_quality"]["cleanings"] == [] and quarantined == []
+    assert manifest["corporate_actions_source"] is None and "no corporate actions tonight" in manifest["corporate_actions"]["note"]
+    assert np.array_equal(market.prices[:, market.index["EQ_5"]], raw["EQ_5"])  # used as published
+    assert [finding["factor"] for finding in manifest["data_quality"]["findings"] if finding["check"] == "jump"] == ["EQ_5"]
+    figure, clean_figure = var_99(market, raw), var_99(_night(clean, business_days(MONDAY, DAYS), _book(clean)).market, clean)
+    print(f"firm VaR 99 %: {figure:,.2f} with the split used as a move, {clean_figure:,.2f} on the clean history ({figure / clean_figure:.2f} times)")
+    assert figure > clean_figure  # overstated, never understated
+
+
+def test_a_malformed_corporate_actions_file_is_quarantined_and_the_night_runs_without_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, raw, _ = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},0,exchange notice\n")
+    manifest, market, quarantined = ingested(folder, tmp_path / "night", monkeypatch)
+    source = manifest["corporate_actions_source"]
+    assert source["rejected"] == [
+        "line 3: EQ_6: the ratio is new shares per old share, positive, finite and not 1 (2 for a two-for-one split, 0.1 for one-for-ten)"
+    ]
+    assert {key.rsplit("/", 1)[-1].split(".")[0] for key in quarantined} == {"corporate_actions"}  # its report (and the mark that it was alerted)
+    assert manifest["data_quality"]["cleanings"] == [] and "refused" in manifest["corporate_actions"]["note"]
+    assert np.array_equal(market.prices[:, market.index["EQ_5"]], raw["EQ_5"])  # its good row confirms nothing: the file is refused whole
