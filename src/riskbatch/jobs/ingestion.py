@@ -41,6 +41,7 @@ from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNi
 from riskbatch.inputs.rates import RatesRejected, exclude_options_without_rates, night_rates
 from riskbatch.inputs.second_source import parse_second_source
 from riskbatch.jobs.earlier_runs import latest_earlier_manifest, previous_draw_order, previous_night
+from riskbatch.model.code_fingerprint import code_fingerprint
 from riskbatch.model.engine import draw_order
 from riskbatch.model.settings import ConfigurationError, Settings, cleaning_policy, configured_run, data_quality_overrides, data_quality_policy
 from riskbatch.runtime.logs import log, timed
@@ -307,6 +308,7 @@ def _write_run(
             "business_date": files.business_date,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "software_version": __version__,
+            "code_fingerprint": code_fingerprint(),  # the version alone cannot tell two builds apart (model/code_fingerprint.py)
             "output_bucket": output,
             "inputs": [
                 # the version ID names the very bytes read: a corrected file under the same key does not change this run's inputs

@@ -9,7 +9,8 @@ were) and the work units. A run by name (the market's factor order, the command 
 settings) draws other scenarios; this one does not:
 
 - the manifest must hold every key the reproduction reads (an older format's gaps are never filled
-  with today's defaults), and it must have been made by the running software version;
+  with today's defaults), and it must have been made by the running software version and by the same
+  code (its fingerprint: the version is not bumped for every change, so it alone cannot tell two builds apart);
 - the files given must be the very bytes the night read (their sha256), or it refuses in one line;
 - the night is prepared as ingestion prepared it: the recorded policy and standard, the cleanings
   the nights before had recorded (tonight's are found again, with the corporate actions it read, and
@@ -37,6 +38,7 @@ from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, load_market
 from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
 from riskbatch.inputs.rates import RateCurves, exclude_options_without_rates
 from riskbatch.inputs.second_source import parse_second_source
+from riskbatch.model.code_fingerprint import code_fingerprint, short
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 
@@ -52,14 +54,14 @@ def recorded_files(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 # What the reproduction reads from a manifest: a manifest without one of them is of an older format
-NEEDED = ("run_id", "business_date", "software_version", "inputs", "model", "data_quality_policy", "cleaning_policy", "data_quality")
+NEEDED = ("run_id", "business_date", "software_version", "code_fingerprint", "inputs", "model", "data_quality_policy", "cleaning_policy", "data_quality")
 NEEDED += ("factors", "draw_order", "units", "portfolios", "rates_source", "second_source", "corporate_actions_source")
 SETTINGS = (("model", ModelParameters), ("data_quality_policy", DataQualityPolicy), ("cleaning_policy", CleaningPolicy))
 
 
-def check_manifest(manifest: dict[str, Any], running_version: str = __version__) -> None:
+def check_manifest(manifest: dict[str, Any], running_version: str = __version__, running_code: str | None = None) -> None:
     """The manifest records everything the reproduction reads (no default of today's stands in for a
-    setting of that night) and was made by the running version; a ValueError of one line otherwise."""
+    setting of that night) and was made by the running version and code; a ValueError of one line otherwise."""
     run = manifest.get("run_id", "?")
     missing = [key for key in NEEDED if key not in manifest]
     for key, kind in SETTINGS:
@@ -77,6 +79,13 @@ def check_manifest(manifest: dict[str, Any], running_version: str = __version__)
     if manifest["software_version"] != running_version:
         made = manifest["software_version"]
         raise ValueError(f"run {run} was made by riskbatch {made} and this is riskbatch {running_version}: reproduce it with riskbatch {made}")
+    running_code = running_code or code_fingerprint()
+    if manifest["code_fingerprint"] != running_code:
+        made = str(manifest["code_fingerprint"])
+        raise ValueError(
+            f"run {run} was computed by code {short(made)} and this is code {short(running_code)} (both riskbatch {running_version}): "
+            f"reproduce it with the build that ran it (its image, whose code is {short(made)})"
+        )
 
 
 def check_cleanings(manifest: dict[str, Any], found: list[dict[str, Any]]) -> None:

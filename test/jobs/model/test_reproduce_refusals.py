@@ -1,6 +1,6 @@
 """A night that read corporate actions reproduced from its manifest (riskbatch risk --manifest --corporate-actions),
 and what the reproduction refuses in one line, exit 2, instead of computing another night: a missing or other
-corporate-actions file, a manifest of an older format, another software version, cleanings that differ from
+corporate-actions file, a manifest of an older format, another software version or other code, cleanings that differ from
 the recorded ones, and a settings option the manifest fixes (riskbatch.model.reproduce, riskbatch.commands)."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from riskbatch.jobs.ingestion import ingest
 from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
 from riskbatch.jobs.report_generation import ReportGeneration
 from riskbatch.jobs.risk_calculation import RiskCalculation
+from riskbatch.model.code_fingerprint import code_fingerprint
 from test.jobs.inputs.test_cleaning import DAYS, MONDAY
 from test.jobs.jobs.test_corporate_actions_ingestion import CONFIRMED, split_night
 from test.jobs.stack_layout import Night, mocked_night
@@ -92,6 +93,7 @@ def test_without_its_corporate_actions_file_or_with_another_the_reproduction_is_
         (("model", "block_size"), "it lacks model.block_size"),
         (("data_quality_policy", "jump_sigmas"), "it lacks data_quality_policy.jump_sigmas"),
         (("draw_order",), "it lacks draw_order"),
+        (("code_fingerprint",), "it lacks code_fingerprint"),
     ],
 )
 def test_a_manifest_of_an_older_format_is_refused_not_filled_with_todays_defaults(split_run, tmp_path: Path, capsys, missing, named) -> None:
@@ -109,6 +111,17 @@ def test_a_night_made_by_another_software_version_is_refused(split_run, tmp_path
     made = {**manifest, "software_version": "0.9.0"}
     error = _refused(_reproduce(folder, made, tmp_path, "--corporate-actions", str(folder / "corporate_actions.csv")), capsys)
     assert f"was made by riskbatch 0.9.0 and this is riskbatch {__version__}: reproduce it with riskbatch 0.9.0" in error
+
+
+def test_a_night_computed_by_other_code_of_the_same_version_is_refused(split_run, tmp_path: Path, capsys) -> None:
+    # before: the manifest recorded only software_version, 1.0.0 for every build: a night of other code was recomputed
+    folder, manifest, _ = split_run
+    assert manifest["code_fingerprint"] == code_fingerprint()  # the night's manifest records the code that computed it
+    other = "".join("0123456789abcdef"[(int(digit, 16) + 1) % 16] for digit in code_fingerprint())
+    made = {**manifest, "code_fingerprint": other}
+    error = _refused(_reproduce(folder, made, tmp_path, "--corporate-actions", str(folder / "corporate_actions.csv")), capsys)
+    assert f"run {manifest['run_id']} was computed by code {other[:12]} and this is code {code_fingerprint()[:12]} (both riskbatch {__version__})" in error
+    assert "reproduce it with the build that ran it (its image" in error
 
 
 def test_cleanings_that_differ_from_the_recorded_ones_are_refused(split_run, tmp_path: Path, capsys) -> None:

@@ -26,3 +26,17 @@ def test_the_images_wheel_holds_the_jobs_and_their_one_command_only(tmp_path: Pa
     (entry_points,) = [name for name in names if name.endswith("entry_points.txt")]
     commands = [line for line in zipfile.ZipFile(wheel).read(entry_points).decode().splitlines() if "=" in line]
     assert commands == ["riskbatch = riskbatch.cli:main"]
+
+
+def test_the_images_package_has_the_fingerprint_of_the_checkouts_sources(tmp_path: Path) -> None:
+    # The night's manifest records this fingerprint, and a reproduction on a laptop compares it with its own:
+    # the wheel the images install, installed as they install it (pip adds .pyc), must give the checkout's value.
+    from riskbatch.model.code_fingerprint import source_fingerprint
+
+    tree = jobs_tree()
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "wheel"), str(tree)], check=True, capture_output=True)
+    (wheel,) = (tmp_path / "wheel").glob("riskbatch-*.whl")
+    installed = tmp_path / "site-packages"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(installed), str(wheel)], check=True, capture_output=True)
+    assert list((installed / "riskbatch" / "model").glob("*.py")), "the image's package would hold no sources"
+    assert source_fingerprint(installed / "riskbatch") == source_fingerprint(REPO_ROOT / "src" / "riskbatch")
