@@ -75,7 +75,8 @@ def test_a_night_without_a_figure_neither_ends_nor_extends_a_breach_run() -> Non
     tonight = utilisation(limits, {"var_99": 50.0}, {"PF03": {"var_99": 12.0}})
     earlier = [_night(40.0, {"PF03": 9.0}), _night(40.0, {"PF03": 11.0}), _unvalued_night(30.0, {}, ["PF03"]), _night(40.0, {"PF03": 13.0})]
     (row,) = breach_streaks(tonight, earlier)
-    assert (row["nights_breached"], row["nights_without_figure"], row["new"]) == (3, 1, False)  # tonight, 13 and 11; the gap passed over
+    assert (row["nights_breached"], row["new"]) == (3, False)  # tonight, 13 and 11: the night without a figure does not end the run
+    assert row["nights_without_figure"] == 1  # nor counts in it
     assert breach_age(row) == "3rd night, 1 night without a figure between, not counted"
     (alone,) = breach_streaks(tonight, earlier[-2:])  # the gap first: its run starts with the history, the gap outside it
     assert (alone["nights_breached"], alone["nights_without_figure"], alone["since_history_start"]) == (2, 0, True)
@@ -98,5 +99,5 @@ def test_the_firm_figure_leaving_a_portfolio_out_is_incomplete_never_ok_and_with
     assert (above["status"], above["incomplete"]) == ("breach", caveats["firm"])  # a lower bound above its limit is a breach
     tonight = utilisation(limits[:1], {"var_99": 130.0}, {})
     (row,) = breach_streaks(tonight, [_night(150.0), _unvalued_night(60.0, {}, ["PF03"])])
-    assert (row["nights_breached"], row["nights_without_figure"]) == (2, 1)  # the incomplete night within the limit proves nothing
+    assert row["nights_breached"] == 2 and row["nights_without_figure"] == 1  # the incomplete night within the limit proves nothing
     assert [r["status"] for r in utilisation(limits, {"var_99": 50.0, "es_975": 95.0}, {})] == ["ok", "warning"]  # without a caveat, as before
