@@ -74,10 +74,11 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
         pdf_key, json_key = report_keys(DATE, outcome.run_id)
         bucket = night.settings.output_bucket
         summary = json.loads(night.s3.get_object(Bucket=bucket, Key=json_key)["Body"].read())
-        drawn = _page_texts(night.s3.get_object(Bucket=bucket, Key=pdf_key)["Body"].read())[0]
-        page_one = "".join(drawn.replace("\\(", "(").replace("\\)", ")").split())  # a PDF string escapes its parentheses; lines wrap anywhere
+        pdf = night.s3.get_object(Bucket=bucket, Key=pdf_key)["Body"].read()
+        drawn = ["".join(page.replace("\\(", "(").replace("\\)", ")").split()) for page in _page_texts(pdf)]
+        page_one, pages = drawn[0], "".join(drawn)  # a PDF string escapes its parentheses; lines wrap anywhere
         record = json.loads(night.s3.get_object(Bucket=bucket, Key=f"history/{DATE}.json")["Body"].read())
-        return SimpleNamespace(summary=summary, page_one=page_one, record=record, **edits)
+        return SimpleNamespace(summary=summary, page_one=page_one, pages=pages, record=record, **edits)
 
 
 def _on_page_one(night: SimpleNamespace, words: str) -> bool:
@@ -135,6 +136,8 @@ def test_a_portfolio_with_most_of_its_notional_excluded_is_flagged_on_its_row_it
     assert flag["text"].startswith(f"{flag['share']:.0%} of its notional excluded") and f"above the {threshold:.0%} flagged" in flag["text"]
     assert f"  - Portfolio PF02: {flag['text']}." in notice_text(summary, PDF, JSON)
     assert f"Portfolio PF02: {flag['text']} (see Limits)." in warning_lines(summary)
+    assert "PF02(INCOMPLETE)" in night.pages and "PF03(NOFIGURE)" in night.pages  # their rows in the Portfolios table
+    assert "PF01(INCOMPLETE)" not in night.pages
 
 
 def test_the_flag_share_is_the_versioned_configurations_and_strictly_above_it() -> None:
