@@ -86,7 +86,7 @@ def notice_text(summary: dict[str, Any], report_uri: str, figures_uri: str) -> s
     lines += [f"  {label + ':':<11}{money(firm[key]):>{width}} {currency}   (95 % interval {interval(firm, key)})" for key, label in FIGURE_NAMES.items()]
     unvalued = summary.get("portfolios_without_figures") or {}
     if unvalued:  # the firm figure leaves them out: said beside it, and each one named
-        lines.append(f"  INCOMPLETE: the firm figures and limits {firm_excludes(unvalued)}.")
+        lines.append(f"  Firm figures and firm limits INCOMPLETE, {firm_excludes(unvalued)}.")
         lines += [f"  - Portfolio {name} has NO FIGURE tonight (not a VaR of 0): the first reason: {why['first_reason']}." for name, why in unvalued.items()]
     for name, flag in (summary.get("portfolios_partly_excluded") or {}).items():
         lines.append(f"  - Portfolio {name}: {flag['text']}.")

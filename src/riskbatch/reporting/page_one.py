@@ -119,7 +119,7 @@ def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
     if len(unvalued) > PAGE_ONE_NAMED:
         found.append(("DATA", f"{counted(len(unvalued) - PAGE_ONE_NAMED, 'more portfolio')} without a figure: see Data quality."))
     if unvalued:  # the firm figure is the summed P&L of the portfolios with one: said where it is read
-        found.append(("DATA", f"The firm figures and the firm limits {firm_excludes(unvalued)}: they are not the whole book."))
+        found.append(("DATA", f"Firm figures and firm limits INCOMPLETE, {firm_excludes(unvalued)}: not the whole book."))
     for name, flag in (summary.get("portfolios_partly_excluded") or {}).items():
         found.append(("DATA", f"Portfolio {name}: {flag['text']} (see Limits)."))
     excluded = data_exclusions(quality)  # data problems; an option expiring today is no data problem

@@ -100,7 +100,7 @@ def test_the_firm_row_and_the_firm_limits_say_they_leave_out_the_portfolio_witho
         assert firm["figure"] is not None and firm["status"] in {"incomplete", "breach"} and firm["incomplete"] == summary["firm_excludes"]
     assert _limit(summary, "PF01")["status"] in {"ok", "warning", "breach"} and "incomplete" not in _limit(summary, "PF01")
     assert _on_page_one(night, "estimate (INCOMPLETE)") and _on_page_one(night, "The firm figures EXCLUDE PF03 (no figure: every position excluded")
-    assert any(line.startswith("The firm figures and the firm limits excludes PF03") for line in warning_lines(summary))
+    assert f"Firm figures and firm limits INCOMPLETE, {summary['firm_excludes']}: not the whole book." in warning_lines(summary)
 
 
 def test_the_limits_tile_counts_a_limit_without_a_whole_figure_as_incomplete_never_near(night: SimpleNamespace) -> None:
@@ -114,7 +114,7 @@ def test_the_limits_tile_counts_a_limit_without_a_whole_figure_as_incomplete_nev
 def test_the_email_names_the_portfolio_without_a_figure_and_the_limits_not_known_to_hold(night: SimpleNamespace) -> None:
     summary = night.summary
     text = notice_text(summary, PDF, JSON)
-    assert f"INCOMPLETE: the firm figures and limits {summary['firm_excludes']}." in text
+    assert f"  Firm figures and firm limits INCOMPLETE, {summary['firm_excludes']}." in text
     assert "Portfolio PF03 has NO FIGURE tonight (not a VaR of 0): the first reason: " + summary["portfolios_without_figures"]["PF03"]["first_reason"] in text
     assert "Limits not known to hold (4 of " in text and "  - PF03 VaR 99 %: no figure: every position excluded" in text
     assert f"  - firm VaR 99 %: incomplete, {summary['firm_excludes']}" in text
