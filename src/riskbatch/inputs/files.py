@@ -41,6 +41,7 @@ POSITION_COLUMNS = {
 }
 REQUIRED_POSITION_COLUMNS = ("portfolio_id", "position_id", "instrument_type", "underlying", "quantity")
 OPTION_COLUMNS = ("strike", "expiry", "option_type", "implied_vol")
+EXPIRES_TODAY = "option expires on the business date"  # an exclusion by the calendar, not a data problem: the report counts these apart
 OPTIONAL_POSITION_COLUMNS = ("multiplier", "vol_factor")
 MARKET_COLUMNS = {"date": pa.date32(), "factor": pa.string(), "price": pa.float64(), "currency": pa.string(), "dividend_yield": pa.float64()}
 REQUIRED_MARKET_COLUMNS = ("date", "factor", "price")
@@ -326,7 +327,7 @@ def validate_positions(
     flag(is_option & np.array([e is not None and e < business_date for e in expiries]), f"option expired before {business_date}")
     # An option expiring today is worth its intrinsic value and carries no risk over the horizon.
     expiring = is_option & np.array([e is not None and e == business_date for e in expiries])
-    flag(expiring, f"option expires on the business date {business_date}: no risk over the horizon")
+    flag(expiring, f"{EXPIRES_TODAY} {business_date}: no risk over the horizon")
     bad = np.array([bool(reasons[row]) for row in range(rows)])
     excluded = excluded_rows(table, bad, ["; ".join(reason) for reason in reasons], market)
     valid = table.filter(pa.array(~bad))

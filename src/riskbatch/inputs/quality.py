@@ -87,6 +87,9 @@ class DataQualityPolicy:
     # A factor's dividend yield and a position's notional against its portfolio's median (riskbatch.inputs.plausibility).
     dividend_yield_band: tuple[float, float] = (0.0, 0.15)
     quantity_to_usual_max: float = 1000.0
+    # A valued portfolio whose excluded notional is above this share of its notional (valued and excluded) is
+    # flagged on its row, its limits and the e-mail: its figure is low by what it leaves out (riskbatch.reporting.coverage).
+    excluded_notional_share_flag: float = 0.25
     # A factor with a short history (a new listing) -> the index or sector factor whose returns stand in
     # for its missing ones (riskbatch.inputs.history_gaps); also the stressed VaR's map for factors without crisis history.
     proxies: dict[str, str] = field(default_factory=dict)
@@ -109,6 +112,8 @@ class DataQualityPolicy:
             raise ValueError(f"the last_day_jump policy is one of {', '.join(LAST_DAY_POLICIES)}, not {self.last_day_jump!r}")
         if self.min_returns < 2 or self.max_market_lag_days < 0 or self.stale_days < 2 or self.max_gap_days < 0:
             raise ValueError("min_returns >= 2, max_market_lag_days >= 0, stale_days >= 2 and max_gap_days >= 0")
+        if not 0.0 < self.excluded_notional_share_flag < 1.0:
+            raise ValueError(f"the excluded_notional_share_flag lies in (0, 1), not {self.excluded_notional_share_flag!r}")
         if not 0.0 < self.zero_return_share <= 1.0 or self.jump_sigmas <= 0:
             raise ValueError("zero_return_share lies in (0, 1] and jump_sigmas is positive")
 

@@ -19,6 +19,7 @@ from riskbatch.aws.storage import exists, get_json, put_json_once, put_once
 from riskbatch.model.risk_model import risk_figures
 from riskbatch.model.run_inputs import RunBook, load_file_market, load_run_book
 from riskbatch.reporting.charts import var_trend
+from riskbatch.reporting.coverage import firm_excludes, limit_caveats, partly_excluded, valued_notional
 from riskbatch.reporting.deadline import DEADLINE, publication
 from riskbatch.reporting.figures import backtest_series, es_breakdown, portfolios_without_figures, shrinkage_effect
 from riskbatch.reporting.notice import notice_subject, notice_summary, notice_text
@@ -151,6 +152,7 @@ class ReportGeneration:
             lap("figures and intervals")
             run_book = load_run_book(self.s3, bucket, manifest)
             lap("book loaded")
+            partial = partly_excluded(manifest["data_quality"], valued_notional(run_book), manifest.get("data_quality_policy") or {})
             breakdown = es_breakdown(run_book, firm_pnl)
             lap("ES breakdown")
             top = breakdown["largest"]
@@ -184,6 +186,7 @@ class ReportGeneration:
                 horizon_days=run_book.parameters.horizon_days,
                 one_day=self._one_day(results, run_book),
                 factors=last_prices,
+                without_figures=list(unvalued),
             )
             earlier = [r for r in load_records(self.s3, bucket, last=manifest["business_date"]) if r["business_date"] < manifest["business_date"]]
             summary = {
@@ -194,6 +197,8 @@ class ReportGeneration:
                 "firm": firm_figures,  # computed once: its ES interval resamples the tail
                 "portfolios": per_portfolio,
                 "portfolios_without_figures": unvalued,
+                "firm_excludes": firm_excludes(unvalued),  # what the firm figure leaves out, in words (None: the whole book)
+                "portfolios_partly_excluded": partial,
                 "sum_of_portfolio_var_99": float(sum(v["var_99"] for v in per_portfolio.values())),
                 "scenarios": manifest["model"]["scenarios"],
                 "seed": manifest["model"]["seed"],
@@ -204,7 +209,9 @@ class ReportGeneration:
                 "model_config": manifest.get("model_config"),
                 "contributions": top,
                 "es_breakdown": breakdown,
-                "limits": breach_streaks(utilisation(manifest.get("limits", []), firm_figures, per_portfolio, set(unvalued)), earlier),
+                "limits": breach_streaks(
+                    utilisation(manifest.get("limits", []), firm_figures, per_portfolio, set(unvalued), limit_caveats(unvalued, partial)), earlier
+                ),
                 "limits_source": manifest.get("limits_source"),
                 "backtest": {
                     **backtest_summary([*earlier, record], exclusions=load_exclusions(self.s3, bucket)),  # signed-off days: riskbatch exclude-day

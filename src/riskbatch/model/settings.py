@@ -51,6 +51,7 @@ POLICY_VARIABLES = {
     "strike_to_spot_band": "RISK_DQ_STRIKE_TO_SPOT_BAND",
     "dividend_yield_band": "RISK_DQ_DIVIDEND_YIELD_BAND",
     "quantity_to_usual_max": "RISK_DQ_QUANTITY_TO_USUAL_MAX",
+    "excluded_notional_share_flag": "RISK_DQ_EXCLUDED_NOTIONAL_SHARE_FLAG",  # not in `overridable`: a new version changes it
     "proxies": "RISK_DQ_PROXIES",  # never overridable: a proxy is a model choice, approved with the version
 }
 
@@ -202,7 +203,7 @@ def _parsed(name: str, text: str) -> Any:
         return (float(low), float(high))
     if name in {"scenarios", "seed", "horizon_days", "block_size", "min_returns", "max_market_lag_days", "stale_days", "max_gap_days"}:
         return int(text)
-    if name in {"ewma_lambda", "degrees_of_freedom", "rate", "zero_return_share", "jump_sigmas", "quantity_to_usual_max"}:
+    if name in {"ewma_lambda", "degrees_of_freedom", "rate", "zero_return_share", "jump_sigmas", "quantity_to_usual_max", "excluded_notional_share_flag"}:
         return float(text)
     return text
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from riskbatch.aws.alerts import SUMMARY_ROWS, first_rows
 from riskbatch.inputs.quality import excluded_notional_text
+from riskbatch.reporting.coverage import data_exclusions, expired_today, expiries_text, firm_excludes
 from riskbatch.reporting.deadline import publication_line, verdict
 from riskbatch.reporting.tables import FIGURE_NAMES, counted, interval, money
 
@@ -27,7 +28,11 @@ def notice_summary(summary: dict[str, Any], report_uri: str, figures_uri: str) -
         "market_as_of": summary["market_as_of"],
         "publication": summary.get("publication"),
         "firm": summary["firm"],
+        "portfolios_without_figures": summary.get("portfolios_without_figures") or {},
+        "portfolios_partly_excluded": summary.get("portfolios_partly_excluded") or {},
+        "limits_incomplete": sum(row["status"] not in ("breach", "warning", "ok") or bool(row.get("incomplete")) for row in summary["limits"]),
         "excluded_positions": quality["excluded_positions"],
+        "expired_today": expired_today(quality),
         "excluded_notional": quality["excluded_notional"],
         "excluded_notional_unknown": quality.get("excluded_notional_unknown", 0),
         "held_last_prices": quality.get("held_last_prices", [])[:SUMMARY_ROWS],
@@ -41,7 +46,9 @@ def notice_summary(summary: dict[str, Any], report_uri: str, figures_uri: str) -
 def notice_subject(summary: dict[str, Any]) -> str:
     status = summary.get("publication")
     late = f", {verdict(status)}" if status and not status["on_time"] else ""
-    return f"Risk report {summary['business_date']}: VaR 99 % {money(summary['firm']['var_99'])} {summary['reporting_currency']}{late}"
+    unvalued = summary.get("portfolios_without_figures") or {}
+    missing = f" (excludes {', '.join(unvalued)}: no figure)" if unvalued else ""
+    return f"Risk report {summary['business_date']}: VaR 99 % {money(summary['firm']['var_99'])} {summary['reporting_currency']}{missing}{late}"
 
 
 def _backtest_words(summary: dict[str, Any]) -> str:
@@ -49,6 +56,12 @@ def _backtest_words(summary: dict[str, Any]) -> str:
     firm, tonight = backtest["firm"], backtest.get("tonight")
     zone = f"{firm['zone']} zone (+{firm['plus_factor']:.2f}), " if firm.get("zone") else ""
     words = f"Backtest: {zone}{counted(firm['exceptions'], 'exception')} in {counted(firm['observations'], 'day')}"
+    signed_off = backtest.get("excluded") or []  # days out of the count by a named sign-off (riskbatch exclude-day)
+    if signed_off:
+        named = signed_off[-SUMMARY_ROWS:]  # the latest: the report's JSON lists them all
+        days = "; ".join(f"{item['var_date']} signed off by {item['signed_off_by']} on {item['signed_off_at']}: {item['reason']}" for item in named)
+        more = f"; {len(signed_off) - len(named)} earlier in the report" if len(signed_off) > len(named) else ""
+        words += f" ({counted(len(signed_off), 'day')} excluded with a sign-off: {days}{more})"
     if tonight and not tonight.get("complete", True):
         return words + f"; tonight's move is INCOMPLETE, an exception until signed off ({'; '.join(tonight['incomplete']['reasons'])})."
     if tonight:
@@ -71,6 +84,12 @@ def notice_text(summary: dict[str, Any], report_uri: str, figures_uri: str) -> s
     ]
     width = max(len(money(firm[key])) for key in FIGURE_NAMES)
     lines += [f"  {label + ':':<11}{money(firm[key]):>{width}} {currency}   (95 % interval {interval(firm, key)})" for key, label in FIGURE_NAMES.items()]
+    unvalued = summary.get("portfolios_without_figures") or {}
+    if unvalued:  # the firm figure leaves them out: said beside it, and each one named
+        lines.append(f"  Firm figures and firm limits INCOMPLETE, {firm_excludes(unvalued)}.")
+        lines += [f"  - Portfolio {name} has NO FIGURE tonight (not a VaR of 0): the first reason: {why['first_reason']}." for name, why in unvalued.items()]
+    for name, flag in (summary.get("portfolios_partly_excluded") or {}).items():
+        lines.append(f"  - Portfolio {name}: {flag['text']}.")
     lines.append("")
     limits = summary["limits"]
     breaches = [row for row in limits if row["status"] == "breach"]
@@ -82,12 +101,21 @@ def notice_text(summary: dict[str, Any], report_uri: str, figures_uri: str) -> s
             for row in breaches
         ]
         lines += first_rows(rows, figures_uri)
-    else:
+    unknown = [row for row in limits if row["status"] not in ("breach", "warning", "ok") or row.get("incomplete")]
+    if not breaches and unknown:
+        lines.append(f"Limits: none breached of the {counted(len(limits) - len(unknown), 'limit')} with a whole figure.")
+    elif not breaches:
         lines.append(f"Limits: none breached ({counted(len(limits), 'limit')})." if limits else "Limits: no limits file came with tonight's files.")
+    if unknown:  # not known to hold: never read as within
+        lines.append(f"Limits not known to hold ({len(unknown)} of {len(limits)}):")
+        lines += [f"  - {row['scope']} {FIGURE_NAMES[row['measure']]}: {', '.join(filter(None, [row['status'], row.get('incomplete')]))}" for row in unknown]
     lines.append(_backtest_words(summary))
     quality = summary["data_quality"]
-    if quality["excluded_positions"]:
-        lines.append(f"Data quality: {counted(quality['excluded_positions'], 'position')} excluded, notional {excluded_notional_text(quality)}.")
+    excluded = data_exclusions(quality)  # data problems only: today's expiries are counted apart
+    if excluded["excluded_positions"]:
+        lines.append(f"Data quality: {counted(excluded['excluded_positions'], 'position')} excluded, notional {excluded_notional_text(excluded)}.")
+    if expiries_text(quality):
+        lines.append(f"Expiries: {expiries_text(quality)} (no risk over the horizon).")
     held = quality.get("held_last_prices", [])
     if held:
         rows = [

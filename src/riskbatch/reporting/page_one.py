@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape
 from riskbatch.inputs.quality import excluded_notional_text
 from riskbatch.model.monte_carlo_error import monte_carlo_error
 from riskbatch.reporting.charts import exceptions_chart, png
+from riskbatch.reporting.coverage import data_exclusions, expiries_text, firm_excludes
 from riskbatch.reporting.deadline import publication_line, verdict
 from riskbatch.reporting.figures import FIGURES, TESTS
 from riskbatch.reporting.tables import (
@@ -21,7 +22,7 @@ from riskbatch.reporting.tables import (
     money,
     status_commands,
 )
-from riskbatch.reporting.tiles import breach_age, portfolio_zones, status_tiles
+from riskbatch.reporting.tiles import breach_age, held_streak, portfolio_zones, status_tiles
 from riskbatch.validation.restatement import restatement_line
 
 
@@ -64,7 +65,7 @@ PAGE_ONE_HELD = 1  # held last prices told in full on page one; the others are n
 PAGE_ONE_NAMED = 5  # breached limits (or further held prices) named in a warning; the others are counted
 
 
-WARNING_KINDS = {"LIMIT": "breach", "BACKTEST": "breach", "DATA": "warning", "MODEL": "note", "OK": "ok"}  # marker: its colour
+WARNING_KINDS = {"LIMIT": "breach", "BACKTEST": "breach", "DATA": "warning", "MODEL": "note", "NOTE": "note", "OK": "ok"}  # marker: its colour
 
 
 def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
@@ -117,8 +118,16 @@ def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
         )
     if len(unvalued) > PAGE_ONE_NAMED:
         found.append(("DATA", f"{counted(len(unvalued) - PAGE_ONE_NAMED, 'more portfolio')} without a figure: see Data quality."))
-    if quality["excluded_positions"]:
-        found.append(("DATA", f"{counted(quality['excluded_positions'], 'position')} excluded, notional {excluded_notional_text(quality)}: see Data quality."))
+    if unvalued:  # the firm figure is the summed P&L of the portfolios with one: said where it is read
+        found.append(("DATA", f"Firm figures and firm limits INCOMPLETE, {firm_excludes(unvalued)}: not the whole book."))
+    for name, flag in (summary.get("portfolios_partly_excluded") or {}).items():
+        found.append(("DATA", f"Portfolio {name}: {flag['text']} (see Limits)."))
+    excluded = data_exclusions(quality)  # data problems; an option expiring today is no data problem
+    if excluded["excluded_positions"]:
+        notional = excluded_notional_text(excluded)
+        found.append(("DATA", f"{counted(excluded['excluded_positions'], 'position')} excluded, notional {notional}: see Data quality."))
+    if expiries_text(quality):
+        found.append(("NOTE", f"{expiries_text(quality)[0].upper()}{expiries_text(quality)[1:]} (no risk over the horizon): see Data quality."))
     if tonight and not tonight.get("complete", True):
         missing = tonight["incomplete"]
         found.append(
@@ -253,14 +262,14 @@ def limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any
     if not summary["limits"]:
         return [heading, kit["Paragraph"]("No limits file came with tonight's files.", styles["Normal"])], []
     order = {"breach": 0, "warning": 1, "ok": 2}
-    rows = [["scope", "measure", f"figure ({summary['reporting_currency']})", "limit", "utilisation", "status", "breached"]]
+    rows = [["scope", "measure", f"figure ({summary['reporting_currency']})", "limit", "utilisation", "status", "breached / incomplete"]]
     commands = []
     for i, row in enumerate(sorted(summary["limits"], key=lambda r: (order.get(r["status"], 3), -(r["utilisation"] or 0))), 1):
         figure = money(row["figure"]) if row["figure"] is not None else "-"
         used = f"{100 * row['utilisation']:,.0f} %" if row["utilisation"] is not None else "-"
         status = row["status"].upper() if row["status"] in {"breach", "warning"} else row["status"]
-        age = breach_age(row) if row["status"] == "breach" else ""
-        rows.append([row["scope"], dict(FIGURES)[row["measure"]], figure, money(row["limit"]), used, status, age])
+        age = "; ".join(filter(None, [breach_age(row) if row["status"] == "breach" else held_streak(row), row.get("incomplete", "")]))
+        rows.append([row["scope"], dict(FIGURES)[row["measure"]], figure, money(row["limit"]), used, status, kit["Paragraph"](escape(age), kit["cell"])])
         commands += status_commands((5, i), LIMIT_STATUS.get(row["status"], "warning"), bold=row["status"] != "ok")
     if len(rows) - 1 <= PAGE_ONE_LIMITS:
         return [heading, kit["table"](rows, "Limits", commands)], []
@@ -293,6 +302,12 @@ def summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         ["estimate", *(money(firm[key]) for key, _ in FIGURES), money(summary["sum_of_portfolio_var_99"])],
         ["95 % interval (Monte Carlo)", *(interval(firm, key) for key, _ in FIGURES), ""],
     ]
+    excludes = firm_excludes(summary.get("portfolios_without_figures") or {})
+    if excludes:  # the firm row says what it leaves out, in the row a reader takes the figure from
+        firm_rows[1][0] = "estimate (INCOMPLETE)"
+    firm_note = []
+    if excludes:
+        firm_note = [kit["Paragraph"](f"The firm figures {_ink('EXCLUDE', 'warning')} {escape(excludes.removeprefix('excludes '))}.", styles["Normal"])]
     status = summary.get("publication")
     published = []
     if status:
@@ -315,6 +330,7 @@ def summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         ),
         kit["Paragraph"]("Firm-wide (the summed P&amp;L of every portfolio, not a sum of VaRs)", styles["Heading2"]),
         kit["table"](firm_rows),
+        *firm_note,
         *change_line(summary, kit),
         *limits,
         *backtest_block(summary, kit)[0],

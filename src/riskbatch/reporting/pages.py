@@ -27,15 +27,20 @@ def _figures_section(summary: dict[str, Any], histogram: bytes, kit: dict[str, A
     styles = kit["styles"]
     currency, challengers = summary["reporting_currency"], summary["challengers"]
     stressed = challengers.get("stressed", {}).get("portfolios", {})
+    partial = summary.get("portfolios_partly_excluded") or {}
     portfolio_rows = [[f"portfolio ({currency})", *(label for _, label in FIGURES), "VaR 99 %: 95 % interval", "HS VaR 99 %", "stressed VaR 99 %"]]
     for name, v in summary["portfolios"].items():
         hs = challengers["historical"]["portfolios"][name]["var_99"]
         sv = money(stressed[name]["var_99"]) if name in stressed else "-"
-        portfolio_rows.append([name, *(money(v[key]) for key, _ in FIGURES), interval(v, "var_99"), money(hs), sv])
+        flag = " (INCOMPLETE)" if name in partial else ""  # most of its notional excluded: a low figure, said on its row
+        portfolio_rows.append([name + flag, *(money(v[key]) for key, _ in FIGURES), interval(v, "var_99"), money(hs), sv])
+    for name, why in (summary.get("portfolios_without_figures") or {}).items():
+        portfolio_rows.append([f"{name} (NO FIGURE)", *("-" for _ in FIGURES), f"every position excluded: {why['first_reason']}"[:60], "-", "-"])
+    notes = [kit["Paragraph"](f"{name} (INCOMPLETE): {flag['text']}.", styles["Normal"]) for name, flag in partial.items()]
     return [
         kit["KeepTogether"]([kit["Paragraph"]("Firm P&amp;L over the horizon", styles["Heading2"]), kit["image"](histogram)]),
         *_trend_section(summary, kit),
-        kit["KeepTogether"]([kit["Paragraph"]("Portfolios", styles["Heading2"]), kit["table"](portfolio_rows, "Portfolios")]),
+        kit["KeepTogether"]([kit["Paragraph"]("Portfolios", styles["Heading2"]), kit["table"](portfolio_rows, "Portfolios"), *notes]),
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from riskbatch.reporting.coverage import data_exclusions, expiries_text
 from riskbatch.reporting.tables import STATUS_COLOURS, ZONE_STATUS, colour, counted, grid_style, ordinal, status_commands
 
 
@@ -19,11 +20,16 @@ def status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
         tiles.append(("ok", "ON TIME", detail) if status["on_time"] else ("breach", "LATE", late))
     limits, source = summary["limits"], summary.get("limits_source") or {}
     breached = sum(row["status"] == "breach" for row in limits)
-    near = sum(row["status"] != "breach" and row["status"] != "ok" for row in limits)
+    near = sum(row["status"] == "warning" for row in limits)
+    # not a limit status: a limit whose figure is missing or leaves part of its scope out is not known to hold
+    unknown = [row for row in limits if row["status"] not in ("breach", "warning", "ok") or row.get("incomplete")]
+    missing = f"{len(unknown)} of {len(limits)} without a whole figure ({', '.join(sorted({row['scope'] for row in unknown}))})" if unknown else ""
     if source.get("rejected"):
         tiles.append(("breach", "LIMITS REJECTED", "the limits file was refused"))
     elif breached:
-        tiles.append(("breach", "LIMITS BREACHED", f"{breached} of {len(limits)} above 100 %"))
+        tiles.append(("breach", "LIMITS BREACHED", "; ".join(filter(None, [f"{breached} of {len(limits)} above 100 %", missing]))))
+    elif unknown:
+        tiles.append(("warning", "LIMITS INCOMPLETE", "; ".join(filter(None, [missing, f"{near} at 90 % or more" if near else ""]))))
     elif near:
         tiles.append(("warning", "LIMITS NEAR", f"{near} of {len(limits)} at 90 % or more"))
     elif limits:
@@ -34,14 +40,19 @@ def status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
     tiles.append(backtest_tile(summary["backtest"], tonight))
     quality = summary["data_quality"]
     flagged = sum(f["action"] == "flag" for f in quality["findings"])
+    excluded = data_exclusions(quality)["excluded_positions"]  # data problems only: today's expiries are counted apart
+    unvalued = summary.get("portfolios_without_figures") or {}
     issues = [
-        f"{counted(quality['excluded_positions'], 'position')} excluded" if quality["excluded_positions"] else "",
+        f"{counted(len(unvalued), 'portfolio')} without a figure ({', '.join(unvalued)})" if unvalued else "",
+        f"{counted(excluded, 'position')} excluded" if excluded else "",
         f"{counted(len(quality.get('held_last_prices', [])), 'last price')} held" if quality.get("held_last_prices") else "",
         f"{counted(flagged, 'factor')} flagged" if flagged else "",
         "backtest incomplete" if not tonight.get("complete", True) else "",
     ]
     issues = [issue for issue in issues if issue]
-    tiles.append(("warning", "DATA ISSUES", "; ".join(issues)) if issues else ("ok", "DATA CLEAN", "every position valued, no flag"))
+    expiries = expiries_text(quality)
+    clean = "every position valued, no flag" + (f" ({expiries})" if expiries else "")
+    tiles.append(("warning", "DATA ISSUES", "; ".join([*issues, expiries] if expiries else issues)) if issues else ("ok", "DATA CLEAN", clean))
     cells, commands = [], []
     for column, (state, word, detail) in enumerate(tiles):
         fill, ink = STATUS_COLOURS[state]
@@ -74,9 +85,23 @@ def breach_age(row: dict[str, Any]) -> str:
     nights = row.get("nights_breached")
     if nights is None:
         return "age unknown"
+    passed = row.get("nights_without_figure") or 0
+    if passed:  # a night without a figure neither ends the run nor counts in it
+        skipped = f", {counted(passed, 'night')} without a figure between, not counted"
+        run = f"every night of the history with a figure, {counted(nights, 'night')}" if row.get("since_history_start") else f"{ordinal(nights)} night"
+        return run + skipped
     if row.get("since_history_start"):
         return f"every night of the history, {counted(nights, 'night')}"
     return "new tonight" if nights == 1 else f"{ordinal(nights)} night in a row"
+
+
+def held_streak(row: dict[str, Any]) -> str:
+    """A limit without a (whole) figure tonight: the breach run it had, neither ended nor extended."""
+    before = row.get("breached_before")
+    if not before:
+        return ""
+    passed = f" ({counted(before['nights_without_figure'], 'night')} without a figure between)" if before["nights_without_figure"] else ""
+    return f"breached the {counted(before['nights'], 'night')} before{passed}; tonight neither ends nor extends it"
 
 
 def portfolio_zones(backtest: dict[str, Any], kit: dict[str, Any]) -> list[Any]:

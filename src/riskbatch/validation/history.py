@@ -232,9 +232,12 @@ def night_record(
     horizon_days: int = 1,
     one_day: tuple[dict[str, Any], dict[str, Any]] | None = None,
     factors: dict[str, float] | None = None,
+    without_figures: list[str] | None = None,
 ) -> dict[str, Any]:
     """The night's record. `one_day` is the one-day (firm, portfolios) figures when the horizon is
-    longer; `factors` the last price of every factor the night's book needed (tomorrow's backtest)."""
+    longer; `factors` the last price of every factor the night's book needed (tomorrow's backtest);
+    `without_figures` the portfolios with no figure that night (every position excluded): a limit's breach
+    run passes over such a night, neither ended nor extended (riskbatch.validation.limits.breach_streaks)."""
     keep = [key for key in ("var_95", "var_975", "var_99", "es_975") if key in firm]  # VaR 97.5 % from its introduction on
 
     def kept(firm_figures: dict[str, Any], by_portfolio: dict[str, Any]) -> dict[str, Any]:
@@ -252,6 +255,7 @@ def night_record(
         "var": var,
         "var_1d": kept(*one_day) if one_day is not None else var,
         "factors": factors or {},
+        "without_figures": sorted(without_figures or []),
         "backtest": backtest,
         "written_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

@@ -8,7 +8,7 @@ figure exceeds it; utilisation is figure / limit.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,6 +19,8 @@ from riskbatch.inputs.small_csv import read_rows
 
 MEASURES = ("var_95", "var_99", "es_975")
 WARNING_UTILISATION = 0.9
+NO_FIGURE = "no figure: every position excluded"
+INCOMPLETE = "incomplete"  # the figure leaves part of the scope out: not known to be within its limit
 
 
 @dataclass(frozen=True)
@@ -49,20 +51,32 @@ def parse_limits(data: bytes, name: str) -> list[Limit]:
 
 
 def utilisation(
-    limits: list[dict[str, Any]], firm: dict[str, Any], portfolios: dict[str, dict[str, Any]], unvalued: Collection[str] = ()
+    limits: list[dict[str, Any]],
+    firm: dict[str, Any],
+    portfolios: dict[str, dict[str, Any]],
+    unvalued: Collection[str] = (),
+    caveats: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Each limit with its figure, utilisation and status (ok, warning from 90 %, breach above 100 %). `unvalued`:
-    the portfolios whose every position was excluded tonight (no figure: their limit is not known to hold)."""
+    the portfolios whose every position was excluded tonight (no figure: their limit is not known to hold).
+    `caveats`, by scope: why its figure leaves part of it out (the firm's: the portfolios without a figure; a
+    portfolio's: most of its notional excluded). Such a figure is a lower bound: above its limit it is a breach,
+    otherwise the status is `incomplete`, never a plain ok; the row carries the reason under `incomplete`."""
+    caveats = caveats or {}
     rows = []
     for limit in limits:
         figures = firm if limit["scope"] == "firm" else portfolios.get(limit["scope"])
         if figures is None:
-            status = "no figure: every position excluded" if limit["scope"] in unvalued else "no such portfolio tonight"
+            status = NO_FIGURE if limit["scope"] in unvalued else "no such portfolio tonight"
             rows.append({**limit, "figure": None, "utilisation": None, "status": status})
             continue
         used = figures[limit["measure"]] / limit["limit"]
         status = "breach" if used > 1.0 else "warning" if used >= WARNING_UTILISATION else "ok"
-        rows.append({**limit, "figure": figures[limit["measure"]], "utilisation": used, "status": status})
+        row = {**limit, "figure": figures[limit["measure"]], "utilisation": used, "status": status}
+        if limit["scope"] in caveats:
+            row["incomplete"] = caveats[limit["scope"]]
+            row["status"] = status if status == "breach" else INCOMPLETE
+        rows.append(row)
     return rows
 
 
@@ -70,21 +84,64 @@ def as_records(limits: list[Limit]) -> list[dict[str, Any]]:
     return [asdict(limit) for limit in limits]
 
 
+def _night_figure(record: dict[str, Any], scope: str, measure: str, limit: float) -> str:
+    """How the night of `record` stands against the limit: `breach`, `within`, `skipped` (no figure for the scope
+    that night: every position excluded; or the firm's, leaving such a portfolio out, within the limit, so
+    not known to be within) or `ended` (no figure at all, from before the record named what it left out)."""
+    without = record.get("without_figures") or []
+    if scope != "firm" and scope in without:
+        return "skipped"
+    var = record.get("var", {})
+    figures = var.get("firm") if scope == "firm" else var.get("portfolios", {}).get(scope)
+    if not figures or figures.get(measure) is None:
+        return "ended"
+    if figures[measure] > limit:
+        return "breach"
+    return "skipped" if scope == "firm" and without else "within"
+
+
+def _streak(row: dict[str, Any], earlier: list[dict[str, Any]]) -> tuple[int, int, bool]:
+    """The earlier nights in a row, latest first, whose figure was above tonight's limit; the nights without a
+    figure between them (passed over: they neither end nor extend the run); and whether the run reaches the
+    history's first night."""
+    nights = skipped = pending = 0
+    for record in reversed(earlier):
+        verdict = _night_figure(record, row["scope"], row["measure"], row["limit"])
+        if verdict == "skipped":
+            pending += 1
+            continue
+        if verdict != "breach":
+            return nights, skipped, False
+        nights, skipped, pending = nights + 1, skipped + pending, 0
+    return nights, skipped, True
+
+
 def breach_streaks(rows: list[dict[str, Any]], earlier: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each breached limit with `nights_breached`: how many nights in a row, tonight's included, its
-    figure has been above tonight's limit (from the history's records, oldest first; a night without
-    the figure ends the run), `new`: breached tonight only, and `since_history_start`: breached on every
-    night the history holds (the run may be longer). The other rows are returned as given."""
+    figure has been above tonight's limit (from the history's records, oldest first; a night with a figure
+    within the limit ends the run), `nights_without_figure`: the nights inside the run without a figure for
+    the scope (every position excluded), neither ending nor counted, `new`: breached tonight only, and
+    `since_history_start`: breached on every night the history holds (the run may be longer). A limit
+    without a figure tonight, or with an incomplete one within it, keeps the run it had under `breached_before` (nights, and the nights without a
+    figure passed over), neither ended nor extended. The other rows are returned as given."""
     out = []
     for row in rows:
+        if row["status"] in (NO_FIGURE, INCOMPLETE):  # tonight says nothing of the run: kept as it was
+            nights, skipped, _ = _streak(row, earlier)
+            out.append({**row, "breached_before": {"nights": nights, "nights_without_figure": skipped}} if nights else row)
+            continue
         if row["status"] != "breach":
             out.append(row)
             continue
-        nights = 1
-        for record in reversed(earlier):
-            figures = record.get("var", {}).get("firm") if row["scope"] == "firm" else record.get("var", {}).get("portfolios", {}).get(row["scope"])
-            if not figures or figures.get(row["measure"]) is None or figures[row["measure"]] <= row["limit"]:
-                break
-            nights += 1
-        out.append({**row, "nights_breached": nights, "new": nights == 1, "since_history_start": nights == len(earlier) + 1 and nights > 1})
+        nights, skipped, from_start = _streak(row, earlier)
+        nights += 1
+        out.append(
+            {
+                **row,
+                "nights_breached": nights,
+                "nights_without_figure": skipped,
+                "new": nights == 1,
+                "since_history_start": from_start and nights > 1,
+            }
+        )
     return out

@@ -65,7 +65,7 @@ def test_a_portfolio_with_every_position_excluded_has_no_figure_and_the_night_pu
     excluded = [row for row in figures["data_quality"]["excluded"] if row["portfolio_id"] == "PF03"]
     known = sum(row["notional"] for row in excluded if row["notional"] is not None)
     assert why["excluded_notional"] == pytest.approx(known) and why["excluded_notional_unknown"] == sum(row["notional"] is None for row in excluded)
-    (line,) = [text for text in warning_lines(figures) if "PF03" in text]
+    (line,) = [text for text in warning_lines(figures) if text.startswith("Portfolio PF03")]
     assert line.startswith(f"Portfolio PF03 has no figure tonight (not a VaR of 0): all {count} positions excluded, notional ")
     page_one = _page_texts(night.s3.get_object(Bucket=night.settings.output_bucket, Key=pdf_key)["Body"].read())[0]
     assert "Portfolio PF03 has no figure tonight" in page_one

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from riskbatch.inputs.files import InputError
+from riskbatch.reporting.tiles import breach_age, held_streak
 from riskbatch.validation.limits import Limit, breach_streaks, parse_limits, utilisation
 
 
@@ -62,3 +63,41 @@ def test_a_breach_counts_the_nights_in_a_row_its_figure_has_been_above_tonights_
 def test_a_limit_within_carries_no_breach_age() -> None:
     (row,) = breach_streaks(utilisation([{"scope": "firm", "measure": "var_99", "limit": 100.0}], {"var_99": 50.0}, {}), [_night(150.0)])
     assert "nights_breached" not in row and row["status"] == "ok"
+
+
+def _unvalued_night(firm_var_99: float, portfolios: dict[str, float], without: list[str]) -> dict:
+    """A night whose `without` portfolios had no figure (every position excluded), as its record names them."""
+    return {**_night(firm_var_99, portfolios), "without_figures": without}
+
+
+def test_a_night_without_a_figure_neither_ends_nor_extends_a_breach_run() -> None:
+    limits = [{"scope": "PF03", "measure": "var_99", "limit": 10.0}]
+    tonight = utilisation(limits, {"var_99": 50.0}, {"PF03": {"var_99": 12.0}})
+    earlier = [_night(40.0, {"PF03": 9.0}), _night(40.0, {"PF03": 11.0}), _unvalued_night(30.0, {}, ["PF03"]), _night(40.0, {"PF03": 13.0})]
+    (row,) = breach_streaks(tonight, earlier)
+    assert (row["nights_breached"], row["new"]) == (3, False)  # tonight, 13 and 11: the night without a figure does not end the run
+    assert row["nights_without_figure"] == 1  # nor counts in it
+    assert breach_age(row) == "3rd night, 1 night without a figure between, not counted"
+    (alone,) = breach_streaks(tonight, earlier[-2:])  # the gap first: its run starts with the history, the gap outside it
+    assert (alone["nights_breached"], alone["nights_without_figure"], alone["since_history_start"]) == (2, 0, True)
+
+
+def test_a_limit_without_a_figure_tonight_keeps_its_breach_run_as_it_was() -> None:
+    limits = [{"scope": "PF03", "measure": "var_99", "limit": 10.0}]
+    tonight = utilisation(limits, {"var_99": 50.0}, {}, unvalued={"PF03"})
+    (row,) = breach_streaks(tonight, [_night(40.0, {"PF03": 9.0}), _night(40.0, {"PF03": 11.0}), _unvalued_night(30.0, {}, ["PF03"])])
+    assert row["status"] == "no figure: every position excluded" and "nights_breached" not in row
+    assert row["breached_before"] == {"nights": 1, "nights_without_figure": 1}  # last night had none either
+    assert held_streak(row) == "breached the 1 night before (1 night without a figure between); tonight neither ends nor extends it"
+
+
+def test_the_firm_figure_leaving_a_portfolio_out_is_incomplete_never_ok_and_within_its_limit_ends_no_run() -> None:
+    limits = [{"scope": "firm", "measure": "var_99", "limit": 100.0}, {"scope": "firm", "measure": "es_975", "limit": 100.0}]
+    caveats = {"firm": "excludes PF03 (no figure: every position excluded, notional 5 USD)"}
+    within, above = utilisation(limits, {"var_99": 50.0, "es_975": 120.0}, {}, unvalued={"PF03"}, caveats=caveats)
+    assert (within["status"], within["incomplete"]) == ("incomplete", caveats["firm"]) and within["utilisation"] == pytest.approx(0.5)
+    assert (above["status"], above["incomplete"]) == ("breach", caveats["firm"])  # a lower bound above its limit is a breach
+    tonight = utilisation(limits[:1], {"var_99": 130.0}, {})
+    (row,) = breach_streaks(tonight, [_night(150.0), _unvalued_night(60.0, {}, ["PF03"])])
+    assert row["nights_breached"] == 2 and row["nights_without_figure"] == 1  # the incomplete night within the limit proves nothing
+    assert [r["status"] for r in utilisation(limits, {"var_99": 50.0, "es_975": 95.0}, {})] == ["ok", "warning"]  # without a caveat, as before

@@ -1,0 +1,111 @@
+"""What the night's figures cover, said wherever a figure is read: the portfolios the firm figure leaves out
+(no figure: every position excluded), the portfolios whose figure leaves out more than the configured share of
+their notional, and the options that expired on the business date, counted apart from the positions excluded
+for their data (an expiry is the calendar, not a data problem)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from riskbatch.inputs.files import EXPIRES_TODAY
+from riskbatch.inputs.quality import DataQualityPolicy, excluded_notional_text
+from riskbatch.model.run_inputs import RunBook
+from riskbatch.reporting.tables import counted
+
+NO_FIGURE = "no figure: every position excluded"
+
+
+def is_expiry(row: dict[str, Any]) -> bool:
+    """Whether the row was excluded only because the option expires on the business date."""
+    return all(part.strip().startswith(EXPIRES_TODAY) for part in str(row["reason"]).split(";"))
+
+
+def expired_today(quality: dict[str, Any]) -> int:
+    """How many options the night left out because they expire on the business date (not revalued: no risk over the horizon)."""
+    return sum(is_expiry(row) for row in quality.get("excluded", []))
+
+
+def data_exclusions(quality: dict[str, Any]) -> dict[str, Any]:
+    """The positions excluded for a data problem (expiries left out), with their notional: the keys of
+    the data-quality summary, so excluded_notional_text reads them."""
+    if "excluded" not in quality:  # a summary without its rows (an earlier release): the totals as they are
+        return quality
+    rows = [row for row in quality["excluded"] if not is_expiry(row)]
+    known = [float(row["notional"]) for row in rows if row["notional"] is not None]
+    return {
+        "excluded_positions": len(rows),
+        "excluded_notional": float(sum(known)),
+        "excluded_notional_currency": quality.get("excluded_notional_currency", ""),
+        "excluded_notional_unknown": len(rows) - len(known),
+    }
+
+
+def expiries_text(quality: dict[str, Any]) -> str:
+    """'2 options expired today, not revalued', or '' when none did."""
+    count = expired_today(quality)
+    return f"{counted(count, 'option')} expired today, not revalued" if count else ""
+
+
+def firm_excludes(unvalued: dict[str, dict[str, Any]]) -> str | None:
+    """What the firm figure leaves out, in words: 'excludes PF03 (no figure: every position excluded, notional
+    1,234 USD)'; None when it covers every portfolio of the book."""
+    if not unvalued:
+        return None
+    parts = [f"{name} ({NO_FIGURE}, notional {excluded_notional_text(why)})" for name, why in unvalued.items()]
+    return "excludes " + ", ".join(parts)
+
+
+def valued_notional(run_book: RunBook) -> dict[str, float]:
+    """Each portfolio's notional valued tonight, |quantity x multiplier x spot| at today's rate into the
+    reporting currency: the measure of an excluded position's notional (riskbatch.inputs.files)."""
+    positions, market = run_book.positions, run_book.market
+    factors = np.array([market.factor_index(name) for name in positions["underlying"].to_pylist()], dtype=np.int64)
+    quantity = positions["quantity"].to_numpy(zero_copy_only=False).astype(float)
+    if "multiplier" in positions.column_names:
+        multiplier = positions["multiplier"].to_numpy(zero_copy_only=False).astype(float)
+        quantity = quantity * np.where(np.isnan(multiplier), 1.0, multiplier)
+    notional = np.abs(quantity * market.spot[factors] * run_book.book.conversion.rate_today[factors])
+    totals: dict[str, float] = {}
+    for portfolio, amount in zip(positions["portfolio_id"].to_pylist(), notional.tolist(), strict=True):
+        totals[portfolio] = totals.get(portfolio, 0.0) + amount
+    return totals
+
+
+def partly_excluded(quality: dict[str, Any], valued: dict[str, float], policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each valued portfolio whose excluded notional (data problems; expiries carry no risk) is above the share of
+    its notional the model configuration flags (data_quality.excluded_notional_share_flag): its figure is low by
+    what it leaves out, and says so. Positions of unknown notional are counted beside it, not in the share."""
+    threshold = float(policy.get("excluded_notional_share_flag", DataQualityPolicy.excluded_notional_share_flag))
+    excluded: dict[str, list[dict[str, Any]]] = {}
+    for row in quality.get("excluded", []):
+        if row["portfolio_id"] in valued and not is_expiry(row):
+            excluded.setdefault(row["portfolio_id"], []).append(row)
+    flagged = {}
+    for name, rows in sorted(excluded.items()):
+        left_out = float(sum(row["notional"] for row in rows if row["notional"] is not None))
+        whole = left_out + valued[name]
+        share = left_out / whole if whole > 0 else 0.0
+        if share > threshold:
+            unknown = sum(row["notional"] is None for row in rows)
+            flagged[name] = {
+                "excluded_positions": len(rows),
+                "excluded_notional": left_out,
+                "excluded_notional_unknown": unknown,
+                "portfolio_notional": whole,
+                "share": share,
+                "threshold": threshold,
+                "text": f"{share:.0%} of its notional excluded ({counted(len(rows), 'position')}), above the {threshold:.0%} flagged: its figure is low",
+            }
+    return flagged
+
+
+def limit_caveats(unvalued: dict[str, dict[str, Any]], partial: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """By limit scope ('firm' or a portfolio), why its figure is not the whole of it: the limit's status
+    then reads incomplete, never a plain ok (riskbatch.validation.limits.utilisation)."""
+    caveats = {name: flag["text"] for name, flag in partial.items()}
+    excludes = firm_excludes(unvalued)
+    if excludes:
+        caveats["firm"] = excludes
+    return caveats

@@ -1,0 +1,175 @@
+"""What the night's figures cover, said wherever a figure is read (riskbatch.reporting.coverage). One night:
+every position of PF03 excluded (no figure), most of PF02's notional excluded (an unknown instrument type),
+and an option of PF01 expiring on the business date. The firm row and the firm limits say they leave PF03
+out, the limits tile counts it as incomplete (not near), the 08:00 e-mail names it and the partly excluded
+portfolio, page one counts the expiry apart from the positions excluded for their data, and the e-mail's
+backtest line names the days excluded with a sign-off."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from riskbatch.aws.layout import report_keys
+from riskbatch.inputs.files import EXPIRES_TODAY
+from riskbatch.inputs.quality import DataQualityPolicy
+from riskbatch.jobs.ingestion import ingest
+from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
+from riskbatch.jobs.report_generation import ReportGeneration
+from riskbatch.jobs.risk_calculation import RiskCalculation
+from riskbatch.model.settings import load_model_config
+from riskbatch.reporting.coverage import partly_excluded
+from riskbatch.reporting.notice import notice_subject, notice_summary, notice_text
+from riskbatch.reporting.page_one import warning_lines
+from riskbatch.validation.exclusions import exclusion_record
+from test.jobs.jobs.test_pipeline import _page_texts
+from test.jobs.stack_layout import mocked_night, small_night
+
+DATE = "2026-11-25"
+PDF, JSON = "s3://out/report.pdf", "s3://out/report.json"
+
+
+def _edited(folder: Path) -> dict[str, int]:
+    """PF03: every quantity NaN; PF02: every position but its first three of an unknown instrument type (their
+    notional known); the options expiring on the business date moved to PF01; limits far above every figure."""
+    lines = (folder / "positions.csv").read_text().splitlines()
+    kept_pf02 = expiring = 0
+    for number, line in enumerate(lines[1:], 1):
+        cells = line.split(",")
+        if cells[2] == "option" and cells[6] == DATE:
+            cells[0], expiring = "PF01", expiring + 1
+        elif cells[0] == "PF03":
+            cells[4] = "nan"
+        elif cells[0] == "PF02":
+            kept_pf02 += 1
+            if kept_pf02 > 3:
+                cells[2] = "swap"
+        lines[number] = ",".join(cells)
+    (folder / "positions.csv").write_text("\n".join(lines) + "\n")
+    limits = ("firm,var_99,1e12", "firm,es_975,1e12", "PF01,var_99,1e12", "PF02,var_99,1e12", "PF03,var_99,1e6")  # all well within
+    (folder / "limits.csv").write_text("\n".join(["scope,measure,limit", *limits]) + "\n")
+    return {"expiring": expiring}
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    tmp_path = tmp_path_factory.mktemp("coverage")
+    with pytest.MonkeyPatch.context() as monkeypatch, mocked_night(tmp_path, monkeypatch, "1000", 500) as night:
+        folder = small_night(tmp_path / "files", DATE)
+        edits = _edited(folder)
+        night.upload(folder, DATE, ("limits.csv",))  # the limits land first
+        outcome = ingest(night.settings.input_bucket, night.upload(folder, DATE)[1], night.settings, night.s3, night.sqs, night.sns)
+        assert outcome.status == "queued"
+        options = WorkerOptions(wait_seconds=0, idle_exit_seconds=0)
+        work = RiskCalculation(night.s3, night.events, night.settings.event_bus_name)
+        QueueWorker(night.sqs, night.settings.risk_work_queue_url, work, night.settings.scratch, options).run()
+        for message in night.messages(night.settings.report_queue_url):
+            night.sqs.send_message(QueueUrl=night.settings.report_queue_url, MessageBody=json.dumps(message))
+        report = ReportGeneration(night.s3, night.sns, None)
+        QueueWorker(night.sqs, night.settings.report_queue_url, report, night.settings.scratch, options).run()
+        pdf_key, json_key = report_keys(DATE, outcome.run_id)
+        bucket = night.settings.output_bucket
+        summary = json.loads(night.s3.get_object(Bucket=bucket, Key=json_key)["Body"].read())
+        pdf = night.s3.get_object(Bucket=bucket, Key=pdf_key)["Body"].read()
+        drawn = ["".join(page.replace("\\(", "(").replace("\\)", ")").split()) for page in _page_texts(pdf)]
+        page_one, pages = drawn[0], "".join(drawn)  # a PDF string escapes its parentheses; lines wrap anywhere
+        record = json.loads(night.s3.get_object(Bucket=bucket, Key=f"history/{DATE}.json")["Body"].read())
+        return SimpleNamespace(summary=summary, page_one=page_one, pages=pages, record=record, **edits)
+
+
+def _on_page_one(night: SimpleNamespace, words: str) -> bool:
+    """Whether page one draws the words (compared without white space: its lines wrap anywhere)."""
+    return "".join(words.split()) in night.page_one
+
+
+def _limit(summary: dict, scope: str, measure: str = "var_99") -> dict:
+    (row,) = [row for row in summary["limits"] if row["scope"] == scope and row["measure"] == measure]
+    return row
+
+
+def test_the_firm_row_and_the_firm_limits_say_they_leave_out_the_portfolio_without_a_figure(night: SimpleNamespace) -> None:
+    summary = night.summary
+    assert "PF03" in summary["portfolios_without_figures"] and "PF03" not in summary["portfolios"]
+    assert summary["firm_excludes"].startswith("excludes PF03 (no figure: every position excluded, notional ")
+    for measure in ("var_99", "es_975"):  # the firm's limits: a lower bound within its limit is not a plain ok
+        firm = _limit(summary, "firm", measure)
+        assert firm["figure"] is not None and firm["status"] in {"incomplete", "breach"} and firm["incomplete"] == summary["firm_excludes"]
+    assert _limit(summary, "PF01")["status"] in {"ok", "warning", "breach"} and "incomplete" not in _limit(summary, "PF01")
+    assert _on_page_one(night, "estimate (INCOMPLETE)") and _on_page_one(night, "The firm figures EXCLUDE PF03 (no figure: every position excluded")
+    assert f"Firm figures and firm limits INCOMPLETE, {summary['firm_excludes']}: not the whole book." in warning_lines(summary)
+
+
+def test_the_limits_tile_counts_a_limit_without_a_whole_figure_as_incomplete_never_near(night: SimpleNamespace) -> None:
+    summary = night.summary
+    assert _limit(summary, "PF03")["status"] == "no figure: every position excluded"
+    assert {row["status"] for row in summary["limits"]} == {"ok", "incomplete", "no figure: every position excluded"}  # none near, none breached
+    assert _on_page_one(night, "LIMITS INCOMPLETE") and not _on_page_one(night, "LIMITS NEAR") and not _on_page_one(night, "LIMITS WITHIN")
+    assert _on_page_one(night, "without a whole figure (PF02, PF03, firm)")
+
+
+def test_the_email_names_the_portfolio_without_a_figure_and_the_limits_not_known_to_hold(night: SimpleNamespace) -> None:
+    summary = night.summary
+    text = notice_text(summary, PDF, JSON)
+    assert f"  Firm figures and firm limits INCOMPLETE, {summary['firm_excludes']}." in text
+    assert "Portfolio PF03 has NO FIGURE tonight (not a VaR of 0): the first reason: " + summary["portfolios_without_figures"]["PF03"]["first_reason"] in text
+    assert "Limits not known to hold (4 of " in text and "  - PF03 VaR 99 %: no figure: every position excluded" in text
+    assert f"  - firm VaR 99 %: incomplete, {summary['firm_excludes']}" in text
+    assert f"(limits {len(summary['limits'])})" not in text and "none breached (" not in text  # never "none breached" over every limit
+    assert "excludes PF03: no figure" in notice_subject(summary)
+    machines = notice_summary(summary, PDF, JSON)
+    assert set(machines["portfolios_without_figures"]) == {"PF03"} and machines["limits_incomplete"] == 4
+
+
+def test_a_portfolio_with_most_of_its_notional_excluded_is_flagged_on_its_row_its_limit_and_the_email(night: SimpleNamespace) -> None:
+    summary, threshold = night.summary, load_model_config().data_quality["excluded_notional_share_flag"]
+    flag = summary["portfolios_partly_excluded"]["PF02"]
+    excluded = [r for r in summary["data_quality"]["excluded"] if r["portfolio_id"] == "PF02"]
+    assert flag["excluded_notional"] == pytest.approx(sum(r["notional"] for r in excluded)) and flag["threshold"] == threshold
+    assert flag["share"] == pytest.approx(flag["excluded_notional"] / flag["portfolio_notional"]) and flag["share"] > threshold
+    assert set(summary["portfolios_partly_excluded"]) == {"PF02"}  # PF01 (an expiry only) is not flagged
+    row = _limit(summary, "PF02")
+    assert row["utilisation"] < 0.9 and row["status"] == "incomplete" and row["incomplete"] == flag["text"]
+    assert flag["text"].startswith(f"{flag['share']:.0%} of its notional excluded") and f"above the {threshold:.0%} flagged" in flag["text"]
+    assert f"  - Portfolio PF02: {flag['text']}." in notice_text(summary, PDF, JSON)
+    assert f"Portfolio PF02: {flag['text']} (see Limits)." in warning_lines(summary)
+    assert "PF02(INCOMPLETE)" in night.pages and "PF03(NOFIGURE)" in night.pages  # their rows in the Portfolios table
+    assert "PF01(INCOMPLETE)" not in night.pages
+
+
+def test_the_flag_share_is_the_versioned_configurations_and_strictly_above_it() -> None:
+    share = load_model_config().data_quality["excluded_notional_share_flag"]
+    assert DataQualityPolicy(**load_model_config().data_quality).excluded_notional_share_flag == share
+    quality = {"excluded": [{"portfolio_id": "A", "position_id": "1", "notional": 100.0 * share, "reason": "unknown instrument type"}]}
+    assert partly_excluded(quality, {"A": 100.0 * (1 - share)}, {"excluded_notional_share_flag": share}) == {}  # at the share: not flagged
+    quality["excluded"][0]["notional"] = 100.0 * share + 1.0
+    assert set(partly_excluded(quality, {"A": 100.0 * (1 - share)}, {"excluded_notional_share_flag": share})) == {"A"}
+
+
+def test_an_option_expiring_today_is_counted_apart_from_the_positions_excluded_for_their_data(night: SimpleNamespace) -> None:
+    summary, quality = night.summary, night.summary["data_quality"]
+    expiring = [r for r in quality["excluded"] if r["reason"].startswith(EXPIRES_TODAY)]
+    assert len(expiring) == night.expiring >= 1 and all(r["portfolio_id"] == "PF01" for r in expiring)
+    problems = quality["excluded_positions"] - len(expiring)
+    lines = warning_lines(summary)
+    assert any(line.startswith(f"{problems:,} positions excluded, notional ") for line in lines)
+    assert f"{night.expiring} option{'s' if night.expiring > 1 else ''} expired today, not revalued" in " ".join(lines)
+    assert f"{quality['excluded_positions']:,} positions excluded" not in " ".join(lines)
+    text = notice_text(summary, PDF, JSON)
+    assert f"Data quality: {problems:,} positions excluded" in text and f"Expiries: {night.expiring} option" in text
+    assert _on_page_one(night, f"{problems:,} positions excluded") and _on_page_one(night, "expired today, not revalued")
+
+
+def test_the_night_record_names_the_portfolios_without_a_figure(night: SimpleNamespace) -> None:
+    assert night.record["without_figures"] == ["PF03"] and "PF03" not in night.record["var"]["portfolios"]
+
+
+def test_the_emails_backtest_line_names_the_days_excluded_with_a_sign_off(night: SimpleNamespace) -> None:
+    signed = exclusion_record(dt.date(2026, 11, 20), "J. Smith, head of market risk", "exchange outage, no close", dt.datetime(2026, 11, 24, 9, tzinfo=dt.UTC))
+    summary = {**night.summary, "backtest": {**night.summary["backtest"], "excluded": [{**signed, "var_date": "2026-11-20"}]}}
+    (line,) = [line for line in notice_text(summary, PDF, JSON).splitlines() if line.startswith("Backtest:")]
+    assert "1 day excluded with a sign-off: 2026-11-20 signed off by J. Smith, head of market risk on 2026-11-24T09:00:00Z: exchange outage, no close" in line
+
