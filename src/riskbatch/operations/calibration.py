@@ -14,16 +14,26 @@ The clock is the CPU time of this process (every thread of it), not the wall clo
 machine a process may get a fraction of its cores, and wall time x cores then counts time the
 process did not run. On a machine of its own the two agree where the work is parallel; CPU time
 leaves out a serial part's idle cores, which the plan's vCPU-seconds would count.
+
+The stored rates (calibration.json, which `riskbatch plan` reads) are written by
+`python -m riskbatch.operations.calibration` on the machine they describe: it measures as
+`--calibrate` does and writes the rates over the stored file, keeping its memory figures (the
+container night's measurement, which no calibration of the engine makes).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
-from riskbatch.operations.plan import Calibration
+from riskbatch.operations.plan import CALIBRATION, Calibration, load_calibration
+
+MEASURED_ELSEWHERE = ("runtime_mib", "runtime_measured", "container_peak_mib")  # the container night's, not the engine's
 
 
 @dataclass(frozen=True)
@@ -110,3 +120,30 @@ def calibrate(shape: CalibrationBook = CalibrationBook(), today: str | None = No
             f"{found.factors} factors, {found.scenarios:,} scenarios; load average {load:.1f} on {cores} vCPU when it began"
         ),
     )
+
+
+def with_stored_memory(measured: Calibration, stored: Calibration) -> Calibration:
+    """`measured`'s rates with `stored`'s memory figures, which a calibration of the engine does not measure."""
+    return replace(measured, **{name: getattr(stored, name) for name in MEASURED_ELSEWHERE})
+
+
+def store(measured: Calibration, path: Path = CALIBRATION) -> Calibration:
+    """Write `measured`'s rates over the calibration stored at `path`, keeping its memory figures."""
+    written = with_stored_memory(measured, load_calibration(path))
+    path.write_text(json.dumps(asdict(written), indent=2) + "\n", encoding="utf-8")
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m riskbatch.operations.calibration",
+        description="measure the engine's rates on this machine (as riskbatch plan --calibrate) and store them for riskbatch plan",
+    )
+    parser.add_argument("--file", type=Path, default=CALIBRATION, help="the calibration to update (default: the one riskbatch plan reads)")
+    written = store(calibrate(), parser.parse_args(argv).file)
+    print(f"{written.revaluations_per_vcpu_second:,.0f} revaluations/s/vCPU ({written.measured_by}) written to the calibration")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

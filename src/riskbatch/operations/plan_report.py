@@ -19,8 +19,7 @@ def print_plan(args: Any) -> int:
 
     calibration = load_calibration()
     if args.calibrate:  # this machine's rates; the memory stays the container night's measurement
-        memory = {name: getattr(calibration, name) for name in ("runtime_mib", "runtime_measured", "container_peak_mib")}
-        calibration = replace(measuring.calibrate(), **memory)
+        calibration = measuring.with_stored_memory(measuring.calibrate(), calibration)
     if args.measured:
         measured = read_json_option(args.measured, "--measured")
         if not isinstance(measured, dict) or not isinstance(measured.get("night"), dict):

@@ -10,8 +10,9 @@ The option step does each piece of work once where it can be done once:
 - one division per option and scenario: the two normal tails are each a fraction (Hart's rational,
   which holds the tail to 3e-21 absolute beyond 7.07 too), and both come from one division by the
   product of their denominators; 1 / (sigma sqrt t) and 1 / the discounted strike once per option;
-- a contract's prices over a chunk in four short loops rather than one long one: each keeps its
-  constants in registers and its iterations overlap;
+- a contract's prices over a chunk in five short loops rather than one long one: each keeps its
+  constants in registers (Hart's numerators and denominators in loops of their own) and its
+  iterations overlap; a contract with one holder weighted into it by the loop that prices it;
 - fused multiply-adds (fastmath={"contract"}: contraction only, no reassociation, so the numbers
   are those of the written order to within the rounding one FMA saves).
 
@@ -107,14 +108,25 @@ def exponential(x: float) -> float:
 
 
 @numba.njit(inline="always", fastmath=FAST, error_model="numpy")
-def tail_fraction_by(z: float, h: tuple) -> tuple:
-    """tail_fraction with its numbers from h (_HART)."""
+def hart_numerator(z: float, h: tuple) -> float:
+    """Hart's numerator at z (clamped at h[0]): its own pass, so its eight numbers stay in registers."""
     z = min(z, h[0])
     n = (((h[1] * z + h[2]) * z + h[3]) * z + h[4]) * z + h[5]
-    n = (n * z + h[6]) * z + h[7]
+    return (n * z + h[6]) * z + h[7]
+
+
+@numba.njit(inline="always", fastmath=FAST, error_model="numpy")
+def hart_denominator(z: float, h: tuple) -> float:
+    """Hart's denominator at z (clamped at h[0])."""
+    z = min(z, h[0])
     d = (((h[8] * z + h[9]) * z + h[10]) * z + h[11]) * z + h[12]
-    d = ((d * z + h[13]) * z + h[14]) * z + h[15]
-    return n, d
+    return ((d * z + h[13]) * z + h[14]) * z + h[15]
+
+
+@numba.njit(inline="always", fastmath=FAST, error_model="numpy")
+def tail_fraction_by(z: float, h: tuple) -> tuple:
+    """tail_fraction with its numbers from h (_HART)."""
+    return hart_numerator(z, h), hart_denominator(z, h)
 
 
 @numba.njit(inline="always", fastmath=FAST, error_model="numpy")
@@ -171,9 +183,9 @@ def options_into(
     pnl: np.ndarray,  # portfolios x scenarios, accumulated into
     series: np.ndarray,  # SERIES
 ) -> None:
-    """A contract's prices over a chunk in four short loops (d1 and both |d|; the Gaussian factor;
-    the tails' fractions, both |d| of a scenario in one iteration; the price, the currency and the
-    holders): a loop with all of a price's forty constants cannot keep them in AVX2's sixteen
+    """A contract's prices over a chunk in five short loops (d1 and both |d|; the Gaussian factor;
+    Hart's numerators of both |d|; his denominators; the price, the currency and, for one holder,
+    the holder; several holders in a loop each after it): a loop with all of a price's forty constants cannot keep them in AVX2's sixteen
     registers and reloads them at every iteration, where each short loop keeps its own."""
     scenarios = returns.shape[1]
     exp_numbers, tail_numbers = _exp_series(series), _tail_series(series)
@@ -207,13 +219,23 @@ def options_into(
                     d1[i], roots[i], z1[i], z2[i], gauss[i] = x, shocked_root, abs(x), abs(x - shocked_root), -0.5 * x * x
                 for i in range(count):
                     gauss[i] = exponential_by(gauss[i], exp_numbers)
+                for i in range(count):  # numerators, then denominators: all of Hart's numbers in one loop spill
+                    a1[i], a2[i] = hart_numerator(z1[i], tail_numbers), hart_numerator(z2[i], tail_numbers)
                 for i in range(count):
-                    a1[i], b1[i] = tail_fraction_by(z1[i], tail_numbers)
-                    a2[i], b2[i] = tail_fraction_by(z2[i], tail_numbers)
+                    b1[i], b2[i] = hart_denominator(z1[i], tail_numbers), hart_denominator(z2[i], tail_numbers)
+                alone = holder_start[c + 1] - holder_start[c] == 1  # one holder: weighted in as it is priced
+                target = pnl[holder_portfolio[holder_start[c]], first : first + count] if alone else change
+                share = holder_weight[holder_start[c]] if alone else 0.0
                 for i in range(count):
                     shocked = f0 * growth[i]
                     value = priced(d1[i], roots[i], gauss[i], a1[i], b1[i], a2[i], b2[i], shocked, d, inverse_d, p)
-                    change[i] = (value * fx[i] if converted else value) - base
+                    moved = (value * fx[i] if converted else value) - base
+                    if alone:
+                        target[i] += share * moved
+                    else:
+                        target[i] = moved
+                if alone:
+                    continue
                 for h in range(holder_start[c], holder_start[c + 1]):
                     weight, into = holder_weight[h], pnl[holder_portfolio[h], first : first + count]
                     for i in range(count):

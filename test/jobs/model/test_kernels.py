@@ -11,7 +11,8 @@ import pytest
 from scipy.special import ndtr
 
 from riskbatch.model.kernel_cpu import cpu_flags
-from riskbatch.model.kernels import KERNEL_CONSTANTS, fast_exp, normal_cdf_given, option_change
+from riskbatch.model.kernel_math import tail_constants, tail_terms
+from riskbatch.model.kernels import KERNEL_CONSTANTS, fast_exp, normal_cdf_given, option_change, tails_into
 from riskbatch.model.risk_model import black_scholes
 
 
@@ -79,9 +80,9 @@ def test_the_kernel_moves_the_volatility_and_converts_the_currency_as_scipys_pri
     np.testing.assert_allclose(change, expected, rtol=1e-12, atol=1e-12 * 50.0)
 
 
-def _vector_loops(function, *arguments) -> list[list[str]]:
+def _vector_loops(function, *arguments, least: int = 8) -> list[list[str]]:
     """The compiled basic blocks of `function` (compiled without threads, so that numba shows its
-    loops) that hold at least eight packed fused multiply-adds: the vector loops of the prices."""
+    loops) that hold at least `least` packed fused multiply-adds: the vector loops of the prices."""
     serial = numba.njit(function.py_func, fastmath={"contract"}, error_model="numpy")
     serial(*arguments)
     blocks: list[list[str]] = [[]]
@@ -90,14 +91,15 @@ def _vector_loops(function, *arguments) -> list[list[str]]:
             blocks.append([])
         elif line.strip() and not line.strip().startswith((".", "#")):
             blocks[-1].append(line.strip())
-    return [block for block in blocks if sum(op.startswith("vf") and op.split()[0].endswith("pd") for op in block) >= 8]
+    return [block for block in blocks if sum(op.startswith("vf") and op.split()[0].endswith("pd") for op in block) >= least]
 
 
 @pytest.mark.skipif(not {"avx2", "fma"} <= cpu_flags(), reason="the vector loops asserted on are AVX2's")
 def test_the_price_loops_keep_their_constants_in_registers() -> None:
     """A constant compiled into a vector loop is reloaded from memory at every iteration (LLVM
     rematerialises it: a movabsq of its address, then a broadcast), which made the option kernel
-    load-bound; the kernel takes its polynomials' constants as data, which LLVM keeps in registers."""
+    load-bound; the kernel takes its polynomials' constants as data, which LLVM keeps in registers
+    where each pass needs no more of them than there are registers."""
     moves = np.array([[-0.3, -0.02, 0.0, 0.01, 0.25] * 60])
     count = 4
     arguments = (moves, np.zeros(count, np.int64), np.full(count, 100.0), np.array([80.0, 100.0, 120.0, 95.0]), np.full(count, 0.5), np.full(count, 0.3))
@@ -107,3 +109,24 @@ def test_the_price_loops_keep_their_constants_in_registers() -> None:
     assert loops, "the prices' loops are vectorised"
     reloaded = [sum(op.startswith("movabsq") and ".LCPI" in op for op in loop) for loop in loops]
     assert max(reloaded) == 0, reloaded
+
+
+@numba.njit(fastmath={"contract"}, error_model="numpy")
+def _tails_pass(z: np.ndarray, constants: np.ndarray) -> tuple:
+    top, bottom = np.empty_like(z), np.empty_like(z)
+    tails_into(len(z), z, top, bottom, tail_constants(constants))
+    return top, bottom
+
+
+@pytest.mark.skipif(not {"avx2", "fma"} <= cpu_flags(), reason="the vector loops asserted on are AVX2's")
+def test_the_tails_passes_are_the_tails_terms_bit_for_bit_in_two_vector_loops() -> None:
+    """The tails' numerators and denominators in one loop (sixteen constants, four dependency chains)
+    needed more than AVX2's sixteen registers; the kernel prices them in a pass each. The terms are
+    tail_terms's bit for bit, and each pass is a vector loop of its own polynomial's FMAs."""
+    z = np.linspace(0.0, 40.0, 1_001)
+    top, bottom = _tails_pass(z, KERNEL_CONSTANTS)
+    expected = np.array([tail_terms(value) for value in z])
+    assert np.array_equal(top, expected[:, 0]) and np.array_equal(bottom, expected[:, 1])
+    loops = _vector_loops(_tails_pass, z, KERNEL_CONSTANTS, least=6)
+    fused = sorted(sum(op.startswith("vf") and op.split()[0].endswith("pd") for op in loop) for loop in loops)
+    assert len(loops) == 2 and fused[-1] < 8, fused  # one polynomial a loop, not both

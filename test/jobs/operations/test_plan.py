@@ -113,6 +113,24 @@ def test_plan_calibrate_prints_the_measured_rates_and_keeps_the_measured_memory(
     assert f"runtime {load_calibration().runtime_mib:,.0f} MiB" in out
 
 
+def test_the_calibration_is_stored_with_the_measured_rates_and_the_containers_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m riskbatch.operations.calibration` writes the rates it measures over the stored file,
+    which `riskbatch plan` then reads; the memory figures stay the container night's."""
+    from riskbatch.operations import calibration as measuring
+
+    stored = tmp_path / "calibration.json"
+    stored.write_text(Path(measuring.CALIBRATION).read_text(encoding="utf-8"), encoding="utf-8")
+    before = load_calibration(stored)
+    rates = {"option_revaluations_per_vcpu_second": 6e7, "linear_revaluations_per_vcpu_second": 7e9}
+    measured = Calibration(5e8, 1e10, "here", "2026-12-07", runtime_mib=1.0, measured_by="CPU time", **rates)
+    monkeypatch.setattr(measuring, "calibrate", lambda: measured)
+    assert measuring.main(["--file", str(stored)]) == 0
+    after = load_calibration(stored)
+    rates_after = (after.revaluations_per_vcpu_second, after.measured_at, after.option_revaluations_per_vcpu_second, after.measured_by)
+    assert rates_after == (5e8, "2026-12-07", 6e7, "CPU time")
+    assert (after.runtime_mib, after.runtime_measured, after.container_peak_mib) == (before.runtime_mib, before.runtime_measured, before.container_peak_mib)
+
+
 def test_the_calibration_predicts_the_cpu_time_of_a_book_of_another_shape() -> None:
     """The rates measured on one book predict another's whole call (its draws, its options, its
     linear positions) within a factor of 2, both measured in this run by the process's CPU time:
