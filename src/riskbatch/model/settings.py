@@ -148,7 +148,9 @@ class ModelConfig:
     overridable: dict[str, str] = field(default_factory=dict)
     data_quality: dict[str, Any] = field(default_factory=dict)
     approval: dict[str, str] = field(default_factory=dict)  # who approved this version, and when
-    scenario_floors: dict[str, int] = field(default_factory=dict)  # environment -> the fewest scenarios it may run
+    # the fewest scenarios a night may run: `production` for every environment but those `non_production_environments`
+    # declares (their floor `non_production`): a production stack under another name than prod is not a loophole
+    scenario_floors: dict[str, Any] = field(default_factory=dict)
     cleaning: dict[str, Any] = field(default_factory=dict)  # the data-cleaning standard's thresholds (riskbatch.inputs.cleaning)
     monte_carlo: dict[str, float] = field(default_factory=dict)  # the tolerance of the VaR 99 %'s relative standard error
 
@@ -163,8 +165,23 @@ class ModelConfig:
             "overrides": dict(overrides or {}),
         }
 
+    def environment_class(self, environment: str) -> str:
+        """production, unless the configuration declares the environment (RISKBATCH_ENVIRONMENT: the stack's suffix) non-production."""
+        return "non-production" if environment in self.scenario_floors.get("non_production_environments", []) else "production"
+
     def scenario_floor(self, environment: str) -> int:
-        return int(self.scenario_floors.get(environment, 1))
+        return int(self.scenario_floors["production" if self.environment_class(environment) == "production" else "non_production"])
+
+
+def _scenario_floors(floors: dict[str, Any]) -> dict[str, Any]:
+    """The configuration's floors: a production one, a non-production one, and the environments declared non-production."""
+    found = {"production": int(floors["production"]), "non_production": int(floors["non_production"])}
+    declared = floors["non_production_environments"]
+    if not isinstance(declared, list) or not all(isinstance(name, str) and name for name in declared):
+        raise ValueError("scenario_floors.non_production_environments is a list of environment names")
+    if found["non_production"] > found["production"]:
+        raise ValueError("the non-production floor is not above the production one")
+    return {**found, "non_production_environments": list(declared)}
 
 
 def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
@@ -180,7 +197,7 @@ def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
             overridable=dict(content.get("overridable", {})),
             data_quality=dict(content.get("data_quality", {})),
             approval={key: str(content["approval"][key]) for key in ("approved_by", "approved_at")},
-            scenario_floors={str(name): int(floor) for name, floor in content.get("scenario_floors", {}).items()},
+            scenario_floors=_scenario_floors(content["scenario_floors"]),
             cleaning=dict(content.get("cleaning", {})),
             monte_carlo={str(name): float(value) for name, value in content.get("monte_carlo", {}).items()},
         )
@@ -242,7 +259,9 @@ def configured_run(input_seed: int, config: ModelConfig | None = None) -> tuple[
     if int(values["scenarios"]) < floor:
         raise ConfigurationError(
             f"RISK_SCENARIOS={values['scenarios']} is below the floor of {floor:,} scenarios that model configuration {config.version} "
-            f"sets for the environment {environment!r} (at 100 scenarios VaR 99 % is the single worst one)"
+            f"sets for the environment {environment!r} ({config.environment_class(environment)}: "
+            f"{'declared' if config.environment_class(environment) == 'non-production' else 'not declared non-production'} in its scenario_floors; "
+            "at 100 scenarios VaR 99 % is the single worst one)"
         )
     try:
         parameters = ModelParameters(**values)
