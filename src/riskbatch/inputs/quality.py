@@ -90,9 +90,20 @@ class DataQualityPolicy:
     # A factor with a short history (a new listing) -> the index or sector factor whose returns stand in
     # for its missing ones (riskbatch.inputs.history_gaps); also the stressed VaR's map for factors without crisis history.
     proxies: dict[str, str] = field(default_factory=dict)
+    # The plausible continuously compounded rates of the night's rates file: `default` for every currency,
+    # and per-currency overrides (a currency whose rates run far above the G10's: TRY, ARS) (riskbatch.inputs.rates).
+    rate_bands: dict[str, tuple[float, float]] = field(default_factory=lambda: {"default": (-0.25, 0.25)})
+
+    def rate_band(self, currency: str) -> tuple[float, float]:
+        """The plausible rates of a currency: its own band where the configuration gives one, else the default."""
+        return self.rate_bands.get(currency, self.rate_bands["default"])
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "proxies", {str(name): str(proxy) for name, proxy in dict(self.proxies).items()})
+        bands = {str(code): (float(band[0]), float(band[1])) for code, band in dict(self.rate_bands).items()}
+        if "default" not in bands or not all(-1.0 <= low < high <= 5.0 for low, high in bands.values()):
+            raise ValueError(f"the rate_bands are a default and per-currency bands -1 <= low < high <= 5, not {self.rate_bands!r}")
+        object.__setattr__(self, "rate_bands", bands)
         for name in ("implied_vol_band", "strike_to_spot_band"):
             low, high = (float(bound) for bound in getattr(self, name))
             if not 0.0 < low < high:

@@ -148,7 +148,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     second, second_source = _read_optional(job, files, SECOND_SOURCE_FILE, parse_second_source)  # what may contradict a last-day jump
     try:
         night = _validated(files, policy, parameters.reporting_currency, ledger, second)
-        curves, rates_source = night_rates(s3, bucket, settings.input_prefix, business_date, policy.max_market_lag_days)
+        curves, rates_source = night_rates(s3, bucket, settings.input_prefix, business_date, policy.max_market_lag_days, policy.rate_bands)
         night = exclude_options_without_rates(night, curves, files.keys["positions"])
     except FileRejected as rejected:  # the rates file is named by its own key, as it may be missing
         rates = isinstance(rejected, RatesRejected)

@@ -62,7 +62,8 @@ def run_offline(
     policy = policy or DataQualityPolicy()
     if rates_path is not None:
         try:
-            curves = parse_rates(read_table(rates_path.read_bytes(), rates_path.name, RATE_COLUMNS), rates_path.name, business_date, policy.max_market_lag_days)
+            table = read_table(rates_path.read_bytes(), rates_path.name, RATE_COLUMNS)
+            curves = parse_rates(table, rates_path.name, business_date, policy.max_market_lag_days, policy.rate_bands)
         except InputError as error:
             raise FileRejected("rates", error) from error
         parameters = dataclasses.replace(parameters, curves=curves.as_parameters())

@@ -52,6 +52,7 @@ POLICY_VARIABLES = {
     "dividend_yield_band": "RISK_DQ_DIVIDEND_YIELD_BAND",
     "quantity_to_usual_max": "RISK_DQ_QUANTITY_TO_USUAL_MAX",
     "proxies": "RISK_DQ_PROXIES",  # never overridable: a proxy is a model choice, approved with the version
+    "rate_bands": "RISK_DQ_RATE_BANDS",  # never overridable: the plausible rates per currency, approved with the version
 }
 
 
@@ -105,22 +106,20 @@ class Settings:
         )
 
 
-# A continuously compounded rate beyond this is a typing error, not a market (the highest policy
-# rates of the G10 currencies in fifty years stayed far below it).
-MAX_RATE = 0.25
-
-
-def parse_rates(text: str) -> dict[str, float]:
-    """RISK_RATES: "USD=0.043,EUR=0.027" (continuously compounded, per currency)."""
+def parse_rates(text: str, bands: dict[str, Any] | None = None) -> dict[str, float]:
+    """RISK_RATES: "USD=0.043,EUR=0.027" (continuously compounded, per currency), each within its currency's
+    plausible band (the model configuration's data_quality.rate_bands, as the night's rates file)."""
+    policy = DataQualityPolicy(rate_bands=bands) if bands else DataQualityPolicy()
     rates: dict[str, float] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         currency, separator, value = item.partition("=")
         if not separator or len(currency.strip()) != 3:
             raise ConfigurationError(f"RISK_RATES takes CCY=rate pairs separated by commas, got {item!r}")
-        rate = float(value)
-        if not math.isfinite(rate) or abs(rate) > MAX_RATE:
-            raise ConfigurationError(f"RISK_RATES: {currency.strip().upper()}={value.strip()} is not a finite rate within +-{MAX_RATE:.0%}")
-        rates[currency.strip().upper()] = rate
+        code, rate = currency.strip().upper(), float(value)
+        low, high = policy.rate_band(code)
+        if not math.isfinite(rate) or not low <= rate <= high:
+            raise ConfigurationError(f"RISK_RATES: {code}={value.strip()} is not a finite rate within {low:g} to {high:g} (the plausible band of {code})")
+        rates[code] = rate
     return rates
 
 
@@ -211,9 +210,9 @@ def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
     return config
 
 
-def _parsed(name: str, text: str) -> Any:
+def _parsed(name: str, text: str, config: ModelConfig) -> Any:
     if name == "rates":
-        return parse_rates(text)
+        return parse_rates(text, config.data_quality.get("rate_bands"))
     if name.endswith("_band"):  # low:high
         low, _, high = text.partition(":")
         return (float(low), float(high))
@@ -238,7 +237,7 @@ def environment_overrides(config: ModelConfig, variables: dict[str, str] = PARAM
                 f"a change of model settings is a new, approved version of {MODEL_CONFIG.name}"
             )
         try:
-            found[name] = _parsed(name, text)
+            found[name] = _parsed(name, text, config)
         except ValueError as error:
             raise ConfigurationError(f"{variable}={text!r}: {error}") from None
     return found
