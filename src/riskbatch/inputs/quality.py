@@ -33,8 +33,7 @@ Before these checks, two rules make the history usable:
 Excluded positions carry their notional in the reporting currency at the night's rates, or
 `None` (unknown: no last price, or no rate), counted apart, never as zero.
 
-The conversions into the reporting currency and the notional of what was excluded are in
-riskbatch.inputs.currencies."""
+The conversions into the reporting currency and the excluded notional: riskbatch.inputs.currencies."""
 
 from __future__ import annotations
 
@@ -63,8 +62,6 @@ from riskbatch.inputs.history_gaps import FactorFinding, complete_histories
 from riskbatch.inputs.plausibility import dividend_findings, exclude_outsized
 
 POLICIES = ("reject", "exclude", "flag")
-
-
 LAST_DAY_POLICIES = ("hold", "exclude", "flag", "reject")
 
 
@@ -87,11 +84,11 @@ class DataQualityPolicy:
     # A factor's dividend yield and a position's notional against its portfolio's median (riskbatch.inputs.plausibility).
     dividend_yield_band: tuple[float, float] = (0.0, 0.15)
     quantity_to_usual_max: float = 1000.0
+    quantity_to_usual_min: float = 0.002  # the band's lower side: a quantity typed in thousands (250 for 250,000)
     # A factor with a short history (a new listing) -> the index or sector factor whose returns stand in
     # for its missing ones (riskbatch.inputs.history_gaps); also the stressed VaR's map for factors without crisis history.
     proxies: dict[str, str] = field(default_factory=dict)
-    # The plausible continuously compounded rates of the night's rates file: `default` for every currency,
-    # and per-currency overrides (a currency whose rates run far above the G10's: TRY, ARS) (riskbatch.inputs.rates).
+    # The plausible rates of the rates file (riskbatch.inputs.rates): `default`, and per-currency overrides (TRY, ARS).
     rate_bands: dict[str, tuple[float, float]] = field(default_factory=lambda: {"default": (-0.25, 0.25)})
 
     def rate_band(self, currency: str) -> tuple[float, float]:
@@ -100,18 +97,17 @@ class DataQualityPolicy:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "proxies", {str(name): str(proxy) for name, proxy in dict(self.proxies).items()})
-        bands = {str(code): (float(band[0]), float(band[1])) for code, band in dict(self.rate_bands).items()}
-        if "default" not in bands or not all(-1.0 <= low < high <= 5.0 for low, high in bands.values()):
+        object.__setattr__(self, "rate_bands", {str(code): (float(band[0]), float(band[1])) for code, band in dict(self.rate_bands).items()})
+        if "default" not in self.rate_bands or not all(-1.0 <= low < high <= 5.0 for low, high in self.rate_bands.values()):
             raise ValueError(f"the rate_bands are a default and per-currency bands -1 <= low < high <= 5, not {self.rate_bands!r}")
-        object.__setattr__(self, "rate_bands", bands)
         for name in ("implied_vol_band", "strike_to_spot_band"):
             low, high = (float(bound) for bound in getattr(self, name))
             if not 0.0 < low < high:
                 raise ValueError(f"the {name} is two bounds 0 < low < high, not {getattr(self, name)!r}")
             object.__setattr__(self, name, (low, high))
         low, high = (float(bound) for bound in self.dividend_yield_band)
-        if not -1.0 <= low < high <= 1.0 or not self.quantity_to_usual_max > 1.0:
-            raise ValueError("the dividend_yield_band is two bounds -1 <= low < high <= 1, and quantity_to_usual_max is above 1")
+        if not -1.0 <= low < high <= 1.0 or not self.quantity_to_usual_max > 1.0 or not 0.0 <= self.quantity_to_usual_min < 1.0:
+            raise ValueError("the dividend_yield_band is -1 <= low < high <= 1, quantity_to_usual_max above 1, quantity_to_usual_min in [0, 1) (0: none)")
         object.__setattr__(self, "dividend_yield_band", (low, high))
         for name in ("stale", "zero_returns", "jump"):
             if getattr(self, name) not in POLICIES:
@@ -315,7 +311,7 @@ def prepare_night(
     except InputError as error:
         raise FileRejected("positions", error) from error
     positions, excluded = _exclude_unconvertible(checked, market, reporting_currency)
-    positions, outsized = exclude_outsized(positions, market, reporting_currency, policy.quantity_to_usual_max)
+    positions, outsized = exclude_outsized(positions, market, reporting_currency, policy.quantity_to_usual_max, policy.quantity_to_usual_min)
     excluded += outsized
     rows = positions.to_pylist()
     needs = [factors_of_position(market, row, reporting_currency) for row in rows]

@@ -51,6 +51,7 @@ POLICY_VARIABLES = {
     "strike_to_spot_band": "RISK_DQ_STRIKE_TO_SPOT_BAND",
     "dividend_yield_band": "RISK_DQ_DIVIDEND_YIELD_BAND",
     "quantity_to_usual_max": "RISK_DQ_QUANTITY_TO_USUAL_MAX",
+    "quantity_to_usual_min": "RISK_DQ_QUANTITY_TO_USUAL_MIN",
     "proxies": "RISK_DQ_PROXIES",  # never overridable: a proxy is a model choice, approved with the version
     "rate_bands": "RISK_DQ_RATE_BANDS",  # never overridable: the plausible rates per currency, approved with the version
 }
@@ -218,7 +219,7 @@ def _parsed(name: str, text: str, config: ModelConfig) -> Any:
         return (float(low), float(high))
     if name in {"scenarios", "seed", "horizon_days", "block_size", "min_returns", "max_market_lag_days", "stale_days", "max_gap_days"}:
         return int(text)
-    if name in {"ewma_lambda", "degrees_of_freedom", "rate", "zero_return_share", "jump_sigmas", "quantity_to_usual_max"}:
+    if name in {"ewma_lambda", "degrees_of_freedom", "rate", "zero_return_share", "jump_sigmas", "quantity_to_usual_max", "quantity_to_usual_min"}:
         return float(text)
     return text
 
