@@ -102,7 +102,9 @@ def test_sample_writes_the_book_and_history_it_is_asked_for(tmp_path: Path) -> N
     assert lines[0] == "portfolio_id,position_id,instrument_type,underlying,quantity,strike,expiry,option_type,implied_vol,multiplier,vol_factor"
     assert len(lines) == 251 and sum(",option," in line for line in lines) > 20
     market_lines = market.read_text().splitlines()
-    assert market_lines[0] == "date,factor,price,currency,dividend_yield" and len(market_lines) == 1 + 30 * 260
+    # the 30 factors asked for, and the sample's equity index (no position holds it: the proxy of a short history)
+    assert market_lines[0] == "date,factor,price,currency,dividend_yield" and len(market_lines) == 1 + (30 + 1) * 260
+    assert sum(line.startswith("2026-12-01,IDX_EQ,") for line in market_lines) == 1
     # what the demo shows: two currencies, dividends, an implied-vol factor, an option expiring tonight, a bad row
     assert {line.split(",")[3] for line in market_lines[1:]} == {"USD", "EUR"}
     assert any(line.startswith("2026-12-01,VOL_") for line in market_lines)
