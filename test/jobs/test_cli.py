@@ -30,7 +30,8 @@ def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture
     assert main(_risk(positions, market, "--scenarios", "1000", "--seed", "5", "--json")) == 0
     captured = capsys.readouterr()
     result = json.loads(captured.out)
-    assert set(result) == {"business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "scenarios", "seed", "risk_model", "data_quality"}
+    shape = {"business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "portfolios_without_figures", "scenarios", "seed", "risk_model"}
+    assert set(result) == shape | {"data_quality"} and result["portfolios_without_figures"] == {}
     assert result["scenarios"] == 1000 and result["seed"] == 5 and result["reporting_currency"] == "USD"
     assert set(result["firm"]) == {"var_95", "var_975", "var_99", "es_975", "ci_95"}
     for key in ("var_95", "var_975", "var_99", "es_975"):
@@ -40,6 +41,24 @@ def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture
     assert result["data_quality"]["excluded_positions"] == 2
     assert set(result["portfolios"]) == {"PF01", "PF02", "PF03"}
     assert "scenario blocks 1/1" in captured.err  # progress goes to stderr
+
+
+def test_risk_lists_the_portfolios_without_figures_as_the_nights_report_does(files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A portfolio whose every position is excluded has no figure: the offline run names it and why, never leaves it out unsaid."""
+    positions, market = files
+    lines = positions.read_text().splitlines()
+    spoiled = [",".join([*cells[:4], "nan", *cells[5:]]) if (cells := line.split(","))[0] == "PF02" else line for line in lines]
+    (tmp_path / "rates.csv").write_bytes((positions.parent / "rates.csv").read_bytes())
+    (tmp_path / "positions.csv").write_text("\n".join(spoiled) + "\n")
+    count = sum(line.startswith("PF02,") for line in lines)
+    assert main(_risk(tmp_path / "positions.csv", market, "--scenarios", "1000", "--quiet")) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert not [line for line in printed if line.startswith("PF02 ") and "VaR 99 %" in line]  # no figure row: not a VaR of 0
+    (line,) = [line for line in printed if "PF02" in line]
+    assert line.startswith(f"PF02   no figure (not a VaR of 0): all {count} positions excluded, notional ") and "non-finite quantity" in line
+    assert main(_risk(tmp_path / "positions.csv", market, "--scenarios", "1000", "--quiet", "--json")) == 0
+    without = json.loads(capsys.readouterr().out)["portfolios_without_figures"]
+    assert list(without) == ["PF02"] and without["PF02"]["figures"] is None and without["PF02"]["excluded_positions"] == count
 
 
 def test_risk_is_reproducible_from_the_command_line(files, capsys: pytest.CaptureFixture[str]) -> None:
