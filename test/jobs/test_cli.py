@@ -61,6 +61,21 @@ def test_risk_lists_the_portfolios_without_figures_as_the_nights_report_does(fil
     assert list(without) == ["PF02"] and without["PF02"]["figures"] is None and without["PF02"]["excluded_positions"] == count
 
 
+def test_risk_applies_the_model_configurations_data_quality_policy_as_the_night_does(files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A listing younger than the window takes the shipped proxy offline as at night (before: excluded offline only)."""
+    positions, market = files
+    lines = market.read_text().splitlines()
+    first_dates = sorted({line.split(",")[0] for line in lines[1:]})[:120]
+    listing = next(line.split(",")[3] for line in positions.read_text().splitlines()[1:] if line.split(",")[2] == "equity")
+    kept = [line for line in lines if not (line.split(",")[1] == listing and line.split(",")[0] in first_dates)]
+    (tmp_path / "market.csv").write_text("\n".join(kept) + "\n")
+    assert main(_risk(positions, tmp_path / "market.csv", "--scenarios", "1000", "--quiet", "--json")) == 0
+    quality = json.loads(capsys.readouterr().out)["data_quality"]
+    assert not [row for row in quality["excluded"] if row["underlying"] == listing]
+    (finding,) = [finding for finding in quality["findings"] if finding["factor"] == listing]
+    assert finding["check"] == "proxy" and finding["action"] == "flag" and "IDX_EQ" in finding["detail"]
+
+
 def test_risk_is_reproducible_from_the_command_line(files, capsys: pytest.CaptureFixture[str]) -> None:
     positions, market = files
     arguments = _risk(positions, market, "--scenarios", "1000", "--seed", "9", "--json", "--quiet")
