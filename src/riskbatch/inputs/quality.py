@@ -84,7 +84,8 @@ class DataQualityPolicy:
     # A factor's dividend yield and a position's notional against its portfolio's median (riskbatch.inputs.plausibility).
     dividend_yield_band: tuple[float, float] = (0.0, 0.15)
     quantity_to_usual_max: float = 1000.0
-    quantity_to_usual_min: float = 0.002  # the band's lower side: a quantity typed in thousands (250 for 250,000)
+    # the band's lower side (a quantity typed in thousands); 0, none: a manifest of a version without it reproduces as it ran
+    quantity_to_usual_min: float = 0.0
     # A factor with a short history (a new listing) -> the index or sector factor whose returns stand in
     # for its missing ones (riskbatch.inputs.history_gaps); also the stressed VaR's map for factors without crisis history.
     proxies: dict[str, str] = field(default_factory=dict)

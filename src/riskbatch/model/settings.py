@@ -180,7 +180,7 @@ def _scenario_floors(floors: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(declared, list) or not all(isinstance(name, str) and name for name in declared):
         raise ValueError("scenario_floors.non_production_environments is a list of environment names")
     if found["non_production"] > found["production"]:
-        raise ValueError("the non-production floor is not above the production one")
+        raise ValueError("the non-production floor may not be above the production one")
     return {**found, "non_production_environments": list(declared)}
 
 
