@@ -84,6 +84,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_risk(args: argparse.Namespace) -> int:
     from riskbatch.inputs.quality import FileRejected
     from riskbatch.model.offline import figure_lines
+    from riskbatch.reporting.figures import portfolios_without_figures
 
     try:
         result = _reproduced(args) if args.manifest else _offline(args)
@@ -93,8 +94,11 @@ def cmd_risk(args: argparse.Namespace) -> int:
     except KeyError as error:  # a column the file should have: most often the two files given the wrong way round
         missing = error.args[0] if error.args else error
         raise ValueError(f"{missing}: is --positions the positions file and --market the market history?") from None
+    # as the night's report: a portfolio whose every position was excluded is named with the reason, never a VaR of 0
+    result["portfolios_without_figures"] = portfolios_without_figures(result["data_quality"], list(result["portfolios"]))
     if args.json:
-        keys = ("business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "scenarios", "seed", "risk_model", "data_quality")
+        keys = ("business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "portfolios_without_figures", "scenarios", "seed", "risk_model")
+        keys += ("data_quality",)
         print(json.dumps({key: result[key] for key in keys} | ({"run_id": result["run_id"]} if args.manifest else {}), indent=2))
         return 0
     print("\n".join(figure_lines(result)))
@@ -102,11 +106,14 @@ def cmd_risk(args: argparse.Namespace) -> int:
 
 
 def _offline(args: argparse.Namespace) -> dict[str, Any]:
-    """A run of the files with the command line's settings (the night's rates file required, as the night requires it)."""
+    """A run of the files with the command line's settings (the night's rates file required, as the night requires it) and
+    the model configuration's data-quality policy (its proxies and plausibility bands, as the night applies them)."""
+    import dataclasses
+
     from riskbatch.inputs.business_days import is_business_day
-    from riskbatch.inputs.quality import DataQualityPolicy
     from riskbatch.model.offline import run_offline
     from riskbatch.model.risk_model import ModelParameters
+    from riskbatch.model.settings import data_quality_policy
 
     if args.rates is None:
         raise ValueError("--rates is required: the night prices options at the dated rates of its rates.csv; give that file (or --manifest: a night again)")
@@ -122,7 +129,7 @@ def _offline(args: argparse.Namespace) -> dict[str, Any]:
         horizon_days=args.horizon,
         reporting_currency=args.currency,
     )
-    policy = DataQualityPolicy(min_returns=args.min_returns, max_market_lag_days=args.max_lag)
+    policy = dataclasses.replace(data_quality_policy(), min_returns=args.min_returns, max_market_lag_days=args.max_lag)
     if args.date and not is_business_day(args.date):  # as riskbatch rerun refuses it
         raise ValueError(f"{args.date} is not a business day: there is no night to compute; give an exchange business day")
     return run_offline(args.positions, args.market, parameters, not args.quiet, policy, args.date, rates_path=args.rates)

@@ -30,7 +30,8 @@ def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture
     assert main(_risk(positions, market, "--scenarios", "1000", "--seed", "5", "--json")) == 0
     captured = capsys.readouterr()
     result = json.loads(captured.out)
-    assert set(result) == {"business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "scenarios", "seed", "risk_model", "data_quality"}
+    shape = {"business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "portfolios_without_figures", "scenarios", "seed", "risk_model"}
+    assert set(result) == shape | {"data_quality"} and result["portfolios_without_figures"] == {}
     assert result["scenarios"] == 1000 and result["seed"] == 5 and result["reporting_currency"] == "USD"
     assert set(result["firm"]) == {"var_95", "var_975", "var_99", "es_975", "ci_95"}
     for key in ("var_95", "var_975", "var_99", "es_975"):
@@ -40,6 +41,39 @@ def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture
     assert result["data_quality"]["excluded_positions"] == 2
     assert set(result["portfolios"]) == {"PF01", "PF02", "PF03"}
     assert "scenario blocks 1/1" in captured.err  # progress goes to stderr
+
+
+def test_risk_lists_the_portfolios_without_figures_as_the_nights_report_does(files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A portfolio whose every position is excluded has no figure: the offline run names it and why, never leaves it out unsaid."""
+    positions, market = files
+    lines = positions.read_text().splitlines()
+    spoiled = [",".join([*cells[:4], "nan", *cells[5:]]) if (cells := line.split(","))[0] == "PF02" else line for line in lines]
+    (tmp_path / "rates.csv").write_bytes((positions.parent / "rates.csv").read_bytes())
+    (tmp_path / "positions.csv").write_text("\n".join(spoiled) + "\n")
+    count = sum(line.startswith("PF02,") for line in lines)
+    assert main(_risk(tmp_path / "positions.csv", market, "--scenarios", "1000", "--quiet")) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert not [line for line in printed if line.startswith("PF02 ") and "VaR 99 %" in line]  # no figure row: not a VaR of 0
+    (line,) = [line for line in printed if "PF02" in line]
+    assert line.startswith(f"PF02   no figure (not a VaR of 0): all {count} positions excluded, notional ") and "non-finite quantity" in line
+    assert main(_risk(tmp_path / "positions.csv", market, "--scenarios", "1000", "--quiet", "--json")) == 0
+    without = json.loads(capsys.readouterr().out)["portfolios_without_figures"]
+    assert list(without) == ["PF02"] and without["PF02"]["figures"] is None and without["PF02"]["excluded_positions"] == count
+
+
+def test_risk_applies_the_model_configurations_data_quality_policy_as_the_night_does(files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A listing younger than the window takes the shipped proxy offline as at night (before: excluded offline only)."""
+    positions, market = files
+    lines = market.read_text().splitlines()
+    first_dates = sorted({line.split(",")[0] for line in lines[1:]})[:120]
+    listing = next(line.split(",")[3] for line in positions.read_text().splitlines()[1:] if line.split(",")[2] == "equity")
+    kept = [line for line in lines if not (line.split(",")[1] == listing and line.split(",")[0] in first_dates)]
+    (tmp_path / "market.csv").write_text("\n".join(kept) + "\n")
+    assert main(_risk(positions, tmp_path / "market.csv", "--scenarios", "1000", "--quiet", "--json")) == 0
+    quality = json.loads(capsys.readouterr().out)["data_quality"]
+    assert not [row for row in quality["excluded"] if row["underlying"] == listing]
+    (finding,) = [finding for finding in quality["findings"] if finding["factor"] == listing]
+    assert finding["check"] == "proxy" and finding["action"] == "flag" and "IDX_EQ" in finding["detail"]
 
 
 def test_risk_is_reproducible_from_the_command_line(files, capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,7 +136,9 @@ def test_sample_writes_the_book_and_history_it_is_asked_for(tmp_path: Path) -> N
     assert lines[0] == "portfolio_id,position_id,instrument_type,underlying,quantity,strike,expiry,option_type,implied_vol,multiplier,vol_factor"
     assert len(lines) == 251 and sum(",option," in line for line in lines) > 20
     market_lines = market.read_text().splitlines()
-    assert market_lines[0] == "date,factor,price,currency,dividend_yield" and len(market_lines) == 1 + 30 * 260
+    # the 30 factors asked for, and the sample's equity index (no position holds it: the proxy of a short history)
+    assert market_lines[0] == "date,factor,price,currency,dividend_yield" and len(market_lines) == 1 + (30 + 1) * 260
+    assert sum(line.startswith("2026-12-01,IDX_EQ,") for line in market_lines) == 1
     # what the demo shows: two currencies, dividends, an implied-vol factor, an option expiring tonight, a bad row
     assert {line.split(",")[3] for line in market_lines[1:]} == {"USD", "EUR"}
     assert any(line.startswith("2026-12-01,VOL_") for line in market_lines)

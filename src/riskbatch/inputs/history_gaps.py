@@ -12,7 +12,7 @@ first date on which a factor had not traded yet, a listing younger than the wind
   its first price is carried back to the start, no move on those dates (check `gap`, flagged);
 - a longer missing start is a short history (a new listing): its missing returns are its proxy's
   returns (the configured map factor -> proxy, an index or sector factor, in the versioned model
-  configuration), scaled by the ratio of the two volatilities over their common days (check
+  configuration; a key is a factor's name or a pattern such as `EQ_*`), scaled by the ratio of the two volatilities over their common days (check
   `proxy`, flagged). Without a configured proxy, or with one that has no complete history over the
   missing dates, the factor is excluded with the reason (check `short_history`), its positions
   listed with their notional;
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 import numpy as np
 
@@ -44,8 +45,12 @@ def missing_runs(present: np.ndarray) -> list[tuple[int, int]]:
 
 
 def proxy_of(name: str, proxies: dict[str, str]) -> str | None:
-    """The proxy the configuration names for a factor, None when it names none."""
-    return proxies.get(name)
+    """The proxy the configuration names for a factor, None when it names none: its own entry, else the
+    first pattern (shell-style, `EQ_*`) that matches its name. A factor is never its own proxy."""
+    if name in proxies:
+        return proxies[name]
+    found = next((proxy for pattern, proxy in proxies.items() if any(mark in pattern for mark in "*?[") and fnmatchcase(name, pattern)), None)
+    return found if found != name else None
 
 
 def _proxied_start(

@@ -9,6 +9,9 @@ reason (the factor and the positions on it, or the one position), listed with it
 - quantity: a position whose notional (|quantity x multiplier x spot| in the reporting currency) is
   more than `quantity_to_usual_max` times the median of its portfolio's positions is a quantity in
   the wrong unit (shares for thousands, cents for units) or a fat finger: the position is excluded.
+  So is one whose notional is less than `quantity_to_usual_min` times that median (0.002 in the
+  approved configuration): a quantity typed in thousands (250 for 250,000), whose risk would vanish
+  from the figures unseen; a position of the usual size typed so lies at a thousandth of it.
   A portfolio of fewer than MIN_PORTFOLIO_POSITIONS positions has no usual size and is not checked.
 """
 
@@ -49,8 +52,8 @@ def position_notionals(positions: pa.Table, market: Market, reporting: str) -> n
     return found
 
 
-def exclude_outsized(positions: pa.Table, market: Market, reporting: str, most: float) -> tuple[pa.Table, list[ExcludedRow]]:
-    """The positions less those far beyond their portfolio's usual size, and those, each with the reason."""
+def exclude_outsized(positions: pa.Table, market: Market, reporting: str, most: float, least: float = 0.0) -> tuple[pa.Table, list[ExcludedRow]]:
+    """The positions less those far beyond (or far below) their portfolio's usual size, and those, each with the reason."""
     notionals = position_notionals(positions, market, reporting)
     portfolios = np.array(positions["portfolio_id"].to_pylist(), dtype=object)
     reasons = [""] * positions.num_rows
@@ -62,6 +65,9 @@ def exclude_outsized(positions: pa.Table, market: Market, reporting: str, most: 
         for row in rows[notionals[rows] > most * usual] if usual > 0 else []:
             ratio = notionals[row] / usual
             reasons[row] = f"quantity: a notional {ratio:,.0f} times the median of {portfolio}'s positions, beyond {most:g} (another unit, or a fat finger?)"
+        for row in rows[notionals[rows] < least * usual] if usual > 0 else []:
+            ratio = notionals[row] / usual
+            reasons[row] = f"quantity: a notional {ratio:.2g} times the median of {portfolio}'s positions, below {least:g} (typed in thousands?)"
     outsized = np.array([bool(reason) for reason in reasons], dtype=bool)
     if not outsized.any():
         return positions, []

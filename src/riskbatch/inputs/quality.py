@@ -18,8 +18,8 @@ Before these checks, two rules make the history usable:
   forward to the window's end, or back to its start), flagged, check `gap`; a short history (a
   new listing) takes its configured proxy's returns (check `proxy`) or is excluded with the
   reason (check `short_history`); a longer gap is excluded. The rules: riskbatch.inputs.history_gaps.
-- cleaning: bad ticks that revert and unadjusted splits anywhere in the window are cleaned, with
-  the corrections recorded and kept between nights (riskbatch.inputs.cleaning).
+- cleaning: bad ticks that revert, and splits a corporate-actions record confirms, are cleaned anywhere in
+  the window, recorded and kept between nights (riskbatch.inputs.cleaning).
 - the last day: the price the night revalues from. A last return further than `jump_sigmas`
   robust standard deviations from the factor's median return is a jump, and `last_day_jump`
   decides: `hold` (default) holds the factor at its previous close for tonight only when the
@@ -27,14 +27,11 @@ Before these checks, two rules make the history usable:
   cleaning standard's `implausible_ratio`, a unit error); any other jump, a split ratio's too, is
   a genuine move: flagged and used (the market's crash is tonight's price, and the backtest's move). `exclude` drops the jumping factor's
   positions, `reject` refuses the file, `flag` lets every jump through. A held factor is on the
-  report's first page, with the value it would have added to the positions on it, and it is
-  alerted; the next night's cleaning settles it (a spike that reverted, or a split).
+  report's first page, with the value it would have added, and alerted; the next night's cleaning settles it.
 
-Excluded positions carry their notional in the reporting currency at the night's rates, or
-`None` (unknown: no last price, or no rate), counted apart, never as zero.
+Excluded positions carry their notional in the reporting currency at the night's rates, or `None` (unknown), never zero.
 
-The conversions into the reporting currency and the notional of what was excluded are in
-riskbatch.inputs.currencies."""
+The conversions into the reporting currency and the excluded notional: riskbatch.inputs.currencies."""
 
 from __future__ import annotations
 
@@ -63,8 +60,6 @@ from riskbatch.inputs.history_gaps import FactorFinding, complete_histories
 from riskbatch.inputs.plausibility import dividend_findings, exclude_outsized
 
 POLICIES = ("reject", "exclude", "flag")
-
-
 LAST_DAY_POLICIES = ("hold", "exclude", "flag", "reject")
 
 
@@ -80,30 +75,38 @@ class DataQualityPolicy:
     jump: str = "flag"
     last_day_jump: str = "hold"
     max_gap_days: int = 3  # consecutive dates of the file a factor may miss and be bridged
-    # Plausibility bands of an option's inputs: outside them a position is excluded with its reason (an
-    # implied vol of 20 is a percentage typed as a number: priced, it is worth many times its value).
+    # Plausibility bands of an option's inputs: outside them a position is excluded with its reason (an implied vol of 20).
     implied_vol_band: tuple[float, float] = (0.01, 3.0)
     strike_to_spot_band: tuple[float, float] = (0.1, 10.0)
     # A factor's dividend yield and a position's notional against its portfolio's median (riskbatch.inputs.plausibility).
     dividend_yield_band: tuple[float, float] = (0.0, 0.15)
     quantity_to_usual_max: float = 1000.0
-    # A valued portfolio whose excluded notional is above this share of its notional (valued and excluded) is
-    # flagged on its row, its limits and the e-mail: its figure is low by what it leaves out (riskbatch.reporting.coverage).
+    # Above this share of a portfolio's notional excluded, its figure is flagged as low (riskbatch.reporting.coverage).
     excluded_notional_share_flag: float = 0.25
-    # A factor with a short history (a new listing) -> the index or sector factor whose returns stand in
-    # for its missing ones (riskbatch.inputs.history_gaps); also the stressed VaR's map for factors without crisis history.
+    # the band's lower side (a quantity typed in thousands); 0, none: a manifest of a version without it reproduces as it ran
+    quantity_to_usual_min: float = 0.0
+    # A short history's (or the stressed VaR's) factor -> the index or sector factor standing in (riskbatch.inputs.history_gaps).
     proxies: dict[str, str] = field(default_factory=dict)
+    # The plausible rates of the rates file (riskbatch.inputs.rates): `default`, and per-currency overrides (TRY, ARS).
+    rate_bands: dict[str, tuple[float, float]] = field(default_factory=lambda: {"default": (-0.25, 0.25)})
+
+    def rate_band(self, currency: str) -> tuple[float, float]:
+        """The plausible rates of a currency: its own band where the configuration gives one, else the default."""
+        return self.rate_bands.get(currency, self.rate_bands["default"])
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "proxies", {str(name): str(proxy) for name, proxy in dict(self.proxies).items()})
+        object.__setattr__(self, "rate_bands", {str(code): (float(band[0]), float(band[1])) for code, band in dict(self.rate_bands).items()})
+        if "default" not in self.rate_bands or not all(-1.0 <= low < high <= 5.0 for low, high in self.rate_bands.values()):
+            raise ValueError(f"the rate_bands are a default and per-currency bands -1 <= low < high <= 5, not {self.rate_bands!r}")
         for name in ("implied_vol_band", "strike_to_spot_band"):
             low, high = (float(bound) for bound in getattr(self, name))
             if not 0.0 < low < high:
                 raise ValueError(f"the {name} is two bounds 0 < low < high, not {getattr(self, name)!r}")
             object.__setattr__(self, name, (low, high))
         low, high = (float(bound) for bound in self.dividend_yield_band)
-        if not -1.0 <= low < high <= 1.0 or not self.quantity_to_usual_max > 1.0:
-            raise ValueError("the dividend_yield_band is two bounds -1 <= low < high <= 1, and quantity_to_usual_max is above 1")
+        if not -1.0 <= low < high <= 1.0 or not self.quantity_to_usual_max > 1.0 or not 0.0 <= self.quantity_to_usual_min < 1.0:
+            raise ValueError("the dividend_yield_band is -1 <= low < high <= 1, quantity_to_usual_max above 1, quantity_to_usual_min in [0, 1) (0: none)")
         object.__setattr__(self, "dividend_yield_band", (low, high))
         for name in ("stale", "zero_returns", "jump"):
             if getattr(self, name) not in POLICIES:
@@ -309,7 +312,7 @@ def prepare_night(
     except InputError as error:
         raise FileRejected("positions", error) from error
     positions, excluded = _exclude_unconvertible(checked, market, reporting_currency)
-    positions, outsized = exclude_outsized(positions, market, reporting_currency, policy.quantity_to_usual_max)
+    positions, outsized = exclude_outsized(positions, market, reporting_currency, policy.quantity_to_usual_max, policy.quantity_to_usual_min)
     excluded += outsized
     rows = positions.to_pylist()
     needs = [factors_of_position(market, row, reporting_currency) for row in rows]

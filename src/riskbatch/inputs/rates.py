@@ -4,7 +4,9 @@ market file (format: docs/inputs.md), validated as prices are.
 `rates.csv` (or `rates.parquet`) under incoming/<date>/: one row per date, currency and tenor, the
 rate continuously compounded (0.043 for 4.3 %). It is refused as a whole (and the night with it:
 rates are inputs of the night, never assumed) when it is unreadable or lacks a column; when a
-rate is not finite or beyond +-MAX_RATE (a percentage typed as a number); when a date lies after
+rate is not finite or outside its currency's plausible band (the model configuration's
+`data_quality.rate_bands`: a default and per-currency overrides; a percentage typed as a number
+lies outside every band); when a date lies after
 the business date or a currency's last date is older than the market's allowed lag; on a
 duplicate (date, currency, tenor); or when a currency has no short tenor (one year or less) and
 no long one (beyond a year) on its last date. An option's domestic rate (its currency's) and, for
@@ -29,13 +31,10 @@ from riskbatch.aws.storage import exists, get_versioned
 from riskbatch.inputs.business_days import business_days_between
 from riskbatch.inputs.currencies import notional_in
 from riskbatch.inputs.files import FX_FACTOR, InputError, empty_values, excluded_rows, read_table
-from riskbatch.inputs.quality import FileRejected, PreparedNight
+from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight
 
 RATES_FILES = ("rates.csv", "rates.parquet")
 RATE_COLUMNS = {"date": pa.date32(), "currency": pa.string(), "tenor": pa.string(), "rate": pa.float64()}
-# A continuously compounded rate beyond this is a typing error, not a market (the highest policy
-# rates of the G10 currencies in fifty years stayed far below it).
-MAX_RATE = 0.25
 TENOR = re.compile(r"^(\d+)([DWMY])$")
 TENOR_YEARS = {"D": 1 / 365.0, "W": 7 / 365.0, "M": 1 / 12.0, "Y": 1.0}
 SHORT_TENOR_YEARS = 1.0  # a short tenor is at most a year; a long one beyond it
@@ -65,8 +64,12 @@ def curve_rate(points: list[list[float]] | list[tuple[float, float]], years: flo
     return float(np.interp(years, tenors, rates))
 
 
-def parse_rates(table: pa.Table, name: str, business_date: dt.date, max_lag_business_days: int) -> RateCurves:
-    """The curves of a rates file, or InputError with every problem found."""
+def parse_rates(
+    table: pa.Table, name: str, business_date: dt.date, max_lag_business_days: int, bands: dict[str, tuple[float, float]] | None = None
+) -> RateCurves:
+    """The curves of a rates file, or InputError with every problem found. `bands`: the data-quality policy's
+    rate_bands (the model configuration's; without them, the policy's defaults)."""
+    policy = DataQualityPolicy(rate_bands=bands) if bands is not None else DataQualityPolicy()
     problems = [f"missing column {column}" for column in RATE_COLUMNS if column not in table.column_names]
     if problems:
         raise InputError(name, problems)
@@ -86,8 +89,9 @@ def parse_rates(table: pa.Table, name: str, business_date: dt.date, max_lag_busi
             problems.append(f"{currency!r} is not a currency code")
         elif years is None:
             problems.append(f"{where}: the tenor is a number and D, W, M or Y (3M, 10Y)")
-        elif not (np.isfinite(rate) and abs(rate) <= MAX_RATE):
-            problems.append(f"{where}: the rate {rate:g} is not a finite rate within +-{MAX_RATE:.0%} (a percentage typed as a number?)")
+        elif not (np.isfinite(rate) and policy.rate_band(code)[0] <= rate <= policy.rate_band(code)[1]):
+            low, high = policy.rate_band(code)
+            problems.append(f"{where}: the rate {rate:g} is outside the plausible {low:g} to {high:g} of {code} (a percentage typed as a number?)")
         elif date > business_date:
             problems.append(f"{where}: dated after the business date {business_date}")
         elif (date, code, years) in seen:
@@ -117,7 +121,9 @@ class RatesRejected(FileRejected):
         self.key, self.checksum = key, checksum
 
 
-def night_rates(s3: Any, bucket: str, prefix: str, business_date: str, max_lag_business_days: int) -> tuple[RateCurves, dict[str, str | None]]:
+def night_rates(
+    s3: Any, bucket: str, prefix: str, business_date: str, max_lag_business_days: int, bands: dict[str, tuple[float, float]] | None = None
+) -> tuple[RateCurves, dict[str, str | None]]:
     """The night's rates file read and validated: its curves and source (uri, checksum, and the S3 version read, so a
     restatement after the file is overwritten still names the bytes this run used); RatesRejected otherwise."""
     for name in RATES_FILES:
@@ -126,7 +132,7 @@ def night_rates(s3: Any, bucket: str, prefix: str, business_date: str, max_lag_b
             data, version_id = get_versioned(s3, bucket, key)
             checksum = hashlib.sha256(data).hexdigest()
             try:
-                curves = parse_rates(read_table(data, key, RATE_COLUMNS), key, dt.date.fromisoformat(business_date), max_lag_business_days)
+                curves = parse_rates(read_table(data, key, RATE_COLUMNS), key, dt.date.fromisoformat(business_date), max_lag_business_days, bands)
             except InputError as error:
                 raise RatesRejected(key, checksum, error) from error
             return curves, {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version_id}

@@ -36,6 +36,7 @@ class SampleSpec:
 
 
 EUR_EVERY = 5  # every fifth equity is quoted in EUR (when the book has an FX_EURUSD rate)
+SAMPLE_INDEX, SAMPLE_INDEX_LEVEL = "IDX_EQ", 1_000.0  # the sample's equity index (USD): the proxy of its short histories
 VOL_FACTOR_EVERY = 60  # one implied-vol factor per this many factors
 
 
@@ -101,6 +102,10 @@ def market_table(spec: SampleSpec) -> pa.Table:
             level[day] = level[day - 1] + 0.05 * (np.log(0.25) - level[day - 1]) + shock
         prices = np.hstack([prices, np.exp(level)])
         names = names + vols
+    # the sample's equity index: the equally weighted log return of its equities, a named factor no position
+    # holds, the proxy the model configuration gives a listing younger than the window (data_quality.proxies)
+    index = SAMPLE_INDEX_LEVEL * np.exp(np.concatenate([[0.0], np.cumsum(returns[:, : len(equities)].mean(axis=1))]))
+    prices, names = np.column_stack([prices, index]), [*names, SAMPLE_INDEX]
     currencies = [_currency(name, spec) for name in names]
     dividends = [float(round(rng.uniform(0.0, 0.04), 4)) if name.startswith("EQ_") and spec.features else 0.0 for name in names]
     dates = business_days(spec.business_date, spec.days)

@@ -152,7 +152,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     log("corporate_actions", **night_record(actions, actions_source, business_date) | {"records": len(actions or [])})
     try:
         night = _validated(files, policy, parameters.reporting_currency, ledger, second, confirmations(actions or []))
-        curves, rates_source = night_rates(s3, bucket, settings.input_prefix, business_date, policy.max_market_lag_days)
+        curves, rates_source = night_rates(s3, bucket, settings.input_prefix, business_date, policy.max_market_lag_days, policy.rate_bands)
         night = exclude_options_without_rates(night, curves, files.keys["positions"])
     except FileRejected as rejected:  # the rates file is named by its own key, as it may be missing
         rates = isinstance(rejected, RatesRejected)

@@ -62,7 +62,8 @@ def run_offline(
     policy = policy or DataQualityPolicy()
     if rates_path is not None:
         try:
-            curves = parse_rates(read_table(rates_path.read_bytes(), rates_path.name, RATE_COLUMNS), rates_path.name, business_date, policy.max_market_lag_days)
+            table = read_table(rates_path.read_bytes(), rates_path.name, RATE_COLUMNS)
+            curves = parse_rates(table, rates_path.name, business_date, policy.max_market_lag_days, policy.rate_bands)
         except InputError as error:
             raise FileRejected("rates", error) from error
         parameters = dataclasses.replace(parameters, curves=curves.as_parameters())
@@ -110,4 +111,10 @@ def figure_lines(result: dict) -> list[str]:
             low, high = figures["ci_95"][key]
             cells.append(f"{label} {figures[key]:>13,.0f} [{low:,.0f}, {high:,.0f}]")
         lines.append(f"{name:<6} " + "  ".join(cells))
+    for name, why in (result.get("portfolios_without_figures") or {}).items():  # every position excluded: named, never a VaR of 0
+        count = why["excluded_positions"]
+        lines.append(
+            f"{name:<6} no figure (not a VaR of 0): all {count} position{'' if count == 1 else 's'} excluded, "
+            f"notional {excluded_notional_text(why)}; the first: {why['first_reason']}"
+        )
     return lines

@@ -52,7 +52,9 @@ POLICY_VARIABLES = {
     "dividend_yield_band": "RISK_DQ_DIVIDEND_YIELD_BAND",
     "quantity_to_usual_max": "RISK_DQ_QUANTITY_TO_USUAL_MAX",
     "excluded_notional_share_flag": "RISK_DQ_EXCLUDED_NOTIONAL_SHARE_FLAG",  # not in `overridable`: a new version changes it
+    "quantity_to_usual_min": "RISK_DQ_QUANTITY_TO_USUAL_MIN",
     "proxies": "RISK_DQ_PROXIES",  # never overridable: a proxy is a model choice, approved with the version
+    "rate_bands": "RISK_DQ_RATE_BANDS",  # never overridable: the plausible rates per currency, approved with the version
 }
 
 
@@ -106,22 +108,20 @@ class Settings:
         )
 
 
-# A continuously compounded rate beyond this is a typing error, not a market (the highest policy
-# rates of the G10 currencies in fifty years stayed far below it).
-MAX_RATE = 0.25
-
-
-def parse_rates(text: str) -> dict[str, float]:
-    """RISK_RATES: "USD=0.043,EUR=0.027" (continuously compounded, per currency)."""
+def parse_rates(text: str, bands: dict[str, Any] | None = None) -> dict[str, float]:
+    """RISK_RATES: "USD=0.043,EUR=0.027" (continuously compounded, per currency), each within its currency's
+    plausible band (the model configuration's data_quality.rate_bands, as the night's rates file)."""
+    policy = DataQualityPolicy(rate_bands=bands) if bands else DataQualityPolicy()
     rates: dict[str, float] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         currency, separator, value = item.partition("=")
         if not separator or len(currency.strip()) != 3:
             raise ConfigurationError(f"RISK_RATES takes CCY=rate pairs separated by commas, got {item!r}")
-        rate = float(value)
-        if not math.isfinite(rate) or abs(rate) > MAX_RATE:
-            raise ConfigurationError(f"RISK_RATES: {currency.strip().upper()}={value.strip()} is not a finite rate within +-{MAX_RATE:.0%}")
-        rates[currency.strip().upper()] = rate
+        code, rate = currency.strip().upper(), float(value)
+        low, high = policy.rate_band(code)
+        if not math.isfinite(rate) or not low <= rate <= high:
+            raise ConfigurationError(f"RISK_RATES: {code}={value.strip()} is not a finite rate within {low:g} to {high:g} (the plausible band of {code})")
+        rates[code] = rate
     return rates
 
 
@@ -149,7 +149,9 @@ class ModelConfig:
     overridable: dict[str, str] = field(default_factory=dict)
     data_quality: dict[str, Any] = field(default_factory=dict)
     approval: dict[str, str] = field(default_factory=dict)  # who approved this version, and when
-    scenario_floors: dict[str, int] = field(default_factory=dict)  # environment -> the fewest scenarios it may run
+    # the fewest scenarios a night may run: `production` for every environment but those `non_production_environments`
+    # declares (their floor `non_production`): a production stack under another name than prod is not a loophole
+    scenario_floors: dict[str, Any] = field(default_factory=dict)
     cleaning: dict[str, Any] = field(default_factory=dict)  # the data-cleaning standard's thresholds (riskbatch.inputs.cleaning)
     monte_carlo: dict[str, float] = field(default_factory=dict)  # the tolerance of the VaR 99 %'s relative standard error
 
@@ -164,8 +166,23 @@ class ModelConfig:
             "overrides": dict(overrides or {}),
         }
 
+    def environment_class(self, environment: str) -> str:
+        """production, unless the configuration declares the environment (RISKBATCH_ENVIRONMENT: the stack's suffix) non-production."""
+        return "non-production" if environment in self.scenario_floors.get("non_production_environments", []) else "production"
+
     def scenario_floor(self, environment: str) -> int:
-        return int(self.scenario_floors.get(environment, 1))
+        return int(self.scenario_floors["production" if self.environment_class(environment) == "production" else "non_production"])
+
+
+def _scenario_floors(floors: dict[str, Any]) -> dict[str, Any]:
+    """The configuration's floors: a production one, a non-production one, and the environments declared non-production."""
+    found = {"production": int(floors["production"]), "non_production": int(floors["non_production"])}
+    declared = floors["non_production_environments"]
+    if not isinstance(declared, list) or not all(isinstance(name, str) and name for name in declared):
+        raise ValueError("scenario_floors.non_production_environments is a list of environment names")
+    if found["non_production"] > found["production"]:
+        raise ValueError("the non-production floor may not be above the production one")
+    return {**found, "non_production_environments": list(declared)}
 
 
 def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
@@ -181,7 +198,7 @@ def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
             overridable=dict(content.get("overridable", {})),
             data_quality=dict(content.get("data_quality", {})),
             approval={key: str(content["approval"][key]) for key in ("approved_by", "approved_at")},
-            scenario_floors={str(name): int(floor) for name, floor in content.get("scenario_floors", {}).items()},
+            scenario_floors=_scenario_floors(content["scenario_floors"]),
             cleaning=dict(content.get("cleaning", {})),
             monte_carlo={str(name): float(value) for name, value in content.get("monte_carlo", {}).items()},
         )
@@ -195,15 +212,16 @@ def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
     return config
 
 
-def _parsed(name: str, text: str) -> Any:
+def _parsed(name: str, text: str, config: ModelConfig) -> Any:
     if name == "rates":
-        return parse_rates(text)
+        return parse_rates(text, config.data_quality.get("rate_bands"))
     if name.endswith("_band"):  # low:high
         low, _, high = text.partition(":")
         return (float(low), float(high))
     if name in {"scenarios", "seed", "horizon_days", "block_size", "min_returns", "max_market_lag_days", "stale_days", "max_gap_days"}:
         return int(text)
-    if name in {"ewma_lambda", "degrees_of_freedom", "rate", "zero_return_share", "jump_sigmas", "quantity_to_usual_max", "excluded_notional_share_flag"}:
+    if name in {"ewma_lambda", "degrees_of_freedom", "rate", "zero_return_share", "jump_sigmas", "quantity_to_usual_max", "quantity_to_usual_min",
+                "excluded_notional_share_flag"}:
         return float(text)
     return text
 
@@ -222,7 +240,7 @@ def environment_overrides(config: ModelConfig, variables: dict[str, str] = PARAM
                 f"a change of model settings is a new, approved version of {MODEL_CONFIG.name}"
             )
         try:
-            found[name] = _parsed(name, text)
+            found[name] = _parsed(name, text, config)
         except ValueError as error:
             raise ConfigurationError(f"{variable}={text!r}: {error}") from None
     return found
@@ -243,7 +261,9 @@ def configured_run(input_seed: int, config: ModelConfig | None = None) -> tuple[
     if int(values["scenarios"]) < floor:
         raise ConfigurationError(
             f"RISK_SCENARIOS={values['scenarios']} is below the floor of {floor:,} scenarios that model configuration {config.version} "
-            f"sets for the environment {environment!r} (at 100 scenarios VaR 99 % is the single worst one)"
+            f"sets for the environment {environment!r} ({config.environment_class(environment)}: "
+            f"{'declared' if config.environment_class(environment) == 'non-production' else 'not declared non-production'} in its scenario_floors; "
+            "at 100 scenarios VaR 99 % is the single worst one)"
         )
     try:
         parameters = ModelParameters(**values)

@@ -58,7 +58,7 @@ def stress_window(
         else:
             columns[name] = np.full(len(dates), np.nan)
     # the proxies a late listing may need, as columns of their own
-    for proxy in sorted({proxies[name] for name in factors if name in proxies} - set(columns)):
+    for proxy in sorted({proxy for name in factors if (proxy := proxy_of(name, proxies)) is not None} - set(columns)):
         if proxy in stress.index:
             columns[proxy] = stress.prices[rows, stress.index[proxy]]
     names = list(columns)

@@ -7,7 +7,9 @@ Student-t innovations (riskbatch.inputs.sample, dynamics "garch-t"); --dynamics 
 circular year for comparison.
 
 Each night runs what the night's jobs run, in one process and without the cloud, under the
-production policy (the shipped model configuration's data-quality policy and cleaning standard,
+production policy but for its scenario count (5,000 a night, not production's 100,000: the policy
+line it prints names every parameter that differs from production's) (the shipped model
+configuration's parameters, data-quality policy and cleaning standard,
 the cleanings kept from night to night; the night's dated per-currency rates, the sample's rates file
 of each date (riskbatch.inputs.sample.sample_rates), pricing its options; it prints which, and the held,
 cleaned and excluded days beside the traffic light): the data-quality checks on that night's files
@@ -75,7 +77,7 @@ def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lam
         ledger = prepared.cleanings
         # the night's rates file read and validated as the night reads it: its curves price the options, and an
         # option in a currency it does not cover is excluded (never priced at the configuration's flat rate)
-        curves = parse_rates(rates_table(date, rates[date]), "rates.csv", date, policy.max_market_lag_days)
+        curves = parse_rates(rates_table(date, rates[date]), "rates.csv", date, policy.max_market_lag_days, policy.rate_bands)
         prepared = exclude_options_without_rates(prepared, curves, "positions")
         parameters = dataclasses.replace(parameters, curves=curves.as_parameters())
         model = risk_model(prepared.market, parameters, draw_order(previous[1].model.draw_order if previous else None, prepared.market.factors))
@@ -105,9 +107,35 @@ def load_exclusions(out: Path) -> dict[str, dict]:
     return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
 
 
-def policy_lines(records: list[dict], summary: dict) -> list[str]:
-    """What the year ran under, and the held, cleaned and excluded days beside the traffic light."""
+def production_parameters(scenarios: int | None = None, distribution: str | None = None) -> ModelParameters:
+    """The shipped model configuration's parameters (no environment override), with the study's own scenario count
+    and distribution where given: what differs from production, policy_lines says."""
+    chosen = {key: value for key, value in (("scenarios", scenarios), ("distribution", distribution)) if value is not None}
+    return ModelParameters(**{**load_model_config().parameters, **chosen})
+
+
+def differences_from_production(parameters: ModelParameters) -> list[str]:
+    """Each model parameter the year ran with that is not the shipped configuration's, against production's value."""
+    config = load_model_config()
+    found = []
+    for name, value in config.parameters.items():
+        ran = getattr(parameters, name)
+        if ran != value:
+            floor = f" (its floor {config.scenario_floor('prod'):,})" if name == "scenarios" else ""
+            found.append(f"{name} {ran:,} against production's {value:,}{floor}" if isinstance(value, int) else f"{name} {ran} against production's {value}")
+    return found
+
+
+def policy_lines(records: list[dict], summary: dict, parameters: ModelParameters) -> list[str]:
+    """What the year ran under (production's settings, or exactly what differs from them), and the held, cleaned
+    and excluded days beside the traffic light."""
     policy, cleaning, version = production_policy()
+    differs = differences_from_production(parameters)
+    ran = (
+        f"not the production policy: {'; '.join(differs)}; otherwise model configuration {version}'s parameters, data-quality policy and cleaning standard"
+        if differs
+        else f"the production policy of model configuration {version}"
+    )
     held = [record["business_date"] for record in records if record["data_quality"]["held_last_prices"]]
     made = {(item["factor"], item["date"]): item for record in records for item in record["data_quality"]["cleanings"]}
     by_rule = {rule: sum(1 for item in made.values() if item["rule"] == rule) for rule in ("spike_and_revert", "split")}
@@ -115,7 +143,7 @@ def policy_lines(records: list[dict], summary: dict) -> list[str]:
     dropped = [record["business_date"] for record in records if record["data_quality"]["excluded_positions"]]
     return [
         *rates_lines(records),
-        f"policy: the production policy of model configuration {version}: last_day_jump={policy.last_day_jump} (held only when contradicted), "
+        f"policy: {ran}: last_day_jump={policy.last_day_jump} (held only when contradicted), "
         f"jump_sigmas={policy.jump_sigmas:g}, cleaning (revert_share={cleaning.revert_share:g}, "
         f"split ratios {', '.join(f'{r:g}' for r in cleaning.split_ratios)}, implausible_ratio={cleaning.implausible_ratio:g})",
         f"held days: {len(held)}{': ' + ', '.join(held[-12:]) if held else ''}",
@@ -145,13 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nights", type=int, default=251, help="business nights (the first has nothing to backtest)")
     parser.add_argument("--positions", type=int, default=1_000)
     parser.add_argument("--factors", type=int, default=60)
-    parser.add_argument("--scenarios", type=int, default=5_000)
+    # 5,000, not production's 100,000: a year of nights in minutes (the policy line says so)
+    parser.add_argument("--scenarios", type=int, default=5_000, help="scenarios a night (production: the model configuration's)")
     parser.add_argument("--distribution", choices=["normal", "student-t"], default="normal")
     parser.add_argument("--dynamics", choices=["garch-t", "gaussian"], default="garch-t", help="how the generated year's market moves")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "out" / "backtest-year")
     args = parser.parse_args(argv)
     spec = SampleSpec(positions=args.positions, factors=args.factors, days=260, features=False, dynamics=args.dynamics)
-    parameters = ModelParameters(scenarios=args.scenarios, distribution=args.distribution)
+    parameters = production_parameters(args.scenarios, args.distribution)  # production's but these two: the policy line says which differ
     records = run_year(spec, args.nights, parameters, say=lambda line: print(line, file=sys.stderr, flush=True))
     history = args.out / "history"
     history.mkdir(parents=True, exist_ok=True)
@@ -162,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (args.out / "exceptions.png").write_bytes(png(exceptions_chart(backtest_series(records), parameters.reporting_currency)))
     print("\n".join(as_table(records, exclusions).splitlines()[-11:]))
-    print("\n" + "\n".join(policy_lines(records, summary)))
+    print("\n" + "\n".join(policy_lines(records, summary, parameters)))
     print("\n".join(firm_lines(summary)))
     print("\nexceptions / days, hypothetical and actual P&L:\n" + "\n".join(measure_lines(summary)))
     print(f"records: {history}; chart: {args.out / 'exceptions.png'}")

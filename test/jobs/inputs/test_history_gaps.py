@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from riskbatch.inputs.files import POSITION_COLUMNS
+from riskbatch.inputs.history_gaps import proxy_of
 from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
 from riskbatch.inputs.sample import business_days
 from riskbatch.model.engine import build_book, portfolio_pnl
@@ -120,3 +121,36 @@ def test_a_proxy_without_history_of_its_own_leaves_the_factor_excluded_with_the_
     prices["IDX_EU"][:100] = np.nan
     night = _night(prices, DataQualityPolicy(proxies={"SIE": "IDX_EU"}))
     assert [row.position_id for row in night.excluded] == ["E1"] and "its proxy IDX_EU has no complete history" in night.excluded[0].reason
+
+
+def _sample_with_a_new_listing(listed: int):
+    """The sample's night (its shipped model configuration's policy) with the underlying of its first equity
+    position listed `listed` dates into the window: the vendor sends no row before."""
+    from riskbatch.inputs.sample import SampleSpec, market_table, positions_table
+
+    spec = SampleSpec(positions=300, factors=40, days=260, portfolios=3)
+    market = market_table(spec)
+    count = len(set(market["factor"].to_pylist()))
+    factors = market["factor"].to_pylist()[:count]
+    positions = positions_table(spec, factors, market.slice(market.num_rows - count)["price"].to_numpy())
+    kinds, underlyings = positions["instrument_type"].to_pylist(), positions["underlying"].to_pylist()
+    listing = underlyings[kinds.index("equity")]
+    dates = market["date"].to_pylist()
+    first = sorted(set(dates))[listed]
+    kept = [not (name == listing and day < first) for name, day in zip(market["factor"].to_pylist(), dates, strict=True)]
+    return spec, market.filter(pa.array(kept)), positions, listing
+
+
+def test_a_new_listing_of_the_sample_book_takes_the_shipped_proxy_map_named_and_flagged_not_excluded() -> None:
+    """Before, the approved configuration mapped no factor: the listing and its positions were excluded."""
+    from riskbatch.model.settings import data_quality_policy, load_model_config
+
+    config = load_model_config()
+    spec, market, positions, listing = _sample_with_a_new_listing(listed=120)
+    night = prepare_night(market, "market.csv", positions, "positions.csv", spec.business_date, data_quality_policy(config), "USD")
+    assert [row.position_id for row in night.excluded if row.underlying == listing] == []
+    (finding,) = [finding for finding in night.findings if finding.factor == listing]
+    proxy = proxy_of(listing, data_quality_policy(config).proxies)
+    assert proxy and proxy.startswith("IDX_") and proxy in set(market["factor"].to_pylist())  # a named index of the sample's market
+    assert finding.check == "proxy" and finding.action == "flag" and proxy in finding.detail
+    assert listing in night.market.factors and proxy not in night.market.factors  # the proxy lends its returns, not a factor of the book

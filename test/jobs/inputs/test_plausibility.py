@@ -4,6 +4,8 @@ the VaR of the book without it, never the inflated one."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -13,7 +15,7 @@ from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
 from riskbatch.inputs.sample import SampleSpec, market_table, positions_table
 from riskbatch.model.engine import build_book, portfolio_pnl
 from riskbatch.model.risk_model import ModelParameters, value_at_risk
-from riskbatch.model.settings import data_quality_policy
+from riskbatch.model.settings import MODEL_CONFIG, data_quality_policy
 
 SPEC = SampleSpec(positions=300, factors=40, days=260, option_share=0.3, seed=5)
 
@@ -97,8 +99,35 @@ def test_a_quantity_far_beyond_its_portfolio_usual_size_is_excluded_and_the_var_
     assert _firm_var_99(night) == pytest.approx(_firm_var_99(clean), rel=1e-12)
 
 
+def test_a_quantity_typed_in_thousands_far_below_its_portfolio_usual_size_is_excluded_and_the_var_is_the_book_without_it() -> None:
+    """250 typed for 250,000: priced, the position's risk vanishes from the figures unseen (the lower side of the band)."""
+    from riskbatch.inputs.plausibility import position_notionals
+
+    market = market_table(SPEC)
+    loaded = load_market(market, "m", SPEC.business_date)
+    positions = positions_table(SPEC, loaded.factors, loaded.spot)
+    notionals = position_notionals(positions, loaded, "USD")
+    portfolios = np.array(positions["portfolio_id"].to_pylist())
+    mine = np.flatnonzero((portfolios == "PF01") & np.isfinite(notionals))
+    row = int(mine[np.argmin(np.abs(notionals[mine] - np.median(notionals[mine])))])  # a position of the portfolio's usual size
+    typed = _set(positions, "quantity", row, positions["quantity"][row].as_py() / 1_000.0)
+    night = prepare_night(market, "m", typed, "p", SPEC.business_date, data_quality_policy(), "USD")
+    position = positions["position_id"][row].as_py()
+    (excluded,) = [found for found in night.excluded if found.position_id == position]
+    assert excluded.reason.startswith("quantity: a notional") and "below" in excluded.reason and "of PF01's positions" in excluded.reason
+    clean = prepare_night(market, "m", positions.filter(pa.array(np.arange(positions.num_rows) != row)), "p", SPEC.business_date, data_quality_policy(), "USD")
+    assert _firm_var_99(night) == pytest.approx(_firm_var_99(clean), rel=1e-12)
+    # the book as it is keeps every position of a plausible size: the band's lower side excludes none of them
+    as_is = prepare_night(market, "m", positions, "p", SPEC.business_date, data_quality_policy(), "USD")
+    assert not [found for found in as_is.excluded if found.reason.startswith("quantity:")]
+
+
 def test_the_yield_and_quantity_bands_are_in_the_versioned_configuration() -> None:
     policy = data_quality_policy()
-    assert policy.dividend_yield_band == (0.0, 0.15) and policy.quantity_to_usual_max == 1000.0
+    configured = json.loads(MODEL_CONFIG.read_text())["data_quality"]
+    assert policy.dividend_yield_band == (0.0, 0.15) and policy.quantity_to_usual_max == configured["quantity_to_usual_max"] == 1000.0
+    assert policy.quantity_to_usual_min == configured["quantity_to_usual_min"] and 0.0 < policy.quantity_to_usual_min < 1.0
+    with pytest.raises(ValueError, match=r"quantity_to_usual_min in \[0, 1\)"):
+        DataQualityPolicy(quantity_to_usual_min=1.5)
     with pytest.raises(ValueError, match="dividend_yield_band"):
         DataQualityPolicy(dividend_yield_band=(0.2, 0.1))

@@ -81,7 +81,7 @@ def test_an_fx_option_on_a_currency_without_a_rate_is_excluded_with_the_reason()
 @pytest.mark.parametrize(
     ("edit", "problem"),
     [
-        (lambda rows: rows | {"rate": [4.3, *rows["rate"][1:]]}, "not a finite rate within +-25% (a percentage typed as a number?)"),
+        (lambda rows: rows | {"rate": [4.3, *rows["rate"][1:]]}, "the rate 4.3 is outside the plausible -0.25 to 0.25 of USD (a percentage typed"),
         (lambda rows: rows | {"date": [DATE + dt.timedelta(days=1), *rows["date"][1:]]}, "dated after the business date"),
         (lambda rows: rows | {"date": [DATE - dt.timedelta(days=7)] * len(rows["date"])}, "business day(s) before 2026-11-25"),
         (lambda rows: {key: values[:-1] for key, values in rows.items()}, "EUR: a short tenor (a year or less) and a long one (beyond a year) are needed"),
@@ -123,3 +123,20 @@ def test_a_night_without_its_rates_file_is_refused_and_with_it_the_manifest_carr
     assert outcome.status == "queued"
     manifest = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{outcome.run_id}/manifest.json")["Body"].read())
     assert manifest["model"]["curves"]["EUR"] == [[0.25, 0.021], [1.0, 0.022], [10.0, 0.026]] and manifest["rates_source"]["uri"].endswith("rates.csv")
+
+
+def test_the_rate_bounds_are_versioned_per_currency_a_40_percent_try_rate_passes_a_40_percent_usd_one_is_refused() -> None:
+    """Before, one bound (+-25 %) for every currency refused the whole night of a book with Turkish lira or
+    Argentine peso rates; the bounds are now the model configuration's, a default and per-currency overrides."""
+    from riskbatch.model.settings import data_quality_policy, load_model_config
+
+    policy = data_quality_policy(load_model_config())
+    lira = {"TRY": {"3M": 0.40, "10Y": 0.28}, "USD": CURVES["USD"]}
+    curves = parse_rates(rates_table(DATE, lira), "rates.csv", DATE, 0, policy.rate_bands)
+    assert dict(curves.points["TRY"])[0.25] == 0.40
+    with pytest.raises(InputError) as raised:
+        parse_rates(rates_table(DATE, {**lira, "USD": {"3M": 0.40, "10Y": 0.042}}), "rates.csv", DATE, 0, policy.rate_bands)
+    problem = raised.value.problems[0]  # (then: USD lacks a short tenor, its only one refused)
+    low, high = policy.rate_band("USD")
+    assert problem.startswith("USD 3M on 2026-11-25: the rate 0.4 is outside") and f"{low:g} to {high:g}" in problem
+    assert policy.rate_band("TRY")[1] > 0.40 > policy.rate_band("USD")[1] == policy.rate_band("EUR")[1]  # EUR: the default

@@ -655,7 +655,7 @@ def test_a_new_factor_joins_the_draw_order_last_even_when_it_sorts_first(night: 
     new_rows = [f"{date},AAA_NEW,{50.0 + (i % 7) * 0.3:.2f},USD,0.0" for i, date in enumerate(dates)]
     (folders[1] / "market.csv").write_text("\n".join([*market, *new_rows]) + "\n")
     with (folders[1] / "positions.csv").open("a") as positions:
-        positions.write("PF01,NEW1,equity,AAA_NEW,0.2,,,,,,\n")  # 10 USD of the new share
+        positions.write("PF01,NEW1,equity,AAA_NEW,2000,,,,,,\n")  # 100,000 USD of the new share: a position of the book's usual size
     manifests = []
     for folder in folders:
         run = run_ingest(night, night.upload(folder, folder.name)[1]).run_id

@@ -32,9 +32,33 @@ def test_production_runs_no_fewer_scenarios_than_its_floor(monkeypatch: pytest.M
         assert configured_run(input_seed=1)[0].scenarios == int(scenarios)
 
 
+@pytest.mark.parametrize("environment", ["production", "prod-eu", "prd", "PROD"])
+def test_a_production_stack_by_any_other_name_gets_the_production_floor(monkeypatch: pytest.MonkeyPatch, environment: str) -> None:
+    """Only the environments the configuration declares non-production run below the production floor: a
+    production stack whose suffix is not exactly prod is not a loophole."""
+    monkeypatch.setenv("RISKBATCH_ENVIRONMENT", environment)
+    monkeypatch.setenv("RISK_SCENARIOS", "100")
+    with pytest.raises(ConfigurationError, match=f"below the floor of 50,000 scenarios .* environment {environment!r} \\(production:"):
+        configured_run(input_seed=1)
+
+
+def test_the_floor_follows_the_class_the_template_and_the_parameters_files_give_an_environment() -> None:
+    """The template's IsProduction suffix and config/prod.json's are production; config/dev.json's is declared
+    non-production (its small nights allowed); an undeclared one is production."""
+    root = Path(__file__).resolve().parents[3]
+    config = load_model_config()
+    template = json.loads((root / "lib" / "TapStack.json").read_text())
+    (production_suffix,) = [value for value in template["Conditions"]["IsProduction"]["Fn::Equals"] if isinstance(value, str)]
+    suffix = {name: json.loads((root / "config" / f"{name}.json").read_text())["Parameters"]["EnvironmentSuffix"] for name in ("prod", "dev")}
+    production = config.scenario_floor(production_suffix)
+    assert production == config.scenario_floor(suffix["prod"]) == config.scenario_floor("an-undeclared-one") > config.scenario_floor(suffix["dev"])
+    assert config.environment_class(suffix["prod"]) == "production" and config.environment_class(suffix["dev"]) == "non-production"
+
+
 def test_the_configurations_own_figure_passes_its_floor_in_every_environment() -> None:
     config = load_model_config()
-    assert config.scenario_floors and all(config.parameters["scenarios"] >= floor for floor in config.scenario_floors.values())
+    declared = config.scenario_floors["non_production_environments"]
+    assert declared and all(config.parameters["scenarios"] >= config.scenario_floor(name) for name in [*declared, "prod"])
 
 
 def test_every_version_says_who_approved_it_and_when_and_the_run_records_it() -> None:

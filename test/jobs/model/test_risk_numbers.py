@@ -382,13 +382,13 @@ def test_the_data_quality_policy_comes_from_the_configuration_and_refuses_unappr
 
     _clear_model_variables(monkeypatch)
     config = load_model_config()
-    assert data_quality_policy() == DataQualityPolicy(**config.data_quality) == DataQualityPolicy()
+    assert data_quality_policy() == DataQualityPolicy(**config.data_quality)  # the configuration's (its proxies and bands: not the code's defaults)
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError, match=f"{variable} is set, but the model configuration .* does not allow"):
         data_quality_policy()
     allowing = dataclasses.replace(config, overridable={**config.overridable, "min_returns": "a test", "zero_return_share": "a test", "jump_sigmas": "a test",
                                                         "max_gap_days": "a test", "stale": "a test"})  # fmt: skip
-    assert dataclasses.asdict(data_quality_policy(allowing)) != dataclasses.asdict(DataQualityPolicy())
+    assert dataclasses.asdict(data_quality_policy(allowing)) != dataclasses.asdict(DataQualityPolicy(**config.data_quality))
 
 
 def test_a_risk_manager_may_rerun_a_genuine_last_day_move_with_flag(monkeypatch: pytest.MonkeyPatch) -> None:

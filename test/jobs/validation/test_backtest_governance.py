@@ -196,7 +196,10 @@ def test_the_year_backtest_runs_the_production_policy_and_says_so(tmp_path, caps
     capsys.readouterr()
     assert backtest_year.main(arguments) == 0
     out = capsys.readouterr().out
-    assert f"policy: the production policy of model configuration {version}: last_day_jump={policy.last_day_jump}" in out
+    # 500 scenarios a night: the line says what differs from production, never that it ran production's policy
+    production = load_model_config().parameters["scenarios"]
+    assert f"policy: not the production policy: scenarios 500 against production's {production:,}" in out and "the production policy of" not in out
+    assert f"otherwise model configuration {version}'s parameters, data-quality policy and cleaning standard: last_day_jump={policy.last_day_jump}" in out
     assert "held days: " in out and "cleaned: " in out and f"excluded days (signed off): 1: {first_var_date}" in out
     assert f"excluded {first_var_date}: signed off by J. Risk" in out and "firm: " in out
     assert out.index("held days: ") < out.index("Basel traffic light")  # beside the light, before the statistics

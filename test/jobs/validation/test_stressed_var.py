@@ -99,3 +99,30 @@ def test_the_message_counts_the_days_in_the_period() -> None:
     short = Market(stress.business_date, stress.dates[:340], stress.factors, stress.prices[:340])  # ends in late 2008
     days = sum(1 for day in short.dates[1:] if dt.date(2008, 9, 1) <= day <= dt.date(2009, 8, 31))
     assert _stressed(short)["missing"] == f"the stress history has {days} days in the period, at least 100 are needed"
+
+
+def test_a_sample_factor_listed_after_the_crisis_moves_with_the_shipped_proxy_in_the_stressed_var() -> None:
+    """The nightly VaR's proxy map (the shipped model configuration's) is the stressed VaR's: a listing of the
+    sample's book without crisis history moves with its index, not left out as uncovered notional."""
+    from riskbatch.inputs.files import load_market
+    from riskbatch.inputs.history_gaps import proxy_of
+    from riskbatch.inputs.quality import prepare_night
+    from riskbatch.inputs.sample import SampleSpec, market_table, positions_table, stress_market_table
+    from riskbatch.model.settings import data_quality_policy
+
+    spec = SampleSpec(positions=300, factors=40, days=260, portfolios=3)
+    policy = data_quality_policy()
+    market = market_table(spec)
+    count = len(set(market["factor"].to_pylist()))
+    positions = positions_table(spec, market["factor"].to_pylist()[:count], market.slice(market.num_rows - count)["price"].to_numpy())
+    night = prepare_night(market, "market.csv", positions, "positions.csv", spec.business_date, policy, "USD")
+    listing = night.positions["underlying"].to_pylist()[night.positions["instrument_type"].to_pylist().index("equity")]
+    stress = stress_market_table(spec)
+    listed = [not (name == listing and day < dt.date(2010, 1, 4)) for name, day in zip(stress["factor"].to_pylist(), stress["date"].to_pylist(), strict=True)]
+    stress_market = load_market(stress.filter(pa.array(listed)), "stress_market.csv", spec.business_date)
+    book = build_book(night.positions, night.market)
+    stressed = challenger_figures(book, night.market, ModelParameters(), stress_market, PERIOD, policy.proxies, policy.max_gap_days)["stressed"]
+    assert "firm" in stressed and stressed["uncovered"] == {**stressed["uncovered"], "factors": [], "positions": 0}
+    proxy = proxy_of(listing, policy.proxies)
+    (repair,) = [repair for repair in stressed["repairs"] if repair["factor"] == listing]
+    assert repair["check"] == "proxy" and repair["action"] == "flag" and proxy in repair["detail"]

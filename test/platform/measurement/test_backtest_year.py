@@ -4,6 +4,7 @@ per-currency rates, the sample's rates file of the date, never at the configured
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from riskbatch.inputs.rates import RATE_COLUMNS, parse_rates
 from riskbatch.inputs.sample import SampleSpec, sample_rates, write_nights, write_rates
 from riskbatch.model.offline import run_offline
 from riskbatch.model.risk_model import ModelParameters
+from riskbatch.model.settings import load_model_config
 from riskbatch.validation.history import backtest_summary
-from riskbatch_platform.measurement.backtest_year import policy_lines, run_year
+from riskbatch_platform.measurement.backtest_year import main, policy_lines, production_parameters, run_year
 
 NIGHTS = 3
 
@@ -37,5 +39,21 @@ def test_the_year_prices_each_night_at_its_dated_rates_and_says_so(tmp_path: Pat
     flat = run_offline(first / "positions.csv", first / "market.csv", parameters, False)
     assert records[0]["var"]["firm"]["es_975"] == pytest.approx(dated["firm"]["es_975"], rel=1e-12)
     assert records[0]["var"]["firm"]["es_975"] != pytest.approx(flat["firm"]["es_975"], rel=1e-6)
-    lines = policy_lines(records, backtest_summary(records))
+    lines = policy_lines(records, backtest_summary(records), parameters)
     assert lines[0].startswith(f"rates: each night's dated curves ({len(records[0]['rates'])} currencies, {NIGHTS} nights from {folders[0].name}")
+
+
+def test_the_policy_line_claims_the_production_policy_only_when_the_year_runs_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before, the year ran 5,000 scenarios a night under a line that said "the production policy" (production: 100,000)."""
+    config = load_model_config()
+    production = config.parameters["scenarios"]
+    assert main(["--nights", "2", "--positions", "60", "--factors", "12", "--scenarios", "1000", "--out", str(tmp_path)]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("policy: ")]
+    floor = config.scenario_floor("prod")
+    assert line.startswith(f"policy: not the production policy: scenarios 1,000 against production's {production:,} (its floor {floor:,}); ")
+    records = [json.loads(path.read_text()) for path in sorted((tmp_path / "history").glob("*.json"))]
+    summary = backtest_summary(records)
+    (same,) = [line for line in policy_lines(records, summary, production_parameters()) if line.startswith("policy: ")]
+    assert same.startswith(f"policy: the production policy of model configuration {config.version}: ")
+    (other,) = [line for line in policy_lines(records, summary, production_parameters(distribution="student-t")) if line.startswith("policy: ")]
+    assert other.startswith("policy: not the production policy: distribution student-t against production's normal; ")
