@@ -255,3 +255,43 @@ def test_a_split_ratio_on_the_last_day_is_used_and_an_fx_factor_never_splits() -
     market = Market(dates[-1], dates, ["FX_EURUSD"], column[:, None])
     cleaned, found = clean_history(market, column[:, None], ["FX_EURUSD"], CleaningPolicy(), corporate_actions={"FX_EURUSD": {dates[200].isoformat(): 2.0}})
     assert found == [] and np.array_equal(cleaned[:, 0], rates)
+
+
+def _split_night(ratio: float, same_day_move: float = 1.0, recorded: float | None = None) -> tuple[PreparedNight, PreparedNight, dict[str, np.ndarray]]:
+    """The night of a history holding an unadjusted split on day 150 (the vendor's day-150 price also moved by
+    `same_day_move`) with a record of it; the night of that history adjusted by hand; the true prices."""
+    prices = _prices()
+    dates = business_days(MONDAY, DAYS)
+    true = {**prices, "EQ_5": prices["EQ_5"].copy()}
+    true["EQ_5"][150:] *= same_day_move  # the stock's own move on the split day
+    raw = {**true, "EQ_5": true["EQ_5"].copy()}
+    raw["EQ_5"][150:] /= ratio
+    adjusted = {**true, "EQ_5": true["EQ_5"] / ratio}
+    night = _night(raw, dates, _book(raw), actions={"EQ_5": {dates[150].isoformat(): recorded or ratio}})
+    return night, _night(adjusted, dates, _book(adjusted)), adjusted
+
+
+@pytest.mark.parametrize("move", [0.97, 1.025])
+def test_a_recorded_split_is_cleaned_when_the_stock_also_moved_that_day(move: float) -> None:
+    night, clean, adjusted = _split_night(2.0, move)
+    assert [(c.rule, c.ratio) for c in night.cleanings] == [("split", 2.0)]
+    assert np.allclose(night.market.prices[:, night.market.index["EQ_5"]], adjusted["EQ_5"], rtol=1e-12)
+    assert _var_99(night) == pytest.approx(_var_99(clean), rel=1e-9)
+
+
+@pytest.mark.parametrize("ratio", [1.5, 7.0, 20.0, 0.125, 0.05])
+def test_a_recorded_split_of_any_ratio_is_cleaned(ratio: float) -> None:
+    night, clean, _ = _split_night(ratio)
+    assert [(c.rule, c.ratio) for c in night.cleanings] == [("split", ratio)]
+    assert _var_99(night) == pytest.approx(_var_99(clean), rel=1e-9)
+
+
+def test_a_one_for_three_typed_to_six_digits_is_cleaned() -> None:
+    night, clean, _ = _split_night(1 / 3, recorded=0.333333)
+    assert [(c.rule, c.ratio) for c in night.cleanings] == [("split", 0.333333)]
+    assert _var_99(night) == pytest.approx(_var_99(clean), rel=1e-3)  # the record's ratio, 1e-6 from the vendor's
+
+
+def test_a_record_whose_ratio_the_move_contradicts_is_not_applied() -> None:
+    night, _, _ = _split_night(1 / 0.7, recorded=2.0)  # a -30 % crash recorded as a 2:1 split
+    assert night.cleanings == []
