@@ -108,7 +108,7 @@ def _apply_recorded(column: np.ndarray, dates: list[dt.date], records: list[Clea
     """Apply a factor's recorded cleanings (in place); those still in force (in the window, raw value unchanged)."""
     kept = []
     position = {day.isoformat(): row for row, day in enumerate(dates)}
-    for record in sorted(records, key=lambda item: item.date):
+    for record in records:  # in the order made: a later record was made on the history the earlier ones had cleaned
         row = position.get(record.date)
         if row is None:
             continue  # the day left the window (or the vendor dropped it)

@@ -295,3 +295,26 @@ def test_a_one_for_three_typed_to_six_digits_is_cleaned() -> None:
 def test_a_record_whose_ratio_the_move_contradicts_is_not_applied() -> None:
     night, _, _ = _split_night(1 / 0.7, recorded=2.0)  # a -30 % crash recorded as a 2:1 split
     assert night.cleanings == []
+
+
+def test_a_tick_found_before_a_recorded_split_is_kept_once_the_ledger_applies_in_the_order_made() -> None:
+    """A split recorded on night t; on night t+1 the vendor's history holds a tick before the split day,
+    cleaned in the split's units. The ledger applies them in the order they were made (the split first),
+    so on night t+2, the tick the window's first day, the record still matches and is applied."""
+    prices, dates = _prices(DAYS + 2), business_days(MONDAY, DAYS + 2)
+    raw = {**prices, "EQ_5": prices["EQ_5"].copy()}
+    raw["EQ_5"][150:] /= 2.0
+    ticked = {**raw, "EQ_5": raw["EQ_5"].copy()}
+    ticked["EQ_5"][2] *= 100.0
+
+    def window(source: dict[str, np.ndarray], start: int) -> tuple[dict[str, np.ndarray], list[dt.date]]:
+        return {name: series[start : start + DAYS] for name, series in source.items()}, dates[start : start + DAYS]
+
+    first = _night(*window(raw, 0), _book(raw), actions={"EQ_5": {dates[150].isoformat(): 2.0}})
+    second = _night(*window(ticked, 1), _book(raw), ledger=first.cleanings)
+    spike = [c for c in second.cleanings if c.rule == "spike_and_revert"]
+    assert [c.date for c in spike] == [dates[2].isoformat()]
+    third = _night(*window(ticked, 2), _book(raw), ledger=second.cleanings)
+    assert third.cleanings == second.cleanings  # found once, kept: nothing rediscovered, nothing dropped
+    adjusted = {**prices, "EQ_5": prices["EQ_5"] / 2.0}
+    assert _var_99(third) == pytest.approx(_var_99(_night(*window(adjusted, 2), _book(adjusted))), rel=0.05)
