@@ -251,6 +251,45 @@ def clean_history(
     return cleaned, in_force
 
 
+def _why_not_applied(market: Market, name: str, effective: str, ratio: float, policy: CleaningPolicy) -> str:
+    """Why a record of a split matches nothing in tonight's history (in words, for the operator)."""
+    if name not in market.index:
+        return f"the market file has no factor {name}"
+    if effective > market.business_date.isoformat():
+        return f"dated after tonight's business date {market.business_date}"
+    if effective <= market.dates[0].isoformat():
+        return f"on or before the window's first day {market.dates[0]}: no close before it in the window to divide"
+    rows = {day.isoformat(): row for row, day in enumerate(market.dates)}
+    if effective not in rows:
+        return "the market file has no price on that day"
+    column = market.prices[:, market.index[name]]
+    if not np.all(np.isfinite(column) & (column > 0)):
+        return "the factor's history is incomplete"
+    returns = np.diff(np.log(column))
+    move, scale = float(returns[rows[effective] - 1]), robust_scale(returns)
+    rest = move + float(np.log(ratio))
+    if scale is None or abs(rest - scale[0]) <= policy.jump_sigmas * scale[1]:
+        return f"the day's move of {np.expm1(move):+.1%} was not cleaned as this split"
+    sigmas = abs(rest - scale[0]) / scale[1]
+    return (
+        f"the day's move of {np.expm1(move):+.1%} is {np.expm1(rest):+.1%} once divided by {ratio:g}, still a jump ({sigmas:.0f} robust standard deviations):"
+        " the history does not show this split (already adjusted, another ratio or another day)"
+    )
+
+
+def unapplied_actions(
+    market: Market, corporate_actions: Mapping[str, Mapping[str, float]] | None, cleanings: Iterable[Cleaning], policy: CleaningPolicy
+) -> list[tuple[str, str, float, str]]:
+    """The night's split records that no cleaning applies: (factor, effective day, ratio, why), never applied, reported."""
+    applied = {(item.factor, item.date) for item in cleanings if item.rule == "split"}
+    return [
+        (name, effective, ratio, _why_not_applied(market, name, effective, ratio, policy))
+        for name, records in sorted((corporate_actions or {}).items())
+        for effective, ratio in sorted(records.items())
+        if (name, effective) not in applied
+    ]
+
+
 def contradiction(name: str, last: float, previous: float, cleaning: CleaningPolicy, second_source: dict[str, float] | None) -> str | None:
     """Why a last-day jump is not a market move (None: nothing contradicts it, it is used)."""
     other = (second_source or {}).get(name)

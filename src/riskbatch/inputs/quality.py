@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from riskbatch.inputs.cleaning import Cleaning, CleaningPolicy, as_records, clean_history, contradiction
+from riskbatch.inputs.cleaning import Cleaning, CleaningPolicy, as_records, clean_history, contradiction, unapplied_actions
 from riskbatch.inputs.currencies import (
     _exclude_unconvertible,
     conversion_path,
@@ -317,6 +317,10 @@ def prepare_night(
     whole, _ = clean_history(market, whole, used, cleaning, cleanings, detect=False)
     cleanings += others
     findings += [FactorFinding(item.factor, "cleaned", f"{item.rule}: {item.detail} (recorded {item.made_on})", "flag") for item in cleanings]
+    findings += [
+        FactorFinding(name, "corporate_action", f"the record of a split of ratio {ratio:g} effective {day} is not applied: {why}", "flag")
+        for name, day, ratio, why in unapplied_actions(market, corporate_actions, cleanings, cleaning)
+    ]
     findings += last_day_check(prices, market, used, policy, cleaning, second_source)
     findings += dividend_findings(market, used, policy.dividend_yield_band)
     published, market = dataclasses.replace(market, prices=whole), dataclasses.replace(market, prices=prices)

@@ -318,3 +318,24 @@ def test_a_tick_found_before_a_recorded_split_is_kept_once_the_ledger_applies_in
     assert third.cleanings == second.cleanings  # found once, kept: nothing rediscovered, nothing dropped
     adjusted = {**prices, "EQ_5": prices["EQ_5"] / 2.0}
     assert _var_99(third) == pytest.approx(_var_99(_night(*window(adjusted, 2), _book(adjusted))), rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("factor", "day", "ratio", "reason"),
+    [
+        ("EQ_5", 149, 2.0, "still a jump"),  # the record a day early
+        ("EQ_5", 150, 10.0, "still a jump"),  # another ratio than the history shows
+        ("EQ_6", 150, 2.0, "still a jump"),  # no move that day: the history does not show it
+        ("EQ_5", "2030-01-02", 2.0, "after tonight"),
+        ("EQ_5", "2000-01-03", 2.0, "window's first day"),
+        ("EQ_99", 150, 2.0, "no factor EQ_99"),
+    ],
+)
+def test_a_record_that_matches_no_move_is_not_applied_and_reported(factor: str, day: int | str, ratio: float, reason: str) -> None:
+    prices, dates = _prices(), business_days(MONDAY, DAYS)
+    raw = {**prices, "EQ_5": prices["EQ_5"] / np.where(np.arange(DAYS) >= 150, 2.0, 1.0)}
+    effective = dates[day].isoformat() if isinstance(day, int) else day
+    night = _night(raw, dates, _book(raw), actions={factor: {effective: ratio}})
+    assert night.cleanings == []
+    (finding,) = [f for f in night.findings if f.check == "corporate_action"]
+    assert (finding.factor, finding.action) == (factor, "flag") and effective in finding.detail and reason in finding.detail
