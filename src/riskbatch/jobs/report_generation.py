@@ -206,6 +206,7 @@ class ReportGeneration:
                 "es_breakdown": breakdown,
                 "limits": breach_streaks(utilisation(manifest.get("limits", []), firm_figures, per_portfolio, set(unvalued)), earlier),
                 "limits_source": manifest.get("limits_source"),
+                "corporate_actions_source": manifest.get("corporate_actions_source"),  # page one tells a refused file
                 "backtest": {
                     **backtest_summary([*earlier, record], exclusions=load_exclusions(self.s3, bucket)),  # signed-off days: riskbatch exclude-day
                     "tonight": record["backtest"],
