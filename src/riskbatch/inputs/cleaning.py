@@ -175,7 +175,7 @@ def _spike(
             day, raw = t + 1, float(column[t + 1])
             cleaned = float(np.sqrt(column[t] * column[t + 2]))
             column[day] = cleaned
-            detail = f"{raw:g} on {dates[day]} is a move of {out:+.1%} reverted the next day ({back:+.1%})"
+            detail = f"{raw:g} on {dates[day]} is a move of {np.expm1(out):+.1%} reverted the next day ({np.expm1(back):+.1%})"  # simple returns
             detail += f": replaced by {cleaned:g}, the geometric mean of its neighbours"
             return Cleaning(name, dates[day].isoformat(), raw, cleaned, "spike_and_revert", detail, tonight)
     return None

@@ -206,7 +206,7 @@ def assess_factor(name: str, prices: np.ndarray, dates: list[dt.date], policy: D
         worst = int(np.argmax(np.abs(returns - median)))
         score = abs(returns[worst] - median) / robust_sigma
         if score > policy.jump_sigmas:
-            detail = f"a move of {returns[worst]:+.1%} on {dates[worst + 1]}, {score:.0f} robust standard deviations (a split or a bad tick?)"
+            detail = f"a move of {np.expm1(returns[worst]):+.1%} on {dates[worst + 1]}, {score:.0f} robust standard deviations (a split or a bad tick?)"
             findings.append(FactorFinding(name, "jump", detail, policy.jump))
     return findings
 
@@ -250,7 +250,7 @@ def last_day_check(
         score = abs(returns[-1] - scale[0]) / scale[1]
         if score <= policy.jump_sigmas:
             continue
-        detail = f"the last price {column[-1]:g} on {market.dates[-1]} is a move of {returns[-1]:+.1%} from {column[-2]:g}"
+        detail = f"the last price {column[-1]:g} on {market.dates[-1]} is a move of {np.expm1(returns[-1]):+.1%} from {column[-2]:g}"
         detail += f", {score:.0f} robust standard deviations"
         why = contradiction(name, float(column[-1]), float(column[-2]), cleaning, second_source) if policy.last_day_jump == "hold" else None
         if policy.last_day_jump == "hold" and why is None:

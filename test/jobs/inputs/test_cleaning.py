@@ -339,3 +339,14 @@ def test_a_record_that_matches_no_move_is_not_applied_and_reported(factor: str, 
     assert night.cleanings == []
     (finding,) = [f for f in night.findings if f.check == "corporate_action"]
     assert (finding.factor, finding.action) == (factor, "flag") and effective in finding.detail and reason in finding.detail
+
+
+def test_the_cleaning_and_jump_texts_give_the_simple_move_not_the_log_return() -> None:
+    night, _, _ = _split_night(2.0)
+    prices, dates = _prices(), business_days(MONDAY, DAYS)
+    simple = prices["EQ_5"][150] / 2.0 / prices["EQ_5"][149] - 1.0  # about -50 %, where the log return is about -69 %
+    (cleaning,) = night.cleanings
+    assert cleaning.detail.startswith(f"a move of {simple:+.1%} on {dates[150]}")
+    unrecorded = _night({**prices, "EQ_5": prices["EQ_5"] / np.where(np.arange(DAYS) >= 150, 2.0, 1.0)}, dates, _book(prices))
+    (jump,) = [f for f in unrecorded.findings if f.check == "jump"]
+    assert jump.detail.startswith(f"a move of {simple:+.1%} on {dates[150]}")
