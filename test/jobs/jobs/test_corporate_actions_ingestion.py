@@ -40,8 +40,8 @@ def split_night(folder: Path, actions: str | None) -> tuple[Path, dict, dict]:
     return folder, raw, {**prices, "EQ_5": prices["EQ_5"] / RATIO}
 
 
-def ingested(folder: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, Market, list[str]]:
-    """The night ingested: its manifest, the market its workers read, and the quarantine's keys."""
+def ingested(folder: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch, reports: dict | None = None) -> tuple[dict, Market, list[str]]:
+    """The night ingested: its manifest, the market its workers read, and the quarantine's keys (`reports`: filled with their JSON)."""
     date = str(business_days(MONDAY, DAYS)[-1])
     names = tuple(name for name in ("rates.csv", "corporate_actions.csv", "positions.csv", "market.csv") if (folder / name).exists())
     with mocked_night(scratch, monkeypatch, 2000, 500) as night:
@@ -50,6 +50,8 @@ def ingested(folder: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch) -> tu
         output = night.settings.output_bucket
         manifest = json.loads(night.s3.get_object(Bucket=output, Key=f"runs/{run}/manifest.json")["Body"].read())
         quarantined = [item["Key"] for item in night.s3.list_objects_v2(Bucket=output, Prefix="quarantine/").get("Contents", [])]
+        for key in quarantined if reports is not None else ():
+            reports[key] = json.loads(night.s3.get_object(Bucket=output, Key=key)["Body"].read() or b"null")
         return manifest, run_market(night.s3, output, manifest), quarantined
 
 
@@ -94,7 +96,11 @@ def test_without_the_file_the_split_is_flagged_used_and_the_record_says_no_corpo
 
 def test_a_malformed_corporate_actions_file_is_quarantined_and_the_night_runs_without_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder, raw, _ = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},0,exchange notice\n")
-    manifest, market, quarantined = ingested(folder, tmp_path / "night", monkeypatch)
+    reports: dict = {}
+    manifest, market, quarantined = ingested(folder, tmp_path / "night", monkeypatch, reports)
+    (report,) = [body for body in reports.values() if isinstance(body, dict) and "kept" in body]
+    assert "starts a new run" not in report["kept"]  # the arrival of an optional file starts no run
+    assert f"riskbatch rerun --stack-name <stack> --date {business_days(MONDAY, DAYS)[-1]} --reason" in report["kept"]
     source = manifest["corporate_actions_source"]
     assert source["rejected"] == [
         "line 3: EQ_6: the ratio is new shares per old share, positive, finite and not 1 (2 for a two-for-one split, 0.1 for one-for-ten)"
