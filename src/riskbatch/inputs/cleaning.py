@@ -9,14 +9,16 @@ and 1.4826 x MAD of the days that moved, as the jump check's):
   from the median, of opposite signs, and |r_t + r_t+1| at most `revert_share` of the smaller of
   the two (the price went away and came back). The price of day t is replaced by the geometric
   mean of its neighbours: the two days' move is split evenly, never lost nor doubled.
-- `split` (an unadjusted corporate action): one return beyond the same threshold whose price
-  ratio lies within `split_tolerance` of a ratio of `split_ratios` or its inverse (2, 3, 4, 5,
-  10; 1/2 ... a reverse split), that does not revert, AND that an independent record confirms:
-  the night's corporate actions (factor, effective day, ratio) name that day and that ratio. The
-  prices before it are divided by the nominal ratio (back-adjusted), so the history is in today's
-  units. A split ratio alone proves nothing: a single name that falls 50 % (or 67, 75, 80, 90 %)
-  and stays down, or doubles, is the market's move until confirmed; it is flagged (the jump
-  check) and used, never rescaled. FX factors (FX_CCY1CCY2) never split.
+- `split` (an unadjusted corporate action): an independent record (the night's corporate actions:
+  factor, effective day, ratio k, any positive ratio but 1) names the day, and the day's log return
+  with k divided out (r_t + log k) is no jump by the same test (the stock may also have moved that
+  day). The prices before it are divided by the record's k (back-adjusted), so the history is in
+  today's units. `split_ratios` gates nothing once a record exists; it names only what the last-day
+  check may suspect without one. A split ratio alone proves nothing: a single name that falls 50 %
+  (or 67, 75, 80, 90 %) and stays down, or doubles, is the market's move until confirmed; it is
+  flagged (the jump check) and used, never rescaled. A record the history does not show (no move
+  that day, another ratio, outside the window) is never applied, and reported. FX factors
+  (FX_CCY1CCY2) never split.
 - a day on which `market_wide_share` of the file's factors (at least four) jump is the market's,
   not a vendor's error: nothing on it is cleaned (a crash and its rebound are both used).
 
@@ -106,7 +108,7 @@ def _apply_recorded(column: np.ndarray, dates: list[dt.date], records: list[Clea
     """Apply a factor's recorded cleanings (in place); those still in force (in the window, raw value unchanged)."""
     kept = []
     position = {day.isoformat(): row for row, day in enumerate(dates)}
-    for record in sorted(records, key=lambda item: item.date):
+    for record in records:  # in the order made: a later record was made on the history the earlier ones had cleaned
         row = position.get(record.date)
         if row is None:
             continue  # the day left the window (or the vendor dropped it)
@@ -149,14 +151,17 @@ def _detect(
 ) -> list[Cleaning]:
     """New cleanings of one factor's history (applied in place)."""
     found: list[Cleaning] = []
+    pending = dict(actions)  # a record is applied once
     for _ in range(len(column)):  # each pass cleans one day; a history holds few
         moves = _jumps(column, policy)
         if moves is None:
             return found
         returns, jumps = moves[0], moves[1] & ~market_wide
-        cleaning = _spike(name, column, dates, returns, jumps, policy, tonight) or _split(name, column, dates, returns, jumps, policy, tonight, actions)
+        cleaning = _spike(name, column, dates, returns, jumps, policy, tonight) or _split(name, column, dates, returns, jumps, policy, tonight, pending)
         if cleaning is None:
             return found
+        if cleaning.rule == "split":
+            pending.pop(cleaning.date, None)
         found.append(cleaning)
     return found
 
@@ -170,7 +175,7 @@ def _spike(
             day, raw = t + 1, float(column[t + 1])
             cleaned = float(np.sqrt(column[t] * column[t + 2]))
             column[day] = cleaned
-            detail = f"{raw:g} on {dates[day]} is a move of {out:+.1%} reverted the next day ({back:+.1%})"
+            detail = f"{raw:g} on {dates[day]} is a move of {np.expm1(out):+.1%} reverted the next day ({np.expm1(back):+.1%})"  # simple returns
             detail += f": replaced by {cleaned:g}, the geometric mean of its neighbours"
             return Cleaning(name, dates[day].isoformat(), raw, cleaned, "spike_and_revert", detail, tonight)
     return None
@@ -186,19 +191,27 @@ def _split(
     tonight: str,
     actions: Mapping[str, float],
 ) -> Cleaning | None:
+    """The first recorded split the history shows: the record names the day and the ratio k (any positive
+    ratio but 1, the split ratios list gates nothing here), and the day's move with k divided out is no jump."""
     if FX_FACTOR.match(name):
         return None  # an exchange rate has no shares to split: its jump is the market's (a de-peg)
-    for t in np.flatnonzero(jumps).tolist():
-        ratio = policy.split_ratio(float(np.exp(returns[t])))
-        recorded = actions.get(dates[t + 1].isoformat())
-        if ratio is None or recorded is None or abs(recorded / ratio - 1.0) > 1e-9:
-            continue  # no split ratio, or nothing independent confirms this split: a genuine move, used
-        if t + 1 < len(returns) and jumps[t + 1] and returns[t] * returns[t + 1] < 0:
-            continue
-        day, raw = t + 1, float(column[t])
+    scale = robust_scale(returns)
+    if scale is None:
+        return None
+    position = {day.isoformat(): row for row, day in enumerate(dates)}
+    for effective, ratio in sorted(actions.items()):
+        day = position.get(effective)
+        if day is None or day == 0 or not np.isfinite(ratio) or ratio <= 0 or ratio == 1.0:
+            continue  # not in the window (or its first day): reported, never applied
+        t = day - 1
+        rest = float(returns[t] + np.log(ratio))  # the day's own move once the split is divided out
+        if abs(rest - scale[0]) > policy.jump_sigmas * scale[1]:
+            continue  # the history does not show this split (already adjusted, another ratio, a crash besides): reported
+        raw = float(column[t])
         column[:day] /= ratio
         kind = f"a split {ratio:g}:1" if ratio > 1 else f"a reverse split 1:{1 / ratio:g}"
-        detail = f"a move of {returns[t]:+.1%} on {dates[day]}, {kind} confirmed by the corporate actions: the {day} prices before it divided by {ratio:g}"
+        detail = f"a move of {np.expm1(returns[t]):+.1%} on {dates[day]}, {kind} confirmed by the corporate actions"
+        detail += f" ({np.expm1(rest):+.1%} once divided out): the {day} prices before it divided by {ratio:g}"
         return Cleaning(name, dates[day].isoformat(), raw, float(column[t]), "split", detail, tonight, ratio, "corporate_actions")
     return None
 
@@ -232,8 +245,49 @@ def clean_history(
         column = cleaned[:, market.index[name]]  # a view: cleaned in place
         if not np.all(np.isfinite(column) & (column > 0)):
             continue  # the history check excludes it
-        in_force += _detect(name, column, market.dates, policy, tonight, market_wide, (corporate_actions or {}).get(name, {}))
+        applied = {item.date for item in in_force if item.factor == name and item.rule == "split"}  # from the ledger
+        actions = {day: ratio for day, ratio in (corporate_actions or {}).get(name, {}).items() if day not in applied}
+        in_force += _detect(name, column, market.dates, policy, tonight, market_wide, actions)
     return cleaned, in_force
+
+
+def _why_not_applied(market: Market, name: str, effective: str, ratio: float, policy: CleaningPolicy) -> str:
+    """Why a record of a split matches nothing in tonight's history (in words, for the operator)."""
+    if name not in market.index:
+        return f"the market file has no factor {name}"
+    if effective > market.business_date.isoformat():
+        return f"dated after tonight's business date {market.business_date}"
+    if effective <= market.dates[0].isoformat():
+        return f"on or before the window's first day {market.dates[0]}: no close before it in the window to divide"
+    rows = {day.isoformat(): row for row, day in enumerate(market.dates)}
+    if effective not in rows:
+        return "the market file has no price on that day"
+    column = market.prices[:, market.index[name]]
+    if not np.all(np.isfinite(column) & (column > 0)):
+        return "the factor's history is incomplete"
+    returns = np.diff(np.log(column))
+    move, scale = float(returns[rows[effective] - 1]), robust_scale(returns)
+    rest = move + float(np.log(ratio))
+    if scale is None or abs(rest - scale[0]) <= policy.jump_sigmas * scale[1]:
+        return f"the day's move of {np.expm1(move):+.1%} was not cleaned as this split"
+    sigmas = abs(rest - scale[0]) / scale[1]
+    return (
+        f"the day's move of {np.expm1(move):+.1%} is {np.expm1(rest):+.1%} once divided by {ratio:g}, still a jump ({sigmas:.0f} robust standard deviations):"
+        " the history does not show this split (already adjusted, another ratio or another day)"
+    )
+
+
+def unapplied_actions(
+    market: Market, corporate_actions: Mapping[str, Mapping[str, float]] | None, cleanings: Iterable[Cleaning], policy: CleaningPolicy
+) -> list[tuple[str, str, float, str]]:
+    """The night's split records that no cleaning applies: (factor, effective day, ratio, why), never applied, reported."""
+    applied = {(item.factor, item.date) for item in cleanings if item.rule == "split"}
+    return [
+        (name, effective, ratio, _why_not_applied(market, name, effective, ratio, policy))
+        for name, records in sorted((corporate_actions or {}).items())
+        for effective, ratio in sorted(records.items())
+        if (name, effective) not in applied
+    ]
 
 
 def contradiction(name: str, last: float, previous: float, cleaning: CleaningPolicy, second_source: dict[str, float] | None) -> str | None:

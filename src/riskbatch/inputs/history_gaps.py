@@ -33,7 +33,7 @@ MIN_OVERLAP = 20  # common returns needed to scale a proxy by the volatility rat
 @dataclass(frozen=True)
 class FactorFinding:
     factor: str
-    check: str  # history, gap, proxy, short_history, stale, zero_returns, jump, last_day_jump
+    check: str  # history, gap, proxy, short_history, stale, zero_returns, jump, last_day_jump, cleaned, corporate_action
     detail: str
     action: str  # exclude, flag, hold (reject findings become the file's problems)
 

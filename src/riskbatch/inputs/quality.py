@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from riskbatch.inputs.cleaning import Cleaning, CleaningPolicy, as_records, clean_history, contradiction
+from riskbatch.inputs.cleaning import Cleaning, CleaningPolicy, as_records, clean_history, contradiction, unapplied_actions
 from riskbatch.inputs.currencies import (
     _exclude_unconvertible,
     conversion_path,
@@ -214,7 +214,7 @@ def assess_factor(name: str, prices: np.ndarray, dates: list[dt.date], policy: D
         worst = int(np.argmax(np.abs(returns - median)))
         score = abs(returns[worst] - median) / robust_sigma
         if score > policy.jump_sigmas:
-            detail = f"a move of {returns[worst]:+.1%} on {dates[worst + 1]}, {score:.0f} robust standard deviations (a split or a bad tick?)"
+            detail = f"a move of {np.expm1(returns[worst]):+.1%} on {dates[worst + 1]}, {score:.0f} robust standard deviations (a split or a bad tick?)"
             findings.append(FactorFinding(name, "jump", detail, policy.jump))
     return findings
 
@@ -258,7 +258,7 @@ def last_day_check(
         score = abs(returns[-1] - scale[0]) / scale[1]
         if score <= policy.jump_sigmas:
             continue
-        detail = f"the last price {column[-1]:g} on {market.dates[-1]} is a move of {returns[-1]:+.1%} from {column[-2]:g}"
+        detail = f"the last price {column[-1]:g} on {market.dates[-1]} is a move of {np.expm1(returns[-1]):+.1%} from {column[-2]:g}"
         detail += f", {score:.0f} robust standard deviations"
         why = contradiction(name, float(column[-1]), float(column[-2]), cleaning, second_source) if policy.last_day_jump == "hold" else None
         if policy.last_day_jump == "hold" and why is None:
@@ -325,6 +325,10 @@ def prepare_night(
     whole, _ = clean_history(market, whole, used, cleaning, cleanings, detect=False)
     cleanings += others
     findings += [FactorFinding(item.factor, "cleaned", f"{item.rule}: {item.detail} (recorded {item.made_on})", "flag") for item in cleanings]
+    findings += [
+        FactorFinding(name, "corporate_action", f"the record of a split of ratio {ratio:g} effective {day} is not applied: {why}", "flag")
+        for name, day, ratio, why in unapplied_actions(market, corporate_actions, cleanings, cleaning)
+    ]
     findings += last_day_check(prices, market, used, policy, cleaning, second_source)
     findings += dividend_findings(market, used, policy.dividend_yield_band)
     published, market = dataclasses.replace(market, prices=whole), dataclasses.replace(market, prices=prices)

@@ -77,22 +77,29 @@ class IngestOutcome:
         return EXIT_REJECTED if self.status == "rejected" else EXIT_OK
 
 
-def _quarantine(job: Ingestion, bucket: str, key: str, checksum: str, business_date: str, error: InputError) -> str:
+def _quarantine(job: Ingestion, bucket: str, key: str, checksum: str, business_date: str, error: InputError, optional: bool = False) -> str:
     report_key = quarantine_key(business_date, key.rsplit("/", 1)[-1], checksum)
+    # an optional file's arrival starts no run (only the market and positions files' do): the operator re-runs the date
+    retry = (
+        f"land the corrected {key.rsplit('/', 1)[-1]} under the same name, then run "
+        f'`riskbatch rerun --stack-name <stack> --date {business_date} --reason "..."` (its arrival alone starts no run)'
+        if optional
+        else "a corrected file under the same name starts a new run"
+    )
     report = {
         "file": f"s3://{bucket}/{key}",
         "sha256": checksum,
         "business_date": business_date,
         "problems": error.problems,
         "detected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "kept": "the original stays where it landed; a corrected file under the same name starts a new run",
+        "kept": f"the original stays where it landed; {retry}",
     }
     created = put_json_once(job.s3, job.output, report_key, report)
     log("input_rejected", file=key, problems=len(error.problems), report=report_key, first_report=created)
     details = f"s3://{job.output}/{report_key}"
     lines = [f"The file s3://{bucket}/{key} was rejected ({len(error.problems):,} problem(s)):"]
     lines += [f"- {problem}" for problem in first_rows(error.problems, details)]
-    lines.append(f"Report: {details}")
+    lines += [f"Report: {details}", f"To correct it: {retry}."]
     _alert_once(job, report_key, f"Risk batch: rejected input for {business_date}", "\n".join(lines))
     return report_key
 
@@ -225,7 +232,7 @@ def _read_optional(job: Ingestion, files: FileSet, name: str, parse: Any) -> tup
     try:
         return parse(data, key), source
     except InputError as error:
-        _quarantine(job, bucket, key, checksum, files.business_date, error)
+        _quarantine(job, bucket, key, checksum, files.business_date, error, optional=True)
         return None, {**source, "rejected": error.problems}
 
 

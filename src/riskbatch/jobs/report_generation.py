@@ -213,6 +213,7 @@ class ReportGeneration:
                     utilisation(manifest.get("limits", []), firm_figures, per_portfolio, set(unvalued), limit_caveats(unvalued, partial)), earlier
                 ),
                 "limits_source": manifest.get("limits_source"),
+                "corporate_actions_source": manifest.get("corporate_actions_source"),  # page one tells a refused file
                 "backtest": {
                     **backtest_summary([*earlier, record], exclusions=load_exclusions(self.s3, bucket)),  # signed-off days: riskbatch exclude-day
                     "tonight": record["backtest"],

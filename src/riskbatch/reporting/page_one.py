@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape
 from riskbatch.inputs.quality import excluded_notional_text
 from riskbatch.model.monte_carlo_error import monte_carlo_error
 from riskbatch.reporting.charts import exceptions_chart, png
+from riskbatch.reporting.corporate_action_lines import corporate_action_lines
 from riskbatch.reporting.coverage import data_exclusions, expiries_text, firm_excludes
 from riskbatch.reporting.deadline import publication_line, verdict
 from riskbatch.reporting.figures import FIGURES, TESTS
@@ -137,7 +138,8 @@ def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{counted(len(missing['positions']), 'position')}, notional {money(missing['notional'])} {currency}.",
             )
         )
-    flagged = [f for f in quality["findings"] if f["action"] == "flag"]
+    found += [("DATA", line) for line in corporate_action_lines(summary)]
+    flagged = [f for f in quality["findings"] if f["action"] == "flag" and f["check"] != "corporate_action"]  # told just above
     if flagged:
         found.append(("DATA", f"{counted(len(flagged), 'factor')} flagged ({', '.join(sorted({f['check'] for f in flagged}))}): see Data quality."))
     if summary["market_as_of"] != summary["business_date"]:

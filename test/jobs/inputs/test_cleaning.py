@@ -255,3 +255,98 @@ def test_a_split_ratio_on_the_last_day_is_used_and_an_fx_factor_never_splits() -
     market = Market(dates[-1], dates, ["FX_EURUSD"], column[:, None])
     cleaned, found = clean_history(market, column[:, None], ["FX_EURUSD"], CleaningPolicy(), corporate_actions={"FX_EURUSD": {dates[200].isoformat(): 2.0}})
     assert found == [] and np.array_equal(cleaned[:, 0], rates)
+
+
+def _split_night(ratio: float, same_day_move: float = 1.0, recorded: float | None = None) -> tuple[PreparedNight, PreparedNight, dict[str, np.ndarray]]:
+    """The night of a history holding an unadjusted split on day 150 (the vendor's day-150 price also moved by
+    `same_day_move`) with a record of it; the night of that history adjusted by hand; the true prices."""
+    prices = _prices()
+    dates = business_days(MONDAY, DAYS)
+    true = {**prices, "EQ_5": prices["EQ_5"].copy()}
+    true["EQ_5"][150:] *= same_day_move  # the stock's own move on the split day
+    raw = {**true, "EQ_5": true["EQ_5"].copy()}
+    raw["EQ_5"][150:] /= ratio
+    adjusted = {**true, "EQ_5": true["EQ_5"] / ratio}
+    night = _night(raw, dates, _book(raw), actions={"EQ_5": {dates[150].isoformat(): recorded or ratio}})
+    return night, _night(adjusted, dates, _book(adjusted)), adjusted
+
+
+@pytest.mark.parametrize("move", [0.97, 1.025])
+def test_a_recorded_split_is_cleaned_when_the_stock_also_moved_that_day(move: float) -> None:
+    night, clean, adjusted = _split_night(2.0, move)
+    assert [(c.rule, c.ratio) for c in night.cleanings] == [("split", 2.0)]
+    assert np.allclose(night.market.prices[:, night.market.index["EQ_5"]], adjusted["EQ_5"], rtol=1e-12)
+    assert _var_99(night) == pytest.approx(_var_99(clean), rel=1e-9)
+
+
+@pytest.mark.parametrize("ratio", [1.5, 7.0, 20.0, 0.125, 0.05])
+def test_a_recorded_split_of_any_ratio_is_cleaned(ratio: float) -> None:
+    night, clean, _ = _split_night(ratio)
+    assert [(c.rule, c.ratio) for c in night.cleanings] == [("split", ratio)]
+    assert _var_99(night) == pytest.approx(_var_99(clean), rel=1e-9)
+
+
+def test_a_one_for_three_typed_to_six_digits_is_cleaned() -> None:
+    night, clean, _ = _split_night(1 / 3, recorded=0.333333)
+    assert [(c.rule, c.ratio) for c in night.cleanings] == [("split", 0.333333)]
+    assert _var_99(night) == pytest.approx(_var_99(clean), rel=1e-3)  # the record's ratio, 1e-6 from the vendor's
+
+
+def test_a_record_whose_ratio_the_move_contradicts_is_not_applied() -> None:
+    night, _, _ = _split_night(1 / 0.7, recorded=2.0)  # a -30 % crash recorded as a 2:1 split
+    assert night.cleanings == []
+
+
+def test_a_tick_found_before_a_recorded_split_is_kept_once_the_ledger_applies_in_the_order_made() -> None:
+    """A split recorded on night t; on night t+1 the vendor's history holds a tick before the split day,
+    cleaned in the split's units. The ledger applies them in the order they were made (the split first),
+    so on night t+2, the tick the window's first day, the record still matches and is applied."""
+    prices, dates = _prices(DAYS + 2), business_days(MONDAY, DAYS + 2)
+    raw = {**prices, "EQ_5": prices["EQ_5"].copy()}
+    raw["EQ_5"][150:] /= 2.0
+    ticked = {**raw, "EQ_5": raw["EQ_5"].copy()}
+    ticked["EQ_5"][2] *= 100.0
+
+    def window(source: dict[str, np.ndarray], start: int) -> tuple[dict[str, np.ndarray], list[dt.date]]:
+        return {name: series[start : start + DAYS] for name, series in source.items()}, dates[start : start + DAYS]
+
+    first = _night(*window(raw, 0), _book(raw), actions={"EQ_5": {dates[150].isoformat(): 2.0}})
+    second = _night(*window(ticked, 1), _book(raw), ledger=first.cleanings)
+    spike = [c for c in second.cleanings if c.rule == "spike_and_revert"]
+    assert [c.date for c in spike] == [dates[2].isoformat()]
+    third = _night(*window(ticked, 2), _book(raw), ledger=second.cleanings)
+    assert third.cleanings == second.cleanings  # found once, kept: nothing rediscovered, nothing dropped
+    adjusted = {**prices, "EQ_5": prices["EQ_5"] / 2.0}
+    assert _var_99(third) == pytest.approx(_var_99(_night(*window(adjusted, 2), _book(adjusted))), rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("factor", "day", "ratio", "reason"),
+    [
+        ("EQ_5", 149, 2.0, "still a jump"),  # the record a day early
+        ("EQ_5", 150, 10.0, "still a jump"),  # another ratio than the history shows
+        ("EQ_6", 150, 2.0, "still a jump"),  # no move that day: the history does not show it
+        ("EQ_5", "2030-01-02", 2.0, "after tonight"),
+        ("EQ_5", "2000-01-03", 2.0, "window's first day"),
+        ("EQ_99", 150, 2.0, "no factor EQ_99"),
+    ],
+)
+def test_a_record_that_matches_no_move_is_not_applied_and_reported(factor: str, day: int | str, ratio: float, reason: str) -> None:
+    prices, dates = _prices(), business_days(MONDAY, DAYS)
+    raw = {**prices, "EQ_5": prices["EQ_5"] / np.where(np.arange(DAYS) >= 150, 2.0, 1.0)}
+    effective = dates[day].isoformat() if isinstance(day, int) else day
+    night = _night(raw, dates, _book(raw), actions={factor: {effective: ratio}})
+    assert night.cleanings == []
+    (finding,) = [f for f in night.findings if f.check == "corporate_action"]
+    assert (finding.factor, finding.action) == (factor, "flag") and effective in finding.detail and reason in finding.detail
+
+
+def test_the_cleaning_and_jump_texts_give_the_simple_move_not_the_log_return() -> None:
+    night, _, _ = _split_night(2.0)
+    prices, dates = _prices(), business_days(MONDAY, DAYS)
+    simple = prices["EQ_5"][150] / 2.0 / prices["EQ_5"][149] - 1.0  # about -50 %, where the log return is about -69 %
+    (cleaning,) = night.cleanings
+    assert cleaning.detail.startswith(f"a move of {simple:+.1%} on {dates[150]}")
+    unrecorded = _night({**prices, "EQ_5": prices["EQ_5"] / np.where(np.arange(DAYS) >= 150, 2.0, 1.0)}, dates, _book(prices))
+    (jump,) = [f for f in unrecorded.findings if f.check == "jump"]
+    assert jump.detail.startswith(f"a move of {simple:+.1%} on {dates[150]}")

@@ -18,6 +18,7 @@ from riskbatch.inputs.sample import business_days, write_rates
 from riskbatch.jobs.ingestion import ingest
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import risk_figures
+from riskbatch.reporting.corporate_action_lines import corporate_action_lines
 from test.jobs.inputs.test_cleaning import DAYS, MONDAY, PARAMETERS, _book, _night, _prices, _table
 from test.jobs.stack_layout import mocked_night
 
@@ -39,8 +40,8 @@ def split_night(folder: Path, actions: str | None) -> tuple[Path, dict, dict]:
     return folder, raw, {**prices, "EQ_5": prices["EQ_5"] / RATIO}
 
 
-def ingested(folder: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, Market, list[str]]:
-    """The night ingested: its manifest, the market its workers read, and the quarantine's keys."""
+def ingested(folder: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch, reports: dict | None = None) -> tuple[dict, Market, list[str]]:
+    """The night ingested: its manifest, the market its workers read, and the quarantine's keys (`reports`: filled with their JSON)."""
     date = str(business_days(MONDAY, DAYS)[-1])
     names = tuple(name for name in ("rates.csv", "corporate_actions.csv", "positions.csv", "market.csv") if (folder / name).exists())
     with mocked_night(scratch, monkeypatch, 2000, 500) as night:
@@ -49,6 +50,8 @@ def ingested(folder: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch) -> tu
         output = night.settings.output_bucket
         manifest = json.loads(night.s3.get_object(Bucket=output, Key=f"runs/{run}/manifest.json")["Body"].read())
         quarantined = [item["Key"] for item in night.s3.list_objects_v2(Bucket=output, Prefix="quarantine/").get("Contents", [])]
+        for key in quarantined if reports is not None else ():
+            reports[key] = json.loads(night.s3.get_object(Bucket=output, Key=key)["Body"].read() or b"null")
         return manifest, run_market(night.s3, output, manifest), quarantined
 
 
@@ -93,7 +96,11 @@ def test_without_the_file_the_split_is_flagged_used_and_the_record_says_no_corpo
 
 def test_a_malformed_corporate_actions_file_is_quarantined_and_the_night_runs_without_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder, raw, _ = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},0,exchange notice\n")
-    manifest, market, quarantined = ingested(folder, tmp_path / "night", monkeypatch)
+    reports: dict = {}
+    manifest, market, quarantined = ingested(folder, tmp_path / "night", monkeypatch, reports)
+    (report,) = [body for body in reports.values() if isinstance(body, dict) and "kept" in body]
+    assert "starts a new run" not in report["kept"]  # the arrival of an optional file starts no run
+    assert f"riskbatch rerun --stack-name <stack> --date {business_days(MONDAY, DAYS)[-1]} --reason" in report["kept"]
     source = manifest["corporate_actions_source"]
     assert source["rejected"] == [
         "line 3: EQ_6: the ratio is new shares per old share, positive, finite and not 1 (2 for a two-for-one split, 0.1 for one-for-ten)"
@@ -101,3 +108,51 @@ def test_a_malformed_corporate_actions_file_is_quarantined_and_the_night_runs_wi
     assert {key.rsplit("/", 1)[-1].split(".")[0] for key in quarantined} == {"corporate_actions"}  # its report (and the mark that it was alerted)
     assert manifest["data_quality"]["cleanings"] == [] and "refused" in manifest["corporate_actions"]["note"]
     assert np.array_equal(market.prices[:, market.index["EQ_5"]], raw["EQ_5"])  # its good row confirms nothing: the file is refused whole
+    (line,) = corporate_action_lines(_page_one(manifest))
+    assert line.startswith("Corporate actions file s3://") and "refused (1 problem(s), quarantined)" in line
+
+
+def _page_one(manifest: dict) -> dict:
+    """What the report's page one reads of the manifest (riskbatch.jobs.report_generation)."""
+    return {
+        "business_date": manifest["business_date"],
+        "data_quality": manifest["data_quality"],
+        "corporate_actions_source": manifest["corporate_actions_source"],
+    }
+
+
+def test_records_applied_and_not_applied_are_in_the_manifest_and_on_page_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, _, _ = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},3,vendor feed\n")  # EQ_6 did not split: no move that day
+    manifest, _, _ = ingested(folder, tmp_path / "night", monkeypatch)
+    day = str(business_days(MONDAY, DAYS)[SPLIT_DAY])
+    (unapplied,) = [f for f in manifest["data_quality"]["findings"] if f["check"] == "corporate_action"]
+    assert unapplied["factor"] == "EQ_6" and day in unapplied["detail"] and "the history does not show this split" in unapplied["detail"]
+    applied, not_applied = corporate_action_lines(_page_one(manifest))
+    assert applied == f"Corporate actions applied tonight: EQ_5 a 2:1 split effective {day}; the prices before each divided by its ratio (see Data quality)."
+    assert not_applied.startswith("Corporate action of EQ_6 not applied: the record of a split of ratio 3 effective " + day)
+
+
+def test_page_one_of_the_published_report_tells_the_records_not_applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from riskbatch.aws.layout import report_keys
+    from riskbatch.jobs.report_generation import ReportGeneration
+    from riskbatch.jobs.risk_calculation import RiskCalculation
+    from riskbatch.reporting.page_one import warning_lines
+    from test.jobs.jobs.test_pipeline import _page_texts
+    from test.jobs.jobs.test_portfolio_without_figures import _drain
+
+    folder, _, _ = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},3,vendor feed\n")
+    date = str(business_days(MONDAY, DAYS)[-1])
+    with mocked_night(tmp_path / "night", monkeypatch, 2000, 500) as night:
+        keys = night.upload(folder, date, ("rates.csv", "corporate_actions.csv", "positions.csv", "market.csv"))
+        run = ingest(night.settings.input_bucket, keys[-1], night.settings, night.s3, night.sqs, night.sns).run_id
+        _drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
+        for message in night.messages(night.settings.report_queue_url):
+            night.sqs.send_message(QueueUrl=night.settings.report_queue_url, MessageBody=json.dumps(message))
+        _drain(night, night.settings.report_queue_url, ReportGeneration(night.s3, night.sns, night.settings.alert_topic_arn))
+        pdf_key, json_key = report_keys(date, run)
+        figures = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=json_key)["Body"].read())
+        page_one = _page_texts(night.s3.get_object(Bucket=night.settings.output_bucket, Key=pdf_key)["Body"].read())[0]
+    lines = warning_lines(figures)
+    assert any(line.startswith("Corporate actions applied tonight: EQ_5 a 2:1 split") for line in lines)
+    assert any(line.startswith("Corporate action of EQ_6 not applied") for line in lines)
+    assert "Corporate action of EQ_6 not applied" in " ".join(page_one.split())

@@ -239,7 +239,7 @@ def test_stale_runs_and_jumps_are_found_and_follow_their_policy() -> None:
     (stale,) = assess_factor("X", flat, dates, DataQualityPolicy())
     assert stale.check == "stale" and stale.action == "flag" and "20 days in a row" in stale.detail
     (jump,) = assess_factor("X", split, dates, DataQualityPolicy())
-    assert jump.check == "jump" and jump.detail.startswith("a move of -6") and str(dates[200]) in jump.detail  # ln(1/2) = -69 %
+    assert jump.check == "jump" and jump.detail.startswith("a move of -5") and str(dates[200]) in jump.detail  # halved: -50 %, not ln 0.5
     (excluded,) = assess_factor("X", split, dates, DataQualityPolicy(jump="exclude"))
     assert excluded.action == "exclude"
 
