@@ -122,7 +122,7 @@ unit: $(STAMP)
 jobs: $(STAMP) test-tools
 	$(BIN)/pytest -q -n auto --dist loadfile test/jobs
 
-# Every test marked clock, at each instant of riskbatch_platform/testing/clock.py (a few seconds each).
+# Every test marked clock, at each instant of riskbatch_platform/testing/clock.py: one pytest an instant, one a core at a time.
 clock: $(STAMP) test-tools
 	$(BIN)/riskbatch-clock-check
 
