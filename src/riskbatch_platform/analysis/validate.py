@@ -34,18 +34,49 @@ class Row:
     status: str
 
 
-def unit_results(out_dir: Path) -> dict[str, bool]:
+# What the unit suite's results depend on: a report written after the last change to any of these is current.
+UNIT_INPUTS = ("src", "test", "lib", "compliance", "guard-rules", "config", "tools", "pyproject.toml", "requirements.lock", ".venv/.installed")
+
+
+def newest_input(root: Path = REPO_ROOT) -> float:
+    """The modification time of the newest file the unit suite reads (its code, tests, templates, pins)."""
+    newest = 0.0
+    for name in UNIT_INPUTS:
+        path = root / name
+        if path.is_file():
+            newest = max(newest, path.stat().st_mtime)
+        elif path.is_dir():
+            newest = max([newest, *(each.stat().st_mtime for each in path.rglob("*") if each.is_file() and "__pycache__" not in each.parts)])
+    return newest
+
+
+def current_report(report: Path | None, root: Path = REPO_ROOT) -> bool:
+    """Whether a unit suite report (make unit's, a moment ago) was written after every file it depends on."""
+    return report is not None and report.is_file() and report.stat().st_mtime > newest_input(root)
+
+
+def unit_results(out_dir: Path, reuse: Path | None = None) -> dict[str, bool]:
     """file::function -> whether every one of its cases passed (a skipped case is not a pass).
 
+    `reuse`: make unit's JUnit report; read when nothing the suite depends on changed since it was
+    written (make test and the pull-request path run unit just before), else the suite runs here.
     A file of test/unit (the template's requirements) is named by its name alone, any other by its
     path under test/ (platform/local/emulator/test_iam.py)."""
     report = out_dir / "unit-junit.xml"
-    subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "test/unit", "test/platform", f"--junitxml={report}", "-p", "no:cacheprovider"],
-        cwd=REPO_ROOT,
-        check=False,
-        capture_output=True,
-    )
+    if current_report(reuse):
+        report = reuse
+        print(f"the unit suite's results from {reuse.relative_to(REPO_ROOT) if reuse.is_relative_to(REPO_ROOT) else reuse} (nothing changed since)", flush=True)
+    else:
+        subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "test/unit", "test/platform", f"--junitxml={report}", "-p", "no:cacheprovider"],
+            cwd=REPO_ROOT,
+            check=False,
+            capture_output=True,
+        )
+    return read_results(report)
+
+
+def read_results(report: Path) -> dict[str, bool]:
     results: dict[str, bool] = {}
     for case in ElementTree.parse(report).getroot().iter("testcase"):
         module = case.get("classname", "").removeprefix("test.").removeprefix("unit.").replace(".", "/")
@@ -116,6 +147,7 @@ def naming_table(documents: dict[str, dict]) -> tuple[list[str], bool]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "out")
+    parser.add_argument("--unit-results", type=Path, help="make unit's JUnit report: read instead of running the suite again when nothing changed since")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     paths = templates()
@@ -124,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     findings = [finding for path in paths for finding in lint(path)]
     rows = [Row("cfn-lint (errors, warnings, informational) reports nothing on either template", "cfn-lint", "PASS" if not findings else "FAIL")]
     guard = guard_results(documents)
-    units = unit_results(args.out)
+    units = unit_results(args.out, args.unit_results)
     try:
         table = requirements()
     except RequirementsError as error:

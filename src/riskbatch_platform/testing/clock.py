@@ -19,7 +19,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from riskbatch.operations.aws_access import bounded
@@ -72,29 +75,46 @@ def marked_test_files() -> list[str]:
     return [str(path.relative_to(REPO_ROOT)) for path in paths]
 
 
+def run_at(instant: Instant, files: list[str], pytest_args: list[str], basetemp: Path) -> tuple[int, str]:
+    """The marked tests at one instant, in a pytest of their own under faketime: its exit code and its output.
+
+    Each instant has its own --basetemp: pytest's default numbered temporary folders are pruned by age, and a
+    session whose clock is moved months away would take another instant's live folder for an old one."""
+    environment = {
+        **os.environ,
+        CLOCK_VARIABLE: instant.at.isoformat(),
+        "TZ": "UTC",
+        # the monotonic clock stays real: timeouts and durations measure elapsed time, not the date
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    }
+    command = [*faketime_command(instant.at), sys.executable, "-m", "pytest", "-q", "-m", "clock", "-p", "no:cacheprovider", f"--basetemp={basetemp}"]
+    completed = subprocess.run(
+        [*command, *files, *pytest_args], cwd=REPO_ROOT, env=environment, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    return completed.returncode, completed.stdout
+
+
 @bounded("riskbatch-clock-check")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="instants run at once (default: one a core; each is one pytest process)")
     parser.epilog = "Any other argument goes to pytest (for example -k status)."
-    _, pytest_args = parser.parse_known_args(argv)
+    args, pytest_args = parser.parse_known_args(argv)
     if shutil.which("faketime") is None:
         print("make clock: faketime is missing: apt-get install -y faketime (make test-tools does it as root)", file=sys.stderr)
         return 2
     files = marked_test_files()
-    print(f"clock: the tests marked clock in {len(files)} files", flush=True)
+    print(f"clock: the tests marked clock in {len(files)} files, {min(max(args.jobs, 1), len(INSTANTS))} instant(s) at a time", flush=True)
     failed = []
-    for instant in INSTANTS:
-        print(f"clock: {instant.name}, {instant.at.astimezone(NEW_YORK):%a %Y-%m-%d %H:%M %Z} New York ({instant.at:%H:%M} UTC)", flush=True)
-        environment = {
-            **os.environ,
-            CLOCK_VARIABLE: instant.at.isoformat(),
-            "TZ": "UTC",
-            # the monotonic clock stays real: timeouts and durations measure elapsed time, not the date
-            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-        }
-        command = [*faketime_command(instant.at), sys.executable, "-m", "pytest", "-q", "-m", "clock", "-p", "no:cacheprovider", *files, *pytest_args]
-        if subprocess.run(command, cwd=REPO_ROOT, env=environment, check=False).returncode != 0:
-            failed.append(instant.name)
+    # Each instant is one single-threaded pytest: run side by side they use every core; reported in order.
+    with tempfile.TemporaryDirectory(prefix="riskbatch-clock-") as scratch, ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
+        runs = [pool.submit(run_at, instant, files, pytest_args, Path(scratch) / f"instant-{index}") for index, instant in enumerate(INSTANTS)]
+        for instant, run in zip(INSTANTS, runs, strict=True):
+            code, output = run.result()
+            print(f"clock: {instant.name}, {instant.at.astimezone(NEW_YORK):%a %Y-%m-%d %H:%M %Z} New York ({instant.at:%H:%M} UTC)", flush=True)
+            print(output, end="", flush=True)
+            if code != 0:
+                failed.append(instant.name)
     if failed:
         print(f"clock: the date-dependent tests fail at {', '.join(failed)}", file=sys.stderr)
         return 1

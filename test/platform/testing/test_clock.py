@@ -107,3 +107,29 @@ def test_the_pinned_instant_comes_from_the_environment_with_its_offset() -> None
 def test_a_clock_test_runs_at_the_pinned_instant(pinned_clock: dt.datetime) -> None:
     assert pinned_clock == pinned_instant()
     assert abs((dt.datetime.now(dt.UTC) - pinned_clock).total_seconds()) < 60
+
+
+def test_the_instants_run_side_by_side_each_in_its_own_temporary_folder_and_report_in_order(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """make clock runs one single-threaded pytest an instant: two cores run two at once. Each has its own
+    --basetemp (pytest prunes its numbered folders by age, and the instants' clocks are months apart)."""
+    import threading
+
+    from riskbatch_platform.testing import clock
+
+    together = threading.Barrier(2, timeout=30)  # broken (and the test failed) unless two instants run at once
+    folders: list[Path] = []
+
+    def run_at(instant: clock.Instant, files: list[str], pytest_args: list[str], basetemp: Path) -> tuple[int, str]:
+        folders.append(basetemp)
+        together.wait()
+        return (1 if instant is INSTANTS[-1] else 0), f"ran at {instant.name}\n"
+
+    monkeypatch.setattr(clock.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(clock, "run_at", run_at)
+    assert clock.main(["--jobs", "2"]) == 1  # the last instant failed
+    out, err = capsys.readouterr()
+    assert [line.removeprefix("ran at ") for line in out.splitlines() if line.startswith("ran at ")] == [instant.name for instant in INSTANTS]
+    assert len(set(folders)) == len(INSTANTS)
+    assert f"fail at {INSTANTS[-1].name}" in err
