@@ -4,12 +4,10 @@ Checks per factor the night uses (factors no position needs are ignored):
 
 - a complete history over the file's dates (a factor with a gap is excluded);
 - the history length: at least `min_returns` daily returns (fewer rejects the market file);
-- stale prices: a run of `stale_days` or more identical prices in a row;
-- zero returns: a share of days without a move of `zero_return_share` or more;
+- stale prices: a run of `stale_days` or more identical prices; zero returns: `zero_return_share` of days or more;
 - jumps: a return further than `jump_sigmas` robust standard deviations (MAD) from the median.
 
-Each of the last three has a policy: `reject` the market file, `exclude` the factor (and so the
-positions that need it, listed with their notional), or `flag` it in the report.
+Each of the last three has a policy: `reject` the market file, `exclude` the factor (and its positions), or `flag` it.
 
 Before these checks, two rules make the history usable:
 
@@ -22,16 +20,14 @@ Before these checks, two rules make the history usable:
   the window, recorded and kept between nights (riskbatch.inputs.cleaning).
 - the last day: the price the night revalues from. A last return further than `jump_sigmas`
   robust standard deviations from the factor's median return is a jump, and `last_day_jump`
-  decides: `hold` (default) holds the factor at its previous close for tonight only when the
-  move is contradicted: by a second source's price, or by its own size (a price ratio beyond the
-  cleaning standard's `implausible_ratio`, a unit error); any other jump, a split ratio's too, is
+  decides: `hold` (default) holds the factor at its previous close for tonight only when a second source's
+  price or its own size (beyond the cleaning standard's `implausible_ratio`) contradicts it; any other jump is
   a genuine move: flagged and used (the market's crash is tonight's price, and the backtest's move). `exclude` drops the jumping factor's
   positions, `reject` refuses the file, `flag` lets every jump through. A held factor is on the
   report's first page, with the value it would have added, and alerted; the next night's cleaning settles it.
 
-Excluded positions carry their notional in the reporting currency at the night's rates, or `None` (unknown), never zero.
-
-The conversions into the reporting currency and the excluded notional: riskbatch.inputs.currencies."""
+Excluded positions carry their notional in the reporting currency at the night's rates, or `None` (unknown), never zero
+(the conversions: riskbatch.inputs.currencies)."""
 
 from __future__ import annotations
 

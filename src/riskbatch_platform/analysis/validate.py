@@ -9,6 +9,7 @@ JSON for a pull request. Exits 1 when anything fails. Both templates are checked
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -35,7 +36,7 @@ class Row:
 
 
 # What the unit suite's results depend on: a report written after the last change to any of these is current.
-UNIT_INPUTS = ("src", "test", "lib", "compliance", "guard-rules", "config", "tools", "pyproject.toml", "requirements.lock", ".venv/.installed")
+UNIT_INPUTS = ("src", "test", "lib", "compliance", "guard-rules", "config", "tools", "docker", "pyproject.toml", "requirements.lock", ".venv/.installed")
 
 
 def newest_input(root: Path = REPO_ROOT) -> float:
@@ -50,9 +51,27 @@ def newest_input(root: Path = REPO_ROOT) -> float:
     return newest
 
 
+def session_start(report: Path) -> float | None:
+    """When the report's pytest session began (its testsuite's timestamp), or None when it does not say."""
+    try:
+        suite = ElementTree.parse(report).getroot()
+    except ElementTree.ParseError:
+        return None  # a report cut short is never read
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    stamp = None if suite is None else suite.get("timestamp")
+    if not stamp:
+        return None
+    began = dt.datetime.fromisoformat(stamp)
+    return (began if began.tzinfo else began.astimezone()).timestamp()
+
+
 def current_report(report: Path | None, root: Path = REPO_ROOT) -> bool:
-    """Whether a unit suite report (make unit's, a moment ago) was written after every file it depends on."""
-    return report is not None and report.is_file() and report.stat().st_mtime > newest_input(root)
+    """Whether a unit suite report (make unit's, in the same make run) began after every file it depends on
+    last changed: measured from the session's start, so a file edited while the suite ran makes it stale."""
+    if report is None or not report.is_file():
+        return False
+    began = session_start(report)
+    return began is not None and began > newest_input(root)
 
 
 def unit_results(out_dir: Path, reuse: Path | None = None) -> dict[str, bool]:
@@ -67,12 +86,15 @@ def unit_results(out_dir: Path, reuse: Path | None = None) -> dict[str, bool]:
         report = reuse
         print(f"the unit suite's results from {reuse.relative_to(REPO_ROOT) if reuse.is_relative_to(REPO_ROOT) else reuse} (nothing changed since)", flush=True)
     else:
-        subprocess.run(
+        report.unlink(missing_ok=True)  # never read an earlier run's report if this one writes none
+        completed = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "test/unit", "test/platform", f"--junitxml={report}", "-p", "no:cacheprovider"],
             cwd=REPO_ROOT,
             check=False,
             capture_output=True,
         )
+        if completed.returncode not in (0, 1):  # 0 passed, 1 some failed: any other code is no verdict
+            raise SystemExit(f"validate: the unit suite did not run to its end (pytest exit {completed.returncode}); run make unit to see why")
     return read_results(report)
 
 

@@ -88,16 +88,23 @@ def run_at(instant: Instant, files: list[str], pytest_args: list[str], basetemp:
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
     }
     command = [*faketime_command(instant.at), sys.executable, "-m", "pytest", "-q", "-m", "clock", "-p", "no:cacheprovider", f"--basetemp={basetemp}"]
-    completed = subprocess.run(
-        [*command, *files, *pytest_args], cwd=REPO_ROOT, env=environment, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    return completed.returncode, completed.stdout
+    basetemp.parent.mkdir(parents=True, exist_ok=True)
+    output = basetemp.with_name(f"{basetemp.name}.out")
+    # Into a file, not a pipe: a pipe is read to its end, which a child left running by a test would hold open.
+    with output.open("w", encoding="utf-8") as sink:
+        completed = subprocess.run([*command, *files, *pytest_args], cwd=REPO_ROOT, env=environment, check=False, stdout=sink, stderr=subprocess.STDOUT)
+    return completed.returncode, output.read_text(encoding="utf-8", errors="replace")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, as a container's CPU set limits it), not the machine's count."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @bounded("riskbatch-clock-check")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="instants run at once (default: one a core; each is one pytest process)")
+    parser.add_argument("--jobs", type=int, default=usable_cores(), help="instants run at once (default: one a core; each is one pytest process)")
     parser.epilog = "Any other argument goes to pytest (for example -k status)."
     args, pytest_args = parser.parse_known_args(argv)
     if shutil.which("faketime") is None:

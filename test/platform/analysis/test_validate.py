@@ -3,6 +3,7 @@ suite a second time in the same make run; a report older than any file the suite
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from riskbatch_platform.analysis import validate
 
 REPORT = """<?xml version="1.0" encoding="utf-8"?>
-<testsuites><testsuite name="pytest">
+<testsuites><testsuite name="pytest" timestamp="{began}">
 <testcase classname="test.unit.test_encryption" name="test_buckets_are_encrypted[Input]"/>
 <testcase classname="test.unit.test_encryption" name="test_buckets_are_encrypted[Output]"><failure message="no"/></testcase>
 <testcase classname="test.platform.analysis.test_resolve" name="test_resolves"/>
@@ -20,9 +21,9 @@ REPORT = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
-def _report(path: Path, modified: float) -> Path:
-    path.write_text(REPORT, encoding="utf-8")
-    os.utime(path, (modified, modified))
+def _report(path: Path, began: float) -> Path:
+    """A report whose pytest session began at `began` (pytest's testsuite timestamp); the file itself is written now."""
+    path.write_text(REPORT.format(began=dt.datetime.fromtimestamp(began, dt.UTC).isoformat()), encoding="utf-8")
     return path
 
 
@@ -37,10 +38,11 @@ def test_a_report_older_than_a_file_the_suite_reads_is_not_trusted(tmp_path: Pat
     stale = _report(tmp_path / "stale-junit.xml", validate.newest_input() - 60)
     runs: list[list[str]] = []
 
-    def run_the_suite(command: list[str], **kwargs: object) -> None:
+    def run_the_suite(command: list[str], **kwargs: object) -> subprocess.CompletedProcess:
         runs.append(command)
         junit = next(argument for argument in command if argument.startswith("--junitxml="))
-        Path(junit.removeprefix("--junitxml=")).write_text(REPORT.replace('<failure message="no"/>', ""), encoding="utf-8")
+        Path(junit.removeprefix("--junitxml=")).write_text(REPORT.format(began="").replace('<failure message="no"/>', ""), encoding="utf-8")
+        return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(subprocess, "run", run_the_suite)
     (tmp_path / "out").mkdir()
@@ -61,3 +63,32 @@ def test_any_change_under_the_suites_inputs_makes_the_report_stale(tmp_path: Pat
     os.utime(template, (3_000, 3_000))  # the template edited after make unit ran
     assert not validate.current_report(report, tmp_path)
     assert not validate.current_report(tmp_path / "missing.xml", tmp_path)
+
+
+def test_a_file_edited_while_the_suite_ran_makes_its_report_stale(tmp_path: Path) -> None:
+    (tmp_path / "docker").mkdir()
+    dockerfile = tmp_path / "docker" / "risk-calculation.Dockerfile"  # a requirement's test reads the images' Dockerfiles
+    dockerfile.write_text("FROM scratch\n", encoding="utf-8")
+    os.utime(dockerfile, (1_500, 1_500))
+    report = _report(tmp_path / "unit-junit.xml", 1_000)  # the session began before the edit, the file was written after it
+    os.utime(report, (2_000, 2_000))
+    assert not validate.current_report(report, tmp_path)
+
+
+def test_a_report_that_does_not_say_when_its_session_began_or_is_cut_short_is_never_trusted(tmp_path: Path) -> None:
+    undated = tmp_path / "undated.xml"
+    undated.write_text(REPORT.format(began=""), encoding="utf-8")
+    cut = tmp_path / "cut.xml"
+    cut.write_text(REPORT.format(began="2026-12-07T14:00:00+00:00")[:120], encoding="utf-8")
+    assert not validate.current_report(undated, tmp_path)
+    assert not validate.current_report(cut, tmp_path)
+
+
+def test_a_suite_that_ends_without_a_verdict_fails_validate_and_no_earlier_report_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = _report(out / "unit-junit.xml", 0)  # an earlier run's report at the path the suite writes
+    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: subprocess.CompletedProcess(command, 4))  # pytest's usage error: no report
+    with pytest.raises(SystemExit, match="pytest exit 4"):
+        validate.unit_results(out, None)
+    assert not earlier.exists()

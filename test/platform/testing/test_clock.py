@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import subprocess
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -133,3 +134,21 @@ def test_the_instants_run_side_by_side_each_in_its_own_temporary_folder_and_repo
     assert [line.removeprefix("ran at ") for line in out.splitlines() if line.startswith("ran at ")] == [instant.name for instant in INSTANTS]
     assert len(set(folders)) == len(INSTANTS)
     assert f"fail at {INSTANTS[-1].name}" in err
+
+
+def test_an_instant_ends_with_its_pytest_though_a_test_leaves_a_child_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The instant's output goes to a file: a pipe would be read until every holder closed it, a leaked child included.
+    from riskbatch_platform.testing import clock
+
+    finished = tmp_path / "child-finished"
+    leaky = tmp_path / "test_leaky.py"
+    leaky.write_text(
+        "import subprocess\n"
+        f"def test_leaves_a_child():\n    subprocess.Popen(['sh', '-c', 'sleep 20; touch {finished}'], start_new_session=True)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(clock, "faketime_command", lambda at: [])
+    code, output = clock.run_at(clock.INSTANTS[0], [str(leaky)], ["-m", "", "-s"], tmp_path / "instant-0")  # -s: the child holds the output
+    subprocess.run(["pkill", "-f", f"touch {finished}"], check=False)
+    assert not finished.exists(), "run_at waited for the child the test left running, not for its pytest"
+    assert code == 0 and "1 passed" in output
