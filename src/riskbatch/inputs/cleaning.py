@@ -11,14 +11,18 @@ and 1.4826 x MAD of the days that moved, as the jump check's):
   mean of its neighbours: the two days' move is split evenly, never lost nor doubled.
 - `split` (an unadjusted corporate action): an independent record (the night's corporate actions:
   factor, effective day, ratio k, any positive ratio but 1) names the day, and the day's log return
-  with k divided out (r_t + log k) is no jump by the same test (the stock may also have moved that
-  day). The prices before it are divided by the record's k (back-adjusted), so the history is in
-  today's units. `split_ratios` gates nothing once a record exists; it names only what the last-day
-  check may suspect without one. A split ratio alone proves nothing: a single name that falls 50 %
-  (or 67, 75, 80, 90 %) and stays down, or doubles, is the market's move until confirmed; it is
-  flagged (the jump check) and used, never rescaled. A record the history does not show (no move
-  that day, another ratio, outside the window) is never applied, and reported. FX factors
-  (FX_CCY1CCY2) never split.
+  r_t is nearer the recorded split than no split: |r_t + log k| < |log k| / 2 (the record explains
+  most of the move). The prices before it are divided by the record's k (back-adjusted), so the
+  history is in today's units, and the residual r_t + log k is the day's genuine move, kept as its
+  return (a jump is flagged by the jump check, as any move): a quiet stock's +8 % on a 1:10 reverse
+  split is a split and a move, not a reason to leave the x10 price in the history. A record whose
+  day did not move by the ratio (|r_t| < |log k| / 2: the vendor's history is already adjusted) is
+  not applied, or it would adjust the history twice; nor is one the move contradicts (nearer
+  neither); both are reported with the reason. `split_ratios` gates nothing once a record exists;
+  it names only what the last-day check may suspect without one. A split ratio alone proves
+  nothing: a single name that falls 50 % (or 67, 75, 80, 90 %) and stays down, or doubles, is the
+  market's move until confirmed; it is flagged (the jump check) and used, never rescaled. A record
+  outside the window is never applied, and reported. FX factors (FX_CCY1CCY2) never split.
 - a day on which `market_wide_share` of the file's factors (at least four) jump is the market's,
   not a vendor's error: nothing on it is cleaned (a crash and its rebound are both used).
 
@@ -157,7 +161,7 @@ def _detect(
         if moves is None:
             return found
         returns, jumps = moves[0], moves[1] & ~market_wide
-        cleaning = _spike(name, column, dates, returns, jumps, policy, tonight) or _split(name, column, dates, returns, jumps, policy, tonight, pending)
+        cleaning = _spike(name, column, dates, returns, jumps, policy, tonight) or _split(name, column, dates, returns, tonight, pending)
         if cleaning is None:
             return found
         if cleaning.rule == "split":
@@ -181,37 +185,37 @@ def _spike(
     return None
 
 
+def split_shown(move: float, ratio: float) -> bool:
+    """Whether a day's log return is nearer the recorded split of `ratio` than no split (the split rule)."""
+    return abs(move + float(np.log(ratio))) < 0.5 * abs(float(np.log(ratio)))
+
+
 def _split(
     name: str,
     column: np.ndarray,
     dates: list[dt.date],
     returns: np.ndarray,
-    jumps: np.ndarray,
-    policy: CleaningPolicy,
     tonight: str,
     actions: Mapping[str, float],
 ) -> Cleaning | None:
     """The first recorded split the history shows: the record names the day and the ratio k (any positive
-    ratio but 1, the split ratios list gates nothing here), and the day's move with k divided out is no jump."""
+    ratio but 1, the split ratios list gates nothing here), and the day's move is nearer the split than no split."""
     if FX_FACTOR.match(name):
         return None  # an exchange rate has no shares to split: its jump is the market's (a de-peg)
-    scale = robust_scale(returns)
-    if scale is None:
-        return None
     position = {day.isoformat(): row for row, day in enumerate(dates)}
     for effective, ratio in sorted(actions.items()):
         day = position.get(effective)
         if day is None or day == 0 or not np.isfinite(ratio) or ratio <= 0 or ratio == 1.0:
             continue  # not in the window (or its first day): reported, never applied
         t = day - 1
-        rest = float(returns[t] + np.log(ratio))  # the day's own move once the split is divided out
-        if abs(rest - scale[0]) > policy.jump_sigmas * scale[1]:
-            continue  # the history does not show this split (already adjusted, another ratio, a crash besides): reported
+        if not split_shown(float(returns[t]), ratio):
+            continue  # already adjusted by the vendor, or a move the ratio does not explain: reported
+        rest = float(returns[t] + np.log(ratio))  # the day's own move once the split is divided out: its return from now on
         raw = float(column[t])
         column[:day] /= ratio
         kind = f"a split {ratio:g}:1" if ratio > 1 else f"a reverse split 1:{1 / ratio:g}"
         detail = f"a move of {np.expm1(returns[t]):+.1%} on {dates[day]}, {kind} confirmed by the corporate actions"
-        detail += f" ({np.expm1(rest):+.1%} once divided out): the {day} prices before it divided by {ratio:g}"
+        detail += f" ({np.expm1(rest):+.1%} once divided out, the day's own move): the {day} prices before it divided by {ratio:g}"
         return Cleaning(name, dates[day].isoformat(), raw, float(column[t]), "split", detail, tonight, ratio, "corporate_actions")
     return None
 
@@ -251,7 +255,7 @@ def clean_history(
     return cleaned, in_force
 
 
-def _why_not_applied(market: Market, name: str, effective: str, ratio: float, policy: CleaningPolicy) -> str:
+def _why_not_applied(market: Market, name: str, effective: str, ratio: float) -> str:
     """Why a record of a split matches nothing in tonight's history (in words, for the operator)."""
     if name not in market.index:
         return f"the market file has no factor {name}"
@@ -265,25 +269,28 @@ def _why_not_applied(market: Market, name: str, effective: str, ratio: float, po
     column = market.prices[:, market.index[name]]
     if not np.all(np.isfinite(column) & (column > 0)):
         return "the factor's history is incomplete"
-    returns = np.diff(np.log(column))
-    move, scale = float(returns[rows[effective] - 1]), robust_scale(returns)
-    rest = move + float(np.log(ratio))
-    if scale is None or abs(rest - scale[0]) <= policy.jump_sigmas * scale[1]:
+    move = float(np.log(column[rows[effective]] / column[rows[effective] - 1]))
+    expected, rest = float(np.expm1(-np.log(ratio))), float(np.expm1(move + np.log(ratio)))
+    if split_shown(move, ratio):
         return f"the day's move of {np.expm1(move):+.1%} was not cleaned as this split"
-    sigmas = abs(rest - scale[0]) / scale[1]
+    if abs(move) < 0.5 * abs(float(np.log(ratio))):
+        return (
+            f"the day's move of {np.expm1(move):+.1%} is nearer no split than the record's {expected:+.1%}:"
+            " the price did not move by the ratio (already adjusted by the vendor?)"
+        )
     return (
-        f"the day's move of {np.expm1(move):+.1%} is {np.expm1(rest):+.1%} once divided by {ratio:g}, still a jump ({sigmas:.0f} robust standard deviations):"
-        " the history does not show this split (already adjusted, another ratio or another day)"
+        f"the day's move of {np.expm1(move):+.1%} is {rest:+.1%} once divided by {ratio:g}, nearer neither no split nor the record's {expected:+.1%}:"
+        " the move contradicts the ratio"
     )
 
 
 def unapplied_actions(
-    market: Market, corporate_actions: Mapping[str, Mapping[str, float]] | None, cleanings: Iterable[Cleaning], policy: CleaningPolicy
+    market: Market, corporate_actions: Mapping[str, Mapping[str, float]] | None, cleanings: Iterable[Cleaning]
 ) -> list[tuple[str, str, float, str]]:
     """The night's split records that no cleaning applies: (factor, effective day, ratio, why), never applied, reported."""
     applied = {(item.factor, item.date) for item in cleanings if item.rule == "split"}
     return [
-        (name, effective, ratio, _why_not_applied(market, name, effective, ratio, policy))
+        (name, effective, ratio, _why_not_applied(market, name, effective, ratio))
         for name, records in sorted((corporate_actions or {}).items())
         for effective, ratio in sorted(records.items())
         if (name, effective) not in applied

@@ -323,7 +323,7 @@ def prepare_night(
     findings += [FactorFinding(item.factor, "cleaned", f"{item.rule}: {item.detail} (recorded {item.made_on})", "flag") for item in cleanings]
     findings += [
         FactorFinding(name, "corporate_action", f"the record of a split of ratio {ratio:g} effective {day} is not applied: {why}", "flag")
-        for name, day, ratio, why in unapplied_actions(market, corporate_actions, cleanings, cleaning)
+        for name, day, ratio, why in unapplied_actions(market, corporate_actions, cleanings)
     ]
     findings += last_day_check(prices, market, used, policy, cleaning, second_source)
     findings += dividend_findings(market, used, policy.dividend_yield_band)

@@ -257,12 +257,14 @@ def test_a_split_ratio_on_the_last_day_is_used_and_an_fx_factor_never_splits() -
     assert found == [] and np.array_equal(cleaned[:, 0], rates)
 
 
-def _split_night(ratio: float, same_day_move: float = 1.0, recorded: float | None = None) -> tuple[PreparedNight, PreparedNight, dict[str, np.ndarray]]:
+def _split_night(
+    ratio: float, same_day_move: float = 1.0, recorded: float | None = None, vol: float = 0.01
+) -> tuple[PreparedNight, PreparedNight, dict[str, np.ndarray]]:
     """The night of a history holding an unadjusted split on day 150 (the vendor's day-150 price also moved by
-    `same_day_move`) with a record of it; the night of that history adjusted by hand; the true prices."""
+    `same_day_move`; EQ_5 moving `vol` a day) with a record of it; the night of that history adjusted by hand; the true prices."""
     prices = _prices()
     dates = business_days(MONDAY, DAYS)
-    true = {**prices, "EQ_5": prices["EQ_5"].copy()}
+    true = {**prices, "EQ_5": 50.0 * np.exp(np.log(prices["EQ_5"] / 50.0) * vol / 0.01)}  # _prices' returns scaled to `vol` a day
     true["EQ_5"][150:] *= same_day_move  # the stock's own move on the split day
     raw = {**true, "EQ_5": true["EQ_5"].copy()}
     raw["EQ_5"][150:] /= ratio
@@ -292,9 +294,47 @@ def test_a_one_for_three_typed_to_six_digits_is_cleaned() -> None:
     assert _var_99(night) == pytest.approx(_var_99(clean), rel=1e-3)  # the record's ratio, 1e-6 from the vendor's
 
 
-def test_a_record_whose_ratio_the_move_contradicts_is_not_applied() -> None:
-    night, _, _ = _split_night(1 / 0.7, recorded=2.0)  # a -30 % crash recorded as a 2:1 split
+@pytest.mark.parametrize(("ratio", "vol"), [(1.25, 0.025), (1.1, 0.02)])
+def test_a_record_on_a_history_the_vendor_already_adjusted_is_not_applied_twice(ratio: float, vol: float) -> None:
+    """The vendor adjusted its history itself; the record of the split is still in the night's corporate actions.
+    Before: a small ratio divided out of a volatile stock's quiet day is no jump, so the record was applied again,
+    a fake move of the ratio in the history (firm VaR 99 % +5.5 % at 1.25 on a 2.5 %/day stock, +1.6 % at 1.1). After:
+    the day did not move by the ratio, so the record is not applied and is reported as already adjusted."""
+    night, clean, adjusted = _split_night(1.0, vol=vol, recorded=ratio)  # the history holds no split: adjusted by the vendor
     assert night.cleanings == []
+    assert np.array_equal(night.market.prices[:, night.market.index["EQ_5"]], adjusted["EQ_5"])
+    (finding,) = [f for f in night.findings if f.check == "corporate_action"]
+    assert finding.factor == "EQ_5" and "the price did not move by the ratio (already adjusted by the vendor?)" in finding.detail
+    assert _var_99(night) == pytest.approx(_var_99(clean), rel=1e-9)
+
+
+@pytest.mark.parametrize(("move", "vol"), [(1.08, 0.006), (1.25, 0.02)])
+def test_a_recorded_reverse_split_is_cleaned_when_a_quiet_stock_also_jumped_that_day(move: float, vol: float) -> None:
+    """A 1:10 reverse split on a day the stock also made a genuine jump (+8 % on a 0.6 %/day stock, +25 % on a
+    2 %/day one). Before: the move with the ratio divided out was still a jump, so the record was not applied and
+    the x10 price stayed in the history (firm VaR 99 % 4.1 and 3.5 times the clean figure). After: the record explains
+    most of the move, so the split is applied and the residual is the day's return, flagged as a jump like any."""
+    night, clean, adjusted = _split_night(0.1, move, vol=vol)
+    assert [(c.rule, c.ratio) for c in night.cleanings] == [("split", 0.1)]
+    assert np.allclose(night.market.prices[:, night.market.index["EQ_5"]], adjusted["EQ_5"], rtol=1e-12)
+    jumps = [(f.factor, f.detail) for f in night.findings if f.check == "jump"]
+    assert ("EQ_5" in [factor for factor, _ in jumps]) and jumps == [(f.factor, f.detail) for f in clean.findings if f.check == "jump"]
+    assert _var_99(night) == pytest.approx(_var_99(clean), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("true_ratio", "recorded"),
+    [
+        (1 / 0.2, 2.0),  # a -80 % crash recorded as a 2:1 split: further than the split from either
+        (1 / 1.6, 2.0),  # a +60 % jump recorded as a 2:1 split: the wrong way
+        (0.1, 10.0),  # a 1:10 reverse split typed as 10: the price went up ten times, the record says down
+    ],
+)
+def test_a_record_whose_ratio_the_move_contradicts_is_not_applied(true_ratio: float, recorded: float) -> None:
+    night, _, _ = _split_night(true_ratio, recorded=recorded)
+    assert night.cleanings == []
+    (finding,) = [f for f in night.findings if f.check == "corporate_action"]
+    assert "the move contradicts the ratio" in finding.detail
 
 
 def test_a_tick_found_before_a_recorded_split_is_kept_once_the_ledger_applies_in_the_order_made() -> None:
@@ -323,9 +363,10 @@ def test_a_tick_found_before_a_recorded_split_is_kept_once_the_ledger_applies_in
 @pytest.mark.parametrize(
     ("factor", "day", "ratio", "reason"),
     [
-        ("EQ_5", 149, 2.0, "still a jump"),  # the record a day early
-        ("EQ_5", 150, 10.0, "still a jump"),  # another ratio than the history shows
-        ("EQ_6", 150, 2.0, "still a jump"),  # no move that day: the history does not show it
+        ("EQ_5", 149, 2.0, "did not move by the ratio"),  # the record a day early
+        ("EQ_5", 150, 10.0, "did not move by the ratio"),  # a ratio the day's -50 % is nearer no split than
+        ("EQ_5", 150, 1.5, "contradicts the ratio"),  # a ratio the day's -50 % is further than its -33 % and than no move
+        ("EQ_6", 150, 2.0, "did not move by the ratio"),  # no move that day: the history does not show it
         ("EQ_5", "2030-01-02", 2.0, "after tonight"),
         ("EQ_5", "2000-01-03", 2.0, "window's first day"),
         ("EQ_99", 150, 2.0, "no factor EQ_99"),
