@@ -209,7 +209,7 @@ def test_a_listing_with_20_or_more_own_days_is_proxied_with_a_scale_of_at_least_
     dates = sorted(set(days))
     own = [i for i, name in enumerate(names) if name == listing]
     index_only = full[proxy] * full[listing][-1] / full[proxy][-1]
-    kept = [not (name == listing) for name in names]
+    kept = [name != listing for name in names]
     extra = pa.table(
         {
             "date": pa.array(dates, pa.date32()),
