@@ -12,10 +12,14 @@ first date on which a factor had not traded yet, a listing younger than the wind
   its first price is carried back to the start, no move on those dates (check `gap`, flagged);
 - a longer missing start is a short history (a new listing): its missing returns are its proxy's
   returns (the configured map factor -> proxy, an index or sector factor, in the versioned model
-  configuration; a key is a factor's name or a pattern such as `EQ_*`), scaled by the ratio of the two volatilities over their common days (check
-  `proxy`, flagged). Without a configured proxy, or with one that has no complete history over the
-  missing dates, the factor is excluded with the reason (check `short_history`), its positions
-  listed with their notional;
+  configuration; a key is a factor's name or a pattern such as `EQ_*`), scaled by the ratio of the
+  two volatilities over their common days, floored at 1 (check `proxy`, flagged): the proxies are
+  indices of names, and a single name is at least as volatile as its index, so a short history never
+  makes a position calmer than the index (bad data never turns into low risk). Without a configured
+  proxy, with one that has no complete history over the missing dates, or with fewer than
+  `MIN_OVERLAP` (20) common returns to estimate the scale, the factor is excluded with the reason
+  (check `short_history`), its positions listed with their notional: an unscaled index would
+  understate a single name by a factor of three or more;
 - a longer gap anywhere else is excluded with the reason (check `gap`).
 """
 
@@ -27,7 +31,8 @@ from fnmatch import fnmatchcase
 
 import numpy as np
 
-MIN_OVERLAP = 20  # common returns needed to scale a proxy by the volatility ratio (fewer: scaled by 1)
+MIN_OVERLAP = 20  # common returns needed to scale a proxy by the volatility ratio (fewer: no proxy, the factor is excluded)
+MIN_SCALE = 1.0  # floor of a proxy's scale: a name is at least as volatile as the index it is proxied by
 
 
 @dataclass(frozen=True)
@@ -53,24 +58,33 @@ def proxy_of(name: str, proxies: dict[str, str]) -> str | None:
     return found if found != name else None
 
 
+def proxy_scale(own: np.ndarray, theirs: np.ndarray) -> tuple[float, int] | None:
+    """The scale of a proxy's returns for a factor: the ratio of their volatilities over their common
+    (finite) returns, floored at MIN_SCALE, and the count of those returns; None with fewer than
+    MIN_OVERLAP common returns or a proxy that did not move (no scale can be estimated)."""
+    common = np.isfinite(own) & np.isfinite(theirs)
+    count = int(common.sum())
+    if count < MIN_OVERLAP or np.std(theirs[common]) <= 0:
+        return None
+    return max(MIN_SCALE, float(np.std(own[common]) / np.std(theirs[common]))), count
+
+
 def _proxied_start(
     column: np.ndarray, proxy: np.ndarray, first: int, dates: list[dt.date], name: str, proxy_name: str
-) -> tuple[np.ndarray, FactorFinding] | None:
-    """The column with its rows before `first` rebuilt from the proxy's returns; None when the
-    proxy has no complete history over those rows."""
+) -> tuple[np.ndarray, FactorFinding] | str:
+    """The column with its rows before `first` rebuilt from the proxy's scaled returns, or why it cannot be."""
     if not np.all(np.isfinite(proxy[: first + 1])) or np.any(proxy[: first + 1] <= 0):
-        return None
-    own = np.diff(np.log(column[first:]))
-    theirs = np.diff(np.log(proxy[first:]))
-    common = np.isfinite(own) & np.isfinite(theirs)
-    scale, basis = 1.0, "unscaled: fewer than 20 common days"
-    if common.sum() >= MIN_OVERLAP and np.std(theirs[common]) > 0:
-        scale = float(np.std(own[common]) / np.std(theirs[common]))
-        basis = f"the volatility ratio over {int(common.sum())} common days"
+        return f"its proxy {proxy_name} has no complete history before it"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = proxy_scale(np.diff(np.log(column[first:])), np.diff(np.log(proxy[first:])))
+    if scaled is None:
+        return f"its proxy {proxy_name} needs {MIN_OVERLAP} common days with it to estimate a scale (an unscaled index understates a single name)"
+    scale, count = scaled
     proxy_returns = np.diff(np.log(proxy[: first + 1])) * scale  # the returns ending on rows 1..first
     filled = column.copy()
     # backwards from the first own price: the price on row k is the one on row k+1 less the return between
     filled[:first] = column[first] * np.exp(-np.cumsum(proxy_returns[::-1]))[::-1]
+    basis = f"the volatility ratio over {count} common days, floored at {MIN_SCALE:g}"
     detail = f"first price on {dates[first]}: its {first} earlier return(s) are {proxy_name}'s x {scale:.3g} ({basis})"
     return filled, FactorFinding(name, "proxy", detail, "flag")
 
@@ -94,9 +108,14 @@ def complete_histories(
         first, last = int(np.flatnonzero(present)[0]), int(np.flatnonzero(present)[-1])
         if first > limit:
             proxy = proxy_of(name, proxies)
-            repaired = None if proxy is None or proxy not in index else _proxied_start(column, prices[:, index[proxy]], first, dates, name, proxy)
-            if repaired is None:
-                why = "no proxy is configured for it (data_quality.proxies)" if proxy is None else f"its proxy {proxy} has no complete history before it"
+            if proxy is None:
+                repaired: tuple[np.ndarray, FactorFinding] | str = "no proxy is configured for it (data_quality.proxies)"
+            elif proxy not in index:
+                repaired = f"its proxy {proxy} has no complete history before it"
+            else:
+                repaired = _proxied_start(column, prices[:, index[proxy]], first, dates, name, proxy)
+            if isinstance(repaired, str):
+                why = repaired
                 detail = f"a short history: first price on {dates[first]}, {len(dates) - 1 - first} of {len(dates) - 1} returns, and {why}"
                 findings.append(FactorFinding(name, "short_history", detail, "exclude"))
                 continue

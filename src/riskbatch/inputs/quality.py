@@ -225,12 +225,6 @@ def _robust_scale(returns: np.ndarray) -> tuple[float, float] | None:
     return (median, sigma) if sigma > 0 else None
 
 
-def bridge_gaps(market: Market, factors: list[str], limit: int, proxies: dict[str, str] | None = None) -> tuple[np.ndarray, list[FactorFinding]]:
-    """The prices with each factor's gaps bridged, its ends carried and its short history proxied
-    (riskbatch.inputs.history_gaps), and a finding per factor repaired or refused."""
-    return complete_histories(market.prices, market.dates, market.index, factors, limit, proxies)
-
-
 def last_day_check(
     prices: np.ndarray,
     market: Market,
@@ -313,7 +307,8 @@ def prepare_night(
     rows = positions.to_pylist()
     needs = [factors_of_position(market, row, reporting_currency) for row in rows]
     used = sorted({factor for factors in needs for factor in factors})
-    prices, findings = bridge_gaps(market, used, policy.max_gap_days, policy.proxies)
+    # gaps bridged, ends carried, short histories proxied or refused (riskbatch.inputs.history_gaps)
+    prices, findings = complete_histories(market.prices, market.dates, market.index, used, policy.max_gap_days, policy.proxies)
     # the book's factors cleaned on their bridged history, the file's others as published; the
     # whole file (the backtest's moves) then carries the book's factors' cleanings too
     prices, cleanings = clean_history(market, prices, used, cleaning, ledger, corporate_actions=corporate_actions)

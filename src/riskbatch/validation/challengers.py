@@ -96,6 +96,7 @@ def stressed_figures(
     period: dict[str, str],
     proxies: dict[str, str] | None = None,
     max_gap_days: int = 3,
+    nightly: Market | None = None,
 ) -> dict[str, Any]:
     """Tonight's book revalued in the stress history's daily moves over the configured period, its
     gaps bridged and its missing factors proxied as riskbatch.validation.stress_history says; the
@@ -104,7 +105,7 @@ def stressed_figures(
     stated: dict[str, Any] = {"period": period}
     if stress_market is None:
         return {**stated, "missing": "no stress history came with the night's files"}
-    window = stress_window(market.factors, stress_market, first, last, proxies, max_gap_days)
+    window = stress_window(market.factors, stress_market, first, last, proxies, max_gap_days, nightly=nightly or market)
     positions, notional = uncovered_positions(book, market, window.uncovered)
     stated["repairs"] = [dataclasses.asdict(finding) for finding in window.findings]
     stated["uncovered"] = {"factors": window.uncovered, "positions": positions, "notional": notional, "currency": parameters.reporting_currency}
@@ -134,8 +135,11 @@ def challenger_figures(
     period: dict[str, str] | None = None,
     proxies: dict[str, str] | None = None,
     max_gap_days: int = 3,
+    nightly: Market | None = None,
 ) -> dict[str, Any]:
-    """Historical-simulation and stressed figures, firm-wide and per portfolio, with their windows."""
+    """Historical-simulation and stressed figures, firm-wide and per portfolio, with their windows; `nightly`
+    is tonight's market file as published (every factor, a proxy too: its volatility ratio scales the proxy's
+    crisis moves), `market` when not given."""
     pnl = historical_pnl(book, market, parameters)
     days = market.dates[1:]  # the day each return ends on
     result: dict[str, Any] = {
@@ -147,5 +151,5 @@ def challenger_figures(
         }
     }
     if period is not None:
-        result["stressed"] = stressed_figures(book, market, parameters, stress_market, period, proxies, max_gap_days)
+        result["stressed"] = stressed_figures(book, market, parameters, stress_market, period, proxies, max_gap_days, nightly)
     return result

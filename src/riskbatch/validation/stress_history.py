@@ -5,10 +5,14 @@ it. One missing value used to remove the firm's stressed VaR. Here, over the con
 
 - gaps are bridged, and the period's ends carried, as in the nightly market file
   (riskbatch.inputs.history_gaps, within the same `max_gap_days`);
-- a factor absent from the stress history, or listed after the period's start, takes the moves of
-  its configured proxy (the data-quality policy's `proxies`, versioned with the model
-  configuration): the proxy's own column for an absent factor, the proxy's scaled returns before
-  the listing otherwise;
+- a factor without a price in the period (absent from the stress history, or listed after it) takes
+  its configured proxy's crisis returns (the data-quality policy's `proxies`, versioned with the
+  model configuration) scaled by the volatility ratio of the factor to the proxy measured over the
+  nightly window (their common returns there, at least 20), floored at 1: an index's crisis moves
+  unscaled would make a single name look covered at the index's (low) volatility. Without the
+  proxy in the nightly window, or with fewer common returns there, the factor stays uncovered;
+- a factor listed during the period takes its proxy's returns before the listing, scaled as in the
+  nightly file (the ratio over their common days in the period, floored at 1, at least 20 of them);
 - a factor still without a complete history in the period is uncovered: it does not move in the
   stressed scenarios, and the positions on it (underlying or vol factor) are reported with their
   notional in the reporting currency, never silently left out.
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from riskbatch.inputs.files import Market
-from riskbatch.inputs.history_gaps import FactorFinding, complete_histories, proxy_of
+from riskbatch.inputs.history_gaps import MIN_OVERLAP, MIN_SCALE, FactorFinding, complete_histories, proxy_of, proxy_scale
 from riskbatch.model.engine import Book
 
 
@@ -36,10 +40,28 @@ class StressWindow:
     uncovered: list[str] = field(default_factory=list)
 
 
+def nightly_scale(name: str, proxy: str, nightly: Market | None) -> tuple[float, int] | None:
+    """The scale of the proxy's crisis returns for `name`: their volatility ratio over the nightly
+    window's common returns, floored at 1; None when either is not in that window or too few are common."""
+    if nightly is None or name not in nightly.index or proxy not in nightly.index:
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own = np.diff(np.log(nightly.prices[:, nightly.index[name]]))
+        theirs = np.diff(np.log(nightly.prices[:, nightly.index[proxy]]))
+    return proxy_scale(own, theirs)
+
+
 def stress_window(
-    factors: list[str], stress: Market, first: dt.date, last: dt.date, proxies: dict[str, str] | None = None, max_gap_days: int = 3
+    factors: list[str],
+    stress: Market,
+    first: dt.date,
+    last: dt.date,
+    proxies: dict[str, str] | None = None,
+    max_gap_days: int = 3,
+    nightly: Market | None = None,
 ) -> StressWindow:
-    """The period's moves of `factors` from the stress history (see the module's rules)."""
+    """The period's moves of `factors` from the stress history (see the module's rules); `nightly` is
+    tonight's market, over which a proxy's scale is measured."""
     proxies = proxies or {}
     chosen = [row for row in range(1, len(stress.dates)) if first <= stress.dates[row] <= last]
     if not chosen:
@@ -53,8 +75,18 @@ def stress_window(
         if own is not None and np.isfinite(own).any():
             columns[name] = own
         elif (proxy := proxy_of(name, proxies)) is not None and proxy in stress.index:
-            columns[name] = stress.prices[rows, stress.index[proxy]]
-            findings.append(FactorFinding(name, "proxy", f"no price in the stress period: the moves of its proxy {proxy}", "flag"))
+            scaled = nightly_scale(name, proxy, nightly)
+            if scaled is None:
+                detail = f"no price in the stress period, and its proxy {proxy} needs {MIN_OVERLAP} common returns with it in the nightly window to be scaled"
+                findings.append(FactorFinding(name, "short_history", f"{detail}: uncovered", "exclude"))
+                columns[name] = np.full(len(dates), np.nan)
+                continue
+            scale, count = scaled
+            crisis = stress.prices[rows, stress.index[proxy]]
+            base = crisis[np.flatnonzero(np.isfinite(crisis))[0]] if np.isfinite(crisis).any() else 1.0
+            columns[name] = (crisis / base) ** scale  # the proxy's log returns x scale (gaps stay missing, bridged below)
+            basis = f"the volatility ratio over {count} common returns of the nightly window, floored at {MIN_SCALE:g}"
+            findings.append(FactorFinding(name, "proxy", f"no price in the stress period: the moves of its proxy {proxy} x {scale:.3g} ({basis})", "flag"))
         else:
             columns[name] = np.full(len(dates), np.nan)
     # the proxies a late listing may need, as columns of their own

@@ -154,3 +154,99 @@ def test_a_new_listing_of_the_sample_book_takes_the_shipped_proxy_map_named_and_
     assert proxy and proxy.startswith("IDX_") and proxy in set(market["factor"].to_pylist())  # a named index of the sample's market
     assert finding.check == "proxy" and finding.action == "flag" and proxy in finding.detail
     assert listing in night.market.factors and proxy not in night.market.factors  # the proxy lends its returns, not a factor of the book
+
+
+def _listing_alone(night, listing: str):
+    """The night's book cut to the positions on the listing (the reviewer's single-listing portfolio)."""
+    kept = [name == listing for name in night.positions["underlying"].to_pylist()]
+    return night.positions.filter(pa.array(kept))
+
+
+def _var_99_of(positions, market) -> float:
+    parameters = ModelParameters(scenarios=20_000, block_size=4_096)
+    return value_at_risk(portfolio_pnl(build_book(positions, market, parameters), market, parameters).sum(axis=0), 0.99)
+
+
+def test_a_listing_with_fewer_than_20_own_days_is_excluded_with_its_notional_not_priced_on_the_unscaled_index() -> None:
+    """Before, 10 own days took the equity index's returns x 1: a single name held alone priced at the index's
+    calm (VaR 99 % -72 % against its full history); now it is excluded with the reason and its notional."""
+    from riskbatch.inputs.history_gaps import MIN_OVERLAP
+    from riskbatch.model.settings import data_quality_policy, load_model_config
+
+    policy = data_quality_policy(load_model_config())
+    spec, market, positions, listing = _sample_with_a_new_listing(listed=spec_days() - 10)
+    night = prepare_night(market, "market.csv", positions, "positions.csv", spec.business_date, policy, "USD")
+    excluded = [row for row in night.excluded if row.underlying == listing]
+    assert excluded and all(row.notional is not None and row.notional > 0 for row in excluded)
+    (finding,) = [finding for finding in night.findings if finding.factor == listing]
+    assert finding.check == "short_history" and finding.action == "exclude" and f"needs {MIN_OVERLAP} common days" in finding.detail
+    assert listing not in night.market.factors
+
+
+def spec_days() -> int:
+    from riskbatch.inputs.sample import SampleSpec
+
+    return SampleSpec(positions=300, factors=40, days=260, portfolios=3).days
+
+
+def test_a_listing_with_20_or_more_own_days_is_proxied_with_a_scale_of_at_least_1_and_var_not_below_the_index() -> None:
+    """The sample's listing with 25 own days: its earlier returns are the index's scaled by at least 1, and the
+    listing held alone has a VaR 99 % no lower than the same holding whose whole history is the index's."""
+    from riskbatch.model.settings import data_quality_policy, load_model_config
+
+    policy = data_quality_policy(load_model_config())
+    spec, market, positions, listing = _sample_with_a_new_listing(listed=spec_days() - 25)
+    night = prepare_night(market, "market.csv", positions, "positions.csv", spec.business_date, policy, "USD")
+    assert [row for row in night.excluded if row.underlying == listing] == []
+    proxy = proxy_of(listing, policy.proxies)
+    full = market_prices(market)
+    filled = np.diff(np.log(night.market.prices[:, night.market.index[listing]]))
+    index = np.diff(np.log(full[proxy]))
+    scale = filled[0] / index[0]
+    assert scale >= 1.0 and filled[: spec_days() - 26] == pytest.approx(index[: spec_days() - 26] * scale, rel=1e-9)
+    # the index-only figure: the listing's whole history is the index's, ending at its own last price
+    names, days = market["factor"].to_pylist(), market["date"].to_pylist()
+    dates = sorted(set(days))
+    own = [i for i, name in enumerate(names) if name == listing]
+    index_only = full[proxy] * full[listing][-1] / full[proxy][-1]
+    kept = [name != listing for name in names]
+    extra = pa.table(
+        {
+            "date": pa.array(dates, pa.date32()),
+            "factor": pa.array([listing] * len(dates), pa.string()),
+            "price": pa.array(index_only, pa.float64()),
+            "currency": pa.array([market["currency"][own[0]].as_py()] * len(dates), pa.string()),
+        }
+    )
+    as_index = pa.concat_tables([market.filter(pa.array(kept)).select(["date", "factor", "price", "currency"]), extra])
+    index_night = prepare_night(as_index, "market.csv", positions, "positions.csv", spec.business_date, policy, "USD")
+    alone = _listing_alone(night, listing)
+    assert _var_99_of(alone, night.market) >= _var_99_of(_listing_alone(index_night, listing), index_night.market) * (1 - 0.02)  # MC noise
+
+
+def market_prices(market: pa.Table) -> dict[str, np.ndarray]:
+    """Each factor's prices on the window's dates (NaN where the vendor sent no row)."""
+    dates = sorted(set(market["date"].to_pylist()))
+    rows = {day: i for i, day in enumerate(dates)}
+    out: dict[str, np.ndarray] = {}
+    for day, name, price in zip(market["date"].to_pylist(), market["factor"].to_pylist(), market["price"].to_pylist(), strict=True):
+        out.setdefault(name, np.full(len(dates), np.nan))[rows[day]] = price
+    return out
+
+
+def test_a_proxy_scale_is_floored_at_1_for_a_name_calmer_than_its_index() -> None:
+    """A name measured calmer than its index over its few own days (half its moves) still takes the index's
+    returns at least x 1: a short history never makes a position calmer than the index."""
+    rng = np.random.default_rng(5)
+    prices = _prices()
+    index = np.diff(np.log(prices["IDX_EU"]))
+    calm = 0.5 * index + rng.normal(0.0, 0.001, DAYS - 1)
+    prices["SIE"] = 150.0 * np.exp(np.concatenate([[0.0], np.cumsum(calm)]))
+    listed = DAYS - 40
+    prices["SIE"][:listed] = np.nan
+    night = _night(prices, DataQualityPolicy(proxies={"SIE": "IDX_EU"}))
+    assert night.excluded == []
+    filled = np.diff(np.log(night.market.prices[:, night.market.index["SIE"]]))
+    assert filled[: listed - 1] == pytest.approx(index[: listed - 1], rel=1e-9)  # x 1, not the measured 0.5
+    (finding,) = [finding for finding in night.findings if finding.factor == "SIE"]
+    assert "x 1 (" in finding.detail and "floored at 1" in finding.detail

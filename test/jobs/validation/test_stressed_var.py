@@ -121,8 +121,51 @@ def test_a_sample_factor_listed_after_the_crisis_moves_with_the_shipped_proxy_in
     listed = [not (name == listing and day < dt.date(2010, 1, 4)) for name, day in zip(stress["factor"].to_pylist(), stress["date"].to_pylist(), strict=True)]
     stress_market = load_market(stress.filter(pa.array(listed)), "stress_market.csv", spec.business_date)
     book = build_book(night.positions, night.market)
-    stressed = challenger_figures(book, night.market, ModelParameters(), stress_market, PERIOD, policy.proxies, policy.max_gap_days)["stressed"]
+    # the nightly file as published: every factor, the proxy too (its volatility ratio to the listing scales its crisis moves)
+    nightly = load_market(market, "market.csv", spec.business_date)
+    figures = challenger_figures(book, night.market, ModelParameters(), stress_market, PERIOD, policy.proxies, policy.max_gap_days, nightly)
+    stressed = figures["stressed"]
     assert "firm" in stressed and stressed["uncovered"] == {**stressed["uncovered"], "factors": [], "positions": 0}
     proxy = proxy_of(listing, policy.proxies)
     (repair,) = [repair for repair in stressed["repairs"] if repair["factor"] == listing]
-    assert repair["check"] == "proxy" and repair["action"] == "flag" and proxy in repair["detail"]
+    assert repair["check"] == "proxy" and repair["action"] == "flag" and proxy in repair["detail"] and "floored at 1" in repair["detail"]
+
+
+def _window(stress: Market, tonight: Market):
+    from riskbatch.validation.stress_history import stress_window
+
+    return stress_window(FACTORS, stress, dt.date(2008, 9, 1), dt.date(2009, 8, 31), {"EQ_B": "IDX"}, 3, nightly=tonight)
+
+
+def test_a_factor_without_crisis_history_takes_its_proxy_s_crisis_moves_scaled_by_the_nightly_volatility_ratio() -> None:
+    """Before, a name listed after the crisis took its index's crisis moves x 1: covered at the index's volatility.
+    Now x its volatility ratio to the index over tonight's window, at least 1."""
+    tonight, stress = _histories()
+    listed = _without(stress, "EQ_B", slice(0, len(STRESS_DATES) - 100))  # listed in 2010
+    returns = np.diff(np.log(tonight.prices), axis=0)
+    ratio = np.std(returns[:, tonight.index["EQ_B"]]) / np.std(returns[:, tonight.index["IDX"]])
+    window = _window(listed, tonight)
+    assert window.uncovered == []
+    eq_b, index = window.returns[:, FACTORS.index("EQ_B")], window.returns[:, FACTORS.index("IDX")]
+    assert eq_b == pytest.approx(index * max(1.0, ratio), rel=1e-9)
+    # a name calmer than its index tonight (half its moves): the crisis moves are still the index's x 1, never fewer
+    calm = tonight.prices.copy()
+    calm[:, tonight.index["EQ_B"]] = np.sqrt(calm[:, tonight.index["IDX"]])
+    floored = _window(listed, Market(tonight.business_date, tonight.dates, tonight.factors, calm))
+    assert floored.returns[:, FACTORS.index("EQ_B")] == pytest.approx(index, rel=1e-9)
+    (repair,) = floored.findings
+    assert repair.check == "proxy" and "x 1 (" in repair.detail
+
+
+def test_a_factor_without_crisis_history_and_fewer_than_20_nightly_returns_beside_its_proxy_is_uncovered_with_its_notional() -> None:
+    tonight, stress = _histories()
+    listed = _without(stress, "EQ_B", slice(0, len(STRESS_DATES) - 100))
+    short = tonight.prices.copy()
+    short[:-11, tonight.index["EQ_B"]] = np.nan  # 10 returns of its own tonight: no scale can be estimated
+    young = Market(tonight.business_date, tonight.dates, tonight.factors, short)
+    stressed = challenger_figures(_book(tonight), tonight, ModelParameters(), listed, PERIOD, {"EQ_B": "IDX"}, 3, young)["stressed"]
+    assert "firm" in stressed and stressed["uncovered"]["factors"] == ["EQ_B"]
+    value = 20_000.0 * tonight.spot[tonight.index["EQ_B"]]
+    assert stressed["uncovered"]["positions"] == 1 and stressed["uncovered"]["notional"] == pytest.approx(value, rel=1e-12)
+    (repair,) = stressed["repairs"]
+    assert repair["check"] == "short_history" and repair["action"] == "exclude" and "needs 20 common returns" in repair["detail"]
