@@ -27,6 +27,7 @@ from riskbatch.model.settings import configured_run
 from test.jobs.stack_layout import Night, mocked_night
 
 DATE = dt.date(2026, 11, 25)
+USD_BAND = DataQualityPolicy().rate_band("USD")
 CURVES = {"USD": {"3M": 0.043, "1Y": 0.041, "10Y": 0.042}, "EUR": {"3M": 0.021, "1Y": 0.022, "10Y": 0.026}}
 
 
@@ -81,7 +82,7 @@ def test_an_fx_option_on_a_currency_without_a_rate_is_excluded_with_the_reason()
 @pytest.mark.parametrize(
     ("edit", "problem"),
     [
-        (lambda rows: rows | {"rate": [4.3, *rows["rate"][1:]]}, "the rate 4.3 is outside the plausible {:g} to {:g} of USD".format(*DataQualityPolicy().rate_band("USD"))),
+        (lambda rows: rows | {"rate": [4.3, *rows["rate"][1:]]}, "the rate 4.3 is outside the plausible {:g} to {:g} of USD".format(*USD_BAND)),
         (lambda rows: rows | {"date": [DATE + dt.timedelta(days=1), *rows["date"][1:]]}, "dated after the business date"),
         (lambda rows: rows | {"date": [DATE - dt.timedelta(days=7)] * len(rows["date"])}, "business day(s) before 2026-11-25"),
         (lambda rows: {key: values[:-1] for key, values in rows.items()}, "EUR: a short tenor (a year or less) and a long one (beyond a year) are needed"),
