@@ -24,7 +24,8 @@ from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.model.settings import load_model_config
 from riskbatch.reporting.coverage import limit_caveats, partly_excluded
 from riskbatch.reporting.notice import notice_subject, notice_summary, notice_text
-from riskbatch.reporting.page_one import warning_lines
+from riskbatch.reporting.page_one import PAGE_ONE_LIMITS, limits_block, warning_lines
+from riskbatch.reporting.tiles import limits_tile
 from riskbatch.validation.exclusions import exclusion_record
 from test.jobs.jobs.test_pipeline import _page_texts
 from test.jobs.stack_layout import mocked_night, small_night
@@ -117,7 +118,8 @@ def test_the_email_names_the_portfolio_without_a_figure_and_the_limits_not_known
     assert f"  Firm figures and firm limits INCOMPLETE, {summary['firm_excludes']}." in text
     assert "Portfolio PF03 has NO FIGURE tonight (not a VaR of 0): the first reason: " + summary["portfolios_without_figures"]["PF03"]["first_reason"] in text
     assert "Limits not known to hold (5 of " in text and "  - PF03 VaR 99 %: no figure: every position excluded" in text
-    assert f"  - firm VaR 99 %: incomplete, {summary['firm_excludes']}; PF01 partly excluded (" in text
+    used = f"{100 * _limit(summary, 'firm')['utilisation']:.0f} % of its limit"
+    assert f"  - firm VaR 99 %: {used}, incomplete, {summary['firm_excludes']}; PF01 partly excluded (" in text
     assert f"(limits {len(summary['limits'])})" not in text and "none breached (" not in text  # never "none breached" over every limit
     assert "excludes PF03: no figure" in notice_subject(summary)
     machines = notice_summary(summary, PDF, JSON)
@@ -192,3 +194,29 @@ def test_the_emails_backtest_line_names_the_days_excluded_with_a_sign_off(night:
     (line,) = [line for line in notice_text(summary, PDF, JSON).splitlines() if line.startswith("Backtest:")]
     assert "1 day excluded with a sign-off: 2026-11-20 signed off by J. Smith, head of market risk on 2026-11-24T09:00:00Z: exchange outage, no close" in line
 
+
+
+def _limit_rows(count: int) -> list[dict]:
+    """An incomplete firm limit 98 % used, a warning, and `count` plain ok limits more used than nothing."""
+    firm = {"scope": "firm", "measure": "var_99", "limit": 100.0, "figure": 98.0, "utilisation": 0.98, "status": "incomplete"}
+    firm["incomplete"] = "PF02 partly excluded"
+    near = {"scope": "PF09", "measure": "var_99", "limit": 100.0, "figure": 95.0, "utilisation": 0.95, "status": "warning"}
+    ok = [{"scope": f"PF{i:02d}", "measure": "es_975", "limit": 100.0, "figure": 80.0 - i, "status": "ok"} for i in range(count)]
+    ok = [{**row, "utilisation": row["figure"] / row["limit"]} for row in ok]
+    return [*ok, near, firm]
+
+
+def test_an_incomplete_limit_is_listed_right_after_the_breaches_and_its_utilisation_named() -> None:
+    """Before, page one sorted breach, warning, ok, then incomplete: a 98 % used incomplete firm limit fell
+    under '... and 2 more limits, the least used'."""
+    rows = _limit_rows(PAGE_ONE_LIMITS)
+    breach = {"scope": "PF08", "measure": "var_99", "limit": 100.0, "figure": 120.0, "utilisation": 1.2, "status": "breach"}
+    kit = {"styles": {"Heading2": None, "Normal": None}, "Paragraph": lambda text, style: text, "cell": None,
+           "table": lambda rows, *_, **__: rows, "KeepTogether": lambda flowable: flowable}  # fmt: skip
+    summary = {"limits": [*rows, breach], "reporting_currency": "USD", "limits_source": {}}
+    page_one, everything = limits_block(summary, kit)
+    table = page_one[1]
+    assert [row[0] for row in table[1:4]] == ["PF08", "firm", "PF09"] and len(table) == PAGE_ONE_LIMITS + 1  # breach, incomplete, warning
+    assert everything and page_one[2].startswith(f"... and {len(rows) + 1 - PAGE_ONE_LIMITS} more limits")
+    state, word, detail = limits_tile(rows, {})
+    assert (state, word) == ("warning", "LIMITS INCOMPLETE") and "the most used: firm VaR 99 %: 98 % of its limit, incomplete" in detail
