@@ -9,17 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from riskbatch.inputs.files import EXPIRES_TODAY
+from riskbatch.inputs.files import is_expiry
 from riskbatch.inputs.quality import DataQualityPolicy, excluded_notional_text
 from riskbatch.model.run_inputs import RunBook
 from riskbatch.reporting.tables import counted
 
 NO_FIGURE = "no figure: every position excluded"
-
-
-def is_expiry(row: dict[str, Any]) -> bool:
-    """Whether the row was excluded only because the option expires on the business date."""
-    return all(part.strip().startswith(EXPIRES_TODAY) for part in str(row["reason"]).split(";"))
 
 
 def expired_today(quality: dict[str, Any]) -> int:
