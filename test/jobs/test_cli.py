@@ -41,6 +41,10 @@ def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture
     assert result["data_quality"]["excluded_positions"] == 2
     assert set(result["portfolios"]) == {"PF01", "PF02", "PF03"}
     assert "scenario blocks 1/1" in captured.err  # progress goes to stderr
+    assert main(_risk(positions, market, "--scenarios", "1000", "--seed", "5", "--quiet")) == 0
+    printed = capsys.readouterr().out.splitlines()  # the option expiring tonight counted apart from the bad row, as the night's report does
+    assert "excluded: 1 position(s), notional " in "\n".join(printed) and "expired today, not revalued: 1 option(s)" in printed
+    assert not [line for line in printed if line.startswith("firm ") and "INCOMPLETE" in line]  # every portfolio has a figure
 
 
 def test_risk_lists_the_portfolios_without_figures_as_the_nights_report_does(files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,8 +58,10 @@ def test_risk_lists_the_portfolios_without_figures_as_the_nights_report_does(fil
     assert main(_risk(tmp_path / "positions.csv", market, "--scenarios", "1000", "--quiet")) == 0
     printed = capsys.readouterr().out.splitlines()
     assert not [line for line in printed if line.startswith("PF02 ") and "VaR 99 %" in line]  # no figure row: not a VaR of 0
-    (line,) = [line for line in printed if "PF02" in line]
+    (line,) = [line for line in printed if "PF02" in line and not line.startswith("firm ")]
     assert line.startswith(f"PF02   no figure (not a VaR of 0): all {count} positions excluded, notional ") and "non-finite quantity" in line
+    (firm,) = [line for line in printed if line.startswith("firm ")]  # as the night's report: the firm figure leaves PF02 out, and says so
+    assert firm.endswith("INCOMPLETE, excludes PF02 (no figure: every position excluded)")
     assert main(_risk(tmp_path / "positions.csv", market, "--scenarios", "1000", "--quiet", "--json")) == 0
     without = json.loads(capsys.readouterr().out)["portfolios_without_figures"]
     assert list(without) == ["PF02"] and without["PF02"]["figures"] is None and without["PF02"]["excluded_positions"] == count

@@ -42,6 +42,11 @@ POSITION_COLUMNS = {
 REQUIRED_POSITION_COLUMNS = ("portfolio_id", "position_id", "instrument_type", "underlying", "quantity")
 OPTION_COLUMNS = ("strike", "expiry", "option_type", "implied_vol")
 EXPIRES_TODAY = "option expires on the business date"  # an exclusion by the calendar, not a data problem: the report counts these apart
+
+
+def is_expiry(row: dict[str, Any]) -> bool:
+    """Whether an excluded row was left out only because the option expires on the business date."""
+    return all(part.strip().startswith(EXPIRES_TODAY) for part in str(row["reason"]).split(";"))
 OPTIONAL_POSITION_COLUMNS = ("multiplier", "vol_factor")
 MARKET_COLUMNS = {"date": pa.date32(), "factor": pa.string(), "price": pa.float64(), "currency": pa.string(), "dividend_yield": pa.float64()}
 REQUIRED_MARKET_COLUMNS = ("date", "factor", "price")

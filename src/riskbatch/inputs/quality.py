@@ -84,7 +84,7 @@ class DataQualityPolicy:
     # A short history's (or the stressed VaR's) factor -> the index or sector factor standing in (riskbatch.inputs.history_gaps).
     proxies: dict[str, str] = field(default_factory=dict)
     # The plausible rates of the rates file (riskbatch.inputs.rates): `default`, and per-currency overrides (TRY, ARS).
-    rate_bands: dict[str, tuple[float, float]] = field(default_factory=lambda: {"default": (-0.25, 0.25)})
+    rate_bands: dict[str, tuple[float, float]] = field(default_factory=lambda: {"default": (-0.05, 0.25)})
 
     def rate_band(self, currency: str) -> tuple[float, float]:
         """The plausible rates of a currency: its own band where the configuration gives one, else the default."""

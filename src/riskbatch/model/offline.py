@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from riskbatch.inputs.files import FX_FACTOR, MARKET_COLUMNS, POSITION_COLUMNS, InputError, read_table
+from riskbatch.inputs.files import FX_FACTOR, MARKET_COLUMNS, POSITION_COLUMNS, InputError, is_expiry, read_table
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, excluded_notional_text, prepare_night
 from riskbatch.inputs.rates import RATE_COLUMNS, exclude_options_without_rates, parse_rates
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
@@ -103,14 +103,25 @@ def figure_lines(result: dict) -> list[str]:
     ]
     if result.get("run_id"):
         lines.append(f"reproduced run {result['run_id']}: model configuration {result['model_config']}, {result['draw_order']} draw order, its work units")
-    if quality["excluded_positions"]:
-        lines.append(f"excluded: {quality['excluded_positions']} position(s), notional {excluded_notional_text(quality)}")
+    # as the night's report: an option expiring today is the calendar, counted apart from the data problems
+    expiries = [row for row in quality.get("excluded", []) if is_expiry(row)]
+    rows = [row for row in quality.get("excluded", []) if not is_expiry(row)]
+    known = [float(row["notional"]) for row in rows if row["notional"] is not None]
+    data = {**quality, "excluded_positions": len(rows), "excluded_notional": float(sum(known)), "excluded_notional_unknown": len(rows) - len(known)}
+    if "excluded" not in quality:  # a result without its rows: the totals as they are
+        data = quality
+    if data["excluded_positions"]:
+        lines.append(f"excluded: {data['excluded_positions']} position(s), notional {excluded_notional_text(data)}")
+    if expiries:
+        lines.append(f"expired today, not revalued: {len(expiries)} option(s)")
+    without = list(result.get("portfolios_without_figures") or {})
     for name, figures in [("firm", result["firm"]), *result["portfolios"].items()]:
         cells = []
         for key, label in (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %")):
             low, high = figures["ci_95"][key]
             cells.append(f"{label} {figures[key]:>13,.0f} [{low:,.0f}, {high:,.0f}]")
-        lines.append(f"{name:<6} " + "  ".join(cells))
+        incomplete = f"  INCOMPLETE, excludes {', '.join(without)} (no figure: every position excluded)" if name == "firm" and without else ""
+        lines.append(f"{name:<6} " + "  ".join(cells) + incomplete)
     for name, why in (result.get("portfolios_without_figures") or {}).items():  # every position excluded: named, never a VaR of 0
         count = why["excluded_positions"]
         lines.append(

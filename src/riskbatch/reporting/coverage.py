@@ -9,17 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from riskbatch.inputs.files import EXPIRES_TODAY
+from riskbatch.inputs.files import is_expiry
 from riskbatch.inputs.quality import DataQualityPolicy, excluded_notional_text
 from riskbatch.model.run_inputs import RunBook
 from riskbatch.reporting.tables import counted
 
 NO_FIGURE = "no figure: every position excluded"
-
-
-def is_expiry(row: dict[str, Any]) -> bool:
-    """Whether the row was excluded only because the option expires on the business date."""
-    return all(part.strip().startswith(EXPIRES_TODAY) for part in str(row["reason"]).split(";"))
 
 
 def expired_today(quality: dict[str, Any]) -> int:
@@ -75,8 +70,9 @@ def valued_notional(run_book: RunBook) -> dict[str, float]:
 
 def partly_excluded(quality: dict[str, Any], valued: dict[str, float], policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each valued portfolio whose excluded notional (data problems; expiries carry no risk) is above the share of
-    its notional the model configuration flags (data_quality.excluded_notional_share_flag): its figure is low by
-    what it leaves out, and says so. Positions of unknown notional are counted beside it, not in the share."""
+    its notional the model configuration flags (data_quality.excluded_notional_share_flag), or with an excluded
+    position of unknown notional (its share cannot be shown to be under the flag): its figure is low by what it
+    leaves out, and says so."""
     threshold = float(policy.get("excluded_notional_share_flag", DataQualityPolicy.excluded_notional_share_flag))
     excluded: dict[str, list[dict[str, Any]]] = {}
     for row in quality.get("excluded", []):
@@ -87,8 +83,11 @@ def partly_excluded(quality: dict[str, Any], valued: dict[str, float], policy: d
         left_out = float(sum(row["notional"] for row in rows if row["notional"] is not None))
         whole = left_out + valued[name]
         share = left_out / whole if whole > 0 else 0.0
-        if share > threshold:
-            unknown = sum(row["notional"] is None for row in rows)
+        unknown = sum(row["notional"] is None for row in rows)
+        if share > threshold or unknown:
+            at_least = "at least " if unknown else ""
+            beside = f", {counted(unknown, 'position')} of unknown notional" if unknown else ""
+            above = f"above the {threshold:.0%} flagged" if share > threshold else f"not shown to be under the {threshold:.0%} flagged"
             flagged[name] = {
                 "excluded_positions": len(rows),
                 "excluded_notional": left_out,
@@ -96,16 +95,17 @@ def partly_excluded(quality: dict[str, Any], valued: dict[str, float], policy: d
                 "portfolio_notional": whole,
                 "share": share,
                 "threshold": threshold,
-                "text": f"{share:.0%} of its notional excluded ({counted(len(rows), 'position')}), above the {threshold:.0%} flagged: its figure is low",
+                "text": f"{at_least}{share:.0%} of its notional excluded ({counted(len(rows), 'position')}{beside}), {above}: its figure is low",
             }
     return flagged
 
 
 def limit_caveats(unvalued: dict[str, dict[str, Any]], partial: dict[str, dict[str, Any]]) -> dict[str, str]:
     """By limit scope ('firm' or a portfolio), why its figure is not the whole of it: the limit's status
-    then reads incomplete, never a plain ok (riskbatch.validation.limits.utilisation)."""
+    then reads incomplete, never a plain ok (riskbatch.validation.limits.utilisation). The firm's figure holds
+    every portfolio's, so a portfolio without a figure or flagged partly excluded makes the firm's incomplete too."""
     caveats = {name: flag["text"] for name, flag in partial.items()}
-    excludes = firm_excludes(unvalued)
-    if excludes:
-        caveats["firm"] = excludes
+    parts = [firm_excludes(unvalued) or ""] + [f"{name} partly excluded ({flag['text'].removesuffix(': its figure is low')})" for name, flag in partial.items()]
+    if any(parts):
+        caveats["firm"] = "; ".join(filter(None, parts))
     return caveats

@@ -15,6 +15,7 @@ from riskbatch.inputs.quality import excluded_notional_text
 from riskbatch.reporting.coverage import data_exclusions, expired_today, expiries_text, firm_excludes
 from riskbatch.reporting.deadline import publication_line, verdict
 from riskbatch.reporting.tables import FIGURE_NAMES, counted, interval, money
+from riskbatch.reporting.tiles import incomplete_use
 
 
 def notice_summary(summary: dict[str, Any], report_uri: str, figures_uri: str) -> dict[str, Any]:
@@ -108,7 +109,7 @@ def notice_text(summary: dict[str, Any], report_uri: str, figures_uri: str) -> s
         lines.append(f"Limits: none breached ({counted(len(limits), 'limit')})." if limits else "Limits: no limits file came with tonight's files.")
     if unknown:  # not known to hold: never read as within
         lines.append(f"Limits not known to hold ({len(unknown)} of {len(limits)}):")
-        lines += [f"  - {row['scope']} {FIGURE_NAMES[row['measure']]}: {', '.join(filter(None, [row['status'], row.get('incomplete')]))}" for row in unknown]
+        lines += [f"  - {', '.join(filter(None, [incomplete_use(row), row.get('incomplete')]))}" for row in unknown]
     lines.append(_backtest_words(summary))
     quality = summary["data_quality"]
     excluded = data_exclusions(quality)  # data problems only: today's expiries are counted apart

@@ -254,8 +254,9 @@ PAGE_ONE_LIMITS = 5  # rows of the limits table on page one; all of them follow 
 
 
 def limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any], list[Any]]:
-    """Limit utilisation, breaches first, each status in its colour; a word when there are no limits or
-    the file was refused: (page one's, at most PAGE_ONE_LIMITS rows; the whole table when it has more)."""
+    """Limit utilisation, breaches first, then the limits not known to hold (incomplete, no figure), each status in its
+    colour; a word when there are no limits or the file was refused: (page one's, at most PAGE_ONE_LIMITS rows; the
+    whole table when it has more)."""
     styles = kit["styles"]
     source = summary.get("limits_source") or {}
     heading = kit["Paragraph"]("Limits", styles["Heading2"])
@@ -263,10 +264,10 @@ def limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any
         return [heading, kit["Paragraph"](f"The limits file was {_ink('REJECTED', 'breach')}: {'; '.join(source['rejected'])}.", styles["Normal"])], []
     if not summary["limits"]:
         return [heading, kit["Paragraph"]("No limits file came with tonight's files.", styles["Normal"])], []
-    order = {"breach": 0, "warning": 1, "ok": 2}
+    order = {"breach": 0, "warning": 2, "ok": 3}  # any other status (incomplete, no figure) is not known to hold: right after the breaches
     rows = [["scope", "measure", f"figure ({summary['reporting_currency']})", "limit", "utilisation", "status", "breached / incomplete"]]
     commands = []
-    for i, row in enumerate(sorted(summary["limits"], key=lambda r: (order.get(r["status"], 3), -(r["utilisation"] or 0))), 1):
+    for i, row in enumerate(sorted(summary["limits"], key=lambda r: (order.get(r["status"], 1), -(r["utilisation"] or 0))), 1):
         figure = money(row["figure"]) if row["figure"] is not None else "-"
         used = f"{100 * row['utilisation']:,.0f} %" if row["utilisation"] is not None else "-"
         status = row["status"].upper() if row["status"] in {"breach", "warning"} else row["status"]

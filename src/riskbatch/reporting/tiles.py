@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from riskbatch.reporting.coverage import data_exclusions, expiries_text
-from riskbatch.reporting.tables import STATUS_COLOURS, ZONE_STATUS, colour, counted, grid_style, ordinal, status_commands
+from riskbatch.reporting.tables import FIGURE_NAMES, STATUS_COLOURS, ZONE_STATUS, colour, counted, grid_style, ordinal, status_commands
 
 
 def status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
@@ -18,24 +18,7 @@ def status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
         detail = f"published {status['published_new_york'][11:]}, due {status['due_new_york'][11:16]}"
         late = f"{status['minutes_late']:,} min after {status['due_new_york'][11:]}"
         tiles.append(("ok", "ON TIME", detail) if status["on_time"] else ("breach", "LATE", late))
-    limits, source = summary["limits"], summary.get("limits_source") or {}
-    breached = sum(row["status"] == "breach" for row in limits)
-    near = sum(row["status"] == "warning" for row in limits)
-    # not a limit status: a limit whose figure is missing or leaves part of its scope out is not known to hold
-    unknown = [row for row in limits if row["status"] not in ("breach", "warning", "ok") or row.get("incomplete")]
-    missing = f"{len(unknown)} of {len(limits)} without a whole figure ({', '.join(sorted({row['scope'] for row in unknown}))})" if unknown else ""
-    if source.get("rejected"):
-        tiles.append(("breach", "LIMITS REJECTED", "the limits file was refused"))
-    elif breached:
-        tiles.append(("breach", "LIMITS BREACHED", "; ".join(filter(None, [f"{breached} of {len(limits)} above 100 %", missing]))))
-    elif unknown:
-        tiles.append(("warning", "LIMITS INCOMPLETE", "; ".join(filter(None, [missing, f"{near} at 90 % or more" if near else ""]))))
-    elif near:
-        tiles.append(("warning", "LIMITS NEAR", f"{near} of {len(limits)} at 90 % or more"))
-    elif limits:
-        tiles.append(("ok", "LIMITS WITHIN", f"{counted(len(limits), 'limit')} below 90 %"))
-    else:
-        tiles.append(("note", "NO LIMITS", "no limits file tonight"))
+    tiles.append(limits_tile(summary["limits"], summary.get("limits_source") or {}))
     tonight = summary["backtest"].get("tonight") or {}
     tiles.append(backtest_tile(summary["backtest"], tonight))
     quality = summary["data_quality"]
@@ -61,6 +44,39 @@ def status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
         commands.append(("BACKGROUND", (column, 0), (column, 0), colour(fill)))
     width = kit["width"] / len(cells)
     return kit["Table"]([cells], colWidths=[width] * len(cells), style=grid_style(commands), hAlign="LEFT")
+
+
+def incomplete_use(row: dict[str, Any]) -> str:
+    """A limit whose figure leaves part of its scope out, with how much of the limit that lower bound already uses:
+    'firm VaR 99 %: 98 % of its limit, incomplete' (otherwise its status: a breach, no figure)."""
+    name = f"{row['scope']} {FIGURE_NAMES[row['measure']]}"
+    if row["status"] == "incomplete" and row.get("utilisation") is not None:
+        return f"{name}: {100 * row['utilisation']:.0f} % of its limit, incomplete"
+    return f"{name}: {row['status']}"
+
+
+def limits_tile(limits: list[dict[str, Any]], source: dict[str, Any]) -> tuple[str, str, str]:
+    """The limits' tile: breached, incomplete (a figure missing or leaving part of its scope out: not known to hold,
+    the most used of them named with its utilisation), near, within."""
+    breached = sum(row["status"] == "breach" for row in limits)
+    near = sum(row["status"] == "warning" for row in limits)
+    # not a limit status: a limit whose figure is missing or leaves part of its scope out is not known to hold
+    unknown = [row for row in limits if row["status"] not in ("breach", "warning", "ok") or row.get("incomplete")]
+    missing = f"{len(unknown)} of {len(limits)} without a whole figure ({', '.join(sorted({row['scope'] for row in unknown}))})" if unknown else ""
+    used = [row for row in unknown if row["status"] == "incomplete" and row.get("utilisation") is not None]
+    if used:
+        missing += "; the most used: " + incomplete_use(max(used, key=lambda row: row["utilisation"]))
+    if source.get("rejected"):
+        return "breach", "LIMITS REJECTED", "the limits file was refused"
+    if breached:
+        return "breach", "LIMITS BREACHED", "; ".join(filter(None, [f"{breached} of {len(limits)} above 100 %", missing]))
+    if unknown:
+        return "warning", "LIMITS INCOMPLETE", "; ".join(filter(None, [missing, f"{near} at 90 % or more" if near else ""]))
+    if near:
+        return "warning", "LIMITS NEAR", f"{near} of {len(limits)} at 90 % or more"
+    if limits:
+        return "ok", "LIMITS WITHIN", f"{counted(len(limits), 'limit')} below 90 %"
+    return "note", "NO LIMITS", "no limits file tonight"
 
 
 ZONE_ORDER = {"green": 0, "yellow": 1, "red": 2}

@@ -27,6 +27,7 @@ from riskbatch.model.settings import configured_run
 from test.jobs.stack_layout import Night, mocked_night
 
 DATE = dt.date(2026, 11, 25)
+USD_BAND = DataQualityPolicy().rate_band("USD")
 CURVES = {"USD": {"3M": 0.043, "1Y": 0.041, "10Y": 0.042}, "EUR": {"3M": 0.021, "1Y": 0.022, "10Y": 0.026}}
 
 
@@ -81,7 +82,7 @@ def test_an_fx_option_on_a_currency_without_a_rate_is_excluded_with_the_reason()
 @pytest.mark.parametrize(
     ("edit", "problem"),
     [
-        (lambda rows: rows | {"rate": [4.3, *rows["rate"][1:]]}, "the rate 4.3 is outside the plausible -0.25 to 0.25 of USD (a percentage typed"),
+        (lambda rows: rows | {"rate": [4.3, *rows["rate"][1:]]}, "the rate 4.3 is outside the plausible {:g} to {:g} of USD".format(*USD_BAND)),
         (lambda rows: rows | {"date": [DATE + dt.timedelta(days=1), *rows["date"][1:]]}, "dated after the business date"),
         (lambda rows: rows | {"date": [DATE - dt.timedelta(days=7)] * len(rows["date"])}, "business day(s) before 2026-11-25"),
         (lambda rows: {key: values[:-1] for key, values in rows.items()}, "EUR: a short tenor (a year or less) and a long one (beyond a year) are needed"),
@@ -139,4 +140,22 @@ def test_the_rate_bounds_are_versioned_per_currency_a_40_percent_try_rate_passes
     problem = raised.value.problems[0]  # (then: USD lacks a short tenor, its only one refused)
     low, high = policy.rate_band("USD")
     assert problem.startswith("USD 3M on 2026-11-25: the rate 0.4 is outside") and f"{low:g} to {high:g}" in problem
-    assert policy.rate_band("TRY")[1] > 0.40 > policy.rate_band("USD")[1] == policy.rate_band("EUR")[1]  # EUR: the default
+    assert policy.rate_band("TRY")[1] > 0.40 > policy.rate_band("USD")[1] == policy.rate_band("GBP")[1]  # GBP: the default
+
+
+@pytest.mark.parametrize(
+    ("currency", "rate", "accepted"),
+    [("JPY", -0.1, False), ("CHF", 0.25, False), ("CHF", -0.0075, True), ("JPY", -0.001, True), ("TRY", 0.45, True)],
+)
+def test_a_low_rate_typed_as_a_percentage_is_refused_by_its_currencys_band(currency: str, rate: float, accepted: bool) -> None:
+    """Before, the default band (-0.25 to 0.25) took JPY -0.1 (meant -0.1 %) as -10 %: a 1-year ATM USDJPY call
+    then valued 83 % low. The versioned bands of low-rate currencies (JPY, CHF, EUR) now refuse it."""
+    from riskbatch.model.settings import data_quality_policy, load_model_config
+
+    bands = data_quality_policy(load_model_config()).rate_bands
+    table = rates_table(DATE, {currency: {"3M": rate, "10Y": rate}, "USD": CURVES["USD"]})
+    if accepted:
+        assert dict(parse_rates(table, "rates.csv", DATE, 0, bands).points[currency])[0.25] == rate
+    else:
+        with pytest.raises(InputError, match=f"{currency} 3M on 2026-11-25: the rate {rate:g} is outside"):
+            parse_rates(table, "rates.csv", DATE, 0, bands)

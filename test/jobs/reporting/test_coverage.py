@@ -22,9 +22,10 @@ from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
 from riskbatch.jobs.report_generation import ReportGeneration
 from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.model.settings import load_model_config
-from riskbatch.reporting.coverage import partly_excluded
+from riskbatch.reporting.coverage import limit_caveats, partly_excluded
 from riskbatch.reporting.notice import notice_subject, notice_summary, notice_text
-from riskbatch.reporting.page_one import warning_lines
+from riskbatch.reporting.page_one import PAGE_ONE_LIMITS, limits_block, warning_lines
+from riskbatch.reporting.tiles import limits_tile
 from riskbatch.validation.exclusions import exclusion_record
 from test.jobs.jobs.test_pipeline import _page_texts
 from test.jobs.stack_layout import mocked_night, small_night
@@ -97,8 +98,8 @@ def test_the_firm_row_and_the_firm_limits_say_they_leave_out_the_portfolio_witho
     assert summary["firm_excludes"].startswith("excludes PF03 (no figure: every position excluded, notional ")
     for measure in ("var_99", "es_975"):  # the firm's limits: a lower bound within its limit is not a plain ok
         firm = _limit(summary, "firm", measure)
-        assert firm["figure"] is not None and firm["status"] in {"incomplete", "breach"} and firm["incomplete"] == summary["firm_excludes"]
-    assert _limit(summary, "PF01")["status"] in {"ok", "warning", "breach"} and "incomplete" not in _limit(summary, "PF01")
+        assert firm["figure"] is not None and firm["status"] in {"incomplete", "breach"} and firm["incomplete"].startswith(summary["firm_excludes"])
+    assert _limit(summary, "PF01", "var_99")["status"] in {"incomplete", "breach"}  # a position of unknown notional excluded (the small night's NaN quantity)
     assert _on_page_one(night, "estimate (INCOMPLETE)") and _on_page_one(night, "The firm figures EXCLUDE PF03 (no figure: every position excluded")
     assert f"Firm figures and firm limits INCOMPLETE, {summary['firm_excludes']}: not the whole book." in warning_lines(summary)
 
@@ -106,9 +107,9 @@ def test_the_firm_row_and_the_firm_limits_say_they_leave_out_the_portfolio_witho
 def test_the_limits_tile_counts_a_limit_without_a_whole_figure_as_incomplete_never_near(night: SimpleNamespace) -> None:
     summary = night.summary
     assert _limit(summary, "PF03")["status"] == "no figure: every position excluded"
-    assert {row["status"] for row in summary["limits"]} == {"ok", "incomplete", "no figure: every position excluded"}  # none near, none breached
+    assert {row["status"] for row in summary["limits"]} == {"incomplete", "no figure: every position excluded"}  # none near, none breached
     assert _on_page_one(night, "LIMITS INCOMPLETE") and not _on_page_one(night, "LIMITS NEAR") and not _on_page_one(night, "LIMITS WITHIN")
-    assert _on_page_one(night, "without a whole figure (PF02, PF03, firm)")
+    assert _on_page_one(night, "without a whole figure (PF01, PF02, PF03, firm)")
 
 
 def test_the_email_names_the_portfolio_without_a_figure_and_the_limits_not_known_to_hold(night: SimpleNamespace) -> None:
@@ -116,12 +117,13 @@ def test_the_email_names_the_portfolio_without_a_figure_and_the_limits_not_known
     text = notice_text(summary, PDF, JSON)
     assert f"  Firm figures and firm limits INCOMPLETE, {summary['firm_excludes']}." in text
     assert "Portfolio PF03 has NO FIGURE tonight (not a VaR of 0): the first reason: " + summary["portfolios_without_figures"]["PF03"]["first_reason"] in text
-    assert "Limits not known to hold (4 of " in text and "  - PF03 VaR 99 %: no figure: every position excluded" in text
-    assert f"  - firm VaR 99 %: incomplete, {summary['firm_excludes']}" in text
+    assert "Limits not known to hold (5 of " in text and "  - PF03 VaR 99 %: no figure: every position excluded" in text
+    used = f"{100 * _limit(summary, 'firm')['utilisation']:.0f} % of its limit"
+    assert f"  - firm VaR 99 %: {used}, incomplete, {summary['firm_excludes']}; PF01 partly excluded (" in text
     assert f"(limits {len(summary['limits'])})" not in text and "none breached (" not in text  # never "none breached" over every limit
     assert "excludes PF03: no figure" in notice_subject(summary)
     machines = notice_summary(summary, PDF, JSON)
-    assert set(machines["portfolios_without_figures"]) == {"PF03"} and machines["limits_incomplete"] == 4
+    assert set(machines["portfolios_without_figures"]) == {"PF03"} and machines["limits_incomplete"] == 5
 
 
 def test_a_portfolio_with_most_of_its_notional_excluded_is_flagged_on_its_row_its_limit_and_the_email(night: SimpleNamespace) -> None:
@@ -130,14 +132,33 @@ def test_a_portfolio_with_most_of_its_notional_excluded_is_flagged_on_its_row_it
     excluded = [r for r in summary["data_quality"]["excluded"] if r["portfolio_id"] == "PF02"]
     assert flag["excluded_notional"] == pytest.approx(sum(r["notional"] for r in excluded)) and flag["threshold"] == threshold
     assert flag["share"] == pytest.approx(flag["excluded_notional"] / flag["portfolio_notional"]) and flag["share"] > threshold
-    assert set(summary["portfolios_partly_excluded"]) == {"PF02"}  # PF01 (an expiry only) is not flagged
+    # PF01: its expiries are not counted, its one excluded position of unknown notional is (its share cannot be shown under the flag)
+    assert set(summary["portfolios_partly_excluded"]) == {"PF01", "PF02"} and "of unknown notional" in summary["portfolios_partly_excluded"]["PF01"]["text"]
     row = _limit(summary, "PF02")
     assert row["utilisation"] < 0.9 and row["status"] == "incomplete" and row["incomplete"] == flag["text"]
     assert flag["text"].startswith(f"{flag['share']:.0%} of its notional excluded") and f"above the {threshold:.0%} flagged" in flag["text"]
     assert f"  - Portfolio PF02: {flag['text']}." in notice_text(summary, PDF, JSON)
     assert f"Portfolio PF02: {flag['text']} (see Limits)." in warning_lines(summary)
     assert "PF02(INCOMPLETE)" in night.pages and "PF03(NOFIGURE)" in night.pages  # their rows in the Portfolios table
-    assert "PF01(INCOMPLETE)" not in night.pages
+    firm = _limit(summary, "firm")  # the firm's figure holds PF02's: the firm limit says so too
+    assert firm["status"] == "incomplete" and f"PF02 partly excluded ({flag['share']:.0%} of its notional excluded" in firm["incomplete"]
+
+
+def test_the_firm_limits_are_incomplete_when_a_portfolio_is_mostly_but_not_all_excluded() -> None:
+    flag = {"share": 0.6, "text": "60% of its notional excluded (3 positions), above the 25% flagged: its figure is low"}
+    caveats = limit_caveats({}, {"PF02": flag})
+    assert caveats["PF02"] == flag["text"]
+    assert caveats["firm"] == "PF02 partly excluded (60% of its notional excluded (3 positions), above the 25% flagged)"
+    assert "firm" not in limit_caveats({}, {})
+
+
+def test_an_excluded_position_of_unknown_notional_flags_its_portfolio_whatever_the_known_share() -> None:
+    share = load_model_config().data_quality["excluded_notional_share_flag"]
+    quality = {"excluded": [{"portfolio_id": "A", "position_id": "1", "notional": None, "reason": "unknown instrument type"}]}
+    (flag,) = partly_excluded(quality, {"A": 1_000.0}, {"excluded_notional_share_flag": share}).values()
+    assert flag["excluded_notional_unknown"] == 1 and flag["share"] == 0.0
+    assert "1 position of unknown notional" in flag["text"] and flag["text"].startswith("at least 0% of its notional excluded")
+    assert "firm" in limit_caveats({}, {"A": flag})
 
 
 def test_the_flag_share_is_the_versioned_configurations_and_strictly_above_it() -> None:
@@ -173,3 +194,29 @@ def test_the_emails_backtest_line_names_the_days_excluded_with_a_sign_off(night:
     (line,) = [line for line in notice_text(summary, PDF, JSON).splitlines() if line.startswith("Backtest:")]
     assert "1 day excluded with a sign-off: 2026-11-20 signed off by J. Smith, head of market risk on 2026-11-24T09:00:00Z: exchange outage, no close" in line
 
+
+
+def _limit_rows(count: int) -> list[dict]:
+    """An incomplete firm limit 98 % used, a warning, and `count` plain ok limits more used than nothing."""
+    firm = {"scope": "firm", "measure": "var_99", "limit": 100.0, "figure": 98.0, "utilisation": 0.98, "status": "incomplete"}
+    firm["incomplete"] = "PF02 partly excluded"
+    near = {"scope": "PF09", "measure": "var_99", "limit": 100.0, "figure": 95.0, "utilisation": 0.95, "status": "warning"}
+    ok = [{"scope": f"PF{i:02d}", "measure": "es_975", "limit": 100.0, "figure": 80.0 - i, "status": "ok"} for i in range(count)]
+    ok = [{**row, "utilisation": row["figure"] / row["limit"]} for row in ok]
+    return [*ok, near, firm]
+
+
+def test_an_incomplete_limit_is_listed_right_after_the_breaches_and_its_utilisation_named() -> None:
+    """Before, page one sorted breach, warning, ok, then incomplete: a 98 % used incomplete firm limit fell
+    under '... and 2 more limits, the least used'."""
+    rows = _limit_rows(PAGE_ONE_LIMITS)
+    breach = {"scope": "PF08", "measure": "var_99", "limit": 100.0, "figure": 120.0, "utilisation": 1.2, "status": "breach"}
+    kit = {"styles": {"Heading2": None, "Normal": None}, "Paragraph": lambda text, style: text, "cell": None,
+           "table": lambda rows, *_, **__: rows, "KeepTogether": lambda flowable: flowable}  # fmt: skip
+    summary = {"limits": [*rows, breach], "reporting_currency": "USD", "limits_source": {}}
+    page_one, everything = limits_block(summary, kit)
+    table = page_one[1]
+    assert [row[0] for row in table[1:4]] == ["PF08", "firm", "PF09"] and len(table) == PAGE_ONE_LIMITS + 1  # breach, incomplete, warning
+    assert everything and page_one[2].startswith(f"... and {len(rows) + 1 - PAGE_ONE_LIMITS} more limits")
+    state, word, detail = limits_tile(rows, {})
+    assert (state, word) == ("warning", "LIMITS INCOMPLETE") and "the most used: firm VaR 99 %: 98 % of its limit, incomplete" in detail
