@@ -148,12 +148,11 @@ taskcat-lint: $(TASKCAT)
 taskcat: $(STAMP) $(TASKCAT)
 	$(BIN)/riskbatch-taskcat
 
-# Three workers on two cores, a file's tests together in one (--dist loadfile), files handed out in collection
-# order (--no-loadscope-reorder): the suite mostly waits on its tasks (about a third of two cores' time is CPU),
-# so the container night (its own emulator, the one user of podman) and the two longest files run side by side.
-# Each worker deploys its own stack into its own emulator.
+# Two workers, a file's tests together in one (--dist loadfile), files handed out in collection order
+# (--no-loadscope-reorder): the container night (its own emulator, the one user of podman) runs beside
+# the rest, which mostly waits on its tasks. Each worker deploys its own stack into its own emulator.
 integration: $(STAMP) $(CYCLONEDX) container-tools
-	$(BIN)/pytest -q -rs -n 3 --dist loadfile --no-loadscope-reorder test/integration
+	$(BIN)/pytest -q -rs -n 2 --dist loadfile --no-loadscope-reorder test/integration
 
 # The suite again in its live mode (RISKBATCH_LIVE=1), against a deployment in the emulator: the code
 # a platform team runs after a real deploy, on every change.
