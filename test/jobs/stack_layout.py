@@ -141,3 +141,25 @@ def mocked_night(scratch: Path, monkeypatch: Any, scenarios: int | str = 2000, b
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
         yield lay_out_night(scratch)
+
+
+def drain(night: Night, queue: str, handler: Any) -> None:
+    """Work a queue until it is empty, as a worker does, without waiting on an empty receive."""
+    from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
+
+    QueueWorker(night.sqs, queue, handler, night.settings.scratch, WorkerOptions(wait_seconds=0, idle_exit_seconds=0)).run()
+
+
+def publish(night: Night, key: str) -> str:
+    """A landed night through the jobs' code: ingestion of `key`, the risk workers, then the report. Its run id."""
+    from riskbatch.jobs.ingestion import ingest
+    from riskbatch.jobs.report_generation import ReportGeneration
+    from riskbatch.jobs.risk_calculation import RiskCalculation
+
+    settings = night.settings
+    run = ingest(settings.input_bucket, key, settings, night.s3, night.sqs, night.sns).run_id
+    drain(night, settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, settings.event_bus_name))
+    for message in night.messages(settings.report_queue_url):  # read off the queue by the test: put back for the report
+        night.sqs.send_message(QueueUrl=settings.report_queue_url, MessageBody=json.dumps(message))
+    drain(night, settings.report_queue_url, ReportGeneration(night.s3, night.sns, settings.alert_topic_arn))
+    return run

@@ -20,7 +20,7 @@ from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import risk_figures
 from riskbatch.reporting.corporate_action_lines import corporate_action_lines
 from test.jobs.inputs.test_cleaning import DAYS, MONDAY, PARAMETERS, _book, _night, _prices, _table
-from test.jobs.stack_layout import mocked_night
+from test.jobs.stack_layout import mocked_night, publish
 
 SPLIT_DAY, RATIO = 150, 2.0  # EQ_5 splits two-for-one on day 150; the vendor leaves its history unadjusted
 
@@ -135,21 +135,14 @@ def test_records_applied_and_not_applied_are_in_the_manifest_and_on_page_one(tmp
 
 def test_page_one_of_the_published_report_tells_the_records_not_applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from riskbatch.aws.layout import report_keys
-    from riskbatch.jobs.report_generation import ReportGeneration
-    from riskbatch.jobs.risk_calculation import RiskCalculation
     from riskbatch.reporting.page_one import warning_lines
     from test.jobs.jobs.test_pipeline import _page_texts
-    from test.jobs.jobs.test_portfolio_without_figures import _drain
 
     folder, _, _ = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},3,vendor feed\n")
     date = str(business_days(MONDAY, DAYS)[-1])
     with mocked_night(tmp_path / "night", monkeypatch, 2000, 500) as night:
         keys = night.upload(folder, date, ("rates.csv", "corporate_actions.csv", "positions.csv", "market.csv"))
-        run = ingest(night.settings.input_bucket, keys[-1], night.settings, night.s3, night.sqs, night.sns).run_id
-        _drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
-        for message in night.messages(night.settings.report_queue_url):
-            night.sqs.send_message(QueueUrl=night.settings.report_queue_url, MessageBody=json.dumps(message))
-        _drain(night, night.settings.report_queue_url, ReportGeneration(night.s3, night.sns, night.settings.alert_topic_arn))
+        run = publish(night, keys[-1])
         pdf_key, json_key = report_keys(date, run)
         figures = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=json_key)["Body"].read())
         page_one = _page_texts(night.s3.get_object(Bucket=night.settings.output_bucket, Key=pdf_key)["Body"].read())[0]

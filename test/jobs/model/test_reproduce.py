@@ -12,28 +12,16 @@ import pytest
 from riskbatch.aws.layout import report_keys
 from riskbatch.cli import main
 from riskbatch.inputs.sample import SampleSpec, write_nights
-from riskbatch.jobs.ingestion import ingest
-from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
-from riskbatch.jobs.report_generation import ReportGeneration
-from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.model.offline import run_offline
 from riskbatch.model.reproduce import reproduce_night
 from riskbatch.model.risk_model import ModelParameters
 from riskbatch.reporting.results import read_results
-from test.jobs.stack_layout import Night, mocked_night
-
-
-def _drain(night: Night, queue: str, handler) -> None:
-    QueueWorker(night.sqs, queue, handler, night.settings.scratch, WorkerOptions(wait_seconds=0, idle_exit_seconds=0)).run()
+from test.jobs.stack_layout import Night, mocked_night, publish
 
 
 def _run_night(night: Night, folder: Path) -> tuple[dict, dict]:
     """The night through the jobs' code: ingestion, the risk workers, the report. Its manifest and its report's figures."""
-    run = ingest(night.settings.input_bucket, night.upload(folder, folder.name)[1], night.settings, night.s3, night.sqs, night.sns).run_id
-    _drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
-    for message in night.messages(night.settings.report_queue_url):
-        night.sqs.send_message(QueueUrl=night.settings.report_queue_url, MessageBody=json.dumps(message))
-    _drain(night, night.settings.report_queue_url, ReportGeneration(night.s3, night.sns, night.settings.alert_topic_arn))
+    run = publish(night, night.upload(folder, folder.name)[1])
     output = night.settings.output_bucket
     manifest = json.loads(night.s3.get_object(Bucket=output, Key=f"runs/{run}/manifest.json")["Body"].read())
     figures = json.loads(night.s3.get_object(Bucket=output, Key=report_keys(folder.name, run)[1])["Body"].read())

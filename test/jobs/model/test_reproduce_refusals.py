@@ -14,18 +14,10 @@ from riskbatch import __version__
 from riskbatch.aws.layout import report_keys
 from riskbatch.cli import main
 from riskbatch.inputs.sample import business_days
-from riskbatch.jobs.ingestion import ingest
-from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
-from riskbatch.jobs.report_generation import ReportGeneration
-from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.model.code_fingerprint import code_fingerprint
 from test.jobs.inputs.test_cleaning import DAYS, MONDAY
 from test.jobs.jobs.test_corporate_actions_ingestion import CONFIRMED, split_night
-from test.jobs.stack_layout import Night, mocked_night
-
-
-def _drain(night: Night, queue: str, handler) -> None:
-    QueueWorker(night.sqs, queue, handler, night.settings.scratch, WorkerOptions(wait_seconds=0, idle_exit_seconds=0)).run()
+from test.jobs.stack_layout import mocked_night, publish
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +31,7 @@ def split_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dic
     try:
         with mocked_night(tmp_path / "night", monkeypatch, 2000, 500) as night:
             keys = night.upload(folder, date, ("rates.csv", "corporate_actions.csv", "positions.csv", "market.csv"))
-            run = ingest(night.settings.input_bucket, keys[-1], night.settings, night.s3, night.sqs, night.sns).run_id
-            _drain(night, night.settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, night.settings.event_bus_name))
-            for message in night.messages(night.settings.report_queue_url):
-                night.sqs.send_message(QueueUrl=night.settings.report_queue_url, MessageBody=json.dumps(message))
-            _drain(night, night.settings.report_queue_url, ReportGeneration(night.s3, night.sns, night.settings.alert_topic_arn))
+            run = publish(night, keys[-1])
             output = night.settings.output_bucket
             manifest = json.loads(night.s3.get_object(Bucket=output, Key=f"runs/{run}/manifest.json")["Body"].read())
             figures = json.loads(night.s3.get_object(Bucket=output, Key=report_keys(date, run)[1])["Body"].read())
