@@ -101,15 +101,6 @@ def test_a_night_made_by_another_software_version_is_refused(split_run, tmp_path
     assert f"was made by riskbatch 0.9.0 and this is riskbatch {__version__}: reproduce it with riskbatch 0.9.0" in error
 
 
-def test_a_night_of_the_manifest_format_before_corporate_action_findings_names_its_version(split_run, tmp_path: Path, capsys) -> None:
-    # before: the manifest format changed (corporate-action findings, the code fingerprint) under the same 1.0.0:
-    # a refusal of another build's night named one version for both
-    folder, manifest, _ = split_run
-    made = {**manifest, "software_version": "1.0.0"}
-    error = _refused(_reproduce(folder, made, tmp_path, "--corporate-actions", str(folder / "corporate_actions.csv")), capsys)
-    assert f"was made by riskbatch 1.0.0 and this is riskbatch {__version__}" in error
-
-
 def test_a_night_computed_by_other_code_of_the_same_version_is_refused(split_run, tmp_path: Path, capsys) -> None:
     # before: the manifest recorded only software_version, 1.0.0 for every build: a night of other code was recomputed
     folder, manifest, _ = split_run
