@@ -117,8 +117,8 @@ def test_two_calls_in_one_process_each_reach_and_name_their_own_profile(
     assert two_profiles == ["risk-ops", "risk-night"]
     assert "aws sso login --profile risk-ops " in said[0] and "aws sso login --profile risk-night " in said[1]
 
-    monkeypatch.setenv("AWS_PROFILE", "risk-ops")
     cfn = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    monkeypatch.setenv("AWS_PROFILE", "risk-ops")  # after the client: no such profile in this machine's AWS config
     with Stubber(cfn) as stubbed:
         stubbed.add_client_error("describe_stacks", service_error_code="ExpiredToken", service_message="expired")
         with pytest.raises(OperatorError) as raised:

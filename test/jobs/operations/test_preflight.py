@@ -268,7 +268,7 @@ def test_a_notifying_alarm_in_alarm_fails_the_nightly_check_and_warns_a_deploy(a
     assert finding.status == WARN
 
 
-@pytest.mark.parametrize(("positions", "quota", "expected"), [(20_000, 64.0, PASS), (200_000_000, 8.0, FAIL)], ids=["fits", "does-not-fit"])
+@pytest.mark.parametrize(("positions", "quota", "expected"), [(20_000, 64.0, PASS), (2_000_000_000, 8.0, FAIL)], ids=["fits", "does-not-fit"])
 def test_tonights_book_against_the_window_on_the_quota_left(positions: int, quota: float, expected: str) -> None:
     client = _quota_client({capacity.FARGATE_ON_DEMAND_VCPU: quota, capacity.FARGATE_SPOT_VCPU: quota})
     night = Night(positions=positions, factors=500, scenarios=100_000, window_hours=8.5)
