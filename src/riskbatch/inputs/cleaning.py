@@ -67,14 +67,6 @@ class CleaningPolicy:
         if any(ratio <= 1.0 for ratio in self.split_ratios) or self.implausible_ratio <= 1.0:
             raise ValueError("split ratios and the implausible ratio are above 1 (their inverses are reverse splits)")
 
-    def split_ratio(self, price_ratio: float) -> float | None:
-        """The nominal ratio k (new price = old / k; below 1 a reverse split) that a day's price ratio (new / old) is close to 1 / k of, or None."""
-        for ratio in self.split_ratios:
-            for nominal in (ratio, 1.0 / ratio):
-                if abs(price_ratio * nominal - 1.0) <= self.split_tolerance:
-                    return nominal
-        return None
-
     def implausible(self, price_ratio: float) -> bool:
         return not 1.0 / self.implausible_ratio <= price_ratio <= self.implausible_ratio
 

@@ -237,7 +237,7 @@ def test_a_single_name_crash_that_stays_down_is_used_not_cleaned_as_a_split(move
     assert night.cleanings == []
     assert np.array_equal(night.market.prices[:, night.market.index["EQ_0"]], crashed["EQ_0"])
     assert [f.factor for f in night.findings if f.check == "jump"] == ["EQ_0"]
-    confirmed = _night(crashed, dates, _book(crashed), actions={"EQ_0": {dates[crash].isoformat(): CleaningPolicy().split_ratio(move)}})
+    confirmed = _night(crashed, dates, _book(crashed), actions={"EQ_0": {dates[crash].isoformat(): 1 / move}})
     ledger = [{**asdict(c), "confirmed_by": None} for c in confirmed.cleanings]  # a split recorded, unconfirmed, by the old standard
     assert ledger and _night(crashed, dates, _book(crashed), ledger).cleanings == []  # an unconfirmed recorded split is never re-applied
 
