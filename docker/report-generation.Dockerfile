@@ -68,3 +68,5 @@ LABEL org.opencontainers.image.title="riskbatch report-generation" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.base.name="${BASE_IMAGE}"
+# the revision a night's manifest records (the version alone cannot name the build that ran it)
+ENV RISKBATCH_SOURCE_REVISION="${REVISION}"

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -316,6 +317,7 @@ def _write_run(
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "software_version": __version__,
             "code_fingerprint": code_fingerprint(),  # the version alone cannot tell two builds apart (model/code_fingerprint.py)
+            "source_revision": os.environ.get("RISKBATCH_SOURCE_REVISION", "unknown"),  # the image's commit (its build sets it)
             "output_bucket": output,
             "inputs": [
                 # the version ID names the very bytes read: a corrected file under the same key does not change this run's inputs

@@ -16,6 +16,7 @@ from riskbatch import __version__
 from riskbatch.aws.alerts import publish_per_protocol
 from riskbatch.aws.layout import manifest_key, notified_key, report_keys
 from riskbatch.aws.storage import exists, get_json, put_json_once, put_once
+from riskbatch.model.code_fingerprint import require_night_code
 from riskbatch.model.risk_model import risk_figures
 from riskbatch.model.run_inputs import RunBook, load_file_market, load_run_book
 from riskbatch.reporting.charts import var_trend
@@ -140,6 +141,7 @@ class ReportGeneration:
                 self._notify(bucket, run, manifest, get_json(self.s3, bucket, json_key), pdf_key, json_key)
             log("report_already_published", run_id=run)
             return
+        require_night_code(manifest, "the report")  # figures summed and published by the build that ingested them, or none
         started = time.time()
         with timed("report_generated", run_id=run) as timing:
             lap = Laps(started)  # where the report's time goes, in its log line

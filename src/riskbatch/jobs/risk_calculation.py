@@ -20,6 +20,7 @@ from riskbatch.aws.alerts import put_event
 from riskbatch.aws.layout import result_key, results_prefix, status_key
 from riskbatch.aws.storage import count_keys, exists, get_bytes, get_json, put_json_once, put_once
 from riskbatch.inputs.files import Market, run_market
+from riskbatch.model.code_fingerprint import require_night_code
 from riskbatch.model.engine import Conversion, PreparedBlocks, RiskModel, build_book, conversion_of, portfolio_pnl, prepared_block, risk_model
 from riskbatch.model.precompile import kernel_origins
 from riskbatch.model.risk_model import ModelParameters
@@ -131,6 +132,7 @@ class RiskCalculation:
         if exists(self.s3, bucket, key):
             log("unit_already_done", run_id=run, unit=unit)
         else:
+            require_night_code(manifest, f"unit {unit}")  # one build computes a night's units: retried, then dead-lettered (alarmed)
             log("unit_started", run_id=run, unit=unit)
             with timed("unit_computed", run_id=run, unit=unit) as timing:
                 positions = pq.read_table(io.BytesIO(get_bytes(self.s3, bucket, message["unit_key"])))

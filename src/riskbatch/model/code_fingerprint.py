@@ -45,3 +45,24 @@ def code_fingerprint() -> str:
 def short(fingerprint: str) -> str:
     """The fingerprint as messages name it."""
     return fingerprint[:SHORT]
+
+
+class OtherCode(RuntimeError):
+    """A task's code is not the code that ingested the night it was given."""
+
+
+def require_night_code(manifest: dict, task: str, running: str | None = None) -> None:
+    """Refuse (OtherCode, one line) to compute for a night ingested by other code than this task's.
+
+    An image pushed while a night runs (a deploy, a rollback) would otherwise have some units, or the
+    report, computed by one build and the rest by another, and publish figures neither build makes;
+    the night is run again instead, by one build from its ingestion on."""
+    running = running or code_fingerprint()
+    recorded = manifest.get("code_fingerprint")
+    if recorded == running:
+        return
+    made = f"code {short(str(recorded))}" if recorded else "code that did not record its fingerprint"
+    raise OtherCode(
+        f"{task} of run {manifest.get('run_id', '?')} refused: the night was ingested by {made} and this task runs code {short(running)}; "
+        "run the night again (riskbatch rerun --reason ...) once every task runs one image"
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from typing import Any
 
 PODMAN = ("podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs")
@@ -27,11 +28,23 @@ def missing_tools() -> list[str]:
     return [tool for tool in CONTAINER_TOOLS if shutil.which(tool) is None]
 
 
+# A listing of every image reads each one's labels; an image another podman removes or re-tags meanwhile
+# (two checkouts building in one storage) fails the whole listing with this, though nothing is wrong with ours.
+LISTING_RACE = "retrieving label for image"
+LISTING_ATTEMPTS = 3
+
+
 def podman(
     *args: str, check: bool = True, timeout: float | None = None, capture: bool = True, input_text: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run podman; on failure raise with its own words (the last lines it printed)."""
-    result = subprocess.run([*PODMAN, *args], capture_output=capture, text=True, timeout=timeout, check=False, input=input_text)
+    """Run podman; on failure raise with its own words (the last lines it printed). A listing of the
+    images that lost a race with another podman's removal is listed again (it only reads)."""
+    for attempt in range(1, LISTING_ATTEMPTS + 1):
+        result = subprocess.run([*PODMAN, *args], capture_output=capture, text=True, timeout=timeout, check=False, input=input_text)
+        raced = args[:1] == ("images",) and result.returncode != 0 and LISTING_RACE in (result.stderr or "")
+        if not raced or attempt == LISTING_ATTEMPTS:
+            break
+        time.sleep(attempt)
     if check and result.returncode != 0:
         said = ((result.stderr or "") + (result.stdout or "")).strip().splitlines()[-5:]
         raise PodmanError(f"podman {' '.join(args[:3])} ... exited {result.returncode}: " + " | ".join(said))

@@ -151,6 +151,8 @@ def test_each_image_is_labelled_with_its_source_revision_version_and_time(job: s
         assert f'org.opencontainers.image.{label}="${{{argument}}}"' in text and f"ARG {argument}=" in text
     # the labels come last: a new revision changes no layer
     assert text.index("LABEL org.opencontainers") > text.index("CMD [")
+    # and the process sees the revision, which the night's manifest records (test/jobs/jobs/test_night_code.py)
+    assert 'ENV RISKBATCH_SOURCE_REVISION="${REVISION}"' in text and text.index("ENV RISKBATCH_SOURCE_REVISION") > text.index("CMD [")
 
 
 def test_the_label_arguments_name_the_commit_and_its_time() -> None:
