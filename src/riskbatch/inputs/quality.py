@@ -308,7 +308,7 @@ def prepare_night(
     needs = [factors_of_position(market, row, reporting_currency) for row in rows]
     used = sorted({factor for factors in needs for factor in factors})
     # gaps bridged, ends carried, short histories proxied or refused (riskbatch.inputs.history_gaps)
-    prices, findings = complete_histories(market.prices, market.dates, market.index, used, policy.max_gap_days, policy.proxies)
+    prices, findings = complete_histories(market.prices, market.dates, market.index, used, policy.max_gap_days, policy.proxies, business_date)
     # the book's factors cleaned on their bridged history, the file's others as published; the
     # whole file (the backtest's moves) then carries the book's factors' cleanings too
     prices, cleanings = clean_history(market, prices, used, cleaning, ledger, corporate_actions=corporate_actions)
