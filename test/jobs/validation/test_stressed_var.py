@@ -121,7 +121,7 @@ def test_a_sample_factor_listed_after_the_crisis_moves_with_the_shipped_proxy_in
     listed = [not (name == listing and day < dt.date(2010, 1, 4)) for name, day in zip(stress["factor"].to_pylist(), stress["date"].to_pylist(), strict=True)]
     stress_market = load_market(stress.filter(pa.array(listed)), "stress_market.csv", spec.business_date)
     book = build_book(night.positions, night.market)
-    # the nightly file as published: every factor, the proxy too (its volatility ratio to the listing scales its crisis moves)
+    # the nightly file as published: every factor, the proxy too (the listing's beta and residuals to it are measured there)
     nightly = load_market(market, "market.csv", spec.business_date)
     figures = challenger_figures(book, night.market, ModelParameters(), stress_market, PERIOD, policy.proxies, policy.max_gap_days, nightly)
     stressed = figures["stressed"]
