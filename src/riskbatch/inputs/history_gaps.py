@@ -38,7 +38,7 @@ from riskbatch.inputs.proxy_fill import MIN_OVERLAP, bridged, fill_basis, proxie
 @dataclass(frozen=True)
 class FactorFinding:
     factor: str
-    check: str  # history, gap, proxy, short_history, stale, zero_returns, jump, last_day_jump, cleaned, corporate_action
+    check: str  # history, gap, proxy, proxy_hedge, short_history, stale, zero_returns, jump, last_day_jump, cleaned, corporate_action
     detail: str
     action: str  # exclude, flag, hold (reject findings become the file's problems)
 
@@ -143,3 +143,26 @@ def complete_histories(
         if notes:
             findings.append(FactorFinding(name, "gap", "; ".join(notes), "flag"))
     return prices, findings
+
+
+def proxy_hedges(findings: list[FactorFinding], portfolios: list[str | None], needs: list[list[str]], proxies: dict[str, str]) -> list[FactorFinding]:
+    """A flag per portfolio holding both a proxied factor and its proxy (each position's portfolio, None for an
+    excluded one, and the factors it needs): its days before the listing are beta x the proxy plus drawn residuals, so a hedge of
+    one with the other rests on a correlation measured over the listing's few common days."""
+    proxied = {finding.factor: proxy_of(finding.factor, proxies) for finding in findings if finding.check == "proxy"}
+    held: dict[str, set[str]] = {}
+    for portfolio, factors in zip(portfolios, needs, strict=True):
+        if portfolio is not None:
+            held.setdefault(portfolio, set()).update(factors)
+    return [
+        FactorFinding(
+            factor,
+            "proxy_hedge",
+            f"portfolio {portfolio} holds {factor} and its proxy {proxy}: {factor}'s days before its listing are modelled from {proxy} "
+            "(check proxy), so their hedge's risk rests on a correlation measured over their common days only",
+            "flag",
+        )
+        for portfolio in sorted(held)
+        for factor, proxy in sorted(proxied.items())
+        if proxy is not None and factor in held[portfolio] and proxy in held[portfolio]
+    ]

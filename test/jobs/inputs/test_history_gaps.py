@@ -221,3 +221,20 @@ def test_a_name_with_half_its_index_s_moves_keeps_beta_0_5_not_floored_at_1() ->
     assert assert_filled_by_beta_and_own_residuals(filled, index, listed) == pytest.approx(0.5, abs=0.05)
     (finding,) = [finding for finding in night.findings if finding.factor == "SIE"]
     assert "floored" not in finding.detail and f"{float(finding.detail.split('is ')[1].split(' x ')[0]):.1f}" == "0.5"
+
+
+def test_a_portfolio_holding_a_proxied_listing_hedged_with_its_proxy_is_flagged_on_the_report() -> None:
+    """Before, nothing said that the EU desk's hedge of a new listing with its own index rested on days modelled
+    from that index; the US desk, without the index, is not flagged."""
+    prices = _prices()
+    prices["SIE"][:161] = np.nan
+    rows = [
+        {"portfolio_id": "EU", "position_id": "E1", "instrument_type": "equity", "underlying": "SIE", "quantity": 20_000.0},
+        {"portfolio_id": "EU", "position_id": "E2", "instrument_type": "equity", "underlying": "IDX_EU", "quantity": -900.0},
+        {"portfolio_id": "US", "position_id": "U1", "instrument_type": "equity", "underlying": "SIE", "quantity": 5_500.0},
+    ]
+    positions = pa.table({name: pa.array([row.get(name) for row in rows], kind) for name, kind in POSITION_COLUMNS.items()})
+    policy = DataQualityPolicy(proxies={"SIE": "IDX_EU"})
+    night = prepare_night(_table(prices, business_days(EASTER_MONDAY, DAYS)), "m", positions, "p", EASTER_MONDAY, policy, "USD")
+    (flag,) = [finding for finding in night.findings if finding.check == "proxy_hedge"]
+    assert flag.factor == "SIE" and flag.action == "flag" and "portfolio EU holds SIE and its proxy IDX_EU" in flag.detail
