@@ -175,6 +175,11 @@ def test_a_listing_during_the_period_is_proxied_though_its_proxy_misses_a_day_an
     assert window.uncovered == []
     checks = {(finding.factor, finding.check) for finding in window.findings}
     assert ("EQ_B", "proxy") in checks and ("IDX", "gap") in checks
+    # tonight's book without the index: its crisis column is an extra one, bridged for the listing all the same
+    from riskbatch.validation.stress_history import stress_window
+
+    alone = stress_window(["EQ_A", "EQ_B"], holiday, dt.date(2008, 9, 1), dt.date(2009, 8, 31), {"EQ_B": "IDX"}, 3, nightly=tonight)
+    assert alone.uncovered == [] and [(finding.factor, finding.check) for finding in alone.findings] == [("EQ_B", "proxy")]
 
 
 def test_a_factor_without_crisis_history_and_fewer_than_20_nightly_returns_beside_its_proxy_is_uncovered_with_its_notional() -> None:
