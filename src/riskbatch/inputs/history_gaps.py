@@ -10,16 +10,17 @@ first date on which a factor had not traded yet, a listing younger than the wind
   flagged); the night revalues from that close;
 - missing on the first `limit` dates or fewer (last year's holiday now on the window's first day):
   its first price is carried back to the start, no move on those dates (check `gap`, flagged);
-- a longer missing start is a short history (a new listing): its missing returns are its proxy's
-  returns (the configured map factor -> proxy, an index or sector factor, in the versioned model
-  configuration; a key is a factor's name or a pattern such as `EQ_*`), scaled by the ratio of the
-  two volatilities over their common days, floored at 1 (check `proxy`, flagged): the proxies are
-  indices of names, and a single name is at least as volatile as its index, so a short history never
-  makes a position calmer than the index (bad data never turns into low risk). Without a configured
-  proxy, with one that has no complete history over the missing dates, or with fewer than
-  `MIN_OVERLAP` (20) common returns to estimate the scale, the factor is excluded with the reason
-  (check `short_history`), its positions listed with their notional: an unscaled index would
-  understate a single name by a factor of three or more;
+- a longer missing start is a short history (a new listing): its missing returns come from its
+  proxy (the configured map factor -> proxy, an index or sector factor, in the versioned model
+  configuration; a key is a factor's name or a pattern such as `EQ_*`), as
+  riskbatch.inputs.proxy_fill says: beta x the proxy's return plus one of the factor's own residuals,
+  both measured over their common days, drawn with a recorded seed (check `proxy`, flagged), so the
+  filled days keep the factor's own volatility and its measured correlation with the proxy (a hedge
+  with the index is not made riskless). The proxy's own holidays are bridged first, on a copy, by
+  the rules above, whether or not the book holds it. Without a configured proxy, with one that has
+  no complete history over the missing dates even so, or with fewer than `MIN_OVERLAP` (20) common
+  returns to measure beta, the factor is excluded with the reason (check `short_history`), its
+  positions listed with their notional;
 - a longer gap anywhere else is excluded with the reason (check `gap`).
 """
 
@@ -31,14 +32,13 @@ from fnmatch import fnmatchcase
 
 import numpy as np
 
-MIN_OVERLAP = 20  # common returns needed to scale a proxy by the volatility ratio (fewer: no proxy, the factor is excluded)
-MIN_SCALE = 1.0  # floor of a proxy's scale: a name is at least as volatile as the index it is proxied by
+from riskbatch.inputs.proxy_fill import MIN_OVERLAP, bridged, fill_basis, proxied_returns, proxy_fit, proxy_seed
 
 
 @dataclass(frozen=True)
 class FactorFinding:
     factor: str
-    check: str  # history, gap, proxy, short_history, stale, zero_returns, jump, last_day_jump, cleaned, corporate_action
+    check: str  # history, gap, proxy, proxy_hedge, short_history, stale, zero_returns, jump, last_day_jump, cleaned, corporate_action
     detail: str
     action: str  # exclude, flag, hold (reject findings become the file's problems)
 
@@ -58,43 +58,41 @@ def proxy_of(name: str, proxies: dict[str, str]) -> str | None:
     return found if found != name else None
 
 
-def proxy_scale(own: np.ndarray, theirs: np.ndarray) -> tuple[float, int] | None:
-    """The scale of a proxy's returns for a factor: the ratio of their volatilities over their common
-    (finite) returns, floored at MIN_SCALE, and the count of those returns; None with fewer than
-    MIN_OVERLAP common returns or a proxy that did not move (no scale can be estimated)."""
-    common = np.isfinite(own) & np.isfinite(theirs)
-    count = int(common.sum())
-    if count < MIN_OVERLAP or np.std(theirs[common]) <= 0:
-        return None
-    return max(MIN_SCALE, float(np.std(own[common]) / np.std(theirs[common]))), count
-
-
 def _proxied_start(
-    column: np.ndarray, proxy: np.ndarray, first: int, dates: list[dt.date], name: str, proxy_name: str
+    column: np.ndarray, proxy: np.ndarray, first: int, dates: list[dt.date], name: str, proxy_name: str, limit: int, business_date: dt.date, window: str
 ) -> tuple[np.ndarray, FactorFinding] | str:
-    """The column with its rows before `first` rebuilt from the proxy's scaled returns, or why it cannot be."""
-    if not np.all(np.isfinite(proxy[: first + 1])) or np.any(proxy[: first + 1] <= 0):
+    """The column with its rows before `first` rebuilt from the proxy's returns (riskbatch.inputs.proxy_fill),
+    or why it cannot be. The proxy's own short gaps are bridged on a copy first, wherever it sorts."""
+    proxy = bridged(proxy, limit)
+    if not np.all(np.isfinite(proxy[: first + 1])):
         return f"its proxy {proxy_name} has no complete history before it"
     with np.errstate(invalid="ignore", divide="ignore"):
-        scaled = proxy_scale(np.diff(np.log(column[first:])), np.diff(np.log(proxy[first:])))
-    if scaled is None:
-        return f"its proxy {proxy_name} needs {MIN_OVERLAP} common days with it to estimate a scale (an unscaled index understates a single name)"
-    scale, count = scaled
-    proxy_returns = np.diff(np.log(proxy[: first + 1])) * scale  # the returns ending on rows 1..first
+        fit = proxy_fit(np.diff(np.log(column[first:])), np.diff(np.log(proxy[first:])))
+    if fit is None:
+        return f"its proxy {proxy_name} needs {MIN_OVERLAP} common days with it to measure beta (an unscaled index understates a single name)"
+    seed = proxy_seed(name, business_date, window)
+    returns = proxied_returns(np.diff(np.log(proxy[: first + 1])), fit, seed)  # the returns ending on rows 1..first
     filled = column.copy()
     # backwards from the first own price: the price on row k is the one on row k+1 less the return between
-    filled[:first] = column[first] * np.exp(-np.cumsum(proxy_returns[::-1]))[::-1]
-    basis = f"the volatility ratio over {count} common days, floored at {MIN_SCALE:g}"
-    detail = f"first price on {dates[first]}: its {first} earlier return(s) are {proxy_name}'s x {scale:.3g} ({basis})"
+    filled[:first] = column[first] * np.exp(-np.cumsum(returns[::-1]))[::-1]
+    detail = f"first price on {dates[first]}: each of its {first} earlier return(s) is {fill_basis(fit, proxy_name, seed, business_date)}"
     return filled, FactorFinding(name, "proxy", detail, "flag")
 
 
 def complete_histories(
-    prices: np.ndarray, dates: list[dt.date], index: dict[str, int], factors: list[str], limit: int, proxies: dict[str, str] | None = None
+    prices: np.ndarray,
+    dates: list[dt.date],
+    index: dict[str, int],
+    factors: list[str],
+    limit: int,
+    proxies: dict[str, str] | None = None,
+    business_date: dt.date | None = None,
+    window: str = "nightly",
 ) -> tuple[np.ndarray, list[FactorFinding]]:
     """The prices (days x factors, NaN where missing) with each factor's gaps bridged, its ends
     carried and its short history proxied where the rules above allow; a finding per factor
-    repaired or refused. A factor with no price at all is left to the history check."""
+    repaired or refused. A factor with no price at all is left to the history check. `business_date`
+    (the window's last date when not given) and `window` (nightly, stress) seed a proxied factor's residual draws."""
     prices = prices.copy()
     proxies = proxies or {}
     findings: list[FactorFinding] = []
@@ -113,7 +111,7 @@ def complete_histories(
             elif proxy not in index:
                 repaired = f"its proxy {proxy} has no complete history before it"
             else:
-                repaired = _proxied_start(column, prices[:, index[proxy]], first, dates, name, proxy)
+                repaired = _proxied_start(column, prices[:, index[proxy]], first, dates, name, proxy, limit, business_date or dates[-1], window)
             if isinstance(repaired, str):
                 why = repaired
                 detail = f"a short history: first price on {dates[first]}, {len(dates) - 1 - first} of {len(dates) - 1} returns, and {why}"
@@ -145,3 +143,26 @@ def complete_histories(
         if notes:
             findings.append(FactorFinding(name, "gap", "; ".join(notes), "flag"))
     return prices, findings
+
+
+def proxy_hedges(findings: list[FactorFinding], portfolios: list[str | None], needs: list[list[str]], proxies: dict[str, str]) -> list[FactorFinding]:
+    """A flag per portfolio holding both a proxied factor and its proxy (each position's portfolio, None for an
+    excluded one, and the factors it needs): its days before the listing are beta x the proxy plus drawn residuals, so a hedge of
+    one with the other rests on a correlation measured over the listing's few common days."""
+    proxied = {finding.factor: proxy_of(finding.factor, proxies) for finding in findings if finding.check == "proxy"}
+    held: dict[str, set[str]] = {}
+    for portfolio, factors in zip(portfolios, needs, strict=True):
+        if portfolio is not None:
+            held.setdefault(portfolio, set()).update(factors)
+    return [
+        FactorFinding(
+            factor,
+            "proxy_hedge",
+            f"portfolio {portfolio} holds {factor} and its proxy {proxy}: {factor}'s days before its listing are modelled from {proxy} "
+            "(check proxy), so their hedge's risk rests on a correlation measured over their common days only",
+            "flag",
+        )
+        for portfolio in sorted(held)
+        for factor, proxy in sorted(proxied.items())
+        if proxy is not None and factor in held[portfolio] and proxy in held[portfolio]
+    ]

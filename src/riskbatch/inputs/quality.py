@@ -52,7 +52,7 @@ from riskbatch.inputs.currencies import (
     rate_into,
 )
 from riskbatch.inputs.files import FX_FACTOR, ExcludedRow, InputError, Market, PlausibilityBands, excluded_rows, load_market, validate_positions
-from riskbatch.inputs.history_gaps import FactorFinding, complete_histories
+from riskbatch.inputs.history_gaps import FactorFinding, complete_histories, proxy_hedges
 from riskbatch.inputs.plausibility import dividend_findings, exclude_outsized
 
 POLICIES = ("reject", "exclude", "flag")
@@ -308,7 +308,7 @@ def prepare_night(
     needs = [factors_of_position(market, row, reporting_currency) for row in rows]
     used = sorted({factor for factors in needs for factor in factors})
     # gaps bridged, ends carried, short histories proxied or refused (riskbatch.inputs.history_gaps)
-    prices, findings = complete_histories(market.prices, market.dates, market.index, used, policy.max_gap_days, policy.proxies)
+    prices, findings = complete_histories(market.prices, market.dates, market.index, used, policy.max_gap_days, policy.proxies, business_date)
     # the book's factors cleaned on their bridged history, the file's others as published; the
     # whole file (the backtest's moves) then carries the book's factors' cleanings too
     prices, cleanings = clean_history(market, prices, used, cleaning, ledger, corporate_actions=corporate_actions)
@@ -334,6 +334,7 @@ def prepare_night(
     dropped = {finding.factor: f"{finding.factor} excluded: {finding.detail}" for finding in findings if finding.action == "exclude"}
     keep = np.array([not any(factor in dropped for factor in factors) for factors in needs], dtype=bool)
     reasons = ["; ".join(dropped[factor] for factor in factors if factor in dropped) for factors in needs]
+    findings += proxy_hedges(findings, [row["portfolio_id"] if ok else None for row, ok in zip(rows, keep, strict=True)], needs, policy.proxies)
     excluded += excluded_rows(positions, ~keep, reasons, published)  # at the published prices, as every excluded row
     positions = positions.filter(pa.array(keep))
     if positions.num_rows == 0:

@@ -161,7 +161,7 @@ class ReportGeneration:
             period = (manifest.get("model_config") or {}).get("stress_period")
             stress_market = stress_history(self.s3, bucket, manifest) if period else None
             dq = manifest.get("data_quality_policy") or {}
-            nightly = load_file_market(self.s3, bucket, manifest) if stress_market is not None else None  # a proxy's scale: the file's every factor
+            nightly = load_file_market(self.s3, bucket, manifest) if stress_market is not None else None  # a proxy's beta: the file's every factor
             challengers = challenger_figures(
                 run_book.book, run_book.market, run_book.parameters, stress_market, period, dq.get("proxies"), int(dq.get("max_gap_days", 3)), nightly
             )

@@ -138,8 +138,8 @@ def challenger_figures(
     nightly: Market | None = None,
 ) -> dict[str, Any]:
     """Historical-simulation and stressed figures, firm-wide and per portfolio, with their windows; `nightly`
-    is tonight's market file as published (every factor, a proxy too: its volatility ratio scales the proxy's
-    crisis moves), `market` when not given."""
+    is tonight's market file as published (every factor, a proxy too: a factor without crisis history is
+    regressed on it there), `market` when not given."""
     pnl = historical_pnl(book, market, parameters)
     days = market.dates[1:]  # the day each return ends on
     result: dict[str, Any] = {

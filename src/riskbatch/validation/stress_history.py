@@ -5,14 +5,18 @@ it. One missing value used to remove the firm's stressed VaR. Here, over the con
 
 - gaps are bridged, and the period's ends carried, as in the nightly market file
   (riskbatch.inputs.history_gaps, within the same `max_gap_days`);
-- a factor without a price in the period (absent from the stress history, or listed after it) takes
-  its configured proxy's crisis returns (the data-quality policy's `proxies`, versioned with the
-  model configuration) scaled by the volatility ratio of the factor to the proxy measured over the
-  nightly window (their common returns there, at least 20), floored at 1: an index's crisis moves
-  unscaled would make a single name look covered at the index's (low) volatility. Without the
-  proxy in the nightly window, or with fewer common returns there, the factor stays uncovered;
-- a factor listed during the period takes its proxy's returns before the listing, scaled as in the
-  nightly file (the ratio over their common days in the period, floored at 1, at least 20 of them);
+- a factor without a price in the period (absent from the stress history, or listed after it) takes,
+  each crisis day, beta x its configured proxy's crisis return plus one of its own residuals
+  (riskbatch.inputs.proxy_fill; the data-quality policy's `proxies`, versioned with the model
+  configuration): beta and the residuals measured over the nightly window (their common returns
+  there, at least 20), the residuals x the proxy's crisis volatility over its nightly one (a name's
+  own moves assumed to grow in the crisis as its index's did, so its total volatility grows by the
+  same factor as under a volatility-ratio scale, and its correlation with the proxy stays the
+  measured one), drawn with a recorded seed. The proxy's crisis gaps are bridged first, on a copy.
+  Without the proxy in the nightly window, with fewer common returns there, or with a proxy
+  without a complete crisis history, the factor stays uncovered;
+- a factor listed during the period takes its proxy's returns before the listing as in the nightly
+  file (beta and residuals over their common days in the period, at least 20 of them);
 - a factor still without a complete history in the period is uncovered: it does not move in the
   stressed scenarios, and the positions on it (underlying or vol factor) are reported with their
   notional in the reporting currency, never silently left out.
@@ -26,7 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from riskbatch.inputs.files import Market
-from riskbatch.inputs.history_gaps import MIN_OVERLAP, MIN_SCALE, FactorFinding, complete_histories, proxy_of, proxy_scale
+from riskbatch.inputs.history_gaps import FactorFinding, complete_histories, proxy_of
+from riskbatch.inputs.proxy_fill import MIN_OVERLAP, ProxyFit, bridged, fill_basis, proxied_returns, proxy_fit, proxy_seed
 from riskbatch.model.engine import Book
 
 
@@ -40,15 +45,32 @@ class StressWindow:
     uncovered: list[str] = field(default_factory=list)
 
 
-def nightly_scale(name: str, proxy: str, nightly: Market | None) -> tuple[float, int] | None:
-    """The scale of the proxy's crisis returns for `name`: their volatility ratio over the nightly
-    window's common returns, floored at 1; None when either is not in that window or too few are common."""
+def nightly_fit(name: str, proxy: str, nightly: Market | None) -> ProxyFit | None:
+    """Beta and residuals of `name` on its proxy over the nightly window's common returns; None when either
+    is not in that window or too few are common."""
     if nightly is None or name not in nightly.index or proxy not in nightly.index:
         return None
     with np.errstate(invalid="ignore", divide="ignore"):
         own = np.diff(np.log(nightly.prices[:, nightly.index[name]]))
         theirs = np.diff(np.log(nightly.prices[:, nightly.index[proxy]]))
-    return proxy_scale(own, theirs)
+    return proxy_fit(own, theirs)
+
+
+def _crisis_fill(name: str, proxy: str, crisis: np.ndarray, nightly: Market | None, limit: int, business_date: dt.date) -> tuple[np.ndarray, FactorFinding]:
+    """The prices of a factor without crisis history built from its proxy's crisis moves, or NaN and why not."""
+    fit = nightly_fit(name, proxy, nightly)
+    crisis = bridged(crisis, limit)
+    if fit is None or not np.all(np.isfinite(crisis)):
+        why = f"needs {MIN_OVERLAP} common returns with it in the nightly window" if fit is None else "has no complete history in the period"
+        detail = f"no price in the stress period, and its proxy {proxy} {why}: uncovered"
+        return np.full(len(crisis), np.nan), FactorFinding(name, "short_history", detail, "exclude")
+    moves = np.diff(np.log(crisis))
+    seed = proxy_seed(name, business_date, "stress")
+    growth = float(np.std(moves)) / fit.proxy_sd if fit.proxy_sd > 0 else 1.0  # the proxy's crisis volatility over its nightly one
+    returns = proxied_returns(moves, fit, seed, growth)
+    basis = fill_basis(fit, proxy, seed, business_date, "common returns of the nightly window")
+    detail = f"no price in the stress period: each crisis return is {basis}; the residuals x {growth:.3g}, {proxy}'s crisis over its nightly volatility"
+    return crisis[0] * np.exp(np.concatenate([[0.0], np.cumsum(returns)])), FactorFinding(name, "proxy", detail, "flag")
 
 
 def stress_window(
@@ -61,7 +83,7 @@ def stress_window(
     nightly: Market | None = None,
 ) -> StressWindow:
     """The period's moves of `factors` from the stress history (see the module's rules); `nightly` is
-    tonight's market, over which a proxy's scale is measured."""
+    tonight's market, over which a factor without crisis history is regressed on its proxy."""
     proxies = proxies or {}
     chosen = [row for row in range(1, len(stress.dates)) if first <= stress.dates[row] <= last]
     if not chosen:
@@ -75,18 +97,8 @@ def stress_window(
         if own is not None and np.isfinite(own).any():
             columns[name] = own
         elif (proxy := proxy_of(name, proxies)) is not None and proxy in stress.index:
-            scaled = nightly_scale(name, proxy, nightly)
-            if scaled is None:
-                detail = f"no price in the stress period, and its proxy {proxy} needs {MIN_OVERLAP} common returns with it in the nightly window to be scaled"
-                findings.append(FactorFinding(name, "short_history", f"{detail}: uncovered", "exclude"))
-                columns[name] = np.full(len(dates), np.nan)
-                continue
-            scale, count = scaled
-            crisis = stress.prices[rows, stress.index[proxy]]
-            base = crisis[np.flatnonzero(np.isfinite(crisis))[0]] if np.isfinite(crisis).any() else 1.0
-            columns[name] = (crisis / base) ** scale  # the proxy's log returns x scale (gaps stay missing, bridged below)
-            basis = f"the volatility ratio over {count} common returns of the nightly window, floored at {MIN_SCALE:g}"
-            findings.append(FactorFinding(name, "proxy", f"no price in the stress period: the moves of its proxy {proxy} x {scale:.3g} ({basis})", "flag"))
+            columns[name], finding = _crisis_fill(name, proxy, stress.prices[rows, stress.index[proxy]], nightly, max_gap_days, stress.business_date)
+            findings.append(finding)
         else:
             columns[name] = np.full(len(dates), np.nan)
     # the proxies a late listing may need, as columns of their own
@@ -95,7 +107,9 @@ def stress_window(
             columns[proxy] = stress.prices[rows, stress.index[proxy]]
     names = list(columns)
     matrix = np.column_stack([columns[name] for name in names]) if names else np.empty((len(dates), 0))
-    repaired, repairs = complete_histories(matrix, dates, {name: i for i, name in enumerate(names)}, factors, max_gap_days, proxies)
+    repaired, repairs = complete_histories(
+        matrix, dates, {name: i for i, name in enumerate(names)}, factors, max_gap_days, proxies, stress.business_date, "stress"
+    )
     findings += repairs
     tonight = repaired[:, [names.index(name) for name in factors]]
     covered = np.all(np.isfinite(tonight) & (tonight > 0), axis=0)

@@ -20,6 +20,7 @@ from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
 from riskbatch.inputs.sample import business_days
 from riskbatch.model.engine import build_book, portfolio_pnl
 from riskbatch.model.risk_model import ModelParameters, value_at_risk
+from test.jobs.inputs.test_proxy_policy import assert_filled_by_beta_and_own_residuals
 
 EASTER_MONDAY = dt.date(2026, 4, 6)  # NYSE open, Frankfurt and London closed
 DAYS = 261
@@ -109,9 +110,8 @@ def test_a_new_listing_takes_its_configured_proxy_and_without_one_is_excluded_wi
     assert finding.check == "proxy" and finding.action == "flag" and "IDX_EU" in finding.detail
     filled = np.diff(np.log(night.market.prices[:, night.market.index["SIE"]]))
     index = np.diff(np.log(prices["IDX_EU"]))
-    scale = filled[0] / index[0]
-    assert scale == pytest.approx(1.2, rel=0.15)  # the volatility ratio of stock and index over their common days
-    assert filled[: listed - 1] == pytest.approx(index[: listed - 1] * scale, rel=1e-12)
+    # beta x the index's return plus the stock's own residual: its beta of 1.2, measured over their common days
+    assert assert_filled_by_beta_and_own_residuals(filled, index, listed) == pytest.approx(1.2, rel=0.15)
     assert filled[listed:] == pytest.approx(np.diff(np.log(prices["SIE"][listed:])), rel=1e-12)  # its own history untouched
 
 
@@ -156,17 +156,6 @@ def test_a_new_listing_of_the_sample_book_takes_the_shipped_proxy_map_named_and_
     assert listing in night.market.factors and proxy not in night.market.factors  # the proxy lends its returns, not a factor of the book
 
 
-def _listing_alone(night, listing: str):
-    """The night's book cut to the positions on the listing (the reviewer's single-listing portfolio)."""
-    kept = [name == listing for name in night.positions["underlying"].to_pylist()]
-    return night.positions.filter(pa.array(kept))
-
-
-def _var_99_of(positions, market) -> float:
-    parameters = ModelParameters(scenarios=20_000, block_size=4_096)
-    return value_at_risk(portfolio_pnl(build_book(positions, market, parameters), market, parameters).sum(axis=0), 0.99)
-
-
 def test_a_listing_with_fewer_than_20_own_days_is_excluded_with_its_notional_not_priced_on_the_unscaled_index() -> None:
     """Before, 10 own days took the equity index's returns x 1: a single name held alone priced at the index's
     calm (VaR 99 % -72 % against its full history); now it is excluded with the reason and its notional."""
@@ -189,9 +178,9 @@ def spec_days() -> int:
     return SampleSpec(positions=300, factors=40, days=260, portfolios=3).days
 
 
-def test_a_listing_with_20_or_more_own_days_is_proxied_with_a_scale_of_at_least_1_and_var_not_below_the_index() -> None:
-    """The sample's listing with 25 own days: its earlier returns are the index's scaled by at least 1, and the
-    listing held alone has a VaR 99 % no lower than the same holding whose whole history is the index's."""
+def test_a_listing_with_20_or_more_own_days_is_proxied_with_its_beta_and_its_own_residuals() -> None:
+    """The sample's listing with 25 own days: each earlier return is its beta x the index's plus one of its own
+    residuals, not the index's scaled (correlation +1 with it)."""
     from riskbatch.model.settings import data_quality_policy, load_model_config
 
     policy = data_quality_policy(load_model_config())
@@ -202,26 +191,8 @@ def test_a_listing_with_20_or_more_own_days_is_proxied_with_a_scale_of_at_least_
     full = market_prices(market)
     filled = np.diff(np.log(night.market.prices[:, night.market.index[listing]]))
     index = np.diff(np.log(full[proxy]))
-    scale = filled[0] / index[0]
-    assert scale >= 1.0 and filled[: spec_days() - 26] == pytest.approx(index[: spec_days() - 26] * scale, rel=1e-9)
-    # the index-only figure: the listing's whole history is the index's, ending at its own last price
-    names, days = market["factor"].to_pylist(), market["date"].to_pylist()
-    dates = sorted(set(days))
-    own = [i for i, name in enumerate(names) if name == listing]
-    index_only = full[proxy] * full[listing][-1] / full[proxy][-1]
-    kept = [name != listing for name in names]
-    extra = pa.table(
-        {
-            "date": pa.array(dates, pa.date32()),
-            "factor": pa.array([listing] * len(dates), pa.string()),
-            "price": pa.array(index_only, pa.float64()),
-            "currency": pa.array([market["currency"][own[0]].as_py()] * len(dates), pa.string()),
-        }
-    )
-    as_index = pa.concat_tables([market.filter(pa.array(kept)).select(["date", "factor", "price", "currency"]), extra])
-    index_night = prepare_night(as_index, "market.csv", positions, "positions.csv", spec.business_date, policy, "USD")
-    alone = _listing_alone(night, listing)
-    assert _var_99_of(alone, night.market) >= _var_99_of(_listing_alone(index_night, listing), index_night.market) * (1 - 0.02)  # MC noise
+    assert_filled_by_beta_and_own_residuals(filled, index, spec_days() - 25)
+    assert abs(np.corrcoef(filled[: spec_days() - 25], index[: spec_days() - 25])[0, 1]) < 0.99  # not the index's moves rescaled
 
 
 def market_prices(market: pa.Table) -> dict[str, np.ndarray]:
@@ -234,9 +205,9 @@ def market_prices(market: pa.Table) -> dict[str, np.ndarray]:
     return out
 
 
-def test_a_proxy_scale_is_floored_at_1_for_a_name_calmer_than_its_index() -> None:
-    """A name measured calmer than its index over its few own days (half its moves) still takes the index's
-    returns at least x 1: a short history never makes a position calmer than the index."""
+def test_a_name_with_half_its_index_s_moves_keeps_beta_0_5_not_floored_at_1() -> None:
+    """Before, a name measured calmer than its index took the index's returns x 1 (the floor): held against
+    half the index it looked half hedged. Now its regression beta 0.5 and its own residuals."""
     rng = np.random.default_rng(5)
     prices = _prices()
     index = np.diff(np.log(prices["IDX_EU"]))
@@ -247,6 +218,23 @@ def test_a_proxy_scale_is_floored_at_1_for_a_name_calmer_than_its_index() -> Non
     night = _night(prices, DataQualityPolicy(proxies={"SIE": "IDX_EU"}))
     assert night.excluded == []
     filled = np.diff(np.log(night.market.prices[:, night.market.index["SIE"]]))
-    assert filled[: listed - 1] == pytest.approx(index[: listed - 1], rel=1e-9)  # x 1, not the measured 0.5
+    assert assert_filled_by_beta_and_own_residuals(filled, index, listed) == pytest.approx(0.5, abs=0.05)
     (finding,) = [finding for finding in night.findings if finding.factor == "SIE"]
-    assert "x 1 (" in finding.detail and "floored at 1" in finding.detail
+    assert "floored" not in finding.detail and f"{float(finding.detail.split('is ')[1].split(' x ')[0]):.1f}" == "0.5"
+
+
+def test_a_portfolio_holding_a_proxied_listing_hedged_with_its_proxy_is_flagged_on_the_report() -> None:
+    """Before, nothing said that the EU desk's hedge of a new listing with its own index rested on days modelled
+    from that index; the US desk, without the index, is not flagged."""
+    prices = _prices()
+    prices["SIE"][:161] = np.nan
+    rows = [
+        {"portfolio_id": "EU", "position_id": "E1", "instrument_type": "equity", "underlying": "SIE", "quantity": 20_000.0},
+        {"portfolio_id": "EU", "position_id": "E2", "instrument_type": "equity", "underlying": "IDX_EU", "quantity": -900.0},
+        {"portfolio_id": "US", "position_id": "U1", "instrument_type": "equity", "underlying": "SIE", "quantity": 5_500.0},
+    ]
+    positions = pa.table({name: pa.array([row.get(name) for row in rows], kind) for name, kind in POSITION_COLUMNS.items()})
+    policy = DataQualityPolicy(proxies={"SIE": "IDX_EU"})
+    night = prepare_night(_table(prices, business_days(EASTER_MONDAY, DAYS)), "m", positions, "p", EASTER_MONDAY, policy, "USD")
+    (flag,) = [finding for finding in night.findings if finding.check == "proxy_hedge"]
+    assert flag.factor == "SIE" and flag.action == "flag" and "portfolio EU holds SIE and its proxy IDX_EU" in flag.detail

@@ -121,14 +121,14 @@ def test_a_sample_factor_listed_after_the_crisis_moves_with_the_shipped_proxy_in
     listed = [not (name == listing and day < dt.date(2010, 1, 4)) for name, day in zip(stress["factor"].to_pylist(), stress["date"].to_pylist(), strict=True)]
     stress_market = load_market(stress.filter(pa.array(listed)), "stress_market.csv", spec.business_date)
     book = build_book(night.positions, night.market)
-    # the nightly file as published: every factor, the proxy too (its volatility ratio to the listing scales its crisis moves)
+    # the nightly file as published: every factor, the proxy too (the listing's beta and residuals to it are measured there)
     nightly = load_market(market, "market.csv", spec.business_date)
     figures = challenger_figures(book, night.market, ModelParameters(), stress_market, PERIOD, policy.proxies, policy.max_gap_days, nightly)
     stressed = figures["stressed"]
     assert "firm" in stressed and stressed["uncovered"] == {**stressed["uncovered"], "factors": [], "positions": 0}
     proxy = proxy_of(listing, policy.proxies)
     (repair,) = [repair for repair in stressed["repairs"] if repair["factor"] == listing]
-    assert repair["check"] == "proxy" and repair["action"] == "flag" and proxy in repair["detail"] and "floored at 1" in repair["detail"]
+    assert repair["check"] == "proxy" and repair["action"] == "flag" and proxy in repair["detail"] and "residuals drawn with seed" in repair["detail"]
 
 
 def _window(stress: Market, tonight: Market):
@@ -137,24 +137,49 @@ def _window(stress: Market, tonight: Market):
     return stress_window(FACTORS, stress, dt.date(2008, 9, 1), dt.date(2009, 8, 31), {"EQ_B": "IDX"}, 3, nightly=tonight)
 
 
-def test_a_factor_without_crisis_history_takes_its_proxy_s_crisis_moves_scaled_by_the_nightly_volatility_ratio() -> None:
-    """Before, a name listed after the crisis took its index's crisis moves x 1: covered at the index's volatility.
-    Now x its volatility ratio to the index over tonight's window, at least 1."""
+def test_a_factor_without_crisis_history_takes_beta_x_its_proxy_s_crisis_moves_plus_its_own_residuals_grown_as_the_proxy_s() -> None:
+    """Before, a name listed after the crisis took its index's crisis moves x its volatility ratio (at least 1):
+    correlation +1 with the index, a hedge with it riskless. Now beta x the index's crisis move plus one of its
+    own nightly residuals x the index's crisis over nightly volatility, beta and residuals from tonight's window."""
     tonight, stress = _histories()
     listed = _without(stress, "EQ_B", slice(0, len(STRESS_DATES) - 100))  # listed in 2010
     returns = np.diff(np.log(tonight.prices), axis=0)
-    ratio = np.std(returns[:, tonight.index["EQ_B"]]) / np.std(returns[:, tonight.index["IDX"]])
+    own, theirs = returns[:, tonight.index["EQ_B"]], returns[:, tonight.index["IDX"]]
+    beta = np.cov(own, theirs, bias=True)[0, 1] / np.var(theirs)
+    residuals = (own - own.mean()) - beta * (theirs - theirs.mean())
     window = _window(listed, tonight)
     assert window.uncovered == []
     eq_b, index = window.returns[:, FACTORS.index("EQ_B")], window.returns[:, FACTORS.index("IDX")]
-    assert eq_b == pytest.approx(index * max(1.0, ratio), rel=1e-9)
-    # a name calmer than its index tonight (half its moves): the crisis moves are still the index's x 1, never fewer
+    growth = np.std(index) / np.std(theirs)
+    leftover = (eq_b - beta * index) / growth
+    assert np.isclose(leftover[:, None], residuals[None, :], rtol=0, atol=1e-12).any(axis=1).all()
+    # its crisis correlation with the index is tonight's measured one, not +1
+    assert np.corrcoef(eq_b, index)[0, 1] == pytest.approx(np.corrcoef(own, theirs)[0, 1], abs=0.1)
+    # a name with half its index's moves tonight keeps beta 0.5 in the crisis: no floor at 1
     calm = tonight.prices.copy()
     calm[:, tonight.index["EQ_B"]] = np.sqrt(calm[:, tonight.index["IDX"]])
-    floored = _window(listed, Market(tonight.business_date, tonight.dates, tonight.factors, calm))
-    assert floored.returns[:, FACTORS.index("EQ_B")] == pytest.approx(index, rel=1e-9)
-    (repair,) = floored.findings
-    assert repair.check == "proxy" and "x 1 (" in repair.detail
+    halved = _window(listed, Market(tonight.business_date, tonight.dates, tonight.factors, calm))
+    assert halved.returns[:, FACTORS.index("EQ_B")] == pytest.approx(0.5 * index, abs=1e-12)
+    (repair,) = halved.findings
+    assert repair.check == "proxy" and "0.5 x IDX's return" in repair.detail
+
+
+def test_a_listing_during_the_period_is_proxied_though_its_proxy_misses_a_day_and_sorts_after_it() -> None:
+    """Before, the proxy's crisis holiday before the listing left EQ_B uncovered: the proxy was bridged only
+    when it sorted before the factor (IDX after EQ_B here)."""
+    tonight, stress = _histories()
+    crisis = np.flatnonzero(CRISIS)
+    late = _without(stress, "EQ_B", slice(0, int(crisis[150])))  # listed during the period, 100 crisis days of its own
+    holiday = _without(late, "IDX", int(crisis[20]))
+    window = _window(holiday, tonight)
+    assert window.uncovered == []
+    checks = {(finding.factor, finding.check) for finding in window.findings}
+    assert ("EQ_B", "proxy") in checks and ("IDX", "gap") in checks
+    # tonight's book without the index: its crisis column is an extra one, bridged for the listing all the same
+    from riskbatch.validation.stress_history import stress_window
+
+    alone = stress_window(["EQ_A", "EQ_B"], holiday, dt.date(2008, 9, 1), dt.date(2009, 8, 31), {"EQ_B": "IDX"}, 3, nightly=tonight)
+    assert alone.uncovered == [] and [(finding.factor, finding.check) for finding in alone.findings] == [("EQ_B", "proxy")]
 
 
 def test_a_factor_without_crisis_history_and_fewer_than_20_nightly_returns_beside_its_proxy_is_uncovered_with_its_notional() -> None:
