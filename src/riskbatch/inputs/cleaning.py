@@ -10,12 +10,14 @@ and 1.4826 x MAD of the days that moved, as the jump check's):
   the two (the price went away and came back). The price of day t is replaced by the geometric
   mean of its neighbours: the two days' move is split evenly, never lost nor doubled.
 - `split` (an unadjusted corporate action): an independent record (the night's corporate actions:
-  factor, effective day, ratio k, any positive ratio but 1) names the day, and the day's log return
-  r_t is nearer the recorded split than no split: |r_t + log k| < |log k| / 2 (the record explains
-  most of the move). The prices before it are divided by the record's k (back-adjusted), so the
+  factor, effective day, ratio k, any positive ratio but 1) names the day, the day's log return r_t
+  is a jump (a ratio near 1 divided out of a usual move would put a fake move in the history: such a
+  record is reported, "within the factor's usual moves"), and r_t is nearer the recorded split than
+  no split: |r_t + log k| < |log k| / 2 (the record explains most of the move). The prices before it are divided by the record's k (back-adjusted), so the
   history is in today's units, and the residual r_t + log k is the day's genuine move, kept as its
   return (a jump is flagged by the jump check, as any move): a quiet stock's +8 % on a 1:10 reverse
-  split is a split and a move, not a reason to leave the x10 price in the history. A record whose
+  split is a split and a move, not a reason to leave the x10 price in the history; a residual that is
+  itself a jump is kept on the record (`leftover_jump`: a mistyped ratio?) for page one. A record whose
   day did not move by the ratio (|r_t| < |log k| / 2: the vendor's history is already adjusted) is
   not applied, or it would adjust the history twice; nor is one the move contradicts (nearer
   neither); both are reported with the reason. `split_ratios` gates nothing once a record exists;
@@ -25,6 +27,10 @@ and 1.4826 x MAD of the days that moved, as the jump check's):
   outside the window is never applied, and reported. FX factors (FX_CCY1CCY2) never split.
 - a day on which `market_wide_share` of the file's factors (at least four) jump is the market's,
   not a vendor's error: nothing on it is cleaned (a crash and its rebound are both used).
+
+Every factor of the file is cleaned on its own prices, a day without a price (a local holiday)
+carried over (one return across it) and kept without a price in what is returned, a new listing from
+its first price: the stored copy of the file then carries the cleaning whatever gaps the factor has.
 
 Each cleaning is a `Cleaning` record: factor, day, raw and cleaned value, the rule, and the night
 that made it. The records are kept between nights (the ledger: the previous run's manifest's
