@@ -10,12 +10,14 @@ and 1.4826 x MAD of the days that moved, as the jump check's):
   the two (the price went away and came back). The price of day t is replaced by the geometric
   mean of its neighbours: the two days' move is split evenly, never lost nor doubled.
 - `split` (an unadjusted corporate action): an independent record (the night's corporate actions:
-  factor, effective day, ratio k, any positive ratio but 1) names the day, and the day's log return
-  r_t is nearer the recorded split than no split: |r_t + log k| < |log k| / 2 (the record explains
-  most of the move). The prices before it are divided by the record's k (back-adjusted), so the
+  factor, effective day, ratio k, any positive ratio but 1) names the day, the day's log return r_t
+  is a jump (a ratio near 1 divided out of a usual move would put a fake move in the history: such a
+  record is reported, "within the factor's usual moves"), and r_t is nearer the recorded split than
+  no split: |r_t + log k| < |log k| / 2 (the record explains most of the move). The prices before it are divided by the record's k (back-adjusted), so the
   history is in today's units, and the residual r_t + log k is the day's genuine move, kept as its
   return (a jump is flagged by the jump check, as any move): a quiet stock's +8 % on a 1:10 reverse
-  split is a split and a move, not a reason to leave the x10 price in the history. A record whose
+  split is a split and a move, not a reason to leave the x10 price in the history; a residual that is
+  itself a jump is kept on the record (`leftover_jump`: a mistyped ratio?) for page one. A record whose
   day did not move by the ratio (|r_t| < |log k| / 2: the vendor's history is already adjusted) is
   not applied, or it would adjust the history twice; nor is one the move contradicts (nearer
   neither); both are reported with the reason. `split_ratios` gates nothing once a record exists;
@@ -25,6 +27,10 @@ and 1.4826 x MAD of the days that moved, as the jump check's):
   outside the window is never applied, and reported. FX factors (FX_CCY1CCY2) never split.
 - a day on which `market_wide_share` of the file's factors (at least four) jump is the market's,
   not a vendor's error: nothing on it is cleaned (a crash and its rebound are both used).
+
+Every factor of the file is cleaned on its own prices, a day without a price (a local holiday)
+carried over (one return across it) and kept without a price in what is returned, a new listing from
+its first price: the stored copy of the file then carries the cleaning whatever gaps the factor has.
 
 Each cleaning is a `Cleaning` record: factor, day, raw and cleaned value, the rule, and the night
 that made it. The records are kept between nights (the ledger: the previous run's manifest's
@@ -84,6 +90,7 @@ class Cleaning:
     made_on: str  # the business date of the night that made it
     ratio: float | None = None  # a split's nominal ratio: the prices before `date` divided by it
     confirmed_by: str | None = None  # a split: the independent record that confirmed it (none: never applied)
+    leftover_jump: float | None = None  # a split: the day's log move left once divided out, when that is itself a jump (a mistyped ratio?)
 
 
 def robust_scale(returns: np.ndarray) -> tuple[float, float] | None:
@@ -94,6 +101,18 @@ def robust_scale(returns: np.ndarray) -> tuple[float, float] | None:
     median = float(np.median(moving))
     sigma = 1.4826 * float(np.median(np.abs(moving - median)))
     return (median, sigma) if sigma > 0 else None
+
+
+def bridged(column: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """A factor's prices from its first one on, a day without a price (a local holiday) at the last
+    price before it, and the row they start on; None when the factor has no price. The rules see
+    one return across a gap; the stored copy keeps the gap (`clean_history`)."""
+    present = np.isfinite(column) & (column > 0)
+    if not present.any():
+        return None
+    first = int(np.argmax(present))
+    last_seen = np.maximum.accumulate(np.where(present, np.arange(len(column)), 0))
+    return first, column[last_seen][first:].copy()
 
 
 def _same(a: float, b: float) -> bool:
@@ -135,9 +154,10 @@ def market_days(prices: np.ndarray, columns: list[int], policy: CleaningPolicy) 
     """Per return, whether it is a market-wide day (a jump in `market_wide_share` of at least four factors)."""
     counts, usable = np.zeros(max(len(prices) - 1, 0)), 0
     for column in columns:
-        found = _jumps(prices[:, column], policy) if np.all(np.isfinite(prices[:, column]) & (prices[:, column] > 0)) else None
+        own = bridged(prices[:, column])
+        found = _jumps(own[1], policy) if own is not None else None
         if found is not None:
-            counts += found[1]
+            counts[own[0] :] += found[1]
             usable += 1
     return counts >= max(4, policy.market_wide_share * usable)
 
@@ -153,7 +173,7 @@ def _detect(
         if moves is None:
             return found
         returns, jumps = moves[0], moves[1] & ~market_wide
-        cleaning = _spike(name, column, dates, returns, jumps, policy, tonight) or _split(name, column, dates, returns, tonight, pending)
+        cleaning = _spike(name, column, dates, returns, jumps, policy, tonight) or _split(name, column, dates, returns, policy, tonight, pending)
         if cleaning is None:
             return found
         if cleaning.rule == "split":
@@ -182,16 +202,25 @@ def split_shown(move: float, ratio: float) -> bool:
     return abs(move + float(np.log(ratio))) < 0.5 * abs(float(np.log(ratio)))
 
 
+def sigmas(move: float, returns: np.ndarray) -> float | None:
+    """How many robust standard deviations a log move lies from the factor's median return; None when it barely moves."""
+    scale = robust_scale(returns)
+    return None if scale is None else abs(move - scale[0]) / scale[1]
+
+
 def _split(
     name: str,
     column: np.ndarray,
     dates: list[dt.date],
     returns: np.ndarray,
+    policy: CleaningPolicy,
     tonight: str,
     actions: Mapping[str, float],
 ) -> Cleaning | None:
     """The first recorded split the history shows: the record names the day and the ratio k (any positive
-    ratio but 1, the split ratios list gates nothing here), and the day's move is nearer the split than no split."""
+    ratio but 1, the split ratios list gates nothing here), the day's move is a jump (a ratio near 1 is
+    otherwise a usual move: a 5 % stock dividend on a history already adjusted would be divided out of a
+    genuine -3 % day), and it is nearer the split than no split."""
     if FX_FACTOR.match(name):
         return None  # an exchange rate has no shares to split: its jump is the market's (a de-peg)
     position = {day.isoformat(): row for row, day in enumerate(dates)}
@@ -200,15 +229,20 @@ def _split(
         if day is None or day == 0 or not np.isfinite(ratio) or ratio <= 0 or ratio == 1.0:
             continue  # not in the window (or its first day): reported, never applied
         t = day - 1
-        if not split_shown(float(returns[t]), ratio):
-            continue  # already adjusted by the vendor, or a move the ratio does not explain: reported
+        score = sigmas(float(returns[t]), returns)
+        if score is None or score <= policy.jump_sigmas or not split_shown(float(returns[t]), ratio):
+            continue  # a usual move, already adjusted by the vendor, or a move the ratio does not explain: reported
         rest = float(returns[t] + np.log(ratio))  # the day's own move once the split is divided out: its return from now on
+        left = sigmas(rest, np.delete(returns, t))  # the leftover against the factor's other days
+        leftover = rest if left is not None and left > policy.jump_sigmas else None
         raw = float(column[t])
         column[:day] /= ratio
         kind = f"a split {ratio:g}:1" if ratio > 1 else f"a reverse split 1:{1 / ratio:g}"
         detail = f"a move of {np.expm1(returns[t]):+.1%} on {dates[day]}, {kind} confirmed by the corporate actions"
         detail += f" ({np.expm1(rest):+.1%} once divided out, the day's own move): the {day} prices before it divided by {ratio:g}"
-        return Cleaning(name, dates[day].isoformat(), raw, float(column[t]), "split", detail, tonight, ratio, "corporate_actions")
+        if leftover is not None:
+            detail += f"; the move left is itself a jump: a ratio of {ratio * np.exp(-rest):.3g} would leave none (the record's ratio mistyped?)"
+        return Cleaning(name, dates[day].isoformat(), raw, float(column[t]), "split", detail, tonight, ratio, "corporate_actions", leftover)
     return None
 
 
@@ -231,24 +265,32 @@ def clean_history(
         record = item if isinstance(item, Cleaning) else Cleaning(**item)
         recorded.setdefault(record.factor, []).append(record)
     in_force: list[Cleaning] = []
-    names = list(factors)
-    for name in names:  # the ledger first: the market-wide days are counted on the recorded history
-        column = cleaned[:, market.index[name]]
-        if np.all(np.isfinite(column) & (column > 0)):
-            in_force += _apply_recorded(column, market.dates, recorded.get(name, []))
+    # each factor cleaned on its own prices with a holiday carried over (a gap elsewhere must not
+    # leave tonight's split in the stored copy); written back where the file has a price
+    own = {name: found for name in factors if (found := bridged(cleaned[:, market.index[name]])) is not None}
+    for name, (first, column) in own.items():  # the ledger first: the market-wide days are counted on the recorded history
+        in_force += _apply_recorded(column, market.dates[first:], recorded.get(name, []))
+    _write_back(cleaned, market, own)
     market_wide = market_days(cleaned, list(range(cleaned.shape[1])), policy)
-    for name in names if detect else ():
-        column = cleaned[:, market.index[name]]  # a view: cleaned in place
-        if not np.all(np.isfinite(column) & (column > 0)):
-            continue  # the history check excludes it
+    for name, (first, column) in own.items() if detect else ():
         applied = {item.date for item in in_force if item.factor == name and item.rule == "split"}  # from the ledger
         actions = {day: ratio for day, ratio in (corporate_actions or {}).get(name, {}).items() if day not in applied}
-        in_force += _detect(name, column, market.dates, policy, tonight, market_wide, actions)
+        in_force += _detect(name, column, market.dates[first:], policy, tonight, market_wide[first:], actions)
+    _write_back(cleaned, market, own)
     return cleaned, in_force
 
 
-def _why_not_applied(market: Market, name: str, effective: str, ratio: float) -> str:
-    """Why a record of a split matches nothing in tonight's history (in words, for the operator)."""
+def _write_back(prices: np.ndarray, market: Market, own: Mapping[str, tuple[int, np.ndarray]]) -> None:
+    """Each factor's cleaned prices into `prices` (in place) on the days it has one: no price stays no price."""
+    for name, (first, column) in own.items():
+        stored = prices[first:, market.index[name]]  # a view
+        present = np.isfinite(stored) & (stored > 0)
+        stored[present] = column[present]
+
+
+def _why_not_applied(market: Market, prices: np.ndarray, policy: CleaningPolicy, name: str, effective: str, ratio: float) -> str:
+    """Why a record of a split matches nothing in tonight's history (in words, for the operator), read
+    on the prices as cleaned with a holiday carried over, as the rule read them."""
     if name not in market.index:
         return f"the market file has no factor {name}"
     if effective > market.business_date.isoformat():
@@ -258,12 +300,26 @@ def _why_not_applied(market: Market, name: str, effective: str, ratio: float) ->
     rows = {day.isoformat(): row for row, day in enumerate(market.dates)}
     if effective not in rows:
         return "the market file has no price on that day"
-    column = market.prices[:, market.index[name]]
-    if not np.all(np.isfinite(column) & (column > 0)):
-        return "the factor's history is incomplete"
-    move = float(np.log(column[rows[effective]] / column[rows[effective] - 1]))
+    own, row = bridged(prices[:, market.index[name]]), rows[effective]
+    if own is None:
+        return "the factor has no price in the window"
+    first, column = own
+    if row <= first:
+        return f"on or before the factor's first price in the window ({market.dates[first]}): no close before it to divide"
+    if not np.isfinite(prices[row, market.index[name]]):
+        return "the factor has no price on that day (a local holiday?)"
+    returns = np.diff(np.log(column))
+    move = float(returns[row - first - 1])
     expected, rest = float(np.expm1(-np.log(ratio))), float(np.expm1(move + np.log(ratio)))
     if split_shown(move, ratio):
+        score = sigmas(move, returns)
+        if score is None:
+            return "the factor barely moves: no scale to tell a split from its usual moves"
+        if score <= policy.jump_sigmas:
+            return (
+                f"the move is within the factor's usual moves: the day's {np.expm1(move):+.1%} is {score:.1f} robust standard deviations,"
+                f" a split's more than {policy.jump_sigmas:g} (a ratio this near 1 cannot be told from a move)"
+            )
         return f"the day's move of {np.expm1(move):+.1%} was not cleaned as this split"
     if abs(move) < 0.5 * abs(float(np.log(ratio))):
         return (
@@ -277,12 +333,18 @@ def _why_not_applied(market: Market, name: str, effective: str, ratio: float) ->
 
 
 def unapplied_actions(
-    market: Market, corporate_actions: Mapping[str, Mapping[str, float]] | None, cleanings: Iterable[Cleaning]
+    market: Market,
+    corporate_actions: Mapping[str, Mapping[str, float]] | None,
+    cleanings: Iterable[Cleaning],
+    prices: np.ndarray | None = None,
+    policy: CleaningPolicy | None = None,
 ) -> list[tuple[str, str, float, str]]:
-    """The night's split records that no cleaning applies: (factor, effective day, ratio, why), never applied, reported."""
+    """The night's split records that no cleaning applies: (factor, effective day, ratio, why), never applied, reported.
+    `prices`: the file as cleaned (the reason is read where the rule read the move; default the file as published)."""
     applied = {(item.factor, item.date) for item in cleanings if item.rule == "split"}
+    prices, policy = market.prices if prices is None else prices, policy or CleaningPolicy()
     return [
-        (name, effective, ratio, _why_not_applied(market, name, effective, ratio))
+        (name, effective, ratio, _why_not_applied(market, prices, policy, name, effective, ratio))
         for name, records in sorted((corporate_actions or {}).items())
         for effective, ratio in sorted(records.items())
         if (name, effective) not in applied

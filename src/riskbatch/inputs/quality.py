@@ -16,8 +16,9 @@ Before these checks, two rules make the history usable:
   forward to the window's end, or back to its start), flagged, check `gap`; a short history (a
   new listing) takes its configured proxy's returns (check `proxy`) or is excluded with the
   reason (check `short_history`); a longer gap is excluded. The rules: riskbatch.inputs.history_gaps.
-- cleaning: bad ticks that revert, and splits a corporate-actions record confirms, are cleaned anywhere in
-  the window, recorded and kept between nights (riskbatch.inputs.cleaning).
+- cleaning (first, on every factor of the file, a holiday carried over): bad ticks that revert, and splits a
+  corporate-actions record confirms, are cleaned anywhere in the window, recorded and kept between nights
+  (riskbatch.inputs.cleaning); the calendars' rules then run on the cleaned prices.
 - the last day: the price the night revalues from. A last return further than `jump_sigmas`
   robust standard deviations from the factor's median return is a jump, and `last_day_jump`
   decides: `hold` (default) holds the factor at its previous close for tonight only when a second source's
@@ -307,18 +308,15 @@ def prepare_night(
     rows = positions.to_pylist()
     needs = [factors_of_position(market, row, reporting_currency) for row in rows]
     used = sorted({factor for factors in needs for factor in factors})
-    # gaps bridged, ends carried, short histories proxied or refused (riskbatch.inputs.history_gaps)
-    prices, findings = complete_histories(market.prices, market.dates, market.index, used, policy.max_gap_days, policy.proxies, business_date)
-    # the book's factors cleaned on their bridged history, the file's others as published; the
-    # whole file (the backtest's moves) then carries the book's factors' cleanings too
-    prices, cleanings = clean_history(market, prices, used, cleaning, ledger, corporate_actions=corporate_actions)
-    whole, others = clean_history(market, market.prices, [n for n in market.factors if n not in set(used)], cleaning, ledger, True, corporate_actions)
-    whole, _ = clean_history(market, whole, used, cleaning, cleanings, detect=False)
-    cleanings += others
+    # the whole file cleaned first, each factor on its own prices (a holiday carried over, no price kept
+    # as none): the stored copy and the backtest read the cleaned moves, and a short history's proxy
+    # is scaled on cleaned prices; then gaps bridged, ends carried, short histories proxied or refused
+    whole, cleanings = clean_history(market, market.prices, market.factors, cleaning, ledger, corporate_actions=corporate_actions)
+    prices, findings = complete_histories(whole, market.dates, market.index, used, policy.max_gap_days, policy.proxies, business_date)
     findings += [FactorFinding(item.factor, "cleaned", f"{item.rule}: {item.detail} (recorded {item.made_on})", "flag") for item in cleanings]
     findings += [
         FactorFinding(name, "corporate_action", f"the record of a split of ratio {ratio:g} effective {day} is not applied: {why}", "flag")
-        for name, day, ratio, why in unapplied_actions(market, corporate_actions, cleanings)
+        for name, day, ratio, why in unapplied_actions(market, corporate_actions, cleanings, whole, cleaning)
     ]
     findings += last_day_check(prices, market, used, policy, cleaning, second_source)
     findings += dividend_findings(market, used, policy.dividend_yield_band)

@@ -1,0 +1,137 @@
+"""The cleaning standard on histories with gaps and on small or mistyped ratios (riskbatch.inputs.cleaning):
+a split reaches the stored copy of the market file (the backtest's moves) though the factor missed a day,
+a short history's proxy is scaled on cleaned prices, a recorded split is applied only on a day that jumped,
+and the reason a record is not applied is read on the prices the rule read."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from riskbatch.inputs.files import POSITION_COLUMNS
+from riskbatch.inputs.quality import DataQualityPolicy, PreparedNight, prepare_night
+from riskbatch.inputs.sample import business_days
+from riskbatch.reporting.corporate_action_lines import corporate_action_lines
+from riskbatch.validation.history import market_move
+from riskbatch.validation.stress_history import nightly_scale
+from test.jobs.inputs.test_cleaning import DAYS, MONDAY, NAMES, _book, _night, _prices, _table
+
+DATES = business_days(MONDAY, DAYS)
+
+
+def _last_move(prices: np.ndarray, column: int) -> float:
+    return float(np.log(prices[-1, column] / prices[-2, column]))
+
+
+@pytest.mark.parametrize("in_tonights_book", [True, False])
+def test_a_split_tonight_reaches_the_stored_copy_though_the_factor_missed_a_day(in_tonights_book: bool) -> None:
+    """A 2:1 split effective tonight with its record; EQ_3 has no price 200 days back (a local holiday).
+    Before: the stored copy (whole file, the backtest's moves) skipped any factor with a gap, so it kept
+    the raw -0.681 log move (backtest -49.4 % on EQ_3, yesterday's book about -5,344 against VaR 99 % 689);
+    and a factor outside tonight's book was never cleaned at all. After: the stored copy carries the cleaned
+    move (+0.012, as tonight's market), and the holiday stays a day without a price."""
+    prices = _prices()
+    raw = {**prices, "EQ_3": prices["EQ_3"].copy()}
+    raw["EQ_3"][-1:] /= 2.0
+    raw["EQ_3"][100] = np.nan
+    book = _book(raw) if in_tonights_book else _book({**raw, "EQ_3": prices["EQ_3"]}).filter(pa.array([name != "EQ_3" for name in NAMES]))
+    night = _night(raw, DATES, book, actions={"EQ_3": {DATES[-1].isoformat(): 2.0}})
+    stored = night.whole_market.prices[:, night.whole_market.index["EQ_3"]]
+    true_move = float(np.log(prices["EQ_3"][-1] / prices["EQ_3"][-2]))
+    assert [(c.factor, c.rule) for c in night.cleanings] == [("EQ_3", "split")]
+    assert _last_move(night.whole_market.prices, night.whole_market.index["EQ_3"]) == pytest.approx(true_move, abs=1e-12)
+    assert np.isnan(stored[100]) and np.allclose(np.delete(stored, 100), np.delete(prices["EQ_3"], 100) / 2.0, rtol=1e-12)
+    unsplit = {**prices, "EQ_3": prices["EQ_3"].copy()}
+    unsplit["EQ_3"][100] = np.nan
+    yesterday = _night({name: series[:-1] for name, series in unsplit.items()}, DATES[:-1], _book(unsplit))
+    moves, missing = market_move(yesterday.market, night.whole_market, night.untrusted_last_day)
+    assert missing == [] and moves[yesterday.market.index["EQ_3"]] == pytest.approx(true_move, abs=1e-12)
+
+
+def _listing_night(split: bool) -> PreparedNight:
+    """IDX_EQ over the whole window; EQ_NEW listed on day 250, a 2:1 split on day 280 (recorded) or none."""
+    rng = np.random.default_rng(5)
+    index = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, DAYS)))
+    listing = np.full(DAYS, np.nan)
+    listing[250:] = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, DAYS - 250)))
+    if split:
+        listing[280:] /= 2.0
+    rows = [{"portfolio_id": "A", "position_id": "P0", "instrument_type": "equity", "underlying": "EQ_NEW", "quantity": 100.0}]
+    book = pa.table({name: pa.array([row.get(name) for row in rows], kind) for name, kind in POSITION_COLUMNS.items()})
+    actions = {"EQ_NEW": {DATES[280].isoformat(): 2.0}} if split else None
+    policy = DataQualityPolicy(proxies={"EQ_*": "IDX_EQ"})
+    return prepare_night(_table({"IDX_EQ": index, "EQ_NEW": listing}, DATES), "m", book, "p", DATES[-1], policy, "USD", corporate_actions=actions)
+
+
+def test_a_short_historys_proxy_is_scaled_on_its_cleaned_prices() -> None:
+    """A new listing (50 own days) proxied by its index, with a recorded 2:1 split on its day 280. Before: the
+    proxy's scale was measured before the cleaning, on the -69 % split day (x11.9 against x2.46 without the split:
+    the proxied part's daily vol 0.116 against its own 0.021), and stressed VaR's scale read the uncleaned stored
+    copy (11.87). After: both are the scale of the night without a split, and so is every return of the history."""
+    plain, split = _listing_night(False), _listing_night(True)
+    assert [(c.factor, c.rule) for c in split.cleanings] == [("EQ_NEW", "split")]
+    returns = [np.diff(np.log(night.market.prices[:, night.market.index["EQ_NEW"]])) for night in (plain, split)]
+    assert np.allclose(returns[0], returns[1], rtol=0, atol=1e-12)
+    assert [f.detail for f in split.findings if f.check == "proxy"] == [f.detail for f in plain.findings if f.check == "proxy"]
+    scales = [nightly_scale("EQ_NEW", "IDX_EQ", night.whole_market) for night in (plain, split)]
+    assert scales[0] is not None and scales[1] is not None and scales[1][0] == pytest.approx(scales[0][0], rel=1e-9)
+
+
+SPLIT_DAY = 200
+
+
+def _recorded(raw: dict[str, np.ndarray], ratio: float) -> PreparedNight:
+    return _night(raw, DATES, _book(raw), actions={"EQ_3": {DATES[SPLIT_DAY].isoformat(): ratio}})
+
+
+def _day_return(night: PreparedNight) -> float:
+    column = night.market.prices[:, night.market.index["EQ_3"]]
+    return float(np.log(column[SPLIT_DAY] / column[SPLIT_DAY - 1]))
+
+
+def test_a_ratio_near_one_on_a_usual_move_is_not_applied() -> None:
+    """A 5 % stock dividend (1.05) recorded on a history the vendor already adjusted, on a day the 1 %/day stock fell 3 %.
+    Before: -3 % is nearer the record's -4.8 % than no move, so it was divided out again: the day became +1.8 %.
+    After: a move of 3 robust standard deviations is no split's jump: not applied, the day stays -3 %, reported."""
+    raw = {name: series.copy() for name, series in _prices().items()}
+    raw["EQ_3"][SPLIT_DAY:] *= 0.97 * raw["EQ_3"][SPLIT_DAY - 1] / raw["EQ_3"][SPLIT_DAY]
+    night = _recorded(raw, 1.05)
+    assert night.cleanings == []
+    assert _day_return(night) == pytest.approx(np.log(0.97), abs=1e-12)
+    (finding,) = [f for f in night.findings if f.check == "corporate_action"]
+    assert finding.factor == "EQ_3" and "the move is within the factor's usual moves" in finding.detail
+
+
+def test_a_mistyped_ratio_leaves_a_jump_that_page_one_tells_with_the_ratio_that_leaves_none() -> None:
+    """A 3:2 split recorded as 2:1 on a 1 %/day stock. It is applied (the day jumped, nearer the record than no
+    split), and leaves +33.9 % as the day's move. Before: page one said only "a 2:1 split". After: the cleaning
+    records the leftover jump, and page one names it with the ratio that would leave no move (1.49 here)."""
+    raw = {name: series.copy() for name, series in _prices().items()}
+    raw["EQ_3"][SPLIT_DAY:] /= 1.5
+    night = _recorded(raw, 2.0)
+    (cleaning,) = night.cleanings
+    move = float(np.log(raw["EQ_3"][SPLIT_DAY] / raw["EQ_3"][SPLIT_DAY - 1]))
+    assert cleaning.leftover_jump == pytest.approx(move + np.log(2.0), abs=1e-12)
+    (line,) = corporate_action_lines({"business_date": DATES[-1].isoformat(), "data_quality": night.summary()})
+    assert f"EQ_3 a 2:1 split effective {DATES[SPLIT_DAY]}" in line
+    assert f"{np.expm1(move + np.log(2.0)):+.1%}, is itself a jump" in line and f"a ratio of {np.exp(-move):.3g} would leave none" in line
+
+
+def test_a_split_whose_day_is_a_usual_move_once_divided_out_says_nothing_more_on_page_one() -> None:
+    raw = {name: series.copy() for name, series in _prices().items()}
+    raw["EQ_3"][SPLIT_DAY:] /= 2.0
+    (cleaning,) = _recorded(raw, 2.0).cleanings
+    assert cleaning.leftover_jump is None
+
+
+def test_the_reason_a_record_is_not_applied_is_read_on_the_bridged_history() -> None:
+    """A true 3:1 split recorded as 2:1 on a factor missing one day (bridged). Before: "the factor's history is
+    incomplete", read on the raw file. After: the reason read where the rule read the move: it contradicts the ratio."""
+    raw = {name: series.copy() for name, series in _prices().items()}
+    raw["EQ_3"][SPLIT_DAY:] /= 3.0
+    raw["EQ_3"][50] = np.nan
+    night = _recorded(raw, 2.0)
+    assert night.cleanings == []
+    (finding,) = [f for f in night.findings if f.check == "corporate_action"]
+    assert "the move contradicts the ratio" in finding.detail and "incomplete" not in finding.detail
