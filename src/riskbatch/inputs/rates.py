@@ -101,9 +101,11 @@ def parse_rates(
     if table.num_rows == 0:
         raise InputError(name, ["no rows"])
     problems += empty_values(table, RATE_COLUMNS)
+    if problems:
+        raise InputError(name, problems)
     rows = list(zip(table["date"].to_pylist(), table["currency"].to_pylist(), table["tenor"].to_pylist(), table["rate"].to_pylist(), strict=True))
     # a row naming no currency cannot be set aside with one curve: the file is unreadable
-    problems += [f"{currency!r} is not a currency code" for _, currency, _, _ in rows if not re.fullmatch(r"[A-Z]{3}", currency.strip().upper())]
+    problems = [f"{currency!r} is not a currency code" for _, currency, _, _ in rows if not re.fullmatch(r"[A-Z]{3}", currency.strip().upper())]
     if problems:
         raise InputError(name, problems)
     refused: dict[str, list[str]] = {}
@@ -112,7 +114,7 @@ def parse_rates(
     found: dict[tuple[str, dt.date], list[tuple[float, float, str]]] = {}
     for date, currency, tenor, rate in rows:
         code, years = currency.strip().upper(), tenor_years(tenor)
-        where, low, high = f"{code} {tenor} on {date}", *policy.rate_band(currency.strip().upper())
+        (low, high), where = policy.rate_band(code), f"{code} {tenor} on {date}"
         if years is None:
             refused.setdefault(code, []).append(f"{where}: the tenor is a number and D, W, M or Y (3M, 10Y)")
         elif not (np.isfinite(rate) and low <= rate <= high):

@@ -156,7 +156,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     earlier = latest_earlier_manifest(s3, settings.output_bucket, business_date) or {}
     ledger = earlier.get("data_quality", {}).get("cleanings", [])
     # the night before's curves: a rate far from its own tenor's of that night is refused (a percentage typed as a number)
-    previous = PreviousCurves(dt.date.fromisoformat(earlier["business_date"]), earlier["model"].get("curves", {})) if earlier else None
+    previous = PreviousCurves(dt.date.fromisoformat(earlier["business_date"]), earlier.get("model", {}).get("curves", {})) if earlier else None
     second, second_source = _read_optional(job, files, SECOND_SOURCE_FILE, parse_second_source)  # what may contradict a last-day jump
     actions, actions_source = _read_optional(job, files, CORPORATE_ACTIONS_FILE, parse_corporate_actions)  # what confirms a split
     log("corporate_actions", **night_record(actions, actions_source, business_date) | {"records": len(actions or [])})

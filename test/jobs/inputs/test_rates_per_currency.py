@@ -92,9 +92,10 @@ def test_a_currency_outside_its_band_is_refused_with_its_reason_and_the_others_a
     [
         (lambda rows: {key: values for key, values in rows.items() if key != "tenor"}, "missing column tenor"),
         (lambda rows: rows | {"currency": ["US Dollar", *rows["currency"][1:]]}, "'US Dollar' is not a currency code"),
+        (lambda rows: rows | {"currency": [None, *rows["currency"][1:]]}, "1 empty currency value(s)"),
         (lambda rows: rows | {"rate": [4.3, 0.041, 2.6, 0.026]}, "the rate 4.3 is outside"),  # every currency refused: nothing usable
     ],
-    ids=["column", "currency", "every-currency"],
+    ids=["column", "currency", "empty-currency", "every-currency"],
 )
 def test_a_file_that_cannot_be_read_or_has_no_usable_curve_is_still_refused_whole(edit, problem: str) -> None:
     rows = edit(rates_table(DATE, {"USD": {"3M": 0.043, "10Y": 0.041}, "EUR": {"3M": 0.021, "10Y": 0.026}}).to_pydict())
