@@ -116,9 +116,15 @@ def test_risk_takes_the_nights_rates_file_as_the_night_does(files, tmp_path: Pat
     assert main(base) == 2
     assert "--rates is required: the night prices options at the dated rates of its rates.csv" in capsys.readouterr().err
     rates = (positions.parent / "rates.csv").read_text()
-    (tmp_path / "typed.csv").write_text(rates.replace(",0.043", ",4.3"))  # a percentage typed as a number
-    assert main([*base, "--rates", str(tmp_path / "typed.csv")]) == 2
+    (tmp_path / "unreadable.csv").write_text(rates.replace("rate", "value", 1))  # no rate column: the file is refused whole
+    assert main([*base, "--rates", str(tmp_path / "unreadable.csv")]) == 2
     assert "rates file rejected" in capsys.readouterr().err
+    # a percentage typed as a number refuses that currency's curve, as the night does: its options excluded, the rest run
+    (tmp_path / "typed.csv").write_text(rates.replace(",0.043", ",4.3"))
+    assert main([*base, "--rates", str(tmp_path / "typed.csv")]) == 0
+    reasons = [row["reason"] for row in json.loads(capsys.readouterr().out)["data_quality"]["excluded"]]
+    assert any(reason.startswith("no dated rate for USD in the night's rates file (USD's curve refused: USD 3M on") and "the rate 4.3 is outside" in reason
+               for reason in reasons)  # fmt: skip
     # an option in a currency the file does not cover is excluded with the reason, as the night excludes it, never priced at 3 %
     (tmp_path / "no_usd.csv").write_text("\n".join(line for line in rates.splitlines() if ",USD," not in line) + "\n")
     assert main([*base, "--rates", str(tmp_path / "no_usd.csv")]) == 0

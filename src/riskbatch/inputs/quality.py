@@ -86,6 +86,8 @@ class DataQualityPolicy:
     proxies: dict[str, str] = field(default_factory=dict)
     # The plausible rates of the rates file (riskbatch.inputs.rates): `default`, and per-currency overrides (TRY, ARS).
     rate_bands: dict[str, tuple[float, float]] = field(default_factory=lambda: {"default": (-0.05, 0.25)})
+    # The most a rate may differ from its neighbouring tenor's, or from its own the night before: `default` and per-currency overrides.
+    rate_steps: dict[str, float] = field(default_factory=lambda: {"default": 0.05})
 
     def rate_band(self, currency: str) -> tuple[float, float]:
         """The plausible rates of a currency: its own band where the configuration gives one, else the default."""
@@ -94,8 +96,10 @@ class DataQualityPolicy:
     def __post_init__(self) -> None:
         object.__setattr__(self, "proxies", {str(name): str(proxy) for name, proxy in dict(self.proxies).items()})
         object.__setattr__(self, "rate_bands", {str(code): (float(band[0]), float(band[1])) for code, band in dict(self.rate_bands).items()})
-        if "default" not in self.rate_bands or not all(-1.0 <= low < high <= 5.0 for low, high in self.rate_bands.values()):
-            raise ValueError(f"the rate_bands are a default and per-currency bands -1 <= low < high <= 5, not {self.rate_bands!r}")
+        object.__setattr__(self, "rate_steps", {str(code): float(step) for code, step in dict(self.rate_steps).items()})
+        bands_ok = "default" in self.rate_bands and all(-1.0 <= low < high <= 5.0 for low, high in self.rate_bands.values())
+        if not bands_ok or "default" not in self.rate_steps or not all(0.0 < step <= 5.0 for step in self.rate_steps.values()):
+            raise ValueError(f"rate_bands: a default, -1 <= low < high <= 5; rate_steps: a default, in (0, 5]; not {self.rate_bands}, {self.rate_steps}")
         for name in ("implied_vol_band", "strike_to_spot_band"):
             low, high = (float(bound) for bound in getattr(self, name))
             if not 0.0 < low < high:

@@ -3,16 +3,21 @@ market file (format: docs/inputs.md), validated as prices are.
 
 `rates.csv` (or `rates.parquet`) under incoming/<date>/: one row per date, currency and tenor, the
 rate continuously compounded (0.043 for 4.3 %). It is refused as a whole (and the night with it:
-rates are inputs of the night, never assumed) when it is unreadable or lacks a column; when a
-rate is not finite or outside its currency's plausible band (the model configuration's
-`data_quality.rate_bands`: a default and per-currency overrides; a percentage typed as a number
-lies outside every band); when a date lies after
-the business date or a currency's last date is older than the market's allowed lag; on a
-duplicate (date, currency, tenor); or when a currency has no short tenor (one year or less) and
-no long one (beyond a year) on its last date. An option's domestic rate (its currency's) and, for
-an FX option, its foreign rate (the base currency's, Garman-Kohlhagen) come from these curves at
-the option's expiry (linear in the tenor, flat beyond the ends); an option in a currency the file
-does not cover is excluded with the reason, never priced at an assumed rate.
+rates are inputs of the night, never assumed) when it cannot be read: unreadable, a missing column,
+no rows, an empty cell, a row naming no currency, or no currency's curve usable. Otherwise it is
+checked per currency, and a currency whose curve fails is refused with its reasons (a data-quality
+finding, check `rates`) while every other currency's curve is kept: a rate not finite or outside its
+currency's plausible band (the model configuration's `data_quality.rate_bands`: a default and
+per-currency overrides); a tenor that is not a number and D, W, M or Y; a date after the business
+date, or a last date older than the market's allowed lag; a duplicate (date, currency, tenor); no
+short tenor (one year or less) and long one (beyond a year) on its last date; a rate further than the
+currency's `data_quality.rate_steps` from its neighbouring tenor on that date, or from its own tenor
+the night before (the latest earlier run's curves, within two business days): a low rate typed as a
+percentage (JPY 3M 0.1 for 0.1 %) lies inside the band but far from the curve around it. An option's
+domestic rate (its currency's) and, for an FX option, its foreign rate (the base currency's,
+Garman-Kohlhagen) come from these curves at the option's expiry (linear in the tenor, flat beyond the
+ends); an option in a currency the file does not cover, or whose curve it refused, is excluded with
+the reason, never priced at an assumed rate.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +37,7 @@ from riskbatch.aws.storage import exists, get_versioned
 from riskbatch.inputs.business_days import business_days_between
 from riskbatch.inputs.currencies import notional_in
 from riskbatch.inputs.files import FX_FACTOR, InputError, empty_values, excluded_rows, read_table
+from riskbatch.inputs.history_gaps import FactorFinding
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight
 
 RATES_FILES = ("rates.csv", "rates.parquet")
@@ -38,6 +45,7 @@ RATE_COLUMNS = {"date": pa.date32(), "currency": pa.string(), "tenor": pa.string
 TENOR = re.compile(r"^(\d+)([DWMY])$")
 TENOR_YEARS = {"D": 1 / 365.0, "W": 7 / 365.0, "M": 1 / 12.0, "Y": 1.0}
 SHORT_TENOR_YEARS = 1.0  # a short tenor is at most a year; a long one beyond it
+PREVIOUS_NIGHT_LAG = 2  # business days: an earlier run further back than this is no night before to compare with
 
 
 def tenor_years(tenor: str) -> float | None:
@@ -48,10 +56,11 @@ def tenor_years(tenor: str) -> float | None:
 
 @dataclass(frozen=True)
 class RateCurves:
-    """Per currency, its (years, rate) points on its last date, by tenor."""
+    """Per currency, its (years, rate) points on its last date, by tenor; and the currencies whose curve was refused, with why."""
 
     as_of: dict[str, dt.date]
     points: dict[str, list[tuple[float, float]]]
+    refused: dict[str, list[str]] = field(default_factory=dict)
 
     def as_parameters(self) -> dict[str, list[list[float]]]:
         """The curves as the model's parameters (and the manifest) carry them."""
@@ -64,12 +73,28 @@ def curve_rate(points: list[list[float]] | list[tuple[float, float]], years: flo
     return float(np.interp(years, tenors, rates))
 
 
+@dataclass(frozen=True)
+class PreviousCurves:
+    """The curves of the night before (the latest earlier run's `model.curves`) and its business date."""
+
+    business_date: dt.date
+    points: dict[str, list[list[float]]]
+
+
 def parse_rates(
-    table: pa.Table, name: str, business_date: dt.date, max_lag_business_days: int, bands: dict[str, tuple[float, float]] | None = None
+    table: pa.Table,
+    name: str,
+    business_date: dt.date,
+    max_lag_business_days: int,
+    bands: dict[str, tuple[float, float]] | None = None,
+    steps: dict[str, float] | None = None,
+    previous: PreviousCurves | None = None,
 ) -> RateCurves:
-    """The curves of a rates file, or InputError with every problem found. `bands`: the data-quality policy's
-    rate_bands (the model configuration's; without them, the policy's defaults)."""
-    policy = DataQualityPolicy(rate_bands=bands) if bands is not None else DataQualityPolicy()
+    """The usable curves of a rates file, each refused currency with its problems; InputError when the file cannot
+    be read (a missing column, no rows, an empty cell, a row naming no currency) or no currency's curve is usable.
+    `bands`, `steps`: the data-quality policy's rate_bands and rate_steps (the model configuration's; without them,
+    the policy's defaults). `previous`: the night before's curves, when stored."""
+    policy = DataQualityPolicy(**({"rate_bands": bands} if bands is not None else {}), **({"rate_steps": steps} if steps is not None else {}))
     problems = [f"missing column {column}" for column in RATE_COLUMNS if column not in table.column_names]
     if problems:
         raise InputError(name, problems)
@@ -78,39 +103,76 @@ def parse_rates(
     problems += empty_values(table, RATE_COLUMNS)
     if problems:
         raise InputError(name, problems)
-    rows = zip(table["date"].to_pylist(), table["currency"].to_pylist(), table["tenor"].to_pylist(), table["rate"].to_pylist(), strict=True)
+    rows = list(zip(table["date"].to_pylist(), table["currency"].to_pylist(), table["tenor"].to_pylist(), table["rate"].to_pylist(), strict=True))
+    # a row naming no currency cannot be set aside with one curve: the file is unreadable
+    problems = [f"{currency!r} is not a currency code" for _, currency, _, _ in rows if not re.fullmatch(r"[A-Z]{3}", currency.strip().upper())]
+    if problems:
+        raise InputError(name, problems)
+    refused: dict[str, list[str]] = {}
     latest: dict[str, dt.date] = {}
     seen: set[tuple[dt.date, str, float]] = set()
-    found: dict[tuple[str, dt.date], list[tuple[float, float]]] = {}
+    found: dict[tuple[str, dt.date], list[tuple[float, float, str]]] = {}
     for date, currency, tenor, rate in rows:
         code, years = currency.strip().upper(), tenor_years(tenor)
-        where = f"{code} {tenor} on {date}"
-        if not re.fullmatch(r"[A-Z]{3}", code):
-            problems.append(f"{currency!r} is not a currency code")
-        elif years is None:
-            problems.append(f"{where}: the tenor is a number and D, W, M or Y (3M, 10Y)")
-        elif not (np.isfinite(rate) and policy.rate_band(code)[0] <= rate <= policy.rate_band(code)[1]):
-            low, high = policy.rate_band(code)
-            problems.append(f"{where}: the rate {rate:g} is outside the plausible {low:g} to {high:g} of {code} (a percentage typed as a number?)")
+        (low, high), where = policy.rate_band(code), f"{code} {tenor} on {date}"
+        if years is None:
+            refused.setdefault(code, []).append(f"{where}: the tenor is a number and D, W, M or Y (3M, 10Y)")
+        elif not (np.isfinite(rate) and low <= rate <= high):
+            refused.setdefault(code, []).append(
+                f"{where}: the rate {rate:g} is outside the plausible {low:g} to {high:g} of {code} (a percentage typed as a number?)"
+            )
         elif date > business_date:
-            problems.append(f"{where}: dated after the business date {business_date}")
+            refused.setdefault(code, []).append(f"{where}: dated after the business date {business_date}")
         elif (date, code, years) in seen:
-            problems.append(f"{where}: a duplicate (date, currency, tenor)")
+            refused.setdefault(code, []).append(f"{where}: a duplicate (date, currency, tenor)")
         else:
             seen.add((date, code, years))
             latest[code] = max(latest.get(code, date), date)
-            found.setdefault((code, date), []).append((years, float(rate)))
-    points = {code: sorted(found[(code, date)]) for code, date in latest.items()}
+            found.setdefault((code, date), []).append((years, float(rate), tenor.strip().upper()))
     for code, date in sorted(latest.items()):
-        lag = business_days_between(date, business_date)
-        if lag > max_lag_business_days:
-            problems.append(f"{code}: the last rates are of {date}, {lag} business day(s) before {business_date}; at most {max_lag_business_days} allowed")
-        tenors = [years for years, _ in points[code]]
-        if min(tenors) > SHORT_TENOR_YEARS or max(tenors) <= SHORT_TENOR_YEARS:
-            problems.append(f"{code}: a short tenor (a year or less) and a long one (beyond a year) are needed on {date}")
-    if problems:
-        raise InputError(name, problems)
-    return RateCurves(latest, points)
+        refused[code] = refused.get(code, []) + _curve_problems(code, date, sorted(found[(code, date)]), business_date, max_lag_business_days, policy, previous)
+    usable = {code: date for code, date in latest.items() if not refused.get(code)}
+    if not usable:
+        raise InputError(name, [problem for code in sorted(refused) for problem in refused[code]] or ["no usable curve"])
+    points = {code: [(years, rate) for years, rate, _ in sorted(found[(code, date)])] for code, date in usable.items()}
+    return RateCurves(usable, points, {code: found_problems for code, found_problems in sorted(refused.items()) if found_problems})
+
+
+def _curve_problems(
+    code: str,
+    date: dt.date,
+    points: list[tuple[float, float, str]],
+    business_date: dt.date,
+    max_lag_business_days: int,
+    policy: DataQualityPolicy,
+    previous: PreviousCurves | None,
+) -> list[str]:
+    """Why one currency's curve on its last date cannot be used: stale, without both ends, or a tenor that jumps
+    from its neighbouring tenor or from its own the night before by more than the currency's rate_step (a low rate
+    typed as a percentage, 0.1 for 0.1 %, lies inside the band but far from the curve around it)."""
+    problems, step = [], policy.rate_steps.get(code, policy.rate_steps["default"])
+    lag = business_days_between(date, business_date)
+    if lag > max_lag_business_days:
+        problems.append(f"{code}: the last rates are of {date}, {lag} business day(s) before {business_date}; at most {max_lag_business_days} allowed")
+    tenors = [years for years, _, _ in points]
+    if min(tenors) > SHORT_TENOR_YEARS or max(tenors) <= SHORT_TENOR_YEARS:
+        problems.append(f"{code}: a short tenor (a year or less) and a long one (beyond a year) are needed on {date}")
+    for (_, rate, tenor), (_, beside, neighbour) in itertools.pairwise(points):
+        if abs(rate - beside) > step:
+            problems.append(
+                f"{code} on {date}: {tenor} {rate:g} and {neighbour} {beside:g} are {100 * abs(rate - beside):.1f} points apart, more than the "
+                f"{100 * step:g} allowed between neighbouring tenors (a percentage typed as a number?)"
+            )
+    if previous is None or not 0 < business_days_between(previous.business_date, business_date) <= PREVIOUS_NIGHT_LAG:
+        return problems
+    before = {years: rate for years, rate in previous.points.get(code, [])}
+    for years, rate, tenor in points:
+        if years in before and abs(rate - before[years]) > step:
+            problems.append(
+                f"{code} {tenor} on {date}: {rate:g}, {100 * abs(rate - before[years]):.1f} points from {before[years]:g} the night of "
+                f"{previous.business_date}, more than the {100 * step:g} allowed (a percentage typed as a number?)"
+            )
+    return problems
 
 
 class RatesRejected(FileRejected):
@@ -122,20 +184,22 @@ class RatesRejected(FileRejected):
 
 
 def night_rates(
-    s3: Any, bucket: str, prefix: str, business_date: str, max_lag_business_days: int, bands: dict[str, tuple[float, float]] | None = None
-) -> tuple[RateCurves, dict[str, str | None]]:
-    """The night's rates file read and validated: its curves and source (uri, checksum, and the S3 version read, so a
-    restatement after the file is overwritten still names the bytes this run used); RatesRejected otherwise."""
+    s3: Any, bucket: str, prefix: str, business_date: str, policy: DataQualityPolicy, previous: PreviousCurves | None = None
+) -> tuple[RateCurves, dict[str, Any]]:
+    """The night's rates file read and validated under the data-quality policy (and against the night before's curves, when
+    stored): its curves and source (uri, checksum, the S3 version read, so a restatement after the file is overwritten still
+    names the bytes this run used, and the currencies refused with why); RatesRejected when the file cannot be used at all."""
     for name in RATES_FILES:
         key = f"{prefix}{business_date}/{name}"
         if exists(s3, bucket, key):
             data, version_id = get_versioned(s3, bucket, key)
             checksum = hashlib.sha256(data).hexdigest()
             try:
-                curves = parse_rates(read_table(data, key, RATE_COLUMNS), key, dt.date.fromisoformat(business_date), max_lag_business_days, bands)
+                table, date = read_table(data, key, RATE_COLUMNS), dt.date.fromisoformat(business_date)
+                curves = parse_rates(table, key, date, policy.max_market_lag_days, policy.rate_bands, policy.rate_steps, previous)
             except InputError as error:
                 raise RatesRejected(key, checksum, error) from error
-            return curves, {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version_id}
+            return curves, {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version_id, "refused": curves.refused}
     key = f"{prefix}{business_date}/{RATES_FILES[0]}"
     missing = InputError(key, [f"no rates file ({' or '.join(RATES_FILES)}) for {business_date}: rates are a required input of the night, never assumed"])
     raise RatesRejected(key, hashlib.sha256(b"").hexdigest(), missing)
@@ -148,15 +212,23 @@ def option_currencies(underlying: str, currency: str) -> list[str]:
 
 
 def exclude_options_without_rates(night: PreparedNight, curves: RateCurves, positions_name: str) -> PreparedNight:
-    """The night less its options in a currency the rates file does not cover, each excluded with the reason."""
+    """The night less its options in a currency the rates file does not cover (or whose curve it refused), each excluded with
+    the reason; a refused curve is a data-quality finding (check `rates`) whether or not an option needed it."""
     positions, market = night.positions, night.market
+    findings = [
+        FactorFinding(code, "rates", f"curve refused, its options excluded: {'; '.join(problems)}", "exclude") for code, problems in curves.refused.items()
+    ]
+    night = dataclasses.replace(night, findings=[*night.findings, *findings]) if findings else night
     reasons = []
     for row in positions.to_pylist():
         lacking = []
         if row["instrument_type"] == "option":
             currencies = option_currencies(row["underlying"], market.currency(row["underlying"], night.reporting_currency))
             lacking = [code for code in currencies if code not in curves.points]
-        reasons.append(f"no dated rate for {', '.join(lacking)} in the night's rates file: an option is never priced at an assumed rate" if lacking else "")
+        refused_text = "".join(f" ({code}'s curve refused: {curves.refused[code][0]})" for code in lacking if code in curves.refused)
+        reasons.append(
+            f"no dated rate for {', '.join(lacking)} in the night's rates file{refused_text}: an option is never priced at an assumed rate" if lacking else ""
+        )
     refused = np.array([bool(reason) for reason in reasons], dtype=bool)
     if not refused.any():
         return night

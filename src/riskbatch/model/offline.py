@@ -63,7 +63,7 @@ def run_offline(
     if rates_path is not None:
         try:
             table = read_table(rates_path.read_bytes(), rates_path.name, RATE_COLUMNS)
-            curves = parse_rates(table, rates_path.name, business_date, policy.max_market_lag_days, policy.rate_bands)
+            curves = parse_rates(table, rates_path.name, business_date, policy.max_market_lag_days, policy.rate_bands, policy.rate_steps)
         except InputError as error:
             raise FileRejected("rates", error) from error
         parameters = dataclasses.replace(parameters, curves=curves.as_parameters())

@@ -55,6 +55,7 @@ POLICY_VARIABLES = {
     "quantity_to_usual_min": "RISK_DQ_QUANTITY_TO_USUAL_MIN",
     "proxies": "RISK_DQ_PROXIES",  # never overridable: a proxy is a model choice, approved with the version
     "rate_bands": "RISK_DQ_RATE_BANDS",  # never overridable: the plausible rates per currency, approved with the version
+    "rate_steps": "RISK_DQ_RATE_STEPS",  # never overridable: the most a rate may jump between tenors or nights, approved with the version
 }
 
 

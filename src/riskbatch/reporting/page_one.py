@@ -139,6 +139,8 @@ def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
             )
         )
     found += [("DATA", line) for line in corporate_action_lines(summary)]
+    # a currency's curve refused by the rates file's checks: its options are excluded, the other currencies priced
+    found += [("DATA", f"Rates of {f['factor']}: {f['detail']}; see Data quality.") for f in quality["findings"] if f["check"] == "rates"]
     flagged = [f for f in quality["findings"] if f["action"] == "flag" and f["check"] != "corporate_action"]  # told just above
     if flagged:
         found.append(("DATA", f"{counted(len(flagged), 'factor')} flagged ({', '.join(sorted({f['check'] for f in flagged}))}): see Data quality."))

@@ -77,7 +77,7 @@ def run_year(spec: SampleSpec, nights: int, parameters: ModelParameters, say=lam
         ledger = prepared.cleanings
         # the night's rates file read and validated as the night reads it: its curves price the options, and an
         # option in a currency it does not cover is excluded (never priced at the configuration's flat rate)
-        curves = parse_rates(rates_table(date, rates[date]), "rates.csv", date, policy.max_market_lag_days, policy.rate_bands)
+        curves = parse_rates(rates_table(date, rates[date]), "rates.csv", date, policy.max_market_lag_days, policy.rate_bands, policy.rate_steps)
         prepared = exclude_options_without_rates(prepared, curves, "positions")
         parameters = dataclasses.replace(parameters, curves=curves.as_parameters())
         model = risk_model(prepared.market, parameters, draw_order(previous[1].model.draw_order if previous else None, prepared.market.factors))

@@ -92,11 +92,14 @@ def test_an_fx_option_on_a_currency_without_a_rate_is_excluded_with_the_reason()
     ids=["percentage", "future", "stale", "no-long-tenor", "duplicate", "tenor"],
 )
 def test_a_rates_file_is_validated_as_prices_are(edit, problem: str) -> None:
+    """Each problem refuses its currency's curve (or, when no currency is left, the file: riskbatch.inputs.rates)."""
     rows = edit(rates_table(DATE, {"USD": CURVES["USD"], "EUR": {"3M": 0.021, "10Y": 0.026}}).to_pydict())
     table = pa.table({"date": pa.array(rows["date"], pa.date32()), "currency": rows["currency"], "tenor": rows["tenor"], "rate": rows["rate"]})
-    with pytest.raises(InputError) as raised:
-        parse_rates(table, "rates.csv", DATE, 0)
-    assert any(problem in found for found in raised.value.problems), raised.value.problems
+    try:
+        problems = [found for refused in parse_rates(table, "rates.csv", DATE, 0).refused.values() for found in refused]
+    except InputError as error:
+        problems = error.problems
+    assert any(problem in found for found in problems), problems
 
 
 @pytest.fixture
@@ -133,11 +136,10 @@ def test_the_rate_bounds_are_versioned_per_currency_a_40_percent_try_rate_passes
 
     policy = data_quality_policy(load_model_config())
     lira = {"TRY": {"3M": 0.40, "10Y": 0.28}, "USD": CURVES["USD"]}
-    curves = parse_rates(rates_table(DATE, lira), "rates.csv", DATE, 0, policy.rate_bands)
+    curves = parse_rates(rates_table(DATE, lira), "rates.csv", DATE, 0, policy.rate_bands, policy.rate_steps)
     assert dict(curves.points["TRY"])[0.25] == 0.40
-    with pytest.raises(InputError) as raised:
-        parse_rates(rates_table(DATE, {**lira, "USD": {"3M": 0.40, "10Y": 0.042}}), "rates.csv", DATE, 0, policy.rate_bands)
-    problem = raised.value.problems[0]  # (then: USD lacks a short tenor, its only one refused)
+    refused = parse_rates(rates_table(DATE, {**lira, "USD": {"3M": 0.40, "10Y": 0.042}}), "rates.csv", DATE, 0, policy.rate_bands, policy.rate_steps)
+    problem = refused.refused["USD"][0]  # (then: USD lacks a short tenor, its only one refused)
     low, high = policy.rate_band("USD")
     assert problem.startswith("USD 3M on 2026-11-25: the rate 0.4 is outside") and f"{low:g} to {high:g}" in problem
     assert policy.rate_band("TRY")[1] > 0.40 > policy.rate_band("USD")[1] == policy.rate_band("GBP")[1]  # GBP: the default
@@ -152,10 +154,10 @@ def test_a_low_rate_typed_as_a_percentage_is_refused_by_its_currencys_band(curre
     then valued 83 % low. The versioned bands of low-rate currencies (JPY, CHF, EUR) now refuse it."""
     from riskbatch.model.settings import data_quality_policy, load_model_config
 
-    bands = data_quality_policy(load_model_config()).rate_bands
+    policy = data_quality_policy(load_model_config())
     table = rates_table(DATE, {currency: {"3M": rate, "10Y": rate}, "USD": CURVES["USD"]})
+    curves = parse_rates(table, "rates.csv", DATE, 0, policy.rate_bands, policy.rate_steps)
     if accepted:
-        assert dict(parse_rates(table, "rates.csv", DATE, 0, bands).points[currency])[0.25] == rate
-    else:
-        with pytest.raises(InputError, match=f"{currency} 3M on 2026-11-25: the rate {rate:g} is outside"):
-            parse_rates(table, "rates.csv", DATE, 0, bands)
+        assert dict(curves.points[currency])[0.25] == rate
+    else:  # that currency alone: USD's curve is kept
+        assert curves.refused[currency][0].startswith(f"{currency} 3M on 2026-11-25: the rate {rate:g} is outside") and "USD" in curves.points
