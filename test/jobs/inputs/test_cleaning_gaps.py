@@ -14,7 +14,7 @@ from riskbatch.inputs.quality import DataQualityPolicy, PreparedNight, prepare_n
 from riskbatch.inputs.sample import business_days
 from riskbatch.reporting.corporate_action_lines import corporate_action_lines
 from riskbatch.validation.history import market_move
-from riskbatch.validation.stress_history import nightly_scale
+from riskbatch.validation.stress_history import nightly_fit
 from test.jobs.inputs.test_cleaning import DAYS, MONDAY, NAMES, _book, _night, _prices, _table
 
 DATES = business_days(MONDAY, DAYS)
@@ -68,14 +68,16 @@ def test_a_short_historys_proxy_is_scaled_on_its_cleaned_prices() -> None:
     """A new listing (50 own days) proxied by its index, with a recorded 2:1 split on its day 280. Before: the
     proxy's scale was measured before the cleaning, on the -69 % split day (x11.9 against x2.46 without the split:
     the proxied part's daily vol 0.116 against its own 0.021), and stressed VaR's scale read the uncleaned stored
-    copy (11.87). After: both are the scale of the night without a split, and so is every return of the history."""
+    copy (11.87). After: the fill's beta and residuals (the nightly and the stressed VaR's) are the night's without a
+    split, and so is every return of the history."""
     plain, split = _listing_night(False), _listing_night(True)
     assert [(c.factor, c.rule) for c in split.cleanings] == [("EQ_NEW", "split")]
     returns = [np.diff(np.log(night.market.prices[:, night.market.index["EQ_NEW"]])) for night in (plain, split)]
     assert np.allclose(returns[0], returns[1], rtol=0, atol=1e-12)
     assert [f.detail for f in split.findings if f.check == "proxy"] == [f.detail for f in plain.findings if f.check == "proxy"]
-    scales = [nightly_scale("EQ_NEW", "IDX_EQ", night.whole_market) for night in (plain, split)]
-    assert scales[0] is not None and scales[1] is not None and scales[1][0] == pytest.approx(scales[0][0], rel=1e-9)
+    fits = [nightly_fit("EQ_NEW", "IDX_EQ", night.whole_market) for night in (plain, split)]  # the stressed VaR's fill
+    assert fits[0] is not None and fits[1] is not None and fits[1].beta == pytest.approx(fits[0].beta, rel=1e-9)
+    assert np.std(fits[1].residuals) == pytest.approx(np.std(fits[0].residuals), rel=1e-9)
 
 
 SPLIT_DAY = 200
