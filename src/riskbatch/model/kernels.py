@@ -15,7 +15,8 @@ otherwise stops LLVM from vectorising any loop that divides.
 
 Each piece of work is done where it is cheapest: exp of an underlying's move (and of its volatility's and its currency's) once per
 factor and scenario, not per option (the options come sorted by underlying, and a chunk's exponentials are kept while the next
-option shares the row); 1 / (sigma sqrt t) and 1 / the discounted strike once per option; the two normal tails of a price from one
+option shares the row); 1 / (sigma sqrt t) and 1 / the discounted strike once per option; |d1| and |d2| capped at 37 once for both
+tail polynomials and the Gaussian factor (whose exponential then needs no clamp); the two normal tails of a price from one
 division (each tail a fraction, both over the product of their denominators; Hart's rational throughout); a chunk's prices in short
 passes (_prices), each with few enough constants to keep them in AVX2's sixteen registers (the tails' numerators and denominators
 in passes of their own: together they spilled to the stack); an option held by one portfolio weighted straight into that
