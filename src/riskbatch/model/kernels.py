@@ -15,7 +15,8 @@ otherwise stops LLVM from vectorising any loop that divides.
 
 Each piece of work is done where it is cheapest: exp of an underlying's move (and of its volatility's and its currency's) once per
 factor and scenario, not per option (the options come sorted by underlying, and a chunk's exponentials are kept while the next
-option shares the row); 1 / (sigma sqrt t) and 1 / the discounted strike once per option; the two normal tails of a price from one
+option shares the row); 1 / (sigma sqrt t) and 1 / the discounted strike once per option; |d1| and |d2| capped at 37 once for both
+tail polynomials and the Gaussian factor (whose exponential then needs no clamp); the two normal tails of a price from one
 division (each tail a fraction, both over the product of their denominators; Hart's rational throughout); a chunk's prices in short
 passes (_prices), each with few enough constants to keep them in AVX2's sixteen registers (the tails' numerators and denominators
 in passes of their own: together they spilled to the stack); an option held by one portfolio weighted straight into that
@@ -38,6 +39,7 @@ from riskbatch.model.kernel_math import (
     d_one,
     exp_terms,
     exp_with,
+    exp_within,
     fast_expm1,
     price_from_tails,
     tail_bottom,
@@ -107,30 +109,33 @@ def _prices(count, moves, m, s, inverse_s, moving, vol_up, vol_down, scratch, e,
     more than AVX2's sixteen vector registers; a pass keeps its own in registers, and its short
     iterations overlap where one long loop's dependency chains did not."""
     d1, z, top, bottom, gauss = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
+    cap = h[0]  # |d| capped once here for both tail polynomials and the Gaussian factor (exp then needs no clamp)
     if moving:
         for i in range(count):
             root = s * vol_up[i]
             x = d_one(m + moves[i], root, inverse_s * vol_down[i])
             d1[i], d1[count + i] = x, root
-            z[i], z[count + i] = abs(x), abs(x - root)
-            gauss[i] = -0.5 * x * x
+            capped = min(abs(x), cap)
+            z[i], z[count + i] = capped, min(abs(x - root), cap)
+            gauss[i] = -0.5 * capped * capped
     else:
         for i in range(count):
             x = d_one(m + moves[i], s, inverse_s)
             d1[i], d1[count + i] = x, s
-            z[i], z[count + i] = abs(x), abs(x - s)
-            gauss[i] = -0.5 * x * x
+            capped = min(abs(x), cap)
+            z[i], z[count + i] = capped, min(abs(x - s), cap)
+            gauss[i] = -0.5 * capped * capped
     half = count // 2
     for i in range(half):
-        gauss[i], gauss[half + i] = exp_with(gauss[i], e), exp_with(gauss[half + i], e)
+        gauss[i], gauss[half + i] = exp_within(gauss[i], e), exp_within(gauss[half + i], e)
     for i in range(2 * half, count):
-        gauss[i] = exp_with(gauss[i], e)
+        gauss[i] = exp_within(gauss[i], e)
     tails_into(2 * count, z, top, bottom, h)
 
 
 @numba.njit(inline="always", fastmath=CONTRACT, error_model="numpy")
 def tails_into(count, z, top, bottom, h) -> None:
-    """The tails' terms of z[:count]: numerators, then denominators, each pass with its eight constants
+    """The tails' terms of z[:count] (each already capped at h[0], as tails_with caps it): numerators, then denominators, each pass with its eight constants
     in registers (in one loop, the sixteen and their four chains spilled to the stack at every iteration)."""
     for j in range(count):
         top[j] = tail_top(z[j], h)
