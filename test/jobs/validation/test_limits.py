@@ -77,7 +77,7 @@ def test_a_night_without_a_figure_neither_ends_nor_extends_a_breach_run() -> Non
     (row,) = breach_streaks(tonight, earlier)
     assert (row["nights_breached"], row["new"]) == (3, False)  # tonight, 13 and 11: the night without a figure does not end the run
     assert row["nights_without_figure"] == 1  # nor counts in it
-    assert breach_age(row) == "3rd night, 1 night without a figure between, not counted"
+    assert breach_age(row) == "3rd night, 1 night without a whole figure between, not counted"
     (alone,) = breach_streaks(tonight, earlier[-2:])  # the gap first: its run starts with the history, the gap outside it
     assert (alone["nights_breached"], alone["nights_without_figure"], alone["since_history_start"]) == (2, 0, True)
 
@@ -88,7 +88,7 @@ def test_a_limit_without_a_figure_tonight_keeps_its_breach_run_as_it_was() -> No
     (row,) = breach_streaks(tonight, [_night(40.0, {"PF03": 9.0}), _night(40.0, {"PF03": 11.0}), _unvalued_night(30.0, {}, ["PF03"])])
     assert row["status"] == "no figure: every position excluded" and "nights_breached" not in row
     assert row["breached_before"] == {"nights": 1, "nights_without_figure": 1}  # last night had none either
-    assert held_streak(row) == "breached the 1 night before (1 night without a figure between); tonight neither ends nor extends it"
+    assert held_streak(row) == "breached the 1 night before (1 night without a whole figure between); tonight neither ends nor extends it"
 
 
 def test_the_firm_figure_leaving_a_portfolio_out_is_incomplete_never_ok_and_within_its_limit_ends_no_run() -> None:
