@@ -84,6 +84,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_risk(args: argparse.Namespace) -> int:
     from riskbatch.inputs.quality import FileRejected
     from riskbatch.model.offline import figure_lines
+    from riskbatch.reporting.coverage import partly_excluded
     from riskbatch.reporting.figures import portfolios_without_figures
 
     try:
@@ -94,12 +95,12 @@ def cmd_risk(args: argparse.Namespace) -> int:
     except KeyError as error:  # a column the file should have: most often the two files given the wrong way round
         missing = error.args[0] if error.args else error
         raise ValueError(f"{missing}: is --positions the positions file and --market the market history?") from None
-    # as the night's report: a portfolio whose every position was excluded is named with the reason, never a VaR of 0
-    result["portfolios_without_figures"] = portfolios_without_figures(result["data_quality"], list(result["portfolios"]))
+    result["portfolios_without_figures"] = portfolios_without_figures(result["data_quality"], list(result["portfolios"]))  # named, never a VaR of 0
+    result["portfolios_partly_excluded"] = partly_excluded(result["data_quality"], result["valued_notional"], result["data_quality_policy"])  # as the report
     if args.json:
-        keys = ("business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "portfolios_without_figures", "scenarios", "seed", "risk_model")
-        keys += ("data_quality",)
-        print(json.dumps({key: result[key] for key in keys} | ({"run_id": result["run_id"]} if args.manifest else {}), indent=2))
+        keys = ("business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "portfolios_without_figures", "portfolios_partly_excluded")
+        keys += ("scenarios", "seed", "risk_model", "data_quality", *(("run_id",) if args.manifest else ()))
+        print(json.dumps({key: result[key] for key in keys}, indent=2))
         return 0
     print("\n".join(figure_lines(result)))
     return 0

@@ -31,7 +31,7 @@ def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture
     captured = capsys.readouterr()
     result = json.loads(captured.out)
     shape = {"business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "portfolios_without_figures", "scenarios", "seed", "risk_model"}
-    assert set(result) == shape | {"data_quality"} and result["portfolios_without_figures"] == {}
+    assert set(result) == shape | {"data_quality", "portfolios_partly_excluded"} and result["portfolios_without_figures"] == {}
     assert result["scenarios"] == 1000 and result["seed"] == 5 and result["reporting_currency"] == "USD"
     assert set(result["firm"]) == {"var_95", "var_975", "var_99", "es_975", "ci_95"}
     for key in ("var_95", "var_975", "var_99", "es_975"):
@@ -44,7 +44,10 @@ def test_risk_json_has_the_documented_shape(files, capsys: pytest.CaptureFixture
     assert main(_risk(positions, market, "--scenarios", "1000", "--seed", "5", "--quiet")) == 0
     printed = capsys.readouterr().out.splitlines()  # the option expiring tonight counted apart from the bad row, as the night's report does
     assert "excluded: 1 position(s), notional " in "\n".join(printed) and "expired today, not revalued: 1 option(s)" in printed
-    assert not [line for line in printed if line.startswith("firm ") and "INCOMPLETE" in line]  # every portfolio has a figure
+    # every portfolio has a figure; the bad row's portfolio is flagged partly excluded when the report would flag it (its notional unknown)
+    (firm,) = [line for line in printed if line.startswith("firm ")]
+    assert ("INCOMPLETE" in firm) == bool(result["portfolios_partly_excluded"]) and "no figure" not in firm
+    assert all(f"{name} partly excluded" in firm for name in result["portfolios_partly_excluded"])
 
 
 def test_risk_lists_the_portfolios_without_figures_as_the_nights_report_does(files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,10 +64,31 @@ def test_risk_lists_the_portfolios_without_figures_as_the_nights_report_does(fil
     (line,) = [line for line in printed if "PF02" in line and not line.startswith("firm ")]
     assert line.startswith(f"PF02   no figure (not a VaR of 0): all {count} positions excluded, notional ") and "non-finite quantity" in line
     (firm,) = [line for line in printed if line.startswith("firm ")]  # as the night's report: the firm figure leaves PF02 out, and says so
-    assert firm.endswith("INCOMPLETE, excludes PF02 (no figure: every position excluded)")
+    assert "  INCOMPLETE, excludes PF02 (no figure: every position excluded)" in firm
     assert main(_risk(tmp_path / "positions.csv", market, "--scenarios", "1000", "--quiet", "--json")) == 0
     without = json.loads(capsys.readouterr().out)["portfolios_without_figures"]
     assert list(without) == ["PF02"] and without["PF02"]["figures"] is None and without["PF02"]["excluded_positions"] == count
+
+
+def test_risk_flags_a_portfolio_mostly_excluded_as_the_nights_report_does(files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before, riskbatch risk never computed the portfolios partly excluded: PF02 with all but three positions of an unknown
+    type read as a whole figure, the firm line unmarked."""
+    positions, market = files
+    lines, kept = positions.read_text().splitlines(), 0
+    for number, line in enumerate(lines[1:], 1):
+        cells = line.split(",")
+        if cells[0] == "PF02" and (kept := kept + 1) > 3:
+            lines[number] = ",".join([*cells[:2], "swap", *cells[3:]])  # an instrument type the night does not know: excluded, its notional known
+    (tmp_path / "rates.csv").write_bytes((positions.parent / "rates.csv").read_bytes())
+    (tmp_path / "positions.csv").write_text("\n".join(lines) + "\n")
+    assert main(_risk(tmp_path / "positions.csv", market, "--scenarios", "1000", "--quiet", "--json")) == 0
+    flag = json.loads(capsys.readouterr().out)["portfolios_partly_excluded"]["PF02"]
+    assert flag["share"] > flag["threshold"] and flag["excluded_positions"] == kept - 3
+    assert main(_risk(tmp_path / "positions.csv", market, "--scenarios", "1000", "--quiet")) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert f"PF02   INCOMPLETE: {flag['text']}" in printed and flag["text"].endswith("the risk may be higher or lower")
+    (firm,) = [line for line in printed if line.startswith("firm ")]
+    assert "  INCOMPLETE, " in firm and "PF02 partly excluded" in firm
 
 
 def test_risk_applies_the_model_configurations_data_quality_policy_as_the_night_does(files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -39,7 +39,7 @@ from riskbatch.validation.history import (
     one_day_figures,
     previous_record,
 )
-from riskbatch.validation.limits import breach_streaks, utilisation
+from riskbatch.validation.limits import BREACH_INCOMPLETE, breach_streaks, utilisation
 from riskbatch.validation.restatement import record_night, restated_subject, restatement_line
 
 
@@ -155,6 +155,7 @@ class ReportGeneration:
             run_book = load_run_book(self.s3, bucket, manifest)
             lap("book loaded")
             partial = partly_excluded(manifest["data_quality"], valued_notional(run_book), manifest.get("data_quality_policy") or {})
+            caveats = limit_caveats(unvalued, partial)  # by limit scope: why its figure leaves part of it out
             breakdown = es_breakdown(run_book, firm_pnl)
             lap("ES breakdown")
             top = breakdown["largest"]
@@ -190,6 +191,7 @@ class ReportGeneration:
                 one_day=self._one_day(results, run_book),
                 factors=last_prices,
                 without_figures=list(unvalued),
+                incomplete_scopes=list(caveats),
             )
             earlier = [r for r in load_records(self.s3, bucket, last=manifest["business_date"]) if r["business_date"] < manifest["business_date"]]
             summary = {
@@ -213,7 +215,7 @@ class ReportGeneration:
                 "contributions": top,
                 "es_breakdown": breakdown,
                 "limits": breach_streaks(
-                    utilisation(manifest.get("limits", []), firm_figures, per_portfolio, set(unvalued), limit_caveats(unvalued, partial)), earlier
+                    utilisation(manifest.get("limits", []), firm_figures, per_portfolio, set(unvalued), caveats), earlier
                 ),
                 "limits_source": manifest.get("limits_source"),
                 "corporate_actions_source": manifest.get("corporate_actions_source"),  # page one tells a refused file
@@ -246,8 +248,9 @@ class ReportGeneration:
             # once per business date: a re-run keeps it, a later run of the date supersedes it (both kept)
             summary["restatement"] = record_night(self.s3, bucket, record, manifest)
             for row in summary["limits"]:
-                if row["status"] == "breach":  # one line each: the LimitBreaches metric filter counts them
-                    log("limit_breach", run_id=run, scope=row["scope"], measure=row["measure"], figure=row["figure"], limit=row["limit"])
+                if row["status"] in ("breach", BREACH_INCOMPLETE):  # one line each: the LimitBreaches metric filter counts them
+                    breach = {"scope": row["scope"], "measure": row["measure"], "figure": row["figure"], "limit": row["limit"]}
+                    log("limit_breach", run_id=run, **breach, incomplete=row["status"] == BREACH_INCOMPLETE)
             lap("history and summary")
             pdf = render_pdf(summary, firm_pnl)
             lap("pdf rendered")

@@ -16,6 +16,7 @@ from riskbatch.inputs.files import FX_FACTOR, MARKET_COLUMNS, POSITION_COLUMNS, 
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, excluded_notional_text, prepare_night
 from riskbatch.inputs.rates import RATE_COLUMNS, exclude_options_without_rates, parse_rates
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
+from riskbatch.model.notional import portfolio_notional
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 
 
@@ -77,6 +78,7 @@ def run_offline(
             print(f"\rscenario blocks {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
     pnl = portfolio_pnl(book, market, parameters, model, progress=progress)
+    valued = portfolio_notional(night.positions, market, book)
     portfolios = {portfolio: risk_figures(row) for portfolio, row in zip(book.portfolio_ids, pnl, strict=True)}
     return {
         "business_date": business_date.isoformat(),
@@ -91,6 +93,8 @@ def run_offline(
         "sum_of_portfolio_var_99": float(np.sum([figures["var_99"] for figures in portfolios.values()])),
         "risk_model": model.describe(),
         "data_quality": night.summary(),
+        "valued_notional": valued,  # by portfolio: the measure of its excluded notional's share (riskbatch.reporting.coverage.partly_excluded)
+        "data_quality_policy": {"excluded_notional_share_flag": policy.excluded_notional_share_flag},
     }
 
 
@@ -115,13 +119,18 @@ def figure_lines(result: dict) -> list[str]:
     if expiries:
         lines.append(f"expired today, not revalued: {len(expiries)} option(s)")
     without = list(result.get("portfolios_without_figures") or {})
+    partial = result.get("portfolios_partly_excluded") or {}  # flagged by riskbatch.reporting.coverage.partly_excluded
+    parts = [f"excludes {', '.join(without)} (no figure: every position excluded)" if without else "", *(f"{name} partly excluded" for name in partial)]
+    firm_caveat = "; ".join(filter(None, parts))
     for name, figures in [("firm", result["firm"]), *result["portfolios"].items()]:
         cells = []
         for key, label in (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %")):
             low, high = figures["ci_95"][key]
             cells.append(f"{label} {figures[key]:>13,.0f} [{low:,.0f}, {high:,.0f}]")
-        incomplete = f"  INCOMPLETE, excludes {', '.join(without)} (no figure: every position excluded)" if name == "firm" and without else ""
+        incomplete = f"  INCOMPLETE, {firm_caveat}" if name == "firm" and firm_caveat else ""
         lines.append(f"{name:<6} " + "  ".join(cells) + incomplete)
+    for name, flag in partial.items():
+        lines.append(f"{name:<6} INCOMPLETE: {flag['text']}")
     for name, why in (result.get("portfolios_without_figures") or {}).items():  # every position excluded: named, never a VaR of 0
         count = why["excluded_positions"]
         lines.append(

@@ -40,6 +40,7 @@ from riskbatch.inputs.rates import RateCurves, exclude_options_without_rates
 from riskbatch.inputs.second_source import parse_second_source
 from riskbatch.model.code_fingerprint import code_fingerprint, short
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
+from riskbatch.model.notional import portfolio_notional
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 
 
@@ -169,9 +170,12 @@ def reproduce_night(
     portfolios = list(manifest["portfolios"])
     row_of = {portfolio: row for row, portfolio in enumerate(portfolios)}
     total = np.zeros((len(portfolios), parameters.scenarios))
+    valued: dict[str, float] = {}  # by portfolio, as the report measures an excluded notional's share
     start = 0
     for number, size in enumerate(sizes):
         book = build_book(positions.slice(start, size), market, parameters)
+        for portfolio, amount in portfolio_notional(positions.slice(start, size), market, book).items():
+            valued[portfolio] = valued.get(portfolio, 0.0) + amount
         start += size
         for portfolio, values in zip(book.portfolio_ids, portfolio_pnl(book, market, parameters, model), strict=True):
             total[row_of[portfolio]] += values  # in unit order, as the report sums the units' results
@@ -193,5 +197,7 @@ def reproduce_night(
         "model_config": (manifest.get("model_config") or {}).get("version"),
         "risk_model": model.describe(),
         "data_quality": night.summary(),
+        "valued_notional": valued,
+        "data_quality_policy": manifest["data_quality_policy"],
         "pnl": total,  # portfolios x scenarios, in the manifest's portfolio order (not printed)
     }

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from riskbatch.inputs.files import is_expiry
 from riskbatch.inputs.quality import DataQualityPolicy, excluded_notional_text
+from riskbatch.model.notional import portfolio_notional
 from riskbatch.model.run_inputs import RunBook
 from riskbatch.reporting.tables import counted
 
@@ -55,24 +54,17 @@ def firm_excludes(unvalued: dict[str, dict[str, Any]]) -> str | None:
 def valued_notional(run_book: RunBook) -> dict[str, float]:
     """Each portfolio's notional valued tonight, |quantity x multiplier x spot| at today's rate into the
     reporting currency: the measure of an excluded position's notional (riskbatch.inputs.files)."""
-    positions, market = run_book.positions, run_book.market
-    factors = np.array([market.factor_index(name) for name in positions["underlying"].to_pylist()], dtype=np.int64)
-    quantity = positions["quantity"].to_numpy(zero_copy_only=False).astype(float)
-    if "multiplier" in positions.column_names:
-        multiplier = positions["multiplier"].to_numpy(zero_copy_only=False).astype(float)
-        quantity = quantity * np.where(np.isnan(multiplier), 1.0, multiplier)
-    notional = np.abs(quantity * market.spot[factors] * run_book.book.conversion.rate_today[factors])
-    totals: dict[str, float] = {}
-    for portfolio, amount in zip(positions["portfolio_id"].to_pylist(), notional.tolist(), strict=True):
-        totals[portfolio] = totals.get(portfolio, 0.0) + amount
-    return totals
+    return portfolio_notional(run_book.positions, run_book.market, run_book.book)
+
+
+EITHER_WAY = "the risk may be higher or lower"  # what is left out may add risk or hedge it: the figure is no bound either way
 
 
 def partly_excluded(quality: dict[str, Any], valued: dict[str, float], policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each valued portfolio whose excluded notional (data problems; expiries carry no risk) is above the share of
     its notional the model configuration flags (data_quality.excluded_notional_share_flag), or with an excluded
-    position of unknown notional (its share cannot be shown to be under the flag): its figure is low by what it
-    leaves out, and says so."""
+    position of unknown notional (its share cannot be shown to be under the flag): its figure leaves that out, and
+    says so. Never called low: leaving out a hedge raises the figure, leaving out a risk lowers it."""
     threshold = float(policy.get("excluded_notional_share_flag", DataQualityPolicy.excluded_notional_share_flag))
     excluded: dict[str, list[dict[str, Any]]] = {}
     for row in quality.get("excluded", []):
@@ -85,9 +77,6 @@ def partly_excluded(quality: dict[str, Any], valued: dict[str, float], policy: d
         share = left_out / whole if whole > 0 else 0.0
         unknown = sum(row["notional"] is None for row in rows)
         if share > threshold or unknown:
-            at_least = "at least " if unknown else ""
-            beside = f", {counted(unknown, 'position')} of unknown notional" if unknown else ""
-            above = f"above the {threshold:.0%} flagged" if share > threshold else f"not shown to be under the {threshold:.0%} flagged"
             flagged[name] = {
                 "excluded_positions": len(rows),
                 "excluded_notional": left_out,
@@ -95,17 +84,35 @@ def partly_excluded(quality: dict[str, Any], valued: dict[str, float], policy: d
                 "portfolio_notional": whole,
                 "share": share,
                 "threshold": threshold,
-                "text": f"{at_least}{share:.0%} of its notional excluded ({counted(len(rows), 'position')}{beside}), {above}: its figure is low",
+                "text": f"{_left_out_text(len(rows), unknown, share, threshold)}: {EITHER_WAY}",
             }
     return flagged
 
 
+def _left_out_text(positions: int, unknown: int, share: float, threshold: float) -> str:
+    """What a flagged portfolio's figure leaves out, in words: 'its figure leaves out 50 % of its notional (1 position),
+    above the 25 % flagged'; only positions of unknown notional: 'positions of unknown notional excluded (1 position),
+    their share of its notional not known' (never a share of 0)."""
+    if unknown == positions:
+        return f"positions of unknown notional excluded ({counted(unknown, 'position')}), their share of its notional not known"
+    beside = f" and {counted(unknown, 'position')} of unknown notional" if unknown else ""
+    above = f"above the {100 * threshold:.0f} % flagged" if share > threshold else f"not shown to be under the {100 * threshold:.0f} % flagged"
+    return f"its figure leaves out {100 * share:.0f} % of its notional{beside} ({counted(positions, 'position')}), {above}"
+
+
 def limit_caveats(unvalued: dict[str, dict[str, Any]], partial: dict[str, dict[str, Any]]) -> dict[str, str]:
     """By limit scope ('firm' or a portfolio), why its figure is not the whole of it: the limit's status
-    then reads incomplete, never a plain ok (riskbatch.validation.limits.utilisation). The firm's figure holds
-    every portfolio's, so a portfolio without a figure or flagged partly excluded makes the firm's incomplete too."""
+    then reads incomplete (or breach (incomplete)), never a plain ok (riskbatch.validation.limits.utilisation).
+    The firm's figure holds every portfolio's, so a portfolio without a figure or flagged partly excluded makes
+    the firm's incomplete too."""
     caveats = {name: flag["text"] for name, flag in partial.items()}
-    parts = [firm_excludes(unvalued) or ""] + [f"{name} partly excluded ({flag['text'].removesuffix(': its figure is low')})" for name, flag in partial.items()]
+    parts = [firm_excludes(unvalued) or ""] + [f"{name} partly excluded ({flag['text'].removesuffix(f': {EITHER_WAY}')})" for name, flag in partial.items()]
     if any(parts):
         caveats["firm"] = "; ".join(filter(None, parts))
     return caveats
+
+
+def firm_incomplete(summary: dict[str, Any]) -> str | None:
+    """Why the report's firm figure is not the whole book (portfolios without a figure, portfolios flagged partly
+    excluded), in words; None when it is: the firm row, the e-mail and its subject say INCOMPLETE on it."""
+    return limit_caveats(summary.get("portfolios_without_figures") or {}, summary.get("portfolios_partly_excluded") or {}).get("firm")

@@ -12,15 +12,16 @@ from typing import Any
 
 from riskbatch.aws.alerts import SUMMARY_ROWS, first_rows
 from riskbatch.inputs.quality import excluded_notional_text
-from riskbatch.reporting.coverage import data_exclusions, expired_today, expiries_text, firm_excludes
+from riskbatch.reporting.coverage import data_exclusions, expired_today, expiries_text, firm_incomplete
 from riskbatch.reporting.deadline import publication_line, verdict
 from riskbatch.reporting.tables import FIGURE_NAMES, counted, interval, money
 from riskbatch.reporting.tiles import incomplete_use
+from riskbatch.validation.limits import BREACH_INCOMPLETE
 
 
 def notice_summary(summary: dict[str, Any], report_uri: str, figures_uri: str) -> dict[str, Any]:
     """The machines' summary (bounded: the first breaches and held prices, with their counts)."""
-    breaches = [row for row in summary["limits"] if row["status"] == "breach"]
+    breaches = [row for row in summary["limits"] if row["status"] in ("breach", BREACH_INCOMPLETE)]  # each row says its status
     quality = summary["data_quality"]
     return {
         "run_id": summary["run_id"],
@@ -48,7 +49,9 @@ def notice_subject(summary: dict[str, Any]) -> str:
     status = summary.get("publication")
     late = f", {verdict(status)}" if status and not status["on_time"] else ""
     unvalued = summary.get("portfolios_without_figures") or {}
-    missing = f" (excludes {', '.join(unvalued)}: no figure)" if unvalued else ""
+    partial = summary.get("portfolios_partly_excluded") or {}
+    parts = [f"excludes {', '.join(unvalued)}: no figure" if unvalued else "", f"{', '.join(partial)} partly excluded" if partial else ""]
+    missing = f" (INCOMPLETE: {'; '.join(filter(None, parts))})" if firm_incomplete(summary) else ""
     return f"Risk report {summary['business_date']}: VaR 99 % {money(summary['firm']['var_99'])} {summary['reporting_currency']}{missing}{late}"
 
 
@@ -86,19 +89,22 @@ def notice_text(summary: dict[str, Any], report_uri: str, figures_uri: str) -> s
     width = max(len(money(firm[key])) for key in FIGURE_NAMES)
     lines += [f"  {label + ':':<11}{money(firm[key]):>{width}} {currency}   (95 % interval {interval(firm, key)})" for key, label in FIGURE_NAMES.items()]
     unvalued = summary.get("portfolios_without_figures") or {}
-    if unvalued:  # the firm figure leaves them out: said beside it, and each one named
-        lines.append(f"  Firm figures and firm limits INCOMPLETE, {firm_excludes(unvalued)}.")
+    incomplete = firm_incomplete(summary)
+    if incomplete:  # the firm figure leaves part of the book out: said beside it, and each portfolio named
+        lines.append(f"  Firm figures and firm limits INCOMPLETE, {incomplete}.")
         lines += [f"  - Portfolio {name} has NO FIGURE tonight (not a VaR of 0): the first reason: {why['first_reason']}." for name, why in unvalued.items()]
     for name, flag in (summary.get("portfolios_partly_excluded") or {}).items():
         lines.append(f"  - Portfolio {name}: {flag['text']}.")
     lines.append("")
     limits = summary["limits"]
-    breaches = [row for row in limits if row["status"] == "breach"]
+    breaches = [row for row in limits if row["status"] in ("breach", BREACH_INCOMPLETE)]
     if breaches:
-        lines.append(f"Limits: {len(breaches)} of {len(limits)} BREACHED:")
+        on_incomplete = sum(row["status"] == BREACH_INCOMPLETE for row in breaches)
+        apart = f" ({on_incomplete} of them on an incomplete figure: breach (incomplete))" if on_incomplete else ""
+        lines.append(f"Limits: {len(breaches)} of {len(limits)} BREACHED{apart}:")
         rows = [
             f"  - {row['scope']} {FIGURE_NAMES[row['measure']]}: {money(row['figure'])} {currency} against a limit of {money(row['limit'])} "
-            f"({100 * row['utilisation']:.0f} %)"
+            f"({100 * row['utilisation']:.0f} %)" + (f", {BREACH_INCOMPLETE}" if row["status"] == BREACH_INCOMPLETE else "")
             for row in breaches
         ]
         lines += first_rows(rows, figures_uri)

@@ -10,7 +10,7 @@ from riskbatch.inputs.quality import excluded_notional_text
 from riskbatch.model.monte_carlo_error import monte_carlo_error
 from riskbatch.reporting.charts import exceptions_chart, png
 from riskbatch.reporting.corporate_action_lines import corporate_action_lines
-from riskbatch.reporting.coverage import data_exclusions, expiries_text, firm_excludes
+from riskbatch.reporting.coverage import data_exclusions, expiries_text, firm_excludes, firm_incomplete
 from riskbatch.reporting.deadline import publication_line, verdict
 from riskbatch.reporting.figures import FIGURES, TESTS
 from riskbatch.reporting.tables import (
@@ -308,11 +308,14 @@ def summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         ["95 % interval (Monte Carlo)", *(interval(firm, key) for key, _ in FIGURES), ""],
     ]
     excludes = firm_excludes(summary.get("portfolios_without_figures") or {})
-    if excludes:  # the firm row says what it leaves out, in the row a reader takes the figure from
+    incomplete = firm_incomplete(summary)  # a portfolio without a figure or flagged partly excluded
+    if incomplete:  # the firm row says what it leaves out, in the row a reader takes the figure from
         firm_rows[1][0] = "estimate (INCOMPLETE)"
     firm_note = []
-    if excludes:
-        firm_note = [kit["Paragraph"](f"The firm figures {_ink('EXCLUDE', 'warning')} {escape(excludes.removeprefix('excludes '))}.", styles["Normal"])]
+    if incomplete and excludes:
+        firm_note = [kit["Paragraph"](f"The firm figures {_ink('EXCLUDE', 'warning')} {escape(incomplete.removeprefix('excludes '))}.", styles["Normal"])]
+    elif incomplete:
+        firm_note = [kit["Paragraph"](f"The firm figures are {_ink('INCOMPLETE', 'warning')}: {escape(incomplete)}.", styles["Normal"])]
     status = summary.get("publication")
     published = []
     if status:

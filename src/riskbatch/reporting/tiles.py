@@ -7,6 +7,7 @@ from typing import Any
 
 from riskbatch.reporting.coverage import data_exclusions, expiries_text
 from riskbatch.reporting.tables import FIGURE_NAMES, STATUS_COLOURS, ZONE_STATUS, colour, counted, grid_style, ordinal, status_commands
+from riskbatch.validation.limits import BREACH_INCOMPLETE
 
 
 def status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
@@ -47,8 +48,9 @@ def status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
 
 
 def incomplete_use(row: dict[str, Any]) -> str:
-    """A limit whose figure leaves part of its scope out, with how much of the limit that lower bound already uses:
-    'firm VaR 99 %: 98 % of its limit, incomplete' (otherwise its status: a breach, no figure)."""
+    """A limit whose figure leaves part of its scope out, with how much of the limit that figure uses (what it leaves
+    out may add risk or hedge it): 'firm VaR 99 %: 98 % of its limit, incomplete' (otherwise its status: breach
+    (incomplete), no figure)."""
     name = f"{row['scope']} {FIGURE_NAMES[row['measure']]}"
     if row["status"] == "incomplete" and row.get("utilisation") is not None:
         return f"{name}: {100 * row['utilisation']:.0f} % of its limit, incomplete"
@@ -56,9 +58,10 @@ def incomplete_use(row: dict[str, Any]) -> str:
 
 
 def limits_tile(limits: list[dict[str, Any]], source: dict[str, Any]) -> tuple[str, str, str]:
-    """The limits' tile: breached, incomplete (a figure missing or leaving part of its scope out: not known to hold,
-    the most used of them named with its utilisation), near, within."""
+    """The limits' tile: breached (a breach on an incomplete figure counted apart), incomplete (a figure missing or
+    leaving part of its scope out: not known to hold, the most used of them named with its utilisation), near, within."""
     breached = sum(row["status"] == "breach" for row in limits)
+    breached_incomplete = sum(row["status"] == BREACH_INCOMPLETE for row in limits)
     near = sum(row["status"] == "warning" for row in limits)
     # not a limit status: a limit whose figure is missing or leaves part of its scope out is not known to hold
     unknown = [row for row in limits if row["status"] not in ("breach", "warning", "ok") or row.get("incomplete")]
@@ -68,8 +71,11 @@ def limits_tile(limits: list[dict[str, Any]], source: dict[str, Any]) -> tuple[s
         missing += "; the most used: " + incomplete_use(max(used, key=lambda row: row["utilisation"]))
     if source.get("rejected"):
         return "breach", "LIMITS REJECTED", "the limits file was refused"
-    if breached:
-        return "breach", "LIMITS BREACHED", "; ".join(filter(None, [f"{breached} of {len(limits)} above 100 %", missing]))
+    if breached or breached_incomplete:
+        above = f"{breached} of {len(limits)} above 100 %" if breached else ""
+        on_incomplete = f"{breached_incomplete} of {len(limits)} above 100 % on an incomplete figure (breach (incomplete))" if breached_incomplete else ""
+        word = "LIMITS BREACHED" if breached else "LIMITS BREACHED (INCOMPLETE)"
+        return "breach", word, "; ".join(filter(None, [above, on_incomplete, missing]))
     if unknown:
         return "warning", "LIMITS INCOMPLETE", "; ".join(filter(None, [missing, f"{near} at 90 % or more" if near else ""]))
     if near:
@@ -97,13 +103,18 @@ def backtest_tile(backtest: dict[str, Any], tonight: dict[str, Any]) -> tuple[st
 
 
 def breach_age(row: dict[str, Any]) -> str:
-    """How long a limit has been breached, in words: new tonight, or the Nth night in a row."""
+    """How long a limit has been breached, in words: new tonight, or the Nth night in a row; and how many of those
+    nights it was above its limit on an incomplete figure (tonight's included)."""
     nights = row.get("nights_breached")
     if nights is None:
         return "age unknown"
+    return _run_text(row, nights) + _incomplete_nights(row, nights)
+
+
+def _run_text(row: dict[str, Any], nights: int) -> str:
     passed = row.get("nights_without_figure") or 0
-    if passed:  # a night without a figure neither ends the run nor counts in it
-        skipped = f", {counted(passed, 'night')} without a figure between, not counted"
+    if passed:  # a night without a (whole) figure within the limit neither ends the run nor counts in it
+        skipped = f", {counted(passed, 'night')} without a whole figure between, not counted"
         run = f"every night of the history with a figure, {counted(nights, 'night')}" if row.get("since_history_start") else f"{ordinal(nights)} night"
         return run + skipped
     if row.get("since_history_start"):
@@ -111,12 +122,25 @@ def breach_age(row: dict[str, Any]) -> str:
     return "new tonight" if nights == 1 else f"{ordinal(nights)} night in a row"
 
 
+def _incomplete_nights(row: dict[str, Any], nights: int) -> str:
+    """', on an incomplete figure' (tonight only) or ', 2 of them on an incomplete figure': not a certain breach."""
+    incomplete = row.get("nights_incomplete") or 0
+    if not incomplete:
+        return ""
+    if nights == 1:
+        return ", on an incomplete figure"
+    return ", every one on an incomplete figure" if incomplete == nights else f", {incomplete} of them on an incomplete figure"
+
+
 def held_streak(row: dict[str, Any]) -> str:
-    """A limit without a (whole) figure tonight: the breach run it had, neither ended nor extended."""
+    """A limit not plainly breached tonight: breached on an incomplete figure, its run (breach_age); without a
+    (whole) figure, the breach run it had, neither ended nor extended."""
+    if row["status"] == BREACH_INCOMPLETE:
+        return breach_age(row)
     before = row.get("breached_before")
     if not before:
         return ""
-    passed = f" ({counted(before['nights_without_figure'], 'night')} without a figure between)" if before["nights_without_figure"] else ""
+    passed = f" ({counted(before['nights_without_figure'], 'night')} without a whole figure between)" if before["nights_without_figure"] else ""
     return f"breached the {counted(before['nights'], 'night')} before{passed}; tonight neither ends nor extends it"
 
 

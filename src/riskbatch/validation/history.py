@@ -233,11 +233,15 @@ def night_record(
     one_day: tuple[dict[str, Any], dict[str, Any]] | None = None,
     factors: dict[str, float] | None = None,
     without_figures: list[str] | None = None,
+    incomplete_scopes: list[str] | None = None,
 ) -> dict[str, Any]:
     """The night's record. `one_day` is the one-day (firm, portfolios) figures when the horizon is
     longer; `factors` the last price of every factor the night's book needed (tomorrow's backtest);
     `without_figures` the portfolios with no figure that night (every position excluded): a limit's breach
-    run passes over such a night, neither ended nor extended (riskbatch.validation.limits.breach_streaks)."""
+    run passes over such a night, neither ended nor extended (riskbatch.validation.limits.breach_streaks);
+    `incomplete_scopes` the limit scopes ('firm' or a portfolio) whose figure left part of the scope out that
+    night (the keys of riskbatch.reporting.coverage.limit_caveats): within its limit such a night is passed over
+    too, and above it the run counts it as a breach on an incomplete figure."""
     keep = [key for key in ("var_95", "var_975", "var_99", "es_975") if key in firm]  # VaR 97.5 % from its introduction on
 
     def kept(firm_figures: dict[str, Any], by_portfolio: dict[str, Any]) -> dict[str, Any]:
@@ -256,6 +260,7 @@ def night_record(
         "var_1d": kept(*one_day) if one_day is not None else var,
         "factors": factors or {},
         "without_figures": sorted(without_figures or []),
+        "incomplete_scopes": sorted(incomplete_scopes or []),
         "backtest": backtest,
         "written_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

@@ -21,6 +21,7 @@ MEASURES = ("var_95", "var_99", "es_975")
 WARNING_UTILISATION = 0.9
 NO_FIGURE = "no figure: every position excluded"
 INCOMPLETE = "incomplete"  # the figure leaves part of the scope out: not known to be within its limit
+BREACH_INCOMPLETE = "breach (incomplete)"  # above its limit, but the figure leaves part of the scope out: what it leaves out may add or hedge risk
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ def utilisation(
     """Each limit with its figure, utilisation and status (ok, warning from 90 %, breach above 100 %). `unvalued`:
     the portfolios whose every position was excluded tonight (no figure: their limit is not known to hold).
     `caveats`, by scope: why its figure leaves part of it out (the firm's: the portfolios without a figure; a
-    portfolio's: most of its notional excluded). Such a figure is a lower bound: above its limit it is a breach,
-    otherwise the status is `incomplete`, never a plain ok; the row carries the reason under `incomplete`."""
+    portfolio's: most of its notional excluded). Such a figure is no bound either way (what it leaves out may be a
+    hedge): above its limit the status is `breach (incomplete)`, apart from a breach, otherwise `incomplete`, never a
+    plain ok; the row carries the reason under `incomplete`."""
     caveats = caveats or {}
     rows = []
     for limit in limits:
@@ -75,7 +77,7 @@ def utilisation(
         row = {**limit, "figure": figures[limit["measure"]], "utilisation": used, "status": status}
         if limit["scope"] in caveats:
             row["incomplete"] = caveats[limit["scope"]]
-            row["status"] = status if status == "breach" else INCOMPLETE
+            row["status"] = BREACH_INCOMPLETE if status == "breach" else INCOMPLETE
         rows.append(row)
     return rows
 
@@ -85,9 +87,12 @@ def as_records(limits: list[Limit]) -> list[dict[str, Any]]:
 
 
 def _night_figure(record: dict[str, Any], scope: str, measure: str, limit: float) -> str:
-    """How the night of `record` stands against the limit: `breach`, `within`, `skipped` (no figure for the scope
-    that night: every position excluded; or the firm's, leaving such a portfolio out, within the limit, so
-    not known to be within) or `ended` (no figure at all, from before the record named what it left out)."""
+    """How the night of `record` stands against the limit: `breach`, `breach (incomplete)` (above the limit on a
+    figure that left part of the scope out), `within`, `skipped` (no figure for the scope that night: every
+    position excluded; or an incomplete figure within the limit, so not known to be within) or `ended` (no figure
+    at all, from before the record named what it left out). A figure is incomplete when the record lists its scope
+    under `incomplete_scopes`; a record written before it kept them names only `without_figures`, which make the
+    firm's incomplete."""
     without = record.get("without_figures") or []
     if scope != "firm" and scope in without:
         return "skipped"
@@ -95,51 +100,56 @@ def _night_figure(record: dict[str, Any], scope: str, measure: str, limit: float
     figures = var.get("firm") if scope == "firm" else var.get("portfolios", {}).get(scope)
     if not figures or figures.get(measure) is None:
         return "ended"
+    incomplete = scope in (record.get("incomplete_scopes") or []) or (scope == "firm" and bool(without))
     if figures[measure] > limit:
-        return "breach"
-    return "skipped" if scope == "firm" and without else "within"
+        return BREACH_INCOMPLETE if incomplete else "breach"
+    return "skipped" if incomplete else "within"
 
 
-def _streak(row: dict[str, Any], earlier: list[dict[str, Any]]) -> tuple[int, int, bool]:
+def _streak(row: dict[str, Any], earlier: list[dict[str, Any]]) -> tuple[int, int, int, bool]:
     """The earlier nights in a row, latest first, whose figure was above tonight's limit; the nights without a
-    figure between them (passed over: they neither end nor extend the run); and whether the run reaches the
-    history's first night."""
-    nights = skipped = pending = 0
+    (whole) figure within the limit between them (passed over: they neither end nor extend the run); how many of
+    the run's nights were above the limit on an incomplete figure; and whether the run reaches the history's first night."""
+    nights = skipped = pending = incomplete = 0
     for record in reversed(earlier):
         verdict = _night_figure(record, row["scope"], row["measure"], row["limit"])
         if verdict == "skipped":
             pending += 1
             continue
-        if verdict != "breach":
-            return nights, skipped, False
+        if verdict not in ("breach", BREACH_INCOMPLETE):
+            return nights, skipped, incomplete, False
         nights, skipped, pending = nights + 1, skipped + pending, 0
-    return nights, skipped, True
+        incomplete += verdict == BREACH_INCOMPLETE
+    return nights, skipped, incomplete, True
 
 
 def breach_streaks(rows: list[dict[str, Any]], earlier: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each breached limit with `nights_breached`: how many nights in a row, tonight's included, its
-    figure has been above tonight's limit (from the history's records, oldest first; a night with a figure
-    within the limit ends the run), `nights_without_figure`: the nights inside the run without a figure for
-    the scope (every position excluded), neither ending nor counted, `new`: breached tonight only, and
-    `since_history_start`: breached on every night the history holds (the run may be longer). A limit
-    without a figure tonight, or with an incomplete one within it, keeps the run it had under `breached_before` (nights, and the nights without a
-    figure passed over), neither ended nor extended. The other rows are returned as given."""
+    """Each breached limit (`breach` or `breach (incomplete)`) with `nights_breached`: how many nights in a row,
+    tonight's included, its figure has been above tonight's limit (from the history's records, oldest first; a
+    night with a whole figure within the limit ends the run), `nights_without_figure`: the nights inside the run
+    without a figure for the scope (every position excluded) or with an incomplete one within the limit, neither
+    ending nor counted, `nights_incomplete`: the run's nights above the limit on an incomplete figure (tonight's
+    included), `new`: breached tonight only, and `since_history_start`: breached on every night the history holds
+    (the run may be longer). A limit without a figure tonight, or with an incomplete one within it, keeps the run
+    it had under `breached_before` (nights, and the nights without a figure passed over), neither ended nor
+    extended. The other rows are returned as given."""
     out = []
     for row in rows:
         if row["status"] in (NO_FIGURE, INCOMPLETE):  # tonight says nothing of the run: kept as it was
-            nights, skipped, _ = _streak(row, earlier)
+            nights, skipped, _, _ = _streak(row, earlier)
             out.append({**row, "breached_before": {"nights": nights, "nights_without_figure": skipped}} if nights else row)
             continue
-        if row["status"] != "breach":
+        if row["status"] not in ("breach", BREACH_INCOMPLETE):
             out.append(row)
             continue
-        nights, skipped, from_start = _streak(row, earlier)
+        nights, skipped, incomplete, from_start = _streak(row, earlier)
         nights += 1
         out.append(
             {
                 **row,
                 "nights_breached": nights,
                 "nights_without_figure": skipped,
+                "nights_incomplete": incomplete + (row["status"] == BREACH_INCOMPLETE),
                 "new": nights == 1,
                 "since_history_start": from_start and nights > 1,
             }

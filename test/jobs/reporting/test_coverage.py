@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from riskbatch.aws.layout import report_keys
@@ -22,11 +23,13 @@ from riskbatch.jobs.queue_worker import QueueWorker, WorkerOptions
 from riskbatch.jobs.report_generation import ReportGeneration
 from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.model.settings import load_model_config
-from riskbatch.reporting.coverage import limit_caveats, partly_excluded
+from riskbatch.reporting.coverage import firm_incomplete, limit_caveats, partly_excluded
 from riskbatch.reporting.notice import notice_subject, notice_summary, notice_text
 from riskbatch.reporting.page_one import PAGE_ONE_LIMITS, limits_block, warning_lines
+from riskbatch.reporting.pages import render_pdf
 from riskbatch.reporting.tiles import limits_tile
 from riskbatch.validation.exclusions import exclusion_record
+from riskbatch.validation.limits import breach_streaks, utilisation
 from test.jobs.jobs.test_pipeline import _page_texts
 from test.jobs.stack_layout import mocked_night, small_night
 
@@ -115,13 +118,13 @@ def test_the_limits_tile_counts_a_limit_without_a_whole_figure_as_incomplete_nev
 def test_the_email_names_the_portfolio_without_a_figure_and_the_limits_not_known_to_hold(night: SimpleNamespace) -> None:
     summary = night.summary
     text = notice_text(summary, PDF, JSON)
-    assert f"  Firm figures and firm limits INCOMPLETE, {summary['firm_excludes']}." in text
+    assert f"  Firm figures and firm limits INCOMPLETE, {firm_incomplete(summary)}." in text and firm_incomplete(summary).startswith(summary["firm_excludes"])
     assert "Portfolio PF03 has NO FIGURE tonight (not a VaR of 0): the first reason: " + summary["portfolios_without_figures"]["PF03"]["first_reason"] in text
     assert "Limits not known to hold (5 of " in text and "  - PF03 VaR 99 %: no figure: every position excluded" in text
     used = f"{100 * _limit(summary, 'firm')['utilisation']:.0f} % of its limit"
     assert f"  - firm VaR 99 %: {used}, incomplete, {summary['firm_excludes']}; PF01 partly excluded (" in text
     assert f"(limits {len(summary['limits'])})" not in text and "none breached (" not in text  # never "none breached" over every limit
-    assert "excludes PF03: no figure" in notice_subject(summary)
+    assert "(INCOMPLETE: excludes PF03: no figure; PF01, PF02 partly excluded)" in notice_subject(summary)
     machines = notice_summary(summary, PDF, JSON)
     assert set(machines["portfolios_without_figures"]) == {"PF03"} and machines["limits_incomplete"] == 5
 
@@ -136,19 +139,23 @@ def test_a_portfolio_with_most_of_its_notional_excluded_is_flagged_on_its_row_it
     assert set(summary["portfolios_partly_excluded"]) == {"PF01", "PF02"} and "of unknown notional" in summary["portfolios_partly_excluded"]["PF01"]["text"]
     row = _limit(summary, "PF02")
     assert row["utilisation"] < 0.9 and row["status"] == "incomplete" and row["incomplete"] == flag["text"]
-    assert flag["text"].startswith(f"{flag['share']:.0%} of its notional excluded") and f"above the {threshold:.0%} flagged" in flag["text"]
+    assert flag["text"].startswith(f"its figure leaves out {100 * flag['share']:.0f} % of its notional")
+    assert f"above the {100 * threshold:.0f} % flagged" in flag["text"]
+    assert flag["text"].endswith(": the risk may be higher or lower") and "low" not in flag["text"].replace("lower", "")
     assert f"  - Portfolio PF02: {flag['text']}." in notice_text(summary, PDF, JSON)
     assert f"Portfolio PF02: {flag['text']} (see Limits)." in warning_lines(summary)
     assert "PF02(INCOMPLETE)" in night.pages and "PF03(NOFIGURE)" in night.pages  # their rows in the Portfolios table
     firm = _limit(summary, "firm")  # the firm's figure holds PF02's: the firm limit says so too
-    assert firm["status"] == "incomplete" and f"PF02 partly excluded ({flag['share']:.0%} of its notional excluded" in firm["incomplete"]
+    assert firm["status"] == "incomplete" and f"PF02 partly excluded (its figure leaves out {100 * flag['share']:.0f} % of its notional" in firm["incomplete"]
 
 
 def test_the_firm_limits_are_incomplete_when_a_portfolio_is_mostly_but_not_all_excluded() -> None:
-    flag = {"share": 0.6, "text": "60% of its notional excluded (3 positions), above the 25% flagged: its figure is low"}
+    quality = {"excluded": [{"portfolio_id": "PF02", "position_id": str(i), "notional": 20.0, "reason": "unknown instrument type"} for i in range(3)]}
+    flag = partly_excluded(quality, {"PF02": 40.0}, {"excluded_notional_share_flag": 0.25})["PF02"]
     caveats = limit_caveats({}, {"PF02": flag})
     assert caveats["PF02"] == flag["text"]
-    assert caveats["firm"] == "PF02 partly excluded (60% of its notional excluded (3 positions), above the 25% flagged)"
+    assert flag["text"] == "its figure leaves out 60 % of its notional (3 positions), above the 25 % flagged: the risk may be higher or lower"
+    assert caveats["firm"] == "PF02 partly excluded (its figure leaves out 60 % of its notional (3 positions), above the 25 % flagged)"
     assert "firm" not in limit_caveats({}, {})
 
 
@@ -157,7 +164,11 @@ def test_an_excluded_position_of_unknown_notional_flags_its_portfolio_whatever_t
     quality = {"excluded": [{"portfolio_id": "A", "position_id": "1", "notional": None, "reason": "unknown instrument type"}]}
     (flag,) = partly_excluded(quality, {"A": 1_000.0}, {"excluded_notional_share_flag": share}).values()
     assert flag["excluded_notional_unknown"] == 1 and flag["share"] == 0.0
-    assert "1 position of unknown notional" in flag["text"] and flag["text"].startswith("at least 0% of its notional excluded")
+    # before: "at least 0% of its notional excluded ...: its figure is low"
+    assert flag["text"] == "positions of unknown notional excluded (1 position), their share of its notional not known: the risk may be higher or lower"
+    quality["excluded"].append({"portfolio_id": "A", "position_id": "2", "notional": 500.0, "reason": "unknown instrument type"})
+    (flag,) = partly_excluded(quality, {"A": 1_000.0}, {"excluded_notional_share_flag": share}).values()
+    assert flag["text"].startswith("its figure leaves out 33 % of its notional and 1 position of unknown notional (2 positions)")
     assert "firm" in limit_caveats({}, {"A": flag})
 
 
@@ -220,3 +231,34 @@ def test_an_incomplete_limit_is_listed_right_after_the_breaches_and_its_utilisat
     assert everything and page_one[2].startswith(f"... and {len(rows) + 1 - PAGE_ONE_LIMITS} more limits")
     state, word, detail = limits_tile(rows, {})
     assert (state, word) == ("warning", "LIMITS INCOMPLETE") and "the most used: firm VaR 99 %: 98 % of its limit, incomplete" in detail
+
+
+def test_the_firm_row_email_and_subject_say_incomplete_when_a_portfolio_is_only_partly_excluded(night: SimpleNamespace) -> None:
+    """Before, only a portfolio without a figure made them say INCOMPLETE, while the firm limits already read incomplete."""
+    summary = {**night.summary, "portfolios_without_figures": {}, "firm_excludes": None}  # PF01 and PF02 flagged partly excluded, none without a figure
+    caveat = firm_incomplete(summary)
+    assert caveat.startswith("PF01 partly excluded (") and "; PF02 partly excluded (its figure leaves out " in caveat
+    assert f"  Firm figures and firm limits INCOMPLETE, {caveat}." in notice_text(summary, PDF, JSON)
+    assert "(INCOMPLETE: PF01, PF02 partly excluded)" in notice_subject(summary)
+    scenarios = np.random.default_rng(11).normal(size=summary["scenarios"])  # the P&L histogram's input: page one's text does not read it
+    page_one = "".join(_page_texts(render_pdf(summary, scenarios))[0].replace("\\(", "(").replace("\\)", ")").split())
+    assert "estimate(INCOMPLETE)" in page_one and "ThefirmfiguresareINCOMPLETE:PF01partlyexcluded(" in page_one
+    assert firm_incomplete({**summary, "portfolios_partly_excluded": {}}) is None
+
+
+def test_a_breach_on_an_incomplete_figure_shows_apart_in_the_limits_table_the_tile_and_the_email(night: SimpleNamespace) -> None:
+    """Before, a figure leaving most of PF02 out read as a plain breach, as certain as any: what it leaves out may be its hedge."""
+    summary = night.summary
+    flag = summary["portfolios_partly_excluded"]["PF02"]
+    limit = [{"scope": "PF02", "measure": "var_99", "limit": summary["portfolios"]["PF02"]["var_99"] / 2}]
+    rows = breach_streaks(utilisation(limit, summary["firm"], summary["portfolios"], (), limit_caveats({}, {"PF02": flag})), [])
+    assert rows[0]["status"] == "breach (incomplete)"
+    state, word, detail = limits_tile(rows, {})
+    assert (state, word) == ("breach", "LIMITS BREACHED (INCOMPLETE)") and detail.startswith("1 of 1 above 100 % on an incomplete figure (breach (incomplete))")
+    text = notice_text({**summary, "limits": rows}, PDF, JSON)
+    assert "Limits: 1 of 1 BREACHED (1 of them on an incomplete figure: breach (incomplete)):" in text
+    assert "  - PF02 VaR 99 %: " in text and " (200 %), breach (incomplete)" in text
+    kit = {"styles": {"Heading2": None, "Normal": None}, "Paragraph": lambda text, style: text, "cell": None,
+           "table": lambda rows, *_, **__: rows, "KeepTogether": lambda flowable: flowable}  # fmt: skip
+    (row,) = limits_block({"limits": rows, "reporting_currency": "USD", "limits_source": {}}, kit)[0][1][1:]
+    assert row[5] == "breach (incomplete)" and row[6].startswith("new tonight, on an incomplete figure; its figure leaves out ")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
 
 from riskbatch.inputs.files import InputError
 from riskbatch.reporting.tiles import breach_age, held_streak
+from riskbatch.validation.history import night_record
 from riskbatch.validation.limits import Limit, breach_streaks, parse_limits, utilisation
 
 
@@ -77,7 +81,7 @@ def test_a_night_without_a_figure_neither_ends_nor_extends_a_breach_run() -> Non
     (row,) = breach_streaks(tonight, earlier)
     assert (row["nights_breached"], row["new"]) == (3, False)  # tonight, 13 and 11: the night without a figure does not end the run
     assert row["nights_without_figure"] == 1  # nor counts in it
-    assert breach_age(row) == "3rd night, 1 night without a figure between, not counted"
+    assert breach_age(row) == "3rd night, 1 night without a whole figure between, not counted"
     (alone,) = breach_streaks(tonight, earlier[-2:])  # the gap first: its run starts with the history, the gap outside it
     assert (alone["nights_breached"], alone["nights_without_figure"], alone["since_history_start"]) == (2, 0, True)
 
@@ -88,7 +92,7 @@ def test_a_limit_without_a_figure_tonight_keeps_its_breach_run_as_it_was() -> No
     (row,) = breach_streaks(tonight, [_night(40.0, {"PF03": 9.0}), _night(40.0, {"PF03": 11.0}), _unvalued_night(30.0, {}, ["PF03"])])
     assert row["status"] == "no figure: every position excluded" and "nights_breached" not in row
     assert row["breached_before"] == {"nights": 1, "nights_without_figure": 1}  # last night had none either
-    assert held_streak(row) == "breached the 1 night before (1 night without a figure between); tonight neither ends nor extends it"
+    assert held_streak(row) == "breached the 1 night before (1 night without a whole figure between); tonight neither ends nor extends it"
 
 
 def test_the_firm_figure_leaving_a_portfolio_out_is_incomplete_never_ok_and_within_its_limit_ends_no_run() -> None:
@@ -96,8 +100,45 @@ def test_the_firm_figure_leaving_a_portfolio_out_is_incomplete_never_ok_and_with
     caveats = {"firm": "excludes PF03 (no figure: every position excluded, notional 5 USD)"}
     within, above = utilisation(limits, {"var_99": 50.0, "es_975": 120.0}, {}, unvalued={"PF03"}, caveats=caveats)
     assert (within["status"], within["incomplete"]) == ("incomplete", caveats["firm"]) and within["utilisation"] == pytest.approx(0.5)
-    assert (above["status"], above["incomplete"]) == ("breach", caveats["firm"])  # a lower bound above its limit is a breach
+    assert (above["status"], above["incomplete"]) == ("breach (incomplete)", caveats["firm"])  # above its limit, apart from a whole figure's breach
     tonight = utilisation(limits[:1], {"var_99": 130.0}, {})
     (row,) = breach_streaks(tonight, [_night(150.0), _unvalued_night(60.0, {}, ["PF03"])])
     assert row["nights_breached"] == 2 and row["nights_without_figure"] == 1  # the incomplete night within the limit proves nothing
     assert [r["status"] for r in utilisation(limits, {"var_99": 50.0, "es_975": 95.0}, {})] == ["ok", "warning"]  # without a caveat, as before
+
+
+def _recorded(date: str, pf01_var_99: float, incomplete_scopes: list[str] | None = None) -> dict:
+    """The night's history record as the report writes it, PF01's figure alone in the book (its written_at on a pinned clock)."""
+    figures = {"var_95": pf01_var_99 / 2, "var_99": pf01_var_99, "es_975": pf01_var_99}
+    with time_machine.travel(dt.datetime(2026, 11, 26, 7, tzinfo=dt.UTC), tick=False):
+        return night_record(date, f"run-{date}", "USD", figures, {"PF01": figures}, None, incomplete_scopes=incomplete_scopes)
+
+
+@pytest.mark.clock
+def test_a_partly_excluded_night_within_its_limit_neither_ends_nor_extends_a_breach_run() -> None:
+    """Before, the record kept only the portfolios without a figure: night 3's incomplete 90 read as within the limit of 100
+    and ended the run, so night 4's 125 was a new breach."""
+    limits = [{"scope": "PF01", "measure": "var_99", "limit": 100.0}]
+    third = _recorded("2026-11-24", 90.0, ["PF01", "firm"])  # PF01 flagged partly excluded that night (limit_caveats' keys)
+    assert third["incomplete_scopes"] == ["PF01", "firm"]
+    earlier = [_recorded("2026-11-19", 80.0), _recorded("2026-11-20", 120.0), _recorded("2026-11-23", 130.0), third]
+    (row,) = breach_streaks(utilisation(limits, {"var_99": 125.0}, {"PF01": {"var_99": 125.0}}), earlier)
+    assert (row["status"], row["nights_breached"], row["nights_without_figure"], row["new"]) == ("breach", 3, 1, False)
+    assert breach_age(row) == "3rd night, 1 night without a whole figure between, not counted"
+    (whole,) = breach_streaks(utilisation(limits, {"var_99": 125.0}, {"PF01": {"var_99": 125.0}}), [*earlier[:3], _recorded("2026-11-24", 90.0)])
+    assert whole["nights_breached"] == 1  # a whole figure within the limit ends the run, as before
+
+
+@pytest.mark.clock
+def test_a_breach_on_an_incomplete_figure_reads_apart_from_a_breach_and_its_run_says_so() -> None:
+    """Before, a figure leaving part of its portfolio out read as a plain breach above its limit, counted as certain:
+    what it leaves out may be a hedge."""
+    limits = [{"scope": "PF01", "measure": "var_99", "limit": 100.0}]
+    caveats = {"PF01": "its figure leaves out 50 % of its notional (1 position), above the 25 % flagged: the risk may be higher or lower"}
+    (tonight,) = breach_streaks(utilisation(limits, {"var_99": 150.0}, {"PF01": {"var_99": 150.0}}, (), caveats), [])
+    assert (tonight["status"], tonight["incomplete"], tonight["nights_incomplete"]) == ("breach (incomplete)", caveats["PF01"], 1)
+    assert breach_age(tonight) == "new tonight, on an incomplete figure" and held_streak(tonight) == breach_age(tonight)
+    earlier = [_recorded("2026-11-20", 80.0), _recorded("2026-11-23", 130.0), _recorded("2026-11-24", 140.0, ["PF01", "firm"])]
+    (whole,) = breach_streaks(utilisation(limits, {"var_99": 125.0}, {"PF01": {"var_99": 125.0}}), earlier)
+    assert (whole["status"], whole["nights_breached"], whole["nights_incomplete"]) == ("breach", 3, 1)
+    assert breach_age(whole) == "3rd night in a row, 1 of them on an incomplete figure"
