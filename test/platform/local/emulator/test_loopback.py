@@ -42,7 +42,7 @@ def ports_taken_when_released(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[
         port = 0
         try:
             if self.family == socket.AF_INET and self.type == socket.SOCK_STREAM:
-                host, port = self.getsockname()
+                port = self.getsockname()[1]
                 self.getpeername()  # a connected socket (a client's) is not a port being handed on
                 port = 0
         except OSError:
