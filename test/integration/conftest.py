@@ -140,6 +140,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedStack]:
         ecs = LocalEcs(emulator.target, emulator.agent_target, local.stack_name, workdir)
         ecs.environment_overrides["RISK_SCENARIOS"] = "2000"  # small runs (a RunTask override, as on ECS)
         ecs.load()
+        ecs.prepare_kernels()  # compiled once, as the images are built, not by each task of each night
         try:
             yield DeployedStack(emulator.target, local.stack_name, local.outputs, local.template, local, ecs)
         finally:
