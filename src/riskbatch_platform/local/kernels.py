@@ -25,13 +25,19 @@ def image_carries_kernels(dockerfile: Path) -> bool:
 
 
 def compile_kernels(environment: dict[str, str], cache_dir: Path, timeout: float = 1800) -> Path:
-    """The kernels compiled into cache_dir by the images' own build step, run with the task's environment
-    (the image's ENV: its CPU choice) and cache_dir for NUMBA_CACHE_DIR. Returns cache_dir."""
+    """The kernels compiled into cache_dir by the images' own build step (riskbatch.model.precompile), run with the
+    task's environment (the image's ENV) and cache_dir for NUMBA_CACHE_DIR. The images compile for every target a
+    Fargate host may pick; a process runs on this machine alone, so only its target is compiled (and recorded, so
+    that each task picks it: riskbatch.model.kernel_cpu). Returns cache_dir."""
+    from riskbatch.model.kernel_cpu import cpu_flags, record_built_targets, target_for
+
+    target = target_for(cpu_flags())
     cache_dir.mkdir(parents=True, exist_ok=True)
-    environment = {**environment, "NUMBA_CACHE_DIR": str(cache_dir)}
-    done = subprocess.run([sys.executable, "-m", *PRECOMPILE], env=environment, capture_output=True, text=True, timeout=timeout, check=False)
+    environment = {**environment, "NUMBA_CACHE_DIR": str(cache_dir), "NUMBA_CPU_NAME": target, "NUMBA_CPU_FEATURES": ""}
+    done = subprocess.run([sys.executable, "-m", PRECOMPILE[0]], env=environment, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"compiling the images' kernels failed ({done.returncode}): {done.stderr[-2000:]}")
+        raise RuntimeError(f"compiling the images' kernels for {target} failed ({done.returncode}): {done.stderr[-2000:]}")
+    record_built_targets(cache_dir, [target])
     return cache_dir
 
 
