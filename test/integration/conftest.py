@@ -83,6 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "live_exercise: writes to the live stack or pages its topic (live mode with RISKBATCH_EXERCISE_STACK=1; local mode always)"
     )
     config.addinivalue_line("markers", "deletes_the_stack: deletes the session's stack; runs after every other test of its process")
+    config.addinivalue_line("markers", "nights(count): the file runs `count` nights (or their risk and report steps); handed out first, most first")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -105,11 +106,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             kept.append(item)
     if left_out:
         config.hook.pytest_deselected(items=left_out)
-    # The stack's teardown last: under pytest-xdist (make integration: -n 2 --dist loadfile --no-loadscope-reorder)
-    # files are handed out in this order, so no file that needs the stack follows it in the same worker.
-    items[:] = [item for item in kept if not item.get_closest_marker("deletes_the_stack")] + [
-        item for item in kept if item.get_closest_marker("deletes_the_stack")
-    ]
+    # Under pytest-xdist (make integration: -n 2 --dist loadfile --no-loadscope-reorder) files are handed out in this
+    # order, each to the first worker free: the files that run nights first, most nights first (the longest work
+    # first, the short files fill in at the end, so neither worker idles while the other runs a night), and the
+    # stack's teardown last, so that no file that needs the stack follows it in the same worker.
+    items[:] = sorted(kept, key=lambda item: (bool(item.get_closest_marker("deletes_the_stack")), -nights_of(item)))
+
+
+def nights_of(item: pytest.Item) -> int:
+    """How many nights the item's file runs (its nights marker; 0 without one)."""
+    marker = item.get_closest_marker("nights")
+    return int(marker.args[0]) if marker else 0
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -133,6 +140,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedStack]:
         ecs = LocalEcs(emulator.target, emulator.agent_target, local.stack_name, workdir)
         ecs.environment_overrides["RISK_SCENARIOS"] = "2000"  # small runs (a RunTask override, as on ECS)
         ecs.load()
+        ecs.prepare_kernels()  # compiled once, as the images are built, not by each task of each night
         try:
             yield DeployedStack(emulator.target, local.stack_name, local.outputs, local.template, local, ecs)
         finally:

@@ -33,6 +33,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS_AND_ENDPOINT = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
 
 
+pytestmark = pytest.mark.nights(2)
+
+
 class ContainerNight:
     def __init__(self, local: LocalStack, ecs: LocalEcs, workdir: Path) -> None:
         self.local, self.ecs, self.workdir = local, ecs, workdir

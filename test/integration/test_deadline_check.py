@@ -30,6 +30,7 @@ from riskbatch_platform.local.night import read_mailbox, run_services, upload_ni
 from test.integration.conftest import DeployedStack, run_scheduled_task, start_task
 
 # A container that never ends by itself and has no watchdog of its own: what the deadline check is the second line for.
+pytestmark = pytest.mark.nights(2)
 HUNG_ENTRY_POINT = ["python", "-c", "import time; time.sleep(3600)"]
 # What RegisterTaskDefinition takes back of what DescribeTaskDefinition returns (the rest is ECS's own).
 REGISTERED_FIELDS = (

@@ -24,6 +24,8 @@ from riskbatch_platform.deployment.stack import current_parameters, physical_ids
 from riskbatch_platform.local.night import queue_depth, read_mailbox, run_services, upload_night
 from test.integration.conftest import DeployedStack, start_task
 
+pytestmark = pytest.mark.nights(2)
+
 
 def _night(tmp_path: Path, date: str, positions: int = 600) -> Path:
     positions_path, _ = write_sample(tmp_path, SampleSpec(positions=positions, factors=40, days=260, portfolios=4, business_date=dt.date.fromisoformat(date)))

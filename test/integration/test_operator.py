@@ -1,16 +1,18 @@
 """The operator's commands against the deployed stack, called as an IAM user that holds only the
 actions the runbook lists for them (the emulator enforces IAM): `riskbatch rerun` backfills a date
 from the files in S3, twice, and one report is published; `riskbatch status` reads the night with
-reads alone, and names a failed task with its stop reason from the task events log group.
+reads alone, and names a failed task with its stop reason from the task events log group (the
+restatement, two nights more, is test_operator_restatement.py: a file of its own, so that the two
+files' nights run on both workers of `make integration`).
 
 ECS RunTask reports a task it could not place in `failures`
 (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html); ECS lists stopped tasks for
 about an hour (https://awscli.amazonaws.com/v2/documentation/api/2.0.33/reference/ecs/list-tasks.html), so
 the night's failures come from the "ECS Task State Change" events the stack's rule writes to its log group.
 
-Against a live stack the three run by opt-in (RISKBATCH_EXERCISE_STACK=1, never against a production
-stack), with the suite's own credentials: they write their own business dates (2026-12-14, 2026-12-15)
-into the stack's buckets, publish their reports to its topic's subscribers, and start an ingestion that fails.
+Against a live stack the two run by opt-in (RISKBATCH_EXERCISE_STACK=1, never against a production
+stack), with the suite's own credentials: the backfill writes its own business date (2026-12-14)
+into the stack's buckets and publishes its report to its topic's subscribers; the other starts an ingestion that fails.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from riskbatch_platform.local.containers import task_state_change
 from riskbatch_platform.local.night import land_files, read_mailbox, run_services, upload_night
 from test.integration.conftest import DeployedStack, alert_inbox, deployed_parameters, run_task, start_task
 
+pytestmark = pytest.mark.nights(2)
 BACKFILL_DATE = "2026-12-14"  # no other test of the suite runs this date
 
 
@@ -221,64 +223,3 @@ def _a_failed_task_of_the_live_stack_is_in_the_task_events_log(stack: DeployedSt
     assert set(calls) <= READ_CALLS and "FilterLogEvents" in calls, sorted(set(calls) - READ_CALLS)
     (named,) = [entry for entry in status.failed_tasks if entry["task"] == task]
     assert named["containers"][0]["exit_code"] == 2 and named["family"] == family
-
-
-RESTATED_DATE = "2026-12-15"  # no other test of the suite runs this date
-
-
-@pytest.mark.live_exercise
-def test_corrected_files_restate_the_night_and_status_says_which_run_is_in_force(stack: DeployedStack, tmp_path: Path, monkeypatch) -> None:
-    """The corrected positions file lands under the same name, after its restatement.txt, and EventBridge starts
-    the ingestion as for any arrival: a new run, a second report, the history record superseded. Against a live
-    stack the arrivals are followed by riskbatch rerun (the ingestion EventBridge started finds its run made) and
-    the queues worked off by RunTask; the notice is read from a queue subscribed to the topic."""
-    from test.jobs.jobs.test_pipeline import _page_texts
-
-    positions, _ = write_sample(tmp_path, SampleSpec(positions=300, factors=40, days=260, portfolios=3, business_date=dt.date.fromisoformat(RESTATED_DATE)))
-    parameters = deployed_parameters(stack)
-    bucket, output, prefix = parameters["InputBucketName"], parameters["OutputBucketName"], parameters.get("InputKeyPrefix") or "incoming/"
-    s3 = stack.target.client("s3")
-    with ExitStack() as cleanup:
-        inbox = None if stack.is_local else cleanup.enter_context(alert_inbox(stack))
-        if stack.is_local:
-            for key in upload_night(stack.local, positions.parent, RESTATED_DATE):
-                stack.ecs.deliver_object_created(bucket, key)
-            _finish(stack)
-        else:
-            _land(stack, positions.parent, RESTATED_DATE)
-            _rerun_and_work_the_queues(stack, RESTATED_DATE)
-        lines = positions.read_text().splitlines()
-        row = next(index for index, line in enumerate(lines) if ",equity," in line)
-        cells = lines[row].split(",")
-        cells[4] = f"{float(cells[4]) * 3:.2f}"
-        lines[row] = ",".join(cells)
-        s3.put_object(Bucket=bucket, Key=f"{prefix}{RESTATED_DATE}/restatement.txt", Body=b"PF03 equity quantity corrected by the desk")
-        s3.put_object(Bucket=bucket, Key=f"{prefix}{RESTATED_DATE}/positions.csv", Body=("\n".join(lines) + "\n").encode())
-        if stack.is_local:
-            read_mailbox(stack.local)
-            assert [code for _, code in stack.ecs.deliver_object_created(bucket, f"{prefix}{RESTATED_DATE}/positions.csv")] == [0]
-            _finish(stack)
-            notices = read_mailbox(stack.local)
-        else:
-            _rerun_and_work_the_queues(stack, RESTATED_DATE)
-            notices = inbox.wait_for("RESTATED Risk report", seconds=120)
-    (notice,) = [note for note in notices if str(note["subject"]).startswith("RESTATED Risk report")]
-
-    if stack.is_local:
-        _laptop(monkeypatch, stack, _operator(stack, "ops-restated", STATUS_ACTIONS))
-        status = read_status(operator_session(None, None).client, stack.stack_name, dt.date.fromisoformat(RESTATED_DATE))
-    else:  # the suite's own credentials: an IAM user of its own would change the account
-        session = stack.target.session()
-        status = read_status(
-            lambda service: session.client(service, endpoint_url=stack.target.endpoint_url), stack.stack_name, dt.date.fromisoformat(RESTATED_DATE)
-        )
-    first, second = (entry["run_id"] for entry in status.runs)
-    assert [entry["in_force"] for entry in status.runs] == [False, True] and status.report["run_id"] == second
-    assert status.history["restatement"]["supersedes"] == first and status.history["restatement"]["reason"] == "PF03 equity quantity corrected by the desk"
-    assert f"Restated, supersedes run {first}" in json.loads(notice["message"])["restatement"]
-    page_one = _page_texts(s3.get_object(Bucket=output, Key=report_keys(RESTATED_DATE, second)[0])["Body"].read())[0]
-    # compared without spaces: a full page one is shrunk to fit its frame, and the PDF's text then loses some spaces
-    compact = "".join(page_one.split())
-    assert f"Restated,supersedesrun{first}" in compact and "correctedbythedesk" in compact
-    print(as_text(status))  # shown with -s
-    print(page_one[:600])

@@ -45,8 +45,14 @@ from riskbatch_platform.local.containers import (
     task_state_change,
 )
 from riskbatch_platform.local.eventbridge import pattern_matches, s3_object_created_event, transform_input
+from riskbatch_platform.local.kernels import compile_kernels, copy_kernels, image_carries_kernels
 from riskbatch_platform.local.podman import image_volumes
 from riskbatch_platform.local.task_spec import HOST_SETTINGS, TaskSpec, overridden_environment, process_entry_point, task_spec_of
+
+
+def _dockerfile(spec: TaskSpec) -> Path:
+    """The Dockerfile of the task's image (the job its repository names, else its container's)."""
+    return dockerfile_of(job_of_repository(spec.image) if spec.image else spec.container)
 
 
 def _session_keys(variables: dict[str, str]) -> dict[str, str]:
@@ -70,6 +76,7 @@ class LocalEcs:
     environment_overrides: dict[str, str] = field(default_factory=dict)  # for every task run, as RunTask overrides
     containers: bool = False  # run each task as a container of its image (else as a process)
     task_events: list[dict[str, Any]] = field(default_factory=list)  # the Task State Change events sent
+    kernels: Path | None = None  # processes: the kernels the risk and report images carry (prepare_kernels)
 
     def load(self) -> None:
         cfn = self.target.client("cloudformation")
@@ -106,7 +113,15 @@ class LocalEcs:
         environment.update({"AWS_ENDPOINT_URL": self.target.endpoint_url or "", "AWS_REGION": self.target.region, "AWS_DEFAULT_REGION": self.target.region})
         return environment
 
-    def _process_environment(self, spec: TaskSpec, scratch: Path) -> dict[str, str]:
+    def prepare_kernels(self) -> Path:
+        """Processes: the kernels compiled once, as the images' build compiles them, with the risk task's image
+        environment; each process task whose image carries them starts with a copy (local/kernels.py says why)."""
+        scratch = self.workdir / "image-scratch"
+        environment = self._process_environment(self.service_spec("RiskCalculationService"), scratch, with_task=False)
+        self.kernels = compile_kernels(environment, Path(environment["NUMBA_CACHE_DIR"]))
+        return self.kernels
+
+    def _process_environment(self, spec: TaskSpec, scratch: Path, with_task: bool = True) -> dict[str, str]:
         """A process stands in for the container: its image's ENV first, then what ECS passes, with
         the writable volume's path mapped to this task's scratch folder. Nothing else of the host's
         environment reaches the job but HOST_SETTINGS."""
@@ -117,10 +132,11 @@ class LocalEcs:
                     return str(scratch) + value[len(path.rstrip("/")) :]
             return value
 
-        image = parse_dockerfile(dockerfile_of(job_of_repository(spec.image) if spec.image else spec.container))
+        image = parse_dockerfile(_dockerfile(spec))
         environment = {key: os.environ[key] for key in HOST_SETTINGS if key in os.environ}
         environment.update({key: mapped(value) for key, value in image.environment.items()})
-        environment.update({key: mapped(value) for key, value in self._task_environment(spec).items()})
+        if with_task:
+            environment.update({key: mapped(value) for key, value in self._task_environment(spec).items()})
         return environment
 
     def _task_command(self, spec: TaskSpec, overrides: dict[str, Any] | None) -> list[str]:
@@ -155,10 +171,11 @@ class LocalEcs:
         else:
             scratch = self.workdir / "scratch" / label
             scratch.mkdir(parents=True, exist_ok=True)
+            environment = self._process_environment(spec, scratch)
+            if self.kernels and environment.get("NUMBA_CACHE_DIR") and image_carries_kernels(_dockerfile(spec)):
+                copy_kernels(self.kernels, Path(environment["NUMBA_CACHE_DIR"]))
             with log_path.open("w", encoding="utf-8") as log:
-                record["process"] = subprocess.Popen(
-                    [*process_entry_point(spec.entry_point), *command], env=self._process_environment(spec, scratch), stdout=log, stderr=subprocess.STDOUT
-                )
+                record["process"] = subprocess.Popen([*process_entry_point(spec.entry_point), *command], env=environment, stdout=log, stderr=subprocess.STDOUT)
         self.tasks_run.append(record)
         return record["process"]
 

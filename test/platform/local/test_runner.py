@@ -89,3 +89,32 @@ def test_a_task_definitions_entry_point_replaces_the_images(runner: LocalEcs) ->
     assert process_entry_point([]) == process_entry_point(["riskbatch"]) == [sys.executable, "-m", "riskbatch"]
     with pytest.raises(ValueError, match="run the task as a container"):
         process_entry_point(["/bin/sh", "-c", "sleep 1"])
+
+
+SEES_A_KERNEL = ["python", "-c", "import os, sys; sys.exit(0 if os.path.isfile(os.path.join(os.environ['NUMBA_CACHE_DIR'], 'kernel.nbi')) else 3)"]
+
+
+@pytest.mark.parametrize(("job", "carries"), [("risk-calculation", True), ("report-generation", True), ("data-ingestion", False)])
+def test_a_process_task_starts_with_the_kernels_its_image_carries(runner: LocalEcs, tmp_path: Path, job: str, carries: bool) -> None:
+    """The risk and report images compile the kernels when built, into /scratch/numba, a VOLUME that Fargate fills
+    with the image's directory at start ("To expose a path and its contents from a Dockerfile":
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html); a process task of those jobs starts
+    with the runner's compiled kernels in its NUMBA_CACHE_DIR, the ingestion's (its image compiles none) without."""
+    runner.kernels = tmp_path / "kernels"
+    runner.kernels.mkdir()
+    (runner.kernels / "kernel.nbi").write_bytes(b"index")
+    described = {
+        "family": f"task-{job}-dev",
+        "taskDefinitionArn": f"arn:aws:ecs:us-east-1:123456789012:task-definition/task-{job}-dev:1",
+        "taskRoleArn": f"arn:aws:iam::123456789012:role/role-{job}-task-dev-us-east-1",
+        "containerDefinitions": [
+            {
+                "name": job,
+                "image": f"123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-{job}-dev:1.0.0",
+                "entryPoint": SEES_A_KERNEL,
+                "command": [],
+                "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/scratch", "readOnly": False}],
+            }
+        ],
+    }
+    assert runner.start(task_spec_of(described), name=job).wait(timeout=60) == (0 if carries else 3)

@@ -50,10 +50,12 @@ def test_a_live_run_fails_on_an_unlisted_skip_or_when_nothing_passed(monkeypatch
 
 
 class _Item:
-    def __init__(self, name: str, *markers: str) -> None:
-        self.name, self.markers = name, set(markers)
+    def __init__(self, name: str, *markers: str, nights: int = 0) -> None:
+        self.name, self.markers, self.nights = name, set(markers), nights
 
     def get_closest_marker(self, name: str) -> object | None:
+        if name == "nights":
+            return SimpleNamespace(args=(self.nights,)) if self.nights else None
         return name if name in self.markers else None
 
 
@@ -114,3 +116,14 @@ def test_under_xdist_the_tally_counts_one_workers_deselections(monkeypatch: pyte
     for node in workers:
         conftest.pytest_testnodedown(node, None)
     assert controller.deselected == {"live mode only": 1}
+
+
+def test_the_files_that_run_nights_are_handed_out_first_most_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """make integration (--dist loadfile) hands each file to the first worker free, in collection order: the files
+    that run nights first, most first, so that the short files fill in at the end instead of one worker running a
+    file of nights while the other has nothing left; the teardown still last."""
+    monkeypatch.setattr(conftest, "TALLY", Tally())
+    items = [_Item("a"), _Item("one night", nights=1), _Item("teardown", "deletes_the_stack"), _Item("b"), _Item("two nights", nights=2)]
+    config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: None))
+    conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+    assert [item.name for item in items] == ["two nights", "one night", "a", "b", "teardown"]

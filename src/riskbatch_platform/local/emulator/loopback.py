@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -50,48 +49,49 @@ class Emulator:
         return Target(region=self.region, endpoint_url=self.endpoint_url, credentials=self.ecs_agent)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
+def _wait_until_serving(port_file: Path, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> str:
+    """The emulator's URL, once it answers: on the port it bound itself and wrote to port_file (a port chosen
+    here and bound later by the server could be taken in between by another server, which would answer instead)."""
     deadline = time.monotonic() + timeout
+    url = ""
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the emulator exited with {process.returncode}; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the emulator did not answer on {url} within {timeout:.0f} s; see {log_path}")
+        if not url and port_file.exists():
+            url = f"http://127.0.0.1:{int(port_file.read_text(encoding='utf-8'))}"
+        if url:
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2):
+                    return url
+            except OSError:
+                pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the emulator did not answer on {url or 'its port'} within {timeout:.0f} s; see {log_path}")
 
 
 @contextmanager
 def running_emulator(
     region: str = "us-east-1", enforce_iam: bool = True, log_dir: Path = Path("out"), settings: dict[str, str] | None = None
 ) -> Iterator[Emulator]:
-    """Start moto's server (with the emulator's fixes) on a free loopback port; stop it on exit. `settings`:
+    """Start moto's server (with the emulator's fixes) on a loopback port it binds itself; stop it on exit. `settings`:
     environment variables for this emulator's process only (RISKBATCH_FARGATE_VCPU_QUOTA and the like)."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "emulator.log"
+    port_file = log_dir / "emulator.port"
+    port_file.unlink(missing_ok=True)
     environment = {**os.environ, **(settings or {})}
     if enforce_iam:
         environment["INITIAL_NO_AUTH_ACTION_COUNT"] = str(BOOTSTRAP_REQUESTS)
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "riskbatch_platform.local.emulator.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "riskbatch_platform.local.emulator.server", "--port-file", str(port_file), "-H", "127.0.0.1"],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=environment,
         )
-    emulator = Emulator(endpoint_url=url, region=region, process=process)
+    emulator = Emulator(endpoint_url="", region=region, process=process)
     try:
-        _wait_until_serving(url, process, log_path)
+        emulator.endpoint_url = _wait_until_serving(port_file, process, log_path)
         if enforce_iam:
             emulator.deployer, emulator.ecs_agent = bootstrap_users(emulator)
         yield emulator
