@@ -215,7 +215,7 @@ def test_the_cleaning_thresholds_are_versioned_configuration(tmp_path: Path) -> 
     from riskbatch.model.settings import MODEL_CONFIG, ConfigurationError, cleaning_policy, load_model_config
 
     config = load_model_config()
-    assert cleaning_policy(config) == CleaningPolicy(**json.loads(MODEL_CONFIG.read_text())["cleaning"]) and config.version == "2026.12-7"
+    assert cleaning_policy(config) == CleaningPolicy(**json.loads(MODEL_CONFIG.read_text())["cleaning"]) and config.version == "2026.12-8"
     broken = json.loads(MODEL_CONFIG.read_text())
     broken["cleaning"]["split_ratios"] = [0.5]  # a ratio is above 1: its inverse is the reverse split
     (tmp_path / "model_config.json").write_text(json.dumps(broken))
