@@ -58,7 +58,7 @@ def test_an_unknown_class_fails_safe_to_the_production_floor(monkeypatch: pytest
     monkeypatch.setenv(ENVIRONMENT_CLASS_VARIABLE, declared)
     monkeypatch.setenv("RISK_SCENARIOS", "100")
     assert environment_class(declared) == "production"
-    with pytest.raises(ConfigurationError, match="below the floor of 50,000 scenarios .* \\(production:"):
+    with pytest.raises(ConfigurationError, match=r"below the floor of 50,000 scenarios .* \(production:"):
         configured_run(input_seed=1)
 
 
@@ -89,7 +89,7 @@ def test_the_configuration_keeps_the_floors_and_no_list_of_names(tmp_path: Path)
     shipped["scenario_floors"]["non_production_environments"] = ["live"]
     listed = tmp_path / "model_config.json"
     listed.write_text(json.dumps(shipped))
-    with pytest.raises(ConfigurationError, match="malformed.*non_production_environments"):
+    with pytest.raises(ConfigurationError, match=r"malformed.*non_production_environments"):
         load_model_config(listed)
 
 
