@@ -136,7 +136,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedStack]:
         return
     workdir = tmp_path_factory.mktemp("local-stack")
     with running_emulator(log_dir=workdir) as emulator:
-        local = deploy_local(emulator, "itest", workdir, say=lambda line: None, access_probes=True)
+        local = deploy_local(emulator, "itest", workdir, say=lambda line: None, access_probes=True, environment_class="non-production")
         ecs = LocalEcs(emulator.target, emulator.agent_target, local.stack_name, workdir)
         ecs.environment_overrides["RISK_SCENARIOS"] = "2000"  # small runs (a RunTask override, as on ECS)
         ecs.load()

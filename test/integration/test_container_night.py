@@ -59,7 +59,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContainerNight]:
     assert not missing_tools(), f"the container night needs {missing_tools()}: make test installs them (make container-tools)"
     workdir = tmp_path_factory.mktemp("container-night")
     with running_emulator(log_dir=workdir) as emulator:
-        local = deploy_local(emulator, "ctest", workdir, say=lambda line: None, containers=True, access_probes=True)
+        local = deploy_local(emulator, "ctest", workdir, say=lambda line: None, containers=True, access_probes=True, environment_class="non-production")
         ecs = LocalEcs(emulator.target, emulator.agent_target, local.stack_name, workdir, containers=True)
         ecs.environment_overrides["RISK_SCENARIOS"] = "2000"  # small runs (a RunTask override, as on ECS)
         ecs.load()

@@ -137,6 +137,7 @@ def mocked_night(scratch: Path, monkeypatch: Any, scenarios: int | str = 2000, b
     from moto import mock_aws
 
     monkeypatch.setenv("RISK_SCENARIOS", str(scenarios))
+    monkeypatch.setenv("RISKBATCH_ENVIRONMENT_CLASS", "non-production")  # a test stack: its small nights are below the production floor
     monkeypatch.setenv("RISK_BLOCK_SIZE", str(block_size))
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():

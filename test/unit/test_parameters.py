@@ -209,3 +209,11 @@ def test_deploying_the_endpoints_stack_into_one_zone_is_refused_with_exit_5(caps
         assert boto3.client("cloudformation", region_name="us-east-1").list_stacks()["StackSummaries"] == []
     captured = capsys.readouterr()
     assert "are both in us-east-1a" in captured.out + captured.err
+
+
+def test_the_environment_class_is_production_unless_the_stack_declares_otherwise(template: Template) -> None:
+    # A stack created without the parameter, or updated without it and without UsePreviousValue, takes its Default
+    # ("Parameters template section syntax", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html):
+    # that default is the production floor, and CloudFormation refuses any value AllowedValues does not list.
+    body = template.parameters()["EnvironmentClass"]
+    assert body["Default"] == "production" and sorted(body["AllowedValues"]) == ["non-production", "production"]

@@ -127,3 +127,12 @@ def test_container_drops_every_linux_capability_and_adds_none(task: Resource) ->
         capabilities = container.get("LinuxParameters", {}).get("Capabilities", {})
         assert capabilities.get("Drop") == ["ALL"], f"{task.logical_id}: drop every Linux capability"
         assert not capabilities.get("Add"), f"{task.logical_id}: adds {capabilities.get('Add')}"
+
+
+@pytest.mark.parametrize("task", TASK_DEFINITIONS, ids=repr)
+def test_every_task_carries_the_class_the_stack_declares(task: Resource) -> None:
+    # The scenario floor follows the stack's declared EnvironmentClass, never its suffix: each task reads it from its
+    # container environment ("Pass an individual environment variable to an Amazon ECS container",
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/taskdef-envfiles.html).
+    for container in containers(task):
+        assert container_environment(container).get("RISKBATCH_ENVIRONMENT_CLASS") == {"Ref": "EnvironmentClass"}, f"{task.logical_id}: the stack's class"

@@ -17,6 +17,9 @@ from riskbatch.model.risk_model import ModelParameters
 from riskbatch.runtime.heartbeat import scratch_directory
 
 MODEL_CONFIG = Path(__file__).with_name("model_config.json")
+# The stack's declared class (the template's EnvironmentClass parameter): it picks the scenario floor.
+ENVIRONMENT_CLASS_VARIABLE = "RISKBATCH_ENVIRONMENT_CLASS"
+PRODUCTION, NON_PRODUCTION = "production", "non-production"
 # Each model parameter and the environment variable that may override it, where the model
 # configuration allows that parameter to be overridden; set for any other, it is refused.
 PARAMETER_VARIABLES = {
@@ -150,8 +153,8 @@ class ModelConfig:
     overridable: dict[str, str] = field(default_factory=dict)
     data_quality: dict[str, Any] = field(default_factory=dict)
     approval: dict[str, str] = field(default_factory=dict)  # who approved this version, and when
-    # the fewest scenarios a night may run: `production` for every environment but those `non_production_environments`
-    # declares (their floor `non_production`): a production stack under another name than prod is not a loophole
+    # the fewest scenarios a night may run: `production`, unless the stack declares itself non-production (its floor
+    # `non_production`); no stack name decides it: a production stack called live or bench is not a loophole
     scenario_floors: dict[str, Any] = field(default_factory=dict)
     cleaning: dict[str, Any] = field(default_factory=dict)  # the data-cleaning standard's thresholds (riskbatch.inputs.cleaning)
     monte_carlo: dict[str, float] = field(default_factory=dict)  # the tolerance of the VaR 99 %'s relative standard error
@@ -167,23 +170,26 @@ class ModelConfig:
             "overrides": dict(overrides or {}),
         }
 
-    def environment_class(self, environment: str) -> str:
-        """production, unless the configuration declares the environment (RISKBATCH_ENVIRONMENT: the stack's suffix) non-production."""
-        return "non-production" if environment in self.scenario_floors.get("non_production_environments", []) else "production"
+    def scenario_floor(self, declared_class: str | None) -> int:
+        """The floor of a stack that declares `declared_class` (RISKBATCH_ENVIRONMENT_CLASS); anything but non-production is production."""
+        return int(self.scenario_floors["non_production" if environment_class(declared_class) == NON_PRODUCTION else "production"])
 
-    def scenario_floor(self, environment: str) -> int:
-        return int(self.scenario_floors["production" if self.environment_class(environment) == "production" else "non_production"])
+
+def environment_class(declared: str | None) -> str:
+    """The class a stack declares (its EnvironmentClass parameter, passed to every task): non-production only when it says
+    exactly that; missing, empty or anything else is production (fail safe: the higher floor)."""
+    return NON_PRODUCTION if (declared or "").strip() == NON_PRODUCTION else PRODUCTION
 
 
 def _scenario_floors(floors: dict[str, Any]) -> dict[str, Any]:
-    """The configuration's floors: a production one, a non-production one, and the environments declared non-production."""
+    """The configuration's floors: a production one and a non-production one, nothing else (no list of names: the stack declares its class)."""
+    unknown = set(floors) - {"production", "non_production"}
+    if unknown:
+        raise ValueError(f"scenario_floors holds only the production and non_production floors, not {', '.join(sorted(unknown))}")
     found = {"production": int(floors["production"]), "non_production": int(floors["non_production"])}
-    declared = floors["non_production_environments"]
-    if not isinstance(declared, list) or not all(isinstance(name, str) and name for name in declared):
-        raise ValueError("scenario_floors.non_production_environments is a list of environment names")
     if found["non_production"] > found["production"]:
         raise ValueError("the non-production floor may not be above the production one")
-    return {**found, "non_production_environments": list(declared)}
+    return found
 
 
 def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
@@ -258,13 +264,13 @@ def configured_run(input_seed: int, config: ModelConfig | None = None) -> tuple[
     if values.get("seed_policy") == "inputs" and "seed" not in overrides:
         values["seed"] = input_seed
     environment = os.environ.get("RISKBATCH_ENVIRONMENT", "local")
-    floor = config.scenario_floor(environment)
+    declared = os.environ.get(ENVIRONMENT_CLASS_VARIABLE)
+    floor = config.scenario_floor(declared)
     if int(values["scenarios"]) < floor:
         raise ConfigurationError(
             f"RISK_SCENARIOS={values['scenarios']} is below the floor of {floor:,} scenarios that model configuration {config.version} "
-            f"sets for the environment {environment!r} ({config.environment_class(environment)}: "
-            f"{'declared' if config.environment_class(environment) == 'non-production' else 'not declared non-production'} in its scenario_floors; "
-            "at 100 scenarios VaR 99 % is the single worst one)"
+            f"sets for the environment {environment!r} ({environment_class(declared)}: {ENVIRONMENT_CLASS_VARIABLE}={declared or ''}, "
+            "the stack's EnvironmentClass; only non-production runs below the production floor; at 100 scenarios VaR 99 % is the single worst one)"
         )
     try:
         parameters = ModelParameters(**values)

@@ -38,6 +38,7 @@ WORLD = ('"0.0.0.0/0"', '"::/0"')  # every IPv4 address (CidrIp) and every IPv6 
 # change is a new revision of its family ("A task definition revision is a copy of the current task definition
 # with the new parameter values": "Updating an Amazon ECS task definition using the console",
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/update-task-definition-console-v2.html).
+CLASS_VARIABLE = "RISKBATCH_ENVIRONMENT_CLASS"  # the class a stack declares; it picks the model configuration's scenario floor
 REVISIONED_TYPES = {
     "AWS::ECS::TaskDefinition": "a new revision of its family is registered, and the services and rules that use it move to that revision",
 }
@@ -45,7 +46,7 @@ REVISIONED_TYPES = {
 
 @dataclass
 class Finding:
-    category: str  # resources, iam, network, encryption, retention, interface
+    category: str  # resources, iam, network, encryption, retention, model, interface
     subject: str
     change: str
     needs_security_review: bool = False
@@ -225,6 +226,20 @@ def retention_delta(review: Review, logical_id: str, attributes: tuple[dict, dic
             review.add("retention", logical_id, f"{key}: {before} -> {after}", "Retain" in after)
 
 
+def _declared_classes(properties: dict[str, Any]) -> list[str]:
+    """Each container's declared class, as the job reads it (riskbatch.model.settings.environment_class): only exactly
+    non-production is non-production; missing or any other value (an unresolved Ref too) is production."""
+    containers = properties.get("ContainerDefinitions", [])
+    values = [{item.get("Name"): item.get("Value") for item in container.get("Environment", [])}.get(CLASS_VARIABLE) for container in containers]
+    return ["non-production" if isinstance(value, str) and value.strip() == "non-production" else "production" for value in values]
+
+
+def environment_class_delta(review: Review, logical_id: str, before: dict[str, Any], after: dict[str, Any], resource_type: str) -> None:
+    """A task that moves from production to non-production may run its nights below the production scenario floor."""
+    if resource_type == "AWS::ECS::TaskDefinition" and "production" in _declared_classes(before) and "production" not in _declared_classes(after):
+        review.add("model", logical_id, f"weakening: {CLASS_VARIABLE} production -> non-production: its nights may run below the production floor", True)
+
+
 def _policy_text(policy: Any) -> str:
     """A DeletionPolicy or UpdateReplacePolicy as written: a word, or the function that resolves to one."""
     return json.dumps(policy) if isinstance(policy, dict) else str(policy)
@@ -298,6 +313,7 @@ def review_templates(before: dict[str, Any], after: dict[str, Any], account: str
         grant_delta(review, logical_id, kind, before_props if kind == was["Type"] else {}, after_props)
         encryption_delta(review, logical_id, before_props, after_props)
         retention_delta(review, logical_id, (was, now))
+        environment_class_delta(review, logical_id, before_props, after_props, kind)
     interface_delta(review, before, after)
     return review
 

@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None, now: Callable[[], dt.datetime] = lambda:
         if containers and missing_tools():
             say(f"containers need {', '.join(missing_tools())}: apt-get install -y {' '.join(DEBIAN_PACKAGES)} (or run with --processes)")
             return 2
-        stack = deploy_local(emulator, args.suffix, workdir, say, containers=containers)
+        stack = deploy_local(emulator, args.suffix, workdir, say, containers=containers, environment_class="non-production")
         print(f"\nStack {stack.stack_name} outputs:")
         for key, value in sorted(stack.outputs.items()):
             print(f"  {key:<36} {value}")

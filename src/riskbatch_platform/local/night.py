@@ -75,18 +75,20 @@ def deploy_local(
     containers: bool = False,
     access_probes: bool = False,
     options: StackOptions | None = None,
+    environment_class: str = "production",
 ) -> LocalStack:
     """Deploy the stack in its phases; with containers, build the job images and push them first
     (else empty stand-in manifests, for the process mode); with access_probes, the task roles may use
     probes/ of the output bucket (EnableAccessProbes=true, for the integration suite's probes only);
-    options as riskbatch-deploy's (a CloudFormation service role: --role-arn)."""
+    options as riskbatch-deploy's (a CloudFormation service role: --role-arn); environment_class the
+    stack's EnvironmentClass (non-production for a stack whose nights run below the production floor)."""
     stack_name = f"riskbatch-{suffix}"
     template = json.loads((REPO_ROOT / "lib" / "TapStack.json").read_text(encoding="utf-8"))  # as written: no copy for the emulator
     target = emulator.target
     say("creating the existing VPC, subnets and buckets")
     stand_ins = create_stand_ins(emulator, suffix)
     enable_eventbridge(target.client("s3"), stand_ins.input_bucket)
-    parameters = {**stand_ins.stack_parameters(suffix), **(ACCESS_PROBES_ON if access_probes else {})}
+    parameters = {**stand_ins.stack_parameters(suffix), "EnvironmentClass": environment_class, **(ACCESS_PROBES_ON if access_probes else {})}
     say("deploying, phase 1 (no services)")
     outputs = deploy_in_phases(target, stack_name, template, parameters, stand_ins.template_bucket, foundation_only=True, options=options)
     tag = template["Parameters"]["ImageTag"]["Default"]

@@ -40,7 +40,7 @@ from riskbatch.inputs.sample import SampleSpec, closing_prices, market_table, ne
 from riskbatch.model.engine import build_book, draw_order, portfolio_pnl, risk_model
 from riskbatch.model.risk_model import ModelParameters, risk_figures
 from riskbatch.model.run_inputs import RunBook
-from riskbatch.model.settings import load_model_config
+from riskbatch.model.settings import PRODUCTION, load_model_config
 from riskbatch.operations.aws_access import bounded
 from riskbatch.reporting.charts import exceptions_chart, png
 from riskbatch.reporting.figures import backtest_series
@@ -121,7 +121,7 @@ def differences_from_production(parameters: ModelParameters) -> list[str]:
     for name, value in config.parameters.items():
         ran = getattr(parameters, name)
         if ran != value:
-            floor = f" (its floor {config.scenario_floor('prod'):,})" if name == "scenarios" else ""
+            floor = f" (its floor {config.scenario_floor(PRODUCTION):,})" if name == "scenarios" else ""
             found.append(f"{name} {ran:,} against production's {value:,}{floor}" if isinstance(value, int) else f"{name} {ran} against production's {value}")
     return found
 

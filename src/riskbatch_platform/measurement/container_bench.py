@@ -222,7 +222,7 @@ def run_container_bench(workdir: Path, scale: NightScale, say: Say, risk_workers
 
     workdir.mkdir(parents=True, exist_ok=True)
     with running_emulator(log_dir=workdir) as emulator:
-        stack = deploy_local(emulator, "bench", workdir, say, containers=True)
+        stack = deploy_local(emulator, "bench", workdir, say, containers=True, environment_class="non-production")
         tag = stack.template["Parameters"]["ImageTag"]["Default"]
         sizes = image_sizes(tag)
         ecs = LocalEcs(emulator.target, emulator.agent_target, stack.stack_name, workdir, containers=True)

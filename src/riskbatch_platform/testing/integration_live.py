@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="riskbatch-live-") as folder, running_emulator(log_dir=Path(folder)) as emulator:
         work = Path(folder)
         print("deploying the stack into the emulator in its phases, as riskbatch-deploy does in an account", flush=True)
-        local = deploy_local(emulator, "live", work, say=lambda line: print(f"  {line}", flush=True), access_probes=True)
+        local = deploy_local(emulator, "live", work, say=lambda line: print(f"  {line}", flush=True), access_probes=True, environment_class="non-production")
         runner = LocalEcs(emulator.target, emulator.agent_target, local.stack_name, work)
         runner.load()
         runner.environment_overrides["RISK_SCENARIOS"] = "2000"  # a small night (a RunTask override, as on ECS)

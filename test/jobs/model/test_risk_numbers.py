@@ -417,6 +417,7 @@ def test_the_overrides_the_configuration_allows_are_applied_and_recorded(monkeyp
     _clear_model_variables(monkeypatch)
     monkeypatch.setenv("RISK_SCENARIOS", "2000")
     monkeypatch.setenv("RISK_BLOCK_SIZE", "512")
+    monkeypatch.setenv("RISKBATCH_ENVIRONMENT_CLASS", "non-production")
     parameters, record = configured_run(input_seed=1)
     assert (parameters.scenarios, parameters.block_size) == (2_000, 512) and record["overrides"] == {"scenarios": 2_000, "block_size": 512}
     strict = dataclasses.replace(load_model_config(), overridable={})

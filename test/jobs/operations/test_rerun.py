@@ -108,7 +108,8 @@ def _run_as_ecs(night: Night, task: dict[str, Any], monkeypatch: pytest.MonkeyPa
     settings = night.settings
     environment = {"OUTPUT_BUCKET": settings.output_bucket, "INPUT_BUCKET": settings.input_bucket, "INPUT_PREFIX": settings.input_prefix,
                    "RISK_WORK_QUEUE_URL": settings.risk_work_queue_url, "ALERT_TOPIC_ARN": settings.alert_topic_arn, "RISK_UNIT_POSITIONS": "250",
-                   "TMPDIR": settings.scratch, "RISK_SCENARIOS": "2000", "RISK_BLOCK_SIZE": "512"}  # fmt: skip
+                   "TMPDIR": settings.scratch, "RISK_SCENARIOS": "2000", "RISK_BLOCK_SIZE": "512",
+                   "RISKBATCH_ENVIRONMENT_CLASS": "non-production"}  # fmt: skip
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     capsys.readouterr()

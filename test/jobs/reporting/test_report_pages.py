@@ -63,6 +63,7 @@ def tonight(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     out = tmp_path_factory.mktemp("report-pages")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("RISK_SCENARIOS", "2000")
+        env.setenv("RISKBATCH_ENVIRONMENT_CLASS", "non-production")
         env.setenv("RISK_BLOCK_SIZE", "512")
         env.setenv("AWS_DEFAULT_REGION", "us-east-1")
         with mock_aws():

@@ -78,3 +78,20 @@ def test_a_new_environment_file_shows_only_what_the_template_changes() -> None:
     review = environment_review("config/staging.json", (template, template), (None, values))
     assert review.findings and {f.category for f in review.findings} == {"parameters"} and not review.needs_security_review
     assert applies(template, values) and not applies(_head("lib/VpcEndpoints.json"), values)
+
+
+def test_production_declared_non_production_in_its_parameter_file_needs_a_security_reviewer() -> None:
+    """The class a stack declares picks its scenario floor: config/prod.json turned non-production would let its nights
+    run 100 scenarios (VaR 99 % the single worst one); the template's text is the same, each task's resolved value is not."""
+    here = _head(PROD)
+    assert here["Parameters"]["EnvironmentClass"] == "production"
+    lowered = copy.deepcopy(here)
+    lowered["Parameters"]["EnvironmentClass"] = "non-production"
+    template = _head("lib/TapStack.json")
+    tasks = {name for name, body in template["Resources"].items() if body["Type"] == "AWS::ECS::TaskDefinition"}
+
+    lowered_review = environment_review(PROD, (template, template), (here["Parameters"], lowered["Parameters"]))
+    weakened = {f.subject for f in lowered_review.findings if f.category == "model" and f.needs_security_review and "weakening" in f.change}
+    assert weakened == tasks and lowered_review.needs_security_review
+    raised = environment_review(PROD, (template, template), (lowered["Parameters"], here["Parameters"]))
+    assert not [f for f in raised.findings if f.category == "model"]  # back to production: nothing lowered

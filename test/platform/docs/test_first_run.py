@@ -61,13 +61,15 @@ def test_the_demo_with_processes_never_asks_for_container_tools(monkeypatch: pyt
     from riskbatch_platform.local import demo as local_demo
 
     asked: list[bool] = []
+    declared: list[str] = []
 
     @contextlib.contextmanager
     def emulator(**_: Any) -> Iterator[object]:
         yield object()
 
-    def deploy(*_: Any, containers: bool = False) -> None:
+    def deploy(*_: Any, containers: bool = False, environment_class: str = "production") -> None:
         asked.append(containers)
+        declared.append(environment_class)
         raise _Deployed
 
     def no_tools() -> list[str]:
@@ -79,6 +81,7 @@ def test_the_demo_with_processes_never_asks_for_container_tools(monkeypatch: pyt
     with pytest.raises(_Deployed):
         local_demo.main(["--processes", "--out", str(tmp_path)])
     assert asked == [False]
+    assert declared == ["non-production"]  # its small nights run below the production floor only because its stack says so
 
 
 def test_the_design_pages_parameter_table_has_every_parameter_with_its_description() -> None:

@@ -49,7 +49,7 @@ def test_the_policy_line_claims_the_production_policy_only_when_the_year_runs_it
     production = config.parameters["scenarios"]
     assert main(["--nights", "2", "--positions", "60", "--factors", "12", "--scenarios", "1000", "--out", str(tmp_path)]) == 0
     (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("policy: ")]
-    floor = config.scenario_floor("prod")
+    floor = config.scenario_floor("production")
     assert line.startswith(f"policy: not the production policy: scenarios 1,000 against production's {production:,} (its floor {floor:,}); ")
     records = [json.loads(path.read_text()) for path in sorted((tmp_path / "history").glob("*.json"))]
     summary = backtest_summary(records)
