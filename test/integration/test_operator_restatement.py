@@ -80,7 +80,7 @@ def test_corrected_files_restate_the_night_and_status_says_which_run_is_in_force
     assert status.history["restatement"]["supersedes"] == first and status.history["restatement"]["reason"] == "PF03 equity quantity corrected by the desk"
     assert f"Restated, supersedes run {first}" in json.loads(notice["message"])["restatement"]
     page_one = _page_texts(s3.get_object(Bucket=output, Key=report_keys(RESTATED_DATE, second)[0])["Body"].read())[0]
-    # compared without spaces: a full page one is shrunk to fit its frame, and the PDF's text then loses some spaces
+    # compared without spaces: the text read back joins a wrapped line to the next without one (page one is drawn at full size)
     compact = "".join(page_one.split())
     assert f"Restated,supersedesrun{first}" in compact and "correctedbythedesk" in compact
     print(as_text(status))  # shown with -s

@@ -6,23 +6,13 @@ from __future__ import annotations
 from typing import Any
 from xml.sax.saxutils import escape
 
-from riskbatch.inputs.quality import excluded_notional_text
-from riskbatch.model.monte_carlo_error import monte_carlo_error
 from riskbatch.reporting.charts import exceptions_chart, png
-from riskbatch.reporting.corporate_action_lines import corporate_action_lines
-from riskbatch.reporting.coverage import data_exclusions, expiries_text, firm_excludes, firm_incomplete
+from riskbatch.reporting.coverage import firm_excludes, firm_incomplete
 from riskbatch.reporting.deadline import publication_line, verdict
 from riskbatch.reporting.figures import FIGURES, TESTS
-from riskbatch.reporting.tables import (
-    STATUS_COLOURS,
-    ZONE_STATUS,
-    colour,
-    counted,
-    grid_style,
-    interval,
-    money,
-    status_commands,
-)
+from riskbatch.reporting.page_one_warnings import budgeted_warnings, continued_warnings, least_warnings_height, stacked_height, warning_items
+from riskbatch.reporting.page_one_warnings import warning_lines as warning_lines  # page one's words, where they were read before
+from riskbatch.reporting.tables import STATUS_COLOURS, ZONE_STATUS, counted, interval, money, status_commands
 from riskbatch.reporting.tiles import breach_age, held_streak, portfolio_zones, status_tiles
 from riskbatch.validation.restatement import restatement_line
 
@@ -58,122 +48,6 @@ def _challenger_rows(summary: dict[str, Any]) -> list[list[str]]:
     else:
         rows.append(["stressed", "-", "-", "-", "no stress period in the model configuration"])
     return rows
-
-
-PAGE_ONE_HELD = 1  # held last prices told in full on page one; the others are named in one line
-
-
-PAGE_ONE_NAMED = 5  # breached limits (or further held prices) named in a warning; the others are counted
-
-
-WARNING_KINDS = {"LIMIT": "breach", "BACKTEST": "breach", "DATA": "warning", "MODEL": "note", "NOTE": "note", "OK": "ok"}  # marker: its colour
-
-
-def _warning_items(summary: dict[str, Any]) -> list[tuple[str, str]]:
-    """What the reader must know before trusting the figures, each with its marker (WARNING_KINDS):
-    the limits breached and tonight's backtest exception first, then the data, then the model."""
-    quality, model = summary["data_quality"], summary["risk_model"]
-    found: list[tuple[str, str]] = []
-    currency = summary["reporting_currency"]
-    breaches = [row for row in summary["limits"] if row["status"] == "breach"]
-    if breaches:
-        named = ", ".join(f"{row['scope']} {dict(FIGURES)[row['measure']]} ({breach_age(row)})" for row in breaches[:PAGE_ONE_NAMED])
-        more = f" and {len(breaches) - PAGE_ONE_NAMED} more (see Limits)" if len(breaches) > PAGE_ONE_NAMED else ""
-        found.append(("LIMIT", f"{counted(len(breaches), 'limit breach', 'limit breaches')}: {named}{more}."))
-    tonight = summary.get("backtest", {}).get("tonight")
-    if tonight and tonight.get("complete", True) and tonight["exceptions"]["firm"]:
-        pnl = money(tonight["hypothetical_pnl"]["firm"])
-        found.append(("BACKTEST", f"Backtest exception: the {tonight['var_date']} book made {pnl} {currency}, a loss above its VaR 99 %."))
-    held_prices = quality.get("held_last_prices", [])
-    for held in held_prices[:PAGE_ONE_HELD]:
-        found.append(
-            (
-                "DATA",
-                f"Suspect last price of {held['factor']} not used: published {held['published']:g} on {held['date']} (a move of {held['move']:+.1%}), "
-                f"held at the previous close {held['held_at']:g}. The published price would have added {money(held['value_effect'])} {currency} "
-                f"to the value of its {counted(held['positions'], 'position')} and entered every scenario.",
-            )
-        )
-    if len(held_prices) > PAGE_ONE_HELD:
-        others = held_prices[PAGE_ONE_HELD:]
-        named = ", ".join(held["factor"] for held in others[:PAGE_ONE_NAMED]) + (", ..." if len(others) > PAGE_ONE_NAMED else "")
-        found.append(("DATA", f"{counted(len(others), 'more suspect last price')} held at the previous close ({named}): see Data quality."))
-    tolerance = ((summary.get("model_config") or {}).get("monte_carlo") or {}).get("var_99_relative_standard_error")
-    error = monte_carlo_error(summary["firm"], tolerance)
-    if not error["within"]:  # a figure too noisy to read a change in: said before anything else of the model
-        found.append(
-            (
-                "MODEL",
-                f"Monte Carlo standard error of firm VaR 99 %: {money(error['standard_error'])} {currency}, {error['relative']:.1%} of the figure, "
-                f"above the {tolerance:.1%} the model configuration tolerates: run more scenarios.",
-            )
-        )
-    unvalued = summary.get("portfolios_without_figures") or {}
-    for name, why in list(unvalued.items())[:PAGE_ONE_NAMED]:
-        found.append(
-            (
-                "DATA",
-                f"Portfolio {name} has no figure tonight (not a VaR of 0): all {counted(why['excluded_positions'], 'position')} excluded, "
-                f"notional {excluded_notional_text(why)}; the first: {why['first_reason']}.",
-            )
-        )
-    if len(unvalued) > PAGE_ONE_NAMED:
-        found.append(("DATA", f"{counted(len(unvalued) - PAGE_ONE_NAMED, 'more portfolio')} without a figure: see Data quality."))
-    if unvalued:  # the firm figure is the summed P&L of the portfolios with one: said where it is read
-        found.append(("DATA", f"Firm figures and firm limits INCOMPLETE, {firm_excludes(unvalued)}: not the whole book."))
-    for name, flag in (summary.get("portfolios_partly_excluded") or {}).items():
-        found.append(("DATA", f"Portfolio {name}: {flag['text']} (see Limits)."))
-    excluded = data_exclusions(quality)  # data problems; an option expiring today is no data problem
-    if excluded["excluded_positions"]:
-        notional = excluded_notional_text(excluded)
-        found.append(("DATA", f"{counted(excluded['excluded_positions'], 'position')} excluded, notional {notional}: see Data quality."))
-    if expiries_text(quality):
-        found.append(("NOTE", f"{expiries_text(quality)[0].upper()}{expiries_text(quality)[1:]} (no risk over the horizon): see Data quality."))
-    if tonight and not tonight.get("complete", True):
-        missing = tonight["incomplete"]
-        found.append(
-            (
-                "DATA",
-                f"The backtest of {tonight['var_date']} is incomplete (an exception until signed off): {'; '.join(missing['reasons'])}; "
-                f"{counted(len(missing['positions']), 'position')}, notional {money(missing['notional'])} {currency}.",
-            )
-        )
-    found += [("DATA", line) for line in corporate_action_lines(summary)]
-    # a currency's curve refused by the rates file's checks: its options are excluded, the other currencies priced
-    found += [("DATA", f"Rates of {f['factor']}: {f['detail']}; see Data quality.") for f in quality["findings"] if f["check"] == "rates"]
-    flagged = [f for f in quality["findings"] if f["action"] == "flag" and f["check"] != "corporate_action"]  # told just above
-    if flagged:
-        found.append(("DATA", f"{counted(len(flagged), 'factor')} flagged ({', '.join(sorted({f['check'] for f in flagged}))}): see Data quality."))
-    if summary["market_as_of"] != summary["business_date"]:
-        found.append(("DATA", f"Market data is as of {summary['market_as_of']}, before the business date."))
-    if model["shrinkage"] > 0:
-        effect = model.get("shrinkage_effect_on_var")
-        effect_text = f"; effect on the linear book's VaR {100 * effect:+.1f} %" if effect is not None else ""
-        found.append(
-            (
-                "MODEL",
-                f"The correlations are shrunk (Ledoit-Wolf intensity {model['shrinkage']:.3f}, variances kept): {model['factors']} factors, "
-                f"rank {model['rank']}, smallest correlation eigenvalue {model.get('smallest_correlation_eigenvalue', 0.0):.1e}{effect_text}.",
-            )
-        )
-    if model["jitter"] > 0:
-        found.append(("MODEL", f"The covariance needed a diagonal jitter of {model['jitter']:g} to factorise."))
-    return found or [("OK", "None: every position was valued, no factor was flagged.")]
-
-
-def warning_lines(summary: dict[str, Any]) -> list[str]:
-    """The warnings' words, without their markers."""
-    return [text for _, text in _warning_items(summary)]
-
-
-def _warnings_table(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
-    """The warnings as rows: the marker word in its colour's cell, then the words."""
-    items = _warning_items(summary)
-    rows = [[marker, kit["Paragraph"](text, kit["cell"])] for marker, text in items]
-    commands = [("BACKGROUND", (1, 0), (1, -1), colour("#ffffff"))]  # no header row
-    commands += [command for row, (marker, _) in enumerate(items) for command in status_commands((0, row), WARNING_KINDS[marker])]
-    widths = [1.9 * kit["cm"], kit["width"] - 1.9 * kit["cm"]]
-    return kit["Table"](rows, colWidths=widths, style=grid_style(commands), hAlign="LEFT")
 
 
 def backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any], list[Any]]:
@@ -296,9 +170,13 @@ def _page_one_kit(kit: dict[str, Any]) -> dict[str, Any]:
     return {**kit, "styles": compact}
 
 
+PAGE_ONE_SLACK = 2.0  # points kept free at page one's foot: the measured heights are rounded by reportlab's layout
+
+
 def summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     """Page one: when it was published against 09:30 New York, the status row, the firm's figures with
-    their intervals, the limits, the backtest, the challengers, and the warnings."""
+    their intervals, the limits, the backtest, the challengers, and the warnings; then, when page one had
+    no room for them, the warnings of lower priority, the backtest and the challengers in full."""
     kit = _page_one_kit(kit)
     styles = kit["styles"]
     firm, currency, model = summary["firm"], summary["reporting_currency"], summary["model"]
@@ -341,15 +219,26 @@ def summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         *firm_note,
         *change_line(summary, kit),
         *limits,
-        *backtest_block(summary, kit)[0],
+    ]
+    challengers = [
         kit["Paragraph"]("Challenger models (the same book, fully revalued)", styles["Heading2"]),
         kit["table"](_challenger_rows(summary)),
         kit["Paragraph"](CHALLENGER_TAIL, styles["Normal"]),
-        kit["Paragraph"]("Warnings", styles["Heading2"]),
-        _warnings_table(summary, kit),
     ]
-    # one page whatever the night brought: shrunk to fit the frame rather than spilt onto a page of its own
-    return [kit["KeepInFrame"](kit["width"], kit["height"], page, mode="shrink"), kit["PageBreak"]()]
+    # one page at its normal size whatever the night brought (never shrunk to fit): the backtest and the challengers
+    # keep their place unless they would leave no room for the first warnings; the warnings take the room left, the
+    # most important first; whatever did not fit starts the next page, in full
+    items, heading = warning_items(summary), kit["Paragraph"]("Warnings", styles["Heading2"])
+    least = least_warnings_height(items, kit)
+    moved: list[tuple[str, list[Any]]] = []
+    for name, block in (("the backtest", backtest_block(summary, kit)[0]), ("the challenger models", challengers)):
+        if stacked_height([*page, *block, heading], kit["width"], kit["height"]) + least <= kit["height"] - PAGE_ONE_SLACK:
+            page += block
+        else:
+            moved.append((name, block))
+    room = kit["height"] - stacked_height([*page, heading], kit["width"], kit["height"]) - PAGE_ONE_SLACK
+    warnings, rest = budgeted_warnings(items, room, kit, [name for name, _ in moved])
+    return [*page, heading, warnings, kit["PageBreak"](), *continued_warnings(rest, kit), *(flowable for _, block in moved for flowable in block)]
 
 
 def noise_words(change: dict[str, Any]) -> str:

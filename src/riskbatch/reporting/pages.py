@@ -307,7 +307,7 @@ def report_story(summary: dict[str, Any], firm_pnl: np.ndarray, width: float, he
     from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
     from reportlab.lib.units import cm
     from reportlab.lib.utils import ImageReader
-    from reportlab.platypus import Image, KeepInFrame, KeepTogether, PageBreak, Paragraph, Spacer, Table
+    from reportlab.platypus import Image, KeepTogether, PageBreak, Paragraph, Spacer, Table
 
     styles = getSampleStyleSheet()
 
@@ -327,7 +327,6 @@ def report_story(summary: dict[str, Any], firm_pnl: np.ndarray, width: float, he
         "height": height,
         "image": image,
         "table": lambda rows, heading=None, commands=None: section_table(rows, width, heading, commands),
-        "KeepInFrame": KeepInFrame,
         "KeepTogether": KeepTogether,
         "Paragraph": Paragraph,
         "ParagraphStyle": ParagraphStyle,

@@ -26,6 +26,7 @@ from moto import mock_aws
 from riskbatch.aws.alerts import ALERT_BYTES, MACHINE_PROTOCOLS, PERSON_PROTOCOLS, publish_per_protocol, sns_message_size
 from riskbatch.aws.layout import report_keys
 from riskbatch.inputs.business_days import business_days_ending
+from riskbatch.inputs.files import EXPIRES_TODAY
 from riskbatch.inputs.sample import SampleSpec, write_nights
 from riskbatch.jobs.report_generation import ReportGeneration
 from riskbatch.jobs.risk_calculation import RiskCalculation
@@ -33,10 +34,11 @@ from riskbatch.model.risk_model import ModelParameters
 from riskbatch.reporting.charts import contributions_chart, exceptions_chart, pnl_histogram, var_trend, var_trend_chart
 from riskbatch.reporting.deadline import publication
 from riskbatch.reporting.notice import notice_subject, notice_text
+from riskbatch.reporting.page_one_warnings import overflow_line, warning_lines
 from riskbatch.reporting.pages import frame_size, render_pdf, report_document, report_story
 from riskbatch.reporting.results import read_results
 from riskbatch.reporting.tables import ORPHAN_ROWS, STATUS_COLOURS
-from test.jobs.jobs.test_pipeline import drain, run_ingest
+from test.jobs.jobs.test_pipeline import _page_texts, drain, run_ingest
 from test.jobs.stack_layout import lay_out_night
 
 TONIGHT = dt.date(2026, 11, 25)  # the Wednesday before Thanksgiving: the report is due Friday 09:30
@@ -216,14 +218,89 @@ def test_page_one_shows_breaches_in_colour_with_their_word_beside(tonight: Simpl
     calm_pixels, bad_pixels = page_one_pixels(calm, tmp_path), page_one_pixels(bad, tmp_path)
     assert fill_pixels(bad_pixels, "breach") > 2_000 and fill_pixels(bad_pixels, "warning") > 500
     assert fill_pixels(calm_pixels, "breach") == 0 and fill_pixels(calm_pixels, "warning") == 0 and fill_pixels(calm_pixels, "ok") > 1_000
-    words = flat(page_texts(bad, tmp_path)[0])
-    for marker in ("LATE", "LIMITS BREACHED", "BACKTEST RED", "DATA ISSUES", "BREACH", "red (+1.00)", "LIMIT", "DATA", "MODEL"):
+    words, page_two = (flat(page) for page in page_texts(bad, tmp_path)[:2])
+    for marker in ("LATE", "LIMITS BREACHED", "BACKTEST RED", "DATA ISSUES", "BREACH", "LIMIT", "DATA"):
         assert marker in words, marker
+    for marker in ("red (+1.00)", "MODEL"):  # the backtest's table and the model's warnings: on page two when page one has no room
+        assert marker in words or ("on page 2" in words and marker in page_two), marker
     all_limits = " ".join(flat(page) for page in page_texts(bad, tmp_path)[1:] if "All limits" in page)  # the whole table follows the figures
     assert all(word in all_limits for word in ("BREACH", "WARNING", " ok "))
     assert "ON TIME" in flat(page_texts(calm, tmp_path)[0]) and "DATA CLEAN" in flat(page_texts(calm, tmp_path)[0])
     tonight_pixels = page_one_pixels(tonight.pdf, tmp_path)  # the night itself: its breached limit and its yellow (or other) zone
     assert fill_pixels(tonight_pixels, "breach") > 0 and "BREACH" in flat(page_texts(tonight.pdf, tmp_path)[0])
+
+
+def _page_one_scales(pdf: bytes) -> list[float]:
+    """The scales page one's content stream draws at: each transformation (a 0 0 d e f cm) that scales both axes alike."""
+    import base64
+    import zlib
+
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.DOTALL):
+        try:
+            content = zlib.decompress(base64.a85decode(stream.strip().removesuffix(b"~>"))).decode("latin-1")
+        except (ValueError, zlib.error):
+            continue  # an image or a font
+        if " Tj" in content:  # the first page's text
+            return [float(a) for a, d in re.findall(r"(?:^|\s)([-\d.]+) 0 0 ([-\d.]+) [-\d.]+ [-\d.]+ cm", content) if a == d]
+    return []
+
+
+def everything(summary: dict[str, Any]) -> dict[str, Any]:
+    """Every kind of notice at once: the troubled night's breaches, held prices, flags and shrinkage, and a restatement,
+    a portfolio without a figure and one mostly excluded, positions excluded and an option expiring today, tonight's
+    backtest incomplete, a split applied, a record not applied and a refused corporate actions file, a Monte Carlo
+    figure above its tolerance and a jitter."""
+    night = troubled(summary)
+    date, quality = night["business_date"], night["data_quality"]
+    night["restatement"] = {"supersedes": "20261127T110000Z-0a1b2c3d", "at": "2026-11-27T11:00:00Z", "reason": "PF03 equity quantity corrected by the desk"}
+    lost = {"excluded_positions": 12, "excluded_notional": 3.4e6, "excluded_notional_currency": "USD", "first_reason": "no last price for EQ_0031"}
+    night["portfolios_without_figures"] = {"PF09": lost}
+    night["portfolios_partly_excluded"] = {"PF02": {"text": "partly excluded (60 % of its notional excluded, above the 25 % flag)"}}
+    rows = [{"position_id": f"P{i:04d}", "portfolio_id": "PF02", "underlying": f"EQ_00{i}", "notional": 1e5, "reason": "no last price"} for i in range(3)]
+    rows.append({"position_id": "P0100", "portfolio_id": "PF01", "underlying": "EQ_0007", "notional": 2e5, "reason": f"{EXPIRES_TODAY} {date}"})
+    quality.update(excluded=rows, excluded_positions=len(rows), excluded_notional=5e5)
+    quality["cleanings"] = [{"rule": "split", "made_on": date, "factor": "EQ_0003", "ratio": 2.0, "date": date}]
+    quality["findings"].append({"factor": "EQ_0005", "check": "corporate_action", "action": "flag", "detail": "the record's ratio does not match the price"})
+    night["corporate_actions_source"] = {"uri": f"s3://input/incoming/{date}/corporate_actions.csv", "rejected": ["row 2: no ratio"]}
+    backtest = night["backtest"]
+    incomplete = {"reasons": ["EQ_0009 held"], "positions": ["P0009"], "notional": 1e6}
+    backtest["tonight"] = {**(backtest.get("tonight") or {}), "complete": False, "var_date": "2026-11-24", "incomplete": incomplete}
+    night["model_config"] = {**(night.get("model_config") or {}), "monte_carlo": {"var_99_relative_standard_error": 1e-6}}
+    night["risk_model"]["jitter"] = 1e-8
+    return night
+
+
+def test_a_night_with_every_notice_keeps_page_one_at_its_size_and_lists_the_rest_on_page_two(tonight: SimpleNamespace, tmp_path: Path) -> None:
+    """Page one is never shrunk to fit: the warnings most important first (breaches, what the firm figure leaves out,
+    the data, corporate actions, expiries, the model) take the room it leaves, and one line counts the others and
+    names page two, which lists each of them in full."""
+    summary = everything(tonight.summary)
+    lines = warning_lines(summary)
+    order = ["limit breaches", "Firm figures and firm limits INCOMPLETE", "Portfolio PF09 has no figure", "Portfolio PF02: partly excluded"]
+    order += [
+        "Suspect last price",
+        "3 positions excluded, notional",
+        "Corporate action of EQ_0005 not applied",
+        "option expired today",
+        "The correlations are shrunk",
+    ]
+    places = [next(number for number, line in enumerate(lines) if words in line) for words in order]
+    assert places == sorted(places), list(zip(order, places, strict=True))
+    pdf = render_pdf(summary, tonight.firm_pnl)
+    one, two = (flat(page) for page in page_texts(pdf, tmp_path)[:2])
+    # at its normal size: nothing on page one is drawn scaled down (a page shrunk to fit was drawn at 0.56), its words keep their spaces
+    assert set(_page_one_scales(pdf)) <= {1.0}, sorted(set(_page_one_scales(pdf)))
+    assert f"Restated, supersedes run {summary['restatement']['supersedes']}" in _page_texts(pdf)[0]
+    assert f"Restated, supersedes run {summary['restatement']['supersedes']}" in one
+    shown = [line for line in lines if flat(line) in one]
+    rest = lines[len(shown) :]
+    assert shown == lines[: len(shown)] and len(shown) >= 3, shown  # the most important, in their order
+    assert shown[0].startswith("10 limit breaches") and shown[1].startswith("Firm figures and firm limits INCOMPLETE")
+    assert rest and overflow_line(len(rest)).split(" (")[0] in one  # "N more warnings, of lower priority, listed in full on page 2"
+    for heading in ("Backtest (one-day VaR", "Challenger models"):  # a block page one had no room for: on page two, named on page one
+        assert heading in one or (heading in two and "the " + heading.split(" (")[0].lower() in one.lower()), heading
+    assert two.startswith("Warnings, continued from page one")
+    assert all(flat(line) in two and flat(line) not in one for line in rest), [line for line in rest if flat(line) not in two]
 
 
 # --- 2. charts: money in millions with separators, the VaR trend, the exceptions ------------------
@@ -337,7 +414,8 @@ def test_every_page_holds_a_heading_and_no_table_leaves_a_few_rows_alone(tonight
     summary = variant(tonight.summary)
     headings = _headings(report_story(summary, tonight.firm_pnl, *frame_size(report_document(io.BytesIO(), summary))))
     pages = page_texts(render_pdf(summary, tonight.firm_pnl), tmp_path)
-    assert "Warnings" in pages[0] and flat(pages[1]).startswith("Firm P&L over the horizon")  # page one kept to itself
+    # page one kept to itself: the warnings it had no room for, then the figures, start the next page
+    assert "Warnings" in pages[0] and flat(pages[1]).startswith(("Warnings, continued from page one", "Firm P&L over the horizon"))
     for number, page in enumerate(pages, 1):
         assert any(heading in flat(page) for heading in headings), f"page {number} holds no heading: {flat(page)[:200]}"
     findings = [(number, page) for number, page in enumerate(pages, 1) if "_LONG_FACTOR_NAME" in page]
@@ -481,10 +559,11 @@ def test_page_one_gives_each_portfolios_backtest_zone_and_its_tile_the_worst(ton
     night, names = portfolios_off_green(tonight.summary)
     tile = backtest_tile(night["backtest"], {})
     assert tile == ("warning", "BACKTEST YELLOW", f"firm green, 1 exception in 250 days; {names[0]} yellow, {names[1]} yellow")
-    first = flat(page_texts(render_pdf(night, tonight.firm_pnl), tmp_path)[0])
-    assert "BACKTEST YELLOW" in first and "BACKTEST GREEN" not in first
+    first, second = (flat(page) for page in page_texts(render_pdf(night, tonight.firm_pnl), tmp_path)[:2])
+    assert "BACKTEST YELLOW" in first and "BACKTEST GREEN" not in first  # the tile names the portfolios off green (above)
     zones = " ".join(f"{'YELLOW, 6' if name in names[:2] else 'GREEN, 2'}" for name in names)
-    assert f"{' '.join(names)} {zones}" in first  # one cell a portfolio: its name over its zone and exceptions
+    # one cell a portfolio: its name over its zone and exceptions, in the backtest block (on page two, named there, when page one is full)
+    assert f"{' '.join(names)} {zones}" in first or ("the backtest too, in full" in first and f"{' '.join(names)} {zones}" in second)
     pixels = page_one_pixels(render_pdf(night, tonight.firm_pnl), tmp_path)
     assert fill_pixels(pixels, "warning") > 0
 

@@ -128,9 +128,8 @@ def test_corrected_files_supersede_the_record_in_force_and_the_report_and_notifi
     assert sorted(key for key in list_keys(night.s3, bucket, f"reports/{DATE}/") if key.endswith(".pdf")) == sorted(
         report_keys(DATE, run)[0] for run in (first, second)
     )
-    # the page's lines are joined without their breaks: compare without spaces, wherever a line wraps
-    page_one = _page_texts(_pdf(night, second))[0].replace(" ", "")
-    assert f"Restated,supersedesrun{first}" in page_one and "PF03equityquantitycorrectedbythedesk" in page_one
+    page_one = _page_texts(_pdf(night, second))[0]  # page one at its normal size, never shrunk: its words keep their spaces
+    assert f"Restated, supersedes run {first}" in page_one and "PF03 equity quantity corrected by the desk" in page_one
     assert "Restated" not in _page_texts(_pdf(night, first))[0]
     (notice,) = _summaries(night)
     assert notice["run_id"] == second and notice["subject"].startswith(f"RESTATED Risk report {DATE}")
