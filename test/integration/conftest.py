@@ -83,6 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "live_exercise: writes to the live stack or pages its topic (live mode with RISKBATCH_EXERCISE_STACK=1; local mode always)"
     )
     config.addinivalue_line("markers", "deletes_the_stack: deletes the session's stack; runs after every other test of its process")
+    config.addinivalue_line("markers", "reads_the_stacks_night: reads the night the stack ran before the suite; handed out before the files that run nights")
     config.addinivalue_line("markers", "nights(count): the file runs `count` nights (or their risk and report steps); handed out first, most first")
 
 
@@ -107,10 +108,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if left_out:
         config.hook.pytest_deselected(items=left_out)
     # Under pytest-xdist (make integration: -n 2 --dist loadfile --no-loadscope-reorder) files are handed out in this
-    # order, each to the first worker free: the files that run nights first, most nights first (the longest work
-    # first, the short files fill in at the end, so neither worker idles while the other runs a night), and the
-    # stack's teardown last, so that no file that needs the stack follows it in the same worker.
-    items[:] = sorted(kept, key=lambda item: (bool(item.get_closest_marker("deletes_the_stack")), -nights_of(item)))
+    # order (a worker takes its next file when two or fewer of its tests are left, so two long files can still land
+    # on one worker): the check of the night the stack ran before the suite first (in live mode, one process, it
+    # must read that night, not one a later test makes), then the files that run nights, most first (the longest
+    # work first, the short files fill in at the end), and the stack's teardown last, so that no file that needs
+    # the stack follows it in the same worker.
+    items[:] = sorted(
+        kept,
+        key=lambda item: (bool(item.get_closest_marker("deletes_the_stack")), not item.get_closest_marker("reads_the_stacks_night"), -nights_of(item)),
+    )
 
 
 def nights_of(item: pytest.Item) -> int:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from riskbatch.aws.layout import manifest_key, report_keys, results_prefix
 from riskbatch.aws.storage import get_json, list_keys
 from riskbatch.inputs.sample import SampleSpec, write_sample
@@ -32,6 +34,7 @@ def _run_a_small_night(stack: DeployedStack, tmp_path: Path) -> None:
     run_services(stack.ecs, "ReportGenerationService", 1, idle_exit=3, say=lambda line: None)
 
 
+@pytest.mark.reads_the_stacks_night
 def test_the_last_night_is_checked_from_what_it_wrote(stack: DeployedStack, tmp_path: Path) -> None:
     s3 = stack.target.client("s3")
     output = current_parameters(stack.target.client("cloudformation"), stack.stack_name)["OutputBucketName"]

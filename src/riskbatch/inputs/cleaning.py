@@ -25,7 +25,7 @@ and 1.4826 x MAD of the days that moved, as the jump check's):
   nothing: a single name that falls 50 % (or 67, 75, 80, 90 %) and stays down, or doubles, is the
   market's move until confirmed; it is flagged (the jump check) and used, never rescaled. A record
   outside the window is never applied, and reported. FX factors (FX_CCY1CCY2) never split.
-- a day on which `market_wide_share` of the file's factors (at least four) jump is the market's,
+- a day on which `market_wide_factors` (four) of the file's factors jump is the market's,
   not a vendor's error: nothing on it is cleaned (a crash and its rebound are both used).
 
 Every factor of the file is cleaned on its own prices, a day without a price (a local holiday)
@@ -64,7 +64,9 @@ class CleaningPolicy:
     split_ratios: tuple[float, ...] = (2.0, 3.0, 4.0, 5.0, 10.0)
     split_tolerance: float = 0.02  # relative distance of a day's price ratio to a split ratio
     implausible_ratio: float = 3.0  # a last-day price ratio beyond this (or below its inverse) is no market move
-    market_wide_share: float = 0.25  # a day on which this share of the factors jumps is the market's: never cleaned
+    # a day on which this many factors jump is the market's: never cleaned. A count, not a share of the file: ten
+    # equities crashing beside forty quiet currencies are a crash, however many currencies the file carries
+    market_wide_factors: int = 4
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "split_ratios", tuple(float(ratio) for ratio in self.split_ratios))
@@ -151,15 +153,14 @@ def _jumps(column: np.ndarray, policy: CleaningPolicy) -> tuple[np.ndarray, np.n
 
 
 def market_days(prices: np.ndarray, columns: list[int], policy: CleaningPolicy) -> np.ndarray:
-    """Per return, whether it is a market-wide day (a jump in `market_wide_share` of at least four factors)."""
-    counts, usable = np.zeros(max(len(prices) - 1, 0)), 0
+    """Per return, whether it is a market-wide day (a jump in at least `market_wide_factors` factors)."""
+    counts = np.zeros(max(len(prices) - 1, 0))
     for column in columns:
         own = bridged(prices[:, column])
         found = _jumps(own[1], policy) if own is not None else None
         if found is not None:
             counts[own[0] :] += found[1]
-            usable += 1
-    return counts >= max(4, policy.market_wide_share * usable)
+    return counts >= policy.market_wide_factors
 
 
 def _detect(

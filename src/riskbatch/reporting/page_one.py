@@ -123,7 +123,7 @@ def _ink(text: str, status: str) -> str:
     return f'<font color="{STATUS_COLOURS[status][1]}"><b>{text}</b></font>'
 
 
-LIMIT_STATUS = {"breach": "breach", "warning": "warning", "ok": "ok"}  # anything else (no such portfolio tonight): a warning
+LIMIT_STATUS = {"breach": "breach", "breach (incomplete)": "breach", "warning": "warning", "ok": "ok"}  # anything else (no such portfolio tonight): a warning
 
 
 PAGE_ONE_LIMITS = 5  # rows of the limits table on page one; all of them follow the figures when there are more
@@ -140,7 +140,8 @@ def limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any
         return [heading, kit["Paragraph"](f"The limits file was {_ink('REJECTED', 'breach')}: {'; '.join(source['rejected'])}.", styles["Normal"])], []
     if not summary["limits"]:
         return [heading, kit["Paragraph"]("No limits file came with tonight's files.", styles["Normal"])], []
-    order = {"breach": 0, "warning": 2, "ok": 3}  # any other status (incomplete, no figure) is not known to hold: right after the breaches
+    # any other status (incomplete, no figure) is not known to hold: right after the breaches
+    order = {"breach": 0, "breach (incomplete)": 0, "warning": 2, "ok": 3}
     rows = [["scope", "measure", f"figure ({summary['reporting_currency']})", "limit", "utilisation", "status", "breached / incomplete"]]
     commands = []
     for i, row in enumerate(sorted(summary["limits"], key=lambda r: (order.get(r["status"], 1), -(r["utilisation"] or 0))), 1):

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         local = deploy_local(emulator, "live", work, say=lambda line: print(f"  {line}", flush=True), access_probes=True, environment_class="non-production")
         runner = LocalEcs(emulator.target, emulator.agent_target, local.stack_name, work)
         runner.load()
+        runner.prepare_kernels()  # compiled once, as the images are built, not by each task of the suite's nights
         runner.environment_overrides["RISK_SCENARIOS"] = "2000"  # a small night (a RunTask override, as on ECS)
         night = run_night(local, runner, _sample_night(work), NIGHT, work, say=lambda line: print(f"  {line}", flush=True))
         print(f"the stack's night of {NIGHT}: " + (f"run {night.run_id} published" if night.figures else "NO REPORT"), flush=True)

@@ -25,7 +25,7 @@ from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.model.settings import load_model_config
 from riskbatch.reporting.coverage import firm_incomplete, limit_caveats, partly_excluded
 from riskbatch.reporting.notice import notice_subject, notice_summary, notice_text
-from riskbatch.reporting.page_one import PAGE_ONE_LIMITS, limits_block, warning_lines
+from riskbatch.reporting.page_one import LIMIT_STATUS, PAGE_ONE_LIMITS, limits_block, warning_lines
 from riskbatch.reporting.pages import render_pdf
 from riskbatch.reporting.tiles import limits_tile
 from riskbatch.validation.exclusions import exclusion_record
@@ -262,3 +262,6 @@ def test_a_breach_on_an_incomplete_figure_shows_apart_in_the_limits_table_the_ti
            "table": lambda rows, *_, **__: rows, "KeepTogether": lambda flowable: flowable}  # fmt: skip
     (row,) = limits_block({"limits": rows, "reporting_currency": "USD", "limits_source": {}}, kit)[0][1][1:]
     assert row[5] == "breach (incomplete)" and row[6].startswith("new tonight, on an incomplete figure; its figure leaves out ")
+    # and page one: coloured as a breach in the limits table, and named among the warnings, first (a plain "breach" only, before)
+    assert LIMIT_STATUS[row[5]] == "breach"
+    assert warning_lines({**summary, "limits": rows})[0].startswith("1 limit breach: PF02 VaR 99 %")

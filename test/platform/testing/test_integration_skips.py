@@ -119,11 +119,13 @@ def test_under_xdist_the_tally_counts_one_workers_deselections(monkeypatch: pyte
 
 
 def test_the_files_that_run_nights_are_handed_out_first_most_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    """make integration (--dist loadfile) hands each file to the first worker free, in collection order: the files
-    that run nights first, most first, so that the short files fill in at the end instead of one worker running a
-    file of nights while the other has nothing left; the teardown still last."""
+    """make integration (--dist loadfile --no-loadscope-reorder) hands the files out in collection order: first the
+    check of the night the stack ran before the suite (integration-live runs one process: after the night files it
+    would read a night the suite made), then the files that run nights, most first, so that the short files fill
+    in at the end; the teardown still last."""
     monkeypatch.setattr(conftest, "TALLY", Tally())
     items = [_Item("a"), _Item("one night", nights=1), _Item("teardown", "deletes_the_stack"), _Item("b"), _Item("two nights", nights=2)]
+    items.insert(2, _Item("last night", "reads_the_stacks_night"))
     config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: None))
     conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
-    assert [item.name for item in items] == ["two nights", "one night", "a", "b", "teardown"]
+    assert [item.name for item in items] == ["last night", "two nights", "one night", "a", "b", "teardown"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -77,8 +79,7 @@ def running_emulator(
     environment variables for this emulator's process only (RISKBATCH_FARGATE_VCPU_QUOTA and the like)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "emulator.log"
-    port_file = log_dir / "emulator.port"
-    port_file.unlink(missing_ok=True)
+    port_file = Path(tempfile.mkdtemp(prefix="emulator-port-", dir=log_dir)) / "port"  # its own: two emulators of one log_dir never read each other's
     environment = {**os.environ, **(settings or {})}
     if enforce_iam:
         environment["INITIAL_NO_AUTH_ACTION_COUNT"] = str(BOOTSTRAP_REQUESTS)
@@ -101,6 +102,7 @@ def running_emulator(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        shutil.rmtree(port_file.parent, ignore_errors=True)
 
 
 def bootstrap_users(emulator: Emulator) -> tuple[dict[str, str], dict[str, str]]:
