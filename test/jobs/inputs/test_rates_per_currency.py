@@ -171,7 +171,8 @@ def test_a_bad_row_of_an_earlier_date_is_flagged_and_the_last_dates_curve_used()
 
 def test_a_flagged_earlier_row_is_a_rates_finding_that_excludes_nothing() -> None:
     night = prepare_night(*_fx_night(), DATE, DataQualityPolicy(), "USD")
-    curves = RateCurves({"USD": DATE, "EUR": DATE}, {"USD": [(0.25, 0.043), (10.0, 0.042)], "EUR": [(0.25, 0.02), (10.0, 0.027)]}, {}, {"EUR": ["EUR 3M on 2026-09-01: bad"]})
+    points = {"USD": [(0.25, 0.043), (10.0, 0.042)], "EUR": [(0.25, 0.02), (10.0, 0.027)]}
+    curves = RateCurves({"USD": DATE, "EUR": DATE}, points, {}, {"EUR": ["EUR 3M on 2026-09-01: bad"]})
     kept = exclude_options_without_rates(night, curves, "positions.csv")
     assert kept.excluded == night.excluded and kept.positions.num_rows == night.positions.num_rows
     (finding,) = [finding for finding in kept.findings if finding.check == "rates"]
