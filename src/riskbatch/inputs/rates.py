@@ -11,9 +11,11 @@ currency's plausible band (the model configuration's `data_quality.rate_bands`: 
 per-currency overrides); a tenor that is not a number and D, W, M or Y; a date after the business
 date, or a last date older than the market's allowed lag; a duplicate (date, currency, tenor); no
 short tenor (one year or less) and long one (beyond a year) on its last date; a rate further than the
-currency's `data_quality.rate_steps` from its neighbouring tenor on that date, or from its own tenor
-the night before (the latest earlier run's curves, within two business days): a low rate typed as a
-percentage (JPY 3M 0.1 for 0.1 %) lies inside the band but far from the curve around it. An option's
+currency's `data_quality.rate_steps` from its neighbouring tenor on that date (only a tenor at most four
+times the other: 3M-1Y, 10Y-30Y), or from its own tenor the night before (the latest earlier run's curves,
+within two business days): a low rate typed as a percentage (JPY 3M 0.1 for 0.1 %) lies inside the band
+but far from the curve around it. Only problems on a currency's last date refuse it; a bad row of an
+earlier date is flagged. An option's
 domestic rate (its currency's) and, for an FX option, its foreign rate (the base currency's,
 Garman-Kohlhagen) come from these curves at the option's expiry (linear in the tenor, flat beyond the
 ends); an option in a currency the file does not cover, or whose curve it refused, is excluded with
