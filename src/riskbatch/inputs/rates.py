@@ -11,9 +11,11 @@ currency's plausible band (the model configuration's `data_quality.rate_bands`: 
 per-currency overrides); a tenor that is not a number and D, W, M or Y; a date after the business
 date, or a last date older than the market's allowed lag; a duplicate (date, currency, tenor); no
 short tenor (one year or less) and long one (beyond a year) on its last date; a rate further than the
-currency's `data_quality.rate_steps` from its neighbouring tenor on that date, or from its own tenor
-the night before (the latest earlier run's curves, within two business days): a low rate typed as a
-percentage (JPY 3M 0.1 for 0.1 %) lies inside the band but far from the curve around it. An option's
+currency's `data_quality.rate_steps` from its neighbouring tenor on that date (only a tenor at most four
+times the other: 3M-1Y, 10Y-30Y), or from its own tenor the night before (the latest earlier run's curves,
+within two business days): a low rate typed as a percentage (JPY 3M 0.1 for 0.1 %) lies inside the band
+but far from the curve around it. Only problems on a currency's last date refuse it; a bad row of an
+earlier date is flagged. An option's
 domestic rate (its currency's) and, for an FX option, its foreign rate (the base currency's,
 Garman-Kohlhagen) come from these curves at the option's expiry (linear in the tenor, flat beyond the
 ends); an option in a currency the file does not cover, or whose curve it refused, is excluded with
@@ -45,6 +47,7 @@ RATE_COLUMNS = {"date": pa.date32(), "currency": pa.string(), "tenor": pa.string
 TENOR = re.compile(r"^(\d+)([DWMY])$")
 TENOR_YEARS = {"D": 1 / 365.0, "W": 7 / 365.0, "M": 1 / 12.0, "Y": 1.0}
 SHORT_TENOR_YEARS = 1.0  # a short tenor is at most a year; a long one beyond it
+NEIGHBOUR_SPAN = 4.0  # tenors compared with their neighbour only when the longer is at most 4 times the shorter (3M-1Y, 5Y-10Y, 10Y-30Y)
 PREVIOUS_NIGHT_LAG = 2  # business days: an earlier run further back than this is no night before to compare with
 
 
@@ -56,11 +59,13 @@ def tenor_years(tenor: str) -> float | None:
 
 @dataclass(frozen=True)
 class RateCurves:
-    """Per currency, its (years, rate) points on its last date, by tenor; and the currencies whose curve was refused, with why."""
+    """Per currency, its (years, rate) points on its last date, by tenor; the currencies whose curve was refused, with why; and
+    the usable currencies with bad rows on earlier dates (flagged: only the last date's curve is used)."""
 
     as_of: dict[str, dt.date]
     points: dict[str, list[tuple[float, float]]]
     refused: dict[str, list[str]] = field(default_factory=dict)
+    flagged: dict[str, list[str]] = field(default_factory=dict)  # a usable currency's bad rows of earlier dates: reported, not refused
 
     def as_parameters(self) -> dict[str, list[list[float]]]:
         """The curves as the model's parameters (and the manifest) carry them."""
@@ -108,34 +113,43 @@ def parse_rates(
     problems = [f"{currency!r} is not a currency code" for _, currency, _, _ in rows if not re.fullmatch(r"[A-Z]{3}", currency.strip().upper())]
     if problems:
         raise InputError(name, problems)
-    refused: dict[str, list[str]] = {}
     latest: dict[str, dt.date] = {}
+    for date, currency, _, _ in rows:  # a currency's last date: the latest row at most the business date, good or not
+        code = currency.strip().upper()
+        latest[code] = max(latest.get(code, date), date) if date <= business_date else latest.get(code, date)
+    refused: dict[str, list[str]] = {code: [] for code in latest}
+    flagged: dict[str, list[str]] = {}
     seen: set[tuple[dt.date, str, float]] = set()
     found: dict[tuple[str, dt.date], list[tuple[float, float, str]]] = {}
     for date, currency, tenor, rate in rows:
         code, years = currency.strip().upper(), tenor_years(tenor)
         (low, high), where = policy.rate_band(code), f"{code} {tenor} on {date}"
+        # only a problem on the currency's last date (or after it) refuses its curve; an older bad row of a file carrying history is flagged
+        problems = refused[code] if date >= latest[code] else flagged.setdefault(code, [])
         if years is None:
-            refused.setdefault(code, []).append(f"{where}: the tenor is a number and D, W, M or Y (3M, 10Y)")
+            problems.append(f"{where}: the tenor is a number and D, W, M or Y (3M, 10Y)")
         elif not (np.isfinite(rate) and low <= rate <= high):
-            refused.setdefault(code, []).append(
-                f"{where}: the rate {rate:g} is outside the plausible {low:g} to {high:g} of {code} (a percentage typed as a number?)"
-            )
+            problems.append(f"{where}: the rate {rate:g} is outside the plausible {low:g} to {high:g} of {code} (a percentage typed as a number?)")
         elif date > business_date:
-            refused.setdefault(code, []).append(f"{where}: dated after the business date {business_date}")
+            problems.append(f"{where}: dated after the business date {business_date}")
         elif (date, code, years) in seen:
-            refused.setdefault(code, []).append(f"{where}: a duplicate (date, currency, tenor)")
+            problems.append(f"{where}: a duplicate (date, currency, tenor)")
         else:
             seen.add((date, code, years))
-            latest[code] = max(latest.get(code, date), date)
             found.setdefault((code, date), []).append((years, float(rate), tenor.strip().upper()))
     for code, date in sorted(latest.items()):
-        refused[code] = refused.get(code, []) + _curve_problems(code, date, sorted(found[(code, date)]), business_date, max_lag_business_days, policy, previous)
-    usable = {code: date for code, date in latest.items() if not refused.get(code)}
+        points = sorted(found.get((code, date), []))
+        refused[code] += _curve_problems(code, date, points, business_date, max_lag_business_days, policy, previous) if points else []
+    usable = {code: date for code, date in latest.items() if not refused[code] and (code, date) in found}
     if not usable:
         raise InputError(name, [problem for code in sorted(refused) for problem in refused[code]] or ["no usable curve"])
     points = {code: [(years, rate) for years, rate, _ in sorted(found[(code, date)])] for code, date in usable.items()}
-    return RateCurves(usable, points, {code: found_problems for code, found_problems in sorted(refused.items()) if found_problems})
+    return RateCurves(
+        usable,
+        points,
+        {code: found_problems for code, found_problems in sorted(refused.items()) if found_problems},
+        {code: found_problems for code, found_problems in sorted(flagged.items()) if code in usable},
+    )
 
 
 def _curve_problems(
@@ -157,8 +171,10 @@ def _curve_problems(
     tenors = [years for years, _, _ in points]
     if min(tenors) > SHORT_TENOR_YEARS or max(tenors) <= SHORT_TENOR_YEARS:
         problems.append(f"{code}: a short tenor (a year or less) and a long one (beyond a year) are needed on {date}")
-    for (_, rate, tenor), (_, beside, neighbour) in itertools.pairwise(points):
-        if abs(rate - beside) > step:
+    for (years, rate, tenor), (further, beside, neighbour) in itertools.pairwise(points):
+        # only tenors within a factor of NEIGHBOUR_SPAN of each other: far-apart tenors of a sparse curve differ by a term
+        # premium or an inversion (JPY 1D 0.75 % / 30Y 3.3 %), not by a typing error; the night before and the band still apply
+        if further <= NEIGHBOUR_SPAN * years and abs(rate - beside) > step:
             problems.append(
                 f"{code} on {date}: {tenor} {rate:g} and {neighbour} {beside:g} are {100 * abs(rate - beside):.1f} points apart, more than the "
                 f"{100 * step:g} allowed between neighbouring tenors (a percentage typed as a number?)"
@@ -199,7 +215,7 @@ def night_rates(
                 curves = parse_rates(table, key, date, policy.max_market_lag_days, policy.rate_bands, policy.rate_steps, previous)
             except InputError as error:
                 raise RatesRejected(key, checksum, error) from error
-            return curves, {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version_id, "refused": curves.refused}
+            return curves, {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version_id, "refused": curves.refused, "flagged": curves.flagged}
     key = f"{prefix}{business_date}/{RATES_FILES[0]}"
     missing = InputError(key, [f"no rates file ({' or '.join(RATES_FILES)}) for {business_date}: rates are a required input of the night, never assumed"])
     raise RatesRejected(key, hashlib.sha256(b"").hexdigest(), missing)
@@ -213,10 +229,14 @@ def option_currencies(underlying: str, currency: str) -> list[str]:
 
 def exclude_options_without_rates(night: PreparedNight, curves: RateCurves, positions_name: str) -> PreparedNight:
     """The night less its options in a currency the rates file does not cover (or whose curve it refused), each excluded with
-    the reason; a refused curve is a data-quality finding (check `rates`) whether or not an option needed it."""
+    the reason; a refused curve is a data-quality finding (check `rates`) whether or not an option needed it, and so is (flagged)
+    a usable curve's bad rows of earlier dates."""
     positions, market = night.positions, night.market
     findings = [
         FactorFinding(code, "rates", f"curve refused, its options excluded: {'; '.join(problems)}", "exclude") for code, problems in curves.refused.items()
+    ] + [
+        FactorFinding(code, "rates", f"rows of earlier dates set aside, its last date's curve used: {'; '.join(problems)}", "flag")
+        for code, problems in curves.flagged.items()
     ]
     night = dataclasses.replace(night, findings=[*night.findings, *findings]) if findings else night
     reasons = []

@@ -34,9 +34,9 @@ def _parsed(curves: dict[str, dict[str, float]], previous: PreviousCurves | None
 @pytest.mark.parametrize(
     ("currency", "curve"),
     [
-        ("JPY", {"3M": 0.1, "10Y": 0.009}),  # 0.1 % typed as 0.1: inside JPY's band (up to 0.10)
-        ("CHF", {"1M": 0.05, "10Y": 0.003}),  # 0.05 %
-        ("GBP", {"3M": 0.1, "10Y": 0.008}),  # Bank Rate of 2020-21, 0.1 %
+        ("JPY", {"3M": 0.1, "1Y": 0.002, "10Y": 0.009}),  # 0.1 % typed as 0.1: inside JPY's band (up to 0.10)
+        ("CHF", {"1M": 0.05, "3M": 0.001, "10Y": 0.003}),  # 0.05 %
+        ("GBP", {"3M": 0.1, "6M": 0.001, "10Y": 0.008}),  # Bank Rate of 2020-21, 0.1 %
         ("GBP", {"3M": 0.001, "1Y": 0.1, "10Y": 0.008}),  # one tenor inside the curve
     ],
     ids=["JPY", "CHF", "GBP", "GBP-middle"],
@@ -106,7 +106,8 @@ def test_a_file_that_cannot_be_read_or_has_no_usable_curve_is_still_refused_whol
     assert any(problem in found for found in raised.value.problems), raised.value.problems
 
 
-def test_a_refused_curve_is_a_finding_and_its_options_are_excluded_with_why() -> None:
+def _fx_night() -> tuple[pa.Table, str, pa.Table, str]:
+    """A market of FX_EURUSD and EQ_1 and two options on them, one each."""
     dates = business_days(DATE, 261)
     market = pa.table({"date": pa.array(dates * 2, pa.date32()), "factor": ["FX_EURUSD"] * len(dates) + ["EQ_1"] * len(dates),
                        "price": [1.08 + 0.001 * (i % 7) for i in range(len(dates))] + [50.0 + 0.1 * (i % 5) for i in range(len(dates))],
@@ -119,10 +120,71 @@ def test_a_refused_curve_is_a_finding_and_its_options_are_excluded_with_why() ->
          "strike": 50.0, "expiry": expiry, "option_type": "put", "implied_vol": 0.3},
     ]  # fmt: skip
     positions = pa.table({name: pa.array([row.get(name) for row in rows], kind) for name, kind in POSITION_COLUMNS.items()})
-    night = prepare_night(market, "market.csv", positions, "positions.csv", DATE, DataQualityPolicy(), "USD")
+    return market, "market.csv", positions, "positions.csv"
+
+
+def test_a_refused_curve_is_a_finding_and_its_options_are_excluded_with_why() -> None:
+    night = prepare_night(*_fx_night(), DATE, DataQualityPolicy(), "USD")
     curves = _parsed({"USD": USD, "EUR": {"3M": 0.08, "1Y": 0.002, "10Y": 0.008}})  # EUR 3M 0.08 % typed as 0.08
     excluded = exclude_options_without_rates(night, curves, "positions.csv")
     assert [row.position_id for row in excluded.excluded] == ["O1"] and excluded.positions["position_id"].to_pylist() == ["O2"]
     assert excluded.excluded[0].reason.startswith("no dated rate for EUR in the night's rates file (EUR's curve refused: EUR on 2026-11-25: 3M 0.08 and 1Y")
     (finding,) = [finding for finding in excluded.findings if finding.check == "rates"]
     assert (finding.factor, finding.action) == ("EUR", "exclude") and finding.detail.startswith("curve refused, its options excluded: EUR on 2026-11-25")
+
+
+@pytest.mark.parametrize(
+    "curves",
+    [
+        {"JPY": {"1D": 0.0075, "30Y": 0.033}},  # the JGB curve of December 2025, its two ends only
+        {"HUF": {"3M": 0.165, "10Y": 0.095}},  # October 2022: bills far above bonds
+        {"CNH": {"1D": 0.09, "10Y": 0.022}},  # an overnight squeeze (January 2017), no night before stored
+    ],
+    ids=["JPY-1D-30Y", "HUF-2022", "CNH-squeeze"],
+)
+def test_tenors_more_than_four_times_apart_are_not_compared_as_neighbours(curves: dict[str, dict[str, float]]) -> None:
+    """Before, the neighbour check compared a sparse curve's far-apart ends in absolute points and refused these real curves."""
+    parsed = _parsed({**curves, "USD": USD})
+    assert parsed.refused == {} and set(parsed.points) == {*curves, "USD"}
+
+
+def test_tenors_within_four_times_of_each_other_are_still_compared() -> None:
+    parsed = _parsed({"JPY": {"3M": 0.1, "1Y": 0.002, "30Y": 0.033}, "USD": USD})  # 3M and 1Y: four times apart, compared
+    assert parsed.refused["JPY"] == [
+        "JPY on 2026-11-25: 3M 0.1 and 1Y 0.002 are 9.8 points apart, more than the 2 allowed between neighbouring tenors (a percentage typed as a number?)"
+    ]
+
+
+def test_a_bad_row_of_an_earlier_date_is_flagged_and_the_last_dates_curve_used() -> None:
+    """Before, EUR 3M 2.0 of three months back in a file carrying history refused tonight's good EUR curve."""
+    older = DATE - dt.timedelta(days=85)
+    table = pa.concat_tables([rates_table(DATE, {"USD": USD, "EUR": {"3M": 0.02, "10Y": 0.027}}), rates_table(older, {"EUR": {"3M": 2.0, "10Y": 0.027}})])
+    policy = _policy()
+    parsed = parse_rates(table, "rates.csv", DATE, 0, policy.rate_bands, policy.rate_steps)
+    assert parsed.refused == {} and parsed.points["EUR"] == [(0.25, 0.02), (10.0, 0.027)]
+    (problem,) = parsed.flagged["EUR"]
+    assert problem.startswith(f"EUR 3M on {older}: the rate 2 is outside the plausible")
+    bad_tonight = pa.concat_tables([rates_table(DATE, {"USD": USD, "EUR": {"3M": 2.0, "10Y": 0.027}}), rates_table(older, {"EUR": {"3M": 0.02, "10Y": 0.027}})])
+    parsed = parse_rates(bad_tonight, "rates.csv", DATE, 0, policy.rate_bands, policy.rate_steps)  # the last date's problem still refuses
+    assert "EUR" not in parsed.points and parsed.refused["EUR"][0].startswith(f"EUR 3M on {DATE}: the rate 2 is outside")
+
+
+def test_a_flagged_earlier_row_is_a_rates_finding_that_excludes_nothing() -> None:
+    night = prepare_night(*_fx_night(), DATE, DataQualityPolicy(), "USD")
+    points = {"USD": [(0.25, 0.043), (10.0, 0.042)], "EUR": [(0.25, 0.02), (10.0, 0.027)]}
+    curves = RateCurves({"USD": DATE, "EUR": DATE}, points, {}, {"EUR": ["EUR 3M on 2026-09-01: bad"]})
+    kept = exclude_options_without_rates(night, curves, "positions.csv")
+    assert kept.excluded == night.excluded and kept.positions.num_rows == night.positions.num_rows
+    (finding,) = [finding for finding in kept.findings if finding.check == "rates"]
+    assert (finding.factor, finding.action) == ("EUR", "flag") and finding.detail.endswith("EUR 3M on 2026-09-01: bad")
+
+
+@pytest.mark.clock
+def test_a_genuine_move_beyond_the_step_refuses_its_currency_for_one_night_only() -> None:
+    """As documented: a refused curve is not stored, so the next night has no night before for it (RUB, 28 February 2022)."""
+    friday = PreviousCurves(DATE - dt.timedelta(days=1), {"USD": [[0.25, 0.043], [10.0, 0.042]], "RUB": [[0.25, 0.095], [10.0, 0.11]]})
+    moved = {"USD": USD, "RUB": {"3M": 0.20, "10Y": 0.155}}
+    first = _parsed(moved, friday)
+    assert "RUB" in first.refused and "RUB" not in first.points
+    second = _parsed(moved, PreviousCurves(DATE - dt.timedelta(days=1), first.as_parameters()))
+    assert second.refused == {} and "RUB" in second.points
