@@ -4,8 +4,9 @@ factor's own residuals, each day's chosen by that day alone, so the same day fil
 Over the days both have a return (at least `MIN_OVERLAP`), the factor's return is regressed on the
 proxy's: beta = cov / var of the proxy (not floored: a name with beta 0.5 or -0.5 keeps it), and its
 residual on each of those days is its return less beta x the proxy's, both less their means. A missing
-day takes beta x the proxy's return that day plus a residual drawn (with replacement) from those days,
-so its variance is beta^2 var(proxy) + var(residual), the factor's own on the common days, and its
+day takes beta x the proxy's return that day plus a residual picked from those days' (as if drawn with
+replacement, interpolated between neighbours), so its variance is about beta^2 var(proxy) + var(residual),
+the factor's own on the common days, and its
 correlation with the proxy is the measured one, not +1: a hedge of the name with its proxy keeps the
 name's own risk. Each filled day's residual is the empirical quantile, at a uniform u, of the factor's
 sorted residuals; u comes from the SHA-256 of the factor, its proxy, that day's date and the window
