@@ -14,7 +14,8 @@ first date on which a factor had not traded yet, a listing younger than the wind
   proxy (the configured map factor -> proxy, an index or sector factor, in the versioned model
   configuration; a key is a factor's name or a pattern such as `EQ_*`), as
   riskbatch.inputs.proxy_fill says: beta x the proxy's return plus one of the factor's own residuals,
-  both measured over their common days, drawn with a recorded seed (check `proxy`, flagged), so the
+  both measured over their common days, each day's picked by that day's date alone, the same every
+  night (check `proxy`, flagged), so the
   filled days keep the factor's own volatility and its measured correlation with the proxy (a hedge
   with the index is not made riskless). The proxy's own holidays are bridged first, on a copy, by
   the rules above, whether or not the book holds it. Without a configured proxy, with one that has
@@ -32,7 +33,7 @@ from fnmatch import fnmatchcase
 
 import numpy as np
 
-from riskbatch.inputs.proxy_fill import MIN_OVERLAP, bridged, fill_basis, proxied_returns, proxy_fit, proxy_seed
+from riskbatch.inputs.proxy_fill import MIN_OVERLAP, bridged, fill_basis, proxied_returns, proxy_fit
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def proxy_of(name: str, proxies: dict[str, str]) -> str | None:
 
 
 def _proxied_start(
-    column: np.ndarray, proxy: np.ndarray, first: int, dates: list[dt.date], name: str, proxy_name: str, limit: int, business_date: dt.date, window: str
+    column: np.ndarray, proxy: np.ndarray, first: int, dates: list[dt.date], name: str, proxy_name: str, limit: int, window: str
 ) -> tuple[np.ndarray, FactorFinding] | str:
     """The column with its rows before `first` rebuilt from the proxy's returns (riskbatch.inputs.proxy_fill),
     or why it cannot be. The proxy's own short gaps are bridged on a copy first, wherever it sorts."""
@@ -70,12 +71,11 @@ def _proxied_start(
         fit = proxy_fit(np.diff(np.log(column[first:])), np.diff(np.log(proxy[first:])))
     if fit is None:
         return f"its proxy {proxy_name} needs {MIN_OVERLAP} common days with it to measure beta (an unscaled index understates a single name)"
-    seed = proxy_seed(name, business_date, window)
-    returns = proxied_returns(np.diff(np.log(proxy[: first + 1])), fit, seed)  # the returns ending on rows 1..first
+    returns = proxied_returns(np.diff(np.log(proxy[: first + 1])), fit, name, proxy_name, dates[1 : first + 1], window)  # ending on rows 1..first
     filled = column.copy()
     # backwards from the first own price: the price on row k is the one on row k+1 less the return between
     filled[:first] = column[first] * np.exp(-np.cumsum(returns[::-1]))[::-1]
-    detail = f"first price on {dates[first]}: each of its {first} earlier return(s) is {fill_basis(fit, proxy_name, seed, business_date)}"
+    detail = f"first price on {dates[first]}: each of its {first} earlier return(s) is {fill_basis(fit, proxy_name, window)}"
     return filled, FactorFinding(name, "proxy", detail, "flag")
 
 
@@ -91,8 +91,9 @@ def complete_histories(
 ) -> tuple[np.ndarray, list[FactorFinding]]:
     """The prices (days x factors, NaN where missing) with each factor's gaps bridged, its ends
     carried and its short history proxied where the rules above allow; a finding per factor
-    repaired or refused. A factor with no price at all is left to the history check. `business_date`
-    (the window's last date when not given) and `window` (nightly, stress) seed a proxied factor's residual draws."""
+    repaired or refused. A factor with no price at all is left to the history check. `window` (nightly,
+    stress) and each filled day's date pick a proxied factor's residuals; `business_date` is not used
+    by the fill (kept for callers: the night's date must not change a filled day)."""
     prices = prices.copy()
     proxies = proxies or {}
     findings: list[FactorFinding] = []
@@ -111,7 +112,7 @@ def complete_histories(
             elif proxy not in index:
                 repaired = f"its proxy {proxy} has no complete history before it"
             else:
-                repaired = _proxied_start(column, prices[:, index[proxy]], first, dates, name, proxy, limit, business_date or dates[-1], window)
+                repaired = _proxied_start(column, prices[:, index[proxy]], first, dates, name, proxy, limit, window)
             if isinstance(repaired, str):
                 why = repaired
                 detail = f"a short history: first price on {dates[first]}, {len(dates) - 1 - first} of {len(dates) - 1} returns, and {why}"

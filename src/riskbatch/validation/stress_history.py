@@ -12,7 +12,9 @@ it. One missing value used to remove the firm's stressed VaR. Here, over the con
   there, at least 20), the residuals x the proxy's crisis volatility over its nightly one (a name's
   own moves assumed to grow in the crisis as its index's did, so its total volatility grows by the
   same factor as under a volatility-ratio scale, and its correlation with the proxy stays the
-  measured one), drawn with a recorded seed. The proxy's crisis gaps are bridged first, on a copy.
+  measured one), each crisis day's picked by that day's date alone, never tonight's business date
+  (the crisis history is fixed: so is its fill, but for beta and the residuals' nightly measurement).
+  The proxy's crisis gaps are bridged first, on a copy.
   Without the proxy in the nightly window, with fewer common returns there, or with a proxy
   without a complete crisis history, the factor stays uncovered;
 - a factor listed during the period takes its proxy's returns before the listing as in the nightly
@@ -31,7 +33,7 @@ import numpy as np
 
 from riskbatch.inputs.files import Market
 from riskbatch.inputs.history_gaps import FactorFinding, complete_histories, proxy_of
-from riskbatch.inputs.proxy_fill import MIN_OVERLAP, ProxyFit, bridged, fill_basis, proxied_returns, proxy_fit, proxy_seed
+from riskbatch.inputs.proxy_fill import MIN_OVERLAP, ProxyFit, bridged, fill_basis, proxied_returns, proxy_fit
 from riskbatch.model.engine import Book
 
 
@@ -56,7 +58,7 @@ def nightly_fit(name: str, proxy: str, nightly: Market | None) -> ProxyFit | Non
     return proxy_fit(own, theirs)
 
 
-def _crisis_fill(name: str, proxy: str, crisis: np.ndarray, nightly: Market | None, limit: int, business_date: dt.date) -> tuple[np.ndarray, FactorFinding]:
+def _crisis_fill(name: str, proxy: str, crisis: np.ndarray, nightly: Market | None, limit: int, days: list[dt.date]) -> tuple[np.ndarray, FactorFinding]:
     """The prices of a factor without crisis history built from its proxy's crisis moves, or NaN and why not."""
     fit = nightly_fit(name, proxy, nightly)
     crisis = bridged(crisis, limit)
@@ -65,10 +67,9 @@ def _crisis_fill(name: str, proxy: str, crisis: np.ndarray, nightly: Market | No
         detail = f"no price in the stress period, and its proxy {proxy} {why}: uncovered"
         return np.full(len(crisis), np.nan), FactorFinding(name, "short_history", detail, "exclude")
     moves = np.diff(np.log(crisis))
-    seed = proxy_seed(name, business_date, "stress")
     growth = float(np.std(moves)) / fit.proxy_sd if fit.proxy_sd > 0 else 1.0  # the proxy's crisis volatility over its nightly one
-    returns = proxied_returns(moves, fit, seed, growth)
-    basis = fill_basis(fit, proxy, seed, business_date, "common returns of the nightly window")
+    returns = proxied_returns(moves, fit, name, proxy, days[1:], "stress", growth)  # each crisis day's residual by its own date
+    basis = fill_basis(fit, proxy, "stress", "common returns of the nightly window")
     detail = f"no price in the stress period: each crisis return is {basis}; the residuals x {growth:.3g}, {proxy}'s crisis over its nightly volatility"
     return crisis[0] * np.exp(np.concatenate([[0.0], np.cumsum(returns)])), FactorFinding(name, "proxy", detail, "flag")
 
@@ -97,7 +98,7 @@ def stress_window(
         if own is not None and np.isfinite(own).any():
             columns[name] = own
         elif (proxy := proxy_of(name, proxies)) is not None and proxy in stress.index:
-            columns[name], finding = _crisis_fill(name, proxy, stress.prices[rows, stress.index[proxy]], nightly, max_gap_days, stress.business_date)
+            columns[name], finding = _crisis_fill(name, proxy, stress.prices[rows, stress.index[proxy]], nightly, max_gap_days, dates)
             findings.append(finding)
         else:
             columns[name] = np.full(len(dates), np.nan)

@@ -111,7 +111,7 @@ def test_a_new_listing_takes_its_configured_proxy_and_without_one_is_excluded_wi
     filled = np.diff(np.log(night.market.prices[:, night.market.index["SIE"]]))
     index = np.diff(np.log(prices["IDX_EU"]))
     # beta x the index's return plus the stock's own residual: its beta of 1.2, measured over their common days
-    assert assert_filled_by_beta_and_own_residuals(filled, index, listed) == pytest.approx(1.2, rel=0.15)
+    assert assert_filled_by_beta_and_own_residuals(filled, index, listed, "SIE", "IDX_EU", night.market.dates) == pytest.approx(1.2, rel=0.15)
     assert filled[listed:] == pytest.approx(np.diff(np.log(prices["SIE"][listed:])), rel=1e-12)  # its own history untouched
 
 
@@ -191,7 +191,7 @@ def test_a_listing_with_20_or_more_own_days_is_proxied_with_its_beta_and_its_own
     full = market_prices(market)
     filled = np.diff(np.log(night.market.prices[:, night.market.index[listing]]))
     index = np.diff(np.log(full[proxy]))
-    assert_filled_by_beta_and_own_residuals(filled, index, spec_days() - 25)
+    assert_filled_by_beta_and_own_residuals(filled, index, spec_days() - 25, listing, proxy, night.market.dates)
     assert abs(np.corrcoef(filled[: spec_days() - 25], index[: spec_days() - 25])[0, 1]) < 0.99  # not the index's moves rescaled
 
 
@@ -218,7 +218,7 @@ def test_a_name_with_half_its_index_s_moves_keeps_beta_0_5_not_floored_at_1() ->
     night = _night(prices, DataQualityPolicy(proxies={"SIE": "IDX_EU"}))
     assert night.excluded == []
     filled = np.diff(np.log(night.market.prices[:, night.market.index["SIE"]]))
-    assert assert_filled_by_beta_and_own_residuals(filled, index, listed) == pytest.approx(0.5, abs=0.05)
+    assert assert_filled_by_beta_and_own_residuals(filled, index, listed, "SIE", "IDX_EU", night.market.dates) == pytest.approx(0.5, abs=0.05)
     (finding,) = [finding for finding in night.findings if finding.factor == "SIE"]
     assert "floored" not in finding.detail and f"{float(finding.detail.split('is ')[1].split(' x ')[0]):.1f}" == "0.5"
 
