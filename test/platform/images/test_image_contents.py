@@ -151,7 +151,11 @@ def test_each_image_is_labelled_with_its_source_revision_version_and_time(job: s
         assert f'org.opencontainers.image.{label}="${{{argument}}}"' in text and f"ARG {argument}=" in text
     # the labels come last: a new revision changes no layer
     assert text.index("LABEL org.opencontainers") > text.index("CMD [")
-    # and the process sees the revision, which the night's manifest records (test/jobs/jobs/test_night_code.py)
+    # and the process sees the revision, which the night's manifest records (test/jobs/jobs/test_night_code.py): an ENV
+    # may take an ARG's value, and the ENV persists in the image (Dockerfile reference, "ARG" and "Using ARG variables",
+    # https://docs.docker.com/reference/dockerfile/#using-arg-variables); ECS keeps an image's ENV unless the task
+    # definition's environment overrides it ("Amazon ECS task definition parameters", environment,
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html)
     assert 'ENV RISKBATCH_SOURCE_REVISION="${REVISION}"' in text and text.index("ENV RISKBATCH_SOURCE_REVISION") > text.index("CMD [")
 
 
