@@ -49,6 +49,19 @@ def access_denied_in_the_services_protocol(patch: Patcher) -> None:
 
 
 @fix
+def roles_listed_from_a_copy(patch: Patcher) -> None:
+    """Defect. moto lists the roles by iterating its dictionary of them (create_role checks the new name against
+    every role that way), and its server answers each request on a thread of its own. Two stacks created at once
+    (taskcat creates one per region in parallel, and IAM is global) add a role while the other iterates:
+    "dictionary changed size during iteration", a 500 for the CreateStack call and a stack that never starts.
+    The fix lists the roles from a copy taken in one step (list() copies a dictionary's values under the
+    interpreter's lock, where a loop over them lets another thread in between two roles)."""
+    from moto.iam.models import IAMBackend
+
+    patch.set(IAMBackend, "get_roles", lambda self: list(self.roles.values()))
+
+
+@fix
 def inline_role_policies_read_as_json(patch: Patcher) -> None:
     """Defect. moto's CloudFormation handler stores inline role policies as objects where its IAM
     model stores JSON text, and its access check then failed with an error on every call made with

@@ -227,3 +227,28 @@ def test_moto_refuses_the_signature_of_a_request_without_a_body(aws: None) -> No
 def test_signatures_of_requests_without_a_body(aws: None) -> None:
     with patched(emulator.iam.signatures_of_requests_without_a_body):
         assert _list_schedules_as_a_user() == ("OK", "OK")
+
+
+def _a_role_added_while_the_roles_are_listed() -> str:
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[ACCOUNT]["global"]
+    for name in ("first", "second"):
+        backend.create_role(name, "{}", "/", None, "", [], None)
+    listed = iter(backend.get_roles())
+    next(listed)
+    backend.create_role("added-meanwhile", "{}", "/", None, "", [], None)  # another request's thread, in between
+    try:
+        list(listed)
+    except RuntimeError as error:
+        return str(error)
+    return "OK"
+
+
+def test_moto_lists_roles_from_the_dictionary_another_thread_changes(aws: None) -> None:
+    assert _a_role_added_while_the_roles_are_listed() == "dictionary changed size during iteration"
+
+
+def test_roles_are_listed_from_a_copy(aws: None) -> None:
+    with patched(emulator.iam.roles_listed_from_a_copy):
+        assert _a_role_added_while_the_roles_are_listed() == "OK"
