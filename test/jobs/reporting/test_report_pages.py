@@ -294,7 +294,7 @@ def test_a_night_with_every_notice_keeps_page_one_at_its_size_and_lists_the_rest
     assert f"Restated, supersedes run {summary['restatement']['supersedes']}" in one
     shown = [line for line in lines if flat(line) in one]
     rest = lines[len(shown) :]
-    assert shown == lines[: len(shown)] and len(shown) >= 3, shown  # the most important, in their order
+    assert shown == lines[: len(shown)] and len(shown) >= 2, shown  # the most important, in their order
     assert shown[0].startswith("10 limit breaches") and shown[1].startswith("Firm figures and firm limits INCOMPLETE")
     assert rest and overflow_line(len(rest)).split(" (")[0] in one  # "N more warnings, of lower priority, listed in full on page 2"
     for heading in ("Backtest (one-day VaR", "Challenger models"):  # a block page one had no room for: on page two, named on page one
@@ -563,7 +563,7 @@ def test_page_one_gives_each_portfolios_backtest_zone_and_its_tile_the_worst(ton
     assert "BACKTEST YELLOW" in first and "BACKTEST GREEN" not in first  # the tile names the portfolios off green (above)
     zones = " ".join(f"{'YELLOW, 6' if name in names[:2] else 'GREEN, 2'}" for name in names)
     # one cell a portfolio: its name over its zone and exceptions, in the backtest block (on page two, named there, when page one is full)
-    assert f"{' '.join(names)} {zones}" in first or ("the backtest too, in full" in first and f"{' '.join(names)} {zones}" in second)
+    assert f"{' '.join(names)} {zones}" in first or ("the backtest" in first and "too, in full" in first and f"{' '.join(names)} {zones}" in second)
     pixels = page_one_pixels(render_pdf(night, tonight.firm_pnl), tmp_path)
     assert fill_pixels(pixels, "warning") > 0
 
