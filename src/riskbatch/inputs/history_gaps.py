@@ -86,14 +86,13 @@ def complete_histories(
     factors: list[str],
     limit: int,
     proxies: dict[str, str] | None = None,
-    business_date: dt.date | None = None,
     window: str = "nightly",
 ) -> tuple[np.ndarray, list[FactorFinding]]:
     """The prices (days x factors, NaN where missing) with each factor's gaps bridged, its ends
     carried and its short history proxied where the rules above allow; a finding per factor
     repaired or refused. A factor with no price at all is left to the history check. `window` (nightly,
-    stress) and each filled day's date pick a proxied factor's residuals; `business_date` is not used
-    by the fill (kept for callers: the night's date must not change a filled day)."""
+    stress) and each filled day's date pick a proxied factor's residuals, never the night's date: a filled
+    day keeps its return from night to night."""
     prices = prices.copy()
     proxies = proxies or {}
     findings: list[FactorFinding] = []

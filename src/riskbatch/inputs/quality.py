@@ -316,7 +316,7 @@ def prepare_night(
     # as none): the stored copy and the backtest read the cleaned moves, and a short history's proxy
     # is scaled on cleaned prices; then gaps bridged, ends carried, short histories proxied or refused
     whole, cleanings = clean_history(market, market.prices, market.factors, cleaning, ledger, corporate_actions=corporate_actions)
-    prices, findings = complete_histories(whole, market.dates, market.index, used, policy.max_gap_days, policy.proxies, business_date)
+    prices, findings = complete_histories(whole, market.dates, market.index, used, policy.max_gap_days, policy.proxies)
     findings += [FactorFinding(item.factor, "cleaned", f"{item.rule}: {item.detail} (recorded {item.made_on})", "flag") for item in cleanings]
     findings += [
         FactorFinding(name, "corporate_action", f"the record of a split of ratio {ratio:g} effective {day} is not applied: {why}", "flag")

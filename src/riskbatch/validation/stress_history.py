@@ -109,7 +109,7 @@ def stress_window(
     names = list(columns)
     matrix = np.column_stack([columns[name] for name in names]) if names else np.empty((len(dates), 0))
     repaired, repairs = complete_histories(
-        matrix, dates, {name: i for i, name in enumerate(names)}, factors, max_gap_days, proxies, stress.business_date, "stress"
+        matrix, dates, {name: i for i, name in enumerate(names)}, factors, max_gap_days, proxies, window="stress"
     )
     findings += repairs
     tonight = repaired[:, [names.index(name) for name in factors]]

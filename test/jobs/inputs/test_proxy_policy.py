@@ -96,24 +96,10 @@ def test_a_proxied_name_hedged_with_its_index_keeps_its_own_risk_and_its_measure
 def test_a_re_run_of_the_night_fills_the_same_returns_bit_for_bit_and_the_finding_states_the_rule() -> None:
     index, own = _index_and_listing(seed=3)
     prices = np.column_stack([own, index])
-    night = dt.date(2025, 10, 28)
-    first, (finding,) = complete_histories(prices, DATES, {"EQ_NEW": 0, "IDX_EQ": 1}, ["EQ_NEW"], 3, {"EQ_*": "IDX_EQ"}, night)
-    again, _ = complete_histories(prices, DATES, {"EQ_NEW": 0, "IDX_EQ": 1}, ["EQ_NEW"], 3, {"EQ_*": "IDX_EQ"}, night)
+    first, (finding,) = complete_histories(prices, DATES, {"EQ_NEW": 0, "IDX_EQ": 1}, ["EQ_NEW"], 3, {"EQ_*": "IDX_EQ"})
+    again, _ = complete_histories(prices, DATES, {"EQ_NEW": 0, "IDX_EQ": 1}, ["EQ_NEW"], 3, {"EQ_*": "IDX_EQ"})
     assert np.array_equal(first, again, equal_nan=True)
     assert "SHA-256 of its name, IDX_EQ, that day's date and the window (nightly), the same every night" in finding.detail
-
-
-@pytest.mark.clock
-def test_the_same_data_on_another_business_date_fills_every_day_with_the_same_return() -> None:
-    """Before, the residual draws were seeded by the business date: the same window filled anew each night."""
-    index, own = _index_and_listing(seed=3)
-    prices = np.column_stack([own, index])
-
-    def fill(on: dt.date) -> np.ndarray:
-        return complete_histories(prices, DATES, {"EQ_NEW": 0, "IDX_EQ": 1}, ["EQ_NEW"], 3, {"EQ_*": "IDX_EQ"}, on)[0]
-
-    night = dt.date(2025, 10, 28)
-    assert np.array_equal(fill(night), fill(night + dt.timedelta(days=1)), equal_nan=True)
 
 
 @pytest.mark.clock
@@ -126,8 +112,8 @@ def test_two_consecutive_nights_fill_each_day_they_share_with_nearly_the_same_re
     index, own = _index_and_listing(seed=seed)
     prices = np.column_stack([own, index])
     held = {"EQ_NEW": 0, "IDX_EQ": 1}
-    tonight, _ = complete_histories(prices[:-1], DATES[:-1], held, ["EQ_NEW"], 3, {"EQ_*": "IDX_EQ"}, DATES[-2])
-    tomorrow, _ = complete_histories(prices[1:], DATES[1:], held, ["EQ_NEW"], 3, {"EQ_*": "IDX_EQ"}, DATES[-1])
+    tonight, _ = complete_histories(prices[:-1], DATES[:-1], held, ["EQ_NEW"], 3, {"EQ_*": "IDX_EQ"})
+    tomorrow, _ = complete_histories(prices[1:], DATES[1:], held, ["EQ_NEW"], 3, {"EQ_*": "IDX_EQ"})
     # the returns ending on rows 2..249, filled on both nights
     shared_tonight, shared_tomorrow = np.diff(np.log(tonight[:, 0]))[1 : LISTED - 1], np.diff(np.log(tomorrow[:, 0]))[: LISTED - 2]
     assert len(shared_tonight) == LISTED - 2
