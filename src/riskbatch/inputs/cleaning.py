@@ -63,7 +63,7 @@ class CleaningPolicy:
 
     jump_sigmas: float = 10.0  # a return this many robust standard deviations from the median is a jump
     revert_share: float = 0.2  # |r_t + r_t+1| at most this share of the smaller jump: a reversal
-    split_tolerance: float = 0.02  # relative distance of a day's price ratio to a split ratio
+    split_tolerance: float = 0.02  # a second source's last price further than this (relative) contradicts the file's
     implausible_ratio: float = 3.0  # a last-day price ratio beyond this (or below its inverse) is no market move
     # a day on which this many factors jump is the market's: never cleaned. A count, not a share of the file: ten
     # equities crashing beside forty quiet currencies are a crash, however many currencies the file carries
@@ -228,11 +228,12 @@ def _split(
     """The first recorded split the history shows: the record names the day and the ratio k (any positive
     ratio but 1), the day's move is nearer the split than no split, and dividing k out brings it more than
     jump_sigmas / 2 robust standard deviations nearer the median (the record explains the move). That
-    replaces "the day is a jump": a 2:1 split of a stock moving 10 % a day is no jump (6.9 robust standard
-    deviations) but the record explains it; and a record that explains little of a jump (a -30 % day of a
-    quiet stock recorded as 2:1, nearer the split by a hair) would swap one jump for another. A ratio near
-    1 still cannot explain a usual move: a 5 % stock dividend on a genuine -3 % day of a 2 %/day stock
-    divides out about one robust standard deviation, and is reported, not applied."""
+    replaces "the day is a jump" rather than standing beside it as an alternative: a 2:1 split of a stock
+    moving 10 % a day is no jump (6.9 robust standard deviations) but the record explains it; and a record
+    that explains little of a jump (a -30 % day of a quiet stock recorded as 2:1, nearer the split by a
+    hair) would only swap one jump for another. A ratio near 1 still cannot explain a usual move: a 5 %
+    stock dividend on a genuine -3 % day of a 2 %/day stock divides out about one robust standard
+    deviation, and is reported, not applied."""
     if FX_FACTOR.match(name):
         return None  # an exchange rate has no shares to split: its jump is the market's (a de-peg)
     position = {day.isoformat(): row for row, day in enumerate(dates)}
@@ -332,7 +333,7 @@ def _why_not_applied(market: Market, prices: np.ndarray, policy: CleaningPolicy,
                 f"the record divides out only {explained:.1f} robust standard deviations of the day's move of {np.expm1(move):+.1%}"
                 f" ({rest:+.1%} once divided by {ratio:g}), a split must explain more than {policy.jump_sigmas / 2:g}"
             )
-            whole = abs(float(np.log(ratio))) / scale[1]  # what a day that moved by exactly the ratio would divide out
+            whole = abs(float(np.log(ratio))) / scale[1]  # the split's size on the factor's scale: the most any record of it divides out
             if whole <= policy.jump_sigmas / 2:
                 text += f" (a split of {ratio:g} is only {whole:.1f} robust standard deviations of this factor: it cannot be told from a move)"
             return text
