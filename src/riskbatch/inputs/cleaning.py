@@ -10,18 +10,20 @@ and 1.4826 x MAD of the days that moved, as the jump check's):
   the two (the price went away and came back). The price of day t is replaced by the geometric
   mean of its neighbours: the two days' move is split evenly, never lost nor doubled.
 - `split` (an unadjusted corporate action): an independent record (the night's corporate actions:
-  factor, effective day, ratio k, any positive ratio but 1) names the day, the day's log return r_t
-  is a jump (a ratio near 1 divided out of a usual move would put a fake move in the history: such a
-  record is reported, "within the factor's usual moves"), and r_t is nearer the recorded split than
-  no split: |r_t + log k| < |log k| / 2 (the record explains most of the move). The prices before it are divided by the record's k (back-adjusted), so the
+  factor, effective day, ratio k, any positive ratio but 1) names the day, r_t is nearer the recorded
+  split than no split: |r_t + log k| < |log k| / 2, and the record explains the move: dividing it out
+  brings the day more than `jump_sigmas` / 2 robust standard deviations nearer the median,
+  sigmas(r_t) - sigmas(r_t + log k) > jump_sigmas / 2 (a ratio near 1 divided out of a usual move would
+  put a fake move in the history: such a record is reported with what it divides out). The day need not
+  be a jump: a 2:1 split of a stock moving 7-10 % a day is 7-10 robust standard deviations, and the
+  halving is what the record explains. The prices before it are divided by the record's k (back-adjusted), so the
   history is in today's units, and the residual r_t + log k is the day's genuine move, kept as its
   return (a jump is flagged by the jump check, as any move): a quiet stock's +8 % on a 1:10 reverse
   split is a split and a move, not a reason to leave the x10 price in the history; a residual that is
   itself a jump is kept on the record (`leftover_jump`: a mistyped ratio?) for page one. A record whose
   day did not move by the ratio (|r_t| < |log k| / 2: the vendor's history is already adjusted) is
   not applied, or it would adjust the history twice; nor is one the move contradicts (nearer
-  neither); both are reported with the reason. `split_ratios` gates nothing once a record exists;
-  it names only what the last-day check may suspect without one. A split ratio alone proves
+  neither); both are reported with the reason. A split ratio alone proves
   nothing: a single name that falls 50 % (or 67, 75, 80, 90 %) and stays down, or doubles, is the
   market's move until confirmed; it is flagged (the jump check) and used, never rescaled. A record
   outside the window is never applied, and reported. FX factors (FX_CCY1CCY2) never split.
@@ -61,19 +63,17 @@ class CleaningPolicy:
 
     jump_sigmas: float = 10.0  # a return this many robust standard deviations from the median is a jump
     revert_share: float = 0.2  # |r_t + r_t+1| at most this share of the smaller jump: a reversal
-    split_ratios: tuple[float, ...] = (2.0, 3.0, 4.0, 5.0, 10.0)
-    split_tolerance: float = 0.02  # relative distance of a day's price ratio to a split ratio
+    split_tolerance: float = 0.02  # a second source's last price further than this (relative) contradicts the file's
     implausible_ratio: float = 3.0  # a last-day price ratio beyond this (or below its inverse) is no market move
     # a day on which this many factors jump is the market's: never cleaned. A count, not a share of the file: ten
     # equities crashing beside forty quiet currencies are a crash, however many currencies the file carries
     market_wide_factors: int = 4
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "split_ratios", tuple(float(ratio) for ratio in self.split_ratios))
         if self.jump_sigmas <= 0 or not 0 < self.revert_share < 1 or not 0 < self.split_tolerance < 0.2:
             raise ValueError("jump_sigmas > 0, 0 < revert_share < 1 and 0 < split_tolerance < 0.2")
-        if any(ratio <= 1.0 for ratio in self.split_ratios) or self.implausible_ratio <= 1.0:
-            raise ValueError("split ratios and the implausible ratio are above 1 (their inverses are reverse splits)")
+        if self.implausible_ratio <= 1.0:
+            raise ValueError("the implausible ratio is above 1 (its inverse bounds a fall)")
 
     def implausible(self, price_ratio: float) -> bool:
         return not 1.0 / self.implausible_ratio <= price_ratio <= self.implausible_ratio
@@ -209,6 +209,13 @@ def sigmas(move: float, returns: np.ndarray) -> float | None:
     return None if scale is None else abs(move - scale[0]) / scale[1]
 
 
+def divided_out(move: float, ratio: float, returns: np.ndarray) -> float | None:
+    """How many robust standard deviations nearer the factor's median a day's log move comes once a split of `ratio`
+    is divided out of it (negative: further); None when the factor barely moves. At most |log ratio| over the scale."""
+    before, after = sigmas(move, returns), sigmas(move + float(np.log(ratio)), returns)
+    return None if before is None or after is None else before - after
+
+
 def _split(
     name: str,
     column: np.ndarray,
@@ -219,9 +226,14 @@ def _split(
     actions: Mapping[str, float],
 ) -> Cleaning | None:
     """The first recorded split the history shows: the record names the day and the ratio k (any positive
-    ratio but 1, the split ratios list gates nothing here), the day's move is a jump (a ratio near 1 is
-    otherwise a usual move: a 5 % stock dividend on a history already adjusted would be divided out of a
-    genuine -3 % day), and it is nearer the split than no split."""
+    ratio but 1), the day's move is nearer the split than no split, and dividing k out brings it more than
+    jump_sigmas / 2 robust standard deviations nearer the median (the record explains the move). That
+    replaces "the day is a jump" rather than standing beside it as an alternative: a 2:1 split of a stock
+    moving 10 % a day is no jump (6.9 robust standard deviations) but the record explains it; and a record
+    that explains little of a jump (a -30 % day of a quiet stock recorded as 2:1, nearer the split by a
+    hair) would only swap one jump for another. A ratio near 1 still cannot explain a usual move: a 5 %
+    stock dividend on a genuine -3 % day of a 2 %/day stock divides out about one robust standard
+    deviation, and is reported, not applied."""
     if FX_FACTOR.match(name):
         return None  # an exchange rate has no shares to split: its jump is the market's (a de-peg)
     position = {day.isoformat(): row for row, day in enumerate(dates)}
@@ -230,9 +242,9 @@ def _split(
         if day is None or day == 0 or not np.isfinite(ratio) or ratio <= 0 or ratio == 1.0:
             continue  # not in the window (or its first day): reported, never applied
         t = day - 1
-        score = sigmas(float(returns[t]), returns)
-        if score is None or score <= policy.jump_sigmas or not split_shown(float(returns[t]), ratio):
-            continue  # a usual move, already adjusted by the vendor, or a move the ratio does not explain: reported
+        explained = divided_out(float(returns[t]), ratio, returns)
+        if explained is None or explained <= policy.jump_sigmas / 2 or not split_shown(float(returns[t]), ratio):
+            continue  # a move the record explains too little of, already adjusted by the vendor, or one it contradicts: reported
         rest = float(returns[t] + np.log(ratio))  # the day's own move once the split is divided out: its return from now on
         left = sigmas(rest, np.delete(returns, t))  # the leftover against the factor's other days
         leftover = rest if left is not None and left > policy.jump_sigmas else None
@@ -313,14 +325,18 @@ def _why_not_applied(market: Market, prices: np.ndarray, policy: CleaningPolicy,
     move = float(returns[row - first - 1])
     expected, rest = float(np.expm1(-np.log(ratio))), float(np.expm1(move + np.log(ratio)))
     if split_shown(move, ratio):
-        score = sigmas(move, returns)
-        if score is None:
+        explained, scale = divided_out(move, ratio, returns), robust_scale(returns)
+        if explained is None or scale is None:
             return "the factor barely moves: no scale to tell a split from its usual moves"
-        if score <= policy.jump_sigmas:
-            return (
-                f"the move is within the factor's usual moves: the day's {np.expm1(move):+.1%} is {score:.1f} robust standard deviations,"
-                f" a split's more than {policy.jump_sigmas:g} (a ratio this near 1 cannot be told from a move)"
+        if explained <= policy.jump_sigmas / 2:
+            text = (
+                f"the record divides out only {explained:.1f} robust standard deviations of the day's move of {np.expm1(move):+.1%}"
+                f" ({rest:+.1%} once divided by {ratio:g}), a split must explain more than {policy.jump_sigmas / 2:g}"
             )
+            whole = abs(float(np.log(ratio))) / scale[1]  # the split's size on the factor's scale: the most any record of it divides out
+            if whole <= policy.jump_sigmas / 2:
+                text += f" (a split of {ratio:g} is only {whole:.1f} robust standard deviations of this factor: it cannot be told from a move)"
+            return text
         return f"the day's move of {np.expm1(move):+.1%} was not cleaned as this split"
     if abs(move) < 0.5 * abs(float(np.log(ratio))):
         return (

@@ -7,7 +7,7 @@ import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -209,13 +209,17 @@ def load_model_config(path: Path = MODEL_CONFIG) -> ModelConfig:
             cleaning=dict(content.get("cleaning", {})),
             monte_carlo={str(name): float(value) for name, value in content.get("monte_carlo", {}).items()},
         )
-        CleaningPolicy(**config.cleaning)
+        thresholds = {item.name for item in fields(CleaningPolicy)}
+        CleaningPolicy(**{name: value for name, value in config.cleaning.items() if name in thresholds})
         dt.date.fromisoformat(config.approval["approved_at"])
     except (ValueError, KeyError, TypeError) as error:
         raise ConfigurationError(f"the model configuration {path.name} is malformed: {error!r}") from None
     unknown = (set(config.parameters) | set(config.overridable) | set(config.data_quality)) - set(PARAMETER_VARIABLES) - set(POLICY_VARIABLES)
     if unknown:
         raise ConfigurationError(f"the model configuration {path.name} names unknown parameter(s): {', '.join(sorted(unknown))}")
+    unread = set(config.cleaning) - thresholds  # refused, not ignored: a threshold in an approved configuration that no rule reads misleads its reader
+    if unread:
+        raise ConfigurationError(f"the model configuration {path.name}'s cleaning names {', '.join(sorted(unread))}, which no cleaning rule reads: take it out")
     return config
 
 

@@ -145,7 +145,7 @@ def policy_lines(records: list[dict], summary: dict, parameters: ModelParameters
         *rates_lines(records),
         f"policy: {ran}: last_day_jump={policy.last_day_jump} (held only when contradicted), "
         f"jump_sigmas={policy.jump_sigmas:g}, cleaning (revert_share={cleaning.revert_share:g}, "
-        f"split ratios {', '.join(f'{r:g}' for r in cleaning.split_ratios)}, implausible_ratio={cleaning.implausible_ratio:g})",
+        f"split_tolerance={cleaning.split_tolerance:g}, implausible_ratio={cleaning.implausible_ratio:g}, market_wide_factors={cleaning.market_wide_factors})",
         f"held days: {len(held)}{': ' + ', '.join(held[-12:]) if held else ''}",
         f"cleaned: {len(made)} price(s) on {len({date for _, date in made})} day(s) ({by_rule['spike_and_revert']} spike-and-revert, {by_rule['split']} split)",
         f"excluded days (signed off): {len(excluded)}{': ' + ', '.join(item['var_date'] for item in excluded) if excluded else ''}; "

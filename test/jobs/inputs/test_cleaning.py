@@ -217,9 +217,22 @@ def test_the_cleaning_thresholds_are_versioned_configuration(tmp_path: Path) -> 
     config = load_model_config()
     assert cleaning_policy(config) == CleaningPolicy(**json.loads(MODEL_CONFIG.read_text())["cleaning"]) and config.version == "2026.12-8"
     broken = json.loads(MODEL_CONFIG.read_text())
-    broken["cleaning"]["split_ratios"] = [0.5]  # a ratio is above 1: its inverse is the reverse split
+    broken["cleaning"]["implausible_ratio"] = 0.5  # a ratio is above 1: its inverse bounds a fall
     (tmp_path / "model_config.json").write_text(json.dumps(broken))
     with pytest.raises(ConfigurationError, match="malformed"):
+        load_model_config(tmp_path / "model_config.json")
+
+
+def test_a_configuration_that_still_lists_split_ratios_is_refused(tmp_path: Path) -> None:
+    """`split_ratios` gated nothing (a split is applied on its record, whatever its ratio; no other rule read it) and
+    is gone from the standard. Before: an approved configuration listing it loaded, a threshold nothing applies.
+    After: refused, naming the field, not silently ignored: a validator reading it would take it for a rule."""
+    from riskbatch.model.settings import MODEL_CONFIG, ConfigurationError, load_model_config
+
+    old = json.loads(MODEL_CONFIG.read_text())
+    old["cleaning"]["split_ratios"] = [2.0, 3.0, 4.0, 5.0, 10.0]
+    (tmp_path / "model_config.json").write_text(json.dumps(old))
+    with pytest.raises(ConfigurationError, match="cleaning names split_ratios, which no cleaning rule reads: take it out"):
         load_model_config(tmp_path / "model_config.json")
 
 
@@ -391,3 +404,28 @@ def test_the_cleaning_and_jump_texts_give_the_simple_move_not_the_log_return() -
     unrecorded = _night({**prices, "EQ_5": prices["EQ_5"] / np.where(np.arange(DAYS) >= 150, 2.0, 1.0)}, dates, _book(prices))
     (jump,) = [f for f in unrecorded.findings if f.check == "jump"]
     assert jump.detail.startswith(f"a move of {simple:+.1%} on {dates[150]}")
+
+
+@pytest.mark.parametrize("vol", [0.07, 0.10])
+def test_a_recorded_split_of_a_very_volatile_stock_is_applied(vol: float) -> None:
+    """A 2:1 split (log move -0.69) recorded on a stock that moves 7 % or 10 % a day: the day is 7 to 10 robust
+    standard deviations, no jump. Before: a confirmed split on a day that was no jump was not applied, and the
+    unadjusted halving stayed in the history. After: the record divides out more than jump_sigmas / 2 robust
+    standard deviations of the day's move, so it explains the move and is applied: the history is the adjusted one."""
+    night, clean, adjusted = _split_night(2.0, vol=vol)
+    assert [(c.rule, c.ratio) for c in night.cleanings] == [("split", 2.0)]
+    assert np.allclose(night.market.prices[:, night.market.index["EQ_5"]], adjusted["EQ_5"], rtol=1e-12)
+    assert _var_99(night) == pytest.approx(_var_99(clean), rel=1e-9)
+
+
+def test_a_stock_dividend_on_an_ordinary_day_of_a_two_percent_stock_is_not_applied() -> None:
+    """A 5 % stock dividend (1.05) recorded on a history the vendor already adjusted, on a day the 2 %/day stock fell
+    about 3 %: the move is nearer the record's -4.8 % than no move, but dividing the record out moves the day by about
+    one robust standard deviation, far from the jump_sigmas / 2 a split must explain. Not applied, reported."""
+    night, clean, adjusted = _split_night(1.0, 0.97, recorded=1.05, vol=0.02)
+    assert night.cleanings == []
+    assert np.array_equal(night.market.prices[:, night.market.index["EQ_5"]], adjusted["EQ_5"])
+    (finding,) = [f for f in night.findings if f.check == "corporate_action"]
+    assert finding.factor == "EQ_5" and "is not applied: the record divides out only " in finding.detail  # the move is nearer the record than no split
+    assert "a split must explain more than 5" in finding.detail
+    assert _var_99(night) == pytest.approx(_var_99(clean), rel=1e-9)

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from riskbatch.inputs.cleaning import CleaningPolicy, clean_history
+from riskbatch.inputs.cleaning import CleaningPolicy, clean_history, robust_scale
 from riskbatch.inputs.files import POSITION_COLUMNS, Market
 from riskbatch.inputs.quality import DataQualityPolicy, PreparedNight, prepare_night
 from riskbatch.inputs.sample import business_days
@@ -95,17 +95,52 @@ def _day_return(night: PreparedNight) -> float:
     return float(np.log(column[SPLIT_DAY] / column[SPLIT_DAY - 1]))
 
 
+def _divided_out(series: np.ndarray, ratio: float) -> tuple[str, str]:
+    """What a record of `ratio` on SPLIT_DAY divides out of the day's move, and a whole split's size, both in the
+    factor's robust standard deviations, as the reason prints them."""
+    returns = np.diff(np.log(series))
+    median, sigma = robust_scale(returns) or (0.0, 1.0)
+    move = returns[SPLIT_DAY - 1]
+    return f"{(abs(move - median) - abs(move + np.log(ratio) - median)) / sigma:.1f}", f"{abs(np.log(ratio)) / sigma:.1f}"
+
+
 def test_a_ratio_near_one_on_a_usual_move_is_not_applied() -> None:
     """A 5 % stock dividend (1.05) recorded on a history the vendor already adjusted, on a day the 1 %/day stock fell 3 %.
     Before: -3 % is nearer the record's -4.8 % than no move, so it was divided out again: the day became +1.8 %.
-    After: a move of 3 robust standard deviations is no split's jump: not applied, the day stays -3 %, reported."""
+    After: dividing 1.05 out brings the day about one robust standard deviation nearer the median, not the
+    jump_sigmas / 2 a split must explain: not applied, the day stays -3 %, reported with what the record divides out."""
     raw = {name: series.copy() for name, series in _prices().items()}
     raw["EQ_3"][SPLIT_DAY:] *= 0.97 * raw["EQ_3"][SPLIT_DAY - 1] / raw["EQ_3"][SPLIT_DAY]
     night = _recorded(raw, 1.05)
     assert night.cleanings == []
     assert _day_return(night) == pytest.approx(np.log(0.97), abs=1e-12)
     (finding,) = [f for f in night.findings if f.check == "corporate_action"]
-    assert finding.factor == "EQ_3" and "the move is within the factor's usual moves" in finding.detail
+    explained, whole = _divided_out(raw["EQ_3"], 1.05)
+    assert finding.factor == "EQ_3" and f"the record divides out only {explained} robust standard deviations of the day's move of -3.0%" in finding.detail
+    assert f"a split must explain more than 5 (a split of 1.05 is only {whole} robust standard deviations of this factor: it cannot be told" in finding.detail
+
+
+@pytest.mark.parametrize(("vol", "day_move"), [(0.01, 0.695), (0.16, 0.45)])
+def test_the_reason_a_split_of_two_is_not_applied_says_what_it_divides_out(vol: float, day_move: float) -> None:
+    """A 2:1 record on a day that fell 30.5 % on a 1 %/day stock (nearer the split by a hair, leaving +39 %), and one on
+    a day that a 16 %/day stock fell 55 % (-10 % once halved). Neither is applied: the record divides out less than jump_sigmas / 2. Before: the
+    first was applied (a -30.5 % jump swapped for a +39 % one), and the second was reported as "a ratio this near 1 cannot
+    be told from a move", untrue of a 2. After: the reason gives what the record divides out; a split of 2 is said to be
+    indistinguishable from a move only where it is on the factor's scale (under 5 robust standard deviations of a 16 %/day stock)."""
+    prices = _prices()
+    raw = {**prices, "EQ_3": 50.0 * np.exp(np.log(prices["EQ_3"] / 50.0) * vol / 0.01)}
+    raw["EQ_3"][SPLIT_DAY:] *= day_move * raw["EQ_3"][SPLIT_DAY - 1] / raw["EQ_3"][SPLIT_DAY]
+    night = _recorded(raw, 2.0)
+    assert night.cleanings == []
+    (finding,) = [f for f in night.findings if f.check == "corporate_action"]
+    explained, whole = _divided_out(raw["EQ_3"], 2.0)
+    assert (
+        f"the record divides out only {explained} robust standard deviations of the day's move of {day_move - 1:+.1%}"
+        f" ({2 * day_move - 1:+.1%} once divided by 2), a split must explain more than 5" in finding.detail
+    )
+    assert "near 1" not in finding.detail
+    indistinguishable = f"(a split of 2 is only {whole} robust standard deviations of this factor: it cannot be told from a move)"
+    assert (indistinguishable in finding.detail) == (float(whole) <= 5)
 
 
 def test_a_mistyped_ratio_leaves_a_jump_that_page_one_tells_with_the_ratio_that_leaves_none() -> None:
