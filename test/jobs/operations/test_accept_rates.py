@@ -34,6 +34,8 @@ def test_accept_rates_records_a_named_acceptance_once_and_refuses_a_typed_percen
         s3.create_bucket(Bucket=BUCKET)
         assert main([*base, "--currency", "RUB", *reason]) == 2  # the date never ran: nothing to accept
         assert "no run of 2026-11-25" in capsys.readouterr().err
+        # the date's runs found as the folders ListObjectsV2 rolls up under a delimiter (CommonPrefixes): "ListObjectsV2",
+        # https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
         s3.put_object(Bucket=BUCKET, Key=f"runs/{refusing['run_id']}/manifest.json", Body=json.dumps({**refusing, "created_at": "2026-11-26T03:00:00Z"}))
         assert main([*base, "--currency", "GBP", *reason]) == 2
         refused = "GBP's curve of 2026-11-25 cannot be accepted (it was refused for more than its steps: GBP 3M on 2026-11-25: the rate 4 is outside"
@@ -41,6 +43,8 @@ def test_accept_rates_records_a_named_acceptance_once_and_refuses_a_typed_percen
         assert main([*base, "--currency", "RUB", "--by", "", "--reason", "the key rate went to 20 %"]) == 2
         assert main([*base, "--currency", "RUB", *reason]) == 0
         assert "accepted RUB's curve of 2026-11-25 (0.25y 0.2, 10y 0.155), signed off by J. Risk, market risk" in capsys.readouterr().out
+        # written once by S3's conditional write (If-None-Match: *): "How to prevent object overwrites with conditional writes",
+        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
         assert main([*base, "--currency", "RUB", "--by", "Someone Else", "--reason", "another reason entirely"]) == 1  # the first stands
         stored = json.loads(s3.get_object(Bucket=BUCKET, Key=acceptance_key("2026-11-25", "RUB"))["Body"].read())
         keys = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="history/")["Contents"]]
