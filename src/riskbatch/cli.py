@@ -37,6 +37,7 @@ from riskbatch.commands import (
 )
 from riskbatch.operations.aws_access import EXIT_CODES_EPILOG, CommandParser, add_aws_options, guarded
 from riskbatch.operations.plan import count
+from riskbatch.operations.rate_acceptance import cmd_accept_rates
 
 DESCRIPTION = (
     "The overnight risk batch: the three jobs' commands (ingest, worker), the engine on local files (risk, sample, plan), "
@@ -196,6 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     exclude.add_argument("--reason", required=True, help="why the day cannot be backtested")
     add_aws_options(exclude)
     exclude.set_defaults(run=cmd_exclude_day)
+    accept = commands.add_parser(
+        "accept-rates", help="accept a currency's curve the night refused for its steps (a genuine squeeze): used by the night's rerun, with who and why"
+    )
+    accept.add_argument("--bucket", required=True, help="the output bucket (history/rate-acceptances/ holds one record per date and currency)")
+    accept.add_argument("--date", required=True, type=_date, help="the business date whose night refused the curve")
+    accept.add_argument("--currency", required=True, help="the currency whose curve is accepted (CNH)")
+    accept.add_argument("--by", required=True, help="the name of the person who accepts the curve")
+    accept.add_argument("--reason", required=True, help="why the move is genuine")
+    add_aws_options(accept)
+    accept.set_defaults(run=cmd_accept_rates)
     watch = commands.add_parser("watch", help="the deadline check (scheduled task): alerts the topic when the report is not there")
     watch.add_argument("--date", type=_date, help="business date (default: the business day before today, New York; none on a holiday)")
     add_aws_options(watch)

@@ -151,14 +151,14 @@ def drain(night: Night, queue: str, handler: Any) -> None:
     QueueWorker(night.sqs, queue, handler, night.settings.scratch, WorkerOptions(wait_seconds=0, idle_exit_seconds=0)).run()
 
 
-def publish(night: Night, key: str) -> str:
-    """A landed night through the jobs' code: ingestion of `key`, the risk workers, then the report. Its run id."""
+def publish(night: Night, key: str, reason: str | None = None) -> str:
+    """A landed night through the jobs' code: ingestion of `key` (`reason`: a rerun's), the risk workers, then the report. Its run id."""
     from riskbatch.jobs.ingestion import ingest
     from riskbatch.jobs.report_generation import ReportGeneration
     from riskbatch.jobs.risk_calculation import RiskCalculation
 
     settings = night.settings
-    run = ingest(settings.input_bucket, key, settings, night.s3, night.sqs, night.sns).run_id
+    run = ingest(settings.input_bucket, key, settings, night.s3, night.sqs, night.sns, reason).run_id
     drain(night, settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, settings.event_bus_name))
     for message in night.messages(settings.report_queue_url):  # read off the queue by the test: put back for the report
         night.sqs.send_message(QueueUrl=settings.report_queue_url, MessageBody=json.dumps(message))

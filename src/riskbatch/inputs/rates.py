@@ -14,7 +14,9 @@ short tenor (one year or less) and long one (beyond a year) on its last date; a 
 currency's `data_quality.rate_steps` from its neighbouring tenor on that date (only a tenor at most four
 times the other: 3M-1Y, 10Y-30Y), or from its own tenor the night before (the latest earlier run's curves,
 within two business days): a low rate typed as a percentage (JPY 3M 0.1 for 0.1 %) lies inside the band
-but far from the curve around it. Only problems on a currency's last date refuse it; a bad row of an
+but far from the curve around it, and so does a genuine squeeze: a curve refused for its steps alone is
+used when a named sign-off accepted exactly that curve (riskbatch.inputs.rate_acceptances), never one
+refused for anything else. Only problems on a currency's last date refuse it; a bad row of an
 earlier date is flagged. An option's
 domestic rate (its currency's) and, for an FX option, its foreign rate (the base currency's,
 Garman-Kohlhagen) come from these curves at the option's expiry (linear in the tenor, flat beyond the
@@ -66,6 +68,9 @@ class RateCurves:
     points: dict[str, list[tuple[float, float]]]
     refused: dict[str, list[str]] = field(default_factory=dict)
     flagged: dict[str, list[str]] = field(default_factory=dict)  # a usable currency's bad rows of earlier dates: reported, not refused
+    # a refused curve whose only problems are its steps (neighbour, night before): what a named sign-off may accept, its points
+    acceptable: dict[str, list[list[float]]] = field(default_factory=dict)
+    accepted: dict[str, dict[str, Any]] = field(default_factory=dict)  # a curve used on its sign-off: the record and the steps it overrode
 
     def as_parameters(self) -> dict[str, list[list[float]]]:
         """The curves as the model's parameters (and the manifest) carry them."""
@@ -94,11 +99,14 @@ def parse_rates(
     bands: dict[str, tuple[float, float]] | None = None,
     steps: dict[str, float] | None = None,
     previous: PreviousCurves | None = None,
+    accepted: dict[str, dict[str, Any]] | None = None,
 ) -> RateCurves:
     """The usable curves of a rates file, each refused currency with its problems; InputError when the file cannot
     be read (a missing column, no rows, an empty cell, a row naming no currency) or no currency's curve is usable.
     `bands`, `steps`: the data-quality policy's rate_bands and rate_steps (the model configuration's; without them,
-    the policy's defaults). `previous`: the night before's curves, when stored."""
+    the policy's defaults). `previous`: the night before's curves, when stored. `accepted`: the business date's
+    sign-offs by currency (riskbatch.inputs.rate_acceptances): a curve refused for its steps alone, and exactly the
+    curve signed off, is used; a rate outside its band, a bad tenor, a duplicate, a stale or one-ended curve never is."""
     policy = DataQualityPolicy(**({"rate_bands": bands} if bands is not None else {}), **({"rate_steps": steps} if steps is not None else {}))
     problems = [f"missing column {column}" for column in RATE_COLUMNS if column not in table.column_names]
     if problems:
@@ -137,9 +145,23 @@ def parse_rates(
         else:
             seen.add((date, code, years))
             found.setdefault((code, date), []).append((years, float(rate), tenor.strip().upper()))
+    acceptable: dict[str, list[list[float]]] = {}
+    signed: dict[str, dict[str, Any]] = {}
     for code, date in sorted(latest.items()):
         points = sorted(found.get((code, date), []))
-        refused[code] += _curve_problems(code, date, points, business_date, max_lag_business_days, policy, previous) if points else []
+        if not points:
+            continue
+        problems, steps = _curve_problems(code, date, points, business_date, max_lag_business_days, policy, previous)
+        refused[code] += problems
+        if steps and not refused[code]:  # refused for its steps alone: a genuine squeeze may be signed off
+            acceptable[code] = [[years, rate] for years, rate, _ in points]
+            sign_off = (accepted or {}).get(code)
+            if sign_off is not None and sign_off.get("curve") == acceptable[code]:
+                signed[code] = {**sign_off, "overrode": steps}
+                continue
+            if sign_off is not None:  # a corrected file since: the sign-off was of other numbers
+                steps.append(f"{code}: the sign-off by {sign_off['signed_off_by']} accepted another curve ({sign_off['curve']}), not tonight's: not applied")
+        refused[code] += steps
     usable = {code: date for code, date in latest.items() if not refused[code] and (code, date) in found}
     if not usable:
         raise InputError(name, [problem for code in sorted(refused) for problem in refused[code]] or ["no usable curve"])
@@ -149,6 +171,8 @@ def parse_rates(
         points,
         {code: found_problems for code, found_problems in sorted(refused.items()) if found_problems},
         {code: found_problems for code, found_problems in sorted(flagged.items()) if code in usable},
+        {code: curve for code, curve in acceptable.items() if code not in usable},
+        signed,
     )
 
 
@@ -160,11 +184,12 @@ def _curve_problems(
     max_lag_business_days: int,
     policy: DataQualityPolicy,
     previous: PreviousCurves | None,
-) -> list[str]:
-    """Why one currency's curve on its last date cannot be used: stale, without both ends, or a tenor that jumps
-    from its neighbouring tenor or from its own the night before by more than the currency's rate_step (a low rate
-    typed as a percentage, 0.1 for 0.1 %, lies inside the band but far from the curve around it)."""
-    problems, step = [], policy.rate_steps.get(code, policy.rate_steps["default"])
+) -> tuple[list[str], list[str]]:
+    """Why one currency's curve on its last date cannot be used: (stale, or without both ends; a tenor that jumps
+    from its neighbouring tenor or from its own the night before by more than the currency's rate_step). The steps
+    apart: a low rate typed as a percentage (0.1 for 0.1 %) lies inside the band but far from the curve around it,
+    and so does a genuine squeeze, which a named sign-off may accept."""
+    problems, steps, step = [], [], policy.rate_steps.get(code, policy.rate_steps["default"])
     lag = business_days_between(date, business_date)
     if lag > max_lag_business_days:
         problems.append(f"{code}: the last rates are of {date}, {lag} business day(s) before {business_date}; at most {max_lag_business_days} allowed")
@@ -175,20 +200,20 @@ def _curve_problems(
         # only tenors within a factor of NEIGHBOUR_SPAN of each other: far-apart tenors of a sparse curve differ by a term
         # premium or an inversion (JPY 1D 0.75 % / 30Y 3.3 %), not by a typing error; the night before and the band still apply
         if further <= NEIGHBOUR_SPAN * years and abs(rate - beside) > step:
-            problems.append(
+            steps.append(
                 f"{code} on {date}: {tenor} {rate:g} and {neighbour} {beside:g} are {100 * abs(rate - beside):.1f} points apart, more than the "
                 f"{100 * step:g} allowed between neighbouring tenors (a percentage typed as a number?)"
             )
     if previous is None or not 0 < business_days_between(previous.business_date, business_date) <= PREVIOUS_NIGHT_LAG:
-        return problems
+        return problems, steps
     before = {years: rate for years, rate in previous.points.get(code, [])}
     for years, rate, tenor in points:
         if years in before and abs(rate - before[years]) > step:
-            problems.append(
+            steps.append(
                 f"{code} {tenor} on {date}: {rate:g}, {100 * abs(rate - before[years]):.1f} points from {before[years]:g} the night of "
                 f"{previous.business_date}, more than the {100 * step:g} allowed (a percentage typed as a number?)"
             )
-    return problems
+    return problems, steps
 
 
 class RatesRejected(FileRejected):
@@ -200,11 +225,19 @@ class RatesRejected(FileRejected):
 
 
 def night_rates(
-    s3: Any, bucket: str, prefix: str, business_date: str, policy: DataQualityPolicy, previous: PreviousCurves | None = None
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    business_date: str,
+    policy: DataQualityPolicy,
+    previous: PreviousCurves | None = None,
+    accepted: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[RateCurves, dict[str, Any]]:
     """The night's rates file read and validated under the data-quality policy (and against the night before's curves, when
-    stored): its curves and source (uri, checksum, the S3 version read, so a restatement after the file is overwritten still
-    names the bytes this run used, and the currencies refused with why); RatesRejected when the file cannot be used at all."""
+    stored; `accepted`: the date's sign-offs of curves refused for their steps): its curves and source (uri, checksum, the S3
+    version read, so a restatement after the file is overwritten still names the bytes this run used; the currencies refused
+    with why, those a sign-off may accept with their curve, those used on a sign-off); RatesRejected when the file cannot be
+    used at all."""
     for name in RATES_FILES:
         key = f"{prefix}{business_date}/{name}"
         if exists(s3, bucket, key):
@@ -212,10 +245,11 @@ def night_rates(
             checksum = hashlib.sha256(data).hexdigest()
             try:
                 table, date = read_table(data, key, RATE_COLUMNS), dt.date.fromisoformat(business_date)
-                curves = parse_rates(table, key, date, policy.max_market_lag_days, policy.rate_bands, policy.rate_steps, previous)
+                curves = parse_rates(table, key, date, policy.max_market_lag_days, policy.rate_bands, policy.rate_steps, previous, accepted)
             except InputError as error:
                 raise RatesRejected(key, checksum, error) from error
-            return curves, {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version_id, "refused": curves.refused, "flagged": curves.flagged}
+            source = {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version_id, "refused": curves.refused, "flagged": curves.flagged}
+            return curves, source | {"acceptable": curves.acceptable, "accepted": curves.accepted}
     key = f"{prefix}{business_date}/{RATES_FILES[0]}"
     missing = InputError(key, [f"no rates file ({' or '.join(RATES_FILES)}) for {business_date}: rates are a required input of the night, never assumed"])
     raise RatesRejected(key, hashlib.sha256(b"").hexdigest(), missing)
@@ -230,10 +264,19 @@ def option_currencies(underlying: str, currency: str) -> list[str]:
 def exclude_options_without_rates(night: PreparedNight, curves: RateCurves, positions_name: str) -> PreparedNight:
     """The night less its options in a currency the rates file does not cover (or whose curve it refused), each excluded with
     the reason; a refused curve is a data-quality finding (check `rates`) whether or not an option needed it, and so is (flagged)
-    a usable curve's bad rows of earlier dates."""
+    a usable curve's bad rows of earlier dates, and (flagged) a curve used on a named sign-off, with who, when and why."""
     positions, market = night.positions, night.market
     findings = [
         FactorFinding(code, "rates", f"curve refused, its options excluded: {'; '.join(problems)}", "exclude") for code, problems in curves.refused.items()
+    ] + [
+        FactorFinding(
+            code,
+            "rates",
+            f"curve refused for its steps, used as accepted by {sign_off['signed_off_by']} on {sign_off['signed_off_at']}: {sign_off['reason']} "
+            f"(refused for: {'; '.join(sign_off['overrode'])})",
+            "flag",
+        )
+        for code, sign_off in curves.accepted.items()
     ] + [
         FactorFinding(code, "rates", f"rows of earlier dates set aside, its last date's curve used: {'; '.join(problems)}", "flag")
         for code, problems in curves.flagged.items()

@@ -39,6 +39,7 @@ from riskbatch.inputs.corporate_actions import CORPORATE_ACTIONS_FILE, confirmat
 from riskbatch.inputs.currencies import market_as_table
 from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, InputError, load_market, read_table
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, prepare_night
+from riskbatch.inputs.rate_acceptances import load_acceptances
 from riskbatch.inputs.rates import PreviousCurves, RatesRejected, exclude_options_without_rates, night_rates
 from riskbatch.inputs.second_source import parse_second_source
 from riskbatch.jobs.earlier_runs import latest_earlier_manifest, previous_draw_order, previous_night
@@ -158,12 +159,13 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     ledger = earlier.get("data_quality", {}).get("cleanings", [])
     # the night before's curves: a rate far from its own tenor's of that night is refused (a percentage typed as a number)
     previous = PreviousCurves(dt.date.fromisoformat(earlier["business_date"]), earlier.get("model", {}).get("curves", {})) if earlier else None
+    accepted = load_acceptances(s3, settings.output_bucket, business_date)  # curves refused for their steps, signed off (riskbatch accept-rates)
     second, second_source = _read_optional(job, files, SECOND_SOURCE_FILE, parse_second_source)  # what may contradict a last-day jump
     actions, actions_source = _read_optional(job, files, CORPORATE_ACTIONS_FILE, parse_corporate_actions)  # what confirms a split
     log("corporate_actions", **night_record(actions, actions_source, business_date) | {"records": len(actions or [])})
     try:
         night = _validated(files, policy, parameters.reporting_currency, ledger, second, confirmations(actions or []))
-        curves, rates_source = night_rates(s3, bucket, settings.input_prefix, business_date, policy, previous)
+        curves, rates_source = night_rates(s3, bucket, settings.input_prefix, business_date, policy, previous, accepted)
         night = exclude_options_without_rates(night, curves, files.keys["positions"])
     except FileRejected as rejected:  # the rates file is named by its own key, as it may be missing
         rates = isinstance(rejected, RatesRejected)

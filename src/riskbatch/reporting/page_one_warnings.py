@@ -110,10 +110,12 @@ def _ranked_items(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"{counted(len(missing['positions']), 'position')}, notional {money(missing['notional'])} {currency}.",
             )
         )
-    # a currency's curve refused by the rates file's checks: its options are excluded, the other currencies priced
+    # a currency's curve refused by the rates file's checks (its options excluded, the other currencies priced), one accepted
+    # by a named sign-off (riskbatch accept-rates), or a usable curve's bad rows of earlier dates: one line each
     found += [("data", "DATA", f"Rates of {f['factor']}: {f['detail']}; see Data quality.") for f in quality["findings"] if f["check"] == "rates"]
     found += [("corporate action", "DATA", line) for line in corporate_action_lines(summary)]
-    flagged = [f for f in quality["findings"] if f["action"] == "flag" and f["check"] != "corporate_action"]  # told just above
+    # the corporate actions' and the rates' findings are told one by one just above: counted here, they were said twice
+    flagged = [f for f in quality["findings"] if f["action"] == "flag" and f["check"] not in {"corporate_action", "rates"}]
     if flagged:
         checks = ", ".join(sorted({f["check"] for f in flagged}))
         found.append(("corporate action", "DATA", f"{counted(len(flagged), 'factor')} flagged ({checks}): see Data quality."))

@@ -1,5 +1,7 @@
 """A night whose rates file has one bad currency runs: that currency's curve is refused with its reason (the
-manifest's findings and rates_source, the report's page one), its options excluded, every other curve kept.
+manifest's findings and rates_source, the report's page one), its options excluded, every other curve kept. A curve
+refused for its steps alone (a genuine squeeze) is used by the night's rerun once a named person accepted it, the
+report naming the acceptance, and it is the next night's night before.
 
 Before, EUR 3M 0.08 (meant 0.08 %) was priced as 8 %, and a currency outside its band refused the whole
 rates file and the night with it, even for a book with no option in that currency."""
@@ -63,3 +65,50 @@ def test_a_rate_far_from_its_own_the_night_before_is_refused(tmp_path: Path, mon
     refused = manifest["rates_source"]["refused"]["JPY"]
     assert len(refused) == 3 and all("the night of 2026-11-24, more than the 2 allowed (a percentage typed as a number?)" in why for why in refused)
     assert refused[0].startswith(f"JPY 3M on 2026-11-25: 0.045, {100 * (0.045 - yesterday[0.25]):.1f} points from {yesterday[0.25]:g}")
+
+
+@pytest.mark.clock
+def test_an_accepted_squeeze_is_used_by_the_rerun_named_in_its_report_and_is_the_next_nights_night_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """EUR 2.1 % to 4.5 % overnight, 2.4 points beyond EUR's step of 2 from the night before: refused, its options excluded;
+    accepted by name (riskbatch accept-rates), the rerun prices them at that curve and its page one says who, when and why;
+    the next night, EUR back at 2.1 % is compared with the accepted 4.5 % (before, a refused curve left no night before)."""
+    import time_machine
+
+    from riskbatch.aws.layout import report_keys
+    from riskbatch.cli import main
+    from riskbatch.reporting.page_one import warning_lines
+
+    before, tonight, after = "2026-11-24", DATE, "2026-11-27"  # 26 November: Thanksgiving, the NYSE closed
+    squeezed = {"3M": 0.045, "1Y": 0.046, "10Y": 0.05}
+    reason = "ECB emergency hike confirmed by the vendor"
+    with mocked_night(tmp_path / "night", monkeypatch, 1000, 500) as night:
+        output = night.settings.output_bucket
+        ingest(night.settings.input_bucket, night.upload(small_night(tmp_path / "before", before), before)[-1], night.settings, night.s3, night.sqs, night.sns)
+        folder = small_night(tmp_path / "tonight", tonight)
+        write_rates(folder, dt.date.fromisoformat(tonight), {**SAMPLE_RATES, "EUR": squeezed})
+        key = night.upload(folder, tonight)[-1]
+        refused = ingest(night.settings.input_bucket, key, night.settings, night.s3, night.sqs, night.sns)
+        night.sqs.purge_queue(QueueUrl=night.settings.risk_work_queue_url)  # the refusing run's units: not needed here
+        refusal = _manifest(night, refused.run_id)
+        with time_machine.travel("2026-11-26T08:00:00Z", tick=False):
+            assert main(["accept-rates", "--bucket", output, "--date", tonight, "--currency", "EUR", "--by", "J. Risk", "--reason", reason]) == 0
+        rerun = publish(night, key, "EUR curve accepted by J. Risk")
+        manifest = _manifest(night, rerun)
+        figures = json.loads(night.s3.get_object(Bucket=output, Key=report_keys(tonight, rerun)[1])["Body"].read())
+        folder = small_night(tmp_path / "after", after)
+        next_night = ingest(night.settings.input_bucket, night.upload(folder, after)[-1], night.settings, night.s3, night.sqs, night.sns)
+        following = _manifest(night, next_night.run_id)
+    assert "EUR" not in refusal["model"]["curves"] and any("EUR's curve refused" in row["reason"] for row in refusal["data_quality"]["excluded"])
+    assert rerun != refused.run_id and manifest["model"]["curves"]["EUR"] == [[0.25, 0.045], [1.0, 0.046], [10.0, 0.05]]
+    assert not any("EUR" in row["reason"] for row in manifest["data_quality"]["excluded"])  # its options priced
+    accepted = manifest["rates_source"]["accepted"]["EUR"]
+    assert (accepted["signed_off_by"], accepted["signed_off_at"]) == ("J. Risk", "2026-11-26T08:00:00Z")
+    assert accepted["overrode"] == refusal["rates_source"]["refused"]["EUR"]
+    (line,) = [line for line in warning_lines(figures) if "EUR" in line]
+    why = "; ".join(refusal["rates_source"]["refused"]["EUR"])
+    signed = "curve refused for its steps, used as accepted by J. Risk on 2026-11-26T08:00:00Z"
+    assert line == f"Rates of EUR: {signed}: {reason} (refused for: {why}); see Data quality."
+    assert "EUR" not in following["model"]["curves"]
+    assert following["rates_source"]["refused"]["EUR"][0].startswith("EUR 3M on 2026-11-27: 0.021, 2.4 points from 0.045 the night of 2026-11-25")

@@ -55,6 +55,17 @@ def _exclude_twice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
     return main(["exclude-day", "--bucket", "risk-out", "--date", "2026-12-01", "--by", "J. Risk", "--reason", "vendor outage"])
 
 
+def _accept_twice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
+    """A currency's curve accepted already: the night refused it for its steps, the store keeps the first record."""
+    from riskbatch.cli import main
+
+    source = {"refused": {"CNH": ["CNH 1D on 2026-12-01: 0.09, 7.0 points from 0.02"]}, "acceptable": {"CNH": [[0.0027, 0.09], [10.0, 0.022]]}}
+    run = {"run_id": "2026-12-01-0123456789ab", "business_date": "2026-12-01", "rates_source": source}
+    monkeypatch.setattr("riskbatch.inputs.rate_acceptances.latest_run_record", lambda *args: run)
+    monkeypatch.setattr("riskbatch.inputs.rate_acceptances.record_acceptance", lambda *args: False)
+    return main(["accept-rates", "--bucket", "risk-out", "--date", "2026-12-01", "--currency", "CNH", "--by", "J. Risk", "--reason", "an overnight squeeze"])
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """moto's account, a bucket with no history in it, and a scratch folder without a heartbeat."""
@@ -74,10 +85,11 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     [
         ("riskbatch backtest", _riskbatch("backtest", "--bucket", "risk-out"), {}),
         ("riskbatch exclude-day", _exclude_twice, {}),
+        ("riskbatch accept-rates", _accept_twice, {}),
         ("riskbatch health", _riskbatch("health"), {}),
         ("riskbatch smoke", _riskbatch("smoke"), {"RISKBATCH_JOB": "no-such-job"}),
     ],
-    ids=["backtest-no-history", "exclude-day-signed-off-already", "health-no-heartbeat", "smoke-unknown-job"],
+    ids=["backtest-no-history", "exclude-day-signed-off-already", "accept-rates-accepted-already", "health-no-heartbeat", "smoke-unknown-job"],
 )
 def test_a_commands_own_exit_1_is_in_the_runbooks_table(
     aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, run: Any, environment: dict[str, str]

@@ -1,0 +1,76 @@
+"""A currency's curve refused for its steps, accepted by a named sign-off: the governance of a genuine squeeze.
+
+A rate further than its currency's rate_step from its neighbouring tenor, or from its own the night before,
+refuses that currency's curve (riskbatch.inputs.rates): a percentage typed as a number looks like that, and so
+does a real squeeze (CNH overnight 2 % to 9 %; Russia's key rate 9.5 % to 20 % on 28 February 2022). As a
+backtest day leaves the backtest only by a named sign-off (riskbatch.validation.exclusions), a curve refused
+for its steps alone is used only when a named person accepts it, with the reason, by the operator's command
+
+    riskbatch accept-rates --bucket B --date D --currency CNH --by NAME --reason TEXT
+
+which reads the date's latest run record (runs/<run>/manifest.json: its rates_source's `acceptable` curves)
+and writes `history/rate-acceptances/<D>/<CNH>.json` once, with the curve it accepts (its tenors in years and
+rates), what refused it, the run and the rates file. A rerun of the night (riskbatch rerun --reason) then uses
+that curve, exactly those numbers: a corrected file with other numbers needs a sign-off of its own. A curve
+refused for anything but its steps (a rate outside its plausible band, a tenor that is no tenor, a duplicate,
+a stale or one-ended curve) cannot be accepted: the command refuses it, and the night would not use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from riskbatch.aws.layout import manifest_key
+from riskbatch.aws.storage import exists, get_json, list_keys, put_json_once
+
+PREFIX = "history/rate-acceptances/"
+
+
+def acceptance_key(business_date: str, currency: str) -> str:
+    return f"{PREFIX}{business_date}/{currency}.json"
+
+
+def latest_run_record(s3: Any, bucket: str, business_date: str) -> dict[str, Any] | None:
+    """The date's latest run record (a run id starts with its business date), None when the date never ran."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"runs/{business_date}-", Delimiter="/")
+    runs = [prefix["Prefix"].removeprefix("runs/").rstrip("/") for page in pages for prefix in page.get("CommonPrefixes", [])]
+    manifests = [get_json(s3, bucket, manifest_key(run)) for run in runs if exists(s3, bucket, manifest_key(run))]
+    return max(manifests, key=lambda manifest: manifest["created_at"]) if manifests else None
+
+
+def acceptance_record(manifest: dict[str, Any], currency: str, by: str, reason: str, now: dt.datetime) -> dict[str, Any]:
+    """The sign-off of one currency's curve on the run's date; ValueError (a bad input, exit 2) when the run did not
+    refuse that curve for its steps alone, or the name or the reason is missing."""
+    code, date, source = currency.strip().upper(), manifest["business_date"], manifest.get("rates_source") or {}
+    if len(by.strip()) < 3:
+        raise ValueError("--by names the person who accepts the curve (at least 3 characters)")
+    if len(reason.strip()) < 10:
+        raise ValueError("--reason says why the move is genuine (at least 10 characters)")
+    refused = (source.get("refused") or {}).get(code)
+    if code not in (source.get("acceptable") or {}):
+        why = f"it was refused for more than its steps: {'; '.join(refused)}" if refused else "it was not refused"
+        raise ValueError(f"{code}'s curve of {date} cannot be accepted ({why}, run {manifest['run_id']}): only a curve refused for its steps alone can")
+    return {
+        "business_date": date,
+        "currency": code,
+        "curve": source["acceptable"][code],
+        "refused_for": refused,
+        "run_id": manifest["run_id"],
+        "rates_file": {"uri": source.get("uri"), "sha256": source.get("sha256")},
+        "signed_off_by": by.strip(),
+        "reason": reason.strip(),
+        "signed_off_at": now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def record_acceptance(s3: Any, bucket: str, record: dict[str, Any]) -> bool:
+    """Write the sign-off once; False when that currency's curve of that date was accepted already (the first stands)."""
+    return put_json_once(s3, bucket, acceptance_key(record["business_date"], record["currency"]), record)
+
+
+def load_acceptances(s3: Any, bucket: str, business_date: str) -> dict[str, dict[str, Any]]:
+    """The date's accepted curves, by currency."""
+    prefix = f"{PREFIX}{business_date}/"
+    keys = [key for key in list_keys(s3, bucket, prefix) if key.endswith(".json")]
+    return {key.removeprefix(prefix).removesuffix(".json"): get_json(s3, bucket, key) for key in keys}

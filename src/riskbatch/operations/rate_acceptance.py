@@ -1,0 +1,36 @@
+"""riskbatch accept-rates: a named person accepts a currency's curve that the night refused for its steps alone
+(a genuine squeeze), written once where the night's rerun reads it (riskbatch.inputs.rate_acceptances).
+
+Through the commands' error boundary: a date that never ran, a currency not refused for its steps alone (a rate
+outside its plausible band, a typed percentage, stays refused), a missing name or reason is a bad input (exit 2);
+a second acceptance of the same currency and date exits 1, the first one stands."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+
+
+def cmd_accept_rates(args: argparse.Namespace) -> int:
+    """Accept the curve: the record, then the rerun that uses it."""
+    # imported here: the command line loads nothing heavy for the commands that need none (riskbatch health)
+    from riskbatch.inputs.rate_acceptances import acceptance_key, acceptance_record, latest_run_record, record_acceptance
+    from riskbatch.operations.aws_access import announce
+    from riskbatch.operations.stack_lookup import session
+
+    aws = session(args.region, args.profile)
+    announce(aws.client, aws.region_name, "riskbatch accept-rates")
+    s3, date = aws.client("s3"), args.date.isoformat()
+    manifest = latest_run_record(s3, args.bucket, date)
+    if manifest is None:
+        raise ValueError(f"no run of {date} under s3://{args.bucket}/runs/: a curve is accepted after the night refused it")
+    record = acceptance_record(manifest, args.currency, args.by, args.reason, dt.datetime.now(dt.UTC))
+    key = acceptance_key(date, record["currency"])
+    if not record_acceptance(s3, args.bucket, record):
+        print(f"{record['currency']}'s curve of {date} was accepted already: s3://{args.bucket}/{key} stands, unchanged", file=sys.stderr)
+        return 1
+    curve = ", ".join(f"{years:g}y {rate:g}" for years, rate in record["curve"])
+    print(f"accepted {record['currency']}'s curve of {date} ({curve}), signed off by {record['signed_off_by']}: s3://{args.bucket}/{key}")
+    print(f'run the night again to use it: riskbatch rerun --stack-name <stack> --date {date} --reason "..."; its report names the acceptance')
+    return 0
