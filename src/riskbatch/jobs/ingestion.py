@@ -41,6 +41,7 @@ from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, InputError,
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight, excluded_notional_text, prepare_night
 from riskbatch.inputs.rates import PreviousCurves, RatesRejected, exclude_options_without_rates, night_rates
 from riskbatch.inputs.second_source import parse_second_source
+from riskbatch.jobs.corporate_action_rows import quarantine_rows
 from riskbatch.jobs.earlier_runs import latest_earlier_manifest, previous_draw_order, previous_night
 from riskbatch.model.code_fingerprint import code_fingerprint
 from riskbatch.model.engine import draw_order
@@ -159,7 +160,8 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     # the night before's curves: a rate far from its own tenor's of that night is refused (a percentage typed as a number)
     previous = PreviousCurves(dt.date.fromisoformat(earlier["business_date"]), earlier.get("model", {}).get("curves", {})) if earlier else None
     second, second_source = _read_optional(job, files, SECOND_SOURCE_FILE, parse_second_source)  # what may contradict a last-day jump
-    actions, actions_source = _read_optional(job, files, CORPORATE_ACTIONS_FILE, parse_corporate_actions)  # what confirms a split
+    read, actions_source = _read_optional(job, files, CORPORATE_ACTIONS_FILE, parse_corporate_actions)  # what confirms a split
+    actions, actions_source = quarantine_rows(job, read, actions_source, business_date, _alert_once)  # its bad rows set apart, one by one
     log("corporate_actions", **night_record(actions, actions_source, business_date) | {"records": len(actions or [])})
     try:
         night = _validated(files, policy, parameters.reporting_currency, ledger, second, confirmations(actions or []))
