@@ -155,7 +155,7 @@ def test_page_one_of_the_published_report_tells_the_records_not_applied(tmp_path
     from riskbatch.reporting.page_one import warning_lines
     from test.jobs.jobs.test_pipeline import _page_texts
 
-    folder, _, _ = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},3,vendor feed\n")
+    folder, _, _ = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},3,vendor feed\nEQ_7,{day},,vendor feed\n")
     date = str(business_days(MONDAY, DAYS)[-1])
     with mocked_night(tmp_path / "night", monkeypatch, 2000, 500) as night:
         keys = night.upload(folder, date, ("rates.csv", "corporate_actions.csv", "positions.csv", "market.csv"))
@@ -167,3 +167,6 @@ def test_page_one_of_the_published_report_tells_the_records_not_applied(tmp_path
     assert any(line.startswith("Corporate actions applied tonight: EQ_5 a 2:1 split") for line in lines)
     assert any(line.startswith("Corporate action of EQ_6 not applied") for line in lines)
     assert "Corporate action of EQ_6 not applied" in " ".join(page_one.split())
+    quarantined = f"Corporate actions file s3://{night.settings.input_bucket}/incoming/{date}/corporate_actions.csv: 1 row(s) quarantined, not used (line 4: "
+    drawn = "".join(page_one.replace("\\", "").split())  # the page's text unescaped, its wrapped lines joined without their spaces
+    assert any(line.startswith(quarantined) for line in lines) and "1row(s)quarantined,notused(line4:afactor" in drawn
