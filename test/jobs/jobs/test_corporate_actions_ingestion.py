@@ -96,7 +96,7 @@ def test_without_the_file_the_split_is_flagged_used_and_the_record_says_no_corpo
 
 def test_a_bad_row_is_quarantined_and_named_and_the_good_rows_are_applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # before: the one bad row refused the whole file: EQ_5's confirmed split was not cleaned, the night ran on the unadjusted history
-    folder, _, clean = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},0,exchange notice\n")
+    folder, raw, clean = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},0,exchange notice\n")
     reports: dict = {}
     manifest, market, _ = ingested(folder, tmp_path / "night", monkeypatch, reports)
     date = business_days(MONDAY, DAYS)[-1]
@@ -110,6 +110,9 @@ def test_a_bad_row_is_quarantined_and_named_and_the_good_rows_are_applied(tmp_pa
     assert manifest["corporate_actions"]["quarantined"] == [row] and "1 row(s) quarantined, not used" in manifest["corporate_actions"]["note"]
     assert [(c["factor"], c["rule"]) for c in manifest["data_quality"]["cleanings"]] == [("EQ_5", "split")]  # the good row applied
     assert np.allclose(market.prices[:, market.index["EQ_5"]], clean["EQ_5"], rtol=1e-12)
+    figure, clean_figure = var_99(market, raw), var_99(_night(clean, business_days(MONDAY, DAYS), _book(clean)).market, clean)
+    print(f"firm VaR 99 %: {figure:,.2f} with the file's good row applied, {clean_figure:,.2f} on the clean history")
+    assert figure == pytest.approx(clean_figure, rel=1e-9)
     (line,) = [line for line in corporate_action_lines(_page_one(manifest)) if "quarantined" in line]
     assert line.startswith(f"Corporate actions file {source['uri']}: 1 row(s) quarantined, not used (line 3: {reason})") and key in line
 
