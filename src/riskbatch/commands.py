@@ -99,7 +99,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
     result["portfolios_partly_excluded"] = partly_excluded(result["data_quality"], result["valued_notional"], result["data_quality_policy"])  # as the report
     if args.json:
         keys = ("business_date", "market_as_of", "reporting_currency", "firm", "portfolios", "portfolios_without_figures", "portfolios_partly_excluded")
-        keys += ("scenarios", "seed", "risk_model", "data_quality", *(("run_id",) if args.manifest else ()))
+        keys += ("scenarios", "seed", "risk_model", "data_quality", *(("run_id", "corporate_actions") if args.manifest else ()))
         print(json.dumps({key: result[key] for key in keys}, indent=2))
         return 0
     print("\n".join(figure_lines(result)))

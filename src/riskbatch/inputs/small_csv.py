@@ -4,6 +4,7 @@ header row naming the columns, read whole, every problem found named for the qua
 from __future__ import annotations
 
 import io
+import itertools
 import math
 from typing import Any
 
@@ -13,18 +14,35 @@ import pyarrow.csv as pa_csv
 from riskbatch.inputs.files import InputError
 
 
-def read_rows(data: bytes, name: str, columns: dict[str, pa.DataType | None]) -> list[tuple[int, dict[str, Any]]]:
+def read_rows(
+    data: bytes, name: str, columns: dict[str, pa.DataType | None], misshapen: list[tuple[int, str]] | None = None
+) -> list[tuple[int, dict[str, Any]]]:
     """Each row with its line number in the file (line 1 is the header), its columns typed as `columns`
-    says (None: as read); an unreadable file, or every column of `columns` it lacks, is an InputError."""
+    says (None: as read); an unreadable file, or every column of `columns` it lacks, is an InputError.
+    `misshapen`, when given, receives each row of another number of fields than the header's (its line
+    number and text) instead of the whole file being unreadable: a file whose rows are kept apart one by one."""
     types = {column: kind for column, kind in columns.items() if kind is not None}
+    found: list[tuple[int, str]] = []
+
+    def keep_apart(row: Any) -> str:
+        found.append((row.number, row.text))
+        return "skip"
+
+    parse = pa_csv.ParseOptions(invalid_row_handler=keep_apart if misshapen is not None else None)
+    read = pa_csv.ReadOptions(use_threads=misshapen is None)  # one thread numbers every row it sets apart
     try:
-        table = pa_csv.read_csv(io.BytesIO(data), convert_options=pa_csv.ConvertOptions(column_types=types))
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        table = pa_csv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=pa_csv.ConvertOptions(column_types=types))
+        names = table.column_names  # a header that is not UTF-8 fails only here
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as error:
         raise InputError(name, [f"unreadable: {error}"]) from None
-    problems = [f"missing column {column}" for column in columns if column not in table.column_names]
+    problems = [f"missing column {column}" for column in columns if column not in names]
     if problems:
         raise InputError(name, problems)
-    return list(enumerate(table.to_pylist(), 2))
+    if misshapen is not None:
+        misshapen += found
+    apart = {number for number, _ in found}
+    numbers = (number for number in itertools.count(2) if number not in apart)  # the rows set apart keep their line numbers
+    return list(zip(numbers, table.to_pylist(), strict=False))
 
 
 def value_per_key(data: bytes, name: str, key: str, value: str, positive: bool = False) -> dict[str, float]:

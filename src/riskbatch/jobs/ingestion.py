@@ -42,6 +42,7 @@ from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNi
 from riskbatch.inputs.rate_acceptances import load_acceptances
 from riskbatch.inputs.rates import PreviousCurves, RatesRejected, exclude_options_without_rates, night_rates
 from riskbatch.inputs.second_source import parse_second_source
+from riskbatch.jobs.corporate_action_rows import quarantine_rows
 from riskbatch.jobs.earlier_runs import latest_earlier_manifest, previous_draw_order, previous_night
 from riskbatch.model.code_fingerprint import code_fingerprint
 from riskbatch.model.engine import draw_order
@@ -161,7 +162,8 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     previous = PreviousCurves(dt.date.fromisoformat(earlier["business_date"]), earlier.get("model", {}).get("curves", {})) if earlier else None
     accepted = load_acceptances(s3, settings.output_bucket, business_date)  # curves refused for their steps, signed off (riskbatch accept-rates)
     second, second_source = _read_optional(job, files, SECOND_SOURCE_FILE, parse_second_source)  # what may contradict a last-day jump
-    actions, actions_source = _read_optional(job, files, CORPORATE_ACTIONS_FILE, parse_corporate_actions)  # what confirms a split
+    # what confirms a split, its bad rows set apart one by one
+    actions, actions_source = quarantine_rows(job, *_read_optional(job, files, CORPORATE_ACTIONS_FILE, parse_corporate_actions), business_date, _alert_once)
     log("corporate_actions", **night_record(actions, actions_source, business_date) | {"records": len(actions or [])})
     try:
         night = _validated(files, policy, parameters.reporting_currency, ledger, second, confirmations(actions or []))

@@ -25,7 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import sys
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ import numpy as np
 
 from riskbatch import __version__
 from riskbatch.inputs.cleaning import CleaningPolicy
-from riskbatch.inputs.corporate_actions import confirmations, parse_corporate_actions
+from riskbatch.inputs.corporate_actions import CorporateActionsRead, confirmations, parse_corporate_actions
 from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, load_market, read_table
 from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
 from riskbatch.inputs.rates import RateCurves, exclude_options_without_rates
@@ -110,6 +110,17 @@ def check_cleanings(manifest: dict[str, Any], found: list[dict[str, Any]]) -> No
     raise ValueError(f"the cleanings differ from run {run}'s: {difference}; not its night as recorded (the corporate actions it read?)")
 
 
+def check_quarantined_rows(manifest: dict[str, Any], read: CorporateActionsRead | None) -> list[dict[str, Any]]:
+    """The corporate-actions rows the file sets apart are the ones the night quarantined (the same bytes and code give the
+    same rows: the night used the others); a ValueError of one line otherwise."""
+    found = [asdict(row) for row in read.quarantined] if read else []
+    recorded = (manifest.get("corporate_actions_source") or {}).get("quarantined_rows", [])
+    if found != recorded:
+        lines = ", ".join(map(str, sorted({row["line"] for row in found} ^ {row["line"] for row in recorded}))) or "the same lines, other reasons"
+        raise ValueError(f"the corporate actions file sets apart other rows than run {manifest['run_id']} quarantined ({lines}): not its night as recorded")
+    return found
+
+
 def check_files(manifest: dict[str, Any], given: dict[str, Path | None]) -> None:
     """Each file given is the one the night read (its sha256), and each file the night read that the
     reproduction needs is given; a ValueError of one line otherwise."""
@@ -151,7 +162,9 @@ def reproduce_night(
     ledger = [item for item in manifest["data_quality"].get("cleanings", []) if item["made_on"] < manifest["business_date"]]
     second = parse_second_source(second_source_path.read_bytes(), second_source_path.name) if second_source_path else None
     path = corporate_actions_path
-    actions = confirmations(parse_corporate_actions(path.read_bytes(), path.name)) if path else None
+    read = parse_corporate_actions(path.read_bytes(), path.name) if path else None
+    quarantined = check_quarantined_rows(manifest, read)
+    actions = confirmations(read.actions) if read else None
     market_table = read_table(market_path.read_bytes(), market_path.name, MARKET_COLUMNS)
     positions_table = read_table(positions_path.read_bytes(), positions_path.name, POSITION_COLUMNS)
     files = (market_table, market_path.name, positions_table, positions_path.name, business_date)
@@ -197,6 +210,7 @@ def reproduce_night(
         "model_config": (manifest.get("model_config") or {}).get("version"),
         "risk_model": model.describe(),
         "data_quality": night.summary(),
+        "corporate_actions": {"records": len(read.actions) if read else 0, "quarantined_rows": quarantined},
         "valued_notional": valued,
         "data_quality_policy": manifest["data_quality_policy"],
         "pnl": total,  # portfolios x scenarios, in the manifest's portfolio order (not printed)

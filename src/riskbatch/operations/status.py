@@ -2,7 +2,8 @@
 
 It finds the stack's resources from its outputs and parameters (riskbatch.operations.stack_lookup) and reads:
 
-- the input files that landed under <prefix><date>/ and when;
+- the input files that landed under <prefix><date>/ and when, and a corporate_actions.csv that landed after the
+  night read its inputs (riskbatch.operations.late_inputs);
 - the runs of the date (runs/<date>-*/manifest.json): ingested when, units done of total, the
   completion marks, and the report of each; the latest run's progress as the deadline check reads
   it (riskbatch.operations.watch.read_progress);
@@ -172,6 +173,7 @@ class NightStatus:
     running: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     first_publication: dict[str, Any] | None = None
     report_state: str = ON_TIME
+    late_inputs: list[str] = field(default_factory=list)  # landed after the night read its inputs (riskbatch.operations.late_inputs)
 
 
 def report_state(report: dict[str, Any] | None, business_date: dt.date, due: dt.datetime, now: dt.datetime, first: dict[str, Any] | None = None) -> str:
@@ -270,7 +272,7 @@ def read_status(client: Any, stack_name: str, business_date: dt.date | None = No
         in_force = record["run_id"] if record and record["run_id"] in reports else None
         if in_force is None and reports:  # no record yet: the latest report written
             in_force = max(reports.values(), key=lambda report: report["written"])["run_id"]
-        progress = read_progress(s3, sqs, resources.watch_settings(), date)
+        progress = read_progress(s3, sqs, resources.watch_settings() | {"STACK_NAME": stack_name}, date)
         status = NightStatus(
             stack=stack_name,
             environment=resources.environment,
@@ -283,6 +285,7 @@ def read_status(client: Any, stack_name: str, business_date: dt.date | None = No
             quarantine=progress.quarantined,
             runs=_runs(s3, resources.output_bucket, iso, reports, in_force),
             run=progress.run,
+            late_inputs=progress.late_inputs,
         )  # fmt: skip
         if in_force:
             status.report = {key: value for key, value in reports[in_force].items() if key != "written"}
@@ -333,6 +336,7 @@ def as_text(status: NightStatus) -> str:
     lines.append(f"  night:     {status.stage}")
     landed = ", ".join(f"{item['name']} ({item['landed_at']})" for item in status.inputs)
     lines.append(f"  inputs:    {landed or 'none landed'}")
+    lines += [f"  LATE:      {line}" for line in status.late_inputs]
     if status.quarantine:
         lines.append(f"  quarantine: {', '.join(status.quarantine)}")
     for run in status.runs:

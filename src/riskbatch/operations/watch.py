@@ -11,6 +11,8 @@ it is not, it tells the alert topic how far the night got, read from what the jo
 
 - the input files under incoming/<date>/ (arrived or not);
 - quarantine reports under quarantine/<date>/ (a file rejected, rows excluded);
+- a corporate_actions.csv that landed after the night read its inputs (riskbatch.operations.late_inputs):
+  named in the alert, and told in an alert of its own when the report is there (published without it);
 - the run's manifest (ingested), its unit results (done / total), its completion marks;
 - the depth of the risk and report queues (work waiting or in hand).
 
@@ -33,6 +35,7 @@ from typing import Any
 from riskbatch.aws.alerts import publish_alert
 from riskbatch.aws.storage import count_keys, exists, get_json
 from riskbatch.inputs.business_days import EXCHANGE, NEW_YORK, REPORT_DEADLINE, is_business_day, previous_business_day, report_due_at
+from riskbatch.operations.late_inputs import landed_after_ingestion
 
 
 def business_date_due(now: dt.datetime) -> dt.date:
@@ -67,6 +70,7 @@ class Progress:
     queues: dict[str, dict[str, int]] = field(default_factory=dict)
     stopped_tasks: list[dict[str, str]] = field(default_factory=list)
     not_due: str | None = None  # why no report is due (riskbatch.operations.watch.no_report_due)
+    late_inputs: list[str] = field(default_factory=list)  # files landed after the night read its inputs, not applied
 
     def stage(self) -> str:
         """Where the night stopped, in one phrase."""
@@ -90,8 +94,12 @@ def _folders(s3: Any, bucket: str, prefix: str) -> list[str]:
     return [common["Prefix"] for page in pages for common in page.get("CommonPrefixes", [])]
 
 
+def _items(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
+    return [item for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix) for item in page.get("Contents", [])]
+
+
 def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
-    return [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix) for item in page.get("Contents", [])]
+    return [item["Key"] for item in _items(s3, bucket, prefix)]
 
 
 def one_shot_deadlines(settings: dict[str, str]) -> dict[str, float]:
@@ -134,9 +142,8 @@ def read_progress(s3: Any, sqs: Any, settings: dict[str, str], business_date: dt
     progress = Progress(date)
     reports = [key for key in _keys(s3, output, f"reports/{date}/") if key.endswith(".pdf")]
     progress.report = reports[-1] if reports else None
-    if settings.get("INPUT_BUCKET"):
-        prefix = f"{settings.get('INPUT_PREFIX', 'incoming/')}{date}/"
-        progress.inputs = [key.rsplit("/", 1)[-1] for key in _keys(s3, settings["INPUT_BUCKET"], prefix)]
+    listed = _items(s3, settings["INPUT_BUCKET"], f"{settings.get('INPUT_PREFIX', 'incoming/')}{date}/") if settings.get("INPUT_BUCKET") else []
+    progress.inputs = [item["Key"].rsplit("/", 1)[-1] for item in listed]
     progress.quarantined = [key.rsplit("/", 1)[-1] for key in _keys(s3, output, f"quarantine/{date}/")]
     runs = []
     for folder in _folders(s3, output, f"runs/{date}-"):
@@ -149,6 +156,7 @@ def read_progress(s3: Any, sqs: Any, settings: dict[str, str], business_date: dt
         progress.units_done = count_keys(s3, output, f"runs/{run}/results/")
         progress.completed = exists(s3, output, f"runs/{run}/status/completed.json")
         progress.announced = exists(s3, output, f"runs/{run}/status/announced.json")
+        progress.late_inputs = landed_after_ingestion(listed, manifest, date, settings.get("STACK_NAME", "<stack>"))
     for name in ("RISK_WORK_QUEUE_URL", "REPORT_QUEUE_URL"):
         if settings.get(name):
             attributes = sqs.get_queue_attributes(
@@ -173,6 +181,7 @@ def alert_message(progress: Progress, environment: str, deadline: str) -> tuple[
     ]
     for queue, depth in progress.queues.items():
         lines.append(f"- {queue}: {depth.get('ApproximateNumberOfMessages', 0)} waiting, {depth.get('ApproximateNumberOfMessagesNotVisible', 0)} in hand")
+    lines += [f"- landed late: {line}" for line in progress.late_inputs]
     for task in progress.stopped_tasks:
         lines.append(f"- stopped {task['task']}: {task['reason']}" if task["family"] else f"- {task['reason']}")
     lines += ["", "Runbook: docs/runbook.md, 'A night that did not publish'.", "", json.dumps(asdict(progress), indent=2)]
@@ -197,6 +206,10 @@ def check_deadline(
     progress = read_progress(s3, sqs, settings, business_date)
     progress.stopped_tasks = stopped
     if progress.report:
+        if progress.late_inputs and settings.get("ALERT_TOPIC_ARN"):  # published without a file that landed too late: the operator decides on a rerun
+            subject = f"Risk batch {settings.get('RISKBATCH_ENVIRONMENT', '?')}: {progress.business_date} published without a file that landed late"
+            body = [f"The report {progress.report} is published; a file landed after the night read its inputs:", *progress.late_inputs]
+            publish_alert(sns, settings["ALERT_TOPIC_ARN"], subject[:100], "\n".join(body))
         return 0, progress
     subject, body = alert_message(progress, settings.get("RISKBATCH_ENVIRONMENT", "?"), settings.get("REPORT_DEADLINE", REPORT_DEADLINE))
     if settings.get("ALERT_TOPIC_ARN"):

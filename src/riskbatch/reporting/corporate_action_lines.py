@@ -1,5 +1,6 @@
 """Page one's lines on the night's corporate actions: the splits cleaned tonight as recorded (and the move
-a split leaves when that is itself a jump), each record not applied with its reason, and a refused corporate_actions.csv (the night then cleans no split)."""
+a split leaves when that is itself a jump), each record not applied with its reason, the file's rows quarantined (each named by
+line and reason: that split is not cleaned, the file's other records are used), and a refused corporate_actions.csv (the night then cleans no split)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,13 @@ def corporate_action_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(
             f"Corporate actions file {source['uri']} refused ({len(source['rejected'])} problem(s), quarantined): no split is cleaned tonight; "
             "a split in the history is flagged and used as published."
+        )
+    rows = source.get("quarantined_rows") or []
+    if rows:
+        named = "; ".join(f"line {row['line']}: {row['reason']}" for row in rows[:NAMED]) + (f"; and {len(rows) - NAMED} more" if len(rows) > NAMED else "")
+        lines.append(
+            f"Corporate actions file {source['uri']}: {len(rows)} row(s) quarantined, not used ({named}); "
+            f"its other records are used; the rows in {source.get('quarantine', 'the quarantine')}."
         )
     applied = [c for c in quality.get("cleanings", []) if c["rule"] == "split" and c["made_on"] == summary["business_date"]]
     if applied:

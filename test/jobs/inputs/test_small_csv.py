@@ -53,3 +53,18 @@ def test_a_bad_second_source_file_names_every_problem(text: bytes, problem: str)
     with pytest.raises(InputError) as refused:
         parse_second_source(text, "second_source.csv")
     assert problem in refused.value.problems, refused.value.problems
+
+
+def test_a_header_that_is_not_utf8_makes_the_file_unreadable_not_a_traceback() -> None:
+    # before: UnicodeDecodeError out of pyarrow's column names, a traceback instead of the quarantine report
+    with pytest.raises(InputError) as refused:
+        read_rows(b"\xfffactor,price\nEQ_1,12\n", "f.csv", {"factor": None, "price": None})
+    assert refused.value.problems[0].startswith("unreadable: ")
+
+
+def test_rows_of_another_width_can_be_set_apart_keeping_every_line_number() -> None:
+    misshapen: list[tuple[int, str]] = []
+    rows = read_rows(b"factor,price\nEQ_1,12,3\nEQ_2,4\nEQ_3\nEQ_4,5\n", "f.csv", {"factor": None, "price": None}, misshapen)
+    assert misshapen == [(2, "EQ_1,12,3"), (4, "EQ_3")] and rows == [(3, {"factor": "EQ_2", "price": 4}), (5, {"factor": "EQ_4", "price": 5})]
+    with pytest.raises(InputError, match="unreadable"):  # without the list, as before: the file is unreadable
+        read_rows(b"factor,price\nEQ_1,12,3\n", "f.csv", {"factor": None, "price": None})

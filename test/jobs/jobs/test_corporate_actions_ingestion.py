@@ -94,20 +94,40 @@ def test_without_the_file_the_split_is_flagged_used_and_the_record_says_no_corpo
     assert figure > clean_figure  # overstated, never understated
 
 
-def test_a_malformed_corporate_actions_file_is_quarantined_and_the_night_runs_without_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder, raw, _ = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},0,exchange notice\n")
+def test_a_bad_row_is_quarantined_and_named_and_the_good_rows_are_applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # before: the one bad row refused the whole file: EQ_5's confirmed split was not cleaned, the night ran on the unadjusted history
+    folder, raw, clean = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},0,exchange notice\n")
+    reports: dict = {}
+    manifest, market, _ = ingested(folder, tmp_path / "night", monkeypatch, reports)
+    date = business_days(MONDAY, DAYS)[-1]
+    reason = "EQ_6: the ratio is new shares per old share, positive, finite and not 1 (2 for a two-for-one split, 0.1 for one-for-ten)"
+    ((key, report),) = [(key, body) for key, body in reports.items() if isinstance(body, dict) and "kept" in body]
+    row = {"line": 3, "reason": reason, "text": f"EQ_6,{business_days(MONDAY, DAYS)[SPLIT_DAY]},0,exchange notice"}
+    assert key.startswith(f"quarantine/{date}/corporate_actions.csv.") and report["quarantined_rows"] == [row] and report["records_used"] == 1
+    assert f"riskbatch rerun --stack-name <stack> --date {date} --reason" in report["kept"]  # the arrival of an optional file starts no run
+    source = manifest["corporate_actions_source"]
+    assert "rejected" not in source and source["quarantined_rows"] == [row] and source["quarantine"].endswith(key)
+    assert manifest["corporate_actions"]["quarantined"] == [row] and "1 row(s) quarantined, not used" in manifest["corporate_actions"]["note"]
+    assert [(c["factor"], c["rule"]) for c in manifest["data_quality"]["cleanings"]] == [("EQ_5", "split")]  # the good row applied
+    assert np.allclose(market.prices[:, market.index["EQ_5"]], clean["EQ_5"], rtol=1e-12)
+    figure, clean_figure = var_99(market, raw), var_99(_night(clean, business_days(MONDAY, DAYS), _book(clean)).market, clean)
+    print(f"firm VaR 99 %: {figure:,.2f} with the file's good row applied, {clean_figure:,.2f} on the clean history")
+    assert figure == pytest.approx(clean_figure, rel=1e-9)
+    (line,) = [line for line in corporate_action_lines(_page_one(manifest)) if "quarantined" in line]
+    assert line.startswith(f"Corporate actions file {source['uri']}: 1 row(s) quarantined, not used (line 3: {reason})") and key in line
+
+
+def test_a_file_that_cannot_be_read_is_still_refused_whole_and_the_night_runs_without_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, raw, _ = split_night(tmp_path / "files", CONFIRMED.replace("ratio", "split_ratio"))
     reports: dict = {}
     manifest, market, quarantined = ingested(folder, tmp_path / "night", monkeypatch, reports)
     (report,) = [body for body in reports.values() if isinstance(body, dict) and "kept" in body]
-    assert "starts a new run" not in report["kept"]  # the arrival of an optional file starts no run
+    assert report["problems"] == ["missing column ratio"] and "starts a new run" not in report["kept"]
     assert f"riskbatch rerun --stack-name <stack> --date {business_days(MONDAY, DAYS)[-1]} --reason" in report["kept"]
-    source = manifest["corporate_actions_source"]
-    assert source["rejected"] == [
-        "line 3: EQ_6: the ratio is new shares per old share, positive, finite and not 1 (2 for a two-for-one split, 0.1 for one-for-ten)"
-    ]
+    assert manifest["corporate_actions_source"]["rejected"] == ["missing column ratio"]
     assert {key.rsplit("/", 1)[-1].split(".")[0] for key in quarantined} == {"corporate_actions"}  # its report (and the mark that it was alerted)
     assert manifest["data_quality"]["cleanings"] == [] and "refused" in manifest["corporate_actions"]["note"]
-    assert np.array_equal(market.prices[:, market.index["EQ_5"]], raw["EQ_5"])  # its good row confirms nothing: the file is refused whole
+    assert np.array_equal(market.prices[:, market.index["EQ_5"]], raw["EQ_5"])  # its rows confirm nothing: the file is refused whole
     (line,) = corporate_action_lines(_page_one(manifest))
     assert line.startswith("Corporate actions file s3://") and "refused (1 problem(s), quarantined)" in line
 
@@ -138,7 +158,7 @@ def test_page_one_of_the_published_report_tells_the_records_not_applied(tmp_path
     from riskbatch.reporting.page_one import warning_lines
     from test.jobs.jobs.test_pipeline import _page_texts
 
-    folder, _, _ = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},3,vendor feed\n")
+    folder, _, _ = split_night(tmp_path / "files", CONFIRMED + "EQ_6,{day},3,vendor feed\nEQ_7,{day},,vendor feed\n")
     date = str(business_days(MONDAY, DAYS)[-1])
     with mocked_night(tmp_path / "night", monkeypatch, 2000, 500) as night:
         keys = night.upload(folder, date, ("rates.csv", "corporate_actions.csv", "positions.csv", "market.csv"))
@@ -150,3 +170,6 @@ def test_page_one_of_the_published_report_tells_the_records_not_applied(tmp_path
     assert any(line.startswith("Corporate actions applied tonight: EQ_5 a 2:1 split") for line in lines)
     assert any(line.startswith("Corporate action of EQ_6 not applied") for line in lines)
     assert "Corporate action of EQ_6 not applied" in " ".join(page_one.split())
+    quarantined = f"Corporate actions file s3://{night.settings.input_bucket}/incoming/{date}/corporate_actions.csv: 1 row(s) quarantined, not used (line 4: "
+    drawn = "".join(page_one.replace("\\", "").split())  # the page's text unescaped, its wrapped lines joined without their spaces
+    assert any(line.startswith(quarantined) for line in lines) and "1row(s)quarantined,notused(line4:afactor" in drawn

@@ -19,13 +19,15 @@ from test.jobs.inputs.test_cleaning import DAYS, MONDAY
 from test.jobs.jobs.test_corporate_actions_ingestion import CONFIRMED, split_night
 from test.jobs.stack_layout import mocked_night, publish
 
+BAD_ROW = "EQ_6,{day},0,exchange notice\n"  # a ratio of 0: quarantined on its own, the file's other record used
+
 
 @pytest.fixture(scope="module")
 def split_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
-    """The night with EQ_5's unadjusted split and the corporate action confirming it, through ingestion, the
-    risk workers and the report: its folder, manifest and report figures."""
+    """The night with EQ_5's unadjusted split and the corporate action confirming it (beside a bad row the night
+    quarantined), through ingestion, the risk workers and the report: its folder, manifest and report figures."""
     tmp_path = tmp_path_factory.mktemp("split-run")
-    folder, _, _ = split_night(tmp_path / "files", CONFIRMED)
+    folder, _, _ = split_night(tmp_path / "files", CONFIRMED + BAD_ROW)
     date = str(business_days(MONDAY, DAYS)[-1])
     monkeypatch = pytest.MonkeyPatch()
     try:
@@ -38,6 +40,7 @@ def split_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dic
     finally:
         monkeypatch.undo()
     assert [cleaning["rule"] for cleaning in manifest["data_quality"]["cleanings"]] == ["split"]  # the night this test is about
+    assert [row["line"] for row in manifest["corporate_actions_source"]["quarantined_rows"]] == [3]
     return folder, manifest, figures
 
 
@@ -60,6 +63,19 @@ def test_a_night_that_read_corporate_actions_is_reproduced_with_them_to_the_last
     assert again["run_id"] == manifest["run_id"] and again["data_quality"]["cleanings"] == manifest["data_quality"]["cleanings"]
     for key in ("var_95", "var_99", "es_975"):
         assert again["firm"][key] == figures["firm"][key]  # equal, not approximately
+
+
+def test_the_reproduction_sets_apart_the_rows_the_night_quarantined_and_refuses_a_manifest_that_says_otherwise(split_run, tmp_path: Path, capsys) -> None:
+    # before: a file with a bad row was refused whole, read by neither the night nor its reproduction ("run read no corporate actions file")
+    folder, manifest, _ = split_run
+    actions = ["--corporate-actions", str(folder / "corporate_actions.csv")]
+    assert main(_reproduce(folder, manifest, tmp_path, *actions)) == 0
+    again = json.loads(capsys.readouterr().out)["corporate_actions"]
+    assert again == {"records": 1, "quarantined_rows": manifest["corporate_actions_source"]["quarantined_rows"]}
+    other = json.loads(json.dumps(manifest))
+    other["corporate_actions_source"]["quarantined_rows"] = []
+    error = _refused(_reproduce(folder, other, tmp_path, *actions), capsys)
+    assert f"the corporate actions file sets apart other rows than run {manifest['run_id']} quarantined (3): not its night as recorded" in error
 
 
 def test_without_its_corporate_actions_file_or_with_another_the_reproduction_is_refused(split_run, tmp_path: Path, capsys) -> None:

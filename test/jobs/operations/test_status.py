@@ -177,6 +177,21 @@ def test_a_report_after_the_deadline_is_late(account) -> None:
     assert "LATE, " in as_text(status) and "after the deadline 2026-11-25 09:30" in as_text(status)
 
 
+def test_a_corporate_actions_file_landed_after_the_run_read_its_inputs_is_named_with_the_rerun_to_make(account) -> None:
+    # before: status listed the file among the inputs, and nothing said the night ran without it
+    night, _, _ = account
+    date, run = "2026-11-24", "2026-11-24-dddddddddddd"
+    _lay_out_run(night, date, run, units=1, done=1, created_at=f"{date}T23:00:00Z", marks=("announced",))  # it read no corporate_actions.csv
+    # S3 stamps LastModified with its clock ("Creation date of the object":
+    # https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/s3/aws.sdk.kotlin.services.s3.model/-object/-builder/last-modified.html)
+    with time_machine.travel(dt.datetime(2026, 11, 24, 23, 40, tzinfo=dt.UTC), tick=False):
+        _put(night.s3, night.settings.input_bucket, f"incoming/{date}/corporate_actions.csv", body=b"factor,effective_date,ratio,source\n")
+    status = read_status(boto3.Session(region_name=REGION).client, STACK, dt.date.fromisoformat(date))
+    (late,) = status.late_inputs
+    assert late.startswith(f"corporate_actions.csv landed 2026-11-24 23:40:00 UTC, after the night read its inputs (run {run}")
+    assert f"  LATE:      {late}" in as_text(status) and f'`riskbatch rerun --stack-name {STACK} --date {date} --reason "..."`' in late
+
+
 def test_a_restated_date_shows_both_runs_and_the_one_in_force(account) -> None:
     night, _, _ = account
     date, first, second = "2026-11-24", "2026-11-24-111111111111", "2026-11-24-222222222222"

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
+import time_machine
 from moto import mock_aws
 
 from riskbatch.operations.watch import business_date_due, check_deadline
@@ -234,3 +235,48 @@ def test_overdue_tasks_are_stopped_whether_or_not_the_report_is_there_holidays_i
     _, progress = check_deadline(s3, sqs, sns, settings, business_date, ecs=ecs, now=started + dt.timedelta(minutes=31))
     assert sorted(task["task"] for task in progress.stopped_tasks) == sorted([tasks["task-data-ingestion-test"], tasks["task-pre-night-check-test"]])
     assert _running(ecs, cluster) == {tasks["task-deadline-check-test"]}
+
+
+def _night_published(s3, corporate_actions_source: dict | None) -> None:
+    """Monday 2026-11-25's files landed at 00:30, its run made at 01:00 (reading `corporate_actions_source`), its report at 03:00 UTC."""
+    with time_machine.travel(dt.datetime(2026, 11, 26, 0, 30, tzinfo=UTC), tick=False):
+        for name in ("positions.csv", "market.csv"):
+            s3.put_object(Bucket="risk-in", Key=f"incoming/2026-11-25/{name}", Body=b"x")
+    manifest = {"run_id": "2026-11-25-r1", "created_at": "2026-11-26T01:00:00Z", "units": [{"index": 0}], "corporate_actions_source": corporate_actions_source}
+    s3.put_object(Bucket="risk-out", Key="runs/2026-11-25-r1/manifest.json", Body=json.dumps(manifest).encode())
+    s3.put_object(Bucket="risk-out", Key="reports/2026-11-25/2026-11-25-r1.pdf", Body=b"%PDF")
+
+
+def _land_corporate_actions(s3, at: dt.datetime) -> None:
+    # ListObjectsV2 gives each object's LastModified, the time its last PUT created it: "Creation date of the object"
+    # (Amazon S3 Object, lastModified: https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/s3/aws.sdk.kotlin.services.s3.model/-object/-builder/last-modified.html)
+    with time_machine.travel(at, tick=False):
+        s3.put_object(Bucket="risk-in", Key="incoming/2026-11-25/corporate_actions.csv", Body=b"factor,effective_date,ratio,source\n")
+
+
+def test_a_corporate_actions_file_landed_after_the_night_read_its_inputs_is_named_and_alerted(account) -> None:
+    # before: the night ran without it and nothing said so; its arrival alone starts no run
+    s3, sqs, sns, settings, inbox = account
+    _night_published(s3, None)
+    _land_corporate_actions(s3, dt.datetime(2026, 11, 26, 2, 0, tzinfo=UTC))
+    code, progress = check_deadline(s3, sqs, sns, settings, DATE)
+    (late,) = progress.late_inputs
+    assert late.startswith("corporate_actions.csv landed 2026-11-26 02:00:00 UTC, after the night read its inputs")
+    assert "(run 2026-11-25-r1, made 2026-11-26T01:00:00Z)" in late
+    assert late.endswith('not applied; rerun with `riskbatch rerun --stack-name <stack> --date 2026-11-25 --reason "..."`')
+    (alert,) = _alerts(sqs, inbox)
+    assert code == 0 and alert["Subject"] == "Risk batch test: 2026-11-25 published without a file that landed late" and late in alert["Message"]
+
+
+def test_a_corporate_actions_file_the_night_read_is_not_late_and_one_replaced_after_it_is(account) -> None:
+    s3, sqs, sns, settings, inbox = account
+    _land_corporate_actions(s3, dt.datetime(2026, 11, 26, 0, 20, tzinfo=UTC))
+    _night_published(s3, {"uri": "s3://risk-in/incoming/2026-11-25/corporate_actions.csv", "sha256": "ab"})
+    code, progress = check_deadline(s3, sqs, sns, settings, DATE)
+    assert (code, progress.late_inputs, _alerts(sqs, inbox)) == (0, [], [])
+    _land_corporate_actions(s3, dt.datetime(2026, 11, 26, 1, 30, tzinfo=UTC))  # a corrected file, after the run was made
+    s3.delete_object(Bucket="risk-out", Key="reports/2026-11-25/2026-11-25-r1.pdf")  # and no report yet: the page names it
+    code, progress = check_deadline(s3, sqs, sns, settings, DATE)
+    (alert,) = _alerts(sqs, inbox)
+    assert code == 1 and progress.late_inputs[0].startswith("corporate_actions.csv landed 2026-11-26 01:30:00 UTC")
+    assert f"- landed late: {progress.late_inputs[0]}" in alert["Message"]
