@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -89,6 +90,14 @@ def _unit_build(night: Night, run: str, unit: int) -> dict:
         return json.loads(str(result["built_by"]))
 
 
+def _audit_trail(night: Night, key: str, folder: Path) -> str:
+    """The PDF's text from its audit trail on, as poppler's pdftotext reads it, whitespace folded."""
+    path = folder / "report.pdf"
+    path.write_bytes(night.s3.get_object(Bucket=night.settings.output_bucket, Key=key)["Body"].read())
+    text = " ".join(subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout.split())
+    return text[text.index("Audit trail") :]
+
+
 def _build(job: str) -> dict:
     image = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-{job}-test:1.0.0"
     return {"code_fingerprint": code_fingerprint(), "source_revision": REVISION, "image": image, "image_digest": DIGESTS[job]}
@@ -137,6 +146,9 @@ def test_the_reports_json_records_its_build_and_lists_the_builds_of_the_night(ni
     }
     for unit in range(units):
         assert _unit_build(night, run, unit) == _build("risk-calculation")
+    audit = _audit_trail(night, report_keys(DATE, run)[0], tmp_path)  # the PDF's audit trail names them too
+    assert f"code fingerprint {code_fingerprint()[:16]}" in audit and f"source revision {REVISION}" in audit
+    assert all(digest[:24] in audit for digest in DIGESTS.values())
 
 
 def test_without_an_answering_endpoint_the_records_say_unavailable_and_the_night_is_published(night: Night, tmp_path: Path, monkeypatch) -> None:
