@@ -9,7 +9,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -44,7 +43,7 @@ from riskbatch.inputs.rates import PreviousCurves, RatesRejected, exclude_option
 from riskbatch.inputs.second_source import parse_second_source
 from riskbatch.jobs.corporate_action_rows import quarantine_rows
 from riskbatch.jobs.earlier_runs import latest_earlier_manifest, previous_draw_order, previous_night
-from riskbatch.model.code_fingerprint import code_fingerprint
+from riskbatch.model.build_record import running_build
 from riskbatch.model.engine import draw_order
 from riskbatch.model.settings import ConfigurationError, Settings, cleaning_policy, configured_run, data_quality_overrides, data_quality_policy
 from riskbatch.runtime.logs import log, timed
@@ -323,8 +322,9 @@ def _write_run(
             "business_date": files.business_date,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "software_version": __version__,
-            "code_fingerprint": code_fingerprint(),  # the version alone cannot tell two builds apart (model/code_fingerprint.py)
-            "source_revision": os.environ.get("RISKBATCH_SOURCE_REVISION", "unknown"),  # the image's commit (its build sets it)
+            # code_fingerprint (the version alone cannot tell two builds apart), source_revision (the image's commit),
+            # image and image_digest (from the task metadata endpoint, or "unavailable: <why>"): model/build_record.py
+            **running_build(),
             "output_bucket": output,
             "inputs": [
                 # the version ID names the very bytes read: a corrected file under the same key does not change this run's inputs

@@ -16,6 +16,7 @@ from riskbatch import __version__
 from riskbatch.aws.alerts import publish_per_protocol
 from riskbatch.aws.layout import manifest_key, notified_key, report_keys
 from riskbatch.aws.storage import exists, get_json, put_json_once, put_once
+from riskbatch.model.build_record import night_builds, running_build
 from riskbatch.model.code_fingerprint import require_night_code
 from riskbatch.model.risk_model import risk_figures
 from riskbatch.model.run_inputs import RunBook, load_file_market, load_run_book
@@ -211,6 +212,7 @@ class ReportGeneration:
                 "inputs": manifest["inputs"],
                 "positions": manifest["positions"],
                 "software_version": __version__,
+                "computed_by": night_builds(manifest, results.builds, running_build()),  # one fingerprint: one build computed the night
                 "model_config": manifest.get("model_config"),
                 "contributions": top,
                 "es_breakdown": breakdown,

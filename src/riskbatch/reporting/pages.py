@@ -239,6 +239,7 @@ def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         ["item", "value"],
         ["run id", summary["run_id"]],
         ["software version", summary["software_version"]],
+        *_build_rows(summary.get("computed_by"), kit),
         *config,
         ["seed", str(summary["model"]["seed"])],
         ["scenarios", f"{summary['model']['scenarios']:,}"],
@@ -250,6 +251,17 @@ def _audit_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
     audit += [[f"timing: {key}", value] for key, value in summary["timings"].items()]
     audit += _publication_rows(summary.get("publication"), kit)
     return [kit["KeepTogether"]([kit["Paragraph"]("Audit trail", kit["styles"]["Heading2"]), kit["table"](audit, "Audit trail")])]
+
+
+def _build_rows(computed_by: dict[str, Any] | None, kit: dict[str, Any]) -> list[list[Any]]:
+    """The distinct builds and images that computed the night (each record's in the report's JSON): one fingerprint, one build."""
+    if not computed_by:
+        return [["computed by", "not recorded (a report made before builds were recorded)"]]
+    lines = {name: "<br/>".join(escape(value) for value in computed_by[key]) for name, key in BUILD_ROWS}
+    return [[name, kit["Paragraph"](value, kit["checksum"])] for name, value in lines.items()]
+
+
+BUILD_ROWS = (("code fingerprint", "code_fingerprints"), ("source revision", "source_revisions"), ("image digests", "image_digests"))
 
 
 def _input_identity(item: dict[str, Any]) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ class UnitResults:
     pnl: np.ndarray  # portfolios x scenarios
     one_day: np.ndarray | None  # None: the horizon is one day, or a unit did not compute it
     previous: PreviousNightSums
+    builds: dict[int, dict[str, Any] | None] = field(default_factory=dict)  # unit -> the build that computed it (None: not recorded)
 
 
 def read_results(s3: Any, bucket: str, manifest: dict[str, Any]) -> UnitResults:
@@ -36,6 +38,7 @@ def read_results(s3: Any, bucket: str, manifest: dict[str, Any]) -> UnitResults:
     total, one_day = np.zeros((len(portfolios), scenarios)), np.zeros((len(portfolios), scenarios))
     has_one_day = manifest["model"].get("horizon_days", 1) != 1
     previous = PreviousNightSums()
+    builds: dict[int, dict[str, Any] | None] = {}
     for unit, data in _fetched_in_order(s3, bucket, [result_key(run, unit["index"]) for unit in manifest["units"]], manifest["units"]):
         with np.load(io.BytesIO(data)) as result:
             rows = [index[portfolio] for portfolio in result["portfolio_ids"].tolist()]
@@ -46,7 +49,8 @@ def read_results(s3: Any, bucket: str, manifest: dict[str, Any]) -> UnitResults:
                 for row, values in zip(rows, result["one_day_pnl"], strict=True):
                     one_day[row] += values
             previous.add(result, unit["index"])
-    return UnitResults(portfolios, total, one_day if has_one_day else None, previous)
+            builds[unit["index"]] = json.loads(str(result["built_by"])) if "built_by" in result else None  # a result of an earlier release
+    return UnitResults(portfolios, total, one_day if has_one_day else None, previous, builds)
 
 
 READ_AHEAD = 8  # results fetched at once: S3 serves parallel GETs, and the sums still run in unit order

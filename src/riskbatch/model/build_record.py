@@ -1,0 +1,53 @@
+"""What ran: the build a task computed with, recorded beside what it wrote, and the builds a night saw.
+
+Each of the night's records (ingestion's manifest, every unit's result, the report's JSON) carries the
+running code's fingerprint (model/code_fingerprint.py), the commit its image was built from and the
+image's digest (runtime/task_metadata.py), so an auditor reads from the night's own records that one
+build computed it, and which image to reproduce it with. The three jobs run three images: the digests
+differ by job by design, the fingerprint and the revision must not.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from riskbatch.model.code_fingerprint import code_fingerprint
+from riskbatch.runtime.task_metadata import container_image
+
+REVISION_VARIABLE = "RISKBATCH_SOURCE_REVISION"  # the image's commit: its build sets it from the REVISION build argument
+NOT_RECORDED = "not recorded"  # a record written before builds were recorded
+BUILD_FIELDS = ("code_fingerprint", "source_revision", "image", "image_digest")
+
+
+def source_revision() -> str:
+    return os.environ.get(REVISION_VARIABLE) or "unknown"
+
+
+def running_build() -> dict[str, str]:
+    """This process's build: code fingerprint, source revision, image and image digest (or "unavailable: <why>")."""
+    return {"code_fingerprint": code_fingerprint(), "source_revision": source_revision(), **container_image()}
+
+
+def recorded_build(record: dict[str, Any] | None) -> dict[str, str]:
+    """The build fields of a record (a manifest, a unit's build); NOT_RECORDED for each one it lacks."""
+    record = record or {}
+    return {field: str(record[field]) if record.get(field) else NOT_RECORDED for field in BUILD_FIELDS}
+
+
+def night_builds(manifest: dict[str, Any], units: dict[int, dict[str, Any] | None], report: dict[str, str]) -> dict[str, Any]:
+    """The builds that computed a night, for the report's JSON: ingestion's (from the manifest), the units'
+    (each distinct build once, with the units it computed), the report's own, and the distinct
+    fingerprints, revisions and image digests over all of them (one fingerprint: one build computed it)."""
+    ingestion = recorded_build(manifest)
+    by_build: dict[tuple[str, ...], list[int]] = {}
+    for unit, build in sorted(units.items()):
+        by_build.setdefault(tuple(recorded_build(build).values()), []).append(unit)
+    unit_builds = [{**dict(zip(BUILD_FIELDS, key, strict=True)), "units": indices} for key, indices in by_build.items()]
+    every = [ingestion, *unit_builds, recorded_build(report)]
+    return {
+        "ingestion": ingestion,
+        "units": unit_builds,
+        "report": recorded_build(report),
+        **{f"{field}s": sorted({build[field] for build in every}) for field in ("code_fingerprint", "source_revision", "image_digest")},
+    }

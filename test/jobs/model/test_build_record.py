@@ -1,0 +1,45 @@
+"""The builds a night saw, as the report's JSON lists them: each distinct unit build once with its units, a record
+written before builds were recorded said to be so, and the distinct fingerprints, revisions and digests."""
+
+from __future__ import annotations
+
+import pytest
+
+from riskbatch.model.build_record import NOT_RECORDED, night_builds, running_build
+from riskbatch.model.code_fingerprint import code_fingerprint
+from riskbatch.runtime.task_metadata import METADATA_VARIABLE, forget_container_image
+
+
+def build(fingerprint: str, revision: str, digest: str) -> dict[str, str]:
+    return {"code_fingerprint": fingerprint, "source_revision": revision, "image": f"ecr-job@{digest}", "image_digest": digest}
+
+
+def test_units_are_grouped_by_build_and_two_fingerprints_show() -> None:
+    ours, theirs = build("a" * 64, "r1", "sha256:11"), build("b" * 64, "r2", "sha256:22")
+    manifest = {"run_id": "r", **build("a" * 64, "r1", "sha256:00")}
+    seen = night_builds(manifest, {2: theirs, 0: ours, 1: ours}, build("a" * 64, "r1", "sha256:33"))
+    assert seen["units"] == [{**ours, "units": [0, 1]}, {**theirs, "units": [2]}]
+    assert seen["code_fingerprints"] == ["a" * 64, "b" * 64]  # not one build: the auditor sees both
+    assert seen["source_revisions"] == ["r1", "r2"]
+    assert seen["image_digests"] == ["sha256:00", "sha256:11", "sha256:22", "sha256:33"]
+
+
+def test_a_record_written_before_builds_were_recorded_says_so() -> None:
+    report = build("a" * 64, "r1", "sha256:33")
+    seen = night_builds({"run_id": "r", "code_fingerprint": "a" * 64}, {0: None, 1: report}, report)
+    assert seen["ingestion"] == {"code_fingerprint": "a" * 64, "source_revision": NOT_RECORDED, "image": NOT_RECORDED, "image_digest": NOT_RECORDED}
+    assert seen["units"][0] == {field: NOT_RECORDED for field in report} | {"units": [0]}
+    assert seen["code_fingerprints"] == sorted([NOT_RECORDED, "a" * 64])
+
+
+def test_the_running_build_without_a_revision_or_an_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISKBATCH_SOURCE_REVISION", "")  # a checkout, not an image: no build argument set it
+    monkeypatch.delenv(METADATA_VARIABLE, raising=False)
+    forget_container_image()
+    try:
+        running = running_build()
+    finally:
+        forget_container_image()
+    assert running["code_fingerprint"] == code_fingerprint()
+    assert running["source_revision"] == "unknown"
+    assert running["image_digest"].startswith("unavailable: no ECS_CONTAINER_METADATA_URI_V4")
