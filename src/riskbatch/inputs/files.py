@@ -139,7 +139,7 @@ def read_table(data: bytes, name: str, columns: dict[str, pa.DataType]) -> pa.Ta
                 io.BytesIO(data),
                 convert_options=pa_csv.ConvertOptions(column_types=types, strings_can_be_null=True, null_values=[""]),
             )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as error:  # UnicodeDecodeError: a header that is not text
         raise InputError(name, [f"unreadable: {error}"]) from None
     try:
         return table.cast(pa.schema([(column, columns.get(column, table.schema.field(column).type)) for column in table.column_names]))
@@ -273,11 +273,17 @@ def _implausible(bands: PlausibilityBands, table: pa.Table, market: Market, is_o
 
 
 def validate_positions(
-    table: pa.Table, name: str, market: Market | None, business_date: dt.date, bands: PlausibilityBands | None = None
+    table: pa.Table,
+    name: str,
+    market: Market | None,
+    business_date: dt.date,
+    bands: PlausibilityBands | None = None,
+    allow_empty_book: bool = False,
 ) -> CheckedPositions:
     """Every row checked on its own: the valid rows, and the excluded ones with their reasons.
 
-    Only a file without its columns or without a single valid row is rejected as a whole.
+    A file without its columns or without a row is rejected as a whole; so is one without a single valid row,
+    unless `allow_empty_book` (the night then publishes no figure, with the reasons: riskbatch.reporting.no_figure).
     """
     problems = [f"missing column {column}" for column in REQUIRED_POSITION_COLUMNS if column not in table.column_names]
     if problems:
@@ -336,7 +342,7 @@ def validate_positions(
     bad = np.array([bool(reasons[row]) for row in range(rows)])
     excluded = excluded_rows(table, bad, ["; ".join(reason) for reason in reasons], market)
     valid = table.filter(pa.array(~bad))
-    if valid.num_rows == 0:
+    if valid.num_rows == 0 and not allow_empty_book:
         raise InputError(name, [f"no valid position: all {rows} excluded, e.g. {excluded[0].position_id}: {excluded[0].reason}"])
     return CheckedPositions(valid, excluded)
 

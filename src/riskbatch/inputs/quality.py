@@ -286,10 +286,12 @@ def prepare_night(
     ledger: Sequence[Cleaning | dict[str, Any]] = (),
     second_source: dict[str, float] | None = None,
     corporate_actions: dict[str, dict[str, float]] | None = None,
+    allow_empty_book: bool = False,
 ) -> PreparedNight:
     """Validate the night's two files together: reject a file, exclude rows and factors, flag the rest.
     `ledger` is the cleanings kept from the previous night; `second_source` another vendor's last prices;
-    `corporate_actions` factor -> {effective day: ratio}, what confirms a split (riskbatch.inputs.cleaning)."""
+    `corporate_actions` factor -> {effective day: ratio}, what confirms a split (riskbatch.inputs.cleaning);
+    `allow_empty_book`: every row excluded makes a night without a figure (the reasons published), not a rejected positions file."""
     cleaning = cleaning or CleaningPolicy(jump_sigmas=policy.jump_sigmas)
     try:
         market = load_market(market_table, market_name, business_date, policy.max_market_lag_days)
@@ -303,7 +305,7 @@ def prepare_night(
         raise FileRejected("market", error) from error
     try:
         bands = PlausibilityBands(policy.implied_vol_band, policy.strike_to_spot_band)
-        checked = validate_positions(positions_table, positions_name, market, business_date, bands)
+        checked = validate_positions(positions_table, positions_name, market, business_date, bands, allow_empty_book)
     except InputError as error:
         raise FileRejected("positions", error) from error
     positions, excluded = _exclude_unconvertible(checked, market, reporting_currency)
@@ -339,7 +341,7 @@ def prepare_night(
     findings += proxy_hedges(findings, [row["portfolio_id"] if ok else None for row, ok in zip(rows, keep, strict=True)], needs, policy.proxies)
     excluded += excluded_rows(positions, ~keep, reasons, published)  # at the published prices, as every excluded row
     positions = positions.filter(pa.array(keep))
-    if positions.num_rows == 0:
+    if positions.num_rows == 0 and not allow_empty_book:
         raise FileRejected("positions", InputError(positions_name, [f"no valid position: all {len(excluded)} excluded, e.g. {excluded[0].reason}"]))
     kept = sorted({factor for factors, ok in zip(needs, keep, strict=True) if ok for factor in factors})
     tonight = market.restricted(kept)

@@ -261,10 +261,11 @@ def option_currencies(underlying: str, currency: str) -> list[str]:
     return [pair.group(2), pair.group(1)] if pair else [currency]
 
 
-def exclude_options_without_rates(night: PreparedNight, curves: RateCurves, positions_name: str) -> PreparedNight:
+def exclude_options_without_rates(night: PreparedNight, curves: RateCurves, positions_name: str, allow_empty_book: bool = False) -> PreparedNight:
     """The night less its options in a currency the rates file does not cover (or whose curve it refused), each excluded with
     the reason; a refused curve is a data-quality finding (check `rates`) whether or not an option needed it, and so is (flagged)
-    a usable curve's bad rows of earlier dates, and (flagged) a curve used on a named sign-off, with who, when and why."""
+    a usable curve's bad rows of earlier dates, and (flagged) a curve used on a named sign-off, with who, when and why.
+    No position left rejects the positions file, unless `allow_empty_book`."""
     positions, market = night.positions, night.market
     findings = [
         FactorFinding(code, "rates", f"curve refused, its options excluded: {'; '.join(problems)}", "exclude") for code, problems in curves.refused.items()
@@ -298,6 +299,6 @@ def exclude_options_without_rates(night: PreparedNight, curves: RateCurves, posi
     rows = excluded_rows(positions, refused, reasons, market)
     rows = [dataclasses.replace(row, notional=notional_in(row, market, market, night.reporting_currency)) for row in rows]
     kept = positions.filter(pa.array(~refused))
-    if kept.num_rows == 0:
+    if kept.num_rows == 0 and not allow_empty_book:
         raise FileRejected("positions", InputError(positions_name, [f"no valid position: all excluded, e.g. {rows[0].reason}"]))
     return dataclasses.replace(night, positions=kept, excluded=[*night.excluded, *rows])

@@ -18,9 +18,8 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from riskbatch import __version__
-from riskbatch.aws.alerts import counts_by, first_rows, publish_alert
+from riskbatch.aws.alerts import alert_once, counts_by, first_rows
 from riskbatch.aws.layout import (
-    alerted_key,
     excluded_rows_key,
     held_prices_key,
     manifest_key,
@@ -107,16 +106,7 @@ def _quarantine(job: Ingestion, bucket: str, key: str, checksum: str, business_d
 
 
 def _alert_once(job: Ingestion, details_key: str, subject: str, message: str) -> None:
-    """Alert about a quarantine record unless that alert went out already.
-
-    The record is written first (write-once) and the mark only after the publish: a task that fails
-    between the two publishes again on its retry (a second alert, never none). Several arrivals of
-    the same night find the same bad file; once the mark is there, they stay quiet.
-    """
-    if not job.settings.alert_topic_arn or exists(job.s3, job.output, alerted_key(details_key)):
-        return
-    message_id = publish_alert(job.sns, job.settings.alert_topic_arn, subject, message, details=f"s3://{job.output}/{details_key}")
-    put_json_once(job.s3, job.output, alerted_key(details_key), {"message_id": message_id, "at": time.time()})
+    alert_once(job.s3, job.sns, job.output, job.settings.alert_topic_arn, details_key, subject, message)
 
 
 @dataclass(frozen=True)
@@ -167,7 +157,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     try:
         night = _validated(files, policy, parameters.reporting_currency, ledger, second, confirmations(actions or []))
         curves, rates_source = night_rates(s3, bucket, settings.input_prefix, business_date, policy, previous, accepted)
-        night = exclude_options_without_rates(night, curves, files.keys["positions"])
+        night = exclude_options_without_rates(night, curves, files.keys["positions"], allow_empty_book=True)
     except FileRejected as rejected:  # the rates file is named by its own key, as it may be missing
         rates = isinstance(rejected, RatesRejected)
         key, checksum = (rejected.key, rejected.checksum) if rates else (files.keys[rejected.role], files.checksums[rejected.role])
@@ -188,6 +178,8 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     _report_held_prices(job, files, night)
     positions = night.positions.sort_by([("portfolio_id", "ascending"), ("position_id", "ascending")])
     units = [positions.slice(start, settings.unit_positions) for start in range(0, positions.num_rows, settings.unit_positions)]
+    # every row refused: one empty unit, whose worker announces the run, and a report of no figure with the reasons (never a VaR of 0)
+    units = units or [positions]
     optional = {"limits": limits or [], "limits_source": limits_source, "actual_pnl": actual, "actual_pnl_source": actual_source}
     optional.update(second_source=second_source, corporate_actions_source=actions_source)
     optional["corporate_actions"] = night_record(actions, actions_source, business_date)  # what was read, or that there were none tonight
@@ -206,7 +198,7 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
 
 
 def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str, ledger: list[dict[str, Any]], second: Any, actions: Any) -> PreparedNight:
-    """The night as it will run; FileRejected names the file that cannot be used and why."""
+    """The night as it will run (every row refused: a night without a figure); FileRejected names a file that cannot be used and why."""
     date = dt.date.fromisoformat(files.business_date)
     tables = {}
     for role, columns in (("market", MARKET_COLUMNS), ("positions", POSITION_COLUMNS)):
@@ -216,7 +208,7 @@ def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: st
             raise FileRejected(role, error) from error
     market, positions = (tables["market"], files.keys["market"]), (tables["positions"], files.keys["positions"])
     # ledger: the nights before's cleanings; actions: factor -> {day: ratio}, the corporate actions that confirm a split
-    return prepare_night(*market, *positions, date, policy, reporting_currency, cleaning_policy(), ledger, second, actions)
+    return prepare_night(*market, *positions, date, policy, reporting_currency, cleaning_policy(), ledger, second, actions, allow_empty_book=True)
 
 
 def _stress_history(data: bytes, name: str) -> pa.Table:

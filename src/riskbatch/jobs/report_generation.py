@@ -17,6 +17,7 @@ from riskbatch.aws.alerts import publish_per_protocol
 from riskbatch.aws.layout import manifest_key, notified_key, report_keys
 from riskbatch.aws.storage import exists, get_json, put_json_once, put_once
 from riskbatch.model.build_record import night_builds, running_build
+from riskbatch.jobs.no_figure_night import no_figure_summary
 from riskbatch.model.code_fingerprint import require_night_code
 from riskbatch.model.risk_model import risk_figures
 from riskbatch.model.run_inputs import RunBook, load_file_market, load_run_book
@@ -24,6 +25,7 @@ from riskbatch.reporting.charts import var_trend
 from riskbatch.reporting.coverage import firm_excludes, limit_caveats, partly_excluded, valued_notional
 from riskbatch.reporting.deadline import DEADLINE, publication
 from riskbatch.reporting.figures import backtest_series, es_breakdown, portfolios_without_figures, shrinkage_effect
+from riskbatch.reporting.no_figure import render_no_figure_pdf
 from riskbatch.reporting.notice import notice_subject, notice_summary, notice_text
 from riskbatch.reporting.pages import render_pdf
 from riskbatch.reporting.results import UnitResults, read_results, stress_history
@@ -37,6 +39,7 @@ from riskbatch.validation.history import (
     figures_of,
     load_records,
     night_record,
+    no_figure_entry,
     one_day_figures,
     previous_record,
 )
@@ -144,6 +147,9 @@ class ReportGeneration:
             return
         require_night_code(manifest, "the report")  # figures summed and published by the build that ingested them, or none
         started = time.time()
+        if not manifest["positions"]:  # every row of the positions file refused: no figure and the reasons, never a VaR of 0
+            self._publish_without_figure(bucket, manifest, pdf_key, json_key, started)
+            return
         with timed("report_generated", run_id=run) as timing:
             lap = Laps(started)  # where the report's time goes, in its log line
             results = read_results(self.s3, bucket, manifest)
@@ -171,7 +177,9 @@ class ReportGeneration:
             date, firm_figures = manifest["business_date"], risk_figures(firm_pnl)
             previous, previous_manifest = self._previous_night(bucket, date)
             backtest = change = None
-            if previous is not None and previous_manifest is not None:
+            if previous is not None and previous.get("no_figure"):  # that night's book was refused whole: no VaR to test or explain
+                backtest = no_figure_entry(previous)
+            elif previous is not None and previous_manifest is not None:
                 tonight_var = {"firm": firm_figures["var_99"], **{name: values["var_99"] for name, values in per_portfolio.items()}}
                 backtest, change = self._backtest_and_change(bucket, manifest, results, run_book, previous, previous_manifest, tonight_var)
                 if backtest["complete"]:
@@ -242,11 +250,7 @@ class ReportGeneration:
                 raise RuntimeError("stopping before publishing")
             summary["timings"]["report seconds"] = f"{time.time() - started:.1f}"
             # the PDF is written within seconds of this moment: its publication time, against the deadline
-            made = self.clock()
-            summary["publication"] = publication(manifest["business_date"], dt.datetime.fromtimestamp(made + self.replay_shift, dt.UTC), self.deadline)
-            if self.replay_shift:
-                made_at = dt.datetime.fromtimestamp(made, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                summary["publication"]["replayed"] = {"made_at": made_at, "shift_seconds": self.replay_shift}
+            summary["publication"] = self._publication(manifest["business_date"])
             # once per business date: a re-run keeps it, a later run of the date supersedes it (both kept)
             summary["restatement"] = record_night(self.s3, bucket, record, manifest)
             for row in summary["limits"]:
@@ -263,11 +267,33 @@ class ReportGeneration:
         if self.topic_arn:
             self._notify(bucket, run, manifest, summary, pdf_key, json_key)
 
+    def _publication(self, business_date: str) -> dict[str, Any]:
+        made = self.clock()
+        stamp = publication(business_date, dt.datetime.fromtimestamp(made + self.replay_shift, dt.UTC), self.deadline)
+        if self.replay_shift:
+            made_at = dt.datetime.fromtimestamp(made, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp["replayed"] = {"made_at": made_at, "shift_seconds": self.replay_shift}
+        return stamp
+
+    def _publish_without_figure(self, bucket: str, manifest: dict[str, Any], pdf_key: str, json_key: str, started: float) -> None:
+        """A night whose every position was refused: the report of no figure (riskbatch.jobs.no_figure_night). Its log line
+        names no VaR and no limit breach (the metric filters count report_generated and limit_breach): nothing reads as 0."""
+        run = manifest["run_id"]
+        with timed("report_generated", run_id=run, firm="no figure", pdf=pdf_key):
+            previous = self._previous_night(bucket, manifest["business_date"])
+            summary, record = no_figure_summary(self.s3, bucket, manifest, *previous, started)
+            summary["publication"] = self._publication(manifest["business_date"])
+            summary["restatement"] = record_night(self.s3, bucket, record, manifest)
+            put_once(self.s3, bucket, pdf_key, render_no_figure_pdf(summary), "application/pdf")
+            put_once(self.s3, bucket, json_key, json.dumps(summary, indent=2).encode(), "application/json")
+        if self.topic_arn:
+            self._notify(bucket, run, manifest, summary, pdf_key, json_key)
+
     @staticmethod
     def _unexplained(previous: dict[str, Any] | None, previous_manifest: dict[str, Any] | None, firm: dict[str, Any]) -> dict[str, Any] | None:
         """Why the change since the previous night is not explained, with the change itself from the
         history's figures (None: it is explained, or there is no earlier night at all)."""
-        if previous is None or previous_manifest is not None:
+        if previous is None or previous_manifest is not None or not previous.get("var"):
             return None
         yesterday = previous["var"]["firm"]["var_99"]
         return {

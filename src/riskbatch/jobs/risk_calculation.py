@@ -95,8 +95,10 @@ class RiskCalculation:
         budget = scenario_budget_mb if scenario_budget_mb is not None else int(os.environ.get("RISK_SCENARIO_CACHE_MB", "2048"))
         self.scenarios = ScenarioCache(budget * 1024 * 1024)
 
-    def _load_run(self, bucket: str, manifest_key: str) -> tuple[dict[str, Any], Market, ModelParameters, RiskModel]:
+    def _load_run(self, bucket: str, manifest_key: str) -> tuple[dict[str, Any], Market | None, ModelParameters, RiskModel | None]:
         manifest = get_json(self.s3, bucket, manifest_key)
+        if not manifest["positions"]:  # every row refused: no market or model to load, the report publishes no figure
+            return manifest, None, ModelParameters(**manifest["model"]), None
         market = run_market(self.s3, bucket, manifest)
         parameters = ModelParameters(**manifest["model"])
         model = risk_model(market, parameters, manifest.get("draw_order"))
@@ -129,6 +131,9 @@ class RiskCalculation:
         bucket, run, unit = message["bucket"], message["run_id"], int(message["unit"])
         key = result_key(run, unit)
         manifest, market, parameters, model = self._run(bucket, message["manifest_key"])
+        if market is None or model is None:
+            self._empty_unit(bucket, manifest, unit, parameters)
+            return
         previous = self._previous_night(bucket, message["manifest_key"], manifest, market, parameters)
         if exists(self.s3, bucket, key):
             log("unit_already_done", run_id=run, unit=unit)
@@ -159,6 +164,15 @@ class RiskCalculation:
                 written = put_once(self.s3, bucket, key, buffer.getvalue())
                 # where each kernel came from: the image's cache, or compiled by this task (make bench and the container night read it)
                 timing.update(positions=positions.num_rows, scenarios=parameters.scenarios, written=written, kernels=kernel_origins())
+        self._complete_if_last(bucket, manifest, unit)
+
+    def _empty_unit(self, bucket: str, manifest: dict[str, Any], unit: int, parameters: ModelParameters) -> None:
+        """The one unit of a night whose every position was refused: a result of no portfolio (no P&L, never a P&L of 0),
+        then the run announced; the report revalues the previous night's book itself for its backtest."""
+        buffer = io.BytesIO()
+        np.savez(buffer, portfolio_ids=np.array([], dtype=str), unit=unit, pnl=np.zeros((0, parameters.scenarios)))
+        written = put_once(self.s3, bucket, result_key(manifest["run_id"], unit), buffer.getvalue())
+        log("unit_computed", run_id=manifest["run_id"], unit=unit, positions=0, written=written)
         self._complete_if_last(bucket, manifest, unit)
 
     def _complete_if_last(self, bucket: str, manifest: dict[str, Any], unit: int) -> None:

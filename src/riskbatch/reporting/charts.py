@@ -135,7 +135,7 @@ def exceptions_chart(series: list[dict[str, Any]], currency: str) -> Any:
 def var_trend(records: list[dict[str, Any]], horizon_days: int, currency: str, nights: int = TREND_NIGHTS) -> list[dict[str, Any]]:
     """The firm's VaR 95 %, VaR 99 % and ES 97.5 % of the last `nights` nights of the history, tonight's
     included: only the nights with tonight's horizon and reporting currency (another is no comparison)."""
-    comparable = [r for r in records if r.get("horizon_days", 1) == horizon_days and r.get("reporting_currency", currency) == currency]
+    comparable = [r for r in records if r.get("horizon_days", 1) == horizon_days and r.get("reporting_currency", currency) == currency and r.get("var")]
     return [{"business_date": r["business_date"], **{key: r["var"]["firm"][key] for key in ("var_95", "var_99", "es_975")}} for r in comparable[-nights:]]
 
 

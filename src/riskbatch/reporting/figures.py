@@ -156,7 +156,8 @@ FIGURES = tuple(FIGURE_NAMES.items())
 def portfolios_without_figures(data_quality: dict[str, Any], valued: list[str]) -> dict[str, dict[str, Any]]:
     """Each portfolio whose every position the night excluded, by name: no figure (None, never a VaR of 0:
     bad data never turns into low risk) and why: its positions and notional excluded, and the first reason.
-    The night's other portfolios publish; a file with no valid position at all is rejected at ingestion."""
+    The night's other portfolios publish; a file with no valid position at all publishes no figure for the firm either
+    (riskbatch.reporting.no_figure)."""
     found: dict[str, dict[str, Any]] = {}
     for row in data_quality.get("excluded", []):
         if row["portfolio_id"] in valued:

@@ -14,6 +14,7 @@ from riskbatch.aws.alerts import SUMMARY_ROWS, first_rows
 from riskbatch.inputs.quality import excluded_notional_text
 from riskbatch.reporting.coverage import data_exclusions, expired_today, expiries_text, firm_incomplete
 from riskbatch.reporting.deadline import publication_line, verdict
+from riskbatch.reporting.no_figure import no_figure_subject, no_figure_text
 from riskbatch.reporting.tables import FIGURE_NAMES, counted, interval, money
 from riskbatch.reporting.tiles import incomplete_use
 from riskbatch.validation.limits import BREACH_INCOMPLETE
@@ -29,7 +30,8 @@ def notice_summary(summary: dict[str, Any], report_uri: str, figures_uri: str) -
         "reporting_currency": summary["reporting_currency"],
         "market_as_of": summary["market_as_of"],
         "publication": summary.get("publication"),
-        "firm": summary["firm"],
+        "firm": summary["firm"],  # None: no figure tonight, every position refused (firm_without_figures says why)
+        "firm_without_figures": summary.get("firm_without_figures"),
         "portfolios_without_figures": summary.get("portfolios_without_figures") or {},
         "portfolios_partly_excluded": summary.get("portfolios_partly_excluded") or {},
         "limits_incomplete": sum(row["status"] not in ("breach", "warning", "ok") or bool(row.get("incomplete")) for row in summary["limits"]),
@@ -46,6 +48,8 @@ def notice_summary(summary: dict[str, Any], report_uri: str, figures_uri: str) -
 
 
 def notice_subject(summary: dict[str, Any]) -> str:
+    if summary["firm"] is None:  # every position refused: NO FIGURE, never a VaR of 0
+        return no_figure_subject(summary)
     status = summary.get("publication")
     late = f", {verdict(status)}" if status and not status["on_time"] else ""
     unvalued = summary.get("portfolios_without_figures") or {}
@@ -66,6 +70,8 @@ def _backtest_words(summary: dict[str, Any]) -> str:
         days = "; ".join(f"{item['var_date']} signed off by {item['signed_off_by']} on {item['signed_off_at']}: {item['reason']}" for item in named)
         more = f"; {len(signed_off) - len(named)} earlier in the report" if len(signed_off) > len(named) else ""
         words += f" ({counted(len(signed_off), 'day')} excluded with a sign-off: {days}{more})"
+    if tonight and tonight.get("no_figure"):
+        return words + f"; {tonight['no_figure']}."
     if tonight and not tonight.get("complete", True):
         return words + f"; tonight's move is INCOMPLETE, an exception until signed off ({'; '.join(tonight['incomplete']['reasons'])})."
     if tonight:
@@ -76,6 +82,8 @@ def _backtest_words(summary: dict[str, Any]) -> str:
 
 def notice_text(summary: dict[str, Any], report_uri: str, figures_uri: str) -> str:
     """The e-mail a person reads at 08:00."""
+    if summary["firm"] is None:
+        return no_figure_text(summary, report_uri, figures_uri)
     currency, model, firm = summary["reporting_currency"], summary["model"], summary["firm"]
     status = summary.get("publication")
     lines = [f"Risk report for business date {summary['business_date']}" + (f": {verdict(status)}." if status else ".")]

@@ -81,7 +81,9 @@ def backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[A
     lines = []
     if not tonight:
         lines.append("Tonight's move is not backtested: the previous night's run is not in this bucket (a history landed with its figures only).")
-    if tonight and not tonight.get("complete", True):
+    if tonight and tonight.get("no_figure"):  # not an exception, not a P&L of 0: nothing was tested
+        lines.append(f"Tonight's move: {tonight['no_figure']}.")
+    elif tonight and not tonight.get("complete", True):
         missing = tonight["incomplete"]
         shown = ", ".join(missing["positions"][:10]) + (" ..." if len(missing["positions"]) > 10 else "")
         lines.append(

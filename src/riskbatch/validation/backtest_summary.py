@@ -58,6 +58,8 @@ def _statistics(hits: list[bool], dates: list[str], coverage: float = 0.99) -> d
 
 def _hit(entry: dict[str, Any], measure: str, level: str, portfolio: str | None) -> bool | None:
     """Whether the day is an exception of the measure at the level (None: the day has no figure for it)."""
+    if entry.get("no_figure"):
+        return None  # the night published no VaR (every position refused): nothing was tested, in either measure
     if measure == "hypothetical" and not entry.get("complete", True):
         return True  # unresolved: counted as an exception until signed off
     part = entry if measure == "hypothetical" else entry.get("actual")
@@ -93,7 +95,7 @@ def backtest_summary(records: list[dict[str, Any]], window: int = BASEL_WINDOW, 
         for measure, days_of in scoped.items()
     }
     hypothetical = measures["hypothetical"]["99"]["portfolios"]
-    unresolved = [entry["var_date"] for entry in days if not entry.get("complete", True)]
+    unresolved = [entry["var_date"] for entry in days if not entry.get("complete", True) and not entry.get("no_figure")]
     signed = [entry["var_date"] for entry in entries if entry["var_date"] in exclusions and entry["var_date"] >= since]
     excluded = [{**exclusions[date], "var_date": date} for date in signed]
     return {

@@ -146,6 +146,8 @@ def backtest_from(
 ) -> dict[str, Any]:
     """The backtest entry from the previous book's hypothetical P&L per portfolio, the factors
     without a move, and the positions on them with their notional."""
+    if previous_record.get("no_figure"):
+        return no_figure_entry(previous_record)
     var = one_day_var(previous_record)
     reasons = []
     expected = previous_business_day(business_date)
@@ -181,6 +183,23 @@ def backtest_from(
         "hypothetical_pnl": {"firm": firm, "portfolios": by_portfolio},
         **exceptions_of(var, firm, by_portfolio),
         "factors_without_a_move": missing,
+    }
+
+
+def no_figure_entry(previous_record: dict[str, Any]) -> dict[str, Any]:
+    """The backtest day of a night that published no figure (every position refused): no VaR to test, so neither a P&L
+    of 0 nor an exception; the summary counts it in no measure (riskbatch.validation.backtest_summary)."""
+    date = previous_record["business_date"]
+    why = f"the {date} night published no figure (every position refused): no VaR to test"
+    return {
+        "actual": None,
+        "var_date": date,
+        "complete": False,
+        "no_figure": why,
+        "incomplete": {"reasons": [why], "factors": [], "positions": [], "notional": 0.0},
+        "hypothetical_pnl": None,
+        "exceptions": None,
+        "factors_without_a_move": [],
     }
 
 
@@ -226,7 +245,7 @@ def night_record(
     business_date: str,
     run_id: str,
     currency: str,
-    firm: dict[str, Any],
+    firm: dict[str, Any] | None,
     portfolios: dict[str, Any],
     backtest: dict | None,
     horizon_days: int = 1,
@@ -241,15 +260,16 @@ def night_record(
     run passes over such a night, neither ended nor extended (riskbatch.validation.limits.breach_streaks);
     `incomplete_scopes` the limit scopes ('firm' or a portfolio) whose figure left part of the scope out that
     night (the keys of riskbatch.reporting.coverage.limit_caveats): within its limit such a night is passed over
-    too, and above it the run counts it as a breach on an incomplete figure."""
-    keep = [key for key in ("var_95", "var_975", "var_99", "es_975") if key in firm]  # VaR 97.5 % from its introduction on
+    too, and above it the run counts it as a breach on an incomplete figure. `firm` None: every position of the night was
+    refused: the record keeps no VaR (`var` None, `no_figure`), and the next night's backtest has nothing to test (backtest_from)."""
+    keep = [key for key in ("var_95", "var_975", "var_99", "es_975") if key in (firm or {})]  # VaR 97.5 % from its introduction on
 
     def kept(firm_figures: dict[str, Any], by_portfolio: dict[str, Any]) -> dict[str, Any]:
         portfolio_figures = {name: {key: values[key] for key in keep} for name, values in by_portfolio.items()}
         return {"firm": {key: firm_figures[key] for key in keep}, "portfolios": portfolio_figures}
 
-    var = kept(firm, portfolios)
-    if horizon_days != 1 and one_day is None:
+    var = kept(firm, portfolios) if firm is not None else None
+    if horizon_days != 1 and one_day is None and firm is not None:
         raise ValueError("a night with a horizon above one day keeps its one-day VaR for the backtest")
     return {
         "business_date": business_date,
@@ -258,6 +278,7 @@ def night_record(
         "horizon_days": horizon_days,
         "var": var,
         "var_1d": kept(*one_day) if one_day is not None else var,
+        "no_figure": firm is None,
         "factors": factors or {},
         "without_figures": sorted(without_figures or []),
         "incomplete_scopes": sorted(incomplete_scopes or []),

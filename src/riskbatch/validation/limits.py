@@ -53,7 +53,7 @@ def parse_limits(data: bytes, name: str) -> list[Limit]:
 
 def utilisation(
     limits: list[dict[str, Any]],
-    firm: dict[str, Any],
+    firm: dict[str, Any] | None,
     portfolios: dict[str, dict[str, Any]],
     unvalued: Collection[str] = (),
     caveats: Mapping[str, str] | None = None,
@@ -63,7 +63,7 @@ def utilisation(
     `caveats`, by scope: why its figure leaves part of it out (the firm's: the portfolios without a figure; a
     portfolio's: most of its notional excluded). Such a figure is no bound either way (what it leaves out may be a
     hedge): above its limit the status is `breach (incomplete)`, apart from a breach, otherwise `incomplete`, never a
-    plain ok; the row carries the reason under `incomplete`."""
+    plain ok; the row carries the reason under `incomplete`. `firm` None with "firm" in `unvalued`: no position valued at all."""
     caveats = caveats or {}
     rows = []
     for limit in limits:
@@ -94,9 +94,9 @@ def _night_figure(record: dict[str, Any], scope: str, measure: str, limit: float
     under `incomplete_scopes`; a record written before it kept them names only `without_figures`, which make the
     firm's incomplete."""
     without = record.get("without_figures") or []
-    if scope != "firm" and scope in without:
+    if record.get("no_figure") or (scope != "firm" and scope in without):  # no_figure: every position refused that night
         return "skipped"
-    var = record.get("var", {})
+    var = record.get("var") or {}
     figures = var.get("firm") if scope == "firm" else var.get("portfolios", {}).get(scope)
     if not figures or figures.get(measure) is None:
         return "ended"

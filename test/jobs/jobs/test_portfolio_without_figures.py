@@ -1,7 +1,6 @@
 """A portfolio whose every position is excluded: the night publishes the others, and that portfolio has no
 figure (never a VaR of 0) and the reason, on page one and in the JSON. A positions file with no valid
-position at all is rejected: the night would otherwise publish a firm VaR of 0, and bad data never
-turns into low risk (the design's risk model)."""
+position at all publishes no figure for the firm either (test_book_without_figures.py)."""
 
 from __future__ import annotations
 
@@ -70,12 +69,3 @@ def test_a_portfolio_with_every_position_excluded_has_no_figure_and_the_night_pu
     page_one = _page_texts(night.s3.get_object(Bucket=night.settings.output_bucket, Key=pdf_key)["Body"].read())[0]
     assert "Portfolio PF03 has no figure tonight" in page_one
 
-
-def test_a_positions_file_with_no_valid_position_is_rejected_not_published_as_zero(night: Night, tmp_path: Path) -> None:
-    folder = small_night(tmp_path / "files", DATE)
-    _spoiled(folder, {"PF01", "PF02", "PF03"})
-    outcome = ingest(night.settings.input_bucket, night.upload(folder, DATE)[1], night.settings, night.s3, night.sqs, night.sns)
-    assert outcome.status == "rejected" and outcome.exit_code == 2
-    report = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=outcome.detail)["Body"].read())
-    assert any(problem.startswith("no valid position") for problem in report["problems"])
-    assert night.messages(night.settings.risk_work_queue_url) == []  # nothing queued, nothing published

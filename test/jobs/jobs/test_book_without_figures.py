@@ -1,0 +1,108 @@
+"""A positions file whose every row is refused: the night is not rejected and never publishes a firm VaR of 0 (bad
+data never turns into low risk, the design's risk model). It publishes no figure with the reasons: page one, the
+JSON (`firm` None), the limits, the notice's subject, the history and the log lines the metric filters count. The
+next night's backtest finds no VaR to test on that day: neither a P&L of 0 nor an exception. A positions file that
+cannot be read at all is still refused whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from riskbatch.aws.layout import excluded_rows_key, report_keys
+from riskbatch.aws.storage import get_json
+from riskbatch.inputs.business_days import next_business_day
+from riskbatch.jobs.ingestion import ingest
+from riskbatch.validation.history import history_key
+from riskbatch.validation.limits import NO_FIGURE
+from test.jobs.jobs.test_pipeline import _alerts, _page_texts
+from test.jobs.jobs.test_portfolio_without_figures import _spoiled
+from test.jobs.stack_layout import Night, mocked_night, publish, small_night
+
+DATE = "2026-11-25"
+PORTFOLIOS = {"PF01", "PF02", "PF03"}
+
+
+@pytest.fixture
+def night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    with mocked_night(tmp_path, monkeypatch, "1000", 500) as night:
+        yield night
+
+
+def _logged(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def _report(night: Night, date: str, run: str) -> tuple[dict, bytes]:
+    pdf_key, json_key = report_keys(date, run)
+    bucket = night.settings.output_bucket
+    return get_json(night.s3, bucket, json_key), night.s3.get_object(Bucket=bucket, Key=pdf_key)["Body"].read()
+
+
+def test_every_row_refused_publishes_no_figure_with_the_reasons_never_a_var_of_0(night: Night, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    folder = small_night(tmp_path / "files", DATE)
+    count, first = _spoiled(folder, PORTFOLIOS)
+    (folder / "limits.csv").write_text("scope,measure,limit\nfirm,var_99,1000\nPF01,es_975,1e12\n")
+    night.upload(folder, DATE, ("limits.csv",))  # the limits land first
+    key = night.upload(folder, DATE)[1]
+    outcome = ingest(night.settings.input_bucket, key, night.settings, night.s3, night.sqs, night.sns)
+    assert outcome.status == "queued" and outcome.units == 1  # not rejected: one empty unit carries the night to its report
+    capsys.readouterr()
+    run = publish(night, key)
+    assert run == outcome.run_id  # the second arrival finds the run queued
+    logged = _logged(capsys.readouterr().err)
+    figures, pdf = _report(night, DATE, run)
+
+    assert figures["firm"] is None and figures["portfolios"] == {}  # no figure, never a VaR of 0
+    why = figures["firm_without_figures"]
+    assert why["figures"] is None and why["excluded_positions"] == count
+    assert why["first_reasons"][0].startswith(f"{first} (") and "quantity" in why["first_reasons"][0]
+    assert set(figures["portfolios_without_figures"]) == PORTFOLIOS
+    assert all(entry["figures"] is None for entry in figures["portfolios_without_figures"].values())
+    assert [(row["scope"], row["status"], row["figure"]) for row in figures["limits"]] == [("firm", NO_FIGURE, None), ("PF01", NO_FIGURE, None)]
+    # the quarantine's record of the refused rows holds every one of them
+    positions = next(item for item in figures["inputs"] if item["role"] == "positions")
+    record = get_json(night.s3, night.settings.output_bucket, excluded_rows_key(DATE, "positions.csv", positions["sha256"]))
+    assert len(record["excluded"]) == count == len((folder / "positions.csv").read_text().splitlines()) - 1
+
+    page_one = _page_texts(pdf)[0]
+    assert "NO FIGURE" in page_one and "not a VaR of 0" in page_one and first in page_one
+    (notice,) = [alert for alert in _alerts(night) if alert["Subject"].startswith("Risk report")]
+    assert "NO FIGURE" in notice["Subject"] and "VaR 99 %" not in notice["Subject"]
+    # the metric filters count report_generated (ReportsPublished) and limit_breach (LimitBreaches): neither carries a VaR
+    (generated,) = [line for line in logged if line["event"] == "report_generated"]
+    assert generated["firm"] == "no figure" and not [field for field in generated if "var" in field]
+    assert [line for line in logged if line["event"] == "limit_breach"] == []
+    kept = get_json(night.s3, night.settings.output_bucket, history_key(DATE))
+    assert kept["var"] is None and kept["var_1d"] is None and kept["no_figure"] is True
+
+
+def test_the_next_night_backtests_the_day_without_a_figure_as_no_figure_not_an_exception(night: Night, tmp_path: Path) -> None:
+    folder = small_night(tmp_path / "files", DATE)
+    _spoiled(folder, PORTFOLIOS)
+    publish(night, night.upload(folder, DATE)[1])
+    following = next_business_day(dt.date.fromisoformat(DATE)).isoformat()
+    run = publish(night, night.upload(small_night(tmp_path / "next", following), following)[1])
+    figures, _ = _report(night, following, run)
+    assert figures["firm"]["var_99"] > 0  # the night after publishes its figures
+    tonight = figures["backtest"]["tonight"]
+    assert tonight["var_date"] == DATE and tonight["no_figure"] and tonight["hypothetical_pnl"] is None and tonight["exceptions"] is None
+    backtest = figures["backtest"]
+    assert backtest["firm"]["exceptions"] == 0 and backtest["firm"]["observations"] == 0  # not an exception, not a day of P&L 0
+    assert backtest["incomplete"]["days"] == 0
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [b"portfolio,position,kind\nPF01,P1,equity\n", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR not a CSV at all"],
+    ids=["wrong header", "not CSV"],
+)
+def test_a_positions_file_that_cannot_be_read_is_still_refused_whole(night: Night, tmp_path: Path, contents: bytes) -> None:
+    folder = small_night(tmp_path / "files", DATE)
+    (folder / "positions.csv").write_bytes(contents)
+    outcome = ingest(night.settings.input_bucket, night.upload(folder, DATE)[1], night.settings, night.s3, night.sqs, night.sns)
+    assert outcome.status == "rejected" and outcome.exit_code == 2
+    assert night.messages(night.settings.risk_work_queue_url) == []  # nothing queued, nothing published
