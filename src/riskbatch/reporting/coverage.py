@@ -106,10 +106,27 @@ def limit_caveats(unvalued: dict[str, dict[str, Any]], partial: dict[str, dict[s
     The firm's figure holds every portfolio's, so a portfolio without a figure or flagged partly excluded makes
     the firm's incomplete too."""
     caveats = {name: flag["text"] for name, flag in partial.items()}
-    parts = [firm_excludes(unvalued) or ""] + [f"{name} partly excluded ({flag['text'].removesuffix(f': {EITHER_WAY}')})" for name, flag in partial.items()]
+    parts = [firm_excludes(unvalued) or ""] + [f"{name} {PARTLY_EXCLUDED} ({_what_is_left_out(name, flag)})" for name, flag in partial.items()]
     if any(parts):
         caveats["firm"] = "; ".join(filter(None, parts))
     return caveats
+
+
+PARTLY_EXCLUDED = "partly excluded"
+_FLAG_PARTS = ("excluded_positions", "excluded_notional_unknown", "share", "threshold")
+
+
+def _what_is_left_out(name: str, flag: dict[str, Any]) -> str:
+    """What a flagged portfolio's figure leaves out, for the firm's caveat: built from the flag's parts (never its text
+    wrapped again, which a text already holding the caveat would nest: 'PF02 partly excluded (partly excluded (...'); a flag
+    without its parts (an earlier release's record) by its text, stripped of any caveat it already carries."""
+    if all(key in flag for key in _FLAG_PARTS):
+        return _left_out_text(int(flag["excluded_positions"]), int(flag["excluded_notional_unknown"]), float(flag["share"]), float(flag["threshold"]))
+    text = str(flag["text"]).removesuffix(f": {EITHER_WAY}")
+    wrappers = (f"{name} {PARTLY_EXCLUDED} (", f"{PARTLY_EXCLUDED} (")
+    while text.endswith(")") and (wrapper := next((prefix for prefix in wrappers if text.startswith(prefix)), None)):
+        text = text[len(wrapper) : -1].removesuffix(f": {EITHER_WAY}")
+    return text
 
 
 def firm_incomplete(summary: dict[str, Any]) -> str | None:

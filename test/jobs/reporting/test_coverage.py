@@ -267,3 +267,16 @@ def test_a_breach_on_an_incomplete_figure_shows_apart_in_the_limits_table_the_ti
     # and page one: coloured as a breach in the limits table, and named among the warnings, first (a plain "breach" only, before)
     assert LIMIT_STATUS[row[5]] == "breach"
     assert warning_lines({**summary, "limits": rows})[0].startswith("1 limit breach: PF02 VaR 99 %")
+
+
+def test_the_firm_caveat_never_nests_a_portfolio_caveat_its_flag_text_already_holds() -> None:
+    """Before, the firm caveat wrapped the flag's text as it was: a text that held the caveat read 'PF02 partly excluded (PF02 partly excluded (...'."""
+    quality = {"excluded": [{"portfolio_id": "PF02", "position_id": str(i), "notional": 20.0, "reason": "unknown instrument type"} for i in range(3)]}
+    flag = partly_excluded(quality, {"PF02": 40.0}, {"excluded_notional_share_flag": 0.25})["PF02"]
+    plain = limit_caveats({}, {"PF02": flag})["firm"]
+    assert plain.startswith("PF02 partly excluded (its figure leaves out ")
+    wrapped = {**flag, "text": f"{plain}: {flag['text'].rpartition(': ')[2]}"}  # the flag's text starting with the portfolio's caveat
+    assert limit_caveats({}, {"PF02": wrapped})["firm"] == plain
+    # a flag without its parts (an earlier release's record) is read from its text, any caveat it holds taken off
+    for text in (wrapped["text"], f"partly excluded ({plain})", flag["text"]):
+        assert limit_caveats({}, {"PF02": {"text": text}})["firm"] == plain
