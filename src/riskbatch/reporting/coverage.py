@@ -47,8 +47,12 @@ def firm_excludes(unvalued: dict[str, dict[str, Any]]) -> str | None:
     1,234 USD)'; None when it covers every portfolio of the book."""
     if not unvalued:
         return None
-    parts = [f"{name} ({NO_FIGURE}, notional {excluded_notional_text(why)})" for name, why in unvalued.items()]
-    return "excludes " + ", ".join(parts)
+    parts = [f"{name} ({NO_FIGURE}, notional {excluded_notional_text(why)})" for name, why in list(unvalued.items())[:FIRM_NAMED]]
+    more = len(unvalued) - FIRM_NAMED
+    return "excludes " + ", ".join(parts) + (f", and {counted(more, 'more portfolio')} without a figure (see Data quality)" if more > 0 else "")
+
+
+FIRM_NAMED = 5  # portfolios the firm caveat names, of those without a figure and of those partly excluded: the others counted
 
 
 def valued_notional(run_book: RunBook) -> dict[str, float]:
@@ -106,7 +110,10 @@ def limit_caveats(unvalued: dict[str, dict[str, Any]], partial: dict[str, dict[s
     The firm's figure holds every portfolio's, so a portfolio without a figure or flagged partly excluded makes
     the firm's incomplete too."""
     caveats = {name: flag["text"] for name, flag in partial.items()}
-    parts = [firm_excludes(unvalued) or ""] + [f"{name} {PARTLY_EXCLUDED} ({_what_is_left_out(name, flag)})" for name, flag in partial.items()]
+    named = list(partial.items())[:FIRM_NAMED]
+    parts = [firm_excludes(unvalued) or ""] + [f"{name} {PARTLY_EXCLUDED} ({_what_is_left_out(name, flag)})" for name, flag in named]
+    if len(partial) > FIRM_NAMED:  # the caveat stands beside every firm limit and in the notice: bounded, each portfolio in its own line
+        parts.append(f"{counted(len(partial) - FIRM_NAMED, 'more portfolio')} {PARTLY_EXCLUDED} (see Data quality)")
     if any(parts):
         caveats["firm"] = "; ".join(filter(None, parts))
     return caveats

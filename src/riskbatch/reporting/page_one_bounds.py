@@ -6,9 +6,11 @@ here, and says where it is in full; the warnings then take the room those blocks
 from __future__ import annotations
 
 NAMED = 5  # names a tile gives in full; the others are counted
-FIRM_NOTE_CHARS = 320  # the firm figures' note (what they leave out): in full in the warnings
-LIMIT_CELL_CHARS = 110  # a limit's "breached / incomplete" cell (a narrow column): in full in the warnings
-RESTATEMENT_CHARS = 320  # a restatement's reason, as the operator typed it: in full in the audit trail
+TILE_CHARS = 120  # a status tile's words (a quarter of the page's width): in full further on
+FIRM_NOTE_CHARS = 240  # the firm figures' note (what they leave out): in full in the warnings
+LIMIT_CELL_CHARS = 120  # a limit's "breached / incomplete" cell (a narrow column) in All limits: in full in the warnings
+PAGE_ONE_LIMIT_CELL_CHARS = 50  # the same cell on page one, where five of them stand above the warnings
+RESTATEMENT_CHARS = 240  # a restatement's reason, as the operator typed it: in full in the audit trail
 
 
 def named_few(names: list[str], most: int = NAMED) -> str:

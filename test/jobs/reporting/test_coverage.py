@@ -280,3 +280,19 @@ def test_the_firm_caveat_never_nests_a_portfolio_caveat_its_flag_text_already_ho
     # a flag without its parts (an earlier release's record) is read from its text, any caveat it holds taken off
     for text in (wrapped["text"], f"partly excluded ({plain})", flag["text"]):
         assert limit_caveats({}, {"PF02": {"text": text}})["firm"] == plain
+
+
+def test_the_firm_caveat_names_a_bounded_number_of_portfolios_and_counts_the_others() -> None:
+    """It stands beside every firm limit, in the notice and on page one: before, it named every portfolio (60 named here)."""
+    from riskbatch.reporting.coverage import FIRM_NAMED
+
+    names = [f"BOOK-{i:03d}" for i in range(2 * FIRM_NAMED + 7)]
+    lost = {"excluded_positions": 2, "excluded_notional": 10.0, "excluded_notional_currency": "USD", "excluded_notional_unknown": 0}
+    unvalued = {name: lost for name in names[: FIRM_NAMED + 3]}
+    quality = {"excluded": [{"portfolio_id": name, "position_id": name, "notional": 60.0, "reason": "no last price"} for name in names[FIRM_NAMED + 3 :]]}
+    partial = partly_excluded(quality, dict.fromkeys(names[FIRM_NAMED + 3 :], 40.0), {})
+    caveat = limit_caveats(unvalued, partial)["firm"]
+    named = [name for name in names if f"{name} (" in caveat or f"{name} partly excluded (" in caveat]
+    assert named == [*names[:FIRM_NAMED], *names[FIRM_NAMED + 3 : 2 * FIRM_NAMED + 3]]
+    assert ", and 3 more portfolios without a figure (see Data quality)" in caveat
+    assert caveat.endswith(f"; {len(partial) - FIRM_NAMED} more portfolios partly excluded (see Data quality)")
