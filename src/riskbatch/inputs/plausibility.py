@@ -13,9 +13,19 @@ reason (the factor and the positions on it, or the one position), listed with it
   approved configuration): a quantity typed in thousands (250 for 250,000), whose risk would vanish
   from the figures unseen; a position of the usual size typed so lies at a thousandth of it.
   A portfolio of fewer than MIN_PORTFOLIO_POSITIONS positions has no usual size and is not checked.
+
+  The notional an excluded position reports (the report's "notional excluded", the share of its portfolio
+  that flags a figure as low) never understates the position: it is the larger of the typed notional and
+  the portfolio's usual size (the median). Above the band that is the typed notional, as typed (a unit
+  error there can only overstate: the portfolio's excluded share is flagged sooner, never later). Below the
+  band the typed notional is the unit error itself (a thousandth of the position, if typed in thousands),
+  and reporting it would hide the exclusion from the excluded share; the position's true size is unknown,
+  so it counts at its portfolio's usual size, the size the band presumes it has, and its reason gives both.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pyarrow as pa
@@ -57,6 +67,7 @@ def exclude_outsized(positions: pa.Table, market: Market, reporting: str, most: 
     notionals = position_notionals(positions, market, reporting)
     portfolios = np.array(positions["portfolio_id"].to_pylist(), dtype=object)
     reasons = [""] * positions.num_rows
+    presumed: dict[int, float] = {}  # the rows far below their portfolio's usual size: that size, in the reporting currency
     for portfolio in sorted(set(portfolios.tolist())):
         rows = np.flatnonzero((portfolios == portfolio) & np.isfinite(notionals))
         if len(rows) < MIN_PORTFOLIO_POSITIONS:
@@ -67,8 +78,24 @@ def exclude_outsized(positions: pa.Table, market: Market, reporting: str, most: 
             reasons[row] = f"quantity: a notional {ratio:,.0f} times the median of {portfolio}'s positions, beyond {most:g} (another unit, or a fat finger?)"
         for row in rows[notionals[rows] < least * usual] if usual > 0 else []:
             ratio = notionals[row] / usual
-            reasons[row] = f"quantity: a notional {ratio:.2g} times the median of {portfolio}'s positions, below {least:g} (typed in thousands?)"
+            presumed[row] = usual
+            reasons[row] = (
+                f"quantity: a notional {ratio:.2g} times the median of {portfolio}'s positions, below {least:g} (typed in thousands?); "
+                f"counted in the notional excluded at that median, {usual:,.0f} {reporting}, not the {notionals[row]:,.0f} typed"
+            )
     outsized = np.array([bool(reason) for reason in reasons], dtype=bool)
     if not outsized.any():
         return positions, []
-    return positions.filter(pa.array(~outsized)), excluded_rows(positions, outsized, reasons, market)
+    excluded = excluded_rows(positions, outsized, reasons, market)  # in the order of the rows
+    rows = np.flatnonzero(outsized).tolist()
+    excluded = [_at_least_usual(found, presumed.get(row), market, reporting) for row, found in zip(rows, excluded, strict=True)]
+    return positions.filter(pa.array(~outsized)), excluded
+
+
+def _at_least_usual(found: ExcludedRow, usual: float | None, market: Market, reporting: str) -> ExcludedRow:
+    """The excluded row with its portfolio's usual size (in the reporting currency) as its notional, in its underlying's
+    currency as excluded_rows gives it, where the typed one is far below it; any other row as it is."""
+    if usual is None:
+        return found
+    rate = rate_into(market, market.currency(found.underlying, reporting), reporting)  # known: the typed notional was
+    return dataclasses.replace(found, notional=usual / rate)

@@ -47,8 +47,12 @@ def firm_excludes(unvalued: dict[str, dict[str, Any]]) -> str | None:
     1,234 USD)'; None when it covers every portfolio of the book."""
     if not unvalued:
         return None
-    parts = [f"{name} ({NO_FIGURE}, notional {excluded_notional_text(why)})" for name, why in unvalued.items()]
-    return "excludes " + ", ".join(parts)
+    parts = [f"{name} ({NO_FIGURE}, notional {excluded_notional_text(why)})" for name, why in list(unvalued.items())[:FIRM_NAMED]]
+    more = len(unvalued) - FIRM_NAMED
+    return "excludes " + ", ".join(parts) + (f", and {counted(more, 'more portfolio')} without a figure (see Data quality)" if more > 0 else "")
+
+
+FIRM_NAMED = 5  # portfolios the firm caveat names, of those without a figure and of those partly excluded: the others counted
 
 
 def valued_notional(run_book: RunBook) -> dict[str, float]:
@@ -106,10 +110,30 @@ def limit_caveats(unvalued: dict[str, dict[str, Any]], partial: dict[str, dict[s
     The firm's figure holds every portfolio's, so a portfolio without a figure or flagged partly excluded makes
     the firm's incomplete too."""
     caveats = {name: flag["text"] for name, flag in partial.items()}
-    parts = [firm_excludes(unvalued) or ""] + [f"{name} partly excluded ({flag['text'].removesuffix(f': {EITHER_WAY}')})" for name, flag in partial.items()]
+    named = list(partial.items())[:FIRM_NAMED]
+    parts = [firm_excludes(unvalued) or ""] + [f"{name} {PARTLY_EXCLUDED} ({_what_is_left_out(name, flag)})" for name, flag in named]
+    if len(partial) > FIRM_NAMED:  # the caveat stands beside every firm limit and in the notice: bounded, each portfolio in its own line
+        parts.append(f"{counted(len(partial) - FIRM_NAMED, 'more portfolio')} {PARTLY_EXCLUDED} (see Data quality)")
     if any(parts):
         caveats["firm"] = "; ".join(filter(None, parts))
     return caveats
+
+
+PARTLY_EXCLUDED = "partly excluded"
+_FLAG_PARTS = ("excluded_positions", "excluded_notional_unknown", "share", "threshold")
+
+
+def _what_is_left_out(name: str, flag: dict[str, Any]) -> str:
+    """What a flagged portfolio's figure leaves out, for the firm's caveat: built from the flag's parts (never its text
+    wrapped again, which a text already holding the caveat would nest: 'PF02 partly excluded (partly excluded (...'); a flag
+    without its parts (an earlier release's record) by its text, stripped of any caveat it already carries."""
+    if all(key in flag for key in _FLAG_PARTS):
+        return _left_out_text(int(flag["excluded_positions"]), int(flag["excluded_notional_unknown"]), float(flag["share"]), float(flag["threshold"]))
+    text = str(flag["text"]).removesuffix(f": {EITHER_WAY}")
+    wrappers = (f"{name} {PARTLY_EXCLUDED} (", f"{PARTLY_EXCLUDED} (")
+    while text.endswith(")") and (wrapper := next((prefix for prefix in wrappers if text.startswith(prefix)), None)):
+        text = text[len(wrapper) : -1].removesuffix(f": {EITHER_WAY}")
+    return text
 
 
 def firm_incomplete(summary: dict[str, Any]) -> str | None:

@@ -10,6 +10,7 @@ from riskbatch.reporting.charts import exceptions_chart, png
 from riskbatch.reporting.coverage import firm_excludes, firm_incomplete
 from riskbatch.reporting.deadline import publication_line, verdict
 from riskbatch.reporting.figures import FIGURES, TESTS
+from riskbatch.reporting.page_one_bounds import FIRM_NOTE_CHARS, LIMIT_CELL_CHARS, PAGE_ONE_LIMIT_CELL_CHARS, RESTATEMENT_CHARS, clipped
 from riskbatch.reporting.page_one_warnings import budgeted_warnings, continued_warnings, least_warnings_height, stacked_height, warning_items
 from riskbatch.reporting.page_one_warnings import warning_lines as warning_lines  # page one's words, where they were read before
 from riskbatch.reporting.tables import STATUS_COLOURS, ZONE_STATUS, counted, interval, money, status_commands
@@ -144,22 +145,27 @@ def limits_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[Any
         return [heading, kit["Paragraph"]("No limits file came with tonight's files.", styles["Normal"])], []
     # any other status (incomplete, no figure) is not known to hold: right after the breaches
     order = {"breach": 0, "breach (incomplete)": 0, "warning": 2, "ok": 3}
-    rows = [["scope", "measure", f"figure ({summary['reporting_currency']})", "limit", "utilisation", "status", "breached / incomplete"]]
-    commands = []
+    header = ["scope", "measure", f"figure ({summary['reporting_currency']})", "limit", "utilisation", "status", "breached / incomplete"]
+    rows, first, commands = [header], [header], []  # every limit, and page one's (its caveat shorter: in full in the warnings)
     for i, row in enumerate(sorted(summary["limits"], key=lambda r: (order.get(r["status"], 1), -(r["utilisation"] or 0))), 1):
         figure = money(row["figure"]) if row["figure"] is not None else "-"
         used = f"{100 * row['utilisation']:,.0f} %" if row["utilisation"] is not None else "-"
         status = row["status"].upper() if row["status"] in {"breach", "warning"} else row["status"]
-        age = "; ".join(filter(None, [breach_age(row) if row["status"] == "breach" else held_streak(row), row.get("incomplete", "")]))
-        rows.append([row["scope"], dict(FIGURES)[row["measure"]], figure, money(row["limit"]), used, status, kit["Paragraph"](escape(age), kit["cell"])])
+        age = breach_age(row) if row["status"] == "breach" else held_streak(row)
+        # a narrow cell, and the firm's caveat may name many portfolios: bounded, page one's the most
+        cells = [row["scope"], dict(FIGURES)[row["measure"]], figure, money(row["limit"]), used, status]
+        for table, most in ((rows, LIMIT_CELL_CHARS), (first, PAGE_ONE_LIMIT_CELL_CHARS)):
+            words = "; ".join(filter(None, [age, clipped(row.get("incomplete", ""), most, "Warnings")]))
+            table.append([*cells, kit["Paragraph"](escape(words), kit["cell"])])
         commands += status_commands((5, i), LIMIT_STATUS.get(row["status"], "warning"), bold=row["status"] != "ok")
-    if len(rows) - 1 <= PAGE_ONE_LIMITS:
-        return [heading, kit["table"](rows, "Limits", commands)], []
     shown = [command for command in commands if command[1][1] <= PAGE_ONE_LIMITS]
+    if len(rows) - 1 <= PAGE_ONE_LIMITS:
+        return [heading, kit["table"](first, "Limits", shown)], []
     rest = len(rows) - 1 - PAGE_ONE_LIMITS
     note = kit["Paragraph"](f"... and {counted(rest, 'more limit')}, the least used: every limit is in All limits, after the figures.", styles["Normal"])
     everything = [kit["Paragraph"]("All limits", styles["Heading2"]), kit["table"](rows, "All limits", commands)]
-    return [heading, kit["table"](rows[: PAGE_ONE_LIMITS + 1], commands=shown), note], [kit["KeepTogether"](everything)]
+    return [heading, kit["table"](first[: PAGE_ONE_LIMITS + 1], commands=shown), note], [kit["KeepTogether"](everything)]
+
 
 
 def _page_one_kit(kit: dict[str, Any]) -> dict[str, Any]:
@@ -194,19 +200,22 @@ def summary_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         firm_rows[1][0] = "estimate (INCOMPLETE)"
     firm_note = []
     if incomplete and excludes:
-        firm_note = [kit["Paragraph"](f"The firm figures {_ink('EXCLUDE', 'warning')} {escape(incomplete.removeprefix('excludes '))}.", styles["Normal"])]
+        left_out = clipped(incomplete.removeprefix("excludes "), FIRM_NOTE_CHARS, "Warnings")
+        firm_note = [kit["Paragraph"](f"The firm figures {_ink('EXCLUDE', 'warning')} {escape(left_out)}.", styles["Normal"])]
     elif incomplete:
-        firm_note = [kit["Paragraph"](f"The firm figures are {_ink('INCOMPLETE', 'warning')}: {escape(incomplete)}.", styles["Normal"])]
+        left_out = clipped(incomplete, FIRM_NOTE_CHARS, "Warnings")
+        firm_note = [kit["Paragraph"](f"The firm figures are {_ink('INCOMPLETE', 'warning')}: {escape(left_out)}.", styles["Normal"])]
     status = summary.get("publication")
     published = []
     if status:
         line = publication_line(status).replace(verdict(status), _ink(verdict(status), "ok" if status["on_time"] else "breach"))
         published = [kit["Paragraph"](line, styles["Normal"])]
     limits = limits_block(summary, kit)[0]
+    restated = restatement_line(summary)  # the operator's reason, as typed: bounded on page one
     page = [
         kit["Paragraph"](f"Market risk report, business date {summary['business_date']}", styles["Title"]),
         *published,
-        *([kit["Paragraph"](f"<b>{escape(restatement_line(summary))}</b>", styles["Normal"])] if restatement_line(summary) else []),
+        *([kit["Paragraph"](f"<b>{escape(clipped(restated, RESTATEMENT_CHARS, 'Audit trail'))}</b>", styles["Normal"])] if restated else []),
         kit["Spacer"](1, 0.15 * kit["cm"]),
         status_tiles(summary, kit),
         kit["Spacer"](1, 0.15 * kit["cm"]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from riskbatch.reporting.coverage import data_exclusions, expiries_text
+from riskbatch.reporting.page_one_bounds import TILE_CHARS, clipped, named_few
 from riskbatch.reporting.tables import FIGURE_NAMES, STATUS_COLOURS, ZONE_STATUS, colour, counted, grid_style, ordinal, status_commands
 from riskbatch.validation.limits import BREACH_INCOMPLETE
 
@@ -27,7 +28,7 @@ def status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
     excluded = data_exclusions(quality)["excluded_positions"]  # data problems only: today's expiries are counted apart
     unvalued = summary.get("portfolios_without_figures") or {}
     issues = [
-        f"{counted(len(unvalued), 'portfolio')} without a figure ({', '.join(unvalued)})" if unvalued else "",
+        f"{counted(len(unvalued), 'portfolio')} without a figure ({named_few(list(unvalued))})" if unvalued else "",
         f"{counted(excluded, 'position')} excluded" if excluded else "",
         f"{counted(len(quality.get('held_last_prices', [])), 'last price')} held" if quality.get("held_last_prices") else "",
         f"{counted(flagged, 'factor')} flagged" if flagged else "",
@@ -39,6 +40,7 @@ def status_tiles(summary: dict[str, Any], kit: dict[str, Any]) -> Any:
     tiles.append(("warning", "DATA ISSUES", "; ".join([*issues, expiries] if expiries else issues)) if issues else ("ok", "DATA CLEAN", clean))
     cells, commands = [], []
     for column, (state, word, detail) in enumerate(tiles):
+        detail = clipped(detail, TILE_CHARS, "Warnings")  # a quarter of the page wide: its words bounded, page one's height with them
         fill, ink = STATUS_COLOURS[state]
         style = kit["ParagraphStyle"](f"tile{column}", parent=kit["styles"]["Normal"], fontSize=8, leading=10, textColor=colour(ink))
         cells.append(kit["Paragraph"](f"<b>{word}</b><br/>{detail}", style))
@@ -65,7 +67,7 @@ def limits_tile(limits: list[dict[str, Any]], source: dict[str, Any]) -> tuple[s
     near = sum(row["status"] == "warning" for row in limits)
     # not a limit status: a limit whose figure is missing or leaves part of its scope out is not known to hold
     unknown = [row for row in limits if row["status"] not in ("breach", "warning", "ok") or row.get("incomplete")]
-    missing = f"{len(unknown)} of {len(limits)} without a whole figure ({', '.join(sorted({row['scope'] for row in unknown}))})" if unknown else ""
+    missing = f"{len(unknown)} of {len(limits)} without a whole figure ({named_few(sorted({row['scope'] for row in unknown}))})" if unknown else ""
     used = [row for row in unknown if row["status"] == "incomplete" and row.get("utilisation") is not None]
     if used:
         missing += "; the most used: " + incomplete_use(max(used, key=lambda row: row["utilisation"]))

@@ -14,7 +14,7 @@
    user 10001, memory limit, health check, stop timeout), with its own task role's credentials.
    --processes runs the jobs as plain processes instead: quicker, for work on the jobs themselves.
    Before the first night, the year before it: 250 nights land under history/, generated through
-   the same code as make backtest-year (riskbatch-backtest-year, 5,000 scenarios a night) over
+   the same code as make backtest-year (riskbatch-backtest-year), at 5,000 scenarios a night, over
    the same market history the nights continue, and the last business day before the first night
    runs through the stack like the night itself, so that the first report backtests 250 days,
    shows the traffic light and the exceptions chart, and explains the change since the previous

@@ -7,8 +7,11 @@ Student-t innovations (riskbatch.inputs.sample, dynamics "garch-t"); --dynamics 
 circular year for comparison.
 
 Each night runs what the night's jobs run, in one process and without the cloud, under the
-production policy but for its scenario count (5,000 a night, not production's 100,000: the policy
-line it prints names every parameter that differs from production's) (the shipped model
+production policy: the shipped model configuration's scenario count (100,000 a night today; about 1.6 s of
+CPU a night at 1,000 positions over 60 factors, against 0.8 s at 5,000: the engine's draws and kernels
+and the expected shortfall's bootstrap interval grow with the scenarios, reading and cleaning the
+night's files does not), and the policy line it prints names every parameter that differs from
+production's when --scenarios or --distribution asks for another (the shipped model
 configuration's parameters, data-quality policy and cleaning standard,
 the cleanings kept from night to night; the night's dated per-currency rates, the sample's rates file
 of each date (riskbatch.inputs.sample.sample_rates), pricing its options; it prints which, and the held,
@@ -173,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nights", type=int, default=251, help="business nights (the first has nothing to backtest)")
     parser.add_argument("--positions", type=int, default=1_000)
     parser.add_argument("--factors", type=int, default=60)
-    # 5,000, not production's 100,000: a year of nights in minutes (the policy line says so)
-    parser.add_argument("--scenarios", type=int, default=5_000, help="scenarios a night (production: the model configuration's)")
-    parser.add_argument("--distribution", choices=["normal", "student-t"], default="normal")
+    # production's own count by default: the year is the production policy's backtest (another count, the policy line names it)
+    parser.add_argument("--scenarios", type=int, default=None, help="scenarios a night (default: the model configuration's, production's)")
+    parser.add_argument("--distribution", choices=["normal", "student-t"], default=None, help="default: the model configuration's")
     parser.add_argument("--dynamics", choices=["garch-t", "gaussian"], default="garch-t", help="how the generated year's market moves")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "out" / "backtest-year")
     args = parser.parse_args(argv)

@@ -92,9 +92,20 @@ def test_a_dividend_yield_typed_as_a_percentage_excludes_its_factor_with_the_rea
 
 def test_a_quantity_far_beyond_its_portfolio_usual_size_is_excluded_and_the_var_is_the_book_without_it() -> None:
     # a quantity in shares where the desk types thousands: priced, it is the firm's whole VaR
-    night, position = _night(lambda table, row: _set(table, "quantity", row, table["quantity"][row].as_py() * 100_000.0))
+    from riskbatch.inputs.plausibility import position_notionals
+
+    typed: list[tuple[pa.Table, int]] = []
+
+    def typed_in_shares(table: pa.Table, row: int) -> pa.Table:
+        typed.append((_set(table, "quantity", row, table["quantity"][row].as_py() * 100_000.0), row))
+        return typed[0][0]
+
+    night, position = _night(typed_in_shares)
     (excluded,) = [row for row in night.excluded if row.position_id == position]
     assert excluded.reason.startswith("quantity: a notional") and "times the median of" in excluded.reason
+    # above the band the notional excluded is the typed one (a unit error there can only overstate the excluded share)
+    ((table, row),) = typed
+    assert excluded.notional == pytest.approx(position_notionals(table, load_market(market_table(SPEC), "m", SPEC.business_date), "USD")[row], rel=1e-9)
     clean, _ = _night(lambda table, row: table.filter(pa.array([index != row for index in range(table.num_rows)])))
     assert _firm_var_99(night) == pytest.approx(_firm_var_99(clean), rel=1e-12)
 
@@ -115,6 +126,12 @@ def test_a_quantity_typed_in_thousands_far_below_its_portfolio_usual_size_is_exc
     position = positions["position_id"][row].as_py()
     (excluded,) = [found for found in night.excluded if found.position_id == position]
     assert excluded.reason.startswith("quantity: a notional") and "below" in excluded.reason and "of PF01's positions" in excluded.reason
+    # the notional excluded is the portfolio's usual size (the median of the book as typed), never the typed thousandth that would hide it
+    # from the excluded share (before: the typed notional); the reason gives both
+    typed_notionals = position_notionals(typed, loaded, "USD")
+    usual = float(np.median(typed_notionals[mine]))
+    assert excluded.notional == pytest.approx(usual, rel=1e-9) and typed_notionals[row] < usual * data_quality_policy().quantity_to_usual_min
+    assert f"at that median, {usual:,.0f} USD, not the {typed_notionals[row]:,.0f} typed" in excluded.reason
     clean = prepare_night(market, "m", positions.filter(pa.array(np.arange(positions.num_rows) != row)), "p", SPEC.business_date, data_quality_policy(), "USD")
     assert _firm_var_99(night) == pytest.approx(_firm_var_99(clean), rel=1e-12)
     # the book as it is keeps every position of a plausible size: the band's lower side excludes none of them

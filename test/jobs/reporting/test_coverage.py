@@ -267,3 +267,32 @@ def test_a_breach_on_an_incomplete_figure_shows_apart_in_the_limits_table_the_ti
     # and page one: coloured as a breach in the limits table, and named among the warnings, first (a plain "breach" only, before)
     assert LIMIT_STATUS[row[5]] == "breach"
     assert warning_lines({**summary, "limits": rows})[0].startswith("1 limit breach: PF02 VaR 99 %")
+
+
+def test_the_firm_caveat_never_nests_a_portfolio_caveat_its_flag_text_already_holds() -> None:
+    """Before, the firm caveat wrapped the flag's text as it was: a text that held the caveat read 'PF02 partly excluded (PF02 partly excluded (...'."""
+    quality = {"excluded": [{"portfolio_id": "PF02", "position_id": str(i), "notional": 20.0, "reason": "unknown instrument type"} for i in range(3)]}
+    flag = partly_excluded(quality, {"PF02": 40.0}, {"excluded_notional_share_flag": 0.25})["PF02"]
+    plain = limit_caveats({}, {"PF02": flag})["firm"]
+    assert plain.startswith("PF02 partly excluded (its figure leaves out ")
+    wrapped = {**flag, "text": f"{plain}: {flag['text'].rpartition(': ')[2]}"}  # the flag's text starting with the portfolio's caveat
+    assert limit_caveats({}, {"PF02": wrapped})["firm"] == plain
+    # a flag without its parts (an earlier release's record) is read from its text, any caveat it holds taken off
+    for text in (wrapped["text"], f"partly excluded ({plain})", flag["text"]):
+        assert limit_caveats({}, {"PF02": {"text": text}})["firm"] == plain
+
+
+def test_the_firm_caveat_names_a_bounded_number_of_portfolios_and_counts_the_others() -> None:
+    """It stands beside every firm limit, in the notice and on page one: before, it named every portfolio (60 named here)."""
+    from riskbatch.reporting.coverage import FIRM_NAMED
+
+    names = [f"BOOK-{i:03d}" for i in range(2 * FIRM_NAMED + 7)]
+    lost = {"excluded_positions": 2, "excluded_notional": 10.0, "excluded_notional_currency": "USD", "excluded_notional_unknown": 0}
+    unvalued = {name: lost for name in names[: FIRM_NAMED + 3]}
+    quality = {"excluded": [{"portfolio_id": name, "position_id": name, "notional": 60.0, "reason": "no last price"} for name in names[FIRM_NAMED + 3 :]]}
+    partial = partly_excluded(quality, dict.fromkeys(names[FIRM_NAMED + 3 :], 40.0), {})
+    caveat = limit_caveats(unvalued, partial)["firm"]
+    named = [name for name in names if f"{name} (" in caveat or f"{name} partly excluded (" in caveat]
+    assert named == [*names[:FIRM_NAMED], *names[FIRM_NAMED + 3 : 2 * FIRM_NAMED + 3]]
+    assert ", and 3 more portfolios without a figure (see Data quality)" in caveat
+    assert caveat.endswith(f"; {len(partial) - FIRM_NAMED} more portfolios partly excluded (see Data quality)")

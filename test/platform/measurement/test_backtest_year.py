@@ -57,3 +57,12 @@ def test_the_policy_line_claims_the_production_policy_only_when_the_year_runs_it
     assert same.startswith(f"policy: the production policy of model configuration {config.version}: ")
     (other,) = [line for line in policy_lines(records, summary, production_parameters(distribution="student-t")) if line.startswith("policy: ")]
     assert other.startswith("policy: not the production policy: distribution student-t against production's normal; ")
+
+
+def test_the_year_runs_production_scenario_count_by_default_and_claims_nothing_else(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before, make backtest-year (no --scenarios) ran 5,000 scenarios a night: its policy line said it was not the production policy."""
+    config = load_model_config()
+    assert main(["--nights", "2", "--positions", "40", "--factors", "8", "--out", str(tmp_path)]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("policy: ")]
+    assert line.startswith(f"policy: the production policy of model configuration {config.version}: ")
+    assert config.parameters["scenarios"] >= config.scenario_floor("production")  # production's count is at or above its own floor
