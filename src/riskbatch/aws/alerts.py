@@ -19,13 +19,9 @@ of 64 KB is already more than anyone reads), with the S3 key of the full details
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
-
-from riskbatch.aws.layout import alerted_key
-from riskbatch.aws.storage import exists, put_json_once
 
 SNS_MESSAGE_LIMIT = 262_144  # bytes, the topic's default MaximumMessageSize
 EVENT_ENTRY_LIMIT = 262_144  # bytes, a PutEvents entry
@@ -148,16 +144,3 @@ def publish_per_protocol(sns: Any, topic_arn: str, subject: str, text: str, mach
     if size > min(limit, SNS_MESSAGE_LIMIT):
         raise ValueError(f"the notice {subject!r} is {size:,} bytes, over the {min(limit, SNS_MESSAGE_LIMIT):,} it may take")
     return str(sns.publish(TopicArn=topic_arn, Subject=subject, Message=message, MessageStructure="json")["MessageId"])
-
-
-def alert_once(s3: Any, sns: Any, bucket: str, topic_arn: str | None, details_key: str, subject: str, message: str) -> None:
-    """Alert about a quarantine record (`details_key` in `bucket`) unless that alert went out already.
-
-    The record is written first (write-once) and the mark only after the publish: a task that fails
-    between the two publishes again on its retry (a second alert, never none). Several arrivals of
-    the same night find the same bad file; once the mark is there, they stay quiet.
-    """
-    if not topic_arn or exists(s3, bucket, alerted_key(details_key)):
-        return
-    message_id = publish_alert(sns, topic_arn, subject, message, details=f"s3://{bucket}/{details_key}")
-    put_json_once(s3, bucket, alerted_key(details_key), {"message_id": message_id, "at": time.time()})

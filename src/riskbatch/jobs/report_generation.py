@@ -16,8 +16,8 @@ from riskbatch import __version__
 from riskbatch.aws.alerts import publish_per_protocol
 from riskbatch.aws.layout import manifest_key, notified_key, report_keys
 from riskbatch.aws.storage import exists, get_json, put_json_once, put_once
-from riskbatch.model.build_record import night_builds, running_build
 from riskbatch.jobs.no_figure_night import no_figure_summary
+from riskbatch.model.build_record import night_builds, running_build
 from riskbatch.model.code_fingerprint import require_night_code
 from riskbatch.model.risk_model import risk_figures
 from riskbatch.model.run_inputs import RunBook, load_file_market, load_run_book
