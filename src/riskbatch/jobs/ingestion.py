@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from riskbatch import __version__
-from riskbatch.aws.alerts import alert_once, counts_by, first_rows
+from riskbatch.aws.alert_once import alert_once
+from riskbatch.aws.alerts import counts_by, first_rows
 from riskbatch.aws.layout import (
     excluded_rows_key,
     held_prices_key,
