@@ -5,12 +5,16 @@ price or rate is known: unknown, never zero)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskbatch.inputs.files import FX_FACTOR, CheckedPositions, ExcludedRow, Market, excluded_rows
+
+_EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
 class MissingRate(KeyError):
@@ -51,6 +55,18 @@ def factors_of_position(market: Market, row: dict[str, Any], reporting: str) -> 
     return needed
 
 
+def factors_of_positions(market: Market, rows: list[dict[str, Any]], reporting: str) -> list[list[str]]:
+    """`factors_of_position` of each row, each underlying's conversion path found once."""
+    paths: dict[str, list[str]] = {}  # by underlying
+    found = []
+    for row in rows:
+        underlying = row["underlying"]
+        if underlying not in paths:
+            paths[underlying] = [name for name, _ in conversion_path(market, market.currency(underlying, reporting), reporting)]
+        found.append([underlying, row["vol_factor"], *paths[underlying]] if row.get("vol_factor") else [underlying, *paths[underlying]])
+    return found
+
+
 def rate_into(market: Market, currency: str, reporting: str) -> float | None:
     """Today's rate of `currency` into the reporting currency, None when the market has none."""
     try:
@@ -81,12 +97,16 @@ def notional_in(row: ExcludedRow, published: Market, market: Market, reporting: 
 def market_as_table(market: Market) -> pa.Table:
     """A market as the run stores it: one row per date and factor, with its currency and dividend yield."""
     days, factors = len(market.dates), len(market.factors)
+    # built by index, not from Python lists of every cell (a month-end history holds 300,000)
+    day_numbers = pa.array([day.toordinal() - _EPOCH for day in market.dates], pa.int32()).cast(pa.date32())
+    row_day = pa.array(np.repeat(np.arange(days, dtype=np.int64), factors))
+    row_factor = pa.array(np.tile(np.arange(factors, dtype=np.int64), days))
     return pa.table(
         {
-            "date": pa.array([day for day in market.dates for _ in range(factors)], pa.date32()),
-            "factor": pa.array(market.factors * days, pa.string()),
+            "date": pc.take(day_numbers, row_day),
+            "factor": pc.take(pa.array(market.factors, pa.string()), row_factor),
             "price": pa.array(market.prices.reshape(-1), pa.float64()),
-            "currency": pa.array(list(market.currencies) * days, pa.string()),
+            "currency": pc.take(pa.array(list(market.currencies), pa.string()), row_factor),
             "dividend_yield": pa.array(np.tile(market.dividend_yields, days), pa.float64()),
         }
     )
@@ -95,22 +115,26 @@ def market_as_table(market: Market) -> pa.Table:
 def _exclude_unconvertible(checked: CheckedPositions, market: Market, reporting: str) -> tuple[pa.Table, list[ExcludedRow]]:
     """Positions whose currency has no FX rate into the reporting currency are excluded with the reason."""
     positions, excluded = checked.valid, list(checked.excluded)
-    reasons = []
-    for underlying in positions["underlying"].to_pylist():
-        if not FX_FACTOR.match(underlying) and market.currencies[market.index[underlying]] is None:
-            reasons.append(f"the currency of {underlying} is not declared in the market data (never assumed to be {reporting})")
-            continue
-        currency = market.currency(underlying, reporting)
-        try:
-            conversion_path(market, currency, reporting)
-            reasons.append("")
-        except KeyError as missing:
-            reasons.append(f"in {currency}: {missing.args[0]}")
+    underlyings = positions["underlying"].to_pylist()
+    why = {underlying: _unconvertible(market, underlying, reporting) for underlying in set(underlyings)}  # once per underlying
+    reasons = [why[underlying] for underlying in underlyings]
     unconvertible = np.array([bool(reason) for reason in reasons])
     if unconvertible.any():
         excluded += excluded_rows(positions, unconvertible, reasons, market)
         positions = positions.filter(pa.array(~unconvertible))
     return positions, excluded
+
+
+def _unconvertible(market: Market, underlying: str, reporting: str) -> str:
+    """Why positions on `underlying` cannot be converted into the reporting currency ("": they can)."""
+    if not FX_FACTOR.match(underlying) and market.currencies[market.index[underlying]] is None:
+        return f"the currency of {underlying} is not declared in the market data (never assumed to be {reporting})"
+    currency = market.currency(underlying, reporting)
+    try:
+        conversion_path(market, currency, reporting)
+        return ""
+    except KeyError as missing:
+        return f"in {currency}: {missing.args[0]}"
 
 
 def currency_column_problems(table: pa.Table, market: Market) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -166,49 +167,69 @@ def load_market(table: pa.Table, name: str, business_date: dt.date, max_lag_busi
     problems += empty_values(table, ("date", "factor"))
     if problems:
         raise InputError(name, problems)
-    dates = table["date"].to_pylist()
-    factors = table["factor"].to_pylist()
+    # whole columns at once (a month-end file holds 300,000 rows): day numbers and factor codes, not Python objects
+    days = table["date"].cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
+    names = table["factor"].combine_chunks().dictionary_encode()
+    unique_factors = sorted(names.dictionary.to_pylist())
+    factor_index = {f: i for i, f in enumerate(unique_factors)}
+    codes = np.array([factor_index[name] for name in names.dictionary.to_pylist()], dtype=np.int64)[names.indices.to_numpy(zero_copy_only=False)]
     prices = table["price"].to_numpy(zero_copy_only=False).astype(float)
-    future = sorted({d for d in dates if d > business_date})
-    if future:
-        problems.append(f"prices dated after the business date {business_date}: {future[0]}")
-    last = max(dates)
+    cutoff = _day_number(business_date)
+    if (days > cutoff).any():
+        problems.append(f"prices dated after the business date {business_date}: {_from_day_number(int(days[days > cutoff].min()))}")
+    last = _from_day_number(int(days.max()))
     if max_lag_business_days is not None and business_days_between(last, business_date) > max_lag_business_days:
         problems.append(
             f"stale market data: the last date is {last}, {business_days_between(last, business_date)} business day(s) "
             f"before the business date {business_date}; at most {max_lag_business_days} allowed"
         )
-    seen: dict[tuple[str, dt.date], int] = {}
-    duplicates = 0
-    for row, key in enumerate(zip(factors, dates, strict=True)):
-        if key in seen:
-            duplicates += 1
-        seen[key] = row
+    day_numbers, day_rows = np.unique(days, return_inverse=True)
+    keys = np.sort(codes * len(day_numbers) + day_rows)
+    duplicates = int(np.count_nonzero(keys[1:] == keys[:-1]))
     if duplicates:
         problems.append(f"{duplicates} duplicate (factor, date) row(s)")
     problems += dividend_problems(table)
     if problems:
         raise InputError(name, problems)
-    unique_dates = sorted(set(dates))
-    unique_factors = sorted(set(factors))
-    date_index = {d: i for i, d in enumerate(unique_dates)}
-    factor_index = {f: i for i, f in enumerate(unique_factors)}
+    unique_dates = [_from_day_number(int(day)) for day in day_numbers]
     matrix = np.full((len(unique_dates), len(unique_factors)), np.nan)
     usable = np.where(np.isfinite(prices) & (prices > 0), prices, np.nan)
-    matrix[[date_index[d] for d in dates], [factor_index[f] for f in factors]] = usable
+    matrix[day_rows, codes] = usable
     currencies: list[str | None] = [None] * len(unique_factors)
     dividends = np.zeros(len(unique_factors))
-    # Static attributes of a factor: the value on its latest row.
-    order = np.argsort(np.array([date_index[d] for d in dates]), kind="stable")
-    currency_column = table["currency"].to_pylist() if "currency" in table.column_names else None
-    dividend_column = table["dividend_yield"].to_numpy(zero_copy_only=False) if "dividend_yield" in table.column_names else None
-    for row in order:
-        column = factor_index[factors[row]]
-        if currency_column is not None and currency_column[row]:
-            currencies[column] = currency_column[row].strip().upper()
-        if dividend_column is not None and not np.isnan(dividend_column[row]):
-            dividends[column] = float(dividend_column[row])
+    # Static attributes of a factor: the value on its latest row that states one.
+    if "currency" in table.column_names:
+        stated = table["currency"].combine_chunks()
+        given = pc.fill_null(pc.greater(pc.utf8_length(stated), 0), False).to_numpy(zero_copy_only=False)
+        for row in _latest_rows(codes, day_rows, given):
+            currencies[codes[row]] = stated[int(row)].as_py().strip().upper()
+    if "dividend_yield" in table.column_names:
+        yields = table["dividend_yield"].to_numpy(zero_copy_only=False).astype(float)
+        latest = _latest_rows(codes, day_rows, ~np.isnan(yields))
+        dividends[codes[latest]] = yields[latest]
     return Market(business_date, unique_dates, unique_factors, matrix, factor_index, tuple(currencies), dividends)
+
+
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+def _day_number(day: dt.date) -> int:
+    """A date as Arrow's date32 holds it: days since 1970-01-01."""
+    return day.toordinal() - _EPOCH
+
+
+def _from_day_number(number: int) -> dt.date:
+    return dt.date.fromordinal(number + _EPOCH)
+
+
+def _latest_rows(codes: np.ndarray, day_rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per factor, the row of its latest day among the `wanted` rows (factors with none have no row)."""
+    rows = np.flatnonzero(wanted)
+    if len(rows) == 0:
+        return rows
+    rows = rows[np.lexsort((day_rows[rows], codes[rows]))]  # by factor, then by day
+    last_of_factor = np.append(codes[rows][1:] != codes[rows][:-1], True)
+    return rows[last_of_factor]
 
 
 def dividend_problems(table: pa.Table) -> list[str]:

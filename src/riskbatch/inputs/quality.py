@@ -47,7 +47,7 @@ from riskbatch.inputs.currencies import (
     conversion_path,
     currency_column_problems,
     currency_problems,
-    factors_of_position,
+    factors_of_positions,
     market_as_table,
     notional_in,
     rate_into,
@@ -310,7 +310,7 @@ def prepare_night(
     positions, outsized = exclude_outsized(positions, market, reporting_currency, policy.quantity_to_usual_max, policy.quantity_to_usual_min)
     excluded += outsized
     rows = positions.to_pylist()
-    needs = [factors_of_position(market, row, reporting_currency) for row in rows]
+    needs = factors_of_positions(market, rows, reporting_currency)
     used = sorted({factor for factors in needs for factor in factors})
     # the whole file cleaned first, each factor on its own prices (a holiday carried over, no price kept
     # as none): the stored copy and the backtest read the cleaned moves, and a short history's proxy
