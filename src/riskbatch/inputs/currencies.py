@@ -56,15 +56,16 @@ def factors_of_position(market: Market, row: dict[str, Any], reporting: str) -> 
 
 
 def factors_of_positions(market: Market, rows: list[dict[str, Any]], reporting: str) -> list[list[str]]:
-    """`factors_of_position` of each row, each underlying's conversion path found once."""
-    paths: dict[str, list[str]] = {}  # by underlying
-    found = []
+    """`factors_of_position` of each row, found once per underlying and vol factor: the positions that share
+    both share one list (read it, never change it)."""
+    found: dict[tuple[str, str | None], list[str]] = {}
+    needs = []
     for row in rows:
-        underlying = row["underlying"]
-        if underlying not in paths:
-            paths[underlying] = [name for name, _ in conversion_path(market, market.currency(underlying, reporting), reporting)]
-        found.append([underlying, row["vol_factor"], *paths[underlying]] if row.get("vol_factor") else [underlying, *paths[underlying]])
-    return found
+        key = (row["underlying"], row.get("vol_factor") or None)
+        if key not in found:
+            found[key] = factors_of_position(market, row, reporting)
+        needs.append(found[key])
+    return needs
 
 
 def rate_into(market: Market, currency: str, reporting: str) -> float | None:

@@ -52,6 +52,7 @@ from riskbatch.inputs.currencies import (
     notional_in,
     rate_into,
 )
+from riskbatch.inputs.factor_exclusions import excluded_by_factor
 from riskbatch.inputs.files import FX_FACTOR, ExcludedRow, InputError, Market, PlausibilityBands, excluded_rows, load_market, validate_positions
 from riskbatch.inputs.history_gaps import FactorFinding, complete_histories, proxy_hedges
 from riskbatch.inputs.plausibility import dividend_findings, exclude_outsized
@@ -334,8 +335,7 @@ def prepare_night(
     if rejecting:
         raise FileRejected("market", InputError(market_name, rejecting))
     dropped = {finding.factor: f"{finding.factor} excluded: {finding.detail}" for finding in findings if finding.action == "exclude"}
-    keep = np.array([not any(factor in dropped for factor in factors) for factors in needs], dtype=bool)
-    reasons = ["; ".join(dropped[factor] for factor in factors if factor in dropped) for factors in needs]
+    keep, reasons = excluded_by_factor(needs, dropped)
     findings += proxy_hedges(findings, [row["portfolio_id"] if ok else None for row, ok in zip(rows, keep, strict=True)], needs, policy.proxies)
     excluded += excluded_rows(positions, ~keep, reasons, published)  # at the published prices, as every excluded row
     positions = positions.filter(pa.array(keep))

@@ -14,10 +14,15 @@ import pytest
 
 from riskbatch.inputs.business_days import business_days_between
 from riskbatch.inputs.currencies import _exclude_unconvertible, conversion_path, factors_of_position, factors_of_positions, market_as_table, rate_into
-from riskbatch.inputs.files import FX_FACTOR, CheckedPositions, InputError, Market, dividend_problems, empty_values, load_market
+from riskbatch.inputs.factor_exclusions import excluded_by_factor
+from riskbatch.inputs.files import FX_FACTOR, POSITION_COLUMNS, CheckedPositions, InputError, Market, dividend_problems, empty_values, load_market
 from riskbatch.inputs.plausibility import position_notionals
+from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
+from riskbatch.inputs.rates import exclude_options_without_rates, option_currencies, parse_rates
+from riskbatch.inputs.sample import business_days, rates_table
 
 BUSINESS_DATE = dt.date(2026, 11, 24)
+RATES_DATE = dt.date(2026, 11, 25)
 # equities in several currencies: USD (none to convert), EUR and GBP (a direct rate each way round), JPY (direct for a
 # USD reporter, through USD for a EUR one), CHF (no rate at all), one with no currency stated; and the FX rates themselves
 EQUITIES = {"AAA": "USD", "BBB": "EUR", "CCC": "GBP", "DDD": "JPY", "EEE": "CHF", "FFF": None, "GGG": "usd "}
@@ -258,3 +263,59 @@ def test_the_stored_copy_of_the_market_is_the_row_by_row_one() -> None:
     assert _same_bits(found["price"].to_numpy(), expected["price"].to_numpy())  # NaN where no price: never equal to itself
     assert _parquet(found) == _parquet(expected)  # the stored copy, byte for byte
     assert found.column("currency").null_count == expected.column("currency").null_count > 0
+
+
+def test_the_positions_on_an_excluded_factor_and_their_reasons_are_the_row_by_row_ones() -> None:
+    market = load_market(_table(_market_rows()), "m", BUSINESS_DATE)
+    rows = _exclude_unconvertible(CheckedPositions(_positions(market), []), market, "EUR")[0].to_pylist()
+    for row in rows[::7]:
+        row["vol_factor"] = "FX_GBPUSD"  # positions on one underlying with and without a vol factor
+    needs = factors_of_positions(market, rows, "EUR")
+    dropped = {"FX_EURUSD": "FX_EURUSD excluded: a gap", "CCC": "CCC excluded: stale", "FX_GBPUSD": "FX_GBPUSD excluded: a jump"}
+    keep, reasons = excluded_by_factor(needs, dropped)
+    assert _same_bits(keep, np.array([not any(factor in dropped for factor in factors) for factors in needs], dtype=bool))
+    assert reasons == ["; ".join(dropped[factor] for factor in factors if factor in dropped) for factors in needs]
+    assert keep.any() and not keep.all() and any("; " in reason for reason in reasons)  # kept, excluded, and for two factors at once
+
+
+def _rates_night(curves: dict[str, dict[str, float]]):
+    """Options and spot positions on the same rates and equities (a reason found once per kind and underlying must hold for each)."""
+    random = np.random.default_rng(3)
+    dates = business_days(RATES_DATE, 261)
+    names = {"FX_EURUSD": ("USD", 1.08), "FX_USDJPY": ("JPY", 150.0), "EQ_SAP": ("EUR", 120.0), "EQ_IBM": ("USD", 200.0)}
+    rows = [
+        (day, name, start * float(np.exp(move)), currency)
+        for name, (currency, start) in names.items()
+        for day, move in zip(dates, np.cumsum(random.normal(0, 0.005, len(dates))), strict=True)
+    ]
+    market = pa.table({"date": pa.array([row[0] for row in rows], pa.date32()), "factor": [row[1] for row in rows], "price": [row[2] for row in rows],
+                       "currency": [row[3] for row in rows]})  # fmt: skip
+    positions = []
+    for index, (name, (_, start)) in enumerate(names.items()):
+        kind = "fx" if name.startswith("FX_") else "equity"
+        for copy in range(3):
+            positions.append({"portfolio_id": "A", "position_id": f"S{index}{copy}", "instrument_type": kind, "underlying": name, "quantity": 1e3})
+            positions.append({"portfolio_id": "A", "position_id": f"O{index}{copy}", "instrument_type": "option", "underlying": name, "quantity": 1e3,
+                              "strike": start, "expiry": RATES_DATE + dt.timedelta(days=365), "option_type": "call", "implied_vol": 0.2})  # fmt: skip
+    table = pa.table({name: pa.array([row.get(name) for row in positions], kind) for name, kind in POSITION_COLUMNS.items()})
+    night = prepare_night(market, "market.csv", table, "positions.csv", RATES_DATE, DataQualityPolicy(), "USD")
+    return night, parse_rates(rates_table(RATES_DATE, curves), "rates.csv", RATES_DATE, 0)
+
+
+def test_the_options_without_rates_and_their_reasons_are_the_row_by_row_ones() -> None:
+    night, curves = _rates_night({"USD": {"3M": 0.043, "1Y": 0.041, "10Y": 0.042}, "GBP": {"3M": 0.04, "10Y": 0.041}})
+    expected = []  # the reasons found one position at a time (the reference)
+    for row in night.positions.to_pylist():
+        lacking = []
+        if row["instrument_type"] == "option":
+            currencies = option_currencies(row["underlying"], night.market.currency(row["underlying"], night.reporting_currency))
+            lacking = [code for code in currencies if code not in curves.points]
+        expected.append(f"no dated rate for {', '.join(lacking)} in the night's rates file: an option is never priced at an assumed rate" if lacking else "")
+    found = exclude_options_without_rates(night, curves, "positions.csv")
+    assert [(row.position_id, row.reason) for row in found.excluded] == [
+        (position, reason) for position, reason in zip(night.positions["position_id"].to_pylist(), expected, strict=True) if reason
+    ]
+    assert found.positions["position_id"].to_pylist() == [
+        position for position, reason in zip(night.positions["position_id"].to_pylist(), expected, strict=True) if not reason
+    ]
+    assert {reason.split(" in the")[0] for reason in expected if reason} == {"no dated rate for EUR", "no dated rate for JPY"}
