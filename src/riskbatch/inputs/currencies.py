@@ -5,16 +5,14 @@ price or rate is known: unknown, never zero)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from riskbatch.inputs.columns import day_number
 from riskbatch.inputs.files import FX_FACTOR, CheckedPositions, ExcludedRow, Market, excluded_rows
-
-_EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
 class MissingRate(KeyError):
@@ -99,7 +97,7 @@ def market_as_table(market: Market) -> pa.Table:
     """A market as the run stores it: one row per date and factor, with its currency and dividend yield."""
     days, factors = len(market.dates), len(market.factors)
     # built by index, not from Python lists of every cell (a month-end history holds 300,000)
-    day_numbers = pa.array([day.toordinal() - _EPOCH for day in market.dates], pa.int32()).cast(pa.date32())
+    day_numbers = pa.array([day_number(day) for day in market.dates], pa.int32()).cast(pa.date32())
     row_day = pa.array(np.repeat(np.arange(days, dtype=np.int64), factors))
     row_factor = pa.array(np.tile(np.arange(factors, dtype=np.int64), days))
     return pa.table(

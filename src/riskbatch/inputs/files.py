@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from riskbatch.aws.storage import get_bytes
 from riskbatch.inputs.business_days import business_days_between
+from riskbatch.inputs.columns import day_number, from_day_number, latest_rows, outside, repeated
 
 # The night's two files, in either format, under incoming/<date>/.
 FILE_NAME = re.compile(r"^(positions|market)\.(csv|parquet)$")
@@ -174,10 +175,10 @@ def load_market(table: pa.Table, name: str, business_date: dt.date, max_lag_busi
     factor_index = {f: i for i, f in enumerate(unique_factors)}
     codes = np.array([factor_index[name] for name in names.dictionary.to_pylist()], dtype=np.int64)[names.indices.to_numpy(zero_copy_only=False)]
     prices = table["price"].to_numpy(zero_copy_only=False).astype(float)
-    cutoff = _day_number(business_date)
+    cutoff = day_number(business_date)
     if (days > cutoff).any():
-        problems.append(f"prices dated after the business date {business_date}: {_from_day_number(int(days[days > cutoff].min()))}")
-    last = _from_day_number(int(days.max()))
+        problems.append(f"prices dated after the business date {business_date}: {from_day_number(int(days[days > cutoff].min()))}")
+    last = from_day_number(int(days.max()))
     if max_lag_business_days is not None and business_days_between(last, business_date) > max_lag_business_days:
         problems.append(
             f"stale market data: the last date is {last}, {business_days_between(last, business_date)} business day(s) "
@@ -191,7 +192,7 @@ def load_market(table: pa.Table, name: str, business_date: dt.date, max_lag_busi
     problems += dividend_problems(table)
     if problems:
         raise InputError(name, problems)
-    unique_dates = [_from_day_number(int(day)) for day in day_numbers]
+    unique_dates = [from_day_number(int(day)) for day in day_numbers]
     matrix = np.full((len(unique_dates), len(unique_factors)), np.nan)
     usable = np.where(np.isfinite(prices) & (prices > 0), prices, np.nan)
     matrix[day_rows, codes] = usable
@@ -201,35 +202,13 @@ def load_market(table: pa.Table, name: str, business_date: dt.date, max_lag_busi
     if "currency" in table.column_names:
         stated = table["currency"].combine_chunks()
         given = pc.fill_null(pc.greater(pc.utf8_length(stated), 0), False).to_numpy(zero_copy_only=False)
-        for row in _latest_rows(codes, day_rows, given):
+        for row in latest_rows(codes, day_rows, given):
             currencies[codes[row]] = stated[int(row)].as_py().strip().upper()
     if "dividend_yield" in table.column_names:
         yields = table["dividend_yield"].to_numpy(zero_copy_only=False).astype(float)
-        latest = _latest_rows(codes, day_rows, ~np.isnan(yields))
+        latest = latest_rows(codes, day_rows, ~np.isnan(yields))
         dividends[codes[latest]] = yields[latest]
     return Market(business_date, unique_dates, unique_factors, matrix, factor_index, tuple(currencies), dividends)
-
-
-_EPOCH = dt.date(1970, 1, 1).toordinal()
-
-
-def _day_number(day: dt.date) -> int:
-    """A date as Arrow's date32 holds it: days since 1970-01-01."""
-    return day.toordinal() - _EPOCH
-
-
-def _from_day_number(number: int) -> dt.date:
-    return dt.date.fromordinal(number + _EPOCH)
-
-
-def _latest_rows(codes: np.ndarray, day_rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Per factor, the row of its latest day among the `wanted` rows (factors with none have no row)."""
-    rows = np.flatnonzero(wanted)
-    if len(rows) == 0:
-        return rows
-    rows = rows[np.lexsort((day_rows[rows], codes[rows]))]  # by factor, then by day
-    last_of_factor = np.append(codes[rows][1:] != codes[rows][:-1], True)
-    return rows[last_of_factor]
 
 
 def dividend_problems(table: pa.Table) -> list[str]:
@@ -317,30 +296,21 @@ def validate_positions(
 
     for column in REQUIRED_POSITION_COLUMNS:
         flag(table[column].is_null().to_numpy(zero_copy_only=False), f"empty {column}")
-    kinds = np.array(table["instrument_type"].to_pylist(), dtype=object)
-    flag(np.array([kind is not None and kind not in INSTRUMENT_TYPES for kind in kinds]), "unknown instrument type")
-    ids = table["position_id"].to_pylist()
-    counts: dict[str, int] = {}
-    for position in ids:
-        counts[position] = counts.get(position, 0) + 1
-    flag(np.array([position is not None and counts[position] > 1 for position in ids]), "duplicate position_id (every copy excluded)")
+    flag(outside(table["instrument_type"], INSTRUMENT_TYPES), "unknown instrument type")
+    flag(repeated(table["position_id"]), "duplicate position_id (every copy excluded)")
     quantity_present = ~table["quantity"].is_null().to_numpy(zero_copy_only=False)
     flag(quantity_present & ~_finite(table, "quantity"), "non-finite quantity (NaN or infinite)")
     multiplier = table["multiplier"].to_numpy(zero_copy_only=False).astype(float)
     multiplier_present = ~table["multiplier"].is_null().to_numpy(zero_copy_only=False)
     flag(multiplier_present & ~(np.isfinite(multiplier) & (multiplier > 0)), "non-positive or non-finite multiplier")
-    underlyings = table["underlying"].to_pylist()
     if market is not None:
-        known = set(market.factors)
-        flag(np.array([u is not None and u not in known for u in underlyings]), "underlying not in the market data")
-        vol_factors = table["vol_factor"].to_pylist()
-        flag(np.array([v is not None and v not in known for v in vol_factors]), "vol_factor not in the market data")
-    is_option = kinds == "option"
+        flag(outside(table["underlying"], market.factors), "underlying not in the market data")
+        flag(outside(table["vol_factor"], market.factors), "vol_factor not in the market data")
+    is_option = pc.fill_null(pc.equal(table["instrument_type"].cast(pa.string()), "option"), False).to_numpy(zero_copy_only=False)
     flag(~is_option & ~table["vol_factor"].is_null().to_numpy(zero_copy_only=False), "vol_factor on a position that is not an option")
     for column in OPTION_COLUMNS:
         flag(is_option & table[column].is_null().to_numpy(zero_copy_only=False), f"option without {column}")
-    option_types = table["option_type"].to_pylist()
-    flag(is_option & np.array([t is not None and t not in {"call", "put"} for t in option_types]), "unknown option_type")
+    flag(is_option & outside(table["option_type"], ("call", "put")), "unknown option_type")
     strike_present = ~table["strike"].is_null().to_numpy(zero_copy_only=False)
     strikes = table["strike"].to_numpy(zero_copy_only=False).astype(float)
     flag(is_option & strike_present & ~(np.isfinite(strikes) & (strikes > 0)), "non-positive or non-finite strike")
@@ -349,10 +319,10 @@ def validate_positions(
     flag(is_option & vol_present & ~(np.isfinite(vols) & (vols > 0)), "non-positive or non-finite implied_vol")
     if bands is not None and market is not None:
         _implausible(bands, table, market, is_option, reasons)
-    expiries = table["expiry"].to_pylist()
-    flag(is_option & np.array([e is not None and e < business_date for e in expiries]), f"option expired before {business_date}")
+    expiries = table["expiry"].cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False).astype(float)  # NaN: none
+    flag(is_option & (expiries < day_number(business_date)), f"option expired before {business_date}")
     # An option expiring today is worth its intrinsic value and carries no risk over the horizon.
-    expiring = is_option & np.array([e is not None and e == business_date for e in expiries])
+    expiring = is_option & (expiries == day_number(business_date))
     flag(expiring, f"{EXPIRES_TODAY} {business_date}: no risk over the horizon")
     bad = np.array([bool(reasons[row]) for row in range(rows)])
     excluded = excluded_rows(table, bad, ["; ".join(reason) for reason in reasons], market)

@@ -310,7 +310,7 @@ def prepare_night(
     positions, excluded = _exclude_unconvertible(checked, market, reporting_currency)
     positions, outsized = exclude_outsized(positions, market, reporting_currency, policy.quantity_to_usual_max, policy.quantity_to_usual_min)
     excluded += outsized
-    rows = positions.to_pylist()
+    rows = positions.select(["portfolio_id", "underlying", "vol_factor"]).to_pylist()  # what the factors and the proxy hedges read
     needs = factors_of_positions(market, rows, reporting_currency)
     used = sorted({factor for factors in needs for factor in factors})
     # the whole file cleaned first, each factor on its own prices (a holiday carried over, no price kept

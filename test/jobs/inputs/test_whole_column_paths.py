@@ -15,7 +15,26 @@ import pytest
 from riskbatch.inputs.business_days import business_days_between
 from riskbatch.inputs.currencies import _exclude_unconvertible, conversion_path, factors_of_position, factors_of_positions, market_as_table, rate_into
 from riskbatch.inputs.factor_exclusions import excluded_by_factor
-from riskbatch.inputs.files import FX_FACTOR, POSITION_COLUMNS, CheckedPositions, InputError, Market, dividend_problems, empty_values, load_market
+from riskbatch.inputs.files import (
+    EXPIRES_TODAY,
+    FX_FACTOR,
+    INSTRUMENT_TYPES,
+    OPTION_COLUMNS,
+    OPTIONAL_POSITION_COLUMNS,
+    POSITION_COLUMNS,
+    REQUIRED_POSITION_COLUMNS,
+    CheckedPositions,
+    InputError,
+    Market,
+    PlausibilityBands,
+    _finite,
+    _implausible,
+    dividend_problems,
+    empty_values,
+    excluded_rows,
+    load_market,
+    validate_positions,
+)
 from riskbatch.inputs.plausibility import position_notionals
 from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
 from riskbatch.inputs.rates import exclude_options_without_rates, option_currencies, parse_rates
@@ -319,3 +338,102 @@ def test_the_options_without_rates_and_their_reasons_are_the_row_by_row_ones() -
         position for position, reason in zip(night.positions["position_id"].to_pylist(), expected, strict=True) if not reason
     ]
     assert {reason.split(" in the")[0] for reason in expected if reason} == {"no dated rate for EUR", "no dated rate for JPY"}
+
+
+def _bad_positions(market: Market) -> pa.Table:
+    """A row for each way a position can be wrong, and good ones beside them."""
+    good = {"portfolio_id": "P", "instrument_type": "equity", "underlying": "AAA", "quantity": 10.0}
+    option = {**good, "instrument_type": "option", "strike": 50.0, "expiry": BUSINESS_DATE + dt.timedelta(days=90), "option_type": "call", "implied_vol": 0.2}
+    rows = [
+        good, {**good, "underlying": "FX_EURUSD", "instrument_type": "fx"}, option, {**option, "option_type": "put", "vol_factor": "BBB"},
+        {**good, "portfolio_id": None}, {**good, "instrument_type": "bond"}, {**good, "instrument_type": None}, {**good, "quantity": float("nan")},
+        {**good, "quantity": None}, {**good, "multiplier": 0.0}, {**good, "multiplier": float("inf")}, {**good, "underlying": "ZZZ"},
+        {**good, "underlying": None},
+        {**option, "vol_factor": "ZZZ"}, {**good, "vol_factor": "BBB"}, {**option, "strike": None}, {**option, "option_type": "straddle"},
+        {**option, "option_type": None}, {**option, "strike": -1.0}, {**option, "implied_vol": 0.0}, {**option, "implied_vol": 20.0},
+        {**option, "strike": 5_000.0}, {**option, "expiry": BUSINESS_DATE - dt.timedelta(days=1)}, {**option, "expiry": BUSINESS_DATE},
+        {**option, "expiry": None}, {**good, "position_id": "twice"}, {**option, "position_id": "twice"}, {**good, "position_id": None},
+    ]
+    for row, values in enumerate(rows):
+        values.setdefault("position_id", f"X{row}")
+    return pa.table({name: pa.array([values.get(name) for values in rows], kind) for name, kind in POSITION_COLUMNS.items()})
+
+
+@pytest.mark.parametrize("with_market", [True, False])
+def test_the_positions_checked_by_whole_columns_are_the_row_by_row_ones(with_market: bool) -> None:
+    market = load_market(_table(_market_rows()), "m", BUSINESS_DATE)
+    table, bands = _bad_positions(market), PlausibilityBands((0.01, 3.0), (0.2, 5.0))
+    found = validate_positions(table, "p", market if with_market else None, BUSINESS_DATE, bands)
+    expected = _row_by_row_validate(table, "p", market if with_market else None, BUSINESS_DATE, bands)
+    assert found.valid.equals(expected.valid) and found.excluded == expected.excluded
+    assert len(found.excluded) >= 20 and found.valid.num_rows == (4 if with_market else 8)  # the market checks exclude four more
+    not_options = pa.array([kind != "option" for kind in table["instrument_type"].to_pylist()])
+    without = table.drop_columns(["option_type", "vol_factor", "multiplier"]).filter(not_options)
+    found, expected = validate_positions(without, "p", market, BUSINESS_DATE), _row_by_row_validate(without, "p", market, BUSINESS_DATE)
+    assert found.valid.equals(expected.valid) and found.excluded == expected.excluded  # the optional columns absent
+
+
+def _row_by_row_validate(
+    table: pa.Table, name: str, market: Market | None, business_date: dt.date, bands: PlausibilityBands | None = None
+) -> CheckedPositions:
+    """validate_positions as it checked the cells one at a time (the reference)."""
+    problems = [f"missing column {column}" for column in REQUIRED_POSITION_COLUMNS if column not in table.column_names]
+    if problems:
+        raise InputError(name, problems)
+    for column in (*OPTION_COLUMNS, *OPTIONAL_POSITION_COLUMNS):
+        if column not in table.column_names:
+            table = table.append_column(column, pa.nulls(table.num_rows, POSITION_COLUMNS[column]))
+    if table.num_rows == 0:
+        raise InputError(name, ["no positions"])
+    rows = table.num_rows
+    reasons: list[list[str]] = [[] for _ in range(rows)]
+
+    def flag(mask: np.ndarray, reason: str) -> None:
+        for row in np.flatnonzero(mask):
+            reasons[row].append(reason)
+
+    for column in REQUIRED_POSITION_COLUMNS:
+        flag(table[column].is_null().to_numpy(zero_copy_only=False), f"empty {column}")
+    kinds = np.array(table["instrument_type"].to_pylist(), dtype=object)
+    flag(np.array([kind is not None and kind not in INSTRUMENT_TYPES for kind in kinds]), "unknown instrument type")
+    ids = table["position_id"].to_pylist()
+    counts: dict[str, int] = {}
+    for position in ids:
+        counts[position] = counts.get(position, 0) + 1
+    flag(np.array([position is not None and counts[position] > 1 for position in ids]), "duplicate position_id (every copy excluded)")
+    quantity_present = ~table["quantity"].is_null().to_numpy(zero_copy_only=False)
+    flag(quantity_present & ~_finite(table, "quantity"), "non-finite quantity (NaN or infinite)")
+    multiplier = table["multiplier"].to_numpy(zero_copy_only=False).astype(float)
+    multiplier_present = ~table["multiplier"].is_null().to_numpy(zero_copy_only=False)
+    flag(multiplier_present & ~(np.isfinite(multiplier) & (multiplier > 0)), "non-positive or non-finite multiplier")
+    underlyings = table["underlying"].to_pylist()
+    if market is not None:
+        known = set(market.factors)
+        flag(np.array([u is not None and u not in known for u in underlyings]), "underlying not in the market data")
+        vol_factors = table["vol_factor"].to_pylist()
+        flag(np.array([v is not None and v not in known for v in vol_factors]), "vol_factor not in the market data")
+    is_option = kinds == "option"
+    flag(~is_option & ~table["vol_factor"].is_null().to_numpy(zero_copy_only=False), "vol_factor on a position that is not an option")
+    for column in OPTION_COLUMNS:
+        flag(is_option & table[column].is_null().to_numpy(zero_copy_only=False), f"option without {column}")
+    option_types = table["option_type"].to_pylist()
+    flag(is_option & np.array([t is not None and t not in {"call", "put"} for t in option_types]), "unknown option_type")
+    strike_present = ~table["strike"].is_null().to_numpy(zero_copy_only=False)
+    strikes = table["strike"].to_numpy(zero_copy_only=False).astype(float)
+    flag(is_option & strike_present & ~(np.isfinite(strikes) & (strikes > 0)), "non-positive or non-finite strike")
+    vol_present = ~table["implied_vol"].is_null().to_numpy(zero_copy_only=False)
+    vols = table["implied_vol"].to_numpy(zero_copy_only=False).astype(float)
+    flag(is_option & vol_present & ~(np.isfinite(vols) & (vols > 0)), "non-positive or non-finite implied_vol")
+    if bands is not None and market is not None:
+        _implausible(bands, table, market, is_option, reasons)
+    expiries = table["expiry"].to_pylist()
+    flag(is_option & np.array([e is not None and e < business_date for e in expiries]), f"option expired before {business_date}")
+    # An option expiring today is worth its intrinsic value and carries no risk over the horizon.
+    expiring = is_option & np.array([e is not None and e == business_date for e in expiries])
+    flag(expiring, f"{EXPIRES_TODAY} {business_date}: no risk over the horizon")
+    bad = np.array([bool(reasons[row]) for row in range(rows)])
+    excluded = excluded_rows(table, bad, ["; ".join(reason) for reason in reasons], market)
+    valid = table.filter(pa.array(~bad))
+    if valid.num_rows == 0:
+        raise InputError(name, [f"no valid position: all {rows} excluded, e.g. {excluded[0].position_id}: {excluded[0].reason}"])
+    return CheckedPositions(valid, excluded)
