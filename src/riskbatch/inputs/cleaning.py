@@ -123,6 +123,8 @@ def _same(a: float, b: float) -> bool:
 
 def _apply_recorded(column: np.ndarray, dates: list[dt.date], records: list[Cleaning]) -> list[Cleaning]:
     """Apply a factor's recorded cleanings (in place); those still in force (in the window, raw value unchanged)."""
+    if not records:
+        return []  # most factors have none: no calendar of the window to build
     kept = []
     position = {day.isoformat(): row for row, day in enumerate(dates)}
     for record in records:  # in the order made: a later record was made on the history the earlier ones had cleaned
@@ -236,7 +238,7 @@ def _split(
     deviation, and is reported, not applied."""
     if FX_FACTOR.match(name):
         return None  # an exchange rate has no shares to split: its jump is the market's (a de-peg)
-    position = {day.isoformat(): row for row, day in enumerate(dates)}
+    position = {day.isoformat(): row for row, day in enumerate(dates)} if actions else {}  # most factors have no record
     for effective, ratio in sorted(actions.items()):
         day = position.get(effective)
         if day is None or day == 0 or not np.isfinite(ratio) or ratio <= 0 or ratio == 1.0:

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from riskbatch.inputs.columns import day_number
 from riskbatch.inputs.files import FX_FACTOR, CheckedPositions, ExcludedRow, Market, excluded_rows
 
 
@@ -51,6 +53,19 @@ def factors_of_position(market: Market, row: dict[str, Any], reporting: str) -> 
     return needed
 
 
+def factors_of_positions(market: Market, rows: list[dict[str, Any]], reporting: str) -> list[list[str]]:
+    """`factors_of_position` of each row, found once per underlying and vol factor: the positions that share
+    both share one list (read it, never change it)."""
+    found: dict[tuple[str, str | None], list[str]] = {}
+    needs = []
+    for row in rows:
+        key = (row["underlying"], row.get("vol_factor") or None)
+        if key not in found:
+            found[key] = factors_of_position(market, row, reporting)
+        needs.append(found[key])
+    return needs
+
+
 def rate_into(market: Market, currency: str, reporting: str) -> float | None:
     """Today's rate of `currency` into the reporting currency, None when the market has none."""
     try:
@@ -81,12 +96,16 @@ def notional_in(row: ExcludedRow, published: Market, market: Market, reporting: 
 def market_as_table(market: Market) -> pa.Table:
     """A market as the run stores it: one row per date and factor, with its currency and dividend yield."""
     days, factors = len(market.dates), len(market.factors)
+    # built by index, not from Python lists of every cell (a month-end history holds 300,000)
+    day_numbers = pa.array([day_number(day) for day in market.dates], pa.int32()).cast(pa.date32())
+    row_day = pa.array(np.repeat(np.arange(days, dtype=np.int64), factors))
+    row_factor = pa.array(np.tile(np.arange(factors, dtype=np.int64), days))
     return pa.table(
         {
-            "date": pa.array([day for day in market.dates for _ in range(factors)], pa.date32()),
-            "factor": pa.array(market.factors * days, pa.string()),
+            "date": pc.take(day_numbers, row_day),
+            "factor": pc.take(pa.array(market.factors, pa.string()), row_factor),
             "price": pa.array(market.prices.reshape(-1), pa.float64()),
-            "currency": pa.array(list(market.currencies) * days, pa.string()),
+            "currency": pc.take(pa.array(list(market.currencies), pa.string()), row_factor),
             "dividend_yield": pa.array(np.tile(market.dividend_yields, days), pa.float64()),
         }
     )
@@ -95,22 +114,26 @@ def market_as_table(market: Market) -> pa.Table:
 def _exclude_unconvertible(checked: CheckedPositions, market: Market, reporting: str) -> tuple[pa.Table, list[ExcludedRow]]:
     """Positions whose currency has no FX rate into the reporting currency are excluded with the reason."""
     positions, excluded = checked.valid, list(checked.excluded)
-    reasons = []
-    for underlying in positions["underlying"].to_pylist():
-        if not FX_FACTOR.match(underlying) and market.currencies[market.index[underlying]] is None:
-            reasons.append(f"the currency of {underlying} is not declared in the market data (never assumed to be {reporting})")
-            continue
-        currency = market.currency(underlying, reporting)
-        try:
-            conversion_path(market, currency, reporting)
-            reasons.append("")
-        except KeyError as missing:
-            reasons.append(f"in {currency}: {missing.args[0]}")
+    underlyings = positions["underlying"].to_pylist()
+    why = {underlying: _unconvertible(market, underlying, reporting) for underlying in set(underlyings)}  # once per underlying
+    reasons = [why[underlying] for underlying in underlyings]
     unconvertible = np.array([bool(reason) for reason in reasons])
     if unconvertible.any():
         excluded += excluded_rows(positions, unconvertible, reasons, market)
         positions = positions.filter(pa.array(~unconvertible))
     return positions, excluded
+
+
+def _unconvertible(market: Market, underlying: str, reporting: str) -> str:
+    """Why positions on `underlying` cannot be converted into the reporting currency ("": they can)."""
+    if not FX_FACTOR.match(underlying) and market.currencies[market.index[underlying]] is None:
+        return f"the currency of {underlying} is not declared in the market data (never assumed to be {reporting})"
+    currency = market.currency(underlying, reporting)
+    try:
+        conversion_path(market, currency, reporting)
+        return ""
+    except KeyError as missing:
+        return f"in {currency}: {missing.args[0]}"
 
 
 def currency_column_problems(table: pa.Table, market: Market) -> list[str]:

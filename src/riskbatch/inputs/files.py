@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from riskbatch.aws.storage import get_bytes
 from riskbatch.inputs.business_days import business_days_between
+from riskbatch.inputs.columns import day_number, from_day_number, latest_rows, outside, repeated
 
 # The night's two files, in either format, under incoming/<date>/.
 FILE_NAME = re.compile(r"^(positions|market)\.(csv|parquet)$")
@@ -166,48 +168,46 @@ def load_market(table: pa.Table, name: str, business_date: dt.date, max_lag_busi
     problems += empty_values(table, ("date", "factor"))
     if problems:
         raise InputError(name, problems)
-    dates = table["date"].to_pylist()
-    factors = table["factor"].to_pylist()
+    # whole columns at once (a month-end file holds 300,000 rows): day numbers and factor codes, not Python objects
+    days = table["date"].cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
+    names = table["factor"].combine_chunks().dictionary_encode()
+    unique_factors = sorted(names.dictionary.to_pylist())
+    factor_index = {f: i for i, f in enumerate(unique_factors)}
+    codes = np.array([factor_index[name] for name in names.dictionary.to_pylist()], dtype=np.int64)[names.indices.to_numpy(zero_copy_only=False)]
     prices = table["price"].to_numpy(zero_copy_only=False).astype(float)
-    future = sorted({d for d in dates if d > business_date})
-    if future:
-        problems.append(f"prices dated after the business date {business_date}: {future[0]}")
-    last = max(dates)
+    cutoff = day_number(business_date)
+    if (days > cutoff).any():
+        problems.append(f"prices dated after the business date {business_date}: {from_day_number(int(days[days > cutoff].min()))}")
+    last = from_day_number(int(days.max()))
     if max_lag_business_days is not None and business_days_between(last, business_date) > max_lag_business_days:
         problems.append(
             f"stale market data: the last date is {last}, {business_days_between(last, business_date)} business day(s) "
             f"before the business date {business_date}; at most {max_lag_business_days} allowed"
         )
-    seen: dict[tuple[str, dt.date], int] = {}
-    duplicates = 0
-    for row, key in enumerate(zip(factors, dates, strict=True)):
-        if key in seen:
-            duplicates += 1
-        seen[key] = row
+    day_numbers, day_rows = np.unique(days, return_inverse=True)
+    keys = np.sort(codes * len(day_numbers) + day_rows)
+    duplicates = int(np.count_nonzero(keys[1:] == keys[:-1]))
     if duplicates:
         problems.append(f"{duplicates} duplicate (factor, date) row(s)")
     problems += dividend_problems(table)
     if problems:
         raise InputError(name, problems)
-    unique_dates = sorted(set(dates))
-    unique_factors = sorted(set(factors))
-    date_index = {d: i for i, d in enumerate(unique_dates)}
-    factor_index = {f: i for i, f in enumerate(unique_factors)}
+    unique_dates = [from_day_number(int(day)) for day in day_numbers]
     matrix = np.full((len(unique_dates), len(unique_factors)), np.nan)
     usable = np.where(np.isfinite(prices) & (prices > 0), prices, np.nan)
-    matrix[[date_index[d] for d in dates], [factor_index[f] for f in factors]] = usable
+    matrix[day_rows, codes] = usable
     currencies: list[str | None] = [None] * len(unique_factors)
     dividends = np.zeros(len(unique_factors))
-    # Static attributes of a factor: the value on its latest row.
-    order = np.argsort(np.array([date_index[d] for d in dates]), kind="stable")
-    currency_column = table["currency"].to_pylist() if "currency" in table.column_names else None
-    dividend_column = table["dividend_yield"].to_numpy(zero_copy_only=False) if "dividend_yield" in table.column_names else None
-    for row in order:
-        column = factor_index[factors[row]]
-        if currency_column is not None and currency_column[row]:
-            currencies[column] = currency_column[row].strip().upper()
-        if dividend_column is not None and not np.isnan(dividend_column[row]):
-            dividends[column] = float(dividend_column[row])
+    # Static attributes of a factor: the value on its latest row that states one.
+    if "currency" in table.column_names:
+        stated = table["currency"].combine_chunks()
+        given = pc.fill_null(pc.greater(pc.utf8_length(stated), 0), False).to_numpy(zero_copy_only=False)
+        for row in latest_rows(codes, day_rows, given):
+            currencies[codes[row]] = stated[int(row)].as_py().strip().upper()
+    if "dividend_yield" in table.column_names:
+        yields = table["dividend_yield"].to_numpy(zero_copy_only=False).astype(float)
+        latest = latest_rows(codes, day_rows, ~np.isnan(yields))
+        dividends[codes[latest]] = yields[latest]
     return Market(business_date, unique_dates, unique_factors, matrix, factor_index, tuple(currencies), dividends)
 
 
@@ -302,30 +302,21 @@ def validate_positions(
 
     for column in REQUIRED_POSITION_COLUMNS:
         flag(table[column].is_null().to_numpy(zero_copy_only=False), f"empty {column}")
-    kinds = np.array(table["instrument_type"].to_pylist(), dtype=object)
-    flag(np.array([kind is not None and kind not in INSTRUMENT_TYPES for kind in kinds]), "unknown instrument type")
-    ids = table["position_id"].to_pylist()
-    counts: dict[str, int] = {}
-    for position in ids:
-        counts[position] = counts.get(position, 0) + 1
-    flag(np.array([position is not None and counts[position] > 1 for position in ids]), "duplicate position_id (every copy excluded)")
+    flag(outside(table["instrument_type"], INSTRUMENT_TYPES), "unknown instrument type")
+    flag(repeated(table["position_id"]), "duplicate position_id (every copy excluded)")
     quantity_present = ~table["quantity"].is_null().to_numpy(zero_copy_only=False)
     flag(quantity_present & ~_finite(table, "quantity"), "non-finite quantity (NaN or infinite)")
     multiplier = table["multiplier"].to_numpy(zero_copy_only=False).astype(float)
     multiplier_present = ~table["multiplier"].is_null().to_numpy(zero_copy_only=False)
     flag(multiplier_present & ~(np.isfinite(multiplier) & (multiplier > 0)), "non-positive or non-finite multiplier")
-    underlyings = table["underlying"].to_pylist()
     if market is not None:
-        known = set(market.factors)
-        flag(np.array([u is not None and u not in known for u in underlyings]), "underlying not in the market data")
-        vol_factors = table["vol_factor"].to_pylist()
-        flag(np.array([v is not None and v not in known for v in vol_factors]), "vol_factor not in the market data")
-    is_option = kinds == "option"
+        flag(outside(table["underlying"], market.factors), "underlying not in the market data")
+        flag(outside(table["vol_factor"], market.factors), "vol_factor not in the market data")
+    is_option = pc.fill_null(pc.equal(table["instrument_type"].cast(pa.string()), "option"), False).to_numpy(zero_copy_only=False)
     flag(~is_option & ~table["vol_factor"].is_null().to_numpy(zero_copy_only=False), "vol_factor on a position that is not an option")
     for column in OPTION_COLUMNS:
         flag(is_option & table[column].is_null().to_numpy(zero_copy_only=False), f"option without {column}")
-    option_types = table["option_type"].to_pylist()
-    flag(is_option & np.array([t is not None and t not in {"call", "put"} for t in option_types]), "unknown option_type")
+    flag(is_option & outside(table["option_type"], ("call", "put")), "unknown option_type")
     strike_present = ~table["strike"].is_null().to_numpy(zero_copy_only=False)
     strikes = table["strike"].to_numpy(zero_copy_only=False).astype(float)
     flag(is_option & strike_present & ~(np.isfinite(strikes) & (strikes > 0)), "non-positive or non-finite strike")
@@ -334,10 +325,10 @@ def validate_positions(
     flag(is_option & vol_present & ~(np.isfinite(vols) & (vols > 0)), "non-positive or non-finite implied_vol")
     if bands is not None and market is not None:
         _implausible(bands, table, market, is_option, reasons)
-    expiries = table["expiry"].to_pylist()
-    flag(is_option & np.array([e is not None and e < business_date for e in expiries]), f"option expired before {business_date}")
+    expiries = table["expiry"].cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False).astype(float)  # NaN: none
+    flag(is_option & (expiries < day_number(business_date)), f"option expired before {business_date}")
     # An option expiring today is worth its intrinsic value and carries no risk over the horizon.
-    expiring = is_option & np.array([e is not None and e == business_date for e in expiries])
+    expiring = is_option & (expiries == day_number(business_date))
     flag(expiring, f"{EXPIRES_TODAY} {business_date}: no risk over the horizon")
     bad = np.array([bool(reasons[row]) for row in range(rows)])
     excluded = excluded_rows(table, bad, ["; ".join(reason) for reason in reasons], market)

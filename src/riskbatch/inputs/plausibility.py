@@ -53,12 +53,16 @@ def position_notionals(positions: pa.Table, market: Market, reporting: str) -> n
     """|quantity x multiplier x spot| of each position in the reporting currency (NaN where unknown)."""
     quantities = positions["quantity"].to_numpy(zero_copy_only=False).astype(float)
     multipliers = positions["multiplier"].to_numpy(zero_copy_only=False).astype(float) if "multiplier" in positions.column_names else None
-    found = np.full(positions.num_rows, np.nan)
-    for row, underlying in enumerate(positions["underlying"].to_pylist()):
+    multipliers = np.where(np.isfinite(multipliers), multipliers, 1.0) if multipliers is not None else np.ones(positions.num_rows)
+    underlyings = positions["underlying"].combine_chunks().dictionary_encode()
+    # the spot and the rate of each underlying once (a book holds many positions per underlying), NaN where no rate
+    spots, rates = [], []
+    for underlying in underlyings.dictionary.to_pylist():
         rate = rate_into(market, market.currency(underlying, reporting), reporting)
-        multiplier = multipliers[row] if multipliers is not None and np.isfinite(multipliers[row]) else 1.0
-        if rate is not None:
-            found[row] = abs(quantities[row] * multiplier * float(market.spot[market.index[underlying]]) * rate)
+        spots.append(float(market.spot[market.index[underlying]]) if rate is not None else np.nan)
+        rates.append(rate if rate is not None else np.nan)
+    rows = underlyings.indices.to_numpy(zero_copy_only=False)
+    found = np.abs(quantities * multipliers * np.array(spots, dtype=float)[rows] * np.array(rates, dtype=float)[rows])
     return found
 
 

@@ -47,11 +47,12 @@ from riskbatch.inputs.currencies import (
     conversion_path,
     currency_column_problems,
     currency_problems,
-    factors_of_position,
+    factors_of_positions,
     market_as_table,
     notional_in,
     rate_into,
 )
+from riskbatch.inputs.factor_exclusions import excluded_by_factor
 from riskbatch.inputs.files import FX_FACTOR, ExcludedRow, InputError, Market, PlausibilityBands, excluded_rows, load_market, validate_positions
 from riskbatch.inputs.history_gaps import FactorFinding, complete_histories, proxy_hedges
 from riskbatch.inputs.plausibility import dividend_findings, exclude_outsized
@@ -311,8 +312,8 @@ def prepare_night(
     positions, excluded = _exclude_unconvertible(checked, market, reporting_currency)
     positions, outsized = exclude_outsized(positions, market, reporting_currency, policy.quantity_to_usual_max, policy.quantity_to_usual_min)
     excluded += outsized
-    rows = positions.to_pylist()
-    needs = [factors_of_position(market, row, reporting_currency) for row in rows]
+    rows = positions.select(["portfolio_id", "underlying", "vol_factor"]).to_pylist()  # what the factors and the proxy hedges read
+    needs = factors_of_positions(market, rows, reporting_currency)
     used = sorted({factor for factors in needs for factor in factors})
     # the whole file cleaned first, each factor on its own prices (a holiday carried over, no price kept
     # as none): the stored copy and the backtest read the cleaned moves, and a short history's proxy
@@ -336,8 +337,7 @@ def prepare_night(
     if rejecting:
         raise FileRejected("market", InputError(market_name, rejecting))
     dropped = {finding.factor: f"{finding.factor} excluded: {finding.detail}" for finding in findings if finding.action == "exclude"}
-    keep = np.array([not any(factor in dropped for factor in factors) for factors in needs], dtype=bool)
-    reasons = ["; ".join(dropped[factor] for factor in factors if factor in dropped) for factors in needs]
+    keep, reasons = excluded_by_factor(needs, dropped)
     findings += proxy_hedges(findings, [row["portfolio_id"] if ok else None for row, ok in zip(rows, keep, strict=True)], needs, policy.proxies)
     excluded += excluded_rows(positions, ~keep, reasons, published)  # at the published prices, as every excluded row
     positions = positions.filter(pa.array(keep))

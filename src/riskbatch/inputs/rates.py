@@ -284,15 +284,21 @@ def exclude_options_without_rates(night: PreparedNight, curves: RateCurves, posi
     ]
     night = dataclasses.replace(night, findings=[*night.findings, *findings]) if findings else night
     reasons = []
-    for row in positions.to_pylist():
+    found: dict[tuple[str, str], str] = {}  # the reason depends on the kind and the underlying alone: found once for each
+    for key in zip(positions["instrument_type"].to_pylist(), positions["underlying"].to_pylist(), strict=True):
+        if key in found:
+            reasons.append(found[key])
+            continue
+        row = dict(zip(("instrument_type", "underlying"), key, strict=True))
         lacking = []
         if row["instrument_type"] == "option":
             currencies = option_currencies(row["underlying"], market.currency(row["underlying"], night.reporting_currency))
             lacking = [code for code in currencies if code not in curves.points]
         refused_text = "".join(f" ({code}'s curve refused: {curves.refused[code][0]})" for code in lacking if code in curves.refused)
-        reasons.append(
+        found[key] = (
             f"no dated rate for {', '.join(lacking)} in the night's rates file{refused_text}: an option is never priced at an assumed rate" if lacking else ""
         )
+        reasons.append(found[key])
     refused = np.array([bool(reason) for reason in reasons], dtype=bool)
     if not refused.any():
         return night

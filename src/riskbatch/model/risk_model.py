@@ -153,6 +153,11 @@ class CovarianceEstimate:
         }
 
 
+def covariance_settings(parameters: ModelParameters) -> tuple[str, float, str]:
+    """What estimate_covariance reads of the parameters: two sets equal in these estimate the same covariance."""
+    return parameters.covariance, parameters.ewma_lambda, parameters.shrinkage
+
+
 def estimate_covariance(returns: np.ndarray, parameters: ModelParameters) -> CovarianceEstimate:
     """The covariance of the factors' daily log returns, with the diagnostics the report shows. A factor
     that never moved (a hard-pegged currency) is a constant: zero variance and covariance, the others'

@@ -40,7 +40,7 @@ from riskbatch.aws.layout import manifest_key
 from riskbatch.aws.storage import get_bytes, get_json
 from riskbatch.inputs.files import Market, run_market
 from riskbatch.model.engine import PreparedBlocks, RiskModel, build_book, risk_model
-from riskbatch.model.risk_model import ModelParameters
+from riskbatch.model.risk_model import ModelParameters, covariance_settings
 from riskbatch.model.run_inputs import RunBook, load_file_market
 from riskbatch.validation.explain import carried_pnl, explain_from, revalued
 from riskbatch.validation.history import backtest_from, hypothetical_pnl, market_move, positions_on
@@ -71,16 +71,26 @@ def load_previous_night(s3: Any, bucket: str, manifest: dict[str, Any], market: 
     previous_market = run_market(s3, bucket, previous)
     previous_parameters = ModelParameters(**previous["model"])
     order = previous.get("draw_order")
+    model, recomputed = previous_models(previous_market, previous_parameters, parameters, order)
     return PreviousNight(
         run_id=named["run_id"],
         manifest=previous,
         market=previous_market,
         parameters=previous_parameters,
-        model=risk_model(previous_market, previous_parameters, order),
-        recomputed_model=risk_model(previous_market, parameters, order),
+        model=model,
+        recomputed_model=recomputed,
         moves=load_file_market(s3, bucket, manifest) or market,
         untrusted=list(manifest["data_quality"].get("untrusted_last_day", [])),
     )
+
+
+def previous_models(market: Market, previous: ModelParameters, tonight: ModelParameters, order: list[str] | None) -> tuple[RiskModel, RiskModel]:
+    """The previous night's model, and its market's with tonight's settings: the same model, built once, unless
+    the covariance settings changed (a worker's start builds each covariance and its decompositions once)."""
+    model = risk_model(market, previous, order)
+    if covariance_settings(tonight) == covariance_settings(previous):
+        return model, model
+    return model, risk_model(market, tonight, order)
 
 
 def previous_positions(s3: Any, bucket: str, night: PreviousNight, units: list[int]) -> pa.Table | None:

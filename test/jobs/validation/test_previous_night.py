@@ -33,7 +33,7 @@ from riskbatch.model.risk_model import ModelParameters, risk_figures
 from riskbatch.model.run_inputs import RunBook
 from riskbatch.validation.explain import explain_var_change
 from riskbatch.validation.history import backtest_entry, night_record
-from riskbatch.validation.previous_night import PreviousNight, PreviousNightSums, unit_part
+from riskbatch.validation.previous_night import PreviousNight, PreviousNightSums, previous_models, unit_part
 
 PARAMETERS = ModelParameters(scenarios=2_000, block_size=512, seed=3)
 TOLERANCE = 1e-12  # of the book's scale: see the module's doc
@@ -222,6 +222,34 @@ def _saved(arrays: dict) -> io.BytesIO:
     np.savez(buffer, **arrays)
     buffer.seek(0)
     return buffer
+
+
+def _same_model(found, expected) -> bool:
+    arrays = ("cholesky", "keys", "lower", "draw_rows")
+    same = all(getattr(found, name).tobytes() == getattr(expected, name).tobytes() for name in arrays)
+    return same and found.covariance.matrix.tobytes() == expected.covariance.matrix.tobytes() and found.covariance.describe() == expected.covariance.describe()
+
+
+EWMA = dataclasses.replace(PARAMETERS, covariance="ewma")
+
+
+@pytest.mark.parametrize(
+    ("previous", "tonight", "shared"),
+    [
+        (PARAMETERS, dataclasses.replace(PARAMETERS, seed=11, scenarios=3_000, rate=0.05), True),  # another night's seed and rates: the same covariance
+        (PARAMETERS, EWMA, False),
+        (EWMA, dataclasses.replace(EWMA, ewma_lambda=0.97), False),
+        (PARAMETERS, dataclasses.replace(PARAMETERS, shrinkage="ledoit-wolf"), False),
+    ],
+    ids=["same-covariance", "ewma", "another-lambda", "shrunk"],
+)
+def test_the_previous_market_with_tonights_settings_is_built_once_when_the_covariance_settings_agree(two_nights, previous, tonight, shared: bool) -> None:
+    previous_market = two_nights[0]
+    order = sorted(previous_market.factors, reverse=True)  # a draw order of its own
+    model, recomputed = previous_models(previous_market, previous, tonight, order)
+    # whichever way it comes, each is the model a fresh build gives, to the last bit
+    assert _same_model(model, risk_model(previous_market, previous, order)) and _same_model(recomputed, risk_model(previous_market, tonight, order))
+    assert (recomputed is model) == shared  # built once only where the covariance is the same
 
 
 def test_share_of_units_gives_each_previous_unit_once_in_order() -> None:
