@@ -20,6 +20,14 @@ def get_versioned(s3: Any, bucket: str, key: str) -> tuple[bytes, str | None]:
     return response["Body"].read(), response.get("VersionId")
 
 
+def get_read(s3: Any, bucket: str, key: str) -> tuple[bytes, str | None, str | None]:
+    """The object's bytes, the version S3 served and its ETag, all from the one GetObject: what was read, to compare
+    with what a listing shows later (ListObjectsV2 gives each object's ETag, which "reflects changes only to the
+    contents of an object": Object, https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html)."""
+    response = s3.get_object(Bucket=bucket, Key=key)
+    return response["Body"].read(), response.get("VersionId"), response.get("ETag")
+
+
 def get_json(s3: Any, bucket: str, key: str) -> Any:
     return json.loads(get_bytes(s3, bucket, key))
 

@@ -3,6 +3,7 @@ header row naming the columns, read whole, every problem found named for the qua
 
 from __future__ import annotations
 
+import csv
 import io
 import itertools
 import math
@@ -17,7 +18,8 @@ from riskbatch.inputs.files import InputError
 def read_rows(
     data: bytes, name: str, columns: dict[str, pa.DataType | None], misshapen: list[tuple[int, str]] | None = None
 ) -> list[tuple[int, dict[str, Any]]]:
-    """Each row with its line number in the file (line 1 is the header), its columns typed as `columns`
+    """Each row with the line of the file it starts on (line 1 is the header; a blank line and a quoted field's line
+    breaks count, as in a text editor), its columns typed as `columns`
     says (None: as read); an unreadable file, or every column of `columns` it lacks, is an InputError.
     `misshapen`, when given, receives each row of another number of fields than the header's (its line
     number and text) instead of the whole file being unreadable: a file whose rows are kept apart one by one."""
@@ -38,11 +40,33 @@ def read_rows(
     problems = [f"missing column {column}" for column in columns if column not in names]
     if problems:
         raise InputError(name, problems)
+    kept, apart = _file_lines(data, len(names))
+    if len(kept) != table.num_rows or len(apart) != len(found):  # read otherwise than pyarrow did: number its rows as it counts them
+        apart = [number for number, _ in found]
+        skipped = set(apart)
+        kept = list(itertools.islice((number for number in itertools.count(2) if number not in skipped), table.num_rows))
     if misshapen is not None:
-        misshapen += found
-    apart = {number for number, _ in found}
-    numbers = (number for number in itertools.count(2) if number not in apart)  # the rows set apart keep their line numbers
-    return list(zip(numbers, table.to_pylist(), strict=False))
+        misshapen += [(line, text) for line, (_, text) in zip(apart, found, strict=True)]
+    return list(zip(kept, table.to_pylist(), strict=True))
+
+
+def _file_lines(data: bytes, width: int) -> tuple[list[int], list[int]]:
+    """The line of the file each row after the header starts on, (those of `width` fields, the others): pyarrow skips
+    empty lines and reads a quoted field across lines as one, so counting its rows is not counting the file's lines."""
+    text = data.decode("utf-8-sig", errors="replace")  # the line breaks are ASCII: an undecodable byte moves none
+    kept: list[int] = []
+    apart: list[int] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header, before = False, 0  # whether the header was read; the line the previous row ended on
+    try:
+        for fields in reader:
+            start, before = before + 1, reader.line_num
+            if fields and header:
+                (kept if len(fields) == width else apart).append(start)
+            header = header or bool(fields)
+    except csv.Error:
+        return [], []
+    return kept, apart
 
 
 def value_per_key(data: bytes, name: str, key: str, value: str, positive: bool = False) -> dict[str, float]:

@@ -32,7 +32,7 @@ from riskbatch.aws.layout import (
     stress_market_key,
     unit_key,
 )
-from riskbatch.aws.storage import exists, get_bytes, get_versioned, put_json_once, put_once
+from riskbatch.aws.storage import exists, get_bytes, get_read, put_json_once, put_once
 from riskbatch.inputs.arrival import ROLES, FileSet, find_companion, parse_key, read_file_set, stored_key
 from riskbatch.inputs.corporate_actions import CORPORATE_ACTIONS_FILE, confirmations, night_record, parse_corporate_actions
 from riskbatch.inputs.currencies import market_as_table
@@ -226,9 +226,9 @@ def _read_optional(job: Ingestion, files: FileSet, name: str, parse: Any) -> tup
     bucket, key = files.bucket, f"{job.settings.input_prefix}{files.business_date}/{name}"
     if not exists(job.s3, bucket, key):
         return None, None
-    data, version = get_versioned(job.s3, bucket, key)
+    data, version, etag = get_read(job.s3, bucket, key)
     checksum = hashlib.sha256(data).hexdigest()
-    source = {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version}
+    source = {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version, "etag": etag}  # etag: to tell a file replaced after the read
     try:
         return parse(data, key), source
     except InputError as error:

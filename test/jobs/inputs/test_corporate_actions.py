@@ -101,3 +101,14 @@ def test_the_runs_record_says_what_the_night_had() -> None:
     partly = night_record([CorporateAction("EQ_5", "2026-06-01", 2.0, "notice")], {**source, "quarantined_rows": rows, "quarantine": "s3://out/q"}, "x")
     assert partly["quarantined"] == rows and partly["note"].endswith("; 1 row(s) quarantined, not used (s3://out/q)")
     assert QuarantinedRow(3, "why", "text").line == 3
+
+
+def test_a_row_quarantined_after_a_blank_line_or_a_quoted_two_line_source_is_named_by_its_line_in_the_file() -> None:
+    # before: named as line 4 in both files, the row before it on a text editor's line 4
+    for data in (
+        "factor,effective_date,ratio,source\nEQ_1,2026-03-02,2,x\n\nEQ_2,2026-03-02,2,x\nEQ_3,2026-03-02,abc,x\n",
+        'factor,effective_date,ratio,source\nEQ_1,2026-03-02,2,"exchange, notice"\nEQ_2,2026-03-02,2,"multi\nline"\nEQ_3,2026-03-02,abc,x\n',
+    ):
+        read = parse_corporate_actions(data.encode(), "corporate_actions.csv")
+        assert [(row.line, row.text) for row in read.quarantined] == [(5, "EQ_3,2026-03-02,abc,x")], data
+        assert [action.factor for action in read.actions] == ["EQ_1", "EQ_2"]

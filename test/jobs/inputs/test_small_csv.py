@@ -68,3 +68,24 @@ def test_rows_of_another_width_can_be_set_apart_keeping_every_line_number() -> N
     assert misshapen == [(2, "EQ_1,12,3"), (4, "EQ_3")] and rows == [(3, {"factor": "EQ_2", "price": 4}), (5, {"factor": "EQ_4", "price": 5})]
     with pytest.raises(InputError, match="unreadable"):  # without the list, as before: the file is unreadable
         read_rows(b"factor,price\nEQ_1,12,3\n", "f.csv", {"factor": None, "price": None})
+
+
+def test_line_numbers_are_the_files_after_a_blank_line_and_a_quoted_two_line_field() -> None:
+    # before: rows were counted from 2, but the reader skips a blank line and reads a quoted field across two lines as
+    # one row: every row after either was named a line too early (on page one, in the quarantine record and the alert)
+    misshapen: list[tuple[int, str]] = []
+    data = b'factor,price\nEQ_1,1\n\nEQ_2,2\nEQ_3,3,9\n"EQ\n4",4\nEQ_5,5,9\nEQ_6,6\n'
+    rows = read_rows(data, "f.csv", {"factor": None, "price": None}, misshapen)
+    assert [(line, row["factor"]) for line, row in rows] == [(2, "EQ_1"), (4, "EQ_2"), (6, "EQ\n4"), (9, "EQ_6")]
+    assert misshapen == [(5, "EQ_3,3,9"), (8, "EQ_5,5,9")]
+
+
+def test_line_numbers_count_crlf_line_ends_and_a_leading_byte_order_mark_as_a_text_editor_does() -> None:
+    rows = read_rows("\ufefffactor,price\r\nEQ_1,1\r\n\r\nEQ_2,2\r\n".encode(), "f.csv", {"factor": None, "price": None})
+    assert [(line, row["factor"]) for line, row in rows] == [(2, "EQ_1"), (4, "EQ_2")]
+
+
+def test_a_file_the_line_reader_cannot_follow_is_numbered_as_its_rows_count() -> None:
+    # a field longer than Python's csv field limit (128 KiB by default): the rows keep the count from 2 rather than no number
+    rows = read_rows(b"factor,price\nEQ_1,1\n" + b"X" * 200_000 + b",2\n", "f.csv", {"factor": None, "price": None})
+    assert [line for line, _ in rows] == [2, 3]

@@ -173,3 +173,27 @@ def test_page_one_of_the_published_report_tells_the_records_not_applied(tmp_path
     quarantined = f"Corporate actions file s3://{night.settings.input_bucket}/incoming/{date}/corporate_actions.csv: 1 row(s) quarantined, not used (line 4: "
     drawn = "".join(page_one.replace("\\", "").split())  # the page's text unescaped, its wrapped lines joined without their spaces
     assert any(line.startswith(quarantined) for line in lines) and "1row(s)quarantined,notused(line4:afactor" in drawn
+
+
+def test_the_manifest_records_the_etag_read_so_a_file_replaced_after_the_read_is_named_late(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # before: the manifest named the file's checksum and version only, and the late check went by the manifest's time,
+    # written minutes after the read. ListObjectsV2 lists each object's ETag, "a hash of the object" reflecting "changes only
+    # to the contents" (Object, Amazon S3 API Reference: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html).
+    from riskbatch.operations.late_inputs import landed_after_ingestion
+
+    folder, _, _ = split_night(tmp_path / "files", CONFIRMED)
+    date = str(business_days(MONDAY, DAYS)[-1])
+    with mocked_night(tmp_path / "night", monkeypatch, 2000, 500) as night:
+        keys = night.upload(folder, date, ("rates.csv", "corporate_actions.csv", "positions.csv", "market.csv"))
+        run = ingest(night.settings.input_bucket, keys[-1], night.settings, night.s3, night.sqs, night.sns).run_id
+        manifest = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=f"runs/{run}/manifest.json")["Body"].read())
+
+        def listed() -> list[dict]:
+            return night.s3.list_objects_v2(Bucket=night.settings.input_bucket, Prefix=f"incoming/{date}/")["Contents"]
+
+        (read,) = [item for item in listed() if item["Key"].endswith("/corporate_actions.csv")]
+        assert manifest["corporate_actions_source"]["etag"] == read["ETag"] and landed_after_ingestion(listed(), manifest, date) == []
+        night.s3.put_object(Bucket=night.settings.input_bucket, Key=read["Key"], Body=CONFIRMED.replace(",2,", ",3,").encode())
+        (late,) = landed_after_ingestion(listed(), manifest, date)
+    checksum = manifest["corporate_actions_source"]["sha256"]
+    assert late.startswith("corporate_actions.csv landed ") and f"the night read the file it replaced (sha256 {checksum[:12]})" in late

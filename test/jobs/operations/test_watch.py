@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ import pytest
 import time_machine
 from moto import mock_aws
 
+from riskbatch.aws.storage import get_read
 from riskbatch.operations.watch import business_date_due, check_deadline
 
 # Whether a report is due, late or not yet expected follows the clock.
@@ -247,11 +249,11 @@ def _night_published(s3, corporate_actions_source: dict | None) -> None:
     s3.put_object(Bucket="risk-out", Key="reports/2026-11-25/2026-11-25-r1.pdf", Body=b"%PDF")
 
 
-def _land_corporate_actions(s3, at: dt.datetime) -> None:
+def _land_corporate_actions(s3, at: dt.datetime, body: bytes = b"factor,effective_date,ratio,source\n") -> None:
     # ListObjectsV2 gives each object's LastModified, the time its last PUT created it: "Creation date of the object"
     # (Amazon S3 Object, lastModified: https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/s3/aws.sdk.kotlin.services.s3.model/-object/-builder/last-modified.html)
     with time_machine.travel(at, tick=False):
-        s3.put_object(Bucket="risk-in", Key="incoming/2026-11-25/corporate_actions.csv", Body=b"factor,effective_date,ratio,source\n")
+        s3.put_object(Bucket="risk-in", Key="incoming/2026-11-25/corporate_actions.csv", Body=body)
 
 
 def test_a_corporate_actions_file_landed_after_the_night_read_its_inputs_is_named_and_alerted(account) -> None:
@@ -280,3 +282,40 @@ def test_a_corporate_actions_file_the_night_read_is_not_late_and_one_replaced_af
     (alert,) = _alerts(sqs, inbox)
     assert code == 1 and progress.late_inputs[0].startswith("corporate_actions.csv landed 2026-11-26 01:30:00 UTC")
     assert f"- landed late: {progress.late_inputs[0]}" in alert["Message"]
+
+
+ORIGINAL = b"factor,effective_date,ratio,source\nEQ_1,2026-11-25,2,exchange notice\n"
+
+
+def _read_by_ingestion(s3) -> dict:
+    """The corporate_actions_source ingestion records of the file it reads: its checksum, version and the ETag GetObject served."""
+    data, version, etag = get_read(s3, "risk-in", "incoming/2026-11-25/corporate_actions.csv")
+    return {"uri": "s3://risk-in/incoming/2026-11-25/corporate_actions.csv", "sha256": hashlib.sha256(data).hexdigest(), "version_id": version, "etag": etag}
+
+
+# ListObjectsV2 lists each object's ETag, "a hash of the object", which "reflects changes only to the contents of an object"
+# (Object, Amazon S3 API Reference: https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html); GetObject serves the same
+# ETag of the object it returns (Common Response Headers: https://docs.aws.amazon.com/AmazonS3/latest/API/RESTCommonResponseHeaders.html).
+def test_a_corrected_corporate_actions_file_landed_between_the_read_and_the_manifest_is_late(account) -> None:
+    # before: the run was made (01:00) after the corrected file landed (00:50), so it counted as read, though the night read the old bytes at 00:40
+    s3, sqs, sns, settings, inbox = account
+    _land_corporate_actions(s3, dt.datetime(2026, 11, 26, 0, 20, tzinfo=UTC), ORIGINAL)
+    read = _read_by_ingestion(s3)
+    _land_corporate_actions(s3, dt.datetime(2026, 11, 26, 0, 50, tzinfo=UTC), ORIGINAL.replace(b",2,", b",3,"))
+    _night_published(s3, read)
+    code, progress = check_deadline(s3, sqs, sns, settings, DATE)
+    (late,) = progress.late_inputs
+    assert late.startswith("corporate_actions.csv landed 2026-11-26 00:50:00 UTC, after the night read its inputs (run 2026-11-25-r1")
+    assert f"the night read the file it replaced (sha256 {read['sha256'][:12]}): not applied; rerun with" in late
+    (alert,) = _alerts(sqs, inbox)
+    assert code == 0 and late in alert["Message"]
+
+
+def test_the_corporate_actions_file_the_night_read_landed_again_unchanged_is_not_late(account) -> None:
+    # before: the same bytes landed again after the run was made counted as a corrected file
+    s3, sqs, sns, settings, inbox = account
+    _land_corporate_actions(s3, dt.datetime(2026, 11, 26, 0, 20, tzinfo=UTC), ORIGINAL)
+    _night_published(s3, _read_by_ingestion(s3))
+    _land_corporate_actions(s3, dt.datetime(2026, 11, 26, 1, 30, tzinfo=UTC), ORIGINAL)  # the vendor sends it again, unchanged
+    code, progress = check_deadline(s3, sqs, sns, settings, DATE)
+    assert (code, progress.late_inputs, _alerts(sqs, inbox)) == (0, [], [])
