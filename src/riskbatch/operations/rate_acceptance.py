@@ -2,8 +2,10 @@
 (a genuine squeeze), written once where the night's rerun reads it (riskbatch.inputs.rate_acceptances).
 
 Through the commands' error boundary: a date that never ran, a currency not refused for its steps alone (a rate
-outside its plausible band, a typed percentage, stays refused), a missing name or reason is a bad input (exit 2);
-a second acceptance of the same currency and date exits 1, the first one stands."""
+outside its plausible band stays refused), a step that looks like a typed percentage (one rate 30 to 300 times
+another: riskbatch.inputs.rate_units), a missing name or reason is a bad input (exit 2) and writes nothing;
+a second acceptance of the same currency, date and curve exits 1, the first one stands; a corrected curve (other
+numbers) refused again is accepted by a record of its own."""
 
 from __future__ import annotations
 
@@ -26,9 +28,9 @@ def cmd_accept_rates(args: argparse.Namespace) -> int:
     if manifest is None:
         raise ValueError(f"no run of {date} under s3://{args.bucket}/runs/: a curve is accepted after the night refused it")
     record = acceptance_record(manifest, args.currency, args.by, args.reason, dt.datetime.now(dt.UTC))
-    key = acceptance_key(date, record["currency"])
+    key = acceptance_key(date, record["currency"], record["curve"])
     if not record_acceptance(s3, args.bucket, record):
-        print(f"{record['currency']}'s curve of {date} was accepted already: s3://{args.bucket}/{key} stands, unchanged", file=sys.stderr)
+        print(f"{record['currency']}'s curve of {date} was accepted already, these numbers: s3://{args.bucket}/{key} stands, unchanged", file=sys.stderr)
         return 1
     curve = ", ".join(f"{years:g}y {rate:g}" for years, rate in record["curve"])
     print(f"accepted {record['currency']}'s curve of {date} ({curve}), signed off by {record['signed_off_by']}: s3://{args.bucket}/{key}")
