@@ -88,7 +88,7 @@ def test_a_step_about_a_hundredfold_from_the_night_before_is_never_acceptable() 
     assert refused.acceptable == {} and refused.mistyped["JPY"] == [
         "JPY 3M 0.001 is 1/100 of its night before (2026-11-24) 0.1: a percentage typed as a number? correct the file and rerun"
     ]
-    with pytest.raises(ValueError, match="JPY's curve of 2026-11-25 cannot be accepted: JPY 3M 0.001 is 1/100 of its night before"):
+    with pytest.raises(ValueError, match=r"JPY's curve of 2026-11-25 cannot be accepted: JPY 3M 0\.001 is 1/100 of its night before"):
         acceptance_record(_manifest(refused), "JPY", "J. Risk", "the vendor confirms the curve", SIGNED)
     forged = {"JPY": [{"curve": [[0.25, 0.001], [1.0, 0.002], [10.0, 0.009]], "signed_off_by": "J. Risk", "signed_off_at": "x", "reason": "y"}]}
     assert "JPY" not in parse_rates(rates_table(DATE, tonight), "rates.csv", DATE, 0, policy.rate_bands, policy.rate_steps, before, forged).points

@@ -107,9 +107,7 @@ TONIGHT = {"USD": USD, "EUR": {"3M": 0.045, "10Y": 0.03}, "CNH": {"3M": 0.09, "1
 
 
 @pytest.mark.clock
-def test_a_step_about_a_hundredfold_cannot_be_accepted_while_a_genuine_squeeze_can(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_step_about_a_hundredfold_cannot_be_accepted_while_a_genuine_squeeze_can(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """JPY 3M 0.1 typed for 0.1 % lies inside JPY's band (-0.02 to 0.10) and was refused for its steps only: before, it
     could be accepted, and then became the next night's night before (the correct 0.001 refused)."""
     import boto3
@@ -132,7 +130,8 @@ def test_a_step_about_a_hundredfold_cannot_be_accepted_while_a_genuine_squeeze_c
         capsys.readouterr()
         assert main([*base, "--currency", "JPY"]) == 2
         last = capsys.readouterr().err.strip().splitlines()[-1]  # one line after the account's
-        assert last.endswith("JPY's curve of 2026-11-25 cannot be accepted: JPY 3M 0.1 is 50x its neighbour 1Y 0.002: a percentage typed as a number? correct the file and rerun")
+        slip = "JPY 3M 0.1 is 50x its neighbour 1Y 0.002: a percentage typed as a number? correct the file and rerun"
+        assert last.endswith(f"JPY's curve of 2026-11-25 cannot be accepted: {slip}")
         assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="history/")  # nothing written
         assert main([*base, "--currency", "EUR"]) == 0 and main([*base, "--currency", "CNH"]) == 0
         accepted = load_acceptances(s3, BUCKET, DATE.isoformat())
