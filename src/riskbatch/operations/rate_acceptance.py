@@ -21,6 +21,12 @@ def cmd_accept_rates(args: argparse.Namespace) -> int:
     from riskbatch.operations.aws_access import announce
     from riskbatch.operations.stack_lookup import session
 
+    # Its permissions (docs/runbook.md): s3:ListBucket (prefix runs/*), s3:GetObject on runs/*, s3:PutObject on
+    # history/rate-acceptances/*, and kms:Decrypt and kms:GenerateDataKey under a customer key. Existence is asked with
+    # ListObjectsV2, never HeadObject, which answers a missing key with 403 without an unconditioned s3:ListBucket
+    # ("HeadObject", https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html); writing or reading an
+    # SSE-KMS object needs kms:GenerateDataKey and kms:Decrypt on the key ("Using server-side encryption with AWS KMS
+    # keys (SSE-KMS) in directory buckets", https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-express-UsingKMSEncryption.html).
     aws = session(args.region, args.profile)
     announce(aws.client, aws.region_name, "riskbatch accept-rates")
     s3, date = aws.client("s3"), args.date.isoformat()
