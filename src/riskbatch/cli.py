@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     accept = commands.add_parser(
         "accept-rates", help="accept a currency's curve the night refused for its steps (a genuine squeeze): used by the night's rerun, with who and why"
     )
-    accept.add_argument("--bucket", required=True, help="the output bucket (history/rate-acceptances/ holds one record per date and currency)")
+    accept.add_argument("--bucket", required=True, help="the output bucket (history/rate-acceptances/ holds one record per date, currency and curve accepted)")
     accept.add_argument("--date", required=True, type=_date, help="the business date whose night refused the curve")
     accept.add_argument("--currency", required=True, help="the currency whose curve is accepted (CNH)")
     accept.add_argument("--by", required=True, help="the name of the person who accepts the curve")

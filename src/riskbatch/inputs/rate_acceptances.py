@@ -9,16 +9,25 @@ for its steps alone is used only when a named person accepts it, with the reason
     riskbatch accept-rates --bucket B --date D --currency CNH --by NAME --reason TEXT
 
 which reads the date's latest run record (runs/<run>/manifest.json: its rates_source's `acceptable` curves)
-and writes `history/rate-acceptances/<D>/<CNH>.json` once, with the curve it accepts (its tenors in years and
-rates), what refused it, the run and the rates file. A rerun of the night (riskbatch rerun --reason) then uses
-that curve, exactly those numbers: a corrected file with other numbers needs a sign-off of its own. A curve
-refused for anything but its steps (a rate outside its plausible band, a tenor that is no tenor, a duplicate,
-a stale or one-ended curve) cannot be accepted: the command refuses it, and the night would not use it.
+and writes `history/rate-acceptances/<D>/<CNH>-<digest>.json` once, the digest a short SHA-256 of the curve's
+numbers (its tenors in years and rates, sorted), with the curve it accepts, what refused it, the run and the
+rates file. A rerun of the night (riskbatch rerun --reason) then uses the acceptance of tonight's curve, exactly
+those numbers: a corrected file with other numbers is refused again and needs a sign-off of its own (a record of
+its own digest); a second acceptance of the same numbers is refused, the first stands.
+
+What can be accepted: a curve refused only because a rate is further than its rate_step from its neighbouring
+tenor or from its own the night before, the two rates less than 30 times apart (a squeeze: EUR 2.1 % to 4.5 %).
+What cannot: a step whose two rates are 30 to 300 times apart (riskbatch.inputs.rate_units: JPY 3M 0.1 beside
+1Y 0.002, a percentage typed as a number, inside its band): the file is corrected and the night rerun; and a
+curve refused for anything but its steps (a rate outside its plausible band, a tenor that is no tenor, a
+duplicate, a stale or one-ended curve). The command refuses those, and the night would not use them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from typing import Any
 
 from riskbatch.aws.layout import manifest_key
@@ -27,8 +36,14 @@ from riskbatch.aws.storage import exists, get_json, list_keys, put_json_once
 PREFIX = "history/rate-acceptances/"
 
 
-def acceptance_key(business_date: str, currency: str) -> str:
-    return f"{PREFIX}{business_date}/{currency}.json"
+def curve_digest(curve: list[list[float]]) -> str:
+    """A short SHA-256 of the curve's numbers (sorted tenors in years and their rates): one record per curve accepted."""
+    canonical = json.dumps(sorted([float(years), float(rate)] for years, rate in curve), separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def acceptance_key(business_date: str, currency: str, curve: list[list[float]]) -> str:
+    return f"{PREFIX}{business_date}/{currency}-{curve_digest(curve)}.json"
 
 
 def latest_run_record(s3: Any, bucket: str, business_date: str) -> dict[str, Any] | None:
@@ -48,6 +63,9 @@ def acceptance_record(manifest: dict[str, Any], currency: str, by: str, reason: 
     if len(reason.strip()) < 10:
         raise ValueError("--reason says why the move is genuine (at least 10 characters)")
     refused = (source.get("refused") or {}).get(code)
+    mistyped = (source.get("mistyped") or {}).get(code)
+    if mistyped:  # one rate about 100x another: the file is wrong, not the market
+        raise ValueError(f"{code}'s curve of {date} cannot be accepted: {mistyped[0]}")
     if code not in (source.get("acceptable") or {}):
         why = f"it was refused for more than its steps: {'; '.join(refused)}" if refused else "it was not refused"
         raise ValueError(f"{code}'s curve of {date} cannot be accepted ({why}, run {manifest['run_id']}): only a curve refused for its steps alone can")
@@ -65,12 +83,15 @@ def acceptance_record(manifest: dict[str, Any], currency: str, by: str, reason: 
 
 
 def record_acceptance(s3: Any, bucket: str, record: dict[str, Any]) -> bool:
-    """Write the sign-off once; False when that currency's curve of that date was accepted already (the first stands)."""
-    return put_json_once(s3, bucket, acceptance_key(record["business_date"], record["currency"]), record)
+    """Write the sign-off once; False when that currency's curve of that date, these numbers, was accepted already (the first stands)."""
+    return put_json_once(s3, bucket, acceptance_key(record["business_date"], record["currency"], record["curve"]), record)
 
 
-def load_acceptances(s3: Any, bucket: str, business_date: str) -> dict[str, dict[str, Any]]:
-    """The date's accepted curves, by currency."""
-    prefix = f"{PREFIX}{business_date}/"
-    keys = [key for key in list_keys(s3, bucket, prefix) if key.endswith(".json")]
-    return {key.removeprefix(prefix).removesuffix(".json"): get_json(s3, bucket, key) for key in keys}
+def load_acceptances(s3: Any, bucket: str, business_date: str) -> dict[str, list[dict[str, Any]]]:
+    """The date's accepted curves, by currency (a currency may have several: a corrected file signed off again); the night
+    uses the one whose numbers are tonight's."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for key in sorted(key for key in list_keys(s3, bucket, f"{PREFIX}{business_date}/") if key.endswith(".json")):
+        record = get_json(s3, bucket, key)
+        found.setdefault(record["currency"], []).append(record)
+    return found

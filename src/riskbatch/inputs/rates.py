@@ -16,7 +16,8 @@ times the other: 3M-1Y, 10Y-30Y), or from its own tenor the night before (the la
 within two business days): a low rate typed as a percentage (JPY 3M 0.1 for 0.1 %) lies inside the band
 but far from the curve around it, and so does a genuine squeeze: a curve refused for its steps alone is
 used when a named sign-off accepted exactly that curve (riskbatch.inputs.rate_acceptances), never one
-refused for anything else. Only problems on a currency's last date refuse it; a bad row of an
+refused for anything else, nor one whose step's two rates are 30 to 300 times apart (the typed percentage
+itself: riskbatch.inputs.rate_units). Only problems on a currency's last date refuse it; a bad row of an
 earlier date is flagged. An option's
 domestic rate (its currency's) and, for an FX option, its foreign rate (the base currency's,
 Garman-Kohlhagen) come from these curves at the option's expiry (linear in the tenor, flat beyond the
@@ -43,6 +44,7 @@ from riskbatch.inputs.currencies import notional_in
 from riskbatch.inputs.files import FX_FACTOR, InputError, empty_values, excluded_rows, read_table
 from riskbatch.inputs.history_gaps import FactorFinding
 from riskbatch.inputs.quality import DataQualityPolicy, FileRejected, PreparedNight
+from riskbatch.inputs.rate_units import typed_percentage
 
 RATES_FILES = ("rates.csv", "rates.parquet")
 RATE_COLUMNS = {"date": pa.date32(), "currency": pa.string(), "tenor": pa.string(), "rate": pa.float64()}
@@ -71,6 +73,8 @@ class RateCurves:
     # a refused curve whose only problems are its steps (neighbour, night before): what a named sign-off may accept, its points
     acceptable: dict[str, list[list[float]]] = field(default_factory=dict)
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)  # a curve used on its sign-off: the record and the steps it overrode
+    # a refused curve whose step looks like a unit error (one rate about 100x another): never acceptable, the file is corrected
+    mistyped: dict[str, list[str]] = field(default_factory=dict)
 
     def as_parameters(self) -> dict[str, list[list[float]]]:
         """The curves as the model's parameters (and the manifest) carry them."""
@@ -99,14 +103,15 @@ def parse_rates(
     bands: dict[str, tuple[float, float]] | None = None,
     steps: dict[str, float] | None = None,
     previous: PreviousCurves | None = None,
-    accepted: dict[str, dict[str, Any]] | None = None,
+    accepted: dict[str, list[dict[str, Any]]] | None = None,
 ) -> RateCurves:
     """The usable curves of a rates file, each refused currency with its problems; InputError when the file cannot
     be read (a missing column, no rows, an empty cell, a row naming no currency) or no currency's curve is usable.
     `bands`, `steps`: the data-quality policy's rate_bands and rate_steps (the model configuration's; without them,
     the policy's defaults). `previous`: the night before's curves, when stored. `accepted`: the business date's
-    sign-offs by currency (riskbatch.inputs.rate_acceptances): a curve refused for its steps alone, and exactly the
-    curve signed off, is used; a rate outside its band, a bad tenor, a duplicate, a stale or one-ended curve never is."""
+    sign-offs by currency (riskbatch.inputs.rate_acceptances): a curve refused for its steps alone, and exactly a
+    curve signed off, is used; a rate outside its band, a bad tenor, a duplicate, a stale or one-ended curve never is,
+    nor a step that looks like a unit error (one rate about 100x its neighbour or its night before: riskbatch.inputs.rate_units)."""
     policy = DataQualityPolicy(**({"rate_bands": bands} if bands is not None else {}), **({"rate_steps": steps} if steps is not None else {}))
     problems = [f"missing column {column}" for column in RATE_COLUMNS if column not in table.column_names]
     if problems:
@@ -147,21 +152,25 @@ def parse_rates(
             found.setdefault((code, date), []).append((years, float(rate), tenor.strip().upper()))
     acceptable: dict[str, list[list[float]]] = {}
     signed: dict[str, dict[str, Any]] = {}
+    mistyped: dict[str, list[str]] = {}
     for code, date in sorted(latest.items()):
         points = sorted(found.get((code, date), []))
         if not points:
             continue
-        problems, steps = _curve_problems(code, date, points, business_date, max_lag_business_days, policy, previous)
+        problems, steps, slips = _curve_problems(code, date, points, business_date, max_lag_business_days, policy, previous)
         refused[code] += problems
-        if steps and not refused[code]:  # refused for its steps alone: a genuine squeeze may be signed off
+        if slips:  # a step that looks like a unit error: refused, and no sign-off makes it usable
+            mistyped[code] = slips
+        elif steps and not refused[code]:  # refused for its steps alone: a genuine squeeze may be signed off
             acceptable[code] = [[years, rate] for years, rate, _ in points]
-            sign_off = (accepted or {}).get(code)
-            if sign_off is not None and sign_off.get("curve") == acceptable[code]:
+            sign_offs = (accepted or {}).get(code, [])
+            sign_off = next((record for record in sign_offs if record.get("curve") == acceptable[code]), None)
+            if sign_off is not None:
                 signed[code] = {**sign_off, "overrode": steps}
                 continue
-            if sign_off is not None:  # a corrected file since: the sign-off was of other numbers
-                steps.append(f"{code}: the sign-off by {sign_off['signed_off_by']} accepted another curve ({sign_off['curve']}), not tonight's: not applied")
-        refused[code] += steps
+            for other in sign_offs:  # a corrected file since: that sign-off was of other numbers
+                steps.append(f"{code}: the sign-off by {other['signed_off_by']} accepted another curve ({other['curve']}), not tonight's: not applied")
+        refused[code] += steps + slips
     usable = {code: date for code, date in latest.items() if not refused[code] and (code, date) in found}
     if not usable:
         raise InputError(name, [problem for code in sorted(refused) for problem in refused[code]] or ["no usable curve"])
@@ -173,6 +182,7 @@ def parse_rates(
         {code: found_problems for code, found_problems in sorted(flagged.items()) if code in usable},
         {code: curve for code, curve in acceptable.items() if code not in usable},
         signed,
+        mistyped,
     )
 
 
@@ -184,12 +194,13 @@ def _curve_problems(
     max_lag_business_days: int,
     policy: DataQualityPolicy,
     previous: PreviousCurves | None,
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[str], list[str]]:
     """Why one currency's curve on its last date cannot be used: (stale, or without both ends; a tenor that jumps
-    from its neighbouring tenor or from its own the night before by more than the currency's rate_step). The steps
-    apart: a low rate typed as a percentage (0.1 for 0.1 %) lies inside the band but far from the curve around it,
-    and so does a genuine squeeze, which a named sign-off may accept."""
-    problems, steps, step = [], [], policy.rate_steps.get(code, policy.rate_steps["default"])
+    from its neighbouring tenor or from its own the night before by more than the currency's rate_step; those of the
+    steps whose two rates are about 100x apart). The steps apart: a low rate typed as a percentage (0.1 for 0.1 %) lies
+    inside the band but far from the curve around it, and so does a genuine squeeze, which a named sign-off may accept;
+    a step about 100x is taken for the typing error and never accepted."""
+    problems, steps, slips, step = [], [], [], policy.rate_steps.get(code, policy.rate_steps["default"])
     lag = business_days_between(date, business_date)
     if lag > max_lag_business_days:
         problems.append(f"{code}: the last rates are of {date}, {lag} business day(s) before {business_date}; at most {max_lag_business_days} allowed")
@@ -204,8 +215,9 @@ def _curve_problems(
                 f"{code} on {date}: {tenor} {rate:g} and {neighbour} {beside:g} are {100 * abs(rate - beside):.1f} points apart, more than the "
                 f"{100 * step:g} allowed between neighbouring tenors (a percentage typed as a number?)"
             )
+            slips += [slip for slip in (typed_percentage(code, tenor, rate, beside, f"its neighbour {neighbour}"),) if slip]
     if previous is None or not 0 < business_days_between(previous.business_date, business_date) <= PREVIOUS_NIGHT_LAG:
-        return problems, steps
+        return problems, steps, slips
     before = {years: rate for years, rate in previous.points.get(code, [])}
     for years, rate, tenor in points:
         if years in before and abs(rate - before[years]) > step:
@@ -213,7 +225,8 @@ def _curve_problems(
                 f"{code} {tenor} on {date}: {rate:g}, {100 * abs(rate - before[years]):.1f} points from {before[years]:g} the night of "
                 f"{previous.business_date}, more than the {100 * step:g} allowed (a percentage typed as a number?)"
             )
-    return problems, steps
+            slips += [slip for slip in (typed_percentage(code, tenor, rate, before[years], f"its night before ({previous.business_date})"),) if slip]
+    return problems, steps, slips
 
 
 class RatesRejected(FileRejected):
@@ -231,7 +244,7 @@ def night_rates(
     business_date: str,
     policy: DataQualityPolicy,
     previous: PreviousCurves | None = None,
-    accepted: dict[str, dict[str, Any]] | None = None,
+    accepted: dict[str, list[dict[str, Any]]] | None = None,
 ) -> tuple[RateCurves, dict[str, Any]]:
     """The night's rates file read and validated under the data-quality policy (and against the night before's curves, when
     stored; `accepted`: the date's sign-offs of curves refused for their steps): its curves and source (uri, checksum, the S3
@@ -249,7 +262,7 @@ def night_rates(
             except InputError as error:
                 raise RatesRejected(key, checksum, error) from error
             source = {"uri": f"s3://{bucket}/{key}", "sha256": checksum, "version_id": version_id, "refused": curves.refused, "flagged": curves.flagged}
-            return curves, source | {"acceptable": curves.acceptable, "accepted": curves.accepted}
+            return curves, source | {"acceptable": curves.acceptable, "accepted": curves.accepted, "mistyped": curves.mistyped}
     key = f"{prefix}{business_date}/{RATES_FILES[0]}"
     missing = InputError(key, [f"no rates file ({' or '.join(RATES_FILES)}) for {business_date}: rates are a required input of the night, never assumed"])
     raise RatesRejected(key, hashlib.sha256(b"").hexdigest(), missing)

@@ -2,8 +2,10 @@
 (a genuine squeeze), written once where the night's rerun reads it (riskbatch.inputs.rate_acceptances).
 
 Through the commands' error boundary: a date that never ran, a currency not refused for its steps alone (a rate
-outside its plausible band, a typed percentage, stays refused), a missing name or reason is a bad input (exit 2);
-a second acceptance of the same currency and date exits 1, the first one stands."""
+outside its plausible band stays refused), a step that looks like a typed percentage (one rate 30 to 300 times
+another: riskbatch.inputs.rate_units), a missing name or reason is a bad input (exit 2) and writes nothing;
+a second acceptance of the same currency, date and curve exits 1, the first one stands; a corrected curve (other
+numbers) refused again is accepted by a record of its own."""
 
 from __future__ import annotations
 
@@ -19,6 +21,12 @@ def cmd_accept_rates(args: argparse.Namespace) -> int:
     from riskbatch.operations.aws_access import announce
     from riskbatch.operations.stack_lookup import session
 
+    # Its permissions (docs/runbook.md): s3:ListBucket (prefix runs/*), s3:GetObject on runs/*, s3:PutObject on
+    # history/rate-acceptances/*, and kms:Decrypt and kms:GenerateDataKey under a customer key. Existence is asked with
+    # ListObjectsV2, never HeadObject, which answers a missing key with 403 without an unconditioned s3:ListBucket
+    # ("HeadObject", https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html); writing or reading an
+    # SSE-KMS object needs kms:GenerateDataKey and kms:Decrypt on the key ("Using server-side encryption with AWS KMS
+    # keys (SSE-KMS) in directory buckets", https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-express-UsingKMSEncryption.html).
     aws = session(args.region, args.profile)
     announce(aws.client, aws.region_name, "riskbatch accept-rates")
     s3, date = aws.client("s3"), args.date.isoformat()
@@ -26,9 +34,9 @@ def cmd_accept_rates(args: argparse.Namespace) -> int:
     if manifest is None:
         raise ValueError(f"no run of {date} under s3://{args.bucket}/runs/: a curve is accepted after the night refused it")
     record = acceptance_record(manifest, args.currency, args.by, args.reason, dt.datetime.now(dt.UTC))
-    key = acceptance_key(date, record["currency"])
+    key = acceptance_key(date, record["currency"], record["curve"])
     if not record_acceptance(s3, args.bucket, record):
-        print(f"{record['currency']}'s curve of {date} was accepted already: s3://{args.bucket}/{key} stands, unchanged", file=sys.stderr)
+        print(f"{record['currency']}'s curve of {date} was accepted already, these numbers: s3://{args.bucket}/{key} stands, unchanged", file=sys.stderr)
         return 1
     curve = ", ".join(f"{years:g}y {rate:g}" for years, rate in record["curve"])
     print(f"accepted {record['currency']}'s curve of {date} ({curve}), signed off by {record['signed_off_by']}: s3://{args.bucket}/{key}")

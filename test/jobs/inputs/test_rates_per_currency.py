@@ -72,7 +72,10 @@ def test_a_whole_curve_typed_as_percentages_is_refused_by_the_night_before_and_a
     yesterday = PreviousCurves(DATE - dt.timedelta(days=1), {"JPY": [[0.25, 0.0005], [10.0, 0.0006]], "CHF": [[0.25, -0.0075], [10.0, -0.0025]]})
     tonight = {"JPY": {"3M": 0.05, "10Y": 0.06}, "CHF": {"3M": 0.0, "10Y": 0.0}, "USD": USD}  # CHF: a 75 bp hike, a real move
     parsed = _parsed(tonight, yesterday)
-    assert set(parsed.points) == {"CHF", "USD"} and len(parsed.refused["JPY"]) == 2
+    assert set(parsed.points) == {"CHF", "USD"} and len(parsed.refused["JPY"]) == 4  # two steps, each 100x: a unit error, never acceptable
+    assert parsed.acceptable == {} and parsed.mistyped["JPY"][1] == (
+        "JPY 10Y 0.06 is 100x its night before (2026-11-24) 0.0006: a percentage typed as a number? correct the file and rerun"
+    )
     assert parsed.refused["JPY"][0] == (
         "JPY 3M on 2026-11-25: 0.05, 5.0 points from 0.0005 the night of 2026-11-24, more than the 2 allowed (a percentage typed as a number?)"
     )
@@ -151,7 +154,8 @@ def test_tenors_more_than_four_times_apart_are_not_compared_as_neighbours(curves
 def test_tenors_within_four_times_of_each_other_are_still_compared() -> None:
     parsed = _parsed({"JPY": {"3M": 0.1, "1Y": 0.002, "30Y": 0.033}, "USD": USD})  # 3M and 1Y: four times apart, compared
     assert parsed.refused["JPY"] == [
-        "JPY on 2026-11-25: 3M 0.1 and 1Y 0.002 are 9.8 points apart, more than the 2 allowed between neighbouring tenors (a percentage typed as a number?)"
+        "JPY on 2026-11-25: 3M 0.1 and 1Y 0.002 are 9.8 points apart, more than the 2 allowed between neighbouring tenors (a percentage typed as a number?)",
+        "JPY 3M 0.1 is 50x its neighbour 1Y 0.002: a percentage typed as a number? correct the file and rerun",
     ]
 
 

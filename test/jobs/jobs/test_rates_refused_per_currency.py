@@ -39,8 +39,12 @@ def test_a_currency_typed_as_percentages_is_refused_alone_and_said_on_page_one(t
         _, json_key = report_keys(DATE, run)
         figures = json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=json_key)["Body"].read())
     assert "EUR" not in manifest["model"]["curves"] and manifest["model"]["curves"]["USD"] == [[0.25, 0.043], [1.0, 0.041], [10.0, 0.042]]
-    (why,) = manifest["rates_source"]["refused"]["EUR"]
-    assert why.startswith("EUR on 2026-11-25: 3M 0.08 and 1Y 0.002 are 7.8 points apart, more than the 2 allowed between neighbouring tenors")
+    (step, slip) = manifest["rates_source"]["refused"]["EUR"]
+    assert step.startswith("EUR on 2026-11-25: 3M 0.08 and 1Y 0.002 are 7.8 points apart, more than the 2 allowed between neighbouring tenors")
+    # 40x its neighbour: a typed percentage that no sign-off can accept (riskbatch accept-rates refuses it)
+    assert slip == "EUR 3M 0.08 is 40x its neighbour 1Y 0.002: a percentage typed as a number? correct the file and rerun"
+    assert manifest["rates_source"]["mistyped"] == {"EUR": [slip]} and manifest["rates_source"]["acceptable"] == {}
+    why = f"{step}; {slip}"
     (finding,) = [f for f in manifest["data_quality"]["findings"] if f["check"] == "rates"]
     assert (finding["factor"], finding["action"]) == ("EUR", "exclude")
     excluded = [row for row in manifest["data_quality"]["excluded"] if "EUR's curve refused" in row["reason"]]
