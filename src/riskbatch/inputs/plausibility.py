@@ -20,7 +20,8 @@ reason (the factor and the positions on it, or the one position), listed with it
   error there can only overstate: the portfolio's excluded share is flagged sooner, never later). Below the
   band the typed notional is the unit error itself (a thousandth of the position, if typed in thousands),
   and reporting it would hide the exclusion from the excluded share; the position's true size is unknown,
-  so it counts at its portfolio's usual size, the size the band presumes it has, and its reason gives both.
+  so it counts at its portfolio's usual size, the size the band presumes it has; its reason gives both, and the
+  excluded row keeps the typed one beside it (`typed_notional`, in the reporting currency) for the quarantine record.
 """
 
 from __future__ import annotations
