@@ -719,9 +719,9 @@ def worst_fixed_blocks(summary: dict[str, Any], portfolios: int) -> dict[str, An
     ]
     # and limits near theirs and on an incomplete figure within them, long named: the tile's counts and most used come first
     others = [f"GLOBAL-MACRO-EMERGING-MARKETS-CREDIT-BOOK-{i:03d}" for i in range(6)]
-    within = [(0.99, "incomplete", caveat)] * 3 + [(0.95, "warning", None)] * 3
+    within = [(0.99, "incomplete", {"incomplete": caveat})] * 3 + [(0.95, "warning", {})] * 3
     night["limits"] += [
-        {"scope": scope, "measure": "var_99", "limit": firm / used, "figure": firm, "utilisation": used, "status": status, "incomplete": left_out}
+        {"scope": scope, "measure": "var_99", "limit": firm / used, "figure": firm, "utilisation": used, "status": status, **left_out}
         for scope, (used, status, left_out) in zip(others, within, strict=True)
     ]
     night["restatement"]["reason"] = "the desk corrected the quantities of every equity position of the book, typed in thousands " * 3
