@@ -235,6 +235,7 @@ class ExcludedRow:
     underlying: str
     notional: float | None  # |quantity x multiplier x spot|, where known: in the underlying's currency, then (prepare_night) the reporting one
     reason: str
+    typed_notional: float | None = None  # below the lower quantity band, where `notional` is the presumed size: the one typed, in the reporting currency
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ reason (the factor and the positions on it, or the one position), listed with it
   error there can only overstate: the portfolio's excluded share is flagged sooner, never later). Below the
   band the typed notional is the unit error itself (a thousandth of the position, if typed in thousands),
   and reporting it would hide the exclusion from the excluded share; the position's true size is unknown,
-  so it counts at its portfolio's usual size, the size the band presumes it has, and its reason gives both.
+  so it counts at its portfolio's usual size, the size the band presumes it has; its reason gives both, and the
+  excluded row keeps the typed one beside it (`typed_notional`, in the reporting currency) for the quarantine record.
 """
 
 from __future__ import annotations
@@ -92,14 +93,15 @@ def exclude_outsized(positions: pa.Table, market: Market, reporting: str, most: 
         return positions, []
     excluded = excluded_rows(positions, outsized, reasons, market)  # in the order of the rows
     rows = np.flatnonzero(outsized).tolist()
-    excluded = [_at_least_usual(found, presumed.get(row), market, reporting) for row, found in zip(rows, excluded, strict=True)]
+    excluded = [_at_least_usual(found, presumed.get(row), notionals[row], market, reporting) for row, found in zip(rows, excluded, strict=True)]
     return positions.filter(pa.array(~outsized)), excluded
 
 
-def _at_least_usual(found: ExcludedRow, usual: float | None, market: Market, reporting: str) -> ExcludedRow:
+def _at_least_usual(found: ExcludedRow, usual: float | None, typed: float, market: Market, reporting: str) -> ExcludedRow:
     """The excluded row with its portfolio's usual size (in the reporting currency) as its notional, in its underlying's
-    currency as excluded_rows gives it, where the typed one is far below it; any other row as it is."""
+    currency as excluded_rows gives it, where the typed one is far below it, and the typed one beside it (in the reporting
+    currency: the quarantine record shows both, the totals count the presumed one); any other row as it is."""
     if usual is None:
         return found
     rate = rate_into(market, market.currency(found.underlying, reporting), reporting)  # known: the typed notional was
-    return dataclasses.replace(found, notional=usual / rate)
+    return dataclasses.replace(found, notional=usual / rate, typed_notional=typed)

@@ -5,6 +5,8 @@ here, and says where it is in full; the warnings then take the room those blocks
 
 from __future__ import annotations
 
+import re
+
 NAMED = 5  # names a tile gives in full; the others are counted
 TILE_CHARS = 120  # a status tile's words (a quarter of the page's width): in full further on
 FIRM_NOTE_CHARS = 240  # the firm figures' note (what they leave out): in full in the warnings
@@ -20,8 +22,14 @@ def named_few(names: list[str], most: int = NAMED) -> str:
 
 
 def clipped(text: str, most: int, where: str) -> str:
-    """The text, or its first words within `most` characters and where it is in full."""
+    """The text, or its first whole words within `most` characters and where it is in full. A number whose unit or
+    currency does not fit goes with it ('notional 1,234,567,890 USD' cut after 'notional'), never shown bare."""
     if len(text) <= most:
         return text
-    cut = text[:most].rsplit(" ", 1)[0].rstrip(" ,;:(")
-    return f"{cut} ... (in full: {where})"
+    words = text[: most + 1].split(" ")[:-1]  # the last word is whole only when a space follows it
+    while words and (not words[-1].strip(",;:(") or NUMBER.fullmatch(words[-1])):
+        words.pop()
+    return f"{' '.join(words).rstrip(' ,;:(')} ... (in full: {where})"
+
+
+NUMBER = re.compile(r"[(\[]?[-+\u2212]?\d[\d,.]*")  # a figure, a count, a percentage: its unit is the next word

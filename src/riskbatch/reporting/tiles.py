@@ -60,31 +60,43 @@ def incomplete_use(row: dict[str, Any]) -> str:
 
 
 def limits_tile(limits: list[dict[str, Any]], source: dict[str, Any]) -> tuple[str, str, str]:
-    """The limits' tile: breached (a breach on an incomplete figure counted apart), incomplete (a figure missing or
-    leaving part of its scope out: not known to hold, the most used of them named with its utilisation), near, within."""
+    """The limits' tile: breached (a breach on an incomplete figure counted apart), near, incomplete (a figure missing or
+    leaving part of its scope out: not known to hold, the most used of them named with its utilisation), within. The
+    counts and the most used limit come first and the incomplete scopes' names last: page one clips the tile's words,
+    and the names are what may go (they are in full in the warnings)."""
     breached = sum(row["status"] == "breach" for row in limits)
     breached_incomplete = sum(row["status"] == BREACH_INCOMPLETE for row in limits)
     near = sum(row["status"] == "warning" for row in limits)
     # not a limit status: a limit whose figure is missing or leaves part of its scope out is not known to hold
     unknown = [row for row in limits if row["status"] not in ("breach", "warning", "ok") or row.get("incomplete")]
-    missing = f"{len(unknown)} of {len(limits)} without a whole figure ({named_few(sorted({row['scope'] for row in unknown}))})" if unknown else ""
     used = [row for row in unknown if row["status"] == "incomplete" and row.get("utilisation") is not None]
-    if used:
-        missing += "; the most used: " + incomplete_use(max(used, key=lambda row: row["utilisation"]))
+    counted_apart = [
+        (breached, "above 100 %"),
+        (breached_incomplete, "above 100 % on an incomplete figure"),
+        (len(unknown), "without a whole figure"),
+        (near if breached or breached_incomplete or unknown else 0, "at 90 % or more"),
+    ]
+    counts = [f"{number} {what}" for number, what in counted_apart if number]
+    counts[:1] = [count.replace(" ", f" of {len(limits)} ", 1) for count in counts[:1]]  # '30 of 36 above 100 %; 3 at 90 % or more'
+    most = [most_used(max(used, key=lambda row: row["utilisation"]))] if used else []
+    names = ["scopes: " + named_few(sorted({row["scope"] for row in unknown}))] if unknown else []
+    detail = "; ".join([*counts, *most, *names])
     if source.get("rejected"):
         return "breach", "LIMITS REJECTED", "the limits file was refused"
     if breached or breached_incomplete:
-        above = f"{breached} of {len(limits)} above 100 %" if breached else ""
-        on_incomplete = f"{breached_incomplete} of {len(limits)} above 100 % on an incomplete figure (breach (incomplete))" if breached_incomplete else ""
-        word = "LIMITS BREACHED" if breached else "LIMITS BREACHED (INCOMPLETE)"
-        return "breach", word, "; ".join(filter(None, [above, on_incomplete, missing]))
+        return "breach", "LIMITS BREACHED" if breached else "LIMITS BREACHED (INCOMPLETE)", detail
     if unknown:
-        return "warning", "LIMITS INCOMPLETE", "; ".join(filter(None, [missing, f"{near} at 90 % or more" if near else ""]))
+        return "warning", "LIMITS INCOMPLETE", detail
     if near:
         return "warning", "LIMITS NEAR", f"{near} of {len(limits)} at 90 % or more"
     if limits:
         return "ok", "LIMITS WITHIN", f"{counted(len(limits), 'limit')} below 90 %"
     return "note", "NO LIMITS", "no limits file tonight"
+
+
+def most_used(row: dict[str, Any]) -> str:
+    """'the most used at 99 %: firm VaR 99 %': its utilisation before its name, which may be long and clipped."""
+    return f"the most used at {100 * row['utilisation']:.0f} %: {row['scope']} {FIGURE_NAMES[row['measure']]}"
 
 
 ZONE_ORDER = {"green": 0, "yellow": 1, "red": 2}

@@ -132,6 +132,12 @@ def test_a_quantity_typed_in_thousands_far_below_its_portfolio_usual_size_is_exc
     usual = float(np.median(typed_notionals[mine]))
     assert excluded.notional == pytest.approx(usual, rel=1e-9) and typed_notionals[row] < usual * data_quality_policy().quantity_to_usual_min
     assert f"at that median, {usual:,.0f} USD, not the {typed_notionals[row]:,.0f} typed" in excluded.reason
+    # the quarantine record keeps the typed notional beside the presumed one (before: the median only); the totals count the presumed one
+    summary = night.summary()
+    (record,) = [found for found in summary["excluded"] if found["position_id"] == position]
+    assert record["notional"] == pytest.approx(usual, rel=1e-9) and record["typed_notional"] == pytest.approx(typed_notionals[row], rel=1e-9)
+    assert summary["excluded_notional"] == pytest.approx(sum(found["notional"] for found in summary["excluded"] if found["notional"] is not None), rel=1e-12)
+    assert all(found["typed_notional"] is None for found in summary["excluded"] if found["position_id"] != position)
     clean = prepare_night(market, "m", positions.filter(pa.array(np.arange(positions.num_rows) != row)), "p", SPEC.business_date, data_quality_policy(), "USD")
     assert _firm_var_99(night) == pytest.approx(_firm_var_99(clean), rel=1e-12)
     # the book as it is keeps every position of a plausible size: the band's lower side excludes none of them

@@ -114,7 +114,7 @@ def test_the_limits_tile_counts_a_limit_without_a_whole_figure_as_incomplete_nev
     assert _limit(summary, "PF03")["status"] == "no figure: every position excluded"
     assert {row["status"] for row in summary["limits"]} == {"incomplete", "no figure: every position excluded"}  # none near, none breached
     assert _on_page_one(night, "LIMITS INCOMPLETE") and not _on_page_one(night, "LIMITS NEAR") and not _on_page_one(night, "LIMITS WITHIN")
-    assert _on_page_one(night, "without a whole figure (PF01, PF02, PF03, firm)")
+    assert _on_page_one(night, "without a whole figure") and _on_page_one(night, "scopes: PF01, PF02, PF03, firm")
 
 
 def test_the_email_names_the_portfolio_without_a_figure_and_the_limits_not_known_to_hold(night: SimpleNamespace) -> None:
@@ -232,7 +232,7 @@ def test_an_incomplete_limit_is_listed_right_after_the_breaches_and_its_utilisat
     assert [row[0] for row in table[1:4]] == ["PF08", "firm", "PF09"] and len(table) == PAGE_ONE_LIMITS + 1  # breach, incomplete, warning
     assert everything and page_one[2].startswith(f"... and {len(rows) + 1 - PAGE_ONE_LIMITS} more limits")
     state, word, detail = limits_tile(rows, {})
-    assert (state, word) == ("warning", "LIMITS INCOMPLETE") and "the most used: firm VaR 99 %: 98 % of its limit, incomplete" in detail
+    assert (state, word) == ("warning", "LIMITS INCOMPLETE") and "the most used at 98 %: firm VaR 99 %" in detail
 
 
 def test_the_firm_row_email_and_subject_say_incomplete_when_a_portfolio_is_only_partly_excluded(night: SimpleNamespace) -> None:
@@ -256,7 +256,7 @@ def test_a_breach_on_an_incomplete_figure_shows_apart_in_the_limits_table_the_ti
     rows = breach_streaks(utilisation(limit, summary["firm"], summary["portfolios"], (), limit_caveats({}, {"PF02": flag})), [])
     assert rows[0]["status"] == "breach (incomplete)"
     state, word, detail = limits_tile(rows, {})
-    assert (state, word) == ("breach", "LIMITS BREACHED (INCOMPLETE)") and detail.startswith("1 of 1 above 100 % on an incomplete figure (breach (incomplete))")
+    assert (state, word) == ("breach", "LIMITS BREACHED (INCOMPLETE)") and detail.startswith("1 of 1 above 100 % on an incomplete figure")
     text = notice_text({**summary, "limits": rows}, PDF, JSON)
     assert "Limits: 1 of 1 BREACHED (1 of them on an incomplete figure: breach (incomplete)):" in text
     assert "  - PF02 VaR 99 %: " in text and " (200 %), breach (incomplete)" in text

@@ -717,6 +717,13 @@ def worst_fixed_blocks(summary: dict[str, Any], portfolios: int) -> dict[str, An
         {"scope": scope, "measure": "var_99", "limit": firm / 1.3, "figure": firm, "utilisation": 1.3, "status": "breach (incomplete)", "incomplete": caveat}
         for scope in ["firm", *names[:29]]
     ]
+    # and limits near theirs and on an incomplete figure within them, long named: the tile's counts and most used come first
+    others = [f"GLOBAL-MACRO-EMERGING-MARKETS-CREDIT-BOOK-{i:03d}" for i in range(6)]
+    within = [(0.99, "incomplete", {"incomplete": caveat})] * 3 + [(0.95, "warning", {})] * 3
+    night["limits"] += [
+        {"scope": scope, "measure": "var_99", "limit": firm / used, "figure": firm, "utilisation": used, "status": status, **left_out}
+        for scope, (used, status, left_out) in zip(others, within, strict=True)
+    ]
     night["restatement"]["reason"] = "the desk corrected the quantities of every equity position of the book, typed in thousands " * 3
     return night
 
@@ -732,3 +739,7 @@ def test_page_one_fixed_blocks_at_their_largest_keep_it_to_one_page_at_full_size
     assert set(_page_one_scales(pdf)) <= {1.0}, sorted(set(_page_one_scales(pdf)))
     assert "Warnings" in one and "listed in full on page 2" in one and "Limits" in one
     assert two.startswith("Warnings, continued from page one"), two[:300]
+    # the limits tile's word, then its counts and the most used limit before the (clipped) names: before, the names came first
+    drawn = "".join(_page_texts(pdf)[0].replace("\\(", "(").replace("\\)", ")").split())  # a PDF string escapes its parentheses
+    for words in ["LIMITS BREACHED (INCOMPLETE)", "above 100 % on an incomplete figure", "3 at 90 % or more", "the most used at 99 %"]:
+        assert "".join(words.split()) in drawn, words
