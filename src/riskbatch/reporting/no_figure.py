@@ -54,14 +54,14 @@ def no_figure_lines(summary: dict[str, Any]) -> list[str]:
     lines.append(f"Limits: none known to hold, each of the {counted(len(limits), 'limit')} has no figure." if limits else none)
     tonight = summary["backtest"].get("tonight")
     if tonight and tonight.get("no_figure"):
-        lines.append(f"Backtest: {tonight['no_figure']}.")
+        lines.append(f"Backtest: {tonight['no_figure']}; an exception until signed off.")
     elif tonight and tonight.get("complete", True):
         hit = "an EXCEPTION, a loss above its VaR 99 %" if tonight["exceptions"]["firm"] else "within its VaR 99 %"
         lines.append(f"Backtest: the {tonight['var_date']} book made {money(tonight['hypothetical_pnl']['firm'])} {summary['reporting_currency']}, {hit}.")
     elif tonight:
         lines.append(f"Backtest: the {tonight['var_date']} book's move is INCOMPLETE ({'; '.join(tonight['incomplete']['reasons'])}).")
     date = summary["business_date"]
-    lines.append(f"Tonight's own VaR is not recorded: tomorrow's backtest has no figure to test for {date} (not a P&L of 0, not an exception).")
+    lines.append(f"Tonight's own VaR is not recorded: tomorrow's backtest has no figure to test for {date}: never a P&L of 0, an exception until signed off.")
     return lines
 
 

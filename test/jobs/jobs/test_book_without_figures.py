@@ -1,7 +1,8 @@
 """A positions file whose every row is refused: the night is not rejected and never publishes a firm VaR of 0 (bad
 data never turns into low risk, the design's risk model). It publishes no figure with the reasons: page one, the
 JSON (`firm` None), the limits, the notice's subject, the history and the log lines the metric filters count. The
-next night's backtest finds no VaR to test on that day: neither a P&L of 0 nor an exception. A positions file that
+next night's backtest finds no VaR to test on that day: never a P&L of 0, an incomplete day counted as an exception
+until someone signs it off. A positions file that
 cannot be read at all is still refused whole."""
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def test_every_row_refused_publishes_no_figure_with_the_reasons_never_a_var_of_0
     assert kept["var"] is None and kept["var_1d"] is None and kept["no_figure"] is True
 
 
-def test_the_next_night_backtests_the_day_without_a_figure_as_no_figure_not_an_exception(night: Night, tmp_path: Path) -> None:
+def test_the_next_night_counts_the_day_without_a_figure_as_an_exception_until_signed_off(night: Night, tmp_path: Path) -> None:
     folder = small_night(tmp_path / "files", DATE)
     _spoiled(folder, PORTFOLIOS)
     publish(night, night.upload(folder, DATE)[1])
@@ -91,8 +92,9 @@ def test_the_next_night_backtests_the_day_without_a_figure_as_no_figure_not_an_e
     tonight = figures["backtest"]["tonight"]
     assert tonight["var_date"] == DATE and tonight["no_figure"] and tonight["hypothetical_pnl"] is None and tonight["exceptions"] is None
     backtest = figures["backtest"]
-    assert backtest["firm"]["exceptions"] == 0 and backtest["firm"]["observations"] == 0  # not an exception, not a day of P&L 0
-    assert backtest["incomplete"]["days"] == 0
+    # an incomplete day: never a P&L of 0, an exception of the hypothetical backtest until someone signs it off
+    assert backtest["firm"]["observations"] == 1 and backtest["firm"]["exception_dates"] == [DATE]
+    assert backtest["incomplete"]["dates"] == [DATE]
 
 
 @pytest.mark.parametrize(
