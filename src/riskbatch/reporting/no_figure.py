@@ -16,7 +16,9 @@ from xml.sax.saxutils import escape
 from riskbatch.aws.alerts import SUMMARY_ROWS, first_rows
 from riskbatch.inputs.quality import excluded_notional_text
 from riskbatch.reporting.deadline import publication_line, verdict
+from riskbatch.reporting.page_one_bounds import RESTATEMENT_CHARS, clipped
 from riskbatch.reporting.tables import FIGURE_NAMES, counted, money
+from riskbatch.validation.restatement import restatement_line
 
 FIRST_REASONS = 5  # the rows named on page one and in the notice; the quarantine record holds every one
 
@@ -91,6 +93,9 @@ def render_no_figure_pdf(summary: dict[str, Any]) -> bytes:
 
     styles = getSampleStyleSheet()
     story: list[Any] = [Paragraph(f"Risk report {summary['business_date']}: NO FIGURE", styles["Title"])]
+    restated = restatement_line(summary)  # the night supersedes a record in force (or a later run holds it), as a report of figures says
+    if restated:
+        story.append(Paragraph(f"<b>{escape(clipped(restated, RESTATEMENT_CHARS, 'Audit trail'))}</b>", styles["Normal"]))
     story += [Paragraph(escape(line), styles["Normal"]) for line in no_figure_lines(summary)]
     if summary.get("publication"):
         story.append(Paragraph(escape(publication_line(summary["publication"])), styles["Normal"]))

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from riskbatch.aws.layout import excluded_rows_key, report_keys
+from riskbatch.aws.layout import excluded_rows_key, manifest_key, report_keys
 from riskbatch.aws.storage import get_json
 from riskbatch.inputs.business_days import next_business_day
 from riskbatch.jobs.ingestion import ingest
 from riskbatch.validation.history import history_key
 from riskbatch.validation.limits import NO_FIGURE
+from riskbatch.validation.restatement import restatement_line
 from test.jobs.jobs.test_pipeline import _alerts, _page_texts
 from test.jobs.jobs.test_portfolio_without_figures import _spoiled
 from test.jobs.stack_layout import Night, mocked_night, publish, small_night
@@ -108,3 +109,45 @@ def test_a_positions_file_that_cannot_be_read_is_still_refused_whole(night: Nigh
     outcome = ingest(night.settings.input_bucket, night.upload(folder, DATE)[1], night.settings, night.s3, night.sqs, night.sns)
     assert outcome.status == "rejected" and outcome.exit_code == 2
     assert night.messages(night.settings.risk_work_queue_url) == []  # nothing queued, nothing published
+
+
+def _dated(night: Night, run: str, created_at: str) -> None:
+    """The run's manifest dated earlier: runs of a date are ordered by their ingestion time (riskbatch.validation.restatement)."""
+    bucket = night.settings.output_bucket
+    manifest = {**get_json(night.s3, bucket, manifest_key(run)), "created_at": created_at}
+    night.s3.put_object(Bucket=bucket, Key=manifest_key(run), Body=json.dumps(manifest).encode())
+
+
+def test_a_file_with_every_row_refused_after_figures_were_published_is_refused_whole_and_the_figures_stand(night: Night, tmp_path: Path) -> None:
+    published = publish(night, night.upload(small_night(tmp_path / "files", DATE), DATE)[1])
+    bucket = night.settings.output_bucket
+    in_force = get_json(night.s3, bucket, history_key(DATE))
+    assert in_force["run_id"] == published and in_force["var"]
+    _alerts(night)  # the published night's notices read off
+    folder = small_night(tmp_path / "restated", DATE)
+    _spoiled(folder, PORTFOLIOS)
+    outcome = ingest(night.settings.input_bucket, night.upload(folder, DATE)[1], night.settings, night.s3, night.sqs, night.sns)
+    assert outcome.status == "rejected" and outcome.exit_code == 2
+    report = get_json(night.s3, bucket, outcome.detail)
+    assert report["problems"][0].startswith("no valid position")
+    assert f"the figures published for {DATE} by run {published} stand" in report["problems"][-1]
+    assert any(alert["Subject"] == f"Risk batch: rejected input for {DATE}" for alert in _alerts(night))
+    assert night.messages(night.settings.risk_work_queue_url) == []  # nothing queued
+    assert get_json(night.s3, bucket, history_key(DATE)) == in_force  # the published record is not superseded
+
+
+def test_a_night_of_no_figure_that_supersedes_one_says_so_on_its_report(night: Night, tmp_path: Path) -> None:
+    folder = small_night(tmp_path / "files", DATE)
+    _spoiled(folder, PORTFOLIOS)
+    first = publish(night, night.upload(folder, DATE)[1])
+    _dated(night, first, "2026-11-26T05:00:00Z")
+    lines = (folder / "positions.csv").read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[1] = "P-corrected"
+    (folder / "positions.csv").write_text("\n".join([*lines, ",".join(cells)]) + "\n")  # still every row refused: another file
+    second = publish(night, night.upload(folder, DATE)[1])
+    assert second != first and get_json(night.s3, night.settings.output_bucket, history_key(DATE))["run_id"] == second
+    figures, pdf = _report(night, DATE, second)
+    assert figures["restatement"]["supersedes"] == first and restatement_line(figures)
+    page_one = " ".join(_page_texts(pdf)[0].split())
+    assert f"Restated, supersedes run {first}" in page_one
