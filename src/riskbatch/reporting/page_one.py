@@ -268,6 +268,8 @@ def change_line(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         unexplained = summary.get("var_change_unexplained")
         if not unexplained:
             return [kit["Paragraph"]("No earlier night in the history: the change since the previous night starts tomorrow.", kit["styles"]["Normal"])]
+        if unexplained.get("no_figure"):  # the previous night has no VaR: nothing to compare with, yet there was a night
+            return [kit["Paragraph"](escape(f"No change explained: {unexplained['reason']}."), kit["styles"]["Normal"])]
         text = (
             f"VaR 99 % moved {money(unexplained['change'])} since {unexplained['var_date']} (from {money(unexplained['yesterday'])} in the history); "
             f"not split into model, market and book: {unexplained['reason']}."

@@ -88,8 +88,13 @@ def test_the_next_night_counts_the_day_without_a_figure_as_an_exception_until_si
     publish(night, night.upload(folder, DATE)[1])
     following = next_business_day(dt.date.fromisoformat(DATE)).isoformat()
     run = publish(night, night.upload(small_night(tmp_path / "next", following), following)[1])
-    figures, _ = _report(night, following, run)
+    figures, pdf = _report(night, following, run)
     assert figures["firm"]["var_99"] > 0  # the night after publishes its figures
+    # the change since a night of no figure: said as such, never "no earlier night"
+    said = f"No change explained: {DATE} published no figure"  # the PDF's text escapes the parentheses that follow
+    pages = [" ".join(text.split()) for text in _page_texts(pdf)]
+    assert said in pages[0] and sum(said in text for text in pages) == 2
+    assert not any("No earlier night" in text or "No previous night" in text for text in pages)
     tonight = figures["backtest"]["tonight"]
     assert tonight["var_date"] == DATE and tonight["no_figure"] and tonight["hypothetical_pnl"] is None and tonight["exceptions"] is None
     backtest = figures["backtest"]
