@@ -43,9 +43,8 @@ from riskbatch.inputs.rates import PreviousCurves, RatesRejected, exclude_option
 from riskbatch.inputs.second_source import parse_second_source
 from riskbatch.jobs.corporate_action_rows import quarantine_rows
 from riskbatch.jobs.earlier_runs import latest_earlier_manifest, previous_draw_order, previous_night
-from riskbatch.jobs.no_figure_night import figures_stand, published_run
+from riskbatch.jobs.no_figure_night import carried_draw_order, figures_stand, published_run
 from riskbatch.model.build_record import running_build
-from riskbatch.model.engine import draw_order
 from riskbatch.model.settings import ConfigurationError, Settings, cleaning_policy, configured_run, data_quality_overrides, data_quality_policy
 from riskbatch.runtime.logs import log, timed
 from riskbatch.validation.history import parse_actual_pnl
@@ -339,7 +338,7 @@ def _write_run(
             "data_quality": night.summary(),
             **optional,
             "factors": market.factors,
-            "draw_order": draw_order(previous_draw_order(s3, output, files.business_date), market.factors),
+            "draw_order": carried_draw_order(previous_draw_order(s3, output, files.business_date), market.factors),
             "positions": positions.num_rows,
             "portfolios": sorted(set(positions["portfolio_id"].to_pylist())),
             "market_key": market_key(run),

@@ -14,6 +14,7 @@ from typing import Any
 from riskbatch.aws.storage import exists, get_json
 from riskbatch.inputs.files import InputError
 from riskbatch.inputs.quality import FileRejected
+from riskbatch.model.engine import draw_order
 from riskbatch.model.run_inputs import load_file_market, load_run_book
 from riskbatch.reporting.figures import backtest_series, portfolios_without_figures
 from riskbatch.reporting.no_figure import firm_without_figures
@@ -40,6 +41,12 @@ def figures_stand(rejected: FileRejected, business_date: str, published: str | N
         return rejected
     stand = f"the figures published for {business_date} by run {published} stand: a file whose every row is refused never replaces them with no figure"
     return FileRejected("positions", InputError(rejected.error.file, [*problems, stand]))
+
+
+def carried_draw_order(previous: list[str] | None, factors: list[str]) -> list[str]:
+    """The night's draw order (riskbatch.model.engine.draw_order); a night of no figure has no factor, so it carries the
+    previous order forward: the next night keeps its factors' scenarios (common random numbers) instead of starting over."""
+    return draw_order(previous, factors) if factors else list(previous or [])
 
 
 def _backtest(s3: Any, bucket: str, manifest: dict[str, Any], previous: dict[str, Any] | None, previous_manifest: dict[str, Any] | None) -> Any:

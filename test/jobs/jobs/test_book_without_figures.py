@@ -156,3 +156,16 @@ def test_a_night_of_no_figure_that_supersedes_one_says_so_on_its_report(night: N
     assert figures["restatement"]["supersedes"] == first and restatement_line(figures)
     page_one = " ".join(_page_texts(pdf)[0].split())
     assert f"Restated, supersedes run {first}" in page_one
+
+
+def test_a_night_of_no_figure_carries_the_draw_order_forward(night: Night, tmp_path: Path) -> None:
+    """The draw order keeps each factor's scenarios from night to night (common random numbers): a night without a
+    factor carries the order it found, or the night after it would start over in the names' order."""
+    before = "2026-11-24"
+    first = publish(night, night.upload(small_night(tmp_path / "before", before), before)[1])
+    folder = small_night(tmp_path / "files", DATE)
+    _spoiled(folder, PORTFOLIOS)
+    refused = publish(night, night.upload(folder, DATE)[1])
+    bucket = night.settings.output_bucket
+    order = get_json(night.s3, bucket, manifest_key(first))["draw_order"]
+    assert order and get_json(night.s3, bucket, manifest_key(refused))["draw_order"] == order
