@@ -40,9 +40,12 @@ def firm_without_figures(data_quality: dict[str, Any]) -> dict[str, Any]:
 
 def headline(summary: dict[str, Any]) -> str:
     why = summary["firm_without_figures"]
+    unknown = why["excluded_notional_unknown"]
+    # no row's notional known: "unknown", never an amount of 0 beside it
+    notional = excluded_notional_text(why) if why["excluded_notional"] or not unknown else f"unknown ({counted(unknown, 'position')})"
     return (
         f"The firm has NO FIGURE tonight (not a VaR of 0): all {counted(why['excluded_positions'], 'position')} of the positions file "
-        f"were refused, notional {excluded_notional_text(why)}. Correct the file and land it under the same name: a new run starts."
+        f"were refused, notional {notional}. Correct the file and land it under the same name: a new run starts."
     )
 
 

@@ -8,15 +8,18 @@ cannot be read at all is still refused whole."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from riskbatch.aws.layout import excluded_rows_key, manifest_key, report_keys
+from riskbatch.aws.layout import excluded_rows_key, manifest_key, report_keys, result_key
 from riskbatch.aws.storage import get_json
 from riskbatch.inputs.business_days import next_business_day
 from riskbatch.jobs.ingestion import ingest
+from riskbatch.reporting.no_figure import headline
 from riskbatch.validation.history import history_key
 from riskbatch.validation.limits import NO_FIGURE
 from riskbatch.validation.restatement import restatement_line
@@ -74,6 +77,10 @@ def test_every_row_refused_publishes_no_figure_with_the_reasons_never_a_var_of_0
     assert "NO FIGURE" in page_one and "not a VaR of 0" in page_one and first in page_one
     (notice,) = [alert for alert in _alerts(night) if alert["Subject"].startswith("Risk report")]
     assert "NO FIGURE" in notice["Subject"] and "VaR 99 %" not in notice["Subject"]
+    assert f"were refused, notional unknown ({count} positions)." in headline(figures)  # no known notional: never "0 USD"
+    # the empty unit's result names the build that wrote it, as every unit's does
+    result = np.load(io.BytesIO(night.s3.get_object(Bucket=night.settings.output_bucket, Key=result_key(run, 0))["Body"].read()))
+    assert result["pnl"].shape[0] == 0 and json.loads(str(result["built_by"]))
     # the metric filters count report_generated (ReportsPublished) and limit_breach (LimitBreaches): neither carries a VaR
     (generated,) = [line for line in logged if line["event"] == "report_generated"]
     assert generated["firm"] == "no figure" and not [field for field in generated if "var" in field]
