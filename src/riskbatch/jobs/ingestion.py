@@ -43,8 +43,8 @@ from riskbatch.inputs.rates import PreviousCurves, RatesRejected, exclude_option
 from riskbatch.inputs.second_source import parse_second_source
 from riskbatch.jobs.corporate_action_rows import quarantine_rows
 from riskbatch.jobs.earlier_runs import latest_earlier_manifest, previous_draw_order, previous_night
+from riskbatch.jobs.no_figure_night import carried_draw_order, figures_stand, published_run
 from riskbatch.model.build_record import running_build
-from riskbatch.model.engine import draw_order
 from riskbatch.model.settings import ConfigurationError, Settings, cleaning_policy, configured_run, data_quality_overrides, data_quality_policy
 from riskbatch.runtime.logs import log, timed
 from riskbatch.validation.history import parse_actual_pnl
@@ -155,11 +155,13 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     # what confirms a split, its bad rows set apart one by one
     actions, actions_source = quarantine_rows(job, *_read_optional(job, files, CORPORATE_ACTIONS_FILE, parse_corporate_actions), business_date, _alert_once)
     log("corporate_actions", **night_record(actions, actions_source, business_date) | {"records": len(actions or [])})
+    published = published_run(s3, settings.output_bucket, business_date)  # every row refused after publication: rejected, the figures stand
     try:
-        night = _validated(files, policy, parameters.reporting_currency, ledger, second, confirmations(actions or []))
+        night = _validated(files, policy, parameters.reporting_currency, ledger, second, confirmations(actions or []), published is None)
         curves, rates_source = night_rates(s3, bucket, settings.input_prefix, business_date, policy, previous, accepted)
-        night = exclude_options_without_rates(night, curves, files.keys["positions"], allow_empty_book=True)
-    except FileRejected as rejected:  # the rates file is named by its own key, as it may be missing
+        night = exclude_options_without_rates(night, curves, files.keys["positions"], allow_empty_book=published is None)
+    except FileRejected as refused:  # the rates file is named by its own key, as it may be missing
+        rejected = figures_stand(refused, business_date, published)
         rates = isinstance(rejected, RatesRejected)
         key, checksum = (rejected.key, rejected.checksum) if rates else (files.keys[rejected.role], files.checksums[rejected.role])
         return IngestOutcome("rejected", detail=_quarantine(job, bucket, key, checksum, business_date, rejected.error))
@@ -198,8 +200,8 @@ def ingest(bucket: str, key: str, settings: Settings, s3: Any, sqs: Any, sns: An
     return IngestOutcome("queued", run, len(units))
 
 
-def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: str, ledger: list[dict[str, Any]], second: Any, actions: Any) -> PreparedNight:
-    """The night as it will run (every row refused: a night without a figure); FileRejected names a file that cannot be used and why."""
+def _validated(files: FileSet, policy: DataQualityPolicy, currency: str, ledger: list[dict[str, Any]], second: Any, actions: Any, empty: bool) -> PreparedNight:
+    """The night as it will run (every row refused and `empty`: a night without a figure); FileRejected names a file that cannot be used and why."""
     date = dt.date.fromisoformat(files.business_date)
     tables = {}
     for role, columns in (("market", MARKET_COLUMNS), ("positions", POSITION_COLUMNS)):
@@ -209,7 +211,7 @@ def _validated(files: FileSet, policy: DataQualityPolicy, reporting_currency: st
             raise FileRejected(role, error) from error
     market, positions = (tables["market"], files.keys["market"]), (tables["positions"], files.keys["positions"])
     # ledger: the nights before's cleanings; actions: factor -> {day: ratio}, the corporate actions that confirm a split
-    return prepare_night(*market, *positions, date, policy, reporting_currency, cleaning_policy(), ledger, second, actions, allow_empty_book=True)
+    return prepare_night(*market, *positions, date, policy, currency, cleaning_policy(), ledger, second, actions, allow_empty_book=empty)
 
 
 def _stress_history(data: bytes, name: str) -> pa.Table:
@@ -336,7 +338,7 @@ def _write_run(
             "data_quality": night.summary(),
             **optional,
             "factors": market.factors,
-            "draw_order": draw_order(previous_draw_order(s3, output, files.business_date), market.factors),
+            "draw_order": carried_draw_order(previous_draw_order(s3, output, files.business_date), market.factors),
             "positions": positions.num_rows,
             "portfolios": sorted(set(positions["portfolio_id"].to_pylist())),
             "market_key": market_key(run),

@@ -292,7 +292,11 @@ class ReportGeneration:
     @staticmethod
     def _unexplained(previous: dict[str, Any] | None, previous_manifest: dict[str, Any] | None, firm: dict[str, Any]) -> dict[str, Any] | None:
         """Why the change since the previous night is not explained, with the change itself from the
-        history's figures (None: it is explained, or there is no earlier night at all)."""
+        history's figures (None: it is explained, or there is no earlier night at all). A previous night of no figure
+        (every position refused) has no VaR to compare with: said as such, never as no earlier night."""
+        if previous is not None and previous.get("no_figure"):
+            date = previous["business_date"]
+            return {"var_date": date, "no_figure": True, "reason": f"{date} published no figure (every position refused)"}
         if previous is None or previous_manifest is not None or not previous.get("var"):
             return None
         yesterday = previous["var"]["firm"]["var_99"]

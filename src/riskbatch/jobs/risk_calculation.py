@@ -169,8 +169,10 @@ class RiskCalculation:
     def _empty_unit(self, bucket: str, manifest: dict[str, Any], unit: int, parameters: ModelParameters) -> None:
         """The one unit of a night whose every position was refused: a result of no portfolio (no P&L, never a P&L of 0),
         then the run announced; the report revalues the previous night's book itself for its backtest."""
+        require_night_code(manifest, f"unit {unit}")  # the night's own build, as for a unit of positions
         buffer = io.BytesIO()
-        np.savez(buffer, portfolio_ids=np.array([], dtype=str), unit=unit, pnl=np.zeros((0, parameters.scenarios)))
+        built_by = np.array(json.dumps(running_build(), sort_keys=True))
+        np.savez(buffer, portfolio_ids=np.array([], dtype=str), unit=unit, built_by=built_by, pnl=np.zeros((0, parameters.scenarios)))
         written = put_once(self.s3, bucket, result_key(manifest["run_id"], unit), buffer.getvalue())
         log("unit_computed", run_id=manifest["run_id"], unit=unit, positions=0, written=written)
         self._complete_if_last(bucket, manifest, unit)

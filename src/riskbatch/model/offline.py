@@ -122,7 +122,10 @@ def figure_lines(result: dict) -> list[str]:
     partial = result.get("portfolios_partly_excluded") or {}  # flagged by riskbatch.reporting.coverage.partly_excluded
     parts = [f"excludes {', '.join(without)} (no figure: every position excluded)" if without else "", *(f"{name} partly excluded" for name in partial)]
     firm_caveat = "; ".join(filter(None, parts))
-    for name, figures in [("firm", result["firm"]), *result["portfolios"].items()]:
+    if result["firm"] is None:  # every position refused: the night published no figure (riskbatch.reporting.no_figure)
+        reasons = [f"{row['position_id']}: {row['reason']}" for row in rows[:5]]
+        lines.append(f"firm   no figure (not a VaR of 0): every position refused; the first: {'; '.join(reasons) or 'none recorded'}")
+    for name, figures in [*([("firm", result["firm"])] if result["firm"] is not None else []), *result["portfolios"].items()]:
         cells = []
         for key, label in (("var_95", "VaR 95 %"), ("var_99", "VaR 99 %"), ("es_975", "ES 97.5 %")):
             low, high = figures["ci_95"][key]

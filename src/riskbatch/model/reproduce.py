@@ -168,10 +168,28 @@ def reproduce_night(
     market_table = read_table(market_path.read_bytes(), market_path.name, MARKET_COLUMNS)
     positions_table = read_table(positions_path.read_bytes(), positions_path.name, POSITION_COLUMNS)
     files = (market_table, market_path.name, positions_table, positions_path.name, business_date)
-    night = prepare_night(*files, policy, parameters.reporting_currency, cleaning, ledger, second, actions)
+    empty = sum(unit["positions"] for unit in manifest["units"]) == 0  # a night of no figure: every position refused, as ingestion allowed
+    night = prepare_night(*files, policy, parameters.reporting_currency, cleaning, ledger, second, actions, allow_empty_book=empty)
     check_cleanings(manifest, night.summary()["cleanings"])
     curves = RateCurves({}, {currency: [(years, rate) for years, rate in points] for currency, points in parameters.curves.items()})
-    night = exclude_options_without_rates(night, curves, positions_path.name)
+    night = exclude_options_without_rates(night, curves, positions_path.name, allow_empty_book=empty)
+    if empty and night.positions.num_rows == 0:  # the night published no figure: its refused rows are the result, never a VaR of 0
+        return {
+            **{key: manifest[key] for key in ("run_id", "business_date", "data_quality_policy")},
+            **{"reporting_currency": parameters.reporting_currency, "scenarios": parameters.scenarios, "seed": parameters.seed},
+            "market_as_of": manifest["data_quality"]["market_as_of"],
+            "firm": None,
+            "portfolios": {},
+            "positions": 0,
+            "factors": 0,
+            "draw_order": "the night's recorded",
+            "model_config": (manifest.get("model_config") or {}).get("version"),
+            "risk_model": None,
+            "data_quality": night.summary(),
+            "corporate_actions": {"records": len(read.actions) if read else 0, "quarantined_rows": quarantined},
+            "valued_notional": {},
+            "pnl": np.zeros((0, parameters.scenarios)),
+        }
     market = load_market(night.market_table, "market", business_date)  # the market as the workers read it back
     if market.factors != manifest["factors"]:
         raise ValueError(f"the files prepare {len(market.factors)} factors, run {manifest['run_id']} ran on {len(manifest['factors'])}: not its night")

@@ -43,12 +43,13 @@ from riskbatch.operations.watch import read_progress
 from riskbatch.validation.history import history_key
 
 # The report's states and `riskbatch status`'s exit code for each (docs/runbook.md): a scheduler or a script acts on them.
-ON_TIME, NO_NIGHT, NOT_DUE, MISSING, LATE, RESTATED = "on time", "no night", "not due yet", "missing", "late", "restated"
+ON_TIME, NO_NIGHT, NOT_DUE, MISSING, LATE, RESTATED, NO_FIGURE = "on time", "no night", "not due yet", "missing", "late", "restated", "no figure"
 EXIT_REPORT_MISSING = 9  # not published, and its deadline has passed
 EXIT_REPORT_LATE = 10  # published, after its deadline
+EXIT_REPORT_NO_FIGURE = 12  # published in time, with no figure: every position was refused, the firm has no VaR that night
 # Not due yet is a normal evening (a night in progress), so it exits 0: `riskbatch status || page` pages only a missing or late report.
 # Restated: the date's first report was published on time and a later run replaced it (a restatement is not lateness).
-REPORT_EXIT_CODES = {RESTATED: 0, ON_TIME: 0, NO_NIGHT: 0, NOT_DUE: 0, MISSING: EXIT_REPORT_MISSING, LATE: EXIT_REPORT_LATE}
+REPORT_EXIT_CODES = {RESTATED: 0, ON_TIME: 0, NO_NIGHT: 0, NOT_DUE: 0, MISSING: EXIT_REPORT_MISSING, LATE: EXIT_REPORT_LATE, NO_FIGURE: EXIT_REPORT_NO_FIGURE}
 # Every AWS operation `riskbatch status` makes; each one reads.
 READ_CALLS = frozenset({"DescribeStacks", "ListObjectsV2", "GetObject", "GetQueueAttributes", "ListTasks", "DescribeTasks", "FilterLogEvents"})
 # The IAM actions they need (ListObjectsV2 is s3:ListBucket), all the operator's credentials must allow (docs/runbook.md).
@@ -176,15 +177,18 @@ class NightStatus:
     late_inputs: list[str] = field(default_factory=list)  # landed after the night read its inputs (riskbatch.operations.late_inputs)
 
 
-def report_state(report: dict[str, Any] | None, business_date: dt.date, due: dt.datetime, now: dt.datetime, first: dict[str, Any] | None = None) -> str:
+def report_state(
+    report: dict[str, Any] | None, business_date: dt.date, due: dt.datetime, now: dt.datetime, first: dict[str, Any] | None = None, no_figure: bool = False
+) -> str:
     """The report against its deadline: on time, late, not due yet, missing (the deadline passed), or no night.
-    A restated date (`first`: the date's first publication) is judged on that first report, not the restatement's."""
+    A restated date (`first`: the date's first publication) is judged on that first report, not the restatement's.
+    `no_figure`: the record in force published no figure (every position refused): in time, it is NO FIGURE, never on time."""
     if not is_business_day(business_date):
         return NO_NIGHT
     if first:
-        return RESTATED if first["on_time"] else LATE
+        return LATE if not first["on_time"] else NO_FIGURE if no_figure else RESTATED
     if report:
-        return ON_TIME if report["on_time"] else LATE
+        return LATE if not report["on_time"] else NO_FIGURE if no_figure else ON_TIME
     return NOT_DUE if now < due else MISSING
 
 
@@ -311,7 +315,8 @@ def read_status(client: Any, stack_name: str, business_date: dt.date | None = No
                               "supersessions": record.get("supersessions", [])}  # fmt: skip
         start, end = report_due_at(previous_business_day(date)), min(due, now)
         status.failed_tasks_window = [_new_york(start), _new_york(end)]
-        status.report_state = report_state(status.report, date, due, now, status.first_publication)
+        no_figure = bool(record and record.get("no_figure") and status.report)
+        status.report_state = report_state(status.report, date, due, now, status.first_publication, no_figure)
         status.running = running_tasks(client("ecs"), resources.cluster, resources.environment)
         if start < end:
             status.failed_tasks = merged(
@@ -373,7 +378,8 @@ def as_text(status: NightStatus) -> str:
     if status.history:
         restatement = status.history["restatement"] or {}
         said = f"; restated, supersedes run {restatement['supersedes']} ({restatement['reason']})" if "supersedes" in restatement else ""
-        lines.append(f"  history:   {status.history['key']} holds run {status.history['run_id']}{said}")
+        none = ", NO FIGURE (every position refused)" if status.report_state == NO_FIGURE else ""
+        lines.append(f"  history:   {status.history['key']} holds run {status.history['run_id']}{none}{said}")
     lines += running_lines(status.running)
     start, end = status.failed_tasks_window
     if start >= end:

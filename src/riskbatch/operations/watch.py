@@ -22,7 +22,9 @@ standalone task (an ingestion, a pre-night check) runs until something stops it.
 jobs ends itself at its deadline (riskbatch.runtime.watchdog); this is the second line, for a task whose
 own watchdog could not run (a frozen process). StopTask gives it a reason the task events keep.
 
-Exit code 0 when the report is there, 1 when it is not (after alerting).
+A report of no figure (every position refused: the firm has no VaR that night) is paged as a missing one is.
+
+Exit code 0 when the report is there with its figures, 1 when it is not or has no figure (after alerting).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from riskbatch.aws.alerts import publish_alert
 from riskbatch.aws.storage import count_keys, exists, get_json
 from riskbatch.inputs.business_days import EXCHANGE, NEW_YORK, REPORT_DEADLINE, is_business_day, previous_business_day, report_due_at
 from riskbatch.operations.late_inputs import landed_after_ingestion
+from riskbatch.validation.history import history_key
 
 
 def business_date_due(now: dt.datetime) -> dt.date:
@@ -71,11 +74,14 @@ class Progress:
     stopped_tasks: list[dict[str, str]] = field(default_factory=list)
     not_due: str | None = None  # why no report is due (riskbatch.operations.watch.no_report_due)
     late_inputs: list[str] = field(default_factory=list)  # files landed after the night read its inputs, not applied
+    no_figure: str | None = None  # the run in force published no figure (every position refused)
 
     def stage(self) -> str:
         """Where the night stopped, in one phrase."""
         if self.not_due:
             return self.not_due
+        if self.report and self.no_figure:
+            return f"the report is published with NO FIGURE: {self.no_figure}"
         if self.report:
             return "the report is published"
         if not self.inputs:
@@ -142,6 +148,9 @@ def read_progress(s3: Any, sqs: Any, settings: dict[str, str], business_date: dt
     progress = Progress(date)
     reports = [key for key in _keys(s3, output, f"reports/{date}/") if key.endswith(".pdf")]
     progress.report = reports[-1] if reports else None
+    record = get_json(s3, output, history_key(date)) if progress.report and exists(s3, output, history_key(date)) else {}
+    if record.get("no_figure"):
+        progress.no_figure = f"run {record['run_id']} refused every position, the firm has no VaR for {date}"
     listed = _items(s3, settings["INPUT_BUCKET"], f"{settings.get('INPUT_PREFIX', 'incoming/')}{date}/") if settings.get("INPUT_BUCKET") else []
     progress.inputs = [item["Key"].rsplit("/", 1)[-1] for item in listed]
     progress.quarantined = [key.rsplit("/", 1)[-1] for key in _keys(s3, output, f"quarantine/{date}/")]
@@ -169,8 +178,12 @@ def read_progress(s3: Any, sqs: Any, settings: dict[str, str], business_date: dt
 def alert_message(progress: Progress, environment: str, deadline: str) -> tuple[str, str]:
     """(subject, body) of the alert: what is missing and how far the night got."""
     subject = f"Risk batch {environment}: no report for {progress.business_date} before {deadline} New York"
+    missing = f"There is no risk report for business date {progress.business_date} yet; it is due by {deadline} New York."
+    if progress.no_figure:  # published, but without a figure: the firm has no VaR for the date
+        subject = f"Risk batch {environment}: NO FIGURE for {progress.business_date} (every position refused)"
+        missing = f"The risk report for business date {progress.business_date} has NO FIGURE: {progress.no_figure}."
     lines = [
-        f"There is no risk report for business date {progress.business_date} yet; it is due by {deadline} New York.",
+        missing,
         f"The night stopped at: {progress.stage()}.",
         "",
         f"- input files: {', '.join(progress.inputs) or 'none'}",
@@ -205,7 +218,7 @@ def check_deadline(
         return 0, Progress(business_date.isoformat(), stopped_tasks=stopped, not_due=not_due)
     progress = read_progress(s3, sqs, settings, business_date)
     progress.stopped_tasks = stopped
-    if progress.report:
+    if progress.report and not progress.no_figure:
         if progress.late_inputs and settings.get("ALERT_TOPIC_ARN"):  # published without a file that landed too late: the operator decides on a rerun
             subject = f"Risk batch {settings.get('RISKBATCH_ENVIRONMENT', '?')}: {progress.business_date} published without a file that landed late"
             body = [f"The report {progress.report} is published; a file landed after the night read its inputs:", *progress.late_inputs]

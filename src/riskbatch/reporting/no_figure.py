@@ -16,7 +16,9 @@ from xml.sax.saxutils import escape
 from riskbatch.aws.alerts import SUMMARY_ROWS, first_rows
 from riskbatch.inputs.quality import excluded_notional_text
 from riskbatch.reporting.deadline import publication_line, verdict
+from riskbatch.reporting.page_one_bounds import RESTATEMENT_CHARS, clipped
 from riskbatch.reporting.tables import FIGURE_NAMES, counted, money
+from riskbatch.validation.restatement import restatement_line
 
 FIRST_REASONS = 5  # the rows named on page one and in the notice; the quarantine record holds every one
 
@@ -38,9 +40,12 @@ def firm_without_figures(data_quality: dict[str, Any]) -> dict[str, Any]:
 
 def headline(summary: dict[str, Any]) -> str:
     why = summary["firm_without_figures"]
+    unknown = why["excluded_notional_unknown"]
+    # no row's notional known: "unknown", never an amount of 0 beside it
+    notional = excluded_notional_text(why) if why["excluded_notional"] or not unknown else f"unknown ({counted(unknown, 'position')})"
     return (
         f"The firm has NO FIGURE tonight (not a VaR of 0): all {counted(why['excluded_positions'], 'position')} of the positions file "
-        f"were refused, notional {excluded_notional_text(why)}. Correct the file and land it under the same name: a new run starts."
+        f"were refused, notional {notional}. Correct the file and land it under the same name: a new run starts."
     )
 
 
@@ -54,14 +59,14 @@ def no_figure_lines(summary: dict[str, Any]) -> list[str]:
     lines.append(f"Limits: none known to hold, each of the {counted(len(limits), 'limit')} has no figure." if limits else none)
     tonight = summary["backtest"].get("tonight")
     if tonight and tonight.get("no_figure"):
-        lines.append(f"Backtest: {tonight['no_figure']}.")
+        lines.append(f"Backtest: {tonight['no_figure']}; an exception until signed off.")
     elif tonight and tonight.get("complete", True):
         hit = "an EXCEPTION, a loss above its VaR 99 %" if tonight["exceptions"]["firm"] else "within its VaR 99 %"
         lines.append(f"Backtest: the {tonight['var_date']} book made {money(tonight['hypothetical_pnl']['firm'])} {summary['reporting_currency']}, {hit}.")
     elif tonight:
         lines.append(f"Backtest: the {tonight['var_date']} book's move is INCOMPLETE ({'; '.join(tonight['incomplete']['reasons'])}).")
     date = summary["business_date"]
-    lines.append(f"Tonight's own VaR is not recorded: tomorrow's backtest has no figure to test for {date} (not a P&L of 0, not an exception).")
+    lines.append(f"Tonight's own VaR is not recorded: tomorrow's backtest has no figure to test for {date}: never a P&L of 0, an exception until signed off.")
     return lines
 
 
@@ -91,6 +96,9 @@ def render_no_figure_pdf(summary: dict[str, Any]) -> bytes:
 
     styles = getSampleStyleSheet()
     story: list[Any] = [Paragraph(f"Risk report {summary['business_date']}: NO FIGURE", styles["Title"])]
+    restated = restatement_line(summary)  # the night supersedes a record in force (or a later run holds it), as a report of figures says
+    if restated:
+        story.append(Paragraph(f"<b>{escape(clipped(restated, RESTATEMENT_CHARS, 'Audit trail'))}</b>", styles["Normal"]))
     story += [Paragraph(escape(line), styles["Normal"]) for line in no_figure_lines(summary)]
     if summary.get("publication"):
         story.append(Paragraph(escape(publication_line(summary["publication"])), styles["Normal"]))

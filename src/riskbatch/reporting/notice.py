@@ -71,7 +71,7 @@ def _backtest_words(summary: dict[str, Any]) -> str:
         more = f"; {len(signed_off) - len(named)} earlier in the report" if len(signed_off) > len(named) else ""
         words += f" ({counted(len(signed_off), 'day')} excluded with a sign-off: {days}{more})"
     if tonight and tonight.get("no_figure"):
-        return words + f"; {tonight['no_figure']}."
+        return words + f"; {tonight['no_figure']}, an exception until signed off."
     if tonight and not tonight.get("complete", True):
         return words + f"; tonight's move is INCOMPLETE, an exception until signed off ({'; '.join(tonight['incomplete']['reasons'])})."
     if tonight:

@@ -82,8 +82,8 @@ def backtest_block(summary: dict[str, Any], kit: dict[str, Any]) -> tuple[list[A
     lines = []
     if not tonight:
         lines.append("Tonight's move is not backtested: the previous night's run is not in this bucket (a history landed with its figures only).")
-    if tonight and tonight.get("no_figure"):  # not an exception, not a P&L of 0: nothing was tested
-        lines.append(f"Tonight's move: {tonight['no_figure']}.")
+    if tonight and tonight.get("no_figure"):  # never a P&L of 0: an incomplete day (riskbatch.validation.backtest_summary)
+        lines.append(f"Tonight's move: {tonight['no_figure']}; counted as an exception until signed off (riskbatch exclude-day).")
     elif tonight and not tonight.get("complete", True):
         missing = tonight["incomplete"]
         shown = ", ".join(missing["positions"][:10]) + (" ..." if len(missing["positions"]) > 10 else "")
@@ -268,6 +268,8 @@ def change_line(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         unexplained = summary.get("var_change_unexplained")
         if not unexplained:
             return [kit["Paragraph"]("No earlier night in the history: the change since the previous night starts tomorrow.", kit["styles"]["Normal"])]
+        if unexplained.get("no_figure"):  # the previous night has no VaR: nothing to compare with, yet there was a night
+            return [kit["Paragraph"](escape(f"No change explained: {unexplained['reason']}."), kit["styles"]["Normal"])]
         text = (
             f"VaR 99 % moved {money(unexplained['change'])} since {unexplained['var_date']} (from {money(unexplained['yesterday'])} in the history); "
             f"not split into model, market and book: {unexplained['reason']}."

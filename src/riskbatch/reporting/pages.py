@@ -68,6 +68,8 @@ def _change_section(summary: dict[str, Any], kit: dict[str, Any]) -> list[Any]:
         unexplained = summary.get("var_change_unexplained")
         if not unexplained:
             return [heading, kit["Paragraph"]("No previous night in the history to compare with.", styles["Normal"])]
+        if unexplained.get("no_figure"):  # the previous night has no VaR: nothing to compare with, yet there was a night
+            return [heading, kit["Paragraph"](escape(f"No change explained: {unexplained['reason']}."), styles["Normal"])]
         words = (
             f"VaR 99 % moved {money(unexplained['change'])} since {unexplained['var_date']} (firm, {summary['reporting_currency']}; "
             f"{money(unexplained['yesterday'])} in the history). It is not split into model or data, market and book: {unexplained['reason']}; "

@@ -5,7 +5,8 @@ The counting rule (every day counts; leaving one out takes a named sign-off):
 - the hypothetical window is the last 250 backtest days that are not excluded by a sign-off
   (riskbatch.validation.exclusions): an excluded day is replaced by the one before the window;
 - a complete day is an observation: an exception when the loss exceeds the VaR;
-- an incomplete day (no move for a factor, a contradicted last price) without a sign-off stays in
+- an incomplete day (no move for a factor, a contradicted last price, a night that published no figure
+  because every position was refused) without a sign-off stays in
   the window and counts as an exception of the hypothetical backtest, firm-wide and for every
   portfolio: a day that cannot be shown to be within VaR is not assumed to be. It is listed as
   such beside the traffic light until someone signs it off or it leaves the window;
@@ -58,10 +59,10 @@ def _statistics(hits: list[bool], dates: list[str], coverage: float = 0.99) -> d
 
 def _hit(entry: dict[str, Any], measure: str, level: str, portfolio: str | None) -> bool | None:
     """Whether the day is an exception of the measure at the level (None: the day has no figure for it)."""
-    if entry.get("no_figure"):
-        return None  # the night published no VaR (every position refused): nothing was tested, in either measure
     if measure == "hypothetical" and not entry.get("complete", True):
-        return True  # unresolved: counted as an exception until signed off
+        return True  # unresolved (no figure published counts as incomplete): counted as an exception until signed off
+    if entry.get("no_figure"):
+        return None  # the actual P&L has no VaR to be tested against that day
     part = entry if measure == "hypothetical" else entry.get("actual")
     exceptions = (part or {}).get(EXCEPTION_KEYS[level])
     if not exceptions:
@@ -95,7 +96,7 @@ def backtest_summary(records: list[dict[str, Any]], window: int = BASEL_WINDOW, 
         for measure, days_of in scoped.items()
     }
     hypothetical = measures["hypothetical"]["99"]["portfolios"]
-    unresolved = [entry["var_date"] for entry in days if not entry.get("complete", True) and not entry.get("no_figure")]
+    unresolved = [entry["var_date"] for entry in days if not entry.get("complete", True)]
     signed = [entry["var_date"] for entry in entries if entry["var_date"] in exclusions and entry["var_date"] >= since]
     excluded = [{**exclusions[date], "var_date": date} for date in signed]
     return {
@@ -125,6 +126,8 @@ def as_table(records: list[dict[str, Any]], exclusions: dict[str, dict[str, Any]
         signed = exclusions.get(entry["var_date"])
         if signed:
             lines.append(f"{entry['var_date']:<12}{shown}{'excluded':>20}  (signed off by {signed['signed_off_by']}: {signed['reason']})")
+        elif entry.get("no_figure"):
+            lines.append(f"{entry['var_date']:<12}{shown}{'no figure':>20}  YES, until signed off (every position refused)")
         elif not entry.get("complete", True):
             count = len(entry["incomplete"]["positions"])
             lines.append(f"{entry['var_date']:<12}{shown}{'incomplete':>20}  YES, until signed off ({count} position(s) without a move)")

@@ -187,8 +187,9 @@ def backtest_from(
 
 
 def no_figure_entry(previous_record: dict[str, Any]) -> dict[str, Any]:
-    """The backtest day of a night that published no figure (every position refused): no VaR to test, so neither a P&L
-    of 0 nor an exception; the summary counts it in no measure (riskbatch.validation.backtest_summary)."""
+    """The backtest day of a night that published no figure (every position refused): no VaR to test, never a P&L of 0.
+    It is an incomplete day: the hypothetical backtest counts it as an exception until someone signs it off
+    (riskbatch exclude-day), as riskbatch.validation.backtest_summary counts every incomplete day."""
     date = previous_record["business_date"]
     why = f"the {date} night published no figure (every position refused): no VaR to test"
     return {

@@ -21,7 +21,8 @@ from botocore.stub import Stubber
 from riskbatch.cli import main
 from riskbatch.inputs.business_days import NEW_YORK
 from riskbatch.operations.running_tasks import running_lines, running_tasks
-from riskbatch.operations.status import EXIT_REPORT_LATE, EXIT_REPORT_MISSING, as_text, read_status
+from riskbatch.operations.status import EXIT_REPORT_LATE, EXIT_REPORT_MISSING, EXIT_REPORT_NO_FIGURE, as_text, read_status
+from riskbatch.validation.history import history_key
 from test.jobs.operations import test_status
 from test.jobs.operations.test_status import STACK, _lay_out_run, _publish, _put
 from test.jobs.stack_layout import REGION
@@ -126,3 +127,19 @@ def test_a_restated_date_is_judged_on_its_first_report_and_shown_restated(accoun
         assert main(["status", "--stack-name", STACK, "--date", date, "--region", REGION, "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["report_state"] == "restated" and shown["report"]["run_id"] == second and shown["first_publication"]["run_id"] == first
+
+
+def test_a_report_of_no_figure_published_in_time_is_not_on_time_and_exits_its_own_code(account, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every position refused: the report is in before 09:30 but the firm has no VaR, so `riskbatch status || page` pages."""
+    night, _, _ = account
+    date, run = "2026-11-24", "2026-11-24-dddddddddddd"
+    _lay_out_run(night, date, run, units=1, done=1, created_at=f"{date}T23:00:00Z", marks=("announced",))
+    with time_machine.travel(dt.datetime(2026, 11, 25, 6, 0, tzinfo=NEW_YORK), tick=False):  # S3 stamps LastModified with its clock
+        _publish(night, date, run)
+    _put(night.s3, night.settings.output_bucket, history_key(date), {"business_date": date, "run_id": run, "var": None, "no_figure": True})
+    with time_machine.travel(dt.datetime(2026, 11, 25, 11, 0, tzinfo=NEW_YORK), tick=False):
+        assert main(["status", "--stack-name", STACK, "--date", date, "--region", REGION]) == EXIT_REPORT_NO_FIGURE
+        text = capsys.readouterr().out
+        assert main(["status", "--stack-name", STACK, "--date", date, "--region", REGION, "--json"]) == EXIT_REPORT_NO_FIGURE
+    assert json.loads(capsys.readouterr().out)["report_state"] == "no figure"
+    assert "published with NO FIGURE" in text and f"holds run {run}, NO FIGURE (every position refused)" in text

@@ -94,6 +94,18 @@ def test_the_check_is_quiet_when_the_report_is_published(account) -> None:
     assert check_deadline(s3, sqs, sns, settings, dt.date(2026, 11, 27))[0] == 1
 
 
+def test_a_report_of_no_figure_pages_as_a_missing_one(account) -> None:
+    """Every position refused: the report is in, but the firm has no VaR for the date, so somebody is paged."""
+    s3, sqs, sns, settings, inbox = account
+    s3.put_object(Bucket="risk-out", Key="reports/2026-11-25/2026-11-25-r1.pdf", Body=b"%PDF")
+    record = {"business_date": "2026-11-25", "run_id": "2026-11-25-r1", "var": None, "no_figure": True}
+    s3.put_object(Bucket="risk-out", Key="history/2026-11-25.json", Body=json.dumps(record).encode())
+    code, progress = check_deadline(s3, sqs, sns, settings, DATE)
+    assert code == 1 and progress.stage().startswith("the report is published with NO FIGURE: run 2026-11-25-r1 refused every position")
+    (alert,) = _alerts(sqs, inbox)
+    assert alert["Subject"] == "Risk batch test: NO FIGURE for 2026-11-25 (every position refused)" and "has NO FIGURE" in alert["Message"]
+
+
 # The NYSE's full-day closures, from the calendar the risk model uses (riskbatch.inputs.business_days:
 # holidays.financial_holidays("NYSE"), https://pypi.org/project/holidays/0.19/).
 CLOSED_WEEKDAYS = [dt.date(2026, 11, 26), dt.date(2026, 4, 3), dt.date(2026, 12, 25), dt.date(2026, 1, 19)]  # Thanksgiving, Good Friday, Christmas, MLK Day
