@@ -111,6 +111,9 @@ def record_night(s3: Any, bucket: str, record: dict[str, Any], manifest: dict[st
             continue  # another run of the date wrote first: decide again
         if current["run_id"] == run:
             return current.get("restatement")
+        if record.get("no_figure") and not current.get("no_figure"):  # two runs of the date ingested before either published
+            reason = f"the figures of run {current['run_id']} stand: a night of no figure (every position refused) never replaces them"
+            return {"superseded_by": current["run_id"], "at": _now(), "reason": reason, "changes": []}
         earlier = _manifest_of(s3, bucket, current["run_id"])
         if earlier is not None and earlier["created_at"] >= manifest["created_at"]:
             changes = manifest_changes(manifest, earlier)

@@ -19,13 +19,15 @@ from riskbatch.aws.layout import excluded_rows_key, manifest_key, report_keys, r
 from riskbatch.aws.storage import get_json
 from riskbatch.inputs.business_days import next_business_day
 from riskbatch.jobs.ingestion import ingest
+from riskbatch.jobs.report_generation import ReportGeneration
+from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.reporting.no_figure import headline
 from riskbatch.validation.history import history_key
 from riskbatch.validation.limits import NO_FIGURE
 from riskbatch.validation.restatement import restatement_line
 from test.jobs.jobs.test_pipeline import _alerts, _page_texts
 from test.jobs.jobs.test_portfolio_without_figures import _spoiled
-from test.jobs.stack_layout import Night, mocked_night, publish, small_night
+from test.jobs.stack_layout import Night, drain, mocked_night, publish, small_night
 
 DATE = "2026-11-25"
 PORTFOLIOS = {"PF01", "PF02", "PF03"}
@@ -146,6 +148,27 @@ def test_a_file_with_every_row_refused_after_figures_were_published_is_refused_w
     assert any(alert["Subject"] == f"Risk batch: rejected input for {DATE}" for alert in _alerts(night))
     assert night.messages(night.settings.risk_work_queue_url) == []  # nothing queued
     assert get_json(night.s3, bucket, history_key(DATE)) == in_force  # the published record is not superseded
+
+
+def test_a_file_with_every_row_refused_ingested_before_the_figures_published_never_replaces_them(night: Night, tmp_path: Path) -> None:
+    """Two runs of one date ingested before either publishes: the later, of no figure, finds the figures in force when it
+    publishes (ingestion saw none) and stands aside; its report says which run's figures stand."""
+    settings, bucket = night.settings, night.settings.output_bucket
+    good = ingest(settings.input_bucket, night.upload(small_night(tmp_path / "good", DATE), DATE)[1], settings, night.s3, night.sqs, night.sns)
+    folder = small_night(tmp_path / "bad", DATE)
+    _spoiled(folder, PORTFOLIOS)
+    bad = ingest(settings.input_bucket, night.upload(folder, DATE)[1], settings, night.s3, night.sqs, night.sns)
+    assert bad.status == "queued"  # no figures were published yet: ingestion cannot know
+    _dated(night, good.run_id, "2026-11-26T05:00:00Z")
+    _dated(night, bad.run_id, "2026-11-26T05:03:00Z")  # the all-refused file landed later: the later run
+    drain(night, settings.risk_work_queue_url, RiskCalculation(night.s3, night.events, settings.event_bus_name))
+    for message in night.messages(settings.report_queue_url):
+        night.sqs.send_message(QueueUrl=settings.report_queue_url, MessageBody=json.dumps(message))
+    drain(night, settings.report_queue_url, ReportGeneration(night.s3, night.sns, settings.alert_topic_arn))
+    in_force = get_json(night.s3, bucket, history_key(DATE))
+    assert in_force["run_id"] == good.run_id and in_force["var"] and not in_force.get("no_figure")
+    figures, _ = _report(night, DATE, bad.run_id)
+    assert figures["restatement"]["superseded_by"] == good.run_id and "stand" in figures["restatement"]["reason"]
 
 
 def test_a_night_of_no_figure_that_supersedes_one_says_so_on_its_report(night: Night, tmp_path: Path) -> None:
