@@ -16,7 +16,8 @@ def previous_night(s3: Any, output: str, business_date: str, units: int) -> tupl
     units' share of that run's units, which the risk workers revalue beside tonight's positions
     (riskbatch.validation.previous_night)."""
     record = previous_record(s3, output, business_date)
-    if record is None or not exists(s3, output, manifest_key(record["run_id"])):
+    # a night of no figure has no book to revalue: its backtest is an incomplete day, told by the report from the history
+    if record is None or record.get("no_figure") or not exists(s3, output, manifest_key(record["run_id"])):
         return None, [[] for _ in range(units)]
     previous = get_json(s3, output, manifest_key(record["run_id"]))
     return {"business_date": record["business_date"], "run_id": record["run_id"]}, share_of_units(len(previous["units"]), units)

@@ -14,6 +14,7 @@ from typing import Any
 from riskbatch.aws.storage import exists, get_json
 from riskbatch.inputs.files import InputError
 from riskbatch.inputs.quality import FileRejected
+from riskbatch.model.build_record import night_builds, running_build
 from riskbatch.model.engine import draw_order
 from riskbatch.model.run_inputs import load_file_market, load_run_book
 from riskbatch.reporting.figures import backtest_series, portfolios_without_figures
@@ -90,6 +91,7 @@ def no_figure_summary(
         "inputs": manifest["inputs"],
         "positions": manifest["positions"],
         "software_version": manifest["software_version"],
+        "computed_by": night_builds(manifest, {}, running_build()),  # the empty unit priced nothing: ingestion's build and the report's
         "model_config": manifest.get("model_config"),
         "limits": breach_streaks(limits, earlier),
         "limits_source": manifest.get("limits_source"),

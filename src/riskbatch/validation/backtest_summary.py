@@ -62,7 +62,7 @@ def _hit(entry: dict[str, Any], measure: str, level: str, portfolio: str | None)
     if measure == "hypothetical" and not entry.get("complete", True):
         return True  # unresolved (no figure published counts as incomplete): counted as an exception until signed off
     if entry.get("no_figure"):
-        return None  # the actual P&L has no VaR to be tested against that day
+        return True  # no VaR to test the actual P&L against: an exception of the actual backtest too, until signed off
     part = entry if measure == "hypothetical" else entry.get("actual")
     exceptions = (part or {}).get(EXCEPTION_KEYS[level])
     if not exceptions:
@@ -85,7 +85,9 @@ def backtest_summary(records: list[dict[str, Any]], window: int = BASEL_WINDOW, 
     days = [entry for entry in entries if entry["var_date"] not in exclusions][-window:]
     since = days[0]["var_date"] if len(days) == window else ""  # a window not yet full reaches back to the first day
     # a sign-off excuses a day without a market move: the actual P&L needs none, so that backtest keeps every day
-    scoped = {"hypothetical": days, "actual": entries[-window:]}
+    # but for a night of no figure, which has no VaR to test it against: counted until signed off, then left out as well
+    actual = [entry for entry in entries if not (entry.get("no_figure") and entry["var_date"] in exclusions)][-window:]
+    scoped = {"hypothetical": days, "actual": actual}
     parts = [part for entry in entries[-window:] for part in (entry, entry.get("actual") or {})]
     names = sorted({name for part in parts for name in ((part.get("exceptions") or {}).get("portfolios") or {})})
     measures = {

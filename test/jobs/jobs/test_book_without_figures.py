@@ -64,6 +64,7 @@ def test_every_row_refused_publishes_no_figure_with_the_reasons_never_a_var_of_0
     figures, pdf = _report(night, DATE, run)
 
     assert figures["firm"] is None and figures["portfolios"] == {}  # no figure, never a VaR of 0
+    assert figures["computed_by"]["report"]["code_fingerprint"] == figures["computed_by"]["ingestion"]["code_fingerprint"]  # what computed it
     why = figures["firm_without_figures"]
     assert why["figures"] is None and why["excluded_positions"] == count
     assert why["first_reasons"][0].startswith(f"{first} (") and "quantity" in why["first_reasons"][0]
@@ -91,12 +92,17 @@ def test_every_row_refused_publishes_no_figure_with_the_reasons_never_a_var_of_0
     assert kept["var"] is None and kept["var_1d"] is None and kept["no_figure"] is True
 
 
-def test_the_next_night_counts_the_day_without_a_figure_as_an_exception_until_signed_off(night: Night, tmp_path: Path) -> None:
+def test_the_next_night_counts_the_day_without_a_figure_as_an_exception_until_signed_off(
+    night: Night, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     folder = small_night(tmp_path / "files", DATE)
     _spoiled(folder, PORTFOLIOS)
     publish(night, night.upload(folder, DATE)[1])
     following = next_business_day(dt.date.fromisoformat(DATE)).isoformat()
+    capsys.readouterr()
     run = publish(night, night.upload(small_night(tmp_path / "next", following), following)[1])
+    # a night of no figure has no book to revalue: the workers do not try to load it (nor retry it, as unavailable)
+    assert not [line for line in _logged(capsys.readouterr().err) if line.get("event") == "previous_night_unavailable"]
     figures, pdf = _report(night, following, run)
     assert figures["firm"]["var_99"] > 0  # the night after publishes its figures
     # the change since a night of no figure: said as such, never "no earlier night"

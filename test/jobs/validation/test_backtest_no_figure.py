@@ -23,7 +23,7 @@ def _records(days: int, exception_every: int) -> list[dict]:
             "exceptions": {"firm": index % exception_every == 0, "portfolios": {}},
             "exceptions_975": {"firm": False, "portfolios": {}},
             "hypothetical_pnl": {"firm": 0.0},
-            "actual": None,
+            "actual": {"exceptions": {"firm": False, "portfolios": {}}, "exceptions_975": {"firm": False, "portfolios": {}}},
         }
         records.append({"business_date": date, "var": {"firm": {"var_99": 1.0}}, "backtest": entry})
     return records
@@ -59,3 +59,15 @@ def test_a_signed_off_no_figure_day_is_excluded_with_the_name() -> None:
     assert summary["incomplete"]["days"] == 0
     assert [item["signed_off_by"] for item in summary["excluded"]] == ["A. Validator"] and summary["excluded"][0]["var_date"] == refused
     assert any(line.startswith(refused) and "signed off by A. Validator" in line for line in as_table(records, exclusions).splitlines())
+
+
+def test_the_actual_pnl_backtest_keeps_its_traffic_light_through_a_no_figure_day() -> None:
+    """The actual P&L backtest keeps every day; a day without a VaR cannot be tested, so it counts as an exception
+    until signed off (as in the hypothetical backtest) and, signed off, leaves the window: the light stays drawn."""
+    records = _records(300, 60)
+    refused = _with_one_no_figure_day(records, 10)
+    actual = backtest_summary(records)["firm_actual"]
+    assert actual["observations"] == 250 and actual["zone"] is not None and refused in actual["exception_dates"]
+    signed = exclusion_record(dt.date.fromisoformat(refused), "A. Validator", "positions file refused whole", dt.datetime(2025, 11, 1, tzinfo=dt.UTC))
+    after = backtest_summary(records, exclusions={refused: signed})["firm_actual"]
+    assert after["observations"] == 250 and after["zone"] is not None and refused not in after["exception_dates"]
