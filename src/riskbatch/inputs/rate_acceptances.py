@@ -16,8 +16,8 @@ those numbers: a corrected file with other numbers is refused again and needs a 
 its own digest); a second acceptance of the same numbers is refused, the first stands.
 
 What can be accepted: a curve refused only because a rate is further than its rate_step from its neighbouring
-tenor or from its own the night before, the two rates less than 30 times apart (a squeeze: EUR 2.1 % to 4.5 %).
-What cannot: a step whose two rates are 30 to 300 times apart (riskbatch.inputs.rate_units: JPY 3M 0.1 beside
+tenor or from its own the night before, when no step reads as a typed percentage (a squeeze: EUR 2.1 % to 4.5 %).
+What cannot: a step that reads as a percentage typed as a number (riskbatch.inputs.rate_units: JPY 3M 0.1 beside
 1Y 0.002, a percentage typed as a number, inside its band): the file is corrected and the night rerun; and a
 curve refused for anything but its steps (a rate outside its plausible band, a tenor that is no tenor, a
 duplicate, a stale or one-ended curve). The command refuses those, and the night would not use them.

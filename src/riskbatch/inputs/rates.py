@@ -16,9 +16,8 @@ times the other: 3M-1Y, 10Y-30Y), or from its own tenor the night before (the la
 within two business days): a low rate typed as a percentage (JPY 3M 0.1 for 0.1 %) lies inside the band
 but far from the curve around it, and so does a genuine squeeze: a curve refused for its steps alone is
 used when a named sign-off accepted exactly that curve (riskbatch.inputs.rate_acceptances), never one
-refused for anything else, nor one whose step's two rates are 30 to 300 times apart (the typed percentage
-itself: riskbatch.inputs.rate_units). Only problems on a currency's last date refuse it; a bad row of an
-earlier date is flagged. An option's
+refused for anything else, nor one whose step reads as a typed percentage (riskbatch.inputs.rate_units).
+Only problems on a currency's last date refuse it; a bad row of an earlier date is flagged. An option's
 domestic rate (its currency's) and, for an FX option, its foreign rate (the base currency's,
 Garman-Kohlhagen) come from these curves at the option's expiry (linear in the tenor, flat beyond the
 ends); an option in a currency the file does not cover, or whose curve it refused, is excluded with

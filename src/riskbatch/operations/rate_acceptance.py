@@ -2,8 +2,8 @@
 (a genuine squeeze), written once where the night's rerun reads it (riskbatch.inputs.rate_acceptances).
 
 Through the commands' error boundary: a date that never ran, a currency not refused for its steps alone (a rate
-outside its plausible band stays refused), a step that looks like a typed percentage (one rate 30 to 300 times
-another: riskbatch.inputs.rate_units), a missing name or reason is a bad input (exit 2) and writes nothing;
+outside its plausible band stays refused), a step that looks like a typed percentage (a hundredth of the larger rate sitting beside the
+other: riskbatch.inputs.rate_units), a missing name or reason is a bad input (exit 2) and writes nothing;
 a second acceptance of the same currency, date and curve exits 1, the first one stands; a corrected curve (other
 numbers) refused again is accepted by a record of its own."""
 
