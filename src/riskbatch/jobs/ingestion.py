@@ -43,7 +43,7 @@ from riskbatch.inputs.rates import PreviousCurves, RatesRejected, exclude_option
 from riskbatch.inputs.second_source import parse_second_source
 from riskbatch.jobs.corporate_action_rows import quarantine_rows
 from riskbatch.jobs.earlier_runs import latest_earlier_manifest, previous_draw_order, previous_night
-from riskbatch.jobs.no_figure_night import carried_draw_order, figures_stand, published_run
+from riskbatch.jobs.empty_book import carried_draw_order, figures_stand, published_run
 from riskbatch.model.build_record import running_build
 from riskbatch.model.settings import ConfigurationError, Settings, cleaning_policy, configured_run, data_quality_overrides, data_quality_policy
 from riskbatch.runtime.logs import log, timed

@@ -11,43 +11,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from riskbatch.aws.storage import exists, get_json
-from riskbatch.inputs.files import InputError
-from riskbatch.inputs.quality import FileRejected
 from riskbatch.model.build_record import night_builds, running_build
-from riskbatch.model.engine import draw_order
 from riskbatch.model.run_inputs import load_file_market, load_run_book
 from riskbatch.reporting.figures import backtest_series, portfolios_without_figures
 from riskbatch.reporting.no_figure import firm_without_figures
 from riskbatch.validation.exclusions import load_exclusions
-from riskbatch.validation.history import backtest_entry, backtest_summary, history_key, load_records, night_record, no_figure_entry
+from riskbatch.validation.history import backtest_entry, backtest_summary, load_records, night_record, no_figure_entry
 from riskbatch.validation.limits import breach_streaks, utilisation
-
-
-def published_run(s3: Any, bucket: str, business_date: str) -> str | None:
-    """The run whose figures are in force for the date (history/<date>.json), None when no run of it published a
-    figure: only then may a positions file whose every row is refused make a night of no figure. Otherwise a bad
-    file landed after publication (a rerun, a restatement) would supersede the published figures with none."""
-    if not exists(s3, bucket, history_key(business_date)):  # listed, not fetched: GetObject of a missing key needs s3:ListBucket
-        return None
-    record = get_json(s3, bucket, history_key(business_date))
-    return None if record.get("no_figure") else record["run_id"]
-
-
-def figures_stand(rejected: FileRejected, business_date: str, published: str | None) -> FileRejected:
-    """A positions file refused whole because every row was refused while figures are published for its date:
-    the rejection says that the published figures stand."""
-    problems = rejected.error.problems
-    if published is None or rejected.role != "positions" or not any(problem.startswith("no valid position") for problem in problems):
-        return rejected
-    stand = f"the figures published for {business_date} by run {published} stand: a file whose every row is refused never replaces them with no figure"
-    return FileRejected("positions", InputError(rejected.error.file, [*problems, stand]))
-
-
-def carried_draw_order(previous: list[str] | None, factors: list[str]) -> list[str]:
-    """The night's draw order (riskbatch.model.engine.draw_order); a night of no figure has no factor, so it carries the
-    previous order forward: the next night keeps its factors' scenarios (common random numbers) instead of starting over."""
-    return draw_order(previous, factors) if factors else list(previous or [])
 
 
 def _backtest(s3: Any, bucket: str, manifest: dict[str, Any], previous: dict[str, Any] | None, previous_manifest: dict[str, Any] | None) -> Any:
