@@ -277,6 +277,8 @@ def read_status(client: Any, stack_name: str, business_date: dt.date | None = No
         if in_force is None and reports:  # no record yet: the latest report written
             in_force = max(reports.values(), key=lambda report: report["written"])["run_id"]
         progress = read_progress(s3, sqs, resources.watch_settings() | {"STACK_NAME": stack_name}, date)
+        if record and record.get("no_figure") and progress.report:  # the record in force, which the operator may read
+            progress.no_figure = f"run {record['run_id']} refused every position, the firm has no VaR for {iso}"
         status = NightStatus(
             stack=stack_name,
             environment=resources.environment,

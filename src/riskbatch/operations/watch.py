@@ -38,7 +38,6 @@ from riskbatch.aws.alerts import publish_alert
 from riskbatch.aws.storage import count_keys, exists, get_json
 from riskbatch.inputs.business_days import EXCHANGE, NEW_YORK, REPORT_DEADLINE, is_business_day, previous_business_day, report_due_at
 from riskbatch.operations.late_inputs import landed_after_ingestion
-from riskbatch.validation.history import history_key
 
 
 def business_date_due(now: dt.datetime) -> dt.date:
@@ -148,9 +147,6 @@ def read_progress(s3: Any, sqs: Any, settings: dict[str, str], business_date: dt
     progress = Progress(date)
     reports = [key for key in _keys(s3, output, f"reports/{date}/") if key.endswith(".pdf")]
     progress.report = reports[-1] if reports else None
-    record = get_json(s3, output, history_key(date)) if progress.report and exists(s3, output, history_key(date)) else {}
-    if record.get("no_figure"):
-        progress.no_figure = f"run {record['run_id']} refused every position, the firm has no VaR for {date}"
     listed = _items(s3, settings["INPUT_BUCKET"], f"{settings.get('INPUT_PREFIX', 'incoming/')}{date}/") if settings.get("INPUT_BUCKET") else []
     progress.inputs = [item["Key"].rsplit("/", 1)[-1] for item in listed]
     progress.quarantined = [key.rsplit("/", 1)[-1] for key in _keys(s3, output, f"quarantine/{date}/")]
@@ -158,6 +154,11 @@ def read_progress(s3: Any, sqs: Any, settings: dict[str, str], business_date: dt
     for folder in _folders(s3, output, f"runs/{date}-"):
         if exists(s3, output, f"{folder}manifest.json"):
             runs.append(get_json(s3, output, f"{folder}manifest.json"))
+    # every run of the date refused every position: the report in is one of no figure (read from the runs' manifests,
+    # which the check's role may read; a run with positions publishes figures, and no figure never replaces them)
+    if progress.report and runs and not any(item.get("positions", True) for item in runs):  # an older manifest: figures
+        latest = max(runs, key=lambda item: item["created_at"])["run_id"]
+        progress.no_figure = f"run {latest} refused every position, the firm has no VaR for {date}"
     if runs:
         manifest = max(runs, key=lambda item: item["created_at"])  # the latest run of the date
         run = manifest["run_id"]

@@ -98,8 +98,11 @@ def test_a_report_of_no_figure_pages_as_a_missing_one(account) -> None:
     """Every position refused: the report is in, but the firm has no VaR for the date, so somebody is paged."""
     s3, sqs, sns, settings, inbox = account
     s3.put_object(Bucket="risk-out", Key="reports/2026-11-25/2026-11-25-r1.pdf", Body=b"%PDF")
-    record = {"business_date": "2026-11-25", "run_id": "2026-11-25-r1", "var": None, "no_figure": True}
-    s3.put_object(Bucket="risk-out", Key="history/2026-11-25.json", Body=json.dumps(record).encode())
+    # read from the run's manifest: the check's role may read runs/*/manifest.json, not history/ (TapStack.json's
+    # DeadlineCheckTaskRole; "Actions, resources, and condition keys for Amazon S3", s3:prefix,
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html)
+    manifest = {"run_id": "2026-11-25-r1", "business_date": "2026-11-25", "created_at": "2026-11-25T05:00:00Z", "positions": 0, "units": [{"index": 0}]}
+    s3.put_object(Bucket="risk-out", Key="runs/2026-11-25-r1/manifest.json", Body=json.dumps(manifest).encode())
     code, progress = check_deadline(s3, sqs, sns, settings, DATE)
     assert code == 1 and progress.stage().startswith("the report is published with NO FIGURE: run 2026-11-25-r1 refused every position")
     (alert,) = _alerts(sqs, inbox)
