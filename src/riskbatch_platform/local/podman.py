@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import time
 from typing import Any
 
@@ -28,31 +29,57 @@ def missing_tools() -> list[str]:
     return [tool for tool in CONTAINER_TOOLS if shutil.which(tool) is None]
 
 
-# A listing of every image reads each one's labels; an image another podman removes or re-tags meanwhile
-# (two checkouts building in one storage) fails the whole listing with this, though nothing is wrong with ours.
-LISTING_RACE = "retrieving label for image"
-LISTING_ATTEMPTS = 3
+# Another podman sharing the storage (two checkouts building, a removal) can remove or re-tag an image while a
+# listing or an inspection reads it: the read fails though nothing is wrong with ours. The messages are the
+# storage's own errors for an image removed (or partly removed) meanwhile, the ones podman's own listing skips
+# (libimage.ErrorIsImageUnknown), and podman 4's wrapping of a label read that hit one. Only calls that read
+# images are read again; a build, a run or a removal is never repeated.
+STORAGE_RACES = ("retrieving label for image", "image not known", "layer not known", "size is not known", "identifier is not an image")
+IMAGE_READS = (("images",), ("image", "ls"), ("image", "list"), ("image", "inspect"), ("image", "exists"))
+READ_ATTEMPTS = 3
+
+
+def raced_a_removal(args: tuple[str, ...], result: subprocess.CompletedProcess[str]) -> str | None:
+    """The race message an image read failed with; None for a success, any other failure, or any other call."""
+    if result.returncode == 0 or not any(args[: len(call)] == call for call in IMAGE_READS):
+        return None
+    return next((message for message in STORAGE_RACES if message in (result.stderr or "")), None)
 
 
 def podman(
     *args: str, check: bool = True, timeout: float | None = None, capture: bool = True, input_text: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run podman; on failure raise with its own words (the last lines it printed). A listing of the
-    images that lost a race with another podman's removal is listed again (it only reads)."""
-    for attempt in range(1, LISTING_ATTEMPTS + 1):
+    """Run podman; on failure raise with its own words (the last lines it printed). An image read that lost
+    a race with another podman's removal is read again, and says so on stderr."""
+    for attempt in range(1, READ_ATTEMPTS + 1):
         result = subprocess.run([*PODMAN, *args], capture_output=capture, text=True, timeout=timeout, check=False, input=input_text)
-        raced = args[:1] == ("images",) and result.returncode != 0 and LISTING_RACE in (result.stderr or "")
-        if not raced or attempt == LISTING_ATTEMPTS:
+        raced = raced_a_removal(args, result)
+        if raced is None or attempt == READ_ATTEMPTS:
             break
+        print(
+            f"podman {' '.join(args[:2])}: another podman changed the images meanwhile ({raced}); reading again in {attempt}s"
+            f" (attempt {attempt + 1} of {READ_ATTEMPTS})",
+            file=sys.stderr,
+        )
         time.sleep(attempt)
     if check and result.returncode != 0:
-        said = ((result.stderr or "") + (result.stdout or "")).strip().splitlines()[-5:]
-        raise PodmanError(f"podman {' '.join(args[:3])} ... exited {result.returncode}: " + " | ".join(said))
+        raise failure(args, result)
     return result
 
 
+def failure(args: tuple[str, ...], result: subprocess.CompletedProcess[str]) -> PodmanError:
+    said = ((result.stderr or "") + (result.stdout or "")).strip().splitlines()[-5:]
+    return PodmanError(f"podman {' '.join(args[:3])} ... exited {result.returncode}: " + " | ".join(said))
+
+
 def image_exists(reference: str) -> bool:
-    return podman("image", "exists", reference, check=False).returncode == 0
+    """podman image exists answers 0 (found) or 1 (not found); 125 is a storage it could not read, raised
+    rather than taken for an absent image."""
+    args = ("image", "exists", reference)
+    result = podman(*args, check=False)
+    if result.returncode not in (0, 1):
+        raise failure(args, result)
+    return result.returncode == 0
 
 
 def inspect_image(reference: str) -> dict[str, Any]:
