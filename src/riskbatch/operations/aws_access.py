@@ -13,6 +13,7 @@ and an exit code (docs/runbook.md, "Exit codes"; riskbatch-deploy and riskbatch-
   3  no AWS region or no credentials (an expired SSO session included: aws sso login), or AWS cannot be reached
   4  no such stack, or not a stack of this template
   5  AWS refused a call (access denied and the like: the operation and AWS's code are printed)
+  125  podman failed, in a platform command (riskbatch_platform.local.podman.PodmanError: the call, podman's words, what to do)
   141  the reader of stdout went away (| head): no traceback
 """
 
@@ -30,13 +31,15 @@ from typing import Any, NoReturn
 from riskbatch.operations.stack_lookup import EXIT_NO_AWS, EXIT_NO_STACK, EXIT_REFUSED, OperatorError, SessionExpired, aws_errors, session
 
 __all__ = [
-    "EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_NO_AWS", "EXIT_NO_STACK", "EXIT_REFUSED", "RENUMBERED",
+    "EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_NO_AWS", "EXIT_NO_STACK", "EXIT_PODMAN_FAILED", "EXIT_REFUSED", "RENUMBERED",
     "CommandParser", "add_aws_options", "announce", "bounded", "guarded", "problem", "resolve_region",
 ]  # fmt: skip
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a command killed by it: the reader went away
 EXIT_INTERNAL = 1  # a defect, not the user's input: the traceback is printed, to be reported
 EXIT_BAD_INPUT = 2  # argparse's own code for a usage error: a bad value is one too
+# podman's own code for "the error is with podman itself" (podman-run(1), Exit Status): no command's own code is 125
+EXIT_PODMAN_FAILED = 125
 # riskbatch-deploy and riskbatch-push-images had codes 3-5 of their own first: there the boundary's 3, 4, 5 are 9, 10, 11.
 RENUMBERED = {EXIT_NO_AWS: 9, EXIT_NO_STACK: 10, EXIT_REFUSED: 11}
 

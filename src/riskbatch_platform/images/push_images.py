@@ -10,7 +10,8 @@ AWS_DEFAULT_REGION, the profile's region); the account and region are printed be
 
 Exit codes: 0 pushed and scanned clean, 1 a scan found CRITICAL or HIGH findings, 2 a usage error,
 a missing image or no such stack, 3 a scan that could not be judged, 9 no AWS region or credentials,
-or AWS unreachable, 11 AWS refused a call.
+or AWS unreachable, 11 AWS refused a call, 125 podman failed (the login, a push, or reading its images:
+podman's words and what to do, in one line).
 """
 
 from __future__ import annotations

@@ -15,14 +15,21 @@ import sys
 import time
 from typing import Any
 
+from riskbatch.operations.aws_access import EXIT_PODMAN_FAILED
+from riskbatch.operations.stack_lookup import OperatorError
+
 PODMAN = ("podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs")
 ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096")
 CONTAINER_TOOLS = ("podman", "runc", "mmdebstrap")  # what make images and the container night need
 DEBIAN_PACKAGES = ("podman", "runc", "mmdebstrap", "uidmap", "fuse-overlayfs")
 
 
-class PodmanError(RuntimeError):
-    pass
+class PodmanError(OperatorError):
+    """podman failed: the call and podman's own words, then what to do. An OperatorError, so every command's error
+    boundary says it in one line with its documented code (EXIT_PODMAN_FAILED), never as an internal error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_PODMAN_FAILED)
 
 
 def missing_tools() -> list[str]:
@@ -67,9 +74,30 @@ def podman(
     return result
 
 
+# What to do, by the call that failed; podman's own words (printed before it) say why.
+LOGIN_ADVICE = "check that this machine reaches the registry named (DNS, a proxy, the VPC's endpoints), then run the command again"
+# the stack's repositories have immutable tags: ECR refuses a push of a tag already there (ImageTagAlreadyExistsException)
+REGISTRY_PUSH_ADVICE = (
+    "a tag the repository holds is refused (immutable tags: build and push a new --tag); else fix what podman said, then run the command again"
+)
+STORAGE_ADVICE = "podman could not read its image storage: run podman images to see it fail, fix what it says, then run the command again"
+OTHER_ADVICE = "fix what podman said (run the call by hand to see all it prints), then run the command again"
+
+
+def advice(args: tuple[str, ...]) -> str:
+    """What to do after this call failed (a push to a folder is not a registry's: it gets the general advice)."""
+    if any(args[: len(call)] == call for call in IMAGE_READS):
+        return STORAGE_ADVICE
+    if args[:1] == ("login",):
+        return LOGIN_ADVICE
+    if args[:1] == ("push",) and args[-1].startswith("docker://"):
+        return REGISTRY_PUSH_ADVICE
+    return OTHER_ADVICE
+
+
 def failure(args: tuple[str, ...], result: subprocess.CompletedProcess[str]) -> PodmanError:
     said = ((result.stderr or "") + (result.stdout or "")).strip().splitlines()[-5:]
-    return PodmanError(f"podman {' '.join(args[:3])} ... exited {result.returncode}: " + " | ".join(said))
+    return PodmanError(f"podman {' '.join(args[:3])} ... exited {result.returncode}: " + " | ".join(said) + f": {advice(args)}")
 
 
 def image_exists(reference: str) -> bool:

@@ -181,3 +181,128 @@ def test_a_scan_that_cannot_be_judged_is_push_images_own_3_as_the_runbook_says(m
     assert "still IN_PROGRESS" in capsys.readouterr().err
     renumbered = RUNBOOK[RUNBOOK.index("`riskbatch-deploy` and `riskbatch-push-images` had codes 3 to 5") :].split("\n\n")[0]
     assert "its own 3 is a scan that cannot be judged" in " ".join(renumbered.split())
+
+
+# podman failing as itself: podman-run(1), Exit Status, "125 The error is with Podman itself"; the commands' calls fail with it too
+# (a login refused, a push refused, an image storage podman cannot read: podman-image-exists(1), 125).
+STORAGE_BROKEN = 'Error: invalid internal status, try resetting the pause process with "podman system migrate": could not find any running process'
+LOGIN_REFUSED = 'Error: authenticating creds for "123456789012.dkr.ecr.us-east-1.amazonaws.com": pinging container registry: no such host'
+# "Preventing image tags from being overwritten in Amazon ECR" (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html):
+# a push of a tag already in an immutable repository is refused (ImageTagAlreadyExistsException)
+TAG_TAKEN = "Error: writing manifest: tag invalid: The image tag '1.0.0' already exists in the 'ecr-risk-calculation-dev' repository and cannot be overwritten"
+
+
+def _failing_podman(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, call: str, message: str) -> None:
+    """A podman first on PATH whose `call` (e.g. "image exists") fails with exit 125 and message; every other call succeeds."""
+    import os
+    import shlex
+
+    from riskbatch.operations.aws_access import EXIT_PODMAN_FAILED
+
+    folder = tmp_path / "bin"
+    folder.mkdir(exist_ok=True)
+    script = folder / "podman"
+    script.write_text(
+        f'#!/bin/sh\ncase " $* " in\n  *{shlex.quote(f" {call} ")}*) echo {shlex.quote(message)} >&2; exit {EXIT_PODMAN_FAILED};;\nesac\nexit 0\n',
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+
+
+def _push_images(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
+    """riskbatch-push-images with AWS stubbed (the stack's one repository, ECR's token) and podman itself called."""
+    from riskbatch_platform.images import push_images
+
+    class Ecr:
+        def get_authorization_token(self) -> dict[str, Any]:
+            return {"authorizationData": [{"authorizationToken": "QVdTOnRva2Vu", "proxyEndpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com"}]}
+
+    class Target:
+        def client(self, service: str) -> Any:
+            return Ecr()
+
+    uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-risk-calculation-dev"
+    monkeypatch.setattr(push_images, "command_target", lambda *args: Target())
+    monkeypatch.setattr(push_images, "stack_outputs", lambda *args: {"RiskCalculationRepositoryUri": uri})
+    return push_images.main(["--stack-name", "riskbatch-dev", "--tag", "1.0.0"])
+
+
+def _without_hadolint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    monkeypatch.setattr("riskbatch_platform.images.build.hadolint", lambda paths: subprocess.CompletedProcess([], 0, stdout="", stderr=""))
+
+
+def _images(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
+    """riskbatch-images: the build's first podman call is whether the base image is there already."""
+    from riskbatch_platform.images import build_images
+
+    _without_hadolint(monkeypatch)
+    monkeypatch.setattr(build_images, "missing_tools", lambda: [])
+    return build_images.main([])
+
+
+def _local_deploy_up_to_the_images(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The local deployment's phase 1 stubbed (no emulator): what follows is the images' build, podman's calls as they are."""
+    import types
+
+    from riskbatch_platform.local import night
+
+    @contextlib.contextmanager
+    def emulator(**_: Any) -> Iterator[object]:
+        yield types.SimpleNamespace(target=types.SimpleNamespace(client=lambda service: None))
+
+    _without_hadolint(monkeypatch)
+    stand_ins = types.SimpleNamespace(input_bucket="risk-in", template_bucket="risk-templates", stack_parameters=lambda suffix: {})
+    monkeypatch.setattr(night, "create_stand_ins", lambda *args: stand_ins)
+    monkeypatch.setattr(night, "enable_eventbridge", lambda *args: True)
+    monkeypatch.setattr(night, "deploy_in_phases", lambda *args, **kwargs: {})
+    return emulator
+
+
+def _demo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
+    from riskbatch_platform.local import demo
+
+    monkeypatch.setattr(demo, "running_emulator", _local_deploy_up_to_the_images(monkeypatch))
+    monkeypatch.setattr(demo, "missing_tools", lambda: [])
+    return demo.main(["--out", str(tmp_path)])
+
+
+def _bench_containers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
+    from riskbatch_platform.local import podman
+    from riskbatch_platform.local.emulator import loopback
+    from riskbatch_platform.measurement import bench
+
+    monkeypatch.setattr(loopback, "running_emulator", _local_deploy_up_to_the_images(monkeypatch))
+    monkeypatch.setattr(podman, "missing_tools", lambda: [])
+    monkeypatch.setattr(bench, "REPO_ROOT", tmp_path)  # its out/ folder
+    return bench.main(["--containers-only", "--quick"])
+
+
+@pytest.mark.parametrize(
+    ("command", "run", "call", "message"),
+    [
+        ("riskbatch-push-images", _push_images, "image exists", STORAGE_BROKEN),
+        ("riskbatch-push-images", _push_images, "login", LOGIN_REFUSED),
+        ("riskbatch-push-images", _push_images, "push", TAG_TAKEN),
+        ("riskbatch-images", _images, "image exists", STORAGE_BROKEN),
+        ("riskbatch-demo", _demo, "image exists", STORAGE_BROKEN),
+        ("riskbatch-bench", _bench_containers, "image exists", STORAGE_BROKEN),
+    ],
+    ids=["push-images-storage", "push-images-login", "push-images-push", "images", "demo", "bench-containers"],
+)
+def test_a_podman_failure_is_one_line_and_the_runbooks_code_never_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, run: Any, call: str, message: str
+) -> None:
+    from riskbatch.operations.aws_access import EXIT_PODMAN_FAILED
+
+    _failing_podman(monkeypatch, tmp_path, call, message)
+    assert run(monkeypatch, tmp_path) == EXIT_PODMAN_FAILED
+    said = capsys.readouterr().err
+    assert "Traceback" not in said
+    errors = [line for line in said.splitlines() if line.startswith(f"{command}: ")]
+    assert len(errors) == 1 and errors == said.splitlines()[-1:], said  # one line, the last
+    assert f"podman {call}" in errors[0] and message in errors[0]  # the call and podman's own words
+    assert errors[0].endswith("then run the command again")  # and what to do
+    assert _names(_rows(EVERY_COMMAND)[str(EXIT_PODMAN_FAILED)], command), f"{command} runs podman: the runbook's code {EXIT_PODMAN_FAILED} must name it"

@@ -1,6 +1,7 @@
 """podman called as the runner calls it: an image read (a listing, an inspection, an existence check) that races
 another podman's removal (two checkouts building in one storage) is read again and says so; a build, a run or a
-removal never is; any other failure is raised at once, in podman's words."""
+removal never is; any other failure is raised at once, in podman's words and with what to do after that call, as the
+error the commands' boundary prints in one line with its own exit code."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from riskbatch.operations.aws_access import EXIT_PODMAN_FAILED
+from riskbatch.operations.stack_lookup import OperatorError
 from riskbatch_platform.local import podman as podman_module
 from riskbatch_platform.local.podman import READ_ATTEMPTS, PodmanError, image_exists, inspect_image, podman
 
@@ -114,3 +117,22 @@ def test_a_storage_that_cannot_be_read_is_not_taken_for_an_absent_image(monkeypa
     with pytest.raises(PodmanError, match=r"podman image exists localhost/ecr-var:1 \.\.\. exited 125: .*image not known"):
         image_exists("localhost/ecr-var:1")
     assert len(calls) == READ_ATTEMPTS
+
+
+@pytest.mark.parametrize(
+    ("args", "advice"),
+    [
+        (("login", "--username", "AWS", "--password-stdin", "123456789012.dkr.ecr.us-east-1.amazonaws.com"), podman_module.LOGIN_ADVICE),
+        (("push", "--quiet", "localhost/ecr-var:1", "docker://123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-var-dev:1"), podman_module.REGISTRY_PUSH_ADVICE),
+        (("push", "--quiet", "--format", "oci", "localhost/ecr-var:1", "dir:/tmp/riskbatch-push-x"), podman_module.OTHER_ADVICE),  # a folder, not a registry
+        (("image", "inspect", "localhost/ecr-var:1"), podman_module.STORAGE_ADVICE),
+        (("build", "-t", "img", "."), podman_module.OTHER_ADVICE),
+    ],
+    ids=["login", "push-to-registry", "push-to-folder", "image-read", "build"],
+)
+def test_a_failure_is_an_operator_error_that_says_what_to_do_after_that_call(monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], advice: str) -> None:
+    _scripted(monkeypatch, [(125, "Error: short-name resolution enforced")])
+    with pytest.raises(PodmanError) as raised:
+        podman(*args)
+    assert str(raised.value).endswith(f"Error: short-name resolution enforced: {advice}")
+    assert isinstance(raised.value, OperatorError) and raised.value.exit_code == EXIT_PODMAN_FAILED  # the error boundary's one line and code
