@@ -359,14 +359,14 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def cmd_exclude_day(args: argparse.Namespace) -> int:
     """Sign a backtest day off: the record the backtest reads, written once (riskbatch.validation.exclusions)."""
-    import datetime as dt
-
+    from riskbatch.inputs.sign_off import check_sign_off
     from riskbatch.operations.aws_access import announce
     from riskbatch.operations.stack_lookup import session
-    from riskbatch.validation.exclusions import exclusion_key, exclusion_record, record_exclusion
+    from riskbatch.validation.exclusions import WORDS, exclusion_key, exclusion_record, record_exclusion
     from riskbatch.validation.history import history_key, load_records
 
-    record = exclusion_record(args.date, args.by, args.reason, dt.datetime.now(dt.UTC))  # before any call: a missing name costs no round trip
+    check_sign_off(args.date, args.by, args.reason, now := dt.datetime.now(dt.UTC), WORDS)  # before any AWS client: a typo costs no round trip
+    record = exclusion_record(args.date, args.by, args.reason, now)
     aws = session(args.region, args.profile)
     announce(aws.client, aws.region_name, "riskbatch exclude-day")
     s3 = aws.client("s3")

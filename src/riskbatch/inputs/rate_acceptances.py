@@ -32,8 +32,10 @@ from typing import Any
 
 from riskbatch.aws.layout import manifest_key
 from riskbatch.aws.storage import exists, get_json, list_keys, put_json_once
+from riskbatch.inputs.sign_off import SignOffWords, signer
 
 PREFIX = "history/rate-acceptances/"
+WORDS = SignOffWords(act="accepts the curve", why="why the move is genuine")  # riskbatch accept-rates' refusals
 
 
 def curve_digest(curve: list[list[float]]) -> str:
@@ -58,10 +60,7 @@ def acceptance_record(manifest: dict[str, Any], currency: str, by: str, reason: 
     """The sign-off of one currency's curve on the run's date; ValueError (a bad input, exit 2) when the run did not
     refuse that curve for its steps alone, or the name or the reason is missing."""
     code, date, source = currency.strip().upper(), manifest["business_date"], manifest.get("rates_source") or {}
-    if len(by.strip()) < 3:
-        raise ValueError("--by names the person who accepts the curve (at least 3 characters)")
-    if len(reason.strip()) < 10:
-        raise ValueError("--reason says why the move is genuine (at least 10 characters)")
+    signed_by, given_reason = signer(by, reason, WORDS)
     refused = (source.get("refused") or {}).get(code)
     mistyped = (source.get("mistyped") or {}).get(code)
     if mistyped:  # one rate about 100x another: the file is wrong, not the market
@@ -76,8 +75,8 @@ def acceptance_record(manifest: dict[str, Any], currency: str, by: str, reason: 
         "refused_for": refused,
         "run_id": manifest["run_id"],
         "rates_file": {"uri": source.get("uri"), "sha256": source.get("sha256")},
-        "signed_off_by": by.strip(),
-        "reason": reason.strip(),
+        "signed_off_by": signed_by,
+        "reason": given_reason,
         "signed_off_at": now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 

@@ -3,7 +3,8 @@
 
 Through the commands' error boundary: a date that never ran, a currency not refused for its steps alone (a rate
 outside its plausible band stays refused), a step that looks like a typed percentage (a hundredth of the larger rate sitting beside the
-other: riskbatch.inputs.rate_units), a missing name or reason is a bad input (exit 2) and writes nothing;
+other: riskbatch.inputs.rate_units), a missing name or reason is a bad input (exit 2) and writes nothing; the name, the reason and the
+date are checked first, before any AWS client is made (riskbatch.inputs.sign_off, as riskbatch exclude-day checks them);
 a second acceptance of the same currency, date and curve exits 1, the first one stands; a corrected curve (other
 numbers) refused again is accepted by a record of its own."""
 
@@ -17,9 +18,13 @@ import sys
 def cmd_accept_rates(args: argparse.Namespace) -> int:
     """Accept the curve: the record, then the rerun that uses it."""
     # imported here: the command line loads nothing heavy for the commands that need none (riskbatch health)
-    from riskbatch.inputs.rate_acceptances import acceptance_key, acceptance_record, latest_run_record, record_acceptance
+    from riskbatch.inputs.rate_acceptances import WORDS, acceptance_key, acceptance_record, latest_run_record, record_acceptance
+    from riskbatch.inputs.sign_off import check_sign_off
     from riskbatch.operations.aws_access import announce
     from riskbatch.operations.stack_lookup import session
+
+    now = dt.datetime.now(dt.UTC)
+    check_sign_off(args.date, args.by, args.reason, now, WORDS)  # before any AWS client: a typo in --by costs no round trip
 
     # Its permissions (docs/runbook.md): s3:ListBucket (prefix runs/*), s3:GetObject on runs/*, s3:PutObject on
     # history/rate-acceptances/*, and kms:Decrypt and kms:GenerateDataKey under a customer key. Existence is asked with
@@ -33,7 +38,7 @@ def cmd_accept_rates(args: argparse.Namespace) -> int:
     manifest = latest_run_record(s3, args.bucket, date)
     if manifest is None:
         raise ValueError(f"no run of {date} under s3://{args.bucket}/runs/: a curve is accepted after the night refused it")
-    record = acceptance_record(manifest, args.currency, args.by, args.reason, dt.datetime.now(dt.UTC))
+    record = acceptance_record(manifest, args.currency, args.by, args.reason, now)
     key = acceptance_key(date, record["currency"], record["curve"])
     if not record_acceptance(s3, args.bucket, record):
         print(f"{record['currency']}'s curve of {date} was accepted already, these numbers: s3://{args.bucket}/{key} stands, unchanged", file=sys.stderr)

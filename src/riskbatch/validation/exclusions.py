@@ -22,8 +22,10 @@ import datetime as dt
 from typing import Any
 
 from riskbatch.aws.storage import get_json, list_keys, put_json_once
+from riskbatch.inputs.sign_off import SignOffWords, signer
 
 PREFIX = "history/exclusions/"
+WORDS = SignOffWords(act="signs the exclusion off", why="why the day cannot be backtested")  # riskbatch exclude-day's refusals
 
 
 def exclusion_key(var_date: str) -> str:
@@ -31,15 +33,12 @@ def exclusion_key(var_date: str) -> str:
 
 
 def exclusion_record(var_date: dt.date, by: str, reason: str, now: dt.datetime) -> dict[str, str]:
-    """The sign-off of one day; a name and a reason of substance are required."""
-    if len(by.strip()) < 3:
-        raise ValueError("--by names the person who signs the exclusion off (at least 3 characters)")
-    if len(reason.strip()) < 10:
-        raise ValueError("--reason says why the day cannot be backtested (at least 10 characters)")
+    """The sign-off of one day; a name and a reason of substance are required (riskbatch.inputs.sign_off)."""
+    signed_by, given_reason = signer(by, reason, WORDS)
     return {
         "var_date": var_date.isoformat(),
-        "signed_off_by": by.strip(),
-        "reason": reason.strip(),
+        "signed_off_by": signed_by,
+        "reason": given_reason,
         "signed_off_at": now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
