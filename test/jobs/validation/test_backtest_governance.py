@@ -14,6 +14,7 @@ import json
 import numpy as np
 import pyarrow as pa
 import pytest
+import time_machine
 
 from riskbatch.inputs.files import POSITION_COLUMNS
 from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
@@ -158,7 +159,8 @@ def test_riskbatch_exclude_day_records_a_named_sign_off_once_and_the_backtest_sh
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     days = business_days(dt.date(2026, 12, 1), 3)
-    with mock_aws():
+    # a sign-off's date may not be after today in New York: the clock pinned after the three nights
+    with mock_aws(), time_machine.travel(dt.datetime(2026, 12, 7, 14, 0, tzinfo=dt.UTC), tick=False):
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="risk-out")
         for record in _records(days, [None, _entry(str(days[0]), False, 0.0, None), _entry(str(days[1]), True, 10.0, None)]):

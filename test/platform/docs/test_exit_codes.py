@@ -5,18 +5,21 @@ table that documents them."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 
 from riskbatch_platform import REPO_ROOT
 
 RUNBOOK = (REPO_ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
 EXIT_ONE = "| command | exit 1 without a traceback means |"
 EVERY_COMMAND = "| code | meaning | what to do |"
+SIGNED_AT = dt.datetime(2026, 12, 2, 14, 0, tzinfo=dt.UTC)  # the morning after the night of 2026-12-01, in New York
 
 
 def _rows(header: str, after: str = "### Exit codes of every command") -> dict[str, str]:
@@ -52,7 +55,8 @@ def _exclude_twice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
     tested = [{"business_date": "2026-12-02", "backtest": {"var_date": "2026-12-01"}}]
     monkeypatch.setattr("riskbatch.validation.history.load_records", lambda *args: tested)
     monkeypatch.setattr("riskbatch.validation.exclusions.record_exclusion", lambda *args: False)
-    return main(["exclude-day", "--bucket", "risk-out", "--date", "2026-12-01", "--by", "J. Risk", "--reason", "vendor outage"])
+    with time_machine.travel(SIGNED_AT, tick=False):  # a sign-off's date may not be after today: the clock pinned after it
+        return main(["exclude-day", "--bucket", "risk-out", "--date", "2026-12-01", "--by", "J. Risk", "--reason", "vendor outage"])
 
 
 def _accept_twice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
@@ -63,7 +67,9 @@ def _accept_twice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
     run = {"run_id": "2026-12-01-0123456789ab", "business_date": "2026-12-01", "rates_source": source}
     monkeypatch.setattr("riskbatch.inputs.rate_acceptances.latest_run_record", lambda *args: run)
     monkeypatch.setattr("riskbatch.inputs.rate_acceptances.record_acceptance", lambda *args: False)
-    return main(["accept-rates", "--bucket", "risk-out", "--date", "2026-12-01", "--currency", "CNH", "--by", "J. Risk", "--reason", "an overnight squeeze"])
+    with time_machine.travel(SIGNED_AT, tick=False):
+        argv = ["accept-rates", "--bucket", "risk-out", "--date", "2026-12-01", "--currency", "CNH"]
+        return main([*argv, "--by", "J. Risk", "--reason", "an overnight squeeze"])
 
 
 @pytest.fixture
