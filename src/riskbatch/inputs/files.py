@@ -135,11 +135,10 @@ def read_table(data: bytes, name: str, columns: dict[str, pa.DataType]) -> pa.Ta
         if name.endswith(".parquet"):
             table = pq.read_table(io.BytesIO(data))
         else:
-            present = pa_csv.read_csv(io.BytesIO(data), read_options=pa_csv.ReadOptions(block_size=1 << 22)).column_names
-            types = {column: kind for column, kind in columns.items() if column in present}
+            # one parse, not a first one for the header: Arrow ignores a type given for a column the file lacks (the loaders report it missing)
             table = pa_csv.read_csv(
                 io.BytesIO(data),
-                convert_options=pa_csv.ConvertOptions(column_types=types, strings_can_be_null=True, null_values=[""]),
+                convert_options=pa_csv.ConvertOptions(column_types=columns, strings_can_be_null=True, null_values=[""]),
             )
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as error:  # UnicodeDecodeError: a header that is not text
         raise InputError(name, [f"unreadable: {error}"]) from None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from riskbatch.model.blas_threads import one_blas_thread
 from riskbatch.model.shortfall_interval import es_interval  # re-exported: the figures' ES interval
 
 CALENDAR_DAYS = 365.0
@@ -158,6 +159,7 @@ def covariance_settings(parameters: ModelParameters) -> tuple[str, float, str]:
     return parameters.covariance, parameters.ewma_lambda, parameters.shrinkage
 
 
+@one_blas_thread  # its rank and eigenvalue the same on any worker (riskbatch.model.blas_threads)
 def estimate_covariance(returns: np.ndarray, parameters: ModelParameters) -> CovarianceEstimate:
     """The covariance of the factors' daily log returns, with the diagnostics the report shows. A factor
     that never moved (a hard-pegged currency) is a constant: zero variance and covariance, the others'
@@ -192,6 +194,7 @@ def covariance(returns: np.ndarray, parameters: ModelParameters) -> np.ndarray:
     return estimate_covariance(returns, parameters).matrix
 
 
+@one_blas_thread  # the same factor to the last bit on any worker, whatever its vCPUs (riskbatch.model.blas_threads)
 def cholesky_with_jitter(cov: np.ndarray) -> tuple[np.ndarray, float]:
     """Lower Cholesky factor, and the diagonal jitter (relative to the mean variance) it needed:
     a matrix that is positive semi-definite but singular needs a tiny one. A factor of zero variance
