@@ -13,6 +13,7 @@ from typing import Any
 from riskbatch.model.run_inputs import load_file_market, load_run_book
 from riskbatch.reporting.figures import portfolios_without_figures
 from riskbatch.reporting.no_figure import firm_without_figures
+from riskbatch.reporting.results import read_results
 from riskbatch.reporting.summary_fields import night_summary
 from riskbatch.validation.exclusions import load_exclusions
 from riskbatch.validation.history import backtest_entry, load_records, night_record, no_figure_entry
@@ -47,7 +48,7 @@ def no_figure_summary(
         manifest,
         started,
         software_version=manifest["software_version"],
-        builds={},  # the empty unit priced nothing: ingestion's build and the report's
+        builds=read_results(s3, bucket, manifest).builds,  # the empty unit priced nothing, yet a build wrote it: listed as every unit's
         limits=utilisation(manifest.get("limits", []), None, {}, {"firm", *unvalued}),  # no figure for any scope
         earlier=earlier,
         record=record,
