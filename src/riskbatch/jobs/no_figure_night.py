@@ -8,16 +8,16 @@ no part of it). The history keeps the night without a VaR (riskbatch.validation.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from riskbatch.model.build_record import night_builds, running_build
 from riskbatch.model.run_inputs import load_file_market, load_run_book
-from riskbatch.reporting.figures import backtest_series, portfolios_without_figures
+from riskbatch.reporting.figures import portfolios_without_figures
 from riskbatch.reporting.no_figure import firm_without_figures
+from riskbatch.reporting.results import read_results
+from riskbatch.reporting.summary_fields import night_summary
 from riskbatch.validation.exclusions import load_exclusions
-from riskbatch.validation.history import backtest_entry, backtest_summary, load_records, night_record, no_figure_entry
-from riskbatch.validation.limits import breach_streaks, utilisation
+from riskbatch.validation.history import backtest_entry, load_records, night_record, no_figure_entry
+from riskbatch.validation.limits import utilisation
 
 
 def _backtest(s3: Any, bucket: str, manifest: dict[str, Any], previous: dict[str, Any] | None, previous_manifest: dict[str, Any] | None) -> Any:
@@ -44,39 +44,23 @@ def no_figure_summary(
     horizon = manifest["model"].get("horizon_days", 1)
     record = night_record(date, run, currency, None, {}, backtest, horizon_days=horizon, without_figures=list(unvalued))
     earlier = [r for r in load_records(s3, bucket, last=date) if r["business_date"] < date]
-    limits = utilisation(manifest.get("limits", []), None, {}, {"firm", *unvalued})  # no figure for any scope
-    summary = {
-        "run_id": run,
-        "business_date": date,
-        "reporting_currency": currency,
-        "market_as_of": manifest["data_quality"]["market_as_of"],
-        "firm": None,  # no figure, never a VaR of 0
-        "firm_without_figures": firm_without_figures(manifest["data_quality"]),
-        "portfolios": {},
-        "portfolios_without_figures": unvalued,
-        "portfolios_partly_excluded": {},
-        "scenarios": manifest["model"]["scenarios"],
-        "seed": manifest["model"]["seed"],
-        "model": manifest["model"],
-        "inputs": manifest["inputs"],
-        "positions": manifest["positions"],
-        "software_version": manifest["software_version"],
-        "computed_by": night_builds(manifest, {}, running_build()),  # the empty unit priced nothing: ingestion's build and the report's
-        "model_config": manifest.get("model_config"),
-        "limits": breach_streaks(limits, earlier),
-        "limits_source": manifest.get("limits_source"),
-        "corporate_actions_source": manifest.get("corporate_actions_source"),
-        "backtest": {
-            **backtest_summary([*earlier, record], exclusions=load_exclusions(s3, bucket)),
-            "tonight": backtest,
-            "series": backtest_series([*earlier, record]),
+    summary = night_summary(
+        manifest,
+        started,
+        software_version=manifest["software_version"],
+        builds=read_results(s3, bucket, manifest).builds,  # the empty unit priced nothing, yet a build wrote it: listed as every unit's
+        limits=utilisation(manifest.get("limits", []), None, {}, {"firm", *unvalued}),  # no figure for any scope
+        earlier=earlier,
+        record=record,
+        exclusions=load_exclusions(s3, bucket),
+        figures={
+            "firm": None,  # no figure, never a VaR of 0
+            "firm_without_figures": firm_without_figures(manifest["data_quality"]),
+            "portfolios": {},
+            "portfolios_without_figures": unvalued,
+            "portfolios_partly_excluded": {},
         },
-        "var_change": None,
-        "data_quality": manifest["data_quality"],
-        "data_quality_policy": manifest["data_quality_policy"],
-        "timings": {
-            "ingested at (UTC)": manifest["created_at"],
-            "report started at (UTC)": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        },
-    }
+        breakdown={},
+        analysis={"var_change": None},
+    )
     return summary, record

@@ -17,25 +17,24 @@ from riskbatch.aws.alerts import publish_per_protocol
 from riskbatch.aws.layout import manifest_key, notified_key, report_keys
 from riskbatch.aws.storage import exists, get_json, put_json_once, put_once
 from riskbatch.jobs.no_figure_night import no_figure_summary
-from riskbatch.model.build_record import night_builds, running_build
 from riskbatch.model.code_fingerprint import require_night_code
 from riskbatch.model.risk_model import risk_figures
 from riskbatch.model.run_inputs import RunBook, load_file_market, load_run_book
 from riskbatch.reporting.charts import var_trend
 from riskbatch.reporting.coverage import firm_excludes, limit_caveats, partly_excluded, valued_notional
 from riskbatch.reporting.deadline import DEADLINE, publication
-from riskbatch.reporting.figures import backtest_series, es_breakdown, portfolios_without_figures, shrinkage_effect
+from riskbatch.reporting.figures import es_breakdown, portfolios_without_figures, shrinkage_effect
 from riskbatch.reporting.no_figure import render_no_figure_pdf
 from riskbatch.reporting.notice import notice_subject, notice_summary, notice_text
 from riskbatch.reporting.pages import render_pdf
 from riskbatch.reporting.results import UnitResults, read_results, stress_history
+from riskbatch.reporting.summary_fields import night_summary
 from riskbatch.runtime.logs import log, timed
 from riskbatch.validation.challengers import challenger_figures
 from riskbatch.validation.exclusions import load_exclusions
 from riskbatch.validation.explain import explain_var_change
 from riskbatch.validation.history import (
     backtest_entry,
-    backtest_summary,
     figures_of,
     load_records,
     night_record,
@@ -43,7 +42,7 @@ from riskbatch.validation.history import (
     one_day_figures,
     previous_record,
 )
-from riskbatch.validation.limits import BREACH_INCOMPLETE, breach_streaks, utilisation
+from riskbatch.validation.limits import BREACH_INCOMPLETE, utilisation
 from riskbatch.validation.restatement import record_night, restated_subject, restatement_line
 
 
@@ -203,49 +202,32 @@ class ReportGeneration:
                 incomplete_scopes=list(caveats),
             )
             earlier = [r for r in load_records(self.s3, bucket, last=manifest["business_date"]) if r["business_date"] < manifest["business_date"]]
-            summary = {
-                "run_id": run,
-                "business_date": manifest["business_date"],
-                "reporting_currency": manifest["model"]["reporting_currency"],
-                "market_as_of": manifest["data_quality"]["market_as_of"],
-                "firm": firm_figures,  # computed once: its ES interval resamples the tail
-                "portfolios": per_portfolio,
-                "portfolios_without_figures": unvalued,
-                "firm_excludes": firm_excludes(unvalued),  # what the firm figure leaves out, in words (None: the whole book)
-                "portfolios_partly_excluded": partial,
-                "sum_of_portfolio_var_99": float(sum(v["var_99"] for v in per_portfolio.values())),
-                "scenarios": manifest["model"]["scenarios"],
-                "seed": manifest["model"]["seed"],
-                "model": manifest["model"],
-                "inputs": manifest["inputs"],
-                "positions": manifest["positions"],
-                "software_version": __version__,
-                "computed_by": night_builds(manifest, results.builds, running_build()),  # one fingerprint: one build computed the night
-                "model_config": manifest.get("model_config"),
-                "contributions": top,
-                "es_breakdown": breakdown,
-                "limits": breach_streaks(
-                    utilisation(manifest.get("limits", []), firm_figures, per_portfolio, set(unvalued), caveats), earlier
-                ),
-                "limits_source": manifest.get("limits_source"),
-                "corporate_actions_source": manifest.get("corporate_actions_source"),  # page one tells a refused file
-                "backtest": {
-                    **backtest_summary([*earlier, record], exclusions=load_exclusions(self.s3, bucket)),  # signed-off days: riskbatch exclude-day
-                    "tonight": record["backtest"],
-                    "series": backtest_series([*earlier, record]),
+            summary = night_summary(
+                manifest,
+                started,
+                software_version=__version__,
+                builds=results.builds,
+                limits=utilisation(manifest.get("limits", []), firm_figures, per_portfolio, set(unvalued), caveats),
+                earlier=earlier,
+                record=record,
+                exclusions=load_exclusions(self.s3, bucket),
+                figures={
+                    "firm": firm_figures,  # computed once: its ES interval resamples the tail
+                    "portfolios": per_portfolio,
+                    "portfolios_without_figures": unvalued,
+                    "firm_excludes": firm_excludes(unvalued),  # what the firm figure leaves out, in words (None: the whole book)
+                    "portfolios_partly_excluded": partial,
+                    "sum_of_portfolio_var_99": float(sum(v["var_99"] for v in per_portfolio.values())),
                 },
-                "var_trend": var_trend([*earlier, record], run_book.parameters.horizon_days, manifest["model"]["reporting_currency"]),
-                "var_change": change,
-                "var_change_unexplained": self._unexplained(previous, previous_manifest, firm_figures),
-                "challengers": challengers,
-                "risk_model": {**run_book.model.describe(), "shrinkage_effect_on_var": shrinkage_effect(run_book)},
-                "data_quality": manifest["data_quality"],
-                "data_quality_policy": manifest["data_quality_policy"],
-                "timings": {
-                    "ingested at (UTC)": manifest["created_at"],
-                    "report started at (UTC)": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                breakdown={"contributions": top, "es_breakdown": breakdown},
+                analysis={
+                    "var_trend": var_trend([*earlier, record], run_book.parameters.horizon_days, manifest["model"]["reporting_currency"]),
+                    "var_change": change,
+                    "var_change_unexplained": self._unexplained(previous, previous_manifest, firm_figures),
+                    "challengers": challengers,
+                    "risk_model": {**run_book.model.describe(), "shrinkage_effect_on_var": shrinkage_effect(run_book)},
                 },
-            }
+            )
             if should_abort():
                 raise RuntimeError("stopping before publishing")
             summary["timings"]["report seconds"] = f"{time.time() - started:.1f}"

@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 from xml.sax.saxutils import escape
 
-from riskbatch.aws.alerts import SUMMARY_ROWS, first_rows
+from riskbatch.aws.alerts import counts_by, first_rows
 from riskbatch.inputs.quality import excluded_notional_text
 from riskbatch.reporting.deadline import publication_line, verdict
 from riskbatch.reporting.page_one_bounds import RESTATEMENT_CHARS, clipped
@@ -33,9 +33,15 @@ def firm_without_figures(data_quality: dict[str, Any]) -> dict[str, Any]:
         "excluded_notional": data_quality.get("excluded_notional", 0.0),
         "excluded_notional_currency": data_quality.get("excluded_notional_currency", ""),
         "excluded_notional_unknown": data_quality.get("excluded_notional_unknown", 0),
-        "by_reason": dict(Counter(row["reason"] for row in rows).most_common(SUMMARY_ROWS)),
+        "by_reason": counts_by(row["reason"] for row in rows),  # the first reasons by count, and the others counted
         "first_reasons": [f"{row['position_id']} ({row['portfolio_id']}): {row['reason']}" for row in rows[:FIRST_REASONS]],
     }
+
+
+def _by_reason(why: dict[str, Any]) -> list[str]:
+    """The reasons by count (counts_by's lines); a report of an earlier release kept the first ones as {reason: count}."""
+    by_reason = why["by_reason"]
+    return counts_by(Counter(by_reason).elements()) if isinstance(by_reason, dict) else list(by_reason)
 
 
 def headline(summary: dict[str, Any]) -> str:
@@ -53,7 +59,7 @@ def no_figure_lines(summary: dict[str, Any]) -> list[str]:
     """Page one's and the notice's words: the headline, the first reasons, the limits, the backtest."""
     why = summary["firm_without_figures"]
     lines = [headline(summary), "The first refused rows:", *(f"- {reason}" for reason in why["first_reasons"])]
-    lines += ["By reason:", *(f"- {count:,} x {reason}" for reason, count in why["by_reason"].items())]
+    lines += ["By reason:", *_by_reason(why)]
     limits = summary["limits"]
     none = "Limits: no limits file came with tonight's files."
     lines.append(f"Limits: none known to hold, each of the {counted(len(limits), 'limit')} has no figure." if limits else none)

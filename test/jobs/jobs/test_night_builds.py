@@ -31,6 +31,7 @@ from riskbatch.jobs.ingestion import ingest
 from riskbatch.jobs.risk_calculation import RiskCalculation
 from riskbatch.model.code_fingerprint import code_fingerprint
 from riskbatch.runtime.task_metadata import METADATA_VARIABLE, forget_container_image
+from test.jobs.jobs.test_portfolio_without_figures import _spoiled
 from test.jobs.stack_layout import Night, mocked_night, publish, small_night
 from test.jobs.task_metadata_stand_in import closed_port, fargate_container_metadata
 
@@ -80,6 +81,20 @@ def as_job(endpoint: type[_Endpoint], job: str) -> None:
     forget_container_image()
 
 
+def each_job_in_its_container(endpoint: type[_Endpoint], monkeypatch: pytest.MonkeyPatch) -> None:
+    """publish's ingestion, risk workers and report each read their own container's metadata (each job is its own
+    process and image on ECS): ingestion first, then each drain of publish in the next job's container."""
+    real_drain = layout.drain
+    jobs = iter(["risk-calculation", "report-generation"])  # publish drains the work queue, then the report queue
+
+    def drain_in_the_next_jobs_container(*args, **kwargs) -> None:
+        as_job(endpoint, next(jobs))
+        real_drain(*args, **kwargs)
+
+    monkeypatch.setattr(layout, "drain", drain_in_the_next_jobs_container)
+    as_job(endpoint, "data-ingestion")
+
+
 def _json(night: Night, key: str) -> dict:
     return json.loads(night.s3.get_object(Bucket=night.settings.output_bucket, Key=key)["Body"].read())
 
@@ -123,15 +138,7 @@ def test_a_units_result_records_the_build_that_computed_it(night: Night, endpoin
 
 def test_the_reports_json_records_its_build_and_lists_the_builds_of_the_night(night: Night, endpoint, tmp_path: Path, monkeypatch) -> None:
     key = night.upload(small_night(tmp_path / "files", DATE), DATE)[1]
-    real_drain = layout.drain
-    jobs = iter(["risk-calculation", "report-generation"])  # publish drains the work queue, then the report queue
-
-    def drain_in_the_next_jobs_container(*args, **kwargs) -> None:
-        as_job(endpoint, next(jobs))  # each job is its own process on ECS: it reads its own container's metadata
-        real_drain(*args, **kwargs)
-
-    monkeypatch.setattr(layout, "drain", drain_in_the_next_jobs_container)
-    as_job(endpoint, "data-ingestion")
+    each_job_in_its_container(endpoint, monkeypatch)
     run = publish(night, key)
     computed_by = _json(night, report_keys(DATE, run)[1])["computed_by"]
     units = len(_json(night, manifest_key(run))["units"])
@@ -159,3 +166,17 @@ def test_without_an_answering_endpoint_the_records_say_unavailable_and_the_night
         assert build["code_fingerprint"] == code_fingerprint()
         assert build["image_digest"].startswith("unavailable: the task metadata endpoint did not answer")
     assert computed_by["code_fingerprints"] == [code_fingerprint()]
+
+
+def test_a_night_of_no_figure_lists_the_build_of_its_empty_unit(night: Night, endpoint, tmp_path: Path, monkeypatch) -> None:
+    folder = small_night(tmp_path / "files", DATE)
+    _spoiled(folder, {"PF01", "PF02", "PF03"})  # every row refused: one empty unit, a report of no figure
+    key = night.upload(folder, DATE)[1]
+    each_job_in_its_container(endpoint, monkeypatch)
+    run = publish(night, key)
+    report = _json(night, report_keys(DATE, run)[1])
+    assert report["firm"] is None  # a night of no figure
+    # the empty unit's result names the risk worker's build: the report lists it as it lists every unit's
+    assert _unit_build(night, run, 0) == _build("risk-calculation")
+    assert report["computed_by"]["units"] == [{**_build("risk-calculation"), "units": [0]}]
+    assert report["computed_by"]["image_digests"] == sorted(DIGESTS.values())
