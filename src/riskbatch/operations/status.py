@@ -35,6 +35,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from riskbatch.aws.runs import run_order
 from riskbatch.aws.storage import exists, get_json
 from riskbatch.inputs.business_days import NEW_YORK, is_business_day, previous_business_day, report_due_at
 from riskbatch.operations.running_tasks import running_lines, running_tasks
@@ -225,7 +226,7 @@ def _runs(s3: Any, bucket: str, date: str, reports: dict[str, dict[str, Any]], i
             "reason": (manifest.get("restatement_reason") or {}).get("text"),
             "in_force": run == in_force,
         })  # fmt: skip
-    return sorted(runs, key=lambda entry: (entry["created_at"], entry["run_id"]))
+    return sorted(runs, key=run_order)  # the order the deadline check finds the latest run by
 
 
 def _reports(s3: Any, bucket: str, date: str, due: dt.datetime) -> dict[str, dict[str, Any]]:
