@@ -31,7 +31,7 @@ from botocore.exceptions import ClientError
 from riskbatch.aws.layout import manifest_key
 from riskbatch.aws.storage import exists, get_json, put_json_once
 from riskbatch.inputs.business_days import NEW_YORK
-from riskbatch.validation.history import history_key
+from riskbatch.validation.history import history_key, record_in_force
 
 SUPERSEDED_PREFIX = "history/superseded/"
 REASON_FILE = "restatement.txt"  # optional, beside the corrected files: why they were corrected
@@ -84,15 +84,6 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _record_in_force(s3: Any, bucket: str, business_date: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The date's record in force and its ETag (None, None when there is none)."""
-    key = history_key(business_date)
-    if not exists(s3, bucket, key):  # listed, not fetched: a missing key answers GetObject with 403 without s3:ListBucket
-        return None, None
-    response = s3.get_object(Bucket=bucket, Key=key)
-    return json.loads(response["Body"].read()), response["ETag"]
-
-
 def _manifest_of(s3: Any, bucket: str, run: str) -> dict[str, Any] | None:
     return get_json(s3, bucket, manifest_key(run)) if exists(s3, bucket, manifest_key(run)) else None
 
@@ -104,7 +95,7 @@ def record_night(s3: Any, bucket: str, record: dict[str, Any], manifest: dict[st
     later run holds it already. A redelivered run finds its own record and its restatement again."""
     date, run = record["business_date"], record["run_id"]
     for _ in range(ATTEMPTS):
-        current, etag = _record_in_force(s3, bucket, date)
+        current, etag = record_in_force(s3, bucket, date)
         if current is None:
             if put_json_once(s3, bucket, history_key(date), record):
                 return None
