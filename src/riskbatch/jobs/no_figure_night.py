@@ -16,7 +16,7 @@ from riskbatch.model.run_inputs import load_file_market, load_run_book
 from riskbatch.reporting.figures import backtest_series, portfolios_without_figures
 from riskbatch.reporting.no_figure import firm_without_figures
 from riskbatch.validation.exclusions import load_exclusions
-from riskbatch.validation.history import backtest_entry, backtest_summary, load_records, night_record, no_figure_entry
+from riskbatch.validation.history import backtest_entry, backtest_summary, night_record, no_figure_entry, records_before
 from riskbatch.validation.limits import breach_streaks, utilisation
 
 
@@ -43,7 +43,7 @@ def no_figure_summary(
     backtest = _backtest(s3, bucket, manifest, previous, previous_manifest)
     horizon = manifest["model"].get("horizon_days", 1)
     record = night_record(date, run, currency, None, {}, backtest, horizon_days=horizon, without_figures=list(unvalued))
-    earlier = [r for r in load_records(s3, bucket, last=date) if r["business_date"] < date]
+    earlier = records_before(s3, bucket, date)
     limits = utilisation(manifest.get("limits", []), None, {}, {"firm", *unvalued})  # no figure for any scope
     summary = {
         "run_id": run,

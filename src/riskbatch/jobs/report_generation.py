@@ -37,11 +37,11 @@ from riskbatch.validation.history import (
     backtest_entry,
     backtest_summary,
     figures_of,
-    load_records,
     night_record,
     no_figure_entry,
     one_day_figures,
     previous_record,
+    records_before,
 )
 from riskbatch.validation.limits import BREACH_INCOMPLETE, breach_streaks, utilisation
 from riskbatch.validation.restatement import record_night, restated_subject, restatement_line
@@ -202,7 +202,7 @@ class ReportGeneration:
                 without_figures=list(unvalued),
                 incomplete_scopes=list(caveats),
             )
-            earlier = [r for r in load_records(self.s3, bucket, last=manifest["business_date"]) if r["business_date"] < manifest["business_date"]]
+            earlier = records_before(self.s3, bucket, manifest["business_date"])
             summary = {
                 "run_id": run,
                 "business_date": manifest["business_date"],

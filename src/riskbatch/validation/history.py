@@ -65,10 +65,19 @@ def record_in_force(s3: Any, bucket: str, business_date: str) -> tuple[dict[str,
     return json.loads(read.body), read.etag
 
 
+def _dates_before(s3: Any, bucket: str, business_date: str) -> list[str]:
+    return [date for date in stored_dates(s3, bucket) if date < business_date]
+
+
 def previous_record(s3: Any, bucket: str, business_date: str) -> dict[str, Any] | None:
     """The latest record before the business date: the VaR the night's move tests."""
-    earlier = [date for date in stored_dates(s3, bucket) if date < business_date]
+    earlier = _dates_before(s3, bucket, business_date)
     return get_json(s3, bucket, history_key(earlier[-1])) if earlier else None
+
+
+def records_before(s3: Any, bucket: str, business_date: str) -> list[dict[str, Any]]:
+    """Every record in force before the business date, oldest first: the nights the report's backtest summary counts."""
+    return [get_json(s3, bucket, history_key(date)) for date in _dates_before(s3, bucket, business_date)]
 
 
 def market_move(previous: Market, today: Market, untrusted: Collection[str] = (), stored: dict[str, float] | None = None) -> tuple[np.ndarray, list[str]]:

@@ -1,5 +1,5 @@
-"""The one reader of a date's record in force (history/<date>.json): ingestion's published run, the restatement's
-conditional replacement and riskbatch status read it through riskbatch.validation.history.record_in_force."""
+"""The readers of the history records (history/<date>.json): a date's record in force (ingestion's published run, the
+restatement's conditional replacement, riskbatch status), and the records before a date (the report's, either night's)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from riskbatch.validation.history import history_key, record_in_force
+from riskbatch.validation.history import history_key, previous_record, record_in_force, records_before
 
 BUCKET = "riskbatch-output-test"
 
@@ -38,3 +38,13 @@ def test_the_record_comes_with_the_etag_its_conditional_replacement_names(s3) ->
     found, etag = record_in_force(s3, BUCKET, "2026-11-24")
     assert found == record and etag == s3.list_objects_v2(Bucket=BUCKET, Prefix=history_key("2026-11-24"))["Contents"][0]["ETag"]
     s3.put_object(Bucket=BUCKET, Key=history_key("2026-11-24"), Body=b"{}", IfMatch=etag)
+
+
+def test_the_records_before_a_date_are_those_in_force_oldest_first(s3) -> None:
+    for date in ("2026-11-24", "2026-11-20", "2026-11-23", "2026-11-25"):
+        s3.put_object(Bucket=BUCKET, Key=history_key(date), Body=json.dumps({"business_date": date}).encode())
+    s3.put_object(Bucket=BUCKET, Key="history/superseded/2026-11-23/2026-11-23-aaaaaaaaaaaa.json", Body=b"{}")
+    s3.put_object(Bucket=BUCKET, Key="history/exclusions/2026-11-23.json", Body=b"{}")
+    assert [record["business_date"] for record in records_before(s3, BUCKET, "2026-11-25")] == ["2026-11-20", "2026-11-23", "2026-11-24"]
+    assert previous_record(s3, BUCKET, "2026-11-25") == records_before(s3, BUCKET, "2026-11-25")[-1]
+    assert records_before(s3, BUCKET, "2026-11-20") == [] and previous_record(s3, BUCKET, "2026-11-20") is None
