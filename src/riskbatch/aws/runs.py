@@ -27,10 +27,15 @@ def _run_ids(s3: Any, bucket: str, start: str) -> list[str]:
     return [prefix["Prefix"].removeprefix("runs/").rstrip("/") for page in pages for prefix in page.get("CommonPrefixes", [])]
 
 
+def manifest_of(s3: Any, bucket: str, run: str) -> dict[str, Any] | None:
+    """The run's manifest, None when it is not in this bucket (a history landed with its figures only, an ingestion that
+    died before writing it, which it writes last)."""
+    return get_json(s3, bucket, manifest_key(run)) if exists(s3, bucket, manifest_key(run)) else None
+
+
 def _manifests(s3: Any, bucket: str, runs: list[str]) -> list[dict[str, Any]]:
-    """The runs' manifests, oldest first (run_order). A folder without one (an ingestion that died before writing its
-    manifest, which it writes last) is no run."""
-    return sorted((get_json(s3, bucket, manifest_key(run)) for run in runs if exists(s3, bucket, manifest_key(run))), key=run_order)
+    """The runs' manifests, oldest first (run_order); a folder without one is no run."""
+    return sorted(filter(None, (manifest_of(s3, bucket, run) for run in runs)), key=run_order)
 
 
 def manifests_of_date(s3: Any, bucket: str, business_date: str) -> list[dict[str, Any]]:

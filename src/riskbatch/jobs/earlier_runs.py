@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from riskbatch.aws.layout import manifest_key, share_of_units
-from riskbatch.aws.runs import latest_manifest_before
-from riskbatch.aws.storage import exists, get_json
+from riskbatch.aws.layout import share_of_units
+from riskbatch.aws.runs import latest_manifest_before, manifest_of
 from riskbatch.validation.history import previous_record
 
 
@@ -18,9 +17,9 @@ def previous_night(s3: Any, output: str, business_date: str, units: int) -> tupl
     (riskbatch.validation.previous_night)."""
     record = previous_record(s3, output, business_date)
     # a night of no figure has no book to revalue: its backtest is an incomplete day, told by the report from the history
-    if record is None or record.get("no_figure") or not exists(s3, output, manifest_key(record["run_id"])):
+    previous = None if record is None or record.get("no_figure") else manifest_of(s3, output, record["run_id"])
+    if previous is None:
         return None, [[] for _ in range(units)]
-    previous = get_json(s3, output, manifest_key(record["run_id"]))
     return {"business_date": record["business_date"], "run_id": record["run_id"]}, share_of_units(len(previous["units"]), units)
 
 

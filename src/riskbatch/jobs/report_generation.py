@@ -14,7 +14,8 @@ from typing import Any
 
 from riskbatch import __version__
 from riskbatch.aws.alerts import publish_per_protocol
-from riskbatch.aws.layout import manifest_key, notified_key, report_keys
+from riskbatch.aws.layout import notified_key, report_keys
+from riskbatch.aws.runs import manifest_of
 from riskbatch.aws.storage import exists, get_json, put_json_once, put_once
 from riskbatch.jobs.no_figure_night import no_figure_summary
 from riskbatch.model.build_record import night_builds, running_build
@@ -101,10 +102,10 @@ class ReportGeneration:
         previous = previous_record(self.s3, bucket, date)
         if previous is None:
             return None, None
-        if not exists(self.s3, bucket, manifest_key(previous["run_id"])):
+        manifest = manifest_of(self.s3, bucket, previous["run_id"])
+        if manifest is None:
             log("previous_run_not_found", run_id=previous["run_id"], business_date=previous["business_date"])
-            return previous, None
-        return previous, get_json(self.s3, bucket, manifest_key(previous["run_id"]))
+        return previous, manifest
 
     def _backtest_and_change(
         self,

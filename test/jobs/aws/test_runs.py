@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from riskbatch.aws.layout import manifest_key, market_key, unit_key
-from riskbatch.aws.runs import latest_manifest, latest_manifest_before, manifests_of_date
+from riskbatch.aws.runs import latest_manifest, latest_manifest_before, manifest_of, manifests_of_date
 
 BUCKET = "riskbatch-output-test"
 
@@ -69,6 +69,8 @@ def test_the_readers_list_under_runs_and_get_manifests_alone(s3) -> None:
     calls: list[tuple[str, dict]] = []
     s3.meta.events.register("before-parameter-build.s3", lambda model, params, **_: calls.append((model.name, dict(params))))
     assert latest_manifest(s3, BUCKET, "2026-11-24") and latest_manifest_before(s3, BUCKET, "2026-11-24") and manifests_of_date(s3, BUCKET, "2026-11-23")
+    assert manifest_of(s3, BUCKET, "2026-11-24-cccccccccccc") is None  # its ingestion died: listed, never fetched
+    assert manifest_of(s3, BUCKET, "2026-11-24-bbbbbbbbbbbb")["run_id"] == "2026-11-24-bbbbbbbbbbbb"
     assert {name for name, _ in calls} == {"ListObjectsV2", "GetObject"}
     assert all(params["Prefix"].startswith("runs/") for name, params in calls if name == "ListObjectsV2")
     assert all(re.fullmatch(r"runs/[^/]+/manifest\.json", params["Key"]) for name, params in calls if name == "GetObject")
