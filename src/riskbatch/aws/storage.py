@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
 
-def get_bytes(s3: Any, bucket: str, key: str) -> bytes:
-    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+class ObjectRead(NamedTuple):
+    """One GetObject: the object's bytes, the version S3 served and its ETag. Callers take what they need."""
+
+    body: bytes
+    version: str | None  # None where the bucket never had versioning on (S3 answers "null" for an object written before it was enabled)
+    etag: str | None
 
 
-def get_versioned(s3: Any, bucket: str, key: str) -> tuple[bytes, str | None]:
-    """The object's bytes and the version S3 served (None where the bucket never had versioning on;
-    S3 answers "null" for an object written before it was enabled): GetObject returns VersionId
-    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html)."""
-    response = s3.get_object(Bucket=bucket, Key=key)
-    return response["Body"].read(), response.get("VersionId")
-
-
-def get_read(s3: Any, bucket: str, key: str) -> tuple[bytes, str | None, str | None]:
-    """The object's bytes, the version S3 served and its ETag, all from the one GetObject: what was read, to compare
-    with what a listing shows later (ListObjectsV2 gives each object's ETag, which "reflects changes only to the
+def get_read(s3: Any, bucket: str, key: str) -> ObjectRead:
+    """The object's bytes, the version S3 served and its ETag, all from the one GetObject (VersionId and ETag:
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html): the version names the very bytes read, and the
+    ETag is what a listing shows later (ListObjectsV2 gives each object's ETag, which "reflects changes only to the
     contents of an object": Object, https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html)."""
     response = s3.get_object(Bucket=bucket, Key=key)
-    return response["Body"].read(), response.get("VersionId"), response.get("ETag")
+    return ObjectRead(response["Body"].read(), response.get("VersionId"), response.get("ETag"))
+
+
+def get_bytes(s3: Any, bucket: str, key: str) -> bytes:
+    return get_read(s3, bucket, key).body
 
 
 def get_json(s3: Any, bucket: str, key: str) -> Any:

@@ -10,7 +10,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskbatch.aws.storage import exists, get_versioned
+from riskbatch.aws.storage import exists, get_read
 from riskbatch.inputs.files import FILE_NAME
 from riskbatch.runtime.logs import timed
 
@@ -66,8 +66,8 @@ def stored_key(s3: Any, bucket: str, key: str) -> str:
 
 def read_file_set(s3: Any, bucket: str, business_date: str, keys: dict[str, str]) -> FileSet:
     with timed("inputs_read", business_date=business_date) as timing:
-        read = {role: get_versioned(s3, bucket, path) for role, path in keys.items()}
-        contents = {role: data for role, (data, _) in read.items()}
+        read = {role: get_read(s3, bucket, path) for role, path in keys.items()}
+        contents = {role: item.body for role, item in read.items()}
         timing["bytes"] = sum(len(data) for data in contents.values())
     checksums = {role: hashlib.sha256(data).hexdigest() for role, data in contents.items()}
-    return FileSet(bucket, business_date, keys, contents, checksums, {role: version for role, (_, version) in read.items()})
+    return FileSet(bucket, business_date, keys, contents, checksums, {role: item.version for role, item in read.items()})

@@ -30,8 +30,8 @@ import hashlib
 import json
 from typing import Any
 
-from riskbatch.aws.layout import manifest_key
-from riskbatch.aws.storage import exists, get_json, list_keys, put_json_once
+from riskbatch.aws.runs import latest_manifest
+from riskbatch.aws.storage import get_json, list_keys, put_json_once
 from riskbatch.inputs.sign_off import SignOffWords, signer
 
 PREFIX = "history/rate-acceptances/"
@@ -49,11 +49,8 @@ def acceptance_key(business_date: str, currency: str, curve: list[list[float]]) 
 
 
 def latest_run_record(s3: Any, bucket: str, business_date: str) -> dict[str, Any] | None:
-    """The date's latest run record (a run id starts with its business date), None when the date never ran."""
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"runs/{business_date}-", Delimiter="/")
-    runs = [prefix["Prefix"].removeprefix("runs/").rstrip("/") for page in pages for prefix in page.get("CommonPrefixes", [])]
-    manifests = [get_json(s3, bucket, manifest_key(run)) for run in runs if exists(s3, bucket, manifest_key(run))]
-    return max(manifests, key=lambda manifest: manifest["created_at"]) if manifests else None
+    """The date's latest run record, None when the date never ran."""
+    return latest_manifest(s3, bucket, business_date)
 
 
 def acceptance_record(manifest: dict[str, Any], currency: str, by: str, reason: str, now: dt.datetime) -> dict[str, Any]:

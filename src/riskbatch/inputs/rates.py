@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from riskbatch.aws.storage import exists, get_versioned
+from riskbatch.aws.storage import exists, get_read
 from riskbatch.inputs.business_days import business_days_between
 from riskbatch.inputs.currencies import notional_in
 from riskbatch.inputs.files import FX_FACTOR, InputError, empty_values, excluded_rows, read_table
@@ -253,7 +253,7 @@ def night_rates(
     for name in RATES_FILES:
         key = f"{prefix}{business_date}/{name}"
         if exists(s3, bucket, key):
-            data, version_id = get_versioned(s3, bucket, key)
+            data, version_id, _ = get_read(s3, bucket, key)
             checksum = hashlib.sha256(data).hexdigest()
             try:
                 table, date = read_table(data, key, RATE_COLUMNS), dt.date.fromisoformat(business_date)

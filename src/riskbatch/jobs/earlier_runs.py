@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from riskbatch.aws.layout import manifest_key, share_of_units
-from riskbatch.aws.storage import exists, get_json
+from riskbatch.aws.layout import share_of_units
+from riskbatch.aws.runs import latest_manifest_before, manifest_of
 from riskbatch.validation.history import previous_record
 
 
@@ -17,9 +17,9 @@ def previous_night(s3: Any, output: str, business_date: str, units: int) -> tupl
     (riskbatch.validation.previous_night)."""
     record = previous_record(s3, output, business_date)
     # a night of no figure has no book to revalue: its backtest is an incomplete day, told by the report from the history
-    if record is None or record.get("no_figure") or not exists(s3, output, manifest_key(record["run_id"])):
+    previous = None if record is None or record.get("no_figure") else manifest_of(s3, output, record["run_id"])
+    if previous is None:
         return None, [[] for _ in range(units)]
-    previous = get_json(s3, output, manifest_key(record["run_id"]))
     return {"business_date": record["business_date"], "run_id": record["run_id"]}, share_of_units(len(previous["units"]), units)
 
 
@@ -30,14 +30,6 @@ def previous_draw_order(s3: Any, output: str, business_date: str) -> list[str] |
 
 
 def latest_earlier_manifest(s3: Any, output: str, business_date: str) -> dict[str, Any] | None:
-    """The latest manifest of the latest earlier date under runs/ (the prefix this task may list and
-    read; a run id starts with its business date): its draw order, its cleaning ledger. None on the first night."""
-    # one CommonPrefixes entry per run folder (with a delimiter only), paginated past 1,000
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=output, Prefix="runs/", Delimiter="/")
-    runs = [prefix["Prefix"].removeprefix("runs/").rstrip("/") for page in pages for prefix in page.get("CommonPrefixes", [])]
-    earlier = sorted(run for run in runs if run[:10] < business_date)
-    if not earlier:
-        return None
-    latest = [run for run in earlier if run[:10] == earlier[-1][:10] and exists(s3, output, manifest_key(run))]
-    manifests = [get_json(s3, output, manifest_key(run)) for run in latest]
-    return max(manifests, key=lambda manifest: manifest["created_at"]) if manifests else None
+    """The latest manifest of the latest earlier date that has one, under runs/ (the prefix this task may list and read):
+    its draw order, its cleaning ledger, its curves. None on the first night."""
+    return latest_manifest_before(s3, output, business_date)

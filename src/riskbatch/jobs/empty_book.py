@@ -7,21 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from riskbatch.aws.storage import exists, get_json
 from riskbatch.inputs.files import InputError
 from riskbatch.inputs.quality import FileRejected
 from riskbatch.model.engine import draw_order
-from riskbatch.validation.history import history_key
+from riskbatch.validation.history import record_in_force
 
 
 def published_run(s3: Any, bucket: str, business_date: str) -> str | None:
     """The run whose figures are in force for the date (history/<date>.json), None when no run of it published a
     figure: only then may a positions file whose every row is refused make a night of no figure. Otherwise a bad
     file landed after publication (a rerun, a restatement) would supersede the published figures with none."""
-    if not exists(s3, bucket, history_key(business_date)):  # listed, not fetched: GetObject of a missing key needs s3:ListBucket
-        return None
-    record = get_json(s3, bucket, history_key(business_date))
-    return None if record.get("no_figure") else record["run_id"]
+    record, _ = record_in_force(s3, bucket, business_date)
+    return None if record is None or record.get("no_figure") else record["run_id"]
 
 
 def figures_stand(rejected: FileRejected, business_date: str, published: str | None) -> FileRejected:

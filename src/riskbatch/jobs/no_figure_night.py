@@ -16,7 +16,7 @@ from riskbatch.reporting.no_figure import firm_without_figures
 from riskbatch.reporting.results import read_results
 from riskbatch.reporting.summary_fields import night_summary
 from riskbatch.validation.exclusions import load_exclusions
-from riskbatch.validation.history import backtest_entry, load_records, night_record, no_figure_entry
+from riskbatch.validation.history import backtest_entry, night_record, no_figure_entry, records_before
 from riskbatch.validation.limits import utilisation
 
 
@@ -43,7 +43,7 @@ def no_figure_summary(
     backtest = _backtest(s3, bucket, manifest, previous, previous_manifest)
     horizon = manifest["model"].get("horizon_days", 1)
     record = night_record(date, run, currency, None, {}, backtest, horizon_days=horizon, without_figures=list(unvalued))
-    earlier = [r for r in load_records(s3, bucket, last=date) if r["business_date"] < date]
+    earlier = records_before(s3, bucket, date)
     summary = night_summary(
         manifest,
         started,

@@ -14,7 +14,8 @@ from typing import Any
 
 from riskbatch import __version__
 from riskbatch.aws.alerts import publish_per_protocol
-from riskbatch.aws.layout import manifest_key, notified_key, report_keys
+from riskbatch.aws.layout import notified_key, report_keys
+from riskbatch.aws.runs import manifest_of
 from riskbatch.aws.storage import exists, get_json, put_json_once, put_once
 from riskbatch.jobs.no_figure_night import no_figure_summary
 from riskbatch.model.code_fingerprint import require_night_code
@@ -36,11 +37,11 @@ from riskbatch.validation.explain import explain_var_change
 from riskbatch.validation.history import (
     backtest_entry,
     figures_of,
-    load_records,
     night_record,
     no_figure_entry,
     one_day_figures,
     previous_record,
+    records_before,
 )
 from riskbatch.validation.limits import BREACH_INCOMPLETE, utilisation
 from riskbatch.validation.restatement import record_night, restated_subject, restatement_line
@@ -100,10 +101,10 @@ class ReportGeneration:
         previous = previous_record(self.s3, bucket, date)
         if previous is None:
             return None, None
-        if not exists(self.s3, bucket, manifest_key(previous["run_id"])):
+        manifest = manifest_of(self.s3, bucket, previous["run_id"])
+        if manifest is None:
             log("previous_run_not_found", run_id=previous["run_id"], business_date=previous["business_date"])
-            return previous, None
-        return previous, get_json(self.s3, bucket, manifest_key(previous["run_id"]))
+        return previous, manifest
 
     def _backtest_and_change(
         self,
@@ -201,7 +202,7 @@ class ReportGeneration:
                 without_figures=list(unvalued),
                 incomplete_scopes=list(caveats),
             )
-            earlier = [r for r in load_records(self.s3, bucket, last=manifest["business_date"]) if r["business_date"] < manifest["business_date"]]
+            earlier = records_before(self.s3, bucket, manifest["business_date"])
             summary = night_summary(
                 manifest,
                 started,

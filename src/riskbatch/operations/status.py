@@ -35,12 +35,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskbatch.aws.storage import exists, get_json
+from riskbatch.aws.runs import run_order
+from riskbatch.aws.storage import get_json
 from riskbatch.inputs.business_days import NEW_YORK, is_business_day, previous_business_day, report_due_at
 from riskbatch.operations.running_tasks import running_lines, running_tasks
 from riskbatch.operations.stack_lookup import StackResources, aws_errors
 from riskbatch.operations.watch import read_progress
-from riskbatch.validation.history import history_key
+from riskbatch.validation.history import history_key, record_in_force
 
 # The report's states and `riskbatch status`'s exit code for each (docs/runbook.md): a scheduler or a script acts on them.
 ON_TIME, NO_NIGHT, NOT_DUE, MISSING, LATE, RESTATED, NO_FIGURE = "on time", "no night", "not due yet", "missing", "late", "restated", "no figure"
@@ -225,7 +226,7 @@ def _runs(s3: Any, bucket: str, date: str, reports: dict[str, dict[str, Any]], i
             "reason": (manifest.get("restatement_reason") or {}).get("text"),
             "in_force": run == in_force,
         })  # fmt: skip
-    return sorted(runs, key=lambda entry: (entry["created_at"], entry["run_id"]))
+    return sorted(runs, key=run_order)  # the order the deadline check finds the latest run by
 
 
 def _reports(s3: Any, bucket: str, date: str, due: dt.datetime) -> dict[str, dict[str, Any]]:
@@ -271,7 +272,7 @@ def read_status(client: Any, stack_name: str, business_date: dt.date | None = No
         date = business_date or night_in_view(s3, resources, now)
         due = report_due_at(date)
         iso = date.isoformat()
-        record = get_json(s3, resources.output_bucket, history_key(iso)) if exists(s3, resources.output_bucket, history_key(iso)) else None
+        record, _ = record_in_force(s3, resources.output_bucket, iso)
         reports = _reports(s3, resources.output_bucket, iso, due)
         in_force = record["run_id"] if record and record["run_id"] in reports else None
         if in_force is None and reports:  # no record yet: the latest report written

@@ -35,7 +35,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from riskbatch.aws.alerts import publish_alert
-from riskbatch.aws.storage import count_keys, exists, get_json
+from riskbatch.aws.runs import manifests_of_date
+from riskbatch.aws.storage import count_keys, exists
 from riskbatch.inputs.business_days import EXCHANGE, NEW_YORK, REPORT_DEADLINE, is_business_day, previous_business_day, report_due_at
 from riskbatch.operations.late_inputs import landed_after_ingestion
 
@@ -94,11 +95,6 @@ class Progress:
         return "the run is complete; the report has not been written"
 
 
-def _folders(s3: Any, bucket: str, prefix: str) -> list[str]:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
-    return [common["Prefix"] for page in pages for common in page.get("CommonPrefixes", [])]
-
-
 def _items(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
     return [item for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix) for item in page.get("Contents", [])]
 
@@ -150,17 +146,14 @@ def read_progress(s3: Any, sqs: Any, settings: dict[str, str], business_date: dt
     listed = _items(s3, settings["INPUT_BUCKET"], f"{settings.get('INPUT_PREFIX', 'incoming/')}{date}/") if settings.get("INPUT_BUCKET") else []
     progress.inputs = [item["Key"].rsplit("/", 1)[-1] for item in listed]
     progress.quarantined = [key.rsplit("/", 1)[-1] for key in _keys(s3, output, f"quarantine/{date}/")]
-    runs = []
-    for folder in _folders(s3, output, f"runs/{date}-"):
-        if exists(s3, output, f"{folder}manifest.json"):
-            runs.append(get_json(s3, output, f"{folder}manifest.json"))
+    runs = manifests_of_date(s3, output, date)  # oldest first
     # every run of the date refused every position: the report in is one of no figure (read from the runs' manifests,
     # which the check's role may read; a run with positions publishes figures, and no figure never replaces them)
     if progress.report and runs and not any(item.get("positions", True) for item in runs):  # an older manifest: figures
-        latest = max(runs, key=lambda item: item["created_at"])["run_id"]
+        latest = runs[-1]["run_id"]
         progress.no_figure = f"run {latest} refused every position, the firm has no VaR for {date}"
     if runs:
-        manifest = max(runs, key=lambda item: item["created_at"])  # the latest run of the date
+        manifest = runs[-1]  # the latest run of the date
         run = manifest["run_id"]
         progress.run, progress.ingested_at, progress.units_total = run, manifest["created_at"], len(manifest["units"])
         progress.units_done = count_keys(s3, output, f"runs/{run}/results/")

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
 
-from riskbatch.aws.storage import get_json, list_keys, put_json_once
+from riskbatch.aws.storage import exists, get_json, get_read, list_keys, put_json_once
 from riskbatch.inputs.business_days import previous_business_day
 from riskbatch.inputs.currencies import factors_of_position
 from riskbatch.inputs.files import Market
@@ -54,10 +55,29 @@ def stored_dates(s3: Any, bucket: str) -> list[str]:
     return sorted(name.removesuffix(".json") for name in names if name.endswith(".json") and "/" not in name)
 
 
+def record_in_force(s3: Any, bucket: str, business_date: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The date's record in force (history/<date>.json) and its ETag, for a conditional replacement (riskbatch.validation.restatement);
+    (None, None) when the date has none. Its existence is listed, not fetched: GetObject of a missing key answers 403 without
+    s3:ListBucket on the bucket (GetObject, "Permissions": https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html)."""
+    if not exists(s3, bucket, history_key(business_date)):
+        return None, None
+    read = get_read(s3, bucket, history_key(business_date))
+    return json.loads(read.body), read.etag
+
+
+def _dates_before(s3: Any, bucket: str, business_date: str) -> list[str]:
+    return [date for date in stored_dates(s3, bucket) if date < business_date]
+
+
 def previous_record(s3: Any, bucket: str, business_date: str) -> dict[str, Any] | None:
     """The latest record before the business date: the VaR the night's move tests."""
-    earlier = [date for date in stored_dates(s3, bucket) if date < business_date]
+    earlier = _dates_before(s3, bucket, business_date)
     return get_json(s3, bucket, history_key(earlier[-1])) if earlier else None
+
+
+def records_before(s3: Any, bucket: str, business_date: str) -> list[dict[str, Any]]:
+    """Every record in force before the business date, oldest first: the nights the report's backtest summary counts."""
+    return [get_json(s3, bucket, history_key(date)) for date in _dates_before(s3, bucket, business_date)]
 
 
 def market_move(previous: Market, today: Market, untrusted: Collection[str] = (), stored: dict[str, float] | None = None) -> tuple[np.ndarray, list[str]]:

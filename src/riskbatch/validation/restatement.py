@@ -28,10 +28,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from riskbatch.aws.layout import manifest_key
-from riskbatch.aws.storage import exists, get_json, put_json_once
+from riskbatch.aws.runs import manifest_of
+from riskbatch.aws.storage import put_json_once
 from riskbatch.inputs.business_days import NEW_YORK
-from riskbatch.validation.history import history_key
+from riskbatch.validation.history import history_key, record_in_force
 
 SUPERSEDED_PREFIX = "history/superseded/"
 REASON_FILE = "restatement.txt"  # optional, beside the corrected files: why they were corrected
@@ -84,19 +84,6 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _record_in_force(s3: Any, bucket: str, business_date: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The date's record in force and its ETag (None, None when there is none)."""
-    key = history_key(business_date)
-    if not exists(s3, bucket, key):  # listed, not fetched: a missing key answers GetObject with 403 without s3:ListBucket
-        return None, None
-    response = s3.get_object(Bucket=bucket, Key=key)
-    return json.loads(response["Body"].read()), response["ETag"]
-
-
-def _manifest_of(s3: Any, bucket: str, run: str) -> dict[str, Any] | None:
-    return get_json(s3, bucket, manifest_key(run)) if exists(s3, bucket, manifest_key(run)) else None
-
-
 def record_night(s3: Any, bucket: str, record: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any] | None:
     """Write the night's record: once, or as the restatement of the record in force when this run is
     the later one. Returns the run's restatement (what its report says): None for a first record;
@@ -104,7 +91,7 @@ def record_night(s3: Any, bucket: str, record: dict[str, Any], manifest: dict[st
     later run holds it already. A redelivered run finds its own record and its restatement again."""
     date, run = record["business_date"], record["run_id"]
     for _ in range(ATTEMPTS):
-        current, etag = _record_in_force(s3, bucket, date)
+        current, etag = record_in_force(s3, bucket, date)
         if current is None:
             if put_json_once(s3, bucket, history_key(date), record):
                 return None
@@ -114,7 +101,7 @@ def record_night(s3: Any, bucket: str, record: dict[str, Any], manifest: dict[st
         if record.get("no_figure") and not current.get("no_figure"):  # two runs of the date ingested before either published
             reason = f"the figures of run {current['run_id']} stand: a night of no figure (every position refused) never replaces them"
             return {"superseded_by": current["run_id"], "at": _now(), "reason": reason, "changes": []}
-        earlier = _manifest_of(s3, bucket, current["run_id"])
+        earlier = manifest_of(s3, bucket, current["run_id"])
         if earlier is not None and earlier["created_at"] >= manifest["created_at"]:
             changes = manifest_changes(manifest, earlier)
             return {"superseded_by": current["run_id"], "at": _now(), "reason": _why(earlier, changes), "changes": changes}

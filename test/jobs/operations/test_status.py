@@ -208,6 +208,18 @@ def test_a_restated_date_shows_both_runs_and_the_one_in_force(account) -> None:
     assert f"{first}, ingested 2026-11-24 20:00, 1 of 1 units, announced, superseded" in as_text(status)
 
 
+def test_two_runs_ingested_in_the_same_second_name_one_latest_run(account) -> None:
+    # before: the run list ordered them by (created_at, run id) while the progress took the first listed of the latest
+    # second, so the run shown as the night's was not the one listed last
+    night, _, _ = account
+    date, first, second = "2026-11-24", "2026-11-24-111111111111", "2026-11-24-222222222222"
+    _lay_out_run(night, date, first, units=1, done=1, created_at="2026-11-25T01:00:00Z", marks=("announced",))
+    _lay_out_run(night, date, second, units=2, done=0, created_at="2026-11-25T01:00:00Z")
+    status = read_status(boto3.Session(region_name=REGION).client, STACK, dt.date.fromisoformat(date))
+    assert [run["run_id"] for run in status.runs] == [first, second]
+    assert status.run == second and status.units["total"] == 2 and status.units["done"] == 0
+
+
 def _stopped_event(task: str, family: str, stopped: dt.datetime, exit_code: int | None, stop_code: str, reason: str) -> dict[str, Any]:
     """The "ECS Task State Change" event EventBridge writes to the task events log group."""
     container: dict[str, Any] = {"name": family.removeprefix("task-").removesuffix("-test")}
