@@ -140,10 +140,11 @@ def read_table(data: bytes, name: str, columns: dict[str, pa.DataType]) -> pa.Ta
                 io.BytesIO(data),
                 convert_options=pa_csv.ConvertOptions(column_types=columns, strings_can_be_null=True, null_values=[""]),
             )
+        names = table.column_names  # decoded here: Arrow parses a header that is not text, and its names fail to decode
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as error:  # UnicodeDecodeError: a header that is not text
         raise InputError(name, [f"unreadable: {error}"]) from None
     try:
-        return table.cast(pa.schema([(column, columns.get(column, table.schema.field(column).type)) for column in table.column_names]))
+        return table.cast(pa.schema([(column, columns.get(column, table.schema.field(column).type)) for column in names]))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
         raise InputError(name, [f"wrong column type: {error}"]) from None
 
