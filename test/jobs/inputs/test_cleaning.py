@@ -215,7 +215,7 @@ def test_the_cleaning_thresholds_are_versioned_configuration(tmp_path: Path) -> 
     from riskbatch.model.settings import MODEL_CONFIG, ConfigurationError, cleaning_policy, load_model_config
 
     config = load_model_config()
-    assert cleaning_policy(config) == CleaningPolicy(**json.loads(MODEL_CONFIG.read_text())["cleaning"]) and config.version == "2026.12-9"
+    assert cleaning_policy(config) == CleaningPolicy(**json.loads(MODEL_CONFIG.read_text())["cleaning"]) and config.version == "2026.12-10"
     broken = json.loads(MODEL_CONFIG.read_text())
     broken["cleaning"]["implausible_ratio"] = 0.5  # a ratio is above 1: its inverse bounds a fall
     (tmp_path / "model_config.json").write_text(json.dumps(broken))
