@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from riskbatch_platform import REPO_ROOT
 
@@ -18,26 +21,37 @@ def _precompile(cache: Path, **environment: str) -> subprocess.CompletedProcess[
     return subprocess.run([sys.executable, "-m", "riskbatch.model.precompile"], env=env, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
 
 
-def test_a_second_process_loads_every_kernel_from_the_cache_and_compiles_none(tmp_path: Path) -> None:
-    first = _precompile(tmp_path / "numba")
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, int]]]:
+    """The image build's step, once for the module (it compiles every kernel: most of these tests' time): its cache and
+    what it reported. Each test works on a copy, so none sees another's changes."""
+    cache = tmp_path_factory.mktemp("built") / "numba"
+    first = _precompile(cache)
     assert first.returncode == 0, first.stderr[-2000:]
-    built = json.loads(first.stdout)["kernels"]
-    assert built and all(origin["compiled"] >= 1 for origin in built.values())  # the build compiles each
-    again = json.loads(_precompile(tmp_path / "numba").stdout)["kernels"]
-    assert again.keys() == built.keys()
-    assert all(origin == {"from_cache": built[name]["compiled"], "compiled": 0} for name, origin in again.items()), again
+    return cache, json.loads(first.stdout)["kernels"]
 
 
-def test_a_cache_for_another_cpu_name_is_not_used(tmp_path: Path) -> None:
+def _copy(built: tuple[Path, dict[str, dict[str, int]]], tmp_path: Path) -> Path:
+    return Path(shutil.copytree(built[0], tmp_path / "numba"))
+
+
+def test_a_second_process_loads_every_kernel_from_the_cache_and_compiles_none(built, tmp_path: Path) -> None:
+    kernels = built[1]
+    assert kernels and all(origin["compiled"] >= 1 for origin in kernels.values())  # the build compiles each
+    again = json.loads(_precompile(_copy(built, tmp_path)).stdout)["kernels"]
+    assert again.keys() == kernels.keys()
+    assert all(origin == {"from_cache": kernels[name]["compiled"], "compiled": 0} for name, origin in again.items()), again
+
+
+def test_a_cache_for_another_cpu_name_is_not_used(built, tmp_path: Path) -> None:
     """numba keys each entry by the CPU it was compiled for: the same cache under another CPU name compiles again."""
-    assert _precompile(tmp_path / "numba").returncode == 0
-    other = json.loads(_precompile(tmp_path / "numba", NUMBA_CPU_NAME="x86-64-v2").stdout)["kernels"]
+    other = json.loads(_precompile(_copy(built, tmp_path), NUMBA_CPU_NAME="x86-64-v2").stdout)["kernels"]
     assert all(origin["compiled"] >= 1 for origin in other.values()), other
 
 
-def test_numba_refuses_a_cache_directory_it_cannot_write(tmp_path: Path) -> None:
+def test_numba_refuses_a_cache_directory_it_cannot_write(built, tmp_path: Path) -> None:
     """What a read-only root filesystem would do to a cache kept in the image outside the volume."""
-    assert _precompile(tmp_path / "numba").returncode == 0
+    _copy(built, tmp_path)
     for folder in [tmp_path / "numba", *(path for path in (tmp_path / "numba").rglob("*") if path.is_dir())]:
         folder.chmod(0o555)
     try:
