@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
 import numpy as np
 import pytest
+from moto import mock_aws
 
 from riskbatch.inputs.files import Market
 from riskbatch.inputs.synthetic import linear_book, market_from_covariance
@@ -25,3 +30,12 @@ def small_book(small_market: Market) -> Book:
         "PF4": {0: -600_000.0, 4: 700_000.0},
     }
     return build_book(linear_book(exposures, small_market), small_market)
+
+
+@pytest.fixture
+def s3(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """An S3 client in moto's account with the test module's BUCKET made (a module's own s3 fixture wins)."""
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=request.module.BUCKET)
+        yield client

@@ -5,23 +5,13 @@ from __future__ import annotations
 import fnmatch
 import json
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from riskbatch.aws.layout import manifest_key, market_key, unit_key
 from riskbatch.aws.runs import latest_manifest, latest_manifest_before, manifest_of, manifests_of_date
 from test.jobs.stack_layout import PARAMETERS, stack_properties
 
 BUCKET = PARAMETERS["OutputBucketName"]  # the bucket the resolved template's roles name
-
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def _run(s3, run: str, created_at: str, **fields) -> None:

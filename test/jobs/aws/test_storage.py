@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from riskbatch.aws.storage import exists, get_bytes, get_read
 
 BUCKET = "riskbatch-output-test"
-
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 @pytest.mark.parametrize(

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import json
 
-import boto3
-import pytest
-from moto import mock_aws
-
 from riskbatch.aws.layout import manifest_key, market_key, unit_key
 from riskbatch.jobs.earlier_runs import latest_earlier_manifest, previous_draw_order
 
 BUCKET = "riskbatch-output-test"
-
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def test_a_night_whose_ingestion_died_before_its_manifest_does_not_lose_the_draw_order_before_it(s3) -> None:

@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from riskbatch.validation.history import history_key, previous_record, record_in_force, records_before
 
 BUCKET = "riskbatch-output-test"
-
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def test_a_date_without_a_record_is_listed_not_fetched(s3, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -161,24 +161,28 @@ def test_a_tool_that_is_not_installed_is_exit_2_as_the_runbook_says(
     assert _names(_rows(EVERY_COMMAND)["2"], command), f"{command} exits 2 when a tool is missing: the runbook's code 2 must say so"
 
 
+class _Ecr:
+    """ECR's token, as riskbatch-push-images asks for it before it logs podman in."""
+
+    def get_authorization_token(self) -> dict[str, Any]:
+        return {"authorizationData": [{"authorizationToken": "QVdTOnRva2Vu", "proxyEndpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com"}]}
+
+
+class _EcrTarget:
+    def client(self, service: str) -> Any:
+        return _Ecr()
+
+
 def test_a_scan_that_cannot_be_judged_is_push_images_own_3_as_the_runbook_says(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """riskbatch-push-images renumbers the boundary's 3 to 9: its own 3 is a scan still unjudged after --scan-wait."""
     from riskbatch_platform.deployment.image_gate import ScanNotFinished
     from riskbatch_platform.images import push_images
 
-    class Ecr:
-        def get_authorization_token(self) -> dict[str, Any]:
-            return {"authorizationData": [{"authorizationToken": "QVdTOnRva2Vu", "proxyEndpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com"}]}
-
-    class Target:
-        def client(self, service: str) -> Any:
-            return Ecr()
-
     def unjudged(*args: Any, **kwargs: Any) -> None:
         raise ScanNotFinished("BASIC scan of ecr-risk-calculation-dev:1.0.0 still IN_PROGRESS after 0 s")
 
     uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-risk-calculation-dev"
-    monkeypatch.setattr(push_images, "command_target", lambda *args: Target())
+    monkeypatch.setattr(push_images, "command_target", lambda *args: _EcrTarget())
     monkeypatch.setattr(push_images, "stack_outputs", lambda *args: {"RiskCalculationRepositoryUri": uri})
     monkeypatch.setattr(push_images, "image_exists", lambda reference: True)
     monkeypatch.setattr(push_images, "podman", lambda *args, **kwargs: None)
@@ -220,16 +224,8 @@ def _push_images(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
     """riskbatch-push-images with AWS stubbed (the stack's one repository, ECR's token) and podman itself called."""
     from riskbatch_platform.images import push_images
 
-    class Ecr:
-        def get_authorization_token(self) -> dict[str, Any]:
-            return {"authorizationData": [{"authorizationToken": "QVdTOnRva2Vu", "proxyEndpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com"}]}
-
-    class Target:
-        def client(self, service: str) -> Any:
-            return Ecr()
-
     uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-risk-calculation-dev"
-    monkeypatch.setattr(push_images, "command_target", lambda *args: Target())
+    monkeypatch.setattr(push_images, "command_target", lambda *args: _EcrTarget())
     monkeypatch.setattr(push_images, "stack_outputs", lambda *args: {"RiskCalculationRepositoryUri": uri})
     return push_images.main(["--stack-name", "riskbatch-dev", "--tag", "1.0.0"])
 
