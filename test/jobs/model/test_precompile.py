@@ -13,30 +13,48 @@ from pathlib import Path
 
 import pytest
 
+from riskbatch.model.kernel_cpu import BUILT_TARGETS_FILE, GENERIC, X86_64_V3, cpu_flags, target_for
 from riskbatch_platform import REPO_ROOT
 
 
-def _precompile(cache: Path, **environment: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "NUMBA_CPU_NAME": "generic", "PYTHONPATH": str(REPO_ROOT / "src"), **environment}
-    return subprocess.run([sys.executable, "-m", "riskbatch.model.precompile"], env=env, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
+def _precompile(cache: Path, *arguments: str, **environment: str | None) -> subprocess.CompletedProcess[str]:
+    """riskbatch.model.precompile with the cache at `cache`, for the generic target as a task picks it (the name alone);
+    a variable given as None is left unset."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "NUMBA_CPU_NAME": GENERIC, "NUMBA_CPU_FEATURES": "", "PYTHONPATH": str(REPO_ROOT / "src")}
+    env = {name: value for name, value in {**env, **environment}.items() if value is not None}
+    run = [sys.executable, "-m", "riskbatch.model.precompile", *arguments]
+    return subprocess.run(run, env=env, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, int]]]:
-    """The image build's step, once for the module (it compiles every kernel: most of these tests' time): its cache and
-    what it reported. Each test works on a copy, so none sees another's changes."""
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict]]:
+    """The image build's step (--every-target), once for the module: it compiles every kernel for each target, most of
+    these tests' time. Its cache, and what it reported per target; each test works on a copy, so none sees another's changes."""
     cache = tmp_path_factory.mktemp("built") / "numba"
-    first = _precompile(cache)
-    assert first.returncode == 0, first.stderr[-2000:]
-    return cache, json.loads(first.stdout)["kernels"]
+    every = _precompile(cache, "--every-target", NUMBA_CPU_NAME=None, NUMBA_CPU_FEATURES=None)  # the build machine's own CPU decides the targets
+    assert every.returncode == 0, every.stderr[-2000:]
+    return cache, json.loads(every.stdout)
 
 
-def _copy(built: tuple[Path, dict[str, dict[str, int]]], tmp_path: Path) -> Path:
+def _copy(built: tuple[Path, dict[str, dict]], tmp_path: Path) -> Path:
     return Path(shutil.copytree(built[0], tmp_path / "numba"))
 
 
+def test_every_target_is_compiled_into_the_cache_and_a_task_loads_the_one_it_picks(built, tmp_path: Path) -> None:
+    """The image's build step compiles both targets (where the build machine runs x86-64-v3); a task
+    with RISKBATCH_KERNEL_CPU=auto then compiles nothing."""
+    if target_for(cpu_flags()) != X86_64_V3:
+        pytest.skip("this machine cannot run x86-64-v3 code")
+    assert set(built[1]) == {GENERIC, X86_64_V3}
+    cache = _copy(built, tmp_path)
+    assert json.loads((cache / BUILT_TARGETS_FILE).read_text(encoding="utf-8")) == {"targets": [GENERIC, X86_64_V3]}
+    task = _precompile(cache, NUMBA_CPU_NAME=None, NUMBA_CPU_FEATURES=None, RISKBATCH_KERNEL_CPU="auto")
+    kernels = json.loads(task.stdout)["kernels"]
+    assert kernels and all(origin["compiled"] == 0 and origin["from_cache"] >= 1 for origin in kernels.values()), kernels
+
+
 def test_a_second_process_loads_every_kernel_from_the_cache_and_compiles_none(built, tmp_path: Path) -> None:
-    kernels = built[1]
+    kernels = built[1][GENERIC]["kernels"]
     assert kernels and all(origin["compiled"] >= 1 for origin in kernels.values())  # the build compiles each
     again = json.loads(_precompile(_copy(built, tmp_path)).stdout)["kernels"]
     assert again.keys() == kernels.keys()
