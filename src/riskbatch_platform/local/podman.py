@@ -46,11 +46,23 @@ IMAGE_READS = (("images",), ("image", "ls"), ("image", "list"), ("image", "inspe
 READ_ATTEMPTS = 3
 
 
-def raced_a_removal(args: tuple[str, ...], result: subprocess.CompletedProcess[str]) -> str | None:
-    """The race message an image read failed with; None for a success, any other failure, or any other call."""
-    if result.returncode == 0 or not any(args[: len(call)] == call for call in IMAGE_READS):
+NAMED_READS = (("image", "inspect"), ("image", "exists"))  # a read of images the caller names
+
+
+def missing_named_image(args: tuple[str, ...], said: str) -> str | None:
+    """The image a named read asked for that the storage does not hold (podman: "<reference>: image not known"), or None."""
+    if not any(args[: len(call)] == call for call in NAMED_READS):
         return None
-    return next((message for message in STORAGE_RACES if message in (result.stderr or "")), None)
+    return next((reference for reference in args[2:] if not reference.startswith("-") and f"{reference}: image not known" in said), None)
+
+
+def raced_a_removal(args: tuple[str, ...], result: subprocess.CompletedProcess[str]) -> str | None:
+    """The race message an image read failed with; None for a success, any other failure, any other call, or an image
+    the caller named that is not there (reading again cannot find it)."""
+    said = result.stderr or ""
+    if result.returncode == 0 or not any(args[: len(call)] == call for call in IMAGE_READS) or missing_named_image(args, said):
+        return None
+    return next((message for message in STORAGE_RACES if message in said), None)
 
 
 def podman(
@@ -84,8 +96,13 @@ STORAGE_ADVICE = "podman could not read its image storage: run podman images to 
 OTHER_ADVICE = "fix what podman said (run the call by hand to see all it prints), then run the command again"
 
 
-def advice(args: tuple[str, ...]) -> str:
+MISSING_IMAGE_ADVICE = "no image of that name is built here: build it (make images, or riskbatch-images), then run the command again"
+
+
+def advice(args: tuple[str, ...], said: str = "") -> str:
     """What to do after this call failed (a push to a folder is not a registry's: it gets the general advice)."""
+    if missing_named_image(args, said):
+        return MISSING_IMAGE_ADVICE
     if any(args[: len(call)] == call for call in IMAGE_READS):
         return STORAGE_ADVICE
     if args[:1] == ("login",):
@@ -97,7 +114,7 @@ def advice(args: tuple[str, ...]) -> str:
 
 def failure(args: tuple[str, ...], result: subprocess.CompletedProcess[str]) -> PodmanError:
     said = ((result.stderr or "") + (result.stdout or "")).strip().splitlines()[-5:]
-    return PodmanError(f"podman {' '.join(args[:3])} ... exited {result.returncode}: " + " | ".join(said) + f": {advice(args)}")
+    return PodmanError(f"podman {' '.join(args[:3])} ... exited {result.returncode}: " + " | ".join(said) + f": {advice(args, result.stderr or '')}")
 
 
 def image_exists(reference: str) -> bool:

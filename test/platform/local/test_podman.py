@@ -136,3 +136,13 @@ def test_a_failure_is_an_operator_error_that_says_what_to_do_after_that_call(mon
         podman(*args)
     assert str(raised.value).endswith(f"Error: short-name resolution enforced: {advice}")
     assert isinstance(raised.value, OperatorError) and raised.value.exit_code == EXIT_PODMAN_FAILED  # the error boundary's one line and code
+
+
+def test_an_inspection_of_an_image_that_is_not_built_fails_at_once_and_says_to_build_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """podman 4.3's own words for an image the caller named that the storage does not hold (reading again cannot find it)."""
+    calls = _scripted(monkeypatch, [(125, "Error: inspecting object: localhost/ecr-var:9: image not known")])
+    with pytest.raises(PodmanError, match=r"image not known: no image of that name is built here: build it"):
+        inspect_image("localhost/ecr-var:9")
+    assert len(calls) == 1 and "reading again" not in capsys.readouterr().err
