@@ -28,7 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from riskbatch.aws.runs import manifest_of
+from riskbatch.aws.runs import manifest_of, run_order
 from riskbatch.aws.storage import put_json_once
 from riskbatch.inputs.business_days import NEW_YORK
 from riskbatch.validation.history import history_key, record_in_force
@@ -102,7 +102,7 @@ def record_night(s3: Any, bucket: str, record: dict[str, Any], manifest: dict[st
             reason = f"the figures of run {current['run_id']} stand: a night of no figure (every position refused) never replaces them"
             return {"superseded_by": current["run_id"], "at": _now(), "reason": reason, "changes": []}
         earlier = manifest_of(s3, bucket, current["run_id"])
-        if earlier is not None and earlier["created_at"] >= manifest["created_at"]:
+        if earlier is not None and run_order(earlier) >= run_order(manifest):  # the readers' one rule: a same-second tie by run id
             changes = manifest_changes(manifest, earlier)
             return {"superseded_by": current["run_id"], "at": _now(), "reason": _why(earlier, changes), "changes": changes}
         changes = manifest_changes(earlier, manifest)

@@ -38,3 +38,21 @@ def test_the_records_before_a_date_are_those_in_force_oldest_first(s3) -> None:
     assert [record["business_date"] for record in records_before(s3, BUCKET, "2026-11-25")] == ["2026-11-20", "2026-11-23", "2026-11-24"]
     assert previous_record(s3, BUCKET, "2026-11-25") == records_before(s3, BUCKET, "2026-11-25")[-1]
     assert records_before(s3, BUCKET, "2026-11-20") == [] and previous_record(s3, BUCKET, "2026-11-20") is None
+
+
+@pytest.mark.parametrize("published_first", ["2026-11-24-aaaaaaaaaaaa", "2026-11-24-ffffffffffff"])
+def test_two_runs_ingested_in_the_same_second_leave_in_force_the_run_every_reader_calls_latest(s3, published_first: str) -> None:
+    """created_at holds whole seconds: corrected files landed together start two runs in one second. Whichever publishes
+    first, the record in force ends as the run the deadline check, riskbatch status and accept-rates read as the latest."""
+    from riskbatch.aws.layout import manifest_key
+    from riskbatch.aws.runs import latest_manifest
+    from riskbatch.validation.restatement import record_night
+
+    runs = ["2026-11-24-aaaaaaaaaaaa", "2026-11-24-ffffffffffff"]
+    manifests = {run: {"run_id": run, "business_date": "2026-11-24", "created_at": "2026-11-25T06:00:00Z"} for run in runs}
+    for run, manifest in manifests.items():
+        s3.put_object(Bucket=BUCKET, Key=manifest_key(run), Body=json.dumps(manifest).encode())
+    for run in sorted(runs, key=lambda run: run != published_first):
+        record_night(s3, BUCKET, {"business_date": "2026-11-24", "run_id": run, "var": {}}, manifests[run])
+    in_force, _ = record_in_force(s3, BUCKET, "2026-11-24")
+    assert in_force["run_id"] == latest_manifest(s3, BUCKET, "2026-11-24")["run_id"] == "2026-11-24-ffffffffffff"
