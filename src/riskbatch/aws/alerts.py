@@ -70,13 +70,25 @@ def first_rows(rows: list[str], details: str, limit: int = SUMMARY_ROWS) -> list
     return shown
 
 
-def counts_by(values: Iterable[str], limit: int = SUMMARY_ROWS) -> list[str]:
-    """One line per distinct value with its count, the most frequent first (at most `limit` lines)."""
+def top_counts(values: Iterable[str], limit: int = SUMMARY_ROWS) -> tuple[dict[str, int], tuple[int, int] | None]:
+    """The `limit` most frequent distinct values with their counts (the most frequent first), and the others as (how
+    many distinct values, how many in all), None when there are none: the numbers counts_by prints."""
     counted = Counter(values).most_common()
-    lines = [f"- {count:,} x {value}" for value, count in counted[:limit]]
-    if len(counted) > limit:
-        lines.append(f"- {sum(count for _, count in counted[limit:]):,} x {len(counted) - limit:,} other reason(s)")
+    others = (len(counted) - limit, sum(count for _, count in counted[limit:])) if len(counted) > limit else None
+    return dict(counted[:limit]), others
+
+
+def count_lines(top: dict[str, int], others: tuple[int, int] | None) -> list[str]:
+    """top_counts' numbers as lines: one per value with its count, then the others counted in one line."""
+    lines = [f"- {count:,} x {value}" for value, count in top.items()]
+    if others:
+        lines.append(f"- {others[1]:,} x {others[0]:,} other reason(s)")
     return lines
+
+
+def counts_by(values: Iterable[str], limit: int = SUMMARY_ROWS) -> list[str]:
+    """One line per distinct value with its count, the most frequent first (at most `limit` lines), then the others."""
+    return count_lines(*top_counts(values, limit))
 
 
 def fitted(subject: str, message: str, details: str | None, limit: int = ALERT_BYTES, attributes: dict[str, dict[str, str]] | None = None) -> str:

@@ -1,4 +1,4 @@
-"""The covariance's decompositions under one BLAS thread: the same Cholesky factor, to the last bit, on any worker.
+"""The covariance's decompositions under one BLAS thread: the same Cholesky factor, to the last bit, whatever the worker's vCPUs.
 
 OpenBLAS shares LAPACK's blocked factorisations (the Cholesky factorisation behind numpy.linalg.cholesky,
 the reduction behind eigvalsh) among its threads, and the order in which partial results are combined
@@ -6,10 +6,11 @@ follows the number of threads: on a 500-factor market the factor and the smalles
 eigenvalue computed under 2 threads differed from those under 1 in their last bits (the month-end
 book's P&L by up to 1.6e-14 of its largest). A worker's thread count is its task's vCPUs, so a 2-vCPU
 risk task, a 1-vCPU report task revaluing a previous night and a laptop reproducing a night from its
-manifest drew different scenarios from the same inputs. Under one thread the sequence of operations
-is the same on every machine. At 500 factors the decompositions take about 0.1 s under one thread, no
-slower than under two on 2 vCPU. The covariance estimate (its products, the SVD of matrix_rank) is
-held to one thread for the same reason.
+manifest drew scenarios differing in their last bits from the same inputs. Under one thread the sequence of
+operations no longer follows the vCPUs; it still follows the BLAS kernel OpenBLAS picks for the processor (Haswell,
+Zen, SkylakeX: OPENBLAS_CORETYPE), and two kernels differ in the last bits too (docs/jobs.md says by how much).
+At 500 factors the decompositions take about 0.1 s under one thread, no slower than under two on 2 vCPU.
+The covariance estimate (its products, the SVD of matrix_rank) is held to one thread for the same reason.
 
 The scenario product (the triangular product by the factor) keeps every thread: its blocks come out
 the same under 1 and 2 threads, and test/jobs/model/test_blas_threads.py holds them so.

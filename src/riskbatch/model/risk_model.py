@@ -194,7 +194,7 @@ def covariance(returns: np.ndarray, parameters: ModelParameters) -> np.ndarray:
     return estimate_covariance(returns, parameters).matrix
 
 
-@one_blas_thread  # the same factor to the last bit on any worker, whatever its vCPUs (riskbatch.model.blas_threads)
+@one_blas_thread  # the same factor to the last bit whatever the worker's vCPUs, on one BLAS kernel (riskbatch.model.blas_threads)
 def cholesky_with_jitter(cov: np.ndarray) -> tuple[np.ndarray, float]:
     """Lower Cholesky factor, and the diagonal jitter (relative to the mean variance) it needed:
     a matrix that is positive semi-definite but singular needs a tiny one. A factor of zero variance

@@ -9,11 +9,10 @@ summary's `firm` is None and `firm_without_figures` says why (riskbatch.jobs.no_
 from __future__ import annotations
 
 import io
-from collections import Counter
 from typing import Any
 from xml.sax.saxutils import escape
 
-from riskbatch.aws.alerts import counts_by, first_rows
+from riskbatch.aws.alerts import count_lines, first_rows, top_counts
 from riskbatch.inputs.quality import excluded_notional_text
 from riskbatch.reporting.deadline import publication_line, verdict
 from riskbatch.reporting.page_one_bounds import RESTATEMENT_CHARS, clipped
@@ -26,6 +25,7 @@ FIRST_REASONS = 5  # the rows named on page one and in the notice; the quarantin
 def firm_without_figures(data_quality: dict[str, Any]) -> dict[str, Any]:
     """Why the firm has no figure: the refused rows' count and notional, their reasons by count, the first rows."""
     rows = data_quality.get("excluded", [])
+    by_reason, others = top_counts(row["reason"] for row in rows)
     return {
         "figures": None,  # no figure, never a VaR of 0
         "reason": "every position of the night's positions file was refused",
@@ -33,15 +33,16 @@ def firm_without_figures(data_quality: dict[str, Any]) -> dict[str, Any]:
         "excluded_notional": data_quality.get("excluded_notional", 0.0),
         "excluded_notional_currency": data_quality.get("excluded_notional_currency", ""),
         "excluded_notional_unknown": data_quality.get("excluded_notional_unknown", 0),
-        "by_reason": counts_by(row["reason"] for row in rows),  # the first reasons by count, and the others counted
+        "by_reason": by_reason,  # {reason: positions}, the most frequent first; a program reads numbers, page one prints lines
+        "other_reasons": {"reasons": others[0], "positions": others[1]} if others else None,  # past those: counted, never dropped unsaid
         "first_reasons": [f"{row['position_id']} ({row['portfolio_id']}): {row['reason']}" for row in rows[:FIRST_REASONS]],
     }
 
 
 def _by_reason(why: dict[str, Any]) -> list[str]:
-    """The reasons by count (counts_by's lines); a report of an earlier release kept the first ones as {reason: count}."""
-    by_reason = why["by_reason"]
-    return counts_by(Counter(by_reason).elements()) if isinstance(by_reason, dict) else list(by_reason)
+    """The reasons by count as lines (a report of an earlier release has no other_reasons)."""
+    others = why.get("other_reasons")
+    return count_lines(why["by_reason"], (others["reasons"], others["positions"]) if others else None)
 
 
 def headline(summary: dict[str, Any]) -> str:
