@@ -4,7 +4,10 @@ Each of the night's records (ingestion's manifest, every unit's result, the repo
 running code's fingerprint (model/code_fingerprint.py), the commit its image was built from and the
 image's digest (runtime/task_metadata.py), so an auditor reads from the night's own records that one
 build computed it, and which image to reproduce it with. The three jobs run three images: the digests
-differ by job by design, the fingerprint and the revision must not.
+differ by job by design, the fingerprint and the revision must not. Each record names the BLAS kernel too:
+OpenBLAS picks it by the processor, and two kernels' covariance factors differ in their last bits
+(riskbatch.model.blas_threads), so two parts of a night computed on different kernels agree to about
+1e-14 of the P&L, not to the last bit.
 """
 
 from __future__ import annotations
@@ -12,21 +15,33 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from threadpoolctl import threadpool_info
+
 from riskbatch.model.code_fingerprint import code_fingerprint
 from riskbatch.runtime.task_metadata import container_image
 
 REVISION_VARIABLE = "RISKBATCH_SOURCE_REVISION"  # the image's commit: its build sets it from the REVISION build argument
 NOT_RECORDED = "not recorded"  # a record written before builds were recorded
-BUILD_FIELDS = ("code_fingerprint", "source_revision", "image", "image_digest")
+BUILD_FIELDS = ("code_fingerprint", "source_revision", "image", "image_digest", "blas_kernel")
 
 
 def source_revision() -> str:
     return os.environ.get(REVISION_VARIABLE) or "unknown"
 
 
+def blas_kernel() -> str:
+    """numpy's BLAS (the covariance's decompositions run on it) and the kernel it picked for this processor, as
+    threadpoolctl reads them: "openblas 0.3.31 Haswell"."""
+    import numpy  # noqa: F401  (its BLAS is loaded with it)
+
+    numpy_blas = [info for info in threadpool_info() if info.get("user_api") == "blas" and "numpy" in info.get("filepath", "")]
+    return ", ".join(f"{info['internal_api']} {info.get('version')} {info.get('architecture')}" for info in numpy_blas) or "unknown"
+
+
 def running_build() -> dict[str, str]:
-    """This process's build: code fingerprint, source revision, image and image digest (or "unavailable: <why>")."""
-    return {"code_fingerprint": code_fingerprint(), "source_revision": source_revision(), **container_image()}
+    """This process's build: code fingerprint, source revision, image and image digest (or "unavailable: <why>"), and the
+    BLAS kernel it computes on."""
+    return {"code_fingerprint": code_fingerprint(), "source_revision": source_revision(), **container_image(), "blas_kernel": blas_kernel()}
 
 
 def recorded_build(record: dict[str, Any] | None) -> dict[str, str]:
@@ -49,5 +64,5 @@ def night_builds(manifest: dict[str, Any], units: dict[int, dict[str, Any] | Non
         "ingestion": ingestion,
         "units": unit_builds,
         "report": recorded_build(report),
-        **{f"{field}s": sorted({build[field] for build in every}) for field in ("code_fingerprint", "source_revision", "image_digest")},
+        **{f"{field}s": sorted({build[field] for build in every}) for field in ("code_fingerprint", "source_revision", "image_digest", "blas_kernel")},
     }

@@ -259,11 +259,16 @@ def _build_rows(computed_by: dict[str, Any] | None, kit: dict[str, Any]) -> list
     """The distinct builds and images that computed the night (each record's in the report's JSON): one fingerprint, one build."""
     if not computed_by:
         return [["computed by", "not recorded (a report made before builds were recorded)"]]
-    lines = {name: "<br/>".join(escape(value) for value in computed_by[key]) for name, key in BUILD_ROWS}
+    lines = {name: "<br/>".join(escape(value) for value in computed_by.get(key, ["not recorded"])) for name, key in BUILD_ROWS}
     return [[name, kit["Paragraph"](value, kit["checksum"])] for name, value in lines.items()]
 
 
-BUILD_ROWS = (("code fingerprint", "code_fingerprints"), ("source revision", "source_revisions"), ("image digests", "image_digests"))
+BUILD_ROWS = (
+    ("code fingerprint", "code_fingerprints"),
+    ("source revision", "source_revisions"),
+    ("image digests", "image_digests"),
+    ("BLAS kernel", "blas_kernels"),
+)
 
 
 def _input_identity(item: dict[str, Any]) -> str:

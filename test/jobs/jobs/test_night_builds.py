@@ -29,6 +29,7 @@ import test.jobs.stack_layout as layout
 from riskbatch.aws.layout import manifest_key, report_keys, result_key
 from riskbatch.jobs.ingestion import ingest
 from riskbatch.jobs.risk_calculation import RiskCalculation
+from riskbatch.model.build_record import blas_kernel
 from riskbatch.model.code_fingerprint import code_fingerprint
 from riskbatch.runtime.task_metadata import METADATA_VARIABLE, forget_container_image
 from test.jobs.jobs.test_portfolio_without_figures import _spoiled
@@ -115,7 +116,7 @@ def _audit_trail(night: Night, key: str, folder: Path) -> str:
 
 def _build(job: str) -> dict:
     image = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-{job}-test:1.0.0"
-    return {"code_fingerprint": code_fingerprint(), "source_revision": REVISION, "image": image, "image_digest": DIGESTS[job]}
+    return {"code_fingerprint": code_fingerprint(), "source_revision": REVISION, "image": image, "image_digest": DIGESTS[job], "blas_kernel": blas_kernel()}
 
 
 def test_ingestion_records_the_image_digest_beside_the_fingerprint(night: Night, endpoint, tmp_path: Path) -> None:
@@ -150,12 +151,13 @@ def test_the_reports_json_records_its_build_and_lists_the_builds_of_the_night(ni
         "code_fingerprints": [code_fingerprint()],  # one build computed the night
         "source_revisions": [REVISION],
         "image_digests": sorted(DIGESTS.values()),  # one image per job
+        "blas_kernels": [blas_kernel()],  # one processor here: one kernel
     }
     for unit in range(units):
         assert _unit_build(night, run, unit) == _build("risk-calculation")
     audit = _audit_trail(night, report_keys(DATE, run)[0], tmp_path)  # the PDF's audit trail names them too
     assert f"code fingerprint {code_fingerprint()[:16]}" in audit and f"source revision {REVISION}" in audit
-    assert all(digest[:24] in audit for digest in DIGESTS.values())
+    assert all(digest[:24] in audit for digest in DIGESTS.values()) and f"BLAS kernel {blas_kernel()}" in audit
 
 
 def test_without_an_answering_endpoint_the_records_say_unavailable_and_the_night_is_published(night: Night, tmp_path: Path, monkeypatch) -> None:

@@ -10,8 +10,8 @@ from riskbatch.model.code_fingerprint import code_fingerprint
 from riskbatch.runtime.task_metadata import METADATA_VARIABLE, forget_container_image
 
 
-def build(fingerprint: str, revision: str, digest: str) -> dict[str, str]:
-    return {"code_fingerprint": fingerprint, "source_revision": revision, "image": f"ecr-job@{digest}", "image_digest": digest}
+def build(fingerprint: str, revision: str, digest: str, kernel: str = "openblas 0.3.31 Haswell") -> dict[str, str]:
+    return {"code_fingerprint": fingerprint, "source_revision": revision, "image": f"ecr-job@{digest}", "image_digest": digest, "blas_kernel": kernel}
 
 
 def test_units_are_grouped_by_build_and_two_fingerprints_show() -> None:
@@ -24,10 +24,26 @@ def test_units_are_grouped_by_build_and_two_fingerprints_show() -> None:
     assert seen["image_digests"] == ["sha256:00", "sha256:11", "sha256:22", "sha256:33"]
 
 
+def test_units_computed_on_two_blas_kernels_show_both() -> None:
+    """OpenBLAS picks its kernel by the processor, and two kernels' factors differ in their last bits: the auditor sees
+    that a night's parts were computed on two (riskbatch.model.blas_threads)."""
+    ours, other_host = build("a" * 64, "r1", "sha256:11"), build("a" * 64, "r1", "sha256:11", "openblas 0.3.31 SkylakeX")
+    seen = night_builds({"run_id": "r", **ours}, {0: ours, 1: other_host}, ours)
+    assert seen["units"] == [{**ours, "units": [0]}, {**other_host, "units": [1]}]
+    assert seen["blas_kernels"] == ["openblas 0.3.31 Haswell", "openblas 0.3.31 SkylakeX"] and seen["code_fingerprints"] == ["a" * 64]
+
+
+def test_the_running_build_names_numpys_blas_and_the_kernel_it_picked() -> None:
+    from threadpoolctl import threadpool_info
+
+    numpy_blas = next(info for info in threadpool_info() if info["user_api"] == "blas" and "numpy" in info["filepath"])
+    assert running_build()["blas_kernel"] == f"{numpy_blas['internal_api']} {numpy_blas['version']} {numpy_blas['architecture']}"
+
+
 def test_a_record_written_before_builds_were_recorded_says_so() -> None:
     report = build("a" * 64, "r1", "sha256:33")
     seen = night_builds({"run_id": "r", "code_fingerprint": "a" * 64}, {0: None, 1: report}, report)
-    assert seen["ingestion"] == {"code_fingerprint": "a" * 64, "source_revision": NOT_RECORDED, "image": NOT_RECORDED, "image_digest": NOT_RECORDED}
+    assert seen["ingestion"] == {"code_fingerprint": "a" * 64} | {field: NOT_RECORDED for field in ("source_revision", "image", "image_digest", "blas_kernel")}
     assert seen["units"][0] == {field: NOT_RECORDED for field in report} | {"units": [0]}
     assert seen["code_fingerprints"] == sorted([NOT_RECORDED, "a" * 64])
 
