@@ -30,12 +30,22 @@ def source_revision() -> str:
 
 
 def blas_kernel() -> str:
-    """numpy's BLAS (the covariance's decompositions run on it) and the kernel it picked for this processor, as
-    threadpoolctl reads them: "openblas 0.3.31 Haswell"."""
-    import numpy  # noqa: F401  (its BLAS is loaded with it)
+    """The BLAS libraries the figures compute on and the kernel each picked for this processor, as threadpoolctl reads
+    them: numpy's (the covariance's decompositions) and, where scipy is installed, scipy's own (the scenario product,
+    scipy.linalg.blas.dtrmm): "numpy openblas 0.3.31.188.0 Haswell; scipy openblas 0.3.30 Haswell". scipy.linalg is
+    loaded first, so that the answer does not depend on what the process imported before."""
+    import importlib.util
 
-    numpy_blas = [info for info in threadpool_info() if info.get("user_api") == "blas" and "numpy" in info.get("filepath", "")]
-    return ", ".join(f"{info['internal_api']} {info.get('version')} {info.get('architecture')}" for info in numpy_blas) or "unknown"
+    if importlib.util.find_spec("scipy") is not None:  # the ingestion image has no scipy: numpy's alone there
+        import scipy.linalg  # noqa: F401  (loads scipy's OpenBLAS)
+    import numpy  # noqa: F401  (loads numpy's)
+
+    found = []
+    for info in threadpool_info():
+        package = next((name for name in ("numpy", "scipy") if f"{name}.libs" in info.get("filepath", "")), None)
+        if info.get("user_api") == "blas" and package:
+            found.append(f"{package} {info['internal_api']} {info.get('version')} {info.get('architecture')}")
+    return "; ".join(sorted(found)) or "unknown"
 
 
 def running_build() -> dict[str, str]:
@@ -64,5 +74,7 @@ def night_builds(manifest: dict[str, Any], units: dict[int, dict[str, Any] | Non
         "ingestion": ingestion,
         "units": unit_builds,
         "report": recorded_build(report),
-        **{f"{field}s": sorted({build[field] for build in every}) for field in ("code_fingerprint", "source_revision", "image_digest", "blas_kernel")},
+        **{f"{field}s": sorted({build[field] for build in every}) for field in ("code_fingerprint", "source_revision", "image_digest")},
+        # the kernels of the parts that compute figures (the units' P&L, the report's revaluations), not ingestion's
+        "blas_kernels": sorted({build["blas_kernel"] for build in [*unit_builds, recorded_build(report)]}),
     }

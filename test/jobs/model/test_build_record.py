@@ -28,16 +28,22 @@ def test_units_computed_on_two_blas_kernels_show_both() -> None:
     """OpenBLAS picks its kernel by the processor, and two kernels' factors differ in their last bits: the auditor sees
     that a night's parts were computed on two (riskbatch.model.blas_threads)."""
     ours, other_host = build("a" * 64, "r1", "sha256:11"), build("a" * 64, "r1", "sha256:11", "openblas 0.3.31 SkylakeX")
-    seen = night_builds({"run_id": "r", **ours}, {0: ours, 1: other_host}, ours)
+    ingestion = build("a" * 64, "r1", "sha256:00", "openblas 0.3.31 Zen")  # it computes no figure: its kernel is not the figures'
+    seen = night_builds({"run_id": "r", **ingestion}, {0: ours, 1: other_host}, ours)
     assert seen["units"] == [{**ours, "units": [0]}, {**other_host, "units": [1]}]
     assert seen["blas_kernels"] == ["openblas 0.3.31 Haswell", "openblas 0.3.31 SkylakeX"] and seen["code_fingerprints"] == ["a" * 64]
+    assert seen["ingestion"]["blas_kernel"] == "openblas 0.3.31 Zen"
 
 
-def test_the_running_build_names_numpys_blas_and_the_kernel_it_picked() -> None:
+def test_the_running_build_names_numpys_and_scipys_blas_and_the_kernel_each_picked() -> None:
+    """numpy's BLAS computes the covariance's decompositions, scipy's own the scenario product (dtrmm)."""
+    import scipy.linalg  # noqa: F401
     from threadpoolctl import threadpool_info
 
-    numpy_blas = next(info for info in threadpool_info() if info["user_api"] == "blas" and "numpy" in info["filepath"])
-    assert running_build()["blas_kernel"] == f"{numpy_blas['internal_api']} {numpy_blas['version']} {numpy_blas['architecture']}"
+    libraries = {name: info for info in threadpool_info() if info["user_api"] == "blas" for name in ("numpy", "scipy") if f"{name}.libs" in info["filepath"]}
+    assert libraries.keys() == {"numpy", "scipy"}
+    expected = "; ".join(f"{name} {info['internal_api']} {info['version']} {info['architecture']}" for name, info in sorted(libraries.items()))
+    assert running_build()["blas_kernel"] == expected
 
 
 def test_a_record_written_before_builds_were_recorded_says_so() -> None:
