@@ -20,7 +20,7 @@ from riskbatch.aws.alerts import put_event
 from riskbatch.aws.layout import result_key, results_prefix, status_key
 from riskbatch.aws.storage import count_keys, exists, get_bytes, get_json, put_json_once, put_once
 from riskbatch.inputs.files import Market, run_market
-from riskbatch.model.build_record import running_build
+from riskbatch.model.build_record import computing_build
 from riskbatch.model.code_fingerprint import require_night_code
 from riskbatch.model.engine import Conversion, PreparedBlocks, RiskModel, build_book, conversion_of, portfolio_pnl, prepared_block, risk_model
 from riskbatch.model.precompile import kernel_origins
@@ -159,7 +159,7 @@ class RiskCalculation:
                 buffer = io.BytesIO()
                 # not compressed: P&L vectors are noise to zlib (3 % smaller), and compressing cost more than a unit's options
                 # built_by: the build that computed the unit (model/build_record.py), JSON in a text array (no pickle to load)
-                built_by = np.array(json.dumps(running_build(), sort_keys=True))
+                built_by = np.array(json.dumps(computing_build(), sort_keys=True))
                 np.savez(buffer, portfolio_ids=np.array(book.portfolio_ids), unit=unit, built_by=built_by, **arrays)
                 written = put_once(self.s3, bucket, key, buffer.getvalue())
                 # where each kernel came from: the image's cache, or compiled by this task (make bench and the container night read it)
@@ -171,7 +171,7 @@ class RiskCalculation:
         then the run announced; the report revalues the previous night's book itself for its backtest."""
         require_night_code(manifest, f"unit {unit}")  # the night's own build, as for a unit of positions
         buffer = io.BytesIO()
-        built_by = np.array(json.dumps(running_build(), sort_keys=True))
+        built_by = np.array(json.dumps(computing_build(), sort_keys=True))
         np.savez(buffer, portfolio_ids=np.array([], dtype=str), unit=unit, built_by=built_by, pnl=np.zeros((0, parameters.scenarios)))
         written = put_once(self.s3, bucket, result_key(manifest["run_id"], unit), buffer.getvalue())
         log("unit_computed", run_id=manifest["run_id"], unit=unit, positions=0, written=written)

@@ -30,16 +30,9 @@ def source_revision() -> str:
 
 
 def blas_kernel() -> str:
-    """The BLAS libraries the figures compute on and the kernel each picked for this processor, as threadpoolctl reads
-    them: numpy's (the covariance's decompositions) and, where scipy is installed, scipy's own (the scenario product,
-    scipy.linalg.blas.dtrmm): "numpy openblas 0.3.31.188.0 Haswell; scipy openblas 0.3.30 Haswell". scipy.linalg is
-    loaded first, so that the answer does not depend on what the process imported before."""
-    import importlib.util
-
-    if importlib.util.find_spec("scipy") is not None:  # the ingestion image has no scipy: numpy's alone there
-        import scipy.linalg  # noqa: F401  (loads scipy's OpenBLAS)
-    import numpy  # noqa: F401  (loads numpy's)
-
+    """The BLAS libraries loaded and the kernel each picked for this processor, as threadpoolctl reads them: numpy's
+    (the covariance's decompositions) and scipy's own once scipy.linalg is loaded (the scenario product,
+    scipy.linalg.blas.dtrmm): "numpy openblas 0.3.31.188.0 Haswell; scipy openblas 0.3.30 Haswell"."""
     found = []
     for info in threadpool_info():
         package = next((name for name in ("numpy", "scipy") if f"{name}.libs" in info.get("filepath", "")), None)
@@ -50,8 +43,16 @@ def blas_kernel() -> str:
 
 def running_build() -> dict[str, str]:
     """This process's build: code fingerprint, source revision, image and image digest (or "unavailable: <why>"), and the
-    BLAS kernel it computes on."""
+    BLAS kernels loaded (ingestion's: numpy's alone; its image has no scipy)."""
     return {"code_fingerprint": code_fingerprint(), "source_revision": source_revision(), **container_image(), "blas_kernel": blas_kernel()}
+
+
+def computing_build() -> dict[str, str]:
+    """running_build of a process that computes figures (a risk unit, the report, a reproduction): scipy.linalg loaded
+    first, so that its BLAS is named whatever the process computed before (an empty unit computes nothing)."""
+    import scipy.linalg  # noqa: F401  (loads scipy's OpenBLAS)
+
+    return running_build()
 
 
 def recorded_build(record: dict[str, Any] | None) -> dict[str, str]:

@@ -38,7 +38,7 @@ from riskbatch.inputs.files import MARKET_COLUMNS, POSITION_COLUMNS, load_market
 from riskbatch.inputs.quality import DataQualityPolicy, prepare_night
 from riskbatch.inputs.rates import RateCurves, exclude_options_without_rates
 from riskbatch.inputs.second_source import parse_second_source
-from riskbatch.model.build_record import blas_kernel
+from riskbatch.model.build_record import computing_build
 from riskbatch.model.code_fingerprint import code_fingerprint, short
 from riskbatch.model.engine import build_book, portfolio_pnl, risk_model
 from riskbatch.model.notional import portfolio_notional
@@ -184,8 +184,7 @@ def reproduce_night(
             "positions": 0,
             "factors": 0,
             "draw_order": "the night's recorded",
-        # to the last digit on the night's BLAS kernels (its report's computed_by.blas_kernels); on others, to about 1e-14
-        "blas_kernel": blas_kernel(),
+            "blas_kernel": computing_build()["blas_kernel"],
             "model_config": (manifest.get("model_config") or {}).get("version"),
             "risk_model": None,
             "data_quality": night.summary(),
@@ -229,7 +228,7 @@ def reproduce_night(
         "factors": len(market.factors),
         "draw_order": "the night's recorded",
         # to the last digit on the night's BLAS kernels (its report's computed_by.blas_kernels); on others, to about 1e-14
-        "blas_kernel": blas_kernel(),
+        "blas_kernel": computing_build()["blas_kernel"],
         "model_config": (manifest.get("model_config") or {}).get("version"),
         "risk_model": model.describe(),
         "data_quality": night.summary(),

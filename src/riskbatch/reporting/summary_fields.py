@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from riskbatch.model.build_record import night_builds, running_build
+from riskbatch.model.build_record import computing_build, night_builds
 from riskbatch.reporting.figures import backtest_series
 from riskbatch.validation.history import backtest_summary
 from riskbatch.validation.limits import breach_streaks
@@ -45,7 +45,7 @@ def night_summary(
         "inputs": manifest["inputs"],
         "positions": manifest["positions"],
         "software_version": software_version,
-        "computed_by": night_builds(manifest, builds, running_build()),  # one fingerprint: one build computed the night
+        "computed_by": night_builds(manifest, builds, computing_build()),  # one fingerprint: one build computed the night
         "model_config": manifest.get("model_config"),
         **breakdown,
         "limits": breach_streaks(limits, earlier),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from riskbatch.model.build_record import NOT_RECORDED, night_builds, running_build
+from riskbatch.model.build_record import NOT_RECORDED, computing_build, night_builds, running_build
 from riskbatch.model.code_fingerprint import code_fingerprint
 from riskbatch.runtime.task_metadata import METADATA_VARIABLE, forget_container_image
 
@@ -35,15 +35,26 @@ def test_units_computed_on_two_blas_kernels_show_both() -> None:
     assert seen["ingestion"]["blas_kernel"] == "openblas 0.3.31 Zen"
 
 
-def test_the_running_build_names_numpys_and_scipys_blas_and_the_kernel_each_picked() -> None:
+def test_a_build_that_computes_figures_names_numpys_and_scipys_blas_and_the_kernel_each_picked() -> None:
     """numpy's BLAS computes the covariance's decompositions, scipy's own the scenario product (dtrmm)."""
-    import scipy.linalg  # noqa: F401
     from threadpoolctl import threadpool_info
 
+    kernel = computing_build()["blas_kernel"]
     libraries = {name: info for info in threadpool_info() if info["user_api"] == "blas" for name in ("numpy", "scipy") if f"{name}.libs" in info["filepath"]}
     assert libraries.keys() == {"numpy", "scipy"}
-    expected = "; ".join(f"{name} {info['internal_api']} {info['version']} {info['architecture']}" for name, info in sorted(libraries.items()))
-    assert running_build()["blas_kernel"] == expected
+    assert kernel == "; ".join(f"{name} {info['internal_api']} {info['version']} {info['architecture']}" for name, info in sorted(libraries.items()))
+
+
+def test_ingestions_build_names_numpys_blas_alone_and_needs_no_scipy() -> None:
+    """The ingestion image has no scipy (test/platform/images/test_image_contents.py): its build must not load it."""
+    import subprocess
+    import sys
+
+    from riskbatch_platform import REPO_ROOT
+
+    script = "import sys; from riskbatch.model.build_record import running_build; k = running_build()['blas_kernel']; print(k, 'scipy' in sys.modules)"
+    said = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO_ROOT).stdout.strip()
+    assert said.startswith("numpy openblas ") and "scipy" not in said.removesuffix(" False") and said.endswith(" False")
 
 
 def test_a_record_written_before_builds_were_recorded_says_so() -> None:
