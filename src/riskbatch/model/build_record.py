@@ -33,6 +33,8 @@ def blas_kernel() -> str:
     """The BLAS libraries loaded and the kernel each picked for this processor, as threadpoolctl reads them: numpy's
     (the covariance's decompositions) and scipy's own once scipy.linalg is loaded (the scenario product,
     scipy.linalg.blas.dtrmm): "numpy openblas 0.3.31.188.0 Haswell; scipy openblas 0.3.30 Haswell"."""
+    import numpy  # noqa: F401  (loads numpy's OpenBLAS: every job computes with numpy)
+
     found = []
     for info in threadpool_info():
         package = next((name for name in ("numpy", "scipy") if f"{name}.libs" in info.get("filepath", "")), None)
