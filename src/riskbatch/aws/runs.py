@@ -14,10 +14,12 @@ from riskbatch.aws.layout import manifest_key
 from riskbatch.aws.storage import exists, get_json
 
 
-def run_order(manifest: dict[str, Any]) -> tuple[str, str]:
-    """Which of two runs is the later: its manifest's created_at (ingestion time, to the second), then its run id, so that
-    two runs ingested in the same second are ordered alike by every reader (riskbatch status lists a date's runs so)."""
-    return manifest["created_at"], manifest["run_id"]
+def run_order(manifest: dict[str, Any]) -> tuple[str, int, str]:
+    """Which of two runs is the later: its manifest's created_at (ingestion time, to the second), then created_ns (the
+    same clock in nanoseconds: a rerun started within the second of the run it reruns is the later; 0 in a manifest
+    written before it was recorded), then its run id, so that every reader orders any two runs alike (riskbatch status
+    lists a date's runs so)."""
+    return manifest["created_at"], int(manifest.get("created_ns") or 0), manifest["run_id"]
 
 
 def _run_ids(s3: Any, bucket: str, start: str) -> list[str]:

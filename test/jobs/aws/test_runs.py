@@ -38,6 +38,15 @@ def test_the_runs_of_a_date_are_ordered_by_ingestion_then_by_run_id(s3) -> None:
     assert latest_manifest(s3, BUCKET, "2026-11-23") is None
 
 
+def test_a_rerun_ingested_within_the_second_of_the_run_it_reruns_is_the_later(s3) -> None:
+    """created_at holds whole seconds; created_ns, the same clock, orders two runs of one second (a rerun right after
+    a sign-off), whatever their run ids: the next night's previous night is the rerun, not the run it replaced."""
+    _run(s3, "2026-11-24-ffffffffffff", "2026-11-25T02:00:00Z", created_ns=1_795_658_400_100_000_000)  # the refused run
+    _run(s3, "2026-11-24-aaaaaaaaaaaa", "2026-11-25T02:00:00Z", created_ns=1_795_658_400_900_000_000)  # its rerun
+    assert latest_manifest(s3, BUCKET, "2026-11-24")["run_id"] == "2026-11-24-aaaaaaaaaaaa"
+    assert latest_manifest_before(s3, BUCKET, "2026-11-25")["run_id"] == "2026-11-24-aaaaaaaaaaaa"
+
+
 def test_the_latest_run_before_a_date_passes_over_a_date_whose_ingestion_died(s3) -> None:
     _run(s3, "2026-11-20-aaaaaaaaaaaa", "2026-11-21T01:00:00Z", draw_order=["old"])
     _run(s3, "2026-11-23-aaaaaaaaaaaa", "2026-11-24T01:00:00Z", draw_order=["A", "B"])
